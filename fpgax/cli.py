@@ -1,0 +1,218 @@
+"""The ``fpgax`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from .config import PROFILES, profile
+from .flows import Flow, FlowError, load_flow, save_flow
+
+BACKENDS = ("model",)
+
+
+def _add_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="sim", choices=sorted(PROFILES),
+                   help="engine sizes (default: sim); see fpgax.config.PROFILES")
+
+
+# -- gen -------------------------------------------------------------------------------------------
+
+def _gen_parser(sub) -> None:
+    from .gen import GenOptions
+
+    p = sub.add_parser("gen", help="generate a reproducible synthetic flow",
+                       description="Generate a synthetic flow; .bin (resolved order ids) or .csv by extension.")
+    p.add_argument("-o", "--output", required=True, type=Path, help="FILE.bin or FILE.csv")
+    _add_profile(p)
+    defaults = GenOptions()
+    for f in fields(GenOptions):
+        flag = "--" + f.name.replace("_", "-")
+        p.add_argument(flag, dest=f.name, type=type(getattr(defaults, f.name)),
+                       default=getattr(defaults, f.name),
+                       help=f"(default: {getattr(defaults, f.name)})")
+    p.set_defaults(func=_cmd_gen)
+
+
+def _cmd_gen(args) -> int:
+    from .gen import GenOptions, generate
+
+    opts = GenOptions(**{f.name: getattr(args, f.name) for f in fields(GenOptions)})
+    config = profile(args.profile)
+    t0 = time.perf_counter()
+    commands = generate(opts, config, progress=True)
+    save_flow(args.output, commands, pool=config.pool)
+    print(f"wrote {len(commands):,} commands to {args.output} "
+          f"(profile {args.profile}, seed {opts.seed}, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return 0
+
+
+# -- replay ----------------------------------------------------------------------------------------
+
+def _replay_parser(sub) -> None:
+    p = sub.add_parser("replay", help="run a flow on a backend and summarize",
+                       description="Run a CSV or binary flow and print a summary.")
+    p.add_argument("flow", type=Path)
+    p.add_argument("--backend", default="model", choices=BACKENDS)
+    _add_profile(p)
+    p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every event as a JSON line")
+    p.add_argument("--book-depth", type=int, metavar="N", help="add the final L2 book, N levels per side")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--check", action="store_true", help="check the model's invariants after every command")
+    p.set_defaults(func=_cmd_replay)
+
+
+def _cmd_replay(args) -> int:
+    from .replay import EventJson, format_summary, run_model, summarize
+
+    config = profile(args.profile)
+    flow = load_flow(args.flow)
+    model, _, events, seconds = run_model(flow, config, progress=True, check=args.check)
+    summary = summarize(len(flow), events, seconds)
+    summary.update(backend=args.backend, profile=args.profile, flow=str(args.flow))
+    if args.book_depth is not None:
+        if args.book_depth < 1:
+            raise FlowError(f"--book-depth must be >= 1, got {args.book_depth}")
+        summary["book"] = {str(s): model.l2(s, args.book_depth) for s in range(config.symbols)
+                           if not model.books[s].is_empty()}
+    if args.events:
+        writer = EventJson()
+        with open(args.events, "w") as f:
+            for e in events:
+                f.write(json.dumps(writer.convert(e)) + "\n")
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+        for symbol, book in summary.get("book", {}).items():
+            print(f"symbol {symbol}")
+            print(_format_book(book))
+    return 0
+
+
+def _format_book(book: dict) -> str:
+    rows = ["      bid qty  bid(n)  price |  price  ask(n)  ask qty"]
+    for i in range(max(len(book["bids"]), len(book["asks"]))):
+        b = book["bids"][i] if i < len(book["bids"]) else None
+        a = book["asks"][i] if i < len(book["asks"]) else None
+        left = f"{b[1]:>12,} {b[2]:>6} {b[0]:>7}" if b else " " * 27
+        right = f"{a[0]:>7} {a[2]:>6} {a[1]:>9,}" if a else ""
+        rows.append(f"{left} | {right}")
+    return "\n".join(rows)
+
+
+# -- bench -----------------------------------------------------------------------------------------
+
+def _bench_parser(sub) -> None:
+    p = sub.add_parser("bench", help="measure performance")
+    bsub = p.add_subparsers(dest="bench", required=True)
+    m = bsub.add_parser("model", help="golden-model commands/s on a synthetic flow")
+    m.add_argument("--orders", type=int, default=1_000_000)
+    m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--flow", type=Path, help="use this flow instead of generating one")
+    m.add_argument("--json", type=Path, metavar="OUT", help="write the measurement as JSON")
+    _add_profile(m)
+    m.set_defaults(func=_cmd_bench_model)
+
+
+def _cmd_bench_model(args) -> int:
+    from .gen import GenOptions, generate
+    from .sim.model import MatchingModel
+
+    config = profile(args.profile)
+    if args.flow:
+        flow = load_flow(args.flow)
+    else:
+        flow = Flow(generate(GenOptions(orders=args.orders, seed=args.seed), config, progress=True),
+                    config.pool)
+        for cmd in flow.commands:
+            cmd.ref = -1  # the generator resolved every target: bench the model alone
+    flow.check_pool(config.pool)
+    from .progress import Progress
+
+    model = MatchingModel(config)
+    n_events = 0
+    t0 = time.perf_counter()
+    with Progress("bench model", len(flow)) as bar:
+        for i, cmd in enumerate(flow.commands):
+            n_events += len(model.apply(cmd))
+            if i & 0xFFFF == 0:
+                bar.update(i)
+    seconds = time.perf_counter() - t0
+    result = {
+        "bench": "model", "profile": args.profile, "commands": len(flow), "events": n_events,
+        "seconds": round(seconds, 3), "commands_per_s": round(len(flow) / seconds),
+        "events_per_s": round(n_events / seconds), "python": sys.version.split()[0],
+    }
+    print(f"model: {result['commands']:,} commands, {result['events']:,} events in {seconds:.2f} s: "
+          f"{result['commands_per_s']:,} commands/s, {result['events_per_s']:,} events/s")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+# -- lobster ---------------------------------------------------------------------------------------
+
+def _lobster_parser(sub) -> None:
+    p = sub.add_parser("lobster", help="convert a LOBSTER message file to an fpgax flow")
+    p.add_argument("messages", type=Path, help="*_message_N.csv")
+    p.add_argument("orderbook", type=Path, help="*_orderbook_N.csv (seeds the starting book)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="FLOW.csv")
+    p.set_defaults(func=_cmd_lobster)
+
+
+def _cmd_lobster(args) -> int:
+    from .lobster import convert, read_lobster
+
+    data = read_lobster(args.messages, args.orderbook)
+    conv = convert(data)
+    save_flow(args.output, conv.commands)
+    print(f"wrote {len(conv.commands):,} commands for {len(data.messages):,} LOBSTER messages "
+          f"to {args.output} (band {conv.band[0]}..{conv.band[1]} ticks, "
+          f"{conv.skipped:,} messages with no visible effect skipped)", file=sys.stderr)
+    return 0
+
+
+# -- docs ------------------------------------------------------------------------------------------
+
+def _docs_parser(sub) -> None:
+    p = sub.add_parser("docs", help="regenerate the generated sections of docs/")
+    p.add_argument("--check", action="store_true", help="exit 1 if docs/ is out of date")
+    p.add_argument("--root", type=Path, default=Path("."), help="repository root")
+    p.set_defaults(func=_cmd_docs)
+
+
+def _cmd_docs(args) -> int:
+    from .docgen import update_docs
+
+    stale = update_docs(args.root, check=args.check)
+    for path in stale:
+        print(f"{path}: {'out of date' if args.check else 'updated'}", file=sys.stderr)
+    return 1 if args.check and stale else 0
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_gen_parser, _replay_parser, _bench_parser, _lobster_parser, _docs_parser):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FlowError, ValueError, OSError) as e:
+        print(f"fpgax: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Engine parameters and the named profiles shared by the golden model and the RTL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from .protocol import ALL_SYMBOLS, EVENT
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Sizes of one matching engine.
+
+    * ``symbols``   S: symbols 0..S-1, every one open from reset.
+    * ``levels``    L: price levels per book side, the price window; a symbol's band
+                    (high - low + 1) may not be wider.
+    * ``pool``      N: order slots, a power of two; order ids are ``generation << log2(N) | slot``.
+    * ``accounts``  A: accounts 0..A-1, every one enabled with no limits from reset.
+    * ``snapshot_depth``  largest SNAPSHOT depth, in levels per side.
+    * ``default_band``    (low, high) band of every symbol from reset, inclusive ticks.
+    """
+
+    symbols: int = 8
+    levels: int = 1024
+    pool: int = 1024
+    accounts: int = 16
+    snapshot_depth: int = 16
+    default_band: tuple[int, int] = (1, 1000)
+
+    def __post_init__(self):
+        if not 1 <= self.symbols < ALL_SYMBOLS:
+            raise ValueError(f"symbols must be in 1..{ALL_SYMBOLS - 1}, got {self.symbols}")
+        if self.pool < 2 or self.pool & (self.pool - 1):
+            raise ValueError(f"pool must be a power of two >= 2, got {self.pool}")
+        if self.slot_bits >= EVENT["order_id"].bits:
+            raise ValueError(f"pool {self.pool} leaves no generation bits in a 32-bit order id")
+        for name in ("levels", "accounts", "snapshot_depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        lo, hi = self.default_band
+        if not (1 <= lo <= hi and hi - lo + 1 <= self.levels):
+            raise ValueError(f"default band {self.default_band} must be 1 <= low <= high "
+                             f"and at most {self.levels} levels wide")
+
+    @property
+    def slot_bits(self) -> int:
+        return self.pool.bit_length() - 1
+
+    @property
+    def generation_bits(self) -> int:
+        return EVENT["order_id"].bits - self.slot_bits
+
+    def with_(self, **changes) -> EngineConfig:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Named profiles. ``sim`` is small enough for simulation and covers the default band
+#: 1..1000 and the LOBSTER flow (a 1000-tick band); ``u280`` is sized for the Alveo U280.
+PROFILES: dict[str, EngineConfig] = {
+    "sim": EngineConfig(symbols=8, levels=1024, pool=1024, accounts=16, snapshot_depth=16),
+    "tiny": EngineConfig(symbols=2, levels=64, pool=16, accounts=4, snapshot_depth=4,
+                         default_band=(1, 64)),
+    "u280": EngineConfig(symbols=1024, levels=1024, pool=1 << 18, accounts=1024, snapshot_depth=32),
+}
+
+
+def profile(name: str) -> EngineConfig:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}") from None
