@@ -148,7 +148,11 @@ def _parse_row(row: _Row) -> Command:
         cmd.price = row.int("price")
         cmd.qty = row.int("qty")
     elif opcode in (Opcode.CANCEL, Opcode.REPLACE):
-        cmd.ref = row.int("ref", "client_id", required=True)
+        if row.cells["ref"].startswith("@"):  # a raw engine order id, e.g. another account's
+            row.cells["ref"] = row.cells["ref"][1:]
+            cmd.order_id = row.int("ref", "order_id", required=True)
+        else:
+            cmd.ref = row.int("ref", "client_id", required=True)
         if opcode == Opcode.REPLACE:
             cmd.price = row.int("price")
             cmd.qty = row.int("qty")
@@ -194,9 +198,7 @@ def format_csv(commands) -> str:
             row.update(side=SIDE_NAMES.get(c.side, c.side), type=kind,
                        tif=_name_or_raw(TimeInForce, c.tif), price=c.price, qty=c.qty)
         elif op in (Opcode.CANCEL, Opcode.REPLACE):
-            if c.ref < 0:
-                raise ValueError("a CSV flow names CANCEL/REPLACE targets by ref; this command has none")
-            row.update(ref=c.ref)
+            row.update(ref=c.ref if c.ref >= 0 else f"@{c.order_id}")
             if op == Opcode.REPLACE:
                 row.update(price=c.price, qty=c.qty)
         elif op == Opcode.SYMBOL:

@@ -45,13 +45,13 @@ class Opcode(enum.IntEnum):
 
 
 class Side(enum.IntEnum):
-    BUY = 0
-    SELL = 1
+    BUY = 0   #: bid
+    SELL = 1  #: ask
 
 
 class OrdType(enum.IntEnum):
-    LIMIT = 0
-    MARKET = 1
+    LIMIT = 0   #: trades at its limit price or better; may rest (DAY/GTC)
+    MARKET = 1  #: trades at any price in the band; never rests (IOC or FOK only)
 
 
 class TimeInForce(enum.IntEnum):
@@ -91,7 +91,7 @@ class Reason(enum.IntEnum):
     Reject reasons are listed in the order the engine checks them (see docs/semantics.md).
     """
 
-    NONE = 0
+    NONE = 0                #: no reason (events other than REJECTED and CANCELED)
     # -- reject reasons --
     INVALID_OPCODE = 1      #: opcode is not a known command
     INVALID_SIDE = 2        #: side is neither BUY nor SELL

@@ -1,0 +1,97 @@
+"""Generated sections of docs/: tables derived from the wire-format definition.
+
+A generated section sits between ``<!-- BEGIN GENERATED: key -->`` and
+``<!-- END GENERATED: key -->``; ``fpgax docs`` rewrites it, ``fpgax docs --check`` (and a test)
+fails when the file differs from what the definition gives.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from pathlib import Path
+
+from . import protocol
+from .config import PROFILES
+from .protocol import COMMAND, EVENT, FILE_HEADER, RecordFormat
+
+MARKER = re.compile(r"(<!-- BEGIN GENERATED: (?P<key>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=key) -->)",
+                    re.S)
+
+
+def _member_docs(cls: type[enum.Enum]) -> dict[str, str]:
+    """The ``#:`` comment after each member in the source, as Sphinx's autodoc reads them."""
+    docs = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+)\s*=\s*[^#]+#:\s*(.*)", line)
+        if m:
+            docs[m.group(1)] = m.group(2).strip()
+    return docs
+
+
+def record_table(fmt: RecordFormat) -> str:
+    rows = ["| offset | bytes | field | type | meaning |", "|---:|---:|---|---|---|"]
+    for f in sorted(fmt.fields, key=lambda f: (f.offset, bool(f.overlays))):
+        kind = f.enum.__name__ if f.enum else f"u{f.bits}"
+        note = f" (overlays {', '.join(f.overlays)})" if f.overlays else ""
+        rows.append(f"| {f.offset} | {f.size} | `{f.name}` | {kind} | {f.doc}{note} |")
+    return "\n".join(rows) + f"\n\n{fmt.size} bytes, little-endian. {fmt.doc}\n"
+
+
+def enum_table(cls: type[enum.Enum]) -> str:
+    docs = _member_docs(cls)
+    value_fmt = "0x{:02X}" if issubclass(cls, enum.IntFlag) else "{}"
+    rows = [f"**{cls.__name__}**" + (f" — {inspect.getdoc(cls).splitlines()[0]}" if cls.__doc__ else ""),
+            "", "| value | name | meaning |", "|---:|---|---|"]
+    for m in cls:
+        rows.append(f"| {value_fmt.format(m.value)} | `{m.name}` | {docs.get(m.name, '')} |")
+    return "\n".join(rows) + "\n"
+
+
+def profile_table() -> str:
+    rows = ["| profile | symbols S | levels L | pool N | accounts A | snapshot depth | default band |",
+            "|---|---:|---:|---:|---:|---:|---|"]
+    for name, c in PROFILES.items():
+        rows.append(f"| `{name}` | {c.symbols:,} | {c.levels:,} | {c.pool:,} | {c.accounts:,} | "
+                    f"{c.snapshot_depth} | {c.default_band[0]}..{c.default_band[1]} |")
+    return "\n".join(rows) + "\n"
+
+
+def sections() -> dict[str, str]:
+    out = {
+        "command": record_table(COMMAND),
+        "event": record_table(EVENT),
+        "file-header": record_table(FILE_HEADER),
+        "profiles": profile_table(),
+        "constants": (f"- `PROTOCOL_VERSION` = {protocol.PROTOCOL_VERSION}\n"
+                      f"- `ALL_SYMBOLS` = 0x{protocol.ALL_SYMBOLS:04X}\n"),
+    }
+    for cls in (protocol.Opcode, protocol.Side, protocol.OrdType, protocol.TimeInForce,
+                protocol.CommandFlag, protocol.EventType, protocol.EventFlag, protocol.Reason):
+        out["enum-" + cls.__name__] = enum_table(cls)
+    return out
+
+
+def render(text: str, generated: dict[str, str], path: str = "<doc>") -> str:
+    def repl(m: re.Match) -> str:
+        key = m.group("key")
+        if key not in generated:
+            raise ValueError(f"{path}: unknown generated section {key!r}")
+        return m.group(1) + generated[key] + m.group(4)
+
+    return MARKER.sub(repl, text)
+
+
+def update_docs(root: Path, check: bool = False) -> list[Path]:
+    """Rewrite (or, with ``check``, compare) every generated section under ``root/docs``."""
+    generated = sections()
+    stale = []
+    for path in sorted((Path(root) / "docs").glob("*.md")):
+        text = path.read_text()
+        new = render(text, generated, str(path))
+        if new != text:
+            stale.append(path)
+            if not check:
+                path.write_text(new)
+    return stale
