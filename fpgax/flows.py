@@ -56,7 +56,7 @@ class _Row:
 
     def __init__(self, where: str, cells: list[str]):
         self.where = where
-        self.cells = dict(zip(CSV_HEADER, (c.strip() for c in cells)))
+        self.cells = dict(zip(CSV_HEADER, (c.strip() for c in cells), strict=True))
 
     def error(self, msg: str) -> FlowError:
         return FlowError(f"{self.where}: {msg}")
@@ -164,17 +164,10 @@ def _parse_row(row: _Row) -> Command:
         cmd.flags = row.enum("type", {"ENABLE": CommandFlag.ENABLE, "DISABLE": 0}, "flags",
                              default=CommandFlag.ENABLE)
         cmd.qty = row.int("qty", default=U32_MAX)
-        set_max_notional(cmd, row.int("ref", "max_notional", default=U64_MAX))
+        cmd.max_notional = row.int("ref", "max_notional", default=U64_MAX)
     elif opcode == Opcode.SNAPSHOT:
         cmd.qty = row.int("qty", required=True)
     return cmd
-
-
-def set_max_notional(cmd: Command, value: int) -> None:
-    """ACCOUNT's max_notional overlays price and order_id on the wire: keep all three in step."""
-    cmd.max_notional = value
-    cmd.price = value & U32_MAX
-    cmd.order_id = value >> 32
 
 
 def format_csv(commands) -> str:

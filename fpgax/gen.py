@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, fields
 
 from .config import EngineConfig
-from .flows import OrderIdMap, set_max_notional
+from .flows import OrderIdMap
 from .progress import Progress
 from .protocol import ALL_SYMBOLS, Command, CommandFlag, Opcode, OrdType, Side, TimeInForce
 
@@ -159,10 +159,10 @@ class _Generator:
             return Command(opcode=Opcode.HALT, symbol=symbol)
         account = r.randrange(o.accounts)
         enable = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE, qty=(1 << 32) - 1)
-        set_max_notional(enable, (1 << 64) - 1)
+        enable.max_notional = (1 << 64) - 1
         self.pending.append((index + r.randint(5, 50), enable))
         disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=(1 << 32) - 1)
-        set_max_notional(disable, (1 << 64) - 1)
+        disable.max_notional = (1 << 64) - 1
         return disable
 
     def invalid(self) -> Command:
@@ -189,7 +189,9 @@ class _Generator:
         else:
             # client ids start at 1, so ref 0 names no order; order id 0 is never assigned
             cmd = Command(opcode=r.choice((Opcode.CANCEL, Opcode.REPLACE)), account=cmd.account,
-                          symbol=cmd.symbol, order_id=0, ref=0, qty=1, price=1)
+                          symbol=cmd.symbol, order_id=0, ref=0)
+            if cmd.opcode == Opcode.REPLACE:  # only the fields the command uses, as CSV keeps them
+                cmd.price, cmd.qty = 1, 1
         return cmd
 
     def next_command(self, index: int) -> Command:

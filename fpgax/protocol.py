@@ -281,17 +281,38 @@ def is_ack(event_type: int, reason: int) -> bool:
 # -- Python objects for single records, derived from the formats above -----------------------
 
 def _record_class(fmt: RecordFormat, skip: tuple[str, ...], extra: dict[str, int] | None = None):
+    """A slots dataclass with one int attribute per primary field; overlay fields become
+    properties that read and write the bytes of the fields they overlay."""
     extra = extra or {}
-    spec = [(f.name, int, 0) for f in fmt.fields if f.name not in skip]
+    spec = [(f.name, int, 0) for f in fmt.primary if f.name not in skip]
     cls = make_dataclass(fmt.name, spec + [(n, int, v) for n, v in extra.items()], slots=True)
+    for f in fmt.fields:
+        if f.overlays:
+            setattr(cls, f.name, _overlay_property(fmt, f))
     cls.FORMAT = fmt
     cls.FIELDS = tuple(name for name, _, _ in spec)
     return cls
 
 
+def _overlay_property(fmt: RecordFormat, field: Field) -> property:
+    parts = [(fmt[name], 8 * (fmt[name].offset - field.offset)) for name in field.overlays]
+
+    def get(self):
+        return sum(getattr(self, f.name) << shift for f, shift in parts)
+
+    def set(self, value):
+        if not 0 <= value < 1 << field.bits:
+            raise ValueError(f"{field.name} = {value} does not fit in {field.bits} unsigned bits")
+        for f, shift in parts:
+            setattr(self, f.name, value >> shift & ((1 << f.bits) - 1))
+
+    return property(get, set, doc=field.doc)
+
+
 #: One command as a Python object. ``ref`` is not on the wire: a CSV flow names the target of a
 #: CANCEL/REPLACE by the client id of an order of the same account; the host (or an offline tool
 #: running the model) turns it into ``order_id``. ``ref = -1`` means "already resolved".
+#: ``max_notional`` is a property over ``price`` and ``order_id``, as on the wire.
 Command = _record_class(COMMAND, skip=("reserved",), extra={"ref": -1})
 #: One event as a Python object (reserved bytes dropped).
 Event = _record_class(EVENT, skip=("reserved",))
@@ -300,19 +321,13 @@ Event.__doc__ = "One 64-byte event; see fpgax.protocol.EVENT."
 
 
 def commands_to_array(commands) -> np.ndarray:
-    """Pack Command objects into a COMMAND_DTYPE array (ACCOUNT rows carry max_notional)."""
+    """Pack Command objects into a COMMAND_DTYPE array."""
     commands = list(commands)
     arr = np.zeros(len(commands), COMMAND_DTYPE)
     for name in Command.FIELDS:
-        if name == "max_notional":
-            continue
-        _check_range(COMMAND[name], [getattr(c, name) for c in commands])
-        arr[name] = [getattr(c, name) for c in commands]
-    acct = np.fromiter((c.opcode == Opcode.ACCOUNT for c in commands), bool, len(commands))
-    if acct.any():
-        notional = [c.max_notional for c, a in zip(commands, acct) if a]
-        _check_range(COMMAND["max_notional"], notional)
-        arr["max_notional"][acct] = notional
+        values = [getattr(c, name) for c in commands]
+        _check_range(COMMAND[name], values)
+        arr[name] = values
     return arr
 
 
@@ -320,7 +335,7 @@ def array_to_commands(arr: np.ndarray) -> list:
     """Unpack a COMMAND_DTYPE array into Command objects."""
     _check_dtype(arr, COMMAND_DTYPE)
     cols = [arr[n].tolist() for n in Command.FIELDS]
-    return [Command(*row, -1) for row in zip(*cols)]
+    return [Command(*row, -1) for row in zip(*cols, strict=True)]
 
 
 def events_to_array(events) -> np.ndarray:
@@ -334,7 +349,7 @@ def events_to_array(events) -> np.ndarray:
 def array_to_events(arr: np.ndarray) -> list:
     _check_dtype(arr, EVENT_DTYPE)
     cols = [arr[n].tolist() for n in Event.FIELDS]
-    return [Event(*row) for row in zip(*cols)]
+    return [Event(*row) for row in zip(*cols, strict=True)]
 
 
 def _check_range(field: Field, values) -> None:

@@ -124,7 +124,7 @@ def run_scenario(sc: Scenario) -> int:
     model = MatchingModel(profile(sc.profile))
     ids = OrderIdMap()
     checked = 0
-    for step, cmd in zip(sc.steps, commands):
+    for step, cmd in zip(sc.steps, commands, strict=True):
         where = f"{sc.path}:{step.line}"
         events = model.apply(ids.resolve(cmd))
         model.check_invariants()
@@ -136,7 +136,7 @@ def run_scenario(sc: Scenario) -> int:
         if got != want:
             raise ScenarioError(f"{where}: {step.text}\n  expected events {want}\n  got {got}\n  "
                                 + "\n  ".join(map(str, events)))
-        for exp, ev in zip(step.events, events):
+        for exp, ev in zip(step.events, events, strict=True):
             for name, value in exp.fields.items():
                 actual = (client_of.get(ev.resting_order_id) if name == "resting_client_id"
                           else getattr(ev, name))

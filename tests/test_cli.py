@@ -1,0 +1,137 @@
+"""The fpgax command line: gen, replay, bench model, lobster, docs."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fpgax.cli import main
+from fpgax.config import profile
+from fpgax.flows import load_flow
+from fpgax.replay import run_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "tests" / "scenarios"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_gen_is_reproducible(tmp_path, capsys):
+    for name in ("a", "b"):
+        assert run(capsys, "gen", "--orders", 3000, "--seed", 7, "-o", tmp_path / f"{name}.bin")[0] == 0
+    assert run(capsys, "gen", "--orders", 3000, "--seed", 8, "-o", tmp_path / "c.bin")[0] == 0
+    a, b, c = ((tmp_path / f"{n}.bin").read_bytes() for n in "abc")
+    assert a == b and a != c
+    assert len(a) == 32 * 3001
+
+
+def test_gen_options_shape_the_flow(tmp_path, capsys):
+    out = tmp_path / "f.csv"
+    assert run(capsys, "gen", "--orders", 2000, "--symbols", 2, "--accounts", 3, "--cancel", 0.0,
+               "--replace", 0.0, "--admin", 0, "--invalid", 0, "--market", 1.0, "-o", out)[0] == 0
+    cmds = load_flow(out).commands
+    assert len(cmds) == 2000
+    assert {c.symbol for c in cmds} == {0, 1} and {c.account for c in cmds} == {0, 1, 2}
+    assert all(c.opcode == 1 and c.ord_type == 1 for c in cmds)
+
+
+def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):
+    code, _, err = run(capsys, "gen", "--orders", 10, "--symbols", 9, "-o", tmp_path / "f.bin")
+    assert code == 2 and "--symbols 9 must be in 1..8" in err
+
+
+def test_replay_json_summary(tmp_path, capsys):
+    code, out, _ = run(capsys, "replay", SCENARIOS / "02_price_time.csv", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    for key in ("commands", "events", "fills", "rejects", "commands_per_s"):
+        assert key in summary
+    # counted by hand from the scenario: 8 commands, 6 fills, 8 + 6 = 14 events, no reject
+    assert (summary["commands"], summary["fills"], summary["events"], summary["rejects"]) == (8, 6, 14, 0)
+
+
+def test_replay_events_and_book(tmp_path, capsys):
+    flow = tmp_path / "f.bin"
+    assert run(capsys, "gen", "--orders", 4000, "--seed", 3, "-o", flow)[0] == 0
+    events_file = tmp_path / "ev.jsonl"
+    code, out, _ = run(capsys, "replay", flow, "--json", "--events", events_file, "--book-depth", 3)
+    assert code == 0
+    summary = json.loads(out)
+    lines = [json.loads(x) for x in events_file.read_text().splitlines()]
+    assert len(lines) == summary["events"]
+    assert sum(1 for e in lines if e["type"] == "FILL") == summary["fills"]
+    assert sum(1 for e in lines if e["type"] == "REJECTED") == summary["rejects"]
+    assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))
+    required = {"seq", "type", "symbol", "account", "client_id", "order_id", "side", "price", "qty",
+                "leaves", "reason"}
+    names = {}
+    for e in lines:
+        assert required <= e.keys()
+        if e["type"] in ("ACCEPTED", "REPLACED") and e["order_id"]:
+            names[e["order_id"]] = e["client_id"]
+        if e["type"] == "FILL":
+            assert {"resting_order_id", "resting_account", "resting_client_id", "resting_leaves"} <= e.keys()
+            assert e["resting_client_id"] == names[e["resting_order_id"]]
+    # the book is the model's final L2, best first, at most 3 levels
+    model, _, _, _ = run_model(load_flow(flow), profile("sim"), progress=False)
+    assert summary["book"] == {str(s): model.l2(s, 3) for s in range(8) if not model.books[s].is_empty()}
+    for book in summary["book"].values():
+        assert [lv[0] for lv in book["bids"]] == sorted((lv[0] for lv in book["bids"]), reverse=True)
+        assert [lv[0] for lv in book["asks"]] == sorted(lv[0] for lv in book["asks"])
+
+
+def test_replay_table_output(capsys):
+    code, out, _ = run(capsys, "replay", SCENARIOS / "22_snapshot.csv", "--book-depth", 5)
+    assert code == 0
+    assert "commands" in out and "LEVEL" in out and "symbol 0" in out
+
+
+def test_replay_bad_flow_names_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("action,account,client_id,symbol,side,type,tif,price,qty,ref\nNEW,1,1,0,Q,LIMIT,DAY,1,1,\n")
+    code, _, err = run(capsys, "replay", bad)
+    assert code == 2
+    assert f"fpgax: error: {bad}:2: column 'side'" in err
+
+
+def test_replay_missing_file(tmp_path, capsys):
+    code, _, err = run(capsys, "replay", tmp_path / "nope.csv")
+    assert code == 2 and "nope.csv" in err
+
+
+def test_bench_model_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code, text, _ = run(capsys, "bench", "model", "--orders", 20000, "--json", out)
+    assert code == 0 and "commands/s" in text
+    result = json.loads(out.read_text())
+    assert result["commands"] == 20000 and result["events"] > 20000
+    assert result["commands_per_s"] > 0 and result["seconds"] > 0
+
+
+def test_lobster_command_makes_a_flow_that_runs(tmp_path, capsys):
+    data = ROOT / "tests" / "data" / "lobster"
+    out = tmp_path / "aapl.csv"
+    code, _, err = run(capsys, "lobster", data / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
+                       data / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv", "-o", out)
+    assert code == 0 and "band 58400..59399" in err
+    code, text, _ = run(capsys, "replay", out, "--json")
+    summary = json.loads(text)
+    assert summary["rejects"] == 0 and summary["fills"] >= 98
+
+
+def test_docs_check_passes(capsys):
+    assert run(capsys, "docs", "--check", "--root", ROOT)[0] == 0
+
+
+@pytest.mark.skipif(shutil.which("fpgax") is None, reason="console script not on PATH")
+def test_console_script():
+    result = subprocess.run(["fpgax", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("gen", "replay", "bench", "lobster", "docs"):
+        assert command in result.stdout
