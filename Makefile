@@ -1,0 +1,68 @@
+# fpgax -- the two commands of a fresh machine are `make demo` and `make test`.
+# Each sets up everything it needs (virtualenv, the package, Icarus for the benches).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: all setup icarus demo test regress lint docs bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; fpgax needs Python 3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## setup: virtualenv in .venv with fpgax (editable) and its test tools
+setup: $(STAMP)
+
+## icarus: Icarus Verilog for the RTL benches -- apt when missing and root, a clear message otherwise
+icarus:
+	@if command -v iverilog >/dev/null 2>&1; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Icarus Verilog (apt-get install iverilog)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null; \
+	else \
+	  echo "warning: Icarus Verilog (iverilog) is not installed and this user cannot apt-get it;" >&2; \
+	  echo "         run 'sudo apt-get install iverilog' for the Icarus RTL benches." >&2; \
+	fi
+
+## demo: the main job on the simulated engine (the golden model until the RTL lands)
+demo: setup
+	@mkdir -p build/demo
+	fpgax gen --orders 200000 --symbols 8 --seed 1 --burst 0.001 -o build/demo/flow.bin
+	fpgax replay build/demo/flow.bin --backend model --book-depth 5 --events build/demo/events.jsonl
+	fpgax lobster tests/data/lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv \
+	  tests/data/lobster/AAPL_2012-06-21_34200000_57600000_orderbook_10.csv -o build/demo/aapl.csv
+	fpgax replay build/demo/aapl.csv --backend model --book-depth 10
+	@echo "demo: flows and events are in build/demo/ (events.jsonl: one JSON object per event)"
+
+## test: everything CI runs (well under 25 minutes on 2 cores)
+test: setup icarus
+	$(BIN)/python -m pytest
+
+## regress: the long regressions (marked slow), not part of `make test`
+regress: setup icarus
+	$(BIN)/python -m pytest -m slow -p no:cacheprovider
+
+## lint: ruff
+lint: setup
+	$(BIN)/ruff check .
+
+## docs: regenerate the generated tables in docs/ from the wire-format definition
+docs: setup
+	fpgax docs
+
+## bench: golden-model throughput on a 1M-command flow, JSON in build/
+bench: setup
+	@mkdir -p build
+	fpgax bench model --orders 1000000 --json build/bench-model.json
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis
