@@ -25,6 +25,8 @@ from .protocol import (
     EVENT_DTYPE,
     EVENT_MAGIC,
     FILE_HEADER,
+    NO_NOTIONAL_LIMIT,
+    NO_QTY_LIMIT,
     PROTOCOL_VERSION,
     Command,
     CommandFlag,
@@ -41,8 +43,6 @@ from .protocol import (
 CSV_HEADER = ("action", "account", "client_id", "symbol", "side", "type", "tif", "price", "qty", "ref")
 SIDE_CODES = {"B": Side.BUY, "S": Side.SELL}
 SIDE_NAMES = {v: k for k, v in SIDE_CODES.items()}
-U32_MAX = (1 << 32) - 1
-U64_MAX = (1 << 64) - 1
 
 
 class FlowError(ValueError):
@@ -163,8 +163,8 @@ def _parse_row(row: _Row) -> Command:
         # ENABLE/DISABLE, or a raw flags byte (to exercise the engine's INVALID_FLAGS check)
         cmd.flags = row.enum("type", {"ENABLE": CommandFlag.ENABLE, "DISABLE": 0}, "flags",
                              default=CommandFlag.ENABLE)
-        cmd.qty = row.int("qty", default=U32_MAX)
-        cmd.max_notional = row.int("ref", "max_notional", default=U64_MAX)
+        cmd.qty = row.int("qty", default=NO_QTY_LIMIT)
+        cmd.max_notional = row.int("ref", "max_notional", default=NO_NOTIONAL_LIMIT)
     elif opcode == Opcode.SNAPSHOT:
         cmd.qty = row.int("qty", required=True)
     return cmd

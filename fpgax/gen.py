@@ -16,7 +16,18 @@ from dataclasses import dataclass, fields
 from .config import EngineConfig
 from .flows import OrderIdMap
 from .progress import Progress
-from .protocol import ALL_SYMBOLS, Command, CommandFlag, Opcode, OrdType, Side, TimeInForce
+from .protocol import (
+    ALL_SYMBOLS,
+    COMMAND,
+    NO_NOTIONAL_LIMIT,
+    NO_QTY_LIMIT,
+    Command,
+    CommandFlag,
+    Opcode,
+    OrdType,
+    Side,
+    TimeInForce,
+)
 
 
 @dataclass
@@ -158,11 +169,11 @@ class _Generator:
             self.pending.append((index + r.randint(5, 50), Command(opcode=Opcode.RESUME, symbol=symbol)))
             return Command(opcode=Opcode.HALT, symbol=symbol)
         account = r.randrange(o.accounts)
-        enable = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE, qty=(1 << 32) - 1)
-        enable.max_notional = (1 << 64) - 1
+        enable = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE, qty=NO_QTY_LIMIT)
+        enable.max_notional = NO_NOTIONAL_LIMIT
         self.pending.append((index + r.randint(5, 50), enable))
-        disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=(1 << 32) - 1)
-        disable.max_notional = (1 << 64) - 1
+        disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=NO_QTY_LIMIT)
+        disable.max_notional = NO_NOTIONAL_LIMIT
         return disable
 
     def invalid(self) -> Command:
@@ -183,7 +194,7 @@ class _Generator:
         elif kind == 5:
             cmd.qty = 0
         elif kind == 6:
-            cmd.ord_type, cmd.price = OrdType.LIMIT, r.choice((0, self.high + 1, (1 << 32) - 1))
+            cmd.ord_type, cmd.price = OrdType.LIMIT, r.choice((0, self.high + 1, (1 << COMMAND["price"].bits) - 1))
         elif kind == 7:
             cmd.symbol = r.randint(self.config.symbols, 0xFFFF)
         else:

@@ -264,6 +264,10 @@ FILE_HEADER = RecordFormat("FileHeader", 32, doc="First 32 bytes of a .bin flow 
     Field("count", 16, 8, "number of records after the header"),
     Field("reserved", 24, 8, "0"),
 ))
+#: An account's limits from reset ("no limit"): the largest values the ACCOUNT fields hold.
+NO_QTY_LIMIT = (1 << COMMAND["qty"].bits) - 1
+NO_NOTIONAL_LIMIT = (1 << COMMAND["max_notional"].bits) - 1
+
 COMMAND_MAGIC = int.from_bytes(b"FPGAXCMD", "little")
 EVENT_MAGIC = int.from_bytes(b"FPGAXEVT", "little")
 

@@ -21,6 +21,8 @@ from collections import deque
 from fpgax.config import EngineConfig
 from fpgax.protocol import (
     ALL_SYMBOLS,
+    NO_NOTIONAL_LIMIT,
+    NO_QTY_LIMIT,
     Command,
     CommandFlag,
     Event,
@@ -41,8 +43,6 @@ BUY, SELL = Side.BUY, Side.SELL
 POST_ONLY, STP_OLDEST, ENABLE = (int(CommandFlag.POST_ONLY), int(CommandFlag.STP_OLDEST),
                                  int(CommandFlag.ENABLE))
 NEW_FLAGS = POST_ONLY | STP_OLDEST
-U64_MAX = (1 << 64) - 1
-U32_MAX = (1 << 32) - 1
 
 
 class InvariantError(AssertionError):
@@ -152,8 +152,8 @@ class Account:
 
     def __init__(self):
         self.enabled = True
-        self.max_qty = U32_MAX
-        self.max_notional = U64_MAX
+        self.max_qty = NO_QTY_LIMIT
+        self.max_notional = NO_NOTIONAL_LIMIT
 
 
 class OrderPool:
