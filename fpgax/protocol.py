@@ -346,7 +346,9 @@ def events_to_array(events) -> np.ndarray:
     events = list(events)
     arr = np.zeros(len(events), EVENT_DTYPE)
     for name in Event.FIELDS:
-        arr[name] = [getattr(e, name) for e in events]
+        values = [getattr(e, name) for e in events]
+        _check_range(EVENT[name], values)
+        arr[name] = values
     return arr
 
 

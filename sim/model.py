@@ -570,8 +570,8 @@ class MatchingModel:
         for side in (book.bids, book.asks):
             for level in side.levels_best_first()[:cmd.qty]:
                 self._emit(type=LEVEL, side=side.side, symbol=cmd.symbol, client_id=cmd.client_id,
-                           account=cmd.account, price=level.price, qty=level.total,
-                           leaves=len(level.orders))
+                           account=cmd.account, price=level.price,
+                           qty=min(level.total, NO_QTY_LIMIT), leaves=len(level.orders))
 
     # -- queries -------------------------------------------------------------------------------
 

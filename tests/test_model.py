@@ -158,3 +158,19 @@ def test_stp_oldest_flag_is_the_aggressors(model):
     events = model.apply(new(client_id=2))
     assert [(e.type, e.reason) for e in events] == [(EventType.ACCEPTED, 0), (EventType.CANCELED, Reason.STP)]
     assert events[1].client_id == 2
+
+
+def test_snapshot_level_total_saturates(model):
+    # R-SNAPSHOT: two orders of 2**32 - 1 at one price; the u32 qty field saturates, never wraps
+    big = 2**32 - 1
+    model.run([new(qty=big), new(client_id=2, qty=big)])
+    events = model.apply(Command(opcode=Opcode.SNAPSHOT, symbol=0, qty=1))
+    assert [(e.type, e.qty, e.leaves) for e in events[1:]] == [(EventType.LEVEL, big, 2)]
+    from fpgax.protocol import events_to_array
+    events_to_array(events)  # every value fits its field
+
+
+def test_events_that_do_not_fit_are_refused():
+    from fpgax.protocol import Event, events_to_array
+    with pytest.raises(ValueError, match="qty = 4294967296 does not fit"):
+        events_to_array([Event(type=EventType.LEVEL, qty=2**32)])
