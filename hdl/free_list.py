@@ -1,0 +1,65 @@
+"""FreeList: the order slots not in use, handed out first in, first out [R-ORDER-ID].
+
+Equivalent to a FIFO that starts as 0, 1, ..., N-1 and takes freed slots at the back, without
+an N-cycle initialisation: slots never used yet come from a counter (``fresh``), freed ones from
+a queue in a memory, and every never-used slot precedes every freed one, as in the FIFO.
+
+* ``alloc`` for one cycle while ``available``: ``slot`` (valid while ``available``) is taken.
+* ``free`` for one cycle with ``free_slot``: the slot goes to the back of the queue.
+Both take effect at the next clock edge and may be given in the same cycle; ``slot`` is the
+slot ``alloc`` takes, combinationally, with no wait.
+"""
+
+from amaranth import Module, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+
+class FreeList(wiring.Component):
+    def __init__(self, slot_bits: int):
+        self.slot_bits = slot_bits
+        super().__init__({
+            "available": Out(1),
+            "slot": Out(slot_bits),
+            "alloc": In(1),
+            "free": In(1),
+            "free_slot": In(slot_bits),
+            "free_count": Out(slot_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = 1 << self.slot_bits
+        m.submodules.queue = queue = memory.Memory(shape=self.slot_bits, depth=n, init=[])
+        wr = queue.write_port()
+        rd = queue.read_port(transparent_for=(wr,))
+
+        fresh = Signal(self.slot_bits + 1)    # slots 0..fresh-1 have been handed out at least once
+        head = Signal(self.slot_bits)
+        tail = Signal(self.slot_bits)
+        count = Signal(self.slot_bits + 1)    # freed slots waiting in the queue
+
+        from_fresh = fresh != n
+        take = self.alloc & self.available
+        take_queued = take & ~from_fresh
+        head_next = Signal(self.slot_bits)
+        m.d.comb += head_next.eq(head + take_queued)
+        # rd.data always shows queue[head]: address the head the next cycle will have.
+        m.d.comb += [rd.addr.eq(head_next), rd.en.eq(1)]
+
+        m.d.comb += [
+            self.available.eq(from_fresh | (count != 0)),
+            self.slot.eq(fresh),
+            self.free_count.eq(n - fresh + count),
+        ]
+        with m.If(~from_fresh):
+            m.d.comb += self.slot.eq(rd.data)
+
+        with m.If(take & from_fresh):
+            m.d.sync += fresh.eq(fresh + 1)
+        m.d.sync += head.eq(head_next)
+        m.d.comb += [wr.addr.eq(tail), wr.data.eq(self.free_slot), wr.en.eq(self.free)]
+        with m.If(self.free):
+            m.d.sync += tail.eq(tail + 1)
+        m.d.sync += count.eq(count + self.free - take_queued)
+        return m

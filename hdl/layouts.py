@@ -1,0 +1,29 @@
+"""Amaranth layouts and enums derived from the one wire-format definition (fpgax.protocol).
+
+Nothing here restates a width or an offset: each ``data.StructLayout`` lists the primary
+fields of a ``RecordFormat`` in offset order, so bit 0 of the layout is bit 0 of byte 0 of the
+little-endian record, and the layout's size is the record's.
+"""
+
+from amaranth.lib import data, enum
+
+from fpgax import protocol as p
+
+
+def record_layout(fmt: p.RecordFormat) -> data.StructLayout:
+    layout = data.StructLayout({f.name: f.bits for f in fmt.primary})
+    assert layout.size == fmt.size * 8
+    return layout
+
+
+def hdl_enum(cls, field: p.Field):
+    """An ``amaranth.lib.enum`` copy of a protocol enum, with the field's width as its shape."""
+    return enum.Enum(cls.__name__, {m.name: m.value for m in cls}, shape=field.bits)
+
+
+CommandLayout = record_layout(p.COMMAND)
+EventLayout = record_layout(p.EVENT)
+
+Opcode = hdl_enum(p.Opcode, p.COMMAND["opcode"])
+EventType = hdl_enum(p.EventType, p.EVENT["type"])
+Reason = hdl_enum(p.Reason, p.EVENT["reason"])
