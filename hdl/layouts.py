@@ -5,6 +5,8 @@ fields of a ``RecordFormat`` in offset order, so bit 0 of the layout is bit 0 of
 little-endian record, and the layout's size is the record's.
 """
 
+import types
+
 from amaranth.lib import data, enum
 
 from fpgax import protocol as p
@@ -18,7 +20,10 @@ def record_layout(fmt: p.RecordFormat) -> data.StructLayout:
 
 def hdl_enum(cls, field: p.Field):
     """An ``amaranth.lib.enum`` copy of a protocol enum, with the field's width as its shape."""
-    return enum.Enum(cls.__name__, {m.name: m.value for m in cls}, shape=field.bits)
+    def members(namespace):
+        for member in cls:
+            namespace[member.name] = member.value
+    return types.new_class(cls.__name__, (enum.Enum,), {"shape": field.bits}, members)
 
 
 CommandLayout = record_layout(p.COMMAND)

@@ -1,0 +1,846 @@
+"""MatchingEngine: the fpgax matching semantics (docs/semantics.md) as gateware.
+
+Contract
+--------
+* ``i``: a ``lib.stream`` of 32-byte command records, ``o``: a stream of 64-byte event records,
+  both in the layouts derived from ``fpgax.protocol``. One clock domain, synchronous reset.
+* Commands are taken one at a time, in order; the events of a command are written, in the
+  order docs/semantics.md gives, into an output FIFO; a full FIFO stalls the engine, so output
+  backpressure never drops or reorders an event. ``i.ready`` is high only in the idle state.
+* ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
+  handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
+  Both are the low 32 bits of a free-running counter (``cycle``).
+* After reset the engine clears its state (about ``max(N, 2 S L)`` cycles) before ``i.ready``
+  first rises. ``idle`` is high when no command is in flight and no event is waiting.
+
+Structure
+---------
+Order slots (``FreeList``) index per-order memories: generation and live bit, static data, leaves,
+and the links of two doubly-linked lists -- the FIFO of the order's price level and the list of
+its account's resting orders (in acceptance order, for MASS_CANCEL). Levels are addressed by
+(symbol, side, price - band low) and hold head, tail, order count and total quantity; a
+``PriceLevelIndex`` finds the best and next occupied levels. Every memory is a
+``lib.memory.Memory`` with one synchronous read port and one write port.
+
+Each command runs as a sequence of states, one memory access per memory per state. This first
+implementation is built for agreement with the golden model; the cycle figures are measured by
+``fpgax bench rtl``.
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax import protocol as p
+from fpgax.config import EngineConfig
+
+from .free_list import FreeList
+from .layouts import CommandLayout, EventLayout
+from .price_index import IndexOp, PriceLevelIndex
+
+BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
+DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
+POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
+NEW_FLAGS = POST_ONLY | STP_OLDEST
+R = p.Reason
+E = p.EventType
+U32 = (1 << 32) - 1
+
+
+def _bits(n: int) -> int:
+    """Address bits for n entries (at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
+class MatchingEngine(wiring.Component):
+    def __init__(self, config: EngineConfig, fifo_depth: int = 16):
+        self.config = config
+        self.fifo_depth = fifo_depth
+        self.k = config.slot_bits
+        self.g = config.generation_bits
+        self.sb = _bits(config.symbols)
+        self.ab = _bits(config.accounts)
+        self.lb = _bits(config.levels)
+        super().__init__({
+            "i": In(stream.Signature(CommandLayout)),
+            "o": Out(stream.Signature(EventLayout)),
+            "idle": Out(1),
+            "cycle": Out(64),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        k, g, sb, ab, lb = self.k, self.g, self.sb, self.ab, self.lb
+        lo_default, hi_default = cfg.default_band
+
+        # -- memories -----------------------------------------------------------------------------
+        GenLayout = data.StructLayout({"gen": g, "live": 1})
+        OrderLayout = data.StructLayout({"account": ab, "client_id": 64, "symbol": sb, "side": 1,
+                                         "price": 32, "pidx": lb, "tif": 2, "flags": 2})
+        LevelLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1, "total": 32 + k})
+        ListLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1})
+        BandLayout = data.StructLayout({"lo": 32, "hi": 32})
+        AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
+
+        def mem(name, shape, depth):
+            m.submodules[name] = mm = memory.Memory(shape=shape, depth=depth, init=[])
+            return mm.read_port(), mm.write_port()
+
+        n_slots = 1 << k
+        level_depth = 1 << (lb + 1 + sb)
+        gen_rd, gen_wr = mem("gen", GenLayout, n_slots)
+        od_rd, od_wr = mem("order", OrderLayout, n_slots)
+        lv_rd, lv_wr = mem("leaves", 32, n_slots)
+        nxt_rd, nxt_wr = mem("next", k, n_slots)
+        prv_rd, prv_wr = mem("prev", k, n_slots)
+        anxt_rd, anxt_wr = mem("acct_next", k, n_slots)
+        aprv_rd, aprv_wr = mem("acct_prev", k, n_slots)
+        lvl_rd, lvl_wr = mem("level", LevelLayout, level_depth)
+        band_rd, band_wr = mem("band", BandLayout, 1 << sb)
+        halt_rd, halt_wr = mem("halted", 1, 1 << sb)
+        acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
+        al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab)
+
+        m.submodules.free = free = FreeList(k)
+        m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
+        m.submodules.out_fifo = out_fifo = fifo.SyncFIFOBuffered(width=EventLayout.size, depth=self.fifo_depth)
+
+        # -- cycle counter and output stage -------------------------------------------------------
+        cycle = Signal(64)
+        m.d.sync += cycle.eq(cycle + 1)
+        m.d.comb += self.cycle.eq(cycle)
+        out_valid = Signal()
+        out_event = Signal(EventLayout)
+        m.d.comb += [self.o.valid.eq(out_valid), self.o.payload.eq(out_event)]
+        with m.If((~out_valid | self.o.ready) & out_fifo.r_rdy):
+            m.d.comb += out_fifo.r_en.eq(1)
+            m.d.sync += [out_valid.eq(1), out_event.eq(out_fifo.r_data),
+                         out_event.ts_out.eq(cycle[:32] + 1)]
+        with m.Elif(self.o.ready):
+            m.d.sync += out_valid.eq(0)
+
+        # -- registers -------------------------------------------------------------------------------
+        cmd = Signal(CommandLayout)
+        ts_in = Signal(32)
+        seq = Signal(64)
+        reason = Signal(8)
+        band_lo = Signal(32)
+        band_hi = Signal(32)
+        acct_enabled, acct_max_qty, acct_max_notional, sym_halted = Signal(), Signal(32), Signal(64), Signal()
+        # the aggressor (a NEW, or a REPLACE that lost priority)
+        a_slot, a_gen = Signal(k), Signal(g)
+        a_account, a_client, a_symbol = Signal(ab), Signal(64), Signal(sb)
+        a_side, a_market, a_tif, a_flags = Signal(), Signal(), Signal(2), Signal(2)
+        a_price, a_pidx, a_leaves = Signal(32), Signal(lb), Signal(32)
+        a_in_alist = Signal()
+        # the resting order at hand
+        r_slot, r_gen = Signal(k), Signal(g)
+        r = Signal(OrderLayout)
+        r_leaves = Signal(32)
+        # the level at hand
+        l_idx = Signal(lb)
+        l_count = Signal(k + 1)
+        l_tail = Signal(k)
+        l_total = Signal(32 + k)
+        fill_qty = Signal(32)
+        # walks
+        w_cur, w_next = Signal(k), Signal(k)
+        w_cnt = Signal(k + 1)
+        avail = Signal(32 + k + 1)
+        phase_side = Signal()
+        snap_n = Signal(16)
+        cancel_client = Signal(64)
+        cancel_reason = Signal(8)
+
+        # unlink (remove an order from its level and/or account list, free its slot)
+        u_slot, u_gen, u_acct = Signal(k), Signal(g), Signal(ab)
+        u_book, u_pidx, u_qty = Signal(sb + 1), Signal(lb), Signal(32)
+        u_level, u_alist, u_free = Signal(), Signal(), Signal()
+        u_ret = Signal(8)
+        RETURNS = ["MATCH_FIND", "MATCH_NEXT", "DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
+
+        def unlink(slot, gen, acct, book, pidx, qty, level, alist, free_it, ret):
+            return [u_slot.eq(slot), u_gen.eq(gen), u_acct.eq(acct), u_book.eq(book), u_pidx.eq(pidx),
+                    u_qty.eq(qty), u_level.eq(level), u_alist.eq(alist), u_free.eq(free_it),
+                    u_ret.eq(RETURNS.index(ret))]
+
+        def unlink_resting(ret, qty=None):
+            return unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
+                          r_leaves if qty is None else qty, 1, 1, 1, ret)
+
+        # -- helpers ---------------------------------------------------------------------------------
+        ev = Signal(EventLayout)
+        m.d.comb += out_fifo.w_data.eq(ev)
+
+        def emit(next_state, **fields):
+            """Write one event (waiting for room in the FIFO), then go to next_state."""
+            with m.If(out_fifo.w_rdy):
+                m.d.comb += [out_fifo.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in)]
+                m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
+                m.d.sync += seq.eq(seq + 1)
+                m.next = next_state
+
+        def order_id(slot, gen):
+            return Cat(slot, gen)
+
+        opp_book = Cat(~a_side, a_symbol)
+        own_book = Cat(a_side, a_symbol)
+
+        def find_best(book, side):
+            """Start a search for the best level of a side: bids highest, asks lowest."""
+            return [index.start.eq(1), index.op.eq(IndexOp.FIND), index.book.eq(book),
+                    index.idx.eq(Mux(side == BUY, (1 << lb) - 1, 0)), index.down.eq(side == BUY),
+                    index.inclusive.eq(1)]
+
+        def find_next(book, side, idx):
+            """Start a search for the next worse level after idx."""
+            return [index.start.eq(1), index.op.eq(IndexOp.FIND), index.book.eq(book),
+                    index.idx.eq(idx), index.down.eq(side == BUY), index.inclusive.eq(0)]
+
+        def acceptable(idx):
+            """May the aggressor trade at level idx of the opposite side? [R-PRICE-TIME]"""
+            return a_market | Mux(a_side == BUY, idx <= a_pidx, idx >= a_pidx)
+
+        def crosses(found, idx, side, pidx):
+            return found & Mux(side == BUY, idx <= pidx, idx >= pidx)
+
+        # symbols and accounts are addressed by their low bits; the checks use the full fields
+        sym_ok = cmd.symbol < cfg.symbols
+        acct_ok = cmd.account < cfg.accounts
+        oid_slot = cmd.order_id[:k]
+        oid_gen = cmd.order_id[k:]
+
+        init = Signal(range(max(n_slots, level_depth, 1 << sb, 1 << ab) + 1))
+
+        with m.FSM():
+            with m.State("INIT"):
+                m.d.comb += [
+                    gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
+                    lvl_wr.addr.eq(init), lvl_wr.data.eq(0), lvl_wr.en.eq(1),
+                    band_wr.addr.eq(init), band_wr.data.lo.eq(lo_default), band_wr.data.hi.eq(hi_default),
+                    band_wr.en.eq(1),
+                    halt_wr.addr.eq(init), halt_wr.data.eq(0), halt_wr.en.eq(1),
+                    acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
+                    acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
+                    al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
+                ]
+                with m.If(init == max(n_slots, level_depth, 1 << sb, 1 << ab)):
+                    with m.If(index.ready):
+                        m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += init.eq(init + 1)
+
+            with m.State("IDLE"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid):
+                    m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
+                    m.next = "DECODE"
+
+            with m.State("DECODE"):
+                # Read everything a command may look at; the next state sees the data.
+                m.d.comb += [acct_rd.addr.eq(cmd.account[:ab]), band_rd.addr.eq(cmd.symbol[:sb]),
+                             halt_rd.addr.eq(cmd.symbol[:sb]), al_rd.addr.eq(cmd.account[:ab]),
+                             gen_rd.addr.eq(oid_slot), od_rd.addr.eq(oid_slot), lv_rd.addr.eq(oid_slot)]
+                with m.Switch(cmd.opcode):
+                    with m.Case(p.Opcode.NEW):
+                        m.next = "NEW_CHECK"
+                    with m.Case(p.Opcode.CANCEL, p.Opcode.REPLACE):
+                        m.next = "TARGET_CHECK"
+                    with m.Case(p.Opcode.SYMBOL):
+                        m.next = "SYM_CHECK"
+                    with m.Case(p.Opcode.ACCOUNT):
+                        m.next = "ACCT_CHECK"
+                    with m.Case(p.Opcode.HALT, p.Opcode.RESUME):
+                        m.next = "HALT_CHECK"
+                    with m.Case(p.Opcode.MASS_CANCEL):
+                        m.next = "MC_CHECK"
+                    with m.Case(p.Opcode.SNAPSHOT):
+                        m.next = "SNAP_CHECK"
+                    with m.Default():
+                        m.d.sync += reason.eq(R.INVALID_OPCODE)
+                        m.next = "REJECT"
+
+            with m.State("REJECT"):
+                emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id,
+                     price=cmd.price, qty=cmd.qty)
+
+            # -- NEW ---------------------------------------------------------------------------------
+            with m.State("NEW_CHECK"):
+                market = cmd.ord_type == p.OrdType.MARKET
+                acct = acct_rd.data
+                band = band_rd.data
+                eff_price = Mux(market, Mux(cmd.side == BUY, band.hi, band.lo), cmd.price)
+                notional = Signal(64)
+                m.d.comb += notional.eq(eff_price * cmd.qty)
+                post_only = (cmd.flags & POST_ONLY) != 0
+                m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi),
+                             a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
+                             a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
+                             a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
+                             a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0)]
+                checks = [  # [R-CHECKS], in order
+                    (cmd.side > SELL, R.INVALID_SIDE),
+                    (cmd.ord_type > p.OrdType.MARKET, R.INVALID_TYPE),
+                    ((cmd.tif > FOK) | (market & (cmd.tif < IOC)), R.INVALID_TIF),
+                    (((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))),
+                     R.INVALID_FLAGS),
+                    (~acct_ok, R.UNKNOWN_ACCOUNT),
+                    (~acct.enabled, R.ACCOUNT_DISABLED),
+                    (~sym_ok, R.UNKNOWN_SYMBOL),
+                    (halt_rd.data, R.SYMBOL_HALTED),
+                    (cmd.qty == 0, R.INVALID_QTY),
+                    (cmd.qty > acct.max_qty, R.QTY_LIMIT),
+                    (~market & ((cmd.price < band.lo) | (cmd.price > band.hi)), R.PRICE_OUT_OF_BAND),
+                    (notional > acct.max_notional, R.NOTIONAL_LIMIT),
+                ]
+
+                def new_ok():
+                    opposite = ~cmd.side[0]
+                    with m.If(post_only):
+                        m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
+                        m.next = "NEW_PO_WAIT"
+                    with m.Elif(~free.available):
+                        m.d.sync += reason.eq(R.POOL_FULL)
+                        m.next = "REJECT"
+                    with m.Else():
+                        m.next = "NEW_ALLOC"
+                self._first_failure(m, checks, reason, "REJECT", new_ok)
+
+            with m.State("NEW_PO_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(crosses(index.found, index.result, a_side, a_pidx)):
+                        m.d.sync += reason.eq(R.WOULD_CROSS)
+                        m.next = "REJECT"
+                    with m.Elif(~free.available):
+                        m.d.sync += reason.eq(R.POOL_FULL)
+                        m.next = "REJECT"
+                    with m.Else():
+                        m.next = "NEW_ALLOC"
+
+            with m.State("NEW_ALLOC"):
+                m.d.comb += [free.alloc.eq(1), gen_rd.addr.eq(free.slot)]
+                m.d.sync += a_slot.eq(free.slot)
+                m.next = "NEW_GEN"
+
+            with m.State("NEW_GEN"):
+                gen_next = Signal(g)
+                stepped = (gen_rd.data.gen + 1)[:g]
+                m.d.comb += gen_next.eq(Mux(stepped == 0, 1, stepped))  # generations skip 0
+                m.d.sync += a_gen.eq(gen_next)
+                m.d.comb += [
+                    gen_wr.addr.eq(a_slot), gen_wr.data.gen.eq(gen_next), gen_wr.data.live.eq(1),
+                    gen_wr.en.eq(1),
+                    od_wr.addr.eq(a_slot), od_wr.en.eq(1),
+                    od_wr.data.account.eq(a_account), od_wr.data.client_id.eq(a_client),
+                    od_wr.data.symbol.eq(a_symbol), od_wr.data.side.eq(a_side), od_wr.data.price.eq(a_price),
+                    od_wr.data.pidx.eq(a_pidx), od_wr.data.tif.eq(a_tif), od_wr.data.flags.eq(a_flags),
+                ]
+                m.next = "NEW_ACK"
+
+            with m.State("NEW_ACK"):
+                emit("NEW_DISPATCH", type=E.ACCEPTED, side=a_side,
+                     symbol=cmd.symbol, client_id=a_client, account=cmd.account,
+                     order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves, leaves=a_leaves)
+
+            with m.State("NEW_DISPATCH"):
+                m.d.sync += avail.eq(0)
+                with m.If(a_tif == FOK):
+                    m.d.comb += find_best(opp_book, ~a_side)
+                    m.next = "FOK_FIND_WAIT"
+                with m.Else():
+                    m.next = "MATCH_FIND"
+
+            # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
+            with m.State("FOK_FIND_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found & acceptable(index.result)):
+                        m.d.sync += l_idx.eq(index.result)
+                        m.next = "FOK_LEVEL"
+                    with m.Else():
+                        m.next = "FOK_KILL"
+            with m.State("FOK_LEVEL"):
+                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, opp_book))
+                m.next = "FOK_LEVEL_DATA"
+            with m.State("FOK_LEVEL_DATA"):
+                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
+                m.next = "FOK_ORDER"
+            with m.State("FOK_ORDER"):
+                with m.If(w_cnt == 0):
+                    m.d.comb += find_next(opp_book, ~a_side, l_idx)
+                    m.next = "FOK_FIND_WAIT"
+                with m.Else():
+                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
+                    m.next = "FOK_ORDER_DATA"
+            with m.State("FOK_ORDER_DATA"):
+                total = avail + lv_rd.data
+                m.d.sync += [w_cur.eq(nxt_rd.data), w_cnt.eq(w_cnt - 1)]
+                with m.If(od_rd.data.account == a_account):
+                    with m.If(a_flags & STP_OLDEST):
+                        m.next = "FOK_ORDER"
+                    with m.Else():
+                        m.next = "FOK_KILL"
+                with m.Elif(total >= a_leaves):
+                    m.next = "MATCH_FIND"
+                with m.Else():
+                    m.d.sync += avail.eq(total)
+                    m.next = "FOK_ORDER"
+            with m.State("FOK_KILL"):
+                m.d.sync += cancel_reason.eq(R.FOK)
+                m.next = "AGG_CANCEL"
+
+            # -- matching [R-PRICE-TIME] [R-STP] ---------------------------------------------------------
+            with m.State("MATCH_FIND"):
+                m.d.comb += find_best(opp_book, ~a_side)
+                m.next = "MATCH_FIND_WAIT"
+            with m.State("MATCH_FIND_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found & acceptable(index.result)):
+                        m.d.sync += l_idx.eq(index.result)
+                        m.next = "MATCH_LEVEL"
+                    with m.Else():
+                        m.next = "AFTER_MATCH"
+            with m.State("MATCH_LEVEL"):
+                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, opp_book))
+                m.next = "MATCH_HEAD"
+            with m.State("MATCH_HEAD"):
+                head = lvl_rd.data.head
+                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
+                             l_tail.eq(lvl_rd.data.tail), r_slot.eq(head)]
+                m.d.comb += [od_rd.addr.eq(head), lv_rd.addr.eq(head), gen_rd.addr.eq(head)]
+                m.next = "MATCH_ORDER"
+            with m.State("MATCH_ORDER"):
+                m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
+                             fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data))]
+                with m.If(od_rd.data.account == a_account):
+                    with m.If(a_flags & STP_OLDEST):
+                        m.next = "STP_RESTING"
+                    with m.Else():
+                        m.d.sync += cancel_reason.eq(R.STP)
+                        m.next = "AGG_CANCEL"
+                with m.Else():
+                    m.next = "MATCH_FILL"
+            with m.State("STP_RESTING"):
+                emit("UNLINK", type=E.CANCELED, reason=R.STP, side=r.side, symbol=r.symbol,
+                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
+                     price=r.price, qty=r_leaves)
+                m.d.sync += unlink_resting("MATCH_FIND")
+            with m.State("MATCH_FILL"):
+                emit("MATCH_FILLED", type=E.FILL, side=a_side, symbol=a_symbol, client_id=a_client,
+                     account=a_account, order_id=order_id(a_slot, a_gen), price=band_lo + l_idx,
+                     qty=fill_qty, leaves=a_leaves - fill_qty, resting_order_id=order_id(r_slot, r_gen),
+                     resting_account=r.account, resting_leaves=r_leaves - fill_qty)
+            with m.State("MATCH_FILLED"):
+                m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
+                with m.If(r_leaves == fill_qty):
+                    m.d.sync += unlink_resting("MATCH_NEXT", qty=fill_qty)
+                    m.next = "UNLINK"
+                with m.Else():
+                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
+                                 lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                 lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
+                                 lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
+                    m.next = "MATCH_NEXT"
+            with m.State("MATCH_NEXT"):
+                with m.If(a_leaves == 0):
+                    m.next = "AFTER_MATCH"
+                with m.Else():
+                    m.next = "MATCH_FIND"
+
+            with m.State("AFTER_MATCH"):
+                with m.If(a_leaves == 0):
+                    m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, 0, a_in_alist, 1, "DONE")
+                    m.next = "UNLINK"
+                with m.Elif(~a_market & ((a_tif == DAY) | (a_tif == GTC))):
+                    m.next = "REST_READ"
+                with m.Else():
+                    m.d.sync += cancel_reason.eq(R.IOC)
+                    m.next = "AGG_CANCEL"
+
+            with m.State("AGG_CANCEL"):
+                # the aggressor's rest is dropped: IOC/MARKET remainder, FOK kill, STP newest
+                emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=a_side, symbol=a_symbol,
+                     client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen), price=a_price,
+                     qty=a_leaves)
+                m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, 0, a_in_alist, 1, "DONE")
+
+            # -- resting [R-LIMIT] ------------------------------------------------------------------------
+            with m.State("REST_READ"):
+                m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+                m.next = "REST_WRITE"
+            with m.State("REST_WRITE"):
+                lvl = lvl_rd.data
+                al = al_rd.data
+                m.d.comb += [lv_wr.addr.eq(a_slot), lv_wr.data.eq(a_leaves), lv_wr.en.eq(1),
+                             lvl_wr.addr.eq(Cat(a_pidx, own_book)), lvl_wr.en.eq(1),
+                             lvl_wr.data.tail.eq(a_slot), lvl_wr.data.count.eq(lvl.count + 1),
+                             lvl_wr.data.total.eq(lvl.total + a_leaves), lvl_wr.data.head.eq(lvl.head),
+                             prv_wr.addr.eq(a_slot), prv_wr.data.eq(lvl.tail), prv_wr.en.eq(1)]
+                with m.If(lvl.count == 0):
+                    m.d.comb += lvl_wr.data.head.eq(a_slot)
+                with m.Else():
+                    m.d.comb += [nxt_wr.addr.eq(lvl.tail), nxt_wr.data.eq(a_slot), nxt_wr.en.eq(1)]
+                with m.If(~a_in_alist):
+                    m.d.comb += [al_wr.addr.eq(a_account), al_wr.en.eq(1), al_wr.data.tail.eq(a_slot),
+                                 al_wr.data.count.eq(al.count + 1), al_wr.data.head.eq(al.head),
+                                 aprv_wr.addr.eq(a_slot), aprv_wr.data.eq(al.tail), aprv_wr.en.eq(1)]
+                    with m.If(al.count == 0):
+                        m.d.comb += al_wr.data.head.eq(a_slot)
+                    with m.Else():
+                        m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
+                with m.If(lvl.count == 0):
+                    m.next = "REST_SET"
+                with m.Else():
+                    m.next = "IDLE"
+            with m.State("REST_SET"):
+                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
+                             index.idx.eq(a_pidx)]
+                m.next = "WAIT_INDEX_DONE"
+            with m.State("WAIT_INDEX_DONE"):
+                with m.If(~index.busy):
+                    m.next = "IDLE"
+
+            # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
+            with m.State("UNLINK"):
+                m.d.comb += [prv_rd.addr.eq(u_slot), nxt_rd.addr.eq(u_slot), aprv_rd.addr.eq(u_slot),
+                             anxt_rd.addr.eq(u_slot), lvl_rd.addr.eq(Cat(u_pidx, u_book)),
+                             al_rd.addr.eq(u_acct)]
+                m.next = "UNLINK_WRITE"
+            with m.State("UNLINK_WRITE"):
+                lvl, al = lvl_rd.data, al_rd.data
+                prv, nxt, aprv, anxt = prv_rd.data, nxt_rd.data, aprv_rd.data, anxt_rd.data
+                with m.If(u_level):
+                    m.d.comb += [lvl_wr.addr.eq(Cat(u_pidx, u_book)), lvl_wr.en.eq(1),
+                                 lvl_wr.data.head.eq(lvl.head), lvl_wr.data.tail.eq(lvl.tail),
+                                 lvl_wr.data.count.eq(lvl.count - 1), lvl_wr.data.total.eq(lvl.total - u_qty)]
+                    with m.If(lvl.head == u_slot):
+                        m.d.comb += lvl_wr.data.head.eq(nxt)
+                    with m.Else():
+                        m.d.comb += [nxt_wr.addr.eq(prv), nxt_wr.data.eq(nxt), nxt_wr.en.eq(1)]
+                    with m.If(lvl.tail == u_slot):
+                        m.d.comb += lvl_wr.data.tail.eq(prv)
+                    with m.Else():
+                        m.d.comb += [prv_wr.addr.eq(nxt), prv_wr.data.eq(prv), prv_wr.en.eq(1)]
+                with m.If(u_alist):
+                    m.d.comb += [al_wr.addr.eq(u_acct), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
+                                 al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1)]
+                    with m.If(al.head == u_slot):
+                        m.d.comb += al_wr.data.head.eq(anxt)
+                    with m.Else():
+                        m.d.comb += [anxt_wr.addr.eq(aprv), anxt_wr.data.eq(anxt), anxt_wr.en.eq(1)]
+                    with m.If(al.tail == u_slot):
+                        m.d.comb += al_wr.data.tail.eq(aprv)
+                    with m.Else():
+                        m.d.comb += [aprv_wr.addr.eq(anxt), aprv_wr.data.eq(aprv), aprv_wr.en.eq(1)]
+                with m.If(u_free):
+                    m.d.comb += [gen_wr.addr.eq(u_slot), gen_wr.data.gen.eq(u_gen), gen_wr.data.live.eq(0),
+                                 gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(u_slot)]
+                with m.If(u_level & (lvl.count == 1)):
+                    m.next = "UNLINK_CLEAR"
+                with m.Else():
+                    m.next = "UNLINK_RETURN"
+            with m.State("UNLINK_CLEAR"):
+                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(u_book),
+                             index.idx.eq(u_pidx)]
+                m.next = "UNLINK_CLEAR_WAIT"
+            with m.State("UNLINK_CLEAR_WAIT"):
+                with m.If(~index.busy):
+                    m.next = "UNLINK_RETURN"
+            with m.State("UNLINK_RETURN"):
+                with m.Switch(u_ret):
+                    for i, name in enumerate(RETURNS):
+                        with m.Case(i):
+                            m.next = "IDLE" if name == "DONE" else name
+
+            # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
+            with m.State("TARGET_CHECK"):
+                live = gen_rd.data.live & (gen_rd.data.gen == oid_gen)
+                od = od_rd.data
+                m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
+                             band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
+                             cancel_client.eq(od.client_id), cancel_reason.eq(R.USER)]
+                checks = [
+                    (~acct_ok, R.UNKNOWN_ACCOUNT),
+                    (~live | (od.symbol != cmd.symbol) | ~sym_ok, R.UNKNOWN_ORDER),
+                    (od.account != cmd.account, R.NOT_OWNER),
+                ]
+
+                def target_ok():
+                    with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
+                        with m.If(cmd.opcode == p.Opcode.REPLACE):
+                            m.d.sync += cancel_client.eq(cmd.client_id)
+                        m.next = "CANCEL_EMIT"
+                    with m.Else():
+                        m.next = "RPL_CHECK"
+                self._first_failure(m, checks, reason, "REJECT", target_ok)
+                # what the replace checks need, read in DECODE
+                m.d.sync += [acct_enabled.eq(acct_rd.data.enabled), acct_max_qty.eq(acct_rd.data.max_qty),
+                             acct_max_notional.eq(acct_rd.data.max_notional), sym_halted.eq(halt_rd.data)]
+
+            with m.State("CANCEL_EMIT"):
+                emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=r.side, symbol=r.symbol,
+                     client_id=cancel_client, account=r.account, order_id=order_id(r_slot, r_gen),
+                     price=r.price, qty=r_leaves)
+                m.d.sync += unlink_resting("DONE")
+
+            with m.State("RPL_CHECK"):
+                notional = Signal(64)
+                m.d.comb += notional.eq(cmd.price * cmd.qty)
+                checks = [
+                    (~acct_enabled, R.ACCOUNT_DISABLED),
+                    (sym_halted, R.SYMBOL_HALTED),
+                    (cmd.qty > acct_max_qty, R.QTY_LIMIT),
+                    ((cmd.price < band_lo) | (cmd.price > band_hi), R.PRICE_OUT_OF_BAND),
+                    (notional > acct_max_notional, R.NOTIONAL_LIMIT),
+                ]
+
+                def replace_ok():
+                    with m.If(r.flags & POST_ONLY):
+                        m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side)
+                        m.next = "RPL_PO_WAIT"
+                    with m.Else():
+                        m.next = "RPL_APPLY"
+                self._first_failure(m, checks, reason, "REJECT", replace_ok)
+            with m.State("RPL_PO_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
+                        m.d.sync += reason.eq(R.WOULD_CROSS)
+                        m.next = "REJECT"
+                    with m.Else():
+                        m.next = "RPL_APPLY"
+            with m.State("RPL_APPLY"):
+                keeps = (cmd.price == r.price) & (cmd.qty <= r_leaves)
+                with m.If(keeps):
+                    m.d.comb += lvl_rd.addr.eq(Cat(r.pidx, r.side, r.symbol))
+                    m.next = "RPL_KEEP_WRITE"
+                with m.Else():
+                    # out of its level (not out of its account list), then trade or rest as new
+                    m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx, r_leaves,
+                                       1, 0, 0, "RPL_MOVE")
+                    m.next = "UNLINK"
+            with m.State("RPL_KEEP_WRITE"):
+                lvl = lvl_rd.data
+                m.d.comb += [lvl_wr.addr.eq(Cat(r.pidx, r.side, r.symbol)), lvl_wr.en.eq(1),
+                             lvl_wr.data.head.eq(lvl.head), lvl_wr.data.tail.eq(lvl.tail),
+                             lvl_wr.data.count.eq(lvl.count), lvl_wr.data.total.eq(lvl.total - r_leaves + cmd.qty),
+                             lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
+                             od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
+                             od_wr.en.eq(1)]
+                m.next = "RPL_KEEP_EMIT"
+            with m.State("RPL_KEEP_EMIT"):
+                emit("IDLE", type=E.REPLACED, flags=p.EventFlag.PRIORITY_KEPT, side=r.side, symbol=r.symbol,
+                     client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
+                     price=r.price, qty=cmd.qty, leaves=cmd.qty)
+            with m.State("RPL_MOVE"):
+                new_pidx = cmd.price - band_lo
+                m.d.sync += [a_slot.eq(r_slot), a_gen.eq(r_gen), a_account.eq(r.account),
+                             a_client.eq(cmd.client_id), a_symbol.eq(r.symbol), a_side.eq(r.side),
+                             a_market.eq(0), a_tif.eq(r.tif), a_flags.eq(r.flags), a_price.eq(cmd.price),
+                             a_pidx.eq(new_pidx), a_leaves.eq(cmd.qty), a_in_alist.eq(1)]
+                m.d.comb += [od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
+                             od_wr.data.price.eq(cmd.price), od_wr.data.pidx.eq(new_pidx), od_wr.en.eq(1)]
+                m.next = "RPL_EMIT"
+            with m.State("RPL_EMIT"):
+                emit("MATCH_FIND", type=E.REPLACED, side=a_side, symbol=a_symbol, client_id=a_client,
+                     account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves,
+                     leaves=a_leaves)
+
+            # -- admin ---------------------------------------------------------------------------------
+            def admin_ack(next_state):
+                emit(next_state, type=E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id,
+                     account=cmd.account)
+
+            with m.State("SYM_CHECK"):  # [R-SYMBOL]
+                lo, hi = cmd.price, cmd.qty
+                checks = [
+                    (~sym_ok, R.UNKNOWN_SYMBOL),
+                    ((lo == 0) | (lo > hi), R.INVALID_BAND),
+                    ((hi - lo) >= cfg.levels, R.BAND_TOO_WIDE),
+                ]
+
+                def band_ok():
+                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
+                    m.next = "SYM_BIDS_WAIT"
+                self._first_failure(m, checks, reason, "REJECT", band_ok)
+            with m.State("SYM_BIDS_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found):
+                        m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
+                        m.next = "REJECT"
+                    with m.Else():
+                        m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
+                        m.next = "SYM_ASKS_WAIT"
+            with m.State("SYM_ASKS_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found):
+                        m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
+                        m.next = "REJECT"
+                    with m.Else():
+                        m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
+                                     band_wr.data.hi.eq(cmd.qty), band_wr.en.eq(1)]
+                        m.next = "ADMIN_ACK"
+            with m.State("ADMIN_ACK"):
+                admin_ack("IDLE")
+
+            with m.State("ACCT_CHECK"):  # [R-ACCOUNT]
+                checks = [(~acct_ok, R.UNKNOWN_ACCOUNT), ((cmd.flags & ~ENABLE) != 0, R.INVALID_FLAGS)]
+
+                def account_ok():
+                    m.d.comb += [acct_wr.addr.eq(cmd.account[:ab]), acct_wr.en.eq(1),
+                                 acct_wr.data.enabled.eq((cmd.flags & ENABLE) != 0),
+                                 acct_wr.data.max_qty.eq(cmd.qty),
+                                 acct_wr.data.max_notional.eq(Cat(cmd.price, cmd.order_id))]
+                    m.next = "ADMIN_ACK"
+                self._first_failure(m, checks, reason, "REJECT", account_ok)
+
+            with m.State("HALT_CHECK"):  # [R-HALT]
+                halting = cmd.opcode == p.Opcode.HALT
+
+                def symbol_ok():
+                    m.d.comb += [halt_wr.addr.eq(cmd.symbol[:sb]), halt_wr.data.eq(halting), halt_wr.en.eq(1)]
+                    m.d.sync += phase_side.eq(BUY)
+                    with m.If(halting):
+                        m.next = "HALT_ACK"
+                    with m.Else():
+                        m.next = "ADMIN_ACK"
+                self._first_failure(m, [(~sym_ok, R.UNKNOWN_SYMBOL)], reason, "REJECT", symbol_ok)
+            with m.State("HALT_ACK"):
+                admin_ack("H_FIND")
+            with m.State("H_FIND"):
+                m.d.comb += find_best(Cat(phase_side, cmd.symbol[:sb]), phase_side)
+                m.next = "H_FIND_WAIT"
+            with m.State("H_FIND_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found):
+                        m.d.sync += l_idx.eq(index.result)
+                        m.next = "H_LEVEL"
+                    with m.Elif(phase_side == BUY):
+                        m.d.sync += phase_side.eq(SELL)
+                        m.next = "H_FIND"
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("H_LEVEL"):
+                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, phase_side, cmd.symbol[:sb]))
+                m.next = "H_LEVEL_DATA"
+            with m.State("H_LEVEL_DATA"):
+                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
+                m.next = "H_ORDER"
+            with m.State("H_ORDER"):
+                with m.If(w_cnt == 0):
+                    m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
+                    m.next = "H_FIND_WAIT"
+                with m.Else():
+                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
+                                 nxt_rd.addr.eq(w_cur)]
+                    m.next = "H_ORDER_DATA"
+            with m.State("H_ORDER_DATA"):
+                m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
+                             r_gen.eq(gen_rd.data.gen), w_next.eq(nxt_rd.data), w_cnt.eq(w_cnt - 1)]
+                with m.If(od_rd.data.tif == DAY):
+                    m.next = "H_EMIT"
+                with m.Else():
+                    m.d.sync += w_cur.eq(nxt_rd.data)
+                    m.next = "H_ORDER"
+            with m.State("H_EMIT"):
+                emit("UNLINK", type=E.CANCELED, reason=R.HALT, side=r.side, symbol=r.symbol,
+                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
+                     price=r.price, qty=r_leaves)
+                m.d.sync += unlink_resting("H_ADVANCE")
+            with m.State("H_ADVANCE"):
+                m.d.sync += w_cur.eq(w_next)
+                m.next = "H_ORDER"
+
+            with m.State("MC_CHECK"):  # [R-MASS-CANCEL]
+                all_symbols = cmd.symbol == p.ALL_SYMBOLS
+                checks = [(~acct_ok, R.UNKNOWN_ACCOUNT), (~all_symbols & ~sym_ok, R.UNKNOWN_SYMBOL)]
+
+                def mass_ok():
+                    m.d.sync += [w_cur.eq(al_rd.data.head), w_cnt.eq(al_rd.data.count)]
+                    m.next = "MC_ACK"
+                self._first_failure(m, checks, reason, "REJECT", mass_ok)
+            with m.State("MC_ACK"):
+                admin_ack("MC_ORDER")
+            with m.State("MC_ORDER"):
+                with m.If(w_cnt == 0):
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
+                                 anxt_rd.addr.eq(w_cur)]
+                    m.next = "MC_ORDER_DATA"
+            with m.State("MC_ORDER_DATA"):
+                m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
+                             r_gen.eq(gen_rd.data.gen), w_next.eq(anxt_rd.data), w_cnt.eq(w_cnt - 1)]
+                with m.If((cmd.symbol == p.ALL_SYMBOLS) | (od_rd.data.symbol == cmd.symbol)):
+                    m.next = "MC_EMIT"
+                with m.Else():
+                    m.d.sync += w_cur.eq(anxt_rd.data)
+                    m.next = "MC_ORDER"
+            with m.State("MC_EMIT"):
+                emit("UNLINK", type=E.CANCELED, reason=R.MASS, side=r.side, symbol=r.symbol,
+                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
+                     price=r.price, qty=r_leaves)
+                m.d.sync += unlink_resting("MC_ADVANCE")
+            with m.State("MC_ADVANCE"):
+                m.d.sync += w_cur.eq(w_next)
+                m.next = "MC_ORDER"
+
+            with m.State("SNAP_CHECK"):  # [R-SNAPSHOT]
+                checks = [(~sym_ok, R.UNKNOWN_SYMBOL),
+                          ((cmd.qty == 0) | (cmd.qty > cfg.snapshot_depth), R.INVALID_DEPTH)]
+
+                def snap_ok():
+                    m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
+                    m.next = "SNAP_ACK"
+                self._first_failure(m, checks, reason, "REJECT", snap_ok)
+            with m.State("SNAP_ACK"):
+                admin_ack("S_FIND")
+            with m.State("S_FIND"):
+                m.d.comb += find_best(Cat(phase_side, cmd.symbol[:sb]), phase_side)
+                m.next = "S_FIND_WAIT"
+            with m.State("S_FIND_WAIT"):
+                with m.If(~index.busy):
+                    with m.If(index.found & (snap_n != cmd.qty)):
+                        m.d.sync += l_idx.eq(index.result)
+                        m.next = "S_LEVEL"
+                    with m.Elif(phase_side == BUY):
+                        m.d.sync += [phase_side.eq(SELL), snap_n.eq(0)]
+                        m.next = "S_FIND"
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("S_LEVEL"):
+                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, phase_side, cmd.symbol[:sb]))
+                m.next = "S_LEVEL_DATA"
+            with m.State("S_LEVEL_DATA"):
+                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total)]
+                m.next = "S_EMIT"
+            with m.State("S_EMIT"):
+                emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
+                     account=cmd.account, price=band_lo + l_idx, qty=Mux(l_total > U32, U32, l_total),
+                     leaves=l_count)
+            with m.State("S_NEXT"):
+                m.d.sync += snap_n.eq(snap_n + 1)
+                m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
+                m.next = "S_FIND_WAIT"
+
+            with m.State("DONE"):
+                m.next = "IDLE"
+
+        # The engine is idle when it waits for a command and no event is queued or presented.
+        m.d.comb += self.idle.eq(self.i.ready & (out_fifo.level == 0) & ~out_valid)
+        return m
+
+    # -- construction helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _first_failure(m, checks, reason, reject_state, on_pass):
+        """Go to reject_state with the reason of the first failed check, else run on_pass()."""
+        first = True
+        for condition, code in checks:
+            ctx = m.If(condition) if first else m.Elif(condition)
+            with ctx:
+                m.d.sync += reason.eq(code)
+                m.next = reject_state
+            first = False
+        with m.Else():
+            on_pass()

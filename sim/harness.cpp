@@ -1,0 +1,168 @@
+// Verilator batch harness for fpgax_engine: streams a binary command file (.bin) into the
+// engine and writes every event it emits to an event file (.evt), with no Python in the loop.
+//
+//   Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout CYCLES] [--vcd FILE]
+//
+// --idle P:  each cycle, with probability P, the source offers nothing (input idle)
+// --stall P: each cycle, with probability P, the sink is not ready (output backpressure)
+// The run ends when every command was taken and the engine is idle. Prints one JSON line:
+// {"commands": N, "events": M, "cycles": C, "init_cycles": I}. Exit 3 when the engine makes
+// no progress for --timeout cycles (a hang), 2 on bad arguments or files.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "Vfpgax_engine.h"
+#include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
+
+// Record sizes and the protocol version come from fpgax.protocol, passed as -D by fpgax.sim.rtl.
+// Amaranth names stream ports i__valid, i__payload, ...; Verilator escapes "__" as "___05F".
+#define IN_VALID i___05Fvalid
+#define IN_READY i___05Fready
+#define IN_PAYLOAD i___05Fpayload
+#define OUT_VALID o___05Fvalid
+#define OUT_READY o___05Fready
+#define OUT_PAYLOAD o___05Fpayload
+
+static const size_t CMD_BYTES = FPGAX_CMD_BYTES, EVT_BYTES = FPGAX_EVT_BYTES, HDR_BYTES = FPGAX_HDR_BYTES;
+
+static void die(int code, const std::string& msg) {
+    fprintf(stderr, "harness: %s\n", msg.c_str());
+    exit(code);
+}
+
+static std::vector<uint8_t> read_file(const char* path) {
+    FILE* f = fopen(path, "rb");
+    if (!f) die(2, std::string("cannot open ") + path);
+    std::vector<uint8_t> data;
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
+    fclose(f);
+    return data;
+}
+
+int main(int argc, char** argv) {
+    if (argc < 3) die(2, "usage: Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout N] [--vcd F]");
+    double idle_p = 0, stall_p = 0;
+    uint64_t seed = 1, timeout = 1000000;
+    const char* vcd_path = nullptr;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        std::string opt = argv[i];
+        if (opt == "--idle") idle_p = atof(argv[i + 1]);
+        else if (opt == "--stall") stall_p = atof(argv[i + 1]);
+        else if (opt == "--seed") seed = strtoull(argv[i + 1], nullptr, 10);
+        else if (opt == "--timeout") timeout = strtoull(argv[i + 1], nullptr, 10);
+        else if (opt == "--vcd") vcd_path = argv[i + 1];
+        else die(2, "unknown option " + opt);
+    }
+
+    std::vector<uint8_t> in = read_file(argv[1]);
+    if (in.size() < HDR_BYTES || memcmp(in.data(), "FPGAXCMD", 8) != 0) die(2, "not an fpgax command file");
+    uint64_t count;
+    memcpy(&count, in.data() + 16, 8);
+    if (in.size() != HDR_BYTES + count * CMD_BYTES) die(2, "command file size does not match its header");
+    const uint8_t* cmds = in.data() + HDR_BYTES;
+
+    Verilated::commandArgs(argc, argv);
+    auto* top = new Vfpgax_engine;
+#if VM_TRACE
+    VerilatedVcdC* vcd = nullptr;
+    if (vcd_path) {
+        Verilated::traceEverOn(true);
+        vcd = new VerilatedVcdC;
+        top->trace(vcd, 99);
+        vcd->open(vcd_path);
+    }
+#else
+    if (vcd_path) die(2, "this harness was built without tracing");
+#endif
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> uni(0.0, 1.0);
+    uint64_t time = 0;
+    auto tick = [&]() {
+        top->clk = 1;
+        top->eval();
+#if VM_TRACE
+        if (vcd) vcd->dump(time);
+#endif
+        time++;
+        top->clk = 0;
+        top->eval();
+#if VM_TRACE
+        if (vcd) vcd->dump(time);
+#endif
+        time++;
+    };
+
+    top->clk = 0;
+    top->rst = 1;
+    top->IN_VALID = 0;
+    top->OUT_READY = 0;
+    top->eval();
+    for (int i = 0; i < 4; i++) tick();
+    top->rst = 0;
+    top->eval();
+    uint64_t init_cycles = 0;
+    while (!top->IN_READY) {
+        tick();
+        if (++init_cycles > 100000000ULL) die(3, "engine never became ready after reset");
+    }
+
+    std::vector<uint8_t> events;
+    uint64_t next = 0, cycles = 0, quiet = 0;
+    for (;;) {
+        bool offer = next < count && !(idle_p > 0 && uni(rng) < idle_p);
+        top->IN_VALID = offer;
+        if (offer) memcpy(top->IN_PAYLOAD.data(), cmds + next * CMD_BYTES, CMD_BYTES);
+        top->OUT_READY = !(stall_p > 0 && uni(rng) < stall_p);
+        top->eval();
+        bool in_fire = top->IN_VALID && top->IN_READY;
+        bool out_fire = top->OUT_VALID && top->OUT_READY;
+        if (out_fire) {
+            const uint8_t* ev = reinterpret_cast<const uint8_t*>(top->OUT_PAYLOAD.data());
+            events.insert(events.end(), ev, ev + EVT_BYTES);
+        }
+        bool done = next == count && top->idle;
+        if (done) break;
+        tick();
+        cycles++;
+        if (in_fire) next++;
+        quiet = (in_fire || out_fire) ? 0 : quiet + 1;
+        if (quiet > timeout) {
+            fprintf(stderr, "harness: no progress for %llu cycles after %llu of %llu commands\n",
+                    (unsigned long long)timeout, (unsigned long long)next, (unsigned long long)count);
+            exit(3);
+        }
+    }
+
+    FILE* out = fopen(argv[2], "wb");
+    if (!out) die(2, std::string("cannot write ") + argv[2]);
+    uint8_t hdr[HDR_BYTES] = {0};
+    memcpy(hdr, "FPGAXEVT", 8);
+    uint16_t version = FPGAX_PROTOCOL_VERSION, size = EVT_BYTES;
+    uint64_t n_events = events.size() / EVT_BYTES;
+    memcpy(hdr + 8, &version, 2);
+    memcpy(hdr + 10, &size, 2);
+    memcpy(hdr + 16, &n_events, 8);
+    fwrite(hdr, 1, HDR_BYTES, out);
+    fwrite(events.data(), 1, events.size(), out);
+    fclose(out);
+#if VM_TRACE
+    if (vcd) vcd->close();
+#endif
+    top->final();
+    delete top;
+    printf("{\"commands\": %llu, \"events\": %llu, \"cycles\": %llu, \"init_cycles\": %llu}\n",
+           (unsigned long long)count, (unsigned long long)n_events, (unsigned long long)cycles,
+           (unsigned long long)init_cycles);
+    return 0;
+}

