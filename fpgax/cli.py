@@ -12,7 +12,7 @@ from pathlib import Path
 from .config import PROFILES, profile
 from .flows import Flow, FlowError, load_flow, save_flow
 
-BACKENDS = ("model",)
+BACKENDS = ("model", "rtl")
 
 
 def _add_profile(p: argparse.ArgumentParser) -> None:
@@ -71,14 +71,17 @@ def _cmd_replay(args) -> int:
 
     config = profile(args.profile)
     flow = load_flow(args.flow)
-    model, _, events, seconds = run_model(flow, config, progress=True, check=args.check)
-    summary = summarize(len(flow), events, seconds)
+    if args.book_depth is not None and args.book_depth < 1:
+        raise FlowError(f"--book-depth must be >= 1, got {args.book_depth}")
+    if args.backend == "model":
+        model, _, events, seconds = run_model(flow, config, progress=True, check=args.check)
+        summary = summarize(len(flow), events, seconds)
+        if args.book_depth is not None:
+            summary["book"] = {str(s): model.l2(s, args.book_depth) for s in range(config.symbols)
+                               if not model.books[s].is_empty()}
+    else:
+        summary, events = _replay_rtl(flow, config, args)
     summary.update(backend=args.backend, profile=args.profile, flow=str(args.flow))
-    if args.book_depth is not None:
-        if args.book_depth < 1:
-            raise FlowError(f"--book-depth must be >= 1, got {args.book_depth}")
-        summary["book"] = {str(s): model.l2(s, args.book_depth) for s in range(config.symbols)
-                           if not model.books[s].is_empty()}
     if args.events:
         writer = EventJson()
         with open(args.events, "w") as f:
@@ -88,10 +91,61 @@ def _cmd_replay(args) -> int:
         print(json.dumps(summary))
     else:
         print(format_summary(summary))
+        if "cycles" in summary:
+            print(f"cycles        {summary['cycles']:>12,}  ({summary['cycles_per_command']:.2f} per command)")
         for symbol, book in summary.get("book", {}).items():
             print(f"symbol {symbol}")
             print(_format_book(book))
     return 0
+
+
+def _replay_rtl(flow: Flow, config, args):
+    """The RTL backend: resolve client ids with the model (an offline tool may), run the Verilated
+    engine; the final book comes from SNAPSHOT commands appended after the flow."""
+    from .protocol import Command, EventType, Opcode
+    from .replay import run_model, summarize
+    from .sim import rtl
+
+    commands = flow.commands
+    if any(c.ref >= 0 for c in commands):
+        _, commands, _, _ = run_model(flow, config, progress=True)
+    flow.check_pool(config.pool)
+    extra = []
+    if args.book_depth is not None:
+        if args.book_depth > config.snapshot_depth:
+            raise FlowError(f"--book-depth {args.book_depth} is deeper than the engine's snapshot depth "
+                            f"{config.snapshot_depth} (profile {args.profile})")
+        extra = [Command(opcode=Opcode.SNAPSHOT, symbol=s, qty=args.book_depth) for s in range(config.symbols)]
+    t0 = time.perf_counter()
+    result = rtl.run(list(commands) + extra, config)
+    seconds = time.perf_counter() - t0
+    events = result.events
+    if extra:  # the snapshots' events are not part of the flow's
+        first = _index_of_command(events, len(commands))
+        levels, events = events[first:], events[:first]
+    summary = summarize(len(commands), events, seconds)
+    summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1))
+    if extra:
+        book = {}
+        for e in levels:
+            if e.type == EventType.LEVEL:
+                side = book.setdefault(str(e.symbol), {"bids": [], "asks": []})["bids" if e.side == 0 else "asks"]
+                side.append([e.price, e.qty, e.leaves])
+        summary["book"] = book
+    return summary, events
+
+
+def _index_of_command(events, n: int) -> int:
+    """Index of the first event of command n (0-based), counting acknowledgements [R-ACK]."""
+    from .protocol import is_ack
+
+    seen = -1
+    for i, e in enumerate(events):
+        if is_ack(e.type, e.reason):
+            seen += 1
+            if seen == n:
+                return i
+    return len(events)
 
 
 def _format_book(book: dict) -> str:
@@ -103,6 +157,39 @@ def _format_book(book: dict) -> str:
         right = f"{a[0]:>7} {a[2]:>6} {a[1]:>9,}" if a else ""
         rows.append(f"{left} | {right}")
     return "\n".join(rows)
+
+
+# -- compare ---------------------------------------------------------------------------------------
+
+def _compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="run a flow on the model and the RTL and compare every event",
+                       description="Model against RTL, event for event (timestamps aside). Prints "
+                                   "'0 mismatches' with the counts, or the first divergence and exits 1.")
+    p.add_argument("flow", type=Path)
+    _add_profile(p)
+    p.add_argument("--idle", type=float, default=0.0, help="chance per cycle that the input offers nothing")
+    p.add_argument("--stall", type=float, default=0.0, help="chance per cycle that the output is not ready")
+    p.add_argument("--seed", type=int, default=1, help="seed of the idle/stall pattern")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _cmd_compare(args) -> int:
+    from .sim.compare import compare
+
+    config = profile(args.profile)
+    result = compare(load_flow(args.flow), config, args.idle, args.stall, args.seed, progress=True)
+    if args.json:
+        args.json.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    if result.divergence:
+        print(result.divergence.report())
+        print(f"{result.mismatches} mismatch after {result.divergence.command_index} matching commands")
+        return 1
+    kinds = ", ".join(f"{n:,} {name}" for name, n in result.counts.items())
+    print(f"0 mismatches: {result.commands:,} commands, {result.model_events:,} events ({kinds})")
+    print(f"rtl: {result.cycles:,} cycles ({result.cycles / max(result.commands, 1):.2f} per command), "
+          f"{result.rtl_seconds:.1f} s simulated; model {result.model_seconds:.1f} s")
+    return 0
 
 
 # -- bench -----------------------------------------------------------------------------------------
@@ -200,7 +287,7 @@ def _cmd_docs(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_gen_parser, _replay_parser, _bench_parser, _lobster_parser, _docs_parser):
+    for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser):
         add(sub)
     return parser
 

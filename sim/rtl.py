@@ -41,7 +41,6 @@ def verilator_bin() -> Path:
 
 def verilog(config: EngineConfig) -> str:
     from amaranth.back import verilog as back
-
     from fpgax.hdl.engine import MatchingEngine
 
     engine = MatchingEngine(config)
@@ -60,18 +59,30 @@ def _env() -> dict:
     return env
 
 
+def build_key(config: EngineConfig, trace: bool) -> str:
+    """What the binary depends on: the configuration, the gateware and harness sources, the tools."""
+    import amaranth
+    import fpgax.hdl
+
+    h = hashlib.sha256()
+    h.update(json.dumps(config.as_dict(), sort_keys=True).encode())
+    hdl = Path(fpgax.hdl.__file__).parent
+    for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__)]:
+        h.update(path.name.encode() + path.read_bytes())
+    version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True, env=_env()).stdout
+    h.update(f"{version}|{amaranth.__version__}|{trace}".encode())
+    return h.hexdigest()[:16]
+
+
 def build(config: EngineConfig, trace: bool = False, quiet: bool = True) -> Path:
     """Compile the harness for a configuration; return the binary (cached)."""
-    text = verilog(config)
-    version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True,
-                             env=_env()).stdout.strip()
-    key = hashlib.sha256("\0".join([text, HARNESS.read_text(), version, str(trace)]).encode()).hexdigest()[:16]
+    key = build_key(config, trace)
     out = cache_dir() / "rtl" / key
     binary = out / "obj" / "Vharness"
     if binary.exists():
         return binary
     work = Path(tempfile.mkdtemp(prefix="build-", dir=_ensure(cache_dir() / "rtl")))
-    (work / "engine.v").write_text(text)
+    (work / "engine.v").write_text(verilog(config))
     (work / "config.json").write_text(json.dumps(config.as_dict()))
     defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
                "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION}

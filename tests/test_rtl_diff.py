@@ -1,0 +1,177 @@
+"""The RTL engine (Verilated, through the C++ batch harness) against the golden model, event for
+event, timestamps aside: the hand-written scenarios on two engine sizes, generated flows on
+several seeds and profiles with input idles and output stalls (over 200,000 commands), and the
+directed corner cases of the RTL issue."""
+
+from pathlib import Path
+
+import pytest
+from fpgax.sim.compare import compare, first_divergence
+from fpgax.sim.model import MatchingModel
+
+from fpgax.config import profile
+from fpgax.flows import CSV_HEADER, Flow, load_flow, parse_csv
+from fpgax.gen import GenOptions, generate
+from fpgax.protocol import EventType
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
+SIZES = ["tiny", "sim"]
+
+
+def assert_same(flow: Flow, name: str, idle=0.0, stall=0.0, seed=1):
+    result = compare(flow, profile(name), idle=idle, stall=stall, seed=seed)
+    assert result.divergence is None, result.divergence.report()
+    assert result.rtl_events == result.model_events
+    return result
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario_on_rtl(path, size):
+    assert_same(load_flow(path), size, idle=0.2, stall=0.3)
+
+
+# 4 x 25,000 + 2 x 60,000 = 220,000 generated commands per run
+GENERATED = [("tiny", 1, 25_000, 0.0, 0.0), ("tiny", 2, 25_000, 0.5, 0.5), ("tiny", 3, 25_000, 0.1, 0.7),
+             ("sim", 4, 25_000, 0.7, 0.1), ("sim", 5, 60_000, 0.0, 0.0), ("sim", 6, 60_000, 0.3, 0.3)]
+
+
+@pytest.mark.parametrize("size,seed,n,idle,stall", GENERATED)
+def test_generated_flow_on_rtl(size, seed, n, idle, stall):
+    config = profile(size)
+    opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
+                      invalid=0.02, admin=0.005, burst=0.01)
+    result = assert_same(Flow(generate(opts, config)), size, idle, stall, seed)
+    assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
+
+
+def test_a_divergence_is_reported_with_its_command():
+    """compare really compares: a doctored event is found and located."""
+    config = profile("sim")
+    commands = parse_csv(",".join(CSV_HEADER) + "\nNEW,1,1,0,B,LIMIT,DAY,100,5,\nNEW,2,1,0,S,LIMIT,DAY,100,2,\n")
+    expected = MatchingModel(config).run(commands)
+    actual = [type(e)(**{n: getattr(e, n) for n in e.__dataclass_fields__}) for e in expected]
+    actual[2].qty = 3  # the FILL
+    divergence = first_divergence(commands, expected, actual)
+    assert divergence.command_index == 1
+    assert divergence.command.startswith("NEW,2,1,0,S")
+    assert any("qty=2" in x for x in divergence.expected) and any("qty=3" in x for x in divergence.actual)
+
+
+# -- directed corner cases -------------------------------------------------------------------------
+
+def flow(*rows: str) -> Flow:
+    return Flow(parse_csv(",".join(CSV_HEADER) + "\n" + "\n".join(rows) + "\n"))
+
+
+def rows_new(account, side, prices, qty=10, tif="DAY", start_client=1, symbol=0, kind="LIMIT"):
+    return [f"NEW,{account},{start_client + i},{symbol},{side},{kind},{tif},{price},{qty},"
+            for i, price in enumerate(prices)]
+
+
+def test_sweep_through_many_levels():
+    rows = rows_new(1, "S", range(100, 400)) + ["NEW,2,1,0,B,MARKET,IOC,,5000,", "NEW,2,2,0,B,LIMIT,DAY,1000,100,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_level_emptied_and_refilled_in_consecutive_commands():
+    rows = []
+    for i in range(50):
+        rows += [f"NEW,1,{i + 1},0,S,LIMIT,DAY,100,5,", f"NEW,2,{i + 1},0,B,LIMIT,IOC,100,5,"]
+        rows += [f"NEW,3,{2 * i + 1},0,B,LIMIT,DAY,99,1,", f"CANCEL,3,,0,,,,,,{2 * i + 1}"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_cancel_head_middle_and_tail_of_a_fifo():
+    rows = rows_new(1, "B", [50] * 5)
+    rows += ["CANCEL,1,,0,,,,,,3", "CANCEL,1,,0,,,,,,1", "CANCEL,1,,0,,,,,,5", "SNAPSHOT,,,0,,,,,1,"]
+    rows += ["NEW,2,1,0,S,LIMIT,DAY,50,25,", "SNAPSHOT,,,0,,,,,1,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_replace_in_all_its_forms():
+    rows = rows_new(1, "S", [100, 100, 101]) + rows_new(2, "B", [95], start_client=1)
+    rows += ["REPLACE,1,10,0,,,,100,4,1",      # smaller, same price: keeps priority
+             "REPLACE,1,11,0,,,,100,4,10",     # unchanged
+             "REPLACE,1,12,0,,,,100,20,2",     # larger: loses priority
+             "REPLACE,1,13,0,,,,102,10,3",     # new price: loses priority
+             "REPLACE,1,14,0,,,,94,30,12",     # crosses the bid: trades, rest rests
+             "REPLACE,1,15,0,,,,100,0,11",     # to zero: cancel
+             "REPLACE,1,16,0,,,,100,5,11",     # a finished order's old name
+             "NEW,3,1,0,B,POST_ONLY,DAY,90,5,", "REPLACE,3,2,0,,,,102,5,1",  # post-only may not cross
+             "REPLACE,3,3,0,,,,91,5,1", "SNAPSHOT,,,0,,,,,4,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_fok_exactly_at_available_and_one_over():
+    rows = rows_new(1, "S", [100, 101, 102], qty=10)
+    rows += ["NEW,2,1,0,B,LIMIT,FOK,102,31,", "NEW,2,2,0,B,LIMIT,FOK,102,30,", "SNAPSHOT,,,0,,,,,4,"]
+    result = assert_same(flow(*rows), "sim")
+    assert result.counts["FILL"] == 3
+
+
+def test_pool_exhaustion_and_recovery():
+    rows = rows_new(1, "B", [10] * 20, qty=1)                       # 16 slots: 4 rejected
+    rows += ["NEW,2,1,0,S,LIMIT,IOC,10,1,", "CANCEL,1,,0,,,,,,1", "NEW,2,2,0,S,LIMIT,IOC,10,3,"]
+    rows += rows_new(3, "S", [20] * 4, qty=1) + ["MASS_CANCEL,1,,,,,,,,"] + rows_new(3, "S", [21] * 4, qty=1, start_client=9)
+    assert_same(flow(*rows), "tiny")
+
+
+def test_band_edges():
+    rows = ["NEW,1,1,0,B,LIMIT,DAY,1,1,", "NEW,1,2,0,S,LIMIT,DAY,1000,1,", "NEW,1,3,0,S,LIMIT,DAY,1001,1,",
+            "NEW,1,4,0,B,LIMIT,DAY,0,1,", "SYMBOL,,,1,,,,3000,4023,", "NEW,1,5,1,B,LIMIT,DAY,3000,1,",
+            "NEW,1,6,1,S,LIMIT,DAY,4023,1,", "NEW,2,1,1,S,MARKET,IOC,,5,", "NEW,2,2,1,B,MARKET,IOC,,5,",
+            "SNAPSHOT,,,0,,,,,2,", "SNAPSHOT,,,1,,,,,2,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_stp_in_both_modes_in_the_middle_of_a_sweep():
+    rows = rows_new(2, "S", [100, 101]) + rows_new(1, "S", [102], start_client=1) + rows_new(3, "S", [103, 104])
+    rows += ["NEW,1,2,0,B,LIMIT|STP_OLDEST,DAY,104,35,"]
+    rows += rows_new(2, "S", [110, 111], start_client=5) + rows_new(1, "S", [112], start_client=5)
+    rows += rows_new(3, "S", [113], start_client=5) + ["NEW,1,9,0,B,LIMIT,DAY,113,40,", "SNAPSHOT,,,0,,,,,8,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_halt_during_a_flow():
+    """A busy book of DAY and GTC orders is halted mid-flow, probed, resumed, and trades on."""
+    config = profile("sim")
+    cmds = generate(GenOptions(orders=3000, seed=21, symbols=2, admin=0.0, gtc=0.5), config)
+    after = ["HALT,,,0,,,,,,", "NEW,9,1,0,B,LIMIT,DAY,500,5,", "SNAPSHOT,,,0,,,,,16,", "RESUME,,,0,,,,,,",
+             "HALT,,,1,,,,,,", "NEW,9,2,0,B,MARKET,IOC,,500,", "NEW,9,3,0,S,MARKET,IOC,,500,",
+             "NEW,9,4,1,S,MARKET,IOC,,500,", "RESUME,,,1,,,,,,", "NEW,9,5,1,S,MARKET,IOC,,500,"]
+    result = assert_same(Flow(cmds + flow(*after).commands), "sim")
+    assert result.counts["CANCELED"] > 0
+
+
+def test_mass_cancel_of_a_large_book():
+    rows = []
+    for s in range(4):
+        rows += rows_new(1, "B", range(200, 400, 2), qty=3, start_client=1000 * s + 1, symbol=s)
+        rows += rows_new(2, "S", range(500, 600), qty=3, start_client=1000 * s + 1, symbol=s)
+    rows += ["MASS_CANCEL,1,,2,,,,,,", "MASS_CANCEL,2,,,,,,,,", "SNAPSHOT,,,2,,,,,16,", "MASS_CANCEL,1,,,,,,,,"]
+    assert_same(flow(*rows), "sim")
+
+
+def test_snapshot_of_an_empty_and_a_full_book():
+    rows = ["SNAPSHOT,,,0,,,,,16,"] + rows_new(1, "B", range(100, 140)) + rows_new(2, "S", range(150, 190))
+    rows += ["SNAPSHOT,,,0,,,,,16,", "SNAPSHOT,,,0,,,,,1,", "NEW,1,99,0,B,LIMIT,DAY,100,4294967295,",
+             "NEW,3,1,0,B,LIMIT,DAY,100,4294967295,", "SNAPSHOT,,,0,,,,,16,"]
+    result = assert_same(flow(*rows), "sim")
+    assert result.counts["LEVEL"] == 16 * 2 + 2 + 32
+
+
+def test_back_to_back_commands_on_one_level_at_full_input_pressure():
+    rows = []
+    for i in range(200):
+        rows.append(f"NEW,{1 + i % 3},{i + 1},0,{'B' if i % 2 else 'S'},LIMIT,DAY,100,{1 + i % 7},")
+    rows += [f"CANCEL,{1 + i % 3},,0,,,,,,{i + 1}" for i in range(0, 200, 3)]
+    assert_same(flow(*rows), "sim", idle=0.0, stall=0.0)
+    assert_same(flow(*rows), "sim", idle=0.0, stall=0.9)
+
+
+def test_every_event_type_appears_in_the_generated_flows():
+    config = profile("tiny")
+    events = MatchingModel(config).run(generate(GenOptions(orders=5000, seed=1, symbols=2, accounts=4,
+                                                           invalid=0.02, admin=0.01), config))
+    assert {e.type for e in events} == set(EventType)
