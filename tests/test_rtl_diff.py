@@ -113,7 +113,8 @@ def test_fok_exactly_at_available_and_one_over():
 def test_pool_exhaustion_and_recovery():
     rows = rows_new(1, "B", [10] * 20, qty=1)                       # 16 slots: 4 rejected
     rows += ["NEW,2,1,0,S,LIMIT,IOC,10,1,", "CANCEL,1,,0,,,,,,1", "NEW,2,2,0,S,LIMIT,IOC,10,3,"]
-    rows += rows_new(3, "S", [20] * 4, qty=1) + ["MASS_CANCEL,1,,,,,,,,"] + rows_new(3, "S", [21] * 4, qty=1, start_client=9)
+    rows += rows_new(3, "S", [20] * 4, qty=1) + ["MASS_CANCEL,1,,,,,,,,"]
+    rows += rows_new(3, "S", [21] * 4, qty=1, start_client=9)
     assert_same(flow(*rows), "tiny")
 
 
