@@ -176,7 +176,11 @@ class MatchingEngine(wiring.Component):
         def emit(next_state, **fields):
             """Write one event (waiting for room in the FIFO), then go to next_state."""
             with m.If(out_fifo.w_rdy):
-                m.d.comb += [out_fifo.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in)]
+                # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
+                # A constant-only comb driver outside the FSM would become an `always @*` with no
+                # inputs, which Icarus never runs.
+                m.d.comb += [out_fifo.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in),
+                             ev.reserved.eq(0), ev.ts_out.eq(0)]
                 m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
                 m.d.sync += seq.eq(seq + 1)
                 m.next = next_state
