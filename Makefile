@@ -33,15 +33,18 @@ icarus:
 	  echo "         run 'sudo apt-get install iverilog' for the Icarus RTL benches." >&2; \
 	fi
 
-## demo: the main job on the simulated engine (the golden model until the RTL lands)
+## demo: the main job on the simulated engine: the RTL against the model, then its cycle report
 demo: setup
 	@mkdir -p build/demo
 	fpgax gen --orders 200000 --symbols 8 --seed 1 --burst 0.001 -o build/demo/flow.bin
-	fpgax replay build/demo/flow.bin --backend model --book-depth 5 --events build/demo/events.jsonl
+	fpgax compare build/demo/flow.bin --idle 0.1 --stall 0.1 --json build/demo/compare.json
+	fpgax bench rtl build/demo/flow.bin --json build/demo/cycles.json
+	fpgax replay build/demo/flow.bin --backend rtl --book-depth 5 --events build/demo/events.jsonl
 	fpgax lobster tests/data/lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv \
 	  tests/data/lobster/AAPL_2012-06-21_34200000_57600000_orderbook_10.csv -o build/demo/aapl.csv
+	fpgax compare build/demo/aapl.csv
 	fpgax replay build/demo/aapl.csv --backend model --book-depth 10
-	@echo "demo: flows and events are in build/demo/ (events.jsonl: one JSON object per event)"
+	@echo "demo: flows, events (events.jsonl) and reports (*.json) are in build/demo/"
 
 ## test: everything CI runs (well under 25 minutes on 2 cores)
 test: setup icarus

@@ -204,6 +204,13 @@ def _bench_parser(sub) -> None:
     m.add_argument("--json", type=Path, metavar="OUT", help="write the measurement as JSON")
     _add_profile(m)
     m.set_defaults(func=_cmd_bench_model)
+    r = bsub.add_parser("rtl", help="cycle metrics of the RTL engine from its event timestamps")
+    r.add_argument("flow", type=Path, nargs="?", help="flow to measure (default: a generated 50,000-command flow)")
+    r.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
+    r.add_argument("--clock-mhz", type=float, default=300.0,
+                   help="clock for the ns columns (default 300, the U280 kernel clock target)")
+    _add_profile(r)
+    r.set_defaults(func=_cmd_bench_rtl)
 
 
 def _cmd_bench_model(args) -> int:
@@ -239,6 +246,25 @@ def _cmd_bench_model(args) -> int:
           f"{result['commands_per_s']:,} commands/s, {result['events_per_s']:,} events/s")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _cmd_bench_rtl(args) -> int:
+    from .gen import GenOptions, generate
+    from .replay import run_model
+    from .sim.cycles import bench, format_report
+
+    config = profile(args.profile)
+    if args.flow:
+        flow = load_flow(args.flow)
+    else:
+        flow = Flow(generate(GenOptions(orders=50_000, seed=1, symbols=min(4, config.symbols)), config))
+    _, commands, _, _ = run_model(flow, config, progress=True)
+    report = bench(commands, config)
+    report.update(profile=args.profile, clock_mhz=args.clock_mhz, flow=str(args.flow or "generated"))
+    print(format_report(report, args.clock_mhz))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

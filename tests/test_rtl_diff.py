@@ -176,3 +176,24 @@ def test_every_event_type_appears_in_the_generated_flows():
     events = MatchingModel(config).run(generate(GenOptions(orders=5000, seed=1, symbols=2, accounts=4,
                                                            invalid=0.02, admin=0.01), config))
     assert {e.type for e in events} == set(EventType)
+
+
+def test_lobster_flow_on_rtl():
+    """Real Nasdaq flow (LOBSTER AAPL sample) through the RTL: the same events as the model."""
+    from fpgax.lobster import convert, read_lobster
+
+    data = Path(__file__).parent / "data" / "lobster"
+    conv = convert(read_lobster(data / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
+                                data / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"))
+    result = assert_same(Flow(conv.commands), "sim", idle=0.2, stall=0.2)
+    assert result.counts["FILL"] >= 98
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size,seed", [("sim", 101), ("sim", 102), ("tiny", 103), ("u280", 104)])
+def test_million_command_flow_on_rtl(size, seed):
+    """make regress: a million generated commands per seed and profile, model against RTL."""
+    config = profile(size)
+    opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
+                      accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002)
+    assert_same(Flow(generate(opts, config)), size, idle=0.1, stall=0.1, seed=seed)
