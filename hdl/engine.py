@@ -104,7 +104,7 @@ class MatchingEngine(wiring.Component):
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
-        m.submodules.out_fifo = out_fifo = fifo.SyncFIFOBuffered(width=EventLayout.size, depth=self.fifo_depth)
+        m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=EventLayout.size, depth=self.fifo_depth)
 
         # -- cycle counter and output stage -------------------------------------------------------
         cycle = Signal(64)
@@ -138,6 +138,7 @@ class MatchingEngine(wiring.Component):
         r_slot, r_gen = Signal(k), Signal(g)
         r = Signal(OrderLayout)
         r_leaves = Signal(32)
+        r_next, r_aprv, r_anxt = Signal(k), Signal(k), Signal(k)   # its links, read with it
         # the level at hand
         l_idx = Signal(lb)
         l_count = Signal(k + 1)
@@ -158,7 +159,7 @@ class MatchingEngine(wiring.Component):
         u_book, u_pidx, u_qty = Signal(sb + 1), Signal(lb), Signal(32)
         u_level, u_alist, u_free = Signal(), Signal(), Signal()
         u_ret = Signal(8)
-        RETURNS = ["MATCH_FIND", "MATCH_NEXT", "DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
+        RETURNS = ["MATCH_FIND", "DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
 
         def unlink(slot, gen, acct, book, pidx, qty, level, alist, free_it, ret):
             return [u_slot.eq(slot), u_gen.eq(gen), u_acct.eq(acct), u_book.eq(book), u_pidx.eq(pidx),
@@ -236,7 +237,8 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += init.eq(init + 1)
 
             with m.State("IDLE"):
-                m.d.comb += self.i.ready.eq(1)
+                # A command is taken only when the index is idle, so every search it starts runs.
+                m.d.comb += self.i.ready.eq(~index.busy)
                 with m.If(self.i.valid):
                     m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
                     m.next = "DECODE"
@@ -301,6 +303,8 @@ class MatchingEngine(wiring.Component):
                 ]
 
                 def new_ok():
+                    # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
+                    # matching (or the FOK walk) starts from it; nothing changes the book meanwhile.
                     opposite = ~cmd.side[0]
                     with m.If(post_only):
                         m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
@@ -309,6 +313,7 @@ class MatchingEngine(wiring.Component):
                         m.d.sync += reason.eq(R.POOL_FULL)
                         m.next = "REJECT"
                     with m.Else():
+                        m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
                         m.next = "NEW_ALLOC"
                 self._first_failure(m, checks, reason, "REJECT", new_ok)
 
@@ -349,12 +354,12 @@ class MatchingEngine(wiring.Component):
                      order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves, leaves=a_leaves)
 
             with m.State("NEW_DISPATCH"):
+                # the best opposite level was searched in NEW_CHECK: wait for it, do not search again
                 m.d.sync += avail.eq(0)
                 with m.If(a_tif == FOK):
-                    m.d.comb += find_best(opp_book, ~a_side)
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
-                    m.next = "MATCH_FIND"
+                    m.next = "MATCH_FIND_WAIT"
 
             # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
             with m.State("FOK_FIND_WAIT"):
@@ -408,14 +413,23 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_LEVEL"):
                 m.d.comb += lvl_rd.addr.eq(Cat(l_idx, opp_book))
                 m.next = "MATCH_HEAD"
-            with m.State("MATCH_HEAD"):
-                head = lvl_rd.data.head
-                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
-                             l_tail.eq(lvl_rd.data.tail), r_slot.eq(head)]
-                m.d.comb += [od_rd.addr.eq(head), lv_rd.addr.eq(head), gen_rd.addr.eq(head)]
+            def read_order(slot):
+                """Read everything about the order in ``slot``; MATCH_ORDER sees it."""
+                m.d.sync += r_slot.eq(slot)
+                m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
+                             nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot), anxt_rd.addr.eq(slot)]
                 m.next = "MATCH_ORDER"
+
+            with m.State("MATCH_HEAD"):
+                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
+                             l_tail.eq(lvl_rd.data.tail)]
+                read_order(lvl_rd.data.head)
+            with m.State("MATCH_SAME_LEVEL"):
+                # the level's head was filled and popped: its successor is the new head
+                read_order(r_next)
             with m.State("MATCH_ORDER"):
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
+                             r_next.eq(nxt_rd.data), r_aprv.eq(aprv_rd.data), r_anxt.eq(anxt_rd.data),
                              fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data))]
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
@@ -431,6 +445,7 @@ class MatchingEngine(wiring.Component):
                      price=r.price, qty=r_leaves)
                 m.d.sync += unlink_resting("MATCH_FIND")
             with m.State("MATCH_FILL"):
+                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits: MATCH_FILLED sees it
                 emit("MATCH_FILLED", type=E.FILL, side=a_side, symbol=a_symbol, client_id=a_client,
                      account=a_account, order_id=order_id(a_slot, a_gen), price=band_lo + l_idx,
                      qty=fill_qty, leaves=a_leaves - fill_qty, resting_order_id=order_id(r_slot, r_gen),
@@ -438,13 +453,47 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_FILLED"):
                 m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
                 with m.If(r_leaves == fill_qty):
-                    m.d.sync += unlink_resting("MATCH_NEXT", qty=fill_qty)
-                    m.next = "UNLINK"
+                    # Pop the filled head of its level and its account list in one cycle.
+                    al = al_rd.data
+                    m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                 lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
+                                 lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty),
+                                 al_wr.addr.eq(r.account), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
+                                 al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1),
+                                 gen_wr.addr.eq(r_slot), gen_wr.data.gen.eq(r_gen), gen_wr.data.live.eq(0),
+                                 gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(r_slot)]
+                    with m.If(al.head == r_slot):
+                        m.d.comb += al_wr.data.head.eq(r_anxt)
+                    with m.Else():
+                        m.d.comb += [anxt_wr.addr.eq(r_aprv), anxt_wr.data.eq(r_anxt), anxt_wr.en.eq(1)]
+                    with m.If(al.tail == r_slot):
+                        m.d.comb += al_wr.data.tail.eq(r_aprv)
+                    with m.Else():
+                        m.d.comb += [aprv_wr.addr.eq(r_anxt), aprv_wr.data.eq(r_aprv), aprv_wr.en.eq(1)]
+                    m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - fill_qty)]
+                    with m.If((l_count == 1) & (a_leaves == fill_qty)):
+                        m.next = "MATCH_CLEAR"
+                    with m.Elif(l_count == 1):
+                        # the level is empty and the aggressor goes on: clear it and find the next
+                        m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR_FIND), index.book.eq(opp_book),
+                                     index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(0)]
+                        m.next = "MATCH_FIND_WAIT"
+                    with m.Elif(a_leaves == fill_qty):
+                        m.next = "AFTER_MATCH"
+                    with m.Else():
+                        m.next = "MATCH_SAME_LEVEL"
                 with m.Else():
                     m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
                                  lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
                                  lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
                                  lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
+                    m.next = "MATCH_NEXT"
+            with m.State("MATCH_CLEAR"):
+                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(opp_book),
+                             index.idx.eq(l_idx)]
+                m.next = "MATCH_CLEAR_WAIT"
+            with m.State("MATCH_CLEAR_WAIT"):
+                with m.If(~index.busy):
                     m.next = "MATCH_NEXT"
             with m.State("MATCH_NEXT"):
                 with m.If(a_leaves == 0):

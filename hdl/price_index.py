@@ -12,8 +12,10 @@ Operations (``start`` for one cycle while ``busy`` is low; results when ``busy``
 
 * ``FIND``: the first occupied index from ``idx`` toward lower indexes (``down``, the bid side's
   "worse") or higher ones, ``idx`` itself included when ``inclusive``. ``found``, ``result``.
-  Latency 2 cycles when the start word holds it, 3 otherwise.
-* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. Latency 2 cycles.
+* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. Latency 1 cycle.
+* ``CLEAR_FIND``: both at once -- the matching loop's "this level is empty, which is next?".
+The memories are read in the cycle ``start`` is taken, so a FIND answers after 1 cycle when the
+start word holds the result and after 3 otherwise.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -27,6 +29,7 @@ class IndexOp(enum.Enum, shape=2):
     FIND = 0
     SET = 1
     CLEAR = 2
+    CLEAR_FIND = 3  #: CLEAR idx, then FIND from idx exclusive, in one pass
 
 
 class PriceLevelIndex(wiring.Component):
@@ -111,15 +114,22 @@ class PriceLevelIndex(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                                  inclusive.eq(self.inclusive)]
-                    m.next = "READ"
-            with m.State("READ"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1),
-                             words_rd.addr.eq(word_addr(sel)), sum_rd.addr.eq(book)]
-                m.next = "EVAL"
+                    # read with the request's own fields: EVAL sees the data next cycle
+                    start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
+                    m.d.comb += [words_rd.addr.eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
+                                 sum_rd.addr.eq(self.book)]
+                    m.next = "EVAL"
             with m.State("EVAL"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                with m.If(op == IndexOp.CLEAR_FIND):
+                    cleared = Signal(W)
+                    m.d.comb += [cleared.eq(start_word & ~(1 << bit)),
+                                 words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
+                                 words_wr.en.eq(1),
+                                 sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
+                                 sum_wr.data.eq(summary_now & ~(1 << sel))]
                 with m.Switch(op):
-                    with m.Case(IndexOp.FIND):
+                    with m.Case(IndexOp.FIND, IndexOp.CLEAR_FIND):
                         with m.If(down & hit_down):
                             m.d.sync += [self.found.eq(1), self.result.eq(Cat(hit_down_idx, sel))]
                             m.next = "IDLE"

@@ -51,6 +51,12 @@ def test_price_level_index_matches_a_set(book_bits, level_bits, word_bits):
             elif r < 0.55:
                 await do(ctx, dut, IndexOp.CLEAR, book, idx)
                 books[book].discard(idx)
+            elif r < 0.7:
+                down = rng.randrange(2)
+                found, result, _ = await do(ctx, dut, IndexOp.CLEAR_FIND, book, idx, down, 0)
+                books[book].discard(idx)
+                want_found, want = expected_find(books[book], idx, down, 0)
+                assert (found, result if found else None) == (want_found, want), (book, idx, down)
             else:
                 down, inclusive = rng.randrange(2), rng.randrange(2)
                 found, result, _ = await do(ctx, dut, IndexOp.FIND, book, idx, down, inclusive)
