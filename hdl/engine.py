@@ -175,7 +175,8 @@ class MatchingEngine(wiring.Component):
         m.d.comb += out_fifo.w_data.eq(ev)
 
         def emit(next_state, **fields):
-            """Write one event (waiting for room in the FIFO), then go to next_state."""
+            """Write one event (waiting for room in the FIFO), then go to next_state (a state
+            name, or a function that sets m.next)."""
             with m.If(out_fifo.w_rdy):
                 # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
                 # A constant-only comb driver outside the FSM would become an `always @*` with no
@@ -184,7 +185,10 @@ class MatchingEngine(wiring.Component):
                              ev.reserved.eq(0), ev.ts_out.eq(0)]
                 m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
                 m.d.sync += seq.eq(seq + 1)
-                m.next = next_state
+                if callable(next_state):
+                    next_state()
+                else:
+                    m.next = next_state
 
         def order_id(slot, gen):
             return Cat(slot, gen)
@@ -239,7 +243,7 @@ class MatchingEngine(wiring.Component):
             with m.State("IDLE"):
                 # A command is taken only when the index is idle, so every search it starts runs.
                 m.d.comb += self.i.ready.eq(~index.busy)
-                with m.If(self.i.valid):
+                with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
                     m.next = "DECODE"
 
@@ -285,7 +289,8 @@ class MatchingEngine(wiring.Component):
                              a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
                              a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
                              a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
-                             a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0)]
+                             a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
+                             avail.eq(0)]
                 checks = [  # [R-CHECKS], in order
                     (cmd.side > SELL, R.INVALID_SIDE),
                     (cmd.ord_type > p.OrdType.MARKET, R.INVALID_TYPE),
@@ -348,18 +353,17 @@ class MatchingEngine(wiring.Component):
                 ]
                 m.next = "NEW_ACK"
 
-            with m.State("NEW_ACK"):
-                emit("NEW_DISPATCH", type=E.ACCEPTED, side=a_side,
-                     symbol=cmd.symbol, client_id=a_client, account=cmd.account,
-                     order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves, leaves=a_leaves)
-
-            with m.State("NEW_DISPATCH"):
-                # the best opposite level was searched in NEW_CHECK: wait for it, do not search again
-                m.d.sync += avail.eq(0)
+            def after_accept():
+                # the best opposite level was searched in NEW_CHECK: use it, do not search again
                 with m.If(a_tif == FOK):
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
                     m.next = "MATCH_FIND_WAIT"
+
+            with m.State("NEW_ACK"):
+                emit(after_accept, type=E.ACCEPTED, side=a_side,
+                     symbol=cmd.symbol, client_id=a_client, account=cmd.account,
+                     order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves, leaves=a_leaves)
 
             # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
             with m.State("FOK_FIND_WAIT"):
@@ -408,6 +412,9 @@ class MatchingEngine(wiring.Component):
                     with m.If(index.found & acceptable(index.result)):
                         m.d.sync += l_idx.eq(index.result)
                         m.next = "MATCH_LEVEL"
+                    with m.Elif((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
+                        m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+                        m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
                     with m.Else():
                         m.next = "AFTER_MATCH"
             with m.State("MATCH_LEVEL"):
@@ -547,12 +554,10 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.next = "IDLE"
             with m.State("REST_SET"):
+                # no wait: IDLE takes the next command only once the index is idle again
                 m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
                              index.idx.eq(a_pidx)]
-                m.next = "WAIT_INDEX_DONE"
-            with m.State("WAIT_INDEX_DONE"):
-                with m.If(~index.busy):
-                    m.next = "IDLE"
+                m.next = "IDLE"
 
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
             with m.State("UNLINK"):
