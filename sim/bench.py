@@ -21,12 +21,12 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
-from fpgax.sim.compare import describe, event_key
-from fpgax.sim.model import MatchingModel
 
 from fpgax import protocol as p
 from fpgax.config import profile
 from fpgax.flows import load_flow
+from fpgax.sim.compare import describe, event_key
+from fpgax.sim.model import MatchingModel
 
 
 class AmaranthStreamBus(AxiStreamBus):

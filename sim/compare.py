@@ -97,9 +97,8 @@ def first_divergence(commands, expected: list[Event], actual: list[Event]) -> Di
 def compare(flow: Flow, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
             progress: bool = False) -> Comparison:
     """Run a flow on the model (resolving client ids) and on the RTL; compare every event."""
-    from fpgax.sim import rtl
-
     from fpgax.replay import run_model
+    from fpgax.sim import rtl
 
     _, resolved, expected, model_seconds = run_model(flow, config, progress=progress)
     t0 = time.perf_counter()

@@ -41,6 +41,7 @@ def verilator_bin() -> Path:
 
 def verilog(config: EngineConfig) -> str:
     from amaranth.back import verilog as back
+
     from fpgax.hdl.engine import MatchingEngine
 
     engine = MatchingEngine(config)
@@ -62,6 +63,7 @@ def _env() -> dict:
 def build_key(config: EngineConfig, trace: bool) -> str:
     """What the binary depends on: the configuration, the gateware and harness sources, the tools."""
     import amaranth
+
     import fpgax.hdl
 
     h = hashlib.sha256()

@@ -11,12 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fpgax.sim import rtl
 
 from fpgax.config import profile
 from fpgax.flows import Flow, load_flow, save_flow
 from fpgax.gen import GenOptions, generate
 from fpgax.replay import run_model
+from fpgax.sim import rtl
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.csv"))

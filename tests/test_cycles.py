@@ -4,11 +4,11 @@ keys; an end-to-end run of `fpgax bench rtl` on a small flow."""
 import json
 
 import pytest
-from fpgax.sim.cycles import measure, percentile, summarize
 
 from fpgax.cli import main
 from fpgax.flows import CSV_HEADER, parse_csv
 from fpgax.protocol import Event, EventType, Reason
+from fpgax.sim.cycles import measure, percentile, summarize
 
 
 def test_percentile_nearest_rank():

@@ -1,7 +1,6 @@
 """Flow files: CSV syntax and errors with file and line, binary files, client-id resolution."""
 
 import pytest
-from fpgax.sim.model import MatchingModel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from fpgax.flows import (
 )
 from fpgax.gen import GenOptions, generate
 from fpgax.protocol import ALL_SYMBOLS, Command, CommandFlag, Opcode, OrdType, Side, TimeInForce
+from fpgax.sim.model import MatchingModel
 
 HEADER = ",".join(CSV_HEADER)
 

@@ -4,6 +4,7 @@ import random
 from collections import deque
 
 from amaranth.sim import Simulator
+
 from fpgax.hdl.free_list import FreeList
 
 

@@ -4,6 +4,7 @@ import random
 
 import pytest
 from amaranth.sim import Simulator
+
 from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
 
 

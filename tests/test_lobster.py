@@ -5,12 +5,12 @@ show, after every message, the same visible levels Nasdaq's book did (where thei
 from pathlib import Path
 
 import pytest
-from fpgax.sim.model import MatchingModel
 
 from fpgax.config import profile
 from fpgax.flows import OrderIdMap, format_csv, parse_csv
 from fpgax.lobster import LEVELS, convert, read_lobster, visible_levels
 from fpgax.protocol import EventType, Side
+from fpgax.sim.model import MatchingModel
 
 DATA = Path(__file__).parent / "data" / "lobster"
 MESSAGES = DATA / "AAPL_2012-06-21_34200000_57600000_message_10.csv"

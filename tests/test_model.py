@@ -2,10 +2,10 @@
 the invariant checker, queries, determinism."""
 
 import pytest
-from fpgax.sim.model import InvariantError, MatchingModel, OrderPool
 
 from fpgax.config import EngineConfig, profile
 from fpgax.protocol import Command, CommandFlag, EventType, Opcode, OrdType, Reason, Side, TimeInForce
+from fpgax.sim.model import InvariantError, MatchingModel, OrderPool
 
 
 def new(account=1, client_id=1, side=Side.BUY, price=100, qty=10, tif=TimeInForce.DAY, flags=0,

@@ -5,7 +5,6 @@ events alone -- so the events are checked to tell the whole story of the book.
 rules: R-INVARIANTS R-ACK R-SEQ
 """
 
-from fpgax.sim.model import MatchingModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from fpgax.protocol import (
     Side,
     is_ack,
 )
+from fpgax.sim.model import MatchingModel
 
 
 class EventLedger:

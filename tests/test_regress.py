@@ -2,10 +2,10 @@
 profiles, invariants every 1000 commands and the event ledger at the end."""
 
 import pytest
-from fpgax.sim.model import MatchingModel
 
 from fpgax.config import profile
 from fpgax.gen import GenOptions, generate
+from fpgax.sim.model import MatchingModel
 
 from .test_properties import EventLedger
 

@@ -6,13 +6,13 @@ directed corner cases of the RTL issue."""
 from pathlib import Path
 
 import pytest
-from fpgax.sim.compare import compare, first_divergence
-from fpgax.sim.model import MatchingModel
 
 from fpgax.config import profile
 from fpgax.flows import CSV_HEADER, Flow, load_flow, parse_csv
 from fpgax.gen import GenOptions, generate
 from fpgax.protocol import EventType
+from fpgax.sim.compare import compare, first_divergence
+from fpgax.sim.model import MatchingModel
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
 SIZES = ["tiny", "sim"]

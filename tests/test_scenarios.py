@@ -7,6 +7,7 @@ format); the model must produce exactly those events, in order, and keep its inv
 from pathlib import Path
 
 import pytest
+
 from fpgax.sim.scenario import ScenarioError, load_scenario, run_scenario
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
