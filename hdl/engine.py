@@ -242,34 +242,34 @@ class MatchingEngine(wiring.Component):
 
             with m.State("IDLE"):
                 # A command is taken only when the index is idle, so every search it starts runs.
+                # The memories a command may look at are read from the incoming payload in the
+                # handshake cycle; the state the opcode leads to sees the data.
                 m.d.comb += self.i.ready.eq(~index.busy)
+                incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
-                    m.next = "DECODE"
-
-            with m.State("DECODE"):
-                # Read everything a command may look at; the next state sees the data.
-                m.d.comb += [acct_rd.addr.eq(cmd.account[:ab]), band_rd.addr.eq(cmd.symbol[:sb]),
-                             halt_rd.addr.eq(cmd.symbol[:sb]), al_rd.addr.eq(cmd.account[:ab]),
-                             gen_rd.addr.eq(oid_slot), od_rd.addr.eq(oid_slot), lv_rd.addr.eq(oid_slot)]
-                with m.Switch(cmd.opcode):
-                    with m.Case(p.Opcode.NEW):
-                        m.next = "NEW_CHECK"
-                    with m.Case(p.Opcode.CANCEL, p.Opcode.REPLACE):
-                        m.next = "TARGET_CHECK"
-                    with m.Case(p.Opcode.SYMBOL):
-                        m.next = "SYM_CHECK"
-                    with m.Case(p.Opcode.ACCOUNT):
-                        m.next = "ACCT_CHECK"
-                    with m.Case(p.Opcode.HALT, p.Opcode.RESUME):
-                        m.next = "HALT_CHECK"
-                    with m.Case(p.Opcode.MASS_CANCEL):
-                        m.next = "MC_CHECK"
-                    with m.Case(p.Opcode.SNAPSHOT):
-                        m.next = "SNAP_CHECK"
-                    with m.Default():
-                        m.d.sync += reason.eq(R.INVALID_OPCODE)
-                        m.next = "REJECT"
+                    m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
+                    slot = incoming.order_id[:k]
+                    m.d.comb += [acct_rd.addr.eq(incoming.account[:ab]), band_rd.addr.eq(incoming.symbol[:sb]),
+                                 halt_rd.addr.eq(incoming.symbol[:sb]), al_rd.addr.eq(incoming.account[:ab]),
+                                 gen_rd.addr.eq(slot), od_rd.addr.eq(slot), lv_rd.addr.eq(slot)]
+                    with m.Switch(incoming.opcode):
+                        with m.Case(p.Opcode.NEW):
+                            m.next = "NEW_CHECK"
+                        with m.Case(p.Opcode.CANCEL, p.Opcode.REPLACE):
+                            m.next = "TARGET_CHECK"
+                        with m.Case(p.Opcode.SYMBOL):
+                            m.next = "SYM_CHECK"
+                        with m.Case(p.Opcode.ACCOUNT):
+                            m.next = "ACCT_CHECK"
+                        with m.Case(p.Opcode.HALT, p.Opcode.RESUME):
+                            m.next = "HALT_CHECK"
+                        with m.Case(p.Opcode.MASS_CANCEL):
+                            m.next = "MC_CHECK"
+                        with m.Case(p.Opcode.SNAPSHOT):
+                            m.next = "SNAP_CHECK"
+                        with m.Default():
+                            m.d.sync += reason.eq(R.INVALID_OPCODE)
+                            m.next = "REJECT"
 
             with m.State("REJECT"):
                 emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
@@ -594,22 +594,26 @@ class MatchingEngine(wiring.Component):
                 with m.If(u_free):
                     m.d.comb += [gen_wr.addr.eq(u_slot), gen_wr.data.gen.eq(u_gen), gen_wr.data.live.eq(0),
                                  gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(u_slot)]
+                def unlink_return():
+                    with m.Switch(u_ret):
+                        for i, name in enumerate(RETURNS):
+                            with m.Case(i):
+                                m.next = "IDLE" if name == "DONE" else name
+
                 with m.If(u_level & (lvl.count == 1)):
-                    m.next = "UNLINK_CLEAR"
+                    # the level is now empty: clear its index bit; IDLE waits for the index by
+                    # itself, every other continuation may search it and waits here first
+                    m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(u_book),
+                                 index.idx.eq(u_pidx)]
+                    with m.If(u_ret == RETURNS.index("DONE")):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "UNLINK_CLEAR_WAIT"
                 with m.Else():
-                    m.next = "UNLINK_RETURN"
-            with m.State("UNLINK_CLEAR"):
-                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(u_book),
-                             index.idx.eq(u_pidx)]
-                m.next = "UNLINK_CLEAR_WAIT"
+                    unlink_return()
             with m.State("UNLINK_CLEAR_WAIT"):
                 with m.If(~index.busy):
-                    m.next = "UNLINK_RETURN"
-            with m.State("UNLINK_RETURN"):
-                with m.Switch(u_ret):
-                    for i, name in enumerate(RETURNS):
-                        with m.Case(i):
-                            m.next = "IDLE" if name == "DONE" else name
+                    unlink_return()
 
             # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
             with m.State("TARGET_CHECK"):
