@@ -277,6 +277,12 @@ class MatchingEngine(wiring.Component):
                      price=cmd.price, qty=cmd.qty)
 
             # -- NEW ---------------------------------------------------------------------------------
+            def allocate():
+                """Take the next free slot and read its generation; NEW_GEN sees it."""
+                m.d.comb += [free.alloc.eq(1), gen_rd.addr.eq(free.slot)]
+                m.d.sync += a_slot.eq(free.slot)
+                m.next = "NEW_GEN"
+
             with m.State("NEW_CHECK"):
                 market = cmd.ord_type == p.OrdType.MARKET
                 acct = acct_rd.data
@@ -319,7 +325,7 @@ class MatchingEngine(wiring.Component):
                         m.next = "REJECT"
                     with m.Else():
                         m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
-                        m.next = "NEW_ALLOC"
+                        allocate()
                 self._first_failure(m, checks, reason, "REJECT", new_ok)
 
             with m.State("NEW_PO_WAIT"):
@@ -334,9 +340,7 @@ class MatchingEngine(wiring.Component):
                         m.next = "NEW_ALLOC"
 
             with m.State("NEW_ALLOC"):
-                m.d.comb += [free.alloc.eq(1), gen_rd.addr.eq(free.slot)]
-                m.d.sync += a_slot.eq(free.slot)
-                m.next = "NEW_GEN"
+                allocate()
 
             with m.State("NEW_GEN"):
                 gen_next = Signal(g)
@@ -370,12 +374,10 @@ class MatchingEngine(wiring.Component):
                 with m.If(~index.busy):
                     with m.If(index.found & acceptable(index.result)):
                         m.d.sync += l_idx.eq(index.result)
-                        m.next = "FOK_LEVEL"
+                        m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
+                        m.next = "FOK_LEVEL_DATA"
                     with m.Else():
                         m.next = "FOK_KILL"
-            with m.State("FOK_LEVEL"):
-                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, opp_book))
-                m.next = "FOK_LEVEL_DATA"
             with m.State("FOK_LEVEL_DATA"):
                 m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
                 m.next = "FOK_ORDER"
@@ -411,15 +413,13 @@ class MatchingEngine(wiring.Component):
                 with m.If(~index.busy):
                     with m.If(index.found & acceptable(index.result)):
                         m.d.sync += l_idx.eq(index.result)
-                        m.next = "MATCH_LEVEL"
+                        m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
+                        m.next = "MATCH_HEAD"
                     with m.Elif((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
                         m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
                         m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
                     with m.Else():
                         m.next = "AFTER_MATCH"
-            with m.State("MATCH_LEVEL"):
-                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, opp_book))
-                m.next = "MATCH_HEAD"
             def read_order(slot):
                 """Read everything about the order in ``slot``; MATCH_ORDER sees it."""
                 m.d.sync += r_slot.eq(slot)
