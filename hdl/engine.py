@@ -174,10 +174,12 @@ class MatchingEngine(wiring.Component):
         ev = Signal(EventLayout)
         m.d.comb += out_fifo.w_data.eq(ev)
 
-        def emit(next_state, **fields):
+        def emit(next_state, on_emit=(), **fields):
             """Write one event (waiting for room in the FIFO), then go to next_state (a state
-            name, or a function that sets m.next)."""
+            name, or a function that sets m.next). ``on_emit``: comb statements (memory writes)
+            that happen in the cycle the event goes out, and only then."""
             with m.If(out_fifo.w_rdy):
+                m.d.comb += list(on_emit)
                 # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
                 # A constant-only comb driver outside the FSM would become an `always @*` with no
                 # inputs, which Icarus never runs.
@@ -342,21 +344,6 @@ class MatchingEngine(wiring.Component):
             with m.State("NEW_ALLOC"):
                 allocate()
 
-            with m.State("NEW_GEN"):
-                gen_next = Signal(g)
-                stepped = (gen_rd.data.gen + 1)[:g]
-                m.d.comb += gen_next.eq(Mux(stepped == 0, 1, stepped))  # generations skip 0
-                m.d.sync += a_gen.eq(gen_next)
-                m.d.comb += [
-                    gen_wr.addr.eq(a_slot), gen_wr.data.gen.eq(gen_next), gen_wr.data.live.eq(1),
-                    gen_wr.en.eq(1),
-                    od_wr.addr.eq(a_slot), od_wr.en.eq(1),
-                    od_wr.data.account.eq(a_account), od_wr.data.client_id.eq(a_client),
-                    od_wr.data.symbol.eq(a_symbol), od_wr.data.side.eq(a_side), od_wr.data.price.eq(a_price),
-                    od_wr.data.pidx.eq(a_pidx), od_wr.data.tif.eq(a_tif), od_wr.data.flags.eq(a_flags),
-                ]
-                m.next = "NEW_ACK"
-
             def after_accept():
                 # the best opposite level was searched in NEW_CHECK: use it, do not search again
                 with m.If(a_tif == FOK):
@@ -364,10 +351,26 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.next = "MATCH_FIND_WAIT"
 
-            with m.State("NEW_ACK"):
-                emit(after_accept, type=E.ACCEPTED, side=a_side,
-                     symbol=cmd.symbol, client_id=a_client, account=cmd.account,
-                     order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves, leaves=a_leaves)
+            with m.State("NEW_GEN"):
+                # ACCEPTED goes out from here. While it waits for room, keep reading the slot's
+                # generation and write nothing: the read port is not transparent, so a write
+                # during the wait would change what gen_next is computed from.
+                m.d.comb += gen_rd.addr.eq(a_slot)
+                gen_next = Signal(g)
+                stepped = (gen_rd.data.gen + 1)[:g]
+                m.d.comb += gen_next.eq(Mux(stepped == 0, 1, stepped))  # generations skip 0
+                m.d.sync += a_gen.eq(gen_next)
+                writes = [
+                    gen_wr.addr.eq(a_slot), gen_wr.data.gen.eq(gen_next), gen_wr.data.live.eq(1),
+                    gen_wr.en.eq(1),
+                    od_wr.addr.eq(a_slot), od_wr.en.eq(1),
+                    od_wr.data.account.eq(a_account), od_wr.data.client_id.eq(a_client),
+                    od_wr.data.symbol.eq(a_symbol), od_wr.data.side.eq(a_side), od_wr.data.price.eq(a_price),
+                    od_wr.data.pidx.eq(a_pidx), od_wr.data.tif.eq(a_tif), od_wr.data.flags.eq(a_flags),
+                ]
+                emit(after_accept, on_emit=writes, type=E.ACCEPTED, side=a_side, symbol=cmd.symbol,
+                     client_id=a_client, account=cmd.account, order_id=order_id(a_slot, gen_next),
+                     price=a_price, qty=a_leaves, leaves=a_leaves)
 
             # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
             with m.State("FOK_FIND_WAIT"):
@@ -550,13 +553,9 @@ class MatchingEngine(wiring.Component):
                     with m.Else():
                         m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
                 with m.If(lvl.count == 0):
-                    m.next = "REST_SET"
-                with m.Else():
-                    m.next = "IDLE"
-            with m.State("REST_SET"):
-                # no wait: IDLE takes the next command only once the index is idle again
-                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
-                             index.idx.eq(a_pidx)]
+                    # a new level: mark it in the index; IDLE waits for the index by itself
+                    m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
+                                 index.idx.eq(a_pidx)]
                 m.next = "IDLE"
 
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
