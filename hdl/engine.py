@@ -243,10 +243,11 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += init.eq(init + 1)
 
             with m.State("IDLE"):
-                # A command is taken only when the index is idle, so every search it starts runs.
+                # A command is taken only when the index will take a request next cycle (idle, or
+                # finishing a SET/CLEAR now): a command's first search comes one cycle after this.
                 # The memories a command may look at are read from the incoming payload in the
                 # handshake cycle; the state the opcode leads to sees the data.
-                m.d.comb += self.i.ready.eq(~index.busy)
+                m.d.comb += self.i.ready.eq(index.free_next)
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]

@@ -14,7 +14,8 @@ Operations (``start`` for one cycle while ``busy`` is low; results when ``busy``
   "worse") or higher ones, ``idx`` itself included when ``inclusive``. ``found``, ``result``.
 * ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. Latency 1 cycle.
 * ``CLEAR_FIND``: both at once -- the matching loop's "this level is empty, which is next?".
-The memories are read in the cycle ``start`` is taken, so a FIND answers after 1 cycle when the
+``free_next`` is high when a ``start`` in the next cycle will be taken: now idle, or finishing a
+SET/CLEAR in this cycle. The memories are read in the cycle ``start`` is taken, so a FIND answers after 1 cycle when the
 start word holds the result and after 3 otherwise.
 """
 
@@ -47,6 +48,7 @@ class PriceLevelIndex(wiring.Component):
             "inclusive": In(1),
             "busy": Out(1),
             "ready": Out(1),
+            "free_next": Out(1),
             "found": Out(1),
             "result": Out(level_bits),
         })
@@ -110,7 +112,7 @@ class PriceLevelIndex(wiring.Component):
                     m.d.sync += init.eq(0)
                     m.next = "IDLE"
             with m.State("IDLE"):
-                m.d.comb += self.ready.eq(1)
+                m.d.comb += [self.ready.eq(1), self.free_next.eq(1)]
                 with m.If(self.start):
                     m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                                  inclusive.eq(self.inclusive)]
@@ -120,7 +122,8 @@ class PriceLevelIndex(wiring.Component):
                                  sum_rd.addr.eq(self.book)]
                     m.next = "EVAL"
             with m.State("EVAL"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1),
+                             self.free_next.eq((op == IndexOp.SET) | (op == IndexOp.CLEAR))]
                 with m.If(op == IndexOp.CLEAR_FIND):
                     cleared = Signal(W)
                     m.d.comb += [cleared.eq(start_word & ~(1 << bit)),

@@ -19,6 +19,12 @@ async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
     ctx.set(dut.start, 0)
     cycles = 1
     while ctx.get(dut.busy):
+        # free_next while busy only in the last cycle of a SET/CLEAR
+        if ctx.get(dut.free_next):
+            assert op in (IndexOp.SET, IndexOp.CLEAR)
+            await ctx.tick()
+            assert not ctx.get(dut.busy)
+            break
         await ctx.tick()
         cycles += 1
     return ctx.get(dut.found), ctx.get(dut.result), cycles
