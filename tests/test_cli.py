@@ -135,3 +135,27 @@ def test_console_script():
     assert result.returncode == 0
     for command in ("gen", "replay", "bench", "lobster", "docs"):
         assert command in result.stdout
+
+
+def test_compare_reports_a_divergence_and_exits_1(tmp_path, capsys, monkeypatch):
+    """`fpgax compare` on a doctored RTL result: the first divergence, its command, exit 1."""
+    from fpgax.sim import rtl
+
+    flow = SCENARIOS / "02_price_time.csv"
+    real_run = rtl.run
+
+    def doctored(commands, config, **kwargs):
+        result = real_run(commands, config, **kwargs)
+        result.events[4].qty += 1      # events 0-3 acknowledge commands 0-3; 4 is the first FILL (qty 4)
+        return result
+
+    monkeypatch.setattr(rtl, "run", doctored)
+    code, out, _ = run(capsys, "compare", flow)
+    assert code == 1
+    assert "first divergence at command 3: NEW,4,1,0,B,LIMIT,DAY,100,7," in out
+    assert "qty=4" in out and "qty=5" in out
+
+
+def test_compare_on_a_clean_flow(capsys):
+    code, out, _ = run(capsys, "compare", SCENARIOS / "02_price_time.csv", "--stall", "0.5")
+    assert code == 0 and out.startswith("0 mismatches: 8 commands, 14 events")

@@ -44,18 +44,28 @@ def simulator_available(sim: str) -> bool:
 
 
 def resolved_flows(config, directory: Path, generated: int) -> list[dict]:
-    """Scenarios and a generated flow as resolved .bin flows; a reset before the generated one."""
+    """The scenarios back to back, the LOBSTER flow and generated flows of two seeds, as resolved
+    .bin flows; a reset before each of the last three."""
     flows = []
     for path in SCENARIOS:
         _, commands, _, _ = run_model(load_flow(path), config, progress=False)
         out = directory / f"{path.stem}.bin"
         save_flow(out, commands, pool=config.pool)
         flows.append({"name": path.stem, "path": str(out)})
-    opts = GenOptions(orders=generated, seed=7, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
-                      invalid=0.02, admin=0.01)
-    out = directory / "generated.bin"
-    save_flow(out, Flow(generate(opts, config)).commands, pool=config.pool)
-    flows.append({"name": "generated", "path": str(out), "reset": True})
+    from fpgax.lobster import convert, read_lobster
+
+    lobster = ROOT / "tests" / "data" / "lobster"
+    conv = convert(read_lobster(lobster / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
+                                lobster / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"))
+    _, commands, _, _ = run_model(Flow(conv.commands), config, progress=False)
+    save_flow(directory / "lobster.bin", commands, pool=config.pool)
+    flows.append({"name": "lobster", "path": str(directory / "lobster.bin"), "reset": True})
+    for seed in (7, 8):
+        opts = GenOptions(orders=generated, seed=seed, symbols=min(4, config.symbols),
+                          accounts=min(8, config.accounts), invalid=0.02, admin=0.01)
+        out = directory / f"generated-{seed}.bin"
+        save_flow(out, Flow(generate(opts, config)).commands, pool=config.pool)
+        flows.append({"name": f"generated seed {seed}", "path": str(out), "reset": True})
     return flows
 
 
