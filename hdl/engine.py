@@ -195,6 +195,38 @@ class MatchingEngine(wiring.Component):
         def order_id(slot, gen):
             return Cat(slot, gen)
 
+        def emit_canceled_resting(next_state, reason, client_id=None):
+            """CANCELED for the resting order at hand (r)."""
+            emit(next_state, type=E.CANCELED, reason=reason, side=r.side, symbol=r.symbol,
+                 client_id=r.client_id if client_id is None else client_id, account=r.account,
+                 order_id=order_id(r_slot, r_gen), price=r.price, qty=r_leaves)
+
+        def cancel_walk(name, link_rd, selected, reason, when_done):
+            """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk w_cnt orders from w_cur, the
+            next one through link_rd, cancel (reason) those selected(order) picks, unlinking
+            each; when_done() sets the state after the walk."""
+            with m.State(f"{name}_ORDER"):
+                with m.If(w_cnt == 0):
+                    when_done()
+                with m.Else():
+                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
+                                 link_rd.addr.eq(w_cur)]
+                    m.next = f"{name}_ORDER_DATA"
+            with m.State(f"{name}_ORDER_DATA"):
+                m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
+                             r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_cnt.eq(w_cnt - 1)]
+                with m.If(selected(od_rd.data)):
+                    m.next = f"{name}_EMIT"
+                with m.Else():
+                    m.d.sync += w_cur.eq(link_rd.data)
+                    m.next = f"{name}_ORDER"
+            with m.State(f"{name}_EMIT"):
+                emit_canceled_resting("UNLINK", reason)
+                m.d.sync += unlink_resting(f"{name}_ADVANCE")
+            with m.State(f"{name}_ADVANCE"):
+                m.d.sync += w_cur.eq(w_next)
+                m.next = f"{name}_ORDER"
+
         opp_book = Cat(~a_side, a_symbol)
         own_book = Cat(a_side, a_symbol)
 
@@ -451,9 +483,7 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.next = "MATCH_FILL"
             with m.State("STP_RESTING"):
-                emit("UNLINK", type=E.CANCELED, reason=R.STP, side=r.side, symbol=r.symbol,
-                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=r_leaves)
+                emit_canceled_resting("UNLINK", R.STP)
                 m.d.sync += unlink_resting("MATCH_FIND")
             with m.State("MATCH_FILL"):
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits: MATCH_FILLED sees it
@@ -641,9 +671,7 @@ class MatchingEngine(wiring.Component):
                              acct_max_notional.eq(acct_rd.data.max_notional), sym_halted.eq(halt_rd.data)]
 
             with m.State("CANCEL_EMIT"):
-                emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=r.side, symbol=r.symbol,
-                     client_id=cancel_client, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=r_leaves)
+                emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
                 m.d.sync += unlink_resting("DONE")
 
             with m.State("RPL_CHECK"):
@@ -788,30 +816,10 @@ class MatchingEngine(wiring.Component):
             with m.State("H_LEVEL_DATA"):
                 m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
                 m.next = "H_ORDER"
-            with m.State("H_ORDER"):
-                with m.If(w_cnt == 0):
-                    m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
-                    m.next = "H_FIND_WAIT"
-                with m.Else():
-                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
-                                 nxt_rd.addr.eq(w_cur)]
-                    m.next = "H_ORDER_DATA"
-            with m.State("H_ORDER_DATA"):
-                m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
-                             r_gen.eq(gen_rd.data.gen), w_next.eq(nxt_rd.data), w_cnt.eq(w_cnt - 1)]
-                with m.If(od_rd.data.tif == DAY):
-                    m.next = "H_EMIT"
-                with m.Else():
-                    m.d.sync += w_cur.eq(nxt_rd.data)
-                    m.next = "H_ORDER"
-            with m.State("H_EMIT"):
-                emit("UNLINK", type=E.CANCELED, reason=R.HALT, side=r.side, symbol=r.symbol,
-                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=r_leaves)
-                m.d.sync += unlink_resting("H_ADVANCE")
-            with m.State("H_ADVANCE"):
-                m.d.sync += w_cur.eq(w_next)
-                m.next = "H_ORDER"
+            def halt_level_done():
+                m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
+                m.next = "H_FIND_WAIT"
+            cancel_walk("H", nxt_rd, lambda order: order.tif == DAY, R.HALT, halt_level_done)
 
             with m.State("MC_CHECK"):  # [R-MASS-CANCEL]
                 all_symbols = cmd.symbol == p.ALL_SYMBOLS
@@ -823,29 +831,11 @@ class MatchingEngine(wiring.Component):
                 self._first_failure(m, checks, reason, "REJECT", mass_ok)
             with m.State("MC_ACK"):
                 admin_ack("MC_ORDER")
-            with m.State("MC_ORDER"):
-                with m.If(w_cnt == 0):
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
-                                 anxt_rd.addr.eq(w_cur)]
-                    m.next = "MC_ORDER_DATA"
-            with m.State("MC_ORDER_DATA"):
-                m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
-                             r_gen.eq(gen_rd.data.gen), w_next.eq(anxt_rd.data), w_cnt.eq(w_cnt - 1)]
-                with m.If((cmd.symbol == p.ALL_SYMBOLS) | (od_rd.data.symbol == cmd.symbol)):
-                    m.next = "MC_EMIT"
-                with m.Else():
-                    m.d.sync += w_cur.eq(anxt_rd.data)
-                    m.next = "MC_ORDER"
-            with m.State("MC_EMIT"):
-                emit("UNLINK", type=E.CANCELED, reason=R.MASS, side=r.side, symbol=r.symbol,
-                     client_id=r.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=r_leaves)
-                m.d.sync += unlink_resting("MC_ADVANCE")
-            with m.State("MC_ADVANCE"):
-                m.d.sync += w_cur.eq(w_next)
-                m.next = "MC_ORDER"
+            def mass_done():
+                m.next = "IDLE"
+            cancel_walk("MC", anxt_rd,
+                        lambda order: (cmd.symbol == p.ALL_SYMBOLS) | (order.symbol == cmd.symbol),
+                        R.MASS, mass_done)
 
             with m.State("SNAP_CHECK"):  # [R-SNAPSHOT]
                 checks = [(~sym_ok, R.UNKNOWN_SYMBOL),
