@@ -50,6 +50,13 @@ class EngineConfig:
     def generation_bits(self) -> int:
         return EVENT["order_id"].bits - self.slot_bits
 
+    @property
+    def max_events_per_command(self) -> int:
+        """No command emits more events than this: an order meets each resting order at most once
+        (a FILL or an STP cancel), plus its acknowledgement and its final CANCELED; HALT and
+        MASS_CANCEL cancel each resting order once; SNAPSHOT emits at most two sides of levels."""
+        return max(self.pool + 2, 1 + 2 * self.snapshot_depth)
+
     def with_(self, **changes) -> EngineConfig:
         return replace(self, **changes)
 

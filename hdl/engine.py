@@ -139,6 +139,11 @@ class MatchingEngine(wiring.Component):
         r = Signal(OrderLayout)
         r_leaves = Signal(32)
         r_next, r_aprv, r_anxt = Signal(k), Signal(k), Signal(k)   # its links, read with it
+        # A pop writes anxt[r_aprv] and aprv[r_anxt] in the cycle the next order's links are read;
+        # the read ports are not transparent, so the written values are forwarded for one cycle.
+        fwd_anxt_en, fwd_anxt_at, fwd_anxt = Signal(), Signal(k), Signal(k)
+        fwd_aprv_en, fwd_aprv_at, fwd_aprv = Signal(), Signal(k), Signal(k)
+        m.d.sync += [fwd_anxt_en.eq(0), fwd_aprv_en.eq(0)]
         # the level at hand
         l_idx = Signal(lb)
         l_count = Signal(k + 1)
@@ -179,7 +184,10 @@ class MatchingEngine(wiring.Component):
             name, or a function that sets m.next). ``on_emit``: comb statements (memory writes)
             that happen in the cycle the event goes out, and only then."""
             with m.If(out_fifo.w_rdy):
-                m.d.comb += list(on_emit)
+                if callable(on_emit):
+                    on_emit()
+                else:
+                    m.d.comb += list(on_emit)
                 # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
                 # A constant-only comb driver outside the FSM would become an `always @*` with no
                 # inputs, which Icarus never runs.
@@ -467,13 +475,13 @@ class MatchingEngine(wiring.Component):
                 m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
                              l_tail.eq(lvl_rd.data.tail)]
                 read_order(lvl_rd.data.head)
-            with m.State("MATCH_SAME_LEVEL"):
-                # the level's head was filled and popped: its successor is the new head
-                read_order(r_next)
             with m.State("MATCH_ORDER"):
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
-                             r_next.eq(nxt_rd.data), r_aprv.eq(aprv_rd.data), r_anxt.eq(anxt_rd.data),
+                             r_next.eq(nxt_rd.data),
+                             r_aprv.eq(Mux(fwd_aprv_en & (fwd_aprv_at == r_slot), fwd_aprv, aprv_rd.data)),
+                             r_anxt.eq(Mux(fwd_anxt_en & (fwd_anxt_at == r_slot), fwd_anxt, anxt_rd.data)),
                              fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data))]
+                m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
                         m.next = "STP_RESTING"
@@ -486,49 +494,59 @@ class MatchingEngine(wiring.Component):
                 emit_canceled_resting("UNLINK", R.STP)
                 m.d.sync += unlink_resting("MATCH_FIND")
             with m.State("MATCH_FILL"):
-                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits: MATCH_FILLED sees it
-                emit("MATCH_FILLED", type=E.FILL, side=a_side, symbol=a_symbol, client_id=a_client,
-                     account=a_account, order_id=order_id(a_slot, a_gen), price=band_lo + l_idx,
-                     qty=fill_qty, leaves=a_leaves - fill_qty, resting_order_id=order_id(r_slot, r_gen),
-                     resting_account=r.account, resting_leaves=r_leaves - fill_qty)
-            with m.State("MATCH_FILLED"):
-                m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
-                with m.If(r_leaves == fill_qty):
-                    # Pop the filled head of its level and its account list in one cycle.
-                    al = al_rd.data
-                    m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                 lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty),
-                                 al_wr.addr.eq(r.account), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
-                                 al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1),
-                                 gen_wr.addr.eq(r_slot), gen_wr.data.gen.eq(r_gen), gen_wr.data.live.eq(0),
-                                 gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(r_slot)]
-                    with m.If(al.head == r_slot):
-                        m.d.comb += al_wr.data.head.eq(r_anxt)
+                # Emit the FILL and, in the same cycle, update the resting order: pop it from its
+                # level and account list when it is filled (reading its successor at once), or
+                # write its leaves. While the emit waits, nothing is written.
+                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
+                full = r_leaves == fill_qty
+                al = al_rd.data
+
+                def fill_effects():
+                    m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
+                    with m.If(full):
+                        m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                     lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
+                                     lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty),
+                                     al_wr.addr.eq(r.account), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
+                                     al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1),
+                                     gen_wr.addr.eq(r_slot), gen_wr.data.gen.eq(r_gen), gen_wr.data.live.eq(0),
+                                     gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(r_slot)]
+                        with m.If(al.head == r_slot):
+                            m.d.comb += al_wr.data.head.eq(r_anxt)
+                        with m.Else():
+                            m.d.comb += [anxt_wr.addr.eq(r_aprv), anxt_wr.data.eq(r_anxt), anxt_wr.en.eq(1)]
+                            m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
+                        with m.If(al.tail == r_slot):
+                            m.d.comb += al_wr.data.tail.eq(r_aprv)
+                        with m.Else():
+                            m.d.comb += [aprv_wr.addr.eq(r_anxt), aprv_wr.data.eq(r_aprv), aprv_wr.en.eq(1)]
+                            m.d.sync += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(r_anxt), fwd_aprv.eq(r_aprv)]
+                        m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - fill_qty)]
                     with m.Else():
-                        m.d.comb += [anxt_wr.addr.eq(r_aprv), anxt_wr.data.eq(r_anxt), anxt_wr.en.eq(1)]
-                    with m.If(al.tail == r_slot):
-                        m.d.comb += al_wr.data.tail.eq(r_aprv)
-                    with m.Else():
-                        m.d.comb += [aprv_wr.addr.eq(r_anxt), aprv_wr.data.eq(r_aprv), aprv_wr.en.eq(1)]
-                    m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - fill_qty)]
-                    with m.If((l_count == 1) & (a_leaves == fill_qty)):
-                        m.next = "MATCH_CLEAR"
+                        m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
+                                     lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                     lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
+                                     lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
+
+                def after_fill():
+                    with m.If(~full | (a_leaves == fill_qty)):
+                        with m.If(full & (l_count == 1)):
+                            m.next = "MATCH_CLEAR"
+                        with m.Else():
+                            m.next = "AFTER_MATCH"
                     with m.Elif(l_count == 1):
                         # the level is empty and the aggressor goes on: clear it and find the next
                         m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR_FIND), index.book.eq(opp_book),
                                      index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(0)]
                         m.next = "MATCH_FIND_WAIT"
-                    with m.Elif(a_leaves == fill_qty):
-                        m.next = "AFTER_MATCH"
                     with m.Else():
-                        m.next = "MATCH_SAME_LEVEL"
-                with m.Else():
-                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
-                                 lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                 lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
-                    m.next = "MATCH_NEXT"
+                        read_order(r_next)   # the level's next order, now its head
+
+                emit(after_fill, on_emit=fill_effects, type=E.FILL, side=a_side, symbol=a_symbol,
+                     client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen),
+                     price=band_lo + l_idx, qty=fill_qty, leaves=a_leaves - fill_qty,
+                     resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
+                     resting_leaves=r_leaves - fill_qty)
             with m.State("MATCH_CLEAR"):
                 m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(opp_book),
                              index.idx.eq(l_idx)]

@@ -1,13 +1,16 @@
 // Verilator batch harness for fpgax_engine: streams a binary command file (.bin) into the
 // engine and writes every event it emits to an event file (.evt), with no Python in the loop.
 //
-//   Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout CYCLES] [--vcd FILE]
+//   Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout CYCLES] [--max-events N]
+//            [--vcd FILE]
 //
 // --idle P:  each cycle, with probability P, the source offers nothing (input idle)
 // --stall P: each cycle, with probability P, the sink is not ready (output backpressure)
 // The run ends when every command was taken and the engine is idle. Prints one JSON line:
 // {"commands": N, "events": M, "cycles": C, "init_cycles": I}. Exit 3 when the engine makes
-// no progress for --timeout cycles (a hang), 2 on bad arguments or files.
+// no progress for --timeout cycles (a hang), 4 when one command emits more than --max-events
+// events (a runaway: no command can emit more than pool + 2 * snapshot depth + 2), 2 on bad
+// arguments or files.
 
 #include <cstdint>
 #include <cstdio>
@@ -51,9 +54,9 @@ static std::vector<uint8_t> read_file(const char* path) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 3) die(2, "usage: Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout N] [--vcd F]");
+    if (argc < 3) die(2, "usage: Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout N] [--max-events N] [--vcd F]");
     double idle_p = 0, stall_p = 0;
-    uint64_t seed = 1, timeout = 1000000;
+    uint64_t seed = 1, timeout = 1000000, max_events = UINT64_MAX;
     const char* vcd_path = nullptr;
     for (int i = 3; i + 1 < argc; i += 2) {
         std::string opt = argv[i];
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
         else if (opt == "--stall") stall_p = atof(argv[i + 1]);
         else if (opt == "--seed") seed = strtoull(argv[i + 1], nullptr, 10);
         else if (opt == "--timeout") timeout = strtoull(argv[i + 1], nullptr, 10);
+        else if (opt == "--max-events") max_events = strtoull(argv[i + 1], nullptr, 10);
         else if (opt == "--vcd") vcd_path = argv[i + 1];
         else die(2, "unknown option " + opt);
     }
@@ -118,7 +122,7 @@ int main(int argc, char** argv) {
     }
 
     std::vector<uint8_t> events;
-    uint64_t next = 0, cycles = 0, quiet = 0;
+    uint64_t next = 0, cycles = 0, quiet = 0, since_cmd = 0;
     for (;;) {
         bool offer = next < count && !(idle_p > 0 && uni(rng) < idle_p);
         top->IN_VALID = offer;
@@ -130,12 +134,20 @@ int main(int argc, char** argv) {
         if (out_fire) {
             const uint8_t* ev = reinterpret_cast<const uint8_t*>(top->OUT_PAYLOAD.data());
             events.insert(events.end(), ev, ev + EVT_BYTES);
+            if (++since_cmd > max_events) {
+                fprintf(stderr, "harness: command %llu emitted more than %llu events (runaway)\n",
+                        (unsigned long long)next, (unsigned long long)max_events);
+                exit(4);
+            }
         }
         bool done = next == count && top->idle;
         if (done) break;
         tick();
         cycles++;
-        if (in_fire) next++;
+        if (in_fire) {
+            next++;
+            since_cmd = 0;
+        }
         quiet = (in_fire || out_fire) ? 0 : quiet + 1;
         if (quiet > timeout) {
             fprintf(stderr, "harness: no progress for %llu cycles after %llu of %llu commands\n",

@@ -119,14 +119,18 @@ class RtlRun:
 
 
 def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
-        vcd: Path | None = None, timeout: int = 1_000_000) -> RtlRun:
-    """Run resolved commands through the RTL; return its events and cycle counts."""
+        vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None) -> RtlRun:
+    """Run resolved commands through the RTL; return its events and cycle counts.
+
+    The harness stops with an error on a hang (no handshake for ``timeout`` cycles) and on a
+    runaway command (more than ``max_events`` events, by default the bound no command can pass)."""
     binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
         write_records(cmd_file, p.commands_to_array(commands), config.pool)
         argv = [str(binary), str(cmd_file), str(evt_file), "--idle", str(idle), "--stall", str(stall),
-                "--seed", str(seed), "--timeout", str(timeout)]
+                "--seed", str(seed), "--timeout", str(timeout),
+                "--max-events", str(max_events or config.max_events_per_command)]
         if vcd is not None:
             argv += ["--vcd", str(vcd)]
         result = subprocess.run(argv, capture_output=True, text=True)

@@ -197,3 +197,30 @@ def test_million_command_flow_on_rtl(size, seed):
     opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
                       accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002)
     assert_same(Flow(generate(opts, config)), size, idle=0.1, stall=0.1, seed=seed)
+
+
+def test_fills_popping_account_list_neighbours_in_turn():
+    """The match loop pops a filled head and reads the next one in the same cycle: the next order's
+    account links were just rewritten by the pop. Symbol 0: the next order is the popped one's
+    account successor (X, A, B, C; A and B are taken). Symbol 1: it is its account predecessor
+    (P, Q, R; a REPLACE moved P behind Q in the level, not in the account list; Q and P are
+    taken). Each MASS_CANCEL then walks an account list that a stale link would have broken."""
+    rows = rows_new(1, "S", [45, 30, 30, 30], qty=5)                      # X, A, B, C of account 1
+    rows += ["NEW,2,1,0,B,LIMIT,DAY,30,10,"]                              # takes A and B
+    rows += rows_new(3, "S", [50, 50, 60], qty=5, symbol=1)               # P, Q, R of account 3
+    rows += ["REPLACE,3,4,1,,,,50,6,1"]                                   # P loses priority: Q, P
+    rows += ["NEW,2,2,1,B,LIMIT,DAY,50,11,"]                              # takes Q and P
+    rows += ["MASS_CANCEL,1,,,,,,,,", "MASS_CANCEL,3,,,,,,,,", "SNAPSHOT,,,0,,,,,4,", "SNAPSHOT,,,1,,,,,4,"]
+    rows += rows_new(1, "S", [31, 32, 33], qty=1, start_client=10) + ["MASS_CANCEL,1,,,,,,,,"]
+    result = assert_same(flow(*rows), "tiny")
+    assert result.counts["FILL"] == 4 and result.counts["CANCELED"] == 2 + 1 + 3
+    assert_same(flow(*rows), "sim", stall=0.5)
+
+
+def test_a_runaway_command_is_stopped_not_hung():
+    """The harness stops a command that emits more events than any command can (here a bound of 1)."""
+    from fpgax.sim import rtl
+
+    commands = flow(*rows_new(1, "S", [10, 11]), "NEW,2,1,0,B,LIMIT,IOC,11,20,").commands
+    with pytest.raises(rtl.RtlError, match="runaway"):
+        rtl.run(commands, profile("tiny"), max_events=1)
