@@ -10,6 +10,9 @@ Contract
 * ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
+* ``live`` is the number of orders resting and ``backlog`` the number of events emitted and not
+  yet taken from ``o``; while ``i.ready`` is high both are exact (the kernel reserves event-buffer
+  space with them).
 * After reset the engine clears its state (about ``max(N, 2 S L)`` cycles) before ``i.ready``
   first rises. ``idle`` is high when no command is in flight and no event is waiting.
 
@@ -66,6 +69,8 @@ class MatchingEngine(wiring.Component):
             "o": Out(stream.Signature(EventLayout)),
             "idle": Out(1),
             "cycle": Out(64),
+            "live": Out(self.k + 1),
+            "backlog": Out(range(fifo_depth + 2)),
         })
 
     def elaborate(self, platform):
@@ -105,6 +110,9 @@ class MatchingEngine(wiring.Component):
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
         m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=EventLayout.size, depth=self.fifo_depth)
+        # For the kernel's event-buffer reservation: orders resting, and events emitted but not
+        # yet taken from ``o``. Both are exact while ``i.ready`` is high.
+        m.d.comb += self.live.eq((1 << k) - free.free_count)
 
         # -- cycle counter and output stage -------------------------------------------------------
         cycle = Signal(64)
@@ -119,6 +127,7 @@ class MatchingEngine(wiring.Component):
                          out_event.ts_out.eq(cycle[:32] + 1)]
         with m.Elif(self.o.ready):
             m.d.sync += out_valid.eq(0)
+        m.d.comb += self.backlog.eq(out_fifo.r_level + out_valid)
 
         # -- registers -------------------------------------------------------------------------------
         cmd = Signal(CommandLayout)

@@ -1,0 +1,271 @@
+"""AXI4-Lite and AXI4 building blocks for the XRT kernel: signatures, a register slave, burst
+reader and writer, and record/beat width converters.
+
+Signatures are written from the source (master) side: a master's port is ``Out(...)``, a slave's
+``In(...)``. Signal names are the AMBA ones in lower case (``awvalid``, ``rdata``), so the flat
+Verilog ports of the kernel come out as ``s_axi_control_awvalid``, ``m_axi_gmem_rdata``, ...
+as Vitis expects.
+"""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+#: AXI bursts may not cross a 4 KiB boundary.
+BOUNDARY = 4096
+
+
+class AxiLiteSignature(wiring.Signature):
+    """AXI4-Lite, 32-bit data, from the master's side."""
+
+    def __init__(self, addr_width: int):
+        self.addr_width = addr_width
+        super().__init__({
+            "awaddr": Out(addr_width), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
+            "wdata": Out(32), "wstrb": Out(4), "wvalid": Out(1), "wready": In(1),
+            "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+            "araddr": Out(addr_width), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
+            "rdata": In(32), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
+        })
+
+
+class Axi4Signature(wiring.Signature):
+    """AXI4 (bursts, one id bit), from the master's side."""
+
+    def __init__(self, addr_width: int, data_width: int):
+        self.addr_width, self.data_width = addr_width, data_width
+        super().__init__({
+            "awid": Out(1), "awaddr": Out(addr_width), "awlen": Out(8), "awsize": Out(3), "awburst": Out(2),
+            "awvalid": Out(1), "awready": In(1),
+            "wdata": Out(data_width), "wstrb": Out(data_width // 8), "wlast": Out(1), "wvalid": Out(1),
+            "wready": In(1),
+            "bid": In(1), "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+            "arid": Out(1), "araddr": Out(addr_width), "arlen": Out(8), "arsize": Out(3), "arburst": Out(2),
+            "arvalid": Out(1), "arready": In(1),
+            "rid": In(1), "rdata": In(data_width), "rresp": In(2), "rlast": In(1), "rvalid": In(1),
+            "rready": Out(1),
+        })
+
+
+class AxiLiteRegisterSlave(wiring.Component):
+    """AXI4-Lite slave that turns bus accesses into register strobes, one access at a time.
+
+    * Write: AW and W are taken in any order; when both are held, ``wr_en`` is high for one
+      cycle with ``wr_addr``/``wr_data``/``wr_strb``, then B (OKAY) is offered.
+    * Read: in the cycle AR is taken, ``rd_en`` is high with ``rd_addr``; ``rd_data`` must be
+      valid in that same cycle (combinational decode) and is returned on R (OKAY) the next cycle.
+      Read side effects (clear on read, latching) belong to the ``rd_en`` cycle.
+    Latency: a read returns 1 cycle after AR; a write answers 1 cycle after both AW and W.
+    """
+
+    def __init__(self, addr_width: int):
+        self.addr_width = addr_width
+        super().__init__({
+            "bus": In(AxiLiteSignature(addr_width)),
+            "rd_addr": Out(addr_width), "rd_en": Out(1), "rd_data": In(32),
+            "wr_addr": Out(addr_width), "wr_en": Out(1), "wr_data": Out(32), "wr_strb": Out(4),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        aw_held, w_held = Signal(), Signal()
+        aw_addr, w_data, w_strb = Signal(self.addr_width), Signal(32), Signal(4)
+        bvalid, rvalid, rdata = Signal(), Signal(), Signal(32)
+        m.d.comb += [bus.awready.eq(~aw_held & ~bvalid), bus.wready.eq(~w_held & ~bvalid),
+                     bus.bvalid.eq(bvalid), bus.bresp.eq(0),
+                     bus.arready.eq(~rvalid), bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(0)]
+        with m.If(bus.awvalid & bus.awready):
+            m.d.sync += [aw_held.eq(1), aw_addr.eq(bus.awaddr)]
+        with m.If(bus.wvalid & bus.wready):
+            m.d.sync += [w_held.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
+        m.d.comb += [self.wr_addr.eq(aw_addr), self.wr_data.eq(w_data), self.wr_strb.eq(w_strb)]
+        with m.If(aw_held & w_held):
+            m.d.comb += self.wr_en.eq(1)
+            m.d.sync += [aw_held.eq(0), w_held.eq(0), bvalid.eq(1)]
+        with m.If(bvalid & bus.bready):
+            m.d.sync += bvalid.eq(0)
+
+        m.d.comb += self.rd_addr.eq(bus.araddr)
+        with m.If(bus.arvalid & bus.arready):
+            m.d.comb += self.rd_en.eq(1)
+            m.d.sync += [rvalid.eq(1), rdata.eq(self.rd_data)]
+        with m.Elif(rvalid & bus.rready):
+            m.d.sync += rvalid.eq(0)
+        return m
+
+
+def _burst_beats(addr, beat_bytes: int, max_burst: int, remaining):
+    """Beats of the next burst from addr: at most max_burst, remaining, and up to the 4 KiB boundary."""
+    to_boundary = (BOUNDARY - addr[:12]) >> (beat_bytes.bit_length() - 1)
+    n = Mux(to_boundary < max_burst, to_boundary, max_burst)
+    return Mux(remaining < n, remaining, n)
+
+
+class AxiBurstReader(wiring.Component):
+    """Reads ``beats`` beats from ``addr`` (beat aligned) in INCR bursts and streams them out.
+
+    ``start`` (one cycle, while not ``busy``) begins; bursts are asked for only while the internal
+    FIFO has room for them, so R is always ready and never stalls the bus. ``stop`` (level) asks
+    for no more bursts; ``busy`` falls when nothing is asked for or outstanding. ``o`` may still
+    hold beats after ``busy`` falls (the kernel clears them with a reset).
+    """
+
+    def __init__(self, addr_width: int, data_width: int, max_burst: int = 16):
+        self.data_width, self.max_burst = data_width, max_burst
+        self.depth = 2 * max_burst
+        super().__init__({
+            "axi": Out(Axi4Signature(addr_width, data_width)),
+            "start": In(1), "addr": In(addr_width), "beats": In(32), "stop": In(1),
+            "busy": Out(1),
+            "o": Out(stream.Signature(data_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        axi, beat_bytes = self.axi, self.data_width // 8
+        m.submodules.fifo = q = fifo.SyncFIFO(width=self.data_width, depth=self.depth)
+        addr = Signal.like(self.addr)
+        remaining = Signal(32)
+        in_flight = Signal(range(self.depth + 1))   # beats asked for, not yet received
+        n = Signal(range(self.max_burst + 1))
+        m.d.comb += n.eq(_burst_beats(addr, beat_bytes, self.max_burst, remaining))
+        room = Signal(range(self.depth + 1))
+        m.d.comb += room.eq(self.depth - q.level - in_flight)
+        ar_valid = Signal()
+        m.d.comb += [axi.arid.eq(0), axi.araddr.eq(addr), axi.arlen.eq(n - 1), axi.arburst.eq(1),
+                     axi.arsize.eq(beat_bytes.bit_length() - 1), axi.arvalid.eq(ar_valid)]
+        m.d.comb += ar_valid.eq((remaining != 0) & ~self.stop & (room >= n))
+        asked = Signal(range(self.max_burst + 1))
+        received = Signal()
+        with m.If(self.start):
+            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats)]
+        with m.Elif(ar_valid & axi.arready):
+            m.d.sync += [addr.eq(addr + n * beat_bytes), remaining.eq(remaining - n)]
+            m.d.comb += asked.eq(n)
+        m.d.comb += [axi.rready.eq(1), q.w_data.eq(axi.rdata), q.w_en.eq(axi.rvalid),
+                     received.eq(axi.rvalid)]
+        m.d.sync += in_flight.eq(in_flight + asked - received)
+        m.d.comb += [self.busy.eq(((remaining != 0) & ~self.stop) | (in_flight != 0)),
+                     self.o.valid.eq(q.r_rdy), self.o.payload.eq(q.r_data), q.r_en.eq(self.o.ready)]
+        return m
+
+
+class AxiBurstWriter(wiring.Component):
+    """Writes the beats of ``i`` to consecutive addresses from ``addr`` in INCR bursts.
+
+    ``start`` (one cycle) sets the address. A burst is issued only when all its beats are in the
+    internal FIFO (W never waits for data): a full ``max_burst`` (or up to the 4 KiB boundary),
+    or, while ``flush`` is high, whatever is there. ``idle``: FIFO empty, no burst in progress and
+    every B received. ``beats``: beats handed to W since ``start``.
+    """
+
+    def __init__(self, addr_width: int, data_width: int, max_burst: int = 16):
+        self.data_width, self.max_burst = data_width, max_burst
+        self.depth = 2 * max_burst
+        super().__init__({
+            "axi": Out(Axi4Signature(addr_width, data_width)),
+            "start": In(1), "addr": In(addr_width), "flush": In(1),
+            "idle": Out(1), "beats": Out(32),
+            "i": In(stream.Signature(data_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        axi, beat_bytes = self.axi, self.data_width // 8
+        m.submodules.fifo = q = fifo.SyncFIFO(width=self.data_width, depth=self.depth)
+        m.d.comb += [q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid), self.i.ready.eq(q.w_rdy)]
+        addr = Signal.like(self.addr)
+        w_left = Signal(range(self.max_burst + 1))
+        b_pending = Signal(8)
+        full = Signal(range(self.max_burst + 1))
+        m.d.comb += full.eq(_burst_beats(addr, beat_bytes, self.max_burst, self.max_burst))
+        n = Signal(range(self.max_burst + 1))
+        m.d.comb += n.eq(Mux(q.level >= full, full, q.level))
+        aw_valid = Signal()
+        m.d.comb += aw_valid.eq((w_left == 0) & (n != 0) & ((q.level >= full) | self.flush) & (b_pending != 255))
+        m.d.comb += [axi.awid.eq(0), axi.awaddr.eq(addr), axi.awlen.eq(n - 1), axi.awburst.eq(1),
+                     axi.awsize.eq(beat_bytes.bit_length() - 1), axi.awvalid.eq(aw_valid)]
+        b_done = Signal()
+        aw_fire = Signal()
+        m.d.comb += [aw_fire.eq(aw_valid & axi.awready), axi.bready.eq(1), b_done.eq(axi.bvalid)]
+        m.d.sync += b_pending.eq(b_pending + aw_fire - b_done)
+        with m.If(self.start):
+            m.d.sync += [addr.eq(self.addr), self.beats.eq(0)]
+        with m.Elif(aw_fire):
+            m.d.sync += [addr.eq(addr + n * beat_bytes), w_left.eq(n)]
+        m.d.comb += [axi.wdata.eq(q.r_data), axi.wstrb.eq(-1), axi.wlast.eq(w_left == 1),
+                     axi.wvalid.eq((w_left != 0) & q.r_rdy)]
+        with m.If(axi.wvalid & axi.wready):
+            m.d.comb += q.r_en.eq(1)
+            m.d.sync += [w_left.eq(w_left - 1), self.beats.eq(self.beats + 1)]
+        m.d.comb += self.idle.eq((q.level == 0) & (w_left == 0) & (b_pending == 0))
+        return m
+
+
+class RecordToBeats(wiring.Component):
+    """Splits each record of ``record_width`` bits into beats of ``beat_width`` bits (low first).
+    ``beat_width`` divides ``record_width``. One beat per cycle; ``busy`` while a record is held."""
+
+    def __init__(self, record_width: int, beat_width: int):
+        if record_width % beat_width:
+            raise ValueError(f"beat width {beat_width} does not divide record width {record_width}")
+        self.record_width, self.beat_width = record_width, beat_width
+        super().__init__({"i": In(stream.Signature(record_width)), "o": Out(stream.Signature(beat_width)),
+                          "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.record_width // self.beat_width
+        held, have = Signal(self.record_width), Signal()
+        idx = Signal(range(n))
+        last = idx == n - 1
+        m.d.comb += [self.o.valid.eq(have), self.o.payload.eq(held.word_select(idx, self.beat_width)),
+                     self.i.ready.eq(~have | (self.o.ready & last)), self.busy.eq(have)]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += idx.eq(Mux(last, 0, idx + 1))
+            with m.If(last):
+                m.d.sync += have.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [held.eq(self.i.payload), have.eq(1), idx.eq(0)]
+        return m
+
+
+class BeatsToRecords(wiring.Component):
+    """Turns beats of ``beat_width`` bits into records of ``record_width`` bits (low first):
+    several records per beat when the beat is wider, several beats per record when narrower."""
+
+    def __init__(self, beat_width: int, record_width: int):
+        if beat_width % record_width and record_width % beat_width:
+            raise ValueError(f"beat width {beat_width} and record width {record_width} do not divide")
+        self.beat_width, self.record_width = beat_width, record_width
+        super().__init__({"i": In(stream.Signature(beat_width)), "o": Out(stream.Signature(record_width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.beat_width >= self.record_width:
+            n = self.beat_width // self.record_width
+            held, have = Signal(self.beat_width), Signal()
+            idx = Signal(range(n))
+            last = idx == n - 1
+            m.d.comb += [self.o.valid.eq(have), self.o.payload.eq(held.word_select(idx, self.record_width)),
+                         self.i.ready.eq(~have | (self.o.ready & last))]
+            with m.If(self.o.valid & self.o.ready):
+                m.d.sync += idx.eq(Mux(last, 0, idx + 1))
+                with m.If(last):
+                    m.d.sync += have.eq(0)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [held.eq(self.i.payload), have.eq(1), idx.eq(0)]
+        else:
+            n = self.record_width // self.beat_width
+            acc, full = Signal(self.record_width), Signal()
+            idx = Signal(range(n))
+            m.d.comb += [self.o.valid.eq(full), self.o.payload.eq(acc), self.i.ready.eq(~full)]
+            with m.If(self.o.valid & self.o.ready):
+                m.d.sync += full.eq(0)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [acc.word_select(idx, self.beat_width).eq(self.i.payload),
+                             idx.eq(Mux(idx == n - 1, 0, idx + 1))]
+                with m.If(idx == n - 1):
+                    m.d.sync += full.eq(1)
+        return m

@@ -1,0 +1,275 @@
+"""FpgaxKernel: the matching engine as an XRT RTL kernel (``ap_ctrl_hs``).
+
+Contract
+--------
+* ``s_axi_control``: AXI4-Lite slave with the register map of ``fpgax.regmap`` (XRT control
+  block at 0x00-0x0C, arguments from 0x10, status, ID block and counters). ``interrupt`` is
+  GIE and (IER and ISR) != 0.
+* ``m_axi_gmem``: AXI4 master, ``data_width`` bits (512 for the U280). Commands are read from
+  ``CMD_BUF`` in bursts (up to 16 beats, never across 4 KiB); events are written to ``EVT_BUF`` in
+  bursts. The command buffer is read up to the next multiple of a beat (``data_width / 8`` bytes).
+* A call (``ap_start``) feeds ``CMD_COUNT`` commands to the engine, in order, and writes every
+  event they produce. The engine is not reset between calls: the books persist.
+* Before handing a command to the engine the kernel reserves the command's worst case of events
+  (``fpgax.regmap.worst_case_events``, exact given the orders resting). When the event buffer
+  cannot hold it, the call stops before that command: ``CONSUMED`` says how many commands were
+  taken, ``WRITTEN`` how many events were written, ``STATUS.EVENT_BUFFER_FULL`` and ``NEEDED`` why.
+  The host calls again with the rest; nothing is lost or duplicated.
+* A call ends when every command taken has produced all its events, every event is written
+  (every B received) and every read burst has returned; then ``ap_done`` and ``ap_ready`` rise,
+  ``ap_start`` clears (unless ``auto_restart``) and ``ap_idle`` rises again.
+"""
+
+from amaranth import Cat, ClockDomain, ClockSignal, Module, ResetInserter, ResetSignal, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax import protocol as p
+from fpgax import regmap as rm
+from fpgax.config import EngineConfig
+
+from .axi import (
+    Axi4Signature,
+    AxiBurstReader,
+    AxiBurstWriter,
+    AxiLiteRegisterSlave,
+    AxiLiteSignature,
+    BeatsToRecords,
+    RecordToBeats,
+)
+from .engine import MatchingEngine
+
+ADDR_WIDTH = 64
+CMD_BITS = p.COMMAND.size * 8
+EVT_BITS = p.EVENT.size * 8
+
+
+class FpgaxKernel(wiring.Component):
+    def __init__(self, config: EngineConfig, data_width: int = 512, build_id: int = 0, max_burst: int = 16):
+        if data_width not in (64, 128, 256, 512):
+            raise ValueError(f"data width must be 64, 128, 256 or 512 bits, got {data_width}")
+        self.config, self.data_width, self.build_id, self.max_burst = config, data_width, build_id, max_burst
+        super().__init__({
+            "s_axi_control": In(AxiLiteSignature(rm.CONTROL_ADDR_BITS)),
+            rm.MASTER_PORT: Out(Axi4Signature(ADDR_WIDTH, data_width)),
+            "interrupt": Out(1),
+        })
+
+    @property
+    def master(self):
+        return getattr(self, rm.MASTER_PORT)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, w = self.config, self.data_width
+        beat_bytes = w // 8
+
+        m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS)
+        wiring.connect(m, wiring.flipped(self.s_axi_control), ctl.bus)
+        m.submodules.engine = engine = MatchingEngine(cfg)
+        clear = Signal()   # empties the command path at the end of a call
+        m.submodules.reader = reader = ResetInserter(clear)(AxiBurstReader(ADDR_WIDTH, w, self.max_burst))
+        m.submodules.unpack = unpack = ResetInserter(clear)(BeatsToRecords(w, CMD_BITS))
+        m.submodules.pack = pack = RecordToBeats(EVT_BITS, w)
+        m.submodules.writer = writer = AxiBurstWriter(ADDR_WIDTH, w, self.max_burst)
+
+        # One AXI4 master: reads from the reader, writes from the writer.
+        axi = self.master
+        for name in ("arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "rready"):
+            m.d.comb += getattr(axi, name).eq(getattr(reader.axi, name))
+        for name in ("arready", "rid", "rdata", "rresp", "rlast", "rvalid"):
+            m.d.comb += getattr(reader.axi, name).eq(getattr(axi, name))
+        for name in ("awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "wdata", "wstrb", "wlast",
+                     "wvalid", "bready"):
+            m.d.comb += getattr(axi, name).eq(getattr(writer.axi, name))
+        for name in ("awready", "wready", "bid", "bresp", "bvalid"):
+            m.d.comb += getattr(writer.axi, name).eq(getattr(axi, name))
+        wiring.connect(m, reader.o, unpack.i)
+        wiring.connect(m, pack.o, writer.i)
+
+        # -- registers ----------------------------------------------------------------------------
+        ap_start, ap_done, ap_idle, ap_ready, auto_restart = Signal(), Signal(), Signal(init=1), Signal(), Signal()
+        gie, ier, isr = Signal(), Signal(2), Signal(2)
+        args = {r.name: Signal(r.bits, name=f"arg_{r.name.lower()}") for r in rm.ARGUMENTS}
+        consumed, written, status, needed = Signal(32), Signal(32), Signal(32), Signal(32)
+        counters = {name: Signal(64, name=f"count_{name.lower()}")
+                    for name in ("COMMANDS", "EVENTS", "FILLS", "REJECTS", "BACKPRESSURE")}
+        sixty_four = {"CYCLES": engine.cycle, **counters}
+        shadows = {name: Signal(32, name=f"shadow_{name.lower()}") for name in sixty_four}
+        ids = {"MAGIC": rm.KERNEL_MAGIC, "KERNEL_VERSION": rm.KERNEL_VERSION,
+               "PROTOCOL_VERSION": p.PROTOCOL_VERSION, "BUILD_ID": self.build_id, "DATA_WIDTH": w,
+               **{reg: getattr(cfg, attr) for reg, attr in rm.ID_PARAMETERS}}
+        m.d.comb += self.interrupt.eq(gie & (ier & isr).any())
+
+        # reads: a combinational decode of every word; side effects in the rd_en cycle
+        with m.Switch(ctl.rd_addr):
+            for reg in rm.REGISTERS:
+                for i, word in enumerate(reg.words):
+                    with m.Case(word):
+                        if reg.name == "CTRL":
+                            m.d.comb += ctl.rd_data.eq(Cat(ap_start, ap_done, ap_idle, ap_ready,
+                                                           0, 0, 0, auto_restart))
+                            with m.If(ctl.rd_en):
+                                m.d.sync += [ap_done.eq(0), ap_ready.eq(0)]
+                        elif reg.name in ("GIE", "IER", "ISR"):
+                            m.d.comb += ctl.rd_data.eq({"GIE": gie, "IER": ier, "ISR": isr}[reg.name])
+                        elif reg.kind is rm.Kind.ARGUMENT:
+                            m.d.comb += ctl.rd_data.eq(args[reg.name].word_select(i, 32))
+                        elif reg.kind is rm.Kind.STATUS:
+                            m.d.comb += ctl.rd_data.eq({"CONSUMED": consumed, "WRITTEN": written,
+                                                        "STATUS": status, "NEEDED": needed}[reg.name])
+                        elif reg.kind is rm.Kind.ID:
+                            m.d.comb += ctl.rd_data.eq(ids[reg.name])
+                        elif i == 0:   # 64-bit counter, low word: latch the high word
+                            value = sixty_four[reg.name]
+                            m.d.comb += ctl.rd_data.eq(value[:32])
+                            with m.If(ctl.rd_en):
+                                m.d.sync += shadows[reg.name].eq(value[32:])
+                        else:
+                            m.d.comb += ctl.rd_data.eq(shadows[reg.name])
+            with m.Default():
+                m.d.comb += ctl.rd_data.eq(0)
+
+        # writes (byte strobes honoured for the arguments)
+        with m.If(ctl.wr_en):
+            with m.Switch(ctl.wr_addr):
+                for reg in rm.REGISTERS:
+                    if reg.access is not rm.Access.RW:
+                        continue
+                    for i, word in enumerate(reg.words):
+                        with m.Case(word):
+                            if reg.name == "CTRL":
+                                with m.If(ctl.wr_strb[0]):
+                                    m.d.sync += auto_restart.eq(ctl.wr_data[7])
+                                    with m.If(ctl.wr_data[0]):
+                                        m.d.sync += ap_start.eq(1)
+                            elif reg.name == "GIE":
+                                m.d.sync += gie.eq(ctl.wr_data[0])
+                            elif reg.name == "IER":
+                                m.d.sync += ier.eq(ctl.wr_data[:2])
+                            elif reg.name == "ISR":
+                                m.d.sync += isr.eq(isr ^ ctl.wr_data[:2])
+                            else:
+                                target = args[reg.name].word_select(i, 32)
+                                for b in range(4):
+                                    with m.If(ctl.wr_strb[b]):
+                                        m.d.sync += target[8 * b:8 * b + 8].eq(ctl.wr_data[8 * b:8 * b + 8])
+
+        # -- counters since reset -----------------------------------------------------------------
+        o_fire = engine.o.valid & engine.o.ready
+        event_type = engine.o.payload.type
+        m.d.sync += [
+            counters["COMMANDS"].eq(counters["COMMANDS"] + (engine.i.valid & engine.i.ready)),
+            counters["EVENTS"].eq(counters["EVENTS"] + o_fire),
+            counters["FILLS"].eq(counters["FILLS"] + (o_fire & (event_type == p.EventType.FILL))),
+            counters["REJECTS"].eq(counters["REJECTS"] + (o_fire & (event_type == p.EventType.REJECTED))),
+            counters["BACKPRESSURE"].eq(counters["BACKPRESSURE"] + (engine.o.valid & ~engine.o.ready)),
+        ]
+
+        # -- the call -------------------------------------------------------------------------------
+        cmd_addr, cmd_count = Signal(ADDR_WIDTH), Signal(32)
+        evt_addr, evt_capacity = Signal(ADDR_WIDTH), Signal(32)
+        events = Signal(32)   # events taken from the engine in this call
+        m.d.comb += [engine.o.ready.eq(pack.i.ready), pack.i.valid.eq(engine.o.valid),
+                     pack.i.payload.eq(engine.o.payload)]
+        with m.If(o_fire):
+            m.d.sync += events.eq(events + 1)
+
+        cmd = unpack.o.payload
+        opcode = cmd[:8]
+        qty = cmd[p.COMMAND["qty"].offset * 8:][:32]
+        depth = Signal(32)
+        with m.If(qty < cfg.snapshot_depth):
+            m.d.comb += depth.eq(qty)
+        with m.Else():
+            m.d.comb += depth.eq(cfg.snapshot_depth)
+        worst = Signal(33)    # fpgax.regmap.worst_case_events, in gateware
+        with m.Switch(opcode):
+            with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
+                m.d.comb += worst.eq(engine.live + 2)
+            with m.Case(p.Opcode.HALT, p.Opcode.MASS_CANCEL):
+                m.d.comb += worst.eq(engine.live + 1)
+            with m.Case(p.Opcode.SNAPSHOT):
+                m.d.comb += worst.eq(1 + 2 * depth)
+            with m.Default():
+                m.d.comb += worst.eq(1)
+        reserved = Signal(34)
+        m.d.comb += reserved.eq(events + engine.backlog + worst)
+        fits = reserved <= evt_capacity
+        more = consumed != cmd_count
+        m.d.comb += [engine.i.payload.eq(cmd),
+                     engine.i.valid.eq(unpack.o.valid & more & fits),
+                     unpack.o.ready.eq(engine.i.ready & more & fits)]
+
+        def begin():
+            m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
+                         evt_addr.eq(args["EVT_BUF"]), evt_capacity.eq(args["EVT_CAPACITY"]),
+                         consumed.eq(0), events.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
+            m.next = "BEGIN"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(ap_start):
+                    begin()
+            with m.State("BEGIN"):
+                beats = (cmd_count * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
+                m.d.comb += [reader.start.eq(1), reader.addr.eq(cmd_addr), reader.beats.eq(beats),
+                             writer.start.eq(1), writer.addr.eq(evt_addr)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(engine.i.valid & engine.i.ready):
+                    m.d.sync += consumed.eq(consumed + 1)
+                with m.If(~more):
+                    m.next = "DRAIN"
+                with m.Elif(unpack.o.valid & engine.i.ready & ~fits):
+                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst)]
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += reader.stop.eq(1)
+                settled = engine.idle & ~pack.busy
+                m.d.comb += writer.flush.eq(settled)
+                with m.If(settled & writer.idle & ~reader.busy):
+                    m.d.comb += clear.eq(1)
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.sync += [written.eq(events), ap_done.eq(1), ap_ready.eq(1), isr.eq(isr | 0b11),
+                             ap_idle.eq(1)]
+                with m.If(auto_restart):
+                    begin()
+                with m.Else():
+                    m.d.sync += ap_start.eq(0)
+                    m.next = "IDLE"
+        return m
+
+
+class XrtTop(wiring.Component):
+    """The kernel with the flat Vitis port names (``s_axi_control_awvalid``, ``m_axi_gmem_rdata``,
+    ...), its clock from ``ap_clk`` and its synchronous reset from ``ap_rst_n`` (active low)."""
+
+    def __init__(self, kernel: FpgaxKernel):
+        self.kernel = kernel
+        self._flat = [("_".join(map(str, path)), member, value)
+                      for path, member, value in kernel.signature.flatten(kernel)]
+        members = {"ap_clk": In(1), "ap_rst_n": In(1)}
+        for name, member, _ in self._flat:
+            members[name] = member.flow(member.shape)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = ClockDomain("sync")
+        m.d.comb += [ClockSignal("sync").eq(self.ap_clk), ResetSignal("sync").eq(~self.ap_rst_n)]
+        m.submodules.kernel = self.kernel
+        for name, member, value in self._flat:
+            if member.flow == In:
+                m.d.comb += value.eq(getattr(self, name))
+            else:
+                m.d.comb += getattr(self, name).eq(value)
+        return m
+
+
+def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0) -> str:
+    """Verilog of the whole kernel, module ``fpgax_kernel``, with the Vitis port names."""
+    from amaranth.back import verilog
+
+    return verilog.convert(XrtTop(FpgaxKernel(config, data_width, build_id)), name=rm.KERNEL_NAME)
