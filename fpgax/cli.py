@@ -12,7 +12,8 @@ from pathlib import Path
 from .config import PROFILES, profile
 from .flows import Flow, FlowError, load_flow, save_flow
 
-BACKENDS = ("model", "rtl")
+BACKENDS = ("model", "rtl", "sim", "alveo")
+HOST_BACKENDS = ("sim", "alveo")
 
 
 def _add_profile(p: argparse.ArgumentParser) -> None:
@@ -63,7 +64,58 @@ def _replay_parser(sub) -> None:
     p.add_argument("--book-depth", type=int, metavar="N", help="add the final L2 book, N levels per side")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--check", action="store_true", help="check the model's invariants after every command")
+    _add_host_options(p)
     p.set_defaults(func=_cmd_replay)
+
+
+def _add_host_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("host backends (sim, alveo)")
+    g.add_argument("--journal", type=Path, help="append every batch sent to this journal (see `fpgax recover`)")
+    g.add_argument("--simulator", default="verilator", choices=("verilator", "icarus"), help="sim: the simulator")
+    g.add_argument("--data-width", type=int, default=512, help="sim: the kernel's AXI data width in bits")
+    g.add_argument("--xclbin", type=Path, help="alveo: the bitstream (see `fpgax load`)")
+    g.add_argument("--device", type=int, default=0, help="alveo: index of the card")
+
+
+def _open_host(args, config, journal=None):
+    from .host import exchange
+
+    if args.backend == "sim":
+        backend = exchange.open_backend("sim", config, simulator=args.simulator, data_width=args.data_width)
+    elif args.backend == "alveo":
+        if args.xclbin is None:
+            raise FlowError("--backend alveo needs --xclbin FILE")
+        backend = exchange.open_backend("alveo", config, xclbin=args.xclbin, device=args.device)
+    else:
+        backend = exchange.open_backend(args.backend, config)
+    return exchange.Exchange(backend, journal)
+
+
+def _replay_host(flow: Flow, config, args):
+    """The host backends: the flow through the Exchange API, in chunks, with progress."""
+    from .progress import Progress
+    from .replay import summarize
+
+    flow.check_pool(config.pool)
+    if args.book_depth is not None and args.book_depth > config.snapshot_depth:
+        raise FlowError(f"--book-depth {args.book_depth} is deeper than the engine's snapshot depth "
+                        f"{config.snapshot_depth} (profile {args.profile})")
+    events = []
+    t0 = time.perf_counter()
+    with _open_host(args, config, args.journal) as ex, Progress(args.backend, len(flow)) as bar:
+        for start in range(0, len(flow), 4096):
+            events += ex.submit(flow.commands[start:start + 4096])
+            bar.update(min(start + 4096, len(flow)))
+        seconds = time.perf_counter() - t0
+        summary = summarize(len(flow), events, seconds)
+        if args.book_depth is not None:
+            summary["book"] = {}
+            for s in range(config.symbols):
+                book = ex.book(s, args.book_depth)
+                if book["bids"] or book["asks"]:
+                    summary["book"][str(s)] = {k: [list(x) for x in v] for k, v in book.items()}
+        summary["stats"] = ex.stats()
+    return summary, events
 
 
 def _cmd_replay(args) -> int:
@@ -79,6 +131,8 @@ def _cmd_replay(args) -> int:
         if args.book_depth is not None:
             summary["book"] = {str(s): model.l2(s, args.book_depth) for s in range(config.symbols)
                                if not model.books[s].is_empty()}
+    elif args.backend in HOST_BACKENDS:
+        summary, events = _replay_host(flow, config, args)
     else:
         summary, events = _replay_rtl(flow, config, args)
     summary.update(backend=args.backend, profile=args.profile, flow=str(args.flow))
@@ -308,21 +362,125 @@ def _cmd_docs(args) -> int:
     return 1 if args.check and stale else 0
 
 
+# -- host: recover, devices, load --------------------------------------------------------------------
+
+def _recover_parser(sub) -> None:
+    p = sub.add_parser("recover", help="rebuild the engine from a host journal on a backend",
+                       description="Replay a journal from reset: the same events, the same book.")
+    p.add_argument("journal", type=Path)
+    p.add_argument("--backend", default="model", choices=("model", "sim"))
+    _add_profile(p)
+    p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every replayed event as a JSON line")
+    p.add_argument("--book-depth", type=int, default=5, metavar="N", help="levels per side of the book printed")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--simulator", default="verilator", choices=("verilator", "icarus"))
+    p.set_defaults(func=_cmd_recover, data_width=512, xclbin=None, device=0)
+
+
+def _cmd_recover(args) -> int:
+    from .host.exchange import Exchange
+    from .host.journal import read_journal
+    from .progress import Progress
+    from .replay import EventJson, format_summary, summarize
+
+    config = profile(args.profile)
+    commands, pool = read_journal(args.journal)
+    if pool != config.pool:
+        raise FlowError(f"{args.journal}: journal of an engine with pool {pool}; profile {args.profile} has "
+                        f"{config.pool} (give --profile)")
+    t0 = time.perf_counter()
+    with Progress("recover", len(commands)) as bar:
+        ex, events = Exchange.recover(args.journal, _open_host(args, config).backend, progress=bar.update)
+    with ex:
+        ex.journal.close()
+        ex.journal = None   # the books shown here are not part of the journal
+        summary = summarize(len(commands), events, time.perf_counter() - t0)
+        summary["book"] = {}
+        for s in range(config.symbols):
+            book = ex.book(s, min(args.book_depth, config.snapshot_depth))
+            if book["bids"] or book["asks"]:
+                summary["book"][str(s)] = {k: [list(x) for x in v] for k, v in book.items()}
+    if args.events:
+        writer = EventJson()
+        with open(args.events, "w") as f:
+            for e in events:
+                f.write(json.dumps(writer.convert(e)) + "\n")
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+        for symbol, book in summary["book"].items():
+            print(f"symbol {symbol}")
+            print(_format_book(book))
+    return 0
+
+
+def _devices_parser(sub) -> None:
+    p = sub.add_parser("devices", help="list the Alveo cards XRT sees, or say why there are none")
+    p.set_defaults(func=_cmd_devices)
+
+
+def _cmd_devices(args) -> int:
+    from .host.device import DeviceError
+    from .host.pynq_device import devices
+
+    try:
+        names = devices()
+    except DeviceError as e:
+        print(f"fpgax: no card: {e}", file=sys.stderr)
+        return 1
+    for i, name in enumerate(names):
+        print(f"{i}: {name}")
+    return 0
+
+
+def _load_parser(sub) -> None:
+    p = sub.add_parser("load", help="check a bitstream against its manifest, load it, check its ID registers")
+    p.add_argument("bitstream", type=Path, help="an .xclbin listed in the manifest")
+    p.add_argument("--manifest", type=Path, help="default: manifest.json next to the bitstream")
+    p.add_argument("--device", type=int, default=0, help="index of the card")
+    _add_profile(p)
+    p.set_defaults(func=_cmd_load)
+
+
+def _cmd_load(args) -> int:
+    from .host.device import DeviceError
+    from .host.driver import KernelDriver
+    from .host.pynq_device import PynqDevice
+    from .manifest import check_image
+
+    config = profile(args.profile)
+    entry = check_image(args.bitstream, args.manifest or args.bitstream.with_name("manifest.json"), config)
+    print(f"{args.bitstream.name}: manifest ok (profile {entry['profile']}, git {entry['git_revision']}, "
+          f"built {entry['date']})")
+    try:
+        with PynqDevice(args.bitstream, args.device) as dev:
+            ids = KernelDriver(dev, config).ids
+    except DeviceError as e:
+        print(f"fpgax: error: {e}", file=sys.stderr)
+        return 1
+    print("loaded; ID registers: " + ", ".join(f"{k}={v}" for k, v in ids.items()))
+    return 0
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser):
+    for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser,
+                _recover_parser, _devices_parser, _load_parser):
         add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .host.device import DeviceError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FlowError, ValueError, OSError) as e:
+    except (FlowError, ValueError, OSError, DeviceError) as e:
         print(f"fpgax: error: {e}", file=sys.stderr)
         return 2
 

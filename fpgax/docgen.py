@@ -58,7 +58,18 @@ def profile_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def register_table() -> str:
+    from . import regmap as rm
+
+    rows = ["| offset | name | bits | access | kind | meaning |", "|---:|---|---:|---|---|---|"]
+    for r in rm.REGISTERS:
+        rows.append(f"| 0x{r.offset:03X} | `{r.name}` | {r.bits} | {r.access.value} | {r.kind.value} | {r.doc} |")
+    return "\n".join(rows) + "\n"
+
+
 def sections() -> dict[str, str]:
+    from . import regmap as rm
+
     out = {
         "command": record_table(COMMAND),
         "event": record_table(EVENT),
@@ -70,7 +81,17 @@ def sections() -> dict[str, str]:
     for cls in (protocol.Opcode, protocol.Side, protocol.OrdType, protocol.TimeInForce,
                 protocol.CommandFlag, protocol.EventType, protocol.EventFlag, protocol.Reason):
         out["enum-" + cls.__name__] = enum_table(cls)
+    out["registers"] = register_table()
+    for cls in (rm.Ctrl, rm.Irq, rm.Status):
+        out["enum-" + cls.__name__] = enum_table(cls)
+    out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
     return out
+
+
+def _kernel_xml() -> str:
+    from .kernelxml import kernel_xml
+
+    return kernel_xml()
 
 
 def render(text: str, generated: dict[str, str], path: str = "<doc>") -> str:

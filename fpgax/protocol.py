@@ -114,6 +114,8 @@ class Reason(enum.IntEnum):
     BAND_TOO_WIDE = 19      #: SYMBOL band wider than the engine's price window
     BOOK_NOT_EMPTY = 20     #: SYMBOL on a symbol with resting orders
     INVALID_DEPTH = 21      #: SNAPSHOT depth zero or above the engine's snapshot depth
+    # -- host reject reasons (the host layer, never the engine; the event has flag HOST) --
+    DUPLICATE_CLIENT_ID = 32  #: NEW/REPLACE with a client id the account already used
     # -- cancel reasons --
     USER = 64               #: CANCEL, or REPLACE to open quantity 0
     IOC = 65                #: unfilled rest of an IOC or MARKET order
@@ -127,6 +129,7 @@ class EventFlag(enum.IntFlag):
     """Bits of ``EVENT.flags``."""
 
     PRIORITY_KEPT = 0x01  #: REPLACED: same price and no larger quantity; time priority kept
+    HOST = 0x80           #: made by the host layer, not the engine (a host reject; seq is 0)
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,6 @@
-"""The host layer of fpgax: one API over the card, the simulated kernel and the model."""
+"""The fpgax host layer: ``open(backend)`` gives an ``Exchange`` on the model, the simulated
+kernel or an Alveo card (see ``fpgax.host.exchange``)."""
+
+from .exchange import Backend, Exchange, KernelBackend, ModelBackend, open  # noqa: A004
+
+__all__ = ["Backend", "Exchange", "KernelBackend", "ModelBackend", "open"]

@@ -51,6 +51,10 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def write(self, offset: int, value: int) -> None: ...
 
+    def sync_from_device(self, buf, nbytes: int) -> None:
+        """Bring at least the first ``nbytes`` of ``buf`` from the card (by default, all of it)."""
+        buf.sync_from_device()
+
     def start(self) -> None:
         """ap_start: the arguments are already written."""
         self.write(rm.BY_NAME["CTRL"].offset, rm.Ctrl.AP_START)

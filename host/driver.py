@@ -103,7 +103,7 @@ class KernelDriver:
             if consumed > n - done:
                 raise DeviceError(f"kernel consumed {consumed} of {n - done} commands")
             if written:
-                self.evt_buf.sync_from_device(written * p.EVENT.size)
+                self.device.sync_from_device(self.evt_buf, written * p.EVENT.size)
                 out.append(np.array(self.evt_buf[:written]))
             if consumed == 0:
                 needed = self.read("NEEDED")

@@ -107,6 +107,9 @@ class SimDevice(Device):
         data = self._call("mem_read", buf.device_address, nbytes)
         buf.view(np.uint8).reshape(-1)[:nbytes] = np.frombuffer(data, np.uint8)
 
+    def sync_from_device(self, buf, nbytes: int) -> None:
+        buf.sync_from_device(nbytes)
+
     def read(self, offset: int) -> int:
         return self._call("read", offset)
 

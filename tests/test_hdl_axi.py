@@ -1,0 +1,238 @@
+"""amaranth.sim unit tests of the kernel's AXI blocks: width converters, the AXI-Lite register
+slave, and the burst writer and reader against a Python model of AXI memory (4 KiB rule checked)."""
+
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from fpgax.hdl.axi import AxiBurstReader, AxiBurstWriter, AxiLiteRegisterSlave, BeatsToRecords, RecordToBeats
+
+
+def run(dut, *benches, cycles=None):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in benches:
+        sim.add_testbench(bench)
+    sim.run()
+
+
+async def send(ctx, stream, items, rng, idle=0.3):
+    for item in items:
+        while rng.random() < idle:
+            await ctx.tick()
+        ctx.set(stream.valid, 1)
+        ctx.set(stream.payload, item)
+        await ctx.tick().until(stream.ready)
+        ctx.set(stream.valid, 0)
+
+
+async def receive(ctx, stream, count, rng, stall=0.3):
+    out = []
+    while len(out) < count:
+        ready = rng.random() >= stall
+        ctx.set(stream.ready, ready)
+        await ctx.delay(1e-9)   # let the comb logic settle before sampling valid
+        if ready and ctx.get(stream.valid):
+            out.append(ctx.get(stream.payload))
+        await ctx.tick()
+    ctx.set(stream.ready, 0)
+    return out
+
+
+@pytest.mark.parametrize("beat,record", [(512, 256), (64, 256), (256, 256)])
+def test_beats_to_records(beat, record):
+    rng = random.Random(beat)
+    dut = BeatsToRecords(beat, record)
+    beats = [rng.getrandbits(beat) for _ in range(24)]
+    bits = sum(b << (i * beat) for i, b in enumerate(beats))
+    expected = [(bits >> (i * record)) & ((1 << record) - 1) for i in range(24 * beat // record)]
+    got = []
+
+    async def source(ctx):
+        await send(ctx, dut.i, beats, rng)
+
+    async def sink(ctx):
+        got.extend(await receive(ctx, dut.o, len(expected), rng))
+
+    run(dut, source, sink)
+    assert got == expected
+
+
+@pytest.mark.parametrize("beat", [512, 128, 64])
+def test_record_to_beats(beat):
+    rng = random.Random(beat)
+    dut = RecordToBeats(512, beat)
+    records = [rng.getrandbits(512) for _ in range(10)]
+    bits = sum(r << (i * 512) for i, r in enumerate(records))
+    expected = [(bits >> (i * beat)) & ((1 << beat) - 1) for i in range(10 * 512 // beat)]
+    got = []
+
+    async def source(ctx):
+        await send(ctx, dut.i, records, rng)
+
+    async def sink(ctx):
+        got.extend(await receive(ctx, dut.o, len(expected), rng))
+
+    run(dut, source, sink)
+    assert got == expected
+
+
+def test_axi_lite_slave_strobes_one_access_at_a_time():
+    dut = AxiLiteRegisterSlave(12)
+    bus = dut.bus
+    regs = {0x10: 0x11111111, 0x24: 0xCAFEF00D}
+    writes, reads = [], []
+
+    async def master(ctx):
+        # write with W before AW
+        ctx.set(bus.wvalid, 1)
+        ctx.set(bus.wdata, 0xDEADBEEF)
+        ctx.set(bus.wstrb, 0xF)
+        await ctx.tick().until(bus.wready)
+        ctx.set(bus.wvalid, 0)
+        for _ in range(3):
+            await ctx.tick()
+        assert not ctx.get(dut.wr_en)
+        ctx.set(bus.awvalid, 1)
+        ctx.set(bus.awaddr, 0x24)
+        await ctx.tick().until(bus.awready)
+        ctx.set(bus.awvalid, 0)
+        assert ctx.get(dut.wr_en) and ctx.get(dut.wr_addr) == 0x24 and ctx.get(dut.wr_data) == 0xDEADBEEF
+        writes.append(ctx.get(dut.wr_data))
+        await ctx.tick()
+        assert ctx.get(bus.bvalid) and ctx.get(bus.bresp) == 0
+        ctx.set(bus.bready, 1)
+        await ctx.tick()
+        ctx.set(bus.bready, 0)
+        assert not ctx.get(bus.bvalid)
+        # read: the strobe and the address in the AR cycle, the data returned the next
+        ctx.set(bus.arvalid, 1)
+        ctx.set(bus.araddr, 0x10)
+        await ctx.delay(1e-9)
+        assert ctx.get(bus.arready) and ctx.get(dut.rd_en) and ctx.get(dut.rd_addr) == 0x10
+        ctx.set(dut.rd_data, regs[0x10])
+        await ctx.tick()
+        ctx.set(bus.arvalid, 0)
+        ctx.set(dut.rd_data, 0)
+        await ctx.delay(1e-9)
+        assert ctx.get(bus.rvalid)
+        reads.append(ctx.get(bus.rdata))
+        ctx.set(bus.rready, 1)
+        await ctx.tick()
+        ctx.set(bus.rready, 0)
+
+    run(dut, master)
+    assert writes == [0xDEADBEEF] and reads == [0x11111111]
+
+
+class AxiMemoryModel:
+    """Answers a master's bursts: records (addr, len) of every burst and checks the 4 KiB rule."""
+
+    def __init__(self, axi, beat_bytes, rng, latency=3):
+        self.axi, self.beat_bytes, self.rng, self.latency = axi, beat_bytes, rng, latency
+        self.mem: dict[int, int] = {}
+        self.bursts: list[tuple[int, int]] = []
+
+    def check(self, addr, beats):
+        assert addr % self.beat_bytes == 0, f"unaligned burst at {addr:#x}"
+        assert addr // 4096 == (addr + beats * self.beat_bytes - 1) // 4096, f"burst crosses 4 KiB at {addr:#x}"
+        self.bursts.append((addr, beats))
+
+    async def serve_writes(self, ctx, count_beats):
+        axi, done = self.axi, 0
+        while done < count_beats:
+            ctx.set(axi.awready, 1)
+            addr, length, _ = await ctx.tick().sample(axi.awaddr, axi.awlen, axi.awvalid).until(axi.awvalid)
+            ctx.set(axi.awready, 0)
+            beats = length + 1
+            self.check(addr, beats)
+            for i in range(beats):
+                ready = False
+                while not ready:
+                    ready = self.rng.random() > 0.3
+                    ctx.set(axi.wready, ready)
+                    await ctx.delay(1e-9)
+                    fire = ready and ctx.get(axi.wvalid)
+                    if fire:
+                        assert ctx.get(axi.wlast) == (i == beats - 1)
+                        self.mem[addr + i * self.beat_bytes] = ctx.get(axi.wdata)
+                    await ctx.tick()
+                    ready = fire
+            ctx.set(axi.wready, 0)
+            for _ in range(self.latency):
+                await ctx.tick()
+            ctx.set(axi.bvalid, 1)
+            await ctx.tick().until(axi.bready)
+            ctx.set(axi.bvalid, 0)
+            done += beats
+
+    async def serve_reads(self, ctx, count_beats):
+        axi, done = self.axi, 0
+        while done < count_beats:
+            ctx.set(axi.arready, 1)
+            addr, length, _ = await ctx.tick().sample(axi.araddr, axi.arlen, axi.arvalid).until(axi.arvalid)
+            ctx.set(axi.arready, 0)
+            beats = length + 1
+            self.check(addr, beats)
+            for _ in range(self.latency):
+                await ctx.tick()
+            for i in range(beats):
+                ctx.set(axi.rvalid, 1)
+                ctx.set(axi.rdata, self.mem[addr + i * self.beat_bytes])
+                ctx.set(axi.rlast, i == beats - 1)
+                await ctx.tick().until(axi.rready)
+            ctx.set(axi.rvalid, 0)
+            done += beats
+
+
+def test_burst_writer_splits_at_4k_and_flushes():
+    rng = random.Random(3)
+    dut = AxiBurstWriter(64, 512, max_burst=16)
+    base, n = 4096 - 5 * 64, 40            # starts 5 beats before a 4 KiB boundary
+    beats = [rng.getrandbits(512) for _ in range(n)]
+    mem = AxiMemoryModel(dut.axi, 64, rng)
+
+    async def control(ctx):
+        ctx.set(dut.addr, base)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        await send(ctx, dut.i, beats, rng)
+        ctx.set(dut.flush, 1)
+        await ctx.tick().until(dut.idle)
+
+    async def memory(ctx):
+        await mem.serve_writes(ctx, n)
+
+    run(dut, control, memory)
+    assert mem.bursts[0] == (base, 5), mem.bursts
+    assert [mem.mem[base + 64 * i] for i in range(n)] == beats
+    assert mem.bursts[0] == (base, 5)          # up to the boundary, then full bursts
+    assert all(b == 16 for _, b in mem.bursts[1:-1])
+
+
+def test_burst_reader_splits_at_4k_and_streams_in_order():
+    rng = random.Random(4)
+    dut = AxiBurstReader(64, 512, max_burst=16)
+    base, n = 2 * 4096 - 3 * 64, 50
+    mem = AxiMemoryModel(dut.axi, 64, rng)
+    data = [rng.getrandbits(512) for _ in range(n)]
+    mem.mem = {base + 64 * i: d for i, d in enumerate(data)}
+    got = []
+
+    async def control(ctx):
+        ctx.set(dut.addr, base)
+        ctx.set(dut.beats, n)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        got.extend(await receive(ctx, dut.o, n, rng, stall=0.5))
+        assert not ctx.get(dut.busy)
+
+    async def memory(ctx):
+        await mem.serve_reads(ctx, n)
+
+    run(dut, control, memory)
+    assert got == data
+    assert mem.bursts[0] == (base, 3) and sum(b for _, b in mem.bursts) == n
