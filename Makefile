@@ -33,13 +33,18 @@ icarus:
 	  echo "         run 'sudo apt-get install iverilog' for the Icarus RTL benches." >&2; \
 	fi
 
-## demo: the main job on the simulated engine: the RTL against the model, then its cycle report
+## demo: the main job on the simulated engine: the RTL against the model, its cycle report, then
+##       a flow through the host API on the simulated XRT kernel, journaled, and its recovery
 demo: setup
 	@mkdir -p build/demo
 	fpgax gen --orders 200000 --symbols 8 --seed 1 --burst 0.001 -o build/demo/flow.bin
 	fpgax compare build/demo/flow.bin --idle 0.1 --stall 0.1 --json build/demo/compare.json
 	fpgax bench rtl build/demo/flow.bin --json build/demo/cycles.json
 	fpgax replay build/demo/flow.bin --backend rtl --book-depth 5 --events build/demo/events.jsonl
+	fpgax gen --orders 20000 --symbols 8 --seed 2 -o build/demo/host.bin
+	rm -f build/demo/host.jnl
+	fpgax replay build/demo/host.bin --backend sim --journal build/demo/host.jnl --book-depth 5
+	fpgax recover build/demo/host.jnl --backend model --book-depth 5
 	fpgax lobster tests/data/lobster/AAPL_2012-06-21_34200000_57600000_message_10.csv \
 	  tests/data/lobster/AAPL_2012-06-21_34200000_57600000_orderbook_10.csv -o build/demo/aapl.csv
 	fpgax compare build/demo/aapl.csv
