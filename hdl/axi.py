@@ -205,7 +205,8 @@ class AxiBurstWriter(wiring.Component):
 
 class RecordToBeats(wiring.Component):
     """Splits each record of ``record_width`` bits into beats of ``beat_width`` bits (low first).
-    ``beat_width`` divides ``record_width``. One beat per cycle; ``busy`` while a record is held."""
+    ``beat_width`` divides ``record_width``. One beat per cycle; ``busy`` while a record is held
+    (never when the widths are equal: then it is a wire)."""
 
     def __init__(self, record_width: int, beat_width: int):
         if record_width % beat_width:
@@ -217,6 +218,10 @@ class RecordToBeats(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.record_width // self.beat_width
+        if n == 1:   # same width: a wire
+            m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
+                         self.i.ready.eq(self.o.ready)]
+            return m
         held, have = Signal(self.record_width), Signal()
         idx = Signal(range(n))
         last = idx == n - 1
@@ -243,7 +248,10 @@ class BeatsToRecords(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self.beat_width >= self.record_width:
+        if self.beat_width == self.record_width:   # same width: a wire
+            m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
+                         self.i.ready.eq(self.o.ready)]
+        elif self.beat_width > self.record_width:
             n = self.beat_width // self.record_width
             held, have = Signal(self.beat_width), Signal()
             idx = Signal(range(n))

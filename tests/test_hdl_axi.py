@@ -4,13 +4,18 @@ slave, and the burst writer and reader against a Python model of AXI memory (4 K
 import random
 
 import pytest
+from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
 from fpgax.hdl.axi import AxiBurstReader, AxiBurstWriter, AxiLiteRegisterSlave, BeatsToRecords, RecordToBeats
 
 
-def run(dut, *benches, cycles=None):
-    sim = Simulator(dut)
+def run(dut, *benches):
+    top = Module()   # a sync domain even when the DUT is only wires
+    top.submodules.dut = dut
+    toggle = Signal()
+    top.d.sync += toggle.eq(~toggle)
+    sim = Simulator(top)
     sim.add_clock(1e-8)
     for bench in benches:
         sim.add_testbench(bench)
