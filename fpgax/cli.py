@@ -463,13 +463,54 @@ def _cmd_load(args) -> int:
     return 0
 
 
+# -- build -------------------------------------------------------------------------------------------
+
+def _build_parser(sub) -> None:
+    p = sub.add_parser("build", help="Verilog, lint, Vitis packaging and link (docs/build.md)")
+    bsub = p.add_subparsers(dest="step", required=True)
+    for step, text in (("verilog", "kernel and engine Verilog under build/<profile>/, lint-checked"),
+                       ("xo", "kernel.xml + package_xo.tcl; runs Vivado if present"),
+                       ("xclbin", "v++ --link for the U280; image and manifest in bitstreams/")):
+        s = bsub.add_parser(step, help=text)
+        _add_profile(s)
+        s.add_argument("--data-width", type=int, default=512, help="AXI data width of the kernel")
+        s.add_argument("--out", type=Path, default=Path("build"), help="build directory")
+        if step == "verilog":
+            s.add_argument("--no-lint", action="store_true", help="skip verilator --lint-only -Wall")
+        if step == "xclbin":
+            s.add_argument("--bitstreams", type=Path, default=Path("bitstreams"))
+        s.set_defaults(func=_cmd_build)
+
+
+def _cmd_build(args) -> int:
+    from . import build
+
+    try:
+        if args.step == "verilog":
+            dirs = build.write_verilog(args.profile, args.out, args.data_width, lint=not args.no_lint)
+            print(f"wrote {dirs.kernel_v} and {dirs.engine_v}" + ("" if args.no_lint else " (lint clean)"))
+        elif args.step == "xo":
+            dirs = build.build_xo(args.profile, args.out, args.data_width)
+            print(f"wrote {dirs.xo}")
+        else:
+            image = build.build_xclbin(args.profile, args.out, args.bitstreams, args.data_width)
+            print(f"wrote {image} and its entry in {image.with_name('manifest.json')}")
+    except build.ToolMissing as e:
+        print(f"fpgax: {e}", file=sys.stderr)
+        return 2
+    except build.LintError as e:
+        print(f"fpgax: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser,
-                _recover_parser, _devices_parser, _load_parser):
+                _recover_parser, _devices_parser, _load_parser, _build_parser):
         add(sub)
     return parser
 

@@ -1,0 +1,78 @@
+"""The build flow up to the vendor tools: Verilog and its lint, the Vitis scripts and link config,
+the tool-missing path, and the manifest the build writes."""
+
+import re
+import shutil
+
+import pytest
+
+from fpgax import build
+from fpgax import regmap as rm
+from fpgax.cli import main
+from fpgax.config import profile
+from fpgax.manifest import check_image, read_manifest
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    return build.write_verilog("tiny", tmp_path_factory.mktemp("build"), data_width=512)
+
+
+def test_kernel_verilog_is_lint_clean_with_the_vitis_ports(tiny_build):
+    text = tiny_build.kernel_v.read_text()
+    header = text[text.index(f"module {rm.KERNEL_NAME}("):]
+    header = header[:header.index(");")]
+    ports = set(re.findall(r"\w+", header)) - {"module", rm.KERNEL_NAME}
+    for name in ("ap_clk", "ap_rst_n", "interrupt", "s_axi_control_awaddr", "s_axi_control_rdata",
+                 f"{rm.MASTER_PORT}_arlen", f"{rm.MASTER_PORT}_wdata", f"{rm.MASTER_PORT}_bid"):
+        assert name in ports
+    assert not any("__" in port for port in ports)
+    assert re.search(rf"output \[511:0\] {rm.MASTER_PORT}_wdata;", text)
+
+
+def test_lint_fails_on_a_finding_that_is_not_waived(tmp_path):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module bad(input a, output b, output c);\n  assign b = a;\nendmodule\n")   # c undriven
+    with pytest.raises(build.LintError, match="UNDRIVEN"):
+        build.lint_verilog(bad, "bad")
+
+
+def test_package_tcl_and_link_config_name_the_kernel_its_ports_and_the_platform(tiny_build):
+    tcl = build.package_xo_tcl(tiny_build)
+    assert f"set kernel {rm.KERNEL_NAME}" in tcl and "-kernel_name $kernel" in tcl
+    assert f"add_files -norecurse $here/{tiny_build.kernel_v.name}" in tcl
+    assert "-part xcu280-fsvh2892-2L-e" in tcl and "ctrl_protocol ap_ctrl_hs" in tcl
+    busifs = re.findall(r"associate_bus_interfaces -busif (\w+) -clock ap_clk", tcl)
+    assert sorted(busifs) == sorted(["s_axi_control", rm.MASTER_PORT])
+    verilog = tiny_build.kernel_v.read_text()
+    for busif in busifs:                                  # every bus the script names exists in the Verilog
+        assert re.search(rf"input \w*\s*{busif}_\w+;", verilog)
+    assert "-kernel_xml $here/kernel.xml" in tcl
+    cfg = build.U280_CFG.read_text()
+    assert f"nk={rm.KERNEL_NAME}:1:{rm.KERNEL_NAME}_1" in cfg
+    assert re.search(rf"^sp={rm.KERNEL_NAME}_1\.{rm.MASTER_PORT}:HBM\[\d+\]$", cfg, re.M)
+    assert re.search(rf"^freqHz=300000000:{rm.KERNEL_NAME}_1\.ap_clk$", cfg, re.M)
+    link = build.vpp_link_command(tiny_build, tiny_build.dir / "x.xclbin")
+    assert link[:2] == ["v++", "--link"] and build.PLATFORM in link and str(build.U280_CFG) in link
+    assert "u280" in build.PLATFORM
+
+
+@pytest.mark.skipif(shutil.which("vivado") or shutil.which("v++"), reason="the vendor tools are installed")
+def test_vendor_steps_without_the_tools_exit_2_and_say_what_to_run(tmp_path, capsys):
+    assert main(["build", "xo", "--profile", "tiny", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "vivado is not on PATH" in err and "vivado -mode batch -source package_xo.tcl" in err
+    assert (tmp_path / "tiny" / "kernel.xml").exists() and (tmp_path / "tiny" / "package_xo.tcl").exists()
+    assert main(["build", "xclbin", "--profile", "tiny", "--out", str(tmp_path),
+                 "--bitstreams", str(tmp_path / "bits")]) == 2
+    err = capsys.readouterr().err
+    assert "v++ --link" in err and build.PLATFORM in err
+
+
+def test_the_build_records_an_image_the_loader_accepts(tmp_path):
+    image = tmp_path / build.xclbin_name("tiny")
+    image.write_bytes(b"an image")
+    entry = build.record_image(image, "tiny", 512, {"v++": "test"})
+    assert read_manifest(tmp_path / "manifest.json") == [entry]
+    assert check_image(image, tmp_path / "manifest.json", profile("tiny"))["sha256"] == entry["sha256"]
+    assert entry["git_revision"] != "" and entry["protocol_version"] == 1
