@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all setup icarus demo test regress lint docs bench clean
+.PHONY: all setup icarus demo test regress lint docs bench clean verilog estimate
 
 all: test
 
@@ -58,6 +58,14 @@ test: setup icarus
 ## regress: the long regressions (marked slow), not part of `make test`
 regress: setup icarus
 	$(BIN)/python -m pytest -m slow -p no:cacheprovider
+
+## verilog: kernel and engine Verilog of the u280 profile under build/u280/, lint-checked
+verilog: setup
+	fpgax build verilog --profile u280
+
+## estimate: Yosys resource/depth estimate of the u280 profile -> docs/estimate-u280.json (long)
+estimate: setup
+	fpgax build estimate --profile u280 --json docs/estimate-u280.json
 
 ## lint: ruff
 lint: setup

@@ -480,6 +480,22 @@ def _build_parser(sub) -> None:
         if step == "xclbin":
             s.add_argument("--bitstreams", type=Path, default=Path("bitstreams"))
         s.set_defaults(func=_cmd_build)
+    e = bsub.add_parser("estimate", help="Yosys resource and LUT-depth estimate for the xcu280")
+    _add_profile(e)
+    e.add_argument("--data-width", type=int, default=512, help="AXI data width of the kernel")
+    e.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
+    e.add_argument("--work", type=Path, help="keep Yosys' files (Verilog, stat, netlist) here")
+    e.set_defaults(func=_cmd_estimate)
+
+
+def _cmd_estimate(args) -> int:
+    from .estimate import estimate, format_report
+
+    report = estimate(args.profile, args.data_width, args.work)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
 
 
 def _cmd_build(args) -> int:

@@ -31,7 +31,7 @@ implementation is built for agreement with the golden model; the cycle figures a
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax import protocol as p
@@ -40,6 +40,7 @@ from fpgax.config import EngineConfig
 from .free_list import FreeList
 from .layouts import CommandLayout, EventLayout
 from .price_index import IndexOp, PriceLevelIndex
+from .ram import Ram
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
@@ -89,7 +90,7 @@ class MatchingEngine(wiring.Component):
         AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
         def mem(name, shape, depth):
-            m.submodules[name] = mm = memory.Memory(shape=shape, depth=depth, init=[])
+            m.submodules[name] = mm = Ram(shape=shape, depth=depth)
             return mm.read_port(), mm.write_port()
 
         n_slots = 1 << k

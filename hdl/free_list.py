@@ -11,8 +11,10 @@ slot ``alloc`` takes, combinationally, with no wait.
 """
 
 from amaranth import Module, Signal
-from amaranth.lib import memory, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from .ram import Ram
 
 
 class FreeList(wiring.Component):
@@ -30,7 +32,7 @@ class FreeList(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = 1 << self.slot_bits
-        m.submodules.queue = queue = memory.Memory(shape=self.slot_bits, depth=n, init=[])
+        m.submodules.queue = queue = Ram(shape=self.slot_bits, depth=n)
         wr = queue.write_port()
         rd = queue.read_port(transparent_for=(wr,))
 

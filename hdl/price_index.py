@@ -20,10 +20,11 @@ start word holds the result and after 3 otherwise.
 """
 
 from amaranth import Cat, Const, Module, Signal
-from amaranth.lib import enum, memory, wiring
+from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bits import highest_set, lowest_set
+from .ram import Ram
 
 
 class IndexOp(enum.Enum, shape=2):
@@ -57,8 +58,8 @@ class PriceLevelIndex(wiring.Component):
         m = Module()
         W = 1 << self.word_bits
         NW = 1 << self.sel_bits
-        m.submodules.words = words = memory.Memory(shape=W, depth=NW << self.book_bits, init=[])
-        m.submodules.summary = summary = memory.Memory(shape=NW, depth=1 << self.book_bits, init=[])
+        m.submodules.words = words = Ram(shape=W, depth=NW << self.book_bits)
+        m.submodules.summary = summary = Ram(shape=NW, depth=1 << self.book_bits)
         words_rd, words_wr = words.read_port(), words.write_port()
         sum_rd, sum_wr = summary.read_port(), summary.write_port()
 

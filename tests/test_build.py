@@ -76,3 +76,45 @@ def test_the_build_records_an_image_the_loader_accepts(tmp_path):
     assert read_manifest(tmp_path / "manifest.json") == [entry]
     assert check_image(image, tmp_path / "manifest.json", profile("tiny"))["sha256"] == entry["sha256"]
     assert entry["git_revision"] != "" and entry["protocol_version"] == 1
+
+
+def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
+    """Yosys synth_xilinx on the tiny kernel (about a minute): the documented report, and numbers
+    that agree with what the design is (its DSPs, its block RAMs, a LUT depth)."""
+    from fpgax.estimate import XCU280
+
+    out = tmp_path / "estimate.json"
+    assert main(["build", "estimate", "--profile", "tiny", "--json", str(out)]) == 0
+    report = __import__("json").loads(out.read_text())
+    assert set(report) >= {"profile", "parameters", "data_width", "device", "tool", "cells", "resources",
+                           "memories", "lut_depth", "seconds"}
+    assert set(report["resources"]) == set(XCU280) | {"BRAM_URAM_BITS"}
+    for r in report["resources"].values():
+        assert set(r) == {"used", "available", "percent"}
+        assert r["percent"] == round(100 * r["used"] / r["available"], 2)
+    assert report["resources"]["LUT"]["used"] > 1000 and report["resources"]["FF"]["used"] > 1000
+    assert report["resources"]["LUTRAM"]["used"] == 0                      # -nolutram
+    block = [m for m in report["memories"] if m["style"] == "block"]
+    assert block and report["resources"]["RAMB36"]["used"] + report["resources"]["RAMB18"]["used"] > 0
+    depth = report["lut_depth"]
+    assert depth["max"] == len(depth["path"]) > 1 and depth["from"] and depth["to"]
+    assert "deepest LUT path" in capsys.readouterr().out
+
+
+def test_lut_depth_counts_luts_between_registers():
+    """A hand-made netlist: FF -> LUT -> CARRY -> LUT -> LUT -> FF, and a shorter side path."""
+    from fpgax.estimate import lut_depth
+
+    def cell(kind, ins, outs):
+        ports = {**{f"I{i}": "input" for i in range(len(ins))}, **{f"O{i}": "output" for i in range(len(outs))}}
+        conns = {**{f"I{i}": [b] for i, b in enumerate(ins)}, **{f"O{i}": [b] for i, b in enumerate(outs)}}
+        return {"type": kind, "port_directions": ports, "connections": conns}
+
+    cells = {"q": cell("FDRE", [9], [1]), "a": cell("LUT2", [1, 1], [2]), "c": cell("CARRY8", [2], [3]),
+             "b": cell("LUT4", [3], [4]), "d": cell("LUT6", [4, 1], [5]), "side": cell("LUT1", [1], [6]),
+             "r": cell("FDRE", [5], [7]), "s": cell("FDRE", [6], [8])}
+    netnames = {"reg_q": {"bits": [1], "attributes": {"src": "x.py:1"}}}
+    netlist = {"modules": {"top": {"cells": cells, "netnames": netnames}}}
+    result = lut_depth(netlist, "top")
+    assert result["max"] == 3 and [p["cell"] for p in result["path"]] == ["a", "b", "d"]
+    assert "reg_q" in result["from"] and result["to"].startswith("FDRE")
