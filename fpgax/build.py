@@ -99,8 +99,11 @@ def write_verilog(profile_name: str, out: Path, data_width: int = 512, lint: boo
     dirs = BuildDirs(profile_name, Path(out))
     dirs.dir.mkdir(parents=True, exist_ok=True)
     revision = git_revision()
-    dirs.kernel_v.write_text(kernel_verilog(config, data_width, build_id(revision)))
-    dirs.engine_v.write_text(rtl.verilog(config))
+    dirs.kernel_v.write_text(kernel_verilog(config, data_width, build_id(revision), for_synthesis=True))
+    from fpgax.hdl.kernel import _without_zero_meminit
+
+    with _without_zero_meminit():
+        dirs.engine_v.write_text(rtl.verilog(config))
     if lint:
         for path, top in ((dirs.kernel_v, rm.KERNEL_NAME), (dirs.engine_v, rtl.TOP)):
             lint_verilog(path, top)

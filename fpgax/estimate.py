@@ -197,7 +197,7 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None,
         work = Path(work or tmp)
         work.mkdir(parents=True, exist_ok=True)
         source = work / f"{rm.KERNEL_NAME}.v"
-        source.write_text(kernel_verilog(config, data_width))
+        source.write_text(kernel_verilog(config, data_width, for_synthesis=True))
         # relative paths: yowasp's WebAssembly Yosys sees the working directory only
         script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {rm.KERNEL_NAME} -flatten -nolutram "
                   "-uram; tee -q -o stat.json stat -json; write_json netlist.json")

@@ -20,6 +20,8 @@ Contract
   ``ap_start`` clears (unless ``auto_restart``) and ``ap_idle`` rises again.
 """
 
+import contextlib
+
 from amaranth import Cat, ClockDomain, ClockSignal, Module, ResetInserter, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -268,8 +270,34 @@ class XrtTop(wiring.Component):
         return m
 
 
-def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0) -> str:
-    """Verilog of the whole kernel, module ``fpgax_kernel``, with the Vitis port names."""
+@contextlib.contextmanager
+def _without_zero_meminit():
+    """Amaranth 0.5 writes every memory's initial contents into RTLIL bit by bit, even when all
+    zero: for the u280 profile (hundreds of Mbit) that takes tens of GB. Every memory of the
+    kernel starts at zero, which is what BRAM and URAM power up to, and the engine clears its
+    state after reset anyway; so for synthesis an all-zero init is left out."""
+    from amaranth.back import rtlil
+
+    original = rtlil.ModuleEmitter.emit_memory
+
+    def emit_memory(self, cell_idx, cell):
+        if any(cell.init):
+            original(self, cell_idx, cell)
+
+    rtlil.ModuleEmitter.emit_memory = emit_memory
+    try:
+        yield
+    finally:
+        rtlil.ModuleEmitter.emit_memory = original
+
+
+def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0, for_synthesis: bool = False) -> str:
+    """Verilog of the whole kernel, module ``fpgax_kernel``, with the Vitis port names.
+    ``for_synthesis`` leaves out all-zero memory initializations (simulators keep them)."""
     from amaranth.back import verilog
 
-    return verilog.convert(XrtTop(FpgaxKernel(config, data_width, build_id)), name=rm.KERNEL_NAME)
+    top = XrtTop(FpgaxKernel(config, data_width, build_id))
+    if not for_synthesis:
+        return verilog.convert(top, name=rm.KERNEL_NAME)
+    with _without_zero_meminit():
+        return verilog.convert(top, name=rm.KERNEL_NAME)

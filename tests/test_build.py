@@ -118,3 +118,15 @@ def test_lut_depth_counts_luts_between_registers():
     result = lut_depth(netlist, "top")
     assert result["max"] == 3 and [p["cell"] for p in result["path"]] == ["a", "b", "d"]
     assert "reg_q" in result["from"] and result["to"].startswith("FDRE")
+
+
+def test_synthesis_verilog_leaves_out_zero_memory_inits_only():
+    """All-zero memory contents are left out for synthesis (u280: hundreds of Mbit), kept for simulation."""
+    from fpgax.hdl.kernel import kernel_verilog
+
+    simulation = kernel_verilog(profile("tiny"))
+    synthesis = kernel_verilog(profile("tiny"), for_synthesis=True)
+    assert simulation.count("initial") > 10 and synthesis.count("initial") == 0
+    assert kernel_verilog(profile("tiny")) == simulation          # the emitter is restored
+    ports = re.findall(r"^\s*(?:input|output)\b.*;", synthesis, re.M)
+    assert ports == re.findall(r"^\s*(?:input|output)\b.*;", simulation, re.M)
