@@ -119,7 +119,7 @@ def _replay_host(flow: Flow, config, args):
 
 
 def _cmd_replay(args) -> int:
-    from .replay import EventJson, format_summary, run_model, summarize
+    from .replay import run_model, summarize
 
     config = profile(args.profile)
     flow = load_flow(args.flow)
@@ -136,6 +136,14 @@ def _cmd_replay(args) -> int:
     else:
         summary, events = _replay_rtl(flow, config, args)
     summary.update(backend=args.backend, profile=args.profile, flow=str(args.flow))
+    _report(summary, events, args)
+    return 0
+
+
+def _report(summary: dict, events, args) -> None:
+    """replay and recover: the events as JSON lines (--events), then the summary (--json or a table)."""
+    from .replay import EventJson, format_summary
+
     if args.events:
         writer = EventJson()
         with open(args.events, "w") as f:
@@ -143,14 +151,13 @@ def _cmd_replay(args) -> int:
                 f.write(json.dumps(writer.convert(e)) + "\n")
     if args.json:
         print(json.dumps(summary))
-    else:
-        print(format_summary(summary))
-        if "cycles" in summary:
-            print(f"cycles        {summary['cycles']:>12,}  ({summary['cycles_per_command']:.2f} per command)")
-        for symbol, book in summary.get("book", {}).items():
-            print(f"symbol {symbol}")
-            print(_format_book(book))
-    return 0
+        return
+    print(format_summary(summary))
+    if "cycles" in summary:
+        print(f"cycles        {summary['cycles']:>12,}  ({summary['cycles_per_command']:.2f} per command)")
+    for symbol, book in summary.get("book", {}).items():
+        print(f"symbol {symbol}")
+        print(_format_book(book))
 
 
 def _replay_rtl(flow: Flow, config, args):
@@ -381,7 +388,7 @@ def _cmd_recover(args) -> int:
     from .host.exchange import Exchange
     from .host.journal import read_journal
     from .progress import Progress
-    from .replay import EventJson, format_summary, summarize
+    from .replay import summarize
 
     config = profile(args.profile)
     commands, pool = read_journal(args.journal)
@@ -400,18 +407,7 @@ def _cmd_recover(args) -> int:
             book = ex.book(s, min(args.book_depth, config.snapshot_depth))
             if book["bids"] or book["asks"]:
                 summary["book"][str(s)] = {k: [list(x) for x in v] for k, v in book.items()}
-    if args.events:
-        writer = EventJson()
-        with open(args.events, "w") as f:
-            for e in events:
-                f.write(json.dumps(writer.convert(e)) + "\n")
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(format_summary(summary))
-        for symbol, book in summary["book"].items():
-            print(f"symbol {symbol}")
-            print(_format_book(book))
+    _report(summary, events, args)
     return 0
 
 

@@ -38,24 +38,14 @@ URAM_BITS = 288 * 1024
 SEQUENTIAL = re.compile(r"^(FD|RAMB|URAM|DSP|SRL|RAM\d|FIFO)")
 
 
+#: Cell-type prefixes of each resource class (first match wins).
+CLASSES = (("LUT", ("LUT",)), ("FF", ("FD",)), ("CARRY", ("CARRY",)),
+           ("LUTRAM", ("RAM32", "RAM64", "RAM128", "RAM256", "RAMS", "RAMD")), ("RAMB36", ("RAMB36",)),
+           ("RAMB18", ("RAMB18",)), ("URAM288", ("URAM",)), ("DSP", ("DSP",)))
+
+
 def classify(cell_type: str) -> str | None:
-    if cell_type.startswith("LUT"):
-        return "LUT"
-    if cell_type.startswith("FD"):
-        return "FF"
-    if cell_type.startswith("CARRY"):
-        return "CARRY"
-    if cell_type.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "RAMS", "RAMD")):
-        return "LUTRAM"
-    if cell_type.startswith("RAMB36"):
-        return "RAMB36"
-    if cell_type.startswith("RAMB18"):
-        return "RAMB18"
-    if cell_type.startswith("URAM"):
-        return "URAM288"
-    if cell_type.startswith("DSP"):
-        return "DSP"
-    return None
+    return next((kind for kind, prefixes in CLASSES if cell_type.startswith(prefixes)), None)
 
 
 def resources(cells: Counter) -> dict:

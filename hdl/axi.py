@@ -203,6 +203,24 @@ class AxiBurstWriter(wiring.Component):
         return m
 
 
+def _split(m: Module, i, o, in_width: int, out_width: int):
+    """Hold each word of ``i`` and hand it to ``o`` in ``in_width // out_width`` pieces, low first,
+    one per cycle; a new word is taken in the cycle the last piece goes. Returns ``have``."""
+    n = in_width // out_width
+    held, have = Signal(in_width), Signal()
+    idx = Signal(range(n))
+    last = idx == n - 1
+    m.d.comb += [o.valid.eq(have), o.payload.eq(held.word_select(idx, out_width)),
+                 i.ready.eq(~have | (o.ready & last))]
+    with m.If(o.valid & o.ready):
+        m.d.sync += idx.eq(Mux(last, 0, idx + 1))
+        with m.If(last):
+            m.d.sync += have.eq(0)
+    with m.If(i.valid & i.ready):
+        m.d.sync += [held.eq(i.payload), have.eq(1), idx.eq(0)]
+    return have
+
+
 class RecordToBeats(wiring.Component):
     """Splits each record of ``record_width`` bits into beats of ``beat_width`` bits (low first).
     ``beat_width`` divides ``record_width``. One beat per cycle; ``busy`` while a record is held
@@ -222,17 +240,7 @@ class RecordToBeats(wiring.Component):
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
                          self.i.ready.eq(self.o.ready)]
             return m
-        held, have = Signal(self.record_width), Signal()
-        idx = Signal(range(n))
-        last = idx == n - 1
-        m.d.comb += [self.o.valid.eq(have), self.o.payload.eq(held.word_select(idx, self.beat_width)),
-                     self.i.ready.eq(~have | (self.o.ready & last)), self.busy.eq(have)]
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += idx.eq(Mux(last, 0, idx + 1))
-            with m.If(last):
-                m.d.sync += have.eq(0)
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [held.eq(self.i.payload), have.eq(1), idx.eq(0)]
+        m.d.comb += self.busy.eq(_split(m, self.i, self.o, self.record_width, self.beat_width))
         return m
 
 
@@ -252,18 +260,7 @@ class BeatsToRecords(wiring.Component):
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
                          self.i.ready.eq(self.o.ready)]
         elif self.beat_width > self.record_width:
-            n = self.beat_width // self.record_width
-            held, have = Signal(self.beat_width), Signal()
-            idx = Signal(range(n))
-            last = idx == n - 1
-            m.d.comb += [self.o.valid.eq(have), self.o.payload.eq(held.word_select(idx, self.record_width)),
-                         self.i.ready.eq(~have | (self.o.ready & last))]
-            with m.If(self.o.valid & self.o.ready):
-                m.d.sync += idx.eq(Mux(last, 0, idx + 1))
-                with m.If(last):
-                    m.d.sync += have.eq(0)
-            with m.If(self.i.valid & self.i.ready):
-                m.d.sync += [held.eq(self.i.payload), have.eq(1), idx.eq(0)]
+            _split(m, self.i, self.o, self.beat_width, self.record_width)
         else:
             n = self.record_width // self.beat_width
             acc, full = Signal(self.record_width), Signal()
