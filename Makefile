@@ -66,6 +66,7 @@ verilog: setup
 ## estimate: Yosys resource/depth estimate of the u280 profile -> docs/estimate-u280.json (long)
 estimate: setup
 	fpgax build estimate --profile u280 --json docs/estimate-u280.json
+	fpgax docs
 
 ## lint: ruff
 lint: setup

@@ -67,7 +67,31 @@ def register_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def sections() -> dict[str, str]:
+def estimate_section(root: Path) -> str:
+    """The u280 estimate (docs/estimate-u280.json, written by `make estimate`) as tables."""
+    import json
+
+    path = Path(root) / "docs" / "estimate-u280.json"
+    if not path.exists():
+        return "Not measured yet: run `make estimate`.\n"
+    report = json.loads(path.read_text())
+    cfg = report["parameters"]
+    rows = [f"Profile `{report['profile']}`: {cfg['symbols']:,} symbols x {cfg['levels']:,} levels per side x "
+            f"{cfg['pool']:,} orders, {report['data_width']}-bit AXI; {report['tool']}, {report['seconds']} s.",
+            "", "| resource | used | available | % |", "|---|---:|---:|---:|"]
+    for name, r in report["resources"].items():
+        rows.append(f"| {name} | {r['used']:,} | {r['available']:,} | {r['percent']:.2f} |")
+    depth = report["lut_depth"]
+    rows += ["", f"Deepest LUT path: **{depth['max']} levels**, from {depth['from']} to {depth['to']}.", "",
+             "| memory | depth x width | ram_style | blocks | Mbit |", "|---|---|---|---|---:|"]
+    for mem in sorted(report["memories"], key=lambda m: -m["bits"]):
+        blocks = ", ".join(f"{n:,} {k}" for k, n in mem["blocks"].items()) or "flip-flops"
+        rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | {blocks} | "
+                    f"{mem['bits'] / 2**20:.2f} |")
+    return "\n".join(rows) + "\n"
+
+
+def sections(root: Path = Path(".")) -> dict[str, str]:
     from . import regmap as rm
 
     out = {
@@ -85,6 +109,7 @@ def sections() -> dict[str, str]:
     for cls in (rm.Ctrl, rm.Irq, rm.Status):
         out["enum-" + cls.__name__] = enum_table(cls)
     out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
+    out["estimate-u280"] = estimate_section(root)
     return out
 
 
@@ -106,7 +131,7 @@ def render(text: str, generated: dict[str, str], path: str = "<doc>") -> str:
 
 def update_docs(root: Path, check: bool = False) -> list[Path]:
     """Rewrite (or, with ``check``, compare) every generated section under ``root/docs``."""
-    generated = sections()
+    generated = sections(root)
     stale = []
     for path in sorted((Path(root) / "docs").glob("*.md")):
         text = path.read_text()
