@@ -83,11 +83,10 @@ def estimate_section(root: Path) -> str:
         rows.append(f"| {name} | {r['used']:,} | {r['available']:,} | {r['percent']:.2f} |")
     depth = report["lut_depth"]
     rows += ["", f"Deepest LUT path: **{depth['max']} levels**, from {depth['from']} to {depth['to']}.", "",
-             "| memory | depth x width | ram_style | blocks | Mbit |", "|---|---|---|---|---:|"]
+             "| memory | depth x width | ram_style | Mbit | % of on-chip RAM |", "|---|---|---|---:|---:|"]
     for mem in sorted(report["memories"], key=lambda m: -m["bits"]):
-        blocks = ", ".join(f"{n:,} {k}" for k, n in mem["blocks"].items()) or "flip-flops"
-        rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | {blocks} | "
-                    f"{mem['bits'] / 2**20:.2f} |")
+        rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | "
+                    f"{mem['bits'] / 2**20:.2f} | {mem['percent_of_onchip_ram']:.2f} |")
     return "\n".join(rows) + "\n"
 
 

@@ -7,7 +7,8 @@
 * ``resources``: LUT, FF, CARRY, LUTRAM, RAMB36, RAMB18, URAM288, DSP against the xcu280's
   capacity (``used``, ``available``, ``percent``), and ``BRAM_URAM_BITS`` (the on-chip RAM bits
   used in block RAM and UltraRAM against their total);
-* ``memories``: each memory of the design with its depth, width, ram_style and the blocks it takes;
+* ``memories``: each memory of the design with its depth, width, ram_style, bits and share of the
+  xcu280's on-chip RAM (BRAM + URAM bits);
 * ``lut_depth``: the deepest chain of LUTs between sequential elements (flip-flops, block and
   ultra RAM, DSPs) and the design's ports, with the source locations along it: a frequency proxy
   (about 6 levels for 300 MHz on UltraScale+). CARRY and MUXF cells add no level.
@@ -35,6 +36,7 @@ XCU280 = {"LUT": 1_303_680, "FF": 2_607_360, "CARRY": 162_960, "LUTRAM": 600_960
           "RAMB18": 4_032, "URAM288": 960, "DSP": 9_024}
 RAMB36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024
+ONCHIP_RAM_BITS = XCU280["RAMB36"] * RAMB36_BITS + XCU280["URAM288"] * URAM_BITS
 SEQUENTIAL = re.compile(r"^(FD|RAMB|URAM|DSP|SRL|RAM\d|FIFO)")
 
 
@@ -57,8 +59,8 @@ def resources(cells: Counter) -> dict:
     out = {k: {"used": used[k], "available": cap, "percent": round(100 * used[k] / cap, 2)}
            for k, cap in XCU280.items()}
     ram_bits = used["RAMB36"] * RAMB36_BITS + used["RAMB18"] * RAMB36_BITS // 2 + used["URAM288"] * URAM_BITS
-    total = XCU280["RAMB36"] * RAMB36_BITS + XCU280["URAM288"] * URAM_BITS
-    out["BRAM_URAM_BITS"] = {"used": ram_bits, "available": total, "percent": round(100 * ram_bits / total, 2)}
+    out["BRAM_URAM_BITS"] = {"used": ram_bits, "available": ONCHIP_RAM_BITS,
+                             "percent": round(100 * ram_bits / ONCHIP_RAM_BITS, 2)}
     return out
 
 
@@ -162,20 +164,12 @@ def memories(config) -> list[dict]:
             if isinstance(origin, memory.Memory):
                 width = Shape.cast(origin.shape).width
                 style = origin.attrs.get("ram_style", "auto")
+                bits = origin.depth * width
                 out.append({"memory": ".".join(path), "depth": origin.depth, "width": width, "style": style,
-                            "bits": origin.depth * width, "blocks": _blocks(origin.depth, width, style)})
+                            "bits": bits, "percent_of_onchip_ram": round(100 * bits / ONCHIP_RAM_BITS, 2)})
 
     walk(fragment, ())
     return out
-
-
-def _blocks(depth: int, width: int, style: str) -> dict:
-    if style == "ultra":
-        return {"URAM288": -(-depth // 4096) * -(-width // 72)}
-    if style == "block":
-        # RAMB36 as 1K x 36 (or 512 x 72); the better of the two
-        return {"RAMB36": min(-(-depth // 1024) * -(-width // 36), -(-depth // 512) * -(-width // 72))}
-    return {}
 
 
 def estimate(profile_name: str, data_width: int = 512, work: Path | None = None, progress: bool = True) -> dict:
@@ -218,6 +212,6 @@ def format_report(report: dict) -> str:
     lines.append("  " + " -> ".join(step["type"] for step in depth["path"]))
     lines.append("memories (largest first):")
     for mem in sorted(report["memories"], key=lambda m: -m["bits"])[:12]:
-        blocks = ", ".join(f"{n} {k}" for k, n in mem["blocks"].items()) or "flip-flops"
-        lines.append(f"  {mem['memory']:<40} {mem['depth']:>9,} x {mem['width']:<4} {mem['style']:<6} {blocks}")
+        lines.append(f"  {mem['memory']:<32} {mem['depth']:>9,} x {mem['width']:<4} {mem['style']:<6} "
+                     f"{mem['bits'] / 2**20:8.2f} Mbit {mem['percent_of_onchip_ram']:6.2f}% of on-chip RAM")
     return "\n".join(lines)

@@ -94,6 +94,8 @@ def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
         assert r["percent"] == round(100 * r["used"] / r["available"], 2)
     assert report["resources"]["LUT"]["used"] > 1000 and report["resources"]["FF"]["used"] > 1000
     assert report["resources"]["LUTRAM"]["used"] == 0                      # -nolutram
+    assert all(set(m) == {"memory", "depth", "width", "style", "bits", "percent_of_onchip_ram"}
+               for m in report["memories"])
     block = [m for m in report["memories"] if m["style"] == "block"]
     assert block and report["resources"]["RAMB36"]["used"] + report["resources"]["RAMB18"]["used"] > 0
     depth = report["lut_depth"]
