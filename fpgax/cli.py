@@ -36,19 +36,30 @@ def _gen_parser(sub) -> None:
         p.add_argument(flag, dest=f.name, type=type(getattr(defaults, f.name)),
                        default=getattr(defaults, f.name),
                        help=f"(default: {getattr(defaults, f.name)})")
+    from .workloads import WORKLOADS
+
+    p.add_argument("--workload", choices=sorted(WORKLOADS),
+                   help="a standard workload (its settings replace the knobs above; --orders and --seed "
+                        "still apply): " + "; ".join(f"{k}: {v[0]}" for k, v in WORKLOADS.items()))
     p.set_defaults(func=_cmd_gen)
 
 
 def _cmd_gen(args) -> int:
     from .gen import GenOptions, generate
 
-    opts = GenOptions(**{f.name: getattr(args, f.name) for f in fields(GenOptions)})
     config = profile(args.profile)
+    if args.workload:
+        from .workloads import workload_options
+
+        opts = workload_options(args.workload, config, args.orders, args.seed)
+    else:
+        opts = GenOptions(**{f.name: getattr(args, f.name) for f in fields(GenOptions)})
     t0 = time.perf_counter()
     commands = generate(opts, config, progress=True)
     save_flow(args.output, commands, pool=config.pool)
     print(f"wrote {len(commands):,} commands to {args.output} "
-          f"(profile {args.profile}, seed {opts.seed}, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+          f"(profile {args.profile}, seed {opts.seed}{', workload ' + args.workload if args.workload else ''}, "
+          f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return 0
 
 
@@ -272,6 +283,70 @@ def _bench_parser(sub) -> None:
                    help="clock for the ns columns (default 300, the U280 kernel clock target)")
     _add_profile(r)
     r.set_defaults(func=_cmd_bench_rtl)
+    lat = bsub.add_parser("latency", help="per-command latency percentiles and a histogram/CDF figure per class")
+    lat.add_argument("flow", type=Path)
+    lat.add_argument("--backend", default="rtl", choices=("rtl", "sim", "alveo"))
+    _add_profile(lat)
+    lat.add_argument("--clock-mhz", type=float, help="clock for the ns columns (default: the kernel clock target)")
+    lat.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
+    lat.add_argument("--plot", type=Path, metavar="OUT.png", help="write the figure")
+    _add_host_options(lat)
+    lat.set_defaults(func=_cmd_bench_latency, book_depth=None)
+    d = bsub.add_parser("diff", help="what got better or worse between two JSON reports")
+    d.add_argument("old", type=Path)
+    d.add_argument("new", type=Path)
+    d.add_argument("--threshold", type=float, default=0.0, help="hide changes within this many percent")
+    d.set_defaults(func=_cmd_bench_diff)
+
+
+def _cmd_bench_latency(args) -> int:
+    from .build import KERNEL_CLOCK_MHZ
+    from .latency import format_report, latency_report, plot, public
+    from .replay import run_model
+
+    config = profile(args.profile)
+    flow = load_flow(args.flow)
+    flow.check_pool(config.pool)
+    clock, source = ((args.clock_mhz, "--clock-mhz") if args.clock_mhz else
+                     (KERNEL_CLOCK_MHZ, "the kernel clock target of constraints/u280.cfg"))
+    if args.backend == "rtl":
+        from .sim import rtl
+
+        commands = flow.commands
+        if any(c.ref >= 0 for c in commands):
+            _, commands, _, _ = run_model(flow, config, progress=True)
+        events = rtl.run(commands, config).events
+    else:
+        from .progress import Progress
+
+        events, commands = [], flow.commands
+        with _open_host(args, config) as ex, Progress(args.backend, len(flow)) as bar:
+            for start in range(0, len(flow), 4096):
+                events += ex.submit(flow.commands[start:start + 4096])
+                bar.update(min(start + 4096, len(flow)))
+        host = [e for e in events if e.seq == 0]
+        if host:
+            raise FlowError(f"{len(host)} commands were rejected by the host (duplicate client ids): "
+                            "latency needs every command to reach the engine")
+    report = latency_report(commands, events, clock, args.backend, source)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(public(report), indent=2) + "\n")
+    if args.plot:
+        plot(report, args.plot)
+        print(f"figure: {args.plot}")
+    return 0
+
+
+def _cmd_bench_diff(args) -> int:
+    from .latency import diff, format_diff
+
+    old, new = (json.loads(path.read_text()) for path in (args.old, args.new))
+    rows = diff(old, new)
+    if not rows:
+        raise FlowError(f"{args.old} and {args.new} have no numbers in common")
+    print(format_diff(rows, args.threshold))
+    return 0
 
 
 def _cmd_bench_model(args) -> int:

@@ -1,0 +1,90 @@
+"""Latency statistics against hand-computed values, the report's JSON keys, workloads, and a small
+end-to-end `fpgax bench latency` on the RTL."""
+
+import json
+
+import pytest
+
+from fpgax import latency
+from fpgax import protocol as p
+from fpgax.cli import main
+from fpgax.config import profile
+from fpgax.workloads import WORKLOADS, workload_options
+
+E = p.EventType
+
+
+def test_nearest_rank_percentiles_by_hand():
+    values = list(range(1, 101))                       # 1..100
+    assert [latency.percentile(values, q) for q in (50, 90, 99, 99.9, 100)] == [50, 90, 99, 100, 100]
+    assert latency.percentile([7], 99.9) == 7
+    assert latency.percentile([1, 2, 3, 4], 50) == 2 and latency.percentile([1, 2, 3, 4], 51) == 3
+    with pytest.raises(ValueError):
+        latency.percentile([], 50)
+    d = latency.distribution([5, 1, 3, 3, 8])
+    assert d == {"count": 5, "mean": 4.0, "p50": 3, "p90": 8, "p99": 8, "p99.9": 8, "max": 8}
+
+
+def test_histogram_bins_cover_every_value_once():
+    assert latency.histogram([4, 4, 5, 9], bins=3) == [(4, 5, 3), (6, 7, 0), (8, 9, 1)]
+    assert latency.histogram([3, 3, 3]) == [(3, 3, 3)]
+    values = list(range(0, 1000, 7))
+    assert sum(c for _, _, c in latency.histogram(values)) == len(values)
+
+
+def event(kind, ts_in, ts_out, **kw):
+    return p.Event(type=kind, ts_in=ts_in, ts_out=ts_out, **kw)
+
+
+def test_first_and_last_event_latency_per_command_with_wrap():
+    commands = [p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, qty=5, price=10),
+                p.Command(opcode=p.Opcode.NEW, side=p.Side.SELL, qty=5, price=10),
+                p.Command(opcode=p.Opcode.CANCEL)]
+    events = [event(E.ACCEPTED, 100, 104),
+              event(E.ACCEPTED, 0xFFFF_FFFE, 2), event(E.FILL, 0xFFFF_FFFE, 9),      # wraps at 2^32
+              event(E.REJECTED, 50, 58, reason=p.Reason.UNKNOWN_ORDER)]
+    assert latency.per_command(commands, events) == [("resting add", 4, 4), ("aggressive, 1 fill", 4, 11),
+                                                     ("rejected", 8, 8)]
+    report = latency.latency_report(commands, events, 250.0, "test", "given")
+    public = latency.public(report)
+    assert set(public) == {"backend", "clock_mhz", "clock_source", "commands", "events", "classes", "all"}
+    assert public["all"]["last"]["max"] == 11 and public["classes"]["rejected"]["first"]["p50"] == 8
+    assert "16.0" in latency.format_report(report).split("resting add")[1].split("\n")[0]   # 4 cycles, 4 ns each
+
+
+def test_diff_says_what_got_better_or_worse():
+    old = {"all": {"first": {"p99": 10, "count": 5}}, "model": {"commands_per_s": 100}, "name": "x"}
+    new = {"all": {"first": {"p99": 12, "count": 9}}, "model": {"commands_per_s": 150}, "name": "y"}
+    rows = latency.diff(old, new)
+    assert [(r[0], r[3]) for r in rows] == [("all.first.count", 80.0), ("all.first.p99", 20.0),
+                                             ("model.commands_per_s", 50.0)]
+    text = latency.format_diff(rows)
+    assert "p99" in text and "WORSE" in text.split("all.first.p99")[1].split("\n")[0]
+    assert "better" in text.split("commands_per_s")[1]
+    assert "better" not in text.split("all.first.count")[1].split("\n")[0]
+
+
+def test_every_workload_generates():
+    from fpgax.gen import generate
+
+    config = profile("tiny")
+    for name in WORKLOADS:
+        commands = generate(workload_options(name, config, 300, seed=2), config)
+        assert len(commands) == 300, name
+    assert workload_options("many-symbols", config, 10, 1).symbols == config.symbols
+    assert workload_options("hot-symbol", config, 10, 1).symbols == 1
+
+
+def test_bench_latency_on_the_rtl_end_to_end(tmp_path, capsys):
+    flow = tmp_path / "flow.bin"
+    assert main(["gen", "--profile", "tiny", "--workload", "sweep", "--orders", "2000", "-o", str(flow)]) == 0
+    out, png = tmp_path / "lat.json", tmp_path / "lat.png"
+    assert main(["bench", "latency", str(flow), "--profile", "tiny", "--json", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "300 MHz" in text and "resting add" in text
+    report = json.loads(out.read_text())
+    assert report["commands"] == 2000 and report["clock_mhz"] == 300
+    assert report["all"]["first"]["count"] == 2000
+    assert sum(c["first"]["count"] for c in report["classes"].values()) == 2000
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["bench", "diff", str(out), str(out)]) == 0
