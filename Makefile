@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all setup icarus demo test regress lint docs bench clean verilog estimate
+.PHONY: all setup icarus demo test regress lint docs bench clean verilog estimate perf-report
 
 all: test
 
@@ -67,6 +67,10 @@ verilog: setup
 estimate: setup
 	fpgax build estimate --profile u280 --json docs/estimate-u280.json
 	fpgax docs
+
+## perf-report: docs/performance.md and docs/perf/*.png from the standard workloads (a few minutes)
+perf-report: setup
+	fpgax perf-report
 
 ## lint: ruff
 lint: setup

@@ -292,6 +292,21 @@ def _bench_parser(sub) -> None:
     lat.add_argument("--plot", type=Path, metavar="OUT.png", help="write the figure")
     _add_host_options(lat)
     lat.set_defaults(func=_cmd_bench_latency, book_depth=None)
+    t = bsub.add_parser("throughput", help="model, RTL simulation, engine at the clock, host encode/decode, "
+                                           "side by side in one run")
+    _add_profile(t)
+    t.add_argument("--orders", type=int, default=50_000)
+    t.add_argument("--clock-mhz", type=float, default=300.0, help="clock for the engine's implied rate")
+    t.add_argument("--json", type=Path, metavar="OUT")
+    t.set_defaults(func=_cmd_bench_throughput)
+    h = bsub.add_parser("host", help="wall time per submit and per command for batch sizes 1, 16, 256, 4096")
+    h.add_argument("--backend", default="sim", choices=("model", "sim", "alveo"))
+    _add_profile(h)
+    h.add_argument("--budget", type=int, default=4096, help="commands per batch size")
+    h.add_argument("--json", type=Path, metavar="OUT")
+    h.add_argument("--plot", type=Path, metavar="OUT.png")
+    _add_host_options(h)
+    h.set_defaults(func=_cmd_bench_host)
     d = bsub.add_parser("diff", help="what got better or worse between two JSON reports")
     d.add_argument("old", type=Path)
     d.add_argument("new", type=Path)
@@ -335,6 +350,53 @@ def _cmd_bench_latency(args) -> int:
     if args.plot:
         plot(report, args.plot)
         print(f"figure: {args.plot}")
+    return 0
+
+
+def _cmd_bench_throughput(args) -> int:
+    from .perf import format_throughput, throughput
+
+    result = throughput(profile(args.profile), args.orders, clock_mhz=args.clock_mhz)
+    print(format_throughput(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _cmd_bench_host(args) -> int:
+    from .gen import GenOptions, generate
+    from .perf import BATCH_SIZES, commands_needed, plot_round_trips, round_trips
+    from .progress import Progress
+
+    config = profile(args.profile)
+    need = commands_needed(args.budget)
+    commands = generate(GenOptions(orders=need, seed=1, symbols=min(4, config.symbols),
+                                   accounts=min(8, config.accounts)), config)
+    with _open_host(args, config) as ex, Progress("batch sizes", len(BATCH_SIZES)) as bar:
+        result = round_trips(ex, commands, budget=args.budget,
+                             progress=lambda size: bar.update(BATCH_SIZES.index(size) + 1))
+    print(f"{'batch':>6}{'calls':>7}{'us/call':>12}{'us/command':>12}")
+    for size, r in result.items():
+        print(f"{size:>6}{r['calls']:>7}{r['us_per_call']:>12,.1f}{r['us_per_command']:>12,.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"backend": args.backend, "round_trips": result}, indent=2) + "\n")
+    if args.plot:
+        plot_round_trips(result, args.backend, args.plot)
+        print(f"figure: {args.plot}")
+    return 0
+
+
+def _perf_parser(sub) -> None:
+    p = sub.add_parser("perf-report", help="regenerate docs/performance.md and its figures (make perf-report)")
+    p.add_argument("--root", type=Path, default=Path("."))
+    p.add_argument("--orders", type=int, default=20_000, help="commands per workload")
+    p.set_defaults(func=_cmd_perf_report)
+
+
+def _cmd_perf_report(args) -> int:
+    from .perf import write_report
+
+    print(f"wrote {write_report(args.root, args.orders)}")
     return 0
 
 
@@ -597,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser,
-                _recover_parser, _devices_parser, _load_parser, _build_parser):
+                _recover_parser, _devices_parser, _load_parser, _build_parser, _perf_parser):
         add(sub)
     return parser
 

@@ -88,3 +88,56 @@ def test_bench_latency_on_the_rtl_end_to_end(tmp_path, capsys):
     assert sum(c["first"]["count"] for c in report["classes"].values()) == 2000
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert main(["bench", "diff", str(out), str(out)]) == 0
+
+
+def test_throughput_side_by_side_in_one_run():
+    from fpgax.perf import throughput
+
+    t = throughput(profile("tiny"), orders=2000, clock_mhz=250.0)
+    assert t["commands"] == 2000 and t["engine_cycles_per_command"] > 1
+    implied = 250e6 / t["engine_cycles_per_command"]        # cycles per command is rounded to 3 places
+    assert abs(t["engine_commands_per_s_at_clock"] - implied) < implied * 1e-3
+    assert t["ratios"]["engine_at_clock_over_model"] == round(
+        t["engine_commands_per_s_at_clock"] / t["model_commands_per_s"], 1)
+    for key in ("model_commands_per_s", "rtl_sim_commands_per_s", "host_encode_records_per_s",
+                "host_decode_records_per_s"):
+        assert t[key] > 0
+
+
+def test_round_trips_by_batch_size_on_the_model(tmp_path, capsys):
+    from fpgax.gen import GenOptions, generate
+    from fpgax.host import Exchange, ModelBackend
+    from fpgax.perf import commands_needed, round_trips
+
+    config = profile("tiny")
+    commands = generate(GenOptions(orders=commands_needed(64, (1, 16)), seed=4, symbols=2, accounts=4), config)
+    backend = ModelBackend(config)
+    result = round_trips(Exchange(backend), commands, sizes=(1, 16), budget=64)
+    assert [(r["calls"], r["commands"]) for r in result.values()] == [(64, 64), (4, 64)]
+    assert backend.stats()["commands"] == 128
+    assert all(r["us_per_call"] >= r["us_per_command"] > 0 for r in result.values())
+    with pytest.raises(ValueError, match="too few commands"):
+        round_trips(Exchange(ModelBackend(config)), commands[:10], sizes=(16,), budget=16)
+    out = tmp_path / "host.json"
+    assert main(["bench", "host", "--backend", "model", "--profile", "tiny", "--budget", "32",
+                 "--json", str(out), "--plot", str(tmp_path / "host.png")]) == 0
+    assert set(json.loads(out.read_text())["round_trips"]) == {"1", "16", "256", "4096"}
+    assert (tmp_path / "host.png").exists()
+
+
+def test_bench_latency_on_the_simulated_kernel_matches_the_rtl_classes(tmp_path):
+    from fpgax.sim import runner
+
+    if not runner.simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    flow = tmp_path / "flow.bin"
+    assert main(["gen", "--profile", "tiny", "--workload", "nasdaq", "--orders", "400", "-o", str(flow)]) == 0
+    reports = {}
+    for backend in ("rtl", "sim"):
+        out = tmp_path / f"{backend}.json"
+        assert main(["bench", "latency", str(flow), "--profile", "tiny", "--backend", backend,
+                     "--json", str(out)]) == 0
+        reports[backend] = json.loads(out.read_text())
+    counts = {b: {c: d["first"]["count"] for c, d in r["classes"].items()} for b, r in reports.items()}
+    assert counts["sim"] == counts["rtl"] and sum(counts["sim"].values()) == 400
+    assert reports["sim"]["backend"] == "sim"
