@@ -136,14 +136,18 @@ class AxiMemoryModel:
         assert addr // 4096 == (addr + beats * self.beat_bytes - 1) // 4096, f"burst crosses 4 KiB at {addr:#x}"
         self.bursts.append((addr, beats))
 
+    async def take_address(self, ctx, ready, addr, length, valid):
+        """Accept one AW or AR: (address, beats) of the burst, checked."""
+        ctx.set(ready, 1)
+        address, last_index, _ = await ctx.tick().sample(addr, length, valid).until(valid)
+        ctx.set(ready, 0)
+        self.check(address, last_index + 1)
+        return address, last_index + 1
+
     async def serve_writes(self, ctx, count_beats):
         axi, done = self.axi, 0
         while done < count_beats:
-            ctx.set(axi.awready, 1)
-            addr, length, _ = await ctx.tick().sample(axi.awaddr, axi.awlen, axi.awvalid).until(axi.awvalid)
-            ctx.set(axi.awready, 0)
-            beats = length + 1
-            self.check(addr, beats)
+            addr, beats = await self.take_address(ctx, axi.awready, axi.awaddr, axi.awlen, axi.awvalid)
             for i in range(beats):
                 ready = False
                 while not ready:
@@ -167,11 +171,7 @@ class AxiMemoryModel:
     async def serve_reads(self, ctx, count_beats):
         axi, done = self.axi, 0
         while done < count_beats:
-            ctx.set(axi.arready, 1)
-            addr, length, _ = await ctx.tick().sample(axi.araddr, axi.arlen, axi.arvalid).until(axi.arvalid)
-            ctx.set(axi.arready, 0)
-            beats = length + 1
-            self.check(addr, beats)
+            addr, beats = await self.take_address(ctx, axi.arready, axi.araddr, axi.arlen, axi.arvalid)
             for _ in range(self.latency):
                 await ctx.tick()
             for i in range(beats):
