@@ -6,12 +6,15 @@ Contract
   both in the layouts derived from ``fpgax.protocol``. One clock domain, synchronous reset.
 * Commands are taken one at a time, in order; the events of a command are written, in the
   order docs/semantics.md gives, into an output FIFO; a full FIFO stalls the engine, so output
-  backpressure never drops or reorders an event. ``i.ready`` is high only in the idle state.
+  backpressure never drops or reorders an event. ``i.ready`` is high only when the previous
+  command is done: in the idle state, and in the last cycle of a resting add that joins a level
+  or of a cancel that leaves its level non-empty.
 * ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
 * ``live`` is the number of orders resting and ``backlog`` the number of events emitted and not
-  yet taken from ``o``; while ``i.ready`` is high both are exact (the kernel reserves event-buffer
+  yet taken from ``o``; while ``i.ready`` is high ``backlog`` is exact and ``live`` exact or one
+  more (an order freed in that very cycle) (the kernel reserves event-buffer
   space with them).
 * After reset the engine clears its state (about ``max(N, 2 S L)`` cycles) before ``i.ready``
   first rises. ``idle`` is high when no command is in flight and no event is waiting.
@@ -89,15 +92,21 @@ class MatchingEngine(wiring.Component):
         BandLayout = data.StructLayout({"lo": 32, "hi": 32})
         AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
-        def mem(name, shape, depth):
+        def mem(name, shape, depth, transparent=False):
+            """A memory with one synchronous read port and one write port; a ``transparent`` read
+            port returns what its write port writes to the same address in the same cycle."""
             m.submodules[name] = mm = Ram(shape=shape, depth=depth)
-            return mm.read_port(), mm.write_port()
+            wr = mm.write_port()
+            return mm.read_port(transparent_for=(wr,) if transparent else ()), wr
 
         n_slots = 1 << k
         level_depth = 1 << (lb + 1 + sb)
-        gen_rd, gen_wr = mem("gen", GenLayout, n_slots)
+        gen_rd, gen_wr = mem("gen", GenLayout, n_slots, transparent=True)
         od_rd, od_wr = mem("order", OrderLayout, n_slots)
-        lv_rd, lv_wr = mem("leaves", 32, n_slots)
+        # gen, leaves and acct_list are transparent: REST_WRITE and UNLINK_WRITE write them in the
+        # cycle they may take the next command, whose handshake reads them (its target's generation
+        # and leaves, its account's list)
+        lv_rd, lv_wr = mem("leaves", 32, n_slots, transparent=True)
         nxt_rd, nxt_wr = mem("next", k, n_slots)
         prv_rd, prv_wr = mem("prev", k, n_slots)
         anxt_rd, anxt_wr = mem("acct_next", k, n_slots)
@@ -106,13 +115,13 @@ class MatchingEngine(wiring.Component):
         band_rd, band_wr = mem("band", BandLayout, 1 << sb)
         halt_rd, halt_wr = mem("halted", 1, 1 << sb)
         acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
-        al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab)
+        al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
         m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=EventLayout.size, depth=self.fifo_depth)
         # For the kernel's event-buffer reservation: orders resting, and events emitted but not
-        # yet taken from ``o``. Both are exact while ``i.ready`` is high.
+        # yet taken from ``o``. While ``i.ready`` is high: backlog exact, live exact or one more.
         m.d.comb += self.live.eq((1 << k) - free.free_count)
 
         # -- cycle counter and output stage -------------------------------------------------------
@@ -292,11 +301,12 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += init.eq(init + 1)
 
-            with m.State("IDLE"):
-                # A command is taken only when the index will take a request next cycle (idle, or
-                # finishing a SET/CLEAR now): a command's first search comes one cycle after this.
-                # The memories a command may look at are read from the incoming payload in the
-                # handshake cycle; the state the opcode leads to sees the data.
+            def accept():
+                """Take a command: in IDLE, and in REST_WRITE when nothing it starts is still busy.
+                A command is taken only when the index will take a request next cycle (idle, or
+                finishing a SET/CLEAR now): a command's first search comes one cycle after this.
+                The memories a command may look at are read from the incoming payload in the
+                handshake cycle; the state the opcode leads to sees the data."""
                 m.d.comb += self.i.ready.eq(index.free_next)
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
@@ -323,6 +333,9 @@ class MatchingEngine(wiring.Component):
                         with m.Default():
                             m.d.sync += reason.eq(R.INVALID_OPCODE)
                             m.next = "REJECT"
+
+            with m.State("IDLE"):
+                accept()
 
             with m.State("REJECT"):
                 emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
@@ -611,11 +624,15 @@ class MatchingEngine(wiring.Component):
                         m.d.comb += al_wr.data.head.eq(a_slot)
                     with m.Else():
                         m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
+                m.next = "IDLE"
                 with m.If(lvl.count == 0):
                     # a new level: mark it in the index; IDLE waits for the index by itself
                     m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
                                  index.idx.eq(a_pidx)]
-                m.next = "IDLE"
+                with m.Else():
+                    # joined a level: the command is done, take the next one in this cycle (the
+                    # transparent leaves and acct_list ports show it these writes)
+                    accept()
 
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
             with m.State("UNLINK"):
@@ -669,6 +686,8 @@ class MatchingEngine(wiring.Component):
                         m.next = "UNLINK_CLEAR_WAIT"
                 with m.Else():
                     unlink_return()
+                    with m.If(u_ret == RETURNS.index("DONE")):
+                        accept()   # the command is done: take the next one in this cycle
             with m.State("UNLINK_CLEAR_WAIT"):
                 with m.If(~index.busy):
                     unlink_return()

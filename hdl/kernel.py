@@ -199,9 +199,11 @@ class FpgaxKernel(wiring.Component):
         m.d.comb += reserved.eq(events + engine.backlog + worst)
         fits = reserved <= evt_capacity
         more = consumed != cmd_count
+        running = Signal()   # commands go to the engine in RUN only, where they are counted
+        take = running & more & fits
         m.d.comb += [engine.i.payload.eq(cmd),
-                     engine.i.valid.eq(unpack.o.valid & more & fits),
-                     unpack.o.ready.eq(engine.i.ready & more & fits)]
+                     engine.i.valid.eq(unpack.o.valid & take),
+                     unpack.o.ready.eq(engine.i.ready & take)]
 
         def begin():
             m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
@@ -219,6 +221,7 @@ class FpgaxKernel(wiring.Component):
                              writer.start.eq(1), writer.addr.eq(evt_addr)]
                 m.next = "RUN"
             with m.State("RUN"):
+                m.d.comb += running.eq(1)
                 with m.If(engine.i.valid & engine.i.ready):
                     m.d.sync += consumed.eq(consumed + 1)
                 with m.If(~more):

@@ -102,6 +102,8 @@ class KernelDriver:
             consumed, written = self.read("CONSUMED"), self.read("WRITTEN")
             if consumed > n - done:
                 raise DeviceError(f"kernel consumed {consumed} of {n - done} commands")
+            if written > self.evt_capacity:
+                raise DeviceError(f"kernel wrote {written} events into a buffer of {self.evt_capacity}")
             if written:
                 self.device.sync_from_device(self.evt_buf, written * p.EVENT.size)
                 out.append(np.array(self.evt_buf[:written]))

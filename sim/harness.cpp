@@ -9,7 +9,8 @@
 // The run ends when every command was taken and the engine is idle. Prints one JSON line:
 // {"commands": N, "events": M, "cycles": C, "init_cycles": I}. Exit 3 when the engine makes
 // no progress for --timeout cycles (a hang), 4 when one command emits more than --max-events
-// events (a runaway: no command can emit more than pool + 2 * snapshot depth + 2), 2 on bad
+// events, counted by the ts_in they share (a runaway: no command can emit more than
+// EngineConfig.max_events_per_command), 2 on bad
 // arguments or files.
 
 #include <cstdint>
@@ -36,6 +37,7 @@
 #define OUT_PAYLOAD o___05Fpayload
 
 static const size_t CMD_BYTES = FPGAX_CMD_BYTES, EVT_BYTES = FPGAX_EVT_BYTES, HDR_BYTES = FPGAX_HDR_BYTES;
+static const size_t TS_IN_OFFSET = FPGAX_TS_IN_OFFSET;
 
 static void die(int code, const std::string& msg) {
     fprintf(stderr, "harness: %s\n", msg.c_str());
@@ -122,7 +124,8 @@ int main(int argc, char** argv) {
     }
 
     std::vector<uint8_t> events;
-    uint64_t next = 0, cycles = 0, quiet = 0, since_cmd = 0;
+    uint64_t next = 0, cycles = 0, quiet = 0, same_command = 0;
+    uint32_t last_ts_in = 0;
     for (;;) {
         bool offer = next < count && !(idle_p > 0 && uni(rng) < idle_p);
         top->IN_VALID = offer;
@@ -134,7 +137,12 @@ int main(int argc, char** argv) {
         if (out_fire) {
             const uint8_t* ev = reinterpret_cast<const uint8_t*>(top->OUT_PAYLOAD.data());
             events.insert(events.end(), ev, ev + EVT_BYTES);
-            if (++since_cmd > max_events) {
+            // events of one command share its ts_in (the cycle it was taken)
+            uint32_t ts_in;
+            memcpy(&ts_in, ev + TS_IN_OFFSET, 4);
+            same_command = (same_command && ts_in == last_ts_in) ? same_command + 1 : 1;
+            last_ts_in = ts_in;
+            if (same_command > max_events) {
                 fprintf(stderr, "harness: command %llu emitted more than %llu events (runaway)\n",
                         (unsigned long long)next, (unsigned long long)max_events);
                 exit(4);
@@ -144,10 +152,7 @@ int main(int argc, char** argv) {
         if (done) break;
         tick();
         cycles++;
-        if (in_fire) {
-            next++;
-            since_cmd = 0;
-        }
+        if (in_fire) next++;
         quiet = (in_fire || out_fire) ? 0 : quiet + 1;
         if (quiet > timeout) {
             fprintf(stderr, "harness: no progress for %llu cycles after %llu of %llu commands\n",

