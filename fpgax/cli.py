@@ -16,8 +16,18 @@ BACKENDS = ("model", "rtl", "sim", "alveo")
 HOST_BACKENDS = ("sim", "alveo")
 
 
+def _profile_name(name: str) -> str:
+    from .workloads import WORKLOADS
+
+    if name in PROFILES:
+        return name
+    hint = f"; {name!r} is a workload: use --workload {name}" if name in WORKLOADS else ""
+    raise argparse.ArgumentTypeError(f"unknown engine profile {name!r} (choose from {', '.join(sorted(PROFILES))})"
+                                     + hint)
+
+
 def _add_profile(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="sim", choices=sorted(PROFILES),
+    p.add_argument("--profile", default="sim", type=_profile_name, metavar="{" + ",".join(sorted(PROFILES)) + "}",
                    help="engine sizes (default: sim); see fpgax.config.PROFILES")
 
 

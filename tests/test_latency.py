@@ -141,3 +141,9 @@ def test_bench_latency_on_the_simulated_kernel_matches_the_rtl_classes(tmp_path)
     counts = {b: {c: d["first"]["count"] for c, d in r["classes"].items()} for b, r in reports.items()}
     assert counts["sim"] == counts["rtl"] and sum(counts["sim"].values()) == 400
     assert reports["sim"]["backend"] == "sim"
+
+
+def test_a_workload_given_as_profile_gets_a_hint(capsys):
+    with pytest.raises(SystemExit):
+        main(["gen", "--profile", "nasdaq", "-o", "x.bin"])
+    assert "use --workload nasdaq" in capsys.readouterr().err
