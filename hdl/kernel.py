@@ -23,7 +23,7 @@ Contract
 import contextlib
 
 from amaranth import Cat, ClockDomain, ClockSignal, Module, ResetInserter, ResetSignal, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax import protocol as p
@@ -40,6 +40,7 @@ from .axi import (
     RecordToBeats,
 )
 from .engine import MatchingEngine
+from .layouts import CommandLayout
 
 ADDR_WIDTH = 64
 CMD_BITS = p.COMMAND.size * 8
@@ -177,9 +178,8 @@ class FpgaxKernel(wiring.Component):
         with m.If(o_fire):
             m.d.sync += events.eq(events + 1)
 
-        cmd = unpack.o.payload
-        opcode = cmd[:8]
-        qty = cmd[p.COMMAND["qty"].offset * 8:][:32]
+        cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
+        opcode, qty = cmd.opcode, cmd.qty
         depth = Signal(32)
         with m.If(qty < cfg.snapshot_depth):
             m.d.comb += depth.eq(qty)
