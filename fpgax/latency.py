@@ -7,8 +7,9 @@ its last event - ts_in (32-bit wrap handled). Commands are grouped in the classe
 
 Report (``latency_report``, JSON keys): ``backend``, ``clock_mhz``, ``clock_source``, ``commands``,
 ``events``, ``classes`` -> name -> {``first``, ``last``} -> {``count``, ``mean``, ``p50``, ``p90``,
-``p99``, ``p99.9``, ``max``} in cycles, and ``all`` (every command) in the same shape. Percentiles
-are nearest-rank. ns = cycles x 1000 / clock_mhz.
+``p99``, ``p99.9``, ``max``} in cycles plus ``ns`` -> the same statistics in ns at the clock
+(cycles x 1000 / clock_mhz), and ``all`` (every command) in the same shape. Percentiles are
+nearest-rank.
 """
 
 from __future__ import annotations
@@ -69,12 +70,17 @@ def latency_report(commands, events, clock_mhz: float, backend: str, clock_sourc
     for name, first, last in rows:
         classes[name][0].append(first)
         classes[name][1].append(last)
+    def timed(values):
+        """The distribution in cycles, with its percentiles also in ns at the clock."""
+        d = distribution(values)
+        d["ns"] = {k: round(v * 1000.0 / clock_mhz, 2) for k, v in d.items() if k != "count"}
+        return d
+
     return {
         "backend": backend, "clock_mhz": clock_mhz, "clock_source": clock_source,
         "commands": len(commands), "events": len(events),
-        "classes": {name: {"first": distribution(f), "last": distribution(la)}
-                    for name, (f, la) in sorted(classes.items())},
-        "all": {"first": distribution([r[1] for r in rows]), "last": distribution([r[2] for r in rows])},
+        "classes": {name: {"first": timed(f), "last": timed(la)} for name, (f, la) in sorted(classes.items())},
+        "all": {"first": timed([r[1] for r in rows]), "last": timed([r[2] for r in rows])},
         "_samples": {name: (f, la) for name, (f, la) in classes.items()},
     }
 

@@ -49,6 +49,8 @@ def test_first_and_last_event_latency_per_command_with_wrap():
     public = latency.public(report)
     assert set(public) == {"backend", "clock_mhz", "clock_source", "commands", "events", "classes", "all"}
     assert public["all"]["last"]["max"] == 11 and public["classes"]["rejected"]["first"]["p50"] == 8
+    assert public["classes"]["rejected"]["first"]["ns"]["p50"] == 32.0          # 8 cycles at 250 MHz
+    assert set(public["all"]["first"]["ns"]) == {"mean", "p50", "p90", "p99", "p99.9", "max"}
     assert "16.0" in latency.format_report(report).split("resting add")[1].split("\n")[0]   # 4 cycles, 4 ns each
 
 
