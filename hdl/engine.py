@@ -194,6 +194,31 @@ class MatchingEngine(wiring.Component):
             return unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
                           r_leaves if qty is None else qty, 1, 1, 1, ret)
 
+        def remove_from_list(row_wr, row_addr, row, slot, next_of, prev_of, next_wr, prev_wr,
+                             on_next_link=None, on_prev_link=None):
+            """Write the list header ``row`` (head, tail, count) at ``row_addr`` with ``slot`` taken out,
+            and link its neighbours (``next_of``/``prev_of``, read with it) to each other. The
+            ``on_*_link`` hooks run where a neighbour's link is rewritten."""
+            m.d.comb += [row_wr.addr.eq(row_addr), row_wr.en.eq(1), row_wr.data.head.eq(row.head),
+                         row_wr.data.tail.eq(row.tail), row_wr.data.count.eq(row.count - 1)]
+            with m.If(row.head == slot):
+                m.d.comb += row_wr.data.head.eq(next_of)
+            with m.Else():
+                m.d.comb += [next_wr.addr.eq(prev_of), next_wr.data.eq(next_of), next_wr.en.eq(1)]
+                if on_next_link:
+                    on_next_link()
+            with m.If(row.tail == slot):
+                m.d.comb += row_wr.data.tail.eq(prev_of)
+            with m.Else():
+                m.d.comb += [prev_wr.addr.eq(next_of), prev_wr.data.eq(prev_of), prev_wr.en.eq(1)]
+                if on_prev_link:
+                    on_prev_link()
+
+        def release(slot, gen):
+            """The slot's order is gone: not live any more, and back to the free list."""
+            m.d.comb += [gen_wr.addr.eq(slot), gen_wr.data.gen.eq(gen), gen_wr.data.live.eq(0), gen_wr.en.eq(1),
+                         free.free.eq(1), free.free_slot.eq(slot)]
+
         # -- helpers ---------------------------------------------------------------------------------
         ev = Signal(EventLayout)
         m.d.comb += out_fifo.w_data.eq(ev)
@@ -527,23 +552,19 @@ class MatchingEngine(wiring.Component):
                 def fill_effects():
                     m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
                     with m.If(full):
+                        # the head of its level: the level's head becomes its successor
                         m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
                                      lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                     lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty),
-                                     al_wr.addr.eq(r.account), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
-                                     al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1),
-                                     gen_wr.addr.eq(r_slot), gen_wr.data.gen.eq(r_gen), gen_wr.data.live.eq(0),
-                                     gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(r_slot)]
-                        with m.If(al.head == r_slot):
-                            m.d.comb += al_wr.data.head.eq(r_anxt)
-                        with m.Else():
-                            m.d.comb += [anxt_wr.addr.eq(r_aprv), anxt_wr.data.eq(r_anxt), anxt_wr.en.eq(1)]
+                                     lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty)]
+                        def forward_next():   # MATCH_ORDER may read these links this cycle
                             m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
-                        with m.If(al.tail == r_slot):
-                            m.d.comb += al_wr.data.tail.eq(r_aprv)
-                        with m.Else():
-                            m.d.comb += [aprv_wr.addr.eq(r_anxt), aprv_wr.data.eq(r_aprv), aprv_wr.en.eq(1)]
+
+                        def forward_prev():
                             m.d.sync += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(r_anxt), fwd_aprv.eq(r_aprv)]
+
+                        remove_from_list(al_wr, r.account, al, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
+                                         on_next_link=forward_next, on_prev_link=forward_prev)
+                        release(r_slot, r_gen)
                         m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - fill_qty)]
                     with m.Else():
                         m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
@@ -644,31 +665,12 @@ class MatchingEngine(wiring.Component):
                 lvl, al = lvl_rd.data, al_rd.data
                 prv, nxt, aprv, anxt = prv_rd.data, nxt_rd.data, aprv_rd.data, anxt_rd.data
                 with m.If(u_level):
-                    m.d.comb += [lvl_wr.addr.eq(Cat(u_pidx, u_book)), lvl_wr.en.eq(1),
-                                 lvl_wr.data.head.eq(lvl.head), lvl_wr.data.tail.eq(lvl.tail),
-                                 lvl_wr.data.count.eq(lvl.count - 1), lvl_wr.data.total.eq(lvl.total - u_qty)]
-                    with m.If(lvl.head == u_slot):
-                        m.d.comb += lvl_wr.data.head.eq(nxt)
-                    with m.Else():
-                        m.d.comb += [nxt_wr.addr.eq(prv), nxt_wr.data.eq(nxt), nxt_wr.en.eq(1)]
-                    with m.If(lvl.tail == u_slot):
-                        m.d.comb += lvl_wr.data.tail.eq(prv)
-                    with m.Else():
-                        m.d.comb += [prv_wr.addr.eq(nxt), prv_wr.data.eq(prv), prv_wr.en.eq(1)]
+                    remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr)
+                    m.d.comb += lvl_wr.data.total.eq(lvl.total - u_qty)
                 with m.If(u_alist):
-                    m.d.comb += [al_wr.addr.eq(u_acct), al_wr.en.eq(1), al_wr.data.head.eq(al.head),
-                                 al_wr.data.tail.eq(al.tail), al_wr.data.count.eq(al.count - 1)]
-                    with m.If(al.head == u_slot):
-                        m.d.comb += al_wr.data.head.eq(anxt)
-                    with m.Else():
-                        m.d.comb += [anxt_wr.addr.eq(aprv), anxt_wr.data.eq(anxt), anxt_wr.en.eq(1)]
-                    with m.If(al.tail == u_slot):
-                        m.d.comb += al_wr.data.tail.eq(aprv)
-                    with m.Else():
-                        m.d.comb += [aprv_wr.addr.eq(anxt), aprv_wr.data.eq(aprv), aprv_wr.en.eq(1)]
+                    remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr)
                 with m.If(u_free):
-                    m.d.comb += [gen_wr.addr.eq(u_slot), gen_wr.data.gen.eq(u_gen), gen_wr.data.live.eq(0),
-                                 gen_wr.en.eq(1), free.free.eq(1), free.free_slot.eq(u_slot)]
+                    release(u_slot, u_gen)
                 def unlink_return():
                     with m.Switch(u_ret):
                         for i, name in enumerate(RETURNS):

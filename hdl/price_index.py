@@ -125,13 +125,17 @@ class PriceLevelIndex(wiring.Component):
             with m.State("EVAL"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1),
                              self.free_next.eq((op == IndexOp.SET) | (op == IndexOp.CLEAR))]
-                with m.If(op == IndexOp.CLEAR_FIND):
+                def clear_bit():
+                    """Clear the level's bit, and its word's summary bit when the word empties."""
                     cleared = Signal(W)
                     m.d.comb += [cleared.eq(start_word & ~(1 << bit)),
                                  words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
                                  words_wr.en.eq(1),
                                  sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
                                  sum_wr.data.eq(summary_now & ~(1 << sel))]
+
+                with m.If(op == IndexOp.CLEAR_FIND):
+                    clear_bit()
                 with m.Switch(op):
                     with m.Case(IndexOp.FIND, IndexOp.CLEAR_FIND):
                         with m.If(down & hit_down):
@@ -157,12 +161,7 @@ class PriceLevelIndex(wiring.Component):
                                      sum_wr.en.eq(1)]
                         m.next = "IDLE"
                     with m.Case(IndexOp.CLEAR):
-                        new_word = Signal(W)
-                        m.d.comb += [new_word.eq(start_word & ~(1 << bit)),
-                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(new_word),
-                                     words_wr.en.eq(1),
-                                     sum_wr.addr.eq(book), sum_wr.en.eq(new_word == 0),
-                                     sum_wr.data.eq(summary_now & ~(1 << sel))]
+                        clear_bit()
                         m.next = "IDLE"
             with m.State("FAR"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]

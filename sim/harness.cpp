@@ -94,19 +94,15 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> uni(0.0, 1.0);
     uint64_t time = 0;
-    auto tick = [&]() {
-        top->clk = 1;
-        top->eval();
+    auto tick = [&]() {   // a rising then a falling edge, each dumped when tracing
+        for (int level : {1, 0}) {
+            top->clk = level;
+            top->eval();
 #if VM_TRACE
-        if (vcd) vcd->dump(time);
+            if (vcd) vcd->dump(time);
 #endif
-        time++;
-        top->clk = 0;
-        top->eval();
-#if VM_TRACE
-        if (vcd) vcd->dump(time);
-#endif
-        time++;
+            time++;
+        }
     };
 
     top->clk = 0;
