@@ -185,13 +185,10 @@ def _replay_rtl(flow: Flow, config, args):
     """The RTL backend: resolve client ids with the model (an offline tool may), run the Verilated
     engine; the final book comes from SNAPSHOT commands appended after the flow."""
     from .protocol import Command, EventType, Opcode
-    from .replay import run_model, summarize
+    from .replay import resolved, summarize
     from .sim import rtl
 
-    commands = flow.commands
-    if any(c.ref >= 0 for c in commands):
-        _, commands, _, _ = run_model(flow, config, progress=True)
-    flow.check_pool(config.pool)
+    commands = resolved(flow, config)
     extra = []
     if args.book_depth is not None:
         if args.book_depth > config.snapshot_depth:
@@ -327,7 +324,7 @@ def _bench_parser(sub) -> None:
 def _cmd_bench_latency(args) -> int:
     from .build import KERNEL_CLOCK_MHZ
     from .latency import format_report, latency_report, plot, public
-    from .replay import run_model
+    from .replay import resolved
 
     config = profile(args.profile)
     flow = load_flow(args.flow)
@@ -337,9 +334,7 @@ def _cmd_bench_latency(args) -> int:
     if args.backend == "rtl":
         from .sim import rtl
 
-        commands = flow.commands
-        if any(c.ref >= 0 for c in commands):
-            _, commands, _, _ = run_model(flow, config, progress=True)
+        commands = resolved(flow, config)
         events = rtl.run(commands, config).events
     else:
         from .progress import Progress

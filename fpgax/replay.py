@@ -1,7 +1,8 @@
 """Running a flow on a backend: resolution of client ids, summaries, event JSON.
 
-Only the ``model`` backend exists until the RTL lands; every backend takes resolved commands
-(order ids filled in) and returns events, so the same flow runs on all of them as it is.
+The bare-engine backend (``rtl``) takes resolved commands (order ids filled in): ``resolved``
+gives them, resolving a CSV flow's client-id references on the model as a host would. The host
+backends (``sim``, ``alveo``) resolve references themselves (``fpgax.host.Exchange``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def run_model(flow: Flow, config: EngineConfig, progress: bool = True, check: bo
                 bar.update(i)
         bar.update(total)
     return model, resolved, events, time.perf_counter() - t0
+
+
+def resolved(flow: Flow, config: EngineConfig) -> list:
+    """The flow's commands with every client-id reference resolved to an order id."""
+    flow.check_pool(config.pool)
+    if not any(c.ref >= 0 for c in flow.commands):
+        return flow.commands
+    return run_model(flow, config, progress=True)[1]
 
 
 def summarize(n_commands: int, events: list[Event], seconds: float) -> dict:

@@ -7,7 +7,6 @@ and backpressure stall both streams. ``WAVES=1`` writes a waveform and prints it
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,11 @@ from fpgax.flows import Flow, load_flow, save_flow
 from fpgax.gen import GenOptions, generate
 from fpgax.replay import run_model
 from fpgax.sim import rtl
+from fpgax.sim.runner import SIMULATORS, build, environment, simulator_available
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.csv"))
-SIMULATORS = ["verilator", "icarus"]
 SIZES = ["tiny", "sim"]
-
-
-def get_runner(sim: str):
-    from cocotb_tools.runner import Icarus
-    from cocotb_tools.runner import get_runner as cocotb_runner
-
-    class Icarus2005(Icarus):
-        """Icarus with -g2005 instead of cocotb's -g2012, under which Amaranth's FSM outputs stay X."""
-
-        def _build_command(self):
-            return [[("-g2005" if arg == "-g2012" else arg) for arg in cmd] for cmd in super()._build_command()]
-
-    return Icarus2005() if sim == "icarus" else cocotb_runner(sim)
-
-
-def simulator_available(sim: str) -> bool:
-    if sim == "icarus":
-        return shutil.which("iverilog") is not None
-    return rtl.verilator_bin().exists()
 
 
 def resolved_flows(config, directory: Path, generated: int) -> list[dict]:
@@ -77,22 +57,12 @@ def test_cocotb_bench(sim, size, tmp_path):
 
     config = profile(size)
     waves = os.environ.get("WAVES") == "1"
-    build_dir = rtl.cache_dir() / "cocotb" / f"{sim}-{rtl.build_key(config, waves)}"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / "fpgax_engine.v"
-    if not source.exists():
-        source.write_text(rtl.verilog(config))
-    env = {"PATH": f"{rtl.verilator_bin().parent}{os.pathsep}{os.environ['PATH']}",
-           "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}
-    os.environ.update(env)
-    runner = get_runner(sim)
-    build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"] if sim == "verilator" else []
-    runner.build(sources=[source], hdl_toplevel="fpgax_engine", build_dir=build_dir, build_args=build_args,
-                 timescale=("1ns", "1ps"), waves=waves)
+    env = environment()
+    runner, build_dir = build(rtl.TOP, lambda: rtl.verilog(config), rtl.build_key(config, waves), sim, waves)
     flows_file = tmp_path / "flows.json"
     generated = 3000 if sim == "verilator" else 600
     flows_file.write_text(json.dumps(resolved_flows(config, tmp_path, generated)))
-    results = runner.test(hdl_toplevel="fpgax_engine", test_module="fpgax.sim.bench", build_dir=build_dir,
+    results = runner.test(hdl_toplevel=rtl.TOP, test_module="fpgax.sim.bench", build_dir=build_dir,
                           test_dir=tmp_path, waves=waves,
                           extra_env={"FPGAX_BENCH_PROFILE": size, "FPGAX_BENCH_FLOWS": str(flows_file),
                                      "FPGAX_BENCH_IDLE": "0.3", "FPGAX_BENCH_STALL": "0.4",
