@@ -846,25 +846,37 @@ class MatchingEngine(wiring.Component):
                 self._first_failure(m, [(~sym_ok, R.UNKNOWN_SYMBOL)], reason, "REJECT", symbol_ok)
             with m.State("HALT_ACK"):
                 admin_ack("H_FIND")
-            with m.State("H_FIND"):
-                m.d.comb += find_best(Cat(phase_side, cmd.symbol[:sb]), phase_side)
-                m.next = "H_FIND_WAIT"
-            with m.State("H_FIND_WAIT"):
-                with m.If(~index.busy):
-                    with m.If(index.found):
-                        m.d.sync += l_idx.eq(index.result)
-                        m.next = "H_LEVEL"
-                    with m.Elif(phase_side == BUY):
-                        m.d.sync += phase_side.eq(SELL)
-                        m.next = "H_FIND"
-                    with m.Else():
-                        m.next = "IDLE"
-            with m.State("H_LEVEL"):
-                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, phase_side, cmd.symbol[:sb]))
-                m.next = "H_LEVEL_DATA"
-            with m.State("H_LEVEL_DATA"):
-                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
+            def walk_levels(name, more, next_side, level_data):   # [R-HALT] [R-SNAPSHOT]
+                """States {name}_FIND/_FIND_WAIT/_LEVEL/_LEVEL_DATA: the command's symbol's levels,
+                bids then asks, each side best first, while ``more`` holds; ``next_side`` runs when
+                the walk turns to the asks, ``level_data(row)`` with each level's row. A search for
+                the next level (``find_next``) comes back to {name}_FIND_WAIT."""
+                book = Cat(phase_side, cmd.symbol[:sb])
+                with m.State(f"{name}_FIND"):
+                    m.d.comb += find_best(book, phase_side)
+                    m.next = f"{name}_FIND_WAIT"
+                with m.State(f"{name}_FIND_WAIT"):
+                    with m.If(~index.busy):
+                        with m.If(index.found & more):
+                            m.d.sync += l_idx.eq(index.result)
+                            m.next = f"{name}_LEVEL"
+                        with m.Elif(phase_side == BUY):
+                            m.d.sync += phase_side.eq(SELL)
+                            if next_side:
+                                next_side()
+                            m.next = f"{name}_FIND"
+                        with m.Else():
+                            m.next = "IDLE"
+                with m.State(f"{name}_LEVEL"):
+                    m.d.comb += lvl_rd.addr.eq(Cat(l_idx, book))
+                    m.next = f"{name}_LEVEL_DATA"
+                with m.State(f"{name}_LEVEL_DATA"):
+                    level_data(lvl_rd.data)
+
+            def halt_level(row):
+                m.d.sync += [w_cur.eq(row.head), w_cnt.eq(row.count)]
                 m.next = "H_ORDER"
+            walk_levels("H", 1, None, halt_level)
             def halt_level_done():
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
                 m.next = "H_FIND_WAIT"
@@ -896,25 +908,12 @@ class MatchingEngine(wiring.Component):
                 self._first_failure(m, checks, reason, "REJECT", snap_ok)
             with m.State("SNAP_ACK"):
                 admin_ack("S_FIND")
-            with m.State("S_FIND"):
-                m.d.comb += find_best(Cat(phase_side, cmd.symbol[:sb]), phase_side)
-                m.next = "S_FIND_WAIT"
-            with m.State("S_FIND_WAIT"):
-                with m.If(~index.busy):
-                    with m.If(index.found & (snap_n != cmd.qty)):
-                        m.d.sync += l_idx.eq(index.result)
-                        m.next = "S_LEVEL"
-                    with m.Elif(phase_side == BUY):
-                        m.d.sync += [phase_side.eq(SELL), snap_n.eq(0)]
-                        m.next = "S_FIND"
-                    with m.Else():
-                        m.next = "IDLE"
-            with m.State("S_LEVEL"):
-                m.d.comb += lvl_rd.addr.eq(Cat(l_idx, phase_side, cmd.symbol[:sb]))
-                m.next = "S_LEVEL_DATA"
-            with m.State("S_LEVEL_DATA"):
-                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total)]
+            def snapshot_level(row):
+                m.d.sync += [l_count.eq(row.count), l_total.eq(row.total)]
                 m.next = "S_EMIT"
+            def snapshot_side():
+                m.d.sync += snap_n.eq(0)
+            walk_levels("S", snap_n != cmd.qty, snapshot_side, snapshot_level)
             with m.State("S_EMIT"):
                 emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
                      account=cmd.account, price=band_lo + l_idx, qty=Mux(l_total > U32, U32, l_total),
