@@ -51,6 +51,16 @@ POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
 NEW_FLAGS = POST_ONLY | STP_OLDEST
 R = p.Reason
 E = p.EventType
+#: The state each command starts in, after its handshake.
+FIRST_STATE = {
+    "NEW_CHECK": (p.Opcode.NEW,),
+    "TARGET_CHECK": (p.Opcode.CANCEL, p.Opcode.REPLACE),
+    "SYM_CHECK": (p.Opcode.SYMBOL,),
+    "ACCT_CHECK": (p.Opcode.ACCOUNT,),
+    "HALT_CHECK": (p.Opcode.HALT, p.Opcode.RESUME),
+    "MC_CHECK": (p.Opcode.MASS_CANCEL,),
+    "SNAP_CHECK": (p.Opcode.SNAPSHOT,),
+}
 U32 = (1 << 32) - 1
 
 
@@ -341,20 +351,9 @@ class MatchingEngine(wiring.Component):
                                  halt_rd.addr.eq(incoming.symbol[:sb]), al_rd.addr.eq(incoming.account[:ab]),
                                  gen_rd.addr.eq(slot), od_rd.addr.eq(slot), lv_rd.addr.eq(slot)]
                     with m.Switch(incoming.opcode):
-                        with m.Case(p.Opcode.NEW):
-                            m.next = "NEW_CHECK"
-                        with m.Case(p.Opcode.CANCEL, p.Opcode.REPLACE):
-                            m.next = "TARGET_CHECK"
-                        with m.Case(p.Opcode.SYMBOL):
-                            m.next = "SYM_CHECK"
-                        with m.Case(p.Opcode.ACCOUNT):
-                            m.next = "ACCT_CHECK"
-                        with m.Case(p.Opcode.HALT, p.Opcode.RESUME):
-                            m.next = "HALT_CHECK"
-                        with m.Case(p.Opcode.MASS_CANCEL):
-                            m.next = "MC_CHECK"
-                        with m.Case(p.Opcode.SNAPSHOT):
-                            m.next = "SNAP_CHECK"
+                        for state, opcodes in FIRST_STATE.items():
+                            with m.Case(*opcodes):
+                                m.next = state
                         with m.Default():
                             m.d.sync += reason.eq(R.INVALID_OPCODE)
                             m.next = "REJECT"

@@ -49,3 +49,12 @@ def test_engine_in_amaranth_sim():
     sim.run_until(1e-8 * 20000)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected]
     assert all(e.ts_in < e.ts_out for e in received)
+
+
+def test_every_opcode_has_a_first_state():
+    """An opcode missing from the dispatch would be rejected as INVALID_OPCODE by the RTL only."""
+    from fpgax import protocol as p
+    from fpgax.hdl.engine import FIRST_STATE
+
+    dispatched = [op for ops in FIRST_STATE.values() for op in ops]
+    assert sorted(dispatched) == sorted(p.Opcode) and len(set(dispatched)) == len(dispatched)
