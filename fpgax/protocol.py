@@ -248,7 +248,8 @@ EVENT = RecordFormat("Event", 64, doc="Engine to host. Fields an event type does
     Field("account", 24, 4, "account of the order named by order_id (else of the command)"),
     Field("order_id", 28, 4, "engine order id (FILL: the aggressor's)"),
     Field("price", 32, 4, "ticks: order price, or trade price for FILL, or level price"),
-    Field("qty", 36, 4, "order qty (ACCEPTED), fill qty, canceled qty, new open qty, level qty"),
+    Field("qty", 36, 4, "order qty (ACCEPTED), fill qty, canceled qty, open qty before the replace "
+                        "(REPLACED), level qty"),
     Field("leaves", 40, 4, "open qty of order_id after the event; LEVEL: number of orders"),
     Field("resting_order_id", 44, 4, "FILL: the resting order's id"),
     Field("resting_account", 48, 4, "FILL: the resting order's account"),

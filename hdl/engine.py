@@ -769,7 +769,7 @@ class MatchingEngine(wiring.Component):
             with m.State("RPL_KEEP_EMIT"):
                 emit("IDLE", type=E.REPLACED, flags=p.EventFlag.PRIORITY_KEPT, side=r.side, symbol=r.symbol,
                      client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=cmd.qty, leaves=cmd.qty)
+                     price=r.price, qty=r_leaves, leaves=cmd.qty)
             with m.State("RPL_MOVE"):
                 new_pidx = cmd.price - band_lo
                 m.d.sync += [a_slot.eq(r_slot), a_gen.eq(r_gen), a_account.eq(r.account),
@@ -781,7 +781,7 @@ class MatchingEngine(wiring.Component):
                 m.next = "RPL_EMIT"
             with m.State("RPL_EMIT"):
                 emit("MATCH_FIND", type=E.REPLACED, side=a_side, symbol=a_symbol, client_id=a_client,
-                     account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=a_leaves,
+                     account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=r_leaves,
                      leaves=a_leaves)
 
             # -- admin ---------------------------------------------------------------------------------

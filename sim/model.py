@@ -461,6 +461,7 @@ class MatchingModel:
             self._reject(cmd, reason)
             return
         keeps_priority = cmd.price == order.price and cmd.qty <= order.leaves
+        before = order.leaves
         delta = cmd.qty - order.leaves
         if delta > 0:
             order.submitted += delta
@@ -478,7 +479,7 @@ class MatchingModel:
         self._emit(type=REPLACED, flags=EventFlag.PRIORITY_KEPT if keeps_priority else 0,
                    side=order.side, symbol=order.symbol, client_id=order.client_id,
                    account=order.account, order_id=order.order_id, price=order.price,
-                   qty=order.leaves, leaves=order.leaves)
+                   qty=before, leaves=order.leaves)
         if not keeps_priority:
             self._execute(book, order)
 

@@ -52,14 +52,15 @@ class EventLedger:
             order["leaves"] = 0
         elif e.type == EventType.REPLACED:
             order = o[e.order_id]
-            delta = e.qty - order["leaves"]
+            assert e.qty == order["leaves"]
+            delta = e.leaves - order["leaves"]
             if delta > 0:
                 order["submitted"] += delta
             else:
                 order["canceled"] -= delta
             kept = bool(e.flags & EventFlag.PRIORITY_KEPT)
             assert kept == (e.price == order["price"] and delta <= 0)
-            order["leaves"], order["price"] = e.qty, e.price
+            order["leaves"], order["price"] = e.leaves, e.price
 
     def check(self, model):
         resting = {}
