@@ -1,0 +1,83 @@
+"""``fpgax md capture``: a flow through the simulated engine and publisher, every frame to a pcap.
+
+Runs ``fpgax.sim.md_bench`` (cocotb, Verilator or Icarus) on the generated Verilog of
+``MarketDataEngine``; the bench checks every message against the reference publisher and writes
+the frames with the cycle their first beat left; this module turns them into a pcap whose
+timestamps are the simulated wire times (cycle x clock period, from the configured time of day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpgax import pcap
+from fpgax.config import EngineConfig, profile
+
+TOP = "fpgax_md"
+#: Wire-time clock of the captures: the kernel clock the latency report states.
+CLOCK_MHZ = 300.0
+
+
+@dataclass
+class CaptureResult:
+    frames: list[bytes]
+    first_beats: list[int]   #: bench cycle of each frame's first beat
+    taken: list[int]         #: bench cycle each command was taken
+    messages: int
+    clock_ns: float
+    settings: dict = field(default_factory=dict)
+
+
+def build_key(config: EngineConfig, width: int) -> str:
+    import amaranth
+
+    import fpgax.hdl
+
+    h = hashlib.sha256()
+    h.update(json.dumps(config.as_dict(), sort_keys=True).encode() + f"|{width}|{amaranth.__version__}".encode())
+    for path in sorted(Path(fpgax.hdl.__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run_capture(flow_path: Path, config_name: str = "tiny", sim: str = "verilator", *, width: int = 64,
+                settings: dict | None = None, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
+                workdir: Path | None = None) -> CaptureResult:
+    """Run the bench on a resolved .bin flow; raise RuntimeError when it reports a mismatch."""
+    from cocotb_tools.runner import get_results
+
+    from fpgax.hdl.md import md_verilog
+    from fpgax.sim.runner import build, environment
+
+    config = profile(config_name)
+    settings = dict(settings or {})
+    runner, build_dir = build(TOP, lambda: md_verilog(config, width), build_key(config, width), sim)
+    own = workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="fpgax-md-")) if own else workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "frames.json"
+    results = runner.test(hdl_toplevel=TOP, test_module="fpgax.sim.md_bench", build_dir=build_dir, test_dir=workdir,
+                          extra_env={"FPGAX_MD_FLOW": str(flow_path), "FPGAX_MD_PROFILE": config_name,
+                                     "FPGAX_MD_OUT": str(out), "FPGAX_MD_IDLE": str(idle),
+                                     "FPGAX_MD_STALL": str(stall), "FPGAX_MD_SEED": str(seed),
+                                     "FPGAX_MD_CONFIG": json.dumps(settings), **environment()})
+    tests, failed = get_results(results)
+    if failed or not tests or not out.exists():
+        raise RuntimeError(f"the market-data bench failed ({failed} of {tests}); see {results}")
+    data = json.loads(out.read_text())
+    return CaptureResult([bytes.fromhex(f) for f in data["frames"]], data["first_beats"], data["taken"],
+                         data["messages"], 1000.0 / CLOCK_MHZ, settings)
+
+
+def write_capture(result: CaptureResult, path: Path, time_of_day_ns: int = 34_200_000_000_000) -> None:
+    """The frames as a pcap, each stamped with its first beat's wire time (cycle x clock period
+    after the time of day the publisher was set to, on day 0 of the epoch)."""
+    stamps = [time_of_day_ns + round(c * result.clock_ns) for c in result.first_beats]
+    pcap.write(path, result.frames, stamps)
+
+
+
