@@ -1,0 +1,409 @@
+"""Market data on the wire: the ITCH 5.0 definitions against an independent decoder (itchfeed), the
+publisher RTL (cocotb, Verilator and Icarus, 64- and 512-bit MAC) against the reference publisher,
+its frames checked by scapy, the book rebuilt from itchfeed's decoding against the golden model's
+after every packet, tshark's MoldUDP64 dissector and the shipped Lua ITCH 5.0 dissector on the pcap,
+the retransmission store, and `fpgax md listen` / the re-request server over local UDP."""
+
+import shutil
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from itch.messages import messages as itchfeed_messages
+from itch.parser import MessageParser
+
+from fpgax import itch, itchlua, pcap
+from fpgax.config import profile
+from fpgax.flows import Flow, save_flow
+from fpgax.gen import GenOptions, generate
+from fpgax.host.md import FeedReader, ItchBook, MessageStore, RequestServer, decode_pcap, listen, udp_rerequest
+from fpgax.protocol import Command, Opcode
+from fpgax.replay import run_model
+from fpgax.sim.mdmodel import MarketDataModel, feed
+from fpgax.sim.model import MatchingModel
+from fpgax.sim.runner import simulator_available
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ["AAPL", "MSFT"]
+TICKS = [100, 2_000_000]  # one cent; 200 dollars (so prices x tick overflow ITCH's 32 bits on MSFT)
+
+SAMPLES = {
+    "S": {"event_code": "O"},
+    "R": {"stock_locate": 3, "stock": "AAPL"},
+    "H": {"stock_locate": 3, "stock": "AAPL", "trading_state": "H"},
+    "A": {"stock_locate": 3, "timestamp": 34_200_000_000_123, "order_reference_number": 1025,
+          "buy_sell_indicator": "S", "shares": 300, "stock": "AAPL", "price": 1_234_500},
+    "E": {"stock_locate": 3, "order_reference_number": 1025, "executed_shares": 100, "match_number": 77},
+    "X": {"stock_locate": 3, "order_reference_number": 1025, "cancelled_shares": 50},
+    "D": {"stock_locate": 3, "order_reference_number": 1025},
+    "U": {"stock_locate": 3, "original_order_reference_number": 1025, "new_order_reference_number": 1025,
+          "shares": 10, "price": 99_0000},
+}
+# itchfeed's attribute for each of our field names where they differ
+ITCHFEED_NAMES = {"U": {"original_order_reference_number": "order_reference_number"},
+                  "R": {"luld_reference_price_tier": "luld_ref"}}
+
+
+def from_itchfeed(msg) -> dict:
+    """An itchfeed message object as a dict with our field names (alpha fields as str)."""
+    mtype = msg.message_type.decode()
+    out = {"type": mtype}
+    for f in itch.MESSAGES[mtype].fields:
+        value = getattr(msg, ITCHFEED_NAMES.get(mtype, {}).get(f.name, f.name))
+        out[f.name] = value.decode() if isinstance(value, bytes) else value
+    return out
+
+
+@pytest.mark.parametrize("mtype", sorted(itch.MESSAGES))
+def test_itch_messages_decode_with_itchfeed(mtype):
+    raw = itch.encode(mtype, **SAMPLES[mtype])
+    assert len(raw) == itchfeed_messages[mtype.encode()].message_size == itch.MESSAGES[mtype].size
+    theirs = from_itchfeed(MessageParser().get_message_type(raw))
+    ours = itch.decode(raw)
+    assert theirs == ours
+    for name, value in SAMPLES[mtype].items():  # alpha fields come back space-padded
+        assert ours[name] == (value.ljust(len(ours[name])) if isinstance(value, str) else value)
+
+
+def test_itch_rejects_what_does_not_fit():
+    with pytest.raises(ValueError, match="shares"):
+        itch.encode("A", shares=1 << 32)
+    with pytest.raises(ValueError, match="stock"):
+        itch.encode("R", stock="TOOLONGNAME")
+    with pytest.raises(ValueError, match="no field"):
+        itch.encode("D", shares=1)
+    with pytest.raises(ValueError, match="1 to 8"):
+        itch.symbol_name("")
+
+
+def test_frame_parses_with_scapy():
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    addr = itch.FeedAddress(group="239.9.8.7", dst_port=31000)
+    payload = itch.MoldPacket(itch.session_id("S1"), 5, [itch.encode("D", order_reference_number=9)]).encode()
+    raw = itch.frame(payload, addr, ident=0x1234)
+    pkt = Ether(raw)
+    assert pkt.dst == "01:00:5e:09:08:07" and pkt[IP].dst == "239.9.8.7" and pkt[UDP].dport == 31000
+    assert pkt[IP].len == len(raw) - 14 and pkt[UDP].len == len(raw) - 34
+    fresh = pkt[IP].copy()
+    del fresh.chksum
+    assert IP(bytes(fresh)).chksum == pkt[IP].chksum
+    fields, body = itch.parse_frame(raw)
+    assert body == payload and fields["ident"] == 0x1234
+    bad = bytearray(raw)
+    bad[24] ^= 1
+    with pytest.raises(ValueError, match="checksum"):
+        itch.parse_frame(bytes(bad))
+    with pytest.raises(ValueError, match="past the packet"):
+        itch.MoldPacket.decode(payload[:-1])
+
+
+def test_reference_publisher_on_scenarios():
+    """Directed cases of the reference publisher: resting add after fills, execution, partial
+    cancel by a priority-keeping replace, replace that moves, delete, halt."""
+    config = profile("tiny")
+    model, md = MatchingModel(config), MarketDataModel(config, NAMES, TICKS)
+
+    def run(**fields):
+        cmd = Command(**fields)
+        return [itch.decode(m) for m in md.command(cmd, model.apply(cmd))]
+
+    new = {"opcode": Opcode.NEW, "account": 1, "symbol": 0, "qty": 10}
+    a = run(**new, client_id=1, side=1, price=20)
+    assert [m["type"] for m in a] == ["A"] and a[0]["price"] == 2000 and a[0]["stock"] == "AAPL    "
+    ref = a[0]["order_reference_number"]
+    b = run(**{**new, "account": 2, "qty": 4}, client_id=1, side=0, price=21)  # takes 4 of 10
+    assert [(m["type"], m.get("order_reference_number"), m.get("executed_shares")) for m in b] == [("E", ref, 4)]
+    c = run(opcode=Opcode.REPLACE, account=1, symbol=0, order_id=ref, client_id=2, price=20, qty=5)
+    assert [(m["type"], m["cancelled_shares"]) for m in c] == [("X", 1)]
+    d = run(opcode=Opcode.REPLACE, account=1, symbol=0, order_id=ref, client_id=3, price=22, qty=5)
+    assert [(m["type"], m["shares"], m["price"]) for m in d] == [("U", 5, 2200)]
+    e = run(opcode=Opcode.HALT, symbol=0)
+    assert [m["type"] for m in e] == ["H", "D"] and e[0]["trading_state"] == "H"
+    f = run(**new, client_id=9, side=1, price=20, tif=2)  # IOC while halted: rejected, nothing
+    assert f == []
+    assert [m["type"] for m in run(opcode=Opcode.SYMBOL, symbol=1, price=3000, qty=3010)] == ["R"]
+    g = run(opcode=Opcode.NEW, account=1, symbol=1, qty=1, client_id=10, side=0, price=3000)
+    assert g[0]["price"] == 0xFFFFFFFF and md.price_overflows == 1
+
+
+# -- the RTL ----------------------------------------------------------------------------------
+
+def md_flow(directory: Path, orders: int, seed: int) -> Path:
+    """SYMBOL for every symbol (Stock Directory), then a generated flow with halts and replaces."""
+    config = profile("tiny")
+    admin = [Command(opcode=Opcode.SYMBOL, symbol=s, price=1, qty=config.levels) for s in range(config.symbols)]
+    opts = GenOptions(orders=orders, seed=seed, symbols=config.symbols, accounts=config.accounts, invalid=0.02,
+                      admin=0.02, replace=0.2)
+    _, commands, _, _ = run_model(Flow(admin + list(generate(opts, config))), config, progress=False)
+    path = directory / f"md-{seed}.bin"
+    save_flow(path, commands, pool=config.pool)
+    return path
+
+
+def model_books_after_packets(config, commands, packets_messages):
+    """For each packet: the golden model's books (as ITCH L3, prices x tick) when the packet's last
+    message ends its command, else None."""
+    messages, owner = feed(config, commands, NAMES, TICKS)
+    model = MatchingModel(config)
+    done = -1
+    out, at = [], 0
+    for count in packets_messages:
+        at += count
+        boundary = at == len(messages) or owner[at - 1] != owner[at]
+        if not boundary or at == 0:
+            out.append(None)
+            continue
+        while done < owner[at - 1]:
+            done += 1
+            model.apply(commands[done])
+        books = {}
+        for s in range(config.symbols):
+            l3 = model.l3(s)
+            books[s] = {side: [(min(price * TICKS[s], 0xFFFFFFFF), [(o[0], o[3]) for o in orders])
+                               for price, orders in l3[name]] for side, name in (("B", "bids"), ("S", "asks"))}
+        out.append(books)
+    return out
+
+
+CASES = [("verilator", 64, 1500), ("verilator", 512, 1500), ("icarus", 64, 1500)]
+
+
+@pytest.mark.parametrize("sim,width,orders", CASES, ids=[f"{s}-{w}" for s, w, _ in CASES])
+def test_publisher_rtl(sim, width, orders, tmp_path):
+    if not simulator_available(sim):
+        pytest.skip(f"{sim} is not installed")
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from fpgax.flows import load_flow
+    from fpgax.mdcapture import run_capture, write_capture
+
+    config = profile("tiny")
+    n = orders if sim == "verilator" else 400
+    flow = md_flow(tmp_path, n, seed=11)
+    settings = {"names": NAMES, "ticks": TICKS, "idle_close": 4, "session": "FPGAXTEST",
+                "address": {"group": "239.7.7.7", "dst_port": 31337}}
+    result = run_capture(flow, "tiny", sim, width=width, settings=settings, idle=0.2, stall=0.5, seed=2,
+                         workdir=tmp_path / "bench")
+    assert result.frames and result.messages
+
+    # every frame: valid Ethernet/IPv4/UDP as scapy sees it, checksum and lengths right
+    idents = []
+    packets = []
+    for raw in result.frames:
+        pkt = Ether(raw)
+        ip = pkt[IP]
+        assert pkt.dst == itch.multicast_mac("239.7.7.7") and ip.dst == "239.7.7.7" and pkt[UDP].dport == 31337
+        assert ip.len == len(raw) - 14 and pkt[UDP].len == len(raw) - 34 and len(raw) <= 14 + 1500
+        rebuilt = ip.copy()
+        del rebuilt.chksum
+        assert IP(bytes(rebuilt)).chksum == ip.chksum
+        idents.append(ip.id)
+        packets.append(itch.MoldPacket.decode(bytes(pkt[UDP].payload)))
+    assert idents == list(range(len(idents)))
+    assert all(p.session == itch.session_id("FPGAXTEST") for p in packets)
+
+    # the stream decoded by itchfeed; the book it rebuilds equals the model's after every packet
+    commands = load_flow(flow).commands
+    expected_books = model_books_after_packets(config, commands, [len(p.messages) for p in packets])
+    book = ItchBook()
+    parser = MessageParser()
+    seen, compared = set(), 0
+    for packet, expected in zip(packets, expected_books, strict=True):
+        for raw in packet.messages:
+            msg = from_itchfeed(parser.get_message_type(raw))
+            seen.add(msg["type"])
+            book.apply(msg)
+        if expected is not None:
+            compared += 1
+            for s in range(config.symbols):
+                assert book.l3(s) == expected[s], f"symbol {s} after packet {packet.sequence}"
+    assert compared >= len(packets) // 2
+    assert seen >= set(itch.MESSAGES), f"the flow never made {set(itch.MESSAGES) - seen}"
+    assert book.names == {0: "AAPL", 1: "MSFT"}
+
+    # the pcap: tshark's MoldUDP64 dissector and the shipped Lua ITCH 5.0 dissector
+    capture = tmp_path / "feed.pcap"
+    write_capture(result, capture)
+    assert [raw for _, raw in pcap.read(capture)] == result.frames
+    if sim == "verilator" and width == 64:
+        check_tshark(capture, 31337, result.messages, len(result.frames))
+
+
+def check_tshark(capture: Path, port: int, messages: int, frames: int):
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed (make test installs it with apt when it can)")
+    lua = ROOT / "fpgax" / "data" / "fpgax_itch50.lua"
+    base = ["tshark", "-r", str(capture), "-X", f"lua_script:{lua}", "-d", f"udp.port=={port},moldudp64",
+            "-d", "moldudp64.payload,itch50", "-o", "ip.check_checksum:TRUE"]
+    fields = subprocess.run(base + ["-T", "fields", "-E", "occurrence=a", "-e", "moldudp64.count",
+                                    "-e", "itch50.type", "-e", "ip.checksum.status"],
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(fields) == frames
+    counts = [int(line.split("\t")[0]) for line in fields]
+    types = [t for line in fields for t in line.split("\t")[1].split(",") if t]
+    assert sum(counts) == messages == len(types)
+    assert set(types) == set(itch.MESSAGES)
+    assert all(line.split("\t")[2] == "1" for line in fields)  # 1: good (0 bad, 2 unverified)
+    verbose = subprocess.run(base + ["-V"], capture_output=True, text=True, check=True).stdout
+    assert "Malformed" not in verbose and "unknown message type" not in verbose
+    for m in itch.MESSAGES.values():
+        assert f"ITCH 5.0 {m.name}" in verbose
+        for f in m.fields:
+            assert f.name.replace("_", " ").title() + ":" in verbose, f"{m.name}.{f.name} not decoded"
+
+
+def test_shipped_lua_is_generated():
+    assert (ROOT / "fpgax" / "data" / "fpgax_itch50.lua").read_text() == itchlua.generate()
+
+
+# -- the retransmission store (Amaranth simulation) -------------------------------------------
+
+def test_retransmit_store():
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.md import RetransmitStore
+
+    dut = RetransmitStore(depth=4)
+
+    async def bench(ctx):
+        for seq in range(1, 7):  # 6 messages into 4 entries: 1 and 2 are gone
+            ctx.set(dut.w_en, 1)
+            ctx.set(dut.w_seq, seq)
+            ctx.set(dut.w_msg.length, 19)
+            ctx.set(dut.w_msg.data, seq * 1000)
+            await ctx.tick()
+        ctx.set(dut.w_en, 0)
+        ctx.set(dut.response.ready, 1)
+        got = {}
+        for want in (1, 2, 3, 6, 7):
+            ctx.set(dut.request.payload, want)
+            ctx.set(dut.request.valid, 1)
+            await ctx.tick().until(dut.request.ready)
+            ctx.set(dut.request.valid, 0)
+            *_, seq, found, data = await ctx.tick().sample(
+                dut.response.payload.seq, dut.response.payload.found, dut.response.payload.msg.data
+            ).until(dut.response.valid)
+            got[seq] = (found, data)
+        assert got == {1: (0, got[1][1]), 2: (0, got[2][1]), 3: (1, 3000), 6: (1, 6000), 7: (0, got[7][1])}
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+# -- host: decode, listen, re-request -------------------------------------------------------
+
+def model_feed_packets(orders=300, per_packet=7):
+    config = profile("tiny")
+    opts = GenOptions(orders=orders, seed=3, symbols=config.symbols, accounts=config.accounts)
+    _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
+    messages, _ = feed(config, commands, NAMES, TICKS)
+    session = itch.session_id("LISTEN")
+    packets = [itch.MoldPacket(session, i + 1, messages[i:i + per_packet]).encode()
+               for i in range(0, len(messages), per_packet)]
+    book = ItchBook()
+    for m in messages:
+        book.apply(itch.decode(m))
+    return session, messages, packets, book
+
+
+def test_feed_reader_gaps_and_duplicates():
+    session, messages, packets, book = model_feed_packets()
+    seen = []
+    reader = FeedReader(lambda seq, raw: seen.append(seq))
+    reader.packet(packets[0])
+    reader.packet(packets[2])          # packet 1 lost
+    reader.packet(packets[2])          # duplicate
+    assert [(g.first, g.count, g.filled) for g in reader.gaps] == [(8, 7, False)]
+    assert reader.duplicates == 7 and seen == list(range(1, 8)) + list(range(15, 22))
+    store = MessageStore()
+    for i, m in enumerate(messages):
+        store.put(i + 1, m)
+    seen.clear()
+    reader = FeedReader(lambda seq, raw: seen.append(seq), rerequest=lambda s, first, n: store.get(first, n))
+    for pkt in packets[:1] + packets[2:]:
+        reader.packet(pkt)
+    assert reader.gaps[0].filled and seen == list(range(1, len(messages) + 1))
+
+
+def test_listen_over_multicast_with_rerequest():
+    """`listen` joins a group on loopback; a sender drops one packet; the gap is re-requested
+    from a RequestServer over UDP; the book at the end equals the full feed's."""
+    session, messages, packets, book = model_feed_packets()
+    store = MessageStore(depth=len(messages))
+    for i, m in enumerate(messages):
+        store.put(i + 1, m)
+    server = RequestServer(store, session)
+    group, port = "239.255.42.1", _free_port()
+    ready = threading.Event()
+    lines = []
+    result = {}
+
+    def run():
+        result.update(listen(group, port, interface="127.0.0.1", count=len(messages), duration=30,
+                             rerequest=server.address, out=lines.append, ready=ready, depth=3))
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert ready.wait(10)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        for i, pkt in enumerate(packets):
+            if i != 3:
+                s.sendto(pkt, (group, port))
+    t.join(40)
+    server.close()
+    assert not t.is_alive()
+    assert result["messages"] == len(messages)
+    assert [(g["first"], g["filled"]) for g in result["gaps"]] == [(3 * 7 + 1, True)]
+    assert any(line.startswith("gap: 7 message(s) from sequence 22") for line in lines)
+    assert result["books"]["AAPL"] == book.l2(0, 3)
+    assert server.requests >= 1
+
+
+def test_request_server_answers_within_mtu():
+    session, messages, packets, _ = model_feed_packets()
+    store = MessageStore(depth=50)
+    for i, m in enumerate(messages):
+        store.put(i + 1, m)
+    server = RequestServer(store, session, mtu=200)
+    try:
+        got = udp_rerequest(server.address)(session, len(messages) - 20, 20)
+        assert got == messages[-21:-1]
+        assert udp_rerequest(server.address)(session, 1, 5) == []  # older than the store keeps
+        reply = server.answer(itch.MOLD_HEADER.pack(session, len(messages) - 40, 40))
+        pkt = itch.MoldPacket.decode(reply)
+        assert len(reply) <= itch.max_payload(200) and 0 < len(pkt.messages) < 40
+        assert server.answer(itch.MOLD_HEADER.pack(b"OTHER     ", 1, 1)) is None
+    finally:
+        server.close()
+
+
+def test_decode_pcap_reports_file_and_frame(tmp_path):
+    session, messages, packets, book = model_feed_packets()
+    addr = itch.FeedAddress()
+    frames = [itch.frame(p, addr, i) for i, p in enumerate(packets)]
+    good = tmp_path / "good.pcap"
+    pcap.write(good, frames, range(len(frames)))
+    rebuilt = ItchBook()
+    reader = decode_pcap(good, lambda seq, raw: rebuilt.apply(itch.decode(raw)))
+    assert reader.next_seq == len(messages) + 1 and rebuilt.l3(1) == book.l3(1)
+    bad = tmp_path / "bad.pcap"
+    broken = list(frames)
+    broken[2] = broken[2][:-3]
+    pcap.write(bad, broken, range(len(frames)))
+    with pytest.raises(ValueError, match=r"bad.pcap: frame 3: IPv4 total length"):
+        decode_pcap(bad)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
