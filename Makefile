@@ -21,16 +21,21 @@ $(STAMP): pyproject.toml
 ## setup: virtualenv in .venv with fpgax (editable) and its test tools
 setup: $(STAMP)
 
-## icarus: Icarus Verilog for the RTL benches -- apt when missing and root, a clear message otherwise
+## icarus: Icarus Verilog for the RTL benches and tshark for the feed checks -- apt when missing
+##         and root, a clear message otherwise
 icarus:
-	@if command -v iverilog >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
+	command -v tshark >/dev/null 2>&1 || missing="$$missing tshark"; \
+	if [ -z "$$missing" ]; then \
 	  true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Icarus Verilog (apt-get install iverilog)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null; \
+	  echo "installing$$missing (apt-get)"; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
 	else \
-	  echo "warning: Icarus Verilog (iverilog) is not installed and this user cannot apt-get it;" >&2; \
-	  echo "         run 'sudo apt-get install iverilog' for the Icarus RTL benches." >&2; \
+	  echo "warning:$$missing not installed and this user cannot apt-get;" >&2; \
+	  echo "         run 'sudo apt-get install$$missing' for the Icarus benches and the tshark feed checks." >&2; \
 	fi
 
 ## demo: the main job on the simulated engine: the RTL against the model, its cycle report, then

@@ -661,10 +661,12 @@ def _cmd_build(args) -> int:
 # -- main ------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    from .mdcli import md_parser
+
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_gen_parser, _replay_parser, _compare_parser, _bench_parser, _lobster_parser, _docs_parser,
-                _recover_parser, _devices_parser, _load_parser, _build_parser, _perf_parser):
+                _recover_parser, _devices_parser, _load_parser, _build_parser, _perf_parser, md_parser):
         add(sub)
     return parser
 

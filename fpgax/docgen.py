@@ -109,7 +109,24 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
         out["enum-" + cls.__name__] = enum_table(cls)
     out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
     out["estimate-u280"] = estimate_section(root)
+    out["itch-messages"] = itch_table()
     return out
+
+
+def itch_table() -> str:
+    """The ITCH 5.0 messages fpgax publishes, field by field (from fpgax.itch)."""
+    from . import itch
+
+    kinds = {"u": "integer", "a": "alpha", "p": "price (4 decimals)", "t": "timestamp (ns)"}
+    rows = []
+    for m in itch.MESSAGES.values():
+        rows += [f"**`{m.type}` {m.name}** ({m.size} bytes) — sent for: {m.doc}.", "",
+                 "| offset | bytes | field | type | fpgax value |", "|---:|---:|---|---|---|",
+                 "| 0 | 1 | `message_type` | alpha | `" + m.type + "` |"]
+        for f, at in zip(m.fields, m.offsets().values(), strict=True):
+            rows.append(f"| {at} | {f.size} | `{f.name}` | {kinds[f.kind]} | {f.doc} |")
+        rows.append("")
+    return "\n".join(rows)
 
 
 def _kernel_xml() -> str:

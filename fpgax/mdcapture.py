@@ -46,7 +46,7 @@ def build_key(config: EngineConfig, width: int) -> str:
 
 def run_capture(flow_path: Path, config_name: str = "tiny", sim: str = "verilator", *, width: int = 64,
                 settings: dict | None = None, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
-                workdir: Path | None = None) -> CaptureResult:
+                workdir: Path | None = None, quiet: bool = False) -> CaptureResult:
     """Run the bench on a resolved .bin flow; raise RuntimeError when it reports a mismatch."""
     from cocotb_tools.runner import get_results
 
@@ -64,7 +64,8 @@ def run_capture(flow_path: Path, config_name: str = "tiny", sim: str = "verilato
                           extra_env={"FPGAX_MD_FLOW": str(flow_path), "FPGAX_MD_PROFILE": config_name,
                                      "FPGAX_MD_OUT": str(out), "FPGAX_MD_IDLE": str(idle),
                                      "FPGAX_MD_STALL": str(stall), "FPGAX_MD_SEED": str(seed),
-                                     "FPGAX_MD_CONFIG": json.dumps(settings), **environment()})
+                                     "FPGAX_MD_CONFIG": json.dumps(settings), **environment(),
+                                     **({"COCOTB_LOG_LEVEL": "WARNING"} if quiet else {})})
     tests, failed = get_results(results)
     if failed or not tests or not out.exists():
         raise RuntimeError(f"the market-data bench failed ({failed} of {tests}); see {results}")
@@ -81,3 +82,24 @@ def write_capture(result: CaptureResult, path: Path, time_of_day_ns: int = 34_20
 
 
 
+
+
+def wire_latencies(result: CaptureResult, config: EngineConfig, commands, settings: dict | None = None) -> list[int]:
+    """For every command that made a message: cycles from the command taken to the first beat of
+    the frame carrying its first message (the wire latency; the MAC adds its own)."""
+    from fpgax import itch
+    from fpgax.sim.mdmodel import feed
+
+    settings = settings or {}
+    _messages, owner = feed(config, commands, settings.get("names"), settings.get("ticks"))
+    frame_of = []
+    for i, raw in enumerate(result.frames):
+        _fields, payload = itch.parse_frame(raw)
+        frame_of += [i] * len(itch.MoldPacket.decode(payload).messages)
+    out, seen = [], set()
+    for msg_index, cmd in enumerate(owner):
+        if cmd < 0 or cmd in seen or msg_index >= len(frame_of):
+            continue
+        seen.add(cmd)
+        out.append(result.first_beats[frame_of[msg_index]] - result.taken[cmd])
+    return out

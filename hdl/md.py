@@ -585,7 +585,8 @@ class MarketDataEngine(wiring.Component):
         m.d.comb += [eng.i.payload.eq(self.i.payload), eng.i.valid.eq(self.i.valid & opq.w_rdy),
                      self.i.ready.eq(eng.i.ready & opq.w_rdy),
                      opq.w_data.eq(self.i.payload.opcode), opq.w_en.eq(self.i.valid & self.i.ready),
-                     enc.opcodes.payload.eq(opq.r_data), enc.opcodes.valid.eq(opq.r_rdy), opq.r_en.eq(enc.opcodes.ready)]
+                     enc.opcodes.payload.eq(opq.r_data), enc.opcodes.valid.eq(opq.r_rdy),
+                     opq.r_en.eq(enc.opcodes.ready)]
 
         # events: to o and to the encoder; the engine's event goes when both have taken it
         taken_o, taken_e = Signal(), Signal()
@@ -609,7 +610,8 @@ class MarketDataEngine(wiring.Component):
             self.m_axis_tlast.eq(pk.mac.payload.last), self.m_axis_tvalid.eq(pk.mac.valid),
             pk.mac.ready.eq(self.m_axis_tready),
             st.w_en.eq(pk.taken), st.w_seq.eq(pk.taken_seq), st.w_msg.eq(pk.taken_msg),
-            st.request.payload.eq(self.rq.payload), st.request.valid.eq(self.rq.valid), self.rq.ready.eq(st.request.ready),
+            st.request.payload.eq(self.rq.payload), st.request.valid.eq(self.rq.valid),
+            self.rq.ready.eq(st.request.ready),
             self.rs.payload.eq(st.response.payload), self.rs.valid.eq(st.response.valid),
             st.response.ready.eq(self.rs.ready),
             self.idle.eq(eng.idle & ~taken_o & ~taken_e & ~enc.busy & ~pk.busy & ~opq.r_rdy),

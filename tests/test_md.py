@@ -407,3 +407,39 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_md_cli_capture_decode_lua(tmp_path, capsys):
+    """`fpgax md capture` on a scenario flow, then `md decode --book` and `md lua` on its outputs."""
+    from fpgax.cli import main
+
+    if not simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    scenario = tmp_path / "replace_trades.csv"  # tests/scenarios/15 with prices inside tiny's band 1..64
+    scenario.write_text("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
+                        "NEW,1,1,0,S,LIMIT,DAY,45,10,\nNEW,2,1,0,B,LIMIT,DAY,40,4,\nNEW,3,1,0,B,LIMIT,DAY,41,3,\n"
+                        "REPLACE,1,2,0,,,,40,8,1\nREPLACE,1,3,0,,,,40,0,2\nNEW,1,4,0,B,LIMIT,DAY,30,5,\n"
+                        "NEW,1,5,0,S,LIMIT,DAY,35,5,\nREPLACE,1,6,0,,,,30,5,5\nHALT,,,0,,,,,,\n")
+    out = tmp_path / "feed.pcap"
+    assert main(["md", "capture", str(scenario), "-o", str(out), "--names", "AAPL,MSFT",
+                 "--json", str(tmp_path / "wire.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "0 mismatches" in printed and "wire latency" in printed
+    assert main(["md", "decode", str(out), "--json", str(tmp_path / "msgs.json")]) == 0
+    import json
+
+    msgs = json.loads((tmp_path / "msgs.json").read_text())
+    config = profile("tiny")
+    _, commands, _, _ = run_model(__import__("fpgax.flows").flows.load_flow(scenario), config, progress=False)
+    expected, _ = feed(config, commands, NAMES)
+    assert [m["seq"] for m in msgs] == list(range(1, len(expected) + 1))
+    assert [m["type"] for m in msgs] == [chr(raw[0]) for raw in expected]
+    # after O R R S Q: three adds; the replace trades twice and rests 1 (E E U); replace to 0 (D); two adds;
+    # the replace that meets its own order is canceled by STP (D); HALT (H) cancels the DAY bid (D)
+    assert "".join(m["type"] for m in msgs[5:]) == "AAAEEUDAADHD"
+    lua = tmp_path / "d.lua"
+    assert main(["md", "lua", "-o", str(lua)]) == 0 and lua.read_text() == itchlua.generate()
+    bad = tmp_path / "not.pcap"
+    bad.write_bytes(b"nonsense" * 4)
+    assert main(["md", "decode", str(bad)]) == 2
+    assert "not.pcap: not a pcap file" in capsys.readouterr().err
