@@ -443,3 +443,21 @@ def test_md_cli_capture_decode_lua(tmp_path, capsys):
     bad.write_bytes(b"nonsense" * 4)
     assert main(["md", "decode", str(bad)]) == 2
     assert "not.pcap: not a pcap file" in capsys.readouterr().err
+
+
+def test_publisher_heartbeats(tmp_path):
+    """With no message for `heartbeat` cycles the publisher sends empty packets carrying the next
+    sequence number; a message after them continues the sequence."""
+    if not simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    from fpgax.mdcapture import run_capture
+
+    flow = md_flow(tmp_path, 20, seed=4)
+    result = run_capture(flow, "tiny", "verilator", settings={"heartbeat": 300, "idle_close": 0},
+                         workdir=tmp_path / "bench")
+    packets = [itch.MoldPacket.decode(itch.parse_frame(raw)[1]) for raw in result.frames]
+    beats = [p for p in packets if not p.messages]
+    assert len(beats) >= 2, "no heartbeats after 3 heartbeat periods of silence"
+    assert all(p.sequence == result.messages + 1 and p.count == 0 for p in beats)
+    gaps = [b - a for a, b in zip(result.first_beats, result.first_beats[1:], strict=False)]
+    assert max(gaps) <= 300 + 50  # never silent much longer than the period
