@@ -190,23 +190,7 @@ def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", pr
     if progress:
         print("perf-report: market-data wire latency (engine + publisher, cocotb)", file=sys.stderr)
     wire = wire_latency(tiny, orders=5000)
-    lines += ["## Market data: wire latency", "",
-              "Cycles from a command taken by the engine to the first beat of the MoldUDP64 frame carrying its "
-              "first ITCH message on the MAC port (`fpgax md capture --json`; tiny profile, "
-              f"generated flow of {wire['commands']:,} commands, input always valid, MAC always ready). "
-              "A packet closes when the next message would pass the MTU or after `idle_close` cycles "
-              "without a message: 0 sends as soon as the encoder pauses, larger values fill packets at the "
-              "cost of latency. A 64-bit MAC port is slower than the engine (a frame leaves at 8 bytes a "
-              "cycle), so its frames queue; the U280's 512-bit port is not. The MAC's own latency (and FCS) "
-              "is not included.", "",
-              "| MAC, packet close | commands | p50 | p90 | p99 | max | p50 ns | p99 ns | frames | messages/frame |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    ns = 1000 / clock
-    for close, r in wire["runs"].items():
-        d = r["cycles"]
-        lines.append(f"| {close} | {d['count']:,} | {d['p50']} | {d['p90']} | {d['p99']} | {d['max']} | "
-                     f"{d['p50'] * ns:.1f} | {d['p99'] * ns:.1f} | {r['frames']:,} | {r['per_frame']:.1f} |")
-    lines.append("")
+    lines += wire_section(wire, clock)
     out = docs / "performance.md"
     out.write_text("\n".join(lines) + "\n")
     (docs / "perf" / "summary.json").write_text(json.dumps(
@@ -250,3 +234,25 @@ def config_name_of(config: EngineConfig) -> str:
         if c == config:
             return name
     raise ValueError("not a named profile")
+
+
+def wire_section(wire: dict, clock: float) -> list[str]:
+    """The market-data wire-latency section of docs/performance.md."""
+    lines = ["## Market data: wire latency", "",
+              "Cycles from a command taken by the engine to the first beat of the MoldUDP64 frame carrying its "
+              "first ITCH message on the MAC port (`fpgax md capture --json`; tiny profile, "
+              f"generated flow of {wire['commands']:,} commands, input always valid, MAC always ready). "
+              "A packet closes when the next message would pass the MTU or after `idle_close` cycles "
+              "without a message: 0 sends as soon as the encoder pauses, larger values fill packets at the "
+              "cost of latency. A 64-bit MAC port is slower than the engine (a frame leaves at 8 bytes a "
+              "cycle), so its frames queue; the U280's 512-bit port is not. The MAC's own latency (and FCS) "
+              "is not included.", "",
+              "| MAC, packet close | commands | p50 | p90 | p99 | max | p50 ns | p99 ns | frames | messages/frame |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ns = 1000 / clock
+    for close, r in wire["runs"].items():
+        d = r["cycles"]
+        lines.append(f"| {close} | {d['count']:,} | {d['p50']} | {d['p90']} | {d['p99']} | {d['max']} | "
+                     f"{d['p50'] * ns:.1f} | {d['p99'] * ns:.1f} | {r['frames']:,} | {r['per_frame']:.1f} |")
+    lines.append("")
+    return lines

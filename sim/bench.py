@@ -41,6 +41,12 @@ def random_pauses(rng: random.Random, probability: float):
         yield rng.random() < probability
 
 
+def pause_randomly(driver, rng: random.Random, probability: float) -> None:
+    """Idle a source (or stall a sink) with ``probability`` per cycle; 0 leaves it always on."""
+    if probability:
+        driver.set_pause_generator(random_pauses(rng, probability))
+
+
 class TB:
     def __init__(self, dut, seed: int = 1):
         self.dut = dut
@@ -56,12 +62,10 @@ class TB:
         self.mismatches = 0
 
     def set_idle_generator(self, probability: float) -> None:
-        if probability:
-            self.source.set_pause_generator(random_pauses(self.rng, probability))
+        pause_randomly(self.source, self.rng, probability)
 
     def set_backpressure_generator(self, probability: float) -> None:
-        if probability:
-            self.sink.set_pause_generator(random_pauses(self.rng, probability))
+        pause_randomly(self.sink, self.rng, probability)
 
     async def reset(self) -> None:
         """Synchronous reset; then wait for the engine to clear its state and take commands."""

@@ -28,7 +28,7 @@ from fpgax import itch
 from fpgax import protocol as p
 from fpgax.config import profile
 from fpgax.flows import load_flow
-from fpgax.sim.bench import AmaranthStreamBus, random_pauses
+from fpgax.sim.bench import AmaranthStreamBus, pause_randomly
 from fpgax.sim.mdmodel import feed
 
 CLOCK_NS = 4
@@ -57,12 +57,11 @@ class TB:
         self.mismatches = 0
 
     def set_idle_generator(self, probability: float) -> None:
-        if probability:
-            self.source.set_pause_generator(random_pauses(self.rng, probability))
+        pause_randomly(self.source, self.rng, probability)
 
     def set_backpressure_generator(self, probability: float) -> None:
-        if probability:
-            self.mac.set_pause_generator(random_pauses(self.rng, probability))
+        """Backpressure from the MAC (the event sink, the host side, always takes)."""
+        pause_randomly(self.mac, self.rng, probability)
 
     def configure(self, settings: dict) -> None:
         addr = itch.FeedAddress(**settings.get("address", {}))
