@@ -41,6 +41,16 @@ def random_pauses(rng: random.Random, probability: float):
         yield rng.random() < probability
 
 
+async def reset_engine(dut) -> None:
+    """Synchronous reset; then wait for the engine to clear its state and take commands."""
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 4)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    while not int(dut.i__ready.value):
+        await RisingEdge(dut.clk)
+
+
 def pause_randomly(driver, rng: random.Random, probability: float) -> None:
     """Idle a source (or stall a sink) with ``probability`` per cycle; 0 leaves it always on."""
     if probability:
@@ -68,13 +78,7 @@ class TB:
         pause_randomly(self.sink, self.rng, probability)
 
     async def reset(self) -> None:
-        """Synchronous reset; then wait for the engine to clear its state and take commands."""
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
-        while not int(self.dut.i__ready.value):
-            await RisingEdge(self.dut.clk)
+        await reset_engine(self.dut)
 
     async def run_flow(self, name: str, commands, model: MatchingModel) -> int:
         """Send a flow, compare every event with the model's; return the number of events."""

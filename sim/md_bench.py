@@ -28,7 +28,7 @@ from fpgax import itch
 from fpgax import protocol as p
 from fpgax.config import profile
 from fpgax.flows import load_flow
-from fpgax.sim.bench import AmaranthStreamBus, pause_randomly
+from fpgax.sim.bench import AmaranthStreamBus, pause_randomly, reset_engine
 from fpgax.sim.mdmodel import feed
 
 CLOCK_NS = 4
@@ -98,12 +98,7 @@ class TB:
                 in_frame = not int(d.m_axis_tlast.value)
 
     async def reset(self) -> None:
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
-        while not int(self.dut.i__ready.value):
-            await RisingEdge(self.dut.clk)
+        await reset_engine(self.dut)
 
     async def pulse(self, signal) -> None:
         signal.value = 1
