@@ -143,6 +143,12 @@ CONSTANTS = {
     "reserved": " ", "reason": "    ",
 }
 
+#: Tick size of a symbol until the host sets one, in ITCH price units (1/10000): one cent.
+DEFAULT_TICK = 100
+#: Largest ITCH price; a price x tick above it is published as this value (and flagged).
+PRICE_MAX = (1 << 8 * ADD_ORDER.fields[-1].size) - 1
+assert ADD_ORDER.fields[-1].name == "price"
+
 START_OF_DAY = "OSQ"  #: System Event codes sent when the publisher starts, around the directory
 END_OF_DAY = "MEC"    #: System Event codes sent at end of day
 
@@ -248,13 +254,20 @@ UDP_HEADER = 8
 #: Bytes of every frame before the first MoldUDP64 message: Ethernet, IPv4, UDP, MoldUDP64.
 FRAME_HEADER = ETH_HEADER + IP_HEADER + UDP_HEADER + MOLD_HEADER.size
 ETHERTYPE_IPV4 = 0x0800
+IP_VERSION_IHL = 0x45   #: IPv4, 5-word header (no options)
+IP_FLAGS_DF = 0x4000    #: flags/fragment offset: don't fragment
 IP_PROTO_UDP = 17
+
+
+def is_multicast(ip: str) -> bool:
+    """In 224.0.0.0/4."""
+    return ip_to_int(ip) >> 28 == 0xE
 
 
 def multicast_mac(group: str) -> str:
     """The Ethernet address of an IPv4 multicast group (01:00:5e and the group's low 23 bits)."""
     a = ip_to_int(group)
-    if a >> 28 != 0xE:
+    if not is_multicast(group):
         raise ValueError(f"{group} is not an IPv4 multicast group (224.0.0.0/4)")
     low = a & 0x7FFFFF
     return "01:00:5e:" + ":".join(f"{low >> s & 0xFF:02x}" for s in (16, 8, 0))
@@ -303,7 +316,7 @@ def frame(payload: bytes, addr: FeedAddress, ident: int) -> bytes:
     """One Ethernet frame carrying ``payload`` (a MoldUDP64 packet) as the publisher builds it:
     IPv4 identification ``ident``, don't-fragment, UDP checksum 0 (none, as IPv4 allows)."""
     udp_len = UDP_HEADER + len(payload)
-    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, IP_HEADER + udp_len, ident & 0xFFFF, 0x4000,
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", IP_VERSION_IHL, 0, IP_HEADER + udp_len, ident & 0xFFFF, IP_FLAGS_DF,
                                addr.ttl, IP_PROTO_UDP, 0, ip_to_int(addr.src_ip).to_bytes(4, "big"),
                                ip_to_int(addr.group).to_bytes(4, "big")))
     ip[10:12] = ip_checksum(bytes(ip)).to_bytes(2, "big")
@@ -326,8 +339,8 @@ def parse_frame(raw: bytes) -> tuple[dict, bytes]:
     if int.from_bytes(raw[12:14], "big") != ETHERTYPE_IPV4:
         raise ValueError("not IPv4")
     ip = raw[ETH_HEADER:ETH_HEADER + IP_HEADER]
-    if ip[0] != 0x45:
-        raise ValueError(f"IPv4 version/IHL {ip[0]:#x}, expected 0x45")
+    if ip[0] != IP_VERSION_IHL:
+        raise ValueError(f"IPv4 version/IHL {ip[0]:#x}, expected {IP_VERSION_IHL:#x}")
     if ip_checksum(ip) != 0:
         raise ValueError("bad IPv4 header checksum")
     total = int.from_bytes(ip[2:4], "big")

@@ -56,8 +56,7 @@ def run_capture(flow_path: Path, config_name: str = "tiny", sim: str = "verilato
     config = profile(config_name)
     settings = dict(settings or {})
     runner, build_dir = build(TOP, lambda: md_verilog(config, width), build_key(config, width), sim)
-    own = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="fpgax-md-")) if own else workdir
+    workdir = Path(tempfile.mkdtemp(prefix="fpgax-md-")) if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "frames.json"
     results = runner.test(hdl_toplevel=TOP, test_module="fpgax.sim.md_bench", build_dir=build_dir, test_dir=workdir,

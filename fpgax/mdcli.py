@@ -46,16 +46,16 @@ def md_parser(sub) -> None:
     d.add_argument("--json", type=Path, metavar="OUT", help="write the messages (or books) as JSON")
     d.set_defaults(func=_cmd_decode)
 
-    L = msub.add_parser("listen", help="join a multicast group and show the books live")  # noqa: N806
-    L.add_argument("--group", required=True, help="multicast group (or a unicast address to bind)")
-    L.add_argument("--port", type=int, required=True)
-    L.add_argument("--interface", default="0.0.0.0", help="local address of the interface to join on")
-    L.add_argument("--depth", type=int, default=5)
-    L.add_argument("--count", type=int, help="stop after this many messages")
-    L.add_argument("--duration", type=float, help="stop after this many seconds")
-    L.add_argument("--rerequest", metavar="HOST:PORT", help="re-request server to fill gaps from")
-    L.add_argument("--json", type=Path, metavar="OUT", help="write the summary (gaps, books) as JSON")
-    L.set_defaults(func=_cmd_listen)
+    lst = msub.add_parser("listen", help="join a multicast group and show the books live")
+    lst.add_argument("--group", required=True, help="multicast group (or a unicast address to bind)")
+    lst.add_argument("--port", type=int, required=True)
+    lst.add_argument("--interface", default="0.0.0.0", help="local address of the interface to join on")
+    lst.add_argument("--depth", type=int, default=5)
+    lst.add_argument("--count", type=int, help="stop after this many messages")
+    lst.add_argument("--duration", type=float, help="stop after this many seconds")
+    lst.add_argument("--rerequest", metavar="HOST:PORT", help="re-request server to fill gaps from")
+    lst.add_argument("--json", type=Path, metavar="OUT", help="write the summary (gaps, books) as JSON")
+    lst.set_defaults(func=_cmd_listen)
 
     s = msub.add_parser("serve", help="answer MoldUDP64 re-requests from a capture's messages")
     s.add_argument("pcap", type=Path)
@@ -174,18 +174,17 @@ def _cmd_serve(args) -> int:
           f"{server.address[0]}:{server.address[1]} (sequences {min(store.messages, default=0)}.."
           f"{max(store.messages, default=0)})", file=sys.stderr)
     try:
-        time.sleep(args.duration) if args.duration else threading_wait()
+        if args.duration:
+            time.sleep(args.duration)
+        else:
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
     print(f"{server.requests} requests answered", file=sys.stderr)
     return 0
-
-
-def threading_wait() -> None:
-    while True:
-        time.sleep(3600)
 
 
 def _cmd_lua(args) -> int:

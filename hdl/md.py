@@ -42,13 +42,13 @@ from .layouts import CommandLayout, EventLayout
 from .ram import Ram
 
 MessageLayout = data.StructLayout({"length": range(itch.MAX_MESSAGE + 1), "data": itch.MAX_MESSAGE * 8})
-SymbolConfigLayout = data.StructLayout({"name": 64, "tick": 32})
+_ITCH_FIELD = {f.name: f for m in itch.MESSAGES.values() for f in m.fields}
+NAME_BITS = 8 * _ITCH_FIELD["stock"].size              #: a symbol's 8-character name
+TIMESTAMP_BITS = 8 * _ITCH_FIELD["timestamp"].size     #: ns since midnight
+SymbolConfigLayout = data.StructLayout({"name": NAME_BITS, "tick": 32})
 FeedAddressLayout = data.StructLayout({
     "src_mac": 48, "dst_mac": 48, "src_ip": 32, "dst_ip": 32, "src_port": 16, "dst_port": 16, "ttl": 8,
-    "session": 80})
-#: Tick size of a symbol until the host sets one, in ITCH price units (1/10000): one cent.
-DEFAULT_TICK = 100
-TIMESTAMP_BITS = 48
+    "session": 8 * len(itch.session_id("-"))})
 
 
 def beat_layout(width: int) -> data.StructLayout:
@@ -136,7 +136,7 @@ class ItchEncoder(wiring.Component):
         self.config = config
         self.names = [itch.symbol_name(n) for n in names] if names else [
             itch.default_symbol_name(s) for s in range(config.symbols)]
-        self.ticks = list(ticks) if ticks else [DEFAULT_TICK] * config.symbols
+        self.ticks = list(ticks) if ticks else [itch.DEFAULT_TICK] * config.symbols
         if len(self.names) != config.symbols or len(self.ticks) != config.symbols:
             raise ValueError(f"names and ticks need {config.symbols} entries, one per symbol")
         super().__init__({
@@ -145,7 +145,7 @@ class ItchEncoder(wiring.Component):
             "engine_idle": In(1),
             "msgs": Out(stream.Signature(MessageLayout)),
             "tod": In(TIMESTAMP_BITS),
-            "cfg_we": In(1), "cfg_symbol": In(16), "cfg_name": In(64), "cfg_tick": In(32),
+            "cfg_we": In(1), "cfg_symbol": In(16), "cfg_name": In(NAME_BITS), "cfg_tick": In(32),
             "start": In(1), "end": In(1),
             "price_overflow": Out(1),
             "busy": Out(1),
@@ -191,7 +191,7 @@ class ItchEncoder(wiring.Component):
         product = Signal(64)
         overflow = Signal()
         m.d.comb += [product.eq(pend_price * cfg_rd.data.tick), self.price_overflow.eq(overflow)]
-        price = Mux(product[32:].any(), Const(0xFFFFFFFF, 32), product[:32])
+        price = Mux(product[32:].any(), Const(itch.PRICE_MAX, 32), product[:32])
 
         def consume():
             m.d.comb += [self.events.ready.eq(1), self.opcodes.ready.eq(is_ack)]
@@ -210,7 +210,7 @@ class ItchEncoder(wiring.Component):
 
         sym_idx = Signal(range(S + 1))
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 flush = pend_active & ((self.events.valid & is_ack) | (~self.events.valid & self.engine_idle))
                 with m.If(flush):
@@ -322,7 +322,7 @@ class ItchEncoder(wiring.Component):
             with m.State("EOD_C"):
                 system_event("C", "IDLE")
 
-        m.d.comb += self.busy.eq(pend_active | start_req | end_req | out_valid)
+        m.d.comb += self.busy.eq(pend_active | start_req | end_req | out_valid | ~fsm.ongoing("IDLE"))
         return m
 
 
@@ -445,13 +445,15 @@ class MoldPacker(wiring.Component):
 
         ip_len = (t_len - itch.ETH_HEADER)[:16]
         udp_len = (t_len - itch.ETH_HEADER - itch.IP_HEADER)[:16]
-        words = [Const(0x4500, 16), ip_len, ident, Const(0x4000, 16), Cat(Const(itch.IP_PROTO_UDP, 8), a.ttl),
+        words = [Const(itch.IP_VERSION_IHL << 8, 16), ip_len, ident, Const(itch.IP_FLAGS_DF, 16),
+                 Cat(Const(itch.IP_PROTO_UDP, 8), a.ttl),
                  a.src_ip[16:], a.src_ip[:16], a.dst_ip[16:], a.dst_ip[:16]]
         total = Signal(20)
         folded = Signal(17)
         m.d.comb += [total.eq(sum(words)), folded.eq(total[:16] + total[16:])]
         header = Cat(be(a.dst_mac, 6), be(a.src_mac, 6), be(itch.ETHERTYPE_IPV4, 2),
-                     be(0x4500, 2), be(ip_len, 2), be(ident, 2), be(0x4000, 2), a.ttl, Const(itch.IP_PROTO_UDP, 8),
+                     be(itch.IP_VERSION_IHL << 8, 2), be(ip_len, 2), be(ident, 2), be(itch.IP_FLAGS_DF, 2), a.ttl,
+                     Const(itch.IP_PROTO_UDP, 8),
                      be(csum, 2), be(a.src_ip, 4), be(a.dst_ip, 4),
                      be(a.src_port, 2), be(a.dst_port, 2), be(udp_len, 2), Const(0, 16),
                      a.session, be(t_seq, 8), be(t_count, 2))
@@ -565,7 +567,7 @@ class MarketDataEngine(wiring.Component):
             "m_axis_tvalid": Out(1), "m_axis_tready": In(1),
             "addr": In(FeedAddressLayout), "idle_close": In(16), "heartbeat": In(32),
             "tod_set": In(1), "tod_value": In(TIMESTAMP_BITS),
-            "cfg_we": In(1), "cfg_symbol": In(16), "cfg_name": In(64), "cfg_tick": In(32),
+            "cfg_we": In(1), "cfg_symbol": In(16), "cfg_name": In(NAME_BITS), "cfg_tick": In(32),
             "start": In(1), "end": In(1),
             "rq": In(stream.Signature(64)),
             "rs": Out(stream.Signature(data.StructLayout({"found": 1, "seq": 64, "msg": MessageLayout}))),

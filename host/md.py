@@ -13,7 +13,6 @@ on a multicast group, and answer MoldUDP64 re-requests.
 
 from __future__ import annotations
 
-import json
 import socket
 import struct
 import threading
@@ -310,7 +309,7 @@ def open_feed_socket(group: str, port: int, interface: str = "0.0.0.0") -> socke
     ``interface``), else bound to that unicast address."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    multicast = itch.ip_to_int(group) >> 28 == 0xE
+    multicast = itch.is_multicast(group)
     s.bind((group, port))  # on Linux, binding the group filters out other groups on the port
     if multicast:
         mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(interface))
@@ -375,6 +374,3 @@ def listen(group: str, port: int, *, interface: str = "0.0.0.0", depth: int = 5,
             "next_sequence": reader.next_seq, "gaps": [g.__dict__ for g in reader.gaps],
             "books": {book.names.get(loc, str(loc)): book.l2(loc, depth) for loc in book.locates()}}
 
-
-def summary_json(summary: dict) -> str:
-    return json.dumps(summary, indent=2)

@@ -28,6 +28,7 @@ from fpgax import itch
 from fpgax import protocol as p
 from fpgax.config import profile
 from fpgax.flows import load_flow
+from fpgax.hdl.md import FeedAddressLayout, feed_address_value, text_value
 from fpgax.sim.bench import AmaranthStreamBus, pause_randomly, reset_engine
 from fpgax.sim.mdmodel import feed
 
@@ -65,17 +66,8 @@ class TB:
 
     def configure(self, settings: dict) -> None:
         addr = itch.FeedAddress(**settings.get("address", {}))
-        from fpgax.hdl.md import feed_address_value
-
-        value = feed_address_value(addr, settings.get("session", "FPGAX"))
         d = self.dut
-        fields = [("src_mac", 48), ("dst_mac", 48), ("src_ip", 32), ("dst_ip", 32), ("src_port", 16),
-                  ("dst_port", 16), ("ttl", 8), ("session", 80)]
-        packed, shift = 0, 0
-        for name, bits in fields:
-            packed |= value[name] << shift
-            shift += bits
-        d.addr.value = packed
+        d.addr.value = FeedAddressLayout.const(feed_address_value(addr, settings.get("session", "FPGAX"))).as_bits()
         d.idle_close.value = int(settings.get("idle_close", 8))
         d.heartbeat.value = int(settings.get("heartbeat", 0))
         for s in (d.tod_set, d.cfg_we, d.start, d.end, d.m_axis_tready):
@@ -109,7 +101,7 @@ class TB:
         d = self.dut
         for s, (name, tick) in enumerate(zip(names, ticks, strict=True)):
             d.cfg_symbol.value = s
-            d.cfg_name.value = int.from_bytes(itch.symbol_name(name).encode(), "little")
+            d.cfg_name.value = text_value(itch.symbol_name(name))
             d.cfg_tick.value = tick
             await self.pulse(d.cfg_we)
 
@@ -135,7 +127,7 @@ async def publish_flow(dut):
     names, ticks = settings.get("names"), settings.get("ticks")
     if names or ticks:
         names = names or [itch.default_symbol_name(s).strip() for s in range(config.symbols)]
-        ticks = ticks or [100] * config.symbols
+        ticks = ticks or [itch.DEFAULT_TICK] * config.symbols
         await tb.configure_symbols(names, ticks)
     dut.tod_value.value = int(settings.get("time_of_day", 34_200_000_000_000))  # 09:30
     await tb.pulse(dut.tod_set)

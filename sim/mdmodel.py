@@ -23,10 +23,7 @@ from __future__ import annotations
 
 from fpgax import itch
 from fpgax.config import EngineConfig
-from fpgax.protocol import EventFlag, EventType, Opcode, Reason, Side
-
-DEFAULT_TICK = 100
-U32 = (1 << 32) - 1
+from fpgax.protocol import EventFlag, EventType, Opcode, Side
 
 
 class MarketDataModel:
@@ -34,7 +31,7 @@ class MarketDataModel:
         self.config = config
         self.names = [itch.symbol_name(n) for n in names] if names else [
             itch.default_symbol_name(s) for s in range(config.symbols)]
-        self.ticks = list(ticks) if ticks else [DEFAULT_TICK] * config.symbols
+        self.ticks = list(ticks) if ticks else [itch.DEFAULT_TICK] * config.symbols
         self.price_overflows = 0
 
     def configure(self, symbol: int, name: str, tick: int) -> None:
@@ -44,9 +41,9 @@ class MarketDataModel:
 
     def _price(self, symbol: int, ticks: int) -> int:
         value = ticks * self.ticks[symbol]
-        if value > U32:
+        if value > itch.PRICE_MAX:
             self.price_overflows += 1
-            return U32
+            return itch.PRICE_MAX
         return value
 
     def start(self) -> list[bytes]:
@@ -103,18 +100,6 @@ class MarketDataModel:
         return out
 
 
-def split_by_command(events) -> list[list]:
-    """Events grouped by command: a new group at every acknowledgement [R-ACK]."""
-    from fpgax.protocol import is_ack
-
-    groups: list[list] = []
-    for e in events:
-        if is_ack(e.type, e.reason) or not groups:
-            groups.append([])
-        groups[-1].append(e)
-    return groups
-
-
 def feed(config: EngineConfig, commands, names=None, ticks=None, start=True) -> tuple[list[bytes], list[int]]:
     """The golden model's messages for a flow: (messages, for each message the index of its
     command, -1 for start of day). Runs the matching model."""
@@ -130,5 +115,3 @@ def feed(config: EngineConfig, commands, names=None, ticks=None, start=True) -> 
         owner += [i] * len(msgs)
     return messages, owner
 
-
-__all__ = ["MarketDataModel", "feed", "split_by_command", "Reason"]

@@ -16,7 +16,7 @@ from itch.parser import MessageParser
 
 from fpgax import itch, itchlua, pcap
 from fpgax.config import profile
-from fpgax.flows import Flow, save_flow
+from fpgax.flows import Flow, load_flow, save_flow
 from fpgax.gen import GenOptions, generate
 from fpgax.host.md import FeedReader, ItchBook, MessageStore, RequestServer, decode_pcap, listen, udp_rerequest
 from fpgax.protocol import Command, Opcode
@@ -179,7 +179,6 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
 
-    from fpgax.flows import load_flow
     from fpgax.mdcapture import run_capture, write_capture
 
     config = profile("tiny")
@@ -430,7 +429,7 @@ def test_md_cli_capture_decode_lua(tmp_path, capsys):
 
     msgs = json.loads((tmp_path / "msgs.json").read_text())
     config = profile("tiny")
-    _, commands, _, _ = run_model(__import__("fpgax.flows").flows.load_flow(scenario), config, progress=False)
+    _, commands, _, _ = run_model(load_flow(scenario), config, progress=False)
     expected, _ = feed(config, commands, NAMES)
     assert [m["seq"] for m in msgs] == list(range(1, len(expected) + 1))
     assert [m["type"] for m in msgs] == [chr(raw[0]) for raw in expected]
