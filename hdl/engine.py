@@ -28,13 +28,15 @@ its account's resting orders (in acceptance order, for MASS_CANCEL). Levels are 
 ``PriceLevelIndex`` finds the best and next occupied levels. Every memory is a
 ``lib.memory.Memory`` with one synchronous read port and one write port.
 
-Each command runs as a sequence of states, one memory access per memory per state. This first
-implementation is built for agreement with the golden model; the cycle figures are measured by
-``fpgax bench rtl``.
+Each command runs as a sequence of states, one memory access per memory per state. In the
+match loop a fill takes 2 cycles within a level; the next level is searched and its row read
+while the current one fills (``Prefetch``), so leaving a level costs no more when the search has
+had the time: one fill on the first level, two on later ones. The cycle figures are measured by
+``fpgax bench rtl`` (docs/rtl.md, README).
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, enum, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax import protocol as p
@@ -62,6 +64,19 @@ FIRST_STATE = {
     "SNAP_CHECK": (p.Opcode.SNAPSHOT,),
 }
 U32 = (1 << 32) - 1
+
+
+class Prefetch(enum.Enum, shape=3):
+    """The search for the next level while the current one fills (see ``MatchingEngine``)."""
+    IDLE = 0
+    WANT = 1     #: search from the current level as soon as the index is free
+    SEARCH = 2   #: the index is searching
+    READ = 3     #: found: the level's row is on the level memory's read port this cycle
+    READY = 4    #: done: ``pf_found``, ``pf_idx``, ``pf_row``
+
+
+#: Where MATCH_END continues once the index has caught up with the sweep.
+END_TO = ["AFTER_MATCH", "STP_RESTING", "AGG_CANCEL"]
 
 
 def _bits(n: int) -> int:
@@ -179,6 +194,16 @@ class MatchingEngine(wiring.Component):
         l_tail = Signal(k)
         l_total = Signal(32 + k)
         fill_qty = Signal(32)
+        # the next level of the sweep, searched and read while the current one fills
+        pf = Signal(Prefetch)
+        pf_found, pf_idx, pf_row = Signal(), Signal(lb), Signal(LevelLayout)
+        pf_row_now = Signal(LevelLayout)   # pf_row, or the row being read this cycle
+        m.d.comb += pf_row_now.eq(Mux(pf == Prefetch.READ, lvl_rd.data.as_value(), pf_row.as_value()))
+        # The levels a sweep has passed are empty but still marked in the index until one
+        # CLEAR_PASSED clears them all; the next-level searches start at the current level and
+        # never see them.
+        stale = Signal()
+        end_to = Signal(range(len(END_TO)))
         # walks
         w_cur, w_next = Signal(k), Signal(k)
         w_cnt = Signal(k + 1)
@@ -309,6 +334,36 @@ class MatchingEngine(wiring.Component):
 
         def crosses(found, idx, side, pidx):
             return found & Mux(side == BUY, idx <= pidx, idx >= pidx)
+
+        def clear_passed(inclusive):
+            """Clear in the index the levels the sweep has passed, and the current one when inclusive."""
+            return [index.start.eq(1), index.op.eq(IndexOp.CLEAR_PASSED), index.book.eq(opp_book),
+                    index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(inclusive)]
+
+        def prefetch():
+            """One step of the next level's search, run in every state of the fill loop: find the
+            next acceptable level after the current one and read its row; once that is done and
+            the index is free, clear the levels passed. Only these states use the index and the
+            level memory's read port during the loop."""
+            with m.Switch(pf):
+                with m.Case(Prefetch.WANT):
+                    with m.If(~index.busy):
+                        m.d.comb += find_next(opp_book, ~a_side, l_idx)
+                        m.d.sync += pf.eq(Prefetch.SEARCH)
+                with m.Case(Prefetch.SEARCH):
+                    with m.If(~index.busy):
+                        with m.If(index.found & acceptable(index.result)):
+                            m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
+                            m.d.sync += [pf_found.eq(1), pf_idx.eq(index.result), pf.eq(Prefetch.READ)]
+                        with m.Else():
+                            m.d.sync += [pf_found.eq(0), pf.eq(Prefetch.READY)]
+                with m.Case(Prefetch.READ):
+                    m.d.sync += [pf_row.eq(lvl_rd.data), pf.eq(Prefetch.READY)]
+                with m.Default():
+                    # not while a row is read: a level of two orders is left on that cycle
+                    with m.If(stale & ~index.busy):
+                        m.d.comb += clear_passed(0)
+                        m.d.sync += stale.eq(0)
 
         # symbols and accounts are addressed by their low bits; the checks use the full fields
         sym_ok = cmd.symbol < cfg.symbols
@@ -503,8 +558,9 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_FIND_WAIT"):
                 with m.If(~index.busy):
                     with m.If(index.found & acceptable(index.result)):
-                        m.d.sync += l_idx.eq(index.result)
-                        m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
+                        m.d.sync += [l_idx.eq(index.result), pf.eq(Prefetch.SEARCH)]
+                        m.d.comb += [lvl_rd.addr.eq(Cat(index.result, opp_book)),
+                                     *find_next(opp_book, ~a_side, index.result)]   # the next level
                         m.next = "MATCH_HEAD"
                     with m.Elif((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
                         m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
@@ -518,11 +574,35 @@ class MatchingEngine(wiring.Component):
                              nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot), anxt_rd.addr.eq(slot)]
                 m.next = "MATCH_ORDER"
 
+            def end_match(to):
+                """Leave the fill loop for state ``to`` through MATCH_END, which waits for the index
+                and clears the levels passed (and the current one if it is empty)."""
+                m.d.sync += end_to.eq(END_TO.index(to))
+                m.next = "MATCH_END"
+
+            def advance():
+                """The current level is empty and the aggressor goes on: to the prefetched level
+                (reading its head at once, and searching the one after it), or out of the loop."""
+                row = pf_row_now
+                with m.If(pf_found):
+                    m.d.sync += [l_idx.eq(pf_idx), l_count.eq(row.count), l_total.eq(row.total),
+                                 l_tail.eq(row.tail), stale.eq(1), pf.eq(Prefetch.WANT)]
+                    # Search from the new level now if the index is free. This overrides a
+                    # CLEAR_PASSED that prefetch() may start in this cycle; stale stays set.
+                    with m.If(~index.busy):
+                        m.d.comb += find_next(opp_book, ~a_side, pf_idx)
+                        m.d.sync += pf.eq(Prefetch.SEARCH)
+                    read_order(row.head)
+                with m.Else():
+                    end_match("AFTER_MATCH")
+
             with m.State("MATCH_HEAD"):
+                prefetch()
                 m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
                              l_tail.eq(lvl_rd.data.tail)]
                 read_order(lvl_rd.data.head)
             with m.State("MATCH_ORDER"):
+                prefetch()
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
                              r_next.eq(nxt_rd.data),
                              r_aprv.eq(Mux(fwd_aprv_en & (fwd_aprv_at == r_slot), fwd_aprv, aprv_rd.data)),
@@ -531,10 +611,10 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
-                        m.next = "STP_RESTING"
+                        end_match("STP_RESTING")
                     with m.Else():
                         m.d.sync += cancel_reason.eq(R.STP)
-                        m.next = "AGG_CANCEL"
+                        end_match("AGG_CANCEL")
                 with m.Else():
                     m.next = "MATCH_FILL"
             with m.State("STP_RESTING"):
@@ -544,6 +624,7 @@ class MatchingEngine(wiring.Component):
                 # Emit the FILL and, in the same cycle, update the resting order: pop it from its
                 # level and account list when it is filled (reading its successor at once), or
                 # write its leaves. While the emit waits, nothing is written.
+                prefetch()
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
                 full = r_leaves == fill_qty
                 al = al_rd.data
@@ -572,16 +653,17 @@ class MatchingEngine(wiring.Component):
                                      lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
 
                 def after_fill():
-                    with m.If(~full | (a_leaves == fill_qty)):
-                        with m.If(full & (l_count == 1)):
-                            m.next = "MATCH_CLEAR"
+                    emptied = full & (l_count == 1)
+                    with m.If(~full | (a_leaves == fill_qty)):   # the aggressor is done
+                        with m.If(emptied | stale):
+                            end_match("AFTER_MATCH")
                         with m.Else():
                             m.next = "AFTER_MATCH"
-                    with m.Elif(l_count == 1):
-                        # the level is empty and the aggressor goes on: clear it and find the next
-                        m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR_FIND), index.book.eq(opp_book),
-                                     index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(0)]
-                        m.next = "MATCH_FIND_WAIT"
+                    with m.Elif(emptied):
+                        with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
+                            advance()
+                        with m.Else():
+                            m.next = "MATCH_ADVANCE"
                     with m.Else():
                         read_order(r_next)   # the level's next order, now its head
 
@@ -590,18 +672,28 @@ class MatchingEngine(wiring.Component):
                      price=band_lo + l_idx, qty=fill_qty, leaves=a_leaves - fill_qty,
                      resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
                      resting_leaves=r_leaves - fill_qty)
-            with m.State("MATCH_CLEAR"):
-                m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(opp_book),
-                             index.idx.eq(l_idx)]
-                m.next = "MATCH_CLEAR_WAIT"
-            with m.State("MATCH_CLEAR_WAIT"):
+            with m.State("MATCH_ADVANCE"):
+                # the level is empty before the next one was read: wait for it
+                prefetch()
+                with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
+                    advance()
+
+            def end_to_next():
+                with m.Switch(end_to):
+                    for i, name in enumerate(END_TO):
+                        with m.Case(i):
+                            m.next = name
+
+            with m.State("MATCH_END"):
+                # The index may still be searching for the prefetch; once it is free, clear the
+                # levels passed and the current one if the last fill emptied it. CLEAR_PASSED
+                # takes one cycle, and no continuation starts an index operation in its first
+                # state, so this goes on at once.
                 with m.If(~index.busy):
-                    m.next = "MATCH_NEXT"
-            with m.State("MATCH_NEXT"):
-                with m.If(a_leaves == 0):
-                    m.next = "AFTER_MATCH"
-                with m.Else():
-                    m.next = "MATCH_FIND"
+                    with m.If(stale | (l_count == 0)):
+                        m.d.comb += clear_passed(l_count == 0)
+                        m.d.sync += stale.eq(0)
+                    end_to_next()
 
             with m.State("AFTER_MATCH"):
                 with m.If(a_leaves == 0):

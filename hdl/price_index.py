@@ -13,10 +13,14 @@ Operations (``start`` for one cycle while ``busy`` is low; results when ``busy``
 * ``FIND``: the first occupied index from ``idx`` toward lower indexes (``down``, the bid side's
   "worse") or higher ones, ``idx`` itself included when ``inclusive``. ``found``, ``result``.
 * ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. Latency 1 cycle.
-* ``CLEAR_FIND``: both at once -- the matching loop's "this level is empty, which is next?".
+* ``CLEAR_PASSED``: mark empty every level behind ``idx`` as seen in direction ``down`` (above
+  ``idx`` when ``down``, below it otherwise), ``idx`` itself too when ``inclusive``: what a sweep
+  from the best level that has reached ``idx`` leaves behind. Latency 1 cycle, whatever the number
+  of levels cleared (the passed words' summary bits go; the words are not rewritten).
+
 ``free_next`` is high when a ``start`` in the next cycle will be taken: now idle, or finishing a
-SET/CLEAR in this cycle. The memories are read in the cycle ``start`` is taken, so a FIND answers after 1 cycle when the
-start word holds the result and after 3 otherwise.
+SET/CLEAR/CLEAR_PASSED in this cycle. The memories are read in the cycle ``start`` is taken, so a
+FIND answers after 1 cycle when the start word holds the result and after 3 otherwise.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -31,7 +35,7 @@ class IndexOp(enum.Enum, shape=2):
     FIND = 0
     SET = 1
     CLEAR = 2
-    CLEAR_FIND = 3  #: CLEAR idx, then FIND from idx exclusive, in one pass
+    CLEAR_PASSED = 3  #: CLEAR every level behind idx (and idx when inclusive), in one pass
 
 
 class PriceLevelIndex(wiring.Component):
@@ -85,6 +89,10 @@ class PriceLevelIndex(wiring.Component):
         m.d.comb += below.eq((Const(1, W + 1) << (bit + inclusive)) - 1)
         upper = Signal(W + 1)   # bits > idx (+ idx when inclusive)
         m.d.comb += upper.eq(~((Const(1, W + 1) << (bit + ~inclusive)) - 1))
+        keep_down = Signal(W + 1)   # CLEAR_PASSED: bits < idx (+ idx itself when not inclusive)
+        m.d.comb += keep_down.eq((Const(1, W + 1) << (bit + ~inclusive)) - 1)
+        keep_up = Signal(W + 1)     # bits > idx (+ idx when not inclusive)
+        m.d.comb += keep_up.eq(~((Const(1, W + 1) << (bit + inclusive)) - 1))
         in_word = Signal(W)
         m.d.comb += in_word.eq(start_word & below[:W])
         with m.If(~down):
@@ -124,20 +132,9 @@ class PriceLevelIndex(wiring.Component):
                     m.next = "EVAL"
             with m.State("EVAL"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1),
-                             self.free_next.eq((op == IndexOp.SET) | (op == IndexOp.CLEAR))]
-                def clear_bit():
-                    """Clear the level's bit, and its word's summary bit when the word empties."""
-                    cleared = Signal(W)
-                    m.d.comb += [cleared.eq(start_word & ~(1 << bit)),
-                                 words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
-                                 words_wr.en.eq(1),
-                                 sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
-                                 sum_wr.data.eq(summary_now & ~(1 << sel))]
-
-                with m.If(op == IndexOp.CLEAR_FIND):
-                    clear_bit()
+                             self.free_next.eq(op != IndexOp.FIND)]
                 with m.Switch(op):
-                    with m.Case(IndexOp.FIND, IndexOp.CLEAR_FIND):
+                    with m.Case(IndexOp.FIND):
                         with m.If(down & hit_down):
                             m.d.sync += [self.found.eq(1), self.result.eq(Cat(hit_down_idx, sel))]
                             m.next = "IDLE"
@@ -161,7 +158,26 @@ class PriceLevelIndex(wiring.Component):
                                      sum_wr.en.eq(1)]
                         m.next = "IDLE"
                     with m.Case(IndexOp.CLEAR):
-                        clear_bit()
+                        # the word's summary bit goes when the word empties
+                        cleared = Signal(W)
+                        m.d.comb += [cleared.eq(start_word & ~(1 << bit)),
+                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
+                                     words_wr.en.eq(1),
+                                     sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
+                                     sum_wr.data.eq(summary_now & ~(1 << sel))]
+                        m.next = "IDLE"
+                    with m.Case(IndexOp.CLEAR_PASSED):
+                        # keep the start word's bits on the searched side (idx too when not
+                        # inclusive) and the summary bits of the words beyond it; the passed words'
+                        # summary bits go, which empties them whatever they hold
+                        kept = Signal(W)
+                        m.d.comb += [kept.eq(start_word & keep_down[:W]),
+                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
+                                     words_wr.en.eq(1),
+                                     sum_wr.addr.eq(book), sum_wr.en.eq(1),
+                                     sum_wr.data.eq(beyond | ((kept != 0) << sel))]
+                        with m.If(~down):
+                            m.d.comb += kept.eq(start_word & keep_up[:W])
                         m.next = "IDLE"
             with m.State("FAR"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]

@@ -4,7 +4,9 @@ Runs a flow through the Verilated engine with the input always valid and no outp
 backpressure, groups the events by command [R-ACK], and reports, per command class:
 
 * latency from the command's acceptance (``ts_in``) to its first event presented (``ts_out``),
-* for aggressive orders, the latency to the first FILL and the gap between further FILLs,
+* for aggressive orders, the latency to the first FILL and the gap between further FILLs, also
+  split by where the further fill is: on the same level, on the next level, or after self-trade
+  cancels of resting orders (events between the two fills),
 * sustained cycles per command: the whole run's cycles over its commands, and the same for a
   flow of non-crossing commands (resting adds and cancels) at full input pressure.
 
@@ -75,18 +77,34 @@ def measure(commands, events) -> dict:
         raise ValueError(f"{len(commands)} commands but {len(groups)} acknowledgements")
     first = defaultdict(list)
     first_fill, further_fill = [], []
+    further_by = defaultdict(list)
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
         first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
-        fills = [e.ts_out for e in evs if e.type == EventType.FILL]
+        fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
         if fills:
-            first_fill.append((fills[0] - t0) % WRAP)
-            further_fill += [(b - a) % WRAP for a, b in zip(fills, fills[1:], strict=False)]
+            first_fill.append((evs[fills[0]].ts_out - t0) % WRAP)
+        for i, j in zip(fills, fills[1:], strict=False):
+            gap = (evs[j].ts_out - evs[i].ts_out) % WRAP
+            further_fill.append(gap)
+            further_by[further_kind(evs[i], evs[j], j - i - 1)].append(gap)
     return {
         "first_event": {name: summarize(v) for name, v in sorted(first.items())},
         "first_fill": summarize(first_fill) if first_fill else None,
         "further_fill": summarize(further_fill) if further_fill else None,
+        "further_fill_by": {name: summarize(further_by[name]) for name in FURTHER_KINDS if further_by[name]},
     }
+
+
+FURTHER_KINDS = ("same level", "next level", "after STP cancels")
+
+
+def further_kind(fill, next_fill, events_between: int) -> str:
+    """Where a further fill is, from the fill before it: events in between are the self-trade
+    cancels of resting orders [R-STP]; otherwise the same price is the same level."""
+    if events_between:
+        return "after STP cancels"
+    return "same level" if next_fill.price == fill.price else "next level"
 
 
 def non_crossing_flow(config: EngineConfig, n: int = 20_000):
@@ -144,4 +162,6 @@ def format_report(report: dict, clock_mhz: float) -> str:
         lines.append(row("first fill", report["first_fill"]))
     if report["further_fill"]:
         lines.append(row("each further fill (gap)", report["further_fill"]))
+        for name, s in report.get("further_fill_by", {}).items():
+            lines.append(row(f"  {name}", s))
     return "\n".join(lines)

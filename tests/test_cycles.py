@@ -30,18 +30,25 @@ def ev(kind, ts_in, ts_out, reason=0):
     return Event(type=kind, reason=reason, ts_in=ts_in, ts_out=ts_out)
 
 
+def fill(ts_in, ts_out, price):
+    return Event(type=EventType.FILL, ts_in=ts_in, ts_out=ts_out, price=price)
+
+
 def test_measure_by_hand():
     commands = parse_csv(",".join(CSV_HEADER) + "\n" + "\n".join([
         "NEW,1,1,0,S,LIMIT,DAY,100,5,",       # rests
         "NEW,2,1,0,B,LIMIT,DAY,100,9,",       # 2 fills
         "CANCEL,1,,0,,,,,,1",
         "NEW,1,2,0,B,LIMIT,DAY,0,5,",         # rejected
+        "NEW,3,1,0,B,LIMIT,DAY,105,40,",      # 4 fills: next level, STP cancel, same level
     ]) + "\n")
     events = [
         ev(EventType.ACCEPTED, 10, 18),
         ev(EventType.ACCEPTED, 30, 38), ev(EventType.FILL, 30, 45), ev(EventType.FILL, 30, 48),
         ev(EventType.CANCELED, 60, 66, Reason.USER),
         ev(EventType.REJECTED, 2**32 - 2, 3, Reason.PRICE_OUT_OF_BAND),  # the counter wrapped
+        ev(EventType.ACCEPTED, 100, 104), fill(100, 110, 101), fill(100, 112, 102),
+        ev(EventType.CANCELED, 100, 120, Reason.STP), fill(100, 125, 102), fill(100, 127, 102),
     ]
     report = measure(commands, events)
     first = report["first_event"]
@@ -49,8 +56,13 @@ def test_measure_by_hand():
     assert first["aggressive, 2 fills"]["max"] == 8
     assert first["cancel"]["p50"] == 6
     assert first["rejected"]["p50"] == 5
-    assert report["first_fill"]["p50"] == 15
-    assert report["further_fill"] == {"count": 1, "p50": 3, "p99": 3, "max": 3, "mean": 3.0}
+    assert report["first_fill"]["count"] == 2 and report["first_fill"]["max"] == 15  # 15 and 10
+    # gaps: 3 (same price, 45 -> 48), 2 (101 -> 102), 13 (across the STP cancel), 2 (same price)
+    assert report["further_fill"] == {"count": 4, "p50": 2, "p99": 13, "max": 13, "mean": 5.0}
+    by = report["further_fill_by"]
+    assert by["same level"] == {"count": 2, "p50": 2, "p99": 3, "max": 3, "mean": 2.5}
+    assert by["next level"] == {"count": 1, "p50": 2, "p99": 2, "max": 2, "mean": 2.0}
+    assert by["after STP cancels"] == {"count": 1, "p50": 13, "p99": 13, "max": 13, "mean": 13.0}
 
 
 def test_bench_rtl_end_to_end(tmp_path, capsys):

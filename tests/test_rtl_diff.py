@@ -74,6 +74,28 @@ def test_sweep_through_many_levels():
     assert_same(flow(*rows), "sim")
 
 
+@pytest.mark.parametrize("stall", [0.0, 0.6])
+def test_sweeps_over_sparse_levels_of_one_to_three_orders(stall):
+    """The next level is searched and read while the current one fills: levels of 1, 2 and 3
+    orders, next to each other and more than an index word (32 levels) apart; sweeps that stop at
+    a limit inside the book, end inside a level, or run out of book; passed levels used again."""
+    offsets = [0, 1, 3, 40, 41, 100, 133, 134, 135, 200, 201, 202, 300]
+    rows, client = [], 1
+    for i, off in enumerate(offsets):
+        n = 1 + i % 3
+        rows += rows_new(1, "S", [550 + off] * n, qty=3 + i % 4, start_client=client)
+        rows += rows_new(1, "B", [450 - off] * n, qty=3 + i % 4, start_client=client + n)
+        client += 2 * n
+    rows += ["NEW,2,1,0,B,LIMIT,IOC,690,400,", "NEW,2,2,0,S,LIMIT,IOC,310,400,", "SNAPSHOT,,,0,,,,,8,"]
+    refill = [0, 1, 2, 40, 41, 90]   # levels the sweeps passed, in their words and beyond
+    rows += rows_new(3, "S", [550 + off for off in refill], qty=2, start_client=1)
+    rows += rows_new(3, "B", [450 - off for off in refill], qty=2, start_client=7)
+    rows += ["NEW,4,1,0,B,MARKET,IOC,,7,", "NEW,4,2,0,S,MARKET,IOC,,1000,", "NEW,4,3,0,B,MARKET,IOC,,1000,",
+             "SNAPSHOT,,,0,,,,,8,"]
+    result = assert_same(flow(*rows), "sim", idle=0.3, stall=stall)
+    assert result.counts["FILL"] > 60
+
+
 def test_level_emptied_and_refilled_in_consecutive_commands():
     rows = []
     for i in range(50):
