@@ -29,9 +29,9 @@ its account's resting orders (in acceptance order, for MASS_CANCEL). Levels are 
 ``lib.memory.Memory`` with one synchronous read port and one write port.
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
-match loop a fill takes 2 cycles within a level; the next level is searched and its row read
-while the current one fills (``Prefetch``), so leaving a level costs no more when the search has
-had the time: one fill on the first level, two on later ones. The cycle figures are measured by
+match loop a fill takes 2 cycles within a level; the next two levels are searched and their rows
+read while the current one fills (``Prefetch``), so leaving a level costs 2 cycles too when the
+searches stay within an index word, 4 when they cross one. The cycle figures are measured by
 ``fpgax bench rtl`` (docs/rtl.md, README).
 """
 
@@ -194,11 +194,16 @@ class MatchingEngine(wiring.Component):
         l_tail = Signal(k)
         l_total = Signal(32 + k)
         fill_qty = Signal(32)
-        # the next level of the sweep, searched and read while the current one fills
-        pf = Signal(Prefetch)
+        # the next two levels of the sweep, searched and read while the current one fills:
+        # slot 1 (pf*) the next, slot 2 (pf2*) the one after it
+        pf, pf2 = Signal(Prefetch), Signal(Prefetch)
         pf_found, pf_idx, pf_row = Signal(), Signal(lb), Signal(LevelLayout)
+        pf2_found, pf2_idx, pf2_row = Signal(), Signal(lb), Signal(LevelLayout)
         pf_row_now = Signal(LevelLayout)   # pf_row, or the row being read this cycle
         m.d.comb += pf_row_now.eq(Mux(pf == Prefetch.READ, lvl_rd.data.as_value(), pf_row.as_value()))
+        # slot 2 as this cycle leaves it (set by prefetch()): what slot 1 becomes when the
+        # current level is left in this cycle
+        nb, nb_found, nb_idx, nb_row = Signal(Prefetch), Signal(), Signal(lb), Signal(LevelLayout)
         # The levels a sweep has passed are empty but still marked in the index until one
         # CLEAR_PASSED clears them all; the next-level searches start at the current level and
         # never see them.
@@ -341,10 +346,13 @@ class MatchingEngine(wiring.Component):
                     index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(inclusive)]
 
         def prefetch():
-            """One step of the next level's search, run in every state of the fill loop: find the
-            next acceptable level after the current one and read its row; once that is done and
-            the index is free, clear the levels passed. Only these states use the index and the
-            level memory's read port during the loop."""
+            """One step of the search for the next two levels, run in every state of the fill loop:
+            slot 1 is searched from the current level, slot 2 from slot 1's level as soon as that
+            is found, and each found level's row is read in the next cycle; when both are done and
+            the index is free, the levels passed are cleared. Only these states use the index and
+            the level memory's read port during the loop (one search runs at a time, so the two
+            slots never read a row in the same cycle)."""
+            m.d.comb += [nb.eq(pf2), nb_found.eq(pf2_found), nb_idx.eq(pf2_idx), nb_row.eq(pf2_row)]
             with m.Switch(pf):
                 with m.Case(Prefetch.WANT):
                     with m.If(~index.busy):
@@ -355,15 +363,35 @@ class MatchingEngine(wiring.Component):
                         with m.If(index.found & acceptable(index.result)):
                             m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
                             m.d.sync += [pf_found.eq(1), pf_idx.eq(index.result), pf.eq(Prefetch.READ)]
+                            # and the level after it, at once
+                            m.d.comb += [*find_next(opp_book, ~a_side, index.result), nb.eq(Prefetch.SEARCH)]
+                            m.d.sync += pf2.eq(Prefetch.SEARCH)
                         with m.Else():
                             m.d.sync += [pf_found.eq(0), pf.eq(Prefetch.READY)]
                 with m.Case(Prefetch.READ):
                     m.d.sync += [pf_row.eq(lvl_rd.data), pf.eq(Prefetch.READY)]
-                with m.Default():
-                    # not while a row is read: a level of two orders is left on that cycle
-                    with m.If(stale & ~index.busy):
-                        m.d.comb += clear_passed(0)
-                        m.d.sync += stale.eq(0)
+            with m.Switch(pf2):
+                with m.Case(Prefetch.WANT):   # slot 1 is found (advance() sets WANT only then)
+                    with m.If(~index.busy):
+                        m.d.comb += [*find_next(opp_book, ~a_side, pf_idx), nb.eq(Prefetch.SEARCH)]
+                        m.d.sync += pf2.eq(Prefetch.SEARCH)
+                with m.Case(Prefetch.SEARCH):
+                    with m.If(~index.busy):
+                        with m.If(index.found & acceptable(index.result)):
+                            m.d.comb += [lvl_rd.addr.eq(Cat(index.result, opp_book)),
+                                         nb.eq(Prefetch.READ), nb_found.eq(1), nb_idx.eq(index.result)]
+                            m.d.sync += [pf2_found.eq(1), pf2_idx.eq(index.result), pf2.eq(Prefetch.READ)]
+                        with m.Else():
+                            m.d.comb += [nb.eq(Prefetch.READY), nb_found.eq(0)]
+                            m.d.sync += [pf2_found.eq(0), pf2.eq(Prefetch.READY)]
+                with m.Case(Prefetch.READ):
+                    m.d.comb += [nb.eq(Prefetch.READY), nb_row.eq(lvl_rd.data)]
+                    m.d.sync += [pf2_row.eq(lvl_rd.data), pf2.eq(Prefetch.READY)]
+            # not while a search runs or a row is read: a level is often left in that cycle
+            with m.If(stale & ~index.busy & (pf == Prefetch.READY) &
+                      ((pf2 == Prefetch.READY) | (pf2 == Prefetch.IDLE))):
+                m.d.comb += clear_passed(0)
+                m.d.sync += stale.eq(0)
 
         # symbols and accounts are addressed by their low bits; the checks use the full fields
         sym_ok = cmd.symbol < cfg.symbols
@@ -558,7 +586,7 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_FIND_WAIT"):
                 with m.If(~index.busy):
                     with m.If(index.found & acceptable(index.result)):
-                        m.d.sync += [l_idx.eq(index.result), pf.eq(Prefetch.SEARCH)]
+                        m.d.sync += [l_idx.eq(index.result), pf.eq(Prefetch.SEARCH), pf2.eq(Prefetch.IDLE)]
                         m.d.comb += [lvl_rd.addr.eq(Cat(index.result, opp_book)),
                                      *find_next(opp_book, ~a_side, index.result)]   # the next level
                         m.next = "MATCH_HEAD"
@@ -581,17 +609,30 @@ class MatchingEngine(wiring.Component):
                 m.next = "MATCH_END"
 
             def advance():
-                """The current level is empty and the aggressor goes on: to the prefetched level
-                (reading its head at once, and searching the one after it), or out of the loop."""
+                """The current level is empty and the aggressor goes on: to the prefetched level,
+                reading its head at once, slot 2 moving up to slot 1 and the search going on behind
+                it; or out of the loop when no acceptable level is left."""
                 row = pf_row_now
                 with m.If(pf_found):
                     m.d.sync += [l_idx.eq(pf_idx), l_count.eq(row.count), l_total.eq(row.total),
-                                 l_tail.eq(row.tail), stale.eq(1), pf.eq(Prefetch.WANT)]
-                    # Search from the new level now if the index is free. This overrides a
-                    # CLEAR_PASSED that prefetch() may start in this cycle; stale stays set.
-                    with m.If(~index.busy):
-                        m.d.comb += find_next(opp_book, ~a_side, pf_idx)
-                        m.d.sync += pf.eq(Prefetch.SEARCH)
+                                 l_tail.eq(row.tail), stale.eq(1),
+                                 pf.eq(nb), pf_found.eq(nb_found), pf_idx.eq(nb_idx), pf_row.eq(nb_row),
+                                 pf2.eq(Prefetch.IDLE)]
+                    # A search started here overrides a CLEAR_PASSED that prefetch() may start in
+                    # this cycle (stale stays set); prefetch() starts no search in this cycle
+                    # unless nb says so.
+                    with m.If((nb == Prefetch.IDLE) | (nb == Prefetch.WANT)):
+                        # nothing searched beyond the new level yet
+                        m.d.sync += pf.eq(Prefetch.WANT)
+                        with m.If(~index.busy):
+                            m.d.comb += find_next(opp_book, ~a_side, pf_idx)
+                            m.d.sync += pf.eq(Prefetch.SEARCH)
+                    with m.Elif(((nb == Prefetch.READ) | (nb == Prefetch.READY)) & nb_found):
+                        # slot 1 known: search the one after it
+                        m.d.sync += pf2.eq(Prefetch.WANT)
+                        with m.If(~index.busy):
+                            m.d.comb += find_next(opp_book, ~a_side, nb_idx)
+                            m.d.sync += pf2.eq(Prefetch.SEARCH)
                     read_order(row.head)
                 with m.Else():
                     end_match("AFTER_MATCH")
