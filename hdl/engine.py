@@ -76,7 +76,7 @@ class Prefetch(enum.Enum, shape=3):
 
 
 #: Where MATCH_END continues once the index has caught up with the sweep.
-END_TO = ["AFTER_MATCH", "STP_RESTING", "AGG_CANCEL"]
+END_TO = ["AFTER_MATCH", "AGG_CANCEL"]
 
 
 def _bits(n: int) -> int:
@@ -223,7 +223,7 @@ class MatchingEngine(wiring.Component):
         u_book, u_pidx, u_qty = Signal(sb + 1), Signal(lb), Signal(32)
         u_level, u_alist, u_free = Signal(), Signal(), Signal()
         u_ret = Signal(8)
-        RETURNS = ["MATCH_FIND", "DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
+        RETURNS = ["DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
 
         def unlink(slot, gen, acct, book, pidx, qty, level, alist, free_it, ret):
             return [u_slot.eq(slot), u_gen.eq(gen), u_acct.eq(acct), u_book.eq(book), u_pidx.eq(pidx),
@@ -287,9 +287,9 @@ class MatchingEngine(wiring.Component):
         def order_id(slot, gen):
             return Cat(slot, gen)
 
-        def emit_canceled_resting(next_state, reason, client_id=None):
+        def emit_canceled_resting(next_state, reason, client_id=None, on_emit=()):
             """CANCELED for the resting order at hand (r)."""
-            emit(next_state, type=E.CANCELED, reason=reason, side=r.side, symbol=r.symbol,
+            emit(next_state, on_emit, type=E.CANCELED, reason=reason, side=r.side, symbol=r.symbol,
                  client_id=r.client_id if client_id is None else client_id, account=r.account,
                  order_id=order_id(r_slot, r_gen), price=r.price, qty=r_leaves)
 
@@ -652,15 +652,57 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
-                        end_match("STP_RESTING")
+                        m.next = "MATCH_STP"
                     with m.Else():
                         m.d.sync += cancel_reason.eq(R.STP)
                         end_match("AGG_CANCEL")
                 with m.Else():
                     m.next = "MATCH_FILL"
-            with m.State("STP_RESTING"):
-                emit_canceled_resting("UNLINK", R.STP)
-                m.d.sync += unlink_resting("MATCH_FIND")
+            def take_from_head(full, qty):
+                """The level's head order (r) loses qty: popped from its level and account list
+                when that is all it has (its successor becomes the head; the account-list links
+                rewritten are forwarded to the successor's read in this cycle), else its leaves
+                rewritten. Comb writes of the cycle the event goes out."""
+                m.d.sync += r_leaves.eq(r_leaves - qty)
+                with m.If(full):
+                    m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                 lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
+                                 lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - qty)]
+
+                    def forward_next():   # MATCH_ORDER may read these links this cycle
+                        m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
+
+                    def forward_prev():
+                        m.d.sync += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(r_anxt), fwd_aprv.eq(r_aprv)]
+
+                    remove_from_list(al_wr, r.account, al_rd.data, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
+                                     on_next_link=forward_next, on_prev_link=forward_prev)
+                    release(r_slot, r_gen)
+                    m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - qty)]
+                with m.Else():
+                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1),
+                                 lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                                 lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
+                                 lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - qty)]
+
+            def go_on(emptied):
+                """The aggressor goes on: with the level's next order, now its head, or, the level
+                empty, on the next level."""
+                with m.If(emptied):
+                    with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
+                        advance()
+                    with m.Else():
+                        m.next = "MATCH_ADVANCE"
+                with m.Else():
+                    read_order(r_next)
+
+            with m.State("MATCH_STP"):
+                # [R-STP] oldest: the resting order is canceled and taken off its level like a
+                # filled one, in one cycle, and the aggressor goes on.
+                prefetch()
+                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
+                emit_canceled_resting(lambda: go_on(l_count == 1), R.STP,
+                                      on_emit=lambda: take_from_head(1, r_leaves))
             with m.State("MATCH_FILL"):
                 # Emit the FILL and, in the same cycle, update the resting order: pop it from its
                 # level and account list when it is filled (reading its successor at once), or
@@ -668,30 +710,10 @@ class MatchingEngine(wiring.Component):
                 prefetch()
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
                 full = r_leaves == fill_qty
-                al = al_rd.data
 
                 def fill_effects():
-                    m.d.sync += [a_leaves.eq(a_leaves - fill_qty), r_leaves.eq(r_leaves - fill_qty)]
-                    with m.If(full):
-                        # the head of its level: the level's head becomes its successor
-                        m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                     lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                     lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - fill_qty)]
-                        def forward_next():   # MATCH_ORDER may read these links this cycle
-                            m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
-
-                        def forward_prev():
-                            m.d.sync += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(r_anxt), fwd_aprv.eq(r_aprv)]
-
-                        remove_from_list(al_wr, r.account, al, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
-                                         on_next_link=forward_next, on_prev_link=forward_prev)
-                        release(r_slot, r_gen)
-                        m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - fill_qty)]
-                    with m.Else():
-                        m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - fill_qty), lv_wr.en.eq(1),
-                                     lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                     lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
-                                     lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - fill_qty)]
+                    m.d.sync += a_leaves.eq(a_leaves - fill_qty)
+                    take_from_head(full, fill_qty)
 
                 def after_fill():
                     emptied = full & (l_count == 1)
@@ -700,13 +722,8 @@ class MatchingEngine(wiring.Component):
                             end_match("AFTER_MATCH")
                         with m.Else():
                             m.next = "AFTER_MATCH"
-                    with m.Elif(emptied):
-                        with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
-                            advance()
-                        with m.Else():
-                            m.next = "MATCH_ADVANCE"
                     with m.Else():
-                        read_order(r_next)   # the level's next order, now its head
+                        go_on(emptied)
 
                 emit(after_fill, on_emit=fill_effects, type=E.FILL, side=a_side, symbol=a_symbol,
                      client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen),
