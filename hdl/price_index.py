@@ -84,19 +84,20 @@ class PriceLevelIndex(wiring.Component):
         start_word = Signal(W)
         m.d.comb += start_word.eq(words_rd.data & summary_now.bit_select(sel, 1).replicate(W))
 
-        # Bits of the start word on the searched side of idx.
-        below = Signal(W + 1)   # bits < idx (+ idx itself when inclusive)
-        m.d.comb += below.eq((Const(1, W + 1) << (bit + inclusive)) - 1)
-        upper = Signal(W + 1)   # bits > idx (+ idx when inclusive)
-        m.d.comb += upper.eq(~((Const(1, W + 1) << (bit + ~inclusive)) - 1))
-        keep_down = Signal(W + 1)   # CLEAR_PASSED: bits < idx (+ idx itself when not inclusive)
-        m.d.comb += keep_down.eq((Const(1, W + 1) << (bit + ~inclusive)) - 1)
-        keep_up = Signal(W + 1)     # bits > idx (+ idx when not inclusive)
-        m.d.comb += keep_up.eq(~((Const(1, W + 1) << (bit + inclusive)) - 1))
-        in_word = Signal(W)
-        m.d.comb += in_word.eq(start_word & below[:W])
-        with m.If(~down):
-            m.d.comb += in_word.eq(start_word & upper[:W])
+        def searched_side(with_idx, name):
+            """The start word's bits on the searched side of idx (below it when ``down``, above
+            otherwise), idx itself too when ``with_idx``."""
+            mask = Signal(W, name=name)
+            m.d.comb += mask.eq(((Const(1, W + 1) << (bit + with_idx)) - 1)[:W])
+            with m.If(~down):
+                m.d.comb += mask.eq(~((Const(1, W + 1) << (bit + ~with_idx)) - 1)[:W])
+            return mask
+
+        in_word = Signal(W)    # FIND: where to look in the start word
+        m.d.comb += in_word.eq(start_word & searched_side(inclusive, "searched"))
+        # CLEAR_PASSED keeps the searched side, idx itself unless it clears it (inclusive)
+        passed_kept = Signal(W)
+        m.d.comb += passed_kept.eq(start_word & searched_side(~inclusive, "kept_mask"))
         hit_down, hit_down_idx = highest_set(m, in_word, W, "hit_down")
         hit_up, hit_up_idx = lowest_set(m, in_word, W, "hit_up")
 
@@ -170,14 +171,10 @@ class PriceLevelIndex(wiring.Component):
                         # keep the start word's bits on the searched side (idx too when not
                         # inclusive) and the summary bits of the words beyond it; the passed words'
                         # summary bits go, which empties them whatever they hold
-                        kept = Signal(W)
-                        m.d.comb += [kept.eq(start_word & keep_down[:W]),
-                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
+                        m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(passed_kept),
                                      words_wr.en.eq(1),
                                      sum_wr.addr.eq(book), sum_wr.en.eq(1),
-                                     sum_wr.data.eq(beyond | ((kept != 0) << sel))]
-                        with m.If(~down):
-                            m.d.comb += kept.eq(start_word & keep_up[:W])
+                                     sum_wr.data.eq(beyond | ((passed_kept != 0) << sel))]
                         m.next = "IDLE"
             with m.State("FAR"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
