@@ -3,7 +3,7 @@
 Contract
 --------
 * ``i``: a ``lib.stream`` of 32-byte command records, ``o``: a stream of 64-byte event records,
-  both in the layouts derived from ``fpgax.protocol``. One clock domain, synchronous reset.
+  both in the layouts derived from ``fpgax.spec.protocol``. One clock domain, synchronous reset.
 * Commands are taken one at a time, in order; the events of a command are written, in the
   order docs/semantics.md gives, into an output FIFO; a full FIFO stalls the engine, so output
   backpressure never drops or reorders an event. ``i.ready`` is high only when the previous
@@ -39,13 +39,12 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax import protocol as p
-from fpgax.config import EngineConfig
-
-from .free_list import FreeList
-from .layouts import CommandLayout, EventLayout
-from .price_index import IndexOp, PriceLevelIndex
-from .ram import Ram
+from fpgax.hdl.free_list import FreeList
+from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
+from fpgax.hdl.ram import Ram
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)

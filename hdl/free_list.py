@@ -14,7 +14,7 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .ram import Ram
+from fpgax.hdl.ram import Ram
 
 
 class FreeList(wiring.Component):

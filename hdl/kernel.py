@@ -2,7 +2,7 @@
 
 Contract
 --------
-* ``s_axi_control``: AXI4-Lite slave with the register map of ``fpgax.regmap`` (XRT control
+* ``s_axi_control``: AXI4-Lite slave with the register map of ``fpgax.spec.regmap`` (XRT control
   block at 0x00-0x0C, arguments from 0x10, status, ID block and counters). ``interrupt`` is
   GIE and (IER and ISR) != 0.
 * ``m_axi_gmem``: AXI4 master, ``data_width`` bits (512 for the U280). Commands are read from
@@ -11,7 +11,7 @@ Contract
 * A call (``ap_start``) feeds ``CMD_COUNT`` commands to the engine, in order, and writes every
   event they produce. The engine is not reset between calls: the books persist.
 * Before handing a command to the engine the kernel reserves the command's worst case of events
-  (``fpgax.regmap.worst_case_events``, exact given the orders resting). When the event buffer
+  (``fpgax.spec.regmap.worst_case_events``, exact given the orders resting). When the event buffer
   cannot hold it, the call stops before that command: ``CONSUMED`` says how many commands were
   taken, ``WRITTEN`` how many events were written, ``STATUS.EVENT_BUFFER_FULL`` and ``NEEDED`` why.
   The host calls again with the rest; nothing is lost or duplicated.
@@ -26,11 +26,7 @@ from amaranth import Cat, ClockDomain, ClockSignal, Module, ResetInserter, Reset
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax import protocol as p
-from fpgax import regmap as rm
-from fpgax.config import EngineConfig
-
-from .axi import (
+from fpgax.hdl.axi import (
     Axi4Signature,
     AxiBurstReader,
     AxiBurstWriter,
@@ -39,8 +35,11 @@ from .axi import (
     BeatsToRecords,
     RecordToBeats,
 )
-from .engine import MatchingEngine
-from .layouts import CommandLayout
+from fpgax.hdl.engine import MatchingEngine
+from fpgax.hdl.layouts import CommandLayout
+from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import EngineConfig
 
 ADDR_WIDTH = 64
 CMD_BITS = p.COMMAND.size * 8
@@ -185,7 +184,7 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(qty)
         with m.Else():
             m.d.comb += depth.eq(cfg.snapshot_depth)
-        worst = Signal(33)    # fpgax.regmap.worst_case_events, in gateware
+        worst = Signal(33)    # fpgax.spec.regmap.worst_case_events, in gateware
         with m.Switch(opcode):
             with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
                 m.d.comb += worst.eq(engine.live + 2)

@@ -1,4 +1,4 @@
-"""Amaranth layouts and enums derived from the one wire-format definition (fpgax.protocol).
+"""Amaranth layouts and enums derived from the one wire-format definition (fpgax.spec.protocol).
 
 Nothing here restates a width or an offset: each ``data.StructLayout`` lists the primary
 fields of a ``RecordFormat`` in offset order, so bit 0 of the layout is bit 0 of byte 0 of the
@@ -9,7 +9,7 @@ import types
 
 from amaranth.lib import data, enum
 
-from fpgax import protocol as p
+from fpgax.spec import protocol as p
 
 
 def record_layout(fmt: p.RecordFormat) -> data.StructLayout:

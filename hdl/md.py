@@ -1,7 +1,7 @@
 """The market-data publisher: engine events -> ITCH 5.0 -> MoldUDP64 -> UDP/IPv4/Ethernet frames.
 
-Every message format comes from ``fpgax.itch``; the semantics (which event makes which message)
-are those of the reference publisher ``fpgax.sim.mdmodel.MarketDataModel``, which the benches
+Every message format comes from ``fpgax.spec.itch``; the semantics (which event makes which message)
+are those of the reference publisher ``fpgax.sim.golden.mdmodel.MarketDataModel``, which the benches
 compare with message for message (timestamps aside).
 
 Pipeline (one clock domain):
@@ -33,13 +33,12 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax import itch
-from fpgax import protocol as p
-from fpgax.config import EngineConfig
-
-from .engine import MatchingEngine
-from .layouts import CommandLayout, EventLayout
-from .ram import Ram
+from fpgax.hdl.engine import MatchingEngine
+from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.ram import Ram
+from fpgax.spec import itch
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
 
 MessageLayout = data.StructLayout({"length": range(itch.MAX_MESSAGE + 1), "data": itch.MAX_MESSAGE * 8})
 _ITCH_FIELD = {f.name: f for m in itch.MESSAGES.values() for f in m.fields}
@@ -61,7 +60,7 @@ def text_value(text: str) -> int:
 
 
 def feed_address_value(addr: itch.FeedAddress, session: str) -> dict:
-    """A ``FeedAddressLayout`` initial value from a ``fpgax.itch.FeedAddress``."""
+    """A ``FeedAddressLayout`` initial value from a ``fpgax.spec.itch.FeedAddress``."""
     return {"src_mac": itch.mac_to_int(addr.src_mac), "dst_mac": itch.mac_to_int(addr.destination_mac),
             "src_ip": itch.ip_to_int(addr.src_ip), "dst_ip": itch.ip_to_int(addr.group),
             "src_port": addr.src_port, "dst_port": addr.dst_port, "ttl": addr.ttl,
@@ -79,7 +78,7 @@ def be(value, nbytes: int) -> Value:
 
 def itch_message(mtype: str, **values) -> tuple[Value, int]:
     """The bytes of one ITCH message (byte 0 in bits 0..7, padded to ``MAX_MESSAGE``) and its
-    length. Fields not given are the constants of ``fpgax.itch``; alpha fields are given as values
+    length. Fields not given are the constants of ``fpgax.spec.itch``; alpha fields are given as values
     already in byte order (see ``text_value``)."""
     msg = itch.MESSAGES[mtype]
     parts = [Const(ord(mtype), 8)]
@@ -123,7 +122,7 @@ class TimeOfDay(wiring.Component):
 
 
 class ItchEncoder(wiring.Component):
-    """Engine events -> ITCH 5.0 message records (``fpgax.sim.mdmodel`` is its specification).
+    """Engine events -> ITCH 5.0 message records (``fpgax.sim.golden.mdmodel`` is its specification).
 
     Ports: ``events`` and ``opcodes`` (the opcode of each command taken by the engine, in order)
     in; ``msgs`` out; ``engine_idle``: the engine has no command in flight and no event to hand

@@ -27,8 +27,8 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bits import highest_set, lowest_set
-from .ram import Ram
+from fpgax.hdl.bits import highest_set, lowest_set
+from fpgax.hdl.ram import Ram
 
 
 class IndexOp(enum.Enum, shape=2):

@@ -13,11 +13,14 @@ import abc
 
 import numpy as np
 
-from fpgax import regmap as rm
+from fpgax.errors import FpgaxError
+from fpgax.spec import regmap as rm
 
 
-class DeviceError(RuntimeError):
-    """A device cannot be opened or used; the message says why and what to do."""
+class DeviceError(FpgaxError, RuntimeError):
+    """A device cannot be opened or used; the message says why and what to do (exit 1: no usable card)."""
+
+    exit_code = 1
 
 
 class DeviceBuffer(np.ndarray):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpgax import protocol as p
-from fpgax import regmap as rm
-from fpgax.config import EngineConfig
-
-from .device import Device, DeviceError
+from fpgax.host.device import Device, DeviceError
+from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import EngineConfig
 
 R = rm.BY_NAME
 

@@ -6,7 +6,7 @@
     ex.stats()                               # counters: commands, events, fills, rejects, ...
 
 Backends (``Backend.run(commands array) -> events array``, one engine each, state kept between calls):
-* ``model``: the golden model (``fpgax.sim.model``), in process.
+* ``model``: the golden model (``fpgax.sim.golden.model``), in process.
 * ``sim``: the XRT kernel simulated (``SimDevice``) through ``KernelDriver``, the real driver.
 * ``alveo``: a card through pynq (``PynqDevice``) through the same ``KernelDriver``.
 
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgax import protocol as p
-from fpgax.config import EngineConfig, profile
-from fpgax.flows import OrderIdMap, load_flow
-
-from .journal import Journal
+from fpgax.errors import FpgaxError
+from fpgax.formats.flows import Flow, OrderIdMap, load_flow
+from fpgax.formats.journal import Journal, read_journal
+from fpgax.formats.summary import book_from_levels
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig, profile
 
 E, O = p.EventType, p.Opcode
 
@@ -58,7 +59,7 @@ class ModelBackend(Backend):
     name = "model"
 
     def __init__(self, config: EngineConfig):
-        from fpgax.sim.model import MatchingModel
+        from fpgax.sim.golden.model import MatchingModel
 
         self.config = config
         self.model = MatchingModel(config)
@@ -68,11 +69,12 @@ class ModelBackend(Backend):
         events = []
         for cmd in p.array_to_commands(commands):
             events += self.model.apply(cmd)
+        out = p.events_to_array(events)
         self.counts["commands"] += len(commands)
-        self.counts["events"] += len(events)
-        self.counts["fills"] += sum(e.type == E.FILL for e in events)
-        self.counts["rejects"] += sum(e.type == E.REJECTED for e in events)
-        return p.events_to_array(events)
+        self.counts["events"] += len(out)
+        self.counts["fills"] += int(np.count_nonzero(out["type"] == E.FILL))
+        self.counts["rejects"] += int(np.count_nonzero(out["type"] == E.REJECTED))
+        return out
 
     def stats(self) -> dict[str, int]:
         return {k: self.counts[k] for k in ("commands", "events", "fills", "rejects")}
@@ -82,7 +84,7 @@ class KernelBackend(Backend):
     """The XRT kernel behind a ``Device`` (simulated or a card), through ``KernelDriver``."""
 
     def __init__(self, device, config: EngineConfig | None = None, **driver_options):
-        from .driver import KernelDriver
+        from fpgax.host.driver import KernelDriver
 
         self.device = device
         self.name = device.name
@@ -104,7 +106,25 @@ def host_reject(cmd: p.Command, reason: p.Reason) -> p.Event:
                    client_id=cmd.client_id, account=cmd.account, price=cmd.price, qty=cmd.qty)
 
 
+def host_rejects(commands: np.ndarray, reason: p.Reason) -> np.ndarray:
+    """REJECTED events made by the host (flag HOST, seq 0) for some commands, as an event array."""
+    return p.encode(p.EVENT, n=len(commands), type=E.REJECTED, reason=reason, flags=p.EventFlag.HOST,
+                    symbol=commands["symbol"], client_id=commands["client_id"], account=commands["account"],
+                    price=commands["price"], qty=commands["qty"])
+
+
+_NO_EVENTS = np.zeros(0, p.EVENT_DTYPE)
+
+
 class Exchange:
+    """The host API: commands in, every event out, in order, on any backend.
+
+    ``submit`` returns the events as an ``EVENT_DTYPE`` array (``records=True``: ``Event`` objects).
+    Commands given as an array (a ``.bin`` flow, a ``COMMAND_DTYPE`` array) are checked and sent as
+    arrays, with the host's bookkeeping done column-wise; ``Command`` objects that name their target
+    by client id (``ref``, a CSV flow) are resolved one by one, as they must wait for acknowledgements.
+    """
+
     def __init__(self, backend: Backend, journal: str | Path | None = None):
         self.backend = backend
         self.config = backend.config
@@ -115,30 +135,87 @@ class Exchange:
 
     # -- commands in ----------------------------------------------------------------------------
     @staticmethod
-    def _as_commands(commands) -> list[p.Command]:
+    def _normalize(commands):
+        """An array (no client-id references) or a list of Command objects (some have references)."""
         if isinstance(commands, (str, Path)):
-            return load_flow(commands).commands
+            commands = load_flow(commands)
+        if isinstance(commands, Flow):
+            return commands.commands if commands.has_refs else commands.array
         if isinstance(commands, np.ndarray):
-            return p.array_to_commands(commands)
+            if commands.dtype != p.COMMAND_DTYPE:
+                raise FpgaxError(f"submit: expected a {p.COMMAND_DTYPE} array, got {commands.dtype}")
+            return commands
         if isinstance(commands, p.Command):
-            return [commands]
-        return list(commands)
+            commands = [commands]
+        commands = list(commands)
+        bad = next((c for c in commands if not isinstance(c, p.Command)), None)
+        if bad is not None:
+            raise FpgaxError(f"submit takes Command objects, a COMMAND_DTYPE array or a flow file; got "
+                             f"a {type(bad).__name__}: {bad!r:.60}")
+        if any(c.ref >= 0 for c in commands):
+            return commands
+        try:
+            return p.commands_to_array(commands)
+        except ValueError as e:
+            raise FpgaxError(f"submit: {e}") from None
 
-    def submit(self, commands) -> list[p.Event]:
+    def submit(self, commands, records: bool = False):
         """Send commands in order; return every event, in order (host rejects in their place)."""
-        events: list[p.Event] = []
+        commands = self._normalize(commands)
+        if isinstance(commands, np.ndarray):
+            events = self._submit_array(commands)
+        else:
+            events = self._submit_with_refs(commands)
+        return p.array_to_events(events) if records else events
+
+    def submit_all(self, commands, chunk: int = 4096, progress=None, records: bool = False):
+        """``submit`` in chunks of ``chunk`` commands, calling ``progress(commands done)`` after each."""
+        commands = self._normalize(commands)
+        out = []
+        for start in range(0, len(commands), chunk):
+            part = commands[start:start + chunk]
+            out.append(self._submit_array(part) if isinstance(part, np.ndarray) else self._submit_with_refs(part))
+            if progress:
+                progress(min(start + chunk, len(commands)))
+        events = np.concatenate(out) if out else _NO_EVENTS
+        return p.array_to_events(events) if records else events
+
+    def _submit_array(self, commands: np.ndarray) -> np.ndarray:
+        """The column-wise path: client-id reuse is checked on the NEW/REPLACE rows only, by sets."""
+        claims = np.flatnonzero(np.isin(commands["opcode"], (O.NEW, O.REPLACE)) & (commands["client_id"] != 0))
+        keys = list(zip(commands["account"][claims].tolist(), commands["client_id"][claims].tolist(), strict=True))
+        if self.taken.isdisjoint(keys) and len(set(keys)) == len(keys):
+            self.taken.update(keys)
+            return self._send(commands)
+        # some client id is reused: send up to each reuse, reject it, go on (rare; per command)
+        out, start = [], 0
+        for row, key in zip(claims.tolist(), keys, strict=True):
+            if key in self.taken:
+                out.append(self._send(commands[start:row]))
+                out.append(host_rejects(commands[row:row + 1], p.Reason.DUPLICATE_CLIENT_ID))
+                self.host_rejects += 1
+                start = row + 1
+            else:
+                self.taken.add(key)
+        out.append(self._send(commands[start:]))
+        return np.concatenate(out)
+
+    def _submit_with_refs(self, commands: list[p.Command]) -> np.ndarray:
+        """Commands that may name their target by client id: a target not acknowledged yet (earlier in
+        this submission) holds the command until what precedes it has been sent and answered."""
+        out: list[np.ndarray] = []
         batch: list[p.Command] = []
         pending: set[tuple[int, int]] = set()       # client ids in `batch` not acknowledged yet
-        for cmd in self._as_commands(commands):
+        for cmd in commands:
             if cmd.ref >= 0 and cmd.opcode in (O.CANCEL, O.REPLACE) and (cmd.account, cmd.ref) in pending:
-                events += self._send(batch)         # hold it until its target's acknowledgement
+                out.append(self._send_objects(batch))         # hold it until its target's acknowledgement
                 batch, pending = [], set()
             if cmd.opcode in (O.NEW, O.REPLACE) and cmd.client_id:
                 key = (cmd.account, cmd.client_id)
                 if key in self.taken:
-                    events += self._send(batch)
+                    out.append(self._send_objects(batch))
                     batch, pending = [], set()
-                    events.append(host_reject(cmd, p.Reason.DUPLICATE_CLIENT_ID))
+                    out.append(p.events_to_array([host_reject(cmd, p.Reason.DUPLICATE_CLIENT_ID)]))
                     self.host_rejects += 1
                     continue
                 self.taken.add(key)
@@ -146,56 +223,69 @@ class Exchange:
             if cmd.ref >= 0:
                 cmd = self.ids.resolve(copy.copy(cmd))
             batch.append(cmd)
-        events += self._send(batch)
-        return events
+        out.append(self._send_objects(batch))
+        return np.concatenate(out)
 
-    def _send(self, batch: list[p.Command]) -> list[p.Event]:
-        if not batch:
-            return []
-        array = p.commands_to_array(batch)
+    def _send_objects(self, batch: list[p.Command]) -> np.ndarray:
+        try:
+            return self._send(p.commands_to_array(batch))
+        except ValueError as e:
+            raise FpgaxError(f"submit: {e}") from None
+
+    def _send(self, array: np.ndarray) -> np.ndarray:
+        if not len(array):
+            return _NO_EVENTS
         if self.journal:
             self.journal.append(array)
-        events = p.array_to_events(self.backend.run(array))
-        self.ids.observe(events)
-        for e in events:
-            if e.type == E.REJECTED and e.client_id:
-                self.taken.discard((e.account, e.client_id))
+        events = self.backend.run(array)
+        self.ids.observe_array(events)
+        rejected = (events["type"] == E.REJECTED) & (events["client_id"] != 0)
+        if rejected.any():
+            self.taken.difference_update(zip(events["account"][rejected].tolist(),
+                                             events["client_id"][rejected].tolist(), strict=True))
         return events
 
     # -- queries --------------------------------------------------------------------------------
     def book(self, symbol: int, depth: int = 5) -> dict:
-        """Top ``depth`` levels per side: {"bids": [(price, qty, orders)], "asks": [...]} (best first)."""
-        events = self.submit([p.Command(opcode=O.SNAPSHOT, symbol=symbol, qty=depth)])
+        """Top ``depth`` levels per side: {"bids": [[price, qty, orders]], "asks": [...]} (best first)."""
+        events = self.submit([p.Command(opcode=O.SNAPSHOT, symbol=symbol, qty=depth)], records=True)
         if events[0].type == E.REJECTED:
-            raise ValueError(f"SNAPSHOT of symbol {symbol} rejected: {p.Reason(events[0].reason).name}")
-        levels = [e for e in events if e.type == E.LEVEL]
-        return {"bids": [(e.price, e.qty, e.leaves) for e in levels if e.side == p.Side.BUY],
-                "asks": [(e.price, e.qty, e.leaves) for e in levels if e.side == p.Side.SELL]}
+            raise FpgaxError(f"SNAPSHOT of symbol {symbol} rejected: {p.Reason(events[0].reason).name}")
+        return book_from_levels(events).get(symbol, {"bids": [], "asks": []})
+
+    def books(self, depth: int = 5) -> dict[int, dict]:
+        """The book of every symbol that has one (see ``book``)."""
+        out = {}
+        for symbol in range(self.config.symbols):
+            book = self.book(symbol, depth)
+            if book["bids"] or book["asks"]:
+                out[symbol] = book
+        return out
 
     def stats(self) -> dict[str, int]:
         return {"backend": self.backend.name, **self.backend.stats(), "host_rejects": self.host_rejects}
 
     @classmethod
-    def recover(cls, journal_path, backend: Backend, chunk: int = 65536, progress=None) -> tuple[Exchange, list]:
+    def recover(cls, journal_path, backend: Backend, chunk: int = 65536, progress=None) -> tuple[Exchange, np.ndarray]:
         """Rebuild an engine from a journal on ``backend``: replay every journaled command from reset
         (the same events the lost engine gave, the same book). Returns the Exchange, which goes on
-        appending to the journal, and the replayed events."""
-        from .journal import read_journal
-
+        appending to the journal, and the replayed events (an array)."""
         commands, pool = read_journal(journal_path)
         if pool != backend.config.pool:
-            raise ValueError(f"{journal_path}: journal of an engine with pool {pool}, the backend has "
+            raise FpgaxError(f"{journal_path}: journal of an engine with pool {pool}, the backend has "
                              f"{backend.config.pool}")
-        events: list[p.Event] = []
+        out = []
         for start in range(0, len(commands), chunk):
-            events += p.array_to_events(backend.run(commands[start:start + chunk]))
+            out.append(backend.run(commands[start:start + chunk]))
             if progress:
                 progress(min(start + chunk, len(commands)))
+        events = np.concatenate(out) if out else _NO_EVENTS
         ex = cls(backend, journal_path)
-        ex.ids.observe(events)
+        ex.ids.observe_array(events)
         # sent and not rejected = acknowledged by ACCEPTED or REPLACED
-        ex.taken = {(e.account, e.client_id) for e in events
-                    if e.type in (E.ACCEPTED, E.REPLACED) and e.order_id and e.client_id}
+        acked = np.isin(events["type"], (E.ACCEPTED, E.REPLACED)) & (events["order_id"] != 0) & \
+            (events["client_id"] != 0)
+        ex.taken = set(zip(events["account"][acked].tolist(), events["client_id"][acked].tolist(), strict=True))
         return ex, events
 
     def close(self) -> None:
@@ -214,16 +304,16 @@ def open_backend(backend: str, config: EngineConfig, **options) -> Backend:
     if backend == "model":
         return ModelBackend(config)
     if backend == "sim":
-        from .sim_device import SimDevice
+        from fpgax.host.sim_device import SimDevice
 
         driver_options = {k: options.pop(k) for k in ("cmd_capacity", "evt_capacity") if k in options}
         return KernelBackend(SimDevice(config, **options), config, **driver_options)
     if backend == "alveo":
-        from .pynq_device import PynqDevice
+        from fpgax.host.pynq_device import PynqDevice
 
         driver_options = {k: options.pop(k) for k in ("cmd_capacity", "evt_capacity") if k in options}
         return KernelBackend(PynqDevice(**options), config, **driver_options)
-    raise ValueError(f"unknown backend {backend!r}; choose from model, sim, alveo")
+    raise FpgaxError(f"unknown backend {backend!r}; choose from model, sim, alveo")
 
 
 def open(backend: str = "model", config: EngineConfig | str = "sim", journal=None, **options) -> Exchange:  # noqa: A001

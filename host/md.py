@@ -20,7 +20,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from fpgax import itch
+from fpgax.formats import summary
+from fpgax.spec import itch
 
 # -- books ------------------------------------------------------------------------------------
 
@@ -79,7 +80,7 @@ class ItchBook:
         self.add(order.locate, new, order.side, shares, price)
 
     def apply(self, msg: dict) -> None:
-        """One decoded message (``fpgax.itch.decode``)."""
+        """One decoded message (``fpgax.spec.itch.decode``)."""
         self.messages += 1
         t = msg["type"]
         if t == "A":
@@ -187,7 +188,7 @@ class FeedReader:
 
 def decode_pcap(path, on_message=None, udp_port: int | None = None) -> FeedReader:
     """Read a capture of the feed; ValueError naming the file and frame on a bad frame."""
-    from fpgax import pcap
+    from fpgax.formats import pcap
 
     reader = FeedReader(on_message)
     for i, (_ns, raw) in enumerate(pcap.read(path)):
@@ -318,16 +319,11 @@ def open_feed_socket(group: str, port: int, interface: str = "0.0.0.0") -> socke
 
 
 def format_book(book: ItchBook, locate: int, depth: int) -> str:
+    """The L2 book of one symbol as text (prices in dollars: ITCH prices have 4 implied decimals)."""
     name = book.names.get(locate, str(locate))
     l2 = book.l2(locate, depth)
-    rows = [f"{name:<8} {'HALTED' if book.halted.get(locate) else ''}"]
-    for i in range(max(len(l2["B"]), len(l2["S"]), 1)):
-        bid = l2["B"][i] if i < len(l2["B"]) else None
-        ask = l2["S"][i] if i < len(l2["S"]) else None
-        b = f"{bid[1]:>8} @ {bid[0] / 10000:>10.4f}" if bid else " " * 21
-        a = f"{ask[0] / 10000:<10.4f} x {ask[1]:<8}" if ask else ""
-        rows.append(f"  {b}   |   {a}")
-    return "\n".join(rows)
+    title = f"{name:<8} {'HALTED' if book.halted.get(locate) else ''}".rstrip()
+    return summary.format_book(l2["B"], l2["S"], price=lambda p: f"{p / 10000:.4f}", title=title)
 
 
 def listen(group: str, port: int, *, interface: str = "0.0.0.0", depth: int = 5, count: int | None = None,

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fpgax import regmap as rm
-
-from .device import Device, DeviceBuffer, DeviceError
+from fpgax.host.device import Device, DeviceBuffer, DeviceError
+from fpgax.spec import regmap as rm
 
 
 def _pynq():

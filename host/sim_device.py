@@ -1,7 +1,7 @@
 """``SimDevice``: the XRT kernel's Verilog simulated by cocotb, driven as a card.
 
 The kernel (``fpgax.hdl.kernel``) is generated and built for Verilator or Icarus once (cached),
-then a cocotb test (``fpgax.sim.kernel_server``) runs it with cocotbext-axi models of the XRT
+then a cocotb test (``fpgax.sim.drivers.kernel_server``) runs it with cocotbext-axi models of the XRT
 shell (an AXI-Lite master) and the card memory (an AXI RAM). The simulator is a subprocess; this
 class talks to it over a ``multiprocessing.connection`` socket. Buffers live in the simulated
 card memory at 4 KiB-aligned addresses from a simple bump allocator.
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgax import regmap as rm
-from fpgax.config import EngineConfig
-
-from .device import Device, DeviceBuffer, DeviceError
+from fpgax.host.device import Device, DeviceBuffer, DeviceError
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import EngineConfig
 
 PAGE = 4096
 
@@ -31,7 +30,7 @@ class SimDevice(Device):
     def __init__(self, config: EngineConfig, data_width: int = 512, simulator: str = "verilator",
                  mem_size: int = 64 << 20, build_id: int = 0, waves: bool = False, connect_timeout: float = 600.0):
         from fpgax.hdl.kernel import kernel_verilog
-        from fpgax.sim import rtl, runner
+        from fpgax.sim.drivers import rtl, runner
 
         self.config, self.data_width, self.mem_size = config, data_width, mem_size
         key = f"{rtl.build_key(config, waves)}-w{data_width}-b{build_id:08x}"
@@ -49,8 +48,9 @@ class SimDevice(Device):
         def simulate():
             try:
                 self._result["results"] = self._runner.test(
-                    hdl_toplevel=rm.KERNEL_NAME, test_module="fpgax.sim.kernel_server", build_dir=self._build_dir,
-                    test_dir=Path(self._tmp.name), waves=waves, extra_env=env, log_file=self.log_file)
+                    hdl_toplevel=rm.KERNEL_NAME, test_module="fpgax.sim.drivers.kernel_server",
+                    build_dir=self._build_dir, test_dir=Path(self._tmp.name), waves=waves, extra_env=env,
+                    log_file=self.log_file)
             except BaseException as e:  # noqa: BLE001 -- reported by _connect
                 self._result["error"] = e
             finally:

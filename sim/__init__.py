@@ -1,1 +1,2 @@
-"""Simulation: the golden model (``fpgax.sim.model``) and the benches that compare the RTL with it."""
+"""Simulation: ``golden`` (the golden model and other references, the specification side) and
+``drivers`` (simulators that run the RTL and compare it with the golden model)."""

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from fpgax import build
-from fpgax import regmap as rm
 from fpgax.cli import main
-from fpgax.config import profile
-from fpgax.manifest import check_image, read_manifest
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import profile
+from fpgax.toolflow import build
+from fpgax.toolflow.manifest import check_image, read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +59,11 @@ def test_package_tcl_and_link_config_name_the_kernel_its_ports_and_the_platform(
 
 @pytest.mark.skipif(shutil.which("vivado") or shutil.which("v++"), reason="the vendor tools are installed")
 def test_vendor_steps_without_the_tools_exit_2_and_say_what_to_run(tmp_path, capsys):
-    assert main(["build", "xo", "--profile", "tiny", "--out", str(tmp_path)]) == 2
+    assert main(["build", "xo", "--profile", "tiny", "--build-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "vivado is not on PATH" in err and "vivado -mode batch -source package_xo.tcl" in err
     assert (tmp_path / "tiny" / "kernel.xml").exists() and (tmp_path / "tiny" / "package_xo.tcl").exists()
-    assert main(["build", "xclbin", "--profile", "tiny", "--out", str(tmp_path),
+    assert main(["build", "xclbin", "--profile", "tiny", "--build-dir", str(tmp_path),
                  "--bitstreams", str(tmp_path / "bits")]) == 2
     err = capsys.readouterr().err
     assert "v++ --link" in err and build.PLATFORM in err
@@ -81,7 +81,7 @@ def test_the_build_records_an_image_the_loader_accepts(tmp_path):
 def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
     """Yosys synth_xilinx on the tiny kernel (about a minute): the documented report, and numbers
     that agree with what the design is (its DSPs, its block RAMs, a LUT depth)."""
-    from fpgax.estimate import XCU280
+    from fpgax.toolflow.estimate import XCU280
 
     out = tmp_path / "estimate.json"
     assert main(["build", "estimate", "--profile", "tiny", "--json", str(out)]) == 0
@@ -105,7 +105,7 @@ def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
 
 def test_lut_depth_counts_luts_between_registers():
     """A hand-made netlist: FF -> LUT -> CARRY -> LUT -> LUT -> FF, and a shorter side path."""
-    from fpgax.estimate import lut_depth
+    from fpgax.toolflow.estimate import lut_depth
 
     def cell(kind, ins, outs):
         ports = {**{f"I{i}": "input" for i in range(len(ins))}, **{f"O{i}": "output" for i in range(len(outs))}}

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from fpgax.cli import main
-from fpgax.config import profile
-from fpgax.flows import load_flow
-from fpgax.replay import run_model
+from fpgax.formats.flows import load_flow
+from fpgax.sim.golden.run import run_model
+from fpgax.spec.config import profile
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "tests" / "scenarios"
@@ -45,7 +45,7 @@ def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):
 
 
 def test_replay_json_summary(tmp_path, capsys):
-    code, out, _ = run(capsys, "replay", SCENARIOS / "02_price_time.csv", "--json")
+    code, out, _ = run(capsys, "replay", SCENARIOS / "02_price_time.csv", "--json", "-")
     summary = json.loads(out)
     assert code == 0
     for key in ("commands", "events", "fills", "rejects", "commands_per_s"):
@@ -58,7 +58,7 @@ def test_replay_events_and_book(tmp_path, capsys):
     flow = tmp_path / "f.bin"
     assert run(capsys, "gen", "--orders", 4000, "--seed", 3, "-o", flow)[0] == 0
     events_file = tmp_path / "ev.jsonl"
-    code, out, _ = run(capsys, "replay", flow, "--json", "--events", events_file, "--book-depth", 3)
+    code, out, _ = run(capsys, "replay", flow, "--json", "-", "--events", events_file, "--book-depth", 3)
     assert code == 0
     summary = json.loads(out)
     lines = [json.loads(x) for x in events_file.read_text().splitlines()]
@@ -118,7 +118,7 @@ def test_lobster_command_makes_a_flow_that_runs(tmp_path, capsys):
     code, _, err = run(capsys, "lobster", data / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
                        data / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv", "-o", out)
     assert code == 0 and "band 58400..59399" in err
-    code, text, _ = run(capsys, "replay", out, "--json")
+    code, text, _ = run(capsys, "replay", out, "--json", "-")
     summary = json.loads(text)
     assert summary["rejects"] == 0 and summary["fills"] >= 98
 
@@ -139,7 +139,7 @@ def test_console_script():
 
 def test_compare_reports_a_divergence_and_exits_1(tmp_path, capsys, monkeypatch):
     """`fpgax compare` on a doctored RTL result: the first divergence, its command, exit 1."""
-    from fpgax.sim import rtl
+    from fpgax.sim.drivers import rtl
 
     flow = SCENARIOS / "02_price_time.csv"
     real_run = rtl.run

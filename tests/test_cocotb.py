@@ -1,4 +1,4 @@
-"""The cocotb bench (fpgax.sim.bench) on Verilator and Icarus, over two engine sizes.
+"""The cocotb bench (fpgax.sim.drivers.bench) on Verilator and Icarus, over two engine sizes.
 
 pytest drives ``cocotb_tools.runner``: the Verilog is generated from the Amaranth engine, built
 for each simulator, and the bench compares every event with the golden model while random idles
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from fpgax.config import profile
-from fpgax.flows import Flow, load_flow, save_flow
-from fpgax.gen import GenOptions, generate
-from fpgax.replay import run_model
-from fpgax.sim import rtl
-from fpgax.sim.runner import SIMULATORS, build, environment, simulator_available
+from fpgax.formats.flows import Flow, load_flow, save_flow
+from fpgax.sim.drivers import rtl
+from fpgax.sim.drivers.runner import SIMULATORS, build, environment, simulator_available
+from fpgax.sim.golden.run import run_model
+from fpgax.spec.config import profile
+from fpgax.workload.gen import GenOptions, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.csv"))
@@ -32,7 +32,7 @@ def resolved_flows(config, directory: Path, generated: int) -> list[dict]:
         out = directory / f"{path.stem}.bin"
         save_flow(out, commands, pool=config.pool)
         flows.append({"name": path.stem, "path": str(out)})
-    from fpgax.lobster import convert, read_lobster
+    from fpgax.formats.lobster import convert, read_lobster
 
     lobster = ROOT / "tests" / "data" / "lobster"
     conv = convert(read_lobster(lobster / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
@@ -62,7 +62,7 @@ def test_cocotb_bench(sim, size, tmp_path):
     flows_file = tmp_path / "flows.json"
     generated = 3000 if sim == "verilator" else 600
     flows_file.write_text(json.dumps(resolved_flows(config, tmp_path, generated)))
-    results = runner.test(hdl_toplevel=rtl.TOP, test_module="fpgax.sim.bench", build_dir=build_dir,
+    results = runner.test(hdl_toplevel=rtl.TOP, test_module="fpgax.sim.drivers.bench", build_dir=build_dir,
                           test_dir=tmp_path, waves=waves,
                           extra_env={"FPGAX_BENCH_PROFILE": size, "FPGAX_BENCH_FLOWS": str(flows_file),
                                      "FPGAX_BENCH_IDLE": "0.3", "FPGAX_BENCH_STALL": "0.4",

@@ -3,23 +3,10 @@ keys; an end-to-end run of `fpgax bench rtl` on a small flow."""
 
 import json
 
-import pytest
-
 from fpgax.cli import main
-from fpgax.flows import CSV_HEADER, parse_csv
-from fpgax.protocol import Event, EventType, Reason
-from fpgax.sim.cycles import measure, percentile, summarize
-
-
-def test_percentile_nearest_rank():
-    values = list(range(1, 101))          # 1..100
-    assert percentile(values, 50) == 50
-    assert percentile(values, 99) == 99
-    assert percentile(values, 100) == 100
-    assert percentile([7], 99) == 7
-    assert percentile([1, 2, 3, 4], 50) == 2  # rank ceil(0.5 * 4) = 2
-    with pytest.raises(ValueError):
-        percentile([], 50)
+from fpgax.formats.flows import CSV_HEADER, parse_csv
+from fpgax.measure.cycles import measure, summarize
+from fpgax.spec.protocol import Event, EventType, Reason
 
 
 def test_summarize():

@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpgax.config import profile
-from fpgax.flows import (
+from fpgax.formats.flows import (
     CSV_HEADER,
     Flow,
     FlowError,
@@ -15,9 +14,10 @@ from fpgax.flows import (
     parse_csv,
     save_flow,
 )
-from fpgax.gen import GenOptions, generate
-from fpgax.protocol import ALL_SYMBOLS, Command, CommandFlag, Opcode, OrdType, Side, TimeInForce
-from fpgax.sim.model import MatchingModel
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.spec.config import profile
+from fpgax.spec.protocol import ALL_SYMBOLS, Command, CommandFlag, Opcode, OrdType, Side, TimeInForce
+from fpgax.workload.gen import GenOptions, generate
 
 HEADER = ",".join(CSV_HEADER)
 
@@ -175,7 +175,7 @@ def test_order_id_map_follows_accepts_and_replaces():
 
 def test_csv_and_bin_forms_give_the_same_events(tmp_path):
     """A generated flow is resolved: its CSV form (refs) and binary form (ids) run the same."""
-    from fpgax.replay import run_model
+    from fpgax.sim.golden.run import run_model
 
     config = profile("sim")
     cmds = generate(GenOptions(orders=5000, seed=5, invalid=0.05, admin=0.02), config)

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 from amaranth.sim import Simulator
 
-from fpgax import protocol as p
-from fpgax.config import profile
-from fpgax.flows import load_flow
+from fpgax.formats.flows import load_flow
 from fpgax.hdl.engine import MatchingEngine
-from fpgax.replay import run_model
-from fpgax.sim.compare import event_key
+from fpgax.sim.golden.compare import event_key
+from fpgax.sim.golden.run import run_model
+from fpgax.spec import protocol as p
+from fpgax.spec.config import profile
 
 SCENARIO = Path(__file__).parent / "scenarios" / "24_pool_full.csv"  # written for the tiny profile
 
@@ -53,8 +53,8 @@ def test_engine_in_amaranth_sim():
 
 def test_every_opcode_has_a_first_state():
     """An opcode missing from the dispatch would be rejected as INVALID_OPCODE by the RTL only."""
-    from fpgax import protocol as p
     from fpgax.hdl.engine import FIRST_STATE
+    from fpgax.spec import protocol as p
 
     dispatched = [op for ops in FIRST_STATE.values() for op in ops]
     assert sorted(dispatched) == sorted(p.Opcode) and len(set(dispatched)) == len(dispatched)

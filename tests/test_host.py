@@ -8,16 +8,17 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from fpgax import protocol as p
-from fpgax import regmap as rm
 from fpgax.cli import main
-from fpgax.config import profile
-from fpgax.flows import CSV_HEADER, Flow, parse_csv, save_flow
-from fpgax.gen import GenOptions, generate
+from fpgax.errors import FpgaxError
+from fpgax.formats.flows import CSV_HEADER, Flow, parse_csv, save_flow
+from fpgax.formats.journal import read_journal
 from fpgax.host import Exchange, ModelBackend
 from fpgax.host.device import DeviceError
-from fpgax.host.journal import read_journal
-from fpgax.sim import runner
+from fpgax.sim.drivers import runner
+from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import profile
+from fpgax.workload.gen import GenOptions, generate
 
 E, O, Rn = p.EventType, p.Opcode, p.Reason
 CONFIG = profile("tiny")
@@ -43,7 +44,7 @@ def test_duplicate_client_id_is_rejected_by_the_host_in_its_place():
     backend = CountingBackend(CONFIG)
     ex = Exchange(backend)
     events = ex.submit(csv("NEW,1,7,0,B,LIMIT,DAY,10,5,", "NEW,2,7,0,B,LIMIT,DAY,10,5,",   # other account: fine
-                           "NEW,1,7,0,S,LIMIT,DAY,20,5,", "NEW,1,8,0,S,LIMIT,DAY,20,5,"))
+                           "NEW,1,7,0,S,LIMIT,DAY,20,5,", "NEW,1,8,0,S,LIMIT,DAY,20,5,"), records=True)
     assert [(e.type, e.reason) for e in events] == [(E.ACCEPTED, 0), (E.ACCEPTED, 0),
                                                     (E.REJECTED, Rn.DUPLICATE_CLIENT_ID), (E.ACCEPTED, 0)]
     rejected = events[2]
@@ -55,11 +56,11 @@ def test_duplicate_client_id_is_rejected_by_the_host_in_its_place():
 
 def test_a_client_id_rejected_by_the_engine_may_be_used_again():
     ex = Exchange(ModelBackend(CONFIG))
-    first = ex.submit(csv("NEW,1,7,0,B,LIMIT,DAY,0,5,"))        # price 0: out of band
+    first = ex.submit(csv("NEW,1,7,0,B,LIMIT,DAY,0,5,"), records=True)        # price 0: out of band
     assert first[0].type == E.REJECTED and first[0].reason == Rn.PRICE_OUT_OF_BAND
-    again = ex.submit(csv("NEW,1,7,0,B,LIMIT,DAY,10,5,"))
+    again = ex.submit(csv("NEW,1,7,0,B,LIMIT,DAY,10,5,"), records=True)
     assert again[0].type == E.ACCEPTED
-    assert ex.submit(csv("REPLACE,1,7,0,,,,11,5,7"))[0].reason == Rn.DUPLICATE_CLIENT_ID
+    assert ex.submit(csv("REPLACE,1,7,0,,,,11,5,7"), records=True)[0].reason == Rn.DUPLICATE_CLIENT_ID
 
 
 def test_cancel_by_client_id_is_held_until_the_target_is_acknowledged():
@@ -67,7 +68,7 @@ def test_cancel_by_client_id_is_held_until_the_target_is_acknowledged():
     ex = Exchange(backend)
     events = ex.submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,", "NEW,1,2,0,B,LIMIT,DAY,11,5,",
                            "REPLACE,1,3,0,,,,12,5,2", "CANCEL,1,,0,,,,,,3", "CANCEL,1,,0,,,,,,1",
-                           "CANCEL,1,,0,,,,,,99"))
+                           "CANCEL,1,,0,,,,,,99"), records=True)
     kinds = [(e.type, e.reason) for e in events]
     assert kinds == [(E.ACCEPTED, 0), (E.ACCEPTED, 0), (E.REPLACED, 0), (E.CANCELED, Rn.USER),
                      (E.CANCELED, Rn.USER), (E.REJECTED, Rn.UNKNOWN_ORDER)]
@@ -102,13 +103,14 @@ def test_journal_recovery_after_a_crash_in_the_middle_of_a_batch(tmp_path):
     received = []
     with pytest.raises(Crash):
         for start in range(0, len(commands), 500):
-            received += ex.submit(commands[start:start + 500])
+            received += ex.submit(commands[start:start + 500], records=True)
     assert len(received) > 0
     journaled, pool = read_journal(journal)
     # the whole batch in flight was journaled before the call: past the crash point
     assert pool == CONFIG.pool and len(journaled) > 2345
 
     recovered, events = Exchange.recover(journal, ModelBackend(CONFIG))
+    events = p.array_to_events(events)
     reference = ModelBackend(CONFIG)
     expected = p.array_to_events(reference.run(journaled))
     assert events == expected
@@ -116,14 +118,14 @@ def test_journal_recovery_after_a_crash_in_the_middle_of_a_batch(tmp_path):
     for symbol in range(CONFIG.symbols):
         assert recovered.book(symbol, CONFIG.snapshot_depth) == Exchange(reference).book(symbol, CONFIG.snapshot_depth)
     # the recovered exchange goes on, with its client ids known
-    more = recovered.submit(commands[len(journaled):])
+    more = recovered.submit(commands[len(journaled):], records=True)
     assert len(more) > 0 and len(read_journal(journal)[0]) == len(commands) + CONFIG.symbols
 
 
 def test_a_torn_journal_record_is_dropped_with_a_warning(tmp_path):
     journal = tmp_path / "j.jnl"
     ex = Exchange(ModelBackend(CONFIG), journal)
-    ex.submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,"))
+    ex.submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,"), records=True)
     ex.close()
     with open(journal, "ab") as f:
         f.write(b"\x01" * 10)
@@ -135,11 +137,11 @@ def test_a_torn_journal_record_is_dropped_with_a_warning(tmp_path):
 def test_book_and_stats_on_the_model():
     ex = Exchange(ModelBackend(CONFIG))
     ex.submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,", "NEW,1,2,0,B,LIMIT,DAY,10,3,", "NEW,2,1,0,S,LIMIT,DAY,12,4,",
-                  "NEW,2,2,0,S,LIMIT,DAY,10,2,"))
-    assert ex.book(0, 4) == {"bids": [(10, 6, 2)], "asks": [(12, 4, 1)]}
+                  "NEW,2,2,0,S,LIMIT,DAY,10,2,"), records=True)
+    assert ex.book(0, 4) == {"bids": [[10, 6, 2]], "asks": [[12, 4, 1]]}
     stats = ex.stats()
     assert stats["commands"] == 5 and stats["fills"] == 1 and stats["backend"] == "model"
-    with pytest.raises(ValueError, match="INVALID_DEPTH"):
+    with pytest.raises(FpgaxError, match="INVALID_DEPTH"):
         ex.book(0, CONFIG.snapshot_depth + 1)
 
 
@@ -151,7 +153,7 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
     journal = tmp_path / "sim.jnl"
     outputs = {}
     for backend in ("model", "sim"):
-        args = ["replay", str(flow), "--profile", "tiny", "--backend", backend, "--book-depth", "4", "--json",
+        args = ["replay", str(flow), "--profile", "tiny", "--backend", backend, "--book-depth", "4", "--json", "-",
                 "--events", str(tmp_path / f"{backend}.jsonl")]
         if backend == "sim":
             args += ["--journal", str(journal)]
@@ -166,7 +168,7 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
     assert outputs["sim"]["book"] == outputs["model"]["book"] and outputs["sim"]["book"]
     assert outputs["sim"]["stats"]["commands"] == 1500 + CONFIG.symbols    # plus the book's snapshots
     # recover the sim's journal on the model: the same events, then the same book
-    assert main(["recover", str(journal), "--profile", "tiny", "--book-depth", "4", "--json",
+    assert main(["recover", str(journal), "--profile", "tiny", "--book-depth", "4", "--json", "-",
                  "--events", str(tmp_path / "recovered.jsonl")]) == 0
     recovered = json.loads(capsys.readouterr().out)
     assert events("recovered.jsonl")[:len(events("sim.jsonl"))] == events("sim.jsonl")
@@ -175,7 +177,7 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
 
 def test_recover_refuses_a_journal_of_another_pool(tmp_path, capsys):
     journal = tmp_path / "j.jnl"
-    Exchange(ModelBackend(CONFIG), journal).submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,"))
+    Exchange(ModelBackend(CONFIG), journal).submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,"), records=True)
     assert main(["recover", str(journal), "--profile", "sim"]) == 2
     assert "pool 16" in capsys.readouterr().err
 
@@ -192,7 +194,7 @@ def test_pynq_device_without_a_card_says_why(tmp_path, capsys):
 
 
 def manifest_entry(image, config, **changes):
-    from fpgax.manifest import sha256
+    from fpgax.toolflow.manifest import sha256
 
     entry = {"file": image.name, "sha256": sha256(image), "protocol_version": p.PROTOCOL_VERSION,
              "kernel_version": rm.KERNEL_VERSION, "profile": "tiny", "parameters": config.as_dict(),
@@ -203,7 +205,7 @@ def manifest_entry(image, config, **changes):
 
 
 def test_manifest_round_trip_and_refusals(tmp_path):
-    from fpgax.manifest import ManifestError, add_image, check_image, read_manifest
+    from fpgax.toolflow.manifest import ManifestError, add_image, check_image, read_manifest
 
     image = tmp_path / "fpgax_tiny.xclbin"
     image.write_bytes(b"not really an xclbin")
@@ -231,7 +233,7 @@ def test_manifest_round_trip_and_refusals(tmp_path):
 
 
 def test_load_checks_the_manifest_then_needs_a_card(tmp_path, capsys):
-    from fpgax.manifest import add_image
+    from fpgax.toolflow.manifest import add_image
 
     image = tmp_path / "fpgax_tiny.xclbin"
     image.write_bytes(b"image")
@@ -244,7 +246,7 @@ def test_load_checks_the_manifest_then_needs_a_card(tmp_path, capsys):
 
 
 def test_kernel_xml_agrees_with_the_register_map():
-    from fpgax.kernelxml import kernel_xml
+    from fpgax.toolflow.kernelxml import kernel_xml
 
     root = ET.fromstring(kernel_xml(256))
     kernel = root.find("kernel")

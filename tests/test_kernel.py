@@ -7,16 +7,16 @@ import random
 import numpy as np
 import pytest
 
-from fpgax import protocol as p
-from fpgax import regmap as rm
-from fpgax.config import profile
-from fpgax.flows import Flow
-from fpgax.gen import GenOptions, generate
+from fpgax.formats.flows import Flow
 from fpgax.host.device import DeviceError
 from fpgax.host.driver import KernelDriver, KernelMismatch
 from fpgax.host.exchange import KernelBackend, ModelBackend
-from fpgax.replay import run_model
-from fpgax.sim import runner
+from fpgax.sim.drivers import runner
+from fpgax.sim.golden.run import run_model
+from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import profile
+from fpgax.workload.gen import GenOptions, generate
 
 R = rm.BY_NAME
 CONFIG = profile("tiny")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from fpgax.config import profile
-from fpgax.flows import OrderIdMap, format_csv, parse_csv
-from fpgax.lobster import LEVELS, convert, read_lobster, visible_levels
-from fpgax.protocol import EventType, Side
-from fpgax.sim.model import MatchingModel
+from fpgax.formats.flows import OrderIdMap, format_csv, parse_csv
+from fpgax.formats.lobster import LEVELS, convert, read_lobster, visible_levels
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.spec.config import profile
+from fpgax.spec.protocol import EventType, Side
 
 DATA = Path(__file__).parent / "data" / "lobster"
 MESSAGES = DATA / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
@@ -93,7 +93,7 @@ def test_a_broken_matcher_is_caught(lobster, monkeypatch):
 
 def test_a_book_that_forgets_time_priority_is_caught(lobster, monkeypatch):
     """Reducing the newest order instead of the oldest leaves a different book behind."""
-    from fpgax.sim import model as model_module
+    from fpgax.sim.golden import model as model_module
 
     original = model_module.BookSide.add
 

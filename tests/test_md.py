@@ -14,16 +14,18 @@ import pytest
 from itch.messages import messages as itchfeed_messages
 from itch.parser import MessageParser
 
-from fpgax import itch, itchlua, pcap
-from fpgax.config import profile
-from fpgax.flows import Flow, load_flow, save_flow
-from fpgax.gen import GenOptions, generate
+from fpgax.feed import lua as itchlua
+from fpgax.formats import pcap
+from fpgax.formats.flows import Flow, load_flow, save_flow
 from fpgax.host.md import FeedReader, ItchBook, MessageStore, RequestServer, decode_pcap, listen, udp_rerequest
-from fpgax.protocol import Command, Opcode
-from fpgax.replay import run_model
-from fpgax.sim.mdmodel import MarketDataModel, feed
-from fpgax.sim.model import MatchingModel
-from fpgax.sim.runner import simulator_available
+from fpgax.sim.drivers.runner import simulator_available
+from fpgax.sim.golden.mdmodel import MarketDataModel, feed
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.sim.golden.run import run_model
+from fpgax.spec import itch
+from fpgax.spec.config import profile
+from fpgax.spec.protocol import Command, Opcode
+from fpgax.workload.gen import GenOptions, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["AAPL", "MSFT"]
@@ -179,7 +181,7 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
 
-    from fpgax.mdcapture import run_capture, write_capture
+    from fpgax.feed.capture import run_capture, write_capture
 
     config = profile("tiny")
     n = orders if sim == "verilator" else 400
@@ -236,7 +238,7 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
 def check_tshark(capture: Path, port: int, messages: int, frames: int):
     if shutil.which("tshark") is None:
         pytest.skip("tshark is not installed (make test installs it with apt when it can)")
-    lua = ROOT / "fpgax" / "data" / "fpgax_itch50.lua"
+    lua = ROOT / "fpgax" / "feed" / "fpgax_itch50.lua"
     base = ["tshark", "-r", str(capture), "-X", f"lua_script:{lua}", "-d", f"udp.port=={port},moldudp64",
             "-d", "moldudp64.payload,itch50", "-o", "ip.check_checksum:TRUE"]
     fields = subprocess.run(base + ["-T", "fields", "-E", "occurrence=a", "-e", "moldudp64.count",
@@ -257,7 +259,7 @@ def check_tshark(capture: Path, port: int, messages: int, frames: int):
 
 
 def test_shipped_lua_is_generated():
-    assert (ROOT / "fpgax" / "data" / "fpgax_itch50.lua").read_text() == itchlua.generate()
+    assert (ROOT / "fpgax" / "feed" / "fpgax_itch50.lua").read_text() == itchlua.generate()
 
 
 # -- the retransmission store (Amaranth simulation) -------------------------------------------
@@ -420,7 +422,7 @@ def test_md_cli_capture_decode_lua(tmp_path, capsys):
                         "REPLACE,1,2,0,,,,40,8,1\nREPLACE,1,3,0,,,,40,0,2\nNEW,1,4,0,B,LIMIT,DAY,30,5,\n"
                         "NEW,1,5,0,S,LIMIT,DAY,35,5,\nREPLACE,1,6,0,,,,30,5,5\nHALT,,,0,,,,,,\n")
     out = tmp_path / "feed.pcap"
-    assert main(["md", "capture", str(scenario), "-o", str(out), "--names", "AAPL,MSFT",
+    assert main(["md", "capture", str(scenario), "-o", str(out), "--profile", "tiny", "--names", "AAPL,MSFT",
                  "--json", str(tmp_path / "wire.json")]) == 0
     printed = capsys.readouterr().out
     assert "0 mismatches" in printed and "wire latency" in printed
@@ -449,7 +451,7 @@ def test_publisher_heartbeats(tmp_path):
     sequence number; a message after them continues the sequence."""
     if not simulator_available("verilator"):
         pytest.skip("verilator is not installed")
-    from fpgax.mdcapture import run_capture
+    from fpgax.feed.capture import run_capture
 
     flow = md_flow(tmp_path, 20, seed=4)
     result = run_capture(flow, "tiny", "verilator", settings={"heartbeat": 300, "idle_close": 0},

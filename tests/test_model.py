@@ -3,9 +3,9 @@ the invariant checker, queries, determinism."""
 
 import pytest
 
-from fpgax.config import EngineConfig, profile
-from fpgax.protocol import Command, CommandFlag, EventType, Opcode, OrdType, Reason, Side, TimeInForce
-from fpgax.sim.model import InvariantError, MatchingModel, OrderPool
+from fpgax.sim.golden.model import InvariantError, MatchingModel, OrderPool
+from fpgax.spec.config import EngineConfig, profile
+from fpgax.spec.protocol import Command, CommandFlag, EventType, Opcode, OrdType, Reason, Side, TimeInForce
 
 
 def new(account=1, client_id=1, side=Side.BUY, price=100, qty=10, tif=TimeInForce.DAY, flags=0,
@@ -47,7 +47,7 @@ def test_generation_steps_and_never_reaches_zero():
     pool.generation_mask = 3
     seen = []
     for _ in range(8):
-        order = pool.allocate(lambda oid, slot: type("O", (), {"order_id": oid, "slot": slot})())
+        order = pool.allocate(Command(opcode=Opcode.NEW, qty=1), accepted_seq=1)
         seen.append(order.order_id)
         pool.release(order)
     assert seen == [(g << 1) | s for g, s in [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1), (1, 0), (1, 1)]]
@@ -74,7 +74,7 @@ def test_queries(model):
 
 
 def test_same_flow_same_events():
-    from fpgax.gen import GenOptions, generate
+    from fpgax.workload.gen import GenOptions, generate
 
     cmds = generate(GenOptions(orders=2000, seed=9), profile("sim"))
     a, b = MatchingModel(profile("sim")), MatchingModel(profile("sim"))
@@ -166,11 +166,11 @@ def test_snapshot_level_total_saturates(model):
     model.run([new(qty=big), new(client_id=2, qty=big)])
     events = model.apply(Command(opcode=Opcode.SNAPSHOT, symbol=0, qty=1))
     assert [(e.type, e.qty, e.leaves) for e in events[1:]] == [(EventType.LEVEL, big, 2)]
-    from fpgax.protocol import events_to_array
+    from fpgax.spec.protocol import events_to_array
     events_to_array(events)  # every value fits its field
 
 
 def test_events_that_do_not_fit_are_refused():
-    from fpgax.protocol import Event, events_to_array
+    from fpgax.spec.protocol import Event, events_to_array
     with pytest.raises(ValueError, match="qty = 4294967296 does not fit"):
         events_to_array([Event(type=EventType.LEVEL, qty=2**32)])

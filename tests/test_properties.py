@@ -2,14 +2,15 @@
 command, gapless sequence numbers, and per-order quantity conservation computed from the
 events alone -- so the events are checked to tell the whole story of the book.
 
-rules: R-INVARIANTS R-ACK R-SEQ
 """
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fpgax.config import profile
-from fpgax.protocol import (
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.spec.config import profile
+from fpgax.spec.protocol import (
     ALL_SYMBOLS,
     Command,
     CommandFlag,
@@ -21,7 +22,6 @@ from fpgax.protocol import (
     Side,
     is_ack,
 )
-from fpgax.sim.model import MatchingModel
 
 
 class EventLedger:
@@ -140,6 +140,7 @@ def run_random_flow(data, config, n):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
+@pytest.mark.rules("R-INVARIANTS", "R-ACK", "R-SEQ")
 def test_random_flows_tiny_engine(data):
     """tiny: 2 symbols, 64 levels, 16 slots (so the pool fills), 4 accounts."""
     run_random_flow(data, profile("tiny"), 150)
@@ -147,15 +148,17 @@ def test_random_flows_tiny_engine(data):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
+@pytest.mark.rules("R-INVARIANTS", "R-ACK", "R-SEQ")
 def test_random_flows_sim_engine(data):
     run_random_flow(data, profile("sim"), 300)
 
 
+@pytest.mark.rules("R-INVARIANTS", "R-ACK", "R-SEQ")
 def test_generated_flows_keep_invariants():
     """Long generated flows with every feature, invariants checked after every command."""
-    from fpgax.flows import Flow
-    from fpgax.gen import GenOptions, generate
-    from fpgax.replay import run_model
+    from fpgax.formats.flows import Flow
+    from fpgax.sim.golden.run import run_model
+    from fpgax.workload.gen import GenOptions, generate
 
     for seed in (1, 2):
         config = profile("sim")

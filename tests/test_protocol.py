@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpgax import protocol as p
-from fpgax.docgen import render, sections, update_docs
-from fpgax.flows import FlowError, read_records, write_records
+from fpgax.formats.flows import FlowError, read_records, write_records
+from fpgax.spec import protocol as p
+from fpgax.toolflow.docgen import render, sections, update_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,12 +120,14 @@ def test_is_ack():
 
 def test_record_files_round_trip(tmp_path):
     arr = p.commands_to_array([p.Command(opcode=1, qty=i + 1, price=i) for i in range(10)])
-    write_records(tmp_path / "f.bin", arr, pool=1024)
-    back, pool = read_records(tmp_path / "f.bin")
-    assert pool == 1024 and back.tobytes() == arr.tobytes()
+    write_records(tmp_path / "f.bin", arr, pool=1024, profile="tiny")
+    back = read_records(tmp_path / "f.bin")
+    assert (back.pool, back.profile) == (1024, "tiny") and back.records.tobytes() == arr.tobytes()
+    assert (tmp_path / "f.bin").read_bytes()[24:32] == b"tiny\0\0\0\0"   # FILE_HEADER.profile, by hand
     ev = p.events_to_array([p.Event(type=1, seq=1)])
     write_records(tmp_path / "e.evt", ev)
-    assert read_records(tmp_path / "e.evt")[0].tobytes() == ev.tobytes()
+    back = read_records(tmp_path / "e.evt")
+    assert (back.pool, back.profile) == (0, "") and back.records.tobytes() == ev.tobytes()
 
 
 def test_damaged_record_files_are_refused(tmp_path):
@@ -137,7 +139,7 @@ def test_damaged_record_files_are_refused(tmp_path):
     with pytest.raises(FlowError, match="header says 3 records"):
         read_records(path)
     path.write_bytes(b"NOTFPGAX" + data[8:])
-    with pytest.raises(FlowError, match="not an fpgax record file"):
+    with pytest.raises(FlowError, match="not an fpgax file"):
         read_records(path)
     path.write_bytes(data[:8] + b"\x09\x00" + data[10:])
     with pytest.raises(FlowError, match="protocol version 9"):

@@ -3,9 +3,9 @@ profiles, invariants every 1000 commands and the event ledger at the end."""
 
 import pytest
 
-from fpgax.config import profile
-from fpgax.gen import GenOptions, generate
-from fpgax.sim.model import MatchingModel
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.spec.config import profile
+from fpgax.workload.gen import GenOptions, generate
 
 from .test_properties import EventLedger
 

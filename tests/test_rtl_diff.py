@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from fpgax.config import profile
-from fpgax.flows import CSV_HEADER, Flow, load_flow, parse_csv
-from fpgax.gen import GenOptions, generate
-from fpgax.protocol import EventType
-from fpgax.sim.compare import compare, first_divergence
-from fpgax.sim.model import MatchingModel
+from fpgax.formats.flows import CSV_HEADER, Flow, load_flow, parse_csv
+from fpgax.sim.drivers.differential import compare
+from fpgax.sim.golden.compare import first_divergence
+from fpgax.sim.golden.model import MatchingModel
+from fpgax.spec.config import profile
+from fpgax.spec.protocol import EventType
+from fpgax.workload.gen import GenOptions, generate
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
 SIZES = ["tiny", "sim"]
@@ -202,7 +203,7 @@ def test_every_event_type_appears_in_the_generated_flows():
 
 def test_lobster_flow_on_rtl():
     """Real Nasdaq flow (LOBSTER AAPL sample) through the RTL: the same events as the model."""
-    from fpgax.lobster import convert, read_lobster
+    from fpgax.formats.lobster import convert, read_lobster
 
     data = Path(__file__).parent / "data" / "lobster"
     conv = convert(read_lobster(data / "AAPL_2012-06-21_34200000_57600000_message_10.csv",
@@ -241,7 +242,7 @@ def test_fills_popping_account_list_neighbours_in_turn():
 
 def test_a_runaway_command_is_stopped_not_hung():
     """The harness stops a command that emits more events than any command can (here a bound of 1)."""
-    from fpgax.sim import rtl
+    from fpgax.sim.drivers import rtl
 
     commands = flow(*rows_new(1, "S", [10, 11]), "NEW,2,1,0,B,LIMIT,IOC,11,20,").commands
     with pytest.raises(rtl.RtlError, match="runaway"):

@@ -1,6 +1,6 @@
 """The hand-written scenarios of tests/scenarios/ on the golden model.
 
-Expected events are written by hand from docs/semantics.md (see fpgax.sim.scenario for the
+Expected events are written by hand from docs/semantics.md (see fpgax.sim.golden.scenario for the
 format); the model must produce exactly those events, in order, and keep its invariants.
 """
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fpgax.sim.scenario import ScenarioError, load_scenario, run_scenario
+from fpgax.sim.golden.scenario import ScenarioError, load_scenario, run_scenario
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
 

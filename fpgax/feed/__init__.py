@@ -1,0 +1,1 @@
+"""The market-data feed tools: capture of the simulated publisher to pcap, the tshark Lua dissector."""

@@ -1,0 +1,427 @@
+"""Flows: sequences of commands in CSV (hand-written) or binary (generated) files.
+
+CSV header, exactly: ``action,account,client_id,symbol,side,type,tif,price,qty,ref``.
+See docs/flows.md for the meaning of every column per action. Every syntax error is a
+``FlowError`` naming the file and line.
+
+A CSV flow names the target of CANCEL/REPLACE by ``ref``, the client id of an order of the same
+account; ``OrderIdMap`` turns that into the engine's order id from the events seen so far, as the
+host layer does. Binary flows (``.bin``) hold wire records whose order ids are already resolved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fpgax.errors import FpgaxError
+from fpgax.spec.protocol import (
+    ALL_SYMBOLS,
+    COMMAND,
+    COMMAND_DTYPE,
+    COMMAND_MAGIC,
+    EVENT_DTYPE,
+    EVENT_MAGIC,
+    FILE_HEADER,
+    NO_NOTIONAL_LIMIT,
+    NO_QTY_LIMIT,
+    PROTOCOL_VERSION,
+    Command,
+    CommandFlag,
+    EventType,
+    Opcode,
+    OrdType,
+    Reason,
+    Side,
+    TimeInForce,
+    array_to_commands,
+    commands_to_array,
+)
+
+#: A flow may name symbols or accounts the engine lacks in at most max(10, 1% of its commands).
+MISFIT_LIMIT = (10, 0.01)
+
+CSV_HEADER = ("action", "account", "client_id", "symbol", "side", "type", "tif", "price", "qty", "ref")
+SIDE_CODES = {"B": Side.BUY, "S": Side.SELL}
+SIDE_NAMES = {v: k for k, v in SIDE_CODES.items()}
+
+
+class FlowError(FpgaxError, ValueError):
+    """A flow file that cannot be read; the message starts with ``file:line:``."""
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+class _Row:
+    """One CSV row being parsed; errors carry file and line."""
+
+    def __init__(self, where: str, cells: list[str]):
+        self.where = where
+        self.cells = dict(zip(CSV_HEADER, (c.strip() for c in cells), strict=True))
+
+    def error(self, msg: str) -> FlowError:
+        return FlowError(f"{self.where}: {msg}")
+
+    def int(self, column: str, field: str | None = None, default: int = 0, required: bool = False) -> int:
+        text = self.cells[column]
+        if not text:
+            if required:
+                raise self.error(f"column {column!r} is required for {self.cells['action']}")
+            return default
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise self.error(f"column {column!r}: {text!r} is not a decimal integer") from None
+        bits = COMMAND[field or column].bits
+        if not 0 <= value < 1 << bits:
+            raise self.error(f"column {column!r}: {value} does not fit in {bits} unsigned bits")
+        return value
+
+    def enum(self, column: str, names: dict[str, int], field: str, default: int | None = None) -> int:
+        """A name from ``names``, or a raw integer (to exercise the engine's format checks)."""
+        text = self.cells[column].upper()
+        if not text:
+            if default is None:
+                raise self.error(f"column {column!r} is required for {self.cells['action']}")
+            return default
+        if text in names:
+            return names[text]
+        if text.isdigit():
+            return self.int(column, field)
+        raise self.error(f"column {column!r}: {text!r} is not one of {', '.join(names)}")
+
+
+def parse_csv(text: str, name: str = "<flow>") -> list[Command]:
+    """Parse a CSV flow. ``name`` is used in error messages."""
+    commands = []
+    header_seen = False
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = f"{name}:{lineno}"
+        cells = next(csv.reader([line]))
+        if not header_seen:
+            if tuple(c.strip() for c in cells) != CSV_HEADER:
+                raise FlowError(f"{where}: expected the header {','.join(CSV_HEADER)!r}, got {stripped!r}")
+            header_seen = True
+            continue
+        if len(cells) != len(CSV_HEADER):
+            raise FlowError(f"{where}: expected {len(CSV_HEADER)} columns, got {len(cells)}")
+        commands.append(_parse_row(_Row(where, cells)))
+    if not header_seen:
+        raise FlowError(f"{name}: no header line {','.join(CSV_HEADER)!r}")
+    return commands
+
+
+def _parse_row(row: _Row) -> Command:
+    action = row.cells["action"].upper()
+    if action.isdigit():  # a raw opcode, to exercise the engine's INVALID_OPCODE check
+        opcode = row.int("action", "opcode")
+        opcode = Opcode(opcode) if opcode in Opcode._value2member_map_ else opcode
+    elif action in Opcode.__members__:
+        opcode = Opcode[action]
+    else:
+        raise row.error(f"unknown action {row.cells['action']!r}; one of {', '.join(Opcode.__members__)}")
+    cmd = Command(opcode=opcode, account=row.int("account"), client_id=row.int("client_id"), ref=-1)
+    if opcode == Opcode.MASS_CANCEL:
+        cmd.symbol = row.int("symbol", default=ALL_SYMBOLS)
+    else:
+        cmd.symbol = row.int("symbol")
+    if opcode == Opcode.NEW or not isinstance(opcode, Opcode):
+        cmd.side = row.enum("side", SIDE_CODES, "side")
+        type_text = row.cells["type"].upper() or "LIMIT"
+        parts = type_text.split("|")
+        flags = 0
+        for extra in parts[1:]:
+            if extra not in ("STP_OLDEST", "POST_ONLY"):
+                raise row.error(f"type modifier {extra!r} is not STP_OLDEST or POST_ONLY")
+            flags |= CommandFlag[extra]
+        if parts[0] == "POST_ONLY":
+            cmd.ord_type = OrdType.LIMIT
+            flags |= CommandFlag.POST_ONLY
+        else:
+            row.cells["type"] = parts[0]
+            cmd.ord_type = row.enum("type", OrdType.__members__, "ord_type")
+        cmd.flags = flags
+        default_tif = TimeInForce.IOC if cmd.ord_type == OrdType.MARKET else TimeInForce.DAY
+        cmd.tif = row.enum("tif", TimeInForce.__members__, "tif", default=default_tif)
+        cmd.price = row.int("price")
+        cmd.qty = row.int("qty")
+    elif opcode in (Opcode.CANCEL, Opcode.REPLACE):
+        if row.cells["ref"].startswith("@"):  # a raw engine order id, e.g. another account's
+            row.cells["ref"] = row.cells["ref"][1:]
+            cmd.order_id = row.int("ref", "order_id", required=True)
+        else:
+            cmd.ref = row.int("ref", "client_id", required=True)
+        if opcode == Opcode.REPLACE:
+            cmd.price = row.int("price")
+            cmd.qty = row.int("qty")
+    elif opcode == Opcode.SYMBOL:
+        cmd.price = row.int("price", required=True)
+        cmd.qty = row.int("qty", required=True)
+    elif opcode == Opcode.ACCOUNT:
+        # ENABLE/DISABLE, or a raw flags byte (to exercise the engine's INVALID_FLAGS check)
+        cmd.flags = row.enum("type", {"ENABLE": CommandFlag.ENABLE, "DISABLE": 0}, "flags",
+                             default=CommandFlag.ENABLE)
+        cmd.qty = row.int("qty", default=NO_QTY_LIMIT)
+        cmd.max_notional = row.int("ref", "max_notional", default=NO_NOTIONAL_LIMIT)
+    elif opcode == Opcode.SNAPSHOT:
+        cmd.qty = row.int("qty", required=True)
+    return cmd
+
+
+def format_csv(commands) -> str:
+    """Write commands as a CSV flow (the inverse of parse_csv for what the generators make)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for c in commands:
+        op = Opcode(c.opcode) if c.opcode in Opcode._value2member_map_ else None
+        row = dict.fromkeys(CSV_HEADER, "")
+        row.update(action=op.name if op else c.opcode, account=c.account, client_id=c.client_id,
+                   symbol=c.symbol)
+        if op in (Opcode.NEW, None):
+            if c.flags & ~(CommandFlag.POST_ONLY | CommandFlag.STP_OLDEST):
+                raise ValueError(f"flags {c.flags:#x} of a NEW cannot be written in a CSV flow")
+            kind = str(_name_or_raw(OrdType, c.ord_type))
+            if c.flags & CommandFlag.POST_ONLY:
+                kind = "POST_ONLY" if c.ord_type == OrdType.LIMIT else f"{kind}|POST_ONLY"
+            if c.flags & CommandFlag.STP_OLDEST:
+                kind += "|STP_OLDEST"
+            row.update(side=SIDE_NAMES.get(c.side, c.side), type=kind,
+                       tif=_name_or_raw(TimeInForce, c.tif), price=c.price, qty=c.qty)
+        elif op in (Opcode.CANCEL, Opcode.REPLACE):
+            row.update(ref=c.ref if c.ref >= 0 else f"@{c.order_id}")
+            if op == Opcode.REPLACE:
+                row.update(price=c.price, qty=c.qty)
+        elif op == Opcode.SYMBOL:
+            row.update(price=c.price, qty=c.qty)
+        elif op == Opcode.ACCOUNT:
+            row.update(type="ENABLE" if c.flags & CommandFlag.ENABLE else "DISABLE", qty=c.qty,
+                       ref=c.max_notional)
+        elif op == Opcode.MASS_CANCEL:
+            row.update(symbol="" if c.symbol == ALL_SYMBOLS else c.symbol)
+        elif op == Opcode.SNAPSHOT:
+            row.update(qty=c.qty)
+        writer.writerow(row.values())
+    return out.getvalue()
+
+
+def _name_or_raw(kind, value: int):
+    return kind(value).name if value in kind._value2member_map_ else value
+
+
+# -- binary files ------------------------------------------------------------------------------
+
+@dataclass
+class RecordFile:
+    """A ``.bin``/``.evt`` file's records and what its header says about them."""
+
+    records: np.ndarray
+    pool: int = 0           #: order pool the order ids were resolved for (0: not recorded)
+    profile: str = ""       #: engine profile the flow was made for ("": not recorded)
+
+
+def make_header(magic: int, record_size: int, count: int, pool: int = 0, profile: str = "") -> bytes:
+    """The 32-byte ``FILE_HEADER`` of a record file (``count`` 0 where the file's length says it)."""
+    name = profile.encode("ascii")
+    if len(name) > FILE_HEADER["profile"].size:
+        raise FlowError(f"profile name {profile!r} is longer than {FILE_HEADER['profile'].size} characters")
+    header = np.zeros(1, FILE_HEADER.dtype)
+    header["magic"], header["version"], header["record_size"] = magic, PROTOCOL_VERSION, record_size
+    header["pool"], header["count"] = pool, count
+    header["profile"] = int.from_bytes(name.ljust(FILE_HEADER["profile"].size, b"\0"), "little")
+    return header.tobytes()
+
+
+def parse_header(data: bytes, path, kinds: dict[int, np.dtype]) -> tuple[np.dtype, np.void, str]:
+    """Check the header at the start of ``data`` (magic one of ``kinds``, version, record size);
+    return (record dtype, header, profile name). Errors name the file and the field."""
+    if len(data) < FILE_HEADER.size:
+        raise FlowError(f"{path}: {len(data)} bytes is too short for a {FILE_HEADER.size}-byte header")
+    header = np.frombuffer(data[:FILE_HEADER.size], FILE_HEADER.dtype)[0]
+    dtype = kinds.get(int(header["magic"]))
+    if dtype is None:
+        raise FlowError(f"{path}: not an fpgax file of this kind (magic {data[:8]!r} at byte 0)")
+    if header["version"] != PROTOCOL_VERSION:
+        raise FlowError(f"{path}: protocol version {header['version']} (byte 8), this fpgax speaks {PROTOCOL_VERSION}")
+    if header["record_size"] != dtype.itemsize:
+        raise FlowError(f"{path}: record size {header['record_size']} (byte 10), expected {dtype.itemsize}")
+    raw = int(header["profile"]).to_bytes(FILE_HEADER["profile"].size, "little").rstrip(b"\0")
+    try:
+        profile = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise FlowError(f"{path}: profile name {raw!r} (byte 24) is not ASCII") from None
+    return dtype, header, profile
+
+
+def write_records(path: Path, records: np.ndarray, pool: int = 0, profile: str = "") -> None:
+    """Write a ``.bin`` command flow or a ``.evt`` event file: header, then records."""
+    if records.dtype == COMMAND_DTYPE:
+        magic = COMMAND_MAGIC
+    elif records.dtype == EVENT_DTYPE:
+        magic = EVENT_MAGIC
+    else:
+        raise TypeError(f"not a command or event array: {records.dtype}")
+    with open(path, "wb") as f:
+        f.write(make_header(magic, records.dtype.itemsize, len(records), pool, profile))
+        f.write(records.tobytes())
+
+
+def read_records(path: Path) -> RecordFile:
+    """Read a ``.bin``/``.evt`` file. Checks magic, version, record size and count."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise FlowError(f"{path}: {e.strerror}") from None
+    dtype, header, profile = parse_header(data, path, {COMMAND_MAGIC: COMMAND_DTYPE, EVENT_MAGIC: EVENT_DTYPE})
+    body = data[FILE_HEADER.size:]
+    count = int(header["count"])
+    if len(body) != count * dtype.itemsize:
+        raise FlowError(f"{path}: header says {count} records, file holds {len(body) / dtype.itemsize:g}"
+                        " (truncated or padded)")
+    return RecordFile(np.frombuffer(body, dtype).copy(), int(header["pool"]), profile)
+
+
+# -- loading and saving flows ----------------------------------------------------------------------
+
+class Flow:
+    """A flow: its commands, as ``Command`` objects (``commands``) or as a ``COMMAND_DTYPE`` array
+    (``array``) -- each made from the other on first use -- and, for binary flows, the pool size their
+    order ids were resolved for and the profile they were made for (0 and "" when not recorded)."""
+
+    def __init__(self, commands: list[Command] | None = None, pool: int = 0, name: str = "<flow>", *,
+                 array: np.ndarray | None = None, profile: str = ""):
+        if (commands is None) == (array is None):
+            raise TypeError("a Flow takes commands or an array")
+        self._commands, self._array = commands, array
+        self.pool, self.name, self.profile = pool, name, profile
+
+    @property
+    def commands(self) -> list[Command]:
+        if self._commands is None:
+            self._commands = array_to_commands(self._array)
+        return self._commands
+
+    @property
+    def array(self) -> np.ndarray:
+        """The commands as records (a CSV flow's client-id references are not on the wire: see ``ref``)."""
+        if self._array is None:
+            self._array = commands_to_array(self._commands)
+        return self._array
+
+    @property
+    def has_refs(self) -> bool:
+        """True when some CANCEL/REPLACE names its target by client id (CSV flows); arrays have none."""
+        return self._commands is not None and any(c.ref >= 0 for c in self._commands)
+
+    def __len__(self):
+        return len(self._commands) if self._commands is not None else len(self._array)
+
+    def check_pool(self, pool: int) -> None:
+        if self.pool and self.pool != pool:
+            raise FlowError(f"{self.name}: order ids were resolved for a pool of {self.pool} slots, "
+                            f"the engine has {pool}; regenerate the flow for this profile")
+
+    def check_fits(self, config, profile_name: str = "", allow_rejects: bool = False) -> None:
+        """Refuse, before anything runs, a flow that does not fit an engine: made for another profile
+        or pool, or naming symbols or accounts the engine does not have in more than ``MISFIT_LIMIT``
+        commands (a flow made for a larger profile, which would run mostly rejected). A few such
+        commands are let through -- hand-written flows use them to exercise the rejects -- and
+        ``allow_rejects`` lets any number through: the engine rejects them."""
+        if self.profile and profile_name and self.profile != profile_name:
+            raise FlowError(f"{self.name} was generated for profile {self.profile!r}, not {profile_name!r}: "
+                            f"leave out --profile (a .bin flow's own profile is the default), or regenerate "
+                            f"it with `fpgax gen --profile {profile_name}`")
+        self.check_pool(config.pool)
+        if allow_rejects or not len(self):
+            return
+        arr = self.array
+        all_symbols = (arr["opcode"] == Opcode.MASS_CANCEL) & (arr["symbol"] == ALL_SYMBOLS)
+        misfits = ((arr["symbol"] >= config.symbols) & ~all_symbols) | (arr["account"] >= config.accounts)
+        count = int(np.count_nonzero(misfits))
+        if count > max(MISFIT_LIMIT[0], MISFIT_LIMIT[1] * len(self)):
+            first = int(np.flatnonzero(misfits)[0])
+            raise FlowError(
+                f"{self.name}: {count:,} of {len(self):,} commands name symbols (up to "
+                f"{int(arr['symbol'][~all_symbols].max())}) or accounts (up to {int(arr['account'].max())}) that "
+                f"the engine{f' of profile {profile_name}' if profile_name else ''} does not have "
+                f"({config.symbols} symbols, {config.accounts} accounts; the first is command {first + 1}), so they "
+                f"would be rejected: choose a larger --profile, regenerate the flow for this one, or pass "
+                f"--allow-rejects to run it anyway")
+
+
+def load_flow(path) -> Flow:
+    path = Path(path)
+    if path.suffix == ".csv":
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError as e:
+            raise FlowError(f"{path}: not a text file ({e.reason})") from None
+        except OSError as e:
+            raise FlowError(f"{path}: {e.strerror}") from None
+        return Flow(parse_csv(text, str(path)), name=str(path))
+    if path.suffix == ".bin":
+        file = read_records(path)
+        if file.records.dtype != COMMAND_DTYPE:
+            raise FlowError(f"{path}: holds events, not commands")
+        return Flow(array=file.records, pool=file.pool, name=str(path), profile=file.profile)
+    raise FlowError(f"{path}: unknown flow extension {path.suffix!r}; use .csv or .bin")
+
+
+def save_flow(path, commands, pool: int = 0, profile: str = "") -> None:
+    """``.csv`` keeps refs (client ids); ``.bin`` keeps resolved order ids, the pool size and the
+    profile name. ``commands``: ``Command`` objects, a ``COMMAND_DTYPE`` array or a ``Flow``."""
+    path = Path(path)
+    if isinstance(commands, Flow):
+        commands = commands.array if path.suffix == ".bin" else commands.commands
+    if path.suffix == ".csv":
+        path.write_text(format_csv(commands if not isinstance(commands, np.ndarray) else array_to_commands(commands)))
+    elif path.suffix == ".bin":
+        write_records(path, commands if isinstance(commands, np.ndarray) else commands_to_array(commands), pool,
+                      profile)
+    else:
+        raise FlowError(f"{path}: unknown flow extension {path.suffix!r}; use .csv or .bin")
+
+
+# -- resolving client ids ----------------------------------------------------------------------
+
+class OrderIdMap:
+    """(account, client id) -> order id, learned from events, as the host layer keeps it.
+
+    ACCEPTED of a NEW names the order; REPLACED renames it (the replacing command's client
+    id). Entries stay after the order finishes, so a late cancel resolves to the old (stale) id
+    and the engine rejects it; a client id never seen resolves to 0, which no order has.
+    """
+
+    def __init__(self):
+        self.by_client: dict[tuple[int, int], int] = {}
+        self.client_of: dict[int, int] = {}
+
+    def resolve(self, cmd: Command) -> Command:
+        if cmd.ref >= 0 and cmd.opcode in (Opcode.CANCEL, Opcode.REPLACE):
+            cmd.order_id = self.by_client.get((cmd.account, cmd.ref), 0)
+        return cmd
+
+    def observe(self, events) -> None:
+        for e in events:
+            if e.order_id and e.type in (EventType.ACCEPTED, EventType.REPLACED) or (
+                    e.type == EventType.CANCELED and e.reason == Reason.USER):
+                self.by_client[(e.account, e.client_id)] = e.order_id
+                self.client_of[e.order_id] = e.client_id
+
+    def observe_array(self, events: np.ndarray) -> None:
+        """``observe`` for an ``EVENT_DTYPE`` array, column-wise (later events win, as in ``observe``)."""
+        named = ((events["order_id"] != 0) & np.isin(events["type"], (EventType.ACCEPTED, EventType.REPLACED))) | (
+            (events["type"] == EventType.CANCELED) & (events["reason"] == Reason.USER))
+        if not named.any():
+            return
+        accounts, clients = events["account"][named].tolist(), events["client_id"][named].tolist()
+        orders = events["order_id"][named].tolist()
+        self.by_client.update(zip(zip(accounts, clients, strict=True), orders, strict=True))
+        self.client_of.update(zip(orders, clients, strict=True))

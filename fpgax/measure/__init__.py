@@ -1,0 +1,1 @@
+"""Measurement: percentiles, cycle metrics, latency reports, throughput and the performance report."""

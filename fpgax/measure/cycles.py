@@ -1,0 +1,156 @@
+"""Cycle metrics of the RTL engine from its event timestamps (``fpgax bench rtl``).
+
+Runs a flow through the Verilated engine with the input always valid and no output
+backpressure, groups the events by command [R-ACK], and reports, per command class:
+
+* latency from the command's acceptance (``ts_in``) to its first event presented (``ts_out``),
+* for aggressive orders, the latency to the first FILL and the gap between further FILLs, also
+  split by where the further fill is: on the same level, on the next level, or after self-trade
+  cancels of resting orders (events between the two fills),
+* sustained cycles per command: the whole run's cycles over its commands, and the same for a
+  flow of non-crossing commands (resting adds and cancels) at full input pressure.
+
+Percentiles are nearest-rank. Nothing here is asserted anywhere: these are measurements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fpgax.measure.stats import distribution
+from fpgax.sim.golden.compare import group_by_command
+from fpgax.spec.config import EngineConfig
+from fpgax.spec.protocol import EventType, Opcode
+
+WRAP = 1 << 32
+
+
+def summarize(values: list[int]) -> dict:
+    """count, p50, p99, max and mean of some cycle counts."""
+    return distribution(values, percentiles=(50, 99), digits=2)
+
+
+def fills_bucket(n: int) -> str:
+    if n <= 2:
+        return str(n)
+    if n <= 4:
+        return "3-4"
+    if n <= 8:
+        return "5-8"
+    return "9+"
+
+
+def classify(cmd, events) -> str:
+    ack = events[0]
+    if ack.type == EventType.REJECTED:
+        return "rejected"
+    fills = sum(1 for e in events if e.type == EventType.FILL)
+    if cmd.opcode == Opcode.NEW:
+        if fills:
+            return f"aggressive, {fills_bucket(fills)} fill{'s' if fills > 1 else ''}"
+        if any(e.type == EventType.CANCELED for e in events):
+            return "new, canceled at once"
+        return "resting add"
+    if cmd.opcode == Opcode.CANCEL:
+        return "cancel"
+    if cmd.opcode == Opcode.REPLACE:
+        if ack.type == EventType.CANCELED:
+            return "cancel"
+        return "replace, trades" if fills else "replace"
+    return "admin"
+
+
+def measure(commands, events) -> dict:
+    """Latency tables from one run's commands and (timestamped) events."""
+    groups = group_by_command(events)
+    if len(groups) != len(commands):
+        raise ValueError(f"{len(commands)} commands but {len(groups)} acknowledgements")
+    first = defaultdict(list)
+    first_fill, further_fill = [], []
+    further_by = defaultdict(list)
+    for cmd, evs in zip(commands, groups, strict=True):
+        t0 = evs[0].ts_in
+        first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
+        fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
+        if fills:
+            first_fill.append((evs[fills[0]].ts_out - t0) % WRAP)
+        for i, j in zip(fills, fills[1:], strict=False):
+            gap = (evs[j].ts_out - evs[i].ts_out) % WRAP
+            further_fill.append(gap)
+            further_by[further_kind(evs[i], evs[j], j - i - 1)].append(gap)
+    return {
+        "first_event": {name: summarize(v) for name, v in sorted(first.items())},
+        "first_fill": summarize(first_fill) if first_fill else None,
+        "further_fill": summarize(further_fill) if further_fill else None,
+        "further_fill_by": {name: summarize(further_by[name]) for name in FURTHER_KINDS if further_by[name]},
+    }
+
+
+FURTHER_KINDS = ("same level", "next level", "after STP cancels")
+
+
+def further_kind(fill, next_fill, events_between: int) -> str:
+    """Where a further fill is, from the fill before it: events in between are the self-trade
+    cancels of resting orders [R-STP]; otherwise the same price is the same level."""
+    if events_between:
+        return "after STP cancels"
+    return "same level" if next_fill.price == fill.price else "next level"
+
+
+def non_crossing_flow(config: EngineConfig, n: int = 20_000):
+    """Resting adds and cancels only, never crossing: bids below 400, asks above 600."""
+    from fpgax.spec.protocol import Command, Side
+
+    commands, live = [], []
+    for i in range(n):
+        if live and i % 3 == 2:
+            account, client = live.pop(0)
+            commands.append(Command(opcode=Opcode.CANCEL, account=account, symbol=0, ref=client))
+        else:
+            account, side = i % 4, Side.BUY if i % 2 else Side.SELL
+            price = 300 + i % 100 if side == Side.BUY else 700 - i % 100
+            commands.append(Command(opcode=Opcode.NEW, account=account, client_id=i + 1, symbol=0, side=side,
+                                    price=price, qty=1 + i % 9))
+            live.append((account, i + 1))
+    return commands
+
+
+def bench(commands, config: EngineConfig) -> dict:
+    """Measure a resolved flow and the non-crossing reference flow on the RTL."""
+    from fpgax.formats.flows import Flow
+    from fpgax.sim.drivers import rtl
+    from fpgax.sim.golden.run import run_model
+
+    run = rtl.run(commands, config)
+    report = measure(commands, run.events)
+    report.update(commands=len(commands), events=len(run.events), cycles=run.cycles,
+                  cycles_per_command=round(run.cycles / max(len(commands), 1), 2))
+    _, reference, _, _ = run_model(Flow(non_crossing_flow(config)), config, progress=False)
+    ref = rtl.run(reference, config)
+    report["non_crossing"] = {"commands": len(reference), "cycles": ref.cycles,
+                              "cycles_per_command": round(ref.cycles / len(reference), 2),
+                              **measure(reference, ref.events)}
+    return report
+
+
+def format_report(report: dict, clock_mhz: float) -> str:
+    ns = 1000.0 / clock_mhz
+    lines = [f"{report['commands']:,} commands, {report['events']:,} events, {report['cycles']:,} cycles: "
+             f"{report['cycles_per_command']} cycles per command (input always valid, no backpressure)",
+             f"non-crossing adds and cancels: {report['non_crossing']['cycles_per_command']} cycles per command",
+             f"latency in cycles (and ns at {clock_mhz:g} MHz), command accepted -> first event presented:",
+             f"  {'class':<24}{'count':>9}{'p50':>7}{'p99':>7}{'max':>7}{'p50 ns':>9}{'p99 ns':>9}"]
+
+    def row(name, s):
+        return (f"  {name:<24}{s['count']:>9,}{s['p50']:>7}{s['p99']:>7}{s['max']:>7}"
+                f"{s['p50'] * ns:>9.1f}{s['p99'] * ns:>9.1f}")
+
+    for name, s in report["first_event"].items():
+        lines.append(row(name, s))
+    if report["first_fill"]:
+        lines.append(row("first fill", report["first_fill"]))
+    if report["further_fill"]:
+        lines.append(row("each further fill (gap)", report["further_fill"]))
+        for name, s in report.get("further_fill_by", {}).items():
+            lines.append(row(f"  {name}", s))
+    return "\n".join(lines)

@@ -1,0 +1,282 @@
+"""Throughput side by side, host round trips by batch size, and the performance report.
+
+* ``throughput(config, orders)``: in one run, on one generated flow -- the model's commands/s, the
+  Verilated engine's commands/s (wall), the engine's cycles per command and the commands/s that
+  implies at the clock, and the host's record encode/decode rates -- with ratios between them.
+* ``round_trips(exchange, flow, sizes)``: wall time per ``submit`` call and per command for each
+  batch size (1, 16, 256, 4096): the batching trade-off of driving the card over PCIe (on ``sim``,
+  of driving the simulation).
+* ``write_report(root)``: ``docs/performance.md`` and its figures (``make perf-report``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from fpgax.measure.figures import pyplot
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig, name_of, profile
+
+BATCH_SIZES = (1, 16, 256, 4096)
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_mhz: float = 300.0) -> dict:
+    from fpgax.formats.flows import Flow
+    from fpgax.host.exchange import ModelBackend
+    from fpgax.sim.drivers import rtl
+    from fpgax.sim.golden.run import run_model
+    from fpgax.workload.gen import GenOptions, generate
+
+    opts = GenOptions(orders=orders, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts))
+    _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
+    array = p.commands_to_array(commands)
+    model_events, model_s = _timed(lambda: ModelBackend(config).run(array))
+    rtl.build(config)                                           # not part of the timing
+    run, rtl_s = _timed(lambda: rtl.run(commands, config))
+    _, encode_s = _timed(lambda: p.commands_to_array(commands))
+    _, decode_s = _timed(lambda: p.array_to_events(model_events))
+    cycles_per_command = run.cycles / len(commands)
+    implied = clock_mhz * 1e6 / cycles_per_command
+    out = {
+        "commands": len(commands), "events": len(model_events), "clock_mhz": clock_mhz,
+        "model_commands_per_s": round(len(commands) / model_s),
+        "rtl_sim_commands_per_s": round(len(commands) / rtl_s),
+        "engine_cycles_per_command": round(cycles_per_command, 3),
+        "engine_commands_per_s_at_clock": round(implied),
+        "host_encode_records_per_s": round(len(commands) / encode_s),
+        "host_decode_records_per_s": round(len(model_events) / decode_s),
+    }
+    out["ratios"] = {
+        "engine_at_clock_over_model": round(implied / out["model_commands_per_s"], 1),
+        "engine_at_clock_over_rtl_sim": round(implied / out["rtl_sim_commands_per_s"], 1),
+        "rtl_sim_over_model": round(out["rtl_sim_commands_per_s"] / out["model_commands_per_s"], 3),
+        "host_decode_over_engine_events": round(out["host_decode_records_per_s"] /
+                                                (implied * len(model_events) / len(commands)), 3),
+    }
+    return out
+
+
+def format_throughput(t: dict) -> str:
+    rows = [("golden model", f"{t['model_commands_per_s']:,} commands/s"),
+            ("RTL, Verilated batch (wall)", f"{t['rtl_sim_commands_per_s']:,} commands/s"),
+            ("engine", f"{t['engine_cycles_per_command']} cycles/command = "
+                       f"{t['engine_commands_per_s_at_clock']:,} commands/s at {t['clock_mhz']:g} MHz"),
+            ("host encode (commands -> records)", f"{t['host_encode_records_per_s']:,} records/s"),
+            ("host decode (records -> events)", f"{t['host_decode_records_per_s']:,} records/s")]
+    lines = [f"{name:<36}{value}" for name, value in rows]
+    lines += [f"  {k.replace('_', ' ')}: {v:g}x" for k, v in t["ratios"].items()]
+    return "\n".join(lines)
+
+
+def bench_model(flow, config: EngineConfig) -> dict:
+    """The golden model alone on a flow whose targets are resolved (a generated flow or a .bin file):
+    commands/s and events/s, wall time of ``MatchingModel.apply`` over the flow."""
+    import sys
+
+    from fpgax.progress import Progress
+    from fpgax.sim.golden.model import MatchingModel
+
+    if flow.has_refs:   # a CSV flow: resolve its references first (not timed)
+        from fpgax.sim.golden.run import resolved
+
+        commands = resolved(flow, config)
+    else:
+        commands = flow.commands
+    model = MatchingModel(config)
+    n_events = 0
+    t0 = time.perf_counter()
+    with Progress("bench model", len(commands)) as bar:
+        for i, cmd in enumerate(commands):
+            n_events += len(model.apply(cmd))
+            if i & 0xFFFF == 0:
+                bar.update(i)
+    seconds = time.perf_counter() - t0
+    return {"bench": "model", "commands": len(commands), "events": n_events, "seconds": round(seconds, 3),
+            "commands_per_s": round(len(commands) / seconds), "events_per_s": round(n_events / seconds),
+            "python": sys.version.split()[0]}
+
+
+def format_round_trips(result: dict) -> str:
+    lines = [f"{'batch':>6}{'calls':>7}{'us/call':>12}{'us/command':>12}"]
+    for size, r in result.items():
+        lines.append(f"{size:>6}{r['calls']:>7}{r['us_per_call']:>12,.1f}{r['us_per_command']:>12,.2f}")
+    return "\n".join(lines)
+
+
+def commands_needed(budget: int, sizes=BATCH_SIZES) -> int:
+    return sum(max(1, budget // size) * size for size in sizes)
+
+
+def round_trips(exchange, commands, sizes=BATCH_SIZES, budget: int = 4096, progress=None) -> dict:
+    """Submit consecutive slices of ``commands`` in batches of each size; wall time per call and
+    per command. At most ``budget`` commands per size (and at least one call)."""
+    out, start = {}, 0
+    for size in sizes:
+        calls = max(1, budget // size)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            batch = commands[start:start + size]
+            if len(batch) < size:
+                raise ValueError(f"the flow has too few commands for {calls} batches of {size}")
+            exchange.submit(batch)
+            start += size
+        seconds = time.perf_counter() - t0
+        out[str(size)] = {"calls": calls, "commands": calls * size, "seconds": round(seconds, 4),
+                          "us_per_call": round(seconds / calls * 1e6, 1),
+                          "us_per_command": round(seconds / (calls * size) * 1e6, 2)}
+        if progress:
+            progress(size)
+    return out
+
+
+def plot_round_trips(result: dict, backend: str, path) -> None:
+    plt = pyplot()
+
+    sizes = [int(s) for s in result]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(sizes, [result[str(s)]["us_per_call"] for s in sizes], "o-", label="per call")
+    ax.loglog(sizes, [result[str(s)]["us_per_command"] for s in sizes], "s-", label="per command")
+    ax.set_xlabel("commands per submit (batch size)")
+    ax.set_ylabel("wall time, µs")
+    ax.set_title(f"host round trip on {backend}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", progress: bool = True) -> Path:
+    """docs/performance.md with latency tables per standard workload, throughput, host round trips."""
+    import sys
+
+    from fpgax.formats.flows import Flow
+    from fpgax.measure.latency import latency_report, plot
+    from fpgax.sim.drivers import rtl
+    from fpgax.sim.golden.run import run_model
+    from fpgax.toolflow.build import KERNEL_CLOCK_MHZ
+    from fpgax.workload.gen import generate
+    from fpgax.workload.workloads import WORKLOADS, workload_options
+
+    config = profile(profile_name)
+    docs = Path(root) / "docs"
+    figures = docs / "perf"
+    figures.mkdir(parents=True, exist_ok=True)
+    clock = KERNEL_CLOCK_MHZ
+    lines = ["# Performance", "",
+             f"Generated by `make perf-report` (`fpgax perf-report`): profile `{profile_name}`, {orders:,} commands "
+             f"per workload. ns figures assume the kernel clock target of {clock} MHz set in "
+             "`constraints/u280.cfg`. The synthesis estimate (docs/build.md) does not support that clock yet: its "
+             "deepest path is far above the 6 LUT levels a 300 MHz UltraScale+ design needs, so read the ns "
+             "columns as what the cycle counts give at the target, not as a timing-closed figure. Cycle counts "
+             "are exact (Verilated engine, input always valid, no output backpressure).", ""]
+    summary = {}
+    for name, (what, _) in WORKLOADS.items():
+        if progress:
+            print(f"perf-report: workload {name}", file=sys.stderr)
+        opts = workload_options(name, config, orders, seed=1)
+        _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
+        report = latency_report(commands, rtl.run(commands, config).events, clock, "rtl", "constraints/u280.cfg")
+        plot(report, figures / f"latency-{name}.png")
+        summary[name] = report
+        lines += [f"## Workload `{name}`", "", what + ".", "",
+                  "| class | commands | first p50 | p90 | p99 | p99.9 | max | last p99 | first p99 ns | last p99 ns |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        ns = 1000 / clock
+        for cls, d in [*report["classes"].items(), ("**all**", report["all"])]:
+            f, la = d["first"], d["last"]
+            lines.append(f"| {cls} | {f['count']:,} | {f['p50']} | {f['p90']} | {f['p99']} | {f['p99.9']} | "
+                         f"{f['max']} | {la['p99']} | {f['p99'] * ns:.1f} | {la['p99'] * ns:.1f} |")
+        lines += ["", f"![latency, {name}](perf/latency-{name}.png)", ""]
+    if progress:
+        print("perf-report: throughput", file=sys.stderr)
+    t = throughput(config, orders, clock_mhz=clock)
+    lines += ["## Throughput, side by side (one run)", "", "```", format_throughput(t), "```", ""]
+    if progress:
+        print("perf-report: host round trips on the simulated kernel", file=sys.stderr)
+    from fpgax.host.exchange import Exchange, open_backend
+    from fpgax.workload.gen import GenOptions
+
+    tiny = profile("tiny")
+    trip_flow = generate(GenOptions(orders=commands_needed(2048), seed=3, symbols=tiny.symbols,
+                                    accounts=tiny.accounts), tiny)
+    with Exchange(open_backend("sim", tiny)) as ex:
+        trips = round_trips(ex, trip_flow, budget=2048)
+    plot_round_trips(trips, "sim (tiny profile)", figures / "round-trips-sim.png")
+    lines += ["## Host round trips by batch size (simulated kernel)", "",
+              "Wall time of `Exchange.submit` on the `sim` backend (the kernel's Verilog under cocotb, tiny "
+              "profile): what batching buys when every call costs a fixed overhead. On a card the fixed cost "
+              "is PCIe and XRT instead of the simulator; the same command (`fpgax bench host --backend "
+              "alveo`) measures it there.", "",
+              "| batch | calls | µs per call | µs per command |", "|---:|---:|---:|---:|"]
+    for size, r in trips.items():
+        lines.append(f"| {size} | {r['calls']} | {r['us_per_call']:,} | {r['us_per_command']:,} |")
+    lines += ["", "![round trips](perf/round-trips-sim.png)", ""]
+    if progress:
+        print("perf-report: market-data wire latency (engine + publisher, cocotb)", file=sys.stderr)
+    wire = wire_latency(tiny, orders=5000)
+    lines += wire_section(wire, clock)
+    out = docs / "performance.md"
+    out.write_text("\n".join(lines) + "\n")
+    (docs / "perf" / "summary.json").write_text(json.dumps(
+        {"throughput": t, "round_trips_sim": trips, "wire_latency": wire,
+         "latency": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in summary.items()}},
+        indent=2) + "\n")
+    return out
+
+
+def wire_latency(config: EngineConfig, orders: int = 5000, runs=((64, 0), (64, 8), (512, 0), (512, 8))) -> dict:
+    """Wire latency of the market-data publisher (``fpgax.feed.capture``) for several ``idle_close``."""
+    import tempfile
+
+    from fpgax.feed.capture import run_capture, wire_latencies
+    from fpgax.formats.flows import Flow, save_flow
+    from fpgax.measure.stats import distribution
+    from fpgax.sim.golden.run import run_model
+    from fpgax.workload.gen import GenOptions, generate
+
+    opts = GenOptions(orders=orders, seed=5, symbols=config.symbols, accounts=config.accounts)
+    _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="fpgax-wire-") as tmp:
+        flow = Path(tmp) / "flow.bin"
+        save_flow(flow, commands, pool=config.pool)
+        for width, close in runs:
+            settings = {"idle_close": close}
+            result = run_capture(flow, name_of(config), width=width, settings=settings,
+                                 workdir=Path(tmp) / f"w{width}c{close}", quiet=True)
+            lat = wire_latencies(result, config, commands, settings)
+            out[f"{width}-bit, idle_close {close}"] = {
+                "width": width, "idle_close": close, "cycles": distribution(lat), "frames": len(result.frames),
+                "per_frame": result.messages / max(1, len(result.frames))}
+    return {"commands": len(commands), "runs": out}
+
+
+def wire_section(wire: dict, clock: float) -> list[str]:
+    """The market-data wire-latency section of docs/performance.md."""
+    lines = ["## Market data: wire latency", "",
+              "Cycles from a command taken by the engine to the first beat of the MoldUDP64 frame carrying its "
+              "first ITCH message on the MAC port (`fpgax md capture --json`; tiny profile, "
+              f"generated flow of {wire['commands']:,} commands, input always valid, MAC always ready). "
+              "A packet closes when the next message would pass the MTU or after `idle_close` cycles "
+              "without a message: 0 sends as soon as the encoder pauses, larger values fill packets at the "
+              "cost of latency. A 64-bit MAC port is slower than the engine (a frame leaves at 8 bytes a "
+              "cycle), so its frames queue; the U280's 512-bit port is not. The MAC's own latency (and FCS) "
+              "is not included.", "",
+              "| MAC, packet close | commands | p50 | p90 | p99 | max | p50 ns | p99 ns | frames | messages/frame |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ns = 1000 / clock
+    for close, r in wire["runs"].items():
+        d = r["cycles"]
+        lines.append(f"| {close} | {d['count']:,} | {d['p50']} | {d['p90']} | {d['p99']} | {d['max']} | "
+                     f"{d['p50'] * ns:.1f} | {d['p99'] * ns:.1f} | {r['frames']:,} | {r['per_frame']:.1f} |")
+    lines.append("")
+    return lines

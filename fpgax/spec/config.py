@@ -1,0 +1,95 @@
+"""Engine parameters and the named profiles shared by the golden model and the RTL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from fpgax.errors import FpgaxError
+from fpgax.spec.protocol import ALL_SYMBOLS, EVENT
+
+
+class ConfigError(FpgaxError, ValueError):
+    """An engine profile or configuration that is not valid."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Sizes of one matching engine.
+
+    * ``symbols``   S: symbols 0..S-1, every one open from reset.
+    * ``levels``    L: price levels per book side, the price window; a symbol's band
+                    (high - low + 1) may not be wider.
+    * ``pool``      N: order slots, a power of two; order ids are ``generation << log2(N) | slot``.
+    * ``accounts``  A: accounts 0..A-1, every one enabled with no limits from reset.
+    * ``snapshot_depth``  largest SNAPSHOT depth, in levels per side.
+    * ``default_band``    (low, high) band of every symbol from reset, inclusive ticks.
+    """
+
+    symbols: int = 8
+    levels: int = 1024
+    pool: int = 1024
+    accounts: int = 16
+    snapshot_depth: int = 16
+    default_band: tuple[int, int] = (1, 1000)
+
+    def __post_init__(self):
+        if not 1 <= self.symbols < ALL_SYMBOLS:
+            raise ConfigError(f"symbols must be in 1..{ALL_SYMBOLS - 1}, got {self.symbols}")
+        if self.pool < 2 or self.pool & (self.pool - 1):
+            raise ConfigError(f"pool must be a power of two >= 2, got {self.pool}")
+        if self.slot_bits >= EVENT["order_id"].bits:
+            raise ConfigError(f"pool {self.pool} leaves no generation bits in a 32-bit order id")
+        for name in ("levels", "accounts", "snapshot_depth"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1")
+        lo, hi = self.default_band
+        if not (1 <= lo <= hi and hi - lo + 1 <= self.levels):
+            raise ConfigError(f"default band {self.default_band} must be 1 <= low <= high "
+                             f"and at most {self.levels} levels wide")
+
+    @property
+    def slot_bits(self) -> int:
+        return self.pool.bit_length() - 1
+
+    @property
+    def generation_bits(self) -> int:
+        return EVENT["order_id"].bits - self.slot_bits
+
+    @property
+    def max_events_per_command(self) -> int:
+        """No command emits more events than this: an order meets each resting order at most once
+        (a FILL or an STP cancel), plus its acknowledgement and its final CANCELED; HALT and
+        MASS_CANCEL cancel each resting order once; SNAPSHOT emits at most two sides of levels."""
+        return max(self.pool + 2, 1 + 2 * self.snapshot_depth)
+
+    def with_(self, **changes) -> EngineConfig:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Named profiles. ``sim`` is small enough for simulation and covers the default band
+#: 1..1000 and the LOBSTER flow (a 1000-tick band); ``u280`` is sized for the Alveo U280.
+PROFILES: dict[str, EngineConfig] = {
+    "sim": EngineConfig(symbols=8, levels=1024, pool=1024, accounts=16, snapshot_depth=16),
+    "tiny": EngineConfig(symbols=2, levels=64, pool=16, accounts=4, snapshot_depth=4,
+                         default_band=(1, 64)),
+    "u280": EngineConfig(symbols=1024, levels=1024, pool=1 << 18, accounts=1024, snapshot_depth=32),
+}
+
+
+def profile(name: str) -> EngineConfig:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}") from None
+
+
+#: The profile every command uses when none is given and no .bin flow names one.
+DEFAULT_PROFILE = "sim"
+
+
+def name_of(config: EngineConfig) -> str:
+    """The name of the profile with exactly these sizes, or "" for a custom configuration."""
+    return next((name for name, c in PROFILES.items() if c == config), "")

@@ -1,0 +1,413 @@
+"""The fpgax wire format: the one definition of every record between host and engine.
+
+Everything else derives from this module: numpy dtypes (here), the Amaranth ``lib.data``
+layouts (``fpgax.hdl``), the tables in ``docs/protocol.md`` (``fpgax docs protocol``) and,
+later, the kernel register map and ``kernel.xml``.  Nothing may restate an offset, a width
+or an enum value by hand.
+
+This module is pure Python (plus numpy): the golden model imports it and must not depend
+on Amaranth or cocotb.
+
+Records are little-endian and fixed-size:
+
+* ``COMMAND`` -- 32 bytes, host -> engine.
+* ``EVENT``   -- 64 bytes, engine -> host.
+
+A field may overlay others (``Field.overlays``): ``max_notional`` is the 64-bit view of the
+``price``/``order_id`` bytes that only ``ACCOUNT`` uses.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, make_dataclass
+
+import numpy as np
+
+PROTOCOL_VERSION = 1
+
+#: ``symbol`` value of a MASS_CANCEL that applies to every symbol of the account.
+ALL_SYMBOLS = 0xFFFF
+
+
+class Opcode(enum.IntEnum):
+    """Command opcodes (``COMMAND.opcode``)."""
+
+    NEW = 1          #: enter an order
+    CANCEL = 2       #: cancel a resting order by order id
+    REPLACE = 3      #: new price and new open quantity for a resting order
+    SYMBOL = 4       #: configure a symbol: price band [price, qty] in ticks, inclusive
+    ACCOUNT = 5      #: configure an account: enable flag, max order qty, max notional
+    HALT = 6         #: halt a symbol (cancels its resting DAY orders)
+    RESUME = 7       #: resume a halted symbol
+    MASS_CANCEL = 8  #: cancel every resting order of an account (one symbol or all)
+    SNAPSHOT = 9     #: emit the top ``qty`` levels per side of a symbol as LEVEL events
+
+
+class Side(enum.IntEnum):
+    BUY = 0   #: bid
+    SELL = 1  #: ask
+
+
+class OrdType(enum.IntEnum):
+    LIMIT = 0   #: trades at its limit price or better; may rest (DAY/GTC)
+    MARKET = 1  #: trades at any price in the band; never rests (IOC or FOK only)
+
+
+class TimeInForce(enum.IntEnum):
+    DAY = 0  #: rests until canceled or until its symbol is halted
+    GTC = 1  #: rests until canceled; survives a halt
+    IOC = 2  #: immediate or cancel: the unfilled rest is canceled
+    FOK = 3  #: fill or kill: fills completely at once, or is canceled with no fill
+
+
+class CommandFlag(enum.IntFlag):
+    """Bits of ``COMMAND.flags``. Unknown bits are rejected (``INVALID_FLAGS``)."""
+
+    POST_ONLY = 0x01   #: NEW only: never take liquidity; rejected if it would cross
+    STP_OLDEST = 0x02  #: NEW only: self-trade prevention cancels the resting (oldest) order
+    ENABLE = 0x04      #: ACCOUNT only: the account may enter orders
+
+
+class EventType(enum.IntEnum):
+    """Event types (``EVENT.type``).
+
+    The first event of every command is its acknowledgement -- ``ACCEPTED``, ``REJECTED``,
+    ``REPLACED`` or ``CANCELED`` with reason ``USER`` -- and only the first; ``FILL``,
+    ``LEVEL`` and ``CANCELED`` with any other reason are effects that follow it.
+    """
+
+    ACCEPTED = 1  #: a command was accepted (NEW: the order and its id)
+    REJECTED = 2  #: a command was rejected; ``reason`` says why; nothing changed
+    FILL = 3      #: one match between the aggressor and one resting order
+    CANCELED = 4  #: an order left the book (or an aggressor's rest was dropped); ``reason``
+    REPLACED = 5  #: a REPLACE took effect
+    LEVEL = 6     #: one price level of a SNAPSHOT
+
+
+class Reason(enum.IntEnum):
+    """Reason codes: why a command was ``REJECTED`` or why an order was ``CANCELED``.
+
+    Reject reasons are listed in the order the engine checks them (see docs/semantics.md).
+    """
+
+    NONE = 0                #: no reason (events other than REJECTED and CANCELED)
+    # -- reject reasons --
+    INVALID_OPCODE = 1      #: opcode is not a known command
+    INVALID_SIDE = 2        #: side is neither BUY nor SELL
+    INVALID_TYPE = 3        #: order type is neither LIMIT nor MARKET
+    INVALID_TIF = 4         #: unknown time in force, or MARKET with DAY/GTC
+    INVALID_FLAGS = 5       #: unknown flag bit, or POST_ONLY on a MARKET/IOC/FOK order
+    UNKNOWN_ACCOUNT = 6     #: account number not below the engine's account count
+    ACCOUNT_DISABLED = 7    #: the account is disabled
+    UNKNOWN_SYMBOL = 8      #: symbol number not below the engine's symbol count
+    SYMBOL_HALTED = 9       #: the symbol is halted
+    INVALID_QTY = 10        #: quantity is zero
+    QTY_LIMIT = 11          #: quantity above the account's max order quantity
+    PRICE_OUT_OF_BAND = 12  #: limit price outside the symbol's price band
+    NOTIONAL_LIMIT = 13     #: price x quantity above the account's max notional
+    WOULD_CROSS = 14        #: a POST_ONLY order would take liquidity
+    POOL_FULL = 15          #: no free order slot
+    UNKNOWN_ORDER = 16      #: order id unknown, stale, finished, or of another symbol
+    NOT_OWNER = 17          #: the order belongs to another account
+    INVALID_BAND = 18       #: SYMBOL band with low = 0 or low > high
+    BAND_TOO_WIDE = 19      #: SYMBOL band wider than the engine's price window
+    BOOK_NOT_EMPTY = 20     #: SYMBOL on a symbol with resting orders
+    INVALID_DEPTH = 21      #: SNAPSHOT depth zero or above the engine's snapshot depth
+    # -- host reject reasons (the host layer, never the engine; the event has flag HOST) --
+    DUPLICATE_CLIENT_ID = 32  #: NEW/REPLACE with a client id the account already used
+    # -- cancel reasons --
+    USER = 64               #: CANCEL, or REPLACE to open quantity 0
+    IOC = 65                #: unfilled rest of an IOC or MARKET order
+    FOK = 66                #: FOK order that could not fill completely
+    STP = 67                #: self-trade prevention
+    MASS = 68               #: MASS_CANCEL
+    HALT = 69               #: DAY order canceled by HALT of its symbol
+
+
+class EventFlag(enum.IntFlag):
+    """Bits of ``EVENT.flags``."""
+
+    PRIORITY_KEPT = 0x01  #: REPLACED: same price and no larger quantity; time priority kept
+    HOST = 0x80           #: made by the host layer, not the engine (a host reject; seq is 0)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record: ``size`` bytes at ``offset``, unsigned little-endian."""
+
+    name: str
+    offset: int
+    size: int
+    doc: str
+    enum: type[enum.Enum] | None = None
+    overlays: tuple[str, ...] = ()  #: fields whose bytes this one re-views
+
+    @property
+    def byte_range(self) -> range:
+        return range(self.offset, self.offset + self.size)
+
+    @property
+    def bits(self) -> int:
+        return self.size * 8
+
+    @property
+    def numpy_type(self) -> str:
+        return f"<u{self.size}"
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    """A fixed-size little-endian record."""
+
+    name: str
+    size: int
+    fields: tuple[Field, ...]
+    doc: str
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Every byte covered exactly once by the primary fields; overlays are declared."""
+        owner: list[str | None] = [None] * self.size
+        names = set()
+        for f in self.fields:
+            if f.name in names:
+                raise ValueError(f"{self.name}: duplicate field {f.name}")
+            names.add(f.name)
+            if f.size not in (1, 2, 4, 8) or f.offset % f.size:
+                raise ValueError(f"{self.name}.{f.name}: size {f.size} at {f.offset} is not aligned")
+            if f.offset + f.size > self.size:
+                raise ValueError(f"{self.name}.{f.name}: runs past the {self.size}-byte record")
+            if f.overlays:
+                covered = {b for o in f.overlays for b in self[o].byte_range}
+                if covered != set(f.byte_range):
+                    raise ValueError(f"{self.name}.{f.name}: overlay does not match {f.overlays}")
+                continue
+            for b in f.byte_range:
+                if owner[b] is not None:
+                    raise ValueError(f"{self.name}: {f.name} overlaps {owner[b]} at byte {b}")
+                owner[b] = f.name
+        if None in owner:
+            raise ValueError(f"{self.name}: byte {owner.index(None)} is not covered by any field")
+
+    def __getitem__(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def primary(self) -> tuple[Field, ...]:
+        """The fields that tile the record, in offset order (no overlays)."""
+        return tuple(sorted((f for f in self.fields if not f.overlays), key=lambda f: f.offset))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.primary)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """numpy structured dtype, overlays included as overlapping fields."""
+        return np.dtype({
+            "names": [f.name for f in self.fields],
+            "formats": [f.numpy_type for f in self.fields],
+            "offsets": [f.offset for f in self.fields],
+            "itemsize": self.size,
+        })
+
+
+COMMAND = RecordFormat("Command", 32, doc="Host to engine. Fields a command does not use are ignored.", fields=(
+    Field("opcode", 0, 1, "command, see Opcode", enum=Opcode),
+    Field("side", 1, 1, "NEW: BUY or SELL", enum=Side),
+    Field("ord_type", 2, 1, "NEW: LIMIT or MARKET", enum=OrdType),
+    Field("tif", 3, 1, "NEW: time in force", enum=TimeInForce),
+    Field("flags", 4, 1, "NEW: POST_ONLY, STP_OLDEST; ACCOUNT: ENABLE", enum=CommandFlag),
+    Field("reserved", 5, 1, "ignored; send 0"),
+    Field("symbol", 6, 2, f"symbol number; MASS_CANCEL: {ALL_SYMBOLS:#x} = all symbols"),
+    Field("account", 8, 4, "account entering the order; ACCOUNT/MASS_CANCEL: the account concerned"),
+    Field("qty", 12, 4, "NEW: quantity; REPLACE: new open quantity; SYMBOL: band high; "
+                        "ACCOUNT: max order quantity; SNAPSHOT: depth"),
+    Field("client_id", 16, 8, "the client's id for this command (REPLACE: the order's new id)"),
+    Field("price", 24, 4, "NEW (LIMIT)/REPLACE: limit price in ticks; SYMBOL: band low"),
+    Field("order_id", 28, 4, "CANCEL/REPLACE: the engine's order id of the target"),
+    Field("max_notional", 24, 8, "ACCOUNT only: max price x quantity of one order",
+          overlays=("price", "order_id")),
+))
+
+EVENT = RecordFormat("Event", 64, doc="Engine to host. Fields an event type does not use are 0.", fields=(
+    Field("type", 0, 1, "event, see EventType", enum=EventType),
+    Field("reason", 1, 1, "REJECTED/CANCELED: why, see Reason", enum=Reason),
+    Field("side", 2, 1, "side of the order named by order_id (FILL: the aggressor's)", enum=Side),
+    Field("flags", 3, 1, "see EventFlag", enum=EventFlag),
+    Field("symbol", 4, 2, "symbol"),
+    Field("reserved", 6, 2, "0"),
+    Field("seq", 8, 8, "engine sequence number: 1, 2, 3, ... with no gap"),
+    Field("client_id", 16, 8, "client id of the command, or of the order named by order_id"),
+    Field("account", 24, 4, "account of the order named by order_id (else of the command)"),
+    Field("order_id", 28, 4, "engine order id (FILL: the aggressor's)"),
+    Field("price", 32, 4, "ticks: order price, or trade price for FILL, or level price"),
+    Field("qty", 36, 4, "order qty (ACCEPTED), fill qty, canceled qty, open qty before the replace "
+                        "(REPLACED), level qty"),
+    Field("leaves", 40, 4, "open qty of order_id after the event; LEVEL: number of orders"),
+    Field("resting_order_id", 44, 4, "FILL: the resting order's id"),
+    Field("resting_account", 48, 4, "FILL: the resting order's account"),
+    Field("resting_leaves", 52, 4, "FILL: the resting order's open qty after the fill"),
+    Field("ts_in", 56, 4, "cycle counter (low 32 bits) when the causing command entered the engine"),
+    Field("ts_out", 60, 4, "cycle counter (low 32 bits) when the event left the engine"),
+))
+
+#: Header of the binary files that hold records (flows of commands, logs of events):
+#: one header the size of a record, then the records back to back.
+FILE_HEADER = RecordFormat("FileHeader", 32, doc="First 32 bytes of a .bin flow or .evt event file.", fields=(
+    Field("magic", 0, 8, "b'FPGAXCMD' (commands) or b'FPGAXEVT' (events), as 8 ASCII bytes"),
+    Field("version", 8, 2, "PROTOCOL_VERSION of the records"),
+    Field("record_size", 10, 2, "bytes per record: 32 (commands) or 64 (events)"),
+    Field("pool", 12, 4, "order pool N the order ids were resolved for (0: none used)"),
+    Field("count", 16, 8, "number of records after the header"),
+    Field("profile", 24, 8, "name of the engine profile the records were made for, ASCII, zero-padded "
+                            "(all zero: not recorded)"),
+))
+#: An account's limits from reset ("no limit"): the largest values the ACCOUNT fields hold.
+NO_QTY_LIMIT = (1 << COMMAND["qty"].bits) - 1
+NO_NOTIONAL_LIMIT = (1 << COMMAND["max_notional"].bits) - 1
+
+COMMAND_MAGIC = int.from_bytes(b"FPGAXCMD", "little")
+EVENT_MAGIC = int.from_bytes(b"FPGAXEVT", "little")
+
+COMMAND_DTYPE = COMMAND.dtype
+EVENT_DTYPE = EVENT.dtype
+
+
+
+def is_ack(event_type: int, reason: int) -> bool:
+    """True for the event that acknowledges a command (the first event of every command)."""
+    return event_type in (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED) or (
+        event_type == EventType.CANCELED and reason == Reason.USER)
+
+
+# -- Python objects for single records, derived from the formats above -----------------------
+
+def _record_class(fmt: RecordFormat, skip: tuple[str, ...], extra: dict[str, int] | None = None):
+    """A slots dataclass with one int attribute per primary field; overlay fields become
+    properties that read and write the bytes of the fields they overlay."""
+    extra = extra or {}
+    spec = [(f.name, int, 0) for f in fmt.primary if f.name not in skip]
+    cls = make_dataclass(fmt.name, spec + [(n, int, v) for n, v in extra.items()], slots=True)
+    for f in fmt.fields:
+        if f.overlays:
+            setattr(cls, f.name, _overlay_property(fmt, f))
+    cls.FORMAT = fmt
+    cls.FIELDS = tuple(name for name, _, _ in spec)
+    return cls
+
+
+def _overlay_property(fmt: RecordFormat, field: Field) -> property:
+    parts = [(fmt[name], 8 * (fmt[name].offset - field.offset)) for name in field.overlays]
+
+    def get(self):
+        return sum(getattr(self, f.name) << shift for f, shift in parts)
+
+    def set(self, value):
+        if not 0 <= value < 1 << field.bits:
+            raise ValueError(f"{field.name} = {value} does not fit in {field.bits} unsigned bits")
+        for f, shift in parts:
+            setattr(self, f.name, value >> shift & ((1 << f.bits) - 1))
+
+    return property(get, set, doc=field.doc)
+
+
+#: One command as a Python object. ``ref`` is not on the wire: a CSV flow names the target of a
+#: CANCEL/REPLACE by the client id of an order of the same account; the host (or an offline tool
+#: running the model) turns it into ``order_id``. ``ref = -1`` means "already resolved".
+#: ``max_notional`` is a property over ``price`` and ``order_id``, as on the wire.
+Command = _record_class(COMMAND, skip=("reserved",), extra={"ref": -1})
+#: One event as a Python object (reserved bytes dropped).
+Event = _record_class(EVENT, skip=("reserved",))
+Command.__doc__ = "One 32-byte command; see fpgax.spec.protocol.COMMAND."
+Event.__doc__ = "One 64-byte event; see fpgax.spec.protocol.EVENT."
+
+
+# -- records <-> Python objects, and records <-> columns -------------------------------------------
+
+def records_to_array(fmt: RecordFormat, cls, objects) -> np.ndarray:
+    """Pack record objects (``Command`` or ``Event``) into an array of ``fmt.dtype``; every value is
+    range-checked. One pass per field over the objects (the objects are Python; the rest is numpy)."""
+    objects = list(objects)
+    arr = np.zeros(len(objects), fmt.dtype)
+    for name in cls.FIELDS:
+        values = np.fromiter((getattr(o, name) for o in objects), dtype=object, count=len(objects)) \
+            if fmt[name].bits == 64 else [getattr(o, name) for o in objects]
+        arr[name] = check_range(fmt[name], values)
+    return arr
+
+
+def array_to_records(fmt: RecordFormat, cls, arr: np.ndarray, extra: tuple = ()) -> list:
+    """Unpack an array of ``fmt.dtype`` into record objects (one per record: only where objects are asked for)."""
+    _check_dtype(arr, fmt.dtype)
+    cols = [arr[n].tolist() for n in cls.FIELDS]
+    return [cls(*row, *extra) for row in zip(*cols, strict=True)]
+
+
+def commands_to_array(commands) -> np.ndarray:
+    """Pack Command objects into a COMMAND_DTYPE array."""
+    return records_to_array(COMMAND, Command, commands)
+
+
+def array_to_commands(arr: np.ndarray) -> list:
+    """Unpack a COMMAND_DTYPE array into Command objects (``ref`` -1: resolved)."""
+    return array_to_records(COMMAND, Command, arr, extra=(-1,))
+
+
+def events_to_array(events) -> np.ndarray:
+    """Pack Event objects into an EVENT_DTYPE array."""
+    return records_to_array(EVENT, Event, events)
+
+
+def array_to_events(arr: np.ndarray) -> list:
+    """Unpack an EVENT_DTYPE array into Event objects."""
+    return array_to_records(EVENT, Event, arr)
+
+
+def decode(fmt: RecordFormat, data) -> np.ndarray:
+    """Records from raw bytes (``bytes``, ``memoryview`` or a uint8 array): a structured array viewing
+    the data, no copy and no per-record Python. Its columns are ``arr[name]``."""
+    view = memoryview(data).cast("B")
+    if len(view) % fmt.size:
+        raise ValueError(f"{len(view)} bytes is not a whole number of {fmt.size}-byte {fmt.name} records")
+    return np.frombuffer(view, fmt.dtype)
+
+
+def encode(fmt: RecordFormat, n: int | None = None, **columns) -> np.ndarray:
+    """Records from columns (sequences or numpy arrays, one per field; missing fields are 0; a scalar
+    is repeated), range-checked column by column, with no per-record Python."""
+    if n is None:
+        lengths = {len(v) for v in columns.values() if np.ndim(v)}
+        if len(lengths) != 1:
+            raise ValueError(f"columns of different lengths {sorted(lengths)}; give n")
+        n = lengths.pop()
+    arr = np.zeros(n, fmt.dtype)
+    for name, values in columns.items():
+        arr[name] = check_range(fmt[name], values)
+    return arr
+
+
+def check_range(field: Field, values):
+    """``values`` if every one fits ``field`` (unsigned, ``field.bits`` wide), else ValueError."""
+    a = np.asarray(values)
+    if a.dtype == object or a.dtype.kind == "f":
+        a = np.asarray(values, dtype=object)
+        if len(a.shape) and len(a) and not all(isinstance(v, int | np.integer) for v in a.tolist()):
+            raise ValueError(f"{field.name}: not integers")
+    if a.size:
+        lo, hi = a.min(), a.max()
+        if lo < 0 or hi >= 1 << field.bits:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{field.name} = {bad} does not fit in {field.bits} unsigned bits")
+    return a.astype(field.numpy_type) if a.dtype != object else a
+
+
+def _check_dtype(arr: np.ndarray, dtype: np.dtype) -> None:
+    if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
+        raise TypeError(f"expected an array of {dtype}, got {getattr(arr, 'dtype', type(arr).__name__)}")

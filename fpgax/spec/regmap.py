@@ -1,0 +1,185 @@
+"""The kernel's register map: the one definition of every register of ``s_axi_control``.
+
+The kernel gateware (``fpgax.hdl.kernel``), the host driver (``fpgax.host.driver``), the table in
+``docs/kernel.md`` (``fpgax docs``) and the Vitis ``kernel.xml`` (``fpgax.toolflow.kernelxml``) are all
+derived from ``REGISTERS``; nothing restates an offset by hand.
+
+Layout
+------
+* 0x00-0x0C: the XRT control block (``ap_ctrl_hs``): CTRL, GIE, IER, ISR.
+* 0x10-0x3F: the kernel arguments, laid out as Vitis lays out an RTL kernel's arguments: a 64-bit
+  pointer takes two words and a reserved one (12 bytes), a 32-bit scalar a word and a reserved
+  one (8 bytes).
+* 0x40-0x4F: the status of the last call (read-only).
+* 0x100-: identification (corundum style: magic, versions, parameters, build id).
+* 0x140-: the free-running cycle counter and the counters since reset.
+
+64-bit read-only registers are two words, low first. Reading the low word latches the high word,
+so reading low then high gives one consistent 64-bit value. Registers not listed read as 0;
+writes to read-only or unlisted registers are ignored (the AXI-Lite response is always OKAY).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from fpgax.spec.protocol import PROTOCOL_VERSION
+
+#: ``MAGIC`` register: ASCII "FPGX", little-endian.
+KERNEL_MAGIC = int.from_bytes(b"FPGX", "little")
+#: Version of the kernel's register map and behaviour (bumped on any change the host must know).
+KERNEL_VERSION = 1
+#: The kernel's name in the xclbin (``kernel.xml``), as PYNQ finds it.
+KERNEL_NAME = "fpgax_kernel"
+#: Address bits of ``s_axi_control``.
+CONTROL_ADDR_BITS = 12
+#: Name of the AXI4 master port (one port for commands and events).
+MASTER_PORT = "m_axi_gmem"
+
+
+class Access(enum.Enum):
+    RW = "read-write"
+    RO = "read-only"
+
+
+class Kind(enum.Enum):
+    CONTROL = "control"    #: XRT control block
+    ARGUMENT = "argument"  #: a kernel argument, set by the host before ap_start
+    STATUS = "status"      #: result of the last call
+    ID = "id"              #: identification, constant for a build
+    COUNTER = "counter"    #: since reset
+
+
+class Ctrl(enum.IntFlag):
+    """Bits of ``CTRL`` (0x00), the XRT ``ap_ctrl_hs`` protocol."""
+
+    AP_START = 0x01      #: write 1 to start a call; reads 1 until the call ends (clear on handshake with ap_ready)
+    AP_DONE = 0x02       #: the call finished; cleared when CTRL is read (clear on read)
+    AP_IDLE = 0x04       #: no call running (1 from reset until ap_start, and again after the call)
+    AP_READY = 0x08      #: the kernel took its arguments and can take new ones (with AP_DONE; clear on read)
+    AUTO_RESTART = 0x80  #: start the next call with the same arguments as soon as one finishes
+
+
+class Irq(enum.IntFlag):
+    """Bits of ``IER`` (0x08) and ``ISR`` (0x0C); ``interrupt`` = GIE and (IER and ISR) != 0.
+    ISR bits are set by the kernel and toggled by writing 1 (toggle on write)."""
+
+    DONE = 0x1   #: ap_done
+    READY = 0x2  #: ap_ready
+
+
+class Status(enum.IntFlag):
+    """Bits of ``STATUS``: why the last call stopped before its last command."""
+
+    EVENT_BUFFER_FULL = 0x1  #: the next command's worst case (``NEEDED``) did not fit the event buffer
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    offset: int
+    bits: int            # 32 or 64
+    access: Access
+    kind: Kind
+    doc: str
+
+    @property
+    def words(self) -> tuple[int, ...]:
+        """Offsets of the 32-bit words, low first."""
+        return tuple(self.offset + 4 * i for i in range(self.bits // 32))
+
+    @property
+    def pointer(self) -> bool:
+        return self.kind is Kind.ARGUMENT and self.bits == 64
+
+
+def _layout() -> tuple[Register, ...]:
+    regs = [
+        Register("CTRL", 0x00, 32, Access.RW, Kind.CONTROL, "ap_start, ap_done, ap_idle, ap_ready, "
+                                                            "auto_restart (see Ctrl)"),
+        Register("GIE", 0x04, 32, Access.RW, Kind.CONTROL, "bit 0: global interrupt enable"),
+        Register("IER", 0x08, 32, Access.RW, Kind.CONTROL, "interrupt enable (see Irq)"),
+        Register("ISR", 0x0C, 32, Access.RW, Kind.CONTROL, "interrupt status (see Irq); write 1 toggles"),
+    ]
+    arguments = [
+        ("cmd_buf", 64, "address of the command buffer (32-byte records, 64-byte aligned)"),
+        ("cmd_count", 32, "number of commands in the buffer for this call"),
+        ("evt_buf", 64, "address of the event buffer (64-byte records, 64-byte aligned)"),
+        ("evt_capacity", 32, "number of events the event buffer holds"),
+    ]
+    offset = 0x10
+    for name, bits, doc in arguments:
+        regs.append(Register(name.upper(), offset, bits, Access.RW, Kind.ARGUMENT, doc))
+        offset += bits // 8 + 4   # the value's words, then a reserved word
+    assert offset <= 0x40
+    regs += [
+        Register("CONSUMED", 0x40, 32, Access.RO, Kind.STATUS, "commands the last call consumed; the host "
+                                                               "resubmits the rest"),
+        Register("WRITTEN", 0x44, 32, Access.RO, Kind.STATUS, "events the last call wrote to the event buffer"),
+        Register("STATUS", 0x48, 32, Access.RO, Kind.STATUS, "why the last call stopped early (see Status)"),
+        Register("NEEDED", 0x4C, 32, Access.RO, Kind.STATUS, "worst-case events of the command the call "
+                                                             "stopped before"),
+        Register("MAGIC", 0x100, 32, Access.RO, Kind.ID, f"{KERNEL_MAGIC:#010x} (\"FPGX\")"),
+        Register("KERNEL_VERSION", 0x104, 32, Access.RO, Kind.ID, "version of this register map and behaviour"),
+        Register("PROTOCOL_VERSION", 0x108, 32, Access.RO, Kind.ID, "wire-format version of the records"),
+        Register("BUILD_ID", 0x10C, 32, Access.RO, Kind.ID, "build identifier (git revision, first 8 hex digits)"),
+        Register("SYMBOLS", 0x110, 32, Access.RO, Kind.ID, "engine parameter S"),
+        Register("LEVELS", 0x114, 32, Access.RO, Kind.ID, "engine parameter L (price levels per side)"),
+        Register("POOL", 0x118, 32, Access.RO, Kind.ID, "engine parameter N (order slots)"),
+        Register("ACCOUNTS", 0x11C, 32, Access.RO, Kind.ID, "engine parameter A"),
+        Register("SNAPSHOT_DEPTH", 0x120, 32, Access.RO, Kind.ID, "largest SNAPSHOT depth"),
+        Register("DATA_WIDTH", 0x124, 32, Access.RO, Kind.ID, f"bits of the {MASTER_PORT} data bus"),
+        Register("CYCLES", 0x140, 64, Access.RO, Kind.COUNTER, "free-running cycle counter (the events' clock)"),
+        Register("COMMANDS", 0x148, 64, Access.RO, Kind.COUNTER, "commands taken by the engine"),
+        Register("EVENTS", 0x150, 64, Access.RO, Kind.COUNTER, "events emitted by the engine"),
+        Register("FILLS", 0x158, 64, Access.RO, Kind.COUNTER, "FILL events"),
+        Register("REJECTS", 0x160, 64, Access.RO, Kind.COUNTER, "REJECTED events"),
+        Register("BACKPRESSURE", 0x168, 64, Access.RO, Kind.COUNTER, "cycles an event waited for the memory "
+                                                                     "path (engine output valid, not ready)"),
+    ]
+    return tuple(regs)
+
+
+REGISTERS: tuple[Register, ...] = _layout()
+BY_NAME: dict[str, Register] = {r.name: r for r in REGISTERS}
+ARGUMENTS: tuple[Register, ...] = tuple(r for r in REGISTERS if r.kind is Kind.ARGUMENT)
+#: Parameters an ID block names, in register order: (register, EngineConfig attribute).
+ID_PARAMETERS = (("SYMBOLS", "symbols"), ("LEVELS", "levels"), ("POOL", "pool"), ("ACCOUNTS", "accounts"),
+                 ("SNAPSHOT_DEPTH", "snapshot_depth"))
+
+
+def _check() -> None:
+    seen: dict[int, str] = {}
+    for r in REGISTERS:
+        if r.bits not in (32, 64) or r.offset % 4:
+            raise ValueError(f"{r.name}: {r.bits} bits at {r.offset:#x}")
+        for w in r.words:
+            if w in seen:
+                raise ValueError(f"{r.name} overlaps {seen[w]} at {w:#x}")
+            if w >= 1 << CONTROL_ADDR_BITS:
+                raise ValueError(f"{r.name} at {w:#x} is outside the {CONTROL_ADDR_BITS}-bit control space")
+            seen[w] = r.name
+
+
+_check()
+
+
+def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> int:
+    """Events the kernel reserves for one command before it hands it to the engine (the
+    precise worst case given the orders resting, ``live``): an order meets each resting order at
+    most once, plus its acknowledgement and a final CANCELED; HALT and MASS_CANCEL cancel each
+    resting order once; SNAPSHOT emits up to ``qty`` levels per side."""
+    from fpgax.spec.protocol import Opcode
+
+    if opcode in (Opcode.NEW, Opcode.REPLACE):
+        return live + 2
+    if opcode in (Opcode.HALT, Opcode.MASS_CANCEL):
+        return live + 1
+    if opcode == Opcode.SNAPSHOT:
+        return 1 + 2 * min(qty, snapshot_depth)
+    return 1
+
+
+__all__ = ["REGISTERS", "BY_NAME", "ARGUMENTS", "Register", "Ctrl", "Irq", "Status", "KERNEL_MAGIC",
+           "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events"]

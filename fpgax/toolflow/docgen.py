@@ -1,0 +1,159 @@
+"""Generated sections of docs/: tables derived from the wire-format definition.
+
+A generated section sits between ``<!-- BEGIN GENERATED: key -->`` and
+``<!-- END GENERATED: key -->``; ``fpgax docs`` rewrites it, ``fpgax docs --check`` (and a test)
+fails when the file differs from what the definition gives.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from pathlib import Path
+
+from fpgax.spec import protocol
+from fpgax.spec.config import PROFILES
+from fpgax.spec.protocol import COMMAND, EVENT, FILE_HEADER, RecordFormat
+
+MARKER = re.compile(r"(<!-- BEGIN GENERATED: (?P<key>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=key) -->)",
+                    re.S)
+
+
+def _member_docs(cls: type[enum.Enum]) -> dict[str, str]:
+    """The ``#:`` comment after each member in the source, as Sphinx's autodoc reads them."""
+    docs = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+)\s*=\s*[^#]+#:\s*(.*)", line)
+        if m:
+            docs[m.group(1)] = m.group(2).strip()
+    return docs
+
+
+def record_table(fmt: RecordFormat) -> str:
+    rows = ["| offset | bytes | field | type | meaning |", "|---:|---:|---|---|---|"]
+    for f in sorted(fmt.fields, key=lambda f: (f.offset, bool(f.overlays))):
+        kind = f.enum.__name__ if f.enum else f"u{f.bits}"
+        note = f" (overlays {', '.join(f.overlays)})" if f.overlays else ""
+        rows.append(f"| {f.offset} | {f.size} | `{f.name}` | {kind} | {f.doc}{note} |")
+    return "\n".join(rows) + f"\n\n{fmt.size} bytes, little-endian. {fmt.doc}\n"
+
+
+def enum_table(cls: type[enum.Enum]) -> str:
+    docs = _member_docs(cls)
+    value_fmt = "0x{:02X}" if issubclass(cls, enum.IntFlag) else "{}"
+    rows = [f"**{cls.__name__}**" + (f" — {inspect.getdoc(cls).splitlines()[0]}" if cls.__doc__ else ""),
+            "", "| value | name | meaning |", "|---:|---|---|"]
+    for m in cls:
+        rows.append(f"| {value_fmt.format(m.value)} | `{m.name}` | {docs.get(m.name, '')} |")
+    return "\n".join(rows) + "\n"
+
+
+def profile_table() -> str:
+    rows = ["| profile | symbols S | levels L | pool N | accounts A | snapshot depth | default band |",
+            "|---|---:|---:|---:|---:|---:|---|"]
+    for name, c in PROFILES.items():
+        rows.append(f"| `{name}` | {c.symbols:,} | {c.levels:,} | {c.pool:,} | {c.accounts:,} | "
+                    f"{c.snapshot_depth} | {c.default_band[0]}..{c.default_band[1]} |")
+    return "\n".join(rows) + "\n"
+
+
+def register_table() -> str:
+    from fpgax.spec import regmap as rm
+
+    rows = ["| offset | name | bits | access | kind | meaning |", "|---:|---|---:|---|---|---|"]
+    for r in rm.REGISTERS:
+        rows.append(f"| 0x{r.offset:03X} | `{r.name}` | {r.bits} | {r.access.value} | {r.kind.value} | {r.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def estimate_section(root: Path) -> str:
+    """The u280 estimate (docs/estimate-u280.json, written by `make estimate`) as tables."""
+    import json
+
+    path = Path(root) / "docs" / "estimate-u280.json"
+    if not path.exists():
+        return "Not measured yet: run `make estimate`.\n"
+    report = json.loads(path.read_text())
+    cfg = report["parameters"]
+    rows = [f"Profile `{report['profile']}`: {cfg['symbols']:,} symbols x {cfg['levels']:,} levels per side x "
+            f"{cfg['pool']:,} orders, {report['data_width']}-bit AXI; {report['tool']}, {report['seconds']} s.",
+            "", "| resource | used | available | % |", "|---|---:|---:|---:|"]
+    for name, r in report["resources"].items():
+        rows.append(f"| {name} | {r['used']:,} | {r['available']:,} | {r['percent']:.2f} |")
+    depth = report["lut_depth"]
+    rows += ["", f"Deepest LUT path: **{depth['max']} levels**, from {depth['from']} to {depth['to']}.", "",
+             "| memory | depth x width | ram_style | Mbit | % of on-chip RAM |", "|---|---|---|---:|---:|"]
+    for mem in sorted(report["memories"], key=lambda m: -m["bits"]):
+        rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | "
+                    f"{mem['bits'] / 2**20:.2f} | {mem['percent_of_onchip_ram']:.2f} |")
+    return "\n".join(rows) + "\n"
+
+
+def sections(root: Path = Path(".")) -> dict[str, str]:
+    from fpgax.spec import regmap as rm
+
+    out = {
+        "command": record_table(COMMAND),
+        "event": record_table(EVENT),
+        "file-header": record_table(FILE_HEADER),
+        "profiles": profile_table(),
+        "constants": (f"- `PROTOCOL_VERSION` = {protocol.PROTOCOL_VERSION}\n"
+                      f"- `ALL_SYMBOLS` = 0x{protocol.ALL_SYMBOLS:04X}\n"),
+    }
+    for cls in (protocol.Opcode, protocol.Side, protocol.OrdType, protocol.TimeInForce,
+                protocol.CommandFlag, protocol.EventType, protocol.EventFlag, protocol.Reason):
+        out["enum-" + cls.__name__] = enum_table(cls)
+    out["registers"] = register_table()
+    for cls in (rm.Ctrl, rm.Irq, rm.Status):
+        out["enum-" + cls.__name__] = enum_table(cls)
+    out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
+    out["estimate-u280"] = estimate_section(root)
+    out["itch-messages"] = itch_table()
+    return out
+
+
+def itch_table() -> str:
+    """The ITCH 5.0 messages fpgax publishes, field by field (from fpgax.spec.itch)."""
+    from fpgax.spec import itch
+
+    kinds = {"u": "integer", "a": "alpha", "p": "price (4 decimals)", "t": "timestamp (ns)"}
+    rows = []
+    for m in itch.MESSAGES.values():
+        rows += [f"**`{m.type}` {m.name}** ({m.size} bytes) — sent for: {m.doc}.", "",
+                 "| offset | bytes | field | type | fpgax value |", "|---:|---:|---|---|---|",
+                 "| 0 | 1 | `message_type` | alpha | `" + m.type + "` |"]
+        for f, at in zip(m.fields, m.offsets().values(), strict=True):
+            rows.append(f"| {at} | {f.size} | `{f.name}` | {kinds[f.kind]} | {f.doc} |")
+        rows.append("")
+    return "\n".join(rows)
+
+
+def _kernel_xml() -> str:
+    from fpgax.toolflow.kernelxml import kernel_xml
+
+    return kernel_xml()
+
+
+def render(text: str, generated: dict[str, str], path: str = "<doc>") -> str:
+    def repl(m: re.Match) -> str:
+        key = m.group("key")
+        if key not in generated:
+            raise ValueError(f"{path}: unknown generated section {key!r}")
+        return m.group(1) + generated[key] + m.group(4)
+
+    return MARKER.sub(repl, text)
+
+
+def update_docs(root: Path, check: bool = False) -> list[Path]:
+    """Rewrite (or, with ``check``, compare) every generated section under ``root/docs``."""
+    generated = sections(root)
+    stale = []
+    for path in sorted((Path(root) / "docs").glob("*.md")):
+        text = path.read_text()
+        new = render(text, generated, str(path))
+        if new != text:
+            stale.append(path)
+            if not check:
+                path.write_text(new)
+    return stale

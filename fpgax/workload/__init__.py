@@ -1,0 +1,1 @@
+"""Synthetic flows: the generator (``gen``) and the standard workloads (``workloads``)."""

@@ -1,0 +1,246 @@
+"""Reproducible synthetic flows (``fpgax gen``).
+
+The generator drives the golden model as it goes, so every CANCEL/REPLACE names an order that
+exists when it is sent (both by ``ref`` for CSV and by resolved ``order_id`` for binary flows),
+and the same seed always gives the same flow. Prices follow a random walk per symbol inside the
+symbol's band; limit orders sit around the walk, some priced through the far side
+(marketable). A small share of admin commands (snapshots, halts with their resume, mass
+cancels, account disable/enable) and of malformed commands exercises the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, fields, replace
+
+from fpgax.errors import FpgaxError
+from fpgax.formats.flows import OrderIdMap
+from fpgax.progress import Progress
+from fpgax.spec.config import EngineConfig
+from fpgax.spec.protocol import (
+    ALL_SYMBOLS,
+    COMMAND,
+    NO_NOTIONAL_LIMIT,
+    NO_QTY_LIMIT,
+    Command,
+    CommandFlag,
+    Opcode,
+    OrdType,
+    Side,
+    TimeInForce,
+)
+
+#: Symbols and accounts a generated flow uses unless told, capped at what the profile has.
+DEFAULT_SYMBOLS, DEFAULT_ACCOUNTS = 4, 8
+
+
+@dataclass
+class GenOptions:
+    """Knobs of the generator; every fraction is a probability per command or per new order."""
+
+    orders: int = 10_000          #: commands to generate
+    symbols: int | None = None    #: symbols used, 0..symbols-1 (None: 4, or all the profile has if fewer)
+    accounts: int | None = None   #: accounts used, 0..accounts-1 (None: 8, or all the profile has if fewer)
+    seed: int = 1
+    cancel: float = 0.30          #: share of commands that cancel a live order
+    replace: float = 0.10         #: share of commands that replace a live order
+    admin: float = 0.002          #: share of admin commands
+    invalid: float = 0.002        #: share of malformed or out-of-limit commands
+    market: float = 0.02          #: new orders that are MARKET
+    ioc: float = 0.05             #: new limit orders that are IOC
+    fok: float = 0.02             #: new limit orders that are FOK
+    post_only: float = 0.05       #: new limit orders that are POST_ONLY
+    gtc: float = 0.3              #: new resting limit orders that are GTC (else DAY)
+    stp_oldest: float = 0.2       #: new orders with STP_OLDEST
+    marketable: float = 0.10      #: limit orders priced through the opposite side
+    walk: int = 1                 #: largest step of the price walk per command, ticks
+    spread: int = 20              #: limit orders rest up to this many ticks from the walk
+    max_qty: int = 500            #: largest order quantity
+    burst: float = 0.0            #: chance per command to start a burst on one symbol
+    burst_len: int = 50           #: commands in a burst
+
+
+def options_help() -> dict[str, str]:
+    return {f.name: f.type for f in fields(GenOptions)}
+
+
+class _Generator:
+    def __init__(self, opts: GenOptions, config: EngineConfig):
+        from fpgax.sim.golden.model import MatchingModel
+
+        opts = replace(opts, symbols=min(DEFAULT_SYMBOLS, config.symbols) if opts.symbols is None else opts.symbols,
+                       accounts=min(DEFAULT_ACCOUNTS, config.accounts) if opts.accounts is None else opts.accounts)
+        if not 1 <= opts.symbols <= config.symbols:
+            raise FpgaxError(f"--symbols {opts.symbols} must be in 1..{config.symbols} for this profile")
+        if not 1 <= opts.accounts <= config.accounts:
+            raise FpgaxError(f"--accounts {opts.accounts} must be in 1..{config.accounts} for this profile")
+        if opts.orders < 0:
+            raise FpgaxError(f"--orders {opts.orders} must be >= 0")
+        self.o = opts
+        self.config = config
+        self.rng = random.Random(opts.seed)
+        self.model = MatchingModel(config)
+        self.ids = OrderIdMap()
+        self.next_client = [1] * opts.accounts
+        low, high = config.default_band
+        self.low, self.high = low, high
+        self.mid = [(low + high) // 2] * opts.symbols
+        self.pending: list[tuple[int, Command]] = []  # (due index, command): resumes, re-enables
+        self.burst_symbol, self.burst_left = 0, 0
+        self.commands: list[Command] = []
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def client_id(self, account: int) -> int:
+        cid = self.next_client[account]
+        self.next_client[account] += 1
+        return cid
+
+    def pick_symbol(self) -> int:
+        if self.burst_left:
+            self.burst_left -= 1
+            return self.burst_symbol
+        if self.o.burst and self.rng.random() < self.o.burst:
+            self.burst_symbol, self.burst_left = self.rng.randrange(self.o.symbols), self.o.burst_len
+        return self.rng.randrange(self.o.symbols)
+
+    def clamp(self, price: int) -> int:
+        return min(max(price, self.low), self.high)
+
+    def live_order(self):
+        """A live order picked at random (probing random slots), or None."""
+        live = self.model.pool.live
+        if not live:
+            return None
+        for _ in range(8):
+            order = live.get(self.rng.randrange(self.config.pool))
+            if order is not None:
+                return order
+        return next(iter(live.values()))
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def new_order(self) -> Command:
+        r, o = self.rng, self.o
+        symbol = self.pick_symbol()
+        self.mid[symbol] = self.clamp(self.mid[symbol] + r.randint(-o.walk, o.walk))
+        mid = self.mid[symbol]
+        account = r.randrange(o.accounts)
+        side = r.choice((Side.BUY, Side.SELL))
+        cmd = Command(opcode=Opcode.NEW, account=account, client_id=self.client_id(account),
+                      symbol=symbol, side=side, qty=r.randint(1, o.max_qty), ref=-1)
+        sign = 1 if side == Side.BUY else -1
+        if r.random() < o.market:
+            cmd.ord_type, cmd.tif = OrdType.MARKET, r.choice((TimeInForce.IOC, TimeInForce.FOK))
+        else:
+            if r.random() < o.marketable:
+                cmd.price = self.clamp(mid + sign * r.randint(1, o.spread))
+            else:
+                cmd.price = self.clamp(mid - sign * r.randint(1, o.spread))
+            kind = r.random()
+            if kind < o.ioc:
+                cmd.tif = TimeInForce.IOC
+            elif kind < o.ioc + o.fok:
+                cmd.tif = TimeInForce.FOK
+            else:
+                cmd.tif = TimeInForce.GTC if r.random() < o.gtc else TimeInForce.DAY
+                if r.random() < o.post_only:
+                    cmd.flags |= CommandFlag.POST_ONLY
+        if r.random() < o.stp_oldest:
+            cmd.flags |= CommandFlag.STP_OLDEST
+        return cmd
+
+    def cancel_or_replace(self, opcode: Opcode) -> Command | None:
+        order = self.live_order()
+        if order is None:
+            return None
+        cmd = Command(opcode=opcode, account=order.account, symbol=order.symbol, ref=order.client_id,
+                      order_id=order.order_id)
+        if opcode == Opcode.REPLACE:
+            r = self.rng
+            cmd.client_id = self.client_id(order.account)
+            cmd.price = self.clamp(order.price + r.choice((0, 0, -1, 1, -2, 2)))
+            cmd.qty = max(0, order.leaves + r.choice((-10, -1, 0, 5, 20)))
+        return cmd
+
+    def admin(self, index: int) -> Command:
+        r, o = self.rng, self.o
+        symbol = r.randrange(o.symbols)
+        kind = r.randrange(4)
+        if kind == 0:
+            return Command(opcode=Opcode.SNAPSHOT, symbol=symbol, qty=r.randint(1, self.config.snapshot_depth))
+        if kind == 1:
+            account = r.randrange(o.accounts)
+            return Command(opcode=Opcode.MASS_CANCEL, account=account,
+                           symbol=r.choice((ALL_SYMBOLS, symbol)))
+        if kind == 2:
+            self.pending.append((index + r.randint(5, 50), Command(opcode=Opcode.RESUME, symbol=symbol)))
+            return Command(opcode=Opcode.HALT, symbol=symbol)
+        account = r.randrange(o.accounts)
+        enable = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE, qty=NO_QTY_LIMIT)
+        enable.max_notional = NO_NOTIONAL_LIMIT
+        self.pending.append((index + r.randint(5, 50), enable))
+        disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=NO_QTY_LIMIT)
+        disable.max_notional = NO_NOTIONAL_LIMIT
+        return disable
+
+    def invalid(self) -> Command:
+        """A command the engine must reject, for one of many reasons."""
+        r = self.rng
+        cmd = self.new_order()
+        kind = r.randrange(9)
+        if kind == 0:
+            cmd.opcode = r.choice((0, 10, 255))
+        elif kind == 1:
+            cmd.side = r.randint(2, 255)
+        elif kind == 2:
+            cmd.ord_type = r.randint(2, 255)
+        elif kind == 3:
+            cmd.tif = r.randint(4, 255)
+        elif kind == 4:  # POST_ONLY on an IOC: contradictory flags
+            cmd.ord_type, cmd.tif, cmd.flags = OrdType.LIMIT, TimeInForce.IOC, CommandFlag.POST_ONLY
+        elif kind == 5:
+            cmd.qty = 0
+        elif kind == 6:
+            cmd.ord_type, cmd.price = OrdType.LIMIT, r.choice((0, self.high + 1, (1 << COMMAND["price"].bits) - 1))
+        elif kind == 7:
+            cmd.symbol = r.randint(self.config.symbols, 0xFFFF)
+        else:
+            # client ids start at 1, so ref 0 names no order; order id 0 is never assigned
+            cmd = Command(opcode=r.choice((Opcode.CANCEL, Opcode.REPLACE)), account=cmd.account,
+                          symbol=cmd.symbol, order_id=0, ref=0)
+            if cmd.opcode == Opcode.REPLACE:  # only the fields the command uses, as CSV keeps them
+                cmd.price, cmd.qty = 1, 1
+        return cmd
+
+    def next_command(self, index: int) -> Command:
+        if self.pending and self.pending[0][0] <= index:
+            return self.pending.pop(0)[1]
+        r, o = self.rng, self.o
+        x = r.random()
+        cmd = None
+        if x < o.cancel:
+            cmd = self.cancel_or_replace(Opcode.CANCEL)
+        elif x < o.cancel + o.replace:
+            cmd = self.cancel_or_replace(Opcode.REPLACE)
+        elif x < o.cancel + o.replace + o.admin:
+            cmd = self.admin(index)
+        elif x < o.cancel + o.replace + o.admin + o.invalid:
+            cmd = self.invalid()
+        return cmd or self.new_order()
+
+    def run(self, progress: bool | None) -> list[Command]:
+        with Progress("gen", self.o.orders, quiet=None if progress is None else not progress) as bar:
+            for i in range(self.o.orders):
+                cmd = self.next_command(i)
+                self.ids.observe(self.model.apply(cmd))
+                self.commands.append(cmd)
+                if i & 0xFFFF == 0:
+                    bar.update(i)
+            bar.update(self.o.orders)
+        return self.commands
+
+
+def generate(opts: GenOptions, config: EngineConfig, progress: bool | None = None) -> list[Command]:
+    """Generate ``opts.orders`` commands; CANCEL/REPLACE carry both ``ref`` and ``order_id``."""
+    return _Generator(opts, config).run(progress)

@@ -1,0 +1,140 @@
+"""A flow on any backend, from reset, with a summary and the final book: what ``fpgax replay`` and
+``fpgax recover`` print, as library functions.
+
+* ``model``: the golden model in process (``fpgax.sim.golden.run.run_model``); a CSV flow's
+  client-id references are resolved from its own events.
+* ``rtl``: the bare engine, Verilated (``fpgax.sim.drivers.rtl``): resolved commands in, one batch;
+  the final book comes from SNAPSHOT commands appended after the flow.
+* ``sim``/``alveo``: the XRT kernel through the host API (``Exchange.submit_all``), simulated or on a card.
+
+Events are returned as an ``EVENT_DTYPE`` array on every backend.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fpgax.errors import FpgaxError
+from fpgax.formats.flows import Flow
+from fpgax.formats.summary import book_from_levels, summarize
+from fpgax.progress import Progress
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
+
+BACKENDS = ("model", "rtl", "sim", "alveo")
+HOST_BACKENDS = ("sim", "alveo")
+
+
+@dataclass
+class Replay:
+    summary: dict                  #: ``fpgax.formats.summary.summarize`` plus backend details
+    events: np.ndarray             #: every event of the flow, in order
+    book: dict = field(default_factory=dict)   #: symbol -> L2 book (with ``book_depth``)
+
+
+def replay(flow: Flow, config: EngineConfig, backend: str = "model", *, book_depth: int | None = None,
+           check: bool = False, journal=None, chunk: int = 1024, **backend_options) -> Replay:
+    """Run ``flow`` from reset on ``backend``; ``book_depth`` adds the final L2 book of every symbol
+    that has one. ``check`` (model only) checks the invariants after every command. ``journal``
+    (sim, alveo) journals every batch sent. Host options (simulator, data_width, xclbin, device) go
+    to the backend."""
+    if backend not in BACKENDS:
+        raise FpgaxError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if journal is not None and backend not in HOST_BACKENDS:
+        raise FpgaxError(f"--journal needs a host backend (sim, alveo): the {backend} backend sends no command "
+                         f"through the host, so there is nothing to journal")
+    if check and backend != "model":
+        raise FpgaxError("--check checks the golden model's invariants: use it with --backend model")
+    if backend == "model":
+        return _replay_model(flow, config, book_depth, check)
+    if backend == "rtl":
+        return _replay_rtl(flow, config, book_depth)
+    return _replay_host(flow, config, backend, book_depth, journal, chunk, backend_options)
+
+
+def _replay_model(flow, config, book_depth, check) -> Replay:
+    from fpgax.sim.golden.run import run_model
+
+    model, _, events, seconds = run_model(flow, config, check=check)
+    summary = summarize(len(flow), events, seconds)
+    book = {}
+    if book_depth is not None:
+        book = {s: model.l2(s, book_depth) for s in range(config.symbols) if not model.books[s].is_empty()}
+    return Replay(summary, p.events_to_array(events), book)
+
+
+def _replay_rtl(flow, config, book_depth) -> Replay:
+    from fpgax.sim.drivers import rtl
+    from fpgax.sim.golden.run import resolved
+
+    commands = flow.array if not flow.has_refs else p.commands_to_array(resolved(flow, config))
+    if book_depth is not None:
+        snapshots = p.encode(p.COMMAND, n=config.symbols, opcode=p.Opcode.SNAPSHOT,
+                             symbol=np.arange(config.symbols), qty=book_depth)
+        commands_run = np.concatenate([commands, snapshots])
+    else:
+        commands_run = commands
+    t0 = time.perf_counter()
+    result = rtl.run(commands_run, config)
+    seconds = time.perf_counter() - t0
+    events, book = result.array, {}
+    if book_depth is not None:   # the snapshots' events are not part of the flow's
+        first = first_event_of_command(events, len(commands))
+        book = book_from_levels(p.array_to_events(events[first:]))
+        events = events[:first]
+    summary = summarize(len(commands), events, seconds)
+    summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1))
+    return Replay(summary, events, book)
+
+
+def _replay_host(flow, config, backend, book_depth, journal, chunk, options) -> Replay:
+    from fpgax.host.exchange import Exchange, open_backend
+
+    with Exchange(open_backend(backend, config, **options), journal) as ex, \
+            Progress(backend, len(flow)) as bar:
+        t0 = time.perf_counter()   # after the backend is up: a simulator's build and start are not the flow's
+        events = ex.submit_all(flow, chunk=chunk, progress=bar.update)
+        seconds = time.perf_counter() - t0
+        summary = summarize(len(flow), events, seconds)
+        book = {}
+        if book_depth is not None:
+            if ex.journal:
+                ex.journal.close()
+                ex.journal = None   # the snapshots taken for the report are not part of the day
+            book = ex.books(book_depth)
+        summary["stats"] = ex.stats()
+    return Replay(summary, events, book)
+
+
+def first_event_of_command(events: np.ndarray, n: int) -> int:
+    """Index of the first event of command ``n`` (0-based), counting acknowledgements [R-ACK]."""
+    kind, reason = events["type"], events["reason"]
+    acks = np.flatnonzero(np.isin(kind, (p.EventType.ACCEPTED, p.EventType.REJECTED, p.EventType.REPLACED)) |
+                          ((kind == p.EventType.CANCELED) & (reason == p.Reason.USER)))
+    return int(acks[n]) if n < len(acks) else len(events)
+
+
+def recover(journal_path, config: EngineConfig, backend: str = "model", *, book_depth: int = 5,
+            **backend_options) -> Replay:
+    """Rebuild the engine from a host journal on ``backend`` (model or sim): the same events, the same
+    book. The books shown are not journaled."""
+    from fpgax.formats.journal import read_journal
+    from fpgax.host.exchange import Exchange, open_backend
+
+    commands, pool = read_journal(journal_path)
+    if pool != config.pool:
+        raise FpgaxError(f"{journal_path}: journal of an engine with pool {pool}, this profile has {config.pool} "
+                         f"(give the profile it was written with: --profile)")
+    t0 = time.perf_counter()
+    with Progress("recover", len(commands)) as bar:
+        ex, events = Exchange.recover(journal_path, open_backend(backend, config, **backend_options),
+                                      progress=bar.update)
+    with ex:
+        ex.journal.close()
+        ex.journal = None
+        summary = summarize(len(commands), events, time.perf_counter() - t0)
+        book = ex.books(min(book_depth, config.snapshot_depth))
+    return Replay(summary, events, book)

