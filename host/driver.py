@@ -48,16 +48,10 @@ class KernelDriver:
         if ids["MAGIC"] != rm.KERNEL_MAGIC:
             raise KernelMismatch(f"not an fpgax kernel: MAGIC reads {ids['MAGIC']:#010x}, "
                                  f"expected {rm.KERNEL_MAGIC:#010x}")
-        if ids["KERNEL_VERSION"] != rm.KERNEL_VERSION:
-            raise KernelMismatch(f"kernel version {ids['KERNEL_VERSION']}, this host drives {rm.KERNEL_VERSION}")
-        if ids["PROTOCOL_VERSION"] != p.PROTOCOL_VERSION:
-            raise KernelMismatch(f"kernel speaks protocol {ids['PROTOCOL_VERSION']}, "
-                                 f"this host {p.PROTOCOL_VERSION}")
-        if config is not None:
-            wrong = [f"{attr} {ids[reg]} (host expects {getattr(config, attr)})"
-                     for reg, attr in rm.ID_PARAMETERS if ids[reg] != getattr(config, attr)]
-            if wrong:
-                raise KernelMismatch("kernel parameters differ from the host's profile: " + ", ".join(wrong))
+        parameters = {attr: ids[reg] for reg, attr in rm.ID_PARAMETERS}
+        problems = rm.incompatibilities(ids["KERNEL_VERSION"], ids["PROTOCOL_VERSION"], parameters, config)
+        if problems:
+            raise KernelMismatch("the loaded kernel " + "; ".join(problems))
 
     # -- registers ----------------------------------------------------------------------------------
     def read(self, name: str) -> int:

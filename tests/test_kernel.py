@@ -1,6 +1,8 @@
-"""The whole driver path on the simulated XRT kernel (SimDevice: cocotb, AxiLiteMaster, AxiRam),
-compared with the golden model: many batches with state carried between calls, event-buffer
-overflow and continuation, counters, ID registers, the control block as PYNQ's wait expects it."""
+"""The whole driver path on the simulated XRT kernel, compared with the golden model: many batches
+with state carried between calls, event-buffer overflow and continuation, counters, ID registers,
+the control block as PYNQ's wait expects it. SimDevice runs the kernel on its C++ harness (an AXI4-Lite
+master and an AXI4 memory around the Verilated kernel) and, to check that harness against
+independent AXI models, on cocotb with cocotbext-axi's AxiLiteMaster and AxiRam (Verilator, Icarus)."""
 
 import random
 
@@ -46,11 +48,11 @@ def sim_device(**options):
     return SimDevice(CONFIG, simulator=sim, **options)
 
 
-@pytest.mark.parametrize("data_width", [512, 64])
-def test_batches_of_random_sizes_match_the_model(data_width):
+@pytest.mark.parametrize("data_width,bench", [(512, "harness"), (64, "harness"), (512, "cocotb")])
+def test_batches_of_random_sizes_match_the_model(data_width, bench):
     commands = flow(4000, seed=11)
     rng = random.Random(data_width)
-    with sim_device(data_width=data_width) as dev:
+    with sim_device(data_width=data_width, bench=bench) as dev:
         kernel = KernelBackend(dev, CONFIG, cmd_capacity=256)
         model = ModelBackend(CONFIG)
         start, batches = 0, 0
@@ -163,3 +165,21 @@ def test_icarus_runs_the_same_driver_path():
     with sim_device(simulator="icarus", data_width=256) as dev:
         got = KernelBackend(dev, CONFIG, cmd_capacity=100).run(commands)
     assert (masked(got) == ModelBackend(CONFIG).run(commands)).all()
+
+
+def test_a_simulator_that_stops_answering_is_an_error_not_a_hang():
+    """SIGSTOP the simulated card in the middle of a call: the wait gives up after its timeout."""
+    import os
+    import signal
+    import time
+
+    with sim_device(timeout=3) as dev:
+        driver = KernelDriver(dev, CONFIG)
+        os.kill(dev._card._proc.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(DeviceError, match="did not answer"):
+                driver.read("CONSUMED")
+        finally:
+            os.kill(dev._card._proc.pid, signal.SIGCONT)
+        assert time.monotonic() - t0 < 30

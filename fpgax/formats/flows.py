@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,18 +275,22 @@ def write_records(path: Path, records: np.ndarray, pool: int = 0, profile: str =
 
 
 def read_records(path: Path) -> RecordFile:
-    """Read a ``.bin``/``.evt`` file. Checks magic, version, record size and count."""
+    """Read a ``.bin``/``.evt`` file. Checks magic, version, record size and count. The records are
+    read straight into their array (no copy of the file's bytes)."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            head = f.read(FILE_HEADER.size)
+            dtype, header, profile = parse_header(head, path, {COMMAND_MAGIC: COMMAND_DTYPE,
+                                                               EVENT_MAGIC: EVENT_DTYPE})
+            size = os.fstat(f.fileno()).st_size - FILE_HEADER.size
+            count = int(header["count"])
+            if size != count * dtype.itemsize:
+                raise FlowError(f"{path}: header says {count} records, file holds {size / dtype.itemsize:g}"
+                                " (truncated or padded)")
+            records = np.fromfile(f, dtype, count)
     except OSError as e:
         raise FlowError(f"{path}: {e.strerror}") from None
-    dtype, header, profile = parse_header(data, path, {COMMAND_MAGIC: COMMAND_DTYPE, EVENT_MAGIC: EVENT_DTYPE})
-    body = data[FILE_HEADER.size:]
-    count = int(header["count"])
-    if len(body) != count * dtype.itemsize:
-        raise FlowError(f"{path}: header says {count} records, file holds {len(body) / dtype.itemsize:g}"
-                        " (truncated or padded)")
-    return RecordFile(np.frombuffer(body, dtype).copy(), int(header["pool"]), profile)
+    return RecordFile(records, int(header["pool"]), profile)
 
 
 # -- loading and saving flows ----------------------------------------------------------------------

@@ -15,6 +15,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from fpgax.measure.figures import pyplot
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, name_of, profile
@@ -28,52 +30,96 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_mhz: float = 300.0) -> dict:
+def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_mhz: float = 300.0,
+               repeat: int = 3) -> dict:
+    """Rates measured side by side in one run, on one generated flow (resolved, as records):
+
+    * the golden model (``ModelBackend.run``), commands/s;
+    * the Verilated engine: the harness process alone, and ``replay --backend rtl`` (the harness plus
+      this side's file writing, reading and summary), commands/s, and their ratio;
+    * the engine at ``clock_mhz``: its cycles per command turned into commands/s;
+    * the host codec, records/s: events decoded per record into ``Event`` objects, column-wise
+      (``decode_columns``, with the enum checks), and the ceiling, a plain numpy copy of the same
+      records into columns; commands encoded from ``Command`` objects and from columns (``encode``).
+    Host codec rates are the best of ``repeat`` runs."""
     from fpgax.formats.flows import Flow
     from fpgax.host.exchange import ModelBackend
+    from fpgax.host.replay import replay
     from fpgax.sim.drivers import rtl
     from fpgax.sim.golden.run import run_model
     from fpgax.workload.gen import GenOptions, generate
 
-    opts = GenOptions(orders=orders, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts))
+    opts = GenOptions(orders=orders, seed=seed)
     _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
     array = p.commands_to_array(commands)
+    flow = Flow(array=array)
     model_events, model_s = _timed(lambda: ModelBackend(config).run(array))
     rtl.build(config)                                           # not part of the timing
-    run, rtl_s = _timed(lambda: rtl.run(commands, config))
-    _, encode_s = _timed(lambda: p.commands_to_array(commands))
-    _, decode_s = _timed(lambda: p.array_to_events(model_events))
+    run = rtl.run(array, config)
+    result, replay_s = _timed(lambda: replay(flow, config, "rtl"))
+    raw = model_events.tobytes()
+    n_events = len(model_events)
+
+    def best(fn):
+        return min(_timed(fn)[1] for _ in range(repeat))
+
+    columns = {name: array[name] for name in p.Command.FIELDS}
+    decode_objects_s = best(lambda: p.array_to_events(p.decode(p.EVENT, raw)))
+    decode_columns_s = best(lambda: p.decode_columns(p.EVENT, raw, p.EVENT_CHECKED))
+    ceiling_s = best(lambda: {n: a[n].copy() for a in [np.frombuffer(raw, p.EVENT_DTYPE)] for n in p.EVENT.names})
+    encode_objects_s = best(lambda: p.commands_to_array(commands))
+    encode_columns_s = best(lambda: p.encode(p.COMMAND, **columns))
     cycles_per_command = run.cycles / len(commands)
     implied = clock_mhz * 1e6 / cycles_per_command
     out = {
-        "commands": len(commands), "events": len(model_events), "clock_mhz": clock_mhz,
+        "commands": len(commands), "events": n_events, "clock_mhz": clock_mhz,
         "model_commands_per_s": round(len(commands) / model_s),
-        "rtl_sim_commands_per_s": round(len(commands) / rtl_s),
+        "rtl_harness_commands_per_s": round(len(commands) / run.harness_seconds),
+        "rtl_replay_commands_per_s": round(len(commands) / replay_s),
         "engine_cycles_per_command": round(cycles_per_command, 3),
         "engine_commands_per_s_at_clock": round(implied),
-        "host_encode_records_per_s": round(len(commands) / encode_s),
-        "host_decode_records_per_s": round(len(model_events) / decode_s),
+        "host_decode_objects_records_per_s": round(n_events / decode_objects_s),
+        "host_decode_columns_records_per_s": round(n_events / decode_columns_s),
+        "numpy_column_copy_records_per_s": round(n_events / ceiling_s),
+        "host_encode_objects_records_per_s": round(len(commands) / encode_objects_s),
+        "host_encode_columns_records_per_s": round(len(commands) / encode_columns_s),
+        "replay_events": result.summary["events"],
     }
     out["ratios"] = {
         "engine_at_clock_over_model": round(implied / out["model_commands_per_s"], 1),
-        "engine_at_clock_over_rtl_sim": round(implied / out["rtl_sim_commands_per_s"], 1),
-        "rtl_sim_over_model": round(out["rtl_sim_commands_per_s"] / out["model_commands_per_s"], 3),
-        "host_decode_over_engine_events": round(out["host_decode_records_per_s"] /
-                                                (implied * len(model_events) / len(commands)), 3),
+        "engine_at_clock_over_rtl_harness": round(implied / out["rtl_harness_commands_per_s"], 1),
+        "rtl_replay_over_harness": round(run.harness_seconds / replay_s, 3),
+        "decode_columns_over_numpy_copy": round(ceiling_s / decode_columns_s, 3),
+        "decode_objects_over_numpy_copy": round(ceiling_s / decode_objects_s, 3),
+        "encode_columns_over_objects": round(encode_objects_s / encode_columns_s, 1),
+        "decode_columns_over_engine_events": round(out["host_decode_columns_records_per_s"] /
+                                                   (implied * n_events / len(commands)), 3),
     }
     return out
 
 
 def format_throughput(t: dict) -> str:
+    r = t["ratios"]
     rows = [("golden model", f"{t['model_commands_per_s']:,} commands/s"),
-            ("RTL, Verilated batch (wall)", f"{t['rtl_sim_commands_per_s']:,} commands/s"),
+            ("RTL: Verilated harness alone (wall)", f"{t['rtl_harness_commands_per_s']:,} commands/s"),
+            ("RTL: replay --backend rtl (wall)", f"{t['rtl_replay_commands_per_s']:,} commands/s "
+                                                 f"({r['rtl_replay_over_harness']:.0%} of the harness)"),
             ("engine", f"{t['engine_cycles_per_command']} cycles/command = "
                        f"{t['engine_commands_per_s_at_clock']:,} commands/s at {t['clock_mhz']:g} MHz"),
-            ("host encode (commands -> records)", f"{t['host_encode_records_per_s']:,} records/s"),
-            ("host decode (records -> events)", f"{t['host_decode_records_per_s']:,} records/s")]
-    lines = [f"{name:<36}{value}" for name, value in rows]
-    lines += [f"  {k.replace('_', ' ')}: {v:g}x" for k, v in t["ratios"].items()]
+            ("decode: numpy column copy (ceiling)", f"{t['numpy_column_copy_records_per_s']:,} records/s"),
+            ("decode: columns, checked", f"{t['host_decode_columns_records_per_s']:,} records/s "
+                                         f"({r['decode_columns_over_numpy_copy']:.0%} of the ceiling)"),
+            ("decode: Event objects", f"{t['host_decode_objects_records_per_s']:,} records/s "
+                                      f"({r['decode_objects_over_numpy_copy']:.0%} of the ceiling)"),
+            ("encode: columns", f"{t['host_encode_columns_records_per_s']:,} records/s"),
+            ("encode: Command objects", f"{t['host_encode_objects_records_per_s']:,} records/s")]
+    lines = [f"{name:<38}{value}" for name, value in rows]
+    lines += [f"  {k.replace('_', ' ')}: {v:g}x" for k, v in r.items()]
     return "\n".join(lines)
+
+
+def commands_needed(budget: int, sizes=BATCH_SIZES) -> int:
+    return sum(max(1, budget // size) * size for size in sizes)
 
 
 def bench_model(flow, config: EngineConfig) -> dict:
@@ -109,10 +155,6 @@ def format_round_trips(result: dict) -> str:
     for size, r in result.items():
         lines.append(f"{size:>6}{r['calls']:>7}{r['us_per_call']:>12,.1f}{r['us_per_command']:>12,.2f}")
     return "\n".join(lines)
-
-
-def commands_needed(budget: int, sizes=BATCH_SIZES) -> int:
-    return sum(max(1, budget // size) * size for size in sizes)
 
 
 def round_trips(exchange, commands, sizes=BATCH_SIZES, budget: int = 4096, progress=None) -> dict:

@@ -1,9 +1,9 @@
 """The fpgax wire format: the one definition of every record between host and engine.
 
-Everything else derives from this module: numpy dtypes (here), the Amaranth ``lib.data``
-layouts (``fpgax.hdl``), the tables in ``docs/protocol.md`` (``fpgax docs protocol``) and,
-later, the kernel register map and ``kernel.xml``.  Nothing may restate an offset, a width
-or an enum value by hand.
+Everything else derives from this module: numpy dtypes and the column codecs (here), the
+Amaranth ``lib.data`` layouts (``hdl/layouts.py``), the tables in ``docs/protocol.md`` (``fpgax
+docs``), the kernel register map (``fpgax.spec.regmap``) and ``kernel.xml``. Nothing may restate
+an offset, a width or an enum value by hand.
 
 This module is pure Python (plus numpy): the golden model imports it and must not depend
 on Amaranth or cocotb.
@@ -377,6 +377,30 @@ def decode(fmt: RecordFormat, data) -> np.ndarray:
     if len(view) % fmt.size:
         raise ValueError(f"{len(view)} bytes is not a whole number of {fmt.size}-byte {fmt.name} records")
     return np.frombuffer(view, fmt.dtype)
+
+
+def decode_columns(fmt: RecordFormat, data, check: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Records from raw bytes into one array per field (the host's decode: what a driver hands on),
+    column-wise, overlay fields left out. The enum fields named in ``check`` are checked to hold only
+    values their enum defines (a ValueError names the first bad record): for events ``type`` and
+    ``reason`` -- not ``side``, which a REJECTED echoes from the command as it came."""
+    arr = decode(fmt, data)
+    columns = {f.name: arr[f.name].copy() for f in fmt.primary if f.name != "reserved"}
+    for name in check:
+        kind = fmt[name].enum
+        bad = np.flatnonzero(~np.isin(columns[name], _enum_values(kind)))
+        if len(bad):
+            raise ValueError(f"{fmt.name} record {int(bad[0])}: {name} = {int(columns[name][bad[0]])} "
+                             f"is not a {kind.__name__}")
+    return columns
+
+
+#: The event fields whose every value is one of their enum's (the others may echo a command's).
+EVENT_CHECKED = ("type", "reason")
+
+
+def _enum_values(kind) -> np.ndarray:
+    return np.fromiter((int(m) for m in kind), dtype=np.int64)
 
 
 def encode(fmt: RecordFormat, n: int | None = None, **columns) -> np.ndarray:

@@ -149,6 +149,25 @@ ID_PARAMETERS = (("SYMBOLS", "symbols"), ("LEVELS", "levels"), ("POOL", "pool"),
                  ("SNAPSHOT_DEPTH", "snapshot_depth"))
 
 
+def incompatibilities(kernel_version: int, protocol_version: int, parameters: dict, config=None) -> list[str]:
+    """Why a kernel (from its ID registers or a manifest entry) cannot be driven by this host with
+    ``config``: its kernel and protocol versions, then every ID parameter that differs. Empty: it can.
+    The one check both ``fpgax load`` (the manifest) and ``KernelDriver`` (the registers) make."""
+    from fpgax.spec.protocol import PROTOCOL_VERSION
+
+    problems = []
+    if kernel_version != KERNEL_VERSION:
+        problems.append(f"kernel version {kernel_version}, this host drives {KERNEL_VERSION}")
+    if protocol_version != PROTOCOL_VERSION:
+        problems.append(f"speaks protocol {protocol_version}, this host {PROTOCOL_VERSION}")
+    if config is not None:
+        wrong = [f"{attr} {parameters.get(attr)} (host expects {getattr(config, attr)})"
+                 for _, attr in ID_PARAMETERS if parameters.get(attr) != getattr(config, attr)]
+        if wrong:
+            problems.append("other parameters: " + ", ".join(wrong))
+    return problems
+
+
 def _check() -> None:
     seen: dict[int, str] = {}
     for r in REGISTERS:

@@ -16,12 +16,12 @@ import json
 from pathlib import Path
 
 from fpgax.errors import FpgaxError
-from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig
 
-REQUIRED = ("file", "sha256", "protocol_version", "kernel_version", "profile", "parameters", "data_width",
-            "git_revision", "tools", "date")
+#: Every field of an image entry and its JSON type.
+REQUIRED = {"file": str, "sha256": str, "protocol_version": int, "kernel_version": int, "profile": str,
+            "parameters": dict, "data_width": int, "git_revision": str, "tools": dict, "date": str}
 
 
 class ManifestError(FpgaxError, ValueError):
@@ -49,9 +49,15 @@ def read_manifest(path) -> list[dict]:
     if not isinstance(images, list):
         raise ManifestError(f"{path}: expected an object with an \"images\" list")
     for i, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise ManifestError(f"{path}: image {i} is not an object")
         missing = [k for k in REQUIRED if k not in image]
         if missing:
             raise ManifestError(f"{path}: image {i} lacks {', '.join(missing)}")
+        wrong = [f"{k} is {type(image[k]).__name__}, not {kind.__name__}" for k, kind in REQUIRED.items()
+                 if not isinstance(image[k], kind) or isinstance(image[k], bool)]
+        if wrong:
+            raise ManifestError(f"{path}: image {i}: {'; '.join(wrong)}")
     return images
 
 
@@ -80,16 +86,7 @@ def check_image(image_path, manifest_path, config: EngineConfig | None = None) -
     if digest != entry["sha256"]:
         raise ManifestError(f"{image_path}: sha256 {digest[:16]}... differs from the manifest's "
                             f"{entry['sha256'][:16]}... (rebuilt or corrupted?)")
-    if entry["protocol_version"] != p.PROTOCOL_VERSION:
-        raise ManifestError(f"{image_path.name} speaks protocol {entry['protocol_version']}, "
-                            f"this host {p.PROTOCOL_VERSION}")
-    if entry["kernel_version"] != rm.KERNEL_VERSION:
-        raise ManifestError(f"{image_path.name} has kernel version {entry['kernel_version']}, "
-                            f"this host drives {rm.KERNEL_VERSION}")
-    if config is not None:
-        want = config.as_dict()
-        wrong = [f"{k} {entry['parameters'].get(k)} (host expects {want[k]})" for k in want
-                 if k != "default_band" and entry["parameters"].get(k) != want[k]]
-        if wrong:
-            raise ManifestError(f"{image_path.name} was built with other parameters: {', '.join(wrong)}")
+    problems = rm.incompatibilities(entry["kernel_version"], entry["protocol_version"], entry["parameters"], config)
+    if problems:
+        raise ManifestError(f"{image_path.name}: " + "; ".join(problems))
     return entry

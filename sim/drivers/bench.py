@@ -57,19 +57,27 @@ def pause_randomly(driver, rng: random.Random, probability: float) -> None:
         driver.set_pause_generator(random_pauses(rng, probability))
 
 
-class TB:
-    def __init__(self, dut, seed: int = 1):
+class StreamTB:
+    """What every bench of a design with the engine's command and event streams shares (the
+    cocotbext-axi shape): the clock, a source on ``i`` and a sink on ``o`` (Amaranth ``lib.stream``
+    ports), a seeded RNG for the idle and backpressure generators, the reset, a mismatch count."""
+
+    def __init__(self, dut, seed: int = 1, clock_ns: int = 4):
         self.dut = dut
         self.log = logging.getLogger("cocotb.tb")
         self.log.setLevel(logging.INFO)
         self.rng = random.Random(seed)
-        cocotb.start_soon(Clock(dut.clk, 4, unit="ns").start())
+        cocotb.start_soon(Clock(dut.clk, clock_ns, unit="ns").start())
         self.source = AxiStreamSource(AmaranthStreamBus.from_prefix(dut, "i", bus_separator="__"),
                                       dut.clk, dut.rst)
         self.sink = AxiStreamSink(AmaranthStreamBus.from_prefix(dut, "o", bus_separator="__"), dut.clk, dut.rst)
-        for driver in (self.source, self.sink):
-            driver.log.setLevel(logging.WARNING)
+        self.quiet(self.source, self.sink)
         self.mismatches = 0
+
+    @staticmethod
+    def quiet(*drivers) -> None:
+        for driver in drivers:
+            driver.log.setLevel(logging.WARNING)
 
     def set_idle_generator(self, probability: float) -> None:
         pause_randomly(self.source, self.rng, probability)
@@ -79,6 +87,10 @@ class TB:
 
     async def reset(self) -> None:
         await reset_engine(self.dut)
+
+
+class TB(StreamTB):
+    """The bare engine against the golden model."""
 
     async def run_flow(self, name: str, commands, model: MatchingModel) -> int:
         """Send a flow, compare every event with the model's; return the number of events."""

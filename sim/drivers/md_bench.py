@@ -15,18 +15,15 @@ Environment: ``FPGAX_MD_FLOW`` (a resolved .bin flow), ``FPGAX_MD_PROFILE``, ``F
 """
 
 import json
-import logging
 import os
-import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink
 
 from fpgax.formats.flows import load_flow
 from fpgax.hdl.md import FeedAddressLayout, feed_address_value, text_value
-from fpgax.sim.drivers.bench import AmaranthStreamBus, pause_randomly, reset_engine
+from fpgax.sim.drivers.bench import StreamTB, pause_randomly
 from fpgax.sim.golden.mdmodel import feed
 from fpgax.spec import itch
 from fpgax.spec import protocol as p
@@ -40,25 +37,18 @@ def mask_timestamp(msg: bytes) -> bytes:
     return msg[:5] + bytes(6) + msg[11:]
 
 
-class TB:
-    def __init__(self, dut, seed: int):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
+class TB(StreamTB):
+    """The engine and the publisher: the event stream (``o``, the host side, always ready) and the
+    MAC port (``m_axis``, where the backpressure is), with the cycles commands and frames were taken."""
 
-        self.rng = random.Random(seed)
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-        self.source = AxiStreamSource(AmaranthStreamBus.from_prefix(dut, "i", bus_separator="__"), dut.clk, dut.rst)
-        self.events = AxiStreamSink(AmaranthStreamBus.from_prefix(dut, "o", bus_separator="__"), dut.clk, dut.rst)
+    def __init__(self, dut, seed: int):
+        super().__init__(dut, seed, CLOCK_NS)
+        self.events = self.sink
         self.mac = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-        for driver in (self.source, self.events, self.mac):
-            driver.log.setLevel(logging.WARNING)
+        self.quiet(self.mac)
         self.cycle = 0
         self.taken: list[int] = []       # cycle each command was taken
         self.first_beats: list[int] = []  # cycle each frame's first beat was taken
-        self.mismatches = 0
-
-    def set_idle_generator(self, probability: float) -> None:
-        pause_randomly(self.source, self.rng, probability)
 
     def set_backpressure_generator(self, probability: float) -> None:
         """Backpressure from the MAC (the event sink, the host side, always takes)."""
@@ -88,9 +78,6 @@ class TB:
                 if not in_frame:
                     self.first_beats.append(self.cycle)
                 in_frame = not int(d.m_axis_tlast.value)
-
-    async def reset(self) -> None:
-        await reset_engine(self.dut)
 
     async def pulse(self, signal) -> None:
         signal.value = 1

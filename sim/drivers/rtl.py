@@ -8,12 +8,14 @@ resolved commands through it and returns the events, the way ``MatchingModel.run
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,34 +77,45 @@ def build_key(config: EngineConfig, trace: bool) -> str:
     hdl = Path(fpgax.hdl.__file__).parent
     for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
         h.update(path.name.encode() + path.read_bytes())
-    version = subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True, env=_env()).stdout
-    h.update(f"{version}|{amaranth.__version__}|{trace}".encode())
+    h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}".encode())
     return h.hexdigest()[:16]
 
 
+@functools.cache
+def verilator_version() -> str:
+    """``verilator --version`` (asked once per process: a build key is computed on every run)."""
+    return subprocess.run([verilator_bin(), "--version"], capture_output=True, text=True, env=_env()).stdout
+
+
 def build(config: EngineConfig, trace: bool = False) -> Path:
-    """Compile the harness for a configuration; return the binary (cached)."""
-    key = build_key(config, trace)
+    """Compile the engine's batch harness for a configuration; return the binary (cached)."""
+    defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
+               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
+               "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
+    return build_harness(TOP, lambda: verilog(config), HARNESS, defines, build_key(config, trace),
+                         f"the engine for {_describe(config)}", trace=trace, extra={"config": config.as_dict()})
+
+
+def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str, what: str, *,
+                  trace: bool = False, extra: dict | None = None) -> Path:
+    """Verilate ``top`` (its Verilog from ``make_verilog()``) with a C++ ``harness`` as its ``main``;
+    return the binary, built once per ``key`` under the cache. A failed build keeps its log and names it."""
     out = cache_dir() / "rtl" / key
     binary = out / "obj" / "Vharness"
     if binary.exists():
         return binary
     work = Path(tempfile.mkdtemp(prefix="build-", dir=_ensure(cache_dir() / "rtl")))
-    (work / "engine.v").write_text(verilog(config))
-    (work / "config.json").write_text(json.dumps(config.as_dict()))
-    defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
-               "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
-               "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
+    source = work / f"{top}.v"
+    source.write_text(make_verilog())
+    (work / "build.json").write_text(json.dumps({"top": top, "defines": defines, **(extra or {})}))
     cflags = " ".join(f"-D{name}={value}" for name, value in defines.items())
     cmd = [str(verilator_bin()), "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
-           "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", TOP,
-           "-CFLAGS", f"-O2 {cflags}", "--Mdir", str(work / "obj"), "-o", "Vharness",
-           str(work / "engine.v"), str(HARNESS)]
+           "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", top,
+           "-CFLAGS", f"-O2 {cflags}", "--Mdir", str(work / "obj"), "-o", "Vharness", str(source), str(harness)]
     if trace:
         cmd.insert(1, "--trace")
     log = work / "build.log"
-    with open(log, "w") as log_out, Step(f"verilator: building the engine for {_describe(config)} (once; cached)",
-                                         every=10):
+    with open(log, "w") as log_out, Step(f"verilator: building {what} (once; cached)", every=10):
         result = subprocess.run(cmd, stdout=log_out, stderr=subprocess.STDOUT, env=_env())
     if result.returncode != 0:
         kept = _ensure(cache_dir() / "rtl") / "failed-build.log"
@@ -137,6 +150,7 @@ class RtlRun:
     array: np.ndarray
     cycles: int
     init_cycles: int
+    harness_seconds: float = 0.0   #: wall time of the harness process alone (no file I/O on this side)
     _events: list | None = None
 
     @property
@@ -163,9 +177,11 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
                 "--max-events", str(max_events or config.max_events_per_command)]
         if vcd is not None:
             argv += ["--vcd", str(vcd)]
+        t0 = time.perf_counter()
         result = subprocess.run(argv, capture_output=True, text=True)
+        harness_seconds = time.perf_counter() - t0
         if result.returncode != 0:
             raise RtlError(f"RTL run failed (exit {result.returncode}): {result.stderr.strip()}")
         stats = json.loads(result.stdout.strip().splitlines()[-1])
         records = read_records(evt_file).records
-    return RtlRun(records, stats["cycles"], stats["init_cycles"])
+    return RtlRun(records, stats["cycles"], stats["init_cycles"], harness_seconds)
