@@ -77,7 +77,7 @@ class KernelDriver:
         out = []
         for start in range(0, len(commands), self.cmd_capacity):
             out += self._run_chunk(commands[start:start + self.cmd_capacity])
-        return np.concatenate(out) if out else np.zeros(0, p.EVENT_DTYPE)
+        return p.concatenate(out, p.EVENT_DTYPE)
 
     def _run_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
         n = len(chunk)

@@ -177,7 +177,7 @@ class Exchange:
             out.append(self._submit_array(part) if isinstance(part, np.ndarray) else self._submit_with_refs(part))
             if progress:
                 progress(min(start + chunk, len(commands)))
-        events = np.concatenate(out) if out else _NO_EVENTS
+        events = p.concatenate(out, p.EVENT_DTYPE)
         return p.array_to_events(events) if records else events
 
     def _submit_array(self, commands: np.ndarray) -> np.ndarray:
@@ -198,7 +198,7 @@ class Exchange:
             else:
                 self.taken.add(key)
         out.append(self._send(commands[start:]))
-        return np.concatenate(out)
+        return p.concatenate(out, p.EVENT_DTYPE)
 
     def _submit_with_refs(self, commands: list[p.Command]) -> np.ndarray:
         """Commands that may name their target by client id: a target not acknowledged yet (earlier in
@@ -224,7 +224,7 @@ class Exchange:
                 cmd = self.ids.resolve(copy.copy(cmd))
             batch.append(cmd)
         out.append(self._send_objects(batch))
-        return np.concatenate(out)
+        return p.concatenate(out, p.EVENT_DTYPE)
 
     def _send_objects(self, batch: list[p.Command]) -> np.ndarray:
         try:
@@ -279,7 +279,7 @@ class Exchange:
             out.append(backend.run(commands[start:start + chunk]))
             if progress:
                 progress(min(start + chunk, len(commands)))
-        events = np.concatenate(out) if out else _NO_EVENTS
+        events = p.concatenate(out, p.EVENT_DTYPE)
         ex = cls(backend, journal_path)
         ex.ids.observe_array(events)
         # sent and not rejected = acknowledged by ACCEPTED or REPLACED

@@ -74,7 +74,7 @@ def _replay_rtl(flow, config, book_depth) -> Replay:
     if book_depth is not None:
         snapshots = p.encode(p.COMMAND, n=config.symbols, opcode=p.Opcode.SNAPSHOT,
                              symbol=np.arange(config.symbols), qty=book_depth)
-        commands_run = np.concatenate([commands, snapshots])
+        commands_run = p.concatenate([commands, snapshots], p.COMMAND_DTYPE)
     else:
         commands_run = commands
     t0 = time.perf_counter()

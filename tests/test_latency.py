@@ -98,15 +98,25 @@ def test_bench_latency_on_the_rtl_end_to_end(tmp_path, capsys):
 def test_throughput_side_by_side_in_one_run():
     from fpgax.measure.perf import throughput
 
-    t = throughput(profile("tiny"), orders=2000, clock_mhz=250.0)
+    t = throughput(profile("tiny"), orders=2000, clock_mhz=250.0, repeat=1, sim_orders=300)
     assert t["commands"] == 2000 and t["engine_cycles_per_command"] > 1
+    assert t["replay_events"] == t["events"]             # the RTL replay gave the model's number of events
     implied = 250e6 / t["engine_cycles_per_command"]        # cycles per command is rounded to 3 places
     assert abs(t["engine_commands_per_s_at_clock"] - implied) < implied * 1e-3
-    assert t["ratios"]["engine_at_clock_over_model"] == round(
-        t["engine_commands_per_s_at_clock"] / t["model_commands_per_s"], 1)
-    for key in ("model_commands_per_s", "rtl_sim_commands_per_s", "host_encode_records_per_s",
-                "host_decode_records_per_s"):
-        assert t[key] > 0
+    r = t["ratios"]
+    assert r["engine_at_clock_over_model"] == round(t["engine_commands_per_s_at_clock"] / t["model_commands_per_s"], 1)
+
+    def close(ratio, a, b):   # each ratio is of the same two timings the rates come from
+        return abs(ratio - a / b) <= 0.01 * a / b + 0.002
+
+    assert close(r["rtl_replay_over_harness"], t["rtl_replay_commands_per_s"], t["rtl_harness_commands_per_s"])
+    assert close(r["decode_columns_over_numpy_copy"], t["host_decode_columns_records_per_s"],
+                 t["numpy_column_copy_records_per_s"])
+    assert close(r["decode_objects_over_numpy_copy"], t["host_decode_objects_records_per_s"],
+                 t["numpy_column_copy_records_per_s"])
+    assert close(r["sim_harness_over_cocotb"] / 10, t["sim_harness_commands_per_s"] / 10,
+                 t["sim_cocotb_commands_per_s"])
+    assert t["sim_orders"] == 300
 
 
 def test_round_trips_by_batch_size_on_the_model(tmp_path, capsys):
@@ -120,8 +130,14 @@ def test_round_trips_by_batch_size_on_the_model(tmp_path, capsys):
     result = round_trips(Exchange(backend), commands, sizes=(1, 16), budget=64)
     assert [(r["calls"], r["commands"]) for r in result.values()] == [(64, 64), (4, 64)]
     assert backend.stats()["commands"] == 128
-    assert all(set(r) == {"calls", "commands", "seconds", "us_per_call", "us_per_command"} and r["seconds"] > 0
-               for r in result.values())
+    for r in result.values():
+        assert set(r) == {"calls", "commands", "seconds", "us_per_call", "us_per_command"}
+        # the two rates come from the same time: per call x calls = per command x commands = seconds
+        # (within their rounding: 0.1 us per call, 0.01 us per command, 100 us for the seconds)
+        total = r["us_per_call"] * r["calls"]
+        rounding = 0.05 * r["calls"] + 0.005 * r["commands"]
+        assert total == pytest.approx(r["us_per_command"] * r["commands"], abs=rounding)
+        assert total == pytest.approx(r["seconds"] * 1e6, abs=50 + 0.05 * r["calls"])
     with pytest.raises(ValueError, match="too few commands"):
         round_trips(Exchange(ModelBackend(config)), commands[:10], sizes=(16,), budget=16)
     out = tmp_path / "host.json"

@@ -168,3 +168,16 @@ def test_every_field_and_reason_is_in_the_docs():
             assert f"| {f.offset} | {f.size} | `{f.name}` |" in text
     for r in p.Reason:
         assert f"| {r.value} | `{r.name}` |" in text
+
+
+def test_concatenate_keeps_the_overlay_layout():
+    """np.concatenate turns COMMAND_DTYPE (max_notional overlays price/order_id) into a 40-byte packed
+    record; protocol.concatenate keeps the wire layout, byte for byte."""
+    a = p.commands_to_array([p.Command(opcode=p.Opcode.NEW, price=7, qty=3)])
+    b = p.commands_to_array([p.Command(opcode=p.Opcode.ACCOUNT, qty=9)])
+    b[0]["max_notional"] = 12345
+    both = p.concatenate([a, b], p.COMMAND_DTYPE)
+    assert both.dtype == p.COMMAND_DTYPE and both.tobytes() == a.tobytes() + b.tobytes()
+    assert np.concatenate([a, b]).dtype.itemsize != p.COMMAND.size    # why the helper exists
+    with pytest.raises(TypeError):
+        p.concatenate([a, np.zeros(1, p.EVENT_DTYPE)], p.COMMAND_DTYPE)

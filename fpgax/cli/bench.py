@@ -45,6 +45,8 @@ def register(sub) -> None:
     common.add_profile(t)
     t.add_argument("--orders", type=common.positive_int, default=50_000)
     t.add_argument("--clock-mhz", type=float, help="clock for the engine's implied rate (default: the kernel clock)")
+    t.add_argument("--sim-orders", type=int, default=3000,
+                   help="commands for the sim backend's two benches (default 3000; 0: skip them)")
     common.add_json(t, "the measurement")
     t.set_defaults(func=_cmd_throughput)
 
@@ -158,7 +160,7 @@ def _cmd_throughput(args) -> int:
 
     config, name = common.config_of(args)
     clock, _ = _clock(args)
-    result = throughput(config, args.orders, clock_mhz=clock)
+    result = throughput(config, args.orders, clock_mhz=clock, sim_orders=args.sim_orders)
     result["profile"] = name
     common.emit(result, format_throughput(result), args)
     return 0

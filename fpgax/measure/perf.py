@@ -31,7 +31,7 @@ def _timed(fn):
 
 
 def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_mhz: float = 300.0,
-               repeat: int = 3) -> dict:
+               repeat: int = 3, sim_orders: int = 3000) -> dict:
     """Rates measured side by side in one run, on one generated flow (resolved, as records):
 
     * the golden model (``ModelBackend.run``), commands/s;
@@ -40,8 +40,10 @@ def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_
     * the engine at ``clock_mhz``: its cycles per command turned into commands/s;
     * the host codec, records/s: events decoded per record into ``Event`` objects, column-wise
       (``decode_columns``, with the enum checks), and the ceiling, a plain numpy copy of the same
-      records into columns; commands encoded from ``Command`` objects and from columns (``encode``).
-    Host codec rates are the best of ``repeat`` runs."""
+      records into columns; commands encoded from ``Command`` objects and from columns (``encode``);
+    * the ``sim`` backend (``Exchange.submit`` on the simulated kernel, 512-bit) on the flow's first
+      ``sim_orders`` commands, on its C++ harness and on the cocotb bench (0: not measured).
+    Host codec rates are the best of ``repeat`` runs; simulator builds and starts are not timed."""
     from fpgax.formats.flows import Flow
     from fpgax.host.exchange import ModelBackend
     from fpgax.host.replay import replay
@@ -69,6 +71,7 @@ def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_
     ceiling_s = best(lambda: {n: a[n].copy() for a in [np.frombuffer(raw, p.EVENT_DTYPE)] for n in p.EVENT.names})
     encode_objects_s = best(lambda: p.commands_to_array(commands))
     encode_columns_s = best(lambda: p.encode(p.COMMAND, **columns))
+    sim = _sim_backends(config, array[:sim_orders]) if sim_orders else {}
     cycles_per_command = run.cycles / len(commands)
     implied = clock_mhz * 1e6 / cycles_per_command
     out = {
@@ -84,6 +87,7 @@ def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_
         "host_encode_objects_records_per_s": round(len(commands) / encode_objects_s),
         "host_encode_columns_records_per_s": round(len(commands) / encode_columns_s),
         "replay_events": result.summary["events"],
+        **{f"sim_{bench}_commands_per_s": rate for bench, rate in sim.items()},
     }
     out["ratios"] = {
         "engine_at_clock_over_model": round(implied / out["model_commands_per_s"], 1),
@@ -95,6 +99,24 @@ def throughput(config: EngineConfig, orders: int = 50_000, seed: int = 1, clock_
         "decode_columns_over_engine_events": round(out["host_decode_columns_records_per_s"] /
                                                    (implied * n_events / len(commands)), 3),
     }
+    if len(sim) == 2:
+        out["sim_orders"] = min(sim_orders, len(array))
+        out["ratios"]["sim_harness_over_cocotb"] = round(sim["harness"] / sim["cocotb"], 1)
+    return out
+
+
+def _sim_backends(config: EngineConfig, commands: np.ndarray) -> dict[str, int]:
+    """commands/s of ``Exchange.submit`` on the simulated kernel, per bench (harness, cocotb)."""
+    from fpgax.host.exchange import Exchange, open_backend
+    from fpgax.sim.drivers.runner import simulator_available
+
+    if not simulator_available("verilator"):
+        return {}
+    out = {}
+    for bench in ("harness", "cocotb"):
+        with Exchange(open_backend("sim", config, bench=bench)) as ex:
+            _, seconds = _timed(lambda ex=ex: ex.submit(commands))
+        out[bench] = round(len(commands) / seconds)
     return out
 
 
@@ -113,6 +135,10 @@ def format_throughput(t: dict) -> str:
                                       f"({r['decode_objects_over_numpy_copy']:.0%} of the ceiling)"),
             ("encode: columns", f"{t['host_encode_columns_records_per_s']:,} records/s"),
             ("encode: Command objects", f"{t['host_encode_objects_records_per_s']:,} records/s")]
+    if "sim_harness_commands_per_s" in t:
+        rows += [("sim backend: C++ harness", f"{t['sim_harness_commands_per_s']:,} commands/s "
+                                              f"(first {t['sim_orders']:,} commands)"),
+                 ("sim backend: cocotb bench", f"{t['sim_cocotb_commands_per_s']:,} commands/s")]
     lines = [f"{name:<38}{value}" for name, value in rows]
     lines += [f"  {k.replace('_', ' ')}: {v:g}x" for k, v in r.items()]
     return "\n".join(lines)

@@ -432,6 +432,19 @@ def check_range(field: Field, values):
     return a.astype(field.numpy_type) if a.dtype != object else a
 
 
+def concatenate(arrays, dtype: np.dtype) -> np.ndarray:
+    """Record arrays of one dtype end to end. (``np.concatenate`` drops the offsets of a dtype with
+    overlay fields: COMMAND_DTYPE's ``max_notional`` would come out as a 40-byte packed record.)"""
+    arrays = list(arrays)
+    out = np.empty(sum(len(a) for a in arrays), dtype)
+    at = 0
+    for a in arrays:
+        _check_dtype(a, dtype)
+        out[at:at + len(a)] = a
+        at += len(a)
+    return out
+
+
 def _check_dtype(arr: np.ndarray, dtype: np.dtype) -> None:
     if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
         raise TypeError(f"expected an array of {dtype}, got {getattr(arr, 'dtype', type(arr).__name__)}")
