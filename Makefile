@@ -73,9 +73,11 @@ estimate: setup
 	fpgax build estimate --profile u280 --json docs/estimate-u280.json
 	fpgax docs
 
-## perf-report: docs/performance.md and docs/perf/*.png from the standard workloads (a few minutes)
+## perf-report: docs/performance.md and docs/perf/*.png from the standard workloads (a few minutes);
+##              PEER_PYTHON=/path/to/python3.12 (with matching-engine installed) adds that peer
+PEER_PYTHON ?=
 perf-report: setup
-	fpgax perf-report
+	fpgax perf-report $(if $(PEER_PYTHON),--peer-python $(PEER_PYTHON))
 
 ## lint: ruff
 lint: setup

@@ -162,3 +162,47 @@ def test_compare_reports_a_divergence_and_exits_1(tmp_path, capsys, monkeypatch)
 def test_compare_on_a_clean_flow(capsys):
     code, out, _ = run(capsys, "compare", SCENARIOS / "02_price_time.csv", "--stall", "0.5")
     assert code == 0 and out.startswith("0 mismatches: 8 commands, 14 events")
+
+
+def test_errors_bugs_and_interrupts_have_their_exit_codes(monkeypatch, capsys):
+    """FpgaxError: one line, exit 2; any other exception: the traceback and a request to report, exit 70;
+    Ctrl-C: one line, exit 130."""
+    import fpgax.cli.flows as flows_cli
+    from fpgax.errors import FpgaxError
+
+    def raising(exc):
+        def handler(args):
+            raise exc
+        return handler
+
+    for exc, code, text in ((FpgaxError("the flow is bad"), 2, "fpgax: error: the flow is bad\n"),
+                            (KeyboardInterrupt(), 130, "fpgax: interrupted\n"),
+                            (ZeroDivisionError("oops"), 70, "this is a bug in fpgax")):
+        monkeypatch.setattr(flows_cli, "_cmd_replay", raising(exc))
+        assert main(["replay", str(SCENARIOS / "02_price_time.csv")]) == code
+        err = capsys.readouterr().err
+        assert text in err
+        if code == 70:
+            assert "Traceback" in err and "ZeroDivisionError: oops" in err
+        else:
+            assert err.count("\n") == 1
+
+
+def test_a_bin_flow_runs_on_the_profile_in_its_header(tmp_path, capsys):
+    flow = tmp_path / "t.bin"
+    assert run(capsys, "gen", "--profile", "tiny", "--orders", 500, "-o", flow)[0] == 0   # tiny has 2 symbols
+    code, out, _ = run(capsys, "replay", flow, "--json", "-")
+    assert code == 0 and json.loads(out)["profile"] == "tiny"
+    code, _, err = run(capsys, "replay", flow, "--profile", "sim")
+    assert code == 2 and "was generated for profile 'tiny', not 'sim'" in err and "leave out --profile" in err
+
+
+def test_a_flow_for_a_larger_profile_is_refused_up_front(tmp_path, capsys):
+    flow = tmp_path / "s.csv"
+    assert run(capsys, "gen", "--orders", 3000, "--symbols", 8, "-o", flow)[0] == 0      # the sim profile's 8
+    code, _, err = run(capsys, "replay", flow, "--profile", "tiny")
+    assert code == 2 and "would be rejected" in err and "--allow-rejects" in err and "2 symbols, 4 accounts" in err
+    code, out, _ = run(capsys, "replay", flow, "--profile", "tiny", "--allow-rejects", "--json", "-")
+    assert code == 0 and json.loads(out)["rejects_by_reason"]["UNKNOWN_SYMBOL"] > 300   # symbols 2..7 of 8
+    # a hand-written flow that names a missing symbol once, to see the reject, still runs
+    assert run(capsys, "replay", SCENARIOS / "22_snapshot.csv")[0] == 0

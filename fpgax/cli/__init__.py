@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except FpgaxError as e:
         print(f"fpgax: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("\nfpgax: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:   # one line (after a progress line being redrawn on a terminal)
+        print(("\n" if sys.stderr.isatty() else "") + "fpgax: interrupted", file=sys.stderr)
         return INTERRUPTED
     except BrokenPipeError:     # `fpgax ... | head`
         sys.stderr.close()

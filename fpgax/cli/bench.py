@@ -62,6 +62,9 @@ def register(sub) -> None:
     peers = bsub.add_parser("peers", help="the golden model beside other order books from PyPI (fpgax[peers])")
     peers.add_argument("--orders", type=common.positive_int, default=100_000, help="commands in the flow")
     peers.add_argument("--seed", type=int, default=1)
+    peers.add_argument("--peer-python", metavar="PYTHON",
+                       help="an interpreter with matching-engine installed (it needs Python 3.12), "
+                            "run on the same flow")
     common.add_json(peers, "the measurement")
     peers.set_defaults(func=_cmd_peers)
 
@@ -74,6 +77,7 @@ def register(sub) -> None:
     rep = sub.add_parser("perf-report", help="regenerate docs/performance.md and its figures (make perf-report)")
     rep.add_argument("--root", type=Path, default=Path("."))
     rep.add_argument("--orders", type=common.positive_int, default=20_000, help="commands per workload")
+    rep.add_argument("--peer-python", metavar="PYTHON", help="as for bench peers: an interpreter with matching-engine")
     rep.set_defaults(func=_cmd_perf_report)
 
 
@@ -187,7 +191,7 @@ def _cmd_host(args) -> int:
 def _cmd_peers(args) -> int:
     from fpgax.measure.peers import format_peers, peers
 
-    result = peers(args.orders, args.seed)
+    result = peers(args.orders, args.seed, peer_python=args.peer_python)
     common.emit(result, format_peers(result), args)
     return 0 if result["identical"] else 1
 
@@ -215,5 +219,5 @@ def _cmd_diff(args) -> int:
 def _cmd_perf_report(args) -> int:
     from fpgax.measure.perf import write_report
 
-    common.note(f"wrote {write_report(args.root, args.orders)}")
+    common.note(f"wrote {write_report(args.root, args.orders, peer_python=args.peer_python)}")
     return 0

@@ -1,11 +1,14 @@
 """``fpgax bench peers``: the golden model beside other Python order books, on one flow, in one run.
 
 The peers are PyPI packages (the ``peers`` extra; nothing is installed here): ``pyorderbook`` and
-``lightmatchingengine``. ``matching-engine`` needs Python 3.12 and is measured separately (see
-docs/performance.md). They share with fpgax only limit orders and cancels, so the flow is that:
-one symbol, limit orders (DAY) around a random-walk price, a share of them marketable, and cancels
-of live orders. Buys come from one account and sells from another, so fpgax's self-trade prevention
-never acts and every engine should trade the same.
+``lightmatchingengine``. ``matching-engine`` needs Python 3.12: given ``peer_python``, an interpreter
+that has it, it runs in a subprocess on the same flow (this module alone, no fpgax dependencies), and
+is reported beside the others as measured on that interpreter.
+
+They share with fpgax only limit orders and cancels, so the flow is that: one symbol, limit orders
+(DAY) around a random-walk price, a share of them marketable, and cancels of live orders. Buys come
+from one account and sells from another, so fpgax's self-trade prevention never acts and every
+engine should trade the same.
 
 Every engine gets the flow as plain tuples ``(kind, side, price, qty, target)`` and builds its own
 objects inside the timed loop (as a gateway in front of it would). Its trades are normalised to
@@ -30,8 +33,8 @@ def _config():
 
 
 PEERS = {"pyorderbook": "pyorderbook", "lightmatchingengine": "lightmatchingengine"}
-#: Measured on another Python (3.12): named in the report, not run here.
-SEPARATELY = {"matching-engine": "needs Python 3.12; measured separately (docs/performance.md)"}
+#: Needs another Python (3.12): run with ``peer_python``, else named in the report as not run.
+SEPARATELY = {"matching-engine": "needs Python 3.12: give --peer-python, an interpreter that has it"}
 
 
 def limit_and_cancel_flow(orders: int, seed: int = 1, cancel: float = 0.35, marketable: float = 0.15,
@@ -99,9 +102,11 @@ def run_model(flow) -> list[tuple]:
 
 
 def run_pyorderbook(flow) -> list[tuple]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     import pyorderbook
 
-    logging.getLogger().setLevel(logging.WARNING)   # pyorderbook sets the root logger to INFO on import
+    root.handlers[:], root.level = handlers, level   # pyorderbook's import configures the root logger (INFO)
     book = pyorderbook.Book()
     orders, index_of, trades = {}, {}, []
     for i, (kind, side, price, qty, target) in enumerate(flow):
@@ -131,6 +136,25 @@ def run_lightmatchingengine(flow) -> list[tuple]:
     return trades
 
 
+def run_matching_engine(flow) -> list[tuple]:
+    from matching_engine import CancelOrder, NewOrder, SequencedCommand, Side
+    from matching_engine.engine import MatchingEngine
+    from matching_engine.events import Trade
+
+    engine = MatchingEngine()
+    trades = []
+    for i, (kind, side, price, qty, target) in enumerate(flow):
+        if kind == NEW:
+            command = NewOrder(order_id=i, account=side, side=Side.BUY if side == BUY else Side.SELL, price=price,
+                               qty=qty)
+        else:
+            command = CancelOrder(order_id=target, account=flow[target][1])
+        for e in engine.process(SequencedCommand(seq=i + 1, ts=0, command=command)):
+            if type(e) is Trade:
+                trades.append((e.taker_order_id, e.maker_order_id, e.qty, e.price))
+    return trades
+
+
 RUNNERS = {"fpgax model": run_model, "pyorderbook": run_pyorderbook, "lightmatchingengine": run_lightmatchingengine}
 
 
@@ -138,9 +162,52 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def peers(orders: int = 100_000, seed: int = 1, repeat: int = 3) -> dict:
+def timed_run(run, flow, repeat: int) -> tuple[float, list]:
+    """Best wall time of ``repeat`` runs, and the trades of the last."""
+    best, trades = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        trades = run(flow)
+        best = min(best, time.perf_counter() - t0)
+    return best, trades
+
+
+def _on_other_python(python: str, flow, repeat: int) -> tuple[float, list, str]:
+    """matching-engine on another interpreter: this file alone is imported there (it needs nothing
+    of fpgax's); the flow goes in and the trades come out as JSON."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    here = Path(__file__)
+    script = ("import json, sys, importlib.util as u\n"
+              "spec = u.spec_from_file_location('peers', sys.argv[1]); m = u.module_from_spec(spec)\n"
+              "spec.loader.exec_module(m)\n"
+              "flow = [tuple(x) for x in json.load(open(sys.argv[2]))]\n"
+              "best, trades = m.timed_run(m.run_matching_engine, flow, int(sys.argv[3]))\n"
+              "json.dump({'seconds': best, 'trades': trades, 'python': sys.version.split()[0]}, sys.stdout)\n")
+    with tempfile.TemporaryDirectory(prefix="fpgax-peers-") as tmp:
+        path = Path(tmp) / "flow.json"
+        path.write_text(json.dumps(flow))
+        result = subprocess.run([python, "-c", script, str(here), str(path), str(repeat)], capture_output=True,
+                                text=True, cwd=tmp)
+    if result.returncode != 0:
+        from fpgax.errors import FpgaxError
+
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise FpgaxError(f"matching-engine on {python} failed: {last} "
+                         f"(is it installed there? {python} -m pip install matching-engine)")
+    out = json.loads(result.stdout)
+    return out["seconds"], [tuple(x) for x in out["trades"]], out["python"]
+
+
+def peers(orders: int = 100_000, seed: int = 1, repeat: int = 3, peer_python: str | None = None) -> dict:
     """Every installed engine on one limit-and-cancel flow: commands/s (best of ``repeat``), ratios to
-    the model, and whether each traded exactly as the model did."""
+    the model, and whether each traded exactly as the model did. ``peer_python``: an interpreter
+    with ``matching-engine`` (Python 3.12), run on the same flow."""
+    import sys
+
     from fpgax.progress import Progress
 
     flow = limit_and_cancel_flow(orders, seed)
@@ -148,33 +215,36 @@ def peers(orders: int = 100_000, seed: int = 1, repeat: int = 3) -> dict:
                if name == "fpgax model" or installed(PEERS[name])}
     missing = sorted(set(PEERS) - set(engines))
     results, reference = {}, None
-    with Progress("bench peers", len(engines) * repeat) as bar:
+    python = sys.version.split()[0]
+    with Progress("bench peers", len(engines) + bool(peer_python)) as bar:
         for name, run in engines.items():
-            best, trades = float("inf"), None
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                trades = run(flow)
-                best = min(best, time.perf_counter() - t0)
-                bar.update(bar.count + 1)
+            best, trades = timed_run(run, flow, repeat)
+            bar.update(bar.count + 1)
             if reference is None:
                 reference = trades
             results[name] = {"commands_per_s": round(len(flow) / best), "seconds": round(best, 4),
-                             "trades": len(trades), "identical": trades == reference}
+                             "trades": len(trades), "identical": trades == reference, "python": python}
+        separately = dict(SEPARATELY)
+        if peer_python:
+            best, trades, other = _on_other_python(peer_python, flow, repeat)
+            results["matching-engine"] = {"commands_per_s": round(len(flow) / best), "seconds": round(best, 4),
+                                          "trades": len(trades), "identical": trades == reference, "python": other}
+            del separately["matching-engine"]
     model = results["fpgax model"]["commands_per_s"]
     for r in results.values():
         r["ratio_to_model"] = round(r["commands_per_s"] / model, 3)
     return {"commands": len(flow), "seed": seed, "fills": len(reference), "engines": results,
-            "not_installed": missing, "measured_separately": SEPARATELY,
+            "not_installed": missing, "measured_separately": separately,
             "identical": all(r["identical"] for r in results.values())}
 
 
 def format_peers(result: dict) -> str:
     lines = [f"limit-and-cancel flow: {result['commands']:,} commands, {result['fills']:,} fills "
              f"(seed {result['seed']})",
-             f"{'engine':<22}{'commands/s':>12}{'vs model':>10}{'trades':>9}  same trades as the model"]
+             f"{'engine':<22}{'commands/s':>12}{'vs model':>10}{'trades':>9}  same trades  python"]
     for name, r in result["engines"].items():
         lines.append(f"{name:<22}{r['commands_per_s']:>12,}{r['ratio_to_model']:>9.2f}x{r['trades']:>9,}  "
-                     f"{'yes' if r['identical'] else 'NO'}")
+                     f"{'yes' if r['identical'] else 'NO':<11}  {r['python']}")
     for name in result["not_installed"]:
         lines.append(f"{name:<22}{'not installed':>12}  (pip install 'fpgax[peers]')")
     for name, why in result["measured_separately"].items():

@@ -222,12 +222,19 @@ def plot_round_trips(result: dict, backend: str, path) -> None:
     plt.close(fig)
 
 
-def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", progress: bool = True) -> Path:
-    """docs/performance.md with latency tables per standard workload, throughput, host round trips."""
-    import sys
+def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", peer_python: str | None = None) -> Path:
+    """docs/performance.md with latency tables per standard workload, throughput, the model beside its
+    peers, host round trips, market-data wire latency; docs/perf/summary.json with every figure."""
+    from fpgax.progress import Step
 
+    with Step("perf-report", every=15):
+        return _write_report(root, orders, profile_name, peer_python)
+
+
+def _write_report(root: Path, orders: int, profile_name: str, peer_python: str | None) -> Path:
     from fpgax.formats.flows import Flow
     from fpgax.measure.latency import latency_report, plot
+    from fpgax.measure.peers import format_peers, installed, peers
     from fpgax.sim.drivers import rtl
     from fpgax.sim.golden.run import run_model
     from fpgax.toolflow.build import KERNEL_CLOCK_MHZ
@@ -248,8 +255,6 @@ def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", pr
              "are exact (Verilated engine, input always valid, no output backpressure).", ""]
     summary = {}
     for name, (what, _) in WORKLOADS.items():
-        if progress:
-            print(f"perf-report: workload {name}", file=sys.stderr)
         opts = workload_options(name, config, orders, seed=1)
         _, commands, _, _ = run_model(Flow(generate(opts, config)), config, progress=False)
         report = latency_report(commands, rtl.run(commands, config).events, clock, "rtl", "constraints/u280.cfg")
@@ -264,23 +269,35 @@ def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", pr
             lines.append(f"| {cls} | {f['count']:,} | {f['p50']} | {f['p90']} | {f['p99']} | {f['p99.9']} | "
                          f"{f['max']} | {la['p99']} | {f['p99'] * ns:.1f} | {la['p99'] * ns:.1f} |")
         lines += ["", f"![latency, {name}](perf/latency-{name}.png)", ""]
-    if progress:
-        print("perf-report: throughput", file=sys.stderr)
     t = throughput(config, orders, clock_mhz=clock)
-    lines += ["## Throughput, side by side (one run)", "", "```", format_throughput(t), "```", ""]
-    if progress:
-        print("perf-report: host round trips on the simulated kernel", file=sys.stderr)
+    lines += ["## Throughput and the host data path, side by side (one run)", "",
+              "`fpgax bench throughput` on one generated flow: the golden model; the Verilated engine's harness "
+              "alone and `replay --backend rtl` around it (file I/O and the summary, column-wise); the engine at "
+              "the clock; the host codec -- events decoded into `Event` objects, and column-wise with the enum "
+              "checks, against the ceiling of a plain numpy copy of the same records into columns; commands "
+              "encoded from objects and from columns; and the `sim` backend on its C++ harness and on the cocotb "
+              "bench (the first commands of the flow; builds and starts not timed).", "",
+              "```", format_throughput(t), "```", ""]
+    peer = (peers(100_000, peer_python=peer_python) if all(installed(m) for m in ("pyorderbook", "lightmatchingengine"))
+            else None)
+    if peer:
+        lines += ["## The golden model beside other Python order books (one run)", "",
+                  "`fpgax bench peers` (the `peers` extra): one limit-and-cancel flow on the golden model and on "
+                  "the PyPI order books that share that subset, each building its own order objects in the timed "
+                  "loop, best of 3; every engine's trades are checked to equal the model's. `matching-engine` "
+                  "needs Python 3.12: with `--peer-python` it runs in a 3.12 interpreter on the same flow, in the "
+                  "same run (its Python is in the last column). C++ liquibook is not a Python peer and is not run "
+                  "here.", "", "```", format_peers(peer), "```", ""]
     from fpgax.host.exchange import Exchange, open_backend
     from fpgax.workload.gen import GenOptions
 
     tiny = profile("tiny")
-    trip_flow = generate(GenOptions(orders=commands_needed(2048), seed=3, symbols=tiny.symbols,
-                                    accounts=tiny.accounts), tiny)
+    trip_flow = p.commands_to_array(generate(GenOptions(orders=commands_needed(2048), seed=3), tiny))
     with Exchange(open_backend("sim", tiny)) as ex:
         trips = round_trips(ex, trip_flow, budget=2048)
     plot_round_trips(trips, "sim (tiny profile)", figures / "round-trips-sim.png")
     lines += ["## Host round trips by batch size (simulated kernel)", "",
-              "Wall time of `Exchange.submit` on the `sim` backend (the kernel's Verilog under cocotb, tiny "
+              "Wall time of `Exchange.submit` on the `sim` backend (the kernel Verilated on its C++ harness, tiny "
               "profile): what batching buys when every call costs a fixed overhead. On a card the fixed cost "
               "is PCIe and XRT instead of the simulator; the same command (`fpgax bench host --backend "
               "alveo`) measures it there.", "",
@@ -288,14 +305,12 @@ def write_report(root: Path, orders: int = 20_000, profile_name: str = "sim", pr
     for size, r in trips.items():
         lines.append(f"| {size} | {r['calls']} | {r['us_per_call']:,} | {r['us_per_command']:,} |")
     lines += ["", "![round trips](perf/round-trips-sim.png)", ""]
-    if progress:
-        print("perf-report: market-data wire latency (engine + publisher, cocotb)", file=sys.stderr)
     wire = wire_latency(tiny, orders=5000)
     lines += wire_section(wire, clock)
     out = docs / "performance.md"
     out.write_text("\n".join(lines) + "\n")
     (docs / "perf" / "summary.json").write_text(json.dumps(
-        {"throughput": t, "round_trips_sim": trips, "wire_latency": wire,
+        {"throughput": t, "peers": peer, "round_trips_sim": trips, "wire_latency": wire,
          "latency": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in summary.items()}},
         indent=2) + "\n")
     return out
