@@ -31,10 +31,10 @@ import numpy as np
 
 from fpgax.errors import FpgaxError
 from fpgax.formats.flows import Flow, OrderIdMap, load_flow
-from fpgax.formats.journal import Journal, read_journal
+from fpgax.formats.journal import Journal, JournalError, read_journal, repair_journal
 from fpgax.formats.summary import book_from_levels
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig, profile
+from fpgax.spec.config import EngineConfig, name_of, profile
 
 E, O = p.EventType, p.Opcode
 
@@ -130,7 +130,7 @@ class Exchange:
         self.config = backend.config
         self.ids = OrderIdMap()
         self.taken: set[tuple[int, int]] = set()   # (account, client id) sent and not rejected
-        self.journal = Journal(journal, self.config.pool) if journal else None
+        self.journal = Journal(journal, self.config.pool, name_of(self.config)) if journal else None
         self.host_rejects = 0
 
     # -- commands in ----------------------------------------------------------------------------
@@ -266,21 +266,28 @@ class Exchange:
         return {"backend": self.backend.name, **self.backend.stats(), "host_rejects": self.host_rejects}
 
     @classmethod
-    def recover(cls, journal_path, backend: Backend, chunk: int = 65536, progress=None) -> tuple[Exchange, np.ndarray]:
+    def recover(cls, journal_path, backend: Backend, chunk: int = 65536, progress=None,
+                repair: bool = False) -> tuple[Exchange, np.ndarray]:
         """Rebuild an engine from a journal on ``backend``: replay every journaled command from reset
         (the same events the lost engine gave, the same book). Returns the Exchange, which goes on
-        appending to the journal, and the replayed events (an array)."""
-        commands, pool = read_journal(journal_path)
-        if pool != backend.config.pool:
-            raise FpgaxError(f"{journal_path}: journal of an engine with pool {pool}, the backend has "
+        appending to the journal in the same session, and the replayed events (an array).
+
+        A torn tail (a crash while appending) is truncated with ``repair``, else refused; a corrupt
+        journal is refused (JournalError says where): its session cannot be continued."""
+        contents = read_journal(journal_path)
+        if contents.problem is not None:
+            if contents.problem.kind == "torn" and repair:
+                repair_journal(journal_path)
+                contents = read_journal(journal_path)
+            else:
+                hint = " (repair=True truncates it)" if contents.problem.kind == "torn" else ""
+                raise JournalError(f"{journal_path}: {contents.problem}{hint}")
+        if contents.pool != backend.config.pool:
+            raise FpgaxError(f"{journal_path}: journal of an engine with pool {contents.pool}, the backend has "
                              f"{backend.config.pool}")
-        out = []
-        for start in range(0, len(commands), chunk):
-            out.append(backend.run(commands[start:start + chunk]))
-            if progress:
-                progress(min(start + chunk, len(commands)))
-        events = p.concatenate(out, p.EVENT_DTYPE)
-        ex = cls(backend, journal_path)
+        events = replay_commands(backend, contents.commands, chunk, progress)
+        ex = cls(backend)
+        ex.journal = Journal(journal_path, backend.config.pool, session=contents.session)
         ex.ids.observe_array(events)
         # sent and not rejected = acknowledged by ACCEPTED or REPLACED
         acked = np.isin(events["type"], (E.ACCEPTED, E.REPLACED)) & (events["order_id"] != 0) & \
@@ -298,6 +305,16 @@ class Exchange:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def replay_commands(backend: Backend, commands: np.ndarray, chunk: int = 65536, progress=None) -> np.ndarray:
+    """Commands (an array) through a backend in chunks; every event."""
+    out = []
+    for start in range(0, len(commands), chunk):
+        out.append(backend.run(commands[start:start + chunk]))
+        if progress:
+            progress(min(start + chunk, len(commands)))
+    return p.concatenate(out, p.EVENT_DTYPE)
 
 
 def open_backend(backend: str, config: EngineConfig, **options) -> Backend:

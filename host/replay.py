@@ -117,24 +117,32 @@ def first_event_of_command(events: np.ndarray, n: int) -> int:
     return int(acks[n]) if n < len(acks) else len(events)
 
 
-def recover(journal_path, config: EngineConfig, backend: str = "model", *, book_depth: int = 5,
+def recover(journal_path, config: EngineConfig, backend: str = "model", *, book_depth: int = 5, repair: bool = False,
             **backend_options) -> Replay:
     """Rebuild the engine from a host journal on ``backend`` (model or sim): the same events, the same
-    book. The books shown are not journaled."""
-    from fpgax.formats.journal import read_journal
-    from fpgax.host.exchange import Exchange, open_backend
+    book, for every command of the journal's whole batches. ``summary["journal"]`` says what the
+    journal held and where it stops being trustworthy (``problem``): a torn tail, truncated when
+    ``repair``, or corruption, whose good prefix is what was replayed. The books shown are not journaled."""
+    from fpgax.formats.journal import read_journal, repair_journal
+    from fpgax.host.exchange import Exchange, open_backend, replay_commands
 
-    commands, pool = read_journal(journal_path)
-    if pool != config.pool:
-        raise FpgaxError(f"{journal_path}: journal of an engine with pool {pool}, this profile has {config.pool} "
-                         f"(give the profile it was written with: --profile)")
+    contents = read_journal(journal_path)
+    repaired = None
+    if contents.problem is not None and contents.problem.kind == "torn" and repair:
+        repaired = repair_journal(journal_path)
+        contents = read_journal(journal_path)
+    if contents.pool != config.pool:
+        raise FpgaxError(f"{journal_path}: journal of an engine with pool {contents.pool}, this profile has "
+                         f"{config.pool} (give the profile it was written with: --profile "
+                         f"{contents.profile or 'NAME'})")
     t0 = time.perf_counter()
-    with Progress("recover", len(commands)) as bar:
-        ex, events = Exchange.recover(journal_path, open_backend(backend, config, **backend_options),
-                                      progress=bar.update)
-    with ex:
-        ex.journal.close()
-        ex.journal = None
-        summary = summarize(len(commands), events, time.perf_counter() - t0)
+    with Exchange(open_backend(backend, config, **backend_options)) as ex:
+        with Progress("recover", len(contents.commands)) as bar:
+            events = replay_commands(ex.backend, contents.commands, progress=bar.update)
+        summary = summarize(len(contents.commands), events, time.perf_counter() - t0)
         book = ex.books(min(book_depth, config.snapshot_depth))
+    summary["journal"] = {"session": contents.session, "profile": contents.profile, "batches": contents.batches,
+                          "commands": len(contents.commands), "good_bytes": contents.good_bytes,
+                          "problem": None if contents.problem is None else vars(contents.problem),
+                          "repaired": None if repaired is None else vars(repaired)}
     return Replay(summary, events, book)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fpgax.cli import common
 from fpgax.errors import FpgaxError
+from fpgax.spec.config import PROFILES
 
 
 def register(sub) -> None:
@@ -189,7 +190,10 @@ def _recover(sub) -> None:
     p.add_argument("--backend", default="model", choices=("model", "sim"))
     common.add_profile(p)
     p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every replayed event as a JSON line")
-    p.add_argument("--book-depth", type=int, default=5, metavar="N", help="levels per side of the book printed")
+    p.add_argument("--book-depth", type=int, metavar="N",
+                   help="levels per side of the book printed (default: 5, or the profile's snapshot depth if less)")
+    p.add_argument("--repair", action="store_true",
+                   help="truncate a torn tail (a batch cut short by a crash while appending) so the journal can go on")
     common.add_json(p, "the summary")
     common.add_simulator(p)
     p.set_defaults(func=_cmd_recover)
@@ -198,10 +202,36 @@ def _recover(sub) -> None:
 def _cmd_recover(args) -> int:
     from fpgax.host.replay import recover
 
+    if args.profile is None:   # the profile the journal was written with, when it names one
+        from fpgax.formats.journal import read_journal_header
+
+        try:
+            with open(args.journal, "rb") as f:
+                args.profile = read_journal_header(f.read(64), args.journal)["profile"] or None
+        except OSError as e:
+            raise FpgaxError(f"{args.journal}: {e.strerror}") from None
+        if args.profile is not None and args.profile not in PROFILES:
+            args.profile = None
     config, name = common.config_of(args)
+    if args.book_depth is None:
+        args.book_depth = min(5, config.snapshot_depth)
     common.check_book_depth(args.book_depth, config, name)
     options = {"simulator": args.simulator} if args.backend == "sim" else {}
-    result = recover(args.journal, config, args.backend, book_depth=args.book_depth, **options)
-    result.summary.update(backend=args.backend, profile=name, journal=str(args.journal))
+    result = recover(args.journal, config, args.backend, book_depth=args.book_depth, repair=args.repair, **options)
+    result.summary.update(backend=args.backend, profile=name)
     _report(result, args)
-    return 0
+    journal = result.summary["journal"]
+    if journal["repaired"]:
+        common.note(f"fpgax: {args.journal}: truncated a torn tail at byte {journal['repaired']['offset']:,} "
+                    f"({journal['repaired']['what']})")
+    problem = journal["problem"]
+    if problem is None:
+        return 0
+    where = (f"{args.journal}: {'torn tail' if problem['kind'] == 'torn' else 'corrupt'} at byte "
+             f"{problem['offset']:,} (batch {problem['batch']}, record {problem['record']}): {problem['what']}")
+    if problem["kind"] == "torn":
+        common.note(f"fpgax: {where}; the {journal['commands']:,} commands before it were recovered (a torn tail never "
+                    f"reached the engine); --repair truncates it so the session can go on")
+        return 0
+    common.note(f"fpgax: error: {where}; recovered only the {journal['commands']:,} commands before it")
+    return 1

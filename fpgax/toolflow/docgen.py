@@ -110,6 +110,10 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
     out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
     out["estimate-u280"] = estimate_section(root)
     out["itch-messages"] = itch_table()
+    from fpgax.formats import journal
+
+    out["journal-header"] = record_table(journal.JOURNAL_HEADER)
+    out["journal-batch"] = record_table(journal.BATCH_HEADER)
     return out
 
 
