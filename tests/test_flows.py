@@ -71,7 +71,16 @@ def test_comments_and_blank_lines_are_skipped():
     ("NEW,1,1,0,,LIMIT,DAY,10,1,", r"t.csv:2: column 'side' is required for NEW"),
     ("NEW,1,1,0,B,LIMIT|ICEBERG,DAY,10,1,", r"t.csv:2: type modifier 'ICEBERG'"),
     ("SNAPSHOT,,,0,,,,,,", r"t.csv:2: column 'qty' is required for SNAPSHOT"),
-    ("NEW,-1,1,0,B,LIMIT,DAY,10,1,", r"t.csv:2: column 'account': -1 does not fit in 32 unsigned bits"),
+    ("NEW,-1,1,0,B,LIMIT,DAY,10,1,", r"t.csv:2: column 'account': '-1' is not a decimal integer"),
+    # ASCII decimal digits only: int() would take each of these
+    ("NEW,1,1,0,B,LIMIT,DAY,+100,1,", r"t.csv:2: column 'price': '\+100' is not a decimal integer"),
+    ("NEW,1,1,0,B,LIMIT,DAY,1_000,1,", r"t.csv:2: column 'price': '1_000' is not a decimal integer"),
+    ("NEW,1,1,0,B,LIMIT,DAY,\u0663\u0660\u0660,1,", r"t.csv:2: column 'price': '\u0663\u0660\u0660' is not a decimal"),
+    # a value where the action takes none is a mistake, not something to ignore
+    ("CANCEL,1,,0,,,,101,,3", r"t.csv:2: column 'price' is not used by CANCEL: '101' would be ignored"),
+    ("NEW,1,1,0,B,LIMIT,DAY,10,1,7", r"t.csv:2: column 'ref' is not used by NEW"),
+    ("HALT,,,0,S,,,,,", r"t.csv:2: column 'side' is not used by HALT"),
+    ('NEW,1,1,0,B,LIMIT,DAY,10,1,"', r"t.csv:2: not a CSV row"),
 ])
 def test_errors_name_file_and_line(row, message):
     with pytest.raises(FlowError, match=message):
@@ -185,3 +194,8 @@ def test_csv_and_bin_forms_give_the_same_events(tmp_path):
     _, _, from_bin, _ = run_model(load_flow(tmp_path / "f.bin"), config, progress=False)
     assert len(from_csv) > 5000
     assert from_csv == from_bin
+
+
+def test_a_huge_line_is_an_error_not_a_crash():
+    with pytest.raises(FlowError, match=r"t.csv:2: a line of 5,000,001 characters"):
+        parse_csv(HEADER + "\nNEW," + "9" * 4_999_997 + "\n", "t.csv")

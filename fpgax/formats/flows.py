@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,22 @@ from fpgax.spec.protocol import (
     array_to_commands,
     commands_to_array,
 )
+
+#: The longest line a CSV flow may have (a row is far shorter; anything longer is not a flow).
+MAX_LINE = 4096
+#: The columns each action leaves unused; they must be empty (a value there is a mistake, not ignored).
+UNUSED = {
+    "NEW": ("ref",),
+    "CANCEL": ("side", "type", "tif", "price", "qty"),
+    "REPLACE": ("side", "type", "tif"),
+    "SYMBOL": ("side", "type", "tif", "ref"),
+    "ACCOUNT": ("side", "tif", "price"),
+    "HALT": ("side", "type", "tif", "price", "qty", "ref"),
+    "RESUME": ("side", "type", "tif", "price", "qty", "ref"),
+    "MASS_CANCEL": ("side", "type", "tif", "price", "qty", "ref"),
+    "SNAPSHOT": ("side", "type", "tif", "price", "ref"),
+}
+DECIMAL = re.compile(r"[0-9]+")
 
 #: A flow may name symbols or accounts the engine lacks in at most max(10, 1% of its commands).
 MISFIT_LIMIT = (10, 0.01)
@@ -73,10 +90,9 @@ class _Row:
             if required:
                 raise self.error(f"column {column!r} is required for {self.cells['action']}")
             return default
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise self.error(f"column {column!r}: {text!r} is not a decimal integer") from None
+        if not DECIMAL.fullmatch(text):   # ASCII digits only: int() would take "+1", "1_000" and other scripts' digits
+            raise self.error(f"column {column!r}: {text!r} is not a decimal integer")
+        value = int(text, 10)
         bits = COMMAND[field or column].bits
         if not 0 <= value < 1 << bits:
             raise self.error(f"column {column!r}: {value} does not fit in {bits} unsigned bits")
@@ -91,7 +107,7 @@ class _Row:
             return default
         if text in names:
             return names[text]
-        if text.isdigit():
+        if DECIMAL.fullmatch(text):
             return self.int(column, field)
         raise self.error(f"column {column!r}: {text!r} is not one of {', '.join(names)}")
 
@@ -105,7 +121,12 @@ def parse_csv(text: str, name: str = "<flow>") -> list[Command]:
         if not stripped or stripped.startswith("#"):
             continue
         where = f"{name}:{lineno}"
-        cells = next(csv.reader([line]))
+        if len(line) > MAX_LINE:
+            raise FlowError(f"{where}: a line of {len(line):,} characters; no flow row is longer than {MAX_LINE}")
+        try:
+            cells = next(csv.reader([line], strict=True))
+        except csv.Error as e:
+            raise FlowError(f"{where}: not a CSV row ({e})") from None
         if not header_seen:
             if tuple(c.strip() for c in cells) != CSV_HEADER:
                 raise FlowError(f"{where}: expected the header {','.join(CSV_HEADER)!r}, got {stripped!r}")
@@ -121,13 +142,17 @@ def parse_csv(text: str, name: str = "<flow>") -> list[Command]:
 
 def _parse_row(row: _Row) -> Command:
     action = row.cells["action"].upper()
-    if action.isdigit():  # a raw opcode, to exercise the engine's INVALID_OPCODE check
+    if DECIMAL.fullmatch(action):  # a raw opcode, to exercise the engine's INVALID_OPCODE check
         opcode = row.int("action", "opcode")
         opcode = Opcode(opcode) if opcode in Opcode._value2member_map_ else opcode
     elif action in Opcode.__members__:
         opcode = Opcode[action]
     else:
         raise row.error(f"unknown action {row.cells['action']!r}; one of {', '.join(Opcode.__members__)}")
+    for column in UNUSED.get(opcode.name if isinstance(opcode, Opcode) else "NEW", ()):
+        if row.cells[column]:
+            raise row.error(f"column {column!r} is not used by {row.cells['action'].upper()}: "
+                            f"{row.cells[column]!r} would be ignored; leave it empty")
     cmd = Command(opcode=opcode, account=row.int("account"), client_id=row.int("client_id"), ref=-1)
     if opcode == Opcode.MASS_CANCEL:
         cmd.symbol = row.int("symbol", default=ALL_SYMBOLS)
