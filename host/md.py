@@ -36,7 +36,13 @@ class BookOrder:
 
 
 class ItchBook:
-    """Every stock's resting orders as the feed shows them; levels keep time priority."""
+    """Every stock's resting orders as the feed shows them; levels keep time priority.
+
+    A message about an order the book does not have (its Add was in a gap, or before a capture that
+    starts mid-session) is not an error: the order is unknown, the message is counted in ``unknown``,
+    and its stock, when the message names one, is marked ``unreliable`` -- its book is missing orders --
+    until the feed is recovered (``recovered``). Messages that carry no book change (trades, imbalance
+    and the other information messages) are counted and otherwise ignored."""
 
     def __init__(self):
         self.orders: dict[int, BookOrder] = {}
@@ -45,6 +51,8 @@ class ItchBook:
         self.names: dict[int, str] = {}
         self.halted: dict[int, bool] = {}
         self.messages = 0
+        self.unknown = 0
+        self.unreliable: set[int] = set()
 
     def _level(self, order: BookOrder) -> OrderedDict:
         return self.levels.setdefault((order.locate, order.side), {}).setdefault(order.price, OrderedDict())
@@ -57,48 +65,65 @@ class ItchBook:
             del side[order.price]
         return order
 
-    def add(self, locate: int, ref: int, side: str, shares: int, price: int) -> None:
+    def _known(self, ref: int, locate: int) -> bool:
         if ref in self.orders:
-            raise ValueError(f"Add Order {ref}: already in the book")
+            return True
+        self.unknown += 1
+        self.unreliable.add(locate)
+        return False
+
+    def add(self, locate: int, ref: int, side: str, shares: int, price: int) -> None:
+        if ref in self.orders:   # the feed is not what this book saw: drop the old one, mark the stock
+            self._remove(ref)
+            self.unreliable.add(locate)
         order = BookOrder(ref, locate, side, shares, price)
         self.orders[ref] = order
         self._level(order)[ref] = None
 
-    def reduce(self, ref: int, shares: int) -> None:
+    def reduce(self, locate: int, ref: int, shares: int) -> None:
+        if not self._known(ref, locate):
+            return
         order = self.orders[ref]
         if shares > order.shares:
-            raise ValueError(f"order {ref}: {shares} shares executed/canceled, {order.shares} open")
+            self.unreliable.add(order.locate)
+            shares = order.shares
         order.shares -= shares
         if order.shares == 0:
             self._remove(ref)
 
-    def delete(self, ref: int) -> None:
-        self._remove(ref)
+    def delete(self, locate: int, ref: int) -> None:
+        if self._known(ref, locate):
+            self._remove(ref)
 
-    def replace(self, old: int, new: int, shares: int, price: int) -> None:
+    def replace(self, locate: int, old: int, new: int, shares: int, price: int) -> None:
+        if not self._known(old, locate):
+            return
         order = self._remove(old)
         self.add(order.locate, new, order.side, shares, price)
 
+    def recovered(self) -> None:
+        """The feed's gaps were filled: the book is whole again."""
+        self.unreliable.clear()
+
     def apply(self, msg: dict) -> None:
-        """One decoded message (``fpgax.spec.itch.decode``)."""
+        """One decoded message (``fpgax.spec.itch.decode``), of any type of the specification."""
         self.messages += 1
-        t = msg["type"]
-        if t == "A":
-            self.add(msg["stock_locate"], msg["order_reference_number"], msg["buy_sell_indicator"], msg["shares"],
-                     msg["price"])
-        elif t == "E":
-            self.reduce(msg["order_reference_number"], msg["executed_shares"])
+        t, loc = msg["type"], msg.get("stock_locate", 0)
+        if t in "AF":
+            self.add(loc, msg["order_reference_number"], msg["buy_sell_indicator"], msg["shares"], msg["price"])
+        elif t in "EC":
+            self.reduce(loc, msg["order_reference_number"], msg["executed_shares"])
         elif t == "X":
-            self.reduce(msg["order_reference_number"], msg["cancelled_shares"])
+            self.reduce(loc, msg["order_reference_number"], msg["cancelled_shares"])
         elif t == "D":
-            self.delete(msg["order_reference_number"])
+            self.delete(loc, msg["order_reference_number"])
         elif t == "U":
-            self.replace(msg["original_order_reference_number"], msg["new_order_reference_number"], msg["shares"],
-                         msg["price"])
+            self.replace(loc, msg["original_order_reference_number"], msg["new_order_reference_number"],
+                         msg["shares"], msg["price"])
         elif t == "R":
-            self.names[msg["stock_locate"]] = msg["stock"].strip()
+            self.names[loc] = msg["stock"].strip()
         elif t == "H":
-            self.halted[msg["stock_locate"]] = msg["trading_state"] == "H"
+            self.halted[loc] = msg["trading_state"] == "H"
 
     def l2(self, locate: int, depth: int | None = None) -> dict[str, list[tuple[int, int, int]]]:
         """Per side, best first: (price, shares, orders)."""
@@ -139,30 +164,54 @@ class Gap:
 
 @dataclass
 class FeedReader:
-    """MoldUDP64 payloads in; ``on_message(seq, raw)`` called once per message, in sequence."""
+    """MoldUDP64 payloads in; ``on_message(seq, raw)`` called once per message, in sequence.
+
+    The first packet sets the session and the first sequence number (a capture that starts in the
+    middle of a session starts there, noted in ``started_at``). A missing range is a ``Gap``: asked of
+    ``rerequest`` when there is one, and delivered in its place when it answers. A packet that is not
+    MoldUDP64 of this session is skipped and counted (``bad_packets``), never fatal."""
 
     on_message: object = None
     rerequest: object = None          #: callable(session, first, count) -> list[bytes] or None
     session: bytes | None = None
-    next_seq: int = 1
+    next_seq: int | None = None
+    started_at: int | None = None     #: first sequence number seen (1 when the capture has the whole session)
     gaps: list[Gap] = field(default_factory=list)
     packets: int = 0
     heartbeats: int = 0
     duplicates: int = 0
+    bad_packets: int = 0
+    notes: list[str] = field(default_factory=list)
     ended: bool = False
 
-    def packet(self, payload: bytes) -> None:
-        pkt = itch.MoldPacket.decode(payload)
-        self.packets += 1
+    def note(self, text: str) -> None:
+        if len(self.notes) < 100:
+            self.notes.append(text)
+
+    def packet(self, payload: bytes, where: str = "") -> None:
+        try:
+            pkt = itch.MoldPacket.decode(payload)
+        except ValueError as e:
+            self.bad_packets += 1
+            self.note(f"{where}not MoldUDP64 ({e}); skipped")
+            return
         if self.session is None:
             self.session = pkt.session
         elif pkt.session != self.session:
-            raise ValueError(f"MoldUDP64 session {pkt.session!r}, this feed is {self.session!r}")
+            self.bad_packets += 1
+            self.note(f"{where}MoldUDP64 session {pkt.session!r}, this feed is {self.session!r}; skipped")
+            return
+        self.packets += 1
         if pkt.count == itch.MOLD_END_OF_SESSION:
             self.ended = True
             return
         if not pkt.messages:
             self.heartbeats += 1
+        if self.next_seq is None:
+            self.next_seq = self.started_at = pkt.sequence
+            if pkt.sequence > 1:
+                self.note(f"{where}the capture starts in the middle of session {pkt.session!r}, at sequence "
+                          f"{pkt.sequence:,}: books show only what follows")
         if pkt.sequence > self.next_seq:  # a gap, also when a heartbeat shows it
             gap = Gap(self.next_seq, pkt.sequence - self.next_seq)
             self.gaps.append(gap)
@@ -186,20 +235,22 @@ class FeedReader:
         self.next_seq += 1
 
 
-def decode_pcap(path, on_message=None, udp_port: int | None = None) -> FeedReader:
-    """Read a capture of the feed; ValueError naming the file and frame on a bad frame."""
+def decode_pcap(path, on_message=None, udp_port: int | None = None, rerequest=None) -> tuple[FeedReader, dict]:
+    """Read a capture of a MoldUDP64 feed (pcap or pcapng): (the reader, what was skipped and why).
+
+    Every UDP datagram (to ``udp_port`` when given) goes to the reader; frames that are not IPv4 UDP
+    (ARP, IPv6, other protocols), carry a wrong non-zero IPv4 checksum, or are cut short are skipped
+    and counted, VLAN tags and trailing FCS bytes are allowed (see ``fpgax.formats.pcap.udp_datagrams``)."""
     from fpgax.formats import pcap
 
-    reader = FeedReader(on_message)
-    for i, (_ns, raw) in enumerate(pcap.read(path)):
-        try:
-            fields, payload = itch.parse_frame(raw)
-            if udp_port is not None and fields["dst_port"] != udp_port:
-                continue
-            reader.packet(payload)
-        except ValueError as exc:
-            raise ValueError(f"{path}: frame {i + 1}: {exc}") from exc
-    return reader
+    reader = FeedReader(on_message, rerequest=rerequest)
+    skipped: dict[str, int] = {}
+    for index, _ns, fields, payload in pcap.udp_datagrams(pcap.read(path), skipped):
+        if udp_port is not None and fields["dst_port"] != udp_port:
+            skipped["other UDP port"] = skipped.get("other UDP port", 0) + 1
+            continue
+        reader.packet(payload, where=f"{path}: frame {index + 1}: ")
+    return reader, skipped
 
 
 # -- retransmission ---------------------------------------------------------------------------

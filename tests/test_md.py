@@ -399,14 +399,17 @@ def test_decode_pcap_reports_file_and_frame(tmp_path):
     good = tmp_path / "good.pcap"
     pcap.write(good, frames, range(len(frames)))
     rebuilt = ItchBook()
-    reader = decode_pcap(good, lambda seq, raw: rebuilt.apply(itch.decode(raw)))
-    assert reader.next_seq == len(messages) + 1 and rebuilt.l3(1) == book.l3(1)
+    reader, skipped = decode_pcap(good, lambda seq, raw: rebuilt.apply(itch.decode(raw)))
+    assert reader.next_seq == len(messages) + 1 and rebuilt.l3(1) == book.l3(1) and skipped == {}
     bad = tmp_path / "bad.pcap"
     broken = list(frames)
-    broken[2] = broken[2][:-3]
+    broken[2] = broken[2][:-3]                         # cut short: skipped and counted, its messages a gap
     pcap.write(bad, broken, range(len(frames)))
-    with pytest.raises(ValueError, match=r"bad.pcap: frame 3: IPv4 total length"):
-        decode_pcap(bad)
+    reader, skipped = decode_pcap(bad)
+    assert skipped == {"cut short": 1} and [(g.first, g.count) for g in reader.gaps] == [(15, 7)]
+    (tmp_path / "not.pcap").write_bytes(b"\x00" * 40)
+    with pytest.raises(ValueError, match=r"not.pcap: not a pcap or pcapng file"):
+        decode_pcap(tmp_path / "not.pcap")
 
 
 def _free_port() -> int:
@@ -448,7 +451,7 @@ def test_md_cli_capture_decode_lua(tmp_path, capsys):
     bad = tmp_path / "not.pcap"
     bad.write_bytes(b"nonsense" * 4)
     assert main(["md", "decode", str(bad)]) == 2
-    assert "not.pcap: not a pcap file" in capsys.readouterr().err
+    assert "not.pcap: not a pcap or pcapng file" in capsys.readouterr().err
 
 
 def test_publisher_heartbeats(tmp_path):

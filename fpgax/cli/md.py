@@ -47,6 +47,7 @@ def register(sub) -> None:
     d.add_argument("--port", type=common.port, help="only frames to this UDP port")
     d.add_argument("--book", action="store_true", help="print the books at the end instead of the messages")
     d.add_argument("--depth", type=int, default=5)
+    d.add_argument("--rerequest", metavar="HOST:PORT", help="a re-request server to fill gaps from")
     common.add_json(d, "the messages (or books)")
     d.set_defaults(func=_cmd_decode)
 
@@ -129,43 +130,63 @@ def _cmd_capture(args) -> int:
 
 
 def _cmd_decode(args) -> int:
-    from fpgax.host.md import ItchBook, decode_pcap
+    from fpgax.host.md import ItchBook, decode_pcap, udp_rerequest
 
     book = ItchBook()
     rows = []
+    bad = {"messages": 0}
 
     def on_message(seq, raw):
-        msg = itch.decode(raw)
+        try:
+            msg = itch.decode(raw)
+        except ValueError as e:
+            bad["messages"] += 1
+            if bad["messages"] <= 10:
+                common.note(f"{args.pcap}: message {seq}: {e}; skipped")
+            return
         book.apply(msg)
         if not args.book:
             rows.append({"seq": seq, **msg})
             print(f"{seq:>8} {msg['type']} " + " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
                                                        for k, v in msg.items() if k != "type"))
 
-    reader = decode_pcap(args.pcap, on_message, args.port)
+    rerequest = udp_rerequest(_address(args.rerequest)) if args.rerequest else None
+    reader, skipped = decode_pcap(args.pcap, on_message, args.port, rerequest=rerequest)
+    for text in reader.notes:
+        common.note(text)
     for gap in reader.gaps:
-        print(f"gap: {gap.count} message(s) from sequence {gap.first}", file=sys.stderr)
+        common.note(f"gap: {gap.count} message(s) from sequence {gap.first}"
+                    + (" (filled by re-request)" if gap.filled else ""))
+    if all(g.filled for g in reader.gaps):
+        book.recovered()
     if args.book:
         from fpgax.host.md import format_book
 
         for loc in book.locates():
-            print(format_book(book, loc, args.depth))
-    print(f"{args.pcap}: {reader.packets} packets, {book.messages} messages, {reader.heartbeats} heartbeats, "
-          f"{len(reader.gaps)} gaps", file=sys.stderr)
+            print(format_book(book, loc, args.depth) + ("\n  (unreliable: orders were missed in a gap)"
+                                                         if loc in book.unreliable else ""))
+    skipped_text = ", ".join(f"{n:,} {why}" for why, n in sorted(skipped.items()))
+    common.note(f"{args.pcap}: {reader.packets:,} packets, {book.messages:,} messages, {reader.heartbeats:,} "
+                f"heartbeats, {len(reader.gaps)} gaps, {reader.bad_packets:,} bad packets, {bad['messages']:,} bad "
+                f"messages" + (f"; frames skipped: {skipped_text}" if skipped else ""))
     if args.json:
         out = rows if not args.book else {book.names.get(loc, str(loc)): book.l2(loc, args.depth)
                                           for loc in book.locates()}
-        args.json.write_text(json.dumps(out) + "\n")
-    return 1 if reader.gaps else 0
+        common.write_json(args.json, out)
+    return 1 if any(not g.filled for g in reader.gaps) else 0
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FpgaxError(f"{text!r}: expected HOST:PORT")
+    return host, int(port)
 
 
 def _cmd_listen(args) -> int:
     from fpgax.host.md import listen
 
-    rerequest = None
-    if args.rerequest:
-        host, _, port = args.rerequest.rpartition(":")
-        rerequest = (host, int(port))
+    rerequest = _address(args.rerequest) if args.rerequest else None
     print(f"listening on {args.group}:{args.port} (interface {args.interface}); Ctrl-C stops", file=sys.stderr)
     try:
         summary = listen(args.group, args.port, interface=args.interface, depth=args.depth, count=args.count,
@@ -183,7 +204,7 @@ def _cmd_serve(args) -> int:
     from fpgax.host.md import MessageStore, RequestServer, decode_pcap
 
     store = MessageStore(args.depth)
-    reader = decode_pcap(args.pcap, store.put)
+    reader, _ = decode_pcap(args.pcap, store.put)
     if reader.session is None:
         raise FpgaxError(f"{args.pcap}: no MoldUDP64 packet")
     server = RequestServer(store, reader.session, args.host, args.port)

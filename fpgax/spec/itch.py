@@ -139,6 +139,47 @@ MESSAGES: dict[str, ItchMessage] = {m.type: m for m in (
 #: Longest message fpgax sends, in bytes (the gateware's message record holds this many).
 MAX_MESSAGE = max(m.size for m in MESSAGES.values())
 
+
+def _received(mtype: str, name: str, *fields: tuple[str, int, str]) -> ItchMessage:
+    """A message of the specification that fpgax does not publish but reads in a real feed."""
+    return ItchMessage(mtype, name, _HEAD + tuple(ItchField(n, size, kind, "") for n, size, kind in fields),
+                       "not published by fpgax; decoded from other feeds")
+
+
+_S8 = ("stock", 8, "a")
+#: Every message of Nasdaq TotalView-ITCH 5.0, the ones fpgax publishes and the others a real feed
+#: carries: what the host decodes. Layouts from the specification, field by field.
+RECEIVED: dict[str, ItchMessage] = {**MESSAGES, **{m.type: m for m in (
+    _received("Y", "Reg SHO Restriction", _S8, ("reg_sho_action", 1, "a")),
+    _received("L", "Market Participant Position", ("mpid", 4, "a"), _S8, ("primary_market_maker", 1, "a"),
+              ("market_maker_mode", 1, "a"), ("market_participant_state", 1, "a")),
+    _received("V", "MWCB Decline Level", ("level_1", 8, "u"), ("level_2", 8, "u"), ("level_3", 8, "u")),
+    _received("W", "MWCB Status", ("breached_level", 1, "a")),
+    _received("K", "IPO Quoting Period Update", _S8, ("ipo_quotation_release_time", 4, "u"),
+              ("ipo_quotation_release_qualifier", 1, "a"), ("ipo_price", 4, "p")),
+    _received("J", "LULD Auction Collar", _S8, ("auction_collar_reference_price", 4, "p"),
+              ("upper_auction_collar_price", 4, "p"), ("lower_auction_collar_price", 4, "p"),
+              ("auction_collar_extension", 4, "u")),
+    _received("h", "Operational Halt", _S8, ("market_code", 1, "a"), ("operational_halt_action", 1, "a")),
+    _received("F", "Add Order with MPID Attribution", ("order_reference_number", 8, "u"),
+              ("buy_sell_indicator", 1, "a"), ("shares", 4, "u"), _S8, ("price", 4, "p"), ("attribution", 4, "a")),
+    _received("C", "Order Executed with Price", ("order_reference_number", 8, "u"), ("executed_shares", 4, "u"),
+              ("match_number", 8, "u"), ("printable", 1, "a"), ("execution_price", 4, "p")),
+    _received("P", "Trade (Non-Cross)", ("order_reference_number", 8, "u"), ("buy_sell_indicator", 1, "a"),
+              ("shares", 4, "u"), _S8, ("price", 4, "p"), ("match_number", 8, "u")),
+    _received("Q", "Cross Trade", ("shares", 8, "u"), _S8, ("cross_price", 4, "p"), ("match_number", 8, "u"),
+              ("cross_type", 1, "a")),
+    _received("B", "Broken Trade", ("match_number", 8, "u")),
+    _received("I", "NOII", ("paired_shares", 8, "u"), ("imbalance_shares", 8, "u"),
+              ("imbalance_direction", 1, "a"), _S8, ("far_price", 4, "p"), ("near_price", 4, "p"),
+              ("current_reference_price", 4, "p"), ("cross_type", 1, "a"), ("price_variation_indicator", 1, "a")),
+    _received("N", "Retail Price Improvement Indicator", _S8, ("interest_flag", 1, "a")),
+    _received("O", "Direct Listing with Capital Raise Price Discovery", _S8, ("open_eligibility_status", 1, "a"),
+              ("minimum_allowable_price", 4, "p"), ("maximum_allowable_price", 4, "p"),
+              ("near_execution_price", 4, "p"), ("near_execution_time", 8, "u"),
+              ("lower_price_range_collar", 4, "p"), ("upper_price_range_collar", 4, "p")),
+)}}
+
 #: Constant fields of the messages: what the gateware ties off and the model fills in.
 CONSTANTS = {
     "tracking_number": 0,
@@ -160,8 +201,8 @@ END_OF_DAY = "MEC"    #: System Event codes sent at end of day
 
 
 def encode(mtype: str, **values) -> bytes:
-    """One ITCH message; fields not given take ``CONSTANTS`` (or 0 / spaces)."""
-    msg = MESSAGES[mtype]
+    """One ITCH message (any type of ``RECEIVED``); fields not given take ``CONSTANTS`` (or 0 / spaces)."""
+    msg = RECEIVED[mtype]
     out = bytearray(mtype.encode())
     for f in msg.fields:
         v = values.pop(f.name, CONSTANTS.get(f.name, " " * f.size if f.kind == "a" else 0))
@@ -180,17 +221,20 @@ def encode(mtype: str, **values) -> bytes:
 
 
 def decode(raw: bytes) -> dict:
-    """One ITCH message as a dict with ``type`` and every field (alpha fields as str)."""
+    """One ITCH message of any type of the specification (``RECEIVED``) as a dict with ``type`` and
+    every field (alpha fields as str)."""
+    if not raw:
+        raise ItchError("an empty ITCH message")
     mtype = chr(raw[0])
-    if mtype not in MESSAGES:
+    if mtype not in RECEIVED:
         raise ItchError(f"unknown ITCH message type {mtype!r}")
-    msg = MESSAGES[mtype]
+    msg = RECEIVED[mtype]
     if len(raw) != msg.size:
         raise ItchError(f"{msg.name}: {len(raw)} bytes, expected {msg.size}")
     out = {"type": mtype}
     for f, at in zip(msg.fields, msg.offsets().values(), strict=True):
         chunk = raw[at:at + f.size]
-        out[f.name] = chunk.decode("ascii") if f.kind == "a" else int.from_bytes(chunk, "big")
+        out[f.name] = chunk.decode("latin-1") if f.kind == "a" else int.from_bytes(chunk, "big")
     return out
 
 
