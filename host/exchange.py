@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fpgax.errors import FpgaxError
-from fpgax.formats.flows import Flow, OrderIdMap, load_flow
+from fpgax.formats.flows import ClientIds, Flow, OrderIdMap, load_flow
 from fpgax.formats.journal import Journal, JournalError, read_journal, repair_journal
 from fpgax.formats.summary import book_from_levels
 from fpgax.spec import protocol as p
@@ -101,11 +101,6 @@ class KernelBackend(Backend):
         self.device.close()
 
 
-def host_reject(cmd: p.Command, reason: p.Reason) -> p.Event:
-    return p.Event(type=E.REJECTED, reason=reason, flags=p.EventFlag.HOST, symbol=cmd.symbol,
-                   client_id=cmd.client_id, account=cmd.account, price=cmd.price, qty=cmd.qty)
-
-
 def host_rejects(commands: np.ndarray, reason: p.Reason) -> np.ndarray:
     """REJECTED events made by the host (flag HOST, seq 0) for some commands, as an event array."""
     return p.encode(p.EVENT, n=len(commands), type=E.REJECTED, reason=reason, flags=p.EventFlag.HOST,
@@ -129,7 +124,7 @@ class Exchange:
         self.backend = backend
         self.config = backend.config
         self.ids = OrderIdMap()
-        self.taken: set[tuple[int, int]] = set()   # (account, client id) sent and not rejected
+        self.client_ids = ClientIds()              # [R-CLIENT-ID], the rule the offline tools apply too
         self.journal = Journal(journal, self.config.pool, name_of(self.config)) if journal else None
         self.host_rejects = 0
 
@@ -184,19 +179,25 @@ class Exchange:
         """The column-wise path: client-id reuse is checked on the NEW/REPLACE rows only, by sets."""
         claims = np.flatnonzero(np.isin(commands["opcode"], (O.NEW, O.REPLACE)) & (commands["client_id"] != 0))
         keys = list(zip(commands["account"][claims].tolist(), commands["client_id"][claims].tolist(), strict=True))
-        if self.taken.isdisjoint(keys) and len(set(keys)) == len(keys):
-            self.taken.update(keys)
+        taken = self.client_ids.taken
+        if taken.isdisjoint(keys) and len(set(keys)) == len(keys):
+            taken.update(keys)
             return self._send(commands)
-        # some client id is reused: send up to each reuse, reject it, go on (rare; per command)
-        out, start = [], 0
+        # some client id is used twice: go command by command. A reuse of an id claimed earlier in the part
+        # not yet sent waits for that part's answer (the engine may reject the first use, freeing the id).
+        out, start, pending = [], 0, set()
         for row, key in zip(claims.tolist(), keys, strict=True):
-            if key in self.taken:
+            if key in pending:
+                out.append(self._send(commands[start:row]))
+                start, pending = row, set()
+            if key in taken:
                 out.append(self._send(commands[start:row]))
                 out.append(host_rejects(commands[row:row + 1], p.Reason.DUPLICATE_CLIENT_ID))
                 self.host_rejects += 1
-                start = row + 1
+                start, pending = row + 1, set()
             else:
-                self.taken.add(key)
+                taken.add(key)
+                pending.add(key)
         out.append(self._send(commands[start:]))
         return p.concatenate(out, p.EVENT_DTYPE)
 
@@ -207,19 +208,19 @@ class Exchange:
         batch: list[p.Command] = []
         pending: set[tuple[int, int]] = set()       # client ids in `batch` not acknowledged yet
         for cmd in commands:
-            if cmd.ref >= 0 and cmd.opcode in (O.CANCEL, O.REPLACE) and (cmd.account, cmd.ref) in pending:
-                out.append(self._send_objects(batch))         # hold it until its target's acknowledgement
+            held = cmd.ref >= 0 and cmd.opcode in (O.CANCEL, O.REPLACE) and (cmd.account, cmd.ref) in pending
+            reused = cmd.opcode in (O.NEW, O.REPLACE) and (cmd.account, cmd.client_id) in pending
+            if held or reused:      # wait for the acknowledgement of the target, or of the first use
+                out.append(self._send_objects(batch))
                 batch, pending = [], set()
+            if not self.client_ids.claim(cmd):
+                out.append(self._send_objects(batch))
+                batch, pending = [], set()
+                out.append(p.events_to_array([self.client_ids.reject(cmd)]))
+                self.host_rejects += 1
+                continue
             if cmd.opcode in (O.NEW, O.REPLACE) and cmd.client_id:
-                key = (cmd.account, cmd.client_id)
-                if key in self.taken:
-                    out.append(self._send_objects(batch))
-                    batch, pending = [], set()
-                    out.append(p.events_to_array([host_reject(cmd, p.Reason.DUPLICATE_CLIENT_ID)]))
-                    self.host_rejects += 1
-                    continue
-                self.taken.add(key)
-                pending.add(key)
+                pending.add((cmd.account, cmd.client_id))
             if cmd.ref >= 0:
                 cmd = self.ids.resolve(copy.copy(cmd))
             batch.append(cmd)
@@ -241,7 +242,7 @@ class Exchange:
         self.ids.observe_array(events)
         rejected = (events["type"] == E.REJECTED) & (events["client_id"] != 0)
         if rejected.any():
-            self.taken.difference_update(zip(events["account"][rejected].tolist(),
+            self.client_ids.taken.difference_update(zip(events["account"][rejected].tolist(),
                                              events["client_id"][rejected].tolist(), strict=True))
         return events
 
@@ -292,7 +293,8 @@ class Exchange:
         # sent and not rejected = acknowledged by ACCEPTED or REPLACED
         acked = np.isin(events["type"], (E.ACCEPTED, E.REPLACED)) & (events["order_id"] != 0) & \
             (events["client_id"] != 0)
-        ex.taken = set(zip(events["account"][acked].tolist(), events["client_id"][acked].tolist(), strict=True))
+        ex.client_ids.taken = set(zip(events["account"][acked].tolist(), events["client_id"][acked].tolist(),
+                                      strict=True))
         return ex, events
 
     def close(self) -> None:

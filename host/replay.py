@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpgax.errors import FpgaxError
-from fpgax.formats.flows import Flow
+from fpgax.formats.flows import ClientIds, Flow
 from fpgax.formats.summary import book_from_levels, summarize
 from fpgax.progress import Progress
 from fpgax.spec import protocol as p
@@ -70,7 +70,11 @@ def _replay_rtl(flow, config, book_depth) -> Replay:
     from fpgax.sim.drivers import rtl
     from fpgax.sim.golden.run import resolved
 
-    commands = flow.array if not flow.has_refs else p.commands_to_array(resolved(flow, config))
+    if flow.has_refs or ClientIds.has_reuse(flow.array):   # what a host sends: reused client ids rejected first
+        commands = p.commands_to_array(resolved(flow, config))
+    else:
+        commands = flow.array
+    host_rejects = len(flow) - len(commands)
     if book_depth is not None:
         snapshots = p.encode(p.COMMAND, n=config.symbols, opcode=p.Opcode.SNAPSHOT,
                              symbol=np.arange(config.symbols), qty=book_depth)
@@ -86,7 +90,8 @@ def _replay_rtl(flow, config, book_depth) -> Replay:
         book = book_from_levels(p.array_to_events(events[first:]))
         events = events[:first]
     summary = summarize(len(commands), events, seconds)
-    summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1))
+    summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1),
+                   host_rejects=host_rejects)
     return Replay(summary, events, book)
 
 

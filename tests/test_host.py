@@ -260,3 +260,34 @@ def test_register_map_follows_the_vitis_layout():
     for a, b in zip(args, args[1:], strict=False):
         assert b.offset == a.offset + a.bits // 8 + 4
     assert np.all([w < (1 << rm.CONTROL_ADDR_BITS) for r in rm.REGISTERS for w in r.words])
+
+
+@pytest.mark.rules("R-CLIENT-ID")
+def test_client_id_reuse_has_one_rule_on_every_backend(tmp_path, capsys):
+    """The host's rule, applied by the model, the RTL replay and compare as by the simulated kernel:
+    the reuse is rejected by the host (seq 0, flag HOST) and never reaches an engine; a client id whose
+    command the engine rejected may be used again."""
+    flow = tmp_path / "reuse.csv"
+    flow.write_text("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
+                    "NEW,1,7,0,B,LIMIT,DAY,10,5,\n"
+                    "NEW,1,7,0,S,LIMIT,DAY,20,5,\n"        # reused: host reject
+                    "NEW,1,8,0,B,LIMIT,DAY,0,5,\n"         # price 0: the engine rejects it...
+                    "NEW,1,8,0,B,LIMIT,DAY,11,5,\n"        # ...so 8 may be used again
+                    "REPLACE,1,7,0,,,,12,5,8\n")           # 7 is taken: host reject
+    summaries, events = {}, {}
+    for backend in ("model", "sim", "rtl"):
+        out = tmp_path / f"{backend}.jsonl"
+        assert main(["replay", str(flow), "--profile", "tiny", "--backend", backend, "--json", "-",
+                     "--events", str(out)]) == 0
+        summaries[backend] = json.loads(capsys.readouterr().out)
+        events[backend] = [json.loads(line) for line in out.read_text().splitlines()]
+    host = [e for e in events["model"] if e["seq"] == 0]
+    assert [(e["client_id"], e["reason"]) for e in host] == [(7, "DUPLICATE_CLIENT_ID")] * 2
+    strip = [{k: v for k, v in e.items() if k not in ("ts_in", "ts_out")} for e in events["sim"]]
+    assert strip == events["model"]                       # the simulated kernel behind the host: the same
+    engine_only = [e for e in events["model"] if e["seq"]]
+    assert [{k: v for k, v in e.items() if k not in ("ts_in", "ts_out")} for e in events["rtl"]] == engine_only
+    assert summaries["rtl"]["host_rejects"] == 2 and summaries["rtl"]["commands"] == 3
+    assert [e["seq"] for e in engine_only] == [1, 2, 3]   # the engine's numbering has no gap
+    assert main(["compare", str(flow), "--profile", "tiny"]) == 0
+    assert capsys.readouterr().out.startswith("0 mismatches: 3 commands")

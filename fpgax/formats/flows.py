@@ -34,6 +34,8 @@ from fpgax.spec.protocol import (
     PROTOCOL_VERSION,
     Command,
     CommandFlag,
+    Event,
+    EventFlag,
     EventType,
     Opcode,
     OrdType,
@@ -455,3 +457,44 @@ class OrderIdMap:
         orders = events["order_id"][named].tolist()
         self.by_client.update(zip(zip(accounts, clients, strict=True), orders, strict=True))
         self.client_of.update(zip(orders, clients, strict=True))
+
+
+class ClientIds:
+    """The host's rule for client ids [R-CLIENT-ID], the same on every backend and in ``compare``: a
+    NEW or REPLACE may not use a client id its account already used in a command the engine did not
+    reject. Such a command is rejected by the host (``DUPLICATE_CLIENT_ID``, flag ``HOST``, seq 0) and
+    never reaches the engine. Client id 0 is not checked."""
+
+    def __init__(self):
+        self.taken: set[tuple[int, int]] = set()   # (account, client id) sent and not rejected
+
+    def claim(self, cmd: Command) -> bool:
+        """True: the command may go to the engine (its client id is now taken); False: reject it."""
+        if cmd.opcode not in (Opcode.NEW, Opcode.REPLACE) or not cmd.client_id:
+            return True
+        key = (cmd.account, cmd.client_id)
+        if key in self.taken:
+            return False
+        self.taken.add(key)
+        return True
+
+    def release_rejected(self, events) -> None:
+        """Client ids of commands the engine rejected may be used again."""
+        for e in events:
+            if e.type == EventType.REJECTED and e.client_id:
+                self.taken.discard((e.account, e.client_id))
+
+    @staticmethod
+    def reject(cmd: Command) -> Event:
+        return Event(type=EventType.REJECTED, reason=Reason.DUPLICATE_CLIENT_ID, flags=EventFlag.HOST,
+                     symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, price=cmd.price, qty=cmd.qty)
+
+    @staticmethod
+    def has_reuse(commands: np.ndarray) -> bool:
+        """Whether any (account, client id) of a NEW or REPLACE appears twice (column-wise)."""
+        rows = commands[np.isin(commands["opcode"], (Opcode.NEW, Opcode.REPLACE)) & (commands["client_id"] != 0)]
+        if len(rows) < 2:
+            return False
+        keys = np.empty(len(rows), [("account", "<u4"), ("client_id", "<u8")])
+        keys["account"], keys["client_id"] = rows["account"], rows["client_id"]
+        return len(np.unique(keys)) != len(keys)

@@ -10,7 +10,8 @@ How a LOBSTER day maps onto fpgax (one symbol, 0):
   seed account (``SEED``), standing for all the unseen orders at that price. Only prices at or
   better than the 10th visible level are known; deeper ones are ignored (``Conversion.known``).
 * Type 1 (new limit order) -> NEW LIMIT DAY of account ``TRADER`` with client id = LOBSTER id.
-* Type 2 (partial cancel) -> REPLACE to the smaller open quantity (same price: keeps priority);
+* Type 2 (partial cancel) -> REPLACE to the smaller open quantity (same price: keeps priority), with a
+  client id of its own (``REPLACE_IDS`` on);
   type 3 (delete) -> CANCEL. For an order from before the file, the seed order at that price
   shrinks instead.
 * Type 4 (execution of a visible order) -> an IOC limit at that price from account ``TAKER``
@@ -37,6 +38,9 @@ LEVELS = 10         #: visible levels per side in the order-book file
 SEED, TRADER, TAKER = 0, 1, 2
 SYMBOL = 0
 EMPTY = 9999999999  #: LOBSTER's price of an empty level (negated on the bid side)
+#: Client ids of the REPLACEs a conversion makes (a replace needs a new client id, as in OUCH and FIX);
+#: above any LOBSTER order id, so they never meet one. Later commands still name the order by its first id.
+REPLACE_IDS = 1 << 40
 
 
 @dataclass
@@ -139,6 +143,8 @@ def convert(data: LobsterData) -> Conversion:
         out.append(Command(opcode=Opcode.NEW, account=SEED, client_id=cid, symbol=SYMBOL, side=side,
                            ord_type=OrdType.LIMIT, tif=TimeInForce.GTC, price=tick, qty=qty))
 
+    replace_ids = iter(range(REPLACE_IDS, 1 << 64))   # a REPLACE takes a client id of its own [R-CLIENT-ID]
+
     def shrink(side: Side, tick: int, qty: int, where: str) -> None:
         """Take ``qty`` off the orders at a price: seed orders first, then the file's, oldest first."""
         expected[side][tick] -= qty
@@ -151,8 +157,8 @@ def convert(data: LobsterData) -> Conversion:
             entry[-1] -= take
             qty -= take
             if entry[-1]:
-                out.append(Command(opcode=Opcode.REPLACE, account=account, client_id=cid, symbol=SYMBOL,
-                                   ref=cid, price=tick, qty=entry[-1]))
+                out.append(Command(opcode=Opcode.REPLACE, account=account, client_id=next(replace_ids),
+                                   symbol=SYMBOL, ref=cid, price=tick, qty=entry[-1]))
             else:
                 out.append(Command(opcode=Opcode.CANCEL, account=account, symbol=SYMBOL, ref=cid))
         if qty:
@@ -197,8 +203,8 @@ def convert(data: LobsterData) -> Conversion:
             elif leaves == 0 or (kind == 3 and account == TRADER):
                 out.append(Command(opcode=Opcode.CANCEL, account=account, symbol=SYMBOL, ref=cid))
             else:
-                out.append(Command(opcode=Opcode.REPLACE, account=account, client_id=cid, symbol=SYMBOL,
-                                   ref=cid, price=tick, qty=leaves))
+                out.append(Command(opcode=Opcode.REPLACE, account=account, client_id=next(replace_ids),
+                                   symbol=SYMBOL, ref=cid, price=tick, qty=leaves))
         elif kind == 7 and price in (-1, 1):
             out.append(Command(opcode=Opcode.HALT if price == -1 else Opcode.RESUME, symbol=SYMBOL))
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time
 
-from fpgax.formats.flows import Flow, OrderIdMap
+from fpgax.formats.flows import ClientIds, Flow, OrderIdMap
 from fpgax.progress import Progress
 from fpgax.spec.config import EngineConfig
 
@@ -20,12 +20,15 @@ from .model import MatchingModel
 def run_model(flow: Flow, config: EngineConfig, progress: bool | None = None, check: bool = False):
     """Run a flow on the golden model, resolving refs from its own events.
 
-    Returns ``(model, resolved_commands, events, seconds)``. ``check`` runs the invariant
-    checker after every command (slow; for tests). ``progress`` None: as ``fpgax.progress.enable`` says.
+    Returns ``(model, resolved_commands, events, seconds)``: the commands that reached the engine,
+    and every event, a host reject of a reused client id in its place [R-CLIENT-ID] (its command is
+    not among the resolved ones: it never reaches an engine). ``check`` runs the invariant checker
+    after every command (slow; for tests). ``progress`` None: as ``fpgax.progress.enable`` says.
     """
     flow.check_pool(config.pool)
     model = MatchingModel(config)
     ids = OrderIdMap()
+    client_ids = ClientIds()
     resolved, events = [], []
     total = len(flow.commands)
     needs_ids = any(c.ref >= 0 for c in flow.commands)  # CSV flows name targets by client id
@@ -34,7 +37,11 @@ def run_model(flow: Flow, config: EngineConfig, progress: bool | None = None, ch
         for i, cmd in enumerate(flow.commands):
             if cmd.ref >= 0:  # names its target by client id: resolve a copy
                 cmd = ids.resolve(copy.copy(cmd))
+            if not client_ids.claim(cmd):
+                events.append(client_ids.reject(cmd))
+                continue
             out = model.apply(cmd)
+            client_ids.release_rejected(out)
             if needs_ids:
                 ids.observe(out)
             resolved.append(cmd)
@@ -48,8 +55,9 @@ def run_model(flow: Flow, config: EngineConfig, progress: bool | None = None, ch
 
 
 def resolved(flow: Flow, config: EngineConfig) -> list:
-    """The flow's commands with every client-id reference resolved to an order id."""
+    """The commands of the flow that reach the engine, with every client-id reference resolved to an
+    order id: what a host sends (a reused client id is rejected by the host [R-CLIENT-ID])."""
     flow.check_pool(config.pool)
-    if not any(c.ref >= 0 for c in flow.commands):
+    if not flow.has_refs and not ClientIds.has_reuse(flow.array):
         return flow.commands
     return run_model(flow, config)[1]
