@@ -91,7 +91,7 @@ def _replay_rtl(flow, config, book_depth) -> Replay:
         events = events[:first]
     summary = summarize(len(commands), events, seconds)
     summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1),
-                   host_rejects=host_rejects)
+                   host_rejects=host_rejects, harness_seconds=round(result.harness_seconds, 6))
     return Replay(summary, events, book)
 
 

@@ -491,10 +491,10 @@ class ClientIds:
 
     @staticmethod
     def has_reuse(commands: np.ndarray) -> bool:
-        """Whether any (account, client id) of a NEW or REPLACE appears twice (column-wise)."""
+        """Whether any (account, client id) of a NEW or REPLACE may appear twice (column-wise; a hash
+        collision can say yes where there is none -- the callers then check command by command)."""
         rows = commands[np.isin(commands["opcode"], (Opcode.NEW, Opcode.REPLACE)) & (commands["client_id"] != 0)]
         if len(rows) < 2:
             return False
-        keys = np.empty(len(rows), [("account", "<u4"), ("client_id", "<u8")])
-        keys["account"], keys["client_id"] = rows["account"], rows["client_id"]
+        keys = rows["client_id"] * np.uint64(0x9E3779B97F4A7C15) ^ rows["account"].astype(np.uint64)
         return len(np.unique(keys)) != len(keys)

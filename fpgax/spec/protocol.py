@@ -20,6 +20,7 @@ A field may overlay others (``Field.overlays``): ``max_notional`` is the 64-bit 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, make_dataclass
 
 import numpy as np
@@ -207,9 +208,9 @@ class RecordFormat:
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.primary)
 
-    @property
+    @functools.cached_property
     def dtype(self) -> np.dtype:
-        """numpy structured dtype, overlays included as overlapping fields."""
+        """numpy structured dtype, overlays included as overlapping fields (made once)."""
         return np.dtype({
             "names": [f.name for f in self.fields],
             "formats": [f.numpy_type for f in self.fields],

@@ -66,8 +66,10 @@ def _env() -> dict:
     return env
 
 
+@functools.lru_cache(maxsize=64)
 def build_key(config: EngineConfig, trace: bool) -> str:
-    """What the binary depends on: the configuration, the gateware and harness sources, the tools."""
+    """What the binary depends on: the configuration, the gateware and harness sources, the tools
+    (computed once per process and configuration: the sources do not change under a running tool)."""
     import amaranth
 
     import fpgax.hdl
