@@ -142,7 +142,11 @@ class Exchange:
             return commands
         if isinstance(commands, p.Command):
             commands = [commands]
-        commands = list(commands)
+        try:
+            commands = list(commands)
+        except TypeError:
+            raise FpgaxError(f"submit takes Command objects, a COMMAND_DTYPE array or a flow file; got "
+                             f"a {type(commands).__name__}") from None
         bad = next((c for c in commands if not isinstance(c, p.Command)), None)
         if bad is not None:
             raise FpgaxError(f"submit takes Command objects, a COMMAND_DTYPE array or a flow file; got "
