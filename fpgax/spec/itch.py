@@ -202,18 +202,25 @@ END_OF_DAY = "MEC"    #: System Event codes sent at end of day
 
 def encode(mtype: str, **values) -> bytes:
     """One ITCH message (any type of ``RECEIVED``); fields not given take ``CONSTANTS`` (or 0 / spaces)."""
-    msg = RECEIVED[mtype]
-    out = bytearray(mtype.encode())
+    return encode_message(RECEIVED[mtype], values, CONSTANTS)
+
+
+def encode_message(msg: ItchMessage, values: dict, constants: dict | None = None) -> bytes:
+    """A message of a big-endian, fixed-layout protocol (ITCH, OUCH): the type byte, then every field;
+    alpha fields left-justified and space-padded, numbers big-endian. Fields not given take
+    ``constants`` (or 0 / spaces); a value that does not fit, or an unknown field, is an ItchError."""
+    values, constants = dict(values), constants or {}
+    out = bytearray(msg.type.encode())
     for f in msg.fields:
-        v = values.pop(f.name, CONSTANTS.get(f.name, " " * f.size if f.kind == "a" else 0))
+        v = values.pop(f.name, constants.get(f.name, " " * f.size if f.kind == "a" else 0))
         if f.kind == "a":
             raw = v.encode("ascii") if isinstance(v, str) else bytes(v)
             if len(raw) > f.size:
                 raise ItchError(f"{msg.name}.{f.name}: {raw!r} is longer than {f.size} characters")
             out += raw.ljust(f.size, b" ")
         else:
-            if not 0 <= v < 1 << (8 * f.size):
-                raise ItchError(f"{msg.name}.{f.name} = {v} does not fit in {f.size} bytes")
+            if not isinstance(v, int) or not 0 <= v < 1 << (8 * f.size):
+                raise ItchError(f"{msg.name}.{f.name} = {v!r} does not fit in {f.size} bytes")
             out += v.to_bytes(f.size, "big")
     if values:
         raise ItchError(f"{msg.name} has no field(s) {', '.join(values)}")
@@ -228,10 +235,14 @@ def decode(raw: bytes) -> dict:
     mtype = chr(raw[0])
     if mtype not in RECEIVED:
         raise ItchError(f"unknown ITCH message type {mtype!r}")
-    msg = RECEIVED[mtype]
+    return decode_message(RECEIVED[mtype], raw)
+
+
+def decode_message(msg: ItchMessage, raw: bytes) -> dict:
+    """The fields of one message of a fixed layout (see ``encode_message``), after checking its size."""
     if len(raw) != msg.size:
         raise ItchError(f"{msg.name}: {len(raw)} bytes, expected {msg.size}")
-    out = {"type": mtype}
+    out = {"type": msg.type}
     for f, at in zip(msg.fields, msg.offsets().values(), strict=True):
         chunk = raw[at:at + f.size]
         out[f.name] = chunk.decode("latin-1") if f.kind == "a" else int.from_bytes(chunk, "big")

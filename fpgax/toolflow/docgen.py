@@ -114,6 +114,12 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
 
     out["journal-header"] = record_table(journal.JOURNAL_HEADER)
     out["journal-batch"] = record_table(journal.BATCH_HEADER)
+    from fpgax.spec import ouch
+
+    out["soup-packets"] = message_tables(ouch.SOUP.values(), free=ouch.FREE_PAYLOAD) + \
+        "\nEvery packet is preceded by its length (2 bytes, big-endian, counting the type byte and the payload).\n"
+    out["ouch-inbound"] = message_tables(ouch.INBOUND.values())
+    out["ouch-outbound"] = message_tables(ouch.OUTBOUND.values())
     return out
 
 
@@ -121,12 +127,19 @@ def itch_table() -> str:
     """The ITCH 5.0 messages fpgax publishes, field by field (from fpgax.spec.itch)."""
     from fpgax.spec import itch
 
-    kinds = {"u": "integer", "a": "alpha", "p": "price (4 decimals)", "t": "timestamp (ns)"}
+    return message_tables(itch.MESSAGES.values(), "sent for", "fpgax value")
+
+
+def message_tables(messages, lead: str = "", last: str = "meaning", free: set | None = None) -> str:
+    """A table per fixed-layout message (ITCH, OUCH, SoupBinTCP): offset, size, field, type, text."""
+    kinds = {"u": "integer", "a": "alpha", "p": "price (4 decimals)", "t": "timestamp (ns)",
+             "n": "numeric ASCII, right-justified"}
     rows = []
-    for m in itch.MESSAGES.values():
-        rows += [f"**`{m.type}` {m.name}** ({m.size} bytes) — sent for: {m.doc}.", "",
-                 "| offset | bytes | field | type | fpgax value |", "|---:|---:|---|---|---|",
-                 "| 0 | 1 | `message_type` | alpha | `" + m.type + "` |"]
+    for m in messages:
+        size = "variable" if free and m.type in free else f"{m.size} bytes"
+        rows += [f"**`{m.type}` {m.name}** ({size}) — {lead + ': ' if lead else ''}{m.doc}.", "",
+                 f"| offset | bytes | field | type | {last} |", "|---:|---:|---|---|---|",
+                 "| 0 | 1 | `type` | alpha | `" + m.type + "` |"]
         for f, at in zip(m.fields, m.offsets().values(), strict=True):
             rows.append(f"| {at} | {f.size} | `{f.name}` | {kinds[f.kind]} | {f.doc} |")
         rows.append("")
