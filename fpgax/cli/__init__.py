@@ -4,6 +4,7 @@
 * ``bench``: bench model|rtl|latency|throughput|host|peers|diff, perf-report.
 * ``hardware``: build verilog|xo|xclbin|estimate, devices, load, docs.
 * ``md``: md capture|decode|listen|serve|lua.
+* ``serve``: the order-entry gateway.
 
 Exit codes: 0 done; 1 a check failed (a divergence, docs out of date, lint findings) or no usable
 card (``DeviceError``); 2 an error in
@@ -25,11 +26,11 @@ INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fpgax.cli import bench, flows, hardware, md
+    from fpgax.cli import bench, flows, hardware, md, serve
 
     parser = argparse.ArgumentParser(prog="fpgax", description="fpgax: an FPGA exchange matching engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (flows, bench, hardware, md):
+    for group in (flows, bench, hardware, md, serve):
         group.register(sub)
     return parser
 

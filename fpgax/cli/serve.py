@@ -1,0 +1,49 @@
+"""``fpgax serve``: the order-entry gateway (OUCH 4.2 over SoupBinTCP 3.0) in front of a backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpgax.cli import common
+from fpgax.errors import FpgaxError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="serve order entry (OUCH 4.2 over SoupBinTCP) on a backend until Ctrl-C",
+                       description="Runs the OUCH gateway and the engine in one process. Default venue: users "
+                                   "user1..user3 (passwords pass1..pass3, accounts 1..3), symbols S0.. with a "
+                                   "one-cent tick, session FPGAX.")
+    p.add_argument("--backend", default="model", choices=("model", "sim", "alveo"))
+    common.add_profile(p)
+    p.add_argument("--ouch", default="127.0.0.1:15000", metavar="HOST:PORT", help="where OUCH clients connect")
+    p.add_argument("--store", type=Path, default=Path("build/serve"),
+                   help="message stores and the journal (default: build/serve)")
+    p.add_argument("--ready-file", type=Path, help="written with HOST:PORT once the gateway listens")
+    common.add_host_options(p)
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args) -> int:
+    from fpgax.host.ouch_gateway import OuchGateway, Venue, run_forever
+
+    config, _ = common.config_of(args)
+    host, _, port = args.ouch.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise FpgaxError(f"--ouch {args.ouch!r}: expected HOST:PORT")
+    args.store.mkdir(parents=True, exist_ok=True)
+    journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
+    exchange = common.open_exchange(args, config, journal)
+    gateway = OuchGateway(exchange, Venue.default(config), args.store)
+
+    def ready(address):
+        common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]} ({args.backend} backend); Ctrl-C stops")
+        if args.ready_file:
+            args.ready_file.write_text(f"{address[0]}:{address[1]}\n")
+
+    try:
+        run_forever(gateway, host, int(port), ready)
+    finally:
+        exchange.close()
+    common.note(f"fpgax serve: stopped ({gateway.counts.get('logins', 0)} logins, "
+                f"{gateway.counts.get('executions', 0)} executions)")
+    return 0

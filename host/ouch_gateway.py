@@ -1,0 +1,383 @@
+"""An OUCH 4.2 over SoupBinTCP 3.0 order-entry gateway in front of an ``Exchange`` (any backend).
+
+One asyncio server; one SoupBinTCP session per user (a firm's login), its sequenced messages kept in
+memory and appended to ``<store>/<session>-<user>.soup`` so a client that logs in again with a
+requested sequence number gets every message from there, also after a restart.
+
+Mapping (docs/order-entry.md):
+
+* Enter Order -> NEW LIMIT of the user's account; the gateway gives every order a client id of its
+  own and keeps (user, token) -> order. Tokens are unique per user: a reused one is rejected. Side B
+  buys, S/T/E sell. Time in force 0 is IOC, 99998/99999 DAY, anything else is rejected; a minimum
+  quantity is rejected (the engine has none); price (4 decimals) / tick must be a whole number of
+  ticks, else rejected.
+* Cancel Order (shares 0) -> CANCEL; (shares N) -> REPLACE at the same price to N open shares,
+  answered by Canceled with the shares taken off. Replace Order -> REPLACE under the new token.
+* Engine events -> ACCEPTED: Accepted (order reference number = the engine's order id, as in the
+  ITCH feed); FILL: Executed to both sides' sessions (liquidity R for the aggressor, A for the resting
+  order; match number = the FILL's sequence number, as in the feed); CANCELED: Canceled (reason U
+  user, I IOC/FOK, S the others); REJECTED: Rejected with ``REJECT_CODES``.
+* A user sees and touches only its own orders: tokens are looked up in its own table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpgax.errors import FpgaxError
+from fpgax.spec import itch, ouch
+from fpgax.spec import protocol as p
+
+#: Engine reject reasons -> OUCH 4.2 reject reason codes.
+REJECT_CODES = {
+    p.Reason.UNKNOWN_SYMBOL: "S", p.Reason.SYMBOL_HALTED: "H", p.Reason.PRICE_OUT_OF_BAND: "X",
+    p.Reason.QTY_LIMIT: "Z", p.Reason.NOTIONAL_LIMIT: "m", p.Reason.INVALID_QTY: "Z",
+    p.Reason.ACCOUNT_DISABLED: "L", p.Reason.UNKNOWN_ACCOUNT: "L", p.Reason.DUPLICATE_CLIENT_ID: "O",
+}
+#: Gateway's own rejects (before the engine).
+BAD_TOKEN, BAD_TIF, BAD_PRICE, BAD_MIN_QTY, BAD_STOCK = "O", "O", "X", "N", "S"
+CANCEL_CODES = {p.Reason.USER: "U", p.Reason.IOC: "I", p.Reason.FOK: "I"}
+HEARTBEAT_S = 1.0       #: a server heartbeat after this long without sending
+CLIENT_SILENCE_S = 15.0  #: a session that sends nothing for this long is closed
+LOGIN_TIMEOUT_S = 5.0   #: the first packet must be a Login Request within this
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+    account: int
+    firm: str = "FPGX"
+
+
+@dataclass
+class Venue:
+    session: str = "FPGAX"
+    users: dict[str, User] = field(default_factory=dict)
+    symbols: dict[str, tuple[int, int]] = field(default_factory=dict)   #: name -> (symbol, tick)
+
+    @classmethod
+    def default(cls, config) -> Venue:
+        users = {f"user{i}": User(f"user{i}", f"pass{i}", i) for i in range(1, min(4, config.accounts))}
+        symbols = {itch.default_symbol_name(s).strip(): (s, itch.DEFAULT_TICK) for s in range(config.symbols)}
+        return cls("FPGAX", users, symbols)
+
+
+@dataclass
+class Order:
+    user: str
+    token: str
+    order_id: int
+    symbol: int
+    stock: str
+    side: str
+    price: int           #: OUCH price (4 decimals)
+    tif: int
+    leaves: int
+
+
+class Stream:
+    """A user's sequenced messages, in memory and on disk (length-prefixed, appended, flushed)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.messages: list[bytes] = []
+        if path.exists():
+            data = path.read_bytes()
+            at = 0
+            while at + 2 <= len(data):
+                n = struct.unpack_from(">H", data, at)[0]
+                if at + 2 + n > len(data):
+                    break            # a torn last record: never sent (the send follows the write)
+                self.messages.append(data[at + 2:at + 2 + n])
+                at += 2 + n
+            if at != len(data):
+                with open(path, "r+b") as f:
+                    f.truncate(at)
+        self._file = open(path, "ab")
+        self.writers: list[asyncio.StreamWriter] = []
+
+    def append(self, message: bytes) -> None:
+        self._file.write(struct.pack(">H", len(message)) + message)
+        self._file.flush()
+        self.messages.append(message)
+        for w in list(self.writers):
+            w.write(ouch.soup_packet("S", message))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class OuchGateway:
+    def __init__(self, exchange, venue: Venue, store: Path):
+        self.exchange, self.venue = exchange, venue
+        self.store = Path(store)
+        self.store.mkdir(parents=True, exist_ok=True)
+        self.streams: dict[str, Stream] = {}
+        self.tokens: dict[tuple[str, str], Order] = {}
+        self.by_order_id: dict[int, Order] = {}
+        self.next_client_id: dict[int, int] = {}
+        self.server: asyncio.AbstractServer | None = None
+        self.counts: dict[str, int] = {}
+
+    def stream(self, user: str) -> Stream:
+        if user not in self.streams:
+            self.streams[user] = Stream(self.store / f"{self.venue.session}-{user}.soup")
+        return self.streams[user]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self.server = await asyncio.start_server(self._connection, host, port)
+        return self.server.sockets[0].getsockname()[:2]
+
+    async def stop(self) -> None:
+        for s in self.streams.values():
+            for w in list(s.writers):
+                w.write(ouch.soup_packet("Z"))
+                with contextlib.suppress(ConnectionError):
+                    await w.drain()
+                w.close()
+            s.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    # -- a connection -------------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        buffer, user = b"", None
+        try:
+            packets, buffer = await self._read(reader, buffer, LOGIN_TIMEOUT_S)
+            login = packets.pop(0) if packets else None
+            if login is None or login["type"] != "L":
+                self._count("disconnect: no login")
+                return
+            user = self._login(login, writer)
+            if user is None:
+                return
+            last_heard = time.monotonic()
+            while True:
+                for packet in packets:
+                    last_heard = time.monotonic()
+                    if packet["type"] == "O":
+                        return
+                    if packet["type"] == "U":
+                        self._inbound(user, packet["payload"])
+                    elif packet["type"] not in ("R",):
+                        self._count("disconnect: bad packet")
+                        return
+                await writer.drain()
+                try:
+                    packets, buffer = await self._read(reader, buffer, HEARTBEAT_S)
+                except TimeoutError:
+                    packets = []
+                    if time.monotonic() - last_heard > CLIENT_SILENCE_S:
+                        self._count("disconnect: silent client")
+                        return
+                    writer.write(ouch.soup_packet("H"))
+        except (ConnectionError, asyncio.IncompleteReadError, EOFError):
+            pass
+        except itch.ItchError:
+            self._count("disconnect: malformed")
+        finally:
+            if user is not None and writer in self.stream(user).writers:
+                self.stream(user).writers.remove(writer)
+            writer.close()
+
+    async def _read(self, reader, buffer: bytes, timeout: float) -> tuple[list[dict], bytes]:
+        while True:
+            packets, buffer = ouch.parse_soup(buffer)
+            if packets:
+                return packets, buffer
+            chunk = await asyncio.wait_for(reader.read(65536), timeout)
+            if not chunk:
+                raise EOFError
+            buffer += chunk
+
+    def _login(self, login: dict, writer) -> str | None:
+        name, password = login["username"].strip(), login["password"].strip()
+        user = self.venue.users.get(name)
+        session = login["requested_session"].strip()
+        if user is None or user.password != password:
+            writer.write(ouch.soup_packet("J", reject_reason_code="A"))
+            self._count("login rejected")
+            return None
+        if session and session != self.venue.session:
+            writer.write(ouch.soup_packet("J", reject_reason_code="S"))
+            self._count("login rejected")
+            return None
+        stream = self.stream(name)
+        first = login["requested_sequence_number"] or len(stream.messages) + 1
+        first = min(max(first, 1), len(stream.messages) + 1)
+        writer.write(ouch.soup_packet("A", session=self.venue.session, sequence_number=first))
+        for message in stream.messages[first - 1:]:      # recovery: every message from the one asked for
+            writer.write(ouch.soup_packet("S", message))
+        stream.writers.append(writer)
+        self._count("logins")
+        return name
+
+    # -- OUCH in, engine, OUCH out ---------------------------------------------------------------------
+    def _timestamp(self) -> int:
+        now = time.time()
+        return int((now % 86_400) * 1e9)
+
+    def _reject(self, user: str, token: str, code: str) -> None:
+        self._count("rejects")
+        self.stream(user).append(ouch.encode_outbound("J", timestamp=self._timestamp(), order_token=token,
+                                                      reject_reason=code))
+
+    def _inbound(self, user: str, payload: bytes) -> None:
+        msg = ouch.decode_inbound(payload)
+        self._count(f"in {msg['type']}")
+        if msg["type"] == "O":
+            self._enter(user, msg)
+        elif msg["type"] == "X":
+            self._cancel(user, msg)
+        elif msg["type"] == "U":
+            self._replace(user, msg)
+        else:   # Modify: not mapped yet
+            self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+                                                          order_token=msg["order_token"].strip()))
+
+    def _client_id(self, account: int) -> int:
+        self.next_client_id[account] = self.next_client_id.get(account, 0) + 1
+        return self.next_client_id[account]
+
+    def _enter(self, user: str, msg: dict) -> None:
+        token = msg["order_token"].strip()
+        account = self.venue.users[user].account
+        stock = msg["stock"].strip()
+        if (user, token) in self.tokens:
+            return self._reject(user, token, BAD_TOKEN)
+        if stock not in self.venue.symbols:
+            return self._reject(user, token, BAD_STOCK)
+        symbol, tick = self.venue.symbols[stock]
+        tif = {0: p.TimeInForce.IOC, 99998: p.TimeInForce.DAY, 99999: p.TimeInForce.DAY}.get(msg["tif"])
+        if tif is None:
+            return self._reject(user, token, BAD_TIF)
+        if msg["min_quantity"]:
+            return self._reject(user, token, BAD_MIN_QTY)
+        if msg["price"] % tick:
+            return self._reject(user, token, BAD_PRICE)
+        side = p.Side.BUY if msg["buy_sell_indicator"] == "B" else p.Side.SELL
+        order = Order(user, token, 0, symbol, stock, msg["buy_sell_indicator"], msg["price"], msg["tif"],
+                      msg["shares"])
+        self.tokens[(user, token)] = order
+        cmd = p.Command(opcode=p.Opcode.NEW, side=side, ord_type=p.OrdType.LIMIT, tif=tif, symbol=symbol,
+                        account=account, client_id=self._client_id(account), price=msg["price"] // tick,
+                        qty=msg["shares"])
+        self._events(self.exchange.submit([cmd], records=True), order, tick)
+
+    def _cancel(self, user: str, msg: dict) -> None:
+        order = self.tokens.get((user, msg["order_token"].strip()))
+        if order is None or not order.order_id or not order.leaves:
+            return self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+                                                                 order_token=msg["order_token"].strip()))
+        account = self.venue.users[user].account
+        tick = self.venue.symbols[order.stock][1]
+        if msg["shares"] == 0 or msg["shares"] >= order.leaves:
+            if msg["shares"]:
+                return       # nothing to take off
+            cmd = p.Command(opcode=p.Opcode.CANCEL, symbol=order.symbol, account=account, order_id=order.order_id)
+        else:
+            cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=order.symbol, account=account,
+                            client_id=self._client_id(account), order_id=order.order_id,
+                            price=order.price // tick, qty=msg["shares"])
+        self._events(self.exchange.submit([cmd], records=True), order, tick)
+
+    def _replace(self, user: str, msg: dict) -> None:
+        old = self.tokens.get((user, msg["existing_order_token"].strip()))
+        new_token = msg["replacement_order_token"].strip()
+        if old is None or not old.order_id or not old.leaves or (user, new_token) in self.tokens:
+            return self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+                                                                 order_token=msg["existing_order_token"].strip()))
+        tick = self.venue.symbols[old.stock][1]
+        if msg["price"] % tick:
+            return self._reject(user, new_token, BAD_PRICE)
+        account = self.venue.users[user].account
+        cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=old.symbol, account=account,
+                        client_id=self._client_id(account), order_id=old.order_id, price=msg["price"] // tick,
+                        qty=msg["shares"])
+        events = self.exchange.submit([cmd], records=True)
+        if events and events[0].type == p.EventType.REPLACED:
+            order = Order(user, new_token, old.order_id, old.symbol, old.stock, old.side, msg["price"], old.tif,
+                          events[0].leaves)
+            self.tokens[(user, new_token)] = order
+            self.by_order_id[old.order_id] = order
+            old.leaves = 0
+            self.stream(user).append(ouch.encode_outbound(
+                "U", timestamp=self._timestamp(), replacement_order_token=new_token, buy_sell_indicator=old.side,
+                shares=events[0].leaves, stock=old.stock, price=msg["price"], tif=old.tif,
+                firm=self.venue.users[user].firm, display="Y", order_reference_number=old.order_id, capacity="A",
+                iso_eligible="N", min_quantity=0, cross_type="N", order_state="L" if events[0].leaves else "D",
+                previous_order_token=old.token, bbo_weight_indicator=" "))
+            self._events(events[1:], order, tick)
+        else:
+            self._events(events, old, tick)
+
+    def _events(self, events, order: Order, tick: int) -> None:
+        """The engine's events for one command of ``order``'s user, as OUCH messages to their owners."""
+        ts = self._timestamp()
+        for e in events:
+            if e.type == p.EventType.ACCEPTED and order.order_id == 0:
+                order.order_id = e.order_id
+                self.by_order_id[e.order_id] = order
+                user = self.venue.users[order.user]
+                self.stream(order.user).append(ouch.encode_outbound(
+                    "A", timestamp=ts, order_token=order.token, buy_sell_indicator=order.side, shares=e.qty,
+                    stock=order.stock, price=order.price, tif=order.tif, firm=user.firm, display="Y",
+                    order_reference_number=e.order_id, capacity="A", iso_eligible="N", min_quantity=0,
+                    cross_type="N", order_state="L", bbo_weight_indicator=" "))
+            elif e.type == p.EventType.REJECTED:
+                self._reject(order.user, order.token, REJECT_CODES.get(e.reason, "O"))
+            elif e.type == p.EventType.FILL:
+                self._count("executions")
+                for oid, leaves, flag in ((e.order_id, e.leaves, "R"), (e.resting_order_id, e.resting_leaves, "A")):
+                    owner = self.by_order_id.get(oid)
+                    if owner is None:
+                        continue       # an order entered outside the gateway
+                    owner.leaves = leaves
+                    self.stream(owner.user).append(ouch.encode_outbound(
+                        "E", timestamp=ts, order_token=owner.token, executed_shares=e.qty,
+                        execution_price=e.price * self.venue.symbols[owner.stock][1], liquidity_flag=flag,
+                        match_number=e.seq))
+            elif e.type == p.EventType.CANCELED:
+                owner = self.by_order_id.get(e.order_id)
+                if owner is not None:
+                    owner.leaves = e.leaves
+                    self.stream(owner.user).append(ouch.encode_outbound(
+                        "C", timestamp=ts, order_token=owner.token, decrement_shares=e.qty,
+                        cancel_reason=CANCEL_CODES.get(e.reason, "S")))
+            elif e.type == p.EventType.REPLACED and e.order_id == order.order_id:
+                # a Cancel Order to fewer shares: Canceled with the shares taken off
+                taken = e.qty - e.leaves
+                order.leaves = e.leaves
+                self.stream(order.user).append(ouch.encode_outbound(
+                    "C", timestamp=ts, order_token=order.token, decrement_shares=taken, cancel_reason="U"))
+
+
+def run_forever(gateway: OuchGateway, host: str, port: int, ready=None) -> None:
+    """Serve until SIGINT/SIGTERM; End of Session to every session, stores flushed, then return."""
+    import signal
+
+    async def main():
+        address = await gateway.start(host, port)
+        if ready:
+            ready(address)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await gateway.stop()
+
+    try:
+        asyncio.run(main())
+    except OSError as e:
+        raise FpgaxError(f"cannot listen on {host}:{port}: {e.strerror}") from None

@@ -1,0 +1,216 @@
+"""The OUCH 4.2 / SoupBinTCP 3.0 gateway in front of the golden model, driven by clients over loopback:
+login and its rejects, orders that trade between two firms with both sides told, the gateway's own
+rejects, one firm unable to touch another's orders, cancels, and recovery of missed messages after a
+reconnect and after a restart of the gateway."""
+
+import asyncio
+
+import pytest
+
+from fpgax.host.exchange import Exchange, ModelBackend
+from fpgax.host.ouch_gateway import OuchGateway, Venue
+from fpgax.spec import ouch
+from fpgax.spec.config import profile
+
+CONFIG = profile("sim")
+
+
+class Client:
+    def __init__(self, reader, writer):
+        self.reader, self.writer, self.buffer = reader, writer, b""
+
+    @classmethod
+    async def login(cls, address, user, password, seq=1):
+        reader, writer = await asyncio.open_connection(*address)
+        client = cls(reader, writer)
+        writer.write(ouch.soup_packet("L", username=user, password=password, requested_session="",
+                                      requested_sequence_number=seq))
+        return client
+
+    def send(self, mtype, **values):
+        self.writer.write(ouch.soup_packet("U", ouch.encode_inbound(mtype, **values)))
+
+    async def packets(self, n, timeout=5.0):
+        out = []
+        while len(out) < n:
+            got, self.buffer = ouch.parse_soup(self.buffer)
+            out += [g for g in got if g["type"] != "H"]
+            if len(out) >= n:
+                break
+            chunk = await asyncio.wait_for(self.reader.read(65536), timeout)
+            if not chunk:
+                break
+            self.buffer += chunk
+        return out
+
+    async def messages(self, n):
+        return [ouch.decode_outbound(pk["payload"]) for pk in await self.packets(n)]
+
+    def close(self):
+        self.writer.close()
+
+
+def enter(client, token, side, shares, price, stock="S0", tif=99999, **more):
+    client.send("O", order_token=token, buy_sell_indicator=side, shares=shares, stock=stock, price=price, tif=tif,
+                firm="FPGX", display="Y", capacity="A", iso_eligible="N", min_quantity=more.get("min_quantity", 0),
+                cross_type="N", customer_type="R")
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    async def make(store=tmp_path / "store", exchange=None):
+        gw = OuchGateway(exchange or Exchange(ModelBackend(CONFIG)), Venue.default(CONFIG), store)
+        return gw, await gw.start()
+    return make
+
+
+def test_login_accepts_known_users_and_rejects_the_rest(gateway):
+    async def main():
+        gw, address = await gateway()
+        bad = await Client.login(address, "user1", "wrong")
+        assert (await bad.packets(1)) == [{"type": "J", "reject_reason_code": "A"}]
+        good = await Client.login(address, "user1", "pass1")
+        accepted = (await good.packets(1))[0]
+        assert accepted == {"type": "A", "session": "FPGAX     ", "sequence_number": 1}
+        early = await asyncio.open_connection(*address)      # data before a login: disconnected
+        early[1].write(ouch.soup_packet("U", ouch.encode_inbound("X", order_token="T", shares=0)))
+        assert await asyncio.wait_for(early[0].read(), 5) == b""
+        good.close()
+        bad.close()
+        await gw.stop()
+    run(main())
+
+
+def test_two_firms_trade_and_both_are_told(gateway):
+    async def main():
+        gw, address = await gateway()
+        seller, buyer = await Client.login(address, "user1", "pass1"), await Client.login(address, "user2", "pass2")
+        await seller.packets(1)
+        await buyer.packets(1)
+        enter(seller, "SELL1", "S", 100, 10_0000)                 # $10.00 = 1000 one-cent ticks
+        accepted = (await seller.messages(1))[0]
+        assert accepted["type"] == "A" and accepted["order_token"].strip() == "SELL1" and accepted["shares"] == 100
+        enter(buyer, "BUY1", "B", 40, 10_0000)
+        a, e_buyer = await buyer.messages(2)
+        (e_seller,) = await seller.messages(1)
+        assert a["type"] == "A" and e_buyer["type"] == "E" and e_seller["type"] == "E"
+        assert (e_buyer["executed_shares"], e_buyer["execution_price"], e_buyer["liquidity_flag"]) == (40, 10_0000, "R")
+        assert (e_seller["order_token"].strip(), e_seller["liquidity_flag"]) == ("SELL1", "A")
+        assert e_buyer["match_number"] == e_seller["match_number"]      # one match, the feed's number
+        # the buyer cannot cancel the seller's order: its token is not in the buyer's table
+        buyer.send("X", order_token="SELL1", shares=0)
+        assert (await buyer.messages(1))[0]["type"] == "I"
+        # the seller takes 20 off its 60 left, then cancels the rest
+        seller.send("X", order_token="SELL1", shares=40)
+        c = (await seller.messages(1))[0]
+        assert (c["type"], c["decrement_shares"], c["cancel_reason"]) == ("C", 20, "U")
+        seller.send("X", order_token="SELL1", shares=0)
+        c = (await seller.messages(1))[0]
+        assert (c["type"], c["decrement_shares"]) == ("C", 40)
+        seller.close()
+        buyer.close()
+        await gw.stop()
+    run(main())
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"tif": 5}, "O"), ({"price": 10_0001}, "X"), ({"stock": "NOPE"}, "S"), ({"min_quantity": 10}, "N"),
+    ({"price": 99_0000}, "X"),                                   # above the band: the engine's reject
+])
+def test_bad_orders_are_rejected_with_their_codes(gateway, change, code):
+    async def main():
+        gw, address = await gateway()
+        c = await Client.login(address, "user1", "pass1")
+        await c.packets(1)
+        args = {"price": 10_0000, "stock": "S0", "tif": 99999, **change}
+        enter(c, "T1", "B", 10, args.pop("price"), stock=args.pop("stock"), tif=args.pop("tif"), **args)
+        (j,) = await c.messages(1)
+        assert (j["type"], j["order_token"].strip(), j["reject_reason"]) == ("J", "T1", code)
+        c.close()
+        await gw.stop()
+    run(main())
+
+
+def test_a_reused_token_is_rejected(gateway):
+    async def main():
+        gw, address = await gateway()
+        c = await Client.login(address, "user1", "pass1")
+        await c.packets(1)
+        enter(c, "T1", "B", 10, 5_0000)
+        enter(c, "T1", "B", 10, 5_0000)
+        a, j = await c.messages(2)
+        assert a["type"] == "A" and (j["type"], j["reject_reason"]) == ("J", "O")
+        c.close()
+        await gw.stop()
+    run(main())
+
+
+def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_path):
+    async def main():
+        store = tmp_path / "store"
+        exchange = Exchange(ModelBackend(CONFIG))
+        gw, address = await gateway(store, exchange)
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        enter(seller, "S1", "S", 100, 10_0000)
+        await seller.messages(1)                                    # message 1: Accepted
+        seller.close()                                              # the seller goes away
+        buyer = await Client.login(address, "user2", "pass2")
+        await buyer.packets(1)
+        enter(buyer, "B1", "B", 30, 10_0000)
+        await buyer.messages(2)                                     # the seller's Executed is message 2
+        back = await Client.login(address, "user1", "pass1", seq=2)
+        login, missed = await back.packets(2)
+        assert login["sequence_number"] == 2 and ouch.decode_outbound(missed["payload"])["type"] == "E"
+        back.close()
+        buyer.close()
+        await gw.stop()
+        # a new gateway on the same store: the whole stream again from its files
+        gw2, address2 = await gateway(store, exchange)
+        again = await Client.login(address2, "user1", "pass1", seq=1)
+        packets = await again.packets(3)
+        assert [ouch.decode_outbound(pk["payload"])["type"] for pk in packets[1:]] == ["A", "E"]
+        again.close()
+        await gw2.stop()
+    run(main())
+
+
+def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
+    """The command as an operator runs it: it says when it listens (--ready-file), a client trades, and
+    SIGTERM ends it with End of Session to the client and exit 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    ready = tmp_path / "ready"
+    script = Path(sys.executable).parent / "fpgax"
+    proc = subprocess.Popen([str(script), "serve", "--ouch", "127.0.0.1:0", "--store", str(tmp_path / "s"),
+                             "--ready-file", str(ready)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        host, port = ready.read_text().strip().rsplit(":", 1)
+
+        async def client():
+            c = await Client.login((host, int(port)), "user1", "pass1")
+            await c.packets(1)
+            enter(c, "X1", "B", 5, 1_0000)
+            (a,) = await c.messages(1)
+            assert a["type"] == "A"
+            proc.send_signal(signal.SIGTERM)
+            assert [pk["type"] for pk in await c.packets(1)] == ["Z"]     # End of Session
+            c.close()
+
+        run(client())
+        assert proc.wait(timeout=30) == 0
+        assert "OUCH on 127.0.0.1:" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
