@@ -214,3 +214,31 @@ def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_malformed_session_is_dropped_and_the_others_go_on(gateway):
+    async def main():
+        gw, address = await gateway()
+        good, bad = await Client.login(address, "user1", "pass1"), await Client.login(address, "user2", "pass2")
+        await good.packets(1)
+        await bad.packets(1)
+        bad.writer.write(b"\x00\x05U\x01\x02\x03\x04")        # an Unsequenced Data that is no OUCH message
+        assert await asyncio.wait_for(bad.reader.read(), 5) == b""                 # that session is closed
+        enter(good, "G1", "B", 1, 1_0000)
+        assert (await good.messages(1))[0]["type"] == "A"                           # this one goes on
+        assert gw.counts.get("disconnect: malformed") == 1
+        good.close()
+        await gw.stop()
+    run(main())
+
+
+def test_the_server_heartbeats_a_quiet_session(gateway):
+    async def main():
+        gw, address = await gateway()
+        c = await Client.login(address, "user1", "pass1")
+        await c.packets(1)
+        chunk = await asyncio.wait_for(c.reader.read(65536), 3)      # nothing sent for a second: a heartbeat
+        assert ouch.parse_soup(chunk)[0][0]["type"] == "H"
+        c.close()
+        await gw.stop()
+    run(main())
