@@ -53,6 +53,7 @@ class User:
     password: str
     account: int
     firm: str = "FPGX"
+    drop_copy: bool = False   #: a drop-copy session: every execution and cancel of its firm, no orders
 
 
 @dataclass
@@ -63,9 +64,50 @@ class Venue:
 
     @classmethod
     def default(cls, config) -> Venue:
-        users = {f"user{i}": User(f"user{i}", f"pass{i}", i) for i in range(1, min(4, config.accounts))}
+        """user1..user3 (pass1..pass3, accounts 1..3, firms F001..F003) and drop1 (drop copy of F001)."""
+        users = {f"user{i}": User(f"user{i}", f"pass{i}", i, f"F{i:03d}") for i in range(1, min(4, config.accounts))}
+        users["drop1"] = User("drop1", "dpass1", 0, "F001", drop_copy=True)
         symbols = {itch.default_symbol_name(s).strip(): (s, itch.DEFAULT_TICK) for s in range(config.symbols)}
         return cls("FPGAX", users, symbols)
+
+    @classmethod
+    def load(cls, path, config) -> Venue:
+        """A venue file (TOML): ``session``, ``[[users]]`` (name, password, account, firm, drop_copy),
+        ``[[symbols]]`` (name, symbol, tick in 1/10000 of a dollar). Errors name the file and the entry."""
+        import tomllib
+
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except OSError as e:
+            raise FpgaxError(f"{path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise FpgaxError(f"{path}: {e}") from None
+        try:
+            users = {}
+            for i, u in enumerate(data.get("users", [])):
+                user = User(str(u["name"]), str(u["password"]), int(u.get("account", 0)), str(u.get("firm", "FPGX")),
+                            bool(u.get("drop_copy", False)))
+                if not 1 <= len(user.name) <= 6 or len(user.password) > 10:
+                    raise FpgaxError(f"{path}: users[{i}]: a name of 1..6 and a password of at most 10 characters")
+                if not user.drop_copy and not 0 <= user.account < config.accounts:
+                    raise FpgaxError(f"{path}: users[{i}]: account {user.account} is not in 0..{config.accounts - 1}")
+                users[user.name] = user
+            symbols = {}
+            for i, s in enumerate(data.get("symbols", [])):
+                name, symbol, tick = str(s["name"]), int(s["symbol"]), int(s.get("tick", itch.DEFAULT_TICK))
+                itch.symbol_name(name)
+                if not 0 <= symbol < config.symbols or tick < 1:
+                    raise FpgaxError(f"{path}: symbols[{i}]: symbol {symbol} (0..{config.symbols - 1}), "
+                                     f"tick {tick} (>= 1)")
+                symbols[name] = (symbol, tick)
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, FpgaxError):
+                raise
+            raise FpgaxError(f"{path}: {type(e).__name__}: {e}") from None
+        session = str(data.get("session", "FPGAX"))
+        if not 1 <= len(session) <= 10:
+            raise FpgaxError(f"{path}: session {session!r}: 1 to 10 characters")
+        return cls(session, users, symbols)
 
 
 @dataclass
@@ -124,6 +166,15 @@ class OuchGateway:
         self.next_client_id: dict[int, int] = {}
         self.server: asyncio.AbstractServer | None = None
         self.counts: dict[str, int] = {}
+
+    def _to_owner(self, user: str, message: bytes) -> None:
+        """A message for ``user``'s session, and an Executed or Canceled also to its firm's drop copies."""
+        self.stream(user).append(message)
+        if message[:1] in (b"E", b"C"):
+            firm = self.venue.users[user].firm
+            for other in self.venue.users.values():
+                if other.drop_copy and other.firm == firm:
+                    self.stream(other.name).append(message)
 
     def stream(self, user: str) -> Stream:
         if user not in self.streams:
@@ -235,6 +286,9 @@ class OuchGateway:
     def _inbound(self, user: str, payload: bytes) -> None:
         msg = ouch.decode_inbound(payload)
         self._count(f"in {msg['type']}")
+        if self.venue.users[user].drop_copy:       # a drop copy only listens
+            token = msg.get("order_token", msg.get("replacement_order_token", "")).strip()
+            return self._reject(user, token, "L")
         if msg["type"] == "O":
             self._enter(user, msg)
         elif msg["type"] == "X":
@@ -343,7 +397,7 @@ class OuchGateway:
                     if owner is None:
                         continue       # an order entered outside the gateway
                     owner.leaves = leaves
-                    self.stream(owner.user).append(ouch.encode_outbound(
+                    self._to_owner(owner.user, ouch.encode_outbound(
                         "E", timestamp=ts, order_token=owner.token, executed_shares=e.qty,
                         execution_price=e.price * self.venue.symbols[owner.stock][1], liquidity_flag=flag,
                         match_number=e.seq))
@@ -351,14 +405,14 @@ class OuchGateway:
                 owner = self.by_order_id.get(e.order_id)
                 if owner is not None:
                     owner.leaves = e.leaves
-                    self.stream(owner.user).append(ouch.encode_outbound(
+                    self._to_owner(owner.user, ouch.encode_outbound(
                         "C", timestamp=ts, order_token=owner.token, decrement_shares=e.qty,
                         cancel_reason=CANCEL_CODES.get(e.reason, "S")))
             elif e.type == p.EventType.REPLACED and e.order_id == order.order_id:
                 # a Cancel Order to fewer shares: Canceled with the shares taken off
                 taken = e.qty - e.leaves
                 order.leaves = e.leaves
-                self.stream(order.user).append(ouch.encode_outbound(
+                self._to_owner(order.user, ouch.encode_outbound(
                     "C", timestamp=ts, order_token=order.token, decrement_shares=taken, cancel_reason="U"))
 
 

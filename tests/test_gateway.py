@@ -242,3 +242,45 @@ def test_the_server_heartbeats_a_quiet_session(gateway):
         c.close()
         await gw.stop()
     run(main())
+
+
+def test_the_drop_copy_sees_its_firms_executions_and_cancels_and_enters_nothing(gateway):
+    async def main():
+        gw, address = await gateway()
+        drop = await Client.login(address, "drop1", "dpass1")               # drop copy of F001 (user1)
+        seller, buyer = await Client.login(address, "user1", "pass1"), await Client.login(address, "user2", "pass2")
+        for c in (drop, seller, buyer):
+            await c.packets(1)
+        enter(seller, "S1", "S", 50, 10_0000)
+        await seller.messages(1)
+        enter(buyer, "B1", "B", 20, 10_0000)                               # user2 is F002: its fill is not copied
+        await buyer.messages(2)
+        (e,) = await seller.messages(1)
+        seller.send("X", order_token="S1", shares=0)
+        (c,) = await seller.messages(1)
+        copies = await drop.messages(2)
+        assert copies == [e, c] and [m["type"] for m in copies] == ["E", "C"]
+        enter(drop, "D1", "B", 1, 10_0000)                                 # a drop copy enters no orders
+        (j,) = await drop.messages(1)
+        assert (j["type"], j["reject_reason"]) == ("J", "L")
+        for cl in (drop, seller, buyer):
+            cl.close()
+        await gw.stop()
+    run(main())
+
+
+def test_the_example_venue_loads_and_bad_venues_say_where(tmp_path):
+    from pathlib import Path
+
+    from fpgax.errors import FpgaxError
+
+    venue = Venue.load(Path(__file__).resolve().parent.parent / "docs" / "venue.example.toml", CONFIG)
+    assert set(venue.users) == {"alice", "bob", "f1drop"} and venue.symbols == {"AAPL": (0, 100), "MSFT": (1, 100)}
+    assert venue.users["f1drop"].drop_copy and venue.users["alice"].firm == "F001"
+    bad = tmp_path / "bad.toml"
+    for text, message in (('[[users]]\nname = "toolongname"\npassword = "x"\n', r"users\[0\]: a name of 1..6"),
+                          ('[[symbols]]\nname = "AAPL"\nsymbol = 99\n', r"symbols\[0\]: symbol 99"),
+                          ("[[users]\n", "bad.toml"), ('[[users]]\npassword = "x"\n', "KeyError")):
+        bad.write_text(text)
+        with pytest.raises(FpgaxError, match=message):
+            Venue.load(bad, CONFIG)

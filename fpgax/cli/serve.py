@@ -11,10 +11,13 @@ from fpgax.errors import FpgaxError
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve order entry (OUCH 4.2 over SoupBinTCP) on a backend until Ctrl-C",
                        description="Runs the OUCH gateway and the engine in one process. Default venue: users "
-                                   "user1..user3 (passwords pass1..pass3, accounts 1..3), symbols S0.. with a "
-                                   "one-cent tick, session FPGAX.")
+                                   "user1..user3 (passwords pass1..pass3, accounts 1..3, firms F001..F003), drop1 "
+                                   "(password dpass1: the drop copy of F001), symbols S0.. with a one-cent tick, "
+                                   "session FPGAX.")
     p.add_argument("--backend", default="model", choices=("model", "sim", "alveo"))
     common.add_profile(p)
+    p.add_argument("--config", type=Path, metavar="VENUE.toml",
+                   help="users, symbols and session (docs/venue.example.toml); default: the built-in venue")
     p.add_argument("--ouch", default="127.0.0.1:15000", metavar="HOST:PORT", help="where OUCH clients connect")
     p.add_argument("--store", type=Path, default=Path("build/serve"),
                    help="message stores and the journal (default: build/serve)")
@@ -27,13 +30,16 @@ def _cmd_serve(args) -> int:
     from fpgax.host.ouch_gateway import OuchGateway, Venue, run_forever
 
     config, _ = common.config_of(args)
+    if args.config:
+        Venue.load(args.config, config)     # a bad venue file is an error before anything opens
     host, _, port = args.ouch.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise FpgaxError(f"--ouch {args.ouch!r}: expected HOST:PORT")
     args.store.mkdir(parents=True, exist_ok=True)
     journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
     exchange = common.open_exchange(args, config, journal)
-    gateway = OuchGateway(exchange, Venue.default(config), args.store)
+    venue = Venue.load(args.config, config) if args.config else Venue.default(config)
+    gateway = OuchGateway(exchange, venue, args.store)
 
     def ready(address):
         common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]} ({args.backend} backend); Ctrl-C stops")
