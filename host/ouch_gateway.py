@@ -234,6 +234,8 @@ class OuchGateway:
                     writer.write(ouch.soup_packet("H"))
         except (ConnectionError, asyncio.IncompleteReadError, EOFError):
             pass
+        except asyncio.CancelledError:   # the server is stopping: end this session quietly
+            pass
         except itch.ItchError:
             self._count("disconnect: malformed")
         finally:

@@ -284,3 +284,20 @@ def test_the_example_venue_loads_and_bad_venues_say_where(tmp_path):
         bad.write_text(text)
         with pytest.raises(FpgaxError, match=message):
             Venue.load(bad, CONFIG)
+
+
+def test_bench_gateway_loses_nothing_and_reports_consistent_figures(tmp_path, capsys):
+    import json
+
+    from fpgax.cli import main
+
+    out = tmp_path / "gw.json"
+    assert main(["bench", "gateway", "--clients", "3", "--orders", "150", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["nothing_lost"] and r["orders"] == 450 and r["round_trip_us"]["count"] == 450
+    # clients 1 and 3 buy, client 2 sells, 10 shares each at one price: 150 sells meet 300 buys
+    assert r["executions"] == 150
+    assert r["orders_per_s"] == pytest.approx(450 / r["seconds"], rel=0.01)
+    rt = r["round_trip_us"]
+    assert rt["p50"] <= rt["p99"] <= rt["p99.9"] <= rt["max"]
+    assert "nothing lost" in capsys.readouterr().out

@@ -68,6 +68,15 @@ def register(sub) -> None:
     common.add_json(peers, "the measurement")
     peers.set_defaults(func=_cmd_peers)
 
+    g = bsub.add_parser("gateway", help="OUCH clients on loopback against the order-entry gateway (model backend)")
+    g.add_argument("--clients", type=common.positive_int, default=4, help="concurrent sessions (default 4)")
+    g.add_argument("--orders", type=common.positive_int, default=1000, help="orders per client (default 1000)")
+    g.add_argument("--protocol", default="ouch", choices=("ouch",), help="ouch (FIX is not built yet)")
+    common.add_profile(g)
+    common.add_json(g, "the measurement")
+    g.add_argument("--plot", type=Path, metavar="OUT.png", help="the round trips' CDF (needs fpgax[plot])")
+    g.set_defaults(func=_cmd_gateway)
+
     d = bsub.add_parser("diff", help="what got better or worse between two JSON reports")
     d.add_argument("old", type=Path)
     d.add_argument("new", type=Path)
@@ -194,6 +203,18 @@ def _cmd_peers(args) -> int:
     result = peers(args.orders, args.seed, peer_python=args.peer_python)
     common.emit(result, format_peers(result), args)
     return 0 if result["identical"] else 1
+
+
+def _cmd_gateway(args) -> int:
+    from fpgax.measure.gateway_bench import bench_gateway, format_gateway, plot_gateway
+
+    _, name = common.config_of(args)
+    result = bench_gateway(args.clients, args.orders, name)
+    common.emit({k: v for k, v in result.items() if not k.startswith("_")}, format_gateway(result), args)
+    if args.plot:
+        plot_gateway(result, args.plot)
+        common.note(f"figure: {args.plot}")
+    return 0 if result["nothing_lost"] else 1
 
 
 def _cmd_diff(args) -> int:
