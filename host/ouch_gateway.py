@@ -166,15 +166,23 @@ class OuchGateway:
         self.next_client_id: dict[int, int] = {}
         self.server: asyncio.AbstractServer | None = None
         self.counts: dict[str, int] = {}
+        self.metrics = None    #: a GatewayMetrics, with --metrics
 
     def _to_owner(self, user: str, message: bytes) -> None:
         """A message for ``user``'s session, and an Executed or Canceled also to its firm's drop copies."""
-        self.stream(user).append(message)
+        self._send(user, message)
         if message[:1] in (b"E", b"C"):
             firm = self.venue.users[user].firm
             for other in self.venue.users.values():
                 if other.drop_copy and other.firm == firm:
-                    self.stream(other.name).append(message)
+                    self._send(other.name, message)
+
+    def _send(self, user: str, message: bytes) -> None:
+        self.stream(user).append(message)
+        if self.metrics is not None:
+            self.metrics.outbound.labels(type=chr(message[0])).inc()
+            if message[:1] == b"J":
+                self.metrics.rejects.labels(reason=chr(message[-1])).inc()
 
     def stream(self, user: str) -> Stream:
         if user not in self.streams:
@@ -241,6 +249,8 @@ class OuchGateway:
         finally:
             if user is not None and writer in self.stream(user).writers:
                 self.stream(user).writers.remove(writer)
+                if self.metrics is not None:
+                    self.metrics.sessions.dec()
             writer.close()
 
     async def _read(self, reader, buffer: bytes, timeout: float) -> tuple[list[dict], bytes]:
@@ -273,6 +283,8 @@ class OuchGateway:
             writer.write(ouch.soup_packet("S", message))
         stream.writers.append(writer)
         self._count("logins")
+        if self.metrics is not None:
+            self.metrics.sessions.inc()
         return name
 
     # -- OUCH in, engine, OUCH out ---------------------------------------------------------------------
@@ -282,10 +294,28 @@ class OuchGateway:
 
     def _reject(self, user: str, token: str, code: str) -> None:
         self._count("rejects")
-        self.stream(user).append(ouch.encode_outbound("J", timestamp=self._timestamp(), order_token=token,
+        self._send(user, ouch.encode_outbound("J", timestamp=self._timestamp(), order_token=token,
                                                       reject_reason=code))
 
     def _inbound(self, user: str, payload: bytes) -> None:
+        if self.metrics is None:
+            return self._handle(user, payload)
+        t0 = time.perf_counter()
+        self._handle(user, payload)
+        self.metrics.gateway_seconds.observe(time.perf_counter() - t0)
+        self.metrics.inbound.labels(type=chr(payload[0])).inc()
+        self.metrics.refresh_backend()
+
+    def _submit(self, commands):
+        """The engine call, timed for the metrics."""
+        if self.metrics is None:
+            return self.exchange.submit(commands, records=True)
+        t0 = time.perf_counter()
+        events = self.exchange.submit(commands, records=True)
+        self.metrics.engine_seconds.observe(time.perf_counter() - t0)
+        return events
+
+    def _handle(self, user: str, payload: bytes) -> None:
         msg = ouch.decode_inbound(payload)
         self._count(f"in {msg['type']}")
         if self.venue.users[user].drop_copy:       # a drop copy only listens
@@ -298,7 +328,7 @@ class OuchGateway:
         elif msg["type"] == "U":
             self._replace(user, msg)
         else:   # Modify: not mapped yet
-            self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+            self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
                                                           order_token=msg["order_token"].strip()))
 
     def _client_id(self, account: int) -> int:
@@ -328,12 +358,12 @@ class OuchGateway:
         cmd = p.Command(opcode=p.Opcode.NEW, side=side, ord_type=p.OrdType.LIMIT, tif=tif, symbol=symbol,
                         account=account, client_id=self._client_id(account), price=msg["price"] // tick,
                         qty=msg["shares"])
-        self._events(self.exchange.submit([cmd], records=True), order, tick)
+        self._events(self._submit([cmd]), order, tick)
 
     def _cancel(self, user: str, msg: dict) -> None:
         order = self.tokens.get((user, msg["order_token"].strip()))
         if order is None or not order.order_id or not order.leaves:
-            return self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+            return self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
                                                                  order_token=msg["order_token"].strip()))
         account = self.venue.users[user].account
         tick = self.venue.symbols[order.stock][1]
@@ -345,13 +375,13 @@ class OuchGateway:
             cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=order.symbol, account=account,
                             client_id=self._client_id(account), order_id=order.order_id,
                             price=order.price // tick, qty=msg["shares"])
-        self._events(self.exchange.submit([cmd], records=True), order, tick)
+        self._events(self._submit([cmd]), order, tick)
 
     def _replace(self, user: str, msg: dict) -> None:
         old = self.tokens.get((user, msg["existing_order_token"].strip()))
         new_token = msg["replacement_order_token"].strip()
         if old is None or not old.order_id or not old.leaves or (user, new_token) in self.tokens:
-            return self.stream(user).append(ouch.encode_outbound("I", timestamp=self._timestamp(),
+            return self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
                                                                  order_token=msg["existing_order_token"].strip()))
         tick = self.venue.symbols[old.stock][1]
         if msg["price"] % tick:
@@ -360,14 +390,14 @@ class OuchGateway:
         cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=old.symbol, account=account,
                         client_id=self._client_id(account), order_id=old.order_id, price=msg["price"] // tick,
                         qty=msg["shares"])
-        events = self.exchange.submit([cmd], records=True)
+        events = self._submit([cmd])
         if events and events[0].type == p.EventType.REPLACED:
             order = Order(user, new_token, old.order_id, old.symbol, old.stock, old.side, msg["price"], old.tif,
                           events[0].leaves)
             self.tokens[(user, new_token)] = order
             self.by_order_id[old.order_id] = order
             old.leaves = 0
-            self.stream(user).append(ouch.encode_outbound(
+            self._send(user, ouch.encode_outbound(
                 "U", timestamp=self._timestamp(), replacement_order_token=new_token, buy_sell_indicator=old.side,
                 shares=events[0].leaves, stock=old.stock, price=msg["price"], tif=old.tif,
                 firm=self.venue.users[user].firm, display="Y", order_reference_number=old.order_id, capacity="A",
@@ -385,7 +415,7 @@ class OuchGateway:
                 order.order_id = e.order_id
                 self.by_order_id[e.order_id] = order
                 user = self.venue.users[order.user]
-                self.stream(order.user).append(ouch.encode_outbound(
+                self._send(order.user, ouch.encode_outbound(
                     "A", timestamp=ts, order_token=order.token, buy_sell_indicator=order.side, shares=e.qty,
                     stock=order.stock, price=order.price, tif=order.tif, firm=user.firm, display="Y",
                     order_reference_number=e.order_id, capacity="A", iso_eligible="N", min_quantity=0,

@@ -301,3 +301,42 @@ def test_bench_gateway_loses_nothing_and_reports_consistent_figures(tmp_path, ca
     rt = r["round_trip_us"]
     assert rt["p50"] <= rt["p99"] <= rt["p99.9"] <= rt["max"]
     assert "nothing lost" in capsys.readouterr().out
+
+
+def test_metrics_count_what_was_sent_during_a_load(gateway):
+    """Scrape /metrics while clients trade; the counts agree with what was sent and received."""
+    import urllib.request
+
+    from fpgax.host.gateway_metrics import GatewayMetrics
+
+    async def main():
+        gw, address = await gateway()
+        gw.metrics = GatewayMetrics(gw)
+        host, port = gw.metrics.serve("127.0.0.1", 0)
+        seller, buyer = await Client.login(address, "user1", "pass1"), await Client.login(address, "user2", "pass2")
+        await seller.packets(1)
+        await buyer.packets(1)
+        for i in range(20):
+            enter(seller, f"S{i}", "S", 10, 10_0000)
+        await seller.messages(20)
+        for i in range(10):
+            enter(buyer, f"B{i}", "B", 10, 10_0000)
+        await buyer.messages(20)                                      # 10 Accepted + 10 Executed
+        enter(buyer, "BAD", "B", 10, 10_0000, tif=5)                  # one reject, 'O'
+        await buyer.messages(1)
+        text = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode())
+        def value(line):
+            return float(next(x for x in text.splitlines() if x.startswith(line + " ")).split()[-1])
+        assert value('fpgax_inbound_messages_total{type="O"}') == 31
+        assert value('fpgax_outbound_messages_total{type="A"}') == 30
+        assert value('fpgax_outbound_messages_total{type="E"}') == 20 + 10      # both sides + the drop copy
+        assert value('fpgax_rejects_total{reason="O"}') == 1
+        assert value("fpgax_sessions_connected") == 2
+        assert value("fpgax_gateway_seconds_count") == 31 and value("fpgax_engine_seconds_count") == 30
+        assert value('fpgax_backend{counter="commands"}') == 30 and value("fpgax_store_bytes") > 0
+        seller.close()
+        buyer.close()
+        await gw.stop()
+        gw.metrics.close()
+    run(main())

@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--store", type=Path, default=Path("build/serve"),
                    help="message stores and the journal (default: build/serve)")
     p.add_argument("--ready-file", type=Path, help="written with HOST:PORT once the gateway listens")
+    p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus metrics here (needs fpgax[serve])")
     common.add_host_options(p)
     p.set_defaults(func=_cmd_serve)
 
@@ -40,6 +41,15 @@ def _cmd_serve(args) -> int:
     exchange = common.open_exchange(args, config, journal)
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
+    if args.metrics:
+        from fpgax.host.gateway_metrics import GatewayMetrics
+
+        m_host, _, m_port = args.metrics.rpartition(":")
+        if not m_host or not m_port.isdigit():
+            raise FpgaxError(f"--metrics {args.metrics!r}: expected HOST:PORT")
+        gateway.metrics = GatewayMetrics(gateway)
+        where = gateway.metrics.serve(m_host, int(m_port))
+        common.note(f"fpgax serve: Prometheus metrics on http://{where[0]}:{where[1]}/metrics")
 
     def ready(address):
         common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]} ({args.backend} backend); Ctrl-C stops")
@@ -50,6 +60,8 @@ def _cmd_serve(args) -> int:
         run_forever(gateway, host, int(port), ready)
     finally:
         exchange.close()
+        if gateway.metrics is not None:
+            gateway.metrics.close()
     common.note(f"fpgax serve: stopped ({gateway.counts.get('logins', 0)} logins, "
                 f"{gateway.counts.get('executions', 0)} executions)")
     return 0
