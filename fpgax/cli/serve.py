@@ -38,7 +38,15 @@ def _cmd_serve(args) -> int:
         raise FpgaxError(f"--ouch {args.ouch!r}: expected HOST:PORT")
     args.store.mkdir(parents=True, exist_ok=True)
     journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
-    exchange = common.open_exchange(args, config, journal)
+    if journal is not None and journal.exists() and journal.stat().st_size:
+        # a restart: the engine is rebuilt from its journal, which goes on in the same session
+        from fpgax.host.exchange import Exchange
+
+        backend = common.open_exchange(args, config).backend
+        exchange, events = Exchange.recover(journal, backend)
+        common.note(f"fpgax serve: engine recovered from {journal} ({len(events):,} events replayed)")
+    else:
+        exchange = common.open_exchange(args, config, journal)
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
     if args.metrics:
