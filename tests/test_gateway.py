@@ -340,3 +340,32 @@ def test_metrics_count_what_was_sent_during_a_load(gateway):
         await gw.stop()
         gw.metrics.close()
     run(main())
+
+
+def test_the_gateway_trades_on_the_simulated_kernel(tmp_path):
+    """The same gateway in front of the sim backend (the kernel's Verilog on its C++ harness)."""
+    from fpgax.host.exchange import open_backend
+    from fpgax.sim.drivers import runner
+
+    if not runner.simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    tiny = profile("tiny")
+
+    async def main():
+        with Exchange(open_backend("sim", tiny)) as exchange:
+            gw = OuchGateway(exchange, Venue.default(tiny), tmp_path / "store")
+            address = await gw.start()
+            seller, buyer = await Client.login(address, "user1", "pass1"), await Client.login(address, "user2", "pass2")
+            await seller.packets(1)
+            await buyer.packets(1)
+            enter(seller, "S1", "S", 10, 3000, stock="S0")              # $0.30 = 30 one-cent ticks: tiny's band
+            assert (await seller.messages(1))[0]["type"] == "A"
+            enter(buyer, "B1", "B", 4, 3000, stock="S0")
+            a, e = await buyer.messages(2)
+            (e2,) = await seller.messages(1)
+            assert (a["type"], e["type"], e["executed_shares"], e2["liquidity_flag"]) == ("A", "E", 4, "A")
+            assert exchange.stats()["backend"] == "sim" and exchange.stats()["fills"] == 1
+            seller.close()
+            buyer.close()
+            await gw.stop()
+    run(main())
