@@ -101,13 +101,6 @@ class KernelBackend(Backend):
         self.device.close()
 
 
-def host_rejects(commands: np.ndarray, reason: p.Reason) -> np.ndarray:
-    """REJECTED events made by the host (flag HOST, seq 0) for some commands, as an event array."""
-    return p.encode(p.EVENT, n=len(commands), type=E.REJECTED, reason=reason, flags=p.EventFlag.HOST,
-                    symbol=commands["symbol"], client_id=commands["client_id"], account=commands["account"],
-                    price=commands["price"], qty=commands["qty"])
-
-
 _NO_EVENTS = np.zeros(0, p.EVENT_DTYPE)
 
 
@@ -160,11 +153,7 @@ class Exchange:
 
     def submit(self, commands, records: bool = False):
         """Send commands in order; return every event, in order (host rejects in their place)."""
-        commands = self._normalize(commands)
-        if isinstance(commands, np.ndarray):
-            events = self._submit_array(commands)
-        else:
-            events = self._submit_with_refs(commands)
+        events = self._submit(self._normalize(commands))
         return p.array_to_events(events) if records else events
 
     def submit_all(self, commands, chunk: int = 4096, progress=None, records: bool = False):
@@ -172,12 +161,17 @@ class Exchange:
         commands = self._normalize(commands)
         out = []
         for start in range(0, len(commands), chunk):
-            part = commands[start:start + chunk]
-            out.append(self._submit_array(part) if isinstance(part, np.ndarray) else self._submit_with_refs(part))
+            out.append(self._submit(commands[start:start + chunk]))
             if progress:
                 progress(min(start + chunk, len(commands)))
         events = p.concatenate(out, p.EVENT_DTYPE)
         return p.array_to_events(events) if records else events
+
+    def _submit(self, commands) -> np.ndarray:
+        """Normalized commands: an array goes column-wise, Command objects with references one by one."""
+        if isinstance(commands, np.ndarray):
+            return self._submit_array(commands)
+        return self._submit_with_refs(commands)
 
     def _submit_array(self, commands: np.ndarray) -> np.ndarray:
         """The column-wise path: client-id reuse is checked on the NEW/REPLACE rows only, by sets."""
@@ -196,7 +190,7 @@ class Exchange:
                 start, pending = row, set()
             if key in taken:
                 out.append(self._send(commands[start:row]))
-                out.append(host_rejects(commands[row:row + 1], p.Reason.DUPLICATE_CLIENT_ID))
+                out.append(p.events_to_array([ClientIds.reject(p.array_to_commands(commands[row:row + 1])[0])]))
                 self.host_rejects += 1
                 start, pending = row + 1, set()
             else:

@@ -42,6 +42,10 @@ REJECT_CODES = {
 #: Gateway's own rejects (before the engine).
 BAD_TOKEN, BAD_TIF, BAD_PRICE, BAD_MIN_QTY, BAD_STOCK = "O", "O", "X", "N", "S"
 CANCEL_CODES = {p.Reason.USER: "U", p.Reason.IOC: "I", p.Reason.FOK: "I"}
+#: What Accepted and Replaced echo for the fields the engine has no meaning for (docs/order-entry.md).
+ECHOED = {"display": "Y", "capacity": "A", "iso_eligible": "N", "min_quantity": 0, "cross_type": "N",
+          "bbo_weight_indicator": " "}
+_REJECT_REASON_AT = ouch.OUTBOUND["J"].offsets()["reject_reason"]
 HEARTBEAT_S = 1.0       #: a server heartbeat after this long without sending
 CLIENT_SILENCE_S = 15.0  #: a session that sends nothing for this long is closed
 LOGIN_TIMEOUT_S = 5.0   #: the first packet must be a Login Request within this
@@ -182,7 +186,7 @@ class OuchGateway:
         if self.metrics is not None:
             self.metrics.outbound.labels(type=chr(message[0])).inc()
             if message[:1] == b"J":
-                self.metrics.rejects.labels(reason=chr(message[-1])).inc()
+                self.metrics.rejects.labels(reason=chr(message[_REJECT_REASON_AT])).inc()
 
     def stream(self, user: str) -> Stream:
         if user not in self.streams:
@@ -297,6 +301,15 @@ class OuchGateway:
         self._send(user, ouch.encode_outbound("J", timestamp=self._timestamp(), order_token=token,
                                                       reject_reason=code))
 
+    def _cancel_reject(self, user: str, token: str) -> None:
+        self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(), order_token=token.strip()))
+
+    def _order_fields(self, order: Order, shares: int) -> dict:
+        """What Accepted and Replaced say of an order."""
+        return {"buy_sell_indicator": order.side, "shares": shares, "stock": order.stock, "price": order.price,
+                "tif": order.tif, "firm": self.venue.users[order.user].firm,
+                "order_reference_number": order.order_id, "order_state": "L" if shares else "D", **ECHOED}
+
     def _inbound(self, user: str, payload: bytes) -> None:
         if self.metrics is None:
             return self._handle(user, payload)
@@ -328,8 +341,7 @@ class OuchGateway:
         elif msg["type"] == "U":
             self._replace(user, msg)
         else:   # Modify: not mapped yet
-            self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
-                                                          order_token=msg["order_token"].strip()))
+            self._cancel_reject(user, msg["order_token"])
 
     def _client_id(self, account: int) -> int:
         self.next_client_id[account] = self.next_client_id.get(account, 0) + 1
@@ -363,8 +375,7 @@ class OuchGateway:
     def _cancel(self, user: str, msg: dict) -> None:
         order = self.tokens.get((user, msg["order_token"].strip()))
         if order is None or not order.order_id or not order.leaves:
-            return self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
-                                                                 order_token=msg["order_token"].strip()))
+            return self._cancel_reject(user, msg["order_token"])
         account = self.venue.users[user].account
         tick = self.venue.symbols[order.stock][1]
         if msg["shares"] == 0 or msg["shares"] >= order.leaves:
@@ -381,8 +392,7 @@ class OuchGateway:
         old = self.tokens.get((user, msg["existing_order_token"].strip()))
         new_token = msg["replacement_order_token"].strip()
         if old is None or not old.order_id or not old.leaves or (user, new_token) in self.tokens:
-            return self._send(user, ouch.encode_outbound("I", timestamp=self._timestamp(),
-                                                                 order_token=msg["existing_order_token"].strip()))
+            return self._cancel_reject(user, msg["existing_order_token"])
         tick = self.venue.symbols[old.stock][1]
         if msg["price"] % tick:
             return self._reject(user, new_token, BAD_PRICE)
@@ -398,11 +408,8 @@ class OuchGateway:
             self.by_order_id[old.order_id] = order
             old.leaves = 0
             self._send(user, ouch.encode_outbound(
-                "U", timestamp=self._timestamp(), replacement_order_token=new_token, buy_sell_indicator=old.side,
-                shares=events[0].leaves, stock=old.stock, price=msg["price"], tif=old.tif,
-                firm=self.venue.users[user].firm, display="Y", order_reference_number=old.order_id, capacity="A",
-                iso_eligible="N", min_quantity=0, cross_type="N", order_state="L" if events[0].leaves else "D",
-                previous_order_token=old.token, bbo_weight_indicator=" "))
+                "U", timestamp=self._timestamp(), replacement_order_token=new_token, previous_order_token=old.token,
+                **self._order_fields(order, events[0].leaves)))
             self._events(events[1:], order, tick)
         else:
             self._events(events, old, tick)
@@ -414,12 +421,8 @@ class OuchGateway:
             if e.type == p.EventType.ACCEPTED and order.order_id == 0:
                 order.order_id = e.order_id
                 self.by_order_id[e.order_id] = order
-                user = self.venue.users[order.user]
                 self._send(order.user, ouch.encode_outbound(
-                    "A", timestamp=ts, order_token=order.token, buy_sell_indicator=order.side, shares=e.qty,
-                    stock=order.stock, price=order.price, tif=order.tif, firm=user.firm, display="Y",
-                    order_reference_number=e.order_id, capacity="A", iso_eligible="N", min_quantity=0,
-                    cross_type="N", order_state="L", bbo_weight_indicator=" "))
+                    "A", timestamp=ts, order_token=order.token, **self._order_fields(order, e.qty)))
             elif e.type == p.EventType.REJECTED:
                 self._reject(order.user, order.token, REJECT_CODES.get(e.reason, "O"))
             elif e.type == p.EventType.FILL:

@@ -116,9 +116,7 @@ def _replay_host(flow, config, backend, book_depth, journal, chunk, options) -> 
 
 def first_event_of_command(events: np.ndarray, n: int) -> int:
     """Index of the first event of command ``n`` (0-based), counting acknowledgements [R-ACK]."""
-    kind, reason = events["type"], events["reason"]
-    acks = np.flatnonzero(np.isin(kind, (p.EventType.ACCEPTED, p.EventType.REJECTED, p.EventType.REPLACED)) |
-                          ((kind == p.EventType.CANCELED) & (reason == p.Reason.USER)))
+    acks = np.flatnonzero(p.is_ack(events["type"], events["reason"]))
     return int(acks[n]) if n < len(acks) else len(events)
 
 

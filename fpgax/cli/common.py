@@ -52,6 +52,14 @@ def port(text: str) -> int:
     return value
 
 
+def host_port(text: str) -> tuple[str, int]:
+    """argparse type of a HOST:PORT option (port 0: any free port)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected HOST:PORT")
+    return host, int(port)
+
+
 def add_profile(p: argparse.ArgumentParser, flow: bool = False) -> None:
     more = "the profile a .bin flow was made for, else " if flow else ""
     p.add_argument("--profile", type=profile_name, metavar="{" + ",".join(sorted(PROFILES)) + "}",

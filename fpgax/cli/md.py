@@ -47,7 +47,8 @@ def register(sub) -> None:
     d.add_argument("--port", type=common.port, help="only frames to this UDP port")
     d.add_argument("--book", action="store_true", help="print the books at the end instead of the messages")
     d.add_argument("--depth", type=int, default=5)
-    d.add_argument("--rerequest", metavar="HOST:PORT", help="a re-request server to fill gaps from")
+    d.add_argument("--rerequest", metavar="HOST:PORT", type=common.host_port,
+                   help="a re-request server to fill gaps from")
     common.add_json(d, "the messages (or books)")
     d.set_defaults(func=_cmd_decode)
 
@@ -58,7 +59,8 @@ def register(sub) -> None:
     lst.add_argument("--depth", type=int, default=5)
     lst.add_argument("--count", type=int, help="stop after this many messages")
     lst.add_argument("--duration", type=float, help="stop after this many seconds")
-    lst.add_argument("--rerequest", metavar="HOST:PORT", help="re-request server to fill gaps from")
+    lst.add_argument("--rerequest", metavar="HOST:PORT", type=common.host_port,
+                     help="re-request server to fill gaps from")
     common.add_json(lst, "the summary (gaps, books)")
     lst.set_defaults(func=_cmd_listen)
 
@@ -150,7 +152,7 @@ def _cmd_decode(args) -> int:
             print(f"{seq:>8} {msg['type']} " + " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
                                                        for k, v in msg.items() if k != "type"))
 
-    rerequest = udp_rerequest(_address(args.rerequest)) if args.rerequest else None
+    rerequest = udp_rerequest(args.rerequest) if args.rerequest else None
     reader, skipped = decode_pcap(args.pcap, on_message, args.port, rerequest=rerequest)
     for text in reader.notes:
         common.note(text)
@@ -176,21 +178,13 @@ def _cmd_decode(args) -> int:
     return 1 if any(not g.filled for g in reader.gaps) else 0
 
 
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise FpgaxError(f"{text!r}: expected HOST:PORT")
-    return host, int(port)
-
-
 def _cmd_listen(args) -> int:
     from fpgax.host.md import listen
 
-    rerequest = _address(args.rerequest) if args.rerequest else None
     print(f"listening on {args.group}:{args.port} (interface {args.interface}); Ctrl-C stops", file=sys.stderr)
     try:
         summary = listen(args.group, args.port, interface=args.interface, depth=args.depth, count=args.count,
-                         duration=args.duration, rerequest=rerequest)
+                         duration=args.duration, rerequest=args.rerequest)
     except KeyboardInterrupt:
         return 0
     print(f"{summary['messages']} messages in {summary['packets']} packets, {len(summary['gaps'])} gaps",

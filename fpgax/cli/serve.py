@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fpgax.cli import common
-from fpgax.errors import FpgaxError
 
 
 def register(sub) -> None:
@@ -18,11 +17,13 @@ def register(sub) -> None:
     common.add_profile(p)
     p.add_argument("--config", type=Path, metavar="VENUE.toml",
                    help="users, symbols and session (docs/venue.example.toml); default: the built-in venue")
-    p.add_argument("--ouch", default="127.0.0.1:15000", metavar="HOST:PORT", help="where OUCH clients connect")
+    p.add_argument("--ouch", default="127.0.0.1:15000", type=common.host_port, metavar="HOST:PORT",
+                   help="where OUCH clients connect")
     p.add_argument("--store", type=Path, default=Path("build/serve"),
                    help="message stores and the journal (default: build/serve)")
     p.add_argument("--ready-file", type=Path, help="written with HOST:PORT once the gateway listens")
-    p.add_argument("--metrics", metavar="HOST:PORT", help="Prometheus metrics here (needs fpgax[serve])")
+    p.add_argument("--metrics", type=common.host_port, metavar="HOST:PORT",
+                   help="Prometheus metrics here (needs fpgax[serve])")
     common.add_host_options(p)
     p.set_defaults(func=_cmd_serve)
 
@@ -33,9 +34,7 @@ def _cmd_serve(args) -> int:
     config, _ = common.config_of(args)
     if args.config:
         Venue.load(args.config, config)     # a bad venue file is an error before anything opens
-    host, _, port = args.ouch.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise FpgaxError(f"--ouch {args.ouch!r}: expected HOST:PORT")
+    host, port = args.ouch
     args.store.mkdir(parents=True, exist_ok=True)
     journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
     if journal is not None and journal.exists() and journal.stat().st_size:
@@ -52,11 +51,8 @@ def _cmd_serve(args) -> int:
     if args.metrics:
         from fpgax.host.gateway_metrics import GatewayMetrics
 
-        m_host, _, m_port = args.metrics.rpartition(":")
-        if not m_host or not m_port.isdigit():
-            raise FpgaxError(f"--metrics {args.metrics!r}: expected HOST:PORT")
         gateway.metrics = GatewayMetrics(gateway)
-        where = gateway.metrics.serve(m_host, int(m_port))
+        where = gateway.metrics.serve(*args.metrics)
         common.note(f"fpgax serve: Prometheus metrics on http://{where[0]}:{where[1]}/metrics")
 
     def ready(address):
@@ -65,7 +61,7 @@ def _cmd_serve(args) -> int:
             args.ready_file.write_text(f"{address[0]}:{address[1]}\n")
 
     try:
-        run_forever(gateway, host, int(port), ready)
+        run_forever(gateway, host, port, ready)
     finally:
         exchange.close()
         if gateway.metrics is not None:

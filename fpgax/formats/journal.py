@@ -66,6 +66,8 @@ BATCH_HEADER = RecordFormat("BatchHeader", 16, doc="Before each batch of command
     Field("crc", 12, 4, "CRC32C of bytes 0..11"),
 ))
 MAX_BATCH = 1 << 24   #: a count above this is not a batch the host sends: the header is damaged
+_HEADER_CRC = JOURNAL_HEADER["crc"].offset      #: each header's CRC covers the bytes before its crc field
+_BATCH_CRC = BATCH_HEADER["crc"].offset
 
 
 class JournalError(FpgaxError):
@@ -111,17 +113,24 @@ def _header_bytes(pool: int, profile: str, session: uuid.UUID, created_ns: int) 
     h["magic"], h["format"], h["version"], h["record_size"] = JOURNAL_MAGIC, JOURNAL_FORMAT, p.PROTOCOL_VERSION, \
         p.COMMAND.size
     h["pool"] = pool
-    h["profile"] = int.from_bytes(profile.encode("ascii").ljust(8, b"\0")[:8], "little")
+    size = JOURNAL_HEADER["profile"].size
+    h["profile"] = int.from_bytes(profile.encode("ascii").ljust(size, b"\0")[:size], "little")
     h["session_lo"], h["session_hi"] = session.int & (2**64 - 1), session.int >> 64
     h["created_ns"] = created_ns
-    raw = bytearray(h.tobytes())
-    raw[60:64] = crc32c(bytes(raw[:60])).to_bytes(4, "little")
-    return bytes(raw)
+    return _sealed(h)
 
 
 def _batch_header(records: bytes, count: int) -> bytes:
-    head = BATCH_MARKER.to_bytes(4, "little") + count.to_bytes(4, "little") + crc32c(records).to_bytes(4, "little")
-    return head + crc32c(head).to_bytes(4, "little")
+    h = np.zeros(1, BATCH_HEADER.dtype)
+    h["marker"], h["count"], h["records_crc"] = BATCH_MARKER, count, crc32c(records)
+    return _sealed(h)
+
+
+def _sealed(header: np.ndarray) -> bytes:
+    """A header record with its ``crc`` field set to the CRC32C of the bytes before it."""
+    crc_at = header.dtype.fields["crc"][1]
+    header["crc"] = crc32c(header.tobytes()[:crc_at])
+    return header.tobytes()
 
 
 def read_journal_header(data: bytes, path) -> dict:
@@ -130,8 +139,8 @@ def read_journal_header(data: bytes, path) -> dict:
     h = np.frombuffer(data[:JOURNAL_HEADER.size], JOURNAL_HEADER.dtype)[0]
     if int(h["magic"]) != JOURNAL_MAGIC:
         raise JournalError(f"{path}: not an fpgax journal (magic {data[:8]!r} at byte 0)")
-    if crc32c(data[:60]) != int(h["crc"]):
-        raise JournalError(f"{path}: the journal header (bytes 0..63) fails its CRC32C: damaged")
+    if crc32c(data[:_HEADER_CRC]) != int(h["crc"]):
+        raise JournalError(f"{path}: the journal header (bytes 0..{JOURNAL_HEADER.size - 1}) fails its CRC32C: damaged")
     if int(h["format"]) != JOURNAL_FORMAT:
         raise JournalError(f"{path}: journal format {h['format']} (byte 8), this fpgax reads {JOURNAL_FORMAT}")
     if int(h["version"]) != p.PROTOCOL_VERSION:
@@ -139,7 +148,8 @@ def read_journal_header(data: bytes, path) -> dict:
     if int(h["record_size"]) != p.COMMAND.size:
         raise JournalError(f"{path}: record size {h['record_size']} (byte 12), expected {p.COMMAND.size}")
     session = uuid.UUID(int=int(h["session_hi"]) << 64 | int(h["session_lo"]))
-    profile = int(h["profile"]).to_bytes(8, "little").rstrip(b"\0").decode("ascii", errors="replace")
+    profile = int(h["profile"]).to_bytes(JOURNAL_HEADER["profile"].size, "little").rstrip(b"\0")
+    profile = profile.decode("ascii", errors="replace")
     return {"pool": int(h["pool"]), "profile": profile, "session": session.hex, "created_ns": int(h["created_ns"])}
 
 
@@ -172,10 +182,11 @@ def _frame(data: bytes, at: int) -> tuple[int, tuple[str, str] | None]:
     if len(data) - at < BATCH_HEADER.size:
         return 0, ("torn", f"{len(data) - at} bytes of a {BATCH_HEADER.size}-byte batch header, then the end")
     frame = data[at:at + BATCH_HEADER.size]
-    marker, count, records_crc, crc = (int.from_bytes(frame[i:i + 4], "little") for i in (0, 4, 8, 12))
-    if marker != BATCH_MARKER:
-        return 0, ("corrupt", f"no batch marker ({frame[:4]!r})")
-    if crc32c(frame[:12]) != crc:
+    h = np.frombuffer(frame, BATCH_HEADER.dtype)[0]
+    count = int(h["count"])
+    if int(h["marker"]) != BATCH_MARKER:
+        return 0, ("corrupt", f"no batch marker ({frame[:BATCH_HEADER['marker'].size]!r})")
+    if crc32c(frame[:_BATCH_CRC]) != int(h["crc"]):
         return 0, ("corrupt", "the batch header fails its CRC32C")
     if not 1 <= count <= MAX_BATCH:
         return 0, ("corrupt", f"a batch of {count} records")
@@ -183,7 +194,7 @@ def _frame(data: bytes, at: int) -> tuple[int, tuple[str, str] | None]:
     body = data[at + BATCH_HEADER.size:at + BATCH_HEADER.size + size]
     if len(body) < size:
         return 0, ("torn", f"{len(body)} of the batch's {size} record bytes, then the end")
-    if crc32c(body) != records_crc:
+    if crc32c(body) != int(h["records_crc"]):
         return 0, ("corrupt", f"the batch's {count} records fail their CRC32C")
     return count, None
 

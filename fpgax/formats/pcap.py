@@ -6,6 +6,7 @@ import struct
 from pathlib import Path
 
 from fpgax.errors import FpgaxError
+from fpgax.spec import itch
 
 
 class PcapError(FpgaxError, ValueError):
@@ -119,15 +120,7 @@ def _tsresol(options: bytes, endian: str) -> int | float:
     return 1000
 
 
-ETHERTYPE_IPV4 = 0x0800
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)   #: 802.1Q, 802.1ad (QinQ) and the older QinQ tag
-
-
-def _ones_complement(header: bytes) -> int:
-    total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header), 2))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def udp_datagrams(packets, skipped: dict | None = None):
@@ -151,7 +144,7 @@ def udp_datagrams(packets, skipped: dict | None = None):
         if len(raw) < at + 2 + 20:
             skip("cut short")
             continue
-        if int.from_bytes(raw[at:at + 2], "big") != ETHERTYPE_IPV4:
+        if int.from_bytes(raw[at:at + 2], "big") != itch.ETHERTYPE_IPV4:
             skip("not IPv4")
             continue
         ip_at = at + 2
@@ -160,14 +153,14 @@ def udp_datagrams(packets, skipped: dict | None = None):
             skip("not IPv4")
             continue
         header = raw[ip_at:ip_at + ihl]
-        if int.from_bytes(header[10:12], "big") and _ones_complement(header):
+        if int.from_bytes(header[10:12], "big") and itch.ip_checksum(header):   # 0: offloaded, not computed
             skip("wrong IPv4 checksum")
             continue
         total = int.from_bytes(header[2:4], "big")
         if total < ihl + 8 or len(raw) < ip_at + total:
             skip("cut short")
             continue
-        if header[9] != 17:
+        if header[9] != itch.IP_PROTO_UDP:
             skip("not UDP")
             continue
         if int.from_bytes(header[6:8], "big") & 0x3FFF:   # more fragments, or an offset

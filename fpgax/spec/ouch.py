@@ -58,12 +58,9 @@ def soup_packet(ptype: str, payload: bytes = b"", **fields) -> bytes:
         body = ptype.encode() + bytes(payload)
     else:
         msg = SOUP[ptype]
-        values = {f.name: str(fields.pop(f.name)).rjust(f.size) if f.kind == "n" and f.name in fields else
-                  fields.pop(f.name, None) for f in msg.fields}
-        values = {k: v for k, v in values.items() if v is not None}
-        body = encode_message(_as_alpha(msg), values)
-        if fields:
-            raise ItchError(f"{msg.name} has no field(s) {', '.join(fields)}")
+        numeric = {f.name: f.size for f in msg.fields if f.kind == "n"}
+        values = {k: str(v).rjust(numeric[k]) if k in numeric else v for k, v in fields.items()}
+        body = encode_message(_ALPHA[ptype], values)
     if len(body) > 0xFFFF:
         raise ItchError(f"a SoupBinTCP packet of {len(body)} bytes: the length field holds 65,535")
     return struct.pack(">H", len(body)) + body
@@ -87,7 +84,7 @@ def parse_soup(buffer: bytes) -> tuple[list[dict], bytes]:
             out.append({"type": ptype, "payload": body[1:]})
         else:
             msg = SOUP[ptype]
-            fields = decode_message(_as_alpha(msg), body)
+            fields = decode_message(_ALPHA[ptype], body)
             for f in msg.fields:
                 if f.kind == "n":
                     text = fields[f.name].strip()
@@ -99,9 +96,9 @@ def parse_soup(buffer: bytes) -> tuple[list[dict], bytes]:
     return out, bytes(buffer[at:])
 
 
-def _as_alpha(msg: ItchMessage) -> ItchMessage:
-    """The numeric ASCII fields are carried as alpha text (already right-justified by the caller)."""
-    return ItchMessage(msg.type, msg.name, tuple(ItchField(f.name, f.size, "a", f.doc) for f in msg.fields), msg.doc)
+#: The packets as the codec sees them: numeric ASCII fields carried as alpha text (right-justified first).
+_ALPHA = {t: ItchMessage(m.type, m.name, tuple(ItchField(f.name, f.size, "a", f.doc) for f in m.fields), m.doc)
+          for t, m in SOUP.items()}
 
 
 # -- OUCH 4.2 -------------------------------------------------------------------------------------

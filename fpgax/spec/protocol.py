@@ -282,10 +282,16 @@ EVENT_DTYPE = EVENT.dtype
 
 
 
-def is_ack(event_type: int, reason: int) -> bool:
-    """True for the event that acknowledges a command (the first event of every command)."""
-    return event_type in (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED) or (
-        event_type == EventType.CANCELED and reason == Reason.USER)
+#: Event types that always acknowledge a command (CANCELED does when its reason is USER).
+ACK_TYPES = (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED)
+
+
+def is_ack(event_type, reason):
+    """True for the event that acknowledges a command (the first event of every command). On numpy
+    columns (``events["type"], events["reason"]``) it answers for every event at once."""
+    if isinstance(event_type, np.ndarray):
+        return np.isin(event_type, ACK_TYPES) | ((event_type == EventType.CANCELED) & (reason == Reason.USER))
+    return event_type in ACK_TYPES or (event_type == EventType.CANCELED and reason == Reason.USER)
 
 
 # -- Python objects for single records, derived from the formats above -----------------------
@@ -338,9 +344,7 @@ def records_to_array(fmt: RecordFormat, cls, objects) -> np.ndarray:
     objects = list(objects)
     arr = np.zeros(len(objects), fmt.dtype)
     for name in cls.FIELDS:
-        values = np.fromiter((getattr(o, name) for o in objects), dtype=object, count=len(objects)) \
-            if fmt[name].bits == 64 else [getattr(o, name) for o in objects]
-        arr[name] = check_range(fmt[name], values)
+        arr[name] = check_range(fmt[name], [getattr(o, name) for o in objects])
     return arr
 
 
@@ -425,7 +429,7 @@ def encode(fmt: RecordFormat, n: int | None = None, **columns) -> np.ndarray:
 def check_range(field: Field, values):
     """``values`` if every one fits ``field`` (unsigned, ``field.bits`` wide), else ValueError."""
     a = np.asarray(values)
-    if a.dtype == object or a.dtype.kind == "f":
+    if a.dtype == object or a.dtype.kind == "f":   # past int64 mixed with negatives, or not integers at all
         a = np.asarray(values, dtype=object)
         if len(a.shape) and len(a) and not all(isinstance(v, int | np.integer) for v in a.tolist()):
             raise ValueError(f"{field.name}: not integers")
