@@ -100,7 +100,26 @@ def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
     assert block and report["resources"]["RAMB36"]["used"] + report["resources"]["RAMB18"]["used"] > 0
     depth = report["lut_depth"]
     assert depth["max"] == len(depth["path"]) > 1 and depth["from"] and depth["to"]
-    assert "deepest LUT path" in capsys.readouterr().out
+    # the timing walk: the worst path first, Fmax its inverse, sources for every cell on a path
+    timing = report["timing"]
+    assert {"period_ns", "fmax_mhz", "paths"} <= set(timing) and 1 <= len(timing["paths"]) <= 10
+    periods = [p["ns"] for p in timing["paths"]]
+    assert periods == sorted(periods, reverse=True) and timing["period_ns"] == periods[0]
+    assert timing["fmax_mhz"] == pytest.approx(1000 / timing["period_ns"], abs=0.1)
+    for path in timing["paths"]:
+        assert set(path) >= {"ns", "luts", "from", "to", "sources"} and len(path["sources"]) == len(path["cells"])
+        assert path["luts"] == sum(c["type"].startswith("LUT") for c in path["cells"])
+    assert any(s and s.startswith("hdl/") for s in timing["paths"][0]["sources"])
+    # the tiny engine's notional check multiplies in DSPs without registers (a target of the silicon work)
+    assert timing["combinational_dsps"] == report["cells"].get("DSP48E2", 0)
+    tiles = report["vivado_tiling"]
+    assert tiles["RAMB36"]["used"] == sum(m["RAMB36"] for m in tiles["per_memory"])
+    assert {m["memory"] for m in tiles["per_memory"]} == {m["memory"] for m in report["memories"]}
+    assert sum(m["yosys"]["RAMB36"] for m in tiles["per_memory"]) == \
+        report["resources"]["RAMB36"]["used"] + report["resources"]["RAMB18"]["used"] / 2
+    assert report["slr_plan"]["fits"] and len(report["slr_plan"]["slrs"]) == 3
+    out = capsys.readouterr().out
+    assert "deepest LUT path" in out and "worst period" in out and "SLR" in out
 
 
 def test_lut_depth_counts_luts_between_registers():

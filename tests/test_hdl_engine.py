@@ -58,3 +58,93 @@ def test_every_opcode_has_a_first_state():
 
     dispatched = [op for ops in FIRST_STATE.values() for op in ops]
     assert sorted(dispatched) == sorted(p.Opcode) and len(set(dispatched)) == len(dispatched)
+
+
+RESET_STATE = """action,account,client_id,symbol,side,type,tif,price,qty,ref
+ACCOUNT,1,,,,DISABLE,,,,
+ACCOUNT,2,,,,ENABLE,,,3,50
+SYMBOL,,,1,,,,20,30,
+HALT,,,0,,,,,,
+NEW,3,1,1,B,LIMIT,GTC,25,5,
+NEW,3,2,1,S,LIMIT,GTC,28,5,
+"""
+AFTER_RESET = """action,account,client_id,symbol,side,type,tif,price,qty,ref
+NEW,1,1,0,B,LIMIT,DAY,10,4,
+NEW,2,2,1,B,LIMIT,DAY,40,9,
+NEW,3,3,1,S,LIMIT,DAY,10,2,
+NEW,3,4,1,S,MARKET,IOC,,1,
+SNAPSHOT,,,1,,,,,5,
+"""
+
+
+def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held(tmp_path):
+    """Fill the pool, halt a symbol, move a band, disable and limit accounts, rest orders; reset
+    (ap_rst_n, the memories keep their contents); then the engine must answer exactly as a new one:
+    the commands after the reset give the events a fresh model gives."""
+    from amaranth import ClockDomain, Module
+
+    config = profile("tiny")
+    before_path, after_path = tmp_path / "before.csv", tmp_path / "after.csv"
+    before_path.write_text(RESET_STATE)
+    after_path.write_text(AFTER_RESET)
+    from fpgax.formats.flows import Flow
+
+    _, before, before_events, _ = run_model(load_flow(SCENARIO), config, progress=False)
+    _, state, _, _ = run_model(load_flow(before_path), config, progress=False)
+    _, _, filled, _ = run_model(Flow([*before, *state]), config, progress=False)   # what the engine holds
+    _, after, expected, _ = run_model(load_flow(after_path), config, progress=False)   # a fresh model
+    dut = MatchingEngine(config)
+    top = Module()
+    top.domains.sync = cd = ClockDomain("sync")
+    top.submodules.dut = dut
+    received, phase = [], {"n": 0, "reset_done": False}
+
+    async def source(ctx):
+        for record in p.commands_to_array([*before, *state]):
+            ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.i.valid, 0)
+        while phase["n"] < len(filled):   # every event of the state out
+            await ctx.tick()
+        await ctx.tick().repeat(5)
+        ctx.set(cd.rst, 1)
+        await ctx.delay(3e-8)          # three clock periods in reset (ticks raise DomainReset then)
+        ctx.set(cd.rst, 0)
+        phase["reset_done"] = True
+        for record in p.commands_to_array(after):
+            ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.i.valid, 0)
+
+    async def sink(ctx):
+        from amaranth.sim._async import DomainReset
+
+        ctx.set(dut.o.ready, 1)
+        while len(received) < len(expected):
+            valid, value = ctx.get(dut.o.valid), ctx.get(dut.o.payload.as_value())
+            try:
+                await ctx.tick()
+            except DomainReset:
+                await ctx.delay(1e-8)
+                continue
+            if valid:
+                if phase["reset_done"]:
+                    raw = value.to_bytes(p.EVENT.size, "little")
+                    received.append(p.array_to_events(np.frombuffer(raw, p.EVENT_DTYPE))[0])
+                else:
+                    phase["n"] += 1
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.run_until(1e-8 * 40000)
+    # the state really was there: the pool filled, then the halt canceled its DAY orders
+    assert any(e.reason == p.Reason.POOL_FULL for e in before_events)
+    assert any(e.reason == p.Reason.HALT for e in filled) and phase["n"] == len(filled)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected]
+    # and an engine that had kept the state would have answered differently
+    _, _, kept, _ = run_model(Flow([*before, *state, *after]), config, progress=False)
+    assert [event_key(e) for e in kept[len(filled):]] != [event_key(e) for e in expected]

@@ -230,8 +230,11 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
 
     # the pcap: tshark's MoldUDP64 dissector and the shipped Lua ITCH 5.0 dissector
     capture = tmp_path / "feed.pcap"
-    write_capture(result, capture)
-    assert [raw for _, raw in pcap.read(capture)] == result.frames
+    write_capture(result, capture, clock_ns=4.0)
+    stamped = pcap.read(capture)
+    assert [raw for _, raw in stamped] == result.frames
+    # each frame is stamped at its first beat's cycle x the clock period after 09:30
+    assert [t for t, _ in stamped][:3] == [34_200_000_000_000 + 4 * c for c in result.first_beats[:3]]
     if sim == "verilator" and width == 64:
         check_tshark(capture, 31337, result.messages, len(result.frames))
 

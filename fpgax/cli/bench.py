@@ -91,11 +91,11 @@ def register(sub) -> None:
 
 
 def _clock(args) -> tuple[float, str]:
-    from fpgax.toolflow.build import KERNEL_CLOCK_MHZ
+    """The clock of the ns figures: the modelled Fmax capped at the kernel clock, or --clock-mhz."""
+    from fpgax.toolflow.clock import modelled_clock
 
-    if args.clock_mhz:
-        return args.clock_mhz, "--clock-mhz"
-    return KERNEL_CLOCK_MHZ, "the kernel clock target of constraints/u280.cfg"
+    clock = modelled_clock(override=args.clock_mhz)
+    return clock.mhz, clock.source
 
 
 def _generated_or(args, orders: int, seed: int = 1):
@@ -128,9 +128,9 @@ def _cmd_rtl(args) -> int:
     from fpgax.sim.golden.run import resolved
 
     flow, config, name = _generated_or(args, 50_000)
-    clock, _ = _clock(args)
+    clock, source = _clock(args)
     report = bench(resolved(flow, config), config)
-    report.update(profile=name, clock_mhz=clock, flow=str(args.flow or "generated"))
+    report.update(profile=name, clock_mhz=clock, clock_source=source, flow=str(args.flow or "generated"))
     common.emit(report, format_report(report, clock), args)
     return 0
 
@@ -172,9 +172,9 @@ def _cmd_throughput(args) -> int:
     from fpgax.measure.perf import format_throughput, throughput
 
     config, name = common.config_of(args)
-    clock, _ = _clock(args)
+    clock, source = _clock(args)
     result = throughput(config, args.orders, clock_mhz=clock, sim_orders=args.sim_orders)
-    result["profile"] = name
+    result.update(profile=name, clock_source=source)
     common.emit(result, format_throughput(result), args)
     return 0
 

@@ -91,7 +91,7 @@ def _cmd_capture(args) -> int:
     from fpgax.formats.flows import save_flow
     from fpgax.measure.stats import distribution
     from fpgax.sim.golden.run import resolved
-    from fpgax.toolflow.build import KERNEL_CLOCK_MHZ
+    from fpgax.toolflow.clock import modelled_clock
 
     flow, config, name = common.flow_and_config(args)
     names, ticks = _csv(args.names, str, "--names"), _csv(args.ticks, int, "--ticks")
@@ -116,7 +116,8 @@ def _cmd_capture(args) -> int:
         save_flow(path, commands, pool=config.pool, profile=name)
         result = run_capture(path, name, args.simulator, width=args.width, settings=settings, stall=args.stall,
                              workdir=Path(tmp) / "bench", quiet=True)
-    write_capture(result, args.output)
+    clock = modelled_clock()
+    write_capture(result, args.output, clock.ns)
     lat = wire_latencies(result, config, commands, settings)
     text = [f"wrote {args.output}: {len(result.frames):,} frames, {result.messages:,} messages, 0 mismatches "
             f"with the reference publisher ({time.monotonic() - t0:.1f} s)"]
@@ -125,8 +126,9 @@ def _cmd_capture(args) -> int:
         pct = distribution(lat)
         text.append("wire latency, command taken -> first byte of its frame (cycles): "
                     + ", ".join(f"{k} {v:g}" for k, v in pct.items())
-                    + f"  (x {1000 / KERNEL_CLOCK_MHZ:.3f} ns at the {KERNEL_CLOCK_MHZ} MHz kernel clock target)")
-        out.update(cycles=lat, percentiles=pct)
+                    + f"  (x {clock.ns:.3f} ns at {clock.source})")
+        out.update(cycles=lat, percentiles=pct, clock_mhz=clock.mhz, clock_source=clock.source,
+                   percentiles_ns={k: round(v * clock.ns, 2) for k, v in pct.items()})
     common.emit(out, "\n".join(text), args)
     return 0
 

@@ -20,8 +20,6 @@ from fpgax.progress import Step
 from fpgax.spec.config import DEFAULT_PROFILE, EngineConfig, profile
 
 TOP = "fpgax_md"
-#: Wire-time clock of the captures: the kernel clock the latency report states.
-CLOCK_MHZ = 300.0
 
 
 @dataclass
@@ -30,7 +28,6 @@ class CaptureResult:
     first_beats: list[int]   #: bench cycle of each frame's first beat
     taken: list[int]         #: bench cycle each command was taken
     messages: int
-    clock_ns: float
     settings: dict = field(default_factory=dict)
 
 
@@ -80,13 +77,14 @@ def run_capture(flow_path: Path, config_name: str = DEFAULT_PROFILE, sim: str = 
                          f"simulation log: {keep_log(log, 'md-capture')}")
     data = json.loads(out.read_text())
     return CaptureResult([bytes.fromhex(f) for f in data["frames"]], data["first_beats"], data["taken"],
-                         data["messages"], 1000.0 / CLOCK_MHZ, settings)
+                         data["messages"], settings)
 
 
-def write_capture(result: CaptureResult, path: Path, time_of_day_ns: int = 34_200_000_000_000) -> None:
-    """The frames as a pcap, each stamped with its first beat's wire time (cycle x clock period
-    after the time of day the publisher was set to, on day 0 of the epoch)."""
-    stamps = [time_of_day_ns + round(c * result.clock_ns) for c in result.first_beats]
+def write_capture(result: CaptureResult, path: Path, clock_ns: float,
+                  time_of_day_ns: int = 34_200_000_000_000) -> None:
+    """The frames as a pcap, each stamped with its first beat's wire time (cycle x ``clock_ns``, the
+    period of the modelled clock, after the time of day the publisher was set to, on day 0 of the epoch)."""
+    stamps = [time_of_day_ns + round(c * clock_ns) for c in result.first_beats]
     pcap.write(path, result.frames, stamps)
 
 

@@ -138,7 +138,8 @@ def format_report(report: dict, clock_mhz: float) -> str:
     lines = [f"{report['commands']:,} commands, {report['events']:,} events, {report['cycles']:,} cycles: "
              f"{report['cycles_per_command']} cycles per command (input always valid, no backpressure)",
              f"non-crossing adds and cancels: {report['non_crossing']['cycles_per_command']} cycles per command",
-             f"latency in cycles (and ns at {clock_mhz:g} MHz), command accepted -> first event presented:",
+             f"latency in cycles (and ns at {clock_mhz:g} MHz, {report.get('clock_source', 'the given clock')}), "
+             "command accepted -> first event presented:",
              f"  {'class':<24}{'count':>9}{'p50':>7}{'p99':>7}{'max':>7}{'p50 ns':>9}{'p99 ns':>9}"]
 
     def row(name, s):

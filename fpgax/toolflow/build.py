@@ -30,14 +30,13 @@ from fpgax.progress import Step
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig, profile
+from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ  # noqa: F401  (the link sets it: constraints/u280.cfg)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_WAIVERS = ROOT / "hdl" / "lint.vlt"
 U280_CFG = ROOT / "constraints" / "u280.cfg"
 #: The U280 XDMA platform v++ links against (installed with the card's deployment shell).
 PLATFORM = "xilinx_u280_gen3x16_xdma_1_202211_1"
-#: Kernel clock target in MHz (constraints/u280.cfg sets it for the link).
-KERNEL_CLOCK_MHZ = 300
 
 
 class ToolMissing(FpgaxError, RuntimeError):

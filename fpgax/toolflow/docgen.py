@@ -82,11 +82,64 @@ def estimate_section(root: Path) -> str:
     for name, r in report["resources"].items():
         rows.append(f"| {name} | {r['used']:,} | {r['available']:,} | {r['percent']:.2f} |")
     depth = report["lut_depth"]
-    rows += ["", f"Deepest LUT path: **{depth['max']} levels**, from {depth['from']} to {depth['to']}.", "",
-             "| memory | depth x width | ram_style | Mbit | % of on-chip RAM |", "|---|---|---|---:|---:|"]
+    rows += ["", f"Deepest LUT path: **{depth['max']} levels**, from {depth['from']} to {depth['to']}."]
+    timing = report.get("timing")
+    if timing:
+        rows += ["", f"Modelled worst period: **{timing['period_ns']:.2f} ns, Fmax {timing['fmax_mhz']} MHz** at -2 "
+                     f"(target {timing['target_period_ns']} ns, {timing['target_mhz']:g} MHz: "
+                     f"{'met' if timing['met'] else '**not met**'}). RAM cells with unregistered outputs: "
+                     f"{timing['unregistered_ram_cells']}; most LUT levels after one: "
+                     f"{timing['luts_after_unregistered_ram']}; combinational DSPs: {timing['combinational_dsps']}.",
+                 "", "The 10 worst paths (one per end signal):", "",
+                 "| ns | LUTs | from | to | Amaranth sources along it |", "|---:|---:|---|---|---|"]
+        for path in timing["paths"]:
+            sources = []
+            for src in path["sources"]:
+                src = (src or "").removeprefix("feeds ")
+                if src and src not in sources:
+                    sources.append(src)
+            rows.append(f"| {path['ns']:.2f} | {path['luts']} | {path['from']} | {path['to']} | "
+                        f"{', '.join(sources) or '-'} |")
+    tiles = report.get("vivado_tiling")
+    tiled = {m["memory"]: m for m in (tiles or {}).get("per_memory", [])}
+    rows += ["", "| memory | depth x width | ram_style | Mbit | % of on-chip RAM | Vivado tiles | Yosys |",
+             "|---|---|---|---:|---:|---|---|"]
     for mem in sorted(report["memories"], key=lambda m: -m["bits"]):
+        t = tiled.get(mem["memory"])
+        vivado = f"{t['blocks']:g} {t['primitive']}" if t else "-"
+        yosys = "-"
+        if t and "yosys" in t:
+            y = t["yosys"]
+            yosys = " + ".join(f"{v:g} {k}" for k, v in y.items() if v) or "-"
         rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | "
-                    f"{mem['bits'] / 2**20:.2f} | {mem['percent_of_onchip_ram']:.2f} |")
+                    f"{mem['bits'] / 2**20:.2f} | {mem['percent_of_onchip_ram']:.2f} | {vivado} | {yosys} |")
+    if tiles:
+        rows += ["", f"Vivado-style tiling in total: **{tiles['URAM288']['used']:,} URAM288 "
+                     f"({tiles['URAM288']['percent']:.1f}%)**, {tiles['RAMB36']['used']:,g} RAMB36 "
+                     f"({tiles['RAMB36']['percent']:.1f}%), **{tiles['bits_percent']:.1f}% of BRAM+URAM bits**."]
+    plan = report.get("slr_plan")
+    if plan:
+        rows += ["", f"SLR plan: {'fits' if plan['fits'] else '**does not fit**'}.", "",
+                 "| SLR | URAM288 | RAMB36 | LUT | memories |", "|---|---:|---:|---:|---|"]
+        for slr in plan["slrs"]:
+            rows.append(f"| SLR{slr['slr']} | {slr['URAM288']:g} / {slr['budget']['URAM288']} | "
+                        f"{slr['RAMB36']:g} / {slr['budget']['RAMB36']} | {slr['LUT']:,} / {slr['budget']['LUT']:,} | "
+                        f"{', '.join(f'`{m}`' for m in slr['memories']) or '-'} |")
+        from fpgax.toolflow.estimate import _split_text
+
+        if plan["split"]:
+            rows += ["", "Memories that do not fit one SLR: "
+                     + "; ".join(f"`{part['memory']}` {_split_text(part)}" for part in plan["split"]) + "."]
+    return "\n".join(rows) + "\n"
+
+
+def timing_figures() -> str:
+    """The delay figures of the timing walk, with their sources (fpgax.toolflow.timing.FIGURES)."""
+    from fpgax.toolflow.timing import FIGURES
+
+    rows = ["| figure | ns | source | |", "|---|---:|---|---|"]
+    for name, f in FIGURES.items():
+        rows.append(f"| `{name}` | {f.ns:.2f} | {f.source} | {'assumption' if f.assumption else 'published'} |")
     return "\n".join(rows) + "\n"
 
 
@@ -109,6 +162,7 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
         out["enum-" + cls.__name__] = enum_table(cls)
     out["kernel-xml"] = "```xml\n" + _kernel_xml() + "```\n"
     out["estimate-u280"] = estimate_section(root)
+    out["timing-figures"] = timing_figures()
     out["itch-messages"] = itch_table()
     from fpgax.formats import journal
 

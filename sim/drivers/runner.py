@@ -45,12 +45,24 @@ def environment() -> dict[str, str]:
             "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}
 
 
+def toolchain_tag() -> str:
+    """Which cocotb and Verilator a build directory belongs to: the Makefiles cocotb writes name
+    their files by absolute path, so a cache shared by two virtualenvs (a CI checkout and a
+    developer's) must not share build directories."""
+    import hashlib
+
+    import cocotb
+
+    where = f"{Path(cocotb.__file__).resolve().parent}|{getattr(cocotb, '__version__', '')}|{rtl.verilator_bin()}"
+    return hashlib.sha256(where.encode()).hexdigest()[:8]
+
+
 def build(top: str, verilog, key: str, sim: str, waves: bool = False) -> tuple[object, Path]:
     """Build ``top`` (Verilog text, or a callable giving it) for ``sim``; cached by ``key``.
     Returns (runner, build_dir)."""
     if not simulator_available(sim):
         raise FpgaxError(f"{sim} is not installed" + (" (apt-get install iverilog)" if sim == "icarus" else ""))
-    build_dir = rtl.cache_dir() / "cocotb" / f"{top}-{sim}-{key}"
+    build_dir = rtl.cache_dir() / "cocotb" / f"{top}-{sim}-{key}-{toolchain_tag()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{top}.v"
     if not source.exists():

@@ -1,0 +1,149 @@
+"""On-chip memory as Vivado tiles it, and a plan of the xcu280's three SLRs.
+
+Yosys packs narrow rows into UltraRAM byte lanes; Vivado does not. Vivado maps a URAM288 as fixed
+4K x 72 blocks, cascaded within a column (UG573, "UltraRAM"), and a block RAM in one of its
+36 Kbit aspect ratios (UG573, "Block RAM"). ``tile()`` counts the blocks one memory needs that way;
+``plan_slrs()`` places the memories and the logic on the three SLRs within each one's resources.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+#: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
+URAM_SHAPE = (4096, 72)
+#: RAMB36E2 aspect ratios (depth, width), 512 x 72 in simple dual port (UG573).
+RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+#: RAMB18E2 aspect ratios, 512 x 36 in simple dual port (UG573); one counts as half a RAMB36.
+RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+#: A memory with ram_style "auto" this shallow is distributed RAM (LUTRAM) in Vivado's inference.
+LUTRAM_MAX_DEPTH = 64
+RAMB36_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+
+#: The xcu280 per SLR: the device's totals split evenly over its three SLRs (DS963 gives the totals;
+#: the even split is an assumption that holds for the Virtex UltraScale+ HBM die: three identical SLRs).
+SLRS = 3
+PER_SLR = {"LUT": 1_303_680 // 3, "FF": 2_607_360 // 3, "RAMB36": 2_016 // 3, "URAM288": 960 // 3,
+           "DSP": 9_024 // 3}
+
+
+def _blocks(depth: int, width: int, shape: tuple[int, int]) -> int:
+    return math.ceil(depth / shape[0]) * math.ceil(width / shape[1])
+
+
+def tile(depth: int, width: int, style: str) -> dict:
+    """The blocks Vivado would use for one ``depth`` x ``width`` memory of ``ram_style`` ``style``.
+
+    ``ultra``: URAM288 4K x 72 tiles, ``cascade`` of them deep. ``block``: the aspect ratio with the
+    fewest blocks (RAMB18 halves where they do better). ``logic``: flip-flops. ``auto``: LUTRAM when at
+    most 64 deep, else block RAM.
+    """
+    bits = depth * width
+    if style == "ultra":
+        n = _blocks(depth, width, URAM_SHAPE)
+        return {"primitive": "URAM288", "blocks": n, "URAM288": n, "RAMB36": 0.0,
+                "cascade": math.ceil(depth / URAM_SHAPE[0]), "columns": math.ceil(width / URAM_SHAPE[1]),
+                "efficiency": round(bits / (n * URAM_BITS), 3)}
+    if style == "logic" or (style == "auto" and depth <= LUTRAM_MAX_DEPTH):
+        return {"primitive": "FF" if style == "logic" else "LUTRAM", "blocks": 0, "URAM288": 0, "RAMB36": 0.0,
+                "efficiency": None}
+    r36 = min((_blocks(depth, width, s), s) for s in RAMB36_SHAPES)
+    r18 = min((_blocks(depth, width, s), s) for s in RAMB18_SHAPES)
+    if r18[0] / 2 < r36[0]:
+        n, shape, primitive = r18[0] / 2, r18[1], "RAMB18"
+    else:
+        n, shape, primitive = float(r36[0]), r36[1], "RAMB36"
+    return {"primitive": primitive, "blocks": n, "URAM288": 0, "RAMB36": n, "shape": f"{shape[0]}x{shape[1]}",
+            "efficiency": round(bits / (n * RAMB36_BITS), 3)}
+
+
+def memory_of_cell(name: str) -> str:
+    """The Amaranth memory a Yosys RAM cell belongs to: ``kernel.engine.free$192.queue.0.1`` is
+    ``engine.free.queue`` (``$n`` uniquifiers and the block's row/column numbers dropped)."""
+    name = re.sub(r"\$\d+", "", name.strip("\\"))
+    return re.sub(r"(\.\d+)+$", "", re.sub(r"^kernel\.", "", name))
+
+
+def yosys_blocks(netlist: dict, top: str) -> dict[str, Counter]:
+    """The block RAM and UltraRAM cells Yosys made for each memory."""
+    out: dict[str, Counter] = {}
+    for name, cell in netlist["modules"][top]["cells"].items():
+        if cell["type"].startswith(("RAMB", "URAM")):
+            out.setdefault(memory_of_cell(name), Counter())[cell["type"]] += 1
+    return out
+
+
+def vivado_tiling(memories: list[dict], onchip_bits: int, uram_total: int, ramb36_total: int,
+                  yosys: dict[str, Counter] | None = None) -> dict:
+    """Per-memory tiles and the totals against the device (the estimate's ``vivado_tiling``)."""
+    per = []
+    for mem in memories:
+        t = tile(mem["depth"], mem["width"], mem["style"])
+        row = {"memory": mem["memory"], "depth": mem["depth"], "width": mem["width"], "style": mem["style"], **t,
+               "URAM288_percent": round(100 * t["URAM288"] / uram_total, 2),
+               "RAMB36_percent": round(100 * t["RAMB36"] / ramb36_total, 2)}
+        if yosys is not None:
+            found = yosys.get(mem["memory"], Counter())
+            row["yosys"] = {"URAM288": found.get("URAM288", 0),
+                            "RAMB36": found.get("RAMB36E2", 0) + found.get("RAMB18E2", 0) / 2}
+        per.append(row)
+    uram = sum(r["URAM288"] for r in per)
+    ramb36 = sum(r["RAMB36"] for r in per)
+    bits = uram * URAM_BITS + ramb36 * RAMB36_BITS
+    return {"URAM288": {"used": uram, "available": uram_total, "percent": round(100 * uram / uram_total, 2)},
+            "RAMB36": {"used": ramb36, "available": ramb36_total, "percent": round(100 * ramb36 / ramb36_total, 2)},
+            "bits_percent": round(100 * bits / onchip_bits, 2),
+            "per_memory": sorted(per, key=lambda r: -(r["URAM288"] * URAM_BITS + r["RAMB36"] * RAMB36_BITS))}
+
+
+def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
+    """Place every memory on an SLR within its URAM/BRAM budget, largest first, and the logic with them.
+
+    A memory larger than one SLR's budget is split into per-SLR parts (cascades cannot cross an SLR,
+    and every crossing costs a super long line and a register on each side): it is listed in
+    ``split`` and the plan does not fit (``fits`` is false), as does any SLR over its budget.
+    The logic (``logic``: LUT, FF, DSP totals) goes to ``home``, the SLR with the largest memories,
+    since the engine's FSM addresses them every cycle; the kernel's AXI ports stay with it
+    (the U280's HBM and the platform's PCIe side sit below, in SLR0, one crossing away).
+    """
+    slrs = [{"slr": i, "memories": [], "URAM288": 0, "RAMB36": 0.0, "LUT": 0, "FF": 0, "DSP": 0} for i in range(SLRS)]
+    split = []
+    order = sorted(tiling["per_memory"], key=lambda r: (-r["URAM288"], -r["RAMB36"]))
+    for mem in order:
+        need_u, need_b = mem["URAM288"], mem["RAMB36"]
+        if not need_u and not need_b:
+            continue
+        fits = [s for s in slrs if s["URAM288"] + need_u <= PER_SLR["URAM288"] and
+                s["RAMB36"] + need_b <= PER_SLR["RAMB36"]]
+        if fits:
+            target = min(fits, key=lambda s: (s["slr"] != home, s["URAM288"] + s["RAMB36"]))
+            target["URAM288"] += need_u
+            target["RAMB36"] += need_b
+            target["memories"].append(mem["memory"])
+            continue
+        parts = []
+        for s in sorted(slrs, key=lambda s: (s["slr"] != home, s["slr"])):   # fill SLR by SLR
+            take_u = min(need_u, PER_SLR["URAM288"] - s["URAM288"])
+            take_b = min(need_b, PER_SLR["RAMB36"] - s["RAMB36"])
+            if take_u <= 0 and take_b <= 0:
+                continue
+            s["URAM288"] += take_u
+            s["RAMB36"] += take_b
+            need_u, need_b = need_u - take_u, need_b - take_b
+            s["memories"].append(f"{mem['memory']} (part)")
+            parts.append(s["slr"])
+            if need_u <= 0 and need_b <= 0:
+                break
+        split.append({"memory": mem["memory"], "slrs": parts, "unplaced_URAM288": max(need_u, 0),
+                      "unplaced_RAMB36": max(need_b, 0)})
+    for key in ("LUT", "FF", "DSP"):
+        slrs[home][key] += logic.get(key, 0)
+    for s in slrs:
+        s["budget"] = dict(PER_SLR)
+        s["within_budget"] = all(s[k] <= PER_SLR[k] for k in PER_SLR)
+    unplaced = any(p["unplaced_URAM288"] > 0 or p["unplaced_RAMB36"] > 0 for p in split)
+    return {"home": home, "slrs": slrs, "split": split,
+            "fits": not unplaced and not split and all(s["within_budget"] for s in slrs)}

@@ -1,0 +1,464 @@
+"""Static timing estimate of a Yosys ``synth_xilinx -family xcup`` netlist: an arrival-time walk.
+
+``analyze(netlist, top)`` times every register-to-register path of a flattened Yosys JSON netlist
+with the UltraScale+ -2 delay figures of :data:`FIGURES` (each with its source; the ones marked
+``assumption`` are not published by AMD per primitive and are chosen to agree with the published
+block maxima and with the usual 6-LUT-levels-at-300-MHz rule, see docs/build.md).
+
+The model, in the order a path is timed:
+
+* A path starts at a clock-to-out: a flip-flop's Q, a block RAM or UltraRAM output (slower when the
+  netlist leaves its output register off: ``DOA_REG``/``DOB_REG`` = 0, ``OREG_A``/``OREG_B`` = FALSE),
+  a DSP48E2's P when ``PREG`` = 1, or a kernel input port (the platform side is registered).
+* Every net adds a route delay that grows with its fanout (``net_base`` + ``net_per_fanout_doubling``
+  x log2(fanout), at most ``net_max``), except the dedicated routes of carry chains, DSP cascades and
+  the F7/F8 multiplexers, which add nothing.
+* LUTs, carry cells, F7/F8 multiplexers and unregistered DSP stages add their cell delay.
+* A path ends at a setup check: a flip-flop's D/CE/R/S, a RAM's address/data/enable, a DSP's input
+  register or internal M/P register, or a kernel output port. Its period is arrival + setup + clock
+  uncertainty.
+
+A RAM or DSP counts as a register only where the netlist enables its output or pipeline register.
+Clock pins are not data: clock nets are not timed. IBUF/OBUF/INV are free (a kernel has no pads;
+Vivado folds inverters into the LUTs). The walk is one pass over the cells in topological order,
+linear in the netlist, with the worst predecessor kept for every cell so that paths can be read back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One delay of the model, in ns, with where it comes from."""
+
+    ns: float
+    source: str
+    assumption: bool = False
+
+
+#: The -2 speed grade (VCCINT 0.85 V) figures the walk uses; docs/build.md prints this table.
+FIGURES: dict[str, Figure] = {
+    "ff_clock_to_q": Figure(0.10, "typical FDRE C->Q in UltraScale+ -2 timing reports (DS923 gives no CLB table)",
+                            True),
+    "ff_setup": Figure(0.05, "typical FDRE D setup in UltraScale+ -2 timing reports", True),
+    "lut": Figure(0.12, "slowest LUT6 input pin in UltraScale+ -2 timing reports (UG574 describes the LUT, "
+                        "DS923 gives no delay)", True),
+    "net_base": Figure(0.30, "route delay of a fanout-1 net placed nearby; UG949: route delay is over half of a "
+                             "typical UltraScale path", True),
+    "net_per_fanout_doubling": Figure(0.10, "added route delay per doubling of fanout before replication", True),
+    "net_max": Figure(1.50, "longest route delay counted for one net (Vivado replicates high-fanout drivers)", True),
+    "carry": Figure(0.20, "CARRY4/CARRY8 S or DI input to CO/O (UG574 carry logic)", True),
+    "carry_chain": Figure(0.05, "CI to CO through one carry cell on the dedicated chain (UG574)", True),
+    "muxf": Figure(0.08, "MUXF7/F8/F9 select or data input to output (UG574 wide multiplexers)", True),
+    "bram_clock_to_out": Figure(1.30, "RAMB36E2 CLK to DOUT without output register; bracketed by the published "
+                                      "Versal figure (DS958: 0.90 ns at -2M) and the slower 16 nm fabric", True),
+    "bram_clock_to_out_reg": Figure(0.40, "RAMB36E2 CLK to DOUT with DOA_REG (DS958 publishes 0.26 ns at -2M)", True),
+    "bram_setup": Figure(0.45, "RAMB36E2 address/enable setup (UG573 timing model)", True),
+    "uram_clock_to_out": Figure(1.60, "URAM288 CLK to DOUT without OREG (UG573: the output register sets its "
+                                      "maximum frequency)", True),
+    "uram_clock_to_out_reg": Figure(0.60, "URAM288 CLK to DOUT with OREG", True),
+    "uram_setup": Figure(0.55, "URAM288 address/enable setup", True),
+    "dsp_internal_clock_to_out": Figure(0.30, "DSP48E2 internal register clock-to-out", True),
+    "dsp_internal_setup": Figure(0.05, "DSP48E2 internal register setup", True),
+    "dsp_multiply": Figure(0.94, "A/B to M: the slowest stage of a fully pipelined DSP48E2, 1/775 MHz = 1.29 ns "
+                                 "(DS923 FMAX, -2), less internal clock-to-out and setup"),
+    "dsp_alu": Figure(0.55, "M to P: a two-register multiply without MREG runs at 544 MHz = 1.84 ns (DS923 "
+                            "FMAX_MULT_NOMREG, -2), less the multiply stage and internal clock-to-out and setup"),
+    "dsp_input_pin": Figure(0.15, "fabric to DSP48E2 input pin", True),
+    "dsp_output_pin": Figure(0.20, "DSP48E2 output pin to fabric; with dsp_input_pin an unregistered DSP costs "
+                                   "1.84 ns fabric to fabric, the two-register multiply's period", True),
+    "clock_uncertainty": Figure(0.10, "jitter and skew of an MMCM-generated 300 MHz kernel clock within one SLR "
+                                      "(UG949 clock uncertainty; Vivado reports 0.06-0.10 ns)", True),
+    "port": Figure(0.10, "a kernel port is registered on the platform side: clock-to-out in, setup out", True),
+}
+
+
+def ns(name: str) -> float:
+    return FIGURES[name].ns
+
+
+#: Pins that carry clocks, never data.
+CLOCK_PINS = frozenset({"C", "CLK", "CLKARDCLK", "CLKBWRCLK", "I_BUFG"})
+#: Outputs whose routes to the next cell are dedicated (no general routing).
+DEDICATED_OUTPUTS = frozenset({"CO", "PCOUT", "ACOUT", "BCOUT", "CARRYCASCOUT", "MULTSIGNOUT",
+                               "CAS_OUT_ADDR", "CAS_OUT_BWE", "CAS_OUT_DBITERR", "CAS_OUT_DIN",
+                               "CAS_OUT_DOUT", "CAS_OUT_EN", "CAS_OUT_RDACCESS", "CAS_OUT_RDB_WR",
+                               "CAS_OUT_SBITERR", "CASDOUTA", "CASDOUTB", "CASDOUTPA", "CASDOUTPB"})
+FREE = ("IBUF", "OBUF", "INV", "BUF")
+IGNORED = ("BUFG", "$scopeinfo", "VCC", "GND")
+DSP_A_SIDE = {"A": "AREG", "ACIN": "AREG", "B": "BREG", "BCIN": "BREG", "D": "DREG"}
+DSP_P_SIDE = {"C": "CREG", "PCIN": None}
+
+
+def _param(cell: dict, name: str, default: int = 0) -> int:
+    value = cell.get("parameters", {}).get(name)
+    if value is None:
+        return default
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().strip('"')
+    if text.upper() in ("TRUE", "FALSE"):
+        return int(text.upper() == "TRUE")
+    try:
+        return int(text, 2) if set(text) <= {"0", "1"} else int(text)
+    except ValueError:
+        return default
+
+
+def net_delay(fanout: int) -> float:
+    """Route delay of a net that reaches ``fanout`` cells."""
+    if fanout <= 1:
+        return ns("net_base")
+    return min(ns("net_max"), ns("net_base") + ns("net_per_fanout_doubling") * math.log2(fanout))
+
+
+class Kind:
+    """How a cell type times: a register, a RAM, a DSP, combinational logic or nothing."""
+
+    REGISTER, RAM, DSP, LOGIC, FREE, IGNORED = "register", "ram", "dsp", "logic", "free", "ignored"
+
+
+def kind(cell_type: str) -> str:
+    if cell_type.startswith(IGNORED):
+        return Kind.IGNORED
+    if cell_type.startswith(FREE):
+        return Kind.FREE
+    if cell_type.startswith(("FD", "SRL", "LD")):
+        return Kind.REGISTER
+    if cell_type.startswith(("RAMB", "URAM", "FIFO", "RAM32", "RAM64", "RAM128", "RAM256", "RAMS", "RAMD")):
+        return Kind.RAM
+    if cell_type.startswith("DSP"):
+        return Kind.DSP
+    return Kind.LOGIC
+
+
+def ram_clock_to_out(cell: dict, port: str) -> tuple[float, bool]:
+    """(clock-to-out, registered) of a RAM output port under the cell's register parameters."""
+    t = cell["type"]
+    if t.startswith("URAM"):
+        reg = _param(cell, "OREG_B" if port.endswith("_B") else "OREG_A")
+        return (ns("uram_clock_to_out_reg") if reg else ns("uram_clock_to_out")), bool(reg)
+    if t.startswith("RAMB"):
+        # simple dual port (72 bits on a RAMB36, 36 on a RAMB18): both output buses are port A's read
+        simple_dual = _param(cell, "READ_WIDTH_A") >= (72 if "36" in t else 36)
+        port_b = port.startswith(("DOUTB", "DOUTPB")) and not simple_dual
+        reg = _param(cell, "DOB_REG" if port_b else "DOA_REG")
+        return (ns("bram_clock_to_out_reg") if reg else ns("bram_clock_to_out")), bool(reg)
+    return ns("bram_clock_to_out"), False   # LUTRAM/FIFO: an unregistered read
+
+
+def ram_setup(cell: dict) -> float:
+    return ns("uram_setup") if cell["type"].startswith("URAM") else ns("bram_setup")
+
+
+@dataclass
+class Path:
+    """One timed path: its period (arrival + setup + uncertainty), its LUT count and its cells."""
+
+    ns: float
+    luts: int
+    start: str
+    end: str
+    cells: list
+
+    def as_dict(self, describe) -> dict:
+        """``describe(cell)`` names a cell, ``describe(cell, source_only=True)`` gives its source line or
+        None; a cell without one (logic abc made) is given the line of the next cell it feeds."""
+        sources, following = [], None
+        for cell, _ in reversed(self.cells):
+            own = describe(cell, source_only=True)
+            following = own or following
+            sources.append(own or (f"feeds {following}" if following else None))
+        sources.reverse()
+        return {"ns": round(self.ns, 3), "luts": self.luts, "from": describe(self.start), "to": describe(self.end),
+                "cells": [{"cell": c, "type": t} for c, t in self.cells], "sources": sources}
+
+
+class TimingGraph:
+    """The arrival-time walk over one flattened module of a Yosys JSON netlist."""
+
+    def __init__(self, netlist: dict, top: str, figures: dict | None = None):
+        self.module = netlist["modules"][top]
+        self.cells = {n: c for n, c in self.module["cells"].items() if kind(c["type"]) != Kind.IGNORED}
+        self.driver: dict[int, tuple[str | None, str]] = {}
+        self.fanout: dict[int, int] = {}
+        for name, port in self.module.get("ports", {}).items():
+            for bit in port["bits"]:
+                if not isinstance(bit, int):
+                    continue
+                if port["direction"] == "input":
+                    self.driver[bit] = (None, name)
+                else:
+                    self.fanout[bit] = self.fanout.get(bit, 0) + 1
+        for name, cell in self.cells.items():
+            sinks = set()   # fanout counts the cells a net reaches, not their pins
+            for port, direction in cell.get("port_directions", {}).items():
+                for bit in cell["connections"].get(port, []):
+                    if not isinstance(bit, int):
+                        continue
+                    if direction == "output":
+                        self.driver[bit] = (name, port)
+                    elif port not in CLOCK_PINS:
+                        sinks.add(bit)
+            for bit in sinks:
+                self.fanout[bit] = self.fanout.get(bit, 0) + 1
+        self.bit_time: dict[int, float] = {}      # time at the driver's output pin
+        self.bit_luts: dict[int, int] = {}        # LUTs since the path's start
+        self.bit_from_unregistered_ram: dict[int, int] = {}   # LUTs since an unregistered RAM output
+        self.pred: dict[str, int | None] = {}     # a combinational cell's worst input bit
+        self.endpoints: list[tuple[float, str, int | None]] = []   # (period, cell or port, worst bit)
+        self.unregistered_rams: set[str] = set()
+        self.combinational_dsps: set[str] = set()
+
+    # -- pins -------------------------------------------------------------------------------------
+    def inputs(self, name: str, ports=None):
+        cell = self.cells[name]
+        for port, direction in cell.get("port_directions", {}).items():
+            if direction != "input" or port in CLOCK_PINS or (ports is not None and port not in ports):
+                continue
+            for bit in cell["connections"].get(port, []):
+                if isinstance(bit, int) and bit in self.driver:
+                    yield port, bit
+
+    def outputs(self, name: str):
+        cell = self.cells[name]
+        for port, direction in cell.get("port_directions", {}).items():
+            if direction == "output":
+                for bit in cell["connections"].get(port, []):
+                    if isinstance(bit, int):
+                        yield port, bit
+
+    def arrival_at_pin(self, bit: int, sink_type: str) -> float:
+        """Time a bit reaches a sink pin: its driver's output time plus the route."""
+        owner, port = self.driver[bit]
+        if port in DEDICATED_OUTPUTS or sink_type.startswith("MUXF"):
+            route = 0.0
+        else:
+            route = net_delay(self.fanout.get(bit, 1))
+        return self.bit_time[bit] + route
+
+    # -- the walk ---------------------------------------------------------------------------------
+    def _order(self) -> list[str]:
+        """Combinational cells, every one after the cells that drive it (iterative DFS)."""
+        comb = {n for n, c in self.cells.items() if kind(c["type"]) in (Kind.LOGIC, Kind.FREE, Kind.DSP)}
+        order, state = [], {}
+        for start in comb:
+            if start in state:
+                continue
+            stack = [(start, False)]
+            while stack:
+                name, expanded = stack.pop()
+                if expanded:
+                    state[name] = 2
+                    order.append(name)
+                    continue
+                if state.get(name):
+                    continue
+                state[name] = 1
+                stack.append((name, True))
+                for _, bit in self.inputs(name):
+                    owner = self.driver[bit][0]
+                    if owner in comb and not state.get(owner):
+                        stack.append((owner, False))
+        return order
+
+    def _start(self, bit: int, t: float, from_unregistered_ram: bool = False):
+        self.bit_time[bit], self.bit_luts[bit] = t, 0
+        if from_unregistered_ram:
+            self.bit_from_unregistered_ram[bit] = 0
+
+    def _end(self, where: str, t: float, setup: float, bit: int | None):
+        self.endpoints.append((t + setup + ns("clock_uncertainty"), where, bit))
+
+    def _worst(self, name: str, ports=None) -> tuple[float, int | None]:
+        best, best_bit = -1.0, None
+        for _, bit in self.inputs(name, ports):
+            if bit not in self.bit_time:
+                continue
+            t = self.arrival_at_pin(bit, self.cells[name]["type"])
+            if t > best:
+                best, best_bit = t, bit
+        return best, best_bit
+
+    def run(self) -> TimingGraph:
+        # start points: ports, registers, RAM outputs, DSP P registers
+        for port in self.module.get("ports", {}).values():
+            if port["direction"] == "input":
+                for bit in port["bits"]:
+                    if isinstance(bit, int):
+                        self._start(bit, ns("port"))
+        for name, cell in self.cells.items():
+            k = kind(cell["type"])
+            if k == Kind.REGISTER:
+                for _, bit in self.outputs(name):
+                    self._start(bit, ns("ff_clock_to_q") if cell["type"].startswith("FD") else ns("bram_clock_to_out"))
+            elif k == Kind.RAM:
+                for port, bit in self.outputs(name):
+                    t, registered = ram_clock_to_out(cell, port)
+                    if not registered and not port.startswith("CAS"):
+                        self.unregistered_rams.add(name)
+                    self._start(bit, t, from_unregistered_ram=not registered)
+        for name in self._order():
+            cell = self.cells[name]
+            k = kind(cell["type"])
+            if k == Kind.DSP:
+                self._dsp(name, cell)
+                continue
+            t_in, bit = self._worst(name)
+            luts_in = max((self.bit_luts.get(b, 0) for _, b in self.inputs(name) if b in self.bit_time), default=0)
+            unreg = [self.bit_from_unregistered_ram[b] for _, b in self.inputs(name)
+                     if b in self.bit_from_unregistered_ram]
+            is_lut = cell["type"].startswith("LUT")
+            if k == Kind.FREE:
+                delay = 0.0
+            elif is_lut:
+                delay = ns("lut")
+            elif cell["type"].startswith("MUXF"):
+                delay = ns("muxf")
+            elif cell["type"].startswith("CARRY"):
+                t_ci, ci_bit = self._worst(name, {"CI", "CI_TOP"})
+                others = {p for p in cell["port_directions"] if p not in ("CI", "CI_TOP")}
+                t_other, other_bit = self._worst(name, others)
+                if t_ci + ns("carry_chain") >= t_other + ns("carry"):
+                    t_in, bit, delay = t_ci, ci_bit, ns("carry_chain")
+                else:
+                    t_in, bit, delay = t_other, other_bit, ns("carry")
+            else:
+                delay = ns("lut")   # an unknown combinational primitive: one LUT's delay
+            self.pred[name] = bit
+            t_out = max(t_in, 0.0) + delay
+            for _, out in self.outputs(name):
+                self.bit_time[out] = t_out
+                self.bit_luts[out] = luts_in + is_lut
+                if unreg:
+                    self.bit_from_unregistered_ram[out] = max(unreg) + is_lut
+        # end points
+        for name, port in self.module.get("ports", {}).items():
+            if port["direction"] == "output":
+                for bit in port["bits"]:
+                    if isinstance(bit, int) and bit in self.bit_time:
+                        self._end(f"port {name}", self.arrival_at_pin(bit, ""), ns("port"), bit)
+        for name, cell in self.cells.items():
+            k = kind(cell["type"])
+            if k in (Kind.REGISTER, Kind.RAM):
+                setup = ns("ff_setup") if k == Kind.REGISTER else ram_setup(cell)
+                t, bit = self._worst(name)
+                if bit is not None:
+                    self._end(name, t, setup, bit)
+        return self
+
+    def _dsp(self, name: str, cell: dict):
+        """A DSP48E2 as stages: A/B/D [AREG/BREG] -> multiply [MREG] -> ALU with C/PCIN [PREG] -> P."""
+        a_regs = {p: _param(cell, r) for p, r in DSP_A_SIDE.items()}
+        c_reg = _param(cell, "CREG")
+        mreg, preg = _param(cell, "MREG"), _param(cell, "PREG")
+        cas_ports = {"ACIN", "BCIN", "PCIN"}
+        setup_in = ns("dsp_input_pin") + ns("dsp_internal_setup")
+        # A side into the multiplier
+        t_a, bit_a = -1.0, None
+        for port, reg in a_regs.items():
+            t, bit = self._worst(name, {port})
+            if bit is None:
+                continue
+            pin = 0.0 if port in cas_ports else ns("dsp_input_pin")
+            if reg:
+                self._end(name, t, setup_in, bit)
+                t_stage = ns("dsp_internal_clock_to_out")
+                bit = None
+            else:
+                t_stage = t + pin
+            if t_stage > t_a:
+                t_a, bit_a = t_stage, bit
+        t_m = t_a + ns("dsp_multiply") if t_a >= 0 else -1.0
+        if mreg and t_m >= 0:
+            self._end(name, t_m, ns("dsp_internal_setup"), bit_a)
+            t_m, bit_a = ns("dsp_internal_clock_to_out"), None
+        # C and the cascade join at the ALU
+        t_c, bit_c = -1.0, None
+        for port in ("C", "PCIN"):
+            t, bit = self._worst(name, {port})
+            if bit is None:
+                continue
+            if port == "C" and c_reg:
+                self._end(name, t, setup_in, bit)
+                t, bit = ns("dsp_internal_clock_to_out"), None
+            elif port == "C":
+                t += ns("dsp_input_pin")
+            if t > t_c:
+                t_c, bit_c = t, bit
+        t_alu, bit_alu = (t_m, bit_a) if t_m >= t_c else (t_c, bit_c)
+        if t_alu < 0:   # a DSP with only constant inputs
+            t_alu = 0.0
+        t_p = t_alu + ns("dsp_alu")
+        if preg:
+            self._end(name, t_p, ns("dsp_internal_setup"), bit_alu)
+            t_out, bit_alu = ns("dsp_internal_clock_to_out") + ns("dsp_output_pin"), None
+        else:
+            self.combinational_dsps.add(name)
+            t_out = t_p + ns("dsp_output_pin")
+        self.pred[name] = bit_alu
+        luts_in = self.bit_luts.get(bit_alu, 0) if bit_alu is not None else 0
+        for port, out in self.outputs(name):
+            cascade = port in DEDICATED_OUTPUTS
+            self.bit_time[out] = t_out - (ns("dsp_output_pin") if cascade and not preg else 0.0)
+            self.bit_luts[out] = luts_in
+
+    # -- reading paths back -----------------------------------------------------------------------
+    def path_to(self, end: str, bit: int | None, period: float) -> Path:
+        cells, luts = [], 0
+        if not end.startswith("port "):
+            cells.append((end, self.cells[end]["type"]))
+        start = end
+        while bit is not None:
+            owner, _ = self.driver[bit]
+            if owner is None:
+                start = f"port {self.driver[bit][1]}"
+                break
+            cells.append((owner, self.cells[owner]["type"]))
+            start = owner
+            luts += self.cells[owner]["type"].startswith("LUT")
+            if owner not in self.pred:   # a register, RAM or registered DSP output: the path's start
+                break
+            bit = self.pred[owner]
+        cells.reverse()
+        return Path(period, luts, start, end, cells)
+
+    def worst_paths(self, count: int = 10, group=None) -> list[Path]:
+        """The ``count`` worst paths, one per end (``group(cell)`` names the end: by default the cell;
+        the estimate groups by the signal, so that the bits of one register make one path)."""
+        group = group or (lambda where: where)
+        best: dict[str, tuple[float, str, int | None]] = {}
+        for period, where, bit in self.endpoints:
+            key = group(where)
+            if key not in best or period > best[key][0]:
+                best[key] = (period, where, bit)
+        ranked = sorted(best.values(), key=lambda item: -item[0])[:count]
+        return [self.path_to(where, bit, period) for period, where, bit in ranked]
+
+    def luts_after_unregistered_ram(self) -> int:
+        """Most LUT levels between an unregistered RAM output and the next register."""
+        worst = 0
+        for _, _, bit in self.endpoints:
+            if bit is not None and bit in self.bit_from_unregistered_ram:
+                worst = max(worst, self.bit_from_unregistered_ram[bit])
+        return worst
+
+
+def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = 300.0, group=None) -> dict:
+    """The ``timing`` section of the estimate: worst period, Fmax, the worst paths (one per
+    ``group(end cell)``), and the checks."""
+    graph = TimingGraph(netlist, top).run()
+    describe = describe or (lambda name, source_only=False: None if source_only else name)
+    paths = graph.worst_paths(count, group=group or (lambda where: describe(where) or where))
+    period = paths[0].ns if paths else 0.0
+    return {"period_ns": round(period, 3), "fmax_mhz": round(1000 / period, 1) if period else None,
+            "target_mhz": clock_mhz, "target_period_ns": round(1000 / clock_mhz, 3),
+            "met": bool(period) and period <= 1000 / clock_mhz,
+            "paths": [p.as_dict(describe) for p in paths],
+            "unregistered_ram_cells": len(graph.unregistered_rams),
+            "luts_after_unregistered_ram": graph.luts_after_unregistered_ram(),
+            "combinational_dsps": len(graph.combinational_dsps),
+            "figures": {name: asdict(f) for name, f in FIGURES.items()}}

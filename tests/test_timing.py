@@ -1,0 +1,188 @@
+"""The static timing walk and the Vivado-style tiling, on netlists and shapes worked out by hand.
+
+Figures used below (fpgax.toolflow.timing.FIGURES, -2 speed grade): FF clock-to-Q 0.10, FF setup 0.05,
+LUT 0.12, a fanout-1 net 0.30 (+0.10 per doubling of fanout), clock uncertainty 0.10, RAMB36 clock-to-out
+1.30 without DOA_REG and 0.40 with it, DSP48E2 multiply stage 0.94 and ALU stage 0.55, DSP pins 0.15 in
+and 0.20 out, DSP internal clock-to-out 0.30 and setup 0.05.
+"""
+
+import pytest
+
+from fpgax.toolflow import tiling, timing
+
+
+def cell(kind, inputs=None, outputs=None, **parameters):
+    inputs, outputs = inputs or {}, outputs or {}
+    return {"type": kind, "parameters": {k: format(v, "032b") if isinstance(v, int) else v
+                                         for k, v in parameters.items()},
+            "port_directions": {**{p: "input" for p in inputs}, **{p: "output" for p in outputs}},
+            "connections": {**{p: list(b) for p, b in inputs.items()}, **{p: list(b) for p, b in outputs.items()}}}
+
+
+def netlist(cells, ports=None):
+    return {"modules": {"top": {"cells": cells, "ports": ports or {}, "netnames": {}}}}
+
+
+def ff(d, q):
+    return cell("FDRE", {"C": [1], "D": [d], "CE": ["1"], "R": ["0"]}, {"Q": [q]})
+
+
+def lut(ins, out, kind="LUT2"):
+    return cell(kind, {f"I{i}": [b] for i, b in enumerate(ins)}, {"O": [out]})
+
+
+def test_two_luts_between_registers_give_the_hand_computed_period():
+    # Q (0.10) + net (0.30) + LUT (0.12) + net (0.30) + LUT (0.12) + net (0.30) + setup (0.05) + 0.10
+    cells = {"a": ff(9, 10), "l1": lut([10, 10], 11), "l2": lut([11, 11], 12), "b": ff(12, 13),
+             "keep": ff(13, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(1.39)
+    assert result["fmax_mhz"] == pytest.approx(1000 / 1.39, abs=0.1)
+    worst = result["paths"][0]
+    assert worst["luts"] == 2 and worst["from"] == "a" and worst["to"] == "b"
+    assert [c["cell"] for c in worst["cells"]] == ["a", "l1", "l2", "b"]
+
+
+def test_fanout_lengthens_a_net():
+    # the first LUT's output feeds four registers: its net is 0.30 + 0.10 x log2(4) = 0.50
+    cells = {"a": ff(9, 10), "l1": lut([10], 11, "LUT1"), **{f"s{i}": ff(11, 20 + i) for i in range(4)},
+             "keep": ff(20, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.50 + 0.05 + 0.10)
+
+
+def test_carry_chains_and_wide_muxes_use_dedicated_routes():
+    # a LUT into a carry cell's S (net + 0.20), the chain on CI (0.05, no route), then a register
+    cells = {"a": ff(9, 10), "l": lut([10], 11, "LUT1"),
+             "c0": cell("CARRY8", {"S": [11], "CI": ["0"]}, {"CO": [12]}),
+             "c1": cell("CARRY8", {"S": ["0"], "CI": [12]}, {"CO": [13], "O": [14]}),
+             "b": ff(14, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 0.05 + 0.30 + 0.05 + 0.10)
+
+
+def bram(address, out, doa_reg):
+    return cell("RAMB36E2", {"CLKARDCLK": [1], "ADDRARDADDR": [address]}, {"DOUTADOUT": [out]},
+                DOA_REG=doa_reg, READ_WIDTH_A=72)
+
+
+@pytest.mark.parametrize("doa_reg, clock_to_out", [(1, 0.40), (0, 1.30)])
+def test_a_block_ram_without_its_output_register_lengthens_the_path(doa_reg, clock_to_out):
+    # RAM out + net + LUT + net + setup + uncertainty
+    cells = {"ram": bram(9, 10, doa_reg), "l": lut([10], 11, "LUT1"), "b": ff(11, 12), "a": ff(12, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(clock_to_out + 0.30 + 0.12 + 0.30 + 0.05 + 0.10)
+    assert result["unregistered_ram_cells"] == (0 if doa_reg else 1)
+    assert result["luts_after_unregistered_ram"] == (0 if doa_reg else 1)
+
+
+def dsp(a, p, **regs):
+    return cell("DSP48E2", {"CLK": [1], "A": [a], "B": [a]}, {"P": [p]}, **regs)
+
+
+def test_a_dsp_without_its_pipeline_registers_lengthens_the_path():
+    # unregistered: Q + net + pin 0.15 + multiply 0.94 + ALU 0.55 + pin 0.20 + net + setup + uncertainty
+    plain = {"a": ff(9, 10), "m": dsp(10, 11), "b": ff(11, 9)}
+    comb = timing.analyze(netlist(plain), "top")
+    assert comb["period_ns"] == pytest.approx(0.10 + 0.30 + 0.15 + 0.94 + 0.55 + 0.20 + 0.30 + 0.05 + 0.10)
+    assert comb["combinational_dsps"] == 1
+    # fully pipelined (AREG, BREG, MREG, PREG): the slowest stage is A/B -> M inside the DSP,
+    # 0.30 + 0.94 + 0.05 + 0.10; the fabric sides are Q + net + pin + setup and P out + net + setup
+    piped = {"a": ff(9, 10), "m": dsp(10, 11, AREG=1, BREG=1, MREG=1, PREG=1), "b": ff(11, 9)}
+    pipe = timing.analyze(netlist(piped), "top")
+    assert pipe["period_ns"] == pytest.approx(0.30 + 0.94 + 0.05 + 0.10)
+    assert pipe["combinational_dsps"] == 0
+    # only PREG: A -> P inside the DSP ends at the P register
+    preg = timing.analyze(netlist({"a": ff(9, 10), "m": dsp(10, 11, PREG=1), "b": ff(11, 9)}), "top")
+    assert preg["period_ns"] == pytest.approx(0.10 + 0.30 + 0.15 + 0.94 + 0.55 + 0.05 + 0.10)
+    assert comb["period_ns"] > preg["period_ns"] > pipe["period_ns"]
+
+
+def test_ports_are_registered_on_the_platform_side():
+    ports = {"i": {"direction": "input", "bits": [5]}, "o": {"direction": "output", "bits": [6]}}
+    result = timing.analyze(netlist({"l": lut([5], 6, "LUT1")}, ports), "top")
+    # port clock-to-out 0.10 + net + LUT + net + port setup 0.10 + uncertainty
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.10 + 0.10)
+    assert result["paths"][0]["from"] == "port i" and result["paths"][0]["to"] == "port o"
+
+
+def test_every_figure_has_a_source_and_assumptions_are_marked():
+    for name, figure in timing.FIGURES.items():
+        assert figure.ns > 0 and len(figure.source) > 20, name
+    published = [n for n, f in timing.FIGURES.items() if not f.assumption]
+    assert set(published) == {"dsp_multiply", "dsp_alu"}      # the two derived from DS923's DSP table
+
+
+# -- tiling, worked out by hand ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("depth, width, style, primitive, blocks", [
+    (2_097_152, 105, "ultra", "URAM288", 512 * 2),    # 512 deep in 4K rows, 2 columns of 72 bits
+    (262_144, 131, "ultra", "URAM288", 64 * 2),
+    (262_144, 18, "ultra", "URAM288", 64),            # 18 bits still take a whole 72-bit URAM row
+    (4_096, 72, "ultra", "URAM288", 1),
+    (4_097, 73, "ultra", "URAM288", 4),
+    (1_024, 97, "block", "RAMB36", 3),                # 1K x 36 three wide (512 x 72 would take 4)
+    (2_048, 32, "block", "RAMB36", 2),                # 2K x 18 twice
+    (1_024, 18, "block", "RAMB18", 0.5),              # one RAMB18 is half a RAMB36
+    (16, 110, "block", "RAMB36", 2),                  # 512 x 72 twice: a shallow wide row wastes depth
+    (32, 512, "auto", "LUTRAM", 0),
+    (1_024, 1, "logic", "FF", 0),
+])
+def test_vivado_tiling_of_shapes_worked_out_by_hand(depth, width, style, primitive, blocks):
+    t = tiling.tile(depth, width, style)
+    assert t["primitive"] == primitive and t["blocks"] == blocks
+
+
+def test_the_tiling_totals_are_the_sum_of_the_memories():
+    mems = [{"memory": "level", "depth": 2_097_152, "width": 105, "style": "ultra"},
+            {"memory": "acct", "depth": 1_024, "width": 97, "style": "block"}]
+    out = tiling.vivado_tiling(mems, onchip_bits=960 * 288 * 1024 + 2016 * 36 * 1024, uram_total=960,
+                               ramb36_total=2016)
+    assert out["URAM288"]["used"] == 1024 and out["URAM288"]["percent"] == pytest.approx(106.67)
+    assert out["RAMB36"]["used"] == 3
+    assert out["per_memory"][0]["memory"] == "level" and out["per_memory"][0]["cascade"] == 512
+
+
+def test_the_slr_plan_splits_a_memory_larger_than_an_slr_and_says_it_does_not_fit():
+    def plan(*urams):
+        per = [{"memory": f"m{i}", "URAM288": u, "RAMB36": 0.0} for i, u in enumerate(urams)]
+        return tiling.plan_slrs({"per_memory": per}, {"LUT": 1000, "FF": 1000, "DSP": 0})
+
+    three = plan(300, 300, 300)
+    assert three["fits"] and sorted(len(s["memories"]) for s in three["slrs"]) == [1, 1, 1]
+    assert three["slrs"][three["home"]]["LUT"] == 1000
+    big = plan(400)
+    assert not big["fits"] and big["split"][0]["slrs"] == [1, 0]
+    assert sum(s["URAM288"] for s in big["slrs"]) == 400
+    too_much = plan(320, 320, 320, 10)
+    assert not too_much["fits"] and too_much["split"][0]["unplaced_URAM288"] == 10
+
+
+# -- the clock of every ns figure ---------------------------------------------------------------------
+
+def test_ns_figures_use_the_modelled_fmax_capped_at_the_kernel_clock(tmp_path):
+    import json
+
+    from fpgax.errors import FpgaxError
+    from fpgax.toolflow.clock import modelled_clock
+
+    estimate = tmp_path / "estimate.json"
+    estimate.write_text(json.dumps({"profile": "u280", "timing": {"fmax_mhz": 82.5}}))
+    slow = modelled_clock(estimate)
+    assert slow.mhz == 82.5 and "modelled Fmax" in slow.source and slow.ns == pytest.approx(1000 / 82.5)
+    estimate.write_text(json.dumps({"profile": "u280", "timing": {"fmax_mhz": 351.0}}))
+    fast = modelled_clock(estimate)
+    assert fast.mhz == 300 and "300 MHz kernel clock" in fast.source and "351" in fast.source
+    assert modelled_clock(estimate, override=250).source.startswith("250 MHz given with --clock-mhz")
+    estimate.write_text(json.dumps({"profile": "u280", "lut_depth": {}}))      # an estimate from before timing
+    with pytest.raises(FpgaxError, match="no timing.fmax_mhz"):
+        modelled_clock(estimate)
+    with pytest.raises(FpgaxError, match="missing"):
+        modelled_clock(tmp_path / "none.json")
+
+
+@pytest.mark.parametrize("cell, memory", [("kernel.engine.level$187.0.0", "engine.level"),
+                                          ("kernel.engine.free$192.queue.0.12", "engine.free.queue"),
+                                          ("kernel.reader.fifo.storage.0.10", "reader.fifo.storage")])
+def test_yosys_ram_cells_are_counted_against_their_memory(cell, memory):
+    assert tiling.memory_of_cell(cell) == memory
