@@ -25,8 +25,9 @@ Order slots (``FreeList``) index per-order memories: generation and live bit, st
 and the links of two doubly-linked lists -- the FIFO of the order's price level and the list of
 its account's resting orders (in acceptance order, for MASS_CANCEL). Levels are addressed by
 (symbol, side, price - band low) and hold head, tail, order count and total quantity; a
-``PriceLevelIndex`` finds the best and next occupied levels. Every memory is a
-``lib.memory.Memory`` with one synchronous read port and one write port.
+``PriceLevelIndex`` finds the best and next occupied levels; ``NotionalCheck`` multiplies a NEW's
+or REPLACE's price and quantity in DSPs from the handshake on. A symbol's band and halt flag share
+one row. Every memory is a ``lib.memory.Memory`` with one synchronous read port and one write port.
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
 match loop a fill takes 2 cycles within a level; the next two levels are searched and their rows
@@ -43,6 +44,7 @@ from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
 from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
 from fpgax.hdl.ram import Ram
+from fpgax.hdl.risk import NotionalCheck
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
 
@@ -113,7 +115,9 @@ class MatchingEngine(wiring.Component):
                                          "price": 32, "pidx": lb, "tif": 2, "flags": 2})
         LevelLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1, "total": 32 + k})
         ListLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1})
-        BandLayout = data.StructLayout({"lo": 32, "hi": 32})
+        # a symbol's row: its price band and whether it is halted (one read at the handshake serves
+        # the band and halt checks; no 1-bit-per-symbol memory of flip-flops and its read multiplexer)
+        BandLayout = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
         AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
         def mem(name, shape, depth, transparent=False):
@@ -137,13 +141,20 @@ class MatchingEngine(wiring.Component):
         aprv_rd, aprv_wr = mem("acct_prev", k, n_slots)
         lvl_rd, lvl_wr = mem("level", LevelLayout, level_depth)
         band_rd, band_wr = mem("band", BandLayout, 1 << sb)
-        halt_rd, halt_wr = mem("halted", 1, 1 << sb)
         acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
         al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
         m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=EventLayout.size, depth=self.fifo_depth)
+        # The notional check of NEW and REPLACE: the operands of the handshake cycle are multiplied in
+        # DSPs at its edge; the first state of the command captures the answer against the account's
+        # limit; the state after it reads ``notional.over``. A MARKET order, priced at its band edge,
+        # which is read at the handshake, gives its operands again from NEW_MKT (two cycles more).
+        m.submodules.notional = notional = NotionalCheck()
+        mkt_price = Signal(32)
+        m.d.comb += [notional.price.eq(self.i.payload.price), notional.qty.eq(self.i.payload.qty),
+                     notional.limit.eq(acct_rd.data.max_notional)]
         # For the kernel's event-buffer reservation: orders resting, and events emitted but not
         # yet taken from ``o``. While ``i.ready`` is high: backlog exact, live exact or one more.
         m.d.comb += self.live.eq((1 << k) - free.free_count)
@@ -406,8 +417,7 @@ class MatchingEngine(wiring.Component):
                     gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
                     lvl_wr.addr.eq(init), lvl_wr.data.eq(0), lvl_wr.en.eq(1),
                     band_wr.addr.eq(init), band_wr.data.lo.eq(lo_default), band_wr.data.hi.eq(hi_default),
-                    band_wr.en.eq(1),
-                    halt_wr.addr.eq(init), halt_wr.data.eq(0), halt_wr.en.eq(1),
+                    band_wr.data.halted.eq(0), band_wr.en.eq(1),
                     acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
                     acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
                     al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
@@ -430,7 +440,7 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
                     slot = incoming.order_id[:k]
                     m.d.comb += [acct_rd.addr.eq(incoming.account[:ab]), band_rd.addr.eq(incoming.symbol[:sb]),
-                                 halt_rd.addr.eq(incoming.symbol[:sb]), al_rd.addr.eq(incoming.account[:ab]),
+                                 al_rd.addr.eq(incoming.account[:ab]),
                                  gen_rd.addr.eq(slot), od_rd.addr.eq(slot), lv_rd.addr.eq(slot)]
                     with m.Switch(incoming.opcode):
                         for state, opcodes in FIRST_STATE.items():
@@ -459,17 +469,16 @@ class MatchingEngine(wiring.Component):
                 market = cmd.ord_type == p.OrdType.MARKET
                 acct = acct_rd.data
                 band = band_rd.data
-                eff_price = Mux(market, Mux(cmd.side == BUY, band.hi, band.lo), cmd.price)
-                notional = Signal(64)
-                m.d.comb += notional.eq(eff_price * cmd.qty)
                 post_only = (cmd.flags & POST_ONLY) != 0
-                m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi),
+                m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
+                m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
+                             mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
                              a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
                              a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
                              a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
                              a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
                              avail.eq(0)]
-                checks = [  # [R-CHECKS], in order
+                checks = [  # [R-CHECKS], in order; the notional limit last, in NEW_RISK
                     (cmd.side > SELL, R.INVALID_SIDE),
                     (cmd.ord_type > p.OrdType.MARKET, R.INVALID_TYPE),
                     ((cmd.tif > FOK) | (market & (cmd.tif < IOC)), R.INVALID_TIF),
@@ -478,27 +487,43 @@ class MatchingEngine(wiring.Component):
                     (~acct_ok, R.UNKNOWN_ACCOUNT),
                     (~acct.enabled, R.ACCOUNT_DISABLED),
                     (~sym_ok, R.UNKNOWN_SYMBOL),
-                    (halt_rd.data, R.SYMBOL_HALTED),
+                    (band.halted, R.SYMBOL_HALTED),
                     (cmd.qty == 0, R.INVALID_QTY),
                     (cmd.qty > acct.max_qty, R.QTY_LIMIT),
                     (~market & ((cmd.price < band.lo) | (cmd.price > band.hi)), R.PRICE_OUT_OF_BAND),
-                    (notional > acct.max_notional, R.NOTIONAL_LIMIT),
                 ]
 
-                def new_ok():
-                    # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
-                    # matching (or the FOK walk) starts from it; nothing changes the book meanwhile.
-                    opposite = ~cmd.side[0]
-                    with m.If(post_only):
-                        m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
-                        m.next = "NEW_PO_WAIT"
-                    with m.Elif(~free.available):
-                        m.d.sync += reason.eq(R.POOL_FULL)
-                        m.next = "REJECT"
+                def to_notional():
+                    with m.If(market):
+                        m.next = "NEW_MKT"
                     with m.Else():
-                        m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
-                        allocate()
-                self._first_failure(m, checks, reason, "REJECT", new_ok)
+                        m.next = "NEW_RISK"
+                self._first_failure(m, checks, reason, "REJECT", to_notional)
+
+            with m.State("NEW_MKT"):   # a MARKET order's notional is at its band edge
+                m.d.comb += [notional.price.eq(mkt_price), notional.qty.eq(cmd.qty)]
+                m.next = "NEW_MKT_WAIT"
+            with m.State("NEW_MKT_WAIT"):
+                m.d.comb += [notional.limit.eq(acct_max_notional), notional.capture.eq(1)]
+                m.next = "NEW_RISK"
+
+            with m.State("NEW_RISK"):
+                post_only = (cmd.flags & POST_ONLY) != 0
+                opposite = ~cmd.side[0]
+                with m.If(notional.over):
+                    m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
+                    m.next = "REJECT"
+                # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
+                # matching (or the FOK walk) starts from it; nothing changes the book meanwhile.
+                with m.Elif(post_only):
+                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
+                    m.next = "NEW_PO_WAIT"
+                with m.Elif(~free.available):
+                    m.d.sync += reason.eq(R.POOL_FULL)
+                    m.next = "REJECT"
+                with m.Else():
+                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
+                    allocate()
 
             with m.State("NEW_PO_WAIT"):
                 with m.If(~index.busy):
@@ -844,6 +869,7 @@ class MatchingEngine(wiring.Component):
 
             # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
             with m.State("TARGET_CHECK"):
+                m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
                 live = gen_rd.data.live & (gen_rd.data.gen == oid_gen)
                 od = od_rd.data
                 m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
@@ -865,21 +891,19 @@ class MatchingEngine(wiring.Component):
                 self._first_failure(m, checks, reason, "REJECT", target_ok)
                 # what the replace checks need, read in DECODE
                 m.d.sync += [acct_enabled.eq(acct_rd.data.enabled), acct_max_qty.eq(acct_rd.data.max_qty),
-                             acct_max_notional.eq(acct_rd.data.max_notional), sym_halted.eq(halt_rd.data)]
+                             acct_max_notional.eq(acct_rd.data.max_notional), sym_halted.eq(band_rd.data.halted)]
 
             with m.State("CANCEL_EMIT"):
                 emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
                 m.d.sync += unlink_resting("DONE")
 
             with m.State("RPL_CHECK"):
-                notional = Signal(64)
-                m.d.comb += notional.eq(cmd.price * cmd.qty)
                 checks = [
                     (~acct_enabled, R.ACCOUNT_DISABLED),
                     (sym_halted, R.SYMBOL_HALTED),
                     (cmd.qty > acct_max_qty, R.QTY_LIMIT),
                     ((cmd.price < band_lo) | (cmd.price > band_hi), R.PRICE_OUT_OF_BAND),
-                    (notional > acct_max_notional, R.NOTIONAL_LIMIT),
+                    (notional.over, R.NOTIONAL_LIMIT),   # captured in TARGET_CHECK
                 ]
 
                 def replace_ok():
@@ -948,6 +972,7 @@ class MatchingEngine(wiring.Component):
 
                 def band_ok():
                     m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
+                    m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
                     m.next = "SYM_BIDS_WAIT"
                 self._first_failure(m, checks, reason, "REJECT", band_ok)
             with m.State("SYM_BIDS_WAIT"):
@@ -965,7 +990,8 @@ class MatchingEngine(wiring.Component):
                         m.next = "REJECT"
                     with m.Else():
                         m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
-                                     band_wr.data.hi.eq(cmd.qty), band_wr.en.eq(1)]
+                                     band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
+                                     band_wr.en.eq(1)]
                         m.next = "ADMIN_ACK"
             with m.State("ADMIN_ACK"):
                 admin_ack("IDLE")
@@ -985,7 +1011,9 @@ class MatchingEngine(wiring.Component):
                 halting = cmd.opcode == p.Opcode.HALT
 
                 def symbol_ok():
-                    m.d.comb += [halt_wr.addr.eq(cmd.symbol[:sb]), halt_wr.data.eq(halting), halt_wr.en.eq(1)]
+                    m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(band_rd.data.lo),
+                                 band_wr.data.hi.eq(band_rd.data.hi), band_wr.data.halted.eq(halting),
+                                 band_wr.en.eq(1)]
                     m.d.sync += phase_side.eq(BUY)
                     with m.If(halting):
                         m.next = "HALT_ACK"

@@ -295,11 +295,15 @@ def _without_zero_meminit():
 
 def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0, for_synthesis: bool = False) -> str:
     """Verilog of the whole kernel, module ``fpgax_kernel``, with the Vitis port names.
-    ``for_synthesis`` leaves out all-zero memory initializations (simulators keep them)."""
+    ``for_synthesis`` leaves out all-zero memory initializations (simulators keep them) and
+    elaborates for ``fpgax.hdl.target.XILINX``: DSP48E2 primitives where the simulation has a
+    behavioural multiply."""
     from amaranth.back import verilog
+
+    from fpgax.hdl.target import XILINX
 
     top = XrtTop(FpgaxKernel(config, data_width, build_id))
     if not for_synthesis:
         return verilog.convert(top, name=rm.KERNEL_NAME)
-    with _without_zero_meminit():
-        return verilog.convert(top, name=rm.KERNEL_NAME)
+    with _without_zero_meminit():   # and the vendor primitives where inference falls short
+        return verilog.convert(top, name=rm.KERNEL_NAME, platform=XILINX)

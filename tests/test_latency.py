@@ -174,3 +174,23 @@ def test_a_workload_given_as_profile_gets_a_hint(capsys):
     with pytest.raises(SystemExit):
         main(["gen", "--profile", "nasdaq", "-o", "x.bin"])
     assert "use --workload nasdaq" in capsys.readouterr().err
+
+
+def test_the_perf_report_sets_the_design_beside_the_previous_one_each_at_its_clock():
+    from fpgax.measure.perf import PREVIOUS_ROWS, against_previous
+    from fpgax.toolflow.clock import Clock
+
+    stats = {"p50": 3, "p99": 6}
+    previous = {"revision": "abc1234", "design": "the old one", "commands": 400, "clock_mhz": 50.0,
+                "first_event": {"resting add": stats, "cancel": stats, "replace": stats}, "first_fill": stats,
+                "further_fill": stats, "cycles_per_command": 7.5, "non_crossing": {"cycles_per_command": 4.0}}
+    lines = against_previous(previous, profile("tiny"), Clock(100.0, "a test clock"))
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| |")]
+    assert [r.split(" | ")[0][2:] for r in rows[:len(PREVIOUS_ROWS)]] == [label for label, _ in PREVIOUS_ROWS]
+    # the previous design's ns at its own 50 MHz: 3 cycles = 60 ns, 6 = 120 ns
+    assert all("3 / 6 (60 / 120 ns)" in r for r in rows[:len(PREVIOUS_ROWS)])
+    now = rows[0].split(" | ")[2]                # this design at 100 MHz: ns = 10 x cycles
+    cycles, ns = now.split(" (")
+    p50, p99 = (int(x) for x in cycles.split(" / "))
+    assert ns.rstrip(" |") == f"{p50 * 10} / {p99 * 10} ns)"
+    assert "abc1234" in "\n".join(lines) and "a test clock" in "\n".join(lines)

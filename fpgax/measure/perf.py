@@ -307,6 +307,9 @@ def _write_report(root: Path, orders: int, profile_name: str, peer_python: str |
     lines += ["", "![round trips](perf/round-trips-sim.png)", ""]
     wire = wire_latency(tiny, orders=5000)
     lines += wire_section(wire, clock)
+    previous = docs / "perf" / "previous-design.json"
+    if previous.exists():
+        lines += against_previous(json.loads(previous.read_text()), config, modelled)
     out = docs / "performance.md"
     out.write_text("\n".join(lines) + "\n")
     (docs / "perf" / "summary.json").write_text(json.dumps(
@@ -314,6 +317,47 @@ def _write_report(root: Path, orders: int, profile_name: str, peer_python: str |
          "latency": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in summary.items()}},
         indent=2) + "\n")
     return out
+
+
+#: The rows of the side-by-side table: (label, how to read a bench report's p50 and p99).
+PREVIOUS_ROWS = (("resting add", ("first_event", "resting add")), ("cancel", ("first_event", "cancel")),
+                 ("replace", ("first_event", "replace")), ("first fill", ("first_fill",)),
+                 ("each further fill", ("further_fill",)))
+
+
+def against_previous(previous: dict, config: EngineConfig, modelled) -> list[str]:
+    """`bench rtl` of the current design beside the one recorded for the previous design
+    (docs/perf/previous-design.json): cycles, and ns each at its own modelled clock."""
+    from fpgax.formats.flows import Flow
+    from fpgax.measure.cycles import bench
+    from fpgax.sim.golden.run import resolved
+    from fpgax.spec.protocol import commands_to_array
+    from fpgax.workload.gen import GenOptions, generate
+
+    now = bench(resolved(Flow(array=commands_to_array(generate(GenOptions(orders=previous["commands"], seed=1),
+                                                                     config))), config), config)
+    ns_prev, ns_now = 1000 / previous["clock_mhz"], modelled.ns
+
+    def cell(report, path, ns):
+        d = report
+        for key in path:
+            d = d[key]
+        return f"{d['p50']} / {d['p99']} ({d['p50'] * ns:.0f} / {d['p99'] * ns:.0f} ns)"
+
+    lines = ["## Against the previous design (one flow, cycles and ns side by side)", "",
+             f"`fpgax bench rtl` on the same generated {previous['commands']:,}-command flow (`sim` profile). The "
+             f"previous design ({previous['revision']}: {previous['design']}) at its modelled "
+             f"{previous['clock_mhz']:g} MHz, this one at {modelled.mhz:g} MHz ({modelled.source}).", "",
+             f"| | previous p50 / p99 cycles (ns at {previous['clock_mhz']:g} MHz) | "
+             f"now p50 / p99 cycles (ns at {modelled.mhz:g} MHz) |", "|---|---:|---:|"]
+    for label, path in PREVIOUS_ROWS:
+        lines.append(f"| {label} | {cell(previous, path, ns_prev)} | {cell(now, path, ns_now)} |")
+    for label, key in (("cycles per command, whole flow", "cycles_per_command"),):
+        lines.append(f"| {label} | {previous[key]} ({previous[key] * ns_prev:.0f} ns) | "
+                     f"{now[key]} ({now[key] * ns_now:.0f} ns) |")
+    lines.append(f"| non-crossing adds and cancels, cycles per command | "
+                 f"{previous['non_crossing']['cycles_per_command']} | {now['non_crossing']['cycles_per_command']} |")
+    return lines + [""]
 
 
 def wire_latency(config: EngineConfig, orders: int = 5000, runs=((64, 0), (64, 8), (512, 0), (512, 8))) -> dict:

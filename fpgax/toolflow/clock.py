@@ -45,7 +45,7 @@ def modelled_clock(estimate: Path | None = None, override: float | None = None) 
         raise FpgaxError(f"{path} has no timing.fmax_mhz: regenerate it with make estimate, "
                          "or give --clock-mhz") from None
     if fmax >= KERNEL_CLOCK_MHZ:
-        return Clock(float(KERNEL_CLOCK_MHZ), f"the {KERNEL_CLOCK_MHZ} MHz kernel clock (the {report['profile']} "
-                                              f"estimate models Fmax {fmax:g} MHz at -2)")
-    return Clock(fmax, f"the modelled Fmax of the {report['profile']} estimate at -2 ({fmax:g} MHz, "
-                       f"below the {KERNEL_CLOCK_MHZ} MHz kernel clock; docs/estimate-u280.json)")
+        return Clock(float(KERNEL_CLOCK_MHZ), f"the {KERNEL_CLOCK_MHZ} MHz kernel clock; the {report['profile']} "
+                                              f"estimate models Fmax {fmax:g} MHz at -2")
+    return Clock(fmax, f"the modelled Fmax of the {report['profile']} estimate at -2, below the "
+                       f"{KERNEL_CLOCK_MHZ} MHz kernel clock (docs/estimate-u280.json)")

@@ -100,7 +100,9 @@ class Namer:
                 continue
             for bit in net["bits"]:
                 if isinstance(bit, int):
-                    self.origin.setdefault(bit, (net_name, _source(src)))
+                    # an FSM's state register has no usable line (Amaranth points into contextlib):
+                    # its signal name stands in
+                    self.origin.setdefault(bit, (net_name, _source(src) or f"signal {net_name}"))
 
     def outputs(self, name):
         cell = self.cells[name]

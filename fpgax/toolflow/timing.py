@@ -166,13 +166,19 @@ class Path:
 
     def as_dict(self, describe) -> dict:
         """``describe(cell)`` names a cell, ``describe(cell, source_only=True)`` gives its source line or
-        None; a cell without one (logic abc made) is given the line of the next cell it feeds."""
+        None; a cell without one (logic abc made) is given the line of the next cell it feeds, or
+        when no later cell has one, of the last cell before it that has."""
+        own = [describe(cell, source_only=True) for cell, _ in self.cells]
         sources, following = [], None
-        for cell, _ in reversed(self.cells):
-            own = describe(cell, source_only=True)
-            following = own or following
-            sources.append(own or (f"feeds {following}" if following else None))
+        for src in reversed(own):
+            following = src or following
+            sources.append(src or (f"feeds {following}" if following else None))
         sources.reverse()
+        preceding = None   # a cell with nothing named after it: the line of the last named cell before
+        for i, src in enumerate(own):
+            preceding = src or preceding
+            if sources[i] is None and preceding:
+                sources[i] = f"fed by {preceding}"
         return {"ns": round(self.ns, 3), "luts": self.luts, "from": describe(self.start), "to": describe(self.end),
                 "cells": [{"cell": c, "type": t} for c, t in self.cells], "sources": sources}
 
