@@ -43,7 +43,8 @@ class GatewayMetrics:
         self.server = None
 
     def _store_bytes(self) -> float:
-        return float(sum(s.path.stat().st_size for s in self.gateway.streams.values() if s.path.exists()))
+        stores = [s.store.path for s in self.gateway.streams.values()]
+        return float(sum(path.stat().st_size for path in stores if path.exists()))
 
     def _journal_bytes(self) -> float:
         journal = getattr(self.gateway.exchange, "journal", None)

@@ -1,8 +1,9 @@
 """An OUCH 4.2 over SoupBinTCP 3.0 order-entry gateway in front of an ``Exchange`` (any backend).
 
 One asyncio server; one SoupBinTCP session per user (a firm's login), its sequenced messages kept in
-memory and appended to ``<store>/<session>-<user>.soup`` so a client that logs in again with a
-requested sequence number gets every message from there, also after a restart.
+memory and appended to ``<store>/<session>-<user>.soup`` (``fpgax.formats.message_store``: every
+message CRC-checked, a damaged store refused with its byte offset) so a client that logs in again
+with a requested sequence number gets every message from there, also after a restart.
 
 Mapping (docs/order-entry.md):
 
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpgax.errors import FpgaxError
+from fpgax.formats.message_store import MessageStore
 from fpgax.spec import itch, ouch
 from fpgax.spec import protocol as p
 
@@ -128,35 +129,21 @@ class Order:
 
 
 class Stream:
-    """A user's sequenced messages, in memory and on disk (length-prefixed, appended, flushed)."""
+    """A user's sequenced messages: the on-disk store (``MessageStore``: CRC-checked, written and
+    flushed before a message is sent) and the connections that receive them live."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.messages: list[bytes] = []
-        if path.exists():
-            data = path.read_bytes()
-            at = 0
-            while at + 2 <= len(data):
-                n = struct.unpack_from(">H", data, at)[0]
-                if at + 2 + n > len(data):
-                    break            # a torn last record: never sent (the send follows the write)
-                self.messages.append(data[at + 2:at + 2 + n])
-                at += 2 + n
-            if at != len(data):
-                with open(path, "r+b") as f:
-                    f.truncate(at)
-        self._file = open(path, "ab")
+        self.store = MessageStore(path)
+        self.messages = self.store.messages
         self.writers: list[asyncio.StreamWriter] = []
 
     def append(self, message: bytes) -> None:
-        self._file.write(struct.pack(">H", len(message)) + message)
-        self._file.flush()
-        self.messages.append(message)
+        self.store.append(message)
         for w in list(self.writers):
             w.write(ouch.soup_packet("S", message))
 
     def close(self) -> None:
-        self._file.close()
+        self.store.close()
 
 
 class OuchGateway:
@@ -194,6 +181,9 @@ class OuchGateway:
         return self.streams[user]
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        for user in self.venue.users:   # every store read and checked before anyone connects
+            self.stream(user)
+        self._restore()
         self.server = await asyncio.start_server(self._connection, host, port)
         return self.server.sockets[0].getsockname()[:2]
 
@@ -208,6 +198,35 @@ class OuchGateway:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+    def _restore(self) -> None:
+        """After a restart: the token tables from what the stores say was sent (every Accepted and
+        Replaced makes an order, every Executed and Canceled takes shares off it), and each account's
+        client ids from the engine's host bookkeeping (``Exchange.recover`` rebuilds it from the journal),
+        so that orders entered before the restart can be canceled and replaced by token after it.
+        A token whose order was rejected was never an order: it can be used again."""
+        for account, client_id in self.exchange.client_ids.taken:
+            self.next_client_id[account] = max(self.next_client_id.get(account, 0), client_id)
+        for user, who in self.venue.users.items():
+            if who.drop_copy:
+                continue
+            for message in self.stream(user).messages:
+                msg = ouch.decode_outbound(message)
+                if msg["type"] in ("A", "U"):
+                    token = (msg["order_token"] if msg["type"] == "A" else msg["replacement_order_token"]).strip()
+                    stock = msg["stock"].strip()
+                    if stock not in self.venue.symbols:
+                        raise FpgaxError(f"{self.stream(user).store.path}: an order of {user} ({token}) is in "
+                                         f"{stock}, which the venue no longer has")
+                    order = Order(user, token, msg["order_reference_number"], self.venue.symbols[stock][0], stock,
+                                  msg["buy_sell_indicator"], msg["price"], msg["tif"], msg["shares"])
+                    if msg["type"] == "U" and (user, msg["previous_order_token"].strip()) in self.tokens:
+                        self.tokens[(user, msg["previous_order_token"].strip())].leaves = 0
+                    self.tokens[(user, token)] = order
+                    self.by_order_id[order.order_id] = order
+                elif msg["type"] in ("E", "C") and (user, msg["order_token"].strip()) in self.tokens:
+                    order = self.tokens[(user, msg["order_token"].strip())]
+                    order.leaves -= msg["executed_shares"] if msg["type"] == "E" else msg["decrement_shares"]
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1

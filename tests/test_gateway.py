@@ -369,3 +369,42 @@ def test_the_gateway_trades_on_the_simulated_kernel(tmp_path):
             buyer.close()
             await gw.stop()
     run(main())
+
+
+def test_orders_entered_before_a_restart_can_be_canceled_and_replaced_by_token_after_it(gateway, tmp_path):
+    """The token tables come back from the stores, the client ids from the engine's bookkeeping."""
+    async def main():
+        store, exchange = tmp_path / "store", Exchange(ModelBackend(CONFIG))
+        gw, address = await gateway(store, exchange)
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        enter(seller, "S1", "S", 100, 9_9000)
+        enter(seller, "S2", "S", 50, 10_0000)
+        assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
+        buyer = await Client.login(address, "user2", "pass2")
+        await buyer.packets(1)
+        enter(buyer, "B1", "B", 30, 9_9000)
+        await buyer.messages(2)
+        assert (await seller.messages(1))[0]["executed_shares"] == 30   # S1 has 70 left
+        seller.close()
+        buyer.close()
+        await gw.stop()
+        gw2, address2 = await gateway(store, exchange)              # the restart: a new gateway, same stores
+        back = await Client.login(address2, "user1", "pass1", seq=4)
+        await back.packets(1)
+        back.send("X", order_token="S1", shares=0)
+        canceled = (await back.messages(1))[0]
+        assert (canceled["type"], canceled["order_token"].strip(), canceled["decrement_shares"]) == ("C", "S1", 70)
+        back.send("U", existing_order_token="S2", replacement_order_token="S2B", shares=40, price=10_0000,
+                  tif=99999, display="Y", iso_eligible="N", min_quantity=0)
+        replaced = (await back.messages(1))[0]
+        assert replaced["type"] == "U", replaced
+        assert (replaced["previous_order_token"].strip(), replaced["shares"]) == ("S2", 40)
+        enter(back, "S3", "S", 10, 9_9500)                          # a new order: its client id is new too
+        assert (await back.messages(1))[0]["type"] == "A"
+        enter(back, "S1", "S", 10, 12_0000)                         # a token used before the restart
+        rejected = (await back.messages(1))[0]
+        assert (rejected["type"], rejected["order_token"].strip()) == ("J", "S1")
+        back.close()
+        await gw2.stop()
+    run(main())

@@ -168,6 +168,10 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
 
     out["journal-header"] = record_table(journal.JOURNAL_HEADER)
     out["journal-batch"] = record_table(journal.BATCH_HEADER)
+    from fpgax.formats import message_store
+
+    out["store-header"] = record_table(message_store.STORE_HEADER)
+    out["store-message"] = record_table(message_store.MESSAGE_HEADER)
     from fpgax.spec import ouch
 
     out["soup-packets"] = message_tables(ouch.SOUP.values(), free=ouch.FREE_PAYLOAD) + \
