@@ -151,5 +151,9 @@ def test_synthesis_verilog_leaves_out_zero_memory_inits_only():
     synthesis = kernel_verilog(profile("tiny"), for_synthesis=True)
     assert simulation.count("initial") > 10 and synthesis.count("initial") == 0
     assert kernel_verilog(profile("tiny")) == simulation          # the emitter is restored
-    ports = re.findall(r"^\s*(?:input|output)\b.*;", synthesis, re.M)
-    assert ports == re.findall(r"^\s*(?:input|output)\b.*;", simulation, re.M)
+    # the kernel's own ports are the same (the synthesis Verilog differs inside: DSP48E2 primitives)
+
+    def top_ports(text):
+        top = re.search(r"^module fpgax_kernel\(.*?^endmodule", text, re.S | re.M).group(0)
+        return re.findall(r"^\s*(?:input|output)\b.*;", top, re.M)
+    assert top_ports(synthesis) == top_ports(simulation) and len(top_ports(simulation)) > 20
