@@ -437,8 +437,15 @@ def test_md_cli_capture_decode_lua(tmp_path, capsys):
                  "--json", str(tmp_path / "wire.json")]) == 0
     printed = capsys.readouterr().out
     assert "0 mismatches" in printed and "wire latency" in printed
-    assert main(["md", "decode", str(out), "--json", str(tmp_path / "msgs.json")]) == 0
     import json
+
+    from fpgax.toolflow.clock import modelled_clock
+
+    # ns at the modelled clock, said in the JSON, and the pcap stamped at that clock
+    wire, clock = json.loads((tmp_path / "wire.json").read_text()), modelled_clock()
+    assert (wire["clock_mhz"], wire["clock_source"]) == (clock.mhz, clock.source) and clock.source in printed
+    assert wire["percentiles_ns"]["p50"] == round(wire["percentiles"]["p50"] * clock.ns, 2)
+    assert main(["md", "decode", str(out), "--json", str(tmp_path / "msgs.json")]) == 0
 
     msgs = json.loads((tmp_path / "msgs.json").read_text())
     config = profile("tiny")
