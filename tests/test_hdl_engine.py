@@ -16,6 +16,15 @@ from fpgax.spec.config import profile
 SCENARIO = Path(__file__).parent / "scenarios" / "24_pool_full.csv"  # written for the tiny profile
 
 
+async def send(ctx, dut, commands):
+    """Each command on ``dut.i``, held until taken."""
+    for record in p.commands_to_array(commands):
+        ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
+        ctx.set(dut.i.valid, 1)
+        await ctx.tick().until(dut.i.ready)
+        ctx.set(dut.i.valid, 0)
+
+
 def test_engine_in_amaranth_sim():
     config = profile("tiny")
     _, commands, expected, _ = run_model(load_flow(SCENARIO), config, progress=False)
@@ -23,11 +32,7 @@ def test_engine_in_amaranth_sim():
     received = []
 
     async def source(ctx):
-        for record in p.commands_to_array(commands):
-            ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
+        await send(ctx, dut, commands)
 
     async def sink(ctx):
         cycle = 0
@@ -100,11 +105,7 @@ def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held
     received, phase = [], {"n": 0, "reset_done": False}
 
     async def source(ctx):
-        for record in p.commands_to_array([*before, *state]):
-            ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
+        await send(ctx, dut, [*before, *state])
         while phase["n"] < len(filled):   # every event of the state out
             await ctx.tick()
         await ctx.tick().repeat(5)
@@ -112,11 +113,7 @@ def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held
         await ctx.delay(3e-8)          # three clock periods in reset (ticks raise DomainReset then)
         ctx.set(cd.rst, 0)
         phase["reset_done"] = True
-        for record in p.commands_to_array(after):
-            ctx.set(dut.i.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-            ctx.set(dut.i.valid, 0)
+        await send(ctx, dut, after)
 
     async def sink(ctx):
         from amaranth.sim._async import DomainReset
