@@ -113,6 +113,10 @@ class Namer:
         """The source line of a cell: its own ``src`` when Amaranth's, else that of the net it drives."""
         if name is None or name not in self.cells:
             return None
+        if self.cells[name]["type"].startswith(("RAMB", "URAM")):   # a block of an Amaranth memory
+            from fpgax.toolflow.tiling import memory_of_cell
+
+            return f"memory {memory_of_cell(name)}"
         own = _source(self.cells[name].get("attributes", {}).get("src", ""))
         if own and ".py:" in own:
             return own
