@@ -408,3 +408,68 @@ def test_orders_entered_before_a_restart_can_be_canceled_and_replaced_by_token_a
         back.close()
         await gw2.stop()
     run(main())
+
+
+def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path):
+    """SIGKILL (no clean shutdown) after the clients had their acknowledgements; the same command again
+    rebuilds the engine from its journal and the token tables from the stores: every message comes back
+    from sequence 1, and an order entered before the kill is canceled by token after it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "fpgax"
+    ready = tmp_path / "ready"
+    command = [str(script), "serve", "--ouch", "127.0.0.1:0", "--store", str(tmp_path / "s"),
+               "--journal", str(tmp_path / "engine.jnl"), "--ready-file", str(ready)]
+
+    def start():
+        ready.unlink(missing_ok=True)
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        host, port = ready.read_text().strip().rsplit(":", 1)
+        return proc, (host, int(port))
+
+    proc, address = start()
+    try:
+        async def before():
+            seller = await Client.login(address, "user1", "pass1")
+            await seller.packets(1)
+            enter(seller, "S1", "S", 100, 9_9000)
+            enter(seller, "S2", "S", 60, 10_0000)
+            assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
+            buyer = await Client.login(address, "user2", "pass2")
+            await buyer.packets(1)
+            enter(buyer, "B1", "B", 30, 9_9000)
+            assert [m["type"] for m in await buyer.messages(2)] == ["A", "E"]
+            assert (await seller.messages(1))[0]["executed_shares"] == 30
+            seller.close()
+            buyer.close()
+        run(before())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc, address = start()
+
+        async def after():
+            seller = await Client.login(address, "user1", "pass1", seq=1)
+            login, *stream = await seller.packets(4)
+            assert login["type"] == "A" and [ouch.decode_outbound(pk["payload"])["type"] for pk in stream] == \
+                ["A", "A", "E"]
+            seller.send("X", order_token="S1", shares=0)             # 70 left after the fill
+            canceled = (await seller.messages(1))[0]
+            assert (canceled["type"], canceled["order_token"].strip(), canceled["decrement_shares"]) == \
+                ("C", "S1", 70)
+            enter(seller, "S3", "S", 5, 9_9500)                      # new orders go on
+            assert (await seller.messages(1))[0]["type"] == "A"
+            seller.close()
+        run(after())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "engine recovered from" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
