@@ -50,6 +50,10 @@ _REJECT_REASON_AT = ouch.OUTBOUND["J"].offsets()["reject_reason"]
 HEARTBEAT_S = 1.0       #: a server heartbeat after this long without sending
 CLIENT_SILENCE_S = 15.0  #: a session that sends nothing for this long is closed
 LOGIN_TIMEOUT_S = 5.0   #: the first packet must be a Login Request within this
+#: A session whose output waiting to be sent passes this is a slow consumer and is disconnected: nothing
+#: is lost (every sequenced message is in its store: it logs in again with the next sequence number)
+#: and the gateway's memory does not grow with a client that does not read.
+SLOW_CONSUMER_BYTES = 4 << 20
 
 
 @dataclass
@@ -132,15 +136,24 @@ class Stream:
     """A user's sequenced messages: the on-disk store (``MessageStore``: CRC-checked, written and
     flushed before a message is sent) and the connections that receive them live."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, limit: int = SLOW_CONSUMER_BYTES, on_slow=None):
         self.store = MessageStore(path)
         self.messages = self.store.messages
         self.writers: list[asyncio.StreamWriter] = []
+        self.limit, self.on_slow = limit, on_slow
 
     def append(self, message: bytes) -> None:
         self.store.append(message)
+        packet = ouch.soup_packet("S", message)
         for w in list(self.writers):
-            w.write(ouch.soup_packet("S", message))
+            if w.is_closing():
+                continue
+            if w.transport.get_write_buffer_size() + len(packet) > self.limit:
+                w.transport.abort()      # a slow consumer: its session ends, its messages stay stored
+                if self.on_slow:
+                    self.on_slow()
+                continue
+            w.write(packet)
 
     def close(self) -> None:
         self.store.close()
@@ -158,6 +171,7 @@ class OuchGateway:
         self.server: asyncio.AbstractServer | None = None
         self.counts: dict[str, int] = {}
         self.metrics = None    #: a GatewayMetrics, with --metrics
+        self.slow_consumer_bytes = SLOW_CONSUMER_BYTES
 
     def _to_owner(self, user: str, message: bytes) -> None:
         """A message for ``user``'s session, and an Executed or Canceled also to its firm's drop copies."""
@@ -177,7 +191,8 @@ class OuchGateway:
 
     def stream(self, user: str) -> Stream:
         if user not in self.streams:
-            self.streams[user] = Stream(self.store / f"{self.venue.session}-{user}.soup")
+            self.streams[user] = Stream(self.store / f"{self.venue.session}-{user}.soup", self.slow_consumer_bytes,
+                                        lambda: self._count("disconnect: slow consumer"))
         return self.streams[user]
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:

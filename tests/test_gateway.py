@@ -473,3 +473,48 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_client_that_does_not_read_is_disconnected_and_recovers_everything_from_the_store(gateway):
+    """A drop copy that never reads while its firm trades: its unsent output passes the limit, its session
+    is ended (the traders go on), and a new login from sequence 1 gets every message from the store."""
+    import socket
+
+    async def main():
+        gw, address = await gateway()
+        gw.stream("drop1").limit = 8192                              # (SLOW_CONSUMER_BYTES is 4 MiB)
+        raw = socket.socket()                                        # a plain socket nothing reads from
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)     # the slow reader's window stays small
+        await asyncio.get_running_loop().sock_connect(raw, address)
+        raw.sendall(ouch.soup_packet("L", username="drop1", password="dpass1", requested_session="",
+                                     requested_sequence_number=1))
+        while not gw.stream("drop1").writers:                        # logged in; from here it reads nothing
+            await asyncio.sleep(0.01)
+        # a congested path: the kernel buffers on both sides stay small, so the output queues in the gateway
+        served = gw.stream("drop1").writers[0].transport.get_extra_info("socket")
+        served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        buyer = await Client.login(address, "user2", "pass2")
+        await buyer.packets(1)
+        trades = 0
+        while gw.counts.get("disconnect: slow consumer", 0) == 0 and trades < 3000:
+            enter(seller, f"S{trades}", "S", 1, 9_9000)
+            enter(buyer, f"B{trades}", "B", 1, 9_9000)
+            await seller.messages(2)                                 # Accepted, Executed
+            await buyer.messages(2)
+            trades += 1
+        assert gw.counts.get("disconnect: slow consumer") == 1, f"not disconnected after {trades} trades"
+        enter(seller, "LAST", "S", 1, 9_9000)                        # the traders are unaffected
+        assert (await seller.messages(1))[0]["type"] == "A"
+        stored = len(gw.stream("drop1").messages)
+        assert stored == trades                                       # every Executed of its firm, kept
+        again = await Client.login(address, "drop1", "dpass1", seq=1)
+        login, *stream = await again.packets(1 + stored)
+        assert login["type"] == "A" and len(stream) == stored
+        assert {ouch.decode_outbound(pk["payload"])["type"] for pk in stream} == {"E"}
+        for c in (seller, buyer, again):
+            c.close()
+        raw.close()
+        await gw.stop()
+    run(main())
