@@ -371,23 +371,28 @@ def test_the_gateway_trades_on_the_simulated_kernel(tmp_path):
     run(main())
 
 
+async def two_resting_sells_and_a_fill(address):
+    """user1 rests S1 (100 @ 99.00) and S2 (50 @ 100.00); user2 buys 30 @ 99.00: S1 has 70 left."""
+    seller = await Client.login(address, "user1", "pass1")
+    await seller.packets(1)
+    enter(seller, "S1", "S", 100, 9_9000)
+    enter(seller, "S2", "S", 50, 10_0000)
+    assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
+    buyer = await Client.login(address, "user2", "pass2")
+    await buyer.packets(1)
+    enter(buyer, "B1", "B", 30, 9_9000)
+    assert [m["type"] for m in await buyer.messages(2)] == ["A", "E"]
+    assert (await seller.messages(1))[0]["executed_shares"] == 30
+    seller.close()
+    buyer.close()
+
+
 def test_orders_entered_before_a_restart_can_be_canceled_and_replaced_by_token_after_it(gateway, tmp_path):
     """The token tables come back from the stores, the client ids from the engine's bookkeeping."""
     async def main():
         store, exchange = tmp_path / "store", Exchange(ModelBackend(CONFIG))
         gw, address = await gateway(store, exchange)
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
-        enter(seller, "S1", "S", 100, 9_9000)
-        enter(seller, "S2", "S", 50, 10_0000)
-        assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
-        buyer = await Client.login(address, "user2", "pass2")
-        await buyer.packets(1)
-        enter(buyer, "B1", "B", 30, 9_9000)
-        await buyer.messages(2)
-        assert (await seller.messages(1))[0]["executed_shares"] == 30   # S1 has 70 left
-        seller.close()
-        buyer.close()
+        await two_resting_sells_and_a_fill(address)
         await gw.stop()
         gw2, address2 = await gateway(store, exchange)              # the restart: a new gateway, same stores
         back = await Client.login(address2, "user1", "pass1", seq=4)
@@ -436,20 +441,7 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
 
     proc, address = start()
     try:
-        async def before():
-            seller = await Client.login(address, "user1", "pass1")
-            await seller.packets(1)
-            enter(seller, "S1", "S", 100, 9_9000)
-            enter(seller, "S2", "S", 60, 10_0000)
-            assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
-            buyer = await Client.login(address, "user2", "pass2")
-            await buyer.packets(1)
-            enter(buyer, "B1", "B", 30, 9_9000)
-            assert [m["type"] for m in await buyer.messages(2)] == ["A", "E"]
-            assert (await seller.messages(1))[0]["executed_shares"] == 30
-            seller.close()
-            buyer.close()
-        run(before())
+        run(two_resting_sells_and_a_fill(address))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc, address = start()
