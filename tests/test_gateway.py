@@ -179,25 +179,32 @@ def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_
     run(main())
 
 
-def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
-    """The command as an operator runs it: it says when it listens (--ready-file), a client trades, and
-    SIGTERM ends it with End of Session to the client and exit 0."""
-    import signal
+def start_serve(tmp_path, *options):
+    """``fpgax serve`` on a free port with ``options``, once it says it listens: (process, (host, port))."""
     import subprocess
     import sys
     import time
     from pathlib import Path
 
     ready = tmp_path / "ready"
+    ready.unlink(missing_ok=True)
     script = Path(sys.executable).parent / "fpgax"
-    proc = subprocess.Popen([str(script), "serve", "--ouch", "127.0.0.1:0", "--store", str(tmp_path / "s"),
-                             "--ready-file", str(ready)], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        host, port = ready.read_text().strip().rsplit(":", 1)
+    proc = subprocess.Popen([str(script), "serve", "--ouch", "127.0.0.1:0", "--ready-file", str(ready), *options],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    host, port = ready.read_text().strip().rsplit(":", 1)
+    return proc, (host, int(port))
 
+
+def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
+    """The command as an operator runs it: it says when it listens (--ready-file), a client trades, and
+    SIGTERM ends it with End of Session to the client and exit 0."""
+    import signal
+
+    proc, (host, port) = start_serve(tmp_path, "--store", str(tmp_path / "s"))
+    try:
         async def client():
             c = await Client.login((host, int(port)), "user1", "pass1")
             await c.packets(1)
@@ -420,31 +427,14 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
     rebuilds the engine from its journal and the token tables from the stores: every message comes back
     from sequence 1, and an order entered before the kill is canceled by token after it."""
     import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
-    script = Path(sys.executable).parent / "fpgax"
-    ready = tmp_path / "ready"
-    command = [str(script), "serve", "--ouch", "127.0.0.1:0", "--store", str(tmp_path / "s"),
-               "--journal", str(tmp_path / "engine.jnl"), "--ready-file", str(ready)]
-
-    def start():
-        ready.unlink(missing_ok=True)
-        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        host, port = ready.read_text().strip().rsplit(":", 1)
-        return proc, (host, int(port))
-
-    proc, address = start()
+    options = ("--store", str(tmp_path / "s"), "--journal", str(tmp_path / "engine.jnl"))
+    proc, address = start_serve(tmp_path, *options)
     try:
         run(two_resting_sells_and_a_fill(address))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        proc, address = start()
+        proc, address = start_serve(tmp_path, *options)
 
         async def after():
             seller = await Client.login(address, "user1", "pass1", seq=1)
