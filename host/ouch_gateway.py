@@ -171,6 +171,9 @@ class OuchGateway:
         self.server: asyncio.AbstractServer | None = None
         self.counts: dict[str, int] = {}
         self.metrics = None    #: a GatewayMetrics, with --metrics
+        #: after a restart from a journal: the engine's replayed events (``Exchange.recover``), from which
+        #: ``start`` finds the orders the gateway never acknowledged
+        self.replayed = None
         self.slow_consumer_bytes = SLOW_CONSUMER_BYTES
 
     def _to_owner(self, user: str, message: bytes) -> None:
@@ -199,6 +202,8 @@ class OuchGateway:
         for user in self.venue.users:   # every store read and checked before anyone connects
             self.stream(user)
         self._restore()
+        if self.replayed is not None:
+            self._cancel_unacknowledged(self.replayed)
         self.server = await asyncio.start_server(self._connection, host, port)
         return self.server.sockets[0].getsockname()[:2]
 
@@ -242,6 +247,28 @@ class OuchGateway:
                 elif msg["type"] in ("E", "C") and (user, msg["order_token"].strip()) in self.tokens:
                     order = self.tokens[(user, msg["order_token"].strip())]
                     order.leaves -= msg["executed_shares"] if msg["type"] == "E" else msg["decrement_shares"]
+
+    def _cancel_unacknowledged(self, events) -> None:
+        """An order the engine took (its command was journaled) but whose Accepted never reached a store --
+        the process died in between -- is unknown to its owner: no token names it. It is canceled before
+        anyone connects, so that no order rests that its owner never heard of."""
+        leaves: dict[int, tuple[int, int, int]] = {}      # order id -> (leaves, symbol, account)
+        E = p.EventType
+        for e in p.array_to_events(events):
+            if e.type in (E.ACCEPTED, E.REPLACED) and e.order_id:
+                leaves[e.order_id] = (e.leaves, e.symbol, e.account)
+            elif e.type == E.FILL:
+                for oid, left in ((e.order_id, e.leaves), (e.resting_order_id, e.resting_leaves)):
+                    if oid in leaves:
+                        leaves[oid] = (left, *leaves[oid][1:])
+            elif e.type == E.CANCELED and e.order_id in leaves:
+                leaves[e.order_id] = (0, *leaves[e.order_id][1:])
+        ours = {u.account for u in self.venue.users.values() if not u.drop_copy}
+        orphans = [(oid, symbol, account) for oid, (left, symbol, account) in leaves.items()
+                   if left and account in ours and oid not in self.by_order_id]
+        for oid, symbol, account in orphans:
+            self.exchange.submit([p.Command(opcode=p.Opcode.CANCEL, symbol=symbol, account=account, order_id=oid)])
+            self._count("unacknowledged orders canceled")
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1

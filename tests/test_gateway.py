@@ -10,6 +10,7 @@ import pytest
 from fpgax.host.exchange import Exchange, ModelBackend
 from fpgax.host.ouch_gateway import OuchGateway, Venue
 from fpgax.spec import ouch
+from fpgax.spec import protocol as p
 from fpgax.spec.config import profile
 
 CONFIG = profile("sim")
@@ -499,4 +500,34 @@ def test_a_client_that_does_not_read_is_disconnected_and_recovers_everything_fro
             c.close()
         raw.close()
         await gw.stop()
+    run(main())
+
+
+def test_an_order_the_engine_took_but_no_client_was_told_of_is_canceled_at_restart(gateway, tmp_path):
+    """The gap between the journal and the store: a NEW journaled and taken by the engine whose Accepted
+    never reached the store (the process died in between). Rebuilt from the journal, the gateway finds it
+    and cancels it before anyone connects; the acknowledged orders stay."""
+    async def main():
+        journal, store = tmp_path / "engine.jnl", tmp_path / "store"
+        exchange = Exchange(ModelBackend(CONFIG), journal=journal)
+        gw, address = await gateway(store, exchange)
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        enter(seller, "S1", "S", 100, 9_9000)
+        assert (await seller.messages(1))[0]["type"] == "A"
+        seller.close()
+        await gw.stop()
+        # the command of an Enter Order that got as far as the engine, no further
+        exchange.submit([p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, ord_type=p.OrdType.LIMIT,
+                                   tif=p.TimeInForce.DAY, symbol=0, account=1, client_id=99, price=900, qty=7)])
+        exchange.close()
+        recovered, replayed = Exchange.recover(journal, ModelBackend(CONFIG))
+        gw2 = OuchGateway(recovered, Venue.default(CONFIG), store)
+        gw2.replayed = replayed
+        await gw2.start()
+        assert gw2.counts.get("unacknowledged orders canceled") == 1
+        book = recovered.book(0)
+        assert book["bids"] == [] and [level[1] for level in book["asks"]] == [100]   # S1 stays
+        await gw2.stop()
+        recovered.close()
     run(main())

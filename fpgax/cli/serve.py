@@ -37,17 +37,19 @@ def _cmd_serve(args) -> int:
     host, port = args.ouch
     args.store.mkdir(parents=True, exist_ok=True)
     journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
+    replayed = None
     if journal is not None and journal.exists() and journal.stat().st_size:
         # a restart: the engine is rebuilt from its journal, which goes on in the same session
         from fpgax.host.exchange import Exchange
 
         backend = common.open_exchange(args, config).backend
-        exchange, events = Exchange.recover(journal, backend)
-        common.note(f"fpgax serve: engine recovered from {journal} ({len(events):,} events replayed)")
+        exchange, replayed = Exchange.recover(journal, backend)
+        common.note(f"fpgax serve: engine recovered from {journal} ({len(replayed):,} events replayed)")
     else:
         exchange = common.open_exchange(args, config, journal)
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
+    gateway.replayed = replayed       # orders the engine took and no store acknowledged are canceled at start
     if args.metrics:
         from fpgax.host.gateway_metrics import GatewayMetrics
 
@@ -56,6 +58,10 @@ def _cmd_serve(args) -> int:
         common.note(f"fpgax serve: Prometheus metrics on http://{where[0]}:{where[1]}/metrics")
 
     def ready(address):
+        orphans = gateway.counts.get("unacknowledged orders canceled", 0)
+        if orphans:
+            common.note(f"fpgax serve: {orphans} orders the engine took before the restart and no client was "
+                        "told of were canceled")
         common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]} ({args.backend} backend); Ctrl-C stops")
         if args.ready_file:
             args.ready_file.write_text(f"{address[0]}:{address[1]}\n")
