@@ -159,6 +159,54 @@ class Stream:
         self.store.close()
 
 
+class ItchPublisher:
+    """The ITCH 5.0 feed of the book the gateway trades, in MoldUDP64 over UDP to ``group:port``
+    (multicast or unicast): the start of day when the gateway starts, then each command's messages
+    (``fpgax.sim.golden.mdmodel.MarketDataModel``, the reference the RTL publisher is checked against)
+    in packets of at most ``mtu`` bytes, sequence numbers without gaps, and the end of day at stop.
+    Stocks are named as in the venue, prices in its ticks."""
+
+    def __init__(self, config, venue: Venue, group: str, port: int, mtu: int = 1500):
+        import socket
+
+        from fpgax.sim.golden.mdmodel import MarketDataModel
+
+        names = [itch.default_symbol_name(s) for s in range(config.symbols)]
+        ticks = [itch.DEFAULT_TICK] * config.symbols
+        for stock, (symbol, tick) in venue.symbols.items():
+            names[symbol], ticks[symbol] = stock, tick
+        self.model = MarketDataModel(config, names, ticks)
+        self.session, self.address, self.mtu = itch.session_id(venue.session), (group, port), mtu
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if itch.is_multicast(group):
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        self.next_seq, self.packets = 1, 0
+
+    def send(self, messages: list[bytes]) -> None:
+        limit = itch.max_payload(self.mtu)
+        while messages:
+            size, n = itch.MOLD_HEADER.size, 0
+            while n < len(messages) and size + 2 + len(messages[n]) <= limit:
+                size += 2 + len(messages[n])
+                n += 1
+            self.sock.sendto(itch.MoldPacket(self.session, self.next_seq, messages[:n]).encode(), self.address)
+            self.next_seq += n
+            self.packets += 1
+            messages = messages[n:]
+
+    def start(self) -> None:
+        self.send(self.model.start())
+
+    def command(self, cmd, events) -> None:
+        self.send(self.model.command(cmd, events))
+
+    def close(self) -> None:
+        self.send(self.model.end())
+        self.sock.sendto(itch.MoldPacket(self.session, self.next_seq, [], count=itch.MOLD_END_OF_SESSION).encode(),
+                         self.address)
+        self.sock.close()
+
+
 class OuchGateway:
     def __init__(self, exchange, venue: Venue, store: Path):
         self.exchange, self.venue = exchange, venue
@@ -174,6 +222,7 @@ class OuchGateway:
         #: after a restart from a journal: the engine's replayed events (``Exchange.recover``), from which
         #: ``start`` finds the orders the gateway never acknowledged
         self.replayed = None
+        self.itch: ItchPublisher | None = None    #: the feed, with --itch
         self.slow_consumer_bytes = SLOW_CONSUMER_BYTES
 
     def _to_owner(self, user: str, message: bytes) -> None:
@@ -204,6 +253,8 @@ class OuchGateway:
         self._restore()
         if self.replayed is not None:
             self._cancel_unacknowledged(self.replayed)
+        if self.itch is not None:
+            self.itch.start()
         self.server = await asyncio.start_server(self._connection, host, port)
         return self.server.sockets[0].getsockname()[:2]
 
@@ -215,6 +266,9 @@ class OuchGateway:
                     await w.drain()
                 w.close()
             s.close()
+        if self.itch is not None:
+            self.itch.close()
+            self.itch = None
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -381,12 +435,13 @@ class OuchGateway:
         self.metrics.refresh_backend()
 
     def _submit(self, commands):
-        """The engine call, timed for the metrics."""
-        if self.metrics is None:
-            return self.exchange.submit(commands, records=True)
+        """The engine call (one command), timed for the metrics, and its messages on the feed."""
         t0 = time.perf_counter()
         events = self.exchange.submit(commands, records=True)
-        self.metrics.engine_seconds.observe(time.perf_counter() - t0)
+        if self.metrics is not None:
+            self.metrics.engine_seconds.observe(time.perf_counter() - t0)
+        if self.itch is not None:
+            self.itch.command(commands[0], events)
         return events
 
     def _handle(self, user: str, payload: bytes) -> None:

@@ -203,8 +203,15 @@ def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
     """The command as an operator runs it: it says when it listens (--ready-file), a client trades, and
     SIGTERM ends it with End of Session to the client and exit 0."""
     import signal
+    import socket
 
-    proc, (host, port) = start_serve(tmp_path, "--store", str(tmp_path / "s"))
+    from fpgax.host.md import FeedReader
+
+    feed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)      # --itch: the feed of the book too
+    feed.bind(("127.0.0.1", 0))
+    feed.settimeout(10)
+    proc, (host, port) = start_serve(tmp_path, "--store", str(tmp_path / "s"),
+                                     "--itch", f"127.0.0.1:{feed.getsockname()[1]}")
     try:
         async def client():
             c = await Client.login((host, int(port)), "user1", "pass1")
@@ -219,7 +226,13 @@ def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
         run(client())
         assert proc.wait(timeout=30) == 0
         assert "OUCH on 127.0.0.1:" in proc.stderr.read()
+        reader, types = FeedReader(), []
+        reader.on_message = lambda seq, raw: types.append(chr(raw[0]))
+        while not reader.ended:
+            reader.packet(feed.recvfrom(2048)[0])
+        assert types[0] == "S" and "A" in types and types[-1] == "S"   # start of day, the Add, end of day
     finally:
+        feed.close()
         if proc.poll() is None:
             proc.kill()
 
@@ -531,3 +544,54 @@ def test_an_order_the_engine_took_but_no_client_was_told_of_is_canceled_at_resta
         await gw2.stop()
         recovered.close()
     run(main())
+
+
+def test_the_gateway_publishes_the_itch_feed_of_the_book_it_trades(gateway, tmp_path):
+    """--itch: MoldUDP64 packets over UDP; a reader rebuilds from them the book the engine holds."""
+    import socket
+
+    from fpgax.host.md import FeedReader, ItchBook
+    from fpgax.host.ouch_gateway import ItchPublisher
+    from fpgax.spec import itch
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(2.0)
+
+    async def main():
+        exchange = Exchange(ModelBackend(CONFIG))
+        gw = OuchGateway(exchange, Venue.default(CONFIG), tmp_path / "store")
+        gw.itch = ItchPublisher(CONFIG, gw.venue, *receiver.getsockname(), mtu=300)   # small packets: split
+        address = await gw.start()
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        for i, (shares, price) in enumerate([(100, 9_9000), (50, 9_9500), (70, 10_0000), (20, 9_9500)]):
+            enter(seller, f"S{i}", "S", shares, price)
+        await seller.messages(4)
+        buyer = await Client.login(address, "user2", "pass2")
+        await buyer.packets(1)
+        enter(buyer, "B1", "B", 120, 9_9500)                        # takes S0 and part of S1
+        enter(buyer, "B2", "B", 10, 9_0000)                         # rests
+        assert [m["type"] for m in await buyer.messages(4)] == ["A", "E", "E", "A"]
+        seller.send("X", order_token="S3", shares=0)
+        assert [m["type"] for m in await seller.messages(3)] == ["E", "E", "C"]
+        book = exchange.book(0, depth=10)
+        seller.close()
+        buyer.close()
+        await gw.stop()
+        return book
+
+    engine_book = run(main())
+    reader, feed = FeedReader(), ItchBook()
+    reader.on_message = lambda seq, raw: feed.apply(itch.decode(raw))
+    packets = 0
+    while not reader.ended:
+        reader.packet(receiver.recvfrom(2048)[0])
+        packets += 1
+    receiver.close()
+    assert reader.started_at == 1 and not reader.gaps and packets > 4
+    levels = feed.l2(0)
+    # the feed's levels (ITCH prices: 4 decimals, a one-cent tick is 100) are the engine's
+    assert [(price // 100, qty) for price, qty, _ in levels["B"]] == [(p, q) for p, q, _ in engine_book["bids"]]
+    assert [(price // 100, qty) for price, qty, _ in levels["S"]] == [(p, q) for p, q, _ in engine_book["asks"]]
+    assert engine_book["asks"] and engine_book["bids"]

@@ -22,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--store", type=Path, default=Path("build/serve"),
                    help="message stores and the journal (default: build/serve)")
     p.add_argument("--ready-file", type=Path, help="written with HOST:PORT once the gateway listens")
+    p.add_argument("--itch", type=common.host_port, metavar="GROUP:PORT",
+                   help="also publish the book's ITCH 5.0 feed in MoldUDP64 over UDP there (multicast or unicast)")
     p.add_argument("--metrics", type=common.host_port, metavar="HOST:PORT",
                    help="Prometheus metrics here (needs fpgax[serve])")
     common.add_host_options(p)
@@ -50,6 +52,11 @@ def _cmd_serve(args) -> int:
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
     gateway.replayed = replayed       # orders the engine took and no store acknowledged are canceled at start
+    if args.itch:
+        from fpgax.host.ouch_gateway import ItchPublisher
+
+        gateway.itch = ItchPublisher(config, venue, *args.itch)
+        common.note(f"fpgax serve: ITCH 5.0 over MoldUDP64 to {args.itch[0]}:{args.itch[1]}")
     if args.metrics:
         from fpgax.host.gateway_metrics import GatewayMetrics
 
