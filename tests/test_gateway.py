@@ -595,3 +595,68 @@ def test_the_gateway_publishes_the_itch_feed_of_the_book_it_trades(gateway, tmp_
     assert [(price // 100, qty) for price, qty, _ in levels["B"]] == [(p, q) for p, q, _ in engine_book["bids"]]
     assert [(price // 100, qty) for price, qty, _ in levels["S"]] == [(p, q) for p, q, _ in engine_book["asks"]]
     assert engine_book["asks"] and engine_book["bids"]
+
+
+def test_a_live_session_captured_by_tshark_decodes_message_by_message(gateway, tmp_path):
+    """tshark captures a real session on loopback; its SoupBinTCP and OUCH 4.2 dissectors read the login,
+    the Enter Orders, the Accepted and both sides' Executed as the gateway sent them."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    capture = tmp_path / "live.pcapng"
+
+    async def main():
+        gw, address = await gateway()
+        port = address[1]
+        tshark = subprocess.Popen(["tshark", "-i", "any", "-f", f"tcp port {port}", "-w", str(capture)],
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            await session(tshark, address)
+        finally:
+            if tshark.poll() is None:
+                tshark.kill()
+            await gw.stop()
+        return port
+
+    async def session(tshark, address):
+        started = ""
+        while "Capturing on" not in started:       # what every tshark prints when it starts
+            line = await asyncio.get_running_loop().run_in_executor(None, tshark.stderr.readline)
+            if not line:
+                pytest.skip(f"tshark cannot capture here: {started.strip()[-200:]}")
+            started += line
+        await asyncio.sleep(1.0)                  # the capture itself starts a moment after it says so
+        seller = await Client.login(address, "user1", "pass1")
+        await seller.packets(1)
+        enter(seller, "LIVE1", "S", 40, 9_9000)
+        await seller.messages(1)
+        buyer = await Client.login(address, "user2", "pass2")
+        await buyer.packets(1)
+        enter(buyer, "LIVE2", "B", 40, 9_9000)
+        await buyer.messages(2)
+        await seller.messages(1)
+        seller.close()
+        buyer.close()
+        await asyncio.sleep(0.5)                  # the last segments reach the capture
+        tshark.send_signal(signal.SIGINT)
+        await asyncio.get_running_loop().run_in_executor(None, tshark.wait)
+
+    port = run(main())
+    result = subprocess.run(["tshark", "-r", str(capture), "-d", f"tcp.port=={port},soupbintcp", "-T", "fields",
+                             "-E", "separator=;", "-e", "soupbintcp.packet_type", "-e", "ouch.packet_type",
+                             "-e", "ouch.order_token", "-Y", "soupbintcp"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "LC_ALL": "C"})
+    assert result.returncode == 0, result.stderr
+    # one line a frame; a frame with several SoupBinTCP packets lists each field's values with commas
+    seen = []
+    for line in result.stdout.splitlines():
+        columns = [[v.strip("'").strip() for v in column.split(",")] for column in line.split(";")]
+        for i in range(len(columns[0])):
+            seen.append(tuple(c[i] for c in columns if i < len(c) and c[i]))
+    for want in [("L",), ("A",), ("U", "O", "LIVE1"), ("S", "A", "LIVE1"), ("U", "O", "LIVE2"), ("S", "A", "LIVE2"),
+                 ("S", "E", "LIVE2"), ("S", "E", "LIVE1")]:
+        assert any(row[:len(want)] == want for row in seen), (want, seen)
