@@ -405,6 +405,7 @@ class MatchingEngine(wiring.Component):
 
         # symbols and accounts are addressed by their low bits; the checks use the full fields
         sym_ok = cmd.symbol < cfg.symbols
+        post_only = (cmd.flags & POST_ONLY) != 0
         acct_ok = cmd.account < cfg.accounts
         oid_slot = cmd.order_id[:k]
         oid_gen = cmd.order_id[k:]
@@ -469,7 +470,6 @@ class MatchingEngine(wiring.Component):
                 market = cmd.ord_type == p.OrdType.MARKET
                 acct = acct_rd.data
                 band = band_rd.data
-                post_only = (cmd.flags & POST_ONLY) != 0
                 m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
                 m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
                              mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
@@ -508,7 +508,6 @@ class MatchingEngine(wiring.Component):
                 m.next = "NEW_RISK"
 
             with m.State("NEW_RISK"):
-                post_only = (cmd.flags & POST_ONLY) != 0
                 opposite = ~cmd.side[0]
                 with m.If(notional.over):
                     m.d.sync += reason.eq(R.NOTIONAL_LIMIT)

@@ -189,6 +189,9 @@ class ItchPublisher:
             while n < len(messages) and size + 2 + len(messages[n]) <= limit:
                 size += 2 + len(messages[n])
                 n += 1
+            if n == 0:
+                raise itch.ItchError(f"an ITCH message of {len(messages[0])} bytes does not fit a MoldUDP64 "
+                                     f"packet of an MTU of {self.mtu}")
             self.sock.sendto(itch.MoldPacket(self.session, self.next_seq, messages[:n]).encode(), self.address)
             self.next_seq += n
             self.packets += 1

@@ -28,6 +28,13 @@ class Client:
                                       requested_sequence_number=seq))
         return client
 
+    @classmethod
+    async def session(cls, address, user, password, seq=1):
+        """Logged in, the answer to its login read."""
+        client = await cls.login(address, user, password, seq)
+        await client.packets(1)
+        return client
+
     def send(self, mtype, **values):
         self.writer.write(ouch.soup_packet("U", ouch.encode_inbound(mtype, **values)))
 
@@ -125,8 +132,7 @@ def test_two_firms_trade_and_both_are_told(gateway):
 def test_bad_orders_are_rejected_with_their_codes(gateway, change, code):
     async def main():
         gw, address = await gateway()
-        c = await Client.login(address, "user1", "pass1")
-        await c.packets(1)
+        c = await Client.session(address, "user1", "pass1")
         args = {"price": 10_0000, "stock": "S0", "tif": 99999, **change}
         enter(c, "T1", "B", 10, args.pop("price"), stock=args.pop("stock"), tif=args.pop("tif"), **args)
         (j,) = await c.messages(1)
@@ -139,8 +145,7 @@ def test_bad_orders_are_rejected_with_their_codes(gateway, change, code):
 def test_a_reused_token_is_rejected(gateway):
     async def main():
         gw, address = await gateway()
-        c = await Client.login(address, "user1", "pass1")
-        await c.packets(1)
+        c = await Client.session(address, "user1", "pass1")
         enter(c, "T1", "B", 10, 5_0000)
         enter(c, "T1", "B", 10, 5_0000)
         a, j = await c.messages(2)
@@ -155,13 +160,11 @@ def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_
         store = tmp_path / "store"
         exchange = Exchange(ModelBackend(CONFIG))
         gw, address = await gateway(store, exchange)
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
+        seller = await Client.session(address, "user1", "pass1")
         enter(seller, "S1", "S", 100, 10_0000)
         await seller.messages(1)                                    # message 1: Accepted
         seller.close()                                              # the seller goes away
-        buyer = await Client.login(address, "user2", "pass2")
-        await buyer.packets(1)
+        buyer = await Client.session(address, "user2", "pass2")
         enter(buyer, "B1", "B", 30, 10_0000)
         await buyer.messages(2)                                     # the seller's Executed is message 2
         back = await Client.login(address, "user1", "pass1", seq=2)
@@ -214,8 +217,7 @@ def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
                                      "--itch", f"127.0.0.1:{feed.getsockname()[1]}")
     try:
         async def client():
-            c = await Client.login((host, int(port)), "user1", "pass1")
-            await c.packets(1)
+            c = await Client.session((host, int(port)), "user1", "pass1")
             enter(c, "X1", "B", 5, 1_0000)
             (a,) = await c.messages(1)
             assert a["type"] == "A"
@@ -256,8 +258,7 @@ def test_a_malformed_session_is_dropped_and_the_others_go_on(gateway):
 def test_the_server_heartbeats_a_quiet_session(gateway):
     async def main():
         gw, address = await gateway()
-        c = await Client.login(address, "user1", "pass1")
-        await c.packets(1)
+        c = await Client.session(address, "user1", "pass1")
         chunk = await asyncio.wait_for(c.reader.read(65536), 3)      # nothing sent for a second: a heartbeat
         assert ouch.parse_soup(chunk)[0][0]["type"] == "H"
         c.close()
@@ -394,13 +395,11 @@ def test_the_gateway_trades_on_the_simulated_kernel(tmp_path):
 
 async def two_resting_sells_and_a_fill(address):
     """user1 rests S1 (100 @ 99.00) and S2 (50 @ 100.00); user2 buys 30 @ 99.00: S1 has 70 left."""
-    seller = await Client.login(address, "user1", "pass1")
-    await seller.packets(1)
+    seller = await Client.session(address, "user1", "pass1")
     enter(seller, "S1", "S", 100, 9_9000)
     enter(seller, "S2", "S", 50, 10_0000)
     assert [m["type"] for m in await seller.messages(2)] == ["A", "A"]
-    buyer = await Client.login(address, "user2", "pass2")
-    await buyer.packets(1)
+    buyer = await Client.session(address, "user2", "pass2")
     enter(buyer, "B1", "B", 30, 9_9000)
     assert [m["type"] for m in await buyer.messages(2)] == ["A", "E"]
     assert (await seller.messages(1))[0]["executed_shares"] == 30
@@ -416,8 +415,7 @@ def test_orders_entered_before_a_restart_can_be_canceled_and_replaced_by_token_a
         await two_resting_sells_and_a_fill(address)
         await gw.stop()
         gw2, address2 = await gateway(store, exchange)              # the restart: a new gateway, same stores
-        back = await Client.login(address2, "user1", "pass1", seq=4)
-        await back.packets(1)
+        back = await Client.session(address2, "user1", "pass1", seq=4)
         back.send("X", order_token="S1", shares=0)
         canceled = (await back.messages(1))[0]
         assert (canceled["type"], canceled["order_token"].strip(), canceled["decrement_shares"]) == ("C", "S1", 70)
@@ -489,10 +487,8 @@ def test_a_client_that_does_not_read_is_disconnected_and_recovers_everything_fro
         # a congested path: the kernel buffers on both sides stay small, so the output queues in the gateway
         served = gw.stream("drop1").writers[0].transport.get_extra_info("socket")
         served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
-        buyer = await Client.login(address, "user2", "pass2")
-        await buyer.packets(1)
+        seller = await Client.session(address, "user1", "pass1")
+        buyer = await Client.session(address, "user2", "pass2")
         trades = 0
         while gw.counts.get("disconnect: slow consumer", 0) == 0 and trades < 3000:
             enter(seller, f"S{trades}", "S", 1, 9_9000)
@@ -524,8 +520,7 @@ def test_an_order_the_engine_took_but_no_client_was_told_of_is_canceled_at_resta
         journal, store = tmp_path / "engine.jnl", tmp_path / "store"
         exchange = Exchange(ModelBackend(CONFIG), journal=journal)
         gw, address = await gateway(store, exchange)
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
+        seller = await Client.session(address, "user1", "pass1")
         enter(seller, "S1", "S", 100, 9_9000)
         assert (await seller.messages(1))[0]["type"] == "A"
         seller.close()
@@ -563,13 +558,11 @@ def test_the_gateway_publishes_the_itch_feed_of_the_book_it_trades(gateway, tmp_
         gw = OuchGateway(exchange, Venue.default(CONFIG), tmp_path / "store")
         gw.itch = ItchPublisher(CONFIG, gw.venue, *receiver.getsockname(), mtu=300)   # small packets: split
         address = await gw.start()
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
+        seller = await Client.session(address, "user1", "pass1")
         for i, (shares, price) in enumerate([(100, 9_9000), (50, 9_9500), (70, 10_0000), (20, 9_9500)]):
             enter(seller, f"S{i}", "S", shares, price)
         await seller.messages(4)
-        buyer = await Client.login(address, "user2", "pass2")
-        await buyer.packets(1)
+        buyer = await Client.session(address, "user2", "pass2")
         enter(buyer, "B1", "B", 120, 9_9500)                        # takes S0 and part of S1
         enter(buyer, "B2", "B", 10, 9_0000)                         # rests
         assert [m["type"] for m in await buyer.messages(4)] == ["A", "E", "E", "A"]
@@ -630,12 +623,10 @@ def test_a_live_session_captured_by_tshark_decodes_message_by_message(gateway, t
                 pytest.skip(f"tshark cannot capture here: {started.strip()[-200:]}")
             started += line
         await asyncio.sleep(1.0)                  # the capture itself starts a moment after it says so
-        seller = await Client.login(address, "user1", "pass1")
-        await seller.packets(1)
+        seller = await Client.session(address, "user1", "pass1")
         enter(seller, "LIVE1", "S", 40, 9_9000)
         await seller.messages(1)
-        buyer = await Client.login(address, "user2", "pass2")
-        await buyer.packets(1)
+        buyer = await Client.session(address, "user2", "pass2")
         enter(buyer, "LIVE2", "B", 40, 9_9000)
         await buyer.messages(2)
         await seller.messages(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fpgax.cli import common
+from fpgax.errors import FpgaxError
 
 
 def register(sub) -> None:
@@ -55,7 +56,10 @@ def _cmd_serve(args) -> int:
     if args.itch:
         from fpgax.host.ouch_gateway import ItchPublisher
 
-        gateway.itch = ItchPublisher(config, venue, *args.itch)
+        try:
+            gateway.itch = ItchPublisher(config, venue, *args.itch)
+        except FpgaxError as e:
+            raise FpgaxError(f"--itch {args.itch[0]}:{args.itch[1]}: {e}") from None
         common.note(f"fpgax serve: ITCH 5.0 over MoldUDP64 to {args.itch[0]}:{args.itch[1]}")
     if args.metrics:
         from fpgax.host.gateway_metrics import GatewayMetrics

@@ -117,16 +117,16 @@ def _header_bytes(pool: int, profile: str, session: uuid.UUID, created_ns: int) 
     h["profile"] = int.from_bytes(profile.encode("ascii").ljust(size, b"\0")[:size], "little")
     h["session_lo"], h["session_hi"] = session.int & (2**64 - 1), session.int >> 64
     h["created_ns"] = created_ns
-    return _sealed(h)
+    return seal(h)
 
 
 def _batch_header(records: bytes, count: int) -> bytes:
     h = np.zeros(1, BATCH_HEADER.dtype)
     h["marker"], h["count"], h["records_crc"] = BATCH_MARKER, count, crc32c(records)
-    return _sealed(h)
+    return seal(h)
 
 
-def _sealed(header: np.ndarray) -> bytes:
+def seal(header: np.ndarray) -> bytes:
     """A header record with its ``crc`` field set to the CRC32C of the bytes before it."""
     crc_at = header.dtype.fields["crc"][1]
     header["crc"] = crc32c(header.tobytes()[:crc_at])

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from fpgax.errors import FpgaxError
-from fpgax.formats.journal import _sealed, crc32c
+from fpgax.formats.journal import crc32c, seal
 from fpgax.spec.protocol import Field, RecordFormat
 
 STORE_MAGIC = int.from_bytes(b"FPGXSOUP", "little")
@@ -59,7 +59,7 @@ class MessageStore:
         if not self.path.exists() or self.path.stat().st_size == 0:
             h = np.zeros(1, STORE_HEADER.dtype)
             h["magic"], h["format"], h["created_ns"] = STORE_MAGIC, STORE_FORMAT, time.time_ns()
-            self.path.write_bytes(_sealed(h))
+            self.path.write_bytes(seal(h))
         else:
             good = self._read(self.path.read_bytes())
             if good != self.path.stat().st_size:      # a torn tail: never sent

@@ -30,7 +30,6 @@ from fpgax.progress import Step
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig, profile
-from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ  # noqa: F401  (the link sets it: constraints/u280.cfg)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_WAIVERS = ROOT / "hdl" / "lint.vlt"

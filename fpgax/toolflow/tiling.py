@@ -12,6 +12,8 @@ import math
 import re
 from collections import Counter
 
+from fpgax.toolflow.estimate import RAMB36_BITS, URAM_BITS, XCU280
+
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
 #: RAMB36E2 aspect ratios (depth, width), 512 x 72 in simple dual port (UG573).
@@ -20,14 +22,11 @@ RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 #: A memory with ram_style "auto" this shallow is distributed RAM (LUTRAM) in Vivado's inference.
 LUTRAM_MAX_DEPTH = 64
-RAMB36_BITS = 36 * 1024
-URAM_BITS = 288 * 1024
 
-#: The xcu280 per SLR: the device's totals split evenly over its three SLRs (DS963 gives the totals;
-#: the even split is an assumption that holds for the Virtex UltraScale+ HBM die: three identical SLRs).
+#: The xcu280 per SLR: the device's totals (``estimate.XCU280``) split evenly over its three SLRs (the
+#: even split is an assumption that holds for the Virtex UltraScale+ HBM die: three identical SLRs).
 SLRS = 3
-PER_SLR = {"LUT": 1_303_680 // 3, "FF": 2_607_360 // 3, "RAMB36": 2_016 // 3, "URAM288": 960 // 3,
-           "DSP": 9_024 // 3}
+PER_SLR = {k: XCU280[k] // SLRS for k in ("LUT", "FF", "RAMB36", "URAM288", "DSP")}
 
 
 def _blocks(depth: int, width: int, shape: tuple[int, int]) -> int:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -186,7 +188,7 @@ class Path:
 class TimingGraph:
     """The arrival-time walk over one flattened module of a Yosys JSON netlist."""
 
-    def __init__(self, netlist: dict, top: str, figures: dict | None = None):
+    def __init__(self, netlist: dict, top: str):
         self.module = netlist["modules"][top]
         self.cells = {n: c for n, c in self.module["cells"].items() if kind(c["type"]) != Kind.IGNORED}
         self.driver: dict[int, tuple[str | None, str]] = {}
@@ -453,7 +455,8 @@ class TimingGraph:
         return worst
 
 
-def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = 300.0, group=None) -> dict:
+def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = KERNEL_CLOCK_MHZ,
+            group=None) -> dict:
     """The ``timing`` section of the estimate: worst period, Fmax, the worst paths (one per
     ``group(end cell)``), and the checks."""
     graph = TimingGraph(netlist, top).run()
