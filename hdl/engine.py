@@ -23,9 +23,11 @@ Structure
 ---------
 Order slots (``FreeList``) index per-order memories: generation and live bit, static data, leaves,
 and the links of two doubly-linked lists -- the FIFO of the order's price level and the list of
-its account's resting orders (in acceptance order, for MASS_CANCEL). Levels are addressed by
-(symbol, side, price - band low) and hold head, tail, order count and total quantity; a
-``PriceLevelIndex`` finds the best and next occupied levels; ``NotionalCheck`` multiplies a NEW's
+its account's resting orders (in acceptance order, for MASS_CANCEL); the links and generations
+are narrow rows in block RAM. Levels are addressed by (symbol, side, price - band low) in a
+``LevelStore``, which keeps the head and tail of each level's FIFO and whether it has orders
+(SNAPSHOT and FOK sum a level's orders by walking them); a ``PriceLevelIndex`` finds the best
+and next occupied levels; ``NotionalCheck`` multiplies a NEW's
 or REPLACE's price and quantity in DSPs from the handshake on. A symbol's band and halt flag share
 one row. Every memory is a ``lib.memory.Memory`` with one synchronous read port and one write port.
 
@@ -42,6 +44,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.level_store import LevelStore, level_layout
 from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
 from fpgax.hdl.ram import Ram
 from fpgax.hdl.risk import NotionalCheck
@@ -113,33 +116,35 @@ class MatchingEngine(wiring.Component):
         GenLayout = data.StructLayout({"gen": g, "live": 1})
         OrderLayout = data.StructLayout({"account": ab, "client_id": 64, "symbol": sb, "side": 1,
                                          "price": 32, "pidx": lb, "tif": 2, "flags": 2})
-        LevelLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1, "total": 32 + k})
+        LevelLayout = level_layout(k)
         ListLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1})
         # a symbol's row: its price band and whether it is halted (one read at the handshake serves
         # the band and halt checks; no 1-bit-per-symbol memory of flip-flops and its read multiplexer)
         BandLayout = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
         AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
-        def mem(name, shape, depth, transparent=False):
+        def mem(name, shape, depth, transparent=False, narrow=False):
             """A memory with one synchronous read port and one write port; a ``transparent`` read
-            port returns what its write port writes to the same address in the same cycle."""
-            m.submodules[name] = mm = Ram(shape=shape, depth=depth)
+            port returns what its write port writes to the same address in the same cycle; a
+            ``narrow`` one goes to block RAM (``fpgax.hdl.ram``)."""
+            m.submodules[name] = mm = Ram(shape=shape, depth=depth, narrow=narrow)
             wr = mm.write_port()
             return mm.read_port(transparent_for=(wr,) if transparent else ()), wr
 
         n_slots = 1 << k
         level_depth = 1 << (lb + 1 + sb)
-        gen_rd, gen_wr = mem("gen", GenLayout, n_slots, transparent=True)
+        gen_rd, gen_wr = mem("gen", GenLayout, n_slots, transparent=True, narrow=True)
         od_rd, od_wr = mem("order", OrderLayout, n_slots)
         # gen, leaves and acct_list are transparent: REST_WRITE and UNLINK_WRITE write them in the
         # cycle they may take the next command, whose handshake reads them (its target's generation
         # and leaves, its account's list)
         lv_rd, lv_wr = mem("leaves", 32, n_slots, transparent=True)
-        nxt_rd, nxt_wr = mem("next", k, n_slots)
-        prv_rd, prv_wr = mem("prev", k, n_slots)
-        anxt_rd, anxt_wr = mem("acct_next", k, n_slots)
-        aprv_rd, aprv_wr = mem("acct_prev", k, n_slots)
-        lvl_rd, lvl_wr = mem("level", LevelLayout, level_depth)
+        nxt_rd, nxt_wr = mem("next", k, n_slots, narrow=True)
+        prv_rd, prv_wr = mem("prev", k, n_slots, narrow=True)
+        anxt_rd, anxt_wr = mem("acct_next", k, n_slots, narrow=True)
+        aprv_rd, aprv_wr = mem("acct_prev", k, n_slots, narrow=True)
+        m.submodules.level = levels = LevelStore(k, level_depth)
+        lvl_rd, lvl_wr = levels.read, levels.write
         band_rd, band_wr = mem("band", BandLayout, 1 << sb)
         acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
         al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
@@ -200,9 +205,8 @@ class MatchingEngine(wiring.Component):
         m.d.sync += [fwd_anxt_en.eq(0), fwd_aprv_en.eq(0)]
         # the level at hand
         l_idx = Signal(lb)
-        l_count = Signal(k + 1)
         l_tail = Signal(k)
-        l_total = Signal(32 + k)
+        l_empty = Signal()    # its last order is gone
         fill_qty = Signal(32)
         # the next two levels of the sweep, searched and read while the current one fills:
         # slot 1 (pf*) the next, slot 2 (pf2*) the one after it
@@ -221,7 +225,8 @@ class MatchingEngine(wiring.Component):
         end_to = Signal(range(len(END_TO)))
         # walks
         w_cur, w_next = Signal(k), Signal(k)
-        w_cnt = Signal(k + 1)
+        w_last, w_more = Signal(k), Signal()   # the walk ends after w_last; w_more: not there yet
+        snap_count, snap_total = Signal(k + 1), Signal(32 + k)   # a SNAPSHOT's level, summed
         avail = Signal(32 + k + 1)
         phase_side = Signal()
         snap_n = Signal(16)
@@ -230,27 +235,30 @@ class MatchingEngine(wiring.Component):
 
         # unlink (remove an order from its level and/or account list, free its slot)
         u_slot, u_gen, u_acct = Signal(k), Signal(g), Signal(ab)
-        u_book, u_pidx, u_qty = Signal(sb + 1), Signal(lb), Signal(32)
+        u_book, u_pidx = Signal(sb + 1), Signal(lb)
         u_level, u_alist, u_free = Signal(), Signal(), Signal()
         u_ret = Signal(8)
         RETURNS = ["DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
 
-        def unlink(slot, gen, acct, book, pidx, qty, level, alist, free_it, ret):
+        def unlink(slot, gen, acct, book, pidx, level, alist, free_it, ret):
             return [u_slot.eq(slot), u_gen.eq(gen), u_acct.eq(acct), u_book.eq(book), u_pidx.eq(pidx),
-                    u_qty.eq(qty), u_level.eq(level), u_alist.eq(alist), u_free.eq(free_it),
+                    u_level.eq(level), u_alist.eq(alist), u_free.eq(free_it),
                     u_ret.eq(RETURNS.index(ret))]
 
-        def unlink_resting(ret, qty=None):
-            return unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
-                          r_leaves if qty is None else qty, 1, 1, 1, ret)
+        def unlink_resting(ret):
+            return unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx, 1, 1, 1, ret)
 
         def remove_from_list(row_wr, row_addr, row, slot, next_of, prev_of, next_wr, prev_wr,
                              on_next_link=None, on_prev_link=None):
-            """Write the list header ``row`` (head, tail, count) at ``row_addr`` with ``slot`` taken out,
-            and link its neighbours (``next_of``/``prev_of``, read with it) to each other. The
-            ``on_*_link`` hooks run where a neighbour's link is rewritten."""
+            """Write the list header ``row`` (head, tail, and count or used) at ``row_addr`` with ``slot``
+            taken out, and link its neighbours (``next_of``/``prev_of``, read with it) to each other.
+            The ``on_*_link`` hooks run where a neighbour's link is rewritten."""
             m.d.comb += [row_wr.addr.eq(row_addr), row_wr.en.eq(1), row_wr.data.head.eq(row.head),
-                         row_wr.data.tail.eq(row.tail), row_wr.data.count.eq(row.count - 1)]
+                         row_wr.data.tail.eq(row.tail)]
+            if "count" in row_wr.data.shape().members:
+                m.d.comb += row_wr.data.count.eq(row.count - 1)
+            else:   # a level: used while slot was not its only order
+                m.d.comb += row_wr.data.used.eq(~((row.head == slot) & (row.tail == slot)))
             with m.If(row.head == slot):
                 m.d.comb += row_wr.data.head.eq(next_of)
             with m.Else():
@@ -304,11 +312,11 @@ class MatchingEngine(wiring.Component):
                  order_id=order_id(r_slot, r_gen), price=r.price, qty=r_leaves)
 
         def cancel_walk(name, link_rd, selected, reason, when_done):
-            """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk w_cnt orders from w_cur, the
-            next one through link_rd, cancel (reason) those selected(order) picks, unlinking
-            each; when_done() sets the state after the walk."""
+            """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk the orders from w_cur to w_last
+            (none unless w_more), the next one through link_rd, cancel (reason) those
+            selected(order) picks, unlinking each; when_done() sets the state after the walk."""
             with m.State(f"{name}_ORDER"):
-                with m.If(w_cnt == 0):
+                with m.If(~w_more):
                     when_done()
                 with m.Else():
                     m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
@@ -316,7 +324,7 @@ class MatchingEngine(wiring.Component):
                     m.next = f"{name}_ORDER_DATA"
             with m.State(f"{name}_ORDER_DATA"):
                 m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
-                             r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_cnt.eq(w_cnt - 1)]
+                             r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_more.eq(w_cur != w_last)]
                 with m.If(selected(od_rd.data)):
                     m.next = f"{name}_EMIT"
                 with m.Else():
@@ -576,10 +584,10 @@ class MatchingEngine(wiring.Component):
                     with m.Else():
                         m.next = "FOK_KILL"
             with m.State("FOK_LEVEL_DATA"):
-                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_cnt.eq(lvl_rd.data.count)]
+                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_last.eq(lvl_rd.data.tail), w_more.eq(1)]
                 m.next = "FOK_ORDER"
             with m.State("FOK_ORDER"):
-                with m.If(w_cnt == 0):
+                with m.If(~w_more):
                     m.d.comb += find_next(opp_book, ~a_side, l_idx)
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
@@ -587,7 +595,7 @@ class MatchingEngine(wiring.Component):
                     m.next = "FOK_ORDER_DATA"
             with m.State("FOK_ORDER_DATA"):
                 total = avail + lv_rd.data
-                m.d.sync += [w_cur.eq(nxt_rd.data), w_cnt.eq(w_cnt - 1)]
+                m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last)]
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
                         m.next = "FOK_ORDER"
@@ -637,8 +645,7 @@ class MatchingEngine(wiring.Component):
                 it; or out of the loop when no acceptable level is left."""
                 row = pf_row_now
                 with m.If(pf_found):
-                    m.d.sync += [l_idx.eq(pf_idx), l_count.eq(row.count), l_total.eq(row.total),
-                                 l_tail.eq(row.tail), stale.eq(1),
+                    m.d.sync += [l_idx.eq(pf_idx), l_tail.eq(row.tail), l_empty.eq(0), stale.eq(1),
                                  pf.eq(nb), pf_found.eq(nb_found), pf_idx.eq(nb_idx), pf_row.eq(nb_row),
                                  pf2.eq(Prefetch.IDLE)]
                     # A search started here overrides a CLEAR_PASSED that prefetch() may start in
@@ -662,8 +669,7 @@ class MatchingEngine(wiring.Component):
 
             with m.State("MATCH_HEAD"):
                 prefetch()
-                m.d.sync += [l_count.eq(lvl_rd.data.count), l_total.eq(lvl_rd.data.total),
-                             l_tail.eq(lvl_rd.data.tail)]
+                m.d.sync += [l_tail.eq(lvl_rd.data.tail), l_empty.eq(0)]
                 read_order(lvl_rd.data.head)
             with m.State("MATCH_ORDER"):
                 prefetch()
@@ -683,14 +689,15 @@ class MatchingEngine(wiring.Component):
                     m.next = "MATCH_FILL"
             def take_from_head(full, qty):
                 """The level's head order (r) loses qty: popped from its level and account list
-                when that is all it has (its successor becomes the head; the account-list links
-                rewritten are forwarded to the successor's read in this cycle), else its leaves
-                rewritten. Comb writes of the cycle the event goes out."""
+                when that is all it has (its successor becomes the head, or the level is empty when
+                it was the tail; the account-list links rewritten are forwarded to the successor's
+                read in this cycle), else its leaves rewritten. Comb writes of the cycle the event
+                goes out."""
                 m.d.sync += r_leaves.eq(r_leaves - qty)
                 with m.If(full):
                     m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
                                  lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.count.eq(l_count - 1), lvl_wr.data.total.eq(l_total - qty)]
+                                 lvl_wr.data.used.eq(r_slot != l_tail)]
 
                     def forward_next():   # MATCH_ORDER may read these links this cycle
                         m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
@@ -701,12 +708,9 @@ class MatchingEngine(wiring.Component):
                     remove_from_list(al_wr, r.account, al_rd.data, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
                                      on_next_link=forward_next, on_prev_link=forward_prev)
                     release(r_slot, r_gen)
-                    m.d.sync += [l_count.eq(l_count - 1), l_total.eq(l_total - qty)]
+                    m.d.sync += l_empty.eq(r_slot == l_tail)
                 with m.Else():
-                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1),
-                                 lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                 lvl_wr.data.head.eq(r_slot), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.count.eq(l_count), lvl_wr.data.total.eq(l_total - qty)]
+                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1)]
 
             def go_on(emptied):
                 """The aggressor goes on: with the level's next order, now its head, or, the level
@@ -724,7 +728,7 @@ class MatchingEngine(wiring.Component):
                 # filled one, in one cycle, and the aggressor goes on.
                 prefetch()
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-                emit_canceled_resting(lambda: go_on(l_count == 1), R.STP,
+                emit_canceled_resting(lambda: go_on(r_slot == l_tail), R.STP,
                                       on_emit=lambda: take_from_head(1, r_leaves))
             with m.State("MATCH_FILL"):
                 # Emit the FILL and, in the same cycle, update the resting order: pop it from its
@@ -739,7 +743,7 @@ class MatchingEngine(wiring.Component):
                     take_from_head(full, fill_qty)
 
                 def after_fill():
-                    emptied = full & (l_count == 1)
+                    emptied = full & (r_slot == l_tail)
                     with m.If(~full | (a_leaves == fill_qty)):   # the aggressor is done
                         with m.If(emptied | stale):
                             end_match("AFTER_MATCH")
@@ -771,14 +775,14 @@ class MatchingEngine(wiring.Component):
                 # takes one cycle, and no continuation starts an index operation in its first
                 # state, so this goes on at once.
                 with m.If(~index.busy):
-                    with m.If(stale | (l_count == 0)):
-                        m.d.comb += clear_passed(l_count == 0)
+                    with m.If(stale | l_empty):
+                        m.d.comb += clear_passed(l_empty)
                         m.d.sync += stale.eq(0)
                     end_to_next()
 
             with m.State("AFTER_MATCH"):
                 with m.If(a_leaves == 0):
-                    m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, 0, a_in_alist, 1, "DONE")
+                    m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
                     m.next = "UNLINK"
                 with m.Elif(~a_market & ((a_tif == DAY) | (a_tif == GTC))):
                     m.next = "REST_READ"
@@ -791,7 +795,7 @@ class MatchingEngine(wiring.Component):
                 emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=a_side, symbol=a_symbol,
                      client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen), price=a_price,
                      qty=a_leaves)
-                m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, 0, a_in_alist, 1, "DONE")
+                m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
 
             # -- resting [R-LIMIT] ------------------------------------------------------------------------
             with m.State("REST_READ"):
@@ -802,10 +806,9 @@ class MatchingEngine(wiring.Component):
                 al = al_rd.data
                 m.d.comb += [lv_wr.addr.eq(a_slot), lv_wr.data.eq(a_leaves), lv_wr.en.eq(1),
                              lvl_wr.addr.eq(Cat(a_pidx, own_book)), lvl_wr.en.eq(1),
-                             lvl_wr.data.tail.eq(a_slot), lvl_wr.data.count.eq(lvl.count + 1),
-                             lvl_wr.data.total.eq(lvl.total + a_leaves), lvl_wr.data.head.eq(lvl.head),
+                             lvl_wr.data.tail.eq(a_slot), lvl_wr.data.used.eq(1), lvl_wr.data.head.eq(lvl.head),
                              prv_wr.addr.eq(a_slot), prv_wr.data.eq(lvl.tail), prv_wr.en.eq(1)]
-                with m.If(lvl.count == 0):
+                with m.If(~lvl.used):
                     m.d.comb += lvl_wr.data.head.eq(a_slot)
                 with m.Else():
                     m.d.comb += [nxt_wr.addr.eq(lvl.tail), nxt_wr.data.eq(a_slot), nxt_wr.en.eq(1)]
@@ -818,7 +821,7 @@ class MatchingEngine(wiring.Component):
                     with m.Else():
                         m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
                 m.next = "IDLE"
-                with m.If(lvl.count == 0):
+                with m.If(~lvl.used):
                     # a new level: mark it in the index; IDLE waits for the index by itself
                     m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
                                  index.idx.eq(a_pidx)]
@@ -838,7 +841,6 @@ class MatchingEngine(wiring.Component):
                 prv, nxt, aprv, anxt = prv_rd.data, nxt_rd.data, aprv_rd.data, anxt_rd.data
                 with m.If(u_level):
                     remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr)
-                    m.d.comb += lvl_wr.data.total.eq(lvl.total - u_qty)
                 with m.If(u_alist):
                     remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr)
                 with m.If(u_free):
@@ -849,7 +851,7 @@ class MatchingEngine(wiring.Component):
                             with m.Case(i):
                                 m.next = "IDLE" if name == "DONE" else name
 
-                with m.If(u_level & (lvl.count == 1)):
+                with m.If(u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)):
                     # the level is now empty: clear its index bit; IDLE waits for the index by
                     # itself, every other continuation may search it and waits here first
                     m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(u_book),
@@ -922,19 +924,14 @@ class MatchingEngine(wiring.Component):
             with m.State("RPL_APPLY"):
                 keeps = (cmd.price == r.price) & (cmd.qty <= r_leaves)
                 with m.If(keeps):
-                    m.d.comb += lvl_rd.addr.eq(Cat(r.pidx, r.side, r.symbol))
                     m.next = "RPL_KEEP_WRITE"
                 with m.Else():
                     # out of its level (not out of its account list), then trade or rest as new
-                    m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx, r_leaves,
+                    m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
                                        1, 0, 0, "RPL_MOVE")
                     m.next = "UNLINK"
             with m.State("RPL_KEEP_WRITE"):
-                lvl = lvl_rd.data
-                m.d.comb += [lvl_wr.addr.eq(Cat(r.pidx, r.side, r.symbol)), lvl_wr.en.eq(1),
-                             lvl_wr.data.head.eq(lvl.head), lvl_wr.data.tail.eq(lvl.tail),
-                             lvl_wr.data.count.eq(lvl.count), lvl_wr.data.total.eq(lvl.total - r_leaves + cmd.qty),
-                             lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
+                m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
                              od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
                              od_wr.en.eq(1)]
                 m.next = "RPL_KEEP_EMIT"
@@ -1049,7 +1046,7 @@ class MatchingEngine(wiring.Component):
                     level_data(lvl_rd.data)
 
             def halt_level(row):
-                m.d.sync += [w_cur.eq(row.head), w_cnt.eq(row.count)]
+                m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), w_more.eq(1)]
                 m.next = "H_ORDER"
             walk_levels("H", 1, None, halt_level)
             def halt_level_done():
@@ -1062,7 +1059,8 @@ class MatchingEngine(wiring.Component):
                 checks = [(~acct_ok, R.UNKNOWN_ACCOUNT), (~all_symbols & ~sym_ok, R.UNKNOWN_SYMBOL)]
 
                 def mass_ok():
-                    m.d.sync += [w_cur.eq(al_rd.data.head), w_cnt.eq(al_rd.data.count)]
+                    m.d.sync += [w_cur.eq(al_rd.data.head), w_last.eq(al_rd.data.tail),
+                                 w_more.eq(al_rd.data.count != 0)]
                     m.next = "MC_ACK"
                 self._first_failure(m, checks, reason, "REJECT", mass_ok)
             with m.State("MC_ACK"):
@@ -1084,15 +1082,26 @@ class MatchingEngine(wiring.Component):
             with m.State("SNAP_ACK"):
                 admin_ack("S_FIND")
             def snapshot_level(row):
-                m.d.sync += [l_count.eq(row.count), l_total.eq(row.total)]
-                m.next = "S_EMIT"
+                m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), snap_count.eq(0), snap_total.eq(0)]
+                m.next = "S_ORDER"
             def snapshot_side():
                 m.d.sync += snap_n.eq(0)
             walk_levels("S", snap_n != cmd.qty, snapshot_side, snapshot_level)
+            # the level's quantity and order count: its orders, head to tail, summed
+            with m.State("S_ORDER"):
+                m.d.comb += [lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
+                m.next = "S_ORDER_DATA"
+            with m.State("S_ORDER_DATA"):
+                m.d.sync += [snap_total.eq(snap_total + lv_rd.data), snap_count.eq(snap_count + 1),
+                             w_cur.eq(nxt_rd.data)]
+                with m.If(w_cur == w_last):
+                    m.next = "S_EMIT"
+                with m.Else():
+                    m.next = "S_ORDER"
             with m.State("S_EMIT"):
                 emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                     account=cmd.account, price=band_lo + l_idx, qty=Mux(l_total > U32, U32, l_total),
-                     leaves=l_count)
+                     account=cmd.account, price=band_lo + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
+                     leaves=snap_count)
             with m.State("S_NEXT"):
                 m.d.sync += snap_n.eq(snap_n + 1)
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)

@@ -32,7 +32,7 @@ class FreeList(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = 1 << self.slot_bits
-        m.submodules.queue = queue = Ram(shape=self.slot_bits, depth=n)
+        m.submodules.queue = queue = Ram(shape=self.slot_bits, depth=n, narrow=True)
         wr = queue.write_port()
         rd = queue.read_port(transparent_for=(wr,))
 

@@ -158,6 +158,17 @@ def test_the_slr_plan_splits_a_memory_larger_than_an_slr_and_says_it_does_not_fi
     assert not too_much["fits"] and too_much["split"][0]["unplaced_URAM288"] == 10
 
 
+def test_the_slr_plan_keeps_headroom_in_an_slr_before_filling_it():
+    per = [{"memory": "big", "URAM288": 200, "RAMB36": 0.0}, {"memory": "small", "URAM288": 100, "RAMB36": 0.0},
+           {"memory": "brams", "URAM288": 0, "RAMB36": 600.0}]
+    result = tiling.plan_slrs({"per_memory": per}, {"LUT": 0, "FF": 0, "DSP": 0})
+    where = {m: s["slr"] for s in result["slrs"] for m in s["memories"]}
+    # 200 + 100 of the home SLR's 320 URAMs would fit but fill it to 94%: the small one goes elsewhere;
+    # 600 of 672 RAMB36 (89%) fits nowhere comfortably and goes to the least used SLR
+    assert result["fits"] and where["big"] == result["home"]
+    assert where["small"] != result["home"] and where["brams"] not in (result["home"], where["small"])
+
+
 # -- the clock of every ns figure ---------------------------------------------------------------------
 
 def test_ns_figures_use_the_modelled_fmax_capped_at_the_kernel_clock(tmp_path):

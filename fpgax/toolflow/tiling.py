@@ -98,8 +98,23 @@ def vivado_tiling(memories: list[dict], onchip_bits: int, uram_total: int, ramb3
             "per_memory": sorted(per, key=lambda r: -(r["URAM288"] * URAM_BITS + r["RAMB36"] * RAMB36_BITS))}
 
 
+#: The share of an SLR's URAM and block RAM a plan fills before it prefers another SLR (an assumption
+#: after UG949's advice of an even spread at reasonable utilisation; it publishes no figure).
+COMFORTABLE = 0.8
+
+
+def _share(slr: dict, more_uram: float = 0, more_bram: float = 0) -> float:
+    """The larger of an SLR's URAM and block RAM shares, with ``more`` blocks added."""
+    return max((slr["URAM288"] + more_uram) / PER_SLR["URAM288"], (slr["RAMB36"] + more_bram) / PER_SLR["RAMB36"])
+
+
 def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
     """Place every memory on an SLR within its URAM/BRAM budget, largest first, and the logic with them.
+
+    A memory goes to ``home`` while that keeps the home SLR's URAM and block RAM within
+    ``COMFORTABLE`` of its budget, else to the least used SLR where it stays within that share, else
+    to the least used SLR where it fits at all: UG949 asks for block RAM spread evenly over the SLRs
+    at a reasonable utilisation in each, which leaves the placer room to close timing.
 
     A memory larger than one SLR's budget is split into per-SLR parts (cascades cannot cross an SLR,
     and every crossing costs a super long line and a register on each side): it is listed in
@@ -118,7 +133,11 @@ def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
         fits = [s for s in slrs if s["URAM288"] + need_u <= PER_SLR["URAM288"] and
                 s["RAMB36"] + need_b <= PER_SLR["RAMB36"]]
         if fits:
-            target = min(fits, key=lambda s: (s["slr"] != home, s["URAM288"] + s["RAMB36"]))
+            comfortable = [s for s in fits if _share(s, need_u, need_b) <= COMFORTABLE]
+            if comfortable:
+                target = min(comfortable, key=lambda s: (s["slr"] != home, _share(s, need_u, need_b)))
+            else:
+                target = min(fits, key=lambda s: (_share(s, need_u, need_b), _share(s)))
             target["URAM288"] += need_u
             target["RAMB36"] += need_b
             target["memories"].append(mem["memory"])

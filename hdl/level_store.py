@@ -1,0 +1,77 @@
+"""LevelStore: the two ends of every price level's FIFO of orders, and whether it has any.
+
+One row per level, addressed by ``Cat(price index, side, symbol)``: ``head`` and ``tail`` (order
+slots) and ``used`` (the level holds at least one order). A level's orders in between are
+reached through the order slots' ``next`` links; its quantity and order count are not kept (a
+SNAPSHOT or FOK walks the orders), so that a row is the two slot numbers only.
+
+Contract
+--------
+* ``read.addr`` in cycle t: ``read.data`` holds that level's row in cycle t+1. Every cycle reads
+  (there is no enable); an address nobody drives is 0.
+* ``write.en`` with ``write.addr`` and ``write.data``: the row is written at the clock edge. A read
+  of the same address in that cycle returns the old row (not transparent).
+
+Memory
+------
+Two levels share one memory row of ``4 k`` bits (``k`` = slot bits; the level at an even address
+in the low half), written by halves: at ``k`` = 18 that is a URAM288 row of 72 bits, so a 4K x 72
+block holds 8,192 levels instead of 4,096 of the 105-bit rows that also kept count and total. The
+``used`` bits are a memory of their own, one bit wide, in block RAM (32K x 1 per RAMB36).
+"""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.ram import Ram
+
+
+def level_layout(slot_bits: int) -> data.StructLayout:
+    """A level's row as the engine sees it."""
+    return data.StructLayout({"head": slot_bits, "tail": slot_bits, "used": 1})
+
+
+class LevelStore(wiring.Component):
+    """``depth`` levels (a power of two, at least 2) of orders in ``slot_bits``-bit slots."""
+
+    def __init__(self, slot_bits: int, depth: int):
+        if depth < 2 or depth & (depth - 1):
+            raise ValueError(f"LevelStore depth {depth}: a power of two of at least 2")
+        self.slot_bits = slot_bits
+        self.depth = depth
+        self.layout = level_layout(slot_bits)
+        addr_bits = (depth - 1).bit_length()
+        super().__init__({
+            "read": In(wiring.Signature({"addr": Out(addr_bits), "data": In(self.layout)})),
+            "write": In(wiring.Signature({"addr": Out(addr_bits), "data": Out(self.layout),
+                                          "en": Out(1)})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        k = self.slot_bits
+        half = 2 * k     # one level's head and tail
+
+        m.submodules.rows = rows = Ram(shape=2 * half, depth=self.depth // 2)
+        rows_wr = rows.write_port(granularity=half)
+        rows_rd = rows.read_port()
+        m.submodules.used = used = Ram(shape=1, depth=self.depth, narrow=True)
+        used_wr = used.write_port()
+        used_rd = used.read_port()
+
+        # read: the row pair at addr[1:], and the half addr[0] picks, one cycle later
+        upper = Signal()
+        m.d.sync += upper.eq(self.read.addr[0])
+        pair = rows_rd.data
+        row = Mux(upper, pair[half:], pair[:half])
+        m.d.comb += [rows_rd.addr.eq(self.read.addr[1:]), used_rd.addr.eq(self.read.addr),
+                     self.read.data.head.eq(row[:k]), self.read.data.tail.eq(row[k:]),
+                     self.read.data.used.eq(used_rd.data)]
+
+        # write: the same row in both halves, only addr[0]'s half enabled
+        w = self.write
+        m.d.comb += [rows_wr.addr.eq(w.addr[1:]), rows_wr.data.eq(Cat(w.data.head, w.data.tail, w.data.head, w.data.tail)),
+                     rows_wr.en.eq(Mux(w.en, Mux(w.addr[0], 0b10, 0b01), 0)),
+                     used_wr.addr.eq(w.addr), used_wr.data.eq(w.data.used), used_wr.en.eq(w.en)]
+        return m
