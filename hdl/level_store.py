@@ -37,11 +37,15 @@ class LevelStore(wiring.Component):
 
     def __init__(self, slot_bits: int, depth: int):
         if depth < 2 or depth & (depth - 1):
+            self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"LevelStore depth {depth}: a power of two of at least 2")
         self.slot_bits = slot_bits
         self.depth = depth
         self.layout = level_layout(slot_bits)
         addr_bits = (depth - 1).bit_length()
+        #: the packed rows (two levels a row, written by halves) and the used bits
+        self.rows = Ram(shape=4 * slot_bits, depth=depth // 2)
+        self.used = Ram(shape=1, depth=depth, narrow=True)
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(addr_bits), "data": In(self.layout)})),
             "write": In(wiring.Signature({"addr": Out(addr_bits), "data": Out(self.layout),
@@ -53,10 +57,10 @@ class LevelStore(wiring.Component):
         k = self.slot_bits
         half = 2 * k     # one level's head and tail
 
-        m.submodules.rows = rows = Ram(shape=2 * half, depth=self.depth // 2)
+        m.submodules.rows = rows = self.rows
         rows_wr = rows.write_port(granularity=half)
         rows_rd = rows.read_port()
-        m.submodules.used = used = Ram(shape=1, depth=self.depth, narrow=True)
+        m.submodules.used = used = self.used
         used_wr = used.write_port()
         used_rd = used.read_port()
 

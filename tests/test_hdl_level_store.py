@@ -4,6 +4,7 @@ import random
 
 import pytest
 from amaranth import Shape
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from fpgax.hdl.level_store import LevelStore
@@ -47,8 +48,9 @@ def test_level_store_is_a_memory_of_rows():
 def test_level_store_rows_pack_two_levels_per_word():
     # u280 sizes: 2**21 levels of 18-bit slots -> 2**20 words of 72 bits, one URAM288 row each,
     # and the used bits 2**21 x 1 in block RAM
-    m = LevelStore(slot_bits=18, depth=1 << 21).elaborate(None)
-    rows, used = m.submodules["rows"], m.submodules["used"]
+    store = LevelStore(slot_bits=18, depth=1 << 21)
+    Fragment.get(store, None)
+    rows, used = store.rows, store.used
     assert (rows.depth, Shape.cast(rows.shape).width, rows.attrs["ram_style"]) == (1 << 20, 72, "ultra")
     assert (used.depth, Shape.cast(used.shape).width, used.attrs["ram_style"]) == (1 << 21, 1, "block")
 
