@@ -75,7 +75,8 @@ class LevelStore(wiring.Component):
 
         # write: the same row in both halves, only addr[0]'s half enabled
         w = self.write
-        m.d.comb += [rows_wr.addr.eq(w.addr[1:]), rows_wr.data.eq(Cat(w.data.head, w.data.tail, w.data.head, w.data.tail)),
+        m.d.comb += [rows_wr.addr.eq(w.addr[1:]),
+                     rows_wr.data.eq(Cat(w.data.head, w.data.tail, w.data.head, w.data.tail)),
                      rows_wr.en.eq(Mux(w.en, Mux(w.addr[0], 0b10, 0b01), 0)),
                      used_wr.addr.eq(w.addr), used_wr.data.eq(w.data.used), used_wr.en.eq(w.en)]
         return m

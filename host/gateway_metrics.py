@@ -29,21 +29,27 @@ class GatewayMetrics:
         self.gateway = gateway
         self.registry = CollectorRegistry()
         r = self.registry
-        self.inbound = Counter("fpgax_inbound_messages", "OUCH messages received, by type", ["type"], registry=r)
-        self.outbound = Counter("fpgax_outbound_messages", "OUCH messages sent, by type", ["type"], registry=r)
-        self.rejects = Counter("fpgax_rejects", "Rejected messages, by OUCH reject reason", ["reason"], registry=r)
-        self.sessions = Gauge("fpgax_sessions_connected", "logged-in SoupBinTCP sessions", registry=r)
+        by_type = "by type: OUCH's letter, or 'fix' and FIX's MsgType"
+        self.inbound = Counter("fpgax_inbound_messages", f"messages received, {by_type}", ["type"], registry=r)
+        self.outbound = Counter("fpgax_outbound_messages", f"messages sent, {by_type}", ["type"], registry=r)
+        self.rejects = Counter("fpgax_rejects", "Rejected orders, by OUCH reject reason, or 'fix' and OrdRejReason",
+                               ["reason"], registry=r)
+        self.sessions = Gauge("fpgax_sessions_connected", "logged-in SoupBinTCP and FIX sessions", registry=r)
         self.gateway_seconds = Histogram("fpgax_gateway_seconds", "handling of one inbound message",
                                          buckets=BUCKETS, registry=r)
         self.engine_seconds = Histogram("fpgax_engine_seconds", "the engine call for one inbound message",
                                         buckets=BUCKETS, registry=r)
-        Gauge("fpgax_store_bytes", "bytes in the message stores", registry=r).set_function(self._store_bytes)
+        Gauge("fpgax_store_bytes", "bytes in the message stores (OUCH, and QuickFIX's)",
+              registry=r).set_function(self._store_bytes)
         Gauge("fpgax_journal_bytes", "bytes in the engine journal", registry=r).set_function(self._journal_bytes)
         self.backend = Gauge("fpgax_backend", "the backend's counters", ["counter"], registry=r)
         self.server = None
 
     def _store_bytes(self) -> float:
         stores = [s.store.path for s in self.gateway.streams.values()]
+        fix = self.gateway.fronts.get("fix")
+        if fix is not None and (fix.dir / "store").exists():        # QuickFIX's file stores
+            stores += list((fix.dir / "store").iterdir())
         return float(sum(path.stat().st_size for path in stores if path.exists()))
 
     def _journal_bytes(self) -> float:

@@ -34,15 +34,10 @@ from fpgax.formats.message_store import MessageStore
 from fpgax.spec import itch, ouch
 from fpgax.spec import protocol as p
 
-#: Engine reject reasons -> OUCH 4.2 reject reason codes.
-REJECT_CODES = {
-    p.Reason.UNKNOWN_SYMBOL: "S", p.Reason.SYMBOL_HALTED: "H", p.Reason.PRICE_OUT_OF_BAND: "X",
-    p.Reason.QTY_LIMIT: "Z", p.Reason.NOTIONAL_LIMIT: "m", p.Reason.INVALID_QTY: "Z",
-    p.Reason.ACCOUNT_DISABLED: "L", p.Reason.UNKNOWN_ACCOUNT: "L", p.Reason.DUPLICATE_CLIENT_ID: "O",
-}
 #: Gateway's own rejects (before the engine).
-BAD_TOKEN, BAD_TIF, BAD_PRICE, BAD_MIN_QTY, BAD_STOCK = "O", "O", "X", "N", "S"
-CANCEL_CODES = {p.Reason.USER: "U", p.Reason.IOC: "I", p.Reason.FOK: "I"}
+BAD_TOKEN, BAD_TIF, BAD_PRICE, BAD_MIN_QTY, BAD_STOCK, DROP_COPY = (ouch.GATEWAY_REJECTS[why] for why in (
+    "a reused token", "an unknown time in force", "a price off the tick", "a minimum quantity", "an unknown stock",
+    "a drop copy's order"))
 #: What Accepted and Replaced echo for the fields the engine has no meaning for (docs/order-entry.md).
 ECHOED = {"display": "Y", "capacity": "A", "iso_eligible": "N", "min_quantity": 0, "cross_type": "N",
           "bbo_weight_indicator": " "}
@@ -63,6 +58,7 @@ class User:
     account: int
     firm: str = "FPGX"
     drop_copy: bool = False   #: a drop-copy session: every execution and cancel of its firm, no orders
+    protocol: str = "ouch"    #: how the user connects: "ouch" (SoupBinTCP login) or "fix" (FIX 4.4 logon)
 
 
 @dataclass
@@ -73,15 +69,21 @@ class Venue:
 
     @classmethod
     def default(cls, config) -> Venue:
-        """user1..user3 (pass1..pass3, accounts 1..3, firms F001..F003) and drop1 (drop copy of F001)."""
-        users = {f"user{i}": User(f"user{i}", f"pass{i}", i, f"F{i:03d}") for i in range(1, min(4, config.accounts))}
+        """OUCH users user1..user3 (pass1..pass3, accounts 1..3, firms F001..F003) and drop1 (drop copy of
+        F001); FIX users fix1..fix3 (fpass1..fpass3, the same accounts and firms) and fixdrop1 (a FIX drop
+        copy of F001)."""
+        users = {}
+        for i in range(1, min(4, config.accounts)):
+            users[f"user{i}"] = User(f"user{i}", f"pass{i}", i, f"F{i:03d}")
+            users[f"fix{i}"] = User(f"fix{i}", f"fpass{i}", i, f"F{i:03d}", protocol="fix")
         users["drop1"] = User("drop1", "dpass1", 0, "F001", drop_copy=True)
+        users["fixdrop1"] = User("fixdrop1", "fdpass1", 0, "F001", drop_copy=True, protocol="fix")
         symbols = {itch.default_symbol_name(s).strip(): (s, itch.DEFAULT_TICK) for s in range(config.symbols)}
         return cls("FPGAX", users, symbols)
 
     @classmethod
     def load(cls, path, config) -> Venue:
-        """A venue file (TOML): ``session``, ``[[users]]`` (name, password, account, firm, drop_copy),
+        """A venue file (TOML): ``session``, ``[[users]]`` (name, password, account, firm, drop_copy, protocol),
         ``[[symbols]]`` (name, symbol, tick in 1/10000 of a dollar). Errors name the file and the entry."""
         import tomllib
 
@@ -95,9 +97,16 @@ class Venue:
             users = {}
             for i, u in enumerate(data.get("users", [])):
                 user = User(str(u["name"]), str(u["password"]), int(u.get("account", 0)), str(u.get("firm", "FPGX")),
-                            bool(u.get("drop_copy", False)))
-                if not 1 <= len(user.name) <= 6 or len(user.password) > 10:
+                            bool(u.get("drop_copy", False)), str(u.get("protocol", "ouch")))
+                if user.protocol not in ("ouch", "fix"):
+                    raise FpgaxError(f"{path}: users[{i}]: protocol {user.protocol!r}: ouch or fix")
+                if user.protocol == "ouch" and (not 1 <= len(user.name) <= 6 or len(user.password) > 10):
                     raise FpgaxError(f"{path}: users[{i}]: a name of 1..6 and a password of at most 10 characters")
+                if user.protocol == "fix" and not (user.name.isprintable() and 1 <= len(user.name) <= 32
+                                                   and "|" not in user.name and " " not in user.name):
+                    raise FpgaxError(f"{path}: users[{i}]: a FIX CompID of 1..32 printable characters, no spaces")
+                if user.name in users:
+                    raise FpgaxError(f"{path}: users[{i}]: {user.name} is named twice")
                 if not user.drop_copy and not 0 <= user.account < config.accounts:
                     raise FpgaxError(f"{path}: users[{i}]: account {user.account} is not in 0..{config.accounts - 1}")
                 users[user.name] = user
@@ -121,15 +130,22 @@ class Venue:
 
 @dataclass
 class Order:
+    """An order entered through the gateway, whichever protocol: its owner, its token (OUCH order token or
+    FIX ClOrdID), and what the reports about it say."""
+
     user: str
     token: str
     order_id: int
     symbol: int
     stock: str
-    side: str
-    price: int           #: OUCH price (4 decimals)
-    tif: int
+    side: str            #: OUCH buy/sell indicator (B, S, T, E) or FIX Side (1, 2, 5, 6)
+    price: int           #: in 1/10000 (OUCH's 4 implied decimals); 0 for a FIX market order
+    tif: int             #: OUCH time in force, or the FIX TimeInForce character's code
     leaves: int
+    qty: int = 0         #: the order quantity: filled and open (FIX OrderQty)
+    cum: int = 0         #: filled so far
+    value: int = 0       #: sum of fill quantity x price (1/10000), for FIX AvgPx
+    pending: str = ""    #: FIX: the ClOrdID of a cancel request under way
 
 
 class Stream:
@@ -227,15 +243,56 @@ class OuchGateway:
         self.replayed = None
         self.itch: ItchPublisher | None = None    #: the feed, with --itch
         self.slow_consumer_bytes = SLOW_CONSUMER_BYTES
+        #: the order-entry front ends by protocol: this gateway speaks OUCH; ``FixGateway`` adds "fix"
+        self.fronts = {"ouch": self}
 
-    def _to_owner(self, user: str, message: bytes) -> None:
-        """A message for ``user``'s session, and an Executed or Canceled also to its firm's drop copies."""
-        self._send(user, message)
-        if message[:1] in (b"E", b"C"):
-            firm = self.venue.users[user].firm
+    # -- telling users about their orders, in their own protocol ----------------------------------
+    def tell(self, order: Order, kind: str, **fields) -> None:
+        """An event of ``order`` for its owner's session, and an execution, cancel or reduction also for its
+        firm's drop copies, each in its own protocol (``deliver`` of its front end; ``kind``: accepted,
+        rejected, executed, canceled, reduced, replaced; ``ts``: the time the messages say, one for all, so
+        that a drop copy is a copy)."""
+        fields.setdefault("ts", self._timestamp())
+        self._deliver(order.user, kind, order, **fields)
+        if kind in ("executed", "canceled", "reduced"):
+            firm = self.venue.users[order.user].firm
             for other in self.venue.users.values():
                 if other.drop_copy and other.firm == firm:
-                    self._send(other.name, message)
+                    self._deliver(other.name, kind, order, **fields)
+
+    def _deliver(self, to: str, kind: str, order: Order, **fields) -> None:
+        front = self.fronts.get(self.venue.users[to].protocol)
+        if front is None:
+            self._count(f"not delivered: no {self.venue.users[to].protocol} front end")
+            return
+        front.deliver(to, kind, order, **fields)
+
+    def deliver(self, to: str, kind: str, order: Order, **f) -> None:
+        """``kind`` of ``order`` as the OUCH message for ``to``'s stream (its own, or a drop copy's: an order
+        entered over FIX carries its ClOrdID's first 14 characters as the token)."""
+        ts, token = f["ts"], order.token[:14]
+        if kind == "accepted":
+            message = ouch.encode_outbound("A", timestamp=ts, order_token=token,
+                                           **self._order_fields(order, f["shares"]))
+        elif kind == "rejected":
+            self._count("rejects")
+            message = ouch.encode_outbound("J", timestamp=ts, order_token=token,
+                                           reject_reason=ouch.REJECT_CODES.get(f["reason"], ouch.OTHER_REJECT))
+        elif kind == "executed":
+            message = ouch.encode_outbound("E", timestamp=ts, order_token=token, executed_shares=f["qty"],
+                                           execution_price=f["price"], liquidity_flag=f["liquidity"],
+                                           match_number=f["match"])
+        elif kind in ("canceled", "reduced"):
+            reason = "U" if kind == "reduced" else ouch.CANCEL_CODES.get(f["reason"], ouch.OTHER_CANCEL)
+            message = ouch.encode_outbound("C", timestamp=ts, order_token=token, decrement_shares=f["qty"],
+                                           cancel_reason=reason)
+        elif kind == "replaced":
+            message = ouch.encode_outbound("U", timestamp=ts, replacement_order_token=token,
+                                           previous_order_token=f["previous"].token[:14],
+                                           **self._order_fields(order, order.leaves))
+        else:
+            raise ValueError(f"no OUCH message for {kind}")
+        self._send(to, message)
 
     def _send(self, user: str, message: bytes) -> None:
         self.stream(user).append(message)
@@ -250,10 +307,16 @@ class OuchGateway:
                                         lambda: self._count("disconnect: slow consumer"))
         return self.streams[user]
 
+    def ouch_users(self) -> list[str]:
+        return [name for name, user in self.venue.users.items() if user.protocol == "ouch"]
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        for user in self.venue.users:   # every store read and checked before anyone connects
+        for user in self.ouch_users():   # every store read and checked before anyone connects
             self.stream(user)
         self._restore()
+        for front in self.fronts.values():
+            if front is not self:
+                front.restore()
         if self.replayed is not None:
             self._cancel_unacknowledged(self.replayed)
         if self.itch is not None:
@@ -284,8 +347,8 @@ class OuchGateway:
         A token whose order was rejected was never an order: it can be used again."""
         for account, client_id in self.exchange.client_ids.taken:
             self.next_client_id[account] = max(self.next_client_id.get(account, 0), client_id)
-        for user, who in self.venue.users.items():
-            if who.drop_copy:
+        for user in self.ouch_users():
+            if self.venue.users[user].drop_copy:
                 continue
             for message in self.stream(user).messages:
                 msg = ouch.decode_outbound(message)
@@ -296,14 +359,21 @@ class OuchGateway:
                         raise FpgaxError(f"{self.stream(user).store.path}: an order of {user} ({token}) is in "
                                          f"{stock}, which the venue no longer has")
                     order = Order(user, token, msg["order_reference_number"], self.venue.symbols[stock][0], stock,
-                                  msg["buy_sell_indicator"], msg["price"], msg["tif"], msg["shares"])
+                                  msg["buy_sell_indicator"], msg["price"], msg["tif"], msg["shares"], msg["shares"])
                     if msg["type"] == "U" and (user, msg["previous_order_token"].strip()) in self.tokens:
-                        self.tokens[(user, msg["previous_order_token"].strip())].leaves = 0
+                        old = self.tokens[(user, msg["previous_order_token"].strip())]
+                        order.cum, order.value, order.qty = old.cum, old.value, old.cum + msg["shares"]
+                        old.leaves = 0
                     self.tokens[(user, token)] = order
                     self.by_order_id[order.order_id] = order
                 elif msg["type"] in ("E", "C") and (user, msg["order_token"].strip()) in self.tokens:
                     order = self.tokens[(user, msg["order_token"].strip())]
-                    order.leaves -= msg["executed_shares"] if msg["type"] == "E" else msg["decrement_shares"]
+                    if msg["type"] == "E":
+                        order.leaves -= msg["executed_shares"]
+                        order.cum += msg["executed_shares"]
+                        order.value += msg["executed_shares"] * msg["execution_price"]
+                    else:
+                        order.leaves -= msg["decrement_shares"]
 
     def _cancel_unacknowledged(self, events) -> None:
         """An order the engine took (its command was journaled) but whose Accepted never reached a store --
@@ -389,7 +459,7 @@ class OuchGateway:
         name, password = login["username"].strip(), login["password"].strip()
         user = self.venue.users.get(name)
         session = login["requested_session"].strip()
-        if user is None or user.password != password:
+        if user is None or user.password != password or user.protocol != "ouch":
             writer.write(ouch.soup_packet("J", reject_reason_code="A"))
             self._count("login rejected")
             return None
@@ -437,7 +507,7 @@ class OuchGateway:
         self.metrics.inbound.labels(type=chr(payload[0])).inc()
         self.metrics.refresh_backend()
 
-    def _submit(self, commands):
+    def submit(self, commands):
         """The engine call (one command), timed for the metrics, and its messages on the feed."""
         t0 = time.perf_counter()
         events = self.exchange.submit(commands, records=True)
@@ -452,7 +522,7 @@ class OuchGateway:
         self._count(f"in {msg['type']}")
         if self.venue.users[user].drop_copy:       # a drop copy only listens
             token = msg.get("order_token", msg.get("replacement_order_token", "")).strip()
-            return self._reject(user, token, "L")
+            return self._reject(user, token, DROP_COPY)
         if msg["type"] == "O":
             self._enter(user, msg)
         elif msg["type"] == "X":
@@ -462,7 +532,7 @@ class OuchGateway:
         else:   # Modify: not mapped yet
             self._cancel_reject(user, msg["order_token"])
 
-    def _client_id(self, account: int) -> int:
+    def client_id(self, account: int) -> int:
         self.next_client_id[account] = self.next_client_id.get(account, 0) + 1
         return self.next_client_id[account]
 
@@ -484,12 +554,12 @@ class OuchGateway:
             return self._reject(user, token, BAD_PRICE)
         side = p.Side.BUY if msg["buy_sell_indicator"] == "B" else p.Side.SELL
         order = Order(user, token, 0, symbol, stock, msg["buy_sell_indicator"], msg["price"], msg["tif"],
-                      msg["shares"])
+                      msg["shares"], msg["shares"])
         self.tokens[(user, token)] = order
         cmd = p.Command(opcode=p.Opcode.NEW, side=side, ord_type=p.OrdType.LIMIT, tif=tif, symbol=symbol,
-                        account=account, client_id=self._client_id(account), price=msg["price"] // tick,
+                        account=account, client_id=self.client_id(account), price=msg["price"] // tick,
                         qty=msg["shares"])
-        self._events(self._submit([cmd]), order, tick)
+        self.apply_events(self.submit([cmd]), order, tick)
 
     def _cancel(self, user: str, msg: dict) -> None:
         order = self.tokens.get((user, msg["order_token"].strip()))
@@ -503,9 +573,9 @@ class OuchGateway:
             cmd = p.Command(opcode=p.Opcode.CANCEL, symbol=order.symbol, account=account, order_id=order.order_id)
         else:
             cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=order.symbol, account=account,
-                            client_id=self._client_id(account), order_id=order.order_id,
+                            client_id=self.client_id(account), order_id=order.order_id,
                             price=order.price // tick, qty=msg["shares"])
-        self._events(self._submit([cmd]), order, tick)
+        self.apply_events(self.submit([cmd]), order, tick)
 
     def _replace(self, user: str, msg: dict) -> None:
         old = self.tokens.get((user, msg["existing_order_token"].strip()))
@@ -517,72 +587,70 @@ class OuchGateway:
             return self._reject(user, new_token, BAD_PRICE)
         account = self.venue.users[user].account
         cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=old.symbol, account=account,
-                        client_id=self._client_id(account), order_id=old.order_id, price=msg["price"] // tick,
+                        client_id=self.client_id(account), order_id=old.order_id, price=msg["price"] // tick,
                         qty=msg["shares"])
-        events = self._submit([cmd])
+        events = self.submit([cmd])
         if events and events[0].type == p.EventType.REPLACED:
             order = Order(user, new_token, old.order_id, old.symbol, old.stock, old.side, msg["price"], old.tif,
-                          events[0].leaves)
+                          events[0].leaves, old.cum + events[0].leaves, old.cum, old.value)
             self.tokens[(user, new_token)] = order
             self.by_order_id[old.order_id] = order
             old.leaves = 0
-            self._send(user, ouch.encode_outbound(
-                "U", timestamp=self._timestamp(), replacement_order_token=new_token, previous_order_token=old.token,
-                **self._order_fields(order, events[0].leaves)))
-            self._events(events[1:], order, tick)
+            self.tell(order, "replaced", previous=old)
+            self.apply_events(events[1:], order, tick)
         else:
-            self._events(events, old, tick)
+            self.apply_events(events, old, tick)
 
-    def _events(self, events, order: Order, tick: int) -> None:
-        """The engine's events for one command of ``order``'s user, as OUCH messages to their owners."""
-        ts = self._timestamp()
+    def apply_events(self, events, order: Order, tick: int) -> None:
+        """The engine's events for one command of ``order``'s user, told to the owners of the orders they
+        name (``tell``); the orders' leaves, filled quantity and value follow them."""
         for e in events:
             if e.type == p.EventType.ACCEPTED and order.order_id == 0:
                 order.order_id = e.order_id
                 self.by_order_id[e.order_id] = order
-                self._send(order.user, ouch.encode_outbound(
-                    "A", timestamp=ts, order_token=order.token, **self._order_fields(order, e.qty)))
+                self.tell(order, "accepted", shares=e.qty)
             elif e.type == p.EventType.REJECTED:
-                self._reject(order.user, order.token, REJECT_CODES.get(e.reason, "O"))
+                self.tell(order, "rejected", reason=p.Reason(e.reason))
             elif e.type == p.EventType.FILL:
                 self._count("executions")
                 for oid, leaves, flag in ((e.order_id, e.leaves, "R"), (e.resting_order_id, e.resting_leaves, "A")):
                     owner = self.by_order_id.get(oid)
                     if owner is None:
                         continue       # an order entered outside the gateway
-                    owner.leaves = leaves
-                    self._to_owner(owner.user, ouch.encode_outbound(
-                        "E", timestamp=ts, order_token=owner.token, executed_shares=e.qty,
-                        execution_price=e.price * self.venue.symbols[owner.stock][1], liquidity_flag=flag,
-                        match_number=e.seq))
+                    price = e.price * self.venue.symbols[owner.stock][1]
+                    owner.leaves, owner.cum, owner.value = leaves, owner.cum + e.qty, owner.value + e.qty * price
+                    self.tell(owner, "executed", qty=e.qty, price=price, liquidity=flag, match=e.seq)
             elif e.type == p.EventType.CANCELED:
                 owner = self.by_order_id.get(e.order_id)
                 if owner is not None:
                     owner.leaves = e.leaves
-                    self._to_owner(owner.user, ouch.encode_outbound(
-                        "C", timestamp=ts, order_token=owner.token, decrement_shares=e.qty,
-                        cancel_reason=CANCEL_CODES.get(e.reason, "S")))
+                    self.tell(owner, "canceled", qty=e.qty, reason=p.Reason(e.reason))
             elif e.type == p.EventType.REPLACED and e.order_id == order.order_id:
-                # a Cancel Order to fewer shares: Canceled with the shares taken off
-                taken = e.qty - e.leaves
-                order.leaves = e.leaves
-                self._to_owner(order.user, ouch.encode_outbound(
-                    "C", timestamp=ts, order_token=order.token, decrement_shares=taken, cancel_reason="U"))
+                # a reduction (OUCH Cancel Order to fewer shares): the shares taken off
+                order.leaves, order.qty = e.leaves, order.cum + e.leaves
+                self.tell(order, "reduced", qty=e.qty - e.leaves)
 
 
-def run_forever(gateway: OuchGateway, host: str, port: int, ready=None) -> None:
-    """Serve until SIGINT/SIGTERM; End of Session to every session, stores flushed, then return."""
+def run_forever(gateway: OuchGateway, host: str, port: int, ready=None, fix=None) -> None:
+    """Serve until SIGINT/SIGTERM (with ``fix``, a ``FixGateway``, FIX too); then Logout to every FIX session
+    and End of Session to every OUCH one, stores flushed, and return. ``ready(ouch_address, fix_address)``
+    once both listen."""
     import signal
 
     async def main():
         address = await gateway.start(host, port)
-        if ready:
-            ready(address)
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        fix_address = fix.start(loop) if fix is not None else None
+        try:
+            if ready:
+                ready(address, fix_address)
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+        finally:
+            if fix is not None:
+                await asyncio.to_thread(fix.stop)   # QuickFIX waits for the Logouts; the loop hands on their messages
         await gateway.stop()
 
     try:

@@ -184,7 +184,8 @@ def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_
 
 
 def start_serve(tmp_path, *options):
-    """``fpgax serve`` on a free port with ``options``, once it says it listens: (process, (host, port))."""
+    """``fpgax serve`` on a free port with ``options``, once it says it listens: (process, (host, port)) of the
+    OUCH gateway; with ``--fix``, ``process.fix_address`` is the FIX one."""
     import subprocess
     import sys
     import time
@@ -198,8 +199,9 @@ def start_serve(tmp_path, *options):
     deadline = time.monotonic() + 30
     while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    host, port = ready.read_text().strip().rsplit(":", 1)
-    return proc, (host, int(port))
+    addresses = [line.rsplit(":", 1) for line in ready.read_text().split()]
+    proc.fix_address = (addresses[1][0], int(addresses[1][1])) if len(addresses) > 1 else None
+    return proc, (addresses[0][0], int(addresses[0][1]))
 
 
 def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):
@@ -297,25 +299,37 @@ def test_the_example_venue_loads_and_bad_venues_say_where(tmp_path):
     from fpgax.errors import FpgaxError
 
     venue = Venue.load(Path(__file__).resolve().parent.parent / "docs" / "venue.example.toml", CONFIG)
-    assert set(venue.users) == {"alice", "bob", "f1drop"} and venue.symbols == {"AAPL": (0, 100), "MSFT": (1, 100)}
+    assert set(venue.users) == {"alice", "bob", "f1drop", "ALICE-FIX", "F001-DROPCOPY"}
+    assert venue.symbols == {"AAPL": (0, 100), "MSFT": (1, 100)}
     assert venue.users["f1drop"].drop_copy and venue.users["alice"].firm == "F001"
+    assert venue.users["ALICE-FIX"].protocol == "fix" and venue.users["F001-DROPCOPY"].drop_copy
     bad = tmp_path / "bad.toml"
     for text, message in (('[[users]]\nname = "toolongname"\npassword = "x"\n', r"users\[0\]: a name of 1..6"),
                           ('[[symbols]]\nname = "AAPL"\nsymbol = 99\n', r"symbols\[0\]: symbol 99"),
-                          ("[[users]\n", "bad.toml"), ('[[users]]\npassword = "x"\n', "KeyError")):
+                          ("[[users]\n", "bad.toml"), ('[[users]]\npassword = "x"\n', "KeyError"),
+                          ('[[users]]\nname = "a"\npassword = "x"\nprotocol = "smtp"\n',
+                           r"protocol 'smtp': ouch or fix"),
+                          ('[[users]]\nname = "a b"\npassword = "x"\nprotocol = "fix"\n', "FIX CompID"),
+                          ('[[users]]\nname = "a"\npassword = "x"\n[[users]]\nname = "a"\npassword = "y"\n',
+                           "named twice")):
         bad.write_text(text)
         with pytest.raises(FpgaxError, match=message):
             Venue.load(bad, CONFIG)
 
 
-def test_bench_gateway_loses_nothing_and_reports_consistent_figures(tmp_path, capsys):
+@pytest.mark.parametrize("protocol", ["ouch", "fix"])
+def test_bench_gateway_loses_nothing_and_reports_consistent_figures(tmp_path, capsys, protocol):
     import json
 
     from fpgax.cli import main
 
+    if protocol == "fix":
+        pytest.importorskip("quickfix")
     out = tmp_path / "gw.json"
-    assert main(["bench", "gateway", "--clients", "3", "--orders", "150", "--json", str(out)]) == 0
+    assert main(["bench", "gateway", "--clients", "3", "--orders", "150", "--protocol", protocol,
+                 "--json", str(out)]) == 0
     r = json.loads(out.read_text())
+    assert r["protocol"] == protocol
     assert r["nothing_lost"] and r["orders"] == 450 and r["round_trip_us"]["count"] == 450
     # clients 1 and 3 buy, client 2 sells, 10 shares each at one price: 150 sells meet 300 buys
     assert r["executions"] == 150

@@ -68,10 +68,12 @@ def register(sub) -> None:
     common.add_json(peers, "the measurement")
     peers.set_defaults(func=_cmd_peers)
 
-    g = bsub.add_parser("gateway", help="OUCH clients on loopback against the order-entry gateway (model backend)")
+    g = bsub.add_parser("gateway", help="OUCH or FIX clients on loopback against the order-entry gateway "
+                                        "(model backend)")
     g.add_argument("--clients", type=common.positive_int, default=4, help="concurrent sessions (default 4)")
     g.add_argument("--orders", type=common.positive_int, default=1000, help="orders per client (default 1000)")
-    g.add_argument("--protocol", default="ouch", choices=("ouch",), help="ouch (FIX is not built yet)")
+    g.add_argument("--protocol", default="ouch", choices=("ouch", "fix"),
+                   help="ouch (SoupBinTCP, asyncio clients) or fix (QuickFIX initiators); default ouch")
     common.add_profile(g)
     common.add_json(g, "the measurement")
     g.add_argument("--plot", type=Path, metavar="OUT.png", help="the round trips' CDF (needs fpgax[plot])")
@@ -209,7 +211,7 @@ def _cmd_gateway(args) -> int:
     from fpgax.measure.gateway_bench import bench_gateway, format_gateway, plot_gateway
 
     _, name = common.config_of(args)
-    result = bench_gateway(args.clients, args.orders, name)
+    result = bench_gateway(args.clients, args.orders, name, protocol=args.protocol)
     common.emit({k: v for k, v in result.items() if not k.startswith("_")}, format_gateway(result), args)
     if args.plot:
         plot_gateway(result, args.plot)

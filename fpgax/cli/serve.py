@@ -1,4 +1,4 @@
-"""``fpgax serve``: the order-entry gateway (OUCH 4.2 over SoupBinTCP 3.0) in front of a backend."""
+"""``fpgax serve``: the order-entry gateways (OUCH 4.2 over SoupBinTCP 3.0, and FIX 4.4) in front of a backend."""
 
 from __future__ import annotations
 
@@ -9,20 +9,25 @@ from fpgax.errors import FpgaxError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("serve", help="serve order entry (OUCH 4.2 over SoupBinTCP) on a backend until Ctrl-C",
-                       description="Runs the OUCH gateway and the engine in one process. Default venue: users "
-                                   "user1..user3 (passwords pass1..pass3, accounts 1..3, firms F001..F003), drop1 "
-                                   "(password dpass1: the drop copy of F001), symbols S0.. with a one-cent tick, "
-                                   "session FPGAX.")
+    p = sub.add_parser("serve", help="serve order entry (OUCH 4.2 over SoupBinTCP, FIX 4.4) on a backend until Ctrl-C",
+                       description="Runs the OUCH gateway (and with --fix the FIX 4.4 one) and the engine in one "
+                                   "process. Default venue: OUCH users user1..user3 (passwords pass1..pass3, "
+                                   "accounts 1..3, firms F001..F003) and drop1 (password dpass1: the drop copy of "
+                                   "F001); FIX users fix1..fix3 (fpass1..fpass3, the same accounts and firms) and "
+                                   "fixdrop1 (fdpass1, a FIX drop copy of F001); symbols S0.. with a one-cent tick; "
+                                   "session FPGAX (the FIX SenderCompID; clients' SenderCompID is their user name).")
     p.add_argument("--backend", default="model", choices=("model", "sim", "alveo"))
     common.add_profile(p)
     p.add_argument("--config", type=Path, metavar="VENUE.toml",
                    help="users, symbols and session (docs/venue.example.toml); default: the built-in venue")
     p.add_argument("--ouch", default="127.0.0.1:15000", type=common.host_port, metavar="HOST:PORT",
                    help="where OUCH clients connect")
+    p.add_argument("--fix", type=common.host_port, metavar="HOST:PORT",
+                   help="also accept FIX 4.4 sessions there (QuickFIX; needs fpgax[serve]); port 0 picks a free one")
     p.add_argument("--store", type=Path, default=Path("build/serve"),
                    help="message stores and the journal (default: build/serve)")
-    p.add_argument("--ready-file", type=Path, help="written with HOST:PORT once the gateway listens")
+    p.add_argument("--ready-file", type=Path, help="written once the gateways listen: the OUCH HOST:PORT on its "
+                   "first line, the FIX one (with --fix) on its second")
     p.add_argument("--itch", type=common.host_port, metavar="GROUP:PORT",
                    help="also publish the book's ITCH 5.0 feed in MoldUDP64 over UDP there (multicast or unicast)")
     p.add_argument("--metrics", type=common.host_port, metavar="HOST:PORT",
@@ -53,6 +58,11 @@ def _cmd_serve(args) -> int:
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
     gateway.replayed = replayed       # orders the engine took and no store acknowledged are canceled at start
+    fix = None
+    if args.fix:
+        from fpgax.host.fix_gateway import FixGateway
+
+        fix = FixGateway(gateway, args.store, *args.fix)
     if args.itch:
         from fpgax.host.ouch_gateway import ItchPublisher
 
@@ -68,17 +78,20 @@ def _cmd_serve(args) -> int:
         where = gateway.metrics.serve(*args.metrics)
         common.note(f"fpgax serve: Prometheus metrics on http://{where[0]}:{where[1]}/metrics")
 
-    def ready(address):
+    def ready(address, fix_address):
         orphans = gateway.counts.get("unacknowledged orders canceled", 0)
         if orphans:
             common.note(f"fpgax serve: {orphans} orders the engine took before the restart and no client was "
                         "told of were canceled")
-        common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]} ({args.backend} backend); Ctrl-C stops")
+        fix_line = f", FIX 4.4 on {fix_address[0]}:{fix_address[1]}" if fix_address else ""
+        common.note(f"fpgax serve: OUCH on {address[0]}:{address[1]}{fix_line} ({args.backend} backend); "
+                    "Ctrl-C stops")
         if args.ready_file:
-            args.ready_file.write_text(f"{address[0]}:{address[1]}\n")
+            lines = [f"{address[0]}:{address[1]}"] + ([f"{fix_address[0]}:{fix_address[1]}"] if fix_address else [])
+            args.ready_file.write_text("\n".join(lines) + "\n")
 
     try:
-        run_forever(gateway, host, port, ready)
+        run_forever(gateway, host, port, ready, fix)
     finally:
         exchange.close()
         if gateway.metrics is not None:

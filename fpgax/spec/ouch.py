@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 
+from fpgax.spec import protocol as p
 from fpgax.spec.itch import ItchError, ItchField, ItchMessage, decode_message, encode_message
 
 
@@ -156,6 +157,25 @@ OUTBOUND: dict[str, ItchMessage] = {m.type: m for m in (
              ("reject_reason", 1, "a", "why (docs/order-entry.md maps the engine's reasons)")),
     _message("I", "Cancel Reject", "a cancel that could not be done", _TS, _TOKEN),
 )}
+
+
+#: Engine reject reasons -> OUCH 4.2 Rejected reason codes (any other: ``OTHER_REJECT``).
+REJECT_CODES = {
+    p.Reason.UNKNOWN_SYMBOL: "S", p.Reason.SYMBOL_HALTED: "H", p.Reason.PRICE_OUT_OF_BAND: "X",
+    p.Reason.QTY_LIMIT: "Z", p.Reason.NOTIONAL_LIMIT: "m", p.Reason.INVALID_QTY: "Z",
+    p.Reason.ACCOUNT_DISABLED: "L", p.Reason.UNKNOWN_ACCOUNT: "L", p.Reason.DUPLICATE_CLIENT_ID: "O",
+}
+OTHER_REJECT = "O"
+#: The gateway's own rejects, before the engine.
+GATEWAY_REJECTS = {"a reused token": "O", "an unknown time in force": "O", "a price off the tick": "X",
+                   "a minimum quantity": "N", "an unknown stock": "S", "a drop copy's order": "L"}
+#: What each reject code says (OUCH 4.2's names).
+REJECT_CODE_NAMES = {"S": "invalid stock", "H": "halted", "X": "invalid price", "Z": "shares exceed the safety "
+                     "threshold", "m": "exceeded dollar value limit", "L": "firm not authorized", "O": "other",
+                     "N": "invalid minimum quantity"}
+#: Engine cancel reasons -> OUCH 4.2 Canceled reason codes (any other: ``OTHER_CANCEL``).
+CANCEL_CODES = {p.Reason.USER: "U", p.Reason.IOC: "I", p.Reason.FOK: "I"}
+OTHER_CANCEL = "S"
 
 
 def encode_inbound(mtype: str, **values) -> bytes:

@@ -178,7 +178,48 @@ def sections(root: Path = Path(".")) -> dict[str, str]:
         "\nEvery packet is preceded by its length (2 bytes, big-endian, counting the type byte and the payload).\n"
     out["ouch-inbound"] = message_tables(ouch.INBOUND.values())
     out["ouch-outbound"] = message_tables(ouch.OUTBOUND.values())
+    out["fix-messages"], out["fix-tags"] = fix_tables()
+    out["reject-mapping"] = reject_mapping()
     return out
+
+
+def fix_tables() -> tuple[str, str]:
+    """The FIX 4.4 messages the gateway takes and sends, and every tag it uses (from fpgax.spec.fix)."""
+    from fpgax.spec import fix
+
+    messages = ["| MsgType | message | way | engine | tags |", "|---|---|---|---|---|"]
+    for m in fix.MESSAGES.values():
+        tags = ", ".join(f"{fix.TAGS[t].name} ({fix.TAGS[t].number})" for t in m.tags)
+        messages.append(f"| `{m.msg_type}` | {m.name} | {m.direction} | {m.maps_to} | {tags} |")
+    tags = ["| tag | name | use |", "|---:|---|---|"]
+    for t in sorted(fix.TAGS.values(), key=lambda t: t.number):
+        tags.append(f"| {t.number} | {t.name} | {t.meaning} |")
+    values = [
+        "", "Values: Side " + ", ".join(f"`{k}` {v.name}" for k, v in fix.SIDES.items()) +
+        "; OrdType " + ", ".join(f"`{k}` {v.name}" for k, v in fix.ORD_TYPES.items()) +
+        "; TimeInForce " + ", ".join(f"`{k}` {v.name}" for k, v in fix.TIME_IN_FORCE.items()) +
+        f"; ExecInst `{fix.POST_ONLY_EXEC_INST}` POST_ONLY; ExecType " +
+        ", ".join(f"`{v}` {k}" for k, v in fix.EXEC_TYPE.items()) + "; OrdStatus " +
+        ", ".join(f"`{v}` {k}" for k, v in fix.ORD_STATUS.items()) + ".",
+    ]
+    return "\n".join(messages) + "\n", "\n".join(tags + values) + "\n"
+
+
+def reject_mapping() -> str:
+    """The engine's reject reasons as OUCH Rejected codes and FIX OrdRejReason (fpgax.spec.ouch, .fix)."""
+    from fpgax.spec import fix, ouch
+
+    rows = ["| engine reason | OUCH reject reason | FIX OrdRejReason (Text: the reason's name) |", "|---|---|---|"]
+    for reason in protocol.Reason:
+        if not 0 < reason < protocol.Reason.USER:
+            continue
+        code = ouch.REJECT_CODES.get(reason, ouch.OTHER_REJECT)
+        rows.append(f"| {reason.name} | {code} ({ouch.REJECT_CODE_NAMES[code]}) | "
+                    f"{fix.ORD_REJ_REASON.get(reason, fix.OTHER)} |")
+    rows += ["", "The gateways' own rejects, before the engine: OUCH " + ", ".join(
+        f"{why} '{code}'" for why, code in ouch.GATEWAY_REJECTS.items()) +
+             "; FIX " + ", ".join(f"{why} {code} ({text})" for why, (code, text) in fix.GATEWAY_REJECTS.items()) + "."]
+    return "\n".join(rows) + "\n"
 
 
 def itch_table() -> str:
