@@ -14,6 +14,7 @@ Mapping (docs/order-entry.md):
   ticks, else rejected.
 * Cancel Order (shares 0) -> CANCEL; (shares N) -> REPLACE at the same price to N open shares,
   answered by Canceled with the shares taken off. Replace Order -> REPLACE under the new token.
+  Modify Order -> a sell's marking (S/T/E) and fewer shares (REPLACE at the same price), Order Modified.
 * Engine events -> ACCEPTED: Accepted (order reference number = the engine's order id, as in the
   ITCH feed); FILL: Executed to both sides' sessions (liquidity R for the aggressor, A for the resting
   order; match number = the FILL's sequence number, as in the feed); CANCELED: Canceled (reason U
@@ -366,6 +367,10 @@ class OuchGateway:
                         old.leaves = 0
                     self.tokens[(user, token)] = order
                     self.by_order_id[order.order_id] = order
+                elif msg["type"] == "M" and (user, msg["order_token"].strip()) in self.tokens:
+                    order = self.tokens[(user, msg["order_token"].strip())]
+                    order.leaves, order.side = msg["shares"], msg["buy_sell_indicator"]
+                    order.qty = order.cum + order.leaves
                 elif msg["type"] in ("E", "C") and (user, msg["order_token"].strip()) in self.tokens:
                     order = self.tokens[(user, msg["order_token"].strip())]
                     if msg["type"] == "E":
@@ -529,8 +534,8 @@ class OuchGateway:
             self._cancel(user, msg)
         elif msg["type"] == "U":
             self._replace(user, msg)
-        else:   # Modify: not mapped yet
-            self._cancel_reject(user, msg["order_token"])
+        else:
+            self._modify(user, msg)
 
     def client_id(self, account: int) -> int:
         self.next_client_id[account] = self.next_client_id.get(account, 0) + 1
@@ -576,6 +581,37 @@ class OuchGateway:
                             client_id=self.client_id(account), order_id=order.order_id,
                             price=order.price // tick, qty=msg["shares"])
         self.apply_events(self.submit([cmd]), order, tick)
+
+    def _modify(self, user: str, msg: dict) -> None:
+        """Modify Order: a sell order's marking (S, T, E: the engine has one SELL) and fewer open shares, keeping
+        its time priority (a REPLACE at its price); 0 shares cancels it. A buy turned sell or back, more
+        shares, or an order the user does not have get Cancel Reject. The owner hears Order Modified, its
+        firm's drop copies the shares taken off (Canceled, reason U)."""
+        order = self.tokens.get((user, msg["order_token"].strip()))
+        side, shares = msg["buy_sell_indicator"], msg["shares"]
+        if (order is None or not order.order_id or not order.leaves or side not in "BSTE"
+                or (side == "B") != (order.side == "B") or shares > order.leaves):
+            return self._cancel_reject(user, msg["order_token"])
+        account, tick = self.venue.users[user].account, self.venue.symbols[order.stock][1]
+        if shares == 0:
+            cmd = p.Command(opcode=p.Opcode.CANCEL, symbol=order.symbol, account=account, order_id=order.order_id)
+            return self.apply_events(self.submit([cmd]), order, tick)
+        if shares < order.leaves:
+            cmd = p.Command(opcode=p.Opcode.REPLACE, symbol=order.symbol, account=account,
+                            client_id=self.client_id(account), order_id=order.order_id, price=order.price // tick,
+                            qty=shares)
+            events = self.submit([cmd])
+            if not events or events[0].type != p.EventType.REPLACED:
+                return self._cancel_reject(user, msg["order_token"])
+            taken, ts = order.leaves - shares, self._timestamp()
+            order.leaves, order.qty = shares, order.cum + shares
+            firm = self.venue.users[user].firm
+            for other in self.venue.users.values():
+                if other.drop_copy and other.firm == firm:
+                    self._deliver(other.name, "reduced", order, qty=taken, ts=ts)
+        order.side = side
+        self._send(user, ouch.encode_outbound("M", timestamp=self._timestamp(), order_token=order.token,
+                                              buy_sell_indicator=side, shares=order.leaves))
 
     def _replace(self, user: str, msg: dict) -> None:
         old = self.tokens.get((user, msg["existing_order_token"].strip()))

@@ -125,6 +125,46 @@ def test_two_firms_trade_and_both_are_told(gateway):
     run(main())
 
 
+def test_modify_order_remarks_a_sell_and_reduces_it_keeping_its_priority(gateway):
+    async def main():
+        gw, address = await gateway()
+        seller = await Client.session(address, "user1", "pass1")
+        other = await Client.session(address, "user3", "pass3")
+        buyer = await Client.session(address, "user2", "pass2")
+        drop = await Client.session(address, "drop1", "dpass1")            # F001's drop copy
+        enter(seller, "S1", "S", 100, 10_0000)
+        enter(other, "S2", "S", 50, 10_0000)                               # behind S1 at the same price
+        await seller.messages(1)
+        await other.messages(1)
+        seller.send("M", order_token="S1", buy_sell_indicator="T", shares=30)   # marked short, 70 off
+        (modified,) = await seller.messages(1)
+        assert (modified["type"], modified["order_token"].strip(), modified["buy_sell_indicator"],
+                modified["shares"]) == ("M", "S1", "T", 30)
+        (copy,) = await drop.messages(1)
+        assert (copy["type"], copy["decrement_shares"], copy["cancel_reason"]) == ("C", 70, "U")
+        enter(buyer, "B1", "B", 30, 10_0000)                               # S1 still first: it takes all 30
+        await buyer.messages(2)
+        (executed,) = await seller.messages(1)
+        assert (executed["type"], executed["executed_shares"]) == ("E", 30)
+        for bad in ({"order_token": "S2"},                                 # another firm's order
+                    {"order_token": "S1"},                                 # filled: nothing open
+                    ):
+            seller.send("M", buy_sell_indicator="S", shares=1, **bad)
+            assert (await seller.messages(1))[0]["type"] == "I"
+        enter(seller, "S3", "S", 10, 10_0000)
+        await seller.messages(1)
+        seller.send("M", order_token="S3", buy_sell_indicator="S", shares=11)   # more shares: no
+        seller.send("M", order_token="S3", buy_sell_indicator="B", shares=5)    # a sell turned buy: no
+        assert [m["type"] for m in await seller.messages(2)] == ["I", "I"]
+        seller.send("M", order_token="S3", buy_sell_indicator="E", shares=0)    # 0: canceled
+        (canceled,) = await seller.messages(1)
+        assert (canceled["type"], canceled["decrement_shares"]) == ("C", 10)
+        for c in (seller, other, buyer, drop):
+            c.close()
+        await gw.stop()
+    run(main())
+
+
 @pytest.mark.parametrize("change,code", [
     ({"tif": 5}, "O"), ({"price": 10_0001}, "X"), ({"stock": "NOPE"}, "S"), ({"min_quantity": 10}, "N"),
     ({"price": 99_0000}, "X"),                                   # above the band: the engine's reject
@@ -443,8 +483,19 @@ def test_orders_entered_before_a_restart_can_be_canceled_and_replaced_by_token_a
         enter(back, "S1", "S", 10, 12_0000)                         # a token used before the restart
         rejected = (await back.messages(1))[0]
         assert (rejected["type"], rejected["order_token"].strip()) == ("J", "S1")
+        back.send("M", order_token="S3", buy_sell_indicator="T", shares=4)
+        assert (await back.messages(1))[0]["type"] == "M"
         back.close()
         await gw2.stop()
+        gw3, address3 = await gateway(store, exchange)              # again: the Order Modified is in the store
+        third = await Client.session(address3, "user1", "pass1", seq=9)
+        third.send("M", order_token="S3", buy_sell_indicator="T", shares=5)   # 4 open, as restored: not 5
+        assert (await third.messages(1))[0]["type"] == "I"
+        third.send("X", order_token="S3", shares=0)
+        canceled = (await third.messages(1))[0]
+        assert (canceled["type"], canceled["decrement_shares"]) == ("C", 4)
+        third.close()
+        await gw3.stop()
     run(main())
 
 

@@ -14,7 +14,7 @@ from fpgax.spec.itch import ItchError
 #: Message sizes of OUCH 4.2 (type byte included), as tshark's OUCH dissector checks them.
 SIZES = {("in", "O"): 49, ("in", "U"): 47, ("in", "X"): 19, ("in", "M"): 20, ("out", "S"): 10,
          ("out", "A"): 66, ("out", "U"): 80, ("out", "C"): 28, ("out", "E"): 40, ("out", "J"): 24,
-         ("out", "I"): 23}
+         ("out", "I"): 23, ("out", "M"): 28}
 
 
 def values_for(msg, rng):

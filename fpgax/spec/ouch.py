@@ -156,6 +156,8 @@ OUTBOUND: dict[str, ItchMessage] = {m.type: m for m in (
     _message("J", "Rejected", "an Enter Order was rejected", _TS, _TOKEN,
              ("reject_reason", 1, "a", "why (docs/order-entry.md maps the engine's reasons)")),
     _message("I", "Cancel Reject", "a cancel that could not be done", _TS, _TOKEN),
+    _message("M", "Order Modified", "a Modify Order was done (layout as tshark's OUCH 4.2 dissector reads it)", _TS,
+             _TOKEN, _SIDE, ("shares", 4, "u", "the order's open shares now")),
 )}
 
 
