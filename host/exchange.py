@@ -267,9 +267,18 @@ class Exchange:
     @classmethod
     def recover(cls, journal_path, backend: Backend, chunk: int = 65536, progress=None,
                 repair: bool = False) -> tuple[Exchange, np.ndarray]:
+        """Rebuild an engine from a journal on ``backend`` (``recover_split`` without the split)."""
+        ex, events, _ = cls.recover_split(journal_path, backend, None, chunk, progress, repair)
+        return ex, events
+
+    @classmethod
+    def recover_split(cls, journal_path, backend: Backend, at: int | None, chunk: int = 65536, progress=None,
+                      repair: bool = False) -> tuple[Exchange, np.ndarray, np.ndarray]:
         """Rebuild an engine from a journal on ``backend``: replay every journaled command from reset
         (the same events the lost engine gave, the same book). Returns the Exchange, which goes on
-        appending to the journal in the same session, and the replayed events (an array).
+        appending to the journal in the same session, the replayed events (an array), and those of the
+        commands from number ``at`` on (0-based; none when ``at`` is None): the order-entry gateway's
+        in-flight message at a crash.
 
         A torn tail (a crash while appending) is truncated with ``repair``, else refused; a corrupt
         journal is refused (JournalError says where): its session cannot be continued."""
@@ -284,7 +293,10 @@ class Exchange:
         if contents.pool != backend.config.pool:
             raise FpgaxError(f"{journal_path}: journal of an engine with pool {contents.pool}, the backend has "
                              f"{backend.config.pool}")
-        events = replay_commands(backend, contents.commands, chunk, progress)
+        at = len(contents.commands) if at is None else min(at, len(contents.commands))
+        head = replay_commands(backend, contents.commands[:at], chunk, progress)
+        tail = replay_commands(backend, contents.commands[at:], chunk)
+        events = p.concatenate([head, tail], p.EVENT_DTYPE)
         ex = cls(backend)
         ex.journal = Journal(journal_path, backend.config.pool, session=contents.session)
         ex.ids.observe_array(events)
@@ -293,7 +305,7 @@ class Exchange:
             (events["client_id"] != 0)
         ex.client_ids.taken = set(zip(events["account"][acked].tolist(), events["client_id"][acked].tolist(),
                                       strict=True))
-        return ex, events
+        return ex, events, tail
 
     def close(self) -> None:
         if self.journal:

@@ -83,6 +83,7 @@ class FixGateway:
         self.exec_prefix = f"{time.time_ns():x}"    # ExecIDs unique across restarts
         self.exec_count = 0
         self.acceptor = None
+        self._unsent: list[tuple[str, object]] = []    # reports made before the acceptor runs (a restart's)
         self.loop = None
         self.logged_on: set[str] = set()
         #: sessions whose logon failed, until they are logged out: their sequence numbers before it
@@ -118,6 +119,9 @@ class FixGateway:
             self.acceptor = f.SocketAcceptor(self.application, f.FileStoreFactory(settings), settings,
                                              f.FileLogFactory(settings))
             self.acceptor.start()
+            for to, message in self._unsent:
+                self._session(to).send(message)
+            self._unsent = []
         except f.ConfigError as e:
             raise FpgaxError(f"--fix {self.host}:{self.port}: {e}") from None
         except f.RuntimeError as e:
@@ -131,9 +135,11 @@ class FixGateway:
             self.acceptor = None
 
     # -- after a restart ------------------------------------------------------------------------------
-    def restore(self) -> None:
+    def restore(self, before: dict[str, int] | None = None) -> None:
         """The FIX users' orders from the reports in their sessions' stores (QuickFIX's ``.body`` files: every
-        application message sent), as the OUCH gateway does from its message stores."""
+        application message sent), as the OUCH gateway does from its message stores; with ``before`` (user ->
+        sequence number) only the reports sent before it (the rest are a message in flight at a crash)."""
+        before = before or {}
         import simplefix
 
         for name in self.users:
@@ -145,6 +151,8 @@ class FixGateway:
             parser = simplefix.FixParser()
             parser.append_buffer(body.read_bytes())
             while (message := parser.get_message()) is not None:
+                if name in before and int(message.get(34)) >= before[name]:
+                    break
                 if message.get(35) == b"8":
                     self._restore_report(name, {int(tag): value.decode() for tag, value in message.pairs})
 
@@ -185,8 +193,21 @@ class FixGateway:
         tif = 0 if tif_char in ("3", "4") else 99999      # as OUCH says it: IOC, or DAY
         return Order(user, clordid, oid, symbol, stock, side, price, tif, leaves, qty)
 
-    def on_application(self, user: str, msg_type: str, f: dict[int, str]) -> None:
+    def next_sender_numbers(self) -> dict[str, int]:
+        """Each session's next outgoing sequence number: QuickFIX's, or its store's before the acceptor runs."""
+        if self.acceptor is not None:
+            return {name: self._session(name).getExpectedSenderNum() for name in self.users}
+        out = {}
+        for name in self.users:
+            path = self.dir / "store" / f"{fix.BEGIN_STRING}-{self.venue.session}-{name}.seqnums"
+            out[name] = int(path.read_text().split(":")[0]) if path.exists() else 1
+        return out
+
+    def on_application(self, user: str, msg_type: str, f: dict[int, str], logged: bool = False) -> None:
+        """One inbound application message, logged first (``OuchGateway.log_inbound``) unless ``logged``."""
         core = self.core
+        if not logged:
+            core.log_inbound(user, "fix", {str(tag): value for tag, value in f.items()}, msg_type)
         core._count(f"in fix {msg_type}")
         t0 = time.perf_counter()
         if self.venue.users[user].drop_copy:       # a drop copy only listens
@@ -200,6 +221,8 @@ class FixGateway:
             self._cancel(user, f)
         elif msg_type == "G":
             self._replace(user, f)
+        if not logged:
+            core.inbound_done()
         if core.metrics is not None:
             core.metrics.gateway_seconds.observe(time.perf_counter() - t0)
             core.metrics.inbound.labels(type=f"fix {msg_type}").inc()
@@ -331,7 +354,14 @@ class FixGateway:
         for name, value in fields:
             if value is not None and value != "":
                 message.setField(_T[name], str(value))
-        self._session(to).send(message)
+        redo = self.core._redo
+        if redo is not None and redo["skip"].get(to, 0) > 0:
+            redo["skip"][to] -= 1                  # in QuickFIX's store before the crash
+            return
+        if self.acceptor is None:
+            self._unsent.append((to, message))
+        else:
+            self._session(to).send(message)
         metrics = self.core.metrics
         if metrics is not None:
             metrics.outbound.labels(type=f"fix {msg_type}").inc()

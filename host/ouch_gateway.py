@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,27 @@ LOGIN_TIMEOUT_S = 5.0   #: the first packet must be a Login Request within this
 #: is lost (every sequenced message is in its store: it logs in again with the next sequence number)
 #: and the gateway's memory does not grow with a client that does not read.
 SLOW_CONSUMER_BYTES = 4 << 20
+#: Test hook: with FPGAX_TEST_CRASH=submit:N the process dies (``os._exit(137)``) right after its N-th engine
+#: call, before any message of it is stored; with store:N right after the N-th message it stores: the crashes
+#: the inbound log is there for (tests/test_gateway.py).
+CRASH = "FPGAX_TEST_CRASH"
+
+
+def _crash_point() -> tuple[str, int]:
+    where, _, n = os.environ.get(CRASH, "").partition(":")
+    return (where, int(n)) if where in ("submit", "store") and n.isdigit() else ("", 0)
+
+
+def read_in_flight(path: Path) -> dict | None:
+    """The inbound message an inbound log (``OuchGateway.open_inbound``) says was being handled when the
+    process died: its last record, when that is the message and not the mark that it was done. A log torn in
+    the middle of that record never reached the engine (the record is written first): None then too."""
+    if not Path(path).exists():
+        return None
+    records = MessageStore(path)
+    last = records.messages[-1] if records.messages else b"D"
+    records.close()
+    return json.loads(last[1:]) if last[:1] == b"I" else None
 
 
 @dataclass
@@ -246,6 +269,15 @@ class OuchGateway:
         self.slow_consumer_bytes = SLOW_CONSUMER_BYTES
         #: the order-entry front ends by protocol: this gateway speaks OUCH; ``FixGateway`` adds "fix"
         self.fronts = {"ouch": self}
+        #: with an engine journal: every inbound message, written before it reaches the engine, and a mark
+        #: once all it caused is stored (``open_inbound``)
+        self.inbound: MessageStore | None = None
+        #: at a restart: the message in flight at the crash (``read_in_flight``) and the events the engine had
+        #: given for it (``Exchange.recover_split``), which ``start`` finishes
+        self.in_flight: tuple[dict, object] | None = None
+        self._redo: dict | None = None
+        self._done = {"submit": 0, "store": 0}
+        self._crash_at = _crash_point()
 
     # -- telling users about their orders, in their own protocol ----------------------------------
     def tell(self, order: Order, kind: str, **fields) -> None:
@@ -296,7 +328,11 @@ class OuchGateway:
         self._send(to, message)
 
     def _send(self, user: str, message: bytes) -> None:
+        if self._redo is not None and self._redo["skip"].get(user, 0) > 0:
+            self._redo["skip"][user] -= 1          # stored before the crash
+            return
         self.stream(user).append(message)
+        self._crash_point("store")
         if self.metrics is not None:
             self.metrics.outbound.labels(type=chr(message[0])).inc()
             if message[:1] == b"J":
@@ -317,7 +353,10 @@ class OuchGateway:
         self._restore()
         for front in self.fronts.values():
             if front is not self:
-                front.restore()
+                front.restore(self.in_flight[0]["fix_sent"] if self.in_flight is not None else {})
+        if self.in_flight is not None:
+            self._finish_in_flight(*self.in_flight)
+            self.in_flight = None
         if self.replayed is not None:
             self._cancel_unacknowledged(self.replayed)
         if self.itch is not None:
@@ -336,6 +375,8 @@ class OuchGateway:
         if self.itch is not None:
             self.itch.close()
             self.itch = None
+        if self.inbound is not None:
+            self.inbound.close()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -345,13 +386,16 @@ class OuchGateway:
         Replaced makes an order, every Executed and Canceled takes shares off it), and each account's
         client ids from the engine's host bookkeeping (``Exchange.recover`` rebuilds it from the journal),
         so that orders entered before the restart can be canceled and replaced by token after it.
-        A token whose order was rejected was never an order: it can be used again."""
+        A token whose order was rejected was never an order: it can be used again. With a message in flight
+        at the crash (``in_flight``), only what was stored before it counts: it is handled again."""
+        before = self.in_flight[0]["stored"] if self.in_flight is not None else {}
         for account, client_id in self.exchange.client_ids.taken:
             self.next_client_id[account] = max(self.next_client_id.get(account, 0), client_id)
         for user in self.ouch_users():
             if self.venue.users[user].drop_copy:
                 continue
-            for message in self.stream(user).messages:
+            messages = self.stream(user).messages
+            for message in messages[:before.get(user, len(messages))]:
                 msg = ouch.decode_outbound(message)
                 if msg["type"] in ("A", "U"):
                     token = (msg["order_token"] if msg["type"] == "A" else msg["replacement_order_token"]).strip()
@@ -503,19 +547,80 @@ class OuchGateway:
                 "tif": order.tif, "firm": self.venue.users[order.user].firm,
                 "order_reference_number": order.order_id, "order_state": "L" if shares else "D", **ECHOED}
 
+    # -- the inbound log: nothing acknowledged is lost, nothing half told -------------------------------
+    def open_inbound(self, path: Path) -> None:
+        """Log every inbound message (OUCH or FIX) to ``path`` before it reaches the engine, with what the
+        stores and the engine journal held then, and a mark once everything it caused is stored. The log is
+        a message store (CRC-checked, a torn last record truncated): an audit of every message received."""
+        self.inbound = MessageStore(path)
+
+    def log_inbound(self, user: str, protocol: str, message, msg_type: str = "") -> None:
+        if self.inbound is None:
+            return
+        journal = getattr(self.exchange, "journal", None)
+        fix = self.fronts.get("fix")
+        record = {"user": user, "protocol": protocol, "type": msg_type, "ns": time.time_ns(),
+                  "message": message.hex() if isinstance(message, bytes) else message,
+                  "commands": journal.commands if journal is not None else 0,
+                  "stored": {u: len(s.messages) for u, s in self.streams.items()},
+                  "fix_sent": fix.next_sender_numbers() if fix is not None else {}}
+        self.inbound.append(b"I" + json.dumps(record, separators=(",", ":")).encode())
+
+    def inbound_done(self) -> None:
+        if self.inbound is not None:
+            self.inbound.append(b"D")
+
+    def _crash_point(self, where: str) -> None:
+        """The test hook (``FPGAX_TEST_CRASH``)."""
+        if self._crash_at[0] == where:
+            self._done[where] += 1
+            if self._done[where] == self._crash_at[1]:
+                os._exit(137)
+
+    def _finish_in_flight(self, record: dict, events) -> None:
+        """At a restart: the message the process was handling when it died, handled again with the events
+        the engine gave for it (from its journal) -- or sent to the engine now if it never got there --
+        telling every session what it had not been told yet: the messages of it already in a store are
+        counted and not written twice."""
+        stored = {u: len(self.stream(u).messages) - n for u, n in record["stored"].items()}
+        fix = self.fronts.get("fix")
+        sent = fix.next_sender_numbers() if fix is not None else {}
+        skip = {u: n for u, n in stored.items() if n > 0}
+        skip.update({u: sent[u] - n for u, n in record["fix_sent"].items() if u in sent and sent[u] > n})
+        got_there = events is not None and len(events) > 0
+        self._redo = {"skip": skip, "events": p.array_to_events(events) if got_there else None}
+        try:
+            if record["protocol"] == "ouch":
+                self._handle(record["user"], bytes.fromhex(record["message"]))
+            else:
+                fix.on_application(record["user"], record["type"], {int(t): v for t, v in record["message"].items()},
+                                   logged=True)
+        finally:
+            self._redo = None
+        self.inbound_done()
+        self._count("in-flight message finished at restart")
+
     def _inbound(self, user: str, payload: bytes) -> None:
+        self.log_inbound(user, "ouch", payload)
         if self.metrics is None:
-            return self._handle(user, payload)
+            self._handle(user, payload)
+            return self.inbound_done()
         t0 = time.perf_counter()
         self._handle(user, payload)
+        self.inbound_done()
         self.metrics.gateway_seconds.observe(time.perf_counter() - t0)
         self.metrics.inbound.labels(type=chr(payload[0])).inc()
         self.metrics.refresh_backend()
 
     def submit(self, commands):
-        """The engine call (one command), timed for the metrics, and its messages on the feed."""
+        """The engine call (one command), timed for the metrics, and its messages on the feed. While the
+        in-flight message of a crash is finished, the events the engine gave for it before the crash."""
+        if self._redo is not None and self._redo["events"] is not None:
+            events, self._redo["events"] = self._redo["events"], None
+            return events
         t0 = time.perf_counter()
         events = self.exchange.submit(commands, records=True)
+        self._crash_point("submit")
         if self.metrics is not None:
             self.metrics.engine_seconds.observe(time.perf_counter() - t0)
         if self.itch is not None:

@@ -625,3 +625,50 @@ def test_metrics_count_fix_messages_sessions_and_rejects(served, tmp_path):
     c.stop()
     s.stop()
     s.core.metrics.close()
+
+
+def test_a_crash_after_the_engine_took_a_fix_order_is_finished_at_restart(tmp_path, monkeypatch):
+    """FIX through the inbound log: the process dies right after the engine matched a NewOrderSingle and
+    before any report of it was sent; at restart the gateway makes the reports, and the client, logging
+    on again, gets them by its ResendRequest (the OUCH seller its Executed), once."""
+    from fpgax.host.fix_gateway import free_port
+    from tests.test_gateway import start_serve
+
+    port = free_port("127.0.0.1")
+    options = ("--fix", f"127.0.0.1:{port}", "--store", str(tmp_path / "s"), "--journal", str(tmp_path / "e.jnl"))
+    monkeypatch.setenv("FPGAX_TEST_CRASH", "submit:2")
+    proc, ouch_address = start_serve(tmp_path, *options)
+    c = None
+    try:
+        seller = Ouch(ouch_address, "user2", "pass2")
+        seller.enter("S1", "S", 10, 9_0000)                           # engine call 1
+        assert seller.messages(1)[0]["type"] == "A"
+        c = Initiator(tmp_path / "c", port, ["fix1"])
+        c.wait_logged_on()
+        new_order(c, "fix1", "B-1", 1, 4, "9.00")                     # engine call 2: matched, then the crash
+        assert proc.wait(timeout=30) == 137
+        assert c.quiet("fix1")
+        monkeypatch.delenv("FPGAX_TEST_CRASH")
+        proc, ouch_address = start_serve(tmp_path, *options)
+        c.wait_logged_on()                                            # QuickFIX logs on again by itself
+        new, fill = c.reports("fix1", 2)
+        assert (new[T["ExecType"]], fill[T["ExecType"]], fill[T["LastQty"]]) == ("0", "F", "4")
+        assert c.quiet("fix1", 1.0)                                   # once
+        seller2 = socket.create_connection(ouch_address, timeout=5)   # the seller, from its message 2
+        seller2.sendall(ouch.soup_packet("L", username="user2", password="pass2", requested_session="",
+                                         requested_sequence_number=2))
+        buffer = b""
+        while True:
+            packets, buffer = ouch.parse_soup(buffer)
+            if len(packets) >= 2:
+                break
+            buffer += seller2.recv(65536)
+        executed = ouch.decode_outbound(packets[1]["payload"])
+        assert (executed["type"], executed["executed_shares"]) == ("E", 4)
+        seller2.close()
+        seller.close()
+    finally:
+        if c is not None:
+            c.stop()
+        if proc.poll() is None:
+            proc.kill()

@@ -534,6 +534,124 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
             proc.kill()
 
 
+@pytest.mark.parametrize("crash", ["submit:2", "store:3"])
+def test_a_crash_between_the_engine_and_the_stores_is_finished_at_restart(tmp_path, monkeypatch, crash):
+    """The process dies right after the engine matched an order, before any message of it was stored
+    (submit:2), or once the buyer's two were stored and not the seller's (store:3; the test hook
+    FPGAX_TEST_CRASH): at restart the inbound log names the message in flight, and the gateway tells each
+    side what the engine did and it was not told yet -- the buyer its Accepted and Executed, the seller its
+    Executed -- once each, without sending the order to the engine again."""
+    import signal
+
+    options = ("--store", str(tmp_path / "s"), "--journal", str(tmp_path / "engine.jnl"))
+    monkeypatch.setenv("FPGAX_TEST_CRASH", crash)
+    proc, address = start_serve(tmp_path, *options)
+    try:
+        async def before():
+            seller = await Client.session(address, "user1", "pass1")
+            enter(seller, "S1", "S", 100, 9_9000)                    # engine call 1; stored message 1
+            assert (await seller.messages(1))[0]["type"] == "A"
+            buyer = await Client.session(address, "user2", "pass2")
+            enter(buyer, "B1", "B", 30, 9_9000)                      # engine call 2: matched, then the crash
+            await buyer.packets(2, timeout=2)
+            seller.close()
+            buyer.close()
+        run(before())
+        assert proc.wait(timeout=30) == 137
+        monkeypatch.delenv("FPGAX_TEST_CRASH")
+        proc, address = start_serve(tmp_path, *options)
+
+        async def after():
+            buyer = await Client.login(address, "user2", "pass2", seq=1)
+            login, *stream = await buyer.packets(3)
+            bought = [ouch.decode_outbound(pk["payload"]) for pk in stream]
+            assert [m["type"] for m in bought] == ["A", "E"] and bought[1]["executed_shares"] == 30
+            seller = await Client.login(address, "user1", "pass1", seq=1)
+            login, *stream = await seller.packets(3)
+            sold = [ouch.decode_outbound(pk["payload"]) for pk in stream]
+            assert [m["type"] for m in sold] == ["A", "E"]
+            assert sold[1]["match_number"] == bought[1]["match_number"]   # one match, told to both
+            again = await Client.login(address, "user2", "pass2", seq=0)  # 0: from the next message on
+            assert (await again.packets(1))[0]["sequence_number"] == 3    # the buyer's store: just those two
+            again.close()
+            seller.send("X", order_token="S1", shares=0)             # 70 left: the fill happened once
+            canceled = (await seller.messages(1))[0]
+            assert (canceled["type"], canceled["decrement_shares"]) == ("C", 70)
+            seller.close()
+            buyer.close()
+        run(after())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_sigkill_in_the_middle_of_a_load_loses_nothing_a_client_was_told(tmp_path):
+    """Two clients trade as fast as they can; SIGKILL lands while orders are in flight. After the restart
+    each client's stream from sequence 1 begins with exactly what it had received, and the book agrees with
+    the streams: every order told Accepted has, open now, its shares less what its Executed and Canceled
+    took (canceling each shows it), and those with nothing left cannot be canceled."""
+    import signal
+
+    options = ("--store", str(tmp_path / "s"), "--journal", str(tmp_path / "engine.jnl"))
+    proc, address = start_serve(tmp_path, *options)
+    seen = {"user1": [], "user2": []}
+    try:
+        async def load():
+            seller = await Client.session(address, "user1", "pass1")
+            buyer = await Client.session(address, "user2", "pass2")
+
+            async def trade(client, user, side, shares):
+                for i in range(100_000):
+                    enter(client, f"{side}{i}", side, shares, 9_9000)
+                    got = await client.messages(1)                    # its Accepted (or an Executed first)
+                    if not got:
+                        return                                        # the gateway is gone
+                    seen[user] += got
+            tasks = [asyncio.create_task(trade(seller, "user1", "S", 10)),
+                     asyncio.create_task(trade(buyer, "user2", "B", 7))]
+            while len(seen["user2"]) < 300:
+                await asyncio.sleep(0.005)
+            proc.send_signal(signal.SIGKILL)                           # orders are on their way
+            await asyncio.wait(tasks, timeout=5)
+            for t in tasks:
+                t.cancel()
+        run(load())
+        proc.wait(timeout=30)
+        proc, address = start_serve(tmp_path, *options)
+
+        async def check():
+            for user, password in (("user1", "pass1"), ("user2", "pass2")):
+                probe = await Client.login(address, user, password, seq=0)
+                total = (await probe.packets(1))[0]["sequence_number"] - 1
+                probe.close()
+                c = await Client.login(address, user, password, seq=1)
+                stream = [ouch.decode_outbound(pk["payload"]) for pk in (await c.packets(1 + total))[1:]]
+                assert stream[:len(seen[user])] == seen[user], user    # what it saw, exactly, then the rest
+                open_now: dict[str, int] = {}
+                for m in stream:
+                    token = m.get("order_token", "").strip()
+                    if m["type"] == "A":
+                        open_now[token] = m["shares"]
+                    elif m["type"] == "E":
+                        open_now[token] -= m["executed_shares"]
+                    elif m["type"] == "C":
+                        open_now[token] -= m["decrement_shares"]
+                for token, left in open_now.items():
+                    c.send("X", order_token=token, shares=0)
+                    (answer,) = await c.messages(1)
+                    assert (answer["type"], answer.get("decrement_shares")) == (("C", left) if left else ("I", None)), \
+                        (user, token, left, answer)
+                c.close()
+        run(check())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_a_client_that_does_not_read_is_disconnected_and_recovers_everything_from_the_store(gateway):
     """A drop copy that never reads while its firm trades: its unsent output passes the limit, its session
     is ended (the traders go on), and a new login from sequence 1 gets every message from the store."""

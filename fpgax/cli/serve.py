@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 
 def _cmd_serve(args) -> int:
-    from fpgax.host.ouch_gateway import OuchGateway, Venue, run_forever
+    from fpgax.host.ouch_gateway import OuchGateway, Venue, read_in_flight, run_forever
 
     config, _ = common.config_of(args)
     if args.config:
@@ -45,19 +45,27 @@ def _cmd_serve(args) -> int:
     host, port = args.ouch
     args.store.mkdir(parents=True, exist_ok=True)
     journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
-    replayed = None
+    venue = Venue.load(args.config, config) if args.config else Venue.default(config)
+    inbound_log = args.store / f"{venue.session}-inbound.log"
+    replayed = in_flight = None
     if journal is not None and journal.exists() and journal.stat().st_size:
-        # a restart: the engine is rebuilt from its journal, which goes on in the same session
+        # a restart: the engine is rebuilt from its journal, which goes on in the same session; a torn last
+        # batch (the process died writing it) never reached the engine and is cut off
         from fpgax.host.exchange import Exchange
 
         backend = common.open_exchange(args, config).backend
-        exchange, replayed = Exchange.recover(journal, backend)
+        record = read_in_flight(inbound_log)
+        exchange, replayed, tail = Exchange.recover_split(journal, backend, record["commands"] if record else None,
+                                                         repair=True)
+        in_flight = (record, tail) if record else None
         common.note(f"fpgax serve: engine recovered from {journal} ({len(replayed):,} events replayed)")
     else:
         exchange = common.open_exchange(args, config, journal)
-    venue = Venue.load(args.config, config) if args.config else Venue.default(config)
     gateway = OuchGateway(exchange, venue, args.store)
     gateway.replayed = replayed       # orders the engine took and no store acknowledged are canceled at start
+    gateway.in_flight = in_flight     # the message being handled at a crash is finished at start
+    if journal is not None:
+        gateway.open_inbound(inbound_log)
     fix = None
     if args.fix:
         from fpgax.host.fix_gateway import FixGateway

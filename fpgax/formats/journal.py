@@ -249,6 +249,7 @@ class Journal:
                 raise JournalError(f"{self.path}: empty, so there is no session {session} to continue")
             new = uuid.uuid4()
             self.session = new.hex
+            self.commands = 0
             self._write(_header_bytes(self.pool, profile, new, time.time_ns()))
             return
         contents = read_journal(self.path)
@@ -265,6 +266,7 @@ class Journal:
                                + ("repair it first (fpgax recover --repair) to truncate the torn tail"
                                   if contents.problem.kind == "torn" else "it cannot be continued"))
         self.session = session
+        self.commands = len(contents.commands)
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)
@@ -277,6 +279,7 @@ class Journal:
             return
         records = commands.tobytes()
         self._write(_batch_header(records, len(commands)) + records)
+        self.commands += len(commands)
 
     def close(self) -> None:
         if not self._file.closed:
