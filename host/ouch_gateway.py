@@ -20,6 +20,7 @@ Mapping (docs/order-entry.md):
   order; match number = the FILL's sequence number, as in the feed); CANCELED: Canceled (reason U
   user, I IOC/FOK, S the others); REJECTED: Rejected with ``REJECT_CODES``.
 * A user sees and touches only its own orders: tokens are looked up in its own table.
+* System Event Start of Day is message 1 of every user's stream (written at start when its store is empty).
 """
 
 from __future__ import annotations
@@ -90,6 +91,23 @@ class Venue:
     session: str = "FPGAX"
     users: dict[str, User] = field(default_factory=dict)
     symbols: dict[str, tuple[int, int]] = field(default_factory=dict)   #: name -> (symbol, tick)
+    #: account -> (max order quantity, max notional in ticks x shares): the engine's pre-trade risk limits
+    limits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    bands: dict[int, tuple[int, int]] = field(default_factory=dict)     #: symbol -> (low, high) in ticks
+    store: Path | None = None      #: where the message stores, inbound log and QuickFIX's stores go
+    journal: Path | None = None    #: the engine journal
+
+    def setup_commands(self) -> list[p.Command]:
+        """What a fresh engine is told before anyone trades: each account's limits (ACCOUNT, enabled) and
+        each symbol's band (SYMBOL). A restarted engine has them from its journal."""
+        commands = []
+        for account, (max_qty, max_notional) in sorted(self.limits.items()):
+            cmd = p.Command(opcode=p.Opcode.ACCOUNT, account=account, flags=p.CommandFlag.ENABLE, qty=max_qty)
+            cmd.max_notional = max_notional
+            commands.append(cmd)
+        for symbol, (lo, hi) in sorted(self.bands.items()):
+            commands.append(p.Command(opcode=p.Opcode.SYMBOL, symbol=symbol, price=lo, qty=hi))
+        return commands
 
     @classmethod
     def default(cls, config) -> Venue:
@@ -107,8 +125,10 @@ class Venue:
 
     @classmethod
     def load(cls, path, config) -> Venue:
-        """A venue file (TOML): ``session``, ``[[users]]`` (name, password, account, firm, drop_copy, protocol),
-        ``[[symbols]]`` (name, symbol, tick in 1/10000 of a dollar). Errors name the file and the entry."""
+        """A venue file (TOML): ``session``, ``store`` and ``journal`` (paths, relative to the file),
+        ``[[users]]`` (name, password, account, firm, drop_copy, protocol, and the account's max_qty and
+        max_notional), ``[[symbols]]`` (name, symbol, tick in 1/10000 of a dollar, band = [low, high] in
+        ticks). Errors name the file and the entry."""
         import tomllib
 
         try:
@@ -118,7 +138,7 @@ class Venue:
         except tomllib.TOMLDecodeError as e:
             raise FpgaxError(f"{path}: {e}") from None
         try:
-            users = {}
+            users, limits, bands = {}, {}, {}
             for i, u in enumerate(data.get("users", [])):
                 user = User(str(u["name"]), str(u["password"]), int(u.get("account", 0)), str(u.get("firm", "FPGX")),
                             bool(u.get("drop_copy", False)), str(u.get("protocol", "ouch")))
@@ -134,6 +154,14 @@ class Venue:
                 if not user.drop_copy and not 0 <= user.account < config.accounts:
                     raise FpgaxError(f"{path}: users[{i}]: account {user.account} is not in 0..{config.accounts - 1}")
                 users[user.name] = user
+                if "max_qty" in u or "max_notional" in u:
+                    limit = (int(u.get("max_qty", p.NO_QTY_LIMIT)), int(u.get("max_notional", p.NO_NOTIONAL_LIMIT)))
+                    if not (0 < limit[0] <= p.NO_QTY_LIMIT and 0 < limit[1] <= p.NO_NOTIONAL_LIMIT):
+                        raise FpgaxError(f"{path}: users[{i}]: max_qty 1..{p.NO_QTY_LIMIT}, max_notional "
+                                         f"1..{p.NO_NOTIONAL_LIMIT}")
+                    if limits.setdefault(user.account, limit) != limit:
+                        raise FpgaxError(f"{path}: users[{i}]: account {user.account}'s limits differ from those "
+                                         f"another user of it gives")
             symbols = {}
             for i, s in enumerate(data.get("symbols", [])):
                 name, symbol, tick = str(s["name"]), int(s["symbol"]), int(s.get("tick", itch.DEFAULT_TICK))
@@ -142,6 +170,12 @@ class Venue:
                     raise FpgaxError(f"{path}: symbols[{i}]: symbol {symbol} (0..{config.symbols - 1}), "
                                      f"tick {tick} (>= 1)")
                 symbols[name] = (symbol, tick)
+                if "band" in s:
+                    lo, hi = (int(x) for x in s["band"])
+                    if not 0 < lo <= hi or hi - lo >= config.levels:
+                        raise FpgaxError(f"{path}: symbols[{i}]: band [{lo}, {hi}]: 0 < low <= high, at most "
+                                         f"{config.levels} ticks wide (the profile's price window)")
+                    bands[symbol] = (lo, hi)
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, FpgaxError):
                 raise
@@ -149,7 +183,9 @@ class Venue:
         session = str(data.get("session", "FPGAX"))
         if not 1 <= len(session) <= 10:
             raise FpgaxError(f"{path}: session {session!r}: 1 to 10 characters")
-        return cls(session, users, symbols)
+        here = Path(path).resolve().parent
+        directories = {key: here / str(data[key]) for key in ("store", "journal") if key in data}
+        return cls(session, users, symbols, limits, bands, **directories)
 
 
 @dataclass
@@ -349,7 +385,8 @@ class OuchGateway:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         for user in self.ouch_users():   # every store read and checked before anyone connects
-            self.stream(user)
+            if not self.stream(user).messages:      # a new day for this user: its first message
+                self._send(user, ouch.encode_outbound("S", timestamp=self._timestamp(), event_code="S"))
         self._restore()
         for front in self.fronts.values():
             if front is not self:

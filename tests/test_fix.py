@@ -34,7 +34,7 @@ class Served:
 
     def __init__(self, store: Path, exchange=None):
         self.exchange = exchange or Exchange(ModelBackend(CONFIG))
-        self.core = OuchGateway(self.exchange, Venue.default(CONFIG), store)
+        self.core = OuchGateway(self.exchange, Venue.default(self.exchange.backend.config), store)
         self.fix = FixGateway(self.core, store)
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
@@ -654,9 +654,9 @@ def test_a_crash_after_the_engine_took_a_fix_order_is_finished_at_restart(tmp_pa
         new, fill = c.reports("fix1", 2)
         assert (new[T["ExecType"]], fill[T["ExecType"]], fill[T["LastQty"]]) == ("0", "F", "4")
         assert c.quiet("fix1", 1.0)                                   # once
-        seller2 = socket.create_connection(ouch_address, timeout=5)   # the seller, from its message 2
+        seller2 = socket.create_connection(ouch_address, timeout=5)   # the seller, from its message 3
         seller2.sendall(ouch.soup_packet("L", username="user2", password="pass2", requested_session="",
-                                         requested_sequence_number=2))
+                                         requested_sequence_number=3))   # (1: start of day, 2: Accepted)
         buffer = b""
         while True:
             packets, buffer = ouch.parse_soup(buffer)
@@ -672,3 +672,25 @@ def test_a_crash_after_the_engine_took_a_fix_order_is_finished_at_restart(tmp_pa
             c.stop()
         if proc.poll() is None:
             proc.kill()
+
+
+def test_fix_trades_on_the_simulated_kernel(served, tmp_path):
+    """The FIX gateway in front of the sim backend (the kernel's Verilog on its C++ harness)."""
+    from fpgax.host.exchange import open_backend
+    from fpgax.sim.drivers import runner
+
+    if not runner.simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    with Exchange(open_backend("sim", profile("tiny"))) as exchange:
+        s = served(tmp_path / "store", exchange)
+        c = Initiator(tmp_path, s.port, ["fix1", "fix2"])
+        c.wait_logged_on()
+        new_order(c, "fix1", "S-1", 2, 10, "0.30")                   # 30 one-cent ticks: inside tiny's band
+        assert c.reports("fix1", 1)[0][T["ExecType"]] == "0"
+        new_order(c, "fix2", "B-1", 1, 4, "0.30")
+        ack, fill = c.reports("fix2", 2)
+        (resting,) = c.reports("fix1", 1)
+        assert (fill[T["ExecType"]], fill[T["LastQty"]], resting[T["LeavesQty"]]) == ("F", "4", "6")
+        assert exchange.stats()["backend"] == "sim" and exchange.stats()["fills"] == 1
+        c.stop()
+        s.stop()

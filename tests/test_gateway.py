@@ -52,7 +52,14 @@ class Client:
         return out
 
     async def messages(self, n):
-        return [ouch.decode_outbound(pk["payload"]) for pk in await self.packets(n)]
+        """The next n OUCH messages, the System Event that starts a user's day skipped."""
+        out = []
+        while len(out) < n:
+            got = [ouch.decode_outbound(pk["payload"]) for pk in await self.packets(1)]
+            if not got:
+                break
+            out += [m for m in got if m["type"] != "S"]
+        return out
 
     def close(self):
         self.writer.close()
@@ -202,22 +209,23 @@ def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_
         gw, address = await gateway(store, exchange)
         seller = await Client.session(address, "user1", "pass1")
         enter(seller, "S1", "S", 100, 10_0000)
-        await seller.messages(1)                                    # message 1: Accepted
+        await seller.messages(1)                                    # message 2: Accepted (1: start of day)
         seller.close()                                              # the seller goes away
         buyer = await Client.session(address, "user2", "pass2")
         enter(buyer, "B1", "B", 30, 10_0000)
-        await buyer.messages(2)                                     # the seller's Executed is message 2
-        back = await Client.login(address, "user1", "pass1", seq=2)
+        await buyer.messages(2)                                     # the seller's Executed is message 3
+        back = await Client.login(address, "user1", "pass1", seq=3)
         login, missed = await back.packets(2)
-        assert login["sequence_number"] == 2 and ouch.decode_outbound(missed["payload"])["type"] == "E"
+        assert login["sequence_number"] == 3 and ouch.decode_outbound(missed["payload"])["type"] == "E"
         back.close()
         buyer.close()
         await gw.stop()
         # a new gateway on the same store: the whole stream again from its files
         gw2, address2 = await gateway(store, exchange)
         again = await Client.login(address2, "user1", "pass1", seq=1)
-        packets = await again.packets(3)
-        assert [ouch.decode_outbound(pk["payload"])["type"] for pk in packets[1:]] == ["A", "E"]
+        packets = await again.packets(4)
+        assert [ouch.decode_outbound(pk["payload"])["type"] for pk in packets[1:]] == ["S", "A", "E"]
+        assert ouch.decode_outbound(packets[1]["payload"])["event_code"] == "S"      # the start of day
         again.close()
         await gw2.stop()
     run(main())
@@ -343,6 +351,8 @@ def test_the_example_venue_loads_and_bad_venues_say_where(tmp_path):
     assert venue.symbols == {"AAPL": (0, 100), "MSFT": (1, 100)}
     assert venue.users["f1drop"].drop_copy and venue.users["alice"].firm == "F001"
     assert venue.users["ALICE-FIX"].protocol == "fix" and venue.users["F001-DROPCOPY"].drop_copy
+    assert venue.limits == {1: (5000, 50_000_000)} and venue.bands == {0: (15000, 15999)}
+    assert venue.store is None and venue.journal is None
     bad = tmp_path / "bad.toml"
     for text, message in (('[[users]]\nname = "toolongname"\npassword = "x"\n', r"users\[0\]: a name of 1..6"),
                           ('[[symbols]]\nname = "AAPL"\nsymbol = 99\n', r"symbols\[0\]: symbol 99"),
@@ -351,10 +361,52 @@ def test_the_example_venue_loads_and_bad_venues_say_where(tmp_path):
                            r"protocol 'smtp': ouch or fix"),
                           ('[[users]]\nname = "a b"\npassword = "x"\nprotocol = "fix"\n', "FIX CompID"),
                           ('[[users]]\nname = "a"\npassword = "x"\n[[users]]\nname = "a"\npassword = "y"\n',
-                           "named twice")):
+                           "named twice"),
+                          ('[[users]]\nname = "a"\npassword = "x"\naccount = 1\nmax_qty = 5\n'
+                           '[[users]]\nname = "b"\npassword = "y"\naccount = 1\nmax_qty = 6\n', "limits differ"),
+                          ('[[users]]\nname = "a"\npassword = "x"\nmax_qty = 0\n', r"users\[0\]: max_qty 1\.\."),
+                          ('[[symbols]]\nname = "A"\nsymbol = 0\nband = [10, 5]\n', r"symbols\[0\]: band \[10, 5\]"),
+                          ('[[symbols]]\nname = "A"\nsymbol = 0\nband = [1, 99999]\n', "price window")):
         bad.write_text(text)
         with pytest.raises(FpgaxError, match=message):
             Venue.load(bad, CONFIG)
+
+
+def test_fpgax_serve_tells_a_fresh_engine_the_venues_limits_and_bands_and_uses_its_store(tmp_path):
+    import signal
+
+    venue = tmp_path / "venue.toml"
+    venue.write_text('session = "LIMITS"\nstore = "here"\n'
+                     '[[users]]\nname = "u1"\npassword = "p1"\naccount = 1\nmax_qty = 100\nmax_notional = 50000\n'
+                     '[[symbols]]\nname = "AAPL"\nsymbol = 0\ntick = 100\nband = [400, 600]\n')
+    proc, address = start_serve(tmp_path, "--config", str(venue))
+    try:
+        async def main():
+            c = await Client.session(address, "u1", "p1")
+            for token, shares, price in (("ok", 100, 5_0000), ("big", 101, 5_0000), ("low", 10, 3_9900),
+                                         ("dear", 100, 6_0000)):     # 100 x 600 ticks > 50,000
+                enter(c, token, "B", shares, price, stock="AAPL")
+            answers = await c.messages(4)
+            assert [(m["type"], m.get("reject_reason")) for m in answers] == \
+                [("A", None), ("J", "Z"), ("J", "X"), ("J", "m")]
+            c.close()
+        run(main())
+        assert (tmp_path / "here" / "LIMITS-u1.soup").exists()            # the venue's store
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        bad = tmp_path / "bad.toml"                # an account the profile does not have: said, nothing opened
+        bad.write_text('[[symbols]]\nname = "A"\nsymbol = 0\nband = [5, 5]\n[[users]]\nname = "u"\npassword = "p"\n'
+                       'account = 99999\n')
+        import subprocess
+        import sys
+        from pathlib import Path
+        out = subprocess.run([str(Path(sys.executable).parent / "fpgax"), "serve", "--config", str(bad),
+                              "--ouch", "127.0.0.1:0", "--store", str(tmp_path / "b")], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 2 and "users[0]: account 99999" in out.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.mark.parametrize("protocol", ["ouch", "fix"])
@@ -515,9 +567,9 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
 
         async def after():
             seller = await Client.login(address, "user1", "pass1", seq=1)
-            login, *stream = await seller.packets(4)
+            login, *stream = await seller.packets(5)
             assert login["type"] == "A" and [ouch.decode_outbound(pk["payload"])["type"] for pk in stream] == \
-                ["A", "A", "E"]
+                ["S", "A", "A", "E"]
             seller.send("X", order_token="S1", shares=0)             # 70 left after the fill
             canceled = (await seller.messages(1))[0]
             assert (canceled["type"], canceled["order_token"].strip(), canceled["decrement_shares"]) == \
@@ -534,10 +586,11 @@ def test_fpgax_serve_killed_and_restarted_loses_nothing_it_acknowledged(tmp_path
             proc.kill()
 
 
-@pytest.mark.parametrize("crash", ["submit:2", "store:3"])
+@pytest.mark.parametrize("crash", ["submit:2", "store:7"])
 def test_a_crash_between_the_engine_and_the_stores_is_finished_at_restart(tmp_path, monkeypatch, crash):
     """The process dies right after the engine matched an order, before any message of it was stored
-    (submit:2), or once the buyer's two were stored and not the seller's (store:3; the test hook
+    (submit:2), or once the buyer's two were stored and not the seller's (store:7, after four users' start of
+    day and the seller's Accepted; the test hook
     FPGAX_TEST_CRASH): at restart the inbound log names the message in flight, and the gateway tells each
     side what the engine did and it was not told yet -- the buyer its Accepted and Executed, the seller its
     Executed -- once each, without sending the order to the engine again."""
@@ -549,7 +602,7 @@ def test_a_crash_between_the_engine_and_the_stores_is_finished_at_restart(tmp_pa
     try:
         async def before():
             seller = await Client.session(address, "user1", "pass1")
-            enter(seller, "S1", "S", 100, 9_9000)                    # engine call 1; stored message 1
+            enter(seller, "S1", "S", 100, 9_9000)                    # engine call 1; stored message 5
             assert (await seller.messages(1))[0]["type"] == "A"
             buyer = await Client.session(address, "user2", "pass2")
             enter(buyer, "B1", "B", 30, 9_9000)                      # engine call 2: matched, then the crash
@@ -562,17 +615,17 @@ def test_a_crash_between_the_engine_and_the_stores_is_finished_at_restart(tmp_pa
         proc, address = start_serve(tmp_path, *options)
 
         async def after():
-            buyer = await Client.login(address, "user2", "pass2", seq=1)
+            buyer = await Client.login(address, "user2", "pass2", seq=2)  # after its start of day
             login, *stream = await buyer.packets(3)
             bought = [ouch.decode_outbound(pk["payload"]) for pk in stream]
             assert [m["type"] for m in bought] == ["A", "E"] and bought[1]["executed_shares"] == 30
-            seller = await Client.login(address, "user1", "pass1", seq=1)
+            seller = await Client.login(address, "user1", "pass1", seq=2)
             login, *stream = await seller.packets(3)
             sold = [ouch.decode_outbound(pk["payload"]) for pk in stream]
             assert [m["type"] for m in sold] == ["A", "E"]
             assert sold[1]["match_number"] == bought[1]["match_number"]   # one match, told to both
             again = await Client.login(address, "user2", "pass2", seq=0)  # 0: from the next message on
-            assert (await again.packets(1))[0]["sequence_number"] == 3    # the buyer's store: just those two
+            assert (await again.packets(1))[0]["sequence_number"] == 4    # the buyer's store: just those
             again.close()
             seller.send("X", order_token="S1", shares=0)             # 70 left: the fill happened once
             canceled = (await seller.messages(1))[0]
@@ -628,6 +681,7 @@ def test_sigkill_in_the_middle_of_a_load_loses_nothing_a_client_was_told(tmp_pat
                 probe.close()
                 c = await Client.login(address, user, password, seq=1)
                 stream = [ouch.decode_outbound(pk["payload"]) for pk in (await c.packets(1 + total))[1:]]
+                stream = [m for m in stream if m["type"] != "S"]      # the start of day
                 assert stream[:len(seen[user])] == seen[user], user    # what it saw, exactly, then the rest
                 open_now: dict[str, int] = {}
                 for m in stream:
@@ -683,10 +737,10 @@ def test_a_client_that_does_not_read_is_disconnected_and_recovers_everything_fro
         enter(seller, "LAST", "S", 1, 9_9000)                        # the traders are unaffected
         assert (await seller.messages(1))[0]["type"] == "A"
         stored = len(gw.stream("drop1").messages)
-        assert stored == trades                                       # every Executed of its firm, kept
-        again = await Client.login(address, "drop1", "dpass1", seq=1)
-        login, *stream = await again.packets(1 + stored)
-        assert login["type"] == "A" and len(stream) == stored
+        assert stored == 1 + trades                                   # its start of day, every Executed of its firm
+        again = await Client.login(address, "drop1", "dpass1", seq=2)
+        login, *stream = await again.packets(stored)
+        assert login["type"] == "A" and len(stream) == trades
         assert {ouch.decode_outbound(pk["payload"])["type"] for pk in stream} == {"E"}
         for c in (seller, buyer, again):
             c.close()

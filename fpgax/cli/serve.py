@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fpgax.cli import common
 from fpgax.errors import FpgaxError
+from fpgax.spec import protocol
 
 
 def register(sub) -> None:
@@ -24,8 +25,9 @@ def register(sub) -> None:
                    help="where OUCH clients connect")
     p.add_argument("--fix", type=common.host_port, metavar="HOST:PORT",
                    help="also accept FIX 4.4 sessions there (QuickFIX; needs fpgax[serve]); port 0 picks a free one")
-    p.add_argument("--store", type=Path, default=Path("build/serve"),
-                   help="message stores and the journal (default: build/serve)")
+    p.add_argument("--store", type=Path,
+                   help="message stores, the inbound log and the journal (default: the venue file's store, "
+                        "else build/serve)")
     p.add_argument("--ready-file", type=Path, help="written once the gateways listen: the OUCH HOST:PORT on its "
                    "first line, the FIX one (with --fix) on its second")
     p.add_argument("--itch", type=common.host_port, metavar="GROUP:PORT",
@@ -40,12 +42,12 @@ def _cmd_serve(args) -> int:
     from fpgax.host.ouch_gateway import OuchGateway, Venue, read_in_flight, run_forever
 
     config, _ = common.config_of(args)
-    if args.config:
-        Venue.load(args.config, config)     # a bad venue file is an error before anything opens
-    host, port = args.ouch
-    args.store.mkdir(parents=True, exist_ok=True)
-    journal = args.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
+    # a bad venue file is an error before anything opens
     venue = Venue.load(args.config, config) if args.config else Venue.default(config)
+    host, port = args.ouch
+    args.store = args.store or venue.store or Path("build/serve")
+    args.store.mkdir(parents=True, exist_ok=True)
+    journal = args.journal or venue.journal or (args.store / "engine.jnl" if args.backend != "model" else None)
     inbound_log = args.store / f"{venue.session}-inbound.log"
     replayed = in_flight = None
     if journal is not None and journal.exists() and journal.stat().st_size:
@@ -61,6 +63,15 @@ def _cmd_serve(args) -> int:
         common.note(f"fpgax serve: engine recovered from {journal} ({len(replayed):,} events replayed)")
     else:
         exchange = common.open_exchange(args, config, journal)
+        setup = venue.setup_commands()           # a fresh engine: the venue's limits and bands, one event each
+        answers = exchange.submit(setup, records=True) if setup else []
+        refused = [(c, e) for c, e in zip(setup, answers, strict=True) if e.type == protocol.EventType.REJECTED]
+        if refused:
+            exchange.close()
+            raise FpgaxError(f"{args.config}: the engine refused the venue's setup: " + ", ".join(
+                f"{protocol.Opcode(c.opcode).name} of {'account' if c.opcode == protocol.Opcode.ACCOUNT else 'symbol'} "
+                f"{c.account if c.opcode == protocol.Opcode.ACCOUNT else c.symbol} ({protocol.Reason(e.reason).name})"
+                for c, e in refused))
     gateway = OuchGateway(exchange, venue, args.store)
     gateway.replayed = replayed       # orders the engine took and no store acknowledged are canceled at start
     gateway.in_flight = in_flight     # the message being handled at a crash is finished at start
