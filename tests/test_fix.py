@@ -203,7 +203,7 @@ class RawFix:
         m.append_pair(34, self.seq if seq is None else seq, header=True)
         m.append_utc_timestamp(52, precision=3, header=True)
         for tag, value in pairs:
-            m.append_pair(tag, value)
+            m.append_pair(tag, value, header=tag in (43, 97, 122))     # PossDupFlag and the like: header
         self.sock.sendall(m.encode())
         if seq is None:
             self.seq += 1
@@ -410,7 +410,7 @@ def test_logon_needs_the_users_password(served):
     s.stop()
 
 
-def test_test_request_gets_a_heartbeat_and_a_gap_gets_a_resend_request(served):
+def test_test_request_gets_a_heartbeat_a_gap_a_resend_request_and_a_gap_fill_closes_it(served):
     s = served()
     raw = RawFix(s.port, "fix1")
     assert raw.logon()[35] == "A"
@@ -420,6 +420,11 @@ def test_test_request_gets_a_heartbeat_and_a_gap_gets_a_resend_request(served):
     raw.send("0", seq=raw.seq + 5)                                   # five messages went missing
     resend = raw.receive_type("2")
     assert (int(resend[7]), resend[16]) == (raw.seq, "0")
+    gap_to = raw.seq + 6                                              # past the heartbeat the gateway holds
+    raw.send("4", (123, "Y"), (36, gap_to), (43, "Y"), (122, "20261130-09:30:00"))  # SequenceReset-GapFill
+    raw.seq = gap_to
+    raw.send("1", (112, "AFTER-GAP"))                                 # in sequence again: answered
+    assert raw.receive_type("0")[112] == "AFTER-GAP"
     raw.close()
     s.stop()
 

@@ -305,6 +305,51 @@ def test_a_malformed_session_is_dropped_and_the_others_go_on(gateway):
     run(main())
 
 
+@pytest.mark.parametrize("bad", [
+    b"\x00\x01Q",                                                        # an unknown SoupBinTCP packet type
+    ouch.soup_packet("U", b"Z" + bytes(18)),                             # an unknown OUCH message type
+    ouch.soup_packet("U", ouch.encode_inbound("X", order_token="T", shares=0)[:-2]),   # Cancel Order too short
+    ouch.soup_packet("U", ouch.encode_inbound("X", order_token="T", shares=0) + b"xx"),  # and too long
+    b"\x00\x00",                                                         # a packet of length 0
+])
+def test_bad_input_ends_that_session_only(gateway, bad):
+    async def main():
+        gw, address = await gateway()
+        good, other = await Client.session(address, "user1", "pass1"), await Client.session(address, "user2", "pass2")
+        other.writer.write(bad)
+        assert await asyncio.wait_for(other.reader.read(), 5) == b""                 # that session is closed
+        enter(good, "G1", "B", 1, 1_0000)
+        assert (await good.messages(1))[0]["type"] == "A"                           # this one goes on
+        again = await Client.session(address, "user2", "pass2")                     # and the user may come back
+        enter(again, "G2", "S", 1, 2_0000)
+        assert (await again.messages(1))[0]["type"] == "A"
+        for c in (good, again):
+            c.close()
+        await gw.stop()
+    run(main())
+
+
+def test_a_firm_cannot_replace_or_see_another_firms_order(gateway):
+    async def main():
+        gw, address = await gateway()
+        owner, other = await Client.session(address, "user1", "pass1"), await Client.session(address, "user2", "pass2")
+        enter(owner, "O1", "S", 10, 9_0000)
+        await owner.messages(1)
+        other.send("U", existing_order_token="O1", replacement_order_token="X1", shares=5, price=9_0000,
+                   tif=99999, display="Y", iso_eligible="N", min_quantity=0)
+        (answer,) = await other.messages(1)
+        assert (answer["type"], answer["order_token"].strip()) == ("I", "O1")       # unknown to user2
+        owner.send("X", order_token="O1", shares=0)                                 # O1 untouched: 10 open
+        (canceled,) = await owner.messages(1)
+        assert (canceled["type"], canceled["decrement_shares"]) == ("C", 10)
+        assert gw.stream("user2").messages[-1] == ouch.encode_outbound("I", timestamp=answer["timestamp"],
+                                                                      order_token="O1")   # nothing of O1's life
+        for c in (owner, other):
+            c.close()
+        await gw.stop()
+    run(main())
+
+
 def test_the_server_heartbeats_a_quiet_session(gateway):
     async def main():
         gw, address = await gateway()
