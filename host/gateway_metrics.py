@@ -16,6 +16,7 @@ Every gateway has its own registry:
 from __future__ import annotations
 
 from fpgax.errors import FpgaxError
+from fpgax.spec import protocol as p
 
 BUCKETS = (25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1.0)
 
@@ -43,6 +44,9 @@ class GatewayMetrics:
               registry=r).set_function(self._store_bytes)
         Gauge("fpgax_journal_bytes", "bytes in the engine journal", registry=r).set_function(self._journal_bytes)
         self.backend = Gauge("fpgax_backend", "the backend's counters", ["counter"], registry=r)
+        self.commands = Counter("fpgax_engine_commands", "commands sent to the engine, by opcode", ["opcode"],
+                                registry=r)
+        self.events = Counter("fpgax_engine_events", "events the engine gave, by type", ["type"], registry=r)
         self.server = None
 
     def _store_bytes(self) -> float:
@@ -55,6 +59,13 @@ class GatewayMetrics:
     def _journal_bytes(self) -> float:
         journal = getattr(self.gateway.exchange, "journal", None)
         return float(journal.path.stat().st_size) if journal is not None and journal.path.exists() else 0.0
+
+    def count_engine(self, commands, events) -> None:
+        """One engine call's commands by opcode and events by type."""
+        for cmd in commands:
+            self.commands.labels(opcode=p.Opcode(cmd.opcode).name).inc()
+        for e in events:
+            self.events.labels(type=p.EventType(e.type).name).inc()
 
     def refresh_backend(self) -> None:
         for name, value in self.gateway.exchange.stats().items():

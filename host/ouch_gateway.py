@@ -660,6 +660,7 @@ class OuchGateway:
         self._crash_point("submit")
         if self.metrics is not None:
             self.metrics.engine_seconds.observe(time.perf_counter() - t0)
+            self.metrics.count_engine(commands, events)
         if self.itch is not None:
             self.itch.command(commands[0], events)
         return events

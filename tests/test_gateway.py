@@ -508,6 +508,9 @@ def test_metrics_count_what_was_sent_during_a_load(gateway):
         assert value("fpgax_sessions_connected") == 2
         assert value("fpgax_gateway_seconds_count") == 31 and value("fpgax_engine_seconds_count") == 30
         assert value('fpgax_backend{counter="commands"}') == 30 and value("fpgax_store_bytes") > 0
+        assert value('fpgax_engine_commands_total{opcode="NEW"}') == 30
+        assert value('fpgax_engine_events_total{type="ACCEPTED"}') == 30
+        assert value('fpgax_engine_events_total{type="FILL"}') == 10
         seller.close()
         buyer.close()
         await gw.stop()
