@@ -197,3 +197,18 @@ def test_ns_figures_use_the_modelled_fmax_capped_at_the_kernel_clock(tmp_path):
                                           ("kernel.reader.fifo.storage.0.10", "reader.fifo.storage")])
 def test_yosys_ram_cells_are_counted_against_their_memory(cell, memory):
     assert tiling.memory_of_cell(cell) == memory
+
+
+def test_the_slr_plan_keeps_the_memories_of_one_component_together():
+    per = [{"memory": "engine.big", "URAM288": 250, "RAMB36": 0.0},
+           {"memory": "engine.level.rows", "URAM288": 200, "RAMB36": 0.0},
+           {"memory": "engine.level.used", "URAM288": 0, "RAMB36": 64.0},
+           {"memory": "engine.small", "URAM288": 0, "RAMB36": 10.0}]
+    result = tiling.plan_slrs({"per_memory": per}, {"LUT": 0, "FF": 0, "DSP": 0})
+    where = {m: s["slr"] for s in result["slrs"] for m in s["memories"]}
+    assert result["fits"] and where["engine.level.rows"] == where["engine.level.used"] != where["engine.big"]
+    # a component too large for one SLR is placed memory by memory
+    per = [{"memory": "x.c.a", "URAM288": 300, "RAMB36": 0.0}, {"memory": "x.c.b", "URAM288": 300, "RAMB36": 0.0}]
+    result = tiling.plan_slrs({"per_memory": per}, {"LUT": 0, "FF": 0, "DSP": 0})
+    where = {m: s["slr"] for s in result["slrs"] for m in s["memories"]}
+    assert result["fits"] and where["x.c.a"] != where["x.c.b"]

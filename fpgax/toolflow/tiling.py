@@ -108,6 +108,13 @@ def _share(slr: dict, more_uram: float = 0, more_bram: float = 0) -> float:
     return max((slr["URAM288"] + more_uram) / PER_SLR["URAM288"], (slr["RAMB36"] + more_bram) / PER_SLR["RAMB36"])
 
 
+def _component(memory: str) -> str:
+    """The component a memory belongs to, for placing its memories together: ``engine.level.rows`` ->
+    ``engine.level``; a memory of the top component (``engine.next``) is a unit of its own."""
+    parts = memory.split(".")
+    return ".".join(parts[:-1]) if len(parts) > 2 else memory
+
+
 def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
     """Place every memory on an SLR within its URAM/BRAM budget, largest first, and the logic with them.
 
@@ -115,6 +122,10 @@ def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
     ``COMFORTABLE`` of its budget, else to the least used SLR where it stays within that share, else
     to the least used SLR where it fits at all: UG949 asks for block RAM spread evenly over the SLRs
     at a reasonable utilisation in each, which leaves the placer room to close timing.
+
+    The memories of one component (``engine.level.rows`` and ``engine.level.used``: one name before the
+    last dot, below the top component) are placed together, as one unit: they share their addresses, and
+    an address that crosses an SLR costs a super long line on a path that is critical already.
 
     A memory larger than one SLR's budget is split into per-SLR parts (cascades cannot cross an SLR,
     and every crossing costs a super long line and a register on each side): it is listed in
@@ -125,19 +136,33 @@ def plan_slrs(tiling: dict, logic: dict[str, int], home: int = 1) -> dict:
     """
     slrs = [{"slr": i, "memories": [], "URAM288": 0, "RAMB36": 0.0, "LUT": 0, "FF": 0, "DSP": 0} for i in range(SLRS)]
     split = []
-    order = sorted(tiling["per_memory"], key=lambda r: (-r["URAM288"], -r["RAMB36"]))
-    for mem in order:
-        need_u, need_b = mem["URAM288"], mem["RAMB36"]
-        if not need_u and not need_b:
+    units: dict[str, list[dict]] = {}
+    for mem in tiling["per_memory"]:
+        if mem["URAM288"] or mem["RAMB36"]:
+            units.setdefault(_component(mem["memory"]), []).append(mem)
+    order = sorted(units.values(), key=lambda ms: (-sum(m["URAM288"] for m in ms), -sum(m["RAMB36"] for m in ms)))
+    pending = []
+    for members in order:
+        need_u, need_b = sum(m["URAM288"] for m in members), sum(m["RAMB36"] for m in members)
+        fits = [s for s in slrs if s["URAM288"] + need_u <= PER_SLR["URAM288"] and
+                s["RAMB36"] + need_b <= PER_SLR["RAMB36"]]
+        if not fits:
+            pending += members        # too large together: its memories one by one, below
             continue
+        comfortable = [s for s in fits if _share(s, need_u, need_b) <= COMFORTABLE]
+        if comfortable:
+            target = min(comfortable, key=lambda s: (s["slr"] != home, _share(s, need_u, need_b)))
+        else:
+            target = min(fits, key=lambda s: (_share(s, need_u, need_b), _share(s)))
+        target["URAM288"] += need_u
+        target["RAMB36"] += need_b
+        target["memories"] += [m["memory"] for m in members]
+    for mem in pending:
+        need_u, need_b = mem["URAM288"], mem["RAMB36"]
         fits = [s for s in slrs if s["URAM288"] + need_u <= PER_SLR["URAM288"] and
                 s["RAMB36"] + need_b <= PER_SLR["RAMB36"]]
         if fits:
-            comfortable = [s for s in fits if _share(s, need_u, need_b) <= COMFORTABLE]
-            if comfortable:
-                target = min(comfortable, key=lambda s: (s["slr"] != home, _share(s, need_u, need_b)))
-            else:
-                target = min(fits, key=lambda s: (_share(s, need_u, need_b), _share(s)))
+            target = min(fits, key=lambda s: (_share(s, need_u, need_b), _share(s)))
             target["URAM288"] += need_u
             target["RAMB36"] += need_b
             target["memories"].append(mem["memory"])
