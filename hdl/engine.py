@@ -28,7 +28,8 @@ are narrow rows in block RAM. Levels are addressed by (symbol, side, price - ban
 ``LevelStore``, which keeps the head and tail of each level's FIFO and whether it has orders
 (SNAPSHOT and FOK sum a level's orders by walking them); a ``PriceLevelIndex`` finds the best
 and next occupied levels; ``NotionalCheck`` multiplies a NEW's
-or REPLACE's price and quantity in DSPs from the handshake on. A symbol's band and halt flag share
+or REPLACE's price and quantity in DSPs from the handshake on; ``EventOutput`` queues the events and
+presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag share
 one row. Every memory is a ``lib.memory.Memory`` with one synchronous read port and one write port.
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
@@ -39,9 +40,10 @@ searches stay within an index word, 4 when they cross one. The cycle figures are
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, enum, fifo, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
 from fpgax.hdl.level_store import LevelStore, level_layout
@@ -151,7 +153,7 @@ class MatchingEngine(wiring.Component):
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
-        m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=EventLayout.size, depth=self.fifo_depth)
+        m.submodules.output = output = EventOutput(self.fifo_depth)
         # The notional check of NEW and REPLACE: the operands of the handshake cycle are multiplied in
         # DSPs at its edge; the first state of the command captures the answer against the account's
         # limit; the state after it reads ``notional.over``. A MARKET order, priced at its band edge,
@@ -168,16 +170,8 @@ class MatchingEngine(wiring.Component):
         cycle = Signal(64)
         m.d.sync += cycle.eq(cycle + 1)
         m.d.comb += self.cycle.eq(cycle)
-        out_valid = Signal()
-        out_event = Signal(EventLayout)
-        m.d.comb += [self.o.valid.eq(out_valid), self.o.payload.eq(out_event)]
-        with m.If((~out_valid | self.o.ready) & out_fifo.r_rdy):
-            m.d.comb += out_fifo.r_en.eq(1)
-            m.d.sync += [out_valid.eq(1), out_event.eq(out_fifo.r_data),
-                         out_event.ts_out.eq(cycle[:32] + 1)]
-        with m.Elif(self.o.ready):
-            m.d.sync += out_valid.eq(0)
-        m.d.comb += self.backlog.eq(out_fifo.r_level + out_valid)
+        m.d.comb += [output.cycle.eq(cycle[:32]), self.backlog.eq(output.backlog)]
+        wiring.connect(m, output.o, wiring.flipped(self.o))
 
         # -- registers -------------------------------------------------------------------------------
         cmd = Signal(CommandLayout)
@@ -279,13 +273,13 @@ class MatchingEngine(wiring.Component):
 
         # -- helpers ---------------------------------------------------------------------------------
         ev = Signal(EventLayout)
-        m.d.comb += out_fifo.w_data.eq(ev)
+        m.d.comb += output.w_data.eq(ev)
 
         def emit(next_state, on_emit=(), **fields):
             """Write one event (waiting for room in the FIFO), then go to next_state (a state
             name, or a function that sets m.next). ``on_emit``: comb statements (memory writes)
             that happen in the cycle the event goes out, and only then."""
-            with m.If(out_fifo.w_rdy):
+            with m.If(output.w_rdy):
                 if callable(on_emit):
                     on_emit()
                 else:
@@ -293,7 +287,7 @@ class MatchingEngine(wiring.Component):
                 # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
                 # A constant-only comb driver outside the FSM would become an `always @*` with no
                 # inputs, which Icarus never runs.
-                m.d.comb += [out_fifo.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in),
+                m.d.comb += [output.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in),
                              ev.reserved.eq(0), ev.ts_out.eq(0)]
                 m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
                 m.d.sync += seq.eq(seq + 1)
@@ -1111,7 +1105,7 @@ class MatchingEngine(wiring.Component):
                 m.next = "IDLE"
 
         # The engine is idle when it waits for a command and no event is queued or presented.
-        m.d.comb += self.idle.eq(self.i.ready & (out_fifo.level == 0) & ~out_valid)
+        m.d.comb += self.idle.eq(self.i.ready & output.empty)
         return m
 
     # -- construction helpers ------------------------------------------------------------------------
