@@ -134,6 +134,10 @@ class FixGateway:
             self.acceptor.stop()
             self.acceptor = None
 
+    def store_file(self, user: str, kind: str) -> Path:
+        """A file of QuickFIX's store for ``user``'s session: ``body`` (every message sent), ``seqnums``."""
+        return self.dir / "store" / f"{fix.BEGIN_STRING}-{self.venue.session}-{user}.{kind}"
+
     # -- after a restart ------------------------------------------------------------------------------
     def restore(self, before: dict[str, int] | None = None) -> None:
         """The FIX users' orders from the reports in their sessions' stores (QuickFIX's ``.body`` files: every
@@ -145,7 +149,7 @@ class FixGateway:
         for name in self.users:
             if self.venue.users[name].drop_copy:
                 continue
-            body = self.dir / "store" / f"{fix.BEGIN_STRING}-{self.venue.session}-{name}.body"
+            body = self.store_file(name, "body")
             if not body.exists():
                 continue
             parser = simplefix.FixParser()
@@ -199,17 +203,18 @@ class FixGateway:
             return {name: self._session(name).getExpectedSenderNum() for name in self.users}
         out = {}
         for name in self.users:
-            path = self.dir / "store" / f"{fix.BEGIN_STRING}-{self.venue.session}-{name}.seqnums"
+            path = self.store_file(name, "seqnums")
             out[name] = int(path.read_text().split(":")[0]) if path.exists() else 1
         return out
 
-    def on_application(self, user: str, msg_type: str, f: dict[int, str], logged: bool = False) -> None:
-        """One inbound application message, logged first (``OuchGateway.log_inbound``) unless ``logged``."""
-        core = self.core
-        if not logged:
-            core.log_inbound(user, "fix", {str(tag): value for tag, value in f.items()}, msg_type)
-        core._count(f"in fix {msg_type}")
-        t0 = time.perf_counter()
+    def on_application(self, user: str, msg_type: str, f: dict[int, str]) -> None:
+        """One inbound application message, through the core's inbound log and metrics (``receive``)."""
+        self.core.receive(user, "fix", {str(tag): value for tag, value in f.items()}, f"fix {msg_type}",
+                          lambda: self.handle(user, msg_type, f), msg_type)
+
+    def handle(self, user: str, msg_type: str, f: dict[int, str]) -> None:
+        """What an application message does (also at a restart, for the one in flight at a crash)."""
+        self.core._count(f"in fix {msg_type}")
         if self.venue.users[user].drop_copy:       # a drop copy only listens
             if msg_type == "D":
                 self._reject_new(user, f, "drop copy")
@@ -221,12 +226,6 @@ class FixGateway:
             self._cancel(user, f)
         elif msg_type == "G":
             self._replace(user, f)
-        if not logged:
-            core.inbound_done()
-        if core.metrics is not None:
-            core.metrics.gateway_seconds.observe(time.perf_counter() - t0)
-            core.metrics.inbound.labels(type=f"fix {msg_type}").inc()
-            core.metrics.refresh_backend()
 
     def _new(self, user: str, f: dict[int, str]) -> None:
         core, account = self.core, self.venue.users[user].account

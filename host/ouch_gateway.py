@@ -324,10 +324,13 @@ class OuchGateway:
         fields.setdefault("ts", self._timestamp())
         self._deliver(order.user, kind, order, **fields)
         if kind in ("executed", "canceled", "reduced"):
-            firm = self.venue.users[order.user].firm
-            for other in self.venue.users.values():
-                if other.drop_copy and other.firm == firm:
-                    self._deliver(other.name, kind, order, **fields)
+            self._tell_drop_copies(order, kind, **fields)
+
+    def _tell_drop_copies(self, order: Order, kind: str, **fields) -> None:
+        firm = self.venue.users[order.user].firm
+        for other in self.venue.users.values():
+            if other.drop_copy and other.firm == firm:
+                self._deliver(other.name, kind, order, **fields)
 
     def _deliver(self, to: str, kind: str, order: Order, **fields) -> None:
         front = self.fronts.get(self.venue.users[to].protocol)
@@ -591,6 +594,18 @@ class OuchGateway:
         a message store (CRC-checked, a torn last record truncated): an audit of every message received."""
         self.inbound = MessageStore(path)
 
+    def receive(self, user: str, protocol: str, message, label: str, handle, msg_type: str = "") -> None:
+        """One inbound message of any front end: logged before the engine sees it, handled (``handle()``),
+        marked done once everything it caused is stored; timed and counted for the metrics as ``label``."""
+        self.log_inbound(user, protocol, message, msg_type)
+        t0 = time.perf_counter()
+        handle()
+        self.inbound_done()
+        if self.metrics is not None:
+            self.metrics.gateway_seconds.observe(time.perf_counter() - t0)
+            self.metrics.inbound.labels(type=label).inc()
+            self.metrics.refresh_backend()
+
     def log_inbound(self, user: str, protocol: str, message, msg_type: str = "") -> None:
         if self.inbound is None:
             return
@@ -630,24 +645,14 @@ class OuchGateway:
             if record["protocol"] == "ouch":
                 self._handle(record["user"], bytes.fromhex(record["message"]))
             else:
-                fix.on_application(record["user"], record["type"], {int(t): v for t, v in record["message"].items()},
-                                   logged=True)
+                fix.handle(record["user"], record["type"], {int(t): v for t, v in record["message"].items()})
         finally:
             self._redo = None
         self.inbound_done()
         self._count("in-flight message finished at restart")
 
     def _inbound(self, user: str, payload: bytes) -> None:
-        self.log_inbound(user, "ouch", payload)
-        if self.metrics is None:
-            self._handle(user, payload)
-            return self.inbound_done()
-        t0 = time.perf_counter()
-        self._handle(user, payload)
-        self.inbound_done()
-        self.metrics.gateway_seconds.observe(time.perf_counter() - t0)
-        self.metrics.inbound.labels(type=chr(payload[0])).inc()
-        self.metrics.refresh_backend()
+        self.receive(user, "ouch", payload, chr(payload[0]), lambda: self._handle(user, payload))
 
     def submit(self, commands):
         """The engine call (one command), timed for the metrics, and its messages on the feed. While the
@@ -746,12 +751,9 @@ class OuchGateway:
             events = self.submit([cmd])
             if not events or events[0].type != p.EventType.REPLACED:
                 return self._cancel_reject(user, msg["order_token"])
-            taken, ts = order.leaves - shares, self._timestamp()
+            taken = order.leaves - shares
             order.leaves, order.qty = shares, order.cum + shares
-            firm = self.venue.users[user].firm
-            for other in self.venue.users.values():
-                if other.drop_copy and other.firm == firm:
-                    self._deliver(other.name, "reduced", order, qty=taken, ts=ts)
+            self._tell_drop_copies(order, "reduced", qty=taken, ts=self._timestamp())
         order.side = side
         self._send(user, ouch.encode_outbound("M", timestamp=self._timestamp(), order_token=order.token,
                                               buy_sell_indicator=side, shares=order.leaves))

@@ -84,14 +84,13 @@ class Initiator:
     """QuickFIX initiator sessions (SenderCompID = the user) to the gateway; ``reports(user, n)`` waits for
     n application messages of that user's session, as tag -> value dicts."""
 
-    def __init__(self, tmp: Path, port: int, users, passwords=None, reset=False):
+    def __init__(self, tmp: Path, port: int, users, passwords=None):
         passwords = passwords or PASSWORDS
         tmp.mkdir(parents=True, exist_ok=True)
         lines = ["[DEFAULT]", "ConnectionType=initiator", "SocketConnectHost=127.0.0.1", f"SocketConnectPort={port}",
                  "StartTime=00:00:00", "EndTime=00:00:00", "HeartBtInt=30", "ReconnectInterval=1",
                  f"FileStorePath={tmp / 'client-store'}", f"FileLogPath={tmp / 'client-log'}",
-                 f"DataDictionary={data_dictionary()}", "UseDataDictionary=Y",
-                 f"ResetOnLogon={'Y' if reset else 'N'}"]
+                 f"DataDictionary={data_dictionary()}", "UseDataDictionary=Y", "ResetOnLogon=N"]
         for user in users:
             lines += ["", "[SESSION]", "BeginString=FIX.4.4", f"SenderCompID={user}", "TargetCompID=FPGAX"]
         (tmp / "client.cfg").write_text("\n".join(lines) + "\n")

@@ -68,7 +68,8 @@ def _cmd_serve(args) -> int:
         refused = [(c, e) for c, e in zip(setup, answers, strict=True) if e.type == protocol.EventType.REJECTED]
         if refused:
             exchange.close()
-            raise FpgaxError(f"{args.config}: the engine refused the venue's setup: " + ", ".join(
+            where = args.config or "the default venue"
+            raise FpgaxError(f"{where}: the engine refused the venue's setup: " + ", ".join(
                 f"{protocol.Opcode(c.opcode).name} of {'account' if c.opcode == protocol.Opcode.ACCOUNT else 'symbol'} "
                 f"{c.account if c.opcode == protocol.Opcode.ACCOUNT else c.symbol} ({protocol.Reason(e.reason).name})"
                 for c, e in refused))
