@@ -33,21 +33,25 @@ presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag sh
 one row. Every memory is a ``lib.memory.Memory`` with one synchronous read port and one write port.
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
-match loop a fill takes 2 cycles within a level; the next two levels are searched and their rows
-read while the current one fills (``Prefetch``), so leaving a level costs 2 cycles too when the
-searches stay within an index word, 4 when they cross one. The cycle figures are measured by
-``fpgax bench rtl`` (docs/rtl.md, README).
+match loop a fill takes 2 cycles within a level. The levels an aggressor may trade with come from
+a ``LevelSweep``, which runs the index's searches and reads the levels' rows on its own, from the
+NEW's first state on, and queues up to three levels ahead: leaving a level costs 2 cycles too
+when its searches stay within an index word. While the sweep runs it owns the index and the level
+store's read port; the engine's own requests (``IndexRequest``) pass when it does not drive them.
+The cycle figures are measured by ``fpgax bench rtl`` (docs/rtl.md, README).
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import first_of
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
-from fpgax.hdl.level_store import LevelStore, level_layout
-from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
+from fpgax.hdl.level_store import LevelStore
+from fpgax.hdl.level_sweep import LevelSweep
+from fpgax.hdl.price_index import IndexOp, IndexRequest, PriceLevelIndex
 from fpgax.hdl.ram import Ram
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.spec import protocol as p
@@ -70,15 +74,6 @@ FIRST_STATE = {
     "SNAP_CHECK": (p.Opcode.SNAPSHOT,),
 }
 U32 = (1 << 32) - 1
-
-
-class Prefetch(enum.Enum, shape=3):
-    """The search for the next level while the current one fills (see ``MatchingEngine``)."""
-    IDLE = 0
-    WANT = 1     #: search from the current level as soon as the index is free
-    SEARCH = 2   #: the index is searching
-    READ = 3     #: found: the level's row is on the level memory's read port this cycle
-    READY = 4    #: done: ``pf_found``, ``pf_idx``, ``pf_row``
 
 
 #: Where MATCH_END continues once the index has caught up with the sweep.
@@ -118,7 +113,6 @@ class MatchingEngine(wiring.Component):
         GenLayout = data.StructLayout({"gen": g, "live": 1})
         OrderLayout = data.StructLayout({"account": ab, "client_id": 64, "symbol": sb, "side": 1,
                                          "price": 32, "pidx": lb, "tif": 2, "flags": 2})
-        LevelLayout = level_layout(k)
         ListLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1})
         # a symbol's row: its price band and whether it is halted (one read at the handshake serves
         # the band and halt checks; no 1-bit-per-symbol memory of flip-flops and its read multiplexer)
@@ -153,6 +147,23 @@ class MatchingEngine(wiring.Component):
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
+        # The index and the level store's read port are the sweep's while it drives them, the
+        # engine's otherwise (``req``, ``lvl_rd_addr``); the engine uses neither while the sweep does.
+        m.submodules.sweep = sweep = LevelSweep(sb + 1, lb, k)
+        req = IndexRequest(sb + 1, lb)
+        lvl_rd_addr = Signal(lb + 1 + sb)
+        m.d.comb += [
+            index.start.eq(Mux(sweep.requesting, sweep.index_start, req.start)),
+            index.op.eq(Mux(sweep.requesting, IndexOp.FIND, req.op)),
+            index.book.eq(Mux(sweep.requesting, sweep.index_book, req.book)),
+            index.idx.eq(Mux(sweep.requesting, sweep.index_idx, req.idx)),
+            index.down.eq(Mux(sweep.requesting, sweep.index_down, req.down)),
+            index.inclusive.eq(Mux(sweep.requesting, sweep.index_inclusive, req.inclusive)),
+            sweep.index_busy.eq(index.busy), sweep.index_found.eq(index.found),
+            sweep.index_result.eq(index.result),
+            lvl_rd.addr.eq(Mux(sweep.reading, sweep.row_addr, lvl_rd_addr)),
+            sweep.row_head.eq(lvl_rd.data.head), sweep.row_tail.eq(lvl_rd.data.tail),
+        ]
         m.submodules.output = output = EventOutput(self.fifo_depth)
         # The notional check of NEW and REPLACE: the operands of the handshake cycle are multiplied in
         # DSPs at its edge; the first state of the command captures the answer against the account's
@@ -202,19 +213,9 @@ class MatchingEngine(wiring.Component):
         l_tail = Signal(k)
         l_empty = Signal()    # its last order is gone
         fill_qty = Signal(32)
-        # the next two levels of the sweep, searched and read while the current one fills:
-        # slot 1 (pf*) the next, slot 2 (pf2*) the one after it
-        pf, pf2 = Signal(Prefetch), Signal(Prefetch)
-        pf_found, pf_idx, pf_row = Signal(), Signal(lb), Signal(LevelLayout)
-        pf2_found, pf2_idx, pf2_row = Signal(), Signal(lb), Signal(LevelLayout)
-        pf_row_now = Signal(LevelLayout)   # pf_row, or the row being read this cycle
-        m.d.comb += pf_row_now.eq(Mux(pf == Prefetch.READ, lvl_rd.data.as_value(), pf_row.as_value()))
-        # slot 2 as this cycle leaves it (set by prefetch()): what slot 1 becomes when the
-        # current level is left in this cycle
-        nb, nb_found, nb_idx, nb_row = Signal(Prefetch), Signal(), Signal(lb), Signal(LevelLayout)
-        # The levels a sweep has passed are empty but still marked in the index until one
-        # CLEAR_PASSED clears them all; the next-level searches start at the current level and
-        # never see them.
+        # The levels a sweep has passed are empty but still marked in the index until the
+        # CLEAR_PASSED at the end of the match clears them all (``stale``: some were passed); the
+        # sweep's searches start at the current level and never see them.
         stale = Signal()
         end_to = Signal(range(len(END_TO)))
         # walks
@@ -336,14 +337,14 @@ class MatchingEngine(wiring.Component):
 
         def find_best(book, side):
             """Start a search for the best level of a side: bids highest, asks lowest."""
-            return [index.start.eq(1), index.op.eq(IndexOp.FIND), index.book.eq(book),
-                    index.idx.eq(Mux(side == BUY, (1 << lb) - 1, 0)), index.down.eq(side == BUY),
-                    index.inclusive.eq(1)]
+            return [req.start.eq(1), req.op.eq(IndexOp.FIND), req.book.eq(book),
+                    req.idx.eq(Mux(side == BUY, (1 << lb) - 1, 0)), req.down.eq(side == BUY),
+                    req.inclusive.eq(1)]
 
         def find_next(book, side, idx):
             """Start a search for the next worse level after idx."""
-            return [index.start.eq(1), index.op.eq(IndexOp.FIND), index.book.eq(book),
-                    index.idx.eq(idx), index.down.eq(side == BUY), index.inclusive.eq(0)]
+            return [req.start.eq(1), req.op.eq(IndexOp.FIND), req.book.eq(book),
+                    req.idx.eq(idx), req.down.eq(side == BUY), req.inclusive.eq(0)]
 
         def acceptable(idx):
             """May the aggressor trade at level idx of the opposite side? [R-PRICE-TIME]"""
@@ -354,56 +355,19 @@ class MatchingEngine(wiring.Component):
 
         def clear_passed(inclusive):
             """Clear in the index the levels the sweep has passed, and the current one when inclusive."""
-            return [index.start.eq(1), index.op.eq(IndexOp.CLEAR_PASSED), index.book.eq(opp_book),
-                    index.idx.eq(l_idx), index.down.eq(~a_side == BUY), index.inclusive.eq(inclusive)]
+            return [req.start.eq(1), req.op.eq(IndexOp.CLEAR_PASSED), req.book.eq(opp_book),
+                    req.idx.eq(l_idx), req.down.eq(~a_side == BUY), req.inclusive.eq(inclusive)]
 
-        def prefetch():
-            """One step of the search for the next two levels, run in every state of the fill loop:
-            slot 1 is searched from the current level, slot 2 from slot 1's level as soon as that
-            is found, and each found level's row is read in the next cycle; when both are done and
-            the index is free, the levels passed are cleared. Only these states use the index and
-            the level memory's read port during the loop (one search runs at a time, so the two
-            slots never read a row in the same cycle)."""
-            m.d.comb += [nb.eq(pf2), nb_found.eq(pf2_found), nb_idx.eq(pf2_idx), nb_row.eq(pf2_row)]
-            with m.Switch(pf):
-                with m.Case(Prefetch.WANT):
-                    with m.If(~index.busy):
-                        m.d.comb += find_next(opp_book, ~a_side, l_idx)
-                        m.d.sync += pf.eq(Prefetch.SEARCH)
-                with m.Case(Prefetch.SEARCH):
-                    with m.If(~index.busy):
-                        with m.If(index.found & acceptable(index.result)):
-                            m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
-                            m.d.sync += [pf_found.eq(1), pf_idx.eq(index.result), pf.eq(Prefetch.READ)]
-                            # and the level after it, at once
-                            m.d.comb += [*find_next(opp_book, ~a_side, index.result), nb.eq(Prefetch.SEARCH)]
-                            m.d.sync += pf2.eq(Prefetch.SEARCH)
-                        with m.Else():
-                            m.d.sync += [pf_found.eq(0), pf.eq(Prefetch.READY)]
-                with m.Case(Prefetch.READ):
-                    m.d.sync += [pf_row.eq(lvl_rd.data), pf.eq(Prefetch.READY)]
-            with m.Switch(pf2):
-                with m.Case(Prefetch.WANT):   # slot 1 is found (advance() sets WANT only then)
-                    with m.If(~index.busy):
-                        m.d.comb += [*find_next(opp_book, ~a_side, pf_idx), nb.eq(Prefetch.SEARCH)]
-                        m.d.sync += pf2.eq(Prefetch.SEARCH)
-                with m.Case(Prefetch.SEARCH):
-                    with m.If(~index.busy):
-                        with m.If(index.found & acceptable(index.result)):
-                            m.d.comb += [lvl_rd.addr.eq(Cat(index.result, opp_book)),
-                                         nb.eq(Prefetch.READ), nb_found.eq(1), nb_idx.eq(index.result)]
-                            m.d.sync += [pf2_found.eq(1), pf2_idx.eq(index.result), pf2.eq(Prefetch.READ)]
-                        with m.Else():
-                            m.d.comb += [nb.eq(Prefetch.READY), nb_found.eq(0)]
-                            m.d.sync += [pf2_found.eq(0), pf2.eq(Prefetch.READY)]
-                with m.Case(Prefetch.READ):
-                    m.d.comb += [nb.eq(Prefetch.READY), nb_row.eq(lvl_rd.data)]
-                    m.d.sync += [pf2_row.eq(lvl_rd.data), pf2.eq(Prefetch.READY)]
-            # not while a search runs or a row is read: a level is often left in that cycle
-            with m.If(stale & ~index.busy & (pf == Prefetch.READY) &
-                      ((pf2 == Prefetch.READY) | (pf2 == Prefetch.IDLE))):
-                m.d.comb += clear_passed(0)
-                m.d.sync += stale.eq(0)
+        # what the aggressor may trade with: read by the sweep as its searches answer
+        m.d.comb += [sweep.limit.eq(a_pidx), sweep.any_price.eq(a_market)]
+
+        def start_sweep(side=None, symbol=None):
+            """Start the sweep of the opposite side of an aggressor on ``side`` (default: the
+            aggressor's registers), from its best level."""
+            opposite = ~(a_side if side is None else side)
+            book = opp_book if symbol is None else Cat(opposite, symbol)
+            m.d.comb += [sweep.start.eq(1), sweep.book.eq(book), sweep.down.eq(opposite == BUY),
+                         sweep.from_idx.eq(Mux(opposite == BUY, (1 << lb) - 1, 0)), sweep.inclusive.eq(1)]
 
         # symbols and accounts are addressed by their low bits; the checks use the full fields
         sym_ok = cmd.symbol < cfg.symbols
@@ -437,7 +401,7 @@ class MatchingEngine(wiring.Component):
                 finishing a SET/CLEAR now): a command's first search comes one cycle after this.
                 The memories a command may look at are read from the incoming payload in the
                 handshake cycle; the state the opcode leads to sees the data."""
-                m.d.comb += self.i.ready.eq(index.free_next)
+                m.d.comb += self.i.ready.eq(index.free_next & sweep.idle)
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
@@ -457,6 +421,7 @@ class MatchingEngine(wiring.Component):
                 accept()
 
             with m.State("REJECT"):
+                m.d.comb += sweep.stop.eq(1)   # a NEW's sweep may have started
                 emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id,
                      price=cmd.price, qty=cmd.qty)
@@ -473,6 +438,10 @@ class MatchingEngine(wiring.Component):
                 acct = acct_rd.data
                 band = band_rd.data
                 m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
+                # Sweep the opposite side from now on, while the checks and the allocation go on
+                # (a POST_ONLY order first searches for a cross with the index itself).
+                with m.If(~post_only):
+                    start_sweep(cmd.side[0], cmd.symbol[:sb])
                 m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
                              mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
                              a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
@@ -523,7 +492,6 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += reason.eq(R.POOL_FULL)
                     m.next = "REJECT"
                 with m.Else():
-                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
                     allocate()
 
             with m.State("NEW_PO_WAIT"):
@@ -538,10 +506,11 @@ class MatchingEngine(wiring.Component):
                         m.next = "NEW_ALLOC"
 
             with m.State("NEW_ALLOC"):
+                start_sweep()
                 allocate()
 
             def after_accept():
-                # the best opposite level was searched in NEW_CHECK: use it, do not search again
+                # the sweep of the opposite side started with the allocation
                 with m.If(a_tif == FOK):
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
@@ -569,20 +538,17 @@ class MatchingEngine(wiring.Component):
                      price=a_price, qty=a_leaves, leaves=a_leaves)
 
             # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
-            with m.State("FOK_FIND_WAIT"):
-                with m.If(~index.busy):
-                    with m.If(index.found & acceptable(index.result)):
-                        m.d.sync += l_idx.eq(index.result)
-                        m.d.comb += lvl_rd.addr.eq(Cat(index.result, opp_book))
-                        m.next = "FOK_LEVEL_DATA"
+            with m.State("FOK_FIND_WAIT"):   # the sweep's next level
+                with m.If(sweep.o.valid):
+                    with m.If(sweep.o.payload.found):
+                        m.d.comb += sweep.o.ready.eq(1)
+                        m.d.sync += [l_idx.eq(sweep.o.payload.idx), w_cur.eq(sweep.o.payload.head),
+                                     w_last.eq(sweep.o.payload.tail), w_more.eq(1)]
+                        m.next = "FOK_ORDER"
                     with m.Else():
                         m.next = "FOK_KILL"
-            with m.State("FOK_LEVEL_DATA"):
-                m.d.sync += [w_cur.eq(lvl_rd.data.head), w_last.eq(lvl_rd.data.tail), w_more.eq(1)]
-                m.next = "FOK_ORDER"
             with m.State("FOK_ORDER"):
                 with m.If(~w_more):
-                    m.d.comb += find_next(opp_book, ~a_side, l_idx)
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
                     m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
@@ -595,31 +561,24 @@ class MatchingEngine(wiring.Component):
                         m.next = "FOK_ORDER"
                     with m.Else():
                         m.next = "FOK_KILL"
-                with m.Elif(total >= a_leaves):
+                with m.Elif(total >= a_leaves):   # it will fill: match from the best level again
+                    m.d.comb += sweep.stop.eq(1)
                     m.next = "MATCH_FIND"
                 with m.Else():
                     m.d.sync += avail.eq(total)
                     m.next = "FOK_ORDER"
             with m.State("FOK_KILL"):
+                m.d.comb += sweep.stop.eq(1)
                 m.d.sync += cancel_reason.eq(R.FOK)
                 m.next = "AGG_CANCEL"
 
             # -- matching [R-PRICE-TIME] [R-STP] ---------------------------------------------------------
-            with m.State("MATCH_FIND"):
-                m.d.comb += find_best(opp_book, ~a_side)
-                m.next = "MATCH_FIND_WAIT"
-            with m.State("MATCH_FIND_WAIT"):
-                with m.If(~index.busy):
-                    with m.If(index.found & acceptable(index.result)):
-                        m.d.sync += [l_idx.eq(index.result), pf.eq(Prefetch.SEARCH), pf2.eq(Prefetch.IDLE)]
-                        m.d.comb += [lvl_rd.addr.eq(Cat(index.result, opp_book)),
-                                     *find_next(opp_book, ~a_side, index.result)]   # the next level
-                        m.next = "MATCH_HEAD"
-                    with m.Elif((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
-                        m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
-                        m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
-                    with m.Else():
-                        m.next = "AFTER_MATCH"
+            def enter_level():
+                """Take the sweep's next level (valid, found) and read its head order."""
+                m.d.comb += sweep.o.ready.eq(1)
+                m.d.sync += [l_idx.eq(sweep.o.payload.idx), l_tail.eq(sweep.o.payload.tail), l_empty.eq(0)]
+                read_order(sweep.o.payload.head)
+
             def read_order(slot):
                 """Read everything about the order in ``slot``; MATCH_ORDER sees it."""
                 m.d.sync += r_slot.eq(slot)
@@ -628,45 +587,40 @@ class MatchingEngine(wiring.Component):
                 m.next = "MATCH_ORDER"
 
             def end_match(to):
-                """Leave the fill loop for state ``to`` through MATCH_END, which waits for the index
-                and clears the levels passed (and the current one if it is empty)."""
+                """Leave the fill loop for state ``to`` through MATCH_END, which waits for the sweep
+                to stop and clears the levels passed (and the current one if it is empty)."""
+                m.d.comb += sweep.stop.eq(1)
                 m.d.sync += end_to.eq(END_TO.index(to))
                 m.next = "MATCH_END"
 
             def advance():
-                """The current level is empty and the aggressor goes on: to the prefetched level,
-                reading its head at once, slot 2 moving up to slot 1 and the search going on behind
-                it; or out of the loop when no acceptable level is left."""
-                row = pf_row_now
-                with m.If(pf_found):
-                    m.d.sync += [l_idx.eq(pf_idx), l_tail.eq(row.tail), l_empty.eq(0), stale.eq(1),
-                                 pf.eq(nb), pf_found.eq(nb_found), pf_idx.eq(nb_idx), pf_row.eq(nb_row),
-                                 pf2.eq(Prefetch.IDLE)]
-                    # A search started here overrides a CLEAR_PASSED that prefetch() may start in
-                    # this cycle (stale stays set); prefetch() starts no search in this cycle
-                    # unless nb says so.
-                    with m.If((nb == Prefetch.IDLE) | (nb == Prefetch.WANT)):
-                        # nothing searched beyond the new level yet
-                        m.d.sync += pf.eq(Prefetch.WANT)
-                        with m.If(~index.busy):
-                            m.d.comb += find_next(opp_book, ~a_side, pf_idx)
-                            m.d.sync += pf.eq(Prefetch.SEARCH)
-                    with m.Elif(((nb == Prefetch.READ) | (nb == Prefetch.READY)) & nb_found):
-                        # slot 1 known: search the one after it
-                        m.d.sync += pf2.eq(Prefetch.WANT)
-                        with m.If(~index.busy):
-                            m.d.comb += find_next(opp_book, ~a_side, nb_idx)
-                            m.d.sync += pf2.eq(Prefetch.SEARCH)
-                    read_order(row.head)
+                """The current level is empty and the aggressor goes on: to the sweep's next
+                level, reading its head at once; out of the loop when no acceptable level is
+                left; or to MATCH_ADVANCE until the sweep has it."""
+                with m.If(~sweep.o.valid):
+                    m.next = "MATCH_ADVANCE"
+                with m.Elif(sweep.o.payload.found):
+                    m.d.sync += stale.eq(1)
+                    enter_level()
                 with m.Else():
                     end_match("AFTER_MATCH")
 
-            with m.State("MATCH_HEAD"):
-                prefetch()
-                m.d.sync += [l_tail.eq(lvl_rd.data.tail), l_empty.eq(0)]
-                read_order(lvl_rd.data.head)
+            with m.State("MATCH_FIND"):
+                with m.If(sweep.idle):
+                    start_sweep()
+                    m.next = "MATCH_FIND_WAIT"
+            with m.State("MATCH_FIND_WAIT"):   # the sweep's first level
+                with m.If(sweep.o.valid):
+                    with m.If(sweep.o.payload.found):
+                        enter_level()
+                    with m.Else():
+                        m.d.comb += sweep.stop.eq(1)
+                        with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
+                            m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+                            m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
+                        with m.Else():
+                            m.next = "AFTER_MATCH"
             with m.State("MATCH_ORDER"):
-                prefetch()
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
                              r_next.eq(nxt_rd.data),
                              r_aprv.eq(Mux(fwd_aprv_en & (fwd_aprv_at == r_slot), fwd_aprv, aprv_rd.data)),
@@ -710,17 +664,13 @@ class MatchingEngine(wiring.Component):
                 """The aggressor goes on: with the level's next order, now its head, or, the level
                 empty, on the next level."""
                 with m.If(emptied):
-                    with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
-                        advance()
-                    with m.Else():
-                        m.next = "MATCH_ADVANCE"
+                    advance()
                 with m.Else():
                     read_order(r_next)
 
             with m.State("MATCH_STP"):
                 # [R-STP] oldest: the resting order is canceled and taken off its level like a
                 # filled one, in one cycle, and the aggressor goes on.
-                prefetch()
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
                 emit_canceled_resting(lambda: go_on(r_slot == l_tail), R.STP,
                                       on_emit=lambda: take_from_head(1, r_leaves))
@@ -728,7 +678,6 @@ class MatchingEngine(wiring.Component):
                 # Emit the FILL and, in the same cycle, update the resting order: pop it from its
                 # level and account list when it is filled (reading its successor at once), or
                 # write its leaves. While the emit waits, nothing is written.
-                prefetch()
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
                 full = r_leaves == fill_qty
 
@@ -742,6 +691,7 @@ class MatchingEngine(wiring.Component):
                         with m.If(emptied | stale):
                             end_match("AFTER_MATCH")
                         with m.Else():
+                            m.d.comb += sweep.stop.eq(1)
                             m.next = "AFTER_MATCH"
                     with m.Else():
                         go_on(emptied)
@@ -752,9 +702,8 @@ class MatchingEngine(wiring.Component):
                      resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
                      resting_leaves=r_leaves - fill_qty)
             with m.State("MATCH_ADVANCE"):
-                # the level is empty before the next one was read: wait for it
-                prefetch()
-                with m.If((pf == Prefetch.READ) | (pf == Prefetch.READY)):
+                # the level is empty before the sweep has the next one: wait for it
+                with m.If(sweep.o.valid):
                     advance()
 
             def end_to_next():
@@ -764,11 +713,11 @@ class MatchingEngine(wiring.Component):
                             m.next = name
 
             with m.State("MATCH_END"):
-                # The index may still be searching for the prefetch; once it is free, clear the
-                # levels passed and the current one if the last fill emptied it. CLEAR_PASSED
-                # takes one cycle, and no continuation starts an index operation in its first
-                # state, so this goes on at once.
-                with m.If(~index.busy):
+                # The sweep may still be searching; once it is idle, clear the levels passed and
+                # the current one if the last fill emptied it. CLEAR_PASSED takes one cycle, and
+                # no continuation starts an index operation in its first state, so this goes on
+                # at once.
+                with m.If(sweep.idle & ~index.busy):
                     with m.If(stale | l_empty):
                         m.d.comb += clear_passed(l_empty)
                         m.d.sync += stale.eq(0)
@@ -793,7 +742,7 @@ class MatchingEngine(wiring.Component):
 
             # -- resting [R-LIMIT] ------------------------------------------------------------------------
             with m.State("REST_READ"):
-                m.d.comb += [lvl_rd.addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+                m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
                 m.next = "REST_WRITE"
             with m.State("REST_WRITE"):
                 lvl = lvl_rd.data
@@ -817,8 +766,8 @@ class MatchingEngine(wiring.Component):
                 m.next = "IDLE"
                 with m.If(~lvl.used):
                     # a new level: mark it in the index; IDLE waits for the index by itself
-                    m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.SET), index.book.eq(own_book),
-                                 index.idx.eq(a_pidx)]
+                    m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.SET), req.book.eq(own_book),
+                                 req.idx.eq(a_pidx)]
                 with m.Else():
                     # joined a level: the command is done, take the next one in this cycle (the
                     # transparent leaves and acct_list ports show it these writes)
@@ -827,7 +776,7 @@ class MatchingEngine(wiring.Component):
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
             with m.State("UNLINK"):
                 m.d.comb += [prv_rd.addr.eq(u_slot), nxt_rd.addr.eq(u_slot), aprv_rd.addr.eq(u_slot),
-                             anxt_rd.addr.eq(u_slot), lvl_rd.addr.eq(Cat(u_pidx, u_book)),
+                             anxt_rd.addr.eq(u_slot), lvl_rd_addr.eq(Cat(u_pidx, u_book)),
                              al_rd.addr.eq(u_acct)]
                 m.next = "UNLINK_WRITE"
             with m.State("UNLINK_WRITE"):
@@ -848,8 +797,8 @@ class MatchingEngine(wiring.Component):
                 with m.If(u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)):
                     # the level is now empty: clear its index bit; IDLE waits for the index by
                     # itself, every other continuation may search it and waits here first
-                    m.d.comb += [index.start.eq(1), index.op.eq(IndexOp.CLEAR), index.book.eq(u_book),
-                                 index.idx.eq(u_pidx)]
+                    m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.CLEAR), req.book.eq(u_book),
+                                 req.idx.eq(u_pidx)]
                     with m.If(u_ret == RETURNS.index("DONE")):
                         m.next = "IDLE"
                     with m.Else():
@@ -1034,7 +983,7 @@ class MatchingEngine(wiring.Component):
                         with m.Else():
                             m.next = "IDLE"
                 with m.State(f"{name}_LEVEL"):
-                    m.d.comb += lvl_rd.addr.eq(Cat(l_idx, book))
+                    m.d.comb += lvl_rd_addr.eq(Cat(l_idx, book))
                     m.next = f"{name}_LEVEL_DATA"
                 with m.State(f"{name}_LEVEL_DATA"):
                     level_data(lvl_rd.data)
@@ -1112,13 +1061,12 @@ class MatchingEngine(wiring.Component):
 
     @staticmethod
     def _first_failure(m, checks, reason, reject_state, on_pass):
-        """Go to reject_state with the reason of the first failed check, else run on_pass()."""
-        first = True
-        for condition, code in checks:
-            ctx = m.If(condition) if first else m.Elif(condition)
-            with ctx:
-                m.d.sync += reason.eq(code)
-                m.next = reject_state
-            first = False
+        """Go to reject_state with the reason of the first failed check, else run on_pass().
+        The checks are evaluated side by side and the first failure picked by a tree
+        (``first_of``), not a chain of ``m.If``s one per check."""
+        failed, code = first_of([c for c, _ in checks], [Const(int(r), 8) for _, r in checks])
+        with m.If(failed):
+            m.d.sync += reason.eq(code)
+            m.next = reject_state
         with m.Else():
             on_pass()

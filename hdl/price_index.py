@@ -38,6 +38,16 @@ class IndexOp(enum.Enum, shape=2):
     CLEAR_PASSED = 3  #: CLEAR every level behind idx (and idx when inclusive), in one pass
 
 
+class IndexRequest:
+    """The request signals of a ``PriceLevelIndex``, driven by one of its users and multiplexed
+    onto the index by the owner of both."""
+
+    def __init__(self, book_bits: int, level_bits: int):
+        self.start, self.op = Signal(name="req_start"), Signal(IndexOp, name="req_op")
+        self.book, self.idx = Signal(book_bits, name="req_book"), Signal(level_bits, name="req_idx")
+        self.down, self.inclusive = Signal(name="req_down"), Signal(name="req_inclusive")
+
+
 class PriceLevelIndex(wiring.Component):
     def __init__(self, book_bits: int, level_bits: int, word_bits: int = 5):
         self.book_bits = book_bits
