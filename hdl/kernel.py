@@ -22,7 +22,7 @@ Contract
 
 import contextlib
 
-from amaranth import Cat, ClockDomain, ClockSignal, Module, ResetInserter, ResetSignal, Signal
+from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -177,6 +177,10 @@ class FpgaxKernel(wiring.Component):
         with m.If(o_fire):
             m.d.sync += events.eq(events + 1)
 
+        # The command stage: one register between the unpacker and the engine, holding the next
+        # command and the part of its worst-case event count that does not depend on the book
+        # (``fpgax.spec.regmap.worst_case_events``): the admission check and the engine's
+        # handshake start from registers, not from the read FIFO's memory through the unpacker.
         cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
         opcode, qty = cmd.opcode, cmd.qty
         depth = Signal(32)
@@ -184,25 +188,36 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(qty)
         with m.Else():
             m.d.comb += depth.eq(cfg.snapshot_depth)
-        worst = Signal(33)    # fpgax.spec.regmap.worst_case_events, in gateware
+        extra, plus_live = Signal(33), Signal()    # worst = extra (+ live orders when plus_live)
         with m.Switch(opcode):
             with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
-                m.d.comb += worst.eq(engine.live + 2)
+                m.d.comb += [extra.eq(2), plus_live.eq(1)]
             with m.Case(p.Opcode.HALT, p.Opcode.MASS_CANCEL):
-                m.d.comb += worst.eq(engine.live + 1)
+                m.d.comb += [extra.eq(1), plus_live.eq(1)]
             with m.Case(p.Opcode.SNAPSHOT):
-                m.d.comb += worst.eq(1 + 2 * depth)
+                m.d.comb += extra.eq(1 + 2 * depth)
             with m.Default():
-                m.d.comb += worst.eq(1)
+                m.d.comb += extra.eq(1)
+        staged = Signal(CommandLayout)
+        staged_valid, staged_extra, staged_plus_live = Signal(), Signal(33), Signal()
+        worst = Signal(33)
+        m.d.comb += worst.eq(staged_extra + Mux(staged_plus_live, engine.live, 0))
         reserved = Signal(34)
         m.d.comb += reserved.eq(events + engine.backlog + worst)
         fits = reserved <= evt_capacity
         more = consumed != cmd_count
         running = Signal()   # commands go to the engine in RUN only, where they are counted
         take = running & more & fits
-        m.d.comb += [engine.i.payload.eq(cmd),
-                     engine.i.valid.eq(unpack.o.valid & take),
-                     unpack.o.ready.eq(engine.i.ready & take)]
+        handed = engine.i.valid & engine.i.ready
+        m.d.comb += [engine.i.payload.eq(staged), engine.i.valid.eq(staged_valid & take),
+                     unpack.o.ready.eq(~staged_valid | handed)]
+        with m.If(clear):
+            m.d.sync += staged_valid.eq(0)
+        with m.Elif(unpack.o.valid & unpack.o.ready):
+            m.d.sync += [staged.eq(cmd), staged_valid.eq(1), staged_extra.eq(extra),
+                         staged_plus_live.eq(plus_live)]
+        with m.Elif(handed):
+            m.d.sync += staged_valid.eq(0)
 
         def begin():
             m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
@@ -225,7 +240,7 @@ class FpgaxKernel(wiring.Component):
                     m.d.sync += consumed.eq(consumed + 1)
                 with m.If(~more):
                     m.next = "DRAIN"
-                with m.Elif(unpack.o.valid & engine.i.ready & ~fits):
+                with m.Elif(staged_valid & engine.i.ready & ~fits):
                     m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst)]
                     m.next = "DRAIN"
             with m.State("DRAIN"):
