@@ -346,10 +346,6 @@ class MatchingEngine(wiring.Component):
             return [req.start.eq(1), req.op.eq(IndexOp.FIND), req.book.eq(book),
                     req.idx.eq(idx), req.down.eq(side == BUY), req.inclusive.eq(0)]
 
-        def acceptable(idx):
-            """May the aggressor trade at level idx of the opposite side? [R-PRICE-TIME]"""
-            return a_market | Mux(a_side == BUY, idx <= a_pidx, idx >= a_pidx)
-
         def crosses(found, idx, side, pidx):
             return found & Mux(side == BUY, idx <= pidx, idx >= pidx)
 

@@ -77,6 +77,7 @@ class LevelSweep(wiring.Component):
         # room for one more entry, counted from registers only (a pop this cycle is not counted)
         room = count != self.DEPTH
 
+        # may the aggressor trade at this level? [R-PRICE-TIME]
         acceptable = self.any_price | Mux(down, self.index_result >= self.limit, self.index_result <= self.limit)
         next_from_result = Signal()    # this cycle's search starts after the level just found
         m.d.comb += [self.index_book.eq(book), self.index_down.eq(down),
