@@ -85,3 +85,4 @@ class GatewayMetrics:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            self.server = None

@@ -64,6 +64,13 @@ class Served:
         self.thread.join(10)
 
 
+@pytest.fixture(autouse=True)
+def _initiators_stop():
+    yield
+    while Initiator.live:
+        Initiator.live[-1].stop()
+
+
 @pytest.fixture
 def served(tmp_path):
     made = []
@@ -76,13 +83,18 @@ def served(tmp_path):
     for s in made:
         if s.thread.is_alive():
             s.stop()
+        if s.core.metrics is not None:
+            s.core.metrics.close()
 
 
 # -- a QuickFIX initiator: the real client ----------------------------------------------------------------
 
 class Initiator:
     """QuickFIX initiator sessions (SenderCompID = the user) to the gateway; ``reports(user, n)`` waits for
-    n application messages of that user's session, as tag -> value dicts."""
+    n application messages of that user's session, as tag -> value dicts. Every one not stopped by its test
+    is stopped after it (``_initiators_stop``)."""
+
+    live: list[Initiator] = []
 
     def __init__(self, tmp: Path, port: int, users, passwords=None):
         passwords = passwords or PASSWORDS
@@ -100,6 +112,7 @@ class Initiator:
                                                   quickfix.FileLogFactory(settings))
         self.initiator.start()
         self.users = list(users)
+        Initiator.live.append(self)
 
     def wait_logged_on(self, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -132,8 +145,13 @@ class Initiator:
 
     def stop(self, logout=False):
         """Stop the sessions: without waiting for the Logout exchange unless ``logout`` (QuickFIX then waits
-        in whole seconds)."""
+        in whole seconds). QuickFIX's threads are joined and its objects freed here, the application last, not
+        whenever the garbage collector gets to them."""
+        if self.initiator is None:
+            return
         self.initiator.stop(not logout)
+        self.initiator = None
+        Initiator.live.remove(self)
 
 
 def _client_app(passwords):
@@ -531,7 +549,7 @@ def test_after_a_restart_orders_are_canceled_by_their_clordid(served, tmp_path):
 def test_fpgax_serve_with_fix_trades_over_both_protocols_and_logs_out_at_sigterm(tmp_path):
     import signal
 
-    from tests.test_gateway import start_serve
+    from tests.serve_process import start_serve
 
     proc, ouch_address = start_serve(tmp_path, "--fix", "127.0.0.1:0", "--store", str(tmp_path / "store"))
     try:
@@ -616,16 +634,23 @@ def test_metrics_count_fix_messages_sessions_and_rejects(served, tmp_path):
     new_order(c, "fix2", "BAD", 1, 10, "9.001")                       # off the tick: OrdRejReason 99
     c.reports("fix2", 1)
     c.reports("fix1", 3)                                              # the resting side's fills
-    text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode()
-
-    def value(line):
-        return float(next(x for x in text.splitlines() if x.startswith(line + " ")).split()[-1])
-    assert value('fpgax_inbound_messages_total{type="fix D"}') == 9
-    assert value('fpgax_outbound_messages_total{type="fix 8"}') == 5 + 6 + 1 + 3 + 3   # + fixdrop1's copies
-    assert value('fpgax_rejects_total{reason="fix 99"}') == 1
-    assert value("fpgax_sessions_connected") == 2
-    assert value("fpgax_gateway_seconds_count") == 9 and value("fpgax_engine_seconds_count") == 8
-    assert value("fpgax_store_bytes") >= sum(p.stat().st_size for p in (s.fix.dir / "store").glob("*.body")) > 0
+    expected = {'fpgax_inbound_messages_total{type="fix D"}': 9,
+                'fpgax_outbound_messages_total{type="fix 8"}': 5 + 6 + 1 + 3 + 3,   # + fixdrop1's copies
+                'fpgax_rejects_total{reason="fix 99"}': 1, "fpgax_sessions_connected": 2,
+                "fpgax_gateway_seconds_count": 9, "fpgax_engine_seconds_count": 8}
+    # QuickFIX sends from its own thread: a report can reach the client before the gateway's thread has
+    # counted it and timed the message that caused it, so the counts are read until they settle
+    deadline = time.monotonic() + 10
+    while True:
+        text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode()
+        values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line and not line.startswith("#")}
+        got = {name: values.get(name) for name in expected}
+        if got == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert got == expected
+    assert values["fpgax_store_bytes"] >= sum(p.stat().st_size for p in (s.fix.dir / "store").glob("*.body")) > 0
     c.stop()
     s.stop()
     s.core.metrics.close()
@@ -636,7 +661,7 @@ def test_a_crash_after_the_engine_took_a_fix_order_is_finished_at_restart(tmp_pa
     before any report of it was sent; at restart the gateway makes the reports, and the client, logging
     on again, gets them by its ResendRequest (the OUCH seller its Executed), once."""
     from fpgax.host.fix_gateway import free_port
-    from tests.test_gateway import start_serve
+    from tests.serve_process import start_serve
 
     port = free_port("127.0.0.1")
     options = ("--fix", f"127.0.0.1:{port}", "--store", str(tmp_path / "s"), "--journal", str(tmp_path / "e.jnl"))

@@ -12,6 +12,7 @@ from fpgax.host.ouch_gateway import OuchGateway, Venue
 from fpgax.spec import ouch
 from fpgax.spec import protocol as p
 from fpgax.spec.config import profile
+from tests.serve_process import start_serve
 
 CONFIG = profile("sim")
 
@@ -229,27 +230,6 @@ def test_missed_messages_come_back_after_a_reconnect_and_a_restart(gateway, tmp_
         again.close()
         await gw2.stop()
     run(main())
-
-
-def start_serve(tmp_path, *options):
-    """``fpgax serve`` on a free port with ``options``, once it says it listens: (process, (host, port)) of the
-    OUCH gateway; with ``--fix``, ``process.fix_address`` is the FIX one."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    ready = tmp_path / "ready"
-    ready.unlink(missing_ok=True)
-    script = Path(sys.executable).parent / "fpgax"
-    proc = subprocess.Popen([str(script), "serve", "--ouch", "127.0.0.1:0", "--ready-file", str(ready), *options],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    addresses = [line.rsplit(":", 1) for line in ready.read_text().split()]
-    proc.fix_address = (addresses[1][0], int(addresses[1][1])) if len(addresses) > 1 else None
-    return proc, (addresses[0][0], int(addresses[0][1]))
 
 
 def test_fpgax_serve_listens_trades_and_stops_cleanly(tmp_path):

@@ -29,7 +29,8 @@ def register(sub) -> None:
                    help="message stores, the inbound log and the journal (default: the venue file's store, "
                         "else build/serve)")
     p.add_argument("--ready-file", type=Path, help="written once the gateways listen: the OUCH HOST:PORT on its "
-                   "first line, the FIX one (with --fix) on its second")
+                   "first line, the FIX one (with --fix) on its second; it appears whole (written "
+                   "beside it, then renamed), so a script may read it as soon as it exists")
     p.add_argument("--itch", type=common.host_port, metavar="GROUP:PORT",
                    help="also publish the book's ITCH 5.0 feed in MoldUDP64 over UDP there (multicast or unicast)")
     p.add_argument("--metrics", type=common.host_port, metavar="HOST:PORT",
@@ -108,7 +109,9 @@ def _cmd_serve(args) -> int:
                     "Ctrl-C stops")
         if args.ready_file:
             lines = [f"{address[0]}:{address[1]}"] + ([f"{fix_address[0]}:{fix_address[1]}"] if fix_address else [])
-            args.ready_file.write_text("\n".join(lines) + "\n")
+            partial = args.ready_file.with_name(args.ready_file.name + ".partial")
+            partial.write_text("\n".join(lines) + "\n")
+            partial.replace(args.ready_file)      # a reader never sees it half written
 
     try:
         run_forever(gateway, host, port, ready, fix)
