@@ -212,3 +212,31 @@ def test_the_slr_plan_keeps_the_memories_of_one_component_together():
     result = tiling.plan_slrs({"per_memory": per}, {"LUT": 0, "FF": 0, "DSP": 0})
     where = {m: s["slr"] for s in result["slrs"] for m in s["memories"]}
     assert result["fits"] and where["x.c.a"] != where["x.c.b"]
+
+
+def test_a_flip_flop_right_after_a_ram_becomes_its_output_register():
+    # Vivado pulls the register into the RAM (DOA_REG = 1): RAM (0.40) + net + LUT + net + setup +
+    # uncertainty, where the same design with the register in the fabric would time from 1.30
+    cells = {"ram": bram(9, 10, 0), "q": ff(10, 11), "l": lut([11], 12, "LUT1"), "b": ff(12, 13),
+             "a": ff(13, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(0.40 + 0.30 + 0.12 + 0.30 + 0.05 + 0.10)
+    assert result["unregistered_ram_cells"] == 0 and result["absorbed_output_registers"] == 1
+    assert result["paths"][0]["from"] == "ram"
+
+
+@pytest.mark.parametrize("what", ["second load", "logic between", "two enables"])
+def test_a_ram_output_vivado_cannot_register_stays_unregistered(what):
+    cells = {"ram": cell("RAMB36E2", {"CLKARDCLK": [1], "ADDRARDADDR": [9]}, {"DOUTADOUT": [10, 20]},
+                         DOA_REG=0, READ_WIDTH_A=72),
+             "q": ff(10, 11), "q2": ff(20, 21), "l": lut([11, 21], 12), "b": ff(12, 13), "a": ff(13, 9)}
+    if what == "second load":        # the read data also feeds logic: no output register can hold it
+        cells["l"] = lut([11, 10], 12)
+    elif what == "logic between":    # a multiplexer before the register
+        cells["m"] = lut([20, 13], 22)
+        cells["q2"] = ff(22, 21)
+    else:                            # the two bits' registers load at different times
+        cells["q2"] = cell("FDRE", {"C": [1], "D": [20], "CE": [13], "R": ["0"]}, {"Q": [21]})
+    result = timing.analyze(netlist(cells), "top")
+    assert result["unregistered_ram_cells"] == 1 and result["absorbed_output_registers"] == 0
+    assert result["period_ns"] > 1.30

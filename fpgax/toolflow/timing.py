@@ -19,6 +19,15 @@ The model, in the order a path is timed:
   uncertainty.
 
 A RAM or DSP counts as a register only where the netlist enables its output or pipeline register.
+Yosys never enables a RAM's output register itself, so before the walk the flip-flops Vivado would
+pull into one are moved there, as Vivado synthesis does (UG901, "block RAM/UltraRAM output
+registers"; :func:`absorb_ram_output_registers`): a read port all of whose used outputs go straight to
+the D input of one flip-flop each, with one clock, one clock enable and one reset among them, gets
+``DOA_REG``/``DOB_REG`` = 1 or ``OREG_A``/``OREG_B`` = TRUE and drives those flip-flops' loads. Anything
+between the RAM and the flip-flop (a multiplexer, a second load) keeps the port unregistered, as it
+would in Vivado. So do the LUT multiplexers Yosys puts after the blocks of a deep memory, where Vivado
+would use the blocks' cascade: conservative, and the reason deep memories are built as banks whose
+outputs are registered each.
 Clock pins are not data: clock nets are not timed. IBUF/OBUF/INV are free (a kernel has no pads;
 Vivado folds inverters into the LUTs). The walk is one pass over the cells in topological order,
 linear in the netlist, with the worst predecessor kept for every cell so that paths can be read back.
@@ -150,6 +159,77 @@ def ram_clock_to_out(cell: dict, port: str) -> tuple[float, bool]:
         reg = _param(cell, "DOB_REG" if port_b else "DOA_REG")
         return (ns("bram_clock_to_out_reg") if reg else ns("bram_clock_to_out")), bool(reg)
     return ns("bram_clock_to_out"), False   # LUTRAM/FIFO: an unregistered read
+
+
+#: A RAM's read ports: (register parameter, output buses) by cell type; RAMB*E2 in simple dual port mode
+#: (read width 72 on a RAMB36, 36 on a RAMB18) reads both buses through port A.
+_READ_PORTS = {
+    "URAM288": [("OREG_A", ("DOUT_A",)), ("OREG_B", ("DOUT_B",))],
+    "RAMB36E2": [("DOA_REG", ("DOUTADOUT", "DOUTPADOUTP")), ("DOB_REG", ("DOUTBDOUT", "DOUTPBDOUTP"))],
+    "RAMB18E2": [("DOA_REG", ("DOUTADOUT", "DOUTPADOUTP")), ("DOB_REG", ("DOUTBDOUT", "DOUTPBDOUTP"))],
+}
+#: Flip-flops with a synchronous reset or set and a clock enable: what an output register can be.
+_ABSORBABLE_FF = {"FDRE": ("R", "CE"), "FDSE": ("S", "CE")}
+
+
+def _read_ports(cell: dict) -> list[tuple[str, tuple[str, ...]]]:
+    t = cell["type"]
+    ports = _READ_PORTS.get(t, [])
+    if t.startswith("RAMB") and _param(cell, "READ_WIDTH_A") >= (72 if "36" in t else 36):
+        (reg_a, buses_a), (_, buses_b) = ports
+        return [(reg_a, buses_a + buses_b)]
+    return ports
+
+
+def absorb_ram_output_registers(module: dict) -> dict:
+    """Vivado's output-register inference on a Yosys module, in place: every RAM read port whose used
+    output bits each feed exactly one flip-flop's D and nothing else, the flip-flops sharing one clock,
+    clock enable and reset, gets its output register enabled, and the flip-flops go (the RAM drives
+    their Q nets). Returns {cell name: [register parameters set]}."""
+    cells = module["cells"]
+    loads: dict[int, list[tuple[str, str]]] = {}
+    for name, cell in cells.items():
+        for port, direction in cell.get("port_directions", {}).items():
+            if direction == "input" and port not in CLOCK_PINS:
+                for bit in cell["connections"].get(port, []):
+                    if isinstance(bit, int):
+                        loads.setdefault(bit, []).append((name, port))
+    for port in module.get("ports", {}).values():
+        if port["direction"] == "output":
+            for bit in port["bits"]:
+                if isinstance(bit, int):
+                    loads.setdefault(bit, []).append((None, "port"))
+    absorbed: dict[str, list[str]] = {}
+    for name in [n for n, c in cells.items() if c["type"] in _READ_PORTS]:
+        cell = cells[name]
+        for reg, buses in _read_ports(cell):
+            if _param(cell, reg):
+                continue
+            used = [(bus, i, bit) for bus in buses for i, bit in enumerate(cell["connections"].get(bus, []))
+                    if isinstance(bit, int) and loads.get(bit)]
+            flops, controls = [], set()
+            for _, _, bit in used:
+                if len(loads[bit]) != 1:
+                    break
+                ff, pin = loads[bit][0]
+                if ff is None or pin != "D" or cells[ff]["type"] not in _ABSORBABLE_FF:
+                    break
+                conn = cells[ff]["connections"]
+                controls.add(tuple(tuple(conn.get(p, [])) for p in ("C", *_ABSORBABLE_FF[cells[ff]["type"]])))
+                flops.append(ff)
+            else:
+                if not used or len(controls) != 1:
+                    continue
+                _clock, enable, reset = next(iter(controls))
+                for pin, bits in ((f"{reg}:CE", enable), (f"{reg}:RST", reset)):   # REGCE/RSTREG, OREG_CE/RST
+                    cell["connections"][pin] = list(bits)
+                    cell["port_directions"][pin] = "input"
+                for (bus, i, _), ff in zip(used, flops, strict=True):
+                    cell["connections"][bus][i] = cells[ff]["connections"]["Q"][0]
+                    del cells[ff]
+                cell["parameters"][reg] = "TRUE" if reg.startswith("OREG") else 1
+                absorbed.setdefault(name, []).append(reg)
+    return absorbed
 
 
 def ram_setup(cell: dict) -> float:
@@ -459,7 +539,13 @@ def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: 
             group=None) -> dict:
     """The ``timing`` section of the estimate: worst period, Fmax, the worst paths (one per
     ``group(end cell)``), and the checks."""
-    graph = TimingGraph(netlist, top).run()
+    module = netlist["modules"][top]
+    module = {**module, "cells": {n: {**c, "parameters": dict(c.get("parameters", {})),
+                                      "port_directions": dict(c.get("port_directions", {})),
+                                      "connections": {p: list(b) for p, b in c["connections"].items()}}
+                                  for n, c in module["cells"].items()}}
+    absorbed = absorb_ram_output_registers(module)
+    graph = TimingGraph({"modules": {top: module}}, top).run()
     describe = describe or (lambda name, source_only=False: None if source_only else name)
     paths = graph.worst_paths(count, group=group or (lambda where: describe(where) or where))
     period = paths[0].ns if paths else 0.0
@@ -468,6 +554,7 @@ def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: 
             "met": bool(period) and period <= 1000 / clock_mhz,
             "paths": [p.as_dict(describe) for p in paths],
             "unregistered_ram_cells": len(graph.unregistered_rams),
+            "absorbed_output_registers": sum(len(regs) for regs in absorbed.values()),
             "luts_after_unregistered_ram": graph.luts_after_unregistered_ram(),
             "combinational_dsps": len(graph.combinational_dsps),
             "figures": {name: asdict(f) for name, f in FIGURES.items()}}
