@@ -10,7 +10,9 @@ goes to block RAM instead of URAM: Vivado tiles URAM288 only as 4K x 72, so an 1
 leave three quarters of every block empty, while RAMB36's 2K x 18 and 32K x 1 shapes fill up.
 """
 
-from amaranth.lib import memory
+from amaranth import Array, Module, Mux, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
 
 ULTRA_MIN_DEPTH = 4096
 ULTRA_MIN_BITS = 288 * 1024
@@ -35,3 +37,94 @@ def Ram(*, shape, depth: int, init=(), narrow: bool = False) -> memory.Memory:  
     width = Shape.cast(shape).width
     return memory.Memory(shape=shape, depth=depth, init=list(init),
                          attrs={"ram_style": ram_style(depth, width, narrow)})
+
+
+#: Rows of one block of each primitive at a width: a URAM288 is 4K x 72 whatever the width; a RAMB36
+#: takes the deepest aspect ratio that holds the width (wider rows use several blocks side by side).
+def block_depth(style: str, width: int) -> int:
+    if style == "ultra":
+        return 4096
+    for bits, depth in ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048)):
+        if width <= bits:
+            return depth
+    return 1024
+
+
+class RegisteredReadRam(wiring.Component):
+    """A memory whose every block has its read output registered: what Vivado builds from it is a
+    RAMB36/URAM288 per bank with ``DOA_REG``/``OREG`` on, nothing in the fabric between a block and its
+    register, and a pipelined multiplexer joining the banks.
+
+    Ports (``read``: ``addr``, ``en`` in, ``data`` out; ``write``: ``addr``, ``data``, ``en``):
+
+    * ``read.en`` with ``read.addr`` in cycle t: ``read.data`` holds that row from cycle t +
+      ``latency`` on, until the data of the next enabled read replaces it.
+    * ``write.en`` (one bit per ``granularity`` lane when given) with ``write.addr`` and
+      ``write.data``: written at the clock edge. A read sees the writes of the cycles before it, not
+      those of its own cycle or later ones (not transparent).
+
+    A memory deeper than one block (:func:`block_depth` at its ``ram_style``) is split into banks of
+    one block's depth, each with its own output register (cycle t+1: the block's read; t+2: its
+    output register). The banks' registers are joined by a tree of ``fan_in``-to-1 multiplexers, one
+    register after each level, steered by the bank number read with them: ``latency`` is 2 plus the
+    tree's levels (2 for one bank, 3 up to ``fan_in`` banks, 4 up to fan_in squared).
+    """
+
+    def __init__(self, *, shape, depth: int, granularity: int | None = None, narrow: bool = False,
+                 style: str | None = None, fan_in: int = 16):
+        from amaranth.hdl import Shape
+
+        self.shape, self.depth, self.granularity, self.fan_in = shape, depth, granularity, fan_in
+        self.width = Shape.cast(shape).width
+        self.style = style or ram_style(depth, self.width, narrow)
+        self.bank_depth = depth if self.style == "logic" else min(depth, block_depth(self.style, self.width))
+        self.banks = -(-depth // self.bank_depth)
+        self.mux_levels = 0
+        while fan_in ** self.mux_levels < self.banks:
+            self.mux_levels += 1
+        #: cycles from an enabled read to its data on ``read.data``
+        self.latency = 2 + self.mux_levels
+        lanes = self.width // granularity if granularity else 1
+        addr = range(depth)
+        super().__init__({
+            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape)})),
+            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(lanes)})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        low = (self.bank_depth - 1).bit_length()
+        bank_of = (lambda a: a[low:]) if self.banks > 1 else (lambda a: 0)
+        level = []
+        for i in range(self.banks):
+            mem = memory.Memory(shape=self.width, depth=self.bank_depth, init=[],
+                                attrs={"ram_style": self.style})
+            m.submodules[f"bank{i}"] = mem
+            rd = mem.read_port()
+            wr = mem.write_port(granularity=self.granularity)
+            hit = (bank_of(self.write.addr) == i) if self.banks > 1 else 1
+            m.d.comb += [rd.addr.eq(self.read.addr[:low]), rd.en.eq(self.read.en),
+                         wr.addr.eq(self.write.addr[:low]), wr.data.eq(self.write.data),
+                         wr.en.eq(Mux(hit, self.write.en, 0))]
+            out = Signal(self.width, name=f"bank{i}_out")    # the block's output register
+            m.d.sync += out.eq(rd.data)
+            level.append(out)
+        if self.banks > 1:
+            bank = Signal(range(self.banks), name="read_bank")   # the bank of the read in the blocks
+            with m.If(self.read.en):
+                m.d.sync += bank.eq(bank_of(self.read.addr))
+            step = (self.fan_in - 1).bit_length()
+            for depth in range(self.mux_levels):
+                # the bank number of the data in this level's registers, its used bits dropped
+                here = Signal.like(bank, name=f"bank_at_{depth}")
+                m.d.sync += here.eq(bank if depth == 0 else bank >> step)
+                bank = here
+                joined = []
+                for j in range(0, len(level), self.fan_in):
+                    group = level[j:j + self.fan_in]
+                    out = Signal(self.width, name=f"mux{depth}_{j // self.fan_in}")
+                    m.d.sync += out.eq(Array(group)[bank[:step]] if len(group) > 1 else group[0])
+                    joined.append(out)
+                level = joined
+        m.d.comb += self.read.data.eq(level[0])
+        return m

@@ -386,8 +386,8 @@ class TimingGraph:
             elif k == Kind.RAM:
                 for port, bit in self.outputs(name):
                     t, registered = ram_clock_to_out(cell, port)
-                    if not registered and not port.startswith("CAS"):
-                        self.unregistered_rams.add(name)
+                    if not registered and not port.startswith("CAS") and self.fanout.get(bit):
+                        self.unregistered_rams.add(name)   # an output in use, not registered
                     self._start(bit, t, from_unregistered_ram=not registered)
         for name in self._order():
             cell = self.cells[name]
