@@ -107,7 +107,10 @@ class AxiBurstReader(wiring.Component):
 
     ``start`` (one cycle, while not ``busy``) begins; bursts are asked for only while the internal
     FIFO has room for them, so R is always ready and never stalls the bus. ``stop`` (level) asks
-    for no more bursts; ``busy`` falls when nothing is asked for or outstanding. ``o`` may still
+    for no more bursts (one already offered on AR stays offered until taken, as AXI requires);
+    ``busy`` falls when nothing is asked for or outstanding. ARVALID and the burst's address and
+    length are registers: the first AR is offered 3 cycles after ``start``, each next one 3 cycles
+    after the one before is taken. ``o`` may still
     hold beats after ``busy`` falls (the kernel clears them with a reset).
     """
 
@@ -128,25 +131,32 @@ class AxiBurstReader(wiring.Component):
         addr = Signal.like(self.addr)
         remaining = Signal(32)
         in_flight = Signal(range(self.depth + 1))   # beats asked for, not yet received
+        # The next burst's beats, from addr and remaining as they were in the cycle before
+        # (``settled`` once they have not changed for a cycle), so that AR starts from registers:
+        # ARVALID and the burst it asks for are registers, held until ARREADY (AXI's rule).
         n = Signal(range(self.max_burst + 1))
-        m.d.comb += n.eq(_burst_beats(addr, beat_bytes, self.max_burst, remaining))
+        m.d.sync += n.eq(_burst_beats(addr, beat_bytes, self.max_burst, remaining))
+        settled = Signal()
         room = Signal(range(self.depth + 1))
         m.d.comb += room.eq(self.depth - q.level - in_flight)
-        ar_valid = Signal()
-        m.d.comb += [axi.arid.eq(0), axi.araddr.eq(addr), axi.arlen.eq(n - 1), axi.arburst.eq(1),
+        ar_valid, ar_beats = Signal(), Signal(range(self.max_burst + 1))
+        m.d.comb += [axi.arid.eq(0), axi.araddr.eq(addr), axi.arlen.eq(ar_beats - 1), axi.arburst.eq(1),
                      axi.arsize.eq(beat_bytes.bit_length() - 1), axi.arvalid.eq(ar_valid)]
-        m.d.comb += ar_valid.eq((remaining != 0) & ~self.stop & (room >= n))
         asked = Signal(range(self.max_burst + 1))
         received = Signal()
+        m.d.sync += settled.eq(1)
         with m.If(self.start):
-            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats)]
+            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats), settled.eq(0)]
         with m.Elif(ar_valid & axi.arready):
-            m.d.sync += [addr.eq(addr + n * beat_bytes), remaining.eq(remaining - n)]
-            m.d.comb += asked.eq(n)
+            m.d.sync += [addr.eq(addr + ar_beats * beat_bytes), remaining.eq(remaining - ar_beats),
+                         ar_valid.eq(0), settled.eq(0)]
+            m.d.comb += asked.eq(ar_beats)
+        with m.Elif(~ar_valid & settled & (remaining != 0) & ~self.stop & (room >= n)):
+            m.d.sync += [ar_valid.eq(1), ar_beats.eq(n)]
         m.d.comb += [axi.rready.eq(1), q.w_data.eq(axi.rdata), q.w_en.eq(axi.rvalid),
                      received.eq(axi.rvalid)]
         m.d.sync += in_flight.eq(in_flight + asked - received)
-        m.d.comb += [self.busy.eq(((remaining != 0) & ~self.stop) | (in_flight != 0)),
+        m.d.comb += [self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | (in_flight != 0)),
                      self.o.valid.eq(q.r_rdy), self.o.payload.eq(q.r_data), q.r_en.eq(self.o.ready)]
         return m
 
@@ -157,7 +167,9 @@ class AxiBurstWriter(wiring.Component):
     ``start`` (one cycle) sets the address. A burst is issued only when all its beats are in the
     internal FIFO (W never waits for data): a full ``max_burst`` (or up to the 4 KiB boundary),
     or, while ``flush`` is high, whatever is there. ``idle``: FIFO empty, no burst in progress and
-    every B received. ``beats``: beats handed to W since ``start``.
+    every B received. ``beats``: beats handed to W since ``start``. AWVALID and the burst's address
+    and length are registers, offered from the third cycle after ``start`` or after the last burst
+    was taken, and once the beats are there.
     """
 
     def __init__(self, addr_width: int, data_width: int, max_burst: int = 16):
@@ -174,32 +186,42 @@ class AxiBurstWriter(wiring.Component):
         m = Module()
         axi, beat_bytes = self.axi, self.data_width // 8
         m.submodules.fifo = q = fifo.SyncFIFO(width=self.data_width, depth=self.depth)
-        m.d.comb += [q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid), self.i.ready.eq(q.w_rdy)]
+        # ``i.ready`` is a register: room for one more beat now whatever this cycle writes (two
+        # free entries a cycle ago), so that it does not hang off the FIFO's level through logic
+        # into everything upstream that it enables
+        room = Signal()
+        m.d.sync += room.eq(q.level < self.depth - 1)
+        m.d.comb += [q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid & room), self.i.ready.eq(room)]
         addr = Signal.like(self.addr)
         w_left = Signal(range(self.max_burst + 1))
         b_pending = Signal(8)
+        # A full burst's beats from addr as it was in the cycle before (``settled`` once it has not
+        # changed for a cycle): AWVALID and the burst it offers are registers, held until AWREADY.
+        # While it is offered the FIFO only fills (W waits for the burst), so its beats stay there.
         full = Signal(range(self.max_burst + 1))
-        m.d.comb += full.eq(_burst_beats(addr, beat_bytes, self.max_burst, self.max_burst))
-        n = Signal(range(self.max_burst + 1))
-        m.d.comb += n.eq(Mux(q.level >= full, full, q.level))
-        aw_valid = Signal()
-        m.d.comb += aw_valid.eq((w_left == 0) & (n != 0) & ((q.level >= full) | self.flush) & (b_pending != 255))
-        m.d.comb += [axi.awid.eq(0), axi.awaddr.eq(addr), axi.awlen.eq(n - 1), axi.awburst.eq(1),
+        m.d.sync += full.eq(_burst_beats(addr, beat_bytes, self.max_burst, self.max_burst))
+        settled = Signal()
+        aw_valid, aw_beats = Signal(), Signal(range(self.max_burst + 1))
+        m.d.comb += [axi.awid.eq(0), axi.awaddr.eq(addr), axi.awlen.eq(aw_beats - 1), axi.awburst.eq(1),
                      axi.awsize.eq(beat_bytes.bit_length() - 1), axi.awvalid.eq(aw_valid)]
         b_done = Signal()
         aw_fire = Signal()
         m.d.comb += [aw_fire.eq(aw_valid & axi.awready), axi.bready.eq(1), b_done.eq(axi.bvalid)]
-        m.d.sync += b_pending.eq(b_pending + aw_fire - b_done)
+        m.d.sync += [b_pending.eq(b_pending + aw_fire - b_done), settled.eq(1)]
         with m.If(self.start):
-            m.d.sync += [addr.eq(self.addr), self.beats.eq(0)]
+            m.d.sync += [addr.eq(self.addr), self.beats.eq(0), settled.eq(0)]
         with m.Elif(aw_fire):
-            m.d.sync += [addr.eq(addr + n * beat_bytes), w_left.eq(n)]
+            m.d.sync += [addr.eq(addr + aw_beats * beat_bytes), w_left.eq(aw_beats), aw_valid.eq(0),
+                         settled.eq(0)]
+        with m.Elif(~aw_valid & settled & (w_left == 0) & (q.level != 0) & ((q.level >= full) | self.flush)
+                    & (b_pending != 255)):
+            m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(q.level >= full, full, q.level))]
         m.d.comb += [axi.wdata.eq(q.r_data), axi.wstrb.eq(-1), axi.wlast.eq(w_left == 1),
                      axi.wvalid.eq((w_left != 0) & q.r_rdy)]
         with m.If(axi.wvalid & axi.wready):
             m.d.comb += q.r_en.eq(1)
             m.d.sync += [w_left.eq(w_left - 1), self.beats.eq(self.beats + 1)]
-        m.d.comb += self.idle.eq((q.level == 0) & (w_left == 0) & (b_pending == 0))
+        m.d.comb += self.idle.eq((q.level == 0) & ~aw_valid & (w_left == 0) & (b_pending == 0))
         return m
 
 

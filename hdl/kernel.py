@@ -158,15 +158,19 @@ class FpgaxKernel(wiring.Component):
                                         m.d.sync += target[8 * b:8 * b + 8].eq(ctl.wr_data[8 * b:8 * b + 8])
 
         # -- counters since reset -----------------------------------------------------------------
+        # what each counter counts in this cycle, registered, and added in the next: the handshakes
+        # come late in the cycle (the engine's and the writer's), a 64-bit add should not follow them
         o_fire = engine.o.valid & engine.o.ready
         event_type = engine.o.payload.type
+        counted = {name: Signal(name=f"counts_{name.lower()}") for name in counters}
         m.d.sync += [
-            counters["COMMANDS"].eq(counters["COMMANDS"] + (engine.i.valid & engine.i.ready)),
-            counters["EVENTS"].eq(counters["EVENTS"] + o_fire),
-            counters["FILLS"].eq(counters["FILLS"] + (o_fire & (event_type == p.EventType.FILL))),
-            counters["REJECTS"].eq(counters["REJECTS"] + (o_fire & (event_type == p.EventType.REJECTED))),
-            counters["BACKPRESSURE"].eq(counters["BACKPRESSURE"] + (engine.o.valid & ~engine.o.ready)),
+            counted["COMMANDS"].eq(engine.i.valid & engine.i.ready),
+            counted["EVENTS"].eq(o_fire),
+            counted["FILLS"].eq(o_fire & (event_type == p.EventType.FILL)),
+            counted["REJECTS"].eq(o_fire & (event_type == p.EventType.REJECTED)),
+            counted["BACKPRESSURE"].eq(engine.o.valid & ~engine.o.ready),
         ]
+        m.d.sync += [counters[name].eq(counters[name] + counted[name]) for name in counters]
 
         # -- the call -------------------------------------------------------------------------------
         cmd_addr, cmd_count = Signal(ADDR_WIDTH), Signal(32)

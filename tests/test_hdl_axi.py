@@ -137,9 +137,17 @@ class AxiMemoryModel:
         self.bursts.append((addr, beats))
 
     async def take_address(self, ctx, ready, addr, length, valid):
-        """Accept one AW or AR: (address, beats) of the burst, checked."""
+        """Accept one AW or AR, after keeping the master waiting a few cycles: (address, beats) of
+        the burst, checked; the master must hold VALID, the address and the length while it waits
+        (AXI's rule)."""
+        ctx.set(ready, 0)
+        offered = await ctx.tick().sample(addr, length, valid).until(valid)
+        for _ in range(self.rng.randrange(3)):
+            held = await ctx.tick().sample(addr, length, valid)
+            assert held[-3:] == offered, f"AXI: {offered} changed to {held[-3:]} before READY"
         ctx.set(ready, 1)
         address, last_index, _ = await ctx.tick().sample(addr, length, valid).until(valid)
+        assert (address, last_index, 1) == offered[-3:]
         ctx.set(ready, 0)
         self.check(address, last_index + 1)
         return address, last_index + 1
