@@ -267,7 +267,8 @@ class FpgaxKernel(wiring.Component):
 
 class XrtTop(wiring.Component):
     """The kernel with the flat Vitis port names (``s_axi_control_awvalid``, ``m_axi_gmem_rdata``,
-    ...), its clock from ``ap_clk`` and its synchronous reset from ``ap_rst_n`` (active low)."""
+    ...), its clock from ``ap_clk`` and its synchronous reset from ``ap_rst_n`` (active low), one
+    cycle late: the reset is registered once."""
 
     def __init__(self, kernel: FpgaxKernel):
         self.kernel = kernel
@@ -281,7 +282,11 @@ class XrtTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain("sync")
-        m.d.comb += [ClockSignal("sync").eq(self.ap_clk), ResetSignal("sync").eq(~self.ap_rst_n)]
+        # ap_rst_n (synchronous to ap_clk) through one register before it fans out to the kernel,
+        # so that the reset's route starts at a flip-flop next to the logic, not at the port
+        reset = Signal(init=1, reset_less=True)
+        m.d.sync += reset.eq(~self.ap_rst_n)
+        m.d.comb += [ClockSignal("sync").eq(self.ap_clk), ResetSignal("sync").eq(reset)]
         m.submodules.kernel = self.kernel
         for name, member, value in self._flat:
             if member.flow == In:
