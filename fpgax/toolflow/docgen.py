@@ -88,7 +88,8 @@ def estimate_section(root: Path) -> str:
         rows += ["", f"Modelled worst period: **{timing['period_ns']:.2f} ns, Fmax {timing['fmax_mhz']} MHz** at -2 "
                      f"(target {timing['target_period_ns']} ns, {timing['target_mhz']:g} MHz: "
                      f"{'met' if timing['met'] else '**not met**'}). RAM cells with unregistered outputs: "
-                     f"{timing['unregistered_ram_cells']}; most LUT levels after one: "
+                     f"{timing['unregistered_ram_cells']} (read ports given their output register: "
+                     f"{timing.get('absorbed_output_registers', 0)}); most LUT levels after one: "
                      f"{timing['luts_after_unregistered_ram']}; combinational DSPs: {timing['combinational_dsps']}.",
                  "", "The 10 worst paths (one per end signal):", "",
                  "| ns | LUTs | from | to | Amaranth sources along it |", "|---:|---:|---|---|---|"]

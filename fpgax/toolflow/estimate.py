@@ -307,7 +307,8 @@ def format_report(report: dict) -> str:
         lines.append(f"worst period {timing['period_ns']:.2f} ns = Fmax {timing['fmax_mhz']} MHz modelled at -2 "
                      f"(target {timing['target_period_ns']} ns = {timing['target_mhz']:g} MHz: "
                      f"{'met' if timing['met'] else 'NOT met'}); RAM cells with unregistered outputs "
-                     f"{timing['unregistered_ram_cells']}, LUT levels after them "
+                     f"{timing['unregistered_ram_cells']} (output registers absorbed: "
+                     f"{timing.get('absorbed_output_registers', 0)}), LUT levels after them "
                      f"{timing['luts_after_unregistered_ram']}, combinational DSPs {timing['combinational_dsps']}")
         for path in timing["paths"]:
             lines.append(f"  {path['ns']:6.2f} ns {path['luts']:>3} LUTs  {path['from']} -> {path['to']}")
