@@ -14,7 +14,14 @@ from amaranth import Array, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-ULTRA_MIN_DEPTH = 4096
+#: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
+URAM_SHAPE = (4096, 72)
+#: RAMB36E2 aspect ratios (depth, width), 512 x 72 in simple dual port (UG573).
+RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+#: RAMB18E2 aspect ratios, 512 x 36 in simple dual port (UG573); one counts as half a RAMB36.
+RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+ULTRA_MIN_DEPTH = URAM_SHAPE[0]
 ULTRA_MIN_BITS = 288 * 1024
 LOGIC_MAX_BITS = 1024
 #: Rows at most this wide use at most half of a URAM288 row: ``narrow`` memories go to block RAM.
@@ -39,15 +46,14 @@ def Ram(*, shape, depth: int, init=(), narrow: bool = False) -> memory.Memory:  
                          attrs={"ram_style": ram_style(depth, width, narrow)})
 
 
-#: Rows of one block of each primitive at a width: a URAM288 is 4K x 72 whatever the width; a RAMB36
-#: takes the deepest aspect ratio that holds the width (wider rows use several blocks side by side).
 def block_depth(style: str, width: int) -> int:
+    """Rows of one block at ``width``: a URAM288 is 4K x 72 whatever the width; a RAMB36 takes the
+    deepest true-dual-port aspect ratio that holds the width, 1K x 36 blocks side by side for wider
+    rows."""
     if style == "ultra":
-        return 4096
-    for bits, depth in ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048)):
-        if width <= bits:
-            return depth
-    return 1024
+        return URAM_SHAPE[0]
+    dual_port = RAMB36_SHAPES[:-1]     # not 512 x 72: simple dual port only
+    return max((depth for depth, bits in dual_port if bits >= width), default=dual_port[-1][0])
 
 
 class RegisteredReadRam(wiring.Component):

@@ -12,14 +12,9 @@ import math
 import re
 from collections import Counter
 
+from fpgax.hdl.ram import RAMB18_SHAPES, RAMB36_SHAPES, URAM_SHAPE
 from fpgax.toolflow.estimate import RAMB36_BITS, URAM_BITS, XCU280
 
-#: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
-URAM_SHAPE = (4096, 72)
-#: RAMB36E2 aspect ratios (depth, width), 512 x 72 in simple dual port (UG573).
-RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
-#: RAMB18E2 aspect ratios, 512 x 36 in simple dual port (UG573); one counts as half a RAMB36.
-RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 #: A memory with ram_style "auto" this shallow is distributed RAM (LUTRAM) in Vivado's inference.
 LUTRAM_MAX_DEPTH = 64
 

@@ -153,9 +153,7 @@ def ram_clock_to_out(cell: dict, port: str) -> tuple[float, bool]:
         reg = _param(cell, "OREG_B" if port.endswith("_B") else "OREG_A")
         return (ns("uram_clock_to_out_reg") if reg else ns("uram_clock_to_out")), bool(reg)
     if t.startswith("RAMB"):
-        # simple dual port (72 bits on a RAMB36, 36 on a RAMB18): both output buses are port A's read
-        simple_dual = _param(cell, "READ_WIDTH_A") >= (72 if "36" in t else 36)
-        port_b = port.startswith(("DOUTB", "DOUTPB")) and not simple_dual
+        port_b = port.startswith(("DOUTB", "DOUTPB")) and not _simple_dual_port(cell)
         reg = _param(cell, "DOB_REG" if port_b else "DOA_REG")
         return (ns("bram_clock_to_out_reg") if reg else ns("bram_clock_to_out")), bool(reg)
     return ns("bram_clock_to_out"), False   # LUTRAM/FIFO: an unregistered read
@@ -172,10 +170,15 @@ _READ_PORTS = {
 _ABSORBABLE_FF = {"FDRE": ("R", "CE"), "FDSE": ("S", "CE")}
 
 
-def _read_ports(cell: dict) -> list[tuple[str, tuple[str, ...]]]:
+def _simple_dual_port(cell: dict) -> bool:
+    """A RAMB36E2/RAMB18E2 read 72/36 bits wide: both output buses are port A's read."""
     t = cell["type"]
-    ports = _READ_PORTS.get(t, [])
-    if t.startswith("RAMB") and _param(cell, "READ_WIDTH_A") >= (72 if "36" in t else 36):
+    return t.startswith("RAMB") and _param(cell, "READ_WIDTH_A") >= (72 if "36" in t else 36)
+
+
+def _read_ports(cell: dict) -> list[tuple[str, tuple[str, ...]]]:
+    ports = _READ_PORTS.get(cell["type"], [])
+    if _simple_dual_port(cell):
         (reg_a, buses_a), (_, buses_b) = ports
         return [(reg_a, buses_a + buses_b)]
     return ports
@@ -535,15 +538,19 @@ class TimingGraph:
         return worst
 
 
+def _copy_of_cells(module: dict) -> dict:
+    """``module`` with copies of its cells' parameters, port directions and connections."""
+    return {**module, "cells": {n: {**c, "parameters": dict(c.get("parameters", {})),
+                                    "port_directions": dict(c.get("port_directions", {})),
+                                    "connections": {p: list(b) for p, b in c["connections"].items()}}
+                                for n, c in module["cells"].items()}}
+
+
 def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = KERNEL_CLOCK_MHZ,
             group=None) -> dict:
     """The ``timing`` section of the estimate: worst period, Fmax, the worst paths (one per
     ``group(end cell)``), and the checks."""
-    module = netlist["modules"][top]
-    module = {**module, "cells": {n: {**c, "parameters": dict(c.get("parameters", {})),
-                                      "port_directions": dict(c.get("port_directions", {})),
-                                      "connections": {p: list(b) for p, b in c["connections"].items()}}
-                                  for n, c in module["cells"].items()}}
+    module = _copy_of_cells(netlist["modules"][top])   # the absorption rewrites cells; the caller's stay
     absorbed = absorb_ram_output_registers(module)
     graph = TimingGraph({"modules": {top: module}}, top).run()
     describe = describe or (lambda name, source_only=False: None if source_only else name)
