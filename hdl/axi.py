@@ -8,8 +8,10 @@ as Vitis expects.
 """
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.fifo import RegisteredFifo
 
 #: AXI bursts may not cross a 4 KiB boundary.
 BOUNDARY = 4096
@@ -48,18 +50,25 @@ class Axi4Signature(wiring.Signature):
 
 
 class AxiLiteRegisterSlave(wiring.Component):
-    """AXI4-Lite slave that turns bus accesses into register strobes, one access at a time.
+    """AXI4-Lite slave that turns bus accesses into register strobes, one access at a time, with
+    every strobe and address it hands on a register.
 
-    * Write: AW and W are taken in any order; when both are held, ``wr_en`` is high for one
-      cycle with ``wr_addr``/``wr_data``/``wr_strb``, then B (OKAY) is offered.
-    * Read: in the cycle AR is taken, ``rd_en`` is high with ``rd_addr``; ``rd_data`` must be
-      valid in that same cycle (combinational decode) and is returned on R (OKAY) the next cycle.
-      Read side effects (clear on read, latching) belong to the ``rd_en`` cycle.
-    Latency: a read returns 1 cycle after AR; a write answers 1 cycle after both AW and W.
+    * Write: AW and W are taken in any order; ``wr_addr`` holds AW's address from the cycle after
+      AW is taken, and the cycle after both are held ``wr_en`` is high for one cycle with
+      ``wr_data``/``wr_strb``; then B (OKAY) is offered. A decode registered from ``wr_addr``
+      in every cycle is ready when ``wr_en`` comes.
+    * Read: ``rd_addr`` holds AR's address from the cycle after AR is taken until R is taken, and
+      the cycle after that ``rd_en`` is high for one cycle (a decode registered from ``rd_addr``
+      is ready by then). ``rd_data`` is sampled ``read_latency`` cycles
+      after the ``rd_en`` cycle (so the register file may decode ``rd_addr`` through that many
+      registers) and returned on R (OKAY) in the next cycle. Read side effects (clear on read,
+      latching) belong to the ``rd_en`` cycle, and whatever the decode samples in that cycle is
+      what the read returns.
+    Latency: R comes ``read_latency + 3`` cycles after AR; B 2 cycles after the later of AW and W.
     """
 
-    def __init__(self, addr_width: int):
-        self.addr_width = addr_width
+    def __init__(self, addr_width: int, read_latency: int = 0):
+        self.addr_width, self.read_latency = addr_width, read_latency
         super().__init__({
             "bus": In(AxiLiteSignature(addr_width)),
             "rd_addr": Out(addr_width), "rd_en": Out(1), "rd_data": In(32),
@@ -70,29 +79,71 @@ class AxiLiteRegisterSlave(wiring.Component):
         m = Module()
         bus = self.bus
         aw_held, w_held = Signal(), Signal()
-        aw_addr, w_data, w_strb = Signal(self.addr_width), Signal(32), Signal(4)
         bvalid, rvalid, rdata = Signal(), Signal(), Signal(32)
         m.d.comb += [bus.awready.eq(~aw_held & ~bvalid), bus.wready.eq(~w_held & ~bvalid),
-                     bus.bvalid.eq(bvalid), bus.bresp.eq(0),
-                     bus.arready.eq(~rvalid), bus.rvalid.eq(rvalid), bus.rdata.eq(rdata), bus.rresp.eq(0)]
+                     bus.bvalid.eq(bvalid), bus.bresp.eq(0), bus.rvalid.eq(rvalid), bus.rdata.eq(rdata),
+                     bus.rresp.eq(0)]
         with m.If(bus.awvalid & bus.awready):
-            m.d.sync += [aw_held.eq(1), aw_addr.eq(bus.awaddr)]
+            m.d.sync += [aw_held.eq(1), self.wr_addr.eq(bus.awaddr)]
         with m.If(bus.wvalid & bus.wready):
-            m.d.sync += [w_held.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
-        m.d.comb += [self.wr_addr.eq(aw_addr), self.wr_data.eq(w_data), self.wr_strb.eq(w_strb)]
-        with m.If(aw_held & w_held):
-            m.d.comb += self.wr_en.eq(1)
+            m.d.sync += [w_held.eq(1), self.wr_data.eq(bus.wdata), self.wr_strb.eq(bus.wstrb)]
+        m.d.sync += self.wr_en.eq(aw_held & w_held & ~self.wr_en)
+        with m.If(self.wr_en):
             m.d.sync += [aw_held.eq(0), w_held.eq(0), bvalid.eq(1)]
         with m.If(bvalid & bus.bready):
             m.d.sync += bvalid.eq(0)
 
-        m.d.comb += self.rd_addr.eq(bus.araddr)
+        reading = Signal()
+        wait = Signal(range(self.read_latency + 1))
+        m.d.comb += bus.arready.eq(~reading & ~rvalid)
+        addressed = Signal()     # rd_addr is new: rd_en follows (a decode of rd_addr is ready)
+        m.d.sync += [addressed.eq(bus.arvalid & bus.arready), self.rd_en.eq(addressed)]
         with m.If(bus.arvalid & bus.arready):
-            m.d.comb += self.rd_en.eq(1)
-            m.d.sync += [rvalid.eq(1), rdata.eq(self.rd_data)]
-        with m.Elif(rvalid & bus.rready):
+            m.d.sync += [self.rd_addr.eq(bus.araddr), reading.eq(1), wait.eq(self.read_latency)]
+        with m.If(self.rd_en | (reading & (wait != self.read_latency))):
+            with m.If(wait == 0):
+                m.d.sync += [rdata.eq(self.rd_data), rvalid.eq(1), reading.eq(0)]
+            with m.Else():
+                m.d.sync += wait.eq(wait - 1)
+        with m.If(rvalid & bus.rready):
             m.d.sync += rvalid.eq(0)
         return m
+
+
+def registered_read_mux(m: Module, addr, words: dict, width: int = 32, group_bits: int = 2):
+    """The read side of a register file: the 32-bit word at byte address ``addr`` (aligned; 0 for an
+    address no word has), through registers: with ``addr`` held from cycle t - 1 on, the word as
+    it was in cycle t is the returned signal's value in cycle t + 2. Returns that data signal.
+
+    ``words`` maps byte addresses to values. In cycle t the first register picks within each
+    group of ``2**group_bits`` neighbouring words (one LUT per bit for four), steered by a copy of
+    ``addr``'s bits registered for that group, and, beside it, whether the address is in that
+    group; the second ORs the groups (a handful of words wide)."""
+    from functools import reduce
+    from operator import or_
+
+    groups: dict[int, dict[int, object]] = {}
+    for address, value in words.items():
+        groups.setdefault(address >> (2 + group_bits), {})[(address >> 2) & ((1 << group_bits) - 1)] = value
+    picked = []
+    for group, members in sorted(groups.items()):
+        # no reset (the data path needs none); the word select registered per group (a copy of
+        # addr's bits, so that no bit drives every group), addr held since the cycle before
+        value = Signal(width, name=f"rd_group_{group:x}", reset_less=True)
+        hit = Signal(name=f"rd_hit_{group:x}", reset_less=True)
+        select = Signal(group_bits, name=f"rd_select_{group:x}", reset_less=True)
+        m.d.sync += select.eq(addr[2:2 + group_bits])
+        with m.Switch(select):
+            for i, v in members.items():
+                with m.Case(i):
+                    m.d.sync += value.eq(v)
+            with m.Default():
+                m.d.sync += value.eq(0)
+        m.d.sync += hit.eq((addr[2 + group_bits:] == group) & (addr[:2] == 0))
+        picked.append(Mux(hit, value, 0))
+    data = Signal(width, name="rd_word", reset_less=True)
+    m.d.sync += data.eq(reduce(or_, picked))
+    return data
 
 
 def _burst_beats(addr, beat_bytes: int, max_burst: int, remaining):
@@ -127,7 +178,7 @@ class AxiBurstReader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi, beat_bytes = self.axi, self.data_width // 8
-        m.submodules.fifo = q = fifo.SyncFIFO(width=self.data_width, depth=self.depth)
+        m.submodules.fifo = q = RegisteredFifo(self.data_width, self.depth)
         addr = Signal.like(self.addr)
         remaining = Signal(32)
         in_flight = Signal(range(self.depth + 1))   # beats asked for, not yet received
@@ -138,7 +189,8 @@ class AxiBurstReader(wiring.Component):
         m.d.sync += n.eq(_burst_beats(addr, beat_bytes, self.max_burst, remaining))
         settled = Signal()
         room = Signal(range(self.depth + 1))
-        m.d.comb += room.eq(self.depth - q.level - in_flight)
+        # the FIFO's level is that of the cycle before: two beats of margin
+        m.d.comb += room.eq(self.depth - 2 - q.level - in_flight)
         ar_valid, ar_beats = Signal(), Signal(range(self.max_burst + 1))
         m.d.comb += [axi.arid.eq(0), axi.araddr.eq(addr), axi.arlen.eq(ar_beats - 1), axi.arburst.eq(1),
                      axi.arsize.eq(beat_bytes.bit_length() - 1), axi.arvalid.eq(ar_valid)]
@@ -153,11 +205,13 @@ class AxiBurstReader(wiring.Component):
             m.d.comb += asked.eq(ar_beats)
         with m.Elif(~ar_valid & settled & (remaining != 0) & ~self.stop & (room >= n)):
             m.d.sync += [ar_valid.eq(1), ar_beats.eq(n)]
-        m.d.comb += [axi.rready.eq(1), q.w_data.eq(axi.rdata), q.w_en.eq(axi.rvalid),
-                     received.eq(axi.rvalid)]
+        # R is taken while the FIFO has room for it, which the bursts asked for leave it (so R
+        # never waits in practice; RREADY is the FIFO's registered ready all the same)
+        m.d.comb += [axi.rready.eq(q.w.ready), q.w.payload.eq(axi.rdata), q.w.valid.eq(axi.rvalid),
+                     received.eq(axi.rvalid & q.w.ready)]
         m.d.sync += in_flight.eq(in_flight + asked - received)
-        m.d.comb += [self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | (in_flight != 0)),
-                     self.o.valid.eq(q.r_rdy), self.o.payload.eq(q.r_data), q.r_en.eq(self.o.ready)]
+        m.d.comb += self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | (in_flight != 0))
+        wiring.connect(m, q.r, wiring.flipped(self.o))
         return m
 
 
@@ -185,13 +239,10 @@ class AxiBurstWriter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi, beat_bytes = self.axi, self.data_width // 8
-        m.submodules.fifo = q = fifo.SyncFIFO(width=self.data_width, depth=self.depth)
-        # ``i.ready`` is a register: room for one more beat now whatever this cycle writes (two
-        # free entries a cycle ago), so that it does not hang off the FIFO's level through logic
-        # into everything upstream that it enables
-        room = Signal()
-        m.d.sync += room.eq(q.level < self.depth - 1)
-        m.d.comb += [q.w_data.eq(self.i.payload), q.w_en.eq(self.i.valid & room), self.i.ready.eq(room)]
+        # ``i.ready`` is the FIFO's, a register: it does not hang off the FIFO's level through
+        # logic into everything upstream that it enables
+        m.submodules.fifo = q = RegisteredFifo(self.data_width, self.depth)
+        wiring.connect(m, wiring.flipped(self.i), q.w)
         addr = Signal.like(self.addr)
         w_left = Signal(range(self.max_burst + 1))
         b_pending = Signal(8)
@@ -208,20 +259,29 @@ class AxiBurstWriter(wiring.Component):
         aw_fire = Signal()
         m.d.comb += [aw_fire.eq(aw_valid & axi.awready), axi.bready.eq(1), b_done.eq(axi.bvalid)]
         m.d.sync += [b_pending.eq(b_pending + aw_fire - b_done), settled.eq(1)]
+        # q.level is the cycle before's: it may only count fewer beats than there are, not more,
+        # when no beat went out on W in the cycle before (``w_went``)
+        w_went = Signal()
+        m.d.sync += w_went.eq(axi.wvalid & axi.wready)
         with m.If(self.start):
             m.d.sync += [addr.eq(self.addr), self.beats.eq(0), settled.eq(0)]
         with m.Elif(aw_fire):
             m.d.sync += [addr.eq(addr + aw_beats * beat_bytes), w_left.eq(aw_beats), aw_valid.eq(0),
                          settled.eq(0)]
-        with m.Elif(~aw_valid & settled & (w_left == 0) & (q.level != 0) & ((q.level >= full) | self.flush)
-                    & (b_pending != 255)):
+        with m.Elif(~aw_valid & settled & (w_left == 0) & ~w_went & (q.level != 0)
+                    & ((q.level >= full) | self.flush) & (b_pending != 255)):
             m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(q.level >= full, full, q.level))]
-        m.d.comb += [axi.wdata.eq(q.r_data), axi.wstrb.eq(-1), axi.wlast.eq(w_left == 1),
-                     axi.wvalid.eq((w_left != 0) & q.r_rdy)]
+        # ``w_active`` (a register) is ``w_left != 0``, ``w_last`` is ``w_left == 1``
+        w_active, w_last = Signal(), Signal()
+        m.d.comb += [axi.wdata.eq(q.r.payload), axi.wstrb.eq(-1), axi.wlast.eq(w_last),
+                     axi.wvalid.eq(w_active & q.r.valid), q.r.ready.eq(axi.wready & w_active)]
+        with m.If(aw_fire):
+            m.d.sync += [w_active.eq(1), w_last.eq(aw_beats == 1)]
+        with m.Elif(axi.wvalid & axi.wready):
+            m.d.sync += [w_active.eq(~w_last), w_last.eq(w_left == 2)]
         with m.If(axi.wvalid & axi.wready):
-            m.d.comb += q.r_en.eq(1)
             m.d.sync += [w_left.eq(w_left - 1), self.beats.eq(self.beats + 1)]
-        m.d.comb += self.idle.eq((q.level == 0) & ~aw_valid & (w_left == 0) & (b_pending == 0))
+        m.d.comb += self.idle.eq(q.empty & ~aw_valid & (w_left == 0) & (b_pending == 0))
         return m
 
 

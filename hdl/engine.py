@@ -175,7 +175,7 @@ class MatchingEngine(wiring.Component):
                      notional.limit.eq(acct_rd.data.max_notional)]
         # For the kernel's event-buffer reservation: orders resting, and events emitted but not
         # yet taken from ``o``. While ``i.ready`` is high: backlog exact, live exact or one more.
-        m.d.comb += self.live.eq((1 << k) - free.free_count)
+        m.d.comb += self.live.eq(free.in_use)
 
         # -- cycle counter and output stage -------------------------------------------------------
         cycle = Signal(64)

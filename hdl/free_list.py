@@ -7,7 +7,8 @@ a queue in a memory, and every never-used slot precedes every freed one, as in t
 * ``alloc`` for one cycle while ``available``: ``slot`` (valid while ``available``) is taken.
 * ``free`` for one cycle with ``free_slot``: the slot goes to the back of the queue.
 Both take effect at the next clock edge and may be given in the same cycle; ``slot`` is the
-slot ``alloc`` takes, combinationally, with no wait.
+slot ``alloc`` takes, combinationally, with no wait. ``in_use`` (a register) counts the slots
+taken and not freed.
 """
 
 from amaranth import Module, Signal
@@ -26,7 +27,7 @@ class FreeList(wiring.Component):
             "alloc": In(1),
             "free": In(1),
             "free_slot": In(slot_bits),
-            "free_count": Out(slot_bits + 1),
+            "in_use": Out(slot_bits + 1),
         })
 
     def elaborate(self, platform):
@@ -52,7 +53,6 @@ class FreeList(wiring.Component):
         m.d.comb += [
             self.available.eq(from_fresh | (count != 0)),
             self.slot.eq(fresh),
-            self.free_count.eq(n - fresh + count),
         ]
         with m.If(~from_fresh):
             m.d.comb += self.slot.eq(rd.data)
@@ -63,5 +63,5 @@ class FreeList(wiring.Component):
         m.d.comb += [wr.addr.eq(tail), wr.data.eq(self.free_slot), wr.en.eq(self.free)]
         with m.If(self.free):
             m.d.sync += tail.eq(tail + 1)
-        m.d.sync += count.eq(count + self.free - take_queued)
+        m.d.sync += [count.eq(count + self.free - take_queued), self.in_use.eq(self.in_use + take - self.free)]
         return m

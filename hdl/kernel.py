@@ -34,6 +34,7 @@ from fpgax.hdl.axi import (
     AxiLiteSignature,
     BeatsToRecords,
     RecordToBeats,
+    registered_read_mux,
 )
 from fpgax.hdl.engine import MatchingEngine
 from fpgax.hdl.layouts import CommandLayout
@@ -66,7 +67,7 @@ class FpgaxKernel(wiring.Component):
         cfg, w = self.config, self.data_width
         beat_bytes = w // 8
 
-        m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS)
+        m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS, read_latency=2)
         wiring.connect(m, wiring.flipped(self.s_axi_control), ctl.bus)
         m.submodules.engine = engine = MatchingEngine(cfg)
         clear = Signal()   # empties the command path at the end of a call
@@ -103,72 +104,83 @@ class FpgaxKernel(wiring.Component):
                **{reg: getattr(cfg, attr) for reg, attr in rm.ID_PARAMETERS}}
         m.d.comb += self.interrupt.eq(gie & (ier & isr).any())
 
-        # reads: a combinational decode of every word; side effects in the rd_en cycle
-        with m.Switch(ctl.rd_addr):
-            for reg in rm.REGISTERS:
-                for i, word in enumerate(reg.words):
-                    with m.Case(word):
-                        if reg.name == "CTRL":
-                            m.d.comb += ctl.rd_data.eq(Cat(ap_start, ap_done, ap_idle, ap_ready,
-                                                           0, 0, 0, auto_restart))
-                            with m.If(ctl.rd_en):
-                                m.d.sync += [ap_done.eq(0), ap_ready.eq(0)]
-                        elif reg.name in ("GIE", "IER", "ISR"):
-                            m.d.comb += ctl.rd_data.eq({"GIE": gie, "IER": ier, "ISR": isr}[reg.name])
-                        elif reg.kind is rm.Kind.ARGUMENT:
-                            m.d.comb += ctl.rd_data.eq(args[reg.name].word_select(i, 32))
-                        elif reg.kind is rm.Kind.STATUS:
-                            m.d.comb += ctl.rd_data.eq({"CONSUMED": consumed, "WRITTEN": written,
-                                                        "STATUS": status, "NEEDED": needed}[reg.name])
-                        elif reg.kind is rm.Kind.ID:
-                            m.d.comb += ctl.rd_data.eq(ids[reg.name])
-                        elif i == 0:   # 64-bit counter, low word: latch the high word
-                            value = sixty_four[reg.name]
-                            m.d.comb += ctl.rd_data.eq(value[:32])
-                            with m.If(ctl.rd_en):
-                                m.d.sync += shadows[reg.name].eq(value[32:])
-                        else:
-                            m.d.comb += ctl.rd_data.eq(shadows[reg.name])
-            with m.Default():
-                m.d.comb += ctl.rd_data.eq(0)
+        # reads: the word at rd_addr through two registers (``registered_read_mux``); side effects
+        # in the rd_en cycle, when the mux's first register samples what the read returns
+        words = {}
 
-        # writes (byte strobes honoured for the arguments)
-        with m.If(ctl.wr_en):
-            with m.Switch(ctl.wr_addr):
-                for reg in rm.REGISTERS:
-                    if reg.access is not rm.Access.RW:
-                        continue
-                    for i, word in enumerate(reg.words):
-                        with m.Case(word):
-                            if reg.name == "CTRL":
-                                with m.If(ctl.wr_strb[0]):
-                                    m.d.sync += auto_restart.eq(ctl.wr_data[7])
-                                    with m.If(ctl.wr_data[0]):
-                                        m.d.sync += ap_start.eq(1)
-                            elif reg.name == "GIE":
-                                m.d.sync += gie.eq(ctl.wr_data[0])
-                            elif reg.name == "IER":
-                                m.d.sync += ier.eq(ctl.wr_data[:2])
-                            elif reg.name == "ISR":
-                                m.d.sync += isr.eq(isr ^ ctl.wr_data[:2])
-                            else:
-                                target = args[reg.name].word_select(i, 32)
-                                for b in range(4):
-                                    with m.If(ctl.wr_strb[b]):
-                                        m.d.sync += target[8 * b:8 * b + 8].eq(ctl.wr_data[8 * b:8 * b + 8])
+        def read_hit(word):
+            """rd_addr is ``word``: registered, ready when rd_en comes."""
+            hit = Signal(name=f"rd_is_{word:x}")
+            m.d.sync += hit.eq(ctl.rd_addr == word)
+            return hit
+
+        for reg in rm.REGISTERS:
+            for i, word in enumerate(reg.words):
+                if reg.name == "CTRL":
+                    words[word] = Cat(ap_start, ap_done, ap_idle, ap_ready, 0, 0, 0, auto_restart)
+                    with m.If(ctl.rd_en & read_hit(word)):
+                        m.d.sync += [ap_done.eq(0), ap_ready.eq(0)]
+                elif reg.name in ("GIE", "IER", "ISR"):
+                    words[word] = {"GIE": gie, "IER": ier, "ISR": isr}[reg.name]
+                elif reg.kind is rm.Kind.ARGUMENT:
+                    words[word] = args[reg.name].word_select(i, 32)
+                elif reg.kind is rm.Kind.STATUS:
+                    words[word] = {"CONSUMED": consumed, "WRITTEN": written, "STATUS": status,
+                                   "NEEDED": needed}[reg.name]
+                elif reg.kind is rm.Kind.ID:
+                    words[word] = ids[reg.name]
+                elif i == 0:   # 64-bit counter, low word: the high word latched in the same cycle
+                    value = sixty_four[reg.name]
+                    words[word] = value[:32]
+                    with m.If(ctl.rd_en & read_hit(word)):
+                        m.d.sync += shadows[reg.name].eq(value[32:])
+                else:
+                    words[word] = shadows[reg.name]
+        m.d.comb += ctl.rd_data.eq(registered_read_mux(m, ctl.rd_addr, words))
+
+        # writes (byte strobes honoured for the arguments): wr_addr's decode is registered, and
+        # ready when wr_en comes (AxiLiteRegisterSlave)
+        for reg in rm.REGISTERS:
+            if reg.access is not rm.Access.RW:
+                continue
+            for i, word in enumerate(reg.words):
+                hit = Signal(name=f"wr_hit_{word:x}")
+                m.d.sync += hit.eq(ctl.wr_addr == word)
+                with m.If(ctl.wr_en & hit):
+                    if reg.name == "CTRL":
+                        with m.If(ctl.wr_strb[0]):
+                            m.d.sync += auto_restart.eq(ctl.wr_data[7])
+                            with m.If(ctl.wr_data[0]):
+                                m.d.sync += ap_start.eq(1)
+                    elif reg.name == "GIE":
+                        m.d.sync += gie.eq(ctl.wr_data[0])
+                    elif reg.name == "IER":
+                        m.d.sync += ier.eq(ctl.wr_data[:2])
+                    elif reg.name == "ISR":
+                        m.d.sync += isr.eq(isr ^ ctl.wr_data[:2])
+                    else:
+                        target = args[reg.name].word_select(i, 32)
+                        for b in range(4):
+                            with m.If(ctl.wr_strb[b]):
+                                m.d.sync += target[8 * b:8 * b + 8].eq(ctl.wr_data[8 * b:8 * b + 8])
 
         # -- counters since reset -----------------------------------------------------------------
-        # what each counter counts in this cycle, registered, and added in the next: the handshakes
-        # come late in the cycle (the engine's and the writer's), a 64-bit add should not follow them
+        # what each counter counts in this cycle, registered, decoded in the next and added in the
+        # one after: the handshakes come late in the cycle (the engine's and the writer's), neither
+        # a decode of the event's type nor a 64-bit add should follow them. The counters lag the
+        # events by 3 cycles.
         o_fire = engine.o.valid & engine.o.ready
-        event_type = engine.o.payload.type
+        fired, fired_type = Signal(), Signal.like(engine.o.payload.type)
+        m.d.sync += [fired.eq(o_fire), fired_type.eq(engine.o.payload.type)]
         counted = {name: Signal(name=f"counts_{name.lower()}") for name in counters}
+        took, stalled = Signal(), Signal()
+        m.d.sync += [took.eq(engine.i.valid & engine.i.ready), stalled.eq(engine.o.valid & ~engine.o.ready)]
         m.d.sync += [
-            counted["COMMANDS"].eq(engine.i.valid & engine.i.ready),
-            counted["EVENTS"].eq(o_fire),
-            counted["FILLS"].eq(o_fire & (event_type == p.EventType.FILL)),
-            counted["REJECTS"].eq(o_fire & (event_type == p.EventType.REJECTED)),
-            counted["BACKPRESSURE"].eq(engine.o.valid & ~engine.o.ready),
+            counted["COMMANDS"].eq(took),
+            counted["EVENTS"].eq(fired),
+            counted["FILLS"].eq(fired & (fired_type == p.EventType.FILL)),
+            counted["REJECTS"].eq(fired & (fired_type == p.EventType.REJECTED)),
+            counted["BACKPRESSURE"].eq(stalled),
         ]
         m.d.sync += [counters[name].eq(counters[name] + counted[name]) for name in counters]
 
@@ -181,10 +193,12 @@ class FpgaxKernel(wiring.Component):
         with m.If(o_fire):
             m.d.sync += events.eq(events + 1)
 
-        # The command stage: one register between the unpacker and the engine, holding the next
-        # command and the part of its worst-case event count that does not depend on the book
-        # (``fpgax.spec.regmap.worst_case_events``): the admission check and the engine's
-        # handshake start from registers, not from the read FIFO's memory through the unpacker.
+        # The command stage: a two-entry skid buffer between the unpacker and the engine, holding
+        # the next command and the part of its worst-case event count that does not depend on the
+        # book (``fpgax.spec.regmap.worst_case_events``). The admission check and the engine's
+        # handshake start from its first entry, a register; the unpacker's ``ready`` is a register
+        # too (the second entry is free), so the engine's ``i.ready`` does not reach back into the
+        # read FIFO's memory.
         cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
         opcode, qty = cmd.opcode, cmd.qty
         depth = Signal(32)
@@ -202,28 +216,62 @@ class FpgaxKernel(wiring.Component):
                 m.d.comb += extra.eq(1 + 2 * depth)
             with m.Default():
                 m.d.comb += extra.eq(1)
-        staged = Signal(CommandLayout)
-        staged_valid, staged_extra, staged_plus_live = Signal(), Signal(33), Signal()
-        worst = Signal(33)
-        m.d.comb += worst.eq(staged_extra + Mux(staged_plus_live, engine.live, 0))
-        reserved = Signal(34)
-        m.d.comb += reserved.eq(events + engine.backlog + worst)
-        fits = reserved <= evt_capacity
-        more = consumed != cmd_count
+        # the admission check's margins (see below): events emitted, orders rested, while the
+        # figures it compares travel through their registers
+        event_margin, order_margin = 4, 2
+        StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": 33, "extra_margin": 34,
+                                          "plus_live": 1})
+        incoming = Signal(StagedLayout)
+        m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live),
+                     incoming.extra_margin.eq(extra + event_margin + Mux(plus_live, order_margin, 0))]
+        staged, skid = Signal(StagedLayout), Signal(StagedLayout)
+        staged_valid, skid_valid = Signal(), Signal()
+        handed = engine.i.valid & engine.i.ready
+        # The admission check, from registers: the room left in the event buffer (the engine's
+        # figures registered, added, subtracted from the capacity: three registers) and the staged
+        # command's worst case (one), compared and registered again, so the figures used are those
+        # of four and two cycles before. In one cycle the engine emits at most one event and rests
+        # or frees at most one order, so a command that fitted with a margin of four events and two
+        # orders then fits now (``fits_with_margin``); one that needs the last events of the buffer
+        # is admitted on the exact figures once the engine has been idle for four cycles
+        # (``quiet``: nothing moved). Both hold only for a command staged for two cycles (``same``).
+        # The call stops for a full buffer on the exact figures only, as the engine would decide it
+        # with nothing in flight.
+        taken_r, backlog_r = Signal.like(events), Signal.like(engine.backlog)
+        emitted = Signal(33)                        # events of this call, taken or waiting
+        room = Signal(range(-(1 << 33), 1 << 33))   # events the buffer can still take
+        live = Mux(staged.plus_live, engine.live, 0)
+        worst, worst_margin = Signal(34), Signal(35)
+        m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
+                     room.eq(evt_capacity - emitted),
+                     worst.eq(staged.extra + live), worst_margin.eq(staged.extra_margin + live)]
+        fits_exactly, fits_with_margin = Signal(), Signal()
+        m.d.sync += [fits_exactly.eq(worst <= room), fits_with_margin.eq(worst_margin <= room)]
+        same, quiet = Signal(2), Signal(event_margin)   # the last cycles: same command; engine idle
+        m.d.sync += [same.eq(Cat(staged_valid & ~handed & ~clear, same[0])),
+                     quiet.eq(Cat(engine.idle, quiet[:-1]))]
+        fits = same.all() & (fits_with_margin | (fits_exactly & quiet.all()))
+        full = staged_valid & same.all() & quiet.all() & ~fits_exactly
+        more, last_one = Signal(), Signal()    # consumed != cmd_count, and == cmd_count - 1
+        left = Signal(32)                       # cmd_count - consumed
         running = Signal()   # commands go to the engine in RUN only, where they are counted
         take = running & more & fits
-        handed = engine.i.valid & engine.i.ready
-        m.d.comb += [engine.i.payload.eq(staged), engine.i.valid.eq(staged_valid & take),
-                     unpack.o.ready.eq(~staged_valid | handed)]
+        arriving = unpack.o.valid & unpack.o.ready
+        m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(staged_valid & take),
+                     unpack.o.ready.eq(~skid_valid)]
         with m.If(clear):
-            m.d.sync += staged_valid.eq(0)
-        with m.Elif(unpack.o.valid & unpack.o.ready):
-            m.d.sync += [staged.eq(cmd), staged_valid.eq(1), staged_extra.eq(extra),
-                         staged_plus_live.eq(plus_live)]
-        with m.Elif(handed):
-            m.d.sync += staged_valid.eq(0)
+            m.d.sync += [staged_valid.eq(0), skid_valid.eq(0)]
+        with m.Elif(~staged_valid | handed):    # the first entry is free after this cycle
+            with m.If(skid_valid):
+                m.d.sync += [staged.eq(skid), skid_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [staged.eq(incoming), staged_valid.eq(arriving)]
+        with m.Elif(arriving):                  # it is not: the arrival waits in the second
+            m.d.sync += [skid.eq(incoming), skid_valid.eq(1)]
 
         def begin():
+            m.d.sync += [left.eq(args["CMD_COUNT"]), more.eq(args["CMD_COUNT"] != 0),
+                         last_one.eq(args["CMD_COUNT"] == 1)]
             m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
                          evt_addr.eq(args["EVT_BUF"]), evt_capacity.eq(args["EVT_CAPACITY"]),
                          consumed.eq(0), events.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
@@ -240,12 +288,13 @@ class FpgaxKernel(wiring.Component):
                 m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += running.eq(1)
-                with m.If(engine.i.valid & engine.i.ready):
-                    m.d.sync += consumed.eq(consumed + 1)
+                with m.If(handed):
+                    m.d.sync += [consumed.eq(consumed + 1), left.eq(left - 1), more.eq(~last_one),
+                                 last_one.eq(left == 2)]
                 with m.If(~more):
                     m.next = "DRAIN"
-                with m.Elif(staged_valid & engine.i.ready & ~fits):
-                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst)]
+                with m.Elif(full):
+                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst)]   # exact: quiet
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += reader.stop.eq(1)

@@ -18,7 +18,10 @@ def run(dut, *benches):
     sim = Simulator(top)
     sim.add_clock(1e-8)
     for bench in benches:
-        sim.add_testbench(bench)
+        if isinstance(bench, tuple):    # ("background", bench): runs alongside, never awaited
+            sim.add_testbench(bench[1], background=True)
+        else:
+            sim.add_testbench(bench)
     sim.run()
 
 
@@ -75,11 +78,11 @@ def test_record_to_beats(beat):
     check_converter(RecordToBeats(512, beat), 512, beat, [rng.getrandbits(512) for _ in range(10)], beat)
 
 
-def test_axi_lite_slave_strobes_one_access_at_a_time():
-    dut = AxiLiteRegisterSlave(12)
+@pytest.mark.parametrize("latency", [0, 2])
+def test_axi_lite_slave_strobes_one_access_at_a_time(latency):
+    dut = AxiLiteRegisterSlave(12, read_latency=latency)
     bus = dut.bus
-    regs = {0x10: 0x11111111, 0x24: 0xCAFEF00D}
-    writes, reads = [], []
+    writes, reads, strobes = [], [], []
 
     async def master(ctx):
         # write with W before AW
@@ -90,37 +93,54 @@ def test_axi_lite_slave_strobes_one_access_at_a_time():
         ctx.set(bus.wvalid, 0)
         for _ in range(3):
             await ctx.tick()
-        assert not ctx.get(dut.wr_en)
+            assert not ctx.get(dut.wr_en)
         ctx.set(bus.awvalid, 1)
         ctx.set(bus.awaddr, 0x24)
         await ctx.tick().until(bus.awready)
         ctx.set(bus.awvalid, 0)
-        assert ctx.get(dut.wr_en) and ctx.get(dut.wr_addr) == 0x24 and ctx.get(dut.wr_data) == 0xDEADBEEF
+        assert not ctx.get(dut.wr_en) and ctx.get(dut.wr_addr) == 0x24   # the address first
+        await ctx.tick()
+        assert ctx.get(dut.wr_en) and ctx.get(dut.wr_data) == 0xDEADBEEF and ctx.get(dut.wr_strb) == 0xF
         writes.append(ctx.get(dut.wr_data))
         await ctx.tick()
+        assert not ctx.get(dut.wr_en)    # one cycle
         assert ctx.get(bus.bvalid) and ctx.get(bus.bresp) == 0
         ctx.set(bus.bready, 1)
         await ctx.tick()
         ctx.set(bus.bready, 0)
         assert not ctx.get(bus.bvalid)
-        # read: the strobe and the address in the AR cycle, the data returned the next
+        # read: the address the cycle after AR, the strobe the cycle after that, the data sampled
+        # `latency` cycles after the strobe and returned on R the next cycle
         ctx.set(bus.arvalid, 1)
         ctx.set(bus.araddr, 0x10)
-        await ctx.delay(1e-9)
-        assert ctx.get(bus.arready) and ctx.get(dut.rd_en) and ctx.get(dut.rd_addr) == 0x10
-        ctx.set(dut.rd_data, regs[0x10])
-        await ctx.tick()
+        await ctx.tick().until(bus.arready)
         ctx.set(bus.arvalid, 0)
+        ctx.set(bus.araddr, 0xFF0)       # AR's address is held by the slave, not the bus
+        assert not ctx.get(dut.rd_en) and ctx.get(dut.rd_addr) == 0x10
+        await ctx.tick()
+        assert ctx.get(dut.rd_en) and ctx.get(dut.rd_addr) == 0x10
+        for cycle in range(latency + 1):
+            ctx.set(dut.rd_data, 0x1111 * (cycle + 1))   # what a decode `cycle` registers deep shows
+            assert not ctx.get(bus.rvalid) and ctx.get(dut.rd_addr) == 0x10
+            await ctx.tick()
+            assert not ctx.get(dut.rd_en)
         ctx.set(dut.rd_data, 0)
-        await ctx.delay(1e-9)
-        assert ctx.get(bus.rvalid)
-        reads.append(ctx.get(bus.rdata))
+        assert ctx.get(bus.rvalid) and ctx.get(bus.rresp) == 0
+        for _ in range(2):                # R is held until RREADY
+            reads.append(ctx.get(bus.rdata))
+            await ctx.tick()
         ctx.set(bus.rready, 1)
         await ctx.tick()
         ctx.set(bus.rready, 0)
+        assert not ctx.get(bus.rvalid) and ctx.get(bus.arready)
 
-    run(dut, master)
-    assert writes == [0xDEADBEEF] and reads == [0x11111111]
+    async def count_strobes(ctx):
+        async for *_, en in ctx.tick().sample(dut.rd_en):
+            strobes.append(en)
+
+    run(dut, master, ("background", count_strobes))
+    assert writes == [0xDEADBEEF] and reads == [0x1111 * (latency + 1)] * 2
+    assert sum(strobes) == 1
 
 
 class AxiMemoryModel:

@@ -20,7 +20,7 @@ def test_free_list_is_a_fifo_starting_at_zero():
             free = bool(taken) and rng.random() < 0.5
             free_slot = taken.pop(rng.randrange(len(taken))) if free else 0
             assert ctx.get(dut.available) == bool(fifo)
-            assert ctx.get(dut.free_count) == len(fifo)
+            assert ctx.get(dut.in_use) == 16 - len(fifo)
             if fifo:
                 assert ctx.get(dut.slot) == fifo[0]
             ctx.set(dut.alloc, alloc)
