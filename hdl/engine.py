@@ -7,8 +7,9 @@ Contract
 * Commands are taken one at a time, in order; the events of a command are written, in the
   order docs/semantics.md gives, into an output FIFO; a full FIFO stalls the engine, so output
   backpressure never drops or reorders an event. ``i.ready`` is high only when the previous
-  command is done: in the idle state, and in the last cycle of a resting add that joins a level
-  or of a cancel that leaves its level non-empty.
+  command is done: in the idle state, and in the last cycle of a resting add or of a command
+  that ends by taking an order off its lists (a cancel, a filled or canceled aggressor). It is a
+  decode of state registers only (the engine's, the index's, the sweep's).
 * ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
@@ -374,7 +375,7 @@ class MatchingEngine(wiring.Component):
 
         init = Signal(range(max(n_slots, level_depth, 1 << sb, 1 << ab) + 1))
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("INIT"):
                 m.d.comb += [
                     gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
@@ -391,13 +392,17 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += init.eq(init + 1)
 
-            def accept():
-                """Take a command: in IDLE, and in REST_WRITE when nothing it starts is still busy.
-                A command is taken only when the index will take a request next cycle (idle, or
-                finishing a SET/CLEAR now): a command's first search comes one cycle after this.
+            def accept(otherwise="IDLE"):
+                """Take a command: in IDLE, and in the last cycle of a resting add or of a command
+                that ends with an unlink (else go to ``otherwise``). A command is taken only when
+                the index will take a request next cycle (idle, or finishing a SET/CLEAR now) and
+                the sweep is idle: ``i.ready`` comes from the state registers, the index's and the
+                sweep's, never from memory data. A command's first state issues no index request
+                (the sweep's first search comes two cycles after the handshake, SYM_CHECK waits
+                for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
                 The memories a command may look at are read from the incoming payload in the
                 handshake cycle; the state the opcode leads to sees the data."""
-                m.d.comb += self.i.ready.eq(index.free_next & sweep.idle)
+                m.next = otherwise
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
@@ -759,15 +764,13 @@ class MatchingEngine(wiring.Component):
                         m.d.comb += al_wr.data.head.eq(a_slot)
                     with m.Else():
                         m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
-                m.next = "IDLE"
                 with m.If(~lvl.used):
-                    # a new level: mark it in the index; IDLE waits for the index by itself
+                    # a new level: mark it in the index (done before the next command searches)
                     m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.SET), req.book.eq(own_book),
                                  req.idx.eq(a_pidx)]
-                with m.Else():
-                    # joined a level: the command is done, take the next one in this cycle (the
-                    # transparent leaves and acct_list ports show it these writes)
-                    accept()
+                # the command is done: take the next one in this cycle (the transparent leaves and
+                # acct_list ports show it these writes)
+                accept()
 
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
             with m.State("UNLINK"):
@@ -790,19 +793,18 @@ class MatchingEngine(wiring.Component):
                             with m.Case(i):
                                 m.next = "IDLE" if name == "DONE" else name
 
-                with m.If(u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)):
-                    # the level is now empty: clear its index bit; IDLE waits for the index by
-                    # itself, every other continuation may search it and waits here first
+                emptied = u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)
+                with m.If(emptied):
+                    # the level is now empty: clear its index bit (done before the next command
+                    # searches; every other continuation may search at once and waits here first)
                     m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.CLEAR), req.book.eq(u_book),
                                  req.idx.eq(u_pidx)]
-                    with m.If(u_ret == RETURNS.index("DONE")):
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.next = "UNLINK_CLEAR_WAIT"
+                with m.If(u_ret == RETURNS.index("DONE")):
+                    accept()   # the command is done: take the next one in this cycle
+                with m.Elif(emptied):
+                    m.next = "UNLINK_CLEAR_WAIT"
                 with m.Else():
                     unlink_return()
-                    with m.If(u_ret == RETURNS.index("DONE")):
-                        accept()   # the command is done: take the next one in this cycle
             with m.State("UNLINK_CLEAR_WAIT"):
                 with m.If(~index.busy):
                     unlink_return()
@@ -898,6 +900,8 @@ class MatchingEngine(wiring.Component):
                      account=cmd.account)
 
             with m.State("SYM_CHECK"):  # [R-SYMBOL]
+                # (no search may start in a command's first cycle: stay while the index finishes
+                # the previous command's SET or CLEAR)
                 lo, hi = cmd.price, cmd.qty
                 checks = [
                     (~sym_ok, R.UNKNOWN_SYMBOL),
@@ -906,10 +910,13 @@ class MatchingEngine(wiring.Component):
                 ]
 
                 def band_ok():
-                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
                     m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
-                    m.next = "SYM_BIDS_WAIT"
+                    m.next = "SYM_FIND"
                 self._first_failure(m, checks, reason, "REJECT", band_ok)
+            with m.State("SYM_FIND"):
+                with m.If(~index.busy):
+                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
+                    m.next = "SYM_BIDS_WAIT"
             with m.State("SYM_BIDS_WAIT"):
                 with m.If(~index.busy):
                     with m.If(index.found):
@@ -1049,6 +1056,11 @@ class MatchingEngine(wiring.Component):
             with m.State("DONE"):
                 m.next = "IDLE"
 
+        # A command is taken in the states that call accept(), when the index and the sweep are
+        # free: i.ready is a decode of three state registers (not a driver inside the FSM's states)
+        accepting = (fsm.ongoing("IDLE") | fsm.ongoing("REST_WRITE")
+                     | (fsm.ongoing("UNLINK_WRITE") & (u_ret == RETURNS.index("DONE"))))
+        m.d.comb += self.i.ready.eq(accepting & index.free_next & sweep.idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
         m.d.comb += self.idle.eq(self.i.ready & output.empty)
         return m
