@@ -110,40 +110,60 @@ class AxiLiteRegisterSlave(wiring.Component):
         return m
 
 
-def registered_read_mux(m: Module, addr, words: dict, width: int = 32, group_bits: int = 2):
+class RegisteredReadMux:
     """The read side of a register file: the 32-bit word at byte address ``addr`` (aligned; 0 for an
     address no word has), through registers: with ``addr`` held from cycle t - 1 on, the word as
-    it was in cycle t is the returned signal's value in cycle t + 2. Returns that data signal.
+    it was in cycle t is the value of ``build``'s signal in cycle t + 2.
 
-    ``words`` maps byte addresses to values. In cycle t the first register picks within each
-    group of ``2**group_bits`` neighbouring words (one LUT per bit for four), steered by a copy of
-    ``addr``'s bits registered for that group, and, beside it, whether the address is in that
-    group; the second ORs the groups (a handful of words wide)."""
-    from functools import reduce
-    from operator import or_
+    In cycle t the first register picks within each group of ``2**group_bits`` neighbouring words
+    (one LUT per bit for four), steered by a copy of ``addr``'s bits registered for that group,
+    and, beside it, whether the address is in that group (registered too); the second ORs the
+    groups (a handful of words wide). ``selects(m, address)``: ``addr`` is that word, from the same
+    registers (two LUTs), valid from cycle t on: for read side effects in the cycle the word is
+    sampled."""
 
-    groups: dict[int, dict[int, object]] = {}
-    for address, value in words.items():
-        groups.setdefault(address >> (2 + group_bits), {})[(address >> 2) & ((1 << group_bits) - 1)] = value
-    picked = []
-    for group, members in sorted(groups.items()):
-        # no reset (the data path needs none); the word select registered per group (a copy of
-        # addr's bits, so that no bit drives every group), addr held since the cycle before
-        value = Signal(width, name=f"rd_group_{group:x}", reset_less=True)
-        hit = Signal(name=f"rd_hit_{group:x}", reset_less=True)
-        select = Signal(group_bits, name=f"rd_select_{group:x}", reset_less=True)
-        m.d.sync += select.eq(addr[2:2 + group_bits])
-        with m.Switch(select):
-            for i, v in members.items():
-                with m.Case(i):
-                    m.d.sync += value.eq(v)
-            with m.Default():
-                m.d.sync += value.eq(0)
-        m.d.sync += hit.eq((addr[2 + group_bits:] == group) & (addr[:2] == 0))
-        picked.append(Mux(hit, value, 0))
-    data = Signal(width, name="rd_word", reset_less=True)
-    m.d.sync += data.eq(reduce(or_, picked))
-    return data
+    def __init__(self, addr, width: int = 32, group_bits: int = 2):
+        self.addr, self.width, self.group_bits = addr, width, group_bits
+        self._groups: dict[int, tuple] = {}
+
+    def _group(self, m: Module, group: int):
+        if group not in self._groups:
+            # no reset (the data path needs none); the word select registered per group, so that
+            # no address bit drives every group
+            hit = Signal(name=f"rd_hit_{group:x}", reset_less=True)
+            select = Signal(self.group_bits, name=f"rd_select_{group:x}", reset_less=True)
+            addr, g = self.addr, self.group_bits
+            m.d.sync += [hit.eq((addr[2 + g:] == group) & (addr[:2] == 0)), select.eq(addr[2:2 + g])]
+            self._groups[group] = (hit, select)
+        return self._groups[group]
+
+    def selects(self, m: Module, address: int):
+        hit, select = self._group(m, address >> (2 + self.group_bits))
+        return hit & (select == ((address >> 2) & ((1 << self.group_bits) - 1)))
+
+    def build(self, m: Module, words: dict):
+        """``words`` maps byte addresses to values; returns the data signal."""
+        from functools import reduce
+        from operator import or_
+
+        groups: dict[int, dict[int, object]] = {}
+        g = self.group_bits
+        for address, value in words.items():
+            groups.setdefault(address >> (2 + g), {})[(address >> 2) & ((1 << g) - 1)] = value
+        picked = []
+        for group, members in sorted(groups.items()):
+            hit, select = self._group(m, group)
+            value = Signal(self.width, name=f"rd_group_{group:x}", reset_less=True)
+            with m.Switch(select):
+                for i, v in members.items():
+                    with m.Case(i):
+                        m.d.sync += value.eq(v)
+                with m.Default():
+                    m.d.sync += value.eq(0)
+            picked.append(Mux(hit, value, 0))
+        data = Signal(self.width, name="rd_word", reset_less=True)
+        m.d.sync += data.eq(reduce(or_, picked))
+        return data
 
 
 def _burst_beats(addr, beat_bytes: int, max_burst: int, remaining):

@@ -34,7 +34,7 @@ from fpgax.hdl.axi import (
     AxiLiteSignature,
     BeatsToRecords,
     RecordToBeats,
-    registered_read_mux,
+    RegisteredReadMux,
 )
 from fpgax.hdl.engine import MatchingEngine
 from fpgax.hdl.layouts import CommandLayout
@@ -104,15 +104,15 @@ class FpgaxKernel(wiring.Component):
                **{reg: getattr(cfg, attr) for reg, attr in rm.ID_PARAMETERS}}
         m.d.comb += self.interrupt.eq(gie & (ier & isr).any())
 
-        # reads: the word at rd_addr through two registers (``registered_read_mux``); side effects
+        # reads: the word at rd_addr through two registers (``RegisteredReadMux``); side effects
         # in the rd_en cycle, when the mux's first register samples what the read returns
         words = {}
 
+        read_mux = RegisteredReadMux(ctl.rd_addr)
+
         def read_hit(word):
-            """rd_addr is ``word``: registered, ready when rd_en comes."""
-            hit = Signal(name=f"rd_is_{word:x}")
-            m.d.sync += hit.eq(ctl.rd_addr == word)
-            return hit
+            """rd_addr is ``word``: from the read multiplexer's registers, ready when rd_en comes."""
+            return read_mux.selects(m, word)
 
         for reg in rm.REGISTERS:
             for i, word in enumerate(reg.words):
@@ -129,14 +129,18 @@ class FpgaxKernel(wiring.Component):
                                    "NEEDED": needed}[reg.name]
                 elif reg.kind is rm.Kind.ID:
                     words[word] = ids[reg.name]
-                elif i == 0:   # 64-bit counter, low word: the high word latched in the same cycle
+                elif i == 0:   # 64-bit counter, low word: the high word of the same cycle latched
                     value = sixty_four[reg.name]
                     words[word] = value[:32]
-                    with m.If(ctl.rd_en & read_hit(word)):
-                        m.d.sync += shadows[reg.name].eq(value[32:])
+                    # (a cycle later, from a copy of the cycle before: no decode in front of the
+                    # shadow's 32 enables)
+                    high, latch = Signal(32, reset_less=True), Signal()
+                    m.d.sync += [high.eq(value[32:]), latch.eq(ctl.rd_en & read_hit(word))]
+                    with m.If(latch):
+                        m.d.sync += shadows[reg.name].eq(high)
                 else:
                     words[word] = shadows[reg.name]
-        m.d.comb += ctl.rd_data.eq(registered_read_mux(m, ctl.rd_addr, words))
+        m.d.comb += ctl.rd_data.eq(read_mux.build(m, words))
 
         # writes (byte strobes honoured for the arguments): wr_addr's decode is registered, and
         # ready when wr_en comes (AxiLiteRegisterSlave)
@@ -251,10 +255,11 @@ class FpgaxKernel(wiring.Component):
         m.d.sync += [same.eq(Cat(staged_valid & ~handed & ~clear, same[0])),
                      quiet.eq(Cat(engine.idle, quiet[:-1]))]
         fits = same.all() & (fits_with_margin | (fits_exactly & quiet.all()))
-        full = staged_valid & same.all() & quiet.all() & ~fits_exactly
+        full = Signal()     # registered: nothing is handed while it holds, so it stays true
+        m.d.sync += full.eq(staged_valid & same.all() & quiet.all() & ~fits_exactly)
         more, last_one = Signal(), Signal()    # consumed != cmd_count, and == cmd_count - 1
         left = Signal(32)                       # cmd_count - consumed
-        running = Signal()   # commands go to the engine in RUN only, where they are counted
+        running = Signal()   # in RUN (a register): commands go to the engine there only
         take = running & more & fits
         arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(staged_valid & take),
@@ -275,26 +280,31 @@ class FpgaxKernel(wiring.Component):
             m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
                          evt_addr.eq(args["EVT_BUF"]), evt_capacity.eq(args["EVT_CAPACITY"]),
                          consumed.eq(0), events.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
+            m.d.sync += starting.eq(1)
             m.next = "BEGIN"
 
+        # in BEGIN: the reader's and writer's start, a register; their arguments from registers
+        starting = Signal()
+        beats = (cmd_count * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
+        m.d.comb += [reader.start.eq(starting), reader.addr.eq(cmd_addr), reader.beats.eq(beats),
+                     writer.start.eq(starting), writer.addr.eq(evt_addr)]
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(ap_start):
                     begin()
             with m.State("BEGIN"):
-                beats = (cmd_count * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
-                m.d.comb += [reader.start.eq(1), reader.addr.eq(cmd_addr), reader.beats.eq(beats),
-                             writer.start.eq(1), writer.addr.eq(evt_addr)]
+                m.d.sync += [running.eq(1), starting.eq(0)]
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += running.eq(1)
                 with m.If(handed):
                     m.d.sync += [consumed.eq(consumed + 1), left.eq(left - 1), more.eq(~last_one),
                                  last_one.eq(left == 2)]
                 with m.If(~more):
+                    m.d.sync += running.eq(0)
                     m.next = "DRAIN"
                 with m.Elif(full):
-                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst)]   # exact: quiet
+                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst),  # exact: quiet
+                                 running.eq(0)]
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += reader.stop.eq(1)
