@@ -192,10 +192,13 @@ class FpgaxKernel(wiring.Component):
         cmd_addr, cmd_count = Signal(ADDR_WIDTH), Signal(32)
         evt_addr, evt_capacity = Signal(ADDR_WIDTH), Signal(32)
         events = Signal(32)   # events taken from the engine in this call
+        starting = Signal()   # in BEGIN (a register): the call's reader, writer and counts start
         m.d.comb += [engine.o.ready.eq(pack.i.ready), pack.i.valid.eq(engine.o.valid),
                      pack.i.payload.eq(engine.o.payload)]
         with m.If(o_fire):
             m.d.sync += events.eq(events + 1)
+        with m.If(starting):     # BEGIN: no event comes before the call's first command
+            m.d.sync += events.eq(0)
 
         # The command stage: a two-entry skid buffer between the unpacker and the engine, holding
         # the next command and the part of its worst-case event count that does not depend on the
@@ -210,7 +213,9 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(qty)
         with m.Else():
             m.d.comb += depth.eq(cfg.snapshot_depth)
-        extra, plus_live = Signal(33), Signal()    # worst = extra (+ live orders when plus_live)
+        # worst = extra (+ live orders when plus_live); extra is at most 1 + 2 x snapshot depth
+        extra_bits = (1 + 2 * cfg.snapshot_depth + 8).bit_length()
+        extra, plus_live = Signal(extra_bits), Signal()
         with m.Switch(opcode):
             with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
                 m.d.comb += [extra.eq(2), plus_live.eq(1)]
@@ -223,7 +228,7 @@ class FpgaxKernel(wiring.Component):
         # the admission check's margins (see below): events emitted, orders rested, while the
         # figures it compares travel through their registers
         event_margin, order_margin = 4, 2
-        StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": 33, "extra_margin": 34,
+        StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "extra_margin": extra_bits,
                                           "plus_live": 1})
         incoming = Signal(StagedLayout)
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live),
@@ -245,7 +250,8 @@ class FpgaxKernel(wiring.Component):
         emitted = Signal(33)                        # events of this call, taken or waiting
         room = Signal(range(-(1 << 33), 1 << 33))   # events the buffer can still take
         live = Mux(staged.plus_live, engine.live, 0)
-        worst, worst_margin = Signal(34), Signal(35)
+        worst_bits = max(extra_bits, len(engine.live)) + 1
+        worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
         m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
                      room.eq(evt_capacity - emitted),
                      worst.eq(staged.extra + live), worst_margin.eq(staged.extra_margin + live)]
@@ -279,12 +285,11 @@ class FpgaxKernel(wiring.Component):
                          last_one.eq(args["CMD_COUNT"] == 1)]
             m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
                          evt_addr.eq(args["EVT_BUF"]), evt_capacity.eq(args["EVT_CAPACITY"]),
-                         consumed.eq(0), events.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
+                         consumed.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
             m.d.sync += starting.eq(1)
             m.next = "BEGIN"
 
-        # in BEGIN: the reader's and writer's start, a register; their arguments from registers
-        starting = Signal()
+        # the reader's and writer's start and arguments from registers
         beats = (cmd_count * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
         m.d.comb += [reader.start.eq(starting), reader.addr.eq(cmd_addr), reader.beats.eq(beats),
                      writer.start.eq(starting), writer.addr.eq(evt_addr)]
