@@ -4,7 +4,7 @@ An ``m.If`` chain over n conditions becomes a chain of n multiplexers in the net
 synthesis does not rebalance: these helpers build the same functions with depth log2(n).
 """
 
-from amaranth import Cat, Const, Mux, Signal
+from amaranth import Array, Cat, Const, Mux, Signal
 
 
 def _tree(bits: list, highest: bool):
@@ -53,3 +53,15 @@ def first_of(conditions, values, default=0):
         return c_lo | c_hi, Mux(c_lo, v_lo, v_hi)
     any_, value = tree(pairs)
     return any_, Mux(any_, value, default)
+
+
+def side_mask(at, width: int, down, with_at):
+    """The ``width``-bit mask of the positions beyond ``at`` in a search's direction: below it when
+    ``down``, above it otherwise, ``at`` itself too when ``with_at``. Built from constant tables
+    indexed by ``at``, so each bit is a small function of ``at``, ``down`` and ``with_at`` (one or
+    two LUTs), not a shift and a subtraction (carry chains)."""
+    full = (1 << width) - 1
+    below = Array([Const((1 << a) - 1, width) for a in range(width)])
+    above = Array([Const(full ^ ((1 << (a + 1)) - 1), width) for a in range(width)])
+    itself = Array([Const(1 << a, width) for a in range(width)])
+    return Mux(down, below[at], above[at]) | Mux(with_at, itself[at], 0)

@@ -27,7 +27,7 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import highest_set, lowest_set
+from fpgax.hdl.bits import highest_set, lowest_set, side_mask
 from fpgax.hdl.ram import Ram
 
 
@@ -98,9 +98,7 @@ class PriceLevelIndex(wiring.Component):
             """The start word's bits on the searched side of idx (below it when ``down``, above
             otherwise), idx itself too when ``with_idx``."""
             mask = Signal(W, name=name)
-            m.d.comb += mask.eq(((Const(1, W + 1) << (bit + with_idx)) - 1)[:W])
-            with m.If(~down):
-                m.d.comb += mask.eq(~((Const(1, W + 1) << (bit + ~with_idx)) - 1)[:W])
+            m.d.comb += mask.eq(side_mask(bit, W, down, with_idx))
             return mask
 
         in_word = Signal(W)    # FIND: where to look in the start word
@@ -113,9 +111,7 @@ class PriceLevelIndex(wiring.Component):
 
         # Words strictly beyond the start word, from the summary.
         beyond = Signal(NW)
-        m.d.comb += beyond.eq(summary_now & ((Const(1, NW + 1) << sel) - 1))
-        with m.If(~down):
-            m.d.comb += beyond.eq(summary_now & ~((Const(1, NW + 1) << (sel + 1)) - 1))
+        m.d.comb += beyond.eq(summary_now & side_mask(sel, NW, down, 0))
         far_down, far_down_idx = highest_set(m, beyond, NW, "far_down")
         far_up, far_up_idx = lowest_set(m, beyond, NW, "far_up")
 

@@ -1,0 +1,61 @@
+"""The small combinational helpers of fpgax.hdl.bits against Python, exhaustively where small."""
+
+import random
+
+import pytest
+from amaranth import Module, Signal
+from amaranth.sim import Simulator
+
+from fpgax.hdl.bits import highest_set, lowest_set, side_mask
+
+
+def evaluate(build, inputs: dict, cases):
+    """Drive ``inputs`` with each case (a dict) and read the outputs ``build`` returns."""
+    m = Module()
+    outputs = build(m)
+    got = []
+
+    async def bench(ctx):
+        for case in cases:
+            for name, value in case.items():
+                ctx.set(inputs[name], value)
+            await ctx.delay(1e-9)
+            got.append(tuple(ctx.get(o) for o in outputs))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("width", [1, 8, 32])
+def test_side_mask_is_the_searched_side(width):
+    at, down, with_at = Signal(range(max(width, 2))), Signal(), Signal()
+    mask = Signal(width)
+
+    def build(m):
+        m.d.comb += mask.eq(side_mask(at, width, down, with_at))
+        return (mask,)
+
+    cases = [{"at": a, "down": d, "with_at": w} for a in range(width) for d in (0, 1) for w in (0, 1)]
+    got = evaluate(build, {"at": at, "down": down, "with_at": with_at}, cases)
+    for case, (value,) in zip(cases, got, strict=True):
+        a, d, w = case["at"], case["down"], case["with_at"]
+        want = sum(1 << i for i in range(width) if (i < a if d else i > a) or (w and i == a))
+        assert value == want, case
+
+
+def test_priority_encoders_find_the_highest_and_lowest_bit():
+    width = 32
+    value = Signal(width)
+
+    def build(m):
+        return (*highest_set(m, value, width, "hi"), *lowest_set(m, value, width, "lo"))
+
+    rng = random.Random(5)
+    words = [0, 1, 1 << 31, (1 << 32) - 1] + [1 << i for i in range(32)] + [rng.getrandbits(32) for _ in range(200)]
+    got = evaluate(build, {"value": value}, [{"value": w} for w in words])
+    for w, (hi_any, hi, lo_any, lo) in zip(words, got, strict=True):
+        assert (hi_any, lo_any) == (w != 0, w != 0)
+        if w:
+            assert (hi, lo) == (w.bit_length() - 1, (w & -w).bit_length() - 1)
