@@ -286,8 +286,7 @@ class AxiBurstWriter(wiring.Component):
         with m.If(self.start):
             m.d.sync += [addr.eq(self.addr), self.beats.eq(0), settled.eq(0)]
         with m.Elif(aw_fire):
-            m.d.sync += [addr.eq(addr + aw_beats * beat_bytes), w_left.eq(aw_beats), aw_valid.eq(0),
-                         settled.eq(0)]
+            m.d.sync += [addr.eq(addr + aw_beats * beat_bytes), aw_valid.eq(0), settled.eq(0)]
         with m.Elif(~aw_valid & settled & (w_left == 0) & ~w_went & (q.level != 0)
                     & ((q.level >= full) | self.flush) & (b_pending != 255)):
             m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(q.level >= full, full, q.level))]
@@ -299,8 +298,13 @@ class AxiBurstWriter(wiring.Component):
             m.d.sync += [w_active.eq(1), w_last.eq(aw_beats == 1)]
         with m.Elif(axi.wvalid & axi.wready):
             m.d.sync += [w_active.eq(~w_last), w_last.eq(w_left == 2)]
+        # (AW is taken only while no burst is on W: aw_fire and a W beat never come together)
+        with m.If(aw_fire):
+            m.d.sync += w_left.eq(aw_beats)
+        with m.Elif(axi.wvalid & axi.wready):
+            m.d.sync += w_left.eq(w_left - 1)
         with m.If(axi.wvalid & axi.wready):
-            m.d.sync += [w_left.eq(w_left - 1), self.beats.eq(self.beats + 1)]
+            m.d.sync += self.beats.eq(self.beats + 1)
         m.d.comb += self.idle.eq(q.empty & ~aw_valid & (w_left == 0) & (b_pending == 0))
         return m
 

@@ -2,19 +2,21 @@
 
 Contract
 --------
-* ``w_en`` with ``w_data`` while ``w_rdy``: the event is queued (a ``depth``-deep FIFO) at the clock edge.
-  ``w_rdy`` is low only when the FIFO is full, and a write then is ignored: the writer waits (the engine
-  stalls), so backpressure on ``o`` never drops, duplicates or reorders an event.
+* ``w_en`` with ``w_data`` while ``w_rdy``: the event is queued (a ``depth``-deep ``RegisteredFifo``
+  in block RAM) at the clock edge. ``w_rdy`` is a register, low when the queue may be full (see
+  ``RegisteredFifo``), and a write then is ignored: the writer waits (the engine stalls), so
+  backpressure on ``o`` never drops, duplicates or reorders an event.
 * ``o``: a ``lib.stream`` of the events in the order written. An event written in cycle t is presented
-  from cycle t+1 at the earliest; its ``ts_out`` is ``cycle`` (the low 32 bits of the engine's counter) in
-  the first cycle it is presented, every other field as written.
+  from cycle t+2 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
+  of the engine's counter) in the first cycle it is presented, every other field as written.
 * ``backlog``: events written and not yet taken from ``o`` (queued and presented); ``empty``: none.
 """
 
-from amaranth import Module, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.fifo import RegisteredFifo
 from fpgax.hdl.layouts import EventLayout
 
 
@@ -33,16 +35,17 @@ class EventOutput(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fifo = queue = fifo.SyncFIFO(width=EventLayout.size, depth=self.depth)
-        m.d.comb += [queue.w_data.eq(self.w_data), queue.w_en.eq(self.w_en), self.w_rdy.eq(queue.w_rdy)]
+        m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
+        m.d.comb += [queue.w.payload.eq(self.w_data), queue.w.valid.eq(self.w_en), self.w_rdy.eq(queue.w.ready)]
 
-        presented = Signal()
-        event = Signal(EventLayout)
-        m.d.comb += [self.o.valid.eq(presented), self.o.payload.eq(event)]
-        with m.If((~presented | self.o.ready) & queue.r_rdy):
-            m.d.comb += queue.r_en.eq(1)
-            m.d.sync += [presented.eq(1), event.eq(queue.r_data), event.ts_out.eq(self.cycle + 1)]
-        with m.Elif(self.o.ready):
-            m.d.sync += presented.eq(0)
-        m.d.comb += [self.backlog.eq(queue.r_level + presented), self.empty.eq((queue.level == 0) & ~presented)]
+        # ts_out: the cycle in which the presented event was first presented -- this one when
+        # nothing was presented in the cycle before or that was taken then (a register holds it)
+        shown, took, stamp = Signal(), Signal(), Signal(32)
+        fresh = ~shown | took
+        ts_out = Mux(fresh, self.cycle, stamp)
+        m.d.sync += [shown.eq(queue.r.valid), took.eq(queue.r.valid & queue.r.ready), stamp.eq(ts_out)]
+        event = data.View(EventLayout, queue.r.payload)
+        m.d.comb += [self.o.valid.eq(queue.r.valid), queue.r.ready.eq(self.o.ready),
+                     self.o.payload.eq(event), self.o.payload.ts_out.eq(ts_out),
+                     self.backlog.eq(queue.held), self.empty.eq(queue.empty)]
         return m

@@ -11,8 +11,9 @@ is a path from the FIFO's level back into itself, and one from ``w_en`` to every
 * ``r.valid`` a register, and ``r.payload`` straight from the block RAM's output (no logic
   between the memory and the consumer);
 * ``level`` a register: the words held in the cycle before, the one presented on ``r``
-  included (counted from the handshakes of the cycle before that, registered); ``empty``: none
-  held now (``level`` is 0 and nothing was written in the cycle before), from registers.
+  included (counted from the handshakes of the cycle before that, registered); ``held``: the
+  words held now (``level`` and those handshakes: a small adder after registers); ``empty``:
+  none held now, from registers.
 
 Contract: words come out of ``r`` in the order they went into ``w``, none lost or repeated, under
 any pattern of ``w.valid`` and ``r.ready``. A word written in cycle t can be presented on ``r``
@@ -36,6 +37,7 @@ class RegisteredFifo(wiring.Component):
             "w": In(stream.Signature(width)),
             "r": Out(stream.Signature(width)),
             "level": Out(range(depth + 1)),
+            "held": Out(range(depth + 1)),
             "empty": Out(1),
         })
 
@@ -76,5 +78,6 @@ class RegisteredFifo(wiring.Component):
                      # from the register's compares and the strobes, not through the adder
                      nonempty.eq(w_fire | (stored >= 2) | ((stored == 1) & ~fetch)),
                      ready.eq(self.level <= depth - 3)]
-        m.d.comb += self.empty.eq((self.level == 0) & ~wrote)
+        m.d.comb += [self.held.eq(self.level + wrote - took),
+                     self.empty.eq(~wrote & ((self.level == 0) | ((self.level == 1) & took)))]
         return m

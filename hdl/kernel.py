@@ -189,8 +189,7 @@ class FpgaxKernel(wiring.Component):
         m.d.sync += [counters[name].eq(counters[name] + counted[name]) for name in counters]
 
         # -- the call -------------------------------------------------------------------------------
-        cmd_addr, cmd_count = Signal(ADDR_WIDTH), Signal(32)
-        evt_addr, evt_capacity = Signal(ADDR_WIDTH), Signal(32)
+        evt_capacity = Signal(32)
         events = Signal(32)   # events taken from the engine in this call
         starting = Signal()   # in BEGIN (a register): the call's reader, writer and counts start
         m.d.comb += [engine.o.ready.eq(pack.i.ready), pack.i.valid.eq(engine.o.valid),
@@ -263,8 +262,8 @@ class FpgaxKernel(wiring.Component):
         fits = same.all() & (fits_with_margin | (fits_exactly & quiet.all()))
         full = Signal()     # registered: nothing is handed while it holds, so it stays true
         m.d.sync += full.eq(staged_valid & same.all() & quiet.all() & ~fits_exactly)
-        more, last_one = Signal(), Signal()    # consumed != cmd_count, and == cmd_count - 1
-        left = Signal(32)                       # cmd_count - consumed
+        more, last_one = Signal(), Signal()    # consumed != CMD_COUNT, and == CMD_COUNT - 1
+        left = Signal(32)                       # CMD_COUNT - consumed
         running = Signal()   # in RUN (a register): commands go to the engine there only
         take = running & more & fits
         arriving = unpack.o.valid & unpack.o.ready
@@ -281,18 +280,18 @@ class FpgaxKernel(wiring.Component):
             m.d.sync += [skid.eq(incoming), skid_valid.eq(1)]
 
         def begin():
-            m.d.sync += [left.eq(args["CMD_COUNT"]), more.eq(args["CMD_COUNT"] != 0),
-                         last_one.eq(args["CMD_COUNT"] == 1)]
-            m.d.sync += [cmd_addr.eq(args["CMD_BUF"]), cmd_count.eq(args["CMD_COUNT"]),
-                         evt_addr.eq(args["EVT_BUF"]), evt_capacity.eq(args["EVT_CAPACITY"]),
-                         consumed.eq(0), status.eq(0), needed.eq(0), ap_idle.eq(0)]
-            m.d.sync += starting.eq(1)
+            m.d.sync += [starting.eq(1), ap_idle.eq(0)]
             m.next = "BEGIN"
 
-        # the reader's and writer's start and arguments from registers
-        beats = (cmd_count * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
-        m.d.comb += [reader.start.eq(starting), reader.addr.eq(cmd_addr), reader.beats.eq(beats),
-                     writer.start.eq(starting), writer.addr.eq(evt_addr)]
+        # BEGIN (``starting``, a register): the call's arguments are taken and its counts cleared;
+        # the reader and writer start from the argument registers themselves
+        with m.If(starting):
+            m.d.sync += [left.eq(args["CMD_COUNT"]), more.eq(args["CMD_COUNT"] != 0),
+                         last_one.eq(args["CMD_COUNT"] == 1), evt_capacity.eq(args["EVT_CAPACITY"]),
+                         consumed.eq(0), status.eq(0), needed.eq(0)]
+        beats = (args["CMD_COUNT"] * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
+        m.d.comb += [reader.start.eq(starting), reader.addr.eq(args["CMD_BUF"]), reader.beats.eq(beats),
+                     writer.start.eq(starting), writer.addr.eq(args["EVT_BUF"])]
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(ap_start):

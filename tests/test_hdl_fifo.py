@@ -15,7 +15,7 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
     rng = random.Random(depth * 7 + int(stall * 10))
     words = [rng.getrandbits(64) for _ in range(300)]
     dut = RegisteredFifo(64, depth)
-    got, levels = [], []
+    got, levels, sent = [], [], []
 
     async def source(ctx):
         for word in words:
@@ -24,6 +24,7 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
             ctx.set(dut.w.valid, 1)
             ctx.set(dut.w.payload, word)
             await ctx.tick().until(dut.w.ready)
+            sent.append(word)
             ctx.set(dut.w.valid, 0)
 
     async def sink(ctx):
@@ -32,6 +33,8 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
             ctx.set(dut.r.ready, ready)
             await ctx.delay(1e-9)
             levels.append(ctx.get(dut.level))
+            assert ctx.get(dut.held) == len(sent) - len(got)          # exact, now
+            assert ctx.get(dut.empty) == (len(sent) == len(got))
             if ready and ctx.get(dut.r.valid):
                 got.append(ctx.get(dut.r.payload))
             await ctx.tick()
