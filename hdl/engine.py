@@ -214,6 +214,9 @@ class MatchingEngine(wiring.Component):
         l_tail = Signal(k)
         l_empty = Signal()    # its last order is gone
         fill_qty = Signal(32)
+        # MATCH_ORDER's comparisons for MATCH_FILL: the resting order / the aggressor is filled by
+        # this fill; the resting order is its level's tail
+        r_filled, a_filled, r_is_tail = Signal(), Signal(), Signal()
         # The levels a sweep has passed are empty but still marked in the index until the
         # CLEAR_PASSED at the end of the match clears them all (``stale``: some were passed); the
         # sweep's searches start at the current level and never see them.
@@ -626,7 +629,10 @@ class MatchingEngine(wiring.Component):
                              r_next.eq(nxt_rd.data),
                              r_aprv.eq(Mux(fwd_aprv_en & (fwd_aprv_at == r_slot), fwd_aprv, aprv_rd.data)),
                              r_anxt.eq(Mux(fwd_anxt_en & (fwd_anxt_at == r_slot), fwd_anxt, anxt_rd.data)),
-                             fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data))]
+                             fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
+                             # what MATCH_FILL decides on, compared here, from the memory's data
+                             r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
+                             r_is_tail.eq(r_slot == l_tail)]
                 m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
@@ -646,7 +652,7 @@ class MatchingEngine(wiring.Component):
                 with m.If(full):
                     m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
                                  lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.used.eq(r_slot != l_tail)]
+                                 lvl_wr.data.used.eq(~r_is_tail)]
 
                     def forward_next():   # MATCH_ORDER may read these links this cycle
                         m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
@@ -657,7 +663,7 @@ class MatchingEngine(wiring.Component):
                     remove_from_list(al_wr, r.account, al_rd.data, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
                                      on_next_link=forward_next, on_prev_link=forward_prev)
                     release(r_slot, r_gen)
-                    m.d.sync += l_empty.eq(r_slot == l_tail)
+                    m.d.sync += l_empty.eq(r_is_tail)
                 with m.Else():
                     m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1)]
 
@@ -673,22 +679,22 @@ class MatchingEngine(wiring.Component):
                 # [R-STP] oldest: the resting order is canceled and taken off its level like a
                 # filled one, in one cycle, and the aggressor goes on.
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-                emit_canceled_resting(lambda: go_on(r_slot == l_tail), R.STP,
+                emit_canceled_resting(lambda: go_on(r_is_tail), R.STP,
                                       on_emit=lambda: take_from_head(1, r_leaves))
             with m.State("MATCH_FILL"):
                 # Emit the FILL and, in the same cycle, update the resting order: pop it from its
                 # level and account list when it is filled (reading its successor at once), or
                 # write its leaves. While the emit waits, nothing is written.
                 m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-                full = r_leaves == fill_qty
+                full = r_filled     # the resting order is filled: it leaves its level
 
                 def fill_effects():
                     m.d.sync += a_leaves.eq(a_leaves - fill_qty)
                     take_from_head(full, fill_qty)
 
                 def after_fill():
-                    emptied = full & (r_slot == l_tail)
-                    with m.If(~full | (a_leaves == fill_qty)):   # the aggressor is done
+                    emptied = full & r_is_tail
+                    with m.If(~full | a_filled):   # the aggressor is done
                         with m.If(emptied | stale):
                             end_match("AFTER_MATCH")
                         with m.Else():
