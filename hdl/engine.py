@@ -13,10 +13,10 @@ Contract
 * ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
-* ``live`` is the number of orders resting and ``backlog`` the number of events emitted and not
-  yet taken from ``o``; while ``i.ready`` is high ``backlog`` is exact and ``live`` exact or one
-  more (an order freed in that very cycle) (the kernel reserves event-buffer
-  space with them).
+* ``live`` is the number of order slots in use as of the cycle before, and ``backlog`` the number
+  of events emitted and not yet taken from ``o``; ``backlog`` is exact, ``live`` exact once the
+  engine has been idle for a cycle (the kernel reserves event-buffer space with them: with a
+  margin for what changes while its figures travel through registers, or exactly when idle).
 * After reset the engine clears its state (about ``max(N, 2 S L)`` cycles) before ``i.ready``
   first rises. ``idle`` is high when no command is in flight and no event is waiting.
 
@@ -152,15 +152,27 @@ class MatchingEngine(wiring.Component):
         # engine's otherwise (``req``, ``lvl_rd_addr``); the engine uses neither while the sweep does.
         m.submodules.sweep = sweep = LevelSweep(sb + 1, lb, k)
         req = IndexRequest(sb + 1, lb)
+        # The engine's requests reach the index a cycle late, from registers (``staged``): none of
+        # the FSM's logic before a request reaches the index's memory addresses. While one is
+        # staged the index counts as busy for everyone (``index_busy``), and a command is not
+        # taken (``index_free_next``); the sweep, which requests only when the index is not
+        # busy, never meets a staged request.
+        staged = IndexRequest(sb + 1, lb)
+        m.d.sync += staged.start.eq(req.start)
+        with m.If(req.start):
+            m.d.sync += [staged.op.eq(req.op), staged.book.eq(req.book), staged.idx.eq(req.idx),
+                         staged.down.eq(req.down), staged.inclusive.eq(req.inclusive)]
+        index_busy, index_free_next = Signal(), Signal()
+        m.d.comb += [index_busy.eq(index.busy | staged.start), index_free_next.eq(index.free_next & ~staged.start)]
         lvl_rd_addr = Signal(lb + 1 + sb)
         m.d.comb += [
-            index.start.eq(Mux(sweep.requesting, sweep.index_start, req.start)),
-            index.op.eq(Mux(sweep.requesting, IndexOp.FIND, req.op)),
-            index.book.eq(Mux(sweep.requesting, sweep.index_book, req.book)),
-            index.idx.eq(Mux(sweep.requesting, sweep.index_idx, req.idx)),
-            index.down.eq(Mux(sweep.requesting, sweep.index_down, req.down)),
-            index.inclusive.eq(Mux(sweep.requesting, sweep.index_inclusive, req.inclusive)),
-            sweep.index_busy.eq(index.busy), sweep.index_found.eq(index.found),
+            index.start.eq(Mux(sweep.requesting, sweep.index_start, staged.start)),
+            index.op.eq(Mux(sweep.requesting, IndexOp.FIND, staged.op)),
+            index.book.eq(Mux(sweep.requesting, sweep.index_book, staged.book)),
+            index.idx.eq(Mux(sweep.requesting, sweep.index_idx, staged.idx)),
+            index.down.eq(Mux(sweep.requesting, sweep.index_down, staged.down)),
+            index.inclusive.eq(Mux(sweep.requesting, sweep.index_inclusive, staged.inclusive)),
+            sweep.index_busy.eq(index_busy), sweep.index_found.eq(index.found),
             sweep.index_result.eq(index.result),
             lvl_rd.addr.eq(Mux(sweep.reading, sweep.row_addr, lvl_rd_addr)),
             sweep.row_head.eq(lvl_rd.data.head), sweep.row_tail.eq(lvl_rd.data.tail),
@@ -174,8 +186,8 @@ class MatchingEngine(wiring.Component):
         mkt_price = Signal(32)
         m.d.comb += [notional.price.eq(self.i.payload.price), notional.qty.eq(self.i.payload.qty),
                      notional.limit.eq(acct_rd.data.max_notional)]
-        # For the kernel's event-buffer reservation: orders resting, and events emitted but not
-        # yet taken from ``o``. While ``i.ready`` is high: backlog exact, live exact or one more.
+        # For the kernel's event-buffer reservation: slots in use (the cycle before's), and events
+        # emitted but not yet taken from ``o`` (exact).
         m.d.comb += self.live.eq(free.in_use)
 
         # -- cycle counter and output stage -------------------------------------------------------
@@ -499,7 +511,7 @@ class MatchingEngine(wiring.Component):
                     allocate()
 
             with m.State("NEW_PO_WAIT"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     with m.If(crosses(index.found, index.result, a_side, a_pidx)):
                         m.d.sync += reason.eq(R.WOULD_CROSS)
                         m.next = "REJECT"
@@ -724,7 +736,7 @@ class MatchingEngine(wiring.Component):
                 # the current one if the last fill emptied it. CLEAR_PASSED takes one cycle, and
                 # no continuation starts an index operation in its first state, so this goes on
                 # at once.
-                with m.If(sweep.idle & ~index.busy):
+                with m.If(sweep.idle & ~index_busy):
                     with m.If(stale | l_empty):
                         m.d.comb += clear_passed(l_empty)
                         m.d.sync += stale.eq(0)
@@ -812,7 +824,7 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     unlink_return()
             with m.State("UNLINK_CLEAR_WAIT"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     unlink_return()
 
             # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
@@ -862,7 +874,7 @@ class MatchingEngine(wiring.Component):
                         m.next = "RPL_APPLY"
                 self._first_failure(m, checks, reason, "REJECT", replace_ok)
             with m.State("RPL_PO_WAIT"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
                         m.d.sync += reason.eq(R.WOULD_CROSS)
                         m.next = "REJECT"
@@ -920,11 +932,11 @@ class MatchingEngine(wiring.Component):
                     m.next = "SYM_FIND"
                 self._first_failure(m, checks, reason, "REJECT", band_ok)
             with m.State("SYM_FIND"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
                     m.next = "SYM_BIDS_WAIT"
             with m.State("SYM_BIDS_WAIT"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     with m.If(index.found):
                         m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
                         m.next = "REJECT"
@@ -932,7 +944,7 @@ class MatchingEngine(wiring.Component):
                         m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
                         m.next = "SYM_ASKS_WAIT"
             with m.State("SYM_ASKS_WAIT"):
-                with m.If(~index.busy):
+                with m.If(~index_busy):
                     with m.If(index.found):
                         m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
                         m.next = "REJECT"
@@ -980,7 +992,7 @@ class MatchingEngine(wiring.Component):
                     m.d.comb += find_best(book, phase_side)
                     m.next = f"{name}_FIND_WAIT"
                 with m.State(f"{name}_FIND_WAIT"):
-                    with m.If(~index.busy):
+                    with m.If(~index_busy):
                         with m.If(index.found & more):
                             m.d.sync += l_idx.eq(index.result)
                             m.next = f"{name}_LEVEL"
@@ -1066,7 +1078,7 @@ class MatchingEngine(wiring.Component):
         # free: i.ready is a decode of three state registers (not a driver inside the FSM's states)
         accepting = (fsm.ongoing("IDLE") | fsm.ongoing("REST_WRITE")
                      | (fsm.ongoing("UNLINK_WRITE") & (u_ret == RETURNS.index("DONE"))))
-        m.d.comb += self.i.ready.eq(accepting & index.free_next & sweep.idle)
+        m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep.idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
         m.d.comb += self.idle.eq(self.i.ready & output.empty)
         return m

@@ -8,7 +8,8 @@ a queue in a memory, and every never-used slot precedes every freed one, as in t
 * ``free`` for one cycle with ``free_slot``: the slot goes to the back of the queue.
 Both take effect at the next clock edge and may be given in the same cycle; ``slot`` is the
 slot ``alloc`` takes, combinationally, with no wait. ``in_use`` (a register) counts the slots
-taken and not freed.
+taken and not freed as of the cycle before (it counts the registered strobes: no adder after
+``alloc`` and ``free``).
 """
 
 from amaranth import Module, Signal
@@ -63,5 +64,7 @@ class FreeList(wiring.Component):
         m.d.comb += [wr.addr.eq(tail), wr.data.eq(self.free_slot), wr.en.eq(self.free)]
         with m.If(self.free):
             m.d.sync += tail.eq(tail + 1)
-        m.d.sync += [count.eq(count + self.free - take_queued), self.in_use.eq(self.in_use + take - self.free)]
+        took, freed = Signal(), Signal()
+        m.d.sync += [count.eq(count + self.free - take_queued), took.eq(take), freed.eq(self.free),
+                     self.in_use.eq(self.in_use + took - freed)]
         return m

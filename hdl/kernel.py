@@ -226,7 +226,7 @@ class FpgaxKernel(wiring.Component):
                 m.d.comb += extra.eq(1)
         # the admission check's margins (see below): events emitted, orders rested, while the
         # figures it compares travel through their registers
-        event_margin, order_margin = 4, 2
+        event_margin, order_margin = 4, 3
         StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "extra_margin": extra_bits,
                                           "plus_live": 1})
         incoming = Signal(StagedLayout)
@@ -238,9 +238,10 @@ class FpgaxKernel(wiring.Component):
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
         # command's worst case (one), compared and registered again, so the figures used are those
-        # of four and two cycles before. In one cycle the engine emits at most one event and rests
-        # or frees at most one order, so a command that fitted with a margin of four events and two
-        # orders then fits now (``fits_with_margin``); one that needs the last events of the buffer
+        # of four and two cycles before (the engine's ``live`` is the cycle before's: three). In one
+        # cycle the engine emits at most one event and rests or frees at most one order, so a
+        # command that fitted with a margin of four events and three orders then fits now
+        # (``fits_with_margin``); one that needs the last events of the buffer
         # is admitted on the exact figures once the engine has been idle for four cycles
         # (``quiet``: nothing moved). Both hold only for a command staged for two cycles (``same``).
         # The call stops for a full buffer on the exact figures only, as the engine would decide it

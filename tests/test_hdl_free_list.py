@@ -15,12 +15,14 @@ def test_free_list_is_a_fifo_starting_at_zero():
     taken = []
 
     async def bench(ctx):
+        in_use_before = 0
         for _ in range(2000):
             alloc = rng.random() < 0.5
             free = bool(taken) and rng.random() < 0.5
             free_slot = taken.pop(rng.randrange(len(taken))) if free else 0
             assert ctx.get(dut.available) == bool(fifo)
-            assert ctx.get(dut.in_use) == 16 - len(fifo)
+            assert ctx.get(dut.in_use) == in_use_before     # the cycle before's
+            in_use_before = 16 - len(fifo)
             if fifo:
                 assert ctx.get(dut.slot) == fifo[0]
             ctx.set(dut.alloc, alloc)
