@@ -284,6 +284,17 @@ class FpgaxKernel(wiring.Component):
             m.d.sync += [starting.eq(1), ap_idle.eq(0)]
             m.next = "BEGIN"
 
+        # RUN (``running``): commands are handed and counted; the call stops taking them when all
+        # are taken or the next one's worst case does not fit (exactly: ``full`` holds only when
+        # the engine is quiet)
+        with m.If(handed):
+            m.d.sync += [consumed.eq(consumed + 1), left.eq(left - 1), more.eq(~last_one),
+                         last_one.eq(left == 2)]
+        with m.If(running & ~more):
+            m.d.sync += running.eq(0)
+        with m.Elif(running & full):
+            m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst), running.eq(0)]
+
         # BEGIN (``starting``, a register): the call's arguments are taken and its counts cleared;
         # the reader and writer start from the argument registers themselves
         with m.If(starting):
@@ -301,15 +312,8 @@ class FpgaxKernel(wiring.Component):
                 m.d.sync += [running.eq(1), starting.eq(0)]
                 m.next = "RUN"
             with m.State("RUN"):
-                with m.If(handed):
-                    m.d.sync += [consumed.eq(consumed + 1), left.eq(left - 1), more.eq(~last_one),
-                                 last_one.eq(left == 2)]
-                with m.If(~more):
-                    m.d.sync += running.eq(0)
-                    m.next = "DRAIN"
-                with m.Elif(full):
-                    m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst),  # exact: quiet
-                                 running.eq(0)]
+                # (what RUN does is done outside the FSM, from the ``running`` register, above)
+                with m.If(~running):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += reader.stop.eq(1)
