@@ -834,7 +834,10 @@ class MatchingEngine(wiring.Component):
                 od = od_rd.data
                 m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
                              band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
-                             cancel_client.eq(od.client_id), cancel_reason.eq(R.USER)]
+                             cancel_reason.eq(R.USER),
+                             # a REPLACE to zero cancels under the replace's client id (whatever
+                             # the checks say: it is used only when they pass)
+                             cancel_client.eq(Mux(cmd.opcode == p.Opcode.REPLACE, cmd.client_id, od.client_id))]
                 checks = [
                     (~acct_ok, R.UNKNOWN_ACCOUNT),
                     (~live | (od.symbol != cmd.symbol) | ~sym_ok, R.UNKNOWN_ORDER),
@@ -843,8 +846,6 @@ class MatchingEngine(wiring.Component):
 
                 def target_ok():
                     with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
-                        with m.If(cmd.opcode == p.Opcode.REPLACE):
-                            m.d.sync += cancel_client.eq(cmd.client_id)
                         m.next = "CANCEL_EMIT"
                     with m.Else():
                         m.next = "RPL_CHECK"
