@@ -18,7 +18,9 @@ Contract
   Nothing follows that entry. Up to three entries are queued ahead of the consumer; a level whose
   search answers from the index's start word is queued 2 cycles after the one before it.
 * ``stop`` (one cycle, any time after ``start``): the sweep is abandoned; the queue empties at
-  once and ``idle`` rises as soon as no search is in flight (at most the index's latency).
+  once and ``idle`` rises as soon as no search is in flight (at most the index's latency). A
+  search is started whether or not ``stop`` comes in the same cycle (``stop`` is decided late in
+  the consumer's cycle; it never reaches the index's request), and finishes after it.
 * The sweep drives the index's request (``index_*``) in the cycles ``requesting`` is high and
   the level store's read address (``row_addr``, the index's result register itself) in the
   cycles ``reading`` is high; both are registered states. The level store returns the row of the
@@ -93,21 +95,23 @@ class LevelSweep(wiring.Component):
                                  inclusive.eq(self.inclusive)]
                     m.next = "SEARCH"
             with m.State("SEARCH"):   # start the next search when the index and the queue allow
+                # (``stop`` does not hold a search back: it is decided late in the cycle, and a
+                # search started with it finishes in DRAIN)
                 m.d.comb += self.requesting.eq(1)
-                with m.If(self.stop):
-                    m.next = "IDLE"
-                with m.Elif(~self.index_busy & room):
+                with m.If(~self.index_busy & room):
                     m.d.comb += self.index_start.eq(1)
                     m.next = "FOUND"
+                    with m.If(self.stop):
+                        m.next = "DRAIN"
+                with m.Elif(self.stop):
+                    m.next = "IDLE"
             with m.State("FOUND"):
                 # The index answers when busy falls; its result register addresses the level
                 # store all along, so the found level's row is read in that very cycle, and the
                 # search for the level after it starts in that cycle too when the queue has room
                 # for both.
                 m.d.comb += [self.reading.eq(1), self.requesting.eq(1)]
-                with m.If(self.stop):
-                    m.next = "DRAIN"
-                with m.Elif(~self.index_busy):
+                with m.If(~self.index_busy):
                     with m.If(self.index_found & acceptable):
                         m.d.sync += [at.eq(self.index_result), inclusive.eq(0)]
                         with m.If(count < self.DEPTH - 1):
@@ -118,18 +122,22 @@ class LevelSweep(wiring.Component):
                     with m.Else():
                         m.d.comb += [push.eq(1), push_data.found.eq(0)]
                         m.next = "END"
+                with m.If(self.stop):
+                    m.next = "DRAIN"
             with m.State("QUEUE"):    # the row is here: queue it, and search on if there is room
                 m.d.comb += self.requesting.eq(1)
-                with m.If(self.stop):
-                    m.next = "IDLE"
+                m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
+                             push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
+                with m.If(count < self.DEPTH - 1):   # room for this entry and the next
+                    m.d.comb += self.index_start.eq(1)
+                    m.next = "FOUND"
                 with m.Else():
-                    m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
-                                 push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
-                    with m.If(count < self.DEPTH - 1):   # room for this entry and the next
-                        m.d.comb += self.index_start.eq(1)
-                        m.next = "FOUND"
+                    m.next = "SEARCH"
+                with m.If(self.stop):   # (the push is dropped with the queue; a search started finishes)
+                    with m.If(count < self.DEPTH - 1):
+                        m.next = "DRAIN"
                     with m.Else():
-                        m.next = "SEARCH"
+                        m.next = "IDLE"
             with m.State("QUEUE_SEARCHING"):   # as QUEUE, with the next search already running
                 with m.If(self.stop):
                     m.next = "DRAIN"
