@@ -145,6 +145,21 @@ class MatchingEngine(wiring.Component):
         band_rd, band_wr = mem("band", BandLayout, 1 << sb)
         acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
         al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
+        # A symbol's best-price hints, one per side (lane = side): no occupied level of that side is
+        # better than its hint, so a search for the best level may start there. Raised by a resting
+        # add that betters it (REST_WRITE), moved to where a match stopped (MATCH_END); a level that
+        # empties leaves it valid. Read at the handshake (transparent: REST_WRITE writes it in the
+        # cycle it may take the next command).
+        m.submodules.hint = hint_mem = Ram(shape=2 * lb, depth=1 << sb)
+        hint_wr = hint_mem.write_port(granularity=lb)
+        hint_rd = hint_mem.read_port(transparent_for=(hint_wr,))
+
+        def hint_of(row, side):
+            return Mux(side == BUY, row[:lb], row[lb:])
+
+        def write_hint(symbol, side, idx):
+            m.d.comb += [hint_wr.addr.eq(symbol), hint_wr.data.eq(Cat(idx, idx)),
+                         hint_wr.en.eq(Mux(side == BUY, 0b01, 0b10))]
 
         m.submodules.free = free = FreeList(k)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
@@ -211,6 +226,7 @@ class MatchingEngine(wiring.Component):
         a_side, a_market, a_tif, a_flags = Signal(), Signal(), Signal(2), Signal(2)
         a_price, a_pidx, a_leaves = Signal(32), Signal(lb), Signal(32)
         a_in_alist = Signal()
+        a_hint_opp, a_hint_own = Signal(lb), Signal(lb)   # the symbol's hints, read at the handshake
         # the resting order at hand
         r_slot, r_gen = Signal(k), Signal(g)
         r = Signal(OrderLayout)
@@ -351,11 +367,12 @@ class MatchingEngine(wiring.Component):
         opp_book = Cat(~a_side, a_symbol)
         own_book = Cat(a_side, a_symbol)
 
-        def find_best(book, side):
-            """Start a search for the best level of a side: bids highest, asks lowest."""
+        def find_best(book, side, hint=None):
+            """Start a search for the best level of a side: bids highest, asks lowest; from the
+            side's ``hint`` when given, else from the far end."""
+            start = Mux(side == BUY, (1 << lb) - 1, 0) if hint is None else hint
             return [req.start.eq(1), req.op.eq(IndexOp.FIND), req.book.eq(book),
-                    req.idx.eq(Mux(side == BUY, (1 << lb) - 1, 0)), req.down.eq(side == BUY),
-                    req.inclusive.eq(1)]
+                    req.idx.eq(start), req.down.eq(side == BUY), req.inclusive.eq(1)]
 
         def find_next(book, side, idx):
             """Start a search for the next worse level after idx."""
@@ -373,13 +390,14 @@ class MatchingEngine(wiring.Component):
         # what the aggressor may trade with: read by the sweep as its searches answer
         m.d.comb += [sweep.limit.eq(a_pidx), sweep.any_price.eq(a_market)]
 
-        def start_sweep(side=None, symbol=None):
+        def start_sweep(side=None, symbol=None, hint=None):
             """Start the sweep of the opposite side of an aggressor on ``side`` (default: the
-            aggressor's registers), from its best level."""
+            aggressor's registers), from its best level: from the opposite side's ``hint``
+            (default: the aggressor's ``a_hint_opp``)."""
             opposite = ~(a_side if side is None else side)
             book = opp_book if symbol is None else Cat(opposite, symbol)
             m.d.comb += [sweep.start.eq(1), sweep.book.eq(book), sweep.down.eq(opposite == BUY),
-                         sweep.from_idx.eq(Mux(opposite == BUY, (1 << lb) - 1, 0)), sweep.inclusive.eq(1)]
+                         sweep.from_idx.eq(a_hint_opp if hint is None else hint), sweep.inclusive.eq(1)]
 
         # symbols and accounts are addressed by their low bits; the checks use the full fields
         sym_ok = cmd.symbol < cfg.symbols
@@ -400,6 +418,9 @@ class MatchingEngine(wiring.Component):
                     acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
                     acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
                     al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
+                    # hints at the far ends: bids from the top, asks from the bottom
+                    hint_wr.addr.eq(init), hint_wr.data.eq(Cat(Const((1 << lb) - 1, lb), Const(0, lb))),
+                    hint_wr.en.eq(0b11),
                 ]
                 with m.If(init == max(n_slots, level_depth, 1 << sb, 1 << ab)):
                     with m.If(index.ready):
@@ -423,6 +444,7 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
                     slot = incoming.order_id[:k]
                     m.d.comb += [acct_rd.addr.eq(incoming.account[:ab]), band_rd.addr.eq(incoming.symbol[:sb]),
+                                 hint_rd.addr.eq(incoming.symbol[:sb]),
                                  al_rd.addr.eq(incoming.account[:ab]),
                                  gen_rd.addr.eq(slot), od_rd.addr.eq(slot), lv_rd.addr.eq(slot)]
                     with m.Switch(incoming.opcode):
@@ -456,8 +478,10 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
                 # Sweep the opposite side from now on, while the checks and the allocation go on
                 # (a POST_ONLY order first searches for a cross with the index itself).
+                hints = hint_rd.data
+                m.d.sync += [a_hint_opp.eq(hint_of(hints, ~cmd.side[0])), a_hint_own.eq(hint_of(hints, cmd.side[0]))]
                 with m.If(~post_only):
-                    start_sweep(cmd.side[0], cmd.symbol[:sb])
+                    start_sweep(cmd.side[0], cmd.symbol[:sb], hint=hint_of(hints, ~cmd.side[0]))
                 m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
                              mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
                              a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
@@ -502,7 +526,7 @@ class MatchingEngine(wiring.Component):
                 # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
                 # matching (or the FOK walk) starts from it; nothing changes the book meanwhile.
                 with m.Elif(post_only):
-                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite)
+                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite, a_hint_opp)
                     m.next = "NEW_PO_WAIT"
                 with m.Elif(~free.available):
                     m.d.sync += reason.eq(R.POOL_FULL)
@@ -740,6 +764,8 @@ class MatchingEngine(wiring.Component):
                     with m.If(stale | l_empty):
                         m.d.comb += clear_passed(l_empty)
                         m.d.sync += stale.eq(0)
+                    # nothing better than the current level is left on the opposite side
+                    write_hint(a_symbol, ~a_side, l_idx)
                     end_to_next()
 
             with m.State("AFTER_MATCH"):
@@ -766,6 +792,9 @@ class MatchingEngine(wiring.Component):
             with m.State("REST_WRITE"):
                 lvl = lvl_rd.data
                 al = al_rd.data
+                better = Mux(a_side == BUY, a_pidx > a_hint_own, a_pidx < a_hint_own)
+                with m.If(better):
+                    write_hint(a_symbol, a_side, a_pidx)
                 m.d.comb += [lv_wr.addr.eq(a_slot), lv_wr.data.eq(a_leaves), lv_wr.en.eq(1),
                              lvl_wr.addr.eq(Cat(a_pidx, own_book)), lvl_wr.en.eq(1),
                              lvl_wr.data.tail.eq(a_slot), lvl_wr.data.used.eq(1), lvl_wr.data.head.eq(lvl.head),
@@ -832,6 +861,7 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
                 live = gen_rd.data.live & (gen_rd.data.gen == oid_gen)
                 od = od_rd.data
+                m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)), a_hint_own.eq(hint_of(hint_rd.data, od.side))]
                 m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
                              band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
                              cancel_reason.eq(R.USER),
@@ -869,7 +899,7 @@ class MatchingEngine(wiring.Component):
 
                 def replace_ok():
                     with m.If(r.flags & POST_ONLY):
-                        m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side)
+                        m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
                         m.next = "RPL_PO_WAIT"
                     with m.Else():
                         m.next = "RPL_APPLY"
