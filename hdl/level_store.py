@@ -10,7 +10,13 @@ Contract
 * ``read.addr`` in cycle t: ``read.data`` holds that level's row in cycle t+1. Every cycle reads
   (there is no enable); an address nobody drives is 0.
 * ``write.en`` with ``write.addr`` and ``write.data``: the row is written at the clock edge. A read
-  of the same address in that cycle returns the old row (not transparent).
+  of the same address in that cycle returns the old row (not transparent); a read in any later
+  cycle returns the new one.
+
+Inside, a write reaches the memories a cycle later, from registers (no logic of the writer's
+reaches a URAM's write enables), and a read of the row a registered write is landing on in that
+cycle is answered from the write's registers (the multiplexer after the memory that picks the
+half already takes that input: still one LUT).
 
 Memory
 ------
@@ -64,19 +70,27 @@ class LevelStore(wiring.Component):
         used_wr = used.write_port()
         used_rd = used.read_port()
 
-        # read: the row pair at addr[1:], and the half addr[0] picks, one cycle later
-        upper = Signal()
-        m.d.sync += upper.eq(self.read.addr[0])
+        # write: registered, then the same row in both halves, only addr[0]'s half enabled
+        w_addr, w_en = Signal.like(self.write.addr), Signal()
+        w_data = Signal(self.layout)
+        m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
+        m.d.comb += [rows_wr.addr.eq(w_addr[1:]),
+                     rows_wr.data.eq(Cat(w_data.head, w_data.tail, w_data.head, w_data.tail)),
+                     rows_wr.en.eq(Mux(w_en, Mux(w_addr[0], 0b10, 0b01), 0)),
+                     used_wr.addr.eq(w_addr), used_wr.data.eq(w_data.used), used_wr.en.eq(w_en)]
+
+        # read: the row pair at addr[1:], and the half addr[0] picks, one cycle later; or the
+        # registered write landing on that very row as the memory reads it
+        upper, landing = Signal(), Signal()
+        landed = Signal(self.layout)
+        m.d.sync += [upper.eq(self.read.addr[0]), landing.eq(w_en & (w_addr == self.read.addr)),
+                     landed.eq(w_data)]
         pair = rows_rd.data
         row = Mux(upper, pair[half:], pair[:half])
-        m.d.comb += [rows_rd.addr.eq(self.read.addr[1:]), used_rd.addr.eq(self.read.addr),
-                     self.read.data.head.eq(row[:k]), self.read.data.tail.eq(row[k:]),
-                     self.read.data.used.eq(used_rd.data)]
-
-        # write: the same row in both halves, only addr[0]'s half enabled
-        w = self.write
-        m.d.comb += [rows_wr.addr.eq(w.addr[1:]),
-                     rows_wr.data.eq(Cat(w.data.head, w.data.tail, w.data.head, w.data.tail)),
-                     rows_wr.en.eq(Mux(w.en, Mux(w.addr[0], 0b10, 0b01), 0)),
-                     used_wr.addr.eq(w.addr), used_wr.data.eq(w.data.used), used_wr.en.eq(w.en)]
+        m.d.comb += [rows_rd.addr.eq(self.read.addr[1:]), used_rd.addr.eq(self.read.addr)]
+        with m.If(landing):
+            m.d.comb += self.read.data.eq(landed)
+        with m.Else():
+            m.d.comb += [self.read.data.head.eq(row[:k]), self.read.data.tail.eq(row[k:]),
+                         self.read.data.used.eq(used_rd.data)]
         return m
