@@ -53,7 +53,7 @@ from fpgax.hdl.layouts import CommandLayout, EventLayout
 from fpgax.hdl.level_store import LevelStore
 from fpgax.hdl.level_sweep import LevelSweep
 from fpgax.hdl.price_index import IndexOp, IndexRequest, PriceLevelIndex
-from fpgax.hdl.ram import Ram
+from fpgax.hdl.ram import ForwardedWriteRam, Ram
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -136,10 +136,16 @@ class MatchingEngine(wiring.Component):
         # cycle they may take the next command, whose handshake reads them (its target's generation
         # and leaves, its account's list)
         lv_rd, lv_wr = mem("leaves", 32, n_slots, transparent=True)
-        nxt_rd, nxt_wr = mem("next", k, n_slots, narrow=True)
-        prv_rd, prv_wr = mem("prev", k, n_slots, narrow=True)
-        anxt_rd, anxt_wr = mem("acct_next", k, n_slots, narrow=True)
-        aprv_rd, aprv_wr = mem("acct_prev", k, n_slots, narrow=True)
+        def links(name):
+            """A slot's link memory: its writes land a cycle late from registers (the pops' and
+            unlinks' decisions do not reach the block RAMs), same contract as a plain port pair."""
+            m.submodules[name] = links = ForwardedWriteRam(shape=k, depth=n_slots, narrow=True)
+            return links.read, links.write
+
+        nxt_rd, nxt_wr = links("next")
+        prv_rd, prv_wr = links("prev")
+        anxt_rd, anxt_wr = links("acct_next")
+        aprv_rd, aprv_wr = links("acct_prev")
         m.submodules.level = levels = LevelStore(k, level_depth)
         lvl_rd, lvl_wr = levels.read, levels.write
         band_rd, band_wr = mem("band", BandLayout, 1 << sb)

@@ -134,3 +134,34 @@ class RegisteredReadRam(wiring.Component):
                 level = joined
         m.d.comb += self.read.data.eq(level[0])
         return m
+
+
+class ForwardedWriteRam(wiring.Component):
+    """A memory with one synchronous read port and one write port whose writes reach it a cycle late,
+    from registers: no logic of the writer's reaches the block's write enables, address or data.
+
+    Contract (that of a plain non-transparent port pair): ``read.addr`` in cycle t gives that row on
+    ``read.data`` in cycle t+1; ``write.en`` with ``write.addr`` and ``write.data`` in cycle t: a read
+    issued in cycle t returns the old row, one issued later the new one. A read of the row that a
+    registered write lands on in that cycle is answered from the write's registers (one LUT after
+    the memory)."""
+
+    def __init__(self, *, shape, depth: int, narrow: bool = False):
+        self.shape, self.depth = shape, depth
+        self.memory = Ram(shape=shape, depth=depth, narrow=narrow)
+        super().__init__({
+            "read": In(wiring.Signature({"addr": Out(range(depth)), "data": In(shape)})),
+            "write": In(wiring.Signature({"addr": Out(range(depth)), "data": Out(shape), "en": Out(1)})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = mem = self.memory
+        wr, rd = mem.write_port(), mem.read_port()
+        w_addr, w_data, w_en = Signal.like(self.write.addr), Signal.like(self.write.data), Signal()
+        m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
+        m.d.comb += [wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en), rd.addr.eq(self.read.addr)]
+        landing, landed = Signal(), Signal.like(self.write.data)
+        m.d.sync += [landing.eq(w_en & (w_addr == self.read.addr)), landed.eq(w_data)]
+        m.d.comb += self.read.data.eq(Mux(landing, landed, rd.data))
+        return m
