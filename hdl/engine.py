@@ -867,7 +867,8 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
                 live = gen_rd.data.live & (gen_rd.data.gen == oid_gen)
                 od = od_rd.data
-                m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)), a_hint_own.eq(hint_of(hint_rd.data, od.side))]
+                m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)),
+                             a_hint_own.eq(hint_of(hint_rd.data, od.side))]
                 m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
                              band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
                              cancel_reason.eq(R.USER),
