@@ -131,7 +131,8 @@ class MatchingEngine(wiring.Component):
         n_slots = 1 << k
         level_depth = 1 << (lb + 1 + sb)
         gen_rd, gen_wr = mem("gen", GenLayout, n_slots, transparent=True, narrow=True)
-        od_rd, od_wr = mem("order", OrderLayout, n_slots)
+        m.submodules.order = order = ForwardedWriteRam(shape=OrderLayout, depth=n_slots)
+        od_rd, od_wr = order.read, order.write   # (writes land a cycle late, as the links')
         # gen, leaves and acct_list are transparent: REST_WRITE and UNLINK_WRITE write them in the
         # cycle they may take the next command, whose handshake reads them (its target's generation
         # and leaves, its account's list)

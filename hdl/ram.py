@@ -158,10 +158,10 @@ class ForwardedWriteRam(wiring.Component):
         m = Module()
         m.submodules.memory = mem = self.memory
         wr, rd = mem.write_port(), mem.read_port()
-        w_addr, w_data, w_en = Signal.like(self.write.addr), Signal.like(self.write.data), Signal()
+        w_addr, w_data, w_en = Signal.like(self.write.addr), Signal(self.shape), Signal()
         m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
         m.d.comb += [wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en), rd.addr.eq(self.read.addr)]
-        landing, landed = Signal(), Signal.like(self.write.data)
+        landing, landed = Signal(), Signal(self.shape)
         m.d.sync += [landing.eq(w_en & (w_addr == self.read.addr)), landed.eq(w_data)]
         m.d.comb += self.read.data.eq(Mux(landing, landed, rd.data))
         return m
