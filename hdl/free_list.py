@@ -12,7 +12,7 @@ taken and not freed as of the cycle before (it counts the registered strobes: no
 ``alloc`` and ``free``).
 """
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,28 +43,34 @@ class FreeList(wiring.Component):
         tail = Signal(self.slot_bits)
         count = Signal(self.slot_bits + 1)    # freed slots waiting in the queue
 
-        from_fresh = fresh != n
+        # registers standing for compares and increments, so that ``alloc`` (decided late in the
+        # engine's cycle) meets one LUT before the queue's read address and none before a compare
+        from_fresh = Signal(init=1)           # fresh != n
+        queued = Signal()                     # count != 0
+        head_plus_one = Signal(self.slot_bits, init=1)
         take = self.alloc & self.available
         take_queued = take & ~from_fresh
         head_next = Signal(self.slot_bits)
-        m.d.comb += head_next.eq(head + take_queued)
+        m.d.comb += head_next.eq(Mux(take_queued, head_plus_one, head))
         # rd.data always shows queue[head]: address the head the next cycle will have.
         m.d.comb += [rd.addr.eq(head_next), rd.en.eq(1)]
 
         m.d.comb += [
-            self.available.eq(from_fresh | (count != 0)),
+            self.available.eq(from_fresh | queued),
             self.slot.eq(fresh),
         ]
         with m.If(~from_fresh):
             m.d.comb += self.slot.eq(rd.data)
 
         with m.If(take & from_fresh):
-            m.d.sync += fresh.eq(fresh + 1)
-        m.d.sync += head.eq(head_next)
+            m.d.sync += [fresh.eq(fresh + 1), from_fresh.eq(fresh != n - 1)]
+        with m.If(take_queued):
+            m.d.sync += [head.eq(head_plus_one), head_plus_one.eq(head_plus_one + 1)]
         m.d.comb += [wr.addr.eq(tail), wr.data.eq(self.free_slot), wr.en.eq(self.free)]
         with m.If(self.free):
             m.d.sync += tail.eq(tail + 1)
         took, freed = Signal(), Signal()
         m.d.sync += [count.eq(count + self.free - take_queued), took.eq(take), freed.eq(self.free),
-                     self.in_use.eq(self.in_use + took - freed)]
+                     self.in_use.eq(self.in_use + took - freed),
+                     queued.eq(self.free | (count >= 2) | ((count == 1) & ~take_queued))]
         return m
