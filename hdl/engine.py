@@ -31,7 +31,10 @@ are narrow rows in block RAM. Levels are addressed by (symbol, side, price - ban
 and next occupied levels; ``NotionalCheck`` multiplies a NEW's
 or REPLACE's price and quantity in DSPs from the handshake on; ``EventOutput`` queues the events and
 presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag share
-one row. Every memory is a ``lib.memory.Memory`` with one synchronous read port and one write port.
+one row; so do its two best-price hints (no occupied level of a side is better than its hint: the
+searches for a side's best level start there). Every memory is a ``lib.memory.Memory`` with one
+synchronous read port and one write port; the order store, the links and the level store take
+their writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``).
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
 match loop a fill takes 2 cycles within a level. The levels an aggressor may trade with come from
