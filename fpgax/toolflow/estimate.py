@@ -103,6 +103,16 @@ class Namer:
                     # an FSM's state register has no usable line (Amaranth points into contextlib):
                     # its signal name stands in
                     self.origin.setdefault(bit, (net_name, _source(src) or f"signal {net_name}"))
+        # then nets Yosys named without a line: a small memory mapped to flip-flops has one a word
+        # (``kernel.engine.level.used[255]``); the memory's name stands in, so that its words are one
+        # path end, not one each
+        for net_name, net in module.get("netnames", {}).items():
+            if net.get("hide_name") or net_name.startswith("$") or net.get("attributes", {}).get("src"):
+                continue
+            base = net_name.split("[", 1)[0]
+            for bit in net["bits"]:
+                if isinstance(bit, int):
+                    self.origin.setdefault(bit, (base, f"signal {base}"))
 
     def outputs(self, name):
         cell = self.cells[name]
