@@ -240,3 +240,38 @@ def test_a_ram_output_vivado_cannot_register_stays_unregistered(what):
     result = timing.analyze(netlist(cells), "top")
     assert result["unregistered_ram_cells"] == 1 and result["absorbed_output_registers"] == 0
     assert result["period_ns"] > 1.30
+
+
+def test_endpoints_over_the_limit_are_counted_by_where_their_paths_start():
+    # two paths of 8 LUTs from the engine's state register (which feeds both: its net 0.40):
+    # 0.10 + 0.40 + 8 x 0.30 + 8 x 0.12 + 0.05 + 0.10 = 4.01 ns each, over 3.0; one LUT in the
+    # writer: 0.97 ns, under it
+    def chain(first, out, base):
+        cells = {}
+        for i in range(8):
+            cells[f"kernel.engine.l{base + i}"] = lut([first if i == 0 else base + i - 1] * 2, base + i)
+        return cells, base + 7
+
+    a, a_end = chain(10, None, 100)
+    b, b_end = chain(10, None, 200)
+    cells = {"kernel.engine.fsm_state": ff(9, 10), **a, **b,
+             "kernel.engine.r": ff(a_end, 30), "kernel.engine.q": ff(b_end, 31),
+             "kernel.writer.x": ff(9, 40), "kernel.writer.l": lut([40], 41, "LUT1"), "kernel.writer.y": ff(41, 42),
+             "keep": ff(30, 9)}
+    result = timing.analyze(netlist(cells), "top")
+    assert result["period_ns"] == pytest.approx(4.01)
+    over = result["over_limit"]
+    assert over["limit_ns"] == timing.LIMIT_NS == 3.0
+    assert (over["endpoints"], over["of"]) == (2, 6)
+    assert over["by_start"] == [{"start": "engine.fsm_state", "ns": pytest.approx(4.01), "luts": 8, "endpoints": 2}]
+
+
+@pytest.mark.parametrize("label,part", [
+    ("URAM288 kernel.engine.level.rows.0.3 (memory engine.level.rows)", "engine.level"),
+    ("FDRE kernel.engine.fsm_state (signal kernel.engine.fsm_state)", "engine.fsm_state"),
+    ("FDRE kernel.writer.fifo.level (hdl/fifo.py:36)", "writer"),
+    ("port s_axi_control_araddr", "port s_axi_control_araddr"),
+    ("FDRE $auto$ff.cc:337:slice$5 (hdl/engine.py:215)", "FDRE $auto$ff.cc:337:slice$5 (hdl/engine.py:215)"),
+])
+def test_the_part_of_the_kernel_a_path_starts_in(label, part):
+    assert timing.component_of(label) == part

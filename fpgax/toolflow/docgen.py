@@ -101,6 +101,13 @@ def estimate_section(root: Path) -> str:
                     sources.append(src)
             rows.append(f"| {path['ns']:.2f} | {path['luts']} | {path['from']} | {path['to']} | "
                         f"{', '.join(sources) or '-'} |")
+        over = timing.get("over_limit")
+        if over:
+            rows += ["", f"Endpoints whose worst path is over {over['limit_ns']} ns (the silicon issue's limit): "
+                         f"**{over['endpoints']:,} of {over['of']:,}**. Where those paths start, worst first:", "",
+                     "| start | worst ns | LUTs | endpoints |", "|---|---:|---:|---:|"]
+            rows += [f"| {part['start']} | {part['ns']:.2f} | {part['luts']} | {part['endpoints']:,} |"
+                     for part in over["by_start"]]
     tiles = report.get("vivado_tiling")
     tiled = {m["memory"]: m for m in (tiles or {}).get("per_memory", [])}
     rows += ["", "| memory | depth x width | ram_style | Mbit | % of on-chip RAM | Vivado tiles | Yosys |",

@@ -322,6 +322,13 @@ def format_report(report: dict) -> str:
                      f"{timing['luts_after_unregistered_ram']}, combinational DSPs {timing['combinational_dsps']}")
         for path in timing["paths"]:
             lines.append(f"  {path['ns']:6.2f} ns {path['luts']:>3} LUTs  {path['from']} -> {path['to']}")
+        over = timing.get("over_limit")
+        if over:
+            lines.append(f"endpoints over {over['limit_ns']} ns: {over['endpoints']:,} of {over['of']:,}; "
+                         "the worst by where their paths start:")
+            for part in over["by_start"]:
+                lines.append(f"  {part['ns']:6.2f} ns {part['luts']:>3} LUTs  "
+                             f"{part['endpoints']:>6,} ends  {part['start']}")
     tiles = report.get("vivado_tiling")
     if tiles:
         lines.append(f"Vivado-style tiling: URAM288 {tiles['URAM288']['used']:,} ({tiles['URAM288']['percent']:.1f}%), "

@@ -36,6 +36,7 @@ linear in the netlist, with the worst predecessor kept for every cell so that pa
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ
@@ -546,6 +547,46 @@ def _copy_of_cells(module: dict) -> dict:
                                 for n, c in module["cells"].items()}}
 
 
+#: The silicon issue's limit on the modelled period: 300 MHz with a 10% margin.
+LIMIT_NS = 3.0
+
+
+def component_of(label: str) -> str:
+    """The part of the kernel a path starts in, from its start's description: ``engine.level`` for
+    ``URAM288 kernel.engine.level.rows.0.3 (memory engine.level.rows)``, ``engine.fsm_state`` for the
+    engine's state register, ``writer`` for the burst writer's cells, the port for a port; a cell
+    with no kernel name is its own description."""
+    if label.startswith("port "):
+        return label
+    found = re.search(r"kernel\.([A-Za-z_0-9$]+)(?:\.([A-Za-z_0-9$]+))?", label)
+    if not found:
+        return label
+    first, second = found.groups()
+    return f"{first}.{second}" if first == "engine" and second else first
+
+
+def over_limit(graph: TimingGraph, describe, limit: float = LIMIT_NS, count: int = 15) -> dict:
+    """How far the design is from ``limit``: the endpoints whose worst path is longer, and, per part
+    of the kernel those paths start in (``component_of``), the worst of them and how many end there.
+    Where the work is, not only the one worst path."""
+    parts: dict[str, list] = {}
+    over = 0
+    for period, where, bit in graph.endpoints:
+        if period <= limit:
+            continue
+        over += 1
+        path = graph.path_to(where, bit, period)
+        part = component_of(path.start if path.start.startswith("port ") else (describe(path.start) or path.start))
+        worst = parts.setdefault(part, [0.0, 0, 0])
+        if period > worst[0]:
+            worst[0], worst[1] = period, path.luts
+        worst[2] += 1
+    ranked = sorted(parts.items(), key=lambda item: -item[1][0])[:count]
+    return {"limit_ns": limit, "endpoints": over, "of": len(graph.endpoints),
+            "by_start": [{"start": part, "ns": round(ns, 3), "luts": luts, "endpoints": ends}
+                         for part, (ns, luts, ends) in ranked]}
+
+
 def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = KERNEL_CLOCK_MHZ,
             group=None) -> dict:
     """The ``timing`` section of the estimate: worst period, Fmax, the worst paths (one per
@@ -564,4 +605,5 @@ def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: 
             "absorbed_output_registers": sum(len(regs) for regs in absorbed.values()),
             "luts_after_unregistered_ram": graph.luts_after_unregistered_ram(),
             "combinational_dsps": len(graph.combinational_dsps),
+            "over_limit": over_limit(graph, describe),
             "figures": {name: asdict(f) for name, f in FIGURES.items()}}
