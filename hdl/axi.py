@@ -94,17 +94,18 @@ class AxiLiteRegisterSlave(wiring.Component):
             m.d.sync += bvalid.eq(0)
 
         reading = Signal()
-        wait = Signal(range(self.read_latency + 1))
         m.d.comb += bus.arready.eq(~reading & ~rvalid)
         addressed = Signal()     # rd_addr is new: rd_en follows (a decode of rd_addr is ready)
         m.d.sync += [addressed.eq(bus.arvalid & bus.arready), self.rd_en.eq(addressed)]
         with m.If(bus.arvalid & bus.arready):
-            m.d.sync += [self.rd_addr.eq(bus.araddr), reading.eq(1), wait.eq(self.read_latency)]
-        with m.If(self.rd_en | (reading & (wait != self.read_latency))):
-            with m.If(wait == 0):
-                m.d.sync += [rdata.eq(self.rd_data), rvalid.eq(1), reading.eq(0)]
-            with m.Else():
-                m.d.sync += wait.eq(wait - 1)
+            m.d.sync += [self.rd_addr.eq(bus.araddr), reading.eq(1)]
+        sample = self.rd_en      # rd_en, read_latency cycles later: rd_data holds the word then
+        for i in range(self.read_latency):
+            later = Signal(name=f"rd_sample_{i + 1}")
+            m.d.sync += later.eq(sample)
+            sample = later
+        with m.If(sample):
+            m.d.sync += [rdata.eq(self.rd_data), rvalid.eq(1), reading.eq(0)]
         with m.If(rvalid & bus.rready):
             m.d.sync += rvalid.eq(0)
         return m

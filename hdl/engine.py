@@ -438,9 +438,10 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += init.eq(init + 1)
 
-            def accept(otherwise="IDLE"):
+            def accept():
                 """Take a command: in IDLE, and in the last cycle of a resting add or of a command
-                that ends with an unlink (else go to ``otherwise``). A command is taken only when
+                that ends with an unlink (else go to IDLE); ``accepting``, after the FSM, lists
+                these states for ``i.ready``. A command is taken only when
                 the index will take a request next cycle (idle, or finishing a SET/CLEAR now) and
                 the sweep is idle: ``i.ready`` comes from the state registers, the index's and the
                 sweep's, never from memory data. A command's first state issues no index request
@@ -448,7 +449,7 @@ class MatchingEngine(wiring.Component):
                 for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
                 The memories a command may look at are read from the incoming payload in the
                 handshake cycle; the state the opcode leads to sees the data."""
-                m.next = otherwise
+                m.next = "IDLE"
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
@@ -488,10 +489,10 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
                 # Sweep the opposite side from now on, while the checks and the allocation go on
                 # (a POST_ONLY order first searches for a cross with the index itself).
-                hints = hint_rd.data
-                m.d.sync += [a_hint_opp.eq(hint_of(hints, ~cmd.side[0])), a_hint_own.eq(hint_of(hints, cmd.side[0]))]
+                opposite_hint = hint_of(hint_rd.data, ~cmd.side[0])
+                m.d.sync += [a_hint_opp.eq(opposite_hint), a_hint_own.eq(hint_of(hint_rd.data, cmd.side[0]))]
                 with m.If(~post_only):
-                    start_sweep(cmd.side[0], cmd.symbol[:sb], hint=hint_of(hints, ~cmd.side[0]))
+                    start_sweep(cmd.side[0], cmd.symbol[:sb], hint=opposite_hint)
                 m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
                              mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
                              a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
@@ -767,9 +768,9 @@ class MatchingEngine(wiring.Component):
 
             with m.State("MATCH_END"):
                 # The sweep may still be searching; once it is idle, clear the levels passed and
-                # the current one if the last fill emptied it. CLEAR_PASSED takes one cycle, and
-                # no continuation starts an index operation in its first state, so this goes on
-                # at once.
+                # the current one if the last fill emptied it. Every continuation that uses the
+                # index waits for it (index_busy covers the staged request), so this goes on at
+                # once.
                 with m.If(sweep.idle & ~index_busy):
                     with m.If(stale | l_empty):
                         m.d.comb += clear_passed(l_empty)
@@ -844,11 +845,12 @@ class MatchingEngine(wiring.Component):
                     remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr)
                 with m.If(u_free):
                     release(u_slot, u_gen)
-                def unlink_return():
+                def unlink_return():   # (DONE takes the next command here instead: accept())
                     with m.Switch(u_ret):
                         for i, name in enumerate(RETURNS):
-                            with m.Case(i):
-                                m.next = "IDLE" if name == "DONE" else name
+                            if name != "DONE":
+                                with m.Case(i):
+                                    m.next = name
 
                 emptied = u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)
                 with m.If(emptied):
@@ -960,8 +962,8 @@ class MatchingEngine(wiring.Component):
                      account=cmd.account)
 
             with m.State("SYM_CHECK"):  # [R-SYMBOL]
-                # (no search may start in a command's first cycle: stay while the index finishes
-                # the previous command's SET or CLEAR)
+                # (its searches start in SYM_FIND, once the index has finished the previous
+                # command's SET or CLEAR)
                 lo, hi = cmd.price, cmd.qty
                 checks = [
                     (~sym_ok, R.UNKNOWN_SYMBOL),
@@ -1112,9 +1114,6 @@ class MatchingEngine(wiring.Component):
                 m.d.sync += snap_n.eq(snap_n + 1)
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
                 m.next = "S_FIND_WAIT"
-
-            with m.State("DONE"):
-                m.next = "IDLE"
 
         # A command is taken in the states that call accept(), when the index and the sweep are
         # free: i.ready is a decode of three state registers (not a driver inside the FSM's states)

@@ -11,8 +11,9 @@ Contract
 * A call (``ap_start``) feeds ``CMD_COUNT`` commands to the engine, in order, and writes every
   event they produce. The engine is not reset between calls: the books persist.
 * Before handing a command to the engine the kernel reserves the command's worst case of events
-  (``fpgax.spec.regmap.worst_case_events``, exact given the orders resting). When the event buffer
-  cannot hold it, the call stops before that command: ``CONSUMED`` says how many commands were
+  (``fpgax.spec.regmap.worst_case_events``), from registered figures: with a margin while the
+  engine works, exactly once it is idle. When the event buffer cannot hold it by the exact
+  figure, the call stops before that command: ``CONSUMED`` says how many commands were
   taken, ``WRITTEN`` how many events were written, ``STATUS.EVENT_BUFFER_FULL`` and ``NEEDED`` why.
   The host calls again with the rest; nothing is lost or duplicated.
 * A call ends when every command taken has produced all its events, every event is written
@@ -212,8 +213,12 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(qty)
         with m.Else():
             m.d.comb += depth.eq(cfg.snapshot_depth)
-        # worst = extra (+ live orders when plus_live); extra is at most 1 + 2 x snapshot depth
-        extra_bits = (1 + 2 * cfg.snapshot_depth + 8).bit_length()
+        # the admission check's margins (see below): events emitted, orders rested, while the
+        # figures it compares travel through their registers
+        event_margin, order_margin = 4, 3
+        # worst = extra (+ live orders when plus_live); extra is at most 1 + 2 x snapshot depth,
+        # and still fits with the margins added
+        extra_bits = (1 + 2 * cfg.snapshot_depth + event_margin + order_margin).bit_length()
         extra, plus_live = Signal(extra_bits), Signal()
         with m.Switch(opcode):
             with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
@@ -224,9 +229,6 @@ class FpgaxKernel(wiring.Component):
                 m.d.comb += extra.eq(1 + 2 * depth)
             with m.Default():
                 m.d.comb += extra.eq(1)
-        # the admission check's margins (see below): events emitted, orders rested, while the
-        # figures it compares travel through their registers
-        event_margin, order_margin = 4, 3
         StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "extra_margin": extra_bits,
                                           "plus_live": 1})
         incoming = Signal(StagedLayout)

@@ -13,7 +13,8 @@ Contract
   of the same address in that cycle returns the old row (not transparent); a read in any later
   cycle returns the new one.
 
-Inside, a write reaches the memories a cycle later, from registers (no logic of the writer's
+Inside, as in ``fpgax.hdl.ram.ForwardedWriteRam`` but at a level's granularity across both
+memories, a write reaches the memories a cycle later, from registers (no logic of the writer's
 reaches a URAM's write enables), and a read of the row a registered write is landing on in that
 cycle is answered from the write's registers (the multiplexer after the memory that picks the
 half already takes that input: still one LUT).
