@@ -28,7 +28,8 @@ its account's resting orders (in acceptance order, for MASS_CANCEL); the links a
 are narrow rows in block RAM. Levels are addressed by (symbol, side, price - band low) in a
 ``LevelStore``, which keeps the head and tail of each level's FIFO and whether it has orders
 (SNAPSHOT and FOK sum a level's orders by walking them); a ``PriceLevelIndex`` finds the best
-and next occupied levels; ``NotionalCheck`` multiplies a NEW's
+and next occupied levels; ``CommandCheck`` holds every admission rule (the states branch on its
+registered verdicts); ``NotionalCheck`` multiplies a NEW's
 or REPLACE's price and quantity in DSPs from the handshake on; ``EventOutput`` queues the events and
 presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag share
 one row; so do its two best-price hints (no occupied level of a side is better than its hint: the
@@ -49,7 +50,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import first_of
+from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
@@ -64,7 +65,6 @@ from fpgax.spec.config import EngineConfig
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
 POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
-NEW_FLAGS = POST_ONLY | STP_OLDEST
 R = p.Reason
 E = p.EventType
 #: The state each command starts in, after its handshake.
@@ -118,10 +118,8 @@ class MatchingEngine(wiring.Component):
         OrderLayout = data.StructLayout({"account": ab, "client_id": 64, "symbol": sb, "side": 1,
                                          "price": 32, "pidx": lb, "tif": 2, "flags": 2})
         ListLayout = data.StructLayout({"head": k, "tail": k, "count": k + 1})
-        # a symbol's row: its price band and whether it is halted (one read at the handshake serves
-        # the band and halt checks; no 1-bit-per-symbol memory of flip-flops and its read multiplexer)
-        BandLayout = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
-        AcctLayout = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
+        # a symbol's row (``BandRow``): its price band and whether it is halted (one read at the
+        # handshake serves the band and halt checks; no 1-bit-per-symbol memory of flip-flops)
 
         def mem(name, shape, depth, transparent=False, narrow=False):
             """A memory with one synchronous read port and one write port; a ``transparent`` read
@@ -152,8 +150,8 @@ class MatchingEngine(wiring.Component):
         aprv_rd, aprv_wr = links("acct_prev")
         m.submodules.level = levels = LevelStore(k, level_depth)
         lvl_rd, lvl_wr = levels.read, levels.write
-        band_rd, band_wr = mem("band", BandLayout, 1 << sb)
-        acct_rd, acct_wr = mem("account", AcctLayout, 1 << ab)
+        band_rd, band_wr = mem("band", BandRow, 1 << sb)
+        acct_rd, acct_wr = mem("account", AccountRow, 1 << ab)
         al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
         # A symbol's best-price hints, one per side (lane = side): no occupied level of that side is
         # better than its hint, so a search for the best level may start there. Raised by a resting
@@ -203,6 +201,9 @@ class MatchingEngine(wiring.Component):
             sweep.row_head.eq(lvl_rd.data.head), sweep.row_tail.eq(lvl_rd.data.tail),
         ]
         m.submodules.output = output = EventOutput(self.fifo_depth)
+        # The admission rules: the command's own fields checked at its handshake, the rows read for
+        # it a cycle later; the states branch on registered verdicts (``CommandCheck``).
+        m.submodules.check = check = CommandCheck(cfg)
         # The notional check of NEW and REPLACE: the operands of the handshake cycle are multiplied in
         # DSPs at its edge; the first state of the command captures the answer against the account's
         # limit; the state after it reads ``notional.over``. A MARKET order, priced at its band edge,
@@ -211,6 +212,11 @@ class MatchingEngine(wiring.Component):
         mkt_price = Signal(32)
         m.d.comb += [notional.price.eq(self.i.payload.price), notional.qty.eq(self.i.payload.qty),
                      notional.limit.eq(acct_rd.data.max_notional)]
+        m.d.comb += [check.take.eq(self.i.valid & self.i.ready), check.payload.eq(self.i.payload),
+                     check.account.eq(acct_rd.data), check.band.eq(band_rd.data),
+                     check.target_gen.eq(gen_rd.data.gen), check.target_live.eq(gen_rd.data.live),
+                     check.target_account.eq(od_rd.data.account), check.target_symbol.eq(od_rd.data.symbol),
+                     check.notional_over.eq(notional.over)]
         # For the kernel's event-buffer reservation: slots in use (the cycle before's), and events
         # emitted but not yet taken from ``o`` (exact).
         m.d.comb += self.live.eq(free.in_use)
@@ -229,7 +235,7 @@ class MatchingEngine(wiring.Component):
         reason = Signal(8)
         band_lo = Signal(32)
         band_hi = Signal(32)
-        acct_enabled, acct_max_qty, acct_max_notional, sym_halted = Signal(), Signal(32), Signal(64), Signal()
+        acct_max_notional, sym_halted = Signal(64), Signal()
         # the aggressor (a NEW, or a REPLACE that lost priority)
         a_slot, a_gen = Signal(k), Signal(g)
         a_account, a_client, a_symbol = Signal(ab), Signal(64), Signal(sb)
@@ -409,10 +415,8 @@ class MatchingEngine(wiring.Component):
             m.d.comb += [sweep.start.eq(1), sweep.book.eq(book), sweep.down.eq(opposite == BUY),
                          sweep.from_idx.eq(a_hint_opp if hint is None else hint), sweep.inclusive.eq(1)]
 
-        # symbols and accounts are addressed by their low bits; the checks use the full fields
-        sym_ok = cmd.symbol < cfg.symbols
+        # symbols and accounts are addressed by their low bits (the checks use the full fields)
         post_only = (cmd.flags & POST_ONLY) != 0
-        acct_ok = cmd.account < cfg.accounts
         oid_slot = cmd.order_id[:k]
         oid_gen = cmd.order_id[k:]
 
@@ -500,27 +504,11 @@ class MatchingEngine(wiring.Component):
                              a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
                              a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
                              avail.eq(0)]
-                checks = [  # [R-CHECKS], in order; the notional limit last, in NEW_RISK
-                    (cmd.side > SELL, R.INVALID_SIDE),
-                    (cmd.ord_type > p.OrdType.MARKET, R.INVALID_TYPE),
-                    ((cmd.tif > FOK) | (market & (cmd.tif < IOC)), R.INVALID_TIF),
-                    (((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))),
-                     R.INVALID_FLAGS),
-                    (~acct_ok, R.UNKNOWN_ACCOUNT),
-                    (~acct.enabled, R.ACCOUNT_DISABLED),
-                    (~sym_ok, R.UNKNOWN_SYMBOL),
-                    (band.halted, R.SYMBOL_HALTED),
-                    (cmd.qty == 0, R.INVALID_QTY),
-                    (cmd.qty > acct.max_qty, R.QTY_LIMIT),
-                    (~market & ((cmd.price < band.lo) | (cmd.price > band.hi)), R.PRICE_OUT_OF_BAND),
-                ]
-
-                def to_notional():
-                    with m.If(market):
-                        m.next = "NEW_MKT"
-                    with m.Else():
-                        m.next = "NEW_RISK"
-                self._first_failure(m, checks, reason, "REJECT", to_notional)
+                # the checks' verdicts are registered now (``check``); NEW_RISK reads them
+                with m.If(market):
+                    m.next = "NEW_MKT"
+                with m.Else():
+                    m.next = "NEW_RISK"
 
             with m.State("NEW_MKT"):   # a MARKET order's notional is at its band edge
                 m.d.comb += [notional.price.eq(mkt_price), notional.qty.eq(cmd.qty)]
@@ -531,7 +519,10 @@ class MatchingEngine(wiring.Component):
 
             with m.State("NEW_RISK"):
                 opposite = ~cmd.side[0]
-                with m.If(notional.over):
+                with m.If(check.new_failed):   # [R-CHECKS], in order; the notional limit last
+                    m.d.sync += reason.eq(check.new_reason)
+                    m.next = "REJECT"
+                with m.Elif(notional.over):
                     m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
                     m.next = "REJECT"
                 # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
@@ -871,7 +862,6 @@ class MatchingEngine(wiring.Component):
             # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
             with m.State("TARGET_CHECK"):
                 m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
-                live = gen_rd.data.live & (gen_rd.data.gen == oid_gen)
                 od = od_rd.data
                 m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)),
                              a_hint_own.eq(hint_of(hint_rd.data, od.side))]
@@ -881,42 +871,32 @@ class MatchingEngine(wiring.Component):
                              # a REPLACE to zero cancels under the replace's client id (whatever
                              # the checks say: it is used only when they pass)
                              cancel_client.eq(Mux(cmd.opcode == p.Opcode.REPLACE, cmd.client_id, od.client_id))]
-                checks = [
-                    (~acct_ok, R.UNKNOWN_ACCOUNT),
-                    (~live | (od.symbol != cmd.symbol) | ~sym_ok, R.UNKNOWN_ORDER),
-                    (od.account != cmd.account, R.NOT_OWNER),
-                ]
-
-                def target_ok():
-                    with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
-                        m.next = "CANCEL_EMIT"
-                    with m.Else():
-                        m.next = "RPL_CHECK"
-                self._first_failure(m, checks, reason, "REJECT", target_ok)
-                # what the replace checks need, read in DECODE
-                m.d.sync += [acct_enabled.eq(acct_rd.data.enabled), acct_max_qty.eq(acct_rd.data.max_qty),
-                             acct_max_notional.eq(acct_rd.data.max_notional), sym_halted.eq(band_rd.data.halted)]
+                # the target's verdicts are registered now (``check``): CANCEL_EMIT and RPL_CHECK
+                # read them
+                with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
+                    m.next = "CANCEL_EMIT"
+                with m.Else():
+                    m.next = "RPL_CHECK"
 
             with m.State("CANCEL_EMIT"):
-                emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
-                m.d.sync += unlink_resting("DONE")
+                with m.If(check.target_failed):
+                    m.d.sync += reason.eq(check.target_reason)
+                    m.next = "REJECT"
+                with m.Else():
+                    emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
+                    m.d.sync += unlink_resting("DONE")
 
             with m.State("RPL_CHECK"):
-                checks = [
-                    (~acct_enabled, R.ACCOUNT_DISABLED),
-                    (sym_halted, R.SYMBOL_HALTED),
-                    (cmd.qty > acct_max_qty, R.QTY_LIMIT),
-                    ((cmd.price < band_lo) | (cmd.price > band_hi), R.PRICE_OUT_OF_BAND),
-                    (notional.over, R.NOTIONAL_LIMIT),   # captured in TARGET_CHECK
-                ]
-
-                def replace_ok():
-                    with m.If(r.flags & POST_ONLY):
-                        m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
-                        m.next = "RPL_PO_WAIT"
-                    with m.Else():
-                        m.next = "RPL_APPLY"
-                self._first_failure(m, checks, reason, "REJECT", replace_ok)
+                # the target's rules, the replacement's, the notional of its price x qty (captured
+                # in TARGET_CHECK)
+                with m.If(check.replace_failed):
+                    m.d.sync += reason.eq(check.replace_reason)
+                    m.next = "REJECT"
+                with m.Elif(r.flags & POST_ONLY):
+                    m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
+                    m.next = "RPL_PO_WAIT"
+                with m.Else():
+                    m.next = "RPL_APPLY"
             with m.State("RPL_PO_WAIT"):
                 with m.If(~index_busy):
                     with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
@@ -964,17 +944,10 @@ class MatchingEngine(wiring.Component):
             with m.State("SYM_CHECK"):  # [R-SYMBOL]
                 # (its searches start in SYM_FIND, once the index has finished the previous
                 # command's SET or CLEAR)
-                lo, hi = cmd.price, cmd.qty
-                checks = [
-                    (~sym_ok, R.UNKNOWN_SYMBOL),
-                    ((lo == 0) | (lo > hi), R.INVALID_BAND),
-                    ((hi - lo) >= cfg.levels, R.BAND_TOO_WIDE),
-                ]
-
                 def band_ok():
                     m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
                     m.next = "SYM_FIND"
-                self._first_failure(m, checks, reason, "REJECT", band_ok)
+                self._verdict(m, check, "symbol", reason, band_ok)
             with m.State("SYM_FIND"):
                 with m.If(~index_busy):
                     m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
@@ -1001,15 +974,13 @@ class MatchingEngine(wiring.Component):
                 admin_ack("IDLE")
 
             with m.State("ACCT_CHECK"):  # [R-ACCOUNT]
-                checks = [(~acct_ok, R.UNKNOWN_ACCOUNT), ((cmd.flags & ~ENABLE) != 0, R.INVALID_FLAGS)]
-
                 def account_ok():
                     m.d.comb += [acct_wr.addr.eq(cmd.account[:ab]), acct_wr.en.eq(1),
                                  acct_wr.data.enabled.eq((cmd.flags & ENABLE) != 0),
                                  acct_wr.data.max_qty.eq(cmd.qty),
                                  acct_wr.data.max_notional.eq(Cat(cmd.price, cmd.order_id))]
                     m.next = "ADMIN_ACK"
-                self._first_failure(m, checks, reason, "REJECT", account_ok)
+                self._verdict(m, check, "account", reason, account_ok)
 
             with m.State("HALT_CHECK"):  # [R-HALT]
                 halting = cmd.opcode == p.Opcode.HALT
@@ -1023,7 +994,7 @@ class MatchingEngine(wiring.Component):
                         m.next = "HALT_ACK"
                     with m.Else():
                         m.next = "ADMIN_ACK"
-                self._first_failure(m, [(~sym_ok, R.UNKNOWN_SYMBOL)], reason, "REJECT", symbol_ok)
+                self._verdict(m, check, "halt", reason, symbol_ok)
             with m.State("HALT_ACK"):
                 admin_ack("H_FIND")
             def walk_levels(name, more, next_side, level_data):   # [R-HALT] [R-SNAPSHOT]
@@ -1063,14 +1034,11 @@ class MatchingEngine(wiring.Component):
             cancel_walk("H", nxt_rd, lambda order: order.tif == DAY, R.HALT, halt_level_done)
 
             with m.State("MC_CHECK"):  # [R-MASS-CANCEL]
-                all_symbols = cmd.symbol == p.ALL_SYMBOLS
-                checks = [(~acct_ok, R.UNKNOWN_ACCOUNT), (~all_symbols & ~sym_ok, R.UNKNOWN_SYMBOL)]
-
                 def mass_ok():
                     m.d.sync += [w_cur.eq(al_rd.data.head), w_last.eq(al_rd.data.tail),
                                  w_more.eq(al_rd.data.count != 0)]
                     m.next = "MC_ACK"
-                self._first_failure(m, checks, reason, "REJECT", mass_ok)
+                self._verdict(m, check, "mass", reason, mass_ok)
             with m.State("MC_ACK"):
                 admin_ack("MC_ORDER")
             def mass_done():
@@ -1080,13 +1048,10 @@ class MatchingEngine(wiring.Component):
                         R.MASS, mass_done)
 
             with m.State("SNAP_CHECK"):  # [R-SNAPSHOT]
-                checks = [(~sym_ok, R.UNKNOWN_SYMBOL),
-                          ((cmd.qty == 0) | (cmd.qty > cfg.snapshot_depth), R.INVALID_DEPTH)]
-
                 def snap_ok():
                     m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
                     m.next = "SNAP_ACK"
-                self._first_failure(m, checks, reason, "REJECT", snap_ok)
+                self._verdict(m, check, "snapshot", reason, snap_ok)
             with m.State("SNAP_ACK"):
                 admin_ack("S_FIND")
             def snapshot_level(row):
@@ -1127,13 +1092,11 @@ class MatchingEngine(wiring.Component):
     # -- construction helpers ------------------------------------------------------------------------
 
     @staticmethod
-    def _first_failure(m, checks, reason, reject_state, on_pass):
-        """Go to reject_state with the reason of the first failed check, else run on_pass().
-        The checks are evaluated side by side and the first failure picked by a tree
-        (``first_of``), not a chain of ``m.If``s one per check."""
-        failed, code = first_of([c for c, _ in checks], [Const(int(r), 8) for _, r in checks])
-        with m.If(failed):
-            m.d.sync += reason.eq(code)
-            m.next = reject_state
+    def _verdict(m, check, family, reason, on_pass):
+        """Go to REJECT with the reason ``check`` registered for the command's ``family`` when one
+        of its rules failed, else run on_pass()."""
+        with m.If(getattr(check, f"{family}_failed")):
+            m.d.sync += reason.eq(getattr(check, f"{family}_reason"))
+            m.next = "REJECT"
         with m.Else():
             on_pass()
