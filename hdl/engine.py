@@ -40,9 +40,12 @@ their writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``
 Each command runs as a sequence of states, one memory access per memory per state. In the
 match loop a fill takes 2 cycles within a level. The levels an aggressor may trade with come from
 a ``LevelSweep``, which runs the index's searches and reads the levels' rows on its own, from the
-NEW's first state on, and queues up to three levels ahead: leaving a level costs 2 cycles too
-when its searches stay within an index word. While the sweep runs it owns the index and the level
-store's read port; the engine's own requests (``IndexRequest``) pass when it does not drive them.
+NEW's first state on (probing the best-price hint's level and the next one while the index
+searches), and queues up to three levels ahead: leaving a level costs 2 cycles too when the
+sweep has the next one. While the sweep runs it owns the index and the level store's read port;
+the engine's own requests (``IndexRequest``) pass when it does not drive them. The hints are
+kept exact where it is cheap: raised by a resting add that betters them, set where a match stops
+and, when a NEW finds nothing to trade with, to the bound the sweep's last entry gives.
 The cycle figures are measured by ``fpgax bench rtl`` (docs/rtl.md, README).
 """
 
@@ -173,15 +176,20 @@ class MatchingEngine(wiring.Component):
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
         # The index and the level store's read port are the sweep's while it drives them, the
         # engine's otherwise (``req``, ``lvl_rd_addr``); the engine uses neither while the sweep does.
-        m.submodules.sweep = sweep = LevelSweep(sb + 1, lb, k)
+        m.submodules.sweep = sweep = LevelSweep(sb + 1, lb, k, index.word_bits)
         req = IndexRequest(sb + 1, lb)
         # The engine's requests reach the index a cycle late, from registers (``staged``): none of
-        # the FSM's logic before a request reaches the index's memory addresses. While one is
-        # staged the index counts as busy for everyone (``index_busy``), and a command is not
-        # taken (``index_free_next``); the sweep, which requests only when the index is not
-        # busy, never meets a staged request.
+        # the FSM's logic before a request reaches the index's memory addresses. A staged request
+        # waits there until the index is idle (a SET or CLEAR the previous command issued may
+        # still be running: they take three cycles); meanwhile the index counts as busy for
+        # everyone (``index_busy``) and a command is not taken (``index_free_next``). The sweep,
+        # which requests only when the index is not busy, never meets a staged request, and the
+        # engine issues one only while none is staged.
         staged = IndexRequest(sb + 1, lb)
-        m.d.sync += staged.start.eq(req.start)
+        with m.If(req.start):
+            m.d.sync += staged.start.eq(1)
+        with m.Elif(~sweep.requesting & ~index.busy):   # taken by the index this cycle
+            m.d.sync += staged.start.eq(0)
         with m.If(req.start):
             m.d.sync += [staged.op.eq(req.op), staged.book.eq(req.book), staged.idx.eq(req.idx),
                          staged.down.eq(req.down), staged.inclusive.eq(req.inclusive)]
@@ -190,15 +198,17 @@ class MatchingEngine(wiring.Component):
         lvl_rd_addr = Signal(lb + 1 + sb)
         m.d.comb += [
             index.start.eq(Mux(sweep.requesting, sweep.index_start, staged.start)),
-            index.op.eq(Mux(sweep.requesting, IndexOp.FIND, staged.op)),
+            index.op.eq(Mux(sweep.requesting, sweep.index_op, staged.op)),
             index.book.eq(Mux(sweep.requesting, sweep.index_book, staged.book)),
             index.idx.eq(Mux(sweep.requesting, sweep.index_idx, staged.idx)),
             index.down.eq(Mux(sweep.requesting, sweep.index_down, staged.down)),
             index.inclusive.eq(Mux(sweep.requesting, sweep.index_inclusive, staged.inclusive)),
             sweep.index_busy.eq(index_busy), sweep.index_found.eq(index.found),
-            sweep.index_result.eq(index.result),
+            sweep.index_result.eq(index.result), sweep.index_rest.eq(index.rest),
+            sweep.index_beyond.eq(index.beyond), sweep.index_beyond_next.eq(index.beyond_next),
             lvl_rd.addr.eq(Mux(sweep.reading, sweep.row_addr, lvl_rd_addr)),
             sweep.row_head.eq(lvl_rd.data.head), sweep.row_tail.eq(lvl_rd.data.tail),
+            sweep.row_used.eq(lvl_rd.data.used),
         ]
         m.submodules.output = output = EventOutput(self.fifo_depth)
         # The admission rules: the command's own fields checked at its handshake, the rows read for
@@ -525,14 +535,18 @@ class MatchingEngine(wiring.Component):
                 with m.Elif(notional.over):
                     m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
                     m.next = "REJECT"
-                # Search the best opposite level now: POST_ONLY needs it before ACCEPTED, and
-                # matching (or the FOK walk) starts from it; nothing changes the book meanwhile.
-                with m.Elif(post_only):
+                # POST_ONLY: search the best opposite level now, unless the opposite side's hint
+                # (no occupied level better) is already out of the order's reach: it must not
+                # cross; the sweep starts with the allocation. Nothing changes the book meanwhile.
+                with m.Elif(post_only & crosses(1, a_hint_opp, a_side, a_pidx)):
                     m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite, a_hint_opp)
                     m.next = "NEW_PO_WAIT"
                 with m.Elif(~free.available):
                     m.d.sync += reason.eq(R.POOL_FULL)
                     m.next = "REJECT"
+                with m.Elif(post_only):
+                    start_sweep()
+                    allocate()
                 with m.Else():
                     allocate()
 
@@ -657,6 +671,9 @@ class MatchingEngine(wiring.Component):
                         enter_level()
                     with m.Else():
                         m.d.comb += sweep.stop.eq(1)
+                        # nothing on the opposite side trades with it, and the sweep's last entry
+                        # says how far that goes: no occupied level is better than its idx
+                        write_hint(a_symbol, ~a_side, sweep.o.payload.idx)
                         with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
                             m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
                             m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
@@ -737,6 +754,8 @@ class MatchingEngine(wiring.Component):
                             end_match("AFTER_MATCH")
                         with m.Else():
                             m.d.comb += sweep.stop.eq(1)
+                            # the level at hand, still occupied, is the opposite side's best
+                            write_hint(a_symbol, ~a_side, l_idx)
                             m.next = "AFTER_MATCH"
                     with m.Else():
                         go_on(emptied)

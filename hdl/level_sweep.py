@@ -3,36 +3,49 @@
 The match loop and the FOK walk consume one book side's occupied levels in price order, as far as
 the aggressor's limit allows. ``LevelSweep`` runs the price index's searches and the level store's
 row reads for them, on its own, and queues what it finds: the engine's fill logic only looks at
-the head of a two-entry queue of registers, so no search request or row address is decided in the
+the head of a queue of registers, so no search request or row address is decided in the
 same cycle as a fill.
 
 Contract
 --------
-* ``start`` (one cycle, while ``idle``) with ``book``, ``down`` (search toward lower indexes: the
-  bid side's worse), ``from_idx`` and ``inclusive`` (the first search's start): the sweep begins.
-  A level is acceptable when ``any_price`` or it is no worse than ``limit`` (at most ``limit``
-  searching up, at least searching down); these two are read as the searches answer, not at
-  ``start``, and must hold from the cycle after ``start`` until ``stop``.
+* ``start`` (one cycle, while ``idle``, with the queue empty) with ``book``, ``down`` (search
+  toward lower indexes: the bid side's worse), ``from_idx`` and ``inclusive`` (where the levels
+  start): the sweep begins. A level is acceptable when ``any_price`` or it is no worse than
+  ``limit`` (at most ``limit`` searching up, at least searching down); these two are read as the
+  levels are met, not at ``start``, and must hold from the cycle after ``start`` until ``stop``.
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
   row's ``head`` and ``tail``), then one entry with ``found`` = 0: no acceptable level is left.
-  Nothing follows that entry. Up to three entries are queued ahead of the consumer; a level whose
-  search answers from the index's start word is queued 2 cycles after the one before it.
+  Nothing follows that entry. When it is the first entry, its ``idx`` is a bound: no occupied
+  level of the side is better (what the engine keeps as the side's best-price hint). Up to three
+  entries are queued ahead of the consumer.
+* How the levels are found (cycles after ``start``): when ``from_idx`` itself is not acceptable,
+  nothing is searched and the last entry is queued at once. Otherwise ``from_idx`` (when
+  ``inclusive``) and the level after it are probed in the level store (``row_used``), queued 2
+  and 3 cycles after ``start``, while the index searches beyond them (``FIND``, answered with
+  the rest of its word and the non-empty words beyond it). The levels of a word follow one
+  every 2 cycles; the next word's are asked for (``NEXT_WORD``, 3 cycles) as soon as a word is
+  answered, and follow 2 cycles after the last level of the word before when they are there.
 * ``stop`` (one cycle, any time after ``start``): the sweep is abandoned; the queue empties at
   once and ``idle`` rises as soon as no search is in flight (at most the index's latency). A
   search is started whether or not ``stop`` comes in the same cycle (``stop`` is decided late in
   the consumer's cycle; it never reaches the index's request), and finishes after it.
 * The sweep drives the index's request (``index_*``) in the cycles ``requesting`` is high and
-  the level store's read address (``row_addr``, the index's result register itself) in the
-  cycles ``reading`` is high; both are registered states. The level store returns the row of the
-  address of cycle t in cycle t+1. After ``found`` = 0 is queued it drives neither.
+  the level store's read address (``row_addr``, from registers) in the cycles ``reading`` is
+  high; both are registered states. The level store returns the row of the address of cycle t
+  in cycle t+1. After ``found`` = 0 is queued it drives neither.
+* A pop (``o.ready`` with ``o.valid``) moves a read pointer only: the queue's entries are written
+  where the sweep puts them and never shifted, so a late ``o.ready`` reaches two bits.
 
-The index's ``busy``, ``found`` and ``result`` are read as they come; every request and every
-queue write is decided from registers, the index's registered result and the one-cycle row read.
+Every request, row address and queue write is decided from registers: the index's registered
+answer (the level, the rest of its word, the words beyond), the one-cycle row read.
 """
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import lowest_set
+from fpgax.hdl.price_index import IndexOp
 
 
 def sweep_entry(level_bits: int, slot_bits: int) -> data.StructLayout:
@@ -42,8 +55,9 @@ def sweep_entry(level_bits: int, slot_bits: int) -> data.StructLayout:
 class LevelSweep(wiring.Component):
     DEPTH = 3
 
-    def __init__(self, book_bits: int, level_bits: int, slot_bits: int):
+    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int):
         self.book_bits, self.level_bits, self.slot_bits = book_bits, level_bits, slot_bits
+        self.word_bits = word_bits
         self.entry = sweep_entry(level_bits, slot_bits)
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "from_idx": In(level_bits),
@@ -53,104 +67,188 @@ class LevelSweep(wiring.Component):
             # the price index (FIND only) and the level store's read port, while not idle
             "requesting": Out(1), "index_start": Out(1), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1), "index_inclusive": Out(1),
-            "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
+            "index_op": Out(IndexOp), "index_busy": In(1), "index_found": In(1),
+            "index_result": In(level_bits), "index_rest": In(1 << word_bits),
+            "index_beyond": In(1 << (level_bits - word_bits)), "index_beyond_next": In(level_bits - word_bits),
             "reading": Out(1), "row_addr": Out(level_bits + book_bits),
-            "row_head": In(slot_bits), "row_tail": In(slot_bits),
+            "row_head": In(slot_bits), "row_tail": In(slot_bits), "row_used": In(1),
         })
 
     def elaborate(self, platform):
         m = Module()
+        wb = self.word_bits
         book, down = Signal(self.book_bits), Signal()
-        at, inclusive = Signal(self.level_bits), Signal()      # where the next search starts
+        at, inclusive = Signal(self.level_bits), Signal()   # the level at hand; where a search starts
+        rest = Signal(1 << wb)     # the occupied levels after ``at`` in its word, in search order
 
-        # the queue: q[0] is presented on o
-        q = [Signal(self.entry, name=f"q{i}") for i in range(self.DEPTH)]
+        # the queue: entries written at ``wr``, presented from ``rd``, never shifted
+        slots = 1 << (self.DEPTH - 1).bit_length()
+        q = Array(Signal(self.entry, name=f"q{i}") for i in range(slots))
+        wr, rd = Signal(range(slots)), Signal(range(slots))
         count = Signal(range(self.DEPTH + 1))
         push, push_data = Signal(), Signal(self.entry)
         pop = self.o.valid & self.o.ready
-        m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[0])]
-        # entry i moves to i-1 on a pop; the pushed entry lands behind the last one that stays
-        last = Mux(pop, count - 1, count)    # where a push lands
-        for i in range(self.DEPTH):
-            after = q[i + 1] if i + 1 < self.DEPTH else q[i]
-            kept = Mux(pop, after, q[i])
-            m.d.sync += q[i].eq(Mux(push & (last == i), push_data, kept))
+        m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[rd])]
+        with m.If(push):
+            m.d.sync += [q[wr].eq(push_data), wr.eq(wr + 1)]
+        with m.If(pop):
+            m.d.sync += rd.eq(rd + 1)
         m.d.sync += count.eq(count + push - pop)
         # room for one more entry, counted from registers only (a pop this cycle is not counted)
         room = count != self.DEPTH
 
         # may the aggressor trade at this level? [R-PRICE-TIME]
-        acceptable = self.any_price | Mux(down, self.index_result >= self.limit, self.index_result <= self.limit)
-        next_from_result = Signal()    # this cycle's search starts after the level just found
+        def acceptable(level):
+            return self.any_price | Mux(down, level >= self.limit, level <= self.limit)
+
+        # the next level of the word: the rest's first, back in the word's order
+        more, step = lowest_set(m, rest, 1 << wb, "next_in_word")
+        word = at[wb:]
+        # The non-empty words beyond the first search's (the index's ``beyond``) are read one by
+        # one (``NEXT_WORD``), each asked for as soon as the word before it is answered, while
+        # that word's levels are taken: ``ahead`` -- asked for, its answer is (or will be) in the
+        # index's registers. Not asked for when even its nearest level is out of reach.
+        ahead, reading_word = Signal(), Signal()
+        nearest_of_next = Cat(Const((1 << wb) - 1, wb), self.index_beyond_next)
+        nearest_of_next = Mux(down, nearest_of_next, Cat(Const(0, wb), self.index_beyond_next))
+
+        def read_ahead():
+            """Ask for the next word's levels (in the cycle an answer is taken: the index is free)."""
+            with m.If((self.index_beyond != 0) & acceptable(nearest_of_next)):
+                m.d.comb += [reading_word.eq(1), self.index_start.eq(1)]
+                m.d.sync += ahead.eq(1)
+
+        # The first two levels from the start are probed in the level store, one a cycle, while
+        # the index searches beyond the second: a best-price hint is often the best level, and
+        # the next tick the next one. ``second`` is the level after ``at``; none at the book's edge.
+        second = Signal(self.level_bits)
+        at_edge = Mux(down, at == 0, at == (1 << self.level_bits) - 1)
+        # the row read: the level at hand, the second probed, or the one the index has just found
+        reading_found, reading_second = Signal(), Signal()
         m.d.comb += [self.index_book.eq(book), self.index_down.eq(down),
-                     self.index_idx.eq(Mux(next_from_result, self.index_result, at)),
-                     self.index_inclusive.eq(inclusive & ~next_from_result),
-                     self.row_addr.eq(Cat(self.index_result, book))]
+                     self.index_op.eq(Mux(reading_word, IndexOp.NEXT_WORD, IndexOp.FIND)),
+                     self.index_idx.eq(Mux(down, at - 1, at + 1)),
+                     self.index_inclusive.eq(0),
+                     self.row_addr.eq(Cat(Mux(reading_found, self.index_result,
+                                              Mux(reading_second, second, at)), book))]
+        def queue_end(bound):
+            """Queue the last entry (``found`` = 0); its ``idx`` is a bound: no occupied level of
+            the side is better (a best-price hint)."""
+            m.d.comb += [push.eq(1), push_data.found.eq(0), push_data.idx.eq(bound)]
+            m.next = "END"
+
+        def queue_level():
+            m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
+                         push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
+
+        worst = Mux(down, 0, (1 << self.level_bits) - 1)
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(self.start):
                     m.d.sync += [book.eq(self.book), down.eq(self.down), at.eq(self.from_idx),
-                                 inclusive.eq(self.inclusive)]
+                                 inclusive.eq(self.inclusive), ahead.eq(0)]
                     m.next = "SEARCH"
-            with m.State("SEARCH"):   # start the next search when the index and the queue allow
-                # (``stop`` does not hold a search back: it is decided late in the cycle, and a
-                # search started with it finishes in DRAIN)
+            with m.State("SEARCH"):
+                # The first search, beyond ``second``, when the index allows; ``at`` (when the
+                # start is inclusive) and ``second`` are probed meanwhile. Every level a search
+                # meets is no better than where it starts: when that is not acceptable, none is,
+                # and nothing is searched (an add that does not reach the opposite side's hint
+                # ends here). (``stop`` does not hold a search back: it is decided late in the
+                # cycle, and a search started with it finishes in DRAIN.) The queue is empty: a
+                # sweep starts with it so.
                 m.d.comb += self.requesting.eq(1)
-                with m.If(~self.index_busy & room):
-                    m.d.comb += self.index_start.eq(1)
-                    m.next = "FOUND"
+                m.d.sync += second.eq(Mux(down, at - 1, at + 1))
+                with m.If(~acceptable(at)):
+                    queue_end(at)
+                    with m.If(self.stop):
+                        m.next = "IDLE"
+                with m.Elif(~self.index_busy):
+                    m.d.comb += [self.index_start.eq(~at_edge), self.reading.eq(1)]
+                    m.next = "PROBE"
                     with m.If(self.stop):
                         m.next = "DRAIN"
                 with m.Elif(self.stop):
                     m.next = "IDLE"
-            with m.State("FOUND"):
-                # The index answers when busy falls; its result register addresses the level
-                # store all along, so the found level's row is read in that very cycle, and the
-                # search for the level after it starts in that cycle too when the queue has room
-                # for both.
-                m.d.comb += [self.reading.eq(1), self.requesting.eq(1)]
-                with m.If(~self.index_busy):
-                    with m.If(self.index_found & acceptable):
-                        m.d.sync += [at.eq(self.index_result), inclusive.eq(0)]
-                        with m.If(count < self.DEPTH - 1):
-                            m.d.comb += [next_from_result.eq(1), self.index_start.eq(1)]
-                            m.next = "QUEUE_SEARCHING"
-                        with m.Else():
-                            m.next = "QUEUE"
-                    with m.Else():
-                        m.d.comb += [push.eq(1), push_data.found.eq(0)]
-                        m.next = "END"
-                with m.If(self.stop):
-                    m.next = "DRAIN"
-            with m.State("QUEUE"):    # the row is here: queue it, and search on if there is room
+            with m.State("PROBE"):    # the start level's row: queued when it has orders
                 m.d.comb += self.requesting.eq(1)
-                m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
-                             push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
-                with m.If(count < self.DEPTH - 1):   # room for this entry and the next
-                    m.d.comb += self.index_start.eq(1)
-                    m.next = "FOUND"
+                with m.If(inclusive & self.row_used):
+                    queue_level()
+                with m.If(at_edge):
+                    m.next = "EXHAUSTED"
                 with m.Else():
-                    m.next = "SEARCH"
-                with m.If(self.stop):   # (the push is dropped with the queue; a search started finishes)
-                    with m.If(count < self.DEPTH - 1):
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.next = "IDLE"
-            with m.State("QUEUE_SEARCHING"):   # as QUEUE, with the next search already running
+                    m.d.comb += [self.reading.eq(1), reading_second.eq(1)]
+                    m.next = "PROBE_SECOND"
                 with m.If(self.stop):
                     m.next = "DRAIN"
+            with m.State("PROBE_SECOND"):   # the next level's row: queued when it has orders
+                m.d.comb += self.requesting.eq(1)
+                m.next = "FIRST"
+                with m.If(self.row_used):
+                    with m.If(acceptable(second)):
+                        m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(second),
+                                     push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
+                    with m.Else():
+                        queue_end(second)
+                with m.If(self.stop):
+                    m.next = "DRAIN"
+            with m.State("FIRST"):    # the first search's answer, with the words beyond it
+                m.d.comb += self.requesting.eq(1)
+                with m.If(~self.index_busy & room):
+                    with m.If(self.index_found):
+                        m.d.comb += [self.reading.eq(1), reading_found.eq(1)]
+                        m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest)]
+                        with m.If(acceptable(self.index_result)):
+                            read_ahead()
+                        m.next = "ROW"
+                    with m.Else():
+                        queue_end(worst)
+                with m.If(self.stop):
+                    m.next = "DRAIN"
+            with m.State("WORD"):     # the next word's levels, when the index has them
+                m.d.comb += self.requesting.eq(1)
+                with m.If(~self.index_busy & room):
+                    m.d.comb += [self.reading.eq(1), reading_found.eq(1)]
+                    m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest), ahead.eq(0)]
+                    with m.If(acceptable(self.index_result)):
+                        read_ahead()
+                    m.next = "ROW"
+                with m.If(self.stop):
+                    m.next = "DRAIN"
+            with m.State("CHECK"):    # the word's next level: read its row when there is room
+                m.d.comb += self.requesting.eq(1)
+                with m.If(room):
+                    m.d.comb += self.reading.eq(1)
+                    m.next = "ROW"
+                with m.If(self.stop):
+                    m.next = "DRAIN"
+            with m.State("ROW"):      # the row is here: queue it if acceptable; on with the word
+                m.d.comb += self.requesting.eq(1)
+                with m.If(~acceptable(at)):
+                    queue_end(at)
                 with m.Else():
-                    m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
-                                 push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
-                    m.next = "FOUND"
+                    queue_level()
+                    with m.If(more):
+                        m.d.sync += [at.eq(Cat(step ^ down.replicate(wb), word)), rest.eq(rest & (rest - 1))]
+                        m.next = "CHECK"
+                    with m.Elif(ahead):
+                        m.next = "WORD"
+                    with m.Else():
+                        m.next = "EXHAUSTED"   # no word beyond in reach: nothing left
+                with m.If(self.stop):  # (the push is dropped with the queue)
+                    m.next = "DRAIN"
+            with m.State("EXHAUSTED"):   # nothing beyond: the last entry, when there is room
+                with m.If(room):
+                    queue_end(worst)
+                with m.If(self.stop):
+                    m.next = "DRAIN"
             with m.State("END"):      # the last entry is queued; wait for stop
                 with m.If(self.stop):
-                    m.next = "IDLE"
-            with m.State("DRAIN"):    # stopped with a search in flight: let it finish
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):    # stopped: let a search in flight finish
                 with m.If(~self.index_busy):
                     m.next = "IDLE"
         with m.If(self.stop):         # abandoned: nothing queued is wanted any more
-            m.d.sync += count.eq(0)
+            m.d.sync += [count.eq(0), rd.eq(wr + push)]
         return m

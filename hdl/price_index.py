@@ -2,8 +2,8 @@
 
 Each book side (``book`` = symbol << 1 | side) has an L-bit occupancy bitmap stored as L/W words
 of W bits, plus an L/W-bit summary word whose bit w is set exactly when word w is non-zero. A
-search reads the word holding the start index and the summary in one cycle, and at most one more
-word: the next occupied level in either direction is found in at most 3 cycles whatever L.
+search reads the word holding the start index and the summary, and at most one more word: the
+next occupied level in either direction is found in a fixed number of cycles whatever L.
 
 Words are not cleared at reset: a word whose summary bit is clear is read as zero. Only the
 summaries (2S words) are cleared, by a sweep after reset (``ready`` rises when it is done).
@@ -11,31 +11,55 @@ summaries (2S words) are cleared, by a sweep after reset (``ready`` rises when i
 Operations (``start`` for one cycle while ``busy`` is low; results when ``busy`` falls):
 
 * ``FIND``: the first occupied index from ``idx`` toward lower indexes (``down``, the bid side's
-  "worse") or higher ones, ``idx`` itself included when ``inclusive``. ``found``, ``result``.
-* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. Latency 1 cycle.
+  "worse") or higher ones, ``idx`` itself included when ``inclusive``. ``found``, ``result``, and
+  ``rest``: the rest of the result's word in the search's order (bit p is the level p places
+  after the result's word edge: ``result``'s word with offset p, or W-1-p when ``down``), with the
+  result and every level before it cleared -- the occupied levels a sweep meets next without
+  another search. And ``beyond``: the non-empty words beyond the result's word, in the search's
+  order (bit q is word q, or L/W-1-q when ``down``), and ``beyond_next``, the number of the
+  first of them -- the words a sweep reads next (``NEXT_WORD``), without another search.
+* ``NEXT_WORD``: the levels of word ``beyond_next`` of ``book`` (``beyond`` not empty, and no
+  SET/CLEAR since the FIND): ``found``, ``result`` (its first level in the search's order) and
+  ``rest``; that word leaves ``beyond``, and ``beyond_next`` names the one after it.
+* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty.
 * ``CLEAR_PASSED``: mark empty every level behind ``idx`` as seen in direction ``down`` (above
   ``idx`` when ``down``, below it otherwise), ``idx`` itself too when ``inclusive``: what a sweep
-  from the best level that has reached ``idx`` leaves behind. Latency 1 cycle, whatever the number
-  of levels cleared (the passed words' summary bits go; the words are not rewritten).
+  from the best level that has reached ``idx`` leaves behind, whatever the number of levels (the
+  passed words' summary bits go; the words are not rewritten).
+
+Pipeline, every stage from registers (``start`` in cycle t):
+
+* t: the start word and the summary are read from the request's fields;
+* t+1 (``LOAD``): their rows are registered as they leave the memories (the block RAMs' output
+  registers);
+* t+2 (``MASK``): the start word, gated by its summary bit, masked to the searched side, and the
+  summary masked to the words beyond, registered in the search's order (bit-reversed when
+  ``down``, so one lowest-set encoder serves both directions). SET, CLEAR and CLEAR_PASSED write
+  here and are done: ``free_next``;
+* t+3 (``ENCODE``): the result, or the number of the nearest non-empty word beyond; results are
+  read from t+4 (busy low). The word next to the start word, read at t+1 and registered at t+2,
+  answers as soon when the start word has nothing beyond the start;
+* a far word: t+4 read, t+5 registered, t+6 encoded; results from t+7;
+* ``NEXT_WORD``: t read, t+1 registered, t+2 encoded; results from t+3.
 
 ``free_next`` is high when a ``start`` in the next cycle will be taken: now idle, or finishing a
-SET/CLEAR/CLEAR_PASSED in this cycle. The memories are read in the cycle ``start`` is taken, so a
-FIND answers after 1 cycle when the start word holds the result and after 3 otherwise.
+SET/CLEAR/CLEAR_PASSED in this cycle (the next request reads what it wrote).
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import highest_set, lowest_set, side_mask
+from fpgax.hdl.bits import lowest_set, side_mask
 from fpgax.hdl.ram import Ram
 
 
-class IndexOp(enum.Enum, shape=2):
+class IndexOp(enum.Enum, shape=3):
     FIND = 0
     SET = 1
     CLEAR = 2
     CLEAR_PASSED = 3  #: CLEAR every level behind idx (and idx when inclusive), in one pass
+    NEXT_WORD = 4     #: the occupied levels of the next word beyond the last FIND's, in order
 
 
 class IndexRequest:
@@ -66,6 +90,9 @@ class PriceLevelIndex(wiring.Component):
             "free_next": Out(1),
             "found": Out(1),
             "result": Out(level_bits),
+            "rest": Out(1 << self.word_bits),
+            "beyond": Out(1 << self.sel_bits),
+            "beyond_next": Out(max(self.sel_bits, 1)),
         })
 
     def elaborate(self, platform):
@@ -89,35 +116,46 @@ class PriceLevelIndex(wiring.Component):
         def word_addr(which):
             return Cat(which, book) if self.sel_bits else book
 
-        # The start word, zero when its summary bit says it is empty.
-        summary_now = sum_rd.data
-        start_word = Signal(W)
-        m.d.comb += start_word.eq(words_rd.data & summary_now.bit_select(sel, 1).replicate(W))
+        def oriented(value, width):
+            """value in the search's order: bit-reversed when searching down."""
+            return Mux(down, Cat(*(value[width - 1 - i] for i in range(width))), value)
 
-        def searched_side(with_idx, name):
-            """The start word's bits on the searched side of idx (below it when ``down``, above
-            otherwise), idx itself too when ``with_idx``."""
-            mask = Signal(W, name=name)
-            m.d.comb += mask.eq(side_mask(bit, W, down, with_idx))
-            return mask
+        def position(index, width_bits):
+            """An index found in the search's order, back in the word's."""
+            return index ^ down.replicate(width_bits) if width_bits else index
 
-        in_word = Signal(W)    # FIND: where to look in the start word
-        m.d.comb += in_word.eq(start_word & searched_side(inclusive, "searched"))
-        # CLEAR_PASSED keeps the searched side, idx itself unless it clears it (inclusive)
-        passed_kept = Signal(W)
-        m.d.comb += passed_kept.eq(start_word & searched_side(~inclusive, "kept_mask"))
-        hit_down, hit_down_idx = highest_set(m, in_word, W, "hit_down")
-        hit_up, hit_up_idx = lowest_set(m, in_word, W, "hit_up")
+        # LOAD: the rows as they leave the memories
+        word_q, summary_q = Signal(W), Signal(NW)
+        # MASK: the start word, gated by its summary bit (a word whose bit is clear reads as
+        # zero), and the searched side of it and of the summary, in the search's order
+        gated = Signal(W)
+        m.d.comb += gated.eq(word_q & summary_q.bit_select(sel, 1).replicate(W))
+        in_word, beyond = Signal(W), Signal(NW)        # registered in MASK, in the search's order
+        # ENCODE
+        hit, hit_at = lowest_set(m, in_word, W, "hit")
+        far, far_at = lowest_set(m, beyond, NW, "far")
+        far_word = Signal(W)                            # registered in FAR_LOAD
+        far_oriented = Signal(W)
+        m.d.comb += far_oriented.eq(oriented(far_word, W))
+        far_any, far_hit_at = lowest_set(m, far_oriented, W, "far_hit")
+        _, after_at = lowest_set(m, self.beyond, NW, "after")   # the first word left in beyond
+        # The word next to the start word in the search's direction (``adjacent``), read in LOAD
+        # and registered in MASK as it leaves the memory: when the start word has nothing beyond
+        # the start and the adjacent word is not empty, the answer is in it, as soon as from the
+        # start word (no far read). ``past_adjacent``: the non-empty words beyond that one.
+        adjacent = Signal(max(self.sel_bits, 1))
+        m.d.comb += adjacent.eq(Mux(down, sel - 1, sel + 1))
+        at_edge = Mux(down, sel == 0, sel == NW - 1) if self.sel_bits else Const(1)
+        adjacent_word, adjacent_used, past_adjacent = Signal(W), Signal(), Signal(NW)
+        adjacent_oriented = Signal(W)
+        m.d.comb += adjacent_oriented.eq(oriented(adjacent_word, W))
+        _, adjacent_at = lowest_set(m, adjacent_oriented, W, "adjacent_hit")
+        _, past_adjacent_at = lowest_set(m, past_adjacent, NW, "past_adjacent")
 
-        # Words strictly beyond the start word, from the summary.
-        beyond = Signal(NW)
-        m.d.comb += beyond.eq(summary_now & side_mask(sel, NW, down, 0))
-        far_down, far_down_idx = highest_set(m, beyond, NW, "far_down")
-        far_up, far_up_idx = lowest_set(m, beyond, NW, "far_up")
-
-        far_word = words_rd.data
-        _, fw_down_idx = highest_set(m, far_word, W, "fw_down")
-        _, fw_up_idx = lowest_set(m, far_word, W, "fw_up")
+        def answer(word, at, which, found=1):
+            """found: the level ``at`` (search order) of word ``which``, the rest after it."""
+            m.d.sync += [self.found.eq(found), self.result.eq(Cat(position(at, self.word_bits), which)),
+                         self.rest.eq(word & (word - 1))]
 
         init = Signal(self.book_bits + 1)
         with m.FSM():
@@ -132,63 +170,81 @@ class PriceLevelIndex(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                                  inclusive.eq(self.inclusive)]
-                    # read with the request's own fields: EVAL sees the data next cycle
                     start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
                     m.d.comb += [words_rd.addr.eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
                                  sum_rd.addr.eq(self.book)]
-                    m.next = "EVAL"
-            with m.State("EVAL"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1),
-                             self.free_next.eq(op != IndexOp.FIND)]
+                    m.next = "LOAD"
+                    with m.If(self.op == IndexOp.NEXT_WORD):
+                        # the word named by beyond_next, a register: it leaves beyond
+                        m.d.comb += words_rd.addr.eq(word_addr(self.beyond_next) if self.sel_bits else self.book)
+                        m.d.sync += [word_sel.eq(self.beyond_next), self.beyond.eq(self.beyond & (self.beyond - 1))]
+                        m.next = "FAR_LOAD"
+            with m.State("LOAD"):
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
+                m.d.sync += [word_q.eq(words_rd.data), summary_q.eq(sum_rd.data)]
+                m.next = "MASK"
+            with m.State("MASK"):
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1), self.free_next.eq(op != IndexOp.FIND)]
+                m.next = "IDLE"
                 with m.Switch(op):
                     with m.Case(IndexOp.FIND):
-                        with m.If(down & hit_down):
-                            m.d.sync += [self.found.eq(1), self.result.eq(Cat(hit_down_idx, sel))]
-                            m.next = "IDLE"
-                        with m.Elif(~down & hit_up):
-                            m.d.sync += [self.found.eq(1), self.result.eq(Cat(hit_up_idx, sel))]
-                            m.next = "IDLE"
-                        with m.Elif(down & far_down):
-                            m.d.sync += word_sel.eq(far_down_idx)
-                            m.next = "FAR"
-                        with m.Elif(~down & far_up):
-                            m.d.sync += word_sel.eq(far_up_idx)
-                            m.next = "FAR"
-                        with m.Else():
-                            m.d.sync += [self.found.eq(0), self.result.eq(0)]
-                            m.next = "IDLE"
+                        m.d.sync += [in_word.eq(oriented(gated & side_mask(bit, W, down, inclusive), W)),
+                                     beyond.eq(oriented(summary_q & side_mask(sel, NW, down, 0), NW)),
+                                     adjacent_word.eq(words_rd.data),
+                                     adjacent_used.eq(~at_edge & summary_q.bit_select(adjacent, 1)),
+                                     past_adjacent.eq(oriented(summary_q & side_mask(adjacent, NW, down, 0), NW))]
+                        m.next = "ENCODE"
                     with m.Case(IndexOp.SET):
-                        new_word = start_word | (1 << bit)
-                        m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(new_word),
+                        m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | (1 << bit)),
                                      words_wr.en.eq(1),
-                                     sum_wr.addr.eq(book), sum_wr.data.eq(summary_now | (1 << sel)),
+                                     sum_wr.addr.eq(book), sum_wr.data.eq(summary_q | (1 << sel)),
                                      sum_wr.en.eq(1)]
-                        m.next = "IDLE"
                     with m.Case(IndexOp.CLEAR):
                         # the word's summary bit goes when the word empties
                         cleared = Signal(W)
-                        m.d.comb += [cleared.eq(start_word & ~(1 << bit)),
+                        m.d.comb += [cleared.eq(gated & ~(1 << bit)),
                                      words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
                                      words_wr.en.eq(1),
                                      sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
-                                     sum_wr.data.eq(summary_now & ~(1 << sel))]
-                        m.next = "IDLE"
+                                     sum_wr.data.eq(summary_q & ~(1 << sel))]
                     with m.Case(IndexOp.CLEAR_PASSED):
                         # keep the start word's bits on the searched side (idx too when not
                         # inclusive) and the summary bits of the words beyond it; the passed words'
                         # summary bits go, which empties them whatever they hold
-                        m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(passed_kept),
+                        kept = Signal(W)
+                        m.d.comb += [kept.eq(gated & side_mask(bit, W, down, ~inclusive)),
+                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
                                      words_wr.en.eq(1),
                                      sum_wr.addr.eq(book), sum_wr.en.eq(1),
-                                     sum_wr.data.eq(beyond | ((passed_kept != 0) << sel))]
-                        m.next = "IDLE"
-            with m.State("FAR"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
-                m.next = "FAR_EVAL"
-            with m.State("FAR_EVAL"):
+                                     sum_wr.data.eq((summary_q & side_mask(sel, NW, down, 0))
+                                                    | ((kept != 0) << sel))]
+            with m.State("ENCODE"):
                 m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
-                m.d.sync += [self.found.eq(1), self.result.eq(Cat(fw_down_idx, word_sel))]
-                with m.If(~down):
-                    m.d.sync += self.result.eq(Cat(fw_up_idx, word_sel))
+                with m.If(hit):
+                    answer(in_word, hit_at, sel)
+                    m.d.sync += [self.beyond.eq(beyond), self.beyond_next.eq(position(far_at, self.sel_bits))]
+                    m.next = "IDLE"
+                with m.Elif(adjacent_used):
+                    answer(adjacent_oriented, adjacent_at, adjacent)
+                    m.d.sync += [self.beyond.eq(past_adjacent),
+                                 self.beyond_next.eq(position(past_adjacent_at, self.sel_bits))]
+                    m.next = "IDLE"
+                with m.Elif(far):
+                    m.d.sync += [word_sel.eq(position(far_at, self.sel_bits)), self.beyond.eq(beyond & (beyond - 1))]
+                    m.next = "FAR_READ"
+                with m.Else():
+                    m.d.sync += [self.found.eq(0), self.result.eq(0), self.rest.eq(0), self.beyond.eq(0)]
+                    m.next = "IDLE"
+            with m.State("FAR_READ"):
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
+                m.d.sync += self.beyond_next.eq(position(after_at, self.sel_bits))
+                m.next = "FAR_LOAD"
+            with m.State("FAR_LOAD"):
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                m.d.sync += [far_word.eq(words_rd.data), self.beyond_next.eq(position(after_at, self.sel_bits))]
+                m.next = "FAR_ENCODE"
+            with m.State("FAR_ENCODE"):
+                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                answer(far_oriented, far_hit_at, word_sel, far_any)
                 m.next = "IDLE"
         return m

@@ -27,7 +27,7 @@ async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
             break
         await ctx.tick()
         cycles += 1
-    return ctx.get(dut.found), ctx.get(dut.result), cycles
+    return ctx.get(dut.found), ctx.get(dut.result), cycles, ctx.get(dut.rest), ctx.get(dut.beyond)
 
 
 def expected_find(levels, idx, down, inclusive):
@@ -66,11 +66,37 @@ def test_price_level_index_matches_a_set(book_bits, level_bits, word_bits):
                                if (x < idx if down else x > idx) or (x == idx and not inclusive)}
             else:
                 down, inclusive = rng.randrange(2), rng.randrange(2)
-                found, result, _ = await do(ctx, dut, IndexOp.FIND, book, idx, down, inclusive)
+                found, result, cycles, rest, beyond = await do(ctx, dut, IndexOp.FIND, book, idx, down, inclusive)
                 want_found, want = expected_find(books[book], idx, down, inclusive)
                 assert found == want_found, (book, idx, down, inclusive, sorted(books[book]))
                 if found:
                     assert result == want, (book, idx, down, inclusive, sorted(books[book]))
+                    # the rest of the result's word, in the search's order, past the result
+                    W = 1 << dut.word_bits
+                    base = result - result % W
+                    after = [x for x in books[book] if x // W == result // W and (x < result if down else x > result)]
+                    assert rest == sum(1 << ((base + W - 1 - x) if down else (x - base)) for x in after), \
+                        (book, idx, down, result, sorted(books[book]))
+                    # the non-empty words beyond the result's, in the search's order
+                    NW = max(L // W, 1)
+                    words = {x // W for x in books[book] if (x // W < result // W if down else x // W > result // W)}
+                    assert beyond == sum(1 << ((NW - 1 - w) if down else w) for w in words), \
+                        (book, idx, down, result, sorted(books[book]))
+                    # the latency the contract gives: 4 cycles from the start word, 7 from a far one
+                    # (the start word or the one next to it: 4 cycles; a far one: 7)
+                    near = {idx // W, idx // W + (-1 if down else 1)}
+                    assert cycles == (4 if result // W in near else 7), (idx, result, cycles)
+                    while words and rng.random() < 0.7:
+                        # the words beyond, nearest first, as a sweep reads them
+                        nearest = max(words) if down else min(words)
+                        words.discard(nearest)
+                        assert ctx.get(dut.beyond_next) == nearest
+                        found, result, cycles, rest, beyond = await do(ctx, dut, IndexOp.NEXT_WORD, book, 0, down)
+                        in_word = sorted((x for x in books[book] if x // W == nearest), reverse=bool(down))
+                        assert (found, result, cycles) == (1, in_word[0], 3)
+                        assert rest == sum(1 << ((nearest * W + W - 1 - x) if down else (x - nearest * W))
+                                           for x in in_word[1:])
+                        assert beyond == sum(1 << ((NW - 1 - w) if down else w) for w in words)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
