@@ -13,8 +13,10 @@ Contract
 * In cycle t+1 the rows the engine read at the handshake are on ``account`` (the command's
   account), ``band`` (its symbol) and ``target_*`` (the slot its ``order_id`` names: generation,
   live bit, account and symbol); the checks on them are registered at the end of t+1.
-* ``<family>_failed`` and ``<family>_reason`` are a decode of those registers (a priority tree,
-  the first failed rule of the family wins), held until the next ``take``:
+* ``<family>_failed`` is a register per family (the command's rules ORed at take, the rows'
+  ORed in a cycle later; ``replace`` ORs ``notional_over`` in), what the states branch on;
+  ``<family>_reason`` a decode of the rules' registered verdicts (a priority tree, the first
+  failed rule of the family wins). Both hold until the next ``take``:
   - ``symbol``, ``account``, ``halt``, ``mass``, ``snapshot`` (the command's fields only): from t+1;
   - ``new``, ``target``, ``replace`` (rows too): from t+2. ``replace`` is ``target``'s rules,
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
@@ -49,6 +51,14 @@ FAMILIES = {"new": True, "target": True, "replace": True,
             "symbol": False, "account": False, "halt": False, "mass": False, "snapshot": False}
 
 
+def _any(values):
+    """The OR of a list of 1-bit values (0 for none)."""
+    out = Const(0, 1)
+    for value in values:
+        out = out | value
+    return out
+
+
 def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
@@ -79,14 +89,16 @@ class CommandCheck(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        fired = {}   # rule name -> its register
+        fired = {}      # rule name -> its verdict, a register
+        condition_of = {}   # rule name -> (its condition, checked at take (True) or with the rows)
 
-        def rule(name, condition, domain_take):
+        def rule(name, condition, at_take):
             """A rule's verdict, registered: at ``take`` (command fields) or a cycle later (rows)."""
             flag = Signal(name=f"fails_{name}")
-            with m.If(take if domain_take else rows):
+            with m.If(take if at_take else rows):
                 m.d.sync += flag.eq(condition)
             fired[name] = flag
+            condition_of[name] = (condition, at_take)
 
         take = self.take
         rows = Signal()                   # t+1: the rows read at the handshake are here
@@ -124,28 +136,48 @@ class CommandCheck(wiring.Component):
              | (self.target_symbol != held.symbol), False)
         rule("not_owner", self.target_account != held.account, False)
 
-        f = fired
+        # each family's rules, in order: (the rules whose verdicts fail it, its reason)
         families = {
-            "new": [(f["side"], R.INVALID_SIDE), (f["ord_type"], R.INVALID_TYPE), (f["tif"], R.INVALID_TIF),
-                    (f["new_flags"], R.INVALID_FLAGS), (f["account_id"], R.UNKNOWN_ACCOUNT),
-                    (f["disabled"], R.ACCOUNT_DISABLED), (f["symbol_id"], R.UNKNOWN_SYMBOL),
-                    (f["halted"], R.SYMBOL_HALTED), (f["qty_zero"], R.INVALID_QTY),
-                    (f["qty_limit"], R.QTY_LIMIT), (f["new_band"], R.PRICE_OUT_OF_BAND)],
-            "target": [(f["account_id"], R.UNKNOWN_ACCOUNT),
-                       (f["unknown_order"] | f["symbol_id"], R.UNKNOWN_ORDER), (f["not_owner"], R.NOT_OWNER)],
-            "symbol": [(f["symbol_id"], R.UNKNOWN_SYMBOL), (f["band_invalid"], R.INVALID_BAND),
-                       (f["band_wide"], R.BAND_TOO_WIDE)],
-            "account": [(f["account_id"], R.UNKNOWN_ACCOUNT), (f["account_flags"], R.INVALID_FLAGS)],
-            "halt": [(f["symbol_id"], R.UNKNOWN_SYMBOL)],
-            "mass": [(f["account_id"], R.UNKNOWN_ACCOUNT), (f["mass_symbol"], R.UNKNOWN_SYMBOL)],
-            "snapshot": [(f["symbol_id"], R.UNKNOWN_SYMBOL), (f["depth"], R.INVALID_DEPTH)],
+            "new": [(("side",), R.INVALID_SIDE), (("ord_type",), R.INVALID_TYPE), (("tif",), R.INVALID_TIF),
+                    (("new_flags",), R.INVALID_FLAGS), (("account_id",), R.UNKNOWN_ACCOUNT),
+                    (("disabled",), R.ACCOUNT_DISABLED), (("symbol_id",), R.UNKNOWN_SYMBOL),
+                    (("halted",), R.SYMBOL_HALTED), (("qty_zero",), R.INVALID_QTY),
+                    (("qty_limit",), R.QTY_LIMIT), (("new_band",), R.PRICE_OUT_OF_BAND)],
+            "target": [(("account_id",), R.UNKNOWN_ACCOUNT),
+                       (("unknown_order", "symbol_id"), R.UNKNOWN_ORDER), (("not_owner",), R.NOT_OWNER)],
+            "symbol": [(("symbol_id",), R.UNKNOWN_SYMBOL), (("band_invalid",), R.INVALID_BAND),
+                       (("band_wide",), R.BAND_TOO_WIDE)],
+            "account": [(("account_id",), R.UNKNOWN_ACCOUNT), (("account_flags",), R.INVALID_FLAGS)],
+            "halt": [(("symbol_id",), R.UNKNOWN_SYMBOL)],
+            "mass": [(("account_id",), R.UNKNOWN_ACCOUNT), (("mass_symbol",), R.UNKNOWN_SYMBOL)],
+            "snapshot": [(("symbol_id",), R.UNKNOWN_SYMBOL), (("depth",), R.INVALID_DEPTH)],
         }
         families["replace"] = families["target"] + [
-            (f["disabled"], R.ACCOUNT_DISABLED), (f["halted"], R.SYMBOL_HALTED), (f["qty_limit"], R.QTY_LIMIT),
-            (f["band"], R.PRICE_OUT_OF_BAND), (self.notional_over, R.NOTIONAL_LIMIT)]
+            (("disabled",), R.ACCOUNT_DISABLED), (("halted",), R.SYMBOL_HALTED), (("qty_limit",), R.QTY_LIMIT),
+            (("band",), R.PRICE_OUT_OF_BAND)]
         assert set(families) == set(FAMILIES)
         for family, rules in families.items():
-            failed, reason = first_of([c for c, _ in rules], [Const(int(r), 8) for _, r in rules])
+            names = [name for names, _ in rules for name in names]
+            # ``failed``: one register a family, what the states branch on: the command's own
+            # rules ORed at take, the rows' ORed in with them a cycle later
+            at_take = Signal(name=f"{family}_fails_at_take")
+            with m.If(take):
+                m.d.sync += at_take.eq(_any([condition_of[n][0] for n in names if condition_of[n][1]]))
+            failed = at_take
+            row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
+            if row_rules:
+                failed = Signal(name=f"{family}_fails")
+                with m.If(rows):
+                    m.d.sync += failed.eq(at_take | _any(row_rules))
+            # ``reason``: the first failed rule, decoded from the verdicts (only REJECT's reason
+            # register reads it)
+            verdicts = [_any([fired[n] for n in names]) for names, _ in rules]
+            reasons = [Const(int(r), 8) for _, r in rules]
+            if family == "replace":    # the notional limit last, from the NotionalCheck
+                failed = failed | self.notional_over
+                verdicts.append(self.notional_over)
+                reasons.append(Const(int(R.NOTIONAL_LIMIT), 8))
+            _, reason = first_of(verdicts, reasons)
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
                          getattr(self, f"{family}_reason").eq(reason)]
         return m
