@@ -281,6 +281,7 @@ class MatchingEngine(wiring.Component):
         w_last, w_more = Signal(k), Signal()   # the walk ends after w_last; w_more: not there yet
         snap_count, snap_total = Signal(k + 1), Signal(32 + k)   # a SNAPSHOT's level, summed
         avail = Signal(32 + k + 1)
+        fok_own, fok_total = Signal(), Signal(32 + k + 1)   # FOK_ORDER_DATA's, for FOK_DECIDE
         phase_side = Signal()
         snap_n = Signal(16)
         cancel_client = Signal(64)
@@ -603,26 +604,35 @@ class MatchingEngine(wiring.Component):
                         m.next = "FOK_ORDER"
                     with m.Else():
                         m.next = "FOK_KILL"
-            with m.State("FOK_ORDER"):
+            def fok_next_order():
+                """Read the walk's next order (FOK_ORDER_DATA sees it), or back to the sweep's
+                next level when this one is done."""
                 with m.If(~w_more):
                     m.next = "FOK_FIND_WAIT"
                 with m.Else():
                     m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
                     m.next = "FOK_ORDER_DATA"
+
+            with m.State("FOK_ORDER"):
+                fok_next_order()
             with m.State("FOK_ORDER_DATA"):
-                total = avail + lv_rd.data
-                m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last)]
-                with m.If(od_rd.data.account == a_account):
+                # the order's data registered (its account compared, its leaves summed with what
+                # the walk has seen); FOK_DECIDE decides from them and reads the next one
+                m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last),
+                             fok_own.eq(od_rd.data.account == a_account), fok_total.eq(avail + lv_rd.data)]
+                m.next = "FOK_DECIDE"
+            with m.State("FOK_DECIDE"):
+                with m.If(fok_own):
                     with m.If(a_flags & STP_OLDEST):
-                        m.next = "FOK_ORDER"
+                        fok_next_order()
                     with m.Else():
                         m.next = "FOK_KILL"
-                with m.Elif(total >= a_leaves):   # it will fill: match from the best level again
+                with m.Elif(fok_total >= a_leaves):   # it will fill: match from the best level again
                     m.d.comb += sweep.stop.eq(1)
                     m.next = "MATCH_FIND"
                 with m.Else():
-                    m.d.sync += avail.eq(total)
-                    m.next = "FOK_ORDER"
+                    m.d.sync += avail.eq(fok_total)
+                    fok_next_order()
             with m.State("FOK_KILL"):
                 m.d.comb += sweep.stop.eq(1)
                 m.d.sync += cancel_reason.eq(R.FOK)
