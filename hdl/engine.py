@@ -354,7 +354,7 @@ class MatchingEngine(wiring.Component):
                 if callable(next_state):
                     next_state()
                 else:
-                    m.next = next_state
+                    go(next_state)
 
         def order_id(slot, gen):
             return Cat(slot, gen)
@@ -375,21 +375,21 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
                                  link_rd.addr.eq(w_cur)]
-                    m.next = f"{name}_ORDER_DATA"
+                    go(f"{name}_ORDER_DATA")
             with m.State(f"{name}_ORDER_DATA"):
                 m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
                              r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_more.eq(w_cur != w_last)]
                 with m.If(selected(od_rd.data)):
-                    m.next = f"{name}_EMIT"
+                    go(f"{name}_EMIT")
                 with m.Else():
                     m.d.sync += w_cur.eq(link_rd.data)
-                    m.next = f"{name}_ORDER"
+                    go(f"{name}_ORDER")
             with m.State(f"{name}_EMIT"):
                 emit_canceled_resting("UNLINK", reason)
                 m.d.sync += unlink_resting(f"{name}_ADVANCE")
             with m.State(f"{name}_ADVANCE"):
                 m.d.sync += w_cur.eq(w_next)
-                m.next = f"{name}_ORDER"
+                go(f"{name}_ORDER")
 
         opp_book = Cat(~a_side, a_symbol)
         own_book = Cat(a_side, a_symbol)
@@ -433,6 +433,16 @@ class MatchingEngine(wiring.Component):
 
         init = Signal(range(max(n_slots, level_depth, 1 << sb, 1 << ab) + 1))
 
+        # ``accepting`` (a command may be taken: IDLE, REST_WRITE, UNLINK_WRITE of a command that
+        # ends with it) is a register, set as the FSM goes to one of those states: every state
+        # change goes through go(), so i.ready is not a decode of the 7-bit state register
+        to_accepting, accepting = Signal(), Signal()
+
+        def go(state):
+            """m.next = state; the last go() of a cycle sets both (as the last m.next would)."""
+            m.next = state
+            m.d.comb += to_accepting.eq(state in ("IDLE", "REST_WRITE"))
+
         with m.FSM() as fsm:
             with m.State("INIT"):
                 m.d.comb += [
@@ -449,7 +459,7 @@ class MatchingEngine(wiring.Component):
                 ]
                 with m.If(init == max(n_slots, level_depth, 1 << sb, 1 << ab)):
                     with m.If(index.ready):
-                        m.next = "IDLE"
+                        go("IDLE")
                 with m.Else():
                     m.d.sync += init.eq(init + 1)
 
@@ -464,7 +474,7 @@ class MatchingEngine(wiring.Component):
                 for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
                 The memories a command may look at are read from the incoming payload in the
                 handshake cycle; the state the opcode leads to sees the data."""
-                m.next = "IDLE"
+                go("IDLE")
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
@@ -476,10 +486,10 @@ class MatchingEngine(wiring.Component):
                     with m.Switch(incoming.opcode):
                         for state, opcodes in FIRST_STATE.items():
                             with m.Case(*opcodes):
-                                m.next = state
+                                go(state)
                         with m.Default():
                             m.d.sync += reason.eq(R.INVALID_OPCODE)
-                            m.next = "REJECT"
+                            go("REJECT")
 
             with m.State("IDLE"):
                 accept()
@@ -495,7 +505,7 @@ class MatchingEngine(wiring.Component):
                 """Take the next free slot and read its generation; NEW_GEN sees it."""
                 m.d.comb += [free.alloc.eq(1), gen_rd.addr.eq(free.slot)]
                 m.d.sync += a_slot.eq(free.slot)
-                m.next = "NEW_GEN"
+                go("NEW_GEN")
 
             with m.State("NEW_CHECK"):
                 market = cmd.ord_type == p.OrdType.MARKET
@@ -517,34 +527,34 @@ class MatchingEngine(wiring.Component):
                              avail.eq(0)]
                 # the checks' verdicts are registered now (``check``); NEW_RISK reads them
                 with m.If(market):
-                    m.next = "NEW_MKT"
+                    go("NEW_MKT")
                 with m.Else():
-                    m.next = "NEW_RISK"
+                    go("NEW_RISK")
 
             with m.State("NEW_MKT"):   # a MARKET order's notional is at its band edge
                 m.d.comb += [notional.price.eq(mkt_price), notional.qty.eq(cmd.qty)]
-                m.next = "NEW_MKT_WAIT"
+                go("NEW_MKT_WAIT")
             with m.State("NEW_MKT_WAIT"):
                 m.d.comb += [notional.limit.eq(acct_max_notional), notional.capture.eq(1)]
-                m.next = "NEW_RISK"
+                go("NEW_RISK")
 
             with m.State("NEW_RISK"):
                 opposite = ~cmd.side[0]
                 with m.If(check.new_failed):   # [R-CHECKS], in order; the notional limit last
                     m.d.sync += reason.eq(check.new_reason)
-                    m.next = "REJECT"
+                    go("REJECT")
                 with m.Elif(notional.over):
                     m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
-                    m.next = "REJECT"
+                    go("REJECT")
                 # POST_ONLY: search the best opposite level now, unless the opposite side's hint
                 # (no occupied level better) is already out of the order's reach: it must not
                 # cross; the sweep starts with the allocation. Nothing changes the book meanwhile.
                 with m.Elif(post_only & crosses(1, a_hint_opp, a_side, a_pidx)):
                     m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite, a_hint_opp)
-                    m.next = "NEW_PO_WAIT"
+                    go("NEW_PO_WAIT")
                 with m.Elif(~free.available):
                     m.d.sync += reason.eq(R.POOL_FULL)
-                    m.next = "REJECT"
+                    go("REJECT")
                 with m.Elif(post_only):
                     start_sweep()
                     allocate()
@@ -555,12 +565,12 @@ class MatchingEngine(wiring.Component):
                 with m.If(~index_busy):
                     with m.If(crosses(index.found, index.result, a_side, a_pidx)):
                         m.d.sync += reason.eq(R.WOULD_CROSS)
-                        m.next = "REJECT"
+                        go("REJECT")
                     with m.Elif(~free.available):
                         m.d.sync += reason.eq(R.POOL_FULL)
-                        m.next = "REJECT"
+                        go("REJECT")
                     with m.Else():
-                        m.next = "NEW_ALLOC"
+                        go("NEW_ALLOC")
 
             with m.State("NEW_ALLOC"):
                 start_sweep()
@@ -569,9 +579,9 @@ class MatchingEngine(wiring.Component):
             def after_accept():
                 # the sweep of the opposite side started with the allocation
                 with m.If(a_tif == FOK):
-                    m.next = "FOK_FIND_WAIT"
+                    go("FOK_FIND_WAIT")
                 with m.Else():
-                    m.next = "MATCH_FIND_WAIT"
+                    go("MATCH_FIND_WAIT")
 
             with m.State("NEW_GEN"):
                 # ACCEPTED goes out from here. While it waits for room, keep reading the slot's
@@ -601,17 +611,17 @@ class MatchingEngine(wiring.Component):
                         m.d.comb += sweep.o.ready.eq(1)
                         m.d.sync += [l_idx.eq(sweep.o.payload.idx), w_cur.eq(sweep.o.payload.head),
                                      w_last.eq(sweep.o.payload.tail), w_more.eq(1)]
-                        m.next = "FOK_ORDER"
+                        go("FOK_ORDER")
                     with m.Else():
-                        m.next = "FOK_KILL"
+                        go("FOK_KILL")
             def fok_next_order():
                 """Read the walk's next order (FOK_ORDER_DATA sees it), or back to the sweep's
                 next level when this one is done."""
                 with m.If(~w_more):
-                    m.next = "FOK_FIND_WAIT"
+                    go("FOK_FIND_WAIT")
                 with m.Else():
                     m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
-                    m.next = "FOK_ORDER_DATA"
+                    go("FOK_ORDER_DATA")
 
             with m.State("FOK_ORDER"):
                 fok_next_order()
@@ -620,23 +630,23 @@ class MatchingEngine(wiring.Component):
                 # the walk has seen); FOK_DECIDE decides from them and reads the next one
                 m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last),
                              fok_own.eq(od_rd.data.account == a_account), fok_total.eq(avail + lv_rd.data)]
-                m.next = "FOK_DECIDE"
+                go("FOK_DECIDE")
             with m.State("FOK_DECIDE"):
                 with m.If(fok_own):
                     with m.If(a_flags & STP_OLDEST):
                         fok_next_order()
                     with m.Else():
-                        m.next = "FOK_KILL"
+                        go("FOK_KILL")
                 with m.Elif(fok_total >= a_leaves):   # it will fill: match from the best level again
                     m.d.comb += sweep.stop.eq(1)
-                    m.next = "MATCH_FIND"
+                    go("MATCH_FIND")
                 with m.Else():
                     m.d.sync += avail.eq(fok_total)
                     fok_next_order()
             with m.State("FOK_KILL"):
                 m.d.comb += sweep.stop.eq(1)
                 m.d.sync += cancel_reason.eq(R.FOK)
-                m.next = "AGG_CANCEL"
+                go("AGG_CANCEL")
 
             # -- matching [R-PRICE-TIME] [R-STP] ---------------------------------------------------------
             def enter_level():
@@ -650,21 +660,21 @@ class MatchingEngine(wiring.Component):
                 m.d.sync += r_slot.eq(slot)
                 m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
                              nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot), anxt_rd.addr.eq(slot)]
-                m.next = "MATCH_ORDER"
+                go("MATCH_ORDER")
 
             def end_match(to):
                 """Leave the fill loop for state ``to`` through MATCH_END, which waits for the sweep
                 to stop and clears the levels passed (and the current one if it is empty)."""
                 m.d.comb += sweep.stop.eq(1)
                 m.d.sync += end_to.eq(END_TO.index(to))
-                m.next = "MATCH_END"
+                go("MATCH_END")
 
             def advance():
                 """The current level is empty and the aggressor goes on: to the sweep's next
                 level, reading its head at once; out of the loop when no acceptable level is
                 left; or to MATCH_ADVANCE until the sweep has it."""
                 with m.If(~sweep.o.valid):
-                    m.next = "MATCH_ADVANCE"
+                    go("MATCH_ADVANCE")
                 with m.Elif(sweep.o.payload.found):
                     m.d.sync += stale.eq(1)
                     enter_level()
@@ -674,7 +684,7 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_FIND"):
                 with m.If(sweep.idle):
                     start_sweep()
-                    m.next = "MATCH_FIND_WAIT"
+                    go("MATCH_FIND_WAIT")
             with m.State("MATCH_FIND_WAIT"):   # the sweep's first level
                 with m.If(sweep.o.valid):
                     with m.If(sweep.o.payload.found):
@@ -686,9 +696,9 @@ class MatchingEngine(wiring.Component):
                         write_hint(a_symbol, ~a_side, sweep.o.payload.idx)
                         with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
                             m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
-                            m.next = "REST_WRITE"   # as REST_READ, one cycle sooner
+                            go("REST_WRITE")   # as REST_READ, one cycle sooner
                         with m.Else():
-                            m.next = "AFTER_MATCH"
+                            go("AFTER_MATCH")
             with m.State("MATCH_ORDER"):
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
                              r_next.eq(nxt_rd.data),
@@ -701,12 +711,12 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
-                        m.next = "MATCH_STP"
+                        go("MATCH_STP")
                     with m.Else():
                         m.d.sync += cancel_reason.eq(R.STP)
                         end_match("AGG_CANCEL")
                 with m.Else():
-                    m.next = "MATCH_FILL"
+                    go("MATCH_FILL")
             def take_from_head(full, qty):
                 """The level's head order (r) loses qty: popped from its level and account list
                 when that is all it has (its successor becomes the head, or the level is empty when
@@ -766,7 +776,7 @@ class MatchingEngine(wiring.Component):
                             m.d.comb += sweep.stop.eq(1)
                             # the level at hand, still occupied, is the opposite side's best
                             write_hint(a_symbol, ~a_side, l_idx)
-                            m.next = "AFTER_MATCH"
+                            go("AFTER_MATCH")
                     with m.Else():
                         go_on(emptied)
 
@@ -784,7 +794,7 @@ class MatchingEngine(wiring.Component):
                 with m.Switch(end_to):
                     for i, name in enumerate(END_TO):
                         with m.Case(i):
-                            m.next = name
+                            go(name)
 
             with m.State("MATCH_END"):
                 # The sweep may still be searching; once it is idle, clear the levels passed and
@@ -802,12 +812,12 @@ class MatchingEngine(wiring.Component):
             with m.State("AFTER_MATCH"):
                 with m.If(a_leaves == 0):
                     m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
-                    m.next = "UNLINK"
+                    go("UNLINK")
                 with m.Elif(~a_market & ((a_tif == DAY) | (a_tif == GTC))):
-                    m.next = "REST_READ"
+                    go("REST_READ")
                 with m.Else():
                     m.d.sync += cancel_reason.eq(R.IOC)
-                    m.next = "AGG_CANCEL"
+                    go("AGG_CANCEL")
 
             with m.State("AGG_CANCEL"):
                 # the aggressor's rest is dropped: IOC/MARKET remainder, FOK kill, STP newest
@@ -819,7 +829,7 @@ class MatchingEngine(wiring.Component):
             # -- resting [R-LIMIT] ------------------------------------------------------------------------
             with m.State("REST_READ"):
                 m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
-                m.next = "REST_WRITE"
+                go("REST_WRITE")
             with m.State("REST_WRITE"):
                 lvl = lvl_rd.data
                 al = al_rd.data
@@ -855,7 +865,7 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += [prv_rd.addr.eq(u_slot), nxt_rd.addr.eq(u_slot), aprv_rd.addr.eq(u_slot),
                              anxt_rd.addr.eq(u_slot), lvl_rd_addr.eq(Cat(u_pidx, u_book)),
                              al_rd.addr.eq(u_acct)]
-                m.next = "UNLINK_WRITE"
+                go("UNLINK_WRITE")
             with m.State("UNLINK_WRITE"):
                 lvl, al = lvl_rd.data, al_rd.data
                 prv, nxt, aprv, anxt = prv_rd.data, nxt_rd.data, aprv_rd.data, anxt_rd.data
@@ -870,7 +880,7 @@ class MatchingEngine(wiring.Component):
                         for i, name in enumerate(RETURNS):
                             if name != "DONE":
                                 with m.Case(i):
-                                    m.next = name
+                                    go(name)
 
                 emptied = u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)
                 with m.If(emptied):
@@ -881,7 +891,7 @@ class MatchingEngine(wiring.Component):
                 with m.If(u_ret == RETURNS.index("DONE")):
                     accept()   # the command is done: take the next one in this cycle
                 with m.Elif(emptied):
-                    m.next = "UNLINK_CLEAR_WAIT"
+                    go("UNLINK_CLEAR_WAIT")
                 with m.Else():
                     unlink_return()
             with m.State("UNLINK_CLEAR_WAIT"):
@@ -903,14 +913,14 @@ class MatchingEngine(wiring.Component):
                 # the target's verdicts are registered now (``check``): CANCEL_EMIT and RPL_CHECK
                 # read them
                 with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
-                    m.next = "CANCEL_EMIT"
+                    go("CANCEL_EMIT")
                 with m.Else():
-                    m.next = "RPL_CHECK"
+                    go("RPL_CHECK")
 
             with m.State("CANCEL_EMIT"):
                 with m.If(check.target_failed):
                     m.d.sync += reason.eq(check.target_reason)
-                    m.next = "REJECT"
+                    go("REJECT")
                 with m.Else():
                     emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
                     m.d.sync += unlink_resting("DONE")
@@ -920,33 +930,33 @@ class MatchingEngine(wiring.Component):
                 # in TARGET_CHECK)
                 with m.If(check.replace_failed):
                     m.d.sync += reason.eq(check.replace_reason)
-                    m.next = "REJECT"
+                    go("REJECT")
                 with m.Elif(r.flags & POST_ONLY):
                     m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
-                    m.next = "RPL_PO_WAIT"
+                    go("RPL_PO_WAIT")
                 with m.Else():
-                    m.next = "RPL_APPLY"
+                    go("RPL_APPLY")
             with m.State("RPL_PO_WAIT"):
                 with m.If(~index_busy):
                     with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
                         m.d.sync += reason.eq(R.WOULD_CROSS)
-                        m.next = "REJECT"
+                        go("REJECT")
                     with m.Else():
-                        m.next = "RPL_APPLY"
+                        go("RPL_APPLY")
             with m.State("RPL_APPLY"):
                 keeps = (cmd.price == r.price) & (cmd.qty <= r_leaves)
                 with m.If(keeps):
-                    m.next = "RPL_KEEP_WRITE"
+                    go("RPL_KEEP_WRITE")
                 with m.Else():
                     # out of its level (not out of its account list), then trade or rest as new
                     m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
                                        1, 0, 0, "RPL_MOVE")
-                    m.next = "UNLINK"
+                    go("UNLINK")
             with m.State("RPL_KEEP_WRITE"):
                 m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
                              od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
                              od_wr.en.eq(1)]
-                m.next = "RPL_KEEP_EMIT"
+                go("RPL_KEEP_EMIT")
             with m.State("RPL_KEEP_EMIT"):
                 emit("IDLE", type=E.REPLACED, flags=p.EventFlag.PRIORITY_KEPT, side=r.side, symbol=r.symbol,
                      client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
@@ -959,7 +969,7 @@ class MatchingEngine(wiring.Component):
                              a_pidx.eq(new_pidx), a_leaves.eq(cmd.qty), a_in_alist.eq(1)]
                 m.d.comb += [od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
                              od_wr.data.price.eq(cmd.price), od_wr.data.pidx.eq(new_pidx), od_wr.en.eq(1)]
-                m.next = "RPL_EMIT"
+                go("RPL_EMIT")
             with m.State("RPL_EMIT"):
                 emit("MATCH_FIND", type=E.REPLACED, side=a_side, symbol=a_symbol, client_id=a_client,
                      account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=r_leaves,
@@ -975,30 +985,30 @@ class MatchingEngine(wiring.Component):
                 # command's SET or CLEAR)
                 def band_ok():
                     m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
-                    m.next = "SYM_FIND"
-                self._verdict(m, check, "symbol", reason, band_ok)
+                    go("SYM_FIND")
+                self._verdict(m, go, check, "symbol", reason, band_ok)
             with m.State("SYM_FIND"):
                 with m.If(~index_busy):
                     m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
-                    m.next = "SYM_BIDS_WAIT"
+                    go("SYM_BIDS_WAIT")
             with m.State("SYM_BIDS_WAIT"):
                 with m.If(~index_busy):
                     with m.If(index.found):
                         m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                        m.next = "REJECT"
+                        go("REJECT")
                     with m.Else():
                         m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
-                        m.next = "SYM_ASKS_WAIT"
+                        go("SYM_ASKS_WAIT")
             with m.State("SYM_ASKS_WAIT"):
                 with m.If(~index_busy):
                     with m.If(index.found):
                         m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                        m.next = "REJECT"
+                        go("REJECT")
                     with m.Else():
                         m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
                                      band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
                                      band_wr.en.eq(1)]
-                        m.next = "ADMIN_ACK"
+                        go("ADMIN_ACK")
             with m.State("ADMIN_ACK"):
                 admin_ack("IDLE")
 
@@ -1008,8 +1018,8 @@ class MatchingEngine(wiring.Component):
                                  acct_wr.data.enabled.eq((cmd.flags & ENABLE) != 0),
                                  acct_wr.data.max_qty.eq(cmd.qty),
                                  acct_wr.data.max_notional.eq(Cat(cmd.price, cmd.order_id))]
-                    m.next = "ADMIN_ACK"
-                self._verdict(m, check, "account", reason, account_ok)
+                    go("ADMIN_ACK")
+                self._verdict(m, go, check, "account", reason, account_ok)
 
             with m.State("HALT_CHECK"):  # [R-HALT]
                 halting = cmd.opcode == p.Opcode.HALT
@@ -1020,10 +1030,10 @@ class MatchingEngine(wiring.Component):
                                  band_wr.en.eq(1)]
                     m.d.sync += phase_side.eq(BUY)
                     with m.If(halting):
-                        m.next = "HALT_ACK"
+                        go("HALT_ACK")
                     with m.Else():
-                        m.next = "ADMIN_ACK"
-                self._verdict(m, check, "halt", reason, symbol_ok)
+                        go("ADMIN_ACK")
+                self._verdict(m, go, check, "halt", reason, symbol_ok)
             with m.State("HALT_ACK"):
                 admin_ack("H_FIND")
             def walk_levels(name, more, next_side, level_data):   # [R-HALT] [R-SNAPSHOT]
@@ -1034,44 +1044,44 @@ class MatchingEngine(wiring.Component):
                 book = Cat(phase_side, cmd.symbol[:sb])
                 with m.State(f"{name}_FIND"):
                     m.d.comb += find_best(book, phase_side)
-                    m.next = f"{name}_FIND_WAIT"
+                    go(f"{name}_FIND_WAIT")
                 with m.State(f"{name}_FIND_WAIT"):
                     with m.If(~index_busy):
                         with m.If(index.found & more):
                             m.d.sync += l_idx.eq(index.result)
-                            m.next = f"{name}_LEVEL"
+                            go(f"{name}_LEVEL")
                         with m.Elif(phase_side == BUY):
                             m.d.sync += phase_side.eq(SELL)
                             if next_side:
                                 next_side()
-                            m.next = f"{name}_FIND"
+                            go(f"{name}_FIND")
                         with m.Else():
-                            m.next = "IDLE"
+                            go("IDLE")
                 with m.State(f"{name}_LEVEL"):
                     m.d.comb += lvl_rd_addr.eq(Cat(l_idx, book))
-                    m.next = f"{name}_LEVEL_DATA"
+                    go(f"{name}_LEVEL_DATA")
                 with m.State(f"{name}_LEVEL_DATA"):
                     level_data(lvl_rd.data)
 
             def halt_level(row):
                 m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), w_more.eq(1)]
-                m.next = "H_ORDER"
+                go("H_ORDER")
             walk_levels("H", 1, None, halt_level)
             def halt_level_done():
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
-                m.next = "H_FIND_WAIT"
+                go("H_FIND_WAIT")
             cancel_walk("H", nxt_rd, lambda order: order.tif == DAY, R.HALT, halt_level_done)
 
             with m.State("MC_CHECK"):  # [R-MASS-CANCEL]
                 def mass_ok():
                     m.d.sync += [w_cur.eq(al_rd.data.head), w_last.eq(al_rd.data.tail),
                                  w_more.eq(al_rd.data.count != 0)]
-                    m.next = "MC_ACK"
-                self._verdict(m, check, "mass", reason, mass_ok)
+                    go("MC_ACK")
+                self._verdict(m, go, check, "mass", reason, mass_ok)
             with m.State("MC_ACK"):
                 admin_ack("MC_ORDER")
             def mass_done():
-                m.next = "IDLE"
+                go("IDLE")
             cancel_walk("MC", anxt_rd,
                         lambda order: (cmd.symbol == p.ALL_SYMBOLS) | (order.symbol == cmd.symbol),
                         R.MASS, mass_done)
@@ -1079,27 +1089,27 @@ class MatchingEngine(wiring.Component):
             with m.State("SNAP_CHECK"):  # [R-SNAPSHOT]
                 def snap_ok():
                     m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
-                    m.next = "SNAP_ACK"
-                self._verdict(m, check, "snapshot", reason, snap_ok)
+                    go("SNAP_ACK")
+                self._verdict(m, go, check, "snapshot", reason, snap_ok)
             with m.State("SNAP_ACK"):
                 admin_ack("S_FIND")
             def snapshot_level(row):
                 m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), snap_count.eq(0), snap_total.eq(0)]
-                m.next = "S_ORDER"
+                go("S_ORDER")
             def snapshot_side():
                 m.d.sync += snap_n.eq(0)
             walk_levels("S", snap_n != cmd.qty, snapshot_side, snapshot_level)
             # the level's quantity and order count: its orders, head to tail, summed
             with m.State("S_ORDER"):
                 m.d.comb += [lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
-                m.next = "S_ORDER_DATA"
+                go("S_ORDER_DATA")
             with m.State("S_ORDER_DATA"):
                 m.d.sync += [snap_total.eq(snap_total + lv_rd.data), snap_count.eq(snap_count + 1),
                              w_cur.eq(nxt_rd.data)]
                 with m.If(w_cur == w_last):
-                    m.next = "S_EMIT"
+                    go("S_EMIT")
                 with m.Else():
-                    m.next = "S_ORDER"
+                    go("S_ORDER")
             with m.State("S_EMIT"):
                 emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
                      account=cmd.account, price=band_lo + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
@@ -1107,12 +1117,12 @@ class MatchingEngine(wiring.Component):
             with m.State("S_NEXT"):
                 m.d.sync += snap_n.eq(snap_n + 1)
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
-                m.next = "S_FIND_WAIT"
+                go("S_FIND_WAIT")
 
         # A command is taken in the states that call accept(), when the index and the sweep are
         # free: i.ready is a decode of three state registers (not a driver inside the FSM's states)
-        accepting = (fsm.ongoing("IDLE") | fsm.ongoing("REST_WRITE")
-                     | (fsm.ongoing("UNLINK_WRITE") & (u_ret == RETURNS.index("DONE"))))
+        # (UNLINK always goes to UNLINK_WRITE: a command that ends with the unlink is taken there)
+        m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK") & (u_ret == RETURNS.index("DONE"))))
         m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep.idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
         m.d.comb += self.idle.eq(self.i.ready & output.empty)
@@ -1121,11 +1131,11 @@ class MatchingEngine(wiring.Component):
     # -- construction helpers ------------------------------------------------------------------------
 
     @staticmethod
-    def _verdict(m, check, family, reason, on_pass):
+    def _verdict(m, go, check, family, reason, on_pass):
         """Go to REJECT with the reason ``check`` registered for the command's ``family`` when one
         of its rules failed, else run on_pass()."""
         with m.If(getattr(check, f"{family}_failed")):
             m.d.sync += reason.eq(getattr(check, f"{family}_reason"))
-            m.next = "REJECT"
+            go("REJECT")
         with m.Else():
             on_pass()
