@@ -82,10 +82,13 @@ class LevelStore(wiring.Component):
 
         # read: the row pair at addr[1:], and the half addr[0] picks, one cycle later; or the
         # registered write landing on that very row as the memory reads it
-        upper, landing = Signal(), Signal()
-        landed = Signal(self.layout)
-        m.d.sync += [upper.eq(self.read.addr[0]), landing.eq(w_en & (w_addr == self.read.addr)),
-                     landed.eq(w_data)]
+        # (the compare is made a cycle later, on the registered read address and the registered
+        # write that landed, beside the memory's read: the read address itself feeds no logic)
+        upper, read_addr = Signal(), Signal.like(self.read.addr)
+        landed_en, landed_addr, landed = Signal(), Signal.like(w_addr), Signal(self.layout)
+        m.d.sync += [upper.eq(self.read.addr[0]), read_addr.eq(self.read.addr),
+                     landed_en.eq(w_en), landed_addr.eq(w_addr), landed.eq(w_data)]
+        landing = landed_en & (landed_addr == read_addr)
         pair = rows_rd.data
         row = Mux(upper, pair[half:], pair[:half])
         m.d.comb += [rows_rd.addr.eq(self.read.addr[1:]), used_rd.addr.eq(self.read.addr)]

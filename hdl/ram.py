@@ -161,7 +161,11 @@ class ForwardedWriteRam(wiring.Component):
         w_addr, w_data, w_en = Signal.like(self.write.addr), Signal(self.shape), Signal()
         m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
         m.d.comb += [wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en), rd.addr.eq(self.read.addr)]
-        landing, landed = Signal(), Signal(self.shape)
-        m.d.sync += [landing.eq(w_en & (w_addr == self.read.addr)), landed.eq(w_data)]
-        m.d.comb += self.read.data.eq(Mux(landing, landed, rd.data))
+        # the read of the row the registered write lands on, answered from it: compared a cycle
+        # later, on the registered read address and the registered write that landed, beside the
+        # memory's read (the read address feeds the memory and a register only)
+        read_addr = Signal.like(self.read.addr)
+        landed_en, landed_addr, landed = Signal(), Signal.like(w_addr), Signal(self.shape)
+        m.d.sync += [read_addr.eq(self.read.addr), landed_en.eq(w_en), landed_addr.eq(w_addr), landed.eq(w_data)]
+        m.d.comb += self.read.data.eq(Mux(landed_en & (landed_addr == read_addr), landed, rd.data))
         return m
