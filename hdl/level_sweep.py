@@ -135,7 +135,7 @@ class LevelSweep(wiring.Component):
             """Queue the last entry (``found`` = 0); its ``idx`` is a bound: no occupied level of
             the side is better (a best-price hint)."""
             m.d.comb += [push.eq(1), push_data.found.eq(0), push_data.idx.eq(bound)]
-            m.next = "END"
+            go("END")
 
         def queue_level():
             m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
@@ -143,13 +143,22 @@ class LevelSweep(wiring.Component):
 
         worst = Mux(down, 0, (1 << self.level_bits) - 1)
 
+        # ``idle`` is a register, set with the state (every state change goes through go(); a
+        # state that stays keeps it): the engine's i.ready does not decode this state register
+        idle, to_idle = Signal(init=1), Signal()
+        m.d.comb += [to_idle.eq(idle), self.idle.eq(idle)]
+        m.d.sync += idle.eq(to_idle)
+
+        def go(state):
+            m.next = state
+            m.d.comb += to_idle.eq(state == "IDLE")
+
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.idle.eq(1)
                 with m.If(self.start):
                     m.d.sync += [book.eq(self.book), down.eq(self.down), at.eq(self.from_idx),
                                  inclusive.eq(self.inclusive), ahead.eq(0)]
-                    m.next = "SEARCH"
+                    go("SEARCH")
             with m.State("SEARCH"):
                 # The first search, beyond ``second``, when the index allows; ``at`` (when the
                 # start is inclusive) and ``second`` are probed meanwhile. Every level a search
@@ -163,28 +172,28 @@ class LevelSweep(wiring.Component):
                 with m.If(~acceptable(at)):
                     queue_end(at)
                     with m.If(self.stop):
-                        m.next = "IDLE"
+                        go("IDLE")
                 with m.Elif(~self.index_busy):
                     m.d.comb += [self.index_start.eq(~at_edge), self.reading.eq(1)]
-                    m.next = "PROBE"
+                    go("PROBE")
                     with m.If(self.stop):
-                        m.next = "DRAIN"
+                        go("DRAIN")
                 with m.Elif(self.stop):
-                    m.next = "IDLE"
+                    go("IDLE")
             with m.State("PROBE"):    # the start level's row: queued when it has orders
                 m.d.comb += self.requesting.eq(1)
                 with m.If(inclusive & self.row_used):
                     queue_level()
                 with m.If(at_edge):
-                    m.next = "EXHAUSTED"
+                    go("EXHAUSTED")
                 with m.Else():
                     m.d.comb += [self.reading.eq(1), reading_second.eq(1)]
-                    m.next = "PROBE_SECOND"
+                    go("PROBE_SECOND")
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("PROBE_SECOND"):   # the next level's row: queued when it has orders
                 m.d.comb += self.requesting.eq(1)
-                m.next = "FIRST"
+                go("FIRST")
                 with m.If(self.row_used):
                     with m.If(acceptable(second)):
                         m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(second),
@@ -192,7 +201,7 @@ class LevelSweep(wiring.Component):
                     with m.Else():
                         queue_end(second)
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("FIRST"):    # the first search's answer, with the words beyond it
                 m.d.comb += self.requesting.eq(1)
                 with m.If(~self.index_busy & room):
@@ -201,11 +210,11 @@ class LevelSweep(wiring.Component):
                         m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest)]
                         with m.If(acceptable(self.index_result)):
                             read_ahead()
-                        m.next = "ROW"
+                        go("ROW")
                     with m.Else():
                         queue_end(worst)
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("WORD"):     # the next word's levels, when the index has them
                 m.d.comb += self.requesting.eq(1)
                 with m.If(~self.index_busy & room):
@@ -213,16 +222,16 @@ class LevelSweep(wiring.Component):
                     m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest), ahead.eq(0)]
                     with m.If(acceptable(self.index_result)):
                         read_ahead()
-                    m.next = "ROW"
+                    go("ROW")
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("CHECK"):    # the word's next level: read its row when there is room
                 m.d.comb += self.requesting.eq(1)
                 with m.If(room):
                     m.d.comb += self.reading.eq(1)
-                    m.next = "ROW"
+                    go("ROW")
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("ROW"):      # the row is here: queue it if acceptable; on with the word
                 m.d.comb += self.requesting.eq(1)
                 with m.If(~acceptable(at)):
@@ -231,24 +240,24 @@ class LevelSweep(wiring.Component):
                     queue_level()
                     with m.If(more):
                         m.d.sync += [at.eq(Cat(step ^ down.replicate(wb), word)), rest.eq(rest & (rest - 1))]
-                        m.next = "CHECK"
+                        go("CHECK")
                     with m.Elif(ahead):
-                        m.next = "WORD"
+                        go("WORD")
                     with m.Else():
-                        m.next = "EXHAUSTED"   # no word beyond in reach: nothing left
+                        go("EXHAUSTED")   # no word beyond in reach: nothing left
                 with m.If(self.stop):  # (the push is dropped with the queue)
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("EXHAUSTED"):   # nothing beyond: the last entry, when there is room
                 with m.If(room):
                     queue_end(worst)
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("END"):      # the last entry is queued; wait for stop
                 with m.If(self.stop):
-                    m.next = "DRAIN"
+                    go("DRAIN")
             with m.State("DRAIN"):    # stopped: let a search in flight finish
                 with m.If(~self.index_busy):
-                    m.next = "IDLE"
+                    go("IDLE")
         with m.If(self.stop):         # abandoned: nothing queued is wanted any more
             m.d.sync += [count.eq(0), rd.eq(wr + push)]
         return m

@@ -157,35 +157,49 @@ class PriceLevelIndex(wiring.Component):
             m.d.sync += [self.found.eq(found), self.result.eq(Cat(position(at, self.word_bits), which)),
                          self.rest.eq(word & (word - 1))]
 
+        # ``busy`` and ``free_next`` are registers, set with the state they describe (every state
+        # change goes through go(); a state that stays keeps them): nothing that waits for the
+        # index decodes its state register
+        busy, free_next = Signal(init=1), Signal()
+        to_busy, to_free = Signal(), Signal()
+        m.d.comb += [to_busy.eq(busy), to_free.eq(free_next), self.busy.eq(busy), self.free_next.eq(free_next)]
+        m.d.sync += [busy.eq(to_busy), free_next.eq(to_free)]
+
+        def go(state):
+            m.next = state
+            free = {"IDLE": 1, "MASK": op != IndexOp.FIND}.get(state, 0)
+            m.d.comb += [to_busy.eq(state != "IDLE"), to_free.eq(free)]
+
         init = Signal(self.book_bits + 1)
         with m.FSM():
             with m.State("INIT"):
-                m.d.comb += [self.busy.eq(1), sum_wr.addr.eq(init), sum_wr.data.eq(0), sum_wr.en.eq(1)]
+                m.d.comb += [sum_wr.addr.eq(init), sum_wr.data.eq(0), sum_wr.en.eq(1)]
                 m.d.sync += init.eq(init + 1)
                 with m.If(init == (1 << self.book_bits) - 1):
                     m.d.sync += init.eq(0)
-                    m.next = "IDLE"
+                    go("IDLE")
             with m.State("IDLE"):
-                m.d.comb += [self.ready.eq(1), self.free_next.eq(1)]
+                m.d.comb += self.ready.eq(1)
+                go("IDLE")
                 with m.If(self.start):
                     m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                                  inclusive.eq(self.inclusive)]
                     start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
                     m.d.comb += [words_rd.addr.eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
                                  sum_rd.addr.eq(self.book)]
-                    m.next = "LOAD"
+                    go("LOAD")
                     with m.If(self.op == IndexOp.NEXT_WORD):
                         # the word named by beyond_next, a register: it leaves beyond
                         m.d.comb += words_rd.addr.eq(word_addr(self.beyond_next) if self.sel_bits else self.book)
                         m.d.sync += [word_sel.eq(self.beyond_next), self.beyond.eq(self.beyond & (self.beyond - 1))]
-                        m.next = "FAR_LOAD"
+                        go("FAR_LOAD")
             with m.State("LOAD"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
+                m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
                 m.d.sync += [word_q.eq(words_rd.data), summary_q.eq(sum_rd.data)]
-                m.next = "MASK"
+                go("MASK")
             with m.State("MASK"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1), self.free_next.eq(op != IndexOp.FIND)]
-                m.next = "IDLE"
+                m.d.comb += [self.ready.eq(1)]
+                go("IDLE")
                 with m.Switch(op):
                     with m.Case(IndexOp.FIND):
                         m.d.sync += [in_word.eq(oriented(gated & side_mask(bit, W, down, inclusive), W)),
@@ -193,7 +207,7 @@ class PriceLevelIndex(wiring.Component):
                                      adjacent_word.eq(words_rd.data),
                                      adjacent_used.eq(~at_edge & summary_q.bit_select(adjacent, 1)),
                                      past_adjacent.eq(oriented(summary_q & side_mask(adjacent, NW, down, 0), NW))]
-                        m.next = "ENCODE"
+                        go("ENCODE")
                     with m.Case(IndexOp.SET):
                         m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | (1 << bit)),
                                      words_wr.en.eq(1),
@@ -219,32 +233,32 @@ class PriceLevelIndex(wiring.Component):
                                      sum_wr.data.eq((summary_q & side_mask(sel, NW, down, 0))
                                                     | ((kept != 0) << sel))]
             with m.State("ENCODE"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                m.d.comb += self.ready.eq(1)
                 with m.If(hit):
                     answer(in_word, hit_at, sel)
                     m.d.sync += [self.beyond.eq(beyond), self.beyond_next.eq(position(far_at, self.sel_bits))]
-                    m.next = "IDLE"
+                    go("IDLE")
                 with m.Elif(adjacent_used):
                     answer(adjacent_oriented, adjacent_at, adjacent)
                     m.d.sync += [self.beyond.eq(past_adjacent),
                                  self.beyond_next.eq(position(past_adjacent_at, self.sel_bits))]
-                    m.next = "IDLE"
+                    go("IDLE")
                 with m.Elif(far):
                     m.d.sync += [word_sel.eq(position(far_at, self.sel_bits)), self.beyond.eq(beyond & (beyond - 1))]
-                    m.next = "FAR_READ"
+                    go("FAR_READ")
                 with m.Else():
                     m.d.sync += [self.found.eq(0), self.result.eq(0), self.rest.eq(0), self.beyond.eq(0)]
-                    m.next = "IDLE"
+                    go("IDLE")
             with m.State("FAR_READ"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
+                m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
                 m.d.sync += self.beyond_next.eq(position(after_at, self.sel_bits))
-                m.next = "FAR_LOAD"
+                go("FAR_LOAD")
             with m.State("FAR_LOAD"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                m.d.comb += self.ready.eq(1)
                 m.d.sync += [far_word.eq(words_rd.data), self.beyond_next.eq(position(after_at, self.sel_bits))]
-                m.next = "FAR_ENCODE"
+                go("FAR_ENCODE")
             with m.State("FAR_ENCODE"):
-                m.d.comb += [self.busy.eq(1), self.ready.eq(1)]
+                m.d.comb += self.ready.eq(1)
                 answer(far_oriented, far_hit_at, word_sel, far_any)
-                m.next = "IDLE"
+                go("IDLE")
         return m
