@@ -23,7 +23,7 @@ Contract
 
 import contextlib
 
-from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
+from amaranth import Array, Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -200,12 +200,13 @@ class FpgaxKernel(wiring.Component):
         with m.If(starting):     # BEGIN: no event comes before the call's first command
             m.d.sync += events.eq(0)
 
-        # The command stage: a two-entry skid buffer between the unpacker and the engine, holding
-        # the next command and the part of its worst-case event count that does not depend on the
-        # book (``fpgax.spec.regmap.worst_case_events``). The admission check and the engine's
-        # handshake start from its first entry, a register; the unpacker's ``ready`` is a register
-        # too (the second entry is free), so the engine's ``i.ready`` does not reach back into the
-        # read FIFO's memory.
+        # The command stage: a two-entry buffer between the unpacker and the engine, holding the
+        # next command and the part of its worst-case event count that does not depend on the
+        # book (``fpgax.spec.regmap.worst_case_events``). Entries are written where they arrive
+        # and presented from a read pointer, never moved: the engine's handshake moves a pointer
+        # and a count (not the 263 bits of an entry), the admission check and the handshake start
+        # from registers, and the unpacker's ``ready`` is a register too (an entry is free), so the
+        # engine's ``i.ready`` does not reach back into the read FIFO's memory.
         cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
         opcode, qty = cmd.opcode, cmd.qty
         depth = Signal(32)
@@ -234,8 +235,11 @@ class FpgaxKernel(wiring.Component):
         incoming = Signal(StagedLayout)
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live),
                      incoming.extra_margin.eq(extra + event_margin + Mux(plus_live, order_margin, 0))]
-        staged, skid = Signal(StagedLayout), Signal(StagedLayout)
-        staged_valid, skid_valid = Signal(), Signal()
+        entries = Array(Signal(StagedLayout, name=f"stage{i}") for i in range(2))
+        head, tail, held = Signal(), Signal(), Signal(range(3))   # read and write pointers, count
+        staged = entries[head]                  # the command presented to the engine
+        staged_valid = Signal()
+        m.d.comb += staged_valid.eq(held != 0)
         handed = engine.i.valid & engine.i.ready
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
@@ -271,16 +275,14 @@ class FpgaxKernel(wiring.Component):
         take = running & more & fits
         arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(staged_valid & take),
-                     unpack.o.ready.eq(~skid_valid)]
+                     unpack.o.ready.eq(held != 2)]
+        with m.If(arriving):
+            m.d.sync += [entries[tail].eq(incoming), tail.eq(~tail)]
+        with m.If(handed):
+            m.d.sync += head.eq(~head)
+        m.d.sync += held.eq(held + arriving - handed)
         with m.If(clear):
-            m.d.sync += [staged_valid.eq(0), skid_valid.eq(0)]
-        with m.Elif(~staged_valid | handed):    # the first entry is free after this cycle
-            with m.If(skid_valid):
-                m.d.sync += [staged.eq(skid), skid_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [staged.eq(incoming), staged_valid.eq(arriving)]
-        with m.Elif(arriving):                  # it is not: the arrival waits in the second
-            m.d.sync += [skid.eq(incoming), skid_valid.eq(1)]
+            m.d.sync += [held.eq(0), head.eq(0), tail.eq(0)]
 
         def begin():
             m.d.sync += [starting.eq(1), ap_idle.eq(0)]
