@@ -17,8 +17,9 @@ Contract
   ORed in a cycle later; ``replace`` ORs ``notional_over`` in), what the states branch on;
   ``<family>_reason`` a decode of the rules' registered verdicts (a priority tree, the first
   failed rule of the family wins). Both hold until the next ``take``:
-  - ``symbol``, ``account``, ``halt``, ``mass``, ``snapshot`` (the command's fields only): from t+1;
-  - ``new``, ``target``, ``replace`` (rows too): from t+2. ``replace`` is ``target``'s rules,
+  - ``account``, ``halt``, ``mass``, ``snapshot`` (the command's fields only): from t+1;
+  - ``new``, ``target``, ``replace`` (rows too), ``symbol`` (its band's compares, of two fields,
+    made a cycle late): from t+2. ``replace`` is ``target``'s rules,
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
     ``NotionalCheck`` of the REPLACE's price x qty).
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
@@ -47,8 +48,8 @@ BandRow = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
 AccountRow = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
 #: The families the engine branches on, and whether their rules read rows (answer from t+2).
-FAMILIES = {"new": True, "target": True, "replace": True,
-            "symbol": False, "account": False, "halt": False, "mass": False, "snapshot": False}
+FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
+            "account": False, "halt": False, "mass": False, "snapshot": False}
 
 
 def _any(values):
@@ -118,8 +119,6 @@ class CommandCheck(wiring.Component):
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
         rule("qty_zero", cmd.qty == 0, True)
-        rule("band_invalid", (cmd.price == 0) | (cmd.price > cmd.qty), True)   # SYMBOL: lo = price, hi = qty
-        rule("band_wide", (cmd.qty - cmd.price) >= cfg.levels, True)
         rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
         rule("depth", (cmd.qty == 0) | (cmd.qty > cfg.snapshot_depth), True)
@@ -135,6 +134,9 @@ class CommandCheck(wiring.Component):
         rule("unknown_order", ~self.target_live | (self.target_gen != held.order_id[self.k:])
              | (self.target_symbol != held.symbol), False)
         rule("not_owner", self.target_account != held.account, False)
+        # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
+        rule("band_invalid", (held.price == 0) | (held.price > held.qty), False)
+        rule("band_wide", (held.qty - held.price) >= cfg.levels, False)
 
         # each family's rules, in order: (the rules whose verdicts fail it, its reason)
         families = {

@@ -981,16 +981,17 @@ class MatchingEngine(wiring.Component):
                      account=cmd.account)
 
             with m.State("SYM_CHECK"):  # [R-SYMBOL]
-                # (its searches start in SYM_FIND, once the index has finished the previous
-                # command's SET or CLEAR)
-                def band_ok():
-                    m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
-                    go("SYM_FIND")
-                self._verdict(m, go, check, "symbol", reason, band_ok)
+                # (the band's compares are registered now: SYM_FIND reads the verdict; its
+                # searches start there, once the index has finished the previous command's SET
+                # or CLEAR)
+                m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
+                go("SYM_FIND")
             with m.State("SYM_FIND"):
-                with m.If(~index_busy):
-                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
-                    go("SYM_BIDS_WAIT")
+                def band_ok():
+                    with m.If(~index_busy):
+                        m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
+                        go("SYM_BIDS_WAIT")
+                self._verdict(m, go, check, "symbol", reason, band_ok)
             with m.State("SYM_BIDS_WAIT"):
                 with m.If(~index_busy):
                     with m.If(index.found):

@@ -230,11 +230,9 @@ class FpgaxKernel(wiring.Component):
                 m.d.comb += extra.eq(1 + 2 * depth)
             with m.Default():
                 m.d.comb += extra.eq(1)
-        StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "extra_margin": extra_bits,
-                                          "plus_live": 1})
+        StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "plus_live": 1})
         incoming = Signal(StagedLayout)
-        m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live),
-                     incoming.extra_margin.eq(extra + event_margin + Mux(plus_live, order_margin, 0))]
+        m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live)]
         entries = Array(Signal(StagedLayout, name=f"stage{i}") for i in range(2))
         head, tail, held = Signal(), Signal(), Signal(range(3))   # read and write pointers, count
         staged = entries[head]                  # the command presented to the engine
@@ -260,7 +258,8 @@ class FpgaxKernel(wiring.Component):
         worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
         m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
                      room.eq(evt_capacity - emitted),
-                     worst.eq(staged.extra + live), worst_margin.eq(staged.extra_margin + live)]
+                     worst.eq(staged.extra + live),
+                     worst_margin.eq(staged.extra + live + event_margin + Mux(staged.plus_live, order_margin, 0))]
         fits_exactly, fits_with_margin = Signal(), Signal()
         m.d.sync += [fits_exactly.eq(worst <= room), fits_with_margin.eq(worst_margin <= room)]
         same, quiet = Signal(2), Signal(event_margin)   # the last cycles: same command; engine idle
