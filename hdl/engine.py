@@ -890,7 +890,9 @@ class MatchingEngine(wiring.Component):
                                  req.idx.eq(u_pidx)]
                 with m.If(u_ret == RETURNS.index("DONE")):
                     accept()   # the command is done: take the next one in this cycle
-                with m.Elif(emptied):
+                with m.Elif(emptied & (u_ret != RETURNS.index("RPL_MOVE"))):
+                    # (a walk's next search must not meet the CLEAR still staged; a REPLACE that
+                    # moves goes on: its next index user is the sweep, which waits for the index)
                     go("UNLINK_CLEAR_WAIT")
                 with m.Else():
                     unlink_return()

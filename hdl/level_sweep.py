@@ -112,6 +112,15 @@ class LevelSweep(wiring.Component):
         nearest_of_next = Cat(Const((1 << wb) - 1, wb), self.index_beyond_next)
         nearest_of_next = Mux(down, nearest_of_next, Cat(Const(0, wb), self.index_beyond_next))
 
+        def take_answer():
+            """The index's answer (a level, the rest of its word) is the level at hand: its row is
+            read now, and the next word asked for when this level is acceptable."""
+            m.d.comb += [self.reading.eq(1), reading_found.eq(1)]
+            m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest), ahead.eq(0)]
+            with m.If(acceptable(self.index_result)):
+                read_ahead()
+            go("ROW")
+
         def read_ahead():
             """Ask for the next word's levels (in the cycle an answer is taken: the index is free)."""
             with m.If((self.index_beyond != 0) & acceptable(nearest_of_next)):
@@ -137,8 +146,9 @@ class LevelSweep(wiring.Component):
             m.d.comb += [push.eq(1), push_data.found.eq(0), push_data.idx.eq(bound)]
             go("END")
 
-        def queue_level():
-            m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(at),
+        def queue_level(level=at):
+            """Queue ``level`` with the row read for it."""
+            m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(level),
                          push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
 
         worst = Mux(down, 0, (1 << self.level_bits) - 1)
@@ -196,8 +206,7 @@ class LevelSweep(wiring.Component):
                 go("FIRST")
                 with m.If(self.row_used):
                     with m.If(acceptable(second)):
-                        m.d.comb += [push.eq(1), push_data.found.eq(1), push_data.idx.eq(second),
-                                     push_data.head.eq(self.row_head), push_data.tail.eq(self.row_tail)]
+                        queue_level(second)
                     with m.Else():
                         queue_end(second)
                 with m.If(self.stop):
@@ -206,11 +215,7 @@ class LevelSweep(wiring.Component):
                 m.d.comb += self.requesting.eq(1)
                 with m.If(~self.index_busy & room):
                     with m.If(self.index_found):
-                        m.d.comb += [self.reading.eq(1), reading_found.eq(1)]
-                        m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest)]
-                        with m.If(acceptable(self.index_result)):
-                            read_ahead()
-                        go("ROW")
+                        take_answer()
                     with m.Else():
                         queue_end(worst)
                 with m.If(self.stop):
@@ -218,11 +223,7 @@ class LevelSweep(wiring.Component):
             with m.State("WORD"):     # the next word's levels, when the index has them
                 m.d.comb += self.requesting.eq(1)
                 with m.If(~self.index_busy & room):
-                    m.d.comb += [self.reading.eq(1), reading_found.eq(1)]
-                    m.d.sync += [at.eq(self.index_result), rest.eq(self.index_rest), ahead.eq(0)]
-                    with m.If(acceptable(self.index_result)):
-                        read_ahead()
-                    go("ROW")
+                    take_answer()
                 with m.If(self.stop):
                     go("DRAIN")
             with m.State("CHECK"):    # the word's next level: read its row when there is room
