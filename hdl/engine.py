@@ -8,8 +8,8 @@ Contract
   order docs/semantics.md gives, into an output FIFO; a full FIFO stalls the engine, so output
   backpressure never drops or reorders an event. ``i.ready`` is high only when the previous
   command is done: in the idle state, and in the last cycle of a resting add or of a command
-  that ends by taking an order off its lists (a cancel, a filled or canceled aggressor). It is a
-  decode of state registers only (the engine's, the index's, the sweep's).
+  that ends by taking an order off its lists (a cancel, a filled or canceled aggressor). It is an
+  AND of registers (``accepting``, set with the state; index, sweep), never of memory data.
 * ``ts_in`` of every event is the cycle counter when its command was taken (the ``i``
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
@@ -1123,8 +1123,8 @@ class MatchingEngine(wiring.Component):
                 go("S_FIND_WAIT")
 
         # A command is taken in the states that call accept(), when the index and the sweep are
-        # free: i.ready is a decode of three state registers (not a driver inside the FSM's states)
-        # (UNLINK always goes to UNLINK_WRITE: a command that ends with the unlink is taken there)
+        # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK
+        # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
         m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK") & (u_ret == RETURNS.index("DONE"))))
         m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep.idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
