@@ -55,6 +55,11 @@ def first_of(conditions, values, default=0):
     return any_, Mux(any_, value, default)
 
 
+def address_bits(n: int) -> int:
+    """Address bits for n entries (at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
 def side_mask(at, width: int, down, with_at):
     """The ``width``-bit mask of the positions beyond ``at`` in a search's direction: below it when
     ``down``, above it otherwise, ``at`` itself too when ``with_at``. Built from constant tables

@@ -27,11 +27,11 @@ Contract
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
 """
 
-from amaranth import Const, Module, Signal
+from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import first_of
+from fpgax.hdl.bits import address_bits, first_of
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -47,21 +47,18 @@ BandRow = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
 #: An account's row: enabled, largest order quantity, largest notional.
 AccountRow = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
 
+#: A reject reason's width, as the event carries it.
+REASON_BITS = p.EVENT["reason"].bits
+
 #: The families the engine branches on, and whether their rules read rows (answer from t+2).
+#: (``elaborate`` checks this against the families' rules.)
 FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
             "account": False, "halt": False, "mass": False, "snapshot": False}
 
 
 def _any(values):
     """The OR of a list of 1-bit values (0 for none)."""
-    out = Const(0, 1)
-    for value in values:
-        out = out | value
-    return out
-
-
-def _bits(n: int) -> int:
-    return max(1, (n - 1).bit_length())
+    return Cat(*values).any() if values else Const(0, 1)
 
 
 class CommandCheck(wiring.Component):
@@ -69,8 +66,8 @@ class CommandCheck(wiring.Component):
         self.config = config
         self.k = config.slot_bits
         self.g = config.generation_bits
-        self.ab = _bits(config.accounts)
-        self.sb = _bits(config.symbols)
+        self.ab = address_bits(config.accounts)
+        self.sb = address_bits(config.symbols)
         members = {
             "take": In(1),
             "payload": In(CommandLayout),
@@ -84,7 +81,7 @@ class CommandCheck(wiring.Component):
         }
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
-            members[f"{family}_reason"] = Out(8)
+            members[f"{family}_reason"] = Out(REASON_BITS)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -167,6 +164,7 @@ class CommandCheck(wiring.Component):
                 m.d.sync += at_take.eq(_any([condition_of[n][0] for n in names if condition_of[n][1]]))
             failed = at_take
             row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
+            assert FAMILIES[family] == bool(row_rules), family
             if row_rules:
                 failed = Signal(name=f"{family}_fails")
                 with m.If(rows):
@@ -174,11 +172,11 @@ class CommandCheck(wiring.Component):
             # ``reason``: the first failed rule, decoded from the verdicts (only REJECT's reason
             # register reads it)
             verdicts = [_any([fired[n] for n in names]) for names, _ in rules]
-            reasons = [Const(int(r), 8) for _, r in rules]
+            reasons = [Const(int(r), REASON_BITS) for _, r in rules]
             if family == "replace":    # the notional limit last, from the NotionalCheck
                 failed = failed | self.notional_over
                 verdicts.append(self.notional_over)
-                reasons.append(Const(int(R.NOTIONAL_LIMIT), 8))
+                reasons.append(Const(int(R.NOTIONAL_LIMIT), REASON_BITS))
             _, reason = first_of(verdicts, reasons)
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
                          getattr(self, f"{family}_reason").eq(reason)]

@@ -53,7 +53,8 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
+from fpgax.hdl.bits import address_bits
+from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.layouts import CommandLayout, EventLayout
@@ -87,20 +88,15 @@ U32 = (1 << 32) - 1
 END_TO = ["AFTER_MATCH", "AGG_CANCEL"]
 
 
-def _bits(n: int) -> int:
-    """Address bits for n entries (at least 1)."""
-    return max(1, (n - 1).bit_length())
-
-
 class MatchingEngine(wiring.Component):
     def __init__(self, config: EngineConfig, fifo_depth: int = 16):
         self.config = config
         self.fifo_depth = fifo_depth
         self.k = config.slot_bits
         self.g = config.generation_bits
-        self.sb = _bits(config.symbols)
-        self.ab = _bits(config.accounts)
-        self.lb = _bits(config.levels)
+        self.sb = address_bits(config.symbols)
+        self.ab = address_bits(config.accounts)
+        self.lb = address_bits(config.levels)
         super().__init__({
             "i": In(stream.Signature(CommandLayout)),
             "o": Out(stream.Signature(EventLayout)),
@@ -202,7 +198,7 @@ class MatchingEngine(wiring.Component):
             index.book.eq(Mux(sweep.requesting, sweep.index_book, staged.book)),
             index.idx.eq(Mux(sweep.requesting, sweep.index_idx, staged.idx)),
             index.down.eq(Mux(sweep.requesting, sweep.index_down, staged.down)),
-            index.inclusive.eq(Mux(sweep.requesting, sweep.index_inclusive, staged.inclusive)),
+            index.inclusive.eq(~sweep.requesting & staged.inclusive),   # (the sweep's: exclusive)
             sweep.index_busy.eq(index_busy), sweep.index_found.eq(index.found),
             sweep.index_result.eq(index.result), sweep.index_rest.eq(index.rest),
             sweep.index_beyond.eq(index.beyond), sweep.index_beyond_next.eq(index.beyond_next),
@@ -242,7 +238,7 @@ class MatchingEngine(wiring.Component):
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
         seq = Signal(64)
-        reason = Signal(8)
+        reason = Signal(REASON_BITS)
         band_lo = Signal(32)
         band_hi = Signal(32)
         acct_max_notional, sym_halted = Signal(64), Signal()
@@ -285,7 +281,7 @@ class MatchingEngine(wiring.Component):
         phase_side = Signal()
         snap_n = Signal(16)
         cancel_client = Signal(64)
-        cancel_reason = Signal(8)
+        cancel_reason = Signal(REASON_BITS)
 
         # unlink (remove an order from its level and/or account list, free its slot)
         u_slot, u_gen, u_acct = Signal(k), Signal(g), Signal(ab)

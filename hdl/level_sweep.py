@@ -29,7 +29,8 @@ Contract
   once and ``idle`` rises as soon as no search is in flight (at most the index's latency). A
   search is started whether or not ``stop`` comes in the same cycle (``stop`` is decided late in
   the consumer's cycle; it never reaches the index's request), and finishes after it.
-* The sweep drives the index's request (``index_*``) in the cycles ``requesting`` is high and
+* The sweep drives the index's request (``index_*``; its searches exclude their start, so it
+  has no ``inclusive``: the owner drives 0) in the cycles ``requesting`` is high and
   the level store's read address (``row_addr``, from registers) in the cycles ``reading`` is
   high; both are registered states. The level store returns the row of the address of cycle t
   in cycle t+1. After ``found`` = 0 is queued it drives neither.
@@ -66,7 +67,7 @@ class LevelSweep(wiring.Component):
             "o": Out(stream.Signature(self.entry)),
             # the price index (FIND only) and the level store's read port, while not idle
             "requesting": Out(1), "index_start": Out(1), "index_book": Out(book_bits),
-            "index_idx": Out(level_bits), "index_down": Out(1), "index_inclusive": Out(1),
+            "index_idx": Out(level_bits), "index_down": Out(1),
             "index_op": Out(IndexOp), "index_busy": In(1), "index_found": In(1),
             "index_result": In(level_bits), "index_rest": In(1 << word_bits),
             "index_beyond": In(1 << (level_bits - word_bits)), "index_beyond_next": In(level_bits - word_bits),
@@ -137,7 +138,6 @@ class LevelSweep(wiring.Component):
         m.d.comb += [self.index_book.eq(book), self.index_down.eq(down),
                      self.index_op.eq(Mux(reading_word, IndexOp.NEXT_WORD, IndexOp.FIND)),
                      self.index_idx.eq(Mux(down, at - 1, at + 1)),
-                     self.index_inclusive.eq(0),
                      self.row_addr.eq(Cat(Mux(reading_found, self.index_result,
                                               Mux(reading_second, second, at)), book))]
         def queue_end(bound):

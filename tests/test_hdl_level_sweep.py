@@ -33,7 +33,7 @@ class Harness:
             index.op.eq(Mux(sweep.requesting, sweep.index_op, self.tb_op)),
             index.book.eq(Mux(sweep.requesting, sweep.index_book, self.tb_book)),
             index.idx.eq(Mux(sweep.requesting, sweep.index_idx, self.tb_idx)),
-            index.down.eq(sweep.index_down), index.inclusive.eq(sweep.index_inclusive),
+            index.down.eq(sweep.index_down), index.inclusive.eq(0),   # (the sweep's searches: exclusive)
             sweep.index_busy.eq(index.busy), sweep.index_found.eq(index.found),
             sweep.index_result.eq(index.result), sweep.index_rest.eq(index.rest),
             sweep.index_beyond.eq(index.beyond), sweep.index_beyond_next.eq(index.beyond_next),
