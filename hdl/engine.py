@@ -122,11 +122,16 @@ class MatchingEngine(wiring.Component):
 
         def mem(name, shape, depth, transparent=False, narrow=False):
             """A memory with one synchronous read port and one write port; a ``transparent`` read
-            port returns what its write port writes to the same address in the same cycle; a
-            ``narrow`` one goes to block RAM (``fpgax.hdl.ram``)."""
+            port returns what its write port writes to the same address in the same cycle (its
+            writes land a cycle late from registers, ``ForwardedWriteRam``: no comparator on the
+            FSM's write address); a ``narrow`` one goes to block RAM (``fpgax.hdl.ram``)."""
+            if transparent:
+                m.submodules[name] = mm = ForwardedWriteRam(shape=shape, depth=depth, narrow=narrow,
+                                                            transparent=True)
+                return mm.read, mm.write
             m.submodules[name] = mm = Ram(shape=shape, depth=depth, narrow=narrow)
             wr = mm.write_port()
-            return mm.read_port(transparent_for=(wr,) if transparent else ()), wr
+            return mm.read_port(), wr
 
         n_slots = 1 << k
         level_depth = 1 << (lb + 1 + sb)

@@ -144,10 +144,16 @@ class ForwardedWriteRam(wiring.Component):
     ``read.data`` in cycle t+1; ``write.en`` with ``write.addr`` and ``write.data`` in cycle t: a read
     issued in cycle t returns the old row, one issued later the new one. A read of the row that a
     registered write lands on in that cycle is answered from the write's registers (one LUT after
-    the memory)."""
+    the memory).
 
-    def __init__(self, *, shape, depth: int, narrow: bool = False):
-        self.shape, self.depth = shape, depth
+    ``transparent=True``: a read issued in the cycle of a write to the same row returns the new row
+    (the contract of a port pair with ``transparent_for``). It is answered from the write's registers
+    as it lands, compared on the registered read address: the writer's address logic never meets a
+    comparator (a transparent ``lib.memory`` port would compare the unregistered write address with
+    the read address in the cycle of the write)."""
+
+    def __init__(self, *, shape, depth: int, narrow: bool = False, transparent: bool = False):
+        self.shape, self.depth, self.transparent = shape, depth, transparent
         self.memory = Ram(shape=shape, depth=depth, narrow=narrow)
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(range(depth)), "data": In(shape)})),
@@ -167,5 +173,8 @@ class ForwardedWriteRam(wiring.Component):
         read_addr = Signal.like(self.read.addr)
         landed_en, landed_addr, landed = Signal(), Signal.like(w_addr), Signal(self.shape)
         m.d.sync += [read_addr.eq(self.read.addr), landed_en.eq(w_en), landed_addr.eq(w_addr), landed.eq(w_data)]
-        m.d.comb += self.read.data.eq(Mux(landed_en & (landed_addr == read_addr), landed, rd.data))
+        data = Mux(landed_en & (landed_addr == read_addr), landed, rd.data)
+        if self.transparent:   # the write of the read's own cycle, landing now: newer than ``landed``
+            data = Mux(w_en & (w_addr == read_addr), w_data, data)
+        m.d.comb += self.read.data.eq(data)
         return m

@@ -102,12 +102,14 @@ def test_every_block_of_a_banked_memory_gets_its_output_register(depth, width, s
     assert result["absorbed_output_registers"] == len(rams) and result["unregistered_ram_cells"] == 0
 
 
-def test_forwarded_write_ram_is_a_plain_port_pair():
-    """Writes land a cycle late inside, but a read issued after a write's cycle sees it (checked
-    against a list every cycle, with reads often right after a write to the same row)."""
+@pytest.mark.parametrize("transparent", [False, True])
+def test_forwarded_write_ram_is_a_plain_port_pair(transparent):
+    """Writes land a cycle late inside, but a read issued after a write's cycle sees it, and with
+    ``transparent`` one issued in the write's cycle too (checked against a list every cycle, with
+    reads often of the row just written or being written)."""
     from fpgax.hdl.ram import ForwardedWriteRam
 
-    dut = ForwardedWriteRam(shape=8, depth=8)
+    dut = ForwardedWriteRam(shape=8, depth=8, transparent=transparent)
     rng = random.Random(9)
     rows = [0] * 8
 
@@ -122,8 +124,12 @@ def test_forwarded_write_ram_is_a_plain_port_pair():
             ctx.set(dut.write.addr, write_at)
             ctx.set(dut.write.data, value)
             ctx.set(dut.write.en, write)
-            expected = rows[read_at]          # not transparent: before this cycle's write
-            hits += read_at == last_write
+            if transparent and write and rng.random() < 0.3:
+                read_at = write_at
+                ctx.set(dut.read.addr, read_at)
+            # not transparent: the row before this cycle's write; transparent: after it
+            expected = value if transparent and write and read_at == write_at else rows[read_at]
+            hits += read_at == last_write or (transparent and write and read_at == write_at)
             await ctx.tick()
             if write:
                 rows[write_at] = value
