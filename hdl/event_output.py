@@ -2,14 +2,17 @@
 
 Contract
 --------
-* ``w_en`` with ``w_data`` while ``w_rdy``: the event is queued (a ``depth``-deep ``RegisteredFifo``
-  in block RAM) at the clock edge. ``w_rdy`` is a register, low when the queue may be full (see
-  ``RegisteredFifo``), and a write then is ignored: the writer waits (the engine stalls), so
-  backpressure on ``o`` never drops, duplicates or reorders an event.
+* ``w_en`` with ``w_data`` while ``w_rdy``: the event is taken at the clock edge into a stage of
+  registers, and from there queued (a ``depth``-deep ``RegisteredFifo`` in block RAM) at the next:
+  none of the writer's logic reaches the memory or the queue's counters. ``w_rdy`` is a register
+  (the queue's ``ready_ahead``), low when the queue may not have room for the staged event and
+  this one; a write then is ignored: the writer waits (the engine stalls), so backpressure on ``o``
+  never drops, duplicates or reorders an event.
 * ``o``: a ``lib.stream`` of the events in the order written. An event written in cycle t is presented
-  from cycle t+2 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
+  from cycle t+3 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
   of the engine's counter) in the first cycle it is presented, every other field as written.
-* ``backlog``: events written and not yet taken from ``o`` (queued and presented); ``empty``: none.
+* ``backlog``: events written and not yet taken from ``o`` (staged, queued and presented); ``empty``:
+  none.
 """
 
 from amaranth import Module, Mux, Signal
@@ -36,7 +39,10 @@ class EventOutput(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
-        m.d.comb += [queue.w.payload.eq(self.w_data), queue.w.valid.eq(self.w_en), self.w_rdy.eq(queue.w.ready)]
+        staged, staged_data = Signal(), Signal(EventLayout)
+        m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
+        # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
+        m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
 
         # ts_out: the cycle in which the presented event was first presented -- this one when
         # nothing was presented in the cycle before or that was taken then (a register holds it)
@@ -47,5 +53,5 @@ class EventOutput(wiring.Component):
         event = data.View(EventLayout, queue.r.payload)
         m.d.comb += [self.o.valid.eq(queue.r.valid), queue.r.ready.eq(self.o.ready),
                      self.o.payload.eq(event), self.o.payload.ts_out.eq(ts_out),
-                     self.backlog.eq(queue.held), self.empty.eq(queue.empty)]
+                     self.backlog.eq(queue.held + staged), self.empty.eq(queue.empty & ~staged)]
         return m

@@ -8,6 +8,8 @@ is a path from the FIFO's level back into itself, and one from ``w_en`` to every
 
 * ``w.ready`` a register: high when the queue held at most ``depth - 3`` words two cycles before
   (``level``), so a write in this cycle always has room (the queue holds ``depth`` words at most);
+  ``ready_ahead`` a register: high when it held at most ``depth - 4``, so ``w.ready`` is high in the
+  next cycle (for a writer whose write reaches ``w`` a cycle after its decision, from a register);
 * ``r.valid`` a register, and ``r.payload`` straight from the block RAM's output (no logic
   between the memory and the consumer);
 * ``level`` a register: the words held in the cycle before, the one presented on ``r``
@@ -36,6 +38,7 @@ class RegisteredFifo(wiring.Component):
         super().__init__({
             "w": In(stream.Signature(width)),
             "r": Out(stream.Signature(width)),
+            "ready_ahead": Out(1),
             "level": Out(range(depth + 1)),
             "held": Out(range(depth + 1)),
             "empty": Out(1),
@@ -53,6 +56,7 @@ class RegisteredFifo(wiring.Component):
         nonempty = Signal()                  # stored != 0, a register
         presented = Signal()                 # r.valid
         ready = Signal(init=1)               # w.ready (empty after reset)
+        ready_ahead = Signal(init=1)
 
         w_fire = self.w.valid & ready
         taken = presented & self.r.ready
@@ -77,7 +81,8 @@ class RegisteredFifo(wiring.Component):
                      self.level.eq(self.level + wrote - took),
                      # from the register's compares and the strobes, not through the adder
                      nonempty.eq(w_fire | (stored >= 2) | ((stored == 1) & ~fetch)),
-                     ready.eq(self.level <= depth - 3)]
+                     ready.eq(self.level <= depth - 3), ready_ahead.eq(self.level <= depth - 4)]
+        m.d.comb += self.ready_ahead.eq(ready_ahead)
         m.d.comb += [self.held.eq(self.level + wrote - took),
                      self.empty.eq(~wrote & ((self.level == 0) | ((self.level == 1) & took)))]
         return m

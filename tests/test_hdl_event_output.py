@@ -9,7 +9,7 @@ from fpgax.hdl.event_output import EventOutput
 
 
 def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out():
-    dut = EventOutput(depth=4)
+    dut = EventOutput(depth=8)
     rng = random.Random(11)
     written, taken = deque(), []
 

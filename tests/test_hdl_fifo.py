@@ -15,7 +15,7 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
     rng = random.Random(depth * 7 + int(stall * 10))
     words = [rng.getrandbits(64) for _ in range(300)]
     dut = RegisteredFifo(64, depth)
-    got, levels, sent = [], [], []
+    got, levels, sent, ahead = [], [], [], []
 
     async def source(ctx):
         for word in words:
@@ -33,6 +33,7 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
             ctx.set(dut.r.ready, ready)
             await ctx.delay(1e-9)
             levels.append(ctx.get(dut.level))
+            ahead.append((ctx.get(dut.ready_ahead), ctx.get(dut.w.ready)))
             assert ctx.get(dut.held) == len(sent) - len(got)          # exact, now
             assert ctx.get(dut.empty) == (len(sent) == len(got))
             if ready and ctx.get(dut.r.valid):
@@ -46,8 +47,11 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
     sim.run()
     assert got == words
     assert max(levels) <= depth
+    # ready_ahead promises w.ready in the next cycle (and is sometimes high, sometimes low)
+    assert all(ready_next for (promised, _), (_, ready_next) in zip(ahead, ahead[1:]) if promised)
     if stall >= 0.6:
         assert max(levels) >= depth - 1     # the stalls filled it: the bound was reached, not avoided
+        assert {promised for promised, _ in ahead} == {0, 1}
 
 
 def test_handshake_outputs_do_not_follow_the_inputs_within_a_cycle():
