@@ -418,14 +418,26 @@ class MatchingEngine(wiring.Component):
         # what the aggressor may trade with: read by the sweep as its searches answer
         m.d.comb += [sweep.limit.eq(a_pidx), sweep.any_price.eq(a_market)]
 
+        # The sweep's start reaches it a cycle late, from registers (``sweep_go``): no decision of
+        # the FSM's reaches the sweep's state. Until it has, the sweep counts as busy
+        # (``sweep_idle``). Nothing stops a sweep in the cycle its start is delivered: every
+        # state that starts one goes on to a state that waits for its answer or allocates.
+        sweep_go = Signal()
+        sweep_book, sweep_down, sweep_from = Signal(sb + 1), Signal(), Signal(lb)
+        m.d.sync += sweep_go.eq(0)
+        m.d.comb += [sweep.start.eq(sweep_go), sweep.book.eq(sweep_book), sweep.down.eq(sweep_down),
+                     sweep.from_idx.eq(sweep_from), sweep.inclusive.eq(1)]
+        sweep_idle = Signal()
+        m.d.comb += sweep_idle.eq(sweep.idle & ~sweep_go)
+
         def start_sweep(side=None, symbol=None, hint=None):
             """Start the sweep of the opposite side of an aggressor on ``side`` (default: the
             aggressor's registers), from its best level: from the opposite side's ``hint``
-            (default: the aggressor's ``a_hint_opp``)."""
+            (default: the aggressor's ``a_hint_opp``). It starts in the next cycle."""
             opposite = ~(a_side if side is None else side)
             book = opp_book if symbol is None else Cat(opposite, symbol)
-            m.d.comb += [sweep.start.eq(1), sweep.book.eq(book), sweep.down.eq(opposite == BUY),
-                         sweep.from_idx.eq(a_hint_opp if hint is None else hint), sweep.inclusive.eq(1)]
+            m.d.sync += [sweep_go.eq(1), sweep_book.eq(book), sweep_down.eq(opposite == BUY),
+                         sweep_from.eq(a_hint_opp if hint is None else hint)]
 
         # symbols and accounts are addressed by their low bits (the checks use the full fields)
         post_only = (cmd.flags & POST_ONLY) != 0
@@ -683,7 +695,7 @@ class MatchingEngine(wiring.Component):
                     end_match("AFTER_MATCH")
 
             with m.State("MATCH_FIND"):
-                with m.If(sweep.idle):
+                with m.If(sweep_idle):
                     start_sweep()
                     go("MATCH_FIND_WAIT")
             with m.State("MATCH_FIND_WAIT"):   # the sweep's first level
@@ -802,7 +814,7 @@ class MatchingEngine(wiring.Component):
                 # the current one if the last fill emptied it. Every continuation that uses the
                 # index waits for it (index_busy covers the staged request), so this goes on at
                 # once.
-                with m.If(sweep.idle & ~index_busy):
+                with m.If(sweep_idle & ~index_busy):
                     with m.If(stale | l_empty):
                         m.d.comb += clear_passed(l_empty)
                         m.d.sync += stale.eq(0)
@@ -1127,7 +1139,7 @@ class MatchingEngine(wiring.Component):
         # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK
         # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
         m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK") & (u_ret == RETURNS.index("DONE"))))
-        m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep.idle)
+        m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep_idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
         m.d.comb += self.idle.eq(self.i.ready & output.empty)
         return m
