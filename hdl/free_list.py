@@ -16,7 +16,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.ram import Ram
+from fpgax.hdl.ram import ForwardedWriteRam
 
 
 class FreeList(wiring.Component):
@@ -34,9 +34,11 @@ class FreeList(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = 1 << self.slot_bits
-        m.submodules.queue = queue = Ram(shape=self.slot_bits, depth=n, narrow=True)
-        wr = queue.write_port()
-        rd = queue.read_port(transparent_for=(wr,))
+        # transparent (a slot freed in the cycle the queue's head reaches its row is read at
+        # once), by forwarding from the write's registers: no comparator meets ``alloc``'s logic
+        m.submodules.queue = queue = ForwardedWriteRam(shape=self.slot_bits, depth=n, narrow=True,
+                                                       transparent=True)
+        wr, rd = queue.write, queue.read
 
         fresh = Signal(self.slot_bits + 1)    # slots 0..fresh-1 have been handed out at least once
         head = Signal(self.slot_bits)
@@ -53,7 +55,7 @@ class FreeList(wiring.Component):
         head_next = Signal(self.slot_bits)
         m.d.comb += head_next.eq(Mux(take_queued, head_plus_one, head))
         # rd.data always shows queue[head]: address the head the next cycle will have.
-        m.d.comb += [rd.addr.eq(head_next), rd.en.eq(1)]
+        m.d.comb += rd.addr.eq(head_next)
 
         m.d.comb += [
             self.available.eq(from_fresh | queued),
