@@ -10,7 +10,7 @@ goes to block RAM instead of URAM: Vivado tiles URAM288 only as 4K x 72, so an 1
 leave three quarters of every block empty, while RAMB36's 2K x 18 and 32K x 1 shapes fill up.
 """
 
-from amaranth import Array, Module, Mux, Signal
+from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -150,31 +150,47 @@ class ForwardedWriteRam(wiring.Component):
     (the contract of a port pair with ``transparent_for``). It is answered from the write's registers
     as it lands, compared on the registered read address: the writer's address logic never meets a
     comparator (a transparent ``lib.memory`` port would compare the unregistered write address with
-    the read address in the cycle of the write)."""
+    the read address in the cycle of the write).
 
-    def __init__(self, *, shape, depth: int, narrow: bool = False, transparent: bool = False):
+    ``granularity``: ``write.en`` has a bit per lane of that many bits; a forwarded write answers for
+    its enabled lanes only."""
+
+    def __init__(self, *, shape, depth: int, narrow: bool = False, transparent: bool = False,
+                 granularity: int | None = None):
+        from amaranth.hdl import Shape
+
         self.shape, self.depth, self.transparent = shape, depth, transparent
-        self.memory = Ram(shape=shape, depth=depth, narrow=narrow)
+        self.width = Shape.cast(shape).width
+        self.granularity = granularity or self.width
+        self.lanes = self.width // self.granularity
+        self.memory = Ram(shape=self.width, depth=depth, narrow=narrow)
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(range(depth)), "data": In(shape)})),
-            "write": In(wiring.Signature({"addr": Out(range(depth)), "data": Out(shape), "en": Out(1)})),
+            "write": In(wiring.Signature({"addr": Out(range(depth)), "data": Out(shape), "en": Out(self.lanes)})),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.memory = mem = self.memory
-        wr, rd = mem.write_port(), mem.read_port()
-        w_addr, w_data, w_en = Signal.like(self.write.addr), Signal(self.shape), Signal()
+        gr = self.granularity
+        wr = mem.write_port(granularity=gr if self.lanes > 1 else None)
+        rd = mem.read_port()
+        w_addr, w_data, w_en = Signal.like(self.write.addr), Signal(self.width), Signal(self.lanes)
         m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
         m.d.comb += [wr.addr.eq(w_addr), wr.data.eq(w_data), wr.en.eq(w_en), rd.addr.eq(self.read.addr)]
         # the read of the row the registered write lands on, answered from it: compared a cycle
         # later, on the registered read address and the registered write that landed, beside the
         # memory's read (the read address feeds the memory and a register only)
         read_addr = Signal.like(self.read.addr)
-        landed_en, landed_addr, landed = Signal(), Signal.like(w_addr), Signal(self.shape)
+        landed_en, landed_addr, landed = Signal(self.lanes), Signal.like(w_addr), Signal(self.width)
         m.d.sync += [read_addr.eq(self.read.addr), landed_en.eq(w_en), landed_addr.eq(w_addr), landed.eq(w_data)]
-        data = Mux(landed_en & (landed_addr == read_addr), landed, rd.data)
-        if self.transparent:   # the write of the read's own cycle, landing now: newer than ``landed``
-            data = Mux(w_en & (w_addr == read_addr), w_data, data)
-        m.d.comb += self.read.data.eq(data)
+        landed_hit, now_hit = landed_addr == read_addr, w_addr == read_addr
+        lanes = []
+        for i in range(self.lanes):
+            part = slice(i * gr, (i + 1) * gr)
+            data = Mux(landed_en[i] & landed_hit, landed[part], rd.data[part])
+            if self.transparent:   # the write of the read's own cycle, landing now: newer than ``landed``
+                data = Mux(w_en[i] & now_hit, w_data[part], data)
+            lanes.append(data)
+        m.d.comb += self.read.data.eq(Cat(*lanes))
         return m

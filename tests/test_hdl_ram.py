@@ -102,38 +102,48 @@ def test_every_block_of_a_banked_memory_gets_its_output_register(depth, width, s
     assert result["absorbed_output_registers"] == len(rams) and result["unregistered_ram_cells"] == 0
 
 
-@pytest.mark.parametrize("transparent", [False, True])
-def test_forwarded_write_ram_is_a_plain_port_pair(transparent):
+@pytest.mark.parametrize("transparent,granularity", [(False, None), (True, None), (False, 4), (True, 4)])
+def test_forwarded_write_ram_is_a_plain_port_pair(transparent, granularity):
     """Writes land a cycle late inside, but a read issued after a write's cycle sees it, and with
-    ``transparent`` one issued in the write's cycle too (checked against a list every cycle, with
-    reads often of the row just written or being written)."""
+    ``transparent`` one issued in the write's cycle too; with ``granularity``, only the lanes
+    written (checked against a list every cycle, with reads often of the row just written or being
+    written)."""
     from fpgax.hdl.ram import ForwardedWriteRam
 
-    dut = ForwardedWriteRam(shape=8, depth=8, transparent=transparent)
+    dut = ForwardedWriteRam(shape=8, depth=8, transparent=transparent, granularity=granularity)
+    lanes = 8 // (granularity or 8)
+    lane_mask = [((1 << (granularity or 8)) - 1) << (i * (granularity or 8)) for i in range(lanes)]
     rng = random.Random(9)
     rows = [0] * 8
+
+    def written(row, value, enables):
+        for i in range(lanes):
+            if enables >> i & 1:
+                row = (row & ~lane_mask[i]) | (value & lane_mask[i])
+        return row
 
     async def bench(ctx):
         hits = 0
         last_write = None
         for _ in range(3000):
             read_at = last_write if last_write is not None and rng.random() < 0.5 else rng.randrange(8)
-            write = rng.random() < 0.6
+            enables = rng.randrange(1, 1 << lanes) if rng.random() < 0.6 else 0
             write_at, value = rng.randrange(8), rng.randrange(256)
             ctx.set(dut.read.addr, read_at)
             ctx.set(dut.write.addr, write_at)
             ctx.set(dut.write.data, value)
-            ctx.set(dut.write.en, write)
-            if transparent and write and rng.random() < 0.3:
+            ctx.set(dut.write.en, enables)
+            if transparent and enables and rng.random() < 0.3:
                 read_at = write_at
                 ctx.set(dut.read.addr, read_at)
             # not transparent: the row before this cycle's write; transparent: after it
-            expected = value if transparent and write and read_at == write_at else rows[read_at]
-            hits += read_at == last_write or (transparent and write and read_at == write_at)
+            same_cycle = transparent and enables and read_at == write_at
+            expected = written(rows[read_at], value, enables) if same_cycle else rows[read_at]
+            hits += read_at == last_write or bool(same_cycle)
             await ctx.tick()
-            if write:
-                rows[write_at] = value
-            last_write = write_at if write else None
+            if enables:
+                rows[write_at] = written(rows[write_at], value, enables)
+            last_write = write_at if enables else None
             assert ctx.get(dut.read.data) == expected
         assert hits > 1000
 
