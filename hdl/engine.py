@@ -161,10 +161,10 @@ class MatchingEngine(wiring.Component):
         # better than its hint, so a search for the best level may start there. Raised by a resting
         # add that betters it (REST_WRITE), moved to where a match stopped (MATCH_END); a level that
         # empties leaves it valid. Read at the handshake (transparent: REST_WRITE writes it in the
-        # cycle it may take the next command).
-        m.submodules.hint = hint_mem = Ram(shape=2 * lb, depth=1 << sb)
-        hint_wr = hint_mem.write_port(granularity=lb)
-        hint_rd = hint_mem.read_port(transparent_for=(hint_wr,))
+        # cycle it may take the next command; forwarded from the write's registers).
+        m.submodules.hint = hint_mem = ForwardedWriteRam(shape=2 * lb, depth=1 << sb, transparent=True,
+                                                         granularity=lb)
+        hint_wr, hint_rd = hint_mem.write, hint_mem.read
 
         def hint_of(row, side):
             return Mux(side == BUY, row[:lb], row[lb:])
@@ -485,17 +485,13 @@ class MatchingEngine(wiring.Component):
                 sweep's, never from memory data. A command's first state issues no index request
                 (the sweep's first search comes two cycles after the handshake, SYM_CHECK waits
                 for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
-                The memories a command may look at are read from the incoming payload in the
-                handshake cycle; the state the opcode leads to sees the data."""
+                The memories a command may look at are read from the incoming payload in every
+                cycle ``accepting`` is high (``handshake_reads``, after the FSM); the state the
+                opcode leads to sees the data."""
                 go("IDLE")
                 incoming = self.i.payload
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
-                    slot = incoming.order_id[:k]
-                    m.d.comb += [acct_rd.addr.eq(incoming.account[:ab]), band_rd.addr.eq(incoming.symbol[:sb]),
-                                 hint_rd.addr.eq(incoming.symbol[:sb]),
-                                 al_rd.addr.eq(incoming.account[:ab]),
-                                 gen_rd.addr.eq(slot), od_rd.addr.eq(slot), lv_rd.addr.eq(slot)]
                     with m.Switch(incoming.opcode):
                         for state, opcodes in FIRST_STATE.items():
                             with m.Case(*opcodes):
@@ -1139,6 +1135,16 @@ class MatchingEngine(wiring.Component):
         # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK
         # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
         m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK") & (u_ret == RETURNS.index("DONE"))))
+        # The handshake's reads: in every cycle a command may be taken, whether or not one is, the
+        # presented command's rows are read (no state that accepts reads these ports for itself:
+        # IDLE, REST_WRITE and UNLINK_WRITE only write). The address multiplexers' select is the
+        # ``accepting`` register, not i.valid or a decode of the state.
+        handshake_slot = self.i.payload.order_id[:k]
+        with m.If(accepting):
+            m.d.comb += [acct_rd.addr.eq(self.i.payload.account[:ab]), band_rd.addr.eq(self.i.payload.symbol[:sb]),
+                         hint_rd.addr.eq(self.i.payload.symbol[:sb]), al_rd.addr.eq(self.i.payload.account[:ab]),
+                         gen_rd.addr.eq(handshake_slot), od_rd.addr.eq(handshake_slot),
+                         lv_rd.addr.eq(handshake_slot)]
         m.d.comb += self.i.ready.eq(accepting & index_free_next & sweep_idle)
         # The engine is idle when it waits for a command and no event is queued or presented.
         m.d.comb += self.idle.eq(self.i.ready & output.empty)
