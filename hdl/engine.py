@@ -303,24 +303,38 @@ class MatchingEngine(wiring.Component):
         def unlink_resting(ret):
             return unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx, 1, 1, 1, ret)
 
+        def unlink_reads(slot, book, pidx, acct):
+            """Read what an unlink of ``slot`` needs (its links, its level's row, its account's
+            list); UNLINK_ROWS registers it. UNLINK reads from the u_* registers; a state that
+            emits the CANCELED of the resting order at hand (r) reads from r and goes straight to
+            UNLINK_ROWS (a cycle sooner)."""
+            m.d.comb += [prv_rd.addr.eq(slot), nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot),
+                         anxt_rd.addr.eq(slot), lvl_rd_addr.eq(Cat(pidx, book)), al_rd.addr.eq(acct)]
+
+        def unlink_resting_reads():
+            unlink_reads(r_slot, Cat(r.side, r.symbol), r.pidx, r.account)
+
         def remove_from_list(row_wr, row_addr, row, slot, next_of, prev_of, next_wr, prev_wr,
-                             on_next_link=None, on_prev_link=None):
+                             on_next_link=None, on_prev_link=None, is_head=None, is_tail=None):
             """Write the list header ``row`` (head, tail, and count or used) at ``row_addr`` with ``slot``
             taken out, and link its neighbours (``next_of``/``prev_of``, read with it) to each other.
-            The ``on_*_link`` hooks run where a neighbour's link is rewritten."""
+            The ``on_*_link`` hooks run where a neighbour's link is rewritten. ``is_head``/``is_tail``:
+            slot is the list's head/tail, when compared already (else compared here)."""
+            is_head = (row.head == slot) if is_head is None else is_head
+            is_tail = (row.tail == slot) if is_tail is None else is_tail
             m.d.comb += [row_wr.addr.eq(row_addr), row_wr.en.eq(1), row_wr.data.head.eq(row.head),
                          row_wr.data.tail.eq(row.tail)]
             if "count" in row_wr.data.shape().members:
                 m.d.comb += row_wr.data.count.eq(row.count - 1)
             else:   # a level: used while slot was not its only order
-                m.d.comb += row_wr.data.used.eq(~((row.head == slot) & (row.tail == slot)))
-            with m.If(row.head == slot):
+                m.d.comb += row_wr.data.used.eq(~(is_head & is_tail))
+            with m.If(is_head):
                 m.d.comb += row_wr.data.head.eq(next_of)
             with m.Else():
                 m.d.comb += [next_wr.addr.eq(prev_of), next_wr.data.eq(next_of), next_wr.en.eq(1)]
                 if on_next_link:
                     on_next_link()
-            with m.If(row.tail == slot):
+            with m.If(is_tail):
                 m.d.comb += row_wr.data.tail.eq(prev_of)
             with m.Else():
                 m.d.comb += [prev_wr.addr.eq(next_of), prev_wr.data.eq(prev_of), prev_wr.en.eq(1)]
@@ -386,7 +400,8 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += w_cur.eq(link_rd.data)
                     go(f"{name}_ORDER")
             with m.State(f"{name}_EMIT"):
-                emit_canceled_resting("UNLINK", reason)
+                unlink_resting_reads()
+                emit_canceled_resting("UNLINK_ROWS", reason)
                 m.d.sync += unlink_resting(f"{name}_ADVANCE")
             with m.State(f"{name}_ADVANCE"):
                 m.d.sync += w_cur.eq(w_next)
@@ -871,17 +886,28 @@ class MatchingEngine(wiring.Component):
 
             # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
             with m.State("UNLINK"):
-                m.d.comb += [prv_rd.addr.eq(u_slot), nxt_rd.addr.eq(u_slot), aprv_rd.addr.eq(u_slot),
-                             anxt_rd.addr.eq(u_slot), lvl_rd_addr.eq(Cat(u_pidx, u_book)),
-                             al_rd.addr.eq(u_acct)]
+                unlink_reads(u_slot, u_book, u_pidx, u_acct)
+                go("UNLINK_ROWS")
+            # the rows and links read, registered with the compares UNLINK_WRITE decides on: its
+            # writes and its index request come from registers, not from the memories' outputs
+            ul_lvl, ul_al = Signal.like(lvl_rd.data), Signal.like(al_rd.data)
+            ul_prv, ul_nxt, ul_aprv, ul_anxt = Signal(k), Signal(k), Signal(k), Signal(k)
+            ul_lvl_head, ul_lvl_tail, ul_al_head, ul_al_tail = Signal(), Signal(), Signal(), Signal()
+            with m.State("UNLINK_ROWS"):
+                m.d.sync += [ul_lvl.eq(lvl_rd.data), ul_al.eq(al_rd.data), ul_prv.eq(prv_rd.data),
+                             ul_nxt.eq(nxt_rd.data), ul_aprv.eq(aprv_rd.data), ul_anxt.eq(anxt_rd.data),
+                             ul_lvl_head.eq(lvl_rd.data.head == u_slot), ul_lvl_tail.eq(lvl_rd.data.tail == u_slot),
+                             ul_al_head.eq(al_rd.data.head == u_slot), ul_al_tail.eq(al_rd.data.tail == u_slot)]
                 go("UNLINK_WRITE")
             with m.State("UNLINK_WRITE"):
-                lvl, al = lvl_rd.data, al_rd.data
-                prv, nxt, aprv, anxt = prv_rd.data, nxt_rd.data, aprv_rd.data, anxt_rd.data
+                lvl, al = ul_lvl, ul_al
+                prv, nxt, aprv, anxt = ul_prv, ul_nxt, ul_aprv, ul_anxt
                 with m.If(u_level):
-                    remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr)
+                    remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr,
+                                     is_head=ul_lvl_head, is_tail=ul_lvl_tail)
                 with m.If(u_alist):
-                    remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr)
+                    remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr,
+                                     is_head=ul_al_head, is_tail=ul_al_tail)
                 with m.If(u_free):
                     release(u_slot, u_gen)
                 def unlink_return():   # (DONE takes the next command here instead: accept())
@@ -891,7 +917,7 @@ class MatchingEngine(wiring.Component):
                                 with m.Case(i):
                                     go(name)
 
-                emptied = u_level & (lvl.head == u_slot) & (lvl.tail == u_slot)
+                emptied = u_level & ul_lvl_head & ul_lvl_tail
                 with m.If(emptied):
                     # the level is now empty: clear its index bit (done before the next command
                     # searches; every other continuation may search at once and waits here first)
@@ -933,7 +959,8 @@ class MatchingEngine(wiring.Component):
                     m.d.sync += reason.eq(check.target_reason)
                     go("REJECT")
                 with m.Else():
-                    emit_canceled_resting("UNLINK", cancel_reason, client_id=cancel_client)
+                    unlink_resting_reads()
+                    emit_canceled_resting("UNLINK_ROWS", cancel_reason, client_id=cancel_client)
                     m.d.sync += unlink_resting("DONE")
 
             with m.State("RPL_CHECK"):
@@ -1132,9 +1159,9 @@ class MatchingEngine(wiring.Component):
                 go("S_FIND_WAIT")
 
         # A command is taken in the states that call accept(), when the index and the sweep are
-        # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK
+        # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK_ROWS
         # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
-        m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK") & (u_ret == RETURNS.index("DONE"))))
+        m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK_ROWS") & (u_ret == RETURNS.index("DONE"))))
         # The handshake's reads: in every cycle a command may be taken, whether or not one is, the
         # presented command's rows are read (no state that accepts reads these ports for itself:
         # IDLE, REST_WRITE and UNLINK_WRITE only write). The address multiplexers' select is the
