@@ -242,7 +242,7 @@ class MatchingEngine(wiring.Component):
         # -- registers -------------------------------------------------------------------------------
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
-        seq = Signal(64)
+        seq_next = Signal(64, init=1)   # the next event's sequence number
         reason = Signal(REASON_BITS)
         band_lo = Signal(32)
         band_hi = Signal(32)
@@ -354,18 +354,19 @@ class MatchingEngine(wiring.Component):
             """Write one event (waiting for room in the FIFO), then go to next_state (a state
             name, or a function that sets m.next). ``on_emit``: comb statements (memory writes)
             that happen in the cycle the event goes out, and only then."""
+            # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X),
+            # whether or not there is room (the fields do not wait for w_rdy's decision). A
+            # constant-only comb driver outside the FSM would become an `always @*` with no inputs,
+            # which Icarus never runs.
+            m.d.comb += [ev.seq.eq(seq_next), ev.ts_in.eq(ts_in), ev.reserved.eq(0), ev.ts_out.eq(0)]
+            m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
             with m.If(output.w_rdy):
                 if callable(on_emit):
                     on_emit()
                 else:
                     m.d.comb += list(on_emit)
-                # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X).
-                # A constant-only comb driver outside the FSM would become an `always @*` with no
-                # inputs, which Icarus never runs.
-                m.d.comb += [output.w_en.eq(1), ev.seq.eq(seq + 1), ev.ts_in.eq(ts_in),
-                             ev.reserved.eq(0), ev.ts_out.eq(0)]
-                m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
-                m.d.sync += seq.eq(seq + 1)
+                m.d.comb += output.w_en.eq(1)
+                m.d.sync += seq_next.eq(seq_next + 1)
                 if callable(next_state):
                     next_state()
                 else:
@@ -955,11 +956,11 @@ class MatchingEngine(wiring.Component):
                     go("RPL_CHECK")
 
             with m.State("CANCEL_EMIT"):
+                unlink_resting_reads()   # (read whatever the verdict: the addresses wait for no decision)
                 with m.If(check.target_failed):
                     m.d.sync += reason.eq(check.target_reason)
                     go("REJECT")
                 with m.Else():
-                    unlink_resting_reads()
                     emit_canceled_resting("UNLINK_ROWS", cancel_reason, client_id=cancel_client)
                     m.d.sync += unlink_resting("DONE")
 
