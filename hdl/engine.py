@@ -142,16 +142,20 @@ class MatchingEngine(wiring.Component):
         # cycle they may take the next command, whose handshake reads them (its target's generation
         # and leaves, its account's list)
         lv_rd, lv_wr = mem("leaves", 32, n_slots, transparent=True)
-        def links(name):
+        def links(name, transparent=False):
             """A slot's link memory: its writes land a cycle late from registers (the pops' and
-            unlinks' decisions do not reach the block RAMs), same contract as a plain port pair."""
-            m.submodules[name] = links = ForwardedWriteRam(shape=k, depth=n_slots, narrow=True)
+            unlinks' decisions do not reach the block RAMs), same contract as a plain port pair
+            (``transparent``: a read in the cycle of a write to its row sees it)."""
+            m.submodules[name] = links = ForwardedWriteRam(shape=k, depth=n_slots, narrow=True,
+                                                           transparent=transparent)
             return links.read, links.write
 
         nxt_rd, nxt_wr = links("next")
         prv_rd, prv_wr = links("prev")
-        anxt_rd, anxt_wr = links("acct_next")
-        aprv_rd, aprv_wr = links("acct_prev")
+        # transparent: a pop from an account list (a cycle after its FILL) may meet the read of
+        # the next level's head order's links (MATCH_ADVANCE)
+        anxt_rd, anxt_wr = links("acct_next", transparent=True)
+        aprv_rd, aprv_wr = links("acct_prev", transparent=True)
         m.submodules.level = levels = LevelStore(k, level_depth)
         lvl_rd, lvl_wr = levels.read, levels.write
         band_rd, band_wr = mem("band", BandRow, 1 << sb)
@@ -259,11 +263,16 @@ class MatchingEngine(wiring.Component):
         r = Signal(OrderLayout)
         r_leaves = Signal(32)
         r_next, r_aprv, r_anxt = Signal(k), Signal(k), Signal(k)   # its links, read with it
-        # A pop writes anxt[r_aprv] and aprv[r_anxt] in the cycle the next order's links are read;
-        # the read ports are not transparent, so the written values are forwarded for one cycle.
+        # A resting order filled (or canceled by STP) leaves its account list a cycle after its
+        # event (``pop_*``, done after the FSM): the account list's row is read with the
+        # registered account in the cycle of the event, never with the order memory's output.
+        # That cycle is the one in which the next order's links arrive, read the cycle before:
+        # the links the pop rewrites are forwarded to them (``fwd_*``, combinational).
+        pop_pending, pop_acct, pop_slot = Signal(), Signal(ab), Signal(k)
+        pop_anxt, pop_aprv = Signal(k), Signal(k)
+        m.d.sync += pop_pending.eq(0)
         fwd_anxt_en, fwd_anxt_at, fwd_anxt = Signal(), Signal(k), Signal(k)
         fwd_aprv_en, fwd_aprv_at, fwd_aprv = Signal(), Signal(k), Signal(k)
-        m.d.sync += [fwd_anxt_en.eq(0), fwd_aprv_en.eq(0)]
         # the level at hand
         l_idx = Signal(lb)
         l_tail = Signal(k)
@@ -733,7 +742,6 @@ class MatchingEngine(wiring.Component):
                              # what MATCH_FILL decides on, compared here, from the memory's data
                              r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
                              r_is_tail.eq(r_slot == l_tail)]
-                m.d.comb += al_rd.addr.eq(od_rd.data.account)   # MATCH_FILL pops with it
                 with m.If(od_rd.data.account == a_account):
                     with m.If(a_flags & STP_OLDEST):
                         go("MATCH_STP")
@@ -754,14 +762,8 @@ class MatchingEngine(wiring.Component):
                                  lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
                                  lvl_wr.data.used.eq(~r_is_tail)]
 
-                    def forward_next():   # MATCH_ORDER may read these links this cycle
-                        m.d.sync += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(r_aprv), fwd_anxt.eq(r_anxt)]
-
-                    def forward_prev():
-                        m.d.sync += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(r_anxt), fwd_aprv.eq(r_aprv)]
-
-                    remove_from_list(al_wr, r.account, al_rd.data, r_slot, r_anxt, r_aprv, anxt_wr, aprv_wr,
-                                     on_next_link=forward_next, on_prev_link=forward_prev)
+                    m.d.sync += [pop_pending.eq(1), pop_acct.eq(r.account), pop_slot.eq(r_slot),
+                                 pop_anxt.eq(r_anxt), pop_aprv.eq(r_aprv)]   # (its account list next cycle)
                     release(r_slot, r_gen)
                     m.d.sync += l_empty.eq(r_is_tail)
                 with m.Else():
@@ -1162,6 +1164,17 @@ class MatchingEngine(wiring.Component):
         # A command is taken in the states that call accept(), when the index and the sweep are
         # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK_ROWS
         # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
+        # the pop from its account list of the resting order a FILL or an STP cancel took off its
+        # level in the cycle before (no state writes the account lists in that cycle)
+        def forward_next():   # the next order's links, arriving now, may be these
+            m.d.comb += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(pop_aprv), fwd_anxt.eq(pop_anxt)]
+
+        def forward_prev():
+            m.d.comb += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(pop_anxt), fwd_aprv.eq(pop_aprv)]
+
+        with m.If(pop_pending):
+            remove_from_list(al_wr, pop_acct, al_rd.data, pop_slot, pop_anxt, pop_aprv, anxt_wr, aprv_wr,
+                             on_next_link=forward_next, on_prev_link=forward_prev)
         m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK_ROWS") & (u_ret == RETURNS.index("DONE"))))
         # The handshake's reads: in every cycle a command may be taken, whether or not one is, the
         # presented command's rows are read (no state that accepts reads these ports for itself:
