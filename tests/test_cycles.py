@@ -64,3 +64,24 @@ def test_bench_rtl_end_to_end(tmp_path, capsys):
     assert report["commands"] == 3000
     assert "resting add" in report["first_event"] and "cancel" in report["first_event"]
     assert "cycles per command" in capsys.readouterr().out
+
+
+def test_the_non_crossing_flow_rests_and_cancels_and_is_never_rejected():
+    """The reference flow of ``bench rtl``'s non-crossing figure: nothing trades and nothing is
+    rejected (an earlier version overflowed the order pool, so most of what it timed were rejects),
+    on a small pool as on the sim profile's."""
+    from collections import Counter
+
+    from fpgax.formats.flows import Flow
+    from fpgax.measure.cycles import non_crossing_flow
+    from fpgax.sim.golden.run import run_model
+    from fpgax.spec.config import profile
+
+    for name in ("tiny", "sim"):
+        config = profile(name)
+        _, _, events, _ = run_model(Flow(non_crossing_flow(config, n=3000)), config, progress=False)
+        kinds = Counter(e.type for e in events)
+        assert kinds[EventType.REJECTED] == 0 and kinds[EventType.FILL] == 0
+        assert kinds[EventType.ACCEPTED] + kinds[EventType.CANCELED] == 3000
+        assert kinds[EventType.ACCEPTED] - kinds[EventType.CANCELED] <= config.pool // 2   # what rests
+

@@ -357,8 +357,11 @@ def against_previous(previous: dict, config: EngineConfig, modelled) -> list[str
     lines.append(f"| cycles per command, whole flow | {previous['cycles_per_command']} "
                  f"({previous['cycles_per_command'] * ns_prev:.0f} ns) | {now['cycles_per_command']} "
                  f"({now['cycles_per_command'] * ns_now:.0f} ns) |")
-    lines.append(f"| non-crossing adds and cancels, cycles per command | "
-                 f"{previous['non_crossing']['cycles_per_command']} | {now['non_crossing']['cycles_per_command']} |")
+    before = previous["non_crossing"]
+    before = (before["cycles_per_command"] if before.get("flow") == now["non_crossing"].get("flow")
+              else "not measured on this flow")
+    lines.append(f"| non-crossing adds and cancels, cycles per command | {before} | "
+                 f"{now['non_crossing']['cycles_per_command']} |")
     return lines + [""]
 
 
