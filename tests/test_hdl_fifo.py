@@ -48,7 +48,7 @@ def test_words_come_out_in_order_none_lost(depth, idle, stall):
     assert got == words
     assert max(levels) <= depth
     # ready_ahead promises w.ready in the next cycle (and is sometimes high, sometimes low)
-    assert all(ready_next for (promised, _), (_, ready_next) in zip(ahead, ahead[1:]) if promised)
+    assert all(ready_next for (promised, _), (_, ready_next) in zip(ahead, ahead[1:], strict=False) if promised)
     if stall >= 0.6:
         assert max(levels) >= depth - 1     # the stalls filled it: the bound was reached, not avoided
         assert {promised for promised, _ in ahead} == {0, 1}
