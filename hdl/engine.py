@@ -178,6 +178,9 @@ class MatchingEngine(wiring.Component):
                          hint_wr.en.eq(Mux(side == BUY, 0b01, 0b10))]
 
         m.submodules.free = free = FreeList(k)
+        alloc_q = Signal()   # allocate() was called in the cycle before
+        m.d.sync += alloc_q.eq(0)
+        m.d.comb += free.alloc.eq(alloc_q)
         m.submodules.index = index = PriceLevelIndex(sb + 1, lb)
         # The index and the level store's read port are the sweep's while it drives them, the
         # engine's otherwise (``req``, ``lvl_rd_addr``); the engine uses neither while the sweep does.
@@ -536,9 +539,12 @@ class MatchingEngine(wiring.Component):
 
             # -- NEW ---------------------------------------------------------------------------------
             def allocate():
-                """Take the next free slot and read its generation; NEW_GEN sees it."""
-                m.d.comb += [free.alloc.eq(1), gen_rd.addr.eq(free.slot)]
-                m.d.sync += a_slot.eq(free.slot)
+                """Take the next free slot and read its generation; NEW_GEN sees it. The free list
+                takes the slot in the next cycle, from a register (``alloc_q``: no decision of the
+                FSM's reaches its counters or its queue's read address); nothing allocates or frees
+                in between, so ``free.slot`` is this slot until then."""
+                m.d.comb += gen_rd.addr.eq(free.slot)
+                m.d.sync += [a_slot.eq(free.slot), alloc_q.eq(1)]
                 go("NEW_GEN")
 
             with m.State("NEW_CHECK"):

@@ -216,7 +216,7 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(cfg.snapshot_depth)
         # the admission check's margins (see below): events emitted, orders rested, while the
         # figures it compares travel through their registers
-        event_margin, order_margin = 4, 3
+        event_margin, order_margin = 4, 4
         # worst = extra (+ live orders when plus_live); extra is at most 1 + 2 x snapshot depth,
         # and still fits with the margins added
         extra_bits = (1 + 2 * cfg.snapshot_depth + event_margin + order_margin).bit_length()
@@ -242,9 +242,10 @@ class FpgaxKernel(wiring.Component):
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
         # command's worst case (one), compared and registered again, so the figures used are those
-        # of four and two cycles before (the engine's ``live`` is the cycle before's: three). In one
+        # of four and two cycles before (the engine's ``live`` is the cycle before's, and its free
+        # list takes a NEW's slot a cycle after the NEW decides to: four). In one
         # cycle the engine emits at most one event and rests or frees at most one order, so a
-        # command that fitted with a margin of four events and three orders then fits now
+        # command that fitted with a margin of four events and four orders then fits now
         # (``fits_with_margin``); one that needs the last events of the buffer
         # is admitted on the exact figures once the engine has been idle for four cycles
         # (``quiet``: nothing moved). Both hold only for a command staged for two cycles (``same``).
