@@ -265,7 +265,15 @@ class MatchingEngine(wiring.Component):
         r_slot, r_gen = Signal(k), Signal(g)
         r = Signal(OrderLayout)
         r_leaves = Signal(32)
-        r_next, r_aprv, r_anxt = Signal(k), Signal(k), Signal(k)   # its links, read with it
+        r_next = Signal(k)   # its level link, read with it
+        # Its account-list links, read with it: as read (``*_read``), or the value the pop of the
+        # order before it wrote in that cycle (``*_fwd`` when ``*_hit``, registered beside them: the
+        # account-list row that pop decided on meets a compare and a register, not an 18-bit
+        # multiplexer)
+        r_aprv_read, r_anxt_read = Signal(k), Signal(k)
+        r_aprv_hit, r_anxt_hit, r_aprv_fwd, r_anxt_fwd = Signal(), Signal(), Signal(k), Signal(k)
+        r_aprv = Mux(r_aprv_hit, r_aprv_fwd, r_aprv_read)
+        r_anxt = Mux(r_anxt_hit, r_anxt_fwd, r_anxt_read)
         # A resting order filled (or canceled by STP) leaves its account list a cycle after its
         # event (``pop_*``, done after the FSM): the account list's row is read with the
         # registered account in the cycle of the event, never with the order memory's output.
@@ -742,8 +750,9 @@ class MatchingEngine(wiring.Component):
             with m.State("MATCH_ORDER"):
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
                              r_next.eq(nxt_rd.data),
-                             r_aprv.eq(Mux(fwd_aprv_en & (fwd_aprv_at == r_slot), fwd_aprv, aprv_rd.data)),
-                             r_anxt.eq(Mux(fwd_anxt_en & (fwd_anxt_at == r_slot), fwd_anxt, anxt_rd.data)),
+                             r_aprv_read.eq(aprv_rd.data), r_anxt_read.eq(anxt_rd.data),
+                             r_aprv_hit.eq(fwd_aprv_en & (fwd_aprv_at == r_slot)), r_aprv_fwd.eq(fwd_aprv),
+                             r_anxt_hit.eq(fwd_anxt_en & (fwd_anxt_at == r_slot)), r_anxt_fwd.eq(fwd_anxt),
                              fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
                              # what MATCH_FILL decides on, compared here, from the memory's data
                              r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
