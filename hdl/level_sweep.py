@@ -83,15 +83,20 @@ class LevelSweep(wiring.Component):
         rest = Signal(1 << wb)     # the occupied levels after ``at`` in its word, in search order
 
         # the queue: entries written at ``wr``, presented from ``rd``, never shifted
-        slots = 1 << (self.DEPTH - 1).bit_length()
+        slots = 1 << self.DEPTH.bit_length()
+        assert slots > self.DEPTH
         q = Array(Signal(self.entry, name=f"q{i}") for i in range(slots))
         wr, rd = Signal(range(slots)), Signal(range(slots))
         count = Signal(range(self.DEPTH + 1))
         push, push_data = Signal(), Signal(self.entry)
         pop = self.o.valid & self.o.ready
         m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[rd])]
+        # The slot at ``wr`` never holds a queued entry (one slot more than DEPTH): it takes
+        # ``push_data`` every cycle, and a push only moves ``wr`` (whether a row is queued, decided
+        # from the level store's data, reaches a 2-bit pointer, not every entry's enable).
+        m.d.sync += q[wr].eq(push_data)
         with m.If(push):
-            m.d.sync += [q[wr].eq(push_data), wr.eq(wr + 1)]
+            m.d.sync += wr.eq(wr + 1)
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
         m.d.sync += count.eq(count + push - pop)
