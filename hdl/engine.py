@@ -34,8 +34,10 @@ or REPLACE's price and quantity in DSPs from the handshake on; ``EventOutput`` q
 presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag share
 one row; so do its two best-price hints (no occupied level of a side is better than its hint: the
 searches for a side's best level start there). Every memory is a ``lib.memory.Memory`` with one
-synchronous read port and one write port; the order store, the links and the level store take
-their writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``).
+synchronous read port and one write port; all but the band, account and used-bit rows take their
+writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``), and those read in the
+cycle they are written are transparent by forwarding from those registers, never through a
+comparator of the state machine's write address.
 
 Each command runs as a sequence of states, one memory access per memory per state. In the
 match loop a fill takes 2 cycles within a level. The levels an aggressor may trade with come from
@@ -278,12 +280,12 @@ class MatchingEngine(wiring.Component):
         # event (``pop_*``, done after the FSM): the account list's row is read with the
         # registered account in the cycle of the event, never with the order memory's output.
         # That cycle is the one in which the next order's links arrive, read the cycle before:
-        # the links the pop rewrites are forwarded to them (``fwd_*``, combinational).
+        # the links the pop rewrites (anxt[pop_aprv] = pop_anxt when ``pop_wrote_anxt``,
+        # aprv[pop_anxt] = pop_aprv when ``pop_wrote_aprv``, combinational) are forwarded to them.
         pop_pending, pop_acct, pop_slot = Signal(), Signal(ab), Signal(k)
         pop_anxt, pop_aprv = Signal(k), Signal(k)
         m.d.sync += pop_pending.eq(0)
-        fwd_anxt_en, fwd_anxt_at, fwd_anxt = Signal(), Signal(k), Signal(k)
-        fwd_aprv_en, fwd_aprv_at, fwd_aprv = Signal(), Signal(k), Signal(k)
+        pop_wrote_anxt, pop_wrote_aprv = Signal(), Signal()
         # the level at hand
         l_idx = Signal(lb)
         l_tail = Signal(k)
@@ -633,8 +635,8 @@ class MatchingEngine(wiring.Component):
 
             with m.State("NEW_GEN"):
                 # ACCEPTED goes out from here. While it waits for room, keep reading the slot's
-                # generation and write nothing: the read port is not transparent, so a write
-                # during the wait would change what gen_next is computed from.
+                # generation and write nothing: a write during the wait would change the generation
+                # gen_next is computed from (the port is transparent).
                 m.d.comb += gen_rd.addr.eq(a_slot)
                 gen_next = Signal(g)
                 stepped = (gen_rd.data.gen + 1)[:g]
@@ -751,8 +753,8 @@ class MatchingEngine(wiring.Component):
                 m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
                              r_next.eq(nxt_rd.data),
                              r_aprv_read.eq(aprv_rd.data), r_anxt_read.eq(anxt_rd.data),
-                             r_aprv_hit.eq(fwd_aprv_en & (fwd_aprv_at == r_slot)), r_aprv_fwd.eq(fwd_aprv),
-                             r_anxt_hit.eq(fwd_anxt_en & (fwd_anxt_at == r_slot)), r_anxt_fwd.eq(fwd_anxt),
+                             r_aprv_hit.eq(pop_wrote_aprv & (pop_anxt == r_slot)), r_aprv_fwd.eq(pop_aprv),
+                             r_anxt_hit.eq(pop_wrote_anxt & (pop_aprv == r_slot)), r_anxt_fwd.eq(pop_anxt),
                              fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
                              # what MATCH_FILL decides on, compared here, from the memory's data
                              r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
@@ -1176,20 +1178,20 @@ class MatchingEngine(wiring.Component):
                 m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
                 go("S_FIND_WAIT")
 
-        # A command is taken in the states that call accept(), when the index and the sweep are
-        # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK_ROWS
-        # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
-        # the pop from its account list of the resting order a FILL or an STP cancel took off its
-        # level in the cycle before (no state writes the account lists in that cycle)
-        def forward_next():   # the next order's links, arriving now, may be these
-            m.d.comb += [fwd_anxt_en.eq(1), fwd_anxt_at.eq(pop_aprv), fwd_anxt.eq(pop_anxt)]
+        # The pop from its account list of the resting order a FILL or an STP cancel took off its
+        # level in the cycle before (no state writes the account lists in that cycle).
+        def wrote_anxt():
+            m.d.comb += pop_wrote_anxt.eq(1)
 
-        def forward_prev():
-            m.d.comb += [fwd_aprv_en.eq(1), fwd_aprv_at.eq(pop_anxt), fwd_aprv.eq(pop_aprv)]
+        def wrote_aprv():
+            m.d.comb += pop_wrote_aprv.eq(1)
 
         with m.If(pop_pending):
             remove_from_list(al_wr, pop_acct, al_rd.data, pop_slot, pop_anxt, pop_aprv, anxt_wr, aprv_wr,
-                             on_next_link=forward_next, on_prev_link=forward_prev)
+                             on_next_link=wrote_anxt, on_prev_link=wrote_aprv)
+        # A command is taken in the states that call accept(), when the index and the sweep are
+        # free: i.ready is an AND of registers (not a driver inside the FSM's states). (UNLINK_ROWS
+        # always goes to UNLINK_WRITE: a command that ends with the unlink is taken there.)
         m.d.sync += accepting.eq(to_accepting | (fsm.ongoing("UNLINK_ROWS") & (u_ret == RETURNS.index("DONE"))))
         # The handshake's reads: in every cycle a command may be taken, whether or not one is, the
         # presented command's rows are read (no state that accepts reads these ports for itself:

@@ -84,4 +84,3 @@ def test_the_non_crossing_flow_rests_and_cancels_and_is_never_rejected():
         assert kinds[EventType.REJECTED] == 0 and kinds[EventType.FILL] == 0
         assert kinds[EventType.ACCEPTED] + kinds[EventType.CANCELED] == 3000
         assert kinds[EventType.ACCEPTED] - kinds[EventType.CANCELED] <= config.pool // 2   # what rests
-
