@@ -39,7 +39,10 @@ writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``), and
 cycle they are written are transparent by forwarding from those registers, never through a
 comparator of the state machine's write address.
 
-Each command runs as a sequence of states, one memory access per memory per state. In the
+Each command runs as a sequence of states (a ``OneHotFSM``: one register per state, so that no
+state's logic starts with a decode of a state number), one memory access per memory per state. A
+state that may go on to read an order reads it in every cycle, whether or not it goes: its read
+addresses depend on the state and registers, never on the cycle's decisions. In the
 match loop a fill takes 2 cycles within a level. The levels an aggressor may trade with come from
 a ``LevelSweep``, which runs the index's searches and reads the levels' rows on its own, from the
 NEW's first state on (probing the best-price hint's level and the next one while the index
@@ -59,6 +62,7 @@ from fpgax.hdl.bits import address_bits
 from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
+from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.layouts import CommandLayout, EventLayout
 from fpgax.hdl.level_store import LevelStore
 from fpgax.hdl.level_sweep import LevelSweep
@@ -407,14 +411,15 @@ class MatchingEngine(wiring.Component):
             """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk the orders from w_cur to w_last
             (none unless w_more), the next one through link_rd, cancel (reason) those
             selected(order) picks, unlinking each; when_done() sets the state after the walk."""
-            with m.State(f"{name}_ORDER"):
+            with fsm.state(f"{name}_ORDER"):
+                # read whether or not the walk goes on: no decision reaches the addresses
+                m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
+                             link_rd.addr.eq(w_cur)]
                 with m.If(~w_more):
                     when_done()
                 with m.Else():
-                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
-                                 link_rd.addr.eq(w_cur)]
                     go(f"{name}_ORDER_DATA")
-            with m.State(f"{name}_ORDER_DATA"):
+            with fsm.state(f"{name}_ORDER_DATA"):
                 m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
                              r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_more.eq(w_cur != w_last)]
                 with m.If(selected(od_rd.data)):
@@ -422,11 +427,11 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += w_cur.eq(link_rd.data)
                     go(f"{name}_ORDER")
-            with m.State(f"{name}_EMIT"):
+            with fsm.state(f"{name}_EMIT"):
                 unlink_resting_reads()
                 emit_canceled_resting("UNLINK_ROWS", reason)
                 m.d.sync += unlink_resting(f"{name}_ADVANCE")
-            with m.State(f"{name}_ADVANCE"):
+            with fsm.state(f"{name}_ADVANCE"):
                 m.d.sync += w_cur.eq(w_next)
                 go(f"{name}_ORDER")
 
@@ -486,697 +491,715 @@ class MatchingEngine(wiring.Component):
 
         # ``accepting`` (a command may be taken: IDLE, REST_WRITE, UNLINK_WRITE of a command that
         # ends with it) is a register, set as the FSM goes to one of those states: every state
-        # change goes through go(), so i.ready is not a decode of the 7-bit state register
+        # change goes through go(), so i.ready is not an OR of the states' registers
         to_accepting, accepting = Signal(), Signal()
 
+        fsm = OneHotFSM(m, init="INIT")
+
         def go(state):
-            """m.next = state; the last go() of a cycle sets both (as the last m.next would)."""
-            m.next = state
+            """fsm.goto(state); the last go() of a cycle sets both (as the last goto would)."""
+            fsm.goto(state)
             m.d.comb += to_accepting.eq(state in ("IDLE", "REST_WRITE"))
 
-        with m.FSM() as fsm:
-            with m.State("INIT"):
-                m.d.comb += [
-                    gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
-                    lvl_wr.addr.eq(init), lvl_wr.data.eq(0), lvl_wr.en.eq(1),
-                    band_wr.addr.eq(init), band_wr.data.lo.eq(lo_default), band_wr.data.hi.eq(hi_default),
-                    band_wr.data.halted.eq(0), band_wr.en.eq(1),
-                    acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
-                    acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
-                    al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
-                    # hints at the far ends: bids from the top, asks from the bottom
-                    hint_wr.addr.eq(init), hint_wr.data.eq(Cat(Const((1 << lb) - 1, lb), Const(0, lb))),
-                    hint_wr.en.eq(0b11),
-                ]
-                with m.If(init == max(n_slots, level_depth, 1 << sb, 1 << ab)):
-                    with m.If(index.ready):
-                        go("IDLE")
-                with m.Else():
-                    m.d.sync += init.eq(init + 1)
+        with fsm.state("INIT"):
+            m.d.comb += [
+                gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
+                lvl_wr.addr.eq(init), lvl_wr.data.eq(0), lvl_wr.en.eq(1),
+                band_wr.addr.eq(init), band_wr.data.lo.eq(lo_default), band_wr.data.hi.eq(hi_default),
+                band_wr.data.halted.eq(0), band_wr.en.eq(1),
+                acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
+                acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
+                al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
+                # hints at the far ends: bids from the top, asks from the bottom
+                hint_wr.addr.eq(init), hint_wr.data.eq(Cat(Const((1 << lb) - 1, lb), Const(0, lb))),
+                hint_wr.en.eq(0b11),
+            ]
+            with m.If(init == max(n_slots, level_depth, 1 << sb, 1 << ab)):
+                with m.If(index.ready):
+                    go("IDLE")
+            with m.Else():
+                m.d.sync += init.eq(init + 1)
 
-            def accept():
-                """Take a command: in IDLE, and in the last cycle of a resting add or of a command
-                that ends with an unlink (else go to IDLE); ``accepting``, after the FSM, lists
-                these states for ``i.ready``. A command is taken only when
-                the index will take a request next cycle (idle, or finishing a SET/CLEAR now) and
-                the sweep is idle: ``i.ready`` comes from the state registers, the index's and the
-                sweep's, never from memory data. A command's first state issues no index request
-                (the sweep's first search comes two cycles after the handshake, SYM_CHECK waits
-                for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
-                The memories a command may look at are read from the incoming payload in every
-                cycle ``accepting`` is high (``handshake_reads``, after the FSM); the state the
-                opcode leads to sees the data."""
-                go("IDLE")
-                incoming = self.i.payload
-                with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
-                    with m.Switch(incoming.opcode):
-                        for state, opcodes in FIRST_STATE.items():
-                            with m.Case(*opcodes):
-                                go(state)
-                        with m.Default():
-                            m.d.sync += reason.eq(R.INVALID_OPCODE)
-                            go("REJECT")
+        def accept():
+            """Take a command: in IDLE, and in the last cycle of a resting add or of a command
+            that ends with an unlink (else go to IDLE); ``accepting``, after the FSM, lists
+            these states for ``i.ready``. A command is taken only when
+            the index will take a request next cycle (idle, or finishing a SET/CLEAR now) and
+            the sweep is idle: ``i.ready`` comes from the state registers, the index's and the
+            sweep's, never from memory data. A command's first state issues no index request
+            (the sweep's first search comes two cycles after the handshake, SYM_CHECK waits
+            for the index), so a SET or CLEAR issued in the handshake cycle is done by then.
+            The memories a command may look at are read from the incoming payload in every
+            cycle ``accepting`` is high (``handshake_reads``, after the FSM); the state the
+            opcode leads to sees the data."""
+            go("IDLE")
+            incoming = self.i.payload
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [cmd.eq(incoming), ts_in.eq(cycle[:32])]
+                with m.Switch(incoming.opcode):
+                    for state, opcodes in FIRST_STATE.items():
+                        with m.Case(*opcodes):
+                            go(state)
+                    with m.Default():
+                        m.d.sync += reason.eq(R.INVALID_OPCODE)
+                        go("REJECT")
 
-            with m.State("IDLE"):
-                accept()
+        with fsm.state("IDLE"):
+            accept()
 
-            with m.State("REJECT"):
-                m.d.comb += sweep.stop.eq(1)   # a NEW's sweep may have started
-                emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
-                     client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id,
-                     price=cmd.price, qty=cmd.qty)
+        with fsm.state("REJECT"):
+            m.d.comb += sweep.stop.eq(1)   # a NEW's sweep may have started
+            emit("IDLE", type=E.REJECTED, reason=reason, side=cmd.side, symbol=cmd.symbol,
+                 client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id,
+                 price=cmd.price, qty=cmd.qty)
 
-            # -- NEW ---------------------------------------------------------------------------------
-            def allocate():
-                """Take the next free slot and read its generation; NEW_GEN sees it. The free list
-                takes the slot in the next cycle, from a register (``alloc_q``: no decision of the
-                FSM's reaches its counters or its queue's read address); nothing allocates or frees
-                in between, so ``free.slot`` is this slot until then."""
-                m.d.comb += gen_rd.addr.eq(free.slot)
-                m.d.sync += [a_slot.eq(free.slot), alloc_q.eq(1)]
-                go("NEW_GEN")
+        # -- NEW ---------------------------------------------------------------------------------
+        def allocate():
+            """Take the next free slot and read its generation; NEW_GEN sees it. The free list
+            takes the slot in the next cycle, from a register (``alloc_q``: no decision of the
+            FSM's reaches its counters or its queue's read address); nothing allocates or frees
+            in between, so ``free.slot`` is this slot until then."""
+            m.d.comb += gen_rd.addr.eq(free.slot)
+            m.d.sync += [a_slot.eq(free.slot), alloc_q.eq(1)]
+            go("NEW_GEN")
 
-            with m.State("NEW_CHECK"):
-                market = cmd.ord_type == p.OrdType.MARKET
-                acct = acct_rd.data
-                band = band_rd.data
-                m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
-                # Sweep the opposite side from now on, while the checks and the allocation go on
-                # (a POST_ONLY order first searches for a cross with the index itself).
-                opposite_hint = hint_of(hint_rd.data, ~cmd.side[0])
-                m.d.sync += [a_hint_opp.eq(opposite_hint), a_hint_own.eq(hint_of(hint_rd.data, cmd.side[0]))]
-                with m.If(~post_only):
-                    start_sweep(cmd.side[0], cmd.symbol[:sb], hint=opposite_hint)
-                m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
-                             mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
-                             a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
-                             a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
-                             a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
-                             a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
-                             avail.eq(0)]
-                # the checks' verdicts are registered now (``check``); NEW_RISK reads them
-                with m.If(market):
-                    go("NEW_MKT")
-                with m.Else():
-                    go("NEW_RISK")
-
-            with m.State("NEW_MKT"):   # a MARKET order's notional is at its band edge
-                m.d.comb += [notional.price.eq(mkt_price), notional.qty.eq(cmd.qty)]
-                go("NEW_MKT_WAIT")
-            with m.State("NEW_MKT_WAIT"):
-                m.d.comb += [notional.limit.eq(acct_max_notional), notional.capture.eq(1)]
+        with fsm.state("NEW_CHECK"):
+            market = cmd.ord_type == p.OrdType.MARKET
+            acct = acct_rd.data
+            band = band_rd.data
+            m.d.comb += notional.capture.eq(1)   # price x qty of the handshake against the limit
+            # Sweep the opposite side from now on, while the checks and the allocation go on
+            # (a POST_ONLY order first searches for a cross with the index itself).
+            opposite_hint = hint_of(hint_rd.data, ~cmd.side[0])
+            m.d.sync += [a_hint_opp.eq(opposite_hint), a_hint_own.eq(hint_of(hint_rd.data, cmd.side[0]))]
+            with m.If(~post_only):
+                start_sweep(cmd.side[0], cmd.symbol[:sb], hint=opposite_hint)
+            m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
+                         mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
+                         a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
+                         a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
+                         a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
+                         a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
+                         avail.eq(0)]
+            # the checks' verdicts are registered now (``check``); NEW_RISK reads them
+            with m.If(market):
+                go("NEW_MKT")
+            with m.Else():
                 go("NEW_RISK")
 
-            with m.State("NEW_RISK"):
-                opposite = ~cmd.side[0]
-                with m.If(check.new_failed):   # [R-CHECKS], in order; the notional limit last
-                    m.d.sync += reason.eq(check.new_reason)
+        with fsm.state("NEW_MKT"):   # a MARKET order's notional is at its band edge
+            m.d.comb += [notional.price.eq(mkt_price), notional.qty.eq(cmd.qty)]
+            go("NEW_MKT_WAIT")
+        with fsm.state("NEW_MKT_WAIT"):
+            m.d.comb += [notional.limit.eq(acct_max_notional), notional.capture.eq(1)]
+            go("NEW_RISK")
+
+        with fsm.state("NEW_RISK"):
+            opposite = ~cmd.side[0]
+            with m.If(check.new_failed):   # [R-CHECKS], in order; the notional limit last
+                m.d.sync += reason.eq(check.new_reason)
+                go("REJECT")
+            with m.Elif(notional.over):
+                m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
+                go("REJECT")
+            # POST_ONLY: search the best opposite level now, unless the opposite side's hint
+            # (no occupied level better) is already out of the order's reach: it must not
+            # cross; the sweep starts with the allocation. Nothing changes the book meanwhile.
+            with m.Elif(post_only & crosses(1, a_hint_opp, a_side, a_pidx)):
+                m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite, a_hint_opp)
+                go("NEW_PO_WAIT")
+            with m.Elif(~free.available):
+                m.d.sync += reason.eq(R.POOL_FULL)
+                go("REJECT")
+            with m.Elif(post_only):
+                start_sweep()
+                allocate()
+            with m.Else():
+                allocate()
+
+        with fsm.state("NEW_PO_WAIT"):
+            with m.If(~index_busy):
+                with m.If(crosses(index.found, index.result, a_side, a_pidx)):
+                    m.d.sync += reason.eq(R.WOULD_CROSS)
                     go("REJECT")
-                with m.Elif(notional.over):
-                    m.d.sync += reason.eq(R.NOTIONAL_LIMIT)
-                    go("REJECT")
-                # POST_ONLY: search the best opposite level now, unless the opposite side's hint
-                # (no occupied level better) is already out of the order's reach: it must not
-                # cross; the sweep starts with the allocation. Nothing changes the book meanwhile.
-                with m.Elif(post_only & crosses(1, a_hint_opp, a_side, a_pidx)):
-                    m.d.comb += find_best(Cat(opposite, cmd.symbol[:sb]), opposite, a_hint_opp)
-                    go("NEW_PO_WAIT")
                 with m.Elif(~free.available):
                     m.d.sync += reason.eq(R.POOL_FULL)
                     go("REJECT")
-                with m.Elif(post_only):
-                    start_sweep()
-                    allocate()
                 with m.Else():
-                    allocate()
+                    go("NEW_ALLOC")
 
-            with m.State("NEW_PO_WAIT"):
-                with m.If(~index_busy):
-                    with m.If(crosses(index.found, index.result, a_side, a_pidx)):
-                        m.d.sync += reason.eq(R.WOULD_CROSS)
-                        go("REJECT")
-                    with m.Elif(~free.available):
-                        m.d.sync += reason.eq(R.POOL_FULL)
-                        go("REJECT")
-                    with m.Else():
-                        go("NEW_ALLOC")
+        with fsm.state("NEW_ALLOC"):
+            start_sweep()
+            allocate()
 
-            with m.State("NEW_ALLOC"):
-                start_sweep()
-                allocate()
+        def after_accept():
+            # the sweep of the opposite side started with the allocation
+            with m.If(a_tif == FOK):
+                go("FOK_FIND_WAIT")
+            with m.Else():
+                go("MATCH_FIND_WAIT")
 
-            def after_accept():
-                # the sweep of the opposite side started with the allocation
-                with m.If(a_tif == FOK):
-                    go("FOK_FIND_WAIT")
+        with fsm.state("NEW_GEN"):
+            # ACCEPTED goes out from here. While it waits for room, keep reading the slot's
+            # generation and write nothing: a write during the wait would change the generation
+            # gen_next is computed from (the port is transparent).
+            m.d.comb += gen_rd.addr.eq(a_slot)
+            gen_next = Signal(g)
+            stepped = (gen_rd.data.gen + 1)[:g]
+            m.d.comb += gen_next.eq(Mux(stepped == 0, 1, stepped))  # generations skip 0
+            m.d.sync += a_gen.eq(gen_next)
+            writes = [
+                gen_wr.addr.eq(a_slot), gen_wr.data.gen.eq(gen_next), gen_wr.data.live.eq(1),
+                gen_wr.en.eq(1),
+                od_wr.addr.eq(a_slot), od_wr.en.eq(1),
+                od_wr.data.account.eq(a_account), od_wr.data.client_id.eq(a_client),
+                od_wr.data.symbol.eq(a_symbol), od_wr.data.side.eq(a_side), od_wr.data.price.eq(a_price),
+                od_wr.data.pidx.eq(a_pidx), od_wr.data.tif.eq(a_tif), od_wr.data.flags.eq(a_flags),
+            ]
+            emit(after_accept, on_emit=writes, type=E.ACCEPTED, side=a_side, symbol=cmd.symbol,
+                 client_id=a_client, account=cmd.account, order_id=order_id(a_slot, gen_next),
+                 price=a_price, qty=a_leaves, leaves=a_leaves)
+
+        # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
+        with fsm.state("FOK_FIND_WAIT"):   # the sweep's next level
+            with m.If(sweep.o.valid):
+                with m.If(sweep.o.payload.found):
+                    m.d.comb += sweep.o.ready.eq(1)
+                    m.d.sync += [l_idx.eq(sweep.o.payload.idx), w_cur.eq(sweep.o.payload.head),
+                                 w_last.eq(sweep.o.payload.tail), w_more.eq(1)]
+                    go("FOK_ORDER")
                 with m.Else():
-                    go("MATCH_FIND_WAIT")
+                    go("FOK_KILL")
+        def fok_next_order():
+            """Read the walk's next order (FOK_ORDER_DATA sees it), or back to the sweep's
+            next level when this one is done."""
+            with m.If(~w_more):
+                go("FOK_FIND_WAIT")
+            with m.Else():
+                go("FOK_ORDER_DATA")
 
-            with m.State("NEW_GEN"):
-                # ACCEPTED goes out from here. While it waits for room, keep reading the slot's
-                # generation and write nothing: a write during the wait would change the generation
-                # gen_next is computed from (the port is transparent).
-                m.d.comb += gen_rd.addr.eq(a_slot)
-                gen_next = Signal(g)
-                stepped = (gen_rd.data.gen + 1)[:g]
-                m.d.comb += gen_next.eq(Mux(stepped == 0, 1, stepped))  # generations skip 0
-                m.d.sync += a_gen.eq(gen_next)
-                writes = [
-                    gen_wr.addr.eq(a_slot), gen_wr.data.gen.eq(gen_next), gen_wr.data.live.eq(1),
-                    gen_wr.en.eq(1),
-                    od_wr.addr.eq(a_slot), od_wr.en.eq(1),
-                    od_wr.data.account.eq(a_account), od_wr.data.client_id.eq(a_client),
-                    od_wr.data.symbol.eq(a_symbol), od_wr.data.side.eq(a_side), od_wr.data.price.eq(a_price),
-                    od_wr.data.pidx.eq(a_pidx), od_wr.data.tif.eq(a_tif), od_wr.data.flags.eq(a_flags),
-                ]
-                emit(after_accept, on_emit=writes, type=E.ACCEPTED, side=a_side, symbol=cmd.symbol,
-                     client_id=a_client, account=cmd.account, order_id=order_id(a_slot, gen_next),
-                     price=a_price, qty=a_leaves, leaves=a_leaves)
+        def fok_order_reads():
+            """What FOK_ORDER_DATA sees of the order at w_cur: read in every cycle of a state
+            that may go there, whether or not it does."""
+            m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
 
-            # -- FOK: walk the book as matching would, without changing it [R-FOK] -----------------------
-            with m.State("FOK_FIND_WAIT"):   # the sweep's next level
-                with m.If(sweep.o.valid):
-                    with m.If(sweep.o.payload.found):
-                        m.d.comb += sweep.o.ready.eq(1)
-                        m.d.sync += [l_idx.eq(sweep.o.payload.idx), w_cur.eq(sweep.o.payload.head),
-                                     w_last.eq(sweep.o.payload.tail), w_more.eq(1)]
-                        go("FOK_ORDER")
-                    with m.Else():
-                        go("FOK_KILL")
-            def fok_next_order():
-                """Read the walk's next order (FOK_ORDER_DATA sees it), or back to the sweep's
-                next level when this one is done."""
-                with m.If(~w_more):
-                    go("FOK_FIND_WAIT")
-                with m.Else():
-                    m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
-                    go("FOK_ORDER_DATA")
-
-            with m.State("FOK_ORDER"):
-                fok_next_order()
-            with m.State("FOK_ORDER_DATA"):
-                # the order's data registered (its account compared, its leaves summed with what
-                # the walk has seen); FOK_DECIDE decides from them and reads the next one
-                m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last),
-                             fok_own.eq(od_rd.data.account == a_account), fok_total.eq(avail + lv_rd.data)]
-                go("FOK_DECIDE")
-            with m.State("FOK_DECIDE"):
-                with m.If(fok_own):
-                    with m.If(a_flags & STP_OLDEST):
-                        fok_next_order()
-                    with m.Else():
-                        go("FOK_KILL")
-                with m.Elif(fok_total >= a_leaves):   # it will fill: match from the best level again
-                    m.d.comb += sweep.stop.eq(1)
-                    go("MATCH_FIND")
-                with m.Else():
-                    m.d.sync += avail.eq(fok_total)
+        with fsm.state("FOK_ORDER"):
+            fok_order_reads()
+            fok_next_order()
+        with fsm.state("FOK_ORDER_DATA"):
+            # the order's data registered (its account compared, its leaves summed with what
+            # the walk has seen); FOK_DECIDE decides from them and reads the next one
+            m.d.sync += [w_cur.eq(nxt_rd.data), w_more.eq(w_cur != w_last),
+                         fok_own.eq(od_rd.data.account == a_account), fok_total.eq(avail + lv_rd.data)]
+            go("FOK_DECIDE")
+        with fsm.state("FOK_DECIDE"):
+            fok_order_reads()
+            with m.If(fok_own):
+                with m.If(a_flags & STP_OLDEST):
                     fok_next_order()
-            with m.State("FOK_KILL"):
+                with m.Else():
+                    go("FOK_KILL")
+            with m.Elif(fok_total >= a_leaves):   # it will fill: match from the best level again
                 m.d.comb += sweep.stop.eq(1)
-                m.d.sync += cancel_reason.eq(R.FOK)
-                go("AGG_CANCEL")
+                go("MATCH_FIND")
+            with m.Else():
+                m.d.sync += avail.eq(fok_total)
+                fok_next_order()
+        with fsm.state("FOK_KILL"):
+            m.d.comb += sweep.stop.eq(1)
+            m.d.sync += cancel_reason.eq(R.FOK)
+            go("AGG_CANCEL")
 
-            # -- matching [R-PRICE-TIME] [R-STP] ---------------------------------------------------------
-            def enter_level():
-                """Take the sweep's next level (valid, found) and read its head order."""
-                m.d.comb += sweep.o.ready.eq(1)
-                m.d.sync += [l_idx.eq(sweep.o.payload.idx), l_tail.eq(sweep.o.payload.tail), l_empty.eq(0)]
-                read_order(sweep.o.payload.head)
+        # -- matching [R-PRICE-TIME] [R-STP] ---------------------------------------------------------
+        def enter_level():
+            """Take the sweep's next level (valid, found) and read its head order."""
+            m.d.comb += sweep.o.ready.eq(1)
+            m.d.sync += [l_idx.eq(sweep.o.payload.idx), l_tail.eq(sweep.o.payload.tail), l_empty.eq(0)]
+            read_order(sweep.o.payload.head)
 
-            def read_order(slot):
-                """Read everything about the order in ``slot``; MATCH_ORDER sees it."""
-                m.d.sync += r_slot.eq(slot)
-                m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
-                             nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot), anxt_rd.addr.eq(slot)]
-                go("MATCH_ORDER")
+        def order_reads(slot):
+            """Read everything about the order in ``slot`` for MATCH_ORDER. A state that may go
+            there reads, in every cycle, the order it would go on with (the level's next order
+            or the sweep's next level's head, chosen by registers): no decision of the cycle
+            reaches the read addresses, only the state."""
+            m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
+                         nxt_rd.addr.eq(slot), aprv_rd.addr.eq(slot), anxt_rd.addr.eq(slot)]
 
-            def end_match(to):
-                """Leave the fill loop for state ``to`` through MATCH_END, which waits for the sweep
-                to stop and clears the levels passed (and the current one if it is empty)."""
-                m.d.comb += sweep.stop.eq(1)
-                m.d.sync += end_to.eq(END_TO.index(to))
-                go("MATCH_END")
+        def read_order(slot):
+            """Go on with the order in ``slot`` (read by order_reads(slot) in this cycle)."""
+            m.d.sync += r_slot.eq(slot)
+            go("MATCH_ORDER")
 
-            def advance():
-                """The current level is empty and the aggressor goes on: to the sweep's next
-                level, reading its head at once; out of the loop when no acceptable level is
-                left; or to MATCH_ADVANCE until the sweep has it."""
-                with m.If(~sweep.o.valid):
-                    go("MATCH_ADVANCE")
-                with m.Elif(sweep.o.payload.found):
-                    m.d.sync += stale.eq(1)
+        def end_match(to):
+            """Leave the fill loop for state ``to`` through MATCH_END, which waits for the sweep
+            to stop and clears the levels passed (and the current one if it is empty)."""
+            m.d.comb += sweep.stop.eq(1)
+            m.d.sync += end_to.eq(END_TO.index(to))
+            go("MATCH_END")
+
+        def advance():
+            """The current level is empty and the aggressor goes on: to the sweep's next
+            level, reading its head at once; out of the loop when no acceptable level is
+            left; or to MATCH_ADVANCE until the sweep has it."""
+            with m.If(~sweep.o.valid):
+                go("MATCH_ADVANCE")
+            with m.Elif(sweep.o.payload.found):
+                m.d.sync += stale.eq(1)
+                enter_level()
+            with m.Else():
+                end_match("AFTER_MATCH")
+
+        with fsm.state("MATCH_FIND"):
+            with m.If(sweep_idle):
+                start_sweep()
+                go("MATCH_FIND_WAIT")
+        with fsm.state("MATCH_FIND_WAIT"):   # the sweep's first level
+            order_reads(sweep.o.payload.head)
+            with m.If(sweep.o.valid):
+                with m.If(sweep.o.payload.found):
                     enter_level()
                 with m.Else():
-                    end_match("AFTER_MATCH")
+                    m.d.comb += sweep.stop.eq(1)
+                    # nothing on the opposite side trades with it, and the sweep's last entry
+                    # says how far that goes: no occupied level is better than its idx
+                    write_hint(a_symbol, ~a_side, sweep.o.payload.idx)
+                    with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
+                        m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+                        go("REST_WRITE")   # as REST_READ, one cycle sooner
+                    with m.Else():
+                        go("AFTER_MATCH")
+        with fsm.state("MATCH_ORDER"):
+            m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
+                         r_next.eq(nxt_rd.data),
+                         r_aprv_read.eq(aprv_rd.data), r_anxt_read.eq(anxt_rd.data),
+                         r_aprv_hit.eq(pop_wrote_aprv & (pop_anxt == r_slot)), r_aprv_fwd.eq(pop_aprv),
+                         r_anxt_hit.eq(pop_wrote_anxt & (pop_aprv == r_slot)), r_anxt_fwd.eq(pop_anxt),
+                         fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
+                         # what MATCH_FILL decides on, compared here, from the memory's data
+                         r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
+                         r_is_tail.eq(r_slot == l_tail)]
+            with m.If(od_rd.data.account == a_account):
+                with m.If(a_flags & STP_OLDEST):
+                    go("MATCH_STP")
+                with m.Else():
+                    m.d.sync += cancel_reason.eq(R.STP)
+                    end_match("AGG_CANCEL")
+            with m.Else():
+                go("MATCH_FILL")
+        def take_from_head(full, qty):
+            """The level's head order (r) loses qty: popped from its level and account list
+            when that is all it has (its successor becomes the head, or the level is empty when
+            it was the tail; the account-list links rewritten are forwarded to the successor's
+            read in this cycle), else its leaves rewritten. Comb writes of the cycle the event
+            goes out."""
+            m.d.sync += r_leaves.eq(r_leaves - qty)
+            with m.If(full):
+                m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
+                             lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
+                             lvl_wr.data.used.eq(~r_is_tail)]
 
-            with m.State("MATCH_FIND"):
-                with m.If(sweep_idle):
-                    start_sweep()
-                    go("MATCH_FIND_WAIT")
-            with m.State("MATCH_FIND_WAIT"):   # the sweep's first level
-                with m.If(sweep.o.valid):
-                    with m.If(sweep.o.payload.found):
-                        enter_level()
+                m.d.sync += [pop_pending.eq(1), pop_acct.eq(r.account), pop_slot.eq(r_slot),
+                             pop_anxt.eq(r_anxt), pop_aprv.eq(r_aprv)]   # (its account list next cycle)
+                release(r_slot, r_gen)
+                m.d.sync += l_empty.eq(r_is_tail)
+            with m.Else():
+                m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1)]
+
+        def go_on(emptied):
+            """The aggressor goes on: with the level's next order, now its head, or, the level
+            empty, on the next level."""
+            with m.If(emptied):
+                advance()
+            with m.Else():
+                read_order(r_next)
+
+        with fsm.state("MATCH_STP"):
+            # [R-STP] oldest: the resting order is canceled and taken off its level like a
+            # filled one, in one cycle, and the aggressor goes on.
+            m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
+            order_reads(Mux(r_is_tail, sweep.o.payload.head, r_next))   # go_on's choice
+            emit_canceled_resting(lambda: go_on(r_is_tail), R.STP,
+                                  on_emit=lambda: take_from_head(1, r_leaves))
+        with fsm.state("MATCH_FILL"):
+            # Emit the FILL and, in the same cycle, update the resting order: pop it from its
+            # level and account list when it is filled (reading its successor at once), or
+            # write its leaves. While the emit waits, nothing is written.
+            m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
+            full = r_filled     # the resting order is filled: it leaves its level
+            order_reads(Mux(full & r_is_tail, sweep.o.payload.head, r_next))   # go_on's choice
+
+            def fill_effects():
+                m.d.sync += a_leaves.eq(a_leaves - fill_qty)
+                take_from_head(full, fill_qty)
+
+            def after_fill():
+                emptied = full & r_is_tail
+                with m.If(~full | a_filled):   # the aggressor is done
+                    with m.If(emptied | stale):
+                        end_match("AFTER_MATCH")
                     with m.Else():
                         m.d.comb += sweep.stop.eq(1)
-                        # nothing on the opposite side trades with it, and the sweep's last entry
-                        # says how far that goes: no occupied level is better than its idx
-                        write_hint(a_symbol, ~a_side, sweep.o.payload.idx)
-                        with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
-                            m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
-                            go("REST_WRITE")   # as REST_READ, one cycle sooner
-                        with m.Else():
-                            go("AFTER_MATCH")
-            with m.State("MATCH_ORDER"):
-                m.d.sync += [r.eq(od_rd.data), r_leaves.eq(lv_rd.data), r_gen.eq(gen_rd.data.gen),
-                             r_next.eq(nxt_rd.data),
-                             r_aprv_read.eq(aprv_rd.data), r_anxt_read.eq(anxt_rd.data),
-                             r_aprv_hit.eq(pop_wrote_aprv & (pop_anxt == r_slot)), r_aprv_fwd.eq(pop_aprv),
-                             r_anxt_hit.eq(pop_wrote_anxt & (pop_aprv == r_slot)), r_anxt_fwd.eq(pop_anxt),
-                             fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
-                             # what MATCH_FILL decides on, compared here, from the memory's data
-                             r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
-                             r_is_tail.eq(r_slot == l_tail)]
-                with m.If(od_rd.data.account == a_account):
-                    with m.If(a_flags & STP_OLDEST):
-                        go("MATCH_STP")
-                    with m.Else():
-                        m.d.sync += cancel_reason.eq(R.STP)
-                        end_match("AGG_CANCEL")
+                        # the level at hand, still occupied, is the opposite side's best
+                        write_hint(a_symbol, ~a_side, l_idx)
+                        go("AFTER_MATCH")
                 with m.Else():
-                    go("MATCH_FILL")
-            def take_from_head(full, qty):
-                """The level's head order (r) loses qty: popped from its level and account list
-                when that is all it has (its successor becomes the head, or the level is empty when
-                it was the tail; the account-list links rewritten are forwarded to the successor's
-                read in this cycle), else its leaves rewritten. Comb writes of the cycle the event
-                goes out."""
-                m.d.sync += r_leaves.eq(r_leaves - qty)
-                with m.If(full):
-                    m.d.comb += [lvl_wr.addr.eq(Cat(l_idx, opp_book)), lvl_wr.en.eq(1),
-                                 lvl_wr.data.head.eq(r_next), lvl_wr.data.tail.eq(l_tail),
-                                 lvl_wr.data.used.eq(~r_is_tail)]
+                    go_on(emptied)
 
-                    m.d.sync += [pop_pending.eq(1), pop_acct.eq(r.account), pop_slot.eq(r_slot),
-                                 pop_anxt.eq(r_anxt), pop_aprv.eq(r_aprv)]   # (its account list next cycle)
-                    release(r_slot, r_gen)
-                    m.d.sync += l_empty.eq(r_is_tail)
-                with m.Else():
-                    m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(r_leaves - qty), lv_wr.en.eq(1)]
+            emit(after_fill, on_emit=fill_effects, type=E.FILL, side=a_side, symbol=a_symbol,
+                 client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen),
+                 price=band_lo + l_idx, qty=fill_qty, leaves=a_leaves - fill_qty,
+                 resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
+                 resting_leaves=r_leaves - fill_qty)
+        with fsm.state("MATCH_ADVANCE"):
+            # the level is empty before the sweep has the next one: wait for it
+            order_reads(sweep.o.payload.head)
+            with m.If(sweep.o.valid):
+                advance()
 
-            def go_on(emptied):
-                """The aggressor goes on: with the level's next order, now its head, or, the level
-                empty, on the next level."""
-                with m.If(emptied):
-                    advance()
-                with m.Else():
-                    read_order(r_next)
+        def end_to_next():
+            with m.Switch(end_to):
+                for i, name in enumerate(END_TO):
+                    with m.Case(i):
+                        go(name)
 
-            with m.State("MATCH_STP"):
-                # [R-STP] oldest: the resting order is canceled and taken off its level like a
-                # filled one, in one cycle, and the aggressor goes on.
-                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-                emit_canceled_resting(lambda: go_on(r_is_tail), R.STP,
-                                      on_emit=lambda: take_from_head(1, r_leaves))
-            with m.State("MATCH_FILL"):
-                # Emit the FILL and, in the same cycle, update the resting order: pop it from its
-                # level and account list when it is filled (reading its successor at once), or
-                # write its leaves. While the emit waits, nothing is written.
-                m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-                full = r_filled     # the resting order is filled: it leaves its level
+        with fsm.state("MATCH_END"):
+            # The sweep may still be searching; once it is idle, clear the levels passed and
+            # the current one if the last fill emptied it. Every continuation that uses the
+            # index waits for it (index_busy covers the staged request), so this goes on at
+            # once.
+            with m.If(sweep_idle & ~index_busy):
+                with m.If(stale | l_empty):
+                    m.d.comb += clear_passed(l_empty)
+                    m.d.sync += stale.eq(0)
+                # nothing better than the current level is left on the opposite side
+                write_hint(a_symbol, ~a_side, l_idx)
+                end_to_next()
 
-                def fill_effects():
-                    m.d.sync += a_leaves.eq(a_leaves - fill_qty)
-                    take_from_head(full, fill_qty)
-
-                def after_fill():
-                    emptied = full & r_is_tail
-                    with m.If(~full | a_filled):   # the aggressor is done
-                        with m.If(emptied | stale):
-                            end_match("AFTER_MATCH")
-                        with m.Else():
-                            m.d.comb += sweep.stop.eq(1)
-                            # the level at hand, still occupied, is the opposite side's best
-                            write_hint(a_symbol, ~a_side, l_idx)
-                            go("AFTER_MATCH")
-                    with m.Else():
-                        go_on(emptied)
-
-                emit(after_fill, on_emit=fill_effects, type=E.FILL, side=a_side, symbol=a_symbol,
-                     client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen),
-                     price=band_lo + l_idx, qty=fill_qty, leaves=a_leaves - fill_qty,
-                     resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
-                     resting_leaves=r_leaves - fill_qty)
-            with m.State("MATCH_ADVANCE"):
-                # the level is empty before the sweep has the next one: wait for it
-                with m.If(sweep.o.valid):
-                    advance()
-
-            def end_to_next():
-                with m.Switch(end_to):
-                    for i, name in enumerate(END_TO):
-                        with m.Case(i):
-                            go(name)
-
-            with m.State("MATCH_END"):
-                # The sweep may still be searching; once it is idle, clear the levels passed and
-                # the current one if the last fill emptied it. Every continuation that uses the
-                # index waits for it (index_busy covers the staged request), so this goes on at
-                # once.
-                with m.If(sweep_idle & ~index_busy):
-                    with m.If(stale | l_empty):
-                        m.d.comb += clear_passed(l_empty)
-                        m.d.sync += stale.eq(0)
-                    # nothing better than the current level is left on the opposite side
-                    write_hint(a_symbol, ~a_side, l_idx)
-                    end_to_next()
-
-            with m.State("AFTER_MATCH"):
-                with m.If(a_leaves == 0):
-                    m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
-                    go("UNLINK")
-                with m.Elif(~a_market & ((a_tif == DAY) | (a_tif == GTC))):
-                    go("REST_READ")
-                with m.Else():
-                    m.d.sync += cancel_reason.eq(R.IOC)
-                    go("AGG_CANCEL")
-
-            with m.State("AGG_CANCEL"):
-                # the aggressor's rest is dropped: IOC/MARKET remainder, FOK kill, STP newest
-                emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=a_side, symbol=a_symbol,
-                     client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen), price=a_price,
-                     qty=a_leaves)
+        with fsm.state("AFTER_MATCH"):
+            with m.If(a_leaves == 0):
                 m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
+                go("UNLINK")
+            with m.Elif(~a_market & ((a_tif == DAY) | (a_tif == GTC))):
+                go("REST_READ")
+            with m.Else():
+                m.d.sync += cancel_reason.eq(R.IOC)
+                go("AGG_CANCEL")
 
-            # -- resting [R-LIMIT] ------------------------------------------------------------------------
-            with m.State("REST_READ"):
-                m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
-                go("REST_WRITE")
-            with m.State("REST_WRITE"):
-                lvl = lvl_rd.data
-                al = al_rd.data
-                better = Mux(a_side == BUY, a_pidx > a_hint_own, a_pidx < a_hint_own)
-                with m.If(better):
-                    write_hint(a_symbol, a_side, a_pidx)
-                m.d.comb += [lv_wr.addr.eq(a_slot), lv_wr.data.eq(a_leaves), lv_wr.en.eq(1),
-                             lvl_wr.addr.eq(Cat(a_pidx, own_book)), lvl_wr.en.eq(1),
-                             lvl_wr.data.tail.eq(a_slot), lvl_wr.data.used.eq(1), lvl_wr.data.head.eq(lvl.head),
-                             prv_wr.addr.eq(a_slot), prv_wr.data.eq(lvl.tail), prv_wr.en.eq(1)]
-                with m.If(~lvl.used):
-                    m.d.comb += lvl_wr.data.head.eq(a_slot)
+        with fsm.state("AGG_CANCEL"):
+            # the aggressor's rest is dropped: IOC/MARKET remainder, FOK kill, STP newest
+            emit("UNLINK", type=E.CANCELED, reason=cancel_reason, side=a_side, symbol=a_symbol,
+                 client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen), price=a_price,
+                 qty=a_leaves)
+            m.d.sync += unlink(a_slot, a_gen, a_account, own_book, a_pidx, 0, a_in_alist, 1, "DONE")
+
+        # -- resting [R-LIMIT] ------------------------------------------------------------------------
+        with fsm.state("REST_READ"):
+            m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
+            go("REST_WRITE")
+        with fsm.state("REST_WRITE"):
+            lvl = lvl_rd.data
+            al = al_rd.data
+            better = Mux(a_side == BUY, a_pidx > a_hint_own, a_pidx < a_hint_own)
+            with m.If(better):
+                write_hint(a_symbol, a_side, a_pidx)
+            m.d.comb += [lv_wr.addr.eq(a_slot), lv_wr.data.eq(a_leaves), lv_wr.en.eq(1),
+                         lvl_wr.addr.eq(Cat(a_pidx, own_book)), lvl_wr.en.eq(1),
+                         lvl_wr.data.tail.eq(a_slot), lvl_wr.data.used.eq(1), lvl_wr.data.head.eq(lvl.head),
+                         prv_wr.addr.eq(a_slot), prv_wr.data.eq(lvl.tail), prv_wr.en.eq(1)]
+            with m.If(~lvl.used):
+                m.d.comb += lvl_wr.data.head.eq(a_slot)
+            with m.Else():
+                m.d.comb += [nxt_wr.addr.eq(lvl.tail), nxt_wr.data.eq(a_slot), nxt_wr.en.eq(1)]
+            with m.If(~a_in_alist):
+                m.d.comb += [al_wr.addr.eq(a_account), al_wr.en.eq(1), al_wr.data.tail.eq(a_slot),
+                             al_wr.data.count.eq(al.count + 1), al_wr.data.head.eq(al.head),
+                             aprv_wr.addr.eq(a_slot), aprv_wr.data.eq(al.tail), aprv_wr.en.eq(1)]
+                with m.If(al.count == 0):
+                    m.d.comb += al_wr.data.head.eq(a_slot)
                 with m.Else():
-                    m.d.comb += [nxt_wr.addr.eq(lvl.tail), nxt_wr.data.eq(a_slot), nxt_wr.en.eq(1)]
-                with m.If(~a_in_alist):
-                    m.d.comb += [al_wr.addr.eq(a_account), al_wr.en.eq(1), al_wr.data.tail.eq(a_slot),
-                                 al_wr.data.count.eq(al.count + 1), al_wr.data.head.eq(al.head),
-                                 aprv_wr.addr.eq(a_slot), aprv_wr.data.eq(al.tail), aprv_wr.en.eq(1)]
-                    with m.If(al.count == 0):
-                        m.d.comb += al_wr.data.head.eq(a_slot)
-                    with m.Else():
-                        m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
-                with m.If(~lvl.used):
-                    # a new level: mark it in the index (done before the next command searches)
-                    m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.SET), req.book.eq(own_book),
-                                 req.idx.eq(a_pidx)]
-                # the command is done: take the next one in this cycle (the transparent leaves and
-                # acct_list ports show it these writes)
-                accept()
+                    m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
+            with m.If(~lvl.used):
+                # a new level: mark it in the index (done before the next command searches)
+                m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.SET), req.book.eq(own_book),
+                             req.idx.eq(a_pidx)]
+            # the command is done: take the next one in this cycle (the transparent leaves and
+            # acct_list ports show it these writes)
+            accept()
 
-            # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
-            with m.State("UNLINK"):
-                unlink_reads(u_slot, u_book, u_pidx, u_acct)
-                go("UNLINK_ROWS")
-            # the rows and links read, registered with the compares UNLINK_WRITE decides on: its
-            # writes and its index request come from registers, not from the memories' outputs
-            ul_lvl, ul_al = Signal.like(lvl_rd.data), Signal.like(al_rd.data)
-            ul_prv, ul_nxt, ul_aprv, ul_anxt = Signal(k), Signal(k), Signal(k), Signal(k)
-            ul_lvl_head, ul_lvl_tail, ul_al_head, ul_al_tail = Signal(), Signal(), Signal(), Signal()
-            with m.State("UNLINK_ROWS"):
-                m.d.sync += [ul_lvl.eq(lvl_rd.data), ul_al.eq(al_rd.data), ul_prv.eq(prv_rd.data),
-                             ul_nxt.eq(nxt_rd.data), ul_aprv.eq(aprv_rd.data), ul_anxt.eq(anxt_rd.data),
-                             ul_lvl_head.eq(lvl_rd.data.head == u_slot), ul_lvl_tail.eq(lvl_rd.data.tail == u_slot),
-                             ul_al_head.eq(al_rd.data.head == u_slot), ul_al_tail.eq(al_rd.data.tail == u_slot)]
-                go("UNLINK_WRITE")
-            with m.State("UNLINK_WRITE"):
-                lvl, al = ul_lvl, ul_al
-                prv, nxt, aprv, anxt = ul_prv, ul_nxt, ul_aprv, ul_anxt
-                with m.If(u_level):
-                    remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr,
-                                     is_head=ul_lvl_head, is_tail=ul_lvl_tail)
-                with m.If(u_alist):
-                    remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr,
-                                     is_head=ul_al_head, is_tail=ul_al_tail)
-                with m.If(u_free):
-                    release(u_slot, u_gen)
-                def unlink_return():   # (DONE takes the next command here instead: accept())
-                    with m.Switch(u_ret):
-                        for i, name in enumerate(RETURNS):
-                            if name != "DONE":
-                                with m.Case(i):
-                                    go(name)
+        # -- removing an order from its lists [R-CANCEL] ---------------------------------------------
+        with fsm.state("UNLINK"):
+            unlink_reads(u_slot, u_book, u_pidx, u_acct)
+            go("UNLINK_ROWS")
+        # the rows and links read, registered with the compares UNLINK_WRITE decides on: its
+        # writes and its index request come from registers, not from the memories' outputs
+        ul_lvl, ul_al = Signal.like(lvl_rd.data), Signal.like(al_rd.data)
+        ul_prv, ul_nxt, ul_aprv, ul_anxt = Signal(k), Signal(k), Signal(k), Signal(k)
+        ul_lvl_head, ul_lvl_tail, ul_al_head, ul_al_tail = Signal(), Signal(), Signal(), Signal()
+        with fsm.state("UNLINK_ROWS"):
+            m.d.sync += [ul_lvl.eq(lvl_rd.data), ul_al.eq(al_rd.data), ul_prv.eq(prv_rd.data),
+                         ul_nxt.eq(nxt_rd.data), ul_aprv.eq(aprv_rd.data), ul_anxt.eq(anxt_rd.data),
+                         ul_lvl_head.eq(lvl_rd.data.head == u_slot), ul_lvl_tail.eq(lvl_rd.data.tail == u_slot),
+                         ul_al_head.eq(al_rd.data.head == u_slot), ul_al_tail.eq(al_rd.data.tail == u_slot)]
+            go("UNLINK_WRITE")
+        with fsm.state("UNLINK_WRITE"):
+            lvl, al = ul_lvl, ul_al
+            prv, nxt, aprv, anxt = ul_prv, ul_nxt, ul_aprv, ul_anxt
+            with m.If(u_level):
+                remove_from_list(lvl_wr, Cat(u_pidx, u_book), lvl, u_slot, nxt, prv, nxt_wr, prv_wr,
+                                 is_head=ul_lvl_head, is_tail=ul_lvl_tail)
+            with m.If(u_alist):
+                remove_from_list(al_wr, u_acct, al, u_slot, anxt, aprv, anxt_wr, aprv_wr,
+                                 is_head=ul_al_head, is_tail=ul_al_tail)
+            with m.If(u_free):
+                release(u_slot, u_gen)
+            def unlink_return():   # (DONE takes the next command here instead: accept())
+                with m.Switch(u_ret):
+                    for i, name in enumerate(RETURNS):
+                        if name != "DONE":
+                            with m.Case(i):
+                                go(name)
 
-                emptied = u_level & ul_lvl_head & ul_lvl_tail
-                with m.If(emptied):
-                    # the level is now empty: clear its index bit (done before the next command
-                    # searches; every other continuation may search at once and waits here first)
-                    m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.CLEAR), req.book.eq(u_book),
-                                 req.idx.eq(u_pidx)]
-                with m.If(u_ret == RETURNS.index("DONE")):
-                    accept()   # the command is done: take the next one in this cycle
-                with m.Elif(emptied & (u_ret != RETURNS.index("RPL_MOVE"))):
-                    # (a walk's next search must not meet the CLEAR still staged; a REPLACE that
-                    # moves goes on: its next index user is the sweep, which waits for the index)
-                    go("UNLINK_CLEAR_WAIT")
-                with m.Else():
-                    unlink_return()
-            with m.State("UNLINK_CLEAR_WAIT"):
-                with m.If(~index_busy):
-                    unlink_return()
+            emptied = u_level & ul_lvl_head & ul_lvl_tail
+            with m.If(emptied):
+                # the level is now empty: clear its index bit (done before the next command
+                # searches; every other continuation may search at once and waits here first)
+                m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.CLEAR), req.book.eq(u_book),
+                             req.idx.eq(u_pidx)]
+            with m.If(u_ret == RETURNS.index("DONE")):
+                accept()   # the command is done: take the next one in this cycle
+            with m.Elif(emptied & (u_ret != RETURNS.index("RPL_MOVE"))):
+                # (a walk's next search must not meet the CLEAR still staged; a REPLACE that
+                # moves goes on: its next index user is the sweep, which waits for the index)
+                go("UNLINK_CLEAR_WAIT")
+            with m.Else():
+                unlink_return()
+        with fsm.state("UNLINK_CLEAR_WAIT"):
+            with m.If(~index_busy):
+                unlink_return()
 
-            # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
-            with m.State("TARGET_CHECK"):
-                m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
-                od = od_rd.data
-                m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)),
-                             a_hint_own.eq(hint_of(hint_rd.data, od.side))]
-                m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
-                             band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
-                             cancel_reason.eq(R.USER),
-                             # a REPLACE to zero cancels under the replace's client id (whatever
-                             # the checks say: it is used only when they pass)
-                             cancel_client.eq(Mux(cmd.opcode == p.Opcode.REPLACE, cmd.client_id, od.client_id))]
-                # the target's verdicts are registered now (``check``): CANCEL_EMIT and RPL_CHECK
-                # read them
-                with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
-                    go("CANCEL_EMIT")
-                with m.Else():
-                    go("RPL_CHECK")
+        # -- CANCEL and REPLACE: the target [R-CANCEL] [R-REPLACE] ------------------------------------
+        with fsm.state("TARGET_CHECK"):
+            m.d.comb += notional.capture.eq(1)   # a REPLACE's new price x qty, for RPL_CHECK
+            od = od_rd.data
+            m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)),
+                         a_hint_own.eq(hint_of(hint_rd.data, od.side))]
+            m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
+                         band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
+                         cancel_reason.eq(R.USER),
+                         # a REPLACE to zero cancels under the replace's client id (whatever
+                         # the checks say: it is used only when they pass)
+                         cancel_client.eq(Mux(cmd.opcode == p.Opcode.REPLACE, cmd.client_id, od.client_id))]
+            # the target's verdicts are registered now (``check``): CANCEL_EMIT and RPL_CHECK
+            # read them
+            with m.If((cmd.opcode == p.Opcode.CANCEL) | (cmd.qty == 0)):
+                go("CANCEL_EMIT")
+            with m.Else():
+                go("RPL_CHECK")
 
-            with m.State("CANCEL_EMIT"):
-                unlink_resting_reads()   # (read whatever the verdict: the addresses wait for no decision)
-                with m.If(check.target_failed):
-                    m.d.sync += reason.eq(check.target_reason)
+        with fsm.state("CANCEL_EMIT"):
+            unlink_resting_reads()   # (read whatever the verdict: the addresses wait for no decision)
+            with m.If(check.target_failed):
+                m.d.sync += reason.eq(check.target_reason)
+                go("REJECT")
+            with m.Else():
+                emit_canceled_resting("UNLINK_ROWS", cancel_reason, client_id=cancel_client)
+                m.d.sync += unlink_resting("DONE")
+
+        with fsm.state("RPL_CHECK"):
+            # the target's rules, the replacement's, the notional of its price x qty (captured
+            # in TARGET_CHECK)
+            with m.If(check.replace_failed):
+                m.d.sync += reason.eq(check.replace_reason)
+                go("REJECT")
+            with m.Elif(r.flags & POST_ONLY):
+                m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
+                go("RPL_PO_WAIT")
+            with m.Else():
+                go("RPL_APPLY")
+        with fsm.state("RPL_PO_WAIT"):
+            with m.If(~index_busy):
+                with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
+                    m.d.sync += reason.eq(R.WOULD_CROSS)
                     go("REJECT")
-                with m.Else():
-                    emit_canceled_resting("UNLINK_ROWS", cancel_reason, client_id=cancel_client)
-                    m.d.sync += unlink_resting("DONE")
-
-            with m.State("RPL_CHECK"):
-                # the target's rules, the replacement's, the notional of its price x qty (captured
-                # in TARGET_CHECK)
-                with m.If(check.replace_failed):
-                    m.d.sync += reason.eq(check.replace_reason)
-                    go("REJECT")
-                with m.Elif(r.flags & POST_ONLY):
-                    m.d.comb += find_best(Cat(~r.side, r.symbol), ~r.side, a_hint_opp)
-                    go("RPL_PO_WAIT")
                 with m.Else():
                     go("RPL_APPLY")
-            with m.State("RPL_PO_WAIT"):
+        with fsm.state("RPL_APPLY"):
+            keeps = (cmd.price == r.price) & (cmd.qty <= r_leaves)
+            with m.If(keeps):
+                go("RPL_KEEP_WRITE")
+            with m.Else():
+                # out of its level (not out of its account list), then trade or rest as new
+                m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
+                                   1, 0, 0, "RPL_MOVE")
+                go("UNLINK")
+        with fsm.state("RPL_KEEP_WRITE"):
+            m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
+                         od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
+                         od_wr.en.eq(1)]
+            go("RPL_KEEP_EMIT")
+        with fsm.state("RPL_KEEP_EMIT"):
+            emit("IDLE", type=E.REPLACED, flags=p.EventFlag.PRIORITY_KEPT, side=r.side, symbol=r.symbol,
+                 client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
+                 price=r.price, qty=r_leaves, leaves=cmd.qty)
+        with fsm.state("RPL_MOVE"):
+            new_pidx = cmd.price - band_lo
+            m.d.sync += [a_slot.eq(r_slot), a_gen.eq(r_gen), a_account.eq(r.account),
+                         a_client.eq(cmd.client_id), a_symbol.eq(r.symbol), a_side.eq(r.side),
+                         a_market.eq(0), a_tif.eq(r.tif), a_flags.eq(r.flags), a_price.eq(cmd.price),
+                         a_pidx.eq(new_pidx), a_leaves.eq(cmd.qty), a_in_alist.eq(1)]
+            m.d.comb += [od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
+                         od_wr.data.price.eq(cmd.price), od_wr.data.pidx.eq(new_pidx), od_wr.en.eq(1)]
+            go("RPL_EMIT")
+        with fsm.state("RPL_EMIT"):
+            emit("MATCH_FIND", type=E.REPLACED, side=a_side, symbol=a_symbol, client_id=a_client,
+                 account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=r_leaves,
+                 leaves=a_leaves)
+
+        # -- admin ---------------------------------------------------------------------------------
+        def admin_ack(next_state):
+            emit(next_state, type=E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id,
+                 account=cmd.account)
+
+        with fsm.state("SYM_CHECK"):  # [R-SYMBOL]
+            # (the band's compares are registered now: SYM_FIND reads the verdict; its
+            # searches start there, once the index has finished the previous command's SET
+            # or CLEAR)
+            m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
+            go("SYM_FIND")
+        with fsm.state("SYM_FIND"):
+            def band_ok():
                 with m.If(~index_busy):
-                    with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
-                        m.d.sync += reason.eq(R.WOULD_CROSS)
-                        go("REJECT")
-                    with m.Else():
-                        go("RPL_APPLY")
-            with m.State("RPL_APPLY"):
-                keeps = (cmd.price == r.price) & (cmd.qty <= r_leaves)
-                with m.If(keeps):
-                    go("RPL_KEEP_WRITE")
+                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
+                    go("SYM_BIDS_WAIT")
+            self._verdict(m, go, check, "symbol", reason, band_ok)
+        with fsm.state("SYM_BIDS_WAIT"):
+            with m.If(~index_busy):
+                with m.If(index.found):
+                    m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
+                    go("REJECT")
                 with m.Else():
-                    # out of its level (not out of its account list), then trade or rest as new
-                    m.d.sync += unlink(r_slot, r_gen, r.account, Cat(r.side, r.symbol), r.pidx,
-                                       1, 0, 0, "RPL_MOVE")
-                    go("UNLINK")
-            with m.State("RPL_KEEP_WRITE"):
-                m.d.comb += [lv_wr.addr.eq(r_slot), lv_wr.data.eq(cmd.qty), lv_wr.en.eq(1),
-                             od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
-                             od_wr.en.eq(1)]
-                go("RPL_KEEP_EMIT")
-            with m.State("RPL_KEEP_EMIT"):
-                emit("IDLE", type=E.REPLACED, flags=p.EventFlag.PRIORITY_KEPT, side=r.side, symbol=r.symbol,
-                     client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
-                     price=r.price, qty=r_leaves, leaves=cmd.qty)
-            with m.State("RPL_MOVE"):
-                new_pidx = cmd.price - band_lo
-                m.d.sync += [a_slot.eq(r_slot), a_gen.eq(r_gen), a_account.eq(r.account),
-                             a_client.eq(cmd.client_id), a_symbol.eq(r.symbol), a_side.eq(r.side),
-                             a_market.eq(0), a_tif.eq(r.tif), a_flags.eq(r.flags), a_price.eq(cmd.price),
-                             a_pidx.eq(new_pidx), a_leaves.eq(cmd.qty), a_in_alist.eq(1)]
-                m.d.comb += [od_wr.addr.eq(r_slot), od_wr.data.eq(r), od_wr.data.client_id.eq(cmd.client_id),
-                             od_wr.data.price.eq(cmd.price), od_wr.data.pidx.eq(new_pidx), od_wr.en.eq(1)]
-                go("RPL_EMIT")
-            with m.State("RPL_EMIT"):
-                emit("MATCH_FIND", type=E.REPLACED, side=a_side, symbol=a_symbol, client_id=a_client,
-                     account=a_account, order_id=order_id(a_slot, a_gen), price=a_price, qty=r_leaves,
-                     leaves=a_leaves)
-
-            # -- admin ---------------------------------------------------------------------------------
-            def admin_ack(next_state):
-                emit(next_state, type=E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id,
-                     account=cmd.account)
-
-            with m.State("SYM_CHECK"):  # [R-SYMBOL]
-                # (the band's compares are registered now: SYM_FIND reads the verdict; its
-                # searches start there, once the index has finished the previous command's SET
-                # or CLEAR)
-                m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
-                go("SYM_FIND")
-            with m.State("SYM_FIND"):
-                def band_ok():
-                    with m.If(~index_busy):
-                        m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
-                        go("SYM_BIDS_WAIT")
-                self._verdict(m, go, check, "symbol", reason, band_ok)
-            with m.State("SYM_BIDS_WAIT"):
-                with m.If(~index_busy):
-                    with m.If(index.found):
-                        m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                        go("REJECT")
-                    with m.Else():
-                        m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
-                        go("SYM_ASKS_WAIT")
-            with m.State("SYM_ASKS_WAIT"):
-                with m.If(~index_busy):
-                    with m.If(index.found):
-                        m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                        go("REJECT")
-                    with m.Else():
-                        m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
-                                     band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
-                                     band_wr.en.eq(1)]
-                        go("ADMIN_ACK")
-            with m.State("ADMIN_ACK"):
-                admin_ack("IDLE")
-
-            with m.State("ACCT_CHECK"):  # [R-ACCOUNT]
-                def account_ok():
-                    m.d.comb += [acct_wr.addr.eq(cmd.account[:ab]), acct_wr.en.eq(1),
-                                 acct_wr.data.enabled.eq((cmd.flags & ENABLE) != 0),
-                                 acct_wr.data.max_qty.eq(cmd.qty),
-                                 acct_wr.data.max_notional.eq(Cat(cmd.price, cmd.order_id))]
-                    go("ADMIN_ACK")
-                self._verdict(m, go, check, "account", reason, account_ok)
-
-            with m.State("HALT_CHECK"):  # [R-HALT]
-                halting = cmd.opcode == p.Opcode.HALT
-
-                def symbol_ok():
-                    m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(band_rd.data.lo),
-                                 band_wr.data.hi.eq(band_rd.data.hi), band_wr.data.halted.eq(halting),
+                    m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
+                    go("SYM_ASKS_WAIT")
+        with fsm.state("SYM_ASKS_WAIT"):
+            with m.If(~index_busy):
+                with m.If(index.found):
+                    m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
+                    go("REJECT")
+                with m.Else():
+                    m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
+                                 band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
                                  band_wr.en.eq(1)]
-                    m.d.sync += phase_side.eq(BUY)
-                    with m.If(halting):
-                        go("HALT_ACK")
-                    with m.Else():
-                        go("ADMIN_ACK")
-                self._verdict(m, go, check, "halt", reason, symbol_ok)
-            with m.State("HALT_ACK"):
-                admin_ack("H_FIND")
-            def walk_levels(name, more, next_side, level_data):   # [R-HALT] [R-SNAPSHOT]
-                """States {name}_FIND/_FIND_WAIT/_LEVEL/_LEVEL_DATA: the command's symbol's levels,
-                bids then asks, each side best first, while ``more`` holds; ``next_side`` runs when
-                the walk turns to the asks, ``level_data(row)`` with each level's row. A search for
-                the next level (``find_next``) comes back to {name}_FIND_WAIT."""
-                book = Cat(phase_side, cmd.symbol[:sb])
-                with m.State(f"{name}_FIND"):
-                    m.d.comb += find_best(book, phase_side)
-                    go(f"{name}_FIND_WAIT")
-                with m.State(f"{name}_FIND_WAIT"):
-                    with m.If(~index_busy):
-                        with m.If(index.found & more):
-                            m.d.sync += l_idx.eq(index.result)
-                            go(f"{name}_LEVEL")
-                        with m.Elif(phase_side == BUY):
-                            m.d.sync += phase_side.eq(SELL)
-                            if next_side:
-                                next_side()
-                            go(f"{name}_FIND")
-                        with m.Else():
-                            go("IDLE")
-                with m.State(f"{name}_LEVEL"):
-                    m.d.comb += lvl_rd_addr.eq(Cat(l_idx, book))
-                    go(f"{name}_LEVEL_DATA")
-                with m.State(f"{name}_LEVEL_DATA"):
-                    level_data(lvl_rd.data)
+                    go("ADMIN_ACK")
+        with fsm.state("ADMIN_ACK"):
+            admin_ack("IDLE")
 
-            def halt_level(row):
-                m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), w_more.eq(1)]
-                go("H_ORDER")
-            walk_levels("H", 1, None, halt_level)
-            def halt_level_done():
-                m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
-                go("H_FIND_WAIT")
-            cancel_walk("H", nxt_rd, lambda order: order.tif == DAY, R.HALT, halt_level_done)
+        with fsm.state("ACCT_CHECK"):  # [R-ACCOUNT]
+            def account_ok():
+                m.d.comb += [acct_wr.addr.eq(cmd.account[:ab]), acct_wr.en.eq(1),
+                             acct_wr.data.enabled.eq((cmd.flags & ENABLE) != 0),
+                             acct_wr.data.max_qty.eq(cmd.qty),
+                             acct_wr.data.max_notional.eq(Cat(cmd.price, cmd.order_id))]
+                go("ADMIN_ACK")
+            self._verdict(m, go, check, "account", reason, account_ok)
 
-            with m.State("MC_CHECK"):  # [R-MASS-CANCEL]
-                def mass_ok():
-                    m.d.sync += [w_cur.eq(al_rd.data.head), w_last.eq(al_rd.data.tail),
-                                 w_more.eq(al_rd.data.count != 0)]
-                    go("MC_ACK")
-                self._verdict(m, go, check, "mass", reason, mass_ok)
-            with m.State("MC_ACK"):
-                admin_ack("MC_ORDER")
-            def mass_done():
-                go("IDLE")
-            cancel_walk("MC", anxt_rd,
-                        lambda order: (cmd.symbol == p.ALL_SYMBOLS) | (order.symbol == cmd.symbol),
-                        R.MASS, mass_done)
+        with fsm.state("HALT_CHECK"):  # [R-HALT]
+            halting = cmd.opcode == p.Opcode.HALT
 
-            with m.State("SNAP_CHECK"):  # [R-SNAPSHOT]
-                def snap_ok():
-                    m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
-                    go("SNAP_ACK")
-                self._verdict(m, go, check, "snapshot", reason, snap_ok)
-            with m.State("SNAP_ACK"):
-                admin_ack("S_FIND")
-            def snapshot_level(row):
-                m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), snap_count.eq(0), snap_total.eq(0)]
-                go("S_ORDER")
-            def snapshot_side():
-                m.d.sync += snap_n.eq(0)
-            walk_levels("S", snap_n != cmd.qty, snapshot_side, snapshot_level)
-            # the level's quantity and order count: its orders, head to tail, summed
-            with m.State("S_ORDER"):
-                m.d.comb += [lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
-                go("S_ORDER_DATA")
-            with m.State("S_ORDER_DATA"):
-                m.d.sync += [snap_total.eq(snap_total + lv_rd.data), snap_count.eq(snap_count + 1),
-                             w_cur.eq(nxt_rd.data)]
-                with m.If(w_cur == w_last):
-                    go("S_EMIT")
+            def symbol_ok():
+                m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(band_rd.data.lo),
+                             band_wr.data.hi.eq(band_rd.data.hi), band_wr.data.halted.eq(halting),
+                             band_wr.en.eq(1)]
+                m.d.sync += phase_side.eq(BUY)
+                with m.If(halting):
+                    go("HALT_ACK")
                 with m.Else():
-                    go("S_ORDER")
-            with m.State("S_EMIT"):
-                emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                     account=cmd.account, price=band_lo + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
-                     leaves=snap_count)
-            with m.State("S_NEXT"):
-                m.d.sync += snap_n.eq(snap_n + 1)
-                m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
-                go("S_FIND_WAIT")
+                    go("ADMIN_ACK")
+            self._verdict(m, go, check, "halt", reason, symbol_ok)
+        with fsm.state("HALT_ACK"):
+            admin_ack("H_FIND")
+        def walk_levels(name, more, next_side, level_data):   # [R-HALT] [R-SNAPSHOT]
+            """States {name}_FIND/_FIND_WAIT/_LEVEL/_LEVEL_DATA: the command's symbol's levels,
+            bids then asks, each side best first, while ``more`` holds; ``next_side`` runs when
+            the walk turns to the asks, ``level_data(row)`` with each level's row. A search for
+            the next level (``find_next``) comes back to {name}_FIND_WAIT."""
+            book = Cat(phase_side, cmd.symbol[:sb])
+            with fsm.state(f"{name}_FIND"):
+                m.d.comb += find_best(book, phase_side)
+                go(f"{name}_FIND_WAIT")
+            with fsm.state(f"{name}_FIND_WAIT"):
+                with m.If(~index_busy):
+                    with m.If(index.found & more):
+                        m.d.sync += l_idx.eq(index.result)
+                        go(f"{name}_LEVEL")
+                    with m.Elif(phase_side == BUY):
+                        m.d.sync += phase_side.eq(SELL)
+                        if next_side:
+                            next_side()
+                        go(f"{name}_FIND")
+                    with m.Else():
+                        go("IDLE")
+            with fsm.state(f"{name}_LEVEL"):
+                m.d.comb += lvl_rd_addr.eq(Cat(l_idx, book))
+                go(f"{name}_LEVEL_DATA")
+            with fsm.state(f"{name}_LEVEL_DATA"):
+                level_data(lvl_rd.data)
+
+        def halt_level(row):
+            m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), w_more.eq(1)]
+            go("H_ORDER")
+        walk_levels("H", 1, None, halt_level)
+        def halt_level_done():
+            m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
+            go("H_FIND_WAIT")
+        cancel_walk("H", nxt_rd, lambda order: order.tif == DAY, R.HALT, halt_level_done)
+
+        with fsm.state("MC_CHECK"):  # [R-MASS-CANCEL]
+            def mass_ok():
+                m.d.sync += [w_cur.eq(al_rd.data.head), w_last.eq(al_rd.data.tail),
+                             w_more.eq(al_rd.data.count != 0)]
+                go("MC_ACK")
+            self._verdict(m, go, check, "mass", reason, mass_ok)
+        with fsm.state("MC_ACK"):
+            admin_ack("MC_ORDER")
+        def mass_done():
+            go("IDLE")
+        cancel_walk("MC", anxt_rd,
+                    lambda order: (cmd.symbol == p.ALL_SYMBOLS) | (order.symbol == cmd.symbol),
+                    R.MASS, mass_done)
+
+        with fsm.state("SNAP_CHECK"):  # [R-SNAPSHOT]
+            def snap_ok():
+                m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
+                go("SNAP_ACK")
+            self._verdict(m, go, check, "snapshot", reason, snap_ok)
+        with fsm.state("SNAP_ACK"):
+            admin_ack("S_FIND")
+        def snapshot_level(row):
+            m.d.sync += [w_cur.eq(row.head), w_last.eq(row.tail), snap_count.eq(0), snap_total.eq(0)]
+            go("S_ORDER")
+        def snapshot_side():
+            m.d.sync += snap_n.eq(0)
+        walk_levels("S", snap_n != cmd.qty, snapshot_side, snapshot_level)
+        # the level's quantity and order count: its orders, head to tail, summed
+        with fsm.state("S_ORDER"):
+            m.d.comb += [lv_rd.addr.eq(w_cur), nxt_rd.addr.eq(w_cur)]
+            go("S_ORDER_DATA")
+        with fsm.state("S_ORDER_DATA"):
+            m.d.sync += [snap_total.eq(snap_total + lv_rd.data), snap_count.eq(snap_count + 1),
+                         w_cur.eq(nxt_rd.data)]
+            with m.If(w_cur == w_last):
+                go("S_EMIT")
+            with m.Else():
+                go("S_ORDER")
+        with fsm.state("S_EMIT"):
+            emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
+                 account=cmd.account, price=band_lo + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
+                 leaves=snap_count)
+        with fsm.state("S_NEXT"):
+            m.d.sync += snap_n.eq(snap_n + 1)
+            m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
+            go("S_FIND_WAIT")
+        fsm.finish()
 
         # The pop from its account list of the resting order a FILL or an STP cancel took off its
         # level in the cycle before (no state writes the account lists in that cycle).

@@ -1,0 +1,105 @@
+"""OneHotFSM: a state machine with one flip-flop per state, written like Amaranth's ``m.FSM()``.
+
+Amaranth's FSM keeps its state as a binary number, and Yosys keeps that encoding: every state's
+body is guarded by a compare of the whole state register (two LUT levels), and those compares
+reach every register the machine drives, so a 60-state machine's decode nets have hundreds of
+loads. Here each state is a register of its own, so "in state S" is that register's output.
+
+Use::
+
+    fsm = OneHotFSM(m, init="IDLE", name="fsm")
+    with fsm.state("IDLE"):
+        with m.If(start):
+            fsm.goto("BUSY")
+    with fsm.state("BUSY"):
+        ...
+    fsm.finish()          # after the last state: builds the next-state logic
+
+Contract (the same as ``m.FSM()``):
+
+* A state's body acts in the cycles the machine is in that state. ``goto(T)`` in a body moves
+  the machine to T at the next clock edge; when several ``goto`` of one body run in a cycle, the
+  last one (in program order) counts, as the last ``m.next`` assignment does. With none, the
+  machine stays.
+* ``ongoing(S)`` is 1 in the cycles the machine is in S; ``init`` is the state after reset.
+* A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
+
+The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
+multiplexers the synthesizer does not know to be exclusive; where that chain is long, drive the
+signal from an AND-OR of ``ongoing()`` terms instead.
+"""
+
+from contextlib import contextmanager
+
+from amaranth import Module, Signal
+
+
+class OneHotFSM:
+    def __init__(self, m: Module, init: str, name: str = "fsm", domain: str = "sync"):
+        self._m = m
+        self._name = name
+        self._domain = domain
+        self._init = init
+        self._bits: dict[str, Signal] = {}
+        self._bodies: set[str] = set()
+        self._go: dict[str, dict[str, Signal]] = {}   # state -> target -> "goto(target) counts"
+        self._current = None
+        self._finished = False
+        self.ongoing(init)
+
+    def ongoing(self, name: str) -> Signal:
+        """The register that is 1 while the machine is in state ``name``."""
+        if name not in self._bits:
+            self._bits[name] = Signal(name=f"{self._name}_{name}", init=int(name == self._init))
+        return self._bits[name]
+
+    @contextmanager
+    def state(self, name: str):
+        """The body of state ``name``: statements in it act while the machine is in it."""
+        if self._finished:
+            raise ValueError(f"state {name!r} after finish()")
+        if name in self._bodies:
+            raise ValueError(f"state {name!r} has two bodies")
+        if self._current is not None:
+            raise ValueError(f"state {name!r} inside state {self._current!r}")
+        self._bodies.add(name)
+        self._go[name] = {}
+        self._current = name
+        try:
+            with self._m.If(self.ongoing(name)):
+                yield
+        finally:
+            self._current = None
+
+    def goto(self, target: str):
+        """Move to ``target`` at the next clock edge (the last goto of a body's cycle counts)."""
+        if self._current is None:
+            raise ValueError(f"goto({target!r}) outside a state's body")
+        self.ongoing(target)
+        go = self._go[self._current]
+        if target not in go:
+            go[target] = Signal(name=f"{self._name}_{self._current}_to_{target}")
+        # this goto cancels every earlier one of the body; later targets are not yet set
+        self._m.d.comb += [flag.eq(t == target) for t, flag in go.items()]
+
+    def finish(self):
+        """Build the next-state logic: state S is entered by a counting goto(S) of another state,
+        and kept while no goto of its own body leads elsewhere."""
+        missing = sorted(set(self._bits) - self._bodies)
+        if missing:
+            raise ValueError(f"states without a body: {', '.join(missing)}")
+        self._finished = True
+        enter = {s: [] for s in self._bits}
+        for source, go in self._go.items():
+            for target, flag in go.items():
+                if target != source:
+                    enter[target].append(flag)
+        for s, bit in self._bits.items():
+            leave = [flag for t, flag in self._go[s].items() if t != s]
+            stay = bit
+            for flag in leave:
+                stay = stay & ~flag
+            value = stay
+            for flag in enter[s]:
+                value = value | flag
+            self._m.d[self._domain] += bit.eq(value)

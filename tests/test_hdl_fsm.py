@@ -1,0 +1,140 @@
+"""OneHotFSM against Amaranth's own m.FSM(): the same random machines, built both ways, driven by
+the same random inputs, in the same state and driving the same outputs every cycle."""
+
+import random
+
+import pytest
+from amaranth import Elaboratable, Module, Signal
+from amaranth.sim import Simulator
+
+from fpgax.hdl.fsm import OneHotFSM
+
+N_STATES, N_INPUTS = 7, 4
+
+
+def random_machine(rng):
+    """Per state, a body: a list of steps ("goto", target) / ("if", input, then-steps, else-steps)
+    run in order, so that several gotos may run in one cycle (the last counts)."""
+    def steps(depth):
+        out = []
+        for _ in range(rng.randrange(0, 3)):
+            if depth < 2 and rng.random() < 0.5:
+                out.append(("if", rng.randrange(N_INPUTS), steps(depth + 1), steps(depth + 1)))
+            else:
+                out.append(("goto", rng.randrange(N_STATES)))
+        return out
+    # each body ends by moving on when some input is high, so that every machine gets around
+    return [steps(0) + [("if", rng.randrange(N_INPUTS), [("goto", (i + 1) % N_STATES)], [])]
+            for i in range(N_STATES)]
+
+
+class Machine(Elaboratable):
+    def __init__(self, machine, one_hot):
+        self.machine, self.one_hot = machine, one_hot
+        self.inputs = Signal(N_INPUTS)
+        self.state = Signal(range(N_STATES))     # which state, for the comparison
+        self.out = Signal(8)                     # a comb output: the body's last goto, last wins
+
+    def elaborate(self, platform):
+        m = Module()
+
+        def body(index, steps, goto):
+            m.d.comb += self.state.eq(index)
+            for step in steps:
+                if step[0] == "goto":
+                    m.d.comb += self.out.eq(index * N_STATES + step[1] + 1)
+                    goto(step[1])
+                else:
+                    _, bit, then, other = step
+                    with m.If(self.inputs[bit]):
+                        body(index, then, goto)
+                    with m.Else():
+                        body(index, other, goto)
+
+        if self.one_hot:
+            fsm = OneHotFSM(m, init="S0")
+            for i, steps in enumerate(self.machine):
+                with fsm.state(f"S{i}"):
+                    body(i, steps, lambda t: fsm.goto(f"S{t}"))
+            fsm.finish()
+        else:
+            def goto(t):
+                m.next = f"S{t}"
+            with m.FSM(init="S0"):
+                for i, steps in enumerate(self.machine):
+                    with m.State(f"S{i}"):
+                        body(i, steps, goto)
+        return m
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_one_hot_fsm_moves_like_amaranths_fsm(seed):
+    rng = random.Random(seed)
+    machine = random_machine(rng)
+    ref, dut = Machine(machine, one_hot=False), Machine(machine, one_hot=True)
+    top = Module()
+    top.submodules.ref, top.submodules.dut = ref, dut
+    visited = set()
+
+    async def bench(ctx):
+        for _ in range(400):
+            value = rng.randrange(1 << N_INPUTS)
+            ctx.set(ref.inputs, value)
+            ctx.set(dut.inputs, value)
+            assert ctx.get(dut.state) == ctx.get(ref.state)
+            assert ctx.get(dut.out) == ctx.get(ref.out)
+            visited.add(ctx.get(ref.state))
+            await ctx.tick()
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(visited) == N_STATES
+
+
+def test_one_hot_fsm_registers_are_one_hot_and_ongoing_names_them():
+    m = Module()
+    go = Signal()
+    fsm = OneHotFSM(m, init="A")
+    with fsm.state("A"):
+        with m.If(go):
+            fsm.goto("B")
+    with fsm.state("B"):
+        fsm.goto("A")
+        fsm.goto("B")          # the last counts: B stays
+    fsm.finish()
+    a, b = fsm.ongoing("A"), fsm.ongoing("B")
+
+    async def bench(ctx):
+        assert (ctx.get(a), ctx.get(b)) == (1, 0)
+        await ctx.tick()
+        assert (ctx.get(a), ctx.get(b)) == (1, 0)     # go low: A stays
+        ctx.set(go, 1)
+        await ctx.tick()
+        for _ in range(3):
+            assert (ctx.get(a), ctx.get(b)) == (0, 1)
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_one_hot_fsm_rejects_a_target_without_a_body_and_misplaced_states():
+    m = Module()
+    m._MustUse__silence = True         # never simulated
+    fsm = OneHotFSM(m, init="A")
+    with fsm.state("A"):
+        fsm.goto("NOWHERE")
+        with pytest.raises(ValueError, match="inside state"):
+            with fsm.state("B"):
+                pass
+    with pytest.raises(ValueError, match="two bodies"):
+        with fsm.state("A"):
+            pass
+    with pytest.raises(ValueError, match="outside a state"):
+        fsm.goto("A")
+    with pytest.raises(ValueError, match="without a body: NOWHERE"):
+        fsm.finish()
