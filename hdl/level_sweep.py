@@ -46,6 +46,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import lowest_set
+from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.price_index import IndexOp
 
 
@@ -158,112 +159,110 @@ class LevelSweep(wiring.Component):
 
         worst = Mux(down, 0, (1 << self.level_bits) - 1)
 
-        # ``idle`` is a register, set with the state (every state change goes through go(); a
-        # state that stays keeps it): the engine's i.ready does not decode this state register
+        # ``idle`` and ``requesting`` are registers, set with the state (every state change goes
+        # through go(); a state that stays keeps them): neither the engine's i.ready nor the
+        # index's request multiplexers are an OR of this machine's states
+        REQUESTING = ("SEARCH", "PROBE", "PROBE_SECOND", "FIRST", "WORD", "CHECK", "ROW")
         idle, to_idle = Signal(init=1), Signal()
-        m.d.comb += [to_idle.eq(idle), self.idle.eq(idle)]
-        m.d.sync += idle.eq(to_idle)
+        requesting, to_requesting = Signal(), Signal()
+        m.d.comb += [to_idle.eq(idle), self.idle.eq(idle),
+                     to_requesting.eq(requesting), self.requesting.eq(requesting)]
+        m.d.sync += [idle.eq(to_idle), requesting.eq(to_requesting)]
+        fsm = OneHotFSM(m, init="IDLE")
 
         def go(state):
-            m.next = state
-            m.d.comb += to_idle.eq(state == "IDLE")
+            fsm.goto(state)
+            m.d.comb += [to_idle.eq(state == "IDLE"), to_requesting.eq(state in REQUESTING)]
 
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [book.eq(self.book), down.eq(self.down), at.eq(self.from_idx),
-                                 inclusive.eq(self.inclusive), ahead.eq(0)]
-                    go("SEARCH")
-            with m.State("SEARCH"):
-                # The first search, beyond ``second``, when the index allows; ``at`` (when the
-                # start is inclusive) and ``second`` are probed meanwhile. Every level a search
-                # meets is no better than where it starts: when that is not acceptable, none is,
-                # and nothing is searched (an add that does not reach the opposite side's hint
-                # ends here). (``stop`` does not hold a search back: it is decided late in the
-                # cycle, and a search started with it finishes in DRAIN.) The queue is empty: a
-                # sweep starts with it so.
-                m.d.comb += self.requesting.eq(1)
-                m.d.sync += second.eq(Mux(down, at - 1, at + 1))
-                with m.If(~acceptable(at)):
-                    queue_end(at)
-                    with m.If(self.stop):
-                        go("IDLE")
-                with m.Elif(~self.index_busy):
-                    m.d.comb += [self.index_start.eq(~at_edge), self.reading.eq(1)]
-                    go("PROBE")
-                    with m.If(self.stop):
-                        go("DRAIN")
-                with m.Elif(self.stop):
+        with fsm.state("IDLE"):
+            with m.If(self.start):
+                m.d.sync += [book.eq(self.book), down.eq(self.down), at.eq(self.from_idx),
+                             inclusive.eq(self.inclusive), ahead.eq(0)]
+                go("SEARCH")
+        with fsm.state("SEARCH"):
+            # The first search, beyond ``second``, when the index allows; ``at`` (when the
+            # start is inclusive) and ``second`` are probed meanwhile. Every level a search
+            # meets is no better than where it starts: when that is not acceptable, none is,
+            # and nothing is searched (an add that does not reach the opposite side's hint
+            # ends here). (``stop`` does not hold a search back: it is decided late in the
+            # cycle, and a search started with it finishes in DRAIN.) The queue is empty: a
+            # sweep starts with it so.
+            m.d.sync += second.eq(Mux(down, at - 1, at + 1))
+            with m.If(~acceptable(at)):
+                queue_end(at)
+                with m.If(self.stop):
                     go("IDLE")
-            with m.State("PROBE"):    # the start level's row: queued when it has orders
-                m.d.comb += self.requesting.eq(1)
-                with m.If(inclusive & self.row_used):
-                    queue_level()
-                with m.If(at_edge):
-                    go("EXHAUSTED")
+            with m.Elif(~self.index_busy):
+                m.d.comb += [self.index_start.eq(~at_edge), self.reading.eq(1)]
+                go("PROBE")
+                with m.If(self.stop):
+                    go("DRAIN")
+            with m.Elif(self.stop):
+                go("IDLE")
+        with fsm.state("PROBE"):    # the start level's row: queued when it has orders
+            with m.If(inclusive & self.row_used):
+                queue_level()
+            with m.If(at_edge):
+                go("EXHAUSTED")
+            with m.Else():
+                m.d.comb += [self.reading.eq(1), reading_second.eq(1)]
+                go("PROBE_SECOND")
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("PROBE_SECOND"):   # the next level's row: queued when it has orders
+            go("FIRST")
+            with m.If(self.row_used):
+                with m.If(acceptable(second)):
+                    queue_level(second)
                 with m.Else():
-                    m.d.comb += [self.reading.eq(1), reading_second.eq(1)]
-                    go("PROBE_SECOND")
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("PROBE_SECOND"):   # the next level's row: queued when it has orders
-                m.d.comb += self.requesting.eq(1)
-                go("FIRST")
-                with m.If(self.row_used):
-                    with m.If(acceptable(second)):
-                        queue_level(second)
-                    with m.Else():
-                        queue_end(second)
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("FIRST"):    # the first search's answer, with the words beyond it
-                m.d.comb += self.requesting.eq(1)
-                with m.If(~self.index_busy & room):
-                    with m.If(self.index_found):
-                        take_answer()
-                    with m.Else():
-                        queue_end(worst)
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("WORD"):     # the next word's levels, when the index has them
-                m.d.comb += self.requesting.eq(1)
-                with m.If(~self.index_busy & room):
+                    queue_end(second)
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("FIRST"):    # the first search's answer, with the words beyond it
+            with m.If(~self.index_busy & room):
+                with m.If(self.index_found):
                     take_answer()
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("CHECK"):    # the word's next level: read its row when there is room
-                m.d.comb += self.requesting.eq(1)
-                with m.If(room):
-                    m.d.comb += self.reading.eq(1)
-                    go("ROW")
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("ROW"):      # the row is here: queue it if acceptable; on with the word
-                m.d.comb += self.requesting.eq(1)
-                with m.If(~acceptable(at)):
-                    queue_end(at)
                 with m.Else():
-                    queue_level()
-                    with m.If(more):
-                        m.d.sync += [at.eq(Cat(step ^ down.replicate(wb), word)), rest.eq(rest & (rest - 1))]
-                        go("CHECK")
-                    with m.Elif(ahead):
-                        go("WORD")
-                    with m.Else():
-                        go("EXHAUSTED")   # no word beyond in reach: nothing left
-                with m.If(self.stop):  # (the push is dropped with the queue)
-                    go("DRAIN")
-            with m.State("EXHAUSTED"):   # nothing beyond: the last entry, when there is room
-                with m.If(room):
                     queue_end(worst)
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("END"):      # the last entry is queued; wait for stop
-                with m.If(self.stop):
-                    go("DRAIN")
-            with m.State("DRAIN"):    # stopped: let a search in flight finish
-                with m.If(~self.index_busy):
-                    go("IDLE")
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("WORD"):     # the next word's levels, when the index has them
+            with m.If(~self.index_busy & room):
+                take_answer()
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("CHECK"):    # the word's next level: read its row when there is room
+            with m.If(room):
+                m.d.comb += self.reading.eq(1)
+                go("ROW")
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("ROW"):      # the row is here: queue it if acceptable; on with the word
+            with m.If(~acceptable(at)):
+                queue_end(at)
+            with m.Else():
+                queue_level()
+                with m.If(more):
+                    m.d.sync += [at.eq(Cat(step ^ down.replicate(wb), word)), rest.eq(rest & (rest - 1))]
+                    go("CHECK")
+                with m.Elif(ahead):
+                    go("WORD")
+                with m.Else():
+                    go("EXHAUSTED")   # no word beyond in reach: nothing left
+            with m.If(self.stop):  # (the push is dropped with the queue)
+                go("DRAIN")
+        with fsm.state("EXHAUSTED"):   # nothing beyond: the last entry, when there is room
+            with m.If(room):
+                queue_end(worst)
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("END"):      # the last entry is queued; wait for stop
+            with m.If(self.stop):
+                go("DRAIN")
+        with fsm.state("DRAIN"):    # stopped: let a search in flight finish
+            with m.If(~self.index_busy):
+                go("IDLE")
+        fsm.finish()
         with m.If(self.stop):         # abandoned: nothing queued is wanted any more
             m.d.sync += [count.eq(0), rd.eq(wr + push)]
         return m

@@ -51,6 +51,7 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import lowest_set, side_mask
+from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.ram import Ram
 
 
@@ -165,100 +166,105 @@ class PriceLevelIndex(wiring.Component):
         m.d.comb += [to_busy.eq(busy), to_free.eq(free_next), self.busy.eq(busy), self.free_next.eq(free_next)]
         m.d.sync += [busy.eq(to_busy), free_next.eq(to_free)]
 
+        fsm = OneHotFSM(m, init="INIT")
+
         def go(state):
-            m.next = state
+            fsm.goto(state)
             free = {"IDLE": 1, "MASK": op != IndexOp.FIND}.get(state, 0)
             m.d.comb += [to_busy.eq(state != "IDLE"), to_free.eq(free)]
 
         init = Signal(self.book_bits + 1)
-        with m.FSM():
-            with m.State("INIT"):
-                m.d.comb += [sum_wr.addr.eq(init), sum_wr.data.eq(0), sum_wr.en.eq(1)]
-                m.d.sync += init.eq(init + 1)
-                with m.If(init == (1 << self.book_bits) - 1):
-                    m.d.sync += init.eq(0)
-                    go("IDLE")
-            with m.State("IDLE"):
-                m.d.comb += self.ready.eq(1)
+        with fsm.state("INIT"):
+            m.d.comb += [sum_wr.addr.eq(init), sum_wr.data.eq(0), sum_wr.en.eq(1)]
+            m.d.sync += init.eq(init + 1)
+            with m.If(init == (1 << self.book_bits) - 1):
+                m.d.sync += init.eq(0)
                 go("IDLE")
-                with m.If(self.start):
-                    m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
-                                 inclusive.eq(self.inclusive)]
-                    start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
-                    m.d.comb += [words_rd.addr.eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
-                                 sum_rd.addr.eq(self.book)]
-                    go("LOAD")
-                    with m.If(self.op == IndexOp.NEXT_WORD):
-                        # the word named by beyond_next, a register: it leaves beyond
-                        m.d.comb += words_rd.addr.eq(word_addr(self.beyond_next) if self.sel_bits else self.book)
-                        m.d.sync += [word_sel.eq(self.beyond_next), self.beyond.eq(self.beyond & (self.beyond - 1))]
-                        go("FAR_LOAD")
-            with m.State("LOAD"):
-                m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
-                m.d.sync += [word_q.eq(words_rd.data), summary_q.eq(sum_rd.data)]
-                go("MASK")
-            with m.State("MASK"):
-                m.d.comb += [self.ready.eq(1)]
+        with fsm.state("IDLE"):
+            m.d.comb += self.ready.eq(1)
+            go("IDLE")
+            # the request's rows are read whether or not one starts: ``start`` (decided late in
+            # the requester's cycle) does not reach the memories' addresses
+            start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
+            m.d.comb += [words_rd.addr.eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
+                         sum_rd.addr.eq(self.book)]
+            with m.If(self.op == IndexOp.NEXT_WORD):
+                # the word named by beyond_next, a register: it leaves beyond
+                m.d.comb += words_rd.addr.eq(word_addr(self.beyond_next) if self.sel_bits else self.book)
+            with m.If(self.start):
+                m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
+                             inclusive.eq(self.inclusive)]
+                go("LOAD")
+                with m.If(self.op == IndexOp.NEXT_WORD):
+                    m.d.sync += [word_sel.eq(self.beyond_next), self.beyond.eq(self.beyond & (self.beyond - 1))]
+                    go("FAR_LOAD")
+        with fsm.state("LOAD"):
+            m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
+            m.d.sync += [word_q.eq(words_rd.data), summary_q.eq(sum_rd.data)]
+            go("MASK")
+        with fsm.state("MASK"):
+            m.d.comb += [self.ready.eq(1)]
+            go("IDLE")
+            with m.Switch(op):
+                with m.Case(IndexOp.FIND):
+                    m.d.sync += [in_word.eq(oriented(gated & side_mask(bit, W, down, inclusive), W)),
+                                 beyond.eq(oriented(summary_q & side_mask(sel, NW, down, 0), NW)),
+                                 adjacent_word.eq(words_rd.data),
+                                 adjacent_used.eq(~at_edge & summary_q.bit_select(adjacent, 1)),
+                                 past_adjacent.eq(oriented(summary_q & side_mask(adjacent, NW, down, 0), NW))]
+                    go("ENCODE")
+                with m.Case(IndexOp.SET):
+                    m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | (1 << bit)),
+                                 words_wr.en.eq(1),
+                                 sum_wr.addr.eq(book), sum_wr.data.eq(summary_q | (1 << sel)),
+                                 sum_wr.en.eq(1)]
+                with m.Case(IndexOp.CLEAR):
+                    # the word's summary bit goes when the word empties
+                    cleared = Signal(W)
+                    m.d.comb += [cleared.eq(gated & ~(1 << bit)),
+                                 words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
+                                 words_wr.en.eq(1),
+                                 sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
+                                 sum_wr.data.eq(summary_q & ~(1 << sel))]
+                with m.Case(IndexOp.CLEAR_PASSED):
+                    # keep the start word's bits on the searched side (idx too when not
+                    # inclusive) and the summary bits of the words beyond it; the passed words'
+                    # summary bits go, which empties them whatever they hold
+                    kept = Signal(W)
+                    m.d.comb += [kept.eq(gated & side_mask(bit, W, down, ~inclusive)),
+                                 words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
+                                 words_wr.en.eq(1),
+                                 sum_wr.addr.eq(book), sum_wr.en.eq(1),
+                                 sum_wr.data.eq((summary_q & side_mask(sel, NW, down, 0))
+                                                | ((kept != 0) << sel))]
+        with fsm.state("ENCODE"):
+            m.d.comb += self.ready.eq(1)
+            with m.If(hit):
+                answer(in_word, hit_at, sel)
+                m.d.sync += [self.beyond.eq(beyond), self.beyond_next.eq(position(far_at, self.sel_bits))]
                 go("IDLE")
-                with m.Switch(op):
-                    with m.Case(IndexOp.FIND):
-                        m.d.sync += [in_word.eq(oriented(gated & side_mask(bit, W, down, inclusive), W)),
-                                     beyond.eq(oriented(summary_q & side_mask(sel, NW, down, 0), NW)),
-                                     adjacent_word.eq(words_rd.data),
-                                     adjacent_used.eq(~at_edge & summary_q.bit_select(adjacent, 1)),
-                                     past_adjacent.eq(oriented(summary_q & side_mask(adjacent, NW, down, 0), NW))]
-                        go("ENCODE")
-                    with m.Case(IndexOp.SET):
-                        m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | (1 << bit)),
-                                     words_wr.en.eq(1),
-                                     sum_wr.addr.eq(book), sum_wr.data.eq(summary_q | (1 << sel)),
-                                     sum_wr.en.eq(1)]
-                    with m.Case(IndexOp.CLEAR):
-                        # the word's summary bit goes when the word empties
-                        cleared = Signal(W)
-                        m.d.comb += [cleared.eq(gated & ~(1 << bit)),
-                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
-                                     words_wr.en.eq(1),
-                                     sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
-                                     sum_wr.data.eq(summary_q & ~(1 << sel))]
-                    with m.Case(IndexOp.CLEAR_PASSED):
-                        # keep the start word's bits on the searched side (idx too when not
-                        # inclusive) and the summary bits of the words beyond it; the passed words'
-                        # summary bits go, which empties them whatever they hold
-                        kept = Signal(W)
-                        m.d.comb += [kept.eq(gated & side_mask(bit, W, down, ~inclusive)),
-                                     words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
-                                     words_wr.en.eq(1),
-                                     sum_wr.addr.eq(book), sum_wr.en.eq(1),
-                                     sum_wr.data.eq((summary_q & side_mask(sel, NW, down, 0))
-                                                    | ((kept != 0) << sel))]
-            with m.State("ENCODE"):
-                m.d.comb += self.ready.eq(1)
-                with m.If(hit):
-                    answer(in_word, hit_at, sel)
-                    m.d.sync += [self.beyond.eq(beyond), self.beyond_next.eq(position(far_at, self.sel_bits))]
-                    go("IDLE")
-                with m.Elif(adjacent_used):
-                    answer(adjacent_oriented, adjacent_at, adjacent)
-                    m.d.sync += [self.beyond.eq(past_adjacent),
-                                 self.beyond_next.eq(position(past_adjacent_at, self.sel_bits))]
-                    go("IDLE")
-                with m.Elif(far):
-                    m.d.sync += [word_sel.eq(position(far_at, self.sel_bits)), self.beyond.eq(beyond & (beyond - 1))]
-                    go("FAR_READ")
-                with m.Else():
-                    m.d.sync += [self.found.eq(0), self.result.eq(0), self.rest.eq(0), self.beyond.eq(0)]
-                    go("IDLE")
-            with m.State("FAR_READ"):
-                m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
-                m.d.sync += self.beyond_next.eq(position(after_at, self.sel_bits))
-                go("FAR_LOAD")
-            with m.State("FAR_LOAD"):
-                m.d.comb += self.ready.eq(1)
-                m.d.sync += [far_word.eq(words_rd.data), self.beyond_next.eq(position(after_at, self.sel_bits))]
-                go("FAR_ENCODE")
-            with m.State("FAR_ENCODE"):
-                m.d.comb += self.ready.eq(1)
-                answer(far_oriented, far_hit_at, word_sel, far_any)
+            with m.Elif(adjacent_used):
+                answer(adjacent_oriented, adjacent_at, adjacent)
+                m.d.sync += [self.beyond.eq(past_adjacent),
+                             self.beyond_next.eq(position(past_adjacent_at, self.sel_bits))]
                 go("IDLE")
+            with m.Elif(far):
+                m.d.sync += [word_sel.eq(position(far_at, self.sel_bits)), self.beyond.eq(beyond & (beyond - 1))]
+                go("FAR_READ")
+            with m.Else():
+                m.d.sync += [self.found.eq(0), self.result.eq(0), self.rest.eq(0), self.beyond.eq(0)]
+                go("IDLE")
+        with fsm.state("FAR_READ"):
+            m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(word_sel))]
+            m.d.sync += self.beyond_next.eq(position(after_at, self.sel_bits))
+            go("FAR_LOAD")
+        with fsm.state("FAR_LOAD"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += [far_word.eq(words_rd.data), self.beyond_next.eq(position(after_at, self.sel_bits))]
+            go("FAR_ENCODE")
+        with fsm.state("FAR_ENCODE"):
+            m.d.comb += self.ready.eq(1)
+            answer(far_oriented, far_hit_at, word_sel, far_any)
+            go("IDLE")
+        fsm.finish()
         return m
