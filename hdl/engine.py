@@ -54,6 +54,9 @@ and, when a NEW finds nothing to trade with, to the bound the sweep's last entry
 The cycle figures are measured by ``fpgax bench rtl`` (docs/rtl.md, README).
 """
 
+import functools
+import operator
+
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -298,6 +301,7 @@ class MatchingEngine(wiring.Component):
         # MATCH_ORDER's comparisons for MATCH_FILL: the resting order / the aggressor is filled by
         # this fill; the resting order is its level's tail
         r_filled, a_filled, r_is_tail = Signal(), Signal(), Signal()
+        r_self = Signal()   # the resting order at hand is the aggressor's account's [R-STP]
         # The levels a sweep has passed are empty but still marked in the index until the
         # CLEAR_PASSED at the end of the match clears them all (``stale``: some were passed); the
         # sweep's searches start at the current level and never see them.
@@ -375,17 +379,15 @@ class MatchingEngine(wiring.Component):
         # -- helpers ---------------------------------------------------------------------------------
         ev = Signal(EventLayout)
         m.d.comb += output.w_data.eq(ev)
+        emitted = {}   # state -> the fields of the event it emits
 
         def emit(next_state, on_emit=(), **fields):
             """Write one event (waiting for room in the FIFO), then go to next_state (a state
-            name, or a function that sets m.next). ``on_emit``: comb statements (memory writes)
-            that happen in the cycle the event goes out, and only then."""
-            # Every bit of an event is driven here, reserved bytes included (0 on the wire, never X),
-            # whether or not there is room (the fields do not wait for w_rdy's decision). A
-            # constant-only comb driver outside the FSM would become an `always @*` with no inputs,
-            # which Icarus never runs.
-            m.d.comb += [ev.seq.eq(seq_next), ev.ts_in.eq(ts_in), ev.reserved.eq(0), ev.ts_out.eq(0)]
-            m.d.comb += [getattr(ev, name).eq(value) for name, value in fields.items()]
+            name, or a function that sets the next state). ``on_emit``: comb statements (memory
+            writes) that happen in the cycle the event goes out, and only then. A state emits
+            one event (its fields become a template after the machine)."""
+            assert fsm.current not in emitted, f"{fsm.current} emits twice"
+            emitted[fsm.current] = fields
             with m.If(output.w_rdy):
                 if callable(on_emit):
                     on_emit()
@@ -401,11 +403,15 @@ class MatchingEngine(wiring.Component):
         def order_id(slot, gen):
             return Cat(slot, gen)
 
+        def canceled_resting(reason, client_id=None):
+            """The fields of a CANCELED for the resting order at hand (r)."""
+            return dict(type=E.CANCELED, reason=reason, side=r.side, symbol=r.symbol,
+                        client_id=r.client_id if client_id is None else client_id, account=r.account,
+                        order_id=order_id(r_slot, r_gen), price=r.price, qty=r_leaves)
+
         def emit_canceled_resting(next_state, reason, client_id=None, on_emit=()):
             """CANCELED for the resting order at hand (r)."""
-            emit(next_state, on_emit, type=E.CANCELED, reason=reason, side=r.side, symbol=r.symbol,
-                 client_id=r.client_id if client_id is None else client_id, account=r.account,
-                 order_id=order_id(r_slot, r_gen), price=r.price, qty=r_leaves)
+            emit(next_state, on_emit, **canceled_resting(reason, client_id))
 
         def cancel_walk(name, link_rd, selected, reason, when_done):
             """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk the orders from w_cur to w_last
@@ -777,15 +783,11 @@ class MatchingEngine(wiring.Component):
                          fill_qty.eq(Mux(a_leaves < lv_rd.data, a_leaves, lv_rd.data)),
                          # what MATCH_FILL decides on, compared here, from the memory's data
                          r_filled.eq(lv_rd.data <= a_leaves), a_filled.eq(a_leaves <= lv_rd.data),
-                         r_is_tail.eq(r_slot == l_tail)]
-            with m.If(od_rd.data.account == a_account):
-                with m.If(a_flags & STP_OLDEST):
-                    go("MATCH_STP")
-                with m.Else():
-                    m.d.sync += cancel_reason.eq(R.STP)
-                    end_match("AGG_CANCEL")
-            with m.Else():
-                go("MATCH_FILL")
+                         r_is_tail.eq(r_slot == l_tail),
+                         # compared here, decided in MATCH_FILL: the order memory's data reaches
+                         # a register, not the next state or the sweep's stop
+                         r_self.eq(od_rd.data.account == a_account)]
+            go("MATCH_FILL")
         def take_from_head(full, qty):
             """The level's head order (r) loses qty: popped from its level and account list
             when that is all it has (its successor becomes the head, or the level is empty when
@@ -813,28 +815,29 @@ class MatchingEngine(wiring.Component):
             with m.Else():
                 read_order(r_next)
 
-        with fsm.state("MATCH_STP"):
-            # [R-STP] oldest: the resting order is canceled and taken off its level like a
-            # filled one, in one cycle, and the aggressor goes on.
-            m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-            order_reads(Mux(r_is_tail, sweep.o.payload.head, r_next))   # go_on's choice
-            emit_canceled_resting(lambda: go_on(r_is_tail), R.STP,
-                                  on_emit=lambda: take_from_head(1, r_leaves))
         with fsm.state("MATCH_FILL"):
             # Emit the FILL and, in the same cycle, update the resting order: pop it from its
             # level and account list when it is filled (reading its successor at once), or
-            # write its leaves. While the emit waits, nothing is written.
+            # write its leaves. While the emit waits, nothing is written. A resting order of the
+            # aggressor's account (r_self, compared in MATCH_ORDER) is no fill [R-STP]: with
+            # STP_OLDEST it is canceled instead, taken off its level like a filled one, and the
+            # aggressor goes on; else the aggressor is canceled.
             m.d.comb += al_rd.addr.eq(r.account)   # held while the emit waits
-            full = r_filled     # the resting order is filled: it leaves its level
+            full = r_filled | r_self     # the resting order leaves its level
             order_reads(Mux(full & r_is_tail, sweep.o.payload.head, r_next))   # go_on's choice
 
-            def fill_effects():
-                m.d.sync += a_leaves.eq(a_leaves - fill_qty)
-                take_from_head(full, fill_qty)
+            def effects():
+                with m.If(r_self):
+                    take_from_head(1, r_leaves)
+                with m.Else():
+                    m.d.sync += a_leaves.eq(a_leaves - fill_qty)
+                    take_from_head(full, fill_qty)
 
-            def after_fill():
+            def after():
                 emptied = full & r_is_tail
-                with m.If(~full | a_filled):   # the aggressor is done
+                with m.If(r_self):
+                    go_on(emptied)
+                with m.Elif(~full | a_filled):   # the aggressor is done
                     with m.If(emptied | stale):
                         end_match("AFTER_MATCH")
                     with m.Else():
@@ -845,11 +848,18 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     go_on(emptied)
 
-            emit(after_fill, on_emit=fill_effects, type=E.FILL, side=a_side, symbol=a_symbol,
-                 client_id=a_client, account=a_account, order_id=order_id(a_slot, a_gen),
-                 price=band_lo + l_idx, qty=fill_qty, leaves=a_leaves - fill_qty,
-                 resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
-                 resting_leaves=r_leaves - fill_qty)
+            fill = dict(type=E.FILL, side=a_side, symbol=a_symbol, client_id=a_client,
+                        account=a_account, order_id=order_id(a_slot, a_gen), price=band_lo + l_idx,
+                        qty=fill_qty, leaves=a_leaves - fill_qty,
+                        resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
+                        resting_leaves=r_leaves - fill_qty)
+            stp = canceled_resting(R.STP)
+            with m.If(r_self & ((a_flags & STP_OLDEST) == 0)):
+                m.d.sync += cancel_reason.eq(R.STP)
+                end_match("AGG_CANCEL")
+            with m.Else():
+                emit(after, on_emit=effects,
+                     **{name: Mux(r_self, stp.get(name, 0), fill.get(name, 0)) for name in {**fill, **stp}})
         with fsm.state("MATCH_ADVANCE"):
             # the level is empty before the sweep has the next one: wait for it
             order_reads(sweep.o.payload.head)
@@ -1200,6 +1210,18 @@ class MatchingEngine(wiring.Component):
             m.d.comb += find_next(Cat(phase_side, cmd.symbol[:sb]), phase_side, l_idx)
             go("S_FIND_WAIT")
         fsm.finish()
+
+        # The event's fields: an AND-OR of each emitting state's template (its fields, computed
+        # whether or not it emits) with that state's register -- a state's event does not wait
+        # for the cycle's decisions, nor for a chain of every other state's. Every bit is
+        # driven, reserved bytes included (0 on the wire, never X); the sequence number and the
+        # command's arrival stamp are the same for all.
+        templates = []
+        for state, fields in emitted.items():
+            template = Signal(EventLayout, name=f"event_{state}")
+            m.d.comb += [getattr(template, name).eq(value) for name, value in fields.items()]
+            templates.append(Mux(fsm.ongoing(state), template.as_value(), 0))
+        m.d.comb += [ev.eq(functools.reduce(operator.or_, templates)), ev.seq.eq(seq_next), ev.ts_in.eq(ts_in)]
 
         # The pop from its account list of the resting order a FILL or an STP cancel took off its
         # level in the cycle before (no state writes the account lists in that cycle).

@@ -53,6 +53,11 @@ class OneHotFSM:
             self._bits[name] = Signal(name=f"{self._name}_{name}", init=int(name == self._init))
         return self._bits[name]
 
+    @property
+    def current(self):
+        """The name of the state whose body is being written (None outside a body)."""
+        return self._current
+
     @contextmanager
     def state(self, name: str):
         """The body of state ``name``: statements in it act while the machine is in it."""
