@@ -207,7 +207,8 @@ class MatchingEngine(wiring.Component):
             m.d.sync += staged.start.eq(1)
         with m.Elif(~sweep.requesting & ~index.busy):   # taken by the index this cycle
             m.d.sync += staged.start.eq(0)
-        with m.If(req.start):
+        # (its fields are taken in every cycle none is staged: start, decided late, is no enable)
+        with m.If(~staged.start):
             m.d.sync += [staged.op.eq(req.op), staged.book.eq(req.book), staged.idx.eq(req.idx),
                          staged.down.eq(req.down), staged.inclusive.eq(req.inclusive)]
         index_busy, index_free_next = Signal(), Signal()
@@ -310,6 +311,7 @@ class MatchingEngine(wiring.Component):
         # walks
         w_cur, w_next = Signal(k), Signal(k)
         w_last, w_more = Signal(k), Signal()   # the walk ends after w_last; w_more: not there yet
+        w_sel = Signal()   # a cancel walk picks the order at hand
         snap_count, snap_total = Signal(k + 1), Signal(32 + k)   # a SNAPSHOT's level, summed
         avail = Signal(32 + k + 1)
         fok_own, fok_total = Signal(), Signal(32 + k + 1)   # FOK_ORDER_DATA's, for FOK_DECIDE
@@ -416,27 +418,39 @@ class MatchingEngine(wiring.Component):
         def cancel_walk(name, link_rd, selected, reason, when_done):
             """States {name}_ORDER/_ORDER_DATA/_EMIT/_ADVANCE: walk the orders from w_cur to w_last
             (none unless w_more), the next one through link_rd, cancel (reason) those
-            selected(order) picks, unlinking each; when_done() sets the state after the walk."""
-            with fsm.state(f"{name}_ORDER"):
-                # read whether or not the walk goes on: no decision reaches the addresses
-                m.d.comb += [od_rd.addr.eq(w_cur), lv_rd.addr.eq(w_cur), gen_rd.addr.eq(w_cur),
-                             link_rd.addr.eq(w_cur)]
+            selected(order) picks, unlinking each; when_done() sets the state after the walk.
+            _ORDER_DATA registers the order and whether it is picked (``w_sel``); _EMIT cancels
+            it, or, not picked, reads the next one as _ORDER would (2 cycles an order either
+            way): the order memory's data reaches registers, not the next state."""
+            def order_reads(slot):
+                m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
+                             link_rd.addr.eq(slot)]
+
+            def next_order(slot):
+                """On with the order at ``slot`` (read in this cycle), unless the walk is over."""
                 with m.If(~w_more):
                     when_done()
                 with m.Else():
+                    m.d.sync += w_cur.eq(slot)
                     go(f"{name}_ORDER_DATA")
+
+            with fsm.state(f"{name}_ORDER"):
+                # read whether or not the walk goes on: no decision reaches the addresses
+                order_reads(w_cur)
+                next_order(w_cur)
             with fsm.state(f"{name}_ORDER_DATA"):
                 m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
-                             r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_more.eq(w_cur != w_last)]
-                with m.If(selected(od_rd.data)):
-                    go(f"{name}_EMIT")
-                with m.Else():
-                    m.d.sync += w_cur.eq(link_rd.data)
-                    go(f"{name}_ORDER")
+                             r_gen.eq(gen_rd.data.gen), w_next.eq(link_rd.data), w_more.eq(w_cur != w_last),
+                             w_sel.eq(selected(od_rd.data))]
+                go(f"{name}_EMIT")
             with fsm.state(f"{name}_EMIT"):
-                unlink_resting_reads()
-                emit_canceled_resting("UNLINK_ROWS", reason)
-                m.d.sync += unlink_resting(f"{name}_ADVANCE")
+                with m.If(w_sel):
+                    unlink_resting_reads()
+                    emit_canceled_resting("UNLINK_ROWS", reason)
+                    m.d.sync += unlink_resting(f"{name}_ADVANCE")
+                with m.Else():
+                    order_reads(w_next)
+                    next_order(w_next)
             with fsm.state(f"{name}_ADVANCE"):
                 m.d.sync += w_cur.eq(w_next)
                 go(f"{name}_ORDER")
@@ -761,6 +775,9 @@ class MatchingEngine(wiring.Component):
                 go("MATCH_FIND_WAIT")
         with fsm.state("MATCH_FIND_WAIT"):   # the sweep's first level
             order_reads(sweep.o.payload.head)
+            # and what REST_WRITE needs, whether or not it goes there (the level store's port is
+            # the sweep's while it reads)
+            m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
             with m.If(sweep.o.valid):
                 with m.If(sweep.o.payload.found):
                     enter_level()
@@ -770,7 +787,6 @@ class MatchingEngine(wiring.Component):
                     # says how far that goes: no occupied level is better than its idx
                     write_hint(a_symbol, ~a_side, sweep.o.payload.idx)
                     with m.If((a_leaves != 0) & ~a_market & ((a_tif == DAY) | (a_tif == GTC))):
-                        m.d.comb += [lvl_rd_addr.eq(Cat(a_pidx, own_book)), al_rd.addr.eq(a_account)]
                         go("REST_WRITE")   # as REST_READ, one cycle sooner
                     with m.Else():
                         go("AFTER_MATCH")
@@ -928,10 +944,12 @@ class MatchingEngine(wiring.Component):
                     m.d.comb += al_wr.data.head.eq(a_slot)
                 with m.Else():
                     m.d.comb += [anxt_wr.addr.eq(al.tail), anxt_wr.data.eq(a_slot), anxt_wr.en.eq(1)]
+            # a new level: mark it in the index (done before the next command searches); the
+            # request's fields whether or not it starts (the level store's data reaches only
+            # ``start``)
+            m.d.comb += [req.op.eq(IndexOp.SET), req.book.eq(own_book), req.idx.eq(a_pidx)]
             with m.If(~lvl.used):
-                # a new level: mark it in the index (done before the next command searches)
-                m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.SET), req.book.eq(own_book),
-                             req.idx.eq(a_pidx)]
+                m.d.comb += req.start.eq(1)
             # the command is done: take the next one in this cycle (the transparent leaves and
             # acct_list ports show it these writes)
             accept()
