@@ -211,7 +211,8 @@ class MatchingEngine(wiring.Component):
         with m.If(~staged.start):
             m.d.sync += [staged.op.eq(req.op), staged.book.eq(req.book), staged.idx.eq(req.idx),
                          staged.down.eq(req.down), staged.inclusive.eq(req.inclusive)]
-        index_busy, index_free_next = Signal(), Signal()
+        index_busy = Signal()
+        index_free_next = Signal()
         m.d.comb += [index_busy.eq(index.busy | staged.start), index_free_next.eq(index.free_next & ~staged.start)]
         lvl_rd_addr = Signal(lb + 1 + sb)
         m.d.comb += [
@@ -263,16 +264,28 @@ class MatchingEngine(wiring.Component):
         reason = Signal(REASON_BITS)
         band_lo = Signal(32)
         band_hi = Signal(32)
-        acct_max_notional, sym_halted = Signal(64), Signal()
+        acct_max_notional = Signal(64)
+        sym_halted = Signal()
         # the aggressor (a NEW, or a REPLACE that lost priority)
-        a_slot, a_gen = Signal(k), Signal(g)
-        a_account, a_client, a_symbol = Signal(ab), Signal(64), Signal(sb)
-        a_side, a_market, a_tif, a_flags = Signal(), Signal(), Signal(2), Signal(2)
-        a_price, a_pidx, a_leaves = Signal(32), Signal(lb), Signal(32)
+        a_slot = Signal(k)
+        a_gen = Signal(g)
+        a_account = Signal(ab)
+        a_client = Signal(64)
+        a_symbol = Signal(sb)
+        a_side = Signal()
+        a_market = Signal()
+        a_tif = Signal(2)
+        a_flags = Signal(2)
+        a_price = Signal(32)
+        a_pidx = Signal(lb)
+        a_leaves = Signal(32)
         a_in_alist = Signal()
-        a_hint_opp, a_hint_own = Signal(lb), Signal(lb)   # the symbol's hints, read at the handshake
+        # the symbol's hints, read at the handshake
+        a_hint_opp = Signal(lb)
+        a_hint_own = Signal(lb)
         # the resting order at hand
-        r_slot, r_gen = Signal(k), Signal(g)
+        r_slot = Signal(k)
+        r_gen = Signal(g)
         r = Signal(OrderLayout)
         r_leaves = Signal(32)
         r_next = Signal(k)   # its level link, read with it
@@ -280,8 +293,12 @@ class MatchingEngine(wiring.Component):
         # order before it wrote in that cycle (``*_fwd`` when ``*_hit``, registered beside them: the
         # account-list row that pop decided on meets a compare and a register, not an 18-bit
         # multiplexer)
-        r_aprv_read, r_anxt_read = Signal(k), Signal(k)
-        r_aprv_hit, r_anxt_hit, r_aprv_fwd, r_anxt_fwd = Signal(), Signal(), Signal(k), Signal(k)
+        r_aprv_read = Signal(k)
+        r_anxt_read = Signal(k)
+        r_aprv_hit = Signal()
+        r_anxt_hit = Signal()
+        r_aprv_fwd = Signal(k)
+        r_anxt_fwd = Signal(k)
         r_aprv = Mux(r_aprv_hit, r_aprv_fwd, r_aprv_read)
         r_anxt = Mux(r_anxt_hit, r_anxt_fwd, r_anxt_read)
         # A resting order filled (or canceled by STP) leaves its account list a cycle after its
@@ -290,10 +307,14 @@ class MatchingEngine(wiring.Component):
         # That cycle is the one in which the next order's links arrive, read the cycle before:
         # the links the pop rewrites (anxt[pop_aprv] = pop_anxt when ``pop_wrote_anxt``,
         # aprv[pop_anxt] = pop_aprv when ``pop_wrote_aprv``, combinational) are forwarded to them.
-        pop_pending, pop_acct, pop_slot = Signal(), Signal(ab), Signal(k)
-        pop_anxt, pop_aprv = Signal(k), Signal(k)
+        pop_pending = Signal()
+        pop_acct = Signal(ab)
+        pop_slot = Signal(k)
+        pop_anxt = Signal(k)
+        pop_aprv = Signal(k)
         m.d.sync += pop_pending.eq(0)
-        pop_wrote_anxt, pop_wrote_aprv = Signal(), Signal()
+        pop_wrote_anxt = Signal()
+        pop_wrote_aprv = Signal()
         # the level at hand
         l_idx = Signal(lb)
         l_tail = Signal(k)
@@ -301,7 +322,9 @@ class MatchingEngine(wiring.Component):
         fill_qty = Signal(32)
         # MATCH_ORDER's comparisons for MATCH_FILL: the resting order / the aggressor is filled by
         # this fill; the resting order is its level's tail
-        r_filled, a_filled, r_is_tail = Signal(), Signal(), Signal()
+        r_filled = Signal()
+        a_filled = Signal()
+        r_is_tail = Signal()
         r_self = Signal()   # the resting order at hand is the aggressor's account's [R-STP]
         # The levels a sweep has passed are empty but still marked in the index until the
         # CLEAR_PASSED at the end of the match clears them all (``stale``: some were passed); the
@@ -309,21 +332,33 @@ class MatchingEngine(wiring.Component):
         stale = Signal()
         end_to = Signal(range(len(END_TO)))
         # walks
-        w_cur, w_next = Signal(k), Signal(k)
-        w_last, w_more = Signal(k), Signal()   # the walk ends after w_last; w_more: not there yet
+        w_cur = Signal(k)
+        w_next = Signal(k)
+        # the walk ends after w_last; w_more: not there yet
+        w_last = Signal(k)
+        w_more = Signal()
         w_sel = Signal()   # a cancel walk picks the order at hand
-        snap_count, snap_total = Signal(k + 1), Signal(32 + k)   # a SNAPSHOT's level, summed
+        # a SNAPSHOT's level, summed
+        snap_count = Signal(k + 1)
+        snap_total = Signal(32 + k)
         avail = Signal(32 + k + 1)
-        fok_own, fok_total = Signal(), Signal(32 + k + 1)   # FOK_ORDER_DATA's, for FOK_DECIDE
+        # FOK_ORDER_DATA's, for FOK_DECIDE
+        fok_own = Signal()
+        fok_total = Signal(32 + k + 1)
         phase_side = Signal()
         snap_n = Signal(16)
         cancel_client = Signal(64)
         cancel_reason = Signal(REASON_BITS)
 
         # unlink (remove an order from its level and/or account list, free its slot)
-        u_slot, u_gen, u_acct = Signal(k), Signal(g), Signal(ab)
-        u_book, u_pidx = Signal(sb + 1), Signal(lb)
-        u_level, u_alist, u_free = Signal(), Signal(), Signal()
+        u_slot = Signal(k)
+        u_gen = Signal(g)
+        u_acct = Signal(ab)
+        u_book = Signal(sb + 1)
+        u_pidx = Signal(lb)
+        u_level = Signal()
+        u_alist = Signal()
+        u_free = Signal()
         u_ret = Signal(8)
         RETURNS = ["DONE", "RPL_MOVE", "MC_ADVANCE", "H_ADVANCE"]
 
@@ -486,7 +521,9 @@ class MatchingEngine(wiring.Component):
         # (``sweep_idle``). Nothing stops a sweep in the cycle its start is delivered: every
         # state that starts one goes on to a state that waits for its answer or allocates.
         sweep_go = Signal()
-        sweep_book, sweep_down, sweep_from = Signal(sb + 1), Signal(), Signal(lb)
+        sweep_book = Signal(sb + 1)
+        sweep_down = Signal()
+        sweep_from = Signal(lb)
         m.d.sync += sweep_go.eq(0)
         m.d.comb += [sweep.start.eq(sweep_go), sweep.book.eq(sweep_book), sweep.down.eq(sweep_down),
                      sweep.from_idx.eq(sweep_from), sweep.inclusive.eq(1)]
@@ -512,7 +549,8 @@ class MatchingEngine(wiring.Component):
         # ``accepting`` (a command may be taken: IDLE, REST_WRITE, UNLINK_WRITE of a command that
         # ends with it) is a register, set as the FSM goes to one of those states: every state
         # change goes through go(), so i.ready is not an OR of the states' registers
-        to_accepting, accepting = Signal(), Signal()
+        to_accepting = Signal()
+        accepting = Signal()
 
         fsm = OneHotFSM(m, init="INIT")
 
@@ -960,9 +998,16 @@ class MatchingEngine(wiring.Component):
             go("UNLINK_ROWS")
         # the rows and links read, registered with the compares UNLINK_WRITE decides on: its
         # writes and its index request come from registers, not from the memories' outputs
-        ul_lvl, ul_al = Signal.like(lvl_rd.data), Signal.like(al_rd.data)
-        ul_prv, ul_nxt, ul_aprv, ul_anxt = Signal(k), Signal(k), Signal(k), Signal(k)
-        ul_lvl_head, ul_lvl_tail, ul_al_head, ul_al_tail = Signal(), Signal(), Signal(), Signal()
+        ul_lvl = Signal.like(lvl_rd.data)
+        ul_al = Signal.like(al_rd.data)
+        ul_prv = Signal(k)
+        ul_nxt = Signal(k)
+        ul_aprv = Signal(k)
+        ul_anxt = Signal(k)
+        ul_lvl_head = Signal()
+        ul_lvl_tail = Signal()
+        ul_al_head = Signal()
+        ul_al_tail = Signal()
         with fsm.state("UNLINK_ROWS"):
             m.d.sync += [ul_lvl.eq(lvl_rd.data), ul_al.eq(al_rd.data), ul_prv.eq(prv_rd.data),
                          ul_nxt.eq(nxt_rd.data), ul_aprv.eq(aprv_rd.data), ul_anxt.eq(anxt_rd.data),

@@ -39,14 +39,17 @@ class EventOutput(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
-        staged, staged_data = Signal(), Signal(EventLayout)
+        staged = Signal()
+        staged_data = Signal(EventLayout)
         m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
         m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
 
         # ts_out: the cycle in which the presented event was first presented -- this one when
         # nothing was presented in the cycle before or that was taken then (a register holds it)
-        shown, took, stamp = Signal(), Signal(), Signal(32)
+        shown = Signal()
+        took = Signal()
+        stamp = Signal(32)
         fresh = ~shown | took
         ts_out = Mux(fresh, self.cycle, stamp)
         m.d.sync += [shown.eq(queue.r.valid), took.eq(queue.r.valid & queue.r.ready), stamp.eq(ts_out)]

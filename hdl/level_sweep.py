@@ -79,17 +79,22 @@ class LevelSweep(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         wb = self.word_bits
-        book, down = Signal(self.book_bits), Signal()
-        at, inclusive = Signal(self.level_bits), Signal()   # the level at hand; where a search starts
+        book = Signal(self.book_bits)
+        down = Signal()
+        # the level at hand; where a search starts
+        at = Signal(self.level_bits)
+        inclusive = Signal()
         rest = Signal(1 << wb)     # the occupied levels after ``at`` in its word, in search order
 
         # the queue: entries written at ``wr``, presented from ``rd``, never shifted
         slots = 1 << self.DEPTH.bit_length()
         assert slots > self.DEPTH
         q = Array(Signal(self.entry, name=f"q{i}") for i in range(slots))
-        wr, rd = Signal(range(slots)), Signal(range(slots))
+        wr = Signal(range(slots))
+        rd = Signal(range(slots))
         count = Signal(range(self.DEPTH + 1))
-        push, push_data = Signal(), Signal(self.entry)
+        push = Signal()
+        push_data = Signal(self.entry)
         pop = self.o.valid & self.o.ready
         m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[rd])]
         # The slot at ``wr`` never holds a queued entry (one slot more than DEPTH): it takes
@@ -115,7 +120,8 @@ class LevelSweep(wiring.Component):
         # one (``NEXT_WORD``), each asked for as soon as the word before it is answered, while
         # that word's levels are taken: ``ahead`` -- asked for, its answer is (or will be) in the
         # index's registers. Not asked for when even its nearest level is out of reach.
-        ahead, reading_word = Signal(), Signal()
+        ahead = Signal()
+        reading_word = Signal()
         nearest_of_next = Cat(Const((1 << wb) - 1, wb), self.index_beyond_next)
         nearest_of_next = Mux(down, nearest_of_next, Cat(Const(0, wb), self.index_beyond_next))
 
@@ -140,7 +146,8 @@ class LevelSweep(wiring.Component):
         second = Signal(self.level_bits)
         at_edge = Mux(down, at == 0, at == (1 << self.level_bits) - 1)
         # the row read: the level at hand, the second probed, or the one the index has just found
-        reading_found, reading_second = Signal(), Signal()
+        reading_found = Signal()
+        reading_second = Signal()
         m.d.comb += [self.index_book.eq(book), self.index_down.eq(down),
                      self.index_op.eq(Mux(reading_word, IndexOp.NEXT_WORD, IndexOp.FIND)),
                      self.index_idx.eq(Mux(down, at - 1, at + 1)),
@@ -163,8 +170,10 @@ class LevelSweep(wiring.Component):
         # through go(); a state that stays keeps them): neither the engine's i.ready nor the
         # index's request multiplexers are an OR of this machine's states
         REQUESTING = ("SEARCH", "PROBE", "PROBE_SECOND", "FIRST", "WORD", "CHECK", "ROW")
-        idle, to_idle = Signal(init=1), Signal()
-        requesting, to_requesting = Signal(), Signal()
+        idle = Signal(init=1)
+        to_idle = Signal()
+        requesting = Signal()
+        to_requesting = Signal()
         m.d.comb += [to_idle.eq(idle), self.idle.eq(idle),
                      to_requesting.eq(requesting), self.requesting.eq(requesting)]
         m.d.sync += [idle.eq(to_idle), requesting.eq(to_requesting)]

@@ -126,12 +126,15 @@ class PriceLevelIndex(wiring.Component):
             return index ^ down.replicate(width_bits) if width_bits else index
 
         # LOAD: the rows as they leave the memories
-        word_q, summary_q = Signal(W), Signal(NW)
+        word_q = Signal(W)
+        summary_q = Signal(NW)
         # MASK: the start word, gated by its summary bit (a word whose bit is clear reads as
         # zero), and the searched side of it and of the summary, in the search's order
         gated = Signal(W)
         m.d.comb += gated.eq(word_q & summary_q.bit_select(sel, 1).replicate(W))
-        in_word, beyond = Signal(W), Signal(NW)        # registered in MASK, in the search's order
+        # registered in MASK, in the search's order
+        in_word = Signal(W)
+        beyond = Signal(NW)
         # ENCODE
         hit, hit_at = lowest_set(m, in_word, W, "hit")
         far, far_at = lowest_set(m, beyond, NW, "far")
@@ -147,7 +150,9 @@ class PriceLevelIndex(wiring.Component):
         adjacent = Signal(max(self.sel_bits, 1))
         m.d.comb += adjacent.eq(Mux(down, sel - 1, sel + 1))
         at_edge = Mux(down, sel == 0, sel == NW - 1) if self.sel_bits else Const(1)
-        adjacent_word, adjacent_used, past_adjacent = Signal(W), Signal(), Signal(NW)
+        adjacent_word = Signal(W)
+        adjacent_used = Signal()
+        past_adjacent = Signal(NW)
         adjacent_oriented = Signal(W)
         m.d.comb += adjacent_oriented.eq(oriented(adjacent_word, W))
         _, adjacent_at = lowest_set(m, adjacent_oriented, W, "adjacent_hit")
@@ -161,8 +166,10 @@ class PriceLevelIndex(wiring.Component):
         # ``busy`` and ``free_next`` are registers, set with the state they describe (every state
         # change goes through go(); a state that stays keeps them): nothing that waits for the
         # index decodes its state register
-        busy, free_next = Signal(init=1), Signal()
-        to_busy, to_free = Signal(), Signal()
+        busy = Signal(init=1)
+        free_next = Signal()
+        to_busy = Signal()
+        to_free = Signal()
         m.d.comb += [to_busy.eq(busy), to_free.eq(free_next), self.busy.eq(busy), self.free_next.eq(free_next)]
         m.d.sync += [busy.eq(to_busy), free_next.eq(to_free)]
 
