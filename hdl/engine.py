@@ -613,11 +613,11 @@ class MatchingEngine(wiring.Component):
 
         # -- NEW ---------------------------------------------------------------------------------
         def allocate():
-            """Take the next free slot and read its generation; NEW_GEN sees it. The free list
-            takes the slot in the next cycle, from a register (``alloc_q``: no decision of the
-            FSM's reaches its counters or its queue's read address); nothing allocates or frees
-            in between, so ``free.slot`` is this slot until then."""
-            m.d.comb += gen_rd.addr.eq(free.slot)
+            """Take the next free slot (its generation read by alloc_reads() in this cycle);
+            NEW_GEN sees it. The free list takes the slot in the next cycle, from a register
+            (``alloc_q``: no decision of the FSM's reaches its counters or its queue's read
+            address); nothing allocates or frees in between, so ``free.slot`` is this slot until
+            then."""
             m.d.sync += [a_slot.eq(free.slot), alloc_q.eq(1)]
             go("NEW_GEN")
 
@@ -652,8 +652,14 @@ class MatchingEngine(wiring.Component):
             m.d.comb += [notional.limit.eq(acct_max_notional), notional.capture.eq(1)]
             go("NEW_RISK")
 
+        def alloc_reads():
+            """The next free slot's generation, read in every cycle of a state that may
+            allocate, whether or not it does."""
+            m.d.comb += gen_rd.addr.eq(free.slot)
+
         with fsm.state("NEW_RISK"):
             opposite = ~cmd.side[0]
+            alloc_reads()
             with m.If(check.new_failed):   # [R-CHECKS], in order; the notional limit last
                 m.d.sync += reason.eq(check.new_reason)
                 go("REJECT")
@@ -687,6 +693,7 @@ class MatchingEngine(wiring.Component):
                     go("NEW_ALLOC")
 
         with fsm.state("NEW_ALLOC"):
+            alloc_reads()
             start_sweep()
             allocate()
 

@@ -176,7 +176,9 @@ class LevelSweep(wiring.Component):
         to_requesting = Signal()
         m.d.comb += [to_idle.eq(idle), self.idle.eq(idle),
                      to_requesting.eq(requesting), self.requesting.eq(requesting)]
-        m.d.sync += [idle.eq(to_idle), requesting.eq(to_requesting)]
+        # (every state a stop reaches is not a requesting one: stop gates the register last, so
+        # the consumer's late stop meets one LUT, not the chain of the states' go())
+        m.d.sync += [idle.eq(to_idle), requesting.eq(to_requesting & ~self.stop)]
         fsm = OneHotFSM(m, init="IDLE")
 
         def go(state):

@@ -130,8 +130,15 @@ class PriceLevelIndex(wiring.Component):
         summary_q = Signal(NW)
         # MASK: the start word, gated by its summary bit (a word whose bit is clear reads as
         # zero), and the searched side of it and of the summary, in the search's order
+        bit_1h = Signal(W)
+        sel_1h = Signal(NW)
+        adjacent_1h = Signal(NW)
+        find_mask = Signal(W)
+        kept_mask = Signal(W)
+        beyond_mask = Signal(NW)
+        past_adjacent_mask = Signal(NW)
         gated = Signal(W)
-        m.d.comb += gated.eq(word_q & summary_q.bit_select(sel, 1).replicate(W))
+        m.d.comb += gated.eq(word_q & ((summary_q & sel_1h) != 0).replicate(W))
         # registered in MASK, in the search's order
         in_word = Signal(W)
         beyond = Signal(NW)
@@ -209,41 +216,48 @@ class PriceLevelIndex(wiring.Component):
             m.d.comb += [self.ready.eq(1), words_rd.addr.eq(word_addr(adjacent))]
             m.d.sync += [word_q.eq(words_rd.data), summary_q.eq(sum_rd.data)]
             go("MASK")
+        # MASK's masks and one-hot positions, registered in LOAD from the request's registers
+        # (they do not change until the next start): MASK's logic starts at the rows and these
+        m.d.sync += [bit_1h.eq(1 << bit), sel_1h.eq(1 << sel), adjacent_1h.eq(1 << adjacent),
+                     find_mask.eq(side_mask(bit, W, down, inclusive)),
+                     kept_mask.eq(side_mask(bit, W, down, ~inclusive)),
+                     beyond_mask.eq(side_mask(sel, NW, down, 0)),
+                     past_adjacent_mask.eq(side_mask(adjacent, NW, down, 0))]
         with fsm.state("MASK"):
             m.d.comb += [self.ready.eq(1)]
             go("IDLE")
             with m.Switch(op):
                 with m.Case(IndexOp.FIND):
-                    m.d.sync += [in_word.eq(oriented(gated & side_mask(bit, W, down, inclusive), W)),
-                                 beyond.eq(oriented(summary_q & side_mask(sel, NW, down, 0), NW)),
+                    m.d.sync += [in_word.eq(oriented(gated & find_mask, W)),
+                                 beyond.eq(oriented(summary_q & beyond_mask, NW)),
                                  adjacent_word.eq(words_rd.data),
-                                 adjacent_used.eq(~at_edge & summary_q.bit_select(adjacent, 1)),
-                                 past_adjacent.eq(oriented(summary_q & side_mask(adjacent, NW, down, 0), NW))]
+                                 adjacent_used.eq(~at_edge & ((summary_q & adjacent_1h) != 0)),
+                                 past_adjacent.eq(oriented(summary_q & past_adjacent_mask, NW))]
                     go("ENCODE")
                 with m.Case(IndexOp.SET):
-                    m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | (1 << bit)),
+                    m.d.comb += [words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(gated | bit_1h),
                                  words_wr.en.eq(1),
-                                 sum_wr.addr.eq(book), sum_wr.data.eq(summary_q | (1 << sel)),
+                                 sum_wr.addr.eq(book), sum_wr.data.eq(summary_q | sel_1h),
                                  sum_wr.en.eq(1)]
                 with m.Case(IndexOp.CLEAR):
                     # the word's summary bit goes when the word empties
                     cleared = Signal(W)
-                    m.d.comb += [cleared.eq(gated & ~(1 << bit)),
+                    m.d.comb += [cleared.eq(gated & ~bit_1h),
                                  words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(cleared),
                                  words_wr.en.eq(1),
                                  sum_wr.addr.eq(book), sum_wr.en.eq(cleared == 0),
-                                 sum_wr.data.eq(summary_q & ~(1 << sel))]
+                                 sum_wr.data.eq(summary_q & ~sel_1h)]
                 with m.Case(IndexOp.CLEAR_PASSED):
                     # keep the start word's bits on the searched side (idx too when not
                     # inclusive) and the summary bits of the words beyond it; the passed words'
                     # summary bits go, which empties them whatever they hold
                     kept = Signal(W)
-                    m.d.comb += [kept.eq(gated & side_mask(bit, W, down, ~inclusive)),
+                    m.d.comb += [kept.eq(gated & kept_mask),
                                  words_wr.addr.eq(word_addr(sel)), words_wr.data.eq(kept),
                                  words_wr.en.eq(1),
                                  sum_wr.addr.eq(book), sum_wr.en.eq(1),
-                                 sum_wr.data.eq((summary_q & side_mask(sel, NW, down, 0))
-                                                | ((kept != 0) << sel))]
+                                 sum_wr.data.eq((summary_q & beyond_mask)
+                                                | Mux(kept != 0, sel_1h, 0))]
         with fsm.state("ENCODE"):
             m.d.comb += self.ready.eq(1)
             with m.If(hit):
