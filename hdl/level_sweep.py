@@ -185,6 +185,11 @@ class LevelSweep(wiring.Component):
             fsm.goto(state)
             m.d.comb += [to_idle.eq(state == "IDLE"), to_requesting.eq(state in REQUESTING)]
 
+        def drain_on_stop():
+            """Stopped: on to DRAIN, where a search in flight finishes (the last goto counts)."""
+            with m.If(self.stop):
+                go("DRAIN")
+
         with fsm.state("IDLE"):
             with m.If(self.start):
                 m.d.sync += [book.eq(self.book), down.eq(self.down), at.eq(self.from_idx),
@@ -206,8 +211,7 @@ class LevelSweep(wiring.Component):
             with m.Elif(~self.index_busy):
                 m.d.comb += [self.index_start.eq(~at_edge), self.reading.eq(1)]
                 go("PROBE")
-                with m.If(self.stop):
-                    go("DRAIN")
+                drain_on_stop()
             with m.Elif(self.stop):
                 go("IDLE")
         with fsm.state("PROBE"):    # the start level's row: queued when it has orders
@@ -218,8 +222,7 @@ class LevelSweep(wiring.Component):
             with m.Else():
                 m.d.comb += [self.reading.eq(1), reading_second.eq(1)]
                 go("PROBE_SECOND")
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("PROBE_SECOND"):   # the next level's row: queued when it has orders
             go("FIRST")
             with m.If(self.row_used):
@@ -227,27 +230,23 @@ class LevelSweep(wiring.Component):
                     queue_level(second)
                 with m.Else():
                     queue_end(second)
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("FIRST"):    # the first search's answer, with the words beyond it
             with m.If(~self.index_busy & room):
                 with m.If(self.index_found):
                     take_answer()
                 with m.Else():
                     queue_end(worst)
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("WORD"):     # the next word's levels, when the index has them
             with m.If(~self.index_busy & room):
                 take_answer()
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("CHECK"):    # the word's next level: read its row when there is room
             with m.If(room):
                 m.d.comb += self.reading.eq(1)
                 go("ROW")
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("ROW"):      # the row is here: queue it if acceptable; on with the word
             with m.If(~acceptable(at)):
                 queue_end(at)
@@ -260,16 +259,13 @@ class LevelSweep(wiring.Component):
                     go("WORD")
                 with m.Else():
                     go("EXHAUSTED")   # no word beyond in reach: nothing left
-            with m.If(self.stop):  # (the push is dropped with the queue)
-                go("DRAIN")
+            drain_on_stop()   # (the push is dropped with the queue)
         with fsm.state("EXHAUSTED"):   # nothing beyond: the last entry, when there is room
             with m.If(room):
                 queue_end(worst)
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("END"):      # the last entry is queued; wait for stop
-            with m.If(self.stop):
-                go("DRAIN")
+            drain_on_stop()
         with fsm.state("DRAIN"):    # stopped: let a search in flight finish
             with m.If(~self.index_busy):
                 go("IDLE")
