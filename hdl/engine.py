@@ -457,7 +457,7 @@ class MatchingEngine(wiring.Component):
             _ORDER_DATA registers the order and whether it is picked (``w_sel``); _EMIT cancels
             it, or, not picked, reads the next one as _ORDER would (2 cycles an order either
             way): the order memory's data reaches registers, not the next state."""
-            def order_reads(slot):
+            def walk_reads(slot):
                 m.d.comb += [od_rd.addr.eq(slot), lv_rd.addr.eq(slot), gen_rd.addr.eq(slot),
                              link_rd.addr.eq(slot)]
 
@@ -471,7 +471,7 @@ class MatchingEngine(wiring.Component):
 
             with fsm.state(f"{name}_ORDER"):
                 # read whether or not the walk goes on: no decision reaches the addresses
-                order_reads(w_cur)
+                walk_reads(w_cur)
                 next_order(w_cur)
             with fsm.state(f"{name}_ORDER_DATA"):
                 m.d.sync += [r_slot.eq(w_cur), r.eq(od_rd.data), r_leaves.eq(lv_rd.data),
@@ -484,7 +484,7 @@ class MatchingEngine(wiring.Component):
                     emit_canceled_resting("UNLINK_ROWS", reason)
                     m.d.sync += unlink_resting(f"{name}_ADVANCE")
                 with m.Else():
-                    order_reads(w_next)
+                    walk_reads(w_next)
                     next_order(w_next)
             with fsm.state(f"{name}_ADVANCE"):
                 m.d.sync += w_cur.eq(w_next)

@@ -31,7 +31,7 @@ Pipeline, every stage from registers (``start`` in cycle t):
 
 * t: the start word and the summary are read from the request's fields;
 * t+1 (``LOAD``): their rows are registered as they leave the memories (the block RAMs' output
-  registers);
+  registers), and the masks and one-hot positions of the request's level beside them;
 * t+2 (``MASK``): the start word, gated by its summary bit, masked to the searched side, and the
   summary masked to the words beyond, registered in the search's order (bit-reversed when
   ``down``, so one lowest-set encoder serves both directions). SET, CLEAR and CLEAR_PASSED write
