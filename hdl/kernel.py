@@ -369,7 +369,7 @@ class XrtTop(wiring.Component):
 
 
 @contextlib.contextmanager
-def _without_zero_meminit():
+def without_zero_meminit():
     """Amaranth 0.5 writes every memory's initial contents into RTLIL bit by bit, even when all
     zero: for the u280 profile (hundreds of Mbit) that takes tens of GB. Every memory of the
     kernel starts at zero, which is what BRAM and URAM power up to, and the engine clears its
@@ -401,5 +401,5 @@ def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 
     top = XrtTop(FpgaxKernel(config, data_width, build_id))
     if not for_synthesis:
         return verilog.convert(top, name=rm.KERNEL_NAME)
-    with _without_zero_meminit():   # and the vendor primitives where inference falls short
+    with without_zero_meminit():   # and the vendor primitives where inference falls short
         return verilog.convert(top, name=rm.KERNEL_NAME, platform=XILINX)

@@ -56,83 +56,129 @@ def block_depth(style: str, width: int) -> int:
     return max((depth for depth, bits in dual_port if bits >= width), default=dual_port[-1][0])
 
 
-class RegisteredReadRam(wiring.Component):
-    """A memory whose every block has its read output registered: what Vivado builds from it is a
-    RAMB36/URAM288 per bank with ``DOA_REG``/``OREG`` on, nothing in the fabric between a block and its
-    register, and a pipelined multiplexer joining the banks.
+class PipelinedRam(wiring.Component):
+    """A memory built to close timing at 300 MHz: every path into or out of its blocks starts or
+    ends at a register, and at most the two LUT levels of the bank multiplexer lie between a block
+    and a register.
 
-    Ports (``read``: ``addr``, ``en`` in, ``data`` out; ``write``: ``addr``, ``data``, ``en``):
+    Ports (``read``: ``addr``, ``en`` in, ``data`` out; ``write``: ``addr``, ``data``, ``en``, one
+    enable bit per ``granularity`` lane when given).
 
-    * ``read.en`` with ``read.addr`` in cycle t: ``read.data`` holds that row from cycle t +
-      ``latency`` on, until the data of the next enabled read replaces it.
-    * ``write.en`` (one bit per ``granularity`` lane when given) with ``write.addr`` and
-      ``write.data``: written at the clock edge. A read sees the writes of the cycles before it, not
-      those of its own cycle or later ones (not transparent).
+    Contract
+    --------
+    * ``read.en`` with ``read.addr`` in cycle t: from cycle t + ``latency`` on, ``read.data`` holds
+      that row as written by every write issued in a cycle before t (not t's own or a later one),
+      until the data of the next enabled read replaces it.
+    * ``latency``: 2 for ``block`` and ``logic`` memories (the block's read unregistered, its banks
+      joined by one multiplexer -- two LUT levels with MUXF7/F8 at up to 256 banks -- into a
+      register), 3 for ``ultra`` (the URAM288's ``OREG``, then the multiplexer and its register).
+      A larger ``latency`` given pads with registers, so that a memory has the same cycle count at
+      every size (the sim profile's 1,024 slots and the u280's 256K).
+    * ``write``: registered, it reaches the blocks a cycle later, each bank's enables decoded into
+      registers (a bank's enables are flip-flops, not a decode of the writer's address). The write of
+      cycle t-1, which lands in the edge at which a read of cycle t samples its block, answers that
+      read from copies of its registers, compared on registered addresses: ``read.data`` is one LUT
+      (per lane: forwarded or read) after the output registers.
 
     A memory deeper than one block (:func:`block_depth` at its ``ram_style``) is split into banks of
-    one block's depth, each with its own output register (cycle t+1: the block's read; t+2: its
-    output register). The banks' registers are joined by a tree of ``fan_in``-to-1 multiplexers, one
-    register after each level, steered by the bank number read with them: ``latency`` is 2 plus the
-    tree's levels (2 for one bank, 3 up to ``fan_in`` banks, 4 up to fan_in squared).
+    one block's depth; the bank number is registered with the read.
+
+    Its registers are not reset (``reset_less``): a reset meets none of its LUTs. A write issued
+    before a reset lands during it, as if the reset had come a cycle later; a read's data is
+    defined from its ``latency`` on.
     """
 
     def __init__(self, *, shape, depth: int, granularity: int | None = None, narrow: bool = False,
-                 style: str | None = None, fan_in: int = 16):
+                 style: str | None = None, latency: int | None = None):
         from amaranth.hdl import Shape
 
-        self.shape, self.depth, self.granularity, self.fan_in = shape, depth, granularity, fan_in
+        self.shape, self.depth = shape, depth
         self.width = Shape.cast(shape).width
+        self.granularity = granularity or self.width
+        if self.width % self.granularity:
+            raise ValueError(f"granularity {granularity} does not divide the width {self.width}")
+        self.lanes = self.width // self.granularity
         self.style = style or ram_style(depth, self.width, narrow)
         self.bank_depth = depth if self.style == "logic" else min(depth, block_depth(self.style, self.width))
         self.banks = -(-depth // self.bank_depth)
-        self.mux_levels = 0
-        while fan_in ** self.mux_levels < self.banks:
-            self.mux_levels += 1
-        #: cycles from an enabled read to its data on ``read.data``
-        self.latency = 2 + self.mux_levels
-        lanes = self.width // granularity if granularity else 1
+        if self.banks > 256:
+            raise ValueError(f"{self.banks} banks of {self.bank_depth}: more than one multiplexer of 256")
+        #: the cycles from an enabled read to its data: the memory's own, or more when asked for
+        self.natural_latency = 3 if self.style == "ultra" else 2
+        if latency is not None and latency < self.natural_latency:
+            raise ValueError(f"latency {latency} is less than the {self.style} memory's {self.natural_latency}")
+        self.latency = latency or self.natural_latency
         addr = range(depth)
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape)})),
-            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(lanes)})),
+            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(self.lanes)})),
         })
 
     def elaborate(self, platform):
         m = Module()
+        gr, lanes, width = self.granularity, self.lanes, self.width
         low = (self.bank_depth - 1).bit_length()
-        bank_of = (lambda a: a[low:]) if self.banks > 1 else (lambda a: 0)
-        level = []
+
+        # the write, registered; each bank's enables decoded into registers
+        w_addr = Signal.like(self.write.addr, reset_less=True)
+        w_data = Signal(width, reset_less=True)
+        w_en = Signal(lanes, reset_less=True)
+        m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
+        outs = []
         for i in range(self.banks):
-            mem = memory.Memory(shape=self.width, depth=self.bank_depth, init=[],
-                                attrs={"ram_style": self.style})
+            mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
             m.submodules[f"bank{i}"] = mem
             rd = mem.read_port()
-            wr = mem.write_port(granularity=self.granularity)
-            hit = (bank_of(self.write.addr) == i) if self.banks > 1 else 1
+            wr = mem.write_port(granularity=gr if lanes > 1 else None)
+            bank_en = Signal(lanes, name=f"bank{i}_w_en", reset_less=True)
+            hit = (self.write.addr[low:] == i) if self.banks > 1 else 1
+            m.d.sync += bank_en.eq(Mux(hit, self.write.en, 0))
             m.d.comb += [rd.addr.eq(self.read.addr[:low]), rd.en.eq(self.read.en),
-                         wr.addr.eq(self.write.addr[:low]), wr.data.eq(self.write.data),
-                         wr.en.eq(Mux(hit, self.write.en, 0))]
-            out = Signal(self.width, name=f"bank{i}_out")    # the block's output register
-            m.d.sync += out.eq(rd.data)
-            level.append(out)
-        if self.banks > 1:
-            bank = Signal(range(self.banks), name="read_bank")   # the bank of the read in the blocks
-            with m.If(self.read.en):
-                m.d.sync += bank.eq(bank_of(self.read.addr))
-            step = (self.fan_in - 1).bit_length()
-            for depth in range(self.mux_levels):
-                # the bank number of the data in this level's registers, its used bits dropped
-                here = Signal.like(bank, name=f"bank_at_{depth}")
-                m.d.sync += here.eq(bank if depth == 0 else bank >> step)
-                bank = here
-                joined = []
-                for j in range(0, len(level), self.fan_in):
-                    group = level[j:j + self.fan_in]
-                    out = Signal(self.width, name=f"mux{depth}_{j // self.fan_in}")
-                    m.d.sync += out.eq(Array(group)[bank[:step]] if len(group) > 1 else group[0])
-                    joined.append(out)
-                level = joined
-        m.d.comb += self.read.data.eq(level[0])
+                         wr.addr.eq(w_addr[:low]), wr.data.eq(w_data), wr.en.eq(bank_en)]
+            if self.style == "ultra":      # the block's output register (OREG)
+                out = Signal(width, name=f"bank{i}_out", reset_less=True)
+                m.d.sync += out.eq(rd.data)
+                outs.append(out)
+            else:
+                outs.append(rd.data)
+
+        # the read's address and bank, registered with it; the write that lands as it samples
+        r_en = Signal(reset_less=True)
+        r_addr = Signal.like(self.read.addr, reset_less=True)
+        m.d.sync += r_en.eq(self.read.en)
+        with m.If(self.read.en):
+            m.d.sync += r_addr.eq(self.read.addr)
+        landed_addr = Signal.like(w_addr, reset_less=True)
+        landed_data = Signal(width, reset_less=True)
+        landed_en = Signal(lanes, reset_less=True)
+        m.d.sync += [landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
+        fwd_hit = Signal(lanes, reset_less=True)
+        fwd_data = Signal(width, reset_less=True)
+        with m.If(r_en):
+            m.d.sync += [fwd_hit.eq(Mux(landed_addr == r_addr, landed_en, 0)), fwd_data.eq(landed_data)]
+
+        # the banks joined: one multiplexer into a register, in the cycle their data is out
+        bank = r_addr[low:] if self.banks > 1 else None
+        if self.style == "ultra":          # a cycle later, behind the OREGs
+            hit_at, fwd_at = Signal(lanes, reset_less=True), Signal(width, reset_less=True)
+            m.d.sync += [hit_at.eq(fwd_hit), fwd_at.eq(fwd_data)]
+            fwd_hit, fwd_data = hit_at, fwd_at
+            if bank is not None:
+                bank_at = Signal(len(bank), name="bank_at_mux", reset_less=True)
+                m.d.sync += bank_at.eq(bank)
+                bank = bank_at
+        data = Signal(width, name="read_data", reset_less=True)
+        m.d.sync += data.eq(Array(outs)[bank] if bank is not None else outs[0])
+        hit_q, fwd_q = fwd_hit, fwd_data
+        # padding to the latency asked for
+        for stage in range(self.latency - self.natural_latency):
+            data_p = Signal(width, name=f"read_data_p{stage}", reset_less=True)
+            hit_p = Signal(lanes, name=f"fwd_hit_p{stage}", reset_less=True)
+            fwd_p = Signal(width, name=f"fwd_data_p{stage}", reset_less=True)
+            m.d.sync += [data_p.eq(data), hit_p.eq(hit_q), fwd_p.eq(fwd_q)]
+            data, hit_q, fwd_q = data_p, hit_p, fwd_p
+        m.d.comb += self.read.data.eq(Cat(*(Mux(hit_q[i], fwd_q[i * gr:(i + 1) * gr], data[i * gr:(i + 1) * gr])
+                                           for i in range(lanes))))
         return m
 
 

@@ -94,7 +94,7 @@ def build_id(revision: str) -> int:
 
 
 def write_verilog(profile_name: str, out: Path, data_width: int = 512, lint: bool = True) -> BuildDirs:
-    from fpgax.hdl.kernel import _without_zero_meminit, kernel_verilog
+    from fpgax.hdl.kernel import kernel_verilog, without_zero_meminit
     from fpgax.sim.drivers import rtl
 
     config = profile(profile_name)
@@ -103,7 +103,7 @@ def write_verilog(profile_name: str, out: Path, data_width: int = 512, lint: boo
     revision = git_revision()
     with Step(f"build: Verilog of profile {profile_name}"):
         dirs.kernel_v.write_text(kernel_verilog(config, data_width, build_id(revision), for_synthesis=True))
-        with _without_zero_meminit():
+        with without_zero_meminit():
             dirs.engine_v.write_text(rtl.verilog(config))
     if lint:
         with Step("build: verilator --lint-only -Wall"):

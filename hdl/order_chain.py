@@ -1,0 +1,113 @@
+"""OrderChain: the orders of a run of price levels, oldest first, one every ``latency`` cycles.
+
+A level's orders form a FIFO linked by each slot's ``next`` link, from the level's head to its tail.
+The chain follows the links of the levels it is given, one after another, and reads each order's
+rows as it goes: the match loop's fills, FOK's and SNAPSHOT's sums and HALT's cancels all walk
+orders this way (docs/pipelined-engine.md).
+
+Contract
+--------
+* ``levels``: a ``lib.stream`` of ``(head, tail, tag)``: a level's first and last order and a
+  payload of the walker's (its price, say) that comes back with each of its orders. The levels are
+  walked in the order given; an entry is taken in the cycle its head is read.
+* ``read_addr``/``read_en``: the chain's read of the slot at hand, for the parent to fan out to
+  ``next`` and to every per-slot memory whose row the walker wants (each a ``PipelinedRam`` of
+  ``latency`` cycles). ``next_data`` is the ``next`` memory's data.
+* ``order``: ``valid`` for one cycle per order, ``latency`` cycles after its read, in the cycle the
+  rows read with it are out of their memories; with it ``slot``, ``last`` (the slot is its level's
+  tail) and ``tag``. Orders come every ``latency`` cycles while levels are given in time; after a
+  level's tail the next level's head is read in the cycle the tail's data arrives, when an entry
+  is waiting.
+* ``stop`` (one cycle or more): no read is issued and no ``order`` is valid in that cycle, and the
+  reads in flight are dropped; from the next cycle the chain takes a new run of levels from
+  ``levels``. Entries of the old run still in ``levels`` are the parent's to drop.
+* ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
+  tail and the next entry the chain waits, not busy.
+
+Timing: the address is the registered next link or the waiting level's head (one LUT), the link
+compare with the tail is registered a cycle ahead of the data, and ``read_en`` is a function of
+registers and ``levels.valid``.
+"""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+
+def LevelEntry(slot_bits: int, tag_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
+    return data.StructLayout({"head": slot_bits, "tail": slot_bits, "tag": tag_bits})
+
+
+class OrderChain(wiring.Component):
+    def __init__(self, slot_bits: int, tag_bits: int, latency: int = 2):
+        if latency < 2:
+            raise ValueError("the chain needs a cycle to compare a slot with its level's tail: latency >= 2")
+        self.slot_bits, self.tag_bits, self.latency = slot_bits, tag_bits, latency
+        super().__init__({
+            "levels": In(stream.Signature(LevelEntry(slot_bits, tag_bits))),
+            "read_addr": Out(slot_bits),
+            "read_en": Out(1),
+            "next_data": In(slot_bits),
+            "order": Out(data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})),
+            "stop": In(1),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        k, lat = self.slot_bits, self.latency
+
+        # the level being walked: its tail and tag
+        tail = Signal(k)
+        tag = Signal(self.tag_bits)
+        # no read in flight and the chain needs a level: at the start of a run, after a stop, and
+        # when a level's tail arrived before the next level
+        waiting = Signal(init=1)
+        # the reads in flight: stage i holds the read issued i+1 cycles ago
+        valid = [Signal(name=f"s{i}_valid") for i in range(lat)]
+        slot = [Signal(k, name=f"s{i}_slot") for i in range(lat)]
+        stag = [Signal(self.tag_bits, name=f"s{i}_tag") for i in range(lat)]
+        s0_tail = Signal(k)
+        # stage 0's slot compared with its level's tail, registered into stage 1 and carried on
+        last = [None] + [Signal(name=f"s{i}_last") for i in range(1, lat)]
+
+        arrived = valid[-1]                   # the link of the read issued ``lat`` cycles ago is out
+        at_tail = arrived & last[-1]
+        follow = arrived & ~last[-1]
+        take_level = self.levels.valid & (waiting | at_tail)
+        issue = ~self.stop & (follow | take_level)
+        m.d.comb += [
+            self.read_addr.eq(Mux(follow, self.next_data, self.levels.payload.head)),
+            self.read_en.eq(issue),
+            self.levels.ready.eq(take_level & ~self.stop),
+        ]
+        m.d.sync += [valid[0].eq(issue), slot[0].eq(self.read_addr)]
+        with m.If(follow):
+            m.d.sync += [s0_tail.eq(tail), stag[0].eq(tag)]
+        with m.Else():
+            m.d.sync += [s0_tail.eq(self.levels.payload.tail), stag[0].eq(self.levels.payload.tag)]
+        with m.If(take_level):
+            m.d.sync += [tail.eq(self.levels.payload.tail), tag.eq(self.levels.payload.tag)]
+        for i in range(1, lat):
+            m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
+                         last[i].eq(slot[0] == s0_tail if i == 1 else last[i - 1])]
+        with m.If(self.stop):
+            m.d.sync += waiting.eq(1)
+            for v in valid:
+                m.d.sync += v.eq(0)
+        with m.Elif(take_level):
+            m.d.sync += waiting.eq(0)
+        with m.Elif(at_tail):
+            m.d.sync += waiting.eq(1)
+
+        busy = valid[0]
+        for v in valid[1:]:
+            busy = busy | v
+        m.d.comb += [
+            self.order.valid.eq(arrived & ~self.stop),
+            self.order.slot.eq(slot[-1]),
+            self.order.last.eq(last[-1]),
+            self.order.tag.eq(stag[-1]),
+            self.busy.eq(busy),
+        ]
+        return m

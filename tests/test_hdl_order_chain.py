@@ -1,0 +1,168 @@
+"""OrderChain over PipelinedRams, in amaranth.sim: random level FIFOs linked in a ``next`` memory,
+walked level after level with the entries given late or at once, a row memory read beside the
+links, and runs stopped part way (as an order arrives, and with the next read in flight)."""
+
+import random
+
+import pytest
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from fpgax.hdl.order_chain import OrderChain
+from fpgax.hdl.ram import PipelinedRam
+
+SLOT_BITS = 6
+TAG_BITS = 5
+
+
+class Harness(wiring.Component):
+    """The chain with its ``next`` memory and one more per-slot memory read beside it."""
+
+    def __init__(self, latency):
+        self.chain = OrderChain(SLOT_BITS, TAG_BITS, latency=latency)
+        self.next = PipelinedRam(shape=SLOT_BITS, depth=1 << SLOT_BITS, latency=latency)
+        self.rows = PipelinedRam(shape=16, depth=1 << SLOT_BITS, latency=latency)
+        super().__init__({})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chain, m.submodules.next, m.submodules.rows = self.chain, self.next, self.rows
+        for mem in (self.next, self.rows):
+            m.d.comb += [mem.read.addr.eq(self.chain.read_addr), mem.read.en.eq(self.chain.read_en)]
+        m.d.comb += self.chain.next_data.eq(self.next.read.data)
+        return m
+
+
+def random_levels(rng, count):
+    """``count`` levels of 1-6 orders each, on distinct random slots: [(tag, [slots...])]."""
+    slots = rng.sample(range(1 << SLOT_BITS), 1 << SLOT_BITS)
+    levels = []
+    for tag in range(count):
+        n = rng.randint(1, 6)
+        levels.append((tag, [slots.pop() for _ in range(n)]))
+    return levels
+
+
+def run(dut, *benches, cycles=20000):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    for bench in benches:
+        sim.add_testbench(bench)
+    sim.run_until(1e-8 * cycles)
+
+
+async def link(ctx, dut, levels, rng):
+    """Write every level's links, and a row per slot, through the memories' write ports."""
+    for _, slots in levels:
+        for here, after in zip(slots, slots[1:] + [rng.randrange(1 << SLOT_BITS)], strict=True):   # a tail's link: junk
+            ctx.set(dut.next.write.addr, here)
+            ctx.set(dut.next.write.data, after)
+            ctx.set(dut.next.write.en, 1)
+            ctx.set(dut.rows.write.addr, here)
+            ctx.set(dut.rows.write.data, here * 1000 + 7)
+            ctx.set(dut.rows.write.en, 1)
+            await ctx.tick()
+    ctx.set(dut.next.write.en, 0)
+    ctx.set(dut.rows.write.en, 0)
+
+
+@pytest.mark.parametrize("latency", [2, 3])
+@pytest.mark.parametrize("gaps", [False, True])
+def test_the_chain_walks_every_level_oldest_first_one_order_every_latency_cycles(latency, gaps):
+    rng = random.Random(latency * 10 + gaps)
+    dut = Harness(latency)
+    levels = random_levels(rng, 10)
+    expected = [(slot, i == len(slots) - 1, tag) for tag, slots in levels for i, slot in enumerate(slots)]
+    seen = []            # (cycle, slot, last, tag, row)
+    done = []
+
+    async def bench(ctx):
+        await link(ctx, dut, levels, rng)
+        chain = dut.chain
+        queue = list(levels)
+        cycle = 0
+        while len(seen) < len(expected) and cycle < 2000:
+            offer = bool(queue) and (not gaps or rng.random() < 0.3)
+            if offer:
+                tag, slots = queue[0]
+                ctx.set(chain.levels.payload.head, slots[0])
+                ctx.set(chain.levels.payload.tail, slots[-1])
+                ctx.set(chain.levels.payload.tag, tag)
+            ctx.set(chain.levels.valid, offer)
+            if ctx.get(chain.order.valid):
+                seen.append((cycle, ctx.get(chain.order.slot), ctx.get(chain.order.last),
+                             ctx.get(chain.order.tag), ctx.get(dut.rows.read.data)))
+            if offer and ctx.get(chain.levels.ready):
+                queue.pop(0)
+            await ctx.tick()
+            cycle += 1
+        ctx.set(chain.levels.valid, 0)
+        for _ in range(2 * latency):
+            assert not ctx.get(chain.order.valid) and not ctx.get(chain.busy)
+            await ctx.tick()
+        done.append(True)
+
+    run(dut, bench, cycles=4000)
+    assert done
+    assert [(s, bool(last), t) for _, s, last, t, _ in seen] == expected
+    assert all(row == slot * 1000 + 7 for _, slot, _, _, row in seen)
+    gaps_seen = [b[0] - a[0] for a, b in zip(seen, seen[1:], strict=False)]
+    assert min(gaps_seen) == latency
+    if not gaps:       # entries always waiting: exactly one order every ``latency`` cycles
+        assert set(gaps_seen) == {latency}
+
+
+def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean():
+    rng = random.Random(5)
+    dut = Harness(2)
+    levels = random_levels(rng, 8)
+    flat = [(slot, tag) for tag, slots in levels for slot in slots]
+    runs = []
+    done = []
+
+    async def bench(ctx):
+        await link(ctx, dut, levels, rng)
+        chain = dut.chain
+        # a stop in the cycle an order arrives, one in the cycle after (the next read in flight)
+        for start_level, stop_after, in_flight in ((0, 3, False), (2, 5, True), (5, 100, False)):
+            queue = list(levels[start_level:])
+            got = []
+            cycle = 0
+            while cycle < 300:
+                if in_flight:
+                    stop = len(got) == stop_after and bool(ctx.get(chain.busy))
+                else:
+                    stop = len(got) == stop_after and bool(ctx.get(chain.order.valid))
+                ctx.set(chain.stop, stop)
+                offer = bool(queue)
+                if offer:
+                    tag, slots = queue[0]
+                    ctx.set(chain.levels.payload.head, slots[0])
+                    ctx.set(chain.levels.payload.tail, slots[-1])
+                    ctx.set(chain.levels.payload.tag, tag)
+                ctx.set(chain.levels.valid, offer)
+                if ctx.get(chain.order.valid):
+                    assert not stop
+                    got.append((ctx.get(chain.order.slot), ctx.get(chain.order.tag)))
+                if offer and ctx.get(chain.levels.ready):
+                    assert not stop
+                    queue.pop(0)
+                await ctx.tick()
+                cycle += 1
+                if stop:
+                    break
+            ctx.set(chain.stop, 0)
+            ctx.set(chain.levels.valid, 0)
+            for _ in range(4):           # nothing of the stopped run comes out afterwards
+                assert not ctx.get(chain.order.valid)
+                await ctx.tick()
+            runs.append((start_level, got))
+        done.append(True)
+
+    run(dut, bench, cycles=3000)
+    assert done
+    for start_level, got in runs:
+        first = sum(len(slots) for _, slots in levels[:start_level])
+        assert got == flat[first:first + len(got)]
+    assert [len(got) for _, got in runs] == [3, 5, len(flat) - sum(len(s) for _, s in levels[:5])]
