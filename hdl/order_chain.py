@@ -18,9 +18,15 @@ Contract
   tail) and ``tag``. Orders come every ``latency`` cycles while levels are given in time; after a
   level's tail the next level's head is read in the cycle the tail's data arrives, when an entry
   is waiting.
-* ``stop`` (one cycle or more): no read is issued and no ``order`` is valid in that cycle, and the
-  reads in flight are dropped; from the next cycle the chain takes a new run of levels from
-  ``levels``. Entries of the old run still in ``levels`` are the parent's to drop.
+* ``hold`` in a cycle ``order`` is valid: the order is presented again in the next cycle, with the
+  rows read beside it still out of their memories (a ``PipelinedRam`` holds its data until the next
+  read), and no read is issued: the walker takes an order when it can (its events may wait for
+  room). At most one read is ever in flight, so nothing else waits behind it.
+* ``stop`` (one cycle or more): no ``order`` is valid in that cycle, and the reads in flight are
+  dropped, with one issued in that cycle (a read changes nothing: ``stop`` does not gate
+  ``read_en``, so the walker's decision never reaches the memories' enables); from the next cycle
+  the chain takes a new run of levels from ``levels``. An entry taken in the cycle of a stop, and
+  those of the old run still in ``levels``, are the parent's to drop.
 * ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
   tail and the next entry the chain waits, not busy.
 
@@ -49,6 +55,7 @@ class OrderChain(wiring.Component):
             "read_en": Out(1),
             "next_data": In(slot_bits),
             "order": Out(data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})),
+            "hold": In(1),
             "stop": In(1),
             "busy": Out(1),
         })
@@ -70,16 +77,21 @@ class OrderChain(wiring.Component):
         s0_tail = Signal(k)
         # stage 0's slot compared with its level's tail, registered into stage 1 and carried on
         last = [None] + [Signal(name=f"s{i}_last") for i in range(1, lat)]
+        # and the same as "valid, and not its level's tail": the next read follows its link (the
+        # address multiplexer's select is a register)
+        cont = [None] + [Signal(name=f"s{i}_follow") for i in range(1, lat)]
 
         arrived = valid[-1]                   # the link of the read issued ``lat`` cycles ago is out
         at_tail = arrived & last[-1]
-        follow = arrived & ~last[-1]
-        take_level = self.levels.valid & (waiting | at_tail)
-        issue = ~self.stop & (follow | take_level)
+        follow = cont[-1]
+        held = self.hold & arrived
+        take_level = self.levels.valid & (waiting | at_tail) & ~held
+        # (a stop does not gate the read: a read changes nothing, and what it returns is dropped)
+        issue = ~held & (follow | take_level)
         m.d.comb += [
             self.read_addr.eq(Mux(follow, self.next_data, self.levels.payload.head)),
             self.read_en.eq(issue),
-            self.levels.ready.eq(take_level & ~self.stop),
+            self.levels.ready.eq(take_level),
         ]
         m.d.sync += [valid[0].eq(issue), slot[0].eq(self.read_addr)]
         with m.If(follow):
@@ -89,15 +101,17 @@ class OrderChain(wiring.Component):
         with m.If(take_level):
             m.d.sync += [tail.eq(self.levels.payload.tail), tag.eq(self.levels.payload.tag)]
         for i in range(1, lat):
-            m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
-                         last[i].eq(slot[0] == s0_tail if i == 1 else last[i - 1])]
+            with m.If(~held | (i < lat - 1)):    # a held order stays in the last stage
+                m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
+                             last[i].eq(slot[0] == s0_tail if i == 1 else last[i - 1]),
+                             cont[i].eq(valid[0] & (slot[0] != s0_tail) if i == 1 else cont[i - 1])]
         with m.If(self.stop):
             m.d.sync += waiting.eq(1)
-            for v in valid:
+            for v in valid + cont[1:]:
                 m.d.sync += v.eq(0)
         with m.Elif(take_level):
             m.d.sync += waiting.eq(0)
-        with m.Elif(at_tail):
+        with m.Elif(at_tail & ~held):
             m.d.sync += waiting.eq(1)
 
         busy = valid[0]

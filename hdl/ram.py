@@ -74,8 +74,9 @@ class PipelinedRam(wiring.Component):
       register), 3 for ``ultra`` (the URAM288's ``OREG``, then the multiplexer and its register).
       A larger ``latency`` given pads with registers, so that a memory has the same cycle count at
       every size (the sim profile's 1,024 slots and the u280's 256K).
-    * ``write``: registered, it reaches the blocks a cycle later, each bank's enables decoded into
-      registers (a bank's enables are flip-flops, not a decode of the writer's address). The write of
+    * ``write``: registered, it reaches the blocks a cycle later, its bank number decoded into two
+      registered one-hot halves (a bank's write enable is one AND of two registers, not a decode of
+      the writer's address). The write of
       cycle t-1, which lands in the edge at which a read of cycle t samples its block, answers that
       read from copies of its registers, compared on registered addresses: ``read.data`` is one LUT
       (per lane: forwarded or read) after the output registers.
@@ -119,20 +120,27 @@ class PipelinedRam(wiring.Component):
         gr, lanes, width = self.granularity, self.lanes, self.width
         low = (self.bank_depth - 1).bit_length()
 
-        # the write, registered; each bank's enables decoded into registers
+        # the write, registered, its bank number decoded into two registered one-hot halves (one LUT
+        # each from the writer's address): a bank's write enable is one AND of two of them
         w_addr = Signal.like(self.write.addr, reset_less=True)
         w_data = Signal(width, reset_less=True)
         w_en = Signal(lanes, reset_less=True)
         m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
+        bank_bits = (self.banks - 1).bit_length()
+        lo_bits = bank_bits // 2
+        w_bank = self.write.addr[low:low + bank_bits]
+        lo_hot = [Signal(name=f"w_bank_lo{j}", reset_less=True) for j in range(1 << lo_bits)]
+        hi_hot = [Signal(name=f"w_bank_hi{j}", reset_less=True) for j in range(1 << (bank_bits - lo_bits))]
+        m.d.sync += [hot.eq(w_bank[:lo_bits] == j) for j, hot in enumerate(lo_hot)]
+        m.d.sync += [hot.eq(w_bank[lo_bits:] == j) for j, hot in enumerate(hi_hot)]
         outs = []
         for i in range(self.banks):
             mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
             m.submodules[f"bank{i}"] = mem
             rd = mem.read_port()
             wr = mem.write_port(granularity=gr if lanes > 1 else None)
-            bank_en = Signal(lanes, name=f"bank{i}_w_en", reset_less=True)
-            hit = (self.write.addr[low:] == i) if self.banks > 1 else 1
-            m.d.sync += bank_en.eq(Mux(hit, self.write.en, 0))
+            hit = (lo_hot[i & ((1 << lo_bits) - 1)] & hi_hot[i >> lo_bits]) if self.banks > 1 else 1
+            bank_en = Mux(hit, w_en, 0)
             m.d.comb += [rd.addr.eq(self.read.addr[:low]), rd.en.eq(self.read.en),
                          wr.addr.eq(w_addr[:low]), wr.data.eq(w_data), wr.en.eq(bank_en)]
             if self.style == "ultra":      # the block's output register (OREG)

@@ -1,0 +1,133 @@
+"""FillLoop: an aggressor against the resting orders an ``OrderChain`` presents, one every 2 cycles
+[R-PRICE-TIME] [R-STP].
+
+Contract
+--------
+* ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account`` and ``a_stp_oldest``:
+  the loop takes them and is ``busy`` until it ``done``s.
+* ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
+  same cycle: ``r_leaves``, ``r_account``, ``r_next`` (its level link). The loop takes an order in the
+  cycle it is presented (cycle A: compared into registers) and decides it in the next (cycle B);
+  ``hold`` asks the chain to present the next order again while B waits for ``event_ready``.
+* In its cycle B, when ``event_ready`` (a register of the event output's), each order gives one
+  ``action`` (valid for that cycle):
+  - ``FILL``: ``qty`` traded at the order's level (``tag``); ``a_leaves`` and ``r_leaves`` after it;
+    ``r_gone`` when the resting order is filled (it leaves its level), else its leaves are to be
+    written;
+  - ``STP_RESTING`` (the aggressor is STP_OLDEST and the order its own account's): the resting order
+    is canceled for ``qty`` (its leaves) and leaves its level (``r_gone``); matching goes on;
+  - ``STP_AGGRESSOR`` (the default mode): the aggressor is canceled for ``qty`` (its leaves); the
+    loop ends.
+  With it ``slot``, ``last`` and ``tag`` of the order, and ``r_next``.
+* The loop ends (``stop`` to the chain in that cycle, ``done`` a cycle later with ``canceled`` and
+  the final ``a_leaves_now``) when the aggressor is filled or canceled, or when ``exhausted`` (the
+  walker has no more levels and the chain has nothing in flight) while it holds no order. ``stop``
+  drops the read the chain had issued ahead.
+
+Timing: cycle A registers the compares (the leaves' two differences and their order, the
+accounts' equality) from the rows; cycle B decides from those registers only.
+"""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, enum, wiring
+from amaranth.lib.wiring import In, Out
+
+
+class Action(enum.Enum, shape=2):
+    FILL = 0
+    STP_RESTING = 1
+    STP_AGGRESSOR = 2
+
+
+class FillLoop(wiring.Component):
+    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
+        self.slot_bits, self.account_bits, self.tag_bits = slot_bits, account_bits, tag_bits
+        order = data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})
+        super().__init__({
+            "start": In(1),
+            "a_leaves": In(32),
+            "a_account": In(account_bits),
+            "a_stp_oldest": In(1),
+            "busy": Out(1),
+            "order": In(order),
+            "r_leaves": In(32),
+            "r_account": In(account_bits),
+            "r_next": In(slot_bits),
+            "hold": Out(1),
+            "stop": Out(1),
+            "exhausted": In(1),
+            "event_ready": In(1),
+            "action": Out(data.StructLayout({
+                "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": 32,
+                "a_leaves": 32, "r_leaves": 32, "r_gone": 1, "r_next": slot_bits})),
+            "done": Out(1),
+            "canceled": Out(1),
+            "a_leaves_now": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        a_leaves = Signal(32)
+        a_account = Signal(self.account_bits)
+        a_stp_oldest = Signal()
+        running = Signal()
+        # cycle A's registers: the order taken and its compares
+        pending = Signal()
+        r_slot = Signal(self.slot_bits)
+        r_last = Signal()
+        r_tag = Signal(self.tag_bits)
+        r_next = Signal(self.slot_bits)
+        r_leaves = Signal(32)
+        r_within = Signal()        # r_leaves <= a_leaves: the resting order is filled
+        r_equal = Signal()         # r_leaves == a_leaves: both are
+        a_minus_r = Signal(32)
+        r_minus_a = Signal(32)
+        own = Signal()             # the resting order is the aggressor's account's [R-STP]
+
+        take = running & self.order.valid & ~pending
+        with m.If(take):
+            m.d.sync += pending.eq(1)
+        # (captured in every cycle no order is pending, so that what decides whether one is taken
+        # reaches one flip-flop, not the enables of the compares)
+        with m.If(~pending):
+            m.d.sync += [
+                r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
+                r_next.eq(self.r_next), r_leaves.eq(self.r_leaves),
+                r_within.eq(self.r_leaves <= a_leaves), r_equal.eq(self.r_leaves == a_leaves),
+                a_minus_r.eq(a_leaves - self.r_leaves), r_minus_a.eq(self.r_leaves - a_leaves),
+                own.eq(self.r_account == a_account),
+            ]
+
+        # cycle B: the decision, from registers
+        decide = pending & self.event_ready
+        act = self.action
+        stp_aggressor = own & ~a_stp_oldest
+        filled = ~own & (~r_within | r_equal)          # the aggressor's leaves reach 0
+        ends = decide & (stp_aggressor | filled)
+        m.d.comb += [
+            act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
+            act.r_next.eq(r_next),
+            act.kind.eq(Mux(own, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR), Action.FILL)),
+            act.qty.eq(Mux(own & ~a_stp_oldest, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
+            act.a_leaves.eq(Mux(own, a_leaves, Mux(r_within, a_minus_r, 0))),
+            act.r_leaves.eq(Mux(own | r_within, 0, r_minus_a)),
+            act.r_gone.eq(own & a_stp_oldest | ~own & r_within),
+            self.hold.eq(pending),
+            self.busy.eq(running),
+            self.a_leaves_now.eq(a_leaves),
+        ]
+        with m.If(decide):
+            m.d.sync += pending.eq(0)
+            with m.If(~own):
+                m.d.sync += a_leaves.eq(Mux(r_within, a_minus_r, 0))
+
+        # the end: filled or canceled, or nothing more to trade with
+        finish = ends | running & ~pending & self.exhausted
+        m.d.comb += self.stop.eq(finish)
+        m.d.sync += self.done.eq(finish)
+        with m.If(finish):
+            m.d.sync += [running.eq(0), self.canceled.eq(stp_aggressor & decide)]
+        with m.If(self.start & ~running):
+            m.d.sync += [running.eq(1), a_leaves.eq(self.a_leaves), a_account.eq(self.a_account),
+                         a_stp_oldest.eq(self.a_stp_oldest), self.canceled.eq(0)]
+        return m

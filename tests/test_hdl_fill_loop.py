@@ -1,0 +1,134 @@
+"""FillLoop over an OrderChain and PipelinedRams, in amaranth.sim, against the golden model's match
+loop written out for one aggressor (sim/golden/model.py, _match): random levels of random orders of a
+few accounts, both STP modes, the event output's room coming and going."""
+
+import random
+
+import pytest
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.sim import Simulator
+
+from fpgax.hdl.fill_loop import Action, FillLoop
+from fpgax.hdl.order_chain import OrderChain
+from fpgax.hdl.ram import PipelinedRam
+
+K, A, T = 6, 3, 5       # slot, account and tag bits
+
+
+class Harness(wiring.Component):
+    def __init__(self):
+        self.chain = OrderChain(K, T)
+        self.loop = FillLoop(K, A, T)
+        self.mems = {name: PipelinedRam(shape=width, depth=1 << K)
+                     for name, width in (("next", K), ("leaves", 32), ("account", A))}
+        super().__init__({})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chain, m.submodules.loop = chain, loop = self.chain, self.loop
+        for name, mem in self.mems.items():
+            m.submodules[name] = mem
+            m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
+        m.d.comb += [chain.next_data.eq(self.mems["next"].read.data), loop.order.eq(chain.order),
+                     loop.r_leaves.eq(self.mems["leaves"].read.data), loop.r_account.eq(self.mems["account"].read.data),
+                     loop.r_next.eq(self.mems["next"].read.data), chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
+        return m
+
+
+def reference(a_leaves, a_account, stp_oldest, orders):
+    """The golden model's match loop over a given run of resting orders:
+    (actions, canceled, final leaves); an action is (kind, slot, qty, a_leaves, r_leaves, r_gone)."""
+    actions = []
+    for slot, _, _, leaves, account in orders:
+        if account == a_account:
+            if stp_oldest:
+                actions.append((Action.STP_RESTING, slot, leaves, a_leaves, 0, True))
+                continue
+            actions.append((Action.STP_AGGRESSOR, slot, a_leaves, a_leaves, 0, False))
+            return actions, True, a_leaves
+        qty = min(a_leaves, leaves)
+        a_leaves -= qty
+        actions.append((Action.FILL, slot, qty, a_leaves, leaves - qty, leaves == qty))
+        if a_leaves == 0:
+            return actions, False, 0
+    return actions, False, a_leaves
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fill_loop_trades_as_the_model_does(seed):
+    rng = random.Random(seed)
+    dut = Harness()
+    slots = rng.sample(range(1 << K), 1 << K)
+    results = []
+
+    async def write(ctx, name, addr, value):
+        mem = dut.mems[name]
+        ctx.set(mem.write.addr, addr)
+        ctx.set(mem.write.data, value)
+        ctx.set(mem.write.en, 1)
+        await ctx.tick()
+        ctx.set(mem.write.en, 0)
+
+    async def bench(ctx):
+        chain, loop = dut.chain, dut.loop
+        for trial in range(12):
+            # a run of levels, written into the memories
+            levels = []
+            for tag in range(rng.randint(1, 4)):
+                run = [slots[(trial * 17 + tag * 5 + i) % len(slots)] for i in range(rng.randint(1, 4))]
+                levels.append((tag, run))
+            orders = []
+            for tag, run in levels:
+                for i, slot in enumerate(run):
+                    leaves, account = rng.randint(1, 9), rng.randrange(4)
+                    orders.append((slot, i == len(run) - 1, tag, leaves, account))
+                    await write(ctx, "next", slot, run[i + 1] if i + 1 < len(run) else rng.randrange(1 << K))
+                    await write(ctx, "leaves", slot, leaves)
+                    await write(ctx, "account", slot, account)
+            a_leaves, a_account, oldest = rng.randint(1, 40), rng.randrange(4), rng.random() < 0.5
+            ctx.set(loop.a_leaves, a_leaves)
+            ctx.set(loop.a_account, a_account)
+            ctx.set(loop.a_stp_oldest, oldest)
+            ctx.set(loop.start, 1)
+            await ctx.tick()
+            ctx.set(loop.start, 0)
+            queue = list(levels)
+            got = []
+            for _ in range(400):
+                ready = rng.random() < 0.7
+                ctx.set(loop.event_ready, ready)
+                offer = bool(queue)
+                if offer:
+                    tag, run = queue[0]
+                    ctx.set(chain.levels.payload.head, run[0])
+                    ctx.set(chain.levels.payload.tail, run[-1])
+                    ctx.set(chain.levels.payload.tag, tag)
+                ctx.set(chain.levels.valid, offer)
+                ctx.set(loop.exhausted, not queue and not ctx.get(chain.busy))
+                act = loop.action
+                if ctx.get(act.valid):
+                    assert ready, "an action while the event output has no room"
+                    got.append((Action(ctx.get(act.kind)), ctx.get(act.slot), ctx.get(act.qty), ctx.get(act.a_leaves),
+                                ctx.get(act.r_leaves), bool(ctx.get(act.r_gone))))
+                if offer and ctx.get(chain.levels.ready):
+                    queue.pop(0)
+                await ctx.tick()
+                if ctx.get(loop.done):
+                    break
+            else:
+                raise AssertionError("the loop did not end")
+            ctx.set(chain.levels.valid, 0)
+            result = (got, bool(ctx.get(loop.canceled)), ctx.get(loop.a_leaves_now))
+            results.append((result, reference(a_leaves, a_account, oldest, orders)))
+            for _ in range(3):          # idle: nothing comes out of a stopped chain
+                assert not ctx.get(chain.order.valid) and not ctx.get(loop.action.valid)
+                await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run_until(1e-8 * 40000)
+    assert len(results) == 12
+    for got, expected in results:
+        assert got == expected
