@@ -12,6 +12,7 @@ from amaranth.sim import Simulator
 from fpgax.hdl.fill_loop import Action, FillLoop
 from fpgax.hdl.order_chain import OrderChain
 from fpgax.hdl.ram import PipelinedRam
+from tests.test_hdl_order_chain import offer_level
 
 K, A, T = 6, 3, 5       # slot, account and tag bits
 
@@ -99,12 +100,7 @@ def test_the_fill_loop_trades_as_the_model_does(seed):
                 ready = rng.random() < 0.7
                 ctx.set(loop.event_ready, ready)
                 offer = bool(queue)
-                if offer:
-                    tag, run = queue[0]
-                    ctx.set(chain.levels.payload.head, run[0])
-                    ctx.set(chain.levels.payload.tail, run[-1])
-                    ctx.set(chain.levels.payload.tag, tag)
-                ctx.set(chain.levels.valid, offer)
+                offer_level(ctx, chain, queue, offer)
                 ctx.set(loop.exhausted, not queue and not ctx.get(chain.busy))
                 act = loop.action
                 if ctx.get(act.valid):

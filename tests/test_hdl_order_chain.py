@@ -52,6 +52,16 @@ def run(dut, *benches, cycles=20000):
     sim.run_until(1e-8 * cycles)
 
 
+def offer_level(ctx, chain, queue, offer):
+    """Present the first level of ``queue`` ((tag, slots)) on the chain's ``levels`` when ``offer``."""
+    if offer:
+        tag, slots = queue[0]
+        ctx.set(chain.levels.payload.head, slots[0])
+        ctx.set(chain.levels.payload.tail, slots[-1])
+        ctx.set(chain.levels.payload.tag, tag)
+    ctx.set(chain.levels.valid, offer)
+
+
 async def link(ctx, dut, levels, rng):
     """Write every level's links, and a row per slot, through the memories' write ports."""
     for _, slots in levels:
@@ -85,12 +95,7 @@ def test_the_chain_walks_every_level_oldest_first_one_order_every_latency_cycles
         cycle = 0
         while len(seen) < len(expected) and cycle < 2000:
             offer = bool(queue) and (not gaps or rng.random() < 0.3)
-            if offer:
-                tag, slots = queue[0]
-                ctx.set(chain.levels.payload.head, slots[0])
-                ctx.set(chain.levels.payload.tail, slots[-1])
-                ctx.set(chain.levels.payload.tag, tag)
-            ctx.set(chain.levels.valid, offer)
+            offer_level(ctx, chain, queue, offer)
             hold = holds and rng.random() < 0.4
             ctx.set(chain.hold, hold)
             if ctx.get(chain.order.valid) and not hold:
@@ -140,12 +145,7 @@ def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean():
                     stop = len(got) == stop_after and bool(ctx.get(chain.order.valid))
                 ctx.set(chain.stop, stop)
                 offer = bool(queue)
-                if offer:
-                    tag, slots = queue[0]
-                    ctx.set(chain.levels.payload.head, slots[0])
-                    ctx.set(chain.levels.payload.tail, slots[-1])
-                    ctx.set(chain.levels.payload.tag, tag)
-                ctx.set(chain.levels.valid, offer)
+                offer_level(ctx, chain, queue, offer)
                 if ctx.get(chain.order.valid):
                     assert not stop
                     got.append((ctx.get(chain.order.slot), ctx.get(chain.order.tag)))
