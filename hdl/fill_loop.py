@@ -25,7 +25,8 @@ Contract
   drops the read the chain had issued ahead.
 
 Timing: cycle A registers the compares (the leaves' two differences and their order, the
-accounts' equality) from the rows; cycle B decides from those registers only.
+accounts' equality) from the rows; cycle B decides from those registers only (equal leaves from the
+registered difference).
 """
 
 from amaranth import Module, Mux, Signal
@@ -79,7 +80,6 @@ class FillLoop(wiring.Component):
         r_next = Signal(self.slot_bits)
         r_leaves = Signal(32)
         r_within = Signal()        # r_leaves <= a_leaves: the resting order is filled
-        r_equal = Signal()         # r_leaves == a_leaves: both are
         a_minus_r = Signal(32)
         r_minus_a = Signal(32)
         own = Signal()             # the resting order is the aggressor's account's [R-STP]
@@ -93,7 +93,7 @@ class FillLoop(wiring.Component):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
                 r_next.eq(self.r_next), r_leaves.eq(self.r_leaves),
-                r_within.eq(self.r_leaves <= a_leaves), r_equal.eq(self.r_leaves == a_leaves),
+                r_within.eq(self.r_leaves <= a_leaves),
                 a_minus_r.eq(a_leaves - self.r_leaves), r_minus_a.eq(self.r_leaves - a_leaves),
                 own.eq(self.r_account == a_account),
             ]
@@ -102,7 +102,9 @@ class FillLoop(wiring.Component):
         decide = pending & self.event_ready
         act = self.action
         stp_aggressor = own & ~a_stp_oldest
-        filled = ~own & (~r_within | r_equal)          # the aggressor's leaves reach 0
+        # the aggressor's leaves reach 0 (equal leaves: told from the registered difference here,
+        # not by a 32-bit equality of the memory's data in cycle A)
+        filled = ~own & (~r_within | (a_minus_r == 0))
         ends = decide & (stp_aggressor | filled)
         m.d.comb += [
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
