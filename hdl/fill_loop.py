@@ -102,6 +102,8 @@ class FillLoop(wiring.Component):
         decide = pending & self.event_ready
         act = self.action
         stp_aggressor = own & ~a_stp_oldest
+        stp_resting = own & a_stp_oldest
+        a_after = Mux(r_within, a_minus_r, 0)          # the aggressor's leaves after a fill
         # the aggressor's leaves reach 0 (equal leaves: told from the registered difference here,
         # not by a 32-bit equality of the memory's data in cycle A)
         filled = ~own & (~r_within | (a_minus_r == 0))
@@ -110,10 +112,10 @@ class FillLoop(wiring.Component):
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
             act.r_next.eq(r_next),
             act.kind.eq(Mux(own, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR), Action.FILL)),
-            act.qty.eq(Mux(own & ~a_stp_oldest, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
-            act.a_leaves.eq(Mux(own, a_leaves, Mux(r_within, a_minus_r, 0))),
+            act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
+            act.a_leaves.eq(Mux(own, a_leaves, a_after)),
             act.r_leaves.eq(Mux(own | r_within, 0, r_minus_a)),
-            act.r_gone.eq(own & a_stp_oldest | ~own & r_within),
+            act.r_gone.eq(stp_resting | ~own & r_within),
             self.hold.eq(pending),
             self.busy.eq(running),
             self.a_leaves_now.eq(a_leaves),
@@ -121,7 +123,7 @@ class FillLoop(wiring.Component):
         with m.If(decide):
             m.d.sync += pending.eq(0)
             with m.If(~own):
-                m.d.sync += a_leaves.eq(Mux(r_within, a_minus_r, 0))
+                m.d.sync += a_leaves.eq(a_after)
 
         # the end: filled or canceled, or nothing more to trade with
         finish = ends | running & ~pending & self.exhausted

@@ -35,7 +35,7 @@ compare with the tail is registered a cycle ahead of the data, and ``read_en`` i
 registers and ``levels.valid``.
 """
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -64,17 +64,16 @@ class OrderChain(wiring.Component):
         m = Module()
         k, lat = self.slot_bits, self.latency
 
-        # the level being walked: its tail and tag
+        # the level being walked: its tail and tag (unchanged while a read is in flight: stage 0's)
         tail = Signal(k)
         tag = Signal(self.tag_bits)
         # no read in flight and the chain needs a level: at the start of a run, after a stop, and
         # when a level's tail arrived before the next level
         waiting = Signal(init=1)
-        # the reads in flight: stage i holds the read issued i+1 cycles ago
+        # the reads in flight (at most one): stage i holds the read issued i+1 cycles ago
         valid = [Signal(name=f"s{i}_valid") for i in range(lat)]
         slot = [Signal(k, name=f"s{i}_slot") for i in range(lat)]
-        stag = [Signal(self.tag_bits, name=f"s{i}_tag") for i in range(lat)]
-        s0_tail = Signal(k)
+        stag = [tag] + [Signal(self.tag_bits, name=f"s{i}_tag") for i in range(1, lat)]
         # stage 0's slot compared with its level's tail, registered into stage 1 and carried on
         last = [None] + [Signal(name=f"s{i}_last") for i in range(1, lat)]
         # and the same as "valid, and not its level's tail": the next read follows its link (the
@@ -94,17 +93,13 @@ class OrderChain(wiring.Component):
             self.levels.ready.eq(take_level),
         ]
         m.d.sync += [valid[0].eq(issue), slot[0].eq(self.read_addr)]
-        with m.If(follow):
-            m.d.sync += [s0_tail.eq(tail), stag[0].eq(tag)]
-        with m.Else():
-            m.d.sync += [s0_tail.eq(self.levels.payload.tail), stag[0].eq(self.levels.payload.tag)]
         with m.If(take_level):
             m.d.sync += [tail.eq(self.levels.payload.tail), tag.eq(self.levels.payload.tag)]
         for i in range(1, lat):
             with m.If(~held | (i < lat - 1)):    # a held order stays in the last stage
                 m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
-                             last[i].eq(slot[0] == s0_tail if i == 1 else last[i - 1]),
-                             cont[i].eq(valid[0] & (slot[0] != s0_tail) if i == 1 else cont[i - 1])]
+                             last[i].eq(slot[0] == tail if i == 1 else last[i - 1]),
+                             cont[i].eq(valid[0] & (slot[0] != tail) if i == 1 else cont[i - 1])]
         with m.If(self.stop):
             m.d.sync += waiting.eq(1)
             for v in valid + cont[1:]:
@@ -114,14 +109,11 @@ class OrderChain(wiring.Component):
         with m.Elif(at_tail & ~held):
             m.d.sync += waiting.eq(1)
 
-        busy = valid[0]
-        for v in valid[1:]:
-            busy = busy | v
         m.d.comb += [
             self.order.valid.eq(arrived & ~self.stop),
             self.order.slot.eq(slot[-1]),
             self.order.last.eq(last[-1]),
             self.order.tag.eq(stag[-1]),
-            self.busy.eq(busy),
+            self.busy.eq(Cat(*valid).any()),
         ]
         return m

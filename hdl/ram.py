@@ -57,9 +57,9 @@ def block_depth(style: str, width: int) -> int:
 
 
 class PipelinedRam(wiring.Component):
-    """A memory built to close timing at 300 MHz: every path into or out of its blocks starts or
-    ends at a register, and at most the two LUT levels of the bank multiplexer lie between a block
-    and a register.
+    """A memory built to close timing at 300 MHz: its writes reach the blocks from registers (a
+    bank's write enable one LUT of two), and at most the two LUT levels of the bank multiplexer lie
+    between a block's read and a register.
 
     Ports (``read``: ``addr``, ``en`` in, ``data`` out; ``write``: ``addr``, ``data``, ``en``, one
     enable bit per ``granularity`` lane when given).
@@ -76,10 +76,10 @@ class PipelinedRam(wiring.Component):
       every size (the sim profile's 1,024 slots and the u280's 256K).
     * ``write``: registered, it reaches the blocks a cycle later, its bank number decoded into two
       registered one-hot halves (a bank's write enable is one AND of two registers, not a decode of
-      the writer's address). The write of
-      cycle t-1, which lands in the edge at which a read of cycle t samples its block, answers that
-      read from copies of its registers, compared on registered addresses: ``read.data`` is one LUT
-      (per lane: forwarded or read) after the output registers.
+      the writer's address). The write of cycle t-1, which lands in the edge at which a read of
+      cycle t samples its block, answers that read from copies of its registers, compared on
+      registered addresses: ``read.data`` is one LUT (per lane: forwarded or read) after the
+      output registers.
 
     A memory deeper than one block (:func:`block_depth` at its ``ram_style``) is split into banks of
     one block's depth; the bank number is registered with the read.
@@ -126,13 +126,14 @@ class PipelinedRam(wiring.Component):
         w_data = Signal(width, reset_less=True)
         w_en = Signal(lanes, reset_less=True)
         m.d.sync += [w_addr.eq(self.write.addr), w_data.eq(self.write.data), w_en.eq(self.write.en)]
-        bank_bits = (self.banks - 1).bit_length()
-        lo_bits = bank_bits // 2
-        w_bank = self.write.addr[low:low + bank_bits]
-        lo_hot = [Signal(name=f"w_bank_lo{j}", reset_less=True) for j in range(1 << lo_bits)]
-        hi_hot = [Signal(name=f"w_bank_hi{j}", reset_less=True) for j in range(1 << (bank_bits - lo_bits))]
-        m.d.sync += [hot.eq(w_bank[:lo_bits] == j) for j, hot in enumerate(lo_hot)]
-        m.d.sync += [hot.eq(w_bank[lo_bits:] == j) for j, hot in enumerate(hi_hot)]
+        if self.banks > 1:
+            bank_bits = (self.banks - 1).bit_length()
+            lo_bits = bank_bits // 2
+            w_bank = self.write.addr[low:low + bank_bits]
+            lo_hot = [Signal(name=f"w_bank_lo{j}", reset_less=True) for j in range(1 << lo_bits)]
+            hi_hot = [Signal(name=f"w_bank_hi{j}", reset_less=True) for j in range(1 << (bank_bits - lo_bits))]
+            m.d.sync += [hot.eq(w_bank[:lo_bits] == j) for j, hot in enumerate(lo_hot)]
+            m.d.sync += [hot.eq(w_bank[lo_bits:] == j) for j, hot in enumerate(hi_hot)]
         outs = []
         for i in range(self.banks):
             mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
@@ -177,15 +178,14 @@ class PipelinedRam(wiring.Component):
                 bank = bank_at
         data = Signal(width, name="read_data", reset_less=True)
         m.d.sync += data.eq(Array(outs)[bank] if bank is not None else outs[0])
-        hit_q, fwd_q = fwd_hit, fwd_data
         # padding to the latency asked for
         for stage in range(self.latency - self.natural_latency):
             data_p = Signal(width, name=f"read_data_p{stage}", reset_less=True)
             hit_p = Signal(lanes, name=f"fwd_hit_p{stage}", reset_less=True)
             fwd_p = Signal(width, name=f"fwd_data_p{stage}", reset_less=True)
-            m.d.sync += [data_p.eq(data), hit_p.eq(hit_q), fwd_p.eq(fwd_q)]
-            data, hit_q, fwd_q = data_p, hit_p, fwd_p
-        m.d.comb += self.read.data.eq(Cat(*(Mux(hit_q[i], fwd_q[i * gr:(i + 1) * gr], data[i * gr:(i + 1) * gr])
+            m.d.sync += [data_p.eq(data), hit_p.eq(fwd_hit), fwd_p.eq(fwd_data)]
+            data, fwd_hit, fwd_data = data_p, hit_p, fwd_p
+        m.d.comb += self.read.data.eq(Cat(*(Mux(fwd_hit[i], fwd_data[i * gr:(i + 1) * gr], data[i * gr:(i + 1) * gr])
                                            for i in range(lanes))))
         return m
 
