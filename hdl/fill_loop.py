@@ -6,7 +6,10 @@ Contract
 * ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account`` and ``a_stp_oldest``:
   the loop takes them and is ``busy`` until it ``done``s.
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
-  same cycle: ``r_leaves``, ``r_account``, ``r_next`` (its level link). The loop takes an order in the
+  same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
+  are made on both candidates and chosen after their carry chains), ``r_account``, ``r_next`` (its
+  level link, the ``next`` memory's ``RowChoice``: taken as its candidates, chosen in cycle B, so
+  that the chain's address is the only logic on the memory's output in cycle A). The loop takes an order in the
   cycle it is presented (cycle A: compared into registers) and decides it in the next (cycle B);
   ``hold`` asks the chain to present the next order again while B waits for ``event_ready``.
 * In its cycle B, when ``event_ready`` (a register of the event output's), each order gives one
@@ -24,14 +27,16 @@ Contract
   walker has no more levels and the chain has nothing in flight) while it holds no order. ``stop``
   drops the read the chain had issued ahead.
 
-Timing: cycle A registers the compares (the leaves' two differences and their order, the
-accounts' equality) from the rows; cycle B decides from those registers only (equal leaves from the
-registered difference).
+Timing: cycle A registers the compares (the leaves' two differences and their order, the accounts'
+equality) from the rows, each carry chain fed by registers; cycle B decides from those registers
+only (equal leaves from the registered difference).
 """
 
 from amaranth import Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.ram import RowChoice
 
 
 class Action(enum.Enum, shape=2):
@@ -51,9 +56,9 @@ class FillLoop(wiring.Component):
             "a_stp_oldest": In(1),
             "busy": Out(1),
             "order": In(order),
-            "r_leaves": In(32),
+            "r_leaves": In(RowChoice(32)),
             "r_account": In(account_bits),
-            "r_next": In(slot_bits),
+            "r_next": In(RowChoice(slot_bits)),
             "hold": Out(1),
             "stop": Out(1),
             "exhausted": In(1),
@@ -74,10 +79,13 @@ class FillLoop(wiring.Component):
         running = Signal()
         # cycle A's registers: the order taken and its compares
         pending = Signal()
+        # its complement, a register of its own: the capture enables' (some 150 flip-flops), so that
+        # ``pending`` drives the hold and the decision only
+        idle = Signal(init=1)
         r_slot = Signal(self.slot_bits)
         r_last = Signal()
         r_tag = Signal(self.tag_bits)
-        r_next = Signal(self.slot_bits)
+        r_next = Signal(RowChoice(self.slot_bits))
         r_leaves = Signal(32)
         r_within = Signal()        # r_leaves <= a_leaves: the resting order is filled
         a_minus_r = Signal(32)
@@ -85,16 +93,18 @@ class FillLoop(wiring.Component):
         own = Signal()             # the resting order is the aggressor's account's [R-STP]
 
         take = running & self.order.valid & ~pending
+        row, hit = self.r_leaves, self.r_leaves.hit
         with m.If(take):
-            m.d.sync += pending.eq(1)
+            m.d.sync += [pending.eq(1), idle.eq(0)]
         # (captured in every cycle no order is pending, so that what decides whether one is taken
         # reaches one flip-flop, not the enables of the compares)
-        with m.If(~pending):
+        with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
-                r_next.eq(self.r_next), r_leaves.eq(self.r_leaves),
-                r_within.eq(self.r_leaves <= a_leaves),
-                a_minus_r.eq(a_leaves - self.r_leaves), r_minus_a.eq(self.r_leaves - a_leaves),
+                r_next.eq(self.r_next), r_leaves.eq(Mux(hit, row.written, row.read)),
+                r_within.eq(Mux(hit, row.written <= a_leaves, row.read <= a_leaves)),
+                a_minus_r.eq(Mux(hit, a_leaves - row.written, a_leaves - row.read)),
+                r_minus_a.eq(Mux(hit, row.written - a_leaves, row.read - a_leaves)),
                 own.eq(self.r_account == a_account),
             ]
 
@@ -110,7 +120,7 @@ class FillLoop(wiring.Component):
         ends = decide & (stp_aggressor | filled)
         m.d.comb += [
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
-            act.r_next.eq(r_next),
+            act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)),
             act.kind.eq(Mux(own, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR), Action.FILL)),
             act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
             act.a_leaves.eq(Mux(own, a_leaves, a_after)),
@@ -121,7 +131,7 @@ class FillLoop(wiring.Component):
             self.a_leaves_now.eq(a_leaves),
         ]
         with m.If(decide):
-            m.d.sync += pending.eq(0)
+            m.d.sync += [pending.eq(0), idle.eq(1)]
             with m.If(~own):
                 m.d.sync += a_leaves.eq(a_after)
 

@@ -12,7 +12,8 @@ Contract
   walked in the order given; an entry is taken in the cycle its head is read.
 * ``read_addr``/``read_en``: the chain's read of the slot at hand, for the parent to fan out to
   ``next`` and to every per-slot memory whose row the walker wants (each a ``PipelinedRam`` of
-  ``latency`` cycles). ``next_data`` is the ``next`` memory's data.
+  ``latency`` cycles). ``next_data`` is the ``next`` memory's ``RowChoice`` (the link the blocks hold,
+  or the write landing as it was read): the chain chooses it in the same LUT as its address.
 * ``order``: ``valid`` for one cycle per order, ``latency`` cycles after its read, in the cycle the
   rows read with it are out of their memories; with it ``slot``, ``last`` (the slot is its level's
   tail) and ``tag``. Orders come every ``latency`` cycles while levels are given in time; after a
@@ -30,7 +31,8 @@ Contract
 * ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
   tail and the next entry the chain waits, not busy.
 
-Timing: the address is the registered next link or the waiting level's head (one LUT), the link
+Timing: the address is the next link (the ``next`` memory's registered candidates) or the waiting
+level's head, one LUT, the link
 compare with the tail is registered a cycle ahead of the data, and ``read_en`` is a function of
 registers and ``levels.valid``.
 """
@@ -38,6 +40,8 @@ registers and ``levels.valid``.
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.ram import RowChoice
 
 
 def LevelEntry(slot_bits: int, tag_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
@@ -53,7 +57,7 @@ class OrderChain(wiring.Component):
             "levels": In(stream.Signature(LevelEntry(slot_bits, tag_bits))),
             "read_addr": Out(slot_bits),
             "read_en": Out(1),
-            "next_data": In(slot_bits),
+            "next_data": In(RowChoice(slot_bits)),
             "order": Out(data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})),
             "hold": In(1),
             "stop": In(1),
@@ -87,8 +91,10 @@ class OrderChain(wiring.Component):
         take_level = self.levels.valid & (waiting | at_tail) & ~held
         # (a stop does not gate the read: a read changes nothing, and what it returns is dropped)
         issue = ~held & (follow | take_level)
+        link = self.next_data
         m.d.comb += [
-            self.read_addr.eq(Mux(follow, self.next_data, self.levels.payload.head)),
+            # one LUT a bit: the link (one of its two candidates) or the waiting level's head
+            self.read_addr.eq(Mux(follow, Mux(link.hit, link.written, link.read), self.levels.payload.head)),
             self.read_en.eq(issue),
             self.levels.ready.eq(take_level),
         ]

@@ -11,7 +11,7 @@ leave three quarters of every block empty, while RAMB36's 2K x 18 and 32K x 1 sh
 """
 
 from amaranth import Array, Cat, Module, Mux, Signal
-from amaranth.lib import memory, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
@@ -54,6 +54,15 @@ def block_depth(style: str, width: int) -> int:
         return URAM_SHAPE[0]
     dual_port = RAMB36_SHAPES[:-1]     # not 512 x 72: simple dual port only
     return max((depth for depth, bits in dual_port if bits >= width), default=dual_port[-1][0])
+
+
+def RowChoice(width: int, lanes: int = 1) -> data.StructLayout:   # noqa: N802 -- a layout factory
+    """A ``PipelinedRam``'s read before its last multiplexer: the row as the blocks hold it (``read``),
+    the write that lands as the read samples them (``written``) and, per lane, whether that write
+    answers the read (``hit``). ``read.data`` is ``written`` where ``hit``, else ``read``, lane by
+    lane; a reader that computes on the row through a carry chain (a compare, a difference) computes
+    on both candidates, from registers, and chooses after."""
+    return data.StructLayout({"read": width, "written": width, "hit": lanes})
 
 
 class PipelinedRam(wiring.Component):
@@ -111,7 +120,8 @@ class PipelinedRam(wiring.Component):
         self.latency = latency or self.natural_latency
         addr = range(depth)
         super().__init__({
-            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape)})),
+            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape),
+                                         "choice": In(RowChoice(self.width, self.lanes))})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(self.lanes)})),
         })
 
@@ -138,11 +148,13 @@ class PipelinedRam(wiring.Component):
         for i in range(self.banks):
             mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
             m.submodules[f"bank{i}"] = mem
+            # the blocks read every cycle (their enable is not the reader's: it would reach every
+            # block of the memory); the data register below takes a read's row only
             rd = mem.read_port()
             wr = mem.write_port(granularity=gr if lanes > 1 else None)
             hit = (lo_hot[i & ((1 << lo_bits) - 1)] & hi_hot[i >> lo_bits]) if self.banks > 1 else 1
             bank_en = Mux(hit, w_en, 0)
-            m.d.comb += [rd.addr.eq(self.read.addr[:low]), rd.en.eq(self.read.en),
+            m.d.comb += [rd.addr.eq(self.read.addr[:low]),
                          wr.addr.eq(w_addr[:low]), wr.data.eq(w_data), wr.en.eq(bank_en)]
             if self.style == "ultra":      # the block's output register (OREG)
                 out = Signal(width, name=f"bank{i}_out", reset_less=True)
@@ -151,12 +163,14 @@ class PipelinedRam(wiring.Component):
             else:
                 outs.append(rd.data)
 
-        # the read's address and bank, registered with it; the write that lands as it samples
+        # the read's address and enable, registered with it; the write that lands as it samples
         r_en = Signal(reset_less=True)
         r_addr = Signal.like(self.read.addr, reset_less=True)
-        m.d.sync += r_en.eq(self.read.en)
-        with m.If(self.read.en):
-            m.d.sync += r_addr.eq(self.read.addr)
+        # the address again, complemented, for the forwarding compare alone: a register of its own
+        # (synthesis would merge an identical copy into ``r_addr``, whose bank bits steer every
+        # lane of the bank multiplexer)
+        r_addr_n = Signal.like(self.read.addr, reset_less=True)
+        m.d.sync += [r_en.eq(self.read.en), r_addr.eq(self.read.addr), r_addr_n.eq(~self.read.addr)]
         landed_addr = Signal.like(w_addr, reset_less=True)
         landed_data = Signal(width, reset_less=True)
         landed_en = Signal(lanes, reset_less=True)
@@ -164,29 +178,39 @@ class PipelinedRam(wiring.Component):
         fwd_hit = Signal(lanes, reset_less=True)
         fwd_data = Signal(width, reset_less=True)
         with m.If(r_en):
-            m.d.sync += [fwd_hit.eq(Mux(landed_addr == r_addr, landed_en, 0)), fwd_data.eq(landed_data)]
+            m.d.sync += [fwd_hit.eq(Mux((landed_addr ^ r_addr_n).all(), landed_en, 0)), fwd_data.eq(landed_data)]
 
-        # the banks joined: one multiplexer into a register, in the cycle their data is out
+        # the banks joined: one multiplexer into a register, in the cycle a read's data is out
         bank = r_addr[low:] if self.banks > 1 else None
+        data_en = r_en
         if self.style == "ultra":          # a cycle later, behind the OREGs
-            hit_at, fwd_at = Signal(lanes, reset_less=True), Signal(width, reset_less=True)
-            m.d.sync += [hit_at.eq(fwd_hit), fwd_at.eq(fwd_data)]
-            fwd_hit, fwd_data = hit_at, fwd_at
+            hit_at, fwd_at, at_en = Signal.like(fwd_hit), Signal.like(fwd_data), Signal(reset_less=True)
+            m.d.sync += at_en.eq(r_en)
+            with m.If(at_en):
+                m.d.sync += [hit_at.eq(fwd_hit), fwd_at.eq(fwd_data)]
+            fwd_hit, fwd_data, data_en = hit_at, fwd_at, at_en
             if bank is not None:
                 bank_at = Signal(len(bank), name="bank_at_mux", reset_less=True)
                 m.d.sync += bank_at.eq(bank)
                 bank = bank_at
         data = Signal(width, name="read_data", reset_less=True)
-        m.d.sync += data.eq(Array(outs)[bank] if bank is not None else outs[0])
+        with m.If(data_en):
+            m.d.sync += data.eq(Array(outs)[bank] if bank is not None else outs[0])
         # padding to the latency asked for
         for stage in range(self.latency - self.natural_latency):
             data_p = Signal(width, name=f"read_data_p{stage}", reset_less=True)
             hit_p = Signal(lanes, name=f"fwd_hit_p{stage}", reset_less=True)
             fwd_p = Signal(width, name=f"fwd_data_p{stage}", reset_less=True)
-            m.d.sync += [data_p.eq(data), hit_p.eq(fwd_hit), fwd_p.eq(fwd_data)]
-            data, fwd_hit, fwd_data = data_p, hit_p, fwd_p
-        m.d.comb += self.read.data.eq(Cat(*(Mux(fwd_hit[i], fwd_data[i * gr:(i + 1) * gr], data[i * gr:(i + 1) * gr])
-                                           for i in range(lanes))))
+            p_en = Signal(name=f"read_en_p{stage}", reset_less=True)
+            m.d.sync += p_en.eq(data_en)
+            with m.If(p_en):
+                m.d.sync += [data_p.eq(data), hit_p.eq(fwd_hit), fwd_p.eq(fwd_data)]
+            data, fwd_hit, fwd_data, data_en = data_p, hit_p, fwd_p, p_en
+        m.d.comb += [
+            self.read.data.eq(Cat(*(Mux(fwd_hit[i], fwd_data[i * gr:(i + 1) * gr], data[i * gr:(i + 1) * gr])
+                                    for i in range(lanes)))),
+            self.read.choice.read.eq(data), self.read.choice.written.eq(fwd_data), self.read.choice.hit.eq(fwd_hit),
+        ]
         return m
 
 

@@ -31,9 +31,10 @@ class Harness(wiring.Component):
         for name, mem in self.mems.items():
             m.submodules[name] = mem
             m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
-        m.d.comb += [chain.next_data.eq(self.mems["next"].read.data), loop.order.eq(chain.order),
-                     loop.r_leaves.eq(self.mems["leaves"].read.data), loop.r_account.eq(self.mems["account"].read.data),
-                     loop.r_next.eq(self.mems["next"].read.data), chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
+        m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
+                     loop.r_leaves.eq(self.mems["leaves"].read.choice),
+                     loop.r_account.eq(self.mems["account"].read.data),
+                     loop.r_next.eq(self.mems["next"].read.choice), chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
         return m
 
 
@@ -128,3 +129,40 @@ def test_the_fill_loop_trades_as_the_model_does(seed):
     assert len(results) == 12
     for got, expected in results:
         assert got == expected
+
+
+@pytest.mark.parametrize("hit", [False, True])
+@pytest.mark.parametrize("a_leaves, r_leaves", [(5, 3), (3, 5), (4, 4)])
+def test_the_fill_loop_trades_on_the_row_the_leaves_memory_chooses(hit, a_leaves, r_leaves):
+    """The resting order's leaves come as a ``RowChoice``: the row the blocks hold, or the write landing
+    as it was read where ``hit``. The loop's compares and differences are made on both and chosen after;
+    the other candidate (here a decoy) never decides a fill. Its ``next`` link likewise."""
+    loop = FillLoop(K, A, T)
+    decoy = 30
+
+    async def bench(ctx):
+        ctx.set(loop.a_leaves, a_leaves)
+        ctx.set(loop.a_account, 1)
+        ctx.set(loop.start, 1)
+        await ctx.tick()
+        ctx.set(loop.start, 0)
+        ctx.set(loop.event_ready, 1)
+        ctx.set(loop.order, {"valid": 1, "slot": 9, "last": 1, "tag": 2})
+        ctx.set(loop.r_leaves, {"read": decoy if hit else r_leaves, "written": r_leaves if hit else decoy, "hit": hit})
+        ctx.set(loop.r_account, 2)
+        ctx.set(loop.r_next, {"read": 7 if hit else 11, "written": 11 if hit else 7, "hit": hit})
+        await ctx.tick()                # cycle A: taken
+        ctx.set(loop.order.valid, 0)
+        ctx.set(loop.r_leaves, {"read": decoy, "written": decoy, "hit": not hit})   # no longer looked at
+        ctx.set(loop.r_next, {"read": 7, "written": 7, "hit": not hit})
+        act = loop.action                # cycle B: decided
+        assert ctx.get(act.valid) and Action(ctx.get(act.kind)) == Action.FILL
+        qty = min(a_leaves, r_leaves)
+        assert (ctx.get(act.qty), ctx.get(act.a_leaves), ctx.get(act.r_leaves), bool(ctx.get(act.r_gone))) == (
+            qty, a_leaves - qty, r_leaves - qty, r_leaves == qty)
+        assert ctx.get(act.r_next) == 11
+
+    sim = Simulator(loop)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

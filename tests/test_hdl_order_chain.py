@@ -30,7 +30,7 @@ class Harness(wiring.Component):
         m.submodules.chain, m.submodules.next, m.submodules.rows = self.chain, self.next, self.rows
         for mem in (self.next, self.rows):
             m.d.comb += [mem.read.addr.eq(self.chain.read_addr), mem.read.en.eq(self.chain.read_en)]
-        m.d.comb += self.chain.next_data.eq(self.next.read.data)
+        m.d.comb += self.chain.next_data.eq(self.next.read.choice)
         return m
 
 
@@ -169,3 +169,27 @@ def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean():
         first = sum(len(slots) for _, slots in levels[:start_level])
         assert got == flat[first:first + len(got)]
     assert [len(got) for _, got in runs] == [3, 5, len(flat) - sum(len(s) for _, s in levels[:5])]
+
+
+@pytest.mark.parametrize("hit", [False, True])
+def test_the_chain_follows_the_link_its_memory_chooses(hit):
+    """The ``next`` memory's data comes as a ``RowChoice``: the link the blocks hold, or the write that
+    landed as it was read where ``hit``. The chain's next read goes to the chosen one, never the decoy."""
+    chain = OrderChain(SLOT_BITS, TAG_BITS)
+    head, link, tail, decoy = 3, 17, 40, 55
+
+    async def bench(ctx):
+        ctx.set(chain.levels.payload, {"head": head, "tail": tail, "tag": 1})
+        ctx.set(chain.levels.valid, 1)
+        assert ctx.get(chain.read_en) and ctx.get(chain.read_addr) == head
+        await ctx.tick()
+        ctx.set(chain.levels.valid, 0)
+        await ctx.tick()               # latency 2: the head's link is out now
+        ctx.set(chain.next_data, {"read": decoy if hit else link, "written": link if hit else decoy, "hit": hit})
+        assert ctx.get(chain.order.valid) and ctx.get(chain.order.slot) == head
+        assert ctx.get(chain.read_en) and ctx.get(chain.read_addr) == link
+
+    sim = Simulator(chain)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
