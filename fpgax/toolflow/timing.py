@@ -567,8 +567,9 @@ def component_of(label: str) -> str:
 
 def over_limit(graph: TimingGraph, describe, limit: float = LIMIT_NS, count: int = 15) -> dict:
     """How far the design is from ``limit``: the endpoints whose worst path is longer, and, per part
-    of the kernel those paths start in (``component_of``), the worst of them and how many end there.
-    Where the work is, not only the one worst path."""
+    of the kernel those paths start in (``component_of``), the worst of them (where it ends and the
+    source line of each of its cells) and how many end there. Where the work is, not only the one
+    worst path."""
     parts: dict[str, list] = {}
     over = 0
     for period, where, bit in graph.endpoints:
@@ -577,14 +578,17 @@ def over_limit(graph: TimingGraph, describe, limit: float = LIMIT_NS, count: int
         over += 1
         path = graph.path_to(where, bit, period)
         part = component_of(path.start if path.start.startswith("port ") else (describe(path.start) or path.start))
-        worst = parts.setdefault(part, [0.0, 0, 0])
+        worst = parts.setdefault(part, [0.0, None, 0])
         if period > worst[0]:
-            worst[0], worst[1] = period, path.luts
+            worst[0], worst[1] = period, path
         worst[2] += 1
     ranked = sorted(parts.items(), key=lambda item: -item[1][0])[:count]
-    return {"limit_ns": limit, "endpoints": over, "of": len(graph.endpoints),
-            "by_start": [{"start": part, "ns": round(ns, 3), "luts": luts, "endpoints": ends}
-                         for part, (ns, luts, ends) in ranked]}
+    by_start = []
+    for part, (ns_, path, ends) in ranked:
+        shown = path.as_dict(describe)
+        by_start.append({"start": part, "ns": round(ns_, 3), "luts": path.luts, "endpoints": ends,
+                         "to": shown["to"], "sources": shown["sources"]})
+    return {"limit_ns": limit, "endpoints": over, "of": len(graph.endpoints), "by_start": by_start}
 
 
 def analyze(netlist: dict, top: str, describe=None, count: int = 10, clock_mhz: float = KERNEL_CLOCK_MHZ,

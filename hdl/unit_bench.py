@@ -1,0 +1,169 @@
+"""Units of the pipelined engine at a profile's sizes, between registers, for the estimate's timing walk
+(``fpgax build estimate --unit NAME``; docs/pipelined-engine.md, docs/build.md).
+
+A unit is measured as its parent will drive it: every input of its signature comes from a flip-flop and
+every output goes into one (``BetweenRegisters``), so the walk times the unit's own paths and what its
+ports add, not paths from and to the chip's pins. A memory is written through its port from registers
+too, so that synthesis keeps it.
+
+``UNITS`` maps a name to a builder of the unit at an ``EngineConfig``'s sizes:
+
+* ``ram-block``: a ``PipelinedRam`` of the pool's depth and a slot's width in block RAM (the ``next``
+  links);
+* ``ram-ultra``: a ``PipelinedRam`` of the pool's depth, 72 bits wide, in URAM (the order rows);
+* ``order-chain``: an ``OrderChain`` over the pool's ``next`` links;
+* ``match-loop``: an ``OrderChain`` and a ``FillLoop`` over the pool's ``next``, leaves and account
+  memories (``MatchLoopCore``).
+"""
+
+from __future__ import annotations
+
+from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.fill_loop import FillLoop
+from fpgax.hdl.order_chain import OrderChain
+from fpgax.hdl.ram import PipelinedRam
+from fpgax.spec.config import EngineConfig
+
+
+class BetweenRegisters(wiring.Component):
+    """``unit`` with a flip-flop on every bit of its ports: its inputs come from registers fed by this
+    component's ports of the same names (``/`` joined by ``__``), its outputs go through registers to
+    them. One cycle is added each way; nothing else changes. The clock is the port ``clk``; the
+    reset, the port ``rst`` through one register before it fans out, as the kernel's shell has it
+    (``XrtTop``)."""
+
+    def __init__(self, unit: wiring.Component):
+        self.unit = unit
+        self._ports = []
+        members = {"clk": In(1), "rst": In(1)}
+        for path, member, _ in unit.signature.flatten(unit):
+            name = "__".join(str(part) for part in path)
+            members[name] = (In if member.flow == In else Out)(member.shape)
+            self._ports.append((name, path, member.flow))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = unit = self.unit
+        m.domains.sync = ClockDomain("sync")
+        reset = Signal(reset_less=True)
+        m.d.sync += reset.eq(self.rst)
+        m.d.comb += [ClockSignal("sync").eq(self.clk), ResetSignal("sync").eq(reset)]
+        values = {path: value for path, _, value in unit.signature.flatten(unit)}
+        for name, path, flow in self._ports:
+            outer = getattr(self, name)
+            staged = Signal.like(outer, name=f"{name}_q")
+            if flow == In:
+                m.d.sync += staged.eq(outer)
+                m.d.comb += values[path].eq(staged)
+            else:
+                m.d.comb += staged.eq(values[path])
+                m.d.sync += outer.eq(staged)
+        return m
+
+
+class MemoryWithWritePort(wiring.Component):
+    """A ``PipelinedRam`` with its read and write ports as this component's (for the bench)."""
+
+    def __init__(self, ram: PipelinedRam):
+        self.ram = ram
+        super().__init__(dict(ram.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.ram = self.ram
+        wiring.connect(m, wiring.flipped(self), self.ram)
+        return m
+
+
+class MatchLoopCore(wiring.Component):
+    """An ``OrderChain`` and a ``FillLoop`` over ``PipelinedRam``s of the resting orders' ``next``
+    link, leaves and account (the chain's read fanned out to all three): the match loop's paths at a
+    profile's sizes. The chain's ``levels``, the loop's start and aggressor, its ``exhausted`` and
+    ``event_ready`` in; its actions and end out; the three memories' write ports in."""
+
+    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
+        self.chain = OrderChain(slot_bits, tag_bits)
+        self.loop = FillLoop(slot_bits, account_bits, tag_bits)
+        depth = 1 << slot_bits
+        self.mems = {"next": PipelinedRam(shape=slot_bits, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
+                     "account": PipelinedRam(shape=account_bits, depth=depth, narrow=True)}
+        loop_ports = {name: member for name, member in self.loop.signature.members.items()
+                      if name not in ("order", "r_leaves", "r_account", "r_next", "hold", "stop")}
+        super().__init__({
+            "levels": self.chain.signature.members["levels"],
+            **loop_ports,
+            **{f"{name}_write": mem.signature.members["write"] for name, mem in self.mems.items()},
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chain, m.submodules.loop = chain, loop = self.chain, self.loop
+        for name, mem in self.mems.items():
+            m.submodules[name] = mem
+            m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
+            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_write")), mem.write)
+        wiring.connect(m, wiring.flipped(self.levels), chain.levels)
+        for name in self.signature.members:
+            if name in loop.signature.members:
+                if loop.signature.members[name].flow == In:
+                    m.d.comb += getattr(loop, name).eq(getattr(self, name))
+                else:
+                    m.d.comb += getattr(self, name).eq(getattr(loop, name))
+        m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
+                     loop.r_leaves.eq(self.mems["leaves"].read.choice),
+                     loop.r_account.eq(self.mems["account"].read.data),
+                     loop.r_next.eq(self.mems["next"].read.choice),
+                     chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
+        return m
+
+
+def _level_bits(config: EngineConfig) -> int:
+    """Bits of a level's index over every book (symbol, side, level): the tag the match loop carries."""
+    return (config.symbols * 2 * config.levels - 1).bit_length()
+
+
+def _account_bits(config: EngineConfig) -> int:
+    return max(1, (config.accounts - 1).bit_length())
+
+
+class ChainWithLinks(wiring.Component):
+    """An ``OrderChain`` over a ``PipelinedRam`` of the pool's ``next`` links, its write port in."""
+
+    def __init__(self, config: EngineConfig):
+        k = config.slot_bits
+        self.chain = OrderChain(k, _level_bits(config))
+        self.links = PipelinedRam(shape=k, depth=config.pool, narrow=True)
+        chain_ports = {name: member for name, member in self.chain.signature.members.items()
+                       if name not in ("read_addr", "read_en", "next_data")}
+        super().__init__({**chain_ports, "next_write": self.links.signature.members["write"]})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chain, m.submodules.links = chain, links = self.chain, self.links
+        m.d.comb += [links.read.addr.eq(chain.read_addr), links.read.en.eq(chain.read_en),
+                     chain.next_data.eq(links.read.choice)]
+        wiring.connect(m, wiring.flipped(self.next_write), links.write)
+        wiring.connect(m, wiring.flipped(self.levels), chain.levels)
+        m.d.comb += [chain.hold.eq(self.hold), chain.stop.eq(self.stop),
+                     self.order.eq(chain.order), self.busy.eq(chain.busy)]
+        return m
+
+
+UNITS = {
+    "ram-block": lambda c: MemoryWithWritePort(PipelinedRam(shape=c.slot_bits, depth=c.pool, narrow=True)),
+    "ram-ultra": lambda c: MemoryWithWritePort(PipelinedRam(shape=72, depth=c.pool, style="ultra")),
+    "order-chain": lambda c: ChainWithLinks(c),
+    "match-loop": lambda c: MatchLoopCore(c.slot_bits, _account_bits(c), _level_bits(c)),
+}
+
+
+def unit_bench(name: str, config: EngineConfig) -> BetweenRegisters:
+    """The unit ``name`` at ``config``'s sizes, between registers. ``KeyError`` names the units."""
+    if name not in UNITS:
+        raise KeyError(f"no unit {name!r}; the units: {', '.join(sorted(UNITS))}")
+    return BetweenRegisters(UNITS[name](config))

