@@ -21,7 +21,9 @@ Contract
     is canceled for ``qty`` (its leaves) and leaves its level (``r_gone``); matching goes on;
   - ``STP_AGGRESSOR`` (the default mode): the aggressor is canceled for ``qty`` (its leaves); the
     loop ends.
-  With it ``slot``, ``last`` and ``tag`` of the order, and ``r_next``.
+  With it ``slot``, ``last`` and ``tag`` of the order, ``r_next``, and ``extra``: ``r_extra`` as it
+  was in cycle A (rows of the order the loop does not look at, for the walker's events).
+* ``taken``: the order presented in this cycle is taken (its cycle A).
 * The loop ends (``stop`` to the chain in that cycle, ``done`` a cycle later with ``canceled`` and
   the final ``a_leaves_now``) when the aggressor is filled or canceled, or when ``exhausted`` (the
   walker has no more levels and the chain has nothing in flight) while it holds no order. ``stop``
@@ -46,7 +48,7 @@ class Action(enum.Enum, shape=2):
 
 
 class FillLoop(wiring.Component):
-    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
+    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int, extra_bits: int = 1):
         self.slot_bits, self.account_bits, self.tag_bits = slot_bits, account_bits, tag_bits
         order = data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})
         super().__init__({
@@ -59,13 +61,16 @@ class FillLoop(wiring.Component):
             "r_leaves": In(RowChoice(32)),
             "r_account": In(account_bits),
             "r_next": In(RowChoice(slot_bits)),
+            "r_extra": In(extra_bits),
+            "taken": Out(1),
             "hold": Out(1),
             "stop": Out(1),
             "exhausted": In(1),
             "event_ready": In(1),
             "action": Out(data.StructLayout({
                 "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": 32,
-                "a_leaves": 32, "r_leaves": 32, "r_gone": 1, "r_next": slot_bits})),
+                "a_leaves": 32, "r_leaves": 32, "r_gone": 1, "r_next": slot_bits,
+                "extra": extra_bits})),
             "done": Out(1),
             "canceled": Out(1),
             "a_leaves_now": Out(32),
@@ -86,6 +91,7 @@ class FillLoop(wiring.Component):
         r_last = Signal()
         r_tag = Signal(self.tag_bits)
         r_next = Signal(RowChoice(self.slot_bits))
+        r_extra = Signal.like(self.r_extra)
         r_leaves = Signal(32)
         r_within = Signal()        # r_leaves <= a_leaves: the resting order is filled
         a_minus_r = Signal(32)
@@ -101,7 +107,7 @@ class FillLoop(wiring.Component):
         with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
-                r_next.eq(self.r_next), r_leaves.eq(Mux(hit, row.written, row.read)),
+                r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
                 r_within.eq(Mux(hit, row.written <= a_leaves, row.read <= a_leaves)),
                 a_minus_r.eq(Mux(hit, a_leaves - row.written, a_leaves - row.read)),
                 r_minus_a.eq(Mux(hit, row.written - a_leaves, row.read - a_leaves)),
@@ -120,7 +126,8 @@ class FillLoop(wiring.Component):
         ends = decide & (stp_aggressor | filled)
         m.d.comb += [
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
-            act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)),
+            act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)), act.extra.eq(r_extra),
+            self.taken.eq(take),
             act.kind.eq(Mux(own, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR), Action.FILL)),
             act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
             act.a_leaves.eq(Mux(own, a_leaves, a_after)),

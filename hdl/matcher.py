@@ -1,0 +1,176 @@
+"""Matcher: an aggressor against the levels a sweep finds, best first: the match loop's events and
+writes [R-PRICE-TIME] [R-STP] (docs/pipelined-engine.md).
+
+An ``OrderChain`` walks the sweep's levels, a ``FillLoop`` decides each resting order; the matcher
+turns each decision into its event and the writes it implies, and says at the end what the
+sequencer needs to finish the command.
+
+Contract
+--------
+* ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account``, ``a_stp_oldest``,
+  ``template`` (the aggressor's event fields: side, symbol, client_id, account, order_id, price --
+  its limit --, seq and ts_in are copied from it), ``band_lo`` (a level's price is ``band_lo`` plus
+  its index) and ``book`` (the opposite side's book number): the match begins.
+* ``levels``: the sweep's entries (``found``, ``idx``, ``head``, ``tail``), one per acceptable
+  occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
+  chain reaches them; the last one it never takes (the sweep is stopped, ``sweep_stop``).
+* ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
+  all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data`` and ``leaves_data`` (their
+  ``RowChoice``), ``r_gen`` and ``r_account`` (the slot row); and one of a cycle more (3, the order
+  rows in URAM): ``r_client``.
+* ``w_en`` with ``w_data`` (an ``EventLayout``) while ``w_rdy`` (a register of the event output's):
+  one event per resting order met, in book order: ``FILL``; ``CANCELED``/``STP`` of the resting
+  order (the aggressor is ``STP_OLDEST``: matching goes on); or ``CANCELED``/``STP`` of the
+  aggressor (its default STP), which ends the match. Every field an event type does not use is 0.
+* ``gone``: a stream of the resting orders that left their level (filled, or canceled by STP), in
+  that order, with slot, generation and account: its consumer unlinks them from their account
+  lists and frees their slots. ``gone.ready`` must be a register: the loop decides an order only
+  when both it and ``w_rdy`` are high.
+* In the cycle of an order's event: ``leaves_write`` (a resting order partly filled: its leaves);
+  ``used_clear`` (its level emptied: the level store's used bit of (``book``, ``idx``)).
+* ``done`` (one cycle, a cycle after ``sweep_stop``) with ``canceled`` (STP canceled the
+  aggressor), ``a_leaves_now`` and ``last``: the last level met (``touched``: a level was met;
+  ``idx``; ``emptied``; ``head_valid`` and ``head``: its new head, when orders left it and it still
+  has some -- the one level row the match rewrites). The sequencer then rests or cancels the rest
+  of the aggressor, clears the levels passed in the index (``CLEAR_PASSED`` at ``idx``, inclusive
+  when ``emptied``) and sets the side's best price.
+
+Cycles: an order every 2 cycles while the event output has room; the first order's event 2 cycles
+after its level's entry is taken (the chain's read), plus 1 (cycle A). Every event field and write
+is a register or one LUT of registers (the price, an adder of two).
+"""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.fill_loop import Action, FillLoop
+from fpgax.hdl.layouts import EventLayout
+from fpgax.hdl.level_sweep import sweep_entry
+from fpgax.hdl.order_chain import OrderChain
+from fpgax.hdl.ram import RowChoice
+from fpgax.spec.protocol import EventType, Reason
+
+
+def GoneOrder(slot_bits: int, gen_bits: int, account_bits: int) -> data.StructLayout:   # noqa: N802
+    return data.StructLayout({"slot": slot_bits, "gen": gen_bits, "account": account_bits})
+
+
+class Matcher(wiring.Component):
+    def __init__(self, slot_bits: int, gen_bits: int, account_bits: int, level_bits: int, book_bits: int):
+        self.slot_bits, self.gen_bits, self.account_bits = slot_bits, gen_bits, account_bits
+        self.level_bits, self.book_bits = level_bits, book_bits
+        k = slot_bits
+        self.chain = OrderChain(k, level_bits)
+        self.loop = FillLoop(k, account_bits, level_bits, extra_bits=gen_bits + account_bits)
+        super().__init__({
+            "start": In(1), "busy": Out(1),
+            "a_leaves": In(32), "a_account": In(account_bits), "a_stp_oldest": In(1),
+            "template": In(EventLayout), "band_lo": In(32), "book": In(book_bits),
+            "levels": In(stream.Signature(sweep_entry(level_bits, k))),
+            "sweep_stop": Out(1),
+            "read_addr": Out(k), "read_en": Out(1),
+            "next_data": In(RowChoice(k)), "leaves_data": In(RowChoice(32)),
+            "r_gen": In(gen_bits), "r_account": In(account_bits), "r_client": In(64),
+            "w_data": Out(EventLayout), "w_en": Out(1), "w_rdy": In(1),
+            "gone": Out(stream.Signature(GoneOrder(k, gen_bits, account_bits))),
+            "leaves_write": Out(data.StructLayout({"en": 1, "addr": k, "data": 32})),
+            "used_clear": Out(data.StructLayout({"en": 1, "book": book_bits, "idx": level_bits})),
+            "done": Out(1), "canceled": Out(1), "a_leaves_now": Out(32),
+            "last": Out(data.StructLayout({"touched": 1, "idx": level_bits, "emptied": 1,
+                                           "head_valid": 1, "head": k})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.chain, m.submodules.loop = chain, loop = self.chain, self.loop
+        g, ab = self.gen_bits, self.account_bits
+
+        # the aggressor's event fields, the band and the book, held for the match
+        template = Signal(EventLayout)
+        band_lo = Signal(32)
+        book = Signal(self.book_bits)
+        with m.If(self.start & ~loop.busy):
+            m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
+
+        # the sweep's levels into the chain; the entry that says no level is left, to the loop
+        entry = self.levels.payload
+        m.d.comb += [
+            chain.levels.valid.eq(self.levels.valid & entry.found),
+            chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),
+            chain.levels.payload.tag.eq(entry.idx),
+            self.levels.ready.eq(chain.levels.ready),
+            loop.exhausted.eq(self.levels.valid & ~entry.found & ~chain.busy),
+            self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en),
+            chain.next_data.eq(self.next_data),
+        ]
+
+        # the chain's orders into the loop, with their rows
+        m.d.comb += [
+            loop.start.eq(self.start), loop.a_leaves.eq(self.a_leaves), loop.a_account.eq(self.a_account),
+            loop.a_stp_oldest.eq(self.a_stp_oldest),
+            loop.order.eq(chain.order), loop.r_leaves.eq(self.leaves_data), loop.r_account.eq(self.r_account),
+            loop.r_next.eq(self.next_data), loop.r_extra.eq(Cat(self.r_gen, self.r_account)),
+            chain.hold.eq(loop.hold), chain.stop.eq(loop.stop), self.sweep_stop.eq(loop.stop),
+            loop.event_ready.eq(self.w_rdy & self.gone.ready),
+        ]
+        # the resting order's client id comes a cycle after its other rows: taken in the cycle
+        # after cycle A, and used from the memory's output if the decision is in that cycle
+        after_take = Signal()
+        client = Signal(64)
+        m.d.sync += after_take.eq(loop.taken)
+        with m.If(after_take):
+            m.d.sync += client.eq(self.r_client)
+        r_client = Mux(after_take, self.r_client, client)
+
+        # one event per decision
+        act = loop.action
+        r_gen, r_account = act.extra[:g], act.extra[g:g + ab]
+        resting_id = Cat(act.slot, r_gen)
+        price = band_lo + act.tag
+        fill = act.kind == Action.FILL
+        stp_resting = act.kind == Action.STP_RESTING
+        ev = self.w_data
+        m.d.comb += [
+            self.w_en.eq(act.valid),
+            ev.type.eq(Mux(fill, EventType.FILL, EventType.CANCELED)),
+            ev.reason.eq(Mux(fill, Reason.NONE, Reason.STP)),
+            ev.side.eq(Mux(stp_resting, ~template.side[0], template.side)),
+            ev.symbol.eq(template.symbol),
+            ev.seq.eq(template.seq), ev.ts_in.eq(template.ts_in),
+            ev.client_id.eq(Mux(stp_resting, r_client, template.client_id)),
+            ev.account.eq(Mux(stp_resting, r_account, template.account)),
+            ev.order_id.eq(Mux(stp_resting, resting_id, template.order_id)),
+            ev.price.eq(Mux(act.kind == Action.STP_AGGRESSOR, template.price, price)),
+            ev.qty.eq(act.qty),
+            ev.leaves.eq(Mux(fill, act.a_leaves, 0)),
+            ev.resting_order_id.eq(Mux(fill, resting_id, 0)),
+            ev.resting_account.eq(Mux(fill, r_account, 0)),
+            ev.resting_leaves.eq(Mux(fill, act.r_leaves, 0)),
+        ]
+
+        # and its writes
+        gone = act.valid & act.r_gone
+        m.d.comb += [
+            self.gone.valid.eq(gone),
+            self.gone.payload.slot.eq(act.slot), self.gone.payload.gen.eq(r_gen),
+            self.gone.payload.account.eq(r_account),
+            self.leaves_write.en.eq(act.valid & fill & ~act.r_gone),
+            self.leaves_write.addr.eq(act.slot), self.leaves_write.data.eq(act.r_leaves),
+            self.used_clear.en.eq(gone & act.last),
+            self.used_clear.book.eq(book), self.used_clear.idx.eq(act.tag),
+        ]
+
+        # the last level met: its index, whether it emptied, its new head
+        last = Signal.like(self.last)
+        with m.If(act.valid):
+            m.d.sync += [last.touched.eq(1), last.idx.eq(act.tag), last.emptied.eq(gone & act.last)]
+            with m.If(gone):
+                m.d.sync += [last.head_valid.eq(~act.last), last.head.eq(act.r_next)]
+        with m.If(self.start & ~loop.busy):
+            m.d.sync += last.as_value().eq(0)
+        m.d.comb += [
+            self.last.eq(last), self.done.eq(loop.done), self.canceled.eq(loop.canceled),
+            self.a_leaves_now.eq(loop.a_leaves_now), self.busy.eq(loop.busy),
+        ]
+        return m
