@@ -73,8 +73,12 @@ class IndexRequest:
         self.down, self.inclusive = Signal(name="req_down"), Signal(name="req_inclusive")
 
 
+#: log2 of the levels a word of the index's bitmap holds (at most the levels' own bits).
+WORD_BITS = 5
+
+
 class PriceLevelIndex(wiring.Component):
-    def __init__(self, book_bits: int, level_bits: int, word_bits: int = 5):
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
         self.book_bits = book_bits
         self.level_bits = level_bits
         self.word_bits = min(word_bits, level_bits)       # W = 2**word_bits

@@ -13,7 +13,12 @@ too, so that synthesis keeps it.
 * ``ram-ultra``: a ``PipelinedRam`` of the pool's depth, 72 bits wide, in URAM (the order rows);
 * ``order-chain``: an ``OrderChain`` over the pool's ``next`` links;
 * ``match-loop``: an ``OrderChain`` and a ``FillLoop`` over the pool's ``next``, leaves and account
-  memories (``MatchLoopCore``).
+  memories (``MatchLoopCore``);
+* ``matcher``: a ``Matcher`` over the pool's ``next``, leaves, generation and account memories (block
+  RAM) and its client ids (URAM, a cycle later) (``MatcherCore``);
+* the engine in service's units, as it sizes them, to be re-timed or reused: ``price-index``,
+  ``level-store``, ``level-sweep``, ``free-list``, ``event-output``, ``command-check``,
+  ``notional-check``.
 """
 
 from __future__ import annotations
@@ -122,6 +127,53 @@ class MatchLoopCore(wiring.Component):
         return m
 
 
+class MatcherCore(wiring.Component):
+    """A ``Matcher`` with the per-slot memories its chain reads: ``next``, leaves, generation and
+    account in block RAM (latency 2), client ids in URAM (latency 3). The matcher's ports but those
+    reads, and the memories' write ports, are this component's."""
+
+    def __init__(self, config: EngineConfig):
+        from fpgax.hdl.bits import address_bits
+        from fpgax.hdl.matcher import Matcher
+
+        k, g, ab = config.slot_bits, config.generation_bits, _account_bits(config)
+        lb, bb = address_bits(config.levels), address_bits(config.symbols) + 1
+        self.matcher = Matcher(k, g, ab, lb, bb)
+        depth = config.pool
+        self.mems = {"next": PipelinedRam(shape=k, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
+                     "gen": PipelinedRam(shape=g, depth=depth, narrow=True),
+                     "account": PipelinedRam(shape=ab, depth=depth, narrow=True),
+                     "client": PipelinedRam(shape=64, depth=depth, style="ultra")}
+        inner = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client")
+        super().__init__({
+            **{name: member for name, member in self.matcher.signature.members.items() if name not in inner},
+            **{f"{name}_memory_write": mem.signature.members["write"] for name, mem in self.mems.items()},
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.matcher = mt = self.matcher
+        for name, mem in self.mems.items():
+            m.submodules[name] = mem
+            m.d.comb += [mem.read.addr.eq(mt.read_addr), mem.read.en.eq(mt.read_en)]
+            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_memory_write")), mem.write)
+        m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
+                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.data),
+                     mt.r_client.eq(self.mems["client"].read.data)]
+        for name, member in self.matcher.signature.members.items():
+            if name in self.signature.members:
+                if member.is_signature:      # the streams, connected below
+                    continue
+                if member.flow == In:
+                    m.d.comb += getattr(mt, name).eq(getattr(self, name))
+                else:
+                    m.d.comb += getattr(self, name).eq(getattr(mt, name))
+        wiring.connect(m, wiring.flipped(self.levels), mt.levels)
+        wiring.connect(m, mt.gone, wiring.flipped(self.gone))
+        return m
+
+
 def _level_bits(config: EngineConfig) -> int:
     """Bits of a level's index over every book (symbol, side, level): the tag the match loop carries."""
     return (config.symbols * 2 * config.levels - 1).bit_length()
@@ -154,11 +206,38 @@ class ChainWithLinks(wiring.Component):
         return m
 
 
+def _engine_units(config: EngineConfig) -> dict:
+    """The engine in service's units, as its ``MatchingEngine`` sizes them: to be re-timed or reused."""
+    from fpgax.hdl.bits import address_bits
+    from fpgax.hdl.command_check import CommandCheck
+    from fpgax.hdl.event_output import EventOutput
+    from fpgax.hdl.free_list import FreeList
+    from fpgax.hdl.level_store import LevelStore
+    from fpgax.hdl.level_sweep import LevelSweep
+    from fpgax.hdl.price_index import WORD_BITS, PriceLevelIndex
+    from fpgax.hdl.risk import NotionalCheck
+
+    k, sb, lb = config.slot_bits, address_bits(config.symbols), address_bits(config.levels)
+    return {
+        "price-index": lambda: PriceLevelIndex(sb + 1, lb),
+        "level-store": lambda: LevelStore(k, 1 << (lb + 1 + sb)),
+        "level-sweep": lambda: LevelSweep(sb + 1, lb, k, min(WORD_BITS, lb)),
+        "free-list": lambda: FreeList(k),
+        "event-output": lambda: EventOutput(16),
+        "command-check": lambda: CommandCheck(config),
+        "notional-check": lambda: NotionalCheck(),
+    }
+
+
 UNITS = {
     "ram-block": lambda c: MemoryWithWritePort(PipelinedRam(shape=c.slot_bits, depth=c.pool, narrow=True)),
     "ram-ultra": lambda c: MemoryWithWritePort(PipelinedRam(shape=72, depth=c.pool, style="ultra")),
     "order-chain": lambda c: ChainWithLinks(c),
     "match-loop": lambda c: MatchLoopCore(c.slot_bits, _account_bits(c), _level_bits(c)),
+    "matcher": lambda c: MatcherCore(c),
+    **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
+        "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
+        "notional-check")},
 }
 
 

@@ -30,8 +30,8 @@ def register(sub) -> None:
     common.add_json(e, "the report")
     e.add_argument("--work", type=Path, help="keep Yosys' files (Verilog, stat, netlist, log) here")
     e.add_argument("--unit", metavar="NAME", help="one unit of the pipelined engine at the profile's sizes, between "
-                   "registers, instead of the kernel (fpgax.hdl.unit_bench: ram-block, ram-ultra, order-chain, "
-                   "match-loop)")
+                   "registers, instead of the kernel (fpgax.hdl.unit_bench.UNITS: match-loop, matcher, "
+                   "price-index, ...; a wrong name lists them)")
     e.set_defaults(func=_cmd_estimate)
 
     d = sub.add_parser("devices", help="list the Alveo cards XRT sees, or say why there are none")

@@ -1,0 +1,111 @@
+"""SlotQueue: the order slots not in use, handed out first in, first out, the next one always in a
+register [R-ORDER-ID] (the pipelined engine's free list: docs/pipelined-engine.md).
+
+The same queue as ``FreeList``: slots never used come first, in order, from a counter; freed slots
+follow in the order they were freed, from a ``PipelinedRam``. The difference is where the next slot
+is: ``FreeList`` shows it from its memory in the cycle it is taken (its read address depends on
+the taker's decision), ``SlotQueue`` keeps the next few in registers, refilled ahead of need, so
+that taking one reaches a register's enable and nothing else.
+
+Contract
+--------
+* ``available`` (a register): ``slot`` (one LUT of registers) is the next slot of the queue;
+  ``take`` in such a cycle takes it (at the clock edge). ``take`` while not ``available`` is
+  ignored. ``take`` reaches the ring's read pointer and the counts, nothing else.
+* ``free`` with ``free_slot`` (one cycle): the slot goes to the back of the queue. A slot must be
+  in use (taken and not freed); ``free`` and ``take`` may come in the same cycle.
+* ``empty`` (a register): no slot is free -- the queue holds none, as of the frees and takes
+  before this cycle. Not ``empty`` and not ``available``: a slot is free and on its way to the
+  registers; when the queue is not ``empty`` in cycle t and nothing is taken in cycles t to t+3,
+  it is ``available`` in cycle t+3 (the memory's latency and a cycle). A user rejects for want of
+  a slot on ``empty`` only, and waits otherwise.
+* Takes may come in consecutive cycles: after 3 cycles with nothing taken, ``AHEAD`` (3) slots, when
+  that many are free, are held and can be taken one a cycle; the counter's never-used slots come
+  one a cycle for as long as they last.
+* ``in_use``: slots taken and not freed, as of the cycle before.
+"""
+
+from amaranth import Array, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.ram import PipelinedRam
+
+
+class SlotQueue(wiring.Component):
+    #: slots held in registers ahead of ``take``
+    AHEAD = 3
+
+    def __init__(self, slot_bits: int):
+        self.slot_bits = slot_bits
+        self.queue = PipelinedRam(shape=slot_bits, depth=1 << slot_bits, narrow=True)
+        super().__init__({
+            "available": Out(1), "slot": Out(slot_bits), "take": In(1),
+            "free": In(1), "free_slot": In(slot_bits),
+            "empty": Out(1), "in_use": Out(slot_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.queue = queue = self.queue
+        k, n, ahead, lat = self.slot_bits, 1 << self.slot_bits, self.AHEAD, self.queue.latency
+
+        # the slots held ahead, oldest first, in a ring of registers
+        held = [Signal(k, name=f"ahead{i}") for i in range(ahead)]
+        first = Signal(range(ahead))              # the ring's oldest entry
+        count = Signal(range(ahead + 1))          # entries held
+        can_take = Signal()                       # count != 0, as a register
+        take = self.take & can_take
+        m.d.comb += [self.available.eq(can_take),
+                     self.slot.eq(Array(held)[first])]
+        with m.If(take):
+            m.d.sync += first.eq(Mux(first == ahead - 1, 0, first + 1))
+
+        # refills: never-used slots from the counter (at once), freed ones from the queue's memory
+        # (``lat`` cycles); one issued while the held entries and those on their way leave room
+        fresh = Signal(k + 1)                     # slots 0..fresh-1 have been handed out
+        fresh_left = Signal(init=1)               # fresh != n, as a register
+        head, tail = Signal(k), Signal(k)         # the memory's queue
+        queued = Signal(k + 1)                    # freed slots in the memory
+        queued_any = Signal()                     # queued != 0, as a register
+        coming = [Signal(name=f"coming{i}") for i in range(lat)]   # reads on their way, by age
+        room = Signal(init=1)                     # count + reads on their way < ahead, as a register
+        from_fresh = room & fresh_left
+        from_memory = room & ~fresh_left & queued_any
+        m.d.comb += [queue.read.addr.eq(head), queue.read.en.eq(from_memory),
+                     queue.write.addr.eq(tail), queue.write.data.eq(self.free_slot), queue.write.en.eq(self.free)]
+        m.d.sync += [coming[0].eq(from_memory)] + [coming[i].eq(coming[i - 1]) for i in range(1, lat)]
+        arrives = coming[-1]
+
+        # the entry written this cycle: a fresh slot, or a freed one arriving from the memory (never
+        # both: a fresh one is issued only while no read is on its way, the counter being used up
+        # before the memory)
+        write_at = Signal(range(ahead))           # where the next entry goes: first + count
+        incoming = Mux(arrives, queue.read.data, fresh[:k])
+        with m.If(from_fresh | arrives):
+            for i in range(ahead):
+                with m.If(write_at == i):
+                    m.d.sync += held[i].eq(incoming)
+            m.d.sync += write_at.eq(Mux(write_at == ahead - 1, 0, write_at + 1))
+        with m.If(from_fresh):
+            m.d.sync += [fresh.eq(fresh + 1), fresh_left.eq(fresh != n - 1)]
+        with m.If(from_memory):
+            m.d.sync += head.eq(head + 1)
+        with m.If(self.free):
+            m.d.sync += tail.eq(tail + 1)
+        added = from_fresh | arrives
+        count_next = count + added - take
+        on_way = sum(coming[:-1]) + from_memory   # reads on their way next cycle
+        queued_next = queued + self.free - from_memory
+        m.d.sync += [count.eq(count_next), can_take.eq(count_next != 0),
+                     room.eq(count_next + on_way < ahead),
+                     queued.eq(queued_next), queued_any.eq(queued_next != 0)]
+
+        # empty: no slot free anywhere (held, on the way, in the memory, or never used)
+        empty = Signal()
+        m.d.sync += empty.eq((count_next == 0) & (on_way == 0) & (queued_next == 0)
+                             & ~(fresh_left & ~(from_fresh & (fresh == n - 1))))
+        took, freed = Signal(), Signal()
+        m.d.sync += [took.eq(take), freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
+        m.d.comb += self.empty.eq(empty)
+        return m
