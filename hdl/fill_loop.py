@@ -7,7 +7,8 @@ Contract
   the loop takes them and is ``busy`` until it ``done``s.
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
   same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
-  are made on both candidates and chosen after their carry chains), ``r_account``, ``r_next`` (its
+  are made on both candidates and chosen after their carry chains), ``r_account`` (a ``RowChoice``
+  too: compared both ways with the aggressor's), ``r_next`` (its
   level link, the ``next`` memory's ``RowChoice``: taken as its candidates, chosen in cycle B, so
   that the chain's address is the only logic on the memory's output in cycle A). The loop takes an order in the
   cycle it is presented (cycle A: compared into registers) and decides it in the next (cycle B);
@@ -29,9 +30,9 @@ Contract
   walker has no more levels and the chain has nothing in flight) while it holds no order. ``stop``
   drops the read the chain had issued ahead.
 
-Timing: cycle A registers the compares (the leaves' two differences and their order, the accounts'
-equality) from the rows, each carry chain fed by registers; cycle B decides from those registers
-only (equal leaves from the registered difference).
+Timing: cycle A registers the compares (the leaves' two differences and their order both ways, the
+accounts' equality, and whether the order ends the loop) from the rows, each carry chain fed by
+registers; cycle B decides from those registers only.
 """
 
 from amaranth import Module, Mux, Signal
@@ -59,7 +60,7 @@ class FillLoop(wiring.Component):
             "busy": Out(1),
             "order": In(order),
             "r_leaves": In(RowChoice(32)),
-            "r_account": In(account_bits),
+            "r_account": In(RowChoice(account_bits)),
             "r_next": In(RowChoice(slot_bits)),
             "r_extra": In(extra_bits),
             "taken": Out(1),
@@ -97,6 +98,14 @@ class FillLoop(wiring.Component):
         a_minus_r = Signal(32)
         r_minus_a = Signal(32)
         own = Signal()             # the resting order is the aggressor's account's [R-STP]
+        kind = Signal(Action)      # the action the order gets when decided (its own register: the
+                                   # event's selects do not load ``own``)
+        # this order ends the loop when decided: STP cancels the aggressor, or the aggressor's
+        # leaves reach 0 (r_leaves >= a_leaves); a register of its own, so that the end, and the
+        # chain's stop after it, is a function of few registers
+        ends_if_decided = Signal()
+        # and the resting order leaves its level when decided (filled, or canceled by STP_OLDEST)
+        gone_if_decided = Signal()
 
         take = running & self.order.valid & ~pending
         row, hit = self.r_leaves, self.r_leaves.hit
@@ -104,35 +113,40 @@ class FillLoop(wiring.Component):
             m.d.sync += [pending.eq(1), idle.eq(0)]
         # (captured in every cycle no order is pending, so that what decides whether one is taken
         # reaches one flip-flop, not the enables of the compares)
+        # the two differences, 33 bits, each on both candidates and chosen after the carry chains:
+        # their borrows are the two compares (r_leaves <= a_leaves, a_leaves <= r_leaves)
+        a_r = Mux(hit, a_leaves - row.written, a_leaves - row.read)
+        r_a = Mux(hit, row.written - a_leaves, row.read - a_leaves)
+        acct = self.r_account
+        same_account = Mux(acct.hit, acct.written == a_account, acct.read == a_account)
         with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
                 r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
-                r_within.eq(Mux(hit, row.written <= a_leaves, row.read <= a_leaves)),
-                a_minus_r.eq(Mux(hit, a_leaves - row.written, a_leaves - row.read)),
-                r_minus_a.eq(Mux(hit, row.written - a_leaves, row.read - a_leaves)),
-                own.eq(self.r_account == a_account),
+                a_minus_r.eq(a_r[:32]), r_within.eq(~a_r[32]),
+                r_minus_a.eq(r_a[:32]),
+                own.eq(same_account),
+                kind.eq(Mux(same_account, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR),
+                            Action.FILL)),
+                ends_if_decided.eq(Mux(same_account, ~a_stp_oldest, ~r_a[32])),
+                gone_if_decided.eq(Mux(same_account, a_stp_oldest, ~a_r[32])),
             ]
 
         # cycle B: the decision, from registers
         decide = pending & self.event_ready
         act = self.action
         stp_aggressor = own & ~a_stp_oldest
-        stp_resting = own & a_stp_oldest
         a_after = Mux(r_within, a_minus_r, 0)          # the aggressor's leaves after a fill
-        # the aggressor's leaves reach 0 (equal leaves: told from the registered difference here,
-        # not by a 32-bit equality of the memory's data in cycle A)
-        filled = ~own & (~r_within | (a_minus_r == 0))
-        ends = decide & (stp_aggressor | filled)
+        ends = decide & ends_if_decided
         m.d.comb += [
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
             act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)), act.extra.eq(r_extra),
             self.taken.eq(take),
-            act.kind.eq(Mux(own, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR), Action.FILL)),
+            act.kind.eq(kind),
             act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
             act.a_leaves.eq(Mux(own, a_leaves, a_after)),
             act.r_leaves.eq(Mux(own | r_within, 0, r_minus_a)),
-            act.r_gone.eq(stp_resting | ~own & r_within),
+            act.r_gone.eq(gone_if_decided),
             self.hold.eq(pending),
             self.busy.eq(running),
             self.a_leaves_now.eq(a_leaves),

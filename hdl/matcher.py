@@ -15,9 +15,9 @@ Contract
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
   chain reaches them; the last one it never takes (the sweep is stopped, ``sweep_stop``).
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
-  all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data`` and ``leaves_data`` (their
-  ``RowChoice``), ``r_gen`` and ``r_account`` (the slot row); and one of a cycle more (3, the order
-  rows in URAM): ``r_client``.
+  all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
+  ``r_account`` (their ``RowChoice``), ``r_gen``; and one of a cycle more (3, the order rows in
+  URAM): ``r_client``.
 * ``w_en`` with ``w_data`` (an ``EventLayout``) while ``w_rdy`` (a register of the event output's):
   one event per resting order met, in book order: ``FILL``; ``CANCELED``/``STP`` of the resting
   order (the aggressor is ``STP_OLDEST``: matching goes on); or ``CANCELED``/``STP`` of the
@@ -71,7 +71,7 @@ class Matcher(wiring.Component):
             "sweep_stop": Out(1),
             "read_addr": Out(k), "read_en": Out(1),
             "next_data": In(RowChoice(k)), "leaves_data": In(RowChoice(32)),
-            "r_gen": In(gen_bits), "r_account": In(account_bits), "r_client": In(64),
+            "r_gen": In(gen_bits), "r_account": In(RowChoice(account_bits)), "r_client": In(64),
             "w_data": Out(EventLayout), "w_en": Out(1), "w_rdy": In(1),
             "gone": Out(stream.Signature(GoneOrder(k, gen_bits, account_bits))),
             "leaves_write": Out(data.StructLayout({"en": 1, "addr": k, "data": 32})),
@@ -110,7 +110,8 @@ class Matcher(wiring.Component):
             loop.start.eq(self.start), loop.a_leaves.eq(self.a_leaves), loop.a_account.eq(self.a_account),
             loop.a_stp_oldest.eq(self.a_stp_oldest),
             loop.order.eq(chain.order), loop.r_leaves.eq(self.leaves_data), loop.r_account.eq(self.r_account),
-            loop.r_next.eq(self.next_data), loop.r_extra.eq(Cat(self.r_gen, self.r_account)),
+            loop.r_next.eq(self.next_data),
+            loop.r_extra.eq(Cat(self.r_gen, Mux(self.r_account.hit, self.r_account.written, self.r_account.read))),
             chain.hold.eq(loop.hold), chain.stop.eq(loop.stop), self.sweep_stop.eq(loop.stop),
             loop.event_ready.eq(self.w_rdy & self.gone.ready),
         ]

@@ -16,6 +16,7 @@ too, so that synthesis keeps it.
   memories (``MatchLoopCore``);
 * ``matcher``: a ``Matcher`` over the pool's ``next``, leaves, generation and account memories (block
   RAM) and its client ids (URAM, a cycle later) (``MatcherCore``);
+* ``slot-queue``: the ``SlotQueue`` of the pool's slots;
 * the engine in service's units, as it sizes them, to be re-timed or reused: ``price-index``,
   ``level-store``, ``level-sweep``, ``free-list``, ``event-output``, ``command-check``,
   ``notional-check``.
@@ -121,7 +122,7 @@ class MatchLoopCore(wiring.Component):
                     m.d.comb += getattr(self, name).eq(getattr(loop, name))
         m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
                      loop.r_leaves.eq(self.mems["leaves"].read.choice),
-                     loop.r_account.eq(self.mems["account"].read.data),
+                     loop.r_account.eq(self.mems["account"].read.choice),
                      loop.r_next.eq(self.mems["next"].read.choice),
                      chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
         return m
@@ -159,7 +160,7 @@ class MatcherCore(wiring.Component):
             m.d.comb += [mem.read.addr.eq(mt.read_addr), mem.read.en.eq(mt.read_en)]
             wiring.connect(m, wiring.flipped(getattr(self, f"{name}_memory_write")), mem.write)
         m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
-                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.data),
+                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.choice),
                      mt.r_client.eq(self.mems["client"].read.data)]
         for name, member in self.matcher.signature.members.items():
             if name in self.signature.members:
@@ -172,6 +173,12 @@ class MatcherCore(wiring.Component):
         wiring.connect(m, wiring.flipped(self.levels), mt.levels)
         wiring.connect(m, mt.gone, wiring.flipped(self.gone))
         return m
+
+
+def _slot_queue(config: EngineConfig):
+    from fpgax.hdl.slot_queue import SlotQueue
+
+    return SlotQueue(config.slot_bits)
 
 
 def _level_bits(config: EngineConfig) -> int:
@@ -235,6 +242,7 @@ UNITS = {
     "order-chain": lambda c: ChainWithLinks(c),
     "match-loop": lambda c: MatchLoopCore(c.slot_bits, _account_bits(c), _level_bits(c)),
     "matcher": lambda c: MatcherCore(c),
+    "slot-queue": lambda c: _slot_queue(c),
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},

@@ -33,7 +33,7 @@ class Harness(wiring.Component):
             m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
         m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
                      loop.r_leaves.eq(self.mems["leaves"].read.choice),
-                     loop.r_account.eq(self.mems["account"].read.data),
+                     loop.r_account.eq(self.mems["account"].read.choice),
                      loop.r_next.eq(self.mems["next"].read.choice), chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
         return m
 
@@ -149,7 +149,8 @@ def test_the_fill_loop_trades_on_the_row_the_leaves_memory_chooses(hit, a_leaves
         ctx.set(loop.event_ready, 1)
         ctx.set(loop.order, {"valid": 1, "slot": 9, "last": 1, "tag": 2})
         ctx.set(loop.r_leaves, {"read": decoy if hit else r_leaves, "written": r_leaves if hit else decoy, "hit": hit})
-        ctx.set(loop.r_account, 2)
+        # the decoy account is the aggressor's own: chosen, it would be an STP, not a fill
+        ctx.set(loop.r_account, {"read": 1 if hit else 2, "written": 2 if hit else 1, "hit": hit})
         ctx.set(loop.r_next, {"read": 7 if hit else 11, "written": 11 if hit else 7, "hit": hit})
         await ctx.tick()                # cycle A: taken
         ctx.set(loop.order.valid, 0)

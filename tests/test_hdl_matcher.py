@@ -40,7 +40,7 @@ class Harness(wiring.Component):
             m.submodules[name] = mem
             m.d.comb += [mem.read.addr.eq(mt.read_addr), mem.read.en.eq(mt.read_en)]
         m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
-                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.data),
+                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.choice),
                      mt.r_client.eq(self.mems["client"].read.data)]
         return m
 
