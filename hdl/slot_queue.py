@@ -11,7 +11,8 @@ Contract
 --------
 * ``available`` (a register): ``slot`` (one LUT of registers) is the next slot of the queue;
   ``take`` in such a cycle takes it (at the clock edge). ``take`` while not ``available`` is
-  ignored. ``take`` reaches the ring's read pointer and the counts, nothing else.
+  ignored. ``take`` reaches the ring's read pointer, the counts and the next cycle's refill
+  decision (all registers), not the memory or the ring's entries.
 * ``free`` with ``free_slot`` (one cycle): the slot goes to the back of the queue. A slot must be
   in use (taken and not freed); ``free`` and ``take`` may come in the same cycle.
 * ``empty`` (a register): no slot is free -- the queue holds none, as of the frees and takes
@@ -25,11 +26,23 @@ Contract
 * ``in_use``: slots taken and not freed, as of the cycle before.
 """
 
-from amaranth import Array, Module, Mux, Signal
+from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.ram import PipelinedRam
+
+
+def thermometer_step(code, up, down):
+    """The next value of a thermometer-coded count (bit i: the count is more than i) that goes up by
+    ``up`` and down by ``down`` (both may be 1: it stays). One LUT a bit, no carry chain."""
+    n = len(code)
+    bits = []
+    for i in range(n):
+        below = code[i - 1] if i else 1
+        above = code[i + 1] if i + 1 < n else 0
+        bits.append(Mux(up & ~down, below, Mux(down & ~up, above, code[i])))
+    return Cat(*bits)
 
 
 class SlotQueue(wiring.Component):
@@ -53,8 +66,10 @@ class SlotQueue(wiring.Component):
         # the slots held ahead, oldest first, in a ring of registers
         held = [Signal(k, name=f"ahead{i}") for i in range(ahead)]
         first = Signal(range(ahead))              # the ring's oldest entry
-        count = Signal(range(ahead + 1))          # entries held
-        can_take = Signal()                       # count != 0, as a register
+        # entries held, as a thermometer code (bit i: more than i held): a count of a few, kept with
+        # no carry chain; ``held_count[0]`` is "one is held"
+        held_count = Signal(ahead)
+        can_take = held_count[0]
         take = self.take & can_take
         m.d.comb += [self.available.eq(can_take),
                      self.slot.eq(Array(held)[first])]
@@ -62,49 +77,61 @@ class SlotQueue(wiring.Component):
             m.d.sync += first.eq(Mux(first == ahead - 1, 0, first + 1))
 
         # refills: never-used slots from the counter (at once), freed ones from the queue's memory
-        # (``lat`` cycles); one issued while the held entries and those on their way leave room
+        # (``lat`` cycles); one issued while the held entries and those on their way leave room.
+        # The refills of a cycle are decided in the cycle before, into registers (``from_fresh``,
+        # ``from_memory``), from the next values of the counts and flags, which are registers too:
+        # a take reaches them through a few LUTs, and what they decide reaches the ring's enables
+        # and its counts from registers.
         fresh = Signal(k + 1)                     # slots 0..fresh-1 have been handed out
-        fresh_left = Signal(init=1)               # fresh != n, as a register
+        fresh_left = Signal(init=1)               # fresh != n
+        fresh_last = Signal()                     # fresh == n - 1
         head, tail = Signal(k), Signal(k)         # the memory's queue
         queued = Signal(k + 1)                    # freed slots in the memory
-        queued_any = Signal()                     # queued != 0, as a register
+        queued_any = Signal()                     # queued != 0
+        queued_one = Signal()                     # queued == 1
         coming = [Signal(name=f"coming{i}") for i in range(lat)]   # reads on their way, by age
-        room = Signal(init=1)                     # count + reads on their way < ahead, as a register
-        from_fresh = room & fresh_left
-        from_memory = room & ~fresh_left & queued_any
+        reserved = Signal(ahead)                  # entries held and reads on their way (a thermometer)
+        from_fresh = Signal(init=1)               # this cycle's refill: a fresh slot
+        from_memory = Signal()                    # this cycle's refill: a read of the memory's queue
         m.d.comb += [queue.read.addr.eq(head), queue.read.en.eq(from_memory),
                      queue.write.addr.eq(tail), queue.write.data.eq(self.free_slot), queue.write.en.eq(self.free)]
         m.d.sync += [coming[0].eq(from_memory)] + [coming[i].eq(coming[i - 1]) for i in range(1, lat)]
         arrives = coming[-1]
+        filling = from_fresh | arrives            # a held entry is written this cycle
 
         # the entry written this cycle: a fresh slot, or a freed one arriving from the memory (never
         # both: a fresh one is issued only while no read is on its way, the counter being used up
         # before the memory)
         write_at = Signal(range(ahead))           # where the next entry goes: first + count
         incoming = Mux(arrives, queue.read.data, fresh[:k])
-        with m.If(from_fresh | arrives):
+        with m.If(filling):
             for i in range(ahead):
                 with m.If(write_at == i):
                     m.d.sync += held[i].eq(incoming)
             m.d.sync += write_at.eq(Mux(write_at == ahead - 1, 0, write_at + 1))
         with m.If(from_fresh):
-            m.d.sync += [fresh.eq(fresh + 1), fresh_left.eq(fresh != n - 1)]
+            m.d.sync += [fresh.eq(fresh + 1), fresh_left.eq(~fresh_last), fresh_last.eq(fresh == n - 2)]
         with m.If(from_memory):
             m.d.sync += head.eq(head + 1)
         with m.If(self.free):
             m.d.sync += tail.eq(tail + 1)
-        added = from_fresh | arrives
-        count_next = count + added - take
-        on_way = sum(coming[:-1]) + from_memory   # reads on their way next cycle
+        held_next = thermometer_step(held_count, filling, take)
+        reserved_next = thermometer_step(reserved, from_fresh | from_memory, take)
         queued_next = queued + self.free - from_memory
-        m.d.sync += [count.eq(count_next), can_take.eq(count_next != 0),
-                     room.eq(count_next + on_way < ahead),
-                     queued.eq(queued_next), queued_any.eq(queued_next != 0)]
+        queued_any_next = self.free | (queued_any & ~queued_one) | (queued_one & ~from_memory)
+        fresh_left_next = fresh_left & ~(from_fresh & fresh_last)
+        # next cycle's refills: while fewer than ``ahead`` are held or on their way
+        room_next = ~reserved_next[-1]
+        fresh_next = room_next & fresh_left_next
+        m.d.sync += [from_fresh.eq(fresh_next), from_memory.eq(room_next & ~fresh_left_next & queued_any_next)]
+        m.d.sync += [held_count.eq(held_next), reserved.eq(reserved_next),
+                     queued.eq(queued_next), queued_any.eq(queued_any_next),
+                     # (from the registered count's compares, not the next count's: no carry chain before it)
+                     queued_one.eq(Mux(self.free ^ from_memory, Mux(self.free, ~queued_any, queued == 2), queued_one))]
 
         # empty: no slot free anywhere (held, on the way, in the memory, or never used)
         empty = Signal()
-        m.d.sync += empty.eq((count_next == 0) & (on_way == 0) & (queued_next == 0)
-                             & ~(fresh_left & ~(from_fresh & (fresh == n - 1))))
+        m.d.sync += empty.eq(~reserved_next[0] & ~queued_any_next & ~fresh_left_next)
         took, freed = Signal(), Signal()
         m.d.sync += [took.eq(take), freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
         m.d.comb += self.empty.eq(empty)
