@@ -89,7 +89,8 @@ class MatchLoopCore(wiring.Component):
     """An ``OrderChain`` and a ``FillLoop`` over ``PipelinedRam``s of the resting orders' ``next``
     link, leaves and account (the chain's read fanned out to all three): the match loop's paths at a
     profile's sizes. The chain's ``levels``, the loop's start and aggressor, its ``exhausted`` and
-    ``event_ready`` in; its actions and end out; the three memories' write ports in."""
+    ``event_ready`` in; its actions and end out; the three memories' write ports in
+    (``next_memory_write``, ...). ``tests/test_hdl_fill_loop.py`` drives it against the model."""
 
     def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
         self.chain = OrderChain(slot_bits, tag_bits)
@@ -103,7 +104,7 @@ class MatchLoopCore(wiring.Component):
         super().__init__({
             "levels": self.chain.signature.members["levels"],
             **loop_ports,
-            **{f"{name}_write": mem.signature.members["write"] for name, mem in self.mems.items()},
+            **{f"{name}_memory_write": mem.signature.members["write"] for name, mem in self.mems.items()},
         })
 
     def elaborate(self, platform):
@@ -112,7 +113,7 @@ class MatchLoopCore(wiring.Component):
         for name, mem in self.mems.items():
             m.submodules[name] = mem
             m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
-            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_write")), mem.write)
+            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_memory_write")), mem.write)
         wiring.connect(m, wiring.flipped(self.levels), chain.levels)
         for name in self.signature.members:
             if name in loop.signature.members:
@@ -131,7 +132,8 @@ class MatchLoopCore(wiring.Component):
 class MatcherCore(wiring.Component):
     """A ``Matcher`` with the per-slot memories its chain reads: ``next``, leaves, generation and
     account in block RAM (latency 2), client ids in URAM (latency 3). The matcher's ports but those
-    reads, and the memories' write ports, are this component's."""
+    reads, and the memories' write ports (``next_memory_write``, ...), are this component's.
+    ``tests/test_hdl_matcher.py`` drives it against the golden model."""
 
     def __init__(self, config: EngineConfig):
         from fpgax.hdl.bits import address_bits

@@ -1,41 +1,19 @@
-"""FillLoop over an OrderChain and PipelinedRams, in amaranth.sim, against the golden model's match
-loop written out for one aggressor (sim/golden/model.py, _match): random levels of random orders of a
-few accounts, both STP modes, the event output's room coming and going."""
+"""FillLoop over an OrderChain and PipelinedRams (the unit bench's ``MatchLoopCore``), in amaranth.sim,
+against the golden model's match loop written out for one aggressor (sim/golden/model.py, _match):
+random levels of random orders of a few accounts, both STP modes, the event output's room coming and
+going."""
 
 import random
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from fpgax.hdl.fill_loop import Action, FillLoop
-from fpgax.hdl.order_chain import OrderChain
-from fpgax.hdl.ram import PipelinedRam
+from fpgax.hdl.unit_bench import MatchLoopCore
+from tests.hdl_bench import write_row
 from tests.test_hdl_order_chain import offer_level
 
 K, A, T = 6, 3, 5       # slot, account and tag bits
-
-
-class Harness(wiring.Component):
-    def __init__(self):
-        self.chain = OrderChain(K, T)
-        self.loop = FillLoop(K, A, T)
-        self.mems = {name: PipelinedRam(shape=width, depth=1 << K)
-                     for name, width in (("next", K), ("leaves", 32), ("account", A))}
-        super().__init__({})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.chain, m.submodules.loop = chain, loop = self.chain, self.loop
-        for name, mem in self.mems.items():
-            m.submodules[name] = mem
-            m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
-        m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
-                     loop.r_leaves.eq(self.mems["leaves"].read.choice),
-                     loop.r_account.eq(self.mems["account"].read.choice),
-                     loop.r_next.eq(self.mems["next"].read.choice), chain.hold.eq(loop.hold), chain.stop.eq(loop.stop)]
-        return m
 
 
 def reference(a_leaves, a_account, stp_oldest, orders):
@@ -60,20 +38,15 @@ def reference(a_leaves, a_account, stp_oldest, orders):
 @pytest.mark.parametrize("seed", range(6))
 def test_the_fill_loop_trades_as_the_model_does(seed):
     rng = random.Random(seed)
-    dut = Harness()
+    dut = MatchLoopCore(K, A, T)
     slots = rng.sample(range(1 << K), 1 << K)
     results = []
 
     async def write(ctx, name, addr, value):
-        mem = dut.mems[name]
-        ctx.set(mem.write.addr, addr)
-        ctx.set(mem.write.data, value)
-        ctx.set(mem.write.en, 1)
-        await ctx.tick()
-        ctx.set(mem.write.en, 0)
+        await write_row(ctx, getattr(dut, f"{name}_memory_write"), addr, value)
 
     async def bench(ctx):
-        chain, loop = dut.chain, dut.loop
+        chain, loop = dut.chain, dut     # the loop's ports are the core's
         for trial in range(12):
             # a run of levels, written into the memories
             levels = []
@@ -101,21 +74,21 @@ def test_the_fill_loop_trades_as_the_model_does(seed):
                 ready = rng.random() < 0.7
                 ctx.set(loop.event_ready, ready)
                 offer = bool(queue)
-                offer_level(ctx, chain, queue, offer)
+                offer_level(ctx, dut, queue, offer)   # the core's levels are the chain's
                 ctx.set(loop.exhausted, not queue and not ctx.get(chain.busy))
                 act = loop.action
                 if ctx.get(act.valid):
                     assert ready, "an action while the event output has no room"
                     got.append((Action(ctx.get(act.kind)), ctx.get(act.slot), ctx.get(act.qty), ctx.get(act.a_leaves),
                                 ctx.get(act.r_leaves), bool(ctx.get(act.r_gone))))
-                if offer and ctx.get(chain.levels.ready):
+                if offer and ctx.get(dut.levels.ready):
                     queue.pop(0)
                 await ctx.tick()
                 if ctx.get(loop.done):
                     break
             else:
                 raise AssertionError("the loop did not end")
-            ctx.set(chain.levels.valid, 0)
+            ctx.set(dut.levels.valid, 0)
             result = (got, bool(ctx.get(loop.canceled)), ctx.get(loop.a_leaves_now))
             results.append((result, reference(a_leaves, a_account, oldest, orders)))
             for _ in range(3):          # idle: nothing comes out of a stopped chain

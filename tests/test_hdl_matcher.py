@@ -1,48 +1,26 @@
-"""Matcher over PipelinedRams, in amaranth.sim, against the golden model: random books built by the
-model from NEW commands, mirrored into the matcher's memories, then one aggressor; the matcher's
-events must be the model's (after its ACCEPTED, before an IOC cancel), its writes must leave the
-book the model has, and its summary must say what is left -- with the event output's and the gone
-queue's room coming and going."""
+"""Matcher over PipelinedRams (the unit bench's ``MatcherCore``), in amaranth.sim, against the golden
+model: random books built by the model from NEW commands, mirrored into the matcher's memories, then
+one aggressor; the matcher's events must be the model's (after its ACCEPTED, before an IOC cancel),
+its writes must leave the book the model has, and its summary must say what is left -- with the
+event output's and the gone queue's room coming and going."""
 
 import random
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from fpgax.hdl.matcher import Matcher
-from fpgax.hdl.ram import PipelinedRam
+from fpgax.hdl.unit_bench import MatcherCore
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec.config import EngineConfig
 from fpgax.spec.protocol import Command, CommandFlag, EventType, Opcode, OrdType, Reason, Side, TimeInForce
+from tests.hdl_bench import write_row
 
 CONFIG = EngineConfig(symbols=1, levels=64, pool=64, accounts=4, snapshot_depth=4, default_band=(1, 64))
-K, G, AB, LB, BB = 6, 26, 2, 6, 2
+K = CONFIG.slot_bits
 BAND_LO = CONFIG.default_band[0]
 #: event fields the matcher sets (seq, ts_in come from its template; flags, ts_out are the output's)
 FIELDS = ("type", "reason", "side", "symbol", "client_id", "account", "order_id", "price", "qty", "leaves",
           "resting_order_id", "resting_account", "resting_leaves")
-
-
-class Harness(wiring.Component):
-    def __init__(self):
-        self.matcher = Matcher(K, G, AB, LB, BB)
-        self.mems = {"next": PipelinedRam(shape=K, depth=1 << K), "leaves": PipelinedRam(shape=32, depth=1 << K),
-                     "gen": PipelinedRam(shape=G, depth=1 << K), "account": PipelinedRam(shape=AB, depth=1 << K),
-                     "client": PipelinedRam(shape=64, depth=1 << K, latency=3)}
-        super().__init__({})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.matcher = mt = self.matcher
-        for name, mem in self.mems.items():
-            m.submodules[name] = mem
-            m.d.comb += [mem.read.addr.eq(mt.read_addr), mem.read.en.eq(mt.read_en)]
-        m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
-                     mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.choice),
-                     mt.r_client.eq(self.mems["client"].read.data)]
-        return m
 
 
 def new(side, price, qty, account, client_id, tif=TimeInForce.DAY, flags=0, ord_type=OrdType.LIMIT):
@@ -88,17 +66,12 @@ def acceptable(cmd, price):
 @pytest.mark.parametrize("seed", range(8))
 def test_the_matcher_trades_as_the_model_does(seed):
     rng = random.Random(seed)
-    dut = Harness()
-    mt = dut.matcher
+    dut = MatcherCore(CONFIG)     # the matcher over its memories, as the unit bench measures it
+    mt = dut                      # its ports are the matcher's
     trials = []
 
     async def write(ctx, name, addr, value):
-        mem = dut.mems[name]
-        ctx.set(mem.write.addr, addr)
-        ctx.set(mem.write.data, value)
-        ctx.set(mem.write.en, 1)
-        await ctx.tick()
-        ctx.set(mem.write.en, 0)
+        await write_row(ctx, getattr(dut, f"{name}_memory_write"), addr, value)
 
     async def bench(ctx):
         for _trial in range(6):
@@ -147,7 +120,7 @@ def test_the_matcher_trades_as_the_model_does(seed):
                     assert ctx.get(mt.w_en)
                     gone.append(ctx.get(mt.gone.payload.slot))
                 # the leaves memory takes the matcher's write, as the engine's will
-                leaves = dut.mems["leaves"].write
+                leaves = dut.leaves_memory_write
                 ctx.set(leaves.en, ctx.get(mt.leaves_write.en))
                 ctx.set(leaves.addr, ctx.get(mt.leaves_write.addr))
                 ctx.set(leaves.data, ctx.get(mt.leaves_write.data))
@@ -164,7 +137,7 @@ def test_the_matcher_trades_as_the_model_does(seed):
             else:
                 raise AssertionError("the matcher did not end")
             ctx.set(mt.levels.valid, 0)
-            ctx.set(dut.mems["leaves"].write.en, 0)
+            ctx.set(dut.leaves_memory_write.en, 0)
             last = ctx.get(mt.last)
             trials.append(dict(cmd=cmd, events=events, before=before, after=after, got=got, gone=gone,
                                leaves_writes=leaves_writes, clears=clears, canceled=bool(ctx.get(mt.canceled)),
