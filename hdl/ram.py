@@ -90,6 +90,11 @@ class PipelinedRam(wiring.Component):
       registered addresses: ``read.data`` is one LUT (per lane: forwarded or read) after the
       output registers.
 
+    * ``forward=False``: no forwarding. A read sees every write issued two cycles or more before its
+      cycle, not the one issued in the cycle before (it lands as the read samples the blocks, which
+      read first); ``choice.hit`` is 0. For a memory whose writer and readers are scheduled at
+      least two cycles apart (the engine's sequencer), it saves the compare and a LUT a lane.
+
     A memory deeper than one block (:func:`block_depth` at its ``ram_style``) is split into banks of
     one block's depth; the bank number is registered with the read.
 
@@ -99,8 +104,10 @@ class PipelinedRam(wiring.Component):
     """
 
     def __init__(self, *, shape, depth: int, granularity: int | None = None, narrow: bool = False,
-                 style: str | None = None, latency: int | None = None):
+                 style: str | None = None, latency: int | None = None, forward: bool = True):
         from amaranth.hdl import Shape
+
+        self.forward = forward
 
         self.shape, self.depth = shape, depth
         self.width = Shape.cast(shape).width
@@ -169,16 +176,19 @@ class PipelinedRam(wiring.Component):
         # the address again, complemented, for the forwarding compare alone: a register of its own
         # (synthesis would merge an identical copy into ``r_addr``, whose bank bits steer every
         # lane of the bank multiplexer)
-        r_addr_n = Signal.like(self.read.addr, reset_less=True)
-        m.d.sync += [r_en.eq(self.read.en), r_addr.eq(self.read.addr), r_addr_n.eq(~self.read.addr)]
-        landed_addr = Signal.like(w_addr, reset_less=True)
-        landed_data = Signal(width, reset_less=True)
-        landed_en = Signal(lanes, reset_less=True)
-        m.d.sync += [landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
-        fwd_hit = Signal(lanes, reset_less=True)
+        m.d.sync += [r_en.eq(self.read.en), r_addr.eq(self.read.addr)]
+        fwd_hit = Signal(lanes, reset_less=True)       # (never set without forwarding: 0)
         fwd_data = Signal(width, reset_less=True)
-        with m.If(r_en):
-            m.d.sync += [fwd_hit.eq(Mux((landed_addr ^ r_addr_n).all(), landed_en, 0)), fwd_data.eq(landed_data)]
+        if self.forward:
+            r_addr_n = Signal.like(self.read.addr, reset_less=True)
+            landed_addr = Signal.like(w_addr, reset_less=True)
+            landed_data = Signal(width, reset_less=True)
+            landed_en = Signal(lanes, reset_less=True)
+            m.d.sync += [r_addr_n.eq(~self.read.addr),
+                         landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
+            with m.If(r_en):
+                m.d.sync += [fwd_hit.eq(Mux((landed_addr ^ r_addr_n).all(), landed_en, 0)),
+                             fwd_data.eq(landed_data)]
 
         # the banks joined: one multiplexer into a register, in the cycle a read's data is out
         bank = r_addr[low:] if self.banks > 1 else None

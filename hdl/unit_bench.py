@@ -89,7 +89,9 @@ class MatchLoopCore(wiring.Component):
     """An ``OrderChain`` and a ``FillLoop`` over ``PipelinedRam``s of the resting orders' ``next``
     link, leaves and account (the chain's read fanned out to all three): the match loop's paths at a
     profile's sizes. The chain's ``levels``, the loop's start and aggressor, its ``exhausted`` and
-    ``event_ready`` in; its actions and end out; the three memories' write ports in
+    ``event_ready`` in; its actions and end out; the three memories' write ports in. A resting
+    order's account is written when it rests, commands before any match reads it: that memory does
+    not forward (``forward=False``), as in the engine's memory map
     (``next_memory_write``, ...). ``tests/test_hdl_fill_loop.py`` drives it against the model."""
 
     def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
@@ -98,7 +100,7 @@ class MatchLoopCore(wiring.Component):
         depth = 1 << slot_bits
         self.mems = {"next": PipelinedRam(shape=slot_bits, depth=depth, narrow=True),
                      "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
-                     "account": PipelinedRam(shape=account_bits, depth=depth, narrow=True)}
+                     "account": PipelinedRam(shape=account_bits, depth=depth, narrow=True, forward=False)}
         loop_ports = {name: member for name, member in self.loop.signature.members.items()
                       if name not in ("order", "r_leaves", "r_account", "r_next", "hold", "stop")}
         super().__init__({
@@ -131,7 +133,8 @@ class MatchLoopCore(wiring.Component):
 
 class MatcherCore(wiring.Component):
     """A ``Matcher`` with the per-slot memories its chain reads: ``next``, leaves, generation and
-    account in block RAM (latency 2), client ids in URAM (latency 3). The matcher's ports but those
+    account in block RAM (latency 2; the account, written only when an order rests, without
+    forwarding), client ids in URAM (latency 3). The matcher's ports but those
     reads, and the memories' write ports (``next_memory_write``, ...), are this component's.
     ``tests/test_hdl_matcher.py`` drives it against the golden model."""
 
@@ -146,7 +149,7 @@ class MatcherCore(wiring.Component):
         self.mems = {"next": PipelinedRam(shape=k, depth=depth, narrow=True),
                      "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
                      "gen": PipelinedRam(shape=g, depth=depth, narrow=True),
-                     "account": PipelinedRam(shape=ab, depth=depth, narrow=True),
+                     "account": PipelinedRam(shape=ab, depth=depth, narrow=True, forward=False),
                      "client": PipelinedRam(shape=64, depth=depth, style="ultra")}
         inner = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client")
         super().__init__({

@@ -17,21 +17,26 @@ def run(dut, bench):
     sim.run()
 
 
-@pytest.mark.parametrize("depth, width, style, granularity, latency, banks", [
-    (16, 8, "block", None, None, 1),     # one bank: the block, then its register
-    (64, 8, "logic", None, None, 1),     # flip-flops
-    (96, 20, "block", None, None, 3),    # three banks of 32 (forced below): one multiplexer
-    (128, 16, "block", 8, None, 4),      # four banks, two byte lanes
-    (128, 16, "ultra", 8, None, 4),      # URAM: the OREG, then the multiplexer
-    (80, 12, "block", 4, 4, 3),          # padded to 4 cycles, three lanes
+@pytest.mark.parametrize("depth, width, style, granularity, latency, banks, forward", [
+    (16, 8, "block", None, None, 1, True),     # one bank: the block, then its register
+    (64, 8, "logic", None, None, 1, True),     # flip-flops
+    (96, 20, "block", None, None, 3, True),    # three banks of 32 (forced below): one multiplexer
+    (128, 16, "block", 8, None, 4, True),      # four banks, two byte lanes
+    (128, 16, "ultra", 8, None, 4, True),      # URAM: the OREG, then the multiplexer
+    (80, 12, "block", 4, 4, 3, True),          # padded to 4 cycles, three lanes
+    (96, 20, "block", None, None, 3, False),   # no forwarding
+    (128, 16, "ultra", 8, None, 4, False),
+    (80, 12, "block", 4, 4, 3, False),
 ])
 def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width, style, granularity,
-                                                                     latency, banks, monkeypatch):
+                                                                     latency, banks, forward, monkeypatch):
     """Random reads and writes, many to the row just written: a read issued in cycle t shows, from
-    t + latency until the next read's data, the row as written by the writes issued before t."""
+    t + latency until the next read's data, the row as written by the writes issued before t (without
+    forwarding: before t - 1)."""
     if depth > 64:                     # small banks, so that a short run crosses them
         monkeypatch.setattr("fpgax.hdl.ram.block_depth", lambda style, width: 32)
-    dut = PipelinedRam(shape=width, depth=depth, granularity=granularity, style=style, latency=latency)
+    dut = PipelinedRam(shape=width, depth=depth, granularity=granularity, style=style, latency=latency,
+                       forward=forward)
     expected_latency = latency or (3 if style == "ultra" else 2)
     assert (dut.banks, dut.latency) == (banks, expected_latency)
     rng = random.Random(depth * width)
@@ -43,7 +48,9 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
         pending = []                   # (cycle the data is due, expected row)
         shown = None                   # what read.data must hold once the first read is due
         last_write = 0
+        before_last = list(rows)       # the rows before the write of the cycle before
         for cycle in range(3000):
+            seen = rows if forward else before_last
             read = rng.random() < 0.7
             addr = last_write if rng.random() < 0.4 else rng.randrange(depth)
             w_addr = addr if rng.random() < 0.3 else rng.randrange(depth)
@@ -55,7 +62,8 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
             ctx.set(dut.write.data, w_data)
             ctx.set(dut.write.en, w_en)
             if read:
-                pending.append((cycle + expected_latency, rows[addr]))   # before this cycle's write
+                pending.append((cycle + expected_latency, seen[addr]))   # before this cycle's write
+            before_last = list(rows)
             await ctx.tick()
             if w_en:
                 last_write = w_addr
