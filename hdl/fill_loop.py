@@ -40,6 +40,10 @@ from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.ram import RowChoice
+from fpgax.spec import protocol as p
+
+#: an order's quantities (leaves, fill qty), as the event format has them
+QTY_BITS = p.EVENT["leaves"].bits
 
 
 class Action(enum.Enum, shape=2):
@@ -54,12 +58,12 @@ class FillLoop(wiring.Component):
         order = data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})
         super().__init__({
             "start": In(1),
-            "a_leaves": In(32),
+            "a_leaves": In(QTY_BITS),
             "a_account": In(account_bits),
             "a_stp_oldest": In(1),
             "busy": Out(1),
             "order": In(order),
-            "r_leaves": In(RowChoice(32)),
+            "r_leaves": In(RowChoice(QTY_BITS)),
             "r_account": In(RowChoice(account_bits)),
             "r_next": In(RowChoice(slot_bits)),
             "r_extra": In(extra_bits),
@@ -69,17 +73,17 @@ class FillLoop(wiring.Component):
             "exhausted": In(1),
             "event_ready": In(1),
             "action": Out(data.StructLayout({
-                "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": 32,
-                "a_leaves": 32, "r_leaves": 32, "r_gone": 1, "r_next": slot_bits,
+                "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": QTY_BITS,
+                "a_leaves": QTY_BITS, "r_leaves": QTY_BITS, "r_gone": 1, "r_next": slot_bits,
                 "extra": extra_bits})),
             "done": Out(1),
             "canceled": Out(1),
-            "a_leaves_now": Out(32),
+            "a_leaves_now": Out(QTY_BITS),
         })
 
     def elaborate(self, platform):
         m = Module()
-        a_leaves = Signal(32)
+        a_leaves = Signal(QTY_BITS)
         a_account = Signal(self.account_bits)
         a_stp_oldest = Signal()
         running = Signal()
@@ -93,10 +97,10 @@ class FillLoop(wiring.Component):
         r_tag = Signal(self.tag_bits)
         r_next = Signal(RowChoice(self.slot_bits))
         r_extra = Signal.like(self.r_extra)
-        r_leaves = Signal(32)
+        r_leaves = Signal(QTY_BITS)
         r_within = Signal()        # r_leaves <= a_leaves: the resting order is filled
-        a_minus_r = Signal(32)
-        r_minus_a = Signal(32)
+        a_minus_r = Signal(QTY_BITS)
+        r_minus_a = Signal(QTY_BITS)
         own = Signal()             # the resting order is the aggressor's account's [R-STP]
         kind = Signal(Action)      # the action the order gets when decided (its own register: the
                                    # event's selects do not load ``own``)
@@ -111,25 +115,25 @@ class FillLoop(wiring.Component):
         row, hit = self.r_leaves, self.r_leaves.hit
         with m.If(take):
             m.d.sync += [pending.eq(1), idle.eq(0)]
-        # (captured in every cycle no order is pending, so that what decides whether one is taken
-        # reaches one flip-flop, not the enables of the compares)
         # the two differences, 33 bits, each on both candidates and chosen after the carry chains:
         # their borrows are the two compares (r_leaves <= a_leaves, a_leaves <= r_leaves)
         a_r = Mux(hit, a_leaves - row.written, a_leaves - row.read)
         r_a = Mux(hit, row.written - a_leaves, row.read - a_leaves)
         acct = self.r_account
         same_account = Mux(acct.hit, acct.written == a_account, acct.read == a_account)
+        # (captured in every cycle no order is pending, so that what decides whether one is taken
+        # reaches one flip-flop, not the enables of the compares)
         with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
                 r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
-                a_minus_r.eq(a_r[:32]), r_within.eq(~a_r[32]),
-                r_minus_a.eq(r_a[:32]),
+                a_minus_r.eq(a_r[:QTY_BITS]), r_within.eq(~a_r[QTY_BITS]),
+                r_minus_a.eq(r_a[:QTY_BITS]),
                 own.eq(same_account),
                 kind.eq(Mux(same_account, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR),
                             Action.FILL)),
-                ends_if_decided.eq(Mux(same_account, ~a_stp_oldest, ~r_a[32])),
-                gone_if_decided.eq(Mux(same_account, a_stp_oldest, ~a_r[32])),
+                ends_if_decided.eq(Mux(same_account, ~a_stp_oldest, ~r_a[QTY_BITS])),
+                gone_if_decided.eq(Mux(same_account, a_stp_oldest, ~a_r[QTY_BITS])),
             ]
 
         # cycle B: the decision, from registers

@@ -44,12 +44,15 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.fill_loop import Action, FillLoop
+from fpgax.hdl.fill_loop import QTY_BITS, Action, FillLoop
 from fpgax.hdl.layouts import EventLayout
 from fpgax.hdl.level_sweep import sweep_entry
 from fpgax.hdl.order_chain import OrderChain
 from fpgax.hdl.ram import RowChoice
-from fpgax.spec.protocol import EventType, Reason
+from fpgax.spec.protocol import EVENT, EventType, Reason
+
+#: the widths of the event fields the matcher takes apart from its template
+PRICE_BITS, CLIENT_BITS = EVENT["price"].bits, EVENT["client_id"].bits
 
 
 def GoneOrder(slot_bits: int, gen_bits: int, account_bits: int) -> data.StructLayout:   # noqa: N802
@@ -65,18 +68,18 @@ class Matcher(wiring.Component):
         self.loop = FillLoop(k, account_bits, level_bits, extra_bits=gen_bits + account_bits)
         super().__init__({
             "start": In(1), "busy": Out(1),
-            "a_leaves": In(32), "a_account": In(account_bits), "a_stp_oldest": In(1),
-            "template": In(EventLayout), "band_lo": In(32), "book": In(book_bits),
+            "a_leaves": In(QTY_BITS), "a_account": In(account_bits), "a_stp_oldest": In(1),
+            "template": In(EventLayout), "band_lo": In(PRICE_BITS), "book": In(book_bits),
             "levels": In(stream.Signature(sweep_entry(level_bits, k))),
             "sweep_stop": Out(1),
             "read_addr": Out(k), "read_en": Out(1),
-            "next_data": In(RowChoice(k)), "leaves_data": In(RowChoice(32)),
-            "r_gen": In(gen_bits), "r_account": In(RowChoice(account_bits)), "r_client": In(64),
+            "next_data": In(RowChoice(k)), "leaves_data": In(RowChoice(QTY_BITS)),
+            "r_gen": In(gen_bits), "r_account": In(RowChoice(account_bits)), "r_client": In(CLIENT_BITS),
             "w_data": Out(EventLayout), "w_en": Out(1), "w_rdy": In(1),
             "gone": Out(stream.Signature(GoneOrder(k, gen_bits, account_bits))),
-            "leaves_write": Out(data.StructLayout({"en": 1, "addr": k, "data": 32})),
+            "leaves_write": Out(data.StructLayout({"en": 1, "addr": k, "data": QTY_BITS})),
             "used_clear": Out(data.StructLayout({"en": 1, "book": book_bits, "idx": level_bits})),
-            "done": Out(1), "canceled": Out(1), "a_leaves_now": Out(32),
+            "done": Out(1), "canceled": Out(1), "a_leaves_now": Out(QTY_BITS),
             "last": Out(data.StructLayout({"touched": 1, "idx": level_bits, "emptied": 1,
                                            "head_valid": 1, "head": k})),
         })
@@ -88,7 +91,7 @@ class Matcher(wiring.Component):
 
         # the aggressor's event fields, the band and the book, held for the match
         template = Signal(EventLayout)
-        band_lo = Signal(32)
+        band_lo = Signal(PRICE_BITS)
         book = Signal(self.book_bits)
         with m.If(self.start & ~loop.busy):
             m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
@@ -118,7 +121,7 @@ class Matcher(wiring.Component):
         # the resting order's client id comes a cycle after its other rows: taken in the cycle
         # after cycle A, and used from the memory's output if the decision is in that cycle
         after_take = Signal()
-        client = Signal(64)
+        client = Signal(CLIENT_BITS)
         m.d.sync += after_take.eq(loop.taken)
         with m.If(after_take):
             m.d.sync += client.eq(self.r_client)

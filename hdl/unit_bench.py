@@ -28,7 +28,8 @@ from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.fill_loop import FillLoop
+from fpgax.hdl.bits import address_bits
+from fpgax.hdl.fill_loop import QTY_BITS, FillLoop
 from fpgax.hdl.order_chain import OrderChain
 from fpgax.hdl.ram import PipelinedRam
 from fpgax.spec.config import EngineConfig
@@ -71,6 +72,27 @@ class BetweenRegisters(wiring.Component):
         return m
 
 
+def ports_but(unit: wiring.Component, inner) -> dict:
+    """``unit``'s signature members but those named in ``inner`` (the ones its parent wires inside)."""
+    return {name: member for name, member in unit.signature.members.items() if name not in inner}
+
+
+def pass_through(m: Module, inner: wiring.Component, outer: wiring.Component, names):
+    """Wire ``outer``'s members ``names`` to ``inner``'s of the same names: inputs in, outputs out,
+    interfaces (streams, write ports) connected."""
+    for name in names:
+        member = inner.signature.members[name]
+        if member.is_signature:
+            if member.flow == In:
+                wiring.connect(m, wiring.flipped(getattr(outer, name)), getattr(inner, name))
+            else:
+                wiring.connect(m, getattr(inner, name), wiring.flipped(getattr(outer, name)))
+        elif member.flow == In:
+            m.d.comb += getattr(inner, name).eq(getattr(outer, name))
+        else:
+            m.d.comb += getattr(outer, name).eq(getattr(inner, name))
+
+
 class MemoryWithWritePort(wiring.Component):
     """A ``PipelinedRam`` with its read and write ports as this component's (for the bench)."""
 
@@ -89,23 +111,24 @@ class MatchLoopCore(wiring.Component):
     """An ``OrderChain`` and a ``FillLoop`` over ``PipelinedRam``s of the resting orders' ``next``
     link, leaves and account (the chain's read fanned out to all three): the match loop's paths at a
     profile's sizes. The chain's ``levels``, the loop's start and aggressor, its ``exhausted`` and
-    ``event_ready`` in; its actions and end out; the three memories' write ports in. A resting
-    order's account is written when it rests, commands before any match reads it: that memory does
-    not forward (``forward=False``), as in the engine's memory map
-    (``next_memory_write``, ...). ``tests/test_hdl_fill_loop.py`` drives it against the model."""
+    ``event_ready`` in; its actions and end out; the three memories' write ports in
+    (``next_memory_write``, ...). A resting order's account is written when it rests, commands
+    before any match reads it: that memory does not forward (``forward=False``), as in the engine's
+    memory map. ``tests/test_hdl_fill_loop.py`` drives it against the model."""
+
+    #: the loop's members its parent wires inside: the chain's orders and the rows read with them
+    LOOP_INNER = ("order", "r_leaves", "r_account", "r_next", "hold", "stop")
 
     def __init__(self, slot_bits: int, account_bits: int, tag_bits: int):
         self.chain = OrderChain(slot_bits, tag_bits)
         self.loop = FillLoop(slot_bits, account_bits, tag_bits)
         depth = 1 << slot_bits
         self.mems = {"next": PipelinedRam(shape=slot_bits, depth=depth, narrow=True),
-                     "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=QTY_BITS, depth=depth, narrow=True),
                      "account": PipelinedRam(shape=account_bits, depth=depth, narrow=True, forward=False)}
-        loop_ports = {name: member for name, member in self.loop.signature.members.items()
-                      if name not in ("order", "r_leaves", "r_account", "r_next", "hold", "stop")}
         super().__init__({
             "levels": self.chain.signature.members["levels"],
-            **loop_ports,
+            **ports_but(self.loop, self.LOOP_INNER),
             **{f"{name}_memory_write": mem.signature.members["write"] for name, mem in self.mems.items()},
         })
 
@@ -116,13 +139,8 @@ class MatchLoopCore(wiring.Component):
             m.submodules[name] = mem
             m.d.comb += [mem.read.addr.eq(chain.read_addr), mem.read.en.eq(chain.read_en)]
             wiring.connect(m, wiring.flipped(getattr(self, f"{name}_memory_write")), mem.write)
-        wiring.connect(m, wiring.flipped(self.levels), chain.levels)
-        for name in self.signature.members:
-            if name in loop.signature.members:
-                if loop.signature.members[name].flow == In:
-                    m.d.comb += getattr(loop, name).eq(getattr(self, name))
-                else:
-                    m.d.comb += getattr(self, name).eq(getattr(loop, name))
+        pass_through(m, chain, self, ["levels"])
+        pass_through(m, loop, self, ports_but(loop, self.LOOP_INNER))
         m.d.comb += [chain.next_data.eq(self.mems["next"].read.choice), loop.order.eq(chain.order),
                      loop.r_leaves.eq(self.mems["leaves"].read.choice),
                      loop.r_account.eq(self.mems["account"].read.choice),
@@ -138,22 +156,23 @@ class MatcherCore(wiring.Component):
     reads, and the memories' write ports (``next_memory_write``, ...), are this component's.
     ``tests/test_hdl_matcher.py`` drives it against the golden model."""
 
-    def __init__(self, config: EngineConfig):
-        from fpgax.hdl.bits import address_bits
-        from fpgax.hdl.matcher import Matcher
+    #: the matcher's members its parent wires inside: the chain's reads and the rows they return
+    INNER = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client")
 
-        k, g, ab = config.slot_bits, config.generation_bits, _account_bits(config)
+    def __init__(self, config: EngineConfig):
+        from fpgax.hdl.matcher import CLIENT_BITS, Matcher
+
+        k, g, ab = config.slot_bits, config.generation_bits, address_bits(config.accounts)
         lb, bb = address_bits(config.levels), address_bits(config.symbols) + 1
         self.matcher = Matcher(k, g, ab, lb, bb)
         depth = config.pool
         self.mems = {"next": PipelinedRam(shape=k, depth=depth, narrow=True),
-                     "leaves": PipelinedRam(shape=32, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=QTY_BITS, depth=depth, narrow=True),
                      "gen": PipelinedRam(shape=g, depth=depth, narrow=True),
                      "account": PipelinedRam(shape=ab, depth=depth, narrow=True, forward=False),
-                     "client": PipelinedRam(shape=64, depth=depth, style="ultra")}
-        inner = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client")
+                     "client": PipelinedRam(shape=CLIENT_BITS, depth=depth, style="ultra")}
         super().__init__({
-            **{name: member for name, member in self.matcher.signature.members.items() if name not in inner},
+            **ports_but(self.matcher, self.INNER),
             **{f"{name}_memory_write": mem.signature.members["write"] for name, mem in self.mems.items()},
         })
 
@@ -167,16 +186,7 @@ class MatcherCore(wiring.Component):
         m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
                      mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.choice),
                      mt.r_client.eq(self.mems["client"].read.data)]
-        for name, member in self.matcher.signature.members.items():
-            if name in self.signature.members:
-                if member.is_signature:      # the streams, connected below
-                    continue
-                if member.flow == In:
-                    m.d.comb += getattr(mt, name).eq(getattr(self, name))
-                else:
-                    m.d.comb += getattr(self, name).eq(getattr(mt, name))
-        wiring.connect(m, wiring.flipped(self.levels), mt.levels)
-        wiring.connect(m, mt.gone, wiring.flipped(self.gone))
+        pass_through(m, mt, self, ports_but(mt, self.INNER))
         return m
 
 
@@ -186,25 +196,17 @@ def _slot_queue(config: EngineConfig):
     return SlotQueue(config.slot_bits)
 
 
-def _level_bits(config: EngineConfig) -> int:
-    """Bits of a level's index over every book (symbol, side, level): the tag the match loop carries."""
-    return (config.symbols * 2 * config.levels - 1).bit_length()
-
-
-def _account_bits(config: EngineConfig) -> int:
-    return max(1, (config.accounts - 1).bit_length())
-
-
 class ChainWithLinks(wiring.Component):
     """An ``OrderChain`` over a ``PipelinedRam`` of the pool's ``next`` links, its write port in."""
 
+    #: the chain's members wired inside: its reads of the links
+    INNER = ("read_addr", "read_en", "next_data")
+
     def __init__(self, config: EngineConfig):
         k = config.slot_bits
-        self.chain = OrderChain(k, _level_bits(config))
+        self.chain = OrderChain(k, address_bits(config.levels))   # its tag: the level's index, as the sweep's
         self.links = PipelinedRam(shape=k, depth=config.pool, narrow=True)
-        chain_ports = {name: member for name, member in self.chain.signature.members.items()
-                       if name not in ("read_addr", "read_en", "next_data")}
-        super().__init__({**chain_ports, "next_write": self.links.signature.members["write"]})
+        super().__init__({**ports_but(self.chain, self.INNER), "next_write": self.links.signature.members["write"]})
 
     def elaborate(self, platform):
         m = Module()
@@ -212,15 +214,12 @@ class ChainWithLinks(wiring.Component):
         m.d.comb += [links.read.addr.eq(chain.read_addr), links.read.en.eq(chain.read_en),
                      chain.next_data.eq(links.read.choice)]
         wiring.connect(m, wiring.flipped(self.next_write), links.write)
-        wiring.connect(m, wiring.flipped(self.levels), chain.levels)
-        m.d.comb += [chain.hold.eq(self.hold), chain.stop.eq(self.stop),
-                     self.order.eq(chain.order), self.busy.eq(chain.busy)]
+        pass_through(m, chain, self, ports_but(chain, self.INNER))
         return m
 
 
 def _engine_units(config: EngineConfig) -> dict:
     """The engine in service's units, as its ``MatchingEngine`` sizes them: to be re-timed or reused."""
-    from fpgax.hdl.bits import address_bits
     from fpgax.hdl.command_check import CommandCheck
     from fpgax.hdl.event_output import EventOutput
     from fpgax.hdl.free_list import FreeList
@@ -244,10 +243,10 @@ def _engine_units(config: EngineConfig) -> dict:
 UNITS = {
     "ram-block": lambda c: MemoryWithWritePort(PipelinedRam(shape=c.slot_bits, depth=c.pool, narrow=True)),
     "ram-ultra": lambda c: MemoryWithWritePort(PipelinedRam(shape=72, depth=c.pool, style="ultra")),
-    "order-chain": lambda c: ChainWithLinks(c),
-    "match-loop": lambda c: MatchLoopCore(c.slot_bits, _account_bits(c), _level_bits(c)),
-    "matcher": lambda c: MatcherCore(c),
-    "slot-queue": lambda c: _slot_queue(c),
+    "order-chain": ChainWithLinks,
+    "match-loop": lambda c: MatchLoopCore(c.slot_bits, address_bits(c.accounts), address_bits(c.levels)),
+    "matcher": MatcherCore,
+    "slot-queue": _slot_queue,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},

