@@ -70,3 +70,48 @@ def side_mask(at, width: int, down, with_at):
     above = Array([Const(full ^ ((1 << (a + 1)) - 1), width) for a in range(width)])
     itself = Array([Const(1 << a, width) for a in range(width)])
     return Mux(down, below[at], above[at]) | Mux(with_at, itself[at], 0)
+
+
+
+#: bits a first stage of a two-stage encoder looks at (two LUT levels: 8 inputs)
+GROUP = 8
+
+
+def group_lowest(value, width: int, group: int = GROUP):
+    """The first stage of a lowest-set encoder split over two cycles: per group of ``group`` bits of
+    ``value[:width]``, lowest first, whether any is set and the lowest one's place in the group
+    (register it; ``grouped_lowest`` finishes). Each output is a function of one group's bits:
+    two LUT levels."""
+    group = min(group, width)
+    place_bits = max(1, (group - 1).bit_length())
+    parts = []
+    for g in range(0, width, group):
+        bits = value[g:g + group]
+        found, place = _tree([bits[i] for i in range(len(bits))], highest=False)
+        parts += [found, place if len(place) == place_bits else Cat(place, Const(0, place_bits - len(place)))]
+    return Cat(*parts)
+
+
+def grouped_width(width: int, group: int = GROUP) -> int:
+    """The width of ``group_lowest``'s value for ``width`` bits."""
+    group = min(group, width)
+    return -(-width // group) * (1 + max(1, (group - 1).bit_length()))
+
+
+def grouped_lowest(m, grouped, width: int, name: str, group: int = GROUP):
+    """The second stage: (any, index) of the lowest set bit of the value ``group_lowest`` saw, from
+    its registered output. The first group with a bit set (an encoder of width/group bits), then
+    that group's place: two LUT levels for 32 bits."""
+    group = min(group, width)
+    place_bits = max(1, (group - 1).bit_length())
+    n = -(-width // group)
+    step = 1 + place_bits
+    anys = Cat(*(grouped[g * step] for g in range(n)))
+    places = Array(grouped[g * step + 1:(g + 1) * step] for g in range(n))
+    found, which = lowest_set(m, anys, n, name)
+    index = Signal(max(1, (width - 1).bit_length()), name=f"{name}_index")
+    if n > 1:
+        m.d.comb += index.eq(Cat(places[which][:(group - 1).bit_length()], which))
+    else:
+        m.d.comb += index.eq(places[0])
+    return found, index

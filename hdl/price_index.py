@@ -78,6 +78,11 @@ WORD_BITS = 5
 
 
 class PriceLevelIndex(wiring.Component):
+    #: cycles from ``start`` to the answer (``busy`` low): FIND answered from the start word, from
+    #: the word next to it, from a far word; NEXT_WORD; and from a write's ``start`` to the next
+    #: ``start`` it allows
+    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 4, 4, 7, 3, 3
+
     def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
         self.book_bits = book_bits
         self.level_bits = level_bits

@@ -218,6 +218,12 @@ class ChainWithLinks(wiring.Component):
         return m
 
 
+def _level_index(config: EngineConfig):
+    from fpgax.hdl.level_index import LevelIndex
+
+    return LevelIndex(address_bits(config.symbols) + 1, address_bits(config.levels))
+
+
 def _engine_units(config: EngineConfig) -> dict:
     """The engine in service's units, as its ``MatchingEngine`` sizes them: to be re-timed or reused."""
     from fpgax.hdl.command_check import CommandCheck
@@ -247,6 +253,7 @@ UNITS = {
     "match-loop": lambda c: MatchLoopCore(c.slot_bits, address_bits(c.accounts), address_bits(c.levels)),
     "matcher": MatcherCore,
     "slot-queue": _slot_queue,
+    "level-index": lambda c: _level_index(c),
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},

@@ -6,7 +6,7 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from fpgax.hdl.bits import highest_set, lowest_set, side_mask
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, highest_set, lowest_set, side_mask
 
 
 def evaluate(build, inputs: dict, cases):
@@ -59,3 +59,23 @@ def test_priority_encoders_find_the_highest_and_lowest_bit():
         assert (hi_any, lo_any) == (w != 0, w != 0)
         if w:
             assert (hi, lo) == (w.bit_length() - 1, (w & -w).bit_length() - 1)
+
+
+@pytest.mark.parametrize("width", [1, 8, 20, 32])
+def test_the_two_stage_encoder_finds_the_lowest_bit(width):
+    """group_lowest's value, as a register would hold it, through grouped_lowest."""
+    value = Signal(width)
+    grouped = Signal(grouped_width(width))
+
+    def build(m):
+        m.d.comb += grouped.eq(group_lowest(value, width))
+        return grouped_lowest(m, grouped, width, "lo")
+
+    rng = random.Random(width)
+    words = [0, 1, 1 << (width - 1), (1 << width) - 1] + [1 << i for i in range(width)]
+    words += [rng.getrandbits(width) for _ in range(200)]
+    got = evaluate(build, {"value": value}, [{"value": w} for w in words])
+    for w, (found, index) in zip(words, got, strict=True):
+        assert found == (w != 0), w
+        if w:
+            assert index == (w & -w).bit_length() - 1, w

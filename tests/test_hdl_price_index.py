@@ -1,10 +1,12 @@
-"""PriceLevelIndex against a Python set: random SET/CLEAR/CLEAR_PASSED/FIND in both directions."""
+"""PriceLevelIndex and LevelIndex (the pipelined engine's) against a Python set: random
+SET/CLEAR/CLEAR_PASSED/FIND/NEXT_WORD in both directions, with the cycles each contract gives."""
 
 import random
 
 import pytest
 from amaranth.sim import Simulator
 
+from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
 
 
@@ -21,12 +23,15 @@ async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
     while ctx.get(dut.busy):
         # free_next while busy only in the last cycle of a SET/CLEAR
         if ctx.get(dut.free_next):
-            assert op != IndexOp.FIND
+            assert op not in (IndexOp.FIND, IndexOp.NEXT_WORD)
             await ctx.tick()
             assert not ctx.get(dut.busy)
+            cycles += 1
             break
         await ctx.tick()
         cycles += 1
+    if op not in (IndexOp.FIND, IndexOp.NEXT_WORD):
+        assert cycles == dut.WRITE_CYCLES, (op, cycles)
     return ctx.get(dut.found), ctx.get(dut.result), cycles, ctx.get(dut.rest), ctx.get(dut.beyond)
 
 
@@ -38,9 +43,10 @@ def expected_find(levels, idx, down, inclusive):
     return (1, min(cands)) if cands else (0, None)
 
 
+@pytest.mark.parametrize("index", [PriceLevelIndex, LevelIndex])
 @pytest.mark.parametrize("book_bits,level_bits,word_bits", [(2, 6, 3), (1, 3, 5), (1, 10, 5)])
-def test_price_level_index_matches_a_set(book_bits, level_bits, word_bits):
-    dut = PriceLevelIndex(book_bits, level_bits, word_bits)
+def test_price_level_index_matches_a_set(index, book_bits, level_bits, word_bits):
+    dut = index(book_bits, level_bits, word_bits)
     rng = random.Random(level_bits)
     books = [set() for _ in range(1 << book_bits)]
     L = 1 << level_bits
@@ -82,10 +88,11 @@ def test_price_level_index_matches_a_set(book_bits, level_bits, word_bits):
                     words = {x // W for x in books[book] if (x // W < result // W if down else x // W > result // W)}
                     assert beyond == sum(1 << ((NW - 1 - w) if down else w) for w in words), \
                         (book, idx, down, result, sorted(books[book]))
-                    # the latency the contract gives: 4 cycles from the start word, 7 from a far one
-                    # (the start word or the one next to it: 4 cycles; a far one: 7)
-                    near = {idx // W, idx // W + (-1 if down else 1)}
-                    assert cycles == (4 if result // W in near else 7), (idx, result, cycles)
+                    # the latency the contract gives: the start word or the one next to it, or a far one
+                    adjacent = idx // W + (-1 if down else 1)
+                    want_cycles = (dut.FIND_START if result // W == idx // W else
+                                   dut.FIND_ADJACENT if result // W == adjacent else dut.FIND_FAR)
+                    assert cycles == want_cycles, (idx, result, cycles)
                     while words and rng.random() < 0.7:
                         # the words beyond, nearest first, as a sweep reads them
                         nearest = max(words) if down else min(words)
@@ -93,12 +100,54 @@ def test_price_level_index_matches_a_set(book_bits, level_bits, word_bits):
                         assert ctx.get(dut.beyond_next) == nearest
                         found, result, cycles, rest, beyond = await do(ctx, dut, IndexOp.NEXT_WORD, book, 0, down)
                         in_word = sorted((x for x in books[book] if x // W == nearest), reverse=bool(down))
-                        assert (found, result, cycles) == (1, in_word[0], 3)
+                        assert (found, result, cycles) == (1, in_word[0], dut.NEXT_WORD)
                         assert rest == sum(1 << ((nearest * W + W - 1 - x) if down else (x - nearest * W))
                                            for x in in_word[1:])
                         assert beyond == sum(1 << ((NW - 1 - w) if down else w) for w in words)
 
     sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("index", [PriceLevelIndex, LevelIndex])
+def test_a_reset_empties_every_book(index):
+    """Levels set before a reset are gone after it (the summaries are cleared; the words keep
+    their bits and must read as empty), and the index works on from there."""
+    from amaranth import Module, ResetInserter, Signal
+
+    book_bits, level_bits, word_bits = 2, 6, 3
+    dut = index(book_bits, level_bits, word_bits)
+    rst = Signal()
+    top = Module()
+    top.submodules.dut = ResetInserter(rst)(dut)
+    rng = random.Random(7)
+    L = 1 << level_bits
+
+    async def ready(ctx):
+        while not ctx.get(dut.ready):
+            await ctx.tick()
+
+    async def bench(ctx):
+        await ready(ctx)
+        for _ in range(40):
+            await do(ctx, dut, IndexOp.SET, rng.randrange(1 << book_bits), rng.randrange(L))
+        ctx.set(rst, 1)
+        await ctx.tick()
+        ctx.set(rst, 0)
+        await ready(ctx)
+        for book in range(1 << book_bits):
+            for down, start in ((0, 0), (1, L - 1)):
+                found, *_ = await do(ctx, dut, IndexOp.FIND, book, start, down, 1)
+                assert not found, (book, down)
+        await do(ctx, dut, IndexOp.SET, 1, 37)
+        found, result, *_ = await do(ctx, dut, IndexOp.FIND, 1, 0, 0, 1)
+        assert (found, result) == (1, 37)
+        found, *_ = await do(ctx, dut, IndexOp.FIND, 1, 38, 0, 1)
+        assert not found
+
+    sim = Simulator(top)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()

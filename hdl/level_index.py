@@ -1,0 +1,346 @@
+"""LevelIndex: which price levels of each book side hold orders, and the next one -- the pipelined
+engine's price index, built to the rules of docs/pipelined-engine.md.
+
+It keeps ``PriceLevelIndex``'s operations, answers and request handshake (same ports: a requester
+can use either), over ``PipelinedRam`` memories, with every stage computed from registers: a
+memory's data is registered before more than a few LUTs meet it, and each encoder is split over
+two cycles (``group_lowest``, then ``grouped_lowest``). The price is latency, in cycles from
+``start`` to the answer (``busy`` low), or to the next ``start`` after a write:
+
+=======================================  ===================  =========================
+operation                                ``PriceLevelIndex``  ``LevelIndex``
+=======================================  ===================  =========================
+FIND answered from the start word        4                    ``FIND_START`` = 6
+FIND answered from the word next to it   4                    ``FIND_ADJACENT`` = 7
+FIND answered from a far word            7                    ``FIND_FAR`` = 10
+NEXT_WORD                                3                    ``NEXT_WORD`` = 5
+SET, CLEAR, CLEAR_PASSED                 3                    ``WRITE_CYCLES`` = 4
+=======================================  ===================  =========================
+
+At the u280's sizes (2,048 book sides x 1,024 levels) it measures 2.97 ns between registers
+(``fpgax build estimate --unit level-index``); ``PriceLevelIndex`` 6.91.
+
+Layout: each book side (``book`` = symbol << 1 | side) has an L-bit occupancy bitmap stored as
+L/W words of W bits (``words``, block RAM: the level "used" bits of the memory map), plus an
+L/W-bit summary word (``summary``) whose bit w is set exactly when word w is non-zero. A word
+whose summary bit is clear reads as zero: a reset clears the summaries only (2S cycles, ``ready``
+rises when done), and CLEAR_PASSED drops the passed words' summary bits without rewriting them.
+
+Operations (``start`` for one cycle while ``busy`` is low; the answer when ``busy`` falls, held
+until the next ``start``):
+
+* ``FIND``: the first occupied index from ``idx`` toward lower indexes (``down``) or higher ones,
+  ``idx`` itself included when ``inclusive``. ``found``, ``result``, ``rest`` (the rest of the
+  result's word in the search's order: bit p is the level p places after the word's edge, the
+  result and every level before it cleared), ``beyond`` (the non-empty words beyond the result's,
+  bit q the q-th in the search's order) and ``beyond_next`` (the first of them). ``result`` and
+  ``rest`` mean nothing when ``found`` is 0.
+* ``NEXT_WORD``: the levels of word ``beyond_next`` (``beyond`` not empty, no SET/CLEAR since the
+  FIND): ``found``, ``result``, ``rest``; that word leaves ``beyond``.
+* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty.
+* ``CLEAR_PASSED``: mark empty every level behind ``idx`` in direction ``down`` (above it when
+  ``down``), ``idx`` too when ``inclusive``.
+
+``free_next`` is high when a ``start`` in the next cycle will be taken: idle, or in a write's last
+cycle (the next request reads what it wrote: the memories forward it).
+
+Pipeline (``start`` in cycle t; the state names are the machine's):
+
+* t ``IDLE``: the start word and the summary are read, addressed from the request's fields (the
+  requester's registers); the request is registered, with the adjacent word's number.
+* t+1 ``LOAD``: the adjacent word (the next in the search's direction) is read; the masks and
+  one-hot positions of the request's level are registered.
+* t+2 ``MASK``: the rows are out of their memories: the start word masked to the searched side
+  and the summary masked to the words beyond it are registered in the search's order (bit-reversed
+  when ``down``, so one lowest-set encoder serves both directions), with the start word's summary
+  bit and what a write needs (its rows as read, whether CLEAR empties the word, whether
+  CLEAR_PASSED keeps any of it).
+* t+3 ``WRITE`` (SET, CLEAR, CLEAR_PASSED): the new word and summary are written from those
+  registers.
+* t+3 ``ALIGN`` (FIND): the adjacent word is out and registered in the search's order; the first
+  stage of the start word's and the summary's encoders; whether the start word answers, and
+  whether a far word is needed (neither it nor the adjacent one has a level).
+* t+4 ``ENCODE``: their second stage; the adjacent word's first stage.
+* t+5 ``CHOOSE``: the start word's answer, read from t+6. Or the far word is read (``FAR_WAIT``
+  t+6, ``FAR_LOAD`` t+7, ``FAR_GROUP`` t+8, ``FAR_ENCODE`` t+9: the answer from t+10). Or
+  ``ADJACENT`` t+6: the adjacent word's answer (or none), from t+7.
+* ``NEXT_WORD``: read in t (addressed by ``beyond_next``, a register), then ``FAR_WAIT``,
+  ``FAR_LOAD``, ``FAR_GROUP``, ``FAR_ENCODE``: the answer from t+5.
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, side_mask
+from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.price_index import WORD_BITS, IndexOp
+from fpgax.hdl.ram import PipelinedRam
+
+
+class LevelIndex(wiring.Component):
+    #: cycles from ``start`` to the answer (``busy`` low): FIND answered from the start word or the
+    #: word next to it, FIND answered from a far word, NEXT_WORD; and from a write's ``start`` to
+    #: the next ``start`` it allows
+    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 5, 4
+
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
+        self.book_bits = book_bits
+        self.level_bits = level_bits
+        self.word_bits = min(word_bits, level_bits)       # W = 2**word_bits
+        self.sel_bits = level_bits - self.word_bits        # L/W words per side
+        super().__init__({
+            "start": In(1),
+            "op": In(IndexOp),
+            "book": In(book_bits),
+            "idx": In(level_bits),
+            "down": In(1),
+            "inclusive": In(1),
+            "busy": Out(1),
+            "ready": Out(1),
+            "free_next": Out(1),
+            "found": Out(1),
+            "result": Out(level_bits),
+            "rest": Out(1 << self.word_bits),
+            "beyond": Out(1 << self.sel_bits),
+            "beyond_next": Out(max(self.sel_bits, 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        W = 1 << self.word_bits
+        NW = 1 << self.sel_bits
+        sb = max(self.sel_bits, 1)
+        m.submodules.words = words = PipelinedRam(shape=W, depth=NW << self.book_bits, narrow=True)
+        m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << self.book_bits)
+
+        # the request, registered at start
+        op = Signal(IndexOp)
+        book = Signal(self.book_bits)
+        idx = Signal(self.level_bits)
+        down = Signal()
+        inclusive = Signal()
+        adjacent = Signal(sb)        # the word next to the start word in the search's direction
+        at_edge = Signal()           # the start word is the last in that direction
+        bit = idx[:self.word_bits]
+        sel = idx[self.word_bits:] if self.sel_bits else Const(0, 1)
+        word_sel = Signal(sb)        # the far word read
+
+        def word_addr(which):
+            return Cat(which, book) if self.sel_bits else book
+
+        def oriented(value, width):
+            """value in the search's order: bit-reversed when searching down."""
+            return Mux(down, Cat(*(value[width - 1 - i] for i in range(width))), value)
+
+        def position(index, width_bits):
+            """An index found in the search's order, back in the word's."""
+            return index ^ down.replicate(width_bits) if width_bits else index
+
+        # LOAD: the masks and one-hot positions of the request's level, from its registers
+        bit_1h, sel_1h, adjacent_1h = Signal(W), Signal(NW), Signal(NW)
+        find_mask, kept_mask = Signal(W), Signal(W)
+        beyond_mask, past_adjacent_mask = Signal(NW), Signal(NW)
+        m.d.sync += [bit_1h.eq(1 << bit), sel_1h.eq(1 << sel), adjacent_1h.eq(1 << adjacent),
+                     find_mask.eq(side_mask(bit, W, down, inclusive)),
+                     kept_mask.eq(side_mask(bit, W, down, ~inclusive)),
+                     beyond_mask.eq(side_mask(sel, NW, down, 0)),
+                     past_adjacent_mask.eq(side_mask(adjacent, NW, down, 0))]
+        is_find, is_set, is_clear, is_passed = Signal(), Signal(), Signal(), Signal()
+
+        # MASK: registered as the rows leave their memories. The scalars are computed on both of a
+        # row's candidates (as the blocks hold it, and the write landing as it was read) and chosen
+        # after (``RowChoice``): the choice meets the last LUT, not the first.
+        word_d, summary_d = words.read.data, summary.read.data
+
+        def either(choice, f):
+            return Mux(choice.hit, f(choice.written), f(choice.read))
+        word_raw, summary_raw = Signal(W), Signal(NW)     # as read: what a write modifies
+        word_keep, summary_keep = Signal(W), Signal(NW)   # what a write keeps of them
+        gate = Signal()                                   # the start word's summary bit
+        start_any = Signal()                              # the start word's searched side is not empty
+        clear_empties = Signal()                          # CLEAR leaves the word empty
+        passed_keeps = Signal()                           # CLEAR_PASSED keeps some of the word
+        in_word = Signal(W)          # the start word's searched side, in the search's order (ungated)
+        beyond = Signal(NW)          # the non-empty words beyond the start word, in order
+        adjacent_used = Signal()     # the adjacent word is not empty
+        past_adjacent = Signal(NW)   # the non-empty words beyond the adjacent one, in order
+        # ALIGN: the adjacent word in the search's order; the first stage of the encoders of the
+        # start word, the words beyond it and those beyond the adjacent one (``group_lowest``); the
+        # rests after the first set bits; whether the start word answers, or a far word is needed
+        GW, GNW = grouped_width(W), grouped_width(NW)
+        adjacent_word = Signal(W)
+        hit_g, far_g, past_g = Signal(GW), Signal(GNW), Signal(GNW)
+        hit, hit_rest, beyond_after, past_after, go_far = Signal(), Signal(W), Signal(NW), Signal(NW), Signal()
+        # ENCODE: the second stage (positions back in the word's order); the adjacent word's first
+        # stage and rest; what the answer's ``beyond`` and its rest will be
+        hit_pos, far_pos, past_pos = Signal(self.word_bits), Signal(sb), Signal(sb)
+        adj_g, adj_rest = Signal(GW), Signal(W)
+        beyond_chosen, rest_chosen = Signal(NW), Signal(NW)
+        # ``beyond`` without its first word (what a NEXT_WORD leaves), kept beside it
+        beyond_rest = Signal(NW)
+        # FAR_WAIT, FAR_LOAD, FAR_GROUP: the first word left in ``beyond``; a far word (or
+        # NEXT_WORD's) in the search's order, its first stage
+        after_g = Signal(GNW)
+        far_word, far_word_g = Signal(W), Signal(GW)
+
+        def second_stage(grouped, width, name):
+            found, index = grouped_lowest(m, grouped, width, name)
+            return found, position(index, (width - 1).bit_length())
+
+        _, hit_at = second_stage(hit_g, W, "hit")
+        _, far_at = second_stage(far_g, NW, "far")
+        _, past_at = second_stage(past_g, NW, "past")
+        _, adj_at = second_stage(adj_g, W, "adjacent")
+        _, after_at = second_stage(after_g, NW, "after")
+        far_word_any, far_word_at = second_stage(far_word_g, W, "far_word")
+
+        def answer(found, pos, which, rest):
+            m.d.sync += [self.found.eq(found), self.result.eq(Cat(pos, which)), self.rest.eq(rest)]
+
+        fsm = OneHotFSM(m, init="INIT")
+        go = fsm.goto
+        init = Signal(self.book_bits + 1)      # its top bit: every summary is cleared
+
+        # ``busy`` and ``free_next`` are registers, set with the state they describe: written as
+        # the OR of the transitions into IDLE (and WRITE), each from a state register and a
+        # register (a chain of the states' gotos would put every state in series)
+        def now(state):
+            return fsm.ongoing(state)
+        ending = Signal()     # in ADJACENT or FAR_ENCODE: a register of its own (those states'
+        m.d.sync += ending.eq((now("CHOOSE") & ~hit & ~go_far) | now("FAR_GROUP"))   # drive the answer)
+        to_idle = ((now("IDLE") & ~self.start) | now("WRITE") | (now("CHOOSE") & hit) | ending
+                   | (now("INIT") & init[-1]))
+        busy = Signal(init=1)
+        free_next = Signal()
+        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next)]
+        m.d.sync += [busy.eq(~to_idle), free_next.eq(to_idle | (now("MASK") & ~is_find))]
+
+        # the words' read address: the request's in IDLE, else a register (``read_sel``: the
+        # adjacent word in LOAD, the far one in ENCODE)
+        read_sel = Signal(sb)
+        # (steered by ``idle``, a register of its own beside the state's: the state drives the
+        # request's registers)
+        idle = Signal(init=0)
+        m.d.sync += idle.eq(to_idle)
+        start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
+        request_sel = Mux(self.op.as_value()[2], self.beyond_next, start_sel)   # NEXT_WORD: op[2]
+        m.d.comb += words.read.addr.eq(Mux(idle, Cat(request_sel, self.book) if self.sel_bits else self.book,
+                                           word_addr(read_sel)))
+        with fsm.state("INIT"):
+            m.d.comb += [summary.write.addr.eq(init), summary.write.data.eq(0), summary.write.en.eq(1)]
+            m.d.sync += init.eq(init + 1)
+            with m.If(init[-1]):
+                go("IDLE")
+        with fsm.state("IDLE"):
+            m.d.comb += self.ready.eq(1)
+            go("IDLE")
+            # the request's rows are read whether or not one starts (``start`` reaches the read
+            # enables, registers, not the addresses)
+            next_word = self.op.as_value()[2]
+            m.d.comb += [words.read.en.eq(self.start),
+                         summary.read.addr.eq(self.book), summary.read.en.eq(self.start)]
+            with m.If(self.start):
+                near = Mux(self.down, start_sel - 1, start_sel + 1)
+                m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
+                             inclusive.eq(self.inclusive), adjacent.eq(near), read_sel.eq(near),
+                             at_edge.eq(Mux(self.down, start_sel == 0, start_sel == NW - 1)),
+                             is_find.eq(self.op == IndexOp.FIND), is_set.eq(self.op == IndexOp.SET),
+                             is_clear.eq(self.op == IndexOp.CLEAR),
+                             is_passed.eq(self.op == IndexOp.CLEAR_PASSED)]
+                with m.If(next_word):
+                    m.d.sync += [word_sel.eq(self.beyond_next), beyond_chosen.eq(beyond_rest)]
+                    go("FAR_WAIT")
+                with m.Else():
+                    go("LOAD")
+        with fsm.state("LOAD"):
+            m.d.comb += [self.ready.eq(1), words.read.en.eq(is_find)]
+            go("MASK")
+        with fsm.state("MASK"):
+            m.d.comb += self.ready.eq(1)
+            wc, sc = words.read.choice, summary.read.choice
+            m.d.sync += [word_raw.eq(word_d), summary_raw.eq(summary_d),
+                         word_keep.eq(Mux(is_passed, kept_mask, ~0)),
+                         summary_keep.eq(Mux(is_passed, beyond_mask, ~0)),
+                         gate.eq(either(sc, lambda s: (s & sel_1h) != 0)),
+                         start_any.eq(either(wc, lambda w: (w & find_mask) != 0)),
+                         clear_empties.eq(either(wc, lambda w: (w & ~bit_1h) == 0)),
+                         passed_keeps.eq(either(wc, lambda w: (w & kept_mask) != 0)),
+                         adjacent_used.eq(~at_edge & either(sc, lambda s: (s & adjacent_1h) != 0)),
+                         in_word.eq(oriented(word_d & find_mask, W)),
+                         beyond.eq(oriented(summary_d & beyond_mask, NW)),
+                         past_adjacent.eq(oriented(summary_d & past_adjacent_mask, NW))]
+            with m.If(is_find):
+                go("ALIGN")
+            with m.Else():
+                go("WRITE")
+        with fsm.state("WRITE"):
+            # A word whose summary bit is clear reads as zero. SET sets the level's bit, CLEAR
+            # clears it, CLEAR_PASSED keeps the searched side; the word's summary bit follows it
+            # (``sel_value``), and CLEAR_PASSED keeps the summary bits of the words beyond.
+            sel_value = is_set | (gate & Mux(is_clear, ~clear_empties, passed_keeps))
+            m.d.comb += [self.ready.eq(1),
+                         words.write.addr.eq(word_addr(sel)), words.write.en.eq(1),
+                         words.write.data.eq((gate.replicate(W) & word_raw & word_keep
+                                              & ~(bit_1h & is_clear.replicate(W)))
+                                             | (bit_1h & is_set.replicate(W))),
+                         summary.write.addr.eq(book), summary.write.en.eq(1),
+                         summary.write.data.eq((summary_raw & summary_keep & ~sel_1h)
+                                               | (sel_1h & sel_value.replicate(NW)))]
+            go("IDLE")
+        with fsm.state("ALIGN"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += [adjacent_word.eq(oriented(word_d, W)),
+                         hit_g.eq(group_lowest(in_word, W)), far_g.eq(group_lowest(beyond, NW)),
+                         past_g.eq(group_lowest(past_adjacent, NW)),
+                         hit.eq(gate & start_any), hit_rest.eq(in_word & (in_word - 1)),
+                         beyond_after.eq(beyond & (beyond - 1)),
+                         past_after.eq(past_adjacent & (past_adjacent - 1)),
+                         go_far.eq(~(gate & start_any) & ~adjacent_used & (beyond != 0))]
+            go("ENCODE")
+        with fsm.state("ENCODE"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += [hit_pos.eq(hit_at), far_pos.eq(far_at), past_pos.eq(past_at),
+                         read_sel.eq(far_at), word_sel.eq(far_at),
+                         adj_g.eq(group_lowest(adjacent_word, W)), adj_rest.eq(adjacent_word & (adjacent_word - 1)),
+                         beyond_chosen.eq(Mux(hit, beyond, Mux(adjacent_used, past_adjacent, beyond_after))),
+                         rest_chosen.eq(Mux(hit, beyond_after, past_after))]
+            go("CHOOSE")
+        with fsm.state("CHOOSE"):
+            # the start word answers now; a far word is read now (``read_sel``); the adjacent word
+            # answers a cycle later (its encoder's second stage), and so does "none"
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += self.beyond_next.eq(Mux(hit, far_pos, past_pos))
+            with m.If(hit):
+                answer(1, hit_pos, sel, hit_rest)
+                m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
+                go("IDLE")
+            with m.Elif(go_far):
+                m.d.comb += words.read.en.eq(1)
+                go("FAR_WAIT")
+            with m.Else():
+                go("ADJACENT")
+        with fsm.state("ADJACENT"):
+            m.d.comb += self.ready.eq(1)
+            answer(adjacent_used, adj_at, adjacent, adj_rest)
+            m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
+            go("IDLE")
+        with fsm.state("FAR_WAIT"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += [self.beyond.eq(beyond_chosen), after_g.eq(group_lowest(beyond_chosen, NW)),
+                         beyond_rest.eq(beyond_chosen & (beyond_chosen - 1))]
+            go("FAR_LOAD")
+        with fsm.state("FAR_LOAD"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += [far_word.eq(oriented(word_d, W)), self.beyond_next.eq(after_at)]
+            go("FAR_GROUP")
+        with fsm.state("FAR_GROUP"):
+            m.d.comb += self.ready.eq(1)
+            m.d.sync += far_word_g.eq(group_lowest(far_word, W))
+            go("FAR_ENCODE")
+        with fsm.state("FAR_ENCODE"):
+            m.d.comb += self.ready.eq(1)
+            answer(far_word_any, far_word_at, word_sel, far_word & (far_word - 1))
+            go("IDLE")
+        fsm.finish()
+        return m
