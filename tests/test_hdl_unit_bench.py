@@ -62,12 +62,16 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
     from amaranth.hdl import Fragment
 
     config = profile("u280")
-    assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "price-index",
+    assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "level-index", "price-index",
                           "level-store", "level-sweep", "free-list", "event-output", "command-check",
                           "notional-check"}
     from fpgax.toolflow.estimate import memories_of
 
-    banks = {name: memories_of(unit_bench(name, config)) for name in ("ram-block", "ram-ultra")}
+    banks = {name: memories_of(unit_bench(name, config)) for name in ("ram-block", "ram-ultra", "level-index")}
+    # the index's words: a bit per level of every book side, in block RAM (the summaries beside)
+    words = [m for m in banks["level-index"] if ".words." in m["memory"]]
+    assert sum(m["depth"] * m["width"] for m in words) == 2 * config.symbols * config.levels
+    assert {m["style"] for m in banks["level-index"]} == {"block"}
     assert sum(m["depth"] for m in banks["ram-block"]) == config.pool
     assert {m["style"] for m in banks["ram-block"]} == {"block"}
     assert {m["style"] for m in banks["ram-ultra"]} == {"ultra"} and len(banks["ram-ultra"]) == config.pool // 4096
