@@ -9,7 +9,12 @@ Contract
 * In cycle t+1 the partial products are summed (carry-save to two terms, then one adder) and
   compared with ``limit``, given in t+1; when ``capture`` is high in t+1 the answer is registered,
   so ``over`` in cycle t+2 answers for the operands of cycle t and holds until the next capture.
-* Fully pipelined: new operands every cycle.
+* ``latency=3`` (the pipelined engine's, docs/pipelined-engine.md): the sum is registered at the end
+  of t+1 and compared in t+2, with ``limit`` and ``capture`` given in t+2; ``over`` in t+3. (At 2,
+  the adder and the compare after the DSPs' P registers make a 4.0 ns path at the u280's -2
+  figures; at 3, each is a carry chain of its own.)
+* Fully pipelined: new operands every cycle. ``limit`` and ``capture`` come in cycle
+  t + ``latency`` - 1.
 """
 
 from amaranth import C, Cat, ClockSignal, Elaboratable, Instance, Module, Signal
@@ -29,6 +34,12 @@ class NotionalCheck(wiring.Component):
     capture: In(1)
     over: Out(1)
 
+    def __init__(self, latency: int = LATENCY):
+        if latency not in (2, 3):
+            raise ValueError(f"NotionalCheck latency {latency}: 2 or 3")
+        self.latency = latency
+        super().__init__()
+
     def elaborate(self, platform):
         m = Module()
         hi_p, lo_p = self.price[16:], self.price[:16]
@@ -47,7 +58,10 @@ class NotionalCheck(wiring.Component):
         save, carry = Signal(64), Signal(65)
         m.d.comb += [save.eq(a ^ b ^ c), carry.eq(((a & b) | (a & c) | (b & c)) << 1)]
         product = Signal(65)
-        m.d.comb += product.eq(save + carry)
+        if self.latency == 3:
+            m.d.sync += product.eq(save + carry)
+        else:
+            m.d.comb += product.eq(save + carry)
         with m.If(self.capture):
             m.d.sync += self.over.eq(product > self.limit)
         return m

@@ -17,6 +17,9 @@ too, so that synthesis keeps it.
 * ``matcher``: a ``Matcher`` over the pool's ``next``, leaves, generation and account memories (block
   RAM) and its client ids (URAM, a cycle later) (``MatcherCore``);
 * ``slot-queue``: the ``SlotQueue`` of the pool's slots;
+* ``level-index``: the ``LevelIndex`` of every book side's levels;
+* ``level-feed``: the ``LevelFeed`` over a ``LevelIndex`` and the ``LevelRows`` of every level
+  (``LevelFeedCore``);
 * the engine in service's units, as it sizes them, to be re-timed or reused: ``price-index``,
   ``level-store``, ``level-sweep``, ``free-list``, ``event-output``, ``command-check``,
   ``notional-check``.
@@ -24,7 +27,7 @@ too, so that synthesis keeps it.
 
 from __future__ import annotations
 
-from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth import ClockDomain, ClockSignal, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -190,6 +193,60 @@ class MatcherCore(wiring.Component):
         return m
 
 
+class LevelFeedCore(wiring.Component):
+    """A ``LevelFeed`` over a ``LevelIndex`` and ``LevelRows`` (URAM at the u280's 2M levels): the
+    sweep's paths with the memories it reads. The feed's ports but those it drives the index and the
+    rows with; the index's request while the feed is idle (``setup_*``: start, op, book, idx, down,
+    inclusive; the index's ``busy``, ``free_next`` and ``ready`` out), and the rows' write port
+    (``rows_write``). ``tests/test_hdl_level_feed.py`` drives it against books in Python."""
+
+    #: the feed's members wired inside: its index request and answers, its row reads
+    INNER = ("index_start", "index_op", "index_book", "index_idx", "index_down", "index_busy",
+             "index_found", "index_result", "index_rest", "index_beyond", "row_addr", "row_en", "row_data")
+    SETUP = ("start", "op", "book", "idx", "down", "inclusive")
+
+    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int | None = None):
+        from fpgax.hdl.level_feed import LevelFeed
+        from fpgax.hdl.level_index import LevelIndex
+        from fpgax.hdl.level_rows import LevelRows
+        from fpgax.hdl.price_index import WORD_BITS
+
+        self.index = LevelIndex(book_bits, level_bits, word_bits or WORD_BITS)
+        self.rows = LevelRows(slot_bits, 1 << (book_bits + level_bits))
+        self.feed = LevelFeed(book_bits, level_bits, slot_bits, self.index.word_bits, self.rows.latency)
+        index_ports = self.index.signature.members
+        super().__init__({
+            **ports_but(self.feed, self.INNER),
+            **{f"setup_{name}": index_ports[name] for name in self.SETUP},
+            "index_busy": Out(1), "index_free_next": Out(1), "index_ready": Out(1),
+            "rows_write": self.rows.signature.members["write"],
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.feed, m.submodules.index, m.submodules.rows = feed, index, rows = self.feed, self.index, self.rows
+        pass_through(m, feed, self, ports_but(feed, self.INNER))
+        wiring.connect(m, wiring.flipped(self.rows_write), rows.write)
+        idle = feed.idle
+        for name in self.SETUP:       # the setup request while the feed is idle, else the feed's
+            theirs = getattr(self, f"setup_{name}")
+            ours = {"start": feed.index_start, "op": feed.index_op, "book": feed.index_book,
+                    "idx": feed.index_idx, "down": feed.index_down, "inclusive": 0}[name]
+            m.d.comb += getattr(index, name).eq(Mux(idle, theirs, ours))
+        m.d.comb += [feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
+                     feed.index_result.eq(index.result), feed.index_rest.eq(index.rest),
+                     feed.index_beyond.eq(index.beyond),
+                     self.index_busy.eq(index.busy), self.index_free_next.eq(index.free_next),
+                     self.index_ready.eq(index.ready),
+                     rows.read.addr.eq(feed.row_addr), rows.read.en.eq(feed.row_en),
+                     feed.row_data.eq(rows.read.data)]
+        return m
+
+
+def _level_feed(config: EngineConfig):
+    return LevelFeedCore(address_bits(config.symbols) + 1, address_bits(config.levels), config.slot_bits)
+
+
 def _slot_queue(config: EngineConfig):
     from fpgax.hdl.slot_queue import SlotQueue
 
@@ -242,7 +299,7 @@ def _engine_units(config: EngineConfig) -> dict:
         "free-list": lambda: FreeList(k),
         "event-output": lambda: EventOutput(16),
         "command-check": lambda: CommandCheck(config),
-        "notional-check": lambda: NotionalCheck(),
+        "notional-check": lambda: NotionalCheck(latency=3),   # the pipelined engine's (in service: 2)
     }
 
 
@@ -254,6 +311,7 @@ UNITS = {
     "matcher": MatcherCore,
     "slot-queue": _slot_queue,
     "level-index": lambda c: _level_index(c),
+    "level-feed": _level_feed,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},

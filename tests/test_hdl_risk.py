@@ -1,17 +1,19 @@
-"""NotionalCheck in amaranth.sim: price x qty > limit two cycles later, operands every cycle."""
+"""NotionalCheck in amaranth.sim: price x qty > limit two (or three) cycles later, operands every cycle."""
 
 import random
 
+import pytest
 from amaranth.sim import Simulator
 
-from fpgax.hdl.risk import LATENCY, NotionalCheck
+from fpgax.hdl.risk import NotionalCheck
 
 EDGES = [(0, 0, 0), (1, 1, 0), (1, 1, 1), (0xFFFFFFFF, 0xFFFFFFFF, (1 << 64) - 1),
          (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE00000000), (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE00000001),
          (0x10000, 0x10000, 1 << 32), (0x10000, 0x10000, (1 << 32) - 1), (0xFFFF, 0x1FFFF, 0x1FFFE0001)]
 
 
-def test_notional_check_answers_every_cycle_two_cycles_later():
+@pytest.mark.parametrize("latency", [2, 3])
+def test_notional_check_answers_every_cycle_latency_cycles_later(latency):
     rng = random.Random(7)
     cases = EDGES + [(rng.getrandbits(32), rng.getrandbits(rng.choice([8, 16, 32])), rng.getrandbits(64))
                      for _ in range(300)]
@@ -19,22 +21,23 @@ def test_notional_check_answers_every_cycle_two_cycles_later():
     for _ in range(100):
         p, q = rng.getrandbits(32), rng.getrandbits(32)
         cases.append((p, q, p * q + rng.choice([-1, 0, 1])) if p * q else (p, q, 0))
-    dut = NotionalCheck()
+    dut = NotionalCheck(latency)
     answers = [None] * len(cases)
+    late = latency - 1                      # the limit comes latency - 1 cycles after the operands
 
     async def bench(ctx):
-        for i in range(len(cases) + LATENCY):
+        for i in range(len(cases) + latency):
             if i < len(cases):
                 ctx.set(dut.price, cases[i][0])
                 ctx.set(dut.qty, cases[i][1])
-            if 1 <= i <= len(cases):        # the limit comes one cycle after the operands
-                ctx.set(dut.limit, cases[i - 1][2])
+            if late <= i < len(cases) + late:
+                ctx.set(dut.limit, cases[i - late][2])
                 ctx.set(dut.capture, 1)
             else:
                 ctx.set(dut.capture, 0)
             await ctx.tick()
-            if 1 <= i <= len(cases):        # after this edge: the answer for the operands of i - 1
-                answers[i - 1] = ctx.get(dut.over)
+            if late <= i < len(cases) + late:   # after this edge: the answer for the operands of i - late
+                answers[i - late] = ctx.get(dut.over)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

@@ -1,0 +1,190 @@
+"""LevelFeed: the levels an aggressor may trade with, best first, each with its row -- the pipelined
+engine's sweep (docs/pipelined-engine.md), feeding the ``Matcher``'s ``levels``.
+
+It starts from the book side's best level (the sequencer keeps it exact: it holds orders), asks a
+``LevelIndex`` for the occupied levels after it (a FIND, then NEXT_WORD for each further word, one
+asked for as soon as the word before it is answered), reads each level's row (``LevelRows``) and
+queues what it found, so that the matcher only ever looks at the head of a queue of registers.
+
+Contract
+--------
+* ``start`` (one cycle, while ``idle``) with ``book``, ``down`` (the levels go toward lower
+  indexes: the bid side's worse), ``best`` (an occupied level: where the levels start), ``limit``
+  and ``any_price``: a level is acceptable when ``any_price`` or it is no worse than ``limit``
+  (at most ``limit`` going up, at least going down). All are taken at ``start``. The index must
+  be free (``free_next`` or not ``busy``) in the cycle after ``start``, and is the feed's until
+  ``idle``.
+* ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
+  row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
+  acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
+  entries are queued or being read ahead of the consumer.
+* ``stop`` (one cycle, any time after ``start``): the feed is abandoned; the queue empties at once
+  and ``idle`` rises as soon as the index has no operation of the feed's in flight.
+* The index's request (``index_*``; its ``inclusive`` is 0) is driven while not ``idle``, from
+  registers and the state; the rows are read at ``row_addr`` (a register) when ``row_en`` (a
+  register), their data expected ``row_latency`` cycles later on ``row_data``.
+
+Cycles (``start`` in t): the best level's row is read at t+2 and queued at t+2+latency (presented
+a cycle later); the index's FIND is started at t+1. A level comes out of a word every 2 cycles
+(``GROUP``/``TAKE``: a two-stage encoder of what the index left of the word), each read as soon as
+it is taken while ``DEPTH`` allows.
+"""
+
+from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width
+from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.level_rows import level_ends
+from fpgax.hdl.level_sweep import sweep_entry
+from fpgax.hdl.price_index import IndexOp
+
+
+class LevelFeed(wiring.Component):
+    #: entries queued or being read ahead of the consumer
+    DEPTH = 4
+
+    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int):
+        self.book_bits, self.level_bits, self.slot_bits = book_bits, level_bits, slot_bits
+        self.word_bits, self.row_latency = word_bits, row_latency
+        self.sel_bits = level_bits - word_bits
+        self.entry = sweep_entry(level_bits, slot_bits)
+        super().__init__({
+            "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
+            "limit": In(level_bits), "any_price": In(1),
+            "stop": In(1), "idle": Out(1),
+            "o": Out(stream.Signature(self.entry)),
+            "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
+            "index_idx": Out(level_bits), "index_down": Out(1),
+            "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
+            "index_rest": In(1 << word_bits), "index_beyond": In(1 << max(self.sel_bits, 0)),
+            "row_addr": Out(level_bits + book_bits), "row_en": Out(1), "row_data": In(level_ends(slot_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        wb, lb, W = self.word_bits, self.level_bits, 1 << self.word_bits
+        book, down, limit, any_price = Signal(self.book_bits), Signal(), Signal(lb), Signal()
+        best = Signal(lb)
+        worst = Mux(down, 0, (1 << lb) - 1)
+
+        # ---- the queue: entries written at ``wr``, presented from ``rd``; ``reserved`` counts the
+        # entries queued and those being read, so that a read is issued only with room for it
+        DEPTH = self.DEPTH
+        q = Array(Signal(self.entry, name=f"q{i}") for i in range(DEPTH))
+        wr, rd = Signal(range(DEPTH)), Signal(range(DEPTH))
+        count, reserved = Signal(range(DEPTH + 1)), Signal(range(DEPTH + 1))
+        push, pop = Signal(), self.o.valid & self.o.ready
+        m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[rd])]
+        room = reserved != DEPTH
+
+        # ---- the candidate: the next level in order (``cand_last``: none is left), checked and
+        # read in the cycle it is taken
+        cand, cand_valid, cand_last = Signal(lb), Signal(), Signal()
+        finished = Signal()          # the last entry has been issued: nothing more is taken
+        take = cand_valid & room & ~finished
+        acceptable = any_price | Mux(down, cand >= limit, cand <= limit)
+        # in flight: stage j holds the level whose row was read j cycles ago
+        L = self.row_latency
+        f_valid = Signal(L + 1)
+        f_found = Signal(L + 1)
+        f_idx = [Signal(lb, name=f"f_idx{j}") for j in range(L + 1)]
+        m.d.sync += [self.row_en.eq(take), f_valid.eq(Cat(take, f_valid[:-1])),
+                     f_found.eq(Cat(take & ~cand_last & acceptable, f_found[:-1]))]
+        m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
+        with m.If(take):
+            m.d.sync += [self.row_addr.eq(Cat(cand, book)), f_idx[0].eq(Mux(cand_last, worst, cand)),
+                         finished.eq(cand_last | ~acceptable)]
+        m.d.comb += push.eq(f_valid[L] & ~self.stop)
+        entry = Signal(self.entry)
+        m.d.comb += [entry.found.eq(f_found[L]), entry.idx.eq(f_idx[L]),
+                     entry.head.eq(self.row_data.head), entry.tail.eq(self.row_data.tail)]
+        with m.If(push):
+            m.d.sync += [q[wr].eq(entry), wr.eq(wr + 1)]
+        with m.If(pop):
+            m.d.sync += rd.eq(rd + 1)
+        m.d.sync += [count.eq(count + push - pop), reserved.eq(reserved + take - pop)]
+
+        # ---- the generator: the best level, then the index's answers and the rest of their words
+        rest = Signal(W)                 # the word's levels not yet taken, in the search's order
+        rest_g = Signal(grouped_width(W))
+        word = Signal(max(self.sel_bits, 1))
+        more_words = Signal()            # the index has non-empty words beyond: ask for the next
+        ahead = Signal()                 # a NEXT_WORD asked for, its answer not yet taken
+        rest_any, rest_first = grouped_lowest(m, rest_g, W, "rest")
+        position = rest_first ^ down.replicate(wb)
+        cand_free = ~cand_valid | take
+        with m.If(take):
+            m.d.sync += cand_valid.eq(0)
+
+        def offer(level, last=0):
+            m.d.sync += [cand.eq(level), cand_valid.eq(1), cand_last.eq(last)]
+
+        def take_answer():
+            """The index's answer (found) is the next level; the rest of its word follows."""
+            offer(self.index_result)
+            m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0),
+                         more_words.eq(self.index_beyond != 0), ahead.eq(0)]
+            fsm.goto("GROUP")
+
+        m.d.comb += [self.index_book.eq(book), self.index_down.eq(down), self.index_idx.eq(best),
+                     self.index_op.eq(Mux(ahead | more_words, IndexOp.NEXT_WORD, IndexOp.FIND))]
+        fsm = OneHotFSM(m, init="IDLE")
+
+        def drain_on_stop():
+            """Stopped: on to DRAIN (the last goto of a state's body counts)."""
+            with m.If(self.stop):
+                fsm.goto("DRAIN")
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE"))
+        with fsm.state("IDLE"):
+            with m.If(self.start):
+                m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit),
+                             any_price.eq(self.any_price), best.eq(self.best), finished.eq(0),
+                             more_words.eq(0), ahead.eq(0)]
+                offer(self.best)
+                fsm.goto("FIND")
+        with fsm.state("FIND"):          # the levels after the best (the index is free: contract)
+            m.d.comb += self.index_start.eq(1)
+            fsm.goto("WAIT_FIND")
+            drain_on_stop()
+        with fsm.state("WAIT_FIND"):
+            with m.If(~self.index_busy & cand_free):
+                with m.If(self.index_found):
+                    take_answer()
+                with m.Else():
+                    offer(worst, last=1)
+                    fsm.goto("END")
+            drain_on_stop()
+        with fsm.state("GROUP"):         # the rest's first stage; the next word asked for
+            m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest.eq(rest & (rest - 1))]
+            with m.If(more_words):
+                m.d.comb += self.index_start.eq(1)
+                m.d.sync += [more_words.eq(0), ahead.eq(1)]
+            fsm.goto("TAKE")
+            drain_on_stop()
+        with fsm.state("TAKE"):          # the word's next level, or on to the next word
+            with m.If(cand_free):
+                with m.If(rest_any):
+                    offer(Cat(position, word) if self.sel_bits else position)
+                    fsm.goto("GROUP")
+                with m.Elif(ahead):
+                    fsm.goto("WAIT_WORD")
+                with m.Else():
+                    offer(worst, last=1)
+                    fsm.goto("END")
+            drain_on_stop()
+        with fsm.state("WAIT_WORD"):
+            with m.If(~self.index_busy & cand_free):
+                take_answer()
+            drain_on_stop()
+        with fsm.state("END"):
+            drain_on_stop()
+        with fsm.state("DRAIN"):         # stopped: an index operation in flight finishes
+            with m.If(~self.index_busy):
+                fsm.goto("IDLE")
+        with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
+            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), reserved.eq(0), rd.eq(wr),
+                         more_words.eq(0), ahead.eq(0)]
+        fsm.finish()
+        return m

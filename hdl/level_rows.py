@@ -1,0 +1,73 @@
+"""LevelRows: the two ends of every price level's FIFO of orders -- the pipelined engine's level
+store (docs/pipelined-engine.md, "level rows").
+
+One entry per level, addressed by ``Cat(price index, side, symbol)``: ``head`` and ``tail``, order
+slots. Whether a level holds orders is the price index's business (``LevelIndex``: its words are
+the levels' used bits); a level's orders in between are reached through the slots' ``next``
+links.
+
+Contract (that of ``PipelinedRam``, at a level's granularity)
+-------------------------------------------------------------
+* ``read.en`` with ``read.addr`` in cycle t: from t + ``latency`` on, ``read.data`` holds that
+  level's ends as written by every write issued before t, until the next enabled read's replace
+  them.
+* ``write.en`` with ``write.addr`` and ``write.data``: the level's ends, registered, reaching the
+  memory a cycle later.
+
+Memory: two levels share a row of ``4 k`` bits (``k`` = slot bits), the level at an even address
+in the low half, written by halves (a ``PipelinedRam`` lane each): at ``k`` = 18 a URAM288 row of
+72 bits, so a 4K x 72 block holds 8,192 levels. ``read.data`` is the half the read's address
+picked: one LUT after the memory's (its forwarding multiplexer, then the half).
+"""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.ram import PipelinedRam
+
+
+def level_ends(slot_bits: int) -> data.StructLayout:
+    """A level's row: the first and the last of its orders."""
+    return data.StructLayout({"head": slot_bits, "tail": slot_bits})
+
+
+class LevelRows(wiring.Component):
+    """``levels`` levels (even, at least 2) of orders in ``slot_bits``-bit slots; ``latency`` as
+    ``PipelinedRam``'s (its memory's own when None: 3 in URAM)."""
+
+    def __init__(self, slot_bits: int, levels: int, latency: int | None = None):
+        if levels < 2 or levels % 2:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
+            raise ValueError(f"LevelRows of {levels} levels: an even number, at least 2")
+        self.slot_bits, self.levels = slot_bits, levels
+        self.layout = level_ends(slot_bits)
+        self.rows = PipelinedRam(shape=4 * slot_bits, depth=levels // 2, granularity=2 * slot_bits,
+                                 latency=latency)
+        self.latency = self.rows.latency
+        addr = range(levels)
+        super().__init__({
+            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(self.layout)})),
+            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(self.layout), "en": Out(1)})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rows = rows = self.rows
+        half = 2 * self.slot_bits
+        # write: the level's ends in both halves, the half its address picks enabled
+        m.d.comb += [rows.write.addr.eq(self.write.addr[1:]),
+                     rows.write.data.eq(Cat(self.write.data, self.write.data)),
+                     rows.write.en.eq(Mux(self.write.en, Mux(self.write.addr[0], 0b10, 0b01), 0)),
+                     rows.read.addr.eq(self.read.addr[1:]), rows.read.en.eq(self.read.en)]
+        # read: which half, carried along with the read (taken with an enabled read, as the
+        # memory's data register is)
+        upper, enabled = self.read.addr[0], self.read.en
+        for stage in range(self.latency):
+            held, en_next = Signal(name=f"upper_{stage}"), Signal(name=f"read_en_{stage}")
+            with m.If(enabled):
+                m.d.sync += held.eq(upper)
+            m.d.sync += en_next.eq(enabled)
+            upper, enabled = held, en_next
+        m.d.comb += self.read.data.eq(Mux(upper, rows.read.data[half:], rows.read.data[:half]))
+        return m

@@ -1,0 +1,132 @@
+"""LevelFeed over a LevelIndex and LevelRows (``LevelFeedCore``) against books kept in Python: every
+sweep yields the acceptable occupied levels from the best, in order, with their rows, then the
+last entry; stops at any point leave it ready for the next sweep; the consumer's ready comes and
+goes."""
+
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from fpgax.hdl.price_index import IndexOp
+from fpgax.hdl.unit_bench import LevelFeedCore
+
+BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS = 2, 6, 6, 3
+LEVELS = 1 << LEVEL_BITS
+
+
+async def index_op(ctx, dut, op, book, idx):
+    """A request of the index's owner (the feed is idle: the index is not the feed's)."""
+    while ctx.get(dut.index_busy) or not ctx.get(dut.idle):
+        await ctx.tick()
+    for name, value in (("start", 1), ("op", op), ("book", book), ("idx", idx), ("down", 0), ("inclusive", 0)):
+        ctx.set(getattr(dut, f"setup_{name}"), value)
+    await ctx.tick()
+    ctx.set(dut.setup_start, 0)
+    await ctx.tick()
+
+
+async def write_row(ctx, dut, book, level, head, tail):
+    ctx.set(dut.rows_write.addr, book << LEVEL_BITS | level)
+    ctx.set(dut.rows_write.data.head, head)
+    ctx.set(dut.rows_write.data.tail, tail)
+    ctx.set(dut.rows_write.en, 1)
+    await ctx.tick()
+    ctx.set(dut.rows_write.en, 0)
+
+
+def expected(levels, down, limit, any_price):
+    """The entries a sweep from the best owes: (found, idx) in order, the last (0, bound)."""
+    order = sorted(levels, reverse=bool(down))
+    out = []
+    for level in order:
+        if not (any_price or (level >= limit if down else level <= limit)):
+            return out + [(0, level)]
+        out.append((1, level))
+    return out + [(0, 0 if down else LEVELS - 1)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_feed_yields_the_acceptable_levels_in_order(seed):
+    dut = LevelFeedCore(BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS)
+    rng = random.Random(seed)
+    books = [dict() for _ in range(1 << BOOK_BITS)]     # level -> (head, tail)
+    latency = dut.rows.latency
+    first_waits = []
+
+    async def bench(ctx):
+        while not ctx.get(dut.index_ready):
+            await ctx.tick()
+        for _ in range(60):
+            # change the books a little: levels set (with rows) and cleared
+            for _ in range(rng.randrange(1, 12)):
+                book = rng.randrange(len(books))
+                # clustered levels (the same and neighbouring words) and a few far ones
+                level = rng.randrange(LEVELS) if rng.random() < 0.3 else rng.randrange(24, 40)
+                if level in books[book] and rng.random() < 0.4:
+                    await index_op(ctx, dut, IndexOp.CLEAR, book, level)
+                    del books[book][level]
+                else:
+                    row = (rng.randrange(1 << SLOT_BITS), rng.randrange(1 << SLOT_BITS))
+                    await index_op(ctx, dut, IndexOp.SET, book, level)
+                    await write_row(ctx, dut, book, level, *row)
+                    books[book][level] = row
+            book = rng.randrange(len(books))
+            if not books[book]:
+                continue
+            down = rng.randrange(2)
+            best = max(books[book]) if down else min(books[book])
+            any_price = int(rng.random() < 0.2)
+            limit = rng.randrange(LEVELS)
+            want = expected(books[book], down, limit, any_price)
+            stop_after = rng.randrange(len(want) + 1) if rng.random() < 0.3 else None
+            while not ctx.get(dut.idle) or ctx.get(dut.index_busy):
+                await ctx.tick()
+            for name, value in (("book", book), ("down", down), ("best", best), ("limit", limit),
+                                ("any_price", any_price), ("start", 1)):
+                ctx.set(getattr(dut, name), value)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            got, cycles, first = [], 1, None
+            busy_consumer = rng.random() < 0.5
+            while True:
+                if stop_after is not None and len(got) == stop_after:
+                    ctx.set(dut.stop, 1)
+                    await ctx.tick()
+                    ctx.set(dut.stop, 0)
+                    assert not ctx.get(dut.o.valid)       # the queue emptied at once
+                    break
+                ready = int(not busy_consumer or rng.random() < 0.5)
+                ctx.set(dut.o.ready, ready)
+                if ctx.get(dut.o.valid):
+                    first = cycles if first is None else first
+                if ctx.get(dut.o.valid) and ready:
+                    p = ctx.get(dut.o.payload)
+                    got.append((p.found, p.idx))
+                    if p.found:
+                        assert (p.head, p.tail) == books[book][p.idx], (p.idx, books[book])
+                    else:
+                        await ctx.tick()
+                        ctx.set(dut.o.ready, 0)
+                        for _ in range(8):                 # nothing follows the last entry
+                            assert not ctx.get(dut.o.valid)
+                            await ctx.tick()
+                        ctx.set(dut.stop, 1)
+                        await ctx.tick()
+                        ctx.set(dut.stop, 0)
+                        break
+                await ctx.tick()
+                cycles += 1
+                assert cycles < 400, (got, want)
+            assert got == want[:len(got)], f"{(book, down, limit, any_price)} {sorted(books[book])} {got} {want}"
+            if stop_after is None:
+                assert got == want
+            if first is not None:
+                first_waits.append(first)
+        # the best level's entry is presented at t + 3 + the rows' latency
+        assert set(first_waits) == {3 + latency}, first_waits
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
