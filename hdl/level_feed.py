@@ -17,7 +17,7 @@ Contract
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
-  entries are queued or being read ahead of the consumer.
+  - 1 entries are queued or being read ahead of the consumer.
 * ``stop`` (one cycle, any time after ``start``): the feed is abandoned; the queue empties at once
   and ``idle`` rises as soon as the index has no operation of the feed's in flight.
 * The index's request (``index_*``; its ``inclusive`` is 0) is driven while not ``idle``, from
@@ -26,8 +26,9 @@ Contract
 
 Cycles (``start`` in t): the best level's row is read at t+2 and queued at t+2+latency (presented
 a cycle later); the index's FIND is started at t+1. A level comes out of a word every 2 cycles
-(``GROUP``/``TAKE``: a two-stage encoder of what the index left of the word), each read as soon as
-it is taken while ``DEPTH`` allows.
+(``GROUP``/``TAKE``: a two-stage encoder of what the index left of the word), each checked and
+read in the cycle after it is offered while ``DEPTH`` allows; the next word is asked for two
+cycles after a word's answer is taken (``NEXT_WORD``, 6 cycles at ``LevelIndex``).
 """
 
 from amaranth import Array, Cat, Module, Mux, Signal
@@ -42,7 +43,7 @@ from fpgax.hdl.price_index import IndexOp
 
 
 class LevelFeed(wiring.Component):
-    #: entries queued or being read ahead of the consumer
+    #: the queue's entries; up to DEPTH - 1 are queued or being read ahead of the consumer
     DEPTH = 4
 
     def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int):
@@ -66,24 +67,27 @@ class LevelFeed(wiring.Component):
         m = Module()
         wb, lb, W = self.word_bits, self.level_bits, 1 << self.word_bits
         book, down, limit, any_price = Signal(self.book_bits), Signal(), Signal(lb), Signal()
-        best = Signal(lb)
         worst = Mux(down, 0, (1 << lb) - 1)
 
-        # ---- the queue: entries written at ``wr``, presented from ``rd``; ``reserved`` counts the
-        # entries queued and those being read, so that a read is issued only with room for it
+        # ---- the queue: entries written at ``wr``, presented from ``rd``. ``reserved`` counts the
+        # levels taken (checked and read) and not yet popped. The generator offers a level only
+        # with room for it and for one offer not yet counted (offers are never in consecutive
+        # cycles, and each is taken in the cycle after it), so that the check never waits:
+        # ``can_offer`` is a register, from ``reserved`` (a cycle behind the takes).
         DEPTH = self.DEPTH
         q = Array(Signal(self.entry, name=f"q{i}") for i in range(DEPTH))
         wr, rd = Signal(range(DEPTH)), Signal(range(DEPTH))
         count, reserved = Signal(range(DEPTH + 1)), Signal(range(DEPTH + 1))
         push, pop = Signal(), self.o.valid & self.o.ready
         m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(q[rd])]
-        room = reserved != DEPTH
+        can_offer = Signal()
+        m.d.sync += can_offer.eq(reserved <= DEPTH - 2)
 
-        # ---- the candidate: the next level in order (``cand_last``: none is left), checked and
-        # read in the cycle it is taken
+        # ---- the candidate: the level offered in the cycle before (``cand_last``: none is left),
+        # checked and read now
         cand, cand_valid, cand_last = Signal(lb), Signal(), Signal()
         finished = Signal()          # the last entry has been issued: nothing more is taken
-        take = cand_valid & room & ~finished
+        take = cand_valid & ~finished
         acceptable = any_price | Mux(down, cand >= limit, cand <= limit)
         # in flight: stage j holds the level whose row was read j cycles ago
         L = self.row_latency
@@ -91,12 +95,12 @@ class LevelFeed(wiring.Component):
         f_found = Signal(L + 1)
         f_idx = [Signal(lb, name=f"f_idx{j}") for j in range(L + 1)]
         m.d.sync += [self.row_en.eq(take), f_valid.eq(Cat(take, f_valid[:-1])),
-                     f_found.eq(Cat(take & ~cand_last & acceptable, f_found[:-1]))]
+                     f_found.eq(Cat(take & ~cand_last & acceptable, f_found[:-1])), cand_valid.eq(0)]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
         with m.If(take):
             m.d.sync += [self.row_addr.eq(Cat(cand, book)), f_idx[0].eq(Mux(cand_last, worst, cand)),
                          finished.eq(cand_last | ~acceptable)]
-        m.d.comb += push.eq(f_valid[L] & ~self.stop)
+        m.d.comb += push.eq(f_valid[L])
         entry = Signal(self.entry)
         m.d.comb += [entry.found.eq(f_found[L]), entry.idx.eq(f_idx[L]),
                      entry.head.eq(self.row_data.head), entry.tail.eq(self.row_data.tail)]
@@ -106,30 +110,40 @@ class LevelFeed(wiring.Component):
             m.d.sync += rd.eq(rd + 1)
         m.d.sync += [count.eq(count + push - pop), reserved.eq(reserved + take - pop)]
 
+        # ---- the index's request: registers, 0 while the feed does not use the index (its owner
+        # ORs the requests of its users)
+        req_start, req_op = Signal(), Signal(IndexOp)
+        req_book, req_idx, req_down = Signal(self.book_bits), Signal(lb), Signal()
+        m.d.comb += [self.index_start.eq(req_start), self.index_op.eq(req_op), self.index_book.eq(req_book),
+                     self.index_idx.eq(req_idx), self.index_down.eq(req_down)]
+        m.d.sync += req_start.eq(0)
+
         # ---- the generator: the best level, then the index's answers and the rest of their words
         rest = Signal(W)                 # the word's levels not yet taken, in the search's order
         rest_g = Signal(grouped_width(W))
         word = Signal(max(self.sel_bits, 1))
-        more_words = Signal()            # the index has non-empty words beyond: ask for the next
         ahead = Signal()                 # a NEXT_WORD asked for, its answer not yet taken
-        rest_any, rest_first = grouped_lowest(m, rest_g, W, "rest")
+        fresh = Signal()                 # an answer was taken in the cycle before: GROUP asks for the next word
+        _, rest_first = grouped_lowest(m, rest_g, W, "rest")
+        rest_any = Signal()              # registered beside rest_g: the word has a level left
         position = rest_first ^ down.replicate(wb)
-        cand_free = ~cand_valid | take
-        with m.If(take):
-            m.d.sync += cand_valid.eq(0)
 
-        def offer(level, last=0):
-            m.d.sync += [cand.eq(level), cand_valid.eq(1), cand_last.eq(last)]
+        def candidate(level, last=0):
+            """What a state offers: loaded whether or not it is offered (``offer``), so that the
+            conditions of an offer meet ``cand_valid`` only."""
+            m.d.sync += [cand.eq(level), cand_last.eq(last)]
+
+        def offer():
+            m.d.sync += cand_valid.eq(1)
 
         def take_answer():
-            """The index's answer (found) is the next level; the rest of its word follows."""
-            offer(self.index_result)
+            """The index's answer (found) is the next level; the rest of its word follows, and
+            the next word is asked for (NEXT_WORD in the next cycle) when there is one."""
+            offer()
             m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0),
-                         more_words.eq(self.index_beyond != 0), ahead.eq(0)]
+                         fresh.eq(1)]
             fsm.goto("GROUP")
 
-        m.d.comb += [self.index_book.eq(book), self.index_down.eq(down), self.index_idx.eq(best),
-                     self.index_op.eq(Mux(ahead | more_words, IndexOp.NEXT_WORD, IndexOp.FIND))]
         fsm = OneHotFSM(m, init="IDLE")
 
         def drain_on_stop():
@@ -138,44 +152,50 @@ class LevelFeed(wiring.Component):
                 fsm.goto("DRAIN")
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE"))
         with fsm.state("IDLE"):
+            candidate(self.best)
             with m.If(self.start):
                 m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit),
-                             any_price.eq(self.any_price), best.eq(self.best), finished.eq(0),
-                             more_words.eq(0), ahead.eq(0)]
-                offer(self.best)
+                             any_price.eq(self.any_price), finished.eq(0), ahead.eq(0), fresh.eq(0),
+                             req_start.eq(1), req_op.eq(IndexOp.FIND), req_book.eq(self.book),
+                             req_idx.eq(self.best), req_down.eq(self.down)]
+                offer()
                 fsm.goto("FIND")
-        with fsm.state("FIND"):          # the levels after the best (the index is free: contract)
-            m.d.comb += self.index_start.eq(1)
+        with fsm.state("FIND"):          # the index takes the FIND (it is free: contract)
+            m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
             fsm.goto("WAIT_FIND")
             drain_on_stop()
         with fsm.state("WAIT_FIND"):
-            with m.If(~self.index_busy & cand_free):
+            candidate(Mux(self.index_found, self.index_result, worst), ~self.index_found)
+            with m.If(~self.index_busy & can_offer):
                 with m.If(self.index_found):
                     take_answer()
                 with m.Else():
-                    offer(worst, last=1)
+                    offer()
                     fsm.goto("END")
             drain_on_stop()
-        with fsm.state("GROUP"):         # the rest's first stage; the next word asked for
-            m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest.eq(rest & (rest - 1))]
-            with m.If(more_words):
-                m.d.comb += self.index_start.eq(1)
-                m.d.sync += [more_words.eq(0), ahead.eq(1)]
+        with fsm.state("GROUP"):         # the rest's first stage; after an answer, the next word asked for
+            m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest_any.eq(rest != 0), rest.eq(rest & (rest - 1)),
+                         fresh.eq(0)]
+            with m.If(fresh):            # (the index's outputs hold until its next start)
+                more = self.index_beyond != 0
+                m.d.sync += [ahead.eq(more), req_start.eq(more)]
             fsm.goto("TAKE")
             drain_on_stop()
         with fsm.state("TAKE"):          # the word's next level, or on to the next word
-            with m.If(cand_free):
-                with m.If(rest_any):
-                    offer(Cat(position, word) if self.sel_bits else position)
+            candidate(Mux(rest_any, Cat(position, word) if self.sel_bits else position, worst), ~rest_any)
+            with m.If(rest_any):
+                with m.If(can_offer):
+                    offer()
                     fsm.goto("GROUP")
-                with m.Elif(ahead):
-                    fsm.goto("WAIT_WORD")
-                with m.Else():
-                    offer(worst, last=1)
-                    fsm.goto("END")
+            with m.Elif(ahead):
+                fsm.goto("WAIT_WORD")
+            with m.Elif(can_offer):
+                offer()
+                fsm.goto("END")
             drain_on_stop()
         with fsm.state("WAIT_WORD"):
-            with m.If(~self.index_busy & cand_free):
+            candidate(self.index_result)
+            with m.If(~self.index_busy & can_offer):
                 take_answer()
             drain_on_stop()
         with fsm.state("END"):
@@ -184,7 +204,8 @@ class LevelFeed(wiring.Component):
             with m.If(~self.index_busy):
                 fsm.goto("IDLE")
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
-            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), reserved.eq(0), rd.eq(wr),
-                         more_words.eq(0), ahead.eq(0)]
+            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), reserved.eq(0), rd.eq(0), wr.eq(0),
+                         ahead.eq(0), req_start.eq(0), req_op.eq(0), req_book.eq(0), req_idx.eq(0),
+                         req_down.eq(0)]
         fsm.finish()
         return m

@@ -13,7 +13,7 @@ operation                                ``PriceLevelIndex``  ``LevelIndex``
 FIND answered from the start word        4                    ``FIND_START`` = 6
 FIND answered from the word next to it   4                    ``FIND_ADJACENT`` = 7
 FIND answered from a far word            7                    ``FIND_FAR`` = 10
-NEXT_WORD                                3                    ``NEXT_WORD`` = 5
+NEXT_WORD                                3                    ``NEXT_WORD`` = 6
 SET, CLEAR, CLEAR_PASSED                 3                    ``WRITE_CYCLES`` = 4
 =======================================  ===================  =========================
 
@@ -47,7 +47,8 @@ cycle (the next request reads what it wrote: the memories forward it).
 Pipeline (``start`` in cycle t; the state names are the machine's):
 
 * t ``IDLE``: the start word and the summary are read, addressed from the request's fields (the
-  requester's registers); the request is registered, with the adjacent word's number.
+  requester's registers, one LUT to the blocks); the request is registered in every idle cycle,
+  with the adjacent word's number (``start`` reaches the state and the read enables only).
 * t+1 ``LOAD``: the adjacent word (the next in the search's direction) is read; the masks and
   one-hot positions of the request's level are registered.
 * t+2 ``MASK``: the rows are out of their memories: the start word masked to the searched side
@@ -64,8 +65,8 @@ Pipeline (``start`` in cycle t; the state names are the machine's):
 * t+5 ``CHOOSE``: the start word's answer, read from t+6. Or the far word is read (``FAR_WAIT``
   t+6, ``FAR_LOAD`` t+7, ``FAR_GROUP`` t+8, ``FAR_ENCODE`` t+9: the answer from t+10). Or
   ``ADJACENT`` t+6: the adjacent word's answer (or none), from t+7.
-* ``NEXT_WORD``: read in t (addressed by ``beyond_next``, a register), then ``FAR_WAIT``,
-  ``FAR_LOAD``, ``FAR_GROUP``, ``FAR_ENCODE``: the answer from t+5.
+* ``NEXT_WORD``: ``NEXT_READ`` t+1 (the word ``beyond_next`` named, registered at t), then
+  ``FAR_WAIT``, ``FAR_LOAD``, ``FAR_GROUP``, ``FAR_ENCODE``: the answer from t+6.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
@@ -82,7 +83,7 @@ class LevelIndex(wiring.Component):
     #: cycles from ``start`` to the answer (``busy`` low): FIND answered from the start word or the
     #: word next to it, FIND answered from a far word, NEXT_WORD; and from a write's ``start`` to
     #: the next ``start`` it allows
-    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 5, 4
+    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 6, 4
 
     def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
         self.book_bits = book_bits
@@ -224,8 +225,7 @@ class LevelIndex(wiring.Component):
         idle = Signal(init=0)
         m.d.sync += idle.eq(to_idle)
         start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
-        request_sel = Mux(self.op.as_value()[2], self.beyond_next, start_sel)   # NEXT_WORD: op[2]
-        m.d.comb += words.read.addr.eq(Mux(idle, Cat(request_sel, self.book) if self.sel_bits else self.book,
+        m.d.comb += words.read.addr.eq(Mux(idle, Cat(start_sel, self.book) if self.sel_bits else self.book,
                                            word_addr(read_sel)))
         with fsm.state("INIT"):
             m.d.comb += [summary.write.addr.eq(init), summary.write.data.eq(0), summary.write.en.eq(1)]
@@ -236,23 +236,30 @@ class LevelIndex(wiring.Component):
             m.d.comb += self.ready.eq(1)
             go("IDLE")
             # the request's rows are read whether or not one starts (``start`` reaches the read
-            # enables, registers, not the addresses)
+            # enables, registers, not the addresses); NEXT_WORD (the one operation with op[2])
+            # reads its word a cycle later, from ``read_sel``
             next_word = self.op.as_value()[2]
             m.d.comb += [words.read.en.eq(self.start),
                          summary.read.addr.eq(self.book), summary.read.en.eq(self.start)]
+            # the request is registered whether or not it starts (``start`` meets the state and
+            # the read enables only, not a hundred capture enables)
+            near = Mux(self.down, start_sel - 1, start_sel + 1)
+            m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
+                         inclusive.eq(self.inclusive), adjacent.eq(near),
+                         read_sel.eq(Mux(next_word, self.beyond_next, near)),
+                         at_edge.eq(Mux(self.down, start_sel == 0, start_sel == NW - 1)),
+                         is_find.eq(self.op == IndexOp.FIND), is_set.eq(self.op == IndexOp.SET),
+                         is_clear.eq(self.op == IndexOp.CLEAR),
+                         is_passed.eq(self.op == IndexOp.CLEAR_PASSED),
+                         word_sel.eq(self.beyond_next), beyond_chosen.eq(beyond_rest)]
             with m.If(self.start):
-                near = Mux(self.down, start_sel - 1, start_sel + 1)
-                m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
-                             inclusive.eq(self.inclusive), adjacent.eq(near), read_sel.eq(near),
-                             at_edge.eq(Mux(self.down, start_sel == 0, start_sel == NW - 1)),
-                             is_find.eq(self.op == IndexOp.FIND), is_set.eq(self.op == IndexOp.SET),
-                             is_clear.eq(self.op == IndexOp.CLEAR),
-                             is_passed.eq(self.op == IndexOp.CLEAR_PASSED)]
                 with m.If(next_word):
-                    m.d.sync += [word_sel.eq(self.beyond_next), beyond_chosen.eq(beyond_rest)]
-                    go("FAR_WAIT")
+                    go("NEXT_READ")
                 with m.Else():
                     go("LOAD")
+        with fsm.state("NEXT_READ"):     # NEXT_WORD's word, addressed by ``read_sel``
+            m.d.comb += [self.ready.eq(1), words.read.en.eq(1)]
+            go("FAR_WAIT")
         with fsm.state("LOAD"):
             m.d.comb += [self.ready.eq(1), words.read.en.eq(is_find)]
             go("MASK")

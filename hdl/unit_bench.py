@@ -27,7 +27,7 @@ too, so that synthesis keeps it.
 
 from __future__ import annotations
 
-from amaranth import ClockDomain, ClockSignal, Module, Mux, ResetSignal, Signal
+from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -227,12 +227,11 @@ class LevelFeedCore(wiring.Component):
         m.submodules.feed, m.submodules.index, m.submodules.rows = feed, index, rows = self.feed, self.index, self.rows
         pass_through(m, feed, self, ports_but(feed, self.INNER))
         wiring.connect(m, wiring.flipped(self.rows_write), rows.write)
-        idle = feed.idle
-        for name in self.SETUP:       # the setup request while the feed is idle, else the feed's
+        for name in self.SETUP:       # the requests ORed: each is 0 while its user does not use the index
             theirs = getattr(self, f"setup_{name}")
             ours = {"start": feed.index_start, "op": feed.index_op, "book": feed.index_book,
                     "idx": feed.index_idx, "down": feed.index_down, "inclusive": 0}[name]
-            m.d.comb += getattr(index, name).eq(Mux(idle, theirs, ours))
+            m.d.comb += getattr(index, name).eq(theirs.as_value() | ours.as_value() if name == "op" else theirs | ours)
         m.d.comb += [feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
                      feed.index_result.eq(index.result), feed.index_rest.eq(index.rest),
                      feed.index_beyond.eq(index.beyond),

@@ -16,13 +16,16 @@ LEVELS = 1 << LEVEL_BITS
 
 
 async def index_op(ctx, dut, op, book, idx):
-    """A request of the index's owner (the feed is idle: the index is not the feed's)."""
+    """A request of the index's owner (the feed is idle: the index is not the feed's). The requests
+    are ORed: every field goes back to 0 after."""
     while ctx.get(dut.index_busy) or not ctx.get(dut.idle):
         await ctx.tick()
-    for name, value in (("start", 1), ("op", op), ("book", book), ("idx", idx), ("down", 0), ("inclusive", 0)):
+    fields = (("start", 1), ("op", op), ("book", book), ("idx", idx), ("down", 0), ("inclusive", 0))
+    for name, value in fields:
         ctx.set(getattr(dut, f"setup_{name}"), value)
     await ctx.tick()
-    ctx.set(dut.setup_start, 0)
+    for name, _ in fields:
+        ctx.set(getattr(dut, f"setup_{name}"), 0)
     await ctx.tick()
 
 
