@@ -25,6 +25,13 @@ Contract
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
+
+``pipelined=True`` (the pipelined engine's, docs/pipelined-engine.md: its rows come out of
+``PipelinedRam``s two cycles after the handshake): the rows are on the ports in cycle t+2, and
+every family's ``failed`` and ``reason`` are registers from t+4, ORed and decoded in t+3 from the
+rules' verdicts (each registered first: a command field's at the end of t, a row's at the end of
+t+2); ``notional_over`` is given in t+3. Every path is a compare into a verdict register, or an OR
+or priority tree of verdict registers into an answer register. Takes are at least 4 cycles apart.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -56,14 +63,54 @@ FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
             "account": False, "halt": False, "mass": False, "snapshot": False}
 
 
+def first_reason(m, verdicts, reasons, early):
+    """(any verdict, the reason of the first): as sums of products (each bit of the reason an OR of
+    "this verdict and none before it"), where a multiplexer tree takes a LUT a verdict. ``early``:
+    which verdicts are settled two cycles sooner (the command's own rules): "none of them before
+    this one" is registered ahead, in two stages (ORs of three, then of those: a LUT each), so
+    that "none before" is one LUT."""
+    early_at = [i for i, e in enumerate(early) if e]
+    groups = [early_at[j:j + 3] for j in range(0, len(early_at), 3)]
+    group_any = []
+    for j, members in enumerate(groups):
+        g = Signal(name=f"early_group_{j}")
+        m.d.sync += g.eq(_any([verdicts[i] for i in members]))
+        group_any.append((members, g))
+
+    def early_before(i):
+        """The early verdicts before ``i``: whole groups' registers, the rest of its group's own."""
+        terms = []
+        for members, g in group_any:
+            if members[-1] < i:
+                terms.append(g)
+            else:
+                terms += [verdicts[k] for k in members if k < i]
+        return _any(terms)
+    firsts = []
+    for i, v in enumerate(verdicts):
+        none_early = Signal(name=f"no_early_before_{i}")
+        m.d.sync += none_early.eq(~early_before(i))
+        late_before = _any([u for u, e in zip(verdicts[:i], early, strict=False) if not e])
+        firsts.append(v & none_early & ~late_before)
+    early_any = Signal(name="early_any")
+    m.d.sync += early_any.eq(_any([g for _, g in group_any]))
+    reason = Cat(*(_any([f for f, r in zip(firsts, reasons, strict=True) if r.value >> bit & 1])
+                   for bit in range(REASON_BITS)))
+    return early_any | _any([u for u, e in zip(verdicts, early, strict=True) if not e]), reason
+
+
 def _any(values):
     """The OR of a list of 1-bit values (0 for none)."""
     return Cat(*values).any() if values else Const(0, 1)
 
 
 class CommandCheck(wiring.Component):
-    def __init__(self, config: EngineConfig):
+    def __init__(self, config: EngineConfig, pipelined: bool = False):
         self.config = config
+        self.pipelined = pipelined
+        #: cycles from ``take`` to the rows on the ports, and to the answers of the families that read them
+        self.row_cycle = 2 if pipelined else 1
+        self.answer_cycle = 4 if pipelined else 2
         self.k = config.slot_bits
         self.g = config.generation_bits
         self.ab = address_bits(config.accounts)
@@ -99,8 +146,12 @@ class CommandCheck(wiring.Component):
             condition_of[name] = (condition, at_take)
 
         take = self.take
-        rows = Signal()                   # t+1: the rows read at the handshake are here
-        m.d.sync += rows.eq(take)
+        rows = Signal()                   # t+1 (pipelined: t+2): the rows read at the handshake are here
+        if self.pipelined:
+            rows_soon = Signal()
+            m.d.sync += [rows_soon.eq(take), rows.eq(rows_soon)]
+        else:
+            m.d.sync += rows.eq(take)
         cmd = self.payload                # at t
         held = Signal(CommandLayout)      # the command, from t+1
         with m.If(take):
@@ -133,7 +184,12 @@ class CommandCheck(wiring.Component):
         rule("not_owner", self.target_account != held.account, False)
         # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
         rule("band_invalid", (held.price == 0) | (held.price > held.qty), False)
-        rule("band_wide", (held.qty - held.price) >= cfg.levels, False)
+        # (qty - price >= levels as qty >= price + levels: the sum registered with the command, one
+        # carry chain with the rows; when price > qty, band_invalid comes first either way)
+        band_end = Signal(33)
+        with m.If(take):
+            m.d.sync += band_end.eq(cmd.price + cfg.levels)
+        rule("band_wide", held.qty >= band_end, False)
 
         # each family's rules, in order: (the rules whose verdicts fail it, its reason)
         families = {
@@ -155,29 +211,46 @@ class CommandCheck(wiring.Component):
             (("disabled",), R.ACCOUNT_DISABLED), (("halted",), R.SYMBOL_HALTED), (("qty_limit",), R.QTY_LIMIT),
             (("band",), R.PRICE_OUT_OF_BAND)]
         assert set(families) == set(FAMILIES)
+        decide = Signal()                 # pipelined: t+3, the verdicts are all registered
+        m.d.sync += decide.eq(rows)
         for family, rules in families.items():
             names = [name for names, _ in rules for name in names]
+            row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
+            assert FAMILIES[family] == bool(row_rules), family
+            # ``reason``: the first failed rule, decoded from the verdicts (only REJECT's reason
+            # register reads it)
+            verdicts = [_any([fired[n] for n in names]) for names, _ in rules]
+            reasons = [Const(int(r), REASON_BITS) for _, r in rules]
+            if family == "replace":    # the notional limit last, from the NotionalCheck
+                verdicts.append(self.notional_over)
+                reasons.append(Const(int(R.NOTIONAL_LIMIT), REASON_BITS))
+            if self.pipelined:
+                early = [all(condition_of[n][1] for n in names) for names, _ in rules] + [False] * (
+                    len(verdicts) - len(rules))
+                any_failed, reason = first_reason(m, verdicts, reasons, early)
+            else:
+                any_failed, reason = first_of(verdicts, reasons)
+            if self.pipelined:
+                # every answer a register, from the registered verdicts
+                failed_r = Signal(name=f"{family}_fails")
+                reason_r = Signal(REASON_BITS, name=f"{family}_why")
+                with m.If(decide):
+                    m.d.sync += [failed_r.eq(any_failed), reason_r.eq(reason)]
+                m.d.comb += [getattr(self, f"{family}_failed").eq(failed_r),
+                             getattr(self, f"{family}_reason").eq(reason_r)]
+                continue
             # ``failed``: one register a family, what the states branch on: the command's own
             # rules ORed at take, the rows' ORed in with them a cycle later
             at_take = Signal(name=f"{family}_fails_at_take")
             with m.If(take):
                 m.d.sync += at_take.eq(_any([condition_of[n][0] for n in names if condition_of[n][1]]))
             failed = at_take
-            row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
-            assert FAMILIES[family] == bool(row_rules), family
             if row_rules:
                 failed = Signal(name=f"{family}_fails")
                 with m.If(rows):
                     m.d.sync += failed.eq(at_take | _any(row_rules))
-            # ``reason``: the first failed rule, decoded from the verdicts (only REJECT's reason
-            # register reads it)
-            verdicts = [_any([fired[n] for n in names]) for names, _ in rules]
-            reasons = [Const(int(r), REASON_BITS) for _, r in rules]
-            if family == "replace":    # the notional limit last, from the NotionalCheck
+            if family == "replace":
                 failed = failed | self.notional_over
-                verdicts.append(self.notional_over)
-                reasons.append(Const(int(R.NOTIONAL_LIMIT), REASON_BITS))
-            _, reason = first_of(verdicts, reasons)
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
                          getattr(self, f"{family}_reason").eq(reason)]
         return m

@@ -297,7 +297,7 @@ def _engine_units(config: EngineConfig) -> dict:
         "level-sweep": lambda: LevelSweep(sb + 1, lb, k, min(WORD_BITS, lb)),
         "free-list": lambda: FreeList(k),
         "event-output": lambda: EventOutput(16),
-        "command-check": lambda: CommandCheck(config),
+        "command-check": lambda: CommandCheck(config, pipelined=True),   # the pipelined engine's
         "notional-check": lambda: NotionalCheck(latency=3),   # the pipelined engine's (in service: 2)
     }
 

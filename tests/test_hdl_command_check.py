@@ -91,7 +91,7 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
         lambda: setattr(cmd, "symbol", rng.choice([CONFIG.symbols, CONFIG.symbols + 2, p.ALL_SYMBOLS, 0x1234])),
         lambda: setattr(cmd, "qty", rng.choice([0, CONFIG.snapshot_depth + 1, (1 << 32) - 1])),
         lambda: setattr(cmd, "price", rng.choice([0, book.band_low - 1, book.band_high + 1, (1 << 32) - 1,
-                                                  cmd.qty + 1, max(cmd.qty - CONFIG.levels, 1)])),
+                                                  min(cmd.qty + 1, (1 << 32) - 1), max(cmd.qty - CONFIG.levels, 1)])),
         lambda: setattr(cmd, "order_id", rng.choice([cmd.order_id ^ 1 << (CONFIG.slot_bits + rng.randrange(3)),
                                                      cmd.order_id ^ 1])),
         lambda: setattr(cmd, "account", (account + 1) % CONFIG.accounts),   # not the target's owner
@@ -125,10 +125,12 @@ def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
     return Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_each_family_registers_the_models_reason(seed):
+@pytest.mark.parametrize("seed,pipelined", [(0, False), (1, False), (2, False), (3, False), (4, True), (5, True)])
+def test_each_family_registers_the_models_reason(seed, pipelined):
+    """In service: the rows a cycle after the handshake, answers from t+1 (the command's fields) or
+    t+2; pipelined: the rows two cycles after, every answer a register from t+4."""
     rng = random.Random(seed)
-    dut = CommandCheck(CONFIG)
+    dut = CommandCheck(CONFIG, pipelined=pipelined)
     cases = []
     for _ in range(1500):
         model, ids = a_book(rng)
@@ -148,12 +150,14 @@ def test_each_family_registers_the_models_reason(seed):
             await ctx.tick()
             ctx.set(dut.take, 0)
             ctx.set(dut.payload.as_value(), 0)    # the handshake's payload is gone a cycle later
+            if pipelined:
+                await ctx.tick()
             for port_name, value in given.items():
                 ctx.set(getattr(dut, port_name), value)
             name = family(cmd)
             want_here = Reason.NONE if want in BEYOND and not (name == "replace" and want == Reason.NOTIONAL_LIMIT) \
                 else want
-            if not FAMILIES[name]:    # a family of the command's own fields answers a cycle sooner
+            if not FAMILIES[name] and not pipelined:   # a family of the command's own fields answers sooner
                 await ctx.delay(1e-9)
                 assert Reason(ctx.get(getattr(dut, f"{name}_reason"))) == want_here, (cmd, want)
                 assert ctx.get(getattr(dut, f"{name}_failed")) == (want_here != Reason.NONE), (cmd, want)
@@ -162,6 +166,9 @@ def test_each_family_registers_the_models_reason(seed):
                 port = getattr(dut, port_name)    # the rows are registered: they may change now
                 ctx.set(port.as_value() if hasattr(port, "as_value") else port, 0)
             ctx.set(dut.notional_over, over)
+            if pipelined:                          # t+3: decided from the verdicts; answers from t+4
+                await ctx.tick()
+                ctx.set(dut.notional_over, 0)
             await ctx.delay(1e-9)
             got = Reason(ctx.get(getattr(dut, f"{name}_reason")))
             failed = ctx.get(getattr(dut, f"{name}_failed"))
