@@ -24,6 +24,11 @@ Contract
   that many are free, are held and can be taken one a cycle; the counter's never-used slots come
   one a cycle for as long as they last.
 * ``in_use``: slots taken and not freed, as of the cycle before.
+* ``used_bound`` (a register): the slots taken since the reset, up to all of them. The first slots
+  taken after a reset are 0, 1, 2, ... (never-used ones come first), so a slot at or above
+  ``used_bound`` has not been taken since the reset: whatever its rows in memory say is stale. This
+  is how the engine sees an empty book after a reset without clearing 256K rows (an order id whose
+  slot is at or above it names no order).
 """
 
 from amaranth import Array, Cat, Module, Mux, Signal
@@ -55,7 +60,7 @@ class SlotQueue(wiring.Component):
         super().__init__({
             "available": Out(1), "slot": Out(slot_bits), "take": In(1),
             "free": In(1), "free_slot": In(slot_bits),
-            "empty": Out(1), "in_use": Out(slot_bits + 1),
+            "empty": Out(1), "in_use": Out(slot_bits + 1), "used_bound": Out(slot_bits + 1),
         })
 
     def elaborate(self, platform):
@@ -134,5 +139,9 @@ class SlotQueue(wiring.Component):
         m.d.sync += empty.eq(~reserved_next[0] & ~queued_any_next & ~fresh_left_next)
         took, freed = Signal(), Signal()
         m.d.sync += [took.eq(take), freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
+        # slots taken since the reset (a cycle late, as in_use), until every slot has been
+        bound_left = Signal(init=1)
+        with m.If(took & bound_left):
+            m.d.sync += [self.used_bound.eq(self.used_bound + 1), bound_left.eq(self.used_bound != n - 1)]
         m.d.comb += self.empty.eq(empty)
         return m

@@ -69,3 +69,34 @@ def test_slot_queue_hands_out_slots_first_in_first_out(seed):
     sim.add_testbench(bench)
     sim.run()
     assert len(counts) == 4000
+
+
+def test_used_bound_counts_the_slots_taken_since_the_reset():
+    """The slots taken since the reset are 0, 1, 2, ... (never-used ones first), and ``used_bound``
+    counts them (a cycle late, as ``in_use``), up to all of them: frees never lower it."""
+    rng = random.Random(9)
+    dut = SlotQueue(K)
+    ever, in_use, counts = set(), [], []
+
+    async def bench(ctx):
+        for cycle in range(1500):
+            assert ctx.get(dut.used_bound) == (counts[-2] if len(counts) >= 2 else 0), f"cycle {cycle}"
+            take = rng.random() < 0.3
+            ctx.set(dut.take, take)
+            if take and ctx.get(dut.available):
+                slot = ctx.get(dut.slot)
+                in_use.append(slot)
+                ever.add(slot)
+            do_free = len(in_use) > 1 and rng.random() < 0.3
+            ctx.set(dut.free, do_free)
+            if do_free:
+                ctx.set(dut.free_slot, in_use.pop(rng.randrange(len(in_use) - 1)))
+            await ctx.tick()
+            assert ever == set(range(len(ever))), f"cycle {cycle}: {sorted(ever)}"
+            counts.append(len(ever))
+        assert counts[-1] == N          # every slot was taken at least once, the bound saturated
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
