@@ -20,9 +20,10 @@ too, so that synthesis keeps it.
 * ``level-index``: the ``LevelIndex`` of every book side's levels;
 * ``level-feed``: the ``LevelFeed`` over a ``LevelIndex`` and the ``LevelRows`` of every level
   (``LevelFeedCore``);
-* the engine in service's units, as it sizes them, to be re-timed or reused: ``price-index``,
-  ``level-store``, ``level-sweep``, ``free-list``, ``event-output``, ``command-check``,
-  ``notional-check``.
+* ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
+  ``NotionalCheck(latency=3)``, the pipelined engine's variants of the engine in service's;
+* the engine in service's units, as it sizes them, replaced or to be reused: ``price-index``,
+  ``level-store``, ``level-sweep``, ``free-list``, ``event-output``.
 """
 
 from __future__ import annotations
