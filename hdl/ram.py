@@ -113,16 +113,19 @@ class PipelinedRam(wiring.Component):
         self.width = Shape.cast(shape).width
         self.granularity = granularity or self.width
         if self.width % self.granularity:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"granularity {granularity} does not divide the width {self.width}")
         self.lanes = self.width // self.granularity
         self.style = style or ram_style(depth, self.width, narrow)
         self.bank_depth = depth if self.style == "logic" else min(depth, block_depth(self.style, self.width))
         self.banks = -(-depth // self.bank_depth)
         if self.banks > 256:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"{self.banks} banks of {self.bank_depth}: more than one multiplexer of 256")
         #: the cycles from an enabled read to its data: the memory's own, or more when asked for
         self.natural_latency = 3 if self.style == "ultra" else 2
         if latency is not None and latency < self.natural_latency:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"latency {latency} is less than the {self.style} memory's {self.natural_latency}")
         self.latency = latency or self.natural_latency
         addr = range(depth)
