@@ -115,3 +115,14 @@ def grouped_lowest(m, grouped, width: int, name: str, group: int = GROUP):
     else:
         m.d.comb += index.eq(places[0])
     return found, index
+
+
+def in_search_order(value, width: int, down):
+    """``value[:width]`` in a search's order: bit-reversed when searching ``down``, so that one
+    lowest-set encoder serves both directions."""
+    return Mux(down, Cat(*(value[width - 1 - i] for i in range(width))), value)
+
+
+def word_order(index, width_bits: int, down):
+    """An index found in a search's order (``in_search_order``), back in the word's."""
+    return index ^ down.replicate(width_bits) if width_bits else index

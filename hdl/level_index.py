@@ -70,42 +70,15 @@ Pipeline (``start`` in cycle t; the state names are the machine's):
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, side_mask
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, in_search_order, side_mask, word_order
 from fpgax.hdl.fsm import OneHotFSM
-from fpgax.hdl.price_index import WORD_BITS, IndexOp
+from fpgax.hdl.price_index import IndexOp, IndexPorts
 from fpgax.hdl.ram import PipelinedRam
 
 
-class LevelIndex(wiring.Component):
-    #: cycles from ``start`` to the answer (``busy`` low): FIND answered from the start word or the
-    #: word next to it, FIND answered from a far word, NEXT_WORD; and from a write's ``start`` to
-    #: the next ``start`` it allows
-    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 6, 4
-
-    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
-        self.book_bits = book_bits
-        self.level_bits = level_bits
-        self.word_bits = min(word_bits, level_bits)       # W = 2**word_bits
-        self.sel_bits = level_bits - self.word_bits        # L/W words per side
-        super().__init__({
-            "start": In(1),
-            "op": In(IndexOp),
-            "book": In(book_bits),
-            "idx": In(level_bits),
-            "down": In(1),
-            "inclusive": In(1),
-            "busy": Out(1),
-            "ready": Out(1),
-            "free_next": Out(1),
-            "found": Out(1),
-            "result": Out(level_bits),
-            "rest": Out(1 << self.word_bits),
-            "beyond": Out(1 << self.sel_bits),
-            "beyond_next": Out(max(self.sel_bits, 1)),
-        })
+class LevelIndex(IndexPorts):
+    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 6, 4     # (``IndexPorts``)
 
     def elaborate(self, platform):
         m = Module()
@@ -131,12 +104,10 @@ class LevelIndex(wiring.Component):
             return Cat(which, book) if self.sel_bits else book
 
         def oriented(value, width):
-            """value in the search's order: bit-reversed when searching down."""
-            return Mux(down, Cat(*(value[width - 1 - i] for i in range(width))), value)
+            return in_search_order(value, width, down)
 
         def position(index, width_bits):
-            """An index found in the search's order, back in the word's."""
-            return index ^ down.replicate(width_bits) if width_bits else index
+            return word_order(index, width_bits, down)
 
         # LOAD: the masks and one-hot positions of the request's level, from its registers
         bit_1h, sel_1h, adjacent_1h = Signal(W), Signal(NW), Signal(NW)

@@ -50,7 +50,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lowest_set, side_mask
+from fpgax.hdl.bits import in_search_order, lowest_set, side_mask, word_order
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.ram import Ram
 
@@ -77,11 +77,13 @@ class IndexRequest:
 WORD_BITS = 5
 
 
-class PriceLevelIndex(wiring.Component):
-    #: cycles from ``start`` to the answer (``busy`` low): FIND answered from the start word, from
-    #: the word next to it, from a far word; NEXT_WORD; and from a write's ``start`` to the next
-    #: ``start`` it allows
-    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 4, 4, 7, 3, 3
+class IndexPorts(wiring.Component):
+    """The ports of a price index (``PriceLevelIndex``, ``LevelIndex``: a requester can use
+    either) and the sizes they follow: ``2**word_bits`` levels a word, ``2**sel_bits`` words a
+    book side. Each index states its latencies as class attributes: the cycles from ``start`` to
+    the answer (``busy`` low) of a FIND answered from the start word (``FIND_START``), from the
+    word next to it (``FIND_ADJACENT``), from a far word (``FIND_FAR``), of a ``NEXT_WORD``; and
+    from a write's ``start`` to the next ``start`` it allows (``WRITE_CYCLES``)."""
 
     def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
         self.book_bits = book_bits
@@ -105,6 +107,10 @@ class PriceLevelIndex(wiring.Component):
             "beyond_next": Out(max(self.sel_bits, 1)),
         })
 
+
+class PriceLevelIndex(IndexPorts):
+    FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 4, 4, 7, 3, 3     # (``IndexPorts``)
+
     def elaborate(self, platform):
         m = Module()
         W = 1 << self.word_bits
@@ -127,12 +133,10 @@ class PriceLevelIndex(wiring.Component):
             return Cat(which, book) if self.sel_bits else book
 
         def oriented(value, width):
-            """value in the search's order: bit-reversed when searching down."""
-            return Mux(down, Cat(*(value[width - 1 - i] for i in range(width))), value)
+            return in_search_order(value, width, down)
 
         def position(index, width_bits):
-            """An index found in the search's order, back in the word's."""
-            return index ^ down.replicate(width_bits) if width_bits else index
+            return word_order(index, width_bits, down)
 
         # LOAD: the rows as they leave the memories
         word_q = Signal(W)
