@@ -108,9 +108,6 @@ class CommandCheck(wiring.Component):
     def __init__(self, config: EngineConfig, pipelined: bool = False):
         self.config = config
         self.pipelined = pipelined
-        #: cycles from ``take`` to the rows on the ports, and to the answers of the families that read them
-        self.row_cycle = 2 if pipelined else 1
-        self.answer_cycle = 4 if pipelined else 2
         self.k = config.slot_bits
         self.g = config.generation_bits
         self.ab = address_bits(config.accounts)
@@ -186,7 +183,7 @@ class CommandCheck(wiring.Component):
         rule("band_invalid", (held.price == 0) | (held.price > held.qty), False)
         # (qty - price >= levels as qty >= price + levels: the sum registered with the command, one
         # carry chain with the rows; when price > qty, band_invalid comes first either way)
-        band_end = Signal(33)
+        band_end = Signal(len(cmd.price) + 1)
         with m.If(take):
             m.d.sync += band_end.eq(cmd.price + cfg.levels)
         rule("band_wide", held.qty >= band_end, False)
@@ -225,13 +222,10 @@ class CommandCheck(wiring.Component):
                 verdicts.append(self.notional_over)
                 reasons.append(Const(int(R.NOTIONAL_LIMIT), REASON_BITS))
             if self.pipelined:
+                # every answer a register, from the registered verdicts
                 early = [all(condition_of[n][1] for n in names) for names, _ in rules] + [False] * (
                     len(verdicts) - len(rules))
                 any_failed, reason = first_reason(m, verdicts, reasons, early)
-            else:
-                any_failed, reason = first_of(verdicts, reasons)
-            if self.pipelined:
-                # every answer a register, from the registered verdicts
                 failed_r = Signal(name=f"{family}_fails")
                 reason_r = Signal(REASON_BITS, name=f"{family}_why")
                 with m.If(decide):
@@ -239,6 +233,7 @@ class CommandCheck(wiring.Component):
                 m.d.comb += [getattr(self, f"{family}_failed").eq(failed_r),
                              getattr(self, f"{family}_reason").eq(reason_r)]
                 continue
+            _, reason = first_of(verdicts, reasons)
             # ``failed``: one register a family, what the states branch on: the command's own
             # rules ORed at take, the rows' ORed in with them a cycle later
             at_take = Signal(name=f"{family}_fails_at_take")

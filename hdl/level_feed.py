@@ -59,7 +59,7 @@ class LevelFeed(wiring.Component):
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1),
             "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
-            "index_rest": In(1 << word_bits), "index_beyond": In(1 << max(self.sel_bits, 0)),
+            "index_rest": In(1 << word_bits), "index_beyond": In(1 << self.sel_bits),
             "row_addr": Out(level_bits + book_bits), "row_en": Out(1), "row_data": In(level_ends(slot_bits)),
         })
 

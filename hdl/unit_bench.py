@@ -28,7 +28,7 @@ too, so that synthesis keeps it.
 
 from __future__ import annotations
 
-from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -232,7 +232,7 @@ class LevelFeedCore(wiring.Component):
             theirs = getattr(self, f"setup_{name}")
             ours = {"start": feed.index_start, "op": feed.index_op, "book": feed.index_book,
                     "idx": feed.index_idx, "down": feed.index_down, "inclusive": 0}[name]
-            m.d.comb += getattr(index, name).eq(theirs.as_value() | ours.as_value() if name == "op" else theirs | ours)
+            m.d.comb += getattr(index, name).eq(Value.cast(theirs) | Value.cast(ours))
         m.d.comb += [feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
                      feed.index_result.eq(index.result), feed.index_rest.eq(index.rest),
                      feed.index_beyond.eq(index.beyond),
