@@ -37,7 +37,8 @@ until the next ``start``):
   ``rest`` mean nothing when ``found`` is 0.
 * ``NEXT_WORD``: the levels of word ``beyond_next`` (``beyond`` not empty, no SET/CLEAR since the
   FIND): ``found``, ``result``, ``rest``; that word leaves ``beyond``.
-* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty.
+* ``SET`` / ``CLEAR``: mark ``idx`` occupied / empty. SET answers ``found``: the level was
+  occupied before (a resting add joins a level's FIFO or starts it).
 * ``CLEAR_PASSED``: mark empty every level behind ``idx`` in direction ``down`` (above it when
   ``down``), ``idx`` too when ``inclusive``.
 
@@ -127,6 +128,7 @@ class LevelIndex(IndexPorts):
         gate = Signal()                                   # the start word's summary bit
         start_any = Signal()                              # the start word's searched side is not empty
         clear_empties = Signal()                          # CLEAR leaves the word empty
+        level_used = Signal()                             # the request's level, as read (SET's answer)
         passed_keeps = Signal()                           # CLEAR_PASSED keeps some of the word
         in_word = Signal(W)          # the start word's searched side, in the search's order (ungated)
         beyond = Signal(NW)          # the non-empty words beyond the start word, in order
@@ -241,6 +243,7 @@ class LevelIndex(IndexPorts):
                          gate.eq(either(sc, lambda s: (s & sel_1h) != 0)),
                          start_any.eq(either(wc, lambda w: (w & find_mask) != 0)),
                          clear_empties.eq(either(wc, lambda w: (w & ~bit_1h) == 0)),
+                         level_used.eq(either(wc, lambda w: (w & bit_1h) != 0)),
                          passed_keeps.eq(either(wc, lambda w: (w & kept_mask) != 0)),
                          adjacent_used.eq(~at_edge & either(sc, lambda s: (s & adjacent_1h) != 0)),
                          in_word.eq(in_search_order(word_d & find_mask, W, down)),
@@ -263,6 +266,8 @@ class LevelIndex(IndexPorts):
                          summary.write.addr.eq(book), summary.write.en.eq(1),
                          summary.write.data.eq((summary_raw & summary_keep & ~sel_1h)
                                                | (sel_1h & sel_value.replicate(NW)))]
+            with m.If(is_set):
+                m.d.sync += self.found.eq(gate & level_used)
             go("IDLE")
         with fsm.state("ALIGN"):
             m.d.comb += self.ready.eq(1)

@@ -11,11 +11,11 @@ Contract (that of ``PipelinedRam``, at a level's granularity)
 * ``read.en`` with ``read.addr`` in cycle t: from t + ``latency`` on, ``read.data`` holds that
   level's ends as written by every write issued before t, until the next enabled read's replace
   them.
-* ``write.en`` with ``write.addr`` and ``write.data``: the level's ends, registered, reaching the
-  memory a cycle later.
+* ``write.en`` (two bits: ``HEAD``, ``TAIL``) with ``write.addr`` and ``write.data``: the level's
+  head, its tail or both (the others kept), registered, reaching the memory a cycle later.
 
 Memory: two levels share a row of ``4 k`` bits (``k`` = slot bits), the level at an even address
-in the low half, written by halves (a ``PipelinedRam`` lane each): at ``k`` = 18 a URAM288 row of
+in the low half, written by quarters (a ``PipelinedRam`` lane for each level's head and tail): at ``k`` = 18 a URAM288 row of
 72 bits, so a 4K x 72 block holds 8,192 levels. ``read.data`` is the half the read's address
 picked: one LUT after the memory's (its forwarding multiplexer, then the half).
 """
@@ -25,6 +25,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.ram import PipelinedRam
+
+
+#: ``write.en``'s bits: which of the level's ends a write replaces
+HEAD, TAIL = 0b01, 0b10
 
 
 def level_ends(slot_bits: int) -> data.StructLayout:
@@ -42,23 +46,24 @@ class LevelRows(wiring.Component):
             raise ValueError(f"LevelRows of {levels} levels: an even number, at least 2")
         self.slot_bits, self.levels = slot_bits, levels
         self.layout = level_ends(slot_bits)
-        self.rows = PipelinedRam(shape=4 * slot_bits, depth=levels // 2, granularity=2 * slot_bits,
+        self.rows = PipelinedRam(shape=4 * slot_bits, depth=levels // 2, granularity=slot_bits,
                                  latency=latency)
         self.latency = self.rows.latency
         addr = range(levels)
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(self.layout)})),
-            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(self.layout), "en": Out(1)})),
+            "write": In(wiring.Signature({"addr": Out(addr), "data": Out(self.layout), "en": Out(2)})),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.rows = rows = self.rows
         half = 2 * self.slot_bits
-        # write: the level's ends in both halves, the half its address picks enabled
+        # write: the level's ends in both halves, the lanes of the ends asked for in the half its
+        # address picks enabled
         m.d.comb += [rows.write.addr.eq(self.write.addr[1:]),
                      rows.write.data.eq(Cat(self.write.data, self.write.data)),
-                     rows.write.en.eq(Mux(self.write.en, Mux(self.write.addr[0], 0b10, 0b01), 0)),
+                     rows.write.en.eq(Mux(self.write.addr[0], Cat(0, 0, self.write.en), Cat(self.write.en, 0, 0))),
                      rows.read.addr.eq(self.read.addr[1:]), rows.read.en.eq(self.read.en)]
         # read: which half, carried along with the read (taken with an enabled read, as the
         # memory's data register is)

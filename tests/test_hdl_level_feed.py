@@ -33,7 +33,7 @@ async def write_row(ctx, dut, book, level, head, tail):
     ctx.set(dut.rows_write.addr, book << LEVEL_BITS | level)
     ctx.set(dut.rows_write.data.head, head)
     ctx.set(dut.rows_write.data.tail, tail)
-    ctx.set(dut.rows_write.en, 1)
+    ctx.set(dut.rows_write.en, 0b11)
     await ctx.tick()
     ctx.set(dut.rows_write.en, 0)
 

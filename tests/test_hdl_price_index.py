@@ -59,7 +59,9 @@ def test_price_level_index_matches_a_set(index, book_bits, level_bits, word_bits
             idx = rng.randrange(L) if rng.random() < 0.7 else rng.choice([0, L - 1])
             r = rng.random()
             if r < 0.35:
-                await do(ctx, dut, IndexOp.SET, book, idx)
+                found, *_ = await do(ctx, dut, IndexOp.SET, book, idx)
+                if index is LevelIndex:       # (its SET answers whether the level held orders)
+                    assert found == (idx in books[book]), (book, idx)
                 books[book].add(idx)
             elif r < 0.55:
                 await do(ctx, dut, IndexOp.CLEAR, book, idx)
