@@ -1,0 +1,633 @@
+"""PipelinedEngine: the matching engine rebuilt from the pipelined units (docs/pipelined-engine.md),
+with the ports and contract of ``MatchingEngine`` (hdl/engine.py), to replace it once it runs every
+command.
+
+Status: being built. It runs NEW (LIMIT and MARKET; DAY, GTC and IOC; POST_ONLY; both STP modes),
+CANCEL, ACCOUNT, SYMBOL and RESUME, and agrees with the golden model on flows of those
+(tests/test_hdl_pipelined_engine.py). REPLACE, HALT, MASS_CANCEL, SNAPSHOT and FOK are to come; until
+then it rejects them with ``INVALID_OPCODE`` (FOK: ``INVALID_TIF``), which the model does not.
+
+Structure
+---------
+* The **sequencer** (this component's state machine) takes a command, reads its rows at the
+  handshake (t0) -- the symbol's, the account's and, for CANCEL, the target slot's -- lets
+  ``CommandCheck`` and the ``NotionalCheck``\\ s decide its admission (t4; a MARKET order's notional,
+  whose price is the band's edge, t5), and runs the units that carry it out, one after another.
+* ``SlotQueue`` hands out order slots; ``Matcher`` (over a ``LevelFeed`` of the opposite side's
+  levels, over ``LevelIndex`` and ``LevelRows``) trades an aggressor; ``Rester`` puts an order on
+  its level's FIFO and its account's list; ``Unlinker`` takes one off and frees its slot (a CANCEL's
+  target, and the resting orders the match filled or canceled: the matcher's ``gone`` queue).
+* ``EventOutput`` queues the events; the sequencer numbers them (``seq``) and stamps ``ts_in``.
+* A symbol's row keeps its band, its halt flag and the exact best level of each side (valid and
+  index): a resting add that betters it sets it; a match sets the side it traded against from where
+  it stopped (or the index's next level); a cancel that empties the best level asks the index for
+  the next.
+
+Memories are ``PipelinedRam``\\ s (block, latency 2; the order rows and level rows latency 3, URAM at
+the u280's sizes). A memory read or written by several units gets the OR of their requests (each
+unit's 0 while it is not using the memory; units that share a memory never use it in the same
+cycle).
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import address_bits
+from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
+from fpgax.hdl.event_output import EventOutput
+from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.level_feed import LevelFeed
+from fpgax.hdl.level_index import LevelIndex
+from fpgax.hdl.level_rows import HEAD, LevelRows
+from fpgax.hdl.matcher import CLIENT_BITS, GoneOrder, Matcher
+from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
+from fpgax.hdl.price_index import IndexOp
+from fpgax.hdl.ram import PipelinedRam, RowChoice
+from fpgax.hdl.risk import NotionalCheck
+from fpgax.hdl.slot_queue import SlotQueue
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
+
+BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
+DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
+POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
+E, R, OP = p.EventType, p.Reason, p.Opcode
+
+#: the opcodes this engine runs so far (the rest are rejected as INVALID_OPCODE until built)
+SUPPORTED = (OP.NEW, OP.CANCEL, OP.ACCOUNT, OP.SYMBOL, OP.RESUME)
+#: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
+ROWS_LATENCY = 3
+
+
+def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
+    """A symbol's row: its band and halt flag (``BandRow``'s fields first) and each side's best
+    occupied level, exact (``bid_valid``: the bids hold orders, ``bid``: the best's index)."""
+    return data.StructLayout({"lo": 32, "hi": 32, "halted": 1, "bid_valid": 1, "bid": level_bits,
+                              "ask_valid": 1, "ask": level_bits})
+
+
+class PipelinedEngine(wiring.Component):
+    def __init__(self, config: EngineConfig, fifo_depth: int = 16):
+        self.config = config
+        self.fifo_depth = fifo_depth
+        self.k, self.g = config.slot_bits, config.generation_bits
+        self.sb, self.ab = address_bits(config.symbols), address_bits(config.accounts)
+        self.lb = address_bits(config.levels)
+        self.bb = self.sb + 1
+        super().__init__({
+            "i": In(stream.Signature(CommandLayout)),
+            "o": Out(stream.Signature(EventLayout)),
+            "idle": Out(1),
+            "cycle": Out(64),
+            "live": Out(self.k + 1),
+            "backlog": Out(range(fifo_depth + 2)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        k, g, sb, ab, lb, bb = self.k, self.g, self.sb, self.ab, self.lb, self.bb
+        N = cfg.pool
+
+        # -- memories ------------------------------------------------------------------------------
+        StateRow = data.StructLayout({"gen": g, "live": 1})
+        OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
+        OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "idx": lb, "tif": 2, "flags": 2})
+        SymRow = SymbolRow(lb)
+        mems = {
+            "state": PipelinedRam(shape=StateRow, depth=N, narrow=True),
+            "owner": PipelinedRam(shape=OwnerRow, depth=N, narrow=True),
+            "order": PipelinedRam(shape=OrderRow, depth=N, latency=ROWS_LATENCY),
+            "leaves": PipelinedRam(shape=32, depth=N, narrow=True),
+            "next": PipelinedRam(shape=k, depth=N, narrow=True),
+            "prev": PipelinedRam(shape=k, depth=N, narrow=True),
+            "anext": PipelinedRam(shape=k, depth=N, narrow=True),
+            "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
+            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols),
+            "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts),
+            "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),
+        }
+        for name, mem in mems.items():
+            m.submodules[f"{name}_mem"] = mem
+        reads = {name: [] for name in mems}      # name -> [(en, addr)]
+        writes = {name: [] for name in mems}     # name -> [(en, addr, data)]
+
+        # -- units ---------------------------------------------------------------------------------
+        m.submodules.check = check = CommandCheck(cfg, pipelined=True)
+        m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
+        m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t2
+        m.submodules.slots = slots = SlotQueue(k)
+        m.submodules.index = index = LevelIndex(bb, lb)
+        m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY)
+        m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency)
+        m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
+        m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
+        m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
+        m.submodules.events = events = EventOutput(self.fifo_depth)
+        m.submodules.gone = gone = _GoneQueue(GoneOrder(k, g, ab), depth=16)
+
+        cycle = Signal(64)
+        m.d.sync += cycle.eq(cycle + 1)
+        m.d.comb += [self.cycle.eq(cycle), events.cycle.eq(cycle[:32]), self.live.eq(slots.in_use),
+                     self.backlog.eq(events.backlog)]
+        wiring.connect(m, events.o, wiring.flipped(self.o))
+
+        # -- the command and its rows (read at the handshake, t0) ----------------------------------
+        fsm = OneHotFSM(m, init="INIT", name="seq")
+        take = self.i.valid & self.i.ready
+        m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
+        cmd = Signal(CommandLayout)
+        ts_in = Signal(32)
+        with m.If(take):
+            m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
+        pay = self.i.payload
+        target = pay.order_id[:k]
+        for name in ("state", "owner", "order", "leaves"):
+            reads[name].append((take, target))
+        reads["symbol"].append((take, pay.symbol[:sb]))
+        reads["account"].append((take, pay.account[:ab]))
+        sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
+        st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
+        bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
+        m.d.comb += [
+            check.take.eq(take), check.payload.eq(pay),
+            check.account.eq(acct_rd), check.band.eq(sym_rd.as_value()[:BandRow.size]),
+            check.target_gen.eq(st_rd.gen), check.target_live.eq(st_rd.live & bound_t1),
+            check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
+            check.notional_over.eq(0),
+            notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
+            notional_l.limit.eq(acct_rd.max_notional), notional_m.limit.eq(acct_rd.max_notional),
+        ]
+        m.d.sync += bound_t1.eq(cmd.order_id[:k] < slots.used_bound)      # (in t1)
+
+        # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
+        sym = Signal(SymRow)
+        market = cmd.ord_type == p.OrdType.MARKET
+        buy = cmd.side[0] == BUY
+        resting_kind = ~market & (cmd.tif < IOC)
+        idx = Signal(lb + 1)          # the command's level (price - band low), from t3
+        marketable = Signal()         # from t4: the opposite side has a level the order may trade with
+        own_best_beaten = Signal()    # from t4: the order's level betters its own side's best
+        tgt = Signal(data.StructLayout({"side": 1, "account": ab, "client_id": CLIENT_BITS, "idx": lb,
+                                        "leaves": 32, "price": 32}))
+        opp_valid = Mux(buy, sym.ask_valid, sym.bid_valid)
+        opp_best = Mux(buy, sym.ask, sym.bid)
+        own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
+        own_best = Mux(buy, sym.bid, sym.ask)
+        book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
+        opp_book, own_book = book_of(~cmd.side[0]), book_of(cmd.side[0])
+        gen_ready = Signal()          # ``next_gen`` is the generation of the slot ``slots.slot``
+        next_gen = Signal(g)
+
+        # -- events ---------------------------------------------------------------------------------
+        seq = Signal(64)
+        ev = Signal(EventLayout)      # the sequencer's event, written when ``ev_en``
+        ev_en = Signal()
+        w_en = ev_en | matcher.w_en
+        w_data = Signal(EventLayout)
+        m.d.comb += [w_data.eq(Mux(matcher.w_en, matcher.w_data, ev)), w_data.seq.eq(seq + 1),
+                     w_data.ts_in.eq(ts_in), w_data.ts_out.eq(0),
+                     events.w_en.eq(w_en), events.w_data.eq(w_data), matcher.w_rdy.eq(events.w_rdy)]
+        with m.If(w_en & events.w_rdy):
+            m.d.sync += seq.eq(seq + 1)
+
+        def emit(type_, reason=0, **fields):
+            """The sequencer's event in this cycle (the state must check ``events.w_rdy``)."""
+            m.d.comb += [ev_en.eq(1), ev.type.eq(type_), ev.reason.eq(reason)]
+            for name, value in fields.items():
+                m.d.comb += getattr(ev, name).eq(value)
+
+        def reject(reason):
+            emit(E.REJECTED, reason, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                 account=cmd.account, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty)
+
+        def accept_admin():
+            emit(E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account)
+
+        # -- the aggressor ---------------------------------------------------------------------------
+        slot = Signal(k)              # the NEW's slot, from its acceptance
+        gen = Signal(g)
+        leaves = Signal(32)           # its leaves after the match
+        order_id = Cat(slot, gen)
+        a_price = Mux(market, 0, cmd.price)
+        last = Signal.like(matcher.last)
+        a_canceled = Signal()
+
+        # the symbol row, written from ``sym`` when ``sym_write``
+        sym_write = Signal()
+        writes["symbol"].append((sym_write, cmd.symbol[:sb], sym))
+
+        # the sequencer's index requests (``idx_req_*``), ORed with the feed's and the rester's
+        ireq = Signal(data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb, "down": 1,
+                                         "inclusive": 1}))
+        m.d.comb += [
+            index.start.eq(ireq.start | feed.index_start | rester.index_start),
+            index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()),
+            index.book.eq(ireq.book | feed.index_book | rester.index_book),
+            index.idx.eq(ireq.idx | feed.index_idx | rester.index_idx),
+            index.down.eq(ireq.down | feed.index_down),
+            index.inclusive.eq(ireq.inclusive),
+            feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
+            feed.index_result.eq(index.result), feed.index_rest.eq(index.rest), feed.index_beyond.eq(index.beyond),
+            rester.index_busy.eq(index.busy), rester.index_found.eq(index.found),
+        ]
+
+        def index_request(op, book, level, down=0, inclusive=0):
+            m.d.comb += [ireq.start.eq(1), ireq.op.eq(op), ireq.book.eq(book), ireq.idx.eq(level),
+                         ireq.down.eq(down), ireq.inclusive.eq(inclusive)]
+
+        # -- the feed and the matcher -----------------------------------------------------------------
+        match_start = Signal()
+        m.d.comb += [
+            feed.start.eq(match_start), feed.book.eq(opp_book), feed.down.eq(buy == 0),
+            feed.best.eq(opp_best), feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
+            feed.stop.eq(matcher.sweep_stop),
+            matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
+            matcher.a_stp_oldest.eq((cmd.flags & STP_OLDEST) != 0),
+            matcher.template.side.eq(cmd.side), matcher.template.symbol.eq(cmd.symbol),
+            matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
+            matcher.template.order_id.eq(order_id), matcher.template.price.eq(a_price),
+            matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
+        ]
+        wiring.connect(m, feed.o, matcher.levels)
+        for name in ("next", "leaves", "state", "owner", "order"):
+            reads[name].append((matcher.read_en, matcher.read_addr))
+        r_account = Signal(RowChoice(ab))
+        owner_choice = mems["owner"].read.choice
+        m.d.comb += [
+            matcher.next_data.eq(mems["next"].read.choice), matcher.leaves_data.eq(mems["leaves"].read.choice),
+            matcher.r_gen.eq(st_rd.gen), r_account.read.eq(owner_choice.read[:ab]),
+            r_account.written.eq(owner_choice.written[:ab]), r_account.hit.eq(owner_choice.hit),
+            matcher.r_account.eq(r_account), matcher.r_client.eq(ord_rd.client_id),
+        ]
+        lw = matcher.leaves_write
+        writes["leaves"].append((lw.en, lw.addr, lw.data))
+        # the orders the match took off their levels: off their account lists, slots freed
+        wiring.connect(m, matcher.gone, gone.w)
+
+        # -- the level rows: the feed's, the rester's and the unlinker's reads; their writes and
+        # the match's new head
+        head_write = Signal()
+        rows_reads = [(feed.row_en, feed.row_addr), (rester.level_read.en, rester.level_read.addr),
+                      (unlinker.level_read.en, unlinker.level_read.addr)]
+        rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
+                       (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
+                       (Mux(head_write, HEAD, 0), Cat(last.idx, opp_book), Cat(last.head, Const(0, k)))]
+        _or_port(m, rows.read, rows_reads)
+        _or_port(m, rows.write, rows_writes)
+        m.d.comb += [feed.row_data.eq(rows.read.data), rester.level_data.eq(rows.read.data),
+                     unlinker.level_data.eq(rows.read.data)]
+
+        # -- the rester and the unlinker ----------------------------------------------------------
+        rest_start = Signal()
+        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(slot), rester.account.eq(cmd.account[:ab]),
+                     rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
+        cancel_start = Signal()       # the sequencer's unlink (a CANCEL's target)
+        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start
+        m.d.comb += [
+            gone.r.ready.eq(from_queue),
+            unlinker.start.eq(cancel_start | from_queue),
+            unlinker.slot.eq(Mux(cancel_start, cmd.order_id[:k], gone.r.payload.slot)),
+            unlinker.gen.eq(Mux(cancel_start, cmd.order_id[k:k + g], gone.r.payload.gen)),
+            unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.account)),
+            unlinker.from_level.eq(cancel_start), unlinker.book.eq(Cat(tgt.side, cmd.symbol[:sb])),
+            unlinker.idx.eq(tgt.idx), unlinker.from_account.eq(1),
+            unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
+            unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
+        ]
+        for name, request in (("next", unlinker.level_links_read), ("prev", unlinker.level_links_read),
+                              ("anext", unlinker.account_links_read), ("aprev", unlinker.account_links_read)):
+            reads[name].append((request.en, request.addr))
+        for unit in (rester, unlinker):
+            reads["alist"].append((unit.alist_read.en, unit.alist_read.addr))
+            m.d.comb += unit.alist_data.eq(mems["alist"].read.data)
+            for name in ("next", "prev", "anext", "aprev", "alist"):
+                w = getattr(unit, f"{name}_write")
+                writes[name].append((w.en, w.addr, w.data))
+        writes["state"].append((unlinker.state_write.en, unlinker.state_write.addr, unlinker.state_write.data))
+        release = Signal()            # the aggressor's slot freed (it never rested)
+        m.d.comb += [slots.free.eq(unlinker.free | release),
+                     slots.free_slot.eq(Mux(unlinker.free, unlinker.free_slot, slot))]
+        writes["state"].append((release, slot, Cat(gen, Const(0, 1))))
+        # the resting orders' lists settled, their slots freed (the unlinker's last write and free
+        # are in its ``done`` cycle)
+        lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done & ~matcher.gone.valid
+
+        # -- the new order's rows, written at its acceptance ----------------------------------------
+        accept = Signal()
+        state_new = Signal(StateRow)
+        owner_new, order_new = Signal(OwnerRow), Signal(OrderRow)
+        m.d.comb += [state_new.gen.eq(next_gen), state_new.live.eq(1),
+                     owner_new.account.eq(cmd.account[:ab]), owner_new.symbol.eq(cmd.symbol[:sb]),
+                     owner_new.side.eq(cmd.side[0]),
+                     order_new.client_id.eq(cmd.client_id), order_new.idx.eq(idx[:lb]),
+                     order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
+        writes["state"].append((accept, slots.slot, state_new))
+        writes["owner"].append((accept, slots.slot, owner_new))
+        writes["order"].append((accept, slots.slot, order_new))
+        rest_leaves = Signal()
+        writes["leaves"].append((rest_leaves, slot, leaves))
+        m.d.comb += slots.take.eq(accept)
+        # the next slot's generation: read while the queue holds it, before it is needed
+        gen_read = Signal()
+        reads["state"].append((gen_read, slots.slot))
+        gen_pending = Signal(2)
+        m.d.sync += gen_pending.eq(Cat(gen_read, gen_pending[0]))
+        with m.If(gen_pending[1]):
+            m.d.sync += [next_gen.eq(Mux(st_rd.gen == (1 << g) - 1, 1, st_rd.gen + 1)), gen_ready.eq(1)]
+        with m.If(accept):
+            m.d.sync += [slot.eq(slots.slot), gen.eq(next_gen), gen_ready.eq(0), leaves.eq(cmd.qty)]
+        gen_wanted = slots.available & ~gen_ready & ~gen_pending.any()
+
+        # -- account and symbol administration: rows written from the command ---------------------
+        acct_write = Signal()
+        acct_new = Signal(AccountRow)
+        m.d.comb += [acct_new.enabled.eq((cmd.flags & ENABLE) != 0), acct_new.max_qty.eq(cmd.qty),
+                     acct_new.max_notional.eq(Cat(cmd.price, cmd.order_id))]
+        writes["account"].append((acct_write, cmd.account[:ab], acct_new))
+
+        # -- reset: every symbol's and account's row to its default, every account list empty ------
+        init = Signal(max(sb, ab) + 1)
+        init_write = fsm.ongoing("INIT")
+        lo_default, hi_default = cfg.default_band
+        writes["symbol"].append((init_write & (init < cfg.symbols), init[:sb],
+                                 SymRow.const({"lo": lo_default, "hi": hi_default})))
+        writes["account"].append((init_write & (init < cfg.accounts), init[:ab],
+                                  AccountRow.const({"enabled": 1, "max_qty": p.NO_QTY_LIMIT,
+                                                    "max_notional": p.NO_NOTIONAL_LIMIT})))
+        writes["alist"].append((init_write & (init < cfg.accounts), init[:ab], Const(0, AccountList(k).size)))
+
+        # -- the sequence -----------------------------------------------------------------------------
+        opcode = cmd.opcode
+
+        with fsm.state("INIT"):
+            walked = init >= max(cfg.symbols, cfg.accounts)
+            with m.If(~walked):
+                m.d.sync += init.eq(init + 1)
+            with m.If(walked & index.ready):
+                fsm.goto("IDLE")
+        with fsm.state("IDLE"):
+            m.d.comb += gen_read.eq(gen_wanted & ~take)
+            with m.If(take):
+                fsm.goto("T1")
+        with fsm.state("T1"):
+            m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
+            fsm.goto("T2")
+        with fsm.state("T2"):         # the block rows are out
+            m.d.sync += [sym.eq(sym_rd), idx.eq(cmd.price - sym_rd.lo)]
+            m.d.comb += [notional_l.capture.eq(1),
+                         notional_m.price.eq(Mux(buy, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
+            fsm.goto("T3")
+        with fsm.state("T3"):         # the order row is out
+            m.d.sync += [tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
+                         tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
+                         tgt.leaves.eq(mems["leaves"].read.data),
+                         tgt.price.eq(sym.lo + ord_rd.idx),
+                         marketable.eq(opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))),
+                         own_best_beaten.eq(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best))]
+            fsm.goto("T4")
+        with fsm.state("T4"):
+            m.d.comb += notional_m.capture.eq(1)
+            with m.If((opcode == OP.NEW) & market):
+                fsm.goto("T5")
+            with m.Else():
+                fsm.goto("DECIDE")
+        with fsm.state("T5"):
+            fsm.goto("DECIDE")
+        with fsm.state("DECIDE"):
+            with m.If(events.w_rdy):
+                with m.Switch(opcode):
+                    with m.Case(OP.NEW):
+                        over = Mux(market, notional_m.over, notional_l.over)
+                        with m.If(check.new_failed):
+                            reject(check.new_reason)
+                            fsm.goto("DONE")
+                        with m.Elif(cmd.tif == FOK):            # (FOK: to come)
+                            reject(R.INVALID_TIF)
+                            fsm.goto("DONE")
+                        with m.Elif(over):
+                            reject(R.NOTIONAL_LIMIT)
+                            fsm.goto("DONE")
+                        with m.Elif(((cmd.flags & POST_ONLY) != 0) & marketable):
+                            reject(R.WOULD_CROSS)
+                            fsm.goto("DONE")
+                        with m.Elif(slots.empty):
+                            reject(R.POOL_FULL)
+                            fsm.goto("DONE")
+                        with m.Elif(~slots.available | ~gen_ready):
+                            fsm.goto("NEXT_SLOT")
+                        with m.Else():
+                            m.d.comb += accept.eq(1)
+                            emit(E.ACCEPTED, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                                 account=cmd.account, order_id=Cat(slots.slot, next_gen), price=a_price,
+                                 qty=cmd.qty, leaves=cmd.qty)
+                            with m.If(marketable):
+                                fsm.goto("MATCH")
+                            with m.Elif(resting_kind):
+                                fsm.goto("REST")
+                            with m.Else():
+                                fsm.goto("LEFT_OVER")
+                    with m.Case(OP.CANCEL):
+                        with m.If(check.target_failed):
+                            reject(check.target_reason)
+                            fsm.goto("DONE")
+                        with m.Else():
+                            emit(E.CANCELED, R.USER, side=tgt.side, symbol=cmd.symbol, client_id=tgt.client_id,
+                                 account=tgt.account, order_id=cmd.order_id, price=tgt.price, qty=tgt.leaves)
+                            m.d.comb += cancel_start.eq(1)
+                            fsm.goto("UNLINK")
+                    with m.Case(OP.ACCOUNT):
+                        with m.If(check.account_failed):
+                            reject(check.account_reason)
+                        with m.Else():
+                            m.d.comb += acct_write.eq(1)
+                            accept_admin()
+                        fsm.goto("DONE")
+                    with m.Case(OP.SYMBOL):
+                        fsm.goto("DONE")
+                        with m.If(check.symbol_failed):
+                            reject(check.symbol_reason)
+                        with m.Elif(sym.bid_valid | sym.ask_valid):
+                            reject(R.BOOK_NOT_EMPTY)
+                        with m.Else():
+                            m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
+                            accept_admin()
+                            fsm.goto("WRITE_SYMBOL")
+                    with m.Case(OP.RESUME):
+                        fsm.goto("DONE")
+                        with m.If(check.halt_failed):
+                            reject(check.halt_reason)
+                        with m.Else():
+                            m.d.sync += sym.halted.eq(0)
+                            accept_admin()
+                            fsm.goto("WRITE_SYMBOL")
+                    with m.Default():
+                        reject(R.INVALID_OPCODE)
+                        fsm.goto("DONE")
+        with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
+            m.d.comb += gen_read.eq(gen_wanted)
+            with m.If(gen_ready):
+                fsm.goto("DECIDE")
+        with fsm.state("WRITE_SYMBOL"):
+            m.d.comb += sym_write.eq(1)
+            fsm.goto("DONE")
+
+        # NEW, marketable: the match
+        with fsm.state("MATCH"):
+            with m.If(~index.busy):
+                m.d.comb += match_start.eq(1)
+                fsm.goto("MATCHING")
+        with fsm.state("MATCHING"):
+            with m.If(matcher.done):
+                m.d.sync += [last.eq(matcher.last), a_canceled.eq(matcher.canceled),
+                             leaves.eq(matcher.a_leaves_now)]
+                fsm.goto("MATCH_SETTLE")
+        with fsm.state("MATCH_SETTLE"):   # the levels passed leave the index; the new head is written
+            with m.If(feed.idle & ~index.busy):
+                index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied)
+                m.d.comb += head_write.eq(last.head_valid & ~last.emptied)
+                fsm.goto("MATCH_BEST")
+        with fsm.state("MATCH_BEST"):     # the side traded against: its best is where the match stopped, or the next
+            with m.If(~index.busy):
+                with m.If(last.emptied):
+                    index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0)
+                    fsm.goto("MATCH_FIND")
+                with m.Else():
+                    with m.If(buy):
+                        m.d.sync += sym.ask.eq(last.idx)
+                    with m.Else():
+                        m.d.sync += sym.bid.eq(last.idx)
+                    fsm.goto("AGGRESSOR_END")
+        with fsm.state("MATCH_FIND"):
+            with m.If(~index.busy):
+                with m.If(buy):
+                    m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
+                with m.Else():
+                    m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
+                fsm.goto("AGGRESSOR_END")
+        with fsm.state("AGGRESSOR_END"):  # the resting orders' lists are settled first (slots free in order)
+            with m.If(lists_quiet):
+                m.d.comb += sym_write.eq(1)
+                with m.If(a_canceled | (leaves == 0)):
+                    m.d.comb += release.eq(1)
+                    fsm.goto("DONE")
+                with m.Elif(resting_kind):
+                    fsm.goto("REST")
+                with m.Else():
+                    fsm.goto("LEFT_OVER")
+        with fsm.state("LEFT_OVER"):      # an IOC's or a MARKET order's rest, canceled
+            with m.If(events.w_rdy & lists_quiet):
+                emit(E.CANCELED, R.IOC, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                     account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
+                m.d.comb += release.eq(1)
+                fsm.goto("DONE")
+        with fsm.state("REST"):           # onto its level and its account's list; its side's best
+            with m.If(~index.busy):
+                m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
+                with m.If(own_best_beaten):
+                    with m.If(buy):
+                        m.d.sync += [sym.bid_valid.eq(1), sym.bid.eq(idx[:lb])]
+                    with m.Else():
+                        m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
+                fsm.goto("RESTING")
+        with fsm.state("RESTING"):
+            m.d.comb += sym_write.eq(1)   # (the best, as REST set it)
+            with m.If(rester.done):
+                fsm.goto("DONE")
+
+        # CANCEL: the order off its lists; an emptied level off the index, the best moved on
+        with fsm.state("UNLINK"):
+            with m.If(unlinker.done):
+                with m.If(unlinker.level_emptied):
+                    fsm.goto("UNLINK_CLEAR")
+                with m.Else():
+                    fsm.goto("DONE")
+        tgt_buy = tgt.side == BUY
+        tgt_book = Cat(tgt.side, cmd.symbol[:sb])
+        tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
+        with fsm.state("UNLINK_CLEAR"):
+            with m.If(~index.busy):
+                index_request(IndexOp.CLEAR, tgt_book, tgt.idx)
+                with m.If(tgt_best == tgt.idx):
+                    fsm.goto("UNLINK_FIND")
+                with m.Else():
+                    fsm.goto("DONE")
+        with fsm.state("UNLINK_FIND"):
+            with m.If(~index.busy):
+                index_request(IndexOp.FIND, tgt_book, tgt.idx, down=tgt_buy)
+                fsm.goto("UNLINK_BEST")
+        with fsm.state("UNLINK_BEST"):
+            with m.If(~index.busy):
+                with m.If(tgt_buy):
+                    m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
+                with m.Else():
+                    m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
+                fsm.goto("WRITE_SYMBOL")
+
+        with fsm.state("DONE"):
+            with m.If(lists_quiet & ~index.busy & ~rester.busy):
+                fsm.goto("IDLE")
+        fsm.finish()
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty)
+
+        # -- the memories' ports: each the OR of its users' requests -----------------------------------
+        for name, mem in mems.items():
+            _or_port(m, mem.read, reads[name])
+            _or_port(m, mem.write, writes[name])
+        return m
+
+
+def _or_port(m, port, requests):
+    """A memory port driven by the OR of its users' requests, each gated by its own enable."""
+    if not requests:
+        m.d.comb += [port.en.eq(0)]
+        return
+    en = 0
+    addr = 0
+    payload = 0
+    has_data = len(requests[0]) == 3       # (a write: enable, address, data)
+    for request in requests:
+        r_en, r_addr = request[0], request[1]
+        active = r_en.any() if hasattr(r_en, "any") else r_en
+        en = en | r_en
+        addr = addr | Mux(active, r_addr, 0)
+        if has_data:
+            payload = payload | Mux(active, _value(request[2]), 0)
+    m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
+    if has_data:
+        m.d.comb += port.data.eq(payload)
+
+
+def _value(x):
+    from amaranth import Value
+
+    return x.as_value() if hasattr(x, "as_value") else Value.cast(x)
+
+
+class _GoneQueue(wiring.Component):
+    """The matcher's ``gone`` orders, queued for the unlinker: ``w.ready`` a register (the matcher
+    decides an order only when it is high: room for the one it may write in the cycle after)."""
+
+    def __init__(self, layout, depth: int):
+        self.layout, self.depth = layout, depth
+        super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        from amaranth import Array
+
+        m = Module()
+        entries = Array(Signal(self.layout, name=f"gone{i}") for i in range(self.depth))
+        wr, rd = Signal(range(self.depth)), Signal(range(self.depth))
+        count = Signal(range(self.depth + 1))
+        push, pop = self.w.valid & self.w.ready, self.r.valid & self.r.ready
+        room = Signal(init=1)
+        m.d.sync += room.eq(count + push - pop <= self.depth - 2)
+        m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(count != 0), self.r.payload.eq(entries[rd])]
+        with m.If(push):
+            m.d.sync += [entries[wr].eq(self.w.payload), wr.eq(wr + 1)]
+        with m.If(pop):
+            m.d.sync += rd.eq(rd + 1)
+        m.d.sync += count.eq(count + push - pop)
+        return m
