@@ -15,8 +15,8 @@ Contract (that of ``PipelinedRam``, at a level's granularity)
   head, its tail or both (the others kept), registered, reaching the memory a cycle later.
 
 Memory: two levels share a row of ``4 k`` bits (``k`` = slot bits), the level at an even address
-in the low half, written by quarters (a ``PipelinedRam`` lane for each level's head and tail): at ``k`` = 18 a URAM288 row of
-72 bits, so a 4K x 72 block holds 8,192 levels. ``read.data`` is the half the read's address
+in the low half, written by quarters (a ``PipelinedRam`` lane for each level's head and tail): at
+``k`` = 18 a URAM288 row of 72 bits, so a 4K x 72 block holds 8,192 levels. ``read.data`` is the half the read's address
 picked: one LUT after the memory's (its forwarding multiplexer, then the half).
 """
 
@@ -25,7 +25,6 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.ram import PipelinedRam
-
 
 #: ``write.en``'s bits: which of the level's ends a write replaces
 HEAD, TAIL = 0b01, 0b10
