@@ -30,7 +30,7 @@ cycle).
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits
@@ -47,6 +47,7 @@ from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import PipelinedRam, RowChoice
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
+from fpgax.hdl.walker import Walker
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
 
@@ -56,9 +57,17 @@ POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
 E, R, OP = p.EventType, p.Reason, p.Opcode
 
 #: the opcodes this engine runs so far (the rest are rejected as INVALID_OPCODE until built)
-SUPPORTED = (OP.NEW, OP.CANCEL, OP.ACCOUNT, OP.SYMBOL, OP.RESUME)
+SUPPORTED = (OP.NEW, OP.CANCEL, OP.ACCOUNT, OP.SYMBOL, OP.RESUME, OP.HALT, OP.MASS_CANCEL, OP.SNAPSHOT)
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
+
+
+class Walk(enum.Enum, shape=2):
+    """What a walk is for."""
+    HALT = 0
+    SNAPSHOT = 1
+    MASS = 2
+    FOK = 3
 
 
 def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
@@ -125,6 +134,8 @@ class PipelinedEngine(wiring.Component):
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
+        m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
+                                              order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY)
         m.submodules.events = events = EventOutput(self.fifo_depth)
         m.submodules.gone = gone = _GoneQueue(GoneOrder(k, g, ab), depth=16)
 
@@ -170,8 +181,10 @@ class PipelinedEngine(wiring.Component):
         idx = Signal(lb + 1)          # the command's level (price - band low), from t3
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
         own_best_beaten = Signal()    # from t4: the order's level betters its own side's best
-        tgt = Signal(data.StructLayout({"side": 1, "account": ab, "client_id": CLIENT_BITS, "idx": lb,
-                                        "leaves": 32, "price": 32}))
+        # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
+        tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
+                                        "idx": lb, "leaves": 32, "price": 32}))
+        sym_at = Signal(sb)           # the symbol whose row ``sym`` is
         opp_valid = Mux(buy, sym.ask_valid, sym.bid_valid)
         opp_best = Mux(buy, sym.ask, sym.bid)
         own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
@@ -217,17 +230,20 @@ class PipelinedEngine(wiring.Component):
 
         # the symbol row, written from ``sym`` when ``sym_write``
         sym_write = Signal()
-        writes["symbol"].append((sym_write, cmd.symbol[:sb], sym))
+        writes["symbol"].append((sym_write, sym_at, sym))
 
         # the sequencer's index requests (``idx_req_*``), ORed with the feed's and the rester's
         ireq = Signal(data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb, "down": 1,
                                          "inclusive": 1}))
         m.d.comb += [
-            index.start.eq(ireq.start | feed.index_start | rester.index_start),
-            index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()),
-            index.book.eq(ireq.book | feed.index_book | rester.index_book),
-            index.idx.eq(ireq.idx | feed.index_idx | rester.index_idx),
-            index.down.eq(ireq.down | feed.index_down),
+            index.start.eq(ireq.start | feed.index_start | rester.index_start | walker.index_start),
+            index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
+                        | walker.index_op.as_value()),
+            index.book.eq(ireq.book | feed.index_book | rester.index_book | walker.index_book),
+            index.idx.eq(ireq.idx | feed.index_idx | rester.index_idx | walker.index_idx),
+            index.down.eq(ireq.down | feed.index_down | walker.index_down),
+            walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
+            walker.index_result.eq(index.result),
             index.inclusive.eq(ireq.inclusive),
             feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
             feed.index_result.eq(index.result), feed.index_rest.eq(index.rest), feed.index_beyond.eq(index.beyond),
@@ -271,28 +287,39 @@ class PipelinedEngine(wiring.Component):
         # the match's new head
         head_write = Signal()
         rows_reads = [(feed.row_en, feed.row_addr), (rester.level_read.en, rester.level_read.addr),
-                      (unlinker.level_read.en, unlinker.level_read.addr)]
+                      (unlinker.level_read.en, unlinker.level_read.addr),
+                      (walker.level_read.en, walker.level_read.addr)]
         rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
                        (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
                        (Mux(head_write, HEAD, 0), Cat(last.idx, opp_book), Cat(last.head, Const(0, k)))]
         _or_port(m, rows.read, rows_reads)
         _or_port(m, rows.write, rows_writes)
         m.d.comb += [feed.row_data.eq(rows.read.data), rester.level_data.eq(rows.read.data),
-                     unlinker.level_data.eq(rows.read.data)]
+                     unlinker.level_data.eq(rows.read.data), walker.level_data.eq(rows.read.data)]
+
+        # -- the walker: its reads of the slots' rows, the account lists and the symbol rows
+        for name in ("state", "owner", "order", "leaves", "next", "anext"):
+            reads[name].append((walker.slot_read.en, walker.slot_read.addr))
+        reads["alist"].append((walker.alist_read.en, walker.alist_read.addr))
+        reads["symbol"].append((walker.symbol_read.en, walker.symbol_read.addr))
+        m.d.comb += [walker.state_data.eq(st_rd), walker.owner_data.eq(own_rd), walker.order_data.eq(ord_rd),
+                     walker.leaves_data.eq(mems["leaves"].read.data), walker.next_data.eq(mems["next"].read.data),
+                     walker.anext_data.eq(mems["anext"].read.data), walker.alist_data.eq(mems["alist"].read.data),
+                     walker.symbol_data.eq(sym_rd)]
 
         # -- the rester and the unlinker ----------------------------------------------------------
         rest_start = Signal()
         m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(slot), rester.account.eq(cmd.account[:ab]),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
-        cancel_start = Signal()       # the sequencer's unlink (a CANCEL's target)
+        cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
         from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(cancel_start | from_queue),
-            unlinker.slot.eq(Mux(cancel_start, cmd.order_id[:k], gone.r.payload.slot)),
-            unlinker.gen.eq(Mux(cancel_start, cmd.order_id[k:k + g], gone.r.payload.gen)),
+            unlinker.slot.eq(Mux(cancel_start, tgt.slot, gone.r.payload.slot)),
+            unlinker.gen.eq(Mux(cancel_start, tgt.gen, gone.r.payload.gen)),
             unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.account)),
-            unlinker.from_level.eq(cancel_start), unlinker.book.eq(Cat(tgt.side, cmd.symbol[:sb])),
+            unlinker.from_level.eq(cancel_start), unlinker.book.eq(Cat(tgt.side, sym_at)),
             unlinker.idx.eq(tgt.idx), unlinker.from_account.eq(1),
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
@@ -361,6 +388,34 @@ class PipelinedEngine(wiring.Component):
 
         # -- the sequence -----------------------------------------------------------------------------
         opcode = cmd.opcode
+        walking = Signal()            # a walk is on: the unlink of a visited order returns to it
+        walk_kind = Signal(Walk)
+        walk_side = Signal()          # HALT, SNAPSHOT: the side walked
+        total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far; FOK: what it could fill so far
+        count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
+        levels_done = Signal(16)      # SNAPSHOT: the side's levels sent
+        cancel_reason = Signal(8)
+
+        def start_walk(kind, account=0, book=0, level=0, down=0):
+            m.d.comb += [walker.start.eq(1), walker.by_account.eq(kind == Walk.MASS), walker.account.eq(account),
+                         walker.book.eq(book), walker.level.eq(level), walker.down.eq(down)]
+            m.d.sync += [walking.eq(1), walk_kind.eq(kind), total.eq(0)]
+            fsm.goto("WALKING")
+
+        def unlinked():
+            """The order is off its lists: on with the walk, or the command is done."""
+            with m.If(walking):
+                fsm.goto("WALK_ON")
+            with m.Else():
+                fsm.goto("DONE")
+
+        def cancel_visited(reason, band_lo):
+            """The visited order to be canceled and taken off its lists (``UNLINK_GO``)."""
+            m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
+                         tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
+                         tgt.idx.eq(visit.order.idx), tgt.leaves.eq(visit.leaves),
+                         tgt.price.eq(band_lo + visit.order.idx), cancel_reason.eq(reason)]
+            fsm.goto("UNLINK_GO")
 
         with fsm.state("INIT"):
             walked = init >= max(cfg.symbols, cfg.accounts)
@@ -376,12 +431,13 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
-            m.d.sync += [sym.eq(sym_rd), idx.eq(cmd.price - sym_rd.lo)]
+            m.d.sync += [sym.eq(sym_rd), sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
             m.d.comb += [notional_l.capture.eq(1),
                          notional_m.price.eq(Mux(buy, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
-            m.d.sync += [tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
+            m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
+                         tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(sym.lo + ord_rd.idx),
@@ -404,9 +460,6 @@ class PipelinedEngine(wiring.Component):
                         with m.If(check.new_failed):
                             reject(check.new_reason)
                             fsm.goto("DONE")
-                        with m.Elif(cmd.tif == FOK):            # (FOK: to come)
-                            reject(R.INVALID_TIF)
-                            fsm.goto("DONE")
                         with m.Elif(over):
                             reject(R.NOTIONAL_LIMIT)
                             fsm.goto("DONE")
@@ -423,7 +476,12 @@ class PipelinedEngine(wiring.Component):
                             emit(E.ACCEPTED, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
                                  account=cmd.account, order_id=Cat(slots.slot, next_gen), price=a_price,
                                  qty=cmd.qty, leaves=cmd.qty)
-                            with m.If(marketable):
+                            with m.If(cmd.tif == FOK):
+                                with m.If(marketable):    # can it fill at once? a walk of the book first
+                                    start_walk(Walk.FOK, book=opp_book, level=opp_best, down=buy == 0)
+                                with m.Else():
+                                    fsm.goto("LEFT_OVER")
+                            with m.Elif(marketable):
                                 fsm.goto("MATCH")
                             with m.Elif(resting_kind):
                                 fsm.goto("REST")
@@ -463,6 +521,29 @@ class PipelinedEngine(wiring.Component):
                             m.d.sync += sym.halted.eq(0)
                             accept_admin()
                             fsm.goto("WRITE_SYMBOL")
+                    with m.Case(OP.HALT):
+                        fsm.goto("DONE")
+                        with m.If(check.halt_failed):
+                            reject(check.halt_reason)
+                        with m.Else():
+                            m.d.sync += [sym.halted.eq(1), walk_kind.eq(Walk.HALT), walk_side.eq(BUY)]
+                            accept_admin()
+                            fsm.goto("HALT_WRITE")
+                    with m.Case(OP.SNAPSHOT):
+                        fsm.goto("DONE")
+                        with m.If(check.snapshot_failed):
+                            reject(check.snapshot_reason)
+                        with m.Else():
+                            m.d.sync += [walk_kind.eq(Walk.SNAPSHOT), walk_side.eq(BUY)]
+                            accept_admin()
+                            fsm.goto("WALK_SIDE")
+                    with m.Case(OP.MASS_CANCEL):
+                        fsm.goto("DONE")
+                        with m.If(check.mass_failed):
+                            reject(check.mass_reason)
+                        with m.Else():
+                            accept_admin()
+                            start_walk(Walk.MASS, account=cmd.account[:ab])
                     with m.Default():
                         reject(R.INVALID_OPCODE)
                         fsm.goto("DONE")
@@ -472,7 +553,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("DECIDE")
         with fsm.state("WRITE_SYMBOL"):
             m.d.comb += sym_write.eq(1)
-            fsm.goto("DONE")
+            unlinked()
 
         # NEW, marketable: the match
         with fsm.state("MATCH"):
@@ -517,9 +598,9 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("REST")
                 with m.Else():
                     fsm.goto("LEFT_OVER")
-        with fsm.state("LEFT_OVER"):      # an IOC's or a MARKET order's rest, canceled
+        with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
             with m.If(events.w_rdy & lists_quiet):
-                emit(E.CANCELED, R.IOC, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                emit(E.CANCELED, Mux(cmd.tif == FOK, R.FOK, R.IOC), side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
                      account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
                 m.d.comb += release.eq(1)
                 fsm.goto("DONE")
@@ -538,14 +619,20 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("DONE")
 
         # CANCEL: the order off its lists; an emptied level off the index, the best moved on
+        with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
+            with m.If(events.w_rdy):
+                emit(E.CANCELED, cancel_reason, side=tgt.side, symbol=sym_at, client_id=tgt.client_id,
+                     account=tgt.account, order_id=Cat(tgt.slot, tgt.gen), price=tgt.price, qty=tgt.leaves)
+                m.d.comb += cancel_start.eq(1)
+                fsm.goto("UNLINK")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
                 with m.If(unlinker.level_emptied):
                     fsm.goto("UNLINK_CLEAR")
                 with m.Else():
-                    fsm.goto("DONE")
+                    unlinked()
         tgt_buy = tgt.side == BUY
-        tgt_book = Cat(tgt.side, cmd.symbol[:sb])
+        tgt_book = Cat(tgt.side, sym_at)
         tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
         with fsm.state("UNLINK_CLEAR"):
             with m.If(~index.busy):
@@ -553,7 +640,7 @@ class PipelinedEngine(wiring.Component):
                 with m.If(tgt_best == tgt.idx):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
-                    fsm.goto("DONE")
+                    unlinked()
         with fsm.state("UNLINK_FIND"):
             with m.If(~index.busy):
                 index_request(IndexOp.FIND, tgt_book, tgt.idx, down=tgt_buy)
@@ -566,7 +653,86 @@ class PipelinedEngine(wiring.Component):
                     m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
                 fsm.goto("WRITE_SYMBOL")
 
+        # -- walks: HALT and SNAPSHOT visit the bids then the asks, MASS_CANCEL an account's list, FOK
+        # the levels it may trade with
+        with fsm.state("HALT_WRITE"):
+            m.d.comb += sym_write.eq(1)
+            fsm.goto("WALK_SIDE")
+        side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
+        side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
+        with fsm.state("WALK_SIDE"):
+            m.d.sync += [total.eq(0), count.eq(0), levels_done.eq(0)]
+            with m.If(side_valid):
+                start_walk(walk_kind, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
+            with m.Else():
+                fsm.goto("WALK_SIDE_END")
+        with fsm.state("WALK_SIDE_END"):
+            with m.If(walk_side == BUY):
+                m.d.sync += walk_side.eq(SELL)
+                fsm.goto("WALK_SIDE")
+            with m.Else():
+                fsm.goto("DONE")
+        visit = walker.visit
+        with fsm.state("WALKING"):
+            with m.If(visit.valid):
+                with m.Switch(walk_kind):
+                    with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]
+                        with m.If(visit.order.tif == DAY):
+                            cancel_visited(R.HALT, sym.lo)
+                        with m.Else():
+                            m.d.comb += walker.advance.eq(1)
+                    with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
+                        with m.If((cmd.symbol == p.ALL_SYMBOLS) | (visit.owner.symbol == cmd.symbol)):
+                            m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
+                            cancel_visited(R.MASS, visit.symbol.lo)
+                        with m.Else():
+                            m.d.comb += walker.advance.eq(1)
+                    with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed [R-SNAPSHOT]
+                        m.d.sync += [total.eq(total + visit.leaves), count.eq(count + 1)]
+                        with m.If(visit.last):
+                            fsm.goto("SNAPSHOT_LEVEL")
+                        with m.Else():
+                            m.d.comb += walker.advance.eq(1)
+                    with m.Case(Walk.FOK):       # as the match would go, without trading [R-FOK]
+                        acceptable = market | Mux(buy, visit.level <= idx[:lb], visit.level >= idx[:lb])
+                        own = visit.owner.account == cmd.account[:ab]
+                        with m.If(~acceptable | (own & ((cmd.flags & STP_OLDEST) == 0))):
+                            m.d.comb += walker.stop.eq(1)
+                            fsm.goto("LEFT_OVER")
+                        with m.Elif(own):
+                            m.d.comb += walker.advance.eq(1)
+                        with m.Elif(total + visit.leaves >= cmd.qty):
+                            m.d.comb += walker.stop.eq(1)
+                            fsm.goto("MATCH")
+                        with m.Else():
+                            m.d.sync += total.eq(total + visit.leaves)
+                            m.d.comb += walker.advance.eq(1)
+            with m.Elif(~walker.busy):           # no order left
+                with m.Switch(walk_kind):
+                    with m.Case(Walk.FOK):
+                        fsm.goto("LEFT_OVER")
+                    with m.Case(Walk.MASS):
+                        fsm.goto("DONE")
+                    with m.Default():
+                        fsm.goto("WALK_SIDE_END")
+        with fsm.state("WALK_ON"):
+            m.d.comb += walker.advance.eq(1)
+            fsm.goto("WALKING")
+        with fsm.state("SNAPSHOT_LEVEL"):
+            with m.If(events.w_rdy):
+                emit(E.LEVEL, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account,
+                     price=sym.lo + visit.level, qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]),
+                     leaves=count)
+                m.d.sync += [total.eq(0), count.eq(0), levels_done.eq(levels_done + 1)]
+                with m.If(levels_done + 1 == cmd.qty):
+                    m.d.comb += walker.stop.eq(1)
+                    fsm.goto("WALK_SIDE_END")
+                with m.Else():
+                    m.d.comb += walker.advance.eq(1)
+                    fsm.goto("WALKING")
+
         with fsm.state("DONE"):
+            m.d.sync += walking.eq(0)
             with m.If(lists_quiet & ~index.busy & ~rester.busy):
                 fsm.goto("IDLE")
         fsm.finish()

@@ -1,7 +1,7 @@
 """PipelinedEngine (being built) against the golden model in amaranth.sim: random flows of the
-commands it runs so far -- NEW (LIMIT and MARKET, DAY/GTC/IOC, POST_ONLY, both STP modes), CANCEL
-(of resting, finished, stale and unknown ids), ACCOUNT, SYMBOL, RESUME -- event for event, with
-output backpressure and input idles; and after a reset, as a new engine."""
+commands it runs so far -- NEW (LIMIT and MARKET, DAY/GTC/IOC/FOK, POST_ONLY, both STP modes),
+CANCEL (of resting, finished, stale and unknown ids), MASS_CANCEL, SNAPSHOT, HALT, RESUME, ACCOUNT,
+SYMBOL -- event for event, with output backpressure and input idles."""
 
 import random
 
@@ -33,10 +33,10 @@ def random_flow(config, n, seed):
         r = rng.random()
         if r < 0.62:
             market = rng.random() < 0.08
-            tif = rng.choice([p.TimeInForce.IOC]) if market else rng.choice(
-                [p.TimeInForce.DAY, p.TimeInForce.DAY, p.TimeInForce.GTC, p.TimeInForce.IOC])
+            tif = rng.choice([p.TimeInForce.IOC, p.TimeInForce.FOK]) if market else rng.choice(
+                [p.TimeInForce.DAY, p.TimeInForce.DAY, p.TimeInForce.GTC, p.TimeInForce.IOC, p.TimeInForce.FOK])
             flags = 0
-            if not market and tif != p.TimeInForce.IOC and rng.random() < 0.1:
+            if not market and tif < p.TimeInForce.IOC and rng.random() < 0.1:
                 flags |= p.CommandFlag.POST_ONLY
             if rng.random() < 0.3:
                 flags |= p.CommandFlag.STP_OLDEST
@@ -46,7 +46,7 @@ def random_flow(config, n, seed):
                             price=0 if market else mid + rng.randrange(-6, 7))
             if rng.random() < 0.02:       # out of band, or zero
                 cmd.price = rng.choice([0, hi + 5]) if not market else 0
-        elif r < 0.92:
+        elif r < 0.89:
             if ids and rng.random() < 0.9:
                 order_id, symbol, account = rng.choice(ids)
             else:
@@ -54,6 +54,14 @@ def random_flow(config, n, seed):
             if rng.random() < 0.05:
                 account = rng.randrange(accounts)    # not the owner (mostly)
             cmd = p.Command(opcode=OP.CANCEL, symbol=symbol, account=account, order_id=order_id, client_id=client)
+        elif r < 0.9:
+            cmd = p.Command(opcode=OP.MASS_CANCEL, account=rng.randrange(accounts + 1), client_id=client,
+                            symbol=rng.choice([p.ALL_SYMBOLS, rng.randrange(symbols + 1)]))
+        elif r < 0.92:
+            cmd = p.Command(opcode=OP.SNAPSHOT, symbol=rng.randrange(symbols + 1), account=rng.randrange(accounts),
+                            qty=rng.choice([1, 2, 3, config.snapshot_depth, 0]), client_id=client)
+        elif r < 0.93:
+            cmd = p.Command(opcode=OP.HALT, symbol=rng.randrange(symbols + 1), client_id=client)
         elif r < 0.95:
             cmd = p.Command(opcode=OP.ACCOUNT, account=rng.randrange(accounts + 1),
                             flags=p.CommandFlag.ENABLE if rng.random() < 0.8 else 0,
@@ -65,7 +73,7 @@ def random_flow(config, n, seed):
             cmd = p.Command(opcode=OP.SYMBOL, symbol=rng.randrange(symbols + 1), price=band[0], qty=band[1],
                             client_id=client)
         else:
-            cmd = p.Command(opcode=OP.RESUME, symbol=rng.randrange(symbols + 1), client_id=client)
+            cmd = p.Command(opcode=OP.RESUME, symbol=rng.randrange(symbols), client_id=client)
         out = model.apply(cmd)
         commands.append(cmd)
         events.extend(out)
@@ -127,7 +135,10 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall):
     commands, expected = random_flow(config, n, seed)
     # the flow exercises what it claims to
     kinds = {(e.type, e.reason) for e in expected}
-    assert (E.FILL, 0) in kinds and (E.CANCELED, p.Reason.USER) in kinds and (E.CANCELED, p.Reason.IOC) in kinds
+    for kind in ((E.FILL, 0), (E.CANCELED, p.Reason.USER), (E.CANCELED, p.Reason.IOC), (E.CANCELED, p.Reason.FOK),
+                 (E.CANCELED, p.Reason.HALT), (E.CANCELED, p.Reason.MASS), (E.CANCELED, p.Reason.STP),
+                 (E.LEVEL, 0)):
+        assert kind in kinds, kind
     received = run(config, commands, expected, seed, idle, stall)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
