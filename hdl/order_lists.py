@@ -55,7 +55,8 @@ class Rester(wiring.Component):
     Contract
     --------
     * ``start`` (one cycle, while not ``busy``) with ``slot``, ``account``, ``book`` and ``idx``
-      (the level): taken. The index must be idle in the next cycle (the rester's SET then).
+      (the level) and ``to_account`` (the order joins its account's list too: not a replaced
+      order, which keeps its place there): taken. The index must be idle in the next cycle (the rester's SET then).
     * In the next cycle (r1) the level's row and the account's list are read, and the index's SET
       of the level is started (``index_*``). The SET's answer (the level held orders) and the rows
       settle the writes, issued from registers in one cycle once the index is done: the level
@@ -73,7 +74,7 @@ class Rester(wiring.Component):
         self.k, self.ab, self.bb, self.lb = slot_bits, account_bits, book_bits, level_bits
         self.rows_latency = rows_latency
         super().__init__({
-            "start": In(1), "slot": In(slot_bits), "account": In(account_bits),
+            "start": In(1), "slot": In(slot_bits), "account": In(account_bits), "to_account": In(1),
             "book": In(book_bits), "idx": In(level_bits),
             "busy": Out(1), "done": Out(1), "new_level": Out(1),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
@@ -84,6 +85,7 @@ class Rester(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         slot, account, book, idx = Signal(self.k), Signal(self.ab), Signal(self.bb), Signal(self.lb)
+        to_account = Signal()
         # the reads and the SET: registers, loaded at start, 0 otherwise
         m.d.sync += [self.alist_read.as_value().eq(0), self.level_read.as_value().eq(0), self.index_start.eq(0),
                      self.index_op.eq(0), self.index_book.eq(0), self.index_idx.eq(0)]
@@ -103,7 +105,7 @@ class Rester(wiring.Component):
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0)]
         with m.If(self.start & ~busy):
             m.d.sync += [slot.eq(self.slot), account.eq(self.account), book.eq(self.book), idx.eq(self.idx),
-                         busy.eq(1), arriving.eq(1),
+                         to_account.eq(self.to_account), busy.eq(1), arriving.eq(1),
                          self.alist_read.en.eq(1), self.alist_read.addr.eq(self.account),
                          self.level_read.en.eq(1), self.level_read.addr.eq(self.idx | (self.book << self.lb)),
                          self.index_start.eq(1), self.index_op.eq(IndexOp.SET),
@@ -122,26 +124,26 @@ class Rester(wiring.Component):
                          self.next_write.data.eq(slot),
                          self.prev_write.en.eq(joined), self.prev_write.addr.eq(slot),
                          self.prev_write.data.eq(old_tail),
-                         self.alist_write.en.eq(1), self.alist_write.addr.eq(account),
+                         self.alist_write.en.eq(to_account), self.alist_write.addr.eq(account),
                          self.alist_write.data.valid.eq(1),
                          self.alist_write.data.head.eq(Mux(alist.valid, alist.head, slot)),
                          self.alist_write.data.tail.eq(slot),
-                         self.anext_write.en.eq(alist.valid), self.anext_write.addr.eq(alist.tail),
+                         self.anext_write.en.eq(to_account & alist.valid), self.anext_write.addr.eq(alist.tail),
                          self.anext_write.data.eq(slot),
-                         self.aprev_write.en.eq(alist.valid), self.aprev_write.addr.eq(slot),
+                         self.aprev_write.en.eq(to_account & alist.valid), self.aprev_write.addr.eq(slot),
                          self.aprev_write.data.eq(alist.tail)]
         return m
 
 
 class Unlinker(wiring.Component):
     """An order off its level's FIFO (``from_level``) and its account's list (``from_account``),
-    and its slot freed.
+    and its slot freed (``release``: not a replaced order, which leaves its level only).
 
     Contract
     --------
     * ``start`` (one cycle, while not ``busy``) with ``slot``, ``gen`` (its generation, kept in the
       freed slot's state row), ``account``, ``from_level`` with ``book`` and ``idx``,
-      ``from_account``: taken.
+      ``from_account``, ``release``: taken.
     * In the next cycle (u1) the slot's links, the account's list and the level's row are read, for
       the lists it leaves (``level_links_read``: the parent reads ``next`` and ``prev`` at that
       address; ``account_links_read``: ``anext`` and ``aprev``; an order the match took off its
@@ -149,7 +151,8 @@ class Unlinker(wiring.Component):
       order stands on each list is registered as the rows arrive, and the writes go out in one
       cycle from registers, u1 + the rows' latency + 2 (``done``): on each list, the one link or
       the one end that skips the order (``level_emptied``/the account list's ``valid`` cleared when it
-      was the list's only order); the slot's state row (``gen``, not live); ``free`` with the slot.
+      was the list's only order); with ``release``, the slot's state row (``gen``, not live) and
+      ``free`` with the slot.
     * ``level_emptied`` (with ``done``, held): the order was its level's only one; the level's
       index bit is the parent's to clear. ``busy`` from ``start`` to ``done``; a ``start`` in
       ``done``'s cycle is taken, its reads seeing these writes.
@@ -165,6 +168,7 @@ class Unlinker(wiring.Component):
         super().__init__({
             "start": In(1), "slot": In(slot_bits), "gen": In(gen_bits), "account": In(account_bits),
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
+            "release": In(1),
             "busy": Out(1), "done": Out(1), "level_emptied": Out(1),
             "level_links_read": Out(ReadRequest(slot_bits)), "account_links_read": Out(ReadRequest(slot_bits)),
             "next_data": In(slot_bits), "prev_data": In(slot_bits),
@@ -179,6 +183,7 @@ class Unlinker(wiring.Component):
         k = self.k
         slot, gen, account = Signal(k), Signal(self.g), Signal(self.ab)
         from_level, book, idx, from_account = Signal(), Signal(self.bb), Signal(self.lb), Signal()
+        release = Signal()
         m.d.sync += [self.level_links_read.as_value().eq(0), self.account_links_read.as_value().eq(0),
                      self.alist_read.as_value().eq(0),
                      self.level_read.as_value().eq(0)]
@@ -189,7 +194,8 @@ class Unlinker(wiring.Component):
         with m.If(self.start & ~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),
-                         from_account.eq(self.from_account), busy.eq(1), arriving.eq(1),
+                         from_account.eq(self.from_account), release.eq(self.release), busy.eq(1),
+                         arriving.eq(1),
                          self.level_links_read.en.eq(self.from_level), self.level_links_read.addr.eq(self.slot),
                          self.account_links_read.en.eq(self.from_account),
                          self.account_links_read.addr.eq(self.slot),
@@ -230,7 +236,7 @@ class Unlinker(wiring.Component):
                 self.aprev_write.en.eq(from_account & ~a_head & ~a_tail), self.aprev_write.addr.eq(anxt),
                 self.aprev_write.data.eq(aprv),
                 # the slot: no longer live, back to the free queue
-                self.state_write.en.eq(1), self.state_write.addr.eq(slot),
+                self.state_write.en.eq(release), self.state_write.addr.eq(slot),
                 self.state_write.data.gen.eq(gen), self.state_write.data.live.eq(0),
-                self.free.eq(1), self.free_slot.eq(slot)]
+                self.free.eq(release), self.free_slot.eq(slot)]
         return m

@@ -167,7 +167,7 @@ class PipelinedEngine(wiring.Component):
             check.account.eq(acct_rd), check.band.eq(sym_rd.as_value()[:BandRow.size]),
             check.target_gen.eq(st_rd.gen), check.target_live.eq(st_rd.live & bound_t1),
             check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
-            check.notional_over.eq(0),
+            check.notional_over.eq(notional_l.over),
             notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
             notional_l.limit.eq(acct_rd.max_notional), notional_m.limit.eq(acct_rd.max_notional),
         ]
@@ -175,12 +175,14 @@ class PipelinedEngine(wiring.Component):
 
         # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
         sym = Signal(SymRow)
-        market = cmd.ord_type == p.OrdType.MARKET
-        buy = cmd.side[0] == BUY
-        resting_kind = ~market & (cmd.tif < IOC)
+        is_replace = cmd.opcode == OP.REPLACE
+        market = (cmd.opcode == OP.NEW) & (cmd.ord_type == p.OrdType.MARKET)
+        # the aggressor's side, time in force and flags: a NEW's, or (REPLACE) the order's, from t3
+        aside, atif, aflags = Signal(), Signal(2), Signal(2)
+        buy = aside == BUY
+        resting_kind = ~market & (atif < IOC)
         idx = Signal(lb + 1)          # the command's level (price - band low), from t3
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
-        own_best_beaten = Signal()    # from t4: the order's level betters its own side's best
         # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
         tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
                                         "idx": lb, "leaves": 32, "price": 32}))
@@ -190,7 +192,7 @@ class PipelinedEngine(wiring.Component):
         own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
         own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
-        opp_book, own_book = book_of(~cmd.side[0]), book_of(cmd.side[0])
+        opp_book, own_book = book_of(~aside), book_of(aside)
         gen_ready = Signal()          # ``next_gen`` is the generation of the slot ``slots.slot``
         next_gen = Signal(g)
 
@@ -261,8 +263,8 @@ class PipelinedEngine(wiring.Component):
             feed.best.eq(opp_best), feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             feed.stop.eq(matcher.sweep_stop),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
-            matcher.a_stp_oldest.eq((cmd.flags & STP_OLDEST) != 0),
-            matcher.template.side.eq(cmd.side), matcher.template.symbol.eq(cmd.symbol),
+            matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
+            matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
             matcher.template.order_id.eq(order_id), matcher.template.price.eq(a_price),
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
@@ -308,10 +310,15 @@ class PipelinedEngine(wiring.Component):
                      walker.symbol_data.eq(sym_rd)]
 
         # -- the rester and the unlinker ----------------------------------------------------------
+        replacing = Signal()          # a REPLACE that lost its priority: the order is an aggressor again
         rest_start = Signal()
         m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(slot), rester.account.eq(cmd.account[:ab]),
+                     rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
+        # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
+        # replaced order leaves its level only, and its account's list only if the match ends it)
+        unlink_level, unlink_account, unlink_release = Signal(init=1), Signal(init=1), Signal(init=1)   # (comb)
         from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start
         m.d.comb += [
             gone.r.ready.eq(from_queue),
@@ -319,8 +326,9 @@ class PipelinedEngine(wiring.Component):
             unlinker.slot.eq(Mux(cancel_start, tgt.slot, gone.r.payload.slot)),
             unlinker.gen.eq(Mux(cancel_start, tgt.gen, gone.r.payload.gen)),
             unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.account)),
-            unlinker.from_level.eq(cancel_start), unlinker.book.eq(Cat(tgt.side, sym_at)),
-            unlinker.idx.eq(tgt.idx), unlinker.from_account.eq(1),
+            unlinker.from_level.eq(cancel_start & unlink_level), unlinker.book.eq(Cat(tgt.side, sym_at)),
+            unlinker.idx.eq(tgt.idx), unlinker.from_account.eq(~cancel_start | unlink_account),
+            unlinker.release.eq(~cancel_start | unlink_release),
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
@@ -354,6 +362,14 @@ class PipelinedEngine(wiring.Component):
         writes["state"].append((accept, slots.slot, state_new))
         writes["owner"].append((accept, slots.slot, owner_new))
         writes["order"].append((accept, slots.slot, order_new))
+        # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
+        replaced, keep_write = Signal(), Signal()
+        order_rep = Signal(OrderRow)
+        keeps = (cmd.price == tgt.price) & (cmd.qty <= tgt.leaves)
+        m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
+                     order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
+        writes["order"].append((replaced, tgt.slot, order_rep))
+        writes["leaves"].append((keep_write, tgt.slot, cmd.qty))
         rest_leaves = Signal()
         writes["leaves"].append((rest_leaves, slot, leaves))
         m.d.comb += slots.take.eq(accept)
@@ -406,6 +422,8 @@ class PipelinedEngine(wiring.Component):
             """The order is off its lists: on with the walk, or the command is done."""
             with m.If(walking):
                 fsm.goto("WALK_ON")
+            with m.Elif(replacing):
+                fsm.goto("REPLACE_EXEC")
             with m.Else():
                 fsm.goto("DONE")
 
@@ -432,8 +450,9 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
             m.d.sync += [sym.eq(sym_rd), sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
+            m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
-                         notional_m.price.eq(Mux(buy, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
+                         notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
@@ -442,7 +461,8 @@ class PipelinedEngine(wiring.Component):
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(sym.lo + ord_rd.idx),
                          marketable.eq(opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))),
-                         own_best_beaten.eq(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best))]
+                         atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
+                         aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             fsm.goto("T4")
         with fsm.state("T4"):
             m.d.comb += notional_m.capture.eq(1)
@@ -476,7 +496,7 @@ class PipelinedEngine(wiring.Component):
                             emit(E.ACCEPTED, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
                                  account=cmd.account, order_id=Cat(slots.slot, next_gen), price=a_price,
                                  qty=cmd.qty, leaves=cmd.qty)
-                            with m.If(cmd.tif == FOK):
+                            with m.If(atif == FOK):
                                 with m.If(marketable):    # can it fill at once? a walk of the book first
                                     start_walk(Walk.FOK, book=opp_book, level=opp_best, down=buy == 0)
                                 with m.Else():
@@ -496,6 +516,34 @@ class PipelinedEngine(wiring.Component):
                                  account=tgt.account, order_id=cmd.order_id, price=tgt.price, qty=tgt.leaves)
                             m.d.comb += cancel_start.eq(1)
                             fsm.goto("UNLINK")
+                    with m.Case(OP.REPLACE):   # [R-REPLACE]
+                        with m.If(check.target_failed):
+                            reject(check.target_reason)
+                            fsm.goto("DONE")
+                        with m.Elif(cmd.qty == 0):
+                            emit(E.CANCELED, R.USER, side=tgt.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                                 account=tgt.account, order_id=cmd.order_id, price=tgt.price, qty=tgt.leaves)
+                            m.d.comb += cancel_start.eq(1)
+                            fsm.goto("UNLINK")
+                        with m.Elif(check.replace_failed):
+                            reject(check.replace_reason)
+                            fsm.goto("DONE")
+                        with m.Elif(((aflags & POST_ONLY) != 0) & marketable):
+                            reject(R.WOULD_CROSS)
+                            fsm.goto("DONE")
+                        with m.Else():
+                            emit(E.REPLACED, flags=Mux(keeps, p.EventFlag.PRIORITY_KEPT, 0), side=tgt.side,
+                                 symbol=cmd.symbol, client_id=cmd.client_id, account=tgt.account,
+                                 order_id=cmd.order_id, price=cmd.price, qty=tgt.leaves, leaves=cmd.qty)
+                            m.d.comb += replaced.eq(1)
+                            m.d.sync += [slot.eq(tgt.slot), gen.eq(tgt.gen), leaves.eq(cmd.qty)]
+                            with m.If(keeps):
+                                m.d.comb += keep_write.eq(1)
+                                fsm.goto("DONE")
+                            with m.Else():   # off its level (not its account's list), then an aggressor again
+                                m.d.sync += replacing.eq(1)
+                                m.d.comb += [cancel_start.eq(1), unlink_account.eq(0), unlink_release.eq(0)]
+                                fsm.goto("UNLINK")
                     with m.Case(OP.ACCOUNT):
                         with m.If(check.account_failed):
                             reject(check.account_reason)
@@ -591,7 +639,10 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("AGGRESSOR_END"):  # the resting orders' lists are settled first (slots free in order)
             with m.If(lists_quiet):
                 m.d.comb += sym_write.eq(1)
-                with m.If(a_canceled | (leaves == 0)):
+                with m.If((a_canceled | (leaves == 0)) & is_replace):   # off its account's list too
+                    m.d.comb += [cancel_start.eq(1), unlink_level.eq(0)]
+                    fsm.goto("UNLINK")
+                with m.Elif(a_canceled | (leaves == 0)):
                     m.d.comb += release.eq(1)
                     fsm.goto("DONE")
                 with m.Elif(resting_kind):
@@ -600,19 +651,25 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("LEFT_OVER")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
             with m.If(events.w_rdy & lists_quiet):
-                emit(E.CANCELED, Mux(cmd.tif == FOK, R.FOK, R.IOC), side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
-                     account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
+                emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), side=cmd.side, symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
                 m.d.comb += release.eq(1)
                 fsm.goto("DONE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
                 m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
-                with m.If(own_best_beaten):
+                with m.If(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)):
                     with m.If(buy):
                         m.d.sync += [sym.bid_valid.eq(1), sym.bid.eq(idx[:lb])]
                     with m.Else():
                         m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
                 fsm.goto("RESTING")
+        with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
+            m.d.sync += replacing.eq(0)
+            with m.If(marketable):
+                fsm.goto("MATCH")
+            with m.Else():
+                fsm.goto("REST")
         with fsm.state("RESTING"):
             m.d.comb += sym_write.eq(1)   # (the best, as REST set it)
             with m.If(rester.done):
@@ -732,7 +789,7 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("WALKING")
 
         with fsm.state("DONE"):
-            m.d.sync += walking.eq(0)
+            m.d.sync += [walking.eq(0), replacing.eq(0)]
             with m.If(lists_quiet & ~index.busy & ~rester.busy):
                 fsm.goto("IDLE")
         fsm.finish()

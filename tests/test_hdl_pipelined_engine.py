@@ -1,6 +1,6 @@
 """PipelinedEngine (being built) against the golden model in amaranth.sim: random flows of the
 commands it runs so far -- NEW (LIMIT and MARKET, DAY/GTC/IOC/FOK, POST_ONLY, both STP modes),
-CANCEL (of resting, finished, stale and unknown ids), MASS_CANCEL, SNAPSHOT, HALT, RESUME, ACCOUNT,
+CANCEL and REPLACE (of resting, finished, stale and unknown ids), MASS_CANCEL, SNAPSHOT, HALT, RESUME, ACCOUNT,
 SYMBOL -- event for event, with output backpressure and input idles."""
 
 import random
@@ -46,8 +46,25 @@ def random_flow(config, n, seed):
                             price=0 if market else mid + rng.randrange(-6, 7))
             if rng.random() < 0.02:       # out of band, or zero
                 cmd.price = rng.choice([0, hi + 5]) if not market else 0
+        elif r < 0.8:
+            live = [x for x in ids if model.order(x[0]) is not None]
+            if live and rng.random() < 0.8:
+                order_id, symbol, account = rng.choice(live)
+            elif ids and rng.random() < 0.8:
+                order_id, symbol, account = rng.choice(ids)
+            else:
+                order_id, symbol, account = rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
+            order = model.order(order_id)
+            price = order.price if order is not None and rng.random() < 0.4 else mid + rng.randrange(-6, 7)
+            qty = rng.choice([0, 1, 3, 6, 10]) if order is None else rng.choice(
+                [0, max(1, order.leaves - 1), order.leaves, order.leaves + 2, rng.randrange(1, 12)])
+            cmd = p.Command(opcode=OP.REPLACE, symbol=symbol, account=account, order_id=order_id, price=price,
+                            qty=qty, client_id=client)
         elif r < 0.89:
-            if ids and rng.random() < 0.9:
+            live = [x for x in ids if model.order(x[0]) is not None]
+            if live and rng.random() < 0.8:
+                order_id, symbol, account = rng.choice(live)
+            elif ids and rng.random() < 0.8:
                 order_id, symbol, account = rng.choice(ids)
             else:
                 order_id, symbol, account = rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
@@ -135,7 +152,7 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall):
     commands, expected = random_flow(config, n, seed)
     # the flow exercises what it claims to
     kinds = {(e.type, e.reason) for e in expected}
-    for kind in ((E.FILL, 0), (E.CANCELED, p.Reason.USER), (E.CANCELED, p.Reason.IOC), (E.CANCELED, p.Reason.FOK),
+    for kind in ((E.FILL, 0), (E.REPLACED, 0), (E.CANCELED, p.Reason.USER), (E.CANCELED, p.Reason.IOC), (E.CANCELED, p.Reason.FOK),
                  (E.CANCELED, p.Reason.HALT), (E.CANCELED, p.Reason.MASS), (E.CANCELED, p.Reason.STP),
                  (E.LEVEL, 0)):
         assert kind in kinds, kind
