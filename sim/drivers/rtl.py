@@ -45,13 +45,27 @@ def verilator_bin() -> Path:
     return path
 
 
+#: The engines the RTL runs can be: the one in service and the pipelined one being built
+#: (docs/pipelined-engine.md). ``FPGAX_ENGINE`` chooses, for the Verilated runs only (the kernel, the
+#: estimate and the cocotb benches build the engine in service until the pipelined one replaces it).
+ENGINES = ("fsm", "pipelined")
+
+
+def engine_kind() -> str:
+    kind = os.environ.get("FPGAX_ENGINE", "fsm")
+    if kind not in ENGINES:
+        raise RtlError(f"FPGAX_ENGINE={kind!r}: one of {', '.join(ENGINES)}")
+    return kind
+
+
 def verilog(config: EngineConfig) -> str:
     from amaranth.back import verilog as back
 
-    from fpgax.hdl.engine import MatchingEngine
-
-    engine = MatchingEngine(config)
-    return back.convert(engine, name=TOP, ports=None)
+    if engine_kind() == "pipelined":
+        from fpgax.hdl.pipelined_engine import PipelinedEngine as Engine
+    else:
+        from fpgax.hdl.engine import MatchingEngine as Engine
+    return back.convert(Engine(config), name=TOP, ports=None)
 
 
 def cache_dir() -> Path:
@@ -106,7 +120,7 @@ def build_key(config: EngineConfig, trace: bool) -> str:
     hdl = Path(fpgax.hdl.__file__).parent
     for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
         h.update(path.name.encode() + path.read_bytes())
-    h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}".encode())
+    h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}|{engine_kind()}".encode())
     return h.hexdigest()[:16]
 
 
