@@ -266,7 +266,9 @@ class PipelinedEngine(wiring.Component):
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
-            matcher.template.order_id.eq(order_id), matcher.template.price.eq(a_price),
+            matcher.template.order_id.eq(Mux(is_replace, cmd.order_id,
+                                             Mux(fsm.ongoing("DECIDE"), Cat(slots.slot, next_gen), order_id))),
+            matcher.template.price.eq(a_price),
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
@@ -312,7 +314,9 @@ class PipelinedEngine(wiring.Component):
         # -- the rester and the unlinker ----------------------------------------------------------
         replacing = Signal()          # a REPLACE that lost its priority: the order is an aggressor again
         rest_start = Signal()
-        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(slot), rester.account.eq(cmd.account[:ab]),
+        in_decide = fsm.ongoing("DECIDE")
+        new_slot = Mux(in_decide, slots.slot, slot)     # (the accepted slot: the queue's in DECIDE)
+        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(new_slot), rester.account.eq(cmd.account[:ab]),
                      rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
@@ -371,7 +375,7 @@ class PipelinedEngine(wiring.Component):
         writes["order"].append((replaced, tgt.slot, order_rep))
         writes["leaves"].append((keep_write, tgt.slot, cmd.qty))
         rest_leaves = Signal()
-        writes["leaves"].append((rest_leaves, slot, leaves))
+        writes["leaves"].append((rest_leaves, new_slot, Mux(in_decide, cmd.qty, leaves)))
         m.d.comb += slots.take.eq(accept)
         # the next slot's generation: read while the queue holds it, before it is needed
         gen_read = Signal()
@@ -418,6 +422,18 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [walking.eq(1), walk_kind.eq(kind), total.eq(0)]
             fsm.goto("WALKING")
 
+        def rest():
+            """The order onto its level and account list (the rester, on its own from here: the next
+            command's t0 reads none of what it writes, and the next DECIDE waits for it); its side's
+            best, written in REST_SYMBOL."""
+            m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
+            with m.If(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)):
+                with m.If(buy):
+                    m.d.sync += [sym.bid_valid.eq(1), sym.bid.eq(idx[:lb])]
+                with m.Else():
+                    m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
+            fsm.goto("REST_SYMBOL")
+
         def unlinked():
             """The order is off its lists: on with the walk, or the command is done."""
             with m.If(walking):
@@ -463,17 +479,18 @@ class PipelinedEngine(wiring.Component):
                          marketable.eq(opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
-            fsm.goto("T4")
-        with fsm.state("T4"):
-            m.d.comb += notional_m.capture.eq(1)
-            with m.If((opcode == OP.NEW) & market):
-                fsm.goto("T5")
+            with m.If(market):
+                fsm.goto("MARKET_NOTIONAL")
             with m.Else():
                 fsm.goto("DECIDE")
-        with fsm.state("T5"):
+        with fsm.state("MARKET_NOTIONAL"):    # t4: a MARKET order's notional (from t2) is compared
+            m.d.comb += notional_m.capture.eq(1)
             fsm.goto("DECIDE")
+        # t4 (a MARKET order t5): the command is admitted or rejected, once what the command before
+        # it left running is done (a resting add's lists, an unlink's, the index)
+        settled = ~rester.busy & ~index.busy & lists_quiet
         with fsm.state("DECIDE"):
-            with m.If(events.w_rdy):
+            with m.If(events.w_rdy & settled):
                 with m.Switch(opcode):
                     with m.Case(OP.NEW):
                         over = Mux(market, notional_m.over, notional_l.over)
@@ -502,9 +519,10 @@ class PipelinedEngine(wiring.Component):
                                 with m.Else():
                                     fsm.goto("LEFT_OVER")
                             with m.Elif(marketable):
-                                fsm.goto("MATCH")
+                                m.d.comb += match_start.eq(1)
+                                fsm.goto("MATCHING")
                             with m.Elif(resting_kind):
-                                fsm.goto("REST")
+                                rest()
                             with m.Else():
                                 fsm.goto("LEFT_OVER")
                     with m.Case(OP.CANCEL):
@@ -657,23 +675,16 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("DONE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
-                m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
-                with m.If(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)):
-                    with m.If(buy):
-                        m.d.sync += [sym.bid_valid.eq(1), sym.bid.eq(idx[:lb])]
-                    with m.Else():
-                        m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
-                fsm.goto("RESTING")
+                rest()
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             with m.If(marketable):
                 fsm.goto("MATCH")
             with m.Else():
                 fsm.goto("REST")
-        with fsm.state("RESTING"):
-            m.d.comb += sym_write.eq(1)   # (the best, as REST set it)
-            with m.If(rester.done):
-                fsm.goto("DONE")
+        with fsm.state("REST_SYMBOL"):    # the best, as ``rest()`` set it; the rester goes on alone
+            m.d.comb += sym_write.eq(1)
+            fsm.goto("IDLE")
 
         # CANCEL: the order off its lists; an emptied level off the index, the best moved on
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
@@ -790,7 +801,7 @@ class PipelinedEngine(wiring.Component):
 
         with fsm.state("DONE"):
             m.d.sync += [walking.eq(0), replacing.eq(0)]
-            with m.If(lists_quiet & ~index.busy & ~rester.busy):
+            with m.If(lists_quiet):      # (the next command's t0 reads a freed slot's state row)
                 fsm.goto("IDLE")
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty)

@@ -20,6 +20,7 @@ too, so that synthesis keeps it.
 * ``level-index``: the ``LevelIndex`` of every book side's levels;
 * ``level-feed``: the ``LevelFeed`` over a ``LevelIndex`` and the ``LevelRows`` of every level
   (``LevelFeedCore``);
+* ``pipelined-engine``: the whole ``PipelinedEngine`` (being built), to find its worst paths;
 * ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
   ``NotionalCheck(latency=3)``, the pipelined engine's variants of the engine in service's;
 * the engine in service's units, as it sizes them, replaced or to be reused: ``price-index``,
@@ -281,6 +282,12 @@ def _level_index(config: EngineConfig):
     return LevelIndex(address_bits(config.symbols) + 1, address_bits(config.levels))
 
 
+def _pipelined_engine(config: EngineConfig):
+    from fpgax.hdl.pipelined_engine import PipelinedEngine
+
+    return PipelinedEngine(config)
+
+
 def _engine_units(config: EngineConfig) -> dict:
     """The engine in service's units, as its ``MatchingEngine`` sizes them: to be re-timed or reused."""
     from fpgax.hdl.command_check import CommandCheck
@@ -312,6 +319,7 @@ UNITS = {
     "slot-queue": _slot_queue,
     "level-index": lambda c: _level_index(c),
     "level-feed": _level_feed,
+    "pipelined-engine": lambda c: _pipelined_engine(c),
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},
