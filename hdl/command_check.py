@@ -23,6 +23,8 @@ Contract
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
     ``NotionalCheck`` of the REPLACE's price x qty).
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
+* ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
+  its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
 
@@ -122,6 +124,7 @@ class CommandCheck(wiring.Component):
             "target_account": In(self.ab),
             "target_symbol": In(self.sb),
             "notional_over": In(1),
+            "target_failed_early": Out(1),
         }
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
@@ -208,6 +211,8 @@ class CommandCheck(wiring.Component):
             (("disabled",), R.ACCOUNT_DISABLED), (("halted",), R.SYMBOL_HALTED), (("qty_limit",), R.QTY_LIMIT),
             (("band",), R.PRICE_OUT_OF_BAND)]
         assert set(families) == set(FAMILIES)
+        # (pipelined) the target family's verdicts ORed, unregistered: its answer a cycle early
+        m.d.comb += self.target_failed_early.eq(_any([fired[n] for names, _ in families["target"] for n in names]))
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
         for family, rules in families.items():

@@ -103,7 +103,7 @@ class PipelinedEngine(wiring.Component):
         # -- memories ------------------------------------------------------------------------------
         StateRow = data.StructLayout({"gen": g, "live": 1})
         OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
-        OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "idx": lb, "tif": 2, "flags": 2})
+        OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "price": 32, "idx": lb, "tif": 2, "flags": 2})
         SymRow = SymbolRow(lb)
         mems = {
             "state": PipelinedRam(shape=StateRow, depth=N, narrow=True),
@@ -361,7 +361,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [state_new.gen.eq(next_gen), state_new.live.eq(1),
                      owner_new.account.eq(cmd.account[:ab]), owner_new.symbol.eq(cmd.symbol[:sb]),
                      owner_new.side.eq(cmd.side[0]),
-                     order_new.client_id.eq(cmd.client_id), order_new.idx.eq(idx[:lb]),
+                     order_new.client_id.eq(cmd.client_id), order_new.price.eq(a_price), order_new.idx.eq(idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
         writes["state"].append((accept, slots.slot, state_new))
         writes["owner"].append((accept, slots.slot, owner_new))
@@ -370,7 +370,8 @@ class PipelinedEngine(wiring.Component):
         replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
         keeps = (cmd.price == tgt.price) & (cmd.qty <= tgt.leaves)
-        m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
+        m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
+                     order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
                      order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
         writes["order"].append((replaced, tgt.slot, order_rep))
         writes["leaves"].append((keep_write, tgt.slot, cmd.qty))
@@ -443,12 +444,12 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
 
-        def cancel_visited(reason, band_lo):
+        def cancel_visited(reason):
             """The visited order to be canceled and taken off its lists (``UNLINK_GO``)."""
             m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
                          tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
                          tgt.idx.eq(visit.order.idx), tgt.leaves.eq(visit.leaves),
-                         tgt.price.eq(band_lo + visit.order.idx), cancel_reason.eq(reason)]
+                         tgt.price.eq(visit.order.price), cancel_reason.eq(reason)]
             fsm.goto("UNLINK_GO")
 
         with fsm.state("INIT"):
@@ -475,12 +476,18 @@ class PipelinedEngine(wiring.Component):
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
                          tgt.leaves.eq(mems["leaves"].read.data),
-                         tgt.price.eq(sym.lo + ord_rd.idx),
+                         tgt.price.eq(ord_rd.price),
                          marketable.eq(opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             with m.If(market):
                 fsm.goto("MARKET_NOTIONAL")
+            with m.Elif((opcode == OP.CANCEL) & ~check.target_failed_early & events.w_rdy):
+                # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
+                emit(E.CANCELED, R.USER, side=own_rd.side, symbol=cmd.symbol, client_id=ord_rd.client_id,
+                     account=own_rd.account, order_id=cmd.order_id, price=ord_rd.price,
+                     qty=mems["leaves"].read.data)
+                fsm.goto("CANCEL_UNLINK")
             with m.Else():
                 fsm.goto("DECIDE")
         with fsm.state("MARKET_NOTIONAL"):    # t4: a MARKET order's notional (from t2) is compared
@@ -693,6 +700,10 @@ class PipelinedEngine(wiring.Component):
                      account=tgt.account, order_id=Cat(tgt.slot, tgt.gen), price=tgt.price, qty=tgt.leaves)
                 m.d.comb += cancel_start.eq(1)
                 fsm.goto("UNLINK")
+        with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
+            with m.If(settled):
+                m.d.comb += cancel_start.eq(1)
+                fsm.goto("UNLINK")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
                 with m.If(unlinker.level_emptied):
@@ -746,13 +757,13 @@ class PipelinedEngine(wiring.Component):
                 with m.Switch(walk_kind):
                     with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]
                         with m.If(visit.order.tif == DAY):
-                            cancel_visited(R.HALT, sym.lo)
+                            cancel_visited(R.HALT)
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
                         with m.If((cmd.symbol == p.ALL_SYMBOLS) | (visit.owner.symbol == cmd.symbol)):
                             m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
-                            cancel_visited(R.MASS, visit.symbol.lo)
+                            cancel_visited(R.MASS)
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed [R-SNAPSHOT]

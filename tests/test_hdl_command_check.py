@@ -166,6 +166,9 @@ def test_each_family_registers_the_models_reason(seed, pipelined):
                 port = getattr(dut, port_name)    # the rows are registered: they may change now
                 ctx.set(port.as_value() if hasattr(port, "as_value") else port, 0)
             ctx.set(dut.notional_over, over)
+            if pipelined and name == "target":     # t+3: the target family's early answer
+                await ctx.delay(1e-9)
+                assert ctx.get(dut.target_failed_early) == (want_here != Reason.NONE), (cmd, want)
             if pipelined:                          # t+3: decided from the verdicts; answers from t+4
                 await ctx.tick()
                 ctx.set(dut.notional_over, 0)
