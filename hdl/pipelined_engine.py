@@ -409,6 +409,15 @@ class PipelinedEngine(wiring.Component):
 
         # -- the sequence -----------------------------------------------------------------------------
         opcode = cmd.opcode
+        marketable_now = opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))
+        # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
+        fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
+        fix_sym, fix_idx = Signal(sb), Signal(lb)
+        fix_row = Signal(SymRow)
+        fix_read, fix_write, cancel_kill = Signal(), Signal(), Signal()
+        reads["symbol"].append((fix_read, fix_sym))
+        writes["symbol"].append((fix_write, fix_sym, fix_row))
+        writes["state"].append((cancel_kill, tgt.slot, Cat(tgt.gen, Const(0, 1))))
         walking = Signal()            # a walk is on: the unlink of a visited order returns to it
         walk_kind = Signal(Walk)
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
@@ -434,6 +443,12 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
             fsm.goto("REST_SYMBOL")
+
+        def fix_done():
+            with m.If(fix_return):
+                fsm.goto("CANCEL_UNLINK")
+            with m.Else():
+                fsm.goto("RECHECK")
 
         def unlinked():
             """The order is off its lists: on with the walk, or the command is done."""
@@ -477,7 +492,7 @@ class PipelinedEngine(wiring.Component):
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(ord_rd.price),
-                         marketable.eq(opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))),
+                         marketable.eq(marketable_now),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             with m.If(market):
@@ -497,7 +512,10 @@ class PipelinedEngine(wiring.Component):
         # it left running is done (a resting add's lists, an unlink's, the index)
         settled = ~rester.busy & ~index.busy & lists_quiet
         with fsm.state("DECIDE"):
-            with m.If(events.w_rdy & settled):
+            with m.If(settled & fix_pending):     # a CANCEL before emptied its level: settled first
+                m.d.sync += fix_return.eq(0)
+                fsm.goto("FIX_CLEAR")
+            with m.Elif(events.w_rdy & settled):
                 with m.Switch(opcode):
                     with m.Case(OP.NEW):
                         over = Mux(market, notional_m.over, notional_l.over)
@@ -701,9 +719,62 @@ class PipelinedEngine(wiring.Component):
                 m.d.comb += cancel_start.eq(1)
                 fsm.goto("UNLINK")
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
-            with m.If(settled):
-                m.d.comb += cancel_start.eq(1)
-                fsm.goto("UNLINK")
+            with m.If(settled & fix_pending):
+                m.d.sync += fix_return.eq(1)
+                fsm.goto("FIX_CLEAR")
+            with m.Elif(settled):
+                # the slot is dead now (the next command's t0 may name it); the unlink goes on
+                # alone, and an emptied level is settled before the next command decides (FIX_*)
+                m.d.comb += [cancel_start.eq(1), cancel_kill.eq(1)]
+                m.d.sync += [fix_pending.eq(1), fix_sym.eq(sym_at), fix_side.eq(tgt.side), fix_idx.eq(tgt.idx)]
+                fsm.goto("IDLE")
+
+        # a CANCEL's level, emptied by its unlink after the CANCEL ended: off the index, and its side's
+        # best moved on when it was the best (the symbol's row read, changed and written; ``sym`` too
+        # when it is the same symbol's); then back to where the command waited (DECIDE, through
+        # RECHECK: whether it is marketable may have changed)
+        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
+            m.d.sync += fix_pending.eq(0)
+        fix_book = Cat(fix_side, fix_sym)
+        fix_buy = fix_side == BUY
+        with fsm.state("FIX_CLEAR"):
+            with m.If(~index.busy):
+                index_request(IndexOp.CLEAR, fix_book, fix_idx)
+                m.d.comb += fix_read.eq(1)
+                fsm.goto("FIX_ROW")
+        with fsm.state("FIX_ROW"):
+            fsm.goto("FIX_ROW_IN")
+        with fsm.state("FIX_ROW_IN"):
+            m.d.sync += fix_row.eq(sym_rd)
+            with m.If(Mux(fix_buy, sym_rd.bid_valid & (sym_rd.bid == fix_idx),
+                          sym_rd.ask_valid & (sym_rd.ask == fix_idx))):
+                fsm.goto("FIX_FIND")
+            with m.Else():
+                m.d.sync += fix_pending.eq(0)
+                fix_done()
+        with fsm.state("FIX_FIND"):
+            with m.If(~index.busy):
+                index_request(IndexOp.FIND, fix_book, fix_idx, down=fix_buy)
+                fsm.goto("FIX_BEST")
+        with fsm.state("FIX_BEST"):
+            with m.If(~index.busy):
+                same = fix_sym == sym_at
+                with m.If(fix_buy):
+                    m.d.sync += [fix_row.bid_valid.eq(index.found), fix_row.bid.eq(index.result)]
+                    with m.If(same):
+                        m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
+                with m.Else():
+                    m.d.sync += [fix_row.ask_valid.eq(index.found), fix_row.ask.eq(index.result)]
+                    with m.If(same):
+                        m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
+                fsm.goto("FIX_WRITE")
+        with fsm.state("FIX_WRITE"):
+            m.d.comb += fix_write.eq(1)
+            m.d.sync += fix_pending.eq(0)
+            fix_done()
+        with fsm.state("RECHECK"):
+            m.d.sync += marketable.eq(marketable_now)
+            fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
                 with m.If(unlinker.level_emptied):
@@ -812,10 +883,12 @@ class PipelinedEngine(wiring.Component):
 
         with fsm.state("DONE"):
             m.d.sync += [walking.eq(0), replacing.eq(0)]
-            with m.If(lists_quiet):      # (the next command's t0 reads a freed slot's state row)
+            # (the next command's t0 reads a freed slot's state row: the resting orders a match took
+            # are off their lists first; a CANCEL's unlink, running on, killed its slot already)
+            with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
         fsm.finish()
-        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty)
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & ~unlinker.busy & ~unlinker.done)
 
         # -- the memories' ports: each the OR of its users' requests -----------------------------------
         for name, mem in mems.items():
