@@ -9,11 +9,14 @@ queues what it found, so that the matcher only ever looks at the head of a queue
 Contract
 --------
 * ``start`` (one cycle, while ``idle``) with ``book``, ``down`` (the levels go toward lower
-  indexes: the bid side's worse), ``best`` (an occupied level: where the levels start), ``limit``
-  and ``any_price``: a level is acceptable when ``any_price`` or it is no worse than ``limit``
-  (at most ``limit`` going up, at least going down). All are taken at ``start``. The index must
-  be free (``free_next`` or not ``busy``) in the cycle after ``start``, and is the feed's until
-  ``idle``.
+  indexes: the bid side's worse) and ``best`` (an occupied level: where the levels start): the
+  best level's row is read at once. ``go`` (with ``start``, or in a later cycle) with ``limit`` and
+  ``any_price``: a level is acceptable when ``any_price`` or it is no worse than ``limit`` (at most
+  ``limit`` going up, at least going down); the levels after the best are searched from then on.
+  A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
+  before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
+  otherwise: until ``go`` the feed does not touch the index). The index must be free (``free_next``
+  or not ``busy``) in the cycle after ``go``, and is the feed's until ``idle``.
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
@@ -24,8 +27,8 @@ Contract
   registers and the state; the rows are read at ``row_addr`` (a register) when ``row_en`` (a
   register), their data expected ``row_latency`` cycles later on ``row_data``.
 
-Cycles (``start`` in t): the best level's row is read at t+2 and queued at t+2+latency (presented
-a cycle later); the index's FIND is started at t+1. A level comes out of a word every 2 cycles
+Cycles (``start`` in t): the best level's row is read at t+1 and queued at t+1+latency (presented
+a cycle later); the index's FIND is started a cycle after ``go``. A level comes out of a word every 2 cycles
 (``GROUP``/``TAKE``: a two-stage encoder of what the index left of the word), each checked and
 read in the cycle after it is offered while ``DEPTH`` allows; the next word is asked for two
 cycles after a word's answer is taken (``NEXT_WORD``, 6 cycles at ``LevelIndex``).
@@ -53,7 +56,7 @@ class LevelFeed(wiring.Component):
         self.entry = sweep_entry(level_bits, slot_bits)
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
-            "limit": In(level_bits), "any_price": In(1),
+            "go": In(1), "limit": In(level_bits), "any_price": In(1),
             "stop": In(1), "idle": Out(1),
             "o": Out(stream.Signature(self.entry)),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
@@ -84,20 +87,29 @@ class LevelFeed(wiring.Component):
         m.d.sync += can_offer.eq(reserved <= DEPTH - 2)
 
         # ---- the candidate: the level offered in the cycle before (``cand_last``: none is left),
-        # checked and read now
+        # checked and read now; or, at ``start``, the best level, read at once
         cand, cand_valid, cand_last = Signal(lb), Signal(), Signal()
         finished = Signal()          # the last entry has been issued: nothing more is taken
         take = cand_valid & ~finished
         acceptable = any_price | Mux(down, cand >= limit, cand <= limit)
+        starting = Signal()
+        best_acceptable = self.any_price | Mux(self.down, self.best >= self.limit, self.best <= self.limit)
+        # (taken at start: checked when ``go`` comes with it; acceptable by contract when it comes later)
+        best_ends = self.go & ~best_acceptable
+        reading = take | starting
         # in flight: stage j holds the level whose row was read j cycles ago
         L = self.row_latency
         f_valid = Signal(L + 1)
         f_found = Signal(L + 1)
         f_idx = [Signal(lb, name=f"f_idx{j}") for j in range(L + 1)]
-        m.d.sync += [self.row_en.eq(take), f_valid.eq(Cat(take, f_valid[:-1])),
-                     f_found.eq(Cat(take & ~cand_last & acceptable, f_found[:-1])), cand_valid.eq(0)]
+        m.d.sync += [self.row_en.eq(reading), f_valid.eq(Cat(reading, f_valid[:-1])),
+                     f_found.eq(Cat((take & ~cand_last & acceptable) | (starting & ~best_ends), f_found[:-1])),
+                     cand_valid.eq(0)]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
-        with m.If(take):
+        with m.If(starting):
+            m.d.sync += [self.row_addr.eq(Cat(self.best, self.book)), f_idx[0].eq(self.best),
+                         finished.eq(best_ends)]
+        with m.Elif(take):
             m.d.sync += [self.row_addr.eq(Cat(cand, book)), f_idx[0].eq(Mux(cand_last, worst, cand)),
                          finished.eq(cand_last | ~acceptable)]
         m.d.comb += push.eq(f_valid[L])
@@ -108,7 +120,7 @@ class LevelFeed(wiring.Component):
             m.d.sync += [q[wr].eq(entry), wr.eq(wr + 1)]
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
-        m.d.sync += [count.eq(count + push - pop), reserved.eq(reserved + take - pop)]
+        m.d.sync += [count.eq(count + push - pop), reserved.eq(reserved + reading - pop)]
 
         # ---- the index's request: registers, 0 while the feed does not use the index (its owner
         # ORs the requests of its users)
@@ -150,16 +162,28 @@ class LevelFeed(wiring.Component):
             """Stopped: on to DRAIN (the last goto of a state's body counts)."""
             with m.If(self.stop):
                 fsm.goto("DRAIN")
+        best = Signal(lb)
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE"))
+
+        def search(book_, best_, down_):
+            """The FIND of the levels after the best (the index is free in the next cycle)."""
+            m.d.sync += [req_start.eq(1), req_op.eq(IndexOp.FIND), req_book.eq(book_), req_idx.eq(best_),
+                         req_down.eq(down_)]
+            fsm.goto("FIND")
         with fsm.state("IDLE"):
-            candidate(self.best)
+            m.d.comb += starting.eq(self.start)
             with m.If(self.start):
-                m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit),
-                             any_price.eq(self.any_price), finished.eq(0), ahead.eq(0), fresh.eq(0),
-                             req_start.eq(1), req_op.eq(IndexOp.FIND), req_book.eq(self.book),
-                             req_idx.eq(self.best), req_down.eq(self.down)]
-                offer()
-                fsm.goto("FIND")
+                m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
+                             any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0)]
+                with m.If(self.go):
+                    search(self.book, self.best, self.down)
+                with m.Else():
+                    fsm.goto("HOLD")
+        with fsm.state("HOLD"):          # the best is read; the search waits for ``go``
+            with m.If(self.go):
+                m.d.sync += [limit.eq(self.limit), any_price.eq(self.any_price)]
+                search(book, best, down)
+            drain_on_stop()
         with fsm.state("FIND"):          # the index takes the FIND (it is free: contract)
             m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
             fsm.goto("WAIT_FIND")

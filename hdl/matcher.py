@@ -13,7 +13,8 @@ Contract
   its index) and ``book`` (the opposite side's book number): the match begins.
 * ``levels``: the sweep's entries (``found``, ``idx``, ``head``, ``tail``), one per acceptable
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
-  chain reaches them; the last one it never takes (the sweep is stopped, ``sweep_stop``).
+  chain reaches them, from its ``start`` on (entries queued before it wait); the last one it never
+  takes (the sweep is stopped, ``sweep_stop``).
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
   all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
   ``r_account`` (their ``RowChoice``), ``r_gen``; and one of a cycle more (3, the order rows in
@@ -97,12 +98,14 @@ class Matcher(wiring.Component):
             m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
 
         # the sweep's levels into the chain; the entry that says no level is left, to the loop
+        # (taken only while a match runs: the sweep may queue its first level before the start)
         entry = self.levels.payload
+        matching = loop.busy | self.start
         m.d.comb += [
-            chain.levels.valid.eq(self.levels.valid & entry.found),
+            chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),
             chain.levels.payload.tag.eq(entry.idx),
-            self.levels.ready.eq(chain.levels.ready),
+            self.levels.ready.eq(chain.levels.ready & matching),
             loop.exhausted.eq(self.levels.valid & ~entry.found & ~chain.busy),
             self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en),
             chain.next_data.eq(self.next_data),

@@ -258,10 +258,23 @@ class PipelinedEngine(wiring.Component):
 
         # -- the feed and the matcher -----------------------------------------------------------------
         match_start = Signal()
+        # a NEW's feed starts at t2 when nothing of the command before runs on: the best level's row
+        # is read while the command is checked (``fed``); its search waits for the match (``go``),
+        # and it is stopped when there is none
+        in_t2 = fsm.ongoing("T2")
+        early_feed, fed, unfeed = Signal(), Signal(), Signal()
+        cmd_buy = cmd.side[0] == BUY
+        with m.If(early_feed):
+            m.d.sync += fed.eq(1)
+        with m.If(match_start | unfeed):
+            m.d.sync += fed.eq(0)
         m.d.comb += [
-            feed.start.eq(match_start), feed.book.eq(opp_book), feed.down.eq(buy == 0),
-            feed.best.eq(opp_best), feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
-            feed.stop.eq(matcher.sweep_stop),
+            feed.start.eq((match_start & ~fed) | early_feed), feed.go.eq(match_start),
+            feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
+            feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
+            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
+            feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
+            feed.stop.eq(matcher.sweep_stop | unfeed),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
@@ -482,6 +495,8 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
             m.d.sync += [sym.eq(sym_rd), sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
+            m.d.comb += early_feed.eq((opcode == OP.NEW) & (cmd.tif != FOK) & Mux(cmd_buy, sym_rd.ask_valid, sym_rd.bid_valid)
+                                      & ~rester.busy & ~unlinker.busy & ~fix_pending & feed.idle)
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
@@ -519,6 +534,7 @@ class PipelinedEngine(wiring.Component):
                 with m.Switch(opcode):
                     with m.Case(OP.NEW):
                         over = Mux(market, notional_m.over, notional_l.over)
+                        m.d.comb += unfeed.eq(fed)       # (but for a match, below, or a wait for a slot)
                         with m.If(check.new_failed):
                             reject(check.new_reason)
                             fsm.goto("DONE")
@@ -532,6 +548,7 @@ class PipelinedEngine(wiring.Component):
                             reject(R.POOL_FULL)
                             fsm.goto("DONE")
                         with m.Elif(~slots.available | ~gen_ready):
+                            m.d.comb += unfeed.eq(0)
                             fsm.goto("NEXT_SLOT")
                         with m.Else():
                             m.d.comb += accept.eq(1)
@@ -544,7 +561,7 @@ class PipelinedEngine(wiring.Component):
                                 with m.Else():
                                     fsm.goto("LEFT_OVER")
                             with m.Elif(marketable):
-                                m.d.comb += match_start.eq(1)
+                                m.d.comb += [match_start.eq(1), unfeed.eq(0)]
                                 fsm.goto("MATCHING")
                             with m.Elif(resting_kind):
                                 rest()
