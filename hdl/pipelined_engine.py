@@ -72,9 +72,10 @@ class Walk(enum.Enum, shape=2):
 
 def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
     """A symbol's row: its band and halt flag (``BandRow``'s fields first) and each side's best
-    occupied level, exact (``bid_valid``: the bids hold orders, ``bid``: the best's index)."""
+    occupied level, exact (``bid_valid``: the bids hold orders, ``bid``: the best's index,
+    ``bid_price``: its price, which a command's price is compared with as the row is read)."""
     return data.StructLayout({"lo": 32, "hi": 32, "halted": 1, "bid_valid": 1, "bid": level_bits,
-                              "ask_valid": 1, "ask": level_bits})
+                              "ask_valid": 1, "ask": level_bits, "bid_price": 32, "ask_price": 32})
 
 
 class PipelinedEngine(wiring.Component):
@@ -208,6 +209,13 @@ class PipelinedEngine(wiring.Component):
         with m.If(w_en & events.w_rdy):
             m.d.sync += seq.eq(seq + 1)
 
+        def set_best(row, bids, valid, level, price):
+            """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price."""
+            with m.If(bids):
+                m.d.sync += [row.bid_valid.eq(valid), row.bid.eq(level), row.bid_price.eq(price)]
+            with m.Else():
+                m.d.sync += [row.ask_valid.eq(valid), row.ask.eq(level), row.ask_price.eq(price)]
+
         def emit(type_, reason=0, **fields):
             """The sequencer's event in this cycle (the state must check ``events.w_rdy``)."""
             m.d.comb += [ev_en.eq(1), ev.type.eq(type_), ev.reason.eq(reason)]
@@ -269,11 +277,11 @@ class PipelinedEngine(wiring.Component):
         with m.If(match_start | unfeed):
             m.d.sync += fed.eq(0)
         m.d.comb += [
-            feed.start.eq((match_start & ~fed) | early_feed), feed.go.eq(match_start),
+            feed.start.eq((match_start & ~fed) | early_feed), feed.go.eq((match_start & ~fed) | early_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
-            feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
+            feed.limit.eq(Mux(in_t2, cmd.price - sym_rd.lo, idx[:lb])), feed.any_price.eq(market),
             feed.stop.eq(matcher.sweep_stop | unfeed),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
@@ -329,6 +337,9 @@ class PipelinedEngine(wiring.Component):
         rest_start = Signal()
         in_decide = fsm.ongoing("DECIDE")
         new_slot = Mux(in_decide, slots.slot, slot)     # (the accepted slot: the queue's in DECIDE)
+        rest_book, rest_level = Signal(bb), Signal(lb)     # the rester's level (while it runs)
+        with m.If(rest_start):
+            m.d.sync += [rest_book.eq(own_book), rest_level.eq(idx[:lb])]
         m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(new_slot), rester.account.eq(cmd.account[:ab]),
                      rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
@@ -451,10 +462,7 @@ class PipelinedEngine(wiring.Component):
             best, written in REST_SYMBOL."""
             m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
             with m.If(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)):
-                with m.If(buy):
-                    m.d.sync += [sym.bid_valid.eq(1), sym.bid.eq(idx[:lb])]
-                with m.Else():
-                    m.d.sync += [sym.ask_valid.eq(1), sym.ask.eq(idx[:lb])]
+                set_best(sym, buy, 1, idx[:lb], cmd.price)
             fsm.goto("REST_SYMBOL")
 
         def fix_done():
@@ -495,8 +503,17 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
             m.d.sync += [sym.eq(sym_rd), sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
-            m.d.comb += early_feed.eq((opcode == OP.NEW) & (cmd.tif != FOK) & Mux(cmd_buy, sym_rd.ask_valid, sym_rd.bid_valid)
-                                      & ~rester.busy & ~unlinker.busy & ~fix_pending & feed.idle)
+            # a NEW that will trade (its price against the best's, as the row is read) starts its feed
+            # now, search and all, unless a unit running on writes the best level's row (a resting
+            # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
+            # still to settle, or the index is not free for the search in the next cycle
+            best_rd = Mux(cmd_buy, sym_rd.ask, sym_rd.bid)
+            opp_book_rd = Cat(~cmd.side[0], cmd.symbol[:sb])
+            will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
+                             sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
+            rest_hazard = rester.busy & (rest_book == opp_book_rd) & (rest_level == best_rd)
+            m.d.comb += early_feed.eq((opcode == OP.NEW) & (cmd.tif != FOK) & will_trade & ~rest_hazard
+                                      & ~fix_pending & ~unlinker.busy & feed.idle & (~index.busy | index.free_next))
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
@@ -525,12 +542,13 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("DECIDE")
         # t4 (a MARKET order t5): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
-        settled = ~rester.busy & ~index.busy & lists_quiet
+        # (a feed stopped by the command before drains while its search finishes: it takes no start)
+        settled = ~rester.busy & ~index.busy & lists_quiet & feed.idle
         with fsm.state("DECIDE"):
             with m.If(settled & fix_pending):     # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
                 fsm.goto("FIX_CLEAR")
-            with m.Elif(events.w_rdy & settled):
+            with m.Elif(events.w_rdy & (settled | (fed & ~rester.busy & lists_quiet))):   # (the index: its feed's)
                 with m.Switch(opcode):
                     with m.Case(OP.NEW):
                         over = Mux(market, notional_m.over, notional_l.over)
@@ -684,17 +702,11 @@ class PipelinedEngine(wiring.Component):
                     index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0)
                     fsm.goto("MATCH_FIND")
                 with m.Else():
-                    with m.If(buy):
-                        m.d.sync += sym.ask.eq(last.idx)
-                    with m.Else():
-                        m.d.sync += sym.bid.eq(last.idx)
+                    set_best(sym, ~buy, 1, last.idx, sym.lo + last.idx)
                     fsm.goto("AGGRESSOR_END")
         with fsm.state("MATCH_FIND"):
             with m.If(~index.busy):
-                with m.If(buy):
-                    m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
-                with m.Else():
-                    m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
+                set_best(sym, ~buy, index.found, index.result, sym.lo + index.result)
                 fsm.goto("AGGRESSOR_END")
         with fsm.state("AGGRESSOR_END"):  # the resting orders' lists are settled first (slots free in order)
             with m.If(lists_quiet):
@@ -776,14 +788,9 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("FIX_BEST"):
             with m.If(~index.busy):
                 same = fix_sym == sym_at
-                with m.If(fix_buy):
-                    m.d.sync += [fix_row.bid_valid.eq(index.found), fix_row.bid.eq(index.result)]
-                    with m.If(same):
-                        m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
-                with m.Else():
-                    m.d.sync += [fix_row.ask_valid.eq(index.found), fix_row.ask.eq(index.result)]
-                    with m.If(same):
-                        m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
+                set_best(fix_row, fix_buy, index.found, index.result, fix_row.lo + index.result)
+                with m.If(same):
+                    set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result)
                 fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
             m.d.comb += fix_write.eq(1)
@@ -814,10 +821,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
             with m.If(~index.busy):
-                with m.If(tgt_buy):
-                    m.d.sync += [sym.bid_valid.eq(index.found), sym.bid.eq(index.result)]
-                with m.Else():
-                    m.d.sync += [sym.ask_valid.eq(index.found), sym.ask.eq(index.result)]
+                set_best(sym, tgt_buy, index.found, index.result, sym.lo + index.result)
                 fsm.goto("WRITE_SYMBOL")
 
         # -- walks: HALT and SNAPSHOT visit the bids then the asks, MASS_CANCEL an account's list, FOK
