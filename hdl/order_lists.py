@@ -137,13 +137,14 @@ class Rester(wiring.Component):
 
 class Unlinker(wiring.Component):
     """An order off its level's FIFO (``from_level``) and its account's list (``from_account``),
-    and its slot freed (``release``: not a replaced order, which leaves its level only).
+    and its slot killed (``kill``: its state row not live) and freed (``release``; a replaced order
+    leaves its level only).
 
     Contract
     --------
     * ``start`` (one cycle, while not ``busy``) with ``slot``, ``gen`` (its generation, kept in the
       freed slot's state row), ``account``, ``from_level`` with ``book`` and ``idx``,
-      ``from_account``, ``release``: taken.
+      ``from_account``, ``release``, ``kill``: taken.
     * In the next cycle (u1) the slot's links, the account's list and the level's row are read, for
       the lists it leaves (``level_links_read``: the parent reads ``next`` and ``prev`` at that
       address; ``account_links_read``: ``anext`` and ``aprev``; an order the match took off its
@@ -151,13 +152,14 @@ class Unlinker(wiring.Component):
       order stands on each list is registered as the rows arrive, and the writes go out in one
       cycle from registers, u1 + the rows' latency + 2 (``done``): on each list, the one link or
       the one end that skips the order (``level_emptied``/the account list's ``valid`` cleared when it
-      was the list's only order); with ``release``, the slot's state row (``gen``, not live) and
-      ``free`` with the slot.
+      was the list's only order); with ``kill``, the slot's state row (``gen``, not live); with
+      ``release``, ``free`` with the slot.
     * ``level_emptied`` (with ``done``, held): the order was its level's only one; the level's
       index bit is the parent's to clear. ``busy`` from ``start`` to ``done``; a ``start`` in
       ``done``'s cycle is taken, its reads seeing these writes.
 
-    Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3).
+    Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
+    leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite.
     """
 
     def __init__(self, slot_bits: int, gen_bits: int, account_bits: int, book_bits: int, level_bits: int,
@@ -168,8 +170,8 @@ class Unlinker(wiring.Component):
         super().__init__({
             "start": In(1), "slot": In(slot_bits), "gen": In(gen_bits), "account": In(account_bits),
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
-            "release": In(1),
-            "busy": Out(1), "done": Out(1), "level_emptied": Out(1),
+            "release": In(1), "kill": In(1),
+            "busy": Out(1), "levels_busy": Out(1), "done": Out(1), "level_emptied": Out(1),
             "level_links_read": Out(ReadRequest(slot_bits)), "account_links_read": Out(ReadRequest(slot_bits)),
             "next_data": In(slot_bits), "prev_data": In(slot_bits),
             "anext_data": In(slot_bits), "aprev_data": In(slot_bits),
@@ -183,19 +185,19 @@ class Unlinker(wiring.Component):
         k = self.k
         slot, gen, account = Signal(k), Signal(self.g), Signal(self.ab)
         from_level, book, idx, from_account = Signal(), Signal(self.bb), Signal(self.lb), Signal()
-        release = Signal()
+        release, kill = Signal(), Signal()
         m.d.sync += [self.level_links_read.as_value().eq(0), self.account_links_read.as_value().eq(0),
                      self.alist_read.as_value().eq(0),
                      self.level_read.as_value().eq(0)]
         arriving = Signal(self.rows_latency + 2)     # bit j: j cycles after the reads (u1)
         m.d.sync += arriving.eq(arriving << 1)
         busy = Signal()
-        m.d.comb += self.busy.eq(busy)
+        m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level)]
         with m.If(self.start & ~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),
-                         from_account.eq(self.from_account), release.eq(self.release), busy.eq(1),
-                         arriving.eq(1),
+                         from_account.eq(self.from_account), release.eq(self.release), kill.eq(self.kill),
+                         busy.eq(1), arriving.eq(1),
                          self.level_links_read.en.eq(self.from_level), self.level_links_read.addr.eq(self.slot),
                          self.account_links_read.en.eq(self.from_account),
                          self.account_links_read.addr.eq(self.slot),
@@ -216,7 +218,8 @@ class Unlinker(wiring.Component):
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]
-        with m.If(arriving[self.rows_latency + 1]):
+        # (an order leaving its account's list only is done as its block rows are in)
+        with m.If(Mux(from_level, arriving[self.rows_latency + 1], arriving[3])):
             lw, aw = self.level_write, self.alist_write
             m.d.sync += [
                 busy.eq(0), self.done.eq(1), self.level_emptied.eq(from_level & l_head & l_tail),
@@ -236,7 +239,7 @@ class Unlinker(wiring.Component):
                 self.aprev_write.en.eq(from_account & ~a_head & ~a_tail), self.aprev_write.addr.eq(anxt),
                 self.aprev_write.data.eq(aprv),
                 # the slot: no longer live, back to the free queue
-                self.state_write.en.eq(release), self.state_write.addr.eq(slot),
+                self.state_write.en.eq(kill), self.state_write.addr.eq(slot),
                 self.state_write.data.gen.eq(gen), self.state_write.data.live.eq(0),
                 self.free.eq(release), self.free_slot.eq(slot)]
         return m

@@ -138,7 +138,10 @@ class PipelinedEngine(wiring.Component):
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY)
         m.submodules.events = events = EventOutput(self.fifo_depth)
-        m.submodules.gone = gone = _GoneQueue(GoneOrder(k, g, ab), depth=16)
+        # the orders whose slots are to be freed, in order: the resting orders a match took (off their
+        # account lists first: ``lists``), then the aggressor when it did not rest
+        GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
+        m.submodules.gone = gone = _GoneQueue(GoneEntry, depth=16)
 
         cycle = Signal(64)
         m.d.sync += cycle.eq(cycle + 1)
@@ -306,7 +309,14 @@ class PipelinedEngine(wiring.Component):
         lw = matcher.leaves_write
         writes["leaves"].append((lw.en, lw.addr, lw.data))
         # the orders the match took off their levels: off their account lists, slots freed
-        wiring.connect(m, matcher.gone, gone.w)
+        # (the matcher's, each killed as it is decided: the next command's t0 may name it; the
+        # aggressor's, pushed by the sequencer after the match)
+        release = Signal()            # the aggressor's slot freed (it never rested)
+        m.d.comb += [gone.w.valid.eq(matcher.gone.valid | release), matcher.gone.ready.eq(gone.w.ready),
+                     gone.w.payload.order.eq(Mux(release, Cat(slot, gen, cmd.account[:ab]), matcher.gone.payload)),
+                     gone.w.payload.lists.eq(~release)]
+        writes["state"].append((matcher.gone.valid & gone.w.ready, matcher.gone.payload.slot,
+                                Cat(matcher.gone.payload.gen, Const(0, 1))))
 
         # -- the level rows: the feed's, the rester's and the unlinker's reads; their writes and
         # the match's new head
@@ -344,6 +354,7 @@ class PipelinedEngine(wiring.Component):
                      rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
+        cancel_kill = Signal()        # (a CANCEL's: its slot killed by the sequencer, the unlink on its own)
         # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
         # replaced order leaves its level only, and its account's list only if the match ends it)
         unlink_level, unlink_account, unlink_release = Signal(init=1), Signal(init=1), Signal(init=1)   # (comb)
@@ -351,12 +362,14 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(cancel_start | from_queue),
-            unlinker.slot.eq(Mux(cancel_start, tgt.slot, gone.r.payload.slot)),
-            unlinker.gen.eq(Mux(cancel_start, tgt.gen, gone.r.payload.gen)),
-            unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.account)),
+            unlinker.slot.eq(Mux(cancel_start, tgt.slot, gone.r.payload.order.slot)),
+            unlinker.gen.eq(Mux(cancel_start, tgt.gen, gone.r.payload.order.gen)),
+            unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.order.account)),
             unlinker.from_level.eq(cancel_start & unlink_level), unlinker.book.eq(Cat(tgt.side, sym_at)),
-            unlinker.idx.eq(tgt.idx), unlinker.from_account.eq(~cancel_start | unlink_account),
+            unlinker.idx.eq(tgt.idx),
+            unlinker.from_account.eq(Mux(cancel_start, unlink_account, gone.r.payload.lists)),
             unlinker.release.eq(~cancel_start | unlink_release),
+            unlinker.kill.eq(cancel_start & unlink_release & ~cancel_kill),
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
@@ -370,9 +383,7 @@ class PipelinedEngine(wiring.Component):
                 w = getattr(unit, f"{name}_write")
                 writes[name].append((w.en, w.addr, w.data))
         writes["state"].append((unlinker.state_write.en, unlinker.state_write.addr, unlinker.state_write.data))
-        release = Signal()            # the aggressor's slot freed (it never rested)
-        m.d.comb += [slots.free.eq(unlinker.free | release),
-                     slots.free_slot.eq(Mux(unlinker.free, unlinker.free_slot, slot))]
+        m.d.comb += [slots.free.eq(unlinker.free), slots.free_slot.eq(unlinker.free_slot)]
         writes["state"].append((release, slot, Cat(gen, Const(0, 1))))
         # the resting orders' lists settled, their slots freed (the unlinker's last write and free
         # are in its ``done`` cycle)
@@ -438,7 +449,7 @@ class PipelinedEngine(wiring.Component):
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
         fix_sym, fix_idx = Signal(sb), Signal(lb)
         fix_row = Signal(SymRow)
-        fix_read, fix_write, cancel_kill = Signal(), Signal(), Signal()
+        fix_read, fix_write = Signal(), Signal()
         reads["symbol"].append((fix_read, fix_sym))
         writes["symbol"].append((fix_write, fix_sym, fix_row))
         writes["state"].append((cancel_kill, tgt.slot, Cat(tgt.gen, Const(0, 1))))
@@ -497,6 +508,7 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("IDLE"):
             m.d.comb += gen_read.eq(gen_wanted & ~take)
             with m.If(take):
+                m.d.sync += [walking.eq(0), replacing.eq(0)]   # (a command may end in any state)
                 fsm.goto("T1")
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
@@ -513,7 +525,8 @@ class PipelinedEngine(wiring.Component):
                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
             rest_hazard = rester.busy & (rest_book == opp_book_rd) & (rest_level == best_rd)
             m.d.comb += early_feed.eq((opcode == OP.NEW) & (cmd.tif != FOK) & will_trade & ~rest_hazard
-                                      & ~fix_pending & ~unlinker.busy & feed.idle & (~index.busy | index.free_next))
+                                      & ~fix_pending & ~unlinker.levels_busy & feed.idle
+                                      & (~index.busy | index.free_next))
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
@@ -692,7 +705,10 @@ class PipelinedEngine(wiring.Component):
                              leaves.eq(matcher.a_leaves_now)]
                 fsm.goto("MATCH_SETTLE")
         with fsm.state("MATCH_SETTLE"):   # the levels passed leave the index; the new head is written
-            with m.If(feed.idle & ~index.busy):
+            with m.If(~last.emptied & (last.idx == opp_best)):   # only the best met, and not emptied
+                m.d.comb += head_write.eq(last.head_valid)
+                fsm.goto("AGGRESSOR_END")
+            with m.Elif(feed.idle & ~index.busy):
                 index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied)
                 m.d.comb += head_write.eq(last.head_valid & ~last.emptied)
                 fsm.goto("MATCH_BEST")
@@ -708,25 +724,30 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 set_best(sym, ~buy, index.found, index.result, sym.lo + index.result)
                 fsm.goto("AGGRESSOR_END")
-        with fsm.state("AGGRESSOR_END"):  # the resting orders' lists are settled first (slots free in order)
-            with m.If(lists_quiet):
+        with fsm.state("AGGRESSOR_END"):
+            # the aggressor's slot is freed behind the resting orders', through the gone queue; an
+            # order to rest, or a replaced one to take off its account list, waits for that queue
+            # to empty (the account lists it changes)
+            ended = a_canceled | (leaves == 0)
+            with m.If(ended & ~is_replace & gone.w.ready):
+                m.d.comb += [sym_write.eq(1), release.eq(1)]
+                fsm.goto("IDLE")
+            with m.Elif(lists_quiet & (ended | ~resting_kind)):
                 m.d.comb += sym_write.eq(1)
-                with m.If((a_canceled | (leaves == 0)) & is_replace):   # off its account's list too
+                with m.If(ended):          # a replaced order: off its account's list too
                     m.d.comb += [cancel_start.eq(1), unlink_level.eq(0)]
                     fsm.goto("UNLINK")
-                with m.Elif(a_canceled | (leaves == 0)):
-                    m.d.comb += release.eq(1)
-                    fsm.goto("DONE")
-                with m.Elif(resting_kind):
-                    fsm.goto("REST")
                 with m.Else():
                     fsm.goto("LEFT_OVER")
+            with m.Elif(lists_quiet):
+                m.d.comb += sym_write.eq(1)
+                fsm.goto("REST")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
-            with m.If(events.w_rdy & lists_quiet):
+            with m.If(events.w_rdy & gone.w.ready):
                 emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), side=cmd.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
                 m.d.comb += release.eq(1)
-                fsm.goto("DONE")
+                fsm.goto("IDLE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
                 rest()
@@ -909,7 +930,7 @@ class PipelinedEngine(wiring.Component):
             with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
         fsm.finish()
-        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & ~unlinker.busy & ~unlinker.done)
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
         # -- the memories' ports: each the OR of its users' requests -----------------------------------
         for name, mem in mems.items():
