@@ -832,7 +832,8 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("UNLINK_CLEAR"):
             with m.If(~index.busy):
                 index_request(IndexOp.CLEAR, tgt_book, tgt.idx)
-                with m.If(tgt_best == tgt.idx):
+                # (HALT finds each side's best once, when it has walked the side)
+                with m.If((tgt_best == tgt.idx) & ~(walking & (walk_kind == Walk.HALT))):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
                     unlinked()
@@ -859,6 +860,22 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
+            with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
+                with m.If(~index.busy):
+                    index_request(IndexOp.FIND, Cat(walk_side, sym_at),
+                                  Mux(walk_side == BUY, (1 << lb) - 1, 0), down=walk_side == BUY, inclusive=1)
+                    fsm.goto("HALT_BEST")
+            with m.Elif(walk_side == BUY):
+                m.d.sync += walk_side.eq(SELL)
+                fsm.goto("WALK_SIDE")
+            with m.Else():
+                fsm.goto("DONE")
+        with fsm.state("HALT_BEST"):
+            with m.If(~index.busy):
+                set_best(sym, walk_side == BUY, index.found, index.result, sym.lo + index.result)
+                fsm.goto("HALT_SIDE_DONE")
+        with fsm.state("HALT_SIDE_DONE"):
+            m.d.comb += sym_write.eq(1)
             with m.If(walk_side == BUY):
                 m.d.sync += walk_side.eq(SELL)
                 fsm.goto("WALK_SIDE")
@@ -875,7 +892,10 @@ class PipelinedEngine(wiring.Component):
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
                         with m.If((cmd.symbol == p.ALL_SYMBOLS) | (visit.owner.symbol == cmd.symbol)):
-                            m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
+                            # (the walker read the symbol's row ahead: ``sym`` is newer when the
+                            # order before was the same symbol's)
+                            with m.If(visit.owner.symbol != sym_at):
+                                m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
                             cancel_visited(R.MASS)
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)

@@ -24,8 +24,11 @@ Contract
   while unused. The next level is found with the index's FIND (``index_*``, 0 while unused), which
   must be idle when the walker leaves a level.
 
-Cycles: an order every ``rows_latency`` + 3 cycles (+ 3 on an account's walk, its symbol's row), a
-level's first order ``rows_latency`` + 1 cycles later, plus the FIND between levels.
+Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
+cycles, + 4 on an account's walk, its symbol's row): an order a cycle after the ``advance`` before
+it when they are in; a level's first order ``rows_latency`` + 2 cycles after its row, plus the
+FIND between levels. On an account's walk, the symbol's row is read before the parent has done with
+the order before: the parent keeps its own copy of a symbol's row it changes.
 """
 
 from amaranth import Cat, Module, Mux, Signal
@@ -67,7 +70,7 @@ class Walker(wiring.Component):
         k, lat = self.k, self.rows_latency
         by_account, book, down = Signal(), Signal(self.bb), Signal()
         level = Signal(self.lb)
-        cur, end, nxt = Signal(k), Signal(k), Signal(k)
+        end = Signal(k)
         visit = Signal(self.visit_layout)
         m.d.comb += self.visit.eq(visit)
         requests = (self.slot_read, self.level_read, self.alist_read, self.symbol_read)
@@ -77,17 +80,30 @@ class Walker(wiring.Component):
         wait = Signal(range(lat + 2))
         m.d.sync += wait.eq(wait - (wait != 0))
 
+        # the next order's rows, read while the parent looks at the one before (``ahead``); the
+        # visited order's links and the list's ends are all the walk needs of it, so the parent may
+        # take it off its lists meanwhile (what that rewrites is never read here: the neighbours'
+        # links toward it, the ends' rows)
+        ahead = Signal(self.visit_layout)
+        ahead_next = Signal(k)
+        fetching, f_slot = Signal(), Signal(k)
+        f_wait = Signal(range(lat + 2))
+        m.d.sync += f_wait.eq(f_wait - (f_wait != 0))
+        symbol_step = Signal()
+        s_wait = Signal(range(4))
+        m.d.sync += s_wait.eq(s_wait - (s_wait != 0))
+
         def read_level(at):
             m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(at, book)), wait.eq(lat + 1)]
 
-        def read_order(slot):
-            m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), cur.eq(slot), wait.eq(lat + 1)]
-            fsm.goto("READ")
+        def fetch(slot):
+            m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), f_slot.eq(slot),
+                         f_wait.eq(lat + 1), fetching.eq(1)]
 
         def stoppable():
             """``stop``: back to IDLE (the last goto of a state's body counts)."""
             with m.If(self.stop):
-                m.d.sync += visit.valid.eq(0)
+                m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0), symbol_step.eq(0)]
                 fsm.goto("IDLE")
 
         fsm = OneHotFSM(m, init="IDLE", name="walk")
@@ -95,7 +111,7 @@ class Walker(wiring.Component):
         with fsm.state("IDLE"):
             with m.If(self.start):
                 m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
-                             level.eq(self.level)]
+                             level.eq(self.level), visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
                 with m.If(self.by_account):
                     m.d.sync += [self.alist_read.en.eq(1), self.alist_read.addr.eq(self.account), wait.eq(3)]
                 with m.Else():
@@ -107,43 +123,40 @@ class Walker(wiring.Component):
                 with m.If(by_account):
                     m.d.sync += end.eq(self.alist_data.tail)
                     with m.If(self.alist_data.valid):
-                        read_order(self.alist_data.head)
+                        fetch(self.alist_data.head)
+                        fsm.goto("RUN")
                     with m.Else():
                         fsm.goto("IDLE")
                 with m.Else():
                     m.d.sync += end.eq(self.level_data.tail)
-                    read_order(self.level_data.head)
+                    fetch(self.level_data.head)
+                    fsm.goto("RUN")
             stoppable()
-        with fsm.state("READ"):          # the order's rows
-            with m.If(wait == 1):
-                m.d.sync += [visit.slot.eq(cur), visit.state.eq(self.state_data), visit.owner.eq(self.owner_data),
-                             visit.order.eq(self.order_data), visit.leaves.eq(self.leaves_data),
-                             visit.level.eq(level), visit.last.eq(cur == end),
-                             nxt.eq(Mux(by_account, self.anext_data, self.next_data))]
-                with m.If(by_account):
-                    fsm.goto("SYMBOL")
-                with m.Else():
-                    m.d.sync += visit.valid.eq(1)
-                    fsm.goto("VISIT")
-            stoppable()
-        with fsm.state("SYMBOL"):        # (an account's walk) the order's symbol's row
-            m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(visit.owner.symbol), wait.eq(3)]
-            fsm.goto("SYMBOL_WAIT")
-            stoppable()
-        with fsm.state("SYMBOL_WAIT"):
-            with m.If(wait == 1):
-                m.d.sync += [visit.symbol.eq(self.symbol_data), visit.valid.eq(1)]
-                fsm.goto("VISIT")
-            stoppable()
-        with fsm.state("VISIT"):
-            with m.If(self.advance):
+        with fsm.state("RUN"):           # the orders of the list, one visit at a time, the next read ahead
+            # the rows arrive (an account's walk: then its symbol's row, read from the registered owner)
+            with m.If(fetching & (f_wait == 1)):
+                m.d.sync += [ahead.slot.eq(f_slot), ahead.state.eq(self.state_data), ahead.owner.eq(self.owner_data),
+                             ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
+                             ahead.level.eq(level), ahead.last.eq(f_slot == end),
+                             ahead_next.eq(Mux(by_account, self.anext_data, self.next_data)),
+                             fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
+            with m.If(symbol_step):
+                m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(ahead.owner.symbol), s_wait.eq(3),
+                             symbol_step.eq(0)]
+            with m.If(s_wait == 1):
+                m.d.sync += [ahead.symbol.eq(self.symbol_data), ahead.valid.eq(1)]
+            # presented when the visit before is done with; the next one read at once
+            with m.If(~visit.valid & ahead.valid):
+                m.d.sync += [visit.eq(ahead), ahead.valid.eq(0)]
+                with m.If(~ahead.last):
+                    fetch(ahead_next)
+            with m.If(self.advance & visit.valid):
                 m.d.sync += visit.valid.eq(0)
-                with m.If(~visit.last):
-                    read_order(nxt)
-                with m.Elif(by_account):
-                    fsm.goto("IDLE")
-                with m.Else():
-                    fsm.goto("FIND")
+                with m.If(visit.last):
+                    with m.If(by_account):
+                        fsm.goto("IDLE")
+                    with m.Else():
+                        fsm.goto("FIND")
             stoppable()
         with fsm.state("FIND"):          # the next level (the index is idle: contract)
             with m.If(~self.index_busy):
