@@ -46,6 +46,18 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
 
 
+@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 7, 25_000, 0.3, 0.3), ("sim", 8, 40_000, 0.2, 0.2)])
+def test_pipelined_engine_on_generated_flows(size, seed, n, idle, stall, monkeypatch):
+    """The pipelined engine (being built, docs/pipelined-engine.md) against the model on generated
+    flows of every command; the whole suite runs on it with ``FPGAX_ENGINE=pipelined``."""
+    monkeypatch.setenv("FPGAX_ENGINE", "pipelined")
+    config = profile(size)
+    opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
+                      invalid=0.02, admin=0.01, burst=0.01)
+    result = assert_same(Flow(generate(opts, config)), size, idle, stall, seed)
+    assert result.counts.get("FILL", 0) > 0 and result.counts.get("LEVEL", 0) > 0
+
+
 def test_a_divergence_is_reported_with_its_command():
     """compare really compares: a doctored event is found and located."""
     config = profile("sim")

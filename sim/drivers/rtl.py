@@ -58,10 +58,10 @@ def engine_kind() -> str:
     return kind
 
 
-def verilog(config: EngineConfig) -> str:
+def verilog(config: EngineConfig, engine: str | None = None) -> str:
     from amaranth.back import verilog as back
 
-    if engine_kind() == "pipelined":
+    if (engine or engine_kind()) == "pipelined":
         from fpgax.hdl.pipelined_engine import PipelinedEngine as Engine
     else:
         from fpgax.hdl.engine import MatchingEngine as Engine
@@ -107,10 +107,15 @@ def _env() -> dict:
     return env
 
 
-@functools.lru_cache(maxsize=64)
 def build_key(config: EngineConfig, trace: bool) -> str:
-    """What the binary depends on: the configuration, the gateware and harness sources, the tools
-    (computed once per process and configuration: the sources do not change under a running tool)."""
+    """What the binary depends on: the configuration, the engine chosen (``FPGAX_ENGINE``), the
+    gateware and harness sources, the tools (computed once per process, configuration and engine:
+    the sources do not change under a running tool)."""
+    return _build_key(config, trace, engine_kind())
+
+
+@functools.lru_cache(maxsize=64)
+def _build_key(config: EngineConfig, trace: bool, engine: str) -> str:
     import amaranth
 
     import fpgax.hdl
@@ -120,7 +125,7 @@ def build_key(config: EngineConfig, trace: bool) -> str:
     hdl = Path(fpgax.hdl.__file__).parent
     for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
         h.update(path.name.encode() + path.read_bytes())
-    h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}|{engine_kind()}".encode())
+    h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}|{engine}".encode())
     return h.hexdigest()[:16]
 
 
@@ -135,7 +140,8 @@ def build(config: EngineConfig, trace: bool = False) -> Path:
     defines = {"FPGAX_CMD_BYTES": p.COMMAND.size, "FPGAX_EVT_BYTES": p.EVENT.size,
                "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
                "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
-    return build_harness(TOP, lambda: verilog(config), HARNESS, defines, build_key(config, trace),
+    engine = engine_kind()
+    return build_harness(TOP, lambda: verilog(config, engine), HARNESS, defines, build_key(config, trace),
                          f"the engine for {_describe(config)}", trace=trace, extra={"config": config.as_dict()})
 
 
