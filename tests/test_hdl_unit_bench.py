@@ -63,7 +63,7 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
 
     config = profile("u280")
     assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "level-index",
-                          "level-feed", "price-index",
+                          "level-feed", "pipelined-engine", "price-index",
                           "level-store", "level-sweep", "free-list", "event-output", "command-check",
                           "notional-check"}
     from fpgax.toolflow.estimate import memories_of
