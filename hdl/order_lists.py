@@ -86,9 +86,11 @@ class Rester(wiring.Component):
         m = Module()
         slot, account, book, idx = Signal(self.k), Signal(self.ab), Signal(self.bb), Signal(self.lb)
         to_account = Signal()
-        # the reads and the SET: registers, loaded at start, 0 otherwise
-        m.d.sync += [self.alist_read.as_value().eq(0), self.level_read.as_value().eq(0), self.index_start.eq(0),
-                     self.index_op.eq(0), self.index_book.eq(0), self.index_idx.eq(0)]
+        # the reads and the SET: registers; their enables set at start, 0 otherwise, and their
+        # addresses (the parent gates them with the enables) loaded in every idle cycle, as the
+        # order's fields are: ``start`` reaches a few enables, not every register
+        m.d.sync += [self.alist_read.en.eq(0), self.level_read.en.eq(0), self.index_start.eq(0),
+                     self.index_op.eq(0)]
         # the rows' arrivals: bit j set j cycles after the reads were issued (r1)
         arriving = Signal(self.rows_latency + 2)
         m.d.sync += arriving.eq(arriving << 1)
@@ -103,13 +105,14 @@ class Rester(wiring.Component):
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0)]
-        with m.If(self.start & ~busy):
+        with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), account.eq(self.account), book.eq(self.book), idx.eq(self.idx),
-                         to_account.eq(self.to_account), busy.eq(1), arriving.eq(1),
-                         self.alist_read.en.eq(1), self.alist_read.addr.eq(self.account),
-                         self.level_read.en.eq(1), self.level_read.addr.eq(self.idx | (self.book << self.lb)),
-                         self.index_start.eq(1), self.index_op.eq(IndexOp.SET),
+                         to_account.eq(self.to_account), self.alist_read.addr.eq(self.account),
+                         self.level_read.addr.eq(self.idx | (self.book << self.lb)),
                          self.index_book.eq(self.book), self.index_idx.eq(self.idx)]
+        with m.If(self.start & ~busy):
+            m.d.sync += [busy.eq(1), arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
+                         self.index_start.eq(1), self.index_op.eq(IndexOp.SET)]
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again
         rows_in = arriving[self.rows_latency + 1] | waiting
         with m.If(arriving[self.rows_latency + 1]):
@@ -144,7 +147,9 @@ class Unlinker(wiring.Component):
     --------
     * ``start`` (one cycle, while not ``busy``) with ``slot``, ``gen`` (its generation, kept in the
       freed slot's state row), ``account``, ``from_level`` with ``book`` and ``idx``,
-      ``from_account``, ``release``, ``kill``: taken.
+      ``from_account``, ``release``, ``kill``: taken (the inputs are registered in every cycle the
+      unlinker is idle; ``start`` reaches a few enables). The read requests' addresses are not 0
+      while unused: the parent gates them with their enables.
     * In the next cycle (u1) the slot's links, the account's list and the level's row are read, for
       the lists it leaves (``level_links_read``: the parent reads ``next`` and ``prev`` at that
       address; ``account_links_read``: ``anext`` and ``aprev``; an order the match took off its
@@ -186,24 +191,25 @@ class Unlinker(wiring.Component):
         slot, gen, account = Signal(k), Signal(self.g), Signal(self.ab)
         from_level, book, idx, from_account = Signal(), Signal(self.bb), Signal(self.lb), Signal()
         release, kill = Signal(), Signal()
-        m.d.sync += [self.level_links_read.as_value().eq(0), self.account_links_read.as_value().eq(0),
-                     self.alist_read.as_value().eq(0),
-                     self.level_read.as_value().eq(0)]
+        # (as the rester's: enables set at start, the rest loaded in every idle cycle)
+        m.d.sync += [self.level_links_read.en.eq(0), self.account_links_read.en.eq(0), self.alist_read.en.eq(0),
+                     self.level_read.en.eq(0)]
         arriving = Signal(self.rows_latency + 2)     # bit j: j cycles after the reads (u1)
         m.d.sync += arriving.eq(arriving << 1)
         busy = Signal()
         m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level)]
-        with m.If(self.start & ~busy):
+        with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),
                          from_account.eq(self.from_account), release.eq(self.release), kill.eq(self.kill),
-                         busy.eq(1), arriving.eq(1),
-                         self.level_links_read.en.eq(self.from_level), self.level_links_read.addr.eq(self.slot),
-                         self.account_links_read.en.eq(self.from_account),
-                         self.account_links_read.addr.eq(self.slot),
-                         self.alist_read.en.eq(self.from_account), self.alist_read.addr.eq(self.account),
-                         self.level_read.en.eq(self.from_level),
+                         self.level_links_read.addr.eq(self.slot), self.account_links_read.addr.eq(self.slot),
+                         self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(self.idx | (self.book << self.lb))]
+        with m.If(self.start & ~busy):
+            m.d.sync += [busy.eq(1), arriving.eq(1),
+                         self.level_links_read.en.eq(self.from_level),
+                         self.account_links_read.en.eq(self.from_account),
+                         self.alist_read.en.eq(self.from_account), self.level_read.en.eq(self.from_level)]
         # the links and the account list (block, latency 2): registered with where the order stands
         nxt, prv, anxt, aprv = Signal(k), Signal(k), Signal(k), Signal(k)
         alist = Signal(AccountList(k))

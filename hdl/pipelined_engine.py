@@ -161,8 +161,8 @@ class PipelinedEngine(wiring.Component):
         target = pay.order_id[:k]
         for name in ("state", "owner", "order", "leaves"):
             reads[name].append((take, target))
-        reads["symbol"].append((take, pay.symbol[:sb]))
-        reads["account"].append((take, pay.account[:ab]))
+        reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+        reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
@@ -243,7 +243,8 @@ class PipelinedEngine(wiring.Component):
 
         # the symbol row, written from ``sym`` when ``sym_write``
         sym_write = Signal()
-        writes["symbol"].append((sym_write, sym_at, sym))
+        writes["symbol"].append((sym_write, sym_at, sym,
+                                 _Select(~fsm.ongoing("INIT") & ~fsm.ongoing("FIX_WRITE"))))
 
         # the sequencer's index requests (``idx_req_*``), ORed with the feed's and the rester's
         ireq = Signal(data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb, "down": 1,
@@ -252,8 +253,9 @@ class PipelinedEngine(wiring.Component):
             index.start.eq(ireq.start | feed.index_start | rester.index_start | walker.index_start),
             index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
                         | walker.index_op.as_value()),
-            index.book.eq(ireq.book | feed.index_book | rester.index_book | walker.index_book),
-            index.idx.eq(ireq.idx | feed.index_idx | rester.index_idx | walker.index_idx),
+            index.book.eq(ireq.book | feed.index_book | Mux(rester.index_start, rester.index_book, 0)
+                          | walker.index_book),
+            index.idx.eq(ireq.idx | feed.index_idx | Mux(rester.index_start, rester.index_idx, 0) | walker.index_idx),
             index.down.eq(ireq.down | feed.index_down | walker.index_down),
             walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
             walker.index_result.eq(index.result),
@@ -307,7 +309,7 @@ class PipelinedEngine(wiring.Component):
             matcher.r_account.eq(r_account), matcher.r_client.eq(ord_rd.client_id),
         ]
         lw = matcher.leaves_write
-        writes["leaves"].append((lw.en, lw.addr, lw.data))
+        writes["leaves"].append((lw.en, lw.addr, lw.data, _Select(matcher.busy)))
         # the orders the match took off their levels: off their account lists, slots freed
         # (the matcher's, each killed as it is decided: the next command's t0 may name it; the
         # aggressor's, pushed by the sequencer after the match)
@@ -316,7 +318,7 @@ class PipelinedEngine(wiring.Component):
                      gone.w.payload.order.eq(Mux(release, Cat(slot, gen, cmd.account[:ab]), matcher.gone.payload)),
                      gone.w.payload.lists.eq(~release)]
         writes["state"].append((matcher.gone.valid & gone.w.ready, matcher.gone.payload.slot,
-                                Cat(matcher.gone.payload.gen, Const(0, 1))))
+                                Cat(matcher.gone.payload.gen, Const(0, 1)), _Select(matcher.busy)))
 
         # -- the level rows: the feed's, the rester's and the unlinker's reads; their writes and
         # the match's new head
@@ -359,17 +361,21 @@ class PipelinedEngine(wiring.Component):
         # replaced order leaves its level only, and its account's list only if the match ends it)
         unlink_level, unlink_account, unlink_release = Signal(init=1), Signal(init=1), Signal(init=1)   # (comb)
         from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start
+        # the states that may start the unlinker themselves, once the gone queue is empty: where its
+        # inputs come from, registers (``cancel_start`` is a decision of the cycle)
+        seq_unlinks = (fsm.ongoing("DECIDE") | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("UNLINK_GO")
+                       | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(cancel_start | from_queue),
-            unlinker.slot.eq(Mux(cancel_start, tgt.slot, gone.r.payload.order.slot)),
-            unlinker.gen.eq(Mux(cancel_start, tgt.gen, gone.r.payload.order.gen)),
-            unlinker.account.eq(Mux(cancel_start, tgt.account, gone.r.payload.order.account)),
-            unlinker.from_level.eq(cancel_start & unlink_level), unlinker.book.eq(Cat(tgt.side, sym_at)),
+            unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
+            unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
+            unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
+            unlinker.from_level.eq(seq_unlinks & unlink_level), unlinker.book.eq(Cat(tgt.side, sym_at)),
             unlinker.idx.eq(tgt.idx),
-            unlinker.from_account.eq(Mux(cancel_start, unlink_account, gone.r.payload.lists)),
-            unlinker.release.eq(~cancel_start | unlink_release),
-            unlinker.kill.eq(cancel_start & unlink_release & ~cancel_kill),
+            unlinker.from_account.eq(Mux(seq_unlinks, unlink_account, gone.r.payload.lists)),
+            unlinker.release.eq(~seq_unlinks | unlink_release),
+            unlinker.kill.eq(seq_unlinks & unlink_release & ~cancel_kill),
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
@@ -384,7 +390,8 @@ class PipelinedEngine(wiring.Component):
                 writes[name].append((w.en, w.addr, w.data))
         writes["state"].append((unlinker.state_write.en, unlinker.state_write.addr, unlinker.state_write.data))
         m.d.comb += [slots.free.eq(unlinker.free), slots.free_slot.eq(unlinker.free_slot)]
-        writes["state"].append((release, slot, Cat(gen, Const(0, 1))))
+        writes["state"].append((release, slot, Cat(gen, Const(0, 1)),
+                                _Select(fsm.ongoing("AGGRESSOR_END") | fsm.ongoing("LEFT_OVER"))))
         # the resting orders' lists settled, their slots freed (the unlinker's last write and free
         # are in its ``done`` cycle)
         lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done & ~matcher.gone.valid
@@ -398,9 +405,9 @@ class PipelinedEngine(wiring.Component):
                      owner_new.side.eq(cmd.side[0]),
                      order_new.client_id.eq(cmd.client_id), order_new.price.eq(a_price), order_new.idx.eq(idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
-        writes["state"].append((accept, slots.slot, state_new))
-        writes["owner"].append((accept, slots.slot, owner_new))
-        writes["order"].append((accept, slots.slot, order_new))
+        writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
+        writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
+        writes["order"].append((accept, slots.slot, order_new, _Select(in_decide & ~is_replace)))
         # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
         replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
@@ -408,10 +415,11 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
                      order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
                      order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
-        writes["order"].append((replaced, tgt.slot, order_rep))
-        writes["leaves"].append((keep_write, tgt.slot, cmd.qty))
+        writes["order"].append((replaced, tgt.slot, order_rep, _Select(in_decide & is_replace)))
+        writes["leaves"].append((keep_write, tgt.slot, cmd.qty, _Select(in_decide & is_replace)))
         rest_leaves = Signal()
-        writes["leaves"].append((rest_leaves, new_slot, Mux(in_decide, cmd.qty, leaves)))
+        writes["leaves"].append((rest_leaves, new_slot, Mux(in_decide, cmd.qty, leaves),
+                                 _Select((in_decide & ~is_replace) | fsm.ongoing("REST"))))
         m.d.comb += slots.take.eq(accept)
         # the next slot's generation: read while the queue holds it, before it is needed
         gen_read = Signal()
@@ -429,7 +437,7 @@ class PipelinedEngine(wiring.Component):
         acct_new = Signal(AccountRow)
         m.d.comb += [acct_new.enabled.eq((cmd.flags & ENABLE) != 0), acct_new.max_qty.eq(cmd.qty),
                      acct_new.max_notional.eq(Cat(cmd.price, cmd.order_id))]
-        writes["account"].append((acct_write, cmd.account[:ab], acct_new))
+        writes["account"].append((acct_write, cmd.account[:ab], acct_new, _Select(in_decide)))
 
         # -- reset: every symbol's and account's row to its default, every account list empty ------
         init = Signal(max(sb, ab) + 1)
@@ -450,9 +458,10 @@ class PipelinedEngine(wiring.Component):
         fix_sym, fix_idx = Signal(sb), Signal(lb)
         fix_row = Signal(SymRow)
         fix_read, fix_write = Signal(), Signal()
-        reads["symbol"].append((fix_read, fix_sym))
-        writes["symbol"].append((fix_write, fix_sym, fix_row))
-        writes["state"].append((cancel_kill, tgt.slot, Cat(tgt.gen, Const(0, 1))))
+        reads["symbol"].append((fix_read, fix_sym, _Select(fsm.ongoing("FIX_CLEAR"))))
+        writes["symbol"].append((fix_write, fix_sym, fix_row, _Select(fsm.ongoing("FIX_WRITE"))))
+        writes["state"].append((cancel_kill, tgt.slot, Cat(tgt.gen, Const(0, 1)),
+                                _Select(fsm.ongoing("CANCEL_UNLINK"))))
         walking = Signal()            # a walk is on: the unlink of a visited order returns to it
         walk_kind = Signal(Walk)
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
@@ -960,17 +969,25 @@ class PipelinedEngine(wiring.Component):
 
 
 def _or_port(m, port, requests):
-    """A memory port driven by the OR of its users' requests, each gated by its own enable."""
+    """A memory port driven by the OR of its users' requests: ``(en, addr)`` for a read, ``(en,
+    addr, data)`` for a write, each gated by its own enable -- or, with a ``select`` last, by it
+    instead: a register that is high whenever the user may request (its state, or 1 for a unit
+    whose requests are 0 while unused), so that the address and data do not wait for the decision
+    that makes the enable (only the enable does). The selects of a port's users must exclude each
+    other and every enable-gated user's enable."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
     en = 0
     addr = 0
     payload = 0
-    has_data = len(requests[0]) == 3       # (a write: enable, address, data)
+    has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
     for request in requests:
+        select = request[-1] if isinstance(request[-1], _Select) else None
         r_en, r_addr = request[0], request[1]
         active = r_en.any() if hasattr(r_en, "any") else r_en
+        if select is not None:
+            active = select.value
         en = en | r_en
         addr = addr | Mux(active, r_addr, 0)
         if has_data:
@@ -978,6 +995,13 @@ def _or_port(m, port, requests):
     m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
     if has_data:
         m.d.comb += port.data.eq(payload)
+
+
+class _Select:
+    """The ``select`` of a request (see ``_or_port``)."""
+
+    def __init__(self, value):
+        self.value = value
 
 
 def _value(x):
