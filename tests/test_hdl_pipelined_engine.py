@@ -28,6 +28,15 @@ def random_flow(config, n, seed):
     symbols, accounts = min(2, config.symbols), min(4, config.accounts)
     ids, commands, events = [], [], []
     client = 0
+
+    def a_target():
+        """(order id, symbol, account): mostly a live order's, else a finished or an unknown one."""
+        live = [x for x in ids if model.order(x[0]) is not None]
+        if live and rng.random() < 0.8:
+            return rng.choice(live)
+        if ids and rng.random() < 0.8:
+            return rng.choice(ids)
+        return rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
     for _ in range(n):
         client += 1
         r = rng.random()
@@ -47,13 +56,7 @@ def random_flow(config, n, seed):
             if rng.random() < 0.02:       # out of band, or zero
                 cmd.price = rng.choice([0, hi + 5]) if not market else 0
         elif r < 0.8:
-            live = [x for x in ids if model.order(x[0]) is not None]
-            if live and rng.random() < 0.8:
-                order_id, symbol, account = rng.choice(live)
-            elif ids and rng.random() < 0.8:
-                order_id, symbol, account = rng.choice(ids)
-            else:
-                order_id, symbol, account = rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
+            order_id, symbol, account = a_target()
             order = model.order(order_id)
             price = order.price if order is not None and rng.random() < 0.4 else mid + rng.randrange(-6, 7)
             qty = rng.choice([0, 1, 3, 6, 10]) if order is None else rng.choice(
@@ -61,13 +64,7 @@ def random_flow(config, n, seed):
             cmd = p.Command(opcode=OP.REPLACE, symbol=symbol, account=account, order_id=order_id, price=price,
                             qty=qty, client_id=client)
         elif r < 0.89:
-            live = [x for x in ids if model.order(x[0]) is not None]
-            if live and rng.random() < 0.8:
-                order_id, symbol, account = rng.choice(live)
-            elif ids and rng.random() < 0.8:
-                order_id, symbol, account = rng.choice(ids)
-            else:
-                order_id, symbol, account = rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
+            order_id, symbol, account = a_target()
             if rng.random() < 0.05:
                 account = rng.randrange(accounts)    # not the owner (mostly)
             cmd = p.Command(opcode=OP.CANCEL, symbol=symbol, account=account, order_id=order_id, client_id=client)
