@@ -13,7 +13,7 @@ Contract
   its index) and ``book`` (the opposite side's book number): the match begins.
 * ``levels``: the sweep's entries (``found``, ``idx``, ``head``, ``tail``), one per acceptable
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
-  chain reaches them, from its ``start`` on (entries queued before it wait); the last one it never
+  chain reaches them, from the cycle after its ``start`` on (entries queued before it wait); the last one it never
   takes (the sweep is stopped, ``sweep_stop``).
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
   all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
@@ -98,9 +98,10 @@ class Matcher(wiring.Component):
             m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
 
         # the sweep's levels into the chain; the entry that says no level is left, to the loop
-        # (taken only while a match runs: the sweep may queue its first level before the start)
+        # (taken only while a match runs, from the cycle after its start: the sweep may queue its
+        # first level before the start, and the start, a decision of its cycle, reaches no address)
         entry = self.levels.payload
-        matching = loop.busy | self.start
+        matching = loop.busy
         m.d.comb += [
             chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),

@@ -20,8 +20,8 @@ Contract
 * The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order`` and
   ``leaves``, ``next`` and ``anext`` at that address, block RAM but the order row, whose latency is
   ``rows_latency``), the level rows at ``level_read`` (latency ``rows_latency``), the account's list
-  at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is a register, 0
-  while unused. The next level is found with the index's FIND (``index_*``, 0 while unused), which
+  at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is registers, its
+  enable 0 while unused (its address is not: the parent gates it with the enable). The next level is found with the index's FIND (``index_*``, 0 while unused), which
   must be idle when the walker leaves a level.
 
 Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
@@ -74,7 +74,7 @@ class Walker(wiring.Component):
         visit = Signal(self.visit_layout)
         m.d.comb += self.visit.eq(visit)
         requests = (self.slot_read, self.level_read, self.alist_read, self.symbol_read)
-        m.d.sync += [r.as_value().eq(0) for r in requests]
+        m.d.sync += [r.en.eq(0) for r in requests]      # (their addresses: gated by the parent)
         m.d.sync += [self.index_start.eq(0), self.index_op.eq(0), self.index_book.eq(0), self.index_idx.eq(0),
                      self.index_down.eq(0)]
         wait = Signal(range(lat + 2))
@@ -109,14 +109,15 @@ class Walker(wiring.Component):
         fsm = OneHotFSM(m, init="IDLE", name="walk")
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         with fsm.state("IDLE"):
+            # the inputs and the first read's address registered in every idle cycle (``start``
+            # reaches the enables and the state only)
+            m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
+                         level.eq(self.level), self.alist_read.addr.eq(self.account),
+                         self.level_read.addr.eq(Cat(self.level, self.book)),
+                         visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             with m.If(self.start):
-                m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
-                             level.eq(self.level), visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
-                with m.If(self.by_account):
-                    m.d.sync += [self.alist_read.en.eq(1), self.alist_read.addr.eq(self.account), wait.eq(3)]
-                with m.Else():
-                    m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(self.level, self.book)),
-                                 wait.eq(lat + 1)]
+                m.d.sync += [self.alist_read.en.eq(self.by_account), self.level_read.en.eq(~self.by_account),
+                             wait.eq(Mux(self.by_account, 3, lat + 1))]
                 fsm.goto("ENDS")
         with fsm.state("ENDS"):          # the list's ends: the account's list or the level's row
             with m.If(wait == 1):
