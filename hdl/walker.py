@@ -20,9 +20,10 @@ Contract
 * The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order`` and
   ``leaves``, ``next`` and ``anext`` at that address, block RAM but the order row, whose latency is
   ``rows_latency``), the level rows at ``level_read`` (latency ``rows_latency``), the account's list
-  at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is registers, its
-  enable 0 while unused (its address is not: the parent gates it with the enable). The next level is found with the index's FIND (``index_*``, 0 while unused), which
-  must be idle when the walker leaves a level.
+  at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is registers,
+  its enable 0 while unused (its address is not: the parent gates it with the enable). The next
+  level is found with the index's FIND (``index_*``, 0 while unused), which must be idle when the
+  walker leaves a level.
 
 Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
 cycles, + 4 on an account's walk, its symbol's row): an order a cycle after the ``advance`` before
