@@ -142,7 +142,9 @@ def first_difference(commands, expected, received):
     return f"{len(received)} events received, {len(expected)} expected"
 
 
-@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 2, 400, 0.3, 0.5), ("sim", 7, 250, 0.1, 0.3)])
+@pytest.mark.parametrize("size,seed,n,idle,stall", [
+    ("tiny", 2, 400, 0.3, 0.5),
+    pytest.param("sim", 7, 250, 0.1, 0.3, marks=pytest.mark.slow)])     # (make regress)
 def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall):
     config = profile(size)
     commands, expected = random_flow(config, n, seed)

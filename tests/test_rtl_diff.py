@@ -46,7 +46,9 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
 
 
-@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 7, 25_000, 0.3, 0.3), ("sim", 8, 40_000, 0.2, 0.2)])
+@pytest.mark.parametrize("size,seed,n,idle,stall", [
+    ("tiny", 7, 25_000, 0.3, 0.3),
+    pytest.param("sim", 8, 40_000, 0.2, 0.2, marks=pytest.mark.slow)])     # (make regress: its build)
 def test_pipelined_engine_on_generated_flows(size, seed, n, idle, stall, monkeypatch):
     """The pipelined engine (being built, docs/pipelined-engine.md) against the model on generated
     flows of every command; the whole suite runs on it with ``FPGAX_ENGINE=pipelined``."""
