@@ -58,15 +58,14 @@ import functools
 import operator
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import data, wiring
 
 from fpgax.hdl.bits import address_bits
 from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.free_list import FreeList
 from fpgax.hdl.fsm import OneHotFSM
-from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
 from fpgax.hdl.level_store import LevelStore
 from fpgax.hdl.level_sweep import LevelSweep
 from fpgax.hdl.price_index import IndexOp, IndexRequest, PriceLevelIndex
@@ -106,14 +105,7 @@ class MatchingEngine(wiring.Component):
         self.sb = address_bits(config.symbols)
         self.ab = address_bits(config.accounts)
         self.lb = address_bits(config.levels)
-        super().__init__({
-            "i": In(stream.Signature(CommandLayout)),
-            "o": Out(stream.Signature(EventLayout)),
-            "idle": Out(1),
-            "cycle": Out(64),
-            "live": Out(self.k + 1),
-            "backlog": Out(range(fifo_depth + 2)),
-        })
+        super().__init__(engine_ports(self.k, fifo_depth))
 
     def elaborate(self, platform):
         m = Module()

@@ -7,7 +7,8 @@ little-endian record, and the layout's size is the record's.
 
 import types
 
-from amaranth.lib import data, enum
+from amaranth.lib import data, enum, stream
+from amaranth.lib.wiring import In, Out
 
 from fpgax.spec import protocol as p
 
@@ -28,6 +29,19 @@ def hdl_enum(cls, field: p.Field):
 
 CommandLayout = record_layout(p.COMMAND)
 EventLayout = record_layout(p.EVENT)
+
+def engine_ports(slot_bits: int, fifo_depth: int) -> dict:
+    """The ports of an engine (``MatchingEngine``, ``PipelinedEngine``; hdl/engine.py states the
+    contract): commands in, events out, ``idle``, the cycle counter, ``live`` and ``backlog``."""
+    return {
+        "i": In(stream.Signature(CommandLayout)),
+        "o": Out(stream.Signature(EventLayout)),
+        "idle": Out(1),
+        "cycle": Out(64),
+        "live": Out(slot_bits + 1),
+        "backlog": Out(range(fifo_depth + 2)),
+    }
+
 
 Opcode = hdl_enum(p.Opcode, p.COMMAND["opcode"])
 EventType = hdl_enum(p.EventType, p.EVENT["type"])

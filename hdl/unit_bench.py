@@ -319,7 +319,7 @@ UNITS = {
     "slot-queue": _slot_queue,
     "level-index": lambda c: _level_index(c),
     "level-feed": _level_feed,
-    "pipelined-engine": lambda c: _pipelined_engine(c),
+    "pipelined-engine": _pipelined_engine,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
         "notional-check")},
