@@ -4,7 +4,8 @@
 Contract
 --------
 * ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account`` and ``a_stp_oldest``:
-  the loop takes them and is ``busy`` until it ``done``s.
+  the loop takes them and is ``busy`` until it ``done``s. (They are taken in every cycle the loop
+  is not busy: ``start`` reaches two flip-flops.)
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
   same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
   are made on both candidates and chosen after their carry chains), ``r_account`` (a ``RowChoice``
@@ -166,7 +167,11 @@ class FillLoop(wiring.Component):
         m.d.sync += self.done.eq(finish)
         with m.If(finish):
             m.d.sync += [running.eq(0), self.canceled.eq(stp_aggressor & decide)]
+        # the aggressor's fields are taken in every cycle the loop is not running, so that ``start``,
+        # a decision of its cycle, reaches ``running`` and ``canceled`` only
+        with m.If(~running):
+            m.d.sync += [a_leaves.eq(self.a_leaves), a_account.eq(self.a_account),
+                         a_stp_oldest.eq(self.a_stp_oldest)]
         with m.If(self.start & ~running):
-            m.d.sync += [running.eq(1), a_leaves.eq(self.a_leaves), a_account.eq(self.a_account),
-                         a_stp_oldest.eq(self.a_stp_oldest), self.canceled.eq(0)]
+            m.d.sync += [running.eq(1), self.canceled.eq(0)]
         return m

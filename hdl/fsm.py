@@ -31,7 +31,7 @@ signal from an AND-OR of ``ongoing()`` terms instead.
 
 from contextlib import contextmanager
 
-from amaranth import Module, Signal
+from amaranth import Module, Signal, Value
 
 
 class OneHotFSM:
@@ -108,3 +108,45 @@ class OneHotFSM:
             for flag in enter[s]:
                 value = value | flag
             self._m.d[self._domain] += bit.eq(value)
+
+
+class StateMux:
+    """A combinational signal that several states of a ``OneHotFSM`` drive, as an OR of the states'
+    own copies rather than a chain of multiplexers: each state drives a copy of its own (``here()``,
+    in its body; 0 in the cycles the machine is elsewhere, as the body is), and the signal is the
+    OR of the copies. Its depth is that of the deepest state's own logic plus an OR tree, whatever
+    the number of states (a signal driven in the bodies themselves is a chain of one multiplexer a
+    state, since the synthesizer does not know the states exclude each other).
+
+    Use::
+
+        ev = StateMux(fsm, EventLayout, "ev")
+        with fsm.state("A"):
+            m.d.comb += ev.here().type.eq(1)
+        ...
+        ev.finish()          # once every state has driven its copy
+        ... ev.value ...
+    """
+
+    def __init__(self, fsm: OneHotFSM, shape, name: str):
+        self._fsm = fsm
+        self._shape = shape
+        self._name = name
+        self._copies: dict[str, Signal] = {}
+        self.value = Signal(shape, name=name)
+
+    def here(self) -> Signal:
+        """The copy of the state whose body is being written."""
+        state = self._fsm.current
+        if state is None:
+            raise ValueError(f"{self._name}: here() outside a state's body")
+        if state not in self._copies:
+            self._copies[state] = Signal(self._shape, name=f"{self._name}_{state}")
+        return self._copies[state]
+
+    def finish(self):
+        """Drive ``value``: the OR of the states' copies."""
+        value = 0
+        for copy in self._copies.values():
+            value = value | Value.cast(copy)
+        self._fsm._m.d.comb += Value.cast(self.value).eq(value)

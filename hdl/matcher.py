@@ -13,7 +13,8 @@ Contract
   its index) and ``book`` (the opposite side's book number): the match begins.
 * ``levels``: the sweep's entries (``found``, ``idx``, ``head``, ``tail``), one per acceptable
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
-  chain reaches them, from the cycle after its ``start`` on (entries queued before it wait); the last one it never
+  chain reaches them, from its ``start`` on (entries queued before it wait; ``start`` must come
+  from a register: it reaches the chain's read); the last one it never
   takes (the sweep is stopped, ``sweep_stop``).
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
   all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
@@ -94,14 +95,15 @@ class Matcher(wiring.Component):
         template = Signal(EventLayout)
         band_lo = Signal(PRICE_BITS)
         book = Signal(self.book_bits)
-        with m.If(self.start & ~loop.busy):
+        # (taken in every cycle no match runs, so that ``start`` reaches none of them)
+        with m.If(~loop.busy):
             m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
 
         # the sweep's levels into the chain; the entry that says no level is left, to the loop
-        # (taken only while a match runs, from the cycle after its start: the sweep may queue its
-        # first level before the start, and the start, a decision of its cycle, reaches no address)
+        # (taken only while a match runs, from its start on: the sweep may queue its first level
+        # before the start; the start, a register of the sequencer's, reaches the chain's read)
         entry = self.levels.payload
-        matching = loop.busy
+        matching = loop.busy | self.start
         m.d.comb += [
             chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),
@@ -175,7 +177,7 @@ class Matcher(wiring.Component):
             m.d.sync += [last.touched.eq(1), last.idx.eq(act.tag), last.emptied.eq(gone & act.last)]
             with m.If(gone):
                 m.d.sync += [last.head_valid.eq(~act.last), last.head.eq(act.r_next)]
-        with m.If(self.start & ~loop.busy):
+        with m.If(~loop.busy & ~loop.done):     # (cleared while no match runs: read at ``done``)
             m.d.sync += last.as_value().eq(0)
         m.d.comb += [
             self.last.eq(last), self.done.eq(loop.done), self.canceled.eq(loop.canceled),

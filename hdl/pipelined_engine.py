@@ -36,7 +36,7 @@ from amaranth.lib.wiring import In, Out
 from fpgax.hdl.bits import address_bits
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
-from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.fsm import OneHotFSM, StateMux
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
 from fpgax.hdl.level_feed import LevelFeed
 from fpgax.hdl.level_index import LevelIndex
@@ -149,6 +149,18 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
         pay = self.i.payload
+        # the opcode one-hot, whether a NEW is a MARKET order and the quantity is 0: registers from
+        # t1, what the decisions branch on
+        op_codes = {"new": OP.NEW, "cancel": OP.CANCEL, "replace": OP.REPLACE, "symbol": OP.SYMBOL,
+                    "account": OP.ACCOUNT, "halt": OP.HALT, "resume": OP.RESUME, "mass": OP.MASS_CANCEL,
+                    "snapshot": OP.SNAPSHOT}
+        op = {name: Signal(name=f"op_{name}") for name in op_codes}
+        op_invalid, market, qty_zero = Signal(), Signal(), Signal()
+        with m.If(take):
+            m.d.sync += [op[name].eq(pay.opcode == code) for name, code in op_codes.items()]
+            m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
+                         market.eq((pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)),
+                         qty_zero.eq(pay.qty == 0)]
         target = pay.order_id[:k]
         for name in ("state", "owner", "order", "leaves"):
             reads[name].append((take, target))
@@ -170,19 +182,22 @@ class PipelinedEngine(wiring.Component):
 
         # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
         sym = Signal(SymRow)
-        is_replace = cmd.opcode == OP.REPLACE
-        market = (cmd.opcode == OP.NEW) & (cmd.ord_type == p.OrdType.MARKET)
+        is_replace = op["replace"]
         # the aggressor's side, time in force and flags: a NEW's, or (REPLACE) the order's, from t3
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
         resting_kind = ~market & (atif < IOC)
         idx = Signal(lb + 1)          # the command's level (price - band low), from t3
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
+        # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
+        # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
+        # (and betters its side's best)
+        plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1}))
+        keeps = Signal()              # from t4: a REPLACE keeps its order's priority [R-REPLACE]
         # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
         tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
                                         "idx": lb, "leaves": 32, "price": 32}))
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
-        opp_valid = Mux(buy, sym.ask_valid, sym.bid_valid)
         opp_best = Mux(buy, sym.ask, sym.bid)
         own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
         own_best = Mux(buy, sym.bid, sym.ask)
@@ -193,11 +208,13 @@ class PipelinedEngine(wiring.Component):
 
         # -- events ---------------------------------------------------------------------------------
         seq = Signal(64)
-        ev = Signal(EventLayout)      # the sequencer's event, written when ``ev_en``
-        ev_en = Signal()
+        # the sequencer's event, written when ``ev_en``: each state's own, ORed under its register
+        ev_mux = StateMux(fsm, data.StructLayout({"en": 1, "ev": EventLayout}), "ev")
+        ev, ev_en = ev_mux.value.ev, ev_mux.value.en
         w_en = ev_en | matcher.w_en
         w_data = Signal(EventLayout)
-        m.d.comb += [w_data.eq(Mux(matcher.w_en, matcher.w_data, ev)), w_data.seq.eq(seq + 1),
+        # (the matcher's events while it runs: the sequencer writes none then)
+        m.d.comb += [w_data.eq(Mux(matcher.busy, matcher.w_data, ev)), w_data.seq.eq(seq + 1),
                      w_data.ts_in.eq(ts_in), w_data.ts_out.eq(0),
                      events.w_en.eq(w_en), events.w_data.eq(w_data), matcher.w_rdy.eq(events.w_rdy)]
         with m.If(w_en & events.w_rdy):
@@ -212,9 +229,10 @@ class PipelinedEngine(wiring.Component):
 
         def emit(type_, reason=0, **fields):
             """The sequencer's event in this cycle (the state must check ``events.w_rdy``)."""
-            m.d.comb += [ev_en.eq(1), ev.type.eq(type_), ev.reason.eq(reason)]
+            here = ev_mux.here()
+            m.d.comb += [here.en.eq(1), here.ev.type.eq(type_), here.ev.reason.eq(reason)]
             for name, value in fields.items():
-                m.d.comb += getattr(ev, name).eq(value)
+                m.d.comb += getattr(here.ev, name).eq(value)
 
         def reject(reason):
             emit(E.REJECTED, reason, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
@@ -230,7 +248,7 @@ class PipelinedEngine(wiring.Component):
         order_id = Cat(slot, gen)
         a_price = Mux(market, 0, cmd.price)
         last = Signal.like(matcher.last)
-        a_canceled = Signal()
+        a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
 
         # the symbol row, written from ``sym`` when ``sym_write``
         sym_write = Signal()
@@ -238,8 +256,9 @@ class PipelinedEngine(wiring.Component):
                                  _Select(~fsm.ongoing("INIT") & ~fsm.ongoing("FIX_WRITE"))))
 
         # the sequencer's index requests (``idx_req_*``), ORed with the feed's and the rester's
-        ireq = Signal(data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb, "down": 1,
-                                         "inclusive": 1}))
+        ireq_mux = StateMux(fsm, data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb,
+                                                    "down": 1, "inclusive": 1}), "ireq")
+        ireq = ireq_mux.value
         m.d.comb += [
             index.start.eq(ireq.start | feed.index_start | rester.index_start | walker.index_start),
             index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
@@ -256,24 +275,31 @@ class PipelinedEngine(wiring.Component):
             rester.index_busy.eq(index.busy), rester.index_found.eq(index.found),
         ]
 
-        def index_request(op, book, level, down=0, inclusive=0):
-            m.d.comb += [ireq.start.eq(1), ireq.op.eq(op), ireq.book.eq(book), ireq.idx.eq(level),
-                         ireq.down.eq(down), ireq.inclusive.eq(inclusive)]
+        def index_request(operation, book, level, down=0, inclusive=0, when=1):
+            """The state's index request, started ``when``: called in the state's body, not under
+            its branches, so that the request's fields come from registers by the state alone."""
+            here = ireq_mux.here()
+            m.d.comb += [here.start.eq(when), here.op.eq(operation), here.book.eq(book), here.idx.eq(level),
+                         here.down.eq(down), here.inclusive.eq(inclusive)]
 
         # -- the feed and the matcher -----------------------------------------------------------------
+        # the match's start, a register: the cycle after it is decided (the feed has its first
+        # level no sooner)
         match_start = Signal()
         # a NEW's feed starts at t2 when nothing of the command before runs on: the best level's row
         # is read while the command is checked (``fed``); its search waits for the match (``go``),
-        # and it is stopped when there is none
+        # and it is stopped when there is none. Otherwise it starts in DECIDE, once the units are
+        # settled, for a NEW the check has not rejected and that will trade (``decide_feed``: not
+        # waiting for the event output, nor for the decision), or in MATCH (``late_feed``)
         in_t2 = fsm.ongoing("T2")
-        early_feed, fed, unfeed = Signal(), Signal(), Signal()
+        early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
         cmd_buy = cmd.side[0] == BUY
-        with m.If(early_feed):
+        with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
             m.d.sync += fed.eq(0)
         m.d.comb += [
-            feed.start.eq((match_start & ~fed) | early_feed), feed.go.eq((match_start & ~fed) | early_feed),
+            feed.start.eq(early_feed | late_feed), feed.go.eq(early_feed | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
@@ -283,14 +309,13 @@ class PipelinedEngine(wiring.Component):
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
-            matcher.template.order_id.eq(Mux(is_replace, cmd.order_id,
-                                             Mux(fsm.ongoing("DECIDE"), Cat(slots.slot, next_gen), order_id))),
+            matcher.template.order_id.eq(Mux(is_replace, cmd.order_id, order_id)),
             matcher.template.price.eq(a_price),
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
         for name in ("next", "leaves", "state", "owner", "order"):
-            reads[name].append((matcher.read_en, matcher.read_addr))
+            reads[name].append((matcher.read_en, matcher.read_addr, _Select(matcher.busy | match_start)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -306,8 +331,9 @@ class PipelinedEngine(wiring.Component):
         # aggressor's, pushed by the sequencer after the match)
         release = Signal()            # the aggressor's slot freed (it never rested)
         m.d.comb += [gone.w.valid.eq(matcher.gone.valid | release), matcher.gone.ready.eq(gone.w.ready),
-                     gone.w.payload.order.eq(Mux(release, Cat(slot, gen, cmd.account[:ab]), matcher.gone.payload)),
-                     gone.w.payload.lists.eq(~release)]
+                     # (by whether the match runs, a register: the aggressor's is pushed after it)
+                     gone.w.payload.order.eq(Mux(matcher.busy, matcher.gone.payload, Cat(slot, gen, cmd.account[:ab]))),
+                     gone.w.payload.lists.eq(matcher.busy)]
         writes["state"].append((matcher.gone.valid & gone.w.ready, matcher.gone.payload.slot,
                                 Cat(matcher.gone.payload.gen, Const(0, 1)), _Select(matcher.busy)))
 
@@ -351,14 +377,16 @@ class PipelinedEngine(wiring.Component):
         # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
         # replaced order leaves its level only, and its account's list only if the match ends it)
         unlink_level, unlink_account, unlink_release = Signal(init=1), Signal(init=1), Signal(init=1)   # (comb)
-        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start
+        # DECIDE's unlink (a CANCEL, a REPLACE's), started the cycle after the decision: a register
+        decide_unlink = Signal()
+        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start & ~decide_unlink
         # the states that may start the unlinker themselves, once the gone queue is empty: where its
         # inputs come from, registers (``cancel_start`` is a decision of the cycle)
-        seq_unlinks = (fsm.ongoing("DECIDE") | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("UNLINK_GO")
+        seq_unlinks = (decide_unlink | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("UNLINK_GO")
                        | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
         m.d.comb += [
             gone.r.ready.eq(from_queue),
-            unlinker.start.eq(cancel_start | from_queue),
+            unlinker.start.eq(cancel_start | decide_unlink | from_queue),
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
@@ -402,7 +430,6 @@ class PipelinedEngine(wiring.Component):
         # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
         replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
-        keeps = (cmd.price == tgt.price) & (cmd.qty <= tgt.leaves)
         m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
                      order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
                      order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
@@ -442,8 +469,17 @@ class PipelinedEngine(wiring.Component):
         writes["alist"].append((init_write & (init < cfg.accounts), init[:ab], Const(0, AccountList(k).size)))
 
         # -- the sequence -----------------------------------------------------------------------------
-        opcode = cmd.opcode
-        marketable_now = opp_valid & (market | Mux(buy, idx[:lb] >= opp_best, idx[:lb] <= opp_best))
+        # (each side's compare made from registers, then chosen)
+        marketable_now = Mux(buy, sym.ask_valid & (market | (idx[:lb] >= sym.ask)),
+                             sym.bid_valid & (market | (idx[:lb] <= sym.bid)))
+
+        def make_plan(tif, flags):
+            """``marketable`` and ``plan``, registered, for the aggressor's time in force and flags."""
+            better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
+            m.d.sync += [marketable.eq(marketable_now),
+                         plan.cross.eq(((flags & POST_ONLY) != 0) & marketable_now),
+                         plan.match.eq(marketable_now & (tif != FOK)), plan.fok.eq(marketable_now & (tif == FOK)),
+                         plan.rest.eq(~marketable_now & ~market & (tif < IOC)), plan.better.eq(better)]
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
         fix_sym, fix_idx = Signal(sb), Signal(lb)
@@ -461,18 +497,26 @@ class PipelinedEngine(wiring.Component):
         levels_done = Signal(16)      # SNAPSHOT: the side's levels sent
         cancel_reason = Signal(8)
 
+        # a walk's start and what it walks: registers, so the walker starts the cycle after the
+        # decision (WALKING waits for it: ``walk_go``)
+        walk_go = Signal()
+        walk_in = Signal(data.StructLayout({"by_account": 1, "account": ab, "book": bb, "level": lb, "down": 1}))
+        m.d.sync += walk_go.eq(0)
+        m.d.comb += [walker.start.eq(walk_go), walker.by_account.eq(walk_in.by_account),
+                     walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
+                     walker.level.eq(walk_in.level), walker.down.eq(walk_in.down)]
+
         def start_walk(kind, account=0, book=0, level=0, down=0):
-            m.d.comb += [walker.start.eq(1), walker.by_account.eq(kind == Walk.MASS), walker.account.eq(account),
-                         walker.book.eq(book), walker.level.eq(level), walker.down.eq(down)]
-            m.d.sync += [walking.eq(1), walk_kind.eq(kind), total.eq(0)]
+            m.d.sync += [walk_go.eq(1), walk_in.by_account.eq(kind == Walk.MASS), walk_in.account.eq(account),
+                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down),
+                         walking.eq(1), walk_kind.eq(kind), total.eq(0)]
             fsm.goto("WALKING")
 
-        def rest():
+        def rest(better):
             """The order onto its level and account list (the rester, on its own from here: the next
             command's t0 reads none of what it writes, and the next DECIDE waits for it); its side's
-            best, written in REST_SYMBOL."""
-            m.d.comb += [rest_start.eq(1), rest_leaves.eq(1)]
-            with m.If(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)):
+            best, written in REST_SYMBOL. (``rest_start`` is the states' own: see below.)"""
+            with m.If(better):
                 set_best(sym, buy, 1, idx[:lb], cmd.price)
             fsm.goto("REST_SYMBOL")
 
@@ -524,7 +568,7 @@ class PipelinedEngine(wiring.Component):
             will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
             rest_hazard = rester.busy & (rest_book == opp_book_rd) & (rest_level == best_rd)
-            m.d.comb += early_feed.eq((opcode == OP.NEW) & (cmd.tif != FOK) & will_trade & ~rest_hazard
+            m.d.comb += early_feed.eq(op["new"] & (cmd.tif != FOK) & will_trade & ~rest_hazard
                                       & ~fix_pending & ~unlinker.levels_busy & feed.idle
                                       & (~index.busy | index.free_next))
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
@@ -537,12 +581,13 @@ class PipelinedEngine(wiring.Component):
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(ord_rd.price),
-                         marketable.eq(marketable_now),
+                         keeps.eq((cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
+            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]))
             with m.If(market):
                 fsm.goto("MARKET_NOTIONAL")
-            with m.Elif((opcode == OP.CANCEL) & ~check.target_failed_early & events.w_rdy):
+            with m.Elif(op["cancel"] & ~check.target_failed_early & events.w_rdy):
                 # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
                 emit(E.CANCELED, R.USER, side=own_rd.side, symbol=cmd.symbol, client_id=ord_rd.client_id,
                      account=own_rd.account, order_id=cmd.order_id, price=ord_rd.price,
@@ -557,135 +602,120 @@ class PipelinedEngine(wiring.Component):
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)
         settled = ~rester.busy & ~index.busy & lists_quiet & feed.idle
+        # DECIDE's verdicts, from registers (the opcode one-hot, the check's answers, ``plan``); the
+        # units' starts and the event are flat functions of them, not the branches of the body
+        over = Mux(market, notional_m.over, notional_l.over)
+        new_reject = check.new_failed | over | plan.cross | slots.empty
+        new_ready = slots.available & gen_ready
+        rep_reject = check.target_failed | (~qty_zero & (check.replace_failed | plan.cross))
+        admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
+        admin_failed = ((op["account"] & check.account_failed)
+                        | (op["symbol"] & (check.symbol_failed | sym.bid_valid | sym.ask_valid))
+                        | ((op["halt"] | op["resume"]) & check.halt_failed)
+                        | (op["snapshot"] & check.snapshot_failed) | (op["mass"] & check.mass_failed))
+        rejecting = ((op["new"] & new_reject) | (op["cancel"] & check.target_failed)
+                     | (op["replace"] & rep_reject) | admin_failed | op_invalid)
+        new_accepting = op["new"] & ~new_reject           # (when a slot is ready)
+        canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~check.target_failed
+        replacing_now = op["replace"] & ~rep_reject & ~qty_zero
+        admin_ok = admin & ~admin_failed
+        reject_reason = _pick(
+            (op["new"], Mux(check.new_failed, check.new_reason,
+                            Mux(over, R.NOTIONAL_LIMIT, Mux(plan.cross, R.WOULD_CROSS, R.POOL_FULL)))),
+            (op["cancel"], check.target_reason),
+            (op["replace"], Mux(check.target_failed, check.target_reason,
+                                Mux(check.replace_failed, check.replace_reason, R.WOULD_CROSS))),
+            (op["account"], check.account_reason),
+            (op["symbol"], Mux(check.symbol_failed, check.symbol_reason, R.BOOK_NOT_EMPTY)),
+            (op["halt"] | op["resume"], check.halt_reason),
+            (op["snapshot"], check.snapshot_reason), (op["mass"], check.mass_reason),
+            (op_invalid, R.INVALID_OPCODE))
+        # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
+        decide_ready = ~rester.busy & ~gone.r.valid & ~unlinker.busy & ~unlinker.done
+        fix_first = decide_ready & ~index.busy & feed.idle & fix_pending
+        go = (fsm.ongoing("DECIDE") & events.w_rdy & ~fix_first
+              & decide_ready & ((~index.busy & feed.idle) | fed))
+        new_go = go & op["new"] & ~new_reject & new_ready
+        m.d.comb += [
+            decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed & feed.idle
+                           & ~index.busy & decide_ready & ~fix_pending),
+            late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy)),
+        ]
+        m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
+                     decide_unlink.eq(go & (canceling | (replacing_now & ~keeps)))]
+        m.d.comb += [
+            accept.eq(new_go),
+            rest_start.eq((new_go & plan.rest) | (fsm.ongoing("REST") & ~index.busy)),
+            rest_leaves.eq(rest_start),
+            unfeed.eq(go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))),
+            replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
+            acct_write.eq(go & op["account"] & ~check.account_failed),
+        ]
+        # a replaced order that loses its priority leaves its level only (not its account's list)
+        with m.If(decide_unlink & op["replace"] & ~qty_zero & ~keeps):
+            m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
         with fsm.state("DECIDE"):
-            with m.If(settled & fix_pending):     # a CANCEL before emptied its level: settled first
+            # its event, from the verdicts (written when ``go``)
+            here = ev_mux.here()
+            kept = p.EventFlag.PRIORITY_KEPT
+            m.d.comb += [
+                here.en.eq(go & ~(new_accepting & ~new_ready)),
+                here.ev.type.eq(_pick((rejecting, E.REJECTED), (new_accepting | admin_ok, E.ACCEPTED),
+                                      (canceling, E.CANCELED), (replacing_now, E.REPLACED))),
+                here.ev.reason.eq(_pick((rejecting, reject_reason), (canceling, R.USER))),
+                here.ev.flags.eq(Mux(replacing_now & keeps, kept, 0)),
+                here.ev.side.eq(_pick((rejecting | new_accepting, cmd.side), (canceling | replacing_now, tgt.side))),
+                here.ev.symbol.eq(cmd.symbol),
+                here.ev.client_id.eq(Mux(op["cancel"] & canceling, tgt.client_id, cmd.client_id)),
+                here.ev.account.eq(Mux(canceling | replacing_now, tgt.account, cmd.account)),
+                here.ev.order_id.eq(_pick((rejecting | canceling | replacing_now, cmd.order_id),
+                                          (new_accepting, Cat(slots.slot, next_gen)))),
+                here.ev.price.eq(_pick((rejecting | replacing_now, cmd.price), (new_accepting, a_price),
+                                       (canceling, tgt.price))),
+                here.ev.qty.eq(_pick((rejecting | new_accepting, cmd.qty), (canceling | replacing_now, tgt.leaves))),
+                here.ev.leaves.eq(_pick((new_accepting | replacing_now, cmd.qty))),
+            ]
+            with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
                 fsm.goto("FIX_CLEAR")
-            with m.Elif(events.w_rdy & (settled | (fed & ~rester.busy & lists_quiet))):   # (the index: its feed's)
-                with m.Switch(opcode):
-                    with m.Case(OP.NEW):
-                        over = Mux(market, notional_m.over, notional_l.over)
-                        m.d.comb += unfeed.eq(fed)       # (but for a match, below, or a wait for a slot)
-                        with m.If(check.new_failed):
-                            reject(check.new_reason)
-                            fsm.goto("DONE")
-                        with m.Elif(over):
-                            reject(R.NOTIONAL_LIMIT)
-                            fsm.goto("DONE")
-                        with m.Elif(((cmd.flags & POST_ONLY) != 0) & marketable):
-                            reject(R.WOULD_CROSS)
-                            fsm.goto("DONE")
-                        with m.Elif(slots.empty):
-                            reject(R.POOL_FULL)
-                            fsm.goto("DONE")
-                        with m.Elif(~slots.available | ~gen_ready):
-                            m.d.comb += unfeed.eq(0)
-                            fsm.goto("NEXT_SLOT")
-                        with m.Else():
-                            m.d.comb += accept.eq(1)
-                            emit(E.ACCEPTED, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
-                                 account=cmd.account, order_id=Cat(slots.slot, next_gen), price=a_price,
-                                 qty=cmd.qty, leaves=cmd.qty)
-                            with m.If(atif == FOK):
-                                with m.If(marketable):    # can it fill at once? a walk of the book first
-                                    start_walk(Walk.FOK, book=opp_book, level=opp_best, down=buy == 0)
-                                with m.Else():
-                                    fsm.goto("LEFT_OVER")
-                            with m.Elif(marketable):
-                                m.d.comb += [match_start.eq(1), unfeed.eq(0)]
-                                fsm.goto("MATCHING")
-                            with m.Elif(resting_kind):
-                                rest()
-                            with m.Else():
-                                fsm.goto("LEFT_OVER")
-                    with m.Case(OP.CANCEL):
-                        with m.If(check.target_failed):
-                            reject(check.target_reason)
-                            fsm.goto("DONE")
-                        with m.Else():
-                            emit(E.CANCELED, R.USER, side=tgt.side, symbol=cmd.symbol, client_id=tgt.client_id,
-                                 account=tgt.account, order_id=cmd.order_id, price=tgt.price, qty=tgt.leaves)
-                            m.d.comb += cancel_start.eq(1)
-                            fsm.goto("UNLINK")
-                    with m.Case(OP.REPLACE):   # [R-REPLACE]
-                        with m.If(check.target_failed):
-                            reject(check.target_reason)
-                            fsm.goto("DONE")
-                        with m.Elif(cmd.qty == 0):
-                            emit(E.CANCELED, R.USER, side=tgt.side, symbol=cmd.symbol, client_id=cmd.client_id,
-                                 account=tgt.account, order_id=cmd.order_id, price=tgt.price, qty=tgt.leaves)
-                            m.d.comb += cancel_start.eq(1)
-                            fsm.goto("UNLINK")
-                        with m.Elif(check.replace_failed):
-                            reject(check.replace_reason)
-                            fsm.goto("DONE")
-                        with m.Elif(((aflags & POST_ONLY) != 0) & marketable):
-                            reject(R.WOULD_CROSS)
-                            fsm.goto("DONE")
-                        with m.Else():
-                            emit(E.REPLACED, flags=Mux(keeps, p.EventFlag.PRIORITY_KEPT, 0), side=tgt.side,
-                                 symbol=cmd.symbol, client_id=cmd.client_id, account=tgt.account,
-                                 order_id=cmd.order_id, price=cmd.price, qty=tgt.leaves, leaves=cmd.qty)
-                            m.d.comb += replaced.eq(1)
-                            m.d.sync += [slot.eq(tgt.slot), gen.eq(tgt.gen), leaves.eq(cmd.qty)]
-                            with m.If(keeps):
-                                m.d.comb += keep_write.eq(1)
-                                fsm.goto("DONE")
-                            with m.Else():   # off its level (not its account's list), then an aggressor again
-                                m.d.sync += replacing.eq(1)
-                                m.d.comb += [cancel_start.eq(1), unlink_account.eq(0), unlink_release.eq(0)]
-                                fsm.goto("UNLINK")
-                    with m.Case(OP.ACCOUNT):
-                        with m.If(check.account_failed):
-                            reject(check.account_reason)
-                        with m.Else():
-                            m.d.comb += acct_write.eq(1)
-                            accept_admin()
-                        fsm.goto("DONE")
-                    with m.Case(OP.SYMBOL):
-                        fsm.goto("DONE")
-                        with m.If(check.symbol_failed):
-                            reject(check.symbol_reason)
-                        with m.Elif(sym.bid_valid | sym.ask_valid):
-                            reject(R.BOOK_NOT_EMPTY)
-                        with m.Else():
-                            m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
-                            accept_admin()
-                            fsm.goto("WRITE_SYMBOL")
-                    with m.Case(OP.RESUME):
-                        fsm.goto("DONE")
-                        with m.If(check.halt_failed):
-                            reject(check.halt_reason)
-                        with m.Else():
-                            m.d.sync += sym.halted.eq(0)
-                            accept_admin()
-                            fsm.goto("WRITE_SYMBOL")
-                    with m.Case(OP.HALT):
-                        fsm.goto("DONE")
-                        with m.If(check.halt_failed):
-                            reject(check.halt_reason)
-                        with m.Else():
-                            m.d.sync += [sym.halted.eq(1), walk_kind.eq(Walk.HALT), walk_side.eq(BUY)]
-                            accept_admin()
-                            fsm.goto("HALT_WRITE")
-                    with m.Case(OP.SNAPSHOT):
-                        fsm.goto("DONE")
-                        with m.If(check.snapshot_failed):
-                            reject(check.snapshot_reason)
-                        with m.Else():
-                            m.d.sync += [walk_kind.eq(Walk.SNAPSHOT), walk_side.eq(BUY)]
-                            accept_admin()
-                            fsm.goto("WALK_SIDE")
-                    with m.Case(OP.MASS_CANCEL):
-                        fsm.goto("DONE")
-                        with m.If(check.mass_failed):
-                            reject(check.mass_reason)
-                        with m.Else():
-                            accept_admin()
-                            start_walk(Walk.MASS, account=cmd.account[:ab])
-                    with m.Default():
-                        reject(R.INVALID_OPCODE)
-                        fsm.goto("DONE")
+            with m.Elif(go & rejecting):
+                fsm.goto("DONE")
+            with m.Elif(go & op["new"]):
+                with m.If(~new_ready):
+                    fsm.goto("NEXT_SLOT")
+                with m.Elif(plan.fok):        # can it fill at once? a walk of the book first
+                    start_walk(Walk.FOK, book=opp_book, level=opp_best, down=buy == 0)
+                with m.Elif(plan.match):
+                    fsm.goto("MATCHING")
+                with m.Elif(plan.rest):
+                    rest(plan.better)
+                with m.Else():
+                    fsm.goto("LEFT_OVER")
+            with m.Elif(go & canceling):      # (the unlink starts in UNLINK: ``decide_unlink``)
+                fsm.goto("UNLINK")
+            with m.Elif(go & op["replace"]):  # [R-REPLACE]
+                m.d.sync += [slot.eq(tgt.slot), gen.eq(tgt.gen), leaves.eq(cmd.qty)]
+                with m.If(keeps):
+                    fsm.goto("DONE")
+                with m.Else():   # off its level (not its account's list), then an aggressor again
+                    m.d.sync += replacing.eq(1)
+                    fsm.goto("UNLINK")
+            with m.Elif(go & op["symbol"]):
+                m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
+                fsm.goto("WRITE_SYMBOL")
+            with m.Elif(go & op["resume"]):
+                m.d.sync += sym.halted.eq(0)
+                fsm.goto("WRITE_SYMBOL")
+            with m.Elif(go & op["halt"]):
+                m.d.sync += [sym.halted.eq(1), walk_kind.eq(Walk.HALT), walk_side.eq(BUY)]
+                fsm.goto("HALT_WRITE")
+            with m.Elif(go & op["snapshot"]):
+                m.d.sync += [walk_kind.eq(Walk.SNAPSHOT), walk_side.eq(BUY)]
+                fsm.goto("WALK_SIDE")
+            with m.Elif(go & op["mass"]):
+                start_walk(Walk.MASS, account=cmd.account[:ab])
+            with m.Elif(go):                  # ACCOUNT
+                fsm.goto("DONE")
         with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
             m.d.comb += gen_read.eq(gen_wanted)
             with m.If(gen_ready):
@@ -697,25 +727,26 @@ class PipelinedEngine(wiring.Component):
         # NEW, marketable: the match
         with fsm.state("MATCH"):
             with m.If(~index.busy):
-                m.d.comb += match_start.eq(1)
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), a_canceled.eq(matcher.canceled),
-                             leaves.eq(matcher.a_leaves_now)]
+                m.d.sync += [last.eq(matcher.last), leaves.eq(matcher.a_leaves_now),
+                             a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0))]
                 fsm.goto("MATCH_SETTLE")
         with fsm.state("MATCH_SETTLE"):   # the levels passed leave the index; the new head is written
-            with m.If(~last.emptied & (last.idx == opp_best)):   # only the best met, and not emptied
+            best_only = ~last.emptied & (last.idx == opp_best)   # only the best met, and not emptied
+            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied,
+                          when=~best_only & feed.idle & ~index.busy)
+            with m.If(best_only):
                 m.d.comb += head_write.eq(last.head_valid)
                 fsm.goto("AGGRESSOR_END")
             with m.Elif(feed.idle & ~index.busy):
-                index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied)
                 m.d.comb += head_write.eq(last.head_valid & ~last.emptied)
                 fsm.goto("MATCH_BEST")
         with fsm.state("MATCH_BEST"):     # the side traded against: its best is where the match stopped, or the next
+            index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0, when=~index.busy & last.emptied)
             with m.If(~index.busy):
                 with m.If(last.emptied):
-                    index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0)
                     fsm.goto("MATCH_FIND")
                 with m.Else():
                     set_best(sym, ~buy, 1, last.idx, sym.lo + last.idx)
@@ -728,7 +759,7 @@ class PipelinedEngine(wiring.Component):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
             # order to rest, or a replaced one to take off its account list, waits for that queue
             # to empty (the account lists it changes)
-            ended = a_canceled | (leaves == 0)
+            ended = a_ended               # (canceled by STP, or filled)
             with m.If(ended & ~is_replace & gone.w.ready):
                 m.d.comb += [sym_write.eq(1), release.eq(1)]
                 fsm.goto("IDLE")
@@ -750,7 +781,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
-                rest()
+                rest(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best))
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             with m.If(marketable):
@@ -788,8 +819,8 @@ class PipelinedEngine(wiring.Component):
         fix_book = Cat(fix_side, fix_sym)
         fix_buy = fix_side == BUY
         with fsm.state("FIX_CLEAR"):
+            index_request(IndexOp.CLEAR, fix_book, fix_idx, when=~index.busy)
             with m.If(~index.busy):
-                index_request(IndexOp.CLEAR, fix_book, fix_idx)
                 m.d.comb += fix_read.eq(1)
                 fsm.goto("FIX_ROW")
         with fsm.state("FIX_ROW"):
@@ -803,8 +834,8 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += fix_pending.eq(0)
                 fix_done()
         with fsm.state("FIX_FIND"):
+            index_request(IndexOp.FIND, fix_book, fix_idx, down=fix_buy, when=~index.busy)
             with m.If(~index.busy):
-                index_request(IndexOp.FIND, fix_book, fix_idx, down=fix_buy)
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
             with m.If(~index.busy):
@@ -818,7 +849,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            m.d.sync += marketable.eq(marketable_now)
+            make_plan(atif, aflags)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
@@ -830,16 +861,16 @@ class PipelinedEngine(wiring.Component):
         tgt_book = Cat(tgt.side, sym_at)
         tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
         with fsm.state("UNLINK_CLEAR"):
+            index_request(IndexOp.CLEAR, tgt_book, tgt.idx, when=~index.busy)
             with m.If(~index.busy):
-                index_request(IndexOp.CLEAR, tgt_book, tgt.idx)
                 # (HALT finds each side's best once, when it has walked the side)
                 with m.If((tgt_best == tgt.idx) & ~(walking & (walk_kind == Walk.HALT))):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
                     unlinked()
         with fsm.state("UNLINK_FIND"):
+            index_request(IndexOp.FIND, tgt_book, tgt.idx, down=tgt_buy, when=~index.busy)
             with m.If(~index.busy):
-                index_request(IndexOp.FIND, tgt_book, tgt.idx, down=tgt_buy)
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
             with m.If(~index.busy):
@@ -860,10 +891,10 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
+            index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
+                          down=walk_side == BUY, inclusive=1, when=(walk_kind == Walk.HALT) & ~index.busy)
             with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
                 with m.If(~index.busy):
-                    index_request(IndexOp.FIND, Cat(walk_side, sym_at),
-                                  Mux(walk_side == BUY, (1 << lb) - 1, 0), down=walk_side == BUY, inclusive=1)
                     fsm.goto("HALT_BEST")
             with m.Elif(walk_side == BUY):
                 m.d.sync += walk_side.eq(SELL)
@@ -919,7 +950,7 @@ class PipelinedEngine(wiring.Component):
                         with m.Else():
                             m.d.sync += total.eq(total + visit.leaves)
                             m.d.comb += walker.advance.eq(1)
-            with m.Elif(~walker.busy):           # no order left
+            with m.Elif(~walker.busy & ~walk_go):   # no order left
                 with m.Switch(walk_kind):
                     with m.Case(Walk.FOK):
                         fsm.goto("LEFT_OVER")
@@ -949,6 +980,8 @@ class PipelinedEngine(wiring.Component):
             # are off their lists first; a CANCEL's unlink, running on, killed its slot already)
             with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
+        ev_mux.finish()
+        ireq_mux.finish()
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
@@ -1014,9 +1047,21 @@ class _GoneQueue(wiring.Component):
         room = Signal(init=1)
         m.d.sync += room.eq(count + push - pop <= self.depth - 2)
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(count != 0), self.r.payload.eq(entries[rd])]
+        # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
+        # queued one, since ``room`` keeps the queue below ``depth`` entries
+        m.d.sync += entries[wr].eq(self.w.payload)
         with m.If(push):
-            m.d.sync += [entries[wr].eq(self.w.payload), wr.eq(wr + 1)]
+            m.d.sync += wr.eq(wr + 1)
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
         m.d.sync += count.eq(count + push - pop)
         return m
+
+
+def _pick(*choices):
+    """The value of the one true condition of ``(condition, value)`` pairs that exclude each other
+    (0 when none is): an AND-OR, not a chain of multiplexers."""
+    value = 0
+    for condition, choice in choices:
+        value = value | Mux(condition, Value.cast(choice), 0)
+    return value

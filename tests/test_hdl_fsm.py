@@ -7,7 +7,7 @@ import pytest
 from amaranth import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
-from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.fsm import OneHotFSM, StateMux
 
 N_STATES, N_INPUTS = 7, 4
 
@@ -29,8 +29,8 @@ def random_machine(rng):
 
 
 class Machine(Elaboratable):
-    def __init__(self, machine, one_hot):
-        self.machine, self.one_hot = machine, one_hot
+    def __init__(self, machine, one_hot, state_mux=False):
+        self.machine, self.one_hot, self.state_mux = machine, one_hot, state_mux
         self.inputs = Signal(N_INPUTS)
         self.state = Signal(range(N_STATES))     # which state, for the comparison
         self.out = Signal(8)                     # a comb output: the body's last goto, last wins
@@ -38,11 +38,13 @@ class Machine(Elaboratable):
     def elaborate(self, platform):
         m = Module()
 
+        out = None             # (``state_mux``: ``out`` through a StateMux)
+
         def body(index, steps, goto):
             m.d.comb += self.state.eq(index)
             for step in steps:
                 if step[0] == "goto":
-                    m.d.comb += self.out.eq(index * N_STATES + step[1] + 1)
+                    m.d.comb += (out.here() if out else self.out).eq(index * N_STATES + step[1] + 1)
                     goto(step[1])
                 else:
                     _, bit, then, other = step
@@ -53,9 +55,14 @@ class Machine(Elaboratable):
 
         if self.one_hot:
             fsm = OneHotFSM(m, init="S0")
+            if self.state_mux:
+                out = StateMux(fsm, 8, "out")
             for i, steps in enumerate(self.machine):
                 with fsm.state(f"S{i}"):
                     body(i, steps, lambda t: fsm.goto(f"S{t}"))
+            if out:
+                out.finish()
+                m.d.comb += self.out.eq(out.value)
             fsm.finish()
         else:
             def goto(t):
@@ -67,11 +74,14 @@ class Machine(Elaboratable):
         return m
 
 
+@pytest.mark.parametrize("state_mux", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_one_hot_fsm_moves_like_amaranths_fsm(seed):
+def test_one_hot_fsm_moves_like_amaranths_fsm(seed, state_mux):
+    """With ``state_mux``, the output goes through a ``StateMux``: the same value in every cycle,
+    0 in the states (and branches) that do not drive it."""
     rng = random.Random(seed)
     machine = random_machine(rng)
-    ref, dut = Machine(machine, one_hot=False), Machine(machine, one_hot=True)
+    ref, dut = Machine(machine, one_hot=False), Machine(machine, one_hot=True, state_mux=state_mux)
     top = Module()
     top.submodules.ref, top.submodules.dut = ref, dut
     visited = set()
@@ -138,3 +148,12 @@ def test_one_hot_fsm_rejects_a_target_without_a_body_and_misplaced_states():
         fsm.goto("A")
     with pytest.raises(ValueError, match="without a body: NOWHERE"):
         fsm.finish()
+
+
+def test_state_mux_here_outside_a_state_is_an_error():
+    m = Module()
+    m._MustUse__silence = True         # never simulated
+    fsm = OneHotFSM(m, init="A")
+    mux = StateMux(fsm, 4, "x")
+    with pytest.raises(ValueError, match="outside a state"):
+        mux.here()
