@@ -183,7 +183,8 @@ class LevelFeed(wiring.Component):
             with m.If(self.go):
                 m.d.sync += [limit.eq(self.limit), any_price.eq(self.any_price)]
                 search(book, best, down)
-            drain_on_stop()
+            with m.If(self.stop):        # (no index operation was asked for: idle at once)
+                fsm.goto("IDLE")
         with fsm.state("FIND"):          # the index takes the FIND (it is free: contract)
             m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
             fsm.goto("WAIT_FIND")

@@ -192,7 +192,7 @@ class PipelinedEngine(wiring.Component):
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
         # (and betters its side's best)
-        plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1}))
+        plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1, "at_best": 1}))
         keeps = Signal()              # from t4: a REPLACE keeps its order's priority [R-REPLACE]
         # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
         tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
@@ -286,24 +286,27 @@ class PipelinedEngine(wiring.Component):
         # the match's start, a register: the cycle after it is decided (the feed has its first
         # level no sooner)
         match_start = Signal()
-        # a NEW's feed starts at t2 when nothing of the command before runs on: the best level's row
-        # is read while the command is checked (``fed``); its search waits for the match (``go``),
-        # and it is stopped when there is none. Otherwise it starts in DECIDE, once the units are
-        # settled, for a NEW the check has not rejected and that will trade (``decide_feed``: not
-        # waiting for the event output, nor for the decision), or in MATCH (``late_feed``)
+        # a NEW's feed starts at t2 when nothing of the command before runs on (``fed``): the best
+        # level's row is read while the command is checked, the search goes from t3 (its limit the
+        # level registered in t2), and the feed is stopped when the command does not trade.
+        # Otherwise it starts the cycle after DECIDE's ``decide_feed`` (the units settled, a NEW
+        # the check has not rejected and that will trade: not waiting for the event output nor for
+        # the decision) or MATCH's: ``late_feed``, a register
         in_t2 = fsm.ongoing("T2")
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
+        will_trade_r = Signal()       # t3: the NEW's price meets the opposite side's best (t2's row)
         cmd_buy = cmd.side[0] == BUY
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
             m.d.sync += fed.eq(0)
         m.d.comb += [
-            feed.start.eq(early_feed | late_feed), feed.go.eq(early_feed | late_feed),
+            # (the early feed searches from t3, with its limit from the registered level)
+            feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & will_trade_r) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
-            feed.limit.eq(Mux(in_t2, cmd.price - sym_rd.lo, idx[:lb])), feed.any_price.eq(market),
+            feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             feed.stop.eq(matcher.sweep_stop | unfeed),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
@@ -363,12 +366,15 @@ class PipelinedEngine(wiring.Component):
 
         # -- the rester and the unlinker ----------------------------------------------------------
         replacing = Signal()          # a REPLACE that lost its priority: the order is an aggressor again
+        # the rester's start, a decision of its cycle (a cycle later, the next command's DECIDE
+        # would wait a cycle more behind a resting add: measured, 7.14 cycles a command for 6.63)
         rest_start = Signal()
         in_decide = fsm.ongoing("DECIDE")
         new_slot = Mux(in_decide, slots.slot, slot)     # (the accepted slot: the queue's in DECIDE)
-        rest_book, rest_level = Signal(bb), Signal(lb)     # the rester's level (while it runs)
-        with m.If(rest_start):
-            m.d.sync += [rest_book.eq(own_book), rest_level.eq(idx[:lb])]
+        # the rester's book (while it runs), and whether its order rests at its side's best level
+        # (the only level row it writes that a feed may read: no other command changes that book's
+        # best while it runs)
+        rest_book, rest_at_best = Signal(bb), Signal()
         m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(new_slot), rester.account.eq(cmd.account[:ab]),
                      rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
@@ -377,16 +383,16 @@ class PipelinedEngine(wiring.Component):
         # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
         # replaced order leaves its level only, and its account's list only if the match ends it)
         unlink_level, unlink_account, unlink_release = Signal(init=1), Signal(init=1), Signal(init=1)   # (comb)
-        # DECIDE's unlink (a CANCEL, a REPLACE's), started the cycle after the decision: a register
-        decide_unlink = Signal()
-        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start & ~decide_unlink
-        # the states that may start the unlinker themselves, once the gone queue is empty: where its
-        # inputs come from, registers (``cancel_start`` is a decision of the cycle)
-        seq_unlinks = (decide_unlink | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("UNLINK_GO")
-                       | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
+        # DECIDE's unlink (a CANCEL, a REPLACE's) and a walk's (UNLINK_GO), started the cycle after
+        # the decision: a register
+        unlink_go = Signal()
+        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start & ~unlink_go
+        # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
+        # from, registers (``cancel_start`` is a decision of the cycle)
+        seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
         m.d.comb += [
             gone.r.ready.eq(from_queue),
-            unlinker.start.eq(cancel_start | decide_unlink | from_queue),
+            unlinker.start.eq(cancel_start | unlink_go | from_queue),
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
@@ -479,7 +485,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [marketable.eq(marketable_now),
                          plan.cross.eq(((flags & POST_ONLY) != 0) & marketable_now),
                          plan.match.eq(marketable_now & (tif != FOK)), plan.fok.eq(marketable_now & (tif == FOK)),
-                         plan.rest.eq(~marketable_now & ~market & (tif < IOC)), plan.better.eq(better)]
+                         plan.rest.eq(~marketable_now & ~market & (tif < IOC)), plan.better.eq(better),
+                         plan.at_best.eq(better | (idx[:lb] == own_best))]
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
         fix_sym, fix_idx = Signal(sb), Signal(lb)
@@ -506,16 +513,22 @@ class PipelinedEngine(wiring.Component):
                      walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
                      walker.level.eq(walk_in.level), walker.down.eq(walk_in.down)]
 
-        def start_walk(kind, account=0, book=0, level=0, down=0):
-            m.d.sync += [walk_go.eq(1), walk_in.by_account.eq(kind == Walk.MASS), walk_in.account.eq(account),
-                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down),
-                         walking.eq(1), walk_kind.eq(kind), total.eq(0)]
+        def walk_setup(by_account, account=0, book=0, level=0, down=0):
+            """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
+            m.d.sync += [walk_in.by_account.eq(by_account), walk_in.account.eq(account),
+                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down), total.eq(0)]
+
+        def start_walk(kind, account=0, book=0, level=0, down=0, setup=True):
+            if setup:
+                walk_setup(kind == Walk.MASS, account, book, level, down)
+            m.d.sync += [walk_go.eq(1), walking.eq(1), walk_kind.eq(kind)]
             fsm.goto("WALKING")
 
-        def rest(better):
+        def rest(better, at_best):
             """The order onto its level and account list (the rester, on its own from here: the next
             command's t0 reads none of what it writes, and the next DECIDE waits for it); its side's
             best, written in REST_SYMBOL. (``rest_start`` is the states' own: see below.)"""
+            m.d.sync += [rest_book.eq(own_book), rest_at_best.eq(at_best)]
             with m.If(better):
                 set_best(sym, buy, 1, idx[:lb], cmd.price)
             fsm.goto("REST_SYMBOL")
@@ -563,12 +576,15 @@ class PipelinedEngine(wiring.Component):
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
             # still to settle, or the index is not free for the search in the next cycle
-            best_rd = Mux(cmd_buy, sym_rd.ask, sym_rd.bid)
-            opp_book_rd = Cat(~cmd.side[0], cmd.symbol[:sb])
+            # (from registers: the start reaches the feed's captures. Whether the NEW will trade is
+            # registered now, from the row, and the feed searches from t3 only if it will, or stops;
+            # the rester running on writes the best level's row only if its order rests at the best)
             will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
-            rest_hazard = rester.busy & (rest_book == opp_book_rd) & (rest_level == best_rd)
-            m.d.comb += early_feed.eq(op["new"] & (cmd.tif != FOK) & will_trade & ~rest_hazard
+            m.d.sync += will_trade_r.eq(will_trade)
+            opp_book_now = Cat(~cmd.side[0], cmd.symbol[:sb])
+            rest_hazard = rester.busy & (rest_book == opp_book_now) & rest_at_best
+            m.d.comb += early_feed.eq(op["new"] & (cmd.tif != FOK) & ~rest_hazard
                                       & ~fix_pending & ~unlinker.levels_busy & feed.idle
                                       & (~index.busy | index.free_next))
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
@@ -636,25 +652,27 @@ class PipelinedEngine(wiring.Component):
         go = (fsm.ongoing("DECIDE") & events.w_rdy & ~fix_first
               & decide_ready & ((~index.busy & feed.idle) | fed))
         new_go = go & op["new"] & ~new_reject & new_ready
-        m.d.comb += [
-            decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed & feed.idle
-                           & ~index.busy & decide_ready & ~fix_pending),
-            late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy)),
-        ]
+        m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed & feed.idle
+                                   & ~index.busy & decide_ready & ~fix_pending)
+        m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
         m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
-                     decide_unlink.eq(go & (canceling | (replacing_now & ~keeps)))]
+                     unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
+                                  | (fsm.ongoing("UNLINK_GO") & events.w_rdy))]
         m.d.comb += [
             accept.eq(new_go),
             rest_start.eq((new_go & plan.rest) | (fsm.ongoing("REST") & ~index.busy)),
             rest_leaves.eq(rest_start),
-            unfeed.eq(go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))),
+            unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match)))
+                      | (fsm.ongoing("T3") & fed & ~will_trade_r)),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
         # a replaced order that loses its priority leaves its level only (not its account's list)
-        with m.If(decide_unlink & op["replace"] & ~qty_zero & ~keeps):
+        with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
         with fsm.state("DECIDE"):
+            # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
+            walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
             # its event, from the verdicts (written when ``go``)
             here = ev_mux.here()
             kept = p.EventFlag.PRIORITY_KEPT
@@ -684,14 +702,14 @@ class PipelinedEngine(wiring.Component):
                 with m.If(~new_ready):
                     fsm.goto("NEXT_SLOT")
                 with m.Elif(plan.fok):        # can it fill at once? a walk of the book first
-                    start_walk(Walk.FOK, book=opp_book, level=opp_best, down=buy == 0)
+                    start_walk(Walk.FOK, setup=False)
                 with m.Elif(plan.match):
                     fsm.goto("MATCHING")
                 with m.Elif(plan.rest):
-                    rest(plan.better)
+                    rest(plan.better, plan.at_best)
                 with m.Else():
                     fsm.goto("LEFT_OVER")
-            with m.Elif(go & canceling):      # (the unlink starts in UNLINK: ``decide_unlink``)
+            with m.Elif(go & canceling):      # (the unlink starts in UNLINK: ``unlink_go``)
                 fsm.goto("UNLINK")
             with m.Elif(go & op["replace"]):  # [R-REPLACE]
                 m.d.sync += [slot.eq(tgt.slot), gen.eq(tgt.gen), leaves.eq(cmd.qty)]
@@ -713,7 +731,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [walk_kind.eq(Walk.SNAPSHOT), walk_side.eq(BUY)]
                 fsm.goto("WALK_SIDE")
             with m.Elif(go & op["mass"]):
-                start_walk(Walk.MASS, account=cmd.account[:ab])
+                start_walk(Walk.MASS, setup=False)
             with m.Elif(go):                  # ACCOUNT
                 fsm.goto("DONE")
         with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
@@ -781,7 +799,8 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
-                rest(~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best))
+                better = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
+                rest(better, better | (idx[:lb] == own_best))
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             with m.If(marketable):
@@ -797,8 +816,7 @@ class PipelinedEngine(wiring.Component):
             with m.If(events.w_rdy):
                 emit(E.CANCELED, cancel_reason, side=tgt.side, symbol=sym_at, client_id=tgt.client_id,
                      account=tgt.account, order_id=Cat(tgt.slot, tgt.gen), price=tgt.price, qty=tgt.leaves)
-                m.d.comb += cancel_start.eq(1)
-                fsm.goto("UNLINK")
+                fsm.goto("UNLINK")        # (the unlink starts there: ``unlink_go``)
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
             with m.If(settled & fix_pending):
                 m.d.sync += fix_return.eq(1)
@@ -1045,7 +1063,8 @@ class _GoneQueue(wiring.Component):
         count = Signal(range(self.depth + 1))
         push, pop = self.w.valid & self.w.ready, self.r.valid & self.r.ready
         room = Signal(init=1)
-        m.d.sync += room.eq(count + push - pop <= self.depth - 2)
+        # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
+        m.d.sync += room.eq(count <= self.depth - 3)
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(count != 0), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries
