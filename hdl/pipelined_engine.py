@@ -295,6 +295,8 @@ class PipelinedEngine(wiring.Component):
         in_t2 = fsm.ongoing("T2")
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
         will_trade_r = Signal()       # t3: the NEW's price meets the opposite side's best (t2's row)
+        unfeed_t3, unfeed_later = Signal(), Signal()
+        m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
@@ -307,7 +309,8 @@ class PipelinedEngine(wiring.Component):
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
-            feed.stop.eq(matcher.sweep_stop | unfeed),
+            # (DECIDE's a cycle after it: a register)
+            feed.stop.eq(matcher.sweep_stop | unfeed_t3 | unfeed_later),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
@@ -419,7 +422,8 @@ class PipelinedEngine(wiring.Component):
                                 _Select(fsm.ongoing("AGGRESSOR_END") | fsm.ongoing("LEFT_OVER"))))
         # the resting orders' lists settled, their slots freed (the unlinker's last write and free
         # are in its ``done`` cycle)
-        lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done & ~matcher.gone.valid
+        # (looked at only once the match is over: the matcher pushes nothing more)
+        lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done
 
         # -- the new order's rows, written at its acceptance ----------------------------------------
         accept = Signal()
@@ -501,7 +505,7 @@ class PipelinedEngine(wiring.Component):
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
         total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far; FOK: what it could fill so far
         count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
-        levels_done = Signal(16)      # SNAPSHOT: the side's levels sent
+        levels_left = Signal(32)      # SNAPSHOT: the side's levels still to send after the one summed
         cancel_reason = Signal(8)
 
         # a walk's start and what it walks: registers, so the walker starts the cycle after the
@@ -664,6 +668,7 @@ class PipelinedEngine(wiring.Component):
             rest_leaves.eq(rest_start),
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match)))
                       | (fsm.ongoing("T3") & fed & ~will_trade_r)),
+            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~will_trade_r),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
@@ -903,7 +908,7 @@ class PipelinedEngine(wiring.Component):
         side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
-            m.d.sync += [total.eq(0), count.eq(0), levels_done.eq(0)]
+            m.d.sync += [total.eq(0), count.eq(0), levels_left.eq(cmd.qty - 1)]
             with m.If(side_valid):
                 start_walk(walk_kind, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
             with m.Else():
@@ -984,8 +989,8 @@ class PipelinedEngine(wiring.Component):
                 emit(E.LEVEL, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account,
                      price=sym.lo + visit.level, qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]),
                      leaves=count)
-                m.d.sync += [total.eq(0), count.eq(0), levels_done.eq(levels_done + 1)]
-                with m.If(levels_done + 1 == cmd.qty):
+                m.d.sync += [total.eq(0), count.eq(0), levels_left.eq(levels_left - 1)]
+                with m.If(levels_left == 0):
                     m.d.comb += walker.stop.eq(1)
                     fsm.goto("WALK_SIDE_END")
                 with m.Else():
