@@ -571,6 +571,11 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += [walking.eq(0), replacing.eq(0)]   # (a command may end in any state)
                 fsm.goto("T1")
+        # (t1, registered: a NEW that is not a FOK; the rester running on rests its order at the best
+        # of the book the NEW trades against -- neither changes before t2)
+        feedable, rest_near = Signal(), Signal()
+        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)),
+                     rest_near.eq((rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])) & rest_at_best)]
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")
@@ -586,9 +591,8 @@ class PipelinedEngine(wiring.Component):
             will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
             m.d.sync += will_trade_r.eq(will_trade)
-            opp_book_now = Cat(~cmd.side[0], cmd.symbol[:sb])
-            rest_hazard = rester.busy & (rest_book == opp_book_now) & rest_at_best
-            m.d.comb += early_feed.eq(op["new"] & (cmd.tif != FOK) & ~rest_hazard
+            rest_hazard = rester.busy & rest_near
+            m.d.comb += early_feed.eq(feedable & ~rest_hazard
                                       & ~fix_pending & ~unlinker.levels_busy & feed.idle
                                       & (~index.busy | index.free_next))
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
