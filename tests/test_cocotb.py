@@ -20,7 +20,9 @@ from fpgax.workload.gen import GenOptions, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.csv"))
-SIZES = ["tiny", "sim"]
+# (the sim size in `make regress`: the sim-size RTL is compared with the model in `make test` by
+# the Verilator harness, tests/test_rtl_diff.py; this bench's tiny size keeps the cocotb path there)
+SIZES = ["tiny", pytest.param("sim", marks=pytest.mark.slow)]
 
 
 def resolved_flows(config, directory: Path, generated: int) -> list[dict]:
