@@ -249,6 +249,7 @@ class PipelinedEngine(wiring.Component):
         a_price = Mux(market, 0, cmd.price)
         last = Signal.like(matcher.last)
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
+        best_only = Signal()          # after a match: it met only the best level, and left orders there
 
         # the symbol row, written from ``sym`` when ``sym_write``
         sym_write = Signal()
@@ -758,10 +759,10 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
                 m.d.sync += [last.eq(matcher.last), leaves.eq(matcher.a_leaves_now),
-                             a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0))]
+                             a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
+                             best_only.eq(~matcher.last.emptied & (matcher.last.idx == opp_best))]
                 fsm.goto("MATCH_SETTLE")
         with fsm.state("MATCH_SETTLE"):   # the levels passed leave the index; the new head is written
-            best_only = ~last.emptied & (last.idx == opp_best)   # only the best met, and not emptied
             index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied,
                           when=~best_only & feed.idle & ~index.busy)
             with m.If(best_only):
