@@ -671,9 +671,8 @@ class PipelinedEngine(wiring.Component):
             accept.eq(new_go),
             rest_start.eq((new_go & plan.rest) | (fsm.ongoing("REST") & ~index.busy)),
             rest_leaves.eq(rest_start),
-            unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match)))
-                      | (fsm.ongoing("T3") & fed & ~will_trade_r)),
             unfeed_t3.eq(fsm.ongoing("T3") & fed & ~will_trade_r),
+            unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
