@@ -23,6 +23,9 @@ Contract
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
     ``NotionalCheck`` of the REPLACE's price x qty).
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
+* ``<family>_failed_soon`` and ``<family>_reason_soon`` (pipelined): the answers in t+3, the cycle
+  before their registers (an OR and a priority tree of verdict registers): what a user registers
+  its own decisions from, to have them as registers in t+4. (Not pipelined: the answers.)
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
   its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
@@ -129,6 +132,8 @@ class CommandCheck(wiring.Component):
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
             members[f"{family}_reason"] = Out(REASON_BITS)
+            members[f"{family}_failed_soon"] = Out(1)
+            members[f"{family}_reason_soon"] = Out(REASON_BITS)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -236,7 +241,9 @@ class CommandCheck(wiring.Component):
                 with m.If(decide):
                     m.d.sync += [failed_r.eq(any_failed), reason_r.eq(reason)]
                 m.d.comb += [getattr(self, f"{family}_failed").eq(failed_r),
-                             getattr(self, f"{family}_reason").eq(reason_r)]
+                             getattr(self, f"{family}_reason").eq(reason_r),
+                             getattr(self, f"{family}_failed_soon").eq(any_failed),
+                             getattr(self, f"{family}_reason_soon").eq(reason)]
                 continue
             _, reason = first_of(verdicts, reasons)
             # ``failed``: one register a family, what the states branch on: the command's own
@@ -252,5 +259,7 @@ class CommandCheck(wiring.Component):
             if family == "replace":
                 failed = failed | self.notional_over
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
-                         getattr(self, f"{family}_reason").eq(reason)]
+                         getattr(self, f"{family}_reason").eq(reason),
+                         getattr(self, f"{family}_failed_soon").eq(failed),
+                         getattr(self, f"{family}_reason_soon").eq(reason)]
         return m

@@ -11,6 +11,9 @@ Contract
 * ``o``: a ``lib.stream`` of the events in the order written. An event written in cycle t is presented
   from cycle t+3 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
   of the engine's counter) in the first cycle it is presented, every other field as written.
+* ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
+  written is ignored): the count is kept from the stage's register, so the writer's decision to
+  write reaches no adder.
 * ``backlog``: events written and not yet taken from ``o`` (staged, queued and presented); ``empty``:
   none.
 """
@@ -24,8 +27,9 @@ from fpgax.hdl.layouts import EventLayout
 
 
 class EventOutput(wiring.Component):
-    def __init__(self, depth: int = 16):
+    def __init__(self, depth: int = 16, numbered: bool = False):
         self.depth = depth
+        self.numbered = numbered
         super().__init__({
             "w_data": In(EventLayout),
             "w_en": In(1),
@@ -44,6 +48,12 @@ class EventOutput(wiring.Component):
         m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
         m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
+        if self.numbered:
+            seq_next = Signal(64, init=1)    # the staged event's number
+            with m.If(staged):
+                m.d.sync += seq_next.eq(seq_next + 1)
+            numbered = Signal(EventLayout)
+            m.d.comb += [numbered.eq(staged_data), numbered.seq.eq(seq_next), queue.w.payload.eq(numbered)]
 
         # ts_out: the cycle in which the presented event was first presented -- this one when
         # nothing was presented in the cycle before or that was taken then (a register holds it)

@@ -22,6 +22,10 @@ Contract (the same as ``m.FSM()``):
   last one (in program order) counts, as the last ``m.next`` assignment does. With none, the
   machine stays.
 * ``ongoing(S)`` is 1 in the cycles the machine is in S; ``init`` is the state after reset.
+* ``goto_if(T, condition)`` in a body moves to T when ``condition`` holds, as an OR, not a priority:
+  the caller guarantees that in a cycle where it holds, no other goto of the body counts (flat
+  conditions of exclusive verdicts give next-state logic as deep as the verdicts, where a chain of
+  ``If``/``Elif`` makes each target wait for every condition before it).
 * A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
 
 The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
@@ -43,6 +47,7 @@ class OneHotFSM:
         self._bits: dict[str, Signal] = {}
         self._bodies: set[str] = set()
         self._go: dict[str, dict[str, Signal]] = {}   # state -> target -> "goto(target) counts"
+        self._go_if: dict[str, dict[str, list]] = {}  # state -> target -> goto_if conditions
         self._current = None
         self._finished = False
         self.ongoing(init)
@@ -69,6 +74,7 @@ class OneHotFSM:
             raise ValueError(f"state {name!r} inside state {self._current!r}")
         self._bodies.add(name)
         self._go[name] = {}
+        self._go_if[name] = {}
         self._current = name
         try:
             with self._m.If(self.ongoing(name)):
@@ -87,6 +93,14 @@ class OneHotFSM:
         # this goto cancels every earlier one of the body; later targets are not yet set
         self._m.d.comb += [flag.eq(t == target) for t, flag in go.items()]
 
+    def goto_if(self, target: str, condition):
+        """Move to ``target`` at the next clock edge when ``condition`` holds (in this state), which
+        no other counting goto of the body may share: an OR of exclusive conditions."""
+        if self._current is None:
+            raise ValueError(f"goto_if({target!r}) outside a state's body")
+        self.ongoing(target)
+        self._go_if[self._current].setdefault(target, []).append(Value.cast(condition))
+
     def finish(self):
         """Build the next-state logic: state S is entered by a counting goto(S) of another state,
         and kept while no goto of its own body leads elsewhere."""
@@ -94,13 +108,22 @@ class OneHotFSM:
         if missing:
             raise ValueError(f"states without a body: {', '.join(missing)}")
         self._finished = True
+        for source, targets in self._go_if.items():
+            for target, conditions in targets.items():
+                flag = Signal(name=f"{self._name}_{source}_if_{target}")
+                value = 0
+                for condition in conditions:
+                    value = value | condition
+                self._m.d.comb += flag.eq(self._bits[source] & value)
+                self._go[source][f"{target} if"] = flag
         enter = {s: [] for s in self._bits}
         for source, go in self._go.items():
             for target, flag in go.items():
+                target = target.removesuffix(" if")
                 if target != source:
                     enter[target].append(flag)
         for s, bit in self._bits.items():
-            leave = [flag for t, flag in self._go[s].items() if t != s]
+            leave = [flag for t, flag in self._go[s].items() if t.removesuffix(" if") != s]
             stay = bit
             for flag in leave:
                 stay = stay & ~flag
@@ -143,6 +166,14 @@ class StateMux:
         if state not in self._copies:
             self._copies[state] = Signal(self._shape, name=f"{self._name}_{state}")
         return self._copies[state]
+
+    def goto_if(self, target: str, condition):
+        """Move to ``target`` at the next clock edge when ``condition`` holds (in this state), which
+        no other counting goto of the body may share: an OR of exclusive conditions."""
+        if self._current is None:
+            raise ValueError(f"goto_if({target!r}) outside a state's body")
+        self.ongoing(target)
+        self._go_if[self._current].setdefault(target, []).append(Value.cast(condition))
 
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""

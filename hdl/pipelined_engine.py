@@ -17,7 +17,7 @@ Structure
   levels, over ``LevelIndex`` and ``LevelRows``) trades an aggressor; ``Rester`` puts an order on
   its level's FIFO and its account's list; ``Unlinker`` takes one off and frees its slot (a CANCEL's
   target, and the resting orders the match filled or canceled: the matcher's ``gone`` queue).
-* ``EventOutput`` queues the events; the sequencer numbers them (``seq``) and stamps ``ts_in``.
+* ``EventOutput`` queues the events and numbers them (``seq``); the sequencer stamps ``ts_in``.
 * A symbol's row keeps its band, its halt flag and the exact best level of each side (valid and
   index): a resting add that betters it sets it; a match sets the side it traded against from where
   it stopped (or the index's next level); a cancel that empties the best level asks the index for
@@ -34,7 +34,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits
-from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
+from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
@@ -128,7 +128,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY)
-        m.submodules.events = events = EventOutput(self.fifo_depth)
+        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True)
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
         GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
@@ -207,18 +207,16 @@ class PipelinedEngine(wiring.Component):
         next_gen = Signal(g)
 
         # -- events ---------------------------------------------------------------------------------
-        seq = Signal(64)
         # the sequencer's event, written when ``ev_en``: each state's own, ORed under its register
         ev_mux = StateMux(fsm, data.StructLayout({"en": 1, "ev": EventLayout}), "ev")
         ev, ev_en = ev_mux.value.ev, ev_mux.value.en
         w_en = ev_en | matcher.w_en
         w_data = Signal(EventLayout)
         # (the matcher's events while it runs: the sequencer writes none then)
-        m.d.comb += [w_data.eq(Mux(matcher.busy, matcher.w_data, ev)), w_data.seq.eq(seq + 1),
+        # (the event output numbers the events)
+        m.d.comb += [w_data.eq(Mux(matcher.busy, matcher.w_data, ev)),
                      w_data.ts_in.eq(ts_in), w_data.ts_out.eq(0),
                      events.w_en.eq(w_en), events.w_data.eq(w_data), matcher.w_rdy.eq(events.w_rdy)]
-        with m.If(w_en & events.w_rdy):
-            m.d.sync += seq.eq(seq + 1)
 
         def set_best(row, bids, valid, level, price):
             """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price."""
@@ -227,19 +225,14 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 m.d.sync += [row.ask_valid.eq(valid), row.ask.eq(level), row.ask_price.eq(price)]
 
-        def emit(type_, reason=0, **fields):
-            """The sequencer's event in this cycle (the state must check ``events.w_rdy``)."""
+        def emit(type_, reason=0, when=1, **fields):
+            """The state's event, written ``when`` (which must include ``events.w_rdy``): called in
+            the state's body, not under its branches, so that the event's fields come from the
+            state's registers alone and only its write enable waits for the event output's room."""
             here = ev_mux.here()
-            m.d.comb += [here.en.eq(1), here.ev.type.eq(type_), here.ev.reason.eq(reason)]
+            m.d.comb += [here.en.eq(when), here.ev.type.eq(type_), here.ev.reason.eq(reason)]
             for name, value in fields.items():
                 m.d.comb += getattr(here.ev, name).eq(value)
-
-        def reject(reason):
-            emit(E.REJECTED, reason, side=cmd.side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty)
-
-        def accept_admin():
-            emit(E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account)
 
         # -- the aggressor ---------------------------------------------------------------------------
         slot = Signal(k)              # the NEW's slot, from its acceptance
@@ -484,14 +477,56 @@ class PipelinedEngine(wiring.Component):
         marketable_now = Mux(buy, sym.ask_valid & (market | (idx[:lb] >= sym.ask)),
                              sym.bid_valid & (market | (idx[:lb] <= sym.bid)))
 
-        def make_plan(tif, flags):
-            """``marketable`` and ``plan``, registered, for the aggressor's time in force and flags."""
+        def make_plan(tif, flags, soon):
+            """``marketable``, ``plan`` and ``verdict``, registered, for the aggressor's time in force
+            and flags, from the check's answers (``soon``: a cycle before they are registers, in t3)."""
             better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
+            cross = ((flags & POST_ONLY) != 0) & marketable_now
+            make_verdict(cross, soon)
             m.d.sync += [marketable.eq(marketable_now),
-                         plan.cross.eq(((flags & POST_ONLY) != 0) & marketable_now),
+                         plan.cross.eq(cross),
                          plan.match.eq(marketable_now & (tif != FOK)), plan.fok.eq(marketable_now & (tif == FOK)),
                          plan.rest.eq(~marketable_now & ~market & (tif < IOC)), plan.better.eq(better),
                          plan.at_best.eq(better | (idx[:lb] == own_best))]
+        # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
+        # (a slot for a NEW, a MARKET order's notional, from t5)
+        verdict = Signal(data.StructLayout({
+            "new_bad": 1,         # a NEW the check, a LIMIT order's notional or POST_ONLY rejects
+            "other_reject": 1,    # any other command rejected
+            "canceling": 1, "replacing": 1, "admin_ok": 1,
+            "reason": REASON_BITS,    # when new_bad or other_reject: the reason
+        }))
+
+        def make_verdict(cross, soon):
+            failed = lambda family: getattr(check, f"{family}_failed_soon" if soon else f"{family}_failed")  # noqa: E731
+            reason = lambda family: getattr(check, f"{family}_reason_soon" if soon else f"{family}_reason")  # noqa: E731
+            over_l = ~market & notional_l.over
+            new_bad = op["new"] & (failed("new") | over_l | cross)
+            rep_reject = failed("target") | (~qty_zero & (failed("replace") | cross))
+            admin_failed = ((op["account"] & failed("account"))
+                            | (op["symbol"] & (failed("symbol") | sym.bid_valid | sym.ask_valid))
+                            | ((op["halt"] | op["resume"]) & failed("halt"))
+                            | (op["snapshot"] & failed("snapshot")) | (op["mass"] & failed("mass")))
+            admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
+            m.d.sync += [
+                verdict.new_bad.eq(new_bad),
+                verdict.other_reject.eq((op["cancel"] & failed("target")) | (op["replace"] & rep_reject)
+                                        | admin_failed | op_invalid),
+                verdict.canceling.eq((op["cancel"] | (op["replace"] & qty_zero)) & ~failed("target")),
+                verdict.replacing.eq(op["replace"] & ~rep_reject & ~qty_zero),
+                verdict.admin_ok.eq(admin & ~admin_failed),
+                verdict.reason.eq(_pick(
+                    (op["new"], Mux(failed("new"), reason("new"), Mux(over_l, R.NOTIONAL_LIMIT, R.WOULD_CROSS))),
+                    (op["cancel"], reason("target")),
+                    (op["replace"], Mux(failed("target"), reason("target"),
+                                        Mux(failed("replace"), reason("replace"), R.WOULD_CROSS))),
+                    (op["account"], reason("account")),
+                    (op["symbol"], Mux(failed("symbol"), reason("symbol"), R.BOOK_NOT_EMPTY)),
+                    (op["halt"] | op["resume"], reason("halt")),
+                    (op["snapshot"], reason("snapshot")), (op["mass"], reason("mass")),
+                    (op_invalid, R.INVALID_OPCODE))),
+            ]
+
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
         fix_sym, fix_idx = Signal(sb), Signal(lb)
@@ -609,14 +644,15 @@ class PipelinedEngine(wiring.Component):
                          keeps.eq((cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
-            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]))
+            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]), soon=True)
+            # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
+            canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
+            emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
+                 client_id=ord_rd.client_id, account=own_rd.account, order_id=cmd.order_id,
+                 price=ord_rd.price, qty=mems["leaves"].read.data)
             with m.If(market):
                 fsm.goto("MARKET_NOTIONAL")
-            with m.Elif(op["cancel"] & ~check.target_failed_early & events.w_rdy):
-                # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
-                emit(E.CANCELED, R.USER, side=own_rd.side, symbol=cmd.symbol, client_id=ord_rd.client_id,
-                     account=own_rd.account, order_id=cmd.order_id, price=ord_rd.price,
-                     qty=mems["leaves"].read.data)
+            with m.Elif(canceled_now):
                 fsm.goto("CANCEL_UNLINK")
             with m.Else():
                 fsm.goto("DECIDE")
@@ -627,40 +663,31 @@ class PipelinedEngine(wiring.Component):
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)
         settled = ~rester.busy & ~index.busy & lists_quiet & feed.idle
-        # DECIDE's verdicts, from registers (the opcode one-hot, the check's answers, ``plan``); the
-        # units' starts and the event are flat functions of them, not the branches of the body
-        over = Mux(market, notional_m.over, notional_l.over)
-        new_reject = check.new_failed | over | plan.cross | slots.empty
+        # DECIDE's verdicts, from registers (``verdict``, registered with the plan in t3 and RECHECK,
+        # and what may change while DECIDE waits: a slot, a MARKET order's notional); the units'
+        # starts and the event are flat functions of them, not the branches of the body
+        over_m = market & notional_m.over
+        new_reject = verdict.new_bad | slots.empty | over_m      # (of a NEW)
         new_ready = slots.available & gen_ready
-        rep_reject = check.target_failed | (~qty_zero & (check.replace_failed | plan.cross))
-        admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
-        admin_failed = ((op["account"] & check.account_failed)
-                        | (op["symbol"] & (check.symbol_failed | sym.bid_valid | sym.ask_valid))
-                        | ((op["halt"] | op["resume"]) & check.halt_failed)
-                        | (op["snapshot"] & check.snapshot_failed) | (op["mass"] & check.mass_failed))
-        rejecting = ((op["new"] & new_reject) | (op["cancel"] & check.target_failed)
-                     | (op["replace"] & rep_reject) | admin_failed | op_invalid)
+        rejecting = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_m
         new_accepting = op["new"] & ~new_reject           # (when a slot is ready)
-        canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~check.target_failed
-        replacing_now = op["replace"] & ~rep_reject & ~qty_zero
-        admin_ok = admin & ~admin_failed
-        reject_reason = _pick(
-            (op["new"], Mux(check.new_failed, check.new_reason,
-                            Mux(over, R.NOTIONAL_LIMIT, Mux(plan.cross, R.WOULD_CROSS, R.POOL_FULL)))),
-            (op["cancel"], check.target_reason),
-            (op["replace"], Mux(check.target_failed, check.target_reason,
-                                Mux(check.replace_failed, check.replace_reason, R.WOULD_CROSS))),
-            (op["account"], check.account_reason),
-            (op["symbol"], Mux(check.symbol_failed, check.symbol_reason, R.BOOK_NOT_EMPTY)),
-            (op["halt"] | op["resume"], check.halt_reason),
-            (op["snapshot"], check.snapshot_reason), (op["mass"], check.mass_reason),
-            (op_invalid, R.INVALID_OPCODE))
+        canceling, replacing_now, admin_ok = verdict.canceling, verdict.replacing, verdict.admin_ok
+        reject_reason = Mux(verdict.new_bad | verdict.other_reject, verdict.reason,
+                            Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL))
         # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
-        decide_ready = ~rester.busy & ~gone.r.valid & ~unlinker.busy & ~unlinker.done
-        fix_first = decide_ready & ~index.busy & feed.idle & fix_pending
-        go = (fsm.ongoing("DECIDE") & events.w_rdy & ~fix_first
-              & decide_ready & ((~index.busy & feed.idle) | fed))
-        new_go = go & op["new"] & ~new_reject & new_ready
+        # (named signals of flat ANDs: a tree of few LUTs, not a chain of one AND an operand)
+        decide_ready, go, new_ok = Signal(), Signal(), Signal()
+        quiet = ~index.busy & feed.idle
+        m.d.comb += [
+            decide_ready.eq(~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done).any()),
+            # (DECIDE waits for the index and feed to be quiet, unless the feed is its own; a fix
+            # pending is settled first, when they are)
+            go.eq(Cat(fsm.ongoing("DECIDE"), events.w_rdy, decide_ready,
+                      (quiet & ~fix_pending) | (~quiet & fed)).all()),
+            new_ok.eq(Cat(op["new"], ~verdict.new_bad, ~slots.empty, ~over_m, slots.available, gen_ready).all()),
+        ]
+        fix_first = decide_ready & quiet & fix_pending
+        new_go = go & new_ok
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed & feed.idle
                                    & ~index.busy & decide_ready & ~fix_pending)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
@@ -702,47 +729,39 @@ class PipelinedEngine(wiring.Component):
                 here.ev.qty.eq(_pick((rejecting | new_accepting, cmd.qty), (canceling | replacing_now, tgt.leaves))),
                 here.ev.leaves.eq(_pick((new_accepting | replacing_now, cmd.qty))),
             ]
+            # what DECIDE would write if it acts, loaded in every cycle from registers (none of it
+            # is read before it acts; a NEW's best is not loaded while a fix is pending, which moves
+            # the bests first): the writes do not wait for ``go``, only the moves do
+            m.d.sync += [slot.eq(Mux(op["replace"], tgt.slot, slots.slot)),
+                         gen.eq(Mux(op["replace"], tgt.gen, next_gen)), leaves.eq(cmd.qty),
+                         walk_kind.eq(_pick((op["halt"], Walk.HALT), (op["snapshot"], Walk.SNAPSHOT),
+                                            (op["mass"], Walk.MASS), (op["new"], Walk.FOK))),
+                         walk_side.eq(BUY), rest_book.eq(own_book), rest_at_best.eq(plan.at_best)]
+            with m.If(op["symbol"]):
+                m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
+            with m.If(op["halt"] | op["resume"]):
+                m.d.sync += sym.halted.eq(op["halt"])
+            with m.If(op["new"] & plan.rest & plan.better & ~fix_pending):
+                set_best(sym, buy, 1, idx[:lb], cmd.price)
+            # where it goes: flat conditions of exclusive verdicts
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
-                fsm.goto("FIX_CLEAR")
-            with m.Elif(go & rejecting):
-                fsm.goto("DONE")
-            with m.Elif(go & op["new"]):
-                with m.If(~new_ready):
-                    fsm.goto("NEXT_SLOT")
-                with m.Elif(plan.fok):        # can it fill at once? a walk of the book first
-                    start_walk(Walk.FOK, setup=False)
-                with m.Elif(plan.match):
-                    fsm.goto("MATCHING")
-                with m.Elif(plan.rest):
-                    rest(plan.better, plan.at_best)
-                with m.Else():
-                    fsm.goto("LEFT_OVER")
-            with m.Elif(go & canceling):      # (the unlink starts in UNLINK: ``unlink_go``)
-                fsm.goto("UNLINK")
-            with m.Elif(go & op["replace"]):  # [R-REPLACE]
-                m.d.sync += [slot.eq(tgt.slot), gen.eq(tgt.gen), leaves.eq(cmd.qty)]
-                with m.If(keeps):
-                    fsm.goto("DONE")
-                with m.Else():   # off its level (not its account's list), then an aggressor again
-                    m.d.sync += replacing.eq(1)
-                    fsm.goto("UNLINK")
-            with m.Elif(go & op["symbol"]):
-                m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
-                fsm.goto("WRITE_SYMBOL")
-            with m.Elif(go & op["resume"]):
-                m.d.sync += sym.halted.eq(0)
-                fsm.goto("WRITE_SYMBOL")
-            with m.Elif(go & op["halt"]):
-                m.d.sync += [sym.halted.eq(1), walk_kind.eq(Walk.HALT), walk_side.eq(BUY)]
-                fsm.goto("HALT_WRITE")
-            with m.Elif(go & op["snapshot"]):
-                m.d.sync += [walk_kind.eq(Walk.SNAPSHOT), walk_side.eq(BUY)]
-                fsm.goto("WALK_SIDE")
-            with m.Elif(go & op["mass"]):
-                start_walk(Walk.MASS, setup=False)
-            with m.Elif(go):                  # ACCOUNT
-                fsm.goto("DONE")
+            fsm.goto_if("FIX_CLEAR", fix_first)
+            new_on = new_go                   # (a NEW accepted, its slot ready)
+            fsm.goto_if("DONE", go & (rejecting | (replacing_now & keeps) | (op["account"] & admin_ok)))
+            fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
+            fsm.goto_if("WALKING", (new_on & plan.fok) | (go & op["mass"] & admin_ok))
+            fsm.goto_if("MATCHING", new_on & plan.match)
+            fsm.goto_if("REST_SYMBOL", new_on & plan.rest)
+            fsm.goto_if("LEFT_OVER", new_on & ~plan.fok & ~plan.match & ~plan.rest)
+            fsm.goto_if("UNLINK", go & (canceling | (replacing_now & ~keeps)))
+            fsm.goto_if("WRITE_SYMBOL", go & (op["symbol"] | op["resume"]) & admin_ok)
+            fsm.goto_if("HALT_WRITE", go & op["halt"] & admin_ok)
+            fsm.goto_if("WALK_SIDE", go & op["snapshot"] & admin_ok)
+            with m.If((new_on & plan.fok) | (go & op["mass"] & admin_ok)):
+                m.d.sync += [walk_go.eq(1), walking.eq(1)]
+            with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
+                m.d.sync += replacing.eq(1)
         with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
             m.d.comb += gen_read.eq(gen_wanted)
             with m.If(gen_ready):
@@ -801,9 +820,10 @@ class PipelinedEngine(wiring.Component):
                 m.d.comb += sym_write.eq(1)
                 fsm.goto("REST")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
+            emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), when=events.w_rdy & gone.w.ready, side=cmd.side,
+                 symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,
+                 price=a_price, qty=leaves)
             with m.If(events.w_rdy & gone.w.ready):
-                emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), side=cmd.side, symbol=cmd.symbol,
-                     client_id=cmd.client_id, account=cmd.account, order_id=order_id, price=a_price, qty=leaves)
                 m.d.comb += release.eq(1)
                 fsm.goto("IDLE")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
@@ -822,9 +842,10 @@ class PipelinedEngine(wiring.Component):
 
         # CANCEL: the order off its lists; an emptied level off the index, the best moved on
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
+            emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
+                 client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
+                 price=tgt.price, qty=tgt.leaves)
             with m.If(events.w_rdy):
-                emit(E.CANCELED, cancel_reason, side=tgt.side, symbol=sym_at, client_id=tgt.client_id,
-                     account=tgt.account, order_id=Cat(tgt.slot, tgt.gen), price=tgt.price, qty=tgt.leaves)
                 fsm.goto("UNLINK")        # (the unlink starts there: ``unlink_go``)
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
             with m.If(settled & fix_pending):
@@ -876,7 +897,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags)
+            make_plan(atif, aflags, soon=False)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
@@ -989,10 +1010,10 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += walker.advance.eq(1)
             fsm.goto("WALKING")
         with fsm.state("SNAPSHOT_LEVEL"):
+            emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
+                 account=cmd.account, price=sym.lo + visit.level,
+                 qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
-                emit(E.LEVEL, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account,
-                     price=sym.lo + visit.level, qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]),
-                     leaves=count)
                 m.d.sync += [total.eq(0), count.eq(0), levels_left.eq(levels_left - 1)]
                 with m.If(levels_left == 0):
                     m.d.comb += walker.stop.eq(1)
@@ -1074,7 +1095,9 @@ class _GoneQueue(wiring.Component):
         room = Signal(init=1)
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(count <= self.depth - 3)
-        m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(count != 0), self.r.payload.eq(entries[rd])]
+        nonempty = Signal()                 # count != 0, a register
+        m.d.sync += nonempty.eq(push | (count >= 2) | ((count == 1) & ~pop))
+        m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(nonempty), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries
         m.d.sync += entries[wr].eq(self.w.payload)

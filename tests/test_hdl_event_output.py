@@ -3,13 +3,16 @@
 import random
 from collections import deque
 
+import pytest
 from amaranth.sim import Simulator
 
 from fpgax.hdl.event_output import EventOutput
 
 
-def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out():
-    dut = EventOutput(depth=8)
+@pytest.mark.parametrize("numbered", [False, True])
+def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbered):
+    """(``numbered``: the output numbers the events 1, 2, ... itself; the ``seq`` written is junk)"""
+    dut = EventOutput(depth=8, numbered=numbered)
     rng = random.Random(11)
     written, taken = deque(), []
 
@@ -20,7 +23,7 @@ def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out():
             ready = rng.random() < 0.5
             ctx.set(dut.cycle, cycle)
             ctx.set(dut.w_en, write)
-            ctx.set(dut.w_data.seq, seq + 1)
+            ctx.set(dut.w_data.seq, rng.randrange(1 << 64) if numbered else seq + 1)
             ctx.set(dut.w_data.qty, seq * 7 % 1000)
             ctx.set(dut.o.ready, ready)
             accepted = write and ctx.get(dut.w_rdy)

@@ -157,3 +157,70 @@ def test_state_mux_here_outside_a_state_is_an_error():
     mux = StateMux(fsm, 4, "x")
     with pytest.raises(ValueError, match="outside a state"):
         mux.here()
+
+
+class ChainMachine(Elaboratable):
+    """Each state an ``If``/``Elif`` chain of gotos on conditions of the inputs; ``flat``: the same
+    chain as ``goto_if`` of exclusive conditions (each its own and none of those before it)."""
+
+    def __init__(self, chains, flat):
+        self.chains, self.flat = chains, flat
+        self.inputs = Signal(N_INPUTS)
+        self.state = Signal(range(N_STATES))
+
+    def elaborate(self, platform):
+        m = Module()
+
+        def condition(mask, want):
+            return (self.inputs & mask) == want
+        if self.flat:
+            fsm = OneHotFSM(m, init="S0")
+            for i, chain in enumerate(self.chains):
+                with fsm.state(f"S{i}"):
+                    m.d.comb += self.state.eq(i)
+                    before = 0
+                    for mask, want, target in chain:
+                        fsm.goto_if(f"S{target}", condition(mask, want) & ~before)
+                        before = before | condition(mask, want)
+            fsm.finish()
+        else:
+            with m.FSM(init="S0"):
+                for i, chain in enumerate(self.chains):
+                    with m.State(f"S{i}"):
+                        m.d.comb += self.state.eq(i)
+                        for j, (mask, want, target) in enumerate(chain):
+                            with (m.If if j == 0 else m.Elif)(condition(mask, want)):
+                                m.next = f"S{target}"
+        return m
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_hot_fsm_goto_if_of_exclusive_conditions_moves_like_an_elif_chain(seed):
+    rng = random.Random(100 + seed)
+    chains = []
+    for i in range(N_STATES):
+        chain = []
+        for _ in range(rng.randrange(1, 5)):
+            mask = rng.randrange(1, 1 << N_INPUTS)
+            chain.append((mask, rng.randrange(1 << N_INPUTS) & mask, rng.randrange(N_STATES)))
+        chain.append((1, 1, (i + 1) % N_STATES))   # (on around when input 0 is high)
+        chains.append(chain)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True)
+    top = Module()
+    top.submodules.ref, top.submodules.dut = ref, dut
+    visited = set()
+
+    async def bench(ctx):
+        for _ in range(400):
+            value = rng.randrange(1 << N_INPUTS)
+            ctx.set(ref.inputs, value)
+            ctx.set(dut.inputs, value)
+            assert ctx.get(dut.state) == ctx.get(ref.state)
+            visited.add(ctx.get(ref.state))
+            await ctx.tick()
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(visited) >= 4              # (the machines get around)
