@@ -4,7 +4,7 @@ An ``m.If`` chain over n conditions becomes a chain of n multiplexers in the net
 synthesis does not rebalance: these helpers build the same functions with depth log2(n).
 """
 
-from amaranth import Array, Cat, Const, Mux, Signal
+from amaranth import Array, Cat, Const, Mux, Signal, Value
 
 
 def _tree(bits: list, highest: bool):
@@ -53,6 +53,17 @@ def first_of(conditions, values, default=0):
         return c_lo | c_hi, Mux(c_lo, v_lo, v_hi)
     any_, value = tree(pairs)
     return any_, Mux(any_, value, default)
+
+
+def or_tree(values):
+    """The OR of ``values`` (Values of one shape) as a balanced tree: Python's ``a | b | c | ...``
+    is a chain, one gate an operand, which the LUT mapper does not always rebalance (0 for none)."""
+    values = [Value.cast(v) for v in values]
+    if not values:
+        return Const(0, 1)
+    while len(values) > 1:
+        values = [values[i] | values[i + 1] if i + 1 < len(values) else values[i] for i in range(0, len(values), 2)]
+    return values[0]
 
 
 def address_bits(n: int) -> int:

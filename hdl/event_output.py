@@ -11,6 +11,10 @@ Contract
 * ``o``: a ``lib.stream`` of the events in the order written. An event written in cycle t is presented
   from cycle t+3 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
   of the engine's counter) in the first cycle it is presented, every other field as written.
+* ``writers=n`` (more than 1): ``w_en`` has a bit and ``w_data`` an event for each of ``n`` writers,
+  of which at most one writes in a cycle; each is staged in its own registers and the staged
+  events are ORed on their way to the queue, so that no writer's logic meets another's before a
+  register.
 * ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
   written is ignored): the count is kept from the stage's register, so the writer's decision to
   write reaches no adder.
@@ -22,17 +26,19 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import or_tree
 from fpgax.hdl.fifo import RegisteredFifo
 from fpgax.hdl.layouts import EventLayout
 
 
 class EventOutput(wiring.Component):
-    def __init__(self, depth: int = 16, numbered: bool = False):
+    def __init__(self, depth: int = 16, numbered: bool = False, writers: int = 1):
         self.depth = depth
         self.numbered = numbered
+        self.writers = writers
         super().__init__({
-            "w_data": In(EventLayout),
-            "w_en": In(1),
+            "w_data": In(EventLayout if writers == 1 else data.ArrayLayout(EventLayout, writers)),
+            "w_en": In(writers),
             "w_rdy": Out(1),
             "cycle": In(32),
             "o": Out(stream.Signature(EventLayout)),
@@ -45,7 +51,16 @@ class EventOutput(wiring.Component):
         m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
         staged = Signal()
         staged_data = Signal(EventLayout)
-        m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
+        if self.writers == 1:
+            m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
+        else:
+            staged_by = Signal(self.writers)
+            copies = [Signal(EventLayout, name=f"staged_data_{i}") for i in range(self.writers)]
+            m.d.sync += [staged_by.eq(Mux(self.w_rdy, self.w_en, 0))]
+            m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
+            m.d.comb += [staged.eq(staged_by.any()),
+                         staged_data.eq(or_tree([Mux(staged_by[i], copy.as_value(), 0)
+                                                 for i, copy in enumerate(copies)]))]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
         m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
         if self.numbered:

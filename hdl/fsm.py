@@ -35,7 +35,9 @@ signal from an AND-OR of ``ongoing()`` terms instead.
 
 from contextlib import contextmanager
 
-from amaranth import Module, Signal, Value
+from amaranth import Cat, Module, Signal, Value
+
+from fpgax.hdl.bits import or_tree
 
 
 class OneHotFSM:
@@ -111,10 +113,7 @@ class OneHotFSM:
         for source, targets in self._go_if.items():
             for target, conditions in targets.items():
                 flag = Signal(name=f"{self._name}_{source}_if_{target}")
-                value = 0
-                for condition in conditions:
-                    value = value | condition
-                self._m.d.comb += flag.eq(self._bits[source] & value)
+                self._m.d.comb += flag.eq(self._bits[source] & or_tree(conditions))
                 self._go[source][f"{target} if"] = flag
         enter = {s: [] for s in self._bits}
         for source, go in self._go.items():
@@ -124,13 +123,9 @@ class OneHotFSM:
                     enter[target].append(flag)
         for s, bit in self._bits.items():
             leave = [flag for t, flag in self._go[s].items() if t.removesuffix(" if") != s]
-            stay = bit
-            for flag in leave:
-                stay = stay & ~flag
-            value = stay
-            for flag in enter[s]:
-                value = value | flag
-            self._m.d[self._domain] += bit.eq(value)
+            # (reductions: trees, not chains of one gate a flag)
+            stay = bit & ~Cat(*leave).any() if leave else bit
+            self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
 
 
 class StateMux:
@@ -167,17 +162,6 @@ class StateMux:
             self._copies[state] = Signal(self._shape, name=f"{self._name}_{state}")
         return self._copies[state]
 
-    def goto_if(self, target: str, condition):
-        """Move to ``target`` at the next clock edge when ``condition`` holds (in this state), which
-        no other counting goto of the body may share: an OR of exclusive conditions."""
-        if self._current is None:
-            raise ValueError(f"goto_if({target!r}) outside a state's body")
-        self.ongoing(target)
-        self._go_if[self._current].setdefault(target, []).append(Value.cast(condition))
-
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""
-        value = 0
-        for copy in self._copies.values():
-            value = value | Value.cast(copy)
-        self._fsm._m.d.comb += Value.cast(self.value).eq(value)
+        self._fsm._m.d.comb += Value.cast(self.value).eq(or_tree(self._copies.values()))

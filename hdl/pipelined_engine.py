@@ -33,7 +33,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits
+from fpgax.hdl.bits import address_bits, or_tree
 from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -55,6 +55,8 @@ BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
 POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
 E, R, OP = p.EventType, p.Reason, p.Opcode
+#: An event type's width, as the event carries it.
+EVENT_TYPE_BITS = p.EVENT["type"].bits
 
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
@@ -128,7 +130,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY)
-        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True)
+        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=3)
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
         GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
@@ -207,16 +209,15 @@ class PipelinedEngine(wiring.Component):
         next_gen = Signal(g)
 
         # -- events ---------------------------------------------------------------------------------
-        # the sequencer's event, written when ``ev_en``: each state's own, ORed under its register
+        # the events: three writers the event output stages apart (at most one writes in a cycle):
+        # DECIDE's, the other states' (each state's own, ORed under its register) and the matcher's
+        decide_ev = Signal(data.StructLayout({"en": 1, "ev": EventLayout}))
         ev_mux = StateMux(fsm, data.StructLayout({"en": 1, "ev": EventLayout}), "ev")
-        ev, ev_en = ev_mux.value.ev, ev_mux.value.en
-        w_en = ev_en | matcher.w_en
-        w_data = Signal(EventLayout)
-        # (the matcher's events while it runs: the sequencer writes none then)
-        # (the event output numbers the events)
-        m.d.comb += [w_data.eq(Mux(matcher.busy, matcher.w_data, ev)),
-                     w_data.ts_in.eq(ts_in), w_data.ts_out.eq(0),
-                     events.w_en.eq(w_en), events.w_data.eq(w_data), matcher.w_rdy.eq(events.w_rdy)]
+        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)),
+                     matcher.w_rdy.eq(events.w_rdy)]
+        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
+            # (the event output numbers the events)
+            m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
         def set_best(row, bids, valid, level, price):
             """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price."""
@@ -477,12 +478,12 @@ class PipelinedEngine(wiring.Component):
         marketable_now = Mux(buy, sym.ask_valid & (market | (idx[:lb] >= sym.ask)),
                              sym.bid_valid & (market | (idx[:lb] <= sym.bid)))
 
-        def make_plan(tif, flags, soon):
+        def make_plan(tif, flags, soon, keeps_now):
             """``marketable``, ``plan`` and ``verdict``, registered, for the aggressor's time in force
             and flags, from the check's answers (``soon``: a cycle before they are registers, in t3)."""
             better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
             cross = ((flags & POST_ONLY) != 0) & marketable_now
-            make_verdict(cross, soon)
+            make_verdict(cross, soon, keeps_now)
             m.d.sync += [marketable.eq(marketable_now),
                          plan.cross.eq(cross),
                          plan.match.eq(marketable_now & (tif != FOK)), plan.fok.eq(marketable_now & (tif == FOK)),
@@ -495,9 +496,14 @@ class PipelinedEngine(wiring.Component):
             "other_reject": 1,    # any other command rejected
             "canceling": 1, "replacing": 1, "admin_ok": 1,
             "reason": REASON_BITS,    # when new_bad or other_reject: the reason
+            # its event's choices, as far as they are known (a NEW's accepted or rejected for want
+            # of a slot or its MARKET notional is not): ACCEPTED, CANCELED, REPLACED or REJECTED;
+            # the order's side, account and leaves (a CANCEL's, a REPLACE's), its client id (a
+            # CANCEL's), PRIORITY_KEPT
+            "type": EVENT_TYPE_BITS, "from_tgt": 1, "client_from_tgt": 1, "kept": 1,
         }))
 
-        def make_verdict(cross, soon):
+        def make_verdict(cross, soon, keeps_now):
             failed = lambda family: getattr(check, f"{family}_failed_soon" if soon else f"{family}_failed")  # noqa: E731
             reason = lambda family: getattr(check, f"{family}_reason_soon" if soon else f"{family}_reason")  # noqa: E731
             over_l = ~market & notional_l.over
@@ -508,12 +514,19 @@ class PipelinedEngine(wiring.Component):
                             | ((op["halt"] | op["resume"]) & failed("halt"))
                             | (op["snapshot"] & failed("snapshot")) | (op["mass"] & failed("mass")))
             admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
+            other_reject = (op["cancel"] & failed("target")) | (op["replace"] & rep_reject) | admin_failed | op_invalid
+            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed("target")
+            replacing = op["replace"] & ~rep_reject & ~qty_zero
             m.d.sync += [
+                verdict.type.eq(_pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
+                                      (replacing, E.REPLACED),
+                                      (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED))),
+                verdict.from_tgt.eq(canceling | replacing),
+                verdict.client_from_tgt.eq(op["cancel"] & canceling),
+                verdict.kept.eq(replacing & keeps_now),
                 verdict.new_bad.eq(new_bad),
-                verdict.other_reject.eq((op["cancel"] & failed("target")) | (op["replace"] & rep_reject)
-                                        | admin_failed | op_invalid),
-                verdict.canceling.eq((op["cancel"] | (op["replace"] & qty_zero)) & ~failed("target")),
-                verdict.replacing.eq(op["replace"] & ~rep_reject & ~qty_zero),
+                verdict.other_reject.eq(other_reject),
+                verdict.canceling.eq(canceling), verdict.replacing.eq(replacing),
                 verdict.admin_ok.eq(admin & ~admin_failed),
                 verdict.reason.eq(_pick(
                     (op["new"], Mux(failed("new"), reason("new"), Mux(over_l, R.NOTIONAL_LIMIT, R.WOULD_CROSS))),
@@ -636,15 +649,17 @@ class PipelinedEngine(wiring.Component):
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
+            keeps_now = (cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(ord_rd.price),
-                         keeps.eq((cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)),
+                         keeps.eq(keeps_now),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
-            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]), soon=True)
+            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]),
+                      soon=True, keeps_now=keeps_now)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
             emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
@@ -672,8 +687,6 @@ class PipelinedEngine(wiring.Component):
         rejecting = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_m
         new_accepting = op["new"] & ~new_reject           # (when a slot is ready)
         canceling, replacing_now, admin_ok = verdict.canceling, verdict.replacing, verdict.admin_ok
-        reject_reason = Mux(verdict.new_bad | verdict.other_reject, verdict.reason,
-                            Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL))
         # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
         # (named signals of flat ANDs: a tree of few LUTs, not a chain of one AND an operand)
         decide_ready, go, new_ok = Signal(), Signal(), Signal()
@@ -710,24 +723,28 @@ class PipelinedEngine(wiring.Component):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
             # its event, from the verdicts (written when ``go``)
-            here = ev_mux.here()
-            kept = p.EventFlag.PRIORITY_KEPT
+            here = decide_ev
+            # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
+            # registers more: ``new_takes``)
+            new_takes = op["new"] & ~verdict.new_bad & ~slots.empty & ~over_m
             m.d.comb += [
                 here.en.eq(go & ~(new_accepting & ~new_ready)),
-                here.ev.type.eq(_pick((rejecting, E.REJECTED), (new_accepting | admin_ok, E.ACCEPTED),
-                                      (canceling, E.CANCELED), (replacing_now, E.REPLACED))),
-                here.ev.reason.eq(_pick((rejecting, reject_reason), (canceling, R.USER))),
-                here.ev.flags.eq(Mux(replacing_now & keeps, kept, 0)),
-                here.ev.side.eq(_pick((rejecting | new_accepting, cmd.side), (canceling | replacing_now, tgt.side))),
+                here.ev.type.eq(Mux(op["new"] & ~new_takes, E.REJECTED, verdict.type)),
+                here.ev.reason.eq(Mux(verdict.new_bad | verdict.other_reject, verdict.reason,
+                                      _pick((op["new"] & ~new_takes, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)),
+                                            (verdict.canceling, R.USER)))),
+                here.ev.flags.eq(Mux(verdict.kept, p.EventFlag.PRIORITY_KEPT, 0)),
+                # (an administrative command's ACCEPTED carries no side, order id, price or quantity)
+                here.ev.side.eq(_pick((verdict.from_tgt, tgt.side), (~verdict.from_tgt & ~admin_ok, cmd.side))),
                 here.ev.symbol.eq(cmd.symbol),
-                here.ev.client_id.eq(Mux(op["cancel"] & canceling, tgt.client_id, cmd.client_id)),
-                here.ev.account.eq(Mux(canceling | replacing_now, tgt.account, cmd.account)),
-                here.ev.order_id.eq(_pick((rejecting | canceling | replacing_now, cmd.order_id),
-                                          (new_accepting, Cat(slots.slot, next_gen)))),
-                here.ev.price.eq(_pick((rejecting | replacing_now, cmd.price), (new_accepting, a_price),
-                                       (canceling, tgt.price))),
-                here.ev.qty.eq(_pick((rejecting | new_accepting, cmd.qty), (canceling | replacing_now, tgt.leaves))),
-                here.ev.leaves.eq(_pick((new_accepting | replacing_now, cmd.qty))),
+                here.ev.client_id.eq(Mux(verdict.client_from_tgt, tgt.client_id, cmd.client_id)),
+                here.ev.account.eq(Mux(verdict.from_tgt, tgt.account, cmd.account)),
+                here.ev.order_id.eq(_pick((new_takes, Cat(slots.slot, next_gen)),
+                                          (~new_takes & ~admin_ok, cmd.order_id))),
+                here.ev.price.eq(_pick((verdict.canceling, tgt.price),
+                                       (~verdict.canceling & ~admin_ok & ~(new_takes & market), cmd.price))),
+                here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
+                here.ev.leaves.eq(Mux(new_takes | verdict.replacing, cmd.qty, 0)),
             ]
             # what DECIDE would write if it acts, loaded in every cycle from registers (none of it
             # is read before it acts; a NEW's best is not loaded while a fix is pending, which moves
@@ -897,7 +914,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags, soon=False)
+            make_plan(atif, aflags, soon=False, keeps_now=keeps)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
@@ -1112,7 +1129,4 @@ class _GoneQueue(wiring.Component):
 def _pick(*choices):
     """The value of the one true condition of ``(condition, value)`` pairs that exclude each other
     (0 when none is): an AND-OR, not a chain of multiplexers."""
-    value = 0
-    for condition, choice in choices:
-        value = value | Mux(condition, Value.cast(choice), 0)
-    return value
+    return or_tree([Mux(condition, Value.cast(choice), 0) for condition, choice in choices])

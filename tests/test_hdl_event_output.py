@@ -9,10 +9,11 @@ from amaranth.sim import Simulator
 from fpgax.hdl.event_output import EventOutput
 
 
-@pytest.mark.parametrize("numbered", [False, True])
-def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbered):
-    """(``numbered``: the output numbers the events 1, 2, ... itself; the ``seq`` written is junk)"""
-    dut = EventOutput(depth=8, numbered=numbered)
+@pytest.mark.parametrize("numbered,writers", [(False, 1), (True, 1), (True, 3)])
+def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbered, writers):
+    """(``numbered``: the output numbers the events 1, 2, ... itself; the ``seq`` written is junk.
+    ``writers``: each write comes from one writer at random, the others' data junk)"""
+    dut = EventOutput(depth=8, numbered=numbered, writers=writers)
     rng = random.Random(11)
     written, taken = deque(), []
 
@@ -22,9 +23,12 @@ def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbere
             write = rng.random() < 0.6
             ready = rng.random() < 0.5
             ctx.set(dut.cycle, cycle)
-            ctx.set(dut.w_en, write)
-            ctx.set(dut.w_data.seq, rng.randrange(1 << 64) if numbered else seq + 1)
-            ctx.set(dut.w_data.qty, seq * 7 % 1000)
+            writer = rng.randrange(writers)
+            ctx.set(dut.w_en, write << writer)
+            for i in range(writers):
+                port = dut.w_data if writers == 1 else dut.w_data[i]
+                ctx.set(port.seq, rng.randrange(1 << 64) if numbered else seq + 1)
+                ctx.set(port.qty, seq * 7 % 1000 if i == writer else rng.randrange(1000))
             ctx.set(dut.o.ready, ready)
             accepted = write and ctx.get(dut.w_rdy)
             assert ctx.get(dut.backlog) == len(written) - len(taken)
