@@ -64,7 +64,9 @@ class Rester(wiring.Component):
       order's ``prev``; the account list's tail (or both ends and ``valid``) and the old tail's
       ``anext`` and the order's ``aprev``.
     * ``done`` (one cycle) with those writes; ``new_level``: the level was empty. ``busy`` from
-      ``start`` to ``done``. Reads issued from ``done``'s cycle on see the writes.
+      ``start`` to ``done``. Reads issued from ``done``'s cycle on see the writes. ``busy_next``:
+      what ``busy`` will be in the next cycle (its register's input: from ``start`` and the unit's
+      registers), for a parent that registers its own "the lists are settled".
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3) and ``LevelIndex``
     (its SET's 4 from r1 end before the rows are in).
@@ -76,7 +78,7 @@ class Rester(wiring.Component):
         super().__init__({
             "start": In(1), "slot": In(slot_bits), "account": In(account_bits), "to_account": In(1),
             "book": In(book_bits), "idx": In(level_bits),
-            "busy": Out(1), "done": Out(1), "new_level": Out(1),
+            "busy": Out(1), "busy_next": Out(1), "done": Out(1), "new_level": Out(1),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_busy": In(1), "index_found": In(1),
             **_list_ports(slot_bits, account_bits, book_bits + level_bits),
@@ -101,7 +103,10 @@ class Rester(wiring.Component):
             m.d.sync += old_tail.eq(self.level_data.tail)
         busy = Signal()
         waiting = Signal()               # the rows are in, the SET's answer awaited
-        m.d.comb += self.busy.eq(busy)
+        rows_in = arriving[self.rows_latency + 1] | waiting
+        finish = rows_in & ~self.index_busy
+        m.d.comb += [self.busy.eq(busy), self.busy_next.eq(Mux(busy, ~finish, self.start))]
+        m.d.sync += busy.eq(self.busy_next)
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0)]
@@ -111,15 +116,14 @@ class Rester(wiring.Component):
                          self.level_read.addr.eq(self.idx | (self.book << self.lb)),
                          self.index_book.eq(self.book), self.index_idx.eq(self.idx)]
         with m.If(self.start & ~busy):
-            m.d.sync += [busy.eq(1), arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
+            m.d.sync += [arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
                          self.index_start.eq(1), self.index_op.eq(IndexOp.SET)]
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again
-        rows_in = arriving[self.rows_latency + 1] | waiting
         with m.If(arriving[self.rows_latency + 1]):
             m.d.sync += waiting.eq(1)
-        with m.If(rows_in & ~self.index_busy):
+        with m.If(finish):
             joined = self.index_found
-            m.d.sync += [waiting.eq(0), busy.eq(0), self.done.eq(1), self.new_level.eq(~joined),
+            m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(~joined),
                          self.level_write.en.eq(Mux(joined, TAIL, HEAD | TAIL)),
                          self.level_write.addr.eq(idx | (book << self.lb)),
                          self.level_write.data.head.eq(slot), self.level_write.data.tail.eq(slot),
@@ -161,7 +165,8 @@ class Unlinker(wiring.Component):
       ``release``, ``free`` with the slot.
     * ``level_emptied`` (with ``done``, held): the order was its level's only one; the level's
       index bit is the parent's to clear. ``busy`` from ``start`` to ``done``; a ``start`` in
-      ``done``'s cycle is taken, its reads seeing these writes.
+      ``done``'s cycle is taken, its reads seeing these writes. ``busy_next`` and ``done_next``:
+      ``busy`` and ``done`` in the next cycle (their registers' inputs).
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
     leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite.
@@ -176,7 +181,8 @@ class Unlinker(wiring.Component):
             "start": In(1), "slot": In(slot_bits), "gen": In(gen_bits), "account": In(account_bits),
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
             "release": In(1), "kill": In(1),
-            "busy": Out(1), "levels_busy": Out(1), "done": Out(1), "level_emptied": Out(1),
+            "busy": Out(1), "busy_next": Out(1), "levels_busy": Out(1), "done": Out(1), "done_next": Out(1),
+            "level_emptied": Out(1),
             "level_links_read": Out(ReadRequest(slot_bits)), "account_links_read": Out(ReadRequest(slot_bits)),
             "next_data": In(slot_bits), "prev_data": In(slot_bits),
             "anext_data": In(slot_bits), "aprev_data": In(slot_bits),
@@ -197,7 +203,11 @@ class Unlinker(wiring.Component):
         arriving = Signal(self.rows_latency + 2)     # bit j: j cycles after the reads (u1)
         m.d.sync += arriving.eq(arriving << 1)
         busy = Signal()
-        m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level)]
+        # (an order leaving its account's list only is done as its block rows are in)
+        finish = Mux(from_level, arriving[self.rows_latency + 1], arriving[3])
+        m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level),
+                     self.busy_next.eq(Mux(busy, ~finish, self.start)), self.done_next.eq(finish)]
+        m.d.sync += busy.eq(self.busy_next)
         with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),
@@ -206,7 +216,7 @@ class Unlinker(wiring.Component):
                          self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(self.idx | (self.book << self.lb))]
         with m.If(self.start & ~busy):
-            m.d.sync += [busy.eq(1), arriving.eq(1),
+            m.d.sync += [arriving.eq(1),
                          self.level_links_read.en.eq(self.from_level),
                          self.account_links_read.en.eq(self.from_account),
                          self.alist_read.en.eq(self.from_account), self.level_read.en.eq(self.from_level)]
@@ -224,11 +234,10 @@ class Unlinker(wiring.Component):
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]
-        # (an order leaving its account's list only is done as its block rows are in)
-        with m.If(Mux(from_level, arriving[self.rows_latency + 1], arriving[3])):
+        with m.If(finish):
             lw, aw = self.level_write, self.alist_write
             m.d.sync += [
-                busy.eq(0), self.done.eq(1), self.level_emptied.eq(from_level & l_head & l_tail),
+                self.done.eq(1), self.level_emptied.eq(from_level & l_head & l_tail),
                 # the level: its head or tail moves past the order, or its neighbours skip it
                 lw.en.eq(Mux(from_level & (l_head ^ l_tail), Mux(l_head, HEAD, TAIL), 0)),
                 lw.addr.eq(idx | (book << self.lb)), lw.data.head.eq(nxt), lw.data.tail.eq(prv),

@@ -29,7 +29,7 @@ unit's 0 while it is not using the memory; units that share a memory never use i
 cycle).
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal, Value
+from amaranth import Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -79,9 +79,12 @@ def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout 
 
 
 class PipelinedEngine(wiring.Component):
-    def __init__(self, config: EngineConfig, fifo_depth: int = 16):
+    def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False):
+        """``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
+        unit's state a cycle ahead equal it when it comes (not for Verilog output)."""
         self.config = config
         self.fifo_depth = fifo_depth
+        self.checks = checks
         self.k, self.g = config.slot_bits, config.generation_bits
         self.sb, self.ab = address_bits(config.symbols), address_bits(config.accounts)
         self.lb = address_bits(config.levels)
@@ -689,20 +692,32 @@ class PipelinedEngine(wiring.Component):
         canceling, replacing_now, admin_ok = verdict.canceling, verdict.replacing, verdict.admin_ok
         # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
         # (named signals of flat ANDs: a tree of few LUTs, not a chain of one AND an operand)
-        decide_ready, go, new_ok = Signal(), Signal(), Signal()
-        quiet = ~index.busy & feed.idle
+        # whether the lists are settled, registers (from the units' registers' inputs: the same as
+        # their outputs' in the next cycle), and whether the index and the feed are quiet too (``settled_quiet``) or not
+        # (``settled_busy``): DECIDE waits for the index and feed to be quiet, unless the feed is
+        # its own; a fix pending is settled first, when they are
+        go, new_ok = Signal(), Signal()
+        settled_quiet, settled_busy = Signal(), Signal()
+        ready_next = ~Cat(rester.busy_next, gone.valid_next, unlinker.busy_next, unlinker.done_next).any()
+        quiet_next = ~index.busy_next & feed.idle_next
+        m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
+                     settled_busy.eq(ready_next & ~quiet_next)]
         m.d.comb += [
-            decide_ready.eq(~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done).any()),
-            # (DECIDE waits for the index and feed to be quiet, unless the feed is its own; a fix
-            # pending is settled first, when they are)
-            go.eq(Cat(fsm.ongoing("DECIDE"), events.w_rdy, decide_ready,
-                      (quiet & ~fix_pending) | (~quiet & fed)).all()),
+            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_pending) | (settled_busy & fed))),
             new_ok.eq(Cat(op["new"], ~verdict.new_bad, ~slots.empty, ~over_m, slots.available, gen_ready).all()),
         ]
-        fix_first = decide_ready & quiet & fix_pending
+        if self.checks:
+            running = Signal()            # (past INIT: the units' registers are their own)
+            m.d.sync += running.eq(~fsm.ongoing("INIT"))
+            ready_now = ~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done).any()
+            quiet_now = ~index.busy & feed.idle
+            m.d.sync += Assert(~running | ((settled_quiet == (ready_now & quiet_now))
+                                           & (settled_busy == (ready_now & ~quiet_now))),
+                               "settled_quiet/settled_busy predicted the units' state")
+        fix_first = settled_quiet & fix_pending
         new_go = go & new_ok
-        m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed & feed.idle
-                                   & ~index.busy & decide_ready & ~fix_pending)
+        m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
+                                   & settled_quiet & ~fix_pending)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
         m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
                      unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
@@ -1095,11 +1110,13 @@ class _Select:
 
 class _GoneQueue(wiring.Component):
     """The matcher's ``gone`` orders, queued for the unlinker: ``w.ready`` a register (the matcher
-    decides an order only when it is high: room for the one it may write in the cycle after)."""
+    decides an order only when it is high: room for the one it may write in the cycle after);
+    ``r.valid`` a register, ``valid_next`` its input (what it will be in the next cycle)."""
 
     def __init__(self, layout, depth: int):
         self.layout, self.depth = layout, depth
-        super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout))})
+        super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout)),
+                          "valid_next": Out(1)})
 
     def elaborate(self, platform):
         from amaranth import Array
@@ -1113,7 +1130,8 @@ class _GoneQueue(wiring.Component):
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(count <= self.depth - 3)
         nonempty = Signal()                 # count != 0, a register
-        m.d.sync += nonempty.eq(push | (count >= 2) | ((count == 1) & ~pop))
+        m.d.comb += self.valid_next.eq(push | (count >= 2) | ((count == 1) & ~pop))
+        m.d.sync += nonempty.eq(self.valid_next)
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(nonempty), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries

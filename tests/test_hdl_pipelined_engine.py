@@ -110,7 +110,7 @@ async def send(ctx, dut, commands, rng, idle):
 
 
 def run(config, commands, expected, seed, idle=0.0, stall=0.0):
-    dut = PipelinedEngine(config)
+    dut = PipelinedEngine(config, checks=True)   # (its predictions asserted in every cycle)
     rng = random.Random(seed)
     received = []
 
