@@ -22,7 +22,6 @@ Contract (the same as ``m.FSM()``):
   last one (in program order) counts, as the last ``m.next`` assignment does. With none, the
   machine stays.
 * ``ongoing(S)`` is 1 in the cycles the machine is in S; ``init`` is the state after reset.
-  ``ongoing_next(S)``: whether it will be in S in the next cycle (the input of S's register).
 * ``goto_if(T, condition)`` in a body moves to T when ``condition`` holds, as an OR, not a priority:
   the caller guarantees that in a cycle where it holds, no other goto of the body counts (flat
   conditions of exclusive verdicts give next-state logic as deep as the verdicts, where a chain of
@@ -53,7 +52,6 @@ class OneHotFSM:
         self._go_if: dict[str, dict[str, list]] = {}  # state -> target -> goto_if conditions
         self._current = None
         self._finished = False
-        self._next: dict[str, Signal] = {}
         self.ongoing(init)
 
     def ongoing(self, name: str) -> Signal:
@@ -61,13 +59,6 @@ class OneHotFSM:
         if name not in self._bits:
             self._bits[name] = Signal(name=f"{self._name}_{name}", init=int(name == self._init))
         return self._bits[name]
-
-    def ongoing_next(self, name: str) -> Signal:
-        """1 when the machine will be in state ``name`` in the next cycle (its register's input)."""
-        self.ongoing(name)
-        if name not in self._next:
-            self._next[name] = Signal(name=f"{self._name}_{name}_next")
-        return self._next[name]
 
     @property
     def current(self):
@@ -134,11 +125,7 @@ class OneHotFSM:
             leave = [flag for t, flag in self._go[s].items() if t.removesuffix(" if") != s]
             # (reductions: trees, not chains of one gate a flag)
             stay = bit & ~Cat(*leave).any() if leave else bit
-            value = or_tree([stay] + enter[s])
-            if s in self._next:
-                self._m.d.comb += self._next[s].eq(value)
-                value = self._next[s]
-            self._m.d[self._domain] += bit.eq(value)
+            self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
 
 
 class StateMux:

@@ -22,8 +22,9 @@ Contract
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
   - 1 entries are queued or being read ahead of the consumer.
 * ``stop`` (one cycle, any time after ``start``): the feed is abandoned; the queue empties at once
-  and ``idle`` rises as soon as the index has no operation of the feed's in flight. ``idle_next``:
-  what ``idle`` will be in the next cycle.
+  and ``idle`` rises as soon as the index has no operation of the feed's in flight. ``holding``: started
+  without ``go`` (idle in the next cycle if stopped now); ``draining``: stopped, idle in the next
+  cycle if the index is.
 * The index's request (``index_*``; its ``inclusive`` is 0) is driven while not ``idle``, from
   registers and the state; the rows are read at ``row_addr`` (a register) when ``row_en`` (a
   register), their data expected ``row_latency`` cycles later on ``row_data``.
@@ -58,7 +59,7 @@ class LevelFeed(wiring.Component):
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
             "go": In(1), "limit": In(level_bits), "any_price": In(1),
-            "stop": In(1), "idle": Out(1), "idle_next": Out(1),
+            "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1),
             "o": Out(stream.Signature(self.entry)),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1),
@@ -164,7 +165,8 @@ class LevelFeed(wiring.Component):
             with m.If(self.stop):
                 fsm.goto("DRAIN")
         best = Signal(lb)
-        m.d.comb += [self.idle.eq(fsm.ongoing("IDLE")), self.idle_next.eq(fsm.ongoing_next("IDLE"))]
+        m.d.comb += [self.idle.eq(fsm.ongoing("IDLE")), self.holding.eq(fsm.ongoing("HOLD")),
+                     self.draining.eq(fsm.ongoing("DRAIN"))]
 
         def search(book_, best_, down_):
             """The FIND of the levels after the best (the index is free in the next cycle)."""

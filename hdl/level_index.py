@@ -42,7 +42,7 @@ until the next ``start``):
 * ``CLEAR_PASSED``: mark empty every level behind ``idx`` in direction ``down`` (above it when
   ``down``), ``idx`` too when ``inclusive``.
 
-``busy_next`` is what ``busy`` will be in the next cycle (its register's input).
+``busy_on``: ``busy`` in the next cycle too, whatever ``start`` does now.
 ``free_next`` is high when a ``start`` in the next cycle will be taken: idle, or in a write's last
 cycle (the next request reads what it wrote: the memories forward it).
 
@@ -184,7 +184,7 @@ class LevelIndex(IndexPorts):
                    | (now("INIT") & init[-1]))
         busy = Signal(init=1)
         free_next = Signal()
-        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_next.eq(~to_idle)]
+        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~to_idle)]
         m.d.sync += [busy.eq(~to_idle), free_next.eq(to_idle | (now("MASK") & ~is_find))]
 
         # the words' read address: the request's in IDLE, else a register (``read_sel``: the

@@ -64,9 +64,9 @@ class Rester(wiring.Component):
       order's ``prev``; the account list's tail (or both ends and ``valid``) and the old tail's
       ``anext`` and the order's ``aprev``.
     * ``done`` (one cycle) with those writes; ``new_level``: the level was empty. ``busy`` from
-      ``start`` to ``done``. Reads issued from ``done``'s cycle on see the writes. ``busy_next``:
-      what ``busy`` will be in the next cycle (its register's input: from ``start`` and the unit's
-      registers), for a parent that registers its own "the lists are settled".
+      ``start`` to ``done``. Reads issued from ``done``'s cycle on see the writes. ``busy_on``:
+      ``busy`` in the next cycle too, whatever ``start`` does now (from the unit's registers), for a
+      parent that registers its own "the lists are settled".
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3) and ``LevelIndex``
     (its SET's 4 from r1 end before the rows are in).
@@ -78,7 +78,7 @@ class Rester(wiring.Component):
         super().__init__({
             "start": In(1), "slot": In(slot_bits), "account": In(account_bits), "to_account": In(1),
             "book": In(book_bits), "idx": In(level_bits),
-            "busy": Out(1), "busy_next": Out(1), "done": Out(1), "new_level": Out(1),
+            "busy": Out(1), "busy_on": Out(1), "done": Out(1), "new_level": Out(1),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_busy": In(1), "index_found": In(1),
             **_list_ports(slot_bits, account_bits, book_bits + level_bits),
@@ -105,8 +105,8 @@ class Rester(wiring.Component):
         waiting = Signal()               # the rows are in, the SET's answer awaited
         rows_in = arriving[self.rows_latency + 1] | waiting
         finish = rows_in & ~self.index_busy
-        m.d.comb += [self.busy.eq(busy), self.busy_next.eq(Mux(busy, ~finish, self.start))]
-        m.d.sync += busy.eq(self.busy_next)
+        m.d.comb += [self.busy.eq(busy), self.busy_on.eq(busy & ~finish)]
+        m.d.sync += busy.eq(Mux(busy, ~finish, self.start))
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0)]
@@ -165,8 +165,8 @@ class Unlinker(wiring.Component):
       ``release``, ``free`` with the slot.
     * ``level_emptied`` (with ``done``, held): the order was its level's only one; the level's
       index bit is the parent's to clear. ``busy`` from ``start`` to ``done``; a ``start`` in
-      ``done``'s cycle is taken, its reads seeing these writes. ``busy_next`` and ``done_next``:
-      ``busy`` and ``done`` in the next cycle (their registers' inputs).
+      ``done``'s cycle is taken, its reads seeing these writes. ``busy_on``: ``busy`` in the next
+      cycle too, whatever ``start`` does now; ``done_next``: ``done`` in the next cycle.
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
     leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite.
@@ -181,7 +181,7 @@ class Unlinker(wiring.Component):
             "start": In(1), "slot": In(slot_bits), "gen": In(gen_bits), "account": In(account_bits),
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
             "release": In(1), "kill": In(1),
-            "busy": Out(1), "busy_next": Out(1), "levels_busy": Out(1), "done": Out(1), "done_next": Out(1),
+            "busy": Out(1), "busy_on": Out(1), "levels_busy": Out(1), "done": Out(1), "done_next": Out(1),
             "level_emptied": Out(1),
             "level_links_read": Out(ReadRequest(slot_bits)), "account_links_read": Out(ReadRequest(slot_bits)),
             "next_data": In(slot_bits), "prev_data": In(slot_bits),
@@ -206,8 +206,8 @@ class Unlinker(wiring.Component):
         # (an order leaving its account's list only is done as its block rows are in)
         finish = Mux(from_level, arriving[self.rows_latency + 1], arriving[3])
         m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level),
-                     self.busy_next.eq(Mux(busy, ~finish, self.start)), self.done_next.eq(finish)]
-        m.d.sync += busy.eq(self.busy_next)
+                     self.busy_on.eq(busy & ~finish), self.done_next.eq(finish)]
+        m.d.sync += busy.eq(Mux(busy, ~finish, self.start))
         with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),

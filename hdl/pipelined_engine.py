@@ -692,14 +692,23 @@ class PipelinedEngine(wiring.Component):
         canceling, replacing_now, admin_ok = verdict.canceling, verdict.replacing, verdict.admin_ok
         # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
         # (named signals of flat ANDs: a tree of few LUTs, not a chain of one AND an operand)
-        # whether the lists are settled, registers (from the units' registers' inputs: the same as
-        # their outputs' in the next cycle), and whether the index and the feed are quiet too (``settled_quiet``) or not
+        # whether the lists are settled, registers (from what the units will be in the next cycle),
+        # and whether the index and the feed are quiet too (``settled_quiet``) or not
         # (``settled_busy``): DECIDE waits for the index and feed to be quiet, unless the feed is
         # its own; a fix pending is settled first, when they are
         go, new_ok = Signal(), Signal()
         settled_quiet, settled_busy = Signal(), Signal()
-        ready_next = ~Cat(rester.busy_next, gone.valid_next, unlinker.busy_next, unlinker.done_next).any()
-        quiet_next = ~index.busy_next & feed.idle_next
+        # (exact for a next cycle in DECIDE: the states before it start no unit but from registers
+        # -- the gone queue's pop, a late feed, the units' own index requests -- and stop the feed
+        # only from registers; DECIDE's own starts leave it)
+        pop_next = gone.r.valid & ~unlinker.busy     # (no unlink is decided before DECIDE)
+        ready_next = ~Cat(rester.busy_on, Mux(pop_next, gone.more, gone.r.valid),
+                          unlinker.busy_on | pop_next, unlinker.done_next).any()
+        index_next = index.busy_on | (~index.busy & (feed.index_start | rester.index_start | walker.index_start))
+        feed_stop_next = unfeed_t3 | unfeed_later
+        feed_idle_next = ((feed.idle & ~late_feed) | (feed.holding & feed_stop_next)
+                          | (feed.draining & ~index.busy))
+        quiet_next = ~index_next & feed_idle_next
         m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
                      settled_busy.eq(ready_next & ~quiet_next)]
         m.d.comb += [
@@ -711,7 +720,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += running.eq(~fsm.ongoing("INIT"))
             ready_now = ~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done).any()
             quiet_now = ~index.busy & feed.idle
-            m.d.sync += Assert(~running | ((settled_quiet == (ready_now & quiet_now))
+            m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | ((settled_quiet == (ready_now & quiet_now))
                                            & (settled_busy == (ready_now & ~quiet_now))),
                                "settled_quiet/settled_busy predicted the units' state")
         fix_first = settled_quiet & fix_pending
@@ -1111,12 +1120,12 @@ class _Select:
 class _GoneQueue(wiring.Component):
     """The matcher's ``gone`` orders, queued for the unlinker: ``w.ready`` a register (the matcher
     decides an order only when it is high: room for the one it may write in the cycle after);
-    ``r.valid`` a register, ``valid_next`` its input (what it will be in the next cycle)."""
+    ``r.valid`` a register; ``more``: more than one entry (``r.valid`` after a pop)."""
 
     def __init__(self, layout, depth: int):
         self.layout, self.depth = layout, depth
         super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout)),
-                          "valid_next": Out(1)})
+                          "more": Out(1)})
 
     def elaborate(self, platform):
         from amaranth import Array
@@ -1130,8 +1139,8 @@ class _GoneQueue(wiring.Component):
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(count <= self.depth - 3)
         nonempty = Signal()                 # count != 0, a register
-        m.d.comb += self.valid_next.eq(push | (count >= 2) | ((count == 1) & ~pop))
-        m.d.sync += nonempty.eq(self.valid_next)
+        m.d.comb += self.more.eq(count >= 2)
+        m.d.sync += nonempty.eq(push | self.more | ((count == 1) & ~pop))
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(nonempty), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries

@@ -42,7 +42,7 @@ Pipeline, every stage from registers (``start`` in cycle t):
 * a far word: t+4 read, t+5 registered, t+6 encoded; results from t+7;
 * ``NEXT_WORD``: t read, t+1 registered, t+2 encoded; results from t+3.
 
-``busy_next`` is what ``busy`` will be in the next cycle (its register's input).
+``busy_on``: ``busy`` in the next cycle too, whatever ``start`` does now.
 ``free_next`` is high when a ``start`` in the next cycle will be taken: now idle, or finishing a
 SET/CLEAR/CLEAR_PASSED in this cycle (the next request reads what it wrote).
 """
@@ -99,7 +99,7 @@ class IndexPorts(wiring.Component):
             "down": In(1),
             "inclusive": In(1),
             "busy": Out(1),
-            "busy_next": Out(1),
+            "busy_on": Out(1),
             "ready": Out(1),
             "free_next": Out(1),
             "found": Out(1),
@@ -193,7 +193,7 @@ class PriceLevelIndex(IndexPorts):
         to_busy = Signal()
         to_free = Signal()
         m.d.comb += [to_busy.eq(busy), to_free.eq(free_next), self.busy.eq(busy), self.free_next.eq(free_next),
-                     self.busy_next.eq(to_busy)]
+                     self.busy_on.eq(busy & to_busy)]
         m.d.sync += [busy.eq(to_busy), free_next.eq(to_free)]
 
         fsm = OneHotFSM(m, init="INIT")
