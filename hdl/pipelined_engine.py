@@ -604,12 +604,9 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
 
-        def cancel_visited(reason):
-            """The visited order to be canceled and taken off its lists (``UNLINK_GO``)."""
-            m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
-                         tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
-                         tgt.idx.eq(visit.order.idx), tgt.leaves.eq(visit.leaves),
-                         tgt.price.eq(visit.order.price), cancel_reason.eq(reason)]
+        def cancel_visited():
+            """The visited order to be canceled and taken off its lists (``UNLINK_GO``: ``tgt`` is
+            the visited order, loaded in every WALKING cycle)."""
             fsm.goto("UNLINK_GO")
 
         with fsm.state("INIT"):
@@ -1003,11 +1000,18 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("DONE")
         visit = walker.visit
         with fsm.state("WALKING"):
+            # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
+            # walk until the cancel it is loaded for)
+            m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
+                         tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
+                         tgt.idx.eq(visit.order.idx), tgt.leaves.eq(visit.leaves),
+                         tgt.price.eq(visit.order.price),
+                         cancel_reason.eq(Mux(walk_kind == Walk.HALT, R.HALT, R.MASS))]
             with m.If(visit.valid):
                 with m.Switch(walk_kind):
                     with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]
                         with m.If(visit.order.tif == DAY):
-                            cancel_visited(R.HALT)
+                            cancel_visited()
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
@@ -1016,7 +1020,7 @@ class PipelinedEngine(wiring.Component):
                             # order before was the same symbol's)
                             with m.If(visit.owner.symbol != sym_at):
                                 m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
-                            cancel_visited(R.MASS)
+                            cancel_visited()
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed [R-SNAPSHOT]
