@@ -222,8 +222,24 @@ class PipelinedEngine(wiring.Component):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
+        # ``sym``'s writes: a whole row (T2's read, a walk's next symbol) or a side's best, each the
+        # OR of the states' own copies (StateMux), not a chain of the states that write it
+        sym_load = StateMux(fsm, data.StructLayout({"en": 1, "row": SymRow}), "sym_load")
+        sym_best = StateMux(fsm, data.StructLayout({"en": 1, "bids": 1, "valid": 1, "level": lb, "price": 32}),
+                            "sym_best")
+
+        def load_sym(row):
+            """``sym`` := ``row`` at the clock edge (in a state's body, under its conditions)."""
+            here = sym_load.here()
+            m.d.comb += [here.en.eq(1), here.row.eq(row)]
+
         def set_best(row, bids, valid, level, price):
             """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price."""
+            if row is sym:
+                here = sym_best.here()
+                m.d.comb += [here.en.eq(1), here.bids.eq(bids), here.valid.eq(valid), here.level.eq(level),
+                             here.price.eq(price)]
+                return
             with m.If(bids):
                 m.d.sync += [row.bid_valid.eq(valid), row.bid.eq(level), row.bid_price.eq(price)]
             with m.Else():
@@ -629,7 +645,8 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
-            m.d.sync += [sym.eq(sym_rd), sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
+            load_sym(sym_rd)
+            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -864,10 +881,19 @@ class PipelinedEngine(wiring.Component):
             with m.If(events.w_rdy & gone.w.ready):
                 m.d.comb += release.eq(1)
                 fsm.goto("IDLE")
+        # whether the order would better (or join) its side's best, registered in every cycle: in
+        # REST its side's best has not changed since the cycle before (the match moves the other
+        # side's; a REPLACE's unlink moves its own two states before)
+        rest_better, rest_joins = Signal(), Signal()
+        better_now = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
+        m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | (idx[:lb] == own_best))]
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("REST") | ((rest_better == better_now)
+                                                       & (rest_joins == (better_now | (idx[:lb] == own_best)))),
+                               "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             with m.If(~index.busy):
-                better = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
-                rest(better, better | (idx[:lb] == own_best))
+                rest(rest_better, rest_joins)
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             with m.If(marketable):
@@ -1019,7 +1045,8 @@ class PipelinedEngine(wiring.Component):
                             # (the walker read the symbol's row ahead: ``sym`` is newer when the
                             # order before was the same symbol's)
                             with m.If(visit.owner.symbol != sym_at):
-                                m.d.sync += [sym.eq(visit.symbol), sym_at.eq(visit.owner.symbol)]
+                                load_sym(visit.symbol)
+                                m.d.sync += sym_at.eq(visit.owner.symbol)
                             cancel_visited()
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
@@ -1075,6 +1102,16 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         ev_mux.finish()
         ireq_mux.finish()
+        sym_load.finish()
+        sym_best.finish()
+        with m.If(sym_load.value.en):
+            m.d.sync += sym.eq(sym_load.value.row)
+        with m.Elif(sym_best.value.en):
+            best = sym_best.value
+            with m.If(best.bids):
+                m.d.sync += [sym.bid_valid.eq(best.valid), sym.bid.eq(best.level), sym.bid_price.eq(best.price)]
+            with m.Else():
+                m.d.sync += [sym.ask_valid.eq(best.valid), sym.ask.eq(best.level), sym.ask_price.eq(best.price)]
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
