@@ -497,7 +497,13 @@ class PipelinedEngine(wiring.Component):
         marketable_now = Mux(buy, sym.ask_valid & (market | (idx[:lb] >= sym.ask)),
                              sym.bid_valid & (market | (idx[:lb] <= sym.bid)))
 
-        def make_plan(tif, flags, soon, keeps_now):
+        # ``marketable_now`` registered in every cycle (RECHECK's: the symbol row last changed at
+        # least a cycle before it), and in t2 from the row as it is read, the prices compared
+        # (t3's: the same wherever the price is in the band, as it must be for the plan to count)
+        marketable_held, marketable_t3 = Signal(), Signal()
+        m.d.sync += marketable_held.eq(marketable_now)
+
+        def make_plan(tif, flags, soon, keeps_now, marketable_now):
             """``marketable``, ``plan`` and ``verdict``, registered, for the aggressor's time in force
             and flags, from the check's answers (``soon``: a cycle before they are registers, in t3)."""
             better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
@@ -657,6 +663,9 @@ class PipelinedEngine(wiring.Component):
             will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
             m.d.sync += will_trade_r.eq(will_trade)
+            a_buy = Mux(is_replace, own_rd.side, cmd.side[0]) == BUY
+            m.d.sync += marketable_t3.eq(Mux(a_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
+                                             sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price))))
             rest_hazard = rester.busy & rest_near
             m.d.comb += early_feed.eq(feedable & ~rest_hazard
                                       & ~fix_pending & ~unlinker.levels_busy & feed.idle
@@ -676,7 +685,7 @@ class PipelinedEngine(wiring.Component):
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]),
-                      soon=True, keeps_now=keeps_now)
+                      soon=True, keeps_now=keeps_now, marketable_now=marketable_t3)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
             emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
@@ -888,6 +897,11 @@ class PipelinedEngine(wiring.Component):
         better_now = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
         m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | (idx[:lb] == own_best))]
         if self.checks:
+            in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
+            m.d.sync += Assert(~fsm.ongoing("T3") | ~(op["new"] | op["replace"]) | ~in_band
+                               | (marketable_t3 == marketable_now), "marketable_t3: the prices compared in t2")
+            m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
+                               "marketable_held: the symbol row unchanged before RECHECK")
             m.d.sync += Assert(~fsm.ongoing("REST") | ((rest_better == better_now)
                                                        & (rest_joins == (better_now | (idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
@@ -961,7 +975,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags, soon=False, keeps_now=keeps)
+            make_plan(atif, aflags, soon=False, keeps_now=keeps, marketable_now=marketable_held)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
