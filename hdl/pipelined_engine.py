@@ -675,6 +675,7 @@ class PipelinedEngine(wiring.Component):
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
+            m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             keeps_now = (cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
@@ -698,7 +699,7 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DECIDE")
         with fsm.state("MARKET_NOTIONAL"):    # t4: a MARKET order's notional (from t2) is compared
-            m.d.comb += notional_m.capture.eq(1)
+            m.d.comb += notional_m.capture.eq(1)     # (t3 cleared it: ``over_m`` is its register)
             fsm.goto("DECIDE")
         # t4 (a MARKET order t5): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
@@ -707,7 +708,7 @@ class PipelinedEngine(wiring.Component):
         # DECIDE's verdicts, from registers (``verdict``, registered with the plan in t3 and RECHECK,
         # and what may change while DECIDE waits: a slot, a MARKET order's notional); the units'
         # starts and the event are flat functions of them, not the branches of the body
-        over_m = market & notional_m.over
+        over_m = notional_m.over
         new_reject = verdict.new_bad | slots.empty | over_m      # (of a NEW)
         new_ready = slots.available & gen_ready
         rejecting = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_m
@@ -853,17 +854,20 @@ class PipelinedEngine(wiring.Component):
             with m.Elif(feed.idle & ~index.busy):
                 m.d.comb += head_write.eq(last.head_valid & ~last.emptied)
                 fsm.goto("MATCH_BEST")
+        # (the states that set a side's best from the index's answer load it in every cycle they
+        # wait: the answer is there in the last, and nothing reads the best before they are done)
         with fsm.state("MATCH_BEST"):     # the side traded against: its best is where the match stopped, or the next
             index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0, when=~index.busy & last.emptied)
+            with m.If(~last.emptied):
+                set_best(sym, ~buy, 1, last.idx, sym.lo + last.idx)
             with m.If(~index.busy):
                 with m.If(last.emptied):
                     fsm.goto("MATCH_FIND")
                 with m.Else():
-                    set_best(sym, ~buy, 1, last.idx, sym.lo + last.idx)
                     fsm.goto("AGGRESSOR_END")
         with fsm.state("MATCH_FIND"):
+            set_best(sym, ~buy, index.found, index.result, sym.lo + index.result)
             with m.If(~index.busy):
-                set_best(sym, ~buy, index.found, index.result, sym.lo + index.result)
                 fsm.goto("AGGRESSOR_END")
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
@@ -944,6 +948,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
         fix_book = Cat(fix_side, fix_sym)
         fix_buy = fix_side == BUY
+        fix_same = Signal()               # the fix's symbol is the command's (``sym``'s)
+        m.d.sync += fix_same.eq(fix_sym == sym_at)
         with fsm.state("FIX_CLEAR"):
             index_request(IndexOp.CLEAR, fix_book, fix_idx, when=~index.busy)
             with m.If(~index.busy):
@@ -964,11 +970,10 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
+            set_best(fix_row, fix_buy, index.found, index.result, fix_row.lo + index.result)
+            with m.If(fix_same):
+                set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result)
             with m.If(~index.busy):
-                same = fix_sym == sym_at
-                set_best(fix_row, fix_buy, index.found, index.result, fix_row.lo + index.result)
-                with m.If(same):
-                    set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result)
                 fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
             m.d.comb += fix_write.eq(1)
@@ -999,8 +1004,8 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
+            set_best(sym, tgt_buy, index.found, index.result, sym.lo + index.result)
             with m.If(~index.busy):
-                set_best(sym, tgt_buy, index.found, index.result, sym.lo + index.result)
                 fsm.goto("WRITE_SYMBOL")
 
         # -- walks: HALT and SNAPSHOT visit the bids then the asks, MASS_CANCEL an account's list, FOK
@@ -1028,8 +1033,8 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
         with fsm.state("HALT_BEST"):
+            set_best(sym, walk_side == BUY, index.found, index.result, sym.lo + index.result)
             with m.If(~index.busy):
-                set_best(sym, walk_side == BUY, index.found, index.result, sym.lo + index.result)
                 fsm.goto("HALT_SIDE_DONE")
         with fsm.state("HALT_SIDE_DONE"):
             m.d.comb += sym_write.eq(1)

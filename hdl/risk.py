@@ -13,6 +13,9 @@ Contract
   of t+1 and compared in t+2, with ``limit`` and ``capture`` given in t+2; ``over`` in t+3. (At 2,
   the adder and the compare after the DSPs' P registers make a 4.0 ns path at the u280's -2
   figures; at 3, each is a carry chain of its own.)
+* ``valid`` (given with ``capture``, 1 unless driven): what ``over`` is ANDed with when captured
+  -- a capture with ``valid`` low clears ``over``, so a user that captures for every command, 0 for
+  those it does not check, reads ``over`` from one register.
 * Fully pipelined: new operands every cycle. ``limit`` and ``capture`` come in cycle
   t + ``latency`` - 1.
 """
@@ -32,6 +35,7 @@ class NotionalCheck(wiring.Component):
     qty: In(32)
     limit: In(64)
     capture: In(1)
+    valid: In(1, init=1)
     over: Out(1)
 
     def __init__(self, latency: int = LATENCY):
@@ -63,7 +67,7 @@ class NotionalCheck(wiring.Component):
         else:
             m.d.comb += product.eq(save + carry)
         with m.If(self.capture):
-            m.d.sync += self.over.eq(product > self.limit)
+            m.d.sync += self.over.eq(self.valid & (product > self.limit))
         return m
 
 

@@ -69,6 +69,30 @@ def test_over_holds_while_capture_is_low():
     sim.run()
 
 
+def test_a_capture_without_valid_clears_over():
+    dut = NotionalCheck()
+
+    async def bench(ctx):
+        ctx.set(dut.price, 3)
+        ctx.set(dut.qty, 4)
+        await ctx.tick()
+        ctx.set(dut.limit, 11)
+        ctx.set(dut.capture, 1)
+        await ctx.tick()
+        assert ctx.get(dut.over) == 1           # 12 > 11, valid (its default)
+        ctx.set(dut.valid, 0)
+        await ctx.tick()
+        assert ctx.get(dut.over) == 0           # the same operands, captured without valid
+        ctx.set(dut.valid, 1)
+        await ctx.tick()
+        assert ctx.get(dut.over) == 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def _yosys_share():
     import pytest
 
