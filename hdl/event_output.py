@@ -50,12 +50,13 @@ class EventOutput(wiring.Component):
         m = Module()
         m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
         staged = Signal()
-        staged_data = Signal(EventLayout)
+        staged_data = Signal(EventLayout, reset_less=True)
         if self.writers == 1:
             m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
         else:
             staged_by = Signal(self.writers)
-            copies = [Signal(EventLayout, name=f"staged_data_{i}") for i in range(self.writers)]
+            # (data registers: no reset, which would put the reset's net in front of each)
+            copies = [Signal(EventLayout, name=f"staged_data_{i}", reset_less=True) for i in range(self.writers)]
             m.d.sync += [staged_by.eq(Mux(self.w_rdy, self.w_en, 0))]
             m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
             m.d.comb += [staged.eq(staged_by.any()),

@@ -108,7 +108,9 @@ class LevelFeed(wiring.Component):
                      f_found.eq(Cat((take & ~cand_last & acceptable) | (starting & ~best_ends), f_found[:-1])),
                      cand_valid.eq(0)]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
-        with m.If(starting):
+        # (the best's address loaded in every idle cycle, whether or not the feed starts: its read
+        # enable is ``starting``; nothing is offered while idle)
+        with m.If(self.idle):
             m.d.sync += [self.row_addr.eq(Cat(self.best, self.book)), f_idx[0].eq(self.best),
                          finished.eq(best_ends)]
         with m.Elif(take):
@@ -175,9 +177,10 @@ class LevelFeed(wiring.Component):
             fsm.goto("FIND")
         with fsm.state("IDLE"):
             m.d.comb += starting.eq(self.start)
+            # (loaded in every idle cycle: only ``start`` moves the machine)
+            m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
+                         any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0)]
             with m.If(self.start):
-                m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
-                             any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0)]
                 with m.If(self.go):
                     search(self.book, self.best, self.down)
                 with m.Else():
