@@ -152,12 +152,16 @@ class LevelFeed(wiring.Component):
         def offer():
             m.d.sync += cand_valid.eq(1)
 
+        def load_answer():
+            """The index's answer's word, loaded in every cycle a state waits for it (nothing reads
+            ``rest`` or ``word`` then): ``take_answer`` takes it when it is there."""
+            m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0)]
+
         def take_answer():
             """The index's answer (found) is the next level; the rest of its word follows, and
             the next word is asked for (NEXT_WORD in the next cycle) when there is one."""
             offer()
-            m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0),
-                         fresh.eq(1)]
+            m.d.sync += fresh.eq(1)
             fsm.goto("GROUP")
 
         fsm = OneHotFSM(m, init="IDLE")
@@ -196,6 +200,7 @@ class LevelFeed(wiring.Component):
             fsm.goto("WAIT_FIND")
             drain_on_stop()
         with fsm.state("WAIT_FIND"):
+            load_answer()
             candidate(Mux(self.index_found, self.index_result, worst), ~self.index_found)
             with m.If(~self.index_busy & can_offer):
                 with m.If(self.index_found):
@@ -225,6 +230,7 @@ class LevelFeed(wiring.Component):
                 fsm.goto("END")
             drain_on_stop()
         with fsm.state("WAIT_WORD"):
+            load_answer()
             candidate(self.index_result)
             with m.If(~self.index_busy & can_offer):
                 take_answer()

@@ -180,11 +180,13 @@ class LevelIndex(IndexPorts):
         # in ADJACENT or FAR_ENCODE: a register of its own (those states' registers drive the answer)
         ending = Signal()
         m.d.sync += ending.eq((now("CHOOSE") & ~hit & ~go_far) | now("FAR_GROUP"))
-        to_idle = ((now("IDLE") & ~self.start) | now("WRITE") | (now("CHOOSE") & hit) | ending
-                   | (now("INIT") & init[-1]))
+        # (``leaving``: an operation ends now; busy is never high in IDLE, so ``busy_on`` is busy and
+        # not leaving, without the start's logic)
+        leaving = now("WRITE") | (now("CHOOSE") & hit) | ending | (now("INIT") & init[-1])
+        to_idle = (now("IDLE") & ~self.start) | leaving
         busy = Signal(init=1)
         free_next = Signal()
-        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~to_idle)]
+        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~leaving)]
         m.d.sync += [busy.eq(~to_idle), free_next.eq(to_idle | (now("MASK") & ~is_find))]
 
         # the words' read address: the request's in IDLE, else a register (``read_sel``: the

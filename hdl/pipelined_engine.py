@@ -602,13 +602,12 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [walk_go.eq(1), walking.eq(1), walk_kind.eq(kind)]
             fsm.goto("WALKING")
 
-        def rest(better, at_best):
+        def rest(at_best):
             """The order onto its level and account list (the rester, on its own from here: the next
             command's t0 reads none of what it writes, and the next DECIDE waits for it); its side's
-            best, written in REST_SYMBOL. (``rest_start`` is the states' own: see below.)"""
+            best (set in REST's cycles) written in REST_SYMBOL. (``rest_start`` is the states' own:
+            see below.)"""
             m.d.sync += [rest_book.eq(own_book), rest_at_best.eq(at_best)]
-            with m.If(better):
-                set_best(sym, buy, 1, idx[:lb], cmd.price)
             fsm.goto("REST_SYMBOL")
 
         def fix_done():
@@ -894,24 +893,29 @@ class PipelinedEngine(wiring.Component):
             with m.If(events.w_rdy & gone.w.ready):
                 m.d.comb += release.eq(1)
                 fsm.goto("IDLE")
-        # whether the order would better (or join) its side's best, registered in every cycle: in
-        # REST its side's best has not changed since the cycle before (the match moves the other
-        # side's; a REPLACE's unlink moves its own two states before)
-        rest_better, rest_joins = Signal(), Signal()
+        # whether the order would better (or join) its side's best, registered in every cycle but
+        # REST's: as REST is entered its side's best has not changed since the cycle before (the
+        # match moves the other side's; a REPLACE's unlink moves its own two states before), and
+        # REST sets it (in every cycle it waits)
+        rest_better, rest_joins, was_rest = Signal(), Signal(), Signal()
         better_now = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
-        m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | (idx[:lb] == own_best))]
+        m.d.sync += was_rest.eq(fsm.ongoing("REST"))
+        with m.If(~fsm.ongoing("REST")):
+            m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | (idx[:lb] == own_best))]
         if self.checks:
             in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
             m.d.sync += Assert(~fsm.ongoing("T3") | ~(op["new"] | op["replace"]) | ~in_band
                                | (marketable_t3 == marketable_now), "marketable_t3: the prices compared in t2")
             m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
                                "marketable_held: the symbol row unchanged before RECHECK")
-            m.d.sync += Assert(~fsm.ongoing("REST") | ((rest_better == better_now)
+            m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better_now)
                                                        & (rest_joins == (better_now | (idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
+            with m.If(rest_better):
+                set_best(sym, buy, 1, idx[:lb], cmd.price)
             with m.If(~index.busy):
-                rest(rest_better, rest_joins)
+                rest(rest_joins)
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             with m.If(marketable):

@@ -21,14 +21,16 @@ async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
     ctx.set(dut.start, 0)
     cycles = 1
     while ctx.get(dut.busy):
+        on = ctx.get(dut.busy_on)       # busy in the next cycle (no start comes now)
         # free_next while busy only in the last cycle of a SET/CLEAR
         if ctx.get(dut.free_next):
             assert op not in (IndexOp.FIND, IndexOp.NEXT_WORD)
             await ctx.tick()
-            assert not ctx.get(dut.busy)
+            assert not ctx.get(dut.busy) and not on
             cycles += 1
             break
         await ctx.tick()
+        assert ctx.get(dut.busy) == on
         cycles += 1
     if op not in (IndexOp.FIND, IndexOp.NEXT_WORD):
         assert cycles == dut.WRITE_CYCLES, (op, cycles)
