@@ -577,7 +577,8 @@ class PipelinedEngine(wiring.Component):
         walking = Signal()            # a walk is on: the unlink of a visited order returns to it
         walk_kind = Signal(Walk)
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
-        total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far; FOK: what it could fill so far
+        total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far
+        short = Signal(32)            # FOK: what the orders walked so far leave unfilled (from its qty)
         count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
         levels_left = Signal(32)      # SNAPSHOT: the side's levels still to send after the one summed
         cancel_reason = Signal(8)
@@ -594,7 +595,8 @@ class PipelinedEngine(wiring.Component):
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
             m.d.sync += [walk_in.by_account.eq(by_account), walk_in.account.eq(account),
-                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down), total.eq(0)]
+                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down), total.eq(0),
+                         short.eq(cmd.qty)]
 
         def start_walk(kind, account=0, book=0, level=0, down=0, setup=True):
             if setup:
@@ -1087,11 +1089,11 @@ class PipelinedEngine(wiring.Component):
                             fsm.goto("LEFT_OVER")
                         with m.Elif(own):
                             m.d.comb += walker.advance.eq(1)
-                        with m.Elif(total + visit.leaves >= cmd.qty):
+                        with m.Elif(visit.leaves >= short):   # (one compare; the rest left, a subtract)
                             m.d.comb += walker.stop.eq(1)
                             fsm.goto("MATCH")
                         with m.Else():
-                            m.d.sync += total.eq(total + visit.leaves)
+                            m.d.sync += short.eq(short - visit.leaves)
                             m.d.comb += walker.advance.eq(1)
             with m.Elif(~walker.busy & ~walk_go):   # no order left
                 with m.Switch(walk_kind):
