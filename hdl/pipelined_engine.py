@@ -310,6 +310,8 @@ class PipelinedEngine(wiring.Component):
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
         will_trade_r = Signal()       # t3: the NEW's price meets the opposite side's best (t2's row)
         unfeed_t3, unfeed_later = Signal(), Signal()
+        sweep_stopped = Signal()      # the matcher's stop, a cycle later: the feed's stop from registers
+        m.d.sync += sweep_stopped.eq(matcher.sweep_stop)
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
         with m.If(early_feed | decide_feed):
@@ -324,7 +326,7 @@ class PipelinedEngine(wiring.Component):
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (DECIDE's a cycle after it: a register)
-            feed.stop.eq(matcher.sweep_stop | unfeed_t3 | unfeed_later),
+            feed.stop.eq(sweep_stopped | unfeed_t3 | unfeed_later),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
