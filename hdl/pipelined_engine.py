@@ -261,6 +261,7 @@ class PipelinedEngine(wiring.Component):
         order_id = Cat(slot, gen)
         a_price = Mux(market, 0, cmd.price)
         last = Signal.like(matcher.last)
+        last_price = Signal(32)       # the last level's price (sym.lo + last.idx), registered with it
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
         best_only = Signal()          # after a match: it met only the best level, and left orders there
 
@@ -844,7 +845,8 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), leaves.eq(matcher.a_leaves_now),
+                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.lo + matcher.last.idx),
+                             leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & (matcher.last.idx == opp_best))]
                 fsm.goto("MATCH_SETTLE")
@@ -862,7 +864,7 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("MATCH_BEST"):     # the side traded against: its best is where the match stopped, or the next
             index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0, when=~index.busy & last.emptied)
             with m.If(~last.emptied):
-                set_best(sym, ~buy, 1, last.idx, sym.lo + last.idx)
+                set_best(sym, ~buy, 1, last.idx, last_price)
             with m.If(~index.busy):
                 with m.If(last.emptied):
                     fsm.goto("MATCH_FIND")
