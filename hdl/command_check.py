@@ -26,6 +26,13 @@ Contract
 * ``<family>_failed_soon`` and ``<family>_reason_soon`` (pipelined): the answers in t+3, the cycle
   before their registers (an OR and a priority tree of verdict registers): what a user registers
   its own decisions from, to have them as registers in t+4. (Not pipelined: the answers.)
+* ``command_failed`` and ``command_reason``: the answer of the command's own family (by its opcode:
+  NEW ``new``, CANCEL ``target``, REPLACE ``replace`` (to quantity 0: ``target``), SYMBOL
+  ``symbol``, ACCOUNT ``account``, HALT and RESUME ``halt``, MASS_CANCEL ``mass``, SNAPSHOT
+  ``snapshot``; an unknown opcode none: not failed), when the family's answer is: pipelined,
+  registers from t+4 (the opcode's family chosen in t+3 from a one-hot registered at take), so
+  that a user needs no choice of its own; ``command_failed_soon`` in t+3 (pipelined), the cycle
+  before its register.
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
   its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
@@ -39,11 +46,11 @@ t+2); ``notional_over`` is given in t+3. Every path is a compare into a verdict 
 or priority tree of verdict registers into an answer register. Takes are at least 4 cycles apart.
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, first_of
+from fpgax.hdl.bits import address_bits, first_of, or_tree
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -128,6 +135,9 @@ class CommandCheck(wiring.Component):
             "target_symbol": In(self.sb),
             "notional_over": In(1),
             "target_failed_early": Out(1),
+            "command_failed": Out(1),
+            "command_reason": Out(REASON_BITS),
+            "command_failed_soon": Out(1),
         }
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
@@ -220,6 +230,19 @@ class CommandCheck(wiring.Component):
         m.d.comb += self.target_failed_early.eq(_any([fired[n] for names, _ in families["target"] for n in names]))
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
+        # the command's family, one-hot, registered at take
+        op = p.Opcode
+        family_of = {"new": (op.NEW,), "target": (op.CANCEL,), "replace": (op.REPLACE,), "symbol": (op.SYMBOL,),
+                     "account": (op.ACCOUNT,), "halt": (op.HALT, op.RESUME), "mass": (op.MASS_CANCEL,),
+                     "snapshot": (op.SNAPSHOT,)}
+        is_family = {f: Signal(name=f"is_{f}") for f in family_of}
+        with m.If(take):
+            m.d.sync += [is_family[f].eq(_any([cmd.opcode == c for c in codes])) for f, codes in family_of.items()]
+            # (a REPLACE to quantity 0 cancels: the target's rules alone)
+            replace = cmd.opcode == op.REPLACE
+            m.d.sync += [is_family["target"].eq((cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0))),
+                         is_family["replace"].eq(replace & (cmd.qty != 0))]
+        answers = {}                      # family -> (failed, reason) as the family's outputs have them
         for family, rules in families.items():
             names = [name for names, _ in rules for name in names]
             row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
@@ -244,6 +267,7 @@ class CommandCheck(wiring.Component):
                              getattr(self, f"{family}_reason").eq(reason_r),
                              getattr(self, f"{family}_failed_soon").eq(any_failed),
                              getattr(self, f"{family}_reason_soon").eq(reason)]
+                answers[family] = (any_failed, reason)
                 continue
             _, reason = first_of(verdicts, reasons)
             # ``failed``: one register a family, what the states branch on: the command's own
@@ -262,4 +286,14 @@ class CommandCheck(wiring.Component):
                          getattr(self, f"{family}_reason").eq(reason),
                          getattr(self, f"{family}_failed_soon").eq(failed),
                          getattr(self, f"{family}_reason_soon").eq(reason)]
+            answers[family] = (failed, reason)
+        # the command's own family's answer (an AND-OR of the one-hot)
+        picked_failed = _any([is_family[f] & answers[f][0] for f in family_of])
+        picked_reason = or_tree([Mux(is_family[f], answers[f][1], 0) for f in family_of])
+        m.d.comb += self.command_failed_soon.eq(picked_failed)
+        if self.pipelined:
+            with m.If(decide):
+                m.d.sync += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
+        else:
+            m.d.comb += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
         return m

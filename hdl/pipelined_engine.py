@@ -34,7 +34,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits, or_tree
-from fpgax.hdl.command_check import REASON_BITS, AccountRow, BandRow, CommandCheck
+from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
@@ -523,7 +523,6 @@ class PipelinedEngine(wiring.Component):
             "new_bad": 1,         # a NEW the check, a LIMIT order's notional or POST_ONLY rejects
             "other_reject": 1,    # any other command rejected
             "canceling": 1, "replacing": 1, "admin_ok": 1,
-            "reason": REASON_BITS,    # when new_bad or other_reject: the reason
             # its event's choices, as far as they are known (a NEW's accepted or rejected for want
             # of a slot or its MARKET notional is not): ACCEPTED, CANCELED, REPLACED or REJECTED;
             # the order's side, account and leaves (a CANCEL's, a REPLACE's), its client id (a
@@ -532,19 +531,16 @@ class PipelinedEngine(wiring.Component):
         }))
 
         def make_verdict(cross, soon, keeps_now):
-            failed = lambda family: getattr(check, f"{family}_failed_soon" if soon else f"{family}_failed")  # noqa: E731
-            reason = lambda family: getattr(check, f"{family}_reason_soon" if soon else f"{family}_reason")  # noqa: E731
+            # (the check's answer for the command's own family: a REPLACE to 0 is the target's)
+            failed = check.command_failed_soon if soon else check.command_failed
             over_l = ~market & notional_l.over
-            new_bad = op["new"] & (failed("new") | over_l | cross)
-            rep_reject = failed("target") | (~qty_zero & (failed("replace") | cross))
-            admin_failed = ((op["account"] & failed("account"))
-                            | (op["symbol"] & (failed("symbol") | sym.bid_valid | sym.ask_valid))
-                            | ((op["halt"] | op["resume"]) & failed("halt"))
-                            | (op["snapshot"] & failed("snapshot")) | (op["mass"] & failed("mass")))
+            book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
+            replace_crosses = op["replace"] & ~qty_zero & cross
             admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
-            other_reject = (op["cancel"] & failed("target")) | (op["replace"] & rep_reject) | admin_failed | op_invalid
-            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed("target")
-            replacing = op["replace"] & ~rep_reject & ~qty_zero
+            new_bad = op["new"] & (failed | over_l | cross)
+            other_reject = (~op["new"] & failed) | replace_crosses | book_full | op_invalid
+            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
+            replacing = op["replace"] & ~qty_zero & ~failed & ~cross
             m.d.sync += [
                 verdict.type.eq(_pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
                                       (replacing, E.REPLACED),
@@ -555,17 +551,7 @@ class PipelinedEngine(wiring.Component):
                 verdict.new_bad.eq(new_bad),
                 verdict.other_reject.eq(other_reject),
                 verdict.canceling.eq(canceling), verdict.replacing.eq(replacing),
-                verdict.admin_ok.eq(admin & ~admin_failed),
-                verdict.reason.eq(_pick(
-                    (op["new"], Mux(failed("new"), reason("new"), Mux(over_l, R.NOTIONAL_LIMIT, R.WOULD_CROSS))),
-                    (op["cancel"], reason("target")),
-                    (op["replace"], Mux(failed("target"), reason("target"),
-                                        Mux(failed("replace"), reason("replace"), R.WOULD_CROSS))),
-                    (op["account"], reason("account")),
-                    (op["symbol"], Mux(failed("symbol"), reason("symbol"), R.BOOK_NOT_EMPTY)),
-                    (op["halt"] | op["resume"], reason("halt")),
-                    (op["snapshot"], reason("snapshot")), (op["mass"], reason("mass")),
-                    (op_invalid, R.INVALID_OPCODE))),
+                verdict.admin_ok.eq(admin & ~failed & ~book_full),
             ]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
@@ -779,12 +765,16 @@ class PipelinedEngine(wiring.Component):
             # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
             # registers more: ``new_takes``)
             new_takes = op["new"] & ~verdict.new_bad & ~slots.empty & ~over_m
+            own_reason = _pick(
+                (op["new"], Mux(~market & notional_l.over, R.NOTIONAL_LIMIT,
+                                Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
+                (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
             m.d.comb += [
                 here.en.eq(go & ~(new_accepting & ~new_ready)),
                 here.ev.type.eq(Mux(op["new"] & ~new_takes, E.REJECTED, verdict.type)),
-                here.ev.reason.eq(Mux(verdict.new_bad | verdict.other_reject, verdict.reason,
-                                      _pick((op["new"] & ~new_takes, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)),
-                                            (verdict.canceling, R.USER)))),
+                # (a reject's reason: the check's, for the command's family, or the sequencer's own)
+                here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
+                                        (verdict.canceling, R.USER))),
                 here.ev.flags.eq(Mux(verdict.kept, p.EventFlag.PRIORITY_KEPT, 0)),
                 # (an administrative command's ACCEPTED carries no side, order id, price or quantity)
                 here.ev.side.eq(_pick((verdict.from_tgt, tgt.side), (~verdict.from_tgt & ~admin_ok, cmd.side))),
