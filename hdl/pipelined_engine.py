@@ -218,6 +218,9 @@ class PipelinedEngine(wiring.Component):
         ev_mux = StateMux(fsm, data.StructLayout({"en": 1, "ev": EventLayout}), "ev")
         m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)),
                      matcher.w_rdy.eq(events.w_rdy)]
+        if self.checks:           # (the event output ORs its writers: at most one a cycle)
+            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)
+            m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
         for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
