@@ -115,7 +115,7 @@ class Rester(wiring.Component):
                          to_account.eq(self.to_account), self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(self.idx | (self.book << self.lb)),
                          self.index_book.eq(self.book), self.index_idx.eq(self.idx)]
-        with m.If(self.start & ~busy):
+        with m.If(self.start):           # (never while busy: contract)
             m.d.sync += [arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
                          self.index_start.eq(1), self.index_op.eq(IndexOp.SET)]
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again

@@ -221,6 +221,7 @@ class PipelinedEngine(wiring.Component):
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
             writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
+            m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
         for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
