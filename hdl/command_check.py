@@ -23,16 +23,14 @@ Contract
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
     ``NotionalCheck`` of the REPLACE's price x qty).
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
-* ``<family>_failed_soon`` and ``<family>_reason_soon`` (pipelined): the answers in t+3, the cycle
-  before their registers (an OR and a priority tree of verdict registers): what a user registers
-  its own decisions from, to have them as registers in t+4. (Not pipelined: the answers.)
 * ``command_failed`` and ``command_reason``: the answer of the command's own family (by its opcode:
   NEW ``new``, CANCEL ``target``, REPLACE ``replace`` (to quantity 0: ``target``), SYMBOL
   ``symbol``, ACCOUNT ``account``, HALT and RESUME ``halt``, MASS_CANCEL ``mass``, SNAPSHOT
   ``snapshot``; an unknown opcode none: not failed), when the family's answer is: pipelined,
   registers from t+4 (the opcode's family chosen in t+3 from a one-hot registered at take), so
   that a user needs no choice of its own; ``command_failed_soon`` in t+3 (pipelined), the cycle
-  before its register.
+  before its register (an OR of each family's verdict registers and the opcode's choice): what a
+  user registers its own decisions from, to have them as registers in t+4.
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
   its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
@@ -142,8 +140,6 @@ class CommandCheck(wiring.Component):
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
             members[f"{family}_reason"] = Out(REASON_BITS)
-            members[f"{family}_failed_soon"] = Out(1)
-            members[f"{family}_reason_soon"] = Out(REASON_BITS)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -232,16 +228,16 @@ class CommandCheck(wiring.Component):
         m.d.sync += decide.eq(rows)
         # the command's family, one-hot, registered at take
         op = p.Opcode
-        family_of = {"new": (op.NEW,), "target": (op.CANCEL,), "replace": (op.REPLACE,), "symbol": (op.SYMBOL,),
-                     "account": (op.ACCOUNT,), "halt": (op.HALT, op.RESUME), "mass": (op.MASS_CANCEL,),
-                     "snapshot": (op.SNAPSHOT,)}
+        # (a REPLACE to quantity 0 cancels: the target's rules alone)
+        replace = cmd.opcode == op.REPLACE
+        family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),
+                     "replace": replace & (cmd.qty != 0), "symbol": cmd.opcode == op.SYMBOL,
+                     "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
+                     "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT}
+        assert set(family_of) == set(FAMILIES)
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
-            m.d.sync += [is_family[f].eq(_any([cmd.opcode == c for c in codes])) for f, codes in family_of.items()]
-            # (a REPLACE to quantity 0 cancels: the target's rules alone)
-            replace = cmd.opcode == op.REPLACE
-            m.d.sync += [is_family["target"].eq((cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0))),
-                         is_family["replace"].eq(replace & (cmd.qty != 0))]
+            m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
         answers = {}                      # family -> (failed, reason) as the family's outputs have them
         for family, rules in families.items():
             names = [name for names, _ in rules for name in names]
@@ -264,9 +260,7 @@ class CommandCheck(wiring.Component):
                 with m.If(decide):
                     m.d.sync += [failed_r.eq(any_failed), reason_r.eq(reason)]
                 m.d.comb += [getattr(self, f"{family}_failed").eq(failed_r),
-                             getattr(self, f"{family}_reason").eq(reason_r),
-                             getattr(self, f"{family}_failed_soon").eq(any_failed),
-                             getattr(self, f"{family}_reason_soon").eq(reason)]
+                             getattr(self, f"{family}_reason").eq(reason_r)]
                 answers[family] = (any_failed, reason)
                 continue
             _, reason = first_of(verdicts, reasons)
@@ -283,9 +277,7 @@ class CommandCheck(wiring.Component):
             if family == "replace":
                 failed = failed | self.notional_over
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
-                         getattr(self, f"{family}_reason").eq(reason),
-                         getattr(self, f"{family}_failed_soon").eq(failed),
-                         getattr(self, f"{family}_reason_soon").eq(reason)]
+                         getattr(self, f"{family}_reason").eq(reason)]
             answers[family] = (failed, reason)
         # the command's own family's answer (an AND-OR of the one-hot)
         picked_failed = _any([is_family[f] & answers[f][0] for f in family_of])

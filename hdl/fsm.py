@@ -110,21 +110,22 @@ class OneHotFSM:
         if missing:
             raise ValueError(f"states without a body: {', '.join(missing)}")
         self._finished = True
+        # every move: (source, target, flag) -- a goto's flag, or a goto_if's conditions ORed
+        moves = [(source, target, flag) for source, go in self._go.items() for target, flag in go.items()]
         for source, targets in self._go_if.items():
             for target, conditions in targets.items():
                 flag = Signal(name=f"{self._name}_{source}_if_{target}")
                 self._m.d.comb += flag.eq(self._bits[source] & or_tree(conditions))
-                self._go[source][f"{target} if"] = flag
+                moves.append((source, target, flag))
         enter = {s: [] for s in self._bits}
-        for source, go in self._go.items():
-            for target, flag in go.items():
-                target = target.removesuffix(" if")
-                if target != source:
-                    enter[target].append(flag)
+        leave = {s: [] for s in self._bits}
+        for source, target, flag in moves:
+            if target != source:
+                enter[target].append(flag)
+                leave[source].append(flag)
         for s, bit in self._bits.items():
-            leave = [flag for t, flag in self._go[s].items() if t.removesuffix(" if") != s]
             # (reductions: trees, not chains of one gate a flag)
-            stay = bit & ~Cat(*leave).any() if leave else bit
+            stay = bit & ~Cat(*leave[s]).any() if leave[s] else bit
             self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
 
 

@@ -214,8 +214,9 @@ class PipelinedEngine(wiring.Component):
         # -- events ---------------------------------------------------------------------------------
         # the events: three writers the event output stages apart (at most one writes in a cycle):
         # DECIDE's, the other states' (each state's own, ORed under its register) and the matcher's
-        decide_ev = Signal(data.StructLayout({"en": 1, "ev": EventLayout}))
-        ev_mux = StateMux(fsm, data.StructLayout({"en": 1, "ev": EventLayout}), "ev")
+        EventWrite = data.StructLayout({"en": 1, "ev": EventLayout})
+        decide_ev = Signal(EventWrite)
+        ev_mux = StateMux(fsm, EventWrite, "ev")
         m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)),
                      matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
@@ -313,8 +314,10 @@ class PipelinedEngine(wiring.Component):
         # the decision) or MATCH's: ``late_feed``, a register
         in_t2 = fsm.ongoing("T2")
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
-        will_trade_r = Signal()       # t3: the NEW's price meets the opposite side's best (t2's row)
         unfeed_t3, unfeed_later = Signal(), Signal()
+        # t3: the aggressor's price meets the opposite side's best (t2's row, the prices compared):
+        # whether a NEW's feed searches, and the plan's ``marketable`` in t3
+        marketable_t3 = Signal()
         sweep_stopped = Signal()      # the matcher's stop, a cycle later: the feed's stop from registers
         m.d.sync += sweep_stopped.eq(matcher.sweep_stop)
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
@@ -325,7 +328,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fed.eq(0)
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
-            feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & will_trade_r) | late_feed),
+            feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
@@ -507,19 +510,20 @@ class PipelinedEngine(wiring.Component):
         # ``marketable_now`` registered in every cycle (RECHECK's: the symbol row last changed at
         # least a cycle before it), and in t2 from the row as it is read, the prices compared
         # (t3's: the same wherever the price is in the band, as it must be for the plan to count)
-        marketable_held, marketable_t3 = Signal(), Signal()
+        over_l = ~market & notional_l.over      # a LIMIT order's notional over (from t3)
+        marketable_held = Signal()
         m.d.sync += marketable_held.eq(marketable_now)
 
-        def make_plan(tif, flags, soon, keeps_now, marketable_now):
+        def make_plan(tif, flags, soon, keeps_now, trades):
             """``marketable``, ``plan`` and ``verdict``, registered, for the aggressor's time in force
             and flags, from the check's answers (``soon``: a cycle before they are registers, in t3)."""
             better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
-            cross = ((flags & POST_ONLY) != 0) & marketable_now
+            cross = ((flags & POST_ONLY) != 0) & trades
             make_verdict(cross, soon, keeps_now)
-            m.d.sync += [marketable.eq(marketable_now),
+            m.d.sync += [marketable.eq(trades),
                          plan.cross.eq(cross),
-                         plan.match.eq(marketable_now & (tif != FOK)), plan.fok.eq(marketable_now & (tif == FOK)),
-                         plan.rest.eq(~marketable_now & ~market & (tif < IOC)), plan.better.eq(better),
+                         plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
+                         plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
                          plan.at_best.eq(better | (idx[:lb] == own_best))]
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t5)
@@ -537,7 +541,6 @@ class PipelinedEngine(wiring.Component):
         def make_verdict(cross, soon, keeps_now):
             # (the check's answer for the command's own family: a REPLACE to 0 is the target's)
             failed = check.command_failed_soon if soon else check.command_failed
-            over_l = ~market & notional_l.over
             book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
             replace_crosses = op["replace"] & ~qty_zero & cross
             admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
@@ -591,9 +594,8 @@ class PipelinedEngine(wiring.Component):
                          walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down), total.eq(0),
                          short.eq(cmd.qty)]
 
-        def start_walk(kind, account=0, book=0, level=0, down=0, setup=True):
-            if setup:
-                walk_setup(kind == Walk.MASS, account, book, level, down)
+        def start_walk(kind, account=0, book=0, level=0, down=0):
+            walk_setup(kind == Walk.MASS, account, book, level, down)
             m.d.sync += [walk_go.eq(1), walking.eq(1), walk_kind.eq(kind)]
             fsm.goto("WALKING")
 
@@ -654,9 +656,7 @@ class PipelinedEngine(wiring.Component):
             # (from registers: the start reaches the feed's captures. Whether the NEW will trade is
             # registered now, from the row, and the feed searches from t3 only if it will, or stops;
             # the rester running on writes the best level's row only if its order rests at the best)
-            will_trade = Mux(cmd_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
-                             sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price)))
-            m.d.sync += will_trade_r.eq(will_trade)
+            # (the aggressor's: a NEW's, or a REPLACE's order's; a NEW's is whether its feed searches)
             a_buy = Mux(is_replace, own_rd.side, cmd.side[0]) == BUY
             m.d.sync += marketable_t3.eq(Mux(a_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
                                              sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price))))
@@ -680,7 +680,7 @@ class PipelinedEngine(wiring.Component):
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]),
-                      soon=True, keeps_now=keeps_now, marketable_now=marketable_t3)
+                      soon=True, keeps_now=keeps_now, trades=marketable_t3)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
             emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
@@ -753,7 +753,7 @@ class PipelinedEngine(wiring.Component):
             accept.eq(new_go),
             rest_start.eq((new_go & plan.rest) | (fsm.ongoing("REST") & ~index.busy)),
             rest_leaves.eq(rest_start),
-            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~will_trade_r),
+            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
@@ -767,15 +767,14 @@ class PipelinedEngine(wiring.Component):
             # its event, from the verdicts (written when ``go``)
             here = decide_ev
             # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
-            # registers more: ``new_takes``)
-            new_takes = op["new"] & ~verdict.new_bad & ~slots.empty & ~over_m
+            # registers more: ``new_accepting``)
             own_reason = _pick(
-                (op["new"], Mux(~market & notional_l.over, R.NOTIONAL_LIMIT,
+                (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
                                 Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
                 (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
             m.d.comb += [
                 here.en.eq(go & ~(new_accepting & ~new_ready)),
-                here.ev.type.eq(Mux(op["new"] & ~new_takes, E.REJECTED, verdict.type)),
+                here.ev.type.eq(Mux(op["new"] & ~new_accepting, E.REJECTED, verdict.type)),
                 # (a reject's reason: the check's, for the command's family, or the sequencer's own)
                 here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
                                         (verdict.canceling, R.USER))),
@@ -785,12 +784,12 @@ class PipelinedEngine(wiring.Component):
                 here.ev.symbol.eq(cmd.symbol),
                 here.ev.client_id.eq(Mux(verdict.client_from_tgt, tgt.client_id, cmd.client_id)),
                 here.ev.account.eq(Mux(verdict.from_tgt, tgt.account, cmd.account)),
-                here.ev.order_id.eq(_pick((new_takes, Cat(slots.slot, next_gen)),
-                                          (~new_takes & ~admin_ok, cmd.order_id))),
+                here.ev.order_id.eq(_pick((new_accepting, Cat(slots.slot, next_gen)),
+                                          (~new_accepting & ~admin_ok, cmd.order_id))),
                 here.ev.price.eq(_pick((verdict.canceling, tgt.price),
-                                       (~verdict.canceling & ~admin_ok & ~(new_takes & market), cmd.price))),
+                                       (~verdict.canceling & ~admin_ok & ~(new_accepting & market), cmd.price))),
                 here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
-                here.ev.leaves.eq(Mux(new_takes | verdict.replacing, cmd.qty, 0)),
+                here.ev.leaves.eq(Mux(new_accepting | verdict.replacing, cmd.qty, 0)),
             ]
             # what DECIDE would write if it acts, loaded in every cycle from registers (none of it
             # is read before it acts; a NEW's best is not loaded while a fix is pending, which moves
@@ -810,18 +809,17 @@ class PipelinedEngine(wiring.Component):
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
             fsm.goto_if("FIX_CLEAR", fix_first)
-            new_on = new_go                   # (a NEW accepted, its slot ready)
             fsm.goto_if("DONE", go & (rejecting | (replacing_now & keeps) | (op["account"] & admin_ok)))
             fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
-            fsm.goto_if("WALKING", (new_on & plan.fok) | (go & op["mass"] & admin_ok))
-            fsm.goto_if("MATCHING", new_on & plan.match)
-            fsm.goto_if("REST_SYMBOL", new_on & plan.rest)
-            fsm.goto_if("LEFT_OVER", new_on & ~plan.fok & ~plan.match & ~plan.rest)
+            fsm.goto_if("WALKING", (new_go & plan.fok) | (go & op["mass"] & admin_ok))
+            fsm.goto_if("MATCHING", new_go & plan.match)
+            fsm.goto_if("REST_SYMBOL", new_go & plan.rest)
+            fsm.goto_if("LEFT_OVER", new_go & ~plan.fok & ~plan.match & ~plan.rest)
             fsm.goto_if("UNLINK", go & (canceling | (replacing_now & ~keeps)))
             fsm.goto_if("WRITE_SYMBOL", go & (op["symbol"] | op["resume"]) & admin_ok)
             fsm.goto_if("HALT_WRITE", go & op["halt"] & admin_ok)
             fsm.goto_if("WALK_SIDE", go & op["snapshot"] & admin_ok)
-            with m.If((new_on & plan.fok) | (go & op["mass"] & admin_ok)):
+            with m.If((new_go & plan.fok) | (go & op["mass"] & admin_ok)):
                 m.d.sync += [walk_go.eq(1), walking.eq(1)]
             with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
                 m.d.sync += replacing.eq(1)
@@ -984,7 +982,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags, soon=False, keeps_now=keeps, marketable_now=marketable_held)
+            make_plan(atif, aflags, soon=False, keeps_now=keeps, trades=marketable_held)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):

@@ -174,7 +174,7 @@ def test_rester_and_unlinker_keep_the_lists_of_a_model(seed):
 
     async def testbench(ctx):
         for _ in range(250):
-            resting = [s for s in where]
+            resting = list(where)
             if free and (not resting or rng.random() < 0.55):
                 slot = free.pop()
                 book, idx, account = rng.randrange(1 << BB), rng.randrange(1 << LB), rng.randrange(1 << AB)
