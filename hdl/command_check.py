@@ -23,12 +23,13 @@ Contract
     then the replacement's own, then ``notional_over`` (given in the cycle it is read: the
     ``NotionalCheck`` of the REPLACE's price x qty).
   A family's reason is 0 (``Reason.NONE``) when nothing failed.
-* ``command_failed`` and ``command_reason``: the answer of the command's own family (by its opcode:
+* ``command_failed`` and ``command_reason`` (pipelined only; 0 otherwise, where nothing reads them):
+  the answer of the command's own family (by its opcode:
   NEW ``new``, CANCEL ``target``, REPLACE ``replace`` (to quantity 0: ``target``), SYMBOL
   ``symbol``, ACCOUNT ``account``, HALT and RESUME ``halt``, MASS_CANCEL ``mass``, SNAPSHOT
-  ``snapshot``; an unknown opcode none: not failed), when the family's answer is: pipelined,
+  ``snapshot``; an unknown opcode none: not failed), when the family's answer is:
   registers from t+4 (the opcode's family chosen in t+3 from a one-hot registered at take), so
-  that a user needs no choice of its own; ``command_failed_soon`` in t+3 (pipelined), the cycle
+  that a user needs no choice of its own; ``command_failed_soon`` in t+3, the cycle
   before its register (an OR of each family's verdict registers and the opcode's choice): what a
   user registers its own decisions from, to have them as registers in t+4.
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
@@ -226,18 +227,6 @@ class CommandCheck(wiring.Component):
         m.d.comb += self.target_failed_early.eq(_any([fired[n] for names, _ in families["target"] for n in names]))
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
-        # the command's family, one-hot, registered at take
-        op = p.Opcode
-        # (a REPLACE to quantity 0 cancels: the target's rules alone)
-        replace = cmd.opcode == op.REPLACE
-        family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),
-                     "replace": replace & (cmd.qty != 0), "symbol": cmd.opcode == op.SYMBOL,
-                     "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
-                     "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT}
-        assert set(family_of) == set(FAMILIES)
-        is_family = {f: Signal(name=f"is_{f}") for f in family_of}
-        with m.If(take):
-            m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
         answers = {}                      # family -> (failed, reason) as the family's outputs have them
         for family, rules in families.items():
             names = [name for names, _ in rules for name in names]
@@ -279,13 +268,25 @@ class CommandCheck(wiring.Component):
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
                          getattr(self, f"{family}_reason").eq(reason)]
             answers[family] = (failed, reason)
-        # the command's own family's answer (an AND-OR of the one-hot)
+        if self.pipelined:
+            self._command_answer(m, take, cmd, decide, answers)
+        return m
+
+    def _command_answer(self, m, take, cmd, decide, answers):
+        """(pipelined) ``command_*``: the command's own family's answer, by a one-hot of its family
+        registered at take (an AND-OR of the families' answers)."""
+        op = p.Opcode
+        replace = cmd.opcode == op.REPLACE       # (a REPLACE to quantity 0 cancels: the target's rules alone)
+        family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),
+                     "replace": replace & (cmd.qty != 0), "symbol": cmd.opcode == op.SYMBOL,
+                     "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
+                     "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT}
+        assert set(family_of) == set(FAMILIES)
+        is_family = {f: Signal(name=f"is_{f}") for f in family_of}
+        with m.If(take):
+            m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
         picked_failed = _any([is_family[f] & answers[f][0] for f in family_of])
         picked_reason = or_tree([Mux(is_family[f], answers[f][1], 0) for f in family_of])
         m.d.comb += self.command_failed_soon.eq(picked_failed)
-        if self.pipelined:
-            with m.If(decide):
-                m.d.sync += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
-        else:
-            m.d.comb += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
-        return m
+        with m.If(decide):
+            m.d.sync += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]

@@ -179,9 +179,9 @@ def test_each_family_registers_the_models_reason(seed, pipelined):
             got = Reason(ctx.get(getattr(dut, f"{name}_reason")))
             failed = ctx.get(getattr(dut, f"{name}_failed"))
             assert (got, failed) == (want_here, want_here != Reason.NONE), (cmd, given, over, want)
-            # the command's own family's answer, chosen by its opcode
-            command = (Reason(ctx.get(dut.command_reason)), ctx.get(dut.command_failed))
-            assert command == (want_here, want_here != Reason.NONE), (cmd, given, over, want)
+            if pipelined:                          # the command's own family's answer, chosen by its opcode
+                command = (Reason(ctx.get(dut.command_reason)), ctx.get(dut.command_failed))
+                assert command == (want_here, want_here != Reason.NONE), (cmd, given, over, want)
             seen[name].add(got)
             await ctx.tick()
 
