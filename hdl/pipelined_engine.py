@@ -132,7 +132,8 @@ class PipelinedEngine(wiring.Component):
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
-                                              order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY)
+                                              order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
+                                              word_bits=index.word_bits)
         m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=3)
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
@@ -288,7 +289,7 @@ class PipelinedEngine(wiring.Component):
             index.idx.eq(ireq.idx | feed.index_idx | Mux(rester.index_start, rester.index_idx, 0) | walker.index_idx),
             index.down.eq(ireq.down | feed.index_down | walker.index_down),
             walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
-            walker.index_result.eq(index.result),
+            walker.index_result.eq(index.result), walker.index_rest.eq(index.rest),
             index.inclusive.eq(ireq.inclusive),
             feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
             feed.index_result.eq(index.result), feed.index_rest.eq(index.rest), feed.index_beyond.eq(index.beyond),
@@ -420,6 +421,8 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(cancel_start | unlink_go | from_queue),
+            # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait)
+            walker.hold.eq(cancel_start | unlink_go | from_queue),
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),

@@ -23,19 +23,30 @@ Contract
   at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is registers,
   its enable 0 while unused (its address is not: the parent gates it with the enable). The next
   level is found with the index's FIND (``index_*``, 0 while unused), which must be idle when the
-  walker leaves a level.
+  walker leaves a level and has to search.
+* ``hold``: the parent's own reads of the level rows or the slots' rows go out in the next cycle
+  (its unlinker starts now). The walker's reads of the next level's row and of that level's first
+  order, which it makes while the parent works on the order before, never go out in the cycle
+  after a ``hold``; its other reads come only in cycles the parent leaves to it (its visit is
+  presented after an ``advance``, or the walk starts).
 
 Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
 cycles, + 4 on an account's walk, its symbol's row): an order a cycle after the ``advance`` before
-it when they are in; a level's first order ``rows_latency`` + 2 cycles after its row, plus the
-FIND between levels. On an account's walk, the symbol's row is read before the parent has done with
-the order before: the parent keeps its own copy of a symbol's row it changes.
+it when they are in. On a book side's walk, the levels of a FIND's answer word (``index_rest``) are
+taken from it without searching again (two cycles of a two-stage encoder each), and the next
+level's row and first order are read while the parent visits the level's last order: the next
+level's first order is presented a cycle after that ``advance`` when the parent took at least
+``rows_latency`` + ``rows_latency`` + 3 cycles over the last. A FIND is made when the word has no
+level left: the level's first order ``rows_latency`` + 2 cycles after the answer's row. On an
+account's walk, the symbol's row is read before the parent has done with the order before: the
+parent keeps its own copy of a symbol's row it changes.
 """
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -44,9 +55,10 @@ from fpgax.hdl.price_index import IndexOp
 
 class Walker(wiring.Component):
     def __init__(self, slot_bits: int, account_bits: int, book_bits: int, level_bits: int, *,
-                 state_row, owner_row, order_row, symbol_row, rows_latency: int):
+                 state_row, owner_row, order_row, symbol_row, rows_latency: int, word_bits: int):
         self.k, self.ab, self.bb, self.lb = slot_bits, account_bits, book_bits, level_bits
-        self.rows_latency = rows_latency
+        self.rows_latency, self.word_bits = rows_latency, word_bits
+        self.sel_bits = level_bits - word_bits
         k = slot_bits
         self.visit_layout = data.StructLayout({
             "valid": 1, "slot": k, "state": state_row, "owner": owner_row, "order": order_row, "leaves": 32,
@@ -55,7 +67,7 @@ class Walker(wiring.Component):
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits),
             "book": In(book_bits), "level": In(level_bits), "down": In(1),
-            "busy": Out(1), "visit": Out(self.visit_layout), "advance": In(1), "stop": In(1),
+            "busy": Out(1), "visit": Out(self.visit_layout), "advance": In(1), "stop": In(1), "hold": In(1),
             "slot_read": Out(ReadRequest(k)), "level_read": Out(ReadRequest(book_bits + level_bits)),
             "alist_read": Out(ReadRequest(account_bits)), "symbol_read": Out(ReadRequest(self.symbol_bits)),
             "state_data": In(state_row), "owner_data": In(owner_row), "order_data": In(order_row),
@@ -64,6 +76,7 @@ class Walker(wiring.Component):
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1),
             "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
+            "index_rest": In(1 << word_bits),
         })
 
     def elaborate(self, platform):
@@ -94,6 +107,34 @@ class Walker(wiring.Component):
         s_wait = Signal(range(4))
         m.d.sync += s_wait.eq(s_wait - (s_wait != 0))
 
+        # the levels left of the last FIND's answer word (``rest``, in the search's order) and the
+        # next of them (``nxt``), from a two-stage encoder: ``regroup`` (stage 1: the groups, and the
+        # level taken off ``rest``), then ``grouped`` (stage 2: ``nxt``); ``nxt_valid`` when one is left
+        wb, W = self.word_bits, 1 << self.word_bits
+        rest, word = Signal(W), Signal(max(self.sel_bits, 1))
+        rest_g, rest_any = Signal(grouped_width(W)), Signal()
+        regroup, grouped = Signal(), Signal()
+        nxt, nxt_valid = Signal(self.lb), Signal()
+        _, rest_first = grouped_lowest(m, rest_g, W, "walk_rest")
+        position = rest_first ^ down.replicate(wb)
+        m.d.sync += [regroup.eq(0), grouped.eq(0)]
+        with m.If(regroup):
+            m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest_any.eq(rest != 0), rest.eq(rest & (rest - 1)),
+                         grouped.eq(1)]
+        with m.If(grouped):
+            m.d.sync += [nxt.eq(Cat(position, word) if self.sel_bits else position), nxt_valid.eq(rest_any)]
+        # the next level read ahead (``pre``: its row asked for, while the parent visits the
+        # level's last order), its row's ends (``pre_head``, ``pre_tail``) and its first order's
+        # read (``pre_fetch``), each issued in a cycle after no ``hold``
+        pre, pre_fetch = Signal(), Signal()
+        p_wait = Signal(range(lat + 2))
+        m.d.sync += p_wait.eq(p_wait - (p_wait != 0))
+        pre_head, pre_tail = Signal(k), Signal(k)
+
+        def forget_word():
+            m.d.sync += [rest.eq(0), nxt_valid.eq(0), regroup.eq(0), grouped.eq(0), pre.eq(0), pre_fetch.eq(0),
+                         p_wait.eq(0)]
+
         def read_level(at):
             m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(at, book)), wait.eq(lat + 1)]
 
@@ -105,6 +146,7 @@ class Walker(wiring.Component):
             """``stop``: back to IDLE (the last goto of a state's body counts)."""
             with m.If(self.stop):
                 m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0), symbol_step.eq(0)]
+                forget_word()
                 fsm.goto("IDLE")
 
         fsm = OneHotFSM(m, init="IDLE", name="walk")
@@ -116,6 +158,7 @@ class Walker(wiring.Component):
                          level.eq(self.level), self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(Cat(self.level, self.book)),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
+            forget_word()
             with m.If(self.start):
                 m.d.sync += [self.alist_read.en.eq(self.by_account), self.level_read.en.eq(~self.by_account),
                              wait.eq(Mux(self.by_account, 3, lat + 1))]
@@ -149,15 +192,28 @@ class Walker(wiring.Component):
                 m.d.sync += [ahead.symbol.eq(self.symbol_data), ahead.valid.eq(1)]
             # presented when the visit before is done with; the next one read at once
             with m.If(~visit.valid & ahead.valid):
-                m.d.sync += [visit.eq(ahead), ahead.valid.eq(0)]
+                m.d.sync += [visit.eq(ahead), ahead.valid.eq(0), pre.eq(0)]
                 with m.If(~ahead.last):
                     fetch(ahead_next)
+            # a level's last order visited: the word's next level read ahead (its row, then its
+            # first order), in cycles the parent's reads leave free
+            ahead_now = Signal()         # the next level read ahead now (or before: ``pre``)
+            m.d.comb += ahead_now.eq(visit.valid & visit.last & ~by_account & nxt_valid & ~pre & ~self.hold
+                                     & ~self.stop)
+            with m.If(ahead_now):
+                m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)), p_wait.eq(lat + 1),
+                             level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
+            with m.If(p_wait == 1):
+                m.d.sync += [pre_head.eq(self.level_data.head), pre_tail.eq(self.level_data.tail), pre_fetch.eq(1)]
+            with m.If(pre_fetch & ~self.hold & ~self.stop):
+                m.d.sync += [end.eq(pre_tail), pre_fetch.eq(0)]
+                fetch(pre_head)
             with m.If(self.advance & visit.valid):
                 m.d.sync += visit.valid.eq(0)
                 with m.If(visit.last):
                     with m.If(by_account):
                         fsm.goto("IDLE")
-                    with m.Else():
+                    with m.Elif(~pre & ~ahead_now):
                         fsm.goto("FIND")
             stoppable()
         with fsm.state("FIND"):          # the next level (the index is idle: contract)
@@ -168,7 +224,8 @@ class Walker(wiring.Component):
         with fsm.state("FIND_WAIT"):     # (busy from the cycle after the request's)
             with m.If(~self.index_busy & ~self.index_start):
                 with m.If(self.index_found):
-                    m.d.sync += level.eq(self.index_result)
+                    m.d.sync += [level.eq(self.index_result), rest.eq(self.index_rest),
+                                 word.eq(self.index_result[wb:] if self.sel_bits else 0), regroup.eq(1)]
                     read_level(self.index_result)
                     fsm.goto("ENDS")
                 with m.Else():

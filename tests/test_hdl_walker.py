@@ -3,7 +3,10 @@ priority within a level) and of an account's list (acceptance order), over memor
 (each read answered at its latency and held, as a RAM's output register holds it) and an index whose
 FIND answers after a random wait. The parent looks at each visit, takes some orders off their lists
 before it advances (as HALT and MASS_CANCEL do), waits a random while, and now and then stops the
-walk: every visit must be the model's next order with its rows, none skipped or repeated."""
+walk: every visit must be the model's next order with its rows, none skipped or repeated. The
+index's answers carry the rest of their word (the walker takes a word's levels from it without
+searching again), and the parent holds the walker's reads ahead now and then (``hold``): none may
+go out in the cycle after."""
 
 import random
 
@@ -15,6 +18,7 @@ from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.walker import Walker
 
 K, AB, BB, LB = 5, 2, 2, 4              # 32 slots, 4 accounts, 4 books of 16 levels
+WB = 2                                  # the index's words: 4 levels, 4 words a book side
 ROWS_LATENCY, BLOCK_LATENCY = 3, 2
 SYMBOLS = 2
 STATE = data.StructLayout({"gen": 3, "live": 1})
@@ -66,18 +70,31 @@ class Books:
         return sorted(level for (b, level), slots in self.levels.items() if b == book and slots)
 
 
+def word_rest(occupied, result, down):
+    """The index's ``rest``: the occupied levels of ``result``'s word beyond it, bit p the level p
+    places from the word's edge in the search's order."""
+    base, rest = result >> WB << WB, 0
+    for level in occupied:
+        if level >> WB == result >> WB and (level < result if down else level > result):
+            rest |= 1 << ((base + (1 << WB) - 1 - level) if down else (level - base))
+    return rest
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_walker_visits_the_model_orders_in_order(seed):
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
-                 rows_latency=ROWS_LATENCY)
-    counts = {"walks": 0, "visits": 0, "taken_off": 0, "stopped": 0, "levels": 0}
+                 rows_latency=ROWS_LATENCY, word_bits=WB)
+    counts = {"walks": 0, "book_walks": 0, "visits": 0, "taken_off": 0, "stopped": 0, "levels": 0, "held": 0,
+              "found": 0, "level_reads": 0}
 
     async def bench(ctx):
         books = Books(rng)
         pending = []                      # (due cycle, port, value)
         cycle = [0]
-        index = {"left": 0, "found": 0, "result": 0}
+        index = {"left": 0, "found": 0, "result": 0, "rest": 0}
+        held = [0]                        # ``hold`` in the cycle before
+        looking = [False]                 # the parent works on a visit: it may hold the walker
         # the rows' data ports hold their last value between reads (a RAM's output register)
         slot_ports = {"state_data": (BLOCK_LATENCY, "state"), "owner_data": (BLOCK_LATENCY, "owner"),
                       "order_data": (ROWS_LATENCY, "order"), "leaves_data": (BLOCK_LATENCY, "leaves")}
@@ -91,9 +108,15 @@ def test_walker_visits_the_model_orders_in_order(seed):
             ctx.set(dut.index_busy, busy)
             ctx.set(dut.index_found, index["found"] if not busy else rng.randrange(2))
             ctx.set(dut.index_result, index["result"] if not busy else rng.randrange(1 << LB))
+            ctx.set(dut.index_rest, index["rest"] if not busy else rng.randrange(1 << (1 << WB)))
             if busy:
                 index["left"] -= 1
             now = cycle[0]
+            if held[0]:
+                assert not ctx.get(dut.level_read.en) and not ctx.get(dut.slot_read.en), "a read after hold"
+                counts["held"] += 1
+            hold = looking[0] and rng.random() < 0.3
+            ctx.set(dut.hold, hold)
             if ctx.get(dut.slot_read.en):
                 s = ctx.get(dut.slot_read.addr)
                 assert s in books.rows, "a read of a slot that is no order's"
@@ -107,6 +130,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 addr = ctx.get(dut.level_read.addr)
                 slots = books.levels.get((addr >> LB, addr & ((1 << LB) - 1)), [])
                 assert slots, "a read of an empty level's row"
+                counts["level_reads"] += 1
                 pending.append((now + ROWS_LATENCY, dut.level_data.as_value(), slots[0] | slots[-1] << K))
             if ctx.get(dut.alist_read.en):
                 slots = books.accounts.get(ctx.get(dut.alist_read.addr), [])
@@ -120,8 +144,11 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 assert ctx.get(dut.index_op) == IndexOp.FIND
                 b, at, down = ctx.get(dut.index_book), ctx.get(dut.index_idx), ctx.get(dut.index_down)
                 beyond = [lv for lv in books.occupied(b) if (lv < at if down else lv > at)]
-                index.update(left=rng.randrange(1, 6), found=int(bool(beyond)),
-                             result=(max(beyond) if down else min(beyond)) if beyond else rng.randrange(1 << LB))
+                result = (max(beyond) if down else min(beyond)) if beyond else rng.randrange(1 << LB)
+                counts["found"] += bool(beyond)
+                index.update(left=rng.randrange(1, 6), found=int(bool(beyond)), result=result,
+                             rest=word_rest(books.occupied(b), result, down) if beyond else rng.randrange(16))
+            held[0] = hold
             await ctx.tick()
             cycle[0] += 1
 
@@ -145,6 +172,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 ctx.set(dut.book, book)
                 ctx.set(dut.level, start)
                 ctx.set(dut.down, down)
+                counts["book_walks"] += 1
             ctx.set(dut.by_account, by_account)
             ctx.set(dut.start, 1)
             await tick()
@@ -156,7 +184,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 if ctx.get(visit.valid):
                     slot = ctx.get(visit.slot)
                     r = books.rows[slot]
-                    assert len(seen) < len(expected) and slot == expected[len(seen)], (seen, expected)
+                    assert len(seen) < len(expected) and slot == expected[len(seen)], (slot, seen, expected)
                     assert ctx.get(visit.state.as_value()) == r["state"]
                     assert ctx.get(visit.owner.as_value()) == r["owner"]
                     assert ctx.get(visit.order.as_value()) == r["order"]
@@ -176,13 +204,15 @@ def test_walker_visits_the_model_orders_in_order(seed):
                         counts["stopped"] += 1
                         seen = None
                         break
-                    for _ in range(rng.choice([0, 0, 1, 2, 6, 9])):   # the parent looks a while
+                    looking[0] = True
+                    for _ in range(rng.choice([0, 0, 1, 2, 6, 9, 12])):   # the parent looks a while
                         await tick()
                         assert ctx.get(visit.valid) and ctx.get(visit.slot) == slot, "a visit held until advance"
                     if rng.random() < 0.4:                  # and takes it off its lists
                         books.take_off(slot)
                         counts["taken_off"] += 1
                     seen.append((slot, cycle[0]))
+                    looking[0] = False
                     ctx.set(dut.advance, 1)
                     await tick()
                     ctx.set(dut.advance, 0)
@@ -195,6 +225,12 @@ def test_walker_visits_the_model_orders_in_order(seed):
             for _ in range(rng.randrange(1, 4)):
                 await tick()
         assert counts["visits"] > 100 and counts["taken_off"] > 20 and counts["levels"] > 10, counts
+        assert counts["held"] > 100, counts
+        # a word's levels are taken from the FIND's answer: fewer searches than levels after the first
+        # a word's levels are taken from the FIND's answer: many level rows are read with no search
+        # of their own (neither the walk's first level nor a FIND's answer)
+        from_words = counts["level_reads"] - counts["found"] - counts["book_walks"]
+        assert from_words > 0.2 * counts["level_reads"], counts
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
