@@ -21,6 +21,11 @@ Contract
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
   - 1 entries are queued or being read ahead of the consumer.
+* ``exhausted``: the entry with ``found`` = 0 says that no level is left (its ``idx`` is not an
+  occupied level); 0 when it names the first level not acceptable. Set before that entry is
+  presented, held until the next ``start``. So the entry at the head once the consumer stops
+  taking names the side's next occupied level (``found``, or not ``exhausted``), or says there is
+  none: the side's new best after a match that emptied the levels before it.
 * ``stop`` (one cycle, any time after ``start``): the feed is abandoned; the queue empties at once
   and ``idle`` rises as soon as the index has no operation of the feed's in flight. ``holding``: started
   without ``go`` (idle in the next cycle if stopped now); ``draining``: stopped, idle in the next
@@ -59,7 +64,7 @@ class LevelFeed(wiring.Component):
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
             "go": In(1), "limit": In(level_bits), "any_price": In(1),
-            "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1),
+            "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1), "exhausted": Out(1),
             "o": Out(stream.Signature(self.entry)),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1),
@@ -116,6 +121,10 @@ class LevelFeed(wiring.Component):
         with m.Elif(take):
             m.d.sync += [self.row_addr.eq(Cat(cand, book)), f_idx[0].eq(Mux(cand_last, worst, cand)),
                          finished.eq(cand_last | ~acceptable)]
+        with m.If(self.start):
+            m.d.sync += self.exhausted.eq(0)
+        with m.Elif(take & cand_last):
+            m.d.sync += self.exhausted.eq(1)
         m.d.comb += push.eq(f_valid[L])
         entry = Signal(self.entry)
         m.d.comb += [entry.found.eq(f_found[L]), entry.idx.eq(f_idx[L]),

@@ -33,9 +33,12 @@ Contract
 * ``done`` (one cycle, a cycle after ``sweep_stop``) with ``canceled`` (STP canceled the
   aggressor), ``a_leaves_now`` and ``last``: the last level met (``touched``: a level was met;
   ``idx``; ``emptied``; ``head_valid`` and ``head``: its new head, when orders left it and it still
-  has some -- the one level row the match rewrites). The sequencer then rests or cancels the rest
-  of the aggressor, clears the levels passed in the index (``CLEAR_PASSED`` at ``idx``, inclusive
-  when ``emptied``) and sets the side's best price.
+  has some -- the one level row the match rewrites) and ``ahead``: the level the chain took after
+  the last one met, before the match ended (``valid``, ``idx``: its orders untouched; the chain
+  reads a level's head as its tail's rows come, so it may take one level beyond). The sequencer
+  then rests or cancels the rest of the aggressor, clears the levels passed in the index
+  (``CLEAR_PASSED`` at ``idx``, inclusive when ``emptied``) and sets the side's best price: when
+  ``emptied``, ``ahead``'s level, else the sweep's next entry.
 
 Cycles: an order every 2 cycles while the event output has room; the first order's event 2 cycles
 after its level's entry is taken (the chain's read), plus 1 (cycle A). Every event field and write
@@ -84,6 +87,7 @@ class Matcher(wiring.Component):
             "done": Out(1), "canceled": Out(1), "a_leaves_now": Out(QTY_BITS),
             "last": Out(data.StructLayout({"touched": 1, "idx": level_bits, "emptied": 1,
                                            "head_valid": 1, "head": k})),
+            "ahead": Out(data.StructLayout({"valid": 1, "idx": level_bits})),
         })
 
     def elaborate(self, platform):
@@ -177,10 +181,16 @@ class Matcher(wiring.Component):
             m.d.sync += [last.touched.eq(1), last.idx.eq(act.tag), last.emptied.eq(gone & act.last)]
             with m.If(gone):
                 m.d.sync += [last.head_valid.eq(~act.last), last.head.eq(act.r_next)]
+        # the level taken last, until an order of it is met
+        ahead = Signal.like(self.ahead)
+        with m.If(act.valid & (act.tag == ahead.idx)):
+            m.d.sync += ahead.valid.eq(0)
+        with m.If(self.levels.valid & self.levels.ready & entry.found):
+            m.d.sync += [ahead.valid.eq(1), ahead.idx.eq(entry.idx)]
         with m.If(~loop.busy & ~loop.done):     # (cleared while no match runs: read at ``done``)
-            m.d.sync += last.as_value().eq(0)
+            m.d.sync += [last.as_value().eq(0), ahead.valid.eq(0)]
         m.d.comb += [
-            self.last.eq(last), self.done.eq(loop.done), self.canceled.eq(loop.canceled),
+            self.last.eq(last), self.ahead.eq(ahead), self.done.eq(loop.done), self.canceled.eq(loop.canceled),
             self.a_leaves_now.eq(loop.a_leaves_now), self.busy.eq(loop.busy),
         ]
         return m

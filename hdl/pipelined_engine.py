@@ -267,6 +267,7 @@ class PipelinedEngine(wiring.Component):
         order_id = Cat(slot, gen)
         a_price = Mux(market, 0, cmd.price)
         last = Signal.like(matcher.last)
+        ahead = Signal.like(matcher.ahead)     # (``matcher.ahead`` at its ``done``)
         last_price = Signal(32)       # the last level's price (sym.lo + last.idx), registered with it
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
         best_only = Signal()          # after a match: it met only the best level, and left orders there
@@ -319,8 +320,9 @@ class PipelinedEngine(wiring.Component):
         # t3: the aggressor's price meets the opposite side's best (t2's row, the prices compared):
         # whether a NEW's feed searches, and the plan's ``marketable`` in t3
         marketable_t3 = Signal()
-        sweep_stopped = Signal()      # the matcher's stop, a cycle later: the feed's stop from registers
-        m.d.sync += sweep_stopped.eq(matcher.sweep_stop)
+        # the feed's stop after a match (a register): a cycle after the matcher's ``done`` when the
+        # last level it met kept orders; else once its next entry, the side's new best, is read
+        match_unfeed = Signal()
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
         with m.If(early_feed | decide_feed):
@@ -335,7 +337,7 @@ class PipelinedEngine(wiring.Component):
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (DECIDE's a cycle after it: a register)
-            feed.stop.eq(sweep_stopped | unfeed_t3 | unfeed_later),
+            feed.stop.eq(match_unfeed | unfeed_t3 | unfeed_later),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
@@ -840,34 +842,41 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.lo + matcher.last.idx),
+                m.d.sync += [last.eq(matcher.last), ahead.eq(matcher.ahead), last_price.eq(sym.lo + matcher.last.idx),
                              leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & (matcher.last.idx == opp_best))]
                 fsm.goto("MATCH_SETTLE")
-        with fsm.state("MATCH_SETTLE"):   # the levels passed leave the index; the new head is written
-            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied,
-                          when=~best_only & feed.idle & ~index.busy)
+        # after the match: the levels passed leave the index (CLEAR_PASSED, in the background: what
+        # comes next waits for the index) and the side traded against gets its new best -- where the
+        # match stopped when orders are left there (its new head written), else the feed's next
+        # entry: the next occupied level, or none (``LevelFeed.exhausted``), with no search
+        next_best = Signal(data.StructLayout({"valid": 1, "level": lb, "price": 32}))
+        head = feed.o.payload
+        m.d.sync += match_unfeed.eq((matcher.done & ~(matcher.last.emptied & ~matcher.ahead.valid))
+                                    | (fsm.ongoing("MATCH_SETTLE") & last.emptied & ~ahead.valid & feed.o.valid))
+        with fsm.state("MATCH_SETTLE"):
+            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=0,
+                          when=~best_only & ~last.emptied & feed.idle & ~index.busy)
+            # (loaded in every cycle: the level the matcher took ahead, or the feed's head, once it is there)
+            next_level = Mux(ahead.valid, ahead.idx, head.idx)
+            m.d.sync += [next_best.valid.eq(ahead.valid | head.found | ~feed.exhausted), next_best.level.eq(next_level),
+                         next_best.price.eq(sym.lo + next_level)]
             with m.If(best_only):
                 m.d.comb += head_write.eq(last.head_valid)
                 fsm.goto("AGGRESSOR_END")
-            with m.Elif(feed.idle & ~index.busy):
-                m.d.comb += head_write.eq(last.head_valid & ~last.emptied)
-                fsm.goto("MATCH_BEST")
-        # (the states that set a side's best from the index's answer load it in every cycle they
-        # wait: the answer is there in the last, and nothing reads the best before they are done)
-        with fsm.state("MATCH_BEST"):     # the side traded against: its best is where the match stopped, or the next
-            index_request(IndexOp.FIND, opp_book, last.idx, down=buy == 0, when=~index.busy & last.emptied)
-            with m.If(~last.emptied):
+            with m.Elif(~last.emptied):
                 set_best(sym, ~buy, 1, last.idx, last_price)
-            with m.If(~index.busy):
-                with m.If(last.emptied):
-                    fsm.goto("MATCH_FIND")
-                with m.Else():
+                with m.If(feed.idle & ~index.busy):
+                    m.d.comb += head_write.eq(last.head_valid)
                     fsm.goto("AGGRESSOR_END")
-        with fsm.state("MATCH_FIND"):
-            set_best(sym, ~buy, index.found, index.result, sym.lo + index.result)
-            with m.If(~index.busy):
+            with m.Elif(ahead.valid | feed.o.valid):
+                fsm.goto("MATCH_NEXT")
+        with fsm.state("MATCH_NEXT"):     # the emptied levels' side: its best is the feed's next entry
+            set_best(sym, ~buy, next_best.valid, next_best.level, next_best.price)
+            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=1,
+                          when=feed.idle & ~index.busy)
+            with m.If(feed.idle & ~index.busy):
                 fsm.goto("AGGRESSOR_END")
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an

@@ -39,14 +39,15 @@ async def write_row(ctx, dut, book, level, head, tail):
 
 
 def expected(levels, down, limit, any_price):
-    """The entries a sweep from the best owes: (found, idx) in order, the last (0, bound)."""
+    """The entries a sweep from the best owes: (found, idx) in order, the last (0, the first level
+    not acceptable) or (0, bound); and whether that last one says no level is left (``exhausted``)."""
     order = sorted(levels, reverse=bool(down))
     out = []
     for level in order:
         if not (any_price or (level >= limit if down else level <= limit)):
-            return out + [(0, level)]
+            return out + [(0, level)], False
         out.append((1, level))
-    return out + [(0, 0 if down else LEVELS - 1)]
+    return out + [(0, 0 if down else LEVELS - 1)], True
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -56,6 +57,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
     books = [dict() for _ in range(1 << BOOK_BITS)]     # level -> (head, tail)
     latency = dut.rows.latency
     first_waits = []
+    checked = {False: 0, True: 0}     # last entries taken, by ``exhausted``
 
     async def bench(ctx):
         while not ctx.get(dut.index_ready):
@@ -81,7 +83,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
             best = max(books[book]) if down else min(books[book])
             any_price = int(rng.random() < 0.2)
             limit = rng.randrange(LEVELS)
-            want = expected(books[book], down, limit, any_price)
+            want, exhausted = expected(books[book], down, limit, any_price)
             stop_after = rng.randrange(len(want) + 1) if rng.random() < 0.3 else None
             while not ctx.get(dut.idle) or ctx.get(dut.index_busy):
                 await ctx.tick()
@@ -113,6 +115,8 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                     if p.found:
                         assert (p.head, p.tail) == books[book][p.idx], (p.idx, books[book])
                     else:
+                        assert ctx.get(dut.exhausted) == exhausted, (got, want)
+                        checked[exhausted] += 1
                         await ctx.tick()
                         ctx.set(dut.o.ready, 0)
                         for _ in range(8):                 # nothing follows the last entry
@@ -132,6 +136,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                 first_waits.append(first)
         # the best level's entry is presented at t + 2 + the rows' latency, whenever ``go`` comes
         assert set(first_waits) == {2 + latency}, first_waits
+        assert min(checked.values()) >= 5, checked
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

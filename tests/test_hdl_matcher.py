@@ -58,6 +58,12 @@ def aggressor(rng):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_the_matcher_trades_as_the_model_does(seed):
+    for t in run_trials(seed):
+        check_trial(t)
+
+
+def run_trials(seed, n=6):
+    """``n`` matches of random aggressors against random books, each as the matcher ran it."""
     rng = random.Random(seed)
     dut = MatcherCore(CONFIG)     # the matcher over its memories, as the unit bench measures it
     mt = dut                      # its ports are the matcher's
@@ -67,7 +73,7 @@ def test_the_matcher_trades_as_the_model_does(seed):
         await write_row(ctx, getattr(dut, f"{name}_memory_write"), addr, value)
 
     async def bench(ctx):
-        for _trial in range(6):
+        for _trial in range(n):
             model = MatchingModel(CONFIG)
             build_book(rng, model)
             cmd = aggressor(rng)
@@ -134,7 +140,8 @@ def test_the_matcher_trades_as_the_model_does(seed):
             last = ctx.get(mt.last)
             trials.append(dict(cmd=cmd, events=events, before=before, after=after, got=got, gone=gone,
                                leaves_writes=leaves_writes, clears=clears, canceled=bool(ctx.get(mt.canceled)),
-                               a_leaves=ctx.get(mt.a_leaves_now), last=last))
+                               a_leaves=ctx.get(mt.a_leaves_now), last=last, ahead=ctx.get(mt.ahead),
+                               left=list(entries)))
             for _ in range(3):
                 assert not ctx.get(mt.w_en) and not ctx.get(mt.busy)
                 await ctx.tick()
@@ -142,10 +149,32 @@ def test_the_matcher_trades_as_the_model_does(seed):
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
-    sim.run_until(1e-8 * 60000)
-    assert len(trials) == 6
-    for t in trials:
-        check_trial(t)
+    sim.run_until(1e-8 * 10000 * n)
+    assert len(trials) == n
+    return trials
+
+
+def test_after_a_match_that_empties_its_last_level_the_next_level_is_known():
+    """The side's new best after a match whose last level emptied: the level the chain took ahead
+    (``ahead``), or else the sweep's next entry -- the model's best level after the command."""
+    kinds = {"ahead": 0, "entry": 0}
+    for seed in (100, 101):
+        for t in run_trials(seed, n=20):
+            check_trial(t)
+            if not t["last"].emptied:
+                continue
+            best_after = t["after"][0][0] - BAND_LO if t["after"] else None
+            if t["ahead"].valid:
+                kinds["ahead"] += 1
+                assert t["ahead"].idx == best_after
+            else:
+                found, idx, *_ = t["left"][0]
+                if found:
+                    kinds["entry"] += 1
+                    assert idx == best_after
+                else:             # the sweep's end: no acceptable level left (the feed says which is next)
+                    assert best_after is None or not MatchingModel._acceptable(t["cmd"], best_after + BAND_LO)
+    assert kinds["ahead"] >= 1, kinds     # (the chain took a level beyond: the case the sweep cannot tell)
 
 
 def check_trial(t):
