@@ -267,7 +267,10 @@ class PipelinedEngine(wiring.Component):
         order_id = Cat(slot, gen)
         a_price = Mux(market, 0, cmd.price)
         last = Signal.like(matcher.last)
-        ahead = Signal.like(matcher.ahead)     # (``matcher.ahead`` at its ``done``)
+        # after a match that emptied its last level, the side's next occupied level (or none), once
+        # known (``next_known``): the level the matcher took ahead, or the feed's next entry
+        next_best = Signal(data.StructLayout({"valid": 1, "level": lb, "price": 32}))
+        next_known = Signal()
         last_price = Signal(32)       # the last level's price (sym.lo + last.idx), registered with it
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
         best_only = Signal()          # after a match: it met only the best level, and left orders there
@@ -423,8 +426,9 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(cancel_start | unlink_go | from_queue),
-            # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait)
-            walker.hold.eq(cancel_start | unlink_go | from_queue),
+            # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait; while a
+            # walk is on, only a walk's unlink starts it -- asserted with ``checks``)
+            walker.hold.eq(unlink_go),
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
@@ -746,6 +750,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | ((settled_quiet == (ready_now & quiet_now))
                                            & (settled_busy == (ready_now & ~quiet_now))),
                                "settled_quiet/settled_busy predicted the units' state")
+            m.d.sync += Assert(~walker.busy | ~(cancel_start | from_queue),
+                               "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
         fix_first = settled_quiet & fix_pending
         new_go = go & new_ok
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
@@ -842,42 +848,41 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), ahead.eq(matcher.ahead), last_price.eq(sym.lo + matcher.last.idx),
+                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.lo + matcher.last.idx),
+                             next_known.eq(matcher.ahead.valid), next_best.valid.eq(1),
+                             next_best.level.eq(matcher.ahead.idx), next_best.price.eq(sym.lo + matcher.ahead.idx),
                              leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & (matcher.last.idx == opp_best))]
                 fsm.goto("MATCH_SETTLE")
         # after the match: the levels passed leave the index (CLEAR_PASSED, in the background: what
         # comes next waits for the index) and the side traded against gets its new best -- where the
-        # match stopped when orders are left there (its new head written), else the feed's next
-        # entry: the next occupied level, or none (``LevelFeed.exhausted``), with no search
-        next_best = Signal(data.StructLayout({"valid": 1, "level": lb, "price": 32}))
+        # match stopped when orders are left there (its new head written), else the side's next
+        # occupied level or none (``next_best``), with no search
         head = feed.o.payload
+        # (the index free for the CLEAR_PASSED: the feed idle and the index neither busy nor started
+        # in the cycle before -- nothing else starts it meanwhile -- a register)
+        clear_free = Signal()
+        m.d.sync += clear_free.eq(feed.idle & ~index.busy & ~index.start)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("MATCH_SETTLE") | ~clear_free | (feed.idle & ~index.busy),
+                               "clear_free: the feed idle and the index free")
+        # the feed stopped a cycle after the matcher's ``done`` unless its next entry is wanted, then
+        # once it is read
         m.d.sync += match_unfeed.eq((matcher.done & ~(matcher.last.emptied & ~matcher.ahead.valid))
-                                    | (fsm.ongoing("MATCH_SETTLE") & last.emptied & ~ahead.valid & feed.o.valid))
+                                    | (fsm.ongoing("MATCH_SETTLE") & last.emptied & ~next_known & feed.o.valid))
         with fsm.state("MATCH_SETTLE"):
-            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=0,
-                          when=~best_only & ~last.emptied & feed.idle & ~index.busy)
-            # (loaded in every cycle: the level the matcher took ahead, or the feed's head, once it is there)
-            next_level = Mux(ahead.valid, ahead.idx, head.idx)
-            m.d.sync += [next_best.valid.eq(ahead.valid | head.found | ~feed.exhausted), next_best.level.eq(next_level),
-                         next_best.price.eq(sym.lo + next_level)]
-            with m.If(best_only):
-                m.d.comb += head_write.eq(last.head_valid)
-                fsm.goto("AGGRESSOR_END")
-            with m.Elif(~last.emptied):
-                set_best(sym, ~buy, 1, last.idx, last_price)
-                with m.If(feed.idle & ~index.busy):
-                    m.d.comb += head_write.eq(last.head_valid)
-                    fsm.goto("AGGRESSOR_END")
-            with m.Elif(ahead.valid | feed.o.valid):
-                fsm.goto("MATCH_NEXT")
-        with fsm.state("MATCH_NEXT"):     # the emptied levels' side: its best is the feed's next entry
-            set_best(sym, ~buy, next_best.valid, next_best.level, next_best.price)
-            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=1,
-                          when=feed.idle & ~index.busy)
-            with m.If(feed.idle & ~index.busy):
-                fsm.goto("AGGRESSOR_END")
+            settle = ~best_only & clear_free & (~last.emptied | next_known)
+            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied,
+                          when=settle)
+            with m.If(~next_known):      # (the feed's head, loaded until it is there)
+                m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
+                             next_best.level.eq(head.idx), next_best.price.eq(sym.lo + head.idx)]
+            # (set in every cycle: the last is the one that counts)
+            set_best(sym, ~buy, ~last.emptied | next_best.valid, Mux(last.emptied, next_best.level, last.idx),
+                     Mux(last.emptied, next_best.price, last_price))
+            m.d.comb += head_write.eq((best_only | settle) & last.head_valid & ~last.emptied)
+            fsm.goto_if("AGGRESSOR_END", best_only | settle)
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
             # order to rest, or a replaced one to take off its account list, waits for that queue

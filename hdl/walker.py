@@ -28,7 +28,9 @@ Contract
   (its unlinker starts now). The walker's reads of the next level's row and of that level's first
   order, which it makes while the parent works on the order before, never go out in the cycle
   after a ``hold``; its other reads come only in cycles the parent leaves to it (its visit is
-  presented after an ``advance``, or the walk starts).
+  presented after an ``advance``, or the walk starts). A read ahead may go out in the cycle after
+  ``stop`` (``stop`` meets no read enable): the parent must not read those ports in that cycle
+  (nothing takes its data).
 
 Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
 cycles, + 4 on an account's walk, its symbol's row): an order a cycle after the ``advance`` before
@@ -146,8 +148,7 @@ class Walker(wiring.Component):
             """``stop``: back to IDLE (the last goto of a state's body counts)."""
             with m.If(self.stop):
                 m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0), symbol_step.eq(0)]
-                forget_word()
-                fsm.goto("IDLE")
+                fsm.goto("IDLE")         # (which forgets the word: ``stop`` meets none of it)
 
         fsm = OneHotFSM(m, init="IDLE", name="walk")
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
@@ -198,14 +199,13 @@ class Walker(wiring.Component):
             # a level's last order visited: the word's next level read ahead (its row, then its
             # first order), in cycles the parent's reads leave free
             ahead_now = Signal()         # the next level read ahead now (or before: ``pre``)
-            m.d.comb += ahead_now.eq(visit.valid & visit.last & ~by_account & nxt_valid & ~pre & ~self.hold
-                                     & ~self.stop)
+            m.d.comb += ahead_now.eq(visit.valid & visit.last & ~by_account & nxt_valid & ~pre & ~self.hold)
             with m.If(ahead_now):
                 m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)), p_wait.eq(lat + 1),
                              level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
             with m.If(p_wait == 1):
                 m.d.sync += [pre_head.eq(self.level_data.head), pre_tail.eq(self.level_data.tail), pre_fetch.eq(1)]
-            with m.If(pre_fetch & ~self.hold & ~self.stop):
+            with m.If(pre_fetch & ~self.hold):
                 m.d.sync += [end.eq(pre_tail), pre_fetch.eq(0)]
                 fetch(pre_head)
             with m.If(self.advance & visit.valid):
