@@ -137,3 +137,21 @@ def in_search_order(value, width: int, down):
 def word_order(index, width_bits: int, down):
     """An index found in a search's order (``in_search_order``), back in the word's."""
     return index ^ down.replicate(width_bits) if width_bits else index
+
+
+def split_register(layout, name: str):
+    """A register of ``layout`` made of one signal per field, seen as one ``data.View``: each field's
+    loads meet its own enables only. (A struct held in one signal makes every bit's enable the OR of
+    the conditions of all its fields' loads, and a one-bit flag cleared by a late decision then
+    reaches the enables of a hundred data bits.)"""
+    from amaranth.lib import data
+
+    layout = data.Layout.cast(layout)
+    fields = sorted(layout, key=lambda item: item[1].offset)
+    offset = 0
+    for field_name, field in fields:       # (a struct: its fields side by side, in order)
+        if field.offset != offset:
+            raise ValueError(f"split_register: {field_name} at bit {field.offset}, not {offset}")
+        offset += field.width
+    parts = [Signal(field.shape, name=f"{name}_{field_name}") for field_name, field in fields]
+    return data.View(layout, Cat(*parts))

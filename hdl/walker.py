@@ -48,7 +48,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, split_register
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -87,7 +87,9 @@ class Walker(wiring.Component):
         by_account, book, down = Signal(), Signal(self.bb), Signal()
         level = Signal(self.lb)
         end = Signal(k)
-        visit = Signal(self.visit_layout)
+        # (a register per field: a field's loads meet its own enables only -- a struct in one
+        # signal would make every bit's enable the OR of all its fields' conditions)
+        visit = split_register(self.visit_layout, "visit")
         m.d.comb += self.visit.eq(visit)
         requests = (self.slot_read, self.level_read, self.alist_read, self.symbol_read)
         m.d.sync += [r.en.eq(0) for r in requests]      # (their addresses: gated by the parent)
@@ -100,11 +102,13 @@ class Walker(wiring.Component):
         # visited order's links and the list's ends are all the walk needs of it, so the parent may
         # take it off its lists meanwhile (what that rewrites is never read here: the neighbours'
         # links toward it, the ends' rows)
-        ahead = Signal(self.visit_layout)
+        ahead = split_register(self.visit_layout, "ahead")
         ahead_next = Signal(k)
         fetching, f_slot = Signal(), Signal(k)
         f_wait = Signal(range(lat + 2))
         m.d.sync += f_wait.eq(f_wait - (f_wait != 0))
+        arrive = Signal()                # the fetched rows are out in the next cycle
+        m.d.sync += arrive.eq(fetching & (f_wait == 2))
         symbol_step = Signal()
         s_wait = Signal(range(4))
         m.d.sync += s_wait.eq(s_wait - (s_wait != 0))
@@ -180,12 +184,15 @@ class Walker(wiring.Component):
             stoppable()
         with fsm.state("RUN"):           # the orders of the list, one visit at a time, the next read ahead
             # the rows arrive (an account's walk: then its symbol's row, read from the registered owner)
-            with m.If(fetching & (f_wait == 1)):
+            # (the rows loaded by ``arrive``, a register a cycle ahead of the arrival -- its fanout is
+            # a hundred bits; a load after a stop is never presented: ``ahead.valid`` is exact)
+            with m.If(arrive):
                 m.d.sync += [ahead.slot.eq(f_slot), ahead.state.eq(self.state_data), ahead.owner.eq(self.owner_data),
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
-                             ahead_next.eq(Mux(by_account, self.anext_data, self.next_data)),
-                             fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
+                             ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
+            with m.If(fetching & (f_wait == 1)):
+                m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
             with m.If(symbol_step):
                 m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(ahead.owner.symbol), s_wait.eq(3),
                              symbol_step.eq(0)]
