@@ -6,7 +6,8 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, highest_set, lowest_set, side_mask
+from fpgax.hdl.bits import (group_lowest, grouped_lowest, grouped_width, highest_set, lowest_set, side_mask,
+                            split_register)
 
 
 def evaluate(build, inputs: dict, cases):
@@ -79,3 +80,49 @@ def test_the_two_stage_encoder_finds_the_lowest_bit(width):
         assert found == (w != 0), w
         if w:
             assert index == (w & -w).bit_length() - 1, w
+
+
+def test_a_split_register_is_a_register_of_its_layout():
+    """A struct register of one signal per field: each field loads on its own, the whole row at once,
+    as one ``Signal(layout)`` would; a layout whose fields overlap is refused."""
+    from amaranth.lib import data
+
+    layout = data.StructLayout({"valid": 1, "a": 8, "b": data.StructLayout({"x": 3, "y": 5})})
+    m = Module()
+    reg = split_register(layout, "reg")
+    load_all, clear_valid, set_a = Signal(), Signal(), Signal()
+    row, a = Signal(layout), Signal(8)
+    with m.If(load_all):
+        m.d.sync += reg.eq(row)
+    with m.If(set_a):
+        m.d.sync += reg.a.eq(a)
+    with m.If(clear_valid):
+        m.d.sync += reg.valid.eq(0)
+    rng = random.Random(5)
+    model = {"valid": 0, "a": 0, "b": 0}
+
+    async def bench(ctx):
+        for _ in range(300):
+            inputs = {"load_all": rng.random() < 0.3, "set_a": rng.random() < 0.3, "clear_valid": rng.random() < 0.3}
+            value = {"valid": rng.randrange(2), "a": rng.randrange(256), "b": rng.randrange(256)}
+            new_a = rng.randrange(256)
+            ctx.set(load_all, inputs["load_all"])
+            ctx.set(set_a, inputs["set_a"])
+            ctx.set(clear_valid, inputs["clear_valid"])
+            ctx.set(row.as_value(), value["valid"] | value["a"] << 1 | value["b"] << 9)
+            ctx.set(a, new_a)
+            await ctx.tick()
+            if inputs["load_all"]:
+                model.update(value)
+            if inputs["set_a"]:
+                model["a"] = new_a
+            if inputs["clear_valid"]:
+                model["valid"] = 0
+            assert ctx.get(reg.as_value()) == model["valid"] | model["a"] << 1 | model["b"] << 9
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    with pytest.raises(ValueError, match="split_register"):
+        split_register(data.UnionLayout({"p": 4, "q": 8}), "union")
