@@ -155,3 +155,83 @@ def split_register(layout, name: str):
         offset += field.width
     parts = [Signal(field.shape, name=f"{name}_{field_name}") for field_name, field in fields]
     return data.View(layout, Cat(*parts))
+
+
+#: LUT6 as a 4-to-1 multiplexer: I0..I3 the data, I4 and I5 the select (O = I[I5 I4])
+MUX4_LUT6_INIT = sum(((address >> ((address >> 4) & 3)) & 1) << address for address in range(64))
+
+
+class SliceCells:
+    """The UltraScale+ slice cells a wide multiplexer is built from (UG574): ``lut6``, ``muxf7``,
+    ``muxf8``, each ``(m, ...) -> output``. ``XILINX_CELLS`` instantiates the primitives; ``MODEL_CELLS``
+    are behavioural equivalents of the same cells, for simulating the structure."""
+
+    def __init__(self, lut6, muxf7, muxf8):
+        self.lut6, self.muxf7, self.muxf8 = lut6, muxf7, muxf8
+
+
+def _instance_lut6(m, init, inputs):
+    from amaranth.hdl import Instance
+
+    out = Signal()
+    m.submodules += Instance("LUT6", p_INIT=Const(init, 64), o_O=out,
+                             **{f"i_I{i}": inputs[i] for i in range(6)})
+    return out
+
+
+def _instance_muxf(kind):
+    def cell(m, i0, i1, s):
+        from amaranth.hdl import Instance
+
+        out = Signal()
+        m.submodules += Instance(kind, i_I0=i0, i_I1=i1, i_S=s, o_O=out)
+        return out
+    return cell
+
+
+def _model_lut6(m, init, inputs):
+    out = Signal()
+    m.d.comb += out.eq(Const(init, 64).bit_select(Cat(*inputs), 1))
+    return out
+
+
+def _model_muxf(m, i0, i1, s):
+    out = Signal()
+    m.d.comb += out.eq(Mux(s, i1, i0))
+    return out
+
+
+XILINX_CELLS = SliceCells(_instance_lut6, _instance_muxf("MUXF7"), _instance_muxf("MUXF8"))
+MODEL_CELLS = SliceCells(_model_lut6, _model_muxf, _model_muxf)
+
+
+def slice_mux(m, bits: list, select, cells: SliceCells):
+    """One of ``bits`` (one-bit values, up to 16) by ``select`` (its low bits), as a slice builds it:
+    LUT6s of four inputs each, then MUXF7 (select bit 2) and MUXF8 (bit 3) -- one LUT level."""
+    bits = list(bits) + [Const(0, 1)] * (-len(bits) % 4)
+    sel = [select[i] if i < len(select) else Const(0, 1) for i in range(4)]
+    level = [cells.lut6(m, MUX4_LUT6_INIT, bits[i:i + 4] + sel[:2]) for i in range(0, len(bits), 4)]
+    for bit, cell in ((2, cells.muxf7), (3, cells.muxf8)):
+        if len(level) == 1:
+            break
+        level = level + [Const(0, 1)] * (len(level) % 2)
+        level = [cell(m, level[i], level[i + 1], sel[bit]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def wide_mux(m, inputs: list, select, cells: SliceCells):
+    """``inputs[select]`` (values of one width, up to 256 of them) from slice cells: 16-to-1
+    multiplexers (``slice_mux``) of 16-to-1 multiplexers -- two LUT levels, each with its MUXF7/F8,
+    the shape Vivado gives a 256-to-1 multiplexer (UG574, wide multiplexers). Built per bit."""
+    if not 1 <= len(inputs) <= 256:
+        raise ValueError(f"wide_mux of {len(inputs)} inputs: 1 to 256")
+    width = len(Value.cast(inputs[0]))
+    if len(inputs) == 1:
+        return Value.cast(inputs[0])
+    low, high = select[:4], select[4:8]
+    out = []
+    for b in range(width):
+        column = [Value.cast(value)[b] for value in inputs]
+        groups = [slice_mux(m, column[i:i + 16], low, cells) for i in range(0, len(column), 16)]
+        out.append(groups[0] if len(groups) == 1 else slice_mux(m, groups, high, cells))
+    return Cat(*out)

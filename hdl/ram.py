@@ -14,6 +14,8 @@ from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import wide_mux
+
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
 #: RAMB36E2 aspect ratios (depth, width), 512 x 72 in simple dual port (UG573).
@@ -207,8 +209,17 @@ class PipelinedRam(wiring.Component):
                 m.d.sync += bank_at.eq(bank)
                 bank = bank_at
         data = Signal(width, name="read_data", reset_less=True)
+        # (for synthesis, a multiplexer of slice cells a hundred banks wide: two LUT levels with their
+        # MUXF7/F8, as Vivado builds it, without leaving the mapping to the synthesis tool)
+        cells = getattr(platform, "slice_cells", None)
+        if bank is None:
+            muxed = outs[0]
+        elif cells is not None and self.banks > 4:
+            muxed = wide_mux(m, outs, bank, cells)
+        else:
+            muxed = Array(outs)[bank]
         with m.If(data_en):
-            m.d.sync += data.eq(Array(outs)[bank] if bank is not None else outs[0])
+            m.d.sync += data.eq(muxed)
         # padding to the latency asked for
         for stage in range(self.latency - self.natural_latency):
             data_p = Signal(width, name=f"read_data_p{stage}", reset_less=True)

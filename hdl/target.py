@@ -8,9 +8,17 @@ simulation they elaborate a behavioural equivalent.
 
 
 class XilinxSynthesis:
-    """The UltraScale+ primitives the design instantiates itself (see ``fpgax.hdl.risk``)."""
+    """The UltraScale+ primitives the design instantiates itself: DSP48E2 (``fpgax.hdl.risk``); the
+    slice cells of a memory's bank multiplexer (``slice_cells``: LUT6, MUXF7, MUXF8, see
+    ``fpgax.hdl.bits.wide_mux``)."""
 
-    primitives = frozenset({"DSP48E2"})
+    primitives = frozenset({"DSP48E2", "LUT6", "MUXF7", "MUXF8"})
+
+    @property
+    def slice_cells(self):
+        from fpgax.hdl.bits import XILINX_CELLS
+
+        return XILINX_CELLS
 
 
 XILINX = XilinxSynthesis()

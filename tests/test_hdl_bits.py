@@ -6,8 +6,15 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from fpgax.hdl.bits import (group_lowest, grouped_lowest, grouped_width, highest_set, lowest_set, side_mask,
-                            split_register)
+from fpgax.hdl.bits import (
+    group_lowest,
+    grouped_lowest,
+    grouped_width,
+    highest_set,
+    lowest_set,
+    side_mask,
+    split_register,
+)
 
 
 def evaluate(build, inputs: dict, cases):

