@@ -572,6 +572,10 @@ class PipelinedEngine(wiring.Component):
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
+        # a fix still to make: pending, and not told by the unlink's end (in its done cycle) that its
+        # level kept orders (``fix_pending`` is cleared a cycle later)
+        fix_due = Signal()
+        m.d.comb += fix_due.eq(fix_pending & ~(unlinker.done & ~unlinker.level_emptied))
         fix_sym, fix_idx = Signal(sb), Signal(lb)
         fix_row = Signal(SymRow)
         fix_read, fix_write = Signal(), Signal()
@@ -707,7 +711,6 @@ class PipelinedEngine(wiring.Component):
         # t4 (a MARKET order t5): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)
-        settled = ~rester.busy & ~index.busy & lists_quiet & feed.idle
         # DECIDE's verdicts, from registers (``verdict``, registered with the plan in t3 and RECHECK,
         # and what may change while DECIDE waits: a slot, a MARKET order's notional); the units'
         # starts and the event are flat functions of them, not the branches of the body
@@ -728,9 +731,13 @@ class PipelinedEngine(wiring.Component):
         # (exact for a next cycle in DECIDE: the states before it start no unit but from registers
         # -- the gone queue's pop, a late feed, the units' own index requests -- and stop the feed
         # only from registers; DECIDE's own starts leave it)
+        # (the unlinker's done cycle does not hold DECIDE back: its writes, issued then, are seen by
+        # every read from the next cycle on, when the units DECIDE starts read; its free does when no
+        # slot is free -- a NEW would be rejected for want of the slot it frees -- and its fix is
+        # told by ``fix_due``)
         pop_next = gone.r.valid & ~unlinker.busy     # (no unlink is decided before DECIDE)
         ready_next = ~Cat(rester.busy_on, Mux(pop_next, gone.more, gone.r.valid),
-                          unlinker.busy_on | pop_next, unlinker.done_next).any()
+                          unlinker.busy_on | pop_next, unlinker.done_next & slots.empty).any()
         index_next = index.busy_on | (~index.busy & (feed.index_start | rester.index_start | walker.index_start))
         feed_stop_next = unfeed_t3 | unfeed_later
         feed_idle_next = ((feed.idle & ~late_feed) | (feed.holding & feed_stop_next)
@@ -739,23 +746,23 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
                      settled_busy.eq(ready_next & ~quiet_next)]
         m.d.comb += [
-            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_pending) | (settled_busy & fed))),
+            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_due) | (settled_busy & fed))),
             new_ok.eq(Cat(op["new"], ~verdict.new_bad, ~slots.empty, ~over_m, slots.available, gen_ready).all()),
         ]
         if self.checks:
             running = Signal()            # (past INIT: the units' registers are their own)
             m.d.sync += running.eq(~fsm.ongoing("INIT"))
-            ready_now = ~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done).any()
+            ready_now = ~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done & slots.empty).any()
             quiet_now = ~index.busy & feed.idle
             m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | ((settled_quiet == (ready_now & quiet_now))
                                            & (settled_busy == (ready_now & ~quiet_now))),
                                "settled_quiet/settled_busy predicted the units' state")
             m.d.sync += Assert(~walker.busy | ~(cancel_start | from_queue),
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
-        fix_first = settled_quiet & fix_pending
+        fix_first = settled_quiet & fix_due
         new_go = go & new_ok
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
-                                   & settled_quiet & ~fix_pending)
+                                   & settled_quiet & ~fix_due)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
         m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
                      unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
@@ -814,7 +821,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
-            with m.If(op["new"] & plan.rest & plan.better & ~fix_pending):
+            with m.If(op["new"] & plan.rest & plan.better & ~fix_due):
                 set_best(sym, buy, 1, idx[:lb], cmd.price)
             # where it goes: flat conditions of exclusive verdicts
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
@@ -948,11 +955,17 @@ class PipelinedEngine(wiring.Component):
                  price=tgt.price, qty=tgt.leaves)
             with m.If(events.w_rdy):
                 fsm.goto("UNLINK")        # (the unlink starts there: ``unlink_go``)
+        # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
+        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
+            m.d.sync += fix_pending.eq(0)
+        # what a CANCEL's unlink waits for: ``settled`` but for the unlinker's done cycle (a start
+        # then is taken, its reads seeing that cycle's writes), its fix told by ``fix_due``
+        cancel_ready = ~Cat(rester.busy, index.busy, gone.r.valid, unlinker.busy, ~feed.idle).any()
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
-            with m.If(settled & fix_pending):
+            with m.If(cancel_ready & fix_due):
                 m.d.sync += fix_return.eq(1)
                 fsm.goto("FIX_CLEAR")
-            with m.Elif(settled):
+            with m.Elif(cancel_ready):
                 # the slot is dead now (the next command's t0 may name it); the unlink goes on
                 # alone, and an emptied level is settled before the next command decides (FIX_*)
                 m.d.comb += [cancel_start.eq(1), cancel_kill.eq(1)]
@@ -963,8 +976,6 @@ class PipelinedEngine(wiring.Component):
         # best moved on when it was the best (the symbol's row read, changed and written; ``sym`` too
         # when it is the same symbol's); then back to where the command waited (DECIDE, through
         # RECHECK: whether it is marketable may have changed)
-        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
-            m.d.sync += fix_pending.eq(0)
         fix_book = Cat(fix_side, fix_sym)
         fix_buy = fix_side == BUY
         fix_same = Signal()               # the fix's symbol is the command's (``sym``'s)
