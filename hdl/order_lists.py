@@ -166,7 +166,8 @@ class Unlinker(wiring.Component):
     * ``level_emptied`` (with ``done``, held): the order was its level's only one; the level's
       index bit is the parent's to clear. ``busy`` from ``start`` to ``done``; a ``start`` in
       ``done``'s cycle is taken, its reads seeing these writes. ``busy_on``: ``busy`` in the next
-      cycle too, whatever ``start`` does now; ``done_next``: ``done`` in the next cycle.
+      cycle too, whatever ``start`` does now; ``done_next``: ``done`` in the next cycle, with
+      ``level_emptied_next`` the ``level_emptied`` it will come with.
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
     leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite.
@@ -182,7 +183,7 @@ class Unlinker(wiring.Component):
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
             "release": In(1), "kill": In(1),
             "busy": Out(1), "busy_on": Out(1), "levels_busy": Out(1), "done": Out(1), "done_next": Out(1),
-            "level_emptied": Out(1),
+            "level_emptied": Out(1), "level_emptied_next": Out(1),
             "level_links_read": Out(ReadRequest(slot_bits)), "account_links_read": Out(ReadRequest(slot_bits)),
             "next_data": In(slot_bits), "prev_data": In(slot_bits),
             "anext_data": In(slot_bits), "aprev_data": In(slot_bits),
@@ -234,6 +235,7 @@ class Unlinker(wiring.Component):
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]
+        m.d.comb += self.level_emptied_next.eq(from_level & l_head & l_tail)
         with m.If(finish):
             lw, aw = self.level_write, self.alist_write
             m.d.sync += [

@@ -576,6 +576,10 @@ class PipelinedEngine(wiring.Component):
         # level kept orders (``fix_pending`` is cleared a cycle later)
         fix_due = Signal()
         m.d.comb += fix_due.eq(fix_pending & ~(unlinker.done & ~unlinker.level_emptied))
+        # ... the same a cycle ahead, a register, for DECIDE (the states before it neither set nor
+        # clear ``fix_pending``: it changes there only as the unlink's end clears it)
+        fix_due_ahead = Signal()
+        m.d.sync += fix_due_ahead.eq(fix_due & ~(unlinker.done_next & ~unlinker.level_emptied_next))
         fix_sym, fix_idx = Signal(sb), Signal(lb)
         fix_row = Signal(SymRow)
         fix_read, fix_write = Signal(), Signal()
@@ -746,7 +750,7 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
                      settled_busy.eq(ready_next & ~quiet_next)]
         m.d.comb += [
-            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_due) | (settled_busy & fed))),
+            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_due_ahead) | (settled_busy & fed))),
             new_ok.eq(Cat(op["new"], ~verdict.new_bad, ~slots.empty, ~over_m, slots.available, gen_ready).all()),
         ]
         if self.checks:
@@ -757,12 +761,14 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | ((settled_quiet == (ready_now & quiet_now))
                                            & (settled_busy == (ready_now & ~quiet_now))),
                                "settled_quiet/settled_busy predicted the units' state")
+            m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | (fix_due_ahead == fix_due),
+                               "fix_due_ahead: whether a fix is due, a cycle ahead")
             m.d.sync += Assert(~walker.busy | ~(cancel_start | from_queue),
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
-        fix_first = settled_quiet & fix_due
+        fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
-                                   & settled_quiet & ~fix_due)
+                                   & settled_quiet & ~fix_due_ahead)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
         m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
                      unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
@@ -821,7 +827,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
-            with m.If(op["new"] & plan.rest & plan.better & ~fix_due):
+            with m.If(op["new"] & plan.rest & plan.better & ~fix_due_ahead):
                 set_best(sym, buy, 1, idx[:lb], cmd.price)
             # where it goes: flat conditions of exclusive verdicts
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first

@@ -110,7 +110,7 @@ async def step(ctx, bench, units):
         bench.freed.append(ctx.get(unlinker.free_slot))
     # what the units say of the next cycle, with this cycle's inputs
     ahead = {"rester": ctx.get(rester.busy_on), "unlinker": ctx.get(unlinker.busy_on),
-             "done_next": ctx.get(unlinker.done_next)}
+             "done_next": ctx.get(unlinker.done_next), "emptied_next": ctx.get(unlinker.level_emptied_next)}
     await ctx.tick()
     bench.cycle += 1
     return ahead
@@ -165,6 +165,8 @@ def test_rester_and_unlinker_keep_the_lists_of_a_model(seed):
             assert ctx.get(unit.busy) == ahead["rester" if unit is rester else "unlinker"]
             if unit is unlinker:
                 assert ctx.get(unlinker.done) == ahead["done_next"]
+                if ahead["done_next"]:      # the level_emptied it comes with, a cycle ahead
+                    assert ctx.get(unlinker.level_emptied) == ahead["emptied_next"]
             assert cycles < 40, "the unit never finished"
         result = {name: ctx.get(getattr(unit, name)) for name in
                   (("new_level",) if unit is rester else ("level_emptied",))}
