@@ -351,7 +351,7 @@ class PipelinedEngine(wiring.Component):
         ]
         wiring.connect(m, feed.o, matcher.levels)
         for name in ("next", "leaves", "state", "owner", "order"):
-            reads[name].append((matcher.read_en, matcher.read_addr, _Select(matcher.busy | match_start)))
+            reads[name].append((matcher.read_en, matcher.read_addr, _Select(matcher.busy | match_start, last=True)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -1191,7 +1191,12 @@ def _or_port(m, port, requests):
     addr = 0
     payload = 0
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
+    lasts = [r for r in requests if isinstance(r[-1], _Select) and r[-1].last]
+    if len(lasts) > 1:
+        raise ValueError("_or_port: more than one request last")
     for request in requests:
+        if lasts and request is lasts[0]:
+            continue
         select = request[-1] if isinstance(request[-1], _Select) else None
         r_en, r_addr = request[0], request[1]
         active = r_en.any() if hasattr(r_en, "any") else r_en
@@ -1201,16 +1206,25 @@ def _or_port(m, port, requests):
         addr = addr | Mux(active, r_addr, 0)
         if has_data:
             payload = payload | Mux(active, Value.cast(request[2]), 0)
+    if lasts:       # (its select excludes the others: a multiplexer is their OR)
+        request = lasts[0]
+        en = en | request[0]
+        addr = Mux(request[-1].value, request[1], addr)
+        if has_data:
+            payload = Mux(request[-1].value, Value.cast(request[2]), payload)
     m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
     if has_data:
         m.d.comb += port.data.eq(payload)
 
 
 class _Select:
-    """The ``select`` of a request (see ``_or_port``)."""
+    """The ``select`` of a request (see ``_or_port``). ``last``: the request's address and data
+    join the port's after the others are ORed, through one two-way multiplexer (at most one such
+    user a port): for the user whose address is the port's critical path -- the match's reads,
+    whose address reaches hundreds of blocks at the u280's sizes."""
 
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, value, last: bool = False):
+        self.value, self.last = value, last
 
 
 class _GoneQueue(wiring.Component):
