@@ -45,7 +45,7 @@ from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, word_order
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.level_sweep import sweep_entry
@@ -151,7 +151,7 @@ class LevelFeed(wiring.Component):
         fresh = Signal()                 # an answer was taken in the cycle before: GROUP asks for the next word
         _, rest_first = grouped_lowest(m, rest_g, W, "rest")
         rest_any = Signal()              # registered beside rest_g: the word has a level left
-        position = rest_first ^ down.replicate(wb)
+        position = word_order(rest_first, wb, down)
 
         def candidate(level, last=0):
             """What a state offers: loaded whether or not it is offered (``offer``), so that the

@@ -964,8 +964,9 @@ class PipelinedEngine(wiring.Component):
         # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
         with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
             m.d.sync += fix_pending.eq(0)
-        # what a CANCEL's unlink waits for: ``settled`` but for the unlinker's done cycle (a start
-        # then is taken, its reads seeing that cycle's writes), its fix told by ``fix_due``
+        # what a CANCEL's unlink waits for: nothing of the command before running on, but for the
+        # unlinker's done cycle (a start then is taken, its reads seeing that cycle's writes), its
+        # fix told by ``fix_due``
         cancel_ready = ~Cat(rester.busy, index.busy, gone.r.valid, unlinker.busy, ~feed.idle).any()
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
             with m.If(cancel_ready & fix_due):
@@ -1183,7 +1184,8 @@ def _or_port(m, port, requests):
     instead: a register that is high whenever the user may request (its state, or 1 for a unit
     whose requests are 0 while unused), so that the address and data do not wait for the decision
     that makes the enable (only the enable does). The selects of a port's users must exclude each
-    other and every enable-gated user's enable."""
+    other and every enable-gated user's enable. A request whose select is ``last`` joins after the
+    others' OR, through one two-way multiplexer (the same port, one LUT fewer on its path)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return

@@ -48,7 +48,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, split_register
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, split_register, word_order
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -122,7 +122,7 @@ class Walker(wiring.Component):
         regroup, grouped = Signal(), Signal()
         nxt, nxt_valid = Signal(self.lb), Signal()
         _, rest_first = grouped_lowest(m, rest_g, W, "walk_rest")
-        position = rest_first ^ down.replicate(wb)
+        position = word_order(rest_first, wb, down)
         m.d.sync += [regroup.eq(0), grouped.eq(0)]
         with m.If(regroup):
             m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest_any.eq(rest != 0), rest.eq(rest & (rest - 1)),
