@@ -130,13 +130,13 @@ def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth
     from fpgax.hdl.kernel import without_zero_meminit
     from fpgax.hdl.target import XILINX
     from fpgax.toolflow import timing
-    from fpgax.toolflow.estimate import SYNTH_OPTIONS
+    from fpgax.toolflow.estimate import synth_script
 
     dut = PipelinedRam(shape=width, depth=depth, style=style)
     with without_zero_meminit():
         (tmp_path / "ram.v").write_text(verilog.convert(dut, name="top", platform=XILINX if for_synthesis else None))
-    subprocess.run([yosys(), "-q", "-p", f"read_verilog ram.v; synth_xilinx -family xcup -top top {SYNTH_OPTIONS}; "
-                    "write_json ram.json"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', dut.banks)}; write_json ram.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
     netlist = json.loads((tmp_path / "ram.json").read_text())
     rams = [c for c in netlist["modules"]["top"]["cells"].values() if c["type"].startswith(("RAMB", "URAM"))]
     result = timing.analyze(netlist, "top")

