@@ -168,8 +168,10 @@ class PipelinedEngine(wiring.Component):
                          market.eq((pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)),
                          qty_zero.eq(pay.qty == 0)]
         target = pay.order_id[:k]
+        # (last: in IDLE no other user reads these memories; the address reaches their blocks
+        # through one LUT, selected by the state, not by ``take``)
         for name in ("state", "owner", "order", "leaves"):
-            reads[name].append((take, target))
+            reads[name].append((take, target, _Select(fsm.ongoing("IDLE"), last=2)))
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
@@ -239,11 +241,13 @@ class PipelinedEngine(wiring.Component):
             here = sym_load.here()
             m.d.comb += [here.en.eq(1), here.row.eq(row)]
 
-        def set_best(row, bids, valid, level, price):
-            """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price."""
+        def set_best(row, bids, valid, level, price, when=1):
+            """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price,
+            written ``when``. For ``sym``: called in the state's body, not under its branches, so
+            that the fields come from the state's registers and only the enable waits for ``when``."""
             if row is sym:
                 here = sym_best.here()
-                m.d.comb += [here.en.eq(1), here.bids.eq(bids), here.valid.eq(valid), here.level.eq(level),
+                m.d.comb += [here.en.eq(when), here.bids.eq(bids), here.valid.eq(valid), here.level.eq(level),
                              here.price.eq(price)]
                 return
             with m.If(bids):
@@ -311,6 +315,9 @@ class PipelinedEngine(wiring.Component):
         # the match's start, a register: the cycle after it is decided (the feed has its first
         # level no sooner)
         match_start = Signal()
+        # the cycles the match may read (``matcher.busy | match_start``), a register of its own:
+        # the select of its reads (see ``_or_port``)
+        match_reads = Signal()
         # a NEW's feed starts at t2 when nothing of the command before runs on (``fed``): the best
         # level's row is read while the command is checked, the search goes from t3 (its limit the
         # level registered in t2), and the feed is stopped when the command does not trade.
@@ -351,7 +358,7 @@ class PipelinedEngine(wiring.Component):
         ]
         wiring.connect(m, feed.o, matcher.levels)
         for name in ("next", "leaves", "state", "owner", "order"):
-            reads[name].append((matcher.read_en, matcher.read_addr, _Select(matcher.busy | match_start, last=True)))
+            reads[name].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=1)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -650,8 +657,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += init.eq(init + 1)
             with m.If(walked & index.ready):
                 fsm.goto("IDLE")
-        with fsm.state("IDLE"):
-            m.d.comb += gen_read.eq(gen_wanted & ~take)
+        with fsm.state("IDLE"):      # (the state memory is the handshake's: ``gen_read`` waits for T1)
             with m.If(take):
                 m.d.sync += [walking.eq(0), replacing.eq(0)]   # (a command may end in any state)
                 fsm.goto("T1")
@@ -770,7 +776,12 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
                                    & settled_quiet & ~fix_due_ahead)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
-        m.d.sync += [match_start.eq((new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)),
+        starts_match = (new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)
+        # (the matcher is busy from the cycle after its start to the cycle after it stops)
+        m.d.sync += match_reads.eq(starts_match | match_start | (matcher.busy & ~matcher.sweep_stop))
+        if self.checks:
+            m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
+        m.d.sync += [match_start.eq(starts_match),
                      unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
                                   | (fsm.ongoing("UNLINK_GO") & events.w_rdy))]
         m.d.comb += [
@@ -827,8 +838,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
-            with m.If(op["new"] & plan.rest & plan.better & ~fix_due_ahead):
-                set_best(sym, buy, 1, idx[:lb], cmd.price)
+            set_best(sym, buy, 1, idx[:lb], cmd.price, when=op["new"] & plan.rest & plan.better & ~fix_due_ahead)
             # where it goes: flat conditions of exclusive verdicts
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
@@ -940,8 +950,7 @@ class PipelinedEngine(wiring.Component):
                                                        & (rest_joins == (better_now | (idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
-            with m.If(rest_better):
-                set_best(sym, buy, 1, idx[:lb], cmd.price)
+            set_best(sym, buy, 1, idx[:lb], cmd.price, when=rest_better)
             with m.If(~index.busy):
                 rest(rest_joins)
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
@@ -1008,8 +1017,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, fix_row.lo + index.result)
-            with m.If(fix_same):
-                set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result)
+            set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result, when=fix_same)
             with m.If(~index.busy):
                 fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
@@ -1171,6 +1179,12 @@ class PipelinedEngine(wiring.Component):
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
+        if self.checks:           # (the handshake's reads are selected by IDLE alone: see ``_or_port``)
+            in_idle = fsm.ongoing("IDLE")
+            m.d.sync += Assert(~in_idle | ~(matcher.busy | match_start), "a match's read in IDLE")
+            m.d.sync += Assert(~in_idle | ~walker.slot_read.en, "a walker's slot read in IDLE")
+            m.d.sync += Assert(~in_idle | ~gen_read, "the next generation read in IDLE")
+
         # -- the memories' ports: each the OR of its users' requests -----------------------------------
         for name, mem in mems.items():
             _or_port(m, mem.read, reads[name])
@@ -1184,8 +1198,9 @@ def _or_port(m, port, requests):
     instead: a register that is high whenever the user may request (its state, or 1 for a unit
     whose requests are 0 while unused), so that the address and data do not wait for the decision
     that makes the enable (only the enable does). The selects of a port's users must exclude each
-    other and every enable-gated user's enable. A request whose select is ``last`` joins after the
-    others' OR, through one two-way multiplexer (the same port, one LUT fewer on its path)."""
+    other and every enable-gated user's enable. Requests whose select is ``last`` join after the
+    others' OR, each through a two-way multiplexer, the highest ``last`` outermost (two of them and
+    the OR: one LUT of five inputs)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
@@ -1193,11 +1208,11 @@ def _or_port(m, port, requests):
     addr = 0
     payload = 0
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
-    lasts = [r for r in requests if isinstance(r[-1], _Select) and r[-1].last]
-    if len(lasts) > 1:
-        raise ValueError("_or_port: more than one request last")
+    lasts = sorted((r for r in requests if isinstance(r[-1], _Select) and r[-1].last), key=lambda r: r[-1].last)
+    if len({r[-1].last for r in lasts}) != len(lasts):
+        raise ValueError("_or_port: two requests of the same last")
     for request in requests:
-        if lasts and request is lasts[0]:
+        if any(request is r for r in lasts):
             continue
         select = request[-1] if isinstance(request[-1], _Select) else None
         r_en, r_addr = request[0], request[1]
@@ -1208,8 +1223,7 @@ def _or_port(m, port, requests):
         addr = addr | Mux(active, r_addr, 0)
         if has_data:
             payload = payload | Mux(active, Value.cast(request[2]), 0)
-    if lasts:       # (its select excludes the others: a multiplexer is their OR)
-        request = lasts[0]
+    for request in lasts:       # (its select excludes the others: a multiplexer is their OR)
         en = en | request[0]
         addr = Mux(request[-1].value, request[1], addr)
         if has_data:
@@ -1220,13 +1234,14 @@ def _or_port(m, port, requests):
 
 
 class _Select:
-    """The ``select`` of a request (see ``_or_port``). ``last``: the request's address and data
-    join the port's after the others are ORed, through one two-way multiplexer (at most one such
-    user a port): for the user whose address is the port's critical path -- the match's reads,
-    whose address reaches hundreds of blocks at the u280's sizes."""
+    """The ``select`` of a request (see ``_or_port``). ``last`` (a rank, 1 or more): the request's
+    address and data join the port's after the others are ORed, through a two-way multiplexer (one
+    request of each rank a port, the highest outermost): for the users whose address is the port's
+    critical path -- the match's reads and a command's reads at its handshake, whose address
+    reaches hundreds of blocks at the u280's sizes."""
 
-    def __init__(self, value, last: bool = False):
-        self.value, self.last = value, last
+    def __init__(self, value, last: int = 0):
+        self.value, self.last = value, int(last)
 
 
 class _GoneQueue(wiring.Component):
