@@ -52,6 +52,7 @@ class OneHotFSM:
         self._go_if: dict[str, dict[str, list]] = {}  # state -> target -> goto_if conditions
         self._current = None
         self._finished = False
+        self._next: dict[str, Signal] = {}
         self.ongoing(init)
 
     def ongoing(self, name: str) -> Signal:
@@ -59,6 +60,17 @@ class OneHotFSM:
         if name not in self._bits:
             self._bits[name] = Signal(name=f"{self._name}_{name}", init=int(name == self._init))
         return self._bits[name]
+
+    def next_state(self, name: str) -> Signal:
+        """1 in the cycles after which the machine is in state ``name`` (what ``ongoing(name)``
+        will be in the next cycle: its register's input), for a register of the caller's that
+        must follow the state a cycle ahead. Driven by ``finish()``: asked for before it."""
+        if self._finished and name not in self._next:
+            raise ValueError(f"next_state({name!r}) after finish()")
+        self.ongoing(name)
+        if name not in self._next:
+            self._next[name] = Signal(name=f"{self._name}_next_{name}")
+        return self._next[name]
 
     @property
     def current(self):
@@ -126,7 +138,11 @@ class OneHotFSM:
         for s, bit in self._bits.items():
             # (reductions: trees, not chains of one gate a flag)
             stay = bit & ~Cat(*leave[s]).any() if leave[s] else bit
-            self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
+            if s in self._next:
+                self._m.d.comb += self._next[s].eq(or_tree([stay] + enter[s]))
+                self._m.d[self._domain] += bit.eq(self._next[s])
+            else:
+                self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
 
 
 class StateMux:

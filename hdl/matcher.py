@@ -16,6 +16,8 @@ Contract
   chain reaches them, from its ``start`` on (entries queued before it wait; ``start`` must come
   from a register: it reaches the chain's read); the last one it never
   takes (the sweep is stopped, ``sweep_stop``).
+* ``follow_next``: the chain's (``OrderChain``): the next cycle's ``read_addr`` is the link
+  (``next_data``'s choice), not the level head taken from ``levels``.
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
   all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
   ``r_account`` (their ``RowChoice``), ``r_gen``; and one of a cycle more (3, the order rows in
@@ -88,6 +90,7 @@ class Matcher(wiring.Component):
             "last": Out(data.StructLayout({"touched": 1, "idx": level_bits, "emptied": 1,
                                            "head_valid": 1, "head": k})),
             "ahead": Out(data.StructLayout({"valid": 1, "idx": level_bits})),
+            "follow_next": Out(1),
         })
 
     def elaborate(self, platform):
@@ -114,7 +117,7 @@ class Matcher(wiring.Component):
             chain.levels.payload.tag.eq(entry.idx),
             self.levels.ready.eq(chain.levels.ready & matching),
             loop.exhausted.eq(self.levels.valid & ~entry.found & ~chain.busy),
-            self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en),
+            self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en), self.follow_next.eq(chain.follow_next),
             chain.next_data.eq(self.next_data),
         ]
 

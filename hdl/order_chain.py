@@ -28,6 +28,9 @@ Contract
   ``read_en``, so the walker's decision never reaches the memories' enables); from the next cycle
   the chain takes a new run of levels from ``levels``. An entry taken in the cycle of a stop, and
   those of the old run still in ``levels``, are the parent's to drop.
+* ``follow_next``: whether the next cycle's read address is the link (not a level's head), a
+  cycle ahead: a parent that builds the address itself from ``next_data`` and the level's head
+  selects with a register of it.
 * ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
   tail and the next entry the chain waits, not busy.
 
@@ -62,6 +65,7 @@ class OrderChain(wiring.Component):
             "hold": In(1),
             "stop": In(1),
             "busy": Out(1),
+            "follow_next": Out(1),
         })
 
     def elaborate(self, platform):
@@ -115,6 +119,13 @@ class OrderChain(wiring.Component):
         with m.Elif(at_tail & ~held):
             m.d.sync += waiting.eq(1)
 
+        # what ``follow`` (the address's select: the link, not a level's head) will be in the next
+        # cycle, for a parent's registered copy of it
+        if lat == 2:
+            follow_d = valid[0] & (slot[0] != tail)
+        else:
+            follow_d = cont[-2]
+        m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, follow_d)))
         m.d.comb += [
             self.order.valid.eq(arrived & ~self.stop),
             self.order.slot.eq(slot[-1]),

@@ -26,14 +26,16 @@ Structure
 Memories are ``PipelinedRam``\\ s (block, latency 2; the order rows and level rows latency 3, URAM at
 the u280's sizes). A memory read or written by several units gets the OR of their requests (each
 unit's 0 while it is not using the memory; units that share a memory never use it in the same
-cycle).
+cycle); the state, owner, order and leaves memories' read address is instead steered, a slice
+multiplexer a bit, by a register set a cycle ahead (``_steered``: a command's t0 target, the match's
+level head or next link, or the other users' OR).
 """
 
-from amaranth import Assert, Cat, Const, Module, Mux, Signal, Value
+from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, or_tree
+from fpgax.hdl.bits import address_bits, or_tree, slice_mux
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -55,6 +57,9 @@ BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
 POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
 E, R, OP = p.EventType, p.Reason, p.Opcode
+#: Where a per-slot memory's read address comes from (``_steered``): the OR of the other users'
+#: requests, a command's target at the handshake (t0), the match's level head, or its next link.
+STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_LINK = range(4)
 #: An event type's width, as the event carries it.
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
@@ -79,9 +84,13 @@ def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout 
 
 
 class PipelinedEngine(wiring.Component):
-    def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False):
+    def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None):
         """``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
-        unit's state a cycle ahead equal it when it comes (not for Verilog output)."""
+        unit's state a cycle ahead equal it when it comes (not for Verilog output).
+        ``slice_cells``: the cells of the per-slot memories' address multiplexers (``SliceCells``;
+        by default the platform's, or none: plain multiplexers) -- ``MODEL_CELLS`` simulates the
+        structure synthesis gets."""
+        self.slice_cells = slice_cells
         self.config = config
         self.fifo_depth = fifo_depth
         self.checks = checks
@@ -150,6 +159,7 @@ class PipelinedEngine(wiring.Component):
         fsm = OneHotFSM(m, init="INIT", name="seq")
         take = self.i.valid & self.i.ready
         m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
+        idle_next = fsm.next_state("IDLE")      # (the t0 reads' steering, a cycle ahead)
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
         with m.If(take):
@@ -168,10 +178,8 @@ class PipelinedEngine(wiring.Component):
                          market.eq((pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)),
                          qty_zero.eq(pay.qty == 0)]
         target = pay.order_id[:k]
-        # (last: in IDLE no other user reads these memories; the address reaches their blocks
-        # through one LUT, selected by the state, not by ``take``)
-        for name in ("state", "owner", "order", "leaves"):
-            reads[name].append((take, target, _Select(fsm.ongoing("IDLE"), last=2)))
+        # (steered: in IDLE no other user reads these memories; see "the memories' ports")
+        t0_reads = (take, target)
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
@@ -357,8 +365,7 @@ class PipelinedEngine(wiring.Component):
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
-        for name in ("next", "leaves", "state", "owner", "order"):
-            reads[name].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=1)))
+        reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=1)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -857,8 +864,12 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [walk_go.eq(1), walking.eq(1)]
             with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
                 m.d.sync += replacing.eq(1)
+        # (NEXT_SLOT reads the next generation from its second cycle: in its first, entered from
+        # DECIDE, the state memory's address may still be steered to a match's level head)
+        next_slot_again = Signal()
+        m.d.sync += next_slot_again.eq(fsm.ongoing("NEXT_SLOT"))
         with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
-            m.d.comb += gen_read.eq(gen_wanted)
+            m.d.comb += gen_read.eq(gen_wanted & next_slot_again)
             with m.If(gen_ready):
                 fsm.goto("DECIDE")
         with fsm.state("WRITE_SYMBOL"):
@@ -1186,10 +1197,61 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~in_idle | ~gen_read, "the next generation read in IDLE")
 
         # -- the memories' ports: each the OR of its users' requests -----------------------------------
+        # The per-slot memories the match and a command's t0 read (state, owner, order, leaves): their
+        # read address is steered by registers set a cycle ahead -- the t0 target (IDLE), the match's
+        # level head or its link (the chain's ``follow_next``), or the OR of the other users --
+        # and the link's two candidates by the ``next`` memory's forwarding hit: per bit, one
+        # slice multiplexer (two LUT6 4-to-1s and a MUXF7: one LUT level) into the blocks.
+        # ``steer_slots`` takes the level head from registers alone, a cycle early or late (from a
+        # DECIDE that may start the match, to the cycle after a match): no other user of these
+        # memories reads in those cycles (asserted below). (The ``next`` memory, which the unlinker
+        # reads around the match's cycles, takes the match's address last, selected by
+        # ``match_reads``: steered, its select would wait for DECIDE's decision to start the match.)
+        steer_slots = Signal(2, name="steer_slots")
+        head_soon = (Cat(fsm.ongoing("DECIDE"), op["new"], plan.match).all() | fsm.ongoing("MATCH")
+                     | match_start | match_reads)
+        m.d.sync += steer_slots.eq(Mux(idle_next, STEER_T0, Mux(matcher.follow_next, STEER_LINK,
+                                                                Mux(head_soon, STEER_HEAD, STEER_OTHERS))))
+        if self.checks:
+            follow = Signal()
+            m.d.sync += follow.eq(matcher.follow_next)
+            m.d.sync += [
+                Assert(~take | (steer_slots == STEER_T0), "steer_slots: a t0 read"),
+                Assert(~matcher.read_en | (steer_slots == Mux(follow, STEER_LINK, STEER_HEAD)),
+                       "steer_slots: a match's read"),
+                Assert(~(walker.slot_read.en | gen_read) | (steer_slots == STEER_OTHERS),
+                       "steer_slots: a walker's or the next generation's read"),
+            ]
+        link = mems["next"].read.choice
+        cells = self.slice_cells or getattr(platform, "slice_cells", None)
         for name, mem in mems.items():
-            _or_port(m, mem.read, reads[name])
+            if name in ("state", "owner", "order", "leaves"):
+                en, others, _ = _or_requests(reads[name])
+                t0_en, t0_addr = t0_reads
+                head = feed.o.payload.head
+                m.d.comb += [mem.read.en.eq(en | t0_en | matcher.read_en),
+                             mem.read.addr.eq(_steered(m, cells, steer_slots, link.hit,
+                                                       [others, t0_addr, head, link.read],
+                                                       [others, t0_addr, head, link.written]))]
+            else:
+                _or_port(m, mem.read, reads[name])
             _or_port(m, mem.write, writes[name])
         return m
+
+
+def _steered(m, cells, select, hit, on_read, on_written):
+    """``(on_written if hit else on_read)[select]``, bit by bit: with ``cells``, one slice
+    multiplexer a bit (``slice_mux``: the 2-bit ``select`` into two LUT6 4-to-1s, ``hit`` their
+    MUXF7); without, the same function as plain multiplexers."""
+    width = len(Value.cast(on_read[0]))
+    if cells is None:
+        return Mux(hit, Array(Value.cast(v) for v in on_written)[select],
+                   Array(Value.cast(v) for v in on_read)[select])
+    bits = []
+    for b in range(width):
+        column = [Value.cast(v)[b] for v in on_read] + [Value.cast(v)[b] for v in on_written]
+        bits.append(slice_mux(m, column, Cat(select, hit), cells))
+    return Cat(*bits)
 
 
 def _or_port(m, port, requests):
@@ -1200,20 +1262,34 @@ def _or_port(m, port, requests):
     that makes the enable (only the enable does). The selects of a port's users must exclude each
     other and every enable-gated user's enable. Requests whose select is ``last`` join after the
     others' OR, each through a two-way multiplexer, the highest ``last`` outermost (two of them and
-    the OR: one LUT of five inputs)."""
+    the OR: one LUT of five inputs). A port's only user drives its address and data ungated (only
+    its enable acts)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
-    en = 0
-    addr = 0
-    payload = 0
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
     lasts = sorted((r for r in requests if isinstance(r[-1], _Select) and r[-1].last), key=lambda r: r[-1].last)
     if len({r[-1].last for r in lasts}) != len(lasts):
         raise ValueError("_or_port: two requests of the same last")
+    en, addr, payload = _or_requests([r for r in requests if not any(r is x for x in lasts)], has_data)
+    for request in lasts:       # (its select excludes the others: a multiplexer is their OR)
+        en = en | request[0]
+        addr = Mux(request[-1].value, request[1], addr)
+        if has_data:
+            payload = Mux(request[-1].value, Value.cast(request[2]), payload)
+    m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
+    if has_data:
+        m.d.comb += port.data.eq(payload)
+
+
+def _or_requests(requests, has_data=False):
+    """The OR of requests (see ``_or_port``): ``(en, addr, payload)``; one request's address and
+    payload ungated."""
+    if len(requests) == 1:
+        request = requests[0]
+        return request[0], Value.cast(request[1]), Value.cast(request[2]) if has_data else 0
+    en = addr = payload = 0
     for request in requests:
-        if any(request is r for r in lasts):
-            continue
         select = request[-1] if isinstance(request[-1], _Select) else None
         r_en, r_addr = request[0], request[1]
         active = r_en.any() if hasattr(r_en, "any") else r_en
@@ -1223,14 +1299,7 @@ def _or_port(m, port, requests):
         addr = addr | Mux(active, r_addr, 0)
         if has_data:
             payload = payload | Mux(active, Value.cast(request[2]), 0)
-    for request in lasts:       # (its select excludes the others: a multiplexer is their OR)
-        en = en | request[0]
-        addr = Mux(request[-1].value, request[1], addr)
-        if has_data:
-            payload = Mux(request[-1].value, Value.cast(request[2]), payload)
-    m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
-    if has_data:
-        m.d.comb += port.data.eq(payload)
+    return en, addr, payload
 
 
 class _Select:

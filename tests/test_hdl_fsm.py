@@ -34,6 +34,8 @@ class Machine(Elaboratable):
         self.inputs = Signal(N_INPUTS)
         self.state = Signal(range(N_STATES))     # which state, for the comparison
         self.out = Signal(8)                     # a comb output: the body's last goto, last wins
+        self.ongoing = Signal(N_STATES)          # (one-hot) each state's register
+        self.predicted = Signal(N_STATES)        # (one-hot) each state's ``next_state``
 
     def elaborate(self, platform):
         m = Module()
@@ -55,6 +57,9 @@ class Machine(Elaboratable):
 
         if self.one_hot:
             fsm = OneHotFSM(m, init="S0")
+            names = [f"S{i}" for i in range(N_STATES)]
+            m.d.comb += [self.predicted[i].eq(fsm.next_state(n)) for i, n in enumerate(names)]
+            m.d.comb += [self.ongoing[i].eq(fsm.ongoing(n)) for i, n in enumerate(names)]
             if self.state_mux:
                 out = StateMux(fsm, 8, "out")
             for i, steps in enumerate(self.machine):
@@ -84,6 +89,42 @@ def test_one_hot_fsm_moves_like_amaranths_fsm(seed, state_mux):
     ref, dut = Machine(machine, one_hot=False), Machine(machine, one_hot=True, state_mux=state_mux)
     visited = side_by_side(rng, ref, dut, outputs=("state", "out"))
     assert len(visited) == N_STATES
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_next_state_is_the_next_cycles_state(seed):
+    """``next_state(S)`` in every cycle equals ``ongoing(S)`` in the cycle after, for every state of
+    random machines driven by random inputs."""
+    rng = random.Random(100 + seed)
+    dut = Machine(random_machine(rng), one_hot=True)
+    checked = []
+
+    async def bench(ctx):
+        predicted = None
+        for _ in range(300):
+            if predicted is not None:
+                assert ctx.get(dut.ongoing) == predicted
+                checked.append(predicted)
+            ctx.set(dut.inputs, rng.randrange(1 << N_INPUTS))
+            predicted = ctx.get(dut.predicted)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(set(checked)) > 2 and all(bin(v).count("1") == 1 for v in checked)
+
+
+def test_next_state_after_finish_is_an_error():
+    m = Module()
+    fsm = OneHotFSM(m, init="A")
+    with fsm.state("A"):
+        fsm.goto("A")
+    fsm.finish()
+    with pytest.raises(ValueError, match="after finish"):
+        fsm.next_state("A")
+    m._MustUse__silence = True        # (never elaborated)
 
 
 def side_by_side(rng, ref, dut, outputs=("state",), cycles=400):

@@ -5,7 +5,7 @@ links, and runs stopped part way (as an order arrives, and with the next read in
 import random
 
 import pytest
-from amaranth import Module
+from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
@@ -17,20 +17,32 @@ TAG_BITS = 5
 
 
 class Harness(wiring.Component):
-    """The chain with its ``next`` memory and one more per-slot memory read beside it."""
+    """The chain with its ``next`` memory and one more per-slot memory read beside it. ``rebuilt``:
+    the row memory's address built as a parent may build it, from the link's candidates and the
+    level's head, selected by a register of the chain's ``follow_next`` (the rows read are checked:
+    a wrong ``follow_next`` reads the wrong rows)."""
 
-    def __init__(self, latency):
+    def __init__(self, latency, rebuilt=False):
         self.chain = OrderChain(SLOT_BITS, TAG_BITS, latency=latency)
         self.next = PipelinedRam(shape=SLOT_BITS, depth=1 << SLOT_BITS, latency=latency)
         self.rows = PipelinedRam(shape=16, depth=1 << SLOT_BITS, latency=latency)
+        self.rebuilt = rebuilt
         super().__init__({})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.chain, m.submodules.next, m.submodules.rows = self.chain, self.next, self.rows
-        for mem in (self.next, self.rows):
-            m.d.comb += [mem.read.addr.eq(self.chain.read_addr), mem.read.en.eq(self.chain.read_en)]
-        m.d.comb += self.chain.next_data.eq(self.next.read.choice)
+        chain, link = self.chain, self.next.read.choice
+        m.d.comb += [self.next.read.addr.eq(chain.read_addr), self.next.read.en.eq(chain.read_en),
+                     self.rows.read.en.eq(chain.read_en)]
+        if self.rebuilt:
+            follow = Signal()
+            m.d.sync += follow.eq(chain.follow_next)
+            m.d.comb += self.rows.read.addr.eq(Mux(follow, Mux(link.hit, link.written, link.read),
+                                                   chain.levels.payload.head))
+        else:
+            m.d.comb += self.rows.read.addr.eq(chain.read_addr)
+        m.d.comb += chain.next_data.eq(link)
         return m
 
 
@@ -77,12 +89,13 @@ async def link(ctx, dut, levels, rng):
     ctx.set(dut.rows.write.en, 0)
 
 
+@pytest.mark.parametrize("rebuilt", [False, True])
 @pytest.mark.parametrize("latency", [2, 3])
 @pytest.mark.parametrize("gaps, holds", [(False, False), (True, False), (True, True)])
-def test_the_chain_walks_every_level_oldest_first_one_order_every_latency_cycles(latency, gaps, holds):
+def test_the_chain_walks_every_level_oldest_first_one_order_every_latency_cycles(latency, gaps, holds, rebuilt):
     """Entries at once, late, and late with the walker holding orders (taking them when it can)."""
     rng = random.Random(latency * 10 + gaps + 2 * holds)
-    dut = Harness(latency)
+    dut = Harness(latency, rebuilt)
     levels = random_levels(rng, 10)
     expected = [(slot, i == len(slots) - 1, tag) for tag, slots in levels for i, slot in enumerate(slots)]
     seen = []            # (cycle, slot, last, tag, row)
@@ -122,9 +135,10 @@ def test_the_chain_walks_every_level_oldest_first_one_order_every_latency_cycles
         assert set(gaps_seen) == {latency}
 
 
-def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean():
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean(rebuilt):
     rng = random.Random(5)
-    dut = Harness(2)
+    dut = Harness(2, rebuilt)
     levels = random_levels(rng, 8)
     flat = [(slot, tag) for tag, slots in levels for slot in slots]
     runs = []
@@ -169,6 +183,40 @@ def test_a_stop_drops_what_is_in_flight_and_a_new_run_starts_clean():
         first = sum(len(slots) for _, slots in levels[:start_level])
         assert got == flat[first:first + len(got)]
     assert [len(got) for _, got in runs] == [3, 5, len(flat) - sum(len(s) for _, s in levels[:5])]
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_a_level_given_in_the_cycle_after_a_stop_is_read_at_its_head(rebuilt):
+    """A stop in the middle of a level, the next run's level offered in the very next cycle: its
+    head is read (and, rebuilt, the rows read beside it are the head's: ``follow_next`` is 0
+    after a stop)."""
+    rng = random.Random(9)
+    dut = Harness(2, rebuilt)
+    levels = [(0, [1, 2, 3, 4]), (1, [10, 11])]
+    orders = []
+
+    async def bench(ctx):
+        await link(ctx, dut, levels, rng)
+        chain = dut.chain
+        queue = [levels[0]]
+        stopped = False
+        for _ in range(60):
+            stop = not stopped and len(orders) == 2 and bool(ctx.get(chain.busy))
+            ctx.set(chain.stop, stop)
+            offer_level(ctx, chain, queue, bool(queue))
+            if ctx.get(chain.order.valid):
+                orders.append((ctx.get(chain.order.slot), ctx.get(chain.order.tag), ctx.get(dut.rows.read.data)))
+            if queue and ctx.get(chain.levels.valid) and ctx.get(chain.levels.ready):
+                queue.pop(0)
+            await ctx.tick()
+            if stop:
+                stopped = True
+                ctx.set(chain.stop, 0)
+                queue = [levels[1]]          # offered in the cycle after the stop
+
+    run(dut, bench, cycles=200)
+    assert [(slot, tag) for slot, tag, _ in orders] == [(1, 0), (2, 0), (10, 1), (11, 1)]
+    assert all(row == slot * 1000 + 7 for slot, _, row in orders)
 
 
 @pytest.mark.parametrize("hit", [False, True])
