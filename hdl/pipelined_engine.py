@@ -1230,7 +1230,7 @@ class PipelinedEngine(wiring.Component):
                 t0_en, t0_addr = t0_reads
                 head = feed.o.payload.head
                 m.d.comb += [mem.read.en.eq(en | t0_en | matcher.read_en),
-                             mem.read.addr.eq(_steered(m, cells, steer_slots, link.hit,
+                             mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link.hit,
                                                        [others, t0_addr, head, link.read],
                                                        [others, t0_addr, head, link.written]))]
             else:
@@ -1239,17 +1239,16 @@ class PipelinedEngine(wiring.Component):
         return m
 
 
-def _steered(m, cells, select, hit, on_read, on_written):
-    """``(on_written if hit else on_read)[select]``, bit by bit: with ``cells``, one slice
-    multiplexer a bit (``slice_mux``: the 2-bit ``select`` into two LUT6 4-to-1s, ``hit`` their
-    MUXF7); without, the same function as plain multiplexers."""
-    width = len(Value.cast(on_read[0]))
+def _steered(m, cells, width, select, hit, on_read, on_written):
+    """``(on_written if hit else on_read)[select]`` (``width`` bits), bit by bit: with ``cells``,
+    one slice multiplexer a bit (``slice_mux``: the 2-bit ``select`` into two LUT6 4-to-1s, ``hit``
+    their MUXF7); without, the same function as plain multiplexers."""
+    on_read, on_written = [Value.cast(v) for v in on_read], [Value.cast(v) for v in on_written]
     if cells is None:
-        return Mux(hit, Array(Value.cast(v) for v in on_written)[select],
-                   Array(Value.cast(v) for v in on_read)[select])
+        return Mux(hit, Array(on_written)[select], Array(on_read)[select])[:width]
     bits = []
     for b in range(width):
-        column = [Value.cast(v)[b] for v in on_read] + [Value.cast(v)[b] for v in on_written]
+        column = [v[b] if b < len(v) else Const(0, 1) for v in on_read + on_written]
         bits.append(slice_mux(m, column, Cat(select, hit), cells))
     return Cat(*bits)
 
@@ -1305,9 +1304,9 @@ def _or_requests(requests, has_data=False):
 class _Select:
     """The ``select`` of a request (see ``_or_port``). ``last`` (a rank, 1 or more): the request's
     address and data join the port's after the others are ORed, through a two-way multiplexer (one
-    request of each rank a port, the highest outermost): for the users whose address is the port's
-    critical path -- the match's reads and a command's reads at its handshake, whose address
-    reaches hundreds of blocks at the u280's sizes."""
+    request of each rank a port, the highest outermost): for the user whose address is the port's
+    critical path -- the match's reads of the ``next`` memory, whose address reaches a hundred
+    blocks at the u280's sizes."""
 
     def __init__(self, value, last: int = 0):
         self.value, self.last = value, int(last)
