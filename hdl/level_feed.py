@@ -21,7 +21,7 @@ Contract
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
   - 1 entries are queued or being read ahead of the consumer. ``o.payload`` is a register (the
-  queue's head, kept beside it), ``o.valid`` one LUT of the count.
+  queue's head, kept beside it), ``o.valid`` a register too.
 * ``exhausted``: the entry with ``found`` = 0 says that no level is left (its ``idx`` is not an
   occupied level); 0 when it names the first level not acceptable. Set before that entry is
   presented, held until the next ``start``. So the entry at the head once the consumer stops
@@ -94,7 +94,8 @@ class LevelFeed(wiring.Component):
         # consumer's read address takes it through its own multiplexer only, not the queue's too
         head = Signal(self.entry)
         rd_next = Signal(range(DEPTH), init=1)    # rd + 1, a register beside ``rd``
-        m.d.comb += [self.o.valid.eq(count != 0), self.o.payload.eq(head)]
+        nonempty = Signal()                  # count != 0, a register of its own
+        m.d.comb += [self.o.valid.eq(nonempty), self.o.payload.eq(head)]
         can_offer = Signal()
         m.d.sync += can_offer.eq(reserved <= DEPTH - 2)
 
@@ -144,7 +145,9 @@ class LevelFeed(wiring.Component):
             m.d.sync += head.eq(Mux(count >= 2, q[rd_next], entry))
         with m.Elif(count == 0):
             m.d.sync += head.eq(entry)
-        m.d.sync += [count.eq(count + push - pop), reserved.eq(reserved + reading - pop)]
+        # (the pop, a decision of the consumer's cycle, meets ``nonempty``'s last LUT only)
+        m.d.sync += [count.eq(count + push - pop), nonempty.eq(push | (count >= 2) | ((count == 1) & ~pop)),
+                     reserved.eq(reserved + reading - pop)]
 
         # ---- the index's request: registers, 0 while the feed does not use the index (its owner
         # ORs the requests of its users)
@@ -261,8 +264,8 @@ class LevelFeed(wiring.Component):
             with m.If(~self.index_busy):
                 fsm.goto("IDLE")
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
-            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), reserved.eq(0), rd.eq(0), rd_next.eq(1),
-                         wr.eq(0), ahead.eq(0), req_start.eq(0), req_op.eq(0), req_book.eq(0), req_idx.eq(0),
-                         req_down.eq(0)]
+            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
+                         rd_next.eq(1), wr.eq(0), ahead.eq(0), req_start.eq(0), req_op.eq(0), req_book.eq(0),
+                         req_idx.eq(0), req_down.eq(0)]
         fsm.finish()
         return m
