@@ -498,7 +498,10 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += slots.take.eq(accept)
         # the next slot's generation: read while the queue holds it, before it is needed
         gen_read = Signal()
-        reads["state"].append((gen_read, slots.slot))
+        # (its address selected by a register: T1, or NEXT_SLOT after its first cycle -- the cycles
+        # it may read in, which no other user of the state memory's "others" reads in: asserted)
+        gen_cycles = Signal()
+        reads["state"].append((gen_read, slots.slot, _Select(gen_cycles)))
         gen_pending = Signal(2)
         m.d.sync += gen_pending.eq(Cat(gen_read, gen_pending[0]))
         with m.If(gen_pending[1]):
@@ -868,6 +871,14 @@ class PipelinedEngine(wiring.Component):
         # DECIDE, the state memory's address may still be steered to a match's level head)
         next_slot_again = Signal()
         m.d.sync += next_slot_again.eq(fsm.ongoing("NEXT_SLOT"))
+        # (T1 follows the handshake; NEXT_SLOT stays until the generation is ready)
+        m.d.sync += gen_cycles.eq(take | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
+        if self.checks:
+            m.d.sync += [
+                Assert(gen_cycles == (fsm.ongoing("T1") | (fsm.ongoing("NEXT_SLOT") & next_slot_again)),
+                       "gen_cycles: T1 and NEXT_SLOT after its first cycle"),
+                Assert(~gen_cycles | ~walker.slot_read.en, "a walker's slot read in a generation read's cycle"),
+            ]
         with fsm.state("NEXT_SLOT"):  # the next slot is on its way to the queue's registers
             m.d.comb += gen_read.eq(gen_wanted & next_slot_again)
             with m.If(gen_ready):

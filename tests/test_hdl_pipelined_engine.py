@@ -162,3 +162,30 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall, cell
     received = run(config, commands, expected, seed, idle, stall, cells)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
+
+
+def test_a_new_right_after_the_cancel_that_frees_a_full_pools_slot():
+    """The tiny pool filled (and one NEW more, rejected), then four times a CANCEL and at once a
+    NEW (a resting buy, a sell that trades): the freed slot is still on its way to the slot queue
+    when the NEW is decided, which waits for its generation (NEXT_SLOT, which no random flow
+    reaches). Event for event with the model, the engine's predictions asserted (its generation
+    read's select among them)."""
+    config = profile("tiny")
+    model = MatchingModel(config)
+
+    def new(price, cid, side=p.Side.BUY, account=1):
+        return p.Command(opcode=OP.NEW, side=side, symbol=0, account=account, price=price, qty=1, client_id=cid,
+                         tif=p.TimeInForce.DAY)
+    commands = [new(10 + i % 8, i) for i in range(config.pool + 1)]
+    expected = [e for c in commands for e in model.apply(c)]
+    assert expected[-1].type == E.REJECTED
+    ids = [e.order_id for e in expected if e.type == E.ACCEPTED]
+    for j in range(4):
+        # (a buy that rests, or a sell that trades)
+        after = new(13, 200 + j) if j % 2 == 0 else new(10, 200 + j, p.Side.SELL, account=2)
+        for c in (p.Command(opcode=OP.CANCEL, symbol=0, account=1, order_id=ids[j], client_id=100 + j), after):
+            commands.append(c)
+            expected += model.apply(c)
+    received = run(config, commands, expected, seed=1)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
