@@ -138,11 +138,11 @@ class OneHotFSM:
         for s, bit in self._bits.items():
             # (reductions: trees, not chains of one gate a flag)
             stay = bit & ~Cat(*leave[s]).any() if leave[s] else bit
-            if s in self._next:
-                self._m.d.comb += self._next[s].eq(or_tree([stay] + enter[s]))
-                self._m.d[self._domain] += bit.eq(self._next[s])
-            else:
-                self._m.d[self._domain] += bit.eq(or_tree([stay] + enter[s]))
+            next_bit = or_tree([stay] + enter[s])
+            if s in self._next:           # (asked for: named, see ``next_state``)
+                self._m.d.comb += self._next[s].eq(next_bit)
+                next_bit = self._next[s]
+            self._m.d[self._domain] += bit.eq(next_bit)
 
 
 class StateMux:

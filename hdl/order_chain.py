@@ -105,11 +105,13 @@ class OrderChain(wiring.Component):
         m.d.sync += [valid[0].eq(issue), slot[0].eq(self.read_addr)]
         with m.If(take_level):
             m.d.sync += [tail.eq(self.levels.payload.tail), tag.eq(self.levels.payload.tag)]
+        # each stage's "follow" as it moves on: stage 0's compare with the tail, then carried
+        cont_in = [None, valid[0] & (slot[0] != tail)] + cont[1:-1]
         for i in range(1, lat):
             with m.If(~held | (i < lat - 1)):    # a held order stays in the last stage
                 m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
                              last[i].eq(slot[0] == tail if i == 1 else last[i - 1]),
-                             cont[i].eq(valid[0] & (slot[0] != tail) if i == 1 else cont[i - 1])]
+                             cont[i].eq(cont_in[i])]
         with m.If(self.stop):
             m.d.sync += waiting.eq(1)
             for v in valid + cont[1:]:
@@ -121,11 +123,7 @@ class OrderChain(wiring.Component):
 
         # what ``follow`` (the address's select: the link, not a level's head) will be in the next
         # cycle, for a parent's registered copy of it
-        if lat == 2:
-            follow_d = valid[0] & (slot[0] != tail)
-        else:
-            follow_d = cont[-2]
-        m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, follow_d)))
+        m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, cont_in[-1])))
         m.d.comb += [
             self.order.valid.eq(arrived & ~self.stop),
             self.order.slot.eq(slot[-1]),

@@ -178,8 +178,7 @@ class PipelinedEngine(wiring.Component):
                          market.eq((pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)),
                          qty_zero.eq(pay.qty == 0)]
         target = pay.order_id[:k]
-        # (steered: in IDLE no other user reads these memories; see "the memories' ports")
-        t0_reads = (take, target)
+        # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
@@ -365,7 +364,7 @@ class PipelinedEngine(wiring.Component):
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
-        reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=1)))
+        reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=True)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -1201,7 +1200,7 @@ class PipelinedEngine(wiring.Component):
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
-        if self.checks:           # (the handshake's reads are selected by IDLE alone: see ``_or_port``)
+        if self.checks:           # (in IDLE only the handshake reads the steered memories, below)
             in_idle = fsm.ongoing("IDLE")
             m.d.sync += Assert(~in_idle | ~(matcher.busy | match_start), "a match's read in IDLE")
             m.d.sync += Assert(~in_idle | ~walker.slot_read.en, "a walker's slot read in IDLE")
@@ -1233,17 +1232,15 @@ class PipelinedEngine(wiring.Component):
                 Assert(~(walker.slot_read.en | gen_read) | (steer_slots == STEER_OTHERS),
                        "steer_slots: a walker's or the next generation's read"),
             ]
-        link = mems["next"].read.choice
+        link, head = mems["next"].read.choice, feed.o.payload.head
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
         for name, mem in mems.items():
             if name in ("state", "owner", "order", "leaves"):
                 en, others, _ = _or_requests(reads[name])
-                t0_en, t0_addr = t0_reads
-                head = feed.o.payload.head
-                m.d.comb += [mem.read.en.eq(en | t0_en | matcher.read_en),
+                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link.hit,
-                                                       [others, t0_addr, head, link.read],
-                                                       [others, t0_addr, head, link.written]))]
+                                                       [others, target, head, link.read],
+                                                       [others, target, head, link.written]))]
             else:
                 _or_port(m, mem.read, reads[name])
             _or_port(m, mem.write, writes[name])
@@ -1270,17 +1267,16 @@ def _or_port(m, port, requests):
     instead: a register that is high whenever the user may request (its state, or 1 for a unit
     whose requests are 0 while unused), so that the address and data do not wait for the decision
     that makes the enable (only the enable does). The selects of a port's users must exclude each
-    other and every enable-gated user's enable. Requests whose select is ``last`` join after the
-    others' OR, each through a two-way multiplexer, the highest ``last`` outermost (two of them and
-    the OR: one LUT of five inputs). A port's only user drives its address and data ungated (only
-    its enable acts)."""
+    other and every enable-gated user's enable. A request whose select is ``last`` joins after the
+    others' OR, through one two-way multiplexer (the same port, one LUT fewer on its path). A port's
+    only user drives its address and data ungated (only its enable acts)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
-    lasts = sorted((r for r in requests if isinstance(r[-1], _Select) and r[-1].last), key=lambda r: r[-1].last)
-    if len({r[-1].last for r in lasts}) != len(lasts):
-        raise ValueError("_or_port: two requests of the same last")
+    lasts = [r for r in requests if isinstance(r[-1], _Select) and r[-1].last]
+    if len(lasts) > 1:
+        raise ValueError("_or_port: more than one request last")
     en, addr, payload = _or_requests([r for r in requests if not any(r is x for x in lasts)], has_data)
     for request in lasts:       # (its select excludes the others: a multiplexer is their OR)
         en = en | request[0]
@@ -1313,14 +1309,13 @@ def _or_requests(requests, has_data=False):
 
 
 class _Select:
-    """The ``select`` of a request (see ``_or_port``). ``last`` (a rank, 1 or more): the request's
-    address and data join the port's after the others are ORed, through a two-way multiplexer (one
-    request of each rank a port, the highest outermost): for the user whose address is the port's
-    critical path -- the match's reads of the ``next`` memory, whose address reaches a hundred
-    blocks at the u280's sizes."""
+    """The ``select`` of a request (see ``_or_port``). ``last``: the request's address and data
+    join the port's after the others are ORed, through one two-way multiplexer (at most one such
+    user a port): for the user whose address is the port's critical path -- the match's reads of
+    the ``next`` memory, whose address reaches a hundred blocks at the u280's sizes."""
 
-    def __init__(self, value, last: int = 0):
-        self.value, self.last = value, int(last)
+    def __init__(self, value, last: bool = False):
+        self.value, self.last = value, last
 
 
 class _GoneQueue(wiring.Component):

