@@ -502,9 +502,14 @@ class PipelinedEngine(wiring.Component):
         gen_cycles = Signal()
         reads["state"].append((gen_read, slots.slot, _Select(gen_cycles)))
         gen_pending = Signal(2)
-        m.d.sync += gen_pending.eq(Cat(gen_read, gen_pending[0]))
+        # a slot not taken since the reset (at or above ``used_bound``: the queue's never-used ones)
+        # starts at generation 1 whatever its stale row says [R-ORDER-ID]
+        stale, stale_pending = Signal(), Signal()
+        m.d.sync += [gen_pending.eq(Cat(gen_read, gen_pending[0])), stale.eq(slots.slot >= slots.used_bound),
+                     stale_pending.eq(stale)]
         with m.If(gen_pending[1]):
-            m.d.sync += [next_gen.eq(Mux(st_rd.gen == (1 << g) - 1, 1, st_rd.gen + 1)), gen_ready.eq(1)]
+            m.d.sync += [next_gen.eq(Mux(stale_pending | (st_rd.gen == (1 << g) - 1), 1, st_rd.gen + 1)),
+                         gen_ready.eq(1)]
         with m.If(accept):
             m.d.sync += [slot.eq(slots.slot), gen.eq(next_gen), gen_ready.eq(0), leaves.eq(cmd.qty)]
         gen_wanted = slots.available & ~gen_ready & ~gen_pending.any()
@@ -810,6 +815,7 @@ class PipelinedEngine(wiring.Component):
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
             # its event, from the verdicts (written when ``go``)
             here = decide_ev
+            m.d.comb += Value.cast(here).eq(0)     # (every bit driven here: the fields not set are 0)
             # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
             # registers more: ``new_accepting``)
             own_reason = _pick(

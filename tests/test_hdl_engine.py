@@ -1,19 +1,24 @@
-"""MatchingEngine in amaranth.sim (async testbench, no Verilator): a scenario's commands in, the
-model's events out, with output backpressure."""
+"""The engines in amaranth.sim (async testbench, no Verilator): a scenario's commands in, the
+model's events out, with output backpressure; a reset in the middle of a full book. The engine in
+service (``PipelinedEngine``) and the one it replaced (``MatchingEngine``, kept for comparison:
+``FPGAX_ENGINE=fsm``) both."""
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 from amaranth.sim import Simulator
 
 from fpgax.formats.flows import load_flow
 from fpgax.hdl.engine import MatchingEngine
+from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.sim.golden.compare import event_key
 from fpgax.sim.golden.run import run_model
 from fpgax.spec import protocol as p
 from fpgax.spec.config import profile
 
 SCENARIO = Path(__file__).parent / "scenarios" / "24_pool_full.csv"  # written for the tiny profile
+ENGINES = pytest.mark.parametrize("engine", [PipelinedEngine, MatchingEngine], ids=["pipelined", "fsm"])
 
 
 async def send(ctx, dut, commands):
@@ -25,10 +30,11 @@ async def send(ctx, dut, commands):
         ctx.set(dut.i.valid, 0)
 
 
-def test_engine_in_amaranth_sim():
+@ENGINES
+def test_engine_in_amaranth_sim(engine):
     config = profile("tiny")
     _, commands, expected, _ = run_model(load_flow(SCENARIO), config, progress=False)
-    dut = MatchingEngine(config)
+    dut = engine(config)
     received = []
 
     async def source(ctx):
@@ -57,7 +63,8 @@ def test_engine_in_amaranth_sim():
 
 
 def test_every_opcode_has_a_first_state():
-    """An opcode missing from the dispatch would be rejected as INVALID_OPCODE by the RTL only."""
+    """An opcode missing from the dispatch would be rejected as INVALID_OPCODE by the RTL only
+    (``MatchingEngine``'s dispatch table)."""
     from fpgax.hdl.engine import FIRST_STATE
     from fpgax.spec import protocol as p
 
@@ -82,7 +89,8 @@ SNAPSHOT,,,1,,,,,5,
 """
 
 
-def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held(tmp_path):
+@ENGINES
+def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held(engine, tmp_path):
     """Fill the pool, halt a symbol, move a band, disable and limit accounts, rest orders; reset
     (ap_rst_n, the memories keep their contents); then the engine must answer exactly as a new one:
     the commands after the reset give the events a fresh model gives."""
@@ -98,7 +106,7 @@ def test_a_reset_leaves_an_empty_book_and_fresh_state_whatever_the_memories_held
     _, state, _, _ = run_model(load_flow(before_path), config, progress=False)
     _, _, filled, _ = run_model(Flow([*before, *state]), config, progress=False)   # what the engine holds
     _, after, expected, _ = run_model(load_flow(after_path), config, progress=False)   # a fresh model
-    dut = MatchingEngine(config)
+    dut = engine(config)
     top = Module()
     top.domains.sync = cd = ClockDomain("sync")
     top.submodules.dut = dut
