@@ -205,6 +205,18 @@ XILINX_CELLS = SliceCells(_instance_lut6, _instance_muxf("MUXF7"), _instance_mux
 MODEL_CELLS = SliceCells(_model_lut6, _model_muxf, _model_muxf)
 
 
+def slice_cells_lint_stub() -> str:
+    """Verilog declarations of the slice cells ``XILINX_CELLS`` instantiates (LUT6, MUXF7, MUXF8),
+    behavioural as UG574 describes them, for Verilator's lint of the synthesis Verilog (no vendor
+    library here; Vivado brings the real primitives)."""
+    lut = ("module LUT6 #(parameter [63:0] INIT = 64'h0) (\n  output wire O,\n"
+           + "".join(f"  input wire I{i},\n" for i in range(5)) + "  input wire I5\n);\n"
+           "  assign O = INIT[{I5, I4, I3, I2, I1, I0}];\nendmodule\n")
+    muxes = "".join(f"module {kind} (\n  output wire O,\n  input wire I0,\n  input wire I1,\n  input wire S\n);\n"
+                    "  assign O = S ? I1 : I0;\nendmodule\n" for kind in ("MUXF7", "MUXF8"))
+    return "// Generated from fpgax.hdl.bits for lint only.\n" + lut + muxes
+
+
 def slice_mux(m, bits: list, select, cells: SliceCells):
     """One of ``bits`` (one-bit values, up to 16) by ``select`` (its low bits), as a slice builds it:
     LUT6s of four inputs each, then MUXF7 (select bit 2) and MUXF8 (bit 3) -- one LUT level."""

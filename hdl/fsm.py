@@ -176,7 +176,10 @@ class StateMux:
         if state is None:
             raise ValueError(f"{self._name}: here() outside a state's body")
         if state not in self._copies:
-            self._copies[state] = Signal(self._shape, name=f"{self._name}_{state}")
+            self._copies[state] = copy = Signal(self._shape, name=f"{self._name}_{state}")
+            # every bit driven by the state's statements (0 where it sets no field): no bit of the
+            # copy is left to a constant process of its own (Verilator: ALWNEVER, UNDRIVEN)
+            self._fsm._m.d.comb += Value.cast(copy).eq(0)
         return self._copies[state]
 
     def finish(self):

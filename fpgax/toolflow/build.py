@@ -114,14 +114,19 @@ def write_verilog(profile_name: str, out: Path, data_width: int = 512, lint: boo
 
 def lint_verilog(path: Path, top: str) -> None:
     """``verilator --lint-only -Wall`` with the documented waivers; LintError lists what is left."""
+    from fpgax.hdl.bits import slice_cells_lint_stub
     from fpgax.hdl.risk import dsp48e2_lint_stub
     from fpgax.sim.drivers import rtl
 
+    # the synthesis Verilog instantiates vendor primitives: declarations of them for the lint
+    text = Path(path).read_text()
     extra = []
-    if "DSP48E2 #" in Path(path).read_text():   # the synthesis Verilog instantiates the primitive
-        stub = Path(path).with_name("DSP48E2_lint_stub.v")
-        stub.write_text(dsp48e2_lint_stub())
-        extra = [str(stub)]
+    for marker, name, stub_text in (("DSP48E2 #", "DSP48E2", dsp48e2_lint_stub),
+                                    ("LUT6 #", "slice_cells", slice_cells_lint_stub)):
+        if marker in text:
+            stub = Path(path).with_name(f"{name}_lint_stub.v")
+            stub.write_text(stub_text())
+            extra.append(str(stub))
     cmd = [str(rtl.verilator_bin()), "--lint-only", "-Wall", str(LINT_WAIVERS), str(path), *extra,
            "--top-module", top]
     result = subprocess.run(cmd, capture_output=True, text=True, env=rtl._env())
