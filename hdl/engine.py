@@ -1,4 +1,6 @@
-"""MatchingEngine: the fpgax matching semantics (docs/semantics.md) as gateware.
+"""MatchingEngine: the fpgax matching semantics (docs/semantics.md) as gateware -- the engine
+``PipelinedEngine`` replaced (docs/pipelined-engine.md), kept for side-by-side measurements
+(``FPGAX_ENGINE=fsm``).
 
 Contract
 --------

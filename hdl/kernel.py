@@ -37,8 +37,8 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.engine import MatchingEngine
 from fpgax.hdl.layouts import CommandLayout
+from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig
@@ -70,7 +70,7 @@ class FpgaxKernel(wiring.Component):
 
         m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS, read_latency=2)
         wiring.connect(m, wiring.flipped(self.s_axi_control), ctl.bus)
-        m.submodules.engine = engine = MatchingEngine(cfg)
+        m.submodules.engine = engine = PipelinedEngine(cfg)
         clear = Signal()   # empties the command path at the end of a call
         m.submodules.reader = reader = ResetInserter(clear)(AxiBurstReader(ADDR_WIDTH, w, self.max_burst))
         m.submodules.unpack = unpack = ResetInserter(clear)(BeatsToRecords(w, CMD_BITS))
@@ -216,7 +216,7 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += depth.eq(cfg.snapshot_depth)
         # the admission check's margins (see below): events emitted, orders rested, while the
         # figures it compares travel through their registers
-        event_margin, order_margin = 4, 4
+        event_margin, order_margin = 5, 5
         # worst = extra (+ live orders when plus_live); extra is at most 1 + 2 x snapshot depth,
         # and still fits with the margins added
         extra_bits = (1 + 2 * cfg.snapshot_depth + event_margin + order_margin).bit_length()
@@ -241,14 +241,16 @@ class FpgaxKernel(wiring.Component):
         handed = engine.i.valid & engine.i.ready
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
-        # command's worst case (one), compared and registered again, so the figures used are those
-        # of four and two cycles before (the engine's ``live`` is the cycle before's, and its free
-        # list takes a NEW's slot a cycle after the NEW decides to: four). In one
-        # cycle the engine emits at most one event and rests or frees at most one order, so a
-        # command that fitted with a margin of four events and four orders then fits now
-        # (``fits_with_margin``); one that needs the last events of the buffer
-        # is admitted on the exact figures once the engine has been idle for four cycles
-        # (``quiet``: nothing moved). Both hold only for a command staged for two cycles (``same``).
+        # command's worst case (one), compared and registered again, and the command offered to
+        # the engine from a register a cycle later (``offer``: the engine's ``i.valid``, so that
+        # its handshake starts from two registers), so the figures used are those of five and
+        # three cycles before (the engine's ``live`` is the cycle before's, and its slot queue
+        # takes a NEW's slot a cycle after the NEW decides to: five). In one cycle the engine
+        # emits at most one event and rests or frees at most one order, so a command that fitted
+        # with a margin of five events and five orders then fits now (``fits_with_margin``); one
+        # that needs the last events of the buffer is admitted on the exact figures once the
+        # engine has been idle for four cycles before the offer is made (``quiet``: nothing moved).
+        # Both hold only for a command staged for two cycles (``same``) and not handed meanwhile.
         # The call stops for a full buffer on the exact figures only, as the engine would decide it
         # with nothing in flight.
         taken_r, backlog_r = Signal.like(events), Signal.like(engine.backlog)
@@ -272,9 +274,14 @@ class FpgaxKernel(wiring.Component):
         more, last_one = Signal(), Signal()    # consumed != CMD_COUNT, and == CMD_COUNT - 1
         left = Signal(32)                       # CMD_COUNT - consumed
         running = Signal()   # in RUN (a register): commands go to the engine there only
-        take = running & more & fits
+        # the staged command offered to the engine: a register, what the command's checks said a
+        # cycle before (a command handed in that cycle is not offered again; ``more`` and
+        # ``running`` change only after a handshake or when it is not offered: ``full`` implies
+        # not ``fits``)
+        offer = Signal()
+        m.d.sync += offer.eq(staged_valid & ~handed & running & more & fits & ~clear)
         arriving = unpack.o.valid & unpack.o.ready
-        m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(staged_valid & take),
+        m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(offer),
                      unpack.o.ready.eq(held != 2)]
         with m.If(arriving):
             m.d.sync += [entries[tail].eq(incoming), tail.eq(~tail)]
@@ -308,6 +315,8 @@ class FpgaxKernel(wiring.Component):
         beats = (args["CMD_COUNT"] * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
         m.d.comb += [reader.start.eq(starting), reader.addr.eq(args["CMD_BUF"]), reader.beats.eq(beats),
                      writer.start.eq(starting), writer.addr.eq(args["EVT_BUF"])]
+        settled, drained = Signal(), Signal()
+        m.d.sync += [settled.eq(engine.idle & ~pack.busy), drained.eq(settled & writer.idle & ~reader.busy)]
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(ap_start):
@@ -320,10 +329,11 @@ class FpgaxKernel(wiring.Component):
                 with m.If(~running):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += reader.stop.eq(1)
-                settled = engine.idle & ~pack.busy
-                m.d.comb += writer.flush.eq(settled)
-                with m.If(settled & writer.idle & ~reader.busy):
+                # (from registers: once the engine is idle and the packer empty with no command
+                # coming, they stay so; ``drained`` is the same a cycle later for the writer and
+                # reader too)
+                m.d.comb += [reader.stop.eq(1), writer.flush.eq(settled)]
+                with m.If(drained):
                     m.d.comb += clear.eq(1)
                     m.next = "DONE"
             with m.State("DONE"):

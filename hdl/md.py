@@ -33,8 +33,8 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.engine import MatchingEngine
 from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.hdl.ram import Ram
 from fpgax.spec import itch
 from fpgax.spec import protocol as p
@@ -543,7 +543,7 @@ class RetransmitStore(wiring.Component):
 
 
 class MarketDataEngine(wiring.Component):
-    """``MatchingEngine`` + ``ItchEncoder`` + ``MoldPacker`` + ``RetransmitStore``: commands in,
+    """``PipelinedEngine`` + ``ItchEncoder`` + ``MoldPacker`` + ``RetransmitStore``: commands in,
     events out (as from the engine), and the market-data feed on an AXI-Stream MAC port with the
     Vitis names ``m_axis_tdata``/``tkeep``/``tlast``/``tvalid``/``tready``.
 
@@ -554,7 +554,7 @@ class MarketDataEngine(wiring.Component):
     def __init__(self, config: EngineConfig, width: int = 64, mtu: int = 1500, clock_mhz: float = 300.0,
                  store_depth: int = 1024, names=None, ticks=None):
         self.config, self.width = config, width
-        self.engine = MatchingEngine(config)
+        self.engine = PipelinedEngine(config)
         self.encoder = ItchEncoder(config, names, ticks)
         self.packer = MoldPacker(width, mtu)
         self.store = RetransmitStore(store_depth)

@@ -1,11 +1,10 @@
-"""PipelinedEngine: the matching engine rebuilt from the pipelined units (docs/pipelined-engine.md),
-with the ports and contract of ``MatchingEngine`` (hdl/engine.py), to replace it once its timing and
-cycles meet the silicon issue's limits.
+"""PipelinedEngine: the matching engine in service, built from the pipelined units
+(docs/pipelined-engine.md), with the ports and contract of ``MatchingEngine`` (hdl/engine.py), the
+engine it replaced.
 
-Status: built, not in service. It runs every command and agrees with the golden model on the RTL
-differential suite (``FPGAX_ENGINE=pipelined``) and on random flows in amaranth.sim
-(tests/test_hdl_pipelined_engine.py); its figures and what is still to do are in
-docs/pipelined-engine.md ("The engine as built").
+It runs every command and agrees with the golden model on the RTL differential suite and on random
+flows in amaranth.sim (tests/test_hdl_pipelined_engine.py); its figures and what is still to do for
+the silicon issue's limits are in docs/pipelined-engine.md ("The engine as built").
 
 Structure
 ---------

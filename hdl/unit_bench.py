@@ -20,10 +20,11 @@ too, so that synthesis keeps it.
 * ``level-index``: the ``LevelIndex`` of every book side's levels;
 * ``level-feed``: the ``LevelFeed`` over a ``LevelIndex`` and the ``LevelRows`` of every level
   (``LevelFeedCore``);
-* ``pipelined-engine``: the whole ``PipelinedEngine`` (being built), to find its worst paths;
+* ``pipelined-engine``: the whole ``PipelinedEngine`` (the engine in service, without the kernel), to
+  find its worst paths;
 * ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
-  ``NotionalCheck(latency=3)``, the pipelined engine's variants of the engine in service's;
-* the engine in service's units, as it sizes them, replaced or to be reused: ``price-index``,
+  ``NotionalCheck(latency=3)``, the pipelined engine's variants of the replaced engine's;
+* the replaced engine's units (``MatchingEngine``), as it sizes them: ``price-index``,
   ``level-store``, ``level-sweep``, ``free-list``, ``event-output``.
 """
 
@@ -289,7 +290,7 @@ def _pipelined_engine(config: EngineConfig):
 
 
 def _engine_units(config: EngineConfig) -> dict:
-    """The engine in service's units, as its ``MatchingEngine`` sizes them: to be re-timed or reused."""
+    """The replaced engine's units, as ``MatchingEngine`` sizes them (for comparison)."""
     from fpgax.hdl.command_check import CommandCheck
     from fpgax.hdl.event_output import EventOutput
     from fpgax.hdl.free_list import FreeList

@@ -113,8 +113,9 @@ def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
     assert all(all(path["sources"]) for path in timing["paths"])
     # Amaranth source lines on the paths: a cell's own ("hdl/x.py:12") or the one it feeds/is fed by
     assert any(re.search(r"(^|feeds |fed by )hdl/\w+\.py:\d+$", s) for path in timing["paths"] for s in path["sources"])
-    # the notional check multiplies in DSP48E2s with their P register on: no combinational DSP
-    assert report["cells"].get("DSP48E2", 0) == 4 and timing["combinational_dsps"] == 0
+    # the notional checks multiply in DSP48E2s with their P register on: no combinational DSP (two
+    # checks, four DSPs each: a LIMIT's from the handshake, a MARKET's at the band's edge from t2)
+    assert report["cells"].get("DSP48E2", 0) == 8 and timing["combinational_dsps"] == 0
     tiles = report["vivado_tiling"]
     assert tiles["RAMB36"]["used"] == sum(m["RAMB36"] for m in tiles["per_memory"])
     assert {m["memory"] for m in tiles["per_memory"]} == {m["memory"] for m in report["memories"]}
@@ -158,3 +159,16 @@ def test_synthesis_verilog_leaves_out_zero_memory_inits_only():
         top = re.search(r"^module fpgax_kernel\(.*?^endmodule", text, re.S | re.M).group(0)
         return re.findall(r"^\s*(?:input|output)\b.*;", top, re.M)
     assert top_ports(synthesis) == top_ports(simulation) and len(top_ports(simulation)) > 20
+
+
+def test_the_estimate_tables_name_a_banked_memory_once():
+    """docs/build.md's memory table and SLR plan: a ``PipelinedRam``'s banks are one memory."""
+    from fpgax.toolflow.docgen import bank_names, memory_groups
+
+    mems = [{"memory": f"engine.rows.bank{i}", "bits": 100} for i in range(3)] + \
+        [{"memory": "engine.symbol_mem", "bits": 250}, {"memory": "engine.bank", "bits": 1}]
+    groups = memory_groups(mems)
+    assert [(name, len(banks)) for name, banks in groups] == \
+        [("engine.rows", 3), ("engine.symbol_mem", 1), ("engine.bank", 1)]    # by total bits: 300, 250, 1
+    assert bank_names(["engine.rows.bank0", "engine.a.bank0", "engine.rows.bank1", "x"]) == \
+        ["`engine.rows` (2 banks)", "`engine.a`", "`x`"]

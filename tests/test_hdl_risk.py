@@ -124,5 +124,6 @@ def test_synthesis_elaborates_dsp48e2_primitives_and_simulation_a_multiply():
     from fpgax.hdl.kernel import kernel_verilog
     from fpgax.spec.config import profile
 
-    assert kernel_verilog(profile("tiny"), for_synthesis=True).count("DSP48E2 #(") == 4
+    # (the engine's two notional checks, a LIMIT's and a MARKET's, four 16 x 16 products each)
+    assert kernel_verilog(profile("tiny"), for_synthesis=True).count("DSP48E2 #(") == 8
     assert "DSP48E2" not in kernel_verilog(profile("tiny"))

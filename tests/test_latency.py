@@ -2,6 +2,7 @@
 end-to-end `fpgax bench latency` on the RTL."""
 
 import json
+import os
 
 import pytest
 
@@ -196,3 +197,21 @@ def test_the_perf_report_sets_the_design_beside_the_previous_one_each_at_its_clo
     assert "abc1234" in "\n".join(lines) and "a test clock" in "\n".join(lines)
     # the previous design's non-crossing figure was measured on another version of that flow
     assert any(line.startswith("| non-crossing") and "not measured on this flow" in line for line in lines)
+
+
+def test_engine_chosen_sets_the_engine_for_a_block_and_restores_it(monkeypatch):
+    """The side-by-side measurement runs the replaced engine inside ``engine_chosen`` and the engine
+    in service after it, in one process."""
+    from fpgax.sim.drivers import rtl
+
+    monkeypatch.delenv("FPGAX_ENGINE", raising=False)
+    assert rtl.engine_kind() == "pipelined"                 # the engine in service by default
+    with rtl.engine_chosen("fsm"):
+        assert rtl.engine_kind() == "fsm"
+    assert rtl.engine_kind() == "pipelined" and "FPGAX_ENGINE" not in os.environ
+    monkeypatch.setenv("FPGAX_ENGINE", "fsm")
+    with rtl.engine_chosen("pipelined"):
+        assert rtl.engine_kind() == "pipelined"
+    assert os.environ["FPGAX_ENGINE"] == "fsm"
+    with pytest.raises(rtl.RtlError, match="one of fsm, pipelined"), rtl.engine_chosen("other"):
+        pass

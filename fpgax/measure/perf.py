@@ -309,9 +309,14 @@ def _write_report(root: Path, orders: int, profile_name: str, peer_python: str |
     lines += ["", "![round trips](perf/round-trips-sim.png)", ""]
     wire = wire_latency(tiny, orders=5000)
     lines += wire_section(wire, clock)
+    now = _bench_flow(config, 50_000)
+    replaced = docs / "perf" / "replaced-engine.json"
+    if replaced.exists():
+        lines += against_replaced(json.loads(replaced.read_text()), config, modelled, now)
     previous = docs / "perf" / "previous-design.json"
     if previous.exists():
-        lines += against_previous(json.loads(previous.read_text()), config, modelled)
+        recorded = json.loads(previous.read_text())
+        lines += against_previous(recorded, config, modelled, now if recorded["commands"] == now["commands"] else None)
     out = docs / "performance.md"
     out.write_text("\n".join(lines) + "\n")
     (docs / "perf" / "summary.json").write_text(json.dumps(
@@ -327,18 +332,21 @@ PREVIOUS_ROWS = (("resting add", ("first_event", "resting add")), ("cancel", ("f
                  ("each further fill", ("further_fill",)))
 
 
-def against_previous(previous: dict, config: EngineConfig, modelled) -> list[str]:
-    """`bench rtl` of the current design beside the one recorded for the previous design
-    (docs/perf/previous-design.json): cycles, and ns each at its own modelled clock."""
+def _bench_flow(config: EngineConfig, commands: int) -> dict:
+    """`bench rtl` of the engine ``FPGAX_ENGINE`` chooses on the generated flow of ``commands``."""
     from fpgax.formats.flows import Flow
     from fpgax.measure.cycles import bench
     from fpgax.sim.golden.run import resolved
     from fpgax.spec.protocol import commands_to_array
     from fpgax.workload.gen import GenOptions, generate
 
-    now = bench(resolved(Flow(array=commands_to_array(generate(GenOptions(orders=previous["commands"], seed=1),
-                                                                     config))), config), config)
-    ns_prev, ns_now = 1000 / previous["clock_mhz"], modelled.ns
+    flow = Flow(array=commands_to_array(generate(GenOptions(orders=commands, seed=1), config)))
+    return bench(resolved(flow, config), config)
+
+
+def _side_by_side(title: str, intro: str, before: dict, before_mhz: float, now: dict, now_mhz: float) -> list[str]:
+    """Two `bench rtl` reports of one flow as a table: p50 / p99 cycles, and ns each at its clock."""
+    ns_before, ns_now = 1000 / before_mhz, 1000 / now_mhz
 
     def cell(report, path, ns):
         d = report
@@ -346,23 +354,48 @@ def against_previous(previous: dict, config: EngineConfig, modelled) -> list[str
             d = d[key]
         return f"{d['p50']} / {d['p99']} ({d['p50'] * ns:.0f} / {d['p99'] * ns:.0f} ns)"
 
-    lines = ["## Against the previous design (one flow, cycles and ns side by side)", "",
-             f"`fpgax bench rtl` on the same generated {previous['commands']:,}-command flow (`sim` profile). The "
-             f"previous design ({previous['revision']}: {previous['design']}) at its modelled "
-             f"{previous['clock_mhz']:g} MHz, this one at {modelled.mhz:g} MHz ({modelled.source}).", "",
-             f"| | previous p50 / p99 cycles (ns at {previous['clock_mhz']:g} MHz) | "
-             f"now p50 / p99 cycles (ns at {modelled.mhz:g} MHz) |", "|---|---:|---:|"]
+    lines = [f"## {title}", "", intro, "",
+             f"| | before: p50 / p99 cycles (ns at {before_mhz:g} MHz) | "
+             f"now: p50 / p99 cycles (ns at {now_mhz:g} MHz) |", "|---|---:|---:|"]
     for label, path in PREVIOUS_ROWS:
-        lines.append(f"| {label} | {cell(previous, path, ns_prev)} | {cell(now, path, ns_now)} |")
-    lines.append(f"| cycles per command, whole flow | {previous['cycles_per_command']} "
-                 f"({previous['cycles_per_command'] * ns_prev:.0f} ns) | {now['cycles_per_command']} "
+        lines.append(f"| {label} | {cell(before, path, ns_before)} | {cell(now, path, ns_now)} |")
+    lines.append(f"| cycles per command, whole flow | {before['cycles_per_command']} "
+                 f"({before['cycles_per_command'] * ns_before:.0f} ns) | {now['cycles_per_command']} "
                  f"({now['cycles_per_command'] * ns_now:.0f} ns) |")
-    before = previous["non_crossing"]
-    before = (before["cycles_per_command"] if before.get("flow") == now["non_crossing"].get("flow")
-              else "not measured on this flow")
-    lines.append(f"| non-crossing adds and cancels, cycles per command | {before} | "
+    ref = before["non_crossing"]
+    ref = (ref["cycles_per_command"] if ref.get("flow") == now["non_crossing"].get("flow")
+           else "not measured on this flow")
+    lines.append(f"| non-crossing adds and cancels, cycles per command | {ref} | "
                  f"{now['non_crossing']['cycles_per_command']} |")
     return lines + [""]
+
+
+def against_previous(previous: dict, config: EngineConfig, modelled, now: dict | None = None) -> list[str]:
+    """`bench rtl` of the current design (``now``, measured here when not given) beside the one
+    recorded for the previous design (docs/perf/previous-design.json): cycles, and ns each at its
+    own modelled clock."""
+    now = now or _bench_flow(config, previous["commands"])
+    intro = (f"`fpgax bench rtl` on the same generated {previous['commands']:,}-command flow (`sim` profile). The "
+             f"previous design ({previous['revision']}: {previous['design']}) at its modelled "
+             f"{previous['clock_mhz']:g} MHz, this one at {modelled.mhz:g} MHz ({modelled.source}).")
+    return _side_by_side("Against the previous design (one flow, cycles and ns side by side)", intro,
+                         previous, previous["clock_mhz"], now, modelled.mhz)
+
+
+def against_replaced(replaced: dict, config: EngineConfig, modelled, now: dict) -> list[str]:
+    """The engine in service beside the engine it replaced (``MatchingEngine``, ``FPGAX_ENGINE=fsm``),
+    both measured in this run on the flow of ``now``; the replaced engine's ns at the clock its last
+    kernel estimate modelled (docs/perf/replaced-engine.json)."""
+    from fpgax.sim.drivers import rtl
+
+    with rtl.engine_chosen(replaced["engine"]):
+        before = _bench_flow(config, now["commands"])
+    intro = (f"`fpgax bench rtl` on the same generated {now['commands']:,}-command flow (`sim` profile), both "
+             f"engines measured in this run: the engine it replaced ({replaced['design']}) at "
+             f"{replaced['clock_mhz']:g} MHz ({replaced['clock_source']}), the engine in service at "
+             f"{modelled.mhz:g} MHz ({modelled.source}).")
+    return _side_by_side("Against the engine it replaced (one flow, one run, cycles and ns side by side)", intro,
+                         before, replaced["clock_mhz"], now, modelled.mhz)
 
 
 def wire_latency(config: EngineConfig, orders: int = 5000, runs=((64, 0), (64, 8), (512, 0), (512, 8))) -> dict:

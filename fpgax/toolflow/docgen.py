@@ -67,6 +67,29 @@ def register_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _memory_of(bank: str) -> str:
+    """The memory a bank belongs to: ``engine.rows.rows.bank7`` -> ``engine.rows.rows``."""
+    import re
+
+    return re.sub(r"\.bank\d+$", "", bank)
+
+
+def memory_groups(memories: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The estimate's memories grouped by the memory their banks belong to, largest first."""
+    groups: dict[str, list[dict]] = {}
+    for mem in memories:
+        groups.setdefault(_memory_of(mem["memory"]), []).append(mem)
+    return sorted(groups.items(), key=lambda kv: (-sum(m["bits"] for m in kv[1]), kv[0]))
+
+
+def bank_names(names: list[str]) -> list[str]:
+    """Memory names as Markdown, each memory of several banks once: ```name` (n banks)``."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[_memory_of(name)] = counts.get(_memory_of(name), 0) + 1
+    return [f"`{name}`" if n == 1 else f"`{name}` ({n} banks)" for name, n in counts.items()]
+
+
 def estimate_section(root: Path) -> str:
     """The u280 estimate (docs/estimate-u280.json, written by `make estimate`) as tables."""
     import json
@@ -110,17 +133,25 @@ def estimate_section(root: Path) -> str:
                      for part in over["by_start"]]
     tiles = report.get("vivado_tiling")
     tiled = {m["memory"]: m for m in (tiles or {}).get("per_memory", [])}
-    rows += ["", "| memory | depth x width | ram_style | Mbit | % of on-chip RAM | Vivado tiles | Yosys |",
+    rows += ["", "A memory of several banks (`PipelinedRam`: `name.bank0`, `name.bank1`, ...) is one row, its "
+                 "figures the banks' sums.", "",
+             "| memory | banks x depth x width | ram_style | Mbit | % of on-chip RAM | Vivado tiles | Yosys |",
              "|---|---|---|---:|---:|---|---|"]
-    for mem in sorted(report["memories"], key=lambda m: -m["bits"]):
-        t = tiled.get(mem["memory"])
-        vivado = f"{t['blocks']:g} {t['primitive']}" if t else "-"
-        yosys = "-"
-        if t and "yosys" in t:
-            y = t["yosys"]
-            yosys = " + ".join(f"{v:g} {k}" for k, v in y.items() if v) or "-"
-        rows.append(f"| `{mem['memory']}` | {mem['depth']:,} x {mem['width']} | {mem['style']} | "
-                    f"{mem['bits'] / 2**20:.2f} | {mem['percent_of_onchip_ram']:.2f} | {vivado} | {yosys} |")
+    for name, banks in memory_groups(report["memories"]):
+        mem = banks[0]
+        parts = [tiled[b["memory"]] for b in banks if b["memory"] in tiled]
+        vivado = (f"{sum(t['blocks'] for t in parts):g} {parts[0]['primitive']}"
+                  if parts and len({t["primitive"] for t in parts}) == 1 else "-")
+        yosys_sum = {}
+        for t in parts:
+            for kind, v in t.get("yosys", {}).items():
+                yosys_sum[kind] = yosys_sum.get(kind, 0) + v
+        yosys = " + ".join(f"{v:g} {k}" for k, v in yosys_sum.items() if v) or "-"
+        shape = f"{mem['depth']:,} x {mem['width']}"
+        if len(banks) > 1:
+            shape = f"{len(banks)} x {shape}"
+        rows.append(f"| `{name}` | {shape} | {mem['style']} | {sum(b['bits'] for b in banks) / 2**20:.2f} | "
+                    f"{sum(b['percent_of_onchip_ram'] for b in banks):.2f} | {vivado} | {yosys} |")
     if tiles:
         rows += ["", f"Vivado-style tiling in total: **{tiles['URAM288']['used']:,} URAM288 "
                      f"({tiles['URAM288']['percent']:.1f}%)**, {tiles['RAMB36']['used']:,g} RAMB36 "
@@ -132,7 +163,7 @@ def estimate_section(root: Path) -> str:
         for slr in plan["slrs"]:
             rows.append(f"| SLR{slr['slr']} | {slr['URAM288']:g} / {slr['budget']['URAM288']} | "
                         f"{slr['RAMB36']:g} / {slr['budget']['RAMB36']} | {slr['LUT']:,} / {slr['budget']['LUT']:,} | "
-                        f"{', '.join(f'`{m}`' for m in slr['memories']) or '-'} |")
+                        f"{', '.join(bank_names(slr['memories'])) or '-'} |")
         from fpgax.toolflow.estimate import _split_text
 
         if plan["split"]:

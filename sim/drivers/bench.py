@@ -1,4 +1,5 @@
-"""cocotb bench of the MatchingEngine: every event compared with the golden model.
+"""cocotb bench of the engine in service (``PipelinedEngine``; ``FPGAX_ENGINE=fsm``: the replaced
+``MatchingEngine``): every event compared with the golden model.
 
 In the style of cocotbext-axi / verilog-axis benches: a ``TB`` owns the clock, the reset, an
 ``AxiStreamSource`` on the command stream and an ``AxiStreamSink`` on the event stream (mapped

@@ -8,6 +8,7 @@ resolved commands through it and returns the events, the way ``MatchingModel.run
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -45,17 +46,35 @@ def verilator_bin() -> Path:
     return path
 
 
-#: The engines the RTL runs can be: the one in service and the pipelined one being built
-#: (docs/pipelined-engine.md). ``FPGAX_ENGINE`` chooses, for the Verilated runs only (the kernel, the
-#: estimate and the cocotb benches build the engine in service until the pipelined one replaces it).
+#: The engines the RTL runs can be: the one in service, ``PipelinedEngine`` (docs/pipelined-engine.md),
+#: and the one it replaced, ``MatchingEngine`` (hdl/engine.py), kept for side-by-side measurements.
+#: ``FPGAX_ENGINE`` chooses, for the bare engine's Verilated runs and cocotb bench (the kernel, the
+#: market-data engine and the estimate build the engine in service).
 ENGINES = ("fsm", "pipelined")
 
 
 def engine_kind() -> str:
-    kind = os.environ.get("FPGAX_ENGINE", "fsm")
+    kind = os.environ.get("FPGAX_ENGINE", "pipelined")
     if kind not in ENGINES:
         raise RtlError(f"FPGAX_ENGINE={kind!r}: one of {', '.join(ENGINES)}")
     return kind
+
+
+@contextlib.contextmanager
+def engine_chosen(kind: str):
+    """``FPGAX_ENGINE`` set to ``kind`` inside the block (as it was after it): the side-by-side
+    measurements run both engines in one process."""
+    if kind not in ENGINES:
+        raise RtlError(f"engine {kind!r}: one of {', '.join(ENGINES)}")
+    before = os.environ.get("FPGAX_ENGINE")
+    os.environ["FPGAX_ENGINE"] = kind
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["FPGAX_ENGINE"]
+        else:
+            os.environ["FPGAX_ENGINE"] = before
 
 
 def verilog(config: EngineConfig, engine: str | None = None) -> str:
