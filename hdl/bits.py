@@ -66,6 +66,16 @@ def or_tree(values):
     return values[0]
 
 
+def step_one(value, down):
+    """``value`` - 1 when ``down``, else ``value`` + 1, wrapping at its width, bit by bit: bit i
+    flips when every bit below it is 0 (going down) or 1 (going up). Without an adder's carry
+    chain, each bit is one LUT up to 5 bits (a function of the bits up to it and ``down``)."""
+    value = Value.cast(value)
+    bits = [value[i] ^ Mux(down, ~value[:i].any(), value[:i].all()) if i else ~value[0]
+            for i in range(len(value))]
+    return Cat(*bits)
+
+
 def address_bits(n: int) -> int:
     """Address bits for n entries (at least 1)."""
     return max(1, (n - 1).bit_length())

@@ -23,7 +23,7 @@ Contract
 
 import contextlib
 
-from amaranth import Array, Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
+from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -202,15 +202,19 @@ class FpgaxKernel(wiring.Component):
 
         # The command stage: a two-entry buffer between the unpacker and the engine, holding the
         # next command and the part of its worst-case event count that does not depend on the
-        # book (``fpgax.spec.regmap.worst_case_events``). Entries are written where they arrive
-        # and presented from a read pointer, never moved: the engine's handshake moves a pointer
-        # and a count (not the 263 bits of an entry), the admission check and the handshake start
-        # from registers, and the unpacker's ``ready`` is a register too (an entry is free), so the
-        # engine's ``i.ready`` does not reach back into the read FIFO's memory.
+        # book (``fpgax.spec.regmap.worst_case_events``). The command presented is a register of
+        # its own (``front``: the engine's checks at its handshake start from it, not from a
+        # multiplexer of entries), refilled from the entry behind it (``back``) or the unpacker
+        # when the engine takes it; the admission check and the handshake start from registers,
+        # and the unpacker's ``ready`` is a register too (an entry is free), so the engine's
+        # ``i.ready`` does not reach back into the read FIFO's memory.
         cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
         opcode, qty = cmd.opcode, cmd.qty
         depth = Signal(32)
-        with m.If(qty < cfg.snapshot_depth):
+        # (qty < snapshot_depth: a test of the high bits when the depth is a power of two, no carry chain)
+        d_bits = cfg.snapshot_depth.bit_length() - 1
+        short = qty[d_bits:] == 0 if cfg.snapshot_depth == 1 << d_bits else qty < cfg.snapshot_depth
+        with m.If(short):
             m.d.comb += depth.eq(qty)
         with m.Else():
             m.d.comb += depth.eq(cfg.snapshot_depth)
@@ -233,9 +237,9 @@ class FpgaxKernel(wiring.Component):
         StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "plus_live": 1})
         incoming = Signal(StagedLayout)
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live)]
-        entries = Array(Signal(StagedLayout, name=f"stage{i}") for i in range(2))
-        head, tail, held = Signal(), Signal(), Signal(range(3))   # read and write pointers, count
-        staged = entries[head]                  # the command presented to the engine
+        front, back = Signal(StagedLayout, name="stage_front"), Signal(StagedLayout, name="stage_back")
+        held = Signal(range(3))                 # commands held: front, then back
+        staged = front                          # the command presented to the engine
         staged_valid = Signal()
         m.d.comb += staged_valid.eq(held != 0)
         handed = engine.i.valid & engine.i.ready
@@ -283,13 +287,16 @@ class FpgaxKernel(wiring.Component):
         arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(offer),
                      unpack.o.ready.eq(held != 2)]
-        with m.If(arriving):
-            m.d.sync += [entries[tail].eq(incoming), tail.eq(~tail)]
-        with m.If(handed):
-            m.d.sync += head.eq(~head)
+        # (no arrival while two are held: the unpacker's ready)
+        with m.If(handed & (held == 2)):
+            m.d.sync += front.eq(back)
+        with m.Elif(arriving & ((held == 0) | handed)):
+            m.d.sync += front.eq(incoming)
+        with m.If(arriving & (held == 1) & ~handed):
+            m.d.sync += back.eq(incoming)
         m.d.sync += held.eq(held + arriving - handed)
         with m.If(clear):
-            m.d.sync += [held.eq(0), head.eq(0), tail.eq(0)]
+            m.d.sync += held.eq(0)
 
         def begin():
             m.d.sync += [starting.eq(1), ap_idle.eq(0)]

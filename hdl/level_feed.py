@@ -15,7 +15,8 @@ Contract
   ``limit`` going up, at least going down); the levels after the best are searched from then on.
   A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
   before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
-  otherwise: until ``go`` the feed does not touch the index). The index must be free (``free_next``
+  otherwise: until ``go`` the feed does not touch the index). ``go`` is never given in an idle
+  cycle without ``start`` (the search is decided on ``go`` alone there). The index must be free (``free_next``
   or not ``busy``) in the cycle after ``go``, and is the feed's until ``idle``.
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
@@ -207,11 +208,13 @@ class LevelFeed(wiring.Component):
             # (loaded in every idle cycle: only ``start`` moves the machine)
             m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
                          any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0)]
-            with m.If(self.start):
-                with m.If(self.go):
-                    search(self.book, self.best, self.down)
-                with m.Else():
-                    fsm.goto("HOLD")
+            # (``go`` in an idle cycle comes with ``start``: contract. The search is decided on
+            # ``go`` alone, so that ``start``, which a sequencer makes late in its cycle, reaches the
+            # machine's state and captures but not the index's request registers)
+            with m.If(self.go):
+                search(self.book, self.best, self.down)
+            with m.Elif(self.start):
+                fsm.goto("HOLD")
         with fsm.state("HOLD"):          # the best is read; the search waits for ``go``
             with m.If(self.go):
                 m.d.sync += [limit.eq(self.limit), any_price.eq(self.any_price)]

@@ -73,7 +73,15 @@ Pipeline (``start`` in cycle t; the state names are the machine's):
 
 from amaranth import Cat, Const, Module, Mux, Signal
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, in_search_order, side_mask, word_order
+from fpgax.hdl.bits import (
+    group_lowest,
+    grouped_lowest,
+    grouped_width,
+    in_search_order,
+    side_mask,
+    step_one,
+    word_order,
+)
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.price_index import IndexOp, IndexPorts
 from fpgax.hdl.ram import PipelinedRam
@@ -203,7 +211,7 @@ class LevelIndex(IndexPorts):
         # the state and the read enables only; ``idle``, not the state's register, enables the
         # hundred captures)
         with m.If(idle):
-            near = Mux(self.down, start_sel - 1, start_sel + 1)
+            near = step_one(start_sel, self.down)      # (the adjacent word: no carry chain)
             m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                          inclusive.eq(self.inclusive), adjacent.eq(near),
                          read_sel.eq(Mux(self.op.as_value()[2], self.beyond_next, near)),

@@ -167,7 +167,10 @@ class Matcher(wiring.Component):
         ]
 
         # and its writes
-        gone = act.valid & act.r_gone
+        # (act.valid & act.r_gone, written flat from the registers it is made of -- the loop's
+        # pending decision, the event output's room, the gone queue's, the decided-if-gone -- so that
+        # it is one LUT, not a chain through the loop's decision)
+        gone = Cat(loop.hold, self.w_rdy, self.gone.ready, act.r_gone).all()
         m.d.comb += [
             self.gone.valid.eq(gone),
             self.gone.payload.slot.eq(act.slot), self.gone.payload.gen.eq(r_gen),

@@ -47,7 +47,7 @@ from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
 from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import PipelinedRam, RowChoice
 from fpgax.hdl.risk import NotionalCheck
-from fpgax.hdl.slot_queue import SlotQueue
+from fpgax.hdl.slot_queue import SlotQueue, thermometer_step
 from fpgax.hdl.walker import Walker
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -232,6 +232,7 @@ class PipelinedEngine(wiring.Component):
             writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
+            m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
         for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
@@ -431,7 +432,12 @@ class PipelinedEngine(wiring.Component):
         # DECIDE's unlink (a CANCEL, a REPLACE's) and a walk's (UNLINK_GO), started the cycle after
         # the decision: a register
         unlink_go = Signal()
-        from_queue = gone.r.valid & ~unlinker.busy & ~cancel_start & ~unlink_go
+        # (the sequencer's own unlink, ``cancel_start``, is decided only with the gone queue empty
+        # -- AGGRESSOR_END's lists_quiet, CANCEL_UNLINK's cancel_ready: asserted --, so it is left
+        # out of the queue's pop, which it would otherwise reach late in its cycle)
+        from_queue = gone.r.valid & ~unlinker.busy & ~unlink_go
+        if self.checks:
+            m.d.sync += Assert(~(cancel_start & gone.r.valid), "the sequencer's unlink with the gone queue not empty")
         # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
         # from, registers (``cancel_start`` is a decision of the cycle)
         seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
@@ -1339,14 +1345,17 @@ class _GoneQueue(wiring.Component):
         m = Module()
         entries = Array(Signal(self.layout, name=f"gone{i}") for i in range(self.depth))
         wr, rd = Signal(range(self.depth)), Signal(range(self.depth))
-        count = Signal(range(self.depth + 1))
+        # the entries held, as a thermometer code (bit i: more than i): the push and the pop, which
+        # the matcher's and the sequencer's decisions make late in their cycle, meet one LUT a bit
+        # rather than an adder's carry chain
+        count = Signal(self.depth)
         push, pop = self.w.valid & self.w.ready, self.r.valid & self.r.ready
         room = Signal(init=1)
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
-        m.d.sync += room.eq(count <= self.depth - 3)
+        m.d.sync += room.eq(~count[self.depth - 3])
         nonempty = Signal()                 # count != 0, a register
-        m.d.comb += self.more.eq(count >= 2)
-        m.d.sync += nonempty.eq(push | self.more | ((count == 1) & ~pop))
+        m.d.comb += self.more.eq(count[1])
+        m.d.sync += nonempty.eq(push | self.more | (count[0] & ~count[1] & ~pop))
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(nonempty), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries
@@ -1355,7 +1364,7 @@ class _GoneQueue(wiring.Component):
             m.d.sync += wr.eq(wr + 1)
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
-        m.d.sync += count.eq(count + push - pop)
+        m.d.sync += count.eq(thermometer_step(count, push, pop))
         return m
 
 

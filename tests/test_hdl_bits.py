@@ -133,3 +133,28 @@ def test_a_split_register_is_a_register_of_its_layout():
     sim.run()
     with pytest.raises(ValueError, match="split_register"):
         split_register(data.UnionLayout({"p": 4, "q": 8}), "union")
+
+
+def test_step_one_is_plus_or_minus_one_wrapping():
+    """``step_one`` against Python arithmetic on every value of a few widths, both directions."""
+    from amaranth import Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import step_one
+
+    for width in (1, 3, 5):
+        value, down = Signal(width), Signal()
+        out = Signal(width)
+        m = Module()
+        m.d.comb += out.eq(step_one(value, down))
+
+        async def bench(ctx, width=width, value=value, down=down, out=out):
+            for v in range(1 << width):
+                for d in (0, 1):
+                    ctx.set(value, v)
+                    ctx.set(down, d)
+                    assert ctx.get(out) == (v - 1 if d else v + 1) % (1 << width), (width, v, d)
+
+        sim = Simulator(m)
+        sim.add_testbench(bench)
+        sim.run()
