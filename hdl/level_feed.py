@@ -16,8 +16,8 @@ Contract
   A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
   before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
   otherwise: until ``go`` the feed does not touch the index). ``go`` is never given in an idle
-  cycle without ``start`` (the search is decided on ``go`` alone there). The index must be free (``free_next``
-  or not ``busy``) in the cycle after ``go``, and is the feed's until ``idle``.
+  cycle without ``start`` (the search is decided on ``go`` alone there). The index must be free
+  (``free_next`` or not ``busy``) in the cycle after ``go``, and is the feed's until ``idle``.
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``

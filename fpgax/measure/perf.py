@@ -309,14 +309,14 @@ def _write_report(root: Path, orders: int, profile_name: str, peer_python: str |
     lines += ["", "![round trips](perf/round-trips-sim.png)", ""]
     wire = wire_latency(tiny, orders=5000)
     lines += wire_section(wire, clock)
-    now = _bench_flow(config, 50_000)
+    now = _bench_flow(config, SIDE_BY_SIDE_COMMANDS)
     replaced = docs / "perf" / "replaced-engine.json"
     if replaced.exists():
         lines += against_replaced(json.loads(replaced.read_text()), config, modelled, now)
     previous = docs / "perf" / "previous-design.json"
     if previous.exists():
         recorded = json.loads(previous.read_text())
-        lines += against_previous(recorded, config, modelled, now if recorded["commands"] == now["commands"] else None)
+        lines += against_previous(recorded, config, modelled, now)
     out = docs / "performance.md"
     out.write_text("\n".join(lines) + "\n")
     (docs / "perf" / "summary.json").write_text(json.dumps(
@@ -325,6 +325,9 @@ def _write_report(root: Path, orders: int, profile_name: str, peer_python: str |
         indent=2) + "\n")
     return out
 
+
+#: The side-by-side tables' flow: ``fpgax bench rtl``'s generated flow of this many commands.
+SIDE_BY_SIDE_COMMANDS = 50_000
 
 #: The rows of the side-by-side table: (label, how to read a bench report's p50 and p99).
 PREVIOUS_ROWS = (("resting add", ("first_event", "resting add")), ("cancel", ("first_event", "cancel")),
@@ -371,10 +374,11 @@ def _side_by_side(title: str, intro: str, before: dict, before_mhz: float, now: 
 
 
 def against_previous(previous: dict, config: EngineConfig, modelled, now: dict | None = None) -> list[str]:
-    """`bench rtl` of the current design (``now``, measured here when not given) beside the one
-    recorded for the previous design (docs/perf/previous-design.json): cycles, and ns each at its
-    own modelled clock."""
-    now = now or _bench_flow(config, previous["commands"])
+    """`bench rtl` of the current design beside the one recorded for the previous design
+    (docs/perf/previous-design.json): cycles, and ns each at its own modelled clock. ``now``: the
+    current design's report when it was measured on a flow of the recorded size, else measured here."""
+    if now is None or now["commands"] != previous["commands"]:
+        now = _bench_flow(config, previous["commands"])
     intro = (f"`fpgax bench rtl` on the same generated {previous['commands']:,}-command flow (`sim` profile). The "
              f"previous design ({previous['revision']}: {previous['design']}) at its modelled "
              f"{previous['clock_mhz']:g} MHz, this one at {modelled.mhz:g} MHz ({modelled.source}).")

@@ -69,8 +69,6 @@ def register_table() -> str:
 
 def _memory_of(bank: str) -> str:
     """The memory a bank belongs to: ``engine.rows.rows.bank7`` -> ``engine.rows.rows``."""
-    import re
-
     return re.sub(r"\.bank\d+$", "", bank)
 
 

@@ -53,19 +53,21 @@ def verilator_bin() -> Path:
 ENGINES = ("fsm", "pipelined")
 
 
-def engine_kind() -> str:
-    kind = os.environ.get("FPGAX_ENGINE", "pipelined")
+def _checked_engine(kind: str, what: str) -> str:
     if kind not in ENGINES:
-        raise RtlError(f"FPGAX_ENGINE={kind!r}: one of {', '.join(ENGINES)}")
+        raise RtlError(f"{what}={kind!r}: one of {', '.join(ENGINES)}")
     return kind
+
+
+def engine_kind() -> str:
+    return _checked_engine(os.environ.get("FPGAX_ENGINE", "pipelined"), "FPGAX_ENGINE")
 
 
 @contextlib.contextmanager
 def engine_chosen(kind: str):
     """``FPGAX_ENGINE`` set to ``kind`` inside the block (as it was after it): the side-by-side
     measurements run both engines in one process."""
-    if kind not in ENGINES:
-        raise RtlError(f"engine {kind!r}: one of {', '.join(ENGINES)}")
+    _checked_engine(kind, "engine")
     before = os.environ.get("FPGAX_ENGINE")
     os.environ["FPGAX_ENGINE"] = kind
     try:
