@@ -107,7 +107,7 @@ def first_reason(m, verdicts, reasons, early):
     m.d.sync += early_any.eq(_any([g for _, g in group_any]))
     reason = Cat(*(_any([f for f, r in zip(firsts, reasons, strict=True) if r.value >> bit & 1])
                    for bit in range(REASON_BITS)))
-    return early_any | _any([u for u, e in zip(verdicts, early, strict=True) if not e]), reason
+    return or_tree([early_any] + [u for u, e in zip(verdicts, early, strict=True) if not e]), reason
 
 
 def _any(values):
@@ -285,7 +285,7 @@ class CommandCheck(wiring.Component):
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
             m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
-        picked_failed = _any([is_family[f] & answers[f][0] for f in family_of])
+        picked_failed = or_tree([is_family[f] & answers[f][0] for f in family_of])    # (a tree: not a chain)
         picked_reason = or_tree([Mux(is_family[f], answers[f][1], 0) for f in family_of])
         m.d.comb += self.command_failed_soon.eq(picked_failed)
         with m.If(decide):

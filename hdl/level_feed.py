@@ -1,10 +1,13 @@
 """LevelFeed: the levels an aggressor may trade with, best first, each with its row -- the pipelined
 engine's sweep (docs/pipelined-engine.md), feeding the ``Matcher``'s ``levels``.
 
-It starts from the book side's best level (the sequencer keeps it exact: it holds orders), asks a
-``LevelIndex`` for the occupied levels after it (a FIND, then NEXT_WORD for each further word, one
-asked for as soon as the word before it is answered), reads each level's row (``LevelRows``) and
-queues what it found, so that the matcher only ever looks at the head of a queue of registers.
+It starts from the book side's best level (the sequencer keeps it exact: it holds orders). The
+levels just after it come from a peek at the index (``LevelIndex.peek``, ``IndexPeek``: the best's
+word and the next one, read as the feed starts), the level next to the best even before the peek
+says whether it holds orders (its row is read ahead); the levels beyond those two words from the
+index's FIND, then NEXT_WORD for each further word, one asked for as soon as the word before it is
+answered. It reads each level's row (``LevelRows``) and queues what it found, so that the matcher
+only ever looks at the head of a queue of registers.
 
 Contract
 --------
@@ -35,20 +38,40 @@ Contract
 * The index's request (``index_*``; its ``inclusive`` is 0) is driven while not ``idle``, from
   registers and the state; the rows are read at ``row_addr`` (a register) when ``row_en`` (a
   register), their data expected ``row_latency`` cycles later on ``row_data``.
+* ``peek``: read in every idle cycle at (``book``, ``best``, ``down``); the words of ``start``'s
+  cycle are taken ``IndexPeek.LATENCY`` cycles later or after (they hold while the feed is not
+  idle). No write of the index may be issued after ``start``'s cycle until the feed is idle (the
+  feed owns the index from ``go``; a write in ``start``'s own cycle, the last of a SET, is seen).
+* ``ahead_ok`` (with ``start``): no write of a level row of ``book`` is issued after ``start``'s
+  cycle (the level next to the best may be read ahead, two cycles after it).
 
-Cycles (``start`` in t): the best level's row is read at t+1 and queued at t+1+latency (presented
-a cycle later); the index's FIND is started a cycle after ``go``. A level comes out of a word every 2 cycles
-(``GROUP``/``TAKE``: a two-stage encoder of what the index left of the word), each checked and
-read in the cycle after it is offered while ``DEPTH`` allows; the next word is asked for two
-cycles after a word's answer is taken (``NEXT_WORD``, 6 cycles at ``LevelIndex``).
+Cycles (``start`` in t, ``go`` with it or at t+1): the best level's row is read at t+1 and queued
+at t+1+latency (presented a cycle later); the next level's, when it is next to the best in its
+word (and ``ahead_ok``), at t+2 -- the entry dropped at t+2 if the peek says it holds no orders.
+The peeked words are taken at t+2 (``PEEK``): their first level after those is offered at t+3 and
+read at t+5, 4 cycles after the best; the index's FIND, from the far edge of the second word, is
+asked for at t+2. A level comes out of the words every 2 cycles (``GROUP``/``TAKE``: a two-stage
+encoder), each checked and read in the cycle after it is offered while ``DEPTH`` allows; the next
+word is asked for two cycles after a word's answer is taken (``NEXT_WORD``, 6 cycles at
+``LevelIndex``). A later ``go`` delays all but the best's read by as much.
 """
 
-from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, word_order
+from fpgax.hdl.bits import (
+    GROUP,
+    group_lowest,
+    grouped_lowest,
+    grouped_width,
+    lut_of,
+    or_tree,
+    step_one,
+    word_order,
+)
 from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.index_peek import peek_signature
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.level_sweep import sweep_entry
 from fpgax.hdl.price_index import IndexOp
@@ -60,8 +83,13 @@ class LevelFeed(wiring.Component):
 
     def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int):
         self.book_bits, self.level_bits, self.slot_bits = book_bits, level_bits, slot_bits
+        if row_latency < 2:     # (the read-ahead's entry is decided as it leaves stage 1)
+            raise ValueError(f"the rows' latency must be at least 2, not {row_latency}")
         self.word_bits, self.row_latency = word_bits, row_latency
         self.sel_bits = level_bits - word_bits
+        if (1 << word_bits) % GROUP:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
+            raise ValueError(f"words of {1 << word_bits} levels: the feed's encoder takes whole groups of {GROUP}")
         self.entry = sweep_entry(level_bits, slot_bits)
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
@@ -73,12 +101,14 @@ class LevelFeed(wiring.Component):
             "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
             "index_rest": In(1 << word_bits), "index_beyond": In(1 << self.sel_bits),
             "row_addr": Out(level_bits + book_bits), "row_en": Out(1), "row_data": In(level_ends(slot_bits)),
+            "peek": Out(peek_signature(book_bits, level_bits, word_bits)), "ahead_ok": In(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         wb, lb, W = self.word_bits, self.level_bits, 1 << self.word_bits
         book, down, limit, any_price = Signal(self.book_bits), Signal(), Signal(lb), Signal()
+        best = Signal(lb)
         worst = Mux(down, 0, (1 << lb) - 1)
 
         # ---- the queue: entries written at ``wr``, presented from ``rd``. ``reserved`` counts the
@@ -110,24 +140,42 @@ class LevelFeed(wiring.Component):
         best_acceptable = self.any_price | Mux(self.down, self.best >= self.limit, self.best <= self.limit)
         # (taken at start: checked when ``go`` comes with it; acceptable by contract when it comes later)
         best_ends = self.go & ~best_acceptable
-        reading = take | starting
+        # the level next to the best (``adjacent``, in its word), read ahead: its row is read in the
+        # cycle the peek's words come out (``spec_read`` in the cycle before, ``PEEK``), before the
+        # words say whether it holds orders (``spec_used``) and whether it is acceptable; both are
+        # registered then and decide its entry as it leaves stage 1 (``spec_at1``): kept (found when
+        # acceptable, else the last entry) or dropped. It is counted in ``reserved`` then, when kept
+        # (two cycles after its read: with the best and the one offer those cycles allow, at most
+        # ``DEPTH`` entries are in flight or queued).
+        spec_read, before_peek, in_peek = Signal(), Signal(), Signal()
+        spec_at1, spec_used, spec_acceptable = Signal(), Signal(), Signal()
+        adjacent = Signal(lb)            # (from the start's registers)
+        reading = take | starting | spec_read
+        spec_drop = spec_at1 & ~spec_used
         # in flight: stage j holds the level whose row was read j cycles ago
         L = self.row_latency
         f_valid = Signal(L + 1)
         f_found = Signal(L + 1)
         f_idx = [Signal(lb, name=f"f_idx{j}") for j in range(L + 1)]
-        m.d.sync += [self.row_en.eq(reading), f_valid.eq(Cat(reading, f_valid[:-1])),
-                     f_found.eq(Cat((take & ~cand_last & acceptable) | (starting & ~best_ends), f_found[:-1])),
-                     cand_valid.eq(0)]
+        m.d.sync += [self.row_en.eq(reading),
+                     f_valid.eq(Cat(reading, f_valid[0], f_valid[1] & ~spec_drop, f_valid[2:-1])),
+                     f_found.eq(Cat((take & ~cand_last & acceptable) | (starting & ~best_ends), f_found[0],
+                                    Mux(spec_at1, spec_used & spec_acceptable, f_found[1]), f_found[2:-1])),
+                     cand_valid.eq(0), spec_at1.eq(in_peek & f_valid[0])]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
         # (the best's address loaded in every idle cycle, whether or not the feed starts: its read
-        # enable is ``starting``; nothing is offered while idle)
+        # enable is ``starting``; nothing is offered while idle. The adjacent level's, in the
+        # cycles before the peek's: its read enable is ``spec_read``)
         with m.If(self.idle):
             m.d.sync += [self.row_addr.eq(Cat(self.best, self.book)), f_idx[0].eq(self.best),
                          finished.eq(best_ends)]
+        with m.Elif(before_peek):
+            m.d.sync += [self.row_addr.eq(Cat(adjacent, book)), f_idx[0].eq(adjacent)]
         with m.Elif(take):
             m.d.sync += [self.row_addr.eq(Cat(cand, book)), f_idx[0].eq(Mux(cand_last, worst, cand)),
                          finished.eq(cand_last | ~acceptable)]
+        with m.If(spec_at1 & spec_used & ~spec_acceptable):    # (never with a take)
+            m.d.sync += finished.eq(1)
         with m.If(self.start):
             m.d.sync += self.exhausted.eq(0)
         with m.Elif(take & cand_last):
@@ -148,7 +196,7 @@ class LevelFeed(wiring.Component):
             m.d.sync += head.eq(entry)
         # (the pop, a decision of the consumer's cycle, meets ``nonempty``'s last LUT only)
         m.d.sync += [count.eq(count + push - pop), nonempty.eq(push | (count >= 2) | ((count == 1) & ~pop)),
-                     reserved.eq(reserved + reading - pop)]
+                     reserved.eq(reserved + take + starting + (spec_at1 & spec_used) - pop)]
 
         # ---- the index's request: registers, 0 while the feed does not use the index (its owner
         # ORs the requests of its users)
@@ -158,15 +206,64 @@ class LevelFeed(wiring.Component):
                      self.index_idx.eq(req_idx), self.index_down.eq(req_down)]
         m.d.sync += req_start.eq(0)
 
-        # ---- the generator: the best level, then the index's answers and the rest of their words
-        rest = Signal(W)                 # the word's levels not yet taken, in the search's order
-        rest_g = Signal(grouped_width(W))
-        word = Signal(max(self.sel_bits, 1))
+        # ---- the generator: the best level, then the levels after it in its word and the next
+        # (peeked at ``start``: ``IndexPeek``), then the index's answers and the rest of their words
+        # ``rest``: the levels not yet taken of two words, in the search's order: ``word_a``'s, then
+        # ``word_b``'s (the peeked pair; an answer's word is ``word_a``, its ``rest_b`` empty)
+        sb = max(self.sel_bits, 1)
+        rest = Signal(2 * W)
+        rest_b = rest[W:]
+        rest_g = Signal(grouped_width(2 * W))
+        word_a, word_b = Signal(sb), Signal(sb)
+        # registered beside rest_g: the levels it holds are in word a / word b. ``b_used``: the
+        # peeked next word's summary bit, applied where rest_g is taken (its multiplexer of the
+        # summary's bits is too late for the peek's cycle)
+        b_used = Signal()
+        # (whether rest_g holds a level of word a / word b: its groups' found bits, a group of
+        # ``GROUP`` levels never straddling the two words)
+        step = 1 + max(1, (GROUP - 1).bit_length())
+        found_bits = [rest_g[g * step] for g in range(2 * W // GROUP)]
+        any_a, any_b = or_tree(found_bits[:W // GROUP]), or_tree(found_bits[W // GROUP:])
         ahead = Signal()                 # a NEXT_WORD asked for, its answer not yet taken
         fresh = Signal()                 # an answer was taken in the cycle before: GROUP asks for the next word
-        _, rest_first = grouped_lowest(m, rest_g, W, "rest")
-        rest_any = Signal()              # registered beside rest_g: the word has a level left
-        position = word_order(rest_first, wb, down)
+        find_due = Signal()              # the FIND beyond the peeked words: its answer not yet taken
+        _, rest_first = grouped_lowest(m, rest_g, 2 * W, "rest")
+        rest_any = any_a | (any_b & b_used)
+        position = Cat(word_order(rest_first[:wb], wb, down), Mux(rest_first[wb], word_b, word_a))
+        # what the peek needs, from the start's registers in the cycles before it (``before_peek``):
+        # the levels after the best in its word (but the adjacent one when it is read ahead) as a
+        # mask in the search's order, the adjacent level's place in it (``adjacent_1h``); ``spec``:
+        # the adjacent level's row is read ahead (the start's ``ahead_ok``, and the best not at its
+        # word's edge: the adjacent level is in the best's word)
+        after_best, adjacent_1h, ahead_ok = Signal(W), Signal(W), Signal()
+        best_bit = best[:wb]
+        spec = ahead_ok & ~Mux(down, best_bit == 0, best_bit == W - 1)
+        # (each bit a table of the best's bit and the direction: a LUT6 up to 32-level words, and
+        # the mask's two tables, with and without the adjacent level, chosen by ``ahead_ok``)
+        cells = getattr(platform, "slice_cells", None)
+        table_inputs = [best_bit[i] for i in range(wb)] + [down]
+
+        def place(bits):         # the best's place in the search's order, from a table's inputs
+            at = sum(bits[i] << i for i in range(wb))
+            return W - 1 - at if bits[wb] else at
+
+        def table(fn):
+            if len(table_inputs) <= 6:
+                return Cat(*(lut_of(m, table_inputs, lambda bits, p=p: fn(p, place(bits)), cells) for p in range(W)))
+            values = Array(Const(sum(int(bool(fn(p, at))) << p for p in range(W)), W) for at in range(W))
+            return values[Mux(down, W - 1 - best_bit, best_bit)]
+        after_all = table(lambda p, at: p > at)
+        after_but_adjacent = table(lambda p, at: p > at + 1)
+        m.d.comb += adjacent.eq(Cat(step_one(best_bit, down), best[wb:]))
+        if self.sel_bits:
+            best_sel = best[wb:]
+            next_word = step_one(best_sel, down)          # the word after the best's (wraps at the edge)
+            best_at_edge = Mux(down, best_sel == 0, best_sel == (1 << self.sel_bits) - 1)
+        else:
+            next_word, best_at_edge = 0, 1
+        with m.If(before_peek):
+            m.d.sync += [after_best.eq(Mux(ahead_ok, after_but_adjacent, after_all)),
+                         adjacent_1h.eq(table(lambda p, at: p == at + 1))]
 
         def candidate(level, last=0):
             """What a state offers: loaded whether or not it is offered (``offer``), so that the
@@ -178,14 +275,14 @@ class LevelFeed(wiring.Component):
 
         def load_answer():
             """The index's answer's word, loaded in every cycle a state waits for it (nothing reads
-            ``rest`` or ``word`` then): ``take_answer`` takes it when it is there."""
-            m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0)]
+            ``rest`` or ``word_a`` then): ``take_answer`` takes it when it is there."""
+            m.d.sync += [rest.eq(self.index_rest), word_a.eq(self.index_result[wb:] if self.sel_bits else 0)]
 
         def take_answer():
             """The index's answer (found) is the next level; the rest of its word follows, and
             the next word is asked for (NEXT_WORD in the next cycle) when there is one."""
             offer()
-            m.d.sync += fresh.eq(1)
+            m.d.sync += [fresh.eq(1), find_due.eq(0)]
             fsm.goto("GROUP")
 
         fsm = OneHotFSM(m, init="IDLE")
@@ -194,36 +291,59 @@ class LevelFeed(wiring.Component):
             """Stopped: on to DRAIN (the last goto of a state's body counts)."""
             with m.If(self.stop):
                 fsm.goto("DRAIN")
-        best = Signal(lb)
         m.d.comb += [self.idle.eq(fsm.ongoing("IDLE")), self.holding.eq(fsm.ongoing("HOLD")),
                      self.draining.eq(fsm.ongoing("DRAIN"))]
+        # the peek: the best's word and the next, read in every idle cycle (``start``'s among them),
+        # out ``IndexPeek.LATENCY`` cycles later and held until the feed is idle again
+        m.d.comb += [self.peek.en.eq(fsm.ongoing("IDLE")), self.peek.book.eq(self.book),
+                     self.peek.level.eq(self.best)]
 
-        def search(book_, best_, down_):
-            """The FIND of the levels after the best (the index is free in the next cycle)."""
-            m.d.sync += [req_start.eq(1), req_op.eq(IndexOp.FIND), req_book.eq(book_), req_idx.eq(best_),
-                         req_down.eq(down_)]
-            fsm.goto("FIND")
+        def search(book_, down_, next_word_, at_edge_):
+            """The FIND of the levels beyond the peeked words: from the far edge of the word after
+            the best's (of the best's own at the side's edge: none is left), exclusive (the index
+            is free in the next cycle)."""
+            edge_level = Mux(down_, 0, W - 1)
+            far = Cat(edge_level, Mux(at_edge_, best[wb:], next_word_)) if self.sel_bits else edge_level
+            m.d.sync += [req_start.eq(1), req_op.eq(IndexOp.FIND), req_book.eq(book_), req_idx.eq(far),
+                         req_down.eq(down_), find_due.eq(1)]
         with fsm.state("IDLE"):
             m.d.comb += starting.eq(self.start)
             # (loaded in every idle cycle: only ``start`` moves the machine)
             m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
-                         any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0)]
+                         any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0), find_due.eq(0),
+                         ahead_ok.eq(self.ahead_ok)]
             # (``go`` in an idle cycle comes with ``start``: contract. The search is decided on
             # ``go`` alone, so that ``start``, which a sequencer makes late in its cycle, reaches the
-            # machine's state and captures but not the index's request registers)
+            # machine's state and captures but not the index's request registers. Its request is
+            # loaded a cycle later, from the registers loaded now, in FIND)
             with m.If(self.go):
-                search(self.book, self.best, self.down)
+                fsm.goto("FIND")
             with m.Elif(self.start):
                 fsm.goto("HOLD")
         with fsm.state("HOLD"):          # the best is read; the search waits for ``go``
+            m.d.comb += before_peek.eq(1)
             with m.If(self.go):
                 m.d.sync += [limit.eq(self.limit), any_price.eq(self.any_price)]
-                search(book, best, down)
+                search(book, down, next_word, best_at_edge)
+                m.d.comb += spec_read.eq(spec & ~finished)
+                fsm.goto("PEEK")
             with m.If(self.stop):        # (no index operation was asked for: idle at once)
                 fsm.goto("IDLE")
-        with fsm.state("FIND"):          # the index takes the FIND (it is free: contract)
+        with fsm.state("FIND"):          # after a start with ``go``: the FIND asked for, the peek on its way
+            search(book, down, next_word, best_at_edge)
+            m.d.comb += [spec_read.eq(spec & ~finished), before_peek.eq(1)]
+            fsm.goto("PEEK")
+            drain_on_stop()
+        with fsm.state("PEEK"):          # the peeked words are out (the index takes the FIND, or has)
             m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
-            fsm.goto("WAIT_FIND")
+            m.d.comb += in_peek.eq(1)
+            m.d.sync += [spec_used.eq((self.peek.word & adjacent_1h) != 0),
+                         spec_acceptable.eq(any_price | Mux(down, adjacent >= limit, adjacent <= limit))]
+            pair = Cat(self.peek.word & after_best, self.peek.next)     # (the peek's words: in the search's order)
+            m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W)),
+                         rest.eq(pair & (pair - 1)), b_used.eq(self.peek.next_used),
+                         word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]
+            fsm.goto("TAKE")
             drain_on_stop()
         with fsm.state("WAIT_FIND"):
             load_answer()
@@ -236,19 +356,23 @@ class LevelFeed(wiring.Component):
                     fsm.goto("END")
             drain_on_stop()
         with fsm.state("GROUP"):         # the rest's first stage; after an answer, the next word asked for
-            m.d.sync += [rest_g.eq(group_lowest(rest, W)), rest_any.eq(rest != 0), rest.eq(rest & (rest - 1)),
-                         fresh.eq(0)]
+            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W)),
+                         rest.eq(rest & (rest - 1)), fresh.eq(0)]
             with m.If(fresh):            # (the index's outputs hold until its next start)
                 more = self.index_beyond != 0
                 m.d.sync += [ahead.eq(more), req_start.eq(more)]
             fsm.goto("TAKE")
             drain_on_stop()
-        with fsm.state("TAKE"):          # the word's next level, or on to the next word
-            candidate(Mux(rest_any, Cat(position, word) if self.sel_bits else position, worst), ~rest_any)
+        with fsm.state("TAKE"):          # the next level of the words, or on to the next word
+            # (the peeked next word, empty when its summary bit is clear: its levels dropped here)
+            m.d.sync += rest_b.eq(rest_b & b_used.replicate(W))
+            candidate(Mux(rest_any, position, worst), ~rest_any)
             with m.If(rest_any):
                 with m.If(can_offer):
                     offer()
                     fsm.goto("GROUP")
+            with m.Elif(find_due):
+                fsm.goto("WAIT_FIND")
             with m.Elif(ahead):
                 fsm.goto("WAIT_WORD")
             with m.Elif(can_offer):
@@ -268,7 +392,7 @@ class LevelFeed(wiring.Component):
                 fsm.goto("IDLE")
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
             m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
-                         rd_next.eq(1), wr.eq(0), ahead.eq(0), req_start.eq(0), req_op.eq(0), req_book.eq(0),
-                         req_idx.eq(0), req_down.eq(0)]
+                         rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),
+                         req_book.eq(0), req_idx.eq(0), req_down.eq(0)]
         fsm.finish()
         return m

@@ -42,6 +42,9 @@ until the next ``start``):
 * ``CLEAR_PASSED``: mark empty every level behind ``idx`` in direction ``down`` (above it when
   ``down``), ``idx`` too when ``inclusive``.
 
+``peek``: a second reader's view of a level's word and the next, in one read and whatever the
+index is doing (``IndexPeek``: a copy of the words and the summary, written with them).
+
 ``busy_on``: ``busy`` in the next cycle too, whatever ``start`` does now.
 ``free_next`` is high when a ``start`` in the next cycle will be taken: idle, or in a write's last
 cycle (the next request reads what it wrote: the memories forward it).
@@ -72,6 +75,8 @@ Pipeline (``start`` in cycle t; the state names are the machine's):
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import (
     group_lowest,
@@ -83,12 +88,18 @@ from fpgax.hdl.bits import (
     word_order,
 )
 from fpgax.hdl.fsm import OneHotFSM
-from fpgax.hdl.price_index import IndexOp, IndexPorts
+from fpgax.hdl.index_peek import IndexPeek, peek_signature
+from fpgax.hdl.price_index import WORD_BITS, IndexOp, IndexPorts
 from fpgax.hdl.ram import PipelinedRam
 
 
 class LevelIndex(IndexPorts):
     FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 6, 4     # (``IndexPorts``)
+
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
+        word_bits = min(word_bits, level_bits)
+        super().__init__(book_bits, level_bits, word_bits,
+                         more={"peek": In(peek_signature(book_bits, level_bits, word_bits)), "writing": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -97,6 +108,14 @@ class LevelIndex(IndexPorts):
         sb = max(self.sel_bits, 1)
         m.submodules.words = words = PipelinedRam(shape=W, depth=NW << self.book_bits, narrow=True)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << self.book_bits)
+        # the copy the peek reads (``IndexPeek``): every write of the words and the summary, as issued
+        m.submodules.peek = peek = IndexPeek(self.book_bits, self.level_bits, self.word_bits)
+        wiring.connect(m, wiring.flipped(self.peek), peek.peek)
+        m.d.comb += [peek.word_write.en.eq(words.write.en), peek.word_write.addr.eq(words.write.addr),
+                     peek.word_write.data.eq(words.write.data),
+                     peek.summary_write.en.eq(summary.write.en), peek.summary_write.addr.eq(summary.write.addr),
+                     peek.summary_write.data.eq(summary.write.data),
+                     self.writing.eq(words.write.en)]      # (a write of the words is issued: for checks)
 
         # the request, registered at start
         op = Signal(IndexOp)

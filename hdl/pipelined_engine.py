@@ -38,6 +38,7 @@ from fpgax.hdl.bits import address_bits, or_tree, slice_mux
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
+from fpgax.hdl.index_peek import searched_down
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
 from fpgax.hdl.level_feed import LevelFeed
 from fpgax.hdl.level_index import LevelIndex
@@ -233,6 +234,11 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
+            # (the peek's words are in the book side's search order; it sees no index write after
+            # the feed's start: ``IndexPeek``'s contract)
+            m.d.sync += Assert(~feed.start | (feed.down == searched_down(feed.book)),
+                               "the feed's direction is its side's")
+            m.d.sync += Assert(~(index.writing & ~feed.idle), "an index write while the feed runs")
         for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
@@ -332,6 +338,7 @@ class PipelinedEngine(wiring.Component):
         # the check has not rejected and that will trade: not waiting for the event output nor for
         # the decision) or MATCH's: ``late_feed``, a register
         in_t2 = fsm.ongoing("T2")
+        rest_same_book = Signal()        # (t1's: the rester's order rests in the book the NEW trades against)
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
         unfeed_t3, unfeed_later = Signal(), Signal()
         # t3: the aggressor's price meets the opposite side's best (t2's row, the prices compared):
@@ -353,6 +360,10 @@ class PipelinedEngine(wiring.Component):
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
+            # (the level next to the best is read ahead unless the rester, running on, may still
+            # write level rows of that book: at t2 its writes must have been issued by now; a late
+            # start comes with the units settled)
+            feed.ahead_ok.eq(Mux(in_t2, ~(rester.busy_on & rest_same_book), ~rester.busy)),
             # (DECIDE's a cycle after it: a register)
             feed.stop.eq(match_unfeed | unfeed_t3 | unfeed_later),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
@@ -364,6 +375,7 @@ class PipelinedEngine(wiring.Component):
             matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
+        wiring.connect(m, feed.peek, index.peek)
         reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=True)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
@@ -629,7 +641,8 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += walk_go.eq(0)
         m.d.comb += [walker.start.eq(walk_go), walker.by_account.eq(walk_in.by_account),
                      walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
-                     walker.level.eq(walk_in.level), walker.down.eq(walk_in.down)]
+                     walker.level.eq(walk_in.level), walker.down.eq(walk_in.down),
+                     walker.bound.eq(idx[:lb])]          # (a FOK's limit: its visits' ``within``)
 
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
@@ -684,6 +697,7 @@ class PipelinedEngine(wiring.Component):
         # of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
         m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)),
+                     rest_same_book.eq(rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])),
                      rest_near.eq((rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])) & rest_at_best)]
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
@@ -1153,7 +1167,7 @@ class PipelinedEngine(wiring.Component):
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.FOK):       # as the match would go, without trading [R-FOK]
-                        acceptable = market | Mux(buy, visit.level <= idx[:lb], visit.level >= idx[:lb])
+                        acceptable = market | visit.within      # (the walker's compare with ``bound``)
                         own = visit.owner.account == cmd.account[:ab]
                         with m.If(~acceptable | (own & ((cmd.flags & STP_OLDEST) == 0))):
                             m.d.comb += walker.stop.eq(1)

@@ -86,7 +86,7 @@ class IndexPorts(wiring.Component):
     word next to it (``FIND_ADJACENT``), from a far word (``FIND_FAR``), of a ``NEXT_WORD``; and
     from a write's ``start`` to the next ``start`` it allows (``WRITE_CYCLES``)."""
 
-    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS, more: dict | None = None):
         self.book_bits = book_bits
         self.level_bits = level_bits
         self.word_bits = min(word_bits, level_bits)       # W = 2**word_bits
@@ -107,6 +107,7 @@ class IndexPorts(wiring.Component):
             "rest": Out(1 << self.word_bits),
             "beyond": Out(1 << self.sel_bits),
             "beyond_next": Out(max(self.sel_bits, 1)),
+            **(more or {}),
         })
 
 

@@ -205,7 +205,7 @@ class LevelFeedCore(wiring.Component):
 
     #: the feed's members wired inside: its index request and answers, its row reads
     INNER = ("index_start", "index_op", "index_book", "index_idx", "index_down", "index_busy",
-             "index_found", "index_result", "index_rest", "index_beyond", "row_addr", "row_en", "row_data")
+             "index_found", "index_result", "index_rest", "index_beyond", "row_addr", "row_en", "row_data", "peek")
     SETUP = ("start", "op", "book", "idx", "down", "inclusive")
 
     def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int | None = None):
@@ -230,6 +230,7 @@ class LevelFeedCore(wiring.Component):
         m.submodules.feed, m.submodules.index, m.submodules.rows = feed, index, rows = self.feed, self.index, self.rows
         pass_through(m, feed, self, ports_but(feed, self.INNER))
         wiring.connect(m, wiring.flipped(self.rows_write), rows.write)
+        wiring.connect(m, feed.peek, index.peek)
         for name in self.SETUP:       # the requests ORed: each is 0 while its user does not use the index
             theirs = getattr(self, f"setup_{name}")
             ours = {"start": feed.index_start, "op": feed.index_op, "book": feed.index_book,

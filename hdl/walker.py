@@ -11,9 +11,11 @@ Contract
 * ``visit`` (``valid``, held until ``advance`` or ``stop``): an order, its slot, its rows --
   ``state``, ``owner``, ``order``, ``leaves`` -- its level's index (``level``), ``last`` (the last
   order of its level, or of the account's list), and, on an account's walk, its symbol's row
-  (``symbol``). The parent may take the order off its lists before it advances: the walker has
-  read what it needs of it (its links; the level's tail, or the list's, from before the walk
-  reached it).
+  (``symbol``), and ``within``: its level is no worse than ``bound`` (at most ``bound`` going up,
+  at least going down; ``bound`` held through the walk), registered with the visit, for a parent
+  that stops at the first level beyond a limit. The parent may take the order off its lists
+  before it advances: the walker has read what it needs of it (its links; the level's tail, or
+  the list's, from before the walk reached it).
 * ``advance`` (one cycle, during a visit): on to the next order; ``stop`` (one cycle, any time
   while ``busy`` and the walker is not searching): the walk ends. ``busy`` falls when the walk has
   no order left, or a cycle after ``stop``.
@@ -64,11 +66,11 @@ class Walker(wiring.Component):
         k = slot_bits
         self.visit_layout = data.StructLayout({
             "valid": 1, "slot": k, "state": state_row, "owner": owner_row, "order": order_row, "leaves": 32,
-            "level": level_bits, "last": 1, "symbol": symbol_row})
+            "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1})
         self.symbol_bits = data.Layout.cast(owner_row).members["symbol"]
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits),
-            "book": In(book_bits), "level": In(level_bits), "down": In(1),
+            "book": In(book_bits), "level": In(level_bits), "down": In(1), "bound": In(level_bits),
             "busy": Out(1), "visit": Out(self.visit_layout), "advance": In(1), "stop": In(1), "hold": In(1),
             "slot_read": Out(ReadRequest(k)), "level_read": Out(ReadRequest(book_bits + level_bits)),
             "alist_read": Out(ReadRequest(account_bits)), "symbol_read": Out(ReadRequest(self.symbol_bits)),
@@ -190,6 +192,7 @@ class Walker(wiring.Component):
                 m.d.sync += [ahead.slot.eq(f_slot), ahead.state.eq(self.state_data), ahead.owner.eq(self.owner_data),
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
+                             ahead.within.eq(Mux(down, level >= self.bound, level <= self.bound)),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & (f_wait == 1)):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]

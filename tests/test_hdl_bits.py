@@ -158,3 +158,35 @@ def test_step_one_is_plus_or_minus_one_wrapping():
         sim = Simulator(m)
         sim.add_testbench(bench)
         sim.run()
+
+
+def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
+    """``lut_of``: the table it builds, as an expression and as a (model) LUT6 cell, against the
+    Python function on every input; more than six inputs are refused."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, lut_of
+
+    def fn(b):
+        return (b[0] + 2 * b[1] + 4 * b[2] + (b[3] ^ b[4])) % 3 == 1 or b[4]
+    m = Module()
+    ins = [Signal(name=f"i{j}") for j in range(5)]
+    as_expr, as_cell = Signal(), Signal()
+    m.d.comb += [as_expr.eq(lut_of(m, ins, fn)), as_cell.eq(lut_of(m, ins, fn, MODEL_CELLS))]
+    seen = []
+
+    async def bench(ctx):
+        for value in range(32):
+            for j, s in enumerate(ins):
+                ctx.set(s, (value >> j) & 1)
+            want = int(bool(fn(tuple((value >> j) & 1 for j in range(5)) + (0,))))
+            assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), value
+            seen.append(want)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert 0 < sum(seen) < 32
+    with pytest.raises(ValueError, match="1 to 6 inputs"):
+        lut_of(m, [Signal() for _ in range(7)], fn)

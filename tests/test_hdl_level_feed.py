@@ -15,12 +15,12 @@ BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS = 2, 6, 6, 3
 LEVELS = 1 << LEVEL_BITS
 
 
-async def index_op(ctx, dut, op, book, idx):
+async def index_op(ctx, dut, op, book, idx, down=0):
     """A request of the index's owner (the feed is idle: the index is not the feed's). The requests
     are ORed: every field goes back to 0 after."""
     while ctx.get(dut.index_busy) or not ctx.get(dut.idle):
         await ctx.tick()
-    fields = (("start", 1), ("op", op), ("book", book), ("idx", idx), ("down", 0), ("inclusive", 0))
+    fields = (("start", 1), ("op", op), ("book", book), ("idx", idx), ("down", down), ("inclusive", 0))
     for name, value in fields:
         ctx.set(getattr(dut, f"setup_{name}"), value)
     await ctx.tick()
@@ -68,7 +68,14 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                 book = rng.randrange(len(books))
                 # clustered levels (the same and neighbouring words) and a few far ones
                 level = rng.randrange(LEVELS) if rng.random() < 0.3 else rng.randrange(24, 40)
-                if level in books[book] and rng.random() < 0.4:
+                if rng.random() < 0.08:
+                    # the levels passed by a match cleared: their words' summary bits dropped, the
+                    # words left stale (what the feed's peek must not show)
+                    passed_down = rng.randrange(2)
+                    await index_op(ctx, dut, IndexOp.CLEAR_PASSED, book, level, passed_down)
+                    books[book] = {lv: row for lv, row in books[book].items()
+                                   if (lv <= level if passed_down else lv >= level)}
+                elif level in books[book] and rng.random() < 0.4:
                     await index_op(ctx, dut, IndexOp.CLEAR, book, level)
                     del books[book][level]
                 else:
@@ -79,18 +86,22 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
             book = rng.randrange(len(books))
             if not books[book]:
                 continue
-            down = rng.randrange(2)
+            down = 1 - (book & 1)        # (a bid side, low bit 0, is searched down: the peek's order)
             best = max(books[book]) if down else min(books[book])
             any_price = int(rng.random() < 0.2)
-            limit = rng.randrange(LEVELS)
+            # (at times the best alone acceptable: the level read ahead beside it is the last entry)
+            limit = best if rng.random() < 0.2 else rng.randrange(LEVELS)
             want, exhausted = expected(books[book], down, limit, any_price)
             stop_after = rng.randrange(len(want) + 1) if rng.random() < 0.3 else None
-            while not ctx.get(dut.idle) or ctx.get(dut.index_busy):
+            # (started as soon as the index will take a request in the next cycle: in the last
+            # cycle of the SET or CLEAR just asked for, its write issued as the feed peeks)
+            while not ctx.get(dut.idle) or (ctx.get(dut.index_busy) and not ctx.get(dut.index_free_next)):
                 await ctx.tick()
             # ``go`` with ``start``, or (when the best is acceptable) some cycles later
             late_go = rng.randrange(6) if want[0][0] and rng.random() < 0.5 else 0
             for name, value in (("book", book), ("down", down), ("best", best), ("limit", limit),
-                                ("any_price", any_price), ("start", 1), ("go", int(late_go == 0))):
+                                ("any_price", any_price), ("start", 1), ("go", int(late_go == 0)),
+                                ("ahead_ok", int(rng.random() < 0.8))):
                 ctx.set(getattr(dut, name), value)
             await ctx.tick()
             ctx.set(dut.start, 0)

@@ -85,7 +85,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
                  rows_latency=ROWS_LATENCY, word_bits=WB)
-    counts = {"walks": 0, "book_walks": 0, "visits": 0, "taken_off": 0, "stopped": 0, "levels": 0, "held": 0,
+    counts = {"walks": 0, "book_walks": 0, "visits": 0, "within": 0, "beyond": 0, "taken_off": 0, "stopped": 0, "levels": 0, "held": 0,
               "found": 0, "level_reads": 0}
 
     async def bench(ctx):
@@ -169,9 +169,11 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 start = occupied[-1] if down else occupied[0]       # the side's best
                 order = sorted(occupied, reverse=bool(down))
                 expected = [s for lv in order for s in books.levels[(book, lv)]]
+                bound = rng.randrange(1 << LB)    # (a FOK's limit: each visit says whether it is within)
                 ctx.set(dut.book, book)
                 ctx.set(dut.level, start)
                 ctx.set(dut.down, down)
+                ctx.set(dut.bound, bound)
                 counts["book_walks"] += 1
             ctx.set(dut.by_account, by_account)
             ctx.set(dut.start, 1)
@@ -194,6 +196,9 @@ def test_walker_visits_the_model_orders_in_order(seed):
                         assert ctx.get(visit.last) == (slot == books.accounts[r["account"]][-1])
                     else:
                         assert ctx.get(visit.level) == r["level"]
+                        within = r["level"] >= bound if down else r["level"] <= bound
+                        assert ctx.get(visit.within) == within
+                        counts["within" if within else "beyond"] += 1
                         assert ctx.get(visit.last) == (slot == books.levels[(r["book"], r["level"])][-1])
                     counts["visits"] += 1
                     if rng.random() < 0.05:                 # the parent stops the walk
@@ -226,6 +231,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 await tick()
         assert counts["visits"] > 100 and counts["taken_off"] > 20 and counts["levels"] > 10, counts
         assert counts["held"] > 100, counts
+        assert min(counts["within"], counts["beyond"]) > 20, counts
         # a word's levels are taken from the FIND's answer: fewer searches than levels after the first
         # a word's levels are taken from the FIND's answer: many level rows are read with no search
         # of their own (neither the walk's first level nor a FIND's answer)

@@ -1,0 +1,186 @@
+"""IndexPeek: a level's index word and the next one in its book side's search order, in one read --
+a read-only copy of ``LevelIndex``'s words and summary, kept for ``LevelFeed``.
+
+``LevelFeed`` needs the levels after a book side's best at once, not the 6 to 10 cycles of a FIND:
+a match that moves from one level to the next must find it within the few cycles a fill takes. Of
+the moves in the bench's flow, 94% stay in the best's word and most of the rest go to the next
+word (docs/pipelined-engine.md).
+
+Layout. A book side is searched one way: a bid side (``book``'s low bit 0, ``Side.BUY``) toward
+lower levels, an ask side toward higher ones. The copy keeps each side's words in that order: a bid
+side's word w at place NW-1-w with its bits reversed, so that for either side a word's next is the
+word at the next place and a word's bit p is its p-th level in the search's order. The places are
+split by parity (even places in one memory, odd in the other), so that a word and its next are in
+different memories: one read each, in the same cycle, at rows that are the place's upper bits or
+one more -- one LUT a bit from the level, no multiplexer of two word numbers. The two memories
+together hold every word once; the summary (a bit a word: the word holds levels) is copied as the
+index keeps it.
+
+Contract
+--------
+* ``word_write`` and ``summary_write``: every write of the index's ``words`` and ``summary``, in
+  the cycle the index issues it (``LevelIndex`` wires them from its own write ports).
+* ``peek.en`` with ``peek.book`` and ``peek.level`` in cycle t: from t + ``LATENCY`` on, until
+  the cycle after the next ``en``, ``peek.word`` holds the level's word and ``peek.next`` the word
+  after it in the book side's search order, both in that order (bit p: the p-th level from the
+  word's edge the search starts from), as written by every write issued up to and including cycle
+  t. ``peek.word_used`` and ``peek.next_used`` are their summary bits: a word whose bit is clear
+  must be read as empty (the index leaves stale bits in a word whose summary bit it clears);
+  ``next_used`` is 0 past the side's last word. A write issued after t is not seen: the reader
+  makes sure none comes while it needs the words.
+* ``peek.word`` and ``peek.next`` are a slice's LUT and MUXF7 after registers (the memories'
+  forwarding, the write of the read's own cycle, the choice of memory); ``*_used`` a multiplexer
+  of the summary's bits after that.
+"""
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import lut_of, step_one
+from fpgax.hdl.ram import PipelinedRam
+
+
+def peek_signature(book_bits: int, level_bits: int, word_bits: int) -> wiring.Signature:
+    """The peek port, from its reader's side: the request out, the words in."""
+    W = 1 << word_bits
+    return wiring.Signature({
+        "en": Out(1), "book": Out(book_bits), "level": Out(level_bits),
+        "word": In(W), "word_used": In(1), "next": In(W), "next_used": In(1),
+    })
+
+
+def write_signature(addr_bits: int, width: int) -> wiring.Signature:
+    """A memory write as its writer drives it."""
+    return wiring.Signature({"en": Out(1), "addr": Out(addr_bits), "data": Out(width)})
+
+
+def searched_down(book):
+    """Whether a book side's searches go toward lower levels: a bid side (its low bit 0)."""
+    return ~book[0]
+
+
+def _reversed(value, width):
+    return Cat(*(value[width - 1 - i] for i in range(width)))
+
+
+class IndexPeek(wiring.Component):
+    #: cycles from ``peek.en`` to the words
+    LATENCY = 2
+
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int):
+        self.book_bits, self.level_bits = book_bits, level_bits
+        self.word_bits = min(word_bits, level_bits)
+        self.sel_bits = level_bits - self.word_bits
+        W, NW = 1 << self.word_bits, 1 << self.sel_bits
+        super().__init__({
+            "word_write": In(write_signature(self.sel_bits + book_bits, W)),
+            "summary_write": In(write_signature(book_bits, NW)),
+            "peek": In(peek_signature(book_bits, level_bits, self.word_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        wb, sb, bb = self.word_bits, self.sel_bits, self.book_bits
+        W, NW = 1 << wb, 1 << sb
+        cells = getattr(platform, "slice_cells", None)
+        # the memories: by the place's parity (a side's places 2j and 2j+1 at row j of each), or
+        # one memory when a side has a single word
+        halves = 2 if sb else 1
+        row_bits = max(sb - 1, 0)
+        copies = []
+        for parity in range(halves):
+            ram = PipelinedRam(shape=W, depth=max(NW // 2, 1) << bb, narrow=True)
+            m.submodules[f"words{parity}"] = ram
+            copies.append(ram)
+        m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb)
+
+        def place_of(sel, book):
+            """A word's place in its side's search order (its number, mirrored for a bid side)."""
+            return sel ^ searched_down(book).replicate(sb)
+
+        def row(place_high, book):
+            return Cat(place_high, book) if row_bits else book
+
+        # writes: each word at its place, in its side's order, to its parity's memory
+        ww, sw = self.word_write, self.summary_write
+        w_sel, w_book = ww.addr[:sb], ww.addr[sb:]
+        w_place = place_of(w_sel, w_book) if sb else None
+        w_data = Mux(searched_down(w_book), _reversed(ww.data, W), ww.data)
+        for parity, ram in enumerate(copies):
+            m.d.comb += [ram.write.addr.eq(row(w_place[1:], w_book) if sb else w_book),
+                         ram.write.data.eq(w_data),
+                         ram.write.en.eq(ww.en & ((w_place[0] == parity) if sb else 1))]
+        m.d.comb += [summary.write.addr.eq(sw.addr), summary.write.data.eq(sw.data), summary.write.en.eq(sw.en)]
+
+        # the reads: the level's place and the next, each from its parity's memory. The odd memory
+        # holds the odd one of the two at the place's row; the even memory the even one, a row on
+        # for an odd place (an increment of the place's upper bits: a LUT a bit)
+        p = self.peek
+        sel = p.level[wb:] if sb else 0
+        if sb:
+            book_side = p.book[0]
+            high = sel[1:]
+
+            def even_row_bit(i):
+                # bit i of (high ^ down) + (sel[0] ^ down), down = ~book_side, from sel[0..i+1]
+                inputs = [sel[j] for j in range(i + 2)] + [book_side]
+                if len(inputs) > 6:      # (words of more than 32 a side: an adder's bit)
+                    d = searched_down(p.book)
+                    return ((high ^ d.replicate(row_bits)) + (sel[0] ^ d))[i]
+
+                def fn(bits):
+                    down = 1 - bits[i + 2]
+                    value = sum((bits[j + 1] ^ down) << j for j in range(i + 1))
+                    return ((value + (bits[0] ^ down)) >> i) & 1
+                return lut_of(m, inputs, fn, cells)
+            if row_bits:
+                even_row = Cat(*(even_row_bit(i) for i in range(row_bits)))
+                odd_row = high ^ searched_down(p.book).replicate(row_bits)
+                rows = [row(even_row, p.book), row(odd_row, p.book)]
+            else:
+                rows = [p.book, p.book]
+        else:
+            rows = [p.book]
+        for ram, row_addr in zip(copies, rows, strict=True):
+            m.d.comb += [ram.read.addr.eq(row_addr), ram.read.en.eq(p.en)]
+        m.d.comb += [summary.read.addr.eq(p.book), summary.read.en.eq(p.en)]
+
+        # the write of the read's own cycle, which the memories do not show it: registered with the
+        # read (``r_*``), compared a cycle later from registers (``hit_*``), applied as the data come
+        r_en = Signal()
+        r_rows = [Signal.like(row_addr, name=f"r_row{i}") for i, row_addr in enumerate(rows)]
+        r_book = Signal(bb)
+        r_sel = Signal(max(sb, 1))
+        r_w_en, r_w_data = Signal(halves), Signal(W)
+        r_w_rows = [Signal.like(row_addr, name=f"r_w_row{i}") for i, row_addr in enumerate(rows)]
+        r_s_en, r_s_addr, r_s_data = Signal(), Signal(bb), Signal(NW)
+        m.d.sync += r_en.eq(p.en)
+        with m.If(p.en):
+            m.d.sync += [r_book.eq(p.book), r_s_en.eq(sw.en), r_s_addr.eq(sw.addr), r_s_data.eq(sw.data),
+                         r_w_data.eq(w_data)]
+            m.d.sync += [r.eq(row_addr) for r, row_addr in zip(r_rows, rows, strict=True)]
+            for parity, ram in enumerate(copies):
+                m.d.sync += [r_w_rows[parity].eq(ram.write.addr), r_w_en[parity].eq(ram.write.en)]
+            if sb:
+                m.d.sync += r_sel.eq(sel)
+        hit_w, hit_s = Signal(halves), Signal()
+        patch_w, patch_s = Signal(W), Signal(NW)
+        sel_d, near_d, odd_d, last_d = Signal.like(r_sel), Signal.like(r_sel), Signal(), Signal()
+        with m.If(r_en):
+            m.d.sync += [hit_w.eq(Cat(*(r_w_en[i] & (r_w_rows[i] == r_rows[i]) for i in range(halves)))),
+                         hit_s.eq(r_s_en & (r_s_addr == r_book)), patch_w.eq(r_w_data), patch_s.eq(r_s_data),
+                         sel_d.eq(r_sel)]
+            if sb:     # (the word's place and its neighbour's number, from the read's registers)
+                r_place = place_of(r_sel, r_book)
+                m.d.sync += [near_d.eq(step_one(r_sel, searched_down(r_book))), odd_d.eq(r_place[0]),
+                             last_d.eq(r_place == NW - 1)]
+        got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(copies)]
+        row_summary = Mux(hit_s, patch_s, summary.read.data)
+        if sb:
+            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(Mux(odd_d, got[0], got[1])),
+                         p.word_used.eq(row_summary.bit_select(sel_d, 1)),
+                         p.next_used.eq(~last_d & row_summary.bit_select(near_d, 1))]
+        else:
+            m.d.comb += [p.word.eq(got[0]), p.next.eq(0), p.word_used.eq(row_summary[0]), p.next_used.eq(0)]
+        return m
