@@ -215,12 +215,11 @@ class LevelFeed(wiring.Component):
         rest_b = rest[W:]
         rest_g = Signal(grouped_width(2 * W))
         word_a, word_b = Signal(sb), Signal(sb)
-        # registered beside rest_g: the levels it holds are in word a / word b. ``b_used``: the
-        # peeked next word's summary bit, applied where rest_g is taken (its multiplexer of the
-        # summary's bits is too late for the peek's cycle)
+        # ``b_used``: the peeked next word's summary bit, applied where rest_g is taken (its
+        # multiplexer of the summary's bits is too late for the peek's cycle)
         b_used = Signal()
-        # (whether rest_g holds a level of word a / word b: its groups' found bits, a group of
-        # ``GROUP`` levels never straddling the two words)
+        # whether rest_g holds a level of word a / word b: its groups' found bits (a group of
+        # ``GROUP`` levels never straddles the two words)
         step = 1 + max(1, (GROUP - 1).bit_length())
         found_bits = [rest_g[g * step] for g in range(2 * W // GROUP)]
         any_a, any_b = or_tree(found_bits[:W // GROUP]), or_tree(found_bits[W // GROUP:])
