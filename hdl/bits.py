@@ -76,6 +76,12 @@ def step_one(value, down):
     return Cat(*bits)
 
 
+def no_worse(level, limit, down):
+    """Whether ``level`` is no worse than ``limit`` for a search toward lower levels (``down``: at
+    least ``limit``) or higher ones (at most ``limit``): a sweep's or a walk's price limit."""
+    return Mux(down, level >= limit, level <= limit)
+
+
 def address_bits(n: int) -> int:
     """Address bits for n entries (at least 1)."""
     return max(1, (n - 1).bit_length())

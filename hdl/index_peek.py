@@ -37,7 +37,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lut_of, step_one
+from fpgax.hdl.bits import in_search_order, lut_of, step_one
 from fpgax.hdl.ram import PipelinedRam
 
 
@@ -58,10 +58,6 @@ def write_signature(addr_bits: int, width: int) -> wiring.Signature:
 def searched_down(book):
     """Whether a book side's searches go toward lower levels: a bid side (its low bit 0)."""
     return ~book[0]
-
-
-def _reversed(value, width):
-    return Cat(*(value[width - 1 - i] for i in range(width)))
 
 
 class IndexPeek(wiring.Component):
@@ -106,7 +102,7 @@ class IndexPeek(wiring.Component):
         ww, sw = self.word_write, self.summary_write
         w_sel, w_book = ww.addr[:sb], ww.addr[sb:]
         w_place = place_of(w_sel, w_book) if sb else None
-        w_data = Mux(searched_down(w_book), _reversed(ww.data, W), ww.data)
+        w_data = in_search_order(ww.data, W, searched_down(w_book))
         for parity, ram in enumerate(copies):
             m.d.comb += [ram.write.addr.eq(row(w_place[1:], w_book) if sb else w_book),
                          ram.write.data.eq(w_data),
@@ -120,14 +116,14 @@ class IndexPeek(wiring.Component):
         sel = p.level[wb:] if sb else 0
         if sb:
             book_side = p.book[0]
-            high = sel[1:]
+            place = place_of(sel, p.book)
 
             def even_row_bit(i):
-                # bit i of (high ^ down) + (sel[0] ^ down), down = ~book_side, from sel[0..i+1]
+                # bit i of place[1:] + place[0] (the place: sel ^ down, down = ~book_side), a table
+                # of sel[0..i+1] and the side
                 inputs = [sel[j] for j in range(i + 2)] + [book_side]
                 if len(inputs) > 6:      # (words of more than 32 a side: an adder's bit)
-                    d = searched_down(p.book)
-                    return ((high ^ d.replicate(row_bits)) + (sel[0] ^ d))[i]
+                    return (place[1:] + place[0])[i]
 
                 def fn(bits):
                     down = 1 - bits[i + 2]
@@ -136,8 +132,7 @@ class IndexPeek(wiring.Component):
                 return lut_of(m, inputs, fn, cells)
             if row_bits:
                 even_row = Cat(*(even_row_bit(i) for i in range(row_bits)))
-                odd_row = high ^ searched_down(p.book).replicate(row_bits)
-                rows = [row(even_row, p.book), row(odd_row, p.book)]
+                rows = [row(even_row, p.book), row(place[1:], p.book)]     # (the odd one: the place's row)
             else:
                 rows = [p.book, p.book]
         else:

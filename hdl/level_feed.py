@@ -66,6 +66,7 @@ from fpgax.hdl.bits import (
     grouped_lowest,
     grouped_width,
     lut_of,
+    no_worse,
     or_tree,
     step_one,
     word_order,
@@ -135,9 +136,9 @@ class LevelFeed(wiring.Component):
         cand, cand_valid, cand_last = Signal(lb), Signal(), Signal()
         finished = Signal()          # the last entry has been issued: nothing more is taken
         take = cand_valid & ~finished
-        acceptable = any_price | Mux(down, cand >= limit, cand <= limit)
+        acceptable = any_price | no_worse(cand, limit, down)
         starting = Signal()
-        best_acceptable = self.any_price | Mux(self.down, self.best >= self.limit, self.best <= self.limit)
+        best_acceptable = self.any_price | no_worse(self.best, self.limit, self.down)
         # (taken at start: checked when ``go`` comes with it; acceptable by contract when it comes later)
         best_ends = self.go & ~best_acceptable
         # the level next to the best (``adjacent``, in its word), read ahead: its row is read in the
@@ -337,7 +338,7 @@ class LevelFeed(wiring.Component):
             m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
             m.d.comb += in_peek.eq(1)
             m.d.sync += [spec_used.eq((self.peek.word & adjacent_1h) != 0),
-                         spec_acceptable.eq(any_price | Mux(down, adjacent >= limit, adjacent <= limit))]
+                         spec_acceptable.eq(any_price | no_worse(adjacent, limit, down))]
             pair = Cat(self.peek.word & after_best, self.peek.next)     # (the peek's words: in the search's order)
             m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W)),
                          rest.eq(pair & (pair - 1)), b_used.eq(self.peek.next_used),

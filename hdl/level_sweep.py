@@ -45,7 +45,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lowest_set
+from fpgax.hdl.bits import lowest_set, no_worse
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.price_index import IndexOp
 
@@ -111,7 +111,7 @@ class LevelSweep(wiring.Component):
 
         # may the aggressor trade at this level? [R-PRICE-TIME]
         def acceptable(level):
-            return self.any_price | Mux(down, level >= self.limit, level <= self.limit)
+            return self.any_price | no_worse(level, self.limit, down)
 
         # the next level of the word: the rest's first, back in the word's order
         more, step = lowest_set(m, rest, 1 << wb, "next_in_word")

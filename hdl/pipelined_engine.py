@@ -696,9 +696,9 @@ class PipelinedEngine(wiring.Component):
         # (t1, registered: a NEW that is not a FOK; the rester running on rests its order at the best
         # of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
-        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)),
-                     rest_same_book.eq(rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])),
-                     rest_near.eq((rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])) & rest_at_best)]
+        same_book = rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])
+        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)), rest_same_book.eq(same_book),
+                     rest_near.eq(same_book & rest_at_best)]
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")

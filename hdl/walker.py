@@ -50,7 +50,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, split_register, word_order
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, no_worse, split_register, word_order
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -192,7 +192,7 @@ class Walker(wiring.Component):
                 m.d.sync += [ahead.slot.eq(f_slot), ahead.state.eq(self.state_data), ahead.owner.eq(self.owner_data),
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
-                             ahead.within.eq(Mux(down, level >= self.bound, level <= self.bound)),
+                             ahead.within.eq(no_worse(level, self.bound, down)),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & (f_wait == 1)):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
