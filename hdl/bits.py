@@ -247,6 +247,29 @@ def lut_of(m, inputs: list, function, cells: SliceCells | None = None):
     return cells.lut6(m, init, inputs)
 
 
+def any_of_luts(m, groups, cells: SliceCells | None = None):
+    """The OR over ``groups`` of ``guard & (any of bits)`` (``groups``: ``(guard or None, bits)``, of
+    one-bit values) from LUT6s: each group's bits in chunks of five (six without a guard) with its
+    guard, a LUT each, then those ORed six to a LUT -- two LUT levels for up to 36 chunks, as slice
+    cells when ``cells`` are given (the mapper then keeps the tree; it may otherwise chain the terms
+    two families share)."""
+    level = []
+    for guard, bits in groups:
+        bits = list(bits)
+        size = 6 if guard is None else 5
+        for i in range(0, len(bits), size):
+            chunk = bits[i:i + size]
+            if guard is None:
+                level.append(chunk[0] if len(chunk) == 1 else lut_of(m, chunk, any, cells))
+            else:
+                level.append(lut_of(m, [guard] + chunk, lambda x: x[0] and any(x[1:]), cells))
+    if not level:
+        return Const(0, 1)
+    while len(level) > 1:
+        level = [lut_of(m, level[i:i + 6], any, cells) for i in range(0, len(level), 6)]
+    return level[0]
+
+
 def slice_mux(m, bits: list, select, cells: SliceCells):
     """One of ``bits`` (one-bit values, up to 16) by ``select`` (its low bits), as a slice builds it:
     LUT6s of four inputs each, then MUXF7 (select bit 2) and MUXF8 (bit 3) -- one LUT level."""

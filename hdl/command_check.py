@@ -49,7 +49,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, first_of, or_tree
+from fpgax.hdl.bits import address_bits, any_of_luts, first_of, or_tree
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -269,12 +269,22 @@ class CommandCheck(wiring.Component):
                          getattr(self, f"{family}_reason").eq(reason)]
             answers[family] = (failed, reason)
         if self.pipelined:
-            self._command_answer(m, take, cmd, decide, answers)
+            # each family's rules by when their verdicts are registered: at take, or with the rows
+            at_take_names, row_names = {}, {}
+            for family, rules in families.items():
+                names = [name for names, _ in rules for name in names]
+                at_take_names[family] = [n for n in names if condition_of[n][1]]
+                row_names[family] = [n for n in names if not condition_of[n][1]]
+            self._command_answer(m, take, cmd, decide, answers, fired, at_take_names, row_names,
+                                 getattr(platform, "slice_cells", None))
         return m
 
-    def _command_answer(self, m, take, cmd, decide, answers):
+    def _command_answer(self, m, take, cmd, decide, answers, fired, at_take_names, row_names, cells):
         """(pipelined) ``command_*``: the command's own family's answer, by a one-hot of its family
-        registered at take (an AND-OR of the families' answers)."""
+        registered at take. ``command_failed_soon`` (from t+3) is an OR a LUT or two deep: of one
+        register for the command's own rules (their verdicts, its family's chosen, registered in
+        t+2), and of its family's row rules' verdicts and (a REPLACE's) the notional limit. The
+        reason is the families' decodes, chosen."""
         op = p.Opcode
         replace = cmd.opcode == op.REPLACE       # (a REPLACE to quantity 0 cancels: the target's rules alone)
         family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),
@@ -285,7 +295,16 @@ class CommandCheck(wiring.Component):
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
             m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
-        picked_failed = or_tree([is_family[f] & answers[f][0] for f in family_of])    # (a tree: not a chain)
+        # (the verdicts at take are registers from t+1, ``is_*`` too: their choice is a register in t+3)
+        own_failed = Signal()
+        m.d.sync += own_failed.eq(or_tree([is_family[f] & _any([fired[n] for n in at_take_names[f]])
+                                           for f in family_of if at_take_names[f]]))
+        groups = [(None, [own_failed])]
+        for f in family_of:
+            if row_names[f]:
+                late = [fired[n] for n in row_names[f]] + ([self.notional_over] if f == "replace" else [])
+                groups.append((is_family[f], late))
+        picked_failed = any_of_luts(m, groups, cells)
         picked_reason = or_tree([Mux(is_family[f], answers[f][1], 0) for f in family_of])
         m.d.comb += self.command_failed_soon.eq(picked_failed)
         with m.If(decide):

@@ -586,27 +586,29 @@ class PipelinedEngine(wiring.Component):
         }))
 
         def make_verdict(cross, soon, keeps_now):
-            # (the check's answer for the command's own family: a REPLACE to 0 is the target's)
+            # (the check's answer for the command's own family: a REPLACE to 0 is the target's. It is
+            # the deepest input, so the verdict is made for each of its values from the others and
+            # chosen by it last: a multiplexer after the check's OR, not the whole verdict)
             failed = check.command_failed_soon if soon else check.command_failed
             book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
             replace_crosses = op["replace"] & ~qty_zero & cross
             admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
-            new_bad = op["new"] & (failed | over_l | cross)
-            other_reject = (~op["new"] & failed) | replace_crosses | book_full | op_invalid
-            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
-            replacing = op["replace"] & ~qty_zero & ~failed & ~cross
-            m.d.sync += [
-                verdict.type.eq(_pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
-                                      (replacing, E.REPLACED),
-                                      (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED))),
-                verdict.from_tgt.eq(canceling | replacing),
-                verdict.client_from_tgt.eq(op["cancel"] & canceling),
-                verdict.kept.eq(replacing & keeps_now),
-                verdict.new_bad.eq(new_bad),
-                verdict.other_reject.eq(other_reject),
-                verdict.canceling.eq(canceling), verdict.replacing.eq(replacing),
-                verdict.admin_ok.eq(admin & ~failed & ~book_full),
-            ]
+
+            def given(failed):
+                new_bad = op["new"] & (failed | over_l | cross)
+                other_reject = (~op["new"] & failed) | replace_crosses | book_full | op_invalid
+                canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
+                replacing = op["replace"] & ~qty_zero & ~failed & ~cross
+                return {
+                    "type": _pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
+                                  (replacing, E.REPLACED),
+                                  (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED)),
+                    "from_tgt": canceling | replacing, "client_from_tgt": op["cancel"] & canceling,
+                    "kept": replacing & keeps_now, "new_bad": new_bad, "other_reject": other_reject,
+                    "canceling": canceling, "replacing": replacing, "admin_ok": admin & ~failed & ~book_full}
+            if_failed, if_passed = given(Const(1)), given(Const(0))
+            m.d.sync += [getattr(verdict, name).eq(Mux(failed, if_failed[name], if_passed[name]))
+                         for name in if_failed]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
@@ -1071,7 +1073,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags, soon=False, keeps_now=keeps, trades=marketable_held)
+            make_plan(atif, aflags, soon=True, keeps_now=keeps, trades=marketable_held)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
