@@ -29,9 +29,10 @@ Contract
   ``symbol``, ACCOUNT ``account``, HALT and RESUME ``halt``, MASS_CANCEL ``mass``, SNAPSHOT
   ``snapshot``; an unknown opcode none: not failed), when the family's answer is:
   registers from t+4 (the opcode's family chosen in t+3 from a one-hot registered at take), so
-  that a user needs no choice of its own; ``command_failed_soon`` in t+3, the cycle
-  before its register (an OR of each family's verdict registers and the opcode's choice): what a
-  user registers its own decisions from, to have them as registers in t+4.
+  that a user needs no choice of its own; ``command_failed_soon`` from t+3, the cycle before its
+  register, until the next ``take`` while ``notional_over`` holds (two LUT levels: a register of
+  the command's own rules' answer, chosen in t+2, and each family's row verdicts): what a user
+  registers its own decisions from, to have them as registers in t+4.
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
   its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the

@@ -190,3 +190,42 @@ def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
     assert 0 < sum(seen) < 32
     with pytest.raises(ValueError, match="1 to 6 inputs"):
         lut_of(m, [Signal() for _ in range(7)], fn)
+
+
+def test_any_of_luts_is_the_or_of_guarded_groups_in_two_levels():
+    """``any_of_luts``: the OR over groups of ``guard & any(bits)`` (a group without a guard: any of
+    its bits), as an expression and as model LUT6 cells, against Python on random inputs."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, any_of_luts
+
+    rng = random.Random(5)
+    guards = [Signal(name=f"g{j}") for j in range(3)]
+    bits = [[Signal(name=f"b{j}_{i}") for i in range(n)] for j, n in enumerate((4, 8, 2))]
+    loose = [Signal(name="own")]
+    groups = [(None, loose)] + list(zip(guards, bits, strict=True))
+    m = Module()
+    as_expr, as_cell = Signal(), Signal()
+    m.d.comb += [as_expr.eq(any_of_luts(m, groups)), as_cell.eq(any_of_luts(m, groups, MODEL_CELLS))]
+    everything = loose + guards + [b for group in bits for b in group]
+    seen = []
+
+    async def bench(ctx):
+        for _ in range(600):
+            values = [int(rng.random() < 0.12) for _ in everything]
+            for s, v in zip(everything, values, strict=True):
+                ctx.set(s, v)
+            value = dict(zip(map(id, everything), values, strict=True))
+            want = int(value[id(loose[0])] or any(value[id(g)] and any(value[id(b)] for b in group)
+                                                  for g, group in zip(guards, bits, strict=True)))
+            assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), values
+            seen.append(want)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert 50 < sum(seen) < 550
+    assert any_of_luts(m, []).value == 0

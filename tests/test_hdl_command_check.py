@@ -174,6 +174,8 @@ def test_each_family_registers_the_models_reason(seed, pipelined):
                 assert ctx.get(dut.command_failed_soon) == (want_here != Reason.NONE), (cmd, given, over, want)
             if pipelined:                          # t+3: decided from the verdicts; answers from t+4
                 await ctx.tick()
+                await ctx.delay(1e-9)              # (the soon answer holds while notional_over does)
+                assert ctx.get(dut.command_failed_soon) == (want_here != Reason.NONE), (cmd, given, over, want)
                 ctx.set(dut.notional_over, 0)
             await ctx.delay(1e-9)
             got = Reason(ctx.get(getattr(dut, f"{name}_reason")))
