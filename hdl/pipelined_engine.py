@@ -1170,7 +1170,7 @@ class PipelinedEngine(wiring.Component):
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.FOK):       # as the match would go, without trading [R-FOK]
                         acceptable = market | visit.within      # (the walker's compare with ``bound``)
-                        own = visit.owner.account == cmd.account[:ab]
+                        own = visit.own                         # (its compare with the walk's account)
                         with m.If(~acceptable | (own & ((cmd.flags & STP_OLDEST) == 0))):
                             m.d.comb += walker.stop.eq(1)
                             fsm.goto("LEFT_OVER")

@@ -11,14 +11,17 @@ Contract
 * ``visit`` (``valid``, held until ``advance`` or ``stop``): an order, its slot, its rows --
   ``state``, ``owner``, ``order``, ``leaves`` -- its level's index (``level``), ``last`` (the last
   order of its level, or of the account's list), and, on an account's walk, its symbol's row
-  (``symbol``), and ``within``: its level is no worse than ``bound`` (at most ``bound`` going up,
+  (``symbol``), ``within``: its level is no worse than ``bound`` (at most ``bound`` going up,
   at least going down; ``bound`` held through the walk), registered with the visit, for a parent
-  that stops at the first level beyond a limit. The parent may take the order off its lists
+  that stops at the first level beyond a limit, and ``own``: its owner is ``account`` (given with
+  ``start`` on a book side's walk too; registered with the visit). The parent may take the order off its lists
   before it advances: the walker has read what it needs of it (its links; the level's tail, or
   the list's, from before the walk reached it).
 * ``advance`` (one cycle, during a visit): on to the next order; ``stop`` (one cycle, any time
-  while ``busy`` and the walker is not searching): the walk ends. ``busy`` falls when the walk has
-  no order left, or a cycle after ``stop``.
+  while ``busy`` and the walker is not searching): the walk ends. Either ends the visit at once
+  (``visit.valid`` is 0 in the next cycle) and acts a cycle later, from a register: the parent's
+  decision meets no more of the walker than that. ``busy`` falls when the walk has no order left,
+  or two cycles after ``stop``.
 * The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order`` and
   ``leaves``, ``next`` and ``anext`` at that address, block RAM but the order row, whose latency is
   ``rows_latency``), the level rows at ``level_read`` (latency ``rows_latency``), the account's list
@@ -31,8 +34,8 @@ Contract
   order, which it makes while the parent works on the order before, never go out in the cycle
   after a ``hold``; its other reads come only in cycles the parent leaves to it (its visit is
   presented after an ``advance``, or the walk starts). A read ahead may go out in the cycle after
-  ``stop`` (``stop`` meets no read enable): the parent must not read those ports in that cycle
-  (nothing takes its data).
+  ``stop``, none later: the parent must not read those ports in that cycle (nothing takes its
+  data).
 
 Cycles: a visit is presented with the next order's rows already being read (``rows_latency`` + 1
 cycles, + 4 on an account's walk, its symbol's row): an order a cycle after the ``advance`` before
@@ -41,7 +44,8 @@ taken from it without searching again (two cycles of a two-stage encoder each), 
 level's row and first order are read while the parent visits the level's last order: the next
 level's first order is presented a cycle after that ``advance`` when the parent took at least
 ``rows_latency`` + ``rows_latency`` + 3 cycles over the last. A FIND is made when the word has no
-level left: the level's first order ``rows_latency`` + 2 cycles after the answer's row. On an
+level left (the walker in FIND two cycles after the ``advance``): the level's first order ``rows_latency``
++ 2 cycles after the answer's row. On an
 account's walk, the symbol's row is read before the parent has done with the order before: the
 parent keeps its own copy of a symbol's row it changes.
 """
@@ -66,7 +70,7 @@ class Walker(wiring.Component):
         k = slot_bits
         self.visit_layout = data.StructLayout({
             "valid": 1, "slot": k, "state": state_row, "owner": owner_row, "order": order_row, "leaves": 32,
-            "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1})
+            "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1, "own": 1})
         self.symbol_bits = data.Layout.cast(owner_row).members["symbol"]
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits),
@@ -87,6 +91,7 @@ class Walker(wiring.Component):
         m = Module()
         k, lat = self.k, self.rows_latency
         by_account, book, down = Signal(), Signal(self.bb), Signal()
+        account = Signal(self.ab)
         level = Signal(self.lb)
         end = Signal(k)
         # (a register per field: a field's loads meet its own enables only -- a struct in one
@@ -150,9 +155,17 @@ class Walker(wiring.Component):
             m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), f_slot.eq(slot),
                          f_wait.eq(lat + 1), fetching.eq(1)]
 
+        # ``advance`` and ``stop`` end the visit at once (``visit.valid``: one LUT after them) and act
+        # a cycle later, from registers: the parent's decisions meet nothing else here
+        advanced, advanced_last, stopped = Signal(), Signal(), Signal()
+        m.d.sync += [advanced.eq(self.advance & visit.valid), advanced_last.eq(visit.last),
+                     stopped.eq(self.stop & self.busy)]
+        with m.If((self.advance | self.stop) & visit.valid):
+            m.d.sync += visit.valid.eq(0)
+
         def stoppable():
-            """``stop``: back to IDLE (the last goto of a state's body counts)."""
-            with m.If(self.stop):
+            """``stop`` a cycle ago: back to IDLE (the last goto of a state's body counts)."""
+            with m.If(stopped):
                 m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0), symbol_step.eq(0)]
                 fsm.goto("IDLE")         # (which forgets the word: ``stop`` meets none of it)
 
@@ -162,7 +175,7 @@ class Walker(wiring.Component):
             # the inputs and the first read's address registered in every idle cycle (``start``
             # reaches the enables and the state only)
             m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
-                         level.eq(self.level), self.alist_read.addr.eq(self.account),
+                         level.eq(self.level), account.eq(self.account), self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(Cat(self.level, self.book)),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
@@ -193,6 +206,7 @@ class Walker(wiring.Component):
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
                              ahead.within.eq(no_worse(level, self.bound, down)),
+                             ahead.own.eq(self.owner_data.account == account),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & (f_wait == 1)):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
@@ -202,7 +216,7 @@ class Walker(wiring.Component):
             with m.If(s_wait == 1):
                 m.d.sync += [ahead.symbol.eq(self.symbol_data), ahead.valid.eq(1)]
             # presented when the visit before is done with; the next one read at once
-            with m.If(~visit.valid & ahead.valid):
+            with m.If(~visit.valid & ahead.valid & ~stopped):
                 m.d.sync += [visit.eq(ahead), ahead.valid.eq(0), pre.eq(0)]
                 with m.If(~ahead.last):
                     fetch(ahead_next)
@@ -218,13 +232,13 @@ class Walker(wiring.Component):
             with m.If(pre_fetch & ~self.hold):
                 m.d.sync += [end.eq(pre_tail), pre_fetch.eq(0)]
                 fetch(pre_head)
-            with m.If(self.advance & visit.valid):
-                m.d.sync += visit.valid.eq(0)
-                with m.If(visit.last):
-                    with m.If(by_account):
-                        fsm.goto("IDLE")
-                    with m.Elif(~pre & ~ahead_now):
-                        fsm.goto("FIND")
+            # a level's last order advanced from a cycle ago: the level after it read ahead
+            # (``pre``, set by ``ahead_now`` then at the latest), or found
+            with m.If(advanced & advanced_last):
+                with m.If(by_account):
+                    fsm.goto("IDLE")
+                with m.Elif(~pre):
+                    fsm.goto("FIND")
             stoppable()
         with fsm.state("FIND"):          # the next level (the index is idle: contract)
             with m.If(~self.index_busy):
@@ -241,5 +255,7 @@ class Walker(wiring.Component):
                 with m.Else():
                     fsm.goto("IDLE")
         fsm.finish()
+        with m.If(stopped):      # (no read goes out later than the cycle after ``stop``: contract)
+            m.d.sync += [r.en.eq(0) for r in requests]
         return m
 

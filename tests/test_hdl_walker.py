@@ -85,8 +85,8 @@ def test_walker_visits_the_model_orders_in_order(seed):
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
                  rows_latency=ROWS_LATENCY, word_bits=WB)
-    counts = {"walks": 0, "book_walks": 0, "visits": 0, "within": 0, "beyond": 0, "taken_off": 0, "stopped": 0,
-              "levels": 0, "held": 0, "found": 0, "level_reads": 0}
+    counts = {"walks": 0, "book_walks": 0, "visits": 0, "own": 0, "within": 0, "beyond": 0, "taken_off": 0, "stopped": 0,
+              "levels": 0, "held": 0, "found": 0, "level_reads": 0, "quiet": 0}
 
     async def bench(ctx):
         books = Books(rng)
@@ -95,6 +95,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
         index = {"left": 0, "found": 0, "result": 0, "rest": 0}
         held = [0]                        # ``hold`` in the cycle before
         looking = [False]                 # the parent works on a visit: it may hold the walker
+        quiet_from = [None]               # the cycle from which a stopped walk reads nothing
         # the rows' data ports hold their last value between reads (a RAM's output register)
         slot_ports = {"state_data": (BLOCK_LATENCY, "state"), "owner_data": (BLOCK_LATENCY, "owner"),
                       "order_data": (ROWS_LATENCY, "order"), "leaves_data": (BLOCK_LATENCY, "leaves")}
@@ -115,6 +116,10 @@ def test_walker_visits_the_model_orders_in_order(seed):
             if held[0]:
                 assert not ctx.get(dut.level_read.en) and not ctx.get(dut.slot_read.en), "a read after hold"
                 counts["held"] += 1
+            if quiet_from[0] is not None and now >= quiet_from[0]:
+                assert not any(ctx.get(r.en) for r in (dut.slot_read, dut.level_read, dut.alist_read,
+                                                       dut.symbol_read)), "a read later than the cycle after stop"
+                counts["quiet"] += 1
             hold = looking[0] and rng.random() < 0.3
             ctx.set(dut.hold, hold)
             if ctx.get(dut.slot_read.en):
@@ -156,10 +161,10 @@ def test_walker_visits_the_model_orders_in_order(seed):
             if rng.random() < 0.3:
                 books.refill()
             by_account = rng.random() < 0.4
+            account = rng.randrange(1 << AB)       # (a book's walk: whose orders are ``own``)
+            ctx.set(dut.account, account)
             if by_account:
-                account = rng.randrange(1 << AB)
                 expected = list(books.accounts.get(account, []))
-                ctx.set(dut.account, account)
             else:
                 book = rng.choice(sorted({b for (b, _), s in books.levels.items() if s} or {0}))
                 down = rng.randrange(2)
@@ -176,6 +181,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
                 ctx.set(dut.bound, bound)
                 counts["book_walks"] += 1
             ctx.set(dut.by_account, by_account)
+            quiet_from[0] = None
             ctx.set(dut.start, 1)
             await tick()
             ctx.set(dut.start, 0)
@@ -191,6 +197,8 @@ def test_walker_visits_the_model_orders_in_order(seed):
                     assert ctx.get(visit.owner.as_value()) == r["owner"]
                     assert ctx.get(visit.order.as_value()) == r["order"]
                     assert ctx.get(visit.leaves) == r["leaves"]
+                    assert ctx.get(visit.own) == (r["account"] == account)
+                    counts["own"] += r["account"] == account
                     if by_account:
                         assert ctx.get(visit.symbol.as_value()) == books.symbols[r["owner"] >> AB & 1]
                         assert ctx.get(visit.last) == (slot == books.accounts[r["account"]][-1])
@@ -201,23 +209,26 @@ def test_walker_visits_the_model_orders_in_order(seed):
                         counts["within" if within else "beyond"] += 1
                         assert ctx.get(visit.last) == (slot == books.levels[(r["book"], r["level"])][-1])
                     counts["visits"] += 1
-                    if rng.random() < 0.05:                 # the parent stops the walk
+                    looking[0] = True
+                    for _ in range(rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 12])):   # the parent looks a while
+                        await tick()
+                        assert ctx.get(visit.valid) and ctx.get(visit.slot) == slot, "a visit held until advance"
+                    looking[0] = False
+                    if rng.random() < 0.08:                 # the parent stops the walk (reads ahead going on)
                         ctx.set(dut.stop, 1)
+                        quiet_from[0] = cycle[0] + 2
                         await tick()
                         ctx.set(dut.stop, 0)
-                        assert not ctx.get(dut.busy), "busy in the cycle after stop"
+                        assert not ctx.get(visit.valid), "a visit in the cycle after stop"
+                        await tick()
+                        assert not ctx.get(dut.busy), "busy two cycles after stop"
                         counts["stopped"] += 1
                         seen = None
                         break
-                    looking[0] = True
-                    for _ in range(rng.choice([0, 0, 1, 2, 6, 9, 12])):   # the parent looks a while
-                        await tick()
-                        assert ctx.get(visit.valid) and ctx.get(visit.slot) == slot, "a visit held until advance"
                     if rng.random() < 0.4:                  # and takes it off its lists
                         books.take_off(slot)
                         counts["taken_off"] += 1
                     seen.append((slot, cycle[0]))
-                    looking[0] = False
                     ctx.set(dut.advance, 1)
                     await tick()
                     ctx.set(dut.advance, 0)
@@ -232,6 +243,8 @@ def test_walker_visits_the_model_orders_in_order(seed):
         assert counts["visits"] > 100 and counts["taken_off"] > 20 and counts["levels"] > 10, counts
         assert counts["held"] > 100, counts
         assert min(counts["within"], counts["beyond"]) > 20, counts
+        assert 20 < counts["own"] < counts["visits"] - 20, counts
+        assert counts["quiet"] > 20, counts
         # a word's levels are taken from the FIND's answer: fewer searches than levels after the first
         # a word's levels are taken from the FIND's answer: many level rows are read with no search
         # of their own (neither the walk's first level nor a FIND's answer)
