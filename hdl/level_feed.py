@@ -16,6 +16,8 @@ Contract
   best level's row is read at once. ``go`` (with ``start``, or in a later cycle) with ``limit`` and
   ``any_price``: a level is acceptable when ``any_price`` or it is no worse than ``limit`` (at most
   ``limit`` going up, at least going down); the levels after the best are searched from then on.
+  ``go_best`` (with a ``go`` given with ``start``): ``best`` again, what ``limit`` is compared with
+  (a sequencer's register, where ``best`` may come late: it is only the best row's address).
   A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
   before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
   otherwise: until ``go`` the feed does not touch the index). ``go`` is never given in an idle
@@ -94,7 +96,7 @@ class LevelFeed(wiring.Component):
         self.entry = sweep_entry(level_bits, slot_bits)
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
-            "go": In(1), "limit": In(level_bits), "any_price": In(1),
+            "go": In(1), "go_best": In(level_bits), "limit": In(level_bits), "any_price": In(1),
             "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1), "exhausted": Out(1),
             "o": Out(stream.Signature(self.entry)),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
@@ -138,7 +140,7 @@ class LevelFeed(wiring.Component):
         take = cand_valid & ~finished
         acceptable = any_price | no_worse(cand, limit, down)
         starting = Signal()
-        best_acceptable = self.any_price | no_worse(self.best, self.limit, self.down)
+        best_acceptable = self.any_price | no_worse(self.go_best, self.limit, self.down)
         # (taken at start: checked when ``go`` comes with it; acceptable by contract when it comes later)
         best_ends = self.go & ~best_acceptable
         # the level next to the best (``adjacent``, in its word), read ahead: its row is read in the

@@ -182,6 +182,13 @@ class PipelinedEngine(wiring.Component):
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
+        sym_choice = mems["symbol"].read.choice
+
+        def on_symbol_row(compute):
+            """``compute`` of the symbol row read, made on both of its candidates (the row the
+            blocks held, the write that landed as they were read: registers) and chosen after, so
+            that a compare's or a difference's carry chain starts at registers (``RowChoice``)."""
+            return Mux(sym_choice.hit[0], compute(SymRow(sym_choice.written)), compute(SymRow(sym_choice.read)))
         st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
         m.d.comb += [
@@ -234,6 +241,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
+            m.d.sync += Assert(~(feed.go & feed.start) | (feed.go_best == feed.best), "the feed's go_best is its best")
             # (the peek's words are in the book side's search order; it sees no index write after
             # the feed's start: ``IndexPeek``'s contract)
             m.d.sync += Assert(~feed.start | (feed.down == searched_down(feed.book)),
@@ -358,7 +366,7 @@ class PipelinedEngine(wiring.Component):
             feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
-            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)),
+            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -706,7 +714,7 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T2")
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
-            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(cmd.price - sym_rd.lo)]
+            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.lo))]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -716,8 +724,9 @@ class PipelinedEngine(wiring.Component):
             # the rester running on writes the best level's row only if its order rests at the best)
             # (the aggressor's: a NEW's, or a REPLACE's order's; a NEW's is whether its feed searches)
             a_buy = Mux(is_replace, own_rd.side, cmd.side[0]) == BUY
-            m.d.sync += marketable_t3.eq(Mux(a_buy, sym_rd.ask_valid & (market | (cmd.price >= sym_rd.ask_price)),
-                                             sym_rd.bid_valid & (market | (cmd.price <= sym_rd.bid_price))))
+            m.d.sync += marketable_t3.eq(on_symbol_row(lambda row: Mux(
+                a_buy, row.ask_valid & (market | (cmd.price >= row.ask_price)),
+                row.bid_valid & (market | (cmd.price <= row.bid_price)))))
             rest_hazard = rester.busy & rest_near
             m.d.comb += early_feed.eq(feedable & ~rest_hazard
                                       & ~fix_pending & ~unlinker.levels_busy & feed.idle
@@ -1053,8 +1062,8 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("FIX_ROW_IN")
         with fsm.state("FIX_ROW_IN"):
             m.d.sync += fix_row.eq(sym_rd)
-            with m.If(Mux(fix_buy, sym_rd.bid_valid & (sym_rd.bid == fix_idx),
-                          sym_rd.ask_valid & (sym_rd.ask == fix_idx))):
+            with m.If(on_symbol_row(lambda row: Mux(fix_buy, row.bid_valid & (row.bid == fix_idx),
+                                                    row.ask_valid & (row.ask == fix_idx)))):
                 fsm.goto("FIX_FIND")
             with m.Else():
                 m.d.sync += fix_pending.eq(0)

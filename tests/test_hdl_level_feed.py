@@ -99,7 +99,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                 await ctx.tick()
             # ``go`` with ``start``, or (when the best is acceptable) some cycles later
             late_go = rng.randrange(6) if want[0][0] and rng.random() < 0.5 else 0
-            for name, value in (("book", book), ("down", down), ("best", best), ("limit", limit),
+            for name, value in (("book", book), ("down", down), ("best", best), ("go_best", best), ("limit", limit),
                                 ("any_price", any_price), ("start", 1), ("go", int(late_go == 0)),
                                 ("ahead_ok", int(rng.random() < 0.8))):
                 ctx.set(getattr(dut, name), value)
