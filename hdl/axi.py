@@ -312,19 +312,22 @@ class AxiBurstWriter(wiring.Component):
 
 def _split(m: Module, i, o, in_width: int, out_width: int):
     """Hold each word of ``i`` and hand it to ``o`` in ``in_width // out_width`` pieces, low first,
-    one per cycle; a new word is taken in the cycle the last piece goes. Returns ``have``."""
+    one per cycle; a new word is taken in the cycle the last piece goes. Returns ``have``.
+    ``o.payload`` is a register (the piece, loaded with the word or as the piece before goes): the
+    word's multiplexer meets no logic of the reader's."""
     n = in_width // out_width
-    held, have = Signal(in_width), Signal()
+    held, have = Signal(in_width, reset_less=True), Signal()    # (data: ``have`` says when they hold any)
+    piece = Signal(out_width, reset_less=True)
     idx = Signal(range(n))
     last = idx == n - 1
-    m.d.comb += [o.valid.eq(have), o.payload.eq(held.word_select(idx, out_width)),
-                 i.ready.eq(~have | (o.ready & last))]
+    following = Mux(last, 0, idx + 1)
+    m.d.comb += [o.valid.eq(have), o.payload.eq(piece), i.ready.eq(~have | (o.ready & last))]
     with m.If(o.valid & o.ready):
-        m.d.sync += idx.eq(Mux(last, 0, idx + 1))
+        m.d.sync += [idx.eq(following), piece.eq(held.word_select(following, out_width))]
         with m.If(last):
             m.d.sync += have.eq(0)
     with m.If(i.valid & i.ready):
-        m.d.sync += [held.eq(i.payload), have.eq(1), idx.eq(0)]
+        m.d.sync += [held.eq(i.payload), have.eq(1), idx.eq(0), piece.eq(i.payload[:out_width])]
     return have
 
 
