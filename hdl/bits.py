@@ -234,14 +234,15 @@ def slice_cells_lint_stub() -> str:
 
 
 def lut_of(m, inputs: list, function, cells: SliceCells | None = None):
-    """One LUT6 computing ``function`` (of a tuple of the inputs' bits, an int 0 or 1) from up to six
+    """One LUT6 computing ``function`` (of a tuple of the given inputs' bits, ints 0 or 1) from up to six
     one-bit ``inputs``: a slice cell when ``cells`` are given (synthesis keeps it one LUT: its
     mapper may otherwise chain shared terms of neighbouring functions), else the same table as an
     expression."""
     if not 1 <= len(inputs) <= 6:
         raise ValueError(f"a LUT6 has 1 to 6 inputs, not {len(inputs)}")
-    inputs = list(inputs) + [Const(0, 1)] * (6 - len(inputs))
-    init = sum(int(bool(function(tuple((a >> i) & 1 for i in range(6))))) << a for a in range(64))
+    n = len(inputs)
+    inputs = list(inputs) + [Const(0, 1)] * (6 - n)       # (the unused inputs tied to 0)
+    init = sum(int(bool(function(tuple((a >> i) & 1 for i in range(n))))) << a for a in range(64))
     if cells is None:
         return Const(init, 64).bit_select(Cat(*inputs), 1)
     return cells.lut6(m, init, inputs)

@@ -51,6 +51,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import lut_of
 from fpgax.hdl.fill_loop import QTY_BITS, Action, FillLoop
 from fpgax.hdl.layouts import EventLayout
 from fpgax.hdl.level_sweep import sweep_entry
@@ -170,7 +171,10 @@ class Matcher(wiring.Component):
         # (act.valid & act.r_gone, written flat from the registers it is made of -- the loop's
         # pending decision, the event output's room, the gone queue's, the decided-if-gone -- so that
         # it is one LUT, not a chain through the loop's decision)
-        gone = Cat(loop.hold, self.w_rdy, self.gone.ready, act.r_gone).all()
+        # (a slice cell in synthesis: its fanout is the queue's counters, which the mapper would
+        # otherwise reach through a chain of the terms it shares with the loop's decisions)
+        gone = lut_of(m, [loop.hold, self.w_rdy, self.gone.ready, act.r_gone], all,
+                      getattr(platform, "slice_cells", None))
         m.d.comb += [
             self.gone.valid.eq(gone),
             self.gone.payload.slot.eq(act.slot), self.gone.payload.gen.eq(r_gen),

@@ -172,8 +172,9 @@ def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
         return (b[0] + 2 * b[1] + 4 * b[2] + (b[3] ^ b[4])) % 3 == 1 or b[4]
     m = Module()
     ins = [Signal(name=f"i{j}") for j in range(5)]
-    as_expr, as_cell = Signal(), Signal()
-    m.d.comb += [as_expr.eq(lut_of(m, ins, fn)), as_cell.eq(lut_of(m, ins, fn, MODEL_CELLS))]
+    as_expr, as_cell, all_of_three = Signal(), Signal(), Signal()
+    m.d.comb += [as_expr.eq(lut_of(m, ins, fn)), as_cell.eq(lut_of(m, ins, fn, MODEL_CELLS)),
+                 all_of_three.eq(lut_of(m, ins[:3], all, MODEL_CELLS))]   # (given its inputs' bits only)
     seen = []
 
     async def bench(ctx):
@@ -182,6 +183,7 @@ def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
                 ctx.set(s, (value >> j) & 1)
             want = int(bool(fn(tuple((value >> j) & 1 for j in range(5)) + (0,))))
             assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), value
+            assert ctx.get(all_of_three) == int(value & 7 == 7), value
             seen.append(want)
 
     sim = Simulator(m)
