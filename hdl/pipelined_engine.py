@@ -182,13 +182,18 @@ class PipelinedEngine(wiring.Component):
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
-        sym_choice = mems["symbol"].read.choice
+
+        def on_row(name, compute, layout=None):
+            """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
+            candidates (the row the blocks held, the write that landed as they were read:
+            registers) and chosen after, so that a compare's or a difference's carry chain starts
+            at registers (``RowChoice``; a memory of one lane)."""
+            choice = mems[name].read.choice
+            view = layout if layout is not None else (lambda value: value)
+            return Mux(choice.hit[0], compute(view(choice.written)), compute(view(choice.read)))
 
         def on_symbol_row(compute):
-            """``compute`` of the symbol row read, made on both of its candidates (the row the
-            blocks held, the write that landed as they were read: registers) and chosen after, so
-            that a compare's or a difference's carry chain starts at registers (``RowChoice``)."""
-            return Mux(sym_choice.hit[0], compute(SymRow(sym_choice.written)), compute(SymRow(sym_choice.read)))
+            return on_row("symbol", compute, SymRow)
         st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
         m.d.comb += [
@@ -221,6 +226,10 @@ class PipelinedEngine(wiring.Component):
                                         "idx": lb, "leaves": 32, "price": 32}))
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
         opp_best = Mux(buy, sym.ask, sym.bid)
+        # (the same a cycle later: what a late feed's go compares with its limit. Neither the side
+        # nor the best changes in the cycle before a late feed's start: asserted)
+        opp_best_held = Signal(lb)
+        m.d.sync += opp_best_held.eq(opp_best)
         own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
         own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
@@ -366,7 +375,7 @@ class PipelinedEngine(wiring.Component):
             feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
-            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best),
+            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -737,7 +746,8 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
-            keeps_now = (cmd.price == ord_rd.price) & (cmd.qty <= mems["leaves"].read.data)
+            keeps_now = (on_row("order", lambda row: cmd.price == row.price, OrderRow)
+                         & on_row("leaves", lambda leaves: cmd.qty <= leaves))
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
