@@ -34,7 +34,7 @@ from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, or_tree, slice_mux
+from fpgax.hdl.bits import address_bits, lut_of, or_tree, slice_mux
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -190,7 +190,11 @@ class PipelinedEngine(wiring.Component):
             at registers (``RowChoice``; a memory of one lane)."""
             choice = mems[name].read.choice
             view = layout if layout is not None else (lambda value: value)
-            return Mux(choice.hit[0], compute(view(choice.written)), compute(view(choice.read)))
+            written, read = Value.cast(compute(view(choice.written))), Value.cast(compute(view(choice.read)))
+            # (each bit's choice a slice cell in synthesis: the mapper would choose the row first)
+            cells = self.slice_cells or getattr(platform, "slice_cells", None)
+            return Cat(*(lut_of(m, [choice.hit[0], written[i], read[i]], lambda x: x[1] if x[0] else x[2], cells)
+                         for i in range(len(written))))
 
         def on_symbol_row(compute):
             return on_row("symbol", compute, SymRow)
@@ -370,9 +374,15 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
             m.d.sync += fed.eq(0)
+        # T3 with a feed started: a register of its own (T3 is entered from T2 alone), so that the
+        # feed's go meets neither T3's state register, which has hundreds of loads, nor ``fed``'s logic
+        t3_fed = Signal()
+        m.d.sync += t3_fed.eq(fsm.ongoing("T2") & ~(match_start | unfeed) & (early_feed | decide_feed | fed))
+        if self.checks:
+            m.d.sync += Assert(t3_fed == (fsm.ongoing("T3") & fed), "t3_fed: T3 with a feed started")
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
-            feed.start.eq(early_feed | late_feed), feed.go.eq((fsm.ongoing("T3") & fed & marketable_t3) | late_feed),
+            feed.start.eq(early_feed | late_feed), feed.go.eq((t3_fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best_held),
@@ -542,7 +552,8 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += [gen_pending.eq(Cat(gen_read, gen_pending[0])), stale.eq(slots.slot >= slots.used_bound),
                      stale_pending.eq(stale)]
         with m.If(gen_pending[1]):
-            m.d.sync += [next_gen.eq(Mux(stale_pending | (st_rd.gen == (1 << g) - 1), 1, st_rd.gen + 1)),
+            after = on_row("state", lambda row: Mux(row.gen == (1 << g) - 1, 1, row.gen + 1), StateRow)
+            m.d.sync += [next_gen.eq(Mux(stale_pending, 1, after)),
                          gen_ready.eq(1)]
         with m.If(accept):
             m.d.sync += [slot.eq(slots.slot), gen.eq(next_gen), gen_ready.eq(0), leaves.eq(cmd.qty)]
