@@ -76,6 +76,27 @@ def step_one(value, down):
     return Cat(*bits)
 
 
+def thermometer_step(code, up, down):
+    """The next value of a thermometer-coded count (bit i: the count is more than i) that goes up by
+    ``up`` and down by ``down`` (both may be 1: it stays). One LUT a bit, no carry chain."""
+    n = len(code)
+    bits = []
+    for i in range(n):
+        below = code[i - 1] if i else 1
+        above = code[i + 1] if i + 1 < n else 0
+        bits.append(Mux(up & ~down, below, Mux(down & ~up, above, code[i])))
+    return Cat(*bits)
+
+
+def thermometer_up(code, ups):
+    """A thermometer-coded count (bit i: the count is more than i) plus each of ``ups`` (one-bit
+    values, the last the latest: it meets one LUT a bit), without a carry chain. The count must stay
+    below ``len(code) + 1``."""
+    for up in ups:
+        code = Cat(*(Mux(up, code[i - 1] if i else 1, code[i]) for i in range(len(code))))
+    return code
+
+
 def no_worse(level, limit, down):
     """Whether ``level`` is no worse than ``limit`` for a search toward lower levels (``down``: at
     least ``limit``) or higher ones (at most ``limit``): a sweep's or a walk's price limit."""

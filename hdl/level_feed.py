@@ -71,6 +71,8 @@ from fpgax.hdl.bits import (
     no_worse,
     or_tree,
     step_one,
+    thermometer_step,
+    thermometer_up,
     word_order,
 )
 from fpgax.hdl.fsm import OneHotFSM
@@ -122,7 +124,8 @@ class LevelFeed(wiring.Component):
         DEPTH = self.DEPTH
         q = Array(Signal(self.entry, name=f"q{i}") for i in range(DEPTH))
         wr, rd = Signal(range(DEPTH)), Signal(range(DEPTH))
-        count, reserved = Signal(range(DEPTH + 1)), Signal(range(DEPTH + 1))
+        count = Signal(DEPTH)                # the entries queued (a thermometer code, bit i: more than i)
+        reserved = Signal(DEPTH)             # (a thermometer code, bit i: more than i)
         push, pop = Signal(), self.o.valid & self.o.ready
         # the entry at the head, a register of its own (``q[rd]`` whenever the queue holds one): the
         # consumer's read address takes it through its own multiplexer only, not the queue's too
@@ -131,7 +134,7 @@ class LevelFeed(wiring.Component):
         nonempty = Signal()                  # count != 0, a register of its own
         m.d.comb += [self.o.valid.eq(nonempty), self.o.payload.eq(head)]
         can_offer = Signal()
-        m.d.sync += can_offer.eq(reserved <= DEPTH - 2)
+        m.d.sync += can_offer.eq(~reserved[DEPTH - 2])        # (at most DEPTH - 2)
 
         # ---- the candidate: the level offered in the cycle before (``cand_last``: none is left),
         # checked and read now; or, at ``start``, the best level, read at once
@@ -194,12 +197,14 @@ class LevelFeed(wiring.Component):
         # the head after this cycle: the next entry after a pop, the one pushed now into an empty
         # queue (or into one the pop empties), else the head as it is
         with m.If(pop):
-            m.d.sync += head.eq(Mux(count >= 2, q[rd_next], entry))
-        with m.Elif(count == 0):
+            m.d.sync += head.eq(Mux(count[1], q[rd_next], entry))
+        with m.Elif(~count[0]):
             m.d.sync += head.eq(entry)
         # (the pop, a decision of the consumer's cycle, meets ``nonempty``'s last LUT only)
-        m.d.sync += [count.eq(count + push - pop), nonempty.eq(push | (count >= 2) | ((count == 1) & ~pop)),
-                     reserved.eq(reserved + take + starting + (spec_at1 & spec_used) - pop)]
+        m.d.sync += [count.eq(thermometer_step(count, push, pop)),
+                     nonempty.eq(push | count[1] | (count[0] & ~pop)),
+                     reserved.eq(thermometer_step(thermometer_up(reserved, [spec_at1 & spec_used, take, starting]),
+                                                  0, pop))]
 
         # ---- the index's request: registers, 0 while the feed does not use the index (its owner
         # ORs the requests of its users)

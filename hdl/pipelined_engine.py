@@ -34,7 +34,7 @@ from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, lut_of, or_tree, slice_mux
+from fpgax.hdl.bits import address_bits, lut_of, or_tree, slice_mux, thermometer_step
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -48,7 +48,7 @@ from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
 from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import PipelinedRam, RowChoice
 from fpgax.hdl.risk import NotionalCheck
-from fpgax.hdl.slot_queue import SlotQueue, thermometer_step
+from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig

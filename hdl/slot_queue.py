@@ -31,23 +31,12 @@ Contract
   slot is at or above it names no order).
 """
 
-from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth import Array, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import thermometer_step
 from fpgax.hdl.ram import PipelinedRam
-
-
-def thermometer_step(code, up, down):
-    """The next value of a thermometer-coded count (bit i: the count is more than i) that goes up by
-    ``up`` and down by ``down`` (both may be 1: it stays). One LUT a bit, no carry chain."""
-    n = len(code)
-    bits = []
-    for i in range(n):
-        below = code[i - 1] if i else 1
-        above = code[i + 1] if i + 1 < n else 0
-        bits.append(Mux(up & ~down, below, Mux(down & ~up, above, code[i])))
-    return Cat(*bits)
 
 
 class SlotQueue(wiring.Component):

@@ -231,3 +231,41 @@ def test_any_of_luts_is_the_or_of_guarded_groups_in_two_levels():
     sim.run()
     assert 50 < sum(seen) < 550
     assert any_of_luts(m, []).value == 0
+
+
+def test_thermometer_counts_up_and_down_like_integers():
+    """``thermometer_up`` then ``thermometer_step`` (down only): a register counting as an integer
+    does, with up to three increments and one decrement a cycle, kept within 0..4."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import thermometer_step, thermometer_up
+
+    rng = random.Random(3)
+    m = Module()
+    code, ups, down = Signal(4), [Signal(name=f"up{i}") for i in range(3)], Signal()
+    m.d.sync += code.eq(thermometer_step(thermometer_up(code, ups), 0, down))
+    moves = []
+
+    async def bench(ctx):
+        count = 0
+        for _ in range(800):
+            go_up = [int(rng.random() < 0.3) for _ in ups]
+            while count + sum(go_up) > 4:
+                go_up[go_up.index(1)] = 0
+            go_down = int(count + sum(go_up) > 0 and rng.random() < 0.45)
+            for s, v in zip(ups, go_up, strict=True):
+                ctx.set(s, v)
+            ctx.set(down, go_down)
+            await ctx.tick()
+            count += sum(go_up) - go_down
+            assert ctx.get(code) == (1 << count) - 1, (count, ctx.get(code))
+            moves.append(sum(go_up) - go_down)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert {-1, 0, 1, 2} <= set(moves)

@@ -85,7 +85,8 @@ def test_walker_visits_the_model_orders_in_order(seed):
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
                  rows_latency=ROWS_LATENCY, word_bits=WB)
-    counts = {"walks": 0, "book_walks": 0, "visits": 0, "own": 0, "within": 0, "beyond": 0, "taken_off": 0, "stopped": 0,
+    counts = {"walks": 0, "book_walks": 0, "visits": 0, "own": 0, "within": 0, "beyond": 0, "taken_off": 0,
+              "stopped": 0,
               "levels": 0, "held": 0, "found": 0, "level_reads": 0, "quiet": 0}
 
     async def bench(ctx):
