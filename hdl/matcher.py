@@ -116,7 +116,7 @@ class Matcher(wiring.Component):
             chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),
             chain.levels.payload.tag.eq(entry.idx),
-            self.levels.ready.eq(chain.levels.ready & matching),
+            self.levels.ready.eq(chain.levels.ready),      # (taken only while valid there: matching)
             loop.exhausted.eq(self.levels.valid & ~entry.found & ~chain.busy),
             self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en), self.follow_next.eq(chain.follow_next),
             chain.next_data.eq(self.next_data),

@@ -44,6 +44,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import lut_of
 from fpgax.hdl.ram import RowChoice
 
 
@@ -92,9 +93,14 @@ class OrderChain(wiring.Component):
         at_tail = arrived & last[-1]
         follow = cont[-1]
         held = self.hold & arrived
-        take_level = self.levels.valid & (waiting | at_tail) & ~held
+        # (each one LUT, a slice cell in synthesis, from registers and the levels' valid: the read
+        # enable's and the queue's pop, which the mapper would chain through their shared terms)
+        cells = getattr(platform, "slice_cells", None)
+        take_level = lut_of(m, [self.levels.valid, waiting, arrived, last[-1], self.hold],
+                            lambda x: x[0] and (x[1] or (x[2] and x[3])) and not (x[4] and x[2]), cells)
         # (a stop does not gate the read: a read changes nothing, and what it returns is dropped)
-        issue = ~held & (follow | take_level)
+        issue = lut_of(m, [self.levels.valid, waiting, arrived, last[-1], self.hold, follow],
+                       lambda x: not (x[4] and x[2]) and (x[5] or (x[0] and (x[1] or (x[2] and x[3])))), cells)
         link = self.next_data
         m.d.comb += [
             # one LUT a bit: the link (one of its two candidates) or the waiting level's head
