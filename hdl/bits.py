@@ -292,6 +292,23 @@ def any_of_luts(m, groups, cells: SliceCells | None = None):
     return level[0]
 
 
+def equal_of_luts(m, a, b, cells: SliceCells | None = None):
+    """``a == b`` (values of one width) from LUT6s: three bit pairs compared to a LUT, then those
+    ANDed six to a LUT -- two LUT levels up to 18 bits, as slice cells when ``cells`` are given."""
+    a, b = Value.cast(a), Value.cast(b)
+    if len(a) != len(b):
+        raise ValueError(f"equal_of_luts of {len(a)} and {len(b)} bits")
+    level = []
+    for i in range(0, len(a), 3):
+        pairs = [bit for j in range(i, min(i + 3, len(a))) for bit in (a[j], b[j])]
+        level.append(lut_of(m, pairs, lambda x: all(x[k] == x[k + 1] for k in range(0, len(x), 2)), cells))
+    if not level:
+        return Const(1, 1)
+    while len(level) > 1:
+        level = [lut_of(m, level[i:i + 6], all, cells) for i in range(0, len(level), 6)]
+    return level[0]
+
+
 def slice_mux(m, bits: list, select, cells: SliceCells):
     """One of ``bits`` (one-bit values, up to 16) by ``select`` (its low bits), as a slice builds it:
     LUT6s of four inputs each, then MUXF7 (select bit 2) and MUXF8 (bit 3) -- one LUT level."""

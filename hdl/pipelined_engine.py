@@ -34,7 +34,7 @@ from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, lut_of, or_tree, slice_mux, thermometer_step
+from fpgax.hdl.bits import address_bits, equal_of_luts, lut_of, or_tree, slice_mux, thermometer_step
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -182,6 +182,7 @@ class PipelinedEngine(wiring.Component):
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
+        row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
 
         def on_row(name, compute, layout=None):
             """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
@@ -192,8 +193,7 @@ class PipelinedEngine(wiring.Component):
             view = layout if layout is not None else (lambda value: value)
             written, read = Value.cast(compute(view(choice.written))), Value.cast(compute(view(choice.read)))
             # (each bit's choice a slice cell in synthesis: the mapper would choose the row first)
-            cells = self.slice_cells or getattr(platform, "slice_cells", None)
-            return Cat(*(lut_of(m, [choice.hit[0], written[i], read[i]], lambda x: x[1] if x[0] else x[2], cells)
+            return Cat(*(lut_of(m, [choice.hit[0], written[i], read[i]], lambda x: x[1] if x[0] else x[2], row_cells)
                          for i in range(len(written))))
 
         def on_symbol_row(compute):
@@ -1083,8 +1083,13 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("FIX_ROW_IN")
         with fsm.state("FIX_ROW_IN"):
             m.d.sync += fix_row.eq(sym_rd)
-            with m.If(on_symbol_row(lambda row: Mux(fix_buy, row.bid_valid & (row.bid == fix_idx),
-                                                    row.ask_valid & (row.ask == fix_idx)))):
+            # (the compares two LUT levels, then one: slice cells in synthesis, which the mapper
+            # would make a chain of)
+            def at_its_best(row):
+                return lut_of(m, [fix_buy, row.bid_valid, equal_of_luts(m, row.bid, fix_idx, row_cells),
+                                  row.ask_valid, equal_of_luts(m, row.ask, fix_idx, row_cells)],
+                              lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
+            with m.If(on_symbol_row(at_its_best)):
                 fsm.goto("FIX_FIND")
             with m.Else():
                 m.d.sync += fix_pending.eq(0)

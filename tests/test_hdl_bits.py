@@ -269,3 +269,37 @@ def test_thermometer_counts_up_and_down_like_integers():
     sim.add_testbench(bench)
     sim.run()
     assert {-1, 0, 1, 2} <= set(moves)
+
+
+def test_equal_of_luts_compares_like_python():
+    """``equal_of_luts``: a == b for 10-bit values, as an expression and as model cells, on equal
+    values, values one bit apart and random ones; unequal widths are refused."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, equal_of_luts
+
+    rng = random.Random(11)
+    m = Module()
+    a, b = Signal(10), Signal(10)
+    as_expr, as_cell = Signal(), Signal()
+    m.d.comb += [as_expr.eq(equal_of_luts(m, a, b)), as_cell.eq(equal_of_luts(m, a, b, MODEL_CELLS))]
+    seen = []
+
+    async def bench(ctx):
+        for _ in range(400):
+            x = rng.randrange(1024)
+            y = rng.choice([x, x ^ (1 << rng.randrange(10)), rng.randrange(1024)])
+            ctx.set(a, x)
+            ctx.set(b, y)
+            assert (ctx.get(as_expr), ctx.get(as_cell)) == (int(x == y), int(x == y)), (x, y)
+            seen.append(x == y)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert 50 < sum(seen) < 350
+    with pytest.raises(ValueError, match="equal_of_luts of 10 and 9 bits"):
+        equal_of_luts(m, a, b[:9])
