@@ -229,9 +229,13 @@ class CommandCheck(wiring.Component):
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
         answers = {}                      # family -> (failed, reason) as the family's outputs have them
+        # each family's rules by when their verdicts are registered: at take, or with the rows
+        at_take_names, row_names = {}, {}
         for family, rules in families.items():
             names = [name for names, _ in rules for name in names]
-            row_rules = [condition_of[n][0] for n in names if not condition_of[n][1]]
+            at_take_names[family] = [n for n in names if condition_of[n][1]]
+            row_names[family] = [n for n in names if not condition_of[n][1]]
+            row_rules = [condition_of[n][0] for n in row_names[family]]
             assert FAMILIES[family] == bool(row_rules), family
             # ``reason``: the first failed rule, decoded from the verdicts (only REJECT's reason
             # register reads it)
@@ -270,12 +274,6 @@ class CommandCheck(wiring.Component):
                          getattr(self, f"{family}_reason").eq(reason)]
             answers[family] = (failed, reason)
         if self.pipelined:
-            # each family's rules by when their verdicts are registered: at take, or with the rows
-            at_take_names, row_names = {}, {}
-            for family, rules in families.items():
-                names = [name for names, _ in rules for name in names]
-                at_take_names[family] = [n for n in names if condition_of[n][1]]
-                row_names[family] = [n for n in names if not condition_of[n][1]]
             self._command_answer(m, take, cmd, decide, answers, fired, at_take_names, row_names,
                                  getattr(platform, "slice_cells", None))
         return m

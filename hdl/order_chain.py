@@ -96,11 +96,13 @@ class OrderChain(wiring.Component):
         # (each one LUT, a slice cell in synthesis, from registers and the levels' valid: the read
         # enable's and the queue's pop, which the mapper would chain through their shared terms)
         cells = getattr(platform, "slice_cells", None)
-        take_level = lut_of(m, [self.levels.valid, waiting, arrived, last[-1], self.hold],
-                            lambda x: x[0] and (x[1] or (x[2] and x[3])) and not (x[4] and x[2]), cells)
+        terms = [self.levels.valid, waiting, arrived, last[-1], self.hold]
+
+        def takes(valid, waiting_, arrived_, last_, hold):      # take_level, of ``terms``
+            return valid and (waiting_ or (arrived_ and last_)) and not (hold and arrived_)
+        take_level = lut_of(m, terms, lambda x: takes(*x), cells)
         # (a stop does not gate the read: a read changes nothing, and what it returns is dropped)
-        issue = lut_of(m, [self.levels.valid, waiting, arrived, last[-1], self.hold, follow],
-                       lambda x: not (x[4] and x[2]) and (x[5] or (x[0] and (x[1] or (x[2] and x[3])))), cells)
+        issue = lut_of(m, terms + [follow], lambda x: takes(*x[:5]) or (x[5] and not (x[4] and x[2])), cells)
         link = self.next_data
         m.d.comb += [
             # one LUT a bit: the link (one of its two candidates) or the waiting level's head

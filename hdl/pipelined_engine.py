@@ -617,7 +617,7 @@ class PipelinedEngine(wiring.Component):
             # (the check's answer for the command's own family: a REPLACE to 0 is the target's. It is
             # the deepest input, so the verdict is made for each of its values from the others and
             # chosen by it last: a multiplexer after the check's OR, not the whole verdict)
-            failed = check.command_failed_soon if soon else check.command_failed
+            answer = check.command_failed_soon if soon else check.command_failed
             book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
             replace_crosses = op["replace"] & ~qty_zero & cross
             admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
@@ -635,7 +635,7 @@ class PipelinedEngine(wiring.Component):
                     "kept": replacing & keeps_now, "new_bad": new_bad, "other_reject": other_reject,
                     "canceling": canceling, "replacing": replacing, "admin_ok": admin & ~failed & ~book_full}
             if_failed, if_passed = given(Const(1)), given(Const(0))
-            m.d.sync += [getattr(verdict, name).eq(Mux(failed, if_failed[name], if_passed[name]))
+            m.d.sync += [getattr(verdict, name).eq(Mux(answer, if_failed[name], if_passed[name]))
                          for name in if_failed]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
