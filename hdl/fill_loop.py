@@ -5,7 +5,8 @@ Contract
 --------
 * ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account`` and ``a_stp_oldest``:
   the loop takes them and is ``busy`` until it ``done``s. (They are taken in every cycle the loop
-  is not busy: ``start`` reaches two flip-flops.)
+  is not busy: ``start`` reaches two flip-flops.) ``quiet``: not ``busy``, a register of its own,
+  for a parent's captures of the aggressor's fields.
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
   same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
   are made on both candidates and chosen after their carry chains), ``r_account`` (a ``RowChoice``
@@ -63,6 +64,7 @@ class FillLoop(wiring.Component):
             "a_account": In(account_bits),
             "a_stp_oldest": In(1),
             "busy": Out(1),
+            "quiet": Out(1),
             "order": In(order),
             "r_leaves": In(RowChoice(QTY_BITS)),
             "r_account": In(RowChoice(account_bits)),
@@ -88,6 +90,9 @@ class FillLoop(wiring.Component):
         a_account = Signal(self.account_bits)
         a_stp_oldest = Signal()
         running = Signal()
+        # its complement, a register of its own: the enables of the aggressor's captures, here and
+        # the parent's (some 250 flip-flops), so that ``running`` drives the loop's decisions only
+        quiet = Signal(init=1)
         # cycle A's registers: the order taken and its compares
         pending = Signal()
         # its complement, a register of its own: the capture enables' (some 150 flip-flops), so that
@@ -153,7 +158,7 @@ class FillLoop(wiring.Component):
             act.r_leaves.eq(Mux(own | r_within, 0, r_minus_a)),
             act.r_gone.eq(gone_if_decided),
             self.hold.eq(pending),
-            self.busy.eq(running),
+            self.busy.eq(running), self.quiet.eq(quiet),
             self.a_leaves_now.eq(a_leaves),
         ]
         with m.If(decide):
@@ -166,12 +171,12 @@ class FillLoop(wiring.Component):
         m.d.comb += self.stop.eq(finish)
         m.d.sync += self.done.eq(finish)
         with m.If(finish):
-            m.d.sync += [running.eq(0), self.canceled.eq(stp_aggressor & decide)]
+            m.d.sync += [running.eq(0), quiet.eq(1), self.canceled.eq(stp_aggressor & decide)]
         # the aggressor's fields are taken in every cycle the loop is not running, so that ``start``,
         # a decision of its cycle, reaches ``running`` and ``canceled`` only
-        with m.If(~running):
+        with m.If(quiet):
             m.d.sync += [a_leaves.eq(self.a_leaves), a_account.eq(self.a_account),
                          a_stp_oldest.eq(self.a_stp_oldest)]
         with m.If(self.start & ~running):
-            m.d.sync += [running.eq(1), self.canceled.eq(0)]
+            m.d.sync += [running.eq(1), quiet.eq(0), self.canceled.eq(0)]
         return m

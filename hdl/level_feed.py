@@ -27,7 +27,9 @@ Contract
   row's ``head`` and ``tail``), then one entry with ``found`` = 0 (``idx``: the first level not
   acceptable, or the side's last level when none is left). Nothing follows it. Up to ``DEPTH``
   - 1 entries are queued or being read ahead of the consumer. ``o.payload`` is a register (the
-  queue's head, kept beside it), ``o.valid`` a register too.
+  queue's head, kept beside it), ``o.valid`` a register too. The consumer asserts ``o.ready`` only
+  with ``o.valid`` (it takes an entry, it does not stand ready), so that the pop is ``o.ready``
+  alone: a decision of the consumer's cycle that meets one LUT fewer.
 * ``exhausted``: the entry with ``found`` = 0 says that no level is left (its ``idx`` is not an
   occupied level); 0 when it names the first level not acceptable. Set before that entry is
   presented, held until the next ``start``. So the entry at the head once the consumer stops
@@ -126,7 +128,7 @@ class LevelFeed(wiring.Component):
         wr, rd = Signal(range(DEPTH)), Signal(range(DEPTH))
         count = Signal(DEPTH)                # the entries queued (a thermometer code, bit i: more than i)
         reserved = Signal(DEPTH)             # (a thermometer code, bit i: more than i)
-        push, pop = Signal(), self.o.valid & self.o.ready
+        push, pop = Signal(), self.o.ready      # (only with ``o.valid``: the contract)
         # the entry at the head, a register of its own (``q[rd]`` whenever the queue holds one): the
         # consumer's read address takes it through its own multiplexer only, not the queue's too
         head = Signal(self.entry)

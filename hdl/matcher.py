@@ -15,7 +15,8 @@ Contract
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
   chain reaches them, from its ``start`` on (entries queued before it wait; ``start`` must come
   from a register: it reaches the chain's read); the last one it never
-  takes (the sweep is stopped, ``sweep_stop``).
+  takes (the sweep is stopped, ``sweep_stop``). ``levels.ready`` is asserted only with
+  ``levels.valid`` (the chain's take), as the ``LevelFeed`` requires.
 * ``follow_next``: the chain's (``OrderChain``): the next cycle's ``read_addr`` is the link
   (``next_data``'s choice), not the level head taken from ``levels``.
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
@@ -104,7 +105,7 @@ class Matcher(wiring.Component):
         band_lo = Signal(PRICE_BITS)
         book = Signal(self.book_bits)
         # (taken in every cycle no match runs, so that ``start`` reaches none of them)
-        with m.If(~loop.busy):
+        with m.If(loop.quiet):
             m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
 
         # the sweep's levels into the chain; the entry that says no level is left, to the loop
@@ -195,7 +196,7 @@ class Matcher(wiring.Component):
         ahead = Signal.like(self.ahead)
         with m.If(act.valid & (act.tag == ahead.idx)):
             m.d.sync += ahead.valid.eq(0)
-        with m.If(self.levels.valid & self.levels.ready & entry.found):
+        with m.If(self.levels.ready):       # (the chain's take: valid there, so found and matching)
             m.d.sync += [ahead.valid.eq(1), ahead.idx.eq(entry.idx)]
         with m.If(~loop.busy & ~loop.done):     # (cleared while no match runs: read at ``done``)
             m.d.sync += [last.as_value().eq(0), ahead.valid.eq(0)]

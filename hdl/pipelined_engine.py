@@ -260,6 +260,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~feed.start | (feed.down == searched_down(feed.book)),
                                "the feed's direction is its side's")
             m.d.sync += Assert(~(index.writing & ~feed.idle), "an index write while the feed runs")
+            m.d.sync += Assert(~feed.o.ready | feed.o.valid, "the feed's o.ready without o.valid")
         for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]

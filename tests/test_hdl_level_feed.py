@@ -111,12 +111,14 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
             while True:
                 ctx.set(dut.go, int(late_go != 0 and cycles == late_go))
                 if stop_after is not None and len(got) == stop_after:
+                    ctx.set(dut.o.ready, 0)
                     ctx.set(dut.stop, 1)
                     await ctx.tick()
                     ctx.set(dut.stop, 0)
                     assert not ctx.get(dut.o.valid)       # the queue emptied at once
                     break
-                ready = int(not busy_consumer or rng.random() < 0.5)
+                # (ready only with valid: the consumer takes, the contract)
+                ready = int((not busy_consumer or rng.random() < 0.5) and ctx.get(dut.o.valid))
                 ctx.set(dut.o.ready, ready)
                 if ctx.get(dut.o.valid):
                     first = cycles if first is None else first
@@ -129,7 +131,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                         assert ctx.get(dut.exhausted) == exhausted, (got, want)
                         checked[exhausted] += 1
                         await ctx.tick()
-                        ctx.set(dut.o.ready, 0)
+                        ctx.set(dut.o.ready, 0)      # (ready only with valid)
                         for _ in range(8):                 # nothing follows the last entry
                             assert not ctx.get(dut.o.valid)
                             await ctx.tick()
