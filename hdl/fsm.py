@@ -26,6 +26,11 @@ Contract (the same as ``m.FSM()``):
   the caller guarantees that in a cycle where it holds, no other goto of the body counts (flat
   conditions of exclusive verdicts give next-state logic as deep as the verdicts, where a chain of
   ``If``/``Elif`` makes each target wait for every condition before it).
+* ``leaves_when(condition)`` in a body: the machine leaves the state exactly in the cycles
+  ``condition`` holds (the caller guarantees that then one counting goto of the body leads
+  elsewhere, and that otherwise none does). The state's register then stays on ``~condition``,
+  which may be one LUT of registers, not on the OR of every move's condition (as deep as the
+  deepest). With ``checks``, an ``Assert`` for amaranth.sim says that the two agree.
 * A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
 
 The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
@@ -35,14 +40,16 @@ signal from an AND-OR of ``ongoing()`` terms instead.
 
 from contextlib import contextmanager
 
-from amaranth import Cat, Module, Signal, Value
+from amaranth import Assert, Cat, Module, Signal, Value
 
 from fpgax.hdl.bits import or_tree
 
 
 class OneHotFSM:
-    def __init__(self, m: Module, init: str, name: str = "fsm", domain: str = "sync"):
+    def __init__(self, m: Module, init: str, name: str = "fsm", domain: str = "sync", checks: bool = False):
         self._m = m
+        self._checks = checks
+        self._leaves: dict[str, Value] = {}           # state -> its leaves_when condition
         self._name = name
         self._domain = domain
         self._init = init
@@ -115,6 +122,14 @@ class OneHotFSM:
         self.ongoing(target)
         self._go_if[self._current].setdefault(target, []).append(Value.cast(condition))
 
+    def leaves_when(self, condition):
+        """The state whose body this is is left exactly when ``condition`` holds (see the contract)."""
+        if self._current is None:
+            raise ValueError("leaves_when() outside a state's body")
+        if self._current in self._leaves:
+            raise ValueError(f"state {self._current!r}: leaves_when() twice")
+        self._leaves[self._current] = Value.cast(condition)
+
     def finish(self):
         """Build the next-state logic: state S is entered by a counting goto(S) of another state,
         and kept while no goto of its own body leads elsewhere."""
@@ -137,7 +152,14 @@ class OneHotFSM:
                 leave[source].append(flag)
         for s, bit in self._bits.items():
             # (reductions: trees, not chains of one gate a flag)
-            stay = bit & ~Cat(*leave[s]).any() if leave[s] else bit
+            moved = Cat(*leave[s]).any() if leave[s] else 0
+            if s in self._leaves:
+                stay = bit & ~self._leaves[s]
+                if self._checks:
+                    self._m.d[self._domain] += Assert(~bit | (self._leaves[s] == moved),
+                                                      f"{self._name}: state {s} left when its leaves_when holds")
+            else:
+                stay = bit & ~moved
             next_bit = or_tree([stay] + enter[s])
             if s in self._next:           # (asked for: named, see ``next_state``)
                 self._m.d.comb += self._next[s].eq(next_bit)
@@ -181,6 +203,14 @@ class StateMux:
             # copy is left to a constant process of its own (Verilator: ALWNEVER, UNDRIVEN)
             self._fsm._m.d.comb += Value.cast(copy).eq(0)
         return self._copies[state]
+
+    def leaves_when(self, condition):
+        """The state whose body this is is left exactly when ``condition`` holds (see the contract)."""
+        if self._current is None:
+            raise ValueError("leaves_when() outside a state's body")
+        if self._current in self._leaves:
+            raise ValueError(f"state {self._current!r}: leaves_when() twice")
+        self._leaves[self._current] = Value.cast(condition)
 
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""

@@ -156,7 +156,7 @@ class PipelinedEngine(wiring.Component):
         wiring.connect(m, events.o, wiring.flipped(self.o))
 
         # -- the command and its rows (read at the handshake, t0) ----------------------------------
-        fsm = OneHotFSM(m, init="INIT", name="seq")
+        fsm = OneHotFSM(m, init="INIT", name="seq", checks=self.checks)
         take = self.i.valid & self.i.ready
         m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
         idle_next = fsm.next_state("IDLE")      # (the t0 reads' steering, a cycle ahead)
@@ -906,7 +906,9 @@ class PipelinedEngine(wiring.Component):
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
             set_best(sym, buy, 1, idx[:lb], cmd.price, when=op["new"] & plan.rest & plan.better & ~fix_due_ahead)
-            # where it goes: flat conditions of exclusive verdicts
+            # where it goes: flat conditions of exclusive verdicts, one of them whenever it acts or
+            # a fix comes first (the state's register stays on a LUT of registers: ``go``'s)
+            fsm.leaves_when(go | fix_first)
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
             fsm.goto_if("FIX_CLEAR", fix_first)

@@ -211,8 +211,9 @@ class ChainMachine(Elaboratable):
     """Each state an ``If``/``Elif`` chain of gotos on conditions of the inputs; ``flat``: the same
     chain as ``goto_if`` of exclusive conditions (each its own and none of those before it)."""
 
-    def __init__(self, chains, flat):
-        self.chains, self.flat = chains, flat
+    def __init__(self, chains, flat, leaves=None):
+        self.chains, self.flat, self.leaves = chains, flat, leaves
+        self.fsm = None
         self.inputs = Signal(N_INPUTS)
         self.state = Signal(range(N_STATES))
 
@@ -222,14 +223,22 @@ class ChainMachine(Elaboratable):
         def condition(mask, want):
             return (self.inputs & mask) == want
         if self.flat:
-            fsm = OneHotFSM(m, init="S0")
+            # ``leaves``: each state's leaves_when, "exact" (the OR of the conditions of its moves
+            # elsewhere) or "wrong" (also when all inputs are high, where it may stay)
+            fsm = self.fsm = OneHotFSM(m, init="S0", checks=self.leaves is not None)
             for i, chain in enumerate(self.chains):
                 with fsm.state(f"S{i}"):
                     m.d.comb += self.state.eq(i)
-                    before = 0
+                    before, away = 0, 0
                     for mask, want, target in chain:
                         fsm.goto_if(f"S{target}", condition(mask, want) & ~before)
+                        if target != i:
+                            away = away | (condition(mask, want) & ~before)
                         before = before | condition(mask, want)
+                    if self.leaves == "exact":
+                        fsm.leaves_when(away)
+                    elif self.leaves == "wrong":
+                        fsm.leaves_when(away | (self.inputs == (1 << N_INPUTS) - 1))
             fsm.finish()
         else:
             with m.FSM(init="S0"):
@@ -256,3 +265,45 @@ def test_one_hot_fsm_goto_if_of_exclusive_conditions_moves_like_an_elif_chain(se
     ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True)
     visited = side_by_side(rng, ref, dut)
     assert len(visited) >= 4              # (the machines get around)
+
+
+def random_chains(rng):
+    chains = []
+    for i in range(N_STATES):
+        chain = []
+        for _ in range(rng.randrange(1, 5)):
+            mask = rng.randrange(1, 1 << N_INPUTS)
+            chain.append((mask, rng.randrange(1 << N_INPUTS) & mask, rng.randrange(N_STATES)))
+        chain.append((1, 1, (i + 1) % N_STATES))   # (on around when input 0 is high)
+        chains.append(chain)
+    return chains
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leaves_when_exact_moves_like_the_elif_chain(seed):
+    rng = random.Random(300 + seed)
+    chains = random_chains(rng)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, leaves="exact")
+    assert len(side_by_side(rng, ref, dut)) >= 4
+
+
+def test_leaves_when_that_disagrees_with_the_moves_fails_its_check():
+    # a state that may stay when all inputs are high (a chain of one self-loop there) whose
+    # leaves_when says it leaves: the check fires as soon as the machine is there with them high
+    chains = [[(0b1111, 0b1111, i), (1, 1, (i + 1) % N_STATES)] for i in range(N_STATES)]
+    rng = random.Random(7)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, leaves="wrong")
+    with pytest.raises(AssertionError, match="left when its leaves_when holds"):
+        side_by_side(rng, ref, dut)
+
+
+def test_leaves_when_outside_a_body_or_twice_is_an_error():
+    m = Module()
+    m._MustUse__silence = True         # never simulated
+    fsm = OneHotFSM(m, init="A")
+    with pytest.raises(ValueError, match="outside a state"):
+        fsm.leaves_when(1)
+    with fsm.state("A"):
+        fsm.leaves_when(0)
+        with pytest.raises(ValueError, match="twice"):
+            fsm.leaves_when(1)
