@@ -758,7 +758,8 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
-            keeps_now = (on_row("order", lambda row: cmd.price == row.price, OrderRow)
+            # (the price compare from two levels of LUT6s: the mapper made it a chain of six)
+            keeps_now = (on_row("order", lambda row: equal_of_luts(m, cmd.price, row.price, row_cells), OrderRow)
                          & on_row("leaves", lambda leaves: cmd.qty <= leaves))
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
