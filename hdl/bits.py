@@ -269,6 +269,18 @@ def lut_of(m, inputs: list, function, cells: SliceCells | None = None):
     return cells.lut6(m, init, inputs)
 
 
+def enables_per_slice(m, width: int, inputs: list, function, cells: SliceCells | None = None,
+                      slice_bits: int = 32) -> list[tuple[int, int, Value]]:
+    """The enable of a register of ``width`` bits, ``function`` of up to six one-bit ``inputs``
+    (``lut_of``), as one LUT per ``slice_bits`` bits: ``[(lo, hi, enable of bits lo..hi-1)]``. In
+    synthesis (``cells``) each slice's enable is a LUT of its own, so that no net reaches more than
+    ``slice_bits`` enables (Yosys would merge copies of one expression); its inputs reach a LUT per
+    slice instead of one. Without ``cells``, one expression for every slice."""
+    shared = None if cells is not None else lut_of(m, inputs, function)
+    return [(lo, min(lo + slice_bits, width), shared if shared is not None else lut_of(m, inputs, function, cells))
+            for lo in range(0, width, slice_bits)]
+
+
 def any_of_luts(m, groups, cells: SliceCells | None = None):
     """The OR over ``groups`` of ``guard & (any of bits)`` (``groups``: ``(guard or None, bits)``, of
     one-bit values) from LUT6s: each group's bits in chunks of five (six without a guard) with its

@@ -37,6 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
+from fpgax.hdl.bits import enables_per_slice
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -239,9 +240,11 @@ class FpgaxKernel(wiring.Component):
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live)]
         front, back = Signal(StagedLayout, name="stage_front"), Signal(StagedLayout, name="stage_back")
         held = Signal(range(3))                 # commands held: front, then back
+        # (and the same as registers of their own: none held, a free entry, both held)
+        none_held, entry_free, both_held = Signal(init=1), Signal(init=1), Signal()
         staged = front                          # the command presented to the engine
         staged_valid = Signal()
-        m.d.comb += staged_valid.eq(held != 0)
+        m.d.comb += staged_valid.eq(~none_held)
         handed = engine.i.valid & engine.i.ready
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
@@ -286,17 +289,28 @@ class FpgaxKernel(wiring.Component):
         m.d.sync += offer.eq(staged_valid & ~handed & running & more & fits & ~clear)
         arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(offer),
-                     unpack.o.ready.eq(held != 2)]
+                     unpack.o.ready.eq(entry_free)]
         # (no arrival while two are held: the unpacker's ready)
-        with m.If(handed & (held == 2)):
-            m.d.sync += front.eq(back)
-        with m.Elif(arriving & ((held == 0) | handed)):
-            m.d.sync += front.eq(incoming)
-        with m.If(arriving & (held == 1) & ~handed):
+        # The entries' enables, so that the handshake meets one LUT before some 250 enables: the
+        # entry behind takes the incoming record in every cycle it is free (what it holds counts
+        # only once both are held, and it was free in the cycle that made them two); the front one
+        # in every cycle none is held (whatever it takes counts only with an arrival) and when the
+        # engine takes the command, from the entry behind when both are held (nothing arrives
+        # then), else the incoming record (which counts only with an arrival). That enable, none
+        # held or handed, is one LUT per 32 bits (slice cells in synthesis: one net of 250 loads
+        # otherwise, after the handshake's AND of 380).
+        cells = getattr(platform, "slice_cells", None)
+        with m.If(entry_free):
             m.d.sync += back.eq(incoming)
-        m.d.sync += held.eq(held + arriving - handed)
-        with m.If(clear):
-            m.d.sync += held.eq(0)
+        front_bits, back_bits, incoming_bits = front.as_value(), back.as_value(), incoming.as_value()
+        for lo, hi, load in enables_per_slice(m, len(front_bits), [none_held, engine.i.valid, engine.i.ready],
+                                              lambda x: x[0] or (x[1] and x[2]), cells):
+            with m.If(load):
+                m.d.sync += front_bits[lo:hi].eq(Mux(both_held, back_bits[lo:hi], incoming_bits[lo:hi]))
+        held_next = Signal.like(held)
+        m.d.comb += held_next.eq(Mux(clear, 0, held + arriving - handed))
+        m.d.sync += [held.eq(held_next), none_held.eq(held_next == 0), entry_free.eq(held_next != 2),
+                     both_held.eq(held_next == 2)]
 
         def begin():
             m.d.sync += [starting.eq(1), ap_idle.eq(0)]

@@ -194,6 +194,39 @@ def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
         lut_of(m, [Signal() for _ in range(7)], fn)
 
 
+def test_enables_per_slice_cover_the_register_with_one_lut_a_slice():
+    """``enables_per_slice``: slices of at most ``slice_bits`` covering every bit once, each enable the
+    function (as an expression: one shared; as model cells: a LUT of each slice's own)."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, enables_per_slice
+
+    m = Module()
+    ins = [Signal(name=f"i{j}") for j in range(3)]
+
+    def fn(x):
+        return x[0] or (x[1] and x[2])
+    as_expr = enables_per_slice(m, 70, ins, fn)
+    as_cells = enables_per_slice(m, 70, ins, fn, MODEL_CELLS)
+    for got in (as_expr, as_cells):
+        assert [(lo, hi) for lo, hi, _ in got] == [(0, 32), (32, 64), (64, 70)]
+    assert len({id(en) for _, _, en in as_expr}) == 1 and len({id(en) for _, _, en in as_cells}) == 3
+    outs = [Signal(name=f"o{j}") for j in range(6)]
+    m.d.comb += [o.eq(en) for o, (_, _, en) in zip(outs, as_expr + as_cells, strict=True)]
+
+    async def bench(ctx):
+        for value in range(8):
+            for j, s in enumerate(ins):
+                ctx.set(s, (value >> j) & 1)
+            want = int(fn(tuple((value >> j) & 1 for j in range(3))))
+            assert [ctx.get(o) for o in outs] == [want] * 6, value
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_any_of_luts_is_the_or_of_guarded_groups_in_two_levels():
     """``any_of_luts``: the OR over groups of ``guard & any(bits)`` (a group without a guard: any of
     its bits), as an expression and as model LUT6 cells, against Python on random inputs."""
