@@ -11,6 +11,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import enables_per_slice, lut_of
 from fpgax.hdl.fifo import RegisteredFifo
 
 #: AXI bursts may not cross a 4 KiB boundary.
@@ -310,11 +311,13 @@ class AxiBurstWriter(wiring.Component):
         return m
 
 
-def _split(m: Module, i, o, in_width: int, out_width: int):
+def _split(m: Module, i, o, in_width: int, out_width: int, cells=None):
     """Hold each word of ``i`` and hand it to ``o`` in ``in_width // out_width`` pieces, low first,
     one per cycle; a new word is taken in the cycle the last piece goes. Returns ``have``.
     ``o.payload`` is a register (the piece, loaded with the word or as the piece before goes): the
-    word's multiplexer meets no logic of the reader's."""
+    word's multiplexer meets no logic of the reader's. ``cells`` (slice cells, in synthesis): the
+    word's and the piece's enables, LUTs of four registers and ``i.valid``, one per 32 bits
+    (``enables_per_slice``), and the piece's source select likewise."""
     n = in_width // out_width
     held, have = Signal(in_width, reset_less=True), Signal()    # (data: ``have`` says when they hold any)
     piece = Signal(out_width, reset_less=True)
@@ -323,11 +326,30 @@ def _split(m: Module, i, o, in_width: int, out_width: int):
     following = Mux(last, 0, idx + 1)
     m.d.comb += [o.valid.eq(have), o.payload.eq(piece), i.ready.eq(~have | (o.ready & last))]
     with m.If(o.valid & o.ready):
-        m.d.sync += [idx.eq(following), piece.eq(held.word_select(following, out_width))]
+        m.d.sync += idx.eq(following)
         with m.If(last):
             m.d.sync += have.eq(0)
     with m.If(i.valid & i.ready):
-        m.d.sync += [held.eq(i.payload), have.eq(1), idx.eq(0), piece.eq(i.payload[:out_width])]
+        m.d.sync += [have.eq(1), idx.eq(0)]
+    if n == 2:      # (the last flag is idx itself: every enable a function of five bits)
+        terms = [i.valid, have, o.ready, idx]
+
+        def takes(x):                        # a word is taken
+            valid, have_, ready, last_ = x
+            return valid and (not have_ or (ready and last_))
+
+        for lo, hi, en in enables_per_slice(m, in_width, terms, takes, cells):
+            with m.If(en):
+                m.d.sync += held[lo:hi].eq(i.payload[lo:hi])
+        for lo, hi, en in enables_per_slice(m, out_width, terms, lambda x: takes(x) or (x[1] and x[2]), cells):
+            from_word = lut_of(m, terms, takes, cells)      # (the slice's own select)
+            with m.If(en):
+                m.d.sync += piece[lo:hi].eq(Mux(from_word, i.payload[lo:hi], held[out_width + lo:out_width + hi]))
+    else:
+        with m.If(o.valid & o.ready):
+            m.d.sync += piece.eq(held.word_select(following, out_width))
+        with m.If(i.valid & i.ready):
+            m.d.sync += [held.eq(i.payload), piece.eq(i.payload[:out_width])]
     return have
 
 
@@ -350,7 +372,8 @@ class RecordToBeats(wiring.Component):
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
                          self.i.ready.eq(self.o.ready)]
             return m
-        m.d.comb += self.busy.eq(_split(m, self.i, self.o, self.record_width, self.beat_width))
+        m.d.comb += self.busy.eq(_split(m, self.i, self.o, self.record_width, self.beat_width,
+                                        getattr(platform, "slice_cells", None)))
         return m
 
 
@@ -370,7 +393,7 @@ class BeatsToRecords(wiring.Component):
             m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
                          self.i.ready.eq(self.o.ready)]
         elif self.beat_width > self.record_width:
-            _split(m, self.i, self.o, self.beat_width, self.record_width)
+            _split(m, self.i, self.o, self.beat_width, self.record_width, getattr(platform, "slice_cells", None))
         else:
             n = self.record_width // self.beat_width
             acc, full = Signal(self.record_width), Signal()

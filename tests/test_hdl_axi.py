@@ -4,15 +4,22 @@ slave, and the burst writer and reader against a Python model of AXI memory (4 K
 import random
 
 import pytest
-from amaranth import Module, Signal
+from amaranth import Fragment, Module, Signal
 from amaranth.sim import Simulator
 
 from fpgax.hdl.axi import AxiBurstReader, AxiBurstWriter, AxiLiteRegisterSlave, BeatsToRecords, RecordToBeats
+from fpgax.hdl.bits import MODEL_CELLS
 
 
-def run(dut, *benches):
+class ModelCellsPlatform:
+    """A platform whose slice cells are the simulation models of the LUT6 and MUXF cells, so that
+    the synthesis-only paths (one enable LUT per slice, ``enables_per_slice``) are simulated too."""
+    slice_cells = MODEL_CELLS
+
+
+def run(dut, *benches, platform=None):
     top = Module()   # a sync domain even when the DUT is only wires
-    top.submodules.dut = dut
+    top.submodules.dut = dut if platform is None else Fragment.get(dut, platform)
     toggle = Signal()
     top.d.sync += toggle.eq(~toggle)
     sim = Simulator(top)
@@ -48,7 +55,7 @@ async def receive(ctx, stream, count, rng, stall=0.3):
     return out
 
 
-def check_converter(dut, in_width, out_width, words, seed):
+def check_converter(dut, in_width, out_width, words, seed, platform=None):
     """Words in, pieces out: the same bits in the same order, under random idles and stalls."""
     rng = random.Random(seed)
     bits = sum(w << (i * in_width) for i, w in enumerate(words))
@@ -62,20 +69,23 @@ def check_converter(dut, in_width, out_width, words, seed):
     async def sink(ctx):
         got.extend(await receive(ctx, dut.o, count, rng))
 
-    run(dut, source, sink)
+    run(dut, source, sink, platform=platform)
     assert got == expected
 
 
+@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
 @pytest.mark.parametrize("beat,record", [(512, 256), (64, 256), (256, 256)])
-def test_beats_to_records(beat, record):
+def test_beats_to_records(beat, record, platform):
     rng = random.Random(beat)
-    check_converter(BeatsToRecords(beat, record), beat, record, [rng.getrandbits(beat) for _ in range(24)], beat)
+    check_converter(BeatsToRecords(beat, record), beat, record, [rng.getrandbits(beat) for _ in range(24)], beat,
+                    platform)
 
 
 @pytest.mark.parametrize("beat", [512, 128, 64])
-def test_record_to_beats(beat):
+@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
+def test_record_to_beats(beat, platform):
     rng = random.Random(beat)
-    check_converter(RecordToBeats(512, beat), 512, beat, [rng.getrandbits(512) for _ in range(10)], beat)
+    check_converter(RecordToBeats(512, beat), 512, beat, [rng.getrandbits(512) for _ in range(10)], beat, platform)
 
 
 @pytest.mark.parametrize("latency", [0, 2])
