@@ -72,7 +72,10 @@ class FpgaxKernel(wiring.Component):
         m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS, read_latency=2)
         wiring.connect(m, wiring.flipped(self.s_axi_control), ctl.bus)
         m.submodules.engine = engine = PipelinedEngine(cfg)
-        clear = Signal()   # empties the command path at the end of a call
+        # empties the command path at the end of a call: a register, set in the cycle after DRAIN
+        # saw the path drained (DONE's: nothing moves on it then), so that the reset of some 200
+        # flip-flops starts from a register, not from the state's decode
+        clear = Signal()
         m.submodules.reader = reader = ResetInserter(clear)(AxiBurstReader(ADDR_WIDTH, w, self.max_burst))
         m.submodules.unpack = unpack = ResetInserter(clear)(BeatsToRecords(w, CMD_BITS))
         m.submodules.pack = pack = RecordToBeats(EVT_BITS, w)
@@ -338,6 +341,7 @@ class FpgaxKernel(wiring.Component):
                      writer.start.eq(starting), writer.addr.eq(args["EVT_BUF"])]
         settled, drained = Signal(), Signal()
         m.d.sync += [settled.eq(engine.idle & ~pack.busy), drained.eq(settled & writer.idle & ~reader.busy)]
+        m.d.sync += clear.eq(0)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(ap_start):
@@ -355,7 +359,7 @@ class FpgaxKernel(wiring.Component):
                 # reader too)
                 m.d.comb += [reader.stop.eq(1), writer.flush.eq(settled)]
                 with m.If(drained):
-                    m.d.comb += clear.eq(1)
+                    m.d.sync += clear.eq(1)
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.sync += [written.eq(events), ap_done.eq(1), ap_ready.eq(1), isr.eq(isr | 0b11),
