@@ -795,7 +795,10 @@ class PipelinedEngine(wiring.Component):
         new_reject = verdict.new_bad | slots.empty | over_m      # (of a NEW)
         new_ready = slots.available & gen_ready
         rejecting = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_m
-        new_accepting = op["new"] & ~new_reject           # (when a slot is ready)
+        # (when a slot is ready; one LUT of four registers, a slice cell in synthesis: the mapper
+        # shared ``new_reject``'s LUT, a level more before the event's selects)
+        new_accepting = lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m],
+                               lambda x: x[0] and not (x[1] or x[2] or x[3]), row_cells)
         canceling, replacing_now, admin_ok = verdict.canceling, verdict.replacing, verdict.admin_ok
         # (the matcher is idle whenever the sequencer decides: its ``gone`` is not waited for)
         # (named signals of flat ANDs: a tree of few LUTs, not a chain of one AND an operand)
