@@ -678,7 +678,7 @@ class PipelinedEngine(wiring.Component):
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
             m.d.sync += [walk_in.by_account.eq(by_account), walk_in.account.eq(account),
-                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down), total.eq(0),
+                         walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down),
                          short.eq(cmd.qty)]
 
         def start_walk(kind, account=0, book=0, level=0, down=0):
@@ -1151,7 +1151,7 @@ class PipelinedEngine(wiring.Component):
         side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
-            m.d.sync += [total.eq(0), count.eq(0), levels_left.eq(cmd.qty - 1)]
+            m.d.sync += levels_left.eq(cmd.qty - 1)
             with m.If(side_valid):
                 start_walk(walk_kind, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
             with m.Else():
@@ -1179,6 +1179,24 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
         visit = walker.visit
+        # what a FOK's walk leaves unfilled, taken on every visit of another account's order (after
+        # one that stops the walk it is not read: DECIDE loads it again), its enable one LUT of
+        # registers, a slice cell in synthesis (the mapper chained the terms it shares with the
+        # walk's decisions: 4 LUTs to 32 enables)
+        def visit_of(kind, foreign=False):
+            kind_bits = walk_kind.as_value()
+            inputs = [fsm.ongoing("WALKING"), visit.valid, kind_bits[0], kind_bits[1], visit.own]
+            return lut_of(m, inputs, lambda x: x[0] and x[1] and x[2] + 2 * x[3] == kind.value
+                          and not (foreign and x[4]), row_cells)
+        with m.If(visit_of(Walk.FOK, foreign=True)):
+            m.d.sync += short.eq(short - visit.leaves)
+        # a SNAPSHOT's level sums: each visit added, cleared as a side's walk starts (WALK_SIDE) and
+        # as a level's LEVEL event goes (SNAPSHOT_LEVEL), the enables LUTs of registers likewise
+        with m.If(visit_of(Walk.SNAPSHOT)):
+            m.d.sync += [total.eq(total + visit.leaves), count.eq(count + 1)]
+        with m.If(lut_of(m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy],
+                         lambda x: x[0] or (x[1] and x[2]), row_cells)):
+            m.d.sync += [total.eq(0), count.eq(0)]
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1204,8 +1222,7 @@ class PipelinedEngine(wiring.Component):
                             cancel_visited()
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
-                    with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed [R-SNAPSHOT]
-                        m.d.sync += [total.eq(total + visit.leaves), count.eq(count + 1)]
+                    with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed (below) [R-SNAPSHOT]
                         with m.If(visit.last):
                             fsm.goto("SNAPSHOT_LEVEL")
                         with m.Else():
@@ -1222,7 +1239,6 @@ class PipelinedEngine(wiring.Component):
                             m.d.comb += walker.stop.eq(1)
                             fsm.goto("MATCH")
                         with m.Else():
-                            m.d.sync += short.eq(short - visit.leaves)
                             m.d.comb += walker.advance.eq(1)
             with m.Elif(~walker.busy & ~walk_go):   # no order left
                 with m.Switch(walk_kind):
@@ -1240,7 +1256,7 @@ class PipelinedEngine(wiring.Component):
                  account=cmd.account, price=sym.lo + visit.level,
                  qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
-                m.d.sync += [total.eq(0), count.eq(0), levels_left.eq(levels_left - 1)]
+                m.d.sync += levels_left.eq(levels_left - 1)
                 with m.If(levels_left == 0):
                     m.d.comb += walker.stop.eq(1)
                     fsm.goto("WALK_SIDE_END")
