@@ -108,6 +108,9 @@ class FillLoop(wiring.Component):
         a_minus_r = Signal(QTY_BITS)
         r_minus_a = Signal(QTY_BITS)
         own = Signal()             # the resting order is the aggressor's account's [R-STP]
+        # ``own | r_within`` (the resting order keeps no leaves when decided), a register of its
+        # own: the selects of the quantity and the resting leaves (32 bits each) meet no LUT first
+        r_spent = Signal()
         kind = Signal(Action)      # the action the order gets when decided (its own register: the
                                    # event's selects do not load ``own``)
         # this order ends the loop when decided: STP cancels the aggressor, or the aggressor's
@@ -135,7 +138,7 @@ class FillLoop(wiring.Component):
                 r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
                 a_minus_r.eq(a_r[:QTY_BITS]), r_within.eq(~a_r[QTY_BITS]),
                 r_minus_a.eq(r_a[:QTY_BITS]),
-                own.eq(same_account),
+                own.eq(same_account), r_spent.eq(same_account | ~a_r[QTY_BITS]),
                 kind.eq(Mux(same_account, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR),
                             Action.FILL)),
                 ends_if_decided.eq(Mux(same_account, ~a_stp_oldest, ~r_a[QTY_BITS])),
@@ -153,9 +156,9 @@ class FillLoop(wiring.Component):
             act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)), act.extra.eq(r_extra),
             self.taken.eq(take),
             act.kind.eq(kind),
-            act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(own | r_within, r_leaves, a_leaves))),
+            act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(r_spent, r_leaves, a_leaves))),
             act.a_leaves.eq(Mux(own, a_leaves, a_after)),
-            act.r_leaves.eq(Mux(own | r_within, 0, r_minus_a)),
+            act.r_leaves.eq(Mux(r_spent, 0, r_minus_a)),
             act.r_gone.eq(gone_if_decided),
             self.hold.eq(pending),
             self.busy.eq(running), self.quiet.eq(quiet),
