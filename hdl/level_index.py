@@ -240,8 +240,23 @@ class LevelIndex(IndexPorts):
                          is_clear.eq(self.op == IndexOp.CLEAR),
                          is_passed.eq(self.op == IndexOp.CLEAR_PASSED),
                          word_sel.eq(self.beyond_next), beyond_chosen.eq(beyond_rest)]
+        # the writes' address and data, driven in every cycle (their enables say when: INIT's
+        # clearing of the summaries, WRITE's word and summary), so that neither state reaches the
+        # memories' data registers through a select of its own. A word whose summary bit is clear
+        # reads as zero. SET sets the level's bit, CLEAR clears it, CLEAR_PASSED keeps the searched
+        # side; the word's summary bit follows it (``sel_value``), and CLEAR_PASSED keeps the
+        # summary bits of the words beyond.
+        sel_value = is_set | (gate & Mux(is_clear, ~clear_empties, passed_keeps))
+        in_init = fsm.ongoing("INIT")
+        m.d.comb += [words.write.addr.eq(word_addr(sel)),
+                     words.write.data.eq((gate.replicate(W) & word_raw & word_keep
+                                          & ~(bit_1h & is_clear.replicate(W)))
+                                         | (bit_1h & is_set.replicate(W))),
+                     summary.write.addr.eq(Mux(in_init, init, book)),
+                     summary.write.data.eq(Mux(in_init, 0, (summary_raw & summary_keep & ~sel_1h)
+                                               | (sel_1h & sel_value.replicate(NW))))]
         with fsm.state("INIT"):
-            m.d.comb += [summary.write.addr.eq(init), summary.write.data.eq(0), summary.write.en.eq(1)]
+            m.d.comb += summary.write.en.eq(1)
             m.d.sync += init.eq(init + 1)
             with m.If(init[-1]):
                 go("IDLE")
@@ -284,19 +299,8 @@ class LevelIndex(IndexPorts):
                 go("ALIGN")
             with m.Else():
                 go("WRITE")
-        with fsm.state("WRITE"):
-            # A word whose summary bit is clear reads as zero. SET sets the level's bit, CLEAR
-            # clears it, CLEAR_PASSED keeps the searched side; the word's summary bit follows it
-            # (``sel_value``), and CLEAR_PASSED keeps the summary bits of the words beyond.
-            sel_value = is_set | (gate & Mux(is_clear, ~clear_empties, passed_keeps))
-            m.d.comb += [self.ready.eq(1),
-                         words.write.addr.eq(word_addr(sel)), words.write.en.eq(1),
-                         words.write.data.eq((gate.replicate(W) & word_raw & word_keep
-                                              & ~(bit_1h & is_clear.replicate(W)))
-                                             | (bit_1h & is_set.replicate(W))),
-                         summary.write.addr.eq(book), summary.write.en.eq(1),
-                         summary.write.data.eq((summary_raw & summary_keep & ~sel_1h)
-                                               | (sel_1h & sel_value.replicate(NW)))]
+        with fsm.state("WRITE"):        # (the address and data: above)
+            m.d.comb += [self.ready.eq(1), words.write.en.eq(1), summary.write.en.eq(1)]
             with m.If(is_set):
                 m.d.sync += self.found.eq(gate & level_used)
             go("IDLE")
