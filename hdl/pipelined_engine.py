@@ -1081,6 +1081,15 @@ class PipelinedEngine(wiring.Component):
         fix_buy = fix_side == BUY
         fix_same = Signal()               # the fix's symbol is the command's (``sym``'s)
         m.d.sync += fix_same.eq(fix_sym == sym_at)
+        # the price of the level a FIND found, one adder for the states that set a best from it
+        # (FIX_BEST from the fix's row, UNLINK_BEST and HALT_BEST from ``sym``): the symbol row's
+        # best price then has three sources, not five sums and copies
+        # (the band's low price a register, the fix's row's in FIX_FIND and FIX_BEST, else ``sym``'s
+        # -- a cycle behind, as the states before the three are the FINDs': no state is in front of
+        # the carry chain)
+        found_price, found_base = Signal(32), Signal(32)
+        m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.lo, sym.lo))
+        m.d.comb += found_price.eq(found_base + index.result)
         with fsm.state("FIX_CLEAR"):
             index_request(IndexOp.CLEAR, fix_book, fix_idx, when=~index.busy)
             with m.If(~index.busy):
@@ -1106,8 +1115,8 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
-            set_best(fix_row, fix_buy, index.found, index.result, fix_row.lo + index.result)
-            set_best(sym, fix_buy, index.found, index.result, fix_row.lo + index.result, when=fix_same)
+            set_best(fix_row, fix_buy, index.found, index.result, found_price)
+            set_best(sym, fix_buy, index.found, index.result, found_price, when=fix_same)
             with m.If(~index.busy):
                 fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
@@ -1139,7 +1148,7 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
-            set_best(sym, tgt_buy, index.found, index.result, sym.lo + index.result)
+            set_best(sym, tgt_buy, index.found, index.result, found_price)
             with m.If(~index.busy):
                 fsm.goto("WRITE_SYMBOL")
 
@@ -1168,7 +1177,7 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
         with fsm.state("HALT_BEST"):
-            set_best(sym, walk_side == BUY, index.found, index.result, sym.lo + index.result)
+            set_best(sym, walk_side == BUY, index.found, index.result, found_price)
             with m.If(~index.busy):
                 fsm.goto("HALT_SIDE_DONE")
         with fsm.state("HALT_SIDE_DONE"):
