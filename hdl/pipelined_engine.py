@@ -1135,11 +1135,19 @@ class PipelinedEngine(wiring.Component):
         tgt_buy = tgt.side == BUY
         tgt_book = Cat(tgt.side, sym_at)
         tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
+        # whether the emptied level was its side's best: a register, a cycle behind (neither the
+        # target nor the symbol row's bests change in UNLINK, which comes before UNLINK_CLEAR and
+        # lasts a cycle at least; asserted), so that the compare is not in front of the next state
+        tgt_at_best = Signal()
+        m.d.sync += tgt_at_best.eq(tgt_best == tgt.idx)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (tgt_at_best == (tgt_best == tgt.idx)),
+                               "tgt_at_best: the target's level is its side's best, a cycle behind")
         with fsm.state("UNLINK_CLEAR"):
             index_request(IndexOp.CLEAR, tgt_book, tgt.idx, when=~index.busy)
             with m.If(~index.busy):
                 # (HALT finds each side's best once, when it has walked the side)
-                with m.If((tgt_best == tgt.idx) & ~(walking & (walk_kind == Walk.HALT))):
+                with m.If(tgt_at_best & ~(walking & (walk_kind == Walk.HALT))):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
                     unlinked()
