@@ -321,6 +321,24 @@ def equal_of_luts(m, a, b, cells: SliceCells | None = None):
     return level[0]
 
 
+def any_and_of_luts(m, a, b, cells: SliceCells | None = None):
+    """``(a & b) != 0`` (values of one width) from LUT6s: three bit pairs ANDed and ORed to a LUT,
+    then those ORed six to a LUT (``any_of_luts``) -- two LUT levels up to 18 bits, three up to 108,
+    as slice cells when ``cells`` are given (the mapper made a 32-bit one a chain of six)."""
+    a, b = Value.cast(a), Value.cast(b)
+    if len(a) != len(b):
+        raise ValueError(f"any_and_of_luts of {len(a)} and {len(b)} bits")
+    level = []
+    for i in range(0, len(a), 3):
+        pairs = [bit for j in range(i, min(i + 3, len(a))) for bit in (a[j], b[j])]
+        level.append(lut_of(m, pairs, lambda x: any(x[k] and x[k + 1] for k in range(0, len(x), 2)), cells))
+    if not level:
+        return Const(0, 1)
+    while len(level) > 1:
+        level = [lut_of(m, level[i:i + 6], any, cells) for i in range(0, len(level), 6)]
+    return level[0]
+
+
 def slice_mux(m, bits: list, select, cells: SliceCells):
     """One of ``bits`` (one-bit values, up to 16) by ``select`` (its low bits), as a slice builds it:
     LUT6s of four inputs each, then MUXF7 (select bit 2) and MUXF8 (bit 3) -- one LUT level."""

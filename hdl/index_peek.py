@@ -28,9 +28,12 @@ Contract
   must be read as empty (the index leaves stale bits in a word whose summary bit it clears);
   ``next_used`` is 0 past the side's last word. A write issued after t is not seen: the reader
   makes sure none comes while it needs the words.
-* ``peek.word`` and ``peek.next`` are a slice's LUT and MUXF7 after registers (the memories'
-  forwarding, the write of the read's own cycle, the choice of memory); ``*_used`` a multiplexer
-  of the summary's bits after that.
+* ``peek.masked`` is ``peek.word & peek.mask``, where ``mask`` is the reader's (a register, say):
+  the word with the levels the reader does not want cleared, in the same slice cells as the word.
+* ``peek.word``, ``peek.masked`` and ``peek.next`` are a slice's LUT and MUXF7 after registers (the
+  memories' forwarding, the write of the read's own cycle, the choice of memory; ``masked`` as slice
+  cells in synthesis, the mask an input of each LUT6); ``*_used`` a multiplexer of the summary's
+  bits after that.
 """
 
 from amaranth import Cat, Module, Mux, Signal
@@ -45,8 +48,8 @@ def peek_signature(book_bits: int, level_bits: int, word_bits: int) -> wiring.Si
     """The peek port, from its reader's side: the request out, the words in."""
     W = 1 << word_bits
     return wiring.Signature({
-        "en": Out(1), "book": Out(book_bits), "level": Out(level_bits),
-        "word": In(W), "word_used": In(1), "next": In(W), "next_used": In(1),
+        "en": Out(1), "book": Out(book_bits), "level": Out(level_bits), "mask": Out(W),
+        "word": In(W), "masked": In(W), "word_used": In(1), "next": In(W), "next_used": In(1),
     })
 
 
@@ -172,6 +175,20 @@ class IndexPeek(wiring.Component):
                              last_d.eq(r_place == NW - 1)]
         got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(copies)]
         row_summary = Mux(hit_s, patch_s, summary.read.data)
+        # the word masked: per bit, per copy, one LUT6 of the forwarding's registers and the mask,
+        # then the copy's MUXF7 (the mapper would AND the mask after the word: a level more)
+        if cells is not None:
+            masked = []
+            for b in range(W):
+                per_copy = []
+                for i, ram in enumerate(copies):
+                    ch = ram.read.choice
+                    per_copy.append(lut_of(m, [hit_w[i], patch_w[b], ch.hit[0], ch.written[b], ch.read[b], p.mask[b]],
+                                           lambda x: x[5] and (x[1] if x[0] else (x[3] if x[2] else x[4])), cells))
+                masked.append(cells.muxf7(m, per_copy[0], per_copy[1], odd_d) if sb else per_copy[0])
+            m.d.comb += p.masked.eq(Cat(*masked))
+        else:
+            m.d.comb += p.masked.eq(p.word & p.mask)
         if sb:
             m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(Mux(odd_d, got[0], got[1])),
                          p.word_used.eq(row_summary.bit_select(sel_d, 1)),

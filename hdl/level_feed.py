@@ -66,6 +66,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import (
     GROUP,
+    any_and_of_luts,
     group_lowest,
     grouped_lowest,
     grouped_width,
@@ -305,7 +306,7 @@ class LevelFeed(wiring.Component):
         # the peek: the best's word and the next, read in every idle cycle (``start``'s among them),
         # out ``IndexPeek.LATENCY`` cycles later and held until the feed is idle again
         m.d.comb += [self.peek.en.eq(fsm.ongoing("IDLE")), self.peek.book.eq(self.book),
-                     self.peek.level.eq(self.best)]
+                     self.peek.level.eq(self.best), self.peek.mask.eq(after_best)]
 
         def search(book_, down_, next_word_, at_edge_):
             """The FIND of the levels beyond the peeked words: from the far edge of the word after
@@ -346,9 +347,12 @@ class LevelFeed(wiring.Component):
         with fsm.state("PEEK"):          # the peeked words are out (the index takes the FIND, or has)
             m.d.sync += req_op.eq(IndexOp.NEXT_WORD)
             m.d.comb += in_peek.eq(1)
-            m.d.sync += [spec_used.eq((self.peek.word & adjacent_1h) != 0),
+            # (the adjacent level's bit of the peeked word: an AND-OR of LUT6s, slice cells in
+            # synthesis -- the mapper made it a chain of six LUTs after the peek's)
+            m.d.sync += [spec_used.eq(any_and_of_luts(m, self.peek.word, adjacent_1h, cells)),
                          spec_acceptable.eq(any_price | no_worse(adjacent, limit, down))]
-            pair = Cat(self.peek.word & after_best, self.peek.next)     # (the peek's words: in the search's order)
+            # (the peek's words, in the search's order: the best's masked by the peek itself)
+            pair = Cat(self.peek.masked, self.peek.next)
             m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W)),
                          rest.eq(pair & (pair - 1)), b_used.eq(self.peek.next_used),
                          word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]

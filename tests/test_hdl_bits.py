@@ -304,6 +304,44 @@ def test_thermometer_counts_up_and_down_like_integers():
     assert {-1, 0, 1, 2} <= set(moves)
 
 
+def test_any_and_of_luts_is_whether_two_values_share_a_bit():
+    """``any_and_of_luts``: ``(a & b) != 0`` as an expression and as model cells, on random and
+    one-hot values of 32 bits (three LUT levels) and of 5 (one), against Python."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, any_and_of_luts
+
+    rng = random.Random(5)
+    for width in (32, 5):
+        m = Module()
+        a, b = Signal(width), Signal(width)
+        as_expr, as_cell = Signal(), Signal()
+        m.d.comb += [as_expr.eq(any_and_of_luts(m, a, b)), as_cell.eq(any_and_of_luts(m, a, b, MODEL_CELLS))]
+        seen = set()
+
+        async def bench(ctx, width=width, a=a, b=b, as_expr=as_expr, as_cell=as_cell):
+            for _ in range(300):
+                x = rng.getrandbits(width) if rng.random() < 0.5 else 1 << rng.randrange(width)
+                y = 1 << rng.randrange(width) if rng.random() < 0.7 else rng.getrandbits(width)
+                ctx.set(a, x)
+                ctx.set(b, y)
+                want = int(x & y != 0)
+                assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), (x, y)
+                seen.add(want)
+
+        sim = Simulator(m)
+        sim.add_testbench(bench)
+        sim.run()
+        assert seen == {0, 1}
+    unused = Module()
+    unused._MustUse__silence = True        # (never elaborated)
+    with pytest.raises(ValueError, match="any_and_of_luts of 3 and 4 bits"):
+        any_and_of_luts(unused, Signal(3), Signal(4))
+
+
 def test_equal_of_luts_compares_like_python():
     """``equal_of_luts``: a == b for 10-bit values, as an expression and as model cells, on equal
     values, values one bit apart and random ones; unequal widths are refused."""

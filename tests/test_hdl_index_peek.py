@@ -1,24 +1,32 @@
 """IndexPeek against a Python copy of the index's words and summary: writes in every cycle, the
 read's own cycle's among them, and a level's word and the next one, in the book side's search
-order (a bid side, low bit 0, down), two cycles after each read."""
+order (a bid side, low bit 0, down), two cycles after each read; the word masked by the reader's
+mask, on the expressions and on the slice cells' models."""
 
 import random
 
 import pytest
+from amaranth import Fragment
 from amaranth.sim import Simulator
 
+from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.index_peek import IndexPeek
 
 
+class ModelCellsPlatform:
+    slice_cells = MODEL_CELLS
+
+
+@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
 @pytest.mark.parametrize(("level_bits", "word_bits"), [(6, 3), (4, 3), (3, 3)])
-def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits):
+def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits, platform):
     book_bits = 2
     dut = IndexPeek(book_bits, level_bits, word_bits)
     W, NW = 1 << word_bits, 1 << (level_bits - word_bits)
     rng = random.Random(level_bits)
     words = {}                 # (book, word) -> value, as written
     summaries = {}             # book -> value
-    checked = {"word": 0, "next": 0, "same_cycle": 0}
+    checked = {"word": 0, "next": 0, "same_cycle": 0, "masked": 0}
 
     async def bench(ctx):
         pending = []           # (due cycle, expected outputs)
@@ -65,6 +73,7 @@ def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bi
                 pending.append((cycle + IndexPeek.LATENCY, want, same))
             await ctx.tick()
             ctx.set(dut.peek.en, 0)
+            ctx.set(dut.peek.mask, rng.randrange(1 << W))      # (any mask, any cycle: masked follows it)
             # (the outputs hold from LATENCY cycles after a read until the cycle after the next one)
             while pending and pending[0][0] <= cycle + 1:
                 _, want, same = pending.pop(0)
@@ -77,11 +86,14 @@ def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bi
                     checked["word"] += 1
                 checked["same_cycle"] += same
                 assert got == want, (cycle, got, want)
+                mask = ctx.get(dut.peek.mask)
+                assert ctx.get(dut.peek.masked) == want["word"] & mask, (cycle, want["word"], mask)
+                checked["masked"] += want["word"] & mask != 0
         if NW == 1:            # (a side of one word: never a next word)
             assert checked.pop("next") == 0
         assert min(checked.values()) > 50, checked
 
-    sim = Simulator(dut)
+    sim = Simulator(dut if platform is None else Fragment.get(dut, platform))
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
