@@ -304,39 +304,34 @@ def any_of_luts(m, groups, cells: SliceCells | None = None):
     return level[0]
 
 
-def equal_of_luts(m, a, b, cells: SliceCells | None = None):
-    """``a == b`` (values of one width) from LUT6s: three bit pairs compared to a LUT, then those
-    ANDed six to a LUT -- two LUT levels up to 18 bits, as slice cells when ``cells`` are given."""
+def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):
+    """``join`` (``all`` or ``any``) over the bit pairs of ``a`` and ``b`` of ``pair(x, y)``: three
+    pairs to a LUT6, then those joined six to a LUT (slice cells when ``cells`` are given)."""
     a, b = Value.cast(a), Value.cast(b)
     if len(a) != len(b):
-        raise ValueError(f"equal_of_luts of {len(a)} and {len(b)} bits")
+        raise ValueError(f"{name} of {len(a)} and {len(b)} bits")
     level = []
     for i in range(0, len(a), 3):
         pairs = [bit for j in range(i, min(i + 3, len(a))) for bit in (a[j], b[j])]
-        level.append(lut_of(m, pairs, lambda x: all(x[k] == x[k + 1] for k in range(0, len(x), 2)), cells))
+        level.append(lut_of(m, pairs, lambda x: join(pair(x[k], x[k + 1]) for k in range(0, len(x), 2)), cells))
     if not level:
-        return Const(1, 1)
+        return Const(int(join(())), 1)
     while len(level) > 1:
-        level = [lut_of(m, level[i:i + 6], all, cells) for i in range(0, len(level), 6)]
+        level = [lut_of(m, level[i:i + 6], join, cells) for i in range(0, len(level), 6)]
     return level[0]
+
+
+def equal_of_luts(m, a, b, cells: SliceCells | None = None):
+    """``a == b`` (values of one width) from LUT6s: three bit pairs compared to a LUT, then those
+    ANDed six to a LUT -- two LUT levels up to 18 bits, as slice cells when ``cells`` are given."""
+    return _bit_pairs_of_luts(m, "equal_of_luts", a, b, lambda x, y: x == y, all, cells)
 
 
 def any_and_of_luts(m, a, b, cells: SliceCells | None = None):
     """``(a & b) != 0`` (values of one width) from LUT6s: three bit pairs ANDed and ORed to a LUT,
-    then those ORed six to a LUT (``any_of_luts``) -- two LUT levels up to 18 bits, three up to 108,
-    as slice cells when ``cells`` are given (the mapper made a 32-bit one a chain of six)."""
-    a, b = Value.cast(a), Value.cast(b)
-    if len(a) != len(b):
-        raise ValueError(f"any_and_of_luts of {len(a)} and {len(b)} bits")
-    level = []
-    for i in range(0, len(a), 3):
-        pairs = [bit for j in range(i, min(i + 3, len(a))) for bit in (a[j], b[j])]
-        level.append(lut_of(m, pairs, lambda x: any(x[k] and x[k + 1] for k in range(0, len(x), 2)), cells))
-    if not level:
-        return Const(0, 1)
-    while len(level) > 1:
-        level = [lut_of(m, level[i:i + 6], any, cells) for i in range(0, len(level), 6)]
-    return level[0]
+    then those ORed six to a LUT -- two LUT levels up to 18 bits, three up to 108, as slice cells
+    when ``cells`` are given (the mapper made a 32-bit one a chain of six)."""
+    return _bit_pairs_of_luts(m, "any_and_of_luts", a, b, lambda x, y: bool(x and y), any, cells)
 
 
 def slice_mux(m, bits: list, select, cells: SliceCells):

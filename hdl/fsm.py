@@ -204,14 +204,6 @@ class StateMux:
             self._fsm._m.d.comb += Value.cast(copy).eq(0)
         return self._copies[state]
 
-    def leaves_when(self, condition):
-        """The state whose body this is is left exactly when ``condition`` holds (see the contract)."""
-        if self._current is None:
-            raise ValueError("leaves_when() outside a state's body")
-        if self._current in self._leaves:
-            raise ValueError(f"state {self._current!r}: leaves_when() twice")
-        self._leaves[self._current] = Value.cast(condition)
-
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""
         self._fsm._m.d.comb += Value.cast(self.value).eq(or_tree(self._copies.values()))
