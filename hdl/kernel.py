@@ -243,7 +243,9 @@ class FpgaxKernel(wiring.Component):
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live)]
         front, back = Signal(StagedLayout, name="stage_front"), Signal(StagedLayout, name="stage_back")
         held = Signal(range(3))                 # commands held: front, then back
-        # (and the same as registers of their own: none held, a free entry, both held)
+        # (and the same as registers of their own: none held, a free entry, both held -- a free
+        # entry is "not both held", a register apart so that the entry's 250 enables and the
+        # unpacker's ready need no inverter LUT, the front's select using the other)
         none_held, entry_free, both_held = Signal(init=1), Signal(init=1), Signal()
         staged = front                          # the command presented to the engine
         staged_valid = Signal()

@@ -1082,12 +1082,11 @@ class PipelinedEngine(wiring.Component):
         fix_same = Signal()               # the fix's symbol is the command's (``sym``'s)
         m.d.sync += fix_same.eq(fix_sym == sym_at)
         # the price of the level a FIND found, one adder for the states that set a best from it
-        # (FIX_BEST from the fix's row, UNLINK_BEST and HALT_BEST from ``sym``): the symbol row's
-        # best price then has three sources, not five sums and copies
-        # (the band's low price a register, the fix's row's in FIX_FIND and FIX_BEST, else ``sym``'s
-        # -- a cycle behind, as the states before the three are the FINDs': no state is in front of
-        # the carry chain)
-        found_price, found_base = Signal(32), Signal(32)
+        # (FIX_BEST from the fix's row, UNLINK_BEST and HALT_BEST from ``sym``), so that the symbol
+        # row's best price has three sources, not five sums and copies. Its band's low price is a
+        # register a cycle behind (the fix's row's in FIX_FIND and FIX_BEST, else ``sym``'s; each of
+        # the three follows its FIND's state): no state is in front of the carry chain
+        found_price, found_base = Signal.like(sym.lo), Signal.like(sym.lo)
         m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.lo, sym.lo))
         m.d.comb += found_price.eq(found_base + index.result)
         with fsm.state("FIX_CLEAR"):
@@ -1201,10 +1200,10 @@ class PipelinedEngine(wiring.Component):
         # registers, a slice cell in synthesis (the mapper chained the terms it shares with the
         # walk's decisions: 4 LUTs to 32 enables)
         def visit_of(kind, foreign=False):
-            kind_bits = walk_kind.as_value()
-            inputs = [fsm.ongoing("WALKING"), visit.valid, kind_bits[0], kind_bits[1], visit.own]
-            return lut_of(m, inputs, lambda x: x[0] and x[1] and x[2] + 2 * x[3] == kind.value
-                          and not (foreign and x[4]), row_cells)
+            kind_bits = list(walk_kind.as_value())
+            inputs = [fsm.ongoing("WALKING"), visit.valid, visit.own, *kind_bits]
+            return lut_of(m, inputs, lambda x: x[0] and x[1] and not (foreign and x[2])
+                          and sum(bit << i for i, bit in enumerate(x[3:])) == kind.value, row_cells)
         with m.If(visit_of(Walk.FOK, foreign=True)):
             m.d.sync += short.eq(short - visit.leaves)
         # a SNAPSHOT's level sums: each visit added, cleared as a side's walk starts (WALK_SIDE) and

@@ -24,5 +24,20 @@ class XilinxSynthesis:
 XILINX = XilinxSynthesis()
 
 
+class SliceModel:
+    """Simulation of the structure synthesis gets: the slice cells (``slice_cells``) as their
+    behavioural models (``fpgax.hdl.bits.MODEL_CELLS``), so that a component's synthesis-only
+    paths (its LUT6/MUXF cells) are simulated too; no vendor primitive is instantiated."""
+
+    @property
+    def slice_cells(self):
+        from fpgax.hdl.bits import MODEL_CELLS
+
+        return MODEL_CELLS
+
+
+SLICE_MODEL = SliceModel()
+
+
 def uses_primitives(platform) -> bool:
     return isinstance(platform, XilinxSynthesis)

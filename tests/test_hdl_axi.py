@@ -8,13 +8,7 @@ from amaranth import Fragment, Module, Signal
 from amaranth.sim import Simulator
 
 from fpgax.hdl.axi import AxiBurstReader, AxiBurstWriter, AxiLiteRegisterSlave, BeatsToRecords, RecordToBeats
-from fpgax.hdl.bits import MODEL_CELLS
-
-
-class ModelCellsPlatform:
-    """A platform whose slice cells are the simulation models of the LUT6 and MUXF cells, so that
-    the synthesis-only paths (one enable LUT per slice, ``enables_per_slice``) are simulated too."""
-    slice_cells = MODEL_CELLS
+from fpgax.hdl.target import SLICE_MODEL
 
 
 def run(dut, *benches, platform=None):
@@ -73,7 +67,7 @@ def check_converter(dut, in_width, out_width, words, seed, platform=None):
     assert got == expected
 
 
-@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
+@pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
 @pytest.mark.parametrize("beat,record", [(512, 256), (64, 256), (256, 256)])
 def test_beats_to_records(beat, record, platform):
     rng = random.Random(beat)
@@ -82,7 +76,7 @@ def test_beats_to_records(beat, record, platform):
 
 
 @pytest.mark.parametrize("beat", [512, 128, 64])
-@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
+@pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
 def test_record_to_beats(beat, platform):
     rng = random.Random(beat)
     check_converter(RecordToBeats(512, beat), 512, beat, [rng.getrandbits(512) for _ in range(10)], beat, platform)

@@ -322,7 +322,7 @@ def test_any_and_of_luts_is_whether_two_values_share_a_bit():
         m.d.comb += [as_expr.eq(any_and_of_luts(m, a, b)), as_cell.eq(any_and_of_luts(m, a, b, MODEL_CELLS))]
         seen = set()
 
-        async def bench(ctx, width=width, a=a, b=b, as_expr=as_expr, as_cell=as_cell):
+        async def bench(ctx, width=width, a=a, b=b, as_expr=as_expr, as_cell=as_cell, seen=seen):
             for _ in range(300):
                 x = rng.getrandbits(width) if rng.random() < 0.5 else 1 << rng.randrange(width)
                 y = 1 << rng.randrange(width) if rng.random() < 0.7 else rng.getrandbits(width)

@@ -9,15 +9,11 @@ import pytest
 from amaranth import Fragment
 from amaranth.sim import Simulator
 
-from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.index_peek import IndexPeek
+from fpgax.hdl.target import SLICE_MODEL
 
 
-class ModelCellsPlatform:
-    slice_cells = MODEL_CELLS
-
-
-@pytest.mark.parametrize("platform", [None, ModelCellsPlatform()], ids=["expressions", "slice_cells"])
+@pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
 @pytest.mark.parametrize(("level_bits", "word_bits"), [(6, 3), (4, 3), (3, 3)])
 def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits, platform):
     book_bits = 2

@@ -8,13 +8,8 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
-from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.ram import PipelinedRam, block_depth
-
-
-class SliceModelPlatform:
-    """Elaborates the bank multiplexer from slice cells, as for synthesis, with behavioural cells."""
-    slice_cells = MODEL_CELLS
+from fpgax.hdl.target import SLICE_MODEL
 
 
 def run(dut, bench, platform=None):
@@ -86,7 +81,7 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
             if shown is not None:
                 assert ctx.get(dut.read.data) == shown, f"cycle {cycle + 1}"
 
-    run(dut, bench, SliceModelPlatform() if slices else None)
+    run(dut, bench, SLICE_MODEL if slices else None)
 
 
 def test_pipelined_ram_refuses_a_latency_below_its_own():
