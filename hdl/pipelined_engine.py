@@ -473,7 +473,7 @@ class PipelinedEngine(wiring.Component):
         # the decision: a register
         unlink_go = Signal()
         # (the sequencer's own unlink, ``cancel_start``, is decided only with the gone queue empty
-        # -- AGGRESSOR_END's lists_quiet, CANCEL_UNLINK's cancel_ready: asserted --, so it is left
+        # -- AGGRESSOR_END's lists_quiet, CANCEL_UNLINK's settled_quiet: asserted --, so it is left
         # out of the queue's pop, which it would otherwise reach late in its cycle)
         from_queue = gone.r.valid & ~unlinker.busy & ~unlink_go
         if self.checks:
@@ -590,17 +590,29 @@ class PipelinedEngine(wiring.Component):
         marketable_held = Signal()
         m.d.sync += marketable_held.eq(marketable_now)
 
-        def make_plan(tif, flags, soon, keeps_now, trades):
-            """``marketable``, ``plan`` and ``verdict``, registered, for the aggressor's time in force
-            and flags, from the check's answers (``soon``: a cycle before they are registers, in t3)."""
-            better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
-            cross = ((flags & POST_ONLY) != 0) & trades
-            make_verdict(cross, soon, keeps_now)
-            m.d.sync += [marketable.eq(trades),
-                         plan.cross.eq(cross),
-                         plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
-                         plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
-                         plan.at_best.eq(better | (idx[:lb] == own_best))]
+        # T3's and RECHECK's ``marketable``, ``plan`` and ``verdict``, registered in those states
+        # from one set of inputs the state chooses: in RECHECK the aggressor's registers (``atif``,
+        # ``aflags``, ``marketable_held``); in t3 the command's fields or, for a REPLACE, the order
+        # row's (a bit's choice one LUT of the row's two candidates, the command's bit and the
+        # opcode), and ``marketable_t3``
+        rechecking = fsm.ongoing("RECHECK")
+        planning = fsm.ongoing("T3") | rechecking
+        order_choice = mems["order"].read.choice
+        row_written, row_read = OrderRow(order_choice.written), OrderRow(order_choice.read)
+
+        def aggressor_bit(row_bit, cmd_bit):
+            """t3: the aggressor's bit, the command's (a NEW) or the order row's (a REPLACE)."""
+            return lut_of(m, [is_replace, order_choice.hit[0], row_bit(row_written), row_bit(row_read), cmd_bit],
+                          lambda x: (x[2] if x[1] else x[3]) if x[0] else x[4], row_cells)
+        post_bit = POST_ONLY.bit_length() - 1
+        t3_tif = Cat(*(aggressor_bit(lambda row, i=i: row.tif[i], cmd.tif[i]) for i in range(2)))
+        t3_post = aggressor_bit(lambda row: row.flags[post_bit], cmd.flags[post_bit])
+        tif = Mux(rechecking, atif, t3_tif)
+        trades = Mux(rechecking, marketable_held, marketable_t3)
+        # (it crosses as POST_ONLY: one LUT of registers and t3's choice)
+        cross = lut_of(m, [rechecking, aflags[post_bit], marketable_held, t3_post, marketable_t3],
+                       lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
+        better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t5)
         verdict = Signal(data.StructLayout({
@@ -610,34 +622,41 @@ class PipelinedEngine(wiring.Component):
             # its event's choices, as far as they are known (a NEW's accepted or rejected for want
             # of a slot or its MARKET notional is not): ACCEPTED, CANCELED, REPLACED or REJECTED;
             # the order's side, account and leaves (a CANCEL's, a REPLACE's), its client id (a
-            # CANCEL's), PRIORITY_KEPT
-            "type": EVENT_TYPE_BITS, "from_tgt": 1, "client_from_tgt": 1, "kept": 1,
+            # CANCEL's)
+            "type": EVENT_TYPE_BITS, "from_tgt": 1, "client_from_tgt": 1,
         }))
+        # (the check's answer for the command's own family -- a REPLACE to 0 is the target's -- and
+        # ``cross`` are the deepest inputs: each verdict bit is made from registers for each of
+        # their four values and chosen by them in one LUT last)
+        answer = check.command_failed_soon
+        book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
+        admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
 
-        def make_verdict(cross, soon, keeps_now):
-            # (the check's answer for the command's own family: a REPLACE to 0 is the target's. It is
-            # the deepest input, so the verdict is made for each of its values from the others and
-            # chosen by it last: a multiplexer after the check's OR, not the whole verdict)
-            answer = check.command_failed_soon if soon else check.command_failed
-            book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
-            replace_crosses = op["replace"] & ~qty_zero & cross
-            admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
-
-            def given(failed):
-                new_bad = op["new"] & (failed | over_l | cross)
-                other_reject = (~op["new"] & failed) | replace_crosses | book_full | op_invalid
-                canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
-                replacing = op["replace"] & ~qty_zero & ~failed & ~cross
-                return {
-                    "type": _pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
-                                  (replacing, E.REPLACED),
-                                  (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED)),
-                    "from_tgt": canceling | replacing, "client_from_tgt": op["cancel"] & canceling,
-                    "kept": replacing & keeps_now, "new_bad": new_bad, "other_reject": other_reject,
-                    "canceling": canceling, "replacing": replacing, "admin_ok": admin & ~failed & ~book_full}
-            if_failed, if_passed = given(Const(1)), given(Const(0))
-            m.d.sync += [getattr(verdict, name).eq(Mux(answer, if_failed[name], if_passed[name]))
-                         for name in if_failed]
+        def given(failed, crosses):
+            """The verdict if the check's answer is ``failed`` and the order ``crosses``."""
+            new_bad = op["new"] & (failed | over_l | crosses)
+            other_reject = (~op["new"] & failed) | (op["replace"] & ~qty_zero & crosses) | book_full | op_invalid
+            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
+            replacing = op["replace"] & ~qty_zero & ~failed & ~crosses
+            candidate = Signal.like(verdict, name=f"verdict_if_{failed.value}{crosses.value}")
+            m.d.comb += [
+                candidate.type.eq(_pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
+                                        (replacing, E.REPLACED),
+                                        (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED))),
+                candidate.from_tgt.eq(canceling | replacing), candidate.client_from_tgt.eq(op["cancel"] & canceling),
+                candidate.new_bad.eq(new_bad), candidate.other_reject.eq(other_reject),
+                candidate.canceling.eq(canceling), candidate.replacing.eq(replacing),
+                candidate.admin_ok.eq(admin & ~failed & ~book_full)]
+            return candidate.as_value()
+        candidates = [given(Const(f, 1), Const(c, 1)) for f in (0, 1) for c in (0, 1)]
+        chosen = Cat(*(lut_of(m, [answer, cross] + [candidate[i] for candidate in candidates],
+                              lambda x: x[2 + 2 * x[0] + x[1]], row_cells)
+                       for i in range(len(verdict.as_value()))))
+        with m.If(planning):
+            m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
+                         plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
+                         plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
+                         plan.at_best.eq(better | (idx[:lb] == own_best))]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
@@ -769,8 +788,6 @@ class PipelinedEngine(wiring.Component):
                          keeps.eq(keeps_now),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
-            make_plan(Mux(is_replace, ord_rd.tif, cmd.tif[:2]), Mux(is_replace, ord_rd.flags, cmd.flags[:2]),
-                      soon=True, keeps_now=keeps_now, trades=marketable_t3)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
             emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
@@ -834,8 +851,9 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += running.eq(~fsm.ongoing("INIT"))
             ready_now = ~Cat(rester.busy, gone.r.valid, unlinker.busy, unlinker.done & slots.empty).any()
             quiet_now = ~index.busy & feed.idle
-            m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | ((settled_quiet == (ready_now & quiet_now))
-                                           & (settled_busy == (ready_now & ~quiet_now))),
+            predicted = fsm.ongoing("DECIDE") | fsm.ongoing("CANCEL_UNLINK")
+            m.d.sync += Assert(~running | ~predicted | ((settled_quiet == (ready_now & quiet_now))
+                                                        & (settled_busy == (ready_now & ~quiet_now))),
                                "settled_quiet/settled_busy predicted the units' state")
             m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | (fix_due_ahead == fix_due),
                                "fix_due_ahead: whether a fix is due, a cycle ahead")
@@ -884,7 +902,7 @@ class PipelinedEngine(wiring.Component):
                 # (a reject's reason: the check's, for the command's family, or the sequencer's own)
                 here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
                                         (verdict.canceling, R.USER))),
-                here.ev.flags.eq(Mux(verdict.kept, p.EventFlag.PRIORITY_KEPT, 0)),
+                here.ev.flags.eq(Mux(verdict.replacing & keeps, p.EventFlag.PRIORITY_KEPT, 0)),
                 # (an administrative command's ACCEPTED carries no side, order id, price or quantity)
                 here.ev.side.eq(_pick((verdict.from_tgt, tgt.side), (~verdict.from_tgt & ~admin_ok, cmd.side))),
                 here.ev.symbol.eq(cmd.symbol),
@@ -1061,12 +1079,14 @@ class PipelinedEngine(wiring.Component):
         # what a CANCEL's unlink waits for: nothing of the command before running on, but for the
         # unlinker's done cycle (a start then is taken, its reads seeing that cycle's writes), its
         # fix told by ``fix_due``
-        cancel_ready = ~Cat(rester.busy, index.busy, gone.r.valid, unlinker.busy, ~feed.idle).any()
+        # (DECIDE's ``settled_quiet``, registers: the units' state as predicted for this cycle, exact
+        # here as in DECIDE -- T3, the state before, starts no unit -- and a cycle behind in the one
+        # case it waits longer for, the unlinker's done cycle with no slot free; asserted)
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
-            with m.If(cancel_ready & fix_due):
+            with m.If(settled_quiet & fix_due):
                 m.d.sync += fix_return.eq(1)
                 fsm.goto("FIX_CLEAR")
-            with m.Elif(cancel_ready):
+            with m.Elif(settled_quiet):
                 # the slot is dead now (the next command's t0 may name it); the unlink goes on
                 # alone, and an emptied level is settled before the next command decides (FIX_*)
                 m.d.comb += [cancel_start.eq(1), cancel_kill.eq(1)]
@@ -1123,7 +1143,6 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
-            make_plan(atif, aflags, soon=True, keeps_now=keeps, trades=marketable_held)
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
