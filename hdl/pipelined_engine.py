@@ -1014,8 +1014,8 @@ class PipelinedEngine(wiring.Component):
             # order to rest, or a replaced one to take off its account list, waits for that queue
             # to empty (the account lists it changes)
             ended = a_ended               # (canceled by STP, or filled)
-            with m.If(ended & ~is_replace & gone.w.ready):
-                m.d.comb += [sym_write.eq(1), release.eq(1)]
+            with m.If(release):           # (ended, not a REPLACE, room in the gone queue: below)
+                m.d.comb += sym_write.eq(1)
                 fsm.goto("IDLE")
             with m.Elif(lists_quiet & (ended | ~resting_kind)):
                 m.d.comb += sym_write.eq(1)
@@ -1031,9 +1031,15 @@ class PipelinedEngine(wiring.Component):
             emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), when=events.w_rdy & gone.w.ready, side=cmd.side,
                  symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,
                  price=a_price, qty=leaves)
-            with m.If(events.w_rdy & gone.w.ready):
-                m.d.comb += release.eq(1)
+            with m.If(release):           # (its event taken, room in the gone queue: below)
                 fsm.goto("IDLE")
+        # the aggressor's slot freed, in AGGRESSOR_END (it ended: filled or canceled by STP, not a
+        # REPLACE's) or LEFT_OVER (its event taken), with room in the gone queue: one LUT of
+        # registers, since it reaches the queue's count and the state memory's write
+        m.d.comb += release.eq(lut_of(
+            m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace, fsm.ongoing("LEFT_OVER"), events.w_rdy,
+                gone.w.ready],
+            lambda x: x[5] and ((x[0] and x[1] and not x[2]) or (x[3] and x[4])), row_cells))
         # whether the order would better (or join) its side's best, registered in every cycle but
         # REST's: as REST is entered its side's best has not changed since the cycle before (the
         # match moves the other side's; a REPLACE's unlink moves its own two states before), and
