@@ -10,11 +10,11 @@ goes to block RAM instead of URAM: Vivado tiles URAM288 only as 4K x 72, so an 1
 leave three quarters of every block empty, while RAMB36's 2K x 18 and 32K x 1 shapes fill up.
 """
 
-from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import wide_mux
+from fpgax.hdl.bits import lut_of, wide_mux
 
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
@@ -85,12 +85,12 @@ class PipelinedRam(wiring.Component):
       register), 3 for ``ultra`` (the URAM288's ``OREG``, then the multiplexer and its register).
       A larger ``latency`` given pads with registers, so that a memory has the same cycle count at
       every size (the sim profile's 1,024 slots and the u280's 256K).
-    * ``write``: registered, it reaches the blocks a cycle later, its bank number decoded into two
-      registered one-hot halves (a bank's write enable is one AND of two registers, not a decode of
-      the writer's address). The write of cycle t-1, which lands in the edge at which a read of
-      cycle t samples its block, answers that read from copies of its registers, compared on
-      registered addresses: ``read.data`` is one LUT (per lane: forwarded or read) after the
-      output registers.
+    * ``write``: registered, it reaches the blocks a cycle later, its bank number decoded from the
+      registered address into two one-hot halves (a bank's write enable is two LUT levels from
+      registers; no decode follows the writer's address logic in its cycle). The write of cycle
+      t-1, which lands in the edge at which a read of cycle t samples its block, answers that read
+      from copies of its registers, compared on registered addresses: ``read.data`` is one LUT (per
+      lane: forwarded or read) after the output registers.
 
     * ``forward=False``: no forwarding. A read sees every write issued two cycles or more before its
       cycle, not the one issued in the cycle before (it lands as the read samples the blocks, which
@@ -141,9 +141,11 @@ class PipelinedRam(wiring.Component):
         m = Module()
         gr, lanes, width = self.granularity, self.lanes, self.width
         low = (self.bank_depth - 1).bit_length()
+        cells = getattr(platform, "slice_cells", None)
 
-        # the write, registered, its bank number decoded into two registered one-hot halves (one LUT
-        # each from the writer's address): a bank's write enable is one AND of two of them
+        # the write, registered; its bank number decoded from the registered address into two one-hot
+        # halves (a LUT each), a bank's write enable one LUT of two of them and the lane's enable:
+        # two LUT levels from registers to the blocks, and none after the writers' address logic
         w_addr = Signal.like(self.write.addr, reset_less=True)
         w_data = Signal(width, reset_less=True)
         w_en = Signal(lanes, reset_less=True)
@@ -151,11 +153,12 @@ class PipelinedRam(wiring.Component):
         if self.banks > 1:
             bank_bits = (self.banks - 1).bit_length()
             lo_bits = bank_bits // 2
-            w_bank = self.write.addr[low:low + bank_bits]
-            lo_hot = [Signal(name=f"w_bank_lo{j}", reset_less=True) for j in range(1 << lo_bits)]
-            hi_hot = [Signal(name=f"w_bank_hi{j}", reset_less=True) for j in range(1 << (bank_bits - lo_bits))]
-            m.d.sync += [hot.eq(w_bank[:lo_bits] == j) for j, hot in enumerate(lo_hot)]
-            m.d.sync += [hot.eq(w_bank[lo_bits:] == j) for j, hot in enumerate(hi_hot)]
+            w_bank = w_addr[low:low + bank_bits]
+            # (each a LUT of its half's bits, a slice cell in synthesis: the mapper made the decode
+            # three levels of LUT2s)
+            halves = (list(w_bank[:lo_bits]), list(w_bank[lo_bits:]))
+            lo_hot, hi_hot = ([lut_of(m, half, lambda x, j=j: sum(b << k for k, b in enumerate(x)) == j, cells)
+                               for j in range(1 << len(half))] if half else [Const(1, 1)] for half in halves)
         outs = []
         for i in range(self.banks):
             mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
@@ -164,8 +167,11 @@ class PipelinedRam(wiring.Component):
             # block of the memory); the data register below takes a read's row only
             rd = mem.read_port()
             wr = mem.write_port(granularity=gr if lanes > 1 else None)
-            hit = (lo_hot[i & ((1 << lo_bits) - 1)] & hi_hot[i >> lo_bits]) if self.banks > 1 else 1
-            bank_en = Mux(hit, w_en, 0)
+            if self.banks > 1:       # (a LUT a lane: the two halves' bits and the lane's enable)
+                lo, hi = lo_hot[i & ((1 << lo_bits) - 1)], hi_hot[i >> lo_bits]
+                bank_en = Cat(*(lut_of(m, [lo, hi, w_en[lane]], all, cells) for lane in range(lanes)))
+            else:
+                bank_en = w_en
             m.d.comb += [rd.addr.eq(self.read.addr[:low]),
                          wr.addr.eq(w_addr[:low]), wr.data.eq(w_data), wr.en.eq(bank_en)]
             if self.style == "ultra":      # the block's output register (OREG)
@@ -211,7 +217,6 @@ class PipelinedRam(wiring.Component):
         data = Signal(width, name="read_data", reset_less=True)
         # (for synthesis, a multiplexer of slice cells a hundred banks wide: two LUT levels with their
         # MUXF7/F8, as Vivado builds it, without leaving the mapping to the synthesis tool)
-        cells = getattr(platform, "slice_cells", None)
         if bank is None:
             muxed = outs[0]
         elif cells is not None and self.banks > 4:
