@@ -304,6 +304,41 @@ def any_of_luts(m, groups, cells: SliceCells | None = None):
     return level[0]
 
 
+def and_terms_of_luts(m, terms, cells: SliceCells | None = None) -> list:
+    """LUT6s whose OR is the OR of ``terms``, each term an AND of literals ``(bit, value)`` (a
+    one-bit signal, or a bit of one, and the value it must have; the same bit is known by the
+    signal's identity, not its name): the terms packed whole, in order, into LUTs of at
+    most six distinct bits (a term joins the LUT before it when their bits fit), as slice cells when
+    ``cells`` are given. One LUT level; the caller ORs the outputs (``lut_of``, ``enables_per_slice``).
+    A term of more than six bits is refused."""
+    def key(bit):       # (a signal, or a bit of one, by identity: names may repeat)
+        value = Value.cast(bit)
+        if isinstance(value, Signal):
+            return (id(value), None)
+        inner, start = getattr(value, "value", None), getattr(value, "start", None)
+        if isinstance(inner, Signal) and start is not None:
+            return (id(inner), start)
+        return (id(value), "expression")
+    groups = []                       # [(bits by key, terms)]
+    for term in terms:
+        bits = {key(bit): bit for bit, _ in term}
+        if len(bits) > 6:
+            raise ValueError(f"and_terms_of_luts: a term of {len(bits)} bits (at most 6)")
+        if groups and len(groups[-1][0] | bits.keys()) <= 6:
+            groups[-1][0].update(bits)
+            groups[-1][1].append(term)
+        else:
+            groups.append((dict(bits), [term]))
+    outputs = []
+    for bits, group_terms in groups:
+        order = list(bits)
+        wanted = [[(order.index(key(bit)), value) for bit, value in term] for term in group_terms]
+        outputs.append(lut_of(m, [bits[k] for k in order],
+                              lambda x, wanted=wanted: any(all(x[i] == v for i, v in term) for term in wanted),
+                              cells))
+    return outputs
+
+
 def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):
     """``join`` (``all`` or ``any``) over the bit pairs of ``a`` and ``b`` of ``pair(x, y)``: three
     pairs to a LUT6, then those joined six to a LUT (slice cells when ``cells`` are given)."""

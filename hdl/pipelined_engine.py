@@ -34,7 +34,16 @@ from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, equal_of_luts, lut_of, or_tree, slice_mux, thermometer_step
+from fpgax.hdl.bits import (
+    address_bits,
+    and_terms_of_luts,
+    enables_per_slice,
+    equal_of_luts,
+    lut_of,
+    or_tree,
+    slice_mux,
+    thermometer_step,
+)
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
@@ -265,26 +274,32 @@ class PipelinedEngine(wiring.Component):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
-        # ``sym``'s writes: a whole row (T2's read, a walk's next symbol) or a side's best, each the
-        # OR of the states' own copies (StateMux), not a chain of the states that write it
-        sym_load = StateMux(fsm, data.StructLayout({"en": 1, "row": SymRow}), "sym_load")
-        sym_best = StateMux(fsm, data.StructLayout({"en": 1, "bids": 1, "valid": 1, "level": lb, "price": 32}),
-                            "sym_best")
+        # ``sym``'s writes: a whole row (T2's read, a walk's next symbol) or a side's best, as the
+        # states' bodies ask for them (``load_sym``, ``set_sym_best``); built after the last state
+        # (see "``sym``'s writes" below)
+        sym_load = StateMux(fsm, data.StructLayout({"en": 1}), "sym_load")
+        sym_loads, sym_bests = [], []
 
         def load_sym(row):
-            """``sym`` := ``row`` at the clock edge (in a state's body, under its conditions)."""
-            here = sym_load.here()
-            m.d.comb += [here.en.eq(1), here.row.eq(row)]
+            """``sym`` := ``row`` at the clock edge (in a state's body, under its conditions; one
+            call a state)."""
+            m.d.comb += sym_load.here().en.eq(1)
+            sym_loads.append((fsm.ongoing(fsm.current), Value.cast(row)))
 
-        def set_best(row, bids, valid, level, price, when=1):
-            """A symbol row's best of the bids (``bids``) or the asks: valid, its level and price,
-            written ``when``. For ``sym``: called in the state's body, not under its branches, so
-            that the fields come from the state's registers and only the enable waits for ``when``."""
-            if row is sym:
-                here = sym_best.here()
-                m.d.comb += [here.en.eq(when), here.bids.eq(bids), here.valid.eq(valid), here.level.eq(level),
-                             here.price.eq(price)]
-                return
+        def sym_best_of(valid, level, price):
+            """A best to write into ``sym`` (``set_sym_best``): valid, its level and its price."""
+            return Cat(Value.cast(valid), Value.cast(level)[:lb], Value.cast(price)[:32])
+
+        def set_sym_best(bids, best, when=()):
+            """``sym``'s best of the bids or the asks (``bids``, a literal ``(bit, value)``: the
+            bids when ``bit == value``) := ``best`` (``sym_best_of``), written when every literal of
+            ``when`` holds (one call a state, in its body, not under its branches). States that
+            pass the same ``best`` object share its input of the multiplexer."""
+            sym_bests.append((fsm.ongoing(fsm.current), bids, list(when), best))
+
+        def set_best(row, bids, valid, level, price):
+            """A symbol row's (not ``sym``'s) best of the bids (``bids``) or the asks: valid, its
+            level and price."""
             with m.If(bids):
                 m.d.sync += [row.bid_valid.eq(valid), row.bid.eq(level), row.bid_price.eq(price)]
             with m.Else():
@@ -874,7 +889,15 @@ class PipelinedEngine(wiring.Component):
                                   | (fsm.ongoing("UNLINK_GO") & events.w_rdy))]
         m.d.comb += [
             accept.eq(new_go),
-            rest_start.eq((new_go & plan.rest) | (fsm.ongoing("REST") & ~index.busy)),
+            # (two levels of LUTs from registers: DECIDE's go, the NEW's verdicts, then the plan and
+            # REST's; the mapper had made it a chain behind ``go``'s other uses)
+            rest_start.eq(lut_of(m, [
+                lut_of(m, [fsm.ongoing("DECIDE"), events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
+                       lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells),
+                lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
+                       lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells),
+                plan.rest, fsm.ongoing("REST"), index.busy],
+                lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             rest_leaves.eq(rest_start),
             unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
@@ -884,6 +907,7 @@ class PipelinedEngine(wiring.Component):
         # a replaced order that loses its priority leaves its level only (not its account's list)
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
+        own_price_best = sym_best_of(1, idx[:lb], cmd.price)     # (the command's level: DECIDE's, REST's)
         with fsm.state("DECIDE"):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
@@ -927,7 +951,8 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
-            set_best(sym, buy, 1, idx[:lb], cmd.price, when=op["new"] & plan.rest & plan.better & ~fix_due_ahead)
+            set_sym_best((aside, BUY), own_price_best,
+                         when=[(op["new"], 1), (plan.rest, 1), (plan.better, 1), (fix_due_ahead, 0)])
             # where it goes: flat conditions of exclusive verdicts, one of them whenever it acts or
             # a fix comes first (the state's register stays on a LUT of registers: ``go``'s)
             fsm.leaves_when(go | fix_first)
@@ -1005,8 +1030,9 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
                              next_best.level.eq(head.idx), next_best.price.eq(sym.lo + head.idx)]
             # (set in every cycle: the last is the one that counts)
-            set_best(sym, ~buy, ~last.emptied | next_best.valid, Mux(last.emptied, next_best.level, last.idx),
-                     Mux(last.emptied, next_best.price, last_price))
+            set_sym_best((aside, SELL), sym_best_of(~last.emptied | next_best.valid,
+                                                    Mux(last.emptied, next_best.level, last.idx),
+                                                    Mux(last.emptied, next_best.price, last_price)))
             m.d.comb += head_write.eq((best_only | settle) & last.head_valid & ~last.emptied)
             fsm.goto_if("AGGRESSOR_END", best_only | settle)
         with fsm.state("AGGRESSOR_END"):
@@ -1059,7 +1085,7 @@ class PipelinedEngine(wiring.Component):
                                                        & (rest_joins == (better_now | (idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
-            set_best(sym, buy, 1, idx[:lb], cmd.price, when=rest_better)
+            set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
             with m.If(~index.busy):
                 rest(rest_joins)
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
@@ -1073,7 +1099,13 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("IDLE")
 
         # CANCEL: the order off its lists; an emptied level off the index, the best moved on
+        # a MASS_CANCEL's order of another symbol than ``sym``'s: its symbol row (read ahead by the
+        # walker, registered in every WALKING cycle) into ``sym`` in UNLINK_GO, from registers (in
+        # WALKING the decision is the walk's: a compare of symbols deep)
+        walk_sym_row, walk_sym_load = Signal(SymRow), Signal()
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
+            with m.If(walk_sym_load):
+                load_sym(walk_sym_row)
             emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
                  client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
                  price=tgt.price, qty=tgt.leaves)
@@ -1115,6 +1147,7 @@ class PipelinedEngine(wiring.Component):
         found_price, found_base = Signal.like(sym.lo), Signal.like(sym.lo)
         m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.lo, sym.lo))
         m.d.comb += found_price.eq(found_base + index.result)
+        found_best = sym_best_of(index.found, index.result, found_price)   # (a search's answer)
         with fsm.state("FIX_CLEAR"):
             index_request(IndexOp.CLEAR, fix_book, fix_idx, when=~index.busy)
             with m.If(~index.busy):
@@ -1141,7 +1174,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
-            set_best(sym, fix_buy, index.found, index.result, found_price, when=fix_same)
+            set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
             with m.If(~index.busy):
                 fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
@@ -1180,7 +1213,7 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
-            set_best(sym, tgt_buy, index.found, index.result, found_price)
+            set_sym_best((tgt.side, BUY), found_best)
             with m.If(~index.busy):
                 fsm.goto("WRITE_SYMBOL")
 
@@ -1209,7 +1242,7 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
         with fsm.state("HALT_BEST"):
-            set_best(sym, walk_side == BUY, index.found, index.result, found_price)
+            set_sym_best((walk_side, BUY), found_best)
             with m.If(~index.busy):
                 fsm.goto("HALT_SIDE_DONE")
         with fsm.state("HALT_SIDE_DONE"):
@@ -1220,6 +1253,8 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("DONE")
         visit = walker.visit
+        with m.If(fsm.ongoing("WALKING")):    # (before WALKING's body: its load decision counts)
+            m.d.sync += [walk_sym_row.eq(visit.symbol), walk_sym_load.eq(0)]
         # what a FOK's walk leaves unfilled, taken on every visit of another account's order (after
         # one that stops the walk it is not read: DECIDE loads it again), its enable one LUT of
         # registers, a slice cell in synthesis (the mapper chained the terms it shares with the
@@ -1258,8 +1293,7 @@ class PipelinedEngine(wiring.Component):
                             # (the walker read the symbol's row ahead: ``sym`` is newer when the
                             # order before was the same symbol's)
                             with m.If(visit.owner.symbol != sym_at):
-                                load_sym(visit.symbol)
-                                m.d.sync += sym_at.eq(visit.owner.symbol)
+                                m.d.sync += [walk_sym_load.eq(1), sym_at.eq(visit.owner.symbol)]
                             cancel_visited()
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
@@ -1313,16 +1347,73 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         ev_mux.finish()
         ireq_mux.finish()
+        # ``sym``'s writes. A field's data is chosen by the state alone -- it counts only in the
+        # cycles its enable is high, which are a writing state's -- from a chain of LUTs, the
+        # states with the most loads (DECIDE, REST: their value is the default) in none of it; a
+        # side's enable is the OR of the loads' and of each best's AND of its state, ``when`` and
+        # side (LUTs of registers), one LUT per 32 bits last
         sym_load.finish()
-        sym_best.finish()
-        with m.If(sym_load.value.en):
-            m.d.sync += sym.eq(sym_load.value.row)
-        with m.Elif(sym_best.value.en):
-            best = sym_best.value
-            with m.If(best.bids):
-                m.d.sync += [sym.bid_valid.eq(best.valid), sym.bid.eq(best.level), sym.bid_price.eq(best.price)]
-            with m.Else():
-                m.d.sync += [sym.ask_valid.eq(best.valid), sym.ask.eq(best.level), sym.ask_price.eq(best.price)]
+
+        def by_state(sources, default):
+            """A bit that is the value of the source whose state the machine is in, ``default`` in
+            any other: ``sources`` ``[(states, value)]`` (one-bit values), packed in order into a
+            chain of LUT6s, each with the chain's bit so far, the last source nearest the register."""
+            bit, link = default, []
+
+            def close():
+                nonlocal bit, link
+                sizes = [len(states) for states, _ in link]
+                inputs = [x for states, value in link for x in (*states, value)] + [bit]
+
+                def choose(x):
+                    at = 0
+                    for size in sizes:
+                        if any(x[at:at + size]):
+                            return x[at + size]
+                        at += size + 1
+                    return x[-1]
+                bit, link = lut_of(m, inputs, choose, row_cells), []
+            for states, value in sources:
+                if link and sum(len(s) + 1 for s, _ in link) + len(states) + 2 > 6:
+                    close()
+                link.append((states, value))
+            if link:
+                close()
+            return bit
+
+        def sym_writes():
+            # (a function of its own: its names stay out of elaborate's)
+            row_layout = data.Layout.cast(SymRow)
+            load_en = sym_load.value.en
+            # (the band and the halt flag: loads only -- DECIDE's own writes, in its body, come first)
+            for name in ("lo", "hi", "halted"):
+                at, width = row_layout[name].offset, row_layout[name].width
+                loaded = [by_state([([state], row[at + i]) for state, row in sym_loads[:-1]], sym_loads[-1][1][at + i])
+                          for i in range(width)]
+                with m.If(load_en):
+                    m.d.sync += Value.cast(getattr(sym, name)).eq(Cat(*loaded))
+            # (a side's best: DECIDE's value the default; the values other states share, one source each)
+            default_state = fsm.ongoing("DECIDE")
+            default = next(value for state, _, _, value in sym_bests if state is default_state)
+            groups = {}
+            for state, _, _, value in sym_bests:
+                groups.setdefault(id(value), ([], value))[0].append(state)
+            best_sources = [(states, value) for states, value in groups.values()
+                            if not any(state is default_state for state in states)]
+            for side, side_value in (("bid", BUY), ("ask", SELL)):
+                names = (f"{side}_valid", side, f"{side}_price")
+                row_bits = [row_layout[name].offset + j for name in names for j in range(row_layout[name].width)]
+                chosen = [by_state([(states, value[i]) for states, value in best_sources]
+                                   + [([state], row[at]) for state, row in sym_loads], default[i])
+                          for i, at in enumerate(row_bits)]
+                terms = [[(state, 1), *when, (bids[0], bids[1] if side_value == BUY else 1 - bids[1])]
+                         for state, bids, when, _ in sym_bests]
+                target = Cat(*(Value.cast(getattr(sym, name)) for name in names))
+                enables = [load_en] + and_terms_of_luts(m, terms, row_cells)
+                for lo, hi, enable in enables_per_slice(m, len(row_bits), enables, any, row_cells):
+                    with m.If(enable):
+                        m.d.sync += target[lo:hi].eq(Cat(*chosen[lo:hi]))
+        sym_writes()
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 

@@ -374,3 +374,49 @@ def test_equal_of_luts_compares_like_python():
     assert 50 < sum(seen) < 350
     with pytest.raises(ValueError, match="equal_of_luts of 10 and 9 bits"):
         equal_of_luts(m, a, b[:9])
+
+
+def test_and_terms_of_luts_is_the_or_of_its_terms():
+    """``and_terms_of_luts``: the OR of its outputs is the OR of the terms (ANDs of literals), as an
+    expression and as model cells, over every input; signals that share a name are distinct bits
+    (terms are packed by identity), and a term of seven bits is refused."""
+    import itertools
+
+    import pytest
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, and_terms_of_luts, lut_of
+
+    def unnamed():                    # (Amaranth names a signal declared in a tuple "$signal")
+        a, b = Signal(), Signal()
+        return a, b
+    a, b = unnamed()
+    c, d = unnamed()
+    named = [Signal(name=f"s{j}") for j in range(3)]
+    bits = [a, b, c, d, *named]
+    terms = [[(a, 1), (b, 0)], [(c, 1), (named[0], 1), (d, 0)], [(b, 1), (named[1], 1), (named[2], 1)],
+             [(d, 1), (a, 0)], [(named[2], 0), (c, 0), (named[0], 0), (a, 1), (b, 1), (d, 1)]]
+
+    def want(values):
+        at = {id(bit): i for i, bit in enumerate(bits)}
+        return int(any(all(values[at[id(bit)]] == v for bit, v in term) for term in terms))
+    m = Module()
+    outs = []
+    for cells in (None, MODEL_CELLS):
+        parts = and_terms_of_luts(m, terms, cells)
+        assert 1 < len(parts) <= len(terms)
+        out = Signal()
+        m.d.comb += out.eq(lut_of(m, parts, any, cells))
+        outs.append(out)
+
+    async def bench(ctx):
+        for values in itertools.product((0, 1), repeat=len(bits)):
+            for bit, v in zip(bits, values, strict=True):
+                ctx.set(bit, v)
+            assert [ctx.get(o) for o in outs] == [want(values)] * 2, values
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    with pytest.raises(ValueError):
+        and_terms_of_luts(m, [[(Signal(), 1) for _ in range(7)]])

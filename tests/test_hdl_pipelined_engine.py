@@ -189,3 +189,37 @@ def test_a_new_right_after_the_cancel_that_frees_a_full_pools_slot():
     received = run(config, commands, expected, seed=1)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
+
+
+def test_a_mass_cancel_of_every_symbol_moves_each_symbols_best():
+    """An account's orders at the best of both sides of both symbols, another account's behind
+    them; MASS_CANCEL of every symbol takes the first account's off (the walk goes from one
+    symbol's orders to the other's, each symbol's row loaded as its first order is canceled), and
+    sells and buys that reach the new bests, then snapshots, show each symbol's book as the
+    model's. Event for event, the engine's predictions asserted."""
+    config = profile("tiny")
+    model = MatchingModel(config)
+    lo, hi = config.default_band
+    mid = (lo + hi) // 2
+    cid = iter(range(1, 1000))
+
+    def new(symbol, side, price, account, qty=2):
+        return p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, price=price, qty=qty,
+                         client_id=next(cid), tif=p.TimeInForce.DAY)
+    buy, sell = p.Side.BUY, p.Side.SELL
+    commands = []
+    for symbol in (0, 1, 0, 1):       # (the account's orders alternate between the symbols)
+        commands += [new(symbol, buy, mid - 1 - symbol, account=1), new(symbol, sell, mid + 2 + symbol, account=1)]
+    for symbol in (0, 1):
+        commands += [new(symbol, buy, mid - 4, account=2), new(symbol, sell, mid + 5, account=2)]
+    commands.append(p.Command(opcode=OP.MASS_CANCEL, symbol=p.ALL_SYMBOLS, account=1, client_id=next(cid)))
+    for symbol in (0, 1):
+        commands += [new(symbol, sell, mid - 6, account=3, qty=1), new(symbol, buy, mid + 7, account=3, qty=1),
+                     p.Command(opcode=OP.SNAPSHOT, symbol=symbol, account=3, qty=config.snapshot_depth,
+                               client_id=next(cid))]
+    expected = [e for c in commands for e in model.apply(c)]
+    assert sum(e.type == E.CANCELED and e.reason == p.Reason.MASS for e in expected) == 8
+    assert sum(e.type == E.FILL for e in expected) >= 4
+    received = run(config, commands, expected, seed=3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
