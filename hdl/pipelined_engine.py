@@ -480,6 +480,8 @@ class PipelinedEngine(wiring.Component):
                      rester.to_account.eq(~is_replace),
                      rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
+        cancel_ae, cancel_cu = Signal(), Signal()   # (``cancel_start`` as AGGRESSOR_END, CANCEL_UNLINK decide it)
+        m.d.comb += cancel_start.eq(cancel_ae | cancel_cu)
         cancel_kill = Signal()        # (a CANCEL's: its slot killed by the sequencer, the unlink on its own)
         # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
         # replaced order leaves its level only, and its account's list only if the match ends it)
@@ -498,7 +500,8 @@ class PipelinedEngine(wiring.Component):
         seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
         m.d.comb += [
             gone.r.ready.eq(from_queue),
-            unlinker.start.eq(cancel_start | unlink_go | from_queue),
+            unlinker.start.eq(lut_of(m, [cancel_ae, cancel_cu, unlink_go, gone.r.valid, unlinker.busy],
+                                     lambda x: x[0] or x[1] or x[2] or (x[3] and not x[4]), row_cells)),
             # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait; while a
             # walk is on, only a walk's unlink starts it -- asserted with ``checks``)
             walker.hold.eq(unlink_go),
@@ -1046,7 +1049,7 @@ class PipelinedEngine(wiring.Component):
             with m.Elif(lists_quiet & (ended | ~resting_kind)):
                 m.d.comb += sym_write.eq(1)
                 with m.If(ended):          # a replaced order: off its account's list too
-                    m.d.comb += [cancel_start.eq(1), unlink_level.eq(0)]
+                    m.d.comb += unlink_level.eq(0)      # (``cancel_start``: below)
                     fsm.goto("UNLINK")
                 with m.Else():
                     fsm.goto("LEFT_OVER")
@@ -1127,10 +1130,23 @@ class PipelinedEngine(wiring.Component):
             with m.Elif(settled_quiet):
                 # the slot is dead now (the next command's t0 may name it); the unlink goes on
                 # alone, and an emptied level is settled before the next command decides (FIX_*)
-                m.d.comb += [cancel_start.eq(1), cancel_kill.eq(1)]
+                m.d.comb += cancel_kill.eq(1)           # (``cancel_start``: below)
                 m.d.sync += [fix_pending.eq(1), fix_sym.eq(sym_at), fix_side.eq(tgt.side), fix_idx.eq(tgt.idx)]
                 fsm.goto("IDLE")
 
+        # the sequencer's own unlink, as its two states decide it (AGGRESSOR_END: a replaced order
+        # that ended, off its account's list once the lists are quiet -- which implies room in the
+        # gone queue, so that its ``release`` branch does not come first: asserted; CANCEL_UNLINK:
+        # the units settled and no fix due), each one LUT of registers
+        m.d.comb += [
+            cancel_ae.eq(lut_of(m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace, gone.r.valid, unlinker.busy,
+                                    unlinker.done],
+                                lambda x: x[0] and x[1] and x[2] and not (x[3] or x[4] or x[5]), row_cells)),
+            cancel_cu.eq(lut_of(m, [fsm.ongoing("CANCEL_UNLINK"), settled_quiet, fix_pending, unlinker.done,
+                                    unlinker.level_emptied],
+                                lambda x: x[0] and x[1] and not (x[2] and not (x[3] and not x[4])), row_cells))]
+        if self.checks:
+            m.d.sync += Assert(~lists_quiet | gone.w.ready, "the lists quiet with no room in the gone queue")
         # a CANCEL's level, emptied by its unlink after the CANCEL ended: off the index, and its side's
         # best moved on when it was the best (the symbol's row read, changed and written; ``sym`` too
         # when it is the same symbol's); then back to where the command waited (DECIDE, through
