@@ -879,6 +879,12 @@ class PipelinedEngine(wiring.Component):
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
         fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
+        go_copy = lut_of(m, [fsm.ongoing("DECIDE"), events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
+                         lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells)
+        new_ok_copy = lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
+                             lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells)
+        if self.checks:
+            m.d.sync += Assert((go_copy == go) & (new_ok_copy == new_ok), "rest_start's copies of go and new_ok")
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
                                    & settled_quiet & ~fix_due_ahead)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
@@ -892,15 +898,11 @@ class PipelinedEngine(wiring.Component):
                                   | (fsm.ongoing("UNLINK_GO") & events.w_rdy))]
         m.d.comb += [
             accept.eq(new_go),
-            # (two levels of LUTs from registers: DECIDE's go, the NEW's verdicts, then the plan and
-            # REST's; the mapper had made it a chain behind ``go``'s other uses)
-            rest_start.eq(lut_of(m, [
-                lut_of(m, [fsm.ongoing("DECIDE"), events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
-                       lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells),
-                lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
-                       lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells),
-                plan.rest, fsm.ongoing("REST"), index.busy],
-                lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
+            # (two levels of LUTs from registers: copies of DECIDE's ``go`` and ``new_ok`` -- asserted
+            # equal to them --, then the plan and REST's; the mapper had made it a chain behind
+            # ``go``'s other uses)
+            rest_start.eq(lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
+                                 lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             rest_leaves.eq(rest_start),
             unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
