@@ -324,7 +324,7 @@ def and_terms_of_luts(m, terms, cells: SliceCells | None = None) -> list:
         bits = {key(bit): bit for bit, _ in term}
         if len(bits) > 6:
             raise ValueError(f"and_terms_of_luts: a term of {len(bits)} bits (at most 6)")
-        if groups and len(groups[-1][0] | bits.keys()) <= 6:
+        if groups and len(groups[-1][0].keys() | bits.keys()) <= 6:
             groups[-1][0].update(bits)
             groups[-1][1].append(term)
         else:

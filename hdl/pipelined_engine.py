@@ -288,7 +288,7 @@ class PipelinedEngine(wiring.Component):
 
         def sym_best_of(valid, level, price):
             """A best to write into ``sym`` (``set_sym_best``): valid, its level and its price."""
-            return Cat(Value.cast(valid), Value.cast(level)[:lb], Value.cast(price)[:32])
+            return Cat(Value.cast(valid), Value.cast(level)[:len(sym.bid)], Value.cast(price)[:len(sym.bid_price)])
 
         def set_sym_best(bids, best, when=()):
             """``sym``'s best of the bids or the asks (``bids``, a literal ``(bit, value)``: the
