@@ -7,7 +7,7 @@ Verilog ports of the kernel come out as ``s_axi_control_awvalid``, ``m_axi_gmem_
 as Vitis expects.
 """
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -182,8 +182,11 @@ class AxiBurstReader(wiring.Component):
     FIFO has room for them, so R is always ready and never stalls the bus. ``stop`` (level) asks
     for no more bursts (one already offered on AR stays offered until taken, as AXI requires);
     ``busy`` falls when nothing is asked for or outstanding. ARVALID and the burst's address and
-    length are registers: the first AR is offered 3 cycles after ``start``, each next one 3 cycles
-    after the one before is taken. ``o`` may still
+    length are registers: the first AR is offered 5 cycles after ``start``, each next one 6 cycles
+    after the one before is taken (the handshake is registered before the address, the beats left
+    and the beats in flight count it, and the next burst's size is worked out in two registered
+    steps, and the FIFO's room for it in a third: none of them hangs off ARREADY or a carry chain
+    of the cycle before). ``o`` may still
     hold beats after ``busy`` falls (the kernel clears them with a reset).
     """
 
@@ -204,35 +207,47 @@ class AxiBurstReader(wiring.Component):
         addr = Signal.like(self.addr)
         remaining = Signal(32)
         in_flight = Signal(range(self.depth + 1))   # beats asked for, not yet received
-        # The next burst's beats, from addr and remaining as they were in the cycle before
-        # (``settled`` once they have not changed for a cycle), so that AR starts from registers:
-        # ARVALID and the burst it asks for are registers, held until ARREADY (AXI's rule).
+        # The next burst's beats, from addr and remaining as they were three cycles before
+        # (``settled`` once they have not changed for three): the beats to the 4 KiB boundary,
+        # capped at a burst, registered, then capped at the beats left, registered, then the room
+        # for them, registered -- so that AR starts from registers: ARVALID and the burst it asks
+        # for are registers, held until ARREADY (AXI's rule).
+        to_boundary = Signal(range(self.max_burst + 1))
         n = Signal(range(self.max_burst + 1))
-        m.d.sync += n.eq(_burst_beats(addr, beat_bytes, self.max_burst, remaining))
+        m.d.sync += [to_boundary.eq(_burst_beats(addr, beat_bytes, self.max_burst, self.max_burst)),
+                     n.eq(Mux(remaining < to_boundary, remaining, to_boundary))]
+        settling = Signal(2)             # (a shift of ones: ``settled`` follows its top)
         settled = Signal()
-        room = Signal(range(self.depth + 1))
-        # the FIFO's level is that of the cycle before: two beats of margin
-        m.d.comb += room.eq(self.depth - 2 - q.level - in_flight)
+        # whether the FIFO has room for the next burst, a register: from the FIFO's level (that of
+        # the cycle before) and the beats in flight, a cycle old -- three beats of margin (a burst
+        # is asked for only when the beats left, the address and so the burst size and the count
+        # in flight have settled)
+        room_for_n = Signal()
+        m.d.sync += room_for_n.eq(q.level + in_flight + n <= self.depth - 3)
         ar_valid, ar_beats = Signal(), Signal(range(self.max_burst + 1))
         m.d.comb += [axi.arid.eq(0), axi.araddr.eq(addr), axi.arlen.eq(ar_beats - 1), axi.arburst.eq(1),
                      axi.arsize.eq(beat_bytes.bit_length() - 1), axi.arvalid.eq(ar_valid)]
+        # the burst taken in the cycle before: counted from this register, not from ARREADY
+        taken = Signal()
         asked = Signal(range(self.max_burst + 1))
         received = Signal()
-        m.d.sync += settled.eq(1)
+        m.d.sync += [settling.eq(Cat(1, settling[0])), settled.eq(settling[1]), taken.eq(ar_valid & axi.arready)]
+        with m.If(ar_valid & axi.arready):
+            m.d.sync += ar_valid.eq(0)
         with m.If(self.start):
-            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats), settled.eq(0)]
-        with m.Elif(ar_valid & axi.arready):
+            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats), settling.eq(0), settled.eq(0)]
+        with m.Elif(taken):
             m.d.sync += [addr.eq(addr + ar_beats * beat_bytes), remaining.eq(remaining - ar_beats),
-                         ar_valid.eq(0), settled.eq(0)]
+                         settling.eq(0), settled.eq(0)]
             m.d.comb += asked.eq(ar_beats)
-        with m.Elif(~ar_valid & settled & (remaining != 0) & ~self.stop & (room >= n)):
+        with m.Elif(~ar_valid & settled & (remaining != 0) & ~self.stop & room_for_n):
             m.d.sync += [ar_valid.eq(1), ar_beats.eq(n)]
         # R is taken while the FIFO has room for it, which the bursts asked for leave it (so R
         # never waits in practice; RREADY is the FIFO's registered ready all the same)
         m.d.comb += [axi.rready.eq(q.w.ready), q.w.payload.eq(axi.rdata), q.w.valid.eq(axi.rvalid),
                      received.eq(axi.rvalid & q.w.ready)]
         m.d.sync += in_flight.eq(in_flight + asked - received)
-        m.d.comb += self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | (in_flight != 0))
+        m.d.comb += self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | taken | (in_flight != 0))
         wiring.connect(m, q.r, wiring.flipped(self.o))
         return m
 

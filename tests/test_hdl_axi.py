@@ -265,3 +265,57 @@ def test_burst_reader_splits_at_4k_and_streams_in_order():
     run(dut, control, memory)
     assert got == data
     assert mem.bursts[0] == (base, 3) and sum(b for _, b in mem.bursts) == n
+
+
+@pytest.mark.parametrize("stall", [0.0, 0.6, 0.9])
+def test_burst_reader_never_makes_r_wait_with_bursts_outstanding(stall):
+    """A memory that takes every AR at once and answers with a beat every cycle, while the reader's
+    consumer stalls: the reader asks for a burst only when its FIFO has room for every beat asked
+    for, so RREADY is high whenever RVALID is (its contract), and the beats come out in order."""
+    rng = random.Random(11)
+    dut = AxiBurstReader(64, 512, max_burst=16)
+    base, n = 3 * 4096 - 7 * 64, 120
+    data = {base + 64 * i: rng.getrandbits(512) for i in range(n)}
+    bursts, got, waited = [], [], []
+
+    async def control(ctx):
+        ctx.set(dut.addr, base)
+        ctx.set(dut.beats, n)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        got.extend(await receive(ctx, dut.o, n, rng, stall=stall))
+
+    async def address(ctx):      # every AR taken in the cycle it is offered
+        ctx.set(dut.axi.arready, 1)
+        async for _, _, valid, addr, length in ctx.tick().sample(dut.axi.arvalid, dut.axi.araddr, dut.axi.arlen):
+            if valid:
+                bursts.append((addr, length + 1))
+
+    async def read_data(ctx):    # the bursts' beats, one a cycle from the cycle after their AR
+        sent = 0
+        while sent < n:
+            if len(bursts) and sum(b for _, b in bursts) > sent:
+                at, i = sent, 0
+                for addr, beats in bursts:
+                    if at < beats:
+                        i = addr + 64 * at
+                        break
+                    at -= beats
+                ctx.set(dut.axi.rvalid, 1)
+                ctx.set(dut.axi.rdata, data[i])
+                await ctx.delay(1e-9)
+                if not ctx.get(dut.axi.rready):
+                    waited.append(sent)
+                await ctx.tick().until(dut.axi.rready)
+                sent += 1
+            else:
+                ctx.set(dut.axi.rvalid, 0)
+                await ctx.tick()
+        ctx.set(dut.axi.rvalid, 0)
+
+    run(dut, control, ("background", address), read_data)
+    assert got == [data[base + 64 * i] for i in range(n)]
+    assert sum(b for _, b in bursts) == n and all(b <= 16 for _, b in bursts)
+    assert all((a // 4096) == ((a + 64 * b - 1) // 4096) for a, b in bursts), bursts   # 4 KiB rule
+    assert waited == [], f"RREADY low with RVALID high at beats {waited[:5]}"
