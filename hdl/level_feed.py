@@ -60,7 +60,7 @@ word is asked for two cycles after a word's answer is taken (``NEXT_WORD``, 6 cy
 ``LevelIndex``). A later ``go`` delays all but the best's read by as much.
 """
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -89,8 +89,10 @@ class LevelFeed(wiring.Component):
     #: the queue's entries; up to DEPTH - 1 are queued or being read ahead of the consumer
     DEPTH = 4
 
-    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int):
+    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int,
+                 checks: bool = False):
         self.book_bits, self.level_bits, self.slot_bits = book_bits, level_bits, slot_bits
+        self.checks = checks      # ``Assert``s for amaranth.sim of what the logic relies on
         if row_latency < 2:     # (the read-ahead's entry is decided as it leaves stage 1)
             raise ValueError(f"the rows' latency must be at least 2, not {row_latency}")
         self.word_bits, self.row_latency = word_bits, row_latency
@@ -206,8 +208,15 @@ class LevelFeed(wiring.Component):
         # (the pop, a decision of the consumer's cycle, meets ``nonempty``'s last LUT only)
         m.d.sync += [count.eq(thermometer_step(count, push, pop)),
                      nonempty.eq(push | count[1] | (count[0] & ~pop)),
-                     reserved.eq(thermometer_step(thermometer_up(reserved, [spec_at1 & spec_used, take, starting]),
-                                                  0, pop))]
+                     # (a start comes while idle -- the contract --, with nothing reserved, taken or
+                     # popped: it sets the count to one, a LUT after the rest of the count, not the
+                     # first of its ups)
+                     reserved.eq(Mux(self.start, 1,
+                                     thermometer_step(thermometer_up(reserved, [spec_at1 & spec_used, take]), 0, pop)))]
+        if self.checks:
+            m.d.sync += [Assert(~self.start | self.idle, "the feed's start while it is not idle"),
+                         Assert(~self.start | ((reserved == 0) & ~take & ~(spec_at1 & spec_used) & ~pop),
+                                "the feed starts with nothing reserved, taken or popped")]
 
         # ---- the index's request: registers, 0 while the feed does not use the index (its owner
         # ORs the requests of its users)

@@ -84,6 +84,7 @@ from fpgax.hdl.bits import (
     grouped_lowest,
     grouped_width,
     in_search_order,
+    lut_of,
     side_mask,
     step_one,
     word_order,
@@ -210,12 +211,19 @@ class LevelIndex(IndexPorts):
         m.d.sync += ending.eq((now("CHOOSE") & ~hit & ~go_far) | now("FAR_GROUP"))
         # (``leaving``: an operation ends now; busy is never high in IDLE, so ``busy_on`` is busy and
         # not leaving, without the start's logic)
-        leaving = now("WRITE") | (now("CHOOSE") & hit) | ending | (now("INIT") & init[-1])
-        to_idle = (now("IDLE") & ~self.start) | leaving
+        leaving = Signal()
+        m.d.comb += leaving.eq(now("WRITE") | (now("CHOOSE") & hit) | ending | (now("INIT") & init[-1]))
+        # (to IDLE: in IDLE without a start, or leaving an operation)
         busy = Signal(init=1)
         free_next = Signal()
         m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~leaving)]
-        m.d.sync += [busy.eq(~to_idle), free_next.eq(to_idle | (now("MASK") & ~is_find))]
+        # (each one LUT of ``start``, which its requesters decide late in their cycle, and registers
+        # and ``leaving``: slice cells in synthesis, where the mapper made a chain of LUT2s of them)
+        cells = getattr(platform, "slice_cells", None)
+        m.d.sync += [busy.eq(lut_of(m, [now("IDLE"), self.start, leaving],
+                                    lambda x: not ((x[0] and not x[1]) or x[2]), cells)),
+                     free_next.eq(lut_of(m, [now("IDLE"), self.start, leaving, now("MASK"), is_find],
+                                         lambda x: (x[0] and not x[1]) or x[2] or (x[3] and not x[4]), cells))]
 
         # the words' read address: the request's in IDLE, else a register (``read_sel``: the
         # adjacent word in LOAD, the far one in ENCODE)
@@ -223,7 +231,8 @@ class LevelIndex(IndexPorts):
         # (steered by ``idle``, a register of its own beside the state's: the state drives the
         # request's registers)
         idle = Signal(init=0)
-        m.d.sync += idle.eq(to_idle)
+        m.d.sync += idle.eq(lut_of(m, [now("IDLE"), self.start, leaving], lambda x: (x[0] and not x[1]) or x[2],
+                                   cells))
         start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
         m.d.comb += words.read.addr.eq(Mux(idle, Cat(start_sel, self.book) if self.sel_bits else self.book,
                                            word_addr(read_sel)))
@@ -255,13 +264,14 @@ class LevelIndex(IndexPorts):
                      summary.write.addr.eq(Mux(in_init, init, book)),
                      summary.write.data.eq(Mux(in_init, 0, (summary_raw & summary_keep & ~sel_1h)
                                                | (sel_1h & sel_value.replicate(NW))))]
+        # ready: out of INIT (the state register itself, not an OR of the other states' bodies)
+        m.d.comb += self.ready.eq(~fsm.ongoing("INIT"))
         with fsm.state("INIT"):
             m.d.comb += summary.write.en.eq(1)
             m.d.sync += init.eq(init + 1)
             with m.If(init[-1]):
                 go("IDLE")
         with fsm.state("IDLE"):
-            m.d.comb += self.ready.eq(1)
             go("IDLE")
             # the request's rows are read whether or not one starts (``start`` reaches the read
             # enables, registers, not the addresses); NEXT_WORD (the one operation with op[2])
@@ -275,13 +285,12 @@ class LevelIndex(IndexPorts):
                 with m.Else():
                     go("LOAD")
         with fsm.state("NEXT_READ"):     # NEXT_WORD's word, addressed by ``read_sel``
-            m.d.comb += [self.ready.eq(1), words.read.en.eq(1)]
+            m.d.comb += [words.read.en.eq(1)]
             go("FAR_WAIT")
         with fsm.state("LOAD"):
-            m.d.comb += [self.ready.eq(1), words.read.en.eq(is_find)]
+            m.d.comb += [words.read.en.eq(is_find)]
             go("MASK")
         with fsm.state("MASK"):
-            m.d.comb += self.ready.eq(1)
             wc, sc = words.read.choice, summary.read.choice
             m.d.sync += [word_raw.eq(word_d), summary_raw.eq(summary_d),
                          word_keep.eq(Mux(is_passed, kept_mask, ~0)),
@@ -300,12 +309,11 @@ class LevelIndex(IndexPorts):
             with m.Else():
                 go("WRITE")
         with fsm.state("WRITE"):        # (the address and data: above)
-            m.d.comb += [self.ready.eq(1), words.write.en.eq(1), summary.write.en.eq(1)]
+            m.d.comb += [words.write.en.eq(1), summary.write.en.eq(1)]
             with m.If(is_set):
                 m.d.sync += self.found.eq(gate & level_used)
             go("IDLE")
         with fsm.state("ALIGN"):
-            m.d.comb += self.ready.eq(1)
             m.d.sync += [adjacent_word.eq(in_search_order(word_d, W, down)),
                          hit_g.eq(group_lowest(in_word, W)), far_g.eq(group_lowest(beyond, NW)),
                          past_g.eq(group_lowest(past_adjacent, NW)),
@@ -315,7 +323,6 @@ class LevelIndex(IndexPorts):
                          go_far.eq(~(gate & start_any) & ~adjacent_used & (beyond != 0))]
             go("ENCODE")
         with fsm.state("ENCODE"):
-            m.d.comb += self.ready.eq(1)
             m.d.sync += [hit_pos.eq(hit_at), far_pos.eq(far_at), past_pos.eq(past_at),
                          read_sel.eq(far_at), word_sel.eq(far_at),
                          adj_g.eq(group_lowest(adjacent_word, W)), adj_rest.eq(adjacent_word & (adjacent_word - 1)),
@@ -325,7 +332,6 @@ class LevelIndex(IndexPorts):
         with fsm.state("CHOOSE"):
             # the start word answers now; a far word is read now (``read_sel``); the adjacent word
             # answers a cycle later (its encoder's second stage), and so does "none"
-            m.d.comb += self.ready.eq(1)
             m.d.sync += self.beyond_next.eq(Mux(hit, far_pos, past_pos))
             with m.If(hit):
                 answer(1, hit_pos, sel, hit_rest)
@@ -337,25 +343,20 @@ class LevelIndex(IndexPorts):
             with m.Else():
                 go("ADJACENT")
         with fsm.state("ADJACENT"):
-            m.d.comb += self.ready.eq(1)
             answer(adjacent_used, adj_at, adjacent, adj_rest)
             m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
             go("IDLE")
         with fsm.state("FAR_WAIT"):
-            m.d.comb += self.ready.eq(1)
             m.d.sync += [self.beyond.eq(beyond_chosen), after_g.eq(group_lowest(beyond_chosen, NW)),
                          beyond_rest.eq(beyond_chosen & (beyond_chosen - 1))]
             go("FAR_LOAD")
         with fsm.state("FAR_LOAD"):
-            m.d.comb += self.ready.eq(1)
             m.d.sync += [far_word.eq(in_search_order(word_d, W, down)), self.beyond_next.eq(after_at)]
             go("FAR_GROUP")
         with fsm.state("FAR_GROUP"):
-            m.d.comb += self.ready.eq(1)
             m.d.sync += far_word_g.eq(group_lowest(far_word, W))
             go("FAR_ENCODE")
         with fsm.state("FAR_ENCODE"):
-            m.d.comb += self.ready.eq(1)
             answer(far_word_any, far_word_at, word_sel, far_word & (far_word - 1))
             go("IDLE")
         fsm.finish()

@@ -30,19 +30,19 @@ multiplexer a bit, by a register set a cycle ahead (``_steered``: a command's t0
 level head or next link, or the other users' OR).
 """
 
-from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value
+from amaranth import Array, Assert, Cat, Const, Format, Module, Mux, Signal, Value
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import (
     address_bits,
     and_terms_of_luts,
+    any_of_luts,
     enables_per_slice,
     equal_of_luts,
     lut_of,
     or_tree,
     slice_mux,
-    thermometer_step,
 )
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
@@ -145,7 +145,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.slots = slots = SlotQueue(k)
         m.submodules.index = index = LevelIndex(bb, lb)
         m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY)
-        m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency)
+        m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
@@ -156,7 +156,7 @@ class PipelinedEngine(wiring.Component):
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
         GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
-        m.submodules.gone = gone = _GoneQueue(GoneEntry, depth=16)
+        m.submodules.gone = gone = _GoneQueue(GoneEntry, depth=16, checks=self.checks)
 
         cycle = Signal(64)
         m.d.sync += cycle.eq(cycle + 1)
@@ -334,32 +334,64 @@ class PipelinedEngine(wiring.Component):
         writes["symbol"].append((sym_write, sym_at, sym,
                                  _Select(~fsm.ongoing("INIT") & ~fsm.ongoing("FIX_WRITE"))))
 
-        # the sequencer's index requests (``idx_req_*``), ORed with the feed's and the rester's
-        ireq_mux = StateMux(fsm, data.StructLayout({"start": 1, "op": IndexOp, "book": bb, "idx": lb,
+        # the sequencer's index requests (``ireq``, a copy per requesting state), registered: the
+        # index takes them a cycle later, from ``seq_req`` (0 but in the cycle after a requesting
+        # state), so that its words' address is one LUT of registers (the four requesters' fields
+        # ORed, each 0 while its requester does not ask) and its idle multiplexer. The fields of a
+        # state's request are registers that hold while the machine is in it (asserted), so the
+        # copy registered in its cycle before is its request: a state asks from its second cycle on
+        # (``index_request``: ``seq_asks``)
+        ireq_mux = StateMux(fsm, data.StructLayout({"op": IndexOp, "book": bb, "idx": lb,
                                                     "down": 1, "inclusive": 1}), "ireq")
         ireq = ireq_mux.value
+        seq_req = Signal.like(ireq)
+        seq_asks = Signal()              # (the start of a requesting state in its second cycle or later)
+        requesting_states = []           # (``index_request``'s)
+        m.d.sync += seq_req.eq(ireq)
         m.d.comb += [
-            index.start.eq(ireq.start | feed.index_start | rester.index_start | walker.index_start),
-            index.op.eq(ireq.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
+            index.start.eq(lut_of(m, [seq_asks, feed.index_start, rester.index_start, walker.index_start], any,
+                                  row_cells)),
+            index.op.eq(seq_req.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
                         | walker.index_op.as_value()),
-            index.book.eq(ireq.book | feed.index_book | Mux(rester.index_start, rester.index_book, 0)
+            index.book.eq(seq_req.book | feed.index_book | Mux(rester.index_start, rester.index_book, 0)
                           | walker.index_book),
-            index.idx.eq(ireq.idx | feed.index_idx | Mux(rester.index_start, rester.index_idx, 0) | walker.index_idx),
-            index.down.eq(ireq.down | feed.index_down | walker.index_down),
+            index.idx.eq(seq_req.idx | feed.index_idx | Mux(rester.index_start, rester.index_idx, 0)
+                         | walker.index_idx),
+            index.down.eq(seq_req.down | feed.index_down | walker.index_down),
             walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
             walker.index_result.eq(index.result), walker.index_rest.eq(index.rest),
-            index.inclusive.eq(ireq.inclusive),
+            index.inclusive.eq(seq_req.inclusive),
             feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
             feed.index_result.eq(index.result), feed.index_rest.eq(index.rest), feed.index_beyond.eq(index.beyond),
             rester.index_busy.eq(index.busy), rester.index_found.eq(index.found),
         ]
+        if self.checks:
+            m.d.sync += [
+                # the sequencer's fields are not 0 in the cycle after a requesting state: no other
+                # requester asks then
+                Assert((seq_req.as_value() == 0) | ~(feed.index_start | rester.index_start | walker.index_start),
+                       "seq_req: no other index request while the sequencer's fields are out"),
+            ]
 
-        def index_request(operation, book, level, down=0, inclusive=0, when=1):
-            """The state's index request, started ``when``: called in the state's body, not under
-            its branches, so that the request's fields come from registers by the state alone."""
+        index_free = ([index.busy], lambda x: not x[0])     # (``when`` of a state that waits for the index)
+
+        def index_request(operation, book, level, when, down=0, inclusive=0):
+            """The state's index request: called in the state's body, not under its branches, so
+            that the request's fields come from registers by the state alone. ``when``: ``(inputs,
+            function)``, at most four one-bit registers and whether the state asks (``lut_of``'s
+            arguments); it asks from its second cycle on (the cycles its registered copy is its
+            own), the state's register, the one of its cycle before and ``when`` one LUT. Returns
+            that LUT: 1 in the cycle the request is taken."""
             here = ireq_mux.here()
-            m.d.comb += [here.start.eq(when), here.op.eq(operation), here.book.eq(book), here.idx.eq(level),
+            state = fsm.current
+            was_here = Signal(name=f"ireq_was_{state}")    # in this state in the cycle before
+            inputs, function = when
+            asks = lut_of(m, [fsm.ongoing(state), was_here, *inputs],
+                          lambda x: x[0] and x[1] and function(x[2:]), row_cells)
+            requesting_states.append((state, here, asks, was_here))
+            m.d.comb += [here.op.eq(operation), here.book.eq(book), here.idx.eq(level),
                          here.down.eq(down), here.inclusive.eq(inclusive)]
+            return asks
 
         # -- the feed and the matcher -----------------------------------------------------------------
         # the match's start, a register: the cycle after it is decided (the feed has its first
@@ -377,6 +409,7 @@ class PipelinedEngine(wiring.Component):
         in_t2 = fsm.ongoing("T2")
         rest_same_book = Signal()        # (t1's: the rester's order rests in the book the NEW trades against)
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
+        feed_start = Signal()            # early_feed | late_feed (one LUT: below, with ``early_feed``)
         unfeed_t3, unfeed_later = Signal(), Signal()
         # t3: the aggressor's price meets the opposite side's best (t2's row, the prices compared):
         # whether a NEW's feed searches, and the plan's ``marketable`` in t3
@@ -398,7 +431,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(t3_fed == (fsm.ongoing("T3") & fed), "t3_fed: T3 with a feed started")
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
-            feed.start.eq(early_feed | late_feed), feed.go.eq((t3_fed & marketable_t3) | late_feed),
+            feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
             feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best_held),
@@ -770,6 +803,17 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")
+        # T2's feed: ``early_feed`` (below), from registers through two LUTs (``rest_hazard``: the
+        # rester's order rests at the best level of the book the NEW trades against)
+        feed_blocked = lut_of(m, [rester.busy, rest_near, fix_pending, unlinker.levels_busy, index.busy,
+                                  index.free_next],
+                              lambda x: (x[0] and x[1]) or x[2] or x[3] or (x[4] and not x[5]), row_cells)
+        m.d.comb += early_feed.eq(lut_of(m, [fsm.ongoing("T2"), feedable, feed.idle, feed_blocked],
+                                         lambda x: x[0] and x[1] and x[2] and not x[3], row_cells))
+        m.d.comb += feed_start.eq(lut_of(m, [fsm.ongoing("T2"), feedable, feed.idle, feed_blocked, late_feed],
+                                         lambda x: (x[0] and x[1] and x[2] and not x[3]) or x[4], row_cells))
+        if self.checks:
+            m.d.sync += Assert(feed_start == (early_feed | late_feed), "feed_start: early_feed | late_feed")
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.lo))]
@@ -785,10 +829,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += marketable_t3.eq(on_symbol_row(lambda row: Mux(
                 a_buy, row.ask_valid & (market | (cmd.price >= row.ask_price)),
                 row.bid_valid & (market | (cmd.price <= row.bid_price)))))
-            rest_hazard = rester.busy & rest_near
-            m.d.comb += early_feed.eq(feedable & ~rest_hazard
-                                      & ~fix_pending & ~unlinker.levels_busy & feed.idle
-                                      & (~index.busy | index.free_next))
+            # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
                          notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
@@ -1028,9 +1069,11 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += match_unfeed.eq((matcher.done & ~(matcher.last.emptied & ~matcher.ahead.valid))
                                     | (fsm.ongoing("MATCH_SETTLE") & last.emptied & ~next_known & feed.o.valid))
         with fsm.state("MATCH_SETTLE"):
-            settle = ~best_only & clear_free & (~last.emptied | next_known)
-            index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0, inclusive=last.emptied,
-                          when=settle)
+            settled = index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0,
+                                    inclusive=last.emptied,
+                                    # (the match's rows settled: the index and the feed free, the next best known)
+                                    when=([best_only, clear_free, last.emptied, next_known],
+                                          lambda x: not x[0] and x[1] and (not x[2] or x[3])))
             with m.If(~next_known):      # (the feed's head, loaded until it is there)
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
                              next_best.level.eq(head.idx), next_best.price.eq(sym.lo + head.idx)]
@@ -1038,8 +1081,8 @@ class PipelinedEngine(wiring.Component):
             set_sym_best((aside, SELL), sym_best_of(~last.emptied | next_best.valid,
                                                     Mux(last.emptied, next_best.level, last.idx),
                                                     Mux(last.emptied, next_best.price, last_price)))
-            m.d.comb += head_write.eq((best_only | settle) & last.head_valid & ~last.emptied)
-            fsm.goto_if("AGGRESSOR_END", best_only | settle)
+            m.d.comb += head_write.eq((best_only | settled) & last.head_valid & ~last.emptied)
+            fsm.goto_if("AGGRESSOR_END", best_only | settled)
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
             # order to rest, or a replaced one to take off its account list, waits for that queue
@@ -1167,8 +1210,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += found_price.eq(found_base + index.result)
         found_best = sym_best_of(index.found, index.result, found_price)   # (a search's answer)
         with fsm.state("FIX_CLEAR"):
-            index_request(IndexOp.CLEAR, fix_book, fix_idx, when=~index.busy)
-            with m.If(~index.busy):
+            with m.If(index_request(IndexOp.CLEAR, fix_book, fix_idx, index_free)):
                 m.d.comb += fix_read.eq(1)
                 fsm.goto("FIX_ROW")
         with fsm.state("FIX_ROW"):
@@ -1187,8 +1229,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += fix_pending.eq(0)
                 fix_done()
         with fsm.state("FIX_FIND"):
-            index_request(IndexOp.FIND, fix_book, fix_idx, down=fix_buy, when=~index.busy)
-            with m.If(~index.busy):
+            with m.If(index_request(IndexOp.FIND, fix_book, fix_idx, index_free, down=fix_buy)):
                 fsm.goto("FIX_BEST")
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
@@ -1219,16 +1260,14 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (tgt_at_best == (tgt_best == tgt.idx)),
                                "tgt_at_best: the target's level is its side's best, a cycle behind")
         with fsm.state("UNLINK_CLEAR"):
-            index_request(IndexOp.CLEAR, tgt_book, tgt.idx, when=~index.busy)
-            with m.If(~index.busy):
+            with m.If(index_request(IndexOp.CLEAR, tgt_book, tgt.idx, index_free)):
                 # (HALT finds each side's best once, when it has walked the side)
                 with m.If(tgt_at_best & ~(walking & (walk_kind == Walk.HALT))):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
                     unlinked()
         with fsm.state("UNLINK_FIND"):
-            index_request(IndexOp.FIND, tgt_book, tgt.idx, down=tgt_buy, when=~index.busy)
-            with m.If(~index.busy):
+            with m.If(index_request(IndexOp.FIND, tgt_book, tgt.idx, index_free, down=tgt_buy)):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
             set_sym_best((tgt.side, BUY), found_best)
@@ -1249,10 +1288,14 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
-            index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
-                          down=walk_side == BUY, inclusive=1, when=(walk_kind == Walk.HALT) & ~index.busy)
+            halt_bits = list(walk_kind.as_value())
+            best_found = index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
+                                       ([*halt_bits, index.busy],      # (a HALT's walk, the index free)
+                                        lambda x: sum(b << i for i, b in enumerate(x[:-1])) == Walk.HALT.value
+                                        and not x[-1]),
+                                       down=walk_side == BUY, inclusive=1)
             with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
-                with m.If(~index.busy):
+                with m.If(best_found):
                     fsm.goto("HALT_BEST")
             with m.Elif(walk_side == BUY):
                 m.d.sync += walk_side.eq(SELL)
@@ -1291,6 +1334,20 @@ class PipelinedEngine(wiring.Component):
         with m.If(lut_of(m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy],
                          lambda x: x[0] or (x[1] and x[2]), row_cells)):
             m.d.sync += [total.eq(0), count.eq(0)]
+        # a FOK's walk found it cannot fill: a level it may not take, or an order of its own
+        # it may not cancel, or no order left (WALKING's two moves to LEFT_OVER) -- one
+        # LUT of registers and one of the walk's compares (``within``, ``own``: the walker's)
+        stp_bit = STP_OLDEST.bit_length() - 1
+        fok_stops = lut_of(m, [market, visit.within, visit.own, cmd.flags[stp_bit]],
+                           lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
+        kind_bits = list(walk_kind.as_value())
+
+        def unfillable(x):
+            valid, kind, (stops, busy, go) = x[0], x[1:1 + len(kind_bits)], x[1 + len(kind_bits):]
+            is_fok = sum(b << i for i, b in enumerate(kind)) == Walk.FOK.value
+            return is_fok and ((valid and stops) or not (valid or busy or go))
+        fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
+                                row_cells)
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1324,8 +1381,7 @@ class PipelinedEngine(wiring.Component):
                         acceptable = market | visit.within      # (the walker's compare with ``bound``)
                         own = visit.own                         # (its compare with the walk's account)
                         with m.If(~acceptable | (own & ((cmd.flags & STP_OLDEST) == 0))):
-                            m.d.comb += walker.stop.eq(1)
-                            fsm.goto("LEFT_OVER")
+                            m.d.comb += walker.stop.eq(1)     # (to LEFT_OVER: ``fok_unfillable``)
                         with m.Elif(own):
                             m.d.comb += walker.advance.eq(1)
                         with m.Elif(visit.leaves >= short):   # (one compare; the rest left, a subtract)
@@ -1336,11 +1392,12 @@ class PipelinedEngine(wiring.Component):
             with m.Elif(~walker.busy & ~walk_go):   # no order left
                 with m.Switch(walk_kind):
                     with m.Case(Walk.FOK):
-                        fsm.goto("LEFT_OVER")
+                        pass                              # (to LEFT_OVER: ``fok_unfillable``)
                     with m.Case(Walk.MASS):
                         fsm.goto("DONE")
                     with m.Default():
                         fsm.goto("WALK_SIDE_END")
+            fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
         with fsm.state("WALK_ON"):
             m.d.comb += walker.advance.eq(1)
             fsm.goto("WALKING")
@@ -1365,6 +1422,19 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         ev_mux.finish()
         ireq_mux.finish()
+        # (outside the states' bodies: every cycle)
+        for state, here, asks, was_here in requesting_states:
+            m.d.sync += was_here.eq(fsm.ongoing(state))
+            if self.checks:     # the registered copy is the state's request when it is taken
+                fields = Cat(here.op, here.book, here.idx, here.down, here.inclusive)
+                before = Signal(len(fields), name=f"ireq_before_{state}")
+                m.d.sync += [before.eq(fields),
+                             Assert(~asks | (before == fields),
+                                    Format(f"seq_req: {state}'s request fields hold while it is on "
+                                           "({:x}, then {:x})", before, fields))]
+        # (one LUT of the states' asks, each one of its state's registers: two LUT levels to the
+        # index's start, the index's own state registers one more)
+        m.d.comb += seq_asks.eq(any_of_luts(m, [(None, [asks for _, _, asks, _ in requesting_states])], row_cells))
         # ``sym``'s writes. A field's data is chosen by the state alone -- it counts only in the
         # cycles its enable is high, which are a writing state's -- from a chain of LUTs, the
         # states with the most loads (DECIDE, REST: their value is the default) in none of it; a
@@ -1556,10 +1626,11 @@ class _Select:
 class _GoneQueue(wiring.Component):
     """The matcher's ``gone`` orders, queued for the unlinker: ``w.ready`` a register (the matcher
     decides an order only when it is high: room for the one it may write in the cycle after);
+    ``w.valid`` only while ``w.ready`` is high (its writers' contract: asserted with ``checks``);
     ``r.valid`` a register; ``more``: more than one entry (``r.valid`` after a pop)."""
 
-    def __init__(self, layout, depth: int):
-        self.layout, self.depth = layout, depth
+    def __init__(self, layout, depth: int, checks: bool = False):
+        self.layout, self.depth, self.checks = layout, depth, checks
         super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout)),
                           "more": Out(1)})
 
@@ -1573,7 +1644,11 @@ class _GoneQueue(wiring.Component):
         # the matcher's and the sequencer's decisions make late in their cycle, meet one LUT a bit
         # rather than an adder's carry chain
         count = Signal(self.depth)
-        push, pop = self.w.valid & self.w.ready, self.r.valid & self.r.ready
+        # (``w.valid`` is the push, by contract: each count bit one LUT of the count's bits around
+        # it, ``w.valid`` and ``r.ready``, which its writers and reader decide late in their cycle)
+        push, pop = self.w.valid, count[0] & self.r.ready
+        if self.checks:
+            m.d.sync += Assert(~self.w.valid | self.w.ready, "gone queue: w.valid without w.ready")
         room = Signal(init=1)
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(~count[self.depth - 3])
@@ -1588,7 +1663,17 @@ class _GoneQueue(wiring.Component):
             m.d.sync += wr.eq(wr + 1)
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
-        m.d.sync += count.eq(thermometer_step(count, push, pop))
+        cells = getattr(platform, "slice_cells", None)
+
+        def step(x):       # (below, the bit, above, count[0], w.valid, r.ready)
+            below, bit, above, nonzero, up, ready = x
+            down = nonzero and ready
+            return below if up and not down else above if down and not up else bit
+        n = self.depth
+        m.d.sync += count.eq(Cat(*(lut_of(m, [count[i - 1] if i else Const(1, 1), count[i],
+                                             count[i + 1] if i + 1 < n else Const(0, 1), count[0],
+                                             self.w.valid, self.r.ready], step, cells)
+                                   for i in range(n))))
         return m
 
 
