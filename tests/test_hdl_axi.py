@@ -241,6 +241,15 @@ def test_burst_writer_splits_at_4k_and_flushes():
     assert all(b == 16 for _, b in mem.bursts[1:-1])
 
 
+async def start_read(ctx, dut, base, beats):
+    """The burst reader's start: ``beats`` beats from ``base``, one cycle."""
+    ctx.set(dut.addr, base)
+    ctx.set(dut.beats, beats)
+    ctx.set(dut.start, 1)
+    await ctx.tick()
+    ctx.set(dut.start, 0)
+
+
 def test_burst_reader_splits_at_4k_and_streams_in_order():
     rng = random.Random(4)
     dut = AxiBurstReader(64, 512, max_burst=16)
@@ -251,11 +260,7 @@ def test_burst_reader_splits_at_4k_and_streams_in_order():
     got = []
 
     async def control(ctx):
-        ctx.set(dut.addr, base)
-        ctx.set(dut.beats, n)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
+        await start_read(ctx, dut, base, n)
         got.extend(await receive(ctx, dut.o, n, rng, stall=0.5))
         assert not ctx.get(dut.busy)
 
@@ -279,11 +284,7 @@ def test_burst_reader_never_makes_r_wait_with_bursts_outstanding(stall):
     bursts, got, waited = [], [], []
 
     async def control(ctx):
-        ctx.set(dut.addr, base)
-        ctx.set(dut.beats, n)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
+        await start_read(ctx, dut, base, n)
         got.extend(await receive(ctx, dut.o, n, rng, stall=stall))
 
     async def address(ctx):      # every AR taken in the cycle it is offered
