@@ -9,6 +9,7 @@ from amaranth.sim import Simulator
 
 from fpgax.hdl.axi import AxiBurstReader, AxiBurstWriter, AxiLiteRegisterSlave, BeatsToRecords, RecordToBeats
 from fpgax.hdl.target import SLICE_MODEL
+from tests.hdl_bench import strobe
 
 
 def run(dut, *benches, platform=None):
@@ -243,11 +244,7 @@ def test_burst_writer_splits_at_4k_and_flushes():
 
 async def start_read(ctx, dut, base, beats):
     """The burst reader's start: ``beats`` beats from ``base``, one cycle."""
-    ctx.set(dut.addr, base)
-    ctx.set(dut.beats, beats)
-    ctx.set(dut.start, 1)
-    await ctx.tick()
-    ctx.set(dut.start, 0)
+    await strobe(ctx, dut.start, [(dut.addr, base), (dut.beats, beats)])
 
 
 def test_burst_reader_splits_at_4k_and_streams_in_order():
