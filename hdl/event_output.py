@@ -57,9 +57,12 @@ class EventOutput(wiring.Component):
             staged_by = Signal(self.writers)
             # (data registers: no reset, which would put the reset's net in front of each)
             copies = [Signal(EventLayout, name=f"staged_data_{i}", reset_less=True) for i in range(self.writers)]
-            m.d.sync += [staged_by.eq(Mux(self.w_rdy, self.w_en, 0))]
+            # (and whether any is staged, a register of its own: the queue's write is not behind
+            # the OR of ``staged_by``, whose bits select the data)
+            staged_any = Signal()
+            m.d.sync += [staged_by.eq(Mux(self.w_rdy, self.w_en, 0)), staged_any.eq(self.w_rdy & self.w_en.any())]
             m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
-            m.d.comb += [staged.eq(staged_by.any()),
+            m.d.comb += [staged.eq(staged_any),
                          staged_data.eq(or_tree([Mux(staged_by[i], copy.as_value(), 0)
                                                  for i, copy in enumerate(copies)]))]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
