@@ -189,8 +189,21 @@ class IndexPeek(wiring.Component):
             m.d.comb += p.masked.eq(Cat(*masked))
         else:
             m.d.comb += p.masked.eq(p.word & p.mask)
+        # the next word the same way (without a mask): per bit, per copy, one LUT of the
+        # forwarding's registers, then the copy's MUXF7 -- the mapper chose between the copies first
+        if cells is not None and sb:
+            following = []
+            for b in range(W):
+                per_copy = [lut_of(m, [hit_w[i], patch_w[b], ram.read.choice.hit[0], ram.read.choice.written[b],
+                                       ram.read.choice.read[b]],
+                                   lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), cells)
+                            for i, ram in enumerate(copies)]
+                following.append(cells.muxf7(m, per_copy[1], per_copy[0], odd_d))
+            next_word = Cat(*following)
+        elif sb:
+            next_word = Mux(odd_d, got[0], got[1])
         if sb:
-            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(Mux(odd_d, got[0], got[1])),
+            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(next_word),
                          p.word_used.eq(row_summary.bit_select(sel_d, 1)),
                          p.next_used.eq(~last_d & row_summary.bit_select(near_d, 1))]
         else:

@@ -441,7 +441,10 @@ class PipelinedEngine(wiring.Component):
             # start comes with the units settled)
             feed.ahead_ok.eq(Mux(in_t2, ~(rester.busy_on & rest_same_book), ~rester.busy)),
             # (DECIDE's a cycle after it: a register)
-            feed.stop.eq(match_unfeed | unfeed_t3 | unfeed_later),
+            # (``match_unfeed | unfeed_t3 | unfeed_later`` as one LUT of registers: the stop clears
+            # some forty of the feed's registers, and the mapper made it a chain of four LUT2s)
+            feed.stop.eq(lut_of(m, [fsm.ongoing("T3"), fed, marketable_t3, match_unfeed, unfeed_later],
+                                lambda x: (x[0] and x[1] and not x[2]) or x[3] or x[4], row_cells)),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
@@ -814,6 +817,16 @@ class PipelinedEngine(wiring.Component):
                                          lambda x: (x[0] and x[1] and x[2] and not x[3]) or x[4], row_cells))
         if self.checks:
             m.d.sync += Assert(feed_start == (early_feed | late_feed), "feed_start: early_feed | late_feed")
+        # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
+        # each bit one LUT of the symbol row's two candidates (``RowChoice``) and the side, a slice
+        # cell in synthesis -- the DSP's multiply follows it in the same cycle
+        sym_choice = mems["symbol"].read.choice
+        sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
+        market_notional_price = Cat(*(
+            lut_of(m, [sym_choice.hit[0], cmd.side[0], sym_written.hi[i], sym_written.lo[i], sym_read.hi[i],
+                       sym_read.lo[i]],
+                   lambda x: (x[2] if x[1] == BUY else x[3]) if x[0] else (x[4] if x[1] == BUY else x[5]), row_cells)
+            for i in range(len(sym_rd.hi))))
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.lo))]
@@ -832,7 +845,7 @@ class PipelinedEngine(wiring.Component):
             # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
             m.d.comb += [notional_l.capture.eq(1),
-                         notional_m.price.eq(Mux(cmd.side[0] == BUY, sym_rd.hi, sym_rd.lo)), notional_m.qty.eq(cmd.qty)]
+                         notional_m.price.eq(market_notional_price), notional_m.qty.eq(cmd.qty)]
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
@@ -945,11 +958,13 @@ class PipelinedEngine(wiring.Component):
             rest_start.eq(lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             rest_leaves.eq(rest_start),
-            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),
+            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),      # (in ``feed.stop``'s LUT too)
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
+        if self.checks:
+            m.d.sync += Assert(feed.stop == (match_unfeed | unfeed_t3 | unfeed_later), "feed.stop: its pinned LUT")
         # a replaced order that loses its priority leaves its level only (not its account's list)
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
