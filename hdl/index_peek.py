@@ -175,33 +175,31 @@ class IndexPeek(wiring.Component):
                              last_d.eq(r_place == NW - 1)]
         got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(copies)]
         row_summary = Mux(hit_s, patch_s, summary.read.data)
-        # the word masked: per bit, per copy, one LUT6 of the forwarding's registers and the mask,
-        # then the copy's MUXF7 (the mapper would AND the mask after the word: a level more)
+        # the word masked, and the next word: per bit, per copy, one LUT6 of the forwarding's
+        # registers (and the mask), then the copy's MUXF7 (the mapper would choose the copy first,
+        # and AND the mask after the word: a level more)
         if cells is not None:
+            def forwarded(i, ram, b, mask=None):
+                ch = ram.read.choice
+                inputs = [hit_w[i], patch_w[b], ch.hit[0], ch.written[b], ch.read[b]]
+                def bit(x):      # the write of the read's cycle, else the memory's forwarded row
+                    return x[1] if x[0] else (x[3] if x[2] else x[4])
+                if mask is None:
+                    return lut_of(m, inputs, bit, cells)
+                return lut_of(m, [*inputs, mask], lambda x: x[5] and bit(x), cells)
             masked = []
             for b in range(W):
-                per_copy = []
-                for i, ram in enumerate(copies):
-                    ch = ram.read.choice
-                    per_copy.append(lut_of(m, [hit_w[i], patch_w[b], ch.hit[0], ch.written[b], ch.read[b], p.mask[b]],
-                                           lambda x: x[5] and (x[1] if x[0] else (x[3] if x[2] else x[4])), cells))
+                per_copy = [forwarded(i, ram, b, p.mask[b]) for i, ram in enumerate(copies)]
                 masked.append(cells.muxf7(m, per_copy[0], per_copy[1], odd_d) if sb else per_copy[0])
             m.d.comb += p.masked.eq(Cat(*masked))
-        else:
-            m.d.comb += p.masked.eq(p.word & p.mask)
-        # the next word the same way (without a mask): per bit, per copy, one LUT of the
-        # forwarding's registers, then the copy's MUXF7 -- the mapper chose between the copies first
-        if cells is not None and sb:
             following = []
-            for b in range(W):
-                per_copy = [lut_of(m, [hit_w[i], patch_w[b], ram.read.choice.hit[0], ram.read.choice.written[b],
-                                       ram.read.choice.read[b]],
-                                   lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), cells)
-                            for i, ram in enumerate(copies)]
+            for b in range(W if sb else 0):
+                per_copy = [forwarded(i, ram, b) for i, ram in enumerate(copies)]
                 following.append(cells.muxf7(m, per_copy[1], per_copy[0], odd_d))
             next_word = Cat(*following)
-        elif sb:
-            next_word = Mux(odd_d, got[0], got[1])
+        else:
+            m.d.comb += p.masked.eq(p.word & p.mask)
+            next_word = Mux(odd_d, got[0], got[1]) if sb else None
         if sb:
             m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(next_word),
                          p.word_used.eq(row_summary.bit_select(sel_d, 1)),

@@ -220,10 +220,13 @@ class LevelIndex(IndexPorts):
         # (each one LUT of ``start``, which its requesters decide late in their cycle, and registers
         # and ``leaving``: slice cells in synthesis, where the mapper made a chain of LUT2s of them)
         cells = getattr(platform, "slice_cells", None)
-        m.d.sync += [busy.eq(lut_of(m, [now("IDLE"), self.start, leaving],
-                                    lambda x: not ((x[0] and not x[1]) or x[2]), cells)),
-                     free_next.eq(lut_of(m, [now("IDLE"), self.start, leaving, now("MASK"), is_find],
-                                         lambda x: (x[0] and not x[1]) or x[2] or (x[3] and not x[4]), cells))]
+        to_idle_inputs = [now("IDLE"), self.start, leaving]
+
+        def to_idle(x):
+            return (x[0] and not x[1]) or x[2]
+        m.d.sync += [busy.eq(lut_of(m, to_idle_inputs, lambda x: not to_idle(x), cells)),
+                     free_next.eq(lut_of(m, [*to_idle_inputs, now("MASK"), is_find],
+                                         lambda x: to_idle(x) or (x[3] and not x[4]), cells))]
 
         # the words' read address: the request's in IDLE, else a register (``read_sel``: the
         # adjacent word in LOAD, the far one in ENCODE)
@@ -231,8 +234,7 @@ class LevelIndex(IndexPorts):
         # (steered by ``idle``, a register of its own beside the state's: the state drives the
         # request's registers)
         idle = Signal(init=0)
-        m.d.sync += idle.eq(lut_of(m, [now("IDLE"), self.start, leaving], lambda x: (x[0] and not x[1]) or x[2],
-                                   cells))
+        m.d.sync += idle.eq(lut_of(m, to_idle_inputs, to_idle, cells))
         start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
         m.d.comb += words.read.addr.eq(Mux(idle, Cat(start_sel, self.book) if self.sel_bits else self.book,
                                            word_addr(read_sel)))
@@ -285,10 +287,10 @@ class LevelIndex(IndexPorts):
                 with m.Else():
                     go("LOAD")
         with fsm.state("NEXT_READ"):     # NEXT_WORD's word, addressed by ``read_sel``
-            m.d.comb += [words.read.en.eq(1)]
+            m.d.comb += words.read.en.eq(1)
             go("FAR_WAIT")
         with fsm.state("LOAD"):
-            m.d.comb += [words.read.en.eq(is_find)]
+            m.d.comb += words.read.en.eq(is_find)
             go("MASK")
         with fsm.state("MASK"):
             wc, sc = words.read.choice, summary.read.choice

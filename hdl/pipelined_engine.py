@@ -731,6 +731,11 @@ class PipelinedEngine(wiring.Component):
                                 _Select(fsm.ongoing("CANCEL_UNLINK"))))
         walking = Signal()            # a walk is on: the unlink of a visited order returns to it
         walk_kind = Signal(Walk)
+        # ``walk_kind``'s bits as LUT inputs, and whether such bits (``lut_of``'s ints) name ``kind``
+        kind_bits = list(walk_kind.as_value())
+
+        def is_walk(bits, kind):
+            return sum(b << i for i, b in enumerate(bits)) == kind.value
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
         total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far
         short = Signal(32)            # FOK: what the orders walked so far leave unfilled (from its qty)
@@ -811,10 +816,12 @@ class PipelinedEngine(wiring.Component):
         feed_blocked = lut_of(m, [rester.busy, rest_near, fix_pending, unlinker.levels_busy, index.busy,
                                   index.free_next],
                               lambda x: (x[0] and x[1]) or x[2] or x[3] or (x[4] and not x[5]), row_cells)
-        m.d.comb += early_feed.eq(lut_of(m, [fsm.ongoing("T2"), feedable, feed.idle, feed_blocked],
-                                         lambda x: x[0] and x[1] and x[2] and not x[3], row_cells))
-        m.d.comb += feed_start.eq(lut_of(m, [fsm.ongoing("T2"), feedable, feed.idle, feed_blocked, late_feed],
-                                         lambda x: (x[0] and x[1] and x[2] and not x[3]) or x[4], row_cells))
+        early_inputs = [fsm.ongoing("T2"), feedable, feed.idle, feed_blocked]
+
+        def early(x):
+            return x[0] and x[1] and x[2] and not x[3]
+        m.d.comb += [early_feed.eq(lut_of(m, early_inputs, early, row_cells)),
+                     feed_start.eq(lut_of(m, [*early_inputs, late_feed], lambda x: early(x[:4]) or x[4], row_cells))]
         if self.checks:
             m.d.sync += Assert(feed_start == (early_feed | late_feed), "feed_start: early_feed | late_feed")
         # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
@@ -1303,11 +1310,9 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
-            halt_bits = list(walk_kind.as_value())
             best_found = index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
-                                       ([*halt_bits, index.busy],      # (a HALT's walk, the index free)
-                                        lambda x: sum(b << i for i, b in enumerate(x[:-1])) == Walk.HALT.value
-                                        and not x[-1]),
+                                       ([*kind_bits, index.busy],      # (a HALT's walk, the index free)
+                                        lambda x: is_walk(x[:-1], Walk.HALT) and not x[-1]),
                                        down=walk_side == BUY, inclusive=1)
             with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
                 with m.If(best_found):
@@ -1355,12 +1360,10 @@ class PipelinedEngine(wiring.Component):
         stp_bit = STP_OLDEST.bit_length() - 1
         fok_stops = lut_of(m, [market, visit.within, visit.own, cmd.flags[stp_bit]],
                            lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
-        kind_bits = list(walk_kind.as_value())
 
         def unfillable(x):
             valid, kind, (stops, busy, go) = x[0], x[1:1 + len(kind_bits)], x[1 + len(kind_bits):]
-            is_fok = sum(b << i for i, b in enumerate(kind)) == Walk.FOK.value
-            return is_fok and ((valid and stops) or not (valid or busy or go))
+            return is_walk(kind, Walk.FOK) and ((valid and stops) or not (valid or busy or go))
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
         with fsm.state("WALKING"):
