@@ -200,11 +200,12 @@ MUX4_LUT6_INIT = sum(((address >> ((address >> 4) & 3)) & 1) << address for addr
 
 class SliceCells:
     """The UltraScale+ slice cells a wide multiplexer is built from (UG574): ``lut6``, ``muxf7``,
-    ``muxf8``, each ``(m, ...) -> output``. ``XILINX_CELLS`` instantiates the primitives; ``MODEL_CELLS``
-    are behavioural equivalents of the same cells, for simulating the structure."""
+    ``muxf8``, each ``(m, ...) -> output``, and the slice's flip-flop (``flop``, see
+    :func:`register_copy`). ``XILINX_CELLS`` instantiates the primitives; ``MODEL_CELLS`` are
+    behavioural equivalents of the same cells, for simulating the structure."""
 
-    def __init__(self, lut6, muxf7, muxf8):
-        self.lut6, self.muxf7, self.muxf8 = lut6, muxf7, muxf8
+    def __init__(self, lut6, muxf7, muxf8, flop):
+        self.lut6, self.muxf7, self.muxf8, self.flop = lut6, muxf7, muxf8, flop
 
 
 def _instance_lut6(m, init, inputs):
@@ -226,6 +227,24 @@ def _instance_muxf(kind):
     return cell
 
 
+def _instance_flop(m, d, en, init, name, domain, reset):
+    from amaranth.hdl import ClockSignal, Instance, ResetSignal
+
+    out = Signal(name=name)
+    # FDRE resets to 0 (R), FDSE sets to 1 (S): the register's init, at the domain's reset
+    kind, reset_pin = ("FDSE", "i_S") if init else ("FDRE", "i_R")
+    m.submodules += Instance(kind, p_INIT=Const(init, 1), i_C=ClockSignal(domain), i_CE=en, i_D=d, o_Q=out,
+                             **{reset_pin: ResetSignal(domain) if reset else Const(0, 1)})
+    return out
+
+
+def _model_flop(m, d, en, init, name, domain, reset):
+    out = Signal(init=init, name=name, reset_less=not reset)
+    with m.If(en):
+        m.d[domain] += out.eq(d)
+    return out
+
+
 def _model_lut6(m, init, inputs):
     out = Signal()
     m.d.comb += out.eq(Const(init, 64).bit_select(Cat(*inputs), 1))
@@ -238,20 +257,39 @@ def _model_muxf(m, i0, i1, s):
     return out
 
 
-XILINX_CELLS = SliceCells(_instance_lut6, _instance_muxf("MUXF7"), _instance_muxf("MUXF8"))
-MODEL_CELLS = SliceCells(_model_lut6, _model_muxf, _model_muxf)
+XILINX_CELLS = SliceCells(_instance_lut6, _instance_muxf("MUXF7"), _instance_muxf("MUXF8"), _instance_flop)
+MODEL_CELLS = SliceCells(_model_lut6, _model_muxf, _model_muxf, _model_flop)
+
+
+def register_copy(m, d, cells: SliceCells | None = None, init: int = 0, name: str = "copy",
+                  domain: str = "sync", en=1, reset: bool = True):
+    """A one-bit register loaded with ``d`` in the cycles ``en`` holds (every cycle by default),
+    ``init`` after the domain's reset (``reset=False``: not reset, as a ``reset_less`` register): a copy
+    of a register whose output has hundreds of loads, for the few loads a path needs close (what
+    Vivado's ``max_fanout`` does by hand). In synthesis (``cells``) an FDRE/FDSE instance, which
+    Yosys does not merge into its twins (it merges identical inferred flip-flops, ``keep`` or
+    not); its reset is the domain's ``ResetSignal`` (a ``ResetInserter`` around the caller does not
+    reach it). Without ``cells``, a plain register. Equal to any other register of the same
+    ``d``, ``en``, ``init`` and reset in every cycle."""
+    if cells is None:
+        return _model_flop(m, d, en, init, name, domain, reset)
+    return cells.flop(m, d, Value.cast(en), init, name, domain, reset)
 
 
 def slice_cells_lint_stub() -> str:
-    """Verilog declarations of the slice cells ``XILINX_CELLS`` instantiates (LUT6, MUXF7, MUXF8),
-    behavioural as UG574 describes them, for Verilator's lint of the synthesis Verilog (no vendor
+    """Verilog declarations of the slice cells ``XILINX_CELLS`` instantiates (LUT6, MUXF7, MUXF8,
+    FDRE, FDSE), behavioural as UG574 describes them, for Verilator's lint of the synthesis Verilog (no vendor
     library here; Vivado brings the real primitives)."""
     lut = ("module LUT6 #(parameter [63:0] INIT = 64'h0) (\n  output wire O,\n"
            + "".join(f"  input wire I{i},\n" for i in range(5)) + "  input wire I5\n);\n"
            "  assign O = INIT[{I5, I4, I3, I2, I1, I0}];\nendmodule\n")
     muxes = "".join(f"module {kind} (\n  output wire O,\n  input wire I0,\n  input wire I1,\n  input wire S\n);\n"
                     "  assign O = S ? I1 : I0;\nendmodule\n" for kind in ("MUXF7", "MUXF8"))
-    return "// Generated from fpgax.hdl.bits for lint only.\n" + lut + muxes
+    flops = "".join(f"module {kind} #(parameter [0:0] INIT = 1'b{init}) (\n  output reg Q,\n  input wire C,\n"
+                    f"  input wire CE,\n  input wire {pin},\n  input wire D\n);\n  initial Q = INIT;\n"
+                    f"  always @(posedge C) if ({pin}) Q <= 1'b{init}; else if (CE) Q <= D;\nendmodule\n"
+                    for kind, pin, init in (("FDRE", "R", 0), ("FDSE", "S", 1)))
+    return "// Generated from fpgax.hdl.bits for lint only.\n" + lut + muxes + flops
 
 
 def lut_of(m, inputs: list, function, cells: SliceCells | None = None):

@@ -79,6 +79,20 @@ class OneHotFSM:
             self._next[name] = Signal(name=f"{self._name}_next_{name}")
         return self._next[name]
 
+    def copy(self, name: str, cells=None, tag: str = "copy") -> Signal:
+        """A copy of state ``name``'s register (``fpgax.hdl.bits.register_copy``: in synthesis,
+        with ``cells``, a flip-flop instance of its own), loaded from the same next-state logic,
+        for loads that need the state near: a one-hot state with hundreds of loads reaches them
+        all through one slow net. Equal to ``ongoing(name)`` in every cycle (asserted with
+        ``checks``). Asked for before ``finish()``."""
+        from fpgax.hdl.bits import register_copy
+
+        bit = register_copy(self._m, self.next_state(name), cells, init=int(name == self._init),
+                            name=f"{self._name}_{name}_{tag}", domain=self._domain)
+        if self._checks:
+            self._m.d[self._domain] += Assert(bit == self.ongoing(name), f"{self._name}: {tag} of state {name}")
+        return bit
+
     @property
     def current(self):
         """The name of the state whose body is being written (None outside a body)."""

@@ -40,8 +40,11 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import in_search_order, lut_of, step_one
+from fpgax.hdl.bits import in_search_order, lut_of, register_copy, step_one
 from fpgax.hdl.ram import PipelinedRam
+
+#: The word's bits whose forwarding LUTs share one copy of the write's hit register (synthesis)
+HIT_BITS = 8
 
 
 def peek_signature(book_bits: int, level_bits: int, word_bits: int) -> wiring.Signature:
@@ -179,9 +182,15 @@ class IndexPeek(wiring.Component):
         # registers (and the mask), then the copy's MUXF7 (the mapper would choose the copy first,
         # and AND the mask after the word: a level more)
         if cells is not None:
+            # (``hit_w`` in copies, each for eight bits' LUTs: one register would reach all of the
+            # word's, a net of a hundred loads at the head of the feed's path)
+            hit_near = [[register_copy(m, r_w_en[i] & (r_w_rows[i] == r_rows[i]), cells, en=r_en,
+                                       name=f"hit_w{i}_near{j}") for j in range(-(-W // HIT_BITS))]
+                        for i in range(halves)]
+
             def forwarded(i, ram, b, mask=None):
                 ch = ram.read.choice
-                inputs = [hit_w[i], patch_w[b], ch.hit[0], ch.written[b], ch.read[b]]
+                inputs = [hit_near[i][b // HIT_BITS], patch_w[b], ch.hit[0], ch.written[b], ch.read[b]]
                 def bit(x):      # the write of the read's cycle, else the memory's forwarded row
                     return x[1] if x[0] else (x[3] if x[2] else x[4])
                 if mask is None:

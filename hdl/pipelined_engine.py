@@ -443,7 +443,7 @@ class PipelinedEngine(wiring.Component):
             # (DECIDE's a cycle after it: a register)
             # (``match_unfeed | unfeed_t3 | unfeed_later`` as one LUT of registers: the stop clears
             # some forty of the feed's registers, and the mapper made it a chain of four LUT2s)
-            feed.stop.eq(lut_of(m, [fsm.ongoing("T3"), fed, marketable_t3, match_unfeed, unfeed_later],
+            feed.stop.eq(lut_of(m, [fsm.copy("T3", row_cells, "near"), fed, marketable_t3, match_unfeed, unfeed_later],
                                 lambda x: (x[0] and x[1] and not x[2]) or x[3] or x[4], row_cells)),
             matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
@@ -610,8 +610,10 @@ class PipelinedEngine(wiring.Component):
             after = on_row("state", lambda row: Mux(row.gen == (1 << g) - 1, 1, row.gen + 1), StateRow)
             m.d.sync += [next_gen.eq(Mux(stale_pending, 1, after)),
                          gen_ready.eq(1)]
+        # (the accepted NEW's slot, generation and leaves are DECIDE's, loaded in its every cycle:
+        # ``accept`` only clears ``gen_ready``, so that it reaches no other register's enable)
         with m.If(accept):
-            m.d.sync += [slot.eq(slots.slot), gen.eq(next_gen), gen_ready.eq(0), leaves.eq(cmd.qty)]
+            m.d.sync += gen_ready.eq(0)
         gen_wanted = slots.available & ~gen_ready & ~gen_pending.any()
 
         # -- account and symbol administration: rows written from the command ---------------------
@@ -921,8 +923,11 @@ class PipelinedEngine(wiring.Component):
         quiet_next = ~index_next & feed_idle_next
         m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
                      settled_busy.eq(ready_next & ~quiet_next)]
+        # (``go`` and its copy from a copy of DECIDE's register, which has some seven hundred loads:
+        # ``go``'s LUTs meet a net of their own)
+        decide_near = fsm.copy("DECIDE", row_cells, "near")
         m.d.comb += [
-            go.eq(fsm.ongoing("DECIDE") & events.w_rdy & ((settled_quiet & ~fix_due_ahead) | (settled_busy & fed))),
+            go.eq(decide_near & events.w_rdy & ((settled_quiet & ~fix_due_ahead) | (settled_busy & fed))),
             new_ok.eq(Cat(op["new"], ~verdict.new_bad, ~slots.empty, ~over_m, slots.available, gen_ready).all()),
         ]
         if self.checks:
@@ -940,7 +945,7 @@ class PipelinedEngine(wiring.Component):
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
         fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
-        go_copy = lut_of(m, [fsm.ongoing("DECIDE"), events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
+        go_copy = lut_of(m, [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
                          lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells)
         new_ok_copy = lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
                              lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells)

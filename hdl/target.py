@@ -10,9 +10,10 @@ simulation they elaborate a behavioural equivalent.
 class XilinxSynthesis:
     """The UltraScale+ primitives the design instantiates itself: DSP48E2 (``fpgax.hdl.risk``); the
     slice cells of a memory's bank multiplexer (``slice_cells``: LUT6, MUXF7, MUXF8, see
-    ``fpgax.hdl.bits.wide_mux``)."""
+    ``fpgax.hdl.bits.wide_mux``) and of pinned LUTs and register copies (FDRE, FDSE:
+    ``fpgax.hdl.bits.register_copy``)."""
 
-    primitives = frozenset({"DSP48E2", "LUT6", "MUXF7", "MUXF8"})
+    primitives = frozenset({"DSP48E2", "LUT6", "MUXF7", "MUXF8", "FDRE", "FDSE"})
 
     @property
     def slice_cells(self):

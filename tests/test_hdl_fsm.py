@@ -7,6 +7,7 @@ import pytest
 from amaranth import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
+from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.fsm import OneHotFSM, StateMux
 
 N_STATES, N_INPUTS = 7, 4
@@ -36,6 +37,7 @@ class Machine(Elaboratable):
         self.out = Signal(8)                     # a comb output: the body's last goto, last wins
         self.ongoing = Signal(N_STATES)          # (one-hot) each state's register
         self.predicted = Signal(N_STATES)        # (one-hot) each state's ``next_state``
+        self.copies = Signal(N_STATES)           # (one-hot) each state's ``copy`` (model cells)
 
     def elaborate(self, platform):
         m = Module()
@@ -60,6 +62,7 @@ class Machine(Elaboratable):
             names = [f"S{i}" for i in range(N_STATES)]
             m.d.comb += [self.predicted[i].eq(fsm.next_state(n)) for i, n in enumerate(names)]
             m.d.comb += [self.ongoing[i].eq(fsm.ongoing(n)) for i, n in enumerate(names)]
+            m.d.comb += [self.copies[i].eq(fsm.copy(n, MODEL_CELLS)) for i, n in enumerate(names)]
             if self.state_mux:
                 out = StateMux(fsm, 8, "out")
             for i, steps in enumerate(self.machine):
@@ -114,6 +117,34 @@ def test_next_state_is_the_next_cycles_state(seed):
     sim.add_testbench(bench)
     sim.run()
     assert len(set(checked)) > 2 and all(bin(v).count("1") == 1 for v in checked)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_states_copy_is_its_register_through_resets(seed):
+    """``copy(S)`` (a model cell) equals ``ongoing(S)`` in every cycle, for every state of random
+    machines driven by random inputs, and both go back to the initial state at a reset."""
+    from amaranth import ClockDomain
+
+    rng = random.Random(200 + seed)
+    dut = Machine(random_machine(rng), one_hot=True)
+    top = Module()
+    top.domains.sync = cd = ClockDomain()
+    top.submodules.dut = dut
+    seen = []
+
+    async def bench(ctx):
+        for cycle in range(300):
+            assert ctx.get(dut.copies) == ctx.get(dut.ongoing), cycle
+            seen.append(ctx.get(dut.ongoing))
+            ctx.set(dut.inputs, rng.randrange(1 << N_INPUTS))
+            ctx.set(cd.rst, cycle % 97 == 96)
+            await ctx.tick()
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(set(seen)) > 2 and seen[97] == seen[194] == 1       # (S0, the initial state, after each reset)
 
 
 def test_next_state_after_finish_is_an_error():
