@@ -41,6 +41,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import equal_of_luts, lut_of
 from fpgax.hdl.ram import RowChoice
 from fpgax.spec import protocol as p
 
@@ -129,7 +130,12 @@ class FillLoop(wiring.Component):
         a_r = Mux(hit, a_leaves - row.written, a_leaves - row.read)
         r_a = Mux(hit, row.written - a_leaves, row.read - a_leaves)
         acct = self.r_account
-        same_account = Mux(acct.hit, acct.written == a_account, acct.read == a_account)
+        # (each candidate's compare a tree of LUTs from registers, slice cells in synthesis, then one
+        # LUT choosing: the mapper made it a chain of LUTs behind the forwarding's choice per bit)
+        cells = getattr(platform, "slice_cells", None)
+        same_account = lut_of(m, [acct.hit, equal_of_luts(m, acct.written, a_account, cells),
+                                  equal_of_luts(m, acct.read, a_account, cells)],
+                              lambda x: x[1] if x[0] else x[2], cells)
         # (captured in every cycle no order is pending, so that what decides whether one is taken
         # reaches one flip-flop, not the enables of the compares)
         with m.If(idle):
@@ -150,7 +156,6 @@ class FillLoop(wiring.Component):
         act = self.action
         stp_aggressor = own & ~a_stp_oldest
         a_after = Mux(r_within, a_minus_r, 0)          # the aggressor's leaves after a fill
-        ends = decide & ends_if_decided
         m.d.comb += [
             act.valid.eq(decide), act.slot.eq(r_slot), act.last.eq(r_last), act.tag.eq(r_tag),
             act.r_next.eq(Mux(r_next.hit, r_next.written, r_next.read)), act.extra.eq(r_extra),
@@ -170,7 +175,10 @@ class FillLoop(wiring.Component):
                 m.d.sync += a_leaves.eq(a_after)
 
         # the end: filled or canceled, or nothing more to trade with
-        finish = ends | running & ~pending & self.exhausted
+        # (one LUT of registers and the two inputs, each a LUT of registers: the chain's stop and the
+        # address steering after it wait for no other decision of the cycle)
+        finish = lut_of(m, [pending, self.event_ready, ends_if_decided, running, self.exhausted],
+                        lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[0] and x[4]), cells)
         m.d.comb += self.stop.eq(finish)
         m.d.sync += self.done.eq(finish)
         with m.If(finish):

@@ -60,6 +60,7 @@ class OneHotFSM:
         self._current = None
         self._finished = False
         self._next: dict[str, Signal] = {}
+        self._copies: list = []                       # (state, cells, tag, signal) of ``copy``
         self.ongoing(init)
 
     def ongoing(self, name: str) -> Signal:
@@ -85,12 +86,13 @@ class OneHotFSM:
         for loads that need the state near: a one-hot state with hundreds of loads reaches them
         all through one slow net. Equal to ``ongoing(name)`` in every cycle (asserted with
         ``checks``). Asked for before ``finish()``."""
-        from fpgax.hdl.bits import register_copy
-
-        bit = register_copy(self._m, self.next_state(name), cells, init=int(name == self._init),
-                            name=f"{self._name}_{name}_{tag}", domain=self._domain)
-        if self._checks:
-            self._m.d[self._domain] += Assert(bit == self.ongoing(name), f"{self._name}: {tag} of state {name}")
+        if self._finished:
+            raise ValueError(f"copy({name!r}) after finish()")
+        self.next_state(name)
+        bit = Signal(name=f"{self._name}_{name}_{tag}")
+        # (the register is made by ``finish()``, outside every state's body: one asked for in a body
+        # would be loaded only in that state's cycles)
+        self._copies.append((name, cells, tag, bit))
         return bit
 
     @property
@@ -179,6 +181,13 @@ class OneHotFSM:
                 self._m.d.comb += self._next[s].eq(next_bit)
                 next_bit = self._next[s]
             self._m.d[self._domain] += bit.eq(next_bit)
+        from fpgax.hdl.bits import register_copy
+
+        for s, cells, tag, copy in self._copies:
+            self._m.d.comb += copy.eq(register_copy(self._m, self._next[s], cells, init=int(s == self._init),
+                                                    name=f"{self._name}_{s}_{tag}_r", domain=self._domain))
+            if self._checks:
+                self._m.d[self._domain] += Assert(copy == self._bits[s], f"{self._name}: {tag} of state {s}")
 
 
 class StateMux:

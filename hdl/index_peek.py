@@ -92,7 +92,8 @@ class IndexPeek(wiring.Component):
         row_bits = max(sb - 1, 0)
         copies = []
         for parity in range(halves):
-            ram = PipelinedRam(shape=W, depth=max(NW // 2, 1) << bb, narrow=True)
+            ram = PipelinedRam(shape=W, depth=max(NW // 2, 1) << bb, narrow=True,
+                               hit_copies=-(-W // HIT_BITS) if cells is not None else 0)
             m.submodules[f"words{parity}"] = ram
             copies.append(ram)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb)
@@ -182,15 +183,17 @@ class IndexPeek(wiring.Component):
         # registers (and the mask), then the copy's MUXF7 (the mapper would choose the copy first,
         # and AND the mask after the word: a level more)
         if cells is not None:
-            # (``hit_w`` in copies, each for eight bits' LUTs: one register would reach all of the
-            # word's, a net of a hundred loads at the head of the feed's path)
+            # (``hit_w``, and the memory's own forwarding hit, in copies, each for eight bits' LUTs:
+            # one register would reach all of the word's, a net of a hundred loads at the head of
+            # the feed's path)
             hit_near = [[register_copy(m, r_w_en[i] & (r_w_rows[i] == r_rows[i]), cells, en=r_en,
                                        name=f"hit_w{i}_near{j}") for j in range(-(-W // HIT_BITS))]
                         for i in range(halves)]
 
             def forwarded(i, ram, b, mask=None):
                 ch = ram.read.choice
-                inputs = [hit_near[i][b // HIT_BITS], patch_w[b], ch.hit[0], ch.written[b], ch.read[b]]
+                inputs = [hit_near[i][b // HIT_BITS], patch_w[b], ram.read.hit_near[b // HIT_BITS], ch.written[b],
+                          ch.read[b]]
                 def bit(x):      # the write of the read's cycle, else the memory's forwarded row
                     return x[1] if x[0] else (x[3] if x[2] else x[4])
                 if mask is None:

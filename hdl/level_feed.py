@@ -362,7 +362,7 @@ class LevelFeed(wiring.Component):
                          spec_acceptable.eq(any_price | no_worse(adjacent, limit, down))]
             # (the peek's words, in the search's order: the best's masked by the peek itself)
             pair = Cat(self.peek.masked, self.peek.next)
-            m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W)),
+            m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells)),
                          rest.eq(pair & (pair - 1)), b_used.eq(self.peek.next_used),
                          word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]
             fsm.goto("TAKE")
@@ -378,7 +378,7 @@ class LevelFeed(wiring.Component):
                     fsm.goto("END")
             drain_on_stop()
         with fsm.state("GROUP"):         # the rest's first stage; after an answer, the next word asked for
-            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W)),
+            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W, m=m, cells=cells)),
                          rest.eq(rest & (rest - 1)), fresh.eq(0)]
             with m.If(fresh):            # (the index's outputs hold until its next start)
                 more = self.index_beyond != 0

@@ -44,7 +44,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lut_of
+from fpgax.hdl.bits import equal_of_luts, lut_of
 from fpgax.hdl.ram import RowChoice
 
 
@@ -131,7 +131,15 @@ class OrderChain(wiring.Component):
 
         # what ``follow`` (the address's select: the link, not a level's head) will be in the next
         # cycle, for a parent's registered copy of it
-        m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, cont_in[-1])))
+        # (one LUT of the stop, registers and the compare of stage 0's slot with the tail: the
+        # parent's steering register is one LUT after it)
+        if lat == 2:
+            same = equal_of_luts(m, slot[0], tail, cells)
+            m.d.comb += self.follow_next.eq(lut_of(
+                m, [self.stop, self.hold, arrived, follow, valid[0], same],
+                lambda x: not x[0] and (x[3] if (x[1] and x[2]) else (x[4] and not x[5])), cells))
+        else:
+            m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, cont_in[-1])))
         m.d.comb += [
             self.order.valid.eq(arrived & ~self.stop),
             self.order.slot.eq(slot[-1]),

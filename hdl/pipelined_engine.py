@@ -129,7 +129,8 @@ class PipelinedEngine(wiring.Component):
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
-            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols),
+            # (a copy of its forwarding hit for t2's best, the feed's and the peek's address)
+            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=1),
             "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts),
             "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),
         }
@@ -386,7 +387,8 @@ class PipelinedEngine(wiring.Component):
             state = fsm.current
             was_here = Signal(name=f"ireq_was_{state}")    # in this state in the cycle before
             inputs, function = when
-            asks = lut_of(m, [fsm.ongoing(state), was_here, *inputs],
+            # (from a copy of the state's register: a state's own has a hundred loads or more)
+            asks = lut_of(m, [fsm.copy(state, row_cells, "asks"), was_here, *inputs],
                           lambda x: x[0] and x[1] and function(x[2:]), row_cells)
             requesting_states.append((state, here, asks, was_here))
             m.d.comb += [here.op.eq(operation), here.book.eq(book), here.idx.eq(level),
@@ -419,6 +421,16 @@ class PipelinedEngine(wiring.Component):
         match_unfeed = Signal()
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
+        # t2's best of the opposite side, from the symbol row as it is read: per bit one LUT of its
+        # two candidates' bits, a copy of the memory's forwarding hit (the hit itself reaches the
+        # two hundred bits of the row) and the side -- the feed's start and the peek's address
+        sym_choice = mems["symbol"].read.choice
+        sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
+        t2_best = Cat(*(lut_of(m, [mems["symbol"].read.hit_near[0], cmd.side[0], sym_written.ask[i], sym_read.ask[i],
+                                   sym_written.bid[i], sym_read.bid[i]],
+                               lambda x: ((x[2] if x[0] else x[3]) if x[1] == BUY else (x[4] if x[0] else x[5])),
+                               row_cells)
+                        for i in range(lb)))
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
@@ -434,7 +446,7 @@ class PipelinedEngine(wiring.Component):
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
-            feed.best.eq(Mux(in_t2, Mux(cmd_buy, sym_rd.ask, sym_rd.bid), opp_best)), feed.go_best.eq(opp_best_held),
+            feed.best.eq(Mux(in_t2, t2_best, opp_best)), feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -669,6 +681,11 @@ class PipelinedEngine(wiring.Component):
         cross = lut_of(m, [rechecking, aflags[post_bit], marketable_held, t3_post, marketable_t3],
                        lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
         better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
+        # the order's level is its side's best: both sides' compares from registers, the side's
+        # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
+        at_own_best = lut_of(m, [buy, equal_of_luts(m, idx[:lb], sym.bid, row_cells),
+                                 equal_of_luts(m, idx[:lb], sym.ask, row_cells)],
+                             lambda x: x[1] if x[0] else x[2], row_cells)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t5)
         verdict = Signal(data.StructLayout({
@@ -712,7 +729,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
                          plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
                          plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
-                         plan.at_best.eq(better | (idx[:lb] == own_best))]
+                         plan.at_best.eq(better | at_own_best)]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
@@ -1149,7 +1166,7 @@ class PipelinedEngine(wiring.Component):
         better_now = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
         m.d.sync += was_rest.eq(fsm.ongoing("REST"))
         with m.If(~fsm.ongoing("REST")):
-            m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | (idx[:lb] == own_best))]
+            m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | at_own_best)]
         if self.checks:
             in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
             m.d.sync += Assert(~fsm.ongoing("T3") | ~(op["new"] | op["replace"]) | ~in_band

@@ -14,7 +14,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lut_of, wide_mux
+from fpgax.hdl.bits import lut_of, register_copy, wide_mux
 
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
@@ -92,6 +92,11 @@ class PipelinedRam(wiring.Component):
       from copies of its registers, compared on registered addresses: ``read.data`` is one LUT (per
       lane: forwarded or read) after the output registers.
 
+    * ``hit_copies`` (a forwarding memory of one lane and latency 2): ``read.hit_near``, that many
+      copies of ``choice.hit`` (``fpgax.hdl.bits.register_copy``: flip-flops of their own in
+      synthesis), equal to it in every cycle, for a reader that chooses between the candidates bit
+      by bit over a wide row (one register would reach every bit's LUT).
+
     * ``forward=False``: no forwarding. A read sees every write issued two cycles or more before its
       cycle, not the one issued in the cycle before (it lands as the read samples the blocks, which
       read first); ``choice.hit`` is 0. For a memory whose writer and readers are scheduled at
@@ -106,7 +111,7 @@ class PipelinedRam(wiring.Component):
     """
 
     def __init__(self, *, shape, depth: int, granularity: int | None = None, narrow: bool = False,
-                 style: str | None = None, latency: int | None = None, forward: bool = True):
+                 style: str | None = None, latency: int | None = None, forward: bool = True, hit_copies: int = 0):
         from amaranth.hdl import Shape
 
         self.forward = forward
@@ -130,10 +135,15 @@ class PipelinedRam(wiring.Component):
             self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"latency {latency} is less than the {self.style} memory's {self.natural_latency}")
         self.latency = latency or self.natural_latency
+        self.hit_copies = hit_copies
+        if hit_copies and (self.lanes > 1 or not forward or self.latency != 2 or self.style == "ultra"):
+            self._MustUse__silence = True     # never built: no "created but never used" warning
+            raise ValueError("hit_copies: for a forwarding memory of one lane and latency 2 only")
         addr = range(depth)
+        near = {"hit_near": In(hit_copies)} if hit_copies else {}
         super().__init__({
             "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape),
-                                         "choice": In(RowChoice(self.width, self.lanes))})),
+                                         "choice": In(RowChoice(self.width, self.lanes)), **near})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(self.lanes)})),
         })
 
@@ -200,6 +210,11 @@ class PipelinedRam(wiring.Component):
             with m.If(r_en):
                 m.d.sync += [fwd_hit.eq(Mux((landed_addr ^ r_addr_n).all(), landed_en, 0)),
                              fwd_data.eq(landed_data)]
+            if self.hit_copies:      # (copies of ``choice.hit``, for readers of many bits: see ``hit_copies``)
+                hit_d = (landed_addr ^ r_addr_n).all() & landed_en[0]
+                m.d.comb += self.read.hit_near.eq(Cat(*(
+                    register_copy(m, hit_d, cells, en=r_en, name=f"fwd_hit_near{j}", reset=False)
+                    for j in range(self.hit_copies))))
 
         # the banks joined: one multiplexer into a register, in the cycle a read's data is out
         bank = r_addr[low:] if self.banks > 1 else None

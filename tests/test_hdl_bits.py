@@ -69,14 +69,18 @@ def test_priority_encoders_find_the_highest_and_lowest_bit():
             assert (hi, lo) == (w.bit_length() - 1, (w & -w).bit_length() - 1)
 
 
+@pytest.mark.parametrize("cells", [False, True], ids=["expressions", "slice_cells"])
 @pytest.mark.parametrize("width", [1, 8, 20, 32])
-def test_the_two_stage_encoder_finds_the_lowest_bit(width):
-    """group_lowest's value, as a register would hold it, through grouped_lowest."""
+def test_the_two_stage_encoder_finds_the_lowest_bit(width, cells):
+    """group_lowest's value, as a register would hold it, through grouped_lowest (its groups of
+    eight also as two levels of the slice cells' models)."""
+    from fpgax.hdl.bits import MODEL_CELLS
+
     value = Signal(width)
     grouped = Signal(grouped_width(width))
 
     def build(m):
-        m.d.comb += grouped.eq(group_lowest(value, width))
+        m.d.comb += grouped.eq(group_lowest(value, width, m=m, cells=MODEL_CELLS if cells else None))
         return grouped_lowest(m, grouped, width, "lo")
 
     rng = random.Random(width)

@@ -62,12 +62,15 @@ class Machine(Elaboratable):
             names = [f"S{i}" for i in range(N_STATES)]
             m.d.comb += [self.predicted[i].eq(fsm.next_state(n)) for i, n in enumerate(names)]
             m.d.comb += [self.ongoing[i].eq(fsm.ongoing(n)) for i, n in enumerate(names)]
-            m.d.comb += [self.copies[i].eq(fsm.copy(n, MODEL_CELLS)) for i, n in enumerate(names)]
             if self.state_mux:
                 out = StateMux(fsm, 8, "out")
+            copies = []
             for i, steps in enumerate(self.machine):
                 with fsm.state(f"S{i}"):
+                    # (asked for in the state's own body: the copy is loaded in every cycle all the same)
+                    copies.append(fsm.copy(f"S{i}", MODEL_CELLS, "in_body"))
                     body(i, steps, lambda t: fsm.goto(f"S{t}"))
+            m.d.comb += [self.copies[i].eq(copy) for i, copy in enumerate(copies)]
             if out:
                 out.finish()
                 m.d.comb += self.out.eq(out.value)

@@ -84,6 +84,41 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
     run(dut, bench, SLICE_MODEL if slices else None)
 
 
+@pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
+def test_hit_copies_are_the_forwarding_hit_in_every_cycle(platform):
+    """``hit_copies``: each of ``read.hit_near`` equals ``read.choice.hit`` in every cycle of random
+    reads and writes, many to the row just written (so that the hit is set often); the data
+    chosen by a copy is the row read."""
+    dut = PipelinedRam(shape=8, depth=64, style="block", hit_copies=3)
+    rng = random.Random(7)
+    hits = []
+
+    async def bench(ctx):
+        last = 0
+        for cycle in range(600):
+            addr = last if rng.random() < 0.5 else rng.randrange(64)
+            ctx.set(dut.read.addr, addr)
+            ctx.set(dut.read.en, rng.random() < 0.8)
+            ctx.set(dut.write.addr, addr if rng.random() < 0.5 else rng.randrange(64))
+            ctx.set(dut.write.data, rng.randrange(256))
+            ctx.set(dut.write.en, rng.random() < 0.6)
+            await ctx.tick()
+            hit = ctx.get(dut.read.choice.hit)
+            assert ctx.get(dut.read.hit_near) == (0b111 if hit else 0), cycle
+            hits.append(hit)
+            if ctx.get(dut.write.en):
+                last = ctx.get(dut.write.addr)
+
+    run(dut, bench, platform)
+    assert 0 < sum(hits) < len(hits)
+
+
+def test_pipelined_ram_refuses_hit_copies_it_cannot_keep():
+    for kwargs in ({"granularity": 4}, {"forward": False}, {"latency": 3}, {"style": "ultra", "depth": 8192}):
+        with pytest.raises(ValueError, match="hit_copies"):
+            PipelinedRam(**{"shape": 8, "depth": 64, "hit_copies": 2, **kwargs})
+
+
 def test_pipelined_ram_refuses_a_latency_below_its_own():
     with pytest.raises(ValueError, match="latency 2 is less than the ultra memory's 3"):
         PipelinedRam(shape=8, depth=8192, style="ultra", latency=2)
