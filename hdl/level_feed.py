@@ -161,6 +161,8 @@ class LevelFeed(wiring.Component):
         spec_read, before_peek, in_peek = Signal(), Signal(), Signal()
         spec_at1, spec_used, spec_acceptable = Signal(), Signal(), Signal()
         adjacent = Signal(lb)            # (from the start's registers)
+        adjacent_at_least, adjacent_at_most = Signal(), Signal()
+        m.d.comb += [adjacent_at_least.eq(adjacent >= limit), adjacent_at_most.eq(adjacent <= limit)]
         reading = take | starting | spec_read
         spec_drop = spec_at1 & ~spec_used
         # in flight: stage j holds the level whose row was read j cycles ago
@@ -273,7 +275,11 @@ class LevelFeed(wiring.Component):
             return values[Mux(down, W - 1 - best_bit, best_bit)]
         after_all = table(lambda p, at: p > at)
         after_but_adjacent = table(lambda p, at: p > at + 1)
-        m.d.comb += adjacent.eq(Cat(step_one(best_bit, down), best[wb:]))
+        # (a register, loaded with the best in every idle cycle from the start's inputs: the compare
+        # with the limit, and the row's address, start at registers, not at ``down``'s hundred loads)
+        if self.checks:
+            m.d.sync += Assert(self.idle | (adjacent == Cat(step_one(best_bit, down), best[wb:])),
+                               "adjacent: the level next to the best")
         if self.sel_bits:
             best_sel = best[wb:]
             next_word = step_one(best_sel, down)          # the word after the best's (wraps at the edge)
@@ -330,7 +336,8 @@ class LevelFeed(wiring.Component):
             # (loaded in every idle cycle: only ``start`` moves the machine)
             m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
                          any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0), find_due.eq(0),
-                         ahead_ok.eq(self.ahead_ok)]
+                         ahead_ok.eq(self.ahead_ok),
+                         adjacent.eq(Cat(step_one(self.best[:wb], self.down), self.best[wb:]))]
             # (``go`` in an idle cycle comes with ``start``: contract. The search is decided on
             # ``go`` alone, so that ``start``, which a sequencer makes late in its cycle, reaches the
             # machine's state and captures but not the index's request registers. Its request is
@@ -359,7 +366,9 @@ class LevelFeed(wiring.Component):
             # (the adjacent level's bit of the peeked word: an AND-OR of LUT6s, slice cells in
             # synthesis -- the mapper made it a chain of six LUTs after the peek's)
             m.d.sync += [spec_used.eq(any_and_of_luts(m, self.peek.word, adjacent_1h, cells)),
-                         spec_acceptable.eq(any_price | no_worse(adjacent, limit, down))]
+                         # (both directions' compares from registers, the direction's chosen last)
+                         spec_acceptable.eq(lut_of(m, [any_price, down, adjacent_at_least, adjacent_at_most],
+                                                   lambda x: x[0] or (x[2] if x[1] else x[3]), cells))]
             # (the peek's words, in the search's order: the best's masked by the peek itself)
             pair = Cat(self.peek.masked, self.peek.next)
             m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells)),

@@ -244,7 +244,6 @@ class PipelinedEngine(wiring.Component):
         # nor the best changes in the cycle before a late feed's start: asserted)
         opp_best_held = Signal(lb)
         m.d.sync += opp_best_held.eq(opp_best)
-        own_valid = Mux(buy, sym.bid_valid, sym.ask_valid)
         own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
@@ -680,12 +679,17 @@ class PipelinedEngine(wiring.Component):
         # (it crosses as POST_ONLY: one LUT of registers and t3's choice)
         cross = lut_of(m, [rechecking, aflags[post_bit], marketable_held, t3_post, marketable_t3],
                        lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
-        better = ~own_valid | Mux(buy, idx[:lb] > sym.bid, idx[:lb] < sym.ask)
+        # (each side's compare a carry chain from registers, the side's chosen after them in one LUT:
+        # with the choice first, ``buy``'s fifty loads met a chain)
+        above_bid, below_ask = Signal(), Signal()
+        m.d.comb += [above_bid.eq(idx[:lb] > sym.bid), below_ask.eq(idx[:lb] < sym.ask)]
+        better = lut_of(m, [aside, sym.bid_valid, sym.ask_valid, above_bid, below_ask],
+                        lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         # the order's level is its side's best: both sides' compares from registers, the side's
         # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
-        at_own_best = lut_of(m, [buy, equal_of_luts(m, idx[:lb], sym.bid, row_cells),
+        at_own_best = lut_of(m, [aside, equal_of_luts(m, idx[:lb], sym.bid, row_cells),
                                  equal_of_luts(m, idx[:lb], sym.ask, row_cells)],
-                             lambda x: x[1] if x[0] else x[2], row_cells)
+                             lambda x: x[1] if x[0] == BUY else x[2], row_cells)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t5)
         verdict = Signal(data.StructLayout({
@@ -1051,15 +1055,20 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("FIX_CLEAR", fix_first)
             fsm.goto_if("DONE", go & (rejecting | (replacing_now & keeps) | (op["account"] & admin_ok)))
             fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
-            fsm.goto_if("WALKING", (new_go & plan.fok) | (go & op["mass"] & admin_ok))
-            fsm.goto_if("MATCHING", new_go & plan.match)
-            fsm.goto_if("REST_SYMBOL", new_go & plan.rest)
-            fsm.goto_if("LEFT_OVER", new_go & ~plan.fok & ~plan.match & ~plan.rest)
+            # (a NEW's moves each one LUT of the pinned copies of ``go`` and ``new_ok`` and the plan:
+            # the mapper had chained them behind ``go``'s other uses)
+            to_walk = lut_of(m, [go_copy, new_ok_copy, plan.fok, op["mass"], admin_ok],
+                             lambda x: x[0] and ((x[1] and x[2]) or (x[3] and x[4])), row_cells)
+            fsm.goto_if("WALKING", to_walk)
+            fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells))
+            fsm.goto_if("REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells))
+            fsm.goto_if("LEFT_OVER", lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
+                                            lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells))
             fsm.goto_if("UNLINK", go & (canceling | (replacing_now & ~keeps)))
             fsm.goto_if("WRITE_SYMBOL", go & (op["symbol"] | op["resume"]) & admin_ok)
             fsm.goto_if("HALT_WRITE", go & op["halt"] & admin_ok)
             fsm.goto_if("WALK_SIDE", go & op["snapshot"] & admin_ok)
-            with m.If((new_go & plan.fok) | (go & op["mass"] & admin_ok)):
+            with m.If(to_walk):
                 m.d.sync += [walk_go.eq(1), walking.eq(1)]
             with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
                 m.d.sync += replacing.eq(1)
@@ -1163,18 +1172,17 @@ class PipelinedEngine(wiring.Component):
         # match moves the other side's; a REPLACE's unlink moves its own two states before), and
         # REST sets it (in every cycle it waits)
         rest_better, rest_joins, was_rest = Signal(), Signal(), Signal()
-        better_now = ~own_valid | Mux(buy, idx[:lb] > own_best, idx[:lb] < own_best)
         m.d.sync += was_rest.eq(fsm.ongoing("REST"))
         with m.If(~fsm.ongoing("REST")):
-            m.d.sync += [rest_better.eq(better_now), rest_joins.eq(better_now | at_own_best)]
+            m.d.sync += [rest_better.eq(better), rest_joins.eq(better | at_own_best)]
         if self.checks:
             in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
             m.d.sync += Assert(~fsm.ongoing("T3") | ~(op["new"] | op["replace"]) | ~in_band
                                | (marketable_t3 == marketable_now), "marketable_t3: the prices compared in t2")
             m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
                                "marketable_held: the symbol row unchanged before RECHECK")
-            m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better_now)
-                                                       & (rest_joins == (better_now | (idx[:lb] == own_best)))),
+            m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better)
+                                                       & (rest_joins == (better | (idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
@@ -1388,6 +1396,13 @@ class PipelinedEngine(wiring.Component):
             return is_walk(kind, Walk.FOK) and ((valid and stops) or not (valid or busy or go))
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
+        # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all
+        # (each compare a tree of LUTs from registers, slice cells in synthesis: the mapper had
+        # chained the symbol's compare, four LUTs behind the command's register of 85 loads)
+        cmd_symbol = Value.cast(cmd.symbol)
+        visit_symbol = Cat(visit.owner.symbol, Const(0, len(cmd_symbol) - len(visit.owner.symbol)))
+        mass_takes = lut_of(m, [equal_of_luts(m, cmd_symbol, Const(p.ALL_SYMBOLS, len(cmd_symbol)), row_cells),
+                                equal_of_luts(m, visit_symbol, cmd_symbol, row_cells)], any, row_cells)
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1404,7 +1419,7 @@ class PipelinedEngine(wiring.Component):
                         with m.Else():
                             m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
-                        with m.If((cmd.symbol == p.ALL_SYMBOLS) | (visit.owner.symbol == cmd.symbol)):
+                        with m.If(mass_takes):
                             # (the walker read the symbol's row ahead: ``sym`` is newer when the
                             # order before was the same symbol's)
                             with m.If(visit.owner.symbol != sym_at):

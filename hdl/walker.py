@@ -246,11 +246,16 @@ class Walker(wiring.Component):
                              self.index_idx.eq(level), self.index_down.eq(down)]
                 fsm.goto("FIND_WAIT")
         with fsm.state("FIND_WAIT"):     # (busy from the cycle after the request's)
+            # the answer's level, word and address loaded in every cycle of the wait (none of them is
+            # read before it ends; the last load is the answer's): only the read's enable, the
+            # regrouping and the move wait for the index, whose busy flag and answer reach no
+            # register's enable
+            m.d.sync += [level.eq(self.index_result), rest.eq(self.index_rest),
+                         word.eq(self.index_result[wb:] if self.sel_bits else 0),
+                         self.level_read.addr.eq(Cat(self.index_result, book))]
             with m.If(~self.index_busy & ~self.index_start):
                 with m.If(self.index_found):
-                    m.d.sync += [level.eq(self.index_result), rest.eq(self.index_rest),
-                                 word.eq(self.index_result[wb:] if self.sel_bits else 0), regroup.eq(1)]
-                    read_level(self.index_result)
+                    m.d.sync += [regroup.eq(1), self.level_read.en.eq(1), wait.eq(lat + 1)]
                     fsm.goto("ENDS")
                 with m.Else():
                     fsm.goto("IDLE")
