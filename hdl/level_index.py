@@ -80,6 +80,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import (
+    any_and_of_luts,
     group_lowest,
     grouped_lowest,
     grouped_width,
@@ -158,6 +159,8 @@ class LevelIndex(IndexPorts):
         gate = Signal()                                   # the start word's summary bit
         start_any = Signal()                              # the start word's searched side is not empty
         clear_empties = Signal()                          # CLEAR leaves the word empty
+        other_bits = Signal(W)                            # the word's bits but the request's level
+        m.d.comb += other_bits.eq(~bit_1h)
         level_used = Signal()                             # the request's level, as read (SET's answer)
         passed_keeps = Signal()                           # CLEAR_PASSED keeps some of the word
         in_word = Signal(W)          # the start word's searched side, in the search's order (ungated)
@@ -299,7 +302,11 @@ class LevelIndex(IndexPorts):
                          summary_keep.eq(Mux(is_passed, beyond_mask, ~0)),
                          gate.eq(either(sc, lambda s: (s & sel_1h) != 0)),
                          start_any.eq(either(wc, lambda w: (w & find_mask) != 0)),
-                         clear_empties.eq(either(wc, lambda w: (w & ~bit_1h) == 0)),
+                         # (each candidate's test an AND-OR tree of slice cells in synthesis, chosen
+                         # last: the mapper had made it a chain of seven LUTs)
+                         clear_empties.eq(lut_of(m, [wc.hit, any_and_of_luts(m, wc.written, other_bits, cells),
+                                                     any_and_of_luts(m, wc.read, other_bits, cells)],
+                                                 lambda x: not (x[1] if x[0] else x[2]), cells)),
                          level_used.eq(either(wc, lambda w: (w & bit_1h) != 0)),
                          passed_keeps.eq(either(wc, lambda w: (w & kept_mask) != 0)),
                          adjacent_used.eq(~at_edge & either(sc, lambda s: (s & adjacent_1h) != 0)),

@@ -19,6 +19,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import equal_of_luts
 from fpgax.hdl.level_rows import HEAD, TAIL, level_ends
 from fpgax.hdl.price_index import IndexOp
 
@@ -225,13 +226,17 @@ class Unlinker(wiring.Component):
         nxt, prv, anxt, aprv = Signal(k), Signal(k), Signal(k), Signal(k)
         alist = Signal(AccountList(k))
         a_head, a_tail, l_head, l_tail = Signal(), Signal(), Signal(), Signal()
+        # (each compare with the slot a tree of LUTs, slice cells in synthesis: the mapper had made
+        # the account list's a chain of six behind the memory's forwarding)
+        cells = getattr(platform, "slice_cells", None)
         with m.If(arriving[2]):
             m.d.sync += [nxt.eq(self.next_data), prv.eq(self.prev_data), anxt.eq(self.anext_data),
                          aprv.eq(self.aprev_data), alist.eq(self.alist_data),
-                         a_head.eq(self.alist_data.head == slot), a_tail.eq(self.alist_data.tail == slot)]
+                         a_head.eq(equal_of_luts(m, self.alist_data.head, slot, cells)),
+                         a_tail.eq(equal_of_luts(m, self.alist_data.tail, slot, cells))]
         with m.If(arriving[self.rows_latency]):
-            m.d.sync += [l_head.eq(self.level_data.head == slot),
-                         l_tail.eq(self.level_data.tail == slot)]
+            m.d.sync += [l_head.eq(equal_of_luts(m, self.level_data.head, slot, cells)),
+                         l_tail.eq(equal_of_luts(m, self.level_data.tail, slot, cells))]
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   self.level_write, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]

@@ -72,6 +72,11 @@ STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_LINK = range(4)
 #: An event type's width, as the event carries it.
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
+#: The symbol memory's copies of its forwarding hit (``PipelinedRam.hit_copies``): t2's best, then
+#: one per eight bits of a MARKET order's notional price (32) and of the check's band (65)
+SYM_HIT_BEST, SYM_HIT_PRICE, SYM_HIT_BAND = 0, 1, 5
+SYM_HIT_COPIES = SYM_HIT_BAND + 9
+
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
 
@@ -129,8 +134,9 @@ class PipelinedEngine(wiring.Component):
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
-            # (a copy of its forwarding hit for t2's best, the feed's and the peek's address)
-            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=1),
+            # (copies of its forwarding hit, for t2's best, a MARKET order's notional price and the
+            # check's band: ``SYM_HIT_*``)
+            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=SYM_HIT_COPIES),
             "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts),
             "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),
         }
@@ -212,7 +218,13 @@ class PipelinedEngine(wiring.Component):
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
         m.d.comb += [
             check.take.eq(take), check.payload.eq(pay),
-            check.account.eq(acct_rd), check.band.eq(sym_rd.as_value()[:BandRow.size]),
+            check.account.eq(acct_rd),
+            # (the band a bit at a time, one LUT of its two candidates and a copy of the memory's
+            # forwarding hit, which reaches all two hundred bits of the row)
+            check.band.eq(Cat(*(lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_BAND + b // 8],
+                                           mems["symbol"].read.choice.written[b], mems["symbol"].read.choice.read[b]],
+                                       lambda x: x[1] if x[0] else x[2], row_cells)
+                                for b in range(BandRow.size)))),
             check.target_gen.eq(st_rd.gen), check.target_live.eq(st_rd.live & bound_t1),
             check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
             check.notional_over.eq(notional_l.over),
@@ -425,8 +437,8 @@ class PipelinedEngine(wiring.Component):
         # two hundred bits of the row) and the side -- the feed's start and the peek's address
         sym_choice = mems["symbol"].read.choice
         sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
-        t2_best = Cat(*(lut_of(m, [mems["symbol"].read.hit_near[0], cmd.side[0], sym_written.ask[i], sym_read.ask[i],
-                                   sym_written.bid[i], sym_read.bid[i]],
+        t2_best = Cat(*(lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_BEST], cmd.side[0], sym_written.ask[i],
+                                   sym_read.ask[i], sym_written.bid[i], sym_read.bid[i]],
                                lambda x: ((x[2] if x[0] else x[3]) if x[1] == BUY else (x[4] if x[0] else x[5])),
                                row_cells)
                         for i in range(lb)))
@@ -853,7 +865,8 @@ class PipelinedEngine(wiring.Component):
         sym_choice = mems["symbol"].read.choice
         sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
         market_notional_price = Cat(*(
-            lut_of(m, [sym_choice.hit[0], cmd.side[0], sym_written.hi[i], sym_written.lo[i], sym_read.hi[i],
+            lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_PRICE + i // 8], cmd.side[0], sym_written.hi[i],
+                       sym_written.lo[i], sym_read.hi[i],
                        sym_read.lo[i]],
                    lambda x: (x[2] if x[1] == BUY else x[3]) if x[0] else (x[4] if x[1] == BUY else x[5]), row_cells)
             for i in range(len(sym_rd.hi))))
@@ -1399,10 +1412,21 @@ class PipelinedEngine(wiring.Component):
         # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all
         # (each compare a tree of LUTs from registers, slice cells in synthesis: the mapper had
         # chained the symbol's compare, four LUTs behind the command's register of 85 loads)
+        # (the command's symbol, whether it names all symbols and whether its bits above a symbol
+        # index are 0, registers of the walk's own: the command's fields are set at t1, a walk
+        # visits from t5 on, and the command's register has some eighty loads)
         cmd_symbol = Value.cast(cmd.symbol)
-        visit_symbol = Cat(visit.owner.symbol, Const(0, len(cmd_symbol) - len(visit.owner.symbol)))
-        mass_takes = lut_of(m, [equal_of_luts(m, cmd_symbol, Const(p.ALL_SYMBOLS, len(cmd_symbol)), row_cells),
-                                equal_of_luts(m, visit_symbol, cmd_symbol, row_cells)], any, row_cells)
+        walk_symbol, cmd_all_symbols, cmd_symbol_fits = Signal(sb), Signal(), Signal()
+        m.d.sync += [walk_symbol.eq(cmd_symbol[:sb]), cmd_all_symbols.eq(cmd_symbol == p.ALL_SYMBOLS),
+                     cmd_symbol_fits.eq(cmd_symbol[sb:] == 0)]
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("WALKING") | ((cmd_all_symbols == (cmd_symbol == p.ALL_SYMBOLS))
+                                                         & (walk_symbol == cmd_symbol[:sb])
+                                                         & (cmd_symbol_fits == (cmd_symbol[sb:] == 0))),
+                               "the walk's copies of the command's symbol")
+        mass_takes = lut_of(m, [cmd_all_symbols, cmd_symbol_fits,
+                                equal_of_luts(m, visit.owner.symbol, walk_symbol, row_cells)],
+                            lambda x: x[0] or (x[1] and x[2]), row_cells)
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
