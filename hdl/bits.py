@@ -245,19 +245,19 @@ def _instance_muxf(kind):
     return cell
 
 
-def _instance_flop(m, d, en, init, name, domain, reset):
+def _instance_flop(m, d, en, init, name, domain, reset_less):
     from amaranth.hdl import ClockSignal, Instance, ResetSignal
 
     out = Signal(name=name)
     # FDRE resets to 0 (R), FDSE sets to 1 (S): the register's init, at the domain's reset
     kind, reset_pin = ("FDSE", "i_S") if init else ("FDRE", "i_R")
     m.submodules += Instance(kind, p_INIT=Const(init, 1), i_C=ClockSignal(domain), i_CE=en, i_D=d, o_Q=out,
-                             **{reset_pin: ResetSignal(domain) if reset else Const(0, 1)})
+                             **{reset_pin: Const(0, 1) if reset_less else ResetSignal(domain)})
     return out
 
 
-def _model_flop(m, d, en, init, name, domain, reset):
-    out = Signal(init=init, name=name, reset_less=not reset)
+def _model_flop(m, d, en, init, name, domain, reset_less):
+    out = Signal(init=init, name=name, reset_less=reset_less)
     with m.If(en):
         m.d[domain] += out.eq(d)
     return out
@@ -280,18 +280,18 @@ MODEL_CELLS = SliceCells(_model_lut6, _model_muxf, _model_muxf, _model_flop)
 
 
 def register_copy(m, d, cells: SliceCells | None = None, init: int = 0, name: str = "copy",
-                  domain: str = "sync", en=1, reset: bool = True):
+                  domain: str = "sync", en=1, reset_less: bool = False):
     """A one-bit register loaded with ``d`` in the cycles ``en`` holds (every cycle by default),
-    ``init`` after the domain's reset (``reset=False``: not reset, as a ``reset_less`` register): a copy
+    ``init`` after the domain's reset (unless ``reset_less``, as a signal's): a copy
     of a register whose output has hundreds of loads, for the few loads a path needs close (what
     Vivado's ``max_fanout`` does by hand). In synthesis (``cells``) an FDRE/FDSE instance, which
     Yosys does not merge into its twins (it merges identical inferred flip-flops, ``keep`` or
     not); its reset is the domain's ``ResetSignal`` (a ``ResetInserter`` around the caller does not
     reach it). Without ``cells``, a plain register. Equal to any other register of the same
-    ``d``, ``en``, ``init`` and reset in every cycle."""
+    ``d``, ``en``, ``init`` and ``reset_less`` in every cycle."""
     if cells is None:
-        return _model_flop(m, d, en, init, name, domain, reset)
-    return cells.flop(m, d, Value.cast(en), init, name, domain, reset)
+        return _model_flop(m, d, en, init, name, domain, reset_less)
+    return cells.flop(m, d, Value.cast(en), init, name, domain, reset_less)
 
 
 def slice_cells_lint_stub() -> str:

@@ -41,10 +41,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import in_search_order, lut_of, register_copy, step_one
-from fpgax.hdl.ram import PipelinedRam
-
-#: The word's bits whose forwarding LUTs share one copy of the write's hit register (synthesis)
-HIT_BITS = 8
+from fpgax.hdl.ram import HIT_BITS, PipelinedRam, hit_copies_for
 
 
 def peek_signature(book_bits: int, level_bits: int, word_bits: int) -> wiring.Signature:
@@ -93,7 +90,7 @@ class IndexPeek(wiring.Component):
         copies = []
         for parity in range(halves):
             ram = PipelinedRam(shape=W, depth=max(NW // 2, 1) << bb, narrow=True,
-                               hit_copies=-(-W // HIT_BITS) if cells is not None else 0)
+                               hit_copies=hit_copies_for(W) if cells is not None else 0)
             m.submodules[f"words{parity}"] = ram
             copies.append(ram)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb)
@@ -187,7 +184,7 @@ class IndexPeek(wiring.Component):
             # one register would reach all of the word's, a net of a hundred loads at the head of
             # the feed's path)
             hit_near = [[register_copy(m, r_w_en[i] & (r_w_rows[i] == r_rows[i]), cells, en=r_en,
-                                       name=f"hit_w{i}_near{j}") for j in range(-(-W // HIT_BITS))]
+                                       name=f"hit_w{i}_near{j}") for j in range(hit_copies_for(W))]
                         for i in range(halves)]
 
             def forwarded(i, ram, b, mask=None):

@@ -55,7 +55,7 @@ from fpgax.hdl.level_rows import HEAD, LevelRows
 from fpgax.hdl.matcher import CLIENT_BITS, GoneOrder, Matcher
 from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
 from fpgax.hdl.price_index import IndexOp
-from fpgax.hdl.ram import PipelinedRam, RowChoice
+from fpgax.hdl.ram import HIT_BITS, PipelinedRam, RowChoice, hit_copies_for
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
@@ -73,9 +73,10 @@ STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_LINK = range(4)
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
 #: The symbol memory's copies of its forwarding hit (``PipelinedRam.hit_copies``): t2's best, then
-#: one per eight bits of a MARKET order's notional price (32) and of the check's band (65)
-SYM_HIT_BEST, SYM_HIT_PRICE, SYM_HIT_BAND = 0, 1, 5
-SYM_HIT_COPIES = SYM_HIT_BAND + 9
+#: those of a MARKET order's notional price (a band edge) and of the check's band
+SYM_HIT_BEST, SYM_HIT_PRICE = 0, 1
+SYM_HIT_BAND = SYM_HIT_PRICE + hit_copies_for(BandRow["lo"].width)
+SYM_HIT_COPIES = SYM_HIT_BAND + hit_copies_for(BandRow.size)
 
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
@@ -200,17 +201,23 @@ class PipelinedEngine(wiring.Component):
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
 
-        def on_row(name, compute, layout=None):
+        def on_row(name, compute, layout=None, hits=None):
             """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
             candidates (the row the blocks held, the write that landed as they were read:
             registers) and chosen after, so that a compare's or a difference's carry chain starts
-            at registers (``RowChoice``; a memory of one lane)."""
+            at registers (``RowChoice``; a memory of one lane). ``hits``: copies of the memory's
+            forwarding hit (``hit_near``), one per ``HIT_BITS`` bits of the result, for a wide one."""
             choice = mems[name].read.choice
             view = layout if layout is not None else (lambda value: value)
             written, read = Value.cast(compute(view(choice.written))), Value.cast(compute(view(choice.read)))
+            hit = (lambda i: choice.hit[0]) if hits is None else (lambda i: hits[i // HIT_BITS])
             # (each bit's choice a slice cell in synthesis: the mapper would choose the row first)
-            return Cat(*(lut_of(m, [choice.hit[0], written[i], read[i]], lambda x: x[1] if x[0] else x[2], row_cells)
+            return Cat(*(lut_of(m, [hit(i), written[i], read[i]], lambda x: x[1] if x[0] else x[2], row_cells)
                          for i in range(len(written))))
+
+        sym_hits = mems["symbol"].read.hit_near
+        sym_choice = mems["symbol"].read.choice
+        sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
 
         def on_symbol_row(compute):
             return on_row("symbol", compute, SymRow)
@@ -219,12 +226,10 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             check.take.eq(take), check.payload.eq(pay),
             check.account.eq(acct_rd),
-            # (the band a bit at a time, one LUT of its two candidates and a copy of the memory's
-            # forwarding hit, which reaches all two hundred bits of the row)
-            check.band.eq(Cat(*(lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_BAND + b // 8],
-                                           mems["symbol"].read.choice.written[b], mems["symbol"].read.choice.read[b]],
-                                       lambda x: x[1] if x[0] else x[2], row_cells)
-                                for b in range(BandRow.size)))),
+            # (the band chosen from copies of the memory's forwarding hit, which reaches all two
+            # hundred bits of the row)
+            check.band.eq(on_row("symbol", lambda row: row[:BandRow.size],
+                                 hits=sym_hits[SYM_HIT_BAND:SYM_HIT_COPIES])),
             check.target_gen.eq(st_rd.gen), check.target_live.eq(st_rd.live & bound_t1),
             check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
             check.notional_over.eq(notional_l.over),
@@ -435,9 +440,7 @@ class PipelinedEngine(wiring.Component):
         # t2's best of the opposite side, from the symbol row as it is read: per bit one LUT of its
         # two candidates' bits, a copy of the memory's forwarding hit (the hit itself reaches the
         # two hundred bits of the row) and the side -- the feed's start and the peek's address
-        sym_choice = mems["symbol"].read.choice
-        sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
-        t2_best = Cat(*(lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_BEST], cmd.side[0], sym_written.ask[i],
+        t2_best = Cat(*(lut_of(m, [sym_hits[SYM_HIT_BEST], cmd.side[0], sym_written.ask[i],
                                    sym_read.ask[i], sym_written.bid[i], sym_read.bid[i]],
                                lambda x: ((x[2] if x[0] else x[3]) if x[1] == BUY else (x[4] if x[0] else x[5])),
                                row_cells)
@@ -862,12 +865,9 @@ class PipelinedEngine(wiring.Component):
         # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
         # each bit one LUT of the symbol row's two candidates (``RowChoice``) and the side, a slice
         # cell in synthesis -- the DSP's multiply follows it in the same cycle
-        sym_choice = mems["symbol"].read.choice
-        sym_written, sym_read = SymRow(sym_choice.written), SymRow(sym_choice.read)
         market_notional_price = Cat(*(
-            lut_of(m, [mems["symbol"].read.hit_near[SYM_HIT_PRICE + i // 8], cmd.side[0], sym_written.hi[i],
-                       sym_written.lo[i], sym_read.hi[i],
-                       sym_read.lo[i]],
+            lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], cmd.side[0], sym_written.hi[i], sym_written.lo[i],
+                       sym_read.hi[i], sym_read.lo[i]],
                    lambda x: (x[2] if x[1] == BUY else x[3]) if x[0] else (x[4] if x[1] == BUY else x[5]), row_cells)
             for i in range(len(sym_rd.hi))))
         with fsm.state("T2"):         # the block rows are out
@@ -1409,12 +1409,11 @@ class PipelinedEngine(wiring.Component):
             return is_walk(kind, Walk.FOK) and ((valid and stops) or not (valid or busy or go))
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
-        # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all
-        # (each compare a tree of LUTs from registers, slice cells in synthesis: the mapper had
-        # chained the symbol's compare, four LUTs behind the command's register of 85 loads)
-        # (the command's symbol, whether it names all symbols and whether its bits above a symbol
-        # index are 0, registers of the walk's own: the command's fields are set at t1, a walk
-        # visits from t5 on, and the command's register has some eighty loads)
+        # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all.
+        # (The command's symbol, whether it names all symbols and whether its bits above a symbol
+        # index are 0 are registers of the walk's own -- the command's fields are set at t1, a walk
+        # visits from t5 on, and the command's register has some eighty loads -- and the compare a
+        # tree of LUTs: the mapper had chained it behind that register.)
         cmd_symbol = Value.cast(cmd.symbol)
         walk_symbol, cmd_all_symbols, cmd_symbol_fits = Signal(sb), Signal(), Signal()
         m.d.sync += [walk_symbol.eq(cmd_symbol[:sb]), cmd_all_symbols.eq(cmd_symbol == p.ALL_SYMBOLS),

@@ -23,6 +23,15 @@ RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024
 #: RAMB18E2 aspect ratios, 512 x 36 in simple dual port (UG573); one counts as half a RAMB36.
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 
+#: A reader's bits whose choices share one copy of a memory's forwarding hit (``hit_copies``)
+HIT_BITS = 8
+
+
+def hit_copies_for(width: int) -> int:
+    """The copies of a forwarding hit a reader choosing ``width`` bits takes, one per ``HIT_BITS``."""
+    return -(-width // HIT_BITS)
+
+
 ULTRA_MIN_DEPTH = URAM_SHAPE[0]
 ULTRA_MIN_BITS = 288 * 1024
 LOGIC_MAX_BITS = 1024
@@ -213,7 +222,7 @@ class PipelinedRam(wiring.Component):
             if self.hit_copies:      # (copies of ``choice.hit``, for readers of many bits: see ``hit_copies``)
                 hit_d = (landed_addr ^ r_addr_n).all() & landed_en[0]
                 m.d.comb += self.read.hit_near.eq(Cat(*(
-                    register_copy(m, hit_d, cells, en=r_en, name=f"fwd_hit_near{j}", reset=False)
+                    register_copy(m, hit_d, cells, en=r_en, name=f"fwd_hit_near{j}", reset_less=True)
                     for j in range(self.hit_copies))))
 
         # the banks joined: one multiplexer into a register, in the cycle a read's data is out

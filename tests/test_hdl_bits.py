@@ -430,7 +430,7 @@ def test_and_terms_of_luts_is_the_or_of_its_terms():
 def test_register_copies_follow_their_input_and_the_reset(init):
     """``register_copy`` (plain and as the model cell): loaded with its input in every cycle, back to
     ``init`` at the domain's reset; with an enable, loaded in the enabled cycles only, and with
-    ``reset=False`` untouched by the reset."""
+    ``reset_less`` untouched by the reset."""
     from amaranth import ClockDomain, Module, Signal
     from amaranth.sim import Simulator
 
@@ -440,7 +440,7 @@ def test_register_copies_follow_their_input_and_the_reset(init):
     m.domains.sync = cd = ClockDomain()
     d, en = Signal(), Signal()
     plain, cell = register_copy(m, d, init=init), register_copy(m, d, MODEL_CELLS, init=init)
-    held = [register_copy(m, d, cells, init=init, en=en, reset=False) for cells in (None, MODEL_CELLS)]
+    held = [register_copy(m, d, cells, init=init, en=en, reset_less=True) for cells in (None, MODEL_CELLS)]
     rng = random.Random(init)
     seen = set()
 
