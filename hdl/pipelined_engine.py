@@ -131,7 +131,7 @@ class PipelinedEngine(wiring.Component):
             "owner": PipelinedRam(shape=OwnerRow, depth=N, narrow=True),
             "order": PipelinedRam(shape=OrderRow, depth=N, latency=ROWS_LATENCY),
             "leaves": PipelinedRam(shape=32, depth=N, narrow=True),
-            "next": PipelinedRam(shape=k, depth=N, narrow=True),
+            "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=4),
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
@@ -1617,11 +1617,14 @@ class PipelinedEngine(wiring.Component):
             ]
         link, head = mems["next"].read.choice, feed.o.payload.head
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
+        steered_names = ("state", "owner", "order", "leaves")
         for name, mem in mems.items():
-            if name in ("state", "owner", "order", "leaves"):
+            if name in steered_names:
                 en, others, _ = _or_requests(reads[name])
+                # (each memory's link choice from a copy of the link's forwarding hit of its own)
+                link_hit = mems["next"].read.hit_near[steered_names.index(name)]
                 m.d.comb += [mem.read.en.eq(en | take | matcher.read_en),
-                             mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link.hit,
+                             mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link_hit,
                                                        [others, target, head, link.read],
                                                        [others, target, head, link.written]))]
             else:
