@@ -9,7 +9,7 @@ that taking one reaches a register's enable and nothing else.
 
 Contract
 --------
-* ``available`` (a register): ``slot`` (one LUT of registers) is the next slot of the queue;
+* ``available`` (a register): ``slot`` (a register) is the next slot of the queue;
   ``take`` in such a cycle takes it (at the clock edge). ``take`` while not ``available`` is
   ignored. ``take`` reaches the ring's read pointer, the counts and the next cycle's refill
   decision (all registers), not the memory or the ring's entries.
@@ -65,10 +65,10 @@ class SlotQueue(wiring.Component):
         held_count = Signal(ahead)
         can_take = held_count[0]
         take = self.take & can_take
-        m.d.comb += [self.available.eq(can_take),
-                     self.slot.eq(Array(held)[first])]
+        first_after = Signal(range(ahead))        # ``first`` after a take
+        m.d.comb += [self.available.eq(can_take), first_after.eq(Mux(first == ahead - 1, 0, first + 1))]
         with m.If(take):
-            m.d.sync += first.eq(Mux(first == ahead - 1, 0, first + 1))
+            m.d.sync += first.eq(first_after)
 
         # refills: never-used slots from the counter (at once), freed ones from the queue's memory
         # (``lat`` cycles); one issued while the held entries and those on their way leave room.
@@ -98,11 +98,16 @@ class SlotQueue(wiring.Component):
         # before the memory)
         write_at = Signal(range(ahead))           # where the next entry goes: first + count
         incoming = Mux(arrives, queue.read.data, fresh[:k])
+        held_after = [Mux(filling & (write_at == i), incoming, held[i]) for i in range(ahead)]
+        m.d.sync += [held[i].eq(held_after[i]) for i in range(ahead)]
         with m.If(filling):
-            for i in range(ahead):
-                with m.If(write_at == i):
-                    m.d.sync += held[i].eq(incoming)
             m.d.sync += write_at.eq(Mux(write_at == ahead - 1, 0, write_at + 1))
+        # ``slot``: the ring's oldest entry as of the next cycle, into a register (it addresses the
+        # state memory's blocks): both candidates from registers and the entry written, the take last
+        # (one LUT after it, as ``first``'s enable)
+        slot_if_taken, slot_if_kept = Signal(k), Signal(k)
+        m.d.comb += [slot_if_taken.eq(Array(held_after)[first_after]), slot_if_kept.eq(Array(held_after)[first])]
+        m.d.sync += self.slot.eq(Mux(take, slot_if_taken, slot_if_kept))
         with m.If(from_fresh):
             m.d.sync += [fresh.eq(fresh + 1), fresh_left.eq(~fresh_last), fresh_last.eq(fresh == n - 2)]
         with m.If(from_memory):
