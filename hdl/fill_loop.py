@@ -6,7 +6,9 @@ Contract
 * ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account`` and ``a_stp_oldest``:
   the loop takes them and is ``busy`` until it ``done``s. (They are taken in every cycle the loop
   is not busy: ``start`` reaches two flip-flops.) ``quiet``: not ``busy``, a register of its own,
-  for a parent's captures of the aggressor's fields.
+  for a parent's captures of the aggressor's fields. ``busy_copy``: ``busy`` again, a flip-flop of
+  its own (``register_copy``), for the one gate a parent puts in front of the chain's levels
+  (``busy`` drives some hundred and forty loads).
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
   same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
   are made on both candidates and chosen after their carry chains), ``r_account`` (a ``RowChoice``
@@ -41,7 +43,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import equal_of_luts, lut_of
+from fpgax.hdl.bits import equal_of_luts, lut_of, register_copy
 from fpgax.hdl.ram import RowChoice
 from fpgax.spec import protocol as p
 
@@ -65,6 +67,7 @@ class FillLoop(wiring.Component):
             "a_account": In(account_bits),
             "a_stp_oldest": In(1),
             "busy": Out(1),
+            "busy_copy": Out(1),
             "quiet": Out(1),
             "order": In(order),
             "r_leaves": In(RowChoice(QTY_BITS)),
@@ -190,4 +193,7 @@ class FillLoop(wiring.Component):
                          a_stp_oldest.eq(self.a_stp_oldest)]
         with m.If(self.start & ~running):
             m.d.sync += [running.eq(1), quiet.eq(0), self.canceled.eq(0)]
+        # (``running``'s next value as the two statements above make it: the start's the later)
+        m.d.comb += self.busy_copy.eq(register_copy(m, (self.start & ~running) | (running & ~finish), cells,
+                                                    name="busy_copy"))
         return m

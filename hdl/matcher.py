@@ -112,7 +112,7 @@ class Matcher(wiring.Component):
         # (taken only while a match runs, from its start on: the sweep may queue its first level
         # before the start; the start, a register of the sequencer's, reaches the chain's read)
         entry = self.levels.payload
-        matching = loop.busy | self.start
+        matching = loop.busy_copy | self.start
         m.d.comb += [
             chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),

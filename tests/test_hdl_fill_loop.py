@@ -76,6 +76,7 @@ def test_the_fill_loop_trades_as_the_model_does(seed):
                 offer = bool(queue)
                 offer_level(ctx, dut, queue, offer)   # the core's levels are the chain's
                 ctx.set(loop.exhausted, not queue and not ctx.get(chain.busy))
+                assert ctx.get(loop.busy_copy) == ctx.get(loop.busy), "busy_copy is not busy"
                 act = loop.action
                 if ctx.get(act.valid):
                     assert ready, "an action while the event output has no room"
@@ -93,6 +94,7 @@ def test_the_fill_loop_trades_as_the_model_does(seed):
             results.append((result, reference(a_leaves, a_account, oldest, orders)))
             for _ in range(3):          # idle: nothing comes out of a stopped chain
                 assert not ctx.get(chain.order.valid) and not ctx.get(loop.action.valid)
+                assert not ctx.get(loop.busy_copy) and not ctx.get(loop.busy)
                 await ctx.tick()
 
     sim = Simulator(dut)
