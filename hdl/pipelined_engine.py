@@ -721,26 +721,69 @@ class PipelinedEngine(wiring.Component):
         # ``cross`` are the deepest inputs: each verdict bit is made from registers for each of
         # their four values and chosen by them in one LUT last)
         answer = check.command_failed_soon
-        book_full = op["symbol"] & (sym.bid_valid | sym.ask_valid)     # [R-SYMBOL] BOOK_NOT_EMPTY
-        admin = op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
+        # (each candidate's bits one LUT of one-bit signals, each a register or one LUT of
+        # registers: the mapper had made them chains of four behind ``op_replace``'s 130 loads)
+        over_l_bit, book_full = Signal(), Signal()
+        m.d.comb += [over_l_bit.eq(over_l),
+                     book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] BOOK_NOT_EMPTY
+        # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
+        # administrative command: registers from t1, as the opcode's one-hot
+        replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
+        with m.If(take):
+            m.d.sync += [replace_qty.eq((pay.opcode == OP.REPLACE) & (pay.qty != 0)),
+                         cancel_like.eq((pay.opcode == OP.CANCEL) | ((pay.opcode == OP.REPLACE) & (pay.qty == 0))),
+                         admin.eq(Cat(*(pay.opcode == OP[name] for name in
+                                        ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL"))).any())]
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("DECIDE") | (
+                (replace_qty == (op["replace"] & ~qty_zero))
+                & (cancel_like == (op["cancel"] | (op["replace"] & qty_zero)))
+                & (admin == (op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]))),
+                "replace_qty, cancel_like and admin: the opcode's")
+        inputs = {"new": op["new"], "over_l": over_l_bit, "replace_qty": replace_qty, "cancel_like": cancel_like,
+                  "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin}
 
         def given(failed, crosses):
-            """The verdict if the check's answer is ``failed`` and the order ``crosses``."""
-            new_bad = op["new"] & (failed | over_l | crosses)
-            other_reject = (~op["new"] & failed) | (op["replace"] & ~qty_zero & crosses) | book_full | op_invalid
-            canceling = (op["cancel"] | (op["replace"] & qty_zero)) & ~failed
-            replacing = op["replace"] & ~qty_zero & ~failed & ~crosses
-            candidate = Signal.like(verdict, name=f"verdict_if_{failed.value}{crosses.value}")
-            m.d.comb += [
-                candidate.type.eq(_pick((new_bad | other_reject, E.REJECTED), (canceling, E.CANCELED),
-                                        (replacing, E.REPLACED),
-                                        (~new_bad & ~other_reject & ~canceling & ~replacing, E.ACCEPTED))),
-                candidate.from_tgt.eq(canceling | replacing), candidate.client_from_tgt.eq(op["cancel"] & canceling),
-                candidate.new_bad.eq(new_bad), candidate.other_reject.eq(other_reject),
-                candidate.canceling.eq(canceling), candidate.replacing.eq(replacing),
-                candidate.admin_ok.eq(admin & ~failed & ~book_full)]
+            """The verdict if the check's answer is ``failed`` and the order ``crosses``: each
+            field a function of a few of ``inputs``."""
+            def new_bad(x):
+                return x["new"] and (failed or x["over_l"] or crosses)
+
+            def other_reject(x):
+                return ((not x["new"] and failed) or (x["replace_qty"] and crosses) or x["book_full"]
+                        or x["invalid"])
+
+            def canceling(x):
+                return x["cancel_like"] and not failed
+
+            def replacing(x):
+                return x["replace_qty"] and not failed and not crosses
+
+            def event_type(x):
+                if new_bad(x) or other_reject(x):
+                    return E.REJECTED.value
+                return E.CANCELED.value if canceling(x) else E.REPLACED.value if replacing(x) else E.ACCEPTED.value
+            fields = {
+                "new_bad": (new_bad, ["new", "over_l"]),
+                "other_reject": (other_reject, ["new", "replace_qty", "book_full", "invalid"]),
+                "canceling": (canceling, ["cancel_like"]),
+                "replacing": (replacing, ["replace_qty"]),
+                "admin_ok": (lambda x: x["admin"] and not failed and not x["book_full"], ["admin", "book_full"]),
+                "type": (event_type, ["new", "over_l", "replace_qty", "book_full", "invalid", "cancel_like"]),
+                "from_tgt": (lambda x: canceling(x) or replacing(x), ["cancel_like", "replace_qty"]),
+                "client_from_tgt": (lambda x: x["cancel"] and canceling(x), ["cancel", "cancel_like"]),
+            }
+            candidate = Signal.like(verdict, name=f"verdict_if_{failed}{crosses}")
+            for field, (function, names) in fields.items():
+                bits = Value.cast(candidate[field])
+
+                def bit_of(x, function=function, names=names, bit=0):
+                    return (int(function(dict(zip(names, x, strict=True)))) >> bit) & 1
+                m.d.comb += bits.eq(Cat(*(lut_of(m, [inputs[n] for n in names],
+                                                 lambda x, b=b, of=bit_of: of(x, bit=b), row_cells)
+                                          for b in range(len(bits)))))
             return candidate.as_value()
-        candidates = [given(Const(f, 1), Const(c, 1)) for f in (0, 1) for c in (0, 1)]
+        candidates = [given(f, c) for f in (0, 1) for c in (0, 1)]
         chosen = Cat(*(lut_of(m, [answer, cross] + [candidate[i] for candidate in candidates],
                               lambda x: x[2 + 2 * x[0] + x[1]], row_cells)
                        for i in range(len(verdict.as_value()))))
@@ -796,11 +839,6 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [walk_in.by_account.eq(by_account), walk_in.account.eq(account),
                          walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down),
                          short.eq(cmd.qty)]
-
-        def start_walk(kind, account=0, book=0, level=0, down=0):
-            walk_setup(kind == Walk.MASS, account, book, level, down)
-            m.d.sync += [walk_go.eq(1), walking.eq(1), walk_kind.eq(kind)]
-            fsm.goto("WALKING")
 
         def rest(at_best):
             """The order onto its level and account list (the rester, on its own from here: the next
@@ -1348,8 +1386,15 @@ class PipelinedEngine(wiring.Component):
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
             m.d.sync += levels_left.eq(cmd.qty - 1)
+            # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
+            # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
+            walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
+            if self.checks:
+                m.d.sync += Assert((walk_kind == Walk.HALT) | (walk_kind == Walk.SNAPSHOT),
+                                   "WALK_SIDE: a HALT or SNAPSHOT")
             with m.If(side_valid):
-                start_walk(walk_kind, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
+                m.d.sync += [walk_go.eq(1), walking.eq(1)]
+                fsm.goto("WALKING")
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
