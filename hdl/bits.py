@@ -76,15 +76,27 @@ def step_one(value, down):
     return Cat(*bits)
 
 
-def thermometer_step(code, up, down):
+def thermometer_step(code, up, down, m=None, cells=None):
     """The next value of a thermometer-coded count (bit i: the count is more than i) that goes up by
-    ``up`` and down by ``down`` (both may be 1: it stays). One LUT a bit, no carry chain."""
+    ``up`` and down by ``down`` (both may be 1: it stays). One LUT a bit, no carry chain (with
+    ``cells``, a slice LUT in ``m``: ``up`` and ``down`` meet that LUT only)."""
     n = len(code)
     bits = []
     for i in range(n):
         below = code[i - 1] if i else 1
         above = code[i + 1] if i + 1 < n else 0
-        bits.append(Mux(up & ~down, below, Mux(down & ~up, above, code[i])))
+        if cells is not None:
+            # (the LUT's inputs: up, down, this bit, and the neighbours that are not constants)
+            neighbours = [v for v in (below, above) if not isinstance(v, int)]
+
+            def step(x, below=below, above=above):
+                rest = list(x[3:])
+                b = below if isinstance(below, int) else rest.pop(0)
+                a = above if isinstance(above, int) else rest.pop(0)
+                return b if (x[0] and not x[1]) else a if (x[1] and not x[0]) else x[2]
+            bits.append(lut_of(m, [up, down, code[i], *neighbours], step, cells))
+        else:
+            bits.append(Mux(up & ~down, below, Mux(down & ~up, above, code[i])))
     return Cat(*bits)
 
 

@@ -208,13 +208,21 @@ class LevelFeed(wiring.Component):
         with m.Elif(~count[0]):
             m.d.sync += head.eq(entry)
         # (the pop, a decision of the consumer's cycle, meets ``nonempty``'s last LUT only)
-        m.d.sync += [count.eq(thermometer_step(count, push, pop)),
+        # (a start comes while idle -- the contract --, with nothing reserved, taken or popped: it
+        # sets ``reserved`` to one, in the LUT that takes the pop, after the ups. The count's and
+        # reserved's bits each one LUT of the push or start and the pop, slice cells in synthesis:
+        # the pop is the chain's take, late in its cycle)
+        cells = getattr(platform, "slice_cells", None)
+        reserved_up = Signal(DEPTH)
+        m.d.comb += reserved_up.eq(thermometer_up(reserved, [spec_at1 & spec_used, take]))
+
+        def reserved_bit(i):
+            above = [reserved_up[i + 1]] if i + 1 < DEPTH else []
+            return lut_of(m, [self.start, pop, reserved_up[i], *above],
+                          lambda x: int(i == 0) if x[0] else ((x[3] if above else 0) if x[1] else x[2]), cells)
+        m.d.sync += [count.eq(thermometer_step(count, push, pop, m, cells)),
                      nonempty.eq(push | count[1] | (count[0] & ~pop)),
-                     # (a start comes while idle -- the contract --, with nothing reserved, taken or
-                     # popped: it sets the count to one, a LUT after the rest of the count, not the
-                     # first of its ups)
-                     reserved.eq(Mux(self.start, 1,
-                                     thermometer_step(thermometer_up(reserved, [spec_at1 & spec_used, take]), 0, pop)))]
+                     reserved.eq(Cat(*(reserved_bit(i) for i in range(DEPTH))))]
         if self.checks:
             m.d.sync += [Assert(~self.start | self.idle, "the feed's start while it is not idle"),
                          Assert(~self.start | ((reserved == 0) & ~take & ~(spec_at1 & spec_used) & ~pop),
@@ -261,7 +269,6 @@ class LevelFeed(wiring.Component):
         spec = ahead_ok & ~Mux(down, best_bit == 0, best_bit == W - 1)
         # (each bit a table of the best's bit and the direction: a LUT6 up to 32-level words, and
         # the mask's two tables, with and without the adjacent level, chosen by ``ahead_ok``)
-        cells = getattr(platform, "slice_cells", None)
         table_inputs = [best_bit[i] for i in range(wb)] + [down]
 
         def place(bits):         # the best's place in the search's order, from a table's inputs
@@ -290,11 +297,6 @@ class LevelFeed(wiring.Component):
             m.d.sync += [after_best.eq(Mux(ahead_ok, after_but_adjacent, after_all)),
                          adjacent_1h.eq(table(lambda p, at: p == at + 1))]
 
-        def candidate(level, last=0):
-            """What a state offers: loaded whether or not it is offered (``offer``), so that the
-            conditions of an offer meet ``cand_valid`` only."""
-            m.d.sync += [cand.eq(level), cand_last.eq(last)]
-
         def offer():
             m.d.sync += cand_valid.eq(1)
 
@@ -311,6 +313,17 @@ class LevelFeed(wiring.Component):
             fsm.goto("GROUP")
 
         fsm = OneHotFSM(m, init="IDLE")
+
+        # what a state offers (``offer``: WAIT_FIND, TAKE, WAIT_WORD), loaded in every cycle whether
+        # or not it is offered, so that the conditions of an offer meet ``cand_valid`` only: the
+        # index's answer while waiting for one, else the next level of the words (TAKE's), with
+        # ``cand_last`` (no level: the answer found none, or the words hold no more). ``cand`` is
+        # read only in the cycle after an offer, and not for the level's index when ``cand_last``
+        # (``f_idx`` takes ``worst`` then): the choice of two, no multiplexer of the states' own.
+        waiting_answer = Signal()
+        m.d.comb += waiting_answer.eq(fsm.ongoing("WAIT_FIND") | fsm.ongoing("WAIT_WORD"))
+        m.d.sync += [cand.eq(Mux(waiting_answer, self.index_result, position)),
+                     cand_last.eq(Mux(fsm.ongoing("TAKE"), ~rest_any, fsm.ongoing("WAIT_FIND") & ~self.index_found))]
 
         def drain_on_stop():
             """Stopped: on to DRAIN (the last goto of a state's body counts)."""
@@ -378,7 +391,6 @@ class LevelFeed(wiring.Component):
             drain_on_stop()
         with fsm.state("WAIT_FIND"):
             load_answer()
-            candidate(Mux(self.index_found, self.index_result, worst), ~self.index_found)
             with m.If(~self.index_busy & can_offer):
                 with m.If(self.index_found):
                     take_answer()
@@ -397,7 +409,6 @@ class LevelFeed(wiring.Component):
         with fsm.state("TAKE"):          # the next level of the words, or on to the next word
             # (the peeked next word, empty when its summary bit is clear: its levels dropped here)
             m.d.sync += rest_b.eq(rest_b & b_used.replicate(W))
-            candidate(Mux(rest_any, position, worst), ~rest_any)
             with m.If(rest_any):
                 with m.If(can_offer):
                     offer()
@@ -412,7 +423,6 @@ class LevelFeed(wiring.Component):
             drain_on_stop()
         with fsm.state("WAIT_WORD"):
             load_answer()
-            candidate(self.index_result)
             with m.If(~self.index_busy & can_offer):
                 take_answer()
             drain_on_stop()

@@ -505,3 +505,39 @@ def test_register_copies_stay_apart_through_yosys(tmp_path):
         kinds = [c["type"] for c in json.loads((tmp_path / "t.json").read_text())["modules"]["top"]["cells"].values()]
         counts[cells is not None] = (kinds.count("FDRE"), kinds.count("FDSE"))
     assert counts == {False: (1, 1), True: (2, 2)}
+
+
+@pytest.mark.parametrize("cells", [False, True])
+def test_thermometer_step_goes_up_and_down_by_one_as_a_table_and_as_cells(cells):
+    """``thermometer_step`` with an up and a down a cycle (both: it stays), as expressions and as
+    slice LUTs (``MODEL_CELLS``): a register counting as an integer does, kept within 0..5."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, thermometer_step
+
+    rng = random.Random(5)
+    m = Module()
+    code, up, down = Signal(5), Signal(), Signal()
+    m.d.sync += code.eq(thermometer_step(code, up, down, m, MODEL_CELLS if cells else None))
+    seen = []
+
+    async def bench(ctx):
+        count = 0
+        for _ in range(600):
+            go_up = int(count < 5 and rng.random() < 0.5)
+            go_down = int(count > 0 and rng.random() < 0.5)
+            ctx.set(up, go_up)
+            ctx.set(down, go_down)
+            await ctx.tick()
+            count += go_up - go_down
+            assert ctx.get(code) == (1 << count) - 1, (count, ctx.get(code))
+            seen.append(count)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert set(seen) == set(range(6))
