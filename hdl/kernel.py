@@ -37,7 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.bits import enables_per_slice
+from fpgax.hdl.bits import enables_per_slice, lut_of
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -251,6 +251,7 @@ class FpgaxKernel(wiring.Component):
         staged_valid = Signal()
         m.d.comb += staged_valid.eq(~none_held)
         handed = engine.i.valid & engine.i.ready
+        cells = getattr(platform, "slice_cells", None)
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
         # command's worst case (one), compared and registered again, and the command offered to
@@ -278,7 +279,10 @@ class FpgaxKernel(wiring.Component):
         fits_exactly, fits_with_margin = Signal(), Signal()
         m.d.sync += [fits_exactly.eq(worst <= room), fits_with_margin.eq(worst_margin <= room)]
         same, quiet = Signal(2), Signal(event_margin)   # the last cycles: same command; engine idle
-        m.d.sync += [same.eq(Cat(staged_valid & ~handed & ~clear, same[0])),
+        # (the registers the handshake reaches: one LUT of it each, slice cells in synthesis -- the
+        # mapper had put the engine's handshake AND, some 380 loads, in front of three more)
+        m.d.sync += [same.eq(Cat(lut_of(m, [staged_valid, clear, engine.i.valid, engine.i.ready],
+                                        lambda x: x[0] and not x[1] and not (x[2] and x[3]), cells), same[0])),
                      quiet.eq(Cat(engine.idle, quiet[:-1]))]
         fits = same.all() & (fits_with_margin | (fits_exactly & quiet.all()))
         full = Signal()     # registered: nothing is handed while it holds, so it stays true
@@ -290,8 +294,10 @@ class FpgaxKernel(wiring.Component):
         # cycle before (a command handed in that cycle is not offered again; ``more`` and
         # ``running`` change only after a handshake or when it is not offered: ``full`` implies
         # not ``fits``)
-        offer = Signal()
-        m.d.sync += offer.eq(staged_valid & ~handed & running & more & fits & ~clear)
+        offer, offer_unless_handed = Signal(), Signal()
+        m.d.comb += offer_unless_handed.eq(staged_valid & running & more & fits & ~clear)
+        m.d.sync += offer.eq(lut_of(m, [offer_unless_handed, engine.i.valid, engine.i.ready],
+                                    lambda x: x[0] and not (x[1] and x[2]), cells))
         arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(offer),
                      unpack.o.ready.eq(entry_free)]
@@ -304,7 +310,6 @@ class FpgaxKernel(wiring.Component):
         # then), else the incoming record (which counts only with an arrival). That enable, none
         # held or handed, is one LUT per 32 bits (slice cells in synthesis: one net of 250 loads
         # otherwise, after the handshake's AND of 380).
-        cells = getattr(platform, "slice_cells", None)
         with m.If(entry_free):
             m.d.sync += back.eq(incoming)
         front_bits, back_bits, incoming_bits = front.as_value(), back.as_value(), incoming.as_value()
