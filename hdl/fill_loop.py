@@ -130,8 +130,12 @@ class FillLoop(wiring.Component):
             m.d.sync += [pending.eq(1), idle.eq(0)]
         # the two differences, 33 bits, each on both candidates and chosen after the carry chains:
         # their borrows are the two compares (r_leaves <= a_leaves, a_leaves <= r_leaves)
-        a_r = Mux(hit, a_leaves - row.written, a_leaves - row.read)
-        r_a = Mux(hit, row.written - a_leaves, row.read - a_leaves)
+        a_r_of = {c: Signal(QTY_BITS + 1, name=f"a_minus_{c}") for c in ("written", "read")}
+        r_a_of = {c: Signal(QTY_BITS + 1, name=f"{c}_minus_a") for c in ("written", "read")}
+        for c in ("written", "read"):
+            m.d.comb += [a_r_of[c].eq(a_leaves - getattr(row, c)), r_a_of[c].eq(getattr(row, c) - a_leaves)]
+        a_r = Mux(hit, a_r_of["written"], a_r_of["read"])
+        r_a = Mux(hit, r_a_of["written"], r_a_of["read"])
         acct = self.r_account
         # (each candidate's compare a tree of LUTs from registers, slice cells in synthesis, then one
         # LUT choosing: the mapper made it a chain of LUTs behind the forwarding's choice per bit)
@@ -141,17 +145,28 @@ class FillLoop(wiring.Component):
                               lambda x: x[1] if x[0] else x[2], cells)
         # (captured in every cycle no order is pending, so that what decides whether one is taken
         # reaches one flip-flop, not the enables of the compares)
+        # (the flags from the borrows: each one LUT of the forwarding hit, both candidates'
+        # borrows and the account compare, slice cells in synthesis -- the mapper had put two
+        # LUTs after the carry chains' choice)
+        borrows = [hit, a_r_of["written"][QTY_BITS], a_r_of["read"][QTY_BITS]]
+        r_borrows = [hit, r_a_of["written"][QTY_BITS], r_a_of["read"][QTY_BITS]]
+
+        def chosen(x):                   # a borrow of the row's candidate, from ``[hit, written's, read's]``
+            return x[1] if x[0] else x[2]
         with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
                 r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
-                a_minus_r.eq(a_r[:QTY_BITS]), r_within.eq(~a_r[QTY_BITS]),
+                a_minus_r.eq(a_r[:QTY_BITS]), r_within.eq(lut_of(m, borrows, lambda x: not chosen(x), cells)),
                 r_minus_a.eq(r_a[:QTY_BITS]),
-                own.eq(same_account), r_spent.eq(same_account | ~a_r[QTY_BITS]),
+                own.eq(same_account),
+                r_spent.eq(lut_of(m, [same_account, *borrows], lambda x: x[0] or not chosen(x[1:]), cells)),
                 kind.eq(Mux(same_account, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR),
                             Action.FILL)),
-                ends_if_decided.eq(Mux(same_account, ~a_stp_oldest, ~r_a[QTY_BITS])),
-                gone_if_decided.eq(Mux(same_account, a_stp_oldest, ~a_r[QTY_BITS])),
+                ends_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, *r_borrows],
+                                          lambda x: (not x[1]) if x[0] else not chosen(x[2:]), cells)),
+                gone_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, *borrows],
+                                          lambda x: x[1] if x[0] else not chosen(x[2:]), cells)),
             ]
 
         # cycle B: the decision, from registers
