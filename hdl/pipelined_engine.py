@@ -425,6 +425,9 @@ class PipelinedEngine(wiring.Component):
         # the check has not rejected and that will trade: not waiting for the event output nor for
         # the decision) or MATCH's: ``late_feed``, a register
         in_t2 = fsm.ongoing("T2")
+        # (T2's copy for the feed's book, best and direction -- the peek's address: T2's state
+        # register has some 260 loads)
+        in_t2_feed = fsm.copy("T2", row_cells, "feed")
         rest_same_book = Signal()        # (t1's: the rester's order rests in the book the NEW trades against)
         early_feed, decide_feed, late_feed, fed, unfeed = Signal(), Signal(), Signal(), Signal(), Signal()
         feed_start = Signal()            # early_feed | late_feed (one LUT: below, with ``early_feed``)
@@ -458,9 +461,9 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
-            feed.book.eq(Mux(in_t2, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
-            feed.down.eq(Mux(in_t2, ~cmd_buy, buy == 0)),
-            feed.best.eq(Mux(in_t2, t2_best, opp_best)), feed.go_best.eq(opp_best_held),
+            feed.book.eq(Mux(in_t2_feed, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
+            feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
+            feed.best.eq(Mux(in_t2_feed, t2_best, opp_best)), feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -822,6 +825,7 @@ class PipelinedEngine(wiring.Component):
         short = Signal(32)            # FOK: what the orders walked so far leave unfilled (from its qty)
         count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
         levels_left = Signal(32)      # SNAPSHOT: the side's levels still to send after the one summed
+        levels_zero = Signal()        # levels_left == 0, a register of its own
         cancel_reason = Signal(8)
 
         # a walk's start and what it walks: registers, so the walker starts the cycle after the
@@ -1385,7 +1389,7 @@ class PipelinedEngine(wiring.Component):
         side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
-            m.d.sync += levels_left.eq(cmd.qty - 1)
+            m.d.sync += [levels_left.eq(cmd.qty - 1), levels_zero.eq(cmd.qty == 1)]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -1449,6 +1453,12 @@ class PipelinedEngine(wiring.Component):
         fok_stops = lut_of(m, [market, visit.within, visit.own, cmd.flags[stp_bit]],
                            lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
 
+        # the visited order fills what the FOK's walk leaves unfilled: the borrow of ``visit.leaves
+        # - short``, a subtract of its own (the synthesizer merged ``>=`` into the walk's ``short -
+        # visit.leaves``, two LUTs before its carry chain)
+        fok_fills, fok_left = Signal(), Signal(33)
+        m.d.comb += [fok_left.eq(Cat(visit.leaves, Const(0, 1)) - Cat(short, Const(0, 1))), fok_fills.eq(~fok_left[32])]
+
         def unfillable(x):
             valid, kind, (stops, busy, go) = x[0], x[1:1 + len(kind_bits)], x[1 + len(kind_bits):]
             return is_walk(kind, Walk.FOK) and ((valid and stops) or not (valid or busy or go))
@@ -1471,6 +1481,35 @@ class PipelinedEngine(wiring.Component):
         mass_takes = lut_of(m, [cmd_all_symbols, cmd_symbol_fits,
                                 equal_of_luts(m, visit.owner.symbol, walk_symbol, row_cells)],
                             lambda x: x[0] or (x[1] and x[2]), row_cells)
+        # the walker's ``advance`` and ``stop``, what WALKING, WALK_ON and SNAPSHOT_LEVEL decide, each
+        # a LUT of two, slice cells in synthesis: the visited order's, by the walk's kind (a LUT of
+        # the kind's bits and its condition -- HALT passes a GTC order, MASS_CANCEL an order it
+        # does not take, SNAPSHOT a level's orders but its last, FOK its own orders and those that
+        # do not fill it, from their borrow directly) and the other states' (registers and the
+        # event output's room): the mapper had chained them, seven LUTs from ``levels_left``
+        visit_day = Signal()
+        m.d.comb += visit_day.eq(visit.order.tif == DAY)
+        passes_other = lut_of(m, [*kind_bits, visit_day, mass_takes, visit.last],
+                              lambda x: ((is_walk(x[:2], Walk.HALT) and not x[2]) or (is_walk(x[:2], Walk.MASS)
+                                         and not x[3]) or (is_walk(x[:2], Walk.SNAPSHOT) and not x[4])), row_cells)
+        visit_passes = lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own, fok_fills],
+                              lambda x: (not x[3] and (x[4] or not x[5])) if is_walk(x[:2], Walk.FOK) else x[2],
+                              row_cells)
+        visit_stops = lut_of(m, [*kind_bits, fok_stops, visit.own, fok_fills],
+                             lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and x[4])), row_cells)
+        walking_now = fsm.copy("WALKING", row_cells, "visit")
+        others_advance = lut_of(m, [fsm.ongoing("WALK_ON"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, levels_zero],
+                                lambda x: x[0] or (x[1] and x[2] and not x[3]), row_cells)
+        m.d.comb += [
+            walker.advance.eq(lut_of(m, [walking_now, visit.valid, visit_passes, others_advance],
+                                     lambda x: (x[0] and x[1] and x[2]) or x[3], row_cells)),
+            walker.stop.eq(lut_of(m, [walking_now, visit.valid, visit_stops, fsm.ongoing("SNAPSHOT_LEVEL"),
+                                      events.w_rdy, levels_zero],
+                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4] and x[5]), row_cells)),
+        ]
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (levels_zero == (levels_left == 0)),
+                               "levels_zero: levels_left == 0")
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1484,8 +1523,6 @@ class PipelinedEngine(wiring.Component):
                     with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]
                         with m.If(visit.order.tif == DAY):
                             cancel_visited()
-                        with m.Else():
-                            m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.MASS):      # the account's orders of the symbol, or of all [R-MASS-CANCEL]
                         with m.If(mass_takes):
                             # (the walker read the symbol's row ahead: ``sym`` is newer when the
@@ -1493,25 +1530,15 @@ class PipelinedEngine(wiring.Component):
                             with m.If(visit.owner.symbol != sym_at):
                                 m.d.sync += [walk_sym_load.eq(1), sym_at.eq(visit.owner.symbol)]
                             cancel_visited()
-                        with m.Else():
-                            m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed (below) [R-SNAPSHOT]
                         with m.If(visit.last):
                             fsm.goto("SNAPSHOT_LEVEL")
-                        with m.Else():
-                            m.d.comb += walker.advance.eq(1)
                     with m.Case(Walk.FOK):       # as the match would go, without trading [R-FOK]
-                        acceptable = market | visit.within      # (the walker's compare with ``bound``)
-                        own = visit.own                         # (its compare with the walk's account)
-                        with m.If(~acceptable | (own & ((cmd.flags & STP_OLDEST) == 0))):
-                            m.d.comb += walker.stop.eq(1)     # (to LEFT_OVER: ``fok_unfillable``)
-                        with m.Elif(own):
-                            m.d.comb += walker.advance.eq(1)
-                        with m.Elif(visit.leaves >= short):   # (one compare; the rest left, a subtract)
-                            m.d.comb += walker.stop.eq(1)
+                        # (it stops, to LEFT_OVER -- ``fok_unfillable`` --, at a level it may not
+                        # take or an order of its own it may not cancel; passes its own orders;
+                        # stops, to MATCH, at the order that fills it)
+                        with m.If(~fok_stops & ~visit.own & fok_fills):
                             fsm.goto("MATCH")
-                        with m.Else():
-                            m.d.comb += walker.advance.eq(1)
             with m.Elif(~walker.busy & ~walk_go):   # no order left
                 with m.Switch(walk_kind):
                     with m.Case(Walk.FOK):
@@ -1522,19 +1549,16 @@ class PipelinedEngine(wiring.Component):
                         fsm.goto("WALK_SIDE_END")
             fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
         with fsm.state("WALK_ON"):
-            m.d.comb += walker.advance.eq(1)
             fsm.goto("WALKING")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account, price=sym.lo + visit.level,
                  qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
-                m.d.sync += levels_left.eq(levels_left - 1)
-                with m.If(levels_left == 0):
-                    m.d.comb += walker.stop.eq(1)
+                m.d.sync += [levels_left.eq(levels_left - 1), levels_zero.eq(levels_left == 1)]
+                with m.If(levels_zero):
                     fsm.goto("WALK_SIDE_END")
                 with m.Else():
-                    m.d.comb += walker.advance.eq(1)
                     fsm.goto("WALKING")
 
         with fsm.state("DONE"):
