@@ -138,7 +138,8 @@ class PipelinedEngine(wiring.Component):
             # (copies of its forwarding hit, for t2's best, a MARKET order's notional price and the
             # check's band: ``SYM_HIT_*``)
             "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=SYM_HIT_COPIES),
-            "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts),
+            # (copies of its forwarding hit for the two notional checks' choices of their limit)
+            "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts, hit_copies=2),
             "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),
         }
         for name, mem in mems.items():
@@ -234,8 +235,15 @@ class PipelinedEngine(wiring.Component):
             check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
             check.notional_over.eq(notional_l.over),
             notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
-            notional_l.limit.eq(acct_rd.max_notional), notional_m.limit.eq(acct_rd.max_notional),
         ]
+        # (each notional check compares its product with both of the account row's candidates and
+        # chooses after, by a copy of the memory's forwarding hit of its own: the hit itself
+        # reaches the row's hundred bits)
+        acct_choice = mems["account"].read.choice
+        for j, check_ in enumerate((notional_l, notional_m)):
+            m.d.comb += [check_.limit.eq(AccountRow(acct_choice.read).max_notional),
+                         check_.limit_written.eq(AccountRow(acct_choice.written).max_notional),
+                         check_.limit_hit.eq(mems["account"].read.hit_near[j])]
         m.d.sync += bound_t1.eq(cmd.order_id[:k] < slots.used_bound)      # (in t1)
 
         # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
@@ -1458,6 +1466,7 @@ class PipelinedEngine(wiring.Component):
         # visit.leaves``, two LUTs before its carry chain)
         fok_fills, fok_left = Signal(), Signal(33)
         m.d.comb += [fok_left.eq(Cat(visit.leaves, Const(0, 1)) - Cat(short, Const(0, 1))), fok_fills.eq(~fok_left[32])]
+        fok_short = fok_left[32]         # (the borrow itself, for LUTs that invert it in their table)
 
         def unfillable(x):
             valid, kind, (stops, busy, go) = x[0], x[1:1 + len(kind_bits)], x[1 + len(kind_bits):]
@@ -1492,11 +1501,11 @@ class PipelinedEngine(wiring.Component):
         passes_other = lut_of(m, [*kind_bits, visit_day, mass_takes, visit.last],
                               lambda x: ((is_walk(x[:2], Walk.HALT) and not x[2]) or (is_walk(x[:2], Walk.MASS)
                                          and not x[3]) or (is_walk(x[:2], Walk.SNAPSHOT) and not x[4])), row_cells)
-        visit_passes = lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own, fok_fills],
-                              lambda x: (not x[3] and (x[4] or not x[5])) if is_walk(x[:2], Walk.FOK) else x[2],
+        visit_passes = lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own, fok_short],
+                              lambda x: (not x[3] and (x[4] or x[5])) if is_walk(x[:2], Walk.FOK) else x[2],
                               row_cells)
-        visit_stops = lut_of(m, [*kind_bits, fok_stops, visit.own, fok_fills],
-                             lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and x[4])), row_cells)
+        visit_stops = lut_of(m, [*kind_bits, fok_stops, visit.own, fok_short],
+                             lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and not x[4])), row_cells)
         walking_now = fsm.copy("WALKING", row_cells, "visit")
         others_advance = lut_of(m, [fsm.ongoing("WALK_ON"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, levels_zero],
                                 lambda x: x[0] or (x[1] and x[2] and not x[3]), row_cells)
@@ -1507,9 +1516,18 @@ class PipelinedEngine(wiring.Component):
                                       events.w_rdy, levels_zero],
                                   lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4] and x[5]), row_cells)),
         ]
+        # ... and ``leave`` (either of them) apart: a visit of a FOK's walk ends whichever it is,
+        # another kind's when it passes the order (no compare of the walk's before it)
+        others_leave = lut_of(m, [fsm.ongoing("WALK_ON"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy],
+                              lambda x: x[0] or (x[1] and x[2]), row_cells)
+        m.d.comb += walker.leave.eq(lut_of(m, [walking_now, visit.valid, *kind_bits, passes_other, others_leave],
+                                           lambda x: (x[0] and x[1] and (is_walk(x[2:4], Walk.FOK) or x[4]))
+                                           or x[5], row_cells))
         if self.checks:
-            m.d.sync += Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (levels_zero == (levels_left == 0)),
-                               "levels_zero: levels_left == 0")
+            m.d.sync += [Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (levels_zero == (levels_left == 0)),
+                                "levels_zero: levels_left == 0"),
+                         Assert(walker.leave == (walker.advance | walker.stop), "walker.leave: advance or stop"),
+                         Assert(~walker.advance | visit.valid, "walker.advance: during a visit")]
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)

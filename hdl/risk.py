@@ -13,6 +13,10 @@ Contract
   of t+1 and compared in t+2, with ``limit`` and ``capture`` given in t+2; ``over`` in t+3. (At 2,
   the adder and the compare after the DSPs' P registers make a 4.0 ns path at the u280's -2
   figures; at 3, each is a carry chain of its own.)
+* ``limit_written`` and ``limit_hit`` (given with ``limit``; ``limit_hit`` 0 unless driven): a
+  second candidate of the limit, taken where ``limit_hit`` holds -- a forwarding memory's two
+  candidates (``RowChoice``), compared each and chosen after the compares' carry chains, so that
+  the memory's choice meets the answer's last LUT only.
 * ``valid`` (given with ``capture``, 1 unless driven): what ``over`` is ANDed with when captured
   -- a capture with ``valid`` low clears ``over``, so a user that captures for every command, 0 for
   those it does not check, reads ``over`` from one register.
@@ -20,7 +24,7 @@ Contract
   t + ``latency`` - 1.
 """
 
-from amaranth import C, Cat, ClockSignal, Elaboratable, Instance, Module, Signal
+from amaranth import C, Cat, ClockSignal, Elaboratable, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -34,6 +38,8 @@ class NotionalCheck(wiring.Component):
     price: In(32)
     qty: In(32)
     limit: In(64)
+    limit_written: In(64)
+    limit_hit: In(1)
     capture: In(1)
     valid: In(1, init=1)
     over: Out(1)
@@ -66,8 +72,10 @@ class NotionalCheck(wiring.Component):
             m.d.sync += product.eq(save + carry)
         else:
             m.d.comb += product.eq(save + carry)
+        over_read, over_written = Signal(), Signal()
+        m.d.comb += [over_read.eq(product > self.limit), over_written.eq(product > self.limit_written)]
         with m.If(self.capture):
-            m.d.sync += self.over.eq(self.valid & (product > self.limit))
+            m.d.sync += self.over.eq(self.valid & Mux(self.limit_hit, over_written, over_read))
         return m
 
 

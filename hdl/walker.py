@@ -21,7 +21,9 @@ Contract
   while ``busy`` and the walker is not searching): the walk ends. Either ends the visit at once
   (``visit.valid`` is 0 in the next cycle) and acts a cycle later, from a register: the parent's
   decision meets no more of the walker than that. ``busy`` falls when the walk has no order left,
-  or two cycles after ``stop``.
+  or two cycles after ``stop``. ``leave``: ``advance | stop`` in every cycle of a visit, given
+  apart (the parent's own function of what decides either: its compares meet ``advance`` and
+  ``stop`` alone, the visit's end a LUT of registers); ``advance`` only while ``visit.valid``.
 * The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order`` and
   ``leaves``, ``next`` and ``anext`` at that address, block RAM but the order row, whose latency is
   ``rows_latency``), the level rows at ``level_read`` (latency ``rows_latency``), the account's list
@@ -75,7 +77,8 @@ class Walker(wiring.Component):
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits),
             "book": In(book_bits), "level": In(level_bits), "down": In(1), "bound": In(level_bits),
-            "busy": Out(1), "visit": Out(self.visit_layout), "advance": In(1), "stop": In(1), "hold": In(1),
+            "busy": Out(1), "visit": Out(self.visit_layout),
+            "advance": In(1), "stop": In(1), "leave": In(1), "hold": In(1),
             "slot_read": Out(ReadRequest(k)), "level_read": Out(ReadRequest(book_bits + level_bits)),
             "alist_read": Out(ReadRequest(account_bits)), "symbol_read": Out(ReadRequest(self.symbol_bits)),
             "state_data": In(state_row), "owner_data": In(owner_row), "order_data": In(order_row),
@@ -158,9 +161,9 @@ class Walker(wiring.Component):
         # ``advance`` and ``stop`` end the visit at once (``visit.valid``: one LUT after them) and act
         # a cycle later, from registers: the parent's decisions meet nothing else here
         advanced, advanced_last, stopped = Signal(), Signal(), Signal()
-        m.d.sync += [advanced.eq(self.advance & visit.valid), advanced_last.eq(visit.last),
+        m.d.sync += [advanced.eq(self.advance), advanced_last.eq(visit.last),
                      stopped.eq(self.stop & self.busy)]
-        with m.If((self.advance | self.stop) & visit.valid):
+        with m.If(self.leave & visit.valid):
             m.d.sync += visit.valid.eq(0)
 
         def stoppable():

@@ -13,7 +13,10 @@ EDGES = [(0, 0, 0), (1, 1, 0), (1, 1, 1), (0xFFFFFFFF, 0xFFFFFFFF, (1 << 64) - 1
 
 
 @pytest.mark.parametrize("latency", [2, 3])
-def test_notional_check_answers_every_cycle_latency_cycles_later(latency):
+@pytest.mark.parametrize("candidates", [False, True])
+def test_notional_check_answers_every_cycle_latency_cycles_later(latency, candidates):
+    """With ``candidates``, the limit comes as one of two (``limit`` or ``limit_written``, chosen by
+    ``limit_hit``, at random), the other a decoy on the wrong side of the product."""
     rng = random.Random(7)
     cases = EDGES + [(rng.getrandbits(32), rng.getrandbits(rng.choice([8, 16, 32])), rng.getrandbits(64))
                      for _ in range(300)]
@@ -31,7 +34,15 @@ def test_notional_check_answers_every_cycle_latency_cycles_later(latency):
                 ctx.set(dut.price, cases[i][0])
                 ctx.set(dut.qty, cases[i][1])
             if late <= i < len(cases) + late:
-                ctx.set(dut.limit, cases[i - late][2])
+                p, q, limit = cases[i - late]
+                if candidates:
+                    decoy = p * q if limit < p * q else max(p * q - 1, 0)
+                    hit = rng.random() < 0.5
+                    ctx.set(dut.limit_hit, hit)
+                    ctx.set(dut.limit_written, limit if hit else decoy)
+                    ctx.set(dut.limit, decoy if hit else limit)
+                else:
+                    ctx.set(dut.limit, limit)
                 ctx.set(dut.capture, 1)
             else:
                 ctx.set(dut.capture, 0)

@@ -217,9 +217,11 @@ def test_walker_visits_the_model_orders_in_order(seed):
                     looking[0] = False
                     if rng.random() < 0.08:                 # the parent stops the walk (reads ahead going on)
                         ctx.set(dut.stop, 1)
+                        ctx.set(dut.leave, 1)
                         quiet_from[0] = cycle[0] + 2
                         await tick()
                         ctx.set(dut.stop, 0)
+                        ctx.set(dut.leave, 0)
                         assert not ctx.get(visit.valid), "a visit in the cycle after stop"
                         await tick()
                         assert not ctx.get(dut.busy), "busy two cycles after stop"
@@ -231,8 +233,10 @@ def test_walker_visits_the_model_orders_in_order(seed):
                         counts["taken_off"] += 1
                     seen.append((slot, cycle[0]))
                     ctx.set(dut.advance, 1)
+                    ctx.set(dut.leave, 1)
                     await tick()
                     ctx.set(dut.advance, 0)
+                    ctx.set(dut.leave, 0)
                 else:
                     await tick()
                 assert cycle[0] < 100_000
