@@ -71,7 +71,7 @@ Pipeline (``start`` in cycle t; the state names are the machine's):
 * t+5 ``CHOOSE``: the start word's answer, read from t+6. Or the far word is read (``FAR_WAIT``
   t+6, ``FAR_LOAD`` t+7, ``FAR_GROUP`` t+8, ``FAR_ENCODE`` t+9: the answer from t+10). Or
   ``ADJACENT`` t+6: the adjacent word's answer (or none), from t+7.
-* ``NEXT_WORD``: ``NEXT_READ`` t+1 (the word ``beyond_next`` named, registered at t), then
+* ``NEXT_WORD``: ``LOAD`` t+1 reads the word ``beyond_next`` named (registered at t), then
   ``FAR_WAIT``, ``FAR_LOAD``, ``FAR_GROUP``, ``FAR_ENCODE``: the answer from t+6.
 """
 
@@ -152,8 +152,12 @@ class LevelIndex(IndexPorts):
         # after (``RowChoice``): the choice meets the last LUT, not the first.
         word_d, summary_d = words.read.data, summary.read.data
 
-        def either(choice, f):
-            return Mux(choice.hit, f(choice.written), f(choice.read))
+        def any_and_either(choice, mask):
+            """Whether the row shares a bit with ``mask``: each candidate's AND-OR tree of slice
+            cells in synthesis, chosen last (the mapper makes a chain of LUTs of it)."""
+            return lut_of(m, [choice.hit, any_and_of_luts(m, choice.written, mask, cells),
+                              any_and_of_luts(m, choice.read, mask, cells)],
+                          lambda x: x[1] if x[0] else x[2], cells)
         word_raw, summary_raw = Signal(W), Signal(NW)     # as read: what a write modifies
         word_keep, summary_keep = Signal(W), Signal(NW)   # what a write keeps of them
         gate = Signal()                                   # the start word's summary bit
@@ -279,37 +283,32 @@ class LevelIndex(IndexPorts):
         with fsm.state("IDLE"):
             go("IDLE")
             # the request's rows are read whether or not one starts (``start`` reaches the read
-            # enables, registers, not the addresses); NEXT_WORD (the one operation with op[2])
-            # reads its word a cycle later, from ``read_sel``
-            next_word = self.op.as_value()[2]
-            m.d.comb += [words.read.en.eq(self.start),
-                         summary.read.addr.eq(self.book), summary.read.en.eq(self.start)]
+            # enables, registers, not the addresses, and LOAD's state register: no operation's
+            # decode); NEXT_WORD (the one operation with op[2]) reads its word a cycle later, from
+            # ``read_sel``
+            m.d.comb += summary.read.addr.eq(self.book)
             with m.If(self.start):
-                with m.If(next_word):
-                    go("NEXT_READ")
-                with m.Else():
-                    go("LOAD")
-        with fsm.state("NEXT_READ"):     # NEXT_WORD's word, addressed by ``read_sel``
-            m.d.comb += words.read.en.eq(1)
-            go("FAR_WAIT")
+                go("LOAD")
         with fsm.state("LOAD"):
-            m.d.comb += words.read.en.eq(is_find)
-            go("MASK")
+            with m.If(op.as_value()[2]):     # NEXT_WORD's word, addressed by ``read_sel``
+                go("FAR_WAIT")
+            with m.Else():
+                go("MASK")
         with fsm.state("MASK"):
             wc, sc = words.read.choice, summary.read.choice
             m.d.sync += [word_raw.eq(word_d), summary_raw.eq(summary_d),
                          word_keep.eq(Mux(is_passed, kept_mask, ~0)),
                          summary_keep.eq(Mux(is_passed, beyond_mask, ~0)),
-                         gate.eq(either(sc, lambda s: (s & sel_1h) != 0)),
-                         start_any.eq(either(wc, lambda w: (w & find_mask) != 0)),
+                         gate.eq(any_and_either(sc, sel_1h)),
+                         start_any.eq(any_and_either(wc, find_mask)),
                          # (each candidate's test an AND-OR tree of slice cells in synthesis, chosen
                          # last: the mapper had made it a chain of seven LUTs)
                          clear_empties.eq(lut_of(m, [wc.hit, any_and_of_luts(m, wc.written, other_bits, cells),
                                                      any_and_of_luts(m, wc.read, other_bits, cells)],
                                                  lambda x: not (x[1] if x[0] else x[2]), cells)),
-                         level_used.eq(either(wc, lambda w: (w & bit_1h) != 0)),
-                         passed_keeps.eq(either(wc, lambda w: (w & kept_mask) != 0)),
-                         adjacent_used.eq(~at_edge & either(sc, lambda s: (s & adjacent_1h) != 0)),
+                         level_used.eq(any_and_either(wc, bit_1h)),
+                         passed_keeps.eq(any_and_either(wc, kept_mask)),
+                         adjacent_used.eq(~at_edge & any_and_either(sc, adjacent_1h)),
                          in_word.eq(in_search_order(word_d & find_mask, W, down)),
                          beyond.eq(in_search_order(summary_d & beyond_mask, NW, down)),
                          past_adjacent.eq(in_search_order(summary_d & past_adjacent_mask, NW, down))]
@@ -347,10 +346,17 @@ class LevelIndex(IndexPorts):
                 m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
                 go("IDLE")
             with m.Elif(go_far):
-                m.d.comb += words.read.en.eq(1)
                 go("FAR_WAIT")
             with m.Else():
                 go("ADJACENT")
+        # the words' reads: IDLE's at a start, LOAD's (the adjacent word for a FIND, NEXT_WORD's
+        # word) and CHOOSE's of a far word -- one LUT of the start and registers (a slice cell in
+        # synthesis: the mapper had put two more after the start's); the summary's at a start
+        words_later = Signal()
+        m.d.comb += words_later.eq((now("LOAD") & (op.as_value()[2] | is_find)) | (now("CHOOSE") & ~hit & go_far))
+        m.d.comb += [words.read.en.eq(lut_of(m, [now("IDLE"), self.start, words_later],
+                                             lambda x: (x[0] and x[1]) or x[2], cells)),
+                     summary.read.en.eq(lut_of(m, [now("IDLE"), self.start], all, cells))]
         with fsm.state("ADJACENT"):
             answer(adjacent_used, adj_at, adjacent, adj_rest)
             m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
