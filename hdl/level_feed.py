@@ -320,8 +320,9 @@ class LevelFeed(wiring.Component):
         # ``cand_last`` (no level: the answer found none, or the words hold no more). ``cand`` is
         # read only in the cycle after an offer, and not for the level's index when ``cand_last``
         # (``f_idx`` takes ``worst`` then): the choice of two, no multiplexer of the states' own.
+        # (the choice from copies of the two states' registers: WAIT_FIND's has a hundred loads)
         waiting_answer = Signal()
-        m.d.comb += waiting_answer.eq(fsm.ongoing("WAIT_FIND") | fsm.ongoing("WAIT_WORD"))
+        m.d.comb += waiting_answer.eq(fsm.copy("WAIT_FIND", cells, "cand") | fsm.copy("WAIT_WORD", cells, "cand"))
         m.d.sync += [cand.eq(Mux(waiting_answer, self.index_result, position)),
                      cand_last.eq(Mux(fsm.ongoing("TAKE"), ~rest_any, fsm.ongoing("WAIT_FIND") & ~self.index_found))]
 
