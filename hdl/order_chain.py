@@ -104,9 +104,13 @@ class OrderChain(wiring.Component):
         # (a stop does not gate the read: a read changes nothing, and what it returns is dropped)
         issue = lut_of(m, terms + [follow], lambda x: takes(*x[:5]) or (x[5] and not (x[4] and x[2])), cells)
         link = self.next_data
+        head = self.levels.payload.head
         m.d.comb += [
-            # one LUT a bit: the link (one of its two candidates) or the waiting level's head
-            self.read_addr.eq(Mux(follow, Mux(link.hit, link.written, link.read), self.levels.payload.head)),
+            # one LUT a bit (a slice cell in synthesis: the mapper made two): the link (one of its
+            # two candidates) or the waiting level's head
+            self.read_addr.eq(Cat(*(lut_of(m, [follow, link.hit, link.written[i], link.read[i], head[i]],
+                                           lambda x: (x[2] if x[1] else x[3]) if x[0] else x[4], cells)
+                                    for i in range(k)))),
             self.read_en.eq(issue),
             self.levels.ready.eq(take_level),
         ]
