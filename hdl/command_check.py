@@ -13,6 +13,10 @@ Contract
 * In cycle t+1 the rows the engine read at the handshake are on ``account`` (the command's
   account), ``band`` (its symbol) and ``target_*`` (the slot its ``order_id`` names: generation,
   live bit, account and symbol); the checks on them are registered at the end of t+1.
+  ``compared=True``: the target's compares come made, as ``target_mismatch`` (the slot holds no
+  live order of the command's generation and symbol: ``UNKNOWN_ORDER``) and ``owner_mismatch``
+  (its account is not the command's: ``NOT_OWNER``) -- a parent that makes them on both of a
+  forwarding memory's candidates and chooses after -- and ``target_*`` are not read.
 * ``<family>_failed`` is a register per family (the command's rules ORed at take, the rows'
   ORed in a cycle later; ``replace`` ORs ``notional_over`` in), what the states branch on;
   ``<family>_reason`` a decode of the rules' registered verdicts (a priority tree, the first
@@ -117,9 +121,10 @@ def _any(values):
 
 
 class CommandCheck(wiring.Component):
-    def __init__(self, config: EngineConfig, pipelined: bool = False):
+    def __init__(self, config: EngineConfig, pipelined: bool = False, compared: bool = False):
         self.config = config
         self.pipelined = pipelined
+        self.compared = compared
         self.k = config.slot_bits
         self.g = config.generation_bits
         self.ab = address_bits(config.accounts)
@@ -133,6 +138,8 @@ class CommandCheck(wiring.Component):
             "target_live": In(1),
             "target_account": In(self.ab),
             "target_symbol": In(self.sb),
+            "target_mismatch": In(1),
+            "owner_mismatch": In(1),
             "notional_over": In(1),
             "target_failed_early": Out(1),
             "command_failed": Out(1),
@@ -192,9 +199,13 @@ class CommandCheck(wiring.Component):
         rule("qty_limit", held.qty > acct.max_qty, False)
         rule("new_band", (held.ord_type != p.OrdType.MARKET) & out_of_band, False)
         rule("band", out_of_band, False)
-        rule("unknown_order", ~self.target_live | (self.target_gen != held.order_id[self.k:])
-             | (self.target_symbol != held.symbol), False)
-        rule("not_owner", self.target_account != held.account, False)
+        if self.compared:        # (the parent's compares, with the rows)
+            rule("unknown_order", self.target_mismatch, False)
+            rule("not_owner", self.owner_mismatch, False)
+        else:
+            rule("unknown_order", ~self.target_live | (self.target_gen != held.order_id[self.k:])
+                 | (self.target_symbol != held.symbol), False)
+            rule("not_owner", self.target_account != held.account, False)
         # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
         rule("band_invalid", (held.price == 0) | (held.price > held.qty), False)
         # (qty - price >= levels as qty >= price + levels: the sum registered with the command, one
