@@ -72,6 +72,9 @@ STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_LINK = range(4)
 #: An event type's width, as the event carries it.
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
+#: The memories whose read address is steered by ``steer_slots`` (the link chase's: see
+#: "the memories' ports")
+STEERED = ("state", "owner", "order", "leaves")
 #: The symbol memory's copies of its forwarding hit (``PipelinedRam.hit_copies``): t2's best, then
 #: those of a MARKET order's notional price (a band edge) and of the check's band
 SYM_HIT_BEST, SYM_HIT_PRICE = 0, 1
@@ -131,7 +134,8 @@ class PipelinedEngine(wiring.Component):
             "owner": PipelinedRam(shape=OwnerRow, depth=N, narrow=True),
             "order": PipelinedRam(shape=OrderRow, depth=N, latency=ROWS_LATENCY),
             "leaves": PipelinedRam(shape=32, depth=N, narrow=True),
-            "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=4),
+            # (copies of its forwarding hit: one per steered memory, ``STEERED``, and the chain's)
+            "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1),
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
@@ -148,7 +152,7 @@ class PipelinedEngine(wiring.Component):
         writes = {name: [] for name in mems}     # name -> [(en, addr, data)]
 
         # -- units ---------------------------------------------------------------------------------
-        m.submodules.check = check = CommandCheck(cfg, pipelined=True)
+        m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True)
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t2
         m.submodules.slots = slots = SlotQueue(k)
@@ -231,8 +235,12 @@ class PipelinedEngine(wiring.Component):
             # hundred bits of the row)
             check.band.eq(on_row("symbol", lambda row: row[:BandRow.size],
                                  hits=sym_hits[SYM_HIT_BAND:SYM_HIT_COPIES])),
-            check.target_gen.eq(st_rd.gen), check.target_live.eq(st_rd.live & bound_t1),
-            check.target_account.eq(own_rd.account), check.target_symbol.eq(own_rd.symbol),
+            # (the target's compares made on both of each row's candidates and chosen after: the
+            # mapper had chained them behind the memories' choices, six LUTs)
+            check.target_mismatch.eq(~bound_t1 | on_row(
+                "state", lambda row: ~row.live | (row.gen != cmd.order_id[k:]), StateRow) | on_row(
+                "owner", lambda row: row.symbol != cmd.symbol, OwnerRow)),
+            check.owner_mismatch.eq(on_row("owner", lambda row: row.account != cmd.account, OwnerRow)),
             check.notional_over.eq(notional_l.over),
             notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
         ]
@@ -471,7 +479,12 @@ class PipelinedEngine(wiring.Component):
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2_feed, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
-            feed.best.eq(Mux(in_t2_feed, t2_best, opp_best)), feed.go_best.eq(opp_best_held),
+            # (one LUT a bit of t2's best, the side and the row's two bests, a slice cell in
+            # synthesis: the peek's address is one LUT after it)
+            feed.best.eq(Cat(*(lut_of(m, [in_t2_feed, aside, t2_best[i], sym.ask[i], sym.bid[i]],
+                                      lambda x: x[2] if x[0] else (x[3] if x[1] == BUY else x[4]), row_cells)
+                               for i in range(lb)))),
+            feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -496,7 +509,11 @@ class PipelinedEngine(wiring.Component):
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
-            matcher.next_data.eq(mems["next"].read.choice), matcher.leaves_data.eq(mems["leaves"].read.choice),
+            # (the link's choice with a copy of its forwarding hit of the chain's own: its address)
+            matcher.next_data.read.eq(mems["next"].read.choice.read),
+            matcher.next_data.written.eq(mems["next"].read.choice.written),
+            matcher.next_data.hit.eq(mems["next"].read.hit_near[len(STEERED)]),
+            matcher.leaves_data.eq(mems["leaves"].read.choice),
             matcher.r_gen.eq(st_rd.gen), r_account.read.eq(owner_choice.read[:ab]),
             r_account.written.eq(owner_choice.written[:ab]), r_account.hit.eq(owner_choice.hit),
             matcher.r_account.eq(r_account), matcher.r_client.eq(ord_rd.client_id),
@@ -1397,7 +1414,7 @@ class PipelinedEngine(wiring.Component):
         side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
-            m.d.sync += [levels_left.eq(cmd.qty - 1), levels_zero.eq(cmd.qty == 1)]
+            m.d.sync += levels_left.eq(cmd.qty - 1)
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -1523,6 +1540,13 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += walker.leave.eq(lut_of(m, [walking_now, visit.valid, *kind_bits, passes_other, others_leave],
                                            lambda x: (x[0] and x[1] and (is_walk(x[2:4], Walk.FOK) or x[4]))
                                            or x[5], row_cells))
+        # (``levels_zero`` loaded as ``levels_left`` is -- WALK_SIDE, SNAPSHOT_LEVEL's sends -- from
+        # compares of registers, in one LUT with the event output's room: a slice cell in synthesis)
+        qty_one, left_one = Signal(), Signal()
+        m.d.comb += [qty_one.eq(cmd.qty == 1), left_one.eq(levels_left == 1)]
+        m.d.sync += levels_zero.eq(lut_of(
+            m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, qty_one, left_one, levels_zero],
+            lambda x: x[3] if x[0] else (x[4] if (x[1] and x[2]) else x[5]), row_cells))
         if self.checks:
             m.d.sync += [Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (levels_zero == (levels_left == 0)),
                                 "levels_zero: levels_left == 0"),
@@ -1573,7 +1597,7 @@ class PipelinedEngine(wiring.Component):
                  account=cmd.account, price=sym.lo + visit.level,
                  qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
-                m.d.sync += [levels_left.eq(levels_left - 1), levels_zero.eq(levels_left == 1)]
+                m.d.sync += levels_left.eq(levels_left - 1)
                 with m.If(levels_zero):
                     fsm.goto("WALK_SIDE_END")
                 with m.Else():
@@ -1704,12 +1728,11 @@ class PipelinedEngine(wiring.Component):
             ]
         link, head = mems["next"].read.choice, feed.o.payload.head
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
-        steered_names = ("state", "owner", "order", "leaves")
         for name, mem in mems.items():
-            if name in steered_names:
+            if name in STEERED:
                 en, others, _ = _or_requests(reads[name])
                 # (each memory's link choice from a copy of the link's forwarding hit of its own)
-                link_hit = mems["next"].read.hit_near[steered_names.index(name)]
+                link_hit = mems["next"].read.hit_near[STEERED.index(name)]
                 m.d.comb += [mem.read.en.eq(en | take | matcher.read_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link_hit,
                                                        [others, target, head, link.read],
