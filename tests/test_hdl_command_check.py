@@ -125,17 +125,26 @@ def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
     return Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
 
 
-@pytest.mark.parametrize("seed,pipelined", [(0, False), (1, False), (2, False), (3, False), (4, True), (5, True)])
-def test_each_family_registers_the_models_reason(seed, pipelined):
+@pytest.mark.parametrize("seed,pipelined,compared", [(0, False, False), (1, False, False), (2, False, False),
+                                                     (3, False, False), (4, True, False), (5, True, False),
+                                                     (6, True, True)])
+def test_each_family_registers_the_models_reason(seed, pipelined, compared):
     """In service: the rows a cycle after the handshake, answers from t+1 (the command's fields) or
-    t+2; pipelined: the rows two cycles after, every answer a register from t+4."""
+    t+2; pipelined: the rows two cycles after, every answer a register from t+4. ``compared``: the
+    target's compares given made (the slot holds no live order of the id's generation and the
+    command's symbol; its account is not the command's), as the pipelined engine makes them."""
     rng = random.Random(seed)
-    dut = CommandCheck(CONFIG, pipelined=pipelined)
+    dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared)
     cases = []
     for _ in range(1500):
         model, ids = a_book(rng)
         cmd = a_command(rng, model, ids)
         given = rows(model, cmd)
+        if compared:
+            k = CONFIG.slot_bits
+            live, gen, account, symbol = (given.pop(f"target_{n}") for n in ("live", "gen", "account", "symbol"))
+            given["target_mismatch"] = not live or gen != cmd.order_id >> k or symbol != cmd.symbol
+            given["owner_mismatch"] = account != cmd.account
         over = 0
         if cmd.opcode == Opcode.REPLACE and cmd.account < CONFIG.accounts:
             over = cmd.price * cmd.qty > model.accounts[cmd.account].max_notional
@@ -162,7 +171,7 @@ def test_each_family_registers_the_models_reason(seed, pipelined):
                 assert Reason(ctx.get(getattr(dut, f"{name}_reason"))) == want_here, (cmd, want)
                 assert ctx.get(getattr(dut, f"{name}_failed")) == (want_here != Reason.NONE), (cmd, want)
             await ctx.tick()
-            for port_name in ("account", "band", "target_gen", "target_live", "target_account", "target_symbol"):
+            for port_name in given:
                 port = getattr(dut, port_name)    # the rows are registered: they may change now
                 ctx.set(port.as_value() if hasattr(port, "as_value") else port, 0)
             ctx.set(dut.notional_over, over)
