@@ -228,6 +228,18 @@ class PipelinedEngine(wiring.Component):
             return on_row("symbol", compute, SymRow)
         st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
+        # the target's rows against the command (the check's UNKNOWN_ORDER and NOT_OWNER): its
+        # generation and live bit, symbol and account, each on both of the row's candidates
+        cmd_gen, cmd_symbol_low, cmd_account_low = cmd.order_id[k:k + g], cmd.symbol[:sb], cmd.account[:ab]
+        target_gen_same = on_row("state", lambda row: row.live & equal_of_luts(m, row.gen, cmd_gen, row_cells),
+                                 StateRow)
+        target_symbol_same = on_row("owner", lambda row: equal_of_luts(m, row.symbol, cmd_symbol_low, row_cells),
+                                    OwnerRow)
+        target_account_same = on_row("owner", lambda row: equal_of_luts(m, row.account, cmd_account_low, row_cells),
+                                     OwnerRow)
+        cmd_beyond_gen, cmd_beyond_symbol, cmd_beyond_account = Signal(), Signal(), Signal()
+        m.d.comb += [cmd_beyond_gen.eq(cmd.order_id[k + g:].any()), cmd_beyond_symbol.eq(cmd.symbol[sb:].any()),
+                     cmd_beyond_account.eq(cmd.account[ab:].any())]
         m.d.comb += [
             check.take.eq(take), check.payload.eq(pay),
             check.account.eq(acct_rd),
@@ -237,10 +249,13 @@ class PipelinedEngine(wiring.Component):
                                  hits=sym_hits[SYM_HIT_BAND:SYM_HIT_COPIES])),
             # (the target's compares made on both of each row's candidates and chosen after: the
             # mapper had chained them behind the memories' choices, six LUTs)
-            check.target_mismatch.eq(~bound_t1 | on_row(
-                "state", lambda row: ~row.live | (row.gen != cmd.order_id[k:]), StateRow) | on_row(
-                "owner", lambda row: row.symbol != cmd.symbol, OwnerRow)),
-            check.owner_mismatch.eq(on_row("owner", lambda row: row.account != cmd.account, OwnerRow)),
+            # (each compare a tree of slice LUTs, the command's bits above the row's width
+            # compared with 0 apart, from registers)
+            check.target_mismatch.eq(lut_of(m, [bound_t1, target_gen_same, target_symbol_same, cmd_beyond_gen,
+                                                cmd_beyond_symbol], lambda x: not (x[0] and x[1] and x[2])
+                                            or x[3] or x[4], row_cells)),
+            check.owner_mismatch.eq(lut_of(m, [target_account_same, cmd_beyond_account],
+                                           lambda x: not x[0] or x[1], row_cells)),
             check.notional_over.eq(notional_l.over),
             notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
         ]
