@@ -52,7 +52,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lut_of
+from fpgax.hdl.bits import equal_of_luts, lut_of
 from fpgax.hdl.fill_loop import QTY_BITS, Action, FillLoop
 from fpgax.hdl.layouts import EventLayout
 from fpgax.hdl.level_sweep import sweep_entry
@@ -194,12 +194,21 @@ class Matcher(wiring.Component):
                 m.d.sync += [last.head_valid.eq(~act.last), last.head.eq(act.r_next)]
         # the level taken last, until an order of it is met
         ahead = Signal.like(self.ahead)
-        with m.If(act.valid & (act.tag == ahead.idx)):
-            m.d.sync += ahead.valid.eq(0)
         with m.If(self.levels.ready):       # (the chain's take: valid there, so found and matching)
-            m.d.sync += [ahead.valid.eq(1), ahead.idx.eq(entry.idx)]
+            m.d.sync += ahead.idx.eq(entry.idx)
         with m.If(~loop.busy & ~loop.done):     # (cleared while no match runs: read at ``done``)
-            m.d.sync += [last.as_value().eq(0), ahead.valid.eq(0)]
+            m.d.sync += last.as_value().eq(0)
+        # ``ahead.valid``: cleared while no match runs, set as the chain takes a level, cleared as an
+        # order of it is decided -- one slice LUT of the take, the decision's terms (the loop's
+        # pending order, the event output's room) and registers' compare, which the mapper had
+        # chained behind the decision
+        cells = getattr(platform, "slice_cells", None)
+        idle, event_room = Signal(), Signal()
+        m.d.comb += [idle.eq(~loop.busy_copy & ~loop.done), event_room.eq(self.w_rdy & self.gone.ready)]
+        m.d.sync += ahead.valid.eq(lut_of(
+            m, [idle, self.levels.ready, loop.hold, event_room, equal_of_luts(m, act.tag, ahead.idx, cells),
+                ahead.valid],
+            lambda x: 0 if x[0] else 1 if x[1] else 0 if (x[2] and x[3] and x[4]) else x[5], cells))
         m.d.comb += [
             self.last.eq(last), self.ahead.eq(ahead), self.done.eq(loop.done), self.canceled.eq(loop.canceled),
             self.a_leaves_now.eq(loop.a_leaves_now), self.busy.eq(loop.busy),
