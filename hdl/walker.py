@@ -56,7 +56,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, no_worse, split_register, word_order
+from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, lut_of, no_worse, split_register, word_order
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -163,8 +163,7 @@ class Walker(wiring.Component):
         advanced, advanced_last, stopped = Signal(), Signal(), Signal()
         m.d.sync += [advanced.eq(self.advance), advanced_last.eq(visit.last),
                      stopped.eq(self.stop & self.busy)]
-        with m.If(self.leave & visit.valid):
-            m.d.sync += visit.valid.eq(0)
+        # (``visit.valid``'s own loads, made one LUT: below, after the machine)
 
         def stoppable():
             """``stop`` a cycle ago: back to IDLE (the last goto of a state's body counts)."""
@@ -263,6 +262,22 @@ class Walker(wiring.Component):
                 with m.Else():
                     fsm.goto("IDLE")
         fsm.finish()
+        # ``visit.valid``, as the statements above load it -- 0 in IDLE and after a stop in ENDS and
+        # RUN, RUN's next visit presented, a visit left (``leave``) -- as one slice LUT (the last
+        # load of the cycle, so this one counts): ``leave`` meets it only (the mapper had put two
+        # LUTs after it)
+        cells = getattr(platform, "slice_cells", None)
+        presenting, ends_or_run = Signal(), Signal()
+        m.d.comb += [presenting.eq(fsm.ongoing("RUN") & ~visit.valid & ahead.valid & ~stopped),
+                     ends_or_run.eq(fsm.ongoing("ENDS") | fsm.ongoing("RUN"))]
+
+        def valid_next(x):
+            valid, leave, present, idle, stop, ends_run = x
+            if idle or (stop and ends_run):
+                return 0
+            return 1 if present else (valid and not leave)
+        m.d.sync += visit.valid.eq(lut_of(m, [visit.valid, self.leave, presenting, fsm.ongoing("IDLE"), stopped,
+                                              ends_or_run], valid_next, cells))
         with m.If(stopped):      # (no read goes out later than the cycle after ``stop``: contract)
             m.d.sync += [r.en.eq(0) for r in requests]
         return m
