@@ -152,12 +152,13 @@ class LevelIndex(IndexPorts):
         # after (``RowChoice``): the choice meets the last LUT, not the first.
         word_d, summary_d = words.read.data, summary.read.data
 
-        def any_and_either(choice, mask):
-            """Whether the row shares a bit with ``mask``: each candidate's AND-OR tree of slice
-            cells in synthesis, chosen last (the mapper makes a chain of LUTs of it)."""
+        def any_and_either(choice, mask, none=False):
+            """Whether the row shares a bit with ``mask`` (``none``: shares none): each candidate's
+            AND-OR tree of slice cells in synthesis, chosen last (the mapper makes a chain of LUTs
+            of it)."""
             return lut_of(m, [choice.hit, any_and_of_luts(m, choice.written, mask, cells),
                               any_and_of_luts(m, choice.read, mask, cells)],
-                          lambda x: x[1] if x[0] else x[2], cells)
+                          lambda x: (x[1] if x[0] else x[2]) != none, cells)
         word_raw, summary_raw = Signal(W), Signal(NW)     # as read: what a write modifies
         word_keep, summary_keep = Signal(W), Signal(NW)   # what a write keeps of them
         gate = Signal()                                   # the start word's summary bit
@@ -301,11 +302,7 @@ class LevelIndex(IndexPorts):
                          summary_keep.eq(Mux(is_passed, beyond_mask, ~0)),
                          gate.eq(any_and_either(sc, sel_1h)),
                          start_any.eq(any_and_either(wc, find_mask)),
-                         # (each candidate's test an AND-OR tree of slice cells in synthesis, chosen
-                         # last: the mapper had made it a chain of seven LUTs)
-                         clear_empties.eq(lut_of(m, [wc.hit, any_and_of_luts(m, wc.written, other_bits, cells),
-                                                     any_and_of_luts(m, wc.read, other_bits, cells)],
-                                                 lambda x: not (x[1] if x[0] else x[2]), cells)),
+                         clear_empties.eq(any_and_either(wc, other_bits, none=True)),
                          level_used.eq(any_and_either(wc, bit_1h)),
                          passed_keeps.eq(any_and_either(wc, kept_mask)),
                          adjacent_used.eq(~at_edge & any_and_either(sc, adjacent_1h)),

@@ -163,7 +163,9 @@ class Walker(wiring.Component):
         advanced, advanced_last, stopped = Signal(), Signal(), Signal()
         m.d.sync += [advanced.eq(self.advance), advanced_last.eq(visit.last),
                      stopped.eq(self.stop & self.busy)]
-        # (``visit.valid``'s own loads, made one LUT: below, after the machine)
+        # (``visit.valid``'s loads are made one LUT below, after the machine, the last load of the
+        # cycle: the ``visit.valid`` loads in IDLE, ``stoppable`` and RUN's presentation are
+        # overridden by it and say the same)
 
         def stoppable():
             """``stop`` a cycle ago: back to IDLE (the last goto of a state's body counts)."""
