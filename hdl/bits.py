@@ -430,6 +430,12 @@ def equal_of_luts(m, a, b, cells: SliceCells | None = None):
     return _bit_pairs_of_luts(m, "equal_of_luts", a, b, lambda x, y: x == y, all, cells)
 
 
+def complement_of_luts(m, a, b, cells: SliceCells | None = None):
+    """``a == ~b`` (values of one width), as ``equal_of_luts`` builds its compare: for a value
+    compared with a register that holds another's complement."""
+    return _bit_pairs_of_luts(m, "complement_of_luts", a, b, lambda x, y: x != y, all, cells)
+
+
 def any_and_of_luts(m, a, b, cells: SliceCells | None = None):
     """``(a & b) != 0`` (values of one width) from LUT6s: three bit pairs ANDed and ORed to a LUT,
     then those ORed six to a LUT -- two LUT levels up to 18 bits, three up to 108, as slice cells

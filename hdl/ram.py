@@ -14,7 +14,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import lut_of, register_copy, wide_mux
+from fpgax.hdl.bits import complement_of_luts, lut_of, register_copy, wide_mux
 
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
@@ -22,6 +22,9 @@ URAM_SHAPE = (4096, 72)
 RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 #: RAMB18E2 aspect ratios, 512 x 36 in simple dual port (UG573); one counts as half a RAMB36.
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+#: Banks whose lane enables share one copy of a two-stage write's enable registers (``write_stages``)
+ENABLE_BANKS = 32
 
 #: A reader's bits whose choices share one copy of a memory's forwarding hit (``hit_copies``)
 HIT_BITS = 8
@@ -106,6 +109,13 @@ class PipelinedRam(wiring.Component):
       synthesis), equal to it in every cycle, for a reader that chooses between the candidates bit
       by bit over a wide row (one register would reach every bit's LUT).
 
+    * ``write_stages`` 2 (an ``ultra`` memory of more than one bank and more than one lane, with
+      forwarding): the write reaches the blocks a cycle later still, from a second set of registers
+      and a registered one-hot bank (a block's lane enable one LUT of two registers; its ``RDB_WR``,
+      which the URAM288 mapping makes the OR of its lane enables, a second). The writes of the two
+      cycles before a read are both answered from registers: compared with the read's address in
+      the cycle after it, chosen (the later first) behind the OREGs.
+
     * ``forward=False``: no forwarding. A read sees every write issued two cycles or more before its
       cycle, not the one issued in the cycle before (it lands as the read samples the blocks, which
       read first); ``choice.hit`` is 0. For a memory whose writer and readers are scheduled at
@@ -145,6 +155,9 @@ class PipelinedRam(wiring.Component):
             raise ValueError(f"latency {latency} is less than the {self.style} memory's {self.natural_latency}")
         self.latency = latency or self.natural_latency
         self.hit_copies = hit_copies
+        #: the registers a write passes before the blocks: 2 where a block's write enable would
+        #: otherwise be three LUT levels (the bank decode, the lane, the URAM288's OR of its lanes)
+        self.write_stages = 2 if (self.style == "ultra" and self.banks > 1 and self.lanes > 1 and forward) else 1
         if hit_copies and (self.lanes > 1 or not forward or self.latency != 2 or self.style == "ultra"):
             self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError("hit_copies: for a forwarding memory of one lane and latency 2 only")
@@ -178,6 +191,23 @@ class PipelinedRam(wiring.Component):
             halves = (list(w_bank[:lo_bits]), list(w_bank[lo_bits:]))
             lo_hot, hi_hot = ([lut_of(m, half, lambda x, j=j: sum(b << k for k, b in enumerate(x)) == j, cells)
                                for j in range(1 << len(half))] if half else [Const(1, 1)] for half in halves)
+        if self.write_stages == 2:
+            # the second stage: the write again, its bank one-hot (a register per bank, loaded from
+            # a LUT of the two halves), its lane enables copied per ``ENABLE_BANKS`` banks
+            w2_addr = Signal.like(w_addr, name="w2_addr", reset_less=True)
+            w2_data = Signal(width, name="w2_data", reset_less=True)
+            w2_en = Signal(lanes, name="w2_en", reset_less=True)
+            m.d.sync += [w2_addr.eq(w_addr), w2_data.eq(w_data), w2_en.eq(w_en)]
+            bank_hot = []
+            for i in range(self.banks):
+                lo, hi = lo_hot[i & ((1 << lo_bits) - 1)], hi_hot[i >> lo_bits]
+                bank_hot.append(register_copy(m, lut_of(m, [lo, hi], all, cells), cells,
+                                              name=f"bank_hot{i}", reset_less=True))
+            en_copies = [[register_copy(m, w_en[lane], cells, name=f"w2_en{c}_{lane}", reset_less=True)
+                          for lane in range(lanes)] for c in range(-(-self.banks // ENABLE_BANKS))]
+            block_addr, block_data = w2_addr, w2_data
+        else:
+            block_addr, block_data = w_addr, w_data
         outs = []
         for i in range(self.banks):
             mem = memory.Memory(shape=width, depth=self.bank_depth, init=[], attrs={"ram_style": self.style})
@@ -186,13 +216,16 @@ class PipelinedRam(wiring.Component):
             # block of the memory); the data register below takes a read's row only
             rd = mem.read_port()
             wr = mem.write_port(granularity=gr if lanes > 1 else None)
-            if self.banks > 1:       # (a LUT a lane: the two halves' bits and the lane's enable)
+            if self.write_stages == 2:   # (a LUT a lane: the bank's register and the lane's copy)
+                en_copy = en_copies[i // ENABLE_BANKS]
+                bank_en = Cat(*(lut_of(m, [bank_hot[i], en_copy[lane]], all, cells) for lane in range(lanes)))
+            elif self.banks > 1:       # (a LUT a lane: the two halves' bits and the lane's enable)
                 lo, hi = lo_hot[i & ((1 << lo_bits) - 1)], hi_hot[i >> lo_bits]
                 bank_en = Cat(*(lut_of(m, [lo, hi, w_en[lane]], all, cells) for lane in range(lanes)))
             else:
                 bank_en = w_en
             m.d.comb += [rd.addr.eq(self.read.addr[:low]),
-                         wr.addr.eq(w_addr[:low]), wr.data.eq(w_data), wr.en.eq(bank_en)]
+                         wr.addr.eq(block_addr[:low]), wr.data.eq(block_data), wr.en.eq(bank_en)]
             if self.style == "ultra":      # the block's output register (OREG)
                 out = Signal(width, name=f"bank{i}_out", reset_less=True)
                 m.d.sync += out.eq(rd.data)
@@ -214,11 +247,29 @@ class PipelinedRam(wiring.Component):
             landed_addr = Signal.like(w_addr, reset_less=True)
             landed_data = Signal(width, reset_less=True)
             landed_en = Signal(lanes, reset_less=True)
-            m.d.sync += [r_addr_n.eq(~self.read.addr),
-                         landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
-            with m.If(r_en):
-                m.d.sync += [fwd_hit.eq(Mux((landed_addr ^ r_addr_n).all(), landed_en, 0)),
-                             fwd_data.eq(landed_data)]
+            if self.write_stages == 2:       # the write landing now is the second stage's
+                m.d.sync += [landed_addr.eq(w2_addr), landed_data.eq(w2_data), landed_en.eq(w2_en)]
+            else:
+                m.d.sync += [landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
+            m.d.sync += r_addr_n.eq(~self.read.addr)
+            landed_hit = (landed_addr ^ r_addr_n).all()
+            if self.write_stages == 2:
+                # both writes the read missed, compared now and registered with their data: the one
+                # of the cycle before the read's (in the second stage, landing after the read
+                # sampled the blocks) and the one before it (landed as it sampled them); the answer
+                # is chosen behind the OREGs, the later write first, lane by lane
+                two = {name: Signal(shape, name=f"missed_{name}", reset_less=True) for name, shape in (
+                    ("later_hit", 1), ("later_en", lanes), ("later_data", width),
+                    ("earlier_hit", 1), ("earlier_en", lanes), ("earlier_data", width))}
+                # (each compare a tree of LUTs: the mapper chained them, five levels)
+                with m.If(r_en):
+                    m.d.sync += [two["later_hit"].eq(complement_of_luts(m, w2_addr, r_addr_n, cells)),
+                                 two["later_en"].eq(w2_en), two["later_data"].eq(w2_data),
+                                 two["earlier_hit"].eq(complement_of_luts(m, landed_addr, r_addr_n, cells)),
+                                 two["earlier_en"].eq(landed_en), two["earlier_data"].eq(landed_data)]
+            else:
+                with m.If(r_en):
+                    m.d.sync += [fwd_hit.eq(Mux(landed_hit, landed_en, 0)), fwd_data.eq(landed_data)]
             if self.hit_copies:      # (copies of ``choice.hit``, for readers of many bits: see ``hit_copies``)
                 hit_d = (landed_addr ^ r_addr_n).all() & landed_en[0]
                 m.d.comb += self.read.hit_near.eq(Cat(*(
@@ -232,7 +283,14 @@ class PipelinedRam(wiring.Component):
             hit_at, fwd_at, at_en = Signal.like(fwd_hit), Signal.like(fwd_data), Signal(reset_less=True)
             m.d.sync += at_en.eq(r_en)
             with m.If(at_en):
-                m.d.sync += [hit_at.eq(fwd_hit), fwd_at.eq(fwd_data)]
+                if self.write_stages == 2:
+                    for lane in range(lanes):
+                        part = slice(lane * gr, (lane + 1) * gr)
+                        later = two["later_hit"] & two["later_en"][lane]
+                        m.d.sync += [hit_at[lane].eq(later | (two["earlier_hit"] & two["earlier_en"][lane])),
+                                     fwd_at[part].eq(Mux(later, two["later_data"][part], two["earlier_data"][part]))]
+                else:
+                    m.d.sync += [hit_at.eq(fwd_hit), fwd_at.eq(fwd_data)]
             fwd_hit, fwd_data, data_en = hit_at, fwd_at, at_en
             if bank is not None:
                 bank_at = Signal(len(bank), name="bank_at_mux", reset_less=True)

