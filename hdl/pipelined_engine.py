@@ -11,7 +11,7 @@ Structure
 * The **sequencer** (this component's state machine) takes a command, reads its rows at the
   handshake (t0) -- the symbol's, the account's and, for CANCEL, the target slot's -- lets
   ``CommandCheck`` and the ``NotionalCheck``\\ s decide its admission (t4; a MARKET order's notional,
-  whose price is the band's edge, t5), and runs the units that carry it out, one after another.
+  whose price is the band's edge, t6), and runs the units that carry it out, one after another.
 * ``SlotQueue`` hands out order slots; ``Matcher`` (over a ``LevelFeed`` of the opposite side's
   levels, over ``LevelIndex`` and ``LevelRows``) trades an aggressor; ``Rester`` puts an order on
   its level's FIFO and its account's list; ``Unlinker`` takes one off and frees its slot (a CANCEL's
@@ -154,7 +154,7 @@ class PipelinedEngine(wiring.Component):
         # -- units ---------------------------------------------------------------------------------
         m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True)
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
-        m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t2
+        m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
         m.submodules.index = index = LevelIndex(bb, lb)
         m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY)
@@ -749,7 +749,7 @@ class PipelinedEngine(wiring.Component):
                                  equal_of_luts(m, idx[:lb], sym.ask, row_cells)],
                              lambda x: x[1] if x[0] == BUY else x[2], row_cells)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
-        # (a slot for a NEW, a MARKET order's notional, from t5)
+        # (a slot for a NEW, a MARKET order's notional, from t6)
         verdict = Signal(data.StructLayout({
             "new_bad": 1,         # a NEW the check, a LIMIT order's notional or POST_ONLY rejects
             "other_reject": 1,    # any other command rejected
@@ -947,6 +947,10 @@ class PipelinedEngine(wiring.Component):
         # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
         # each bit one LUT of the symbol row's two candidates (``RowChoice``) and the side, a slice
         # cell in synthesis -- the DSP's multiply follows it in the same cycle
+        # (registered in t2 and multiplied from t3: the DSP's multiply and adder take 1.6 ns after its
+        # input pin, no room for the choice's LUT and its fanout before them)
+        market_price = Signal(len(sym_rd.hi))
+        m.d.comb += [notional_m.price.eq(market_price), notional_m.qty.eq(cmd.qty)]
         market_notional_price = Cat(*(
             lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], cmd.side[0], sym_written.hi[i], sym_written.lo[i],
                        sym_read.hi[i], sym_read.lo[i]],
@@ -969,8 +973,8 @@ class PipelinedEngine(wiring.Component):
                 row.bid_valid & (market | (cmd.price <= row.bid_price)))))
             # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
-            m.d.comb += [notional_l.capture.eq(1),
-                         notional_m.price.eq(market_notional_price), notional_m.qty.eq(cmd.qty)]
+            m.d.comb += notional_l.capture.eq(1)
+            m.d.sync += market_price.eq(market_notional_price)
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
@@ -991,15 +995,17 @@ class PipelinedEngine(wiring.Component):
                  client_id=ord_rd.client_id, account=own_rd.account, order_id=cmd.order_id,
                  price=ord_rd.price, qty=mems["leaves"].read.data)
             with m.If(market):
-                fsm.goto("MARKET_NOTIONAL")
+                fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
                 fsm.goto("CANCEL_UNLINK")
             with m.Else():
                 fsm.goto("DECIDE")
-        with fsm.state("MARKET_NOTIONAL"):    # t4: a MARKET order's notional (from t2) is compared
+        with fsm.state("MARKET_PRODUCT"):     # t4: a MARKET order's partial products (of t3's operands) are summed
+            fsm.goto("MARKET_NOTIONAL")
+        with fsm.state("MARKET_NOTIONAL"):    # t5: a MARKET order's notional (from t3) is compared
             m.d.comb += notional_m.capture.eq(1)     # (t3 cleared it: ``over_m`` is its register)
             fsm.goto("DECIDE")
-        # t4 (a MARKET order t5): the command is admitted or rejected, once what the command before
+        # t4 (a MARKET order t6): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)
         # DECIDE's verdicts, from registers (``verdict``, registered with the plan in t3 and RECHECK,
