@@ -54,7 +54,7 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, any_of_luts, first_of, or_tree
+from fpgax.hdl.bits import address_bits, any_and_of_luts, any_of_luts, first_of, lut_of, or_tree
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -286,10 +286,11 @@ class CommandCheck(wiring.Component):
             answers[family] = (failed, reason)
         if self.pipelined:
             self._command_answer(m, take, cmd, decide, answers, fired, at_take_names, row_names,
-                                 getattr(platform, "slice_cells", None))
+                                 getattr(platform, "slice_cells", None), families, condition_of)
         return m
 
-    def _command_answer(self, m, take, cmd, decide, answers, fired, at_take_names, row_names, cells):
+    def _command_answer(self, m, take, cmd, decide, answers, fired, at_take_names, row_names, cells,
+                        families, condition_of):
         """(pipelined) ``command_*``: the command's own family's answer, by a one-hot of its family
         registered at take. ``command_failed_soon`` (from t+3) is an OR a LUT or two deep: of one
         register for the command's own rules (their verdicts, its family's chosen, registered in
@@ -315,7 +316,70 @@ class CommandCheck(wiring.Component):
                 late = [fired[n] for n in row_names[f]] + ([self.notional_over] if f == "replace" else [])
                 groups.append((is_family[f], late))
         picked_failed = any_of_luts(m, groups, cells)
-        picked_reason = or_tree([Mux(is_family[f], answers[f][1], 0) for f in family_of])
+        picked_reason = self._command_reason(m, is_family, fired, families, condition_of, cells)
         m.d.comb += self.command_failed_soon.eq(picked_failed)
         with m.If(decide):
             m.d.sync += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
+
+
+    def _command_reason(self, m, is_family, fired, families, condition_of, cells):
+        """(pipelined) ``command_reason`` before its register, in t+3: four LUT levels of registers.
+
+        * From t+2: per family, the reason of its first failed early rule (the command's own
+          fields': 0, none), registered from the early verdicts (registers from t+1); from t+3 the
+          command's family's (``own_early``), chosen by its one-hot (``is_*``, from t+1).
+        * From t+2: per family and late verdict (the rows' and the notional limit's, registered at
+          the end of t+2), whether it counts -- the command is of the family and none of the
+          family's early rules before it failed -- a register. Within a family these are a
+          thermometer: a verdict counts only if every late one before it does.
+        * In t+3, per family with late verdicts: ``counted``, whether a counting one failed (an
+          OR of ANDs, ``any_and_of_luts``), and ``first``, the reason of its first failed late
+          verdict, counting or not (a LUT of the verdicts a bit; two for seven). By the
+          thermometer, a counting one failed exactly when the first failed one counts, so the
+          reason is the ``first`` of the family whose ``counted`` holds, else ``own_early``."""
+        early_reason, lates = {}, {}
+        for family, rules in families.items():
+            elements = [(i, name, reason) for i, (names, reason) in enumerate(rules) for name in names]
+            if family == "replace":
+                elements.append((len(rules), "notional", R.NOTIONAL_LIMIT))
+            is_late = {name: name == "notional" or not condition_of[name][1] for _, name, _ in elements}
+            early = [(i, fired[name], reason) for i, name, reason in elements if not is_late[name]]
+            _, reason = first_of([v for _, v, _ in early], [Const(int(r), REASON_BITS) for _, _, r in early])
+            early_reason[family] = Signal(REASON_BITS, name=f"{family}_early_why")
+            m.d.sync += early_reason[family].eq(reason)
+            late = []
+            for i, name, reason in elements:
+                if is_late[name]:
+                    counts = Signal(name=f"{family}_counts_{name}")
+                    m.d.sync += counts.eq(is_family[family] & ~_any([v for j, v, _ in early if j < i]))
+                    late.append((self.notional_over if name == "notional" else fired[name], counts, int(reason)))
+            if late:
+                lates[family] = late
+        own_early = Signal(REASON_BITS, name="own_early_why")
+        m.d.sync += own_early.eq(or_tree([Mux(is_family[f], early_reason[f], 0) for f in families]))
+
+        def first_reason_bit(verdicts, bit):
+            """The bit of the first failed verdict's reason (0: none failed), one LUT up to six."""
+            if len(verdicts) <= 6:
+                return lut_of(m, [v for v, _ in verdicts], lambda x: next(
+                    (r >> bit & 1 for x_i, (_, r) in zip(x, verdicts, strict=True) if x_i), 0), cells)
+            head, tail = verdicts[:6], verdicts[6:]
+            return lut_of(m, [lut_of(m, [v for v, _ in head], any, cells), first_reason_bit(head, bit),
+                              first_reason_bit(tail, bit)], lambda x: x[1] if x[0] else x[2], cells)
+
+        counted = {f: any_and_of_luts(m, Cat(*(v for v, _, _ in late)), Cat(*(c for _, c, _ in late)), cells)
+                   for f, late in lates.items()}
+        none_counted = lut_of(m, list(counted.values()), lambda x: not any(x), cells)
+        bits = []
+        for bit in range(REASON_BITS):
+            terms = [(counted[f], first_reason_bit([(v, r) for v, _, r in late], bit)) for f, late in lates.items()]
+            flat = [x for pair in terms for x in pair] + [none_counted, own_early[bit]]
+            if len(flat) <= 6:
+                bits.append(lut_of(m, flat, lambda x: any(x[k] and x[k + 1] for k in range(0, len(x), 2)), cells))
+            else:       # (three families' pairs to a LUT, then those with the rest)
+                joined = [lut_of(m, [x for pair in terms[j:j + 3] for x in pair],
+                                 lambda x: any(x[k] and x[k + 1] for k in range(0, len(x), 2)), cells)
+                          for j in range(0, len(terms), 3)]
+                bits.append(lut_of(m, joined + [none_counted, own_early[bit]],
+                                   lambda x: any(x[:-2]) or (x[-2] and x[-1]), cells))
+        return Cat(*bits)

@@ -6,9 +6,11 @@ the family's last rule: notional, cross, pool and book checks live elsewhere).""
 import random
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from fpgax.hdl.command_check import FAMILIES, CommandCheck
+from fpgax.hdl.target import SLICE_MODEL
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -125,14 +127,15 @@ def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
     return Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
 
 
-@pytest.mark.parametrize("seed,pipelined,compared", [(0, False, False), (1, False, False), (2, False, False),
-                                                     (3, False, False), (4, True, False), (5, True, False),
-                                                     (6, True, True)])
-def test_each_family_registers_the_models_reason(seed, pipelined, compared):
+@pytest.mark.parametrize("seed,pipelined,compared,slices", [
+    (0, False, False, False), (1, False, False, False), (2, False, False, False), (3, False, False, False),
+    (4, True, False, False), (5, True, False, False), (6, True, True, False), (7, True, True, True)])
+def test_each_family_registers_the_models_reason(seed, pipelined, compared, slices):
     """In service: the rows a cycle after the handshake, answers from t+1 (the command's fields) or
     t+2; pipelined: the rows two cycles after, every answer a register from t+4. ``compared``: the
     target's compares given made (the slot holds no live order of the id's generation and the
-    command's symbol; its account is not the command's), as the pipelined engine makes them."""
+    command's symbol; its account is not the command's), as the pipelined engine makes them.
+    ``slices``: built of the slice cells' models, as for synthesis."""
     rng = random.Random(seed)
     dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared)
     cases = []
@@ -196,7 +199,7 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared):
             seen[name].add(got)
             await ctx.tick()
 
-    sim = Simulator(dut)
+    sim = Simulator(Fragment.get(dut, SLICE_MODEL) if slices else dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
