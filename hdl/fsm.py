@@ -31,6 +31,10 @@ Contract (the same as ``m.FSM()``):
   elsewhere, and that otherwise none does). The state's register then stays on ``~condition``,
   which may be one LUT of registers, not on the OR of every move's condition (as deep as the
   deepest). With ``checks``, an ``Assert`` for amaranth.sim says that the two agree.
+* ``leaves_when_lut(inputs, function, cells)``: ``leaves_when(function(inputs))`` for up to four
+  one-bit inputs, with the state's next value one LUT (``fpgax.hdl.bits.lut_of``; a slice cell
+  with ``cells``) of its register, those inputs and the OR of its entries: the condition's own LUT
+  is not on the state's path.
 * A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
 
 The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
@@ -40,7 +44,7 @@ signal from an AND-OR of ``ongoing()`` terms instead.
 
 from contextlib import contextmanager
 
-from amaranth import Assert, Cat, Module, Signal, Value
+from amaranth import Assert, Cat, Const, Module, Signal, Value
 
 from fpgax.hdl.bits import or_tree
 
@@ -50,6 +54,7 @@ class OneHotFSM:
         self._m = m
         self._checks = checks
         self._leaves: dict[str, Value] = {}           # state -> its leaves_when condition
+        self._leaf_luts: dict[str, tuple] = {}        # state -> leaves_when_lut's (inputs, function, cells)
         self._name = name
         self._domain = domain
         self._init = init
@@ -146,6 +151,16 @@ class OneHotFSM:
             raise ValueError(f"state {self._current!r}: leaves_when() twice")
         self._leaves[self._current] = Value.cast(condition)
 
+    def leaves_when_lut(self, inputs: list, function, cells=None):
+        """The state whose body this is is left exactly when ``function`` (of a tuple of the
+        ``inputs``' bits, as ``lut_of``'s) holds; its next value one LUT (see the contract)."""
+        from fpgax.hdl.bits import lut_of
+
+        if not 1 <= len(inputs) <= 4:
+            raise ValueError(f"leaves_when_lut: 1 to 4 inputs, not {len(inputs)}")
+        self.leaves_when(lut_of(self._m, inputs, function))
+        self._leaf_luts[self._current] = (list(inputs), function, cells)
+
     def finish(self):
         """Build the next-state logic: state S is entered by a counting goto(S) of another state,
         and kept while no goto of its own body leads elsewhere."""
@@ -176,7 +191,15 @@ class OneHotFSM:
                                                       f"{self._name}: state {s} left when its leaves_when holds")
             else:
                 stay = bit & ~moved
-            next_bit = or_tree([stay] + enter[s])
+            if s in self._leaf_luts:      # (one LUT: the register, the inputs, the entries' OR)
+                from fpgax.hdl.bits import lut_of
+
+                inputs, function, cells = self._leaf_luts[s]
+                entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
+                next_bit = lut_of(self._m, [bit, *inputs, entered],
+                                  lambda x, f=function: bool((x[0] and not f(x[1:-1])) or x[-1]), cells)
+            else:
+                next_bit = or_tree([stay] + enter[s])
             if s in self._next:           # (asked for: named, see ``next_state``)
                 self._m.d.comb += self._next[s].eq(next_bit)
                 next_bit = self._next[s]

@@ -1611,6 +1611,13 @@ class PipelinedEngine(wiring.Component):
                     with m.Default():
                         fsm.goto("WALK_SIDE_END")
             fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
+            # WALKING is left at a visit its walk does not pass (every kind's move above: HALT's
+            # DAY order, MASS_CANCEL's order it takes, SNAPSHOT's last order of a level, FOK's
+            # stop or fill), or with no order left: its next value one LUT of the pinned verdict
+            # (the FOK's borrow, then ``visit_passes``, then the state: the mapper had made it
+            # three LUTs after the borrow)
+            fsm.leaves_when_lut([visit.valid, visit_passes, walker.busy, walk_go],
+                                lambda x: not x[1] if x[0] else not (x[2] or x[3]), row_cells)
         with fsm.state("WALK_ON"):
             fsm.goto("WALKING")
         with fsm.state("SNAPSHOT_LEVEL"):

@@ -273,6 +273,13 @@ class ChainMachine(Elaboratable):
                         fsm.leaves_when(away)
                     elif self.leaves == "wrong":
                         fsm.leaves_when(away | (self.inputs == (1 << N_INPUTS) - 1))
+                    elif self.leaves in ("lut", "lut_cells"):     # the same condition, as a table
+                        def leaves(x, chain=chain, i=i):
+                            value = sum(bit << k for k, bit in enumerate(x))
+                            target = next((t for mask, want, t in chain if value & mask == want), i)
+                            return target != i
+                        fsm.leaves_when_lut(list(self.inputs), leaves,
+                                            MODEL_CELLS if self.leaves == "lut_cells" else None)
             fsm.finish()
         else:
             with m.FSM(init="S0"):
@@ -312,6 +319,25 @@ def test_leaves_when_exact_moves_like_the_elif_chain(seed):
     chains = random_chains(rng)
     ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, leaves="exact")
     assert len(side_by_side(rng, ref, dut)) >= 4
+
+
+@pytest.mark.parametrize("seed,leaves", [(0, "lut"), (1, "lut"), (2, "lut_cells"), (3, "lut_cells")])
+def test_leaves_when_lut_moves_like_the_elif_chain(seed, leaves):
+    """``leaves_when_lut``: each state's exact condition as a table of the four inputs, its next
+    value one LUT (as an expression, and of the slice cells' models)."""
+    rng = random.Random(400 + seed)
+    chains = random_chains(rng)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, leaves=leaves)
+    assert len(side_by_side(rng, ref, dut)) >= 4
+
+
+def test_leaves_when_lut_of_more_than_four_inputs_is_an_error():
+    m = Module()
+    m._MustUse__silence = True         # never simulated
+    fsm = OneHotFSM(m, init="A")
+    with fsm.state("A"):
+        with pytest.raises(ValueError, match="1 to 4 inputs, not 5"):
+            fsm.leaves_when_lut([Signal() for _ in range(5)], any)
 
 
 def test_leaves_when_that_disagrees_with_the_moves_fails_its_check():
