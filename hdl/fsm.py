@@ -35,6 +35,10 @@ Contract (the same as ``m.FSM()``):
   one-bit inputs, with the state's next value one LUT (``fpgax.hdl.bits.lut_of``; a slice cell
   with ``cells``) of its register, those inputs and the OR of its entries: the condition's own LUT
   is not on the state's path.
+* ``next_is_lut(S, inputs, function, cells)``: state S's register takes ``function(inputs)`` (up to six
+  one-bit inputs) in every cycle, one LUT, instead of the next-state logic the gotos make; the
+  caller guarantees the two agree (with ``checks``, an ``Assert`` says they do). For a state entered
+  from many others on one condition (an OR of their registers, a tree as deep as their number).
 * A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
 
 The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
@@ -55,6 +59,7 @@ class OneHotFSM:
         self._checks = checks
         self._leaves: dict[str, Value] = {}           # state -> its leaves_when condition
         self._leaf_luts: dict[str, tuple] = {}        # state -> leaves_when_lut's (inputs, function, cells)
+        self._next_luts: dict[str, tuple] = {}        # state -> next_is_lut's (inputs, function, cells)
         self._name = name
         self._domain = domain
         self._init = init
@@ -161,6 +166,15 @@ class OneHotFSM:
         self.leaves_when(lut_of(self._m, inputs, function))
         self._leaf_luts[self._current] = (list(inputs), function, cells)
 
+    def next_is_lut(self, name: str, inputs: list, function, cells=None):
+        """State ``name``'s next value is ``function`` of ``inputs`` (see the contract)."""
+        if self._finished:
+            raise ValueError(f"next_is_lut({name!r}) after finish()")
+        if not 1 <= len(inputs) <= 6:
+            raise ValueError(f"next_is_lut: 1 to 6 inputs, not {len(inputs)}")
+        self.ongoing(name)
+        self._next_luts[name] = (list(inputs), function, cells)
+
     def finish(self):
         """Build the next-state logic: state S is entered by a counting goto(S) of another state,
         and kept while no goto of its own body leads elsewhere."""
@@ -200,6 +214,15 @@ class OneHotFSM:
                                   lambda x, f=function: bool((x[0] and not f(x[1:-1])) or x[-1]), cells)
             else:
                 next_bit = or_tree([stay] + enter[s])
+            if s in self._next_luts:      # (the caller's LUT; the gotos' logic only checks it)
+                from fpgax.hdl.bits import lut_of
+
+                inputs, function, cells = self._next_luts[s]
+                given = lut_of(self._m, inputs, function, cells)
+                if self._checks:
+                    self._m.d[self._domain] += Assert(given == next_bit,
+                                                      f"{self._name}: state {s}'s next_is_lut agrees with its moves")
+                next_bit = given
             if s in self._next:           # (asked for: named, see ``next_state``)
                 self._m.d.comb += self._next[s].eq(next_bit)
                 next_bit = self._next[s]

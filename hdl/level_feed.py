@@ -312,7 +312,7 @@ class LevelFeed(wiring.Component):
             m.d.sync += [fresh.eq(1), find_due.eq(0)]
             fsm.goto("GROUP")
 
-        fsm = OneHotFSM(m, init="IDLE")
+        fsm = OneHotFSM(m, init="IDLE", checks=self.checks)
 
         # what a state offers (``offer``: WAIT_FIND, TAKE, WAIT_WORD), loaded in every cycle whether
         # or not it is offered, so that the conditions of an offer meet ``cand_valid`` only: the
@@ -432,6 +432,12 @@ class LevelFeed(wiring.Component):
         with fsm.state("DRAIN"):         # stopped: an index operation in flight finishes
             with m.If(~self.index_busy):
                 fsm.goto("IDLE")
+        # DRAIN is entered on ``stop`` from every state but IDLE and HOLD (``drain_on_stop``, the
+        # last goto of their bodies) and kept while the index is busy: one LUT of registers and
+        # ``stop``, not an OR of seven states' flags (the mapper shared its terms: four LUTs)
+        fsm.next_is_lut("DRAIN", [self.stop, fsm.ongoing("IDLE"), fsm.ongoing("HOLD"), fsm.ongoing("DRAIN"),
+                                  self.index_busy],
+                        lambda x: (x[0] and not (x[1] or x[2] or x[3])) or (x[3] and x[4]), cells)
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
             m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
                          rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),

@@ -201,14 +201,16 @@ class LevelFeedCore(wiring.Component):
     sweep's paths with the memories it reads. The feed's ports but those it drives the index and the
     rows with; the index's request while the feed is idle (``setup_*``: start, op, book, idx, down,
     inclusive; the index's ``busy``, ``free_next`` and ``ready`` out), and the rows' write port
-    (``rows_write``). ``tests/test_hdl_level_feed.py`` drives it against books in Python."""
+    (``rows_write``). ``tests/test_hdl_level_feed.py`` drives it against books in Python;
+    ``checks``: the feed's ``Assert``s for amaranth.sim."""
 
     #: the feed's members wired inside: its index request and answers, its row reads
     INNER = ("index_start", "index_op", "index_book", "index_idx", "index_down", "index_busy",
              "index_found", "index_result", "index_rest", "index_beyond", "row_addr", "row_en", "row_data", "peek")
     SETUP = ("start", "op", "book", "idx", "down", "inclusive")
 
-    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int | None = None):
+    def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int | None = None,
+                 checks: bool = False):
         from fpgax.hdl.level_feed import LevelFeed
         from fpgax.hdl.level_index import LevelIndex
         from fpgax.hdl.level_rows import LevelRows
@@ -216,7 +218,8 @@ class LevelFeedCore(wiring.Component):
 
         self.index = LevelIndex(book_bits, level_bits, word_bits or WORD_BITS)
         self.rows = LevelRows(slot_bits, 1 << (book_bits + level_bits))
-        self.feed = LevelFeed(book_bits, level_bits, slot_bits, self.index.word_bits, self.rows.latency)
+        self.feed = LevelFeed(book_bits, level_bits, slot_bits, self.index.word_bits, self.rows.latency,
+                              checks=checks)
         index_ports = self.index.signature.members
         super().__init__({
             **ports_but(self.feed, self.INNER),

@@ -360,3 +360,102 @@ def test_leaves_when_outside_a_body_or_twice_is_an_error():
         fsm.leaves_when(0)
         with pytest.raises(ValueError, match="twice"):
             fsm.leaves_when(1)
+
+
+class DrainMachine(Elaboratable):
+    """A, B and C; A and B go to each other on input 0 and to C on input 1 (the last goto
+    counting), C back to A on input 2. ``next_is_lut``: C's next value given as one table of
+    (input 1, A, B, C, input 2) -- ``exact``, or ``wrong`` (C also kept on input 2); ``None``:
+    the gotos' own logic."""
+
+    def __init__(self, lut=None, amaranth=False):
+        self.lut, self.amaranth = lut, amaranth
+        self.inputs = Signal(3)
+        self.state = Signal(2)
+
+    def elaborate(self, platform):
+        m = Module()
+        x = self.inputs
+        if self.amaranth:
+            with m.FSM(init="A"):
+                for name, code, other in (("A", 0, "B"), ("B", 1, "A")):
+                    with m.State(name):
+                        m.d.comb += self.state.eq(code)
+                        with m.If(x[1]):
+                            m.next = "C"
+                        with m.Elif(x[0]):
+                            m.next = other
+                with m.State("C"):
+                    m.d.comb += self.state.eq(2)
+                    with m.If(x[2]):
+                        m.next = "A"
+            return m
+        fsm = OneHotFSM(m, init="A", checks=True)
+        for name, code, other in (("A", 0, "B"), ("B", 1, "A")):
+            with fsm.state(name):
+                m.d.comb += self.state.eq(code)
+                with m.If(x[0]):
+                    fsm.goto(other)
+                with m.If(x[1]):
+                    fsm.goto("C")
+        with fsm.state("C"):
+            m.d.comb += self.state.eq(2)
+            with m.If(x[2]):
+                fsm.goto("A")
+        if self.lut:
+            wrong = self.lut == "wrong"
+            fsm.next_is_lut("C", [x[1], fsm.ongoing("A"), fsm.ongoing("B"), fsm.ongoing("C"), x[2]],
+                            lambda v: (v[0] and (v[1] or v[2])) or (v[3] and (wrong or not v[4])), MODEL_CELLS)
+        fsm.finish()
+        return m
+
+
+@pytest.mark.parametrize("lut", [None, "exact"])
+def test_next_is_lut_that_agrees_moves_like_amaranths_fsm(lut):
+    rng = random.Random(21)
+    top = Module()
+    top.submodules.ref, top.submodules.dut = ref, dut = DrainMachine(amaranth=True), DrainMachine(lut)
+    seen = set()
+
+    async def bench(ctx):
+        for _ in range(400):
+            value = rng.randrange(8)
+            ctx.set(ref.inputs, value)
+            ctx.set(dut.inputs, value)
+            assert ctx.get(dut.state) == ctx.get(ref.state)
+            seen.add(ctx.get(ref.state))
+            await ctx.tick()
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == {0, 1, 2}
+
+
+def test_next_is_lut_that_disagrees_with_the_moves_fails_its_check():
+    dut = DrainMachine("wrong")
+
+    async def bench(ctx):
+        for value in (0b010, 0b100, 0b100):        # to C, then input 2: C must leave
+            ctx.set(dut.inputs, value)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    with pytest.raises(AssertionError, match="next_is_lut agrees with its moves"):
+        sim.run()
+
+
+def test_next_is_lut_after_finish_or_of_seven_inputs_is_an_error():
+    m = Module()
+    m._MustUse__silence = True         # never simulated
+    fsm = OneHotFSM(m, init="A")
+    with fsm.state("A"):
+        pass
+    with pytest.raises(ValueError, match="1 to 6 inputs, not 7"):
+        fsm.next_is_lut("A", [Signal() for _ in range(7)], any)
+    fsm.finish()
+    with pytest.raises(ValueError, match="after finish"):
+        fsm.next_is_lut("A", [Signal()], any)

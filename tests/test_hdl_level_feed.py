@@ -52,7 +52,7 @@ def expected(levels, down, limit, any_price):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_feed_yields_the_acceptable_levels_in_order(seed):
-    dut = LevelFeedCore(BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS)
+    dut = LevelFeedCore(BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS, checks=True)
     rng = random.Random(seed)
     books = [dict() for _ in range(1 << BOOK_BITS)]     # level -> (head, tail)
     latency = dut.rows.latency
