@@ -239,10 +239,11 @@ class LevelFeed(wiring.Component):
         # ---- the generator: the best level, then the levels after it in its word and the next
         # (peeked at ``start``: ``IndexPeek``), then the index's answers and the rest of their words
         # ``rest``: the levels not yet taken of two words, in the search's order: ``word_a``'s, then
-        # ``word_b``'s (the peeked pair; an answer's word is ``word_a``, its ``rest_b`` empty)
+        # ``word_b``'s (the peeked pair; an answer's word is ``word_a``, its upper half empty)
         sb = max(self.sel_bits, 1)
         rest = Signal(2 * W)
-        rest_b = rest[W:]
+        # (the peek's words, in the search's order: the best's masked by the peek itself)
+        pair = Cat(self.peek.masked, self.peek.next)
         rest_g = Signal(grouped_width(2 * W))
         word_a, word_b = Signal(sb), Signal(sb)
         # ``b_used``: the peeked next word's summary bit, applied where rest_g is taken (its
@@ -303,7 +304,7 @@ class LevelFeed(wiring.Component):
         def load_answer():
             """The index's answer's word, loaded in every cycle a state waits for it (nothing reads
             ``rest`` or ``word_a`` then): ``take_answer`` takes it when it is there."""
-            m.d.sync += [rest.eq(self.index_rest), word_a.eq(self.index_result[wb:] if self.sel_bits else 0)]
+            m.d.sync += word_a.eq(self.index_result[wb:] if self.sel_bits else 0)     # (``rest``: below)
 
         def take_answer():
             """The index's answer (found) is the next level; the rest of its word follows, and
@@ -384,9 +385,8 @@ class LevelFeed(wiring.Component):
                          spec_acceptable.eq(lut_of(m, [any_price, down, adjacent_at_least, adjacent_at_most],
                                                    lambda x: x[0] or (x[2] if x[1] else x[3]), cells))]
             # (the peek's words, in the search's order: the best's masked by the peek itself)
-            pair = Cat(self.peek.masked, self.peek.next)
             m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells)),
-                         rest.eq(pair & (pair - 1)), b_used.eq(self.peek.next_used),
+                         b_used.eq(self.peek.next_used),
                          word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]
             fsm.goto("TAKE")
             drain_on_stop()
@@ -400,16 +400,15 @@ class LevelFeed(wiring.Component):
                     fsm.goto("END")
             drain_on_stop()
         with fsm.state("GROUP"):         # the rest's first stage; after an answer, the next word asked for
-            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W, m=m, cells=cells)),
-                         rest.eq(rest & (rest - 1)), fresh.eq(0)]
+            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W, m=m, cells=cells)), fresh.eq(0)]
             with m.If(fresh):            # (the index's outputs hold until its next start)
                 more = self.index_beyond != 0
                 m.d.sync += [ahead.eq(more), req_start.eq(more)]
             fsm.goto("TAKE")
             drain_on_stop()
         with fsm.state("TAKE"):          # the next level of the words, or on to the next word
-            # (the peeked next word, empty when its summary bit is clear: its levels dropped here)
-            m.d.sync += rest_b.eq(rest_b & b_used.replicate(W))
+            # (the peeked next word, empty when its summary bit is clear: its levels dropped here,
+            # in ``rest``'s next value below)
             with m.If(rest_any):
                 with m.If(can_offer):
                     offer()
@@ -442,5 +441,34 @@ class LevelFeed(wiring.Component):
             m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
                          rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),
                          req_book.eq(0), req_idx.eq(0), req_down.eq(0)]
+        # ``rest``'s next value, one LUT a bit after the decrements' carry chains: PEEK's pair and
+        # GROUP's rest each with its lowest level cleared (``x & (x - 1)``), the waits' answer
+        # (``load_answer``), TAKE's peeked word dropped when its summary bit is clear, else held --
+        # the other states' choice LUTs of registers and ``rest``'s own chain beside it (the states'
+        # multiplexer had followed the carry chain, three LUTs and a MUXF8). PEEK's decrement is
+        # two chains of a word each, side by side: the next word's bits are decremented only when
+        # the best's word is empty -- an OR tree of its bits beside the chains, its last LUT copied
+        # per eight bits (the borrow out of the chain, one net to all of them, came later)
+        low_dec, high_dec, rest_dec = Signal(W), Signal(W), Signal(2 * W)
+        m.d.comb += [low_dec.eq(pair[:W] - 1), high_dec.eq(pair[W:] - 1), rest_dec.eq(rest - 1)]
+        low_any = [lut_of(m, list(pair[j:min(j + 6, W)]), any, cells) for j in range(0, W, 6)]
+        low_empty = [lut_of(m, low_any, lambda x: not any(x), cells) for _ in range(-(-W // 8))]
+        waits = [fsm.ongoing("WAIT_FIND"), fsm.ongoing("WAIT_WORD")]
+        rest_next = []
+        for i in range(2 * W):
+            answer_bit = self.index_rest[i] if i < W else Const(0, 1)
+            kept = b_used if i >= W else Const(1, 1)
+            other = lut_of(m, [*waits, fsm.ongoing("TAKE"), rest[i], answer_bit, kept],
+                           lambda x: x[4] if (x[0] or x[1]) else (x[3] and (x[5] or not x[2])), cells)
+            not_peek = lut_of(m, [fsm.ongoing("GROUP"), rest[i], rest_dec[i], other],
+                              lambda x: (x[1] and x[2]) if x[0] else x[3], cells)
+            if i < W:
+                rest_next.append(lut_of(m, [fsm.ongoing("PEEK"), pair[i], low_dec[i], not_peek],
+                                        lambda x: (x[1] and x[2]) if x[0] else x[3], cells))
+            else:
+                rest_next.append(lut_of(m, [fsm.ongoing("PEEK"), pair[i], high_dec[i - W], low_empty[(i - W) // 8],
+                                            not_peek],
+                                        lambda x: (x[1] and (x[2] or not x[3])) if x[0] else x[4], cells))
+        m.d.sync += rest.eq(Cat(*rest_next))
         fsm.finish()
         return m
