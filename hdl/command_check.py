@@ -239,7 +239,6 @@ class CommandCheck(wiring.Component):
         m.d.comb += self.target_failed_early.eq(_any([fired[n] for names, _ in families["target"] for n in names]))
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
-        answers = {}                      # family -> (failed, reason) as the family's outputs have them
         # each family's rules by when their verdicts are registered: at take, or with the rows
         at_take_names, row_names = {}, {}
         for family, rules in families.items():
@@ -266,7 +265,6 @@ class CommandCheck(wiring.Component):
                     m.d.sync += [failed_r.eq(any_failed), reason_r.eq(reason)]
                 m.d.comb += [getattr(self, f"{family}_failed").eq(failed_r),
                              getattr(self, f"{family}_reason").eq(reason_r)]
-                answers[family] = (any_failed, reason)
                 continue
             _, reason = first_of(verdicts, reasons)
             # ``failed``: one register a family, what the states branch on: the command's own
@@ -283,19 +281,18 @@ class CommandCheck(wiring.Component):
                 failed = failed | self.notional_over
             m.d.comb += [getattr(self, f"{family}_failed").eq(failed),
                          getattr(self, f"{family}_reason").eq(reason)]
-            answers[family] = (failed, reason)
         if self.pipelined:
-            self._command_answer(m, take, cmd, decide, answers, fired, at_take_names, row_names,
+            self._command_answer(m, take, cmd, decide, fired, at_take_names, row_names,
                                  getattr(platform, "slice_cells", None), families, condition_of)
         return m
 
-    def _command_answer(self, m, take, cmd, decide, answers, fired, at_take_names, row_names, cells,
+    def _command_answer(self, m, take, cmd, decide, fired, at_take_names, row_names, cells,
                         families, condition_of):
         """(pipelined) ``command_*``: the command's own family's answer, by a one-hot of its family
         registered at take. ``command_failed_soon`` (from t+3) is an OR a LUT or two deep: of one
         register for the command's own rules (their verdicts, its family's chosen, registered in
         t+2), and of its family's row rules' verdicts and (a REPLACE's) the notional limit. The
-        reason is the families' decodes, chosen."""
+        reason: ``_command_reason``."""
         op = p.Opcode
         replace = cmd.opcode == op.REPLACE       # (a REPLACE to quantity 0 cancels: the target's rules alone)
         family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),

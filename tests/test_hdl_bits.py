@@ -346,29 +346,33 @@ def test_any_and_of_luts_is_whether_two_values_share_a_bit():
         any_and_of_luts(unused, Signal(3), Signal(4))
 
 
-def test_equal_of_luts_compares_like_python():
-    """``equal_of_luts``: a == b for 10-bit values, as an expression and as model cells, on equal
-    values, values one bit apart and random ones; unequal widths are refused."""
+@pytest.mark.parametrize("name, width, complement, seed", [("equal_of_luts", 10, False, 11),
+                                                        ("complement_of_luts", 20, True, 12)])
+def test_compares_of_luts_compare_like_python(name, width, complement, seed):
+    """``equal_of_luts`` (a == b, 10 bits: two LUT levels) and ``complement_of_luts`` (a == ~b, b
+    given as the complement of the value compared; 20 bits: three levels), as an expression and as
+    model cells, on equal values, values one bit apart and random ones; unequal widths are refused."""
     import random
 
     from amaranth import Module, Signal
     from amaranth.sim import Simulator
 
-    from fpgax.hdl.bits import MODEL_CELLS, equal_of_luts
+    from fpgax.hdl import bits
 
-    rng = random.Random(11)
+    compare = getattr(bits, name)
+    rng = random.Random(seed)
     m = Module()
-    a, b = Signal(10), Signal(10)
+    a, b = Signal(width), Signal(width)
     as_expr, as_cell = Signal(), Signal()
-    m.d.comb += [as_expr.eq(equal_of_luts(m, a, b)), as_cell.eq(equal_of_luts(m, a, b, MODEL_CELLS))]
+    m.d.comb += [as_expr.eq(compare(m, a, b)), as_cell.eq(compare(m, a, b, bits.MODEL_CELLS))]
     seen = []
 
     async def bench(ctx):
         for _ in range(400):
-            x = rng.randrange(1024)
-            y = rng.choice([x, x ^ (1 << rng.randrange(10)), rng.randrange(1024)])
+            x = rng.randrange(1 << width)
+            y = rng.choice([x, x ^ (1 << rng.randrange(width)), rng.randrange(1 << width)])
             ctx.set(a, x)
-            ctx.set(b, y)
+            ctx.set(b, ~y & ((1 << width) - 1) if complement else y)
             assert (ctx.get(as_expr), ctx.get(as_cell)) == (int(x == y), int(x == y)), (x, y)
             seen.append(x == y)
 
@@ -376,40 +380,8 @@ def test_equal_of_luts_compares_like_python():
     sim.add_testbench(bench)
     sim.run()
     assert 50 < sum(seen) < 350
-    with pytest.raises(ValueError, match="equal_of_luts of 10 and 9 bits"):
-        equal_of_luts(m, a, b[:9])
-
-
-def test_complement_of_luts_compares_with_a_complement_like_python():
-    """``complement_of_luts``: a == ~b for 20-bit values (three LUT levels), as an expression and as
-    model cells, b given as the complement of a value equal to a, one bit apart, or random."""
-    import random
-
-    from amaranth import Module, Signal
-    from amaranth.sim import Simulator
-
-    from fpgax.hdl.bits import MODEL_CELLS, complement_of_luts
-
-    rng = random.Random(12)
-    m = Module()
-    a, b = Signal(20), Signal(20)
-    as_expr, as_cell = Signal(), Signal()
-    m.d.comb += [as_expr.eq(complement_of_luts(m, a, b)), as_cell.eq(complement_of_luts(m, a, b, MODEL_CELLS))]
-    seen = []
-
-    async def bench(ctx):
-        for _ in range(400):
-            x = rng.randrange(1 << 20)
-            y = rng.choice([x, x ^ (1 << rng.randrange(20)), rng.randrange(1 << 20)])
-            ctx.set(a, x)
-            ctx.set(b, ~y & ((1 << 20) - 1))
-            assert (ctx.get(as_expr), ctx.get(as_cell)) == (int(x == y), int(x == y)), (x, y)
-            seen.append(x == y)
-
-    sim = Simulator(m)
-    sim.add_testbench(bench)
-    sim.run()
-    assert 50 < sum(seen) < 350
+    with pytest.raises(ValueError, match=f"{name} of {width} and {width - 1} bits"):
+        compare(m, a, b[:width - 1])
 
 
 def test_and_terms_of_luts_is_the_or_of_its_terms():

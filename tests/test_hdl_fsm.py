@@ -161,7 +161,7 @@ def test_next_state_after_finish_is_an_error():
     m._MustUse__silence = True        # (never elaborated)
 
 
-def side_by_side(rng, ref, dut, outputs=("state",), cycles=400):
+def side_by_side(rng, ref, dut, outputs=("state",), cycles=400, width=N_INPUTS):
     """Both machines driven by the same random inputs, their ``outputs`` equal in every cycle; the
     states the reference visited."""
     top = Module()
@@ -170,7 +170,7 @@ def side_by_side(rng, ref, dut, outputs=("state",), cycles=400):
 
     async def bench(ctx):
         for _ in range(cycles):
-            value = rng.randrange(1 << N_INPUTS)
+            value = rng.randrange(1 << width)
             ctx.set(ref.inputs, value)
             ctx.set(dut.inputs, value)
             for name in outputs:
@@ -214,10 +214,15 @@ def test_one_hot_fsm_registers_are_one_hot_and_ongoing_names_them():
     sim.run()
 
 
-def test_one_hot_fsm_rejects_a_target_without_a_body_and_misplaced_states():
+def unsimulated_fsm() -> OneHotFSM:
+    """A machine in a module that is never simulated (for the tests of misuse)."""
     m = Module()
-    m._MustUse__silence = True         # never simulated
-    fsm = OneHotFSM(m, init="A")
+    m._MustUse__silence = True
+    return OneHotFSM(m, init="A")
+
+
+def test_one_hot_fsm_rejects_a_target_without_a_body_and_misplaced_states():
+    fsm = unsimulated_fsm()
     with fsm.state("A"):
         fsm.goto("NOWHERE")
         with pytest.raises(ValueError, match="inside state"):
@@ -233,9 +238,7 @@ def test_one_hot_fsm_rejects_a_target_without_a_body_and_misplaced_states():
 
 
 def test_state_mux_here_outside_a_state_is_an_error():
-    m = Module()
-    m._MustUse__silence = True         # never simulated
-    fsm = OneHotFSM(m, init="A")
+    fsm = unsimulated_fsm()
     mux = StateMux(fsm, 4, "x")
     with pytest.raises(ValueError, match="outside a state"):
         mux.here()
@@ -332,9 +335,7 @@ def test_leaves_when_lut_moves_like_the_elif_chain(seed, leaves):
 
 
 def test_leaves_when_lut_of_more_than_four_inputs_is_an_error():
-    m = Module()
-    m._MustUse__silence = True         # never simulated
-    fsm = OneHotFSM(m, init="A")
+    fsm = unsimulated_fsm()
     with fsm.state("A"):
         with pytest.raises(ValueError, match="1 to 4 inputs, not 5"):
             fsm.leaves_when_lut([Signal() for _ in range(5)], any)
@@ -351,9 +352,7 @@ def test_leaves_when_that_disagrees_with_the_moves_fails_its_check():
 
 
 def test_leaves_when_outside_a_body_or_twice_is_an_error():
-    m = Module()
-    m._MustUse__silence = True         # never simulated
-    fsm = OneHotFSM(m, init="A")
+    fsm = unsimulated_fsm()
     with pytest.raises(ValueError, match="outside a state"):
         fsm.leaves_when(1)
     with fsm.state("A"):
@@ -413,24 +412,7 @@ class DrainMachine(Elaboratable):
 @pytest.mark.parametrize("lut", [None, "exact"])
 def test_next_is_lut_that_agrees_moves_like_amaranths_fsm(lut):
     rng = random.Random(21)
-    top = Module()
-    top.submodules.ref, top.submodules.dut = ref, dut = DrainMachine(amaranth=True), DrainMachine(lut)
-    seen = set()
-
-    async def bench(ctx):
-        for _ in range(400):
-            value = rng.randrange(8)
-            ctx.set(ref.inputs, value)
-            ctx.set(dut.inputs, value)
-            assert ctx.get(dut.state) == ctx.get(ref.state)
-            seen.add(ctx.get(ref.state))
-            await ctx.tick()
-
-    sim = Simulator(top)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    assert seen == {0, 1, 2}
+    assert side_by_side(rng, DrainMachine(amaranth=True), DrainMachine(lut), width=3) == {0, 1, 2}
 
 
 def test_next_is_lut_that_disagrees_with_the_moves_fails_its_check():
@@ -449,9 +431,7 @@ def test_next_is_lut_that_disagrees_with_the_moves_fails_its_check():
 
 
 def test_next_is_lut_after_finish_or_of_seven_inputs_is_an_error():
-    m = Module()
-    m._MustUse__silence = True         # never simulated
-    fsm = OneHotFSM(m, init="A")
+    fsm = unsimulated_fsm()
     with fsm.state("A"):
         pass
     with pytest.raises(ValueError, match="1 to 6 inputs, not 7"):
