@@ -1376,11 +1376,17 @@ class PipelinedEngine(wiring.Component):
                 return lut_of(m, [fix_buy, row.bid_valid, equal_of_luts(m, row.bid, fix_idx, row_cells),
                                   row.ask_valid, equal_of_luts(m, row.ask, fix_idx, row_cells)],
                               lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
-            with m.If(on_symbol_row(at_its_best)):
-                fsm.goto("FIX_FIND")
-            with m.Else():
+            # (each move one LUT of both candidates' verdicts, the forwarding hit and the return:
+            # ``goto_if`` of exclusive conditions, the choice not a LUT of its own before them)
+            verdicts = [sym_choice.hit[0], at_its_best(sym_written), at_its_best(sym_read), fix_return]
+            fix_at_best = lut_of(m, verdicts[:3], lambda x: x[1] if x[0] else x[2], row_cells)
+            fsm.goto_if("FIX_FIND", fix_at_best)
+            fsm.goto_if("CANCEL_UNLINK", lut_of(m, verdicts, lambda x: not (x[1] if x[0] else x[2]) and x[3],
+                                                row_cells))
+            fsm.goto_if("RECHECK", lut_of(m, verdicts, lambda x: not (x[1] if x[0] else x[2]) and not x[3],
+                                          row_cells))
+            with m.If(~fix_at_best):
                 m.d.sync += fix_pending.eq(0)
-                fix_done()
         with fsm.state("FIX_FIND"):
             with m.If(index_request(IndexOp.FIND, fix_book, fix_idx, index_free, down=fix_buy)):
                 fsm.goto("FIX_BEST")
