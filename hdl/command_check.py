@@ -318,7 +318,6 @@ class CommandCheck(wiring.Component):
         with m.If(decide):
             m.d.sync += [self.command_failed.eq(picked_failed), self.command_reason.eq(picked_reason)]
 
-
     def _command_reason(self, m, is_family, fired, families, condition_of, cells):
         """(pipelined) ``command_reason`` before its register, in t+3: four LUT levels of registers.
 

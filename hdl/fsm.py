@@ -50,7 +50,7 @@ from contextlib import contextmanager
 
 from amaranth import Assert, Cat, Const, Module, Signal, Value
 
-from fpgax.hdl.bits import or_tree
+from fpgax.hdl.bits import lut_of, or_tree, register_copy
 
 
 class OneHotFSM:
@@ -159,8 +159,6 @@ class OneHotFSM:
     def leaves_when_lut(self, inputs: list, function, cells=None):
         """The state whose body this is is left exactly when ``function`` (of a tuple of the
         ``inputs``' bits, as ``lut_of``'s) holds; its next value one LUT (see the contract)."""
-        from fpgax.hdl.bits import lut_of
-
         if not 1 <= len(inputs) <= 4:
             raise ValueError(f"leaves_when_lut: 1 to 4 inputs, not {len(inputs)}")
         self.leaves_when(lut_of(self._m, inputs, function))
@@ -206,8 +204,6 @@ class OneHotFSM:
             else:
                 stay = bit & ~moved
             if s in self._leaf_luts:      # (one LUT: the register, the inputs, the entries' OR)
-                from fpgax.hdl.bits import lut_of
-
                 inputs, function, cells = self._leaf_luts[s]
                 entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
                 next_bit = lut_of(self._m, [bit, *inputs, entered],
@@ -215,8 +211,6 @@ class OneHotFSM:
             else:
                 next_bit = or_tree([stay] + enter[s])
             if s in self._next_luts:      # (the caller's LUT; the gotos' logic only checks it)
-                from fpgax.hdl.bits import lut_of
-
                 inputs, function, cells = self._next_luts[s]
                 given = lut_of(self._m, inputs, function, cells)
                 if self._checks:
@@ -227,8 +221,6 @@ class OneHotFSM:
                 self._m.d.comb += self._next[s].eq(next_bit)
                 next_bit = self._next[s]
             self._m.d[self._domain] += bit.eq(next_bit)
-        from fpgax.hdl.bits import register_copy
-
         for s, cells, tag, copy in self._copies:
             self._m.d.comb += copy.eq(register_copy(self._m, self._next[s], cells, init=int(s == self._init),
                                                     name=f"{self._name}_{s}_{tag}_r", domain=self._domain))

@@ -384,7 +384,6 @@ class LevelFeed(wiring.Component):
                          # (both directions' compares from registers, the direction's chosen last)
                          spec_acceptable.eq(lut_of(m, [any_price, down, adjacent_at_least, adjacent_at_most],
                                                    lambda x: x[0] or (x[2] if x[1] else x[3]), cells))]
-            # (the peek's words, in the search's order: the best's masked by the peek itself)
             m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells)),
                          b_used.eq(self.peek.next_used),
                          word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]

@@ -946,9 +946,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(feed_start == (early_feed | late_feed), "feed_start: early_feed | late_feed")
         # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
         # each bit one LUT of the symbol row's two candidates (``RowChoice``) and the side, a slice
-        # cell in synthesis -- the DSP's multiply follows it in the same cycle
-        # (registered in t2 and multiplied from t3: the DSP's multiply and adder take 1.6 ns after its
-        # input pin, no room for the choice's LUT and its fanout before them)
+        # cell in synthesis; registered in t2 and multiplied from t3 (the DSP's multiply and adder
+        # take 1.6 ns after its input pin, no room for the choice's LUT and its fanout before them)
         market_price = Signal(len(sym_rd.hi))
         m.d.comb += [notional_m.price.eq(market_price), notional_m.qty.eq(cmd.qty)]
         market_notional_price = Cat(*(
@@ -1377,13 +1376,14 @@ class PipelinedEngine(wiring.Component):
                                   row.ask_valid, equal_of_luts(m, row.ask, fix_idx, row_cells)],
                               lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
             # (each move one LUT of both candidates' verdicts, the forwarding hit and the return:
-            # ``goto_if`` of exclusive conditions, the choice not a LUT of its own before them)
-            verdicts = [sym_choice.hit[0], at_its_best(sym_written), at_its_best(sym_read), fix_return]
-            fix_at_best = lut_of(m, verdicts[:3], lambda x: x[1] if x[0] else x[2], row_cells)
+            # ``goto_if`` of exclusive conditions, the choice not a LUT of its own before them; not
+            # at its best, ``fix_done``'s moves)
+            at_best_terms = [sym_choice.hit[0], at_its_best(sym_written), at_its_best(sym_read), fix_return]
+            fix_at_best = lut_of(m, at_best_terms[:3], lambda x: x[1] if x[0] else x[2], row_cells)
             fsm.goto_if("FIX_FIND", fix_at_best)
-            fsm.goto_if("CANCEL_UNLINK", lut_of(m, verdicts, lambda x: not (x[1] if x[0] else x[2]) and x[3],
+            fsm.goto_if("CANCEL_UNLINK", lut_of(m, at_best_terms, lambda x: not (x[1] if x[0] else x[2]) and x[3],
                                                 row_cells))
-            fsm.goto_if("RECHECK", lut_of(m, verdicts, lambda x: not (x[1] if x[0] else x[2]) and not x[3],
+            fsm.goto_if("RECHECK", lut_of(m, at_best_terms, lambda x: not (x[1] if x[0] else x[2]) and not x[3],
                                           row_cells))
             with m.If(~fix_at_best):
                 m.d.sync += fix_pending.eq(0)

@@ -271,7 +271,7 @@ class PipelinedRam(wiring.Component):
                 with m.If(r_en):
                     m.d.sync += [fwd_hit.eq(Mux(landed_hit, landed_en, 0)), fwd_data.eq(landed_data)]
             if self.hit_copies:      # (copies of ``choice.hit``, for readers of many bits: see ``hit_copies``)
-                hit_d = (landed_addr ^ r_addr_n).all() & landed_en[0]
+                hit_d = landed_hit & landed_en[0]
                 m.d.comb += self.read.hit_near.eq(Cat(*(
                     register_copy(m, hit_d, cells, en=r_en, name=f"fwd_hit_near{j}", reset_less=True)
                     for j in range(self.hit_copies))))
