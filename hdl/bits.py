@@ -306,6 +306,16 @@ def register_copy(m, d, cells: SliceCells | None = None, init: int = 0, name: st
     return cells.flop(m, d, Value.cast(en), init, name, domain, reset_less)
 
 
+def register_of_its_own(m, d, cells: SliceCells | None = None, en=1, name: str = "own",
+                        reset_less: bool = False):
+    """A register of ``len(d)`` bits loaded with ``d`` in the cycles ``en`` holds: ``register_copy``
+    bit by bit, so that synthesis does not merge it into a register of the same inputs (whose
+    other loads its path would then meet). Without ``cells``, a plain register."""
+    d = Value.cast(d)
+    return Cat(*(register_copy(m, d[j], cells, en=en, name=f"{name}{j}", reset_less=reset_less)
+                 for j in range(len(d))))
+
+
 def slice_cells_lint_stub() -> str:
     """Verilog declarations of the slice cells ``XILINX_CELLS`` instantiates (LUT6, MUXF7, MUXF8,
     FDRE, FDSE), behavioural as UG574 describes them, for Verilator's lint of the synthesis Verilog (no vendor

@@ -86,6 +86,7 @@ from fpgax.hdl.bits import (
     grouped_width,
     in_search_order,
     lut_of,
+    register_copy,
     side_mask,
     step_one,
     word_order,
@@ -109,7 +110,9 @@ class LevelIndex(IndexPorts):
         W = 1 << self.word_bits
         NW = 1 << self.sel_bits
         sb = max(self.sel_bits, 1)
-        m.submodules.words = words = PipelinedRam(shape=W, depth=NW << self.book_bits, narrow=True)
+        # (two readers: the request in IDLE, ``read_sel`` after; steered by registers, the choice
+        # copied per group of blocks)
+        m.submodules.words = words = PipelinedRam(shape=W, depth=NW << self.book_bits, narrow=True, read_users=2)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << self.book_bits)
         # the copy the peek reads (``IndexPeek``): every write of the words and the summary, as issued
         m.submodules.peek = peek = IndexPeek(self.book_bits, self.level_bits, self.word_bits)
@@ -243,9 +246,12 @@ class LevelIndex(IndexPorts):
         # request's registers)
         idle = Signal(init=0)
         m.d.sync += idle.eq(lut_of(m, to_idle_inputs, to_idle, cells))
+        # (and ``not_idle``, its complement: the other reader's steering, a register of its own)
+        not_idle = register_copy(m, lut_of(m, to_idle_inputs, lambda x: not to_idle(x), cells), cells, init=1,
+                                 name="not_idle")
         start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
-        m.d.comb += words.read.addr.eq(Mux(idle, Cat(start_sel, self.book) if self.sel_bits else self.book,
-                                           word_addr(read_sel)))
+        m.d.comb += [words.read.addr[0].eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
+                     words.read.addr[1].eq(word_addr(read_sel)), words.read.sel.eq(Cat(idle, not_idle))]
         # the request is registered in every idle cycle, whether or not it starts (``start`` meets
         # the state and the read enables only; ``idle``, not the state's register, enables the
         # hundred captures)

@@ -11,6 +11,9 @@ Contract (that of ``PipelinedRam``, at a level's granularity)
 * ``read.en`` with ``read.addr`` in cycle t: from t + ``latency`` on, ``read.data`` holds that
   level's ends as written by every write issued before t, until the next enabled read's replace
   them.
+* ``read_users`` N (more than 1): ``read.addr`` an address per user, ``read.sel`` the user whose
+  address a read takes (``PipelinedRam``'s ``read_users``: the users' OR copied per group of
+  blocks).
 * ``write.en`` (two bits: ``HEAD``, ``TAIL``) with ``write.addr`` and ``write.data``: the level's
   head, its tail or both (the others kept), registered, reaching the memory a cycle later.
 
@@ -36,21 +39,23 @@ def level_ends(slot_bits: int) -> data.StructLayout:
 
 
 class LevelRows(wiring.Component):
-    """``levels`` levels (even, at least 2) of orders in ``slot_bits``-bit slots; ``latency`` as
-    ``PipelinedRam``'s (its memory's own when None: 3 in URAM)."""
+    """``levels`` levels (even, at least 2) of orders in ``slot_bits``-bit slots; ``latency`` and
+    ``read_users`` as ``PipelinedRam``'s (``latency`` None: its memory's own, 3 in URAM)."""
 
-    def __init__(self, slot_bits: int, levels: int, latency: int | None = None):
+    def __init__(self, slot_bits: int, levels: int, latency: int | None = None, read_users: int = 1):
         if levels < 2 or levels % 2:
             self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError(f"LevelRows of {levels} levels: an even number, at least 2")
         self.slot_bits, self.levels = slot_bits, levels
         self.layout = level_ends(slot_bits)
         self.rows = PipelinedRam(shape=4 * slot_bits, depth=levels // 2, granularity=slot_bits,
-                                 latency=latency)
+                                 latency=latency, read_users=read_users)
         self.latency = self.rows.latency
+        self.read_users = read_users
         addr = range(levels)
+        users = {} if read_users == 1 else {"addr": Out(data.ArrayLayout(addr, read_users)), "sel": Out(read_users)}
         super().__init__({
-            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(self.layout)})),
+            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), **users, "data": In(self.layout)})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(self.layout), "en": Out(2)})),
         })
 
@@ -63,10 +68,17 @@ class LevelRows(wiring.Component):
         m.d.comb += [rows.write.addr.eq(self.write.addr[1:]),
                      rows.write.data.eq(Cat(self.write.data, self.write.data)),
                      rows.write.en.eq(Mux(self.write.addr[0], Cat(0, 0, self.write.en), Cat(self.write.en, 0, 0))),
-                     rows.read.addr.eq(self.read.addr[1:]), rows.read.en.eq(self.read.en)]
+                     rows.read.en.eq(self.read.en)]
+        if self.read_users == 1:
+            m.d.comb += rows.read.addr.eq(self.read.addr[1:])
+            upper, enabled = self.read.addr[0], self.read.en
+        else:
+            m.d.comb += [rows.read.addr[i].eq(self.read.addr[i][1:]) for i in range(self.read_users)]
+            m.d.comb += rows.read.sel.eq(self.read.sel)
+            upper = (self.read.sel & Cat(*(self.read.addr[i][0] for i in range(self.read_users)))).any()
+            enabled = self.read.en
         # read: which half, carried along with the read (taken with an enabled read, as the
         # memory's data register is)
-        upper, enabled = self.read.addr[0], self.read.en
         for stage in range(self.latency):
             held, en_next = Signal(name=f"upper_{stage}"), Signal(name=f"read_en_{stage}")
             with m.If(enabled):

@@ -15,11 +15,11 @@ memories' data at their latencies. They run one order at a time; the parent must
 memories they write while they are ``busy``.
 """
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import equal_of_luts
+from fpgax.hdl.bits import equal_of_luts, register_copy, register_of_its_own
 from fpgax.hdl.level_rows import HEAD, TAIL, level_ends
 from fpgax.hdl.price_index import IndexOp
 
@@ -87,13 +87,16 @@ class Rester(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        cells = getattr(platform, "slice_cells", None)
         slot, account, book, idx = Signal(self.k), Signal(self.ab), Signal(self.bb), Signal(self.lb)
         to_account = Signal()
         # the reads and the SET: registers; their enables set at start, 0 otherwise, and their
         # addresses (the parent gates them with the enables) loaded in every idle cycle, as the
         # order's fields are: ``start`` reaches a few enables, not every register
-        m.d.sync += [self.alist_read.en.eq(0), self.level_read.en.eq(0), self.index_start.eq(0),
-                     self.index_op.eq(0)]
+        m.d.sync += [self.alist_read.en.eq(0), self.level_read.en.eq(0), self.index_op.eq(0)]
+        # (the SET's start, a flip-flop of its own in synthesis: the read enables are the same
+        # register, and the parent gates the SET's level with it, bit by bit)
+        m.d.comb += self.index_start.eq(register_copy(m, self.start, cells, name="index_start"))
         # the rows' arrivals: bit j set j cycles after the reads were issued (r1)
         arriving = Signal(self.rows_latency + 2)
         m.d.sync += arriving.eq(arriving << 1)
@@ -113,12 +116,19 @@ class Rester(wiring.Component):
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0)]
         with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), account.eq(self.account), book.eq(self.book), idx.eq(self.idx),
-                         to_account.eq(self.to_account), self.alist_read.addr.eq(self.account),
-                         self.level_read.addr.eq(self.idx | (self.book << self.lb)),
-                         self.index_book.eq(self.book), self.index_idx.eq(self.idx)]
+                         to_account.eq(self.to_account), self.alist_read.addr.eq(self.account)]
+        # (the level's read address and the SET's level, flip-flops of their own in synthesis: as
+        # the unlinker's; the rows and the index's words copy their readers' OR per group of blocks)
+        m.d.comb += [
+            self.level_read.addr.eq(register_of_its_own(m, Cat(self.idx, self.book), cells, en=~busy,
+                                                        name="level_read_addr", reset_less=True)),
+            self.index_book.eq(register_of_its_own(m, self.book, cells, en=~busy, name="index_book",
+                                                   reset_less=True)),
+            self.index_idx.eq(register_of_its_own(m, self.idx, cells, en=~busy, name="index_idx", reset_less=True)),
+        ]
         with m.If(self.start):           # (never while busy: contract)
             m.d.sync += [arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
-                         self.index_start.eq(1), self.index_op.eq(IndexOp.SET)]
+                         self.index_op.eq(IndexOp.SET)]
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again
         with m.If(arriving[self.rows_latency + 1]):
             m.d.sync += waiting.eq(1)
@@ -196,6 +206,7 @@ class Unlinker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         k = self.k
+        cells = getattr(platform, "slice_cells", None)
         slot, gen, account = Signal(k), Signal(self.g), Signal(self.ab)
         from_level, book, idx, from_account = Signal(), Signal(self.bb), Signal(self.lb), Signal()
         release, kill = Signal(), Signal()
@@ -215,8 +226,12 @@ class Unlinker(wiring.Component):
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),
                          from_account.eq(self.from_account), release.eq(self.release), kill.eq(self.kill),
                          self.level_links_read.addr.eq(self.slot), self.account_links_read.addr.eq(self.slot),
-                         self.alist_read.addr.eq(self.account),
-                         self.level_read.addr.eq(self.idx | (self.book << self.lb))]
+                         self.alist_read.addr.eq(self.account)]
+        # the level's read address, flip-flops of its own in synthesis (``idx`` and ``book`` are
+        # the same registers, which a merge would give every load of theirs): the level rows copy
+        # its OR with the other readers' per group of blocks
+        m.d.comb += self.level_read.addr.eq(register_of_its_own(m, Cat(self.idx, self.book), cells, en=~busy,
+                                                                name="level_read_addr", reset_less=True))
         with m.If(self.start & ~busy):
             m.d.sync += [arriving.eq(1),
                          self.level_links_read.en.eq(self.from_level),
@@ -228,7 +243,6 @@ class Unlinker(wiring.Component):
         a_head, a_tail, l_head, l_tail = Signal(), Signal(), Signal(), Signal()
         # (each compare with the slot a tree of LUTs, slice cells in synthesis: the mapper had made
         # the account list's a chain of six behind the memory's forwarding)
-        cells = getattr(platform, "slice_cells", None)
         with m.If(arriving[2]):
             m.d.sync += [nxt.eq(self.next_data), prv.eq(self.prev_data), anxt.eq(self.anext_data),
                          aprv.eq(self.aprev_data), alist.eq(self.alist_data),

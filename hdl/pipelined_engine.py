@@ -81,6 +81,10 @@ SYM_HIT_BEST, SYM_HIT_PRICE = 0, 1
 SYM_HIT_BAND = SYM_HIT_PRICE + hit_copies_for(BandRow["lo"].width)
 SYM_HIT_COPIES = SYM_HIT_BAND + hit_copies_for(BandRow.size)
 
+#: the readers of the ``next`` memory (the unlinker, the walker, the match's chain): its
+#: ``read_users``, their OR copied per group of its blocks
+NEXT_READERS = 3
+
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
 
@@ -135,7 +139,8 @@ class PipelinedEngine(wiring.Component):
             "order": PipelinedRam(shape=OrderRow, depth=N, latency=ROWS_LATENCY),
             "leaves": PipelinedRam(shape=32, depth=N, narrow=True),
             # (copies of its forwarding hit: one per steered memory, ``STEERED``, and the chain's)
-            "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1),
+            "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1,
+                                 read_users=NEXT_READERS),
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
@@ -157,7 +162,8 @@ class PipelinedEngine(wiring.Component):
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
         m.submodules.index = index = LevelIndex(bb, lb)
-        m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY)
+        # (four readers: the feed, the rester, the unlinker and the walker)
+        m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4)
         m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
@@ -555,7 +561,9 @@ class PipelinedEngine(wiring.Component):
         rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
                        (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
                        (Mux(head_write, HEAD, 0), Cat(last.idx, opp_book), Cat(last.head, Const(0, k)))]
-        _or_port(m, rows.read, rows_reads)
+        # (the readers' OR is the memory's own, copied per group of its blocks; each reader's
+        # enable, a register, steers its address)
+        _users_port(m, rows.read, rows_reads)
         _or_port(m, rows.write, rows_writes)
         m.d.comb += [feed.row_data.eq(rows.read.data), rester.level_data.eq(rows.read.data),
                      unlinker.level_data.eq(rows.read.data), walker.level_data.eq(rows.read.data)]
@@ -1771,6 +1779,8 @@ class PipelinedEngine(wiring.Component):
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link_hit,
                                                        [others, target, head, link.read],
                                                        [others, target, head, link.written]))]
+            elif mem.read_users > 1:
+                _users_port(m, mem.read, reads[name])
             else:
                 _or_port(m, mem.read, reads[name])
             _or_port(m, mem.write, writes[name])
@@ -1816,6 +1826,18 @@ def _or_port(m, port, requests):
     m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
     if has_data:
         m.d.comb += port.data.eq(payload)
+
+
+def _users_port(m, port, requests):
+    """A read port of ``read_users`` (``PipelinedRam``, ``LevelRows``) driven by its users'
+    ``(en, addr)`` requests, a user each: steered by its select (``_Select``'s value, its
+    ``last`` ignored: the memory builds one OR) or else its enable; enabled by any user's enable.
+    The selects must exclude each other as ``_or_port``'s do."""
+    if len(requests) != len(port.sel):
+        raise ValueError(f"{len(requests)} readers of a port of {len(port.sel)} read users")
+    sel = [r[-1].value if isinstance(r[-1], _Select) else r[0] for r in requests]
+    m.d.comb += [port.sel.eq(Cat(*sel)), port.en.eq(Cat(*(r[0] for r in requests)).any())]
+    m.d.comb += [port.addr[i].eq(r[1]) for i, r in enumerate(requests)]
 
 
 def _or_requests(requests, has_data=False):

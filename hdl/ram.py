@@ -14,7 +14,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import complement_of_luts, lut_of, register_copy, wide_mux
+from fpgax.hdl.bits import any_and_of_luts, complement_of_luts, lut_of, register_copy, wide_mux
 
 #: URAM288 as Vivado infers it: 4,096 rows of 72 bits (UG573).
 URAM_SHAPE = (4096, 72)
@@ -25,6 +25,9 @@ RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 
 #: Banks whose lane enables share one copy of a two-stage write's enable registers (``write_stages``)
 ENABLE_BANKS = 32
+
+#: Banks whose block addresses share one copy of the read users' OR (``read_users``)
+ADDRESS_BANKS = 32
 
 #: A reader's bits whose choices share one copy of a memory's forwarding hit (``hit_copies``)
 HIT_BITS = 8
@@ -116,6 +119,16 @@ class PipelinedRam(wiring.Component):
       cycles before a read are both answered from registers: compared with the read's address in
       the cycle after it, chosen (the later first) behind the OREGs.
 
+    * ``read_users`` N (more than 1): ``read.addr`` has an address per user (``data.ArrayLayout``)
+      and ``read.sel`` a bit per user, at most one set in a cycle: a read (``read.en``) is at the
+      address of the user ``sel`` picks (a user's address is looked at only with its ``sel``; with
+      none set, an enabled read's address is 0). ``sel`` is best a register set whenever its user
+      may read, so that the address does not wait for the decision that makes ``en``. The users'
+      OR (``sel & addr`` per bit: one LUT level for up to three users, a LUT and a MUXF7 for four,
+      two LUT levels for up to eighteen) is built once for the memory's own registers and again
+      for every ``ADDRESS_BANKS`` blocks: no net of it reaches more than that many blocks (one OR
+      before the memory would reach them all).
+
     * ``forward=False``: no forwarding. A read sees every write issued two cycles or more before its
       cycle, not the one issued in the cycle before (it lands as the read samples the blocks, which
       read first); ``choice.hit`` is 0. For a memory whose writer and readers are scheduled at
@@ -130,7 +143,8 @@ class PipelinedRam(wiring.Component):
     """
 
     def __init__(self, *, shape, depth: int, granularity: int | None = None, narrow: bool = False,
-                 style: str | None = None, latency: int | None = None, forward: bool = True, hit_copies: int = 0):
+                 style: str | None = None, latency: int | None = None, forward: bool = True, hit_copies: int = 0,
+                 read_users: int = 1):
         from amaranth.hdl import Shape
 
         self.forward = forward
@@ -161,10 +175,16 @@ class PipelinedRam(wiring.Component):
         if hit_copies and (self.lanes > 1 or not forward or self.latency != 2 or self.style == "ultra"):
             self._MustUse__silence = True     # never built: no "created but never used" warning
             raise ValueError("hit_copies: for a forwarding memory of one lane and latency 2 only")
+        if read_users < 1:
+            self._MustUse__silence = True     # never built: no "created but never used" warning
+            raise ValueError(f"read_users {read_users}: at least 1")
+        self.read_users = read_users
         addr = range(depth)
         near = {"hit_near": In(hit_copies)} if hit_copies else {}
+        users = {} if read_users == 1 else {"addr": Out(data.ArrayLayout(range(depth), read_users)),
+                                            "sel": Out(read_users)}
         super().__init__({
-            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), "data": In(shape),
+            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), **users, "data": In(shape),
                                          "choice": In(RowChoice(self.width, self.lanes)), **near})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(self.lanes)})),
         })
@@ -174,6 +194,21 @@ class PipelinedRam(wiring.Component):
         gr, lanes, width = self.granularity, self.lanes, self.width
         low = (self.bank_depth - 1).bit_length()
         cells = getattr(platform, "slice_cells", None)
+        groups = -(-self.banks // ADDRESS_BANKS)
+
+        # the read: its users' OR for the memory's registers, and per ``ADDRESS_BANKS`` blocks (in
+        # synthesis a copy of its LUTs each; in simulation one expression)
+        if self.read_users == 1:
+            read_en, read_addr = self.read.en, self.read.addr
+            block_read_addr = [read_addr[:low]] * groups
+        else:
+            users = [self.read.addr[i] for i in range(self.read_users)]
+
+            def users_or(bits):
+                return Cat(*(_selected(m, self.read.sel, Cat(*(user[b] for user in users)), cells) for b in bits))
+            read_en, read_addr = self.read.en, users_or(range(len(users[0])))
+            block_read_addr = ([users_or(range(low)) for _ in range(groups)] if cells is not None
+                               else [read_addr[:low]] * groups)
 
         # the write, registered; its bank number decoded from the registered address into two one-hot
         # halves (a LUT each), a bank's write enable one LUT of two of them and the lane's enable:
@@ -224,7 +259,7 @@ class PipelinedRam(wiring.Component):
                 bank_en = Cat(*(lut_of(m, [lo, hi, w_en[lane]], all, cells) for lane in range(lanes)))
             else:
                 bank_en = w_en
-            m.d.comb += [rd.addr.eq(self.read.addr[:low]),
+            m.d.comb += [rd.addr.eq(block_read_addr[i // ADDRESS_BANKS]),
                          wr.addr.eq(block_addr[:low]), wr.data.eq(block_data), wr.en.eq(bank_en)]
             if self.style == "ultra":      # the block's output register (OREG)
                 out = Signal(width, name=f"bank{i}_out", reset_less=True)
@@ -235,15 +270,15 @@ class PipelinedRam(wiring.Component):
 
         # the read's address and enable, registered with it; the write that lands as it samples
         r_en = Signal(reset_less=True)
-        r_addr = Signal.like(self.read.addr, reset_less=True)
+        r_addr = Signal.like(read_addr, reset_less=True)
         # the address again, complemented, for the forwarding compare alone: a register of its own
         # (synthesis would merge an identical copy into ``r_addr``, whose bank bits steer every
         # lane of the bank multiplexer)
-        m.d.sync += [r_en.eq(self.read.en), r_addr.eq(self.read.addr)]
+        m.d.sync += [r_en.eq(read_en), r_addr.eq(read_addr)]
         fwd_hit = Signal(lanes, reset_less=True)       # (never set without forwarding: 0)
         fwd_data = Signal(width, reset_less=True)
         if self.forward:
-            r_addr_n = Signal.like(self.read.addr, reset_less=True)
+            r_addr_n = Signal.like(read_addr, reset_less=True)
             landed_addr = Signal.like(w_addr, reset_less=True)
             landed_data = Signal(width, reset_less=True)
             landed_en = Signal(lanes, reset_less=True)
@@ -251,7 +286,7 @@ class PipelinedRam(wiring.Component):
                 m.d.sync += [landed_addr.eq(w2_addr), landed_data.eq(w2_data), landed_en.eq(w2_en)]
             else:
                 m.d.sync += [landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
-            m.d.sync += r_addr_n.eq(~self.read.addr)
+            m.d.sync += r_addr_n.eq(~read_addr)
             landed_hit = (landed_addr ^ r_addr_n).all()
             if self.write_stages == 2:
                 # both writes the read missed, compared now and registered with their data: the one
@@ -323,6 +358,16 @@ class PipelinedRam(wiring.Component):
             self.read.choice.read.eq(data), self.read.choice.written.eq(fwd_data), self.read.choice.hit.eq(fwd_hit),
         ]
         return m
+
+
+def _selected(m, sel, bits, cells):
+    """The bit of the user ``sel`` picks (one-hot or none: 0): ``sel & bits`` ORed. Up to three
+    users, one LUT6 (``any_and_of_luts``); four with ``cells``, the first three's LUT6 and the
+    fourth's bit (a LUT6 of its own) joined by a MUXF7 that the fourth's select steers -- one LUT
+    level (UG574: a MUXF7 joins the two LUT6s of its slice); more, two LUT levels."""
+    if cells is not None and len(sel) == 4:
+        return cells.muxf7(m, any_and_of_luts(m, sel[:3], bits[:3], cells), lut_of(m, [bits[3]], all, cells), sel[3])
+    return any_and_of_luts(m, sel, bits, cells)
 
 
 class ForwardedWriteRam(wiring.Component):

