@@ -39,6 +39,10 @@ Contract (the same as ``m.FSM()``):
   one-bit inputs) in every cycle, one LUT, instead of the next-state logic the gotos make; the
   caller guarantees the two agree (with ``checks``, an ``Assert`` says they do). For a state entered
   from many others on one condition (an OR of their registers, a tree as deep as their number).
+* ``next_state_or_in(S, sources)``: ``next_state(S)``, or 1 in every cycle spent in one of
+  ``sources`` (states with a move to S): their moves' conditions are not on its path, only their
+  registers. For a register that must be set whenever the machine enters S and may be set
+  when it could have.
 * A name used by ``goto`` must have a body by ``finish()`` (a ``ValueError`` otherwise).
 
 The bodies are separate ``If`` blocks, so a signal driven by several states is a chain of
@@ -70,6 +74,7 @@ class OneHotFSM:
         self._current = None
         self._finished = False
         self._next: dict[str, Signal] = {}
+        self._next_or_in: dict[tuple, Signal] = {}     # (state, sources) -> next_state_or_in's
         self._copies: list = []                       # (state, cells, tag, signal) of ``copy``
         self.ongoing(init)
 
@@ -89,6 +94,21 @@ class OneHotFSM:
         if name not in self._next:
             self._next[name] = Signal(name=f"{self._name}_next_{name}")
         return self._next[name]
+
+    def next_state_or_in(self, name: str, sources) -> Signal:
+        """``next_state(name)`` or ``ongoing(source)`` for a source among ``sources`` (see the
+        contract): the entries from the other states, the stay, and the sources' registers.
+        Asked for before ``finish()``."""
+        if self._finished:
+            raise ValueError(f"next_state_or_in({name!r}) after finish()")
+        sources = tuple(sources)
+        self.ongoing(name)
+        for source in sources:
+            self.ongoing(source)
+        key = (name, sources)
+        if key not in self._next_or_in:
+            self._next_or_in[key] = Signal(name=f"{self._name}_next_{name}_or_in")
+        return self._next_or_in[key]
 
     def copy(self, name: str, cells=None, tag: str = "copy") -> Signal:
         """A copy of state ``name``'s register (``fpgax.hdl.bits.register_copy``: in synthesis,
@@ -189,10 +209,13 @@ class OneHotFSM:
                 moves.append((source, target, flag))
         enter = {s: [] for s in self._bits}
         leave = {s: [] for s in self._bits}
+        entered_from = {s: [] for s in self._bits}     # (each entry's source)
         for source, target, flag in moves:
             if target != source:
                 enter[target].append(flag)
+                entered_from[target].append(source)
                 leave[source].append(flag)
+        stays = {}
         for s, bit in self._bits.items():
             # (reductions: trees, not chains of one gate a flag)
             moved = Cat(*leave[s]).any() if leave[s] else 0
@@ -203,6 +226,7 @@ class OneHotFSM:
                                                       f"{self._name}: state {s} left when its leaves_when holds")
             else:
                 stay = bit & ~moved
+            stays[s] = stay
             if s in self._leaf_luts:      # (one LUT: the register, the inputs, the entries' OR)
                 inputs, function, cells = self._leaf_luts[s]
                 entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
@@ -221,6 +245,12 @@ class OneHotFSM:
                 self._m.d.comb += self._next[s].eq(next_bit)
                 next_bit = self._next[s]
             self._m.d[self._domain] += bit.eq(next_bit)
+        for (s, sources), signal in self._next_or_in.items():
+            missing = [source for source in sources if source not in entered_from[s]]
+            if missing:
+                raise ValueError(f"next_state_or_in({s!r}): no move to it from {', '.join(missing)}")
+            others = [flag for flag, source in zip(enter[s], entered_from[s], strict=True) if source not in sources]
+            self._m.d.comb += signal.eq(or_tree([stays[s], *others, *(self._bits[x] for x in sources)]))
         for s, cells, tag, copy in self._copies:
             self._m.d.comb += copy.eq(register_copy(self._m, self._next[s], cells, init=int(s == self._init),
                                                     name=f"{self._name}_{s}_{tag}_r", domain=self._domain))

@@ -187,7 +187,10 @@ class PipelinedEngine(wiring.Component):
         fsm = OneHotFSM(m, init="INIT", name="seq", checks=self.checks)
         take = self.i.valid & self.i.ready
         m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
-        idle_next = fsm.next_state("IDLE")      # (the t0 reads' steering, a cycle ahead)
+        # (the t0 reads' steering, a cycle ahead: set for IDLE's next cycle, and in every cycle of
+        # CANCEL_UNLINK and DONE, which wait on the units -- their moves to IDLE are not on its
+        # path; no steered memory is read in the cycle after either: asserted below)
+        idle_next = fsm.next_state_or_in("IDLE", ("CANCEL_UNLINK", "DONE"))
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
         with m.If(take):
@@ -526,7 +529,7 @@ class PipelinedEngine(wiring.Component):
         ]
         wiring.connect(m, feed.o, matcher.levels)
         wiring.connect(m, feed.peek, index.peek)
-        reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads, last=True)))
+        reads["next"].append((matcher.read_en, matcher.read_addr, _Select(match_reads)))
         r_account = Signal(RowChoice(ab))
         owner_choice = mems["owner"].read.choice
         m.d.comb += [
@@ -1418,18 +1421,20 @@ class PipelinedEngine(wiring.Component):
         tgt_buy = tgt.side == BUY
         tgt_book = Cat(tgt.side, sym_at)
         tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
-        # whether the emptied level was its side's best: a register, a cycle behind (neither the
-        # target nor the symbol row's bests change in UNLINK, which comes before UNLINK_CLEAR and
-        # lasts a cycle at least; asserted), so that the compare is not in front of the next state
-        tgt_at_best = Signal()
-        m.d.sync += tgt_at_best.eq(tgt_best == tgt.idx)
+        # whether UNLINK_CLEAR goes on to find the side's next best (the emptied level was its
+        # side's best; a HALT finds each side's best once, when it has walked the side): a
+        # register, a cycle behind (neither the target, the symbol row's bests nor the walk change
+        # in UNLINK, which comes before UNLINK_CLEAR and lasts a cycle at least; asserted), so
+        # that the compare is not in front of the next state
+        clear_finds = Signal()
+        finds_now = (tgt_best == tgt.idx) & ~(walking & (walk_kind == Walk.HALT))
+        m.d.sync += clear_finds.eq(finds_now)
         if self.checks:
-            m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (tgt_at_best == (tgt_best == tgt.idx)),
-                               "tgt_at_best: the target's level is its side's best, a cycle behind")
+            m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (clear_finds == finds_now),
+                               "clear_finds: UNLINK_CLEAR's FIND, a cycle behind")
         with fsm.state("UNLINK_CLEAR"):
             with m.If(index_request(IndexOp.CLEAR, tgt_book, tgt.idx, index_free)):
-                # (HALT finds each side's best once, when it has walked the side)
-                with m.If(tgt_at_best & ~(walking & (walk_kind == Walk.HALT))):
+                with m.If(clear_finds):
                     fsm.goto("UNLINK_FIND")
                 with m.Else():
                     unlinked()
@@ -1586,7 +1591,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (levels_zero == (levels_left == 0)),
                                 "levels_zero: levels_left == 0"),
                          Assert(walker.leave == (walker.advance | walker.stop), "walker.leave: advance or stop"),
-                         Assert(~walker.advance | visit.valid, "walker.advance: during a visit")]
+                         Assert(~walker.advance | visit.valid, "walker.advance: during a visit"),
+                         Assert(~walker.stop | walker.busy, "walker.stop: while the walker is busy")]
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1751,9 +1757,12 @@ class PipelinedEngine(wiring.Component):
         # ``steer_slots`` takes the level head from registers alone, a cycle early or late (from a
         # DECIDE that may start the match, to the cycle after a match): no other user of these
         # memories reads in those cycles (asserted below). (The ``next`` memory, which the unlinker
-        # reads around the match's cycles, takes the match's address last, selected by
-        # ``match_reads``: steered, its select would wait for DECIDE's decision to start the match.)
-        steer_slots = Signal(2, name="steer_slots")
+        # reads around the match's cycles, is not steered -- its select would wait for DECIDE's
+        # decision to start the match: its three readers' OR is the memory's own, ``read_users``,
+        # the match's selected by ``match_reads``.) ``steer_slots`` is not reset: it is loaded in
+        # every cycle, no steered read is issued before IDLE, and a reset would be a LUT after
+        # its next-state logic.
+        steer_slots = Signal(2, name="steer_slots", reset_less=True)
         head_soon = (Cat(fsm.ongoing("DECIDE"), op["new"], plan.match).all() | fsm.ongoing("MATCH")
                      | match_start | match_reads)
         m.d.sync += steer_slots.eq(Mux(idle_next, STEER_T0, Mux(matcher.follow_next, STEER_LINK,
@@ -1803,26 +1812,17 @@ def _steered(m, cells, width, select, hit, on_read, on_written):
 
 def _or_port(m, port, requests):
     """A memory port driven by the OR of its users' requests: ``(en, addr)`` for a read, ``(en,
-    addr, data)`` for a write, each gated by its own enable -- or, with a ``select`` last, by it
+    addr, data)`` for a write, each gated by its own enable -- or, with a ``_Select``, by it
     instead: a register that is high whenever the user may request (its state, or 1 for a unit
     whose requests are 0 while unused), so that the address and data do not wait for the decision
     that makes the enable (only the enable does). The selects of a port's users must exclude each
-    other and every enable-gated user's enable. A request whose select is ``last`` joins after the
-    others' OR, through one two-way multiplexer (the same port, one LUT fewer on its path). A port's
-    only user drives its address and data ungated (only its enable acts)."""
+    other and every enable-gated user's enable. A port's only user drives its address and data
+    ungated (only its enable acts)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
-    lasts = [r for r in requests if isinstance(r[-1], _Select) and r[-1].last]
-    if len(lasts) > 1:
-        raise ValueError("_or_port: more than one request last")
-    en, addr, payload = _or_requests([r for r in requests if not any(r is x for x in lasts)], has_data)
-    for request in lasts:       # (its select excludes the others: a multiplexer is their OR)
-        en = en | request[0]
-        addr = Mux(request[-1].value, request[1], addr)
-        if has_data:
-            payload = Mux(request[-1].value, Value.cast(request[2]), payload)
+    en, addr, payload = _or_requests(requests, has_data)
     m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
     if has_data:
         m.d.comb += port.data.eq(payload)
@@ -1830,8 +1830,8 @@ def _or_port(m, port, requests):
 
 def _users_port(m, port, requests):
     """A read port of ``read_users`` (``PipelinedRam``, ``LevelRows``) driven by its users'
-    ``(en, addr)`` requests, a user each: steered by its select (``_Select``'s value, its
-    ``last`` ignored: the memory builds one OR) or else its enable; enabled by any user's enable.
+    ``(en, addr)`` requests, a user each: steered by its select (``_Select``'s value) or else
+    its enable; enabled by any user's enable.
     The selects must exclude each other as ``_or_port``'s do."""
     if len(requests) != len(port.sel):
         raise ValueError(f"{len(requests)} readers of a port of {len(port.sel)} read users")
@@ -1861,13 +1861,10 @@ def _or_requests(requests, has_data=False):
 
 
 class _Select:
-    """The ``select`` of a request (see ``_or_port``). ``last``: the request's address and data
-    join the port's after the others are ORed, through one two-way multiplexer (at most one such
-    user a port): for the user whose address is the port's critical path -- the match's reads of
-    the ``next`` memory, whose address reaches a hundred blocks at the u280's sizes."""
+    """The ``select`` of a request (see ``_or_port``, ``_users_port``)."""
 
-    def __init__(self, value, last: bool = False):
-        self.value, self.last = value, last
+    def __init__(self, value):
+        self.value = value
 
 
 class _GoneQueue(wiring.Component):

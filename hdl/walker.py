@@ -162,7 +162,7 @@ class Walker(wiring.Component):
         # a cycle later, from registers: the parent's decisions meet nothing else here
         advanced, advanced_last, stopped = Signal(), Signal(), Signal()
         m.d.sync += [advanced.eq(self.advance), advanced_last.eq(visit.last),
-                     stopped.eq(self.stop & self.busy)]
+                     stopped.eq(self.stop)]      # (only while busy: contract)
         # (``visit.valid``'s loads are made one LUT below, after the machine, the last load of the
         # cycle: the ``visit.valid`` loads in IDLE, ``stoppable`` and RUN's presentation are
         # overridden by it and say the same)

@@ -29,6 +29,15 @@ def random_machine(rng):
             for i in range(N_STATES)]
 
 
+def _targets(steps):
+    for step in steps:
+        if step[0] == "goto":
+            yield step[1]
+        else:
+            yield from _targets(step[2])
+            yield from _targets(step[3])
+
+
 class Machine(Elaboratable):
     def __init__(self, machine, one_hot, state_mux=False):
         self.machine, self.one_hot, self.state_mux = machine, one_hot, state_mux
@@ -38,6 +47,11 @@ class Machine(Elaboratable):
         self.ongoing = Signal(N_STATES)          # (one-hot) each state's register
         self.predicted = Signal(N_STATES)        # (one-hot) each state's ``next_state``
         self.copies = Signal(N_STATES)           # (one-hot) each state's ``copy`` (model cells)
+        self.or_in = Signal(N_STATES)            # each state's ``next_state_or_in`` (``sources``)
+        # per state, the first half of the other states with a goto to it (at least one)
+        moving = [{t for t in _targets(steps) if t != i} for i, steps in enumerate(machine)]
+        into = [sorted(j for j in range(N_STATES) if i in moving[j]) for i in range(N_STATES)]
+        self.sources = [sources[:max(1, len(sources) // 2)] for sources in into]
 
     def elaborate(self, platform):
         m = Module()
@@ -62,6 +76,8 @@ class Machine(Elaboratable):
             names = [f"S{i}" for i in range(N_STATES)]
             m.d.comb += [self.predicted[i].eq(fsm.next_state(n)) for i, n in enumerate(names)]
             m.d.comb += [self.ongoing[i].eq(fsm.ongoing(n)) for i, n in enumerate(names)]
+            m.d.comb += [self.or_in[i].eq(fsm.next_state_or_in(n, [f"S{j}" for j in self.sources[i]])
+                                          if self.sources[i] else fsm.next_state(n)) for i, n in enumerate(names)]
             if self.state_mux:
                 out = StateMux(fsm, 8, "out")
             copies = []
@@ -120,6 +136,44 @@ def test_next_state_is_the_next_cycles_state(seed):
     sim.add_testbench(bench)
     sim.run()
     assert len(set(checked)) > 2 and all(bin(v).count("1") == 1 for v in checked)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_next_state_or_in_is_next_state_or_a_source_state(seed):
+    """``next_state_or_in(S, sources)`` in every cycle: ``next_state(S)``, or 1 in a cycle spent in
+    one of ``sources`` -- set in cycles the machine stays in a source, too."""
+    rng = random.Random(200 + seed)
+    dut = Machine(random_machine(rng), one_hot=True)
+    only_source = []
+
+    async def bench(ctx):
+        for _ in range(300):
+            ctx.set(dut.inputs, rng.randrange(1 << N_INPUTS))
+            predicted, ongoing, or_in = ctx.get(dut.predicted), ctx.get(dut.ongoing), ctx.get(dut.or_in)
+            for i, sources in enumerate(dut.sources):
+                in_source = any(ongoing >> j & 1 for j in sources)
+                assert (or_in >> i & 1) == (predicted >> i & 1 or in_source), i
+                only_source.append(in_source and not predicted >> i & 1)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert any(only_source)
+
+
+def test_next_state_or_in_of_a_state_without_a_move_to_it_is_an_error():
+    m = Module()
+    fsm = OneHotFSM(m, init="A")
+    fsm.next_state_or_in("A", ["B"])
+    with fsm.state("A"):
+        fsm.goto("B")
+    with fsm.state("B"):
+        pass
+    with pytest.raises(ValueError, match="no move to it from B"):
+        fsm.finish()
+    m._MustUse__silence = True        # (never elaborated)
 
 
 @pytest.mark.parametrize("seed", range(3))
