@@ -436,6 +436,13 @@ class LevelFeed(wiring.Component):
         fsm.next_is_lut("DRAIN", [self.stop, fsm.ongoing("IDLE"), fsm.ongoing("HOLD"), fsm.ongoing("DRAIN"),
                                   self.index_busy],
                         lambda x: (x[0] and not (x[1] or x[2] or x[3])) or (x[3] and x[4]), cells)
+        # IDLE is kept without ``go`` or ``start`` and entered from HOLD on ``stop`` and from DRAIN
+        # once the index is free: one LUT after ``start`` (which the sequencer makes late), the
+        # entries a LUT of their own beside it
+        enter_idle = lut_of(m, [fsm.ongoing("HOLD"), self.stop, fsm.ongoing("DRAIN"), self.index_busy],
+                            lambda x: (x[0] and x[1]) or (x[2] and not x[3]), cells)
+        fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.go, self.start, enter_idle],
+                        lambda x: (x[0] and not x[1] and not x[2]) or x[3], cells)
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
             m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
                          rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),
