@@ -304,11 +304,12 @@ class AxiBurstWriter(wiring.Component):
             m.d.sync += [addr.eq(self.addr), self.beats.eq(0), settled.eq(0)]
         with m.Elif(aw_fire):
             m.d.sync += [addr.eq(addr + aw_beats * beat_bytes), aw_valid.eq(0), settled.eq(0)]
-        with m.Elif(~aw_valid & settled & (w_left == 0) & ~w_went & (q.level != 0)
+        # ``w_active`` (a register) is ``w_left != 0``, ``w_last`` is ``w_left == 1``: the AW
+        # decision takes the register, not a compare of ``w_left``
+        w_active, w_last = Signal(), Signal()
+        with m.Elif(~aw_valid & settled & ~w_active & ~w_went & (q.level != 0)
                     & ((q.level >= full) | self.flush) & (b_pending != 255)):
             m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(q.level >= full, full, q.level))]
-        # ``w_active`` (a register) is ``w_left != 0``, ``w_last`` is ``w_left == 1``
-        w_active, w_last = Signal(), Signal()
         m.d.comb += [axi.wdata.eq(q.r.payload), axi.wstrb.eq(-1), axi.wlast.eq(w_last),
                      axi.wvalid.eq(w_active & q.r.valid), q.r.ready.eq(axi.wready & w_active)]
         with m.If(aw_fire):
@@ -322,7 +323,7 @@ class AxiBurstWriter(wiring.Component):
             m.d.sync += w_left.eq(w_left - 1)
         with m.If(axi.wvalid & axi.wready):
             m.d.sync += self.beats.eq(self.beats + 1)
-        m.d.comb += self.idle.eq(q.empty & ~aw_valid & (w_left == 0) & (b_pending == 0))
+        m.d.comb += self.idle.eq(q.empty & ~aw_valid & ~w_active & (b_pending == 0))
         return m
 
 
