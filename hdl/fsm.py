@@ -33,8 +33,8 @@ Contract (the same as ``m.FSM()``):
   deepest). With ``checks``, an ``Assert`` for amaranth.sim says that the two agree.
 * ``leaves_when_lut(inputs, function, cells)``: ``leaves_when(function(inputs))`` for up to four
   one-bit inputs, with the state's next value one LUT (``fpgax.hdl.bits.lut_of``; a slice cell
-  with ``cells``) of its register, those inputs and the OR of its entries: the condition's own LUT
-  is not on the state's path.
+  with ``cells``) of its register, those inputs and the OR of its entries (with ``cells``, up to
+  six entries, a LUT of its own): the condition's own LUT is not on the state's path.
 * ``next_is_lut(S, inputs, function, cells)``: state S's register takes ``function(inputs)`` (up to six
   one-bit inputs) in every cycle, one LUT, instead of the next-state logic the gotos make; the
   caller guarantees the two agree (with ``checks``, an ``Assert`` says they do). For a state entered
@@ -229,7 +229,12 @@ class OneHotFSM:
             stays[s] = stay
             if s in self._leaf_luts:      # (one LUT: the register, the inputs, the entries' OR)
                 inputs, function, cells = self._leaf_luts[s]
-                entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
+                # (the entries' OR a LUT of its own in synthesis: the mapper otherwise chains it
+                # with the flags' conditions)
+                if cells is not None and 1 < len(enter[s]) <= 6:
+                    entered = lut_of(self._m, enter[s], any, cells)
+                else:
+                    entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
                 next_bit = lut_of(self._m, [bit, *inputs, entered],
                                   lambda x, f=function: bool((x[0] and not f(x[1:-1])) or x[-1]), cells)
             else:
