@@ -53,9 +53,10 @@ class LevelRows(wiring.Component):
         self.latency = self.rows.latency
         self.read_users = read_users
         addr = range(levels)
-        users = {} if read_users == 1 else {"addr": Out(data.ArrayLayout(addr, read_users)), "sel": Out(read_users)}
+        read_addr = addr if read_users == 1 else data.ArrayLayout(addr, read_users)
+        sel = {"sel": Out(read_users)} if read_users > 1 else {}
         super().__init__({
-            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), **users, "data": In(self.layout)})),
+            "read": In(wiring.Signature({"addr": Out(read_addr), "en": Out(1), **sel, "data": In(self.layout)})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(self.layout), "en": Out(2)})),
         })
 

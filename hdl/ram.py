@@ -181,10 +181,11 @@ class PipelinedRam(wiring.Component):
         self.read_users = read_users
         addr = range(depth)
         near = {"hit_near": In(hit_copies)} if hit_copies else {}
-        users = {} if read_users == 1 else {"addr": Out(data.ArrayLayout(range(depth), read_users)),
-                                            "sel": Out(read_users)}
+        # (with users: an address each, and their selects)
+        read_addr = addr if read_users == 1 else data.ArrayLayout(addr, read_users)
+        sel = {"sel": Out(read_users)} if read_users > 1 else {}
         super().__init__({
-            "read": In(wiring.Signature({"addr": Out(addr), "en": Out(1), **users, "data": In(shape),
+            "read": In(wiring.Signature({"addr": Out(read_addr), "en": Out(1), **sel, "data": In(shape),
                                          "choice": In(RowChoice(self.width, self.lanes)), **near})),
             "write": In(wiring.Signature({"addr": Out(addr), "data": Out(shape), "en": Out(self.lanes)})),
         })
