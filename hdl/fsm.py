@@ -25,7 +25,10 @@ Contract (the same as ``m.FSM()``):
 * ``goto_if(T, condition)`` in a body moves to T when ``condition`` holds, as an OR, not a priority:
   the caller guarantees that in a cycle where it holds, no other goto of the body counts (flat
   conditions of exclusive verdicts give next-state logic as deep as the verdicts, where a chain of
-  ``If``/``Elif`` makes each target wait for every condition before it).
+  ``If``/``Elif`` makes each target wait for every condition before it). ``within=True``: the
+  caller guarantees that ``condition`` holds only in this state (it is made from a copy of the
+  state's register), so the move is not ANDed with the register again, a LUT less (with
+  ``checks``, an ``Assert`` says so).
 * ``leaves_when(condition)`` in a body: the machine leaves the state exactly in the cycles
   ``condition`` holds (the caller guarantees that then one counting goto of the body leads
   elsewhere, and that otherwise none does). The state's register then stays on ``~condition``,
@@ -160,13 +163,14 @@ class OneHotFSM:
         # this goto cancels every earlier one of the body; later targets are not yet set
         self._m.d.comb += [flag.eq(t == target) for t, flag in go.items()]
 
-    def goto_if(self, target: str, condition):
+    def goto_if(self, target: str, condition, within: bool = False):
         """Move to ``target`` at the next clock edge when ``condition`` holds (in this state), which
-        no other counting goto of the body may share: an OR of exclusive conditions."""
+        no other counting goto of the body may share: an OR of exclusive conditions. ``within``:
+        ``condition`` holds only in this state (see the contract)."""
         if self._current is None:
             raise ValueError(f"goto_if({target!r}) outside a state's body")
         self.ongoing(target)
-        self._go_if[self._current].setdefault(target, []).append(Value.cast(condition))
+        self._go_if[self._current].setdefault(target, []).append((Value.cast(condition), within))
 
     def leaves_when(self, condition):
         """The state whose body this is is left exactly when ``condition`` holds (see the contract)."""
@@ -205,7 +209,14 @@ class OneHotFSM:
         for source, targets in self._go_if.items():
             for target, conditions in targets.items():
                 flag = Signal(name=f"{self._name}_{source}_if_{target}")
-                self._m.d.comb += flag.eq(self._bits[source] & or_tree(conditions))
+                bit = self._bits[source]
+                inside = [c for c, within in conditions if within]
+                plain = [c for c, within in conditions if not within]
+                self._m.d.comb += flag.eq(or_tree(inside + ([bit & or_tree(plain)] if plain else [])))
+                if self._checks:
+                    self._m.d[self._domain] += [Assert(~c | bit, f"{self._name}: {source}'s goto_if({target!r}, "
+                                                                 f"within=True) outside it")
+                                                for c, within in conditions if within]
                 moves.append((source, target, flag))
         enter = {s: [] for s in self._bits}
         leave = {s: [] for s in self._bits}

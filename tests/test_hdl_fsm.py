@@ -302,8 +302,10 @@ class ChainMachine(Elaboratable):
     """Each state an ``If``/``Elif`` chain of gotos on conditions of the inputs; ``flat``: the same
     chain as ``goto_if`` of exclusive conditions (each its own and none of those before it)."""
 
-    def __init__(self, chains, flat, leaves=None):
-        self.chains, self.flat, self.leaves = chains, flat, leaves
+    def __init__(self, chains, flat, leaves=None, within=None):
+        # ``within``: every other goto_if ``within=True``, its condition ANDed with a copy of the
+        # state's register ("copy") or not ("bare": it holds outside the state too)
+        self.chains, self.flat, self.leaves, self.within = chains, flat, leaves, within
         self.fsm = None
         self.inputs = Signal(N_INPUTS)
         self.state = Signal(range(N_STATES))
@@ -316,13 +318,17 @@ class ChainMachine(Elaboratable):
         if self.flat:
             # ``leaves``: each state's leaves_when, "exact" (the OR of the conditions of its moves
             # elsewhere) or "wrong" (also when all inputs are high, where it may stay)
-            fsm = self.fsm = OneHotFSM(m, init="S0", checks=self.leaves is not None)
+            fsm = self.fsm = OneHotFSM(m, init="S0", checks=self.leaves is not None or self.within is not None)
             for i, chain in enumerate(self.chains):
                 with fsm.state(f"S{i}"):
                     m.d.comb += self.state.eq(i)
                     before, away = 0, 0
-                    for mask, want, target in chain:
-                        fsm.goto_if(f"S{target}", condition(mask, want) & ~before)
+                    here = fsm.copy(f"S{i}", MODEL_CELLS, "within") if self.within == "copy" else 1
+                    for j, (mask, want, target) in enumerate(chain):
+                        if self.within and j % 2 == 0:
+                            fsm.goto_if(f"S{target}", here & condition(mask, want) & ~before, within=True)
+                        else:
+                            fsm.goto_if(f"S{target}", condition(mask, want) & ~before)
                         if target != i:
                             away = away | (condition(mask, want) & ~before)
                         before = before | condition(mask, want)
@@ -368,6 +374,24 @@ def test_one_hot_fsm_goto_if_of_exclusive_conditions_moves_like_an_elif_chain(se
     ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True)
     visited = side_by_side(rng, ref, dut)
     assert len(visited) >= 4              # (the machines get around)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_goto_if_within_the_state_moves_like_an_elif_chain(seed):
+    """``goto_if(within=True)`` of conditions made with a copy of the state's register (every
+    other move of each state), not ANDed with it again: the same machine."""
+    rng = random.Random(200 + seed)
+    chains = random_chains(rng)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, within="copy")
+    assert len(side_by_side(rng, ref, dut)) >= 4
+
+
+def test_goto_if_within_of_a_condition_that_holds_elsewhere_fails_its_check():
+    rng = random.Random(5)
+    chains = random_chains(rng)
+    ref, dut = ChainMachine(chains, flat=False), ChainMachine(chains, flat=True, within="bare")
+    with pytest.raises(AssertionError, match="within=True"):
+        side_by_side(rng, ref, dut)
 
 
 @pytest.mark.parametrize("seed", range(4))
