@@ -10,19 +10,19 @@ that taking one reaches a register's enable and nothing else.
 Contract
 --------
 * ``available`` (a register): ``slot`` (a register) is the next slot of the queue;
-  ``take`` in such a cycle takes it (at the clock edge). ``take`` while not ``available`` is
-  ignored. ``take`` reaches the ring's read pointer, the counts and the next cycle's refill
-  decision (all registers), not the memory or the ring's entries.
+  ``take`` in such a cycle takes it. ``take`` is the taker's to gate: only while ``available``,
+  and never in the cycle after a take. A take reaches a register and nothing else (``taking``):
+  the queue moves on in the cycle after it, so ``slot``, ``available`` and ``empty`` show it from
+  the second cycle after the take (in the cycle after, they are as they were).
 * ``free`` with ``free_slot`` (one cycle): the slot goes to the back of the queue. A slot must be
   in use (taken and not freed); ``free`` and ``take`` may come in the same cycle.
-* ``empty`` (a register): no slot is free -- the queue holds none, as of the frees and takes
-  before this cycle. Not ``empty`` and not ``available``: a slot is free and on its way to the
-  registers; when the queue is not ``empty`` in cycle t and nothing is taken in cycles t to t+3,
-  it is ``available`` in cycle t+3 (the memory's latency and a cycle). A user rejects for want of
-  a slot on ``empty`` only, and waits otherwise.
-* Takes may come in consecutive cycles: after 3 cycles with nothing taken, ``AHEAD`` (3) slots, when
-  that many are free, are held and can be taken one a cycle; the counter's never-used slots come
-  one a cycle for as long as they last.
+* ``empty`` (a register): no slot is free -- the queue holds none, as of the frees before this
+  cycle and the takes before the cycle before. Not ``empty`` and not ``available``: a slot is free
+  and on its way to the registers; when the queue is not ``empty`` in cycle t and nothing is taken
+  in cycles t-1 to t+2, it is ``available`` in cycle t+3 (the memory's latency and a cycle). A
+  user rejects for want of a slot on ``empty`` only, and waits otherwise.
+* Takes may come every other cycle: after 4 cycles with nothing taken, ``AHEAD`` (3) slots, when
+  that many are free, are held and are taken without a wait.
 * ``in_use``: slots taken and not freed, as of the cycle before.
 * ``used_bound`` (a register): the slots taken since the reset, up to all of them. The first slots
   taken after a reset are 0, 1, 2, ... (never-used ones come first), so a slot at or above
@@ -63,18 +63,20 @@ class SlotQueue(wiring.Component):
         # entries held, as a thermometer code (bit i: more than i held): a count of a few, kept with
         # no carry chain; ``held_count[0]`` is "one is held"
         held_count = Signal(ahead)
-        can_take = held_count[0]
-        take = self.take & can_take
+        # the take of the cycle before: the queue's own register, which its next values wait for
+        # (``take`` comes from the taker's decision, late in its cycle)
+        taking = Signal()
+        m.d.sync += taking.eq(self.take)
         first_after = Signal(range(ahead))        # ``first`` after a take
-        m.d.comb += [self.available.eq(can_take), first_after.eq(Mux(first == ahead - 1, 0, first + 1))]
-        with m.If(take):
+        m.d.comb += [self.available.eq(held_count[0]), first_after.eq(Mux(first == ahead - 1, 0, first + 1))]
+        with m.If(taking):
             m.d.sync += first.eq(first_after)
 
         # refills: never-used slots from the counter (at once), freed ones from the queue's memory
         # (``lat`` cycles); one issued while the held entries and those on their way leave room.
         # The refills of a cycle are decided in the cycle before, into registers (``from_fresh``,
         # ``from_memory``), from the next values of the counts and flags, which are registers too:
-        # a take reaches them through a few LUTs, and what they decide reaches the ring's enables
+        # ``taking`` reaches them through a few LUTs, and what they decide reaches the ring's enables
         # and its counts from registers.
         fresh = Signal(k + 1)                     # slots 0..fresh-1 have been handed out
         fresh_left = Signal(init=1)               # fresh != n
@@ -103,19 +105,23 @@ class SlotQueue(wiring.Component):
         with m.If(filling):
             m.d.sync += write_at.eq(Mux(write_at == ahead - 1, 0, write_at + 1))
         # ``slot``: the ring's oldest entry as of the next cycle, into a register (it addresses the
-        # state memory's blocks): both candidates from registers and the entry written, the take last
-        # (one LUT after it, as ``first``'s enable)
-        slot_if_taken, slot_if_kept = Signal(k), Signal(k)
-        m.d.comb += [slot_if_taken.eq(Array(held_after)[first_after]), slot_if_kept.eq(Array(held_after)[first])]
-        m.d.sync += self.slot.eq(Mux(take, slot_if_taken, slot_if_kept))
+        # state memory's blocks), one LUT a bit of ``taking``, the counts, ``slot`` itself, the entry
+        # after it and the entry written (each a LUT of registers): kept, it stays while one is held,
+        # else it is the entry written (or nothing is held); taken, the entry after it follows while
+        # two were held, else the entry written (a take comes while one is held, and the count
+        # only grows until the queue takes it). Entries not written stay as they are.
+        after_first = Signal(k)
+        m.d.comb += after_first.eq(Array(held)[first_after])
+        m.d.sync += self.slot.eq(Mux(taking, Mux(held_count[1], after_first, incoming),
+                                     Mux(held_count[0], self.slot, incoming)))
         with m.If(from_fresh):
             m.d.sync += [fresh.eq(fresh + 1), fresh_left.eq(~fresh_last), fresh_last.eq(fresh == n - 2)]
         with m.If(from_memory):
             m.d.sync += head.eq(head + 1)
         with m.If(self.free):
             m.d.sync += tail.eq(tail + 1)
-        held_next = thermometer_step(held_count, filling, take)
-        reserved_next = thermometer_step(reserved, from_fresh | from_memory, take)
+        held_next = thermometer_step(held_count, filling, taking)
+        reserved_next = thermometer_step(reserved, from_fresh | from_memory, taking)
         queued_next = queued + self.free - from_memory
         queued_any_next = self.free | (queued_any & ~queued_one) | (queued_one & ~from_memory)
         fresh_left_next = fresh_left & ~(from_fresh & fresh_last)
@@ -131,8 +137,9 @@ class SlotQueue(wiring.Component):
         # empty: no slot free anywhere (held, on the way, in the memory, or never used)
         empty = Signal()
         m.d.sync += empty.eq(~reserved_next[0] & ~queued_any_next & ~fresh_left_next)
-        took, freed = Signal(), Signal()
-        m.d.sync += [took.eq(take), freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
+        freed = Signal()
+        took = taking                             # (the take of the cycle before)
+        m.d.sync += [freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
         # slots taken since the reset (a cycle late, as in_use), until every slot has been
         bound_left = Signal(init=1)
         with m.If(took & bound_left):

@@ -14,19 +14,36 @@ N = 1 << K
 AHEAD = 3        # slots held ahead, as the contract says
 
 
+def quiet_run(history, lag):
+    """The takes since the latest ``lag`` cycles in a row with none (``history``'s second field),
+    and the slots free at that spell's start; (None, 0) without such a spell."""
+    run = quiet = 0
+    for i in range(len(history) - 1, -1, -1):
+        if history[i][1]:
+            run, quiet = run + 1, 0
+        else:
+            quiet += 1
+            if quiet == lag:
+                return run, history[i][2]
+    return None, 0
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_slot_queue_hands_out_slots_first_in_first_out(seed):
+    """The bench takes as the contract allows (while ``available``, never two cycles in a row); the
+    model's queue moves on in the cycle after a take (``taking``), as the queue does: ``empty`` and
+    ``available`` are checked against it as of then, ``in_use`` against the takes themselves."""
     rng = random.Random(seed)
     dut = SlotQueue(K)
     free = deque(range(N))        # the queue's contents, as the model has them
     in_use = []
     lag = dut.queue.latency + 1
-    history = []                   # per cycle: (a slot was free at its start, one was taken in it,
-                                   # the slots free at its start)
+    history = []                   # per cycle: (a slot was free at its start, one was taken -- by
+                                   # the queue, a cycle after the take -- in it, the slots free at its start)
     counts = []                    # slots in use after each cycle's edge
 
     async def bench(ctx):
-        take_rate = 0.5
+        take_rate, taken_before = 0.5, None
         for cycle in range(4000):
             if cycle % 500 == 0:
                 take_rate = rng.choice((0.1, 0.5, 0.9))
@@ -36,29 +53,31 @@ def test_slot_queue_hands_out_slots_first_in_first_out(seed):
             # a slot free ``lag`` cycles ago and nothing taken since: it is in the registers by now
             if len(history) >= lag and history[-lag][0] and not any(h[1] for h in history[-lag:]):
                 assert ctx.get(dut.available), f"cycle {cycle}: a slot free for {lag} cycles is not available"
-            # takes in a row: after ``lag`` quiet cycles, AHEAD slots (when that many are free) one a
-            # cycle
-            run = next((i for i in range(len(history)) if not history[-1 - i][1]), len(history))
-            if free and run < AHEAD and len(history) >= run + lag and \
-                    not any(h[1] for h in history[-run - lag:len(history) - run]) and \
-                    history[-run - lag][2] >= AHEAD:
-                assert ctx.get(dut.available), f"cycle {cycle}: take {run + 1} in a row is not available"
+            # after ``lag`` cycles with nothing taken, AHEAD slots (when that many were free) are taken
+            # without a wait, every other cycle
+            run, were_free = quiet_run(history, lag)
+            if taken_before is None and free and run is not None and run < AHEAD and were_free >= AHEAD:
+                assert ctx.get(dut.available), f"cycle {cycle}: take {run + 1} after a quiet spell is not available"
             had_free, free_at_start = bool(free), len(free)
-            take = rng.random() < take_rate
-            do_free = bool(in_use) and rng.random() < 0.4
+            # the queue takes the slot taken in the cycle before
+            taking = taken_before is not None
+            if taking:
+                assert taken_before == free.popleft(), f"cycle {cycle}"
+            take = not taking and rng.random() < take_rate and ctx.get(dut.available)
+            taken_before = ctx.get(dut.slot) if take else None
+            if take:
+                in_use.append(taken_before)
             ctx.set(dut.take, take)
-            taken = take and ctx.get(dut.available)
-            if taken:
-                slot = ctx.get(dut.slot)
-                assert slot == free.popleft(), f"cycle {cycle}"
-                in_use.append(slot)
+            # (in use as of the take: ``in_use`` counts it a cycle after, as it did the queue's)
+            recent = take or taking
+            do_free = len(in_use) > recent and rng.random() < 0.4
             if do_free:
-                freed = in_use.pop(rng.randrange(len(in_use) - taken))   # not the one taken now
+                freed = in_use.pop(rng.randrange(len(in_use) - recent))   # not one taken now or just before
                 ctx.set(dut.free, 1)
                 ctx.set(dut.free_slot, freed)
             else:
                 ctx.set(dut.free, 0)
-            history.append((had_free, taken, free_at_start))
+            history.append((had_free, taking, free_at_start))
             await ctx.tick()
             if do_free:
                 free.append(freed)
@@ -79,11 +98,13 @@ def test_used_bound_counts_the_slots_taken_since_the_reset():
     ever, in_use, counts = set(), [], []
 
     async def bench(ctx):
+        took_before = False
         for cycle in range(1500):
             assert ctx.get(dut.used_bound) == (counts[-2] if len(counts) >= 2 else 0), f"cycle {cycle}"
-            take = rng.random() < 0.3
+            take = rng.random() < 0.3 and ctx.get(dut.available) and not took_before
+            took_before = take
             ctx.set(dut.take, take)
-            if take and ctx.get(dut.available):
+            if take:
                 slot = ctx.get(dut.slot)
                 in_use.append(slot)
                 ever.add(slot)
