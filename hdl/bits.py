@@ -467,6 +467,19 @@ def slice_mux(m, bits: list, select, cells: SliceCells):
     return level[0]
 
 
+def pair_mux(m, low: list, high: list, low_select, high_select, choose, cells: SliceCells):
+    """``high[high_select] if choose else low[low_select]`` (one-bit values, up to four in each
+    list; 2-bit selects) as a slice builds it: a LUT6 4-to-1 of each list by its own select, and
+    their MUXF7 by ``choose`` -- one LUT level, with three independent selects where
+    ``slice_mux`` shares two."""
+    if len(low) > 4 or len(high) > 4:
+        raise ValueError("pair_mux: up to four inputs a side")
+    low, high = (list(v) + [Const(0, 1)] * (4 - len(v)) for v in (low, high))
+    lut = [cells.lut6(m, MUX4_LUT6_INIT, side + [select[0], select[1]])
+           for side, select in ((low, low_select), (high, high_select))]
+    return cells.muxf7(m, lut[0], lut[1], choose)
+
+
 def wide_mux(m, inputs: list, select, cells: SliceCells):
     """``inputs[select]`` (values of one width, up to 256 of them) from slice cells: 16-to-1
     multiplexers (``slice_mux``) of 16-to-1 multiplexers -- two LUT levels, each with its MUXF7/F8,

@@ -26,8 +26,8 @@ Memories are ``PipelinedRam``\\ s (block, latency 2; the order rows and level ro
 the u280's sizes). A memory read or written by several units gets the OR of their requests (each
 unit's 0 while it is not using the memory; units that share a memory never use it in the same
 cycle); the state, owner, order and leaves memories' read address is instead steered, a slice
-multiplexer a bit, by a register set a cycle ahead (``_steered``: a command's t0 target, the match's
-level head or next link, or the other users' OR).
+multiplexer a bit, by registers set a cycle ahead (``_steered``: a command's t0 target, the match's
+level head or next link, the next slot's generation read, or the other users' OR).
 """
 
 from amaranth import Array, Assert, Cat, Const, Format, Module, Mux, Signal, Value
@@ -42,7 +42,8 @@ from fpgax.hdl.bits import (
     equal_of_luts,
     lut_of,
     or_tree,
-    slice_mux,
+    pair_mux,
+    register_of_its_own,
 )
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
 from fpgax.hdl.event_output import EventOutput
@@ -66,9 +67,10 @@ BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
 POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
 E, R, OP = p.EventType, p.Reason, p.Opcode
-#: Where a per-slot memory's read address comes from (``_steered``): the OR of the other users'
-#: requests, a command's target at the handshake (t0), the match's level head, or its next link.
-STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_LINK = range(4)
+#: Where a per-slot memory's read address comes from (``_steered``) unless ``steer_link`` takes the
+#: match's next link (or the next slot, for its generation): the OR of the other users' requests, a
+#: command's target at the handshake (t0), or the match's level head.
+STEER_OTHERS, STEER_T0, STEER_HEAD = range(3)
 #: An event type's width, as the event carries it.
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
@@ -674,12 +676,17 @@ class PipelinedEngine(wiring.Component):
         writes["leaves"].append((rest_leaves, new_slot, Mux(in_decide, cmd.qty, leaves),
                                  _Select((in_decide & ~is_replace) | fsm.ongoing("REST"))))
         m.d.comb += slots.take.eq(accept)
+        if self.checks:               # (the queue's contract: its take is gated by its taker)
+            accepted = Signal()
+            m.d.sync += [accepted.eq(accept),
+                         Assert(~accept | (slots.available & ~accepted), "a slot taken while not available")]
         # the next slot's generation: read while the queue holds it, before it is needed
         gen_read = Signal()
         # (its address selected by a register: T1, or NEXT_SLOT after its first cycle -- the cycles
         # it may read in, which no other user of the state memory's "others" reads in: asserted)
+        # (not one of the state memory's "others": it has a place of its own in the memory's steered
+        # address, beside the link, ``_steered``)
         gen_cycles = Signal()
-        reads["state"].append((gen_read, slots.slot, _Select(gen_cycles)))
         gen_pending = Signal(2)
         # a slot not taken since the reset (at or above ``used_bound``: the queue's never-used ones)
         # starts at generation 1 whatever its stale row says [R-ORDER-ID]
@@ -705,14 +712,23 @@ class PipelinedEngine(wiring.Component):
 
         # -- reset: every symbol's and account's row to its default, every account list empty ------
         init = Signal(max(sb, ab) + 1)
-        init_write = fsm.ongoing("INIT")
+        # (whether INIT writes a symbol's row, an account's: registers, high from the reset until
+        # ``init`` passes the last -- the writes' enables and their selects, which reach every bit
+        # of the ports' addresses and data)
+        init_symbols, init_accounts = Signal(init=1), Signal(init=1)
+        m.d.sync += [init_symbols.eq(init_symbols & (init != cfg.symbols - 1)),
+                     init_accounts.eq(init_accounts & (init != cfg.accounts - 1))]
+        if self.checks:
+            m.d.sync += Assert((init_symbols == (fsm.ongoing("INIT") & (init < cfg.symbols)))
+                               & (init_accounts == (fsm.ongoing("INIT") & (init < cfg.accounts))),
+                               "init_symbols, init_accounts: INIT's writes")
         lo_default, hi_default = cfg.default_band
-        writes["symbol"].append((init_write & (init < cfg.symbols), init[:sb],
-                                 SymRow.const({"lo": lo_default, "hi": hi_default})))
-        writes["account"].append((init_write & (init < cfg.accounts), init[:ab],
+        writes["symbol"].append((init_symbols, init[:sb], SymRow.const({"lo": lo_default, "hi": hi_default}),
+                                 _Select(init_symbols)))
+        writes["account"].append((init_accounts, init[:ab],
                                   AccountRow.const({"enabled": 1, "max_qty": p.NO_QTY_LIMIT,
-                                                    "max_notional": p.NO_NOTIONAL_LIMIT})))
-        writes["alist"].append((init_write & (init < cfg.accounts), init[:ab], Const(0, AccountList(k).size)))
+                                                    "max_notional": p.NO_NOTIONAL_LIMIT}), _Select(init_accounts)))
+        writes["alist"].append((init_accounts, init[:ab], Const(0, AccountList(k).size), _Select(init_accounts)))
 
         # -- the sequence -----------------------------------------------------------------------------
         # (each side's compare made from registers, then chosen)
@@ -1167,14 +1183,16 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("DONE", go & (rejecting | (replacing_now & keeps) | (op["account"] & admin_ok)))
             fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
             # (a NEW's moves each one LUT of the pinned copies of ``go`` and ``new_ok`` and the plan:
-            # the mapper had chained them behind ``go``'s other uses)
+            # the mapper had chained them behind ``go``'s other uses; ``go_copy`` is made of a copy
+            # of DECIDE's register: ``within``)
             to_walk = lut_of(m, [go_copy, new_ok_copy, plan.fok, op["mass"], admin_ok],
                              lambda x: x[0] and ((x[1] and x[2]) or (x[3] and x[4])), row_cells)
-            fsm.goto_if("WALKING", to_walk)
-            fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells))
-            fsm.goto_if("REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells))
+            fsm.goto_if("WALKING", to_walk, within=True)
+            fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells), within=True)
+            fsm.goto_if("REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells), within=True)
             fsm.goto_if("LEFT_OVER", lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
-                                            lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells))
+                                            lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells),
+                        within=True)
             fsm.goto_if("UNLINK", go & (canceling | (replacing_now & ~keeps)))
             fsm.goto_if("WRITE_SYMBOL", go & (op["symbol"] | op["resume"]) & admin_ok)
             fsm.goto_if("HALT_WRITE", go & op["halt"] & admin_ok)
@@ -1750,10 +1768,11 @@ class PipelinedEngine(wiring.Component):
 
         # -- the memories' ports: each the OR of its users' requests -----------------------------------
         # The per-slot memories the match and a command's t0 read (state, owner, order, leaves): their
-        # read address is steered by registers set a cycle ahead -- the t0 target (IDLE), the match's
-        # level head or its link (the chain's ``follow_next``), or the OR of the other users --
-        # and the link's two candidates by the ``next`` memory's forwarding hit: per bit, one
-        # slice multiplexer (two LUT6 4-to-1s and a MUXF7: one LUT level) into the blocks.
+        # read address is steered by registers set a cycle ahead -- ``steer_slots``: the t0 target
+        # (IDLE), the match's level head, or the OR of the other users; ``steer_link``, over it: the
+        # match's link (the chain's ``follow_next``), one of its two candidates by the ``next``
+        # memory's forwarding hit, or (the state memory's) the next slot for its generation: per
+        # bit, one slice multiplexer (two LUT6 4-to-1s and a MUXF7: one LUT level) into the blocks.
         # ``steer_slots`` takes the level head from registers alone, a cycle early or late (from a
         # DECIDE that may start the match, to the cycle after a match): no other user of these
         # memories reads in those cycles (asserted below). (The ``next`` memory, which the unlinker
@@ -1765,29 +1784,44 @@ class PipelinedEngine(wiring.Component):
         steer_slots = Signal(2, name="steer_slots", reset_less=True)
         head_soon = (Cat(fsm.ongoing("DECIDE"), op["new"], plan.match).all() | fsm.ongoing("MATCH")
                      | match_start | match_reads)
-        m.d.sync += steer_slots.eq(Mux(idle_next, STEER_T0, Mux(matcher.follow_next, STEER_LINK,
-                                                                Mux(head_soon, STEER_HEAD, STEER_OTHERS))))
+        m.d.sync += steer_slots.eq(Mux(idle_next, STEER_T0, Mux(head_soon, STEER_HEAD, STEER_OTHERS)))
+        # ``steer_link``: the link's candidates or the next generation's slot (the state memory's, in
+        # ``gen_cycles``), rather than ``steer_slots``' choice -- the slice multiplexer's MUXF7, a
+        # register of its own per memory (the next generation's cycles are T1 and NEXT_SLOT's after
+        # the first: ``gen_cycles``' own next value, from the handshake, not from a decision)
+        link_soon = Signal()
+        m.d.comb += link_soon.eq((match_reads & matcher.follow_next) | take
+                                 | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
+        cells = self.slice_cells or getattr(platform, "slice_cells", None)
+        steer_link = [register_of_its_own(m, link_soon, cells, name=f"steer_link_{name}", reset_less=True)
+                      for name in STEERED]
         if self.checks:
             follow = Signal()
             m.d.sync += follow.eq(matcher.follow_next)
+            links = steer_link[0]
             m.d.sync += [
-                Assert(~take | (steer_slots == STEER_T0), "steer_slots: a t0 read"),
-                Assert(~matcher.read_en | (steer_slots == Mux(follow, STEER_LINK, STEER_HEAD)),
+                Assert(~take | ((steer_slots == STEER_T0) & ~links), "steer_slots: a t0 read"),
+                Assert(~matcher.read_en | Mux(follow, links & ~gen_cycles, (steer_slots == STEER_HEAD) & ~links),
                        "steer_slots: a match's read"),
-                Assert(~(walker.slot_read.en | gen_read) | (steer_slots == STEER_OTHERS),
-                       "steer_slots: a walker's or the next generation's read"),
+                Assert(~walker.slot_read.en | ((steer_slots == STEER_OTHERS) & ~links),
+                       "steer_slots: a walker's read"),
+                Assert(~gen_read | (links & gen_cycles), "steer_link: the next generation's read"),
             ]
         link, head = mems["next"].read.choice, feed.o.payload.head
-        cells = self.slice_cells or getattr(platform, "slice_cells", None)
         for name, mem in mems.items():
             if name in STEERED:
                 en, others, _ = _or_requests(reads[name])
                 # (each memory's link choice from a copy of the link's forwarding hit of its own)
-                link_hit = mems["next"].read.hit_near[STEERED.index(name)]
-                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en),
-                             mem.read.addr.eq(_steered(m, cells, len(mem.read.addr), steer_slots, link_hit,
-                                                       [others, target, head, link.read],
-                                                       [others, target, head, link.written]))]
+                at = STEERED.index(name)
+                link_hit = mems["next"].read.hit_near[at]
+                gen = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
+                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en | gen[0]),
+                             mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
+                                                       steer_slots, [others, target, head],
+                                                       steer_link[at], Cat(link_hit, gen[1]),
+                                                       [link.read, link.written, gen[2], gen[2]]))]
+                if self.checks and name == "state":
+                    m.d.sync += Assert(~gen_read | (mem.read.addr == slots.slot), "the next generation's address")
             elif mem.read_users > 1:
                 _users_port(m, mem.read, reads[name])
             else:
@@ -1796,17 +1830,23 @@ class PipelinedEngine(wiring.Component):
         return m
 
 
-def _steered(m, cells, width, select, hit, on_read, on_written):
-    """``(on_written if hit else on_read)[select]`` (``width`` bits), bit by bit: with ``cells``,
-    one slice multiplexer a bit (``slice_mux``: the 2-bit ``select`` into two LUT6 4-to-1s, ``hit``
-    their MUXF7); without, the same function as plain multiplexers."""
-    on_read, on_written = [Value.cast(v) for v in on_read], [Value.cast(v) for v in on_written]
+def _steered(m, cells, width, select, selected, link, link_select, links):
+    """The steered address (``width`` bits): with ``link``, ``links[link_select]`` (the link as
+    read, the link as written, and twice the next generation's slot: ``link_select`` is the link's
+    forwarding hit, which holds what it last was in the generation's cycles, and the generation's
+    cycle); else ``selected[select]`` (the other users' OR, the t0 target, the match's level
+    head), bit by bit: with ``cells``, one slice multiplexer a bit
+    (``pair_mux``: a LUT6 4-to-1 of each side by its select, and their MUXF7 by ``link``); without,
+    the same function as plain multiplexers."""
+    selected = [Value.cast(v) for v in selected]
+    links = [Value.cast(v) for v in links]
     if cells is None:
-        return Mux(hit, Array(on_written)[select], Array(on_read)[select])[:width]
+        return Mux(link, Array(links)[link_select], Array(selected)[select])[:width]
     bits = []
     for b in range(width):
-        column = [v[b] if b < len(v) else Const(0, 1) for v in on_read + on_written]
-        bits.append(slice_mux(m, column, Cat(select, hit), cells))
+        low = [v[b] if b < len(v) else Const(0, 1) for v in selected]
+        high = [v[b] if b < len(v) else Const(0, 1) for v in links]
+        bits.append(pair_mux(m, low, high, select, link_select, link, cells))
     return Cat(*bits)
 
 

@@ -576,3 +576,25 @@ def test_thermometer_step_goes_up_and_down_by_one_as_a_table_and_as_cells(cells)
     sim.add_testbench(bench)
     sim.run()
     assert set(seen) == set(range(6))
+
+
+@pytest.mark.parametrize("sides", [(4, 4), (3, 2)])
+def test_pair_mux_picks_a_side_by_its_choice_and_a_bit_by_that_sides_select(sides):
+    """``pair_mux`` as model slice cells: ``high[high_select] if choose else low[low_select]``
+    (a missing input reads 0) on every combination of inputs and selects; more than four a side
+    is refused."""
+    from fpgax.hdl.bits import MODEL_CELLS, pair_mux
+
+    n_low, n_high = sides
+    low, high = [Signal(name=f"lo{j}") for j in range(n_low)], [Signal(name=f"hi{j}") for j in range(n_high)]
+    low_sel, high_sel, choose = Signal(2), Signal(2), Signal()
+    inputs = {"low_sel": low_sel, "high_sel": high_sel, "choose": choose,
+              **{f"lo{j}": s for j, s in enumerate(low)}, **{f"hi{j}": s for j, s in enumerate(high)}}
+    rng = random.Random(n_low * 10 + n_high)
+    cases = [{name: rng.getrandbits(len(s)) for name, s in inputs.items()} for _ in range(600)]
+    got = evaluate(lambda m: [pair_mux(m, low, high, low_sel, high_sel, choose, MODEL_CELLS)], inputs, cases)
+    for case, (out,) in zip(cases, got, strict=True):
+        side, select = ("hi", case["high_sel"]) if case["choose"] else ("lo", case["low_sel"])
+        assert out == case.get(f"{side}{select}", 0), case
+    with pytest.raises(ValueError, match="up to four"):
+        pair_mux(None, [Signal()] * 5, [], low_sel, high_sel, choose, MODEL_CELLS)
