@@ -490,6 +490,19 @@ class PipelinedEngine(wiring.Component):
                                lambda x: ((x[2] if x[0] else x[3]) if x[1] == BUY else (x[4] if x[0] else x[5])),
                                row_cells)
                         for i in range(lb)))
+        # the feed's best: t2's (the symbol row's two candidates by the forwarding hit and the
+        # side) or the row's best of the aggressor's opposite side; with slice cells one LUT6 of
+        # each and their MUXF7 by T2's copy (``pair_mux``: the peek's address is one LUT after it,
+        # not two after t2's best)
+        if row_cells is None:
+            feed_best = Mux(in_t2_feed, t2_best, Mux(aside == BUY, sym.ask, sym.bid))
+        else:
+            assert BUY == 0    # (the candidates' order below: the side bit selects the bids)
+            feed_best = Cat(*(pair_mux(m, [sym.ask[i], sym.bid[i]],
+                                       [sym_read.ask[i], sym_written.ask[i], sym_read.bid[i], sym_written.bid[i]],
+                                       Cat(aside, Const(0, 1)), Cat(sym_hits[SYM_HIT_BEST], cmd.side[0]),
+                                       in_t2_feed, row_cells)
+                              for i in range(lb)))
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
@@ -507,9 +520,7 @@ class PipelinedEngine(wiring.Component):
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             # (one LUT a bit of t2's best, the side and the row's two bests, a slice cell in
             # synthesis: the peek's address is one LUT after it)
-            feed.best.eq(Cat(*(lut_of(m, [in_t2_feed, aside, t2_best[i], sym.ask[i], sym.bid[i]],
-                                      lambda x: x[2] if x[0] else (x[3] if x[1] == BUY else x[4]), row_cells)
-                               for i in range(lb)))),
+            feed.best.eq(feed_best),
             feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
             # (the level next to the best is read ahead unless the rester, running on, may still
