@@ -482,24 +482,20 @@ class PipelinedEngine(wiring.Component):
         match_unfeed = Signal()
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
-        # t2's best of the opposite side, from the symbol row as it is read: per bit one LUT of its
-        # two candidates' bits, a copy of the memory's forwarding hit (the hit itself reaches the
-        # two hundred bits of the row) and the side -- the feed's start and the peek's address
-        t2_best = Cat(*(lut_of(m, [sym_hits[SYM_HIT_BEST], cmd.side[0], sym_written.ask[i],
-                                   sym_read.ask[i], sym_written.bid[i], sym_read.bid[i]],
-                               lambda x: ((x[2] if x[0] else x[3]) if x[1] == BUY else (x[4] if x[0] else x[5])),
-                               row_cells)
-                        for i in range(lb)))
-        # the feed's best: t2's (the symbol row's two candidates by the forwarding hit and the
-        # side) or the row's best of the aggressor's opposite side; with slice cells one LUT6 of
-        # each and their MUXF7 by T2's copy (``pair_mux``: the peek's address is one LUT after it,
-        # not two after t2's best)
+        # the feed's best: t2's best of the opposite side (the symbol row as it is read: its two
+        # candidates by a copy of the memory's forwarding hit, which itself reaches the two hundred
+        # bits of the row, and by the side) or the row's best of the aggressor's opposite side.
+        # With slice cells one LUT6 4-to-1 of each and their MUXF7 by T2's copy (``pair_mux``: the
+        # peek's address is one LUT after it, not two after t2's best)
         if row_cells is None:
+            t2_best = Mux(sym_hits[SYM_HIT_BEST],
+                          Mux(cmd_buy, sym_written.ask, sym_written.bid), Mux(cmd_buy, sym_read.ask, sym_read.bid))
             feed_best = Mux(in_t2_feed, t2_best, Mux(aside == BUY, sym.ask, sym.bid))
         else:
-            assert BUY == 0    # (the candidates' order below: the side bit selects the bids)
-            feed_best = Cat(*(pair_mux(m, [sym.ask[i], sym.bid[i]],
-                                       [sym_read.ask[i], sym_written.ask[i], sym_read.bid[i], sym_written.bid[i]],
+            # (the opposite side's field by the side bit's value: a buyer's is the ask)
+            opposite = ["ask", "bid"] if BUY == 0 else ["bid", "ask"]
+            feed_best = Cat(*(pair_mux(m, [getattr(sym, f)[i] for f in opposite],
+                                       [getattr(row, f)[i] for f in opposite for row in (sym_read, sym_written)],
                                        Cat(aside, Const(0, 1)), Cat(sym_hits[SYM_HIT_BEST], cmd.side[0]),
                                        in_t2_feed, row_cells)
                               for i in range(lb)))
@@ -518,8 +514,6 @@ class PipelinedEngine(wiring.Component):
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
             feed.book.eq(Mux(in_t2_feed, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
-            # (one LUT a bit of t2's best, the side and the row's two bests, a slice cell in
-            # synthesis: the peek's address is one LUT after it)
             feed.best.eq(feed_best),
             feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
@@ -698,6 +692,7 @@ class PipelinedEngine(wiring.Component):
         # (not one of the state memory's "others": it has a place of its own in the memory's steered
         # address, beside the link, ``_steered``)
         gen_cycles = Signal()
+        gen_cycles_next = Signal()    # (its next value: also what ``steer_link`` is set from)
         gen_pending = Signal(2)
         # a slot not taken since the reset (at or above ``used_bound``: the queue's never-used ones)
         # starts at generation 1 whatever its stale row says [R-ORDER-ID]
@@ -1217,7 +1212,8 @@ class PipelinedEngine(wiring.Component):
         next_slot_again = Signal()
         m.d.sync += next_slot_again.eq(fsm.ongoing("NEXT_SLOT"))
         # (T1 follows the handshake; NEXT_SLOT stays until the generation is ready)
-        m.d.sync += gen_cycles.eq(take | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
+        m.d.comb += gen_cycles_next.eq(take | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
+        m.d.sync += gen_cycles.eq(gen_cycles_next)
         if self.checks:
             m.d.sync += [
                 Assert(gen_cycles == (fsm.ongoing("T1") | (fsm.ongoing("NEXT_SLOT") & next_slot_again)),
@@ -1801,8 +1797,7 @@ class PipelinedEngine(wiring.Component):
         # register of its own per memory (the next generation's cycles are T1 and NEXT_SLOT's after
         # the first: ``gen_cycles``' own next value, from the handshake, not from a decision)
         link_soon = Signal()
-        m.d.comb += link_soon.eq((match_reads & matcher.follow_next) | take
-                                 | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
+        m.d.comb += link_soon.eq((match_reads & matcher.follow_next) | gen_cycles_next)
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
         steer_link = [register_of_its_own(m, link_soon, cells, name=f"steer_link_{name}", reset_less=True)
                       for name in STEERED]
@@ -1825,12 +1820,13 @@ class PipelinedEngine(wiring.Component):
                 # (each memory's link choice from a copy of the link's forwarding hit of its own)
                 at = STEERED.index(name)
                 link_hit = mems["next"].read.hit_near[at]
-                gen = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
-                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en | gen[0]),
+                # (the state memory's next generation read: its enable, its cycles, its slot)
+                gen_en, gen_sel, gen_slot = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
+                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en | gen_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
                                                        steer_slots, [others, target, head],
-                                                       steer_link[at], Cat(link_hit, gen[1]),
-                                                       [link.read, link.written, gen[2], gen[2]]))]
+                                                       steer_link[at], Cat(link_hit, gen_sel),
+                                                       [link.read, link.written, gen_slot, gen_slot]))]
                 if self.checks and name == "state":
                     m.d.sync += Assert(~gen_read | (mem.read.addr == slots.slot), "the next generation's address")
             elif mem.read_users > 1:

@@ -138,11 +138,10 @@ class SlotQueue(wiring.Component):
         empty = Signal()
         m.d.sync += empty.eq(~reserved_next[0] & ~queued_any_next & ~fresh_left_next)
         freed = Signal()
-        took = taking                             # (the take of the cycle before)
-        m.d.sync += [freed.eq(self.free), self.in_use.eq(self.in_use + took - freed)]
+        m.d.sync += [freed.eq(self.free), self.in_use.eq(self.in_use + taking - freed)]
         # slots taken since the reset (a cycle late, as in_use), until every slot has been
         bound_left = Signal(init=1)
-        with m.If(took & bound_left):
+        with m.If(taking & bound_left):
             m.d.sync += [self.used_bound.eq(self.used_bound + 1), bound_left.eq(self.used_bound != n - 1)]
         m.d.comb += self.empty.eq(empty)
         return m
