@@ -32,15 +32,15 @@ Contract
   the word with the levels the reader does not want cleared, in the same slice cells as the word.
 * ``peek.word``, ``peek.masked`` and ``peek.next`` are a slice's LUT and MUXF7 after registers (the
   memories' forwarding, the write of the read's own cycle, the choice of memory; ``masked`` as slice
-  cells in synthesis, the mask an input of each LUT6); ``*_used`` a multiplexer of the summary's
-  bits after that.
+  cells in synthesis, the mask an input of each LUT6); ``*_used`` three LUT levels after registers
+  in synthesis (a summary bit forwarded, a slice multiplexer of sixteen, a LUT of the rest).
 """
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import in_search_order, lut_of, register_copy, step_one
+from fpgax.hdl.bits import in_search_order, lut_of, register_copy, slice_mux, step_one
 from fpgax.hdl.ram import HIT_BITS, PipelinedRam, hit_copies_for
 
 
@@ -93,7 +93,8 @@ class IndexPeek(wiring.Component):
                                hit_copies=hit_copies_for(W) if cells is not None else 0)
             m.submodules[f"words{parity}"] = ram
             copies.append(ram)
-        m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb)
+        m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb,
+                                                      hit_copies=hit_copies_for(NW) if cells is not None else 0)
 
         def place_of(sel, book):
             """A word's place in its side's search order (its number, mirrored for a bid side)."""
@@ -206,13 +207,37 @@ class IndexPeek(wiring.Component):
                 per_copy = [forwarded(i, ram, b) for i, ram in enumerate(copies)]
                 following.append(cells.muxf7(m, per_copy[1], per_copy[0], odd_d))
             next_word = Cat(*following)
+            # the summary's bits: one LUT each of the forwarding's registers (``hit_s`` in copies, as
+            # ``hit_w``), then slice multiplexers of sixteen by the word's number and one LUT for the
+            # rest of it (and ``last_d``): three LUT levels from registers, where the mapper had made
+            # the word's summary bit six
+            hit_s_near = [register_copy(m, r_s_en & (r_s_addr == r_book), cells, en=r_en, name=f"hit_s_near{j}")
+                          for j in range(hit_copies_for(NW))]
+            ch = summary.read.choice
+            summary_bits = [lut_of(m, [hit_s_near[b // HIT_BITS], patch_s[b], summary.read.hit_near[b // HIT_BITS],
+                                       ch.written[b], ch.read[b]],
+                                   lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), cells)
+                            for b in range(NW)]
+
+            def summary_bit(number, clear=None):
+                """``summary_bits[number] & ~clear``"""
+                groups = [slice_mux(m, summary_bits[i:i + 16], number[:4], cells) for i in range(0, NW, 16)]
+                high = number[4:]
+                if len(groups) > 2:
+                    groups, high = [slice_mux(m, groups, high, cells)], number[:0]
+                inputs = [*groups, *high] + ([clear] if clear is not None else [])
+                return lut_of(m, inputs, lambda x: (x[x[2]] if len(groups) == 2 else x[0])
+                              and not (clear is not None and x[-1]), cells)
+            if sb:
+                m.d.comb += [p.word_used.eq(summary_bit(sel_d)), p.next_used.eq(summary_bit(near_d, last_d))]
         else:
             m.d.comb += p.masked.eq(p.word & p.mask)
             next_word = Mux(odd_d, got[0], got[1]) if sb else None
+            if sb:
+                m.d.comb += [p.word_used.eq(row_summary.bit_select(sel_d, 1)),
+                             p.next_used.eq(~last_d & row_summary.bit_select(near_d, 1))]
         if sb:
-            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(next_word),
-                         p.word_used.eq(row_summary.bit_select(sel_d, 1)),
-                         p.next_used.eq(~last_d & row_summary.bit_select(near_d, 1))]
+            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(next_word)]
         else:
             m.d.comb += [p.word.eq(got[0]), p.next.eq(0), p.word_used.eq(row_summary[0]), p.next_used.eq(0)]
         return m

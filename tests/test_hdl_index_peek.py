@@ -1,7 +1,8 @@
 """IndexPeek against a Python copy of the index's words and summary: writes in every cycle, the
 read's own cycle's among them, and a level's word and the next one, in the book side's search
 order (a bid side, low bit 0, down), two cycles after each read; the word masked by the reader's
-mask, on the expressions and on the slice cells' models."""
+mask, on the expressions and on the slice cells' models; sides of 1 to 64 words (the summary bit
+through one or two levels of slice multiplexers)."""
 
 import random
 
@@ -14,7 +15,7 @@ from fpgax.hdl.target import SLICE_MODEL
 
 
 @pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
-@pytest.mark.parametrize(("level_bits", "word_bits"), [(6, 3), (4, 3), (3, 3)])
+@pytest.mark.parametrize(("level_bits", "word_bits"), [(9, 3), (8, 3), (6, 3), (4, 3), (3, 3)])
 def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits, platform):
     book_bits = 2
     dut = IndexPeek(book_bits, level_bits, word_bits)
