@@ -37,7 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.bits import enables_per_slice, lut_of
+from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -214,14 +214,6 @@ class FpgaxKernel(wiring.Component):
         # ``i.ready`` does not reach back into the read FIFO's memory.
         cmd = data.View(CommandLayout, unpack.o.payload)   # the record as the wire format lays it out
         opcode, qty = cmd.opcode, cmd.qty
-        depth = Signal(32)
-        # (qty < snapshot_depth: a test of the high bits when the depth is a power of two, no carry chain)
-        d_bits = cfg.snapshot_depth.bit_length() - 1
-        short = qty[d_bits:] == 0 if cfg.snapshot_depth == 1 << d_bits else qty < cfg.snapshot_depth
-        with m.If(short):
-            m.d.comb += depth.eq(qty)
-        with m.Else():
-            m.d.comb += depth.eq(cfg.snapshot_depth)
         # the admission check's margins (see below): events emitted, orders rested, while the
         # figures it compares travel through their registers
         event_margin, order_margin = 5, 5
@@ -229,15 +221,9 @@ class FpgaxKernel(wiring.Component):
         # and still fits with the margins added
         extra_bits = (1 + 2 * cfg.snapshot_depth + event_margin + order_margin).bit_length()
         extra, plus_live = Signal(extra_bits), Signal()
-        with m.Switch(opcode):
-            with m.Case(p.Opcode.NEW, p.Opcode.REPLACE):
-                m.d.comb += [extra.eq(2), plus_live.eq(1)]
-            with m.Case(p.Opcode.HALT, p.Opcode.MASS_CANCEL):
-                m.d.comb += [extra.eq(1), plus_live.eq(1)]
-            with m.Case(p.Opcode.SNAPSHOT):
-                m.d.comb += extra.eq(1 + 2 * depth)
-            with m.Default():
-                m.d.comb += extra.eq(1)
+        cells = getattr(platform, "slice_cells", None)
+        extra_of_cmd, plus_live_of_cmd = worst_case_parts(m, opcode, qty, cfg.snapshot_depth, cells)
+        m.d.comb += [extra.eq(extra_of_cmd), plus_live.eq(plus_live_of_cmd)]
         StagedLayout = data.StructLayout({"cmd": CommandLayout, "extra": extra_bits, "plus_live": 1})
         incoming = Signal(StagedLayout)
         m.d.comb += [incoming.cmd.eq(cmd), incoming.extra.eq(extra), incoming.plus_live.eq(plus_live)]
@@ -251,7 +237,6 @@ class FpgaxKernel(wiring.Component):
         staged_valid = Signal()
         m.d.comb += staged_valid.eq(~none_held)
         handed = engine.i.valid & engine.i.ready
-        cells = getattr(platform, "slice_cells", None)
         # The admission check, from registers: the room left in the event buffer (the engine's
         # figures registered, added, subtracted from the capacity: three registers) and the staged
         # command's worst case (one), compared and registered again, and the command offered to
@@ -429,6 +414,39 @@ def without_zero_meminit():
         yield
     finally:
         rtlil.ModuleEmitter.emit_memory = original
+
+
+def worst_case_parts(m, opcode, qty, snapshot_depth: int, cells=None):
+    """A command's worst case of events as the admission check adds it up
+    (``fpgax.spec.regmap.worst_case_events``): ``(extra, plus_live)``, the events beyond the live
+    orders, and whether the live orders count too. With a power-of-two depth, three LUT levels from
+    the command's bits (slice cells with ``cells``): the opcode's low six bits a LUT per class of
+    command and its high two a LUT beside (then the class, a LUT of those two); the quantity's bits
+    above the depth ORed six to a LUT, then those (``any_of_luts``); then a LUT a bit of ``extra``.
+    Otherwise the depth's compare is a carry chain, and ``extra`` its adder."""
+    if any(code >= 64 for code in p.Opcode):
+        raise ValueError("worst_case_parts: an opcode of more than six bits")
+    high_zero = lut_of(m, [opcode[6], opcode[7]], lambda x: not any(x), cells)
+
+    def opcode_in(*codes):
+        low = lut_of(m, [opcode[i] for i in range(6)], lambda x: sum(b << i for i, b in enumerate(x)) in codes, cells)
+        return lut_of(m, [low, high_zero], all, cells)
+    plus_live = opcode_in(p.Opcode.NEW, p.Opcode.REPLACE, p.Opcode.HALT, p.Opcode.MASS_CANCEL)
+    snapshot, trades = opcode_in(p.Opcode.SNAPSHOT), opcode_in(p.Opcode.NEW, p.Opcode.REPLACE)
+    d = snapshot_depth.bit_length() - 1
+    if snapshot_depth != 1 << d:
+        # 1 + 2 x min(qty, depth) for a SNAPSHOT, 2 for an order (its acknowledgement, a CANCELED), else 1
+        depth = Mux(qty < snapshot_depth, qty, snapshot_depth)
+        return Mux(snapshot, 1 + 2 * depth, Mux(trades, 2, 1)), plus_live
+    # (the depth a power of two: a SNAPSHOT's is Cat(1, qty's low bits, 0) unless qty has a bit at or
+    # above the depth's (``beyond``): Cat(1, 0..., 1), 1 + 2 x the depth)
+    beyond = any_of_luts(m, [(None, qty[d:])], cells)
+    low_bits = [lut_of(m, [snapshot, beyond, qty[i - 1], trades],
+                       lambda x, i=i: (not x[1] and x[2]) if x[0] else (i == 1 and x[3]), cells)
+                for i in range(1, d + 1)]
+    extra = Cat(lut_of(m, [snapshot, trades], lambda x: x[0] or not x[1], cells), *low_bits,
+                lut_of(m, [snapshot, beyond, trades], lambda x: x[1] if x[0] else (d == 0 and x[2]), cells))
+    return extra, plus_live
 
 
 def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0, for_synthesis: bool = False) -> str:

@@ -1,0 +1,37 @@
+"""The kernel's admission check adds up a command's worst case of events from ``worst_case_parts``:
+its ``extra`` and ``plus_live`` against the spec's ``worst_case_events`` for every opcode byte (the
+unknown ones too) and quantities around the snapshot depth, on the expressions and on the slice
+cells' models, for power-of-two depths and one that is not."""
+
+import pytest
+from amaranth import Module, Signal
+from amaranth.sim import Simulator
+
+from fpgax.hdl.bits import MODEL_CELLS
+from fpgax.hdl.kernel import worst_case_parts
+from fpgax.spec.regmap import worst_case_events
+
+
+@pytest.mark.parametrize("cells", [None, MODEL_CELLS], ids=["expressions", "slice_cells"])
+@pytest.mark.parametrize("depth", [1, 4, 32, 5])
+def test_the_worst_case_parts_add_up_to_the_specs(depth, cells):
+    m = Module()
+    opcode, qty = Signal(8), Signal(32)
+    extra, plus_live = worst_case_parts(m, opcode, qty, depth, cells)
+    quantities = sorted({0, 1, depth - 1, depth, depth + 1, 2 * depth, 1 << 20, (1 << 32) - 1} - {-1})
+    checked = []
+
+    async def bench(ctx):
+        for code in range(256):
+            for q in quantities:
+                ctx.set(opcode, code)
+                ctx.set(qty, q)
+                for live in (0, 37):
+                    got = ctx.get(extra) + (live if ctx.get(plus_live) else 0)
+                    assert got == worst_case_events(code, q, live, depth), (code, q, live)
+                checked.append(ctx.get(extra))
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(checked) == 256 * len(quantities)
+    assert max(checked) == 1 + 2 * depth          # (a SNAPSHOT of the whole depth was among them)
