@@ -137,36 +137,45 @@ def side_mask(at, width: int, down, with_at):
 GROUP = 8
 
 
-def _lowest_of_eight(m, bits: list, cells):
+def lowest_of_eight(m, bits: list, cells, flip=None):
     """(any, place) of the lowest set of eight bits as two levels of LUTs (slice cells): each half's
-    any and the high half's place, then the outputs from the low half's bits and those."""
+    any and the high half's place, then the outputs from the low half's bits and those. ``flip``
+    (a one-bit value): the place's bits inverted where it holds (``word_order``'s), in the same
+    LUTs."""
     lo, hi = bits[:4], bits[4:]
+    flip = [] if flip is None else [flip]
 
     def place_bit(x, j):      # bit j of the lowest set bit's place among x, 0 when none is set
         return next(((i >> j) & 1 for i, b in enumerate(x) if b), 0)
+
+    def flipped(x, value):    # (the flip, when given, is the LUT's last input)
+        return value ^ x[-1] if flip else value
     any_lo, any_hi = lut_of(m, lo, any, cells), lut_of(m, hi, any, cells)
     found = lut_of(m, [any_lo, any_hi], any, cells)
-    low_place = [lut_of(m, [*lo, lut_of(m, hi, lambda x, j=j: place_bit(x, j), cells)],
-                        lambda x, j=j: place_bit(x[:4], j) if any(x[:4]) else x[4], cells) for j in range(2)]
-    return found, Cat(*low_place, lut_of(m, [any_lo, any_hi], lambda x: not x[0] and x[1], cells))
+    low_place = [lut_of(m, [*lo, lut_of(m, hi, lambda x, j=j: place_bit(x, j), cells), *flip],
+                        lambda x, j=j: flipped(x, place_bit(x[:4], j) if any(x[:4]) else x[4]), cells)
+                 for j in range(2)]
+    return found, Cat(*low_place, lut_of(m, [any_lo, any_hi, *flip],
+                                         lambda x: flipped(x, not x[0] and x[1]), cells))
 
 
-def group_lowest(value, width: int, group: int = GROUP, m=None, cells=None):
+def group_lowest(value, width: int, group: int = GROUP, m=None, cells=None, flip=None):
     """The first stage of a lowest-set encoder split over two cycles: per group of ``group`` bits of
     ``value[:width]``, lowest first, whether any is set and the lowest one's place in the group
     (register it; ``grouped_lowest`` finishes). Each output is a function of one group's bits:
     two LUT levels (with ``cells`` and groups of eight, two levels of slice cells in ``m``: the
-    mapper may otherwise chain them)."""
+    mapper may otherwise chain them). ``flip``: each place's bits inverted where it holds."""
     group = min(group, width)
     place_bits = max(1, (group - 1).bit_length())
     parts = []
     for g in range(0, width, group):
         bits = value[g:g + group]
         if cells is not None and len(bits) == 8:
-            parts += list(_lowest_of_eight(m, [bits[i] for i in range(8)], cells))
+            parts += list(lowest_of_eight(m, [bits[i] for i in range(8)], cells, flip))
             continue
         found, place = _tree([bits[i] for i in range(len(bits))], highest=False)
-        parts += [found, place if len(place) == place_bits else Cat(place, Const(0, place_bits - len(place)))]
+        place = place if len(place) == place_bits else Cat(place, Const(0, place_bits - len(place)))
+        parts += [found, place if flip is None else place ^ flip.replicate(place_bits)]
     return Cat(*parts)
 
 

@@ -70,9 +70,11 @@ from fpgax.hdl.bits import (
     group_lowest,
     grouped_lowest,
     grouped_width,
+    lowest_of_eight,
     lut_of,
     no_worse,
     or_tree,
+    slice_mux,
     step_one,
     thermometer_step,
     thermometer_up,
@@ -239,11 +241,14 @@ class LevelFeed(wiring.Component):
         # ---- the generator: the best level, then the levels after it in its word and the next
         # (peeked at ``start``: ``IndexPeek``), then the index's answers and the rest of their words
         # ``rest``: the levels not yet taken of two words, in the search's order: ``word_a``'s, then
-        # ``word_b``'s (the peeked pair; an answer's word is ``word_a``, its upper half empty)
+        # ``word_b``'s (the peeked pair, with its first level until TAKE's first cycle clears it; an
+        # answer's word is ``word_a``, its upper half empty)
         sb = max(self.sel_bits, 1)
         rest = Signal(2 * W)
         # (the peek's words, in the search's order: the best's masked by the peek itself)
         pair = Cat(self.peek.masked, self.peek.next)
+        # (``group_lowest``'s stage, each group's place flipped going down: ``word_order`` applied
+        # as the groups are encoded, so that the candidate's bits are one multiplexer of them)
         rest_g = Signal(grouped_width(2 * W))
         word_a, word_b = Signal(sb), Signal(sb)
         # ``b_used``: the peeked next word's summary bit, applied where rest_g is taken (its
@@ -257,9 +262,7 @@ class LevelFeed(wiring.Component):
         ahead = Signal()                 # a NEXT_WORD asked for, its answer not yet taken
         fresh = Signal()                 # an answer was taken in the cycle before: GROUP asks for the next word
         find_due = Signal()              # the FIND beyond the peeked words: its answer not yet taken
-        _, rest_first = grouped_lowest(m, rest_g, 2 * W, "rest")
         rest_any = any_a | (any_b & b_used)
-        position = Cat(word_order(rest_first[:wb], wb, down), Mux(rest_first[wb], word_b, word_a))
         # what the peek needs, from the start's registers in the cycles before it (``before_peek``):
         # the levels after the best in its word (but the adjacent one when it is read ahead) as a
         # mask in the search's order, the adjacent level's place in it (``adjacent_1h``); ``spec``:
@@ -324,7 +327,7 @@ class LevelFeed(wiring.Component):
         # (the choice from copies of the two states' registers: WAIT_FIND's has a hundred loads)
         waiting_answer = Signal()
         m.d.comb += waiting_answer.eq(fsm.copy("WAIT_FIND", cells, "cand") | fsm.copy("WAIT_WORD", cells, "cand"))
-        m.d.sync += [cand.eq(Mux(waiting_answer, self.index_result, position)),
+        m.d.sync += [cand.eq(self._candidate(m, rest_g, found_bits, waiting_answer, word_a, word_b, down, cells)),
                      cand_last.eq(Mux(fsm.ongoing("TAKE"), ~rest_any, fsm.ongoing("WAIT_FIND") & ~self.index_found))]
 
         def drain_on_stop():
@@ -384,7 +387,7 @@ class LevelFeed(wiring.Component):
                          # (both directions' compares from registers, the direction's chosen last)
                          spec_acceptable.eq(lut_of(m, [any_price, down, adjacent_at_least, adjacent_at_most],
                                                    lambda x: x[0] or (x[2] if x[1] else x[3]), cells))]
-            m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells)),
+            m.d.sync += [rest_g.eq(group_lowest(pair, 2 * W, m=m, cells=cells, flip=down)),
                          b_used.eq(self.peek.next_used),
                          word_a.eq(best[wb:] if self.sel_bits else 0), word_b.eq(next_word)]
             fsm.goto("TAKE")
@@ -399,7 +402,7 @@ class LevelFeed(wiring.Component):
                     fsm.goto("END")
             drain_on_stop()
         with fsm.state("GROUP"):         # the rest's first stage; after an answer, the next word asked for
-            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W, m=m, cells=cells)), fresh.eq(0)]
+            m.d.sync += [rest_g.eq(group_lowest(rest, 2 * W, m=m, cells=cells, flip=down)), fresh.eq(0)]
             with m.If(fresh):            # (the index's outputs hold until its next start)
                 more = self.index_beyond != 0
                 m.d.sync += [ahead.eq(more), req_start.eq(more)]
@@ -447,34 +450,59 @@ class LevelFeed(wiring.Component):
             m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
                          rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),
                          req_book.eq(0), req_idx.eq(0), req_down.eq(0)]
-        # ``rest``'s next value, one LUT a bit after the decrements' carry chains: PEEK's pair and
-        # GROUP's rest each with its lowest level cleared (``x & (x - 1)``), the waits' answer
-        # (``load_answer``), TAKE's peeked word dropped when its summary bit is clear, else held --
-        # the other states' choice LUTs of registers and ``rest``'s own chain beside it (the states'
-        # multiplexer had followed the carry chain, three LUTs and a MUXF8). PEEK's decrement is
-        # two chains of a word each, side by side: the next word's bits are decremented only when
-        # the best's word is empty -- an OR tree of its bits beside the chains, its last LUT copied
-        # per eight bits (the borrow out of the chain, one net to all of them, came later)
-        low_dec, high_dec, rest_dec = Signal(W), Signal(W), Signal(2 * W)
-        m.d.comb += [low_dec.eq(pair[:W] - 1), high_dec.eq(pair[W:] - 1), rest_dec.eq(rest - 1)]
-        low_any = [lut_of(m, list(pair[j:min(j + 6, W)]), any, cells) for j in range(0, W, 6)]
-        low_empty = [lut_of(m, low_any, lambda x: not any(x), cells) for _ in range(-(-W // 8))]
+        # ``rest``'s next value, two LUTs a bit: PEEK's pair as the peek gives it (its first level,
+        # which the pair's encoding offers, is cleared in TAKE's first cycle, ``after_peek``, from
+        # the register), GROUP's rest with its lowest level cleared (``x & (x - 1)``: its carry
+        # chain from the register), TAKE's peeked word dropped when its summary bit is clear, the
+        # waits' answer (``load_answer``), else held. The peek's words meet the last LUT only (PEEK
+        # had cleared the pair's first level itself: the words' OR and two carry chains after them)
+        after_peek = Signal()
+        m.d.sync += after_peek.eq(in_peek)
+        rest_dec = Signal(2 * W)
+        m.d.comb += rest_dec.eq(rest - 1)
         waits = [fsm.ongoing("WAIT_FIND"), fsm.ongoing("WAIT_WORD")]
         rest_next = []
         for i in range(2 * W):
             answer_bit = self.index_rest[i] if i < W else Const(0, 1)
             kept = b_used if i >= W else Const(1, 1)
-            other = lut_of(m, [*waits, fsm.ongoing("TAKE"), rest[i], answer_bit, kept],
-                           lambda x: x[4] if (x[0] or x[1]) else (x[3] and (x[5] or not x[2])), cells)
-            not_peek = lut_of(m, [fsm.ongoing("GROUP"), rest[i], rest_dec[i], other],
-                              lambda x: (x[1] and x[2]) if x[0] else x[3], cells)
-            if i < W:
-                rest_next.append(lut_of(m, [fsm.ongoing("PEEK"), pair[i], low_dec[i], not_peek],
-                                        lambda x: (x[1] and x[2]) if x[0] else x[3], cells))
-            else:
-                rest_next.append(lut_of(m, [fsm.ongoing("PEEK"), pair[i], high_dec[i - W], low_empty[(i - W) // 8],
-                                            not_peek],
-                                        lambda x: (x[1] and (x[2] or not x[3])) if x[0] else x[4], cells))
+
+            def held(x):       # GROUP, after_peek, TAKE, the bit, its decrement, kept
+                group, first, taking, bit, dec, keep = x
+                if group:
+                    return bit and dec
+                if taking:
+                    return bit and keep and (dec or not first)
+                return bit
+            from_rest = lut_of(m, [fsm.ongoing("GROUP"), after_peek, fsm.ongoing("TAKE"), rest[i], rest_dec[i], kept],
+                               held, cells)
+            rest_next.append(lut_of(m, [fsm.ongoing("PEEK"), pair[i], *waits, answer_bit, from_rest],
+                                    lambda x: x[1] if x[0] else (x[4] if (x[2] or x[3]) else x[5]), cells))
         m.d.sync += rest.eq(Cat(*rest_next))
         fsm.finish()
         return m
+
+    def _candidate(self, m, rest_g, found_bits, waiting_answer, word_a, word_b, down, cells):
+        """The candidate's next value: the index's answer while ``waiting_answer``, else the first
+        level of the two words (``rest_g``: its groups' places flipped going down), in the word's
+        order. With slice cells and eight groups, three LUT levels from registers: the first group
+        (``lowest_of_eight``: two), then per bit a slice multiplexer of the groups' places and the
+        answer by the group and ``waiting_answer``, or a LUT of the group's bit, the direction and the
+        answer (the mapper had made it five)."""
+        wb, lb = self.word_bits, self.level_bits
+        place_bits = max(1, (GROUP - 1).bit_length())
+        step = 1 + place_bits
+        answer = self.index_result
+        if cells is None or len(found_bits) != 8:
+            _, first = grouped_lowest(m, rest_g, 2 << wb, "rest")
+            position = Cat(first[:place_bits], word_order(first[place_bits:wb], wb - place_bits, down),
+                           Mux(first[wb], word_b, word_a))
+            return Mux(waiting_answer, answer, position)
+        _, group = lowest_of_eight(m, found_bits, cells)      # (group[2]: word b's)
+        places = [rest_g[g * step + 1:(g + 1) * step] for g in range(8)]
+        bits = [slice_mux(m, [place[i] for place in places] + [answer[i]] * 8, Cat(group, waiting_answer), cells)
+                for i in range(place_bits)]
+        bits += [lut_of(m, [waiting_answer, group[i - place_bits], down, answer[i]],
+                        lambda x: x[3] if x[0] else x[1] ^ x[2], cells) for i in range(place_bits, wb)]
+        bits += [lut_of(m, [waiting_answer, group[2], word_a[i - wb], word_b[i - wb], answer[i]],
+                        lambda x: x[4] if x[0] else (x[3] if x[1] else x[2]), cells) for i in range(wb, lb)]
+        return Cat(*bits)

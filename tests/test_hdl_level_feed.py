@@ -6,13 +6,14 @@ goes."""
 import random
 
 import pytest
+from amaranth import Fragment
 from amaranth.sim import Simulator
 
 from fpgax.hdl.price_index import IndexOp
+from fpgax.hdl.target import SLICE_MODEL
 from fpgax.hdl.unit_bench import LevelFeedCore
 
-BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS = 2, 6, 6, 3
-LEVELS = 1 << LEVEL_BITS
+BOOK_BITS, SLOT_BITS = 2, 6
 
 
 async def index_op(ctx, dut, op, book, idx, down=0):
@@ -29,8 +30,8 @@ async def index_op(ctx, dut, op, book, idx, down=0):
     await ctx.tick()
 
 
-async def write_row(ctx, dut, book, level, head, tail):
-    ctx.set(dut.rows_write.addr, book << LEVEL_BITS | level)
+async def write_row(ctx, dut, book, level, head, tail, level_bits):
+    ctx.set(dut.rows_write.addr, book << level_bits | level)
     ctx.set(dut.rows_write.data.head, head)
     ctx.set(dut.rows_write.data.tail, tail)
     ctx.set(dut.rows_write.en, 0b11)
@@ -38,7 +39,7 @@ async def write_row(ctx, dut, book, level, head, tail):
     ctx.set(dut.rows_write.en, 0)
 
 
-def expected(levels, down, limit, any_price):
+def expected(levels, down, limit, any_price, count):
     """The entries a sweep from the best owes: (found, idx) in order, the last (0, the first level
     not acceptable) or (0, bound); and whether that last one says no level is left (``exhausted``)."""
     order = sorted(levels, reverse=bool(down))
@@ -47,12 +48,17 @@ def expected(levels, down, limit, any_price):
         if not (any_price or (level >= limit if down else level <= limit)):
             return out + [(0, level)], False
         out.append((1, level))
-    return out + [(0, 0 if down else LEVELS - 1)], True
+    return out + [(0, 0 if down else count - 1)], True
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_feed_yields_the_acceptable_levels_in_order(seed):
-    dut = LevelFeedCore(BOOK_BITS, LEVEL_BITS, SLOT_BITS, WORD_BITS, checks=True)
+@pytest.mark.parametrize(("seed", "level_bits", "word_bits", "cluster", "platform"), [
+    (1, 6, 3, (24, 40), None), (2, 6, 3, (24, 40), None), (3, 6, 3, (24, 40), None),
+    # words of 32 (eight groups of the encoder: the candidate as slice multiplexers), the cells'
+    # models simulated, the levels clustered across a word's edge
+    (4, 8, 5, (80, 176), SLICE_MODEL), (5, 8, 5, (80, 176), SLICE_MODEL)])
+def test_the_feed_yields_the_acceptable_levels_in_order(seed, level_bits, word_bits, cluster, platform):
+    dut = LevelFeedCore(BOOK_BITS, level_bits, SLOT_BITS, word_bits, checks=True)
+    levels = 1 << level_bits
     rng = random.Random(seed)
     books = [dict() for _ in range(1 << BOOK_BITS)]     # level -> (head, tail)
     latency = dut.rows.latency
@@ -67,7 +73,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
             for _ in range(rng.randrange(1, 12)):
                 book = rng.randrange(len(books))
                 # clustered levels (the same and neighbouring words) and a few far ones
-                level = rng.randrange(LEVELS) if rng.random() < 0.3 else rng.randrange(24, 40)
+                level = rng.randrange(levels) if rng.random() < 0.3 else rng.randrange(*cluster)
                 if rng.random() < 0.08:
                     # the levels passed by a match cleared: their words' summary bits dropped, the
                     # words left stale (what the feed's peek must not show)
@@ -81,7 +87,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
                 else:
                     row = (rng.randrange(1 << SLOT_BITS), rng.randrange(1 << SLOT_BITS))
                     await index_op(ctx, dut, IndexOp.SET, book, level)
-                    await write_row(ctx, dut, book, level, *row)
+                    await write_row(ctx, dut, book, level, *row, level_bits)
                     books[book][level] = row
             book = rng.randrange(len(books))
             if not books[book]:
@@ -90,8 +96,8 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
             best = max(books[book]) if down else min(books[book])
             any_price = int(rng.random() < 0.2)
             # (at times the best alone acceptable: the level read ahead beside it is the last entry)
-            limit = best if rng.random() < 0.2 else rng.randrange(LEVELS)
-            want, exhausted = expected(books[book], down, limit, any_price)
+            limit = best if rng.random() < 0.2 else rng.randrange(levels)
+            want, exhausted = expected(books[book], down, limit, any_price, levels)
             stop_after = rng.randrange(len(want) + 1) if rng.random() < 0.3 else None
             # (started as soon as the index will take a request in the next cycle: in the last
             # cycle of the SET or CLEAR just asked for, its write issued as the feed peeks)
@@ -152,7 +158,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed):
         assert set(first_waits) == {2 + latency}, first_waits
         assert min(checked.values()) >= 5, checked
 
-    sim = Simulator(dut)
+    sim = Simulator(dut if platform is None else Fragment.get(dut, platform))
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
