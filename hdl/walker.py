@@ -105,8 +105,16 @@ class Walker(wiring.Component):
         m.d.sync += [r.en.eq(0) for r in requests]      # (their addresses: gated by the parent)
         m.d.sync += [self.index_start.eq(0), self.index_op.eq(0), self.index_book.eq(0), self.index_idx.eq(0),
                      self.index_down.eq(0)]
-        wait = Signal(range(lat + 2))
-        m.d.sync += wait.eq(wait - (wait != 0))
+        # (the rows' waits count down to 0; each with a register of its own holding ``== 1``, its
+        # compare made a cycle early, so that the loads a wait's end enables meet a register)
+        def countdown(name, top):
+            counter, one = Signal(range(top + 1), name=name), Signal(name=f"{name}_one")
+            m.d.sync += [counter.eq(counter - (counter != 0)), one.eq(counter == 2)]
+
+            def load(value):
+                m.d.sync += [counter.eq(value), one.eq(value == 1)]
+            return counter, one, load
+        wait, wait_one, load_wait = countdown("wait", lat + 1)
 
         # the next order's rows, read while the parent looks at the one before (``ahead``); the
         # visited order's links and the list's ends are all the walk needs of it, so the parent may
@@ -115,13 +123,11 @@ class Walker(wiring.Component):
         ahead = split_register(self.visit_layout, "ahead")
         ahead_next = Signal(k)
         fetching, f_slot = Signal(), Signal(k)
-        f_wait = Signal(range(lat + 2))
-        m.d.sync += f_wait.eq(f_wait - (f_wait != 0))
+        f_wait, f_wait_one, load_f_wait = countdown("f_wait", lat + 1)
         arrive = Signal()                # the fetched rows are out in the next cycle
         m.d.sync += arrive.eq(fetching & (f_wait == 2))
         symbol_step = Signal()
-        s_wait = Signal(range(4))
-        m.d.sync += s_wait.eq(s_wait - (s_wait != 0))
+        s_wait, s_wait_one, load_s_wait = countdown("s_wait", 3)
 
         # the levels left of the last FIND's answer word (``rest``, in the search's order) and the
         # next of them (``nxt``), from a two-stage encoder: ``regroup`` (stage 1: the groups, and the
@@ -143,20 +149,16 @@ class Walker(wiring.Component):
         # level's last order), its row's ends (``pre_head``, ``pre_tail``) and its first order's
         # read (``pre_fetch``), each issued in a cycle after no ``hold``
         pre, pre_fetch = Signal(), Signal()
-        p_wait = Signal(range(lat + 2))
-        m.d.sync += p_wait.eq(p_wait - (p_wait != 0))
+        p_wait, p_wait_one, load_p_wait = countdown("p_wait", lat + 1)
         pre_head, pre_tail = Signal(k), Signal(k)
 
         def forget_word():
-            m.d.sync += [rest.eq(0), nxt_valid.eq(0), regroup.eq(0), grouped.eq(0), pre.eq(0), pre_fetch.eq(0),
-                         p_wait.eq(0)]
-
-        def read_level(at):
-            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(at, book)), wait.eq(lat + 1)]
+            m.d.sync += [rest.eq(0), nxt_valid.eq(0), regroup.eq(0), grouped.eq(0), pre.eq(0), pre_fetch.eq(0)]
+            load_p_wait(0)
 
         def fetch(slot):
-            m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), f_slot.eq(slot),
-                         f_wait.eq(lat + 1), fetching.eq(1)]
+            m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), f_slot.eq(slot), fetching.eq(1)]
+            load_f_wait(lat + 1)
 
         # ``advance`` and ``stop`` end the visit at once (``visit.valid``: one LUT after them) and act
         # a cycle later, from registers: the parent's decisions meet nothing else here
@@ -184,11 +186,11 @@ class Walker(wiring.Component):
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
             with m.If(self.start):
-                m.d.sync += [self.alist_read.en.eq(self.by_account), self.level_read.en.eq(~self.by_account),
-                             wait.eq(Mux(self.by_account, 3, lat + 1))]
+                m.d.sync += [self.alist_read.en.eq(self.by_account), self.level_read.en.eq(~self.by_account)]
+                load_wait(Mux(self.by_account, 3, lat + 1))
                 fsm.goto("ENDS")
         with fsm.state("ENDS"):          # the list's ends: the account's list or the level's row
-            with m.If(wait == 1):
+            with m.If(wait_one):
                 with m.If(by_account):
                     m.d.sync += end.eq(self.alist_data.tail)
                     with m.If(self.alist_data.valid):
@@ -212,26 +214,21 @@ class Walker(wiring.Component):
                              ahead.within.eq(no_worse(level, self.bound, down)),
                              ahead.own.eq(self.owner_data.account == account),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
-            with m.If(fetching & (f_wait == 1)):
+            with m.If(fetching & f_wait_one):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
             with m.If(symbol_step):
-                m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(ahead.owner.symbol), s_wait.eq(3),
+                m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(ahead.owner.symbol),
                              symbol_step.eq(0)]
-            with m.If(s_wait == 1):
+                load_s_wait(3)
+            with m.If(s_wait_one):
                 m.d.sync += [ahead.symbol.eq(self.symbol_data), ahead.valid.eq(1)]
             # presented when the visit before is done with; the next one read at once
             with m.If(~visit.valid & ahead.valid & ~stopped):
                 m.d.sync += [visit.eq(ahead), ahead.valid.eq(0), pre.eq(0)]
                 with m.If(~ahead.last):
                     fetch(ahead_next)
-            # a level's last order visited: the word's next level read ahead (its row, then its
-            # first order), in cycles the parent's reads leave free
-            ahead_now = Signal()         # the next level read ahead now (or before: ``pre``)
-            m.d.comb += ahead_now.eq(visit.valid & visit.last & ~by_account & nxt_valid & ~pre & ~self.hold)
-            with m.If(ahead_now):
-                m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)), p_wait.eq(lat + 1),
-                             level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
-            with m.If(p_wait == 1):
+            # (a level's last order visited: the word's next level read ahead, ``ahead_now``, below)
+            with m.If(p_wait_one):
                 m.d.sync += [pre_head.eq(self.level_data.head), pre_tail.eq(self.level_data.tail), pre_fetch.eq(1)]
             with m.If(pre_fetch & ~self.hold):
                 m.d.sync += [end.eq(pre_tail), pre_fetch.eq(0)]
@@ -259,16 +256,29 @@ class Walker(wiring.Component):
                          self.level_read.addr.eq(Cat(self.index_result, book))]
             with m.If(~self.index_busy & ~self.index_start):
                 with m.If(self.index_found):
-                    m.d.sync += [regroup.eq(1), self.level_read.en.eq(1), wait.eq(lat + 1)]
+                    m.d.sync += [regroup.eq(1), self.level_read.en.eq(1)]
+                    load_wait(lat + 1)
                     fsm.goto("ENDS")
                 with m.Else():
                     fsm.goto("IDLE")
+        # RUN: a level's last order visited, the word's next level read ahead (its row, then its
+        # first order), in cycles the parent's reads leave free -- outside the body, from a copy of
+        # RUN's register, two LUTs of registers (the mapper had chained four, with nets of twenty
+        # loads, before the level's and the read's registers)
+        cells = getattr(platform, "slice_cells", None)
+        ahead_ready = lut_of(m, [visit.valid, visit.last, by_account, nxt_valid, pre],
+                             lambda x: x[0] and x[1] and not x[2] and x[3] and not x[4], cells)
+        ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],
+                           lambda x: x[0] and x[1] and not x[2], cells)
+        with m.If(ahead_now):        # (``pre``: read ahead now or before)
+            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)),
+                         level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
+            load_p_wait(lat + 1)
         fsm.finish()
         # ``visit.valid``, as the statements above load it -- 0 in IDLE and after a stop in ENDS and
         # RUN, RUN's next visit presented, a visit left (``leave``) -- as one slice LUT (the last
         # load of the cycle, so this one counts): ``leave`` meets it only (the mapper had put two
         # LUTs after it)
-        cells = getattr(platform, "slice_cells", None)
         presenting, ends_or_run = Signal(), Signal()
         m.d.comb += [presenting.eq(fsm.ongoing("RUN") & ~visit.valid & ahead.valid & ~stopped),
                      ends_or_run.eq(fsm.ongoing("ENDS") | fsm.ongoing("RUN"))]
