@@ -38,7 +38,8 @@ Contract
   the command's own rules' answer, chosen in t+2, and each family's row verdicts): what a user
   registers its own decisions from, to have them as registers in t+4.
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
-  its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3.
+  its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3. ``target_fails_early``:
+  those registers themselves (``TARGET_RULES`` bits), for a user that ORs them into a LUT of its own.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
 
@@ -75,6 +76,9 @@ REASON_BITS = p.EVENT["reason"].bits
 
 #: The families the engine branches on, and whether their rules read rows (answer from t+2).
 #: (``elaborate`` checks this against the families' rules.)
+#: The target family's rules (account, order, symbol, owner): ``target_fails_early``'s bits
+TARGET_RULES = 4
+
 FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
             "account": False, "halt": False, "mass": False, "snapshot": False}
 
@@ -142,6 +146,7 @@ class CommandCheck(wiring.Component):
             "owner_mismatch": In(1),
             "notional_over": In(1),
             "target_failed_early": Out(1),
+            "target_fails_early": Out(TARGET_RULES),
             "command_failed": Out(1),
             "command_reason": Out(REASON_BITS),
             "command_failed_soon": Out(1),
@@ -236,7 +241,9 @@ class CommandCheck(wiring.Component):
             (("band",), R.PRICE_OUT_OF_BAND)]
         assert set(families) == set(FAMILIES)
         # (pipelined) the target family's verdicts ORed, unregistered: its answer a cycle early
-        m.d.comb += self.target_failed_early.eq(_any([fired[n] for names, _ in families["target"] for n in names]))
+        target_fails = [fired[n] for names, _ in families["target"] for n in names]
+        assert len(target_fails) == TARGET_RULES
+        m.d.comb += [self.target_fails_early.eq(Cat(*target_fails)), self.target_failed_early.eq(_any(target_fails))]
         decide = Signal()                 # pipelined: t+3, the verdicts are all registered
         m.d.sync += decide.eq(rows)
         # each family's rules by when their verdicts are registered: at take, or with the rows

@@ -57,7 +57,7 @@ from contextlib import contextmanager
 
 from amaranth import Assert, Cat, Const, Module, Signal, Value
 
-from fpgax.hdl.bits import lut_of, or_tree, register_copy
+from fpgax.hdl.bits import and_terms_of_luts, any_of_luts, lut_of, or_tree, register_copy
 
 
 class OneHotFSM:
@@ -292,11 +292,13 @@ class StateMux:
         ... ev.value ...
     """
 
-    def __init__(self, fsm: OneHotFSM, shape, name: str):
+    def __init__(self, fsm: OneHotFSM, shape, name: str, cells=None):
         self._fsm = fsm
         self._shape = shape
         self._name = name
+        self._cells = cells
         self._copies: dict[str, Signal] = {}
+        self._driven: dict[str, object] = {}     # state -> build, for ``drive``
         self.value = Signal(shape, name=name)
 
     def here(self) -> Signal:
@@ -304,6 +306,8 @@ class StateMux:
         state = self._fsm.current
         if state is None:
             raise ValueError(f"{self._name}: here() outside a state's body")
+        if state in self._driven:
+            raise ValueError(f"{self._name}: state {state} drives its copy twice (drive, then here)")
         if state not in self._copies:
             self._copies[state] = copy = Signal(self._shape, name=f"{self._name}_{state}")
             # every bit driven by the state's statements (0 where it sets no field): no bit of the
@@ -311,6 +315,39 @@ class StateMux:
             self._fsm._m.d.comb += Value.cast(copy).eq(0)
         return self._copies[state]
 
+    def drive(self, build):
+        """In a state's body, instead of ``here()``: the state's copy is driven by the statements
+        ``build(copy)`` returns, added outside the machine's bodies, and gated by a copy of the
+        state's register (``OneHotFSM.copy``, with the ``cells`` given) rather than by the state's
+        own register, whose loads are the machine's. For values that hold whatever the state
+        (registers, a memory's data: nothing assigned in the body or under its branches; the
+        statements act in every cycle), such as an event's fields."""
+        state = self._fsm.current
+        if state is None:
+            raise ValueError(f"{self._name}: drive() outside a state's body")
+        if state in self._copies or state in self._driven:
+            raise ValueError(f"{self._name}: state {state} drives its copy twice")
+        self._driven[state] = (build, self._fsm.copy(state, self._cells, self._name))
+
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""
-        self._fsm._m.d.comb += Value.cast(self.value).eq(or_tree(self._copies.values()))
+        m = self._fsm._m
+        plain = [Value.cast(copy) for copy in self._copies.values()]
+        driven = []
+        for state, (build, in_state) in self._driven.items():
+            copy = Signal(self._shape, name=f"{self._name}_{state}")
+            m.d.comb += build(copy)
+            driven.append((Value.cast(copy), in_state))
+        if self._cells is None or not driven:
+            gated = [row & in_state.replicate(len(row)) for row, in_state in driven]
+            m.d.comb += Value.cast(self.value).eq(or_tree(plain + gated))
+            return
+        # (with slice cells, each bit's AND-OR of the driven states as LUT6s of three states each,
+        # then their OR with the other copies' bits: the mapper would factor the states' copies
+        # shared by many bits into nets of a hundred loads)
+        bits = []
+        for b in range(len(Value.cast(self.value))):
+            parts = and_terms_of_luts(m, [[(in_state, 1), (row[b], 1)] for row, in_state in driven], self._cells)
+            parts += [row[b] for row in plain]
+            bits.append(any_of_luts(m, [(None, parts)], self._cells))
+        m.d.comb += Value.cast(self.value).eq(Cat(*bits))

@@ -283,6 +283,12 @@ class PipelinedEngine(wiring.Component):
         # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
         sym = Signal(SymRow)
         is_replace = op["replace"]
+        # (a copy of its own for the aggressor's end -- the unlinker's start and the slot's release:
+        # ``op_replace`` has a hundred loads)
+        is_replace_at_end = register_of_its_own(m, self.i.payload.opcode == OP.REPLACE, row_cells, en=take,
+                                                name="op_replace_at_end")
+        if self.checks:
+            m.d.sync += Assert(is_replace_at_end == is_replace, "op_replace's copy")
         # the aggressor's side, time in force and flags: a NEW's, or (REPLACE) the order's, from t3
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
@@ -314,7 +320,8 @@ class PipelinedEngine(wiring.Component):
         # DECIDE's, the other states' (each state's own, ORed under its register) and the matcher's
         EventWrite = data.StructLayout({"en": 1, "ev": EventLayout})
         decide_ev = Signal(EventWrite)
-        ev_mux = StateMux(fsm, EventWrite, "ev")
+        # (each state's event gated by a copy of its register: ``StateMux.drive``)
+        ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells)
         m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)),
                      matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
@@ -367,11 +374,12 @@ class PipelinedEngine(wiring.Component):
         def emit(type_, reason=0, when=1, **fields):
             """The state's event, written ``when`` (which must include ``events.w_rdy``): called in
             the state's body, not under its branches, so that the event's fields come from the
-            state's registers alone and only its write enable waits for the event output's room."""
-            here = ev_mux.here()
-            m.d.comb += [here.en.eq(when), here.ev.type.eq(type_), here.ev.reason.eq(reason)]
-            for name, value in fields.items():
-                m.d.comb += getattr(here.ev, name).eq(value)
+            state's registers alone and only its write enable waits for the event output's room
+            (gated by a copy of the state's register, ``StateMux.drive``)."""
+            def build(here):
+                return [here.en.eq(when), here.ev.type.eq(type_), here.ev.reason.eq(reason),
+                        *(getattr(here.ev, name).eq(value) for name, value in fields.items())]
+            ev_mux.drive(build)
 
         # -- the aggressor ---------------------------------------------------------------------------
         slot = Signal(k)              # the NEW's slot, from its acceptance
@@ -692,7 +700,12 @@ class PipelinedEngine(wiring.Component):
         # (not one of the state memory's "others": it has a place of its own in the memory's steered
         # address, beside the link, ``_steered``)
         gen_cycles = Signal()
-        gen_cycles_next = Signal()    # (its next value: also what ``steer_link`` is set from)
+        # (its next value, from the handshake's registers, NEXT_SLOT's and ``gen_ready``: also what
+        # ``steer_link`` is set from)
+        gen_cycles_inputs = [self.i.valid, self.i.ready, fsm.ongoing("NEXT_SLOT"), gen_ready]
+
+        def gen_cycle_next(valid, ready, next_slot, generation_ready):
+            return (valid and ready) or (next_slot and not generation_ready)
         gen_pending = Signal(2)
         # a slot not taken since the reset (at or above ``used_bound``: the queue's never-used ones)
         # starts at generation 1 whatever its stale row says [R-ORDER-ID]
@@ -895,6 +908,7 @@ class PipelinedEngine(wiring.Component):
             return sum(b << i for i, b in enumerate(bits)) == kind.value
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
         total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far
+        total_over = Signal()         # SNAPSHOT: total[32:] != 0
         short = Signal(32)            # FOK: what the orders walked so far leave unfilled (from its qty)
         count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
         levels_left = Signal(32)      # SNAPSHOT: the side's levels still to send after the one summed
@@ -1022,7 +1036,10 @@ class PipelinedEngine(wiring.Component):
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
-            canceled_now = ~market & op["cancel"] & ~check.target_failed_early & events.w_rdy
+            # (one LUT of the opcode, the event output's room and the target rules' registers: a
+            # CANCEL is never a MARKET order)
+            canceled_now = lut_of(m, [op["cancel"], events.w_rdy, *check.target_fails_early],
+                                  lambda x: x[0] and x[1] and not any(x[2:]), row_cells)
             emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
                  client_id=ord_rd.client_id, account=own_rd.account, order_id=cmd.order_id,
                  price=ord_rd.price, qty=mems["leaves"].read.data)
@@ -1212,8 +1229,7 @@ class PipelinedEngine(wiring.Component):
         next_slot_again = Signal()
         m.d.sync += next_slot_again.eq(fsm.ongoing("NEXT_SLOT"))
         # (T1 follows the handshake; NEXT_SLOT stays until the generation is ready)
-        m.d.comb += gen_cycles_next.eq(take | (fsm.ongoing("NEXT_SLOT") & ~gen_ready))
-        m.d.sync += gen_cycles.eq(gen_cycles_next)
+        m.d.sync += gen_cycles.eq(lut_of(m, gen_cycles_inputs, lambda x: gen_cycle_next(*x), row_cells))
         if self.checks:
             m.d.sync += [
                 Assert(gen_cycles == (fsm.ongoing("T1") | (fsm.ongoing("NEXT_SLOT") & next_slot_again)),
@@ -1300,7 +1316,7 @@ class PipelinedEngine(wiring.Component):
         # REPLACE's) or LEFT_OVER (its event taken), with room in the gone queue: one LUT of
         # registers, since it reaches the queue's count and the state memory's write
         m.d.comb += release.eq(lut_of(
-            m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace, fsm.ongoing("LEFT_OVER"), events.w_rdy,
+            m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace_at_end, fsm.ongoing("LEFT_OVER"), events.w_rdy,
                 gone.w.ready],
             lambda x: x[5] and ((x[0] and x[1] and not x[2]) or (x[3] and x[4])), row_cells))
         # whether the order would better (or join) its side's best, registered in every cycle but
@@ -1372,8 +1388,8 @@ class PipelinedEngine(wiring.Component):
         # gone queue, so that its ``release`` branch does not come first: asserted; CANCEL_UNLINK:
         # the units settled and no fix due), each one LUT of registers
         m.d.comb += [
-            cancel_ae.eq(lut_of(m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace, gone.r.valid, unlinker.busy,
-                                    unlinker.done],
+            cancel_ae.eq(lut_of(m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace_at_end, gone.r.valid,
+                                    unlinker.busy, unlinker.done],
                                 lambda x: x[0] and x[1] and x[2] and not (x[3] or x[4] or x[5]), row_cells)),
             cancel_cu.eq(lut_of(m, [fsm.ongoing("CANCEL_UNLINK"), settled_quiet, fix_pending, unlinker.done,
                                     unlinker.level_emptied],
@@ -1417,8 +1433,16 @@ class PipelinedEngine(wiring.Component):
             at_best_terms = [sym_choice.hit[0], at_its_best(sym_written), at_its_best(sym_read), fix_return]
             fix_at_best = lut_of(m, at_best_terms[:3], lambda x: x[1] if x[0] else x[2], row_cells)
             fsm.goto_if("FIX_FIND", fix_at_best)
-            fsm.goto_if("CANCEL_UNLINK", lut_of(m, at_best_terms, lambda x: not (x[1] if x[0] else x[2]) and x[3],
-                                                row_cells))
+            # (CANCEL_UNLINK's move from a copy of FIX_ROW_IN's register, and its next value one LUT
+            # of that move, its other entries -- T3's cancel, FIX_WRITE's return -- and its stay:
+            # the row's compares meet two LUTs after them, not the machine's OR of entries)
+            fix_to_cancel = lut_of(m, [fsm.copy("FIX_ROW_IN", row_cells, "fix"), *at_best_terms],
+                                   lambda x: x[0] and not (x[2] if x[1] else x[3]) and x[4], row_cells)
+            fsm.goto_if("CANCEL_UNLINK", fix_to_cancel, within=True)
+            to_cancel_elsewhere = lut_of(m, [fsm.ongoing("T3"), canceled_now, fsm.ongoing("FIX_WRITE"), fix_return],
+                                         lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
+            fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
+                                              settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
             fsm.goto_if("RECHECK", lut_of(m, at_best_terms, lambda x: not (x[1] if x[0] else x[2]) and not x[3],
                                           row_cells))
             with m.If(~fix_at_best):
@@ -1531,11 +1555,16 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += short.eq(short - visit.leaves)
         # a SNAPSHOT's level sums: each visit added, cleared as a side's walk starts (WALK_SIDE) and
         # as a level's LEVEL event goes (SNAPSHOT_LEVEL), the enables LUTs of registers likewise
+        # (and whether the sum is past 32 bits, a register beside it: the LEVEL event's quantity
+        # one LUT of registers)
         with m.If(visit_of(Walk.SNAPSHOT)):
-            m.d.sync += [total.eq(total + visit.leaves), count.eq(count + 1)]
+            total_next = total + visit.leaves
+            m.d.sync += [total.eq(total_next), total_over.eq(total_next[32:].any()), count.eq(count + 1)]
         with m.If(lut_of(m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy],
                          lambda x: x[0] or (x[1] and x[2]), row_cells)):
-            m.d.sync += [total.eq(0), count.eq(0)]
+            m.d.sync += [total.eq(0), total_over.eq(0), count.eq(0)]
+        if self.checks:
+            m.d.sync += Assert(total_over == total[32:].any(), "total_over: the level's sum past 32 bits")
         # a FOK's walk found it cannot fill: a level it may not take, or an order of its own
         # it may not cancel, or no order left (WALKING's two moves to LEFT_OVER) -- one
         # LUT of registers and one of the walk's compares (``within``, ``own``: the walker's)
@@ -1668,7 +1697,7 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account, price=sym.lo + visit.level,
-                 qty=Mux(total[32:].any(), p.NO_QTY_LIMIT, total[:32]), leaves=count)
+                 qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
                 with m.If(levels_zero):
@@ -1795,11 +1824,15 @@ class PipelinedEngine(wiring.Component):
         # ``steer_link``: the link's candidates or the next generation's slot (the state memory's, in
         # ``gen_cycles``), rather than ``steer_slots``' choice -- the slice multiplexer's MUXF7, a
         # register of its own per memory (the next generation's cycles are T1 and NEXT_SLOT's after
-        # the first: ``gen_cycles``' own next value, from the handshake, not from a decision)
-        link_soon = Signal()
-        m.d.comb += link_soon.eq((match_reads & matcher.follow_next) | gen_cycles_next)
+        # the first: ``gen_cycles``' own next value, from the handshake, not from a decision), each
+        # loaded from a LUT of its own of the handshake's registers, NEXT_SLOT's and the match's (the
+        # handshake's AND has hundreds of loads)
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
-        steer_link = [register_of_its_own(m, link_soon, cells, name=f"steer_link_{name}", reset_less=True)
+
+        def link_soon():
+            return lut_of(m, [match_reads, matcher.follow_next, *gen_cycles_inputs],
+                          lambda x: (x[0] and x[1]) or gen_cycle_next(*x[2:]), cells)
+        steer_link = [register_of_its_own(m, link_soon(), cells, name=f"steer_link_{name}", reset_less=True)
                       for name in STEERED]
         if self.checks:
             follow = Signal()

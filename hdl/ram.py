@@ -288,7 +288,9 @@ class PipelinedRam(wiring.Component):
             else:
                 m.d.sync += [landed_addr.eq(w_addr), landed_data.eq(w_data), landed_en.eq(w_en)]
             m.d.sync += r_addr_n.eq(~read_addr)
-            landed_hit = (landed_addr ^ r_addr_n).all()
+            # (a tree of LUTs, slice cells in synthesis: the mapper chained it, six levels before
+            # the hit's copies)
+            landed_hit = complement_of_luts(m, landed_addr, r_addr_n, cells)
             if self.write_stages == 2:
                 # both writes the read missed, compared now and registered with their data: the one
                 # of the cycle before the read's (in the second stage, landing after the read

@@ -181,6 +181,7 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
             if pipelined and name == "target":     # t+3: the target family's early answer
                 await ctx.delay(1e-9)
                 assert ctx.get(dut.target_failed_early) == (want_here != Reason.NONE), (cmd, want)
+                assert (ctx.get(dut.target_fails_early) != 0) == (want_here != Reason.NONE), (cmd, want)
             if pipelined:                          # t+3: the command's answer, before its register
                 await ctx.delay(1e-9)
                 assert ctx.get(dut.command_failed_soon) == (want_here != Reason.NONE), (cmd, given, over, want)

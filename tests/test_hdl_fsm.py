@@ -296,6 +296,59 @@ def test_state_mux_here_outside_a_state_is_an_error():
     mux = StateMux(fsm, 4, "x")
     with pytest.raises(ValueError, match="outside a state"):
         mux.here()
+    with pytest.raises(ValueError, match="outside a state"):
+        mux.drive(lambda copy: [])
+
+
+def test_state_mux_driven_twice_in_a_state_is_an_error():
+    fsm = unsimulated_fsm()
+    mux = StateMux(fsm, 4, "x")
+    with fsm.state("A"):
+        mux.drive(lambda copy: [copy.eq(1)])
+        with pytest.raises(ValueError, match="twice"):
+            mux.drive(lambda copy: [copy.eq(2)])
+        with pytest.raises(ValueError, match="twice"):
+            mux.here()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_state_mux_drive_gives_the_states_value_in_its_cycles_only(seed):
+    """Two states drive their copies with ``drive`` (a register's value, gated by a copy of the
+    state's register), one with ``here()``, one not at all: the mux's value is each state's in its
+    cycles, 0 in the other's, as the machine moves at random (the copies' checks on)."""
+    m = Module()
+    fsm = OneHotFSM(m, init="S0", checks=True)
+    mux = StateMux(fsm, 8, "v", cells=MODEL_CELLS)
+    move, count, state = Signal(2), Signal(8), Signal(2)
+    m.d.sync += count.eq(count + 3)
+    for i in range(4):
+        with fsm.state(f"S{i}"):
+            m.d.comb += state.eq(i)
+            if i in (1, 3):
+                mux.drive(lambda copy, i=i: [copy.eq(count ^ (i << 4))])
+            elif i == 2:
+                m.d.comb += mux.here().eq(0x5A)
+            for t in range(4):
+                with m.If(move == t):
+                    fsm.goto(f"S{t}")
+    mux.finish()
+    fsm.finish()
+    rng = random.Random(seed)
+    seen = set()
+
+    async def bench(ctx):
+        for _ in range(300):
+            ctx.set(move, rng.randrange(4))
+            at, value = ctx.get(state), ctx.get(mux.value)
+            want = {0: 0, 1: ctx.get(count) ^ 0x10, 2: 0x5A, 3: ctx.get(count) ^ 0x30}[at]
+            assert value == want, (at, value, want)
+            seen.add(at)
+            await ctx.tick()
+        assert seen == {0, 1, 2, 3}
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
 
 
 class ChainMachine(Elaboratable):
