@@ -345,7 +345,10 @@ def lut_of(m, inputs: list, function, cells: SliceCells | None = None):
     """One LUT6 computing ``function`` (of a tuple of the given inputs' bits, ints 0 or 1) from up to six
     one-bit ``inputs``: a slice cell when ``cells`` are given (synthesis keeps it one LUT: its
     mapper may otherwise chain shared terms of neighbouring functions), else the same table as an
-    expression."""
+    expression. Built under an ``If`` (a state's body), the slice cells' model (``MODEL_CELLS``)
+    drives its output only where that condition holds, 0 elsewhere, while the slice cell in synthesis
+    and the expression are unconditional: use such a LUT only where its condition holds, or build it
+    outside."""
     if not 1 <= len(inputs) <= 6:
         raise ValueError(f"a LUT6 has 1 to 6 inputs, not {len(inputs)}")
     n = len(inputs)

@@ -46,7 +46,9 @@ until the next ``start``):
 ``peek``: a second reader's view of a level's word and the next, in one read and whatever the
 index is doing (``IndexPeek``: a copy of the words and the summary, written with them).
 
-``busy_on``: ``busy`` in the next cycle too, whatever ``start`` does now.
+``busy_on``: ``busy`` in the next cycle too, whatever ``start`` does now: ``busy`` and not
+``leaving`` (an operation ends in this cycle: one LUT of registers in synthesis, for a user that
+folds ``busy_on`` into a LUT of its own).
 ``free_next`` is high when a ``start`` in the next cycle will be taken: idle, or in a write's last
 cycle (the next request reads what it wrote: the memories forward it).
 
@@ -103,7 +105,8 @@ class LevelIndex(IndexPorts):
     def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
         word_bits = min(word_bits, level_bits)
         super().__init__(book_bits, level_bits, word_bits,
-                         more={"peek": In(peek_signature(book_bits, level_bits, word_bits)), "writing": Out(1)})
+                         more={"peek": In(peek_signature(book_bits, level_bits, word_bits)), "writing": Out(1),
+                               "leaving": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -222,15 +225,16 @@ class LevelIndex(IndexPorts):
         m.d.sync += ending.eq((now("CHOOSE") & ~hit & ~go_far) | now("FAR_GROUP"))
         # (``leaving``: an operation ends now; busy is never high in IDLE, so ``busy_on`` is busy and
         # not leaving, without the start's logic)
-        leaving = Signal()
-        m.d.comb += leaving.eq(now("WRITE") | (now("CHOOSE") & hit) | ending | (now("INIT") & init[-1]))
-        # (to IDLE: in IDLE without a start, or leaving an operation)
-        busy = Signal(init=1)
-        free_next = Signal()
-        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~leaving)]
         # (each one LUT of ``start``, which its requesters decide late in their cycle, and registers
         # and ``leaving``: slice cells in synthesis, where the mapper made a chain of LUT2s of them)
         cells = getattr(platform, "slice_cells", None)
+        leaving = lut_of(m, [now("WRITE"), now("CHOOSE"), hit, ending, now("INIT"), init[-1]],
+                         lambda x: x[0] or (x[1] and x[2]) or x[3] or (x[4] and x[5]), cells)
+        # (to IDLE: in IDLE without a start, or leaving an operation)
+        busy = Signal(init=1)
+        free_next = Signal()
+        m.d.comb += [self.busy.eq(busy), self.free_next.eq(free_next), self.busy_on.eq(busy & ~leaving),
+                     self.leaving.eq(leaving)]
         to_idle_inputs = [now("IDLE"), self.start, leaving]
 
         def to_idle(x):

@@ -1087,13 +1087,19 @@ class PipelinedEngine(wiring.Component):
         pop_next = gone.r.valid & ~unlinker.busy     # (no unlink is decided before DECIDE)
         ready_next = ~Cat(rester.busy_on, Mux(pop_next, gone.more, gone.r.valid),
                           unlinker.busy_on | pop_next, unlinker.done_next & slots.empty).any()
-        index_next = index.busy_on | (~index.busy & (feed.index_start | rester.index_start | walker.index_start))
         feed_stop_next = unfeed_t3 | unfeed_later
         feed_idle_next = ((feed.idle & ~late_feed) | (feed.holding & feed_stop_next)
                           | (feed.draining & ~index.busy))
-        quiet_next = ~index_next & feed_idle_next
-        m.d.sync += [settled_quiet.eq(ready_next & quiet_next),
-                     settled_busy.eq(ready_next & ~quiet_next)]
+        # (the index busy in the next cycle: still busy, or idle and a request taken now -- each
+        # verdict one LUT of that, ``ready_next`` and ``feed_idle_next``, so that the index's state
+        # meets its ``leaving`` and one LUT: the mapper had chained four after it)
+        index_starts = lut_of(m, [feed.index_start, rester.index_start, walker.index_start], any, row_cells)
+        settle_inputs = [ready_next, feed_idle_next, index.busy, index.leaving, index_starts]
+
+        def quiet_next(ready, feed_idle, busy, leaving, starts):     # (busy_on: busy and not leaving)
+            return feed_idle and (leaving if busy else not starts)
+        m.d.sync += [settled_quiet.eq(lut_of(m, settle_inputs, lambda x: x[0] and quiet_next(*x), row_cells)),
+                     settled_busy.eq(lut_of(m, settle_inputs, lambda x: x[0] and not quiet_next(*x), row_cells))]
         # (``go`` and its copy from a copy of DECIDE's register, which has some seven hundred loads:
         # ``go``'s LUTs meet a net of their own)
         decide_near = fsm.copy("DECIDE", row_cells, "near")
@@ -1421,35 +1427,54 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("FIX_ROW_IN")
         with fsm.state("FIX_ROW_IN"):
             m.d.sync += fix_row.eq(sym_rd)
-            # (the compares two LUT levels, then one: slice cells in synthesis, which the mapper
-            # would make a chain of)
-            def at_its_best(row):
-                return lut_of(m, [fix_buy, row.bid_valid, equal_of_luts(m, row.bid, fix_idx, row_cells),
-                                  row.ask_valid, equal_of_luts(m, row.ask, fix_idx, row_cells)],
-                              lambda x: (x[1] and x[2]) if x[0] else (x[3] and x[4]), row_cells)
-            # (each move one LUT of both candidates' verdicts, the forwarding hit and the return:
-            # ``goto_if`` of exclusive conditions, the choice not a LUT of its own before them; not
-            # at its best, ``fix_done``'s moves)
-            at_best_terms = [sym_choice.hit[0], at_its_best(sym_written), at_its_best(sym_read), fix_return]
-            fix_at_best = lut_of(m, at_best_terms[:3], lambda x: x[1] if x[0] else x[2], row_cells)
-            fsm.goto_if("FIX_FIND", fix_at_best)
-            # (CANCEL_UNLINK's move from a copy of FIX_ROW_IN's register, and its next value one LUT
-            # of that move, its other entries -- T3's cancel, FIX_WRITE's return -- and its stay:
-            # the row's compares meet two LUTs after them, not the machine's OR of entries)
-            fix_to_cancel = lut_of(m, [fsm.copy("FIX_ROW_IN", row_cells, "fix"), *at_best_terms],
-                                   lambda x: x[0] and not (x[2] if x[1] else x[3]) and x[4], row_cells)
+            # whether the fixed level is its side's best, on each candidate of the row (the row the
+            # block held, the write that landed: the forwarding hit picks one) and each side: two LUT
+            # levels of slice cells, the compare's pairs three to a LUT, the last pair's LUT with the
+            # side's valid bit and whether the side is the fixed one's, then their AND with the hit
+            # (the mapper would make a chain). At its best: one of the four holds
+            def verdict(row, bids, written):
+                field, valid = (row.bid, row.bid_valid) if bids else (row.ask, row.ask_valid)
+                pairs = [[field[j], fix_idx[j]] for j in range(lb)]
+                chunks = [lut_of(m, [bit for pair in pairs[:-1][j:j + 3] for bit in pair],
+                                 lambda x: all(x[i] == x[i + 1] for i in range(0, len(x), 2)), row_cells)
+                          for j in range(0, lb - 1, 3)]
+                last = lut_of(m, [*pairs[-1], valid, fix_buy],
+                              lambda x, bids=bids: x[0] == x[1] and x[2] and x[3] == bids, row_cells)
+                return lut_of(m, [*chunks, last, sym_choice.hit[0]],
+                              lambda x, written=written: all(x[:-1]) and x[-1] == written, row_cells)
+            verdicts = [verdict(row, bids, written) for row, written in ((sym_written, 1), (sym_read, 0))
+                        for bids in (1, 0)]
+            # (each move one LUT of a copy of FIX_ROW_IN's register, the four verdicts and the
+            # return, ``within``: FIX_FIND's, CANCEL_UNLINK's and RECHECK's next values are each one LUT
+            # of their moves and stays, below -- the row's compares meet three LUTs, not five)
+            in_fix_row = fsm.copy("FIX_ROW_IN", row_cells, "fix")
+            fix_at_best = lut_of(m, verdicts, any, row_cells)
+            fix_to_find = lut_of(m, [in_fix_row, *verdicts], lambda x: x[0] and any(x[1:]), row_cells)
+            fix_to_cancel = lut_of(m, [in_fix_row, *verdicts, fix_return],
+                                   lambda x: x[0] and not any(x[1:5]) and x[5], row_cells)
+            fix_to_recheck = lut_of(m, [in_fix_row, *verdicts, fix_return],
+                                    lambda x: x[0] and not any(x[1:5]) and not x[5], row_cells)
+            fsm.goto_if("FIX_FIND", fix_to_find, within=True)
             fsm.goto_if("CANCEL_UNLINK", fix_to_cancel, within=True)
-            to_cancel_elsewhere = lut_of(m, [fsm.ongoing("T3"), canceled_now, fsm.ongoing("FIX_WRITE"), fix_return],
-                                         lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
-            fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
-                                              settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
-            fsm.goto_if("RECHECK", lut_of(m, at_best_terms, lambda x: not (x[1] if x[0] else x[2]) and not x[3],
-                                          row_cells))
+            fsm.goto_if("RECHECK", fix_to_recheck, within=True)
             with m.If(~fix_at_best):
                 m.d.sync += fix_pending.eq(0)
+        # (outside the bodies: a LUT built in a body is the body's, 0 in the other states' cycles, in
+        # the slice cells' models)
+        to_cancel_elsewhere = lut_of(m, [fsm.ongoing("T3"), canceled_now, fsm.ongoing("FIX_WRITE"), fix_return],
+                                     lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
+        fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
+                                          settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
+        fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return],
+                        lambda x: x[0] or (x[1] and not x[2]), row_cells)
+        # (entered from FIX_ROW alone, left at once)
+        fsm.next_is_lut("FIX_ROW_IN", [fsm.ongoing("FIX_ROW")], lambda x: x[0], row_cells)
         with fsm.state("FIX_FIND"):
-            with m.If(index_request(IndexOp.FIND, fix_book, fix_idx, index_free, down=fix_buy)):
+            find_asked = index_request(IndexOp.FIND, fix_book, fix_idx, index_free, down=fix_buy)
+            with m.If(find_asked):
                 fsm.goto("FIX_BEST")
+            fsm.next_is_lut("FIX_FIND", [fix_to_find, fsm.ongoing("FIX_FIND"), find_asked],
+                            lambda x: x[0] or (x[1] and not x[2]), row_cells)
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
             set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
@@ -1556,10 +1581,12 @@ class PipelinedEngine(wiring.Component):
         # a SNAPSHOT's level sums: each visit added, cleared as a side's walk starts (WALK_SIDE) and
         # as a level's LEVEL event goes (SNAPSHOT_LEVEL), the enables LUTs of registers likewise
         # (and whether the sum is past 32 bits, a register beside it: the LEVEL event's quantity
-        # one LUT of registers)
+        # one LUT of registers. The sum only grows until cleared: past 32 bits once the low 32
+        # bits' sum carries out, a 33-bit carry chain, not the OR of the wide sum's high bits)
+        low_sum = Signal(33)
+        m.d.comb += low_sum.eq(total[:32] + visit.leaves)
         with m.If(visit_of(Walk.SNAPSHOT)):
-            total_next = total + visit.leaves
-            m.d.sync += [total.eq(total_next), total_over.eq(total_next[32:].any()), count.eq(count + 1)]
+            m.d.sync += [total.eq(total + visit.leaves), total_over.eq(total_over | low_sum[32]), count.eq(count + 1)]
         with m.If(lut_of(m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy],
                          lambda x: x[0] or (x[1] and x[2]), row_cells)):
             m.d.sync += [total.eq(0), total_over.eq(0), count.eq(0)]

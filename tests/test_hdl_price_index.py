@@ -24,6 +24,8 @@ async def do(ctx, dut, op, book, idx, down=0, inclusive=0):
     cycles = 1
     while ctx.get(dut.busy):
         on = ctx.get(dut.busy_on)       # busy in the next cycle (no start comes now)
+        if hasattr(dut, "leaving"):      # (LevelIndex's: the operation ends now)
+            assert ctx.get(dut.leaving) == (not on)
         # free_next while busy only in the last cycle of a SET/CLEAR
         if ctx.get(dut.free_next):
             assert op not in (IndexOp.FIND, IndexOp.NEXT_WORD)
