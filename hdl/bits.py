@@ -429,9 +429,9 @@ def and_terms_of_luts(m, terms, cells: SliceCells | None = None) -> list:
     return outputs
 
 
-def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):
-    """``join`` (``all`` or ``any``) over the bit pairs of ``a`` and ``b`` of ``pair(x, y)``: three
-    pairs to a LUT6, then those joined six to a LUT (slice cells when ``cells`` are given)."""
+def _bit_pair_chunks(m, name, a, b, pair, join, cells):
+    """The first level of ``_bit_pairs_of_luts``: ``join`` of ``pair(x, y)`` over three bit pairs of
+    ``a`` and ``b`` a LUT6, one per three pairs."""
     a, b = Value.cast(a), Value.cast(b)
     if len(a) != len(b):
         raise ValueError(f"{name} of {len(a)} and {len(b)} bits")
@@ -439,6 +439,19 @@ def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):
     for i in range(0, len(a), 3):
         pairs = [bit for j in range(i, min(i + 3, len(a))) for bit in (a[j], b[j])]
         level.append(lut_of(m, pairs, lambda x: join(pair(x[k], x[k + 1]) for k in range(0, len(x), 2)), cells))
+    return level
+
+
+def equal_chunks_of_luts(m, a, b, cells: SliceCells | None = None) -> list:
+    """``equal_of_luts``' first level: three bit pairs of ``a`` and ``b`` compared to a LUT6, the
+    LUTs' outputs (``a == b`` when all hold), for a caller that ANDs them in a LUT with more."""
+    return _bit_pair_chunks(m, "equal_chunks_of_luts", a, b, lambda x, y: x == y, all, cells)
+
+
+def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):
+    """``join`` (``all`` or ``any``) over the bit pairs of ``a`` and ``b`` of ``pair(x, y)``: three
+    pairs to a LUT6, then those joined six to a LUT (slice cells when ``cells`` are given)."""
+    level = _bit_pair_chunks(m, name, a, b, pair, join, cells)
     if not level:
         return Const(int(join(())), 1)
     while len(level) > 1:

@@ -74,11 +74,12 @@ AccountRow = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64}
 #: A reject reason's width, as the event carries it.
 REASON_BITS = p.EVENT["reason"].bits
 
-#: The families the engine branches on, and whether their rules read rows (answer from t+2).
-#: (``elaborate`` checks this against the families' rules.)
 #: The target family's rules (account, order, symbol, owner): ``target_fails_early``'s bits
+#: (``elaborate`` checks this against the family's rules.)
 TARGET_RULES = 4
 
+#: The families the engine branches on, and whether their rules read rows (answer from t+2).
+#: (``elaborate`` checks this against the families' rules.)
 FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
             "account": False, "halt": False, "mass": False, "snapshot": False}
 

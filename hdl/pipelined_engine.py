@@ -39,6 +39,7 @@ from fpgax.hdl.bits import (
     and_terms_of_luts,
     any_of_luts,
     enables_per_slice,
+    equal_chunks_of_luts,
     equal_of_luts,
     lut_of,
     or_tree,
@@ -285,7 +286,7 @@ class PipelinedEngine(wiring.Component):
         is_replace = op["replace"]
         # (a copy of its own for the aggressor's end -- the unlinker's start and the slot's release:
         # ``op_replace`` has a hundred loads)
-        is_replace_at_end = register_of_its_own(m, self.i.payload.opcode == OP.REPLACE, row_cells, en=take,
+        is_replace_at_end = register_of_its_own(m, pay.opcode == op_codes["replace"], row_cells, en=take,
                                                 name="op_replace_at_end")
         if self.checks:
             m.d.sync += Assert(is_replace_at_end == is_replace, "op_replace's copy")
@@ -1434,11 +1435,8 @@ class PipelinedEngine(wiring.Component):
             # (the mapper would make a chain). At its best: one of the four holds
             def verdict(row, bids, written):
                 field, valid = (row.bid, row.bid_valid) if bids else (row.ask, row.ask_valid)
-                pairs = [[field[j], fix_idx[j]] for j in range(lb)]
-                chunks = [lut_of(m, [bit for pair in pairs[:-1][j:j + 3] for bit in pair],
-                                 lambda x: all(x[i] == x[i + 1] for i in range(0, len(x), 2)), row_cells)
-                          for j in range(0, lb - 1, 3)]
-                last = lut_of(m, [*pairs[-1], valid, fix_buy],
+                chunks = equal_chunks_of_luts(m, field[:lb - 1], fix_idx[:lb - 1], row_cells)
+                last = lut_of(m, [field[lb - 1], fix_idx[lb - 1], valid, fix_buy],
                               lambda x, bids=bids: x[0] == x[1] and x[2] and x[3] == bids, row_cells)
                 return lut_of(m, [*chunks, last, sym_choice.hit[0]],
                               lambda x, written=written: all(x[:-1]) and x[-1] == written, row_cells)
