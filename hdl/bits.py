@@ -471,6 +471,50 @@ def complement_of_luts(m, a, b, cells: SliceCells | None = None):
     return _bit_pairs_of_luts(m, "complement_of_luts", a, b, lambda x, y: x != y, all, cells)
 
 
+def or_of_luts(m, terms, cells: SliceCells | None = None):
+    """The bitwise OR of ``terms`` (``(guard or None, value)``, values of one width): each bit a LUT6
+    of the values' bits and the guards (at most six inputs in all), ``guard & value`` for a guarded
+    term -- requests ORed where each requester's fields are 0 unless it asks (or guarded by its
+    ask), as slice cells when ``cells`` are given (the mapper otherwise shares the bits' terms with
+    their other loads and chains them)."""
+    widths = {len(Value.cast(value)) for _, value in terms}
+    if len(widths) != 1:
+        raise ValueError(f"or_of_luts of values of {sorted(widths)} bits")
+    guards = [guard for guard, _ in terms if guard is not None]
+    if len(terms) + len(guards) > 6:
+        raise ValueError(f"or_of_luts of {len(terms)} terms and {len(guards)} guards: more than six inputs")
+    (width,) = widths
+
+    def bit(i):
+        inputs = [Value.cast(value)[i] for _, value in terms] + guards
+        where = []        # per term: the position of its guard among the inputs, or None
+        g = len(terms)
+        for guard, _ in terms:
+            where.append(g if guard is not None else None)
+            g += guard is not None
+        return lut_of(m, inputs, lambda x: any(x[t] and (w is None or x[w]) for t, w in enumerate(where)), cells)
+    return Cat(*(bit(i) for i in range(width)))
+
+
+def sum_of_columns(m, width: int, columns: list, cells: SliceCells | None = None):
+    """A sum of up to three operands as one adder after one LUT level (a ternary add, as Vivado
+    builds it in LUT6s and a CARRY8 chain): ``columns[i]`` is ``(inputs, count)``, the operands'
+    bits of weight ``2**i`` as ``count`` (0 to 3) of up to six one-bit ``inputs`` (``lut_of``); each
+    column is a LUT of its count's low bit and one of its high bit, and the result, ``width`` bits,
+    their sum. Columns past ``len(columns)`` count 0."""
+    low, high = [], []
+    for inputs, count in columns:
+        if any(not 0 <= count(x) <= 3 for x in _all_bits(len(inputs))):
+            raise ValueError("sum_of_columns: a column counts 0 to 3")
+        low.append(lut_of(m, inputs, lambda x, count=count: count(x) & 1, cells))
+        high.append(lut_of(m, inputs, lambda x, count=count: count(x) >> 1, cells))
+    return (Cat(*low) + Cat(Const(0, 1), *high))[:width]
+
+
+def _all_bits(n: int):
+    return [tuple((a >> i) & 1 for i in range(n)) for a in range(1 << n)]
+
+
 def any_and_of_luts(m, a, b, cells: SliceCells | None = None):
     """``(a & b) != 0`` (values of one width) from LUT6s: three bit pairs ANDed and ORed to a LUT,
     then those ORed six to a LUT -- two LUT levels up to 18 bits, three up to 108, as slice cells

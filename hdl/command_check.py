@@ -15,8 +15,10 @@ Contract
   live bit, account and symbol); the checks on them are registered at the end of t+1.
   ``compared=True``: the target's compares come made, as ``target_mismatch`` (the slot holds no
   live order of the command's generation and symbol: ``UNKNOWN_ORDER``) and ``owner_mismatch``
-  (its account is not the command's: ``NOT_OWNER``) -- a parent that makes them on both of a
-  forwarding memory's candidates and chooses after -- and ``target_*`` are not read.
+  (its account is not the command's: ``NOT_OWNER``) and ``out_of_band`` (the command's price is
+  below the band's ``lo`` or above its ``hi``) -- a parent that makes them on both of a forwarding
+  memory's candidates and chooses after -- and ``target_*``, ``band.lo`` and ``band.hi`` are not
+  read.
 * ``<family>_failed`` is a register per family (the command's rules ORed at take, the rows'
   ORed in a cycle later; ``replace`` ORs ``notional_over`` in), what the states branch on;
   ``<family>_reason`` a decode of the rules' registered verdicts (a priority tree, the first
@@ -145,6 +147,7 @@ class CommandCheck(wiring.Component):
             "target_symbol": In(self.sb),
             "target_mismatch": In(1),
             "owner_mismatch": In(1),
+            "out_of_band": In(1),
             "notional_over": In(1),
             "target_failed_early": Out(1),
             "target_fails_early": Out(TARGET_RULES),
@@ -199,7 +202,10 @@ class CommandCheck(wiring.Component):
 
         # -- the rows, at t+1 (with the command held) -------------------------------------------
         acct, band = self.account, self.band
-        out_of_band = (held.price < band.lo) | (held.price > band.hi)
+        if self.compared:        # (the parent's compares, with the rows)
+            out_of_band = self.out_of_band
+        else:
+            out_of_band = (held.price < band.lo) | (held.price > band.hi)
         rule("disabled", ~acct.enabled, False)
         rule("halted", band.halted, False)
         rule("qty_limit", held.qty > acct.max_qty, False)
@@ -341,6 +347,15 @@ class CommandCheck(wiring.Component):
           verdict, counting or not (a LUT of the verdicts a bit; two for seven). By the
           thermometer, a counting one failed exactly when the first failed one counts, so the
           reason is the ``first`` of the family whose ``counted`` holds, else ``own_early``."""
+        def first_reason_bit(verdicts, bit):
+            """The bit of the first failed verdict's reason (0: none failed), one LUT up to six."""
+            if len(verdicts) <= 6:
+                return lut_of(m, [v for v, _ in verdicts], lambda x: next(
+                    (r >> bit & 1 for x_i, (_, r) in zip(x, verdicts, strict=True) if x_i), 0), cells)
+            head, tail = verdicts[:6], verdicts[6:]
+            return lut_of(m, [lut_of(m, [v for v, _ in head], any, cells), first_reason_bit(head, bit),
+                              first_reason_bit(tail, bit)], lambda x: x[1] if x[0] else x[2], cells)
+
         early_reason, lates = {}, {}
         for family, rules in families.items():
             elements = [(i, name, reason) for i, (names, reason) in enumerate(rules) for name in names]
@@ -348,9 +363,12 @@ class CommandCheck(wiring.Component):
                 elements.append((len(rules), "notional", R.NOTIONAL_LIMIT))
             is_late = {name: name == "notional" or not condition_of[name][1] for _, name, _ in elements}
             early = [(i, fired[name], reason) for i, name, reason in elements if not is_late[name]]
-            _, reason = first_of([v for _, v, _ in early], [Const(int(r), REASON_BITS) for _, _, r in early])
+            # (the first's reason a LUT a bit, two levels up to twelve verdicts: ``first_of``'s
+            # chain was five)
             early_reason[family] = Signal(REASON_BITS, name=f"{family}_early_why")
-            m.d.sync += early_reason[family].eq(reason)
+            if early:
+                m.d.sync += early_reason[family].eq(Cat(*(first_reason_bit([(v, int(r)) for _, v, r in early], bit)
+                                                          for bit in range(REASON_BITS))))
             late = []
             for i, name, reason in elements:
                 if is_late[name]:
@@ -361,15 +379,6 @@ class CommandCheck(wiring.Component):
                 lates[family] = late
         own_early = Signal(REASON_BITS, name="own_early_why")
         m.d.sync += own_early.eq(or_tree([Mux(is_family[f], early_reason[f], 0) for f in families]))
-
-        def first_reason_bit(verdicts, bit):
-            """The bit of the first failed verdict's reason (0: none failed), one LUT up to six."""
-            if len(verdicts) <= 6:
-                return lut_of(m, [v for v, _ in verdicts], lambda x: next(
-                    (r >> bit & 1 for x_i, (_, r) in zip(x, verdicts, strict=True) if x_i), 0), cells)
-            head, tail = verdicts[:6], verdicts[6:]
-            return lut_of(m, [lut_of(m, [v for v, _ in head], any, cells), first_reason_bit(head, bit),
-                              first_reason_bit(tail, bit)], lambda x: x[1] if x[0] else x[2], cells)
 
         counted = {f: any_and_of_luts(m, Cat(*(v for v, _, _ in late)), Cat(*(c for _, c, _ in late)), cells)
                    for f, late in lates.items()}

@@ -37,7 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of
+from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, sum_of_columns
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -257,10 +257,24 @@ class FpgaxKernel(wiring.Component):
         live = Mux(staged.plus_live, engine.live, 0)
         worst_bits = max(extra_bits, len(engine.live)) + 1
         worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
+        # (the margin's sum, extra + live + its margins, one adder after a LUT a column of bits: the
+        # margins are a constant of plus_live's, each bit of weight 2**i at most three operands' bits)
+
+        def margin_column(i):
+            inputs = [staged.plus_live] + [v[i] for v in (staged.extra, engine.live) if i < len(v)]
+            has_extra, has_live = i < len(staged.extra), i < len(engine.live)
+
+            def count(x):
+                plus = x[0]
+                extra_bit = x[1] if has_extra else 0
+                live_bit = x[1 + has_extra] if has_live else 0
+                return extra_bit + (live_bit & plus) + ((event_margin + order_margin * plus) >> i & 1)
+            return inputs, count
         m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
                      room.eq(evt_capacity - emitted),
                      worst.eq(staged.extra + live),
-                     worst_margin.eq(staged.extra + live + event_margin + Mux(staged.plus_live, order_margin, 0))]
+                     worst_margin.eq(sum_of_columns(m, worst_bits, [margin_column(i) for i in range(worst_bits)],
+                                                    cells))]
         fits_exactly, fits_with_margin = Signal(), Signal()
         m.d.sync += [fits_exactly.eq(worst <= room), fits_with_margin.eq(worst_margin <= room)]
         same, quiet = Signal(2), Signal(event_margin)   # the last cycles: same command; engine idle

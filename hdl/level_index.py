@@ -113,7 +113,7 @@ class LevelIndex(IndexPorts):
         W = 1 << self.word_bits
         NW = 1 << self.sel_bits
         sb = max(self.sel_bits, 1)
-        # (two readers: the request in IDLE, ``read_sel`` after; steered by registers, the choice
+        # (two readers: the request in IDLE, the adjacent or the far word after; steered by registers, the choice
         # copied per group of blocks)
         m.submodules.words = words = PipelinedRam(shape=W, depth=NW << self.book_bits, narrow=True, read_users=2)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << self.book_bits)
@@ -243,9 +243,11 @@ class LevelIndex(IndexPorts):
                      free_next.eq(lut_of(m, [*to_idle_inputs, now("MASK"), is_find],
                                          lambda x: to_idle(x) or (x[3] and not x[4]), cells))]
 
-        # the words' read address: the request's in IDLE, else a register (``read_sel``: the
-        # adjacent word in LOAD, the far one in ENCODE)
-        read_sel = Signal(sb)
+        # the words' read address: the request's in IDLE, else one LUT a bit of registers: the
+        # adjacent word in LOAD (``load_adjacent``: the cycle after IDLE, for an operation other
+        # than NEXT_WORD), else ``word_sel`` -- NEXT_WORD's word in LOAD, the far one in CHOOSE
+        # (the adjacent word's number is not on the request's path to the address register)
+        load_adjacent = Signal()
         # (steered by ``idle``, a register of its own beside the state's: the state drives the
         # request's registers)
         idle = Signal(init=0)
@@ -255,7 +257,9 @@ class LevelIndex(IndexPorts):
                                  name="not_idle")
         start_sel = self.idx[self.word_bits:] if self.sel_bits else Const(0, 1)
         m.d.comb += [words.read.addr[0].eq(Cat(start_sel, self.book) if self.sel_bits else self.book),
-                     words.read.addr[1].eq(word_addr(read_sel)), words.read.sel.eq(Cat(idle, not_idle))]
+                     words.read.addr[1].eq(word_addr(Mux(load_adjacent, adjacent, word_sel))),
+                     words.read.sel.eq(Cat(idle, not_idle))]
+        m.d.sync += load_adjacent.eq(idle & ~self.op.as_value()[2])
         # the request is registered in every idle cycle, whether or not it starts (``start`` meets
         # the state and the read enables only; ``idle``, not the state's register, enables the
         # hundred captures)
@@ -263,7 +267,6 @@ class LevelIndex(IndexPorts):
             near = step_one(start_sel, self.down)      # (the adjacent word: no carry chain)
             m.d.sync += [op.eq(self.op), book.eq(self.book), idx.eq(self.idx), down.eq(self.down),
                          inclusive.eq(self.inclusive), adjacent.eq(near),
-                         read_sel.eq(Mux(self.op.as_value()[2], self.beyond_next, near)),
                          at_edge.eq(Mux(self.down, start_sel == 0, start_sel == NW - 1)),
                          is_find.eq(self.op == IndexOp.FIND), is_set.eq(self.op == IndexOp.SET),
                          is_clear.eq(self.op == IndexOp.CLEAR),
@@ -296,12 +299,12 @@ class LevelIndex(IndexPorts):
             # the request's rows are read whether or not one starts (``start`` reaches the read
             # enables, registers, not the addresses, and LOAD's state register: no operation's
             # decode); NEXT_WORD (the one operation with op[2]) reads its word a cycle later, from
-            # ``read_sel``
+            # ``word_sel``
             m.d.comb += summary.read.addr.eq(self.book)
             with m.If(self.start):
                 go("LOAD")
         with fsm.state("LOAD"):
-            with m.If(op.as_value()[2]):     # NEXT_WORD's word, addressed by ``read_sel``
+            with m.If(op.as_value()[2]):     # NEXT_WORD's word, addressed by ``word_sel``
                 go("FAR_WAIT")
             with m.Else():
                 go("MASK")
@@ -339,13 +342,13 @@ class LevelIndex(IndexPorts):
             go("ENCODE")
         with fsm.state("ENCODE"):
             m.d.sync += [hit_pos.eq(hit_at), far_pos.eq(far_at), past_pos.eq(past_at),
-                         read_sel.eq(far_at), word_sel.eq(far_at),
+                         word_sel.eq(far_at),
                          adj_g.eq(group_lowest(adjacent_word, W)), adj_rest.eq(adjacent_word & (adjacent_word - 1)),
                          beyond_chosen.eq(Mux(hit, beyond, Mux(adjacent_used, past_adjacent, beyond_after))),
                          rest_chosen.eq(Mux(hit, beyond_after, past_after))]
             go("CHOOSE")
         with fsm.state("CHOOSE"):
-            # the start word answers now; a far word is read now (``read_sel``); the adjacent word
+            # the start word answers now; a far word is read now (``word_sel``); the adjacent word
             # answers a cycle later (its encoder's second stage), and so does "none"
             m.d.sync += self.beyond_next.eq(Mux(hit, far_pos, past_pos))
             with m.If(hit):

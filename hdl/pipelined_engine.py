@@ -42,8 +42,10 @@ from fpgax.hdl.bits import (
     equal_chunks_of_luts,
     equal_of_luts,
     lut_of,
+    or_of_luts,
     or_tree,
     pair_mux,
+    register_copy,
     register_of_its_own,
 )
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
@@ -250,6 +252,13 @@ class PipelinedEngine(wiring.Component):
         target_account_same = on_row("owner", lambda row: equal_of_luts(m, row.account, cmd_account_low, row_cells),
                                      OwnerRow)
         cmd_beyond_gen, cmd_beyond_symbol, cmd_beyond_account = Signal(), Signal(), Signal()
+
+        def band_compares(row):
+            # (price < lo and hi < price as the borrows of the differences: one carry chain each)
+            band = BandRow(row[:BandRow.size])
+            below, above = Signal(len(cmd.price) + 1), Signal(len(cmd.price) + 1)
+            m.d.comb += [below.eq(cmd.price - band.lo), above.eq(band.hi - cmd.price)]
+            return below[-1], above[-1]
         m.d.comb += [cmd_beyond_gen.eq(cmd.order_id[k + g:].any()), cmd_beyond_symbol.eq(cmd.symbol[sb:].any()),
                      cmd_beyond_account.eq(cmd.account[ab:].any())]
         m.d.comb += [
@@ -259,6 +268,12 @@ class PipelinedEngine(wiring.Component):
             # hundred bits of the row)
             check.band.eq(on_row("symbol", lambda row: row[:BandRow.size],
                                  hits=sym_hits[SYM_HIT_BAND:SYM_HIT_COPIES])),
+            # (the price's compares with the band made on both of the row's candidates, so that
+            # their carry chains start at registers, and chosen after: the four compares and a copy
+            # of the hit one LUT, where the mapper had chained the compares' carries)
+            check.out_of_band.eq(lut_of(m, [sym_hits[SYM_HIT_BAND], *band_compares(sym_choice.written),
+                                            *band_compares(sym_choice.read)],
+                                        lambda x: (x[1] or x[2]) if x[0] else (x[3] or x[4]), row_cells)),
             # (the target's compares made on both of each row's candidates and chosen after: the
             # mapper had chained them behind the memories' choices, six LUTs)
             # (each compare a tree of slice LUTs, the command's bits above the row's width
@@ -421,10 +436,14 @@ class PipelinedEngine(wiring.Component):
                                   row_cells)),
             index.op.eq(seq_req.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
                         | walker.index_op.as_value()),
-            index.book.eq(seq_req.book | feed.index_book | Mux(rester.index_start, rester.index_book, 0)
-                          | walker.index_book),
-            index.idx.eq(seq_req.idx | feed.index_idx | Mux(rester.index_start, rester.index_idx, 0)
-                         | walker.index_idx),
+            # (book and level: a LUT a bit, slice cells in synthesis -- before the words' read
+            # address and its users' multiplexer the mapper had made three LUTs of them)
+            index.book.eq(or_of_luts(m, [(None, seq_req.book), (None, feed.index_book),
+                                         (rester.index_start, rester.index_book), (None, walker.index_book)],
+                                     row_cells)),
+            index.idx.eq(or_of_luts(m, [(None, seq_req.idx), (None, feed.index_idx),
+                                        (rester.index_start, rester.index_idx), (None, walker.index_idx)],
+                                    row_cells)),
             index.down.eq(seq_req.down | feed.index_down | walker.index_down),
             walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
             walker.index_result.eq(index.result), walker.index_rest.eq(index.rest),
@@ -508,20 +527,29 @@ class PipelinedEngine(wiring.Component):
                                        Cat(aside, Const(0, 1)), Cat(sym_hits[SYM_HIT_BEST], cmd.side[0]),
                                        in_t2_feed, row_cells)
                               for i in range(lb)))
+        # (the book's side bit, the peek memories' address: copies of the command's side and of
+        # ``aside``, whose registers have some fifty loads each, for its multiplexer alone)
+        feed_cmd_side = register_copy(m, pay.side[0], row_cells, en=take, name="feed_cmd_side")
+        feed_aside = register_copy(m, Mux(is_replace, own_rd.side, cmd.side[0]), row_cells,
+                                   en=fsm.ongoing("T2"), name="feed_aside")
+        if self.checks:
+            m.d.sync += Assert((feed_cmd_side == cmd.side[0]) & (feed_aside == aside),
+                               "the feed's side copies equal their registers")
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
             m.d.sync += fed.eq(0)
         # T3 with a feed started: a register of its own (T3 is entered from T2 alone), so that the
-        # feed's go meets neither T3's state register, which has hundreds of loads, nor ``fed``'s logic
+        # feed's go meets neither T3's state register, which has hundreds of loads, nor ``fed``'s logic.
+        # (In T2 neither a match starts nor a feed stops or starts late -- those are DECIDE's, MATCH's
+        # and T3's --, so its next value is one LUT of ``early_feed``'s inputs and ``fed``: below)
         t3_fed = Signal()
-        m.d.sync += t3_fed.eq(fsm.ongoing("T2") & ~(match_start | unfeed) & (early_feed | decide_feed | fed))
         if self.checks:
             m.d.sync += Assert(t3_fed == (fsm.ongoing("T3") & fed), "t3_fed: T3 with a feed started")
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
-            feed.book.eq(Mux(in_t2_feed, Cat(~cmd.side[0], cmd.symbol[:sb]), opp_book)),
+            feed.book.eq(Cat(Mux(in_t2_feed, ~feed_cmd_side, ~feed_aside), cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             feed.best.eq(feed_best),
             feed.go_best.eq(opp_best_held),
@@ -990,8 +1018,11 @@ class PipelinedEngine(wiring.Component):
             return x[0] and x[1] and x[2] and not x[3]
         m.d.comb += [early_feed.eq(lut_of(m, early_inputs, early, row_cells)),
                      feed_start.eq(lut_of(m, [*early_inputs, late_feed], lambda x: early(x[:4]) or x[4], row_cells))]
+        m.d.sync += t3_fed.eq(lut_of(m, [*early_inputs, fed], lambda x: early(x[:4]) or (x[0] and x[4]), row_cells))
         if self.checks:
             m.d.sync += Assert(feed_start == (early_feed | late_feed), "feed_start: early_feed | late_feed")
+            m.d.sync += Assert(~fsm.ongoing("T2") | ~(match_start | unfeed | decide_feed),
+                               "t3_fed: no match start, feed stop nor late feed in T2")
         # a MARKET order's notional price, the band's edge on its side (a BUY's high, a SELL's low):
         # each bit one LUT of the symbol row's two candidates (``RowChoice``) and the side, a slice
         # cell in synthesis; registered in t2 and multiplied from t3 (the DSP's multiply and adder

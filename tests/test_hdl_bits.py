@@ -598,3 +598,60 @@ def test_pair_mux_picks_a_side_by_its_choice_and_a_bit_by_that_sides_select(side
         assert out == case.get(f"{side}{select}", 0), case
     with pytest.raises(ValueError, match="up to four"):
         pair_mux(None, [Signal()] * 5, [], low_sel, high_sel, choose, MODEL_CELLS)
+
+
+@pytest.mark.parametrize("cells", [False, True])
+def test_sum_of_columns_adds_three_operands_like_python(cells):
+    """``sum_of_columns``: ``a + (b if g else 0) + (5 + 5 g)`` (the kernel's margin: a 7-bit and a
+    19-bit operand, a constant chosen by a bit) as columns of bits, as expressions and as model
+    cells, against Python on random and extreme values, truncated to the result's width; a
+    column counting more than 3 is an error."""
+    from fpgax.hdl.bits import MODEL_CELLS, sum_of_columns
+
+    rng = random.Random(21)
+    a, b, g = Signal(7), Signal(19), Signal()
+    width = 20
+
+    def column(i):
+        inputs = [g] + [v[i] for v in (a, b) if i < len(v)]
+        has_a, has_b = i < len(a), i < len(b)
+        return inputs, lambda x: ((x[1] if has_a else 0) + ((x[1 + has_a] & x[0]) if has_b else 0)
+                                  + ((5 + 5 * x[0]) >> i & 1))
+    cases = [{"a": rng.getrandbits(7), "b": rng.getrandbits(19), "g": rng.getrandbits(1)} for _ in range(400)]
+    cases += [{"a": x, "b": y, "g": z} for x in (0, 127) for y in (0, (1 << 19) - 1) for z in (0, 1)]
+    got = evaluate(lambda m: [sum_of_columns(m, width, [column(i) for i in range(width)],
+                                             MODEL_CELLS if cells else None)],
+                   {"a": a, "b": b, "g": g}, cases)
+    for case, (value,) in zip(cases, got, strict=True):
+        want = (case["a"] + (case["b"] if case["g"] else 0) + 5 + 5 * case["g"]) % (1 << width)
+        assert value == want, case
+    unused = Module()
+    unused._MustUse__silence = True        # (never elaborated)
+    with pytest.raises(ValueError, match="counts 0 to 3"):
+        sum_of_columns(unused, 2, [([a[0], b[0]], lambda x: 4)])
+
+
+@pytest.mark.parametrize("cells", [False, True])
+def test_or_of_luts_is_the_or_of_guarded_values(cells):
+    """``or_of_luts``: ``a | b | (g & c) | d`` bit by bit (the index's requests: one requester's
+    fields guarded by its ask), as expressions and as model cells, against Python; values of
+    different widths and more than six inputs are errors."""
+    from fpgax.hdl.bits import MODEL_CELLS, or_of_luts
+
+    rng = random.Random(22)
+    a, b, c, d, g = Signal(11), Signal(11), Signal(11), Signal(11), Signal()
+    cases = []
+    for _ in range(300):
+        values = {n: 1 << rng.randrange(11) if rng.random() < 0.5 else rng.getrandbits(11) for n in "abcd"}
+        values.update({n: 0 for n in rng.sample("abcd", rng.randrange(4))})
+        cases.append({**values, "g": rng.getrandbits(1)})
+    got = evaluate(lambda m: [or_of_luts(m, [(None, a), (None, b), (g, c), (None, d)], MODEL_CELLS if cells else None)],
+                   {"a": a, "b": b, "c": c, "d": d, "g": g}, cases)
+    for case, (value,) in zip(cases, got, strict=True):
+        assert value == case["a"] | case["b"] | (case["c"] if case["g"] else 0) | case["d"], case
+    unused = Module()
+    unused._MustUse__silence = True        # (never elaborated)
+    with pytest.raises(ValueError, match="values of"):
+        or_of_luts(unused, [(None, a), (None, Signal(3))])
+    with pytest.raises(ValueError, match="more than six"):
+        or_of_luts(unused, [(g, a), (g, b), (g, c), (None, d)])

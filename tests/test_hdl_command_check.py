@@ -133,8 +133,9 @@ def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
 def test_each_family_registers_the_models_reason(seed, pipelined, compared, slices):
     """In service: the rows a cycle after the handshake, answers from t+1 (the command's fields) or
     t+2; pipelined: the rows two cycles after, every answer a register from t+4. ``compared``: the
-    target's compares given made (the slot holds no live order of the id's generation and the
-    command's symbol; its account is not the command's), as the pipelined engine makes them.
+    target's and the band's compares given made (the slot holds no live order of the id's generation
+    and the command's symbol; its account is not the command's; the price is out of the band), as
+    the pipelined engine makes them.
     ``slices``: built of the slice cells' models, as for synthesis."""
     rng = random.Random(seed)
     dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared)
@@ -148,6 +149,9 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
             live, gen, account, symbol = (given.pop(f"target_{n}") for n in ("live", "gen", "account", "symbol"))
             given["target_mismatch"] = not live or gen != cmd.order_id >> k or symbol != cmd.symbol
             given["owner_mismatch"] = account != cmd.account
+            band = given.pop("band")
+            given["band"] = {"lo": 0, "hi": 0, "halted": band["halted"]}   # (lo and hi: not read)
+            given["out_of_band"] = not band["lo"] <= cmd.price <= band["hi"]
         over = 0
         if cmd.opcode == Opcode.REPLACE and cmd.account < CONFIG.accounts:
             over = cmd.price * cmd.qty > model.accounts[cmd.account].max_notional
