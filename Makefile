@@ -56,9 +56,11 @@ demo: setup
 	fpgax replay build/demo/aapl.csv --backend model --book-depth 10
 	@echo "demo: flows, events (events.jsonl) and reports (*.json) are in build/demo/"
 
-## test: everything CI runs (well under 25 minutes on 2 cores)
+## test: everything CI runs (under 25 minutes on 2 cores): the tests spread over TEST_WORKERS
+##       processes (a file's tests in one of them), the slowest 25 reported at the end
+TEST_WORKERS ?= 2
 test: setup icarus
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations 25
 
 ## regress: the long regressions (marked slow), not part of `make test`
 regress: setup icarus

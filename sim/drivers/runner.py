@@ -6,6 +6,7 @@ cache (``$FPGAX_CACHE`` or ``~/.cache/fpgax``); ``environment()`` is what the si
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -67,15 +68,18 @@ def build(top: str, verilog, key: str, sim: str, waves: bool = False) -> tuple[o
     rtl.mark_used(build_dir)
     rtl.prune_cache("cocotb")
     source = build_dir / f"{top}.v"
-    if not source.exists():
-        text = verilog() if callable(verilog) else verilog
-        tmp = source.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(source)
     os.environ.update(environment())
     runner = get_runner(sim)
     build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"] if sim == "verilator" else []
-    with Step(f"{sim}: building {top}", every=10):
+    # (one writer of the source and one build at a time in a build directory: the test suite runs
+    # on several processes, and two of them may want the same model; the second finds it built)
+    with Step(f"{sim}: building {top}", every=10), open(build_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not source.exists():
+            text = verilog() if callable(verilog) else verilog
+            tmp = source.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(source)
         try:
             runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=build_args,
                          timescale=("1ns", "1ps"), waves=waves, log_file=build_dir / "build.log")
