@@ -257,24 +257,11 @@ class FpgaxKernel(wiring.Component):
         live = Mux(staged.plus_live, engine.live, 0)
         worst_bits = max(extra_bits, len(engine.live)) + 1
         worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
-        # (the margin's sum, extra + live + its margins, one adder after a LUT a column of bits: the
-        # margins are a constant of plus_live's, each bit of weight 2**i at most three operands' bits)
-
-        def margin_column(i):
-            inputs = [staged.plus_live] + [v[i] for v in (staged.extra, engine.live) if i < len(v)]
-            has_extra, has_live = i < len(staged.extra), i < len(engine.live)
-
-            def count(x):
-                plus = x[0]
-                extra_bit = x[1] if has_extra else 0
-                live_bit = x[1 + has_extra] if has_live else 0
-                return extra_bit + (live_bit & plus) + ((event_margin + order_margin * plus) >> i & 1)
-            return inputs, count
         m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
                      room.eq(evt_capacity - emitted),
                      worst.eq(staged.extra + live),
-                     worst_margin.eq(sum_of_columns(m, worst_bits, [margin_column(i) for i in range(worst_bits)],
-                                                    cells))]
+                     worst_margin.eq(worst_with_margins(m, staged.extra, engine.live, staged.plus_live,
+                                                        event_margin, order_margin, worst_bits, cells))]
         fits_exactly, fits_with_margin = Signal(), Signal()
         m.d.sync += [fits_exactly.eq(worst <= room), fits_with_margin.eq(worst_margin <= room)]
         same, quiet = Signal(2), Signal(event_margin)   # the last cycles: same command; engine idle
@@ -461,6 +448,24 @@ def worst_case_parts(m, opcode, qty, snapshot_depth: int, cells=None):
     extra = Cat(lut_of(m, [snapshot, trades], lambda x: x[0] or not x[1], cells), *low_bits,
                 lut_of(m, [snapshot, beyond, trades], lambda x: x[1] if x[0] else (d == 0 and x[2]), cells))
     return extra, plus_live
+
+
+def worst_with_margins(m, extra, live, plus_live, event_margin: int, order_margin: int, width: int, cells=None):
+    """``extra + (live if plus_live else 0) + event_margin + (order_margin if plus_live else 0)``,
+    ``width`` bits: the admission check's worst case with its margins, as one adder after a LUT a
+    column of bits (``bits.sum_of_columns``: the margins are a constant of ``plus_live``'s, so each
+    bit of weight 2**i is at most three operands' bits, a LUT of them and ``plus_live``)."""
+    def column(i):
+        has_extra, has_live = i < len(extra), i < len(live)
+        inputs = [plus_live] + ([extra[i]] if has_extra else []) + ([live[i]] if has_live else [])
+
+        def count(x):
+            plus = x[0]
+            extra_bit = x[1] if has_extra else 0
+            live_bit = x[1 + has_extra] if has_live else 0
+            return extra_bit + (live_bit & plus) + ((event_margin + order_margin * plus) >> i & 1)
+        return inputs, count
+    return sum_of_columns(m, width, [column(i) for i in range(width)], cells)
 
 
 def kernel_verilog(config: EngineConfig, data_width: int = 512, build_id: int = 0, for_synthesis: bool = False) -> str:
