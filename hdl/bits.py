@@ -484,14 +484,12 @@ def or_of_luts(m, terms, cells: SliceCells | None = None):
     if len(terms) + len(guards) > 6:
         raise ValueError(f"or_of_luts of {len(terms)} terms and {len(guards)} guards: more than six inputs")
     (width,) = widths
+    where = []        # per term: the position of its guard among a bit's inputs (after the values), or None
+    for guard, _ in terms:
+        where.append(None if guard is None else len(terms) + sum(w is not None for w in where))
 
     def bit(i):
         inputs = [Value.cast(value)[i] for _, value in terms] + guards
-        where = []        # per term: the position of its guard among the inputs, or None
-        g = len(terms)
-        for guard, _ in terms:
-            where.append(g if guard is not None else None)
-            g += guard is not None
         return lut_of(m, inputs, lambda x: any(x[t] and (w is None or x[w]) for t, w in enumerate(where)), cells)
     return Cat(*(bit(i) for i in range(width)))
 

@@ -299,6 +299,9 @@ class PipelinedEngine(wiring.Component):
         # what the sequencer keeps of the rows (its own copies: the symbol row is rewritten from it)
         sym = Signal(SymRow)
         is_replace = op["replace"]
+        # (t2: the aggressor's side -- a NEW's, or a REPLACE's order's from its row -- what ``aside``
+        # is loaded with)
+        t2_aggressor_side = Mux(is_replace, own_rd.side, cmd.side[0])
         # (a copy of its own for the aggressor's end -- the unlinker's start and the slot's release:
         # ``op_replace`` has a hundred loads)
         is_replace_at_end = register_of_its_own(m, pay.opcode == op_codes["replace"], row_cells, en=take,
@@ -530,7 +533,7 @@ class PipelinedEngine(wiring.Component):
         # (the book's side bit, the peek memories' address: copies of the command's side and of
         # ``aside``, whose registers have some fifty loads each, for its multiplexer alone)
         feed_cmd_side = register_copy(m, pay.side[0], row_cells, en=take, name="feed_cmd_side")
-        feed_aside = register_copy(m, Mux(is_replace, own_rd.side, cmd.side[0]), row_cells,
+        feed_aside = register_copy(m, t2_aggressor_side, row_cells,
                                    en=fsm.ongoing("T2"), name="feed_aside")
         if self.checks:
             m.d.sync += Assert((feed_cmd_side == cmd.side[0]) & (feed_aside == aside),
@@ -1045,12 +1048,12 @@ class PipelinedEngine(wiring.Component):
             # registered now, from the row, and the feed searches from t3 only if it will, or stops;
             # the rester running on writes the best level's row only if its order rests at the best)
             # (the aggressor's: a NEW's, or a REPLACE's order's; a NEW's is whether its feed searches)
-            a_buy = Mux(is_replace, own_rd.side, cmd.side[0]) == BUY
+            a_buy = t2_aggressor_side == BUY
             m.d.sync += marketable_t3.eq(on_symbol_row(lambda row: Mux(
                 a_buy, row.ask_valid & (market | (cmd.price >= row.ask_price)),
                 row.bid_valid & (market | (cmd.price <= row.bid_price)))))
             # (``early_feed``: before this body, two LUTs of registers)
-            m.d.sync += aside.eq(Mux(is_replace, own_rd.side, cmd.side[0]))
+            m.d.sync += aside.eq(t2_aggressor_side)
             m.d.comb += notional_l.capture.eq(1)
             m.d.sync += market_price.eq(market_notional_price)
             fsm.goto("T3")

@@ -602,29 +602,22 @@ def test_pair_mux_picks_a_side_by_its_choice_and_a_bit_by_that_sides_select(side
 
 @pytest.mark.parametrize("cells", [False, True])
 def test_sum_of_columns_adds_three_operands_like_python(cells):
-    """``sum_of_columns``: ``a + (b if g else 0) + (5 + 5 g)`` (the kernel's margin: a 7-bit and a
-    19-bit operand, a constant chosen by a bit) as columns of bits, as expressions and as model
-    cells, against Python on random and extreme values, truncated to the result's width; a
-    column counting more than 3 is an error."""
+    """``sum_of_columns``: ``a + b + c`` (5, 8 and 8 bits, a column of each bit weight) as
+    expressions and as model cells, against Python on random and extreme values, truncated to the
+    result's width (9 bits: the sum's tenth bit dropped); a column counting more than 3 is an error.
+    (The kernel's use, a constant chosen by a bit: tests/test_hdl_kernel_worst_case.py.)"""
     from fpgax.hdl.bits import MODEL_CELLS, sum_of_columns
 
     rng = random.Random(21)
-    a, b, g = Signal(7), Signal(19), Signal()
-    width = 20
-
-    def column(i):
-        inputs = [g] + [v[i] for v in (a, b) if i < len(v)]
-        has_a, has_b = i < len(a), i < len(b)
-        return inputs, lambda x: ((x[1] if has_a else 0) + ((x[1 + has_a] & x[0]) if has_b else 0)
-                                  + ((5 + 5 * x[0]) >> i & 1))
-    cases = [{"a": rng.getrandbits(7), "b": rng.getrandbits(19), "g": rng.getrandbits(1)} for _ in range(400)]
-    cases += [{"a": x, "b": y, "g": z} for x in (0, 127) for y in (0, (1 << 19) - 1) for z in (0, 1)]
-    got = evaluate(lambda m: [sum_of_columns(m, width, [column(i) for i in range(width)],
-                                             MODEL_CELLS if cells else None)],
-                   {"a": a, "b": b, "g": g}, cases)
+    a, b, c = Signal(5), Signal(8), Signal(8)
+    width = 9
+    columns = [([v[i] for v in (a, b, c) if i < len(v)], sum) for i in range(8)]
+    cases = [{"a": rng.getrandbits(5), "b": rng.getrandbits(8), "c": rng.getrandbits(8)} for _ in range(400)]
+    cases += [{"a": x, "b": y, "c": z} for x in (0, 31) for y in (0, 255) for z in (0, 255)]
+    got = evaluate(lambda m: [sum_of_columns(m, width, columns, MODEL_CELLS if cells else None)],
+                   {"a": a, "b": b, "c": c}, cases)
     for case, (value,) in zip(cases, got, strict=True):
-        want = (case["a"] + (case["b"] if case["g"] else 0) + 5 + 5 * case["g"]) % (1 << width)
-        assert value == want, case
+        assert value == (case["a"] + case["b"] + case["c"]) % (1 << width), case
     unused = Module()
     unused._MustUse__silence = True        # (never elaborated)
     with pytest.raises(ValueError, match="counts 0 to 3"):
