@@ -14,7 +14,9 @@ Contract
   (``symbol``), ``within``: its level is no worse than ``bound`` (at most ``bound`` going up,
   at least going down; ``bound`` held through the walk), registered with the visit, for a parent
   that stops at the first level beyond a limit, and ``own``: its owner is ``account`` (given with
-  ``start`` on a book side's walk too; registered with the visit). The parent may take the order off its lists
+  ``start`` on a book side's walk too; registered with the visit), and ``same_symbol``: its owner's
+  symbol is ``symbol`` (given with ``start``; registered with the visit, so that a parent's
+  decision on it starts at a register). The parent may take the order off its lists
   before it advances: the walker has read what it needs of it (its links; the level's tail, or
   the list's, from before the walk reached it).
 * ``advance`` (one cycle, during a visit): on to the next order; ``stop`` (one cycle, any time
@@ -72,10 +74,10 @@ class Walker(wiring.Component):
         k = slot_bits
         self.visit_layout = data.StructLayout({
             "valid": 1, "slot": k, "state": state_row, "owner": owner_row, "order": order_row, "leaves": 32,
-            "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1, "own": 1})
+            "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1, "own": 1, "same_symbol": 1})
         self.symbol_bits = data.Layout.cast(owner_row).members["symbol"]
         super().__init__({
-            "start": In(1), "by_account": In(1), "account": In(account_bits),
+            "start": In(1), "by_account": In(1), "account": In(account_bits), "symbol": In(self.symbol_bits),
             "book": In(book_bits), "level": In(level_bits), "down": In(1), "bound": In(level_bits),
             "busy": Out(1), "visit": Out(self.visit_layout),
             "advance": In(1), "stop": In(1), "leave": In(1), "hold": In(1),
@@ -94,7 +96,7 @@ class Walker(wiring.Component):
         m = Module()
         k, lat = self.k, self.rows_latency
         by_account, book, down = Signal(), Signal(self.bb), Signal()
-        account = Signal(self.ab)
+        account, symbol = Signal(self.ab), Signal(self.symbol_bits)
         level = Signal(self.lb)
         end = Signal(k)
         # (a register per field: a field's loads meet its own enables only -- a struct in one
@@ -181,7 +183,8 @@ class Walker(wiring.Component):
             # the inputs and the first read's address registered in every idle cycle (``start``
             # reaches the enables and the state only)
             m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
-                         level.eq(self.level), account.eq(self.account), self.alist_read.addr.eq(self.account),
+                         level.eq(self.level), account.eq(self.account), symbol.eq(self.symbol),
+                         self.alist_read.addr.eq(self.account),
                          self.level_read.addr.eq(Cat(self.level, self.book)),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
@@ -213,6 +216,7 @@ class Walker(wiring.Component):
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
                              ahead.within.eq(no_worse(level, self.bound, down)),
                              ahead.own.eq(self.owner_data.account == account),
+                             ahead.same_symbol.eq(self.owner_data.symbol == symbol),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & f_wait_one):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
@@ -268,11 +272,14 @@ class Walker(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         ahead_ready = lut_of(m, [visit.valid, visit.last, by_account, nxt_valid, pre],
                              lambda x: x[0] and x[1] and not x[2] and x[3] and not x[4], cells)
-        ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],
-                           lambda x: x[0] and x[1] and not x[2], cells)
-        with m.If(ahead_now):        # (``pre``: read ahead now or before)
-            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)),
-                         level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
+        # (two copies: the read's registers, and the walk's own)
+        run_ahead = fsm.copy("RUN", cells, "ahead")
+        read_ahead, walk_ahead = (lut_of(m, [run_ahead, ahead_ready, self.hold], lambda x: x[0] and x[1] and not x[2],
+                                         cells) for _ in range(2))
+        with m.If(read_ahead):       # (``pre``: read ahead now or before)
+            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book))]
+        with m.If(walk_ahead):
+            m.d.sync += [level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
             load_p_wait(lat + 1)
         fsm.finish()
         # ``visit.valid``, as the statements above load it -- 0 in IDLE and after a stop in ENDS and
