@@ -17,7 +17,8 @@ Contract
   that the chain's address is the only logic on the memory's output in cycle A). The loop takes an order in the
   cycle it is presented (cycle A: compared into registers) and decides it in the next (cycle B);
   ``hold`` asks the chain to present the next order again while B waits for ``event_ready``.
-* In its cycle B, when ``event_ready`` (a register of the event output's), each order gives one
+* In its cycle B, when ``event_ready`` (``readies`` bits, registers of the outputs the actions go
+  to: the event output's room, a queue's; all of them high), each order gives one
   ``action`` (valid for that cycle):
   - ``FILL``: ``qty`` traded at the order's level (``tag``); ``a_leaves`` and ``r_leaves`` after it;
     ``r_gone`` when the resting order is filled (it leaves its level), else its leaves are to be
@@ -43,7 +44,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import equal_of_luts, lut_of, register_copy
+from fpgax.hdl.bits import enables_per_slice, equal_of_luts, lut_of, register_copy
 from fpgax.hdl.ram import RowChoice
 from fpgax.spec import protocol as p
 
@@ -58,7 +59,7 @@ class Action(enum.Enum, shape=2):
 
 
 class FillLoop(wiring.Component):
-    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int, extra_bits: int = 1):
+    def __init__(self, slot_bits: int, account_bits: int, tag_bits: int, extra_bits: int = 1, readies: int = 1):
         self.slot_bits, self.account_bits, self.tag_bits = slot_bits, account_bits, tag_bits
         order = data.StructLayout({"valid": 1, "slot": slot_bits, "last": 1, "tag": tag_bits})
         super().__init__({
@@ -78,7 +79,7 @@ class FillLoop(wiring.Component):
             "hold": Out(1),
             "stop": Out(1),
             "exhausted": In(1),
-            "event_ready": In(1),
+            "event_ready": In(readies),
             "action": Out(data.StructLayout({
                 "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": QTY_BITS,
                 "a_leaves": QTY_BITS, "r_leaves": QTY_BITS, "r_gone": 1, "r_next": slot_bits,
@@ -169,8 +170,11 @@ class FillLoop(wiring.Component):
                                           lambda x: x[1] if x[0] else not chosen(x[2:]), cells)),
             ]
 
-        # cycle B: the decision, from registers
-        decide = pending & self.event_ready
+        # cycle B: the decision, from registers (``pending`` and the readies: the decision's loads
+        # -- the aggressor's leaves, the action, the ends -- each take a LUT of them of their own,
+        # slice cells in synthesis: one net of all of them had some seventy loads)
+        readies = list(self.event_ready)
+        decide = lut_of(m, [pending, *readies], all, cells)
         act = self.action
         stp_aggressor = own & ~a_stp_oldest
         a_after = Mux(r_within, a_minus_r, 0)          # the aggressor's leaves after a fill
@@ -189,14 +193,16 @@ class FillLoop(wiring.Component):
         ]
         with m.If(decide):
             m.d.sync += [pending.eq(0), idle.eq(1)]
-            with m.If(~own):
-                m.d.sync += a_leaves.eq(a_after)
+        for lo, hi, enable in enables_per_slice(m, QTY_BITS, [pending, own, *readies],
+                                                lambda x: x[0] and not x[1] and all(x[2:]), cells):
+            with m.If(enable):
+                m.d.sync += a_leaves[lo:hi].eq(a_after[lo:hi])
 
         # the end: filled or canceled, or nothing more to trade with
         # (one LUT of registers and the two inputs, each a LUT of registers: the chain's stop and the
         # address steering after it wait for no other decision of the cycle)
-        finish = lut_of(m, [pending, self.event_ready, ends_if_decided, running, self.exhausted],
-                        lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[0] and x[4]), cells)
+        finish = lut_of(m, [pending, ends_if_decided, running, self.exhausted, *readies],
+                        lambda x: (x[0] and x[1] and all(x[4:])) or (x[2] and not x[0] and x[3]), cells)
         m.d.comb += self.stop.eq(finish)
         m.d.sync += self.done.eq(finish)
         with m.If(finish):

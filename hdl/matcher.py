@@ -74,7 +74,7 @@ class Matcher(wiring.Component):
         self.level_bits, self.book_bits = level_bits, book_bits
         k = slot_bits
         self.chain = OrderChain(k, level_bits)
-        self.loop = FillLoop(k, account_bits, level_bits, extra_bits=gen_bits + account_bits)
+        self.loop = FillLoop(k, account_bits, level_bits, extra_bits=gen_bits + account_bits, readies=2)
         super().__init__({
             "start": In(1), "busy": Out(1),
             "a_leaves": In(QTY_BITS), "a_account": In(account_bits), "a_stp_oldest": In(1),
@@ -131,7 +131,7 @@ class Matcher(wiring.Component):
             loop.r_next.eq(self.next_data),
             loop.r_extra.eq(Cat(self.r_gen, Mux(self.r_account.hit, self.r_account.written, self.r_account.read))),
             chain.hold.eq(loop.hold), chain.stop.eq(loop.stop), self.sweep_stop.eq(loop.stop),
-            loop.event_ready.eq(self.w_rdy & self.gone.ready),
+            loop.event_ready.eq(Cat(self.w_rdy, self.gone.ready)),
         ]
         # the resting order's client id comes a cycle after its other rows: taken in the cycle
         # after cycle A, and used from the memory's output if the decision is in that cycle
@@ -188,7 +188,9 @@ class Matcher(wiring.Component):
 
         # the last level met: its index, whether it emptied, its new head
         last = Signal.like(self.last)
-        with m.If(act.valid):
+        # (its enable a LUT of the decision's terms of its own, a slice cell in synthesis: the
+        # action's valid has the event's and the writes' loads)
+        with m.If(lut_of(m, [loop.hold, self.w_rdy, self.gone.ready], all, getattr(platform, "slice_cells", None))):
             m.d.sync += [last.touched.eq(1), last.idx.eq(act.tag), last.emptied.eq(gone & act.last)]
             with m.If(gone):
                 m.d.sync += [last.head_valid.eq(~act.last), last.head.eq(act.r_next)]
