@@ -284,7 +284,6 @@ class FpgaxKernel(wiring.Component):
         m.d.comb += offer_unless_handed.eq(staged_valid & running & more & fits & ~clear)
         m.d.sync += offer.eq(lut_of(m, [offer_unless_handed, engine.i.valid, engine.i.ready],
                                     lambda x: x[0] and not (x[1] and x[2]), cells))
-        arriving = unpack.o.valid & unpack.o.ready
         m.d.comb += [engine.i.payload.eq(staged.cmd), engine.i.valid.eq(offer),
                      unpack.o.ready.eq(entry_free)]
         # (no arrival while two are held: the unpacker's ready)
@@ -303,10 +302,18 @@ class FpgaxKernel(wiring.Component):
                                               lambda x: x[0] or (x[1] and x[2]), cells):
             with m.If(load):
                 m.d.sync += front_bits[lo:hi].eq(Mux(both_held, back_bits[lo:hi], incoming_bits[lo:hi]))
-        held_next = Signal.like(held)
-        m.d.comb += held_next.eq(Mux(clear, 0, held + arriving - handed))
-        m.d.sync += [held.eq(held_next), none_held.eq(held_next == 0), entry_free.eq(held_next != 2),
-                     both_held.eq(held_next == 2)]
+        # the count held and its three flags, each bit one LUT of the handshakes' registers (an
+        # arrival is the unpacker's valid while not both are held), slice cells in synthesis: the
+        # mapper had put the handshake's AND, some 380 loads, two LUTs before them
+        def held_next(x):
+            count, clearing, arrives, engine_valid, engine_ready = x[0] | x[1] << 1, x[2], x[3], x[4], x[5]
+            return 0 if clearing else count + (arrives and count != 2) - (engine_valid and engine_ready)
+        held_inputs = [held[0], held[1], clear, unpack.o.valid, engine.i.valid, engine.i.ready]
+        m.d.sync += [held.eq(Cat(lut_of(m, held_inputs, lambda x: held_next(x) & 1, cells),
+                                 lut_of(m, held_inputs, lambda x: held_next(x) >> 1 & 1, cells))),
+                     none_held.eq(lut_of(m, held_inputs, lambda x: held_next(x) == 0, cells)),
+                     entry_free.eq(lut_of(m, held_inputs, lambda x: held_next(x) != 2, cells)),
+                     both_held.eq(lut_of(m, held_inputs, lambda x: held_next(x) == 2, cells))]
 
         def begin():
             m.d.sync += [starting.eq(1), ap_idle.eq(0)]
