@@ -19,7 +19,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import equal_of_luts, register_copy, register_of_its_own
+from fpgax.hdl.bits import equal_of_luts, lut_of, register_copy, register_of_its_own
 from fpgax.hdl.level_rows import HEAD, TAIL, level_ends
 from fpgax.hdl.price_index import IndexOp
 
@@ -132,21 +132,30 @@ class Rester(wiring.Component):
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again
         with m.If(arriving[self.rows_latency + 1]):
             m.d.sync += waiting.eq(1)
+        # the writes, each port's under a copy of ``finish`` of its own (a LUT of the same
+        # registers, a slice cell in synthesis: one net to all of them had some eighty loads)
+        def finish_copy():
+            return lut_of(m, [arriving[self.rows_latency + 1], waiting, self.index_busy],
+                          lambda x: (x[0] or x[1]) and not x[2], cells)
+        joined = self.index_found
         with m.If(finish):
-            joined = self.index_found
-            m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(~joined),
-                         self.level_write.en.eq(Mux(joined, TAIL, HEAD | TAIL)),
+            m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(~joined)]
+        with m.If(finish_copy()):
+            m.d.sync += [self.level_write.en.eq(Mux(joined, TAIL, HEAD | TAIL)),
                          self.level_write.addr.eq(idx | (book << self.lb)),
-                         self.level_write.data.head.eq(slot), self.level_write.data.tail.eq(slot),
-                         self.next_write.en.eq(joined), self.next_write.addr.eq(old_tail),
+                         self.level_write.data.head.eq(slot), self.level_write.data.tail.eq(slot)]
+        with m.If(finish_copy()):
+            m.d.sync += [self.next_write.en.eq(joined), self.next_write.addr.eq(old_tail),
                          self.next_write.data.eq(slot),
                          self.prev_write.en.eq(joined), self.prev_write.addr.eq(slot),
-                         self.prev_write.data.eq(old_tail),
-                         self.alist_write.en.eq(to_account), self.alist_write.addr.eq(account),
+                         self.prev_write.data.eq(old_tail)]
+        with m.If(finish_copy()):
+            m.d.sync += [self.alist_write.en.eq(to_account), self.alist_write.addr.eq(account),
                          self.alist_write.data.valid.eq(1),
                          self.alist_write.data.head.eq(Mux(alist.valid, alist.head, slot)),
-                         self.alist_write.data.tail.eq(slot),
-                         self.anext_write.en.eq(to_account & alist.valid), self.anext_write.addr.eq(alist.tail),
+                         self.alist_write.data.tail.eq(slot)]
+        with m.If(finish_copy()):
+            m.d.sync += [self.anext_write.en.eq(to_account & alist.valid), self.anext_write.addr.eq(alist.tail),
                          self.anext_write.data.eq(slot),
                          self.aprev_write.en.eq(to_account & alist.valid), self.aprev_write.addr.eq(slot),
                          self.aprev_write.data.eq(alist.tail)]
@@ -216,8 +225,11 @@ class Unlinker(wiring.Component):
         arriving = Signal(self.rows_latency + 2)     # bit j: j cycles after the reads (u1)
         m.d.sync += arriving.eq(arriving << 1)
         busy = Signal()
-        # (an order leaving its account's list only is done as its block rows are in)
-        finish = Mux(from_level, arriving[self.rows_latency + 1], arriving[3])
+        # (an order leaving its account's list only is done as its block rows are in) -- a register,
+        # made a cycle ahead from the shift's bits before (``from_level`` holds while busy): it
+        # enables or clears some hundred and thirty write registers
+        finish = Signal()
+        m.d.sync += finish.eq(Mux(from_level, arriving[self.rows_latency], arriving[2]))
         m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level),
                      self.busy_on.eq(busy & ~finish), self.done_next.eq(finish)]
         m.d.sync += busy.eq(Mux(busy, ~finish, self.start))
@@ -232,7 +244,7 @@ class Unlinker(wiring.Component):
         # its OR with the other readers' per group of blocks
         m.d.comb += self.level_read.addr.eq(register_of_its_own(m, Cat(self.idx, self.book), cells, en=~busy,
                                                                 name="level_read_addr", reset_less=True))
-        with m.If(self.start & ~busy):
+        with m.If(self.start):           # (never while busy: contract)
             m.d.sync += [arriving.eq(1),
                          self.level_links_read.en.eq(self.from_level),
                          self.account_links_read.en.eq(self.from_account),
