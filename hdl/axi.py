@@ -259,8 +259,9 @@ class AxiBurstWriter(wiring.Component):
     internal FIFO (W never waits for data): a full ``max_burst`` (or up to the 4 KiB boundary),
     or, while ``flush`` is high, whatever is there. ``idle``: FIFO empty, no burst in progress and
     every B received. ``beats``: beats handed to W since ``start``. AWVALID and the burst's address
-    and length are registers, offered from the third cycle after ``start`` or after the last burst
-    was taken, and once the beats are there.
+    and length are registers, offered from the fourth cycle after ``start`` or after the last burst
+    was taken, and once the beats are there (the decision's compares of the FIFO's level are
+    registers of their own, a cycle behind).
     """
 
     def __init__(self, addr_width: int, data_width: int, max_burst: int = 16):
@@ -296,10 +297,18 @@ class AxiBurstWriter(wiring.Component):
         aw_fire = Signal()
         m.d.comb += [aw_fire.eq(aw_valid & axi.awready), axi.bready.eq(1), b_done.eq(axi.bvalid)]
         m.d.sync += [b_pending.eq(b_pending + aw_fire - b_done), settled.eq(1)]
+        # the decision's compares of the FIFO's level, the burst's beats and the B count, registers
+        # a cycle behind theirs (so the level they saw is two cycles old: no beat may have gone out
+        # on W in the two cycles before -- ``w_went`` and ``w_went_before`` --, and the address must
+        # have settled for two, ``settled_before``; a burst taken meanwhile holds W active)
+        settled_before, w_went_before = Signal(), Signal()
+        level_ge_full, level_nonzero, level_r, b_room = Signal(), Signal(), Signal.like(q.level), Signal()
+        m.d.sync += [settled_before.eq(settled), level_ge_full.eq(q.level >= full), level_nonzero.eq(q.level != 0),
+                     level_r.eq(q.level), b_room.eq(b_pending != 255)]
         # q.level is the cycle before's: it may only count fewer beats than there are, not more,
         # when no beat went out on W in the cycle before (``w_went``)
         w_went = Signal()
-        m.d.sync += w_went.eq(axi.wvalid & axi.wready)
+        m.d.sync += [w_went.eq(axi.wvalid & axi.wready), w_went_before.eq(w_went)]
         with m.If(self.start):
             m.d.sync += [addr.eq(self.addr), self.beats.eq(0), settled.eq(0)]
         with m.Elif(aw_fire):
@@ -307,9 +316,9 @@ class AxiBurstWriter(wiring.Component):
         # ``w_active`` (a register) is ``w_left != 0``, ``w_last`` is ``w_left == 1``: the AW
         # decision takes the register, not a compare of ``w_left``
         w_active, w_last = Signal(), Signal()
-        with m.Elif(~aw_valid & settled & ~w_active & ~w_went & (q.level != 0)
-                    & ((q.level >= full) | self.flush) & (b_pending != 255)):
-            m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(q.level >= full, full, q.level))]
+        with m.Elif(~aw_valid & settled & settled_before & ~w_active & ~w_went & ~w_went_before & level_nonzero
+                    & (level_ge_full | self.flush) & b_room):
+            m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(level_ge_full, full, level_r))]
         m.d.comb += [axi.wdata.eq(q.r.payload), axi.wstrb.eq(-1), axi.wlast.eq(w_last),
                      axi.wvalid.eq(w_active & q.r.valid), q.r.ready.eq(axi.wready & w_active)]
         with m.If(aw_fire):
