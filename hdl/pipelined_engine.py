@@ -38,7 +38,6 @@ from fpgax.hdl.bits import (
     address_bits,
     and_terms_of_luts,
     any_of_luts,
-    enables_per_slice,
     equal_chunks_of_luts,
     equal_of_luts,
     lut_of,
@@ -362,14 +361,13 @@ class PipelinedEngine(wiring.Component):
         # ``sym``'s writes: a whole row (T2's read, a walk's next symbol) or a side's best, as the
         # states' bodies ask for them (``load_sym``, ``set_sym_best``); built after the last state
         # (see "``sym``'s writes" below)
-        sym_load = StateMux(fsm, data.StructLayout({"en": 1}), "sym_load")
         sym_loads, sym_bests = [], []
 
-        def load_sym(row):
-            """``sym`` := ``row`` at the clock edge (in a state's body, under its conditions; one
-            call a state)."""
-            m.d.comb += sym_load.here().en.eq(1)
-            sym_loads.append((fsm.ongoing(fsm.current), Value.cast(row)))
+        def load_sym(row, when=None):
+            """``sym`` := ``row`` at the clock edge (in a state's body, not under its branches; one
+            call a state), when the one-bit register ``when`` is 1 (None: in every cycle of the
+            state). The writes take copies of the state's register of their own (``sym_writes``)."""
+            sym_loads.append((fsm.current, when, Value.cast(row)))
 
         def sym_best_of(valid, level, price):
             """A best to write into ``sym`` (``set_sym_best``): valid, its level and its price."""
@@ -595,7 +593,8 @@ class PipelinedEngine(wiring.Component):
         # (the matcher's, each killed as it is decided: the next command's t0 may name it; the
         # aggressor's, pushed by the sequencer after the match)
         release = Signal()            # the aggressor's slot freed (it never rested)
-        m.d.comb += [gone.w.valid.eq(matcher.gone.valid | release), matcher.gone.ready.eq(gone.w.ready),
+        m.d.comb += [gone.w.valid.eq(matcher.gone.valid | release), gone.w_parts.eq(Cat(matcher.gone.valid, release)),
+                     matcher.gone.ready.eq(gone.w.ready),
                      # (by whether the match runs, a register: the aggressor's is pushed after it)
                      gone.w.payload.order.eq(Mux(matcher.busy, matcher.gone.payload, Cat(slot, gen, cmd.account[:ab]))),
                      gone.w.payload.lists.eq(matcher.busy)]
@@ -610,7 +609,15 @@ class PipelinedEngine(wiring.Component):
                       (walker.level_read.en, walker.level_read.addr)]
         rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
                        (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
-                       (Mux(head_write, HEAD, 0), Cat(last.idx, opp_book), Cat(last.head, Const(0, k)))]
+                       # (the match's new head, steered by a copy of MATCH_SETTLE's register -- no
+                       # other unit writes a level row then: asserted --, so that its address and
+                       # data wait for no decision, only its enable)
+                       (Mux(head_write, HEAD, 0), Cat(last.idx, opp_book), Cat(last.head, Const(0, k)),
+                        _Select(fsm.copy("MATCH_SETTLE", row_cells, "rows")))]
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("MATCH_SETTLE") | ~(rester.level_write.en.any()
+                                                                | unlinker.level_write.en.any()),
+                               "a level row written by another unit in MATCH_SETTLE")
         # (the readers' OR is the memory's own, copied per group of its blocks; each reader's
         # enable, a register, steers its address)
         _users_port(m, rows.read, rows_reads)
@@ -657,7 +664,8 @@ class PipelinedEngine(wiring.Component):
         # out of the queue's pop, which it would otherwise reach late in its cycle)
         from_queue = gone.r.valid & ~unlinker.busy & ~unlink_go
         if self.checks:
-            m.d.sync += Assert(~(cancel_start & gone.r.valid), "the sequencer's unlink with the gone queue not empty")
+            m.d.sync += [Assert(~(cancel_start & gone.r.valid), "the sequencer's unlink with the gone queue not empty"),
+                         Assert(~(unlinker.start & unlinker.busy), "the unlinker started while busy")]
         # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
         # from, registers (``cancel_start`` is a decision of the cycle)
         seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
@@ -837,6 +845,9 @@ class PipelinedEngine(wiring.Component):
             # the order's side, account and leaves (a CANCEL's, a REPLACE's), its client id (a
             # CANCEL's)
             "type": EVENT_TYPE_BITS, "from_tgt": 1, "client_from_tgt": 1,
+            # a NEW MARKET order the check passes (its ACCEPTED, if a slot and its notional allow,
+            # carries no price: the event's price select one LUT of registers)
+            "new_market": 1,
         }))
         # (the check's answer for the command's own family -- a REPLACE to 0 is the target's -- and
         # ``cross`` are the deepest inputs: each verdict bit is made from registers for each of
@@ -862,7 +873,8 @@ class PipelinedEngine(wiring.Component):
                 & (admin == (op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]))),
                 "replace_qty, cancel_like and admin: the opcode's")
         inputs = {"new": op["new"], "over_l": over_l_bit, "replace_qty": replace_qty, "cancel_like": cancel_like,
-                  "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin}
+                  "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin,
+                  "market": market}
 
         def given(failed, crosses):
             """The verdict if the check's answer is ``failed`` and the order ``crosses``: each
@@ -893,6 +905,7 @@ class PipelinedEngine(wiring.Component):
                 "type": (event_type, ["new", "over_l", "replace_qty", "book_full", "invalid", "cancel_like"]),
                 "from_tgt": (lambda x: canceling(x) or replacing(x), ["cancel_like", "replace_qty"]),
                 "client_from_tgt": (lambda x: x["cancel"] and canceling(x), ["cancel", "cancel_like"]),
+                "new_market": (lambda x: x["new"] and x["market"] and not new_bad(x), ["new", "over_l", "market"]),
             }
             candidate = Signal.like(verdict, name=f"verdict_if_{failed}{crosses}")
             for field, (function, names) in fields.items():
@@ -1193,6 +1206,13 @@ class PipelinedEngine(wiring.Component):
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
         own_price_best = sym_best_of(1, idx[:lb], cmd.price)     # (the command's level: DECIDE's, REST's)
+        # DECIDE's event carries the command's price unless it cancels (the target's), is an
+        # administrative command's, or accepts a MARKET order: one LUT of registers
+        price_from_cmd = lut_of(m, [verdict.canceling, admin_ok, verdict.new_market, slots.empty, over_m],
+                                lambda x: not x[0] and not x[1] and not (x[2] and not x[3] and not x[4]), row_cells)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("DECIDE") | (verdict.new_market == (op["new"] & market & ~verdict.new_bad)),
+                               "verdict.new_market: a NEW MARKET order the check passes")
         with fsm.state("DECIDE"):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
@@ -1207,7 +1227,11 @@ class PipelinedEngine(wiring.Component):
                 (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
             m.d.comb += [
                 here.en.eq(go & ~(new_accepting & ~new_ready)),
-                here.ev.type.eq(Mux(op["new"] & ~new_accepting, E.REJECTED, verdict.type)),
+                # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
+                here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
+                                             lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
+                                             else x[4], row_cells)
+                                      for b in range(len(verdict.type))))),
                 # (a reject's reason: the check's, for the command's family, or the sequencer's own)
                 here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
                                         (verdict.canceling, R.USER))),
@@ -1219,8 +1243,7 @@ class PipelinedEngine(wiring.Component):
                 here.ev.account.eq(Mux(verdict.from_tgt, tgt.account, cmd.account)),
                 here.ev.order_id.eq(_pick((new_accepting, Cat(slots.slot, next_gen)),
                                           (~new_accepting & ~admin_ok, cmd.order_id))),
-                here.ev.price.eq(_pick((verdict.canceling, tgt.price),
-                                       (~verdict.canceling & ~admin_ok & ~(new_accepting & market), cmd.price))),
+                here.ev.price.eq(_pick((verdict.canceling, tgt.price), (price_from_cmd, cmd.price))),
                 here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
                 here.ev.leaves.eq(Mux(new_accepting | verdict.replacing, cmd.qty, 0)),
             ]
@@ -1334,14 +1357,16 @@ class PipelinedEngine(wiring.Component):
             # order to rest, or a replaced one to take off its account list, waits for that queue
             # to empty (the account lists it changes)
             ended = a_ended               # (canceled by STP, or filled)
+            # (the one unlink this state starts is a replaced order's off its account's list:
+            # ``unlink_level`` 0 in every cycle of it, not behind the branches' conditions)
+            m.d.comb += unlink_level.eq(0)
             with m.If(release):           # (ended, not a REPLACE, room in the gone queue: below)
                 m.d.comb += sym_write.eq(1)
                 fsm.goto("IDLE")
             with m.Elif(lists_quiet & (ended | ~resting_kind)):
                 m.d.comb += sym_write.eq(1)
                 with m.If(ended):          # a replaced order: off its account's list too
-                    m.d.comb += unlink_level.eq(0)      # (``cancel_start``: below)
-                    fsm.goto("UNLINK")
+                    fsm.goto("UNLINK")     # (``cancel_start``: below)
                 with m.Else():
                     fsm.goto("LEFT_OVER")
             with m.Elif(lists_quiet):
@@ -1397,8 +1422,7 @@ class PipelinedEngine(wiring.Component):
         # WALKING the decision is the walk's: a compare of symbols deep)
         walk_sym_row, walk_sym_load = Signal(SymRow), Signal()
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
-            with m.If(walk_sym_load):
-                load_sym(walk_sym_row)
+            load_sym(walk_sym_row, when=walk_sym_load)
             emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
                  client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
                  price=tgt.price, qty=tgt.leaves)
@@ -1644,21 +1668,23 @@ class PipelinedEngine(wiring.Component):
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
         # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all.
-        # (The command's symbol, whether it names all symbols and whether its bits above a symbol
-        # index are 0 are registers of the walk's own -- the command's fields are set at t1, a walk
-        # visits from t5 on, and the command's register has some eighty loads -- and the compare a
-        # tree of LUTs: the mapper had chained it behind that register.)
+        # (Whether the command names all symbols and whether its bits above a symbol index are 0
+        # are registers of the walk's own -- the command's fields are set at t1, a walk visits from
+        # t5 on, and the command's register has some eighty loads --, and the symbols' compare the
+        # walker's, registered with the visit: ``same_symbol``, of the symbol the walk started
+        # with. A compare here had put two LUTs before the walk's four.)
         cmd_symbol = Value.cast(cmd.symbol)
-        walk_symbol, cmd_all_symbols, cmd_symbol_fits = Signal(sb), Signal(), Signal()
-        m.d.sync += [walk_symbol.eq(cmd_symbol[:sb]), cmd_all_symbols.eq(cmd_symbol == p.ALL_SYMBOLS),
-                     cmd_symbol_fits.eq(cmd_symbol[sb:] == 0)]
+        cmd_all_symbols, cmd_symbol_fits = Signal(), Signal()
+        m.d.sync += [cmd_all_symbols.eq(cmd_symbol == p.ALL_SYMBOLS), cmd_symbol_fits.eq(cmd_symbol[sb:] == 0)]
+        m.d.comb += walker.symbol.eq(cmd_symbol[:sb])
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("WALKING") | ((cmd_all_symbols == (cmd_symbol == p.ALL_SYMBOLS))
-                                                         & (walk_symbol == cmd_symbol[:sb])
-                                                         & (cmd_symbol_fits == (cmd_symbol[sb:] == 0))),
+                                                         & (cmd_symbol_fits == (cmd_symbol[sb:] == 0))
+                                                         & (~visit.valid | (visit.same_symbol
+                                                                            == (visit.owner.symbol
+                                                                                == cmd_symbol[:sb])))),
                                "the walk's copies of the command's symbol")
-        mass_takes = lut_of(m, [cmd_all_symbols, cmd_symbol_fits,
-                                equal_of_luts(m, visit.owner.symbol, walk_symbol, row_cells)],
+        mass_takes = lut_of(m, [cmd_all_symbols, cmd_symbol_fits, visit.same_symbol],
                             lambda x: x[0] or (x[1] and x[2]), row_cells)
         # the walker's ``advance`` and ``stop``, what WALKING, WALK_ON and SNAPSHOT_LEVEL decide, each
         # a LUT of two, slice cells in synthesis: the visited order's, by the walk's kind (a LUT of
@@ -1671,20 +1697,28 @@ class PipelinedEngine(wiring.Component):
         passes_other = lut_of(m, [*kind_bits, visit_day, mass_takes, visit.last],
                               lambda x: ((is_walk(x[:2], Walk.HALT) and not x[2]) or (is_walk(x[:2], Walk.MASS)
                                          and not x[3]) or (is_walk(x[:2], Walk.SNAPSHOT) and not x[4])), row_cells)
-        visit_passes = lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own, fok_short],
-                              lambda x: (not x[3] and (x[4] or x[5])) if is_walk(x[:2], Walk.FOK) else x[2],
-                              row_cells)
-        visit_stops = lut_of(m, [*kind_bits, fok_stops, visit.own, fok_short],
-                             lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and not x[4])), row_cells)
+        # (each of them for both values of the FOK's borrow, chosen by it in the LUT that uses
+        # them: the borrow, the end of a 33-bit carry chain, meets one LUT)
+        def passes_given(short):
+            return lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own],
+                          lambda x: (not x[3] and (x[4] or short)) if is_walk(x[:2], Walk.FOK) else x[2], row_cells)
+
+        def stops_given(short):
+            return lut_of(m, [*kind_bits, fok_stops, visit.own],
+                          lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and not short)), row_cells)
+        passes_if_short, passes_if_fills = passes_given(1), passes_given(0)
+        stops_if_short, stops_if_fills = stops_given(1), stops_given(0)
         walking_now = fsm.copy("WALKING", row_cells, "visit")
         others_advance = lut_of(m, [fsm.ongoing("WALK_ON"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, levels_zero],
                                 lambda x: x[0] or (x[1] and x[2] and not x[3]), row_cells)
+        others_stop = lut_of(m, [fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, levels_zero], all, row_cells)
         m.d.comb += [
-            walker.advance.eq(lut_of(m, [walking_now, visit.valid, visit_passes, others_advance],
-                                     lambda x: (x[0] and x[1] and x[2]) or x[3], row_cells)),
-            walker.stop.eq(lut_of(m, [walking_now, visit.valid, visit_stops, fsm.ongoing("SNAPSHOT_LEVEL"),
-                                      events.w_rdy, levels_zero],
-                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4] and x[5]), row_cells)),
+            walker.advance.eq(lut_of(m, [walking_now, visit.valid, fok_short, passes_if_short, passes_if_fills,
+                                         others_advance],
+                                     lambda x: (x[0] and x[1] and (x[3] if x[2] else x[4])) or x[5], row_cells)),
+            walker.stop.eq(lut_of(m, [walking_now, visit.valid, fok_short, stops_if_short, stops_if_fills,
+                                      others_stop],
+                                  lambda x: (x[0] and x[1] and (x[3] if x[2] else x[4])) or x[5], row_cells)),
         ]
         # ... and ``leave`` (either of them) apart: a visit of a FOK's walk ends whichever it is,
         # another kind's when it passes the order (no compare of the walk's before it)
@@ -1746,11 +1780,14 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
             # WALKING is left at a visit its walk does not pass (every kind's move above: HALT's
             # DAY order, MASS_CANCEL's order it takes, SNAPSHOT's last order of a level, FOK's
-            # stop or fill), or with no order left: its next value one LUT of the pinned verdict
-            # (the FOK's borrow, then ``visit_passes``, then the state: the mapper had made it
-            # three LUTs after the borrow)
-            fsm.leaves_when_lut([visit.valid, visit_passes, walker.busy, walk_go],
-                                lambda x: not x[1] if x[0] else not (x[2] or x[3]), row_cells)
+            # stop or fill), or with no order left: its next value one LUT of the pinned verdicts
+            # (whether it stays, given either value of the FOK's borrow, and the borrow: the mapper
+            # had made it three LUTs after the borrow, then two with a verdict between)
+            stays_if_short, stays_if_fills = (lut_of(m, [visit.valid, passes, walker.busy, walk_go],
+                                                     lambda x: x[1] if x[0] else x[2] or x[3], row_cells)
+                                              for passes in (passes_if_short, passes_if_fills))
+            fsm.leaves_when_lut([fok_short, stays_if_short, stays_if_fills],
+                                lambda x: not (x[1] if x[0] else x[2]), row_cells)
         with fsm.state("WALK_ON"):
             fsm.goto("WALKING")
         with fsm.state("SNAPSHOT_LEVEL"):
@@ -1790,7 +1827,6 @@ class PipelinedEngine(wiring.Component):
         # states with the most loads (DECIDE, REST: their value is the default) in none of it; a
         # side's enable is the OR of the loads' and of each best's AND of its state, ``when`` and
         # side (LUTs of registers), one LUT per 32 bits last
-        sym_load.finish()
 
         def by_state(sources, default):
             """A bit that is the value of the source whose state the machine is in, ``default`` in
@@ -1822,14 +1858,29 @@ class PipelinedEngine(wiring.Component):
         def sym_writes():
             # (a function of its own: its names stay out of elaborate's)
             row_layout = data.Layout.cast(SymRow)
-            load_en = sym_load.value.en
+            slices = 0
+
+            def loads_of_slice():
+                """The row loads as one slice of 32 bits sees them: ``[(state's copy, when, row)]``,
+                each state a copy of its register of its own for the slice (T2's register has two
+                hundred loads: the slices' enables and data meet a copy with some thirty-three),
+                and the LUTs of their enable terms (``and_terms_of_luts``: their OR is the loads'
+                enable)."""
+                nonlocal slices
+                loads = [(fsm.copy(state, row_cells, f"sym{slices}"), when, row) for state, when, row in sym_loads]
+                slices += 1
+                terms = [[(copy, 1)] + ([] if when is None else [(when, 1)]) for copy, when, _ in loads]
+                return loads, and_terms_of_luts(m, terms, row_cells)
             # (the band and the halt flag: loads only -- DECIDE's own writes, in its body, come first)
-            for name in ("lo", "hi", "halted"):
-                at, width = row_layout[name].offset, row_layout[name].width
-                loaded = [by_state([([state], row[at + i]) for state, row in sym_loads[:-1]], sym_loads[-1][1][at + i])
-                          for i in range(width)]
-                with m.If(load_en):
-                    m.d.sync += Value.cast(getattr(sym, name)).eq(Cat(*loaded))
+            names = ("lo", "hi", "halted")
+            band_bits = [row_layout[name].offset + j for name in names for j in range(row_layout[name].width)]
+            target = Cat(*(Value.cast(getattr(sym, name)) for name in names))
+            for lo in range(0, len(band_bits), 32):
+                loads, enables = loads_of_slice()
+                loaded = [by_state([([copy], row[at]) for copy, _, row in loads[:-1]], loads[-1][2][at])
+                          for at in band_bits[lo:lo + 32]]
+                with m.If(enables[0] if len(enables) == 1 else lut_of(m, enables, any, row_cells)):
+                    m.d.sync += target[lo:lo + 32].eq(Cat(*loaded))
             # (a side's best: DECIDE's value the default; the values other states share, one source each)
             default_state = fsm.ongoing("DECIDE")
             default = next(value for state, _, _, value in sym_bests if state is default_state)
@@ -1841,16 +1892,23 @@ class PipelinedEngine(wiring.Component):
             for side, side_value in (("bid", BUY), ("ask", SELL)):
                 names = (f"{side}_valid", side, f"{side}_price")
                 row_bits = [row_layout[name].offset + j for name in names for j in range(row_layout[name].width)]
-                chosen = [by_state([(states, value[i]) for states, value in best_sources]
-                                   + [([state], row[at]) for state, row in sym_loads], default[i])
-                          for i, at in enumerate(row_bits)]
                 terms = [[(state, 1), *when, (bids[0], bids[1] if side_value == BUY else 1 - bids[1])]
                          for state, bids, when, _ in sym_bests]
+                best_enables = and_terms_of_luts(m, terms, row_cells)
                 target = Cat(*(Value.cast(getattr(sym, name)) for name in names))
-                enables = [load_en] + and_terms_of_luts(m, terms, row_cells)
-                for lo, hi, enable in enables_per_slice(m, len(row_bits), enables, any, row_cells):
-                    with m.If(enable):
-                        m.d.sync += target[lo:hi].eq(Cat(*chosen[lo:hi]))
+                for lo in range(0, len(row_bits), 32):
+                    loads, load_enables = loads_of_slice()
+                    # (a search's answer last, nearest the register -- its price is a carry chain's
+                    # sum --, its states ORed by a LUT of their registers of the slice's own, made
+                    # beside the chain)
+                    found_states = next(states for states, value in best_sources if value is found_best)
+                    found_now = lut_of(m, found_states, any, row_cells)
+                    chosen = [by_state([(states, value[i]) for states, value in best_sources if value is not found_best]
+                                       + [([copy], row[at]) for copy, _, row in loads]
+                                       + [([found_now], found_best[i])], default[i])
+                              for i, at in enumerate(row_bits[lo:lo + 32], start=lo)]
+                    with m.If(lut_of(m, load_enables + best_enables, any, row_cells)):
+                        m.d.sync += target[lo:lo + 32].eq(Cat(*chosen))
         sym_writes()
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
@@ -1914,7 +1972,9 @@ class PipelinedEngine(wiring.Component):
                 link_hit = mems["next"].read.hit_near[at]
                 # (the state memory's next generation read: its enable, its cycles, its slot)
                 gen_en, gen_sel, gen_slot = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
-                m.d.comb += [mem.read.en.eq(en | take | matcher.read_en | gen_en),
+                # (the handshake a LUT of its own per memory: ``take`` has hundreds of loads)
+                take_here = lut_of(m, [self.i.valid, self.i.ready], all, cells)
+                m.d.comb += [mem.read.en.eq(en | take_here | matcher.read_en | gen_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
                                                        steer_slots, [others, target, head],
                                                        steer_link[at], Cat(link_hit, gen_sel),
@@ -2010,11 +2070,13 @@ class _GoneQueue(wiring.Component):
     """The matcher's ``gone`` orders, queued for the unlinker: ``w.ready`` a register (the matcher
     decides an order only when it is high: room for the one it may write in the cycle after);
     ``w.valid`` only while ``w.ready`` is high (its writers' contract: asserted with ``checks``);
-    ``r.valid`` a register; ``more``: more than one entry (``r.valid`` after a pop)."""
+    ``r.valid`` a register; ``more``: more than one entry (``r.valid`` after a pop). ``w_parts``:
+    the writers' valids, whose OR ``w.valid`` is (at most one high), taken apart by the count;
+    ``r.ready`` only while ``r.valid`` (both asserted with ``checks``)."""
 
     def __init__(self, layout, depth: int, checks: bool = False):
         self.layout, self.depth, self.checks = layout, depth, checks
-        super().__init__({"w": In(stream.Signature(layout)), "r": Out(stream.Signature(layout)),
+        super().__init__({"w": In(stream.Signature(layout)), "w_parts": In(2), "r": Out(stream.Signature(layout)),
                           "more": Out(1)})
 
     def elaborate(self, platform):
@@ -2027,11 +2089,15 @@ class _GoneQueue(wiring.Component):
         # the matcher's and the sequencer's decisions make late in their cycle, meet one LUT a bit
         # rather than an adder's carry chain
         count = Signal(self.depth)
-        # (``w.valid`` is the push, by contract: each count bit one LUT of the count's bits around
-        # it, ``w.valid`` and ``r.ready``, which its writers and reader decide late in their cycle)
-        push, pop = self.w.valid, count[0] & self.r.ready
+        # (``w.valid`` is the push, by contract, and ``r.ready`` the pop: each count bit one LUT of
+        # the count's bits around it, the writers' valids and ``r.ready``, which its writers and
+        # reader decide late in their cycle)
+        push, pop = self.w.valid, self.r.ready
         if self.checks:
-            m.d.sync += Assert(~self.w.valid | self.w.ready, "gone queue: w.valid without w.ready")
+            m.d.sync += [Assert(~self.w.valid | self.w.ready, "gone queue: w.valid without w.ready"),
+                         Assert(self.w.valid == self.w_parts.any(), "gone queue: w.valid the OR of w_parts"),
+                         Assert(~(self.w_parts[0] & self.w_parts[1]), "gone queue: two writers at once"),
+                         Assert(~self.r.ready | self.r.valid, "gone queue: r.ready without r.valid")]
         room = Signal(init=1)
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(~count[self.depth - 3])
@@ -2048,14 +2114,14 @@ class _GoneQueue(wiring.Component):
             m.d.sync += rd.eq(rd + 1)
         cells = getattr(platform, "slice_cells", None)
 
-        def step(x):       # (below, the bit, above, count[0], w.valid, r.ready)
-            below, bit, above, nonzero, up, ready = x
-            down = nonzero and ready
+        def step(x):       # (below, the bit, above, the writers' valids, r.ready)
+            below, bit, above, up_a, up_b, down = x
+            up = up_a or up_b
             return below if up and not down else above if down and not up else bit
         n = self.depth
         m.d.sync += count.eq(Cat(*(lut_of(m, [count[i - 1] if i else Const(1, 1), count[i],
-                                             count[i + 1] if i + 1 < n else Const(0, 1), count[0],
-                                             self.w.valid, self.r.ready], step, cells)
+                                             count[i + 1] if i + 1 < n else Const(0, 1),
+                                             self.w_parts[0], self.w_parts[1], self.r.ready], step, cells)
                                    for i in range(n))))
         return m
 
