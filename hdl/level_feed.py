@@ -67,13 +67,13 @@ from amaranth.lib.wiring import In, Out
 from fpgax.hdl.bits import (
     GROUP,
     any_and_of_luts,
-    any_of_luts,
     group_lowest,
     grouped_lowest,
     grouped_width,
     lowest_of_eight,
     lut_of,
     no_worse,
+    or_tree,
     slice_mux,
     step_one,
     thermometer_step,
@@ -258,12 +258,11 @@ class LevelFeed(wiring.Component):
         # ``GROUP`` levels never straddles the two words)
         step = 1 + max(1, (GROUP - 1).bit_length())
         found_bits = [rest_g[g * step] for g in range(2 * W // GROUP)]
+        any_a, any_b = or_tree(found_bits[:W // GROUP]), or_tree(found_bits[W // GROUP:])
         ahead = Signal()                 # a NEXT_WORD asked for, its answer not yet taken
         fresh = Signal()                 # an answer was taken in the cycle before: GROUP asks for the next word
         find_due = Signal()              # the FIND beyond the peeked words: its answer not yet taken
-        # (a tree of LUTs of the found bits and ``b_used``, slice cells in synthesis: the mapper
-        # has made it a chain of three before TAKE's move)
-        rest_any = any_of_luts(m, [(None, found_bits[:W // GROUP]), (b_used, found_bits[W // GROUP:])], cells)
+        rest_any = any_a | (any_b & b_used)
         # what the peek needs, from the start's registers in the cycles before it (``before_peek``):
         # the levels after the best in its word (but the adjacent one when it is read ahead) as a
         # mask in the search's order, the adjacent level's place in it (``adjacent_1h``); ``spec``:
