@@ -272,14 +272,11 @@ class Walker(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         ahead_ready = lut_of(m, [visit.valid, visit.last, by_account, nxt_valid, pre],
                              lambda x: x[0] and x[1] and not x[2] and x[3] and not x[4], cells)
-        # (two copies: the read's registers, and the walk's own)
-        run_ahead = fsm.copy("RUN", cells, "ahead")
-        read_ahead, walk_ahead = (lut_of(m, [run_ahead, ahead_ready, self.hold], lambda x: x[0] and x[1] and not x[2],
-                                         cells) for _ in range(2))
-        with m.If(read_ahead):       # (``pre``: read ahead now or before)
-            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book))]
-        with m.If(walk_ahead):
-            m.d.sync += [level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
+        ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],
+                           lambda x: x[0] and x[1] and not x[2], cells)
+        with m.If(ahead_now):        # (``pre``: read ahead now or before)
+            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)),
+                         level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
             load_p_wait(lat + 1)
         fsm.finish()
         # ``visit.valid``, as the statements above load it -- 0 in IDLE and after a stop in ENDS and
