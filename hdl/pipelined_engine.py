@@ -1267,7 +1267,16 @@ class PipelinedEngine(wiring.Component):
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
             fsm.goto_if("FIX_CLEAR", fix_first)
-            fsm.goto_if("DONE", go & (rejecting | (replacing_now & keeps) | (op["account"] & admin_ok)))
+            # (to DONE: a LUT of a copy of ``go`` and two LUTs of the verdicts, slice cells in
+            # synthesis -- the mapper had chained five LUTs from the event output's room)
+            done_rejects = lut_of(m, [verdict.new_bad, verdict.other_reject, op["new"], slots.empty, over_m],
+                                  lambda x: x[0] or x[1] or (x[2] and x[3]) or x[4], row_cells)
+            done_others = lut_of(m, [replacing_now, keeps, op["account"], admin_ok],
+                                 lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
+            go_for_done = lut_of(m, [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
+                                 lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells)
+            fsm.goto_if("DONE", lut_of(m, [go_for_done, done_rejects, done_others], lambda x: x[0] and (x[1] or x[2]),
+                                       row_cells), within=True)
             fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
             # (a NEW's moves each one LUT of the pinned copies of ``go`` and ``new_ok`` and the plan:
             # the mapper had chained them behind ``go``'s other uses; ``go_copy`` is made of a copy
