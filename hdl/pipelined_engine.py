@@ -1170,8 +1170,12 @@ class PipelinedEngine(wiring.Component):
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
         fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
-        go_copy = lut_of(m, [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
-                         lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells)
+        # (``go`` as one LUT of its registers, for the copies of it that loads take of their own)
+        go_inputs = [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed]
+
+        def go_of(x):
+            return x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5]))
+        go_copy = lut_of(m, go_inputs, go_of, row_cells)
         new_ok_copy = lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
                              lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells)
         if self.checks:
@@ -1273,8 +1277,7 @@ class PipelinedEngine(wiring.Component):
                                   lambda x: x[0] or x[1] or (x[2] and x[3]) or x[4], row_cells)
             done_others = lut_of(m, [replacing_now, keeps, op["account"], admin_ok],
                                  lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
-            go_for_done = lut_of(m, [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed],
-                                 lambda x: x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5])), row_cells)
+            go_for_done = lut_of(m, go_inputs, go_of, row_cells)
             fsm.goto_if("DONE", lut_of(m, [go_for_done, done_rejects, done_others], lambda x: x[0] and (x[1] or x[2]),
                                        row_cells), within=True)
             fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
