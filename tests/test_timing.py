@@ -61,6 +61,24 @@ def test_carry_chains_and_wide_muxes_use_dedicated_routes():
     assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 0.05 + 0.30 + 0.05 + 0.10)
 
 
+def test_chained_carry4s_are_timed_as_the_halves_of_carry8s():
+    # Yosys' CARRY4s, five chained CO[3] -> CI: on UltraScale+ three CARRY8s (UG974), so the chain
+    # costs three carry_chain steps (the lower halves), not five
+    chain = {f"c{i}": cell("CARRY4", {"S": [11] if i == 0 else ["0"], "CI": ["0"] if i == 0 else [20 + i - 1]},
+                           {"CO": [20 + i], "O": [30 + i]}) for i in range(5)}
+    cells = {"a": ff(9, 10), "l": lut([10], 11, "LUT1"), **chain, "b": ff(34, 9)}
+    graph = timing.TimingGraph(netlist(cells), "top").run()
+    assert [graph.carry_upper_half(f"c{i}") for i in range(5)] == [False, True, False, True, False]
+    result = timing.analyze(netlist(cells), "top")
+    # Q + net + LUT + net + S -> CO (0.20), then c1 free, c2 0.05, c3 free, c4 0.05 (on CI), net, setup, uncertainty
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
+    # a CARRY8 chain pays on every cell
+    eights = {f"c{i}": cell("CARRY8", {"S": [11] if i == 0 else ["0"], "CI": ["0"] if i == 0 else [20 + i - 1]},
+                            {"CO": [20 + i], "O": [30 + i]}) for i in range(3)}
+    result8 = timing.analyze(netlist({"a": ff(9, 10), "l": lut([10], 11, "LUT1"), **eights, "b": ff(32, 9)}), "top")
+    assert result8["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
+
+
 def bram(address, out, doa_reg):
     return cell("RAMB36E2", {"CLKARDCLK": [1], "ADDRARDADDR": [address]}, {"DOUTADOUT": [out]},
                 DOA_REG=doa_reg, READ_WIDTH_A=72)

@@ -13,7 +13,11 @@ The model, in the order a path is timed:
 * Every net adds a route delay that grows with its fanout (``net_base`` + ``net_per_fanout_doubling``
   x log2(fanout), at most ``net_max``), except the dedicated routes of carry chains, DSP cascades and
   the F7/F8 multiplexers, which add nothing.
-* LUTs, carry cells, F7/F8 multiplexers and unregistered DSP stages add their cell delay.
+* LUTs, carry cells, F7/F8 multiplexers and unregistered DSP stages add their cell delay. A carry
+  chain's CI -> CO costs ``carry_chain`` per UltraScale+ CARRY8 (UG974: eight bits per CLB). Yosys
+  emits the 7-series CARRY4 (its xilinx ``arith_map`` has no CARRY8), so two CARRY4s chained CO[3] -> CI
+  are timed as the two halves of one CARRY8: the chain's first CARRY4 and every other one after it
+  costs ``carry_chain`` on CI, the one above it nothing (:meth:`TimingGraph.carry_upper_half`).
 * A path ends at a setup check: a flip-flop's D/CE/R/S, a RAM's address/data/enable, a DSP's input
   register or internal M/P register, or a kernel output port. Its period is arrival + setup + clock
   uncertainty.
@@ -63,7 +67,8 @@ FIGURES: dict[str, Figure] = {
     "net_per_fanout_doubling": Figure(0.10, "added route delay per doubling of fanout before replication", True),
     "net_max": Figure(1.50, "longest route delay counted for one net (Vivado replicates high-fanout drivers)", True),
     "carry": Figure(0.20, "CARRY4/CARRY8 S or DI input to CO/O (UG574 carry logic)", True),
-    "carry_chain": Figure(0.05, "CI to CO through one carry cell on the dedicated chain (UG574)", True),
+    "carry_chain": Figure(0.05, "CI to CO7 through one CARRY8 (eight bits) on the dedicated chain (UG574, "
+                                "UG974); Yosys' CARRY4s are timed in pairs, two to a CARRY8", True),
     "muxf": Figure(0.08, "MUXF7/F8/F9 select or data input to output (UG574 wide multiplexers)", True),
     "bram_clock_to_out": Figure(1.30, "RAMB36E2 CLK to DOUT without output register; bracketed by the published "
                                       "Versal figure (DS958: 0.90 ns at -2M) and the slower 16 nm fabric", True),
@@ -304,6 +309,7 @@ class TimingGraph:
         self.endpoints: list[tuple[float, str, int | None]] = []   # (period, cell or port, worst bit)
         self.unregistered_rams: set[str] = set()
         self.combinational_dsps: set[str] = set()
+        self.carry_upper: dict[str, bool] = {}    # a CARRY4 that is the upper half of a CARRY8
 
     # -- pins -------------------------------------------------------------------------------------
     def inputs(self, name: str, ports=None):
@@ -356,6 +362,21 @@ class TimingGraph:
                     if owner in comb and not state.get(owner):
                         stack.append((owner, False))
         return order
+
+    def carry_upper_half(self, name: str) -> bool:
+        """Whether a CARRY4 is the upper half of an UltraScale+ CARRY8: its CI comes from a CARRY4's
+        carry out that is itself a lower half (a chain is placed from a CARRY8's bottom, so its
+        CARRY4s pair up from the first). A CARRY8, or a CARRY4 starting a chain, is not."""
+        if name in self.carry_upper:
+            return self.carry_upper[name]
+        upper = False
+        if self.cells[name]["type"] == "CARRY4":
+            ci = [b for b in self.cells[name]["connections"].get("CI", []) if isinstance(b, int)]
+            owner = self.driver.get(ci[0], (None, ""))[0] if ci else None
+            if owner is not None and self.cells.get(owner, {}).get("type") == "CARRY4":
+                upper = not self.carry_upper_half(owner)
+        self.carry_upper[name] = upper
+        return upper
 
     def _start(self, bit: int, t: float, from_unregistered_ram: bool = False):
         self.bit_time[bit], self.bit_luts[bit] = t, 0
@@ -414,8 +435,9 @@ class TimingGraph:
                 t_ci, ci_bit = self._worst(name, {"CI", "CI_TOP"})
                 others = {p for p in cell["port_directions"] if p not in ("CI", "CI_TOP")}
                 t_other, other_bit = self._worst(name, others)
-                if t_ci + ns("carry_chain") >= t_other + ns("carry"):
-                    t_in, bit, delay = t_ci, ci_bit, ns("carry_chain")
+                chain = 0.0 if self.carry_upper_half(name) else ns("carry_chain")
+                if t_ci + chain >= t_other + ns("carry"):
+                    t_in, bit, delay = t_ci, ci_bit, chain
                 else:
                     t_in, bit, delay = t_other, other_bit, ns("carry")
             else:
