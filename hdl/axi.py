@@ -231,22 +231,31 @@ class AxiBurstReader(wiring.Component):
         taken = Signal()
         asked = Signal(range(self.max_burst + 1))
         received = Signal()
-        m.d.sync += [settling.eq(Cat(1, settling[0])), settled.eq(settling[1]), taken.eq(ar_valid & axi.arready)]
+        # (``settling`` and ``settled`` restart on ``start`` or ``taken`` through their D inputs, an
+        # AND, not as a reset: a reset would join the kernel's reset and clear in front of their R)
+        restart = Signal()
+        m.d.comb += restart.eq(self.start | taken)
+        m.d.sync += [settling.eq(Cat(~restart, settling[0] & ~restart)), settled.eq(settling[1] & ~restart),
+                     taken.eq(ar_valid & axi.arready)]
+        # (beats left, registered: ``remaining`` has not changed for three cycles when ``settled``)
+        more = Signal()
+        m.d.sync += more.eq(remaining != 0)
         with m.If(ar_valid & axi.arready):
             m.d.sync += ar_valid.eq(0)
         with m.If(self.start):
-            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats), settling.eq(0), settled.eq(0)]
+            m.d.sync += [addr.eq(self.addr), remaining.eq(self.beats)]
         with m.Elif(taken):
-            m.d.sync += [addr.eq(addr + ar_beats * beat_bytes), remaining.eq(remaining - ar_beats),
-                         settling.eq(0), settled.eq(0)]
+            m.d.sync += [addr.eq(addr + ar_beats * beat_bytes), remaining.eq(remaining - ar_beats)]
             m.d.comb += asked.eq(ar_beats)
-        with m.Elif(~ar_valid & settled & (remaining != 0) & ~self.stop & room_for_n):
+        with m.Elif(~ar_valid & settled & more & ~self.stop & room_for_n):
             m.d.sync += [ar_valid.eq(1), ar_beats.eq(n)]
         # R is taken while the FIFO has room for it, which the bursts asked for leave it (so R
         # never waits in practice; RREADY is the FIFO's registered ready all the same)
-        m.d.comb += [axi.rready.eq(q.w.ready), q.w.payload.eq(axi.rdata), q.w.valid.eq(axi.rvalid),
-                     received.eq(axi.rvalid & q.w.ready)]
-        m.d.sync += in_flight.eq(in_flight + asked - received)
+        # (a beat received is counted off ``in_flight`` a cycle later, from a register, so RVALID, a
+        # port, meets no adder: it is then counted in the FIFO's level as it leaves ``in_flight``,
+        # never in neither -- the room check is only the more cautious)
+        m.d.comb += [axi.rready.eq(q.w.ready), q.w.payload.eq(axi.rdata), q.w.valid.eq(axi.rvalid)]
+        m.d.sync += [received.eq(axi.rvalid & q.w.ready), in_flight.eq(in_flight + asked - received)]
         m.d.comb += self.busy.eq(((remaining != 0) & ~self.stop) | ar_valid | taken | (in_flight != 0))
         wiring.connect(m, q.r, wiring.flipped(self.o))
         return m
@@ -350,12 +359,13 @@ def _split(m: Module, i, o, in_width: int, out_width: int, cells=None):
     last = idx == n - 1
     following = Mux(last, 0, idx + 1)
     m.d.comb += [o.valid.eq(have), o.payload.eq(piece), i.ready.eq(~have | (o.ready & last))]
-    with m.If(o.valid & o.ready):
-        m.d.sync += idx.eq(following)
-        with m.If(last):
-            m.d.sync += have.eq(0)
+    # (``idx`` back to 0 when a word is taken through its D input, an AND, not as a reset: a reset
+    # would join the kernel's reset and clear in front of its R)
+    m.d.sync += idx.eq(Mux(o.valid & o.ready, following, idx) & ~(i.valid & i.ready).replicate(len(idx)))
+    with m.If(o.valid & o.ready & last):
+        m.d.sync += have.eq(0)
     with m.If(i.valid & i.ready):
-        m.d.sync += [have.eq(1), idx.eq(0)]
+        m.d.sync += have.eq(1)
     if n == 2:      # (the last flag is idx itself: every enable a function of five bits)
         terms = [i.valid, have, o.ready, idx]
 

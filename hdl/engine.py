@@ -16,7 +16,8 @@ Contract
   handshake); ``ts_out`` is the counter in the first cycle the event is presented on ``o``.
   Both are the low 32 bits of a free-running counter (``cycle``).
 * ``live`` is the number of order slots in use as of the cycle before, and ``backlog`` the number
-  of events emitted and not yet taken from ``o``; ``backlog`` is exact, ``live`` exact once the
+  of events emitted and not yet taken from ``o`` as of the cycle before (both from registers);
+  ``backlog`` is exact, ``live`` exact once the
   engine has been idle for a cycle (the kernel reserves event-buffer space with them: with a
   margin for what changes while its figures travel through registers, or exactly when idle).
 * After reset the engine clears its state (about ``max(N, 2 S L)`` cycles) before ``i.ready``

@@ -18,15 +18,16 @@ Contract
 * ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
   written is ignored): the count is kept from the stage's register, so the writer's decision to
   write reaches no adder.
-* ``backlog``: events written and not yet taken from ``o`` (staged, queued and presented); ``empty``:
-  none.
+* ``backlog``: events written and not yet taken from ``o`` (staged, queued and presented) as of the
+  cycle before, from registers (the queue's ``level`` and the stage's register a cycle late: the
+  handshakes of this cycle reach no adder); ``empty``: none now.
 """
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import or_tree
+from fpgax.hdl.bits import lut_of, or_tree, register_copy
 from fpgax.hdl.fifo import RegisteredFifo
 from fpgax.hdl.layouts import EventLayout
 
@@ -54,17 +55,29 @@ class EventOutput(wiring.Component):
         if self.writers == 1:
             m.d.sync += [staged.eq(self.w_en & self.w_rdy), staged_data.eq(self.w_data)]
         else:
-            staged_by = Signal(self.writers)
             # (data registers: no reset, which would put the reset's net in front of each)
             copies = [Signal(EventLayout, name=f"staged_data_{i}", reset_less=True) for i in range(self.writers)]
             # (and whether any is staged, a register of its own: the queue's write is not behind
-            # the OR of ``staged_by``, whose bits select the data)
+            # the OR of the selects below)
             staged_any = Signal()
-            m.d.sync += [staged_by.eq(Mux(self.w_rdy, self.w_en, 0)), staged_any.eq(self.w_rdy & self.w_en.any())]
+            m.d.sync += staged_any.eq(self.w_rdy & self.w_en.any())
             m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
-            m.d.comb += [staged.eq(staged_any),
-                         staged_data.eq(or_tree([Mux(staged_by[i], copy.as_value(), 0)
-                                                 for i, copy in enumerate(copies)]))]
+            # (the data's selects: the writers' enables registered whatever ``w_rdy`` -- they choose
+            # the data only when an event was staged, which ``w_rdy`` allowed --, copied per 32 bits
+            # of the event, flip-flops of their own in synthesis: one register would reach every
+            # bit's LUT, and a LUT of ``w_rdy`` before them every copy)
+            cells = getattr(platform, "slice_cells", None)
+            width = EventLayout.size
+
+            def selects(j):
+                return [register_copy(m, self.w_en[i], cells, name=f"staged_by{j}_{i}") for i in range(self.writers)]
+            shared = selects(0) if cells is None else None      # (expressions: one set is enough)
+            chunks = []
+            for lo in range(0, width, 32):
+                by = shared if shared is not None else selects(lo // 32)
+                chunks.append(or_tree([Mux(by[i], copy.as_value()[lo:min(lo + 32, width)], 0)
+                                       for i, copy in enumerate(copies)]))
+            m.d.comb += [staged.eq(staged_any), staged_data.eq(Cat(*chunks))]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
         m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
         if self.numbered:
@@ -83,7 +96,20 @@ class EventOutput(wiring.Component):
         ts_out = Mux(fresh, self.cycle, stamp)
         m.d.sync += [shown.eq(queue.r.valid), took.eq(queue.r.valid & queue.r.ready), stamp.eq(ts_out)]
         event = data.View(EventLayout, queue.r.payload)
+        staged_before = Signal()
+        m.d.sync += staged_before.eq(staged)
+        # (the level plus the stage's bit a LUT a bit, slice cells in synthesis: its user adds it to a
+        # count, and two carry chains in series were its path)
+        level = Value.cast(queue.level)
+        width = len(self.backlog)
+        cells = getattr(platform, "slice_cells", None)
+        if cells is not None and width <= 5:
+            level = Cat(level, Const(0, width - len(level)))
+            backlog = Cat(*(lut_of(m, [level[i], staged_before, *(level[j] for j in range(i))],
+                                   lambda x: x[0] ^ (x[1] and all(x[2:])), cells) for i in range(width)))
+        else:
+            backlog = level + staged_before
         m.d.comb += [self.o.valid.eq(queue.r.valid), queue.r.ready.eq(self.o.ready),
                      self.o.payload.eq(event), self.o.payload.ts_out.eq(ts_out),
-                     self.backlog.eq(queue.held + staged), self.empty.eq(queue.empty & ~staged)]
+                     self.backlog.eq(backlog), self.empty.eq(queue.empty & ~staged)]
         return m

@@ -23,7 +23,7 @@ Contract
 
 import contextlib
 
-from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal
+from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,7 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, sum_of_columns
+from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, register_copy, sum_of_columns
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -251,13 +251,13 @@ class FpgaxKernel(wiring.Component):
         # Both hold only for a command staged for two cycles (``same``) and not handed meanwhile.
         # The call stops for a full buffer on the exact figures only, as the engine would decide it
         # with nothing in flight.
-        taken_r, backlog_r = Signal.like(events), Signal.like(engine.backlog)
+        taken_r = Signal.like(events)
         emitted = Signal(33)                        # events of this call, taken or waiting
         room = Signal(range(-(1 << 33), 1 << 33))   # events the buffer can still take
         live = Mux(staged.plus_live, engine.live, 0)
         worst_bits = max(extra_bits, len(engine.live)) + 1
         worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
-        m.d.sync += [taken_r.eq(events), backlog_r.eq(engine.backlog), emitted.eq(taken_r + backlog_r),
+        m.d.sync += [taken_r.eq(events), emitted.eq(taken_r + engine.backlog),   # (backlog: the cycle before's)
                      room.eq(evt_capacity - emitted),
                      worst.eq(staged.extra + live),
                      worst_margin.eq(worst_with_margins(m, staged.extra, engine.live, staged.plus_live,
@@ -331,14 +331,23 @@ class FpgaxKernel(wiring.Component):
             m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst), running.eq(0)]
 
         # BEGIN (``starting``, a register): the call's arguments are taken and its counts cleared;
-        # the reader and writer start from the argument registers themselves
+        # the reader and writer start a cycle later from the argument registers themselves
+        # (whether the count is 0 or 1: its bits above the lowest six to a LUT, then their AND and the
+        # lowest, slice cells in synthesis -- the mapper had chained the compare six LUTs deep)
+        count = Value.cast(args["CMD_COUNT"])
+        if cells is not None:
+            upper_zero = lut_of(m, [lut_of(m, [count[j] for j in range(i, min(i + 6, len(count)))],
+                                           lambda x: not any(x), cells) for i in range(1, len(count), 6)], all, cells)
+            count_nonzero = lut_of(m, [upper_zero, count[0]], lambda x: not x[0] or x[1], cells)
+            count_one = lut_of(m, [upper_zero, count[0]], all, cells)
+        else:
+            count_nonzero, count_one = count != 0, count == 1
         with m.If(starting):
-            m.d.sync += [left.eq(args["CMD_COUNT"]), more.eq(args["CMD_COUNT"] != 0),
-                         last_one.eq(args["CMD_COUNT"] == 1), evt_capacity.eq(args["EVT_CAPACITY"]),
+            m.d.sync += [left.eq(args["CMD_COUNT"]), more.eq(count_nonzero),
+                         last_one.eq(count_one), evt_capacity.eq(args["EVT_CAPACITY"]),
                          consumed.eq(0), status.eq(0), needed.eq(0)]
         beats = (args["CMD_COUNT"] * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
-        m.d.comb += [reader.start.eq(starting), reader.addr.eq(args["CMD_BUF"]), reader.beats.eq(beats),
-                     writer.start.eq(starting), writer.addr.eq(args["EVT_BUF"])]
+        m.d.comb += [reader.addr.eq(args["CMD_BUF"]), reader.beats.eq(beats), writer.addr.eq(args["EVT_BUF"])]
         settled, drained = Signal(), Signal()
         m.d.sync += [settled.eq(engine.idle & ~pack.busy), drained.eq(settled & writer.idle & ~reader.busy)]
         m.d.sync += clear.eq(0)
@@ -369,6 +378,12 @@ class FpgaxKernel(wiring.Component):
                 with m.Else():
                     m.d.sync += ap_start.eq(0)
                     m.next = "IDLE"
+        # (the reader's and the writer's starts: ``starting`` a cycle later, in RUN's first cycle, a
+        # flip-flop each of their own in synthesis -- each unit's start has a hundred loads and
+        # more, and the call's state decode would have had two more nets' worth -- from the
+        # argument registers, which hold through the call)
+        m.d.comb += [reader.start.eq(register_copy(m, starting, cells, name="reader_start")),
+                     writer.start.eq(register_copy(m, starting, cells, name="writer_start"))]
         return m
 
 
