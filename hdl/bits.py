@@ -66,11 +66,16 @@ def or_tree(values):
     return values[0]
 
 
-def step_one(value, down):
+def step_one(value, down, m=None, cells=None):
     """``value`` - 1 when ``down``, else ``value`` + 1, wrapping at its width, bit by bit: bit i
     flips when every bit below it is 0 (going down) or 1 (going up). Without an adder's carry
-    chain, each bit is one LUT up to 5 bits (a function of the bits up to it and ``down``)."""
+    chain, each bit is one LUT up to 5 bits (a function of the bits up to it and ``down``): with
+    ``m`` and ``cells``, a slice cell each up to 5 bits (the mapper may chain them)."""
     value = Value.cast(value)
+    if cells is not None and len(value) <= 5:
+        def bit(i):
+            return lambda x: x[i] ^ (not any(x[:i]) if x[-1] else all(x[:i])) if i else 1 - x[0]
+        return Cat(*(lut_of(m, [*(value[j] for j in range(i + 1)), down], bit(i), cells) for i in range(len(value))))
     bits = [value[i] ^ Mux(down, ~value[:i].any(), value[:i].all()) if i else ~value[0]
             for i in range(len(value))]
     return Cat(*bits)
@@ -469,6 +474,29 @@ def complement_of_luts(m, a, b, cells: SliceCells | None = None):
     """``a == ~b`` (values of one width), as ``equal_of_luts`` builds its compare: for a value
     compared with a register that holds another's complement."""
     return _bit_pairs_of_luts(m, "complement_of_luts", a, b, lambda x, y: x != y, all, cells)
+
+
+def increment_of_luts(m, value, cells: SliceCells | None = None):
+    """``(value + 1, value all ones)``, the sum modulo ``2**len(value)``, as three LUT levels (slice
+    cells when ``cells`` are given): whether each group of five bits is all ones (a LUT a group),
+    whether every group below a group is (a LUT), then each bit a LUT of itself, the bits below it
+    in its group and that. A mapper makes the carry's detection a chain of LUTs, one level per five
+    bits. Up to 30 bits. Without ``cells``, the expressions."""
+    value = Value.cast(value)
+    if cells is None:
+        return (value + 1)[:len(value)], value == (1 << len(value)) - 1
+    if len(value) > 30:
+        raise ValueError(f"increment_of_luts: {len(value)} bits, more than 30")
+    groups = [[value[i] for i in range(j, min(j + 5, len(value)))] for j in range(0, len(value), 5)]
+    group_ones = [lut_of(m, group, all, cells) for group in groups]
+    ones_below = [None] + [group_ones[0] if j == 1 else lut_of(m, group_ones[:j], all, cells)
+                           for j in range(1, len(groups) + 1)]
+    bits = []
+    for j, group in enumerate(groups):
+        for k, bit in enumerate(group):
+            inputs = [bit, *group[:k], *([ones_below[j]] if j else [])]
+            bits.append(lut_of(m, inputs, lambda x: x[0] ^ all(x[1:]), cells))
+    return Cat(*bits), ones_below[len(groups)]
 
 
 def or_of_luts(m, terms, cells: SliceCells | None = None):

@@ -53,7 +53,7 @@ t+2); ``notional_over`` is given in t+3. Every path is a compare into a verdict 
 or priority tree of verdict registers into an answer register. Takes are at least 4 cycles apart.
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -125,6 +125,38 @@ def first_reason(m, verdicts, reasons, early):
 def _any(values):
     """The OR of a list of 1-bit values (0 for none)."""
     return Cat(*values).any() if values else Const(0, 1)
+
+
+def opcode_lows(m, opcode, codes, cells):
+    """``({code: a LUT of the opcode's low six bits equal to the code's}, the high two bits zero)``,
+    slice cells: an opcode compare is the AND of the two, two LUT levels (the mapper chains them
+    behind the opcode's bits, which have many loads). Eight-bit opcodes (or order types), codes
+    below 64."""
+    opcode = Value.cast(opcode)
+    if len(opcode) != 8 or max(codes) >= 64:
+        raise ValueError("opcode_lows: an opcode of eight bits, the codes below 64")
+    low = {code: lut_of(m, [opcode[i] for i in range(6)],
+                        lambda x, code=code: sum(b << i for i, b in enumerate(x)) == code, cells)
+           for code in codes}
+    return low, lut_of(m, [opcode[6], opcode[7]], lambda x: not any(x), cells)
+
+
+def cancel_like_and_replace_qty(m, cmd, cells=None):
+    """``(a CANCEL or a REPLACE to quantity 0, a REPLACE to another quantity)`` of a command's
+    fields (``CommandLayout``): the target family's commands and the replace family's. With slice
+    cells three LUT levels: the opcode's compares a LUT of its low six bits and one of the high two,
+    the quantity's zero six bits to a LUT and their AND (the mapper had made five)."""
+    op = p.Opcode
+    opcode, qty = Value.cast(cmd.opcode), Value.cast(cmd.qty)
+    if cells is None:
+        replace = opcode == op.REPLACE
+        return (opcode == op.CANCEL) | (replace & (qty == 0)), replace & (qty != 0)
+    low, high_zero = opcode_lows(m, opcode, (op.CANCEL, op.REPLACE), cells)
+    qty_zero = lut_of(m, [lut_of(m, [qty[j] for j in range(i, min(i + 6, len(qty)))], lambda x: not any(x), cells)
+                          for i in range(0, len(qty), 6)], all, cells)
+    return (lut_of(m, [low[op.CANCEL], low[op.REPLACE], high_zero, qty_zero],
+                   lambda x: x[2] and (x[0] or (x[1] and x[3])), cells),
+            lut_of(m, [low[op.REPLACE], high_zero, qty_zero], lambda x: x[0] and x[1] and not x[2], cells))
 
 
 class CommandCheck(wiring.Component):
@@ -313,6 +345,8 @@ class CommandCheck(wiring.Component):
                      "replace": replace & (cmd.qty != 0), "symbol": cmd.opcode == op.SYMBOL,
                      "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
                      "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT}
+        if cells is not None:
+            family_of["target"], family_of["replace"] = cancel_like_and_replace_qty(m, cmd, cells)
         assert set(family_of) == set(FAMILIES)
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
@@ -380,11 +414,17 @@ class CommandCheck(wiring.Component):
         own_early = Signal(REASON_BITS, name="own_early_why")
         m.d.sync += own_early.eq(or_tree([Mux(is_family[f], early_reason[f], 0) for f in families]))
 
-        counted = {f: any_and_of_luts(m, Cat(*(v for v, _, _ in late)), Cat(*(c for _, c, _ in late)), cells)
-                   for f, late in lates.items()}
-        none_counted = lut_of(m, list(counted.values()), lambda x: not any(x), cells)
+        def counted_of():
+            """(per family, whether a counting late verdict failed; whether none did): new LUTs at
+            each call -- a copy for each bit of the reason, so that no net of them reaches every
+            bit's LUTs (eight loads each: the path was four LUTs and two such nets)"""
+            counted = {f: any_and_of_luts(m, Cat(*(v for v, _, _ in late)), Cat(*(c for _, c, _ in late)), cells)
+                       for f, late in lates.items()}
+            return counted, lut_of(m, list(counted.values()), lambda x: not any(x), cells)
         bits = []
+        shared = counted_of() if cells is None else None     # (expressions: one is enough)
         for bit in range(REASON_BITS):
+            counted, none_counted = shared if shared is not None else counted_of()
             terms = [(counted[f], first_reason_bit([(v, r) for v, _, r in late], bit)) for f, late in lates.items()]
             flat = [x for pair in terms for x in pair] + [none_counted, own_early[bit]]
             if len(flat) <= 6:

@@ -50,7 +50,8 @@ index is doing (``IndexPeek``: a copy of the words and the summary, written with
 ``leaving`` (an operation ends in this cycle: one LUT of registers in synthesis, for a user that
 folds ``busy_on`` into a LUT of its own).
 ``free_next`` is high when a ``start`` in the next cycle will be taken: idle, or in a write's last
-cycle (the next request reads what it wrote: the memories forward it).
+cycle (the next request reads what it wrote: the memories forward it). ``busy_near``: ``busy``,
+a register of its own (for requesters whose LUTs would otherwise share ``busy``'s net).
 
 Pipeline (``start`` in cycle t; the state names are the machine's):
 
@@ -106,7 +107,7 @@ class LevelIndex(IndexPorts):
         word_bits = min(word_bits, level_bits)
         super().__init__(book_bits, level_bits, word_bits,
                          more={"peek": In(peek_signature(book_bits, level_bits, word_bits)), "writing": Out(1),
-                               "leaving": Out(1)})
+                               "leaving": Out(1), "busy_near": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -252,6 +253,9 @@ class LevelIndex(IndexPorts):
         # request's registers)
         idle = Signal(init=0)
         m.d.sync += idle.eq(lut_of(m, to_idle_inputs, to_idle, cells))
+        # (and ``busy_near``, a copy of ``busy`` for requesters)
+        m.d.comb += self.busy_near.eq(register_copy(m, lut_of(m, to_idle_inputs, lambda x: not to_idle(x), cells),
+                                                    cells, init=1, name="busy_near"))
         # (and ``not_idle``, its complement: the other reader's steering, a register of its own)
         not_idle = register_copy(m, lut_of(m, to_idle_inputs, lambda x: not to_idle(x), cells), cells, init=1,
                                  name="not_idle")

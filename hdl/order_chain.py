@@ -117,12 +117,14 @@ class OrderChain(wiring.Component):
         m.d.sync += [valid[0].eq(issue), slot[0].eq(self.read_addr)]
         with m.If(take_level):
             m.d.sync += [tail.eq(self.levels.payload.tail), tag.eq(self.levels.payload.tag)]
-        # each stage's "follow" as it moves on: stage 0's compare with the tail, then carried
-        cont_in = [None, valid[0] & (slot[0] != tail)] + cont[1:-1]
+        # each stage's "follow" as it moves on: stage 0's compare with the tail (a tree of LUTs,
+        # slice cells in synthesis: the mapper had chained it five deep), then carried
+        slot0_at_tail = equal_of_luts(m, slot[0], tail, cells)
+        cont_in = [None, valid[0] & ~slot0_at_tail] + cont[1:-1]
         for i in range(1, lat):
             with m.If(~held | (i < lat - 1)):    # a held order stays in the last stage
                 m.d.sync += [valid[i].eq(valid[i - 1]), slot[i].eq(slot[i - 1]), stag[i].eq(stag[i - 1]),
-                             last[i].eq(slot[0] == tail if i == 1 else last[i - 1]),
+                             last[i].eq(slot0_at_tail if i == 1 else last[i - 1]),
                              cont[i].eq(cont_in[i])]
         with m.If(self.stop):
             m.d.sync += waiting.eq(1)
@@ -138,7 +140,7 @@ class OrderChain(wiring.Component):
         # (one LUT of the stop, registers and the compare of stage 0's slot with the tail: the
         # parent's steering register is one LUT after it)
         if lat == 2:
-            same = equal_of_luts(m, slot[0], tail, cells)
+            same = slot0_at_tail
             m.d.comb += self.follow_next.eq(lut_of(
                 m, [self.stop, self.hold, arrived, follow, valid[0], same],
                 lambda x: not x[0] and (x[3] if (x[1] and x[2]) else (x[4] and not x[5])), cells))

@@ -190,7 +190,8 @@ class Unlinker(wiring.Component):
       ``level_emptied_next`` the ``level_emptied`` it will come with.
 
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
-    leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite.
+    leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite (a
+    register).
     """
 
     def __init__(self, slot_bits: int, gen_bits: int, account_bits: int, book_bits: int, level_bits: int,
@@ -230,9 +231,13 @@ class Unlinker(wiring.Component):
         # enables or clears some hundred and thirty write registers
         finish = Signal()
         m.d.sync += finish.eq(Mux(from_level, arriving[self.rows_latency], arriving[2]))
-        m.d.comb += [self.busy.eq(busy), self.levels_busy.eq(busy & from_level),
-                     self.busy_on.eq(busy & ~finish), self.done_next.eq(finish)]
+        m.d.comb += [self.busy.eq(busy), self.busy_on.eq(busy & ~finish), self.done_next.eq(finish)]
         m.d.sync += busy.eq(Mux(busy, ~finish, self.start))
+        # (``levels_busy``, ``busy & from_level``, a register of its own: made with ``busy``'s next
+        # value and ``from_level``'s, which is loaded when idle)
+        levels_busy = Signal()
+        m.d.sync += levels_busy.eq(Mux(busy, ~finish & from_level, self.start & self.from_level))
+        m.d.comb += self.levels_busy.eq(levels_busy)
         with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), gen.eq(self.gen), account.eq(self.account),
                          from_level.eq(self.from_level), book.eq(self.book), idx.eq(self.idx),

@@ -54,11 +54,21 @@ account's walk, the symbol's row is read before the parent has done with the ord
 parent keeps its own copy of a symbol's row it changes.
 """
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import group_lowest, grouped_lowest, grouped_width, lut_of, no_worse, split_register, word_order
+from fpgax.hdl.bits import (
+    enables_per_slice,
+    equal_of_luts,
+    group_lowest,
+    grouped_lowest,
+    grouped_width,
+    lut_of,
+    no_worse,
+    split_register,
+    word_order,
+)
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import AccountList, ReadRequest
@@ -206,6 +216,16 @@ class Walker(wiring.Component):
                     fetch(self.level_data.head)
                     fsm.goto("RUN")
             stoppable()
+        # (the next visit's load, ``ahead`` into ``visit``: its enable a LUT of registers per 32
+        # bits, slice cells in synthesis -- one enable had some three hundred and fifty loads)
+        cells = getattr(platform, "slice_cells", None)
+        present_slices = enables_per_slice(m, len(Value.cast(visit)),
+                                           [fsm.ongoing("RUN"), visit.valid, ahead.valid, stopped],
+                                           lambda x: x[0] and not x[1] and x[2] and not x[3], cells)
+        # (the arriving owner row's compares, trees of LUTs, slice cells in synthesis: the mapper had
+        # chained them behind the row's choice)
+        owner_is_own = equal_of_luts(m, self.owner_data.account, account, cells)
+        owner_same_symbol = equal_of_luts(m, self.owner_data.symbol, symbol, cells)
         with fsm.state("RUN"):           # the orders of the list, one visit at a time, the next read ahead
             # the rows arrive (an account's walk: then its symbol's row, read from the registered owner)
             # (the rows loaded by ``arrive``, a register a cycle ahead of the arrival -- its fanout is
@@ -215,8 +235,7 @@ class Walker(wiring.Component):
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
                              ahead.within.eq(no_worse(level, self.bound, down)),
-                             ahead.own.eq(self.owner_data.account == account),
-                             ahead.same_symbol.eq(self.owner_data.symbol == symbol),
+                             ahead.own.eq(owner_is_own), ahead.same_symbol.eq(owner_same_symbol),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & f_wait_one):
                 m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
@@ -227,8 +246,11 @@ class Walker(wiring.Component):
             with m.If(s_wait_one):
                 m.d.sync += [ahead.symbol.eq(self.symbol_data), ahead.valid.eq(1)]
             # presented when the visit before is done with; the next one read at once
+            for lo, hi, present in present_slices:
+                with m.If(present):
+                    m.d.sync += Value.cast(visit)[lo:hi].eq(Value.cast(ahead)[lo:hi])
             with m.If(~visit.valid & ahead.valid & ~stopped):
-                m.d.sync += [visit.eq(ahead), ahead.valid.eq(0), pre.eq(0)]
+                m.d.sync += [ahead.valid.eq(0), pre.eq(0)]
                 with m.If(~ahead.last):
                     fetch(ahead_next)
             # (a level's last order visited: the word's next level read ahead, ``ahead_now``, below)
@@ -269,7 +291,6 @@ class Walker(wiring.Component):
         # first order), in cycles the parent's reads leave free -- outside the body, from a copy of
         # RUN's register, two LUTs of registers (the mapper had chained four, with nets of twenty
         # loads, before the level's and the read's registers)
-        cells = getattr(platform, "slice_cells", None)
         ahead_ready = lut_of(m, [visit.valid, visit.last, by_account, nxt_valid, pre],
                              lambda x: x[0] and x[1] and not x[2] and x[3] and not x[4], cells)
         ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],

@@ -139,18 +139,20 @@ def test_a_split_register_is_a_register_of_its_layout():
         split_register(data.UnionLayout({"p": 4, "q": 8}), "union")
 
 
-def test_step_one_is_plus_or_minus_one_wrapping():
-    """``step_one`` against Python arithmetic on every value of a few widths, both directions."""
+@pytest.mark.parametrize("cells", [False, True], ids=["expressions", "model_cells"])
+def test_step_one_is_plus_or_minus_one_wrapping(cells):
+    """``step_one`` against Python arithmetic on every value of a few widths, both directions, as
+    expressions and as model slice cells."""
     from amaranth import Signal
     from amaranth.sim import Simulator
 
-    from fpgax.hdl.bits import step_one
+    from fpgax.hdl.bits import MODEL_CELLS, step_one
 
     for width in (1, 3, 5):
         value, down = Signal(width), Signal()
         out = Signal(width)
         m = Module()
-        m.d.comb += out.eq(step_one(value, down))
+        m.d.comb += out.eq(step_one(value, down, m, MODEL_CELLS) if cells else step_one(value, down))
 
         async def bench(ctx, width=width, value=value, down=down, out=out):
             for v in range(1 << width):
@@ -648,3 +650,27 @@ def test_or_of_luts_is_the_or_of_guarded_values(cells):
         or_of_luts(unused, [(None, a), (None, Signal(3))])
     with pytest.raises(ValueError, match="more than six"):
         or_of_luts(unused, [(g, a), (g, b), (g, c), (None, d)])
+
+
+@pytest.mark.parametrize("width", [1, 5, 6, 14, 17])
+def test_increment_of_luts_adds_one_and_sees_all_ones(width):
+    """``increment_of_luts``: ``value + 1`` modulo ``2**width`` and whether the value is all ones, as
+    the expressions and as model cells, over every value (or around every carry of a wide one)."""
+    from fpgax.hdl import bits
+
+    value = Signal(width)
+    mask = (1 << width) - 1
+    values = (range(1 << width) if width <= 10 else
+              sorted({v & mask for i in range(width) for v in ((1 << i) - 1, 1 << i, (1 << i) + 1)} | {mask, 0}))
+
+    def build(m):
+        return [*bits.increment_of_luts(m, value), *bits.increment_of_luts(m, value, bits.MODEL_CELLS)]
+    got = evaluate(build, {"value": value}, [{"value": v} for v in values])
+    for v, (expr_sum, expr_ones, cell_sum, cell_ones) in zip(values, got, strict=True):
+        want = ((v + 1) & mask, int(v == mask))
+        assert (expr_sum, expr_ones) == want and (cell_sum, cell_ones) == want, v
+    if width == 1:
+        unused = Module()
+        unused._MustUse__silence = True        # (never elaborated)
+        with pytest.raises(ValueError, match="more than 30"):
+            bits.increment_of_luts(unused, Signal(31), bits.MODEL_CELLS)

@@ -159,6 +159,8 @@ def test_rester_and_unlinker_keep_the_lists_of_a_model(seed):
         cycles = 1
         while not ctx.get(unit.done):
             assert ctx.get(unit.busy)
+            if unit is unlinker:     # (levels_busy: busy with a level's row to rewrite, a register)
+                assert ctx.get(unlinker.levels_busy) == fields["from_level"]
             cycles += 1
             ahead = await step(ctx, bench, (rester, unlinker))
             # busy_on: busy in the next cycle (nothing starts the unit now); done_next likewise
@@ -171,7 +173,7 @@ def test_rester_and_unlinker_keep_the_lists_of_a_model(seed):
         result = {name: ctx.get(getattr(unit, name)) for name in
                   (("new_level",) if unit is rester else ("level_emptied",))}
         await step(ctx, bench, (rester, unlinker))      # (the writes of the done cycle, applied)
-        assert not ctx.get(unit.busy)
+        assert not ctx.get(unit.busy) and not ctx.get(unlinker.levels_busy)
         return result
 
     async def testbench(ctx):

@@ -11,10 +11,12 @@ go out in the cycle after."""
 import random
 
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
 from fpgax.hdl.price_index import IndexOp
+from fpgax.hdl.target import SLICE_MODEL
 from fpgax.hdl.walker import Walker
 
 K, AB, BB, LB = 5, 2, 2, 4              # 32 slots, 4 accounts, 4 books of 16 levels
@@ -80,8 +82,9 @@ def word_rest(occupied, result, down):
     return rest
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_walker_visits_the_model_orders_in_order(seed):
+@pytest.mark.parametrize("seed, platform", [*((seed, None) for seed in range(6)), (6, SLICE_MODEL)])
+def test_walker_visits_the_model_orders_in_order(seed, platform):
+    """(seed 6 on the slice cells' models: the visit's per-slice enables, the walker's pinned LUTs)"""
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
                  rows_latency=ROWS_LATENCY, word_bits=WB)
@@ -261,7 +264,7 @@ def test_walker_visits_the_model_orders_in_order(seed):
         from_words = counts["level_reads"] - counts["found"] - counts["book_walks"]
         assert from_words > 0.2 * counts["level_reads"], counts
 
-    sim = Simulator(dut)
+    sim = Simulator(dut if platform is None else Fragment.get(dut, platform))
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
