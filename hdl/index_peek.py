@@ -7,14 +7,14 @@ the moves in the bench's flow, 94% stay in the best's word and most of the rest 
 word (docs/pipelined-engine.md).
 
 Layout. A book side is searched one way: a bid side (``book``'s low bit 0, ``Side.BUY``) toward
-lower levels, an ask side toward higher ones. The copy keeps each side's words in that order: a bid
-side's word w at place NW-1-w with its bits reversed, so that for either side a word's next is the
-word at the next place and a word's bit p is its p-th level in the search's order. The places are
-split by parity (even places in one memory, odd in the other), so that a word and its next are in
-different memories: one read each, in the same cycle, at rows that are the place's upper bits or
-one more -- one LUT a bit from the level, no multiplexer of two word numbers. The two memories
-together hold every word once; the summary (a bit a word: the word holds levels) is copied as the
-index keeps it.
+lower levels, an ask side toward higher ones. The copy keeps each word with its bits in that order
+(a bid side's reversed), so that a word's bit p is its p-th level in the search's order, twice: in
+one memory at its number, and in a second at the number of the word before it in the search's
+order (an ask side's word w at w - 1, a bid side's at w + 1). A word and its next are then read in
+one cycle at one row, the level's word number and book: the blocks' address is the reader's bits,
+with no logic before it (the level arrives late in its cycle: the feed's best, read from the
+symbol row). The words take twice the bits of one copy; the summary (a bit a word: the word holds
+levels) is copied as the index keeps it.
 
 Contract
 --------
@@ -83,15 +83,17 @@ class IndexPeek(wiring.Component):
         wb, sb, bb = self.word_bits, self.sel_bits, self.book_bits
         W, NW = 1 << wb, 1 << sb
         cells = getattr(platform, "slice_cells", None)
-        # the memories: by the place's parity (a side's places 2j and 2j+1 at row j of each), or
-        # one memory when a side has a single word
+        # the memories: each word at its number, in its side's search order (``words0``), and --
+        # more than one word a side -- the word after it in the side's search order (``words1``):
+        # a word and its next are read at one row, the level's word number and book, with no
+        # logic before the blocks' addresses (a bid side's next of word w is w - 1, an ask side's
+        # w + 1; past the side's last word the row holds the first, unused: ``next_used`` is 0)
         halves = 2 if sb else 1
-        row_bits = max(sb - 1, 0)
         copies = []
-        for parity in range(halves):
-            ram = PipelinedRam(shape=W, depth=max(NW // 2, 1) << bb, narrow=True,
+        for i in range(halves):
+            ram = PipelinedRam(shape=W, depth=NW << bb, narrow=True,
                                hit_copies=hit_copies_for(W) if cells is not None else 0)
-            m.submodules[f"words{parity}"] = ram
+            m.submodules[f"words{i}"] = ram
             copies.append(ram)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb,
                                                       hit_copies=hit_copies_for(NW) if cells is not None else 0)
@@ -100,50 +102,23 @@ class IndexPeek(wiring.Component):
             """A word's place in its side's search order (its number, mirrored for a bid side)."""
             return sel ^ searched_down(book).replicate(sb)
 
-        def row(place_high, book):
-            return Cat(place_high, book) if row_bits else book
-
-        # writes: each word at its place, in its side's order, to its parity's memory
+        # writes: each word at its number in the first memory, and at the number of the word before
+        # it in its side's search order in the second, in its side's bit order
         ww, sw = self.word_write, self.summary_write
         w_sel, w_book = ww.addr[:sb], ww.addr[sb:]
-        w_place = place_of(w_sel, w_book) if sb else None
         w_data = in_search_order(ww.data, W, searched_down(w_book))
-        for parity, ram in enumerate(copies):
-            m.d.comb += [ram.write.addr.eq(row(w_place[1:], w_book) if sb else w_book),
-                         ram.write.data.eq(w_data),
-                         ram.write.en.eq(ww.en & ((w_place[0] == parity) if sb else 1))]
+        w_rows = [ww.addr] + ([Cat(step_one(w_sel, ~searched_down(w_book)), w_book)] if sb else [])
+        for ram, w_row in zip(copies, w_rows, strict=True):
+            m.d.comb += [ram.write.addr.eq(w_row), ram.write.data.eq(w_data), ram.write.en.eq(ww.en)]
         m.d.comb += [summary.write.addr.eq(sw.addr), summary.write.data.eq(sw.data), summary.write.en.eq(sw.en)]
 
-        # the reads: the level's place and the next, each from its parity's memory. The odd memory
-        # holds the odd one of the two at the place's row; the even memory the even one, a row on
-        # for an odd place (an increment of the place's upper bits: a LUT a bit)
+        # the reads: both memories at the level's word and book
         p = self.peek
         sel = p.level[wb:] if sb else 0
-        if sb:
-            book_side = p.book[0]
-            place = place_of(sel, p.book)
-
-            def even_row_bit(i):
-                # bit i of place[1:] + place[0] (the place: sel ^ down, down = ~book_side), a table
-                # of sel[0..i+1] and the side
-                inputs = [sel[j] for j in range(i + 2)] + [book_side]
-                if len(inputs) > 6:      # (words of more than 32 a side: an adder's bit)
-                    return (place[1:] + place[0])[i]
-
-                def fn(bits):
-                    down = 1 - bits[i + 2]
-                    value = sum((bits[j + 1] ^ down) << j for j in range(i + 1))
-                    return ((value + (bits[0] ^ down)) >> i) & 1
-                return lut_of(m, inputs, fn, cells)
-            if row_bits:
-                even_row = Cat(*(even_row_bit(i) for i in range(row_bits)))
-                rows = [row(even_row, p.book), row(place[1:], p.book)]     # (the odd one: the place's row)
-            else:
-                rows = [p.book, p.book]
-        else:
-            rows = [p.book]
-        for ram, row_addr in zip(copies, rows, strict=True):
-            m.d.comb += [ram.read.addr.eq(row_addr), ram.read.en.eq(p.en)]
+        row = Cat(p.level[wb:], p.book) if sb else p.book
+        rows = [row] * halves
+        for ram in copies:
+            m.d.comb += [ram.read.addr.eq(row), ram.read.en.eq(p.en)]
         m.d.comb += [summary.read.addr.eq(p.book), summary.read.en.eq(p.en)]
 
         # the write of the read's own cycle, which the memories do not show it: registered with the
@@ -166,15 +141,14 @@ class IndexPeek(wiring.Component):
                 m.d.sync += r_sel.eq(sel)
         hit_w, hit_s = Signal(halves), Signal()
         patch_w, patch_s = Signal(W), Signal(NW)
-        sel_d, near_d, odd_d, last_d = Signal.like(r_sel), Signal.like(r_sel), Signal(), Signal()
+        sel_d, near_d, last_d = Signal.like(r_sel), Signal.like(r_sel), Signal()
         with m.If(r_en):
             m.d.sync += [hit_w.eq(Cat(*(r_w_en[i] & (r_w_rows[i] == r_rows[i]) for i in range(halves)))),
                          hit_s.eq(r_s_en & (r_s_addr == r_book)), patch_w.eq(r_w_data), patch_s.eq(r_s_data),
                          sel_d.eq(r_sel)]
             if sb:     # (the word's place and its neighbour's number, from the read's registers)
                 r_place = place_of(r_sel, r_book)
-                m.d.sync += [near_d.eq(step_one(r_sel, searched_down(r_book))), odd_d.eq(r_place[0]),
-                             last_d.eq(r_place == NW - 1)]
+                m.d.sync += [near_d.eq(step_one(r_sel, searched_down(r_book))), last_d.eq(r_place == NW - 1)]
         got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(copies)]
         row_summary = Mux(hit_s, patch_s, summary.read.data)
         # the word masked, and the next word: per bit, per copy, one LUT6 of the forwarding's
@@ -197,16 +171,8 @@ class IndexPeek(wiring.Component):
                 if mask is None:
                     return lut_of(m, inputs, bit, cells)
                 return lut_of(m, [*inputs, mask], lambda x: x[5] and bit(x), cells)
-            masked = []
-            for b in range(W):
-                per_copy = [forwarded(i, ram, b, p.mask[b]) for i, ram in enumerate(copies)]
-                masked.append(cells.muxf7(m, per_copy[0], per_copy[1], odd_d) if sb else per_copy[0])
-            m.d.comb += p.masked.eq(Cat(*masked))
-            following = []
-            for b in range(W if sb else 0):
-                per_copy = [forwarded(i, ram, b) for i, ram in enumerate(copies)]
-                following.append(cells.muxf7(m, per_copy[1], per_copy[0], odd_d))
-            next_word = Cat(*following)
+            m.d.comb += p.masked.eq(Cat(*(forwarded(0, copies[0], b, p.mask[b]) for b in range(W))))
+            next_word = Cat(*(forwarded(1, copies[1], b) for b in range(W))) if sb else None
             # the summary's bits: one LUT each of the forwarding's registers (``hit_s`` in copies, as
             # ``hit_w``), then slice multiplexers of sixteen by the word's number and one LUT for the
             # rest of it (and ``last_d``): three LUT levels from registers, where the mapper had made
@@ -232,12 +198,12 @@ class IndexPeek(wiring.Component):
                 m.d.comb += [p.word_used.eq(summary_bit(sel_d)), p.next_used.eq(summary_bit(near_d, last_d))]
         else:
             m.d.comb += p.masked.eq(p.word & p.mask)
-            next_word = Mux(odd_d, got[0], got[1]) if sb else None
+            next_word = got[1] if sb else None
             if sb:
                 m.d.comb += [p.word_used.eq(row_summary.bit_select(sel_d, 1)),
                              p.next_used.eq(~last_d & row_summary.bit_select(near_d, 1))]
         if sb:
-            m.d.comb += [p.word.eq(Mux(odd_d, got[1], got[0])), p.next.eq(next_word)]
+            m.d.comb += [p.word.eq(got[0]), p.next.eq(next_word)]
         else:
             m.d.comb += [p.word.eq(got[0]), p.next.eq(0), p.word_used.eq(row_summary[0]), p.next_used.eq(0)]
         return m

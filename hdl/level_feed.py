@@ -18,6 +18,8 @@ Contract
   ``limit`` going up, at least going down); the levels after the best are searched from then on.
   ``go_best`` (with a ``go`` given with ``start``): ``best`` again, what ``limit`` is compared with
   (a sequencer's register, where ``best`` may come late: it is only the best row's address).
+  ``peek_best`` (with ``peek_best=True``): ``best`` again in every cycle, a net of its own for the
+  peek's word address -- the peek's blocks are a hundred loads (asserted equal with ``checks``).
   A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
   before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
   otherwise: until ``go`` the feed does not touch the index). ``go`` is never given in an idle
@@ -92,8 +94,9 @@ class LevelFeed(wiring.Component):
     DEPTH = 4
 
     def __init__(self, book_bits: int, level_bits: int, slot_bits: int, word_bits: int, row_latency: int,
-                 checks: bool = False):
+                 checks: bool = False, peek_best: bool = False):
         self.book_bits, self.level_bits, self.slot_bits = book_bits, level_bits, slot_bits
+        self.with_peek_best = peek_best
         self.checks = checks      # ``Assert``s for amaranth.sim of what the logic relies on
         if row_latency < 2:     # (the read-ahead's entry is decided as it leaves stage 1)
             raise ValueError(f"the rows' latency must be at least 2, not {row_latency}")
@@ -106,6 +109,7 @@ class LevelFeed(wiring.Component):
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
             "go": In(1), "go_best": In(level_bits), "limit": In(level_bits), "any_price": In(1),
+            **({"peek_best": In(level_bits)} if peek_best else {}),
             "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1), "exhausted": Out(1),
             "o": Out(stream.Signature(self.entry)),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
@@ -223,8 +227,12 @@ class LevelFeed(wiring.Component):
             return lut_of(m, [self.start, pop, reserved_up[i], *above],
                           lambda x: int(i == 0) if x[0] else ((x[3] if above else 0) if x[1] else x[2]), cells)
         m.d.sync += [count.eq(thermometer_step(count, push, pop, m, cells)),
-                     nonempty.eq(push | count[1] | (count[0] & ~pop)),
+                     # (one LUT, a slice cell in synthesis: the mapper had put two after the pop)
+                     nonempty.eq(lut_of(m, [push, count[1], count[0], pop],
+                                        lambda x: x[0] or x[1] or (x[2] and not x[3]), cells)),
                      reserved.eq(Cat(*(reserved_bit(i) for i in range(DEPTH))))]
+        if self.checks and self.with_peek_best:
+            m.d.sync += Assert(self.peek_best == self.best, "peek_best: best again")
         if self.checks:
             m.d.sync += [Assert(~self.start | self.idle, "the feed's start while it is not idle"),
                          Assert(~self.start | ((reserved == 0) & ~take & ~(spec_at1 & spec_used) & ~pop),
@@ -293,8 +301,13 @@ class LevelFeed(wiring.Component):
                                "adjacent: the level next to the best")
         if self.sel_bits:
             best_sel = best[wb:]
-            next_word = step_one(best_sel, down)          # the word after the best's (wraps at the edge)
-            best_at_edge = Mux(down, best_sel == 0, best_sel == (1 << self.sel_bits) - 1)
+            # (the word after the best's, wrapping at the edge; with slice cells a LUT a bit, and
+            # whether the best's word is the side's last a LUT: the mapper had chained them)
+            next_word = step_one(best_sel, down, m, cells)
+            if cells is not None and self.sel_bits <= 5:
+                best_at_edge = lut_of(m, [*best_sel, down], lambda x: not any(x[:-1]) if x[-1] else all(x[:-1]), cells)
+            else:
+                best_at_edge = Mux(down, best_sel == 0, best_sel == (1 << self.sel_bits) - 1)
         else:
             next_word, best_at_edge = 0, 1
         with m.If(before_peek):
@@ -339,7 +352,8 @@ class LevelFeed(wiring.Component):
         # the peek: the best's word and the next, read in every idle cycle (``start``'s among them),
         # out ``IndexPeek.LATENCY`` cycles later and held until the feed is idle again
         m.d.comb += [self.peek.en.eq(fsm.ongoing("IDLE")), self.peek.book.eq(self.book),
-                     self.peek.level.eq(self.best), self.peek.mask.eq(after_best)]
+                     self.peek.level.eq(self.peek_best if self.with_peek_best else self.best),
+                     self.peek.mask.eq(after_best)]
 
         def search(book_, down_, next_word_, at_edge_):
             """The FIND of the levels beyond the peeked words: from the far edge of the word after

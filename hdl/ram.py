@@ -27,7 +27,7 @@ RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 ENABLE_BANKS = 32
 
 #: Banks whose block addresses share one copy of the read users' OR (``read_users``)
-ADDRESS_BANKS = 32
+ADDRESS_BANKS = 8
 
 #: A reader's bits whose choices share one copy of a memory's forwarding hit (``hit_copies``)
 HIT_BITS = 8

@@ -11,13 +11,28 @@ from amaranth import Fragment
 from amaranth.sim import Simulator
 
 from fpgax.hdl.index_peek import IndexPeek
+from fpgax.hdl.ram import PipelinedRam
 from fpgax.hdl.target import SLICE_MODEL
 
 
 @pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
-@pytest.mark.parametrize(("level_bits", "word_bits"), [(9, 3), (8, 3), (6, 3), (4, 3), (3, 3)])
-def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits, platform):
+@pytest.mark.parametrize(("level_bits", "word_bits", "block_rows"),
+                         [(9, 3, None), (8, 3, None), (6, 3, None), (4, 3, None), (3, 3, None), (9, 3, 8)])
+def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bits, block_rows, platform,
+                                                             monkeypatch):
+    """(``block_rows``: blocks of that many rows, so that each word memory is 32 banks: a word and
+    its next in banks of their own)"""
     book_bits = 2
+    made = []                  # the peek's memories, as built
+
+    class Recorded(PipelinedRam):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+    monkeypatch.setattr("fpgax.hdl.index_peek.PipelinedRam", Recorded)
+    if block_rows:
+        monkeypatch.setattr("fpgax.hdl.ram.ram_style", lambda depth, width, narrow=False: "block")
+        monkeypatch.setattr("fpgax.hdl.ram.block_depth", lambda style, width: block_rows)
     dut = IndexPeek(book_bits, level_bits, word_bits)
     W, NW = 1 << word_bits, 1 << (level_bits - word_bits)
     rng = random.Random(level_bits)
@@ -94,3 +109,6 @@ def test_the_peek_shows_the_words_as_written_up_to_its_cycle(level_bits, word_bi
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+    words_memories = [ram for ram in made if ram.width == W]
+    if block_rows:      # (two word memories, the word's and the next's, of 32 banks)
+        assert [ram.banks for ram in words_memories] == [32, 32]
