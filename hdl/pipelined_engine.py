@@ -40,6 +40,7 @@ from fpgax.hdl.bits import (
     any_of_luts,
     equal_chunks_of_luts,
     equal_of_luts,
+    increment_of_luts,
     lut_of,
     or_of_luts,
     or_tree,
@@ -47,7 +48,7 @@ from fpgax.hdl.bits import (
     register_copy,
     register_of_its_own,
 )
-from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck
+from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck, cancel_like_and_replace_qty, opcode_lows
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
 from fpgax.hdl.index_peek import searched_down
@@ -80,10 +81,11 @@ EVENT_TYPE_BITS = p.EVENT["type"].bits
 #: "the memories' ports")
 STEERED = ("state", "owner", "order", "leaves")
 #: The symbol memory's copies of its forwarding hit (``PipelinedRam.hit_copies``): t2's best, then
-#: those of a MARKET order's notional price (a band edge) and of the check's band
+#: those of a MARKET order's notional price (a band edge) and of the check's band, and FIX_ROW_IN's
 SYM_HIT_BEST, SYM_HIT_PRICE = 0, 1
 SYM_HIT_BAND = SYM_HIT_PRICE + hit_copies_for(BandRow["lo"].width)
-SYM_HIT_COPIES = SYM_HIT_BAND + hit_copies_for(BandRow.size)
+SYM_HIT_FIX = SYM_HIT_BAND + hit_copies_for(BandRow.size)
+SYM_HIT_COPIES = SYM_HIT_FIX + 1
 
 #: the readers of the ``next`` memory (the unlinker, the walker, the match's chain): its
 #: ``read_users``, their OR copied per group of its blocks
@@ -168,7 +170,8 @@ class PipelinedEngine(wiring.Component):
         m.submodules.index = index = LevelIndex(bb, lb)
         # (four readers: the feed, the rester, the unlinker and the walker)
         m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4)
-        m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks)
+        m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks,
+                                             peek_best=True)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
@@ -207,17 +210,27 @@ class PipelinedEngine(wiring.Component):
                     "snapshot": OP.SNAPSHOT}
         op = {name: Signal(name=f"op_{name}") for name in op_codes}
         op_invalid, market, qty_zero = Signal(), Signal(), Signal()
+        row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
+        if row_cells is not None:       # (two LUT levels each: ``opcode_lows``)
+            low, high_zero = opcode_lows(m, pay.opcode, list(op_codes.values()), row_cells)
+            decoded = {name: lut_of(m, [low[code], high_zero], all, row_cells) for name, code in op_codes.items()}
+            ord_low, ord_high_zero = opcode_lows(m, pay.ord_type, [p.OrdType.MARKET], row_cells)
+            is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero], all, row_cells)
+        else:
+            decoded = {name: pay.opcode == code for name, code in op_codes.items()}
+            is_market = (pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)
         with m.If(take):
-            m.d.sync += [op[name].eq(pay.opcode == code) for name, code in op_codes.items()]
+            m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
-                         market.eq((pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)),
-                         qty_zero.eq(pay.qty == 0)]
+                         market.eq(is_market), qty_zero.eq(pay.qty == 0)]
         target = pay.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
-        row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
+        # (a copy of ``market``, whose register has some eighty loads, for the feed's and the FOK
+        # walk's compares: asserted equal)
+        market_near = register_copy(m, is_market, row_cells, en=take, name="market_near")
 
         def on_row(name, compute, layout=None, hits=None):
             """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
@@ -461,7 +474,11 @@ class PipelinedEngine(wiring.Component):
                        "seq_req: no other index request while the sequencer's fields are out"),
             ]
 
-        index_free = ([index.busy], lambda x: not x[0])     # (``when`` of a state that waits for the index)
+        # (``when`` of a state that waits for the index: from ``busy_near``, a copy of ``busy`` of
+        # its own -- ``busy`` has some forty loads -- asserted equal)
+        index_free = ([index.busy_near], lambda x: not x[0])
+        if self.checks:
+            m.d.sync += Assert(index.busy_near == index.busy, "index.busy_near: a copy of busy")
 
         def index_request(operation, book, level, when, down=0, inclusive=0):
             """The state's index request: called in the state's body, not under its branches, so
@@ -511,6 +528,11 @@ class PipelinedEngine(wiring.Component):
         match_unfeed = Signal()
         m.d.sync += unfeed_later.eq(unfeed & ~unfeed_t3)
         cmd_buy = cmd.side[0] == BUY
+        # (the feed's sides: copies of the command's side and of ``aside``, whose registers have
+        # some fifty loads each)
+        feed_cmd_side = register_copy(m, pay.side[0], row_cells, en=take, name="feed_cmd_side")
+        feed_aside = register_copy(m, t2_aggressor_side, row_cells,
+                                   en=fsm.ongoing("T2"), name="feed_aside")
         # the feed's best: t2's best of the opposite side (the symbol row as it is read: its two
         # candidates by a copy of the memory's forwarding hit, which itself reaches the two hundred
         # bits of the row, and by the side) or the row's best of the aggressor's opposite side.
@@ -519,23 +541,32 @@ class PipelinedEngine(wiring.Component):
         if row_cells is None:
             t2_best = Mux(sym_hits[SYM_HIT_BEST],
                           Mux(cmd_buy, sym_written.ask, sym_written.bid), Mux(cmd_buy, sym_read.ask, sym_read.bid))
-            feed_best = Mux(in_t2_feed, t2_best, Mux(aside == BUY, sym.ask, sym.bid))
+            feed_best = peek_best = Mux(in_t2_feed, t2_best, Mux(aside == BUY, sym.ask, sym.bid))
         else:
             # (the opposite side's field by the side bit's value: a buyer's is the ask)
             opposite = ["ask", "bid"] if BUY == 0 else ["bid", "ask"]
-            feed_best = Cat(*(pair_mux(m, [getattr(sym, f)[i] for f in opposite],
-                                       [getattr(row, f)[i] for f in opposite for row in (sym_read, sym_written)],
-                                       Cat(aside, Const(0, 1)), Cat(sym_hits[SYM_HIT_BEST], cmd.side[0]),
-                                       in_t2_feed, row_cells)
-                              for i in range(lb)))
-        # (the book's side bit, the peek memories' address: copies of the command's side and of
-        # ``aside``, whose registers have some fifty loads each, for its multiplexer alone)
-        feed_cmd_side = register_copy(m, pay.side[0], row_cells, en=take, name="feed_cmd_side")
-        feed_aside = register_copy(m, t2_aggressor_side, row_cells,
-                                   en=fsm.ongoing("T2"), name="feed_aside")
+
+            def feed_best_bit(i):
+                return pair_mux(m, [getattr(sym, f)[i] for f in opposite],
+                                [getattr(row, f)[i] for f in opposite for row in (sym_read, sym_written)],
+                                Cat(feed_aside, Const(0, 1)), Cat(sym_hits[SYM_HIT_BEST], feed_cmd_side),
+                                in_t2_feed, row_cells)
+            feed_best = Cat(*(feed_best_bit(i) for i in range(lb)))
+            # (its word number again, slice cells of its own, for the peek's blocks' address: a
+            # hundred loads, which the feed's own registers do not share)
+            wb = index.word_bits
+            peek_best = Cat(feed_best[:wb], *(feed_best_bit(i) for i in range(wb, lb)))
+        # (the book's side bit itself, a register made a cycle ahead: T2's, the command's side, is
+        # known in T1, which alone leads to T2; elsewhere ``feed_aside``'s next value -- so the
+        # peek's word addresses meet no select of T2's)
+        feed_book_side = Signal(init=1)
+        m.d.sync += feed_book_side.eq(Mux(fsm.ongoing("T1"), ~feed_cmd_side,
+                                          ~Mux(fsm.ongoing("T2"), t2_aggressor_side, feed_aside)))
         if self.checks:
             m.d.sync += Assert((feed_cmd_side == cmd.side[0]) & (feed_aside == aside),
                                "the feed's side copies equal their registers")
+            m.d.sync += Assert(feed_book_side == Mux(in_t2_feed, ~feed_cmd_side, ~feed_aside),
+                               "feed_book_side: the feed's book side, a cycle ahead")
         with m.If(early_feed | decide_feed):
             m.d.sync += fed.eq(1)
         with m.If(match_start | unfeed):
@@ -550,11 +581,11 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [
             # (the early feed searches from t3, with its limit from the registered level)
             feed.start.eq(feed_start), feed.go.eq((t3_fed & marketable_t3) | late_feed),
-            feed.book.eq(Cat(Mux(in_t2_feed, ~feed_cmd_side, ~feed_aside), cmd.symbol[:sb])),
+            feed.book.eq(Cat(feed_book_side, cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
-            feed.best.eq(feed_best),
+            feed.best.eq(feed_best), feed.peek_best.eq(peek_best),
             feed.go_best.eq(opp_best_held),
-            feed.limit.eq(idx[:lb]), feed.any_price.eq(market),
+            feed.limit.eq(idx[:lb]), feed.any_price.eq(market_near),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
             # start comes with the units settled)
@@ -669,6 +700,8 @@ class PipelinedEngine(wiring.Component):
         # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
         # from, registers (``cancel_start`` is a decision of the cycle)
         seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
+        if self.checks:
+            m.d.sync += Assert(unlinker.from_level == (seq_unlinks & unlink_level), "the unlinker's from_level LUT")
         m.d.comb += [
             gone.r.ready.eq(from_queue),
             unlinker.start.eq(lut_of(m, [cancel_ae, cancel_cu, unlink_go, gone.r.valid, unlinker.busy],
@@ -679,7 +712,12 @@ class PipelinedEngine(wiring.Component):
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
-            unlinker.from_level.eq(seq_unlinks & unlink_level), unlinker.book.eq(Cat(tgt.side, sym_at)),
+            # (``seq_unlinks & unlink_level``, one LUT of registers: ``unlink_level`` is 0 in
+            # AGGRESSOR_END alone -- asserted with ``checks``)
+            unlinker.from_level.eq(lut_of(m, [unlink_go, fsm.ongoing("CANCEL_UNLINK"), fsm.ongoing("AGGRESSOR_END"),
+                                              gone.r.valid], lambda x: (x[0] or x[1]) and not x[2] and not x[3],
+                                          row_cells)),
+            unlinker.book.eq(Cat(tgt.side, sym_at)),
             unlinker.idx.eq(tgt.idx),
             unlinker.from_account.eq(Mux(seq_unlinks, unlink_account, gone.r.payload.lists)),
             unlinker.release.eq(~seq_unlinks | unlink_release),
@@ -752,10 +790,24 @@ class PipelinedEngine(wiring.Component):
         stale, stale_pending = Signal(), Signal()
         m.d.sync += [gen_pending.eq(Cat(gen_read, gen_pending[0])), stale.eq(slots.slot >= slots.used_bound),
                      stale_pending.eq(stale)]
+        # (the generation after the row's: the increment on each candidate of the row a tree of
+        # LUTs, slice cells in synthesis -- the mapper chained its carry four LUTs deep --, then
+        # each bit one LUT of the two candidates' bits, the row's choice and ``stale_pending``;
+        # from all ones the next is 1, not 0)
+        state_choice = mems["state"].read.choice
+        incremented = [increment_of_luts(m, StateRow(row).gen, row_cells)
+                       for row in (state_choice.written, state_choice.read)]
+
+        def gen_bit(i):
+            if i == 0:      # (1 after all ones: the bit or all ones, on each candidate)
+                return lut_of(m, [stale_pending, state_choice.hit[0], incremented[0][0][0], incremented[0][1],
+                                  incremented[1][0][0], incremented[1][1]],
+                              lambda x: x[0] or ((x[2] or x[3]) if x[1] else (x[4] or x[5])), row_cells)
+            return lut_of(m, [stale_pending, state_choice.hit[0], incremented[0][0][i], incremented[1][0][i]],
+                          lambda x: not x[0] and (x[2] if x[1] else x[3]), row_cells)
+        after = Cat(*(gen_bit(i) for i in range(g)))
         with m.If(gen_pending[1]):
-            after = on_row("state", lambda row: Mux(row.gen == (1 << g) - 1, 1, row.gen + 1), StateRow)
-            m.d.sync += [next_gen.eq(Mux(stale_pending, 1, after)),
-                         gen_ready.eq(1)]
+            m.d.sync += [next_gen.eq(after), gen_ready.eq(1)]
         # (the accepted NEW's slot, generation and leaves are DECIDE's, loaded in its every cycle:
         # ``accept`` only clears ``gen_ready``, so that it reaches no other register's enable)
         with m.If(accept):
@@ -861,9 +913,10 @@ class PipelinedEngine(wiring.Component):
         # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
         # administrative command: registers from t1, as the opcode's one-hot
         replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
+        # (as the check decodes them, slice cells in synthesis: ``cancel_like_and_replace_qty``)
+        payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, pay, row_cells)
         with m.If(take):
-            m.d.sync += [replace_qty.eq((pay.opcode == OP.REPLACE) & (pay.qty != 0)),
-                         cancel_like.eq((pay.opcode == OP.CANCEL) | ((pay.opcode == OP.REPLACE) & (pay.qty == 0))),
+            m.d.sync += [replace_qty.eq(payload_replace_qty), cancel_like.eq(payload_cancel_like),
                          admin.eq(Cat(*(pay.opcode == OP[name] for name in
                                         ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL"))).any())]
         if self.checks:
@@ -1012,7 +1065,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         with fsm.state("IDLE"):      # (the state memory is the handshake's: ``gen_read`` waits for T1)
             with m.If(take):
-                m.d.sync += [walking.eq(0), replacing.eq(0)]   # (a command may end in any state)
+                m.d.sync += replacing.eq(0)   # (a command may end in any state; ``walking``: below)
                 fsm.goto("T1")
         # (t1, registered: a NEW that is not a FOK; the rester running on rests its order at the best
         # of the book the NEW trades against -- neither changes before t2)
@@ -1072,9 +1125,17 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("T3")
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
-            # (the price compare from two levels of LUT6s: the mapper made it a chain of six)
-            keeps_now = (on_row("order", lambda row: equal_of_luts(m, cmd.price, row.price, row_cells), OrderRow)
-                         & on_row("leaves", lambda leaves: cmd.qty <= leaves))
+            # (the price compare on each candidate of the order row, two levels of LUT6s -- the
+            # mapper made it a chain of six --, the row's choice and the quantity's compare a third)
+            order_choice = mems["order"].read.choice
+
+            def price_halves(row):
+                chunks = equal_chunks_of_luts(m, cmd.price, OrderRow(row).price, row_cells)
+                return [lut_of(m, chunks[:6], all, row_cells), lut_of(m, chunks[6:], all, row_cells)]
+            qty_kept = on_row("leaves", lambda leaves: cmd.qty <= leaves)
+            keeps_now = lut_of(m, [order_choice.hit[0], *price_halves(order_choice.written),
+                                   *price_halves(order_choice.read), qty_kept],
+                               lambda x: ((x[1] and x[2]) if x[0] else (x[3] and x[4])) and x[5], row_cells)
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
@@ -1176,14 +1237,25 @@ class PipelinedEngine(wiring.Component):
         def go_of(x):
             return x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5]))
         go_copy = lut_of(m, go_inputs, go_of, row_cells)
-        new_ok_copy = lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
+        # (from a copy of ``op_new``, whose register has some fifty loads: asserted equal)
+        new_near = register_copy(m, decoded["new"], row_cells, en=take, name="op_new_near")
+        new_ok_copy = lut_of(m, [new_near, verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
                              lambda x: x[0] and not x[1] and not x[2] and not x[3] and x[4] and x[5], row_cells)
         if self.checks:
             m.d.sync += Assert((go_copy == go) & (new_ok_copy == new_ok), "rest_start's copies of go and new_ok")
         m.d.comb += decide_feed.eq(fsm.ongoing("DECIDE") & op["new"] & plan.match & ~new_reject & ~fed
                                    & settled_quiet & ~fix_due_ahead)
         m.d.sync += late_feed.eq(decide_feed | (fsm.ongoing("MATCH") & ~index.busy))   # (a register)
-        starts_match = (new_go & plan.match) | (fsm.ongoing("MATCH") & ~index.busy)
+        # (a third copy of ``go``, for the match's start and DECIDE's moves to UNLINK and the
+        # administrative states: each one LUT of it and registers -- the mapper had chained them
+        # four LUTs deep behind the event output's room)
+        go_for_moves = lut_of(m, go_inputs, go_of, row_cells)
+        starts_match = lut_of(m, [go_for_moves, new_ok_copy, plan.match, fsm.ongoing("MATCH"), index.busy],
+                              lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)
+        if self.checks:
+            m.d.sync += Assert(go_for_moves == go, "go_for_moves: a copy of go")
+            m.d.sync += Assert(market_near == market, "market_near: a copy of market")
+            m.d.sync += Assert(new_near == op["new"], "op_new_near: a copy of op_new")
         # (the matcher is busy from the cycle after its start to the cycle after it stops)
         m.d.sync += match_reads.eq(starts_match | match_start | (matcher.busy & ~matcher.sweep_stop))
         if self.checks:
@@ -1199,7 +1271,8 @@ class PipelinedEngine(wiring.Component):
             rest_start.eq(lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             rest_leaves.eq(rest_start),
-            unfeed_t3.eq(fsm.ongoing("T3") & fed & ~marketable_t3),      # (in ``feed.stop``'s LUT too)
+            # (from ``t3_fed``, T3 with a feed, a register of its own: T3's has two hundred loads)
+            unfeed_t3.eq(t3_fed & ~marketable_t3),      # (in ``feed.stop``'s LUT too)
             unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
@@ -1217,40 +1290,42 @@ class PipelinedEngine(wiring.Component):
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("DECIDE") | (verdict.new_market == (op["new"] & market & ~verdict.new_bad)),
                                "verdict.new_market: a NEW MARKET order the check passes")
+        # DECIDE's event, from the verdicts (written when ``go``, which is DECIDE's): its fields
+        # driven in every cycle, outside DECIDE's body -- gated by the state, they had DECIDE's
+        # register, which has some seven hundred loads, reach the event stage's resets
+        here = decide_ev
+        m.d.comb += Value.cast(here).eq(0)     # (every bit driven: the fields not set are 0)
+        # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
+        # registers more: ``new_accepting``)
+        own_reason = _pick(
+            (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
+                            Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
+            (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
+        m.d.comb += [
+            here.en.eq(go & ~(new_accepting & ~new_ready)),
+            # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
+            here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
+                                         lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
+                                         else x[4], row_cells)
+                                  for b in range(len(verdict.type))))),
+            # (a reject's reason: the check's, for the command's family, or the sequencer's own)
+            here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
+                                    (verdict.canceling, R.USER))),
+            here.ev.flags.eq(Mux(verdict.replacing & keeps, p.EventFlag.PRIORITY_KEPT, 0)),
+            # (an administrative command's ACCEPTED carries no side, order id, price or quantity)
+            here.ev.side.eq(_pick((verdict.from_tgt, tgt.side), (~verdict.from_tgt & ~admin_ok, cmd.side))),
+            here.ev.symbol.eq(cmd.symbol),
+            here.ev.client_id.eq(Mux(verdict.client_from_tgt, tgt.client_id, cmd.client_id)),
+            here.ev.account.eq(Mux(verdict.from_tgt, tgt.account, cmd.account)),
+            here.ev.order_id.eq(_pick((new_accepting, Cat(slots.slot, next_gen)),
+                                      (~new_accepting & ~admin_ok, cmd.order_id))),
+            here.ev.price.eq(_pick((verdict.canceling, tgt.price), (price_from_cmd, cmd.price))),
+            here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
+            here.ev.leaves.eq(Mux(new_accepting | verdict.replacing, cmd.qty, 0)),
+        ]
         with fsm.state("DECIDE"):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
-            # its event, from the verdicts (written when ``go``)
-            here = decide_ev
-            m.d.comb += Value.cast(here).eq(0)     # (every bit driven here: the fields not set are 0)
-            # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
-            # registers more: ``new_accepting``)
-            own_reason = _pick(
-                (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
-                                Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
-                (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
-            m.d.comb += [
-                here.en.eq(go & ~(new_accepting & ~new_ready)),
-                # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
-                here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
-                                             lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
-                                             else x[4], row_cells)
-                                      for b in range(len(verdict.type))))),
-                # (a reject's reason: the check's, for the command's family, or the sequencer's own)
-                here.ev.reason.eq(_pick((rejecting, Mux(check.command_failed, check.command_reason, own_reason)),
-                                        (verdict.canceling, R.USER))),
-                here.ev.flags.eq(Mux(verdict.replacing & keeps, p.EventFlag.PRIORITY_KEPT, 0)),
-                # (an administrative command's ACCEPTED carries no side, order id, price or quantity)
-                here.ev.side.eq(_pick((verdict.from_tgt, tgt.side), (~verdict.from_tgt & ~admin_ok, cmd.side))),
-                here.ev.symbol.eq(cmd.symbol),
-                here.ev.client_id.eq(Mux(verdict.client_from_tgt, tgt.client_id, cmd.client_id)),
-                here.ev.account.eq(Mux(verdict.from_tgt, tgt.account, cmd.account)),
-                here.ev.order_id.eq(_pick((new_accepting, Cat(slots.slot, next_gen)),
-                                          (~new_accepting & ~admin_ok, cmd.order_id))),
-                here.ev.price.eq(_pick((verdict.canceling, tgt.price), (price_from_cmd, cmd.price))),
-                here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
-                here.ev.leaves.eq(Mux(new_accepting | verdict.replacing, cmd.qty, 0)),
-            ]
             # what DECIDE would write if it acts, loaded in every cycle from registers (none of it
             # is read before it acts; a NEW's best is not loaded while a fix is pending, which moves
             # the bests first): the writes do not wait for ``go``, only the moves do
@@ -1292,12 +1367,14 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("LEFT_OVER", lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
                                             lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells),
                         within=True)
-            fsm.goto_if("UNLINK", go & (canceling | (replacing_now & ~keeps)))
-            fsm.goto_if("WRITE_SYMBOL", go & (op["symbol"] | op["resume"]) & admin_ok)
-            fsm.goto_if("HALT_WRITE", go & op["halt"] & admin_ok)
-            fsm.goto_if("WALK_SIDE", go & op["snapshot"] & admin_ok)
+            fsm.goto_if("UNLINK", lut_of(m, [go_for_moves, canceling, replacing_now, keeps],
+                                         lambda x: x[0] and (x[1] or (x[2] and not x[3])), row_cells), within=True)
+            fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
+                                               lambda x: x[0] and (x[1] or x[2]) and x[3], row_cells), within=True)
+            fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
+            fsm.goto_if("WALK_SIDE", lut_of(m, [go_for_moves, op["snapshot"], admin_ok], all, row_cells), within=True)
             with m.If(to_walk):
-                m.d.sync += [walk_go.eq(1), walking.eq(1)]
+                m.d.sync += walk_go.eq(1)
             with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
                 m.d.sync += replacing.eq(1)
         # (NEXT_SLOT reads the next generation from its second cycle: in its first, entered from
@@ -1321,6 +1398,11 @@ class PipelinedEngine(wiring.Component):
             unlinked()
 
         # NEW, marketable: the match
+        # (whether the match stopped at the best: its last level against each side's best, a tree
+        # of LUTs each, slice cells in synthesis -- the mapper had chained the compare four deep
+        # behind the side's multiplexer -- then the side's pick)
+        last_at_ask = equal_of_luts(m, matcher.last.idx, sym.ask, row_cells)
+        last_at_bid = equal_of_luts(m, matcher.last.idx, sym.bid, row_cells)
         with fsm.state("MATCH"):
             with m.If(~index.busy):
                 fsm.goto("MATCHING")
@@ -1331,7 +1413,7 @@ class PipelinedEngine(wiring.Component):
                              next_best.level.eq(matcher.ahead.idx), next_best.price.eq(sym.lo + matcher.ahead.idx),
                              leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
-                             best_only.eq(~matcher.last.emptied & (matcher.last.idx == opp_best))]
+                             best_only.eq(~matcher.last.emptied & Mux(buy, last_at_ask, last_at_bid))]
                 fsm.goto("MATCH_SETTLE")
         # after the match: the levels passed leave the index (CLEAR_PASSED, in the background: what
         # comes next waits for the index) and the side traded against gets its new best -- where the
@@ -1502,13 +1584,14 @@ class PipelinedEngine(wiring.Component):
             # block held, the write that landed: the forwarding hit picks one) and each side: two LUT
             # levels of slice cells, the compare's pairs three to a LUT, the last pair's LUT with the
             # side's valid bit and whether the side is the fixed one's, then their AND with the hit
-            # (the mapper would make a chain). At its best: one of the four holds
+            # (a copy of its own: the memory's has some hundred and seventy loads; the mapper would
+            # make a chain). At its best: one of the four holds
             def verdict(row, bids, written):
                 field, valid = (row.bid, row.bid_valid) if bids else (row.ask, row.ask_valid)
                 chunks = equal_chunks_of_luts(m, field[:lb - 1], fix_idx[:lb - 1], row_cells)
                 last = lut_of(m, [field[lb - 1], fix_idx[lb - 1], valid, fix_buy],
                               lambda x, bids=bids: x[0] == x[1] and x[2] and x[3] == bids, row_cells)
-                return lut_of(m, [*chunks, last, sym_choice.hit[0]],
+                return lut_of(m, [*chunks, last, sym_hits[SYM_HIT_FIX]],
                               lambda x, written=written: all(x[:-1]) and x[-1] == written, row_cells)
             verdicts = [verdict(row, bids, written) for row, written in ((sym_written, 1), (sym_read, 0))
                         for bids in (1, 0)]
@@ -1541,8 +1624,11 @@ class PipelinedEngine(wiring.Component):
             find_asked = index_request(IndexOp.FIND, fix_book, fix_idx, index_free, down=fix_buy)
             with m.If(find_asked):
                 fsm.goto("FIX_BEST")
-            fsm.next_is_lut("FIX_FIND", [fix_to_find, fsm.ongoing("FIX_FIND"), find_asked],
-                            lambda x: x[0] or (x[1] and not x[2]), row_cells)
+            # (one LUT of FIX_ROW_IN's copy and verdicts -- its move here -- and of the stay, not
+            # behind ``fix_to_find``'s LUT)
+            fix_find_stays = lut_of(m, [fsm.ongoing("FIX_FIND"), find_asked], lambda x: x[0] and not x[1], row_cells)
+            fsm.next_is_lut("FIX_FIND", [in_fix_row, *verdicts, fix_find_stays],
+                            lambda x: (x[0] and any(x[1:5])) or x[5], row_cells)
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
             set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
@@ -1562,14 +1648,17 @@ class PipelinedEngine(wiring.Component):
                     unlinked()
         tgt_buy = tgt.side == BUY
         tgt_book = Cat(tgt.side, sym_at)
-        tgt_best = Mux(tgt_buy, sym.bid, sym.ask)
         # whether UNLINK_CLEAR goes on to find the side's next best (the emptied level was its
         # side's best; a HALT finds each side's best once, when it has walked the side): a
         # register, a cycle behind (neither the target, the symbol row's bests nor the walk change
         # in UNLINK, which comes before UNLINK_CLEAR and lasts a cycle at least; asserted), so
         # that the compare is not in front of the next state
         clear_finds = Signal()
-        finds_now = (tgt_best == tgt.idx) & ~(walking & (walk_kind == Walk.HALT))
+        # (the target's level against each side's best, trees of LUTs, slice cells in synthesis --
+        # the mapper had chained the compare behind the side's multiplexer --, then the side's pick)
+        tgt_at_bid = equal_of_luts(m, tgt.idx, sym.bid, row_cells)
+        tgt_at_ask = equal_of_luts(m, tgt.idx, sym.ask, row_cells)
+        finds_now = Mux(tgt_buy, tgt_at_bid, tgt_at_ask) & ~(walking & (walk_kind == Walk.HALT))
         m.d.sync += clear_finds.eq(finds_now)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (clear_finds == finds_now),
@@ -1604,13 +1693,13 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert((walk_kind == Walk.HALT) | (walk_kind == Walk.SNAPSHOT),
                                    "WALK_SIDE: a HALT or SNAPSHOT")
             with m.If(side_valid):
-                m.d.sync += [walk_go.eq(1), walking.eq(1)]
+                m.d.sync += walk_go.eq(1)
                 fsm.goto("WALKING")
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
         with fsm.state("WALK_SIDE_END"):
             best_found = index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
-                                       ([*kind_bits, index.busy],      # (a HALT's walk, the index free)
+                                       ([*kind_bits, index.busy_near],      # (a HALT's walk, the index free)
                                         lambda x: is_walk(x[:-1], Walk.HALT) and not x[-1]),
                                        down=walk_side == BUY, inclusive=1)
             with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
@@ -1664,7 +1753,7 @@ class PipelinedEngine(wiring.Component):
         # it may not cancel, or no order left (WALKING's two moves to LEFT_OVER) -- one
         # LUT of registers and one of the walk's compares (``within``, ``own``: the walker's)
         stp_bit = STP_OLDEST.bit_length() - 1
-        fok_stops = lut_of(m, [market, visit.within, visit.own, cmd.flags[stp_bit]],
+        fok_stops = lut_of(m, [market_near, visit.within, visit.own, cmd.flags[stp_bit]],
                            lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
 
         # the visited order fills what the FOK's walk leaves unfilled: the borrow of ``visit.leaves
@@ -1802,23 +1891,34 @@ class PipelinedEngine(wiring.Component):
                                 lambda x: not (x[1] if x[0] else x[2]), row_cells)
         with fsm.state("WALK_ON"):
             fsm.goto("WALKING")
+        # (SNAPSHOT_LEVEL's moves each one LUT of a copy of its register, the event output's room
+        # and ``levels_zero``: the mapper had chained them behind the room's AND with the state)
+        snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account, price=sym.lo + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
-                with m.If(levels_zero):
-                    fsm.goto("WALK_SIDE_END")
-                with m.Else():
-                    fsm.goto("WALKING")
+            snapshot_moves = [snapshot_near, events.w_rdy, levels_zero]
+            fsm.goto_if("WALK_SIDE_END", lut_of(m, snapshot_moves, all, row_cells), within=True)
+            fsm.goto_if("WALKING", lut_of(m, snapshot_moves, lambda x: x[0] and x[1] and not x[2], row_cells),
+                        within=True)
 
         with fsm.state("DONE"):
-            m.d.sync += [walking.eq(0), replacing.eq(0)]
+            m.d.sync += replacing.eq(0)
             # (the next command's t0 reads a freed slot's state row: the resting orders a match took
             # are off their lists first; a CANCEL's unlink, running on, killed its slot already)
             with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
+        # ``walking``: set as DECIDE starts a FOK's or a MASS_CANCEL's walk and as WALK_SIDE starts a
+        # side's, cleared in DONE and by the next command's handshake -- one LUT of those moves'
+        # LUTs and registers (the mapper had put two LUTs after DECIDE's move)
+        walk_side_starts = lut_of(m, [fsm.ongoing("WALK_SIDE"), walk_side, sym.bid_valid, sym.ask_valid],
+                                  lambda x: x[0] and (x[2] if x[1] == BUY else x[3]), row_cells)
+        idle_take = lut_of(m, [fsm.ongoing("IDLE"), self.i.valid, self.i.ready], all, row_cells)
+        m.d.sync += walking.eq(lut_of(m, [to_walk, walk_side_starts, fsm.ongoing("DONE"), idle_take, walking],
+                                      lambda x: x[0] or x[1] or (x[4] and not x[2] and not x[3]), row_cells))
         ev_mux.finish()
         ireq_mux.finish()
         # (outside the states' bodies: every cycle)
