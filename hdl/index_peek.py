@@ -88,13 +88,13 @@ class IndexPeek(wiring.Component):
         # a word and its next are read at one row, the level's word number and book, with no
         # logic before the blocks' addresses (a bid side's next of word w is w - 1, an ask side's
         # w + 1; past the side's last word the row holds the first, unused: ``next_used`` is 0)
-        halves = 2 if sb else 1
-        copies = []
-        for i in range(halves):
+        n_memories = 2 if sb else 1
+        word_memories = []
+        for i in range(n_memories):
             ram = PipelinedRam(shape=W, depth=NW << bb, narrow=True,
                                hit_copies=hit_copies_for(W) if cells is not None else 0)
             m.submodules[f"words{i}"] = ram
-            copies.append(ram)
+            word_memories.append(ram)
         m.submodules.summary = summary = PipelinedRam(shape=NW, depth=1 << bb,
                                                       hit_copies=hit_copies_for(NW) if cells is not None else 0)
 
@@ -108,7 +108,7 @@ class IndexPeek(wiring.Component):
         w_sel, w_book = ww.addr[:sb], ww.addr[sb:]
         w_data = in_search_order(ww.data, W, searched_down(w_book))
         w_rows = [ww.addr] + ([Cat(step_one(w_sel, ~searched_down(w_book)), w_book)] if sb else [])
-        for ram, w_row in zip(copies, w_rows, strict=True):
+        for ram, w_row in zip(word_memories, w_rows, strict=True):
             m.d.comb += [ram.write.addr.eq(w_row), ram.write.data.eq(w_data), ram.write.en.eq(ww.en)]
         m.d.comb += [summary.write.addr.eq(sw.addr), summary.write.data.eq(sw.data), summary.write.en.eq(sw.en)]
 
@@ -116,8 +116,8 @@ class IndexPeek(wiring.Component):
         p = self.peek
         sel = p.level[wb:] if sb else 0
         row = Cat(p.level[wb:], p.book) if sb else p.book
-        rows = [row] * halves
-        for ram in copies:
+        rows = [row] * n_memories
+        for ram in word_memories:
             m.d.comb += [ram.read.addr.eq(row), ram.read.en.eq(p.en)]
         m.d.comb += [summary.read.addr.eq(p.book), summary.read.en.eq(p.en)]
 
@@ -127,7 +127,7 @@ class IndexPeek(wiring.Component):
         r_rows = [Signal.like(row_addr, name=f"r_row{i}") for i, row_addr in enumerate(rows)]
         r_book = Signal(bb)
         r_sel = Signal(max(sb, 1))
-        r_w_en, r_w_data = Signal(halves), Signal(W)
+        r_w_en, r_w_data = Signal(n_memories), Signal(W)
         r_w_rows = [Signal.like(row_addr, name=f"r_w_row{i}") for i, row_addr in enumerate(rows)]
         r_s_en, r_s_addr, r_s_data = Signal(), Signal(bb), Signal(NW)
         m.d.sync += r_en.eq(p.en)
@@ -135,21 +135,21 @@ class IndexPeek(wiring.Component):
             m.d.sync += [r_book.eq(p.book), r_s_en.eq(sw.en), r_s_addr.eq(sw.addr), r_s_data.eq(sw.data),
                          r_w_data.eq(w_data)]
             m.d.sync += [r.eq(row_addr) for r, row_addr in zip(r_rows, rows, strict=True)]
-            for parity, ram in enumerate(copies):
-                m.d.sync += [r_w_rows[parity].eq(ram.write.addr), r_w_en[parity].eq(ram.write.en)]
+            for i, ram in enumerate(word_memories):
+                m.d.sync += [r_w_rows[i].eq(ram.write.addr), r_w_en[i].eq(ram.write.en)]
             if sb:
                 m.d.sync += r_sel.eq(sel)
-        hit_w, hit_s = Signal(halves), Signal()
+        hit_w, hit_s = Signal(n_memories), Signal()
         patch_w, patch_s = Signal(W), Signal(NW)
         sel_d, near_d, last_d = Signal.like(r_sel), Signal.like(r_sel), Signal()
         with m.If(r_en):
-            m.d.sync += [hit_w.eq(Cat(*(r_w_en[i] & (r_w_rows[i] == r_rows[i]) for i in range(halves)))),
+            m.d.sync += [hit_w.eq(Cat(*(r_w_en[i] & (r_w_rows[i] == r_rows[i]) for i in range(n_memories)))),
                          hit_s.eq(r_s_en & (r_s_addr == r_book)), patch_w.eq(r_w_data), patch_s.eq(r_s_data),
                          sel_d.eq(r_sel)]
             if sb:     # (the word's place and its neighbour's number, from the read's registers)
                 r_place = place_of(r_sel, r_book)
                 m.d.sync += [near_d.eq(step_one(r_sel, searched_down(r_book))), last_d.eq(r_place == NW - 1)]
-        got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(copies)]
+        got = [Mux(hit_w[i], patch_w, ram.read.data) for i, ram in enumerate(word_memories)]
         row_summary = Mux(hit_s, patch_s, summary.read.data)
         # the word masked, and the next word: per bit, per copy, one LUT6 of the forwarding's
         # registers (and the mask), then the copy's MUXF7 (the mapper would choose the copy first,
@@ -160,7 +160,7 @@ class IndexPeek(wiring.Component):
             # the feed's path)
             hit_near = [[register_copy(m, r_w_en[i] & (r_w_rows[i] == r_rows[i]), cells, en=r_en,
                                        name=f"hit_w{i}_near{j}") for j in range(hit_copies_for(W))]
-                        for i in range(halves)]
+                        for i in range(n_memories)]
 
             def forwarded(i, ram, b, mask=None):
                 ch = ram.read.choice
@@ -171,8 +171,8 @@ class IndexPeek(wiring.Component):
                 if mask is None:
                     return lut_of(m, inputs, bit, cells)
                 return lut_of(m, [*inputs, mask], lambda x: x[5] and bit(x), cells)
-            m.d.comb += p.masked.eq(Cat(*(forwarded(0, copies[0], b, p.mask[b]) for b in range(W))))
-            next_word = Cat(*(forwarded(1, copies[1], b) for b in range(W))) if sb else None
+            m.d.comb += p.masked.eq(Cat(*(forwarded(0, word_memories[0], b, p.mask[b]) for b in range(W))))
+            next_word = Cat(*(forwarded(1, word_memories[1], b) for b in range(W))) if sb else None
             # the summary's bits: one LUT each of the forwarding's registers (``hit_s`` in copies, as
             # ``hit_w``), then slice multiplexers of sixteen by the word's number and one LUT for the
             # rest of it (and ``last_d``): three LUT levels from registers, where the mapper had made
