@@ -52,13 +52,19 @@ def test_fanout_lengthens_a_net():
 
 
 def test_carry_chains_and_wide_muxes_use_dedicated_routes():
-    # a LUT into a carry cell's S (net + 0.20), the chain on CI (0.05, no route), then a register
+    # a LUT into a carry cell's S (its slice's dedicated route, + 0.20), the chain on CI (0.05, no
+    # route), then a register
     cells = {"a": ff(9, 10), "l": lut([10], 11, "LUT1"),
              "c0": cell("CARRY8", {"S": [11], "CI": ["0"]}, {"CO": [12]}),
              "c1": cell("CARRY8", {"S": ["0"], "CI": [12]}, {"CO": [13], "O": [14]}),
              "b": ff(14, 9)}
     result = timing.analyze(netlist(cells), "top")
-    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 0.05 + 0.30 + 0.05 + 0.10)
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.20 + 0.05 + 0.30 + 0.05 + 0.10)
+    # a register straight into S (no LUT of the slice in between) is routed: + net
+    direct = {"a": ff(9, 10), "c0": cell("CARRY8", {"S": [10], "CI": ["0"]}, {"CO": [12]}),
+              "c1": cell("CARRY8", {"S": ["0"], "CI": [12]}, {"CO": [13], "O": [14]}), "b": ff(14, 9)}
+    assert timing.analyze(netlist(direct), "top")["period_ns"] == pytest.approx(
+        0.10 + 0.30 + 0.20 + 0.05 + 0.30 + 0.05 + 0.10)
 
 
 def test_chained_carry4s_are_timed_as_the_halves_of_carry8s():
@@ -70,13 +76,14 @@ def test_chained_carry4s_are_timed_as_the_halves_of_carry8s():
     graph = timing.TimingGraph(netlist(cells), "top").run()
     assert [graph.carry_upper_half(f"c{i}") for i in range(5)] == [False, True, False, True, False]
     result = timing.analyze(netlist(cells), "top")
-    # Q + net + LUT + net + S -> CO (0.20), then c1 free, c2 0.05, c3 free, c4 0.05 (on CI), net, setup, uncertainty
-    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
+    # Q + net + LUT + S -> CO (0.20, the LUT's dedicated route), then c1 free, c2 0.05, c3 free, c4 0.05
+    # (on CI), net, setup, uncertainty
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
     # a CARRY8 chain pays on every cell
     eights = {f"c{i}": cell("CARRY8", {"S": [11] if i == 0 else ["0"], "CI": ["0"] if i == 0 else [20 + i - 1]},
                             {"CO": [20 + i], "O": [30 + i]}) for i in range(3)}
     result8 = timing.analyze(netlist({"a": ff(9, 10), "l": lut([10], 11, "LUT1"), **eights, "b": ff(32, 9)}), "top")
-    assert result8["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
+    assert result8["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.20 + 2 * 0.05 + 0.30 + 0.05 + 0.10)
 
 
 def bram(address, out, doa_reg):
@@ -114,6 +121,29 @@ def test_a_dsp_without_its_pipeline_registers_lengthens_the_path():
     preg = timing.analyze(netlist({"a": ff(9, 10), "m": dsp(10, 11, PREG=1), "b": ff(11, 9)}), "top")
     assert preg["period_ns"] == pytest.approx(0.10 + 0.30 + 0.15 + 0.94 + 0.55 + 0.05 + 0.10)
     assert comb["period_ns"] > preg["period_ns"] > pipe["period_ns"]
+
+
+def test_buffers_and_inverters_into_luts_add_no_route_and_other_inverters_are_luts():
+    # IBUF and OBUF at the ports: the port's net is one route (port 0.10 + net + LUT + net + port 0.10
+    # + uncertainty), as without them
+    ports = {"i": {"direction": "input", "bits": [5]}, "o": {"direction": "output", "bits": [8]}}
+    cells = {"ib": cell("IBUF", {"I": [5]}, {"O": [6]}), "l": lut([6], 7, "LUT1"),
+             "ob": cell("OBUF", {"I": [7]}, {"O": [8]})}
+    assert timing.analyze(netlist(cells, ports), "top")["period_ns"] == pytest.approx(
+        0.10 + 0.30 + 0.12 + 0.30 + 0.10 + 0.10)
+    # an INV between a register and LUTs is folded into them: Q + net + LUT + net + setup + uncertainty
+    folded = {"a": ff(9, 10), "n": cell("INV", {"I": [10]}, {"O": [11]}), "l": lut([11, 11], 12),
+              "b": ff(12, 9)}
+    result = timing.analyze(netlist(folded), "top")
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.05 + 0.10)
+    assert result["paths"][0]["luts"] == 1
+    # an INV into a register's D is a LUT1: a LUT's delay and a LUT level
+    as_lut = {"a": ff(9, 10), "n": cell("INV", {"I": [10]}, {"O": [11]}), "b": ff(11, 9)}
+    graph = timing.TimingGraph(netlist(as_lut), "top").run()
+    assert graph.acts_as_lut("n") and not graph.folded("n")
+    result = timing.analyze(netlist(as_lut), "top")
+    assert result["period_ns"] == pytest.approx(0.10 + 0.30 + 0.12 + 0.30 + 0.05 + 0.10)
+    assert result["paths"][0]["luts"] == 1
 
 
 def test_ports_are_registered_on_the_platform_side():

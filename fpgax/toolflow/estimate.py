@@ -201,7 +201,8 @@ class Namer:
 
 
 def lut_depth(netlist: dict, top: str) -> dict:
-    """Deepest LUT chain between sequential cells/ports in a flattened Yosys JSON netlist."""
+    """Deepest LUT chain between sequential cells/ports in a flattened Yosys JSON netlist (an INV
+    that is not folded into LUTs counts as the LUT1 it is: ``TimingGraph.acts_as_lut``)."""
     module = netlist["modules"][top]
     cells = module["cells"]
     driver: dict[int, str] = {}
@@ -211,6 +212,11 @@ def lut_depth(netlist: dict, top: str) -> dict:
                 for bit in cell["connections"][port]:
                     if isinstance(bit, int):
                         driver[bit] = name
+    from fpgax.toolflow.timing import TimingGraph
+    graph = TimingGraph(netlist, top)
+
+    def is_lut(name):
+        return cells[name]["type"].startswith("LUT") or (name in graph.cells and graph.acts_as_lut(name))
     namer = Namer(netlist, top)
     depth: dict[str, int] = {}
     via: dict[str, str | None] = {}
@@ -242,7 +248,7 @@ def lut_depth(netlist: dict, top: str) -> dict:
             for d in inputs(name):
                 if is_comb(d) and depth.get(d, 0) > best:
                     best, best_via = depth[d], d
-            depth[name] = best + (1 if cells[name]["type"].startswith("LUT") else 0)
+            depth[name] = best + (1 if is_lut(name) else 0)
             via[name] = best_via
     if not depth:
         return {"max": 0, "from": None, "to": None, "path": []}
@@ -261,7 +267,7 @@ def lut_depth(netlist: dict, top: str) -> dict:
         for b in c["connections"][port] if isinstance(b, int))]
     return {"max": depth[end], "from": describe(first_inputs[0] if first_inputs else None),
             "to": describe(sinks[0] if sinks else None),
-            "path": [{"cell": n, "type": cells[n]["type"]} for n in path if cells[n]["type"].startswith("LUT")]}
+            "path": [{"cell": n, "type": cells[n]["type"]} for n in path if is_lut(n)]}
 
 
 def memories(config) -> list[dict]:

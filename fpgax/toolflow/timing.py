@@ -12,7 +12,9 @@ The model, in the order a path is timed:
   a DSP48E2's P when ``PREG`` = 1, or a kernel input port (the platform side is registered).
 * Every net adds a route delay that grows with its fanout (``net_base`` + ``net_per_fanout_doubling``
   x log2(fanout), at most ``net_max``), except the dedicated routes of carry chains, DSP cascades and
-  the F7/F8 multiplexers, which add nothing.
+  the F7/F8 multiplexers, which add nothing -- and a LUT's output into a carry cell's S or DI: the
+  carry logic takes its select and data from the LUTs of its own slice by dedicated routes (UG974,
+  CARRY8; Vivado places the LUT there, replicating it when two chains share it).
 * LUTs, carry cells, F7/F8 multiplexers and unregistered DSP stages add their cell delay. A carry
   chain's CI -> CO costs ``carry_chain`` per UltraScale+ CARRY8 (UG974: eight bits per CLB). Yosys
   emits the 7-series CARRY4 (its xilinx ``arith_map`` has no CARRY8), so two CARRY4s chained CO[3] -> CI
@@ -32,8 +34,11 @@ between the RAM and the flip-flop (a multiplexer, a second load) keeps the port 
 would in Vivado. So do the LUT multiplexers Yosys puts after the blocks of a deep memory, where Vivado
 would use the blocks' cascade: conservative, and the reason deep memories are built as banks whose
 outputs are registered each.
-Clock pins are not data: clock nets are not timed. IBUF/OBUF/INV are free (a kernel has no pads;
-Vivado folds inverters into the LUTs). The walk is one pass over the cells in topological order,
+Clock pins are not data: clock nets are not timed. IBUF/OBUF/BUF are free and add no route: a
+kernel has no pads, so a port's net runs from the platform's register to its loads, one route. An
+INV whose loads are all LUTs is folded into them (Vivado's LUT INITs absorb it): no delay and no
+route of its own, the driver's net reaching the LUTs. Any other INV (before a flip-flop, a carry
+chain or a multiplexer) is a LUT1 and times as one. The walk is one pass over the cells in topological order,
 linear in the netlist, with the worst predecessor kept for every cell so that paths can be read back.
 """
 
@@ -282,6 +287,7 @@ class TimingGraph:
         self.cells = {n: c for n, c in self.module["cells"].items() if kind(c["type"]) != Kind.IGNORED}
         self.driver: dict[int, tuple[str | None, str]] = {}
         self.fanout: dict[int, int] = {}
+        self.load_types: dict[int, set[str]] = {}    # the cell types a net reaches ("port": an output)
         for name, port in self.module.get("ports", {}).items():
             for bit in port["bits"]:
                 if not isinstance(bit, int):
@@ -290,6 +296,7 @@ class TimingGraph:
                     self.driver[bit] = (None, name)
                 else:
                     self.fanout[bit] = self.fanout.get(bit, 0) + 1
+                    self.load_types.setdefault(bit, set()).add("port")
         for name, cell in self.cells.items():
             sinks = set()   # fanout counts the cells a net reaches, not their pins
             for port, direction in cell.get("port_directions", {}).items():
@@ -302,6 +309,7 @@ class TimingGraph:
                         sinks.add(bit)
             for bit in sinks:
                 self.fanout[bit] = self.fanout.get(bit, 0) + 1
+                self.load_types.setdefault(bit, set()).add(cell["type"])
         self.bit_time: dict[int, float] = {}      # time at the driver's output pin
         self.bit_luts: dict[int, int] = {}        # LUTs since the path's start
         self.bit_from_unregistered_ram: dict[int, int] = {}   # LUTs since an unregistered RAM output
@@ -310,6 +318,22 @@ class TimingGraph:
         self.unregistered_rams: set[str] = set()
         self.combinational_dsps: set[str] = set()
         self.carry_upper: dict[str, bool] = {}    # a CARRY4 that is the upper half of a CARRY8
+
+    def folded(self, name: str) -> bool:
+        """A free cell that adds neither delay nor route: an IBUF/OBUF/BUF, or an INV whose loads
+        are all LUTs (folded into their tables)."""
+        cell = self.cells[name]
+        if kind(cell["type"]) != Kind.FREE:
+            return False
+        if not cell["type"].startswith("INV"):
+            return True
+        loads = set().union(*(self.load_types.get(bit, set()) for _, bit in self.outputs(name)))
+        return all(t.startswith("LUT") for t in loads)
+
+    def acts_as_lut(self, name: str) -> bool:
+        """A LUT, or an INV that is not folded (a LUT1 in Vivado's netlist)."""
+        cell_type = self.cells[name]["type"]
+        return cell_type.startswith("LUT") or (cell_type.startswith("INV") and not self.folded(name))
 
     # -- pins -------------------------------------------------------------------------------------
     def inputs(self, name: str, ports=None):
@@ -329,10 +353,13 @@ class TimingGraph:
                     if isinstance(bit, int):
                         yield port, bit
 
-    def arrival_at_pin(self, bit: int, sink_type: str) -> float:
-        """Time a bit reaches a sink pin: its driver's output time plus the route."""
+    def arrival_at_pin(self, bit: int, sink_type: str, sink_port: str = "") -> float:
+        """Time a bit reaches a sink pin: its driver's output time plus the route (none on a
+        dedicated route: a carry or cascade output, into a MUXF, or a LUT into a carry's S/DI)."""
         owner, port = self.driver[bit]
-        if port in DEDICATED_OUTPUTS or sink_type.startswith("MUXF"):
+        lut_into_carry = (sink_type.startswith("CARRY") and sink_port in ("S", "DI") and owner is not None
+                          and self.acts_as_lut(owner))
+        if port in DEDICATED_OUTPUTS or sink_type.startswith("MUXF") or lut_into_carry:
             route = 0.0
         else:
             route = net_delay(self.fanout.get(bit, 1))
@@ -388,10 +415,10 @@ class TimingGraph:
 
     def _worst(self, name: str, ports=None) -> tuple[float, int | None]:
         best, best_bit = -1.0, None
-        for _, bit in self.inputs(name, ports):
+        for port, bit in self.inputs(name, ports):
             if bit not in self.bit_time:
                 continue
-            t = self.arrival_at_pin(bit, self.cells[name]["type"])
+            t = self.arrival_at_pin(bit, self.cells[name]["type"], port)
             if t > best:
                 best, best_bit = t, bit
         return best, best_bit
@@ -424,9 +451,14 @@ class TimingGraph:
             luts_in = max((self.bit_luts.get(b, 0) for _, b in self.inputs(name) if b in self.bit_time), default=0)
             unreg = [self.bit_from_unregistered_ram[b] for _, b in self.inputs(name)
                      if b in self.bit_from_unregistered_ram]
-            is_lut = cell["type"].startswith("LUT")
-            if k == Kind.FREE:
+            is_lut = self.acts_as_lut(name)
+            if k == Kind.FREE and not is_lut:
+                # (folded: its output is its input's net, timed from the input's driver, no route)
                 delay = 0.0
+                t_in, bit = -1.0, None
+                for _, b in self.inputs(name):
+                    if b in self.bit_time and self.bit_time[b] > t_in:
+                        t_in, bit = self.bit_time[b], b
             elif is_lut:
                 delay = ns("lut")
             elif cell["type"].startswith("MUXF"):
@@ -533,7 +565,7 @@ class TimingGraph:
                 break
             cells.append((owner, self.cells[owner]["type"]))
             start = owner
-            luts += self.cells[owner]["type"].startswith("LUT")
+            luts += self.acts_as_lut(owner)
             if owner not in self.pred:   # a register, RAM or registered DSP output: the path's start
                 break
             bit = self.pred[owner]
