@@ -5,6 +5,7 @@ synthesis does not rebalance: these helpers build the same functions with depth 
 """
 
 from amaranth import Array, Cat, Const, Mux, Signal, Value
+from amaranth.hdl._ast import Operator
 
 
 def _tree(bits: list, highest: bool):
@@ -116,8 +117,15 @@ def thermometer_up(code, ups):
 
 def no_worse(level, limit, down):
     """Whether ``level`` is no worse than ``limit`` for a search toward lower levels (``down``: at
-    least ``limit``) or higher ones (at most ``limit``): a sweep's or a walk's price limit."""
-    return Mux(down, level >= limit, level <= limit)
+    least ``limit``) or higher ones (at most ``limit``): a sweep's or a walk's price limit. Each
+    direction's compare the borrow of a subtract of its own, both from the operands, then the
+    choice: a synthesizer had fed one compare's carry into the other's chain through an inverter."""
+    level, limit = Value.cast(level), Value.cast(limit)
+    n = max(len(level), len(limit))
+    a, b = Cat(level, Const(0, n + 1 - len(level))), Cat(limit, Const(0, n + 1 - len(limit)))
+    below = (a - b)[n]           # the borrow: level < limit
+    above = (b - a)[n]           # limit < level
+    return Mux(down, ~below, ~above)
 
 
 def address_bits(n: int) -> int:
@@ -346,19 +354,37 @@ def slice_cells_lint_stub() -> str:
     return "// Generated from fpgax.hdl.bits for lint only.\n" + lut + muxes + flops
 
 
+def _polarity(value):
+    """(``bit``, ``inverted``): a one-bit ``value`` as a bit and whether it is that bit's inverse,
+    through ``~``, ``== 0/1`` and ``!= 0/1`` of one bit (``(side == BUY)`` is ``~side``)."""
+    value, inverted = Value.cast(value), 0
+    while isinstance(value, Operator) and len(value) == 1:
+        ops = value.operands
+        if value.operator == "~" and len(ops[0]) == 1:
+            value, inverted = ops[0], inverted ^ 1
+        elif (value.operator in ("==", "!=") and len(ops) == 2 and len(ops[0]) == 1
+              and isinstance(ops[1], Const) and ops[1].value in (0, 1)):
+            value, inverted = ops[0], inverted ^ (ops[1].value == 0) ^ (value.operator == "!=")
+        else:
+            break
+    return value, inverted
+
+
 def lut_of(m, inputs: list, function, cells: SliceCells | None = None):
     """One LUT6 computing ``function`` (of a tuple of the given inputs' bits, ints 0 or 1) from up to six
     one-bit ``inputs``: a slice cell when ``cells`` are given (synthesis keeps it one LUT: its
     mapper may otherwise chain shared terms of neighbouring functions), else the same table as an
-    expression. Built under an ``If`` (a state's body), the slice cells' model (``MODEL_CELLS``)
-    drives its output only where that condition holds, 0 elsewhere, while the slice cell in synthesis
-    and the expression are unconditional: use such a LUT only where its condition holds, or build it
-    outside."""
+    expression. An input that is another bit's inverse (``~x``, ``x == 0``) is that bit, the
+    inversion folded into the table (no inverter in front of the slice cell). Built under an ``If``
+    (a state's body), the slice cells' model (``MODEL_CELLS``) drives its output only where that
+    condition holds, 0 elsewhere, while the slice cell in synthesis and the expression are
+    unconditional: use such a LUT only where its condition holds, or build it outside."""
     if not 1 <= len(inputs) <= 6:
         raise ValueError(f"a LUT6 has 1 to 6 inputs, not {len(inputs)}")
     n = len(inputs)
-    inputs = list(inputs) + [Const(0, 1)] * (6 - n)       # (the unused inputs tied to 0)
-    init = sum(int(bool(function(tuple((a >> i) & 1 for i in range(n))))) << a for a in range(64))
+    bits, flips = zip(*(_polarity(v) for v in inputs), strict=True)
+    inputs = list(bits) + [Const(0, 1)] * (6 - n)       # (the unused inputs tied to 0)
+    init = sum(int(bool(function(tuple(((a >> i) & 1) ^ flips[i] for i in range(n))))) << a for a in range(64))
     if cells is None:
         return Const(init, 64).bit_select(Cat(*inputs), 1)
     return cells.lut6(m, init, inputs)

@@ -38,6 +38,8 @@ Contract (the same as ``m.FSM()``):
   one-bit inputs, with the state's next value one LUT (``fpgax.hdl.bits.lut_of``; a slice cell
   with ``cells``) of its register, those inputs and the OR of its entries (with ``cells``, up to
   six entries, a LUT of its own): the condition's own LUT is not on the state's path.
+  ``direct_from=(states)``: the moves from those states are inputs of that LUT themselves, not
+  through the entries' OR (for an entry decided late in its cycle; at most four inputs in all).
 * ``next_is_lut(S, inputs, function, cells)``: state S's register takes ``function(inputs)`` (up to six
   one-bit inputs) in every cycle, one LUT, instead of the next-state logic the gotos make; the
   caller guarantees the two agree (with ``checks``, an ``Assert`` says they do). For a state entered
@@ -180,13 +182,15 @@ class OneHotFSM:
             raise ValueError(f"state {self._current!r}: leaves_when() twice")
         self._leaves[self._current] = Value.cast(condition)
 
-    def leaves_when_lut(self, inputs: list, function, cells=None):
+    def leaves_when_lut(self, inputs: list, function, cells=None, direct_from=()):
         """The state whose body this is is left exactly when ``function`` (of a tuple of the
-        ``inputs``' bits, as ``lut_of``'s) holds; its next value one LUT (see the contract)."""
-        if not 1 <= len(inputs) <= 4:
-            raise ValueError(f"leaves_when_lut: 1 to 4 inputs, not {len(inputs)}")
+        ``inputs``' bits, as ``lut_of``'s) holds; its next value one LUT (see the contract), the
+        entries from the states ``direct_from`` inputs of their own."""
+        if not 1 <= len(inputs) <= 4 - len(direct_from):
+            direct = f" with {len(direct_from)} direct entries" if direct_from else ""
+            raise ValueError(f"leaves_when_lut: 1 to {4 - len(direct_from)} inputs{direct}, not {len(inputs)}")
         self.leaves_when(lut_of(self._m, inputs, function))
-        self._leaf_luts[self._current] = (list(inputs), function, cells)
+        self._leaf_luts[self._current] = (list(inputs), function, cells, tuple(direct_from))
 
     def next_is_lut(self, name: str, inputs: list, function, cells=None):
         """State ``name``'s next value is ``function`` of ``inputs`` (see the contract)."""
@@ -239,15 +243,23 @@ class OneHotFSM:
                 stay = bit & ~moved
             stays[s] = stay
             if s in self._leaf_luts:      # (one LUT: the register, the inputs, the entries' OR)
-                inputs, function, cells = self._leaf_luts[s]
-                # (the entries' OR a LUT of its own in synthesis: the mapper otherwise chains it
+                inputs, function, cells, direct_from = self._leaf_luts[s]
+                missing = [x for x in direct_from if x not in entered_from[s]]
+                if missing:
+                    raise ValueError(f"leaves_when_lut of {s!r}: no move to it from {', '.join(missing)}")
+                direct = [flag for flag, source in zip(enter[s], entered_from[s], strict=True) if source in direct_from]
+                others = [flag for flag, source in zip(enter[s], entered_from[s], strict=True)
+                          if source not in direct_from]
+                # (the other entries' OR a LUT of its own in synthesis: the mapper otherwise chains it
                 # with the flags' conditions)
-                if cells is not None and 1 < len(enter[s]) <= 6:
-                    entered = lut_of(self._m, enter[s], any, cells)
+                if cells is not None and 1 < len(others) <= 6:
+                    entered = lut_of(self._m, others, any, cells)
                 else:
-                    entered = or_tree(enter[s]) if enter[s] else Const(0, 1)
-                next_bit = lut_of(self._m, [bit, *inputs, entered],
-                                  lambda x, f=function: bool((x[0] and not f(x[1:-1])) or x[-1]), cells)
+                    entered = or_tree(others) if others else Const(0, 1)
+                n = len(inputs)
+                next_bit = lut_of(self._m, [bit, *inputs, *direct, entered],
+                                  lambda x, f=function, n=n: bool((x[0] and not f(x[1:1 + n])) or any(x[1 + n:])),
+                                  cells)
             else:
                 next_bit = or_tree([stay] + enter[s])
             if s in self._next_luts:      # (the caller's LUT; the gotos' logic only checks it)

@@ -200,6 +200,44 @@ def test_lut_of_computes_its_function_as_a_table_and_as_a_cell():
         lut_of(m, [Signal() for _ in range(7)], fn)
 
 
+def test_lut_of_folds_an_inverted_input_into_its_table():
+    """An input given inverted (``~x``, ``x == 0``, ``x != 1``) reaches the LUT6 as ``x`` itself -- no
+    inverter between a register and the slice cell -- and the table still computes the function of
+    the inputs as given, on every input, as an expression and as a (model) cell."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS, SliceCells, lut_of
+
+    seen_inputs = []
+
+    def recording_lut6(m, init, inputs):
+        seen_inputs.append(list(inputs))
+        return MODEL_CELLS.lut6(m, init, inputs)
+    cells = SliceCells(recording_lut6, MODEL_CELLS.muxf7, MODEL_CELLS.muxf8, MODEL_CELLS.flop)
+    m = Module()
+    a, b, c, d = (Signal(name=n) for n in "abcd")
+    given = [~a, b == 0, c != 1, d == 1, ~(a == 0)]
+
+    def fn(x):
+        return (x[0] and x[1]) or (x[2] ^ x[3]) or (x[4] and not x[3])
+    as_expr, as_cell = Signal(), Signal()
+    m.d.comb += [as_expr.eq(lut_of(m, given, fn)), as_cell.eq(lut_of(m, given, fn, cells))]
+    assert [repr(v) for v in seen_inputs[0][:5]] == [repr(v) for v in (a, b, c, d, a)]
+
+    async def bench(ctx):
+        for value in range(16):
+            bits = [(value >> j) & 1 for j in range(4)]
+            for s, v in zip((a, b, c, d), bits, strict=True):
+                ctx.set(s, v)
+            want = int(bool(fn((1 - bits[0], 1 - bits[1], 1 - bits[2], bits[3], bits[0]))))
+            assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), value
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_enables_per_slice_cover_the_register_with_one_lut_a_slice():
     """``enables_per_slice``: slices of at most ``slice_bits`` covering every bit once, each enable the
     function (as an expression: one shared; as model cells: a LUT of each slice's own)."""
@@ -674,3 +712,32 @@ def test_increment_of_luts_adds_one_and_sees_all_ones(width):
         unused._MustUse__silence = True        # (never elaborated)
         with pytest.raises(ValueError, match="more than 30"):
             bits.increment_of_luts(unused, Signal(31), bits.MODEL_CELLS)
+
+
+def test_no_worse_against_python_both_directions_and_widths():
+    """``no_worse``: at least ``limit`` going down, at most going up, on every pair of a 4-bit
+    level and a 3-bit limit (the operands of different widths)."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import no_worse
+    m = Module()
+    level, limit, down, out = Signal(4), Signal(3), Signal(), Signal()
+    m.d.comb += out.eq(no_worse(level, limit, down))
+    seen = set()
+
+    async def bench(ctx):
+        for a in range(16):
+            for b in range(8):
+                for d in (0, 1):
+                    ctx.set(level, a)
+                    ctx.set(limit, b)
+                    ctx.set(down, d)
+                    want = a >= b if d else a <= b
+                    assert ctx.get(out) == want, (a, b, d)
+                    seen.add(want)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == {False, True}

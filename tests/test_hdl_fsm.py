@@ -472,6 +472,71 @@ def test_leaves_when_lut_of_more_than_four_inputs_is_an_error():
             fsm.leaves_when_lut([Signal() for _ in range(5)], any)
 
 
+class DirectEntryMachine(Elaboratable):
+    """Three states; B leaves on a table of two inputs (``leaves_when_lut``), its entry from A an
+    input of B's LUT of its own (``direct_from``), from C through the entries' OR -- or the same
+    moves as ``m.FSM()`` (``reference``)."""
+
+    def __init__(self, reference, cells=None, direct_from=("A",)):
+        self.reference, self.cells, self.direct_from = reference, cells, direct_from
+        self.inputs = Signal(4)
+        self.state = Signal(2)
+
+    def elaborate(self, platform):
+        m = Module()
+        m._MustUse__silence = platform == "unsimulated"
+        i = self.inputs
+        if self.reference:
+            with m.FSM(init="A"):
+                with m.State("A"):
+                    with m.If(i[0] & i[1]):
+                        m.next = "B"
+                    with m.Elif(i[2]):
+                        m.next = "C"
+                with m.State("B"):
+                    m.d.comb += self.state.eq(1)
+                    with m.If(i[0] & ~i[3]):
+                        m.next = "C"
+                    with m.Elif(~i[0] & i[3]):
+                        m.next = "A"
+                with m.State("C"):
+                    m.d.comb += self.state.eq(2)
+                    with m.If(i[1]):
+                        m.next = "B"
+                    with m.Elif(i[3]):
+                        m.next = "A"
+            return m
+        fsm = OneHotFSM(m, init="A", checks=True)
+        with fsm.state("A"):
+            fsm.goto_if("B", i[0] & i[1])
+            fsm.goto_if("C", ~(i[0] & i[1]) & i[2])
+        with fsm.state("B"):
+            m.d.comb += self.state.eq(1)
+            fsm.goto_if("C", i[0] & ~i[3])
+            fsm.goto_if("A", ~i[0] & i[3])
+            fsm.leaves_when_lut([i[0], i[3]], lambda x: x[0] != x[1], self.cells, direct_from=self.direct_from)
+        with fsm.state("C"):
+            m.d.comb += self.state.eq(2)
+            fsm.goto_if("B", i[1])
+            fsm.goto_if("A", ~i[1] & i[3])
+        fsm.finish()
+        return m
+
+
+@pytest.mark.parametrize("cells", [None, MODEL_CELLS])
+def test_leaves_when_lut_with_a_direct_entry_moves_like_the_elif_chain(cells):
+    """``leaves_when_lut(direct_from=...)``: the entry from A an input of B's next-value LUT, the
+    other through the entries' OR -- the same machine as ``m.FSM()``, every state visited."""
+    rng = random.Random(11)
+    ref, dut = DirectEntryMachine(reference=True), DirectEntryMachine(reference=False, cells=cells)
+    assert side_by_side(rng, ref, dut) == {0, 1, 2}
+
+
+def test_leaves_when_lut_direct_from_a_state_without_a_move_there_is_an_error():
+    with pytest.raises(ValueError, match="no move to it from D"):
+        DirectEntryMachine(reference=False, direct_from=("D",)).elaborate("unsimulated")
+
+
 def test_leaves_when_that_disagrees_with_the_moves_fails_its_check():
     # a state that may stay when all inputs are high (a chain of one self-loop there) whose
     # leaves_when says it leaves: the check fires as soon as the machine is there with them high
