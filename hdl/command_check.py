@@ -141,6 +141,26 @@ def opcode_lows(m, opcode, codes, cells):
     return low, lut_of(m, [opcode[6], opcode[7]], lambda x: not any(x), cells)
 
 
+def zero_or_over(m, value, limit: int, cells=None):
+    """``value == 0 or value > limit``: with ``cells``, two levels of slice LUTs -- the bits above
+    ``limit``'s width ORed six to a LUT, the low bits' verdict a LUT (zero or above ``limit``), then
+    one LUT of those (any high bit is above ``limit``; else the low bits decide); a compare and its
+    OR had been a chain of four LUTs. Without ``cells``, the expression."""
+    value = Value.cast(value)
+    if cells is None:
+        return (value == 0) | (value > limit)
+    b = max(1, limit.bit_length())
+    if b > 6 or b >= len(value):
+        raise ValueError(f"zero_or_over: a limit of {limit} for {len(value)} bits needs a compare")
+    high = [value[i] for i in range(b, len(value))]
+    parts = [lut_of(m, high[i:i + 6], any, cells) for i in range(0, len(high), 6)]
+    parts.append(lut_of(m, [value[i] for i in range(b)],
+                        lambda x: (lambda v: v == 0 or v > limit)(sum(bit << i for i, bit in enumerate(x))), cells))
+    while len(parts) > 1:
+        parts = [lut_of(m, parts[i:i + 6], any, cells) for i in range(0, len(parts), 6)]
+    return parts[0]
+
+
 def cancel_like_and_replace_qty(m, cmd, cells=None):
     """``(a CANCEL or a REPLACE to quantity 0, a REPLACE to another quantity)`` of a command's
     fields (``CommandLayout``): the target family's commands and the replace family's. With slice
@@ -230,7 +250,7 @@ class CommandCheck(wiring.Component):
         rule("qty_zero", cmd.qty == 0, True)
         rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
-        rule("depth", (cmd.qty == 0) | (cmd.qty > cfg.snapshot_depth), True)
+        rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, getattr(platform, "slice_cells", None)), True)
 
         # -- the rows, at t+1 (with the command held) -------------------------------------------
         acct, band = self.account, self.band

@@ -12,9 +12,10 @@ Contract
   from cycle t+3 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
   of the engine's counter) in the first cycle it is presented, every other field as written.
 * ``writers=n`` (more than 1): ``w_en`` has a bit and ``w_data`` an event for each of ``n`` writers,
-  of which at most one writes in a cycle; each is staged in its own registers and the staged
-  events are ORed on their way to the queue, so that no writer's logic meets another's before a
-  register.
+  of which at most one writes in a cycle, and only while ``w_rdy`` holds (the writers wait for it:
+  their enables are registered as they are, ``w_rdy`` not on their path; with ``checks``, an
+  ``Assert`` says so); each is staged in its own registers and the staged events are ORed on
+  their way to the queue, so that no writer's logic meets another's before a register.
 * ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
   written is ignored): the count is kept from the stage's register, so the writer's decision to
   write reaches no adder.
@@ -23,7 +24,7 @@ Contract
   handshakes of this cycle reach no adder); ``empty``: none now.
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal, Value
+from amaranth import Assert, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,10 +34,11 @@ from fpgax.hdl.layouts import EventLayout
 
 
 class EventOutput(wiring.Component):
-    def __init__(self, depth: int = 16, numbered: bool = False, writers: int = 1):
+    def __init__(self, depth: int = 16, numbered: bool = False, writers: int = 1, checks: bool = False):
         self.depth = depth
         self.numbered = numbered
         self.writers = writers
+        self.checks = checks
         super().__init__({
             "w_data": In(EventLayout if writers == 1 else data.ArrayLayout(EventLayout, writers)),
             "w_en": In(writers),
@@ -58,9 +60,12 @@ class EventOutput(wiring.Component):
             # (data registers: no reset, which would put the reset's net in front of each)
             copies = [Signal(EventLayout, name=f"staged_data_{i}", reset_less=True) for i in range(self.writers)]
             # (and whether any is staged, a register of its own: the queue's write is not behind
-            # the OR of the selects below)
+            # the OR of the selects below; the writers write only while ``w_rdy``)
             staged_any = Signal()
-            m.d.sync += staged_any.eq(self.w_rdy & self.w_en.any())
+            m.d.sync += staged_any.eq(self.w_en.any())
+            if self.checks:
+                m.d.sync += [Assert(~self.w_en.any() | self.w_rdy, "EventOutput: a write while w_rdy is low"),
+                             Assert((self.w_en & (self.w_en - 1)) == 0, "EventOutput: two writers in a cycle")]
             m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
             # (the data's selects: the writers' enables registered whatever ``w_rdy`` -- they choose
             # the data only when an event was staged, which ``w_rdy`` allowed --, copied per 32 bits

@@ -16,13 +16,14 @@ Contract
   best level's row is read at once. ``go`` (with ``start``, or in a later cycle) with ``limit`` and
   ``any_price``: a level is acceptable when ``any_price`` or it is no worse than ``limit`` (at most
   ``limit`` going up, at least going down); the levels after the best are searched from then on.
-  ``go_best`` (with a ``go`` given with ``start``): ``best`` again, what ``limit`` is compared with
-  (a sequencer's register, where ``best`` may come late: it is only the best row's address).
   ``peek_best`` (with ``peek_best=True``): ``best`` again in every cycle, a net of its own for the
   peek's word address -- the peek's blocks are a hundred loads (asserted equal with ``checks``).
-  A ``go`` after ``start`` is given only when the best is acceptable (the sequencer starts the feed
-  before it knows whether the command will trade, and gives ``go`` when it does, ``stop``
-  otherwise: until ``go`` the feed does not touch the index). ``go`` is never given in an idle
+  ``go`` is given only when the best is acceptable, with ``start`` or after it (the sequencer
+  starts the feed before it knows whether the command will trade, and gives ``go`` when it does,
+  ``stop`` otherwise: until ``go`` the feed does not touch the index), so the best is the first
+  entry found -- or for a command the sequencer then rejects, whose entries it never takes (it
+  stops the feed). With ``checks``, an ``Assert`` says that a ``go`` with ``start`` comes with
+  an acceptable best. ``go`` is never given in an idle
   cycle without ``start`` (the search is decided on ``go`` alone there). The index must be free
   (``free_next`` or not ``busy``) in the cycle after ``go``, and is the feed's until ``idle``.
 * ``o`` carries, in order, one entry per acceptable occupied level (``found`` = 1, ``idx``, and its
@@ -108,7 +109,7 @@ class LevelFeed(wiring.Component):
         self.entry = sweep_entry(level_bits, slot_bits)
         super().__init__({
             "start": In(1), "book": In(book_bits), "down": In(1), "best": In(level_bits),
-            "go": In(1), "go_best": In(level_bits), "limit": In(level_bits), "any_price": In(1),
+            "go": In(1), "limit": In(level_bits), "any_price": In(1),
             **({"peek_best": In(level_bits)} if peek_best else {}),
             "stop": In(1), "idle": Out(1), "holding": Out(1), "draining": Out(1), "exhausted": Out(1),
             "o": Out(stream.Signature(self.entry)),
@@ -154,9 +155,7 @@ class LevelFeed(wiring.Component):
         take = cand_valid & ~finished
         acceptable = any_price | no_worse(cand, limit, down)
         starting = Signal()
-        best_acceptable = self.any_price | no_worse(self.go_best, self.limit, self.down)
-        # (taken at start: checked when ``go`` comes with it; acceptable by contract when it comes later)
-        best_ends = self.go & ~best_acceptable
+        # (the best, taken at start, is acceptable: contract)
         # the level next to the best (``adjacent``, in its word), read ahead: its row is read in the
         # cycle the peek's words come out (``spec_read`` in the cycle before, ``PEEK``), before the
         # words say whether it holds orders (``spec_used``) and whether it is acceptable; both are
@@ -178,7 +177,7 @@ class LevelFeed(wiring.Component):
         f_idx = [Signal(lb, name=f"f_idx{j}") for j in range(L + 1)]
         m.d.sync += [self.row_en.eq(reading),
                      f_valid.eq(Cat(reading, f_valid[0], f_valid[1] & ~spec_drop, f_valid[2:-1])),
-                     f_found.eq(Cat((take & ~cand_last & acceptable) | (starting & ~best_ends), f_found[0],
+                     f_found.eq(Cat((take & ~cand_last & acceptable) | starting, f_found[0],
                                     Mux(spec_at1, spec_used & spec_acceptable, f_found[1]), f_found[2:-1])),
                      cand_valid.eq(0), spec_at1.eq(in_peek & f_valid[0])]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
@@ -187,7 +186,7 @@ class LevelFeed(wiring.Component):
         # cycles before the peek's: its read enable is ``spec_read``)
         with m.If(self.idle):
             m.d.sync += [self.row_addr.eq(Cat(self.best, self.book)), f_idx[0].eq(self.best),
-                         finished.eq(best_ends)]
+                         finished.eq(0)]
         with m.Elif(before_peek):
             m.d.sync += [self.row_addr.eq(Cat(adjacent, book)), f_idx[0].eq(adjacent)]
         with m.Elif(take):
@@ -234,7 +233,9 @@ class LevelFeed(wiring.Component):
         if self.checks and self.with_peek_best:
             m.d.sync += Assert(self.peek_best == self.best, "peek_best: best again")
         if self.checks:
-            m.d.sync += [Assert(~self.start | self.idle, "the feed's start while it is not idle"),
+            m.d.sync += [Assert(~(self.go & self.start) | self.any_price | no_worse(self.best, self.limit, self.down),
+                                "the feed's go with start: the best is not acceptable"),
+                         Assert(~self.start | self.idle, "the feed's start while it is not idle"),
                          Assert(~self.start | ((reserved == 0) & ~take & ~(spec_at1 & spec_used) & ~pop),
                                 "the feed starts with nothing reserved, taken or popped")]
 
@@ -278,7 +279,14 @@ class LevelFeed(wiring.Component):
         # word's edge: the adjacent level is in the best's word)
         after_best, adjacent_1h, ahead_ok = Signal(W), Signal(W), Signal()
         best_bit = best[:wb]
-        spec = ahead_ok & ~Mux(down, best_bit == 0, best_bit == W - 1)
+        # (a register of its own, loaded in every idle cycle from the start's inputs as ``ahead_ok``,
+        # ``down`` and ``best`` are: the compare is not on ``go``'s path to the read enable)
+        spec = Signal()
+
+        def spec_of(ahead_ok_, down_, best_bit_):
+            return ahead_ok_ & ~Mux(down_, best_bit_ == 0, best_bit_ == W - 1)
+        if self.checks:
+            m.d.sync += Assert(self.idle | (spec == spec_of(ahead_ok, down, best_bit)), "spec: its registers' value")
         # (each bit a table of the best's bit and the direction: a LUT6 up to 32-level words, and
         # the mask's two tables, with and without the adjacent level, chosen by ``ahead_ok``)
         table_inputs = [best_bit[i] for i in range(wb)] + [down]
@@ -368,7 +376,7 @@ class LevelFeed(wiring.Component):
             # (loaded in every idle cycle: only ``start`` moves the machine)
             m.d.sync += [book.eq(self.book), down.eq(self.down), limit.eq(self.limit), best.eq(self.best),
                          any_price.eq(self.any_price), ahead.eq(0), fresh.eq(0), find_due.eq(0),
-                         ahead_ok.eq(self.ahead_ok),
+                         ahead_ok.eq(self.ahead_ok), spec.eq(spec_of(self.ahead_ok, self.down, self.best[:wb])),
                          adjacent.eq(Cat(step_one(self.best[:wb], self.down), self.best[wb:]))]
             # (``go`` in an idle cycle comes with ``start``: contract. The search is decided on
             # ``go`` alone, so that ``start``, which a sequencer makes late in its cycle, reaches the
@@ -422,6 +430,20 @@ class LevelFeed(wiring.Component):
                 m.d.sync += [ahead.eq(more), req_start.eq(more)]
             fsm.goto("TAKE")
             drain_on_stop()
+        # (TAKE's moves to the waits, each one LUT of a copy of its register, the words' two ORs
+        # -- ``rest_any``'s halves, LUTs of ``rest_g``'s found bits --, registers and ``stop``: the
+        # mapper had chained ``rest_any`` and the moves, four LUTs to the waits' registers)
+        n_a = len(found_bits) // 2
+        if cells is not None and n_a <= 5:
+            any_a_lut = lut_of(m, found_bits[:n_a], any, cells)
+            any_b_lut = lut_of(m, [*found_bits[n_a:], b_used], lambda x: any(x[:-1]) and x[-1], cells)
+        else:
+            any_a_lut, any_b_lut = any_a, any_b & b_used
+        take_near = fsm.copy("TAKE", cells, "moves")
+        to_wait_find = lut_of(m, [take_near, any_a_lut, any_b_lut, find_due, self.stop],
+                              lambda x: x[0] and not (x[1] or x[2]) and x[3] and not x[4], cells)
+        to_wait_word = lut_of(m, [take_near, any_a_lut, any_b_lut, find_due, ahead, self.stop],
+                              lambda x: x[0] and not (x[1] or x[2] or x[3]) and x[4] and not x[5], cells)
         with fsm.state("TAKE"):          # the next level of the words, or on to the next word
             # (the peeked next word, empty when its summary bit is clear: its levels dropped here,
             # in ``rest``'s next value below)
@@ -429,13 +451,11 @@ class LevelFeed(wiring.Component):
                 with m.If(can_offer):
                     offer()
                     fsm.goto("GROUP")
-            with m.Elif(find_due):
-                fsm.goto("WAIT_FIND")
-            with m.Elif(ahead):
-                fsm.goto("WAIT_WORD")
-            with m.Elif(can_offer):
+            with m.Elif(~find_due & ~ahead & can_offer):
                 offer()
                 fsm.goto("END")
+            fsm.goto_if("WAIT_FIND", to_wait_find, within=True)
+            fsm.goto_if("WAIT_WORD", to_wait_word, within=True)
             drain_on_stop()
         with fsm.state("WAIT_WORD"):
             load_answer()

@@ -222,14 +222,18 @@ class LevelIndex(IndexPorts):
         def now(state):
             return fsm.ongoing(state)
         # in ADJACENT or FAR_ENCODE: a register of its own (those states' registers drive the answer)
+        # (``hit``'s copy for the machine's own decisions -- its moves, ``ending``, ``leaving``, the
+        # far word's read: ``hit`` itself selects some seventy bits of the answer)
+        cells = getattr(platform, "slice_cells", None)
+        hit_ctl = register_copy(m, gate & start_any, cells, en=now("ALIGN"), name="hit_ctl")
         ending = Signal()
-        m.d.sync += ending.eq((now("CHOOSE") & ~hit & ~go_far) | now("FAR_GROUP"))
+        m.d.sync += ending.eq((now("CHOOSE") & ~hit_ctl & ~go_far) | now("FAR_GROUP"))
         # (``leaving``: an operation ends now; busy is never high in IDLE, so ``busy_on`` is busy and
         # not leaving, without the start's logic)
         # (each one LUT of ``start``, which its requesters decide late in their cycle, and registers
         # and ``leaving``: slice cells in synthesis, where the mapper made a chain of LUT2s of them)
         cells = getattr(platform, "slice_cells", None)
-        leaving = lut_of(m, [now("WRITE"), now("CHOOSE"), hit, ending, now("INIT"), init[-1]],
+        leaving = lut_of(m, [now("WRITE"), now("CHOOSE"), hit_ctl, ending, now("INIT"), init[-1]],
                          lambda x: x[0] or (x[1] and x[2]) or x[3] or (x[4] and x[5]), cells)
         # (to IDLE: in IDLE without a start, or leaving an operation)
         busy = Signal(init=1)
@@ -358,16 +362,14 @@ class LevelIndex(IndexPorts):
             with m.If(hit):
                 answer(1, hit_pos, sel, hit_rest)
                 m.d.sync += [self.beyond.eq(beyond_chosen), beyond_rest.eq(rest_chosen)]
-                go("IDLE")
-            with m.Elif(go_far):
-                go("FAR_WAIT")
-            with m.Else():
-                go("ADJACENT")
+            fsm.goto_if("IDLE", hit_ctl)
+            fsm.goto_if("FAR_WAIT", ~hit_ctl & go_far)
+            fsm.goto_if("ADJACENT", ~hit_ctl & ~go_far)
         # the words' reads: IDLE's at a start, LOAD's (the adjacent word for a FIND, NEXT_WORD's
         # word) and CHOOSE's of a far word -- one LUT of the start and registers (a slice cell in
         # synthesis: the mapper had put two more after the start's); the summary's at a start
         words_later = Signal()
-        m.d.comb += words_later.eq((now("LOAD") & (op.as_value()[2] | is_find)) | (now("CHOOSE") & ~hit & go_far))
+        m.d.comb += words_later.eq((now("LOAD") & (op.as_value()[2] | is_find)) | (now("CHOOSE") & ~hit_ctl & go_far))
         m.d.comb += [words.read.en.eq(lut_of(m, [now("IDLE"), self.start, words_later],
                                              lambda x: (x[0] and x[1]) or x[2], cells)),
                      summary.read.en.eq(lut_of(m, [now("IDLE"), self.start], all, cells))]

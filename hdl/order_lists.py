@@ -268,16 +268,22 @@ class Unlinker(wiring.Component):
         with m.If(arriving[self.rows_latency]):
             m.d.sync += [l_head.eq(equal_of_luts(m, self.level_data.head, slot, cells)),
                          l_tail.eq(equal_of_luts(m, self.level_data.tail, slot, cells))]
+        # (the level's write: its enables flip-flops of their own in synthesis, each one LUT of
+        # registers at D and the reset alone at R -- as a register zeroed unless ``finish``, Yosys
+        # had folded the reset's net, its slowest, into a LUT before the register's reset pin)
+        lw = Signal(self.level_write.shape())
+        m.d.comb += [self.level_write.eq(lw), self.level_write.en.eq(register_of_its_own(
+            m, Mux(finish & from_level & (l_head ^ l_tail), Mux(l_head, HEAD, TAIL), 0), cells, name="level_write_en"))]
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
-                  self.level_write, self.state_write)
+                  lw, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]
         m.d.comb += self.level_emptied_next.eq(from_level & l_head & l_tail)
         with m.If(finish):
-            lw, aw = self.level_write, self.alist_write
+            aw = self.alist_write
             m.d.sync += [
                 self.done.eq(1), self.level_emptied.eq(from_level & l_head & l_tail),
-                # the level: its head or tail moves past the order, or its neighbours skip it
-                lw.en.eq(Mux(from_level & (l_head ^ l_tail), Mux(l_head, HEAD, TAIL), 0)),
+                # the level: its head or tail moves past the order, or its neighbours skip it (the
+                # enables above)
                 lw.addr.eq(idx | (book << self.lb)), lw.data.head.eq(nxt), lw.data.tail.eq(prv),
                 self.next_write.en.eq(from_level & ~l_head & ~l_tail), self.next_write.addr.eq(prv),
                 self.next_write.data.eq(nxt),

@@ -178,7 +178,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits)
-        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=3)
+        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=4, checks=self.checks)
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
         GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
@@ -336,10 +336,6 @@ class PipelinedEngine(wiring.Component):
                                         "idx": lb, "leaves": 32, "price": 32}))
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
         opp_best = Mux(buy, sym.ask, sym.bid)
-        # (the same a cycle later: what a late feed's go compares with its limit. Neither the side
-        # nor the best changes in the cycle before a late feed's start: asserted)
-        opp_best_held = Signal(lb)
-        m.d.sync += opp_best_held.eq(opp_best)
         own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
@@ -347,27 +343,28 @@ class PipelinedEngine(wiring.Component):
         next_gen = Signal(g)
 
         # -- events ---------------------------------------------------------------------------------
-        # the events: three writers the event output stages apart (at most one writes in a cycle):
-        # DECIDE's, the other states' (each state's own, ORed under its register) and the matcher's
+        # the events: four writers the event output stages apart (at most one writes in a cycle):
+        # DECIDE's, the other states' (each state's own, ORed under its register), the matcher's and
+        # T3's (a CANCEL's CANCELED, decided from the check's verdicts as they come: its enable one
+        # LUT before the event output's, not behind the other states' OR)
         EventWrite = data.StructLayout({"en": 1, "ev": EventLayout})
-        decide_ev = Signal(EventWrite)
+        decide_ev, t3_ev = Signal(EventWrite), Signal(EventWrite)
         # (each state's event gated by a copy of its register: ``StateMux.drive``)
         ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells)
-        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)),
+        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en)),
                      matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
-            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en)
+            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en)
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
-            m.d.sync += Assert(~(feed.go & feed.start) | (feed.go_best == feed.best), "the feed's go_best is its best")
             # (the peek's words are in the book side's search order; it sees no index write after
             # the feed's start: ``IndexPeek``'s contract)
             m.d.sync += Assert(~feed.start | (feed.down == searched_down(feed.book)),
                                "the feed's direction is its side's")
             m.d.sync += Assert(~(index.writing & ~feed.idle), "an index write while the feed runs")
             m.d.sync += Assert(~feed.o.ready | feed.o.valid, "the feed's o.ready without o.valid")
-        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data)):
+        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data, t3_ev.ev)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
@@ -437,17 +434,18 @@ class PipelinedEngine(wiring.Component):
         # ORed, each 0 while its requester does not ask) and its idle multiplexer. The fields of a
         # state's request are registers that hold while the machine is in it (asserted), so the
         # copy registered in its cycle before is its request: a state asks from its second cycle on
-        # (``index_request``: ``seq_asks``)
+        # (``index_request``)
         ireq_mux = StateMux(fsm, data.StructLayout({"op": IndexOp, "book": bb, "idx": lb,
                                                     "down": 1, "inclusive": 1}), "ireq")
         ireq = ireq_mux.value
         seq_req = Signal.like(ireq)
-        seq_asks = Signal()              # (the start of a requesting state in its second cycle or later)
+        # (the index's start: the requesting states' asks -- each in its second cycle or later --
+        # and the other requesters' starts, registers, two LUT levels: ``index_request``'s, below)
+        index_starts_any = Signal()
         requesting_states = []           # (``index_request``'s)
         m.d.sync += seq_req.eq(ireq)
         m.d.comb += [
-            index.start.eq(lut_of(m, [seq_asks, feed.index_start, rester.index_start, walker.index_start], any,
-                                  row_cells)),
+            index.start.eq(index_starts_any),
             index.op.eq(seq_req.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
                         | walker.index_op.as_value()),
             # (book and level: a LUT a bit, slice cells in synthesis -- before the words' read
@@ -492,9 +490,9 @@ class PipelinedEngine(wiring.Component):
             was_here = Signal(name=f"ireq_was_{state}")    # in this state in the cycle before
             inputs, function = when
             # (from a copy of the state's register: a state's own has a hundred loads or more)
-            asks = lut_of(m, [fsm.copy(state, row_cells, "asks"), was_here, *inputs],
-                          lambda x: x[0] and x[1] and function(x[2:]), row_cells)
-            requesting_states.append((state, here, asks, was_here))
+            copy = fsm.copy(state, row_cells, "asks")
+            asks = lut_of(m, [copy, was_here, *inputs], lambda x: x[0] and x[1] and function(x[2:]), row_cells)
+            requesting_states.append((state, here, asks, was_here, [copy, was_here, *inputs], function))
             m.d.comb += [here.op.eq(operation), here.book.eq(book), here.idx.eq(level),
                          here.down.eq(down), here.inclusive.eq(inclusive)]
             return asks
@@ -584,7 +582,6 @@ class PipelinedEngine(wiring.Component):
             feed.book.eq(Cat(feed_book_side, cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             feed.best.eq(feed_best), feed.peek_best.eq(peek_best),
-            feed.go_best.eq(opp_best_held),
             feed.limit.eq(idx[:lb]), feed.any_price.eq(market_near),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
@@ -1070,9 +1067,22 @@ class PipelinedEngine(wiring.Component):
         # (t1, registered: a NEW that is not a FOK; the rester running on rests its order at the best
         # of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
-        same_book = rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])
-        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)), rest_same_book.eq(same_book),
-                     rest_near.eq(same_book & rest_at_best)]
+        # (the books' compare two LUT levels of slice cells, the symbols three bit pairs to a LUT, the
+        # side and ``rest_at_best`` in a LUT of their own: the mapper had chained four LUTs)
+        book_chunks = equal_chunks_of_luts(m, rest_book[1:], cmd.symbol[:sb], row_cells)
+        if len(book_chunks) > 5:
+            raise ValueError(f"{sb} symbol bits: the book's compare takes at most 15")
+        side_opposite = lut_of(m, [rest_book[0], cmd.side[0]], lambda x: x[0] != x[1], row_cells)
+        side_opposite_at_best = lut_of(m, [rest_book[0], cmd.side[0], rest_at_best],
+                                       lambda x: x[0] != x[1] and x[2], row_cells)
+        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)),
+                     rest_same_book.eq(lut_of(m, [*book_chunks, side_opposite], all, row_cells)),
+                     rest_near.eq(lut_of(m, [*book_chunks, side_opposite_at_best], all, row_cells))]
+        if self.checks:
+            same_book = rest_book == Cat(~cmd.side[0], cmd.symbol[:sb])
+            m.d.sync += Assert(~fsm.ongoing("T2") | ((rest_same_book == same_book)
+                                                     & (rest_near == (same_book & rest_at_best))),
+                               "rest_same_book and rest_near: the books compared")
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
             fsm.goto("T2")
@@ -1103,6 +1113,26 @@ class PipelinedEngine(wiring.Component):
                        sym_read.hi[i], sym_read.lo[i]],
                    lambda x: (x[2] if x[1] == BUY else x[3]) if x[0] else (x[4] if x[1] == BUY else x[5]), row_cells)
             for i in range(len(sym_rd.hi))))
+        # (whether the aggressor meets the opposite side's best, in t2: each of the symbol row's
+        # candidates against the command's price on each side -- compares from registers -- then one
+        # LUT of those four, the row's choice and the aggressor's side, itself one LUT of
+        # registers: the REPLACE's order's side through the owner row's choice. A select of the side
+        # before each candidate's compare had put four LUTs after the owner row's forwarding)
+        own_choice = mems["owner"].read.choice
+        a_buy_t2 = lut_of(m, [is_replace, own_choice.hit[0], OwnerRow(own_choice.written).side,
+                              OwnerRow(own_choice.read).side, cmd.side[0]],
+                          lambda x: ((x[2] if x[1] else x[3]) if x[0] else x[4]) == BUY, row_cells)
+
+        def meets(row, buy):
+            if buy:
+                return row.ask_valid & (market | (cmd.price >= row.ask_price))
+            return row.bid_valid & (market | (cmd.price <= row.bid_price))
+        marketable_next = lut_of(m, [sym_choice.hit[0], a_buy_t2, meets(sym_written, 1), meets(sym_written, 0),
+                                     meets(sym_read, 1), meets(sym_read, 0)],
+                                 lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("T2") | (a_buy_t2 == (t2_aggressor_side == BUY)),
+                               "a_buy_t2: the aggressor's side in t2")
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.lo))]
@@ -1114,15 +1144,22 @@ class PipelinedEngine(wiring.Component):
             # registered now, from the row, and the feed searches from t3 only if it will, or stops;
             # the rester running on writes the best level's row only if its order rests at the best)
             # (the aggressor's: a NEW's, or a REPLACE's order's; a NEW's is whether its feed searches)
-            a_buy = t2_aggressor_side == BUY
-            m.d.sync += marketable_t3.eq(on_symbol_row(lambda row: Mux(
-                a_buy, row.ask_valid & (market | (cmd.price >= row.ask_price)),
-                row.bid_valid & (market | (cmd.price <= row.bid_price)))))
+            m.d.sync += marketable_t3.eq(marketable_next)
             # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(t2_aggressor_side)
             m.d.comb += notional_l.capture.eq(1)
             m.d.sync += market_price.eq(market_notional_price)
             fsm.goto("T3")
+        # (T3's CANCELED, its own writer: the fields in every cycle, the enable one LUT of a copy of
+        # T3's register, the opcode, the event output's room and the target rules' OR)
+        # (the target rules' OR one LUT of their registers, a slice cell: the mapper had chained two)
+        target_ok = lut_of(m, list(check.target_fails_early), lambda x: not any(x), row_cells)
+        m.d.comb += [t3_ev.en.eq(lut_of(m, [fsm.copy("T3", row_cells, "cancel"), op["cancel"], events.w_rdy, target_ok],
+                                        all, row_cells)),
+                     t3_ev.ev.type.eq(E.CANCELED), t3_ev.ev.reason.eq(R.USER), t3_ev.ev.side.eq(own_rd.side),
+                     t3_ev.ev.symbol.eq(cmd.symbol), t3_ev.ev.client_id.eq(ord_rd.client_id),
+                     t3_ev.ev.account.eq(own_rd.account), t3_ev.ev.order_id.eq(cmd.order_id),
+                     t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(mems["leaves"].read.data)]
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -1149,9 +1186,6 @@ class PipelinedEngine(wiring.Component):
             # CANCEL is never a MARKET order)
             canceled_now = lut_of(m, [op["cancel"], events.w_rdy, *check.target_fails_early],
                                   lambda x: x[0] and x[1] and not any(x[2:]), row_cells)
-            emit(E.CANCELED, R.USER, when=canceled_now, side=own_rd.side, symbol=cmd.symbol,
-                 client_id=ord_rd.client_id, account=own_rd.account, order_id=cmd.order_id,
-                 price=ord_rd.price, qty=mems["leaves"].read.data)
             with m.If(market):
                 fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
@@ -1301,8 +1335,15 @@ class PipelinedEngine(wiring.Component):
             (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
                             Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
             (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
+        # (its enable one LUT of two LUTs of registers, each a copy of its own: ``go``'s, and a NEW
+        # accepted that waits for a slot -- ``new_accepting`` has some thirty-five loads)
+        waits_for_slot = lut_of(m, [new_near, verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
+                                lambda x: x[0] and not (x[1] or x[2] or x[3]) and not (x[4] and x[5]), row_cells)
+        if self.checks:
+            m.d.sync += Assert(here.en == (go & ~(new_accepting & ~new_ready)), "DECIDE's event enable")
         m.d.comb += [
-            here.en.eq(go & ~(new_accepting & ~new_ready)),
+            here.en.eq(lut_of(m, [lut_of(m, go_inputs, go_of, row_cells), waits_for_slot],
+                              lambda x: x[0] and not x[1], row_cells)),
             # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
             here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
                                          lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
@@ -1364,9 +1405,9 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("WALKING", to_walk, within=True)
             fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells), within=True)
             fsm.goto_if("REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells), within=True)
-            fsm.goto_if("LEFT_OVER", lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
-                                            lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells),
-                        within=True)
+            decide_to_left_over = lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
+                                         lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells)
+            fsm.goto_if("LEFT_OVER", decide_to_left_over, within=True)
             fsm.goto_if("UNLINK", lut_of(m, [go_for_moves, canceling, replacing_now, keeps],
                                          lambda x: x[0] and (x[1] or (x[2] and not x[3])), row_cells), within=True)
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
@@ -1431,11 +1472,17 @@ class PipelinedEngine(wiring.Component):
         # once it is read
         m.d.sync += match_unfeed.eq((matcher.done & ~(matcher.last.emptied & ~matcher.ahead.valid))
                                     | (fsm.ongoing("MATCH_SETTLE") & last.emptied & ~next_known & feed.o.valid))
+        # (a copy of ``last.emptied`` for the request's LUT: the register has some forty loads,
+        # the request's LUT is the head of the index's start and state)
+        emptied_near = register_copy(m, matcher.last.emptied, row_cells,
+                                     en=fsm.ongoing("MATCHING") & matcher.done, name="emptied_near")
+        if self.checks:
+            m.d.sync += Assert(emptied_near == last.emptied, "emptied_near: a copy of last.emptied")
         with fsm.state("MATCH_SETTLE"):
             settled = index_request(IndexOp.CLEAR_PASSED, opp_book, last.idx, down=buy == 0,
                                     inclusive=last.emptied,
                                     # (the match's rows settled: the index and the feed free, the next best known)
-                                    when=([best_only, clear_free, last.emptied, next_known],
+                                    when=([best_only, clear_free, emptied_near, next_known],
                                           lambda x: not x[0] and x[1] and (not x[2] or x[3])))
             with m.If(~next_known):      # (the feed's head, loaded until it is there)
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
@@ -1446,6 +1493,22 @@ class PipelinedEngine(wiring.Component):
                                                     Mux(last.emptied, next_best.price, last_price)))
             m.d.comb += head_write.eq((best_only | settled) & last.head_valid & ~last.emptied)
             fsm.goto_if("AGGRESSOR_END", best_only | settled)
+        # AGGRESSOR_END's moves, each one LUT of its register and two LUTs of registers (whether the
+        # lists are quiet, whether the order is of a kind that rests) -- the branches below, taken
+        # apart: the mapper had chained ``release`` and the branches' conditions into REST's
+        # register, four LUTs. (The lists quiet imply room in the gone queue: asserted below, so
+        # that a replaced order that ended goes to UNLINK exactly when ``release`` does not hold.)
+        quiet_now = lut_of(m, [gone.r.valid, unlinker.busy, unlinker.done], lambda x: not any(x), row_cells)
+        atif_bits = Value.cast(atif)
+        rests_kind = lut_of(m, [market, atif_bits[0], atif_bits[1]], lambda x: not x[0] and x[1] + 2 * x[2] < IOC,
+                            row_cells)
+        ae_to_idle = lut_of(m, [fsm.ongoing("AGGRESSOR_END"), a_ended, is_replace_at_end, gone.w.ready],
+                            lambda x: x[0] and x[1] and not x[2] and x[3], row_cells)
+        ae_to_unlink = lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, is_replace_at_end, gone.w.ready],
+                              lambda x: x[0] and x[1] and x[2] and not (not x[3] and x[4]), row_cells)
+        ae_to_left_over, ae_to_rest = (lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, rests_kind],
+                                              lambda x, r=r: x[0] and x[1] and not x[2] and x[3] == r, row_cells)
+                                       for r in (0, 1))
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
             # order to rest, or a replaced one to take off its account list, waits for that queue
@@ -1456,16 +1519,20 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += unlink_level.eq(0)
             with m.If(release):           # (ended, not a REPLACE, room in the gone queue: below)
                 m.d.comb += sym_write.eq(1)
-                fsm.goto("IDLE")
-            with m.Elif(lists_quiet & (ended | ~resting_kind)):
-                m.d.comb += sym_write.eq(1)
-                with m.If(ended):          # a replaced order: off its account's list too
-                    fsm.goto("UNLINK")     # (``cancel_start``: below)
-                with m.Else():
-                    fsm.goto("LEFT_OVER")
             with m.Elif(lists_quiet):
                 m.d.comb += sym_write.eq(1)
-                fsm.goto("REST")
+            # to IDLE on ``release``; once the lists are quiet: a replaced order that ended off its
+            # account's list too (UNLINK: ``cancel_start``, below), an order of a kind that does not
+            # rest to LEFT_OVER, one that does to REST
+            fsm.goto_if("IDLE", ae_to_idle, within=True)
+            fsm.goto_if("UNLINK", ae_to_unlink, within=True)
+            fsm.goto_if("LEFT_OVER", ae_to_left_over, within=True)
+            fsm.goto_if("REST", ae_to_rest, within=True)
+            if self.checks:
+                m.d.sync += Assert(ae_to_idle == release, "ae_to_idle: AGGRESSOR_END's release")
+                m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest)
+                                   | ((lists_quiet & ((ended | ~resting_kind)) == (ae_to_unlink | ae_to_left_over))
+                                      & ~release), "AGGRESSOR_END's moves as its branches")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
             emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), when=events.w_rdy & gone.w.ready, side=cmd.side,
                  symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,
@@ -1531,16 +1598,22 @@ class PipelinedEngine(wiring.Component):
         # (DECIDE's ``settled_quiet``, registers: the units' state as predicted for this cycle, exact
         # here as in DECIDE -- T3, the state before, starts no unit -- and a cycle behind in the one
         # case it waits longer for, the unlinker's done cycle with no slot free; asserted)
+        # (its two moves each one LUT of its register and registers, ``cancel_cu`` the one to IDLE:
+        # the mapper had chained the unlink's end through ``fix_due`` and the move, four LUTs to
+        # FIX_CLEAR's register)
+        cu_to_fix = lut_of(m, [fsm.ongoing("CANCEL_UNLINK"), settled_quiet, fix_pending, unlinker.done,
+                               unlinker.level_emptied],
+                           lambda x: x[0] and x[1] and x[2] and not (x[3] and not x[4]), row_cells)
         with fsm.state("CANCEL_UNLINK"):  # off its lists once what the command before left running is done
-            with m.If(settled_quiet & fix_due):
+            with m.If(cu_to_fix):         # (``settled_quiet & fix_due``)
                 m.d.sync += fix_return.eq(1)
-                fsm.goto("FIX_CLEAR")
-            with m.Elif(settled_quiet):
+            fsm.goto_if("FIX_CLEAR", cu_to_fix, within=True)
+            fsm.goto_if("IDLE", cancel_cu, within=True)
+            with m.If(cancel_cu):         # (``settled_quiet & ~fix_due``)
                 # the slot is dead now (the next command's t0 may name it); the unlink goes on
                 # alone, and an emptied level is settled before the next command decides (FIX_*)
                 m.d.comb += cancel_kill.eq(1)           # (``cancel_start``: below)
                 m.d.sync += [fix_pending.eq(1), fix_sym.eq(sym_at), fix_side.eq(tgt.side), fix_idx.eq(tgt.idx)]
-                fsm.goto("IDLE")
 
         # the sequencer's own unlink, as its two states decide it (AGGRESSOR_END: a replaced order
         # that ended, off its account's list once the lists are quiet -- which implies room in the
@@ -1777,27 +1850,37 @@ class PipelinedEngine(wiring.Component):
         cmd_symbol = Value.cast(cmd.symbol)
         cmd_all_symbols, cmd_symbol_fits = Signal(), Signal()
         m.d.sync += [cmd_all_symbols.eq(cmd_symbol == p.ALL_SYMBOLS), cmd_symbol_fits.eq(cmd_symbol[sb:] == 0)]
-        m.d.comb += walker.symbol.eq(cmd_symbol[:sb])
+        m.d.comb += [walker.symbol.eq(cmd_symbol[:sb]), walker.all_symbols.eq(cmd_all_symbols)]
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("WALKING") | ((cmd_all_symbols == (cmd_symbol == p.ALL_SYMBOLS))
                                                          & (cmd_symbol_fits == (cmd_symbol[sb:] == 0))
                                                          & (~visit.valid | (visit.same_symbol
-                                                                            == (visit.owner.symbol
-                                                                                == cmd_symbol[:sb])))),
+                                                                            == ((visit.owner.symbol
+                                                                                 == cmd_symbol[:sb])
+                                                                                | cmd_all_symbols)))),
                                "the walk's copies of the command's symbol")
-        mass_takes = lut_of(m, [cmd_all_symbols, cmd_symbol_fits, visit.same_symbol],
-                            lambda x: x[0] or (x[1] and x[2]), row_cells)
+            # (a MASS_CANCEL of a symbol beyond the book's is rejected: its walk's symbol fits)
+            m.d.sync += Assert(~(fsm.ongoing("WALKING") & (walk_kind == Walk.MASS)) | cmd_all_symbols
+                               | cmd_symbol_fits, "a MASS_CANCEL's walk of a symbol beyond the book's")
+        # (the walker's ``same_symbol`` is the symbol's compare or ``all_symbols``: a register)
+        mass_takes = visit.same_symbol
         # the walker's ``advance`` and ``stop``, what WALKING, WALK_ON and SNAPSHOT_LEVEL decide, each
         # a LUT of two, slice cells in synthesis: the visited order's, by the walk's kind (a LUT of
         # the kind's bits and its condition -- HALT passes a GTC order, MASS_CANCEL an order it
         # does not take, SNAPSHOT a level's orders but its last, FOK its own orders and those that
         # do not fill it, from their borrow directly) and the other states' (registers and the
         # event output's room): the mapper had chained them, seven LUTs from ``levels_left``
-        visit_day = Signal()
-        m.d.comb += visit_day.eq(visit.order.tif == DAY)
-        passes_other = lut_of(m, [*kind_bits, visit_day, mass_takes, visit.last],
-                              lambda x: ((is_walk(x[:2], Walk.HALT) and not x[2]) or (is_walk(x[:2], Walk.MASS)
-                                         and not x[3]) or (is_walk(x[:2], Walk.SNAPSHOT) and not x[4])), row_cells)
+        # (the order's time in force's two bits in the LUT itself: a compare of them had been a LUT
+        # before it)
+        visit_tif = Value.cast(visit.order.tif)
+        assert len(visit_tif) == 2 and len(kind_bits) == 2
+
+        def passes_other_of(x):
+            day = x[2] + 2 * x[3] == DAY
+            return ((is_walk(x[:2], Walk.HALT) and not day) or (is_walk(x[:2], Walk.MASS) and not x[4])
+                    or (is_walk(x[:2], Walk.SNAPSHOT) and not x[5]))
+        passes_other = lut_of(m, [*kind_bits, visit_tif[0], visit_tif[1], mass_takes, visit.last], passes_other_of,
+                              row_cells)
         # (each of them for both values of the FOK's borrow, chosen by it in the LUT that uses
         # them: the borrow, the end of a 33-bit carry chain, meets one LUT)
         def passes_given(short):
@@ -1830,8 +1913,15 @@ class PipelinedEngine(wiring.Component):
                                            or x[5], row_cells))
         # (``levels_zero`` loaded as ``levels_left`` is -- WALK_SIDE, SNAPSHOT_LEVEL's sends -- from
         # compares of registers, in one LUT with the event output's room: a slice cell in synthesis)
+        # (``qty_one``: the command's quantity is 1, registered with the command at the handshake --
+        # a 32-bit compare, which the mapper had chained four LUTs deep before this one)
         qty_one, left_one = Signal(), Signal()
-        m.d.comb += [qty_one.eq(cmd.qty == 1), left_one.eq(levels_left == 1)]
+        with m.If(take):
+            m.d.sync += qty_one.eq(pay.qty == 1)
+        m.d.comb += left_one.eq(levels_left == 1)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("WALK_SIDE") | (qty_one == (cmd.qty == 1)),
+                               "qty_one: the command's qty is 1")
         m.d.sync += levels_zero.eq(lut_of(
             m, [fsm.ongoing("WALK_SIDE"), fsm.ongoing("SNAPSHOT_LEVEL"), events.w_rdy, qty_one, left_one, levels_zero],
             lambda x: x[3] if x[0] else (x[4] if (x[1] and x[2]) else x[5]), row_cells))
@@ -1841,6 +1931,14 @@ class PipelinedEngine(wiring.Component):
                          Assert(walker.leave == (walker.advance | walker.stop), "walker.leave: advance or stop"),
                          Assert(~walker.advance | visit.valid, "walker.advance: during a visit"),
                          Assert(~walker.stop | walker.busy, "walker.stop: while the walker is busy")]
+        walking_end = fsm.copy("WALKING", row_cells, "end")
+
+        def walk_ended(*kinds):
+            """WALKING with no order left (no visit, the walker idle, no walk starting) of one of
+            ``kinds``: one LUT."""
+            return lut_of(m, [walking_end, visit.valid, walker.busy, walk_go, *kind_bits],
+                          lambda x: x[0] and not (x[1] or x[2] or x[3]) and any(is_walk(x[4:], k) for k in kinds),
+                          row_cells)
         with fsm.state("WALKING"):
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
@@ -1870,14 +1968,11 @@ class PipelinedEngine(wiring.Component):
                         # stops, to MATCH, at the order that fills it)
                         with m.If(~fok_stops & ~visit.own & fok_fills):
                             fsm.goto("MATCH")
-            with m.Elif(~walker.busy & ~walk_go):   # no order left
-                with m.Switch(walk_kind):
-                    with m.Case(Walk.FOK):
-                        pass                              # (to LEFT_OVER: ``fok_unfillable``)
-                    with m.Case(Walk.MASS):
-                        fsm.goto("DONE")
-                    with m.Default():
-                        fsm.goto("WALK_SIDE_END")
+            # no order left: a MASS_CANCEL's walk is done, a side's walk goes on to its end (a
+            # FOK's to LEFT_OVER: ``fok_unfillable``), each move one LUT of a copy of WALKING's
+            # register and registers (``walk_ended``, below)
+            fsm.goto_if("DONE", walk_ended(Walk.MASS), within=True)
+            fsm.goto_if("WALK_SIDE_END", walk_ended(Walk.HALT, Walk.SNAPSHOT), within=True)
             fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
             # WALKING is left at a visit its walk does not pass (every kind's move above: HALT's
             # DAY order, MASS_CANCEL's order it takes, SNAPSHOT's last order of a level, FOK's
@@ -1887,8 +1982,10 @@ class PipelinedEngine(wiring.Component):
             stays_if_short, stays_if_fills = (lut_of(m, [visit.valid, passes, walker.busy, walk_go],
                                                      lambda x: x[1] if x[0] else x[2] or x[3], row_cells)
                                               for passes in (passes_if_short, passes_if_fills))
+            # (DECIDE's move, decided late in its cycle, an input of that LUT of its own: not
+            # through the entries' OR)
             fsm.leaves_when_lut([fok_short, stays_if_short, stays_if_fills],
-                                lambda x: not (x[1] if x[0] else x[2]), row_cells)
+                                lambda x: not (x[1] if x[0] else x[2]), row_cells, direct_from=("DECIDE",))
         with fsm.state("WALK_ON"):
             fsm.goto("WALKING")
         # (SNAPSHOT_LEVEL's moves each one LUT of a copy of its register, the event output's room
@@ -1905,12 +2002,37 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("WALKING", lut_of(m, snapshot_moves, lambda x: x[0] and x[1] and not x[2], row_cells),
                         within=True)
 
+        # (DONE is left on one LUT of registers; its next value one LUT of that, its register and
+        # its entries, DECIDE's -- decided late in its cycle -- an input of its own)
+        done_leaves = lut_of(m, [gone.r.valid, unlinker.busy, unlinker.done, fix_pending],
+                             lambda x: not (x[0] or x[1] or x[2]) or x[3], row_cells)
         with fsm.state("DONE"):
             m.d.sync += replacing.eq(0)
             # (the next command's t0 reads a freed slot's state row: the resting orders a match took
             # are off their lists first; a CANCEL's unlink, running on, killed its slot already)
             with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
+            fsm.leaves_when_lut([done_leaves], lambda x: x[0], row_cells, direct_from=("DECIDE",))
+        # LEFT_OVER's next value one LUT of whether it stays (its event or the gone queue's room
+        # awaited), DECIDE's move, AGGRESSOR_END's (an order neither ended nor to rest, once the
+        # lists are quiet: a LUT of two LUTs of registers) and WALKING's (an unfillable FOK): the
+        # mapper had chained AGGRESSOR_END's branches and the entries' OR, four LUTs
+        left_over_stays = lut_of(m, [fsm.ongoing("LEFT_OVER"), events.w_rdy, gone.w.ready],
+                                 lambda x: x[0] and not (x[1] and x[2]), row_cells)
+        fsm.next_is_lut("LEFT_OVER", [left_over_stays, decide_to_left_over, ae_to_left_over, fsm.ongoing("WALKING"),
+                                      fok_unfillable],
+                        lambda x: x[0] or x[1] or x[2] or (x[3] and x[4]), row_cells)
+        # IDLE's next value one LUT of its register, the handshake's valid and four LUTs of
+        # registers, one per family of its entries (the slot's release of AGGRESSOR_END and
+        # LEFT_OVER; CANCEL_UNLINK's, ``cancel_cu``; DONE's; INIT's and REST_SYMBOL's): the mapper had chained the
+        # unlink's end through the fix's due, CANCEL_UNLINK's move and the entries' OR, four LUTs
+        from_done = lut_of(m, [fsm.ongoing("DONE"), gone.r.valid, unlinker.busy, unlinker.done, fix_pending],
+                           lambda x: x[0] and (not (x[1] or x[2] or x[3]) or x[4]), row_cells)
+        from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, index.ready, fsm.ongoing("REST_SYMBOL")],
+                                   lambda x: (x[0] and x[1] and x[2]) or x[3], row_cells)
+        fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.i.valid, release, cancel_cu, from_done,
+                                 from_init_or_rest],
+                        lambda x: (x[0] and not x[1]) or any(x[2:]), row_cells)
         # ``walking``: set as DECIDE starts a FOK's or a MASS_CANCEL's walk and as WALK_SIDE starts a
         # side's, cleared in DONE and by the next command's handshake -- one LUT of those moves'
         # LUTs and registers (the mapper had put two LUTs after DECIDE's move)
@@ -1922,7 +2044,7 @@ class PipelinedEngine(wiring.Component):
         ev_mux.finish()
         ireq_mux.finish()
         # (outside the states' bodies: every cycle)
-        for state, here, asks, was_here in requesting_states:
+        for state, here, asks, was_here, _, _ in requesting_states:
             m.d.sync += was_here.eq(fsm.ongoing(state))
             if self.checks:     # the registered copy is the state's request when it is taken
                 fields = Cat(here.op, here.book, here.idx, here.down, here.inclusive)
@@ -1931,9 +2053,17 @@ class PipelinedEngine(wiring.Component):
                              Assert(~asks | (before == fields),
                                     Format(f"seq_req: {state}'s request fields hold while it is on "
                                            "({:x}, then {:x})", before, fields))]
-        # (one LUT of the states' asks, each one of its state's registers: two LUT levels to the
-        # index's start, the index's own state registers one more)
-        m.d.comb += seq_asks.eq(any_of_luts(m, [(None, [asks for _, _, asks, _ in requesting_states])], row_cells))
+        # (one LUT of the states' asks, each one LUT of its state's registers, the other requesters'
+        # starts in their spare inputs -- an ask ORed with them, a LUT of its own beside the state's
+        # ``asks`` --: two LUT levels to the index's start, the index's own state registers one more)
+        others = [feed.index_start, rester.index_start, walker.index_start]
+        leaves = []
+        for _, _, asks, _, inputs, function in requesting_states:
+            spare, n = 6 - len(inputs), len(inputs)
+            taken, others = others[:spare], others[spare:]
+            leaves.append(lut_of(m, [*inputs, *taken], lambda x, f=function, n=n: (x[0] and x[1] and f(x[2:n]))
+                                 or any(x[n:]), row_cells) if taken else asks)
+        m.d.comb += index_starts_any.eq(any_of_luts(m, [(None, leaves + others)], row_cells))
         # ``sym``'s writes. A field's data is chosen by the state alone -- it counts only in the
         # cycles its enable is high, which are a writing state's -- from a chain of LUTs, the
         # states with the most loads (DECIDE, REST: their value is the default) in none of it; a
@@ -2215,7 +2345,11 @@ class _GoneQueue(wiring.Component):
         m.d.sync += room.eq(~count[self.depth - 3])
         nonempty = Signal()                 # count != 0, a register
         m.d.comb += self.more.eq(count[1])
-        m.d.sync += nonempty.eq(push | self.more | (count[0] & ~count[1] & ~pop))
+        # (one LUT of the count's two low bits, the writers' valids -- the push taken apart -- and
+        # the pop, a slice cell in synthesis: the mapper had put the valids' OR before it)
+        cells = getattr(platform, "slice_cells", None)
+        m.d.sync += nonempty.eq(lut_of(m, [self.w_parts[0], self.w_parts[1], count[0], count[1], pop],
+                                       lambda x: x[0] or x[1] or x[3] or (x[2] and not x[4]), cells))
         m.d.comb += [self.w.ready.eq(room), self.r.valid.eq(nonempty), self.r.payload.eq(entries[rd])]
         # the entry at ``wr`` is written in every cycle (a push only moves ``wr`` on): it is never a
         # queued one, since ``room`` keeps the queue below ``depth`` entries
@@ -2224,7 +2358,6 @@ class _GoneQueue(wiring.Component):
             m.d.sync += wr.eq(wr + 1)
         with m.If(pop):
             m.d.sync += rd.eq(rd + 1)
-        cells = getattr(platform, "slice_cells", None)
 
         def step(x):       # (below, the bit, above, the writers' valids, r.ready)
             below, bit, above, up_a, up_b, down = x

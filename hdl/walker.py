@@ -15,8 +15,8 @@ Contract
   at least going down; ``bound`` held through the walk), registered with the visit, for a parent
   that stops at the first level beyond a limit, and ``own``: its owner is ``account`` (given with
   ``start`` on a book side's walk too; registered with the visit), and ``same_symbol``: its owner's
-  symbol is ``symbol`` (given with ``start``; registered with the visit, so that a parent's
-  decision on it starts at a register). The parent may take the order off its lists
+  symbol is ``symbol``, or ``all_symbols`` (both given with ``start``; registered with the visit,
+  so that a parent's decision on it starts at a register). The parent may take the order off its lists
   before it advances: the walker has read what it needs of it (its links; the level's tail, or
   the list's, from before the walk reached it).
 * ``advance`` (one cycle, during a visit): on to the next order; ``stop`` (one cycle, any time
@@ -60,6 +60,7 @@ from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import (
     enables_per_slice,
+    equal_chunks_of_luts,
     equal_of_luts,
     group_lowest,
     grouped_lowest,
@@ -88,6 +89,7 @@ class Walker(wiring.Component):
         self.symbol_bits = data.Layout.cast(owner_row).members["symbol"]
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits), "symbol": In(self.symbol_bits),
+            "all_symbols": In(1),
             "book": In(book_bits), "level": In(level_bits), "down": In(1), "bound": In(level_bits),
             "busy": Out(1), "visit": Out(self.visit_layout),
             "advance": In(1), "stop": In(1), "leave": In(1), "hold": In(1),
@@ -106,14 +108,20 @@ class Walker(wiring.Component):
         m = Module()
         k, lat = self.k, self.rows_latency
         by_account, book, down = Signal(), Signal(self.bb), Signal()
-        account, symbol = Signal(self.ab), Signal(self.symbol_bits)
+        account, symbol, all_symbols = Signal(self.ab), Signal(self.symbol_bits), Signal()
         level = Signal(self.lb)
         end = Signal(k)
         # (a register per field: a field's loads meet its own enables only -- a struct in one
         # signal would make every bit's enable the OR of all its fields' conditions)
         visit = split_register(self.visit_layout, "visit")
         m.d.comb += self.visit.eq(visit)
-        requests = (self.slot_read, self.level_read, self.alist_read, self.symbol_read)
+        # (the level rows' request: its address a register loaded here, its enable a register of its
+        # own, one LUT of the three reads' conditions -- as assignments to one register the mapper
+        # had chained FIND_WAIT's answer and the read ahead through its enable's multiplexers)
+        level_read = Signal(self.level_read.shape())
+        level_read_en = Signal()
+        m.d.comb += [self.level_read.eq(level_read), self.level_read.en.eq(level_read_en)]
+        requests = (self.slot_read, level_read, self.alist_read, self.symbol_read)
         m.d.sync += [r.en.eq(0) for r in requests]      # (their addresses: gated by the parent)
         m.d.sync += [self.index_start.eq(0), self.index_op.eq(0), self.index_book.eq(0), self.index_idx.eq(0),
                      self.index_down.eq(0)]
@@ -194,16 +202,21 @@ class Walker(wiring.Component):
             # reaches the enables and the state only)
             m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
                          level.eq(self.level), account.eq(self.account), symbol.eq(self.symbol),
+                         all_symbols.eq(self.all_symbols),
                          self.alist_read.addr.eq(self.account),
-                         self.level_read.addr.eq(Cat(self.level, self.book)),
+                         level_read.addr.eq(Cat(self.level, self.book)),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
             with m.If(self.start):
-                m.d.sync += [self.alist_read.en.eq(self.by_account), self.level_read.en.eq(~self.by_account)]
+                m.d.sync += self.alist_read.en.eq(self.by_account)     # (the level's: ``level_read_en``)
                 load_wait(Mux(self.by_account, 3, lat + 1))
                 fsm.goto("ENDS")
         with fsm.state("ENDS"):          # the list's ends: the account's list or the level's row
             with m.If(wait_one):
+                # (the first fetch's wait loaded whether or not there is one -- ``fetching`` says,
+                # and is 0 outside RUN: the account list's valid bit, through the memory's
+                # forwarding, does not reach the countdown)
+                load_f_wait(lat + 1)
                 with m.If(by_account):
                     m.d.sync += end.eq(self.alist_data.tail)
                     with m.If(self.alist_data.valid):
@@ -225,7 +238,11 @@ class Walker(wiring.Component):
         # (the arriving owner row's compares, trees of LUTs, slice cells in synthesis: the mapper had
         # chained them behind the row's choice)
         owner_is_own = equal_of_luts(m, self.owner_data.account, account, cells)
-        owner_same_symbol = equal_of_luts(m, self.owner_data.symbol, symbol, cells)
+        # (the symbols' three bit pairs to a LUT, then those and ``all_symbols`` one LUT)
+        symbol_chunks = equal_chunks_of_luts(m, self.owner_data.symbol, symbol, cells)
+        if len(symbol_chunks) > 5:
+            raise ValueError(f"{self.symbol_bits} symbol bits: the walker's compare takes at most 15")
+        owner_same_symbol = lut_of(m, [*symbol_chunks, all_symbols], lambda x: all(x[:-1]) or x[-1], cells)
         with fsm.state("RUN"):           # the orders of the list, one visit at a time, the next read ahead
             # the rows arrive (an account's walk: then its symbol's row, read from the registered owner)
             # (the rows loaded by ``arrive``, a register a cycle ahead of the arrival -- its fanout is
@@ -272,6 +289,10 @@ class Walker(wiring.Component):
                 m.d.sync += [self.index_start.eq(1), self.index_op.eq(IndexOp.FIND), self.index_book.eq(book),
                              self.index_idx.eq(level), self.index_down.eq(down)]
                 fsm.goto("FIND_WAIT")
+        find_waiting = fsm.copy("FIND_WAIT", cells, "answer")
+        found_now, not_found_now = (lut_of(m, [find_waiting, self.index_busy, self.index_start, self.index_found],
+                                           lambda x, f=f: x[0] and not x[1] and not x[2] and x[3] == f, cells)
+                                    for f in (1, 0))
         with fsm.state("FIND_WAIT"):     # (busy from the cycle after the request's)
             # the answer's level, word and address loaded in every cycle of the wait (none of them is
             # read before it ends; the last load is the answer's): only the read's enable, the
@@ -279,14 +300,14 @@ class Walker(wiring.Component):
             # register's enable
             m.d.sync += [level.eq(self.index_result), rest.eq(self.index_rest),
                          word.eq(self.index_result[wb:] if self.sel_bits else 0),
-                         self.level_read.addr.eq(Cat(self.index_result, book))]
-            with m.If(~self.index_busy & ~self.index_start):
-                with m.If(self.index_found):
-                    m.d.sync += [regroup.eq(1), self.level_read.en.eq(1)]
-                    load_wait(lat + 1)
-                    fsm.goto("ENDS")
-                with m.Else():
-                    fsm.goto("IDLE")
+                         level_read.addr.eq(Cat(self.index_result, book))]
+            # (the rows' wait loaded in every cycle of it too -- ENDS counts from the last load --,
+            # and the answer's two moves each one LUT of a copy of the state's register and the
+            # index's registers: the mapper had chained four LUTs before the wait's count)
+            load_wait(lat + 1)
+            m.d.sync += regroup.eq(found_now)                       # (the read: ``level_read_en``)
+            fsm.goto_if("ENDS", found_now, within=True)
+            fsm.goto_if("IDLE", not_found_now, within=True)
         # RUN: a level's last order visited, the word's next level read ahead (its row, then its
         # first order), in cycles the parent's reads leave free -- outside the body, from a copy of
         # RUN's register, two LUTs of registers (the mapper had chained four, with nets of twenty
@@ -296,9 +317,15 @@ class Walker(wiring.Component):
         ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],
                            lambda x: x[0] and x[1] and not x[2], cells)
         with m.If(ahead_now):        # (``pre``: read ahead now or before)
-            m.d.sync += [self.level_read.en.eq(1), self.level_read.addr.eq(Cat(nxt, book)),
+            m.d.sync += [level_read.addr.eq(Cat(nxt, book)),
                          level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
             load_p_wait(lat + 1)
+        # (the level rows' read: IDLE's start of a level's walk, FIND_WAIT's answer, RUN's read ahead
+        # -- never in the cycle after ``stop``)
+        m.d.sync += level_read_en.eq(lut_of(m, [fsm.ongoing("IDLE"), self.start, self.by_account, found_now,
+                                                ahead_now, stopped],
+                                            lambda x: ((x[0] and x[1] and not x[2]) or x[3] or x[4]) and not x[5],
+                                            cells))
         fsm.finish()
         # ``visit.valid``, as the statements above load it -- 0 in IDLE and after a stop in ENDS and
         # RUN, RUN's next visit presented, a visit left (``leave``) -- as one slice LUT (the last

@@ -211,3 +211,29 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
     # the cases reached every family and, in each, failures and passes
     for name, reasons in seen.items():
         assert Reason.NONE in reasons and len(reasons) >= 2, (name, reasons)
+
+
+@pytest.mark.parametrize("limit", [1, 5, 16])
+def test_zero_or_over_is_the_compare_on_slice_cells(limit):
+    """``zero_or_over``'s two LUT levels (the model cells) against Python on every 10-bit value."""
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.bits import MODEL_CELLS
+    from fpgax.hdl.command_check import zero_or_over
+    m = Module()
+    value, as_cells, as_expr = Signal(10), Signal(), Signal()
+    m.d.comb += [as_cells.eq(zero_or_over(m, value, limit, MODEL_CELLS)), as_expr.eq(zero_or_over(m, value, limit))]
+    seen = set()
+
+    async def bench(ctx):
+        for v in range(1 << 10):
+            ctx.set(value, v)
+            want = int(v == 0 or v > limit)
+            assert (ctx.get(as_cells), ctx.get(as_expr)) == (want, want), v
+            seen.add(want)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == {0, 1}

@@ -15,9 +15,9 @@ from fpgax.hdl.target import SLICE_MODEL
                                                        (True, 3, SLICE_MODEL)])
 def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbered, writers, platform):
     """(``numbered``: the output numbers the events 1, 2, ... itself; the ``seq`` written is junk.
-    ``writers``: each write comes from one writer at random, the others' data junk. On the slice
-    cells' models too: ``backlog``'s LUTs)"""
-    dut = EventOutput(depth=8, numbered=numbered, writers=writers)
+    ``writers``: each write comes from one writer at random, the others' data junk, only while
+    ``w_rdy`` holds (their contract, checked). On the slice cells' models too: ``backlog``'s LUTs)"""
+    dut = EventOutput(depth=8, numbered=numbered, writers=writers, checks=writers > 1)
     rng = random.Random(11)
     written, taken = deque(), []
 
@@ -26,6 +26,8 @@ def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbere
         before = 0       # events written and not taken, as of the cycle before (``backlog``)
         for _ in range(3000):
             write = rng.random() < 0.6
+            if writers > 1:      # (these writers wait for w_rdy; a single writer's write is ignored)
+                write = write and ctx.get(dut.w_rdy)
             ready = rng.random() < 0.5
             ctx.set(dut.cycle, cycle)
             writer = rng.randrange(writers)
@@ -64,3 +66,20 @@ def test_event_output_loses_nothing_under_backpressure_and_stamps_ts_out(numbere
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_event_output_of_writers_that_do_not_wait_for_w_rdy_fails_its_check():
+    """Several writers must wait for ``w_rdy`` (their enables are staged as they are): a write
+    while it is low fails the output's check."""
+    dut = EventOutput(depth=4, writers=2, checks=True)
+
+    async def bench(ctx):
+        ctx.set(dut.w_en, 1)            # (writing every cycle, nothing taken: the queue fills)
+        for _ in range(20):
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    with pytest.raises(AssertionError, match="a write while w_rdy is low"):
+        sim.run()

@@ -64,6 +64,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed, level_bits, word_b
     latency = dut.rows.latency
     first_waits = []
     checked = {False: 0, True: 0}     # last entries taken, by ``exhausted``
+    unacceptable_bests = [0]          # feeds started and stopped without ``go``
 
     async def bench(ctx):
         while not ctx.get(dut.index_ready):
@@ -103,15 +104,27 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed, level_bits, word_b
             # cycle of the SET or CLEAR just asked for, its write issued as the feed peeks)
             while not ctx.get(dut.idle) or (ctx.get(dut.index_busy) and not ctx.get(dut.index_free_next)):
                 await ctx.tick()
-            # ``go`` with ``start``, or (when the best is acceptable) some cycles later
-            late_go = rng.randrange(6) if want[0][0] and rng.random() < 0.5 else 0
-            for name, value in (("book", book), ("down", down), ("best", best), ("go_best", best), ("limit", limit),
-                                ("any_price", any_price), ("start", 1), ("go", int(late_go == 0)),
+            # ``go`` with ``start``, or some cycles later -- when the best is acceptable (the
+            # contract); otherwise the feed is started and stopped without ``go``, as a sequencer
+            # does when the command turns out not to trade: nothing comes out
+            late_go = rng.randrange(6) if rng.random() < 0.5 else 0
+            for name, value in (("book", book), ("down", down), ("best", best), ("limit", limit),
+                                ("any_price", any_price), ("start", 1), ("go", int(late_go == 0 and want[0][0])),
                                 ("ahead_ok", int(rng.random() < 0.8))):
                 ctx.set(getattr(dut, name), value)
             await ctx.tick()
             ctx.set(dut.start, 0)
             ctx.set(dut.go, 0)
+            if not want[0][0]:          # (stopped in the cycle after the start, or the one after that)
+                for _ in range(late_go % 2):
+                    assert not ctx.get(dut.o.valid)
+                    await ctx.tick()
+                ctx.set(dut.stop, 1)
+                await ctx.tick()
+                ctx.set(dut.stop, 0)
+                assert not ctx.get(dut.o.valid)
+                unacceptable_bests[0] += 1
+                continue
             got, cycles, first = [], 1, None
             busy_consumer = rng.random() < 0.5
             while True:
@@ -156,7 +169,7 @@ def test_the_feed_yields_the_acceptable_levels_in_order(seed, level_bits, word_b
                 first_waits.append(first)
         # the best level's entry is presented at t + 2 + the rows' latency, whenever ``go`` comes
         assert set(first_waits) == {2 + latency}, first_waits
-        assert min(checked.values()) >= 5, checked
+        assert min(checked.values()) >= 5 and unacceptable_bests[0] >= 2, (checked, unacceptable_bests)
 
     sim = Simulator(dut if platform is None else Fragment.get(dut, platform))
     sim.add_clock(1e-8)

@@ -88,7 +88,8 @@ def test_walker_visits_the_model_orders_in_order(seed, platform):
     rng = random.Random(seed)
     dut = Walker(K, AB, BB, LB, state_row=STATE, owner_row=OWNER, order_row=ORDER, symbol_row=SYMBOL,
                  rows_latency=ROWS_LATENCY, word_bits=WB)
-    counts = {"walks": 0, "book_walks": 0, "visits": 0, "own": 0, "same_symbol": 0, "within": 0, "beyond": 0,
+    counts = {"walks": 0, "book_walks": 0, "visits": 0, "own": 0, "same_symbol": 0, "all_symbols": 0,
+              "within": 0, "beyond": 0,
               "taken_off": 0, "stopped": 0,
               "levels": 0, "held": 0, "found": 0, "level_reads": 0, "quiet": 0}
 
@@ -169,6 +170,8 @@ def test_walker_visits_the_model_orders_in_order(seed, platform):
             ctx.set(dut.account, account)
             symbol = rng.randrange(2)              # (whose orders are ``same_symbol``)
             ctx.set(dut.symbol, symbol)
+            all_symbols = int(rng.random() < 0.2)  # (or every order is)
+            ctx.set(dut.all_symbols, all_symbols)
             if by_account:
                 expected = list(books.accounts.get(account, []))
             else:
@@ -205,8 +208,10 @@ def test_walker_visits_the_model_orders_in_order(seed, platform):
                     assert ctx.get(visit.leaves) == r["leaves"]
                     assert ctx.get(visit.own) == (r["account"] == account)
                     counts["own"] += r["account"] == account
-                    assert ctx.get(visit.same_symbol) == ((r["owner"] >> AB & 1) == symbol)
-                    counts["same_symbol"] += (r["owner"] >> AB & 1) == symbol
+                    same = (r["owner"] >> AB & 1) == symbol or all_symbols
+                    assert ctx.get(visit.same_symbol) == same
+                    counts["same_symbol"] += same and not all_symbols
+                    counts["all_symbols"] += all_symbols
                     if by_account:
                         assert ctx.get(visit.symbol.as_value()) == books.symbols[r["owner"] >> AB & 1]
                         assert ctx.get(visit.last) == (slot == books.accounts[r["account"]][-1])
@@ -256,7 +261,7 @@ def test_walker_visits_the_model_orders_in_order(seed, platform):
         assert counts["held"] > 100, counts
         assert min(counts["within"], counts["beyond"]) > 20, counts
         assert 20 < counts["own"] < counts["visits"] - 20, counts
-        assert 20 < counts["same_symbol"] < counts["visits"] - 20, counts
+        assert 20 < counts["same_symbol"] < counts["visits"] - 20 and counts["all_symbols"] > 10, counts
         assert counts["quiet"] > 20, counts
         # a word's levels are taken from the FIND's answer: fewer searches than levels after the first
         # a word's levels are taken from the FIND's answer: many level rows are read with no search
