@@ -473,10 +473,15 @@ def _bit_pair_chunks(m, name, a, b, pair, join, cells):
     return level
 
 
-def equal_chunks_of_luts(m, a, b, cells: SliceCells | None = None) -> list:
+def equal_chunks_of_luts(m, a, b, cells: SliceCells | None = None, at_most: int | None = None) -> list:
     """``equal_of_luts``' first level: three bit pairs of ``a`` and ``b`` compared to a LUT6, the
-    LUTs' outputs (``a == b`` when all hold), for a caller that ANDs them in a LUT with more."""
-    return _bit_pair_chunks(m, "equal_chunks_of_luts", a, b, lambda x, y: x == y, all, cells)
+    LUTs' outputs (``a == b`` when all hold), for a caller that ANDs them in a LUT with more:
+    ``at_most`` chunks, the room that LUT has (a ``ValueError`` for wider values)."""
+    chunks = _bit_pair_chunks(m, "equal_chunks_of_luts", a, b, lambda x, y: x == y, all, cells)
+    if at_most is not None and len(chunks) > at_most:
+        raise ValueError(f"equal_chunks_of_luts: {len(Value.cast(a))} bit pairs make {len(chunks)} LUTs, "
+                         f"more than the {at_most} the caller's LUT takes")
+    return chunks
 
 
 def _bit_pairs_of_luts(m, name, a, b, pair, join, cells):

@@ -1069,9 +1069,7 @@ class PipelinedEngine(wiring.Component):
         feedable, rest_near = Signal(), Signal()
         # (the books' compare two LUT levels of slice cells, the symbols three bit pairs to a LUT, the
         # side and ``rest_at_best`` in a LUT of their own: the mapper had chained four LUTs)
-        book_chunks = equal_chunks_of_luts(m, rest_book[1:], cmd.symbol[:sb], row_cells)
-        if len(book_chunks) > 5:
-            raise ValueError(f"{sb} symbol bits: the book's compare takes at most 15")
+        book_chunks = equal_chunks_of_luts(m, rest_book[1:], cmd.symbol[:sb], row_cells, at_most=5)
         side_opposite = lut_of(m, [rest_book[0], cmd.side[0]], lambda x: x[0] != x[1], row_cells)
         side_opposite_at_best = lut_of(m, [rest_book[0], cmd.side[0], rest_at_best],
                                        lambda x: x[0] != x[1] and x[2], row_cells)
@@ -1873,7 +1871,8 @@ class PipelinedEngine(wiring.Component):
         # (the order's time in force's two bits in the LUT itself: a compare of them had been a LUT
         # before it)
         visit_tif = Value.cast(visit.order.tif)
-        assert len(visit_tif) == 2 and len(kind_bits) == 2
+        if (len(visit_tif), len(kind_bits)) != (2, 2):
+            raise ValueError("the walk's pass verdict takes a 2-bit time in force and a 2-bit walk kind")
 
         def passes_other_of(x):
             day = x[2] + 2 * x[3] == DAY

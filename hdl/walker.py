@@ -239,9 +239,7 @@ class Walker(wiring.Component):
         # chained them behind the row's choice)
         owner_is_own = equal_of_luts(m, self.owner_data.account, account, cells)
         # (the symbols' three bit pairs to a LUT, then those and ``all_symbols`` one LUT)
-        symbol_chunks = equal_chunks_of_luts(m, self.owner_data.symbol, symbol, cells)
-        if len(symbol_chunks) > 5:
-            raise ValueError(f"{self.symbol_bits} symbol bits: the walker's compare takes at most 15")
+        symbol_chunks = equal_chunks_of_luts(m, self.owner_data.symbol, symbol, cells, at_most=5)
         owner_same_symbol = lut_of(m, [*symbol_chunks, all_symbols], lambda x: all(x[:-1]) or x[-1], cells)
         with fsm.state("RUN"):           # the orders of the list, one visit at a time, the next read ahead
             # the rows arrive (an account's walk: then its symbol's row, read from the registered owner)

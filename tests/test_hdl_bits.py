@@ -741,3 +741,15 @@ def test_no_worse_against_python_both_directions_and_widths():
     sim.add_testbench(bench)
     sim.run()
     assert seen == {False, True}
+
+
+def test_equal_chunks_of_luts_refuses_more_chunks_than_its_caller_takes():
+    """``at_most``: fifteen bit pairs make five LUTs, sixteen a sixth, refused by name."""
+    from amaranth import Module, Signal
+
+    from fpgax.hdl.bits import MODEL_CELLS, equal_chunks_of_luts
+    m = Module()
+    m._MustUse__silence = True
+    assert len(equal_chunks_of_luts(m, Signal(15), Signal(15), MODEL_CELLS, at_most=5)) == 5
+    with pytest.raises(ValueError, match="16 bit pairs make 6 LUTs, more than the 5"):
+        equal_chunks_of_luts(m, Signal(16), Signal(16), MODEL_CELLS, at_most=5)
