@@ -425,6 +425,29 @@ def any_of_luts(m, groups, cells: SliceCells | None = None):
     return level[0]
 
 
+def none_of_luts(m, bits, cells: SliceCells | None = None, guard=None):
+    """``guard`` (1 when ``None``) and none of ``bits`` set: with ``cells``, the bits six to a slice
+    LUT (five in the guard's), then those ANDed six to a LUT -- two LUT levels up to 35 bits (the
+    mapper chains a wide compare with zero, or shares its terms between such ANDs, four LUTs deep).
+    Without ``cells``, the expression."""
+    bits = [Value.cast(b) for b in bits]
+    if any(len(b) != 1 for b in bits):
+        raise ValueError("none_of_luts: one-bit values only")
+    guards = [] if guard is None else [guard]
+    if cells is None:
+        none = ~Cat(*bits).any() if bits else Const(1, 1)
+        return none & guard if guards else none
+    first = 6 - len(guards)
+    chunks = [bits[i:i + 6] for i in range(first, len(bits), 6)]
+    n = len(guards)
+    level = [lut_of(m, guards + bits[:first], lambda x: all(x[:n]) and not any(x[n:]), cells)]
+    level += [lut_of(m, chunk, lambda x: not any(x), cells) for chunk in chunks]
+    while len(level) > 1:
+        level = [lut_of(m, level[i:i + 6], all, cells) if len(level[i:i + 6]) > 1 else level[i]
+                 for i in range(0, len(level), 6)]
+    return level[0]
+
+
 def and_terms_of_luts(m, terms, cells: SliceCells | None = None) -> list:
     """LUT6s whose OR is the OR of ``terms``, each term an AND of literals ``(bit, value)`` (a
     one-bit signal, or a bit of one, and the value it must have; the same bit is known by the
@@ -507,27 +530,35 @@ def complement_of_luts(m, a, b, cells: SliceCells | None = None):
     return _bit_pairs_of_luts(m, "complement_of_luts", a, b, lambda x, y: x != y, all, cells)
 
 
-def increment_of_luts(m, value, cells: SliceCells | None = None):
-    """``(value + 1, value all ones)``, the sum modulo ``2**len(value)``, as three LUT levels (slice
-    cells when ``cells`` are given): whether each group of five bits is all ones (a LUT a group),
-    whether every group below a group is (a LUT), then each bit a LUT of itself, the bits below it
-    in its group and that. A mapper makes the carry's detection a chain of LUTs, one level per five
-    bits. Up to 30 bits. Without ``cells``, the expressions."""
+def carries_of_luts(m, value, cells: SliceCells | None = None):
+    """``(carries, all ones)`` of ``value + 1``: each bit's carry in -- whether every bit below it
+    is 1 (bit 0's: 1) -- and whether the value is all ones, each at most two LUT levels (slice
+    cells when ``cells`` are given) for up to 30 bits: whether each group of five bits is all ones
+    (a LUT a group), then a bit's carry one LUT of the bits below it in its group and the groups'
+    below (the groups' own LUT past six inputs: then three). A bit of the increment is ``bit ^
+    carry``, which the caller puts in a LUT of its own choosing: three levels in all (a mapper makes
+    the carry's detection a chain of LUTs, one level per five bits). Without ``cells``, the
+    expressions."""
     value = Value.cast(value)
     if cells is None:
-        return (value + 1)[:len(value)], value == (1 << len(value)) - 1
+        return [Const(1, 1)] + [value[:i].all() for i in range(1, len(value))], value.all()
     if len(value) > 30:
-        raise ValueError(f"increment_of_luts: {len(value)} bits, more than 30")
+        raise ValueError(f"carries_of_luts: {len(value)} bits, more than 30")
     groups = [[value[i] for i in range(j, min(j + 5, len(value)))] for j in range(0, len(value), 5)]
     group_ones = [lut_of(m, group, all, cells) for group in groups]
-    ones_below = [None] + [group_ones[0] if j == 1 else lut_of(m, group_ones[:j], all, cells)
-                           for j in range(1, len(groups) + 1)]
-    bits = []
+    carries = []
     for j, group in enumerate(groups):
-        for k, bit in enumerate(group):
-            inputs = [bit, *group[:k], *([ones_below[j]] if j else [])]
-            bits.append(lut_of(m, inputs, lambda x: x[0] ^ all(x[1:]), cells))
-    return Cat(*bits), ones_below[len(groups)]
+        for k in range(len(group)):
+            inputs = [*group[:k], *group_ones[:j]]
+            if not inputs:
+                carries.append(Const(1, 1))
+            elif len(inputs) == 1:
+                carries.append(inputs[0])
+            elif len(inputs) <= 6:
+                carries.append(lut_of(m, inputs, all, cells))
+            else:
+                carries.append(lut_of(m, [*group[:k], lut_of(m, group_ones[:j], all, cells)], all, cells))
+    return carries, group_ones[0] if len(groups) == 1 else lut_of(m, group_ones, all, cells)
 
 
 def or_of_luts(m, terms, cells: SliceCells | None = None):

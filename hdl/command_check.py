@@ -57,7 +57,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits, any_and_of_luts, any_of_luts, first_of, lut_of, or_tree
+from fpgax.hdl.bits import address_bits, any_and_of_luts, any_of_luts, first_of, lut_of, none_of_luts, or_tree
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -172,8 +172,7 @@ def cancel_like_and_replace_qty(m, cmd, cells=None):
         replace = opcode == op.REPLACE
         return (opcode == op.CANCEL) | (replace & (qty == 0)), replace & (qty != 0)
     low, high_zero = opcode_lows(m, opcode, (op.CANCEL, op.REPLACE), cells)
-    qty_zero = lut_of(m, [lut_of(m, [qty[j] for j in range(i, min(i + 6, len(qty)))], lambda x: not any(x), cells)
-                          for i in range(0, len(qty), 6)], all, cells)
+    qty_zero = none_of_luts(m, list(qty), cells)
     return (lut_of(m, [low[op.CANCEL], low[op.REPLACE], high_zero, qty_zero],
                    lambda x: x[2] and (x[0] or (x[1] and x[3])), cells),
             lut_of(m, [low[op.REPLACE], high_zero, qty_zero], lambda x: x[0] and x[1] and not x[2], cells))
@@ -247,7 +246,9 @@ class CommandCheck(wiring.Component):
         rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))), True)
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
-        rule("qty_zero", cmd.qty == 0, True)
+        # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the
+        # handshake's choice)
+        rule("qty_zero", none_of_luts(m, list(Value.cast(cmd.qty)), getattr(platform, "slice_cells", None)), True)
         rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
         rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, getattr(platform, "slice_cells", None)), True)
@@ -427,7 +428,10 @@ class CommandCheck(wiring.Component):
             for i, name, reason in elements:
                 if is_late[name]:
                     counts = Signal(name=f"{family}_counts_{name}")
-                    m.d.sync += counts.eq(is_family[family] & ~_any([v for j, v, _ in early if j < i]))
+                    # (two LUT levels of the registered verdicts, slice cells in synthesis: the
+                    # mapper had shared their terms between the families, a chain of four)
+                    m.d.sync += counts.eq(none_of_luts(m, [v for j, v, _ in early if j < i], cells,
+                                                       guard=is_family[family]))
                     late.append((self.notional_over if name == "notional" else fired[name], counts, int(reason)))
             if late:
                 lates[family] = late

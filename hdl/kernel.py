@@ -37,7 +37,7 @@ from fpgax.hdl.axi import (
     RecordToBeats,
     RegisteredReadMux,
 )
-from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, register_copy, sum_of_columns
+from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, none_of_luts, register_copy, sum_of_columns
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
@@ -336,8 +336,7 @@ class FpgaxKernel(wiring.Component):
         # lowest, slice cells in synthesis -- the mapper had chained the compare six LUTs deep)
         count = Value.cast(args["CMD_COUNT"])
         if cells is not None:
-            upper_zero = lut_of(m, [lut_of(m, [count[j] for j in range(i, min(i + 6, len(count)))],
-                                           lambda x: not any(x), cells) for i in range(1, len(count), 6)], all, cells)
+            upper_zero = none_of_luts(m, [count[j] for j in range(1, len(count))], cells)
             count_nonzero = lut_of(m, [upper_zero, count[0]], lambda x: not x[0] or x[1], cells)
             count_one = lut_of(m, [upper_zero, count[0]], all, cells)
         else:

@@ -179,7 +179,7 @@ class LevelFeed(wiring.Component):
                      f_valid.eq(Cat(reading, f_valid[0], f_valid[1] & ~spec_drop, f_valid[2:-1])),
                      f_found.eq(Cat((take & ~cand_last & acceptable) | starting, f_found[0],
                                     Mux(spec_at1, spec_used & spec_acceptable, f_found[1]), f_found[2:-1])),
-                     cand_valid.eq(0), spec_at1.eq(in_peek & f_valid[0])]
+                     spec_at1.eq(in_peek & f_valid[0])]
         m.d.sync += [f_idx[j + 1].eq(f_idx[j]) for j in range(L)]
         # (the best's address loaded in every idle cycle, whether or not the feed starts: its read
         # enable is ``starting``; nothing is offered while idle. The adjacent level's, in the
@@ -322,8 +322,10 @@ class LevelFeed(wiring.Component):
             m.d.sync += [after_best.eq(Mux(ahead_ok, after_but_adjacent, after_all)),
                          adjacent_1h.eq(table(lambda p, at: p == at + 1))]
 
+        offered = Signal()      # (a state's body offers its candidate: ``cand_valid``'s LUT, below, says so too)
+
         def offer():
-            m.d.sync += cand_valid.eq(1)
+            m.d.comb += offered.eq(1)
 
         def load_answer():
             """The index's answer's word, loaded in every cycle a state waits for it (nothing reads
@@ -444,6 +446,30 @@ class LevelFeed(wiring.Component):
                               lambda x: x[0] and not (x[1] or x[2]) and x[3] and not x[4], cells)
         to_wait_word = lut_of(m, [take_near, any_a_lut, any_b_lut, find_due, ahead, self.stop],
                               lambda x: x[0] and not (x[1] or x[2] or x[3]) and x[4] and not x[5], cells)
+        # TAKE's own next value one LUT of ``stop``, those two ORs and two LUTs of registers: it stays
+        # without room to offer while levels are left (``rest_any``), or while nothing is due
+        # (no FIND, no word ahead), and is entered from PEEK and GROUP -- all but on ``stop``
+        # (the mapper had chained ``rest_any``'s two LUTs, the moves' and the entries' OR)
+        take_stays = lut_of(m, [fsm.ongoing("TAKE"), can_offer, find_due, ahead, fsm.ongoing("PEEK"),
+                                fsm.ongoing("GROUP")],
+                            lambda x: (x[0] and not (x[1] or x[2] or x[3])) or x[4] or x[5], cells)
+        take_waits = lut_of(m, [fsm.ongoing("TAKE"), can_offer], lambda x: x[0] and not x[1], cells)
+        fsm.next_is_lut("TAKE", [self.stop, take_stays, take_waits, any_a_lut, any_b_lut],
+                        lambda x: not x[0] and (x[1] or (x[2] and (x[3] or x[4]))), cells)
+        # ``cand_valid``: the states' offers (``offer``), one LUT of the same ORs and LUTs of registers
+        # (the mapper had chained ``rest_any``, the room and the states' conditions, five LUTs)
+        offer_if_levels = lut_of(m, [fsm.ongoing("TAKE"), can_offer], all, cells)
+        offer_anyway = lut_of(m, [fsm.ongoing("TAKE"), can_offer, find_due, ahead],
+                              lambda x: x[0] and x[1] and not (x[2] or x[3]), cells)
+        offer_answer = lut_of(m, [fsm.ongoing("WAIT_FIND"), fsm.ongoing("WAIT_WORD"), self.index_busy, can_offer],
+                              lambda x: (x[0] or x[1]) and not x[2] and x[3], cells)
+        m.d.sync += cand_valid.eq(lut_of(m, [self.stop, offer_anyway, offer_answer, offer_if_levels, any_a_lut,
+                                             any_b_lut],
+                                         lambda x: not x[0] and (x[1] or x[2] or (x[3] and (x[4] or x[5]))), cells))
+        if self.checks:
+            offer_now = Signal()
+            m.d.sync += offer_now.eq(offered & ~self.stop)
+            m.d.comb += Assert(cand_valid == offer_now, "cand_valid: the states' offers")
         with fsm.state("TAKE"):          # the next level of the words, or on to the next word
             # (the peeked next word, empty when its summary bit is clear: its levels dropped here,
             # in ``rest``'s next value below)
@@ -481,7 +507,7 @@ class LevelFeed(wiring.Component):
         fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.go, self.start, enter_idle],
                         lambda x: (x[0] and not x[1] and not x[2]) or x[3], cells)
         with m.If(self.stop):            # abandoned: nothing queued or coming is wanted
-            m.d.sync += [cand_valid.eq(0), f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
+            m.d.sync += [f_valid.eq(0), count.eq(0), nonempty.eq(0), reserved.eq(0), rd.eq(0),
                          rd_next.eq(1), wr.eq(0), ahead.eq(0), spec_at1.eq(0), req_start.eq(0), req_op.eq(0),
                          req_book.eq(0), req_idx.eq(0), req_down.eq(0)]
         # ``rest``'s next value, two LUTs a bit: PEEK's pair as the peek gives it (its first level,

@@ -103,8 +103,9 @@ from fpgax.hdl.ram import PipelinedRam
 class LevelIndex(IndexPorts):
     FIND_START, FIND_ADJACENT, FIND_FAR, NEXT_WORD, WRITE_CYCLES = 6, 7, 10, 6, 4     # (``IndexPorts``)
 
-    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS):
+    def __init__(self, book_bits: int, level_bits: int, word_bits: int = WORD_BITS, checks: bool = False):
         word_bits = min(word_bits, level_bits)
+        self.checks = checks      # ``Assert``s for amaranth.sim of what the logic relies on
         super().__init__(book_bits, level_bits, word_bits,
                          more={"peek": In(peek_signature(book_bits, level_bits, word_bits)), "writing": Out(1),
                                "leaving": Out(1), "busy_near": Out(1)})
@@ -212,7 +213,7 @@ class LevelIndex(IndexPorts):
         def answer(found, pos, which, rest):
             m.d.sync += [self.found.eq(found), self.result.eq(Cat(pos, which)), self.rest.eq(rest)]
 
-        fsm = OneHotFSM(m, init="INIT")
+        fsm = OneHotFSM(m, init="INIT", checks=self.checks)
         go = fsm.goto
         init = Signal(self.book_bits + 1)      # its top bit: every summary is cleared
 
@@ -257,6 +258,9 @@ class LevelIndex(IndexPorts):
         # request's registers)
         idle = Signal(init=0)
         m.d.sync += idle.eq(lut_of(m, to_idle_inputs, to_idle, cells))
+        # (the IDLE state's register: the same one LUT of ``start``, not the gotos' OR of the entries
+        # after it -- ``ending`` is being in ADJACENT or FAR_ENCODE, so ``leaving`` is every move to IDLE)
+        fsm.next_is_lut("IDLE", to_idle_inputs, to_idle, cells)
         # (and ``busy_near``, a copy of ``busy`` for requesters)
         m.d.comb += self.busy_near.eq(register_copy(m, lut_of(m, to_idle_inputs, lambda x: not to_idle(x), cells),
                                                     cells, init=1, name="busy_near"))

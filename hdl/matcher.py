@@ -18,7 +18,8 @@ Contract
   takes (the sweep is stopped, ``sweep_stop``). ``levels.ready`` is asserted only with
   ``levels.valid`` (the chain's take), as the ``LevelFeed`` requires.
 * ``follow_next``: the chain's (``OrderChain``): the next cycle's ``read_addr`` is the link
-  (``next_data``'s choice), not the level head taken from ``levels``.
+  (``next_data``'s choice), not the level head taken from ``levels``; ``follow_unless_stop``
+  the same but for ``sweep_stop`` (``follow_next`` is ``~sweep_stop & follow_unless_stop``).
 * ``read_addr``/``read_en``: the chain's reads, for the parent to fan out to the per-slot memories,
   all ``PipelinedRam``\\ s of the chain's latency (2): ``next_data``, ``leaves_data`` and
   ``r_account`` (their ``RowChoice``), ``r_gen``; and one of a cycle more (3, the order rows in
@@ -92,7 +93,7 @@ class Matcher(wiring.Component):
             "last": Out(data.StructLayout({"touched": 1, "idx": level_bits, "emptied": 1,
                                            "head_valid": 1, "head": k})),
             "ahead": Out(data.StructLayout({"valid": 1, "idx": level_bits})),
-            "follow_next": Out(1),
+            "follow_next": Out(1), "follow_unless_stop": Out(1),
         })
 
     def elaborate(self, platform):
@@ -120,6 +121,7 @@ class Matcher(wiring.Component):
             self.levels.ready.eq(chain.levels.ready),      # (taken only while valid there: matching)
             loop.exhausted.eq(self.levels.valid & ~entry.found & ~chain.busy),
             self.read_addr.eq(chain.read_addr), self.read_en.eq(chain.read_en), self.follow_next.eq(chain.follow_next),
+            self.follow_unless_stop.eq(chain.follow_unless_stop),
             chain.next_data.eq(self.next_data),
         ]
 

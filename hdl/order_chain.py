@@ -30,7 +30,9 @@ Contract
   those of the old run still in ``levels``, are the parent's to drop.
 * ``follow_next``: whether the next cycle's read address is the link (not a level's head), a
   cycle ahead: a parent that builds the address itself from ``next_data`` and the level's head
-  selects with a register of it.
+  selects with a register of it. ``follow_unless_stop``: the same but for ``stop``
+  (``follow_next`` is ``~stop & follow_unless_stop``), one LUT of registers and stage 0's compare,
+  for a parent that takes the stop, decided late, into a LUT of its own.
 * ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
   tail and the next entry the chain waits, not busy.
 
@@ -67,6 +69,7 @@ class OrderChain(wiring.Component):
             "stop": In(1),
             "busy": Out(1),
             "follow_next": Out(1),
+            "follow_unless_stop": Out(1),
         })
 
     def elaborate(self, platform):
@@ -139,13 +142,16 @@ class OrderChain(wiring.Component):
         # cycle, for a parent's registered copy of it
         # (one LUT of the stop, registers and the compare of stage 0's slot with the tail: the
         # parent's steering register is one LUT after it)
+        # (``follow_unless_stop``: the same but for the stop, one LUT of registers and the compare,
+        # for a parent that takes the stop, decided late in its cycle, into its own LUT)
         if lat == 2:
             same = slot0_at_tail
-            m.d.comb += self.follow_next.eq(lut_of(
-                m, [self.stop, self.hold, arrived, follow, valid[0], same],
-                lambda x: not x[0] and (x[3] if (x[1] and x[2]) else (x[4] and not x[5])), cells))
+            m.d.comb += self.follow_unless_stop.eq(lut_of(
+                m, [self.hold, arrived, follow, valid[0], same],
+                lambda x: x[2] if (x[0] and x[1]) else (x[3] and not x[4]), cells))
         else:
-            m.d.comb += self.follow_next.eq(Mux(self.stop, 0, Mux(held, follow, cont_in[-1])))
+            m.d.comb += self.follow_unless_stop.eq(Mux(held, follow, cont_in[-1]))
+        m.d.comb += self.follow_next.eq(~self.stop & self.follow_unless_stop)
         m.d.comb += [
             self.order.valid.eq(arrived & ~self.stop),
             self.order.slot.eq(slot[-1]),

@@ -38,10 +38,11 @@ from fpgax.hdl.bits import (
     address_bits,
     and_terms_of_luts,
     any_of_luts,
+    carries_of_luts,
     equal_chunks_of_luts,
     equal_of_luts,
-    increment_of_luts,
     lut_of,
+    none_of_luts,
     or_of_luts,
     or_tree,
     pair_mux,
@@ -167,7 +168,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
-        m.submodules.index = index = LevelIndex(bb, lb)
+        m.submodules.index = index = LevelIndex(bb, lb, checks=self.checks)
         # (four readers: the feed, the rester, the unlinker and the walker)
         m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4)
         m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks,
@@ -222,7 +223,7 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
-                         market.eq(is_market), qty_zero.eq(pay.qty == 0)]
+                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay.qty)), row_cells))]
         target = pay.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
@@ -787,21 +788,22 @@ class PipelinedEngine(wiring.Component):
         stale, stale_pending = Signal(), Signal()
         m.d.sync += [gen_pending.eq(Cat(gen_read, gen_pending[0])), stale.eq(slots.slot >= slots.used_bound),
                      stale_pending.eq(stale)]
-        # (the generation after the row's: the increment on each candidate of the row a tree of
-        # LUTs, slice cells in synthesis -- the mapper chained its carry four LUTs deep --, then
-        # each bit one LUT of the two candidates' bits, the row's choice and ``stale_pending``;
-        # from all ones the next is 1, not 0)
+        # (the generation after the row's: each candidate of the row's carries two levels of LUTs,
+        # slice cells in synthesis -- the mapper chained them four LUTs deep --, then each bit one
+        # LUT of the two candidates' bits and carries, the row's choice and ``stale_pending``; from
+        # all ones the next is 1, not 0)
         state_choice = mems["state"].read.choice
-        incremented = [increment_of_luts(m, StateRow(row).gen, row_cells)
-                       for row in (state_choice.written, state_choice.read)]
+        candidates = [Value.cast(StateRow(row).gen) for row in (state_choice.written, state_choice.read)]
+        carried = [carries_of_luts(m, gen_bits, row_cells) for gen_bits in candidates]
 
         def gen_bit(i):
-            if i == 0:      # (1 after all ones: the bit or all ones, on each candidate)
-                return lut_of(m, [stale_pending, state_choice.hit[0], incremented[0][0][0], incremented[0][1],
-                                  incremented[1][0][0], incremented[1][1]],
-                              lambda x: x[0] or ((x[2] or x[3]) if x[1] else (x[4] or x[5])), row_cells)
-            return lut_of(m, [stale_pending, state_choice.hit[0], incremented[0][0][i], incremented[1][0][i]],
-                          lambda x: not x[0] and (x[2] if x[1] else x[3]), row_cells)
+            if i == 0:      # (1 after all ones: the bit's complement or all ones, on each candidate)
+                return lut_of(m, [stale_pending, state_choice.hit[0], candidates[0][0], carried[0][1],
+                                  candidates[1][0], carried[1][1]],
+                              lambda x: x[0] or ((not x[2] or x[3]) if x[1] else (not x[4] or x[5])), row_cells)
+            return lut_of(m, [stale_pending, state_choice.hit[0], candidates[0][i], carried[0][0][i],
+                              candidates[1][i], carried[1][0][i]],
+                          lambda x: not x[0] and ((x[2] != x[3]) if x[1] else (x[4] != x[5])), row_cells)
         after = Cat(*(gen_bit(i) for i in range(g)))
         with m.If(gen_pending[1]):
             m.d.sync += [next_gen.eq(after), gen_ready.eq(1)]
@@ -996,6 +998,7 @@ class PipelinedEngine(wiring.Component):
                                 _Select(fsm.ongoing("CANCEL_UNLINK"))))
         walking = Signal()            # a walk is on: the unlink of a visited order returns to it
         walk_kind = Signal(Walk)
+        walk_fok = Signal()           # walk_kind == Walk.FOK, a register of its own (the WALKING verdicts' LUT input)
         # ``walk_kind``'s bits as LUT inputs, and whether such bits (``lut_of``'s ints) name ``kind``
         kind_bits = list(walk_kind.as_value())
 
@@ -1372,6 +1375,7 @@ class PipelinedEngine(wiring.Component):
                          gen.eq(Mux(op["replace"], tgt.gen, next_gen)), leaves.eq(cmd.qty),
                          walk_kind.eq(_pick((op["halt"], Walk.HALT), (op["snapshot"], Walk.SNAPSHOT),
                                             (op["mass"], Walk.MASS), (op["new"], Walk.FOK))),
+                         walk_fok.eq(op["new"]),
                          walk_side.eq(BUY), rest_book.eq(own_book), rest_at_best.eq(plan.at_best)]
             with m.If(op["symbol"]):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
@@ -1526,6 +1530,10 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("UNLINK", ae_to_unlink, within=True)
             fsm.goto_if("LEFT_OVER", ae_to_left_over, within=True)
             fsm.goto_if("REST", ae_to_rest, within=True)
+            # (left on the lists' quiet or the release: its next value one LUT of ``quiet_now`` and
+            # registers -- the mapper had put the four moves' OR and the entries' after them)
+            fsm.leaves_when_lut([quiet_now, a_ended, is_replace_at_end, gone.w.ready],
+                                lambda x: x[0] or (x[1] and not x[2] and x[3]), row_cells)
             if self.checks:
                 m.d.sync += Assert(ae_to_idle == release, "ae_to_idle: AGGRESSOR_END's release")
                 m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest)
@@ -1857,6 +1865,7 @@ class PipelinedEngine(wiring.Component):
                                                                                  == cmd_symbol[:sb])
                                                                                 | cmd_all_symbols)))),
                                "the walk's copies of the command's symbol")
+            m.d.sync += Assert(walk_fok == (walk_kind == Walk.FOK), "walk_fok: the walk is a FOK's")
             # (a MASS_CANCEL of a symbol beyond the book's is rejected: its walk's symbol fits)
             m.d.sync += Assert(~(fsm.ongoing("WALKING") & (walk_kind == Walk.MASS)) | cmd_all_symbols
                                | cmd_symbol_fits, "a MASS_CANCEL's walk of a symbol beyond the book's")
@@ -1916,7 +1925,8 @@ class PipelinedEngine(wiring.Component):
         # a 32-bit compare, which the mapper had chained four LUTs deep before this one)
         qty_one, left_one = Signal(), Signal()
         with m.If(take):
-            m.d.sync += qty_one.eq(pay.qty == 1)
+            qty_bits = list(Value.cast(pay.qty))
+            m.d.sync += qty_one.eq(none_of_luts(m, qty_bits[1:], row_cells, guard=qty_bits[0]))
         m.d.comb += left_one.eq(levels_left == 1)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("WALK_SIDE") | (qty_one == (cmd.qty == 1)),
@@ -1978,9 +1988,14 @@ class PipelinedEngine(wiring.Component):
             # stop or fill), or with no order left: its next value one LUT of the pinned verdicts
             # (whether it stays, given either value of the FOK's borrow, and the borrow: the mapper
             # had made it three LUTs after the borrow, then two with a verdict between)
-            stays_if_short, stays_if_fills = (lut_of(m, [visit.valid, passes, walker.busy, walk_go],
-                                                     lambda x: x[1] if x[0] else x[2] or x[3], row_cells)
-                                              for passes in (passes_if_short, passes_if_fills))
+            # (each one LUT of ``passes_other`` and ``fok_stops``, LUTs of registers, and registers --
+            # the FOK's verdict restated with ``walk_fok``: ``passes_given``'s LUT is not before it)
+            walker_on = lut_of(m, [walker.busy, walk_go], any, row_cells)
+            stays_if_short, stays_if_fills = (
+                lut_of(m, [visit.valid, walk_fok, passes_other, fok_stops, visit.own, walker_on],
+                       lambda x, short=short: (((not x[3] and (x[4] or short)) if x[1] else x[2]) if x[0] else x[5]),
+                       row_cells)
+                for short in (1, 0))
             # (DECIDE's move, decided late in its cycle, an input of that LUT of its own: not
             # through the entries' OR)
             fsm.leaves_when_lut([fok_short, stays_if_short, stays_if_fills],
@@ -2187,9 +2202,13 @@ class PipelinedEngine(wiring.Component):
         # handshake's AND has hundreds of loads)
         cells = self.slice_cells or getattr(platform, "slice_cells", None)
 
+        # (the match's stop, decided late in its cycle, an input of that LUT itself, not through the
+        # chain's ``follow_next``; the next generation's cycles one LUT of registers before it)
+        gen_soon = lut_of(m, gen_cycles_inputs, lambda x: gen_cycle_next(*x), cells)
+
         def link_soon():
-            return lut_of(m, [match_reads, matcher.follow_next, *gen_cycles_inputs],
-                          lambda x: (x[0] and x[1]) or gen_cycle_next(*x[2:]), cells)
+            return lut_of(m, [match_reads, matcher.sweep_stop, matcher.follow_unless_stop, gen_soon],
+                          lambda x: (x[0] and not x[1] and x[2]) or x[3], cells)
         steer_link = [register_of_its_own(m, link_soon(), cells, name=f"steer_link_{name}", reset_less=True)
                       for name in STEERED]
         if self.checks:

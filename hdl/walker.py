@@ -177,7 +177,8 @@ class Walker(wiring.Component):
             load_p_wait(0)
 
         def fetch(slot):
-            m.d.sync += [self.slot_read.en.eq(1), self.slot_read.addr.eq(slot), f_slot.eq(slot), fetching.eq(1)]
+            """The rows of ``slot`` read (the read's enable and the wait's count: ``fetch_now``, below)."""
+            m.d.sync += [self.slot_read.addr.eq(slot), f_slot.eq(slot), fetching.eq(1)]
             load_f_wait(lat + 1)
 
         # ``advance`` and ``stop`` end the visit at once (``visit.valid``: one LUT after them) and act
@@ -201,10 +202,9 @@ class Walker(wiring.Component):
             # the inputs and the first read's address registered in every idle cycle (``start``
             # reaches the enables and the state only)
             m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
-                         level.eq(self.level), account.eq(self.account), symbol.eq(self.symbol),
+                         account.eq(self.account), symbol.eq(self.symbol),
                          all_symbols.eq(self.all_symbols),
                          self.alist_read.addr.eq(self.account),
-                         level_read.addr.eq(Cat(self.level, self.book)),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
             with m.If(self.start):
@@ -296,9 +296,7 @@ class Walker(wiring.Component):
             # read before it ends; the last load is the answer's): only the read's enable, the
             # regrouping and the move wait for the index, whose busy flag and answer reach no
             # register's enable
-            m.d.sync += [level.eq(self.index_result), rest.eq(self.index_rest),
-                         word.eq(self.index_result[wb:] if self.sel_bits else 0),
-                         level_read.addr.eq(Cat(self.index_result, book))]
+            m.d.sync += [rest.eq(self.index_rest), word.eq(self.index_result[wb:] if self.sel_bits else 0)]
             # (the rows' wait loaded in every cycle of it too -- ENDS counts from the last load --,
             # and the answer's two moves each one LUT of a copy of the state's register and the
             # index's registers: the mapper had chained four LUTs before the wait's count)
@@ -312,12 +310,24 @@ class Walker(wiring.Component):
         # loads, before the level's and the read's registers)
         ahead_ready = lut_of(m, [visit.valid, visit.last, by_account, nxt_valid, pre],
                              lambda x: x[0] and x[1] and not x[2] and x[3] and not x[4], cells)
-        ahead_now = lut_of(m, [fsm.copy("RUN", cells, "ahead"), ahead_ready, self.hold],
-                           lambda x: x[0] and x[1] and not x[2], cells)
+        run_ahead = fsm.copy("RUN", cells, "ahead")
+        ahead_now = lut_of(m, [run_ahead, ahead_ready, self.hold], lambda x: x[0] and x[1] and not x[2], cells)
         with m.If(ahead_now):        # (``pre``: read ahead now or before)
-            m.d.sync += [level_read.addr.eq(Cat(nxt, book)),
-                         level.eq(nxt), pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
+            m.d.sync += [pre.eq(1), nxt_valid.eq(0), regroup.eq(1)]
             load_p_wait(lat + 1)
+        # the level and its row's address: the request's in every IDLE cycle, the index's answer in
+        # every FIND_WAIT cycle, the word's next level at the read ahead -- their enables one LUT per
+        # slice of the state registers, ``ahead_ready`` and ``hold``, not behind ``ahead_now`` (whose
+        # thirty loads had put a LUT and a long net before these forty)
+        level_loads = Cat(level_read.addr, level)
+        idle_now, find_wait_now = fsm.ongoing("IDLE"), fsm.ongoing("FIND_WAIT")
+        level_loaded = Mux(idle_now, Cat(self.level, self.book, self.level),
+                           Mux(find_wait_now, Cat(self.index_result, book, self.index_result), Cat(nxt, book, nxt)))
+        for lo, hi, enable in enables_per_slice(m, len(level_loads),
+                                                [idle_now, find_wait_now, run_ahead, ahead_ready, self.hold],
+                                                lambda x: x[0] or x[1] or (x[2] and x[3] and not x[4]), cells):
+            with m.If(enable):
+                m.d.sync += level_loads[lo:hi].eq(level_loaded[lo:hi])
         # (the level rows' read: IDLE's start of a level's walk, FIND_WAIT's answer, RUN's read ahead
         # -- never in the cycle after ``stop``)
         m.d.sync += level_read_en.eq(lut_of(m, [fsm.ongoing("IDLE"), self.start, self.by_account, found_now,
@@ -342,5 +352,24 @@ class Walker(wiring.Component):
                                               ends_or_run], valid_next, cells))
         with m.If(stopped):      # (no read goes out later than the cycle after ``stop``: contract)
             m.d.sync += [r.en.eq(0) for r in requests]
+        # the rows' read (``fetch``): ENDS' first, RUN's next order and the next level's first, each
+        # one LUT of registers, then their OR with ``stop`` -- the read's enable and ``f_wait``'s
+        # ``== 1`` register, the last loads of the cycle (so these count), each one LUT after them:
+        # the mapper had chained the bodies' conditions, four LUTs (ENDS loads the wait whether or
+        # not it fetches; a read ahead's fetch goes on after a stop, its read does not go out)
+        run_now, ends_now = fsm.ongoing("RUN"), fsm.ongoing("ENDS")
+        next_fetch = lut_of(m, [run_now, visit.valid, ahead.valid, stopped, ahead.last],
+                            lambda x: x[0] and not x[1] and x[2] and not x[3] and not x[4], cells)
+        pre_fetch_now = lut_of(m, [run_now, pre_fetch, self.hold], lambda x: x[0] and x[1] and not x[2], cells)
+        ends_load = lut_of(m, [ends_now, wait_one], all, cells)
+        ends_fetch = lut_of(m, [ends_now, wait_one, by_account, self.alist_data.valid],
+                            lambda x: x[0] and x[1] and (not x[2] or x[3]), cells)
+        m.d.sync += self.slot_read.en.eq(lut_of(m, [next_fetch, pre_fetch_now, ends_fetch, stopped],
+                                                lambda x: (x[0] or x[1] or x[2]) and not x[3], cells))
+        f_wait_bits = list(Value.cast(f_wait))
+        if lat + 1 != 1 and len(f_wait_bits) <= 3:
+            m.d.sync += f_wait_one.eq(lut_of(m, [ends_load, next_fetch, pre_fetch_now, *f_wait_bits],
+                                             lambda x: not any(x[:3]) and sum(b << i for i, b in enumerate(x[3:])) == 2,
+                                             cells))
         return m
 

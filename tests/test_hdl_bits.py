@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.sim import Simulator
 
 from fpgax.hdl.bits import (
@@ -691,9 +691,10 @@ def test_or_of_luts_is_the_or_of_guarded_values(cells):
 
 
 @pytest.mark.parametrize("width", [1, 5, 6, 14, 17])
-def test_increment_of_luts_adds_one_and_sees_all_ones(width):
-    """``increment_of_luts``: ``value + 1`` modulo ``2**width`` and whether the value is all ones, as
-    the expressions and as model cells, over every value (or around every carry of a wide one)."""
+def test_carries_of_luts_add_one_and_see_all_ones(width):
+    """``carries_of_luts``: each bit XORed with its carry is ``value + 1`` modulo ``2**width``, and
+    whether the value is all ones, as the expressions and as model cells, over every value (or
+    around every carry of a wide one)."""
     from fpgax.hdl import bits
 
     value = Signal(width)
@@ -702,7 +703,10 @@ def test_increment_of_luts_adds_one_and_sees_all_ones(width):
               sorted({v & mask for i in range(width) for v in ((1 << i) - 1, 1 << i, (1 << i) + 1)} | {mask, 0}))
 
     def build(m):
-        return [*bits.increment_of_luts(m, value), *bits.increment_of_luts(m, value, bits.MODEL_CELLS)]
+        def increment(cells):
+            carries, ones = bits.carries_of_luts(m, value, cells)
+            return [Cat(*(value[i] ^ carries[i] for i in range(width))), ones]
+        return [*increment(None), *increment(bits.MODEL_CELLS)]
     got = evaluate(build, {"value": value}, [{"value": v} for v in values])
     for v, (expr_sum, expr_ones, cell_sum, cell_ones) in zip(values, got, strict=True):
         want = ((v + 1) & mask, int(v == mask))
@@ -711,7 +715,7 @@ def test_increment_of_luts_adds_one_and_sees_all_ones(width):
         unused = Module()
         unused._MustUse__silence = True        # (never elaborated)
         with pytest.raises(ValueError, match="more than 30"):
-            bits.increment_of_luts(unused, Signal(31), bits.MODEL_CELLS)
+            bits.carries_of_luts(unused, Signal(31), bits.MODEL_CELLS)
 
 
 def test_no_worse_against_python_both_directions_and_widths():
@@ -753,3 +757,46 @@ def test_equal_chunks_of_luts_refuses_more_chunks_than_its_caller_takes():
     assert len(equal_chunks_of_luts(m, Signal(15), Signal(15), MODEL_CELLS, at_most=5)) == 5
     with pytest.raises(ValueError, match="16 bit pairs make 6 LUTs, more than the 5"):
         equal_chunks_of_luts(m, Signal(16), Signal(16), MODEL_CELLS, at_most=5)
+
+
+@pytest.mark.parametrize("width", [1, 5, 6, 7, 32, 35, 40])
+@pytest.mark.parametrize("guarded", [False, True])
+def test_none_of_luts_is_a_guarded_nor_as_an_expression_and_as_cells(width, guarded):
+    """``none_of_luts``: ``guard`` and none of the bits, as an expression and as model LUT6 cells,
+    against Python -- every value where few bits are set, the guard both ways; and the cells' LUT
+    depth two up to 35 bits (each cell's depth counted as it is made)."""
+    from fpgax.hdl.bits import MODEL_CELLS, SliceCells, none_of_luts
+
+    depth = {}
+
+    def lut6(m, init, inputs):      # (MODEL_CELLS' LUT, its depth the deepest input's plus one)
+        out = MODEL_CELLS.lut6(m, init, inputs)
+        depth[id(out)] = 1 + max(depth.get(id(i), 0) for i in inputs)
+        return out
+    counted = SliceCells(lut6, MODEL_CELLS.muxf7, MODEL_CELLS.muxf8, MODEL_CELLS.flop)
+    rng = random.Random(width)
+    bits = [Signal(name=f"b{i}") for i in range(width)]
+    guard = Signal(name="guard") if guarded else None
+    m = Module()
+    as_expr, as_cell = Signal(), Signal()
+    cell = none_of_luts(m, bits, counted, guard=guard)
+    m.d.comb += [as_expr.eq(none_of_luts(m, bits, guard=guard)), as_cell.eq(cell)]
+    assert depth[id(cell)] == (2 if width + guarded > 6 else 1) or width + guarded > 36
+    cases = [[0] * width] + [[int(rng.random() < 1.5 / width) for _ in bits] for _ in range(300)]
+
+    async def bench(ctx):
+        for values in cases:
+            for g in (0, 1):
+                for s, v in zip(bits, values, strict=True):
+                    ctx.set(s, v)
+                if guarded:
+                    ctx.set(guard, g)
+                await ctx.delay(1e-9)
+                want = int((g or not guarded) and not any(values))
+                assert (ctx.get(as_expr), ctx.get(as_cell)) == (want, want), (g, values)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    with pytest.raises(ValueError, match="one-bit"):
+        none_of_luts(m, [Signal(2)], MODEL_CELLS)

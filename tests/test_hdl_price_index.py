@@ -55,7 +55,7 @@ def expected_find(levels, idx, down, inclusive):
 def test_price_level_index_matches_a_set(index, slices, book_bits, level_bits, word_bits):
     """(``slice_cells``: the structure synthesis gets, ``SLICE_MODEL``: LUTs and flip-flops of
     their own, as the estimate's netlist has them)"""
-    dut = index(book_bits, level_bits, word_bits)
+    dut = index(book_bits, level_bits, word_bits, **({"checks": True} if index is LevelIndex else {}))
     rng = random.Random(level_bits)
     books = [set() for _ in range(1 << book_bits)]
     L = 1 << level_bits
