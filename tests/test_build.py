@@ -172,3 +172,25 @@ def test_the_estimate_tables_name_a_banked_memory_once():
         [("engine.rows", 3), ("engine.symbol_mem", 1), ("engine.bank", 1)]    # by total bits: 300, 250, 1
     assert bank_names(["engine.rows.bank0", "engine.a.bank0", "engine.rows.bank1", "x"]) == \
         ["`engine.rows` (2 banks)", "`engine.a`", "`x`"]
+
+
+@pytest.mark.parametrize("endpoints", [0, 2])
+def test_the_estimate_section_lists_the_starts_over_the_limit_or_says_none(tmp_path, endpoints):
+    """docs/build.md's endpoints over the issue's limit: a table of where they start, or "none"
+    (not an empty table) when no endpoint is over it."""
+    import json
+    from pathlib import Path
+
+    from fpgax.toolflow.docgen import estimate_section
+
+    report = json.loads((Path(__file__).parent.parent / "docs" / "estimate-u280.json").read_text())
+    starts = [{"start": "engine.a", "ns": 3.05, "luts": 4, "endpoints": 1},
+              {"start": "engine.b", "ns": 3.01, "luts": 3, "endpoints": 1}][:endpoints]
+    report["timing"]["over_limit"] = {"limit_ns": 3.0, "endpoints": endpoints, "of": 17000, "by_start": starts}
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "estimate-u280.json").write_text(json.dumps(report))
+    text = estimate_section(tmp_path)
+    if endpoints:
+        assert "**2 of 17,000**" in text and "| engine.a | 3.05 | 4 | 1 |" in text and "| engine.b |" in text
+    else:
+        assert "**none of 17,000**." in text and "| start | worst ns |" not in text

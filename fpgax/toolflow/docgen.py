@@ -123,12 +123,15 @@ def estimate_section(root: Path) -> str:
             rows.append(f"| {path['ns']:.2f} | {path['luts']} | {path['from']} | {path['to']} | "
                         f"{', '.join(sources) or '-'} |")
         over = timing.get("over_limit")
-        if over:
+        if over and over["endpoints"]:
             rows += ["", f"Endpoints whose worst path is over {over['limit_ns']} ns (the silicon issue's limit): "
                          f"**{over['endpoints']:,} of {over['of']:,}**. Where those paths start, worst first:", "",
                      "| start | worst ns | LUTs | endpoints |", "|---|---:|---:|---:|"]
             rows += [f"| {part['start']} | {part['ns']:.2f} | {part['luts']} | {part['endpoints']:,} |"
                      for part in over["by_start"]]
+        elif over:
+            rows += ["", f"Endpoints whose worst path is over {over['limit_ns']} ns (the silicon issue's limit): "
+                         f"**none of {over['of']:,}**."]
     tiles = report.get("vivado_tiling")
     tiled = {m["memory"]: m for m in (tiles or {}).get("per_memory", [])}
     rows += ["", "A memory of several banks (`PipelinedRam`: `name.bank0`, `name.bank1`, ...) is one row, its "
