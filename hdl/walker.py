@@ -177,7 +177,8 @@ class Walker(wiring.Component):
             load_p_wait(0)
 
         def fetch(slot):
-            """The rows of ``slot`` read (the read's enable and the wait's count: ``fetch_now``, below)."""
+            """The rows of ``slot`` read (the read's enable and the wait's ``== 1``: LUTs after the
+            machine, below, which restate where the bodies fetch)."""
             m.d.sync += [self.slot_read.addr.eq(slot), f_slot.eq(slot), fetching.eq(1)]
             load_f_wait(lat + 1)
 
