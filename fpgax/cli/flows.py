@@ -158,27 +158,57 @@ def _cmd_compare(args) -> int:
 # -- lobster ---------------------------------------------------------------------------------------
 
 def _lobster(sub) -> None:
-    p = sub.add_parser("lobster", help="convert a LOBSTER message file to an fpgax flow")
+    p = sub.add_parser("lobster", help="convert a LOBSTER day to an fpgax flow, or check a replay of it",
+                       description="Convert a LOBSTER message file (any number of levels) to a flow; with "
+                                   "--check, replay it on a backend and compare the visible levels whose state "
+                                   "the order-book file tells after every message.")
     p.add_argument("messages", type=Path, help="*_message_N.csv")
-    p.add_argument("orderbook", type=Path, help="*_orderbook_N.csv (seeds the starting book)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="FLOW.csv")
+    p.add_argument("orderbook", type=Path, help="*_orderbook_N.csv (seeds the starting book; N levels a side)")
+    p.add_argument("-o", "--output", type=Path, help="FLOW.csv (required without --check)")
+    p.add_argument("--check", action="store_true", help="replay the day and compare with the order-book file")
+    p.add_argument("--backend", default="model", choices=("model", "rtl"), help="what --check replays on")
+    common.add_profile(p)
+    common.add_json(p, "the check's counts")
     p.set_defaults(func=_cmd_lobster)
 
 
 def _cmd_lobster(args) -> int:
     from fpgax.formats.flows import save_flow
-    from fpgax.formats.lobster import convert, read_lobster
+    from fpgax.formats.lobster import check_books, convert, read_lobster
 
-    if args.output.suffix != ".csv":
+    if args.output is None and not args.check:
+        raise FpgaxError("fpgax lobster: give -o FLOW.csv, or --check (or both)")
+    if args.output is not None and args.output.suffix != ".csv":
         raise FpgaxError(f"{args.output}: a LOBSTER flow names orders by client id, which only a .csv flow keeps; "
                          f"write FLOW.csv (then `fpgax replay`/`compare` it)")
+    if not args.check and (args.json is not None or args.backend != "model"):
+        raise FpgaxError("fpgax lobster: --backend and --json go with --check")
     data = read_lobster(args.messages, args.orderbook)
     conv = convert(data)
-    save_flow(args.output, conv.commands)
-    common.note(f"wrote {len(conv.commands):,} commands for {len(data.messages):,} LOBSTER messages "
-                f"to {args.output} (band {conv.band[0]}..{conv.band[1]} ticks, "
-                f"{conv.skipped:,} messages with no visible effect skipped)")
-    return 0
+    if args.output is not None:
+        save_flow(args.output, conv.commands)
+        common.note(f"wrote {len(conv.commands):,} commands for {len(data.messages):,} LOBSTER messages "
+                    f"to {args.output} (band {conv.band[0]}..{conv.band[1]} ticks, "
+                    f"{conv.skipped:,} messages with no visible effect skipped)")
+    if not args.check:
+        return 0
+    from fpgax.host.lobster import LobsterReplay
+
+    config, name = common.config_of(args)
+    replay = LobsterReplay(conv, config, args.backend)
+    result = check_books(data, conv, replay.books())
+    result.rejected = replay.rejected
+    summary = {**result.as_dict(), "backend": args.backend, "profile": name, "levels": data.levels,
+               "band": list(conv.band)}
+    share = result.compared / max(result.messages, 1)
+    text = (f"{result.mismatches:,} mismatches: {result.messages:,} messages ({data.levels} levels a side), "
+            f"{result.compared:,} compared ({share:.1%}: a level 1 shown), "
+            f"{result.levels_compared:,} levels compared; {result.rejected:,} commands rejected "
+            f"(backend {args.backend}, profile {name})")
+    if result.first_mismatch:
+        text += "\nfirst: " + result.first_mismatch
+    common.emit(summary, text, args)
+    return 0 if result.ok else 1
 
 
 # -- recover ---------------------------------------------------------------------------------------

@@ -70,9 +70,12 @@ class EngineConfig:
 
 
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
-#: 1..1000 and the LOBSTER flow (a 1000-tick band); ``u280`` is sized for the Alveo U280.
+#: 1..1000 and the AAPL LOBSTER sample (a 1000-tick band); ``deep`` is ``sim`` over 4,096 ticks a
+#: side, a real stock's whole day (the GOOG 2012-06-21 LOBSTER day spans 2,580); ``u280`` is
+#: sized for the Alveo U280.
 PROFILES: dict[str, EngineConfig] = {
     "sim": EngineConfig(symbols=8, levels=1024, pool=1024, accounts=16, snapshot_depth=16),
+    "deep": EngineConfig(symbols=8, levels=4096, pool=1024, accounts=16, snapshot_depth=16),
     "tiny": EngineConfig(symbols=2, levels=64, pool=16, accounts=4, snapshot_depth=4,
                          default_band=(1, 64)),
     "u280": EngineConfig(symbols=1024, levels=1024, pool=1 << 18, accounts=1024, snapshot_depth=32),
