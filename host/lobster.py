@@ -18,7 +18,7 @@ from fpgax.formats.flows import Flow, OrderIdMap
 from fpgax.formats.lobster import SYMBOL, Conversion
 from fpgax.progress import Progress
 from fpgax.spec import itch
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import PROFILES, EngineConfig
 from fpgax.spec.protocol import EventType, Side
 
 BACKENDS = ("model", "rtl")
@@ -36,9 +36,10 @@ class LobsterReplay:
             raise FpgaxError(f"backend {backend!r}: choose from {', '.join(BACKENDS)}")
         low, high = conv.band
         if high - low + 1 > config.levels:
+            wide = [name for name, c in PROFILES.items() if c.levels >= high - low + 1]
             raise FpgaxError(f"the day's band {low}..{high} ({high - low + 1:,} ticks) is wider than the "
                              f"profile's {config.levels:,} levels a side: use a profile with at least "
-                             f"{high - low + 1:,}")
+                             f"{high - low + 1:,}" + (f" ({', '.join(wide)})" if wide else ""))
         self.conv, self.config, self.backend, self.progress = conv, config, backend, progress
         self.rejected = 0
         self.depth = conv.levels + 1

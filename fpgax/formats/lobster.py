@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpgax.formats.flows import FlowError
+from fpgax.progress import Progress
 from fpgax.spec.protocol import Command, Opcode, OrdType, Side, TimeInForce
 
 TICK = 100          #: LOBSTER price units per tick (one cent)
@@ -80,8 +81,10 @@ def read_lobster(messages: Path, orderbook: Path) -> LobsterData:
                 msgs.append((float(t), int(kind), int(oid), int(size), int(price), int(direction)))
             except ValueError as e:
                 raise FlowError(f"{messages}:{lineno}: not a LOBSTER message row ({e})") from None
-    with open(orderbook, newline="") as f:
+    with open(orderbook, newline="") as f, Progress(f"lobster: reading {orderbook.name}", len(msgs)) as bar:
         for lineno, row in enumerate(csv.reader(f), 1):
+            if lineno % 4096 == 0:
+                bar.update(lineno)
             if levels is None:
                 if not row or len(row) % 4:
                     raise FlowError(f"{orderbook}:{lineno}: {len(row)} columns, not four a level "
@@ -210,7 +213,7 @@ def convert(data: LobsterData) -> Conversion:
 
     taker_ids = 0
     shown_before = first          # (the window of the row before the message)
-    for index, (_t, kind, oid, size, price, direction) in enumerate(data.messages):
+    for index, (_t, kind, oid, size, price, direction) in enumerate(_counted(data.messages, "lobster: converting")):
         start = len(out)
         side, tick = _side(direction), price // TICK
         where = f"LOBSTER message {index + 1}"
@@ -285,6 +288,16 @@ def convert(data: LobsterData) -> Conversion:
                     conv.unseen.append((index + 1, side, tick, diff))
         conv.steps.append(len(out) - start)
     return conv
+
+
+def _counted(items: list, label: str):
+    """``items``, with a progress line while they are gone through (``fpgax.progress``)."""
+    with Progress(label, len(items)) as bar:
+        for i, item in enumerate(items):
+            if i % 4096 == 0:
+                bar.update(i)
+            yield item
+        bar.update(len(items))
 
 
 # -- checking a replay against the order-book file --------------------------------------------------
