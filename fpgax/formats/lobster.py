@@ -15,10 +15,15 @@ How a LOBSTER day maps onto fpgax (one symbol, 0):
 * Type 1 (new limit order) -> NEW LIMIT DAY of account ``TRADER`` with client id = LOBSTER id.
 * Type 2 (partial cancel) -> REPLACE to the smaller open quantity (same price: keeps priority), with a
   client id of its own (``REPLACE_IDS`` on);
-  type 3 (delete) -> CANCEL. For an order from before the file, the seed order at that price
-  shrinks instead.
+  type 3 (delete) -> CANCEL. For an order the file never added (from before it, or entered beyond
+  the window), or one with fewer shares left than the message takes, the orders resting at that
+  price stand in: seed orders first, then the file's, oldest first (``Conversion.stand_ins``).
 * Type 4 (execution of a visible order) -> an IOC limit at that price from account ``TAKER``
-  on the other side: the incoming marketable order that caused it.
+  on the other side: the incoming marketable order that caused it. In the engine it trades with
+  the orders at that price in time priority, and the conversion's bookkeeping does the same (its
+  queue at a price may differ from Nasdaq's: the order the file names is not always the one it takes).
+* Where a row shows a level in its window other than the messages explain, orders are added or
+  shrunk to match (``Conversion.unseen``).
 * Type 5 (hidden execution) changes no visible level and is skipped; type 7 (halt) maps to
   HALT / RESUME (quoting periods are skipped).
 
