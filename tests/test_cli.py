@@ -46,6 +46,28 @@ def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):
     assert code == 2 and "--symbols 9 must be in 1..8" in err
 
 
+def test_gen_opens_a_band_as_wide_as_the_profile_and_walks_through_it(tmp_path, capsys):
+    """--band-low/--band-high: a SYMBOL row per symbol first, every accepted order inside the band,
+    and a walk of 20 ticks a command over 30,000 commands covering more than a 1,000-tick window;
+    a band wider than the profile is refused in one line."""
+    from fpgax.spec.protocol import EventType, Opcode
+
+    out = tmp_path / "wide.csv"
+    assert run(capsys, "gen", "--profile", "deep", "--band-low", 1, "--band-high", 4096, "--walk", 20,
+               "--orders", 30_000, "--symbols", 2, "-o", out)[0] == 0
+    flow = load_flow(out)
+    assert [(c.opcode, c.symbol, c.price, c.qty) for c in flow.commands[:2]] == \
+        [(Opcode.SYMBOL, 0, 1, 4096), (Opcode.SYMBOL, 1, 1, 4096)]
+    _, resolved, events, _ = run_model(flow, profile("deep"))
+    for symbol in (0, 1):      # (the middle 90% of the accepted orders' prices: the walk, not the clamps)
+        prices = sorted(e.price for e in events
+                        if e.type == EventType.ACCEPTED and e.order_id and e.price and e.symbol == symbol)
+        assert 1 <= prices[0] and prices[-1] <= 4096
+        assert prices[19 * len(prices) // 20] - prices[len(prices) // 20] > 1000, symbol
+    code, _, err = run(capsys, "gen", "--profile", "sim", "--band-low", 1, "--band-high", 4096, "-o", out)
+    assert code == 2 and "at most 1,024 ticks wide" in err and "Traceback" not in err
+
+
 def test_replay_json_summary(tmp_path, capsys):
     code, out, _ = run(capsys, "replay", SCENARIOS / "02_price_time.csv", "--json", "-")
     summary = json.loads(out)

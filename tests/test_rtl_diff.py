@@ -12,7 +12,7 @@ from fpgax.sim.drivers.differential import compare
 from fpgax.sim.golden.compare import first_divergence
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec.config import profile
-from fpgax.spec.protocol import EventType
+from fpgax.spec.protocol import EventType, Opcode
 from fpgax.workload.gen import GenOptions, generate
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
@@ -256,6 +256,22 @@ def test_million_command_flow_on_rtl(size, seed):
     opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
                       accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002)
     assert_same(Flow(generate(opts, config)), size, idle=0.1, stall=0.1, seed=seed)
+
+
+@pytest.mark.slow
+def test_a_walk_through_thousands_of_ticks_on_rtl():
+    """make regress: a million commands on the ``deep`` profile, each symbol's band 1..4096 and a
+    walk of up to 20 ticks a command, so the touch moves through thousands of ticks (the deep
+    book's generated flows; its whole range on chip today), model against RTL."""
+    config = profile("deep")
+    opts = GenOptions(orders=1_000_000, seed=105, symbols=4, walk=20, band_low=1, band_high=config.levels,
+                      invalid=0.01, admin=0.002, burst=0.002)
+    commands = generate(opts, config)
+    for symbol in range(4):
+        prices = [c.price for c in commands if c.opcode == Opcode.NEW and c.symbol == symbol
+                  and 1 <= c.price <= config.levels]
+        assert max(prices) - min(prices) > 2000, symbol
+    assert_same(Flow(commands), "deep", idle=0.1, stall=0.1, seed=105)
 
 
 def test_fills_popping_account_list_neighbours_in_turn():

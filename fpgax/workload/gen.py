@@ -58,6 +58,10 @@ class GenOptions:
     max_qty: int = 500            #: largest order quantity
     burst: float = 0.0            #: chance per command to start a burst on one symbol
     burst_len: int = 50           #: commands in a burst
+    #: the symbols' band, set by a SYMBOL row each at the start (0, 0: the profile's default band,
+    #: no SYMBOL rows); as wide as the profile's levels, for a walk through thousands of ticks
+    band_low: int = 0
+    band_high: int = 0
 
 
 def options_help() -> dict[str, str]:
@@ -83,6 +87,14 @@ class _Generator:
         self.ids = OrderIdMap()
         self.next_client = [1] * opts.accounts
         low, high = config.default_band
+        self.symbol_rows: list[Command] = []
+        if opts.band_low or opts.band_high:
+            low, high = opts.band_low, opts.band_high
+            if not 1 <= low <= high or high - low + 1 > config.levels:
+                raise FpgaxError(f"--band-low {low} --band-high {high}: a band is 1 <= low <= high, at most "
+                                 f"{config.levels:,} ticks wide for this profile")
+            self.symbol_rows = [Command(opcode=Opcode.SYMBOL, symbol=s, price=low, qty=high)
+                                for s in range(opts.symbols)]
         self.low, self.high = low, high
         self.mid = [(low + high) // 2] * opts.symbols
         self.pending: list[tuple[int, Command]] = []  # (due index, command): resumes, re-enables
@@ -232,7 +244,7 @@ class _Generator:
     def run(self, progress: bool | None) -> list[Command]:
         with Progress("gen", self.o.orders, quiet=None if progress is None else not progress) as bar:
             for i in range(self.o.orders):
-                cmd = self.next_command(i)
+                cmd = self.symbol_rows[i] if i < len(self.symbol_rows) else self.next_command(i)
                 self.ids.observe(self.model.apply(cmd))
                 self.commands.append(cmd)
                 if i & 0xFFFF == 0:
