@@ -1891,9 +1891,14 @@ class PipelinedEngine(wiring.Component):
                               row_cells)
         # (each of them for both values of the FOK's borrow, chosen by it in the LUT that uses
         # them: the borrow, the end of a 33-bit carry chain, meets one LUT)
+        def passes(fok, other, stops, own, short):
+            """The walk passes the visited order: a FOK's its own orders and those that do not fill it
+            (unless it stops there), another kind's ``passes_other``."""
+            return (not stops and (own or short)) if fok else other
+
         def passes_given(short):
             return lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own],
-                          lambda x: (not x[3] and (x[4] or short)) if is_walk(x[:2], Walk.FOK) else x[2], row_cells)
+                          lambda x: passes(is_walk(x[:2], Walk.FOK), *x[2:5], short), row_cells)
 
         def stops_given(short):
             return lut_of(m, [*kind_bits, fok_stops, visit.own],
@@ -1989,12 +1994,11 @@ class PipelinedEngine(wiring.Component):
             # (whether it stays, given either value of the FOK's borrow, and the borrow: the mapper
             # had made it three LUTs after the borrow, then two with a verdict between)
             # (each one LUT of ``passes_other`` and ``fok_stops``, LUTs of registers, and registers --
-            # the FOK's verdict restated with ``walk_fok``: ``passes_given``'s LUT is not before it)
+            # ``passes`` with ``walk_fok`` for the kind: ``passes_given``'s LUT is not before it)
             walker_on = lut_of(m, [walker.busy, walk_go], any, row_cells)
             stays_if_short, stays_if_fills = (
                 lut_of(m, [visit.valid, walk_fok, passes_other, fok_stops, visit.own, walker_on],
-                       lambda x, short=short: (((not x[3] and (x[4] or short)) if x[1] else x[2]) if x[0] else x[5]),
-                       row_cells)
+                       lambda x, short=short: passes(*x[1:5], short) if x[0] else x[5], row_cells)
                 for short in (1, 0))
             # (DECIDE's move, decided late in its cycle, an input of that LUT of its own: not
             # through the entries' OR)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fpgax.errors import FpgaxError
 from fpgax.formats.flows import FlowError, format_csv, parse_csv
 from fpgax.formats.lobster import check_books, convert, day_band, read_lobster, visible_levels
 from fpgax.host.lobster import LobsterReplay
@@ -170,7 +171,7 @@ def test_the_full_goog_day_replays_with_nasdaqs_visible_book_after_every_message
     assert result.ok, result.first_mismatch
     assert (result.messages, result.compared, replay.rejected) == (147_916, 147_916, 0)
     assert result.levels_compared == 147_916 * 20      # (every row shows ten levels a side)
-    with pytest.raises(Exception, match=r"56300..58999 \(2,700 ticks\) is wider than the profile's 1,024"):
+    with pytest.raises(FpgaxError, match=r"56300..58999 \(2,700 ticks\) is wider than the profile's 1,024"):
         LobsterReplay(conv, profile("sim"), "model")
 
 
