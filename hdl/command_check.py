@@ -3,8 +3,9 @@
 Every rule that can reject a command before it touches the book lives here, in the order
 docs/semantics.md gives ([R-CHECKS], [R-CANCEL], [R-REPLACE], [R-SYMBOL], [R-ACCOUNT], [R-HALT],
 [R-MASS-CANCEL], [R-SNAPSHOT]). The engine's states read one family's answer and branch on it; the
-rules that need the book (``WOULD_CROSS``, ``BOOK_NOT_EMPTY``) or the pool (``POOL_FULL``) stay
-with the states that search the index or take a slot.
+rules that need the book (``WOULD_CROSS``, ``ORDERS_OUTSIDE_BAND``), the symbol's price range
+(``BAND_OUTSIDE_RANGE``) or the pool (``POOL_FULL``) stay with the states that search the index or
+take a slot.
 
 Contract
 --------

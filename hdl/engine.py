@@ -28,15 +28,16 @@ Structure
 Order slots (``FreeList``) index per-order memories: generation and live bit, static data, leaves,
 and the links of two doubly-linked lists -- the FIFO of the order's price level and the list of
 its account's resting orders (in acceptance order, for MASS_CANCEL); the links and generations
-are narrow rows in block RAM. Levels are addressed by (symbol, side, price - band low) in a
+are narrow rows in block RAM. Levels are addressed by (symbol, side, price - range low) in a
 ``LevelStore``, which keeps the head and tail of each level's FIFO and whether it has orders
 (SNAPSHOT and FOK sum a level's orders by walking them); a ``PriceLevelIndex`` finds the best
 and next occupied levels; ``CommandCheck`` holds every admission rule (the states branch on its
 registered verdicts); ``NotionalCheck`` multiplies a NEW's
 or REPLACE's price and quantity in DSPs from the handshake on; ``EventOutput`` queues the events and
-presents them on ``o`` with ``ts_out`` stamped. A symbol's band and halt flag share
-one row; so do its two best-price hints (no occupied level of a side is better than its hint: the
-searches for a side's best level start there). Every memory is a ``lib.memory.Memory`` with one
+presents them on ``o`` with ``ts_out`` stamped. A symbol's band, halt flag and price range (its
+low price, where its levels are addressed from) share one row; so do its two best-price hints (no
+occupied level of a side is better than its hint: the searches for a side's best level start
+there). Every memory is a ``lib.memory.Memory`` with one
 synchronous read port and one write port; all but the band, account and used-bit rows take their
 writes a cycle late, from registers (``ForwardedWriteRam``, ``LevelStore``), and those read in the
 cycle they are written are transparent by forwarding from those registers, never through a
@@ -75,7 +76,7 @@ from fpgax.hdl.price_index import IndexOp, IndexRequest, PriceLevelIndex
 from fpgax.hdl.ram import ForwardedWriteRam, Ram
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import EngineConfig, price_range_low
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
@@ -162,7 +163,9 @@ class MatchingEngine(wiring.Component):
         aprv_rd, aprv_wr = links("acct_prev", transparent=True)
         m.submodules.level = levels = LevelStore(k, level_depth)
         lvl_rd, lvl_wr = levels.read, levels.write
-        band_rd, band_wr = mem("band", BandRow, 1 << sb)
+        # (``BandRow``'s fields first, then the range's low price)
+        SymbolBand = data.StructLayout({**{name: field.shape for name, field in BandRow}, "base": 32})
+        band_rd, band_wr = mem("band", SymbolBand, 1 << sb)
         acct_rd, acct_wr = mem("account", AccountRow, 1 << ab)
         al_rd, al_wr = mem("acct_list", ListLayout, 1 << ab, transparent=True)
         # A symbol's best-price hints, one per side (lane = side): no occupied level of that side is
@@ -237,7 +240,7 @@ class MatchingEngine(wiring.Component):
         m.d.comb += [notional.price.eq(self.i.payload.price), notional.qty.eq(self.i.payload.qty),
                      notional.limit.eq(acct_rd.data.max_notional)]
         m.d.comb += [check.take.eq(self.i.valid & self.i.ready), check.payload.eq(self.i.payload),
-                     check.account.eq(acct_rd.data), check.band.eq(band_rd.data),
+                     check.account.eq(acct_rd.data), check.band.eq(band_rd.data.as_value()[:BandRow.size]),
                      check.target_gen.eq(gen_rd.data.gen), check.target_live.eq(gen_rd.data.live),
                      check.target_account.eq(od_rd.data.account), check.target_symbol.eq(od_rd.data.symbol),
                      check.notional_over.eq(notional.over)]
@@ -257,8 +260,7 @@ class MatchingEngine(wiring.Component):
         ts_in = Signal(32)
         seq_next = Signal(64, init=1)   # the next event's sequence number
         reason = Signal(REASON_BITS)
-        band_lo = Signal(32)
-        band_hi = Signal(32)
+        level_base = Signal(32)         # the symbol's range low: a level's price is level_base + index
         acct_max_notional = Signal(64)
         sym_halted = Signal()
         # the aggressor (a NEW, or a REPLACE that lost priority)
@@ -559,7 +561,8 @@ class MatchingEngine(wiring.Component):
                 gen_wr.addr.eq(init), gen_wr.data.eq(0), gen_wr.en.eq(1),
                 lvl_wr.addr.eq(init), lvl_wr.data.eq(0), lvl_wr.en.eq(1),
                 band_wr.addr.eq(init), band_wr.data.lo.eq(lo_default), band_wr.data.hi.eq(hi_default),
-                band_wr.data.halted.eq(0), band_wr.en.eq(1),
+                band_wr.data.halted.eq(0), band_wr.data.base.eq(price_range_low(lo_default, hi_default, cfg.levels)),
+                band_wr.en.eq(1),
                 acct_wr.addr.eq(init), acct_wr.data.enabled.eq(1), acct_wr.data.max_qty.eq(U32),
                 acct_wr.data.max_notional.eq((1 << 64) - 1), acct_wr.en.eq(1),
                 al_wr.addr.eq(init), al_wr.data.eq(0), al_wr.en.eq(1),
@@ -627,12 +630,12 @@ class MatchingEngine(wiring.Component):
             m.d.sync += [a_hint_opp.eq(opposite_hint), a_hint_own.eq(hint_of(hint_rd.data, cmd.side[0]))]
             with m.If(~post_only):
                 start_sweep(cmd.side[0], cmd.symbol[:sb], hint=opposite_hint)
-            m.d.sync += [band_lo.eq(band.lo), band_hi.eq(band.hi), acct_max_notional.eq(acct.max_notional),
+            m.d.sync += [level_base.eq(band.base), acct_max_notional.eq(acct.max_notional),
                          mkt_price.eq(Mux(cmd.side == BUY, band.hi, band.lo)),
                          a_account.eq(cmd.account), a_client.eq(cmd.client_id), a_symbol.eq(cmd.symbol),
                          a_side.eq(cmd.side), a_market.eq(market), a_tif.eq(cmd.tif),
                          a_flags.eq(cmd.flags), a_price.eq(Mux(market, 0, cmd.price)),
-                         a_pidx.eq(cmd.price - band.lo), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
+                         a_pidx.eq(cmd.price - band.base), a_leaves.eq(cmd.qty), a_in_alist.eq(0),
                          avail.eq(0)]
             # the checks' verdicts are registered now (``check``); NEW_RISK reads them
             with m.If(market):
@@ -905,7 +908,7 @@ class MatchingEngine(wiring.Component):
                     go_on(emptied)
 
             fill = dict(type=E.FILL, side=a_side, symbol=a_symbol, client_id=a_client,
-                        account=a_account, order_id=order_id(a_slot, a_gen), price=band_lo + l_idx,
+                        account=a_account, order_id=order_id(a_slot, a_gen), price=level_base + l_idx,
                         qty=fill_qty, leaves=a_leaves - fill_qty,
                         resting_order_id=order_id(r_slot, r_gen), resting_account=r.account,
                         resting_leaves=r_leaves - fill_qty)
@@ -1059,7 +1062,7 @@ class MatchingEngine(wiring.Component):
             m.d.sync += [a_hint_opp.eq(hint_of(hint_rd.data, ~od.side)),
                          a_hint_own.eq(hint_of(hint_rd.data, od.side))]
             m.d.sync += [r_slot.eq(oid_slot), r_gen.eq(oid_gen), r.eq(od), r_leaves.eq(lv_rd.data),
-                         band_lo.eq(band_rd.data.lo), band_hi.eq(band_rd.data.hi),
+                         level_base.eq(band_rd.data.base),
                          cancel_reason.eq(R.USER),
                          # a REPLACE to zero cancels under the replace's client id (whatever
                          # the checks say: it is used only when they pass)
@@ -1093,7 +1096,7 @@ class MatchingEngine(wiring.Component):
                 go("RPL_APPLY")
         with fsm.state("RPL_PO_WAIT"):
             with m.If(~index_busy):
-                with m.If(crosses(index.found, index.result, r.side, cmd.price - band_lo)):
+                with m.If(crosses(index.found, index.result, r.side, cmd.price - level_base)):
                     m.d.sync += reason.eq(R.WOULD_CROSS)
                     go("REJECT")
                 with m.Else():
@@ -1117,7 +1120,7 @@ class MatchingEngine(wiring.Component):
                  client_id=cmd.client_id, account=r.account, order_id=order_id(r_slot, r_gen),
                  price=r.price, qty=r_leaves, leaves=cmd.qty)
         with fsm.state("RPL_MOVE"):
-            new_pidx = cmd.price - band_lo
+            new_pidx = cmd.price - level_base
             m.d.sync += [a_slot.eq(r_slot), a_gen.eq(r_gen), a_account.eq(r.account),
                          a_client.eq(cmd.client_id), a_symbol.eq(r.symbol), a_side.eq(r.side),
                          a_market.eq(0), a_tif.eq(r.tif), a_flags.eq(r.flags), a_price.eq(cmd.price),
@@ -1135,36 +1138,61 @@ class MatchingEngine(wiring.Component):
             emit(next_state, type=E.ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account)
 
-        with fsm.state("SYM_CHECK"):  # [R-SYMBOL]
+        # [R-SYMBOL] on an empty book the band is set and the range centred on it; with orders
+        # resting the band moves inside the range, if every order stays inside it. The searches:
+        # each side's lowest and highest level (``sym_phase``: bit 0 the side, bit 1 highest),
+        # compared with the band's ends as indexes of the range (``sym_lo_idx``, ``sym_hi_idx``)
+        sym_phase = Signal(2)
+        sym_base = Signal(32)
+        sym_lo_idx, sym_hi_idx = Signal(33), Signal(33)
+        sym_resting, sym_outside = Signal(), Signal()
+        with fsm.state("SYM_CHECK"):
             # (the band's compares are registered now: SYM_FIND reads the verdict; its
             # searches start there, once the index has finished the previous command's SET
             # or CLEAR)
-            m.d.sync += sym_halted.eq(band_rd.data.halted)   # kept when the band is rewritten
+            m.d.sync += [sym_halted.eq(band_rd.data.halted),    # kept when the band is rewritten
+                         sym_base.eq(band_rd.data.base), sym_phase.eq(0), sym_resting.eq(0),
+                         sym_outside.eq(0)]
             go("SYM_FIND")
         with fsm.state("SYM_FIND"):
+            m.d.sync += [sym_lo_idx.eq(cmd.price - sym_base), sym_hi_idx.eq(cmd.qty - sym_base)]
+
             def band_ok():
                 with m.If(~index_busy):
-                    m.d.comb += find_best(Cat(Const(BUY, 1), cmd.symbol[:sb]), BUY)
-                    go("SYM_BIDS_WAIT")
+                    highest = sym_phase[1]
+                    m.d.comb += [req.start.eq(1), req.op.eq(IndexOp.FIND),
+                                 req.book.eq(Cat(sym_phase[0], cmd.symbol[:sb])),
+                                 req.idx.eq(Mux(highest, (1 << lb) - 1, 0)), req.down.eq(highest),
+                                 req.inclusive.eq(1)]
+                    go("SYM_WAIT")
             self._verdict(m, go, check, "symbol", reason, band_ok)
-        with fsm.state("SYM_BIDS_WAIT"):
+        with fsm.state("SYM_WAIT"):
             with m.If(~index_busy):
                 with m.If(index.found):
-                    m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                    go("REJECT")
+                    m.d.sync += sym_resting.eq(1)
+                    with m.If(Mux(sym_phase[1], index.result > sym_hi_idx, index.result < sym_lo_idx)):
+                        m.d.sync += sym_outside.eq(1)
+                m.d.sync += sym_phase.eq(sym_phase + 1)
+                with m.If(sym_phase == 3):
+                    go("SYM_DECIDE")
                 with m.Else():
-                    m.d.comb += find_best(Cat(Const(SELL, 1), cmd.symbol[:sb]), SELL)
-                    go("SYM_ASKS_WAIT")
-        with fsm.state("SYM_ASKS_WAIT"):
-            with m.If(~index_busy):
-                with m.If(index.found):
-                    m.d.sync += reason.eq(R.BOOK_NOT_EMPTY)
-                    go("REJECT")
-                with m.Else():
-                    m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
-                                 band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
-                                 band_wr.en.eq(1)]
-                    go("ADMIN_ACK")
+                    go("SYM_FIND")
+        with fsm.state("SYM_DECIDE"):
+            width = cmd.qty - cmd.price + 1
+            centred = cmd.price - ((cfg.levels - width) >> 1)
+            with m.If(sym_resting & (sym_lo_idx[32] | sym_hi_idx[32] | (sym_hi_idx >= cfg.levels))):
+                m.d.sync += reason.eq(R.BAND_OUTSIDE_RANGE)
+                go("REJECT")
+            with m.Elif(sym_outside):
+                m.d.sync += reason.eq(R.ORDERS_OUTSIDE_BAND)
+                go("REJECT")
+            with m.Else():
+                m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
+                             band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
+                             band_wr.data.base.eq(Mux(~sym_resting, Mux(cmd.price <= ((cfg.levels - width) >> 1),
+                                                                        1, centred), sym_base)),
+                             band_wr.en.eq(1)]
+                go("ADMIN_ACK")
         with fsm.state("ADMIN_ACK"):
             admin_ack("IDLE")
 
@@ -1183,6 +1211,7 @@ class MatchingEngine(wiring.Component):
             def symbol_ok():
                 m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(band_rd.data.lo),
                              band_wr.data.hi.eq(band_rd.data.hi), band_wr.data.halted.eq(halting),
+                             band_wr.data.base.eq(band_rd.data.base),
                              band_wr.en.eq(1)]
                 m.d.sync += phase_side.eq(BUY)
                 with m.If(halting):
@@ -1244,7 +1273,7 @@ class MatchingEngine(wiring.Component):
 
         with fsm.state("SNAP_CHECK"):  # [R-SNAPSHOT]
             def snap_ok():
-                m.d.sync += [band_lo.eq(band_rd.data.lo), phase_side.eq(BUY), snap_n.eq(0)]
+                m.d.sync += [level_base.eq(band_rd.data.base), phase_side.eq(BUY), snap_n.eq(0)]
                 go("SNAP_ACK")
             self._verdict(m, go, check, "snapshot", reason, snap_ok)
         with fsm.state("SNAP_ACK"):
@@ -1268,7 +1297,7 @@ class MatchingEngine(wiring.Component):
                 go("S_ORDER")
         with fsm.state("S_EMIT"):
             emit("S_NEXT", type=E.LEVEL, side=phase_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, price=band_lo + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
+                 account=cmd.account, price=level_base + l_idx, qty=Mux(snap_total > U32, U32, snap_total),
                  leaves=snap_count)
         with fsm.state("S_NEXT"):
             m.d.sync += snap_n.eq(snap_n + 1)

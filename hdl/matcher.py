@@ -9,7 +9,7 @@ Contract
 --------
 * ``start`` (one cycle, while not ``busy``) with ``a_leaves``, ``a_account``, ``a_stp_oldest``,
   ``template`` (the aggressor's event fields: side, symbol, client_id, account, order_id, price --
-  its limit --, seq and ts_in are copied from it), ``band_lo`` (a level's price is ``band_lo`` plus
+  its limit --, seq and ts_in are copied from it), ``price_base`` (a level's price is ``price_base`` plus
   its index) and ``book`` (the opposite side's book number): the match begins.
 * ``levels``: the sweep's entries (``found``, ``idx``, ``head``, ``tail``), one per acceptable
   occupied level, best first, then one with ``found`` = 0. The matcher takes the found ones as the
@@ -79,7 +79,7 @@ class Matcher(wiring.Component):
         super().__init__({
             "start": In(1), "busy": Out(1),
             "a_leaves": In(QTY_BITS), "a_account": In(account_bits), "a_stp_oldest": In(1),
-            "template": In(EventLayout), "band_lo": In(PRICE_BITS), "book": In(book_bits),
+            "template": In(EventLayout), "price_base": In(PRICE_BITS), "book": In(book_bits),
             "levels": In(stream.Signature(sweep_entry(level_bits, k))),
             "sweep_stop": Out(1),
             "read_addr": Out(k), "read_en": Out(1),
@@ -103,11 +103,11 @@ class Matcher(wiring.Component):
 
         # the aggressor's event fields, the band and the book, held for the match
         template = Signal(EventLayout)
-        band_lo = Signal(PRICE_BITS)
+        price_base = Signal(PRICE_BITS)
         book = Signal(self.book_bits)
         # (taken in every cycle no match runs, so that ``start`` reaches none of them)
         with m.If(loop.quiet):
-            m.d.sync += [template.eq(self.template), band_lo.eq(self.band_lo), book.eq(self.book)]
+            m.d.sync += [template.eq(self.template), price_base.eq(self.price_base), book.eq(self.book)]
 
         # the sweep's levels into the chain; the entry that says no level is left, to the loop
         # (taken only while a match runs, from its start on: the sweep may queue its first level
@@ -148,7 +148,7 @@ class Matcher(wiring.Component):
         act = loop.action
         r_gen, r_account = act.extra[:g], act.extra[g:g + ab]
         resting_id = Cat(act.slot, r_gen)
-        price = band_lo + act.tag
+        price = price_base + act.tag
         fill = act.kind == Action.FILL
         stp_resting = act.kind == Action.STP_RESTING
         ev = self.w_data

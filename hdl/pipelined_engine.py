@@ -65,7 +65,7 @@ from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import EngineConfig, price_range_low
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
@@ -105,11 +105,13 @@ class Walk(enum.Enum, shape=2):
 
 
 def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
-    """A symbol's row: its band and halt flag (``BandRow``'s fields first) and each side's best
+    """A symbol's row: its band and halt flag (``BandRow``'s fields first), each side's best
     occupied level, exact (``bid_valid``: the bids hold orders, ``bid``: the best's index,
-    ``bid_price``: its price, which a command's price is compared with as the row is read)."""
+    ``bid_price``: its price, which a command's price is compared with as the row is read), and
+    ``base``, its price range's low price [R-BAND]: a level's index is its price - ``base``."""
     return data.StructLayout({"lo": 32, "hi": 32, "halted": 1, "bid_valid": 1, "bid": level_bits,
-                              "ask_valid": 1, "ask": level_bits, "bid_price": 32, "ask_price": 32})
+                              "ask_valid": 1, "ask": level_bits, "bid_price": 32, "ask_price": 32,
+                              "base": 32})
 
 
 class PipelinedEngine(wiring.Component):
@@ -197,8 +199,11 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
         # (the t0 reads' steering, a cycle ahead: set for IDLE's next cycle, and in every cycle of
         # CANCEL_UNLINK and DONE, which wait on the units -- their moves to IDLE are not on its
-        # path; no steered memory is read in the cycle after either: asserted below)
-        idle_next = fsm.next_state_or_in("IDLE", ("CANCEL_UNLINK", "DONE"))
+        # path; no steered memory is read in the cycle after either: asserted below. IDLE's next
+        # value is its LUT, ``next_is_lut``: ``steer_slots``' LUT takes it and the two states'
+        # registers, not a second OR of IDLE's moves the mapper would make of its own)
+        idle_next_value = fsm.next_state("IDLE")
+        idle_next_or_in = [idle_next_value, fsm.ongoing("CANCEL_UNLINK"), fsm.ongoing("DONE")]
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
         with m.If(take):
@@ -325,7 +330,7 @@ class PipelinedEngine(wiring.Component):
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
         resting_kind = ~market & (atif < IOC)
-        idx = Signal(lb + 1)          # the command's level (price - band low), from t3
+        idx = Signal(lb + 1)          # the command's level (price - the range's low), from t3
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
@@ -420,13 +425,17 @@ class PipelinedEngine(wiring.Component):
         # known (``next_known``): the level the matcher took ahead, or the feed's next entry
         next_best = Signal(data.StructLayout({"valid": 1, "level": lb, "price": 32}))
         next_known = Signal()
-        last_price = Signal(32)       # the last level's price (sym.lo + last.idx), registered with it
+        last_price = Signal(32)       # the last level's price (sym.base + last.idx), registered with it
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
         best_only = Signal()          # after a match: it met only the best level, and left orders there
 
-        # the symbol row, written from ``sym`` when ``sym_write``
+        # the symbol row, written from ``sym`` when ``sym_write`` -- but for an empty book's SYMBOL,
+        # whose range is new (``new_range``: its low price ``range_new``, from t5, registers)
         sym_write = Signal()
-        writes["symbol"].append((sym_write, sym_at, sym,
+        new_range, range_new = Signal(), Signal(32)
+        sym_written_row = Signal(SymRow)
+        m.d.comb += [sym_written_row.eq(sym), sym_written_row.base.eq(Mux(new_range, range_new, sym.base))]
+        writes["symbol"].append((sym_write, sym_at, sym_written_row,
                                  _Select(~fsm.ongoing("INIT") & ~fsm.ongoing("FIX_WRITE"))))
 
         # the sequencer's index requests (``ireq``, a copy per requesting state), registered: the
@@ -599,7 +608,7 @@ class PipelinedEngine(wiring.Component):
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
             matcher.template.order_id.eq(Mux(is_replace, cmd.order_id, order_id)),
             matcher.template.price.eq(a_price),
-            matcher.band_lo.eq(sym.lo), matcher.book.eq(opp_book),
+            matcher.price_base.eq(sym.base), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
         wiring.connect(m, feed.peek, index.peek)
@@ -833,7 +842,9 @@ class PipelinedEngine(wiring.Component):
                                & (init_accounts == (fsm.ongoing("INIT") & (init < cfg.accounts))),
                                "init_symbols, init_accounts: INIT's writes")
         lo_default, hi_default = cfg.default_band
-        writes["symbol"].append((init_symbols, init[:sb], SymRow.const({"lo": lo_default, "hi": hi_default}),
+        base_default = price_range_low(lo_default, hi_default, cfg.levels)
+        writes["symbol"].append((init_symbols, init[:sb],
+                                 SymRow.const({"lo": lo_default, "hi": hi_default, "base": base_default}),
                                  _Select(init_symbols)))
         writes["account"].append((init_accounts, init[:ab],
                                   AccountRow.const({"enabled": 1, "max_qty": p.NO_QTY_LIMIT,
@@ -891,6 +902,9 @@ class PipelinedEngine(wiring.Component):
             "new_bad": 1,         # a NEW the check, a LIMIT order's notional or POST_ONLY rejects
             "other_reject": 1,    # any other command rejected
             "canceling": 1, "replacing": 1, "admin_ok": 1,
+            # a SYMBOL the check passes on a book with orders, not yet looked at: the SYM_* states
+            # look (``moved``), and RECHECK plans again
+            "symbol_moves": 1,
             # its event's choices, as far as they are known (a NEW's accepted or rejected for want
             # of a slot or its MARKET notional is not): ACCEPTED, CANCELED, REPLACED or REJECTED;
             # the order's side, account and leaves (a CANCEL's, a REPLACE's), its client id (a
@@ -907,8 +921,13 @@ class PipelinedEngine(wiring.Component):
         # (each candidate's bits one LUT of one-bit signals, each a register or one LUT of
         # registers: the mapper had made them chains of four behind ``op_replace``'s 130 loads)
         over_l_bit, book_full = Signal(), Signal()
+        # a SYMBOL's move looked at (the SYM_* states, before RECHECK), and refused: the band would
+        # leave the range (``move_beyond_range``) or orders outside (registers, 0 from t1)
+        moved, move_rejects, move_beyond_range = Signal(), Signal(), Signal()
+        with m.If(take):
+            m.d.sync += [moved.eq(0), move_rejects.eq(0)]
         m.d.comb += [over_l_bit.eq(over_l),
-                     book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] BOOK_NOT_EMPTY
+                     book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] a move
         # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
         # administrative command: registers from t1, as the opcode's one-hot
         replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
@@ -926,7 +945,7 @@ class PipelinedEngine(wiring.Component):
                 "replace_qty, cancel_like and admin: the opcode's")
         inputs = {"new": op["new"], "over_l": over_l_bit, "replace_qty": replace_qty, "cancel_like": cancel_like,
                   "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin,
-                  "market": market}
+                  "market": market, "moved": moved, "move_rejects": move_rejects}
 
         def given(failed, crosses):
             """The verdict if the check's answer is ``failed`` and the order ``crosses``: each
@@ -935,8 +954,8 @@ class PipelinedEngine(wiring.Component):
                 return x["new"] and (failed or x["over_l"] or crosses)
 
             def other_reject(x):
-                return ((not x["new"] and failed) or (x["replace_qty"] and crosses) or x["book_full"]
-                        or x["invalid"])
+                return ((not x["new"] and failed) or (x["replace_qty"] and crosses) or x["invalid"]
+                        or x["move_rejects"])
 
             def canceling(x):
                 return x["cancel_like"] and not failed
@@ -950,11 +969,13 @@ class PipelinedEngine(wiring.Component):
                 return E.CANCELED.value if canceling(x) else E.REPLACED.value if replacing(x) else E.ACCEPTED.value
             fields = {
                 "new_bad": (new_bad, ["new", "over_l"]),
-                "other_reject": (other_reject, ["new", "replace_qty", "book_full", "invalid"]),
+                "other_reject": (other_reject, ["new", "replace_qty", "invalid", "move_rejects"]),
                 "canceling": (canceling, ["cancel_like"]),
                 "replacing": (replacing, ["replace_qty"]),
-                "admin_ok": (lambda x: x["admin"] and not failed and not x["book_full"], ["admin", "book_full"]),
-                "type": (event_type, ["new", "over_l", "replace_qty", "book_full", "invalid", "cancel_like"]),
+                "admin_ok": (lambda x: x["admin"] and not failed and not x["move_rejects"]
+                             and (not x["book_full"] or x["moved"]), ["admin", "book_full", "moved", "move_rejects"]),
+                "symbol_moves": (lambda x: x["book_full"] and not failed and not x["moved"], ["book_full", "moved"]),
+                "type": (event_type, ["new", "over_l", "replace_qty", "invalid", "cancel_like", "move_rejects"]),
                 "from_tgt": (lambda x: canceling(x) or replacing(x), ["cancel_like", "replace_qty"]),
                 "client_from_tgt": (lambda x: x["cancel"] and canceling(x), ["cancel", "cancel_like"]),
                 "new_market": (lambda x: x["new"] and x["market"] and not new_bad(x), ["new", "over_l", "market"]),
@@ -978,6 +999,24 @@ class PipelinedEngine(wiring.Component):
                          plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
                          plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
                          plan.at_best.eq(better | at_own_best)]
+
+        # [R-BAND] [R-SYMBOL] a SYMBOL's price range. On an empty book it is centred on the new band:
+        # its low price from the command's fields in free-running registers, a carry chain a cycle:
+        # high - low (its low bits: a wider band is BAND_TOO_WIDE), the half of the slack, then low
+        # less that half and whether that would be below 1 (the range starts at 1 at the lowest),
+        # and the choice (``range_new``, from t5: WRITE_SYMBOL writes it, ``new_range``). With
+        # orders resting it is the row's, and the band's ends are compared with it
+        # (``band_from_range``, from t4)
+        width_less_one = Signal(lb + 1)
+        half_slack = Signal(lb + 1)
+        range_centred, range_clamped = Signal(32), Signal()
+        band_from_range = Signal(data.StructLayout({"lo": 33, "hi": 33}))   # low - base, high - base
+        m.d.sync += [width_less_one.eq(cmd.qty - cmd.price),
+                     half_slack.eq((cfg.levels - 1 - width_less_one) >> 1),
+                     range_centred.eq(cmd.price - half_slack), range_clamped.eq(cmd.price <= half_slack),
+                     range_new.eq(Mux(range_clamped, 1, range_centred)),
+                     new_range.eq(op["symbol"] & ~sym.bid_valid & ~sym.ask_valid),
+                     band_from_range.lo.eq(cmd.price - sym.base), band_from_range.hi.eq(cmd.qty - sym.base)]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
@@ -1136,7 +1175,7 @@ class PipelinedEngine(wiring.Component):
                                "a_buy_t2: the aggressor's side in t2")
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
-            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.lo))]
+            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.base))]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -1335,16 +1374,18 @@ class PipelinedEngine(wiring.Component):
         own_reason = _pick(
             (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
                             Mux(plan.cross, R.WOULD_CROSS, Mux(over_m, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
-            (op["replace"], R.WOULD_CROSS), (op["symbol"], R.BOOK_NOT_EMPTY), (op_invalid, R.INVALID_OPCODE))
+            (op["replace"], R.WOULD_CROSS), (op_invalid, R.INVALID_OPCODE),
+            (op["symbol"], Mux(move_beyond_range, R.BAND_OUTSIDE_RANGE, R.ORDERS_OUTSIDE_BAND)))
         # (its enable one LUT of two LUTs of registers, each a copy of its own: ``go``'s, and a NEW
         # accepted that waits for a slot -- ``new_accepting`` has some thirty-five loads)
         waits_for_slot = lut_of(m, [new_near, verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
                                 lambda x: x[0] and not (x[1] or x[2] or x[3]) and not (x[4] and x[5]), row_cells)
         if self.checks:
-            m.d.sync += Assert(here.en == (go & ~(new_accepting & ~new_ready)), "DECIDE's event enable")
+            m.d.sync += Assert(here.en == (go & ~(new_accepting & ~new_ready) & ~verdict.symbol_moves),
+                               "DECIDE's event enable")
         m.d.comb += [
-            here.en.eq(lut_of(m, [lut_of(m, go_inputs, go_of, row_cells), waits_for_slot],
-                              lambda x: x[0] and not x[1], row_cells)),
+            here.en.eq(lut_of(m, [lut_of(m, go_inputs, go_of, row_cells), waits_for_slot, verdict.symbol_moves],
+                              lambda x: x[0] and not x[1] and not x[2], row_cells)),
             # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
             here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
                                          lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
@@ -1415,6 +1456,7 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
                                                lambda x: x[0] and (x[1] or x[2]) and x[3], row_cells), within=True)
             fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
+            fsm.goto_if("SYM_LOWEST", lut_of(m, [go_for_moves, verdict.symbol_moves], all, row_cells), within=True)
             fsm.goto_if("WALK_SIDE", lut_of(m, [go_for_moves, op["snapshot"], admin_ok], all, row_cells), within=True)
             with m.If(to_walk):
                 m.d.sync += walk_go.eq(1)
@@ -1440,6 +1482,36 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += sym_write.eq(1)
             unlinked()
 
+        # SYMBOL on a book with orders: the band moves if it stays in the range and every resting
+        # order stays in it [R-SYMBOL]. The book's lowest level is its lowest bid (or, with no
+        # bids, the best ask) and its highest the highest ask (or the best bid): two FINDs from
+        # the range's ends, each answer compared with the band's end; then RECHECK plans the
+        # command again with the verdict (``moved``, ``move_rejects``), and DECIDE emits its event
+        band_beyond_range, lowest_outside = Signal(), Signal()
+        m.d.sync += band_beyond_range.eq(band_from_range.lo[32] | band_from_range.hi[32]
+                                         | (band_from_range.hi >= cfg.levels))
+        band_lo_idx, band_hi_idx = band_from_range.lo[:lb], band_from_range.hi[:lb]
+        with fsm.state("SYM_LOWEST"):
+            with m.If(index_request(IndexOp.FIND, Cat(Const(BUY, 1), sym_at), 0, index_free, inclusive=1)):
+                fsm.goto("SYM_LOWEST_ANSWER")
+        with fsm.state("SYM_LOWEST_ANSWER"):
+            with m.If(~index.busy):
+                m.d.sync += lowest_outside.eq(Mux(index.found, index.result < band_lo_idx,
+                                                  sym.ask_valid & (sym.ask < band_lo_idx)))
+                fsm.goto("SYM_HIGHEST")
+        with fsm.state("SYM_HIGHEST"):
+            with m.If(index_request(IndexOp.FIND, Cat(Const(SELL, 1), sym_at), (1 << lb) - 1, index_free,
+                                    down=1, inclusive=1)):
+                fsm.goto("SYM_HIGHEST_ANSWER")
+        sym_to_recheck = lut_of(m, [fsm.copy("SYM_HIGHEST_ANSWER", row_cells, "recheck"), index.busy_near],
+                                lambda x: x[0] and not x[1], row_cells)
+        with fsm.state("SYM_HIGHEST_ANSWER"):
+            highest_outside = Mux(index.found, index.result > band_hi_idx, sym.bid_valid & (sym.bid > band_hi_idx))
+            with m.If(~index.busy):
+                m.d.sync += [moved.eq(1), move_beyond_range.eq(band_beyond_range),
+                             move_rejects.eq(band_beyond_range | lowest_outside | highest_outside)]
+            fsm.goto_if("RECHECK", sym_to_recheck, within=True)
+
         # NEW, marketable: the match
         # (whether the match stopped at the best: its last level against each side's best, a tree
         # of LUTs each, slice cells in synthesis -- the mapper had chained the compare four deep
@@ -1451,9 +1523,9 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.lo + matcher.last.idx),
+                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.base + matcher.last.idx),
                              next_known.eq(matcher.ahead.valid), next_best.valid.eq(1),
-                             next_best.level.eq(matcher.ahead.idx), next_best.price.eq(sym.lo + matcher.ahead.idx),
+                             next_best.level.eq(matcher.ahead.idx), next_best.price.eq(sym.base + matcher.ahead.idx),
                              leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & Mux(buy, last_at_ask, last_at_bid))]
@@ -1488,7 +1560,7 @@ class PipelinedEngine(wiring.Component):
                                           lambda x: not x[0] and x[1] and (not x[2] or x[3])))
             with m.If(~next_known):      # (the feed's head, loaded until it is there)
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
-                             next_best.level.eq(head.idx), next_best.price.eq(sym.lo + head.idx)]
+                             next_best.level.eq(head.idx), next_best.price.eq(sym.base + head.idx)]
             # (set in every cycle: the last is the one that counts)
             set_sym_best((aside, SELL), sym_best_of(~last.emptied | next_best.valid,
                                                     Mux(last.emptied, next_best.level, last.idx),
@@ -1644,11 +1716,11 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += fix_same.eq(fix_sym == sym_at)
         # the price of the level a FIND found, one adder for the states that set a best from it
         # (FIX_BEST from the fix's row, UNLINK_BEST and HALT_BEST from ``sym``), so that the symbol
-        # row's best price has three sources, not five sums and copies. Its band's low price is a
+        # row's best price has three sources, not five sums and copies. Its range's low price is a
         # register a cycle behind (the fix's row's in FIX_FIND and FIX_BEST, else ``sym``'s; each of
         # the three follows its FIND's state): no state is in front of the carry chain
         found_price, found_base = Signal.like(sym.lo), Signal.like(sym.lo)
-        m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.lo, sym.lo))
+        m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.base, sym.base))
         m.d.comb += found_price.eq(found_base + index.result)
         found_best = sym_best_of(index.found, index.result, found_price)   # (a search's answer)
         with fsm.state("FIX_CLEAR"):
@@ -1695,8 +1767,8 @@ class PipelinedEngine(wiring.Component):
                                      lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
         fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
                                           settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
-        fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return],
-                        lambda x: x[0] or (x[1] and not x[2]), row_cells)
+        fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return, sym_to_recheck],
+                        lambda x: x[0] or (x[1] and not x[2]) or x[3], row_cells)
         # (entered from FIX_ROW alone, left at once)
         fsm.next_is_lut("FIX_ROW_IN", [fsm.ongoing("FIX_ROW")], lambda x: x[0], row_cells)
         with fsm.state("FIX_FIND"):
@@ -2011,7 +2083,7 @@ class PipelinedEngine(wiring.Component):
         snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, price=sym.lo + visit.level,
+                 account=cmd.account, price=sym.base + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
@@ -2071,16 +2143,34 @@ class PipelinedEngine(wiring.Component):
                              Assert(~asks | (before == fields),
                                     Format(f"seq_req: {state}'s request fields hold while it is on "
                                            "({:x}, then {:x})", before, fields))]
-        # (one LUT of the states' asks, each one LUT of its state's registers, the other requesters'
-        # starts in their spare inputs -- an ask ORed with them, a LUT of its own beside the state's
-        # ``asks`` --: two LUT levels to the index's start, the index's own state registers one more)
+        # (one LUT of LUTs of the states' registers: the states' asks packed into LUT6s, as many to
+        # a LUT as their inputs fit, the other requesters' starts in the spare inputs -- each leaf
+        # an OR of asks and starts, a LUT of its own beside the states' ``asks`` --: two LUT levels
+        # to the index's start, the index's own state registers one more)
         others = [feed.index_start, rester.index_start, walker.index_start]
+        groups = []
+        for _, _, _, _, inputs, function in requesting_states:
+            if groups and sum(len(i) for i, _ in groups[-1]) + len(inputs) <= 6:
+                groups[-1].append((inputs, function))
+            else:
+                groups.append([(inputs, function)])
         leaves = []
-        for _, _, asks, _, inputs, function in requesting_states:
-            spare, n = 6 - len(inputs), len(inputs)
+        for group in groups:
+            sizes = [len(inputs) for inputs, _ in group]
+            spare = 6 - sum(sizes)
             taken, others = others[:spare], others[spare:]
-            leaves.append(lut_of(m, [*inputs, *taken], lambda x, f=function, n=n: (x[0] and x[1] and f(x[2:n]))
-                                 or any(x[n:]), row_cells) if taken else asks)
+
+            def leaf(x, group=group, sizes=sizes):
+                at = 0
+                for (_, function), n in zip(group, sizes, strict=True):
+                    if x[at] and x[at + 1] and function(x[at + 2:at + n]):
+                        return True
+                    at += n
+                return any(x[at:])
+            leaves.append(lut_of(m, [i for inputs, _ in group for i in inputs] + taken, leaf, row_cells))
+        if len(leaves) + len(others) > 6:     # (the starts left over: a leaf of their own)
+            leaves, others = [*leaves, lut_of(m, others, any, row_cells)], []
+        assert len(leaves) + len(others) <= 6, "the index's start: more requesters than one LUT of leaves"
         m.d.comb += index_starts_any.eq(any_of_luts(m, [(None, leaves + others)], row_cells))
         # ``sym``'s writes. A field's data is chosen by the state alone -- it counts only in the
         # cycles its enable is high, which are a writing state's -- from a chain of LUTs, the
@@ -2131,8 +2221,9 @@ class PipelinedEngine(wiring.Component):
                 slices += 1
                 terms = [[(copy, 1)] + ([] if when is None else [(when, 1)]) for copy, when, _ in loads]
                 return loads, and_terms_of_luts(m, terms, row_cells)
-            # (the band and the halt flag: loads only -- DECIDE's own writes, in its body, come first)
-            names = ("lo", "hi", "halted")
+            # (the band, the halt flag and the range: loads only -- DECIDE's own writes, in its body,
+            # come first)
+            names = ("lo", "hi", "halted", "base")
             band_bits = [row_layout[name].offset + j for name in names for j in range(row_layout[name].width)]
             target = Cat(*(Value.cast(getattr(sym, name)) for name in names))
             for lo in range(0, len(band_bits), 32):
@@ -2195,9 +2286,13 @@ class PipelinedEngine(wiring.Component):
         # every cycle, no steered read is issued before IDLE, and a reset would be a LUT after
         # its next-state logic.
         steer_slots = Signal(2, name="steer_slots", reset_less=True)
-        head_soon = (Cat(fsm.ongoing("DECIDE"), op["new"], plan.match).all() | fsm.ongoing("MATCH")
-                     | match_start | match_reads)
-        m.d.sync += steer_slots.eq(Mux(idle_next, STEER_T0, Mux(head_soon, STEER_HEAD, STEER_OTHERS)))
+        head_soon = lut_of(m, [decide_near, op["new"], plan.match, fsm.ongoing("MATCH"), match_start, match_reads],
+                           lambda x: (x[0] and x[1] and x[2]) or any(x[3:]), row_cells)
+
+        def steer_of(x):
+            return STEER_T0 if any(x[:3]) else STEER_HEAD if x[3] else STEER_OTHERS
+        m.d.sync += steer_slots.eq(Cat(*(lut_of(m, [*idle_next_or_in, head_soon], lambda x, b=b: steer_of(x) >> b & 1,
+                                                row_cells) for b in range(len(steer_slots)))))
         # ``steer_link``: the link's candidates or the next generation's slot (the state memory's, in
         # ``gen_cycles``), rather than ``steer_slots``' choice -- the slice multiplexer's MUXF7, a
         # register of its own per memory (the next generation's cycles are T1 and NEXT_SLOT's after

@@ -68,6 +68,26 @@ def test_gen_opens_a_band_as_wide_as_the_profile_and_walks_through_it(tmp_path, 
     assert code == 2 and "at most 1,024 ticks wide" in err and "Traceback" not in err
 
 
+def test_gen_moves_bands_while_orders_rest_and_prices_follow_them(tmp_path, capsys):
+    """--band-moves: SYMBOL rows in the flow (2% of 5,000 commands), some accepted with orders
+    resting; the orders' prices follow each symbol's band as it is, so few are out of band."""
+    from fpgax.sim.golden.model import MatchingModel
+    from fpgax.spec.protocol import EventType, Opcode, Reason
+
+    out = tmp_path / "moving.csv"
+    assert run(capsys, "gen", "--band-moves", 0.02, "--orders", 5000, "--walk", 3, "-o", out)[0] == 0
+    commands = load_flow(out).commands
+    model, moved, out_of_band, news = MatchingModel(profile("sim")), 0, 0, 0
+    for cmd in commands:
+        resting = cmd.opcode == Opcode.SYMBOL and not model.books[cmd.symbol].is_empty()
+        first = model.apply(cmd)[0]
+        moved += resting and first.type == EventType.ACCEPTED
+        news += cmd.opcode == Opcode.NEW
+        out_of_band += first.reason == Reason.PRICE_OUT_OF_BAND
+    assert 50 <= sum(c.opcode == Opcode.SYMBOL for c in commands) <= 150 and moved >= 10
+    assert out_of_band < news // 100
+
+
 def test_replay_json_summary(tmp_path, capsys):
     code, out, _ = run(capsys, "replay", SCENARIOS / "02_price_time.csv", "--json", "-")
     summary = json.loads(out)

@@ -21,7 +21,8 @@ CONFIG = EngineConfig(symbols=5, levels=64, pool=16, accounts=6, snapshot_depth=
 OPCODES = [Opcode.NEW] * 4 + [Opcode.CANCEL, Opcode.REPLACE] * 2 + [
     Opcode.SYMBOL, Opcode.ACCOUNT, Opcode.HALT, Opcode.RESUME, Opcode.MASS_CANCEL, Opcode.SNAPSHOT]
 #: The rules past each family's last one, checked elsewhere in the engine.
-BEYOND = {Reason.NONE, Reason.WOULD_CROSS, Reason.POOL_FULL, Reason.BOOK_NOT_EMPTY, Reason.NOTIONAL_LIMIT}
+BEYOND = {Reason.NONE, Reason.WOULD_CROSS, Reason.POOL_FULL, Reason.ORDERS_OUTSIDE_BAND, Reason.BAND_OUTSIDE_RANGE,
+          Reason.NOTIONAL_LIMIT}
 
 
 def family(cmd: Command) -> str:

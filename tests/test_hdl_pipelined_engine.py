@@ -84,7 +84,9 @@ def random_flow(config, n, seed):
             notional = rng.choice([p.NO_NOTIONAL_LIMIT, 3000, mid * 6])
             cmd.price, cmd.order_id = notional & 0xFFFFFFFF, notional >> 32
         elif r < 0.98:
-            band = rng.choice([(lo, hi), (mid - 20, mid + 20), (mid - 3, mid + 3), (0, 5)])
+            # (with orders resting: moves in the range, some leaving orders outside, and one beyond it)
+            band = rng.choice([(lo, hi), (mid - 20, mid + 20), (mid - 3, mid + 3), (0, 5), (hi - 10, hi + 10),
+                               (lo + 5, hi + 5)])
             cmd = p.Command(opcode=OP.SYMBOL, symbol=rng.randrange(symbols + 1), price=band[0], qty=band[1],
                             client_id=client)
         else:
@@ -164,6 +166,43 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall, cell
     for kind in wanted:
         assert kind in kinds, kind
     received = run(config, commands, expected, seed, idle, stall, cells)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_a_band_moves_while_orders_rest():
+    """[R-SYMBOL] on the tiny profile (64 levels), the checks on: a band moved inside its range
+    (centred on the band set on the empty book: 79..142 for 100..120), refused where it would leave
+    the lowest bid or the highest ask -- neither of them the best -- or a book side's best outside,
+    or leave the range; the book emptied, a new range centred."""
+    config = profile("tiny")
+    S = OP.SYMBOL
+    B, A = p.Side.BUY, p.Side.SELL
+
+    def new(side, price, client):
+        return p.Command(opcode=OP.NEW, side=side, symbol=1, account=1, qty=2, price=price, client_id=client)
+    commands = [p.Command(opcode=S, symbol=1, price=100, qty=120), new(B, 110, 1), new(A, 115, 2),
+                p.Command(opcode=S, symbol=1, price=105, qty=125),      # accepted
+                p.Command(opcode=S, symbol=1, price=111, qty=125),      # the best bid outside
+                p.Command(opcode=S, symbol=1, price=100, qty=114),      # the best ask outside
+                p.Command(opcode=S, symbol=1, price=79, qty=142),       # the whole range
+                new(B, 79, 3), new(A, 142, 4),
+                p.Command(opcode=S, symbol=1, price=80, qty=142),       # the lowest bid outside
+                p.Command(opcode=S, symbol=1, price=79, qty=141),       # the highest ask outside
+                p.Command(opcode=S, symbol=1, price=78, qty=120),       # beyond the range
+                p.Command(opcode=S, symbol=1, price=100, qty=143),
+                p.Command(opcode=OP.MASS_CANCEL, symbol=1, account=1),
+                p.Command(opcode=S, symbol=1, price=1000, qty=1010),    # empty: the range 974..1037
+                new(B, 1000, 5), new(A, 1010, 6),
+                p.Command(opcode=S, symbol=1, price=974, qty=1037),
+                p.Command(opcode=S, symbol=1, price=973, qty=1010),
+                p.Command(opcode=OP.NEW, side=B, symbol=1, account=2, qty=2, price=1037, client_id=7)]
+    model = MatchingModel(config)
+    expected = [e for cmd in commands for e in model.apply(cmd)]
+    reasons = [e.reason for e in expected if e.type == E.REJECTED]
+    assert reasons == [p.Reason.ORDERS_OUTSIDE_BAND] * 4 + [p.Reason.BAND_OUTSIDE_RANGE] * 3
+    assert model.books[1].range_low == 974 and expected[-1].type == E.FILL
+    received = run(config, commands, expected, 1, 0.3, 0.3, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
 

@@ -135,6 +135,28 @@ def test_invariants_catch_broken_accounting(busy):
         busy.check_invariants()
 
 
+def test_invariants_catch_a_band_outside_its_range(busy):
+    busy.books[0].range_low = busy.books[0].band_low + 1
+    with pytest.raises(InvariantError, match="symbol 0: band 1..1000 outside its price range from 2"):
+        busy.check_invariants()
+
+
+def test_a_band_moves_with_its_orders_inside_and_not_past_them_or_its_range(model):
+    """[R-SYMBOL] with orders resting (bids 90 and 95, an ask 105; the sim profile's 1,024 levels,
+    the default band's range 1..1024)."""
+    for side, price in ((Side.BUY, 90), (Side.BUY, 95), (Side.SELL, 105)):
+        model.apply(new(side=side, price=price, qty=1))
+
+    def symbol(low, high):
+        event = model.apply(Command(opcode=Opcode.SYMBOL, symbol=0, price=low, qty=high))[0]
+        return event.reason if event.type == EventType.REJECTED else "ok"
+    assert [symbol(90, 105), symbol(91, 200), symbol(50, 104), symbol(1, 1024), symbol(2, 1025),
+            symbol(0, 10)] == ["ok", Reason.ORDERS_OUTSIDE_BAND, Reason.ORDERS_OUTSIDE_BAND, "ok",
+                               Reason.BAND_OUTSIDE_RANGE, Reason.INVALID_BAND]
+    assert (model.books[0].band_low, model.books[0].band_high, model.books[0].range_low) == (1, 1024, 1)
+    model.check_invariants()
+
+
 def test_invariants_catch_a_day_order_in_a_halted_symbol(busy):
     busy.books[0].halted = True
     with pytest.raises(InvariantError, match="DAY order .* halted"):

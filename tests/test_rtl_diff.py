@@ -12,7 +12,7 @@ from fpgax.sim.drivers.differential import compare
 from fpgax.sim.golden.compare import first_divergence
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec.config import profile
-from fpgax.spec.protocol import EventType, Opcode
+from fpgax.spec.protocol import EventType, Opcode, Reason
 from fpgax.workload.gen import GenOptions, generate
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
@@ -183,6 +183,31 @@ def test_band_edges():
             "NEW,1,6,1,S,LIMIT,DAY,4023,1,", "NEW,2,1,1,S,MARKET,IOC,,5,", "NEW,2,2,1,B,MARKET,IOC,,5,",
             "SNAPSHOT,,,0,,,,,2,", "SNAPSHOT,,,1,,,,,2,"]
     assert_same(flow(*rows), "sim")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bands_moving_while_orders_rest(size):
+    """[R-SYMBOL] generated flows whose bands move around the walk while orders rest (1% of the
+    commands): moves accepted on books with orders, refused for orders left outside and for
+    leaving the range, and new ranges on emptied books, model against RTL with idles and stalls."""
+    from fpgax.sim.golden.model import MatchingModel
+
+    config = profile(size)
+    opts = GenOptions(orders=20_000, seed=31, symbols=min(4, config.symbols), walk=3, band_moves=0.01,
+                      invalid=0.01, admin=0.005)
+    commands = generate(opts, config)
+    model, kinds = MatchingModel(config), set()
+    for cmd in commands:
+        resting = cmd.opcode == Opcode.SYMBOL and not model.books[cmd.symbol].is_empty()
+        first = model.apply(cmd)[0]
+        if cmd.opcode == Opcode.SYMBOL:
+            kinds.add((resting, first.type, first.reason))
+    wanted = {(True, EventType.ACCEPTED, 0), (True, EventType.REJECTED, Reason.ORDERS_OUTSIDE_BAND),
+              (True, EventType.REJECTED, Reason.BAND_OUTSIDE_RANGE)}
+    if size == "tiny":        # (its small pool empties books: new ranges; the scenarios have them on sim)
+        wanted.add((False, EventType.ACCEPTED, 0))
+    assert wanted <= kinds
+    assert_same(Flow(commands), size, idle=0.2, stall=0.2, seed=31)
 
 
 def test_stp_in_both_modes_in_the_middle_of_a_sweep():

@@ -12,13 +12,21 @@ class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
 
 
+def price_range_low(low: int, high: int, levels: int) -> int:
+    """[R-BAND] The low price of the price range (``levels`` ticks) a symbol gets with a band
+    low..high set on its empty book: the band centred in the range, which starts at 1 at the
+    lowest. The engine keeps the symbol's levels at price - range low."""
+    return max(1, low - (levels - (high - low + 1)) // 2)
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Sizes of one matching engine.
 
     * ``symbols``   S: symbols 0..S-1, every one open from reset.
-    * ``levels``    L: price levels per book side, the price window; a symbol's band
-                    (high - low + 1) may not be wider.
+    * ``levels``    L: price levels per book side, a symbol's price range; its band
+                    (high - low + 1) may not be wider, and moves inside the range while
+                    orders rest.
     * ``pool``      N: order slots, a power of two; order ids are ``generation << log2(N) | slot``.
     * ``accounts``  A: accounts 0..A-1, every one enabled with no limits from reset.
     * ``snapshot_depth``  largest SNAPSHOT depth, in levels per side.

@@ -113,8 +113,9 @@ class Reason(enum.IntEnum):
     NOT_OWNER = 17          #: the order belongs to another account
     INVALID_BAND = 18       #: SYMBOL band with low = 0 or low > high
     BAND_TOO_WIDE = 19      #: SYMBOL band wider than the engine's price window
-    BOOK_NOT_EMPTY = 20     #: SYMBOL on a symbol with resting orders
+    ORDERS_OUTSIDE_BAND = 20  #: SYMBOL would leave resting orders outside the new band
     INVALID_DEPTH = 21      #: SNAPSHOT depth zero or above the engine's snapshot depth
+    BAND_OUTSIDE_RANGE = 22  #: SYMBOL with orders resting: the band leaves the symbol's price range
     # -- host reject reasons (the host layer, never the engine; the event has flag HOST) --
     DUPLICATE_CLIENT_ID = 32  #: NEW/REPLACE with a client id the account already used
     # -- cancel reasons --

@@ -62,6 +62,10 @@ class GenOptions:
     #: no SYMBOL rows); as wide as the profile's levels, for a walk through thousands of ticks
     band_low: int = 0
     band_high: int = 0
+    #: share of commands that move a symbol's band (SYMBOL) around its walk, while orders rest;
+    #: one in four shifted by up to the profile's levels, beyond the price range or leaving
+    #: resting orders outside (rejected); prices then follow the symbol's band
+    band_moves: float = 0.0
 
 
 def options_help() -> dict[str, str]:
@@ -116,8 +120,10 @@ class _Generator:
             self.burst_symbol, self.burst_left = self.rng.randrange(self.o.symbols), self.o.burst_len
         return self.rng.randrange(self.o.symbols)
 
-    def clamp(self, price: int) -> int:
-        return min(max(price, self.low), self.high)
+    def clamp(self, price: int, symbol: int) -> int:
+        """``price`` within the symbol's band as it is now (the band rows', or moved)."""
+        book = self.model.books[symbol]
+        return min(max(price, book.band_low), book.band_high)
 
     def live_order(self):
         """A live order picked at random (probing random slots), or None."""
@@ -135,7 +141,7 @@ class _Generator:
     def new_order(self) -> Command:
         r, o = self.rng, self.o
         symbol = self.pick_symbol()
-        self.mid[symbol] = self.clamp(self.mid[symbol] + r.randint(-o.walk, o.walk))
+        self.mid[symbol] = self.clamp(self.mid[symbol] + r.randint(-o.walk, o.walk), symbol)
         mid = self.mid[symbol]
         account = r.randrange(o.accounts)
         side = r.choice((Side.BUY, Side.SELL))
@@ -146,9 +152,9 @@ class _Generator:
             cmd.ord_type, cmd.tif = OrdType.MARKET, r.choice((TimeInForce.IOC, TimeInForce.FOK))
         else:
             if r.random() < o.marketable:
-                cmd.price = self.clamp(mid + sign * r.randint(1, o.spread))
+                cmd.price = self.clamp(mid + sign * r.randint(1, o.spread), symbol)
             else:
-                cmd.price = self.clamp(mid - sign * r.randint(1, o.spread))
+                cmd.price = self.clamp(mid - sign * r.randint(1, o.spread), symbol)
             kind = r.random()
             if kind < o.ioc:
                 cmd.tif = TimeInForce.IOC
@@ -171,7 +177,7 @@ class _Generator:
         if opcode == Opcode.REPLACE:
             r = self.rng
             cmd.client_id = self.client_id(order.account)
-            cmd.price = self.clamp(order.price + r.choice((0, 0, -1, 1, -2, 2)))
+            cmd.price = self.clamp(order.price + r.choice((0, 0, -1, 1, -2, 2)), order.symbol)
             cmd.qty = max(0, order.leaves + r.choice((-10, -1, 0, 5, 20)))
         return cmd
 
@@ -195,6 +201,18 @@ class _Generator:
         disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=NO_QTY_LIMIT)
         disable.max_notional = NO_NOTIONAL_LIMIT
         return disable
+
+    def band_move(self) -> Command:
+        """SYMBOL: a band of random width around the symbol's walk, or shifted by up to the
+        profile's levels."""
+        r, levels = self.rng, self.config.levels
+        symbol = r.randrange(self.o.symbols)
+        width = r.randint(max(1, levels // 8), levels)
+        low = self.mid[symbol] - r.randint(0, width - 1)
+        if r.random() < 0.25:
+            low += r.randint(-levels, levels)
+        low = max(1, low)
+        return Command(opcode=Opcode.SYMBOL, symbol=symbol, price=low, qty=low + width - 1)
 
     def invalid(self) -> Command:
         """A command the engine must reject, for one of many reasons."""
@@ -239,6 +257,8 @@ class _Generator:
             cmd = self.admin(index)
         elif x < o.cancel + o.replace + o.admin + o.invalid:
             cmd = self.invalid()
+        elif x < o.cancel + o.replace + o.admin + o.invalid + o.band_moves:
+            cmd = self.band_move()
         return cmd or self.new_order()
 
     def run(self, progress: bool | None) -> list[Command]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import EngineConfig, price_range_low
 from fpgax.spec.protocol import (
     ALL_SYMBOLS,
     NO_NOTIONAL_LIMIT,
@@ -129,13 +129,15 @@ class BookSide:
 
 
 class Book:
-    """One symbol: its band, halt state and two sides."""
+    """One symbol: its band, its price range (the ``levels`` ticks from ``range_low`` a band may
+    move in while orders rest), halt state and two sides."""
 
-    __slots__ = ("symbol", "band_low", "band_high", "halted", "bids", "asks")
+    __slots__ = ("symbol", "band_low", "band_high", "range_low", "halted", "bids", "asks")
 
-    def __init__(self, symbol, band):
+    def __init__(self, symbol, band, levels):
         self.symbol = symbol
         self.band_low, self.band_high = band
+        self.range_low = price_range_low(*band, levels)
         self.halted = False
         self.bids = BookSide(BUY)
         self.asks = BookSide(SELL)
@@ -209,7 +211,7 @@ class MatchingModel:
 
     def __init__(self, config: EngineConfig):
         self.config = config
-        self.books = [Book(s, config.default_band) for s in range(config.symbols)]
+        self.books = [Book(s, config.default_band, config.levels) for s in range(config.symbols)]
         self.accounts = [Account() for _ in range(config.accounts)]
         self.pool = OrderPool(config)
         self.seq = 0
@@ -495,22 +497,30 @@ class MatchingModel:
     # -- admin ---------------------------------------------------------------------------------
 
     def _symbol(self, cmd: Command) -> None:
-        """[R-SYMBOL]: band low = price, band high = qty."""
-        low, high = cmd.price, cmd.qty
-        if cmd.symbol >= self.config.symbols:
+        """[R-SYMBOL]: band low = price, band high = qty. On an empty book the price range is
+        centred on the new band; with orders resting the band moves inside the range, and only if
+        every resting order stays inside it."""
+        low, high, levels = cmd.price, cmd.qty, self.config.levels
+        book = self.books[cmd.symbol] if cmd.symbol < self.config.symbols else None
+        if book is None:
             reason = Reason.UNKNOWN_SYMBOL
         elif low == 0 or low > high:
             reason = Reason.INVALID_BAND
-        elif high - low + 1 > self.config.levels:
+        elif high - low + 1 > levels:
             reason = Reason.BAND_TOO_WIDE
-        elif not self.books[cmd.symbol].is_empty():
-            reason = Reason.BOOK_NOT_EMPTY
+        elif book.is_empty():
+            reason = Reason.NONE
+        elif not (book.range_low <= low and high < book.range_low + levels):
+            reason = Reason.BAND_OUTSIDE_RANGE
+        elif any(not low <= price <= high for side in (book.bids, book.asks) for price in side.prices):
+            reason = Reason.ORDERS_OUTSIDE_BAND
         else:
             reason = Reason.NONE
         if reason:
             self._reject(cmd, reason)
             return
-        book = self.books[cmd.symbol]
+        if book.is_empty():
+            book.range_low = price_range_low(low, high, levels)
         book.band_low, book.band_high = low, high
         self._accept_admin(cmd)
 
@@ -618,6 +628,9 @@ class MatchingModel:
 
         seen: dict[int, Order] = {}
         for book in self.books:
+            if not book.range_low <= book.band_low <= book.band_high < book.range_low + self.config.levels:
+                fail(f"symbol {book.symbol}: band {book.band_low}..{book.band_high} outside its price range "
+                     f"from {book.range_low}")
             for side in (book.bids, book.asks):
                 if side.prices != sorted(side.levels):
                     fail(f"symbol {book.symbol}: price index {side.prices} != levels {sorted(side.levels)}")
