@@ -1,0 +1,112 @@
+"""HbmWordPort: the words of one HBM pseudo-channel, read and written one word at a time through an
+AXI4 master, with many reads in flight -- the port the deep book's level rows and occupancy words
+are to go through (docs/deep-book.md; not yet wired into the engine).
+
+HBM answers a read on the order of 100 ns after it is issued (Shuhai, arXiv 2005.04324), some 30
+cycles of the 300 MHz kernel clock, and the time varies from access to access (open or closed DRAM
+pages, refresh, the switch between pseudo-channels). A user that waits for each word in turn gets a
+word every 30 cycles; this port keeps up to ``depth`` reads in flight, so that a stream of reads
+gets a word a cycle once the first has come back.
+
+Contract
+--------
+* ``base``: the byte address of word 0 (the kernel argument: the buffer XRT placed in ``HBM[n]``);
+  word ``i`` is at ``base + i * data_width / 8``. Held while any access is in flight.
+* ``read``: a word's index. Taken while fewer than ``depth`` reads are in flight (a read is in
+  flight from the cycle it is taken to the cycle its word leaves ``data``); its AR (one beat, INCR,
+  id 0) is offered from a register the cycle after, and held until the bus takes it.
+* ``data``: the words read, one per read taken, in the order the reads were taken (AXI returns the
+  reads of one id in order). The words wait in the port's FIFO, which has room for every read in
+  flight: R is always ready, ``data``'s backpressure never stops the bus, and no word is lost.
+* ``write``: a word's index and the word. Taken while fewer than ``depth`` writes are in flight (from
+  the cycle a write is taken to its B); AW and W are offered from registers the cycle after, each
+  held until its channel takes it, and the next write is taken once both of the one before are gone
+  (or go in that cycle).
+* ``reads_in_flight``, ``writes_in_flight``: the counts. ``idle``: both 0.
+* Ordering: AXI does not order a read after a write on the other channels: a read of a word with a
+  write to it in flight may return the old word. A user that reads back what it wrote waits for
+  ``writes_in_flight`` to fall to 0 first. A response other than OKAY is counted in ``errors``.
+"""
+
+from amaranth import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.axi import Axi4Signature
+
+#: The width of an HBM pseudo-channel's AXI port on the U280 (PG276: 256 bits at up to 450 MHz).
+HBM_DATA_WIDTH = 256
+
+
+class HbmWordPort(wiring.Component):
+    def __init__(self, index_bits: int, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, not {depth}")
+        if data_width % 8 or data_width & (data_width - 1):
+            raise ValueError(f"data_width must be a power of two bytes, not {data_width} bits")
+        self.index_bits, self.depth, self.addr_width, self.data_width = index_bits, depth, addr_width, data_width
+        super().__init__({
+            "base": In(addr_width),
+            "read": In(stream.Signature(index_bits)),
+            "data": Out(stream.Signature(data_width)),
+            "write": In(stream.Signature(data.StructLayout({"index": index_bits, "word": data_width}))),
+            "reads_in_flight": Out(range(depth + 1)),
+            "writes_in_flight": Out(range(depth + 1)),
+            "idle": Out(1),
+            "errors": Out(16),
+            "bus": Out(Axi4Signature(addr_width, data_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus, depth = self.bus, self.depth
+        size = (self.data_width // 8).bit_length() - 1      # log2 of the bytes a beat
+        m.submodules.words = words = SyncFIFOBuffered(width=self.data_width, depth=depth)
+
+        def address(index):
+            return self.base + (index << size)
+
+        # -- reads ---------------------------------------------------------------------------------
+        arvalid = Signal()
+        read_taken = self.read.valid & self.read.ready
+        word_out = self.data.valid & self.data.ready
+        m.d.comb += [
+            bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(size), bus.arburst.eq(1), bus.arvalid.eq(arvalid),
+            self.read.ready.eq((~arvalid | bus.arready) & (self.reads_in_flight < depth)),
+            # (room for every read in flight: the FIFO is never full when a word comes)
+            bus.rready.eq(words.w_rdy),
+            words.w_en.eq(bus.rvalid & bus.rready), words.w_data.eq(bus.rdata),
+            self.data.valid.eq(words.r_rdy), self.data.payload.eq(words.r_data), words.r_en.eq(self.data.ready),
+        ]
+        with m.If(bus.arvalid & bus.arready):
+            m.d.sync += arvalid.eq(0)
+        with m.If(read_taken):
+            m.d.sync += [arvalid.eq(1), bus.araddr.eq(address(self.read.payload))]
+        m.d.sync += self.reads_in_flight.eq(self.reads_in_flight + read_taken - word_out)
+
+        # -- writes --------------------------------------------------------------------------------
+        awvalid, wvalid = Signal(), Signal()
+        write_taken = self.write.valid & self.write.ready
+        acknowledged = bus.bvalid & bus.bready
+        m.d.comb += [
+            bus.awid.eq(0), bus.awlen.eq(0), bus.awsize.eq(size), bus.awburst.eq(1), bus.awvalid.eq(awvalid),
+            bus.wstrb.eq((1 << (self.data_width // 8)) - 1), bus.wlast.eq(1), bus.wvalid.eq(wvalid),
+            bus.bready.eq(1),
+            self.write.ready.eq((~awvalid | bus.awready) & (~wvalid | bus.wready)
+                                & (self.writes_in_flight < depth)),
+        ]
+        with m.If(bus.awvalid & bus.awready):
+            m.d.sync += awvalid.eq(0)
+        with m.If(bus.wvalid & bus.wready):
+            m.d.sync += wvalid.eq(0)
+        with m.If(write_taken):
+            m.d.sync += [awvalid.eq(1), wvalid.eq(1), bus.awaddr.eq(address(self.write.payload.index)),
+                         bus.wdata.eq(self.write.payload.word)]
+        m.d.sync += self.writes_in_flight.eq(self.writes_in_flight + write_taken - acknowledged)
+
+        m.d.comb += self.idle.eq((self.reads_in_flight == 0) & (self.writes_in_flight == 0))
+        bad = (bus.rvalid & bus.rready & (bus.rresp != 0)) + (acknowledged & (bus.bresp != 0))
+        with m.If(self.errors != 0xFFFF):
+            m.d.sync += self.errors.eq(self.errors + bad)
+        return m

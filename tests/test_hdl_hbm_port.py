@@ -1,0 +1,126 @@
+"""HbmWordPort against AxiMemory in amaranth.sim: every access its own random latency, the
+channels' ready random, the port's data backpressured in bursts; every word read comes back,
+in order, equal to memory; writes land and read back once acknowledged; the port keeps up to
+``depth`` reads in flight and never more."""
+
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from fpgax.hdl.hbm_port import HbmWordPort
+from fpgax.sim.axi_memory import AxiMemory
+
+BASE = 0x1_0000_0000          # (above 4 GiB: the address is wider than 32 bits)
+WORD = 32                     # bytes a 256-bit word
+
+
+def run(port, memory, script, cycles=200_000):
+    """Run ``script(ctx)`` (the bench's user side) with the memory beside it."""
+    sim = Simulator(port)
+    sim.add_clock(1e-8)
+
+    async def slave(ctx):
+        await memory.run(ctx)
+    sim.add_testbench(slave, background=True)
+    done = []
+
+    async def user(ctx):
+        ctx.set(port.base, BASE)
+        await script(ctx)
+        done.append(True)
+    sim.add_testbench(user)
+    sim.run_until(cycles * 1e-8)
+    assert done, "the bench did not finish: a lost word or a hung port"
+
+
+async def read_all(ctx, port, indexes, rng, gaps=0.3, hold=0.05):
+    """Offer the reads (with random gaps) and take the words (``data`` held off in random bursts);
+    return the words in the order they came, and the most reads seen in flight."""
+    words, offered, most = [], 0, 0
+    stall = 0
+    while len(words) < len(indexes):
+        offer = offered < len(indexes) and rng.random() >= gaps
+        ctx.set(port.read.valid, offer)
+        if offer:
+            ctx.set(port.read.payload, indexes[offered])
+        if stall == 0 and rng.random() < hold:
+            stall = rng.randint(1, 40)          # (a burst of backpressure)
+        ctx.set(port.data.ready, stall == 0)
+        taken = offer and ctx.get(port.read.ready)
+        if stall == 0 and ctx.get(port.data.valid):
+            words.append(ctx.get(port.data.payload))
+        most = max(most, ctx.get(port.reads_in_flight))
+        await ctx.tick()
+        offered += taken
+        stall = max(0, stall - 1)
+    ctx.set(port.read.valid, 0)
+    ctx.set(port.data.ready, 0)
+    return words, most
+
+
+@pytest.mark.parametrize("latency,depth,seed", [((1, 80), 32, 1), ((24, 48), 8, 2), ((0, 3), 4, 3)])
+def test_every_word_comes_back_in_order_whatever_each_reads_latency(latency, depth, seed):
+    rng = random.Random(seed)
+    words = {BASE + i * WORD: rng.getrandbits(256) for i in range(512)}
+    port = HbmWordPort(index_bits=9, depth=depth)
+    memory = AxiMemory(port.bus, dict(words), latency=latency, ready=0.7, seed=seed)
+    indexes = [rng.randrange(512) for _ in range(250)]
+
+    async def script(ctx):
+        got, most = await read_all(ctx, port, indexes, rng)
+        assert got == [words[BASE + i * WORD] for i in indexes]
+        assert most <= depth
+        assert ctx.get(port.reads_in_flight) == 0 and ctx.get(port.idle) and ctx.get(port.errors) == 0
+    run(port, memory, script)
+    assert memory.reads == len(indexes)
+    assert min(memory.read_latencies) < max(memory.read_latencies)       # (it did vary)
+
+
+def test_writes_land_and_read_back_once_acknowledged():
+    rng = random.Random(4)
+    port = HbmWordPort(index_bits=8, depth=16)
+    memory = AxiMemory(port.bus, latency=(10, 60), ready=0.6, seed=4)
+    expected = {}
+
+    async def script(ctx):
+        for _ in range(150):
+            index, word = rng.randrange(256), rng.getrandbits(256)
+            ctx.set(port.write.valid, 1)
+            ctx.set(port.write.payload, {"index": index, "word": word})
+            await ctx.tick().until(port.write.ready)
+            expected[index] = word
+            ctx.set(port.write.valid, 0)
+            if rng.random() < 0.3:
+                await ctx.tick()
+        while ctx.get(port.writes_in_flight):
+            await ctx.tick()
+        indexes = sorted(expected)
+        got, _ = await read_all(ctx, port, indexes, rng)
+        assert got == [expected[i] for i in indexes]
+        assert ctx.get(port.idle) and ctx.get(port.errors) == 0
+    run(port, memory, script)
+    assert memory.writes == 150
+    assert set(memory.words) == {BASE + i * WORD for i in expected}
+
+
+@pytest.mark.parametrize("depth", [1, 12])
+def test_up_to_depth_reads_are_in_flight_and_never_more(depth):
+    """With a latency longer than the depth and the data always taken, the reads in flight reach
+    the depth (the latency hidden behind them) and never pass it."""
+    rng = random.Random(5)
+    port = HbmWordPort(index_bits=6, depth=depth)
+    memory = AxiMemory(port.bus, latency=(30, 30), ready=1.0, seed=5)
+
+    async def script(ctx):
+        _, most = await read_all(ctx, port, [i % 64 for i in range(100)], rng, gaps=0.0, hold=0.0)
+        assert most == depth
+    run(port, memory, script)
+
+
+@pytest.mark.filterwarnings("ignore::amaranth._unused.UnusedElaboratable")
+def test_the_port_refuses_a_depth_of_zero_and_an_odd_width():
+    with pytest.raises(ValueError, match="depth"):
+        HbmWordPort(index_bits=4, depth=0)
+    with pytest.raises(ValueError, match="data_width"):
+        HbmWordPort(index_bits=4, data_width=24)
