@@ -41,10 +41,12 @@ HBM_DATA_WIDTH = 256
 
 class HbmWordPort(wiring.Component):
     def __init__(self, index_bits: int, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
-        if depth < 1:
-            raise ValueError(f"depth must be >= 1, not {depth}")
-        if data_width % 8 or data_width & (data_width - 1):
-            raise ValueError(f"data_width must be a power of two bytes, not {data_width} bits")
+        problem = (f"depth must be >= 1, not {depth}" if depth < 1 else
+                   f"data_width must be a power of two bytes, not {data_width} bits"
+                   if data_width % 8 or data_width & (data_width - 1) else None)
+        if problem:
+            self._MustUse__silence = True      # (refused, not left unused: no warning when collected)
+            raise ValueError(problem)
         self.index_bits, self.depth, self.addr_width, self.data_width = index_bits, depth, addr_width, data_width
         super().__init__({
             "base": In(addr_width),

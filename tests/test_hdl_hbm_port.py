@@ -15,8 +15,13 @@ BASE = 0x1_0000_0000          # (above 4 GiB: the address is wider than 32 bits)
 WORD = 32                     # bytes a 256-bit word
 
 
-def run(port, memory, script, cycles=200_000):
-    """Run ``script(ctx)`` (the bench's user side) with the memory beside it."""
+#: cycles a bench's step may wait before the bench calls the port hung
+PATIENCE = 20_000
+
+
+def run(port, memory, script):
+    """Run ``script(ctx)`` (the bench's user side) with the memory beside it, until the script
+    ends (its steps give up after ``PATIENCE`` cycles: a lost word or a hung port fails)."""
     sim = Simulator(port)
     sim.add_clock(1e-8)
 
@@ -30,16 +35,18 @@ def run(port, memory, script, cycles=200_000):
         await script(ctx)
         done.append(True)
     sim.add_testbench(user)
-    sim.run_until(cycles * 1e-8)
-    assert done, "the bench did not finish: a lost word or a hung port"
+    sim.run()
+    assert done
 
 
 async def read_all(ctx, port, indexes, rng, gaps=0.3, hold=0.05):
     """Offer the reads (with random gaps) and take the words (``data`` held off in random bursts);
     return the words in the order they came, and the most reads seen in flight."""
     words, offered, most = [], 0, 0
-    stall = 0
+    stall = cycles = 0
     while len(words) < len(indexes):
+        cycles += 1
+        assert cycles < PATIENCE * 10, f"{len(words)} of {len(indexes)} words back: lost or hung"
         offer = offered < len(indexes) and rng.random() >= gaps
         ctx.set(port.read.valid, offer)
         if offer:
@@ -88,13 +95,23 @@ def test_writes_land_and_read_back_once_acknowledged():
             index, word = rng.randrange(256), rng.getrandbits(256)
             ctx.set(port.write.valid, 1)
             ctx.set(port.write.payload, {"index": index, "word": word})
-            await ctx.tick().until(port.write.ready)
+            for _ in range(PATIENCE):
+                if ctx.get(port.write.ready):
+                    break
+                await ctx.tick()
+            else:
+                raise AssertionError("the port never took a write")
+            await ctx.tick()
             expected[index] = word
             ctx.set(port.write.valid, 0)
             if rng.random() < 0.3:
                 await ctx.tick()
-        while ctx.get(port.writes_in_flight):
+        for _ in range(PATIENCE):
+            if not ctx.get(port.writes_in_flight):
+                break
             await ctx.tick()
+        else:
+            raise AssertionError("writes never acknowledged")
         indexes = sorted(expected)
         got, _ = await read_all(ctx, port, indexes, rng)
         assert got == [expected[i] for i in indexes]
@@ -118,7 +135,6 @@ def test_up_to_depth_reads_are_in_flight_and_never_more(depth):
     run(port, memory, script)
 
 
-@pytest.mark.filterwarnings("ignore::amaranth._unused.UnusedElaboratable")
 def test_the_port_refuses_a_depth_of_zero_and_an_odd_width():
     with pytest.raises(ValueError, match="depth"):
         HbmWordPort(index_bits=4, depth=0)
