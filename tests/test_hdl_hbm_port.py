@@ -9,7 +9,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from fpgax.hdl.hbm_port import HbmWordPort
-from fpgax.sim.axi_memory import AxiMemory
+from fpgax.sim.drivers.axi_memory import AxiMemory
 
 BASE = 0x1_0000_0000          # (above 4 GiB: the address is wider than 32 bits)
 WORD = 32                     # bytes a 256-bit word

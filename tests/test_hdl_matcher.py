@@ -99,7 +99,7 @@ def run_trials(seed, n=6):
             ctx.set(mt.template, {"side": cmd.side, "symbol": 0, "client_id": cmd.client_id,
                                   "account": cmd.account, "order_id": accepted.order_id, "price": accepted.price,
                                   "seq": 0, "ts_in": 0})
-            ctx.set(mt.band_lo, BAND_LO)
+            ctx.set(mt.price_base, BAND_LO)
             ctx.set(mt.book, 1)
             ctx.set(mt.start, 1)
             await ctx.tick()

@@ -123,14 +123,15 @@ def test_level_emptied_and_refilled_in_consecutive_commands():
 def test_searches_right_after_a_level_opens_or_empties():
     """The engine takes the next command in the last cycle of a resting add that opens a level and
     of a cancel that empties one, while the index still marks or clears it: the next command's
-    searches (a SYMBOL's empty-book check, a POST_ONLY's cross check, an aggressor's sweep) must
-    see the book as it is after that command. Full input pressure, so each follows at once."""
+    searches (a SYMBOL's look at the book's levels, a POST_ONLY's cross check, an aggressor's
+    sweep) must see the book as it is after that command. Full input pressure, so each follows at
+    once."""
     rows = []
     for i in range(40):
         price = 100 + i // 2
         side, other = ("S", "B") if i % 2 else ("B", "S")
         rows += [f"NEW,1,{4 * i + 1},0,{side},LIMIT,DAY,{price},5,",     # opens a level
-                 "SYMBOL,,,0,,,,50,1000,",                               # not empty: rejected
+                 f"SYMBOL,,,0,,,,{price + 1},1000,",                     # the order outside: rejected
                  f"NEW,2,{4 * i + 2},0,{other},POST_ONLY,DAY,{price},5,",  # would cross: rejected
                  f"NEW,2,{4 * i + 3},0,{other},LIMIT,IOC,{price},2,",      # trades with it
                  f"CANCEL,1,,0,,,,,,{4 * i + 1}",                         # empties the book
