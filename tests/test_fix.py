@@ -140,8 +140,14 @@ class Initiator:
         return got
 
     def quiet(self, user: str, wait=0.3) -> bool:
+        """Nothing more came for ``user`` in ``wait`` seconds. When something did, what came is
+        printed (pytest shows it with the failure: which message, a duplicate or another)."""
         time.sleep(wait)
-        return self.app.inbox(user).empty()
+        inbox = self.app.inbox(user)
+        if inbox.empty():
+            return True
+        print(f"{user}: not quiet, received: {list(inbox.queue)}")
+        return False
 
     def stop(self, logout=False):
         """Stop the sessions: without waiting for the Logout exchange unless ``logout`` (QuickFIX then waits
