@@ -1178,8 +1178,8 @@ class MatchingEngine(wiring.Component):
                 with m.Else():
                     go("SYM_FIND")
         with fsm.state("SYM_DECIDE"):
-            width = cmd.qty - cmd.price + 1
-            centred = cmd.price - ((cfg.levels - width) >> 1)
+            half_slack = (cfg.levels - (cmd.qty - cmd.price + 1)) >> 1
+            centred = cmd.price - half_slack
             with m.If(sym_resting & (sym_lo_idx[32] | sym_hi_idx[32] | (sym_hi_idx >= cfg.levels))):
                 m.d.sync += reason.eq(R.BAND_OUTSIDE_RANGE)
                 go("REJECT")
@@ -1189,8 +1189,7 @@ class MatchingEngine(wiring.Component):
             with m.Else():
                 m.d.comb += [band_wr.addr.eq(cmd.symbol[:sb]), band_wr.data.lo.eq(cmd.price),
                              band_wr.data.hi.eq(cmd.qty), band_wr.data.halted.eq(sym_halted),
-                             band_wr.data.base.eq(Mux(~sym_resting, Mux(cmd.price <= ((cfg.levels - width) >> 1),
-                                                                        1, centred), sym_base)),
+                             band_wr.data.base.eq(Mux(sym_resting, sym_base, Mux(cmd.price <= half_slack, 1, centred))),
                              band_wr.en.eq(1)]
                 go("ADMIN_ACK")
         with fsm.state("ADMIN_ACK"):

@@ -41,9 +41,11 @@ HBM_DATA_WIDTH = 256
 
 class HbmWordPort(wiring.Component):
     def __init__(self, index_bits: int, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
-        problem = (f"depth must be >= 1, not {depth}" if depth < 1 else
-                   f"data_width must be a power of two bytes, not {data_width} bits"
-                   if data_width % 8 or data_width & (data_width - 1) else None)
+        problem = None
+        if depth < 1:
+            problem = f"depth must be >= 1, not {depth}"
+        elif data_width % 8 or data_width & (data_width - 1):
+            problem = f"data_width must be a power of two bytes, not {data_width} bits"
         if problem:
             self._MustUse__silence = True      # (refused, not left unused: no warning when collected)
             raise ValueError(problem)

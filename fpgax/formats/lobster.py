@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import bisect
 import csv
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fpgax.formats.flows import FlowError
@@ -72,7 +72,6 @@ class Conversion:
     stand_ins: int = 0
     #: (message number, side, tick, qty change) the book file shows and no message explains
     unseen: list[tuple[int, Side, int, int]] = field(default_factory=list)
-
 
 
 def read_lobster(messages: Path, orderbook: Path) -> LobsterData:
@@ -334,8 +333,7 @@ class LobsterCheck:
     first_mismatch: str = ""
 
     def as_dict(self) -> dict:
-        return {"messages": self.messages, "compared": self.compared, "levels_compared": self.levels_compared,
-                "mismatches": self.mismatches, "rejected": self.rejected, "first_mismatch": self.first_mismatch}
+        return asdict(self)
 
     @property
     def ok(self) -> bool:

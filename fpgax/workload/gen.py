@@ -99,7 +99,7 @@ class _Generator:
                                  f"{config.levels:,} ticks wide for this profile")
             self.symbol_rows = [Command(opcode=Opcode.SYMBOL, symbol=s, price=low, qty=high)
                                 for s in range(opts.symbols)]
-        self.low, self.high = low, high
+        self.high = high      # (the invalid commands' price one above it)
         self.mid = [(low + high) // 2] * opts.symbols
         self.pending: list[tuple[int, Command]] = []  # (due index, command): resumes, re-enables
         self.burst_symbol, self.burst_left = 0, 0

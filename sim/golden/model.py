@@ -151,6 +151,10 @@ class Book:
     def is_empty(self) -> bool:
         return not self.bids.prices and not self.asks.prices
 
+    def in_range(self, low: int, high: int, levels: int) -> bool:
+        """[R-BAND] A band low..high lies in the symbol's price range (``levels`` ticks)."""
+        return self.range_low <= low and high < self.range_low + levels
+
 
 class Account:
     __slots__ = ("enabled", "max_qty", "max_notional")
@@ -502,15 +506,16 @@ class MatchingModel:
         every resting order stays inside it."""
         low, high, levels = cmd.price, cmd.qty, self.config.levels
         book = self.books[cmd.symbol] if cmd.symbol < self.config.symbols else None
+        empty = book is not None and book.is_empty()
         if book is None:
             reason = Reason.UNKNOWN_SYMBOL
         elif low == 0 or low > high:
             reason = Reason.INVALID_BAND
         elif high - low + 1 > levels:
             reason = Reason.BAND_TOO_WIDE
-        elif book.is_empty():
+        elif empty:
             reason = Reason.NONE
-        elif not (book.range_low <= low and high < book.range_low + levels):
+        elif not book.in_range(low, high, levels):
             reason = Reason.BAND_OUTSIDE_RANGE
         elif any(not low <= price <= high for side in (book.bids, book.asks) for price in side.prices):
             reason = Reason.ORDERS_OUTSIDE_BAND
@@ -519,7 +524,7 @@ class MatchingModel:
         if reason:
             self._reject(cmd, reason)
             return
-        if book.is_empty():
+        if empty:
             book.range_low = price_range_low(low, high, levels)
         book.band_low, book.band_high = low, high
         self._accept_admin(cmd)
@@ -628,7 +633,7 @@ class MatchingModel:
 
         seen: dict[int, Order] = {}
         for book in self.books:
-            if not book.range_low <= book.band_low <= book.band_high < book.range_low + self.config.levels:
+            if not book.in_range(book.band_low, book.band_high, self.config.levels):
                 fail(f"symbol {book.symbol}: band {book.band_low}..{book.band_high} outside its price range "
                      f"from {book.range_low}")
             for side in (book.bids, book.asks):
