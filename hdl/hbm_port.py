@@ -18,25 +18,53 @@ Contract
 * ``data``: the words read, one per read taken, in the order the reads were taken (AXI returns the
   reads of one id in order). The words wait in the port's FIFO, which has room for every read in
   flight: R is always ready, ``data``'s backpressure never stops the bus, and no word is lost.
-* ``write``: a word's index and the word. Taken while fewer than ``depth`` writes are in flight (from
-  the cycle a write is taken to its B); AW and W are offered from registers the cycle after, each
-  held until its channel takes it, and the next write is taken once both of the one before are gone
-  (or go in that cycle).
+* ``write``: a word's index, the word and its byte ``strobe`` (bit b: byte b of the word is
+  written; AXI's WSTRB, so that a part of a word is written without reading it first). Taken while
+  fewer than ``depth`` writes are in flight (from the cycle a write is taken to its B); AW and W
+  are offered from registers the cycle after, each held until its channel takes it, and the next
+  write is taken once both of the one before are gone (or go in that cycle).
+* Timing: a request's handshake is a LUT of registers and the bus's ready; the counts of requests
+  in flight are kept beside a register that says there is room (``taken_and_room``), so that no
+  compare of a count is on the handshake's path.
 * ``reads_in_flight``, ``writes_in_flight``: the counts. ``idle``: both 0.
 * Ordering: AXI does not order a read after a write on the other channels: a read of a word with a
   write to it in flight may return the old word. A user that reads back what it wrote waits for
   ``writes_in_flight`` to fall to 0 first. A response other than OKAY is counted in ``errors``.
 """
 
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
+from fpgax.hdl.bits import lut_of
 
 #: The width of an HBM pseudo-channel's AXI port on the U280 (PG276: 256 bits at up to 450 MHz).
 HBM_DATA_WIDTH = 256
+
+
+def taken_and_room(m, valid, free, room, done, count, depth: int, cells=None):
+    """(taken, room) of a request channel that allows ``depth`` requests in flight: ``taken``, a
+    LUT of ``valid``, ``free`` (the bits that say the bus can take it: pairs of a channel's valid
+    register and its ready) and ``room``; ``room``, a register that says ``count`` < ``depth``,
+    kept by a LUT of ``taken``, ``done`` (a request leaves flight) and a compare of the count --
+    the count's own compare is not on the handshake's path."""
+    def can(x):
+        return x[0] and all(not x[1 + 2 * i] or x[2 + 2 * i] for i in range(len(free) // 2)) and x[-1]
+    taken = lut_of(m, [valid, *free, room], can, cells)
+    near_full = Signal()                  # count >= depth - 1: one more fills it
+    m.d.comb += near_full.eq(count >= depth - 1)
+    m.d.sync += room.eq(lut_of(m, [taken, done, near_full, room],
+                               lambda x: (not x[2]) if (x[0] and not x[1]) else (1 if (x[1] and not x[0]) else x[3]),
+                               cells))
+    return taken
+
+
+def up_down(count, up, down):
+    """``count`` + ``up`` - ``down``: the count plus one and minus one, from the count alone, chosen
+    by the two events (one LUT after them, not an adder of theirs)."""
+    return Mux(up & ~down, count + 1, Mux(down & ~up, count - 1, count))
 
 
 class HbmWordPort(wiring.Component):
@@ -54,7 +82,8 @@ class HbmWordPort(wiring.Component):
             "base": In(addr_width),
             "read": In(stream.Signature(index_bits)),
             "data": Out(stream.Signature(data_width)),
-            "write": In(stream.Signature(data.StructLayout({"index": index_bits, "word": data_width}))),
+            "write": In(stream.Signature(data.StructLayout({"index": index_bits, "word": data_width,
+                                                            "strobe": data_width // 8}))),
             "reads_in_flight": Out(range(depth + 1)),
             "writes_in_flight": Out(range(depth + 1)),
             "idle": Out(1),
@@ -73,11 +102,14 @@ class HbmWordPort(wiring.Component):
 
         # -- reads ---------------------------------------------------------------------------------
         arvalid = Signal()
-        read_taken = self.read.valid & self.read.ready
+        cells = getattr(platform, "slice_cells", None)
         word_out = self.data.valid & self.data.ready
+        read_room = Signal(init=1)          # reads_in_flight < depth
+        read_taken = taken_and_room(m, self.read.valid, [arvalid, bus.arready], read_room, word_out,
+                                    self.reads_in_flight, depth, cells)
         m.d.comb += [
             bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(size), bus.arburst.eq(1), bus.arvalid.eq(arvalid),
-            self.read.ready.eq((~arvalid | bus.arready) & (self.reads_in_flight < depth)),
+            self.read.ready.eq((~arvalid | bus.arready) & read_room),
             # (room for every read in flight: the FIFO is never full when a word comes)
             bus.rready.eq(words.w_rdy),
             words.w_en.eq(bus.rvalid & bus.rready), words.w_data.eq(bus.rdata),
@@ -87,18 +119,20 @@ class HbmWordPort(wiring.Component):
             m.d.sync += arvalid.eq(0)
         with m.If(read_taken):
             m.d.sync += [arvalid.eq(1), bus.araddr.eq(address(self.read.payload))]
-        m.d.sync += self.reads_in_flight.eq(self.reads_in_flight + read_taken - word_out)
+        m.d.sync += self.reads_in_flight.eq(up_down(self.reads_in_flight, read_taken, word_out))
 
         # -- writes --------------------------------------------------------------------------------
         awvalid, wvalid = Signal(), Signal()
-        write_taken = self.write.valid & self.write.ready
         acknowledged = bus.bvalid & bus.bready
+        write_room = Signal(init=1)         # writes_in_flight < depth
+        write_taken = taken_and_room(m, self.write.valid, [awvalid, bus.awready, wvalid, bus.wready], write_room,
+                                     acknowledged, self.writes_in_flight, depth, cells)
         m.d.comb += [
             bus.awid.eq(0), bus.awlen.eq(0), bus.awsize.eq(size), bus.awburst.eq(1), bus.awvalid.eq(awvalid),
-            bus.wstrb.eq((1 << (self.data_width // 8)) - 1), bus.wlast.eq(1), bus.wvalid.eq(wvalid),
+            bus.wlast.eq(1), bus.wvalid.eq(wvalid),
             bus.bready.eq(1),
             self.write.ready.eq((~awvalid | bus.awready) & (~wvalid | bus.wready)
-                                & (self.writes_in_flight < depth)),
+                                & write_room),
         ]
         with m.If(bus.awvalid & bus.awready):
             m.d.sync += awvalid.eq(0)
@@ -106,11 +140,13 @@ class HbmWordPort(wiring.Component):
             m.d.sync += wvalid.eq(0)
         with m.If(write_taken):
             m.d.sync += [awvalid.eq(1), wvalid.eq(1), bus.awaddr.eq(address(self.write.payload.index)),
-                         bus.wdata.eq(self.write.payload.word)]
-        m.d.sync += self.writes_in_flight.eq(self.writes_in_flight + write_taken - acknowledged)
+                         bus.wdata.eq(self.write.payload.word), bus.wstrb.eq(self.write.payload.strobe)]
+        m.d.sync += self.writes_in_flight.eq(up_down(self.writes_in_flight, write_taken, acknowledged))
 
         m.d.comb += self.idle.eq((self.reads_in_flight == 0) & (self.writes_in_flight == 0))
-        bad = (bus.rvalid & bus.rready & (bus.rresp != 0)) + (acknowledged & (bus.bresp != 0))
+        # (the responses' verdicts registered, then counted: the FIFO's room is not on the count's path)
+        bad = Signal(2)
+        m.d.sync += bad.eq(Cat(bus.rvalid & bus.rready & (bus.rresp != 0), acknowledged & (bus.bresp != 0)))
         with m.If(self.errors != 0xFFFF):
-            m.d.sync += self.errors.eq(self.errors + bad)
+            m.d.sync += self.errors.eq(self.errors + bad[0] + bad[1])
         return m

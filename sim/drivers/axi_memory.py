@@ -9,10 +9,13 @@ response due before an earlier one's waits for it. The default latency, 24..48 c
 on the order of 100 ns at the 300 MHz kernel clock, spread (Shuhai, arXiv 2005.04324: open page,
 closed page, page miss).
 
-Semantics: a read returns the word as it is when its AR is taken; a write lands when its AW and W
-have both been taken. Single-beat bursts only (``arlen``/``awlen`` 0), as the word ports issue
-them; anything else raises. ``words``: the memory, a dict of byte address -> int (0 where absent).
-``reads``/``writes``: accesses served; ``read_latencies``: the latency drawn for each read.
+Semantics: a read returns the word as it is when its AR is taken; a write lands when its B is
+taken, on the bytes its WSTRB names (the others keep their value). A read taken while a write to
+its word is in flight returns the old word, as AXI allows (it orders no read after a write on the
+other channels): a master that reads back what it wrote waits for the write's B. Single-beat
+bursts only (``arlen``/``awlen`` 0), as the word ports issue them; anything else raises.
+``words``: the memory, a dict of byte address -> int (0 where absent). ``reads``/``writes``:
+accesses served; ``read_latencies``: the latency drawn for each read.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from collections import deque
 
 #: the default per-access latency range, in cycles of the 300 MHz kernel clock (about 80..160 ns)
 HBM_LATENCY = (24, 48)
+
+
+def merged(old: int, new: int, strobe: int) -> int:
+    """``old`` with the bytes of ``new`` that ``strobe`` names (bit b: byte b)."""
+    mask = sum(0xFF << (8 * b) for b in range(strobe.bit_length()) if strobe >> b & 1)
+    return (old & ~mask) | (new & mask)
 
 
 class AxiMemory:
@@ -40,7 +49,7 @@ class AxiMemory:
         """The slave, in every cycle (a background testbench process)."""
         bus, rng = self.bus, self.rng
         r_queue: deque = deque()        # (due cycle, data)
-        b_queue: deque = deque()        # (due cycle,)
+        b_queue: deque = deque()        # (due cycle, address, word, strobe): writes in flight
         aw_queue: deque = deque()       # addresses taken, waiting for their W
         w_queue: deque = deque()        # data taken, waiting for their AW
         now = 0
@@ -79,14 +88,15 @@ class AxiMemory:
                     raise ValueError("AxiMemory serves single-beat writes only")
                 aw_queue.append(ctx.get(bus.awaddr))
             if w:
-                w_queue.append(ctx.get(bus.wdata))
+                w_queue.append((ctx.get(bus.wdata), ctx.get(bus.wstrb)))
             while aw_queue and w_queue:
-                self.words[aw_queue.popleft()] = w_queue.popleft()
-                b_queue.append((self._due(b_queue, now),))
+                address, (word, strobe) = aw_queue.popleft(), w_queue.popleft()
+                b_queue.append((self._due(b_queue, now), address, word, strobe))
                 self.writes += 1
             if r_taken:
                 r_queue.popleft()
             if b_taken:
-                b_queue.popleft()
+                _, address, word, strobe = b_queue.popleft()
+                self.words[address] = merged(self.words.get(address, 0), word, strobe)
             await ctx.tick()
             now += 1
