@@ -20,6 +20,8 @@ too, so that synthesis keeps it.
 * ``level-index``: the ``LevelIndex`` of every book side's levels;
 * ``level-feed``: the ``LevelFeed`` over a ``LevelIndex`` and the ``LevelRows`` of every level
   (``LevelFeedCore``);
+* ``depth-store``: the deep book's HBM tables (``DepthStore``) at the deep book's scale
+  (``DEEP_BOOK_SYMBOLS`` x ``DEEP_BOOK_LEVELS`` a side), rows of the profile's two slots;
 * ``pipelined-engine``: the whole ``PipelinedEngine`` (the engine in service, without the kernel), to
   find its worst paths;
 * ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
@@ -287,6 +289,13 @@ def _level_index(config: EngineConfig):
     return LevelIndex(address_bits(config.symbols) + 1, address_bits(config.levels))
 
 
+def _depth_store(config: EngineConfig):
+    from fpgax.hdl.depth_store import DepthStore
+    from fpgax.spec.config import DEEP_BOOK_LEVELS, DEEP_BOOK_SYMBOLS
+
+    return DepthStore(2 * DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS, 2 * config.slot_bits)
+
+
 def _pipelined_engine(config: EngineConfig):
     from fpgax.hdl.pipelined_engine import PipelinedEngine
 
@@ -324,6 +333,7 @@ UNITS = {
     "slot-queue": _slot_queue,
     "level-index": lambda c: _level_index(c),
     "level-feed": _level_feed,
+    "depth-store": _depth_store,
     "pipelined-engine": _pipelined_engine,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",

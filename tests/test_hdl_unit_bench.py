@@ -14,7 +14,7 @@ from amaranth.sim import Simulator
 
 from fpgax.cli import main
 from fpgax.hdl.unit_bench import UNITS, BetweenRegisters, unit_bench
-from fpgax.spec.config import profile
+from fpgax.spec.config import DEEP_BOOK_LEVELS, DEEP_BOOK_SYMBOLS, profile
 
 
 class PlusOne(wiring.Component):
@@ -58,12 +58,21 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
 
     config = profile("u280")
     assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "level-index",
-                          "level-feed", "pipelined-engine", "price-index",
+                          "level-feed", "depth-store", "pipelined-engine", "price-index",
                           "level-store", "level-sweep", "free-list", "event-output", "command-check",
                           "notional-check"}
     from fpgax.toolflow.estimate import memories_of
 
-    banks = {name: memories_of(unit_bench(name, config)) for name in ("ram-block", "ram-ultra", "level-index")}
+    banks = {name: memories_of(unit_bench(name, config))
+             for name in ("ram-block", "ram-ultra", "level-index", "depth-store")}
+    # the deep book's summary: a row per book side at the deep book's scale, a bit per HBM occupancy
+    # word of 256 levels, in URAM; nothing else of its size on chip
+    summary = [m for m in banks["depth-store"] if ".summary." in m["memory"]]
+    rows = sum(m["depth"] for m in summary)          # (whole 4K banks)
+    assert 2 * DEEP_BOOK_SYMBOLS <= rows < 2 * DEEP_BOOK_SYMBOLS + 4096
+    assert {m["width"] for m in summary} == {-(-DEEP_BOOK_LEVELS // 256)}
+    assert {m["style"] for m in summary} == {"ultra"}
+    assert sum(m["depth"] * m["width"] for m in banks["depth-store"]) < rows * 400 + 32 * 256
     # the index's words: a bit per level of every book side, in block RAM (the summaries beside)
     words = [m for m in banks["level-index"] if ".words." in m["memory"]]
     assert sum(m["depth"] * m["width"] for m in words) == 2 * config.symbols * config.levels
@@ -73,7 +82,7 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
     assert {m["style"] for m in banks["ram-ultra"]} == {"ultra"} and len(banks["ram-ultra"]) == config.pool // 4096
     for name in UNITS:
         Fragment.get(unit_bench(name, config), None)
-    with pytest.raises(KeyError, match="the units: command-check, event-output, free-list, "):
+    with pytest.raises(KeyError, match="the units: command-check, depth-store, event-output, free-list, "):
         unit_bench("engine", config)
 
 

@@ -77,6 +77,11 @@ class EngineConfig:
         return asdict(self)
 
 
+#: The deep book's scale (the deep-book issue, docs/deep-book.md): symbols and price levels a book
+#: side that the u280 profile is to hold once its window is built, level rows in HBM. The HBM
+#: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them today.
+DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS = 5_000, 100_000
+
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
 #: 1..1000 and the AAPL LOBSTER sample (a 1000-tick band); ``deep`` is ``sim`` over 4,096 ticks a
 #: side, a real stock's whole day (the GOOG 2012-06-21 LOBSTER day spans 2,580); ``u280`` is

@@ -1,0 +1,205 @@
+"""DepthStore against a plain Python book of levels, in amaranth.sim over AxiMemory: every access
+its own random latency, the channels' ready random, the answers backpressured; HBM starts full of
+another run's words. Every answer equals the reference's: a READ the row last written, a WRITE
+whether the level held orders, a FIND the nearest level holding orders."""
+
+import random
+
+import pytest
+from amaranth import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from fpgax.hdl.depth_store import DepthOp, DepthStore, reciprocal
+from fpgax.sim.drivers.axi_memory import AxiMemory
+
+BASE = 0x2_0000_0000
+WORD = 32
+PATIENCE = 5_000       # cycles an operation may take before the bench calls it hung
+
+
+class LeftoverWords(dict):
+    """HBM as another run left it: a word never written here reads as that run's (random) bits."""
+
+    def get(self, address, default=None):
+        return self[address] if address in self else random.Random(address).getrandbits(256)
+
+
+class Levels:
+    """The reference: each book side's levels holding orders, and every row written."""
+
+    def __init__(self):
+        self.occupied: dict[int, set] = {}
+        self.rows: dict[tuple, int] = {}
+
+    def write(self, book, idx, row, occupied):
+        was = idx in self.occupied.setdefault(book, set())
+        self.rows[book, idx] = row
+        (self.occupied[book].add if occupied else self.occupied[book].discard)(idx)
+        return was
+
+    def find(self, book, idx, down, inclusive):
+        held = [i for i in self.occupied.get(book, ()) if (i < idx if down else i > idx) or (inclusive and i == idx)]
+        return (max(held) if down else min(held)) if held else None
+
+
+def run(store, memory, script, top=None):
+    sim = Simulator(store if top is None else top)
+    sim.add_clock(1e-8)
+
+    async def slave(ctx):
+        await memory.run(ctx)
+    sim.add_testbench(slave, background=True)
+    done = []
+
+    async def user(ctx):
+        ctx.set(store.base, BASE)
+        for _ in range(PATIENCE * 20):
+            if ctx.get(store.ready):
+                break
+            await ctx.tick()
+        await script(ctx)
+        done.append(True)
+    sim.add_testbench(user)
+    sim.run()
+    assert done
+
+
+async def operate(ctx, store, rng, hold, **request):
+    """One operation: offer it, take its answer (held off at random); (answer, cycles)."""
+    fields = {"op": DepthOp.READ, "book": 0, "idx": 0, "row": 0, "occupied": 0, "down": 0, "inclusive": 0}
+    ctx.set(store.requests.payload, {**fields, **request})
+    ctx.set(store.requests.valid, 1)
+    cycles = 0
+    while not ctx.get(store.requests.ready):
+        await ctx.tick()
+        cycles += 1
+    await ctx.tick()
+    ctx.set(store.requests.valid, 0)
+    while True:
+        cycles += 1
+        assert cycles < PATIENCE, f"no answer to {request} in {PATIENCE} cycles"
+        ready = rng.random() >= hold
+        ctx.set(store.answers.ready, ready)
+        if ready and ctx.get(store.answers.valid):
+            answer = ctx.get(store.answers.payload)
+            await ctx.tick()
+            ctx.set(store.answers.ready, 0)
+            return {"found": answer.found, "idx": answer.idx, "row": answer.row}, cycles
+        await ctx.tick()
+
+
+def random_script(store, reference, rng, operations, hold=0.3, seen=None):
+    """``operations`` random operations around a touch that walks over each book side's levels."""
+    L = store.levels
+    touch = {book: rng.randrange(L) for book in range(store.books)}
+    seen = {} if seen is None else seen
+
+    def near(book):
+        pick = rng.random()
+        if pick < 0.05:
+            return rng.choice([0, L - 1])
+        if pick < 0.15:
+            return rng.randrange(L)
+        return min(L - 1, max(0, touch[book] + int(rng.gauss(0, 300))))
+
+    async def script(ctx):
+        for _ in range(operations):
+            book = rng.randrange(store.books)
+            touch[book] = min(L - 1, max(0, touch[book] + rng.randint(-40, 40)))
+            kind = rng.choices(["write", "read", "find"], [5, 2, 4])[0]
+            if kind == "write":
+                idx, row, occupied = near(book), rng.getrandbits(store.row_bits), rng.random() < 0.6
+                if rng.random() < 0.5 and reference.occupied.get(book):
+                    idx, occupied = rng.choice(sorted(reference.occupied[book])), False
+                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.WRITE, book=book, idx=idx,
+                                               row=row, occupied=occupied)
+                assert answer["found"] == reference.write(book, idx, row, occupied), (book, idx)
+                seen.setdefault(("write", answer["found"]), []).append(cycles)
+            elif kind == "read":
+                written = [key for key in reference.rows if key[0] == book]
+                if not written:
+                    continue
+                idx = rng.choice(written)[1]
+                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.READ, book=book, idx=idx)
+                assert answer["row"] == reference.rows[book, idx], (book, idx)
+                seen.setdefault(("read",), []).append(cycles)
+            else:
+                idx, down, inclusive = near(book), rng.random() < 0.5, rng.random() < 0.5
+                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.FIND, book=book, idx=idx,
+                                               down=down, inclusive=inclusive)
+                expected = reference.find(book, idx, down, inclusive)
+                assert (answer["idx"] if answer["found"] else None) == expected, (book, idx, down, inclusive)
+                far = expected is not None and expected // 256 != idx // 256
+                seen.setdefault(("find", expected is not None, far), []).append(cycles)
+    return script
+
+
+@pytest.mark.parametrize("books,levels,row_bits,latency,ready,seed", [
+    (3, 20_000, 36, (24, 48), 0.8, 1),      # six 5-byte rows a word, HBM's latency
+    (4, 1_000, 12, (0, 60), 0.5, 2),        # sixteen 2-byte rows a word, the latency all over
+])
+def test_every_answer_equals_the_reference_whatever_each_accesss_latency(books, levels, row_bits, latency,
+                                                                        ready, seed):
+    rng = random.Random(seed)
+    store = DepthStore(books, levels, row_bits)
+    memory = AxiMemory(store.bus, LeftoverWords(), latency=latency, ready=ready, seed=seed)
+    seen = {}
+    run(store, memory, random_script(store, Levels(), rng, 500, seen=seen))
+    # every kind of answer was given: a write to an empty level and to one holding orders, a read,
+    # a find answered from idx's own word, from a word past it, and a find of nothing
+    assert {("write", 0), ("write", 1), ("read",), ("find", True, False), ("find", True, True),
+            ("find", False, False)} <= set(seen)
+    assert min(memory.read_latencies) < max(memory.read_latencies)
+    assert all(address >= BASE and address < BASE + store.bytes_used for address in memory.words)
+
+
+def test_a_reset_leaves_an_empty_depth_whatever_hbm_holds():
+    """A reset leaves no old book: after one, with HBM still holding every word written before,
+    the store finds no level, and a level written then is the only one its word holds."""
+    rng = random.Random(3)
+    store = DepthStore(2, 3_000, 20)
+    memory = AxiMemory(store.bus, LeftoverWords(), latency=(5, 20), seed=3)
+    top = Module()
+    top.domains.sync = sync = ClockDomain()
+    top.submodules.store = store
+    reference = Levels()
+    before = random_script(store, reference, rng, 200)
+
+    async def script(ctx):
+        await before(ctx)
+        assert any(reference.occupied.values())
+        for _ in range(100):                  # (the bus quiet: every write acknowledged)
+            await ctx.tick()
+        ctx.set(sync.rst, 1)
+        await ctx.tick()
+        ctx.set(sync.rst, 0)
+        for _ in range(PATIENCE):
+            if ctx.get(store.ready):
+                break
+            await ctx.tick()
+        for book in range(2):
+            for idx, down in ((0, 0), (2_999, 1)):
+                answer, _ = await operate(ctx, store, rng, 0.2, op=DepthOp.FIND, book=book, idx=idx, down=down,
+                                          inclusive=1)
+                assert not answer["found"]
+        book = max(reference.occupied, key=lambda b: len(reference.occupied[b]))
+        held = sorted(reference.occupied[book])
+        idx = held[len(held) // 2]
+        answer, _ = await operate(ctx, store, rng, 0.2, op=DepthOp.WRITE, book=book, idx=idx, row=5, occupied=1)
+        assert not answer["found"]
+        for down in (0, 1):
+            answer, _ = await operate(ctx, store, rng, 0.2, op=DepthOp.FIND, book=book,
+                                      idx=2_999 if down else 0, down=down, inclusive=1)
+            assert answer["found"] and answer["idx"] == idx
+    run(store, memory, script, top=top)
+
+
+@pytest.mark.parametrize("divisor", [3, 5, 6, 7, 16, 32])
+def test_a_division_by_a_constant_is_its_reciprocals_product(divisor):
+    multiplier, shift = reciprocal(divisor, 17)
+    assert all((x * multiplier) >> shift == x // divisor for x in range(1 << 17))
+
+
+def test_a_row_wider_than_a_word_is_refused():
+    with pytest.raises(ValueError, match="does not fit"):
+        DepthStore(2, 1_000, 257)
