@@ -207,8 +207,14 @@ class FixGateway:
             out[name] = int(path.read_text().split(":")[0]) if path.exists() else 1
         return out
 
-    def on_application(self, user: str, msg_type: str, f: dict[int, str]) -> None:
-        """One inbound application message, through the core's inbound log and metrics (``receive``)."""
+    def on_application(self, user: str, msg_type: str, f: dict[int, str], possible_duplicate: bool = False) -> None:
+        """One inbound application message, through the core's inbound log and metrics (``receive``). A
+        possible duplicate (PossDupFlag Y: the client resends what it sent before a gap, as after a
+        restart of the venue that had taken the message but not yet stored its sequence number) whose
+        ClOrdID the venue already has is ignored: the client hears of its request once."""
+        if possible_duplicate and (user, f.get(_T["ClOrdID"])) in self.core.tokens:
+            self.core._count(f"fix {msg_type} possible duplicate ignored")
+            return
         self.core.receive(user, "fix", {str(tag): value for tag, value in f.items()}, f"fix {msg_type}",
                           lambda: self.handle(user, msg_type, f), msg_type)
 
@@ -522,7 +528,8 @@ def _application_class(quickfix):
                 self._later(self.gateway.business_reject, name, header.getField(34), msg_type)
                 return
             fields = {tag: message.getField(tag) for tag in _READ if message.isSetField(tag)}
-            self._later(self.gateway.on_application, name, msg_type, fields)
+            possible_duplicate = header.isSetField(43) and header.getField(43) == "Y"
+            self._later(self.gateway.on_application, name, msg_type, fields, possible_duplicate)
 
     return Application
 

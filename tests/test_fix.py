@@ -452,6 +452,30 @@ def test_test_request_gets_a_heartbeat_a_gap_a_resend_request_and_a_gap_fill_clo
     s.stop()
 
 
+def test_a_possible_duplicate_of_an_order_the_venue_has_is_ignored_and_of_one_it_has_not_is_taken(served):
+    """A client resends what it sent before a gap (PossDupFlag Y): an order the venue already took gets
+    no second report (not a duplicate-ClOrdID reject: the client would hear of its order twice); one
+    the venue never got is taken as new."""
+    s = served()
+    raw = RawFix(s.port, "fix1")
+    assert raw.logon()[35] == "A"
+    order = ((55, "S0"), (54, "1"), (38, "5"), (40, "2"), (44, "9.00"), (60, "20261130-09:30:00.000"))
+    raw.send("D", (11, "P-1"), *order)
+    first = raw.receive_type("8")
+    assert (first[11], first[150]) == ("P-1", "0")
+    raw.send("D", (11, "P-1"), *order, (43, "Y"), (122, "20261130-09:30:00"))      # again, possibly a duplicate
+    raw.send("1", (112, "AFTER"))                          # answered in order: what came before it?
+    before = []
+    while (m := raw.receive()) is not None and not (m[35] == "0" and m.get(112) == "AFTER"):
+        before.append(m)
+    assert m is not None and not [x for x in before if x[35] == "8"], before
+    raw.send("D", (11, "P-2"), *order, (43, "Y"), (122, "20261130-09:30:00"))      # never got: taken
+    second = raw.receive_type("8")
+    assert (second[11], second[150]) == ("P-2", "0")
+    raw.close()
+    s.stop()
+
+
 def test_a_sequence_number_too_low_ends_the_session_with_a_logout(served):
     s = served()
     raw = RawFix(s.port, "fix1")
