@@ -77,3 +77,33 @@ def test_cocotb_bench(sim, size, tmp_path):
 
     tests, failed = get_results(results)
     assert tests == 1 and failed == 0, f"{failed} of {tests} cocotb tests failed; see {results}"
+
+
+DEPTH_TOP = "fpgax_depth_store"
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_the_depth_store_over_cocotbext_axis_ram(sim, tmp_path):
+    """The deep book's HBM tables (DepthStore) as Verilog, over cocotbext-axi's AxiRam with random
+    pauses on every channel and random bytes where nothing was written: every answer equals the
+    reference's plan (fpgax.sim.drivers.depth_bench; the amaranth.sim bench is test_hdl_depth_store)."""
+    import hashlib
+
+    from amaranth.back import verilog
+
+    from fpgax.hdl.depth_store import DepthStore
+
+    if not simulator_available(sim):
+        pytest.skip(f"{sim} is not installed (make test installs Icarus with apt when it can)")
+    sizes = (4, 1_000, 12, 400 if sim == "verilator" else 150)      # (books, levels, row bits, operations)
+    text = verilog.convert(DepthStore(*sizes[:3]), name=DEPTH_TOP)
+    runner, build_dir = build(DEPTH_TOP, text, hashlib.sha256(text.encode()).hexdigest()[:16], sim)
+    results = runner.test(hdl_toplevel=DEPTH_TOP, test_module="fpgax.sim.drivers.depth_bench", build_dir=build_dir,
+                          test_dir=tmp_path,
+                          extra_env={"FPGAX_DEPTH_SIZES": json.dumps(sizes), "FPGAX_BENCH_IDLE": "0.3",
+                                     "FPGAX_BENCH_STALL": "0.4", "FPGAX_DEPTH_PAUSE": "0.5", "FPGAX_BENCH_SEED": "5",
+                                     **environment()})
+    from cocotb_tools.runner import get_results
+
+    tests, failed = get_results(results)
+    assert tests == 1 and failed == 0, f"{failed} of {tests} cocotb tests failed; see {results}"

@@ -1,7 +1,8 @@
-"""DepthStore against a plain Python book of levels, in amaranth.sim over AxiMemory: every access
-its own random latency, the channels' ready random, the answers backpressured; HBM starts full of
-another run's words. Every answer equals the reference's: a READ the row last written, a WRITE
-whether the level held orders, a FIND the nearest level holding orders."""
+"""DepthStore against a plain Python book of levels (``fpgax.sim.drivers.depth_reference``), in
+amaranth.sim over AxiMemory: every access its own random latency, the channels' ready random, the
+answers backpressured; HBM starts full of another run's words. Every answer equals the reference's:
+a READ the row last written, a WRITE whether the level held orders, a FIND the nearest level
+holding orders."""
 
 import random
 
@@ -11,6 +12,7 @@ from amaranth.sim import Simulator
 
 from fpgax.hdl.depth_store import DepthOp, DepthStore, reciprocal
 from fpgax.sim.drivers.axi_memory import AxiMemory
+from fpgax.sim.drivers.depth_reference import FIND, READ, WRITE, Levels, kind_of, plan
 
 BASE = 0x2_0000_0000
 WORD = 32
@@ -22,24 +24,6 @@ class LeftoverWords(dict):
 
     def get(self, address, default=None):
         return self[address] if address in self else random.Random(address).getrandbits(256)
-
-
-class Levels:
-    """The reference: each book side's levels holding orders, and every row written."""
-
-    def __init__(self):
-        self.occupied: dict[int, set] = {}
-        self.rows: dict[tuple, int] = {}
-
-    def write(self, book, idx, row, occupied):
-        was = idx in self.occupied.setdefault(book, set())
-        self.rows[book, idx] = row
-        (self.occupied[book].add if occupied else self.occupied[book].discard)(idx)
-        return was
-
-    def find(self, book, idx, down, inclusive):
-        held = [i for i in self.occupied.get(book, ()) if (i < idx if down else i > idx) or (inclusive and i == idx)]
-        return (max(held) if down else min(held)) if held else None
 
 
 def run(store, memory, script, top=None):
@@ -88,49 +72,16 @@ async def operate(ctx, store, rng, hold, **request):
         await ctx.tick()
 
 
-def random_script(store, reference, rng, operations, hold=0.3, seen=None):
-    """``operations`` random operations around a touch that walks over each book side's levels."""
-    L = store.levels
-    touch = {book: rng.randrange(L) for book in range(store.books)}
+def replay(store, steps, rng, hold=0.3, seen=None):
+    """A script that sends a plan's operations (``depth_reference.plan``) one at a time and checks each
+    answer's fields against the plan's; ``seen``: cycles per class of operation."""
     seen = {} if seen is None else seen
 
-    def near(book):
-        pick = rng.random()
-        if pick < 0.05:
-            return rng.choice([0, L - 1])
-        if pick < 0.15:
-            return rng.randrange(L)
-        return min(L - 1, max(0, touch[book] + int(rng.gauss(0, 300))))
-
     async def script(ctx):
-        for _ in range(operations):
-            book = rng.randrange(store.books)
-            touch[book] = min(L - 1, max(0, touch[book] + rng.randint(-40, 40)))
-            kind = rng.choices(["write", "read", "find"], [5, 2, 4])[0]
-            if kind == "write":
-                idx, row, occupied = near(book), rng.getrandbits(store.row_bits), rng.random() < 0.6
-                if rng.random() < 0.5 and reference.occupied.get(book):
-                    idx, occupied = rng.choice(sorted(reference.occupied[book])), False
-                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.WRITE, book=book, idx=idx,
-                                               row=row, occupied=occupied)
-                assert answer["found"] == reference.write(book, idx, row, occupied), (book, idx)
-                seen.setdefault(("write", answer["found"]), []).append(cycles)
-            elif kind == "read":
-                written = [key for key in reference.rows if key[0] == book]
-                if not written:
-                    continue
-                idx = rng.choice(written)[1]
-                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.READ, book=book, idx=idx)
-                assert answer["row"] == reference.rows[book, idx], (book, idx)
-                seen.setdefault(("read",), []).append(cycles)
-            else:
-                idx, down, inclusive = near(book), rng.random() < 0.5, rng.random() < 0.5
-                answer, cycles = await operate(ctx, store, rng, hold, op=DepthOp.FIND, book=book, idx=idx,
-                                               down=down, inclusive=inclusive)
-                expected = reference.find(book, idx, down, inclusive)
-                assert (answer["idx"] if answer["found"] else None) == expected, (book, idx, down, inclusive)
-                far = expected is not None and expected // 256 != idx // 256
-                seen.setdefault(("find", expected is not None, far), []).append(cycles)
+        for request, expected in steps:
+            answer, cycles = await operate(ctx, store, rng, hold, **request)
+            assert {k: answer[k] for k in expected} == expected, (request, answer, expected)
+            seen.setdefault(kind_of(request, expected), []).append(cycles)
     return script
 
 
@@ -144,7 +95,7 @@ def test_every_answer_equals_the_reference_whatever_each_accesss_latency(books, 
     store = DepthStore(books, levels, row_bits)
     memory = AxiMemory(store.bus, LeftoverWords(), latency=latency, ready=ready, seed=seed)
     seen = {}
-    run(store, memory, random_script(store, Levels(), rng, 500, seen=seen))
+    run(store, memory, replay(store, plan(books, levels, row_bits, 500, seed), rng, seen=seen))
     # every kind of answer was given: a write to an empty level and to one holding orders, a read,
     # a find answered from idx's own word, from a word past it, and a find of nothing
     assert {("write", 0), ("write", 1), ("read",), ("find", True, False), ("find", True, True),
@@ -163,7 +114,7 @@ def test_a_reset_leaves_an_empty_depth_whatever_hbm_holds():
     top.domains.sync = sync = ClockDomain()
     top.submodules.store = store
     reference = Levels()
-    before = random_script(store, reference, rng, 200)
+    before = replay(store, plan(2, 3_000, 20, 200, 3, reference), rng)
 
     async def script(ctx):
         await before(ctx)
@@ -192,6 +143,10 @@ def test_a_reset_leaves_an_empty_depth_whatever_hbm_holds():
                                       idx=2_999 if down else 0, down=down, inclusive=1)
             assert answer["found"] and answer["idx"] == idx
     run(store, memory, script, top=top)
+
+
+def test_the_reference_numbers_the_operations_as_the_store_does():
+    assert (DepthOp.READ.value, DepthOp.WRITE.value, DepthOp.FIND.value) == (READ, WRITE, FIND)
 
 
 @pytest.mark.parametrize("divisor", [3, 5, 6, 7, 16, 32])
