@@ -8,10 +8,9 @@ import random
 
 import pytest
 from amaranth import ClockDomain, Module
-from amaranth.sim import Simulator
 
 from fpgax.hdl.depth_store import DepthOp, DepthStore, reciprocal
-from fpgax.sim.drivers.axi_memory import AxiMemory
+from fpgax.sim.drivers.axi_memory import AxiMemory, simulate_beside
 from fpgax.sim.drivers.depth_reference import FIND, READ, WRITE, Levels, kind_of, plan
 
 BASE = 0x2_0000_0000
@@ -27,14 +26,6 @@ class LeftoverWords(dict):
 
 
 def run(store, memory, script, top=None):
-    sim = Simulator(store if top is None else top)
-    sim.add_clock(1e-8)
-
-    async def slave(ctx):
-        await memory.run(ctx)
-    sim.add_testbench(slave, background=True)
-    done = []
-
     async def user(ctx):
         ctx.set(store.base, BASE)
         for _ in range(PATIENCE * 20):
@@ -42,10 +33,7 @@ def run(store, memory, script, top=None):
                 break
             await ctx.tick()
         await script(ctx)
-        done.append(True)
-    sim.add_testbench(user)
-    sim.run()
-    assert done
+    simulate_beside(store if top is None else top, memory, user)
 
 
 async def operate(ctx, store, rng, hold, **request):

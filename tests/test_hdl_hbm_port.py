@@ -6,10 +6,9 @@ in order, equal to memory; writes land and read back once acknowledged; the port
 import random
 
 import pytest
-from amaranth.sim import Simulator
 
 from fpgax.hdl.hbm_port import HbmWordPort
-from fpgax.sim.drivers.axi_memory import AxiMemory, merged
+from fpgax.sim.drivers.axi_memory import AxiMemory, merged, simulate_beside
 
 BASE = 0x1_0000_0000          # (above 4 GiB: the address is wider than 32 bits)
 WORD = 32                     # bytes a 256-bit word
@@ -23,21 +22,10 @@ PATIENCE = 20_000
 def run(port, memory, script):
     """Run ``script(ctx)`` (the bench's user side) with the memory beside it, until the script
     ends (its steps give up after ``PATIENCE`` cycles: a lost word or a hung port fails)."""
-    sim = Simulator(port)
-    sim.add_clock(1e-8)
-
-    async def slave(ctx):
-        await memory.run(ctx)
-    sim.add_testbench(slave, background=True)
-    done = []
-
     async def user(ctx):
         ctx.set(port.base, BASE)
         await script(ctx)
-        done.append(True)
-    sim.add_testbench(user)
-    sim.run()
-    assert done
+    simulate_beside(port, memory, user)
 
 
 async def read_all(ctx, port, indexes, rng, gaps=0.3, hold=0.05):

@@ -100,3 +100,25 @@ class AxiMemory:
                 self.words[address] = merged(self.words.get(address, 0), word, strobe)
             await ctx.tick()
             now += 1
+
+
+def simulate_beside(top, memory: AxiMemory, user) -> None:
+    """Run ``top`` in amaranth.sim (a 100 MHz clock) with ``memory`` serving its bus in the
+    background and the testbench ``user(ctx)``, until ``user`` returns; an exception in it fails
+    the run."""
+    from amaranth.sim import Simulator
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+
+    async def slave(ctx):
+        await memory.run(ctx)
+    sim.add_testbench(slave, background=True)
+    done = []
+
+    async def bench(ctx):
+        await user(ctx)
+        done.append(True)
+    sim.add_testbench(bench)
+    sim.run()
+    assert done, "the testbench did not finish"
