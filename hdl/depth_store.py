@@ -51,7 +51,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
-from fpgax.hdl.bits import address_bits, group_lowest, lowest_of_eight, lowest_set, lut_of
+from fpgax.hdl.bits import address_bits, group_lowest, in_search_order, lowest_of_eight, lowest_set, lut_of
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmWordPort
 from fpgax.hdl.ram import PipelinedRam
@@ -74,11 +74,6 @@ def reciprocal(divisor: int, width: int) -> tuple[int, int]:
     ``width`` bits (Granlund and Montgomery, PLDI 1994, theorem 4.2)."""
     shift = width + (divisor - 1).bit_length()
     return -(-(1 << shift) // divisor), shift
-
-
-def in_order(value, width: int, down):
-    """``value[:width]`` in a search's order, bit-reversed when ``down`` (a LUT a bit)."""
-    return Cat(*(Mux(down, value[width - 1 - i], value[i]) for i in range(width)))
 
 
 class PastMask:
@@ -135,11 +130,11 @@ class LowestSet(wiring.Component):
         width = max(self.width, 8)                         # (a narrower value as 8 bits)
         groups = -(-width // 8)
         blocks = -(-groups // 8)
+        cells = getattr(platform, "slice_cells", None)
         value = Signal(width)
         m.d.sync += value.eq(self.value)
         first = Signal(groups * 4)                         # per group: any, place (3 bits)
-        m.d.sync += first.eq(group_lowest(value, width, 8, m=m, cells=getattr(platform, "slice_cells", None)))
-        cells = getattr(platform, "slice_cells", None)
+        m.d.sync += first.eq(group_lowest(value, width, 8, m=m, cells=cells))
 
         def lowest_of(anys, name):      # (any, place) of up to 8 bits: two LUT levels of slice cells
             if len(anys) == 8:
@@ -284,8 +279,8 @@ class DepthStore(wiring.Component):
         # ``wait`` reaches 0 in the next cycle (or is there): ``due`` then, a register
         due = Signal()
         m.d.comb += [summary.read.addr.eq(book), summary.write.addr.eq(book), summary.write.data.eq(new_row),
-                     word_search.value.eq(in_order(word & past, O, down)),
-                     summary_search.value.eq(in_order(Cat(row & row_mask, Const(0, S2 - S)), S2, down))]
+                     word_search.value.eq(in_search_order(word & past, O, down)),
+                     summary_search.value.eq(in_search_order(Cat(row & row_mask, Const(0, S2 - S)), S2, down))]
 
         def occupancy_index(w):
             return book_occupancy + w
@@ -329,7 +324,7 @@ class DepthStore(wiring.Component):
             fsm.goto("ADDRESS")
         with fsm.state("ADDRESS"):
             m.d.sync += [lane.eq(idx - quotient * R), read_index.eq(book_rows + quotient),
-                         searched.eq(idx[8:] if lb > 8 else 0), beyond_only.eq(0)]
+                         searched.eq(own_word[:sb]), beyond_only.eq(0)]
             with m.Switch(op):
                 with m.Case(DepthOp.READ):
                     fsm.goto("DRAIN")

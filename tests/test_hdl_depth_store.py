@@ -11,7 +11,7 @@ from amaranth import ClockDomain, Module
 
 from fpgax.hdl.depth_store import DepthOp, DepthStore, reciprocal
 from fpgax.sim.drivers.axi_memory import AxiMemory, simulate_beside
-from fpgax.sim.drivers.depth_reference import FIND, READ, WRITE, Levels, kind_of, plan
+from fpgax.sim.drivers.depth_reference import Levels, kind_of, plan
 
 BASE = 0x2_0000_0000
 WORD = 32
@@ -131,10 +131,6 @@ def test_a_reset_leaves_an_empty_depth_whatever_hbm_holds():
                                       idx=2_999 if down else 0, down=down, inclusive=1)
             assert answer["found"] and answer["idx"] == idx
     run(store, memory, script, top=top)
-
-
-def test_the_reference_numbers_the_operations_as_the_store_does():
-    assert (DepthOp.READ.value, DepthOp.WRITE.value, DepthOp.FIND.value) == (READ, WRITE, FIND)
 
 
 @pytest.mark.parametrize("divisor", [3, 5, 6, 7, 16, 32])

@@ -22,15 +22,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiBus, AxiRam
 
+from fpgax.sim.drivers.bench import pause_randomly
 from fpgax.sim.drivers.depth_reference import kind_of, plan
 
 #: cycles an operation may take before the bench calls the store hung
 PATIENCE = 20_000
-
-
-def random_pauses(rng: random.Random, probability: float):
-    while True:
-        yield rng.random() < probability
 
 
 class TB:
@@ -47,16 +43,16 @@ class TB:
         cocotb.start_soon(Clock(dut.clk, 4, unit="ns").start())
         self.ram = AxiRam(AxiBus.from_prefix(dut, "bus", bus_separator="__"), dut.clk, dut.rst, size=memory_bytes)
         self.ram.write(0, bytes(self.rng.getrandbits(8) for _ in range(memory_bytes)))
-        for channel in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel, self.ram.write_if.b_channel,
-                        self.ram.read_if.ar_channel, self.ram.read_if.r_channel):
+        self.channels = (self.ram.write_if.aw_channel, self.ram.write_if.w_channel, self.ram.write_if.b_channel,
+                         self.ram.read_if.ar_channel, self.ram.read_if.r_channel)
+        for channel in self.channels:
             channel.log.setLevel(logging.WARNING)
         self.mismatches = 0
         self.cycles: dict[tuple, list[int]] = {}
 
     def set_memory_pauses(self, probability: float) -> None:
-        for channel in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel, self.ram.write_if.b_channel,
-                        self.ram.read_if.ar_channel, self.ram.read_if.r_channel):
-            channel.set_pause_generator(random_pauses(self.rng, probability))
+        for channel in self.channels:
+            pause_randomly(channel, self.rng, probability)
 
     def set_idle_generator(self, probability: float) -> None:
         self.idle = probability

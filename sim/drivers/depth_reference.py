@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import random
 
-#: the operations' codes, as ``DepthOp`` numbers them (the hdl layer's enum, not imported here)
-READ, WRITE, FIND = 0, 1, 2
+from fpgax.hdl.depth_store import DepthOp
+
+#: the operations' codes in a request (``DepthOp``'s)
+READ, WRITE, FIND = (op.value for op in (DepthOp.READ, DepthOp.WRITE, DepthOp.FIND))
 
 
 class Levels:
