@@ -40,6 +40,18 @@ def register(sub) -> None:
     common.add_host_options(lat)
     lat.set_defaults(func=_cmd_latency)
 
+    w = bsub.add_parser("window", help="the deep book's window policy on a flow: moves and HBM accesses per "
+                                        "command, and the HBM bandwidth at a command rate")
+    w.add_argument("flow", type=Path)
+    w.add_argument("--window", type=common.positive_int, default=64,
+                   help="levels a book side on chip (default 64: the deep book's window)")
+    w.add_argument("--rate", type=float, help="commands/s for the bandwidth (default: the engine's at the kernel "
+                                              "clock in docs/perf/summary.json, when there is one)")
+    common.add_profile(w, flow=True)
+    common.add_flow_checks(w)
+    common.add_json(w, "the report")
+    w.set_defaults(func=_cmd_window)
+
     t = bsub.add_parser("throughput", help="model, RTL simulation, engine at the clock, host encode/decode, "
                                            "side by side in one run")
     common.add_profile(t)
@@ -134,6 +146,36 @@ def _cmd_rtl(args) -> int:
     report = bench(resolved(flow, config), config)
     report.update(profile=name, clock_mhz=clock, clock_source=source, flow=str(args.flow or "generated"))
     common.emit(report, format_report(report, clock), args)
+    return 0
+
+
+def _cmd_window(args) -> int:
+    import json
+
+    from fpgax.measure.window import format_report, window_costs, with_bandwidth
+    from fpgax.progress import Progress
+    from fpgax.sim.golden.run import resolved
+
+    if args.window < 2:
+        raise FpgaxError(f"--window {args.window}: a window holds at least 2 levels")
+    flow, config, name = common.flow_and_config(args)
+    commands = resolved(flow, config)
+    with Progress("bench window", len(commands)) as bar:
+        report = window_costs(commands, config, args.window, progress=bar.update)
+    report.update(profile=name, flow=str(args.flow))
+    rate, source = args.rate, "--rate"
+    summary = Path(__file__).resolve().parents[2] / "docs" / "perf" / "summary.json"
+    if rate is None and summary.is_file():
+        throughput = json.loads(summary.read_text()).get("throughput", {})
+        if "engine_commands_per_s_at_clock" in throughput:
+            rate = throughput["engine_commands_per_s_at_clock"]
+            source = (f"the engine at {throughput['clock_mhz']:g} MHz, {throughput['engine_cycles_per_command']} "
+                      "cycles a command: docs/perf/summary.json")
+    if rate is not None:
+        if rate <= 0:
+            raise FpgaxError(f"--rate {rate:g}: a rate of commands/s above 0")
+        report = with_bandwidth(report, rate, source)
+    common.emit(report, format_report(report), args)
     return 0
 
 
