@@ -22,6 +22,8 @@ too, so that synthesis keeps it.
   (``LevelFeedCore``);
 * ``depth-store``: the deep book's HBM tables (``DepthStore``) at the deep book's scale
   (``DEEP_BOOK_SYMBOLS`` x ``DEEP_BOOK_LEVELS`` a side), rows of the profile's two slots;
+* ``window-move``: the deep book's window mover (``WindowMover``) at the deep book's scale, its
+  window ``DEEP_BOOK_WINDOW`` levels, rows of the profile's two slots;
 * ``pipelined-engine``: the whole ``PipelinedEngine`` (the engine in service, without the kernel), to
   find its worst paths;
 * ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
@@ -296,6 +298,14 @@ def _depth_store(config: EngineConfig):
     return DepthStore(2 * DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS, 2 * config.slot_bits)
 
 
+def _window_move(config: EngineConfig):
+    from fpgax.hdl.window_move import WindowMover
+    from fpgax.spec.config import DEEP_BOOK_LEVELS, DEEP_BOOK_SYMBOLS, DEEP_BOOK_WINDOW
+
+    return WindowMover(config.slot_bits, address_bits(2 * DEEP_BOOK_SYMBOLS), DEEP_BOOK_WINDOW.bit_length() - 1,
+                       DEEP_BOOK_LEVELS, rows_latency=3)
+
+
 def _pipelined_engine(config: EngineConfig):
     from fpgax.hdl.pipelined_engine import PipelinedEngine
 
@@ -334,6 +344,7 @@ UNITS = {
     "level-index": lambda c: _level_index(c),
     "level-feed": _level_feed,
     "depth-store": _depth_store,
+    "window-move": _window_move,
     "pipelined-engine": _pipelined_engine,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",

@@ -58,13 +58,13 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
 
     config = profile("u280")
     assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "level-index",
-                          "level-feed", "depth-store", "pipelined-engine", "price-index",
+                          "level-feed", "depth-store", "window-move", "pipelined-engine", "price-index",
                           "level-store", "level-sweep", "free-list", "event-output", "command-check",
                           "notional-check"}
     from fpgax.toolflow.estimate import memories_of
 
     banks = {name: memories_of(unit_bench(name, config))
-             for name in ("ram-block", "ram-ultra", "level-index", "depth-store")}
+             for name in ("ram-block", "ram-ultra", "level-index", "depth-store", "window-move")}
     # the deep book's summary: a row per book side at the deep book's scale, a bit per HBM occupancy
     # word of 256 levels, in URAM; nothing else of its size on chip
     summary = [m for m in banks["depth-store"] if ".summary." in m["memory"]]
@@ -73,6 +73,8 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
     assert {m["width"] for m in summary} == {-(-DEEP_BOOK_LEVELS // 256)}
     assert {m["style"] for m in summary} == {"ultra"}
     assert sum(m["depth"] * m["width"] for m in banks["depth-store"]) < rows * 400 + 32 * 256
+    # the window mover keeps a level's row in registers, no memory of its own
+    assert banks["window-move"] == []
     # the index's words: a bit per level of every book side, in block RAM (the summaries beside)
     words = [m for m in banks["level-index"] if ".words." in m["memory"]]
     assert sum(m["depth"] * m["width"] for m in words) == 2 * config.symbols * config.levels

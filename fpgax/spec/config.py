@@ -81,6 +81,11 @@ class EngineConfig:
 #: side that the u280 profile is to hold once its window is built, level rows in HBM. The HBM
 #: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them today.
 DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS = 5_000, 100_000
+#: The deep book's on-chip window: the levels of each book side kept on chip (a power of two), the
+#: rest in HBM. 256: on the GOOG day 1.1% of commands touch HBM (64: 12.8%; ``fpgax bench window``,
+#: docs/deep-book.md), and 10,000 book sides of it are 2.56M levels on chip, about the u280
+#: profile's 2.1M today. The window mover's unit (``--unit window-move``) is sized by it.
+DEEP_BOOK_WINDOW = 256
 
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
 #: 1..1000 and the AAPL LOBSTER sample (a 1000-tick band); ``deep`` is ``sim`` over 4,096 ticks a

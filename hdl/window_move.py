@@ -1,0 +1,281 @@
+"""WindowMover: moves one book side's on-chip window of price levels -- the deep book's routine that
+slides the window between the chip (``LevelIndex`` + ``LevelRows``) and HBM (``DepthStore``)
+(docs/deep-book.md, "Moving the window"; not yet wired into the engine).
+
+A book side's *window* is ``W`` = 2**``window_bits`` levels on chip, level ``i`` of the window at
+level ``base + i`` of the symbol's price range (``base`` kept by the caller; levels are indexes from
+the range's low price, ``level_bits`` wide). Every other level of the range that holds orders is in
+the depth: a level holds orders in exactly one place, the chip (its bit in the index, its row in the
+level rows) or the depth (its occupancy bit and its row in HBM). A move from ``old`` to ``new``
+keeps that true:
+
+1. **Shift** (on chip): the window's occupied levels, in the order that never overwrites one not yet
+   moved (ascending when the window slides up, ``new`` > ``old``; descending when it slides down),
+   each found with the index's FIND, its row read: a level that stays in the new window is written
+   at its new place (``i + old - new``: the row, then the index's SET); one that leaves is written to
+   the depth (``DepthStore`` WRITE, occupied); then its old place is cleared (the index's CLEAR).
+2. **Enter** (from the depth): the levels of the new window that were not in the old one and hold
+   orders, found with the depth's FIND from the lowest, each read (READ), taken out of the depth
+   (WRITE, not occupied) and written on chip (the row, the index's SET).
+
+So a move costs the window's occupied levels on chip (an index FIND, a row read, two index writes
+each) and an HBM transfer only for the levels that cross its edges: a slide by ``d`` levels moves
+at most ``d`` levels each way (every level when ``|d|`` >= ``W``). Against ``AxiMemory`` at HBM's
+24..48 cycles an access (docs/deep-book.md): some 160 cycles a level crossing, 29 a level shifted
+on chip, 37 a move.
+
+Contract
+--------
+* Sizes: ``levels`` (L) levels a book side's range (the depth's), ``book_bits`` of book sides, a
+  window of 2**``window_bits`` levels (fewer than L), rows of two ``slot_bits`` slots, level rows of
+  ``rows_latency`` cycles (at least 2: the mover decides where a row goes while it is read).
+* ``request`` (a stream, ``ready`` while idle): ``book``, ``old``, ``new`` (the window's base
+  before and after, below L). The move is done when ``ready`` rises again; meanwhile the mover is
+  the only user of the index, the level rows' window of ``book`` and the depth (the caller's
+  requests to them 0). ``new`` + ``W`` may pass the range's end (the levels past it never hold
+  orders). ``new`` = ``old``: nothing moves (4 cycles).
+* The index's requests (``index_*``, as ``LevelIndex``'s ports; a ``start`` only while ``index_busy``
+  is low, waits for it to fall two cycles after), the level rows' read (``level_read``, its data
+  ``level_data`` ``rows_latency`` cycles later) and write (``level_write``), and the depth's
+  requests and answers (``depth_requests``, ``depth_answers``, ``DepthStore``'s streams): every
+  request from registers, 0 while unused, for a caller that ORs them with its own.
+* ``checks``: ``Assert``s for amaranth.sim that the invariant holds as the move runs (a place
+  written on chip was empty, a level written to the depth was not there, a level taken from it was).
+"""
+
+from amaranth import Assert, Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.bits import address_bits
+from fpgax.hdl.depth_store import DepthOp
+from fpgax.hdl.fsm import OneHotFSM
+from fpgax.hdl.level_rows import level_ends
+from fpgax.hdl.order_lists import ReadRequest, WriteRequest
+from fpgax.hdl.price_index import IndexOp
+
+
+def depth_request(book_bits: int, level_bits: int, row_bits: int) -> data.StructLayout:
+    """``DepthStore``'s request."""
+    return data.StructLayout({"op": DepthOp, "book": book_bits, "idx": level_bits, "row": row_bits,
+                              "occupied": 1, "down": 1, "inclusive": 1})
+
+
+def depth_answer(level_bits: int, row_bits: int) -> data.StructLayout:
+    """``DepthStore``'s answer."""
+    return data.StructLayout({"found": 1, "idx": level_bits, "row": row_bits})
+
+
+class WindowMover(wiring.Component):
+    def __init__(self, slot_bits: int, book_bits: int, window_bits: int, levels: int, rows_latency: int,
+                 checks: bool = False):
+        level_bits = address_bits(levels)
+        if rows_latency < 2:
+            self._MustUse__silence = True
+            raise ValueError(f"level rows of latency {rows_latency}: the mover decides where a row goes while "
+                             "it is read, in at least 2 cycles")
+        if not 1 <= window_bits < level_bits:
+            self._MustUse__silence = True
+            raise ValueError(f"a window of 2**{window_bits} levels in a range of 2**{level_bits}: "
+                             "at least 2 levels, and fewer than the range")
+        self.k, self.bb, self.wb, self.lb, self.levels = slot_bits, book_bits, window_bits, level_bits, levels
+        self.rows_latency, self.checks = rows_latency, checks
+        ends = level_ends(slot_bits)
+        self.row_bits = ends.size
+        super().__init__({
+            "request": In(stream.Signature(data.StructLayout({"book": book_bits, "old": level_bits,
+                                                              "new": level_bits}))),
+            "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
+            "index_idx": Out(window_bits), "index_down": Out(1), "index_inclusive": Out(1),
+            "index_busy": In(1), "index_found": In(1), "index_result": In(window_bits),
+            "level_read": Out(ReadRequest(book_bits + window_bits)), "level_data": In(ends),
+            "level_write": Out(WriteRequest(book_bits + window_bits, ends, lanes=2)),
+            "depth_requests": Out(stream.Signature(depth_request(book_bits, level_bits, self.row_bits))),
+            "depth_answers": In(stream.Signature(depth_answer(level_bits, self.row_bits))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        W, wb, lb = 1 << self.wb, self.wb, self.lb
+        fsm = OneHotFSM(m, init="IDLE", name="move", checks=self.checks)
+        state = fsm.ongoing
+
+        book, old, new = Signal(self.bb), Signal(lb), Signal(lb)
+        up = Signal()                                  # the window slides up: shift in ascending order
+        shift = Signal(lb + 2)                         # old - new, two's complement: a level's place moves by it
+        old_end, new_top = Signal(lb + 1), Signal(lb + 1)    # old + W, new + W
+        new_end = Signal(lb + 1)                       # min(new + W, levels): the new window's end in the range
+        enter_lo, enter_hi = Signal(lb + 1), Signal(lb + 1)   # the levels that enter: [lo, hi)
+        none_enter = Signal()                          # enter_lo >= enter_hi
+        level = Signal(wb)                             # the window level being moved
+        found = Signal()                               # the index found it
+        target = Signal(lb + 2)                        # its new place: level + shift, or an entering level's
+        leaving = Signal()                             # target outside the new window
+        out_idx = Signal(lb)                           # old + level: the leaving level's in the range
+        row = Signal(self.row_bits)
+        cursor = Signal(lb)                            # the depth's search, from the lowest entering level
+        inclusive = Signal()
+        entering = Signal(lb)                          # the level found there
+        wait = Signal(range(self.rows_latency + 2))
+
+        # the index's request: registers, 0 but in the cycle of its ``start``, taken when the index
+        # is idle (``index_busy`` rises the cycle after a start)
+        i_start, i_op, i_book, i_idx = Signal(), Signal(IndexOp), Signal(self.bb), Signal(wb)
+        i_down, i_inclusive = Signal(), Signal()
+        quiet = Signal(init=1)                         # no start this cycle or the last (``index_busy`` is up then)
+        index_idle = Signal()
+        m.d.comb += index_idle.eq(~self.index_busy & quiet)
+        issue = Signal()                               # a state that starts an operation, the index idle: a LUT
+        m.d.comb += issue.eq(index_idle & (state("SCAN") | state("SHIFT") | state("CLEAR") | state("ENTER_PLACE")))
+        m.d.sync += [quiet.eq(~issue & ~i_start), i_start.eq(issue),
+                     i_op.eq(Mux(issue, (state("SCAN") * IndexOp.FIND.value) | (state("CLEAR") * IndexOp.CLEAR.value) |
+                                 ((state("SHIFT") | state("ENTER_PLACE")) * IndexOp.SET.value), 0)),
+                     i_book.eq(Mux(issue, book, 0)),
+                     i_idx.eq(Mux(issue, Mux(state("SCAN") | state("CLEAR"), level, target[:wb]), 0)),
+                     i_down.eq(issue & state("SCAN") & ~up),
+                     i_inclusive.eq(issue & state("SCAN") & inclusive)]
+        m.d.comb += [self.index_start.eq(i_start), self.index_op.eq(i_op), self.index_book.eq(i_book),
+                     self.index_idx.eq(i_idx), self.index_down.eq(i_down), self.index_inclusive.eq(i_inclusive)]
+
+        # the level rows' requests: registers, 0 but in the cycle they go out
+        r_en, r_addr = Signal(), Signal(self.bb + wb)
+        w_en, w_addr = Signal(2), Signal(self.bb + wb)
+        w_data = Signal(self.row_bits)
+        writes = issue & (state("SHIFT") | state("ENTER_PLACE"))     # (with the index's SET)
+        m.d.sync += [r_en.eq(0), r_addr.eq(0),
+                     w_en.eq(Mux(writes, 0b11, 0)), w_addr.eq(Mux(writes, Cat(target[:wb], book), 0)),
+                     w_data.eq(Mux(writes, row, 0))]
+        m.d.comb += [self.level_read.en.eq(r_en), self.level_read.addr.eq(r_addr),
+                     self.level_write.en.eq(w_en), self.level_write.addr.eq(w_addr),
+                     self.level_write.data.eq(w_data)]
+
+        # the depth's request: registers held until taken, 0 while none is offered; its answer
+        # registered (``got``, with ``answer`` and whether the level found enters, ``enters``)
+        d_valid = Signal()
+        d_request = Signal(self.depth_requests.payload.shape())
+        with m.If(self.depth_requests.ready):
+            m.d.sync += [d_valid.eq(0), d_request.eq(0)]
+        m.d.comb += [self.depth_requests.valid.eq(d_valid), self.depth_requests.payload.eq(d_request),
+                     self.depth_answers.ready.eq(state("OUT") | state("ENTER_FOUND") | state("ENTER_READ") |
+                                                 state("ENTER_TAKE"))]
+        got = Signal()
+        answer = Signal(self.depth_answers.payload.shape())
+        enters = Signal()
+        taken = self.depth_answers.valid & self.depth_answers.ready
+        m.d.sync += [got.eq(taken), answer.eq(self.depth_answers.payload),
+                     enters.eq(self.depth_answers.payload.found & (self.depth_answers.payload.idx < enter_hi))]
+
+        def depth(op, idx, row_=0, occupied=0, inclusive_=0):
+            m.d.sync += [d_valid.eq(1), d_request.op.eq(op), d_request.book.eq(book), d_request.idx.eq(idx),
+                         d_request.row.eq(row_), d_request.occupied.eq(occupied), d_request.inclusive.eq(inclusive_)]
+
+        m.d.sync += [none_enter.eq(enter_lo >= enter_hi), out_idx.eq(old + level)]
+        with fsm.state("IDLE"):
+            m.d.comb += self.request.ready.eq(1)
+            with m.If(self.request.valid):
+                m.d.sync += [book.eq(self.request.payload.book), old.eq(self.request.payload.old),
+                             new.eq(self.request.payload.new)]
+                fsm.goto("SETUP")
+        with fsm.state("SETUP"):
+            m.d.sync += [shift.eq(old - new), up.eq(new > old), old_end.eq(old + W), new_top.eq(new + W)]
+            fsm.goto("CLAMP")
+        with fsm.state("CLAMP"):
+            m.d.sync += new_end.eq(Mux(new_top > self.levels, self.levels, new_top))
+            fsm.goto("BOUNDS")
+        with fsm.state("BOUNDS"):
+            # entering: [max(old + W, new), new_end) sliding up, [new, min(old, new_end)) sliding down
+            m.d.sync += [enter_lo.eq(new), enter_hi.eq(new_end), level.eq(0), inclusive.eq(1)]
+            with m.If(up):
+                with m.If(old_end > new):
+                    m.d.sync += enter_lo.eq(old_end)
+            with m.Else():
+                m.d.sync += level.eq(W - 1)
+                with m.If(old < new_end):
+                    m.d.sync += enter_hi.eq(old)
+            with m.If(shift == 0):
+                fsm.goto("IDLE")                      # (the window stays: nothing moves)
+            with m.Else():
+                fsm.goto("SCAN")
+        # -- 1. shift the window's occupied levels, in the order that overwrites none not yet moved
+        with fsm.state("SCAN"):                       # (the FIND from ``level``, in ``issue``)
+            with m.If(index_idle):
+                fsm.goto("SCAN_WAIT")
+        with fsm.state("SCAN_WAIT"):
+            with m.If(index_idle):
+                m.d.sync += [level.eq(self.index_result), found.eq(self.index_found)]
+                fsm.goto("SCANNED")
+        with fsm.state("SCANNED"):
+            with m.If(found):
+                m.d.sync += [r_en.eq(1), r_addr.eq(Cat(level, book)), wait.eq(self.rows_latency + 1)]
+                fsm.goto("ROW")
+            with m.Else():
+                m.d.sync += [cursor.eq(enter_lo), inclusive.eq(1)]
+                fsm.goto("ENTER_FIND")
+        with fsm.state("ROW"):                        # (the row read; its new place and whether it leaves)
+            m.d.sync += [wait.eq(wait - 1), target.eq(level + shift), leaving.eq(target[wb:] != 0)]
+            with m.If(wait == 1):
+                m.d.sync += row.eq(self.level_data)
+                with m.If(leaving):
+                    fsm.goto("LEAVE")
+                with m.Else():
+                    fsm.goto("SHIFT")
+        with fsm.state("LEAVE"):
+            depth(DepthOp.WRITE, out_idx, row_=row, occupied=1)
+            fsm.goto("OUT")
+        with fsm.state("OUT"):
+            with m.If(got):
+                if self.checks:
+                    m.d.sync += Assert(~answer.found, "a level leaving the window was in the depth")
+                fsm.goto("CLEAR")
+        with fsm.state("SHIFT"):                      # (the row written and the index's SET, in ``issue``)
+            with m.If(index_idle):
+                fsm.goto("SHIFTED")
+        with fsm.state("SHIFTED"):
+            with m.If(index_idle):
+                if self.checks:
+                    m.d.sync += Assert(~self.index_found, "a level's new place in the window was occupied")
+                fsm.goto("CLEAR")
+        with fsm.state("CLEAR"):                      # (the index's CLEAR of its old place, in ``issue``)
+            with m.If(index_idle):
+                m.d.sync += inclusive.eq(0)
+                fsm.goto("SCAN")
+        # -- 2. the levels that enter, from the depth, lowest first
+        with fsm.state("ENTER_FIND"):
+            with m.If(none_enter):
+                fsm.goto("IDLE")                      # (the index idle: its last operation a FIND)
+            with m.Else():
+                depth(DepthOp.FIND, cursor, inclusive_=inclusive)
+                fsm.goto("ENTER_FOUND")
+        with fsm.state("ENTER_FOUND"):
+            with m.If(got):
+                with m.If(enters):
+                    m.d.sync += entering.eq(answer.idx)
+                    fsm.goto("ASK_READ")
+                with m.Else():
+                    fsm.goto("IDLE")                  # (the index idle: its last operation waited for)
+        with fsm.state("ASK_READ"):                   # (a request from a state alone: its loads a LUT)
+            depth(DepthOp.READ, entering)
+            fsm.goto("ENTER_READ")
+        with fsm.state("ENTER_READ"):
+            with m.If(got):
+                m.d.sync += row.eq(answer.row)
+                fsm.goto("ASK_TAKE")
+        with fsm.state("ASK_TAKE"):
+            depth(DepthOp.WRITE, entering, occupied=0)
+            fsm.goto("ENTER_TAKE")
+        with fsm.state("ENTER_TAKE"):
+            with m.If(got):
+                if self.checks:
+                    m.d.sync += Assert(answer.found, "a level found in the depth was not there")
+                m.d.sync += [target.eq(entering - new), cursor.eq(entering), inclusive.eq(0)]
+                fsm.goto("ENTER_PLACE")
+        with fsm.state("ENTER_PLACE"):                # (the row written and the index's SET, in ``issue``)
+            with m.If(index_idle):
+                fsm.goto("ENTER_SET")
+        with fsm.state("ENTER_SET"):
+            with m.If(index_idle):
+                if self.checks:
+                    m.d.sync += Assert(~self.index_found, "an entering level's place in the window was occupied")
+                fsm.goto("ENTER_FIND")
+        fsm.finish()
+        return m
