@@ -11,7 +11,10 @@ Two benches serve it, behind one interface (register reads and writes, memory co
   against, and the only way to run Icarus.
 
 Buffers live in the simulated card memory at 4 KiB-aligned addresses from a bump allocator. The
-simulator's output goes to ``log_file``, never to stdout.
+simulator's output goes to ``log_file``, never to stdout. ``memory`` (the harness only): the card
+memory's timing, a ``fpgax.sim.drivers.kernel_sim.MemoryTiming`` -- each burst's latency drawn
+from a range and the channels' ready random, as HBM behaves -- ideal (every handshake at once) by
+default.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class SimDevice(Device):
 
     def __init__(self, config: EngineConfig, data_width: int = 512, simulator: str = "verilator",
                  mem_size: int = 64 << 20, build_id: int = 0, waves: bool = False, connect_timeout: float = 600.0,
-                 bench: str | None = None, timeout: float = 600.0):
+                 bench: str | None = None, timeout: float = 600.0, memory=None):
         if bench is None:
             bench = "harness" if simulator == "verilator" and not waves else "cocotb"
         if bench not in BENCHES:
@@ -48,10 +51,13 @@ class SimDevice(Device):
         self.config, self.data_width, self.mem_size, self.bench = config, data_width, mem_size, bench
         self._tmp = tempfile.TemporaryDirectory(prefix="fpgax-simdev-")
         self.log_file = Path(self._tmp.name) / "simulation.log"
+        if memory is not None and bench != "harness":
+            raise DeviceError("a card memory timing is the C++ harness's (bench='harness'), not cocotb's")
         if bench == "harness":
             from fpgax.sim.drivers.kernel_sim import KernelProcess, build_kernel
 
-            self._card = KernelProcess(build_kernel(config, data_width, build_id), mem_size, self.log_file, timeout)
+            self._card = KernelProcess(build_kernel(config, data_width, build_id), mem_size, self.log_file, timeout,
+                                       memory)
         else:
             self._card = _CocotbCard(config, data_width, simulator, mem_size, build_id, waves, connect_timeout,
                                      Path(self._tmp.name), self.log_file)
@@ -102,6 +108,13 @@ class SimDevice(Device):
 
     def ticks(self, n: int) -> None:
         self._call("ticks", n)
+
+    def memory_stats(self):
+        """What the harness's card memory served (``MemoryStats``: bursts read and written, the lowest
+        and highest latency drawn); the C++ harness only."""
+        if self.bench != "harness":
+            raise DeviceError("memory statistics are the C++ harness's (bench='harness')")
+        return self._call("memory_stats")
 
     def close(self) -> None:
         if getattr(self, "_card", None) is not None:

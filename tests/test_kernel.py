@@ -14,6 +14,8 @@ from fpgax.host.device import DeviceError
 from fpgax.host.driver import KernelDriver, KernelMismatch
 from fpgax.host.exchange import KernelBackend, ModelBackend
 from fpgax.sim.drivers import runner
+from fpgax.sim.drivers.axi_memory import HBM_LATENCY
+from fpgax.sim.drivers.kernel_sim import MemoryTiming
 from fpgax.sim.golden.run import run_model
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
@@ -48,11 +50,15 @@ def sim_device(**options):
     return SimDevice(CONFIG, simulator=sim, **options)
 
 
-@pytest.mark.parametrize("data_width,bench", [(512, "harness"), (64, "harness"), (512, "cocotb")])
-def test_batches_of_random_sizes_match_the_model(data_width, bench):
+@pytest.mark.parametrize("data_width,bench,memory", [
+    (512, "harness", None), (64, "harness", None), (512, "cocotb", None),
+    (512, "harness", MemoryTiming(*HBM_LATENCY, ready=0.6, seed=5)),    # HBM's latency, the channels stalling
+    (64, "harness", MemoryTiming(0, 60, ready=0.3, seed=6)),
+])
+def test_batches_of_random_sizes_match_the_model(data_width, bench, memory):
     commands = flow(4000, seed=11)
     rng = random.Random(data_width)
-    with sim_device(data_width=data_width, bench=bench) as dev:
+    with sim_device(data_width=data_width, bench=bench, memory=memory) as dev:
         kernel = KernelBackend(dev, CONFIG, cmd_capacity=256)
         model = ModelBackend(CONFIG)
         start, batches = 0, 0
@@ -63,6 +69,10 @@ def test_batches_of_random_sizes_match_the_model(data_width, bench):
             assert len(got) == len(expected) and (masked(got) == expected).all(), f"batch at command {start}"
             start, batches = start + n, batches + 1
         stats = kernel.stats()
+        if memory is not None:           # (every burst drew its own latency, over the range)
+            served = dev.memory_stats()
+            assert served.reads > batches and served.writes > batches
+            assert memory.low <= served.lowest < served.highest <= memory.high
     assert batches > 20
     assert {k: stats[k] for k in ("commands", "events", "fills", "rejects")} == model.stats()
     assert stats["cycles"] > 0
@@ -183,3 +193,15 @@ def test_a_simulator_that_stops_answering_is_an_error_not_a_hang():
         finally:
             os.kill(dev._card._proc.pid, signal.SIGCONT)
         assert time.monotonic() - t0 < 30
+
+
+def test_a_card_memory_timing_that_means_nothing_or_a_bench_without_one_is_a_clear_error():
+    from fpgax.errors import FpgaxError
+
+    for timing in (MemoryTiming(10, 5), MemoryTiming(0, 5, ready=0), MemoryTiming(-1, 5)):
+        with pytest.raises(FpgaxError, match="0 <= low <= high and 0 < ready <= 1"):
+            timing.arguments()
+    from fpgax.host.sim_device import SimDevice
+
+    with pytest.raises(DeviceError, match="the C\\+\\+ harness's"):
+        SimDevice(CONFIG, bench="cocotb", memory=MemoryTiming(1, 2))

@@ -2,7 +2,8 @@
 // master on s_axi_control (what XRT does with the registers) and an AXI4 memory on m_axi_gmem (the
 // card's memory) -- served to the host over stdin/stdout, so no Python runs per cycle or per beat.
 //
-//   Vkernel MEM_BYTES      (then requests on stdin, replies on stdout; errors also on stderr)
+//   Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED]
+//                          (then requests on stdin, replies on stdout; errors also on stderr)
 //
 // Requests (little-endian), each answered by a status byte (0 ok, 1 error + u32 length + text):
 //   'R' u32 offset            -> u32 value           AXI-Lite read of a register
@@ -12,9 +13,16 @@
 //   'A' u64 max_cycles        -> u64 cycles          poll CTRL every 16 cycles until ap_idle and not
 //                                                    ap_start (as PYNQ waits); error after max_cycles
 //   'T' u64 n                 ->                     let n cycles pass
+//   'S'                       -> u64 reads, u64 writes, u64 lowest, u64 highest latency drawn
 //   'Q'                       ->                     end
-// The memory answers every AXI4 burst in order: AR and AW always ready, W always ready (beats wait
-// for their AW), one R beat and one B a cycle. Out-of-range accesses end the run with exit 5.
+// The memory answers every AXI4 burst in order (beats of W wait for their AW). By default it is
+// ideal: AR, AW and W always ready, a burst's first R beat the cycle after its AR, its B the cycle
+// after its last W beat lands, one R beat and one B a cycle. With LATENCY_LOW..LATENCY_HIGH, each
+// burst draws its own latency: its first R beat, or its B, is offered that many cycles later than the
+// ideal memory's (never before the burst ahead of it), and with READY_PERCENT below
+// 100 AR, AW, W each are ready in a cycle with that probability: HBM's behaviour (Shuhai, arXiv
+// 2005.04324), from a seeded generator (SEED), so a run repeats. Out-of-range accesses end the run
+// with exit 5.
 
 #include <cstdint>
 #include <cstdio>
@@ -39,11 +47,30 @@ static Vfpgax_kernel* top;
 static std::vector<uint8_t> mem;
 static uint64_t cycle = 0;
 
-struct Burst { uint64_t addr; uint32_t beats, done; uint32_t id; };
+struct Burst { uint64_t addr; uint32_t beats, done; uint32_t id; uint64_t due; };
 static std::deque<Burst> reads, writes;
-static std::deque<uint32_t> responses;                     // B ids
+struct Response { uint32_t id; uint64_t due; };
+static std::deque<Response> responses;                     // B ids, each with the cycle it may be offered
 struct Beat { std::vector<uint8_t> data; uint64_t strobe; bool last; };
 static std::deque<Beat> wbeats;
+
+// the memory's timing (the command line's), and what it drew
+static uint64_t latency_low = 0, latency_high = 0, ready_percent = 100, rng_state = 1;
+static uint64_t reads_served = 0, writes_served = 0, lowest_drawn = UINT64_MAX, highest_drawn = 0;
+
+static uint64_t next_random() {                            // xorshift64*
+    rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t draw_latency() {
+    uint64_t latency = latency_low + (latency_high > latency_low ? next_random() % (latency_high - latency_low + 1) : 0);
+    if (latency < lowest_drawn) lowest_drawn = latency;
+    if (latency > highest_drawn) highest_drawn = latency;
+    return latency;
+}
+
+static bool ready_now() { return ready_percent >= 100 || next_random() % 100 < ready_percent; }
 
 static void die(int code, const std::string& msg) {
     fprintf(stderr, "kernel harness: %s\n", msg.c_str());
@@ -58,10 +85,11 @@ static void check_range(uint64_t addr, uint64_t n) {
 // One clock cycle of the card: drive the memory's outputs, settle, note the handshakes, clock the edge,
 // then act on the handshakes. The AXI-Lite master's signals are set by the caller before.
 static void cycle_once() {
-    top->m_axi_gmem_arready = 1;
-    top->m_axi_gmem_awready = 1;
-    top->m_axi_gmem_wready = 1;
-    bool rvalid = !reads.empty();
+    bool arready = ready_now(), awready = ready_now(), wready = ready_now();
+    top->m_axi_gmem_arready = arready;
+    top->m_axi_gmem_awready = awready;
+    top->m_axi_gmem_wready = wready;
+    bool rvalid = !reads.empty() && reads.front().due <= cycle;
     top->m_axi_gmem_rvalid = rvalid;
     if (rvalid) {
         Burst& b = reads.front();
@@ -72,14 +100,16 @@ static void cycle_once() {
         top->m_axi_gmem_rid = b.id;
         top->m_axi_gmem_rresp = 0;
     }
-    top->m_axi_gmem_bvalid = !responses.empty();
-    if (!responses.empty()) { top->m_axi_gmem_bid = responses.front(); top->m_axi_gmem_bresp = 0; }
+    bool bvalid = !responses.empty() && responses.front().due <= cycle;
+    top->m_axi_gmem_bvalid = bvalid;
+    if (bvalid) { top->m_axi_gmem_bid = responses.front().id; top->m_axi_gmem_bresp = 0; }
     top->eval();
 
-    bool ar = top->m_axi_gmem_arvalid, aw = top->m_axi_gmem_awvalid, w = top->m_axi_gmem_wvalid;
-    bool r = rvalid && top->m_axi_gmem_rready, b = !responses.empty() && top->m_axi_gmem_bready;
-    Burst ar_burst{top->m_axi_gmem_araddr, uint32_t(top->m_axi_gmem_arlen) + 1, 0, uint32_t(top->m_axi_gmem_arid)};
-    Burst aw_burst{top->m_axi_gmem_awaddr, uint32_t(top->m_axi_gmem_awlen) + 1, 0, uint32_t(top->m_axi_gmem_awid)};
+    bool ar = top->m_axi_gmem_arvalid && arready, aw = top->m_axi_gmem_awvalid && awready;
+    bool w = top->m_axi_gmem_wvalid && wready;
+    bool r = rvalid && top->m_axi_gmem_rready, b = bvalid && top->m_axi_gmem_bready;
+    Burst ar_burst{top->m_axi_gmem_araddr, uint32_t(top->m_axi_gmem_arlen) + 1, 0, uint32_t(top->m_axi_gmem_arid), 0};
+    Burst aw_burst{top->m_axi_gmem_awaddr, uint32_t(top->m_axi_gmem_awlen) + 1, 0, uint32_t(top->m_axi_gmem_awid), 0};
     Beat beat;
     if (w) {
         beat.data.resize(DATA_BYTES);
@@ -94,7 +124,12 @@ static void cycle_once() {
     top->eval();
     cycle++;
 
-    if (ar) reads.push_back(ar_burst);
+    if (ar) {                                          // (its first beat from cycle + latency, never before the burst ahead)
+        ar_burst.due = cycle + draw_latency();
+        if (!reads.empty() && ar_burst.due < reads.back().due) ar_burst.due = reads.back().due;
+        reads.push_back(ar_burst);
+        reads_served++;
+    }
     if (r && ++reads.front().done == reads.front().beats) reads.pop_front();
     if (aw) writes.push_back(aw_burst);
     if (w) wbeats.push_back(beat);
@@ -109,7 +144,13 @@ static void cycle_once() {
         bool last = ++wb.done == wb.beats;
         if (last != x.last) die(6, "WLAST does not mark the last beat of the burst");
         wbeats.pop_front();
-        if (last) { responses.push_back(wb.id); writes.pop_front(); }
+        if (last) {
+            uint64_t due = cycle + draw_latency();
+            if (!responses.empty() && due < responses.back().due) due = responses.back().due;
+            responses.push_back(Response{wb.id, due});
+            writes.pop_front();
+            writes_served++;
+        }
     }
 }
 
@@ -180,8 +221,16 @@ static void fail(const std::string& msg) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 2) die(2, "usage: Vkernel MEM_BYTES");
+    if (argc != 2 && argc < 6) die(2, "usage: Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED]");
     mem.assign(strtoull(argv[1], nullptr, 10), 0);
+    if (argc >= 6) {
+        latency_low = strtoull(argv[2], nullptr, 10);
+        latency_high = strtoull(argv[3], nullptr, 10);
+        ready_percent = strtoull(argv[4], nullptr, 10);
+        rng_state = strtoull(argv[5], nullptr, 10) | 1;
+        if (latency_high < latency_low || ready_percent == 0 || ready_percent > 100)
+            die(2, "LATENCY_LOW <= LATENCY_HIGH and 0 < READY_PERCENT <= 100");
+    }
     Verilated::commandArgs(argc, argv);
     top = new Vfpgax_kernel;
     top->ap_clk = 0;
@@ -229,6 +278,13 @@ int main(int argc, char** argv) {
             break;
         }
         case 'T': { uint64_t n = get<uint64_t>(); for (uint64_t i = 0; i < n; i++) cycle_once(); ok(); break; }
+        case 'S': {
+            uint64_t stats[4] = {reads_served, writes_served, lowest_drawn == UINT64_MAX ? 0 : lowest_drawn,
+                                 highest_drawn};
+            ok();
+            write_exact(stats, sizeof stats);
+            break;
+        }
         case 'Q': ok(); top->final(); delete top; return 0;
         default: fail(std::string("unknown request ") + std::to_string(op)); break;
         }

@@ -16,6 +16,7 @@ import select
 import struct
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from fpgax.errors import FpgaxError
 from fpgax.sim.drivers import rtl
@@ -42,14 +43,39 @@ def build_kernel(config: EngineConfig, data_width: int = 512, build_id: int = 0)
                              extra={"config": config.as_dict()})
 
 
-class KernelProcess:
-    """One running simulated card. ``timeout`` (seconds) bounds every request's wall time."""
+class MemoryTiming(NamedTuple):
+    """The card memory's timing in the harness: each burst's extra latency drawn from ``low`` ..
+    ``high`` cycles, AR/AW/W each ready with probability ``ready`` in a cycle, from ``seed``."""
+    low: int
+    high: int
+    ready: float = 1.0
+    seed: int = 1
 
-    def __init__(self, binary: Path, mem_size: int, log_file: Path, timeout: float = 600.0):
+    def arguments(self) -> list[str]:
+        if not (0 <= self.low <= self.high and 0 < self.ready <= 1):
+            raise FpgaxError(f"memory timing {self.low}..{self.high} cycles, ready {self.ready:g}: "
+                             "0 <= low <= high and 0 < ready <= 1")
+        return [str(self.low), str(self.high), str(max(1, round(self.ready * 100))), str(self.seed)]
+
+
+class MemoryStats(NamedTuple):
+    """What the harness's memory served: bursts read and written, the lowest and highest latency drawn."""
+    reads: int
+    writes: int
+    lowest: int
+    highest: int
+
+
+class KernelProcess:
+    """One running simulated card. ``timeout`` (seconds) bounds every request's wall time; ``memory``:
+    the card memory's timing (``MemoryTiming``; None: ideal, every handshake at once)."""
+
+    def __init__(self, binary: Path, mem_size: int, log_file: Path, timeout: float = 600.0,
+                 memory: MemoryTiming | None = None):
         self.log_file, self.timeout = Path(log_file), timeout
+        arguments = [str(binary), str(mem_size), *(memory.arguments() if memory is not None else [])]
         self._log = open(self.log_file, "w")
-        self._proc = subprocess.Popen([str(binary), str(mem_size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._log)
+        self._proc = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         self._out = self._proc.stdout.fileno()
 
     # -- requests -----------------------------------------------------------------------------------
@@ -71,6 +97,9 @@ class KernelProcess:
 
     def ticks(self, n: int) -> None:
         self._call(struct.pack("<BQ", ord("T"), n), 0)
+
+    def memory_stats(self) -> MemoryStats:
+        return MemoryStats(*struct.unpack("<4Q", self._call(b"S", 32)))
 
     def close(self) -> None:
         if self._proc.poll() is None:
