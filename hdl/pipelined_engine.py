@@ -154,8 +154,9 @@ class PipelinedEngine(wiring.Component):
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
             # (copies of its forwarding hit, for t2's best, a MARKET order's notional price and the
-            # check's band: ``SYM_HIT_*``)
-            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=SYM_HIT_COPIES),
+            # check's band: ``SYM_HIT_*``; block RAM whatever the symbol count, which the copies' latency
+            # of 2 needs -- 4,096 symbols and more would otherwise be URAM)
+            "symbol": PipelinedRam(shape=SymRow, depth=cfg.symbols, hit_copies=SYM_HIT_COPIES, style="block"),
             # (copies of its forwarding hit for the two notional checks' choices of their limit)
             "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts, hit_copies=2),
             "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),

@@ -82,10 +82,12 @@ class EngineConfig:
 #: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them today.
 DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS = 5_000, 100_000
 #: The deep book's on-chip window: the levels of each book side kept on chip (a power of two), the
-#: rest in HBM. 256: on the GOOG day 1.1% of commands touch HBM (64: 12.8%; ``fpgax bench window``,
-#: docs/deep-book.md), and 10,000 book sides of it are 2.56M levels on chip, about the u280
-#: profile's 2.1M today. The window mover's unit (``--unit window-move``) is sized by it.
-DEEP_BOOK_WINDOW = 256
+#: rest in HBM. 128: the most whose level rows fit on chip for 5,000 symbols (8,192 symbol numbers x
+#: 2 sides x 128 levels = 2.1M levels, 256 URAM288 banks: the bank multiplexer's limit, and the u280
+#: profile's level rows today; 256 would need 512); on the GOOG day 4.3% of commands touch HBM
+#: with it (256: 1.1%, 64: 12.8%; ``fpgax bench window``, docs/deep-book.md). The window mover's unit
+#: (``--unit window-move``) is sized by it.
+DEEP_BOOK_WINDOW = 128
 
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
 #: 1..1000 and the AAPL LOBSTER sample (a 1000-tick band); ``deep`` is ``sim`` over 4,096 ticks a
