@@ -1097,8 +1097,19 @@ class PipelinedEngine(wiring.Component):
             the visited order, loaded in every WALKING cycle)."""
             fsm.goto("UNLINK_GO")
 
+        # (``walked``: ``init`` has passed every row. A power of two's count: a bit of ``init``. Any
+        # other, 5,000 symbols: a register, so that its compare reaches no state's next-state logic
+        # -- ``init`` counts up by one every cycle until then, so the last count's compare, registered,
+        # is this one's)
+        rows_to_init = max(cfg.symbols, cfg.accounts)
+        if rows_to_init & (rows_to_init - 1) == 0:
+            walked = init >= rows_to_init
+        else:
+            walked = Signal()
+            m.d.sync += walked.eq(walked | (fsm.ongoing("INIT") & (init >= rows_to_init - 1)))
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("INIT") | (walked == (init >= rows_to_init)), "walked: init passed")
         with fsm.state("INIT"):
-            walked = init >= max(cfg.symbols, cfg.accounts)
             with m.If(~walked):
                 m.d.sync += init.eq(init + 1)
             with m.If(walked & index.ready):

@@ -19,14 +19,14 @@ from fpgax.spec.config import profile
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed):
+def random_flow(config, n, seed, symbols=None):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
-    (books cross often), and the model's events for them."""
+    (books cross often), on the first two symbols (or ``symbols``), and the model's events for them."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
     mid = (lo + hi) // 2
-    symbols, accounts = min(2, config.symbols), min(4, config.accounts)
+    symbols, accounts = (min(2, config.symbols) if symbols is None else symbols), min(4, config.accounts)
     ids, commands, events = [], [], []
     client = 0
 
@@ -264,5 +264,17 @@ def test_a_mass_cancel_of_every_symbol_moves_each_symbols_best():
     assert sum(e.type == E.CANCELED and e.reason == p.Reason.MASS for e in expected) == 8
     assert sum(e.type == E.FILL for e in expected) >= 4
     received = run(config, commands, expected, seed=3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_a_symbol_count_that_is_no_power_of_two():
+    """5 symbols (the reset's walk over the rows then ends on a register, not on a bit of its count:
+    ``walked``, asserted equal to the count's compare in every cycle of it): the engine leaves its
+    reset with every symbol's row set, and agrees with the model on a flow over all five."""
+    config = profile("tiny").with_(symbols=5)
+    commands, expected = random_flow(config, 150, 4, symbols=5)
+    assert {c.symbol for c in commands if c.opcode == p.Opcode.NEW} >= {0, 4}
+    received = run(config, commands, expected, 4, idle=0.2, stall=0.3)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
