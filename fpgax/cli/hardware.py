@@ -29,6 +29,9 @@ def register(sub) -> None:
                    help="AXI data width of the kernel (default: 512)")
     common.add_json(e, "the report")
     e.add_argument("--work", type=Path, help="keep Yosys' files (Verilog, stat, netlist, log) here")
+    e.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
+                   help="another size than the profile's, for a what-if estimate (repeatable; e.g. --set symbols=5000 "
+                   "--set levels=128 --set default_band=1,128); the report names the settings")
     e.add_argument("--unit", metavar="NAME", help="one unit of the pipelined engine at the profile's sizes, between "
                    "registers, instead of the kernel (fpgax.hdl.unit_bench.UNITS: match-loop, matcher, "
                    "price-index, ...; a wrong name lists them)")
@@ -67,13 +70,17 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_estimate(args) -> int:
+    from fpgax.spec.config import with_settings
     from fpgax.toolflow.estimate import estimate, estimate_unit, format_report
 
-    _, name = common.config_of(args)
+    config, name = common.config_of(args)
+    if args.settings:
+        config = with_settings(config, args.settings)
+        name = f"{name} with {', '.join(s.strip() for s in args.settings)}"
     if args.unit:
-        report = estimate_unit(args.unit, name, args.work)
+        report = estimate_unit(args.unit, name, args.work, config)
     else:
-        report = estimate(name, args.data_width, args.work)
+        report = estimate(name, args.data_width, args.work, config)
     common.emit(report, format_report(report), args)
     return 0
 

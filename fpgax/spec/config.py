@@ -102,6 +102,28 @@ PROFILES: dict[str, EngineConfig] = {
 }
 
 
+def with_settings(config: EngineConfig, settings: list[str]) -> EngineConfig:
+    """``config`` with ``KEY=VALUE`` settings of its fields (integers; ``default_band=LO,HI``), for
+    what-if estimates at other sizes. A key that is no field, a value that is no integer, or sizes
+    that do not make an engine are a ``ConfigError`` that says which."""
+    fields = EngineConfig.__dataclass_fields__
+    changes = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        key = key.strip()
+        if not sep or key not in fields:
+            raise ConfigError(f"--set {setting!r}: KEY=VALUE with KEY one of {', '.join(fields)}")
+        try:
+            if key == "default_band":
+                low, high = (int(part) for part in value.replace("..", ",").split(","))
+                changes[key] = (low, high)
+            else:
+                changes[key] = int(value.replace("_", ""))
+        except ValueError:
+            raise ConfigError(f"--set {setting!r}: {'LO,HI' if key == 'default_band' else 'an integer'}") from None
+    return config.with_(**changes)
+
+
 def profile(name: str) -> EngineConfig:
     try:
         return PROFILES[name]

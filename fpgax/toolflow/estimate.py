@@ -40,7 +40,7 @@ from pathlib import Path
 from fpgax.errors import FpgaxError
 from fpgax.progress import Step
 from fpgax.spec import regmap as rm
-from fpgax.spec.config import profile
+from fpgax.spec.config import EngineConfig, profile
 
 #: xcu280-fsvh2892-2L-e (Alveo U280) capacity (AMD DS963 / the U280 data sheet).
 XCU280 = {"LUT": 1_303_680, "FF": 2_607_360, "CARRY": 162_960, "LUTRAM": 600_960, "RAMB36": 2_016,
@@ -326,10 +326,13 @@ def synthesize(verilog_text: str, top: str, work: Path, what: str) -> tuple[Coun
     return Counter({k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}), netlist
 
 
-def estimate(profile_name: str, data_width: int = 512, work: Path | None = None) -> dict:
+def estimate(profile_name: str, data_width: int = 512, work: Path | None = None,
+             config: EngineConfig | None = None) -> dict:
+    """The kernel's estimate at a profile's sizes (``config``: other sizes, reported under
+    ``profile_name``)."""
     from fpgax.hdl.kernel import kernel_verilog
 
-    config = profile(profile_name)
+    config = config or profile(profile_name)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fpgax-estimate-") as tmp:
         text = kernel_verilog(config, data_width, for_synthesis=True)
@@ -340,16 +343,16 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None)
             "device": DEVICE, "tool": tool(text)}, t0=t0)
 
 
-def estimate_unit(unit: str, profile_name: str, work: Path | None = None) -> dict:
+def estimate_unit(unit: str, profile_name: str, work: Path | None = None, config: EngineConfig | None = None) -> dict:
     """The estimate of one unit of the pipelined engine (``fpgax.hdl.unit_bench``) at a profile's
-    sizes, between registers: the same report as the kernel's, with ``unit`` set."""
+    sizes (or ``config``'s), between registers: the same report as the kernel's, with ``unit`` set."""
     from amaranth.back import verilog
 
     from fpgax.hdl.kernel import without_zero_meminit
     from fpgax.hdl.target import XILINX
     from fpgax.hdl.unit_bench import unit_bench
 
-    config = profile(profile_name)
+    config = config or profile(profile_name)
     t0 = time.perf_counter()
     top = "fpgax_unit"
     try:
