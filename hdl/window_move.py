@@ -170,6 +170,18 @@ class WindowMover(wiring.Component):
                          d_request.row.eq(row_), d_request.occupied.eq(occupied), d_request.inclusive.eq(inclusive_)]
 
         m.d.sync += [none_enter.eq(enter_lo >= enter_hi), out_idx.eq(old + level)]
+
+        def placing(state, placed, then, place):
+            """Two states: ``state`` writes the row at ``target`` and starts the index's SET (in
+            ``issue``); ``placed`` waits for its answer (the place was empty) and goes on to ``then``."""
+            with fsm.state(state):
+                with m.If(index_idle):
+                    fsm.goto(placed)
+            with fsm.state(placed):
+                with m.If(index_idle):
+                    if self.checks:
+                        m.d.sync += Assert(~self.index_found, f"{place} was occupied")
+                    fsm.goto(then)
         with fsm.state("IDLE"):
             m.d.comb += self.request.ready.eq(1)
             with m.If(self.request.valid):
@@ -227,14 +239,7 @@ class WindowMover(wiring.Component):
                 if self.checks:
                     m.d.sync += Assert(~answer.found, "a level leaving the window was in the depth")
                 fsm.goto("CLEAR")
-        with fsm.state("SHIFT"):                      # (the row written and the index's SET, in ``issue``)
-            with m.If(index_idle):
-                fsm.goto("SHIFTED")
-        with fsm.state("SHIFTED"):
-            with m.If(index_idle):
-                if self.checks:
-                    m.d.sync += Assert(~self.index_found, "a level's new place in the window was occupied")
-                fsm.goto("CLEAR")
+        placing("SHIFT", "SHIFTED", "CLEAR", "a level's new place in the window")
         with fsm.state("CLEAR"):                      # (the index's CLEAR of its old place, in ``issue``)
             with m.If(index_idle):
                 m.d.sync += inclusive.eq(0)
@@ -269,13 +274,6 @@ class WindowMover(wiring.Component):
                     m.d.sync += Assert(answer.found, "a level found in the depth was not there")
                 m.d.sync += [target.eq(entering - new), cursor.eq(entering), inclusive.eq(0)]
                 fsm.goto("ENTER_PLACE")
-        with fsm.state("ENTER_PLACE"):                # (the row written and the index's SET, in ``issue``)
-            with m.If(index_idle):
-                fsm.goto("ENTER_SET")
-        with fsm.state("ENTER_SET"):
-            with m.If(index_idle):
-                if self.checks:
-                    m.d.sync += Assert(~self.index_found, "an entering level's place in the window was occupied")
-                fsm.goto("ENTER_FIND")
+        placing("ENTER_PLACE", "ENTER_SET", "ENTER_FIND", "an entering level's place in the window")
         fsm.finish()
         return m
