@@ -69,6 +69,17 @@ class DepthOp(enum.Enum, shape=2):
     FIND = 2
 
 
+def depth_request(book_bits: int, level_bits: int, row_bits: int) -> data.StructLayout:
+    """A ``DepthStore`` request (its ``requests`` stream's payload)."""
+    return data.StructLayout({"op": DepthOp, "book": book_bits, "idx": level_bits, "row": row_bits,
+                              "occupied": 1, "down": 1, "inclusive": 1})
+
+
+def depth_answer(level_bits: int, row_bits: int) -> data.StructLayout:
+    """A ``DepthStore`` answer (its ``answers`` stream's payload)."""
+    return data.StructLayout({"found": 1, "idx": level_bits, "row": row_bits})
+
+
 def reciprocal(divisor: int, width: int) -> tuple[int, int]:
     """(multiplier, shift) such that x // divisor == (x * multiplier) >> shift for every x of
     ``width`` bits (Granlund and Montgomery, PLDI 1994, theorem 4.2)."""
@@ -176,12 +187,9 @@ class DepthStore(wiring.Component):
             self._MustUse__silence = True
             raise ValueError(f"{books} book sides x {levels} levels: the address products pass a DSP48E2's "
                              "27 x 18 bits")
-        request = data.StructLayout({"op": DepthOp, "book": self.book_bits, "idx": self.level_bits,
-                                     "row": row_bits, "occupied": 1, "down": 1, "inclusive": 1})
-        answer = data.StructLayout({"found": 1, "idx": self.level_bits, "row": row_bits})
         super().__init__({
-            "requests": In(stream.Signature(request)),
-            "answers": Out(stream.Signature(answer)),
+            "requests": In(stream.Signature(depth_request(self.book_bits, self.level_bits, row_bits))),
+            "answers": Out(stream.Signature(depth_answer(self.level_bits, row_bits))),
             "base": In(addr_width),
             "ready": Out(1),
             "errors": Out(16),

@@ -48,22 +48,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits
-from fpgax.hdl.depth_store import DepthOp
+from fpgax.hdl.depth_store import DepthOp, depth_answer, depth_request
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import ReadRequest, WriteRequest
 from fpgax.hdl.price_index import IndexOp
-
-
-def depth_request(book_bits: int, level_bits: int, row_bits: int) -> data.StructLayout:
-    """``DepthStore``'s request."""
-    return data.StructLayout({"op": DepthOp, "book": book_bits, "idx": level_bits, "row": row_bits,
-                              "occupied": 1, "down": 1, "inclusive": 1})
-
-
-def depth_answer(level_bits: int, row_bits: int) -> data.StructLayout:
-    """``DepthStore``'s answer."""
-    return data.StructLayout({"found": 1, "idx": level_bits, "row": row_bits})
 
 
 class WindowMover(wiring.Component):
@@ -171,10 +160,10 @@ class WindowMover(wiring.Component):
 
         m.d.sync += [none_enter.eq(enter_lo >= enter_hi), out_idx.eq(old + level)]
 
-        def placing(state, placed, then, place):
-            """Two states: ``state`` writes the row at ``target`` and starts the index's SET (in
+        def placing(name, placed, then, place):
+            """Two states: ``name`` writes the row at ``target`` and starts the index's SET (in
             ``issue``); ``placed`` waits for its answer (the place was empty) and goes on to ``then``."""
-            with fsm.state(state):
+            with fsm.state(name):
                 with m.If(index_idle):
                     fsm.goto(placed)
             with fsm.state(placed):

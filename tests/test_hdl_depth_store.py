@@ -10,19 +10,12 @@ import pytest
 from amaranth import ClockDomain, Module
 
 from fpgax.hdl.depth_store import DepthOp, DepthStore, reciprocal
-from fpgax.sim.drivers.axi_memory import AxiMemory, simulate_beside
+from fpgax.sim.drivers.axi_memory import AxiMemory, LeftoverWords, simulate_beside
 from fpgax.sim.drivers.depth_reference import Levels, kind_of, plan
 
 BASE = 0x2_0000_0000
 WORD = 32
 PATIENCE = 5_000       # cycles an operation may take before the bench calls it hung
-
-
-class LeftoverWords(dict):
-    """HBM as another run left it: a word never written here reads as that run's (random) bits."""
-
-    def get(self, address, default=None):
-        return self[address] if address in self else random.Random(address).getrandbits(256)
 
 
 def run(store, memory, script, top=None):

@@ -18,17 +18,10 @@ from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.level_rows import LevelRows
 from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.window_move import WindowMover
-from fpgax.sim.drivers.axi_memory import AxiMemory, simulate_beside
+from fpgax.sim.drivers.axi_memory import AxiMemory, LeftoverWords, simulate_beside
 
 BASE = 0x1_0000_0000
 PATIENCE = 20_000       # cycles a move or an operation may take before the bench calls it hung
-
-
-class LeftoverWords(dict):
-    """HBM as another run left it: a word never written here reads as that run's bits."""
-
-    def get(self, address, default=None):
-        return self[address] if address in self else random.Random(address).getrandbits(256)
 
 
 async def until(ctx, condition, what):

@@ -88,3 +88,18 @@ def test_the_cli_refuses_a_window_or_rate_that_means_nothing(tmp_path, capsys, a
     flow = flow_file(tmp_path, ["NEW,1,1,0,S,LIMIT,DAY,100,10,"])
     assert main(["bench", "window", str(flow), *arguments]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_engines_rate_is_its_measured_cycles_at_the_modelled_clock_or_a_clear_error(tmp_path):
+    from fpgax.errors import FpgaxError
+    from fpgax.measure.perf import engine_rate
+    from fpgax.toolflow.clock import modelled_clock
+
+    summary = tmp_path / "summary.json"
+    assert engine_rate(summary) is None                  # (no report: no bandwidth line)
+    summary.write_text(json.dumps({"throughput": {"engine_cycles_per_command": 10.0}}))
+    rate, source = engine_rate(summary)
+    assert rate == modelled_clock().mhz * 1e6 / 10 and "10 cycles a command" in source
+    summary.write_text(json.dumps({"throughput": {}}))
+    with pytest.raises(FpgaxError, match="no throughput.engine_cycles_per_command"):
+        engine_rate(summary)

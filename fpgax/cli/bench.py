@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fpgax.cli import common
 from fpgax.errors import FpgaxError
+from fpgax.spec.config import DEEP_BOOK_WINDOW
 
 
 def register(sub) -> None:
@@ -43,10 +44,12 @@ def register(sub) -> None:
     w = bsub.add_parser("window", help="the deep book's window policy on a flow: moves and HBM accesses per "
                                         "command, and the HBM bandwidth at a command rate")
     w.add_argument("flow", type=Path)
-    w.add_argument("--window", type=common.positive_int, default=64,
-                   help="levels a book side on chip (default 64: the deep book's window)")
-    w.add_argument("--rate", type=float, help="commands/s for the bandwidth (default: the engine's at the kernel "
-                                              "clock in docs/perf/summary.json, when there is one)")
+    w.add_argument("--window", type=common.positive_int, default=DEEP_BOOK_WINDOW,
+                   help=f"levels a book side on chip (default {DEEP_BOOK_WINDOW}: the deep book's window, "
+                        "fpgax.spec.config.DEEP_BOOK_WINDOW)")
+    w.add_argument("--rate", type=float, help="commands/s for the bandwidth (default: the engine's cycles a command "
+                                              "in docs/perf/summary.json at the clock the timing estimate supports, "
+                                              "when there is a report)")
     common.add_profile(w, flow=True)
     common.add_flow_checks(w)
     common.add_json(w, "the report")
@@ -150,31 +153,21 @@ def _cmd_rtl(args) -> int:
 
 
 def _cmd_window(args) -> int:
-    import json
-
+    from fpgax.measure.perf import engine_rate
     from fpgax.measure.window import format_report, window_costs, with_bandwidth
     from fpgax.progress import Progress
     from fpgax.sim.golden.run import resolved
 
-    if args.window < 2:
-        raise FpgaxError(f"--window {args.window}: a window holds at least 2 levels")
+    if args.rate is not None and args.rate <= 0:
+        raise FpgaxError(f"--rate {args.rate:g}: a rate of commands/s above 0")
     flow, config, name = common.flow_and_config(args)
     commands = resolved(flow, config)
     with Progress("bench window", len(commands)) as bar:
         report = window_costs(commands, config, args.window, progress=bar.update)
     report.update(profile=name, flow=str(args.flow))
-    rate, source = args.rate, "--rate"
-    summary = Path(__file__).resolve().parents[2] / "docs" / "perf" / "summary.json"
-    if rate is None and summary.is_file():
-        throughput = json.loads(summary.read_text()).get("throughput", {})
-        if "engine_commands_per_s_at_clock" in throughput:
-            rate = throughput["engine_commands_per_s_at_clock"]
-            source = (f"the engine at {throughput['clock_mhz']:g} MHz, {throughput['engine_cycles_per_command']} "
-                      "cycles a command: docs/perf/summary.json")
+    rate = (args.rate, "--rate") if args.rate is not None else engine_rate()
     if rate is not None:
-        if rate <= 0:
-            raise FpgaxError(f"--rate {rate:g}: a rate of commands/s above 0")
-        report = with_bandwidth(report, rate, source)
+        report = with_bandwidth(report, *rate)
     common.emit(report, format_report(report), args)
     return 0
 

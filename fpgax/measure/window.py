@@ -25,12 +25,14 @@ counts as entering: an upper bound of what the engine moves.
 
 from __future__ import annotations
 
+from fpgax.errors import FpgaxError
+from fpgax.hdl.depth_store import WORD_BYTES
+from fpgax.measure.stats import distribution
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
 
-#: HBM accesses (32-byte words) per level crossing the window's edge or touched in the depth
+#: HBM accesses (``WORD_BYTES`` words) per level crossing the window's edge or touched in the depth
 LEAVE_ACCESSES, ENTER_ACCESSES, MOVE_ACCESSES, TOUCH_ACCESSES = 3, 5, 1, 4
-WORD_BYTES = 32
 E = p.EventType
 
 
@@ -65,17 +67,15 @@ def touched_levels(events, model) -> dict[tuple[int, int], set[int]]:
 
 def window_costs(commands, config: EngineConfig, window: int, progress=None) -> dict:
     """Run the golden model over ``commands`` and count the policy's moves and HBM accesses: totals,
-    and per command the accesses' distribution (``per_command``: mean, p50, p99, max) and the share
-    of commands that touch HBM at all."""
-    import numpy as np
-
+    and per command the accesses' distribution (``per_command``: count, mean, p50, p99, max,
+    ``fpgax.measure.stats``) and the share of commands that touch HBM at all."""
     from fpgax.sim.golden.model import MatchingModel
 
     if window < 2:
-        raise ValueError(f"a window of {window} levels: at least 2")
+        raise FpgaxError(f"a window of {window} levels: a window holds at least 2 levels")
     model = MatchingModel(config)
     bases: dict[tuple[int, int], int] = {}
-    accesses = np.zeros(len(commands), dtype=np.int64)
+    accesses = [0] * len(commands)
     totals = {"moves": 0, "entered": 0, "left": 0, "depth_touches": 0}
 
     def inside(base, price):
@@ -104,15 +104,12 @@ def window_costs(commands, config: EngineConfig, window: int, progress=None) -> 
         accesses[i] = cost
         if progress is not None and i & 0x3FFF == 0:
             progress(i)
-    n = len(commands)
-    per = {"mean": round(float(accesses.mean()), 3) if n else 0.0,
-           "p50": int(np.percentile(accesses, 50)) if n else 0,
-           "p99": int(np.percentile(accesses, 99)) if n else 0,
-           "max": int(accesses.max()) if n else 0}
+    n, total = len(commands), sum(accesses)
+    per = distribution(accesses, percentiles=(50, 99)) if n else {"count": 0, "mean": 0.0, "p50": 0, "p99": 0, "max": 0}
     return {"bench": "window", "window": window, "commands": n, **totals,
-            "hbm_accesses": int(accesses.sum()), "per_command": per,
-            "commands_touching_hbm": int((accesses > 0).sum()),
-            "bytes_per_command": round(float(accesses.sum()) * WORD_BYTES / n, 2) if n else 0.0}
+            "hbm_accesses": total, "per_command": per,
+            "commands_touching_hbm": sum(cost > 0 for cost in accesses),
+            "bytes_per_command": round(total * WORD_BYTES / n, 2) if n else 0.0}
 
 
 def with_bandwidth(report: dict, commands_per_s: float, source: str) -> dict:

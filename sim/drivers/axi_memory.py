@@ -27,6 +27,15 @@ from collections import deque
 HBM_LATENCY = (24, 48)
 
 
+class LeftoverWords(dict):
+    """``AxiMemory.words`` as another run left HBM: a word never written reads as that run's bits
+    (random, the same for an address every time), not as zero -- for benches whose design must not
+    rely on a memory it never wrote."""
+
+    def get(self, address, default=None):
+        return self[address] if address in self else random.Random(address).getrandbits(256)
+
+
 def merged(old: int, new: int, strobe: int) -> int:
     """``old`` with the bytes of ``new`` that ``strobe`` names (bit b: byte b)."""
     mask = sum(0xFF << (8 * b) for b in range(strobe.bit_length()) if strobe >> b & 1)
