@@ -1,13 +1,18 @@
-"""WindowMover: moves one book side's on-chip window of price levels -- the deep book's routine that
-slides the window between the chip (``LevelIndex`` + ``LevelRows``) and HBM (``DepthStore``)
-(docs/deep-book.md, "Moving the window"; not yet wired into the engine).
+"""WindowMover: moves levels of one book side between the chip (``LevelIndex`` + ``LevelRows``) and
+HBM (``DepthStore``) -- the deep book's routine that slides a side's on-chip window, and that brings
+a level beyond the window on chip for one command (docs/deep-book.md, "Moving the window"; not yet
+wired into the engine).
 
-A book side's *window* is ``W`` = 2**``window_bits`` levels on chip, level ``i`` of the window at
-level ``base + i`` of the symbol's price range (``base`` kept by the caller; levels are indexes from
-the range's low price, ``level_bits`` wide). Every other level of the range that holds orders is in
-the depth: a level holds orders in exactly one place, the chip (its bit in the index, its row in the
-level rows) or the depth (its occupancy bit and its row in HBM). A move from ``old`` to ``new``
-keeps that true:
+A book side has ``W`` = 2**``window_bits`` places on chip. Places ``0 .. W - 2`` are its *window*:
+place ``i`` holds level ``base + i`` of the symbol's price range (``base`` kept by the caller;
+levels are indexes from the range's low price, ``level_bits`` wide), ``W - 1`` levels. Place
+``W - 1`` is the *spill place*: empty but while a command works on a level beyond the window (a rest
+or a cancel there, between ``SPILL_IN`` and ``SPILL_OUT``). Every other level of the range that holds
+orders is in the depth: a level holds orders in exactly one place, the chip (its bit in the index,
+its row in the level rows) or the depth (its occupancy bit and its row in HBM) -- but for a spilled
+level, which is in both until ``SPILL_OUT`` writes the depth's copy from the chip's. Operations:
+
+``MOVE`` from ``old`` to ``new`` (the spill place empty) keeps the invariant:
 
 1. **Shift** (on chip): the window's occupied levels, in the order that never overwrites one not yet
    moved (ascending when the window slides up, ``new`` > ``old``; descending when it slides down),
@@ -20,31 +25,43 @@ keeps that true:
 
 So a move costs the window's occupied levels on chip (an index FIND, a row read, two index writes
 each) and an HBM transfer only for the levels that cross its edges: a slide by ``d`` levels moves
-at most ``d`` levels each way (every level when ``|d|`` >= ``W``). Against ``AxiMemory`` at HBM's
+at most ``d`` levels each way (every level when ``|d|`` >= ``W - 1``). Against ``AxiMemory`` at HBM's
 24..48 cycles an access (docs/deep-book.md): some 160 cycles a level crossing, 29 a level shifted
 on chip, 37 a move.
+
+``SPILL_IN`` of ``level`` (beyond the window, the spill place empty): the depth's FIND from
+``level``; when it holds orders there, its row is read (READ) and written at the spill place (the
+row, the index's SET). The depth keeps its copy. So the caller's units work on the level at the
+spill place as on any level of the window (a rest joins it or starts it, a cancel leaves it).
+
+``SPILL_OUT`` of ``level`` (the one spilled in last): the spill place's bit (the index's FIND); when
+it holds orders, its row is read, written to the depth (WRITE, occupied) and the place cleared (the
+index's CLEAR); when it holds none and the level was in the depth at ``SPILL_IN``, the depth is told
+it is empty (WRITE, not occupied); otherwise nothing is written.
 
 Contract
 --------
 * Sizes: ``levels`` (L) levels a book side's range (the depth's), ``book_bits`` of book sides, a
   window of 2**``window_bits`` levels (fewer than L), rows of two ``slot_bits`` slots, level rows of
   ``rows_latency`` cycles (at least 2: the mover decides where a row goes while it is read).
-* ``request`` (a stream, ``ready`` while idle): ``book``, ``old``, ``new`` (the window's base
-  before and after, below L). The move is done when ``ready`` rises again; meanwhile the mover is
-  the only user of the index, the level rows' window of ``book`` and the depth (the caller's
-  requests to them 0). ``new`` + ``W`` may pass the range's end (the levels past it never hold
-  orders). ``new`` = ``old``: nothing moves (4 cycles).
+* ``request`` (a stream, ``ready`` while idle): ``op`` (``WindowOp``), ``book``; for ``MOVE``,
+  ``old`` and ``new`` (the window's base before and after, below L); for the spills, ``level``
+  (below L, outside ``[base, base + W - 1)``). The operation is done when ``ready`` rises again;
+  meanwhile the mover is the only user of the index, the level rows' places of ``book`` and the
+  depth (the caller's requests to them 0). ``new`` + ``W - 1`` may pass the range's end (the levels
+  past it never hold orders). ``new`` = ``old``: nothing moves (4 cycles).
 * The index's requests (``index_*``, as ``LevelIndex``'s ports; a ``start`` only while ``index_busy``
   is low, waits for it to fall two cycles after), the level rows' read (``level_read``, its data
   ``level_data`` ``rows_latency`` cycles later) and write (``level_write``), and the depth's
   requests and answers (``depth_requests``, ``depth_answers``, ``DepthStore``'s streams): every
   request from registers, 0 while unused, for a caller that ORs them with its own.
-* ``checks``: ``Assert``s for amaranth.sim that the invariant holds as the move runs (a place
-  written on chip was empty, a level written to the depth was not there, a level taken from it was).
+* ``checks``: ``Assert``s for amaranth.sim that the invariant holds as the mover runs (a place
+  written on chip was empty, a level written to the depth was not there -- unless spilled --, a
+  level taken from it was, the spill place is empty when a move starts).
 """
 
 from amaranth import Assert, Cat, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits
@@ -53,6 +70,13 @@ from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
 from fpgax.hdl.order_lists import ReadRequest, WriteRequest
 from fpgax.hdl.price_index import IndexOp
+
+
+class WindowOp(enum.Enum, shape=2):
+    """What the mover is asked to do (``WindowMover.request.op``)."""
+    MOVE = 0
+    SPILL_IN = 1
+    SPILL_OUT = 2
 
 
 class WindowMover(wiring.Component):
@@ -72,8 +96,9 @@ class WindowMover(wiring.Component):
         ends = level_ends(slot_bits)
         self.row_bits = ends.size
         super().__init__({
-            "request": In(stream.Signature(data.StructLayout({"book": book_bits, "old": level_bits,
-                                                              "new": level_bits}))),
+            "request": In(stream.Signature(data.StructLayout({"op": WindowOp, "book": book_bits,
+                                                              "old": level_bits, "new": level_bits,
+                                                              "level": level_bits}))),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(window_bits), "index_down": Out(1), "index_inclusive": Out(1),
             "index_busy": In(1), "index_found": In(1), "index_result": In(window_bits),
@@ -90,17 +115,21 @@ class WindowMover(wiring.Component):
         state = fsm.ongoing
 
         book, old, new = Signal(self.bb), Signal(lb), Signal(lb)
+        spill, spill_in = Signal(), Signal()           # the operation is a spill (in or out), a SPILL_IN
+        keep = Signal()                                # the level written to the depth holds orders
+        far = Signal(lb)                               # the spilled level
+        was_in_depth = Signal()                        # it held orders in the depth at its SPILL_IN
         up = Signal()                                  # the window slides up: shift in ascending order
         shift = Signal(lb + 2)                         # old - new, two's complement: a level's place moves by it
-        old_end, new_top = Signal(lb + 1), Signal(lb + 1)    # old + W, new + W
-        new_end = Signal(lb + 1)                       # min(new + W, levels): the new window's end in the range
+        old_end, new_top = Signal(lb + 1), Signal(lb + 1)    # old + W - 1, new + W - 1: the windows' ends
+        new_end = Signal(lb + 1)                       # min(new + W - 1, levels): the new window's end in the range
         enter_lo, enter_hi = Signal(lb + 1), Signal(lb + 1)   # the levels that enter: [lo, hi)
         none_enter = Signal()                          # enter_lo >= enter_hi
         level = Signal(wb)                             # the window level being moved
         found = Signal()                               # the index found it
         target = Signal(lb + 2)                        # its new place: level + shift, or an entering level's
-        leaving = Signal()                             # target outside the new window
-        out_idx = Signal(lb)                           # old + level: the leaving level's in the range
+        leaving = Signal()                             # target outside the new window (or spilled out)
+        out_idx = Signal(lb)                           # old + level (or the spilled level): the leaving level's
         row = Signal(self.row_bits)
         cursor = Signal(lb)                            # the depth's search, from the lowest entering level
         inclusive = Signal()
@@ -158,11 +187,12 @@ class WindowMover(wiring.Component):
             m.d.sync += [d_valid.eq(1), d_request.op.eq(op), d_request.book.eq(book), d_request.idx.eq(idx),
                          d_request.row.eq(row_), d_request.occupied.eq(occupied), d_request.inclusive.eq(inclusive_)]
 
-        m.d.sync += [none_enter.eq(enter_lo >= enter_hi), out_idx.eq(old + level)]
+        m.d.sync += [none_enter.eq(enter_lo >= enter_hi), out_idx.eq(Mux(spill, far, old + level))]
 
         def placing(name, placed, then, place):
             """Two states: ``name`` writes the row at ``target`` and starts the index's SET (in
-            ``issue``); ``placed`` waits for its answer (the place was empty) and goes on to ``then``."""
+            ``issue``); ``placed`` waits for its answer (the place was empty) and goes on to ``then``
+            (a state, or a function that goes on)."""
             with fsm.state(name):
                 with m.If(index_idle):
                     fsm.goto(placed)
@@ -170,15 +200,28 @@ class WindowMover(wiring.Component):
                 with m.If(index_idle):
                     if self.checks:
                         m.d.sync += Assert(~self.index_found, f"{place} was occupied")
-                    fsm.goto(then)
+                    then() if callable(then) else fsm.goto(then)
         with fsm.state("IDLE"):
             m.d.comb += self.request.ready.eq(1)
+            request = self.request.payload
             with m.If(self.request.valid):
-                m.d.sync += [book.eq(self.request.payload.book), old.eq(self.request.payload.old),
-                             new.eq(self.request.payload.new)]
+                m.d.sync += [book.eq(request.book), old.eq(request.old), new.eq(request.new), far.eq(request.level),
+                             spill.eq(request.op != WindowOp.MOVE), spill_in.eq(request.op == WindowOp.SPILL_IN)]
+                fsm.goto("BEGIN")
+        with fsm.state("BEGIN"):
+            with m.If(spill_in):                      # (the level's own bounds, the search from it)
+                m.d.sync += [enter_lo.eq(far), enter_hi.eq(far + 1), cursor.eq(far), inclusive.eq(1),
+                             target.eq(W - 1)]
+                fsm.goto("SPILL_FIND")
+            with m.Elif(spill):                       # (the spill place, searched upward from itself)
+                m.d.sync += [level.eq(W - 1), inclusive.eq(1), up.eq(1)]
+                fsm.goto("SCAN")
+            with m.Else():
                 fsm.goto("SETUP")
+        with fsm.state("SPILL_FIND"):                 # (``none_enter`` registered from the bounds)
+            fsm.goto("ENTER_FIND")
         with fsm.state("SETUP"):
-            m.d.sync += [shift.eq(old - new), up.eq(new > old), old_end.eq(old + W), new_top.eq(new + W)]
+            m.d.sync += [shift.eq(old - new), up.eq(new > old), old_end.eq(old + W - 1), new_top.eq(new + W - 1)]
             fsm.goto("CLAMP")
         with fsm.state("CLAMP"):
             m.d.sync += new_end.eq(Mux(new_top > self.levels, self.levels, new_top))
@@ -206,14 +249,25 @@ class WindowMover(wiring.Component):
                 m.d.sync += [level.eq(self.index_result), found.eq(self.index_found)]
                 fsm.goto("SCANNED")
         with fsm.state("SCANNED"):
+            if self.checks:
+                m.d.sync += Assert(spill | ~found | (level != W - 1), "the spill place held a level as a move began")
+            # (the enter phase's search, set whatever comes next: a shift's CLEAR clears ``inclusive``)
+            m.d.sync += [keep.eq(1), cursor.eq(enter_lo), inclusive.eq(1)]
             with m.If(found):
                 m.d.sync += [r_en.eq(1), r_addr.eq(Cat(level, book)), wait.eq(self.rows_latency + 1)]
                 fsm.goto("ROW")
+            with m.Elif(spill):
+                with m.If(was_in_depth):              # (the level emptied on chip: the depth told)
+                    m.d.sync += [keep.eq(0), row.eq(0)]
+                    fsm.goto("LEAVE")
+                with m.Else():
+                    fsm.goto("IDLE")
             with m.Else():
-                m.d.sync += [cursor.eq(enter_lo), inclusive.eq(1)]
                 fsm.goto("ENTER_FIND")
         with fsm.state("ROW"):                        # (the row read; its new place and whether it leaves)
-            m.d.sync += [wait.eq(wait - 1), target.eq(level + shift), leaving.eq(target[wb:] != 0)]
+            # (a place outside the new window's ``0 .. W - 2``; a spilled level always leaves)
+            m.d.sync += [wait.eq(wait - 1), target.eq(level + shift),
+                         leaving.eq(spill | (target[wb:] != 0) | target[:wb].all())]
             with m.If(wait == 1):
                 m.d.sync += row.eq(self.level_data)
                 with m.If(leaving):
@@ -221,18 +275,29 @@ class WindowMover(wiring.Component):
                 with m.Else():
                     fsm.goto("SHIFT")
         with fsm.state("LEAVE"):
-            depth(DepthOp.WRITE, out_idx, row_=row, occupied=1)
+            depth(DepthOp.WRITE, out_idx, row_=row, occupied=keep)
             fsm.goto("OUT")
         with fsm.state("OUT"):
             with m.If(got):
                 if self.checks:
-                    m.d.sync += Assert(~answer.found, "a level leaving the window was in the depth")
-                fsm.goto("CLEAR")
+                    m.d.sync += Assert(answer.found == (spill & was_in_depth),
+                                       "a level leaving the window was in the depth (or a spilled one not)")
+                with m.If(keep):
+                    fsm.goto("CLEAR")
+                with m.Else():
+                    fsm.goto("IDLE")                  # (nothing on chip to clear; the index idle)
         placing("SHIFT", "SHIFTED", "CLEAR", "a level's new place in the window")
         with fsm.state("CLEAR"):                      # (the index's CLEAR of its old place, in ``issue``)
             with m.If(index_idle):
                 m.d.sync += inclusive.eq(0)
-                fsm.goto("SCAN")
+                with m.If(spill):
+                    fsm.goto("SETTLE")
+                with m.Else():
+                    fsm.goto("SCAN")
+        with fsm.state("SETTLE"):                     # (a spill's last CLEAR answered: the index idle)
+            with m.If(index_idle):
+                fsm.goto("IDLE")
+
         # -- 2. the levels that enter, from the depth, lowest first
         with fsm.state("ENTER_FIND"):
             with m.If(none_enter):
@@ -242,6 +307,7 @@ class WindowMover(wiring.Component):
                 fsm.goto("ENTER_FOUND")
         with fsm.state("ENTER_FOUND"):
             with m.If(got):
+                m.d.sync += was_in_depth.eq(enters)   # (a spill's; a move's never read)
                 with m.If(enters):
                     m.d.sync += entering.eq(answer.idx)
                     fsm.goto("ASK_READ")
@@ -253,7 +319,10 @@ class WindowMover(wiring.Component):
         with fsm.state("ENTER_READ"):
             with m.If(got):
                 m.d.sync += row.eq(answer.row)
-                fsm.goto("ASK_TAKE")
+                with m.If(spill):
+                    fsm.goto("ENTER_PLACE")           # (the depth keeps its copy until SPILL_OUT)
+                with m.Else():
+                    fsm.goto("ASK_TAKE")
         with fsm.state("ASK_TAKE"):
             depth(DepthOp.WRITE, entering, occupied=0)
             fsm.goto("ENTER_TAKE")
@@ -263,6 +332,11 @@ class WindowMover(wiring.Component):
                     m.d.sync += Assert(answer.found, "a level found in the depth was not there")
                 m.d.sync += [target.eq(entering - new), cursor.eq(entering), inclusive.eq(0)]
                 fsm.goto("ENTER_PLACE")
-        placing("ENTER_PLACE", "ENTER_SET", "ENTER_FIND", "an entering level's place in the window")
+        def entered():
+            with m.If(spill):
+                fsm.goto("IDLE")
+            with m.Else():
+                fsm.goto("ENTER_FIND")
+        placing("ENTER_PLACE", "ENTER_SET", entered, "an entering level's place in the window")
         fsm.finish()
         return m

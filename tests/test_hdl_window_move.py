@@ -4,8 +4,12 @@ access its own random latency, HBM full of another run's words). Levels are plac
 at random, each where it belongs (the window or the depth), and the windows moved up and down by
 small and large steps, to the range's ends and past them; after every move each level of the
 moved book side holds orders in exactly one place -- the chip at its place in the new window, or
-the depth -- with its row, and no other level does (read back through the units' own ports). The
-mover's ``checks`` assert the same as it runs."""
+the depth -- with its row, and no other level does (read back through the units' own ports).
+Between moves, levels beyond the window are spilled in, changed at the spill place as a command
+would (a rest starting or joining the level, its last order canceled, nothing), and spilled out:
+the spill place holds the level's row exactly when it holds orders, and after ``SPILL_OUT`` the
+depth has the level as the chip left it and the spill place is empty. The mover's ``checks``
+assert the same as it runs."""
 
 import random
 
@@ -17,7 +21,7 @@ from fpgax.hdl.depth_store import DepthOp, DepthStore
 from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.level_rows import LevelRows
 from fpgax.hdl.price_index import IndexOp
-from fpgax.hdl.window_move import WindowMover
+from fpgax.hdl.window_move import WindowMover, WindowOp
 from fpgax.sim.drivers.axi_memory import AxiMemory, LeftoverWords, simulate_beside
 
 BASE = 0x1_0000_0000
@@ -119,9 +123,10 @@ class Bench:
         ctx.set(t["d_ready"], 0)
         return answer.found, answer.idx, answer.row
 
-    async def move(self, ctx, book, old, new):
+    async def request(self, ctx, op, book, old=0, new=0, level=0):
+        """The mover's operation, to its end; its cycles, request to ready."""
         mover = self.mover
-        ctx.set(mover.request.payload, {"book": book, "old": old, "new": new})
+        ctx.set(mover.request.payload, {"op": op, "book": book, "old": old, "new": new, "level": level})
         ctx.set(mover.request.valid, 1)
         await ctx.tick()
         ctx.set(mover.request.valid, 0)
@@ -129,8 +134,11 @@ class Bench:
         while not ctx.get(mover.request.ready):
             await ctx.tick()
             cycles += 1
-            assert cycles < PATIENCE, f"the move of book side {book} from {old} to {new} hung"
+            assert cycles < PATIENCE, f"{op} of book side {book} ({old}, {new}, {level}) hung"
         return cycles
+
+    async def move(self, ctx, book, old, new):
+        return await self.request(ctx, WindowOp.MOVE, book, old=old, new=new)
 
     # -- what the units hold
     async def on_chip(self, ctx, book):
@@ -172,20 +180,24 @@ def new_base(rng, levels, W, old, n):
     return old
 
 
-def run_moves(books, levels, window_bits, latency, seed, moves) -> list[dict]:
-    """Place and remove levels around each book side's window, move it (``new_base``), check both
-    places after each move; a record a move: ``old``, ``new``, ``crossed`` (levels between chip and
-    depth), ``shifted`` (levels moved within the window) and ``cycles`` (request to ready)."""
+def run_moves(books, levels, window_bits, latency, seed, moves, spills=None) -> list[dict]:
+    """Place and remove levels around each book side's window, spill levels beyond it in and out
+    (``spills``: a list the spills' records are appended to, ``level``, ``held`` before, ``change``,
+    ``cycles`` in and out), move it (``new_base``), check both places after each move; a record a
+    move: ``old``, ``new``, ``crossed`` (levels between chip and depth), ``shifted`` (levels moved
+    within the window) and ``cycles`` (request to ready)."""
     rng = random.Random(seed)
     bench = Bench(books, levels, window_bits)
     W = bench.W
+    span = W - 1                                            # the window's levels (place W - 1: the spill place)
+    spills = [] if spills is None else spills
     memory = AxiMemory(bench.store.bus, LeftoverWords(), latency=latency, ready=0.7, seed=seed)
     occupied = {book: {} for book in range(books)}          # level -> row
     base = {book: 0 for book in range(books)}
     records = []
 
     async def place(ctx, book, level, row):
-        if base[book] <= level < base[book] + W:
+        if base[book] <= level < base[book] + span:
             await bench.write_row(ctx, book, level - base[book], row)
             found, _ = await bench.index_op(ctx, IndexOp.SET, book, level - base[book])
         else:
@@ -194,7 +206,7 @@ def run_moves(books, levels, window_bits, latency, seed, moves) -> list[dict]:
         occupied[book][level] = row
 
     async def remove(ctx, book, level):
-        if base[book] <= level < base[book] + W:
+        if base[book] <= level < base[book] + span:
             await bench.index_op(ctx, IndexOp.CLEAR, book, level - base[book])
         else:
             found, _, _ = await bench.depth_op(ctx, DepthOp.WRITE, book, level, occupied=0)
@@ -204,11 +216,43 @@ def run_moves(books, levels, window_bits, latency, seed, moves) -> list[dict]:
     async def check(ctx, book, low=0, high=levels):
         """The window's levels on chip, and the depth's in [low, high), as the reference has them."""
         b = base[book]
-        expected_chip = {level - b: row for level, row in occupied[book].items() if b <= level < b + W}
+        expected_chip = {level - b: row for level, row in occupied[book].items() if b <= level < b + span}
         expected_depth = {level: row for level, row in occupied[book].items()
-                          if not b <= level < b + W and low <= level < high}
+                          if not b <= level < b + span and low <= level < high}
         assert await bench.on_chip(ctx, book) == expected_chip, (book, b)
         assert await bench.in_depth(ctx, book, low, high) == expected_depth, (book, b, low, high)
+
+    async def spill(ctx, book):
+        """A level beyond the window (one holding orders, or any) in, changed at the spill place as a
+        command would, out; the spill place and the depth's level checked."""
+        b, book_levels = base[book], occupied[book]
+        beyond = [level for level in book_levels if not b <= level < b + span]
+        if beyond and rng.random() < 0.6:
+            level = rng.choice(beyond)
+        else:
+            level = rng.choice([x for x in range(max(0, b - 2 * W), min(levels, b + 3 * W))
+                                if not b <= x < b + span])
+        held = book_levels.get(level)
+        cycles_in = await bench.request(ctx, WindowOp.SPILL_IN, book, level=level)
+        assert await bench.on_chip(ctx, book) == {
+            **{x - b: row for x, row in book_levels.items() if b <= x < b + span},
+            **({W - 1: held} if held is not None else {})}, ("spilled in", book, level)
+        change = rng.choice(("join", "cancel", "none") if held is not None else ("start", "none"))
+        if change in ("join", "start"):               # (a rest: the tail, or both ends, rewritten; the SET)
+            row = rng.getrandbits(2 * bench.k)
+            await bench.write_row(ctx, book, W - 1, row)
+            found, _ = await bench.index_op(ctx, IndexOp.SET, book, W - 1)
+            assert found == (held is not None)
+            book_levels[level] = row
+        elif change == "cancel":                      # (its last order left: the CLEAR)
+            await bench.index_op(ctx, IndexOp.CLEAR, book, W - 1)
+            del book_levels[level]
+        cycles_out = await bench.request(ctx, WindowOp.SPILL_OUT, book, level=level)
+        spills.append({"level": level, "held": held is not None, "change": change, "cycles_in": cycles_in,
+                       "cycles_out": cycles_out})
+        assert W - 1 not in await bench.on_chip(ctx, book), ("spilled out", book, level)
+        expected = {level: book_levels[level]} if level in book_levels else {}
+        assert await bench.in_depth(ctx, book, level, level + 1) == expected, ("spilled out", book, level)
 
     async def script(ctx):
         ctx.set(bench.store.base, BASE)
@@ -221,10 +265,12 @@ def run_moves(books, levels, window_bits, latency, seed, moves) -> list[dict]:
                     await remove(ctx, book, level)
                 else:
                     await place(ctx, book, level, rng.getrandbits(2 * bench.k))
+            for _ in range(rng.randint(0, 3)):
+                await spill(ctx, book)
             old = base[book]
             new = new_base(rng, levels, W, old, n)
-            crossed = sum((old <= level < old + W) != (new <= level < new + W) for level in occupied[book])
-            shifted = sum(old != new and old <= level < old + W and new <= level < new + W
+            crossed = sum((old <= level < old + span) != (new <= level < new + span) for level in occupied[book])
+            shifted = sum(old != new and old <= level < old + span and new <= level < new + span
                           for level in occupied[book])
             records.append({"old": old, "new": new, "crossed": crossed, "shifted": shifted,
                             "cycles": await bench.move(ctx, book, old, new)})
@@ -245,12 +291,16 @@ def run_moves(books, levels, window_bits, latency, seed, moves) -> list[dict]:
 ])
 def test_after_every_move_each_level_holds_orders_in_exactly_one_place_with_its_row(books, levels, window_bits,
                                                                                    latency, seed, moves):
-    records = run_moves(books, levels, window_bits, latency, seed, moves)
+    spills = []
+    records = run_moves(books, levels, window_bits, latency, seed, moves, spills)
     W = 1 << window_bits
+    # spills of levels that held orders and of empty ones, each change a command makes there
+    assert {(s["held"], s["change"]) for s in spills} == {(True, "join"), (True, "cancel"), (True, "none"),
+                                                          (False, "start"), (False, "none")}
     crossed, shifted = [r["crossed"] for r in records], [r["shifted"] for r in records]
     done = [(r["old"], r["new"]) for r in records]
     # the moves did move levels, between chip and depth (some many at once) and within the window
-    assert sum(crossed) >= moves and max(crossed) >= W // 2 and sum(shifted) >= moves // 4
+    assert sum(crossed) >= moves and max(crossed) >= W // 2 and sum(shifted) >= moves // 10
     # slides by less than the window and by more, windows past the range's end, and moves to where it is
     assert any(0 < abs(new - old) < W for old, new in done) and any(abs(new - old) >= W for old, new in done)
     assert any(new + W > levels for _, new in done) and any(new == old for old, new in done)
