@@ -23,20 +23,22 @@ def flow_file(tmp_path, rows):
 
 
 def test_a_windows_base_puts_the_best_a_quarter_in_from_its_better_edge():
-    # asks: better is lower; the window [98, 106) has 98, 99 below the best
+    # 8 places: a window of 7 levels and the spill place
+    # asks: better is lower; the window [98, 105) has 98, 99 below the best
     assert window_base(100, p.Side.SELL, 8) == 98
-    # bids: better is higher; the window [95, 103) has 101, 102 above the best
-    assert window_base(100, p.Side.BUY, 8) == 95
-    assert window_base(500, p.Side.BUY, 64) == 500 - 63 + 16
+    # bids: better is higher; the window [96, 103) has 101, 102 above the best
+    assert window_base(100, p.Side.BUY, 8) == 96
+    assert window_base(500, p.Side.BUY, 64) == 500 - 62 + 16
 
 
 def test_a_hand_worked_flow_costs_what_the_rules_say(tmp_path):
-    """W = 8. 1: the first ask (100) sets the window [98, 106): 100 enters, a move (1 + 5).
-    2: an ask at 110, outside it: touched in the depth (4). 3: a buy of both asks fills 100 (on chip)
-    and 110 (in the depth: 4); the asks are gone, the window stays. 4: an ask at 50, outside it:
-    the window moves to [48, 56), 50 enters (1 + 5). 5: an ask at 53, inside it: no cost. 6: an ask at
-    45: the window moves to [43, 51), 53 leaves and 45 enters (1 + 3 + 5). 7: a bid at 40 rests, the
-    first bid: its side's window [35, 43) (1 + 5). 8: a cancel of that bid: on chip, no cost."""
+    """W = 8 places: windows of 7 levels. 1: the first ask (100) sets the window [98, 105): 100
+    enters, a move (1 + 5). 2: an ask at 110, outside it: touched in the depth (4). 3: a buy of both
+    asks fills 100 (on chip) and 110 (in the depth: 4); the asks are gone, the window stays. 4: an ask
+    at 50, outside it: the window moves to [48, 55), 50 enters (1 + 5). 5: an ask at 53, inside it:
+    no cost. 6: an ask at 45: the window moves to [43, 50), 50 and 53 leave and 45 enters (1 + 2 x 3
+    + 5). 7: a bid at 40 rests, the first bid: its side's window [36, 43) (1 + 5). 8: a cancel of
+    that bid: on chip, no cost."""
     flow = flow_file(tmp_path, [
         "NEW,1,1,0,S,LIMIT,DAY,100,10,",
         "NEW,1,2,0,S,LIMIT,DAY,110,10,",
@@ -51,9 +53,9 @@ def test_a_hand_worked_flow_costs_what_the_rules_say(tmp_path):
 
     config = profile("sim")
     report = window_costs(resolved(load_flow(flow), config), config, 8)
-    assert (report["moves"], report["entered"], report["left"], report["depth_touches"]) == (4, 4, 1, 2)
-    assert report["hbm_accesses"] == 6 + 4 + 4 + 6 + 9 + 6
-    assert report["commands_touching_hbm"] == 6 and report["per_command"]["max"] == 9
+    assert (report["moves"], report["entered"], report["left"], report["depth_touches"]) == (4, 4, 2, 2)
+    assert report["hbm_accesses"] == 6 + 4 + 4 + 6 + 12 + 6
+    assert report["commands_touching_hbm"] == 6 and report["per_command"]["max"] == 12
 
 
 def test_a_window_wider_than_any_range_never_touches_the_depth_and_moves_once_a_side(tmp_path):
@@ -81,7 +83,7 @@ def test_the_cli_reports_the_costs_and_the_bandwidth_at_a_rate(tmp_path, capsys)
 
 
 @pytest.mark.parametrize("arguments,message", [
-    (["--window", "1"], "at least 2 levels"),
+    (["--window", "2"], "at least 3 (2 levels and the spill place)"),
     (["--rate", "-5"], "above 0"),
 ])
 def test_the_cli_refuses_a_window_or_rate_that_means_nothing(tmp_path, capsys, arguments, message):

@@ -45,8 +45,8 @@ def register(sub) -> None:
                                         "command, and the HBM bandwidth at a command rate")
     w.add_argument("flow", type=Path)
     w.add_argument("--window", type=common.positive_int, default=DEEP_BOOK_WINDOW,
-                   help=f"levels a book side on chip (default {DEEP_BOOK_WINDOW}: the deep book's window, "
-                        "fpgax.spec.config.DEEP_BOOK_WINDOW)")
+                   help=f"places a book side on chip: a window of one level fewer and the spill place "
+                        f"(default {DEEP_BOOK_WINDOW}: the deep book's, fpgax.spec.config.DEEP_BOOK_WINDOW)")
     w.add_argument("--rate", type=float, help="commands/s for the bandwidth (default: the engine's cycles a command "
                                               "in docs/perf/summary.json at the clock the timing estimate supports, "
                                               "when there is a report)")

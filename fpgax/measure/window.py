@@ -5,15 +5,17 @@ figures that size the window and the HBM bandwidth before the engine carries the
 
 The policy (the one the engine is to follow)
 -------------------------------------------
-* Each book side has a window of ``W`` price levels on chip, ``[base, base + W)``; the other levels
-  holding orders are in HBM (the depth).
+* Each book side has ``W`` places on chip (``--window``): a window of ``W - 1`` price levels,
+  ``[base, base + W - 1)``, and the spill place, where a command works on a level beyond the window
+  (``WindowMover``); the other levels holding orders are in HBM (the depth).
 * The window follows the side's best price: when, after a command, the best is outside the window,
   the window moves so that the best sits ``W // 4`` levels in from the window's better edge (room
-  for orders that improve it): for asks ``base = best - W // 4``, for bids ``base = best - W + 1 +
-  W // 4``. A move transfers the levels holding orders that cross the window's edges
-  (``WindowMover``); a side whose book empties keeps its window.
+  for orders that improve it): for asks ``base = best - W // 4``, for bids ``base = best - (W - 1)
+  + 1 + W // 4``. A move transfers the levels holding orders that cross the window's edges
+  (``WindowMover``'s MOVE); a side whose book empties keeps its window.
 * A level a command touches (an order added or canceled there, a fill there) outside the window
-  both before and after the command is read and written in the depth where it lies.
+  both before and after the command is read and written in the depth where it lies (the spill
+  place's SPILL_IN and SPILL_OUT).
 
 Costs, in HBM accesses of 32 bytes (``DepthStore``'s operations, docs/deep-book.md): a level leaving
 the window, 3 (its row written; its occupancy word read and written); a level entering, 5 (found,
@@ -37,9 +39,10 @@ E = p.EventType
 
 
 def window_base(best: int, side: int, window: int) -> int:
-    """The window's base that puts ``best`` ``window // 4`` levels in from its better edge."""
+    """The base of the window of a side's ``window`` places (``window - 1`` levels) that puts
+    ``best`` ``window // 4`` levels in from its better edge."""
     room = window // 4
-    return best - room if side == p.Side.SELL else best - window + 1 + room
+    return best - room if side == p.Side.SELL else best - (window - 1) + 1 + room
 
 
 #: the cancel reasons that take a resting order off its level (IOC's and FOK's cancel the aggressor)
@@ -71,15 +74,15 @@ def window_costs(commands, config: EngineConfig, window: int, progress=None) -> 
     ``fpgax.measure.stats``) and the share of commands that touch HBM at all."""
     from fpgax.sim.golden.model import MatchingModel
 
-    if window < 2:
-        raise FpgaxError(f"a window of {window} levels: a window holds at least 2 levels")
+    if window < 3:
+        raise FpgaxError(f"a window of {window} places: at least 3 (2 levels and the spill place)")
     model = MatchingModel(config)
     bases: dict[tuple[int, int], int] = {}
     accesses = [0] * len(commands)
     totals = {"moves": 0, "entered": 0, "left": 0, "depth_touches": 0}
 
     def inside(base, price):
-        return base is not None and base <= price < base + window
+        return base is not None and base <= price < base + window - 1
 
     for i, cmd in enumerate(commands):
         events = model.apply(cmd)
@@ -122,7 +125,8 @@ def with_bandwidth(report: dict, commands_per_s: float, source: str) -> dict:
 def format_report(report: dict) -> str:
     per = report["per_command"]
     share = report["commands_touching_hbm"] / report["commands"] if report["commands"] else 0.0
-    lines = [f"window of {report['window']} levels a book side over {report['commands']:,} commands: "
+    lines = [f"window of {report['window']} places a book side ({report['window'] - 1} levels and the spill place) "
+             f"over {report['commands']:,} commands: "
              f"{report['moves']:,} moves ({report['entered']:,} levels in, {report['left']:,} out), "
              f"{report['depth_touches']:,} levels touched in HBM",
              f"HBM accesses: {report['hbm_accesses']:,} ({report['bytes_per_command']} bytes a command; "

@@ -81,12 +81,12 @@ class EngineConfig:
 #: side that the u280 profile is to hold once its window is built, level rows in HBM. The HBM
 #: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them today.
 DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS = 5_000, 100_000
-#: The deep book's on-chip window: the levels of each book side kept on chip (a power of two), the
-#: rest in HBM. 128: the most whose level rows fit on chip for 5,000 symbols (8,192 symbol numbers x
-#: 2 sides x 128 levels = 2.1M levels, 256 URAM288 banks: the bank multiplexer's limit, and the u280
-#: profile's level rows today; 256 would need 512); on the GOOG day 4.3% of commands touch HBM
-#: with it (256: 1.1%, 64: 12.8%; ``fpgax bench window``, docs/deep-book.md). The window mover's unit
-#: (``--unit window-move``) is sized by it.
+#: The deep book's on-chip places a book side (a power of two): a window of one level fewer from the
+#: best outward and the spill place (``WindowMover``), the rest in HBM. 128: the most whose level rows
+#: fit on chip for 5,000 symbols (8,192 symbol numbers x 2 sides x 128 places = 2.1M level rows, 256
+#: URAM288 banks: the bank multiplexer's limit, and the u280 profile's level rows today; 256 would
+#: need 512); the GOOG day's share of commands touching HBM with it is in docs/deep-book.md
+#: (``fpgax bench window``). The window mover's unit (``--unit window-move``) is sized by it.
 DEEP_BOOK_WINDOW = 128
 
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
