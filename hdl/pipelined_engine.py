@@ -30,7 +30,7 @@ multiplexer a bit, by registers set a cycle ahead (``_steered``: a command's t0 
 level head or next link, the next slot's generation read, or the other users' OR).
 """
 
-from amaranth import Array, Assert, Cat, Const, Format, Module, Mux, Signal, Value
+from amaranth import Array, Assert, Cat, Const, Format, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -65,7 +65,7 @@ from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig, price_range_low
+from fpgax.spec.config import EngineConfig, price_range_low, window_zero
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
@@ -104,14 +104,18 @@ class Walk(enum.Enum, shape=2):
     FOK = 3
 
 
-def SymbolRow(level_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
+def SymbolRow(level_bits: int, deep: bool = False) -> data.StructLayout:   # noqa: N802 -- a layout factory
     """A symbol's row: its band and halt flag (``BandRow``'s fields first), each side's best
     occupied level, exact (``bid_valid``: the bids hold orders, ``bid``: the best's index,
     ``bid_price``: its price, which a command's price is compared with as the row is read), and
-    ``base``, its price range's low price [R-BAND]: a level's index is its price - ``base``."""
+    ``base``, its price range's low price [R-BAND]: a level's index is its price - ``base``.
+    ``deep`` (a range wider than the places on chip, docs/deep-book.md): each side's window zero
+    too (``bid_zero``, ``ask_zero``: the price at the side's place 0), and a side's places and best
+    index are its price - its zero."""
+    zeros = {"bid_zero": 32, "ask_zero": 32} if deep else {}
     return data.StructLayout({"lo": 32, "hi": 32, "halted": 1, "bid_valid": 1, "bid": level_bits,
                               "ask_valid": 1, "ask": level_bits, "bid_price": 32, "ask_price": 32,
-                              "base": 32})
+                              "base": 32, **zeros})
 
 
 class PipelinedEngine(wiring.Component):
@@ -127,7 +131,9 @@ class PipelinedEngine(wiring.Component):
         self.checks = checks
         self.k, self.g = config.slot_bits, config.generation_bits
         self.sb, self.ab = address_bits(config.symbols), address_bits(config.accounts)
-        self.lb = address_bits(config.levels)
+        # (a level's place on chip: its index in the range, or in its side's window when the range
+        # is deeper than the places, ``config.deep``)
+        self.lb = address_bits(config.places)
         self.bb = self.sb + 1
         super().__init__(engine_ports(self.k, fifo_depth))
 
@@ -141,7 +147,8 @@ class PipelinedEngine(wiring.Component):
         StateRow = data.StructLayout({"gen": g, "live": 1})
         OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
         OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "price": 32, "idx": lb, "tif": 2, "flags": 2})
-        SymRow = SymbolRow(lb)
+        deep = cfg.deep
+        SymRow = SymbolRow(lb, deep)
         mems = {
             "state": PipelinedRam(shape=StateRow, depth=N, narrow=True),
             "owner": PipelinedRam(shape=OwnerRow, depth=N, narrow=True),
@@ -332,6 +339,10 @@ class PipelinedEngine(wiring.Component):
         buy = aside == BUY
         resting_kind = ~market & (atif < IOC)
         idx = Signal(lb + 1)          # the command's level (price - the range's low), from t3
+        if deep:
+            # each side's place of the command's price (price - the side's zero: its window's), from
+            # t3, wide enough to say where it lies (``in_window``); a use takes its side's
+            idx_b, idx_a = Signal(33, name="idx_b"), Signal(33, name="idx_a")     # (bit 32: below the zero)
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
@@ -346,6 +357,13 @@ class PipelinedEngine(wiring.Component):
         own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
+        if deep:
+            own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
+            opp_idx = Mux(buy, idx_a, idx_b)
+            opp_zero = Mux(buy, sym.ask_zero, sym.bid_zero)
+        else:
+            own_idx = opp_idx = idx_b = idx_a = idx
+            opp_zero = sym.base
         gen_ready = Signal()          # ``next_gen`` is the generation of the slot ``slots.slot``
         next_gen = Signal(g)
 
@@ -436,6 +454,11 @@ class PipelinedEngine(wiring.Component):
         new_range, range_new = Signal(), Signal(32)
         sym_written_row = Signal(SymRow)
         m.d.comb += [sym_written_row.eq(sym), sym_written_row.base.eq(Mux(new_range, range_new, sym.base))]
+        if deep:
+            # (an empty book's SYMBOL places each side's window on the new band: ``window_zero``)
+            zeros_new = Signal(data.StructLayout({"bid": 32, "ask": 32}))
+            m.d.comb += [sym_written_row.bid_zero.eq(Mux(new_range, zeros_new.bid, sym.bid_zero)),
+                         sym_written_row.ask_zero.eq(Mux(new_range, zeros_new.ask, sym.ask_zero))]
         writes["symbol"].append((sym_write, sym_at, sym_written_row,
                                  _Select(~fsm.ongoing("INIT") & ~fsm.ongoing("FIX_WRITE"))))
 
@@ -593,7 +616,7 @@ class PipelinedEngine(wiring.Component):
             feed.book.eq(Cat(feed_book_side, cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             feed.best.eq(feed_best), feed.peek_best.eq(peek_best),
-            feed.limit.eq(idx[:lb]), feed.any_price.eq(market_near),
+            feed.limit.eq(opp_idx[:lb]), feed.any_price.eq(market_near),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
             # start comes with the units settled)
@@ -609,7 +632,7 @@ class PipelinedEngine(wiring.Component):
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
             matcher.template.order_id.eq(Mux(is_replace, cmd.order_id, order_id)),
             matcher.template.price.eq(a_price),
-            matcher.price_base.eq(sym.base), matcher.book.eq(opp_book),
+            matcher.price_base.eq(opp_zero), matcher.book.eq(opp_book),
         ]
         wiring.connect(m, feed.o, matcher.levels)
         wiring.connect(m, feed.peek, index.peek)
@@ -687,7 +710,7 @@ class PipelinedEngine(wiring.Component):
         rest_book, rest_at_best = Signal(bb), Signal()
         m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(new_slot), rester.account.eq(cmd.account[:ab]),
                      rester.to_account.eq(~is_replace),
-                     rester.book.eq(own_book), rester.idx.eq(idx[:lb])]
+                     rester.book.eq(own_book), rester.idx.eq(own_idx[:lb])]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
         cancel_ae, cancel_cu = Signal(), Signal()   # (``cancel_start`` as AGGRESSOR_END, CANCEL_UNLINK decide it)
         m.d.comb += cancel_start.eq(cancel_ae | cancel_cu)
@@ -758,7 +781,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [state_new.gen.eq(next_gen), state_new.live.eq(1),
                      owner_new.account.eq(cmd.account[:ab]), owner_new.symbol.eq(cmd.symbol[:sb]),
                      owner_new.side.eq(cmd.side[0]),
-                     order_new.client_id.eq(cmd.client_id), order_new.price.eq(a_price), order_new.idx.eq(idx[:lb]),
+                     order_new.client_id.eq(cmd.client_id), order_new.price.eq(a_price), order_new.idx.eq(own_idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
         writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
         writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
@@ -767,7 +790,7 @@ class PipelinedEngine(wiring.Component):
         replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
         m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
-                     order_rep.idx.eq(Mux(keeps, tgt.idx, idx[:lb])),
+                     order_rep.idx.eq(Mux(keeps, tgt.idx, own_idx[:lb])),
                      order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
         writes["order"].append((replaced, tgt.slot, order_rep, _Select(in_decide & is_replace)))
         writes["leaves"].append((keep_write, tgt.slot, cmd.qty, _Select(in_decide & is_replace)))
@@ -844,8 +867,12 @@ class PipelinedEngine(wiring.Component):
                                "init_symbols, init_accounts: INIT's writes")
         lo_default, hi_default = cfg.default_band
         base_default = price_range_low(lo_default, hi_default, cfg.levels)
+        zeros_default = {} if not deep else {
+            f"{name}_zero": window_zero(lo_default, hi_default, base_default, cfg, side)
+            for name, side in (("bid", BUY), ("ask", SELL))}
         writes["symbol"].append((init_symbols, init[:sb],
-                                 SymRow.const({"lo": lo_default, "hi": hi_default, "base": base_default}),
+                                 SymRow.const({"lo": lo_default, "hi": hi_default, "base": base_default,
+                                               **zeros_default}),
                                  _Select(init_symbols)))
         writes["account"].append((init_accounts, init[:ab],
                                   AccountRow.const({"enabled": 1, "max_qty": p.NO_QTY_LIMIT,
@@ -854,8 +881,8 @@ class PipelinedEngine(wiring.Component):
 
         # -- the sequence -----------------------------------------------------------------------------
         # (each side's compare made from registers, then chosen)
-        marketable_now = Mux(buy, sym.ask_valid & (market | (idx[:lb] >= sym.ask)),
-                             sym.bid_valid & (market | (idx[:lb] <= sym.bid)))
+        marketable_now = Mux(buy, sym.ask_valid & (market | (idx_a[:lb] >= sym.ask)),
+                             sym.bid_valid & (market | (idx_b[:lb] <= sym.bid)))
 
         # ``marketable_now`` registered in every cycle (RECHECK's: the symbol row last changed at
         # least a cycle before it), and in t2 from the row as it is read, the prices compared
@@ -889,13 +916,13 @@ class PipelinedEngine(wiring.Component):
         # (each side's compare a carry chain from registers, the side's chosen after them in one LUT:
         # with the choice first, ``buy``'s fifty loads met a chain)
         above_bid, below_ask = Signal(), Signal()
-        m.d.comb += [above_bid.eq(idx[:lb] > sym.bid), below_ask.eq(idx[:lb] < sym.ask)]
+        m.d.comb += [above_bid.eq(idx_b[:lb] > sym.bid), below_ask.eq(idx_a[:lb] < sym.ask)]
         better = lut_of(m, [aside, sym.bid_valid, sym.ask_valid, above_bid, below_ask],
                         lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         # the order's level is its side's best: both sides' compares from registers, the side's
         # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
-        at_own_best = lut_of(m, [aside, equal_of_luts(m, idx[:lb], sym.bid, row_cells),
-                                 equal_of_luts(m, idx[:lb], sym.ask, row_cells)],
+        at_own_best = lut_of(m, [aside, equal_of_luts(m, idx_b[:lb], sym.bid, row_cells),
+                                 equal_of_luts(m, idx_a[:lb], sym.ask, row_cells)],
                              lambda x: x[1] if x[0] == BUY else x[2], row_cells)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t6)
@@ -1018,6 +1045,42 @@ class PipelinedEngine(wiring.Component):
                      range_new.eq(Mux(range_clamped, 1, range_centred)),
                      new_range.eq(op["symbol"] & ~sym.bid_valid & ~sym.ask_valid),
                      band_from_range.lo.eq(cmd.price - sym.base), band_from_range.hi.eq(cmd.qty - sym.base)]
+        if deep:
+            # the new range's windows (``window_zero``): each side's wanted zero from the band, less
+            # the range's low price, kept inside the range, plus it again -- free-running registers
+            # a cycle apart after ``range_new`` (from t7: WRITE_SYMBOL waits, ``zeros_settled``)
+            span, room = cfg.window - 1, cfg.window // 4
+            wanted = Signal(data.StructLayout({"bid": signed(34), "ask": signed(34)}))
+            offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}))
+            m.d.sync += [wanted.ask.eq(_signed(cmd.price) - room), wanted.bid.eq(_signed(cmd.qty) - (span - 1 - room)),
+                         offset.ask.eq(wanted.ask - _signed(range_new)), offset.bid.eq(wanted.bid - _signed(range_new))]
+            for name in ("bid", "ask"):
+                off = getattr(offset, name)
+                m.d.sync += getattr(zeros_new, name).eq(
+                    range_new + Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span, off[:33])))
+            zeros_age = Signal(range(9))        # (cycles since the handshake, to 8)
+            with m.If(take):
+                m.d.sync += zeros_age.eq(0)
+            with m.Elif(zeros_age != 8):
+                m.d.sync += zeros_age.eq(zeros_age + 1)
+            zeros_settled = zeros_age == 8
+            if self.checks:     # (the pipeline's zeros, as ``window_zero`` makes them from the row written)
+                # (``low`` passed in: a closure over ``range_new`` would cost the signal its name)
+                def zero_wanted(wanted_, low):
+                    off = wanted_ - _signed(low)
+                    return low + Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span, off[:33]))
+                m.d.sync += Assert(~(sym_write & new_range)
+                                   | ((zeros_new.ask == zero_wanted(_signed(cmd.price) - room, range_new)[:32])
+                                      & (zeros_new.bid == zero_wanted(_signed(cmd.qty) - (span - 1 - room),
+                                                                      range_new)[:32])),
+                                   "zeros_new: the new band's windows as the row is written")
+            # a SYMBOL's band against each side's places (its window's), as ``band_from_range``
+            band_places = Signal(data.StructLayout({"lo_b": signed(34), "lo_a": signed(34), "hi_b": signed(34),
+                                                    "hi_a": signed(34)}))
+            m.d.sync += [band_places.lo_b.eq(_signed(cmd.price) - _signed(sym.bid_zero)),
+                         band_places.lo_a.eq(_signed(cmd.price) - _signed(sym.ask_zero)),
+                         band_places.hi_b.eq(_signed(cmd.qty) - _signed(sym.bid_zero)),
+                         band_places.hi_a.eq(_signed(cmd.qty) - _signed(sym.ask_zero))]
 
         # a CANCEL's unlink, on its own after the CANCEL: its level, to settle if it emptied
         fix_pending, fix_return, fix_side = Signal(), Signal(), Signal()
@@ -1061,7 +1124,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [walker.start.eq(walk_go), walker.by_account.eq(walk_in.by_account),
                      walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
                      walker.level.eq(walk_in.level), walker.down.eq(walk_in.down),
-                     walker.bound.eq(idx[:lb])]          # (a FOK's limit: its visits' ``within``)
+                     walker.bound.eq(opp_idx[:lb])]      # (a FOK's limit: its visits' ``within``)
 
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
@@ -1188,6 +1251,9 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.base))]
+            if deep:
+                m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
+                             idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero))]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -1368,7 +1434,7 @@ class PipelinedEngine(wiring.Component):
         # a replaced order that loses its priority leaves its level only (not its account's list)
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
-        own_price_best = sym_best_of(1, idx[:lb], cmd.price)     # (the command's level: DECIDE's, REST's)
+        own_price_best = sym_best_of(1, own_idx[:lb], cmd.price)     # (the command's level: DECIDE's, REST's)
         # DECIDE's event carries the command's price unless it cancels (the target's), is an
         # administrative command's, or accepts a MARKET order: one LUT of registers
         price_from_cmd = lut_of(m, [verdict.canceling, admin_ok, verdict.new_market, slots.empty, over_m],
@@ -1491,8 +1557,13 @@ class PipelinedEngine(wiring.Component):
             with m.If(gen_ready):
                 fsm.goto("DECIDE")
         with fsm.state("WRITE_SYMBOL"):
-            m.d.comb += sym_write.eq(1)
-            unlinked()
+            if deep:              # (an empty book's new windows, ``zeros_new``, from t7)
+                with m.If(zeros_settled):
+                    m.d.comb += sym_write.eq(1)
+                    unlinked()
+            else:
+                m.d.comb += sym_write.eq(1)
+                unlinked()
 
         # SYMBOL on a book with orders: the band moves if it stays in the range and every resting
         # order stays in it [R-SYMBOL]. The book's lowest level is its lowest bid (or, with no
@@ -1508,8 +1579,12 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("SYM_LOWEST_ANSWER")
         with fsm.state("SYM_LOWEST_ANSWER"):
             with m.If(~index.busy):
-                m.d.sync += lowest_outside.eq(Mux(index.found, index.result < band_lo_idx,
-                                                  sym.ask_valid & (sym.ask < band_lo_idx)))
+                if deep:      # (each side's places against the band's in its window)
+                    m.d.sync += lowest_outside.eq(Mux(index.found, _signed(index.result) < band_places.lo_b,
+                                                      sym.ask_valid & (_signed(sym.ask) < band_places.lo_a)))
+                else:
+                    m.d.sync += lowest_outside.eq(Mux(index.found, index.result < band_lo_idx,
+                                                      sym.ask_valid & (sym.ask < band_lo_idx)))
                 fsm.goto("SYM_HIGHEST")
         with fsm.state("SYM_HIGHEST"):
             with m.If(index_request(IndexOp.FIND, Cat(Const(SELL, 1), sym_at), (1 << lb) - 1, index_free,
@@ -1518,7 +1593,11 @@ class PipelinedEngine(wiring.Component):
         sym_to_recheck = lut_of(m, [fsm.copy("SYM_HIGHEST_ANSWER", row_cells, "recheck"), index.busy_near],
                                 lambda x: x[0] and not x[1], row_cells)
         with fsm.state("SYM_HIGHEST_ANSWER"):
-            highest_outside = Mux(index.found, index.result > band_hi_idx, sym.bid_valid & (sym.bid > band_hi_idx))
+            if deep:
+                highest_outside = Mux(index.found, _signed(index.result) > band_places.hi_a,
+                                      sym.bid_valid & (_signed(sym.bid) > band_places.hi_b))
+            else:
+                highest_outside = Mux(index.found, index.result > band_hi_idx, sym.bid_valid & (sym.bid > band_hi_idx))
             with m.If(~index.busy):
                 m.d.sync += [moved.eq(1), move_beyond_range.eq(band_beyond_range),
                              move_rejects.eq(band_beyond_range | lowest_outside | highest_outside)]
@@ -1535,9 +1614,9 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCHING")
         with fsm.state("MATCHING"):
             with m.If(matcher.done):
-                m.d.sync += [last.eq(matcher.last), last_price.eq(sym.base + matcher.last.idx),
+                m.d.sync += [last.eq(matcher.last), last_price.eq(opp_zero + matcher.last.idx),
                              next_known.eq(matcher.ahead.valid), next_best.valid.eq(1),
-                             next_best.level.eq(matcher.ahead.idx), next_best.price.eq(sym.base + matcher.ahead.idx),
+                             next_best.level.eq(matcher.ahead.idx), next_best.price.eq(opp_zero + matcher.ahead.idx),
                              leaves.eq(matcher.a_leaves_now),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & Mux(buy, last_at_ask, last_at_bid))]
@@ -1572,7 +1651,7 @@ class PipelinedEngine(wiring.Component):
                                           lambda x: not x[0] and x[1] and (not x[2] or x[3])))
             with m.If(~next_known):      # (the feed's head, loaded until it is there)
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
-                             next_best.level.eq(head.idx), next_best.price.eq(sym.base + head.idx)]
+                             next_best.level.eq(head.idx), next_best.price.eq(opp_zero + head.idx)]
             # (set in every cycle: the last is the one that counts)
             set_sym_best((aside, SELL), sym_best_of(~last.emptied | next_best.valid,
                                                     Mux(last.emptied, next_best.level, last.idx),
@@ -1651,7 +1730,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
                                "marketable_held: the symbol row unchanged before RECHECK")
             m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better)
-                                                       & (rest_joins == (better | (idx[:lb] == own_best)))),
+                                                       & (rest_joins == (better | (own_idx[:lb] == own_best)))),
                                "rest_better/rest_joins: the side's best did not change before REST")
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
@@ -1732,7 +1811,14 @@ class PipelinedEngine(wiring.Component):
         # register a cycle behind (the fix's row's in FIX_FIND and FIX_BEST, else ``sym``'s; each of
         # the three follows its FIND's state): no state is in front of the carry chain
         found_price, found_base = Signal.like(sym.lo), Signal.like(sym.lo)
-        m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.base, sym.base))
+        if deep:       # (the zero of the side searched: the fix's, the target's, the walk's)
+            def zero_of(row, side):
+                return Mux(side == BUY, row.bid_zero, row.ask_zero)
+            m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), zero_of(fix_row, fix_side),
+                                          Mux(fsm.ongoing("UNLINK_FIND") | fsm.ongoing("UNLINK_BEST"),
+                                              zero_of(sym, tgt.side), zero_of(sym, walk_side))))
+        else:
+            m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.base, sym.base))
         m.d.comb += found_price.eq(found_base + index.result)
         found_best = sym_best_of(index.found, index.result, found_price)   # (a search's answer)
         with fsm.state("FIX_CLEAR"):
@@ -2095,7 +2181,8 @@ class PipelinedEngine(wiring.Component):
         snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, price=sym.base + visit.level,
+                 account=cmd.account, price=(Mux(walk_side == BUY, sym.bid_zero, sym.ask_zero) if deep
+                                             else sym.base) + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
@@ -2235,7 +2322,7 @@ class PipelinedEngine(wiring.Component):
                 return loads, and_terms_of_luts(m, terms, row_cells)
             # (the band, the halt flag and the range: loads only -- DECIDE's own writes, in its body,
             # come first)
-            names = ("lo", "hi", "halted", "base")
+            names = ("lo", "hi", "halted", "base", *(("bid_zero", "ask_zero") if deep else ()))
             band_bits = [row_layout[name].offset + j for name in names for j in range(row_layout[name].width)]
             target = Cat(*(Value.cast(getattr(sym, name)) for name in names))
             for lo in range(0, len(band_bits), 32):
@@ -2273,6 +2360,15 @@ class PipelinedEngine(wiring.Component):
                     with m.If(lut_of(m, load_enables + best_enables, any, row_cells)):
                         m.d.sync += target[lo:lo + 32].eq(Cat(*chosen))
         sym_writes()
+        if deep and self.checks:
+            # what the deep mode does not carry yet (docs/deep-book.md, "Wiring the engine"): a level
+            # beyond its side's window, to rest at or to sweep to
+            def in_window(place):
+                return ~place[32] & (place[:32] <= cfg.window - 2)
+            m.d.sync += Assert(~rest_start | in_window(own_idx), "deep: a rest beyond its side's window (not wired yet)")
+            # (at the match's start: a feed's early go may come for a command the check then rejects)
+            m.d.sync += Assert(~(match_start & ~market) | in_window(opp_idx),
+                               "deep: a sweep's limit beyond the window (not wired yet)")
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
@@ -2378,6 +2474,11 @@ def _steered(m, cells, width, select, selected, link, link_select, links):
         high = [v[b] if b < len(v) else Const(0, 1) for v in links]
         bits.append(pair_mux(m, low, high, select, link_select, link, cells))
     return Cat(*bits)
+
+
+def _signed(value):
+    """An unsigned value as a signed one of a bit more: its value kept."""
+    return Cat(value, Const(0, 1)).as_signed()
 
 
 def _or_port(m, port, requests):

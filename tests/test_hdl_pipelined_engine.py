@@ -14,7 +14,7 @@ from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.sim.golden.compare import describe, event_key
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
-from fpgax.spec.config import profile
+from fpgax.spec.config import EngineConfig, price_range_low, profile, window_zero
 
 OP, E = p.Opcode, p.EventType
 
@@ -276,5 +276,88 @@ def test_a_symbol_count_that_is_no_power_of_two():
     commands, expected = random_flow(config, 150, 4, symbols=5)
     assert {c.symbol for c in commands if c.opcode == p.Opcode.NEW} >= {0, 4}
     received = run(config, commands, expected, 4, idle=0.2, stall=0.3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+#: A deep profile of the size the tests run (docs/deep-book.md): a range of 256 levels a side, 128
+#: places on chip (a window of 127 levels and the spill place), the default band 101..140 inside
+#: both sides' windows where the reset puts them -- the bids' from 46, the asks' from 69
+#: (``window_zero``): the sides' places of one price differ by 23
+DEEP_TINY = EngineConfig(symbols=2, levels=256, pool=16, accounts=4, snapshot_depth=4, default_band=(101, 140),
+                         window=128)
+
+
+def test_the_deep_modes_places_agree_with_the_model_where_every_level_is_in_its_sides_window():
+    """The deep mode's coordinates (the deep-book issue, being wired: docs/deep-book.md): each side's
+    places from its own window's zero -- the sides' differ --, every use of a command's place taking
+    its side's (a rest, a sweep's limit, the bests' compares, the prices of the levels found), and
+    an empty book's SYMBOL placing the windows on its new band. On a flow whose levels all lie in
+    the windows (the checks assert that no rest or sweep leaves them), event for event."""
+    config = DEEP_TINY
+    assert config.deep and config.places == 128
+    assert [window_zero(101, 140, 1, config, side) for side in (0, 1)] == [46, 69]
+    commands, expected = random_flow(config, 400, 2)
+    # the flow trades, snapshots, and moves bands on empty books to new windows, then rests there
+    kinds = {(e.type, e.reason) for e in expected}
+    assert (E.FILL, 0) in kinds and (E.LEVEL, 0) in kinds
+    model, new_windows, rests_in_new_windows = MatchingModel(config), set(), 0
+    for cmd in commands:
+        empty = cmd.opcode == OP.SYMBOL and cmd.symbol < config.symbols and model.books[cmd.symbol].is_empty()
+        out = model.apply(cmd)
+        if empty and out[0].type == E.ACCEPTED and (cmd.price, cmd.qty) != config.default_band:
+            new_windows.add(cmd.symbol)
+        if cmd.opcode == OP.NEW and cmd.symbol in new_windows and out[0].type == E.ACCEPTED \
+                and model.order(out[0].order_id) is not None:
+            rests_in_new_windows += 1
+    assert new_windows and rests_in_new_windows >= 20
+    received = run(config, commands, expected, 2, idle=0.2, stall=0.3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_an_empty_books_symbol_moves_the_deep_modes_windows_to_its_new_band():
+    """A SYMBOL on an empty book far from the default band (1,000..1,030: the range re-centred on
+    it, 888..1,143) places both sides' windows there (``window_zero``: bids from 936, asks from
+    968); a flow around the new band then agrees with the model, every level in the new windows
+    (with the old ones, 46 and 69, the checks' window assertions fail)."""
+    config = DEEP_TINY
+    there = config.with_(default_band=(1_000, 1_030))
+    assert [window_zero(1_000, 1_030, price_range_low(1_000, 1_030, 256), config, side) for side in (0, 1)] == [936, 968]
+    flow, _ = random_flow(there, 150, 9)
+    commands = [p.Command(opcode=OP.SYMBOL, symbol=s, price=1_000, qty=1_030, client_id=900 + s) for s in (0, 1)] + flow
+    expected = MatchingModel(config).run(commands)
+    assert sum(e.type == E.FILL for e in expected) >= 10
+    received = run(config, commands, expected, 9, idle=0.2, stall=0.3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_the_deep_modes_band_moves_compare_each_side_in_its_own_window():
+    """[R-SYMBOL] in the deep mode: a band moved while orders rest is compared with the lowest bid
+    and the highest ask (or a side's best) in their own sides' places -- the bids' window from 26,
+    the asks' from 68 once SYMBOL sets 100..120 on the empty book -- so that a move leaving one of
+    them a tick outside is refused and one that keeps them all is taken."""
+    config = DEEP_TINY
+    S, B, A = OP.SYMBOL, p.Side.BUY, p.Side.SELL
+
+    def new(side, price, client):
+        return p.Command(opcode=OP.NEW, side=side, symbol=1, account=1, qty=2, price=price, client_id=client)
+    commands = [p.Command(opcode=S, symbol=1, price=100, qty=120), new(B, 110, 1), new(A, 115, 2),
+                p.Command(opcode=S, symbol=1, price=105, qty=125),      # accepted
+                p.Command(opcode=S, symbol=1, price=111, qty=125),      # the best bid outside
+                p.Command(opcode=S, symbol=1, price=100, qty=114),      # the best ask outside
+                p.Command(opcode=S, symbol=1, price=79, qty=142),       # accepted
+                new(B, 79, 3), new(A, 142, 4),
+                p.Command(opcode=S, symbol=1, price=80, qty=142),       # the lowest bid outside
+                p.Command(opcode=S, symbol=1, price=79, qty=141),       # the highest ask outside
+                p.Command(opcode=S, symbol=1, price=79, qty=142),       # accepted
+                p.Command(opcode=OP.NEW, side=B, symbol=1, account=2, qty=2, price=142, client_id=5)]   # trades
+    assert [window_zero(100, 120, price_range_low(100, 120, 256), config, side) for side in (0, 1)] == [26, 68]
+    model = MatchingModel(config)
+    expected = [e for cmd in commands for e in model.apply(cmd)]
+    assert [e.reason for e in expected if e.type == E.REJECTED] == [p.Reason.ORDERS_OUTSIDE_BAND] * 4
+    assert expected[-1].type == E.FILL
+    received = run(config, commands, expected, 1, 0.3, 0.3, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

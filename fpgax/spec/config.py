@@ -12,6 +12,17 @@ class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
 
 
+def window_zero(low: int, high: int, range_low: int, config: "EngineConfig", side: int) -> int:
+    """The price at place 0 of a book side's window (``config.window`` places, a window of
+    ``window - 1`` levels) on a band low..high whose range starts at ``range_low``, before the side
+    holds orders: the asks' window has the band's low end ``window // 4`` levels in from its low
+    edge, the bids' the band's high end as far in from its high edge -- the window policy's place
+    for a best there (docs/deep-book.md) --, each kept inside the range."""
+    span, room = config.window - 1, config.window // 4
+    wanted = low - room if side == 1 else high - span + 1 + room
+    return range_low + min(max(wanted - range_low, 0), config.levels - span)
+
+
 def price_range_low(low: int, high: int, levels: int) -> int:
     """[R-BAND] The low price of the price range (``levels`` ticks) a symbol gets with a band
     low..high set on its empty book: the band centred in the range, which starts at 1 at the
@@ -31,6 +42,12 @@ class EngineConfig:
     * ``accounts``  A: accounts 0..A-1, every one enabled with no limits from reset.
     * ``snapshot_depth``  largest SNAPSHOT depth, in levels per side.
     * ``default_band``    (low, high) band of every symbol from reset, inclusive ticks.
+    * ``window``    W: the level places a book side keeps on chip, a power of two (a window of
+                    W - 1 levels and the spill place, docs/deep-book.md), the rest of the range
+                    in HBM; None (or ``levels``): the whole range on chip. Being wired into the
+                    engine: ``PipelinedEngine`` runs a profile with W < L while every level its
+                    commands touch lies in the windows where the reset (or SYMBOL on an empty
+                    book) puts them, and says so with its checks where one does not.
     """
 
     symbols: int = 8
@@ -39,6 +56,7 @@ class EngineConfig:
     accounts: int = 16
     snapshot_depth: int = 16
     default_band: tuple[int, int] = (1, 1000)
+    window: int | None = None
 
     def __post_init__(self):
         if not 1 <= self.symbols < ALL_SYMBOLS:
@@ -54,6 +72,18 @@ class EngineConfig:
         if not (1 <= lo <= hi and hi - lo + 1 <= self.levels):
             raise ConfigError(f"default band {self.default_band} must be 1 <= low <= high "
                              f"and at most {self.levels} levels wide")
+        if self.window is not None and not (4 <= self.window <= self.levels and self.window & (self.window - 1) == 0):
+            raise ConfigError(f"window {self.window}: a power of two, at least 4 and at most the {self.levels} levels")
+
+    @property
+    def deep(self) -> bool:
+        """The range is wider than the places on chip: levels beyond a side's window are in HBM."""
+        return self.window is not None and self.window < self.levels
+
+    @property
+    def places(self) -> int:
+        """The level places a book side has on chip: ``window``, or the whole range."""
+        return self.window if self.deep else self.levels
 
     @property
     def slot_bits(self) -> int:
