@@ -343,6 +343,8 @@ class PipelinedEngine(wiring.Component):
             # each side's place of the command's price (price - the side's zero: its window's), from
             # t3, wide enough to say where it lies (``in_window``); a use takes its side's
             idx_b, idx_a = Signal(33, name="idx_b"), Signal(33, name="idx_a")     # (bit 32: below the zero)
+            # ... kept in the side's window (0 below it, its last level above it): a sweep's limit
+            lim_b, lim_a = Signal(lb, name="lim_b"), Signal(lb, name="lim_a")
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
@@ -359,10 +361,10 @@ class PipelinedEngine(wiring.Component):
         opp_book, own_book = book_of(~aside), book_of(aside)
         if deep:
             own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
-            opp_idx = Mux(buy, idx_a, idx_b)
+            opp_limit = Mux(buy, lim_a, lim_b)    # (the sweep's limit, a place of the opposite side's window)
             opp_zero = Mux(buy, sym.ask_zero, sym.bid_zero)
         else:
-            own_idx = opp_idx = idx_b = idx_a = idx
+            own_idx = opp_limit = idx_b = idx_a = idx
             opp_zero = sym.base
         gen_ready = Signal()          # ``next_gen`` is the generation of the slot ``slots.slot``
         next_gen = Signal(g)
@@ -616,7 +618,7 @@ class PipelinedEngine(wiring.Component):
             feed.book.eq(Cat(feed_book_side, cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             feed.best.eq(feed_best), feed.peek_best.eq(peek_best),
-            feed.limit.eq(opp_idx[:lb]), feed.any_price.eq(market_near),
+            feed.limit.eq(opp_limit[:lb]), feed.any_price.eq(market_near),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
             # start comes with the units settled)
@@ -881,8 +883,12 @@ class PipelinedEngine(wiring.Component):
 
         # -- the sequence -----------------------------------------------------------------------------
         # (each side's compare made from registers, then chosen)
-        marketable_now = Mux(buy, sym.ask_valid & (market | (idx_a[:lb] >= sym.ask)),
-                             sym.bid_valid & (market | (idx_b[:lb] <= sym.bid)))
+        if deep:      # (the prices compared: a price's place may lie beyond the opposite side's window)
+            marketable_now = Mux(buy, sym.ask_valid & (market | (cmd.price >= sym.ask_price)),
+                                 sym.bid_valid & (market | (cmd.price <= sym.bid_price)))
+        else:
+            marketable_now = Mux(buy, sym.ask_valid & (market | (idx_a[:lb] >= sym.ask)),
+                                 sym.bid_valid & (market | (idx_b[:lb] <= sym.bid)))
 
         # ``marketable_now`` registered in every cycle (RECHECK's: the symbol row last changed at
         # least a cycle before it), and in t2 from the row as it is read, the prices compared
@@ -916,6 +922,7 @@ class PipelinedEngine(wiring.Component):
         # (each side's compare a carry chain from registers, the side's chosen after them in one LUT:
         # with the choice first, ``buy``'s fifty loads met a chain)
         above_bid, below_ask = Signal(), Signal()
+        # (the deep mode's too: they count for an order that rests, whose place is in its window)
         m.d.comb += [above_bid.eq(idx_b[:lb] > sym.bid), below_ask.eq(idx_a[:lb] < sym.ask)]
         better = lut_of(m, [aside, sym.bid_valid, sym.ask_valid, above_bid, below_ask],
                         lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
@@ -1124,7 +1131,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [walker.start.eq(walk_go), walker.by_account.eq(walk_in.by_account),
                      walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
                      walker.level.eq(walk_in.level), walker.down.eq(walk_in.down),
-                     walker.bound.eq(opp_idx[:lb])]      # (a FOK's limit: its visits' ``within``)
+                     walker.bound.eq(opp_limit[:lb])]    # (a FOK's limit: its visits' ``within``)
 
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
@@ -1252,8 +1259,12 @@ class PipelinedEngine(wiring.Component):
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.base))]
             if deep:
+                def kept_in_window(place):
+                    return Mux(place[32], 0, Mux(place[:32] > cfg.window - 2, cfg.window - 2, place[:lb]))
                 m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
-                             idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero))]
+                             idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero)),
+                             lim_b.eq(on_symbol_row(lambda row: kept_in_window(cmd.price - row.bid_zero))),
+                             lim_a.eq(on_symbol_row(lambda row: kept_in_window(cmd.price - row.ask_zero)))]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -2366,9 +2377,9 @@ class PipelinedEngine(wiring.Component):
             def in_window(place):
                 return ~place[32] & (place[:32] <= cfg.window - 2)
             m.d.sync += Assert(~rest_start | in_window(own_idx), "deep: a rest beyond its side's window (not wired yet)")
-            # (at the match's start: a feed's early go may come for a command the check then rejects)
-            m.d.sync += Assert(~(match_start & ~market) | in_window(opp_idx),
-                               "deep: a sweep's limit beyond the window (not wired yet)")
+            # (no level is beyond a window then -- none rests there, and a window moves only on an
+            # empty book --: a sweep whose limit lies beyond the window takes all of its levels, the
+            # feed's limit kept at the window's end)
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 

@@ -361,3 +361,35 @@ def test_the_deep_modes_band_moves_compare_each_side_in_its_own_window():
     received = run(config, commands, expected, 1, 0.3, 0.3, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
+
+
+def test_the_deep_modes_sweeps_to_a_limit_beyond_the_window_take_every_level_in_it():
+    """A band widened on a book with orders (its windows stay: bids from 46, asks from 69) lets
+    orders' limits lie beyond the opposite side's window -- a buy at 220 (the asks' window ends at
+    195), a sell at 41 (the bids' begins at 46), a FOK buy at 210 -- and prices beyond their own
+    side's window compared with the bests by price: each sweep takes the levels the window holds
+    (all of the side's: none rests beyond a window yet), event for event."""
+    config = DEEP_TINY
+    B, A = p.Side.BUY, p.Side.SELL
+    client = iter(range(1, 100))
+
+    def order(side, price, qty, account=1, tif=p.TimeInForce.DAY):
+        return p.Command(opcode=OP.NEW, side=side, symbol=0, account=account, qty=qty, price=price, tif=tif,
+                         client_id=next(client))
+    commands = [order(B, 110, 3), order(B, 104, 2), order(A, 130, 2), order(A, 138, 4),
+                p.Command(opcode=OP.SYMBOL, symbol=0, price=40, qty=230, client_id=50),   # the windows stay
+                order(A, 190, 1), order(B, 50, 1),
+                order(B, 220, 4, account=2, tif=p.TimeInForce.IOC),       # the asks' 130, 138 (and 190 untouched)
+                order(A, 41, 6, account=2, tif=p.TimeInForce.IOC),        # every bid: 110, 104, 50
+                order(A, 150, 2), order(A, 160, 2),
+                order(B, 210, 5, account=2, tif=p.TimeInForce.FOK),       # FOK: 138's 2 left, 150, one of 160
+                order(B, 225, 9, account=3, tif=p.TimeInForce.FOK),       # FOK: not enough left
+                p.Command(opcode=OP.SNAPSHOT, symbol=0, account=1, qty=4, client_id=60)]
+    model = MatchingModel(config)
+    expected = [e for cmd in commands for e in model.apply(cmd)]
+    fills = [(e.side, e.price) for e in expected if e.type == E.FILL]
+    assert (B, 130) in fills and (A, 50) in fills and (B, 160) in fills, fills
+    assert any(e.type == E.CANCELED and e.reason == p.Reason.FOK for e in expected)
+    received = run(config, commands, expected, 3, 0.3, 0.3, None)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
