@@ -316,6 +316,16 @@ def test_the_deep_modes_places_agree_with_the_model_where_every_level_is_in_its_
         first_difference(commands, expected, received)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_the_deep_modes_places_on_longer_flows(seed):
+    """``make regress``: the deep mode's coordinates on longer random flows (1,000 commands)."""
+    commands, expected = random_flow(DEEP_TINY, 1_000, seed)
+    received = run(DEEP_TINY, commands, expected, seed, idle=0.2, stall=0.3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
 def test_an_empty_books_symbol_moves_the_deep_modes_windows_to_its_new_band():
     """A SYMBOL on an empty book far from the default band (1,000..1,030: the range re-centred on
     it, 888..1,143) places both sides' windows there (``window_zero``: bids from 936, asks from
