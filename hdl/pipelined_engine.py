@@ -343,8 +343,9 @@ class PipelinedEngine(wiring.Component):
             # each side's place of the command's price (price - the side's zero: its window's), from
             # t3, wide enough to say where it lies (``in_window``); a use takes its side's
             idx_b, idx_a = Signal(33, name="idx_b"), Signal(33, name="idx_a")     # (bit 32: below the zero)
-            # ... kept in the side's window (0 below it, its last level above it): a sweep's limit
-            lim_b, lim_a = Signal(lb, name="lim_b"), Signal(lb, name="lim_a")
+            # the command's price lies beyond the far edge of the opposite side's window (from t3): a
+            # sweep or a FOK's walk to it takes every level the window holds, as a MARKET order's
+            limit_beyond = Signal()
         marketable = Signal()         # from t4: the opposite side has a level the order may trade with
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
@@ -361,7 +362,7 @@ class PipelinedEngine(wiring.Component):
         opp_book, own_book = book_of(~aside), book_of(aside)
         if deep:
             own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
-            opp_limit = Mux(buy, lim_a, lim_b)    # (the sweep's limit, a place of the opposite side's window)
+            opp_limit = Mux(buy, idx_a, idx_b)    # (the sweep's limit, a place of the opposite side's window)
             opp_zero = Mux(buy, sym.ask_zero, sym.bid_zero)
         else:
             own_idx = opp_limit = idx_b = idx_a = idx
@@ -618,7 +619,7 @@ class PipelinedEngine(wiring.Component):
             feed.book.eq(Cat(feed_book_side, cmd.symbol[:sb])),
             feed.down.eq(Mux(in_t2_feed, ~cmd_buy, buy == 0)),
             feed.best.eq(feed_best), feed.peek_best.eq(peek_best),
-            feed.limit.eq(opp_limit[:lb]), feed.any_price.eq(market_near),
+            feed.limit.eq(opp_limit[:lb]), feed.any_price.eq(market_near | limit_beyond if deep else market_near),
             # (the level next to the best is read ahead unless the rester, running on, may still
             # write level rows of that book: at t2 its writes must have been issued by now; a late
             # start comes with the units settled)
@@ -1061,16 +1062,18 @@ class PipelinedEngine(wiring.Component):
             offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}))
             m.d.sync += [wanted.ask.eq(_signed(cmd.price) - room), wanted.bid.eq(_signed(cmd.qty) - (span - 1 - room)),
                          offset.ask.eq(wanted.ask - _signed(range_new)), offset.bid.eq(wanted.bid - _signed(range_new))]
+            kept = Signal(data.StructLayout({"bid": 33, "ask": 33}))     # (the offsets kept inside the range)
             for name in ("bid", "ask"):
                 off = getattr(offset, name)
-                m.d.sync += getattr(zeros_new, name).eq(
-                    range_new + Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span, off[:33])))
-            zeros_age = Signal(range(9))        # (cycles since the handshake, to 8)
-            with m.If(take):
+                m.d.sync += [getattr(kept, name).eq(Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span,
+                                                                       off[:33]))),
+                             getattr(zeros_new, name).eq(range_new + getattr(kept, name))]
+            zeros_age = Signal(range(10))       # (cycles since T1, to 9)
+            with m.If(fsm.ongoing("T1")):
                 m.d.sync += zeros_age.eq(0)
-            with m.Elif(zeros_age != 8):
+            with m.Elif(zeros_age != 9):
                 m.d.sync += zeros_age.eq(zeros_age + 1)
-            zeros_settled = zeros_age == 8
+            zeros_settled = zeros_age == 9
             if self.checks:     # (the pipeline's zeros, as ``window_zero`` makes them from the row written)
                 # (``low`` passed in: a closure over ``range_new`` would cost the signal its name)
                 def zero_wanted(wanted_, low):
@@ -1255,16 +1258,25 @@ class PipelinedEngine(wiring.Component):
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("T2") | (a_buy_t2 == (t2_aggressor_side == BUY)),
                                "a_buy_t2: the aggressor's side in t2")
+        if deep:
+            # (beyond the asks' window: the price above its last level, price - (W - 2) > the zero --
+            # the difference from t2, a register; below the bids': the price below their zero. Each on
+            # both of the row's candidates and the aggressor's side, chosen as ``marketable_next``)
+            price_less_span = Signal(signed(34))
+            m.d.sync += price_less_span.eq(_signed(cmd.price) - (cfg.window - 2))
+
+            def beyond(row, buy_):
+                return (price_less_span > _signed(row.ask_zero)) if buy_ else (cmd.price < row.bid_zero)
+            beyond_next = lut_of(m, [sym_choice.hit[0], a_buy_t2, beyond(sym_written, 1), beyond(sym_written, 0),
+                                     beyond(sym_read, 1), beyond(sym_read, 0)],
+                                 lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
             m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.base))]
             if deep:
-                def kept_in_window(place):
-                    return Mux(place[32], 0, Mux(place[:32] > cfg.window - 2, cfg.window - 2, place[:lb]))
                 m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
                              idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero)),
-                             lim_b.eq(on_symbol_row(lambda row: kept_in_window(cmd.price - row.bid_zero))),
-                             lim_a.eq(on_symbol_row(lambda row: kept_in_window(cmd.price - row.ask_zero)))]
+                             limit_beyond.eq(beyond_next)]
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -2013,8 +2025,12 @@ class PipelinedEngine(wiring.Component):
         # it may not cancel, or no order left (WALKING's two moves to LEFT_OVER) -- one
         # LUT of registers and one of the walk's compares (``within``, ``own``: the walker's)
         stp_bit = STP_OLDEST.bit_length() - 1
-        fok_stops = lut_of(m, [market_near, visit.within, visit.own, cmd.flags[stp_bit]],
-                           lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
+        if deep:      # (a limit beyond the window: every level in it is within)
+            fok_stops = lut_of(m, [market_near, limit_beyond, visit.within, visit.own, cmd.flags[stp_bit]],
+                               lambda x: not (x[0] or x[1] or x[2]) or (x[3] and not x[4]), row_cells)
+        else:
+            fok_stops = lut_of(m, [market_near, visit.within, visit.own, cmd.flags[stp_bit]],
+                               lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
 
         # the visited order fills what the FOK's walk leaves unfilled: the borrow of ``visit.leaves
         # - short``, a subtract of its own (the synthesizer merged ``>=`` into the walk's ``short -
