@@ -2392,7 +2392,8 @@ class PipelinedEngine(wiring.Component):
             # beyond its side's window, to rest at or to sweep to
             def in_window(place):
                 return ~place[32] & (place[:32] <= cfg.window - 2)
-            m.d.sync += Assert(~rest_start | in_window(own_idx), "deep: a rest beyond its side's window (not wired yet)")
+            m.d.sync += Assert(~rest_start | in_window(own_idx),
+                               "deep: a rest beyond its side's window (not wired yet)")
             # (no level is beyond a window then -- none rests there, and a window moves only on an
             # empty book --: a sweep whose limit lies beyond the window takes all of its levels, the
             # feed's limit kept at the window's end)

@@ -170,25 +170,33 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall, cell
         first_difference(commands, expected, received)
 
 
+def band_moves_on_a_book() -> list:
+    """SYMBOL 100..120 on symbol 1's empty book, a bid at 110 and an ask at 115, then band moves:
+    accepted (105..125), refused for the best bid (111..125) and the best ask (100..114) outside,
+    accepted (79..142), a bid at 79 and an ask at 142, refused for the lowest bid (80..142) and
+    the highest ask (79..141) outside."""
+    S, B, A = OP.SYMBOL, p.Side.BUY, p.Side.SELL
+
+    def new(side, price, client):
+        return p.Command(opcode=OP.NEW, side=side, symbol=1, account=1, qty=2, price=price, client_id=client)
+    return [p.Command(opcode=S, symbol=1, price=100, qty=120), new(B, 110, 1), new(A, 115, 2),
+            p.Command(opcode=S, symbol=1, price=105, qty=125), p.Command(opcode=S, symbol=1, price=111, qty=125),
+            p.Command(opcode=S, symbol=1, price=100, qty=114), p.Command(opcode=S, symbol=1, price=79, qty=142),
+            new(B, 79, 3), new(A, 142, 4),
+            p.Command(opcode=S, symbol=1, price=80, qty=142), p.Command(opcode=S, symbol=1, price=79, qty=141)]
+
+
 def test_a_band_moves_while_orders_rest():
     """[R-SYMBOL] on the tiny profile (64 levels), the checks on: a band moved inside its range
     (centred on the band set on the empty book: 79..142 for 100..120), refused where it would leave
     the lowest bid or the highest ask -- neither of them the best -- or a book side's best outside,
     or leave the range; the book emptied, a new range centred."""
     config = profile("tiny")
-    S = OP.SYMBOL
-    B, A = p.Side.BUY, p.Side.SELL
+    S, B, A = OP.SYMBOL, p.Side.BUY, p.Side.SELL
 
     def new(side, price, client):
         return p.Command(opcode=OP.NEW, side=side, symbol=1, account=1, qty=2, price=price, client_id=client)
-    commands = [p.Command(opcode=S, symbol=1, price=100, qty=120), new(B, 110, 1), new(A, 115, 2),
-                p.Command(opcode=S, symbol=1, price=105, qty=125),      # accepted
-                p.Command(opcode=S, symbol=1, price=111, qty=125),      # the best bid outside
-                p.Command(opcode=S, symbol=1, price=100, qty=114),      # the best ask outside
-                p.Command(opcode=S, symbol=1, price=79, qty=142),       # the whole range
-                new(B, 79, 3), new(A, 142, 4),
-                p.Command(opcode=S, symbol=1, price=80, qty=142),       # the lowest bid outside
-                p.Command(opcode=S, symbol=1, price=79, qty=141),       # the highest ask outside
+    commands = band_moves_on_a_book() + [                               # (79..142: the whole range)
                 p.Command(opcode=S, symbol=1, price=78, qty=120),       # beyond the range
                 p.Command(opcode=S, symbol=1, price=100, qty=143),
                 p.Command(opcode=OP.MASS_CANCEL, symbol=1, account=1),
@@ -333,7 +341,8 @@ def test_an_empty_books_symbol_moves_the_deep_modes_windows_to_its_new_band():
     (with the old ones, 46 and 69, the checks' window assertions fail)."""
     config = DEEP_TINY
     there = config.with_(default_band=(1_000, 1_030))
-    assert [window_zero(1_000, 1_030, price_range_low(1_000, 1_030, 256), config, side) for side in (0, 1)] == [936, 968]
+    low = price_range_low(1_000, 1_030, 256)
+    assert [window_zero(1_000, 1_030, low, config, side) for side in (0, 1)] == [936, 968]
     flow, _ = random_flow(there, 150, 9)
     commands = [p.Command(opcode=OP.SYMBOL, symbol=s, price=1_000, qty=1_030, client_id=900 + s) for s in (0, 1)] + flow
     expected = MatchingModel(config).run(commands)
@@ -349,20 +358,10 @@ def test_the_deep_modes_band_moves_compare_each_side_in_its_own_window():
     the asks' from 68 once SYMBOL sets 100..120 on the empty book -- so that a move leaving one of
     them a tick outside is refused and one that keeps them all is taken."""
     config = DEEP_TINY
-    S, B, A = OP.SYMBOL, p.Side.BUY, p.Side.SELL
-
-    def new(side, price, client):
-        return p.Command(opcode=OP.NEW, side=side, symbol=1, account=1, qty=2, price=price, client_id=client)
-    commands = [p.Command(opcode=S, symbol=1, price=100, qty=120), new(B, 110, 1), new(A, 115, 2),
-                p.Command(opcode=S, symbol=1, price=105, qty=125),      # accepted
-                p.Command(opcode=S, symbol=1, price=111, qty=125),      # the best bid outside
-                p.Command(opcode=S, symbol=1, price=100, qty=114),      # the best ask outside
-                p.Command(opcode=S, symbol=1, price=79, qty=142),       # accepted
-                new(B, 79, 3), new(A, 142, 4),
-                p.Command(opcode=S, symbol=1, price=80, qty=142),       # the lowest bid outside
-                p.Command(opcode=S, symbol=1, price=79, qty=141),       # the highest ask outside
-                p.Command(opcode=S, symbol=1, price=79, qty=142),       # accepted
-                p.Command(opcode=OP.NEW, side=B, symbol=1, account=2, qty=2, price=142, client_id=5)]   # trades
+    commands = band_moves_on_a_book() + [
+                p.Command(opcode=OP.SYMBOL, symbol=1, price=79, qty=142),  # accepted
+                p.Command(opcode=OP.NEW, side=p.Side.BUY, symbol=1, account=2, qty=2, price=142,
+                          client_id=5)]                                   # trades
     assert [window_zero(100, 120, price_range_low(100, 120, 256), config, side) for side in (0, 1)] == [26, 68]
     model = MatchingModel(config)
     expected = [e for cmd in commands for e in model.apply(cmd)]

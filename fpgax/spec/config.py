@@ -12,7 +12,7 @@ class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
 
 
-def window_zero(low: int, high: int, range_low: int, config: "EngineConfig", side: int) -> int:
+def window_zero(low: int, high: int, range_low: int, config: EngineConfig, side: int) -> int:
     """The price at place 0 of a book side's window (``config.window`` places, a window of
     ``window - 1`` levels) on a band low..high whose range starts at ``range_low``, before the side
     holds orders: the asks' window has the band's low end ``window // 4`` levels in from its low
