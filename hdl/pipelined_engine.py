@@ -1062,18 +1062,26 @@ class PipelinedEngine(wiring.Component):
             offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}))
             m.d.sync += [wanted.ask.eq(_signed(cmd.price) - room), wanted.bid.eq(_signed(cmd.qty) - (span - 1 - room)),
                          offset.ask.eq(wanted.ask - _signed(range_new)), offset.bid.eq(wanted.bid - _signed(range_new))]
-            kept = Signal(data.StructLayout({"bid": 33, "ask": 33}))     # (the offsets kept inside the range)
+            # (the offsets' compares with the range's ends, registered beside them; then the offsets
+            # kept inside the range; then the zeros: a carry chain a stage)
+            Sides = data.StructLayout({"bid": 33, "ask": 33})      # noqa: N806 -- a layout
+            Flags = data.StructLayout({"bid": 1, "ask": 1})      # noqa: N806 -- a layout
+            under, over = Signal(Flags), Signal(Flags)
+            offset_low, kept = Signal(Sides), Signal(Sides)
             for name in ("bid", "ask"):
                 off = getattr(offset, name)
-                m.d.sync += [getattr(kept, name).eq(Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span,
-                                                                       off[:33]))),
+                m.d.sync += [getattr(under, name).eq(off < 0), getattr(over, name).eq(off > cfg.levels - span),
+                             getattr(offset_low, name).eq(off[:33]),
+                             getattr(kept, name).eq(Mux(getattr(under, name), 0,
+                                                        Mux(getattr(over, name), cfg.levels - span,
+                                                            getattr(offset_low, name)))),
                              getattr(zeros_new, name).eq(range_new + getattr(kept, name))]
-            zeros_age = Signal(range(10))       # (cycles since T1, to 9)
+            zeros_age = Signal(range(11))       # (cycles since T1, to 10: the zeros are there from 7, asserted)
             with m.If(fsm.ongoing("T1")):
                 m.d.sync += zeros_age.eq(0)
-            with m.Elif(zeros_age != 9):
+            with m.Elif(zeros_age != 10):
                 m.d.sync += zeros_age.eq(zeros_age + 1)
-            zeros_settled = zeros_age == 9
+            zeros_settled = zeros_age == 10
             if self.checks:     # (the pipeline's zeros, as ``window_zero`` makes them from the row written)
                 # (``low`` passed in: a closure over ``range_new`` would cost the signal its name)
                 def zero_wanted(wanted_, low):
