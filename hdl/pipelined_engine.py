@@ -459,7 +459,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [sym_written_row.eq(sym), sym_written_row.base.eq(Mux(new_range, range_new, sym.base))]
         if deep:
             # (an empty book's SYMBOL places each side's window on the new band: ``window_zero``)
-            zeros_new = Signal(data.StructLayout({"bid": 32, "ask": 32}))
+            zeros_new = Signal(data.StructLayout({"bid": 32, "ask": 32}), reset_less=True)
             m.d.comb += [sym_written_row.bid_zero.eq(Mux(new_range, zeros_new.bid, sym.bid_zero)),
                          sym_written_row.ask_zero.eq(Mux(new_range, zeros_new.ask, sym.ask_zero))]
         writes["symbol"].append((sym_write, sym_at, sym_written_row,
@@ -1058,16 +1058,18 @@ class PipelinedEngine(wiring.Component):
             # the range's low price, kept inside the range, plus it again -- free-running registers
             # a cycle apart after ``range_new`` (from t7: WRITE_SYMBOL waits, ``zeros_settled``)
             span, room = cfg.window - 1, cfg.window // 4
-            wanted = Signal(data.StructLayout({"bid": signed(34), "ask": signed(34)}))
-            offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}))
+            # (free-running registers, recomputed in every cycle: no reset, whose copies' fanout the
+            # first estimate found two LUTs before ``kept``)
+            wanted = Signal(data.StructLayout({"bid": signed(34), "ask": signed(34)}), reset_less=True)
+            offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}), reset_less=True)
             m.d.sync += [wanted.ask.eq(_signed(cmd.price) - room), wanted.bid.eq(_signed(cmd.qty) - (span - 1 - room)),
                          offset.ask.eq(wanted.ask - _signed(range_new)), offset.bid.eq(wanted.bid - _signed(range_new))]
             # (the offsets' compares with the range's ends, registered beside them; then the offsets
             # kept inside the range; then the zeros: a carry chain a stage)
             Sides = data.StructLayout({"bid": 33, "ask": 33})      # noqa: N806 -- a layout
             Flags = data.StructLayout({"bid": 1, "ask": 1})      # noqa: N806 -- a layout
-            under, over = Signal(Flags), Signal(Flags)
-            offset_low, kept = Signal(Sides), Signal(Sides)
+            under, over = Signal(Flags, reset_less=True), Signal(Flags, reset_less=True)
+            offset_low, kept = Signal(Sides, reset_less=True), Signal(Sides, reset_less=True)
             for name in ("bid", "ask"):
                 off = getattr(offset, name)
                 m.d.sync += [getattr(under, name).eq(off < 0), getattr(over, name).eq(off > cfg.levels - span),
