@@ -118,6 +118,11 @@ def SymbolRow(level_bits: int, deep: bool = False) -> data.StructLayout:   # noq
                               "base": 32, **zeros})
 
 
+def side_zero(row, side):
+    """A deep ``SymbolRow``'s zero of ``side`` (a bit: ``BUY`` or ``SELL``): the price at its place 0."""
+    return Mux(side == BUY, row.bid_zero, row.ask_zero)
+
+
 class PipelinedEngine(wiring.Component):
     def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None):
         """``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
@@ -338,8 +343,9 @@ class PipelinedEngine(wiring.Component):
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
         resting_kind = ~market & (atif < IOC)
-        idx = Signal(lb + 1)          # the command's level (price - the range's low), from t3
-        if deep:
+        if not deep:
+            idx = Signal(lb + 1)      # the command's level (price - the range's low), from t3
+        else:
             # each side's place of the command's price (price - the side's zero: its window's), from
             # t3, wide enough to say where it lies (``in_window``); a use takes its side's
             idx_b, idx_a = Signal(33, name="idx_b"), Signal(33, name="idx_a")     # (bit 32: below the zero)
@@ -363,7 +369,7 @@ class PipelinedEngine(wiring.Component):
         if deep:
             own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
             opp_limit = Mux(buy, idx_a, idx_b)    # (the sweep's limit, a place of the opposite side's window)
-            opp_zero = Mux(buy, sym.ask_zero, sym.bid_zero)
+            opp_zero = side_zero(sym, ~aside)
         else:
             own_idx = opp_limit = idx_b = idx_a = idx
             opp_zero = sym.base
@@ -1060,9 +1066,11 @@ class PipelinedEngine(wiring.Component):
             span, room = cfg.window - 1, cfg.window // 4
             # (free-running registers, recomputed in every cycle: no reset, whose copies' fanout the
             # first estimate found two LUTs before ``kept``)
+            # (``window_base`` of the band's better end: the asks' its low, the bids' its high)
+            wanted_of = {"ask": _signed(cmd.price) - room, "bid": _signed(cmd.qty) - (span - 1 - room)}
             wanted = Signal(data.StructLayout({"bid": signed(34), "ask": signed(34)}), reset_less=True)
             offset = Signal(data.StructLayout({"bid": signed(35), "ask": signed(35)}), reset_less=True)
-            m.d.sync += [wanted.ask.eq(_signed(cmd.price) - room), wanted.bid.eq(_signed(cmd.qty) - (span - 1 - room)),
+            m.d.sync += [wanted.ask.eq(wanted_of["ask"]), wanted.bid.eq(wanted_of["bid"]),
                          offset.ask.eq(wanted.ask - _signed(range_new)), offset.bid.eq(wanted.bid - _signed(range_new))]
             # (the offsets' compares with the range's ends, registered beside them; then the offsets
             # kept inside the range; then the zeros: a carry chain a stage)
@@ -1090,9 +1098,8 @@ class PipelinedEngine(wiring.Component):
                     off = wanted_ - _signed(low)
                     return low + Mux(off < 0, 0, Mux(off > cfg.levels - span, cfg.levels - span, off[:33]))
                 m.d.sync += Assert(~(sym_write & new_range)
-                                   | ((zeros_new.ask == zero_wanted(_signed(cmd.price) - room, range_new)[:32])
-                                      & (zeros_new.bid == zero_wanted(_signed(cmd.qty) - (span - 1 - room),
-                                                                      range_new)[:32])),
+                                   | ((zeros_new.ask == zero_wanted(wanted_of["ask"], range_new)[:32])
+                                      & (zeros_new.bid == zero_wanted(wanted_of["bid"], range_new)[:32])),
                                    "zeros_new: the new band's windows as the row is written")
             # a SYMBOL's band against each side's places (its window's), as ``band_from_range``
             band_places = Signal(data.StructLayout({"lo_b": signed(34), "lo_a": signed(34), "hi_b": signed(34),
@@ -1282,11 +1289,13 @@ class PipelinedEngine(wiring.Component):
                                  lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
         with fsm.state("T2"):         # the block rows are out
             load_sym(sym_rd)
-            m.d.sync += [sym_at.eq(cmd.symbol[:sb]), idx.eq(on_symbol_row(lambda row: cmd.price - row.base))]
+            m.d.sync += sym_at.eq(cmd.symbol[:sb])
             if deep:
                 m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
                              idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero)),
                              limit_beyond.eq(beyond_next)]
+            else:
+                m.d.sync += idx.eq(on_symbol_row(lambda row: cmd.price - row.base))
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
             # now, search and all, unless a unit running on writes the best level's row (a resting
             # add's rester, a CANCEL's unlinker: same book and level), a CANCEL's emptied level is
@@ -1845,11 +1854,10 @@ class PipelinedEngine(wiring.Component):
         # the three follows its FIND's state): no state is in front of the carry chain
         found_price, found_base = Signal.like(sym.lo), Signal.like(sym.lo)
         if deep:       # (the zero of the side searched: the fix's, the target's, the walk's)
-            def zero_of(row, side):
-                return Mux(side == BUY, row.bid_zero, row.ask_zero)
-            m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), zero_of(fix_row, fix_side),
+            m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"),
+                                          side_zero(fix_row, fix_side),
                                           Mux(fsm.ongoing("UNLINK_FIND") | fsm.ongoing("UNLINK_BEST"),
-                                              zero_of(sym, tgt.side), zero_of(sym, walk_side))))
+                                              side_zero(sym, tgt.side), side_zero(sym, walk_side))))
         else:
             m.d.sync += found_base.eq(Mux(fsm.ongoing("FIX_FIND") | fsm.ongoing("FIX_BEST"), fix_row.base, sym.base))
         m.d.comb += found_price.eq(found_base + index.result)
@@ -2218,8 +2226,7 @@ class PipelinedEngine(wiring.Component):
         snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, price=(Mux(walk_side == BUY, sym.bid_zero, sym.ask_zero) if deep
-                                             else sym.base) + visit.level,
+                 account=cmd.account, price=(side_zero(sym, walk_side) if deep else sym.base) + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)

@@ -41,8 +41,8 @@ it is empty (WRITE, not occupied); otherwise nothing is written.
 
 Contract
 --------
-* Sizes: ``levels`` (L) levels a book side's range (the depth's), ``book_bits`` of book sides, a
-  window of 2**``window_bits`` levels (fewer than L), rows of two ``slot_bits`` slots, level rows of
+* Sizes: ``levels`` (L) levels a book side's range (the depth's), ``book_bits`` of book sides,
+  2**``window_bits`` places (fewer than L), rows of two ``slot_bits`` slots, level rows of
   ``rows_latency`` cycles (at least 2: the mover decides where a row goes while it is read).
 * ``request`` (a stream, ``ready`` while idle): ``op`` (``WindowOp``), ``book``; for ``MOVE``,
   ``old`` and ``new`` (the window's base before and after, below L); for the spills, ``level``
@@ -116,7 +116,6 @@ class WindowMover(wiring.Component):
 
         book, old, new = Signal(self.bb), Signal(lb), Signal(lb)
         spill, spill_in = Signal(), Signal()           # the operation is a spill (in or out), a SPILL_IN
-        keep = Signal()                                # the level written to the depth holds orders
         far = Signal(lb)                               # the spilled level
         was_in_depth = Signal()                        # it held orders in the depth at its SPILL_IN
         up = Signal()                                  # the window slides up: shift in ascending order
@@ -126,7 +125,7 @@ class WindowMover(wiring.Component):
         enter_lo, enter_hi = Signal(lb + 1), Signal(lb + 1)   # the levels that enter: [lo, hi)
         none_enter = Signal()                          # enter_lo >= enter_hi
         level = Signal(wb)                             # the window level being moved
-        found = Signal()                               # the index found it
+        found = Signal()                               # the scan found a level (held until the next scan)
         target = Signal(lb + 2)                        # its new place: level + shift, or an entering level's
         leaving = Signal()                             # target outside the new window (or spilled out)
         out_idx = Signal(lb)                           # old + level (or the spilled level): the leaving level's
@@ -209,12 +208,13 @@ class WindowMover(wiring.Component):
                              spill.eq(request.op != WindowOp.MOVE), spill_in.eq(request.op == WindowOp.SPILL_IN)]
                 fsm.goto("BEGIN")
         with fsm.state("BEGIN"):
+            # (every operation's first search is inclusive: a move's set again in BOUNDS)
+            m.d.sync += inclusive.eq(1)
             with m.If(spill_in):                      # (the level's own bounds, the search from it)
-                m.d.sync += [enter_lo.eq(far), enter_hi.eq(far + 1), cursor.eq(far), inclusive.eq(1),
-                             target.eq(W - 1)]
+                m.d.sync += [enter_lo.eq(far), enter_hi.eq(far + 1), cursor.eq(far), target.eq(W - 1)]
                 fsm.goto("SPILL_FIND")
             with m.Elif(spill):                       # (the spill place, searched upward from itself)
-                m.d.sync += [level.eq(W - 1), inclusive.eq(1), up.eq(1)]
+                m.d.sync += [level.eq(W - 1), up.eq(1)]
                 fsm.goto("SCAN")
             with m.Else():
                 fsm.goto("SETUP")
@@ -252,13 +252,13 @@ class WindowMover(wiring.Component):
             if self.checks:
                 m.d.sync += Assert(spill | ~found | (level != W - 1), "the spill place held a level as a move began")
             # (the enter phase's search, set whatever comes next: a shift's CLEAR clears ``inclusive``)
-            m.d.sync += [keep.eq(1), cursor.eq(enter_lo), inclusive.eq(1)]
+            m.d.sync += [cursor.eq(enter_lo), inclusive.eq(1)]
             with m.If(found):
                 m.d.sync += [r_en.eq(1), r_addr.eq(Cat(level, book)), wait.eq(self.rows_latency + 1)]
                 fsm.goto("ROW")
             with m.Elif(spill):
                 with m.If(was_in_depth):              # (the level emptied on chip: the depth told)
-                    m.d.sync += [keep.eq(0), row.eq(0)]
+                    m.d.sync += row.eq(0)
                     fsm.goto("LEAVE")
                 with m.Else():
                     fsm.goto("IDLE")
@@ -275,14 +275,14 @@ class WindowMover(wiring.Component):
                 with m.Else():
                     fsm.goto("SHIFT")
         with fsm.state("LEAVE"):
-            depth(DepthOp.WRITE, out_idx, row_=row, occupied=keep)
+            depth(DepthOp.WRITE, out_idx, row_=row, occupied=found)      # (the level holds orders)
             fsm.goto("OUT")
         with fsm.state("OUT"):
             with m.If(got):
                 if self.checks:
                     m.d.sync += Assert(answer.found == (spill & was_in_depth),
                                        "a level leaving the window was in the depth (or a spilled one not)")
-                with m.If(keep):
+                with m.If(found):
                     fsm.goto("CLEAR")
                 with m.Else():
                     fsm.goto("IDLE")                  # (nothing on chip to clear; the index idle)

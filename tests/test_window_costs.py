@@ -8,10 +8,10 @@ import json
 import pytest
 
 from fpgax.cli import main
-from fpgax.measure.window import window_base, window_costs
+from fpgax.measure.window import window_costs
 from fpgax.sim.golden.run import resolved
 from fpgax.spec import protocol as p
-from fpgax.spec.config import profile
+from fpgax.spec.config import profile, window_base
 
 HEADER = "action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
 

@@ -11,7 +11,8 @@ The policy (the one the engine is to follow)
 * The window follows the side's best price: when, after a command, the best is outside the window,
   the window moves so that the best sits ``W // 4`` levels in from the window's better edge (room
   for orders that improve it): for asks ``base = best - W // 4``, for bids ``base = best - (W - 1)
-  + 1 + W // 4``. A move transfers the levels holding orders that cross the window's edges
+  + 1 + W // 4`` (``fpgax.spec.config.window_base``, which the engine's reset windows follow
+  too). A move transfers the levels holding orders that cross the window's edges
   (``WindowMover``'s MOVE); a side whose book empties keeps its window.
 * A level a command touches (an order added or canceled there, a fill there) outside the window
   both before and after the command is read and written in the depth where it lies (the spill
@@ -31,18 +32,11 @@ from fpgax.errors import FpgaxError
 from fpgax.hdl.depth_store import WORD_BYTES
 from fpgax.measure.stats import distribution
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import EngineConfig, window_base
 
 #: HBM accesses (``WORD_BYTES`` words) per level crossing the window's edge or touched in the depth
 LEAVE_ACCESSES, ENTER_ACCESSES, MOVE_ACCESSES, TOUCH_ACCESSES = 3, 5, 1, 4
 E = p.EventType
-
-
-def window_base(best: int, side: int, window: int) -> int:
-    """The base of the window of a side's ``window`` places (``window - 1`` levels) that puts
-    ``best`` ``window // 4`` levels in from its better edge."""
-    room = window // 4
-    return best - room if side == p.Side.SELL else best - (window - 1) + 1 + room
 
 
 #: the cancel reasons that take a resting order off its level (IOC's and FOK's cancel the aggressor)

@@ -5,22 +5,28 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from fpgax.errors import FpgaxError
-from fpgax.spec.protocol import ALL_SYMBOLS, EVENT
+from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Side
 
 
 class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
 
 
+def window_base(best: int, side: int, window: int) -> int:
+    """The deep book's window policy (docs/deep-book.md): the base (the price at place 0) of a book
+    side's window of ``window`` places (``window - 1`` levels and the spill place) that puts ``best``
+    ``window // 4`` levels in from the window's better edge -- room for orders that improve it."""
+    room = window // 4
+    return best - room if side == Side.SELL else best - (window - 1) + 1 + room
+
+
 def window_zero(low: int, high: int, range_low: int, config: EngineConfig, side: int) -> int:
-    """The price at place 0 of a book side's window (``config.window`` places, a window of
-    ``window - 1`` levels) on a band low..high whose range starts at ``range_low``, before the side
-    holds orders: the asks' window has the band's low end ``window // 4`` levels in from its low
-    edge, the bids' the band's high end as far in from its high edge -- the window policy's place
-    for a best there (docs/deep-book.md) --, each kept inside the range."""
-    span, room = config.window - 1, config.window // 4
-    wanted = low - room if side == 1 else high - span + 1 + room
-    return range_low + min(max(wanted - range_low, 0), config.levels - span)
+    """The price at place 0 of a book side's window (``config.window`` places) on a band low..high
+    whose range starts at ``range_low``, before the side holds orders: the policy's window
+    (``window_base``) for a best at the band's better end -- the asks' low end, the bids' high end --,
+    kept inside the range."""
+    wanted = window_base(low if side == Side.SELL else high, side, config.window)
+    return range_low + min(max(wanted - range_low, 0), config.levels - (config.window - 1))
 
 
 def price_range_low(low: int, high: int, levels: int) -> int:
