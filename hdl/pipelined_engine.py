@@ -34,6 +34,7 @@ from amaranth import Array, Assert, Cat, Const, Format, Module, Mux, Signal, Val
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.axi import Axi4Signature
 from fpgax.hdl.bits import (
     address_bits,
     and_terms_of_luts,
@@ -50,8 +51,10 @@ from fpgax.hdl.bits import (
     register_of_its_own,
 )
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck, cancel_like_and_replace_qty, opcode_lows
+from fpgax.hdl.depth_store import DepthOp, DepthStore
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fsm import OneHotFSM, StateMux
+from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
 from fpgax.hdl.index_peek import searched_down
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
 from fpgax.hdl.level_feed import LevelFeed
@@ -64,6 +67,7 @@ from fpgax.hdl.ram import HIT_BITS, PipelinedRam, RowChoice, hit_copies_for
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
+from fpgax.hdl.window_move import WindowMover, WindowOp
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, price_range_low, window_zero
 
@@ -94,6 +98,13 @@ NEXT_READERS = 3
 
 #: the cycles of latency of the order rows and level rows (URAM at the u280's sizes)
 ROWS_LATENCY = 3
+
+
+class Refill(enum.Enum, shape=2):
+    """Where the deep mode's refill of a side's best goes back to."""
+    MATCH = 0         # AGGRESSOR_END (the match emptied the window of the side it traded against)
+    UNLINK = 1        # WRITE_SYMBOL (an unlink emptied it)
+    FIX = 2           # FIX_WRITE (a CANCEL's unlink emptied it, settled after the CANCEL)
 
 
 class Walk(enum.Enum, shape=2):
@@ -140,7 +151,10 @@ class PipelinedEngine(wiring.Component):
         # is deeper than the places, ``config.deep``)
         self.lb = address_bits(config.places)
         self.bb = self.sb + 1
-        super().__init__(engine_ports(self.k, fifo_depth))
+        ports = engine_ports(self.k, fifo_depth)
+        if config.deep:       # (the depth's HBM master and the address its tables start at)
+            ports |= {"depth_bus": Out(Axi4Signature(64, HBM_DATA_WIDTH)), "depth_base": In(64)}
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -184,8 +198,9 @@ class PipelinedEngine(wiring.Component):
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
         m.submodules.index = index = LevelIndex(bb, lb, checks=self.checks)
-        # (four readers: the feed, the rester, the unlinker and the walker)
-        m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4)
+        # (four readers: the feed, the rester, the unlinker and the walker; the window's mover too in
+        # the deep mode)
+        m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4 + cfg.deep)
         m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks,
                                              peek_best=True)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
@@ -195,6 +210,25 @@ class PipelinedEngine(wiring.Component):
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits)
         m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=4, checks=self.checks)
+        if cfg.deep:
+            # the deep mode (docs/deep-book.md): every level of every book side in HBM but those in
+            # the sides' windows on chip, and the mover that brings levels between them (the
+            # gate's: a rest or a cancel at a level off its side's window)
+            m.submodules.depth = depth = DepthStore(2 * cfg.symbols, cfg.levels, 2 * k)
+            m.submodules.mover = mover = WindowMover(k, bb, lb, cfg.levels, ROWS_LATENCY, checks=self.checks)
+            # (the depth's requests: the mover's and the refill's FIND, each 0 while it offers none)
+            refill_request = Signal(depth.requests.payload.shape())
+            refill_asks, refill_takes = Signal(), Signal()
+            m.d.comb += [depth.requests.valid.eq(mover.depth_requests.valid | refill_asks),
+                         depth.requests.payload.eq(mover.depth_requests.payload.as_value() | refill_request.as_value()),
+                         mover.depth_requests.ready.eq(depth.requests.ready),
+                         mover.depth_answers.valid.eq(depth.answers.valid),
+                         mover.depth_answers.payload.eq(depth.answers.payload),
+                         depth.answers.ready.eq(mover.depth_answers.ready | refill_takes)]
+            wiring.connect(m, depth.bus, wiring.flipped(self.depth_bus))
+            m.d.comb += [depth.base.eq(self.depth_base), mover.index_busy.eq(index.busy),
+                         mover.index_found.eq(index.found), mover.index_result.eq(index.result),
+                         mover.level_data.eq(rows.read.data)]
         # the orders whose slots are to be freed, in order: the resting orders a match took (off their
         # account lists first: ``lists``), then the aggressor when it did not rest
         GoneEntry = data.StructLayout({"order": GoneOrder(k, g, ab), "lists": 1})
@@ -362,14 +396,46 @@ class PipelinedEngine(wiring.Component):
         tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
                                         "idx": lb, "leaves": 32, "price": 32}))
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
+        if deep:
+            # the gate (docs/deep-book.md, "Wiring the engine"): what the mover is asked for (the
+            # book side, its window's old and new base, the level off the window: indexes of the
+            # symbol's range, price - ``base``) -- a rest's level brought into its window (MOVE
+            # for a new best, SPILL_IN for a level beyond the worse edge) or a CANCEL's or a
+            # REPLACE's target's level spilled in before its unlink --, and the spilled level taken
+            # out again (SPILL_OUT) before the command ends
+            range_bits = address_bits(cfg.levels)
+            gate = Signal(data.StructLayout({"op": WindowOp, "book": bb, "old": range_bits, "new": range_bits,
+                                             "level": range_bits}))
+            gate_wanted = Signal(signed(34))      # the policy's base of the moved window, before it is clamped
+            gate_zero = Signal(32)                # the side's zero after the gate
+            own_placed = Signal()                 # the gate placed the command's level (own_idx is its place)
+            spilled = Signal()                    # a level is at the spill place: out before the command ends
+            tgt_far = Signal()                    # the target's level is off its side's window (from t3)
+            # a side's best refilled from the depth (``REFILL``: no level left in its window, the
+            # depth's nearest beyond its worse edge made the best, the window moved to it): the
+            # side (its book, bit, range low and zero), where to go back (``Refill``); the answer
+            # (``refilled``: found, and the side's new zero, best place and price)
+            refill = Signal(data.StructLayout({"book": bb, "side": 1, "base": 32, "zero": 32, "back": Refill}))
+            refilled = Signal(data.StructLayout({"found": 1, "zero": 32, "place": lb, "price": 32}))
+            refill_from = Signal(range_bits + 2)  # the depth's search from (two's complement: may be off the range)
+            refill_level = Signal(range_bits)     # the level found
+            # the match goes on with the aggressor's leaves: its sweep emptied the window, and the
+            # refilled best is within its limit (from REFILL_SYM to the next command)
+            sweeping_on = Signal()
         opp_best = Mux(buy, sym.ask, sym.bid)
-        own_best = Mux(buy, sym.bid, sym.ask)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
         if deep:
             own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
             opp_limit = Mux(buy, idx_a, idx_b)    # (the sweep's limit, a place of the opposite side's window)
             opp_zero = side_zero(sym, ~aside)
+            # the command's level is on chip for its rest: in its window, or placed by the gate (a
+            # register, in every cycle: REST acts from its second cycle, ``rest_settled``)
+            own_fits = Signal()
+            rest_settled = Signal()
+            m.d.sync += [own_fits.eq(own_placed | _in_window(own_idx, cfg.window)),
+                         rest_settled.eq(fsm.ongoing("REST"))]
+            decide_rests = Signal()           # (0: DECIDE starts no rest in the deep mode)
         else:
             own_idx = opp_limit = idx_b = idx_a = idx
             opp_zero = sym.base
@@ -487,22 +553,26 @@ class PipelinedEngine(wiring.Component):
         index_starts_any = Signal()
         requesting_states = []           # (``index_request``'s)
         m.d.sync += seq_req.eq(ireq)
+        # (the deep mode's mover: its requests from registers, 0 while it is idle)
+        def with_mover(value, field):
+            return value | Value.cast(getattr(mover, field)) if deep else value
+        mover_index = ([(None, mover.index_book)], [(None, mover.index_idx)]) if deep else ([], [])
         m.d.comb += [
             index.start.eq(index_starts_any),
             index.op.eq(seq_req.op.as_value() | feed.index_op.as_value() | rester.index_op.as_value()
-                        | walker.index_op.as_value()),
+                        | with_mover(walker.index_op.as_value(), "index_op")),
             # (book and level: a LUT a bit, slice cells in synthesis -- before the words' read
             # address and its users' multiplexer the mapper had made three LUTs of them)
             index.book.eq(or_of_luts(m, [(None, seq_req.book), (None, feed.index_book),
-                                         (rester.index_start, rester.index_book), (None, walker.index_book)],
-                                     row_cells)),
+                                         (rester.index_start, rester.index_book), (None, walker.index_book),
+                                         *mover_index[0]], row_cells)),
             index.idx.eq(or_of_luts(m, [(None, seq_req.idx), (None, feed.index_idx),
-                                        (rester.index_start, rester.index_idx), (None, walker.index_idx)],
-                                    row_cells)),
-            index.down.eq(seq_req.down | feed.index_down | walker.index_down),
+                                        (rester.index_start, rester.index_idx), (None, walker.index_idx),
+                                        *mover_index[1]], row_cells)),
+            index.down.eq(seq_req.down | feed.index_down | with_mover(walker.index_down, "index_down")),
             walker.index_busy.eq(index.busy), walker.index_found.eq(index.found),
             walker.index_result.eq(index.result), walker.index_rest.eq(index.rest),
-            index.inclusive.eq(seq_req.inclusive),
+            index.inclusive.eq(with_mover(seq_req.inclusive, "index_inclusive")),
             feed.index_busy.eq(index.busy), feed.index_found.eq(index.found),
             feed.index_result.eq(index.result), feed.index_rest.eq(index.rest), feed.index_beyond.eq(index.beyond),
             rester.index_busy.eq(index.busy), rester.index_found.eq(index.found),
@@ -635,7 +705,10 @@ class PipelinedEngine(wiring.Component):
             # some forty of the feed's registers, and the mapper made it a chain of four LUT2s)
             feed.stop.eq(lut_of(m, [fsm.copy("T3", row_cells, "near"), fed, marketable_t3, match_unfeed, unfeed_later],
                                 lambda x: (x[0] and x[1] and not x[2]) or x[3] or x[4], row_cells)),
-            matcher.start.eq(match_start), matcher.a_leaves.eq(cmd.qty), matcher.a_account.eq(cmd.account[:ab]),
+            matcher.start.eq(match_start),
+            # (the deep mode's sweep that goes on past the window: the aggressor's leaves)
+            matcher.a_leaves.eq(Mux(sweeping_on, leaves, cmd.qty) if deep else cmd.qty),
+            matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
             matcher.template.client_id.eq(cmd.client_id), matcher.template.account.eq(cmd.account),
@@ -677,9 +750,11 @@ class PipelinedEngine(wiring.Component):
         head_write = Signal()
         rows_reads = [(feed.row_en, feed.row_addr), (rester.level_read.en, rester.level_read.addr),
                       (unlinker.level_read.en, unlinker.level_read.addr),
-                      (walker.level_read.en, walker.level_read.addr)]
+                      (walker.level_read.en, walker.level_read.addr),
+                      *([(mover.level_read.en, mover.level_read.addr)] if deep else [])]
         rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
                        (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
+                       *([(mover.level_write.en, mover.level_write.addr, mover.level_write.data)] if deep else []),
                        # (the match's new head, steered by a copy of MATCH_SETTLE's register -- no
                        # other unit writes a level row then: asserted --, so that its address and
                        # data wait for no decision, only its enable)
@@ -930,14 +1005,20 @@ class PipelinedEngine(wiring.Component):
         # with the choice first, ``buy``'s fifty loads met a chain)
         above_bid, below_ask = Signal(), Signal()
         # (the deep mode's too: they count for an order that rests, whose place is in its window)
-        m.d.comb += [above_bid.eq(idx_b[:lb] > sym.bid), below_ask.eq(idx_a[:lb] < sym.ask)]
+        if deep:      # (by price: an order's place may lie off its window, to be brought in by the gate)
+            m.d.comb += [above_bid.eq(cmd.price > sym.bid_price), below_ask.eq(cmd.price < sym.ask_price)]
+        else:
+            m.d.comb += [above_bid.eq(idx_b[:lb] > sym.bid), below_ask.eq(idx_a[:lb] < sym.ask)]
         better = lut_of(m, [aside, sym.bid_valid, sym.ask_valid, above_bid, below_ask],
                         lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         # the order's level is its side's best: both sides' compares from registers, the side's
         # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
-        at_own_best = lut_of(m, [aside, equal_of_luts(m, idx_b[:lb], sym.bid, row_cells),
-                                 equal_of_luts(m, idx_a[:lb], sym.ask, row_cells)],
-                             lambda x: x[1] if x[0] == BUY else x[2], row_cells)
+        if deep:
+            at_own_best = Mux(aside == BUY, cmd.price == sym.bid_price, cmd.price == sym.ask_price)
+        else:
+            at_own_best = lut_of(m, [aside, equal_of_luts(m, idx_b[:lb], sym.bid, row_cells),
+                                     equal_of_luts(m, idx_a[:lb], sym.ask, row_cells)],
+                                 lambda x: x[1] if x[0] == BUY else x[2], row_cells)
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t6)
         verdict = Signal(data.StructLayout({
@@ -1173,8 +1254,19 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("RECHECK")
 
-        def unlinked():
-            """The order is off its lists: on with the walk, or the command is done."""
+        def unlinked(spill=True):
+            """The order is off its lists: on with the walk, or the command is done (in the deep
+            mode, a level spilled in for the unlink out first, ``spill``)."""
+            if deep and spill:
+                with m.If(spilled):
+                    fsm.goto("SPILL_SETTLE")
+                with m.Elif(walking):
+                    fsm.goto("WALK_ON")
+                with m.Elif(replacing):
+                    fsm.goto("REPLACE_EXEC")
+                with m.Else():
+                    fsm.goto("DONE")
+                return
             with m.If(walking):
                 fsm.goto("WALK_ON")
             with m.Elif(replacing):
@@ -1335,12 +1427,17 @@ class PipelinedEngine(wiring.Component):
                                lambda x: ((x[1] and x[2]) if x[0] else (x[3] and x[4])) and x[5], row_cells)
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
-                         tgt.client_id.eq(ord_rd.client_id), tgt.idx.eq(ord_rd.idx),
+                         tgt.client_id.eq(ord_rd.client_id), *([] if deep else [tgt.idx.eq(ord_rd.idx)]),
                          tgt.leaves.eq(mems["leaves"].read.data),
                          tgt.price.eq(ord_rd.price),
                          keeps.eq(keeps_now),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
+            if deep:
+                # (the target's place from its price and its side's zero: the place its row keeps
+                # goes stale when the window moves)
+                tgt_place = ord_rd.price - side_zero(sym, own_rd.side)
+                m.d.sync += [tgt.idx.eq(tgt_place[:lb]), tgt_far.eq(~_in_window(tgt_place, cfg.window))]
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             # (one LUT of the opcode, the event output's room and the target rules' registers: a
             # CANCEL is never a MARKET order)
@@ -1454,15 +1551,23 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += match_reads.eq(starts_match | match_start | (matcher.busy & ~matcher.sweep_stop))
         if self.checks:
             m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
+        decides_unlink = go & (canceling | (replacing_now & ~keeps))
+        if deep:      # (a target off its window: its level spilled in first, then the unlink)
+            unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("UNLINK_GO") & events.w_rdy)
+                              | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
+        else:
+            unlink_go_next = decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy)
         m.d.sync += [match_start.eq(starts_match),
-                     unlink_go.eq((go & (canceling | (replacing_now & ~keeps)))
-                                  | (fsm.ongoing("UNLINK_GO") & events.w_rdy))]
+                     unlink_go.eq(unlink_go_next)]
         m.d.comb += [
             accept.eq(new_go),
             # (two levels of LUTs from registers: copies of DECIDE's ``go`` and ``new_ok`` -- asserted
             # equal to them --, then the plan and REST's; the mapper had made it a chain behind
             # ``go``'s other uses)
-            rest_start.eq(lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
+            # (the deep mode: every rest from REST, its level in its window or placed by the gate)
+            rest_start.eq(lut_of(m, [fsm.ongoing("REST"), index.busy, own_fits, rest_settled],
+                                 lambda x: x[0] and not x[1] and x[2] and x[3], row_cells) if deep else
+                          lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             rest_leaves.eq(rest_start),
             # (from ``t3_fed``, T3 with a feed, a register of its own: T3's has two hundred loads)
@@ -1543,7 +1648,9 @@ class PipelinedEngine(wiring.Component):
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
             set_sym_best((aside, BUY), own_price_best,
-                         when=[(op["new"], 1), (plan.rest, 1), (plan.better, 1), (fix_due_ahead, 0)])
+                         # (the deep mode's rests set it in REST, after the gate: ``decide_rests`` 0)
+                         when=[(decide_rests, 1)] if deep else [(op["new"], 1), (plan.rest, 1), (plan.better, 1),
+                                                                (fix_due_ahead, 0)])
             # where it goes: flat conditions of exclusive verdicts, one of them whenever it acts or
             # a fix comes first (the state's register stays on a LUT of registers: ``go``'s)
             fsm.leaves_when(go | fix_first)
@@ -1567,12 +1674,19 @@ class PipelinedEngine(wiring.Component):
                              lambda x: x[0] and ((x[1] and x[2]) or (x[3] and x[4])), row_cells)
             fsm.goto_if("WALKING", to_walk, within=True)
             fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells), within=True)
-            fsm.goto_if("REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells), within=True)
+            fsm.goto_if("REST" if deep else "REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells),
+                        within=True)
             decide_to_left_over = lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
                                          lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells)
             fsm.goto_if("LEFT_OVER", decide_to_left_over, within=True)
-            fsm.goto_if("UNLINK", lut_of(m, [go_for_moves, canceling, replacing_now, keeps],
-                                         lambda x: x[0] and (x[1] or (x[2] and not x[3])), row_cells), within=True)
+            unlink_inputs = [go_for_moves, canceling, replacing_now, keeps, *([tgt_far] if deep else [])]
+            fsm.goto_if("UNLINK", lut_of(m, unlink_inputs,
+                                         lambda x: x[0] and (x[1] or (x[2] and not x[3])) and not (deep and x[4]),
+                                         row_cells), within=True)
+            if deep:
+                fsm.goto_if("CSPILL_PLAN", lut_of(m, [go_for_moves, canceling, replacing_now, keeps, tgt_far],
+                                                  lambda x: x[0] and (x[1] or (x[2] and not x[3])) and x[4], row_cells),
+                            within=True)
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
                                                lambda x: x[0] and (x[1] or x[2]) and x[3], row_cells), within=True)
             fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
@@ -1699,7 +1813,15 @@ class PipelinedEngine(wiring.Component):
                                                     Mux(last.emptied, next_best.level, last.idx),
                                                     Mux(last.emptied, next_best.price, last_price)))
             m.d.comb += head_write.eq((best_only | settled) & last.head_valid & ~last.emptied)
-            fsm.goto_if("AGGRESSOR_END", best_only | settled)
+            if deep:      # (the side traded against left with no level in its window: refilled)
+                window_emptied = emptied_near & ~next_best.valid
+                fsm.goto_if("AGGRESSOR_END", (best_only | settled) & ~window_emptied)
+                fsm.goto_if("REFILL", (best_only | settled) & window_emptied)
+                with m.If(window_emptied):
+                    m.d.sync += [refill.book.eq(opp_book), refill.side.eq(~aside), refill.base.eq(sym.base),
+                                 refill.zero.eq(opp_zero), refill.back.eq(Refill.MATCH)]
+            else:
+                fsm.goto_if("AGGRESSOR_END", best_only | settled)
         # AGGRESSOR_END's moves, each one LUT of its register and two LUTs of registers (whether the
         # lists are quiet, whether the order is of a kind that rests) -- the branches below, taken
         # apart: the mapper had chained ``release`` and the branches' conditions into REST's
@@ -1762,8 +1884,18 @@ class PipelinedEngine(wiring.Component):
         # match moves the other side's; a REPLACE's unlink moves its own two states before), and
         # REST sets it (in every cycle it waits)
         rest_better, rest_joins, was_rest = Signal(), Signal(), Signal()
-        m.d.sync += was_rest.eq(fsm.ongoing("REST"))
-        with m.If(~fsm.ongoing("REST")):
+        if deep:
+            # (held through the gate too: REST's first cycle, before it, set the side's best from
+            # the price -- the place to come --, which the compares would see; asserted as REST is
+            # entered from elsewhere)
+            holding = fsm.ongoing("REST")
+            for state in ("GATE_PLAN", "GATE_CLAMP", "GATE_ASK", "GATE_WAIT", "GATE_PLACE"):
+                holding = holding | fsm.ongoing(state)
+            m.d.sync += was_rest.eq(holding)
+        else:
+            holding = fsm.ongoing("REST")
+            m.d.sync += was_rest.eq(holding)
+        with m.If(~holding):
             m.d.sync += [rest_better.eq(better), rest_joins.eq(better | at_own_best)]
         if self.checks:
             in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
@@ -1772,21 +1904,211 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
                                "marketable_held: the symbol row unchanged before RECHECK")
             m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better)
-                                                       & (rest_joins == (better | (own_idx[:lb] == own_best)))),
+                                                       & (rest_joins == (better | at_own_best))),
                                "rest_better/rest_joins: the side's best did not change before REST")
+        def gate_states(own_zero, side, betters):
+            """The deep mode's gate: a rest's level off its side's window brought on chip (GATE_*:
+            a MOVE of the window when the order betters its side's best -- it lies beyond the better
+            edge, or the side is empty --, else a SPILL_IN to the spill place), a CANCEL's or a
+            REPLACE's target's level spilled in before its unlink (CSPILL_*), and a spilled level
+            out again before the command ends (SPILL_*). The mover works alone: the units settled
+            (the index, the feed, the rester and the lists quiet; no fix is pending then).
+            (``side``, ``betters``: the aggressor's side and ``rest_better``, arguments -- a
+            closure's names would lose the tracer's names of their neighbours.)"""
+            W, room = cfg.window, cfg.window // 4
+            top_base = cfg.levels - (W - 1)
+            quiet = feed.idle & ~index.busy & ~rester.busy & lists_quiet
+            # (a register, and no index request starting: in the gate's states no unit starts on
+            # its own -- the matcher is idle, the gone queue takes no entry --, so once the units are
+            # quiet they stay quiet; but a request the state before asked for starts the index a
+            # cycle later: SPILL_SETTLE, entered from UNLINK_CLEAR's, looks from its second cycle)
+            quiet_r, settle_again = Signal(), Signal()
+            m.d.sync += [quiet_r.eq(quiet & ~index.start), settle_again.eq(fsm.ongoing("SPILL_SETTLE"))]
+            asking = (fsm.ongoing("GATE_ASK") | fsm.ongoing("SPILL_ASK") | fsm.ongoing("CSPILL_ASK")
+                      | fsm.ongoing("REFILL_MOVE"))
+            m.d.comb += [mover.request.valid.eq(asking), mover.request.payload.eq(gate)]
+            if self.checks:
+                m.d.sync += Assert(~mover.request.valid | quiet, "deep: the mover asked while a unit runs")
+                m.d.sync += Assert(~fsm.ongoing("GATE_PLAN") | ~fix_pending, "deep: the gate with a fix pending")
+            with m.If(take):
+                m.d.sync += own_placed.eq(0)
+            with fsm.state("GATE_PLAN"):
+                m.d.sync += [gate.op.eq(Mux(betters, WindowOp.MOVE, WindowOp.SPILL_IN)), gate.book.eq(own_book),
+                             gate.old.eq(own_zero - sym.base), gate.level.eq(cmd.price - sym.base),
+                             # (``fpgax.spec.config.window_base``, in the range's levels)
+                             gate_wanted.eq(_signed(cmd.price) - _signed(sym.base)
+                                            - Mux(side == BUY, W - 2 - room, room))]
+                with m.If(quiet_r):
+                    fsm.goto("GATE_CLAMP")
+            with fsm.state("GATE_CLAMP"):     # (the window kept inside the range, as ``window_zero`` keeps it)
+                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
+                fsm.goto("GATE_ASK")
+            with fsm.state("GATE_ASK"):
+                with m.If(mover.request.ready):
+                    fsm.goto("GATE_WAIT")
+            with fsm.state("GATE_WAIT"):      # (the mover leaves its idle state the cycle after the request)
+                with m.If(mover.request.ready):
+                    m.d.sync += gate_zero.eq(Mux(gate.op == WindowOp.MOVE, sym.base + gate.new, own_zero))
+                    fsm.goto("GATE_PLACE")
+            with fsm.state("GATE_PLACE"):     # the side's zero, the order's place: then the rest
+                rebased = Signal(SymRow)
+                m.d.comb += rebased.eq(sym)
+                with m.If(side == BUY):
+                    m.d.comb += rebased.bid_zero.eq(gate_zero)
+                with m.Else():
+                    m.d.comb += rebased.ask_zero.eq(gate_zero)
+                load_sym(rebased)
+                place = Mux(gate.op == WindowOp.MOVE, cmd.price - gate_zero, W - 1)
+                with m.If(side == BUY):
+                    m.d.sync += idx_b.eq(place)
+                with m.Else():
+                    m.d.sync += idx_a.eq(place)
+                m.d.sync += [own_placed.eq(1), spilled.eq(gate.op == WindowOp.SPILL_IN)]
+                fsm.goto("REST")
+            with fsm.state("CSPILL_PLAN"):    # (from DECIDE or CANCEL_UNLINK: the units settled)
+                m.d.sync += [gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(tgt.side, sym_at)),
+                             gate.level.eq(tgt.price - sym.base), gate.old.eq(0), gate.new.eq(0)]
+                fsm.goto("CSPILL_ASK")
+            with fsm.state("CSPILL_ASK"):
+                with m.If(mover.request.ready):
+                    fsm.goto("CSPILL_WAIT")
+            with fsm.state("CSPILL_WAIT"):    # then the unlink (``unlink_go``), at the spill place
+                with m.If(mover.request.ready):
+                    m.d.sync += [tgt.idx.eq(W - 1), spilled.eq(1)]
+                    fsm.goto("UNLINK")
+            with fsm.state("SPILL_SETTLE"):   # (the rest's rester, the unlink's fix done)
+                m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
+                with m.If(quiet_r & settle_again):
+                    fsm.goto("SPILL_ASK")
+            with fsm.state("SPILL_ASK"):
+                with m.If(mover.request.ready):
+                    fsm.goto("SPILL_WAIT")
+            with fsm.state("SPILL_WAIT"):
+                with m.If(mover.request.ready):
+                    m.d.sync += spilled.eq(0)
+                    unlinked(spill=False)
+
+            # a side's best refilled from the depth (``refill``, set by the state that found no
+            # level left in the window): the depth's nearest level beyond the window's worse edge
+            # (FIND), the window moved to it by the policy (MOVE), the side's zero and best made
+            # (``refilled``) and written where the refill goes back to
+            def refill_back():
+                with m.If(refill.back == Refill.FIX):
+                    fsm.goto("REFILL_FIX")
+                with m.Else():
+                    fsm.goto("REFILL_SYM")
+            with fsm.state("REFILL"):
+                below = refill.zero - refill.base      # (the window's base level)
+                m.d.sync += [refill_from.eq(Mux(refill.side == BUY, below - 1, below + W - 1)),
+                             refilled.found.eq(0), refilled.zero.eq(refill.zero)]
+                fsm.goto("REFILL_FROM")
+            past_end = Signal()
+            with fsm.state("REFILL_FROM"):    # (none beyond the range's end: the side is empty)
+                m.d.sync += past_end.eq(Mux(refill.side == BUY, refill_from[-1], refill_from >= cfg.levels))
+                fsm.goto("REFILL_ASK")
+            with fsm.state("REFILL_ASK"):
+                with m.If(quiet_r & past_end):
+                    refill_back()
+                with m.Elif(quiet_r):
+                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
+                                 refill_request.book.eq(refill.book), refill_request.idx.eq(refill_from),
+                                 refill_request.down.eq(refill.side == BUY), refill_request.inclusive.eq(1)]
+                    with m.If(depth.requests.ready):
+                        fsm.goto("REFILL_ANSWER")
+            with fsm.state("REFILL_ANSWER"):
+                answer = depth.answers.payload
+                m.d.comb += refill_takes.eq(1)
+                with m.If(depth.answers.valid):
+                    m.d.sync += [refilled.found.eq(answer.found), refill_level.eq(answer.idx),
+                                 gate_wanted.eq(answer.idx - Mux(refill.side == BUY, W - 2 - room, room)),
+                                 gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
+                                 gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
+                    with m.If(answer.found):
+                        fsm.goto("REFILL_CLAMP")
+                    with m.Else():
+                        refill_back()
+            with fsm.state("REFILL_CLAMP"):
+                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
+                fsm.goto("REFILL_MOVE")
+            with fsm.state("REFILL_MOVE"):
+                with m.If(mover.request.ready):
+                    fsm.goto("REFILL_MOVING")
+            with fsm.state("REFILL_MOVING"):
+                with m.If(mover.request.ready):
+                    m.d.sync += [refilled.zero.eq(refill.base + gate.new), refilled.place.eq(refill_level - gate.new),
+                                 refilled.price.eq(refill.base + refill_level)]
+                    refill_back()
+
+            def with_refilled(row):
+                """``row`` with the refilled side's zero and best."""
+                new = Signal(SymRow)
+                m.d.comb += new.eq(row)
+                with m.If(refill.side == BUY):
+                    m.d.comb += [new.bid_zero.eq(refilled.zero), new.bid_valid.eq(refilled.found),
+                                 new.bid.eq(refilled.place), new.bid_price.eq(refilled.price)]
+                with m.Else():
+                    m.d.comb += [new.ask_zero.eq(refilled.zero), new.ask_valid.eq(refilled.found),
+                                 new.ask.eq(refilled.place), new.ask_price.eq(refilled.price)]
+                return new
+            with m.If(take):
+                m.d.sync += sweeping_on.eq(0)
+            with fsm.state("REFILL_SYM"):     # (the command's symbol's side: the match's, the unlink's)
+                load_sym(with_refilled(sym))
+                # a sweep that emptied the window goes on into the refilled levels while the
+                # aggressor has leaves and its limit meets them: one sweep's events, as the model's
+                meets = market | Mux(side == BUY, cmd.price >= refilled.price, cmd.price <= refilled.price)
+                goes_on = ~a_ended & refilled.found & meets
+                with m.If(refill.back == Refill.MATCH):
+                    with m.If(goes_on):
+                        m.d.sync += sweeping_on.eq(1)
+                        fsm.goto("REFILL_AGAIN")
+                    with m.Else():
+                        fsm.goto("AGGRESSOR_END")
+                with m.Else():
+                    fsm.goto("WRITE_SYMBOL")
+            with fsm.state("REFILL_AGAIN"):   # (the places of the limit from the new zero, then the match)
+                places_again()
+                fsm.goto("MATCH")
+            with fsm.state("REFILL_FIX"):     # (the fix's row, and ``sym`` when it is the same symbol's)
+                m.d.sync += fix_row.eq(with_refilled(fix_row))
+                load_sym(with_refilled(sym), when=fix_same)
+                fsm.goto("FIX_WRITE")
+
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
-            with m.If(~index.busy):
-                rest(rest_joins)
+            if deep:      # (a level off the window: the gate first; from REST's second cycle, ``own_fits``)
+                with m.If(~index.busy & rest_settled & own_fits):
+                    rest(rest_joins)
+                with m.Elif(~index.busy & rest_settled):
+                    fsm.goto("GATE_PLAN")
+            else:
+                with m.If(~index.busy):
+                    rest(rest_joins)
+        def places_again():
+            """The deep mode: the command's places made again from ``sym``, whose zeros a refill
+            may have moved since t2 (a fix's of the same symbol before RECHECK, a REPLACE's unlink's
+            before REPLACE_EXEC)."""
+            if deep:
+                m.d.sync += [idx_b.eq(cmd.price - sym.bid_zero), idx_a.eq(cmd.price - sym.ask_zero),
+                             limit_beyond.eq(Mux(buy, price_less_span > _signed(sym.ask_zero),
+                                                 cmd.price < sym.bid_zero))]
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
+            places_again()
             with m.If(marketable):
                 fsm.goto("MATCH")
             with m.Else():
                 fsm.goto("REST")
         with fsm.state("REST_SYMBOL"):    # the best, as ``rest()`` set it; the rester goes on alone
             m.d.comb += sym_write.eq(1)
-            fsm.goto("IDLE")
+            if deep:      # (a level spilled in for the rest: out once the rester is done)
+                with m.If(spilled):
+                    fsm.goto("SPILL_SETTLE")
+                with m.Else():
+                    fsm.goto("IDLE")
+            else:
+                fsm.goto("IDLE")
+
 
         # CANCEL: the order off its lists; an emptied level off the index, the best moved on
         # a MASS_CANCEL's order of another symbol than ``sym``'s: its symbol row (read ahead by the
@@ -1825,6 +2147,11 @@ class PipelinedEngine(wiring.Component):
                 # alone, and an emptied level is settled before the next command decides (FIX_*)
                 m.d.comb += cancel_kill.eq(1)           # (``cancel_start``: below)
                 m.d.sync += [fix_pending.eq(1), fix_sym.eq(sym_at), fix_side.eq(tgt.side), fix_idx.eq(tgt.idx)]
+            if deep:       # (a target off its window: spilled in, then unlinked as DECIDE's unlink is)
+                fsm.goto_if("CSPILL_PLAN", lut_of(m, [settled_quiet, fix_pending, unlinker.done,
+                                                      unlinker.level_emptied, tgt_far],
+                                                  lambda x: x[0] and not (x[1] and not (x[2] and not x[3])) and x[4],
+                                                  row_cells))
 
         # the sequencer's own unlink, as its two states decide it (AGGRESSOR_END: a replaced order
         # that ended, off its account's list once the lists are quiet -- which implies room in the
@@ -1835,8 +2162,9 @@ class PipelinedEngine(wiring.Component):
                                     unlinker.busy, unlinker.done],
                                 lambda x: x[0] and x[1] and x[2] and not (x[3] or x[4] or x[5]), row_cells)),
             cancel_cu.eq(lut_of(m, [fsm.ongoing("CANCEL_UNLINK"), settled_quiet, fix_pending, unlinker.done,
-                                    unlinker.level_emptied],
-                                lambda x: x[0] and x[1] and not (x[2] and not (x[3] and not x[4])), row_cells))]
+                                    unlinker.level_emptied, *([tgt_far] if deep else [])],
+                                lambda x: x[0] and x[1] and not (x[2] and not (x[3] and not x[4]))
+                                and not (deep and x[5]), row_cells))]
         if self.checks:
             m.d.sync += Assert(~lists_quiet | gone.w.ready, "the lists quiet with no room in the gone queue")
         # a CANCEL's level, emptied by its unlink after the CANCEL ended: off the index, and its side's
@@ -1922,13 +2250,22 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
             set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
-            with m.If(~index.busy):
-                fsm.goto("FIX_WRITE")
+            if deep:      # (no level left in the window: refilled)
+                m.d.sync += [refill.book.eq(fix_book), refill.side.eq(fix_side), refill.base.eq(fix_row.base),
+                             refill.zero.eq(side_zero(fix_row, fix_side)), refill.back.eq(Refill.FIX)]
+                with m.If(~index.busy & index.found):
+                    fsm.goto("FIX_WRITE")
+                with m.Elif(~index.busy):
+                    fsm.goto("REFILL")
+            else:
+                with m.If(~index.busy):
+                    fsm.goto("FIX_WRITE")
         with fsm.state("FIX_WRITE"):
             m.d.comb += fix_write.eq(1)
             m.d.sync += fix_pending.eq(0)
             fix_done()
         with fsm.state("RECHECK"):
+            places_again()
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
             with m.If(unlinker.done):
@@ -1964,8 +2301,16 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
             set_sym_best((tgt.side, BUY), found_best)
-            with m.If(~index.busy):
-                fsm.goto("WRITE_SYMBOL")
+            if deep:      # (no level left in the window: refilled)
+                m.d.sync += [refill.book.eq(tgt_book), refill.side.eq(tgt.side), refill.base.eq(sym.base),
+                             refill.zero.eq(side_zero(sym, tgt.side)), refill.back.eq(Refill.UNLINK)]
+                with m.If(~index.busy & index.found):
+                    fsm.goto("WRITE_SYMBOL")
+                with m.Elif(~index.busy):
+                    fsm.goto("REFILL")
+            else:
+                with m.If(~index.busy):
+                    fsm.goto("WRITE_SYMBOL")
 
         # -- walks: HALT and SNAPSHOT visit the bids then the asks, MASS_CANCEL an account's list, FOK
         # the levels it may trade with
@@ -2261,8 +2606,9 @@ class PipelinedEngine(wiring.Component):
         # unlink's end through the fix's due, CANCEL_UNLINK's move and the entries' OR, four LUTs
         from_done = lut_of(m, [fsm.ongoing("DONE"), gone.r.valid, unlinker.busy, unlinker.done, fix_pending],
                            lambda x: x[0] and (not (x[1] or x[2] or x[3]) or x[4]), row_cells)
-        from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, index.ready, fsm.ongoing("REST_SYMBOL")],
-                                   lambda x: (x[0] and x[1] and x[2]) or x[3], row_cells)
+        from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, index.ready, fsm.ongoing("REST_SYMBOL"),
+                                       *([spilled] if deep else [])],
+                                   lambda x: (x[0] and x[1] and x[2]) or (x[3] and not (deep and x[4])), row_cells)
         fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.i.valid, release, cancel_cu, from_done,
                                  from_init_or_rest],
                         lambda x: (x[0] and not x[1]) or any(x[2:]), row_cells)
@@ -2290,7 +2636,7 @@ class PipelinedEngine(wiring.Component):
         # a LUT as their inputs fit, the other requesters' starts in the spare inputs -- each leaf
         # an OR of asks and starts, a LUT of its own beside the states' ``asks`` --: two LUT levels
         # to the index's start, the index's own state registers one more)
-        others = [feed.index_start, rester.index_start, walker.index_start]
+        others = [feed.index_start, rester.index_start, walker.index_start, *([mover.index_start] if deep else [])]
         groups = []
         for _, _, _, _, inputs, function in requesting_states:
             if groups and sum(len(i) for i, _ in groups[-1]) + len(inputs) <= 6:
@@ -2403,17 +2749,12 @@ class PipelinedEngine(wiring.Component):
                               for i, at in enumerate(row_bits[lo:lo + 32], start=lo)]
                     with m.If(lut_of(m, load_enables + best_enables, any, row_cells)):
                         m.d.sync += target[lo:lo + 32].eq(Cat(*chosen))
+        if deep:
+            gate_states(side_zero(sym, aside), aside, rest_better)
         sym_writes()
         if deep and self.checks:
-            # what the deep mode does not carry yet (docs/deep-book.md, "Wiring the engine"): a level
-            # beyond its side's window, to rest at or to sweep to
-            def in_window(place):
-                return ~place[32] & (place[:32] <= cfg.window - 2)
-            m.d.sync += Assert(~rest_start | in_window(own_idx),
-                               "deep: a rest beyond its side's window (not wired yet)")
-            # (no level is beyond a window then -- none rests there, and a window moves only on an
-            # empty book --: a sweep whose limit lies beyond the window takes all of its levels, the
-            # feed's limit kept at the window's end)
+            m.d.sync += Assert(~rest_start | own_placed | _in_window(own_idx, cfg.window),
+                               "deep: a rest off its side's window, not placed by the gate")
         fsm.finish()
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
 
@@ -2519,6 +2860,12 @@ def _steered(m, cells, width, select, selected, link, link_select, links):
         high = [v[b] if b < len(v) else Const(0, 1) for v in links]
         bits.append(pair_mux(m, low, high, select, link_select, link, cells))
     return Cat(*bits)
+
+
+def _in_window(place, window: int):
+    """A place (33 bits, bit 32: below the zero) is in its side's window of ``window`` places: one
+    of the ``window - 1`` levels, not the spill place."""
+    return ~place[32] & (place[:32] <= window - 2)
 
 
 def _signed(value):
