@@ -42,7 +42,7 @@ from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import ConfigError, EngineConfig
 
 ADDR_WIDTH = 64
 CMD_BITS = p.COMMAND.size * 8
@@ -53,6 +53,11 @@ class FpgaxKernel(wiring.Component):
     def __init__(self, config: EngineConfig, data_width: int = 512, build_id: int = 0, max_burst: int = 16):
         if data_width not in (64, 128, 256, 512):
             raise ValueError(f"data width must be 64, 128, 256 or 512 bits, got {data_width}")
+        if config.deep:
+            # (its engine's depth needs an HBM master of the kernel's own, and its base an argument)
+            raise ConfigError(f"a window of {config.window} places over {config.levels} levels: the kernel has "
+                              "no HBM port for the deep book's depth yet (docs/deep-book.md); estimate the "
+                              "engine alone with --unit pipelined-engine")
         self.config, self.data_width, self.build_id, self.max_burst = config, data_width, build_id, max_burst
         super().__init__({
             "s_axi_control": In(AxiLiteSignature(rm.CONTROL_ADDR_BITS)),

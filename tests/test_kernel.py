@@ -205,3 +205,14 @@ def test_a_card_memory_timing_that_means_nothing_or_a_bench_without_one_is_a_cle
 
     with pytest.raises(DeviceError, match="the C\\+\\+ harness's"):
         SimDevice(CONFIG, bench="cocotb", memory=MemoryTiming(1, 2))
+
+
+def test_a_deep_profile_is_refused_until_the_kernel_has_its_hbm_port():
+    """The deep mode's engine reads and writes its depth through an AXI4 master the kernel does not
+    have yet (docs/deep-book.md): a kernel of such a profile is refused with the way to estimate
+    the engine alone, not built with its depth port left unconnected."""
+    from fpgax.hdl.kernel import FpgaxKernel
+    from fpgax.spec.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no HBM port .* --unit pipelined-engine"):
+        FpgaxKernel(profile("tiny").with_(window=16))
