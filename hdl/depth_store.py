@@ -1,6 +1,6 @@
 """DepthStore: the deep book's levels in HBM -- every level row of every book side, and which levels
 hold orders, with the top of that occupancy index on chip -- behind one ``HbmWordPort`` (an AXI4
-master; docs/deep-book.md; not yet wired into the engine). At the deep book's scale (10,000 book
+master; docs/deep-book.md; the engine's deep mode holds one). At the deep book's scale (10,000 book
 sides x 100,000 levels, rows of two 18-bit slots) its tables take 5.46 GB from ``base``
 (``bytes_used``): more than one pseudo-channel's 256 MB, so either one master reaches them through
 the HBM switch or the book sides are split over stores, one per channel group (docs/deep-book.md).

@@ -1,6 +1,6 @@
 """HbmWordPort: the words of one HBM pseudo-channel, read and written one word at a time through an
 AXI4 master, with many reads in flight -- the port the deep book's level rows and occupancy words
-are to go through (docs/deep-book.md; not yet wired into the engine).
+are to go through (docs/deep-book.md; ``DepthStore``'s, in the engine's deep mode).
 
 HBM answers a read on the order of 100 ns after it is issued (Shuhai, arXiv 2005.04324), some 30
 cycles of the 300 MHz kernel clock, and the time varies from access to access (open or closed DRAM

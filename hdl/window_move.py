@@ -1,7 +1,7 @@
 """WindowMover: moves levels of one book side between the chip (``LevelIndex`` + ``LevelRows``) and
 HBM (``DepthStore``) -- the deep book's routine that slides a side's on-chip window, and that brings
-a level beyond the window on chip for one command (docs/deep-book.md, "Moving the window"; not yet
-wired into the engine).
+a level beyond the window on chip for one command (docs/deep-book.md, "Moving the window"; the
+engine's deep mode runs it: ``PipelinedEngine``'s gate).
 
 A book side has ``W`` = 2**``window_bits`` places on chip. Places ``0 .. W - 2`` are its *window*:
 place ``i`` holds level ``base + i`` of the symbol's price range (``base`` kept by the caller;
