@@ -126,8 +126,9 @@ def run(config, commands, expected, seed, idle=0.0, stall=0.0, slice_cells=None,
 
     async def sink(ctx):
         # (until every expected event is out, or the flow's cycle budget is spent: a hung engine
-        # ends the bench with the events it gave)
-        for _ in range(200 * len(commands) + 5000):
+        # ends the bench with the events it gave; the deep mode's commands that touch the depth
+        # take HBM round trips, hundreds of cycles)
+        for _ in range((1000 if config.deep else 200) * len(commands) + 5000):
             if len(received) >= len(expected):
                 break
             ready = rng.random() >= stall
