@@ -2247,19 +2247,24 @@ class PipelinedEngine(wiring.Component):
             fix_find_stays = lut_of(m, [fsm.ongoing("FIX_FIND"), find_asked], lambda x: x[0] and not x[1], row_cells)
             fsm.next_is_lut("FIX_FIND", [in_fix_row, *verdicts, fix_find_stays],
                             lambda x: (x[0] and any(x[1:5])) or x[5], row_cells)
-        with fsm.state("FIX_BEST"):
-            set_best(fix_row, fix_buy, index.found, index.result, found_price)
-            set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
-            if deep:      # (no level left in the window: refilled)
-                m.d.sync += [refill.book.eq(fix_book), refill.side.eq(fix_side), refill.base.eq(fix_row.base),
-                             refill.zero.eq(side_zero(fix_row, fix_side)), refill.back.eq(Refill.FIX)]
+        def found_or_refilled(then, book, side, row, back):
+            """Once the index's FIND for a side's next best answers: on to ``then``; in the deep
+            mode, with no level left in the window, the side refilled from the depth first (``row``:
+            the symbol row whose range and zero it is, ``back``: where the refill goes back to)."""
+            if deep:
+                m.d.sync += [refill.book.eq(book), refill.side.eq(side), refill.base.eq(row.base),
+                             refill.zero.eq(side_zero(row, side)), refill.back.eq(back)]
                 with m.If(~index.busy & index.found):
-                    fsm.goto("FIX_WRITE")
+                    fsm.goto(then)
                 with m.Elif(~index.busy):
                     fsm.goto("REFILL")
             else:
                 with m.If(~index.busy):
-                    fsm.goto("FIX_WRITE")
+                    fsm.goto(then)
+        with fsm.state("FIX_BEST"):
+            set_best(fix_row, fix_buy, index.found, index.result, found_price)
+            set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
+            found_or_refilled("FIX_WRITE", fix_book, fix_side, fix_row, Refill.FIX)
         with fsm.state("FIX_WRITE"):
             m.d.comb += fix_write.eq(1)
             m.d.sync += fix_pending.eq(0)
@@ -2301,16 +2306,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("UNLINK_BEST")
         with fsm.state("UNLINK_BEST"):
             set_sym_best((tgt.side, BUY), found_best)
-            if deep:      # (no level left in the window: refilled)
-                m.d.sync += [refill.book.eq(tgt_book), refill.side.eq(tgt.side), refill.base.eq(sym.base),
-                             refill.zero.eq(side_zero(sym, tgt.side)), refill.back.eq(Refill.UNLINK)]
-                with m.If(~index.busy & index.found):
-                    fsm.goto("WRITE_SYMBOL")
-                with m.Elif(~index.busy):
-                    fsm.goto("REFILL")
-            else:
-                with m.If(~index.busy):
-                    fsm.goto("WRITE_SYMBOL")
+            found_or_refilled("WRITE_SYMBOL", tgt_book, tgt.side, sym, Refill.UNLINK)
 
         # -- walks: HALT and SNAPSHOT visit the bids then the asks, MASS_CANCEL an account's list, FOK
         # the levels it may trade with
