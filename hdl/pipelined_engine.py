@@ -1257,22 +1257,20 @@ class PipelinedEngine(wiring.Component):
         def unlinked(spill=True):
             """The order is off its lists: on with the walk, or the command is done (in the deep
             mode, a level spilled in for the unlink out first, ``spill``)."""
-            if deep and spill:
-                with m.If(spilled):
-                    fsm.goto("SPILL_SETTLE")
-                with m.Elif(walking):
+            def onward():
+                with m.If(walking):
                     fsm.goto("WALK_ON")
                 with m.Elif(replacing):
                     fsm.goto("REPLACE_EXEC")
                 with m.Else():
                     fsm.goto("DONE")
-                return
-            with m.If(walking):
-                fsm.goto("WALK_ON")
-            with m.Elif(replacing):
-                fsm.goto("REPLACE_EXEC")
-            with m.Else():
-                fsm.goto("DONE")
+            if deep and spill:
+                with m.If(spilled):
+                    fsm.goto("SPILL_SETTLE")
+                with m.Else():
+                    onward()
+            else:
+                onward()
 
         def cancel_visited():
             """The visited order to be canceled and taken off its lists (``UNLINK_GO``: ``tgt`` is
