@@ -69,7 +69,7 @@ from fpgax.hdl.slot_queue import SlotQueue
 from fpgax.hdl.walker import Walker
 from fpgax.hdl.window_move import WindowMover, WindowOp
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig, price_range_low, window_zero
+from fpgax.spec.config import EngineConfig, price_range_low, window_base, window_zero
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
@@ -1913,8 +1913,17 @@ class PipelinedEngine(wiring.Component):
             (the index, the feed, the rester and the lists quiet; no fix is pending then).
             (``side``, ``betters``: the aggressor's side and ``rest_better``, arguments -- a
             closure's names would lose the tracer's names of their neighbours.)"""
-            W, room = cfg.window, cfg.window // 4
+            W = cfg.window
             top_base = cfg.levels - (W - 1)
+            # (the policy, ``fpgax.spec.config.window_base``: a best's level less its side's offset
+            # is the window's base level, then kept in the range)
+            offset = {s: -window_base(0, s, W) for s in (BUY, SELL)}
+
+            def wanted_base(level, side_):
+                return level - Mux(side_ == BUY, offset[BUY], offset[SELL])
+
+            def clamp_new_base():
+                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
             quiet = feed.idle & ~index.busy & ~rester.busy & lists_quiet
             # (a register, and no index request starting: in the gate's states no unit starts on
             # its own -- the matcher is idle, the gone queue takes no entry --, so once the units are
@@ -1933,13 +1942,11 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("GATE_PLAN"):
                 m.d.sync += [gate.op.eq(Mux(betters, WindowOp.MOVE, WindowOp.SPILL_IN)), gate.book.eq(own_book),
                              gate.old.eq(own_zero - sym.base), gate.level.eq(cmd.price - sym.base),
-                             # (``fpgax.spec.config.window_base``, in the range's levels)
-                             gate_wanted.eq(_signed(cmd.price) - _signed(sym.base)
-                                            - Mux(side == BUY, W - 2 - room, room))]
+                             gate_wanted.eq(wanted_base(_signed(cmd.price) - _signed(sym.base), side))]
                 with m.If(quiet_r):
                     fsm.goto("GATE_CLAMP")
             with fsm.state("GATE_CLAMP"):     # (the window kept inside the range, as ``window_zero`` keeps it)
-                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
+                clamp_new_base()
                 fsm.goto("GATE_ASK")
             with fsm.state("GATE_ASK"):
                 with m.If(mover.request.ready):
@@ -2018,7 +2025,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.comb += refill_takes.eq(1)
                 with m.If(depth.answers.valid):
                     m.d.sync += [refilled.found.eq(answer.found), refill_level.eq(answer.idx),
-                                 gate_wanted.eq(answer.idx - Mux(refill.side == BUY, W - 2 - room, room)),
+                                 gate_wanted.eq(wanted_base(answer.idx, refill.side)),
                                  gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
                                  gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
                     with m.If(answer.found):
@@ -2026,7 +2033,7 @@ class PipelinedEngine(wiring.Component):
                     with m.Else():
                         refill_back()
             with fsm.state("REFILL_CLAMP"):
-                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
+                clamp_new_base()
                 fsm.goto("REFILL_MOVE")
             with fsm.state("REFILL_MOVE"):
                 with m.If(mover.request.ready):
