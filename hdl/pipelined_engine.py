@@ -2077,6 +2077,11 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("REFILL_FIX"):     # (the fix's row, and ``sym`` when it is the same symbol's)
                 m.d.sync += fix_row.eq(with_refilled(fix_row))
                 load_sym(with_refilled(sym), when=fix_same)
+                # the command's target (a CANCEL's or a REPLACE's, whose unlink waited for this
+                # fix): its place made again from the side's new zero -- T3 made it from the old
+                with m.If(fix_same & (refill.side == tgt.side)):
+                    tgt_place = tgt.price - refilled.zero
+                    m.d.sync += [tgt.idx.eq(tgt_place[:lb]), tgt_far.eq(~_in_window(tgt_place, cfg.window))]
                 fsm.goto("FIX_WRITE")
 
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
