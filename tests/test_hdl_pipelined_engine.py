@@ -16,6 +16,7 @@ from fpgax.sim.golden.compare import describe, event_key
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, price_range_low, profile, window_zero
+from tests.deep_flows import gate_flow
 
 OP, E = p.Opcode, p.EventType
 
@@ -418,73 +419,6 @@ def test_the_deep_modes_sweeps_to_a_limit_beyond_the_window_take_every_level_in_
 #: 8 places (7 levels and the spill place) over a range of 256 levels, a band of 100 ticks
 DEEP_GATE = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
                          window=8)
-
-
-def gate_flow(config, n, seed):
-    """``n`` commands whose levels go between the windows and the depth all the time, and the
-    model's events for them: orders resting anywhere in the band on their own side of its middle
-    (new bests beyond a window's better edge, levels beyond its worse edge), cancels and replaces
-    of any of them (the best's last order too: the side refilled from the depth when its window
-    empties), and orders that trade: at the opposite side's best price (a sweep of one level,
-    which may empty the window), up to 30 ticks through it (IOC, or DAY whose rest rests -- a new
-    best, maybe beyond its window), and MARKET orders (sweeps past the window, into the depth).
-    What the deep mode does not carry yet is left out: FOK's look-ahead, the walks (SNAPSHOT,
-    HALT, MASS_CANCEL) and band moves."""
-    rng = random.Random(seed)
-    model = MatchingModel(config)
-    lo, hi = config.default_band
-    mid = (lo + hi) // 2
-    commands, events, client = [], [], 0
-
-    ids = []
-    for _ in range(n):
-        client += 1
-        symbol, account = rng.randrange(config.symbols), rng.randrange(config.accounts)
-        orders = [model.order(x) for x in ids if model.order(x) is not None]
-        r = rng.random()
-        if r < 0.5 or not orders:
-            side = rng.randrange(2)
-            price = mid - rng.randrange(1, 48) if side == p.Side.BUY else mid + rng.randrange(1, 48)
-            cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, qty=rng.randrange(1, 9),
-                            price=price, tif=rng.choice([p.TimeInForce.DAY, p.TimeInForce.GTC]), client_id=client,
-                            flags=p.CommandFlag.STP_OLDEST if rng.random() < 0.2 else 0)
-        elif r < 0.68:
-            order = rng.choice(orders)
-            cmd = p.Command(opcode=OP.CANCEL, symbol=order.symbol, account=order.account, order_id=order.order_id,
-                            client_id=client)
-        elif r < 0.8:
-            order = rng.choice(orders)
-            if rng.random() < 0.3:
-                price, qty = order.price, rng.randrange(1, order.leaves + 1)        # (keeps its priority)
-            else:
-                price = mid - rng.randrange(1, 48) if order.side == p.Side.BUY else mid + rng.randrange(1, 48)
-                qty = rng.randrange(1, 9)
-            cmd = p.Command(opcode=OP.REPLACE, symbol=order.symbol, account=order.account, order_id=order.order_id,
-                            price=price, qty=qty, client_id=client)
-        else:
-            side = rng.randrange(2)
-            best = model.books[symbol].opposite(side).best()
-            if best is None:
-                continue
-            kind = rng.random()
-            if kind < 0.5:        # (the best level only)
-                cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, price=best.price,
-                                qty=rng.randrange(1, best.total + 3), tif=p.TimeInForce.IOC, client_id=client)
-            elif kind < 0.85:     # (a limit up to 30 ticks through the best: IOC, or DAY that rests the rest)
-                through = rng.randrange(0, 31)
-                price = best.price + through if side == p.Side.BUY else best.price - through
-                cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, price=price,
-                                qty=rng.randrange(1, 30), client_id=client,
-                                tif=rng.choice([p.TimeInForce.IOC, p.TimeInForce.DAY]),
-                                flags=p.CommandFlag.STP_OLDEST if rng.random() < 0.2 else 0)
-            else:                 # (MARKET)
-                cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, ord_type=p.OrdType.MARKET,
-                                qty=rng.randrange(1, 25), tif=p.TimeInForce.IOC, client_id=client)
-        out = model.apply(cmd)
-        commands.append(cmd)
-        events.extend(out)
-        ids += [e.order_id for e in out if e.type == E.ACCEPTED and cmd.opcode == OP.NEW]
-    return commands, events
 
 
 @pytest.mark.parametrize("seed,n,latency", [(1, 300, HBM_LATENCY),

@@ -45,6 +45,14 @@ def fraction(text: str) -> float:
     return value
 
 
+def cycle_range(text: str) -> tuple[int, int]:
+    """argparse type of a LO,HI range of cycle counts (LO <= HI)."""
+    low, sep, high = text.partition(",")
+    if not sep or not low.strip().isdigit() or not high.strip().isdigit() or int(low) > int(high):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LO,HI, two cycle counts with LO <= HI")
+    return int(low), int(high)
+
+
 def port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -60,10 +68,16 @@ def host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def add_profile(p: argparse.ArgumentParser, flow: bool = False) -> None:
+def add_profile(p: argparse.ArgumentParser, flow: bool = False, settings: str | None = None) -> None:
+    """``--profile``; with ``settings`` (what they are for, in the help) also ``--set KEY=VALUE``, other
+    sizes than the profile's (``config_of``/``flow_and_config`` apply them and name them)."""
     more = "the profile a .bin flow was made for, else " if flow else ""
     p.add_argument("--profile", type=profile_name, metavar="{" + ",".join(sorted(PROFILES)) + "}",
                    help=f"engine sizes (default: {more}{DEFAULT_PROFILE}); see fpgax.spec.config.PROFILES")
+    if settings:
+        p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
+                       help=f"another size than the profile's, {settings} (repeatable; a field of "
+                            f"fpgax.spec.config.EngineConfig, e.g. --set window=64 --set default_band=1,128)")
 
 
 def add_json(p: argparse.ArgumentParser, what: str = "the result") -> None:
@@ -93,16 +107,28 @@ def add_host_options(p: argparse.ArgumentParser) -> None:
 def config_of(args) -> tuple[EngineConfig, str]:
     """The profile a command without a flow runs on: ``--profile`` or the default."""
     name = getattr(args, "profile", None) or DEFAULT_PROFILE
-    return profile(name), name
+    return _with_settings(profile(name), name, args)
+
+
+def _with_settings(config: EngineConfig, name: str, args) -> tuple[EngineConfig, str]:
+    """``--set``'s sizes applied (the name then says so: "deep with window=64")."""
+    from fpgax.spec.config import with_settings
+
+    settings = getattr(args, "settings", None)
+    if not settings:
+        return config, name
+    return with_settings(config, settings), f"{name} with {', '.join(s.strip() for s in settings)}"
 
 
 def flow_and_config(args, path: Path | None = None) -> tuple[Flow, EngineConfig, str]:
     """Load the flow and choose its profile: ``--profile``, else the one a ``.bin`` flow's header names,
     else the default. A flow that does not fit the profile is refused before anything runs."""
     flow = load_flow(path or args.flow)
-    name = getattr(args, "profile", None) or flow.profile or DEFAULT_PROFILE
-    config = profile(name)
-    flow.check_fits(config, name, allow_rejects=getattr(args, "allow_rejects", False))
+    base = getattr(args, "profile", None) or flow.profile or DEFAULT_PROFILE
+    config, name = _with_settings(profile(base), base, args)
+    # (a .bin flow made for the profile runs with other --set sizes while its pool, which its order
+    # ids were resolved for, is the same: check_pool)
+    flow.check_fits(config, base, allow_rejects=getattr(args, "allow_rejects", False))
     return flow, config, name
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fpgax.cli import common
 from fpgax.errors import FpgaxError
+from fpgax.sim.drivers.axi_memory import HBM_LATENCY
 from fpgax.spec.config import PROFILES
 
 
@@ -129,11 +130,14 @@ def _compare(sub) -> None:
                        description="Model against RTL, event for event (timestamps aside). Prints "
                                    "'0 mismatches' with the counts, or the first divergence and exits 1.")
     p.add_argument("flow", type=Path)
-    common.add_profile(p, flow=True)
+    common.add_profile(p, flow=True, settings="e.g. a deep book's on-chip window")
     common.add_flow_checks(p)
     p.add_argument("--idle", type=common.fraction, default=0.0, help="chance per cycle that the input offers nothing")
     p.add_argument("--stall", type=common.fraction, default=0.0, help="chance per cycle that the output is not ready")
-    p.add_argument("--seed", type=int, default=1, help="seed of the idle/stall pattern")
+    p.add_argument("--memory-latency", type=common.cycle_range, default=HBM_LATENCY, metavar="LO,HI",
+                   help="a deep book's HBM: each access's latency drawn from LO..HI cycles (default: "
+                        f"{HBM_LATENCY[0]},{HBM_LATENCY[1]}, HBM's at the 300 MHz kernel clock; docs/deep-book.md)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the idle/stall pattern and the memory's latencies")
     common.add_json(p)
     p.set_defaults(func=_cmd_compare)
 
@@ -142,7 +146,7 @@ def _cmd_compare(args) -> int:
     from fpgax.sim.drivers.differential import compare
 
     flow, config, _ = common.flow_and_config(args)
-    result = compare(flow, config, args.idle, args.stall, args.seed)
+    result = compare(flow, config, args.idle, args.stall, args.seed, memory_latency=args.memory_latency)
     if result.divergence:
         common.emit(result.as_dict(), result.divergence.report() +
                     f"\n{result.mismatches} mismatch after {result.divergence.command_index} matching commands", args)
@@ -151,7 +155,9 @@ def _cmd_compare(args) -> int:
     common.emit(result.as_dict(),
                 f"0 mismatches: {result.commands:,} commands, {result.model_events:,} events ({kinds})\n"
                 f"rtl: {result.cycles:,} cycles ({result.cycles / max(result.commands, 1):.2f} per command), "
-                f"{result.rtl_seconds:.1f} s simulated; model {result.model_seconds:.1f} s", args)
+                f"{result.rtl_seconds:.1f} s simulated; model {result.model_seconds:.1f} s" +
+                (f"\nhbm: {result.memory['reads']:,} reads, {result.memory['writes']:,} writes (latencies "
+                 f"{args.memory_latency[0]}..{args.memory_latency[1]} cycles)" if result.memory else ""), args)
     return 0
 
 
@@ -167,7 +173,7 @@ def _lobster(sub) -> None:
     p.add_argument("-o", "--output", type=Path, help="FLOW.csv (required without --check)")
     p.add_argument("--check", action="store_true", help="replay the day and compare with the order-book file")
     p.add_argument("--backend", default="model", choices=("model", "rtl"), help="what --check replays on")
-    common.add_profile(p)
+    common.add_profile(p, settings="e.g. a deep book's on-chip window")
     common.add_json(p, "the check's counts")
     p.set_defaults(func=_cmd_lobster)
 

@@ -24,14 +24,11 @@ def register(sub) -> None:
             s.add_argument("--bitstreams", type=Path, default=Path("bitstreams"))
         s.set_defaults(func=_cmd_build)
     e = bsub.add_parser("estimate", help="Yosys resource and LUT-depth estimate for the xcu280 (fpgax[estimate])")
-    common.add_profile(e)
+    common.add_profile(e, settings="for a what-if estimate; the report names the settings")
     e.add_argument("--data-width", type=int, default=512, choices=(64, 128, 256, 512),
                    help="AXI data width of the kernel (default: 512)")
     common.add_json(e, "the report")
     e.add_argument("--work", type=Path, help="keep Yosys' files (Verilog, stat, netlist, log) here")
-    e.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="settings",
-                   help="another size than the profile's, for a what-if estimate (repeatable; e.g. --set symbols=5000 "
-                   "--set levels=128 --set default_band=1,128); the report names the settings")
     e.add_argument("--unit", metavar="NAME", help="one unit of the pipelined engine at the profile's sizes, between "
                    "registers, instead of the kernel (fpgax.hdl.unit_bench.UNITS: match-loop, matcher, "
                    "price-index, ...; a wrong name lists them)")
@@ -70,13 +67,9 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_estimate(args) -> int:
-    from fpgax.spec.config import with_settings
     from fpgax.toolflow.estimate import estimate, estimate_unit, format_report
 
     config, name = common.config_of(args)
-    if args.settings:
-        config = with_settings(config, args.settings)
-        name = f"{name} with {', '.join(s.strip() for s in args.settings)}"
     if args.unit:
         report = estimate_unit(args.unit, name, args.work, config)
     else:

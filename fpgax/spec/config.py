@@ -12,6 +12,11 @@ class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
 
 
+#: The smallest on-chip window a book side can have: the engine's level feed reads its index eight
+#: places a word (``LevelFeed``'s encoder groups), so a window has at least one whole word.
+MIN_WINDOW = 8
+
+
 def window_base(best: int, side: int, window: int) -> int:
     """The deep book's window policy (docs/deep-book.md): the base (the price at place 0) of a book
     side's window of ``window`` places (``window - 1`` levels and the spill place) that puts ``best``
@@ -48,12 +53,12 @@ class EngineConfig:
     * ``accounts``  A: accounts 0..A-1, every one enabled with no limits from reset.
     * ``snapshot_depth``  largest SNAPSHOT depth, in levels per side.
     * ``default_band``    (low, high) band of every symbol from reset, inclusive ticks.
-    * ``window``    W: the level places a book side keeps on chip, a power of two (a window of
-                    W - 1 levels and the spill place, docs/deep-book.md), the rest of the range
-                    in HBM; None (or ``levels``): the whole range on chip. Being wired into the
-                    engine: ``PipelinedEngine`` runs a profile with W < L while every level its
-                    commands touch lies in the windows where the reset (or SYMBOL on an empty
-                    book) puts them, and says so with its checks where one does not.
+    * ``window``    W: the level places a book side keeps on chip, a power of two, at least
+                    ``MIN_WINDOW`` (a window of W - 1 levels and the spill place,
+                    docs/deep-book.md), the rest of the range in HBM; None (or ``levels``): the
+                    whole range on chip. ``PipelinedEngine``'s deep mode (W < L) runs every
+                    command but the walks over the depth -- FOK's look-ahead, SNAPSHOT, HALT,
+                    MASS_CANCEL -- and band moves with levels in the depth (docs/deep-book.md).
     """
 
     symbols: int = 8
@@ -78,8 +83,10 @@ class EngineConfig:
         if not (1 <= lo <= hi and hi - lo + 1 <= self.levels):
             raise ConfigError(f"default band {self.default_band} must be 1 <= low <= high "
                              f"and at most {self.levels} levels wide")
-        if self.window is not None and not (4 <= self.window <= self.levels and self.window & (self.window - 1) == 0):
-            raise ConfigError(f"window {self.window}: a power of two, at least 4 and at most the {self.levels} levels")
+        if self.window is not None and not (MIN_WINDOW <= self.window <= self.levels
+                                            and self.window & (self.window - 1) == 0):
+            raise ConfigError(f"window {self.window}: a power of two, at least {MIN_WINDOW} and at most the "
+                              f"{self.levels} levels")
 
     @property
     def deep(self) -> bool:

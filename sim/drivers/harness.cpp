@@ -2,7 +2,7 @@
 // engine and writes every event it emits to an event file (.evt), with no Python in the loop.
 //
 //   Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout CYCLES] [--max-events N]
-//            [--vcd FILE]
+//            [--vcd FILE] [--mem-latency LO,HI] [--mem-ready P] [--mem-base ADDRESS]
 //
 // --idle P:  each cycle, with probability P, the source offers nothing (input idle)
 // --stall P: each cycle, with probability P, the sink is not ready (output backpressure)
@@ -12,13 +12,26 @@
 // events, counted by the ts_in they share (a runaway: no command can emit more than
 // EngineConfig.max_events_per_command), 2 on bad
 // arguments or files.
+//
+// A deep-book engine (built with -DFPGAX_DEPTH_BUS: its profile's window smaller than its range) has
+// an AXI4 master for its level rows in HBM; the harness serves it with DepthMemory, the C++ twin of
+// fpgax.sim.drivers.axi_memory.AxiMemory: every access takes its own latency, drawn uniformly from
+// --mem-latency LO,HI cycles (from the cycle its AR -- or its AW and W both -- is taken to the first
+// cycle its R or B may be offered); each ready is high with probability --mem-ready per cycle;
+// responses keep their order; a read returns the word as it is when its AR is taken, a write lands
+// on its strobed bytes when its B is taken; a word never written reads as random bits (a function of
+// its address: what another run left in HBM). The engine's region starts at --mem-base. A burst of
+// more than one beat or an address off a word's boundary is the engine's bug: exit 5. The JSON line
+// adds {"mem_reads", "mem_writes", "mem_latency_max"}; the run ends only with no access in flight.
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "Vfpgax_engine.h"
@@ -44,6 +57,119 @@ static void die(int code, const std::string& msg) {
     exit(code);
 }
 
+#ifdef FPGAX_DEPTH_BUS
+#define DEPTH(x) depth_bus___05F##x
+static const size_t MEM_WORD_BYTES = FPGAX_DEPTH_BUS / 8;
+static_assert(MEM_WORD_BYTES <= 32, "a write strobe of more than 32 bytes does not fit the harness's uint32_t");
+
+struct MemWord {
+    uint8_t bytes[MEM_WORD_BYTES];
+};
+
+static uint64_t splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+// The HBM the deep book's level rows live in (see the head of this file).
+struct DepthMemory {
+    uint64_t latency_lo = 24, latency_hi = 48;
+    double ready_p = 0.8;
+    std::mt19937_64 rng;
+    std::unordered_map<uint64_t, MemWord> words;
+    std::deque<std::pair<uint64_t, MemWord>> r_queue;          // (due cycle, data)
+    struct Write { uint64_t due, address; MemWord data; uint32_t strobe; };
+    std::deque<Write> b_queue;                                  // writes in flight
+    std::deque<uint64_t> aw_queue;                              // addresses waiting for their W
+    std::deque<std::pair<MemWord, uint32_t>> w_queue;           // data waiting for its AW
+    bool arready = false, awready = false, wready = false, r_offer = false, b_offer = false;
+    uint64_t reads = 0, writes = 0, latency_max = 0;
+
+    explicit DepthMemory(uint64_t seed) : rng(seed ^ 0xD1B54A32D192ED03ULL) {}
+
+    MemWord word(uint64_t address) {
+        auto it = words.find(address);
+        if (it != words.end()) return it->second;
+        MemWord w;
+        for (size_t i = 0; i < MEM_WORD_BYTES; i += 8) {
+            uint64_t bits = splitmix64(address * 131 + i);
+            memcpy(w.bytes + i, &bits, 8);
+        }
+        return w;
+    }
+    bool chance() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng) < ready_p; }
+    uint64_t due(uint64_t now, uint64_t last, bool any) {
+        uint64_t at = now + std::uniform_int_distribution<uint64_t>(latency_lo, latency_hi)(rng);
+        return (any && at <= last) ? last + 1 : at;
+    }
+    bool empty() const { return r_queue.empty() && b_queue.empty() && aw_queue.empty() && w_queue.empty(); }
+
+    // the slave's outputs for this cycle, before the engine is evaluated
+    void drive(Vfpgax_engine* top, uint64_t now) {
+        arready = chance(), awready = chance(), wready = chance();
+        top->DEPTH(arready) = arready;
+        top->DEPTH(awready) = awready;
+        top->DEPTH(wready) = wready;
+        r_offer = !r_queue.empty() && r_queue.front().first <= now;
+        top->DEPTH(rvalid) = r_offer;
+        top->DEPTH(rlast) = r_offer;
+        top->DEPTH(rresp) = 0;
+        top->DEPTH(rid) = 0;
+        if (r_offer) memcpy(top->DEPTH(rdata).data(), r_queue.front().second.bytes, MEM_WORD_BYTES);
+        b_offer = !b_queue.empty() && b_queue.front().due <= now;
+        top->DEPTH(bvalid) = b_offer;
+        top->DEPTH(bresp) = 0;
+        top->DEPTH(bid) = 0;
+    }
+
+    // the handshakes as they stand before the edge
+    void observe(Vfpgax_engine* top, uint64_t now) {
+        bool ar = arready && top->DEPTH(arvalid), aw = awready && top->DEPTH(awvalid);
+        bool w = wready && top->DEPTH(wvalid);
+        bool r_taken = r_offer && top->DEPTH(rready), b_taken = b_offer && top->DEPTH(bready);
+        if (ar) {
+            uint64_t address = top->DEPTH(araddr);
+            if (top->DEPTH(arlen) != 0) die(5, "the engine asked HBM for a read burst of more than one beat");
+            if (address % MEM_WORD_BYTES) die(5, "the engine read HBM off a word's boundary");
+            uint64_t at = due(now, r_queue.empty() ? 0 : r_queue.back().first, !r_queue.empty());
+            latency_max = std::max(latency_max, at - now);
+            r_queue.emplace_back(at, word(address));
+            reads++;
+        }
+        if (aw) {
+            uint64_t address = top->DEPTH(awaddr);
+            if (top->DEPTH(awlen) != 0) die(5, "the engine wrote HBM in a burst of more than one beat");
+            if (address % MEM_WORD_BYTES) die(5, "the engine wrote HBM off a word's boundary");
+            aw_queue.push_back(address);
+        }
+        if (w) {
+            std::pair<MemWord, uint32_t> data;
+            memcpy(data.first.bytes, top->DEPTH(wdata).data(), MEM_WORD_BYTES);
+            data.second = top->DEPTH(wstrb);
+            w_queue.push_back(data);
+        }
+        while (!aw_queue.empty() && !w_queue.empty()) {
+            uint64_t at = due(now, b_queue.empty() ? 0 : b_queue.back().due, !b_queue.empty());
+            b_queue.push_back({at, aw_queue.front(), w_queue.front().first, w_queue.front().second});
+            aw_queue.pop_front();
+            w_queue.pop_front();
+            writes++;
+        }
+        if (r_taken) r_queue.pop_front();
+        if (b_taken) {
+            Write& done = b_queue.front();
+            MemWord old = word(done.address);
+            for (size_t b = 0; b < MEM_WORD_BYTES; b++)
+                if (done.strobe >> b & 1) old.bytes[b] = done.data.bytes[b];
+            words[done.address] = old;
+            b_queue.pop_front();
+        }
+    }
+};
+#endif
+
 static std::vector<uint8_t> read_file(const char* path) {
     FILE* f = fopen(path, "rb");
     if (!f) die(2, std::string("cannot open ") + path);
@@ -60,6 +186,8 @@ int main(int argc, char** argv) {
     double idle_p = 0, stall_p = 0;
     uint64_t seed = 1, timeout = 1000000, max_events = UINT64_MAX;
     const char* vcd_path = nullptr;
+    uint64_t mem_lo = 24, mem_hi = 48, mem_base = 0;
+    double mem_ready = 0.8;
     for (int i = 3; i + 1 < argc; i += 2) {
         std::string opt = argv[i];
         if (opt == "--idle") idle_p = atof(argv[i + 1]);
@@ -68,8 +196,15 @@ int main(int argc, char** argv) {
         else if (opt == "--timeout") timeout = strtoull(argv[i + 1], nullptr, 10);
         else if (opt == "--max-events") max_events = strtoull(argv[i + 1], nullptr, 10);
         else if (opt == "--vcd") vcd_path = argv[i + 1];
+        else if (opt == "--mem-latency") {
+            if (sscanf(argv[i + 1], "%llu,%llu", (unsigned long long*)&mem_lo, (unsigned long long*)&mem_hi) != 2
+                || mem_lo > mem_hi) die(2, "--mem-latency LO,HI: two cycle counts, LO <= HI");
+        }
+        else if (opt == "--mem-ready") mem_ready = atof(argv[i + 1]);
+        else if (opt == "--mem-base") mem_base = strtoull(argv[i + 1], nullptr, 0);
         else die(2, "unknown option " + opt);
     }
+    if (!(mem_ready > 0 && mem_ready <= 1)) die(2, "--mem-ready P: a chance in (0, 1]");
 
     std::vector<uint8_t> in = read_file(argv[1]);
     if (in.size() < HDR_BYTES || memcmp(in.data(), "FPGAXCMD", 8) != 0) die(2, "not an fpgax command file");
@@ -105,6 +240,18 @@ int main(int argc, char** argv) {
         }
     };
 
+#ifdef FPGAX_DEPTH_BUS
+    DepthMemory mem(seed);
+    mem.latency_lo = mem_lo, mem.latency_hi = mem_hi, mem.ready_p = mem_ready;
+    top->depth_base = mem_base;
+#define MEM_DRIVE(now) mem.drive(top, now)
+#define MEM_OBSERVE(now) mem.observe(top, now)
+#define MEM_EMPTY mem.empty()
+#else
+#define MEM_DRIVE(now)
+#define MEM_OBSERVE(now)
+#define MEM_EMPTY true
+#endif
     top->clk = 0;
     top->rst = 1;
     top->IN_VALID = 0;
@@ -114,7 +261,11 @@ int main(int argc, char** argv) {
     top->rst = 0;
     top->eval();
     uint64_t init_cycles = 0;
-    while (!top->IN_READY) {
+    for (;;) {
+        MEM_DRIVE(init_cycles);
+        top->eval();
+        if (top->IN_READY) break;
+        MEM_OBSERVE(init_cycles);
         tick();
         if (++init_cycles > 100000000ULL) die(3, "engine never became ready after reset");
     }
@@ -127,6 +278,7 @@ int main(int argc, char** argv) {
         top->IN_VALID = offer;
         if (offer) memcpy(top->IN_PAYLOAD.data(), cmds + next * CMD_BYTES, CMD_BYTES);
         top->OUT_READY = !(stall_p > 0 && uni(rng) < stall_p);
+        MEM_DRIVE(init_cycles + cycles);
         top->eval();
         bool in_fire = top->IN_VALID && top->IN_READY;
         bool out_fire = top->OUT_VALID && top->OUT_READY;
@@ -144,8 +296,9 @@ int main(int argc, char** argv) {
                 exit(4);
             }
         }
-        bool done = next == count && top->idle;
+        bool done = next == count && top->idle && MEM_EMPTY;
         if (done) break;
+        MEM_OBSERVE(init_cycles + cycles);
         tick();
         cycles++;
         if (in_fire) next++;
@@ -174,8 +327,13 @@ int main(int argc, char** argv) {
 #endif
     top->final();
     delete top;
-    printf("{\"commands\": %llu, \"events\": %llu, \"cycles\": %llu, \"init_cycles\": %llu}\n",
+    printf("{\"commands\": %llu, \"events\": %llu, \"cycles\": %llu, \"init_cycles\": %llu",
            (unsigned long long)count, (unsigned long long)n_events, (unsigned long long)cycles,
            (unsigned long long)init_cycles);
+#ifdef FPGAX_DEPTH_BUS
+    printf(", \"mem_reads\": %llu, \"mem_writes\": %llu, \"mem_latency_max\": %llu",
+           (unsigned long long)mem.reads, (unsigned long long)mem.writes, (unsigned long long)mem.latency_max);
+#endif
+    printf("}\n");
     return 0;
 }

@@ -4,6 +4,10 @@
 ``harness.cpp`` (once: the binary is cached under ``$FPGAX_CACHE`` or ``~/.cache/fpgax``, keyed by
 a hash of the Verilog, the harness and the Verilator version). ``run(commands, config)`` streams
 resolved commands through it and returns the events, the way ``MatchingModel.run`` does.
+
+A deep-book configuration (``config.deep``: a window smaller than the range) has its level rows in
+HBM: the harness serves the engine's AXI4 master with a memory whose every access takes its own
+latency, drawn from ``memory_latency`` (default ``HBM_LATENCY``, the figure of docs/deep-book.md).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from fpgax.formats.flows import read_records, write_records
 from fpgax.progress import Step
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
+
+from .axi_memory import HBM_LATENCY
 
 HARNESS = Path(__file__).with_name("harness.cpp")
 TOP = "fpgax_engine"
@@ -162,8 +168,18 @@ def build(config: EngineConfig, trace: bool = False) -> Path:
                "FPGAX_HDR_BYTES": p.FILE_HEADER.size, "FPGAX_PROTOCOL_VERSION": p.PROTOCOL_VERSION,
                "FPGAX_TS_IN_OFFSET": p.EVENT["ts_in"].offset}
     engine = engine_kind()
+    if has_depth_bus(config, engine):
+        from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
+
+        defines["FPGAX_DEPTH_BUS"] = HBM_DATA_WIDTH
     return build_harness(TOP, lambda: verilog(config, engine), HARNESS, defines, build_key(config, trace),
                          f"the engine for {_describe(config)}", trace=trace, extra={"config": config.as_dict()})
+
+
+def has_depth_bus(config: EngineConfig, engine: str | None = None) -> bool:
+    """The engine has the deep book's HBM port (the pipelined engine of a deep configuration; the
+    FSM engine it replaced keeps every level on chip)."""
+    return config.deep and (engine or engine_kind()) == "pipelined"
 
 
 def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str, what: str, *,
@@ -207,7 +223,10 @@ def _describe(config: EngineConfig) -> str:
     from fpgax.spec.config import name_of
 
     name = name_of(config)
-    return f"profile {name}" if name else f"{config.symbols} symbols x {config.levels} levels x {config.pool} orders"
+    if name:
+        return f"profile {name}"
+    window = f" ({config.window}-place windows)" if config.deep else ""
+    return f"{config.symbols} symbols x {config.levels} levels{window} x {config.pool} orders"
 
 
 def _ensure(path: Path) -> Path:
@@ -224,6 +243,9 @@ class RtlRun:
     cycles: int
     init_cycles: int
     harness_seconds: float = 0.0   #: wall time of the harness process alone (no file I/O on this side)
+    #: the deep book's HBM traffic (``reads``, ``writes``, ``latency_max`` in cycles); empty for an
+    #: engine without the port
+    memory: dict | None = None
     _events: list | None = None
 
     @property
@@ -234,12 +256,22 @@ class RtlRun:
 
 
 def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
-        vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None) -> RtlRun:
+        vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None,
+        memory_latency: tuple[int, int] = HBM_LATENCY, memory_ready: float = 0.8,
+        memory_base: int = 1 << 32) -> RtlRun:
     """Run resolved commands (``Command`` objects or a ``COMMAND_DTYPE`` array) through the RTL; return
     its events and cycle counts.
 
     The harness stops with an error on a hang (no handshake for ``timeout`` cycles) and on a
-    runaway command (more than ``max_events`` events, by default the bound no command can pass)."""
+    runaway command (more than ``max_events`` events, by default the bound no command can pass).
+    For a deep configuration, each HBM access takes a latency drawn from ``memory_latency`` (cycles,
+    low..high, seeded by ``seed``), each of the memory's ready signals is high with chance
+    ``memory_ready``, and the engine's region starts at ``memory_base``."""
+    low, high = memory_latency
+    if not 0 <= low <= high:
+        raise RtlError(f"memory latency {low}..{high}: cycle counts, low <= high")
+    if not 0.0 < memory_ready <= 1.0:
+        raise RtlError(f"memory ready {memory_ready}: a chance in (0, 1]")
     binary = build(config, trace=vcd is not None)
     array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
@@ -250,6 +282,9 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
                 "--max-events", str(max_events or config.max_events_per_command)]
         if vcd is not None:
             argv += ["--vcd", str(vcd)]
+        if has_depth_bus(config):
+            argv += ["--mem-latency", f"{low},{high}", "--mem-ready", str(memory_ready),
+                     "--mem-base", str(memory_base)]
         t0 = time.perf_counter()
         result = subprocess.run(argv, capture_output=True, text=True)
         harness_seconds = time.perf_counter() - t0
@@ -257,4 +292,5 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
             raise RtlError(f"RTL run failed (exit {result.returncode}): {result.stderr.strip()}")
         stats = json.loads(result.stdout.strip().splitlines()[-1])
         records = read_records(evt_file).records
-    return RtlRun(records, stats["cycles"], stats["init_cycles"], harness_seconds)
+    memory = {key[4:]: value for key, value in stats.items() if key.startswith("mem_")}
+    return RtlRun(records, stats["cycles"], stats["init_cycles"], harness_seconds, memory or None)

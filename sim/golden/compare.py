@@ -66,6 +66,8 @@ class Comparison:
     rtl_seconds: float
     divergence: Divergence | None = None
     counts: dict = field(default_factory=dict)
+    #: a deep book's HBM traffic in the RTL run (``reads``, ``writes``, ``latency_max``), else None
+    memory: dict | None = None
 
     @property
     def mismatches(self) -> int:
@@ -75,6 +77,8 @@ class Comparison:
         out = {"commands": self.commands, "model_events": self.model_events, "rtl_events": self.rtl_events,
                "cycles": self.cycles, "mismatches": self.mismatches, "events_by_type": self.counts,
                "model_seconds": round(self.model_seconds, 3), "rtl_seconds": round(self.rtl_seconds, 3)}
+        if self.memory is not None:
+            out["hbm"] = self.memory
         if self.divergence:
             out["divergence"] = self.divergence.__dict__
         return out
