@@ -58,6 +58,21 @@ def test_first_and_last_event_latency_per_command_with_wrap():
     assert "16.0" in latency.format_report(report).split("resting add")[1].split("\n")[0]   # 4 cycles, 4 ns each
 
 
+def test_the_deep_books_split_by_hbm_accesses_with_no_ns_without_a_clock():
+    commands = [p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, qty=5, price=10) for _ in range(3)]
+    events = [event(E.ACCEPTED, 0, 4), event(E.ACCEPTED, 10, 200), event(E.ACCEPTED, 300, 306)]
+    report = latency.latency_report(commands, events, None, "test", "no clock", hbm=[0, 3, 0])
+    assert report["deep"]["on_chip"]["first"]["count"] == 2 and report["deep"]["on_chip"]["first"]["max"] == 6
+    assert report["deep"]["hbm"]["first"]["count"] == 1 and report["deep"]["hbm"]["first"]["p50"] == 190
+    assert report["deep_classes"]["resting add"]["hbm"]["last"]["max"] == 190
+    assert "ns" not in report["all"]["first"] and "ns" not in report["deep"]["hbm"]["first"]
+    text = latency.format_report(report)
+    assert "cycles (no ns)" in text and "p50 ns" not in text
+    assert text.split("resting add / hbm")[1].split()[:3] == ["1", "190", "190"]
+    with pytest.raises(ValueError, match="3 commands but 2 HBM access counts"):
+        latency.latency_report(commands, events, None, "test", "no clock", hbm=[0, 1])
+
+
 def test_diff_says_what_got_better_or_worse():
     old = {"all": {"first": {"p99": 10, "count": 5}}, "model": {"commands_per_s": 100}, "name": "x"}
     new = {"all": {"first": {"p99": 12, "count": 9}}, "model": {"commands_per_s": 150}, "name": "y"}

@@ -141,3 +141,28 @@ def test_memory_latencies_and_windows_are_checked_with_clear_errors(tmp_path, ca
     with pytest.raises(SystemExit):
         main(["compare", str(flow), "--memory-latency", "60,0"])
     assert "expected LO,HI" in capsys.readouterr().err
+
+
+def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_path, capsys):
+    """``fpgax bench latency`` on a deep configuration: every command in one of the two classes
+    (by the harness's count of the HBM accesses from its take to the next command's), the ones
+    that waited for HBM slower at the top; cycles only, as no timing estimate of the deep engine
+    meets its clock (ns with --clock-mhz)."""
+    from fpgax.formats.flows import save_flow
+
+    flow = tmp_path / "walk.bin"
+    save_flow(flow, walk_flow(3_000, 5, walk=24).commands, pool=DEEP64.pool, profile="deep")
+    out = tmp_path / "latency.json"
+    assert main(["bench", "latency", str(flow), "--profile", "deep", "--set", "window=64", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "cycles (no ns)" in text and "resting add / hbm" in text
+    report = json.loads(out.read_text())
+    deep = report["deep"]
+    assert deep["on_chip"]["first"]["count"] + deep["hbm"]["first"]["count"] == report["commands"] == 3_000
+    assert deep["hbm"]["first"]["count"] > 100 and "ns" not in deep["hbm"]["first"]
+    assert deep["hbm"]["last"]["max"] > deep["on_chip"]["last"]["max"] >= 1
+    for split in report["deep_classes"].values():
+        assert set(split) <= {"on_chip", "hbm"}
+    assert main(["bench", "latency", str(flow), "--profile", "deep", "--set", "window=64", "--clock-mhz", "200",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["deep"]["hbm"]["first"]["ns"]["p50"] > 0

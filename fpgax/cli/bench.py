@@ -33,7 +33,7 @@ def register(sub) -> None:
     lat = bsub.add_parser("latency", help="per-command latency percentiles and a histogram/CDF figure per class")
     lat.add_argument("flow", type=Path)
     lat.add_argument("--backend", default="rtl", choices=("rtl", "sim", "alveo"))
-    common.add_profile(lat, flow=True)
+    common.add_profile(lat, flow=True, settings="e.g. a deep book's on-chip window (rtl: its HBM classes)")
     common.add_flow_checks(lat)
     lat.add_argument("--clock-mhz", type=float, help="clock for the ns columns (default: the kernel clock target)")
     common.add_json(lat, "the report")
@@ -180,12 +180,19 @@ def _cmd_latency(args) -> int:
     from fpgax.spec import protocol as p
 
     flow, config, _ = common.flow_and_config(args)
-    clock, source = _clock(args)
+    hbm = None
+    if config.deep and not args.clock_mhz:
+        # (the u280 estimate is the kernel's, whose engine keeps every level on chip)
+        clock, source = None, ("no ns: no timing estimate of the deep book's engine meets its clock yet "
+                               "(docs/deep-book.md); give --clock-mhz for ns")
+    else:
+        clock, source = _clock(args)
     if args.backend == "rtl":
         from fpgax.sim.drivers import rtl
 
         commands = resolved(flow, config)
-        events = rtl.run(commands, config).events
+        run = rtl.run(commands, config, memory_log=rtl.has_depth_bus(config))
+        events, hbm = run.events, run.memory_per_command
     else:
         from fpgax.progress import Progress
 
@@ -197,7 +204,7 @@ def _cmd_latency(args) -> int:
             raise FpgaxError(f"{host} commands were rejected by the host (duplicate client ids): "
                              "latency needs every command to reach the engine")
         events = p.array_to_events(array)
-    report = latency_report(commands, events, clock, args.backend, source)
+    report = latency_report(commands, events, clock, args.backend, source, hbm=hbm)
     common.emit(public(report), format_report(report), args)
     if args.plot:
         plot(report, args.plot)

@@ -9,7 +9,13 @@ Report (``latency_report``, JSON keys): ``backend``, ``clock_mhz``, ``clock_sour
 ``events``, ``classes`` -> name -> {``first``, ``last``} -> {``count``, ``mean``, ``p50``, ``p90``,
 ``p99``, ``p99.9``, ``max``} in cycles plus ``ns`` -> the same statistics in ns at the clock
 (cycles x 1000 / clock_mhz), and ``all`` (every command) in the same shape. Percentiles are
-nearest-rank.
+nearest-rank. With no clock (``clock_mhz`` None: no timing estimate of the engine measured that
+meets it, as for the deep book's engine today) the figures are cycles only.
+
+The deep book (``hbm``: each command's HBM accesses, from the harness's memory log): ``deep`` ->
+``on_chip`` and ``hbm`` (commands with no access / with one or more, from the cycle the command
+was taken to the next one's: what it waited for, its spills and refills) -> {``first``, ``last``},
+and ``deep_classes`` -> class -> the same split.
 """
 
 from __future__ import annotations
@@ -48,8 +54,11 @@ def per_command(commands, events) -> list[tuple[str, int, int]]:
     return out
 
 
-def latency_report(commands, events, clock_mhz: float, backend: str, clock_source: str) -> dict:
+def latency_report(commands, events, clock_mhz: float | None, backend: str, clock_source: str,
+                   hbm=None) -> dict:
     rows = per_command(commands, events)
+    if hbm is not None and len(hbm) != len(rows):
+        raise ValueError(f"{len(rows)} commands but {len(hbm)} HBM access counts")
     classes = defaultdict(lambda: ([], []))
     for name, first, last in rows:
         classes[name][0].append(first)
@@ -57,30 +66,55 @@ def latency_report(commands, events, clock_mhz: float, backend: str, clock_sourc
     def timed(values):
         """The distribution in cycles, with its percentiles also in ns at the clock."""
         d = distribution(values)
-        d["ns"] = {k: round(v * 1000.0 / clock_mhz, 2) for k, v in d.items() if k != "count"}
+        if clock_mhz:
+            d["ns"] = {k: round(v * 1000.0 / clock_mhz, 2) for k, v in d.items() if k != "count"}
         return d
 
+    def split(selected):
+        """{on_chip, hbm} -> {first, last} of the rows ``selected`` (indexes), by their HBM accesses."""
+        out = {}
+        for kind, wanted in (("on_chip", False), ("hbm", True)):
+            chosen = [rows[i] for i in selected if (hbm[i] > 0) == wanted]
+            if chosen:
+                out[kind] = {"first": timed([r[1] for r in chosen]), "last": timed([r[2] for r in chosen])}
+        return out
+
+    deep = {}
+    if hbm is not None:
+        by_class = defaultdict(list)
+        for i, row in enumerate(rows):
+            by_class[row[0]].append(i)
+        deep = {"deep": split(range(len(rows))),
+                "deep_classes": {name: split(indexes) for name, indexes in sorted(by_class.items())}}
     return {
         "backend": backend, "clock_mhz": clock_mhz, "clock_source": clock_source,
         "commands": len(commands), "events": len(events),
         "classes": {name: {"first": timed(f), "last": timed(la)} for name, (f, la) in sorted(classes.items())},
         "all": {"first": timed([r[1] for r in rows]), "last": timed([r[2] for r in rows])},
+        **deep,
         "_samples": {name: (f, la) for name, (f, la) in classes.items()},
     }
 
 
 def format_report(report: dict) -> str:
-    ns = 1000.0 / report["clock_mhz"]
+    clock = report["clock_mhz"]
     keys = ("p50", "p90", "p99", "p99.9", "max")
-    lines = [f"{report['commands']:,} commands on {report['backend']}; cycles, and ns at {report['clock_mhz']:g} MHz "
-             f"({report['clock_source']})",
-             "command accepted -> first event / -> last event of the command:",
-             f"  {'class':<24}{'count':>8}" + "".join(f"{k:>8}" for k in keys)
-             + f"{'p50 ns':>9}{'p99 ns':>9}{'last p99':>10}"]
-    for name, d in [*report["classes"].items(), ("all", report["all"])]:
+    head = f"  {'class':<32}{'count':>8}" + "".join(f"{k:>8}" for k in keys) + \
+        (f"{'p50 ns':>9}{'p99 ns':>9}" if clock else "") + f"{'last p99':>10}"
+
+    def row(name, d):
         f = d["first"]
-        lines.append(f"  {name:<24}{f['count']:>8,}" + "".join(f"{f[k]:>8}" for k in keys)
-                     + f"{f['p50'] * ns:>9.1f}{f['p99'] * ns:>9.1f}{d['last']['p99']:>10}")
+        ns = f"{f['p50'] * 1000.0 / clock:>9.1f}{f['p99'] * 1000.0 / clock:>9.1f}" if clock else ""
+        return f"  {name:<32}{f['count']:>8,}" + "".join(f"{f[k]:>8}" for k in keys) + ns + f"{d['last']['p99']:>10}"
+    at = f"cycles, and ns at {clock:g} MHz" if clock else "cycles (no ns)"
+    lines = [f"{report['commands']:,} commands on {report['backend']}; {at} ({report['clock_source']})",
+             "command accepted -> first event / -> last event of the command:", head]
+    lines += [row(name, d) for name, d in [*report["classes"].items(), ("all", report["all"])]]
+    if "deep" in report:
+        lines += ["the deep book: commands with no HBM access from their take to the next command's (on chip) "
+                  "and with some (hbm):", head]
+        for name, split in [*report["deep_classes"].items(), ("all", report["deep"])]:
+            lines += [row(f"{name} / {kind}", d) for kind, d in split.items()]
     return "\n".join(lines)
 
 
@@ -94,14 +128,14 @@ def plot(report: dict, path) -> None:
     cols = 3
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
-    ns = 1000.0 / report["clock_mhz"]
+    clock = report["clock_mhz"]
     for ax, name in zip(axes.flat, names, strict=False):
         first, last = (sorted(v) for v in samples[name])
         bins = histogram(last)
         ax.bar([b[0] for b in bins], [b[2] for b in bins], width=[b[1] - b[0] + 1 for b in bins], align="edge",
                color="#c9d6ea")
         ax.set_title(f"{name} (n={len(last):,})", fontsize=9)
-        ax.set_xlabel(f"cycles (x{ns:.2f} ns)")
+        ax.set_xlabel(f"cycles (x{1000.0 / clock:.2f} ns)" if clock else "cycles")
         cdf = ax.twinx()
         for values, color, label in ((first, "#4c72b0", "first event"), (last, "#dd8452", "last event")):
             cdf.step(values, [(i + 1) / len(values) for i in range(len(values))], where="post", color=color,
@@ -110,7 +144,8 @@ def plot(report: dict, path) -> None:
         cdf.legend(loc="lower right", fontsize=7)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    fig.suptitle(f"command accepted -> its first / last event, {report['backend']}, {report['clock_mhz']:g} MHz")
+    fig.suptitle(f"command accepted -> its first / last event, {report['backend']}"
+                 + (f", {clock:g} MHz" if clock else ", cycles"))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

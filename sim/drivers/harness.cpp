@@ -2,7 +2,7 @@
 // engine and writes every event it emits to an event file (.evt), with no Python in the loop.
 //
 //   Vharness IN.bin OUT.evt [--idle P] [--stall P] [--seed S] [--timeout CYCLES] [--max-events N]
-//            [--vcd FILE] [--mem-latency LO,HI] [--mem-ready P] [--mem-base ADDRESS]
+//            [--vcd FILE] [--mem-latency LO,HI] [--mem-ready P] [--mem-base ADDRESS] [--mem-log FILE]
 //
 // --idle P:  each cycle, with probability P, the source offers nothing (input idle)
 // --stall P: each cycle, with probability P, the sink is not ready (output backpressure)
@@ -23,6 +23,8 @@
 // its address: what another run left in HBM). The engine's region starts at --mem-base. A burst of
 // more than one beat or an address off a word's boundary is the engine's bug: exit 5. The JSON line
 // adds {"mem_reads", "mem_writes", "mem_latency_max"}; the run ends only with no access in flight.
+// --mem-log FILE: a uint32 per command, the HBM accesses (reads and writes asked) from the cycle it
+// was taken to the cycle the next one was -- what the command waited for, or left running.
 
 #include <cstdint>
 #include <cstdio>
@@ -86,6 +88,11 @@ struct DepthMemory {
     std::deque<std::pair<MemWord, uint32_t>> w_queue;           // data waiting for its AW
     bool arready = false, awready = false, wready = false, r_offer = false, b_offer = false;
     uint64_t reads = 0, writes = 0, latency_max = 0;
+    std::vector<uint32_t>* per_command = nullptr;   // (--mem-log) accesses by the command taken last
+    const uint64_t* taken = nullptr;                  // commands taken so far
+    void count() {
+        if (per_command && *taken > 0) (*per_command)[*taken - 1]++;
+    }
 
     explicit DepthMemory(uint64_t seed) : rng(seed ^ 0xD1B54A32D192ED03ULL) {}
 
@@ -137,12 +144,14 @@ struct DepthMemory {
             latency_max = std::max(latency_max, at - now);
             r_queue.emplace_back(at, word(address));
             reads++;
+            count();
         }
         if (aw) {
             uint64_t address = top->DEPTH(awaddr);
             if (top->DEPTH(awlen) != 0) die(5, "the engine wrote HBM in a burst of more than one beat");
             if (address % MEM_WORD_BYTES) die(5, "the engine wrote HBM off a word's boundary");
             aw_queue.push_back(address);
+            count();
         }
         if (w) {
             std::pair<MemWord, uint32_t> data;
@@ -187,6 +196,7 @@ int main(int argc, char** argv) {
     uint64_t seed = 1, timeout = 1000000, max_events = UINT64_MAX;
     const char* vcd_path = nullptr;
     uint64_t mem_lo = 24, mem_hi = 48, mem_base = 0;
+    const char* mem_log = nullptr;
     double mem_ready = 0.8;
     for (int i = 3; i + 1 < argc; i += 2) {
         std::string opt = argv[i];
@@ -202,6 +212,7 @@ int main(int argc, char** argv) {
         }
         else if (opt == "--mem-ready") mem_ready = atof(argv[i + 1]);
         else if (opt == "--mem-base") mem_base = strtoull(argv[i + 1], nullptr, 0);
+        else if (opt == "--mem-log") mem_log = argv[i + 1];
         else die(2, "unknown option " + opt);
     }
     if (!(mem_ready > 0 && mem_ready <= 1)) die(2, "--mem-ready P: a chance in (0, 1]");
@@ -240,14 +251,18 @@ int main(int argc, char** argv) {
         }
     };
 
+    uint64_t next = 0;                       // commands taken
 #ifdef FPGAX_DEPTH_BUS
     DepthMemory mem(seed);
     mem.latency_lo = mem_lo, mem.latency_hi = mem_hi, mem.ready_p = mem_ready;
     top->depth_base = mem_base;
+    std::vector<uint32_t> per_command(mem_log ? count : 0);
+    if (mem_log) mem.per_command = &per_command, mem.taken = &next;
 #define MEM_DRIVE(now) mem.drive(top, now)
 #define MEM_OBSERVE(now) mem.observe(top, now)
 #define MEM_EMPTY mem.empty()
 #else
+    if (mem_log) die(2, "--mem-log: this engine has no HBM port (not a deep-book configuration)");
 #define MEM_DRIVE(now)
 #define MEM_OBSERVE(now)
 #define MEM_EMPTY true
@@ -271,7 +286,7 @@ int main(int argc, char** argv) {
     }
 
     std::vector<uint8_t> events;
-    uint64_t next = 0, cycles = 0, quiet = 0, same_command = 0;
+    uint64_t cycles = 0, quiet = 0, same_command = 0;
     uint32_t last_ts_in = 0;
     for (;;) {
         bool offer = next < count && !(idle_p > 0 && uni(rng) < idle_p);
@@ -322,6 +337,14 @@ int main(int argc, char** argv) {
     fwrite(hdr, 1, HDR_BYTES, out);
     fwrite(events.data(), 1, events.size(), out);
     fclose(out);
+#ifdef FPGAX_DEPTH_BUS
+    if (mem_log) {
+        FILE* log = fopen(mem_log, "wb");
+        if (!log) die(2, std::string("cannot write ") + mem_log);
+        fwrite(per_command.data(), sizeof(uint32_t), per_command.size(), log);
+        fclose(log);
+    }
+#endif
 #if VM_TRACE
     if (vcd) vcd->close();
 #endif

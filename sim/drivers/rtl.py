@@ -243,9 +243,12 @@ class RtlRun:
     cycles: int
     init_cycles: int
     harness_seconds: float = 0.0   #: wall time of the harness process alone (no file I/O on this side)
-    #: the deep book's HBM traffic (``reads``, ``writes``, ``latency_max`` in cycles); empty for an
+    #: the deep book's HBM traffic (``reads``, ``writes``, ``latency_max`` in cycles); None for an
     #: engine without the port
     memory: dict | None = None
+    #: with ``memory_log``: the HBM accesses asked from each command's take to the next one's
+    #: (a ``uint32`` array, a count a command)
+    memory_per_command: np.ndarray | None = None
     _events: list | None = None
 
     @property
@@ -258,7 +261,7 @@ class RtlRun:
 def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
         vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None,
         memory_latency: tuple[int, int] = HBM_LATENCY, memory_ready: float = 0.8,
-        memory_base: int = 1 << 32) -> RtlRun:
+        memory_base: int = 1 << 32, memory_log: bool = False) -> RtlRun:
     """Run resolved commands (``Command`` objects or a ``COMMAND_DTYPE`` array) through the RTL; return
     its events and cycle counts.
 
@@ -266,12 +269,15 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
     runaway command (more than ``max_events`` events, by default the bound no command can pass).
     For a deep configuration, each HBM access takes a latency drawn from ``memory_latency`` (cycles,
     low..high, seeded by ``seed``), each of the memory's ready signals is high with chance
-    ``memory_ready``, and the engine's region starts at ``memory_base``."""
+    ``memory_ready``, and the engine's region starts at ``memory_base``; ``memory_log`` counts the
+    accesses by command (``RtlRun.memory_per_command``)."""
     low, high = memory_latency
     if not 0 <= low <= high:
         raise RtlError(f"memory latency {low}..{high}: cycle counts, low <= high")
     if not 0.0 < memory_ready <= 1.0:
         raise RtlError(f"memory ready {memory_ready}: a chance in (0, 1]")
+    if memory_log and not has_depth_bus(config):
+        raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
     binary = build(config, trace=vcd is not None)
     array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
@@ -285,6 +291,8 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
         if has_depth_bus(config):
             argv += ["--mem-latency", f"{low},{high}", "--mem-ready", str(memory_ready),
                      "--mem-base", str(memory_base)]
+        if memory_log:
+            argv += ["--mem-log", str(Path(tmp) / "memory.bin")]
         t0 = time.perf_counter()
         result = subprocess.run(argv, capture_output=True, text=True)
         harness_seconds = time.perf_counter() - t0
@@ -292,5 +300,6 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
             raise RtlError(f"RTL run failed (exit {result.returncode}): {result.stderr.strip()}")
         stats = json.loads(result.stdout.strip().splitlines()[-1])
         records = read_records(evt_file).records
+        per_command = np.fromfile(Path(tmp) / "memory.bin", dtype="<u4") if memory_log else None
     memory = {key[4:]: value for key, value in stats.items() if key.startswith("mem_")}
-    return RtlRun(records, stats["cycles"], stats["init_cycles"], harness_seconds, memory or None)
+    return RtlRun(records, stats["cycles"], stats["init_cycles"], harness_seconds, memory or None, per_command)
