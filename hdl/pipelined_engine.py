@@ -216,11 +216,18 @@ class PipelinedEngine(wiring.Component):
             # gate's: a rest or a cancel at a level off its side's window)
             m.submodules.depth = depth = DepthStore(2 * cfg.symbols, cfg.levels, 2 * k)
             m.submodules.mover = mover = WindowMover(k, bb, lb, cfg.levels, ROWS_LATENCY, checks=self.checks)
-            # (the depth's requests: the mover's and the refill's FIND, each 0 while it offers none)
-            refill_request = Signal(depth.requests.payload.shape())
+            # (the depth's requests: the mover's and the refill's FIND, each 0 while it offers none;
+            # a FIND's fields alone are the refill's, the row and the occupied bit the mover's)
+            finds = ("op", "book", "idx", "down", "inclusive")
+            refill_request = Signal(data.StructLayout({name: field.shape for name, field
+                                                       in depth.requests.payload.shape() if name in finds}))
             refill_asks, refill_takes = Signal(), Signal()
+            theirs, asked = mover.depth_requests.payload, depth.requests.payload
+            m.d.comb += [asked.row.eq(theirs.row), asked.occupied.eq(theirs.occupied),
+                         *(Value.cast(getattr(asked, name)).eq(Value.cast(getattr(theirs, name))
+                                                                | Value.cast(getattr(refill_request, name)))
+                           for name in finds)]
             m.d.comb += [depth.requests.valid.eq(mover.depth_requests.valid | refill_asks),
-                         depth.requests.payload.eq(mover.depth_requests.payload.as_value() | refill_request.as_value()),
                          mover.depth_requests.ready.eq(depth.requests.ready),
                          mover.depth_answers.valid.eq(depth.answers.valid),
                          mover.depth_answers.payload.eq(depth.answers.payload),
