@@ -166,6 +166,15 @@ class LowestSet(wiring.Component):
         return m
 
 
+def depth_bytes(config) -> int:
+    """HBM bytes a deep-book engine's depth takes from its base (``DEPTH_BUF``): its
+    ``DepthStore``'s tables -- two book sides a symbol, ``config.levels`` levels, rows of two
+    slots (``PipelinedEngine``'s)."""
+    books, row_bytes = 2 * config.symbols, -(-2 * config.slot_bits // 8)
+    rows_per_word = WORD_BYTES // row_bytes
+    return books * (-(-config.levels // rows_per_word) + -(-config.levels // OCCUPANCY_LEVELS)) * WORD_BYTES
+
+
 class DepthStore(wiring.Component):
     def __init__(self, books: int, levels: int, row_bits: int, depth: int = 8, addr_width: int = 64):
         row_bytes = -(-row_bits // 8)

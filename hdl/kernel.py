@@ -8,6 +8,11 @@ Contract
 * ``m_axi_gmem``: AXI4 master, ``data_width`` bits (512 for the U280). Commands are read from
   ``CMD_BUF`` in bursts (up to 16 beats, never across 4 KiB); events are written to ``EVT_BUF`` in
   bursts. The command buffer is read up to the next multiple of a beat (``data_width / 8`` bytes).
+* ``m_axi_hbm`` (a deep-book kernel: its profile's window smaller than its range): the engine's
+  AXI4 master for the depth (``PipelinedEngine.depth_bus``, 256-bit single-beat reads and writes),
+  its region from ``DEPTH_BUF`` (``fpgax.hdl.depth_store.depth_bytes`` bytes, set before the first
+  call and kept: the depth is the book's, across calls). The register map's ``deep`` registers
+  (``DEPTH_BUF``, ``WINDOW``) are this kernel's only; other kernels are built without them.
 * A call (``ap_start``) feeds ``CMD_COUNT`` commands to the engine, in order, and writes every
   event they produce. The engine is not reset between calls: the books persist.
 * Before handing a command to the engine the kernel reserves the command's worst case of events
@@ -38,11 +43,12 @@ from fpgax.hdl.axi import (
     RegisteredReadMux,
 )
 from fpgax.hdl.bits import any_of_luts, enables_per_slice, lut_of, none_of_luts, register_copy, sum_of_columns
+from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
 from fpgax.hdl.layouts import CommandLayout
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.spec import protocol as p
 from fpgax.spec import regmap as rm
-from fpgax.spec.config import ConfigError, EngineConfig
+from fpgax.spec.config import EngineConfig
 
 ADDR_WIDTH = 64
 CMD_BITS = p.COMMAND.size * 8
@@ -53,17 +59,14 @@ class FpgaxKernel(wiring.Component):
     def __init__(self, config: EngineConfig, data_width: int = 512, build_id: int = 0, max_burst: int = 16):
         if data_width not in (64, 128, 256, 512):
             raise ValueError(f"data width must be 64, 128, 256 or 512 bits, got {data_width}")
-        if config.deep:
-            # (its engine's depth needs an HBM master of the kernel's own, and its base an argument)
-            raise ConfigError(f"a window of {config.window} places over {config.levels} levels: the kernel has "
-                              "no HBM port for the deep book's depth yet (docs/deep-book.md); estimate the "
-                              "engine alone with --unit pipelined-engine")
         self.config, self.data_width, self.build_id, self.max_burst = config, data_width, build_id, max_burst
-        super().__init__({
+        ports = {
             "s_axi_control": In(AxiLiteSignature(rm.CONTROL_ADDR_BITS)),
             rm.MASTER_PORT: Out(Axi4Signature(ADDR_WIDTH, data_width)),
-            "interrupt": Out(1),
-        })
+        }
+        if config.deep:
+            ports[rm.DEPTH_PORT] = Out(Axi4Signature(ADDR_WIDTH, HBM_DATA_WIDTH))
+        super().__init__(ports | {"interrupt": Out(1)})
 
     @property
     def master(self):
@@ -77,6 +80,7 @@ class FpgaxKernel(wiring.Component):
         m.submodules.control = ctl = AxiLiteRegisterSlave(rm.CONTROL_ADDR_BITS, read_latency=2)
         wiring.connect(m, wiring.flipped(self.s_axi_control), ctl.bus)
         m.submodules.engine = engine = PipelinedEngine(cfg)
+        registers = rm.registers(cfg.deep)
         # empties the command path at the end of a call: a register, set in the cycle after DRAIN
         # saw the path drained (DONE's: nothing moves on it then), so that the reset of some 200
         # flip-flops starts from a register, not from the state's decode
@@ -99,11 +103,13 @@ class FpgaxKernel(wiring.Component):
             m.d.comb += getattr(writer.axi, name).eq(getattr(axi, name))
         wiring.connect(m, reader.o, unpack.i)
         wiring.connect(m, pack.o, writer.i)
+        if cfg.deep:     # (the depth's master, straight from the engine's; its base the argument below)
+            wiring.connect(m, engine.depth_bus, wiring.flipped(getattr(self, rm.DEPTH_PORT)))
 
         # -- registers ----------------------------------------------------------------------------
         ap_start, ap_done, ap_idle, ap_ready, auto_restart = Signal(), Signal(), Signal(init=1), Signal(), Signal()
         gie, ier, isr = Signal(), Signal(2), Signal(2)
-        args = {r.name: Signal(r.bits, name=f"arg_{r.name.lower()}") for r in rm.ARGUMENTS}
+        args = {r.name: Signal(r.bits, name=f"arg_{r.name.lower()}") for r in rm.arguments(cfg.deep)}
         consumed, written, status, needed = Signal(32), Signal(32), Signal(32), Signal(32)
         counters = {name: Signal(64, name=f"count_{name.lower()}")
                     for name in ("COMMANDS", "EVENTS", "FILLS", "REJECTS", "BACKPRESSURE")}
@@ -111,8 +117,11 @@ class FpgaxKernel(wiring.Component):
         shadows = {name: Signal(32, name=f"shadow_{name.lower()}") for name in sixty_four}
         ids = {"MAGIC": rm.KERNEL_MAGIC, "KERNEL_VERSION": rm.KERNEL_VERSION,
                "PROTOCOL_VERSION": p.PROTOCOL_VERSION, "BUILD_ID": self.build_id, "DATA_WIDTH": w,
-               **{reg: getattr(cfg, attr) for reg, attr in rm.ID_PARAMETERS}}
+               **{reg: getattr(cfg, attr) for reg, attr in rm.ID_PARAMETERS},
+               **({"WINDOW": cfg.window} if cfg.deep else {})}
         m.d.comb += self.interrupt.eq(gie & (ier & isr).any())
+        if cfg.deep:
+            m.d.comb += engine.depth_base.eq(args["DEPTH_BUF"])
 
         # reads: the word at rd_addr through two registers (``RegisteredReadMux``); side effects
         # in the rd_en cycle, when the mux's first register samples what the read returns
@@ -124,7 +133,7 @@ class FpgaxKernel(wiring.Component):
             """rd_addr is ``word``: from the read multiplexer's registers, ready when rd_en comes."""
             return read_mux.selects(m, word)
 
-        for reg in rm.REGISTERS:
+        for reg in registers:
             for i, word in enumerate(reg.words):
                 if reg.name == "CTRL":
                     words[word] = Cat(ap_start, ap_done, ap_idle, ap_ready, 0, 0, 0, auto_restart)
@@ -154,7 +163,7 @@ class FpgaxKernel(wiring.Component):
 
         # writes (byte strobes honoured for the arguments): wr_addr's decode is registered, and
         # ready when wr_en comes (AxiLiteRegisterSlave)
-        for reg in rm.REGISTERS:
+        for reg in registers:
             if reg.access is not rm.Access.RW:
                 continue
             for i, word in enumerate(reg.words):

@@ -54,6 +54,12 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def write(self, offset: int, value: int) -> None: ...
 
+    def depth_region(self, nbytes: int) -> int:
+        """The address of ``nbytes`` of HBM for a deep-book kernel's depth (its ``DEPTH_BUF``), on
+        the memory its ``m_axi_hbm`` is linked to; kept for the device's life. The kernel never
+        reads a word of it it has not written, so it is not cleared."""
+        raise DeviceError(f"{self.name}: no HBM region for a deep-book kernel's depth on this device")
+
     def sync_from_device(self, buf, nbytes: int) -> None:
         """Bring at least the first ``nbytes`` of ``buf`` from the card (by default, all of it)."""
         buf.sync_from_device()

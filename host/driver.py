@@ -30,11 +30,17 @@ class KernelDriver:
         self.check(config)
         self.config = config or EngineConfig(symbols=self.ids["SYMBOLS"], levels=self.ids["LEVELS"],
                                              pool=self.ids["POOL"], accounts=self.ids["ACCOUNTS"],
-                                             snapshot_depth=self.ids["SNAPSHOT_DEPTH"])
+                                             snapshot_depth=self.ids["SNAPSHOT_DEPTH"],
+                                             window=self.ids["WINDOW"] or None)
         self.beat_bytes = self.ids["DATA_WIDTH"] // 8
         self.cmd_capacity = cmd_capacity
         # room for at least two worst-case commands, so a call always makes progress
         self.evt_capacity = evt_capacity or max(8192, 2 * self.config.max_events_per_command)
+        if self.config.deep:     # (the depth's region, once: the book's levels beyond the windows)
+            from fpgax.hdl.depth_store import depth_bytes
+
+            self.depth_address = device.depth_region(depth_bytes(self.config))
+            self.write("DEPTH_BUF", self.depth_address)
         self.cmd_buf = device.allocate(cmd_capacity, p.COMMAND_DTYPE)
         self.evt_buf = device.allocate(self.evt_capacity, p.EVENT_DTYPE)
         self.calls = 0
@@ -48,7 +54,7 @@ class KernelDriver:
         if ids["MAGIC"] != rm.KERNEL_MAGIC:
             raise KernelMismatch(f"not an fpgax kernel: MAGIC reads {ids['MAGIC']:#010x}, "
                                  f"expected {rm.KERNEL_MAGIC:#010x}")
-        parameters = {attr: ids[reg] for reg, attr in rm.ID_PARAMETERS}
+        parameters = {attr: ids[reg] for reg, attr in rm.ID_PARAMETERS} | {"window": ids["WINDOW"]}
         problems = rm.incompatibilities(ids["KERNEL_VERSION"], ids["PROTOCOL_VERSION"], parameters, config)
         if problems:
             raise KernelMismatch("the loaded kernel " + "; ".join(problems))
@@ -74,6 +80,13 @@ class KernelDriver:
         """Run commands (a COMMAND_DTYPE array) through the kernel; return their events in order."""
         if commands.dtype != p.COMMAND_DTYPE:
             raise TypeError(f"commands must be a {p.COMMAND_DTYPE} array")
+        if self.config.deep:
+            from fpgax.spec.config import deep_unsupported
+
+            found = deep_unsupported(commands)
+            if found is not None:
+                raise DeviceError(f"command {found[0] + 1} of this batch is {found[1]}: the deep book's kernel "
+                                  "does not walk its levels in HBM yet (docs/deep-book.md); nothing was sent")
         out = []
         for start in range(0, len(commands), self.cmd_capacity):
             out += self._run_chunk(commands[start:start + self.cmd_capacity])

@@ -63,6 +63,16 @@ class PynqDevice(Device):
         buf = self._pynq.allocate(shape, dtype, target=getattr(self.ip, "memory", None) or None)
         return buf   # a PynqBuffer: device_address, sync_to_device, sync_from_device
 
+    def depth_region(self, nbytes: int) -> int:
+        """A buffer in the HBM banks ``m_axi_hbm`` is linked to (``DEPTH_BANKS``, HBM[1:31]), kept
+        with the device; its address. (Written to the pynq 3.0.1 API; not run on a card yet.)"""
+        banks = [name for name in self.overlay.mem_dict if name.startswith("HBM[") and name != "HBM[0]"]
+        if not banks:
+            raise DeviceError(f"the image has no HBM bank for the depth besides HBM[0] (its memories: "
+                              f"{', '.join(self.overlay.mem_dict)}); was it linked as a deep-book kernel?")
+        self._depth = self._pynq.allocate((nbytes,), "u1", target=getattr(self.overlay, banks[0], None))
+        return int(self._depth.device_address)
+
     def read(self, offset: int) -> int:
         return int(self.ip.read(offset))
 

@@ -14,7 +14,9 @@ Buffers live in the simulated card memory at 4 KiB-aligned addresses from a bump
 simulator's output goes to ``log_file``, never to stdout. ``memory`` (the harness only): the card
 memory's timing, a ``fpgax.sim.drivers.kernel_sim.MemoryTiming`` -- each burst's latency drawn
 from a range and the channels' ready random, as HBM behaves -- ideal (every handshake at once) by
-default.
+default. A deep-book kernel's HBM master is served too: by ``DepthMemory`` in the harness (every
+access its own latency, 24..48 cycles: ``HBM_LATENCY``), by an ``AxiRam`` of the depth's bytes in
+cocotb.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from fpgax.spec.config import EngineConfig
 
 PAGE = 4096
 BENCHES = ("harness", "cocotb")
+#: Where the C++ harness's HBM region for a deep-book kernel's depth starts (``DepthMemory`` is a
+#: sparse memory of its own, apart from the card memory: any address is one).
+DEPTH_BASE = 1 << 36
 
 
 class SimDevice(Device):
@@ -54,10 +59,12 @@ class SimDevice(Device):
         if memory is not None and bench != "harness":
             raise DeviceError("a card memory timing is the C++ harness's (bench='harness'), not cocotb's")
         if bench == "harness":
-            from fpgax.sim.drivers.kernel_sim import KernelProcess, build_kernel
+            from fpgax.sim.drivers.axi_memory import HBM_LATENCY
+            from fpgax.sim.drivers.kernel_sim import KernelProcess, MemoryTiming, build_kernel
 
+            depth = MemoryTiming(*HBM_LATENCY, ready=0.8) if config.deep else None
             self._card = KernelProcess(build_kernel(config, data_width, build_id), mem_size, self.log_file, timeout,
-                                       memory)
+                                       memory, depth)
         else:
             self._card = _CocotbCard(config, data_width, simulator, mem_size, build_id, waves, connect_timeout,
                                      Path(self._tmp.name), self.log_file)
@@ -76,6 +83,19 @@ class SimDevice(Device):
                 raise DeviceError(f"{e}") from e
 
     # -- Device ---------------------------------------------------------------------------------
+    def depth_region(self, nbytes: int) -> int:
+        """The C++ harness's HBM (``DepthMemory``) is its own sparse memory: a region from
+        ``DEPTH_BASE``; cocotb's (an ``AxiRam`` of the depth's bytes) starts at 0."""
+        if not self.config.deep:
+            raise DeviceError("this kernel has no HBM master (its profile is not a deep book's)")
+        return DEPTH_BASE if self.bench == "harness" else 0
+
+    def depth_stats(self):
+        """The harness's HBM traffic (``DepthStats``: reads, writes, highest latency drawn)."""
+        if self.bench != "harness":
+            raise DeviceError("the depth's traffic is counted by the C++ harness (bench='harness')")
+        return self._call("depth_stats")
+
     def allocate(self, shape, dtype) -> DeviceBuffer:
         buf = np.zeros(shape, dtype).view(DeviceBuffer)
         size = max(PAGE, -(-buf.nbytes // PAGE) * PAGE)
@@ -147,6 +167,10 @@ class _CocotbCard:
         self._result: dict = {}
         env = {**runner.environment(), "FPGAX_SIM_RPC": address, "FPGAX_SIM_KEY": key_text,
                "FPGAX_SIM_MEM": str(mem_size), "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+        if config.deep:
+            from fpgax.hdl.depth_store import depth_bytes
+
+            env["FPGAX_SIM_DEPTH"] = str(depth_bytes(config))
 
         def simulate():
             try:

@@ -57,6 +57,22 @@ def test_package_tcl_and_link_config_name_the_kernel_its_ports_and_the_platform(
     assert "u280" in build.PLATFORM
 
 
+def test_a_deep_kernels_package_script_and_link_add_its_hbm_master(tmp_path, monkeypatch):
+    """A profile whose window is smaller than its range: the kernel's Verilog has the HBM master
+    (``DEPTH_PORT``, 256 bits), the package script names it, and the link sends it to HBM[1:31]."""
+    from fpgax.spec import config
+
+    monkeypatch.setitem(config.PROFILES, "deep64", profile("deep").with_(window=64))
+    dirs = build.write_verilog("deep64", tmp_path, data_width=512)   # (lint-checked)
+    verilog = dirs.kernel_v.read_text()
+    assert re.search(rf"output \[255:0\] {rm.DEPTH_PORT}_wdata;", verilog)
+    busifs = re.findall(r"associate_bus_interfaces -busif (\w+) -clock ap_clk", build.package_xo_tcl(dirs))
+    assert sorted(busifs) == sorted(["s_axi_control", rm.MASTER_PORT, rm.DEPTH_PORT])
+    link = build.vpp_link_command(dirs, tmp_path / "x.xclbin")
+    assert link[link.index("--connectivity.sp") + 1] == f"{rm.KERNEL_NAME}_1.{rm.DEPTH_PORT}:HBM[1:31]"
+    assert "--connectivity.sp" not in build.vpp_link_command(build.BuildDirs("tiny", tmp_path), tmp_path / "y")
+
+
 @pytest.mark.skipif(shutil.which("vivado") or shutil.which("v++"), reason="the vendor tools are installed")
 def test_vendor_steps_without_the_tools_exit_2_and_say_what_to_run(tmp_path, capsys):
     assert main(["build", "xo", "--profile", "tiny", "--build-dir", str(tmp_path)]) == 2

@@ -253,13 +253,46 @@ def test_kernel_xml_agrees_with_the_register_map():
 
 
 def test_register_map_follows_the_vitis_layout():
-    """Control block at 0x00-0x0C, arguments from 0x10 with a reserved word after each value."""
+    """Control block at 0x00-0x0C, arguments from 0x10 with a reserved word after each value; the
+    deep book's argument after the status block (the argument block is full)."""
     offsets = {r.name: r.offset for r in rm.REGISTERS}
     assert [offsets[n] for n in ("CTRL", "GIE", "IER", "ISR")] == [0x0, 0x4, 0x8, 0xC]
-    args = rm.ARGUMENTS
+    args = rm.arguments(deep=False)
+    assert args[0].offset == 0x10 and args[-1].offset + args[-1].bits // 8 + 4 <= 0x40
     for a, b in zip(args, args[1:], strict=False):
         assert b.offset == a.offset + a.bits // 8 + 4
     assert np.all([w < (1 << rm.CONTROL_ADDR_BITS) for r in rm.REGISTERS for w in r.words])
+    deep_only = [r for r in rm.REGISTERS if r.deep]
+    assert [(r.name, r.offset, r.port if r.kind is rm.Kind.ARGUMENT else None) for r in deep_only] == \
+        [("DEPTH_BUF", 0x50, rm.DEPTH_PORT), ("WINDOW", 0x128, None)]
+    assert rm.arguments(deep=True) == (*args, rm.BY_NAME["DEPTH_BUF"])
+
+
+def test_a_deep_kernels_xml_has_its_hbm_master_and_depth_argument():
+    from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
+    from fpgax.toolflow.kernelxml import kernel_xml
+
+    kernel = ET.fromstring(kernel_xml(512, deep=True)).find("kernel")
+    ports = {port.get("name"): port.get("dataWidth") for port in kernel.find("ports")}
+    assert ports == {"s_axi_control": "32", rm.MASTER_PORT: "512", rm.DEPTH_PORT: str(HBM_DATA_WIDTH)}
+    args = [(a.get("name"), int(a.get("offset"), 16), a.get("port"), a.get("addressQualifier"), a.get("id"))
+            for a in kernel.find("args")]
+    assert args[-1] == ("depth_buf", 0x50, rm.DEPTH_PORT, "1", "4") and len(args) == 5
+    plain = ET.fromstring(kernel_xml(512)).find("kernel")
+    assert rm.DEPTH_PORT not in {port.get("name") for port in plain.find("ports")}
+    assert "depth_buf" not in {a.get("name") for a in plain.find("args")}
+
+
+def test_a_kernel_is_told_apart_by_its_window():
+    deep = profile("deep").with_(window=64)
+    parameters = {attr: getattr(deep, attr) for _, attr in rm.ID_PARAMETERS}
+    assert rm.incompatibilities(rm.KERNEL_VERSION, p.PROTOCOL_VERSION, {**parameters, "window": 64}, deep) == []
+    problems = rm.incompatibilities(rm.KERNEL_VERSION, p.PROTOCOL_VERSION, {**parameters, "window": 0}, deep)
+    assert problems == ["other parameters: window none (host expects 64: a deep book)"]
+    whole = profile("deep").with_(window=4096)       # (a window of the whole range: not deep)
+    assert rm.incompatibilities(rm.KERNEL_VERSION, p.PROTOCOL_VERSION, whole.as_dict(), profile("deep")) == []
+    assert "window 64 (host expects none" in rm.incompatibilities(
+        rm.KERNEL_VERSION, p.PROTOCOL_VERSION, deep.as_dict(), profile("deep"))[0]
 
 
 @pytest.mark.rules("R-CLIENT-ID")

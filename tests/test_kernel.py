@@ -207,12 +207,15 @@ def test_a_card_memory_timing_that_means_nothing_or_a_bench_without_one_is_a_cle
         SimDevice(CONFIG, bench="cocotb", memory=MemoryTiming(1, 2))
 
 
-def test_a_deep_profile_is_refused_until_the_kernel_has_its_hbm_port():
-    """The deep mode's engine reads and writes its depth through an AXI4 master the kernel does not
-    have yet (docs/deep-book.md): a kernel of such a profile is refused with the way to estimate
-    the engine alone, not built with its depth port left unconnected."""
+def test_a_deep_profiles_kernel_has_the_hbm_master_and_the_others_do_not():
+    """The deep mode's engine reads and writes its depth through the kernel's second AXI4 master
+    (``DEPTH_PORT``, 256 bits), its base the ``DEPTH_BUF`` argument; a kernel whose levels are all
+    on chip has neither (its Verilog is the one the u280 estimate measured)."""
+    from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
     from fpgax.hdl.kernel import FpgaxKernel
-    from fpgax.spec.config import ConfigError
+    from fpgax.spec import regmap as rm
 
-    with pytest.raises(ConfigError, match="no HBM port .* --unit pipelined-engine"):
-        FpgaxKernel(profile("tiny").with_(window=16))
+    deep = FpgaxKernel(profile("tiny").with_(window=16))
+    members = dict(deep.signature.members)
+    assert members[rm.DEPTH_PORT].signature.members["rdata"].shape == HBM_DATA_WIDTH
+    assert rm.DEPTH_PORT not in dict(FpgaxKernel(profile("tiny")).signature.members)

@@ -166,3 +166,75 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
     assert main(["bench", "latency", str(flow), "--profile", "deep", "--set", "window=64", "--clock-mhz", "200",
                  "--json", str(out)]) == 0
     assert json.loads(out.read_text())["deep"]["hbm"]["first"]["ns"]["p50"] > 0
+
+
+def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
+    """FOK, SNAPSHOT, HALT and MASS_CANCEL would walk the windows alone: refused before anything runs."""
+    from fpgax.spec import protocol as p
+    from fpgax.spec.config import deep_unsupported
+
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
+                          "NEW,1,1,0,S,LIMIT,DAY,596,100,\n"
+                          "NEW,2,1,0,B,LIMIT,FOK,600,50,\n"))
+    array = p.commands_to_array(flow.commands)
+    assert deep_unsupported(array) == (1, "a FOK order") and deep_unsupported(array[:1]) is None
+    with pytest.raises(rtl.RtlError, match="command 2 is a FOK order: the deep book's engine does not walk"):
+        rtl.run(flow.commands, DEEP64)
+    for opcode, name in ((p.Opcode.SNAPSHOT, "SNAPSHOT"), (p.Opcode.HALT, "HALT"),
+                         (p.Opcode.MASS_CANCEL, "MASS_CANCEL")):
+        assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) == (0, name)
+
+
+def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
+    """The XRT kernel of a deep configuration (its ``m_axi_hbm`` master, ``DEPTH_BUF`` and
+    ``WINDOW`` registers) through the host driver on the C++ card, the depth in ``DepthMemory`` at
+    HBM's latencies: the AAPL sample's events are the model's, event for event, the depth used; a
+    batch with a SNAPSHOT is refused before anything is sent."""
+    import numpy as np
+
+    from fpgax.host.device import DeviceError
+    from fpgax.host.driver import KernelDriver
+    from fpgax.host.sim_device import DEPTH_BASE, SimDevice
+    from fpgax.sim.golden.run import run_model
+    from fpgax.spec import protocol as p
+    from fpgax.spec import regmap as rm
+
+    flow = walk_flow(1_500, 7, walk=24)
+    _, resolved, expected, _ = run_model(flow, DEEP64, progress=False)
+    with SimDevice(DEEP64) as device:
+        driver = KernelDriver(device, DEEP64, cmd_capacity=512)
+        assert driver.read("WINDOW") == 64 and driver.read("DEPTH_BUF") == DEPTH_BASE
+        events = p.array_to_events(driver.run(p.commands_to_array(resolved)))
+        stats = device.depth_stats()
+        with pytest.raises(DeviceError, match="command 1 of this batch is SNAPSHOT"):
+            driver.run(p.commands_to_array([p.Command(opcode=p.Opcode.SNAPSHOT, qty=3)]))
+        assert driver.read("COMMANDS") == len(resolved)        # (nothing of the refused batch sent)
+    from fpgax.sim.golden.compare import first_divergence
+
+    divergence = first_divergence(resolved, expected, events)
+    assert divergence is None, divergence.report()
+    assert stats.reads > 0 and stats.writes > 0 and 24 <= stats.highest <= 48, stats
+    assert np.all([r.name != "DEPTH_BUF" for r in rm.registers(deep=False)])
+
+
+@pytest.mark.slow
+def test_the_deep_kernel_in_the_cocotb_bench_serves_its_depth_from_axiram():
+    """``make regress`` (some six minutes): the same on the cocotb bench, cocotbext-axi's
+    ``AxiRam`` on ``m_axi_hbm`` -- an independent AXI model against the harness's -- on the tiny
+    profile with 16-place windows over its 64 levels."""
+    from fpgax.host.driver import KernelDriver
+    from fpgax.host.sim_device import SimDevice
+    from fpgax.sim.golden.compare import first_divergence
+    from fpgax.sim.golden.run import run_model
+    from fpgax.spec import protocol as p
+
+    config = profile("tiny").with_(window=16)
+    flow = Flow(generate(GenOptions(orders=400, seed=3, walk=6, fok=0.0, market=0.0, admin=0.0, spread=30),
+                         config))
+    _, resolved, expected, _ = run_model(flow, config, progress=False)
+    with SimDevice(config, bench="cocotb") as device:
+        driver = KernelDriver(device, config, cmd_capacity=128)
+        assert driver.read("DEPTH_BUF") == 0 and driver.read("WINDOW") == 16
+        events = p.array_to_events(driver.run(p.commands_to_array(resolved)))
+    divergence = first_divergence(resolved, expected, events)
+    assert divergence is None, divergence.report()

@@ -77,7 +77,7 @@ def _replay(sub) -> None:
                        description="Run a CSV or binary flow from reset and print a summary.")
     p.add_argument("flow", type=Path)
     p.add_argument("--backend", default="model", choices=BACKENDS)
-    common.add_profile(p, flow=True)
+    common.add_profile(p, flow=True, settings="e.g. a deep book's on-chip window (not with --journal)")
     common.add_flow_checks(p)
     p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every event as a JSON line")
     p.add_argument("--book-depth", type=int, metavar="N", help="add the final L2 book, N levels per side")
@@ -91,6 +91,9 @@ def _cmd_replay(args) -> int:
     from fpgax.host.replay import replay
 
     flow, config, name = common.flow_and_config(args)
+    if args.settings and args.journal:
+        raise FpgaxError("--set with --journal: a journal names its profile, and --set's sizes are not one "
+                         "(recover could not rebuild them)")
     common.check_book_depth(args.book_depth, config, name)
     options = {}
     if args.backend == "sim":

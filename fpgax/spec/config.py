@@ -5,11 +5,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from fpgax.errors import FpgaxError
-from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Side
+from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Opcode, Side, TimeInForce
 
 
 class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
+
+
+def deep_unsupported(commands) -> tuple[int, str] | None:
+    """The first command (index, what it is) of ``commands`` (a ``COMMAND_DTYPE`` array) that a
+    deep-book engine does not carry yet: the walks over the depth -- a FOK order's look-ahead,
+    SNAPSHOT, HALT, MASS_CANCEL (docs/deep-book.md, "Wiring the engine", 5) --; None when it
+    carries them all. The backends that run a deep engine refuse such a flow before it runs: the
+    engine would walk its windows alone and answer for a part of the book."""
+    import numpy as np
+
+    walks = {Opcode.SNAPSHOT: "SNAPSHOT", Opcode.HALT: "HALT", Opcode.MASS_CANCEL: "MASS_CANCEL"}
+    opcode = commands["opcode"]
+    hits = np.isin(opcode, list(walks)) | ((opcode == Opcode.NEW) & (commands["tif"] == TimeInForce.FOK))
+    if not hits.any():
+        return None
+    first = int(np.flatnonzero(hits)[0])
+    code = int(opcode[first])
+    return first, walks.get(code, "a FOK order")
 
 
 #: The smallest on-chip window a book side can have: the engine's level feed reads its index eight

@@ -11,12 +11,17 @@ Layout
   pointer takes two words and a reserved one (12 bytes), a 32-bit scalar a word and a reserved
   one (8 bytes).
 * 0x40-0x4F: the status of the last call (read-only).
+* 0x50-0x5B: ``DEPTH_BUF``, the deep book's argument (a kernel whose profile's window is smaller than
+  its range: its level rows and occupancy in HBM, through ``DEPTH_PORT``), after the status block
+  because the argument block is full; ``kernel.xml`` gives every argument's offset.
 * 0x100-: identification (corundum style: magic, versions, parameters, build id).
 * 0x140-: the free-running cycle counter and the counters since reset.
 
 64-bit read-only registers are two words, low first. Reading the low word latches the high word,
 so reading low then high gives one consistent 64-bit value. Registers not listed read as 0;
 writes to read-only or unlisted registers are ignored (the AXI-Lite response is always OKAY).
+Registers marked ``deep`` exist in deep-book kernels only (``registers(deep)``): on the others
+they are unlisted (``DEPTH_BUF`` and ``WINDOW`` read as 0: no depth, every level on chip).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ KERNEL_NAME = "fpgax_kernel"
 CONTROL_ADDR_BITS = 12
 #: Name of the AXI4 master port (one port for commands and events).
 MASTER_PORT = "m_axi_gmem"
+#: Name of a deep-book kernel's second AXI4 master: the depth's level rows and occupancy in HBM
+#: (``fpgax.hdl.hbm_port.HBM_DATA_WIDTH`` bits, single-beat accesses).
+DEPTH_PORT = "m_axi_hbm"
 
 
 class Access(enum.Enum):
@@ -83,6 +91,8 @@ class Register:
     access: Access
     kind: Kind
     doc: str
+    deep: bool = False   #: in deep-book kernels only
+
 
     @property
     def words(self) -> tuple[int, ...]:
@@ -92,6 +102,13 @@ class Register:
     @property
     def pointer(self) -> bool:
         return self.kind is Kind.ARGUMENT and self.bits == 64
+
+    @property
+    def port(self) -> str:
+        """The AXI port an argument's address is for (a pointer's), or ``s_axi_control`` (a scalar's)."""
+        if not self.pointer:
+            return "s_axi_control"
+        return DEPTH_PORT if self.deep else MASTER_PORT
 
 
 def _layout() -> tuple[Register, ...]:
@@ -120,6 +137,8 @@ def _layout() -> tuple[Register, ...]:
         Register("STATUS", 0x48, 32, Access.RO, Kind.STATUS, "why the last call stopped early (see Status)"),
         Register("NEEDED", 0x4C, 32, Access.RO, Kind.STATUS, "worst-case events of the command the call "
                                                              "stopped before"),
+        Register("DEPTH_BUF", 0x50, 64, Access.RW, Kind.ARGUMENT, f"deep book: address of the depth's region "
+                 f"on {DEPTH_PORT} (HBM; set once, before the first call, and kept across calls)", deep=True),
         Register("MAGIC", 0x100, 32, Access.RO, Kind.ID, f"{KERNEL_MAGIC:#010x} (\"FPGX\")"),
         Register("KERNEL_VERSION", 0x104, 32, Access.RO, Kind.ID, "version of this register map and behaviour"),
         Register("PROTOCOL_VERSION", 0x108, 32, Access.RO, Kind.ID, "wire-format version of the records"),
@@ -130,6 +149,8 @@ def _layout() -> tuple[Register, ...]:
         Register("ACCOUNTS", 0x11C, 32, Access.RO, Kind.ID, "engine parameter A"),
         Register("SNAPSHOT_DEPTH", 0x120, 32, Access.RO, Kind.ID, "largest SNAPSHOT depth"),
         Register("DATA_WIDTH", 0x124, 32, Access.RO, Kind.ID, f"bits of the {MASTER_PORT} data bus"),
+        Register("WINDOW", 0x128, 32, Access.RO, Kind.ID, "deep book: places a book side keeps on chip "
+                 "(engine parameter W; 0 on other kernels: the whole range)", deep=True),
         Register("CYCLES", 0x140, 64, Access.RO, Kind.COUNTER, "free-running cycle counter (the events' clock)"),
         Register("COMMANDS", 0x148, 64, Access.RO, Kind.COUNTER, "commands taken by the engine"),
         Register("EVENTS", 0x150, 64, Access.RO, Kind.COUNTER, "events emitted by the engine"),
@@ -144,6 +165,17 @@ def _layout() -> tuple[Register, ...]:
 REGISTERS: tuple[Register, ...] = _layout()
 BY_NAME: dict[str, Register] = {r.name: r for r in REGISTERS}
 ARGUMENTS: tuple[Register, ...] = tuple(r for r in REGISTERS if r.kind is Kind.ARGUMENT)
+
+
+def registers(deep: bool) -> tuple[Register, ...]:
+    """The registers a kernel has: a deep-book kernel's all, another's all but the ``deep`` ones."""
+    return tuple(r for r in REGISTERS if deep or not r.deep)
+
+
+def arguments(deep: bool) -> tuple[Register, ...]:
+    return tuple(r for r in registers(deep) if r.kind is Kind.ARGUMENT)
+
+
 #: Parameters an ID block names, in register order: (register, EngineConfig attribute).
 ID_PARAMETERS = (("SYMBOLS", "symbols"), ("LEVELS", "levels"), ("POOL", "pool"), ("ACCOUNTS", "accounts"),
                  ("SNAPSHOT_DEPTH", "snapshot_depth"))
@@ -163,6 +195,13 @@ def incompatibilities(kernel_version: int, protocol_version: int, parameters: di
     if config is not None:
         wrong = [f"{attr} {parameters.get(attr)} (host expects {getattr(config, attr)})"
                  for _, attr in ID_PARAMETERS if parameters.get(attr) != getattr(config, attr)]
+        # (the deep book's window: 0, or absent from an older manifest, is every level on chip)
+        window, wanted = parameters.get("window") or 0, config.window if config.deep else 0
+        if window and window >= (parameters.get("levels") or window + 1):   # (a window of the whole range)
+            window = 0
+        if window != wanted:
+            wrong.append(f"window {window or 'none'} (host expects {wanted or 'none'}: "
+                         f"{'a deep book' if wanted else 'every level on chip'})")
         if wrong:
             problems.append("other parameters: " + ", ".join(wrong))
     return problems

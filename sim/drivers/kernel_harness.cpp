@@ -2,7 +2,7 @@
 // master on s_axi_control (what XRT does with the registers) and an AXI4 memory on m_axi_gmem (the
 // card's memory) -- served to the host over stdin/stdout, so no Python runs per cycle or per beat.
 //
-//   Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED]
+//   Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED [DEPTH_LOW DEPTH_HIGH DEPTH_READY_PERCENT]]
 //                          (then requests on stdin, replies on stdout; errors also on stderr)
 //
 // Requests (little-endian), each answered by a status byte (0 ok, 1 error + u32 length + text):
@@ -14,6 +14,7 @@
 //                                                    ap_start (as PYNQ waits); error after max_cycles
 //   'T' u64 n                 ->                     let n cycles pass
 //   'S'                       -> u64 reads, u64 writes, u64 lowest, u64 highest latency drawn
+//   'D'                       -> u64 reads, u64 writes, u64 highest latency drawn: the depth's HBM
 //   'Q'                       ->                     end
 // The memory answers every AXI4 burst in order (beats of W wait for their AW). By default it is
 // ideal: AR, AW and W always ready, a burst's first R beat the cycle after its AR, its B the cycle
@@ -23,6 +24,11 @@
 // 100 AR, AW, W each are ready in a cycle with that probability: HBM's behaviour (Shuhai, arXiv
 // 2005.04324), from a seeded generator (SEED), so a run repeats. Out-of-range accesses end the run
 // with exit 5.
+//
+// A deep-book kernel (built with -DFPGAX_DEPTH_BUS) has a second master, m_axi_hbm, for the depth's
+// level rows: it is served by DepthMemory (depth_memory.h), sparse and apart from the card memory,
+// every access its own latency from DEPTH_LOW..DEPTH_HIGH cycles (default 24..48, HBM's at 300
+// MHz; docs/deep-book.md), each ready high with DEPTH_READY_PERCENT (default 80).
 
 #include <cstdint>
 #include <cstdio>
@@ -77,6 +83,12 @@ static void die(int code, const std::string& msg) {
     exit(code);
 }
 
+#ifdef FPGAX_DEPTH_BUS
+#define DEPTH(x) m_axi_hbm_##x
+#include "depth_memory.h"
+static DepthMemory* depth_memory = nullptr;
+#endif
+
 static void check_range(uint64_t addr, uint64_t n) {
     if (addr > mem.size() || n > mem.size() - addr)
         die(5, "access of " + std::to_string(n) + " bytes at " + std::to_string(addr) + " is outside the card memory");
@@ -103,7 +115,13 @@ static void cycle_once() {
     bool bvalid = !responses.empty() && responses.front().due <= cycle;
     top->m_axi_gmem_bvalid = bvalid;
     if (bvalid) { top->m_axi_gmem_bid = responses.front().id; top->m_axi_gmem_bresp = 0; }
+#ifdef FPGAX_DEPTH_BUS
+    depth_memory->drive(top, cycle);
+#endif
     top->eval();
+#ifdef FPGAX_DEPTH_BUS
+    depth_memory->observe(top, cycle);
+#endif
 
     bool ar = top->m_axi_gmem_arvalid && arready, aw = top->m_axi_gmem_awvalid && awready;
     bool w = top->m_axi_gmem_wvalid && wready;
@@ -221,7 +239,9 @@ static void fail(const std::string& msg) {
 }
 
 int main(int argc, char** argv) {
-    if (argc != 2 && argc < 6) die(2, "usage: Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED]");
+    if (argc != 2 && argc != 6 && argc != 9)
+        die(2, "usage: Vkernel MEM_BYTES [LATENCY_LOW LATENCY_HIGH READY_PERCENT SEED "
+               "[DEPTH_LOW DEPTH_HIGH DEPTH_READY_PERCENT]]");
     mem.assign(strtoull(argv[1], nullptr, 10), 0);
     if (argc >= 6) {
         latency_low = strtoull(argv[2], nullptr, 10);
@@ -231,6 +251,19 @@ int main(int argc, char** argv) {
         if (latency_high < latency_low || ready_percent == 0 || ready_percent > 100)
             die(2, "LATENCY_LOW <= LATENCY_HIGH and 0 < READY_PERCENT <= 100");
     }
+#ifdef FPGAX_DEPTH_BUS
+    depth_memory = new DepthMemory(rng_state);
+    if (argc == 9) {
+        depth_memory->latency_lo = strtoull(argv[6], nullptr, 10);
+        depth_memory->latency_hi = strtoull(argv[7], nullptr, 10);
+        uint64_t percent = strtoull(argv[8], nullptr, 10);
+        if (depth_memory->latency_hi < depth_memory->latency_lo || percent == 0 || percent > 100)
+            die(2, "DEPTH_LOW <= DEPTH_HIGH and 0 < DEPTH_READY_PERCENT <= 100");
+        depth_memory->ready_p = percent / 100.0;
+    }
+#else
+    if (argc == 9) die(2, "DEPTH_LOW..: this kernel has no HBM master (not a deep-book kernel)");
+#endif
     Verilated::commandArgs(argc, argv);
     top = new Vfpgax_kernel;
     top->ap_clk = 0;
@@ -283,6 +316,16 @@ int main(int argc, char** argv) {
                                  highest_drawn};
             ok();
             write_exact(stats, sizeof stats);
+            break;
+        }
+        case 'D': {
+#ifdef FPGAX_DEPTH_BUS
+            uint64_t stats[3] = {depth_memory->reads, depth_memory->writes, depth_memory->latency_max};
+            ok();
+            write_exact(stats, sizeof stats);
+#else
+            fail("this kernel has no HBM master (not a deep-book kernel)");
+#endif
             break;
         }
         case 'Q': ok(); top->final(); delete top; return 0;

@@ -1,7 +1,8 @@
 """cocotb side of ``SimDevice``: the XRT kernel simulated, served to the host over a small RPC.
 
 cocotbext-axi stands in for the card: an ``AxiLiteMaster`` on ``s_axi_control`` (the XRT shell's
-register access) and an ``AxiRam`` on ``m_axi_gmem`` (the card's memory). The test connects to
+register access) and an ``AxiRam`` on ``m_axi_gmem`` (the card's memory); a deep-book kernel's
+``m_axi_hbm`` gets an ``AxiRam`` of its depth's bytes (``FPGAX_SIM_DEPTH``). The test connects to
 the host's ``multiprocessing.connection`` listener named by ``FPGAX_SIM_RPC`` and answers requests
 until the host says ``close`` or goes away. While it waits for a request, simulated time stands
 still; only register accesses and ``wait`` advance the clock.
@@ -40,7 +41,12 @@ async def serve(dut):
                          reset_active_level=False)
     ram = AxiRam(AxiBus.from_prefix(dut, rm.MASTER_PORT), dut.ap_clk, dut.ap_rst_n, reset_active_level=False,
                  size=mem_size)
-    for driver in (axil.write_if, axil.read_if, ram.write_if, ram.read_if):
+    drivers = [axil.write_if, axil.read_if, ram.write_if, ram.read_if]
+    if "FPGAX_SIM_DEPTH" in os.environ:     # a deep-book kernel's HBM master: its depth from 0
+        hbm = AxiRam(AxiBus.from_prefix(dut, rm.DEPTH_PORT), dut.ap_clk, dut.ap_rst_n, reset_active_level=False,
+                     size=int(os.environ["FPGAX_SIM_DEPTH"]))
+        drivers += [hbm.write_if, hbm.read_if]
+    for driver in drivers:
         driver.log.setLevel(logging.WARNING)
     dut.ap_rst_n.value = 0
     await ClockCycles(dut.ap_clk, 8)

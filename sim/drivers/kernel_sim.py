@@ -24,6 +24,7 @@ from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig
 
 KERNEL_HARNESS = Path(__file__).with_name("kernel_harness.cpp")
+DEPTH_MEMORY = Path(__file__).with_name("depth_memory.h")
 
 
 class KernelSimError(FpgaxError, RuntimeError):
@@ -34,9 +35,14 @@ def build_kernel(config: EngineConfig, data_width: int = 512, build_id: int = 0)
     from fpgax.hdl.kernel import kernel_verilog
 
     h = hashlib.sha256(f"{rtl.build_key(config, False)}|{data_width}|{build_id}".encode())
-    h.update(KERNEL_HARNESS.read_bytes() + Path(__file__).read_bytes() + Path(rm.__file__).read_bytes())
+    h.update(KERNEL_HARNESS.read_bytes() + DEPTH_MEMORY.read_bytes() + Path(__file__).read_bytes()
+             + Path(rm.__file__).read_bytes())
     defines = {"FPGAX_DATA_BYTES": data_width // 8, "FPGAX_CTRL_OFFSET": rm.BY_NAME["CTRL"].offset,
                "FPGAX_AP_START": int(rm.Ctrl.AP_START), "FPGAX_AP_IDLE": int(rm.Ctrl.AP_IDLE)}
+    if config.deep:     # (its HBM master for the depth, served by DepthMemory)
+        from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
+
+        defines["FPGAX_DEPTH_BUS"] = HBM_DATA_WIDTH
     return rtl.build_harness(rm.KERNEL_NAME, lambda: kernel_verilog(config, data_width, build_id), KERNEL_HARNESS,
                              defines, "kernel-" + h.hexdigest()[:16],
                              f"the kernel for {rtl._describe(config)}, {data_width}-bit",
@@ -66,14 +72,28 @@ class MemoryStats(NamedTuple):
     highest: int
 
 
+class DepthStats(NamedTuple):
+    """What a deep-book kernel's HBM served (``DepthMemory``): accesses read and written, the
+    highest latency drawn."""
+    reads: int
+    writes: int
+    highest: int
+
+
 class KernelProcess:
     """One running simulated card. ``timeout`` (seconds) bounds every request's wall time; ``memory``:
-    the card memory's timing (``MemoryTiming``; None: ideal, every handshake at once)."""
+    the card memory's timing (``MemoryTiming``; None: ideal, every handshake at once); ``depth``: a
+    deep-book kernel's HBM timing (``MemoryTiming``, its seed the card memory's; None: the harness's
+    default, HBM's 24..48 cycles)."""
 
     def __init__(self, binary: Path, mem_size: int, log_file: Path, timeout: float = 600.0,
-                 memory: MemoryTiming | None = None):
+                 memory: MemoryTiming | None = None, depth: MemoryTiming | None = None):
         self.log_file, self.timeout = Path(log_file), timeout
         arguments = [str(binary), str(mem_size), *(memory.arguments() if memory is not None else [])]
+        if depth is not None:
+            if memory is None:
+                arguments += MemoryTiming(0, 0).arguments()
+            arguments += depth.arguments()[:3]
         self._log = open(self.log_file, "w")
         self._proc = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         self._out = self._proc.stdout.fileno()
@@ -100,6 +120,10 @@ class KernelProcess:
 
     def memory_stats(self) -> MemoryStats:
         return MemoryStats(*struct.unpack("<4Q", self._call(b"S", 32)))
+
+    def depth_stats(self) -> DepthStats:
+        """A deep-book kernel's HBM traffic (another kernel: a ``KernelSimError``)."""
+        return DepthStats(*struct.unpack("<3Q", self._call(b"D", 24)))
 
     def close(self) -> None:
         if self._proc.poll() is None:

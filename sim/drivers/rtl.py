@@ -150,7 +150,8 @@ def _build_key(config: EngineConfig, trace: bool, engine: str) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(config.as_dict(), sort_keys=True).encode())
     hdl = Path(fpgax.hdl.__file__).parent
-    for path in sorted(hdl.glob("*.py")) + [HARNESS, Path(p.__file__), Path(__file__)]:
+    for path in sorted(hdl.glob("*.py")) + [HARNESS, HARNESS.with_name("depth_memory.h"), Path(p.__file__),
+                                            Path(__file__)]:
         h.update(path.name.encode() + path.read_bytes())
     h.update(f"{verilator_version()}|{amaranth.__version__}|{trace}|{engine}".encode())
     return h.hexdigest()[:16]
@@ -180,6 +181,17 @@ def has_depth_bus(config: EngineConfig, engine: str | None = None) -> bool:
     """The engine has the deep book's HBM port (the pipelined engine of a deep configuration; the
     FSM engine it replaced keeps every level on chip)."""
     return config.deep and (engine or engine_kind()) == "pipelined"
+
+
+def refuse_deep_unsupported(array) -> None:
+    """A deep engine's flow holds no command its deep mode does not carry yet (``deep_unsupported``)."""
+    from fpgax.spec.config import deep_unsupported
+
+    found = deep_unsupported(array)
+    if found is not None:
+        raise RtlError(f"command {found[0] + 1} is {found[1]}: the deep book's engine does not walk its "
+                       "levels in HBM yet (docs/deep-book.md); run the flow on a profile without --set window, "
+                       "or leave such commands out")
 
 
 def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str, what: str, *,
@@ -278,8 +290,10 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
         raise RtlError(f"memory ready {memory_ready}: a chance in (0, 1]")
     if memory_log and not has_depth_bus(config):
         raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
-    binary = build(config, trace=vcd is not None)
     array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
+    if has_depth_bus(config):
+        refuse_deep_unsupported(array)
+    binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
         write_records(cmd_file, array, config.pool)
