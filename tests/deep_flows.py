@@ -30,6 +30,7 @@ def gate_flow(config, n, seed):
         client += 1
         symbol, account = rng.randrange(config.symbols), rng.randrange(config.accounts)
         orders = [model.order(x) for x in ids if model.order(x) is not None]
+        ids = [o.order_id for o in orders]      # (the live ones: a long flow's list stays short)
         r = rng.random()
         if r < 0.5 or not orders:
             side = rng.randrange(2)
