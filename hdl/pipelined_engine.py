@@ -1020,8 +1020,11 @@ class PipelinedEngine(wiring.Component):
                         lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         # the order's level is its side's best: both sides' compares from registers, the side's
         # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
-        if deep:
-            at_own_best = Mux(aside == BUY, cmd.price == sym.bid_price, cmd.price == sym.ask_price)
+        if deep:      # (by price, each side's a tree of LUTs from registers: a Mux of the sides' equalities
+            # had been mapped as the sides' prices chosen by ``aside`` first, seven LUTs to the plan)
+            at_own_best = lut_of(m, [aside, equal_of_luts(m, cmd.price, sym.bid_price, row_cells),
+                                     equal_of_luts(m, cmd.price, sym.ask_price, row_cells)],
+                                 lambda x: x[1] if x[0] == BUY else x[2], row_cells)
         else:
             at_own_best = lut_of(m, [aside, equal_of_luts(m, idx_b[:lb], sym.bid, row_cells),
                                      equal_of_luts(m, idx_a[:lb], sym.ask, row_cells)],
