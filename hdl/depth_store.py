@@ -166,13 +166,18 @@ class LowestSet(wiring.Component):
         return m
 
 
+def table_words(levels: int, row_bits: int) -> tuple[int, int, int]:
+    """A book side's tables in HBM words: (rows a word, row words, occupancy words)."""
+    rows_per_word = WORD_BYTES // -(-row_bits // 8)
+    return rows_per_word, -(-levels // rows_per_word), -(-levels // OCCUPANCY_LEVELS)
+
+
 def depth_bytes(config) -> int:
     """HBM bytes a deep-book engine's depth takes from its base (``DEPTH_BUF``): its
-    ``DepthStore``'s tables -- two book sides a symbol, ``config.levels`` levels, rows of two
-    slots (``PipelinedEngine``'s)."""
-    books, row_bytes = 2 * config.symbols, -(-2 * config.slot_bits // 8)
-    rows_per_word = WORD_BYTES // row_bytes
-    return books * (-(-config.levels // rows_per_word) + -(-config.levels // OCCUPANCY_LEVELS)) * WORD_BYTES
+    ``DepthStore``'s tables (``bytes_used``) -- two book sides a symbol, ``config.levels`` levels,
+    rows of two slots (``PipelinedEngine``'s)."""
+    _, row_words, occupancy_words = table_words(config.levels, 2 * config.slot_bits)
+    return 2 * config.symbols * (row_words + occupancy_words) * WORD_BYTES
 
 
 class DepthStore(wiring.Component):
@@ -182,9 +187,7 @@ class DepthStore(wiring.Component):
             self._MustUse__silence = True
             raise ValueError(f"a level row of {row_bits} bits does not fit a {HBM_DATA_WIDTH}-bit word")
         self.books, self.levels, self.row_bits, self.row_bytes = books, levels, row_bits, row_bytes
-        self.rows_per_word = WORD_BYTES // row_bytes
-        self.row_words = -(-levels // self.rows_per_word)                 # a book side's row words
-        self.occupancy_words = -(-levels // OCCUPANCY_LEVELS)            # a book side's occupancy words
+        self.rows_per_word, self.row_words, self.occupancy_words = table_words(levels, row_bits)
         self.occupancy_base = books * self.row_words
         self.words = books * (self.row_words + self.occupancy_words)
         self.book_bits, self.level_bits = address_bits(books), address_bits(levels)

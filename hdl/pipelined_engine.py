@@ -418,6 +418,11 @@ class PipelinedEngine(wiring.Component):
             own_placed = Signal()                 # the gate placed the command's level (own_idx is its place)
             spilled = Signal()                    # a level is at the spill place: out before the command ends
             tgt_far = Signal()                    # the target's level is off its side's window (from t3)
+
+            def target_placed(place):
+                """The target's place (33 bits, its price less its side's zero) and whether it is
+                off the window, registered."""
+                m.d.sync += [tgt.idx.eq(place[:lb]), tgt_far.eq(~_in_window(place, cfg.window))]
             # a side's best refilled from the depth (``REFILL``: no level left in its window, the
             # depth's nearest beyond its worse edge made the best, the window moved to it): the
             # side (its book, bit, range low and zero), where to go back (``Refill``); the answer
@@ -1444,8 +1449,7 @@ class PipelinedEngine(wiring.Component):
             if deep:
                 # (the target's place from its price and its side's zero: the place its row keeps
                 # goes stale when the window moves)
-                tgt_place = ord_rd.price - side_zero(sym, own_rd.side)
-                m.d.sync += [tgt.idx.eq(tgt_place[:lb]), tgt_far.eq(~_in_window(tgt_place, cfg.window))]
+                target_placed(ord_rd.price - side_zero(sym, own_rd.side))
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             # (one LUT of the opcode, the event output's room and the target rules' registers: a
             # CANCEL is never a MARKET order)
@@ -2090,8 +2094,7 @@ class PipelinedEngine(wiring.Component):
                 # the command's target (a CANCEL's or a REPLACE's, whose unlink waited for this
                 # fix): its place made again from the side's new zero -- T3 made it from the old
                 with m.If(fix_same & (refill.side == tgt.side)):
-                    tgt_place = tgt.price - refilled.zero
-                    m.d.sync += [tgt.idx.eq(tgt_place[:lb]), tgt_far.eq(~_in_window(tgt_place, cfg.window))]
+                    target_placed(tgt.price - refilled.zero)
                 fsm.goto("FIX_WRITE")
 
         with fsm.state("REST"):           # onto its level and its account's list; its side's best

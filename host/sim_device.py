@@ -36,9 +36,6 @@ from fpgax.spec.config import EngineConfig
 
 PAGE = 4096
 BENCHES = ("harness", "cocotb")
-#: Where the C++ harness's HBM region for a deep-book kernel's depth starts (``DepthMemory`` is a
-#: sparse memory of its own, apart from the card memory: any address is one).
-DEPTH_BASE = 1 << 36
 
 
 class SimDevice(Device):
@@ -85,10 +82,13 @@ class SimDevice(Device):
     # -- Device ---------------------------------------------------------------------------------
     def depth_region(self, nbytes: int) -> int:
         """The C++ harness's HBM (``DepthMemory``) is its own sparse memory: a region from
-        ``DEPTH_BASE``; cocotb's (an ``AxiRam`` of the depth's bytes) starts at 0."""
+        ``HBM_BASE``, as the engine's harness puts it; cocotb's (an ``AxiRam`` of the depth's
+        bytes) starts at 0."""
+        from fpgax.sim.drivers.axi_memory import HBM_BASE
+
         if not self.config.deep:
             raise DeviceError("this kernel has no HBM master (its profile is not a deep book's)")
-        return DEPTH_BASE if self.bench == "harness" else 0
+        return HBM_BASE if self.bench == "harness" else 0
 
     def depth_stats(self):
         """The harness's HBM traffic (``DepthStats``: reads, writes, highest latency drawn)."""

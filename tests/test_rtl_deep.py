@@ -194,7 +194,8 @@ def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
 
     from fpgax.host.device import DeviceError
     from fpgax.host.driver import KernelDriver
-    from fpgax.host.sim_device import DEPTH_BASE, SimDevice
+    from fpgax.host.sim_device import SimDevice
+    from fpgax.sim.drivers.axi_memory import HBM_BASE
     from fpgax.sim.golden.run import run_model
     from fpgax.spec import protocol as p
     from fpgax.spec import regmap as rm
@@ -203,7 +204,7 @@ def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
     _, resolved, expected, _ = run_model(flow, DEEP64, progress=False)
     with SimDevice(DEEP64) as device:
         driver = KernelDriver(device, DEEP64, cmd_capacity=512)
-        assert driver.read("WINDOW") == 64 and driver.read("DEPTH_BUF") == DEPTH_BASE
+        assert driver.read("WINDOW") == 64 and driver.read("DEPTH_BUF") == HBM_BASE
         events = p.array_to_events(driver.run(p.commands_to_array(resolved)))
         stats = device.depth_stats()
         with pytest.raises(DeviceError, match="command 1 of this batch is SNAPSHOT"):

@@ -25,6 +25,10 @@ from collections import deque
 
 #: the default per-access latency range, in cycles of the 300 MHz kernel clock (about 80..160 ns)
 HBM_LATENCY = (24, 48)
+#: Where the Verilator harnesses put a deep engine's region in their HBM model (``DepthMemory``, a
+#: sparse memory of its own apart from the card memory: any address is one) -- past 32 bits, so an
+#: address the engine truncated would show
+HBM_BASE = 1 << 36
 
 
 class LeftoverWords(dict):

@@ -14,14 +14,9 @@
 // arguments or files.
 //
 // A deep-book engine (built with -DFPGAX_DEPTH_BUS: its profile's window smaller than its range) has
-// an AXI4 master for its level rows in HBM; the harness serves it with DepthMemory, the C++ twin of
-// fpgax.sim.drivers.axi_memory.AxiMemory: every access takes its own latency, drawn uniformly from
-// --mem-latency LO,HI cycles (from the cycle its AR -- or its AW and W both -- is taken to the first
-// cycle its R or B may be offered); each ready is high with probability --mem-ready per cycle;
-// responses keep their order; a read returns the word as it is when its AR is taken, a write lands
-// on its strobed bytes when its B is taken; a word never written reads as random bits (a function of
-// its address: what another run left in HBM). The engine's region starts at --mem-base. A burst of
-// more than one beat or an address off a word's boundary is the engine's bug: exit 5. The JSON line
+// an AXI4 master for its level rows in HBM; the harness serves it with DepthMemory (depth_memory.h:
+// each access's latency drawn from --mem-latency LO,HI cycles, each ready high with chance
+// --mem-ready, the engine's region from --mem-base; exit 5 on the engine's bad access). The JSON line
 // adds {"mem_reads", "mem_writes", "mem_latency_max"}; the run ends only with no access in flight.
 // --mem-log FILE: a uint32 per command, the HBM accesses (reads and writes asked) from the cycle it
 // was taken to the cycle the next one was -- what the command waited for, or left running.

@@ -32,7 +32,7 @@ from fpgax.progress import Step
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
 
-from .axi_memory import HBM_LATENCY
+from .axi_memory import HBM_BASE, HBM_LATENCY
 
 HARNESS = Path(__file__).with_name("harness.cpp")
 TOP = "fpgax_engine"
@@ -273,7 +273,7 @@ class RtlRun:
 def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, seed: int = 1,
         vcd: Path | None = None, timeout: int = 1_000_000, max_events: int | None = None,
         memory_latency: tuple[int, int] = HBM_LATENCY, memory_ready: float = 0.8,
-        memory_base: int = 1 << 32, memory_log: bool = False) -> RtlRun:
+        memory_base: int = HBM_BASE, memory_log: bool = False) -> RtlRun:
     """Run resolved commands (``Command`` objects or a ``COMMAND_DTYPE`` array) through the RTL; return
     its events and cycle counts.
 
