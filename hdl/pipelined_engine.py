@@ -1145,8 +1145,10 @@ class PipelinedEngine(wiring.Component):
         # and the choice (``range_new``, from t5: WRITE_SYMBOL writes it, ``new_range``). With
         # orders resting it is the row's, and the band's ends are compared with it
         # (``band_from_range``, from t4)
-        width_less_one = Signal(lb + 1)
-        half_slack = Signal(lb + 1)
+        # (the range's bits, not a place's: in the deep mode a place addresses the window only)
+        range_lb = address_bits(cfg.levels)
+        width_less_one = Signal(range_lb + 1)
+        half_slack = Signal(range_lb + 1)
         range_centred, range_clamped = Signal(32), Signal()
         band_from_range = Signal(data.StructLayout({"lo": 33, "hi": 33}))   # low - base, high - base
         m.d.sync += [width_less_one.eq(cmd.qty - cmd.price),
@@ -1769,7 +1771,36 @@ class PipelinedEngine(wiring.Component):
             with m.If(~index.busy):
                 m.d.sync += [moved.eq(1), move_beyond_range.eq(band_beyond_range),
                              move_rejects.eq(band_beyond_range | lowest_outside | highest_outside)]
-            fsm.goto_if("RECHECK", sym_to_recheck, within=True)
+            # (the deep mode: the levels in the depth next, SYM_DEPTH_*)
+            fsm.goto_if("SYM_DEPTH_LOW" if deep else "RECHECK", sym_to_recheck, within=True)
+        if deep:
+            # SYMBOL on a book with orders, after the windows' lowest and highest levels: the
+            # depth's (its levels are a side's worst: the windows hold the bests), the lowest bid
+            # and the highest ask, each a FIND from the range's end -- a move that would leave one
+            # outside the band is refused as one on chip is [R-SYMBOL]. (Loops, not functions: a
+            # closure's names would cost their neighbours the tracer's names.)
+            for state, side_, from_level in (("SYM_DEPTH_LOW", BUY, 0), ("SYM_DEPTH_HIGH", SELL, cfg.levels - 1)):
+                with fsm.state(state):
+                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
+                                 refill_request.book.eq(Cat(Const(side_, 1), sym_at)),
+                                 refill_request.idx.eq(from_level), refill_request.down.eq(side_ == SELL),
+                                 refill_request.inclusive.eq(1)]
+                    with m.If(depth.requests.ready):
+                        fsm.goto(state + "_ANSWER")
+            # (RECHECK's entry, one LUT: its register's ``next_is_lut``, below)
+            sym_to_recheck = lut_of(m, [fsm.ongoing("SYM_DEPTH_HIGH_ANSWER"), depth.answers.valid], all, row_cells)
+            found_level = depth.answers.payload
+            for state, outside in (("SYM_DEPTH_LOW_ANSWER", found_level.idx < band_from_range.lo),
+                                   ("SYM_DEPTH_HIGH_ANSWER", found_level.idx > band_from_range.hi)):
+                with fsm.state(state):
+                    m.d.comb += refill_takes.eq(1)
+                    with m.If(depth.answers.valid & found_level.found & outside):
+                        m.d.sync += move_rejects.eq(1)
+                    if state == "SYM_DEPTH_LOW_ANSWER":
+                        with m.If(depth.answers.valid):
+                            fsm.goto("SYM_DEPTH_HIGH")
+                    else:
+                        fsm.goto_if("RECHECK", sym_to_recheck, within=True)
 
         # NEW, marketable: the match
         # (whether the match stopped at the best: its last level against each side's best, a tree

@@ -4,7 +4,7 @@ event for event -- the full GOOG day on 64-place windows, random-walk flows thro
 ticks, and the directed cases found on the way.
 
 The deep mode does not carry the walks over the depth yet (FOK's look-ahead, SNAPSHOT, HALT,
-MASS_CANCEL) nor band moves: the generated flows here leave them out (docs/deep-book.md)."""
+MASS_CANCEL): the generated flows here leave them out (docs/deep-book.md)."""
 
 import json
 import zipfile
@@ -57,12 +57,46 @@ def test_a_cancel_after_a_refill_unlinks_its_order_where_the_refill_put_it():
         assert result.counts == {"ACCEPTED": 3, "CANCELED": 3}, result.counts
 
 
+def test_a_band_move_is_refused_for_an_order_resting_in_hbm():
+    """[R-SYMBOL] on the deep mode: a book side's worst levels are in HBM, not in its window, so the
+    band's check looks there too (a depth FIND from each end of the range: the lowest bid, the
+    highest ask). On 64-place windows, SYMBOL 1000..1400 puts the bids' window at 1354..1416
+    and the asks' at 984..1046 (63 levels each); a bid at 1010 and asks at 1395 and 1398 rest in
+    HBM. Moves that would
+    leave either outside are refused, one that keeps both is taken. Then the range's own check
+    in the deep mode (its width had been taken in a place's bits, the window's, so a move far past
+    the range's end was taken): 925..2939 on the empty book gives the range 1..4096, and 1876..4876
+    leaves it."""
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
+                          "SYMBOL,0,0,0,,,,1000,1400,\n"
+                          "NEW,1,1,0,B,LIMIT,DAY,1390,5,\n"
+                          "NEW,1,2,0,B,LIMIT,DAY,1010,5,\n"
+                          "NEW,1,3,0,S,LIMIT,DAY,1395,5,\n"
+                          "NEW,1,5,0,S,LIMIT,DAY,1398,5,\n"
+                          "SYMBOL,0,0,0,,,,1011,1400,\n"         # the bid at 1010 outside
+                          "SYMBOL,0,0,0,,,,1005,1397,\n"         # the ask at 1398 outside
+                          "SYMBOL,0,0,0,,,,1010,1398,\n"         # both in: taken
+                          "NEW,2,6,0,B,LIMIT,IOC,1398,20,\n"     # (sweeps the asks, into HBM)
+                          "SYMBOL,0,0,1,,,,925,2939,\n"
+                          "NEW,1,7,1,B,LIMIT,GTC,2046,3,\n"
+                          "SYMBOL,0,0,1,,,,1876,4876,\n"))
+    result = assert_same(flow, DEEP64, (0, 60), idle=0.0, stall=0.0)
+    from fpgax.sim.drivers.differential import run_model
+    from fpgax.spec import protocol as p
+
+    _, _, events, _ = run_model(flow, DEEP64)
+    reasons = [p.Reason(e.reason).name for e in events if e.type == p.EventType.REJECTED]
+    assert reasons == ["ORDERS_OUTSIDE_BAND", "ORDERS_OUTSIDE_BAND", "BAND_OUTSIDE_RANGE"], reasons
+    assert result.counts["FILL"] >= 2, result.counts
+
+
 def walk_flow(n: int, seed: int, walk: int) -> Flow:
     """A generated flow whose symbols' prices walk ``walk`` ticks a command at most through the
     ``deep`` profile's whole 4,096-tick band (rests, cancels, replaces, IOC and marketable limits,
-    POST_ONLY, both STP modes, invalid commands), without what the deep mode does not carry yet."""
+    POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest),
+    without what the deep mode does not carry yet."""
     opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, fok=0.0, market=0.0,
-                      admin=0.0, burst=0.01)
+                      admin=0.0, burst=0.01, band_moves=0.005)
     return Flow(generate(opts, profile("deep")))
 
 
