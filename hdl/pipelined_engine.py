@@ -1567,7 +1567,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
         decides_unlink = go & (canceling | (replacing_now & ~keeps))
         if deep:      # (a target off its window: its level spilled in first, then the unlink)
-            unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("UNLINK_GO") & events.w_rdy)
+            unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far)
                               | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
         else:
             unlink_go_next = decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy)
@@ -2026,6 +2026,24 @@ class PipelinedEngine(wiring.Component):
                 with m.If(mover.request.ready):
                     m.d.sync += [tgt.idx.eq(W - 1), spilled.eq(1)]
                     fsm.goto("UNLINK")
+            # a walk's order to cancel (MASS_CANCEL's, anywhere in its book): its place made from
+            # its price and its side's zero (the symbol's row loaded in UNLINK_GO: ``sym``), as
+            # T3 makes a CANCEL's -- the place its order row keeps goes stale as the window
+            # moves --, then the unlink, at its place or, off the window, at the spill place once
+            # the units are quiet (the order before's unlink and fix done)
+            with fsm.state("WALK_PLACE"):
+                target_placed(tgt.price - side_zero(sym, tgt.side))
+                fsm.goto("WALK_PLACED")
+            with fsm.state("WALK_PLACED"):    # (the unlink starts in UNLINK: ``unlink_go``)
+                with m.If(tgt_far):
+                    fsm.goto("WALK_SETTLE")
+                with m.Else():
+                    fsm.goto("UNLINK")
+            walk_settle_again = Signal()
+            m.d.sync += walk_settle_again.eq(fsm.ongoing("WALK_SETTLE"))
+            with fsm.state("WALK_SETTLE"):
+                with m.If(quiet_r & walk_settle_again):
+                    fsm.goto("CSPILL_PLAN")
             with fsm.state("SPILL_SETTLE"):   # (the rest's rester, the unlink's fix done)
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
                 with m.If(quiet_r & settle_again):
@@ -2175,7 +2193,8 @@ class PipelinedEngine(wiring.Component):
                  client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
                  price=tgt.price, qty=tgt.leaves)
             with m.If(events.w_rdy):
-                fsm.goto("UNLINK")        # (the unlink starts there: ``unlink_go``)
+                # (the unlink starts there: ``unlink_go``; the deep mode places the order first)
+                fsm.goto("WALK_PLACE" if deep else "UNLINK")
         # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
         with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
             m.d.sync += fix_pending.eq(0)

@@ -16,9 +16,9 @@ def gate_flow(config, n, seed):
     of any of them (the best's last order too: the side refilled from the depth when its window
     empties), and orders that trade: at the opposite side's best price (a sweep of one level,
     which may empty the window), up to 30 ticks through it (IOC, or DAY whose rest rests -- a new
-    best, maybe beyond its window), and MARKET orders (sweeps past the window, into the depth).
-    What the deep mode does not carry yet is left out: FOK's look-ahead, the walks (SNAPSHOT,
-    HALT, MASS_CANCEL) and band moves."""
+    best, maybe beyond its window), MARKET orders (sweeps past the window, into the depth) and
+    MASS_CANCEL (an account's orders wherever their levels are). What the deep mode does not carry
+    yet is left out: FOK's look-ahead and the walks of a book side (SNAPSHOT, HALT)."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -51,6 +51,9 @@ def gate_flow(config, n, seed):
                 qty = rng.randrange(1, 9)
             cmd = p.Command(opcode=OP.REPLACE, symbol=order.symbol, account=order.account, order_id=order.order_id,
                             price=price, qty=qty, client_id=client)
+        elif r < 0.82:            # (an account's orders anywhere in the books, of a symbol or of all)
+            cmd = p.Command(opcode=OP.MASS_CANCEL, account=account, client_id=client,
+                            symbol=rng.choice((p.ALL_SYMBOLS, symbol)))
         else:
             side = rng.randrange(2)
             best = model.books[symbol].opposite(side).best()
@@ -75,3 +78,22 @@ def gate_flow(config, n, seed):
         events.extend(out)
         ids += [e.order_id for e in out if e.type == E.ACCEPTED and cmd.opcode == OP.NEW]
     return commands, events
+
+
+def far_cancels(config, commands, reason) -> int:
+    """How many of the orders ``commands`` cancel with ``reason`` (a walk's: MASS, HALT) rested
+    beyond their side's window when canceled -- ``window - 1`` ticks or more from the side's best,
+    so in HBM whatever the window's place: what a test of the walks over the depth must have."""
+    model = MatchingModel(config)
+    far = 0
+    for cmd in commands:
+        bests = {}
+        for book in model.books:
+            for side in (p.Side.BUY, p.Side.SELL):
+                best = book.side(side).best()
+                bests[book.symbol, side] = best.price if best else None
+        for e in model.apply(cmd):
+            if e.type == E.CANCELED and e.reason == reason:
+                best = bests[e.symbol, e.side]
+                far += best is not None and abs(e.price - best) >= config.window - 1
+    return far

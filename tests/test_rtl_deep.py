@@ -3,8 +3,8 @@ HBM (``DepthMemory``: every access its own latency, drawn at random), against th
 event for event -- the full GOOG day on 64-place windows, random-walk flows through thousands of
 ticks, and the directed cases found on the way.
 
-The deep mode does not carry the walks over the depth yet (FOK's look-ahead, SNAPSHOT, HALT,
-MASS_CANCEL): the generated flows here leave them out (docs/deep-book.md)."""
+The deep mode does not carry the walks of a book side over the depth yet (FOK's look-ahead,
+SNAPSHOT, HALT): the generated flows here leave them out (docs/deep-book.md)."""
 
 import json
 import zipfile
@@ -90,14 +90,43 @@ def test_a_band_move_is_refused_for_an_order_resting_in_hbm():
     assert result.counts["FILL"] >= 2, result.counts
 
 
+def test_a_mass_cancel_takes_an_accounts_orders_wherever_their_levels_are():
+    """MASS_CANCEL in the deep mode: each order's place made from its price and its side's zero (the
+    place its order row keeps goes stale as windows move), and an order off its window unlinked at
+    the spill place, its level spilled in and out; an emptied best refilled from HBM. Account 1 rests
+    on both sides of two symbols, near the touch and far from it (in HBM on 64-place windows);
+    account 2's orders stay, and trade afterwards at the bests the cancels left."""
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,", "SYMBOL,0,0,1,,,,1000,1400,"]
+    client = 0
+    for symbol in (0, 1):
+        for account, side, price in ((1, "B", 1300), (2, "B", 1299), (1, "B", 1100), (2, "B", 1050),
+                                     (1, "B", 1010), (1, "S", 1301), (2, "S", 1310), (1, "S", 1390),
+                                     (2, "S", 1395), (1, "S", 1399)):
+            client += 1
+            rows.append(f"NEW,{account},{client},{symbol},{side},LIMIT,DAY,{price},5,")
+    rows += ["MASS_CANCEL,1,100,0,,,,,,", "MASS_CANCEL,1,101,65535,,,,,,",
+             "NEW,3,102,0,S,LIMIT,IOC,1000,20,", "NEW,3,103,1,B,LIMIT,IOC,1400,20,"]
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
+    from fpgax.spec import protocol as p
+    from tests.deep_flows import far_cancels
+
+    assert far_cancels(DEEP64, flow.commands, p.Reason.MASS) == 8     # (1100, 1010, 1390, 1399 in HBM)
+    result = assert_same(flow, DEEP64, (0, 60), idle=0.0, stall=0.0)
+    assert result.counts["CANCELED"] == 12 + 2 and result.counts["FILL"] == 4, result.counts     # (+ the IOCs' rests)
+
+
 def walk_flow(n: int, seed: int, walk: int) -> Flow:
     """A generated flow whose symbols' prices walk ``walk`` ticks a command at most through the
     ``deep`` profile's whole 4,096-tick band (rests, cancels, replaces, IOC and marketable limits,
-    POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest),
-    without what the deep mode does not carry yet."""
+    POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest,
+    MASS_CANCEL and ACCOUNT rows), without what the deep mode does not carry yet: FOK orders (none
+    generated; MARKET orders, which the generator makes FOK too, neither), SNAPSHOT and HALT
+    (dropped from the generated admin rows)."""
+    from fpgax.spec import protocol as p
+
     opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, fok=0.0, market=0.0,
-                      admin=0.0, burst=0.01, band_moves=0.005)
-    return Flow(generate(opts, profile("deep")))
+                      admin=0.004, burst=0.01, band_moves=0.005)
+    return Flow([c for c in generate(opts, profile("deep")) if c.opcode not in (p.Opcode.SNAPSHOT, p.Opcode.HALT)])
 
 
 def price_span(flow: Flow) -> int:
@@ -185,14 +214,15 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
     from fpgax.formats.flows import save_flow
 
     flow = tmp_path / "walk.bin"
-    save_flow(flow, walk_flow(3_000, 5, walk=24).commands, pool=DEEP64.pool, profile="deep")
+    commands = walk_flow(3_000, 5, walk=24).commands
+    save_flow(flow, commands, pool=DEEP64.pool, profile="deep")
     out = tmp_path / "latency.json"
     assert main(["bench", "latency", str(flow), "--profile", "deep", "--set", "window=64", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "cycles (no ns)" in text and "resting add / hbm" in text
     report = json.loads(out.read_text())
     deep = report["deep"]
-    assert deep["on_chip"]["first"]["count"] + deep["hbm"]["first"]["count"] == report["commands"] == 3_000
+    assert deep["on_chip"]["first"]["count"] + deep["hbm"]["first"]["count"] == report["commands"] == len(commands)
     assert deep["hbm"]["first"]["count"] > 100 and "ns" not in deep["hbm"]["first"]
     assert deep["hbm"]["last"]["max"] > deep["on_chip"]["last"]["max"] >= 1
     for split in report["deep_classes"].values():
@@ -203,7 +233,8 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
 
 
 def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
-    """FOK, SNAPSHOT, HALT and MASS_CANCEL would walk the windows alone: refused before anything runs."""
+    """FOK, SNAPSHOT and HALT would walk the windows alone: refused before anything runs (MASS_CANCEL,
+    which walks an account's list, is carried)."""
     from fpgax.spec import protocol as p
     from fpgax.spec.config import deep_unsupported
 
@@ -214,9 +245,9 @@ def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
     assert deep_unsupported(array) == (1, "a FOK order") and deep_unsupported(array[:1]) is None
     with pytest.raises(rtl.RtlError, match="command 2 is a FOK order: the deep book's engine does not walk"):
         rtl.run(flow.commands, DEEP64)
-    for opcode, name in ((p.Opcode.SNAPSHOT, "SNAPSHOT"), (p.Opcode.HALT, "HALT"),
-                         (p.Opcode.MASS_CANCEL, "MASS_CANCEL")):
+    for opcode, name in ((p.Opcode.SNAPSHOT, "SNAPSHOT"), (p.Opcode.HALT, "HALT")):
         assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) == (0, name)
+    assert deep_unsupported(p.commands_to_array([p.Command(opcode=p.Opcode.MASS_CANCEL)])) is None
 
 
 def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():

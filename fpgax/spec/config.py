@@ -14,13 +14,13 @@ class ConfigError(FpgaxError, ValueError):
 
 def deep_unsupported(commands) -> tuple[int, str] | None:
     """The first command (index, what it is) of ``commands`` (a ``COMMAND_DTYPE`` array) that a
-    deep-book engine does not carry yet: the walks over the depth -- a FOK order's look-ahead,
-    SNAPSHOT, HALT, MASS_CANCEL (docs/deep-book.md, "Wiring the engine", 5) --; None when it
+    deep-book engine does not carry yet: the walks of a book side over the depth -- a FOK order's
+    look-ahead, SNAPSHOT, HALT (docs/deep-book.md, "Wiring the engine", 5) --; None when it
     carries them all. The backends that run a deep engine refuse such a flow before it runs: the
     engine would walk its windows alone and answer for a part of the book."""
     import numpy as np
 
-    walks = {Opcode.SNAPSHOT: "SNAPSHOT", Opcode.HALT: "HALT", Opcode.MASS_CANCEL: "MASS_CANCEL"}
+    walks = {Opcode.SNAPSHOT: "SNAPSHOT", Opcode.HALT: "HALT"}
     opcode = commands["opcode"]
     hits = np.isin(opcode, list(walks)) | ((opcode == Opcode.NEW) & (commands["tif"] == TimeInForce.FOK))
     if not hits.any():
@@ -75,8 +75,8 @@ class EngineConfig:
                     ``MIN_WINDOW`` (a window of W - 1 levels and the spill place,
                     docs/deep-book.md), the rest of the range in HBM; None (or ``levels``): the
                     whole range on chip. ``PipelinedEngine``'s deep mode (W < L) runs every
-                    command but the walks over the depth -- FOK's look-ahead, SNAPSHOT, HALT,
-                    MASS_CANCEL -- and band moves with levels in the depth (docs/deep-book.md).
+                    command but the walks of a book side over the depth -- FOK's look-ahead,
+                    SNAPSHOT, HALT (docs/deep-book.md).
     """
 
     symbols: int = 8
