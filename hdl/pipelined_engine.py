@@ -208,7 +208,7 @@ class PipelinedEngine(wiring.Component):
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
-                                              word_bits=index.word_bits)
+                                              word_bits=index.word_bits, single_level=cfg.deep)
         m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=4, checks=self.checks)
         if cfg.deep:
             # the deep mode (docs/deep-book.md): every level of every book side in HBM but those in
@@ -411,6 +411,13 @@ class PipelinedEngine(wiring.Component):
             # REPLACE's target's level spilled in before its unlink --, and the spilled level taken
             # out again (SPILL_OUT) before the command ends
             range_bits = address_bits(cfg.levels)
+            # a SNAPSHOT's walk of a side on past its window (``dwalk``): the depth's levels one at a
+            # time, each found (a FIND from ``dwalk_from``), spilled in, walked alone
+            # (``depth_walk``: the walker's ``one_level``) and spilled out, until the levels asked
+            # for are sent (SNAPSHOT_LEVEL's last) or the side has none left (``dwalk_done``)
+            depth_walk, dwalk_done, dwalk_past = Signal(), Signal(), Signal()
+            dwalk_from = Signal(range_bits + 2)   # (two's complement: may be off the range)
+            dwalk_level = Signal(range_bits)      # the level spilled in and walked
             gate = Signal(data.StructLayout({"op": WindowOp, "book": bb, "old": range_bits, "new": range_bits,
                                              "level": range_bits}))
             gate_wanted = Signal(signed(34))      # the policy's base of the moved window, before it is clamped
@@ -1250,6 +1257,8 @@ class PipelinedEngine(wiring.Component):
                      walker.account.eq(walk_in.account), walker.book.eq(walk_in.book),
                      walker.level.eq(walk_in.level), walker.down.eq(walk_in.down),
                      walker.bound.eq(opp_limit[:lb])]    # (a FOK's limit: its visits' ``within``)
+        if deep:
+            m.d.comb += walker.one_level.eq(depth_walk)
 
         def walk_setup(by_account, account=0, book=0, level=0, down=0):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
@@ -1977,7 +1986,7 @@ class PipelinedEngine(wiring.Component):
             quiet_r, settle_again = Signal(), Signal()
             m.d.sync += [quiet_r.eq(quiet & ~index.start), settle_again.eq(fsm.ongoing("SPILL_SETTLE"))]
             asking = (fsm.ongoing("GATE_ASK") | fsm.ongoing("SPILL_ASK") | fsm.ongoing("CSPILL_ASK")
-                      | fsm.ongoing("REFILL_MOVE"))
+                      | fsm.ongoing("REFILL_MOVE") | fsm.ongoing("DWALK_ASK") | fsm.ongoing("DWALK_OUT_ASK"))
             m.d.comb += [mover.request.valid.eq(asking), mover.request.payload.eq(gate)]
             if self.checks:
                 m.d.sync += Assert(~mover.request.valid | quiet, "deep: the mover asked while a unit runs")
@@ -2044,6 +2053,56 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("WALK_SETTLE"):
                 with m.If(quiet_r & walk_settle_again):
                     fsm.goto("CSPILL_PLAN")
+            # a SNAPSHOT's side past its window (``dwalk``, from WALK_SIDE_END): the depth's next
+            # level (FIND, once the walker and the units are quiet), spilled in (SPILL_IN, to the
+            # spill place), walked alone (the walker's ``one_level``: SNAPSHOT_LEVEL's price is
+            # the level's), then out again (SPILL_OUT: its row unchanged) and on from the level
+            # after it -- each level two HBM round trips and its orders' visits
+            dwalk_again = Signal()
+            m.d.sync += [dwalk_again.eq(fsm.ongoing("DWALK_FIND") | fsm.ongoing("DWALK_OUT")),
+                         dwalk_past.eq(Mux(walk_side == BUY, dwalk_from[-1], dwalk_from >= cfg.levels))]
+            dwalk_quiet = quiet_r & ~walker.busy & dwalk_again
+            with fsm.state("DWALK_FIND"):
+                with m.If(dwalk_quiet & dwalk_past):
+                    m.d.sync += dwalk_done.eq(1)
+                    fsm.goto("WALK_SIDE_END")
+                with m.Elif(dwalk_quiet):
+                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
+                                 refill_request.book.eq(Cat(walk_side, sym_at)), refill_request.idx.eq(dwalk_from),
+                                 refill_request.down.eq(walk_side == BUY), refill_request.inclusive.eq(1)]
+                    with m.If(depth.requests.ready):
+                        fsm.goto("DWALK_ANSWER")
+            with fsm.state("DWALK_ANSWER"):
+                m.d.comb += refill_takes.eq(1)
+                with m.If(depth.answers.valid):
+                    m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), gate.op.eq(WindowOp.SPILL_IN),
+                                 gate.book.eq(Cat(walk_side, sym_at)), gate.level.eq(depth.answers.payload.idx),
+                                 gate.old.eq(0), gate.new.eq(0)]
+                    with m.If(depth.answers.payload.found):
+                        fsm.goto("DWALK_ASK")
+                    with m.Else():
+                        m.d.sync += dwalk_done.eq(1)
+                        fsm.goto("WALK_SIDE_END")
+            with fsm.state("DWALK_ASK"):
+                with m.If(mover.request.ready):
+                    fsm.goto("DWALK_WAIT")
+            with fsm.state("DWALK_WAIT"):     # then the level's walk, from the spill place
+                with m.If(mover.request.ready):
+                    m.d.sync += [depth_walk.eq(1), walk_in.by_account.eq(0), walk_in.book.eq(Cat(walk_side, sym_at)),
+                                 walk_in.level.eq(cfg.window - 1), walk_in.down.eq(walk_side == BUY), walk_go.eq(1)]
+                    fsm.goto("WALKING")
+            with fsm.state("DWALK_OUT"):
+                m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
+                with m.If(dwalk_quiet):
+                    fsm.goto("DWALK_OUT_ASK")
+            with fsm.state("DWALK_OUT_ASK"):
+                with m.If(mover.request.ready):
+                    fsm.goto("DWALK_OUT_WAIT")
+            with fsm.state("DWALK_OUT_WAIT"):
+                with m.If(mover.request.ready):
+                    m.d.sync += [depth_walk.eq(0),
+                                 dwalk_from.eq(Mux(walk_side == BUY, dwalk_level - 1, dwalk_level + 1))]
+                    fsm.goto("WALK_SIDE_END")
             with fsm.state("SPILL_SETTLE"):   # (the rest's rester, the unlink's fix done)
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
                 with m.If(quiet_r & settle_again):
@@ -2390,6 +2449,10 @@ class PipelinedEngine(wiring.Component):
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
         with fsm.state("WALK_SIDE"):
             m.d.sync += levels_left.eq(cmd.qty - 1)
+            if deep:      # (the depth's levels after the window's: from its worse edge; none on an empty side)
+                window_low = side_zero(sym, walk_side) - sym.base
+                m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid),
+                             dwalk_from.eq(Mux(walk_side == BUY, window_low - 1, window_low + cfg.window - 1))]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -2409,6 +2472,11 @@ class PipelinedEngine(wiring.Component):
             with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
                 with m.If(best_found):
                     fsm.goto("HALT_BEST")
+            if deep:      # a SNAPSHOT's side on into the depth, its spilled level out first
+                with m.Elif(depth_walk):
+                    fsm.goto("DWALK_OUT")
+                with m.Elif(~dwalk_done):
+                    fsm.goto("DWALK_FIND")
             with m.Elif(walk_side == BUY):
                 m.d.sync += walk_side.eq(SELL)
                 fsm.goto("WALK_SIDE")
@@ -2640,10 +2708,15 @@ class PipelinedEngine(wiring.Component):
         snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
-                 account=cmd.account, price=(side_zero(sym, walk_side) if deep else sym.base) + visit.level,
+                 account=cmd.account,
+                 price=(Mux(depth_walk, sym.base + dwalk_level, side_zero(sym, walk_side) + visit.level) if deep
+                        else sym.base + visit.level),
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
+            if deep:      # (the levels asked for sent: none from the depth)
+                with m.If(events.w_rdy & levels_zero):
+                    m.d.sync += dwalk_done.eq(1)
             snapshot_moves = [snapshot_near, events.w_rdy, levels_zero]
             fsm.goto_if("WALK_SIDE_END", lut_of(m, snapshot_moves, all, row_cells), within=True)
             fsm.goto_if("WALKING", lut_of(m, snapshot_moves, lambda x: x[0] and x[1] and not x[2], row_cells),

@@ -7,7 +7,8 @@ Contract
 --------
 * ``start`` (one cycle, while not ``busy``) with ``by_account`` and ``account`` (the account's
   list), or ``book``, ``level`` (an occupied level: where the walk starts) and ``down`` (the
-  direction of worse levels: the bid side's is down).
+  direction of worse levels: the bid side's is down); with ``single_level``, ``one_level``: the
+  walk is of that level alone (it ends with the level's last order, as an account's with its list's).
 * ``visit`` (``valid``, held until ``advance`` or ``stop``): an order, its slot, its rows --
   ``state``, ``owner``, ``order``, ``leaves`` -- its level's index (``level``), ``last`` (the last
   order of its level, or of the account's list), and, on an account's walk, its symbol's row
@@ -78,8 +79,10 @@ from fpgax.hdl.price_index import IndexOp
 
 class Walker(wiring.Component):
     def __init__(self, slot_bits: int, account_bits: int, book_bits: int, level_bits: int, *,
-                 state_row, owner_row, order_row, symbol_row, rows_latency: int, word_bits: int):
+                 state_row, owner_row, order_row, symbol_row, rows_latency: int, word_bits: int,
+                 single_level: bool = False):
         self.k, self.ab, self.bb, self.lb = slot_bits, account_bits, book_bits, level_bits
+        self.single_level = single_level
         self.rows_latency, self.word_bits = rows_latency, word_bits
         self.sel_bits = level_bits - word_bits
         k = slot_bits
@@ -102,12 +105,18 @@ class Walker(wiring.Component):
             "index_idx": Out(level_bits), "index_down": Out(1),
             "index_busy": In(1), "index_found": In(1), "index_result": In(level_bits),
             "index_rest": In(1 << word_bits),
+            # (``single_level``: a book side's walk of the start level alone -- the deep mode's walk
+            # of a level spilled in from HBM)
+            **({"one_level": In(1)} if single_level else {}),
         })
 
     def elaborate(self, platform):
         m = Module()
         k, lat = self.k, self.rows_latency
         by_account, book, down = Signal(), Signal(self.bb), Signal()
+        # (``single_level``: the walk ends with its start level -- a signal only then, so that the
+        # other walkers' netlists keep their names)
+        one_level = Signal() if self.single_level else None
         account, symbol, all_symbols = Signal(self.ab), Signal(self.symbol_bits), Signal()
         level = Signal(self.lb)
         end = Signal(k)
@@ -205,6 +214,7 @@ class Walker(wiring.Component):
             m.d.sync += [by_account.eq(self.by_account), book.eq(self.book), down.eq(self.down),
                          account.eq(self.account), symbol.eq(self.symbol),
                          all_symbols.eq(self.all_symbols),
+                         *([one_level.eq(self.one_level)] if self.single_level else []),
                          self.alist_read.addr.eq(self.account),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
@@ -278,7 +288,7 @@ class Walker(wiring.Component):
             # a level's last order advanced from a cycle ago: the level after it read ahead
             # (``pre``, set by ``ahead_now`` then at the latest), or found
             with m.If(advanced & advanced_last):
-                with m.If(by_account):
+                with m.If(by_account | one_level if self.single_level else by_account):
                     fsm.goto("IDLE")
                 with m.Elif(~pre):
                     fsm.goto("FIND")

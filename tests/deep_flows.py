@@ -16,9 +16,10 @@ def gate_flow(config, n, seed):
     of any of them (the best's last order too: the side refilled from the depth when its window
     empties), and orders that trade: at the opposite side's best price (a sweep of one level,
     which may empty the window), up to 30 ticks through it (IOC, or DAY whose rest rests -- a new
-    best, maybe beyond its window), MARKET orders (sweeps past the window, into the depth) and
-    MASS_CANCEL (an account's orders wherever their levels are). What the deep mode does not carry
-    yet is left out: FOK's look-ahead and the walks of a book side (SNAPSHOT, HALT)."""
+    best, maybe beyond its window), MARKET orders (sweeps past the window, into the depth),
+    MASS_CANCEL (an account's orders wherever their levels are) and SNAPSHOT (a side's levels on
+    past its window). What the deep mode does not carry yet is left out: FOK's look-ahead and
+    HALT."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -54,6 +55,9 @@ def gate_flow(config, n, seed):
         elif r < 0.82:            # (an account's orders anywhere in the books, of a symbol or of all)
             cmd = p.Command(opcode=OP.MASS_CANCEL, account=account, client_id=client,
                             symbol=rng.choice((p.ALL_SYMBOLS, symbol)))
+        elif r < 0.84:            # (a side's levels past its window, from HBM)
+            cmd = p.Command(opcode=OP.SNAPSHOT, symbol=symbol, client_id=client,
+                            qty=rng.randrange(1, config.snapshot_depth + 1))
         else:
             side = rng.randrange(2)
             best = model.books[symbol].opposite(side).best()
@@ -80,10 +84,11 @@ def gate_flow(config, n, seed):
     return commands, events
 
 
-def far_cancels(config, commands, reason) -> int:
-    """How many of the orders ``commands`` cancel with ``reason`` (a walk's: MASS, HALT) rested
-    beyond their side's window when canceled -- ``window - 1`` ticks or more from the side's best,
-    so in HBM whatever the window's place: what a test of the walks over the depth must have."""
+def far_events(config, commands, event_type, reason=None) -> int:
+    """How many of the ``event_type`` events (with ``reason``, when given) of ``commands`` name a
+    price beyond its side's window when sent -- ``window - 1`` ticks or more from the side's best
+    before the command, so in HBM whatever the window's place: a walk's cancels (MASS, HALT), a
+    SNAPSHOT's levels -- what a test of the walks over the depth must have."""
     model = MatchingModel(config)
     far = 0
     for cmd in commands:
@@ -93,7 +98,7 @@ def far_cancels(config, commands, reason) -> int:
                 best = book.side(side).best()
                 bests[book.symbol, side] = best.price if best else None
         for e in model.apply(cmd):
-            if e.type == E.CANCELED and e.reason == reason:
+            if e.type == event_type and (reason is None or e.reason == reason):
                 best = bests[e.symbol, e.side]
                 far += best is not None and abs(e.price - best) >= config.window - 1
     return far

@@ -16,7 +16,7 @@ from fpgax.sim.golden.compare import describe, event_key
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, price_range_low, profile, window_zero
-from tests.deep_flows import far_cancels, gate_flow
+from tests.deep_flows import far_events, gate_flow
 
 OP, E = p.Opcode, p.EventType
 
@@ -428,15 +428,16 @@ def test_the_deep_modes_levels_go_between_the_windows_and_the_depth(seed, n, lat
     at random latencies: a rest off its side's window moves the window (a new best beyond its
     better edge, or an empty side) or is spilled in and out (beyond its worse edge); a cancel's or
     a replace's target off the window is spilled in for its unlink, as is a MASS_CANCEL's order (some
-    of them in HBM, asserted); a side whose window empties
-    (a sweep, a cancel, a replace) gets its best from the depth, the window moved to it. The
+    of them in HBM, asserted), and a SNAPSHOT walks levels from HBM (asserted); a side whose window
+    empties (a sweep, a cancel, a replace) gets its best from the depth, the window moved to it. The
     engine's and the mover's checks assert the invariants as it runs (a level on chip or in the
     depth, a rest on chip, no sweep past the window)."""
     config = DEEP_GATE
     commands, expected = gate_flow(config, n, seed)
     kinds = {e.type for e in expected}
     assert {E.FILL, E.CANCELED, E.REPLACED} <= kinds, kinds
-    assert far_cancels(config, commands, p.Reason.MASS) > 0     # (MASS_CANCEL's orders in HBM)
+    assert far_events(config, commands, E.CANCELED, p.Reason.MASS) > 0     # (MASS_CANCEL's orders in HBM)
+    assert far_events(config, commands, E.LEVEL) > 0      # (SNAPSHOT's levels from HBM)
     received = run(config, commands, expected, seed, idle=0.2, stall=0.3, latency=latency)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

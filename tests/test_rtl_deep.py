@@ -3,8 +3,8 @@ HBM (``DepthMemory``: every access its own latency, drawn at random), against th
 event for event -- the full GOOG day on 64-place windows, random-walk flows through thousands of
 ticks, and the directed cases found on the way.
 
-The deep mode does not carry the walks of a book side over the depth yet (FOK's look-ahead,
-SNAPSHOT, HALT): the generated flows here leave them out (docs/deep-book.md)."""
+The deep mode does not carry FOK's look-ahead and HALT over the depth yet: the generated flows
+here leave them out (docs/deep-book.md)."""
 
 import json
 import zipfile
@@ -108,25 +108,55 @@ def test_a_mass_cancel_takes_an_accounts_orders_wherever_their_levels_are():
              "NEW,3,102,0,S,LIMIT,IOC,1000,20,", "NEW,3,103,1,B,LIMIT,IOC,1400,20,"]
     flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
     from fpgax.spec import protocol as p
-    from tests.deep_flows import far_cancels
+    from tests.deep_flows import far_events
 
-    assert far_cancels(DEEP64, flow.commands, p.Reason.MASS) == 8     # (1100, 1010, 1390, 1399 in HBM)
+    # (1100, 1010, 1390 and 1399 of each symbol in HBM)
+    assert far_events(DEEP64, flow.commands, p.EventType.CANCELED, p.Reason.MASS) == 8
     result = assert_same(flow, DEEP64, (0, 60), idle=0.0, stall=0.0)
     assert result.counts["CANCELED"] == 12 + 2 and result.counts["FILL"] == 4, result.counts     # (+ the IOCs' rests)
+
+
+def test_a_snapshot_sends_the_levels_in_hbm_after_the_windows():
+    """SNAPSHOT in the deep mode: a side's walk goes on past its window into HBM -- each next level
+    found (a depth FIND), spilled in, walked alone and spilled out -- until the levels asked for are
+    sent or the side has none left. On 64-place windows five bid and five ask levels of two orders
+    each, three of each side in HBM; snapshots of 16, 3 and 4 levels (the third bid and ask from
+    HBM), and of a symbol with no orders."""
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,"]
+    client = 0
+    for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
+                        ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
+        for k in range(2):
+            client += 1
+            rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},")
+    rows += ["SNAPSHOT,0,200,0,,,,,16,", "SNAPSHOT,0,201,0,,,,,3,", "SNAPSHOT,0,202,0,,,,,4,",
+             "SNAPSHOT,0,203,1,,,,,4,"]
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
+    from fpgax.sim.drivers.differential import run_model
+    from fpgax.spec import protocol as p
+
+    _, _, events, _ = run_model(flow, DEEP64)
+    levels = [(e.client_id, e.price) for e in events if e.type == p.EventType.LEVEL]
+    assert [price for c, price in levels if c == 201] == [1300, 1299, 1100, 1301, 1310, 1390]
+    assert len([c for c, _ in levels if c == 200]) == 10 and not [c for c, _ in levels if c == 203]
+    for latency in ((0, 0), (0, 60)):
+        result = compare(flow, DEEP64, memory_latency=latency)
+        assert result.divergence is None, result.divergence.report()
+        assert result.memory["reads"] > 0
 
 
 def walk_flow(n: int, seed: int, walk: int) -> Flow:
     """A generated flow whose symbols' prices walk ``walk`` ticks a command at most through the
     ``deep`` profile's whole 4,096-tick band (rests, cancels, replaces, IOC and marketable limits,
     POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest,
-    MASS_CANCEL and ACCOUNT rows), without what the deep mode does not carry yet: FOK orders (none
-    generated; MARKET orders, which the generator makes FOK too, neither), SNAPSHOT and HALT
+    MASS_CANCEL, SNAPSHOT and ACCOUNT rows), without what the deep mode does not carry yet: FOK
+    orders (none generated; MARKET orders, which the generator makes FOK too, neither) and HALT
     (dropped from the generated admin rows)."""
     from fpgax.spec import protocol as p
 
     opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, fok=0.0, market=0.0,
                       admin=0.004, burst=0.01, band_moves=0.005)
-    return Flow([c for c in generate(opts, profile("deep")) if c.opcode not in (p.Opcode.SNAPSHOT, p.Opcode.HALT)])
+    return Flow([c for c in generate(opts, profile("deep")) if c.opcode != p.Opcode.HALT])
 
 
 def price_span(flow: Flow) -> int:
@@ -233,8 +263,8 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
 
 
 def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
-    """FOK, SNAPSHOT and HALT would walk the windows alone: refused before anything runs (MASS_CANCEL,
-    which walks an account's list, is carried)."""
+    """FOK and HALT would walk the windows alone: refused before anything runs (MASS_CANCEL and
+    SNAPSHOT are carried)."""
     from fpgax.spec import protocol as p
     from fpgax.spec.config import deep_unsupported
 
@@ -245,16 +275,16 @@ def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
     assert deep_unsupported(array) == (1, "a FOK order") and deep_unsupported(array[:1]) is None
     with pytest.raises(rtl.RtlError, match="command 2 is a FOK order: the deep book's engine does not walk"):
         rtl.run(flow.commands, DEEP64)
-    for opcode, name in ((p.Opcode.SNAPSHOT, "SNAPSHOT"), (p.Opcode.HALT, "HALT")):
-        assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) == (0, name)
-    assert deep_unsupported(p.commands_to_array([p.Command(opcode=p.Opcode.MASS_CANCEL)])) is None
+    assert deep_unsupported(p.commands_to_array([p.Command(opcode=p.Opcode.HALT)])) == (0, "HALT")
+    for opcode in (p.Opcode.MASS_CANCEL, p.Opcode.SNAPSHOT):
+        assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) is None
 
 
 def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
     """The XRT kernel of a deep configuration (its ``m_axi_hbm`` master, ``DEPTH_BUF`` and
     ``WINDOW`` registers) through the host driver on the C++ card, the depth in ``DepthMemory`` at
-    HBM's latencies: the AAPL sample's events are the model's, event for event, the depth used; a
-    batch with a SNAPSHOT is refused before anything is sent."""
+    HBM's latencies: a random walk's events are the model's, event for event, the depth used; a
+    batch with a HALT is refused before anything is sent."""
     import numpy as np
 
     from fpgax.host.device import DeviceError
@@ -272,8 +302,8 @@ def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
         assert driver.read("WINDOW") == 64 and driver.read("DEPTH_BUF") == HBM_BASE
         events = p.array_to_events(driver.run(p.commands_to_array(resolved)))
         stats = device.depth_stats()
-        with pytest.raises(DeviceError, match="command 1 of this batch is SNAPSHOT"):
-            driver.run(p.commands_to_array([p.Command(opcode=p.Opcode.SNAPSHOT, qty=3)]))
+        with pytest.raises(DeviceError, match="command 1 of this batch is HALT"):
+            driver.run(p.commands_to_array([p.Command(opcode=p.Opcode.HALT)]))
         assert driver.read("COMMANDS") == len(resolved)        # (nothing of the refused batch sent)
     from fpgax.sim.golden.compare import first_divergence
 

@@ -20,7 +20,7 @@ def deep_unsupported(commands) -> tuple[int, str] | None:
     engine would walk its windows alone and answer for a part of the book."""
     import numpy as np
 
-    walks = {Opcode.SNAPSHOT: "SNAPSHOT", Opcode.HALT: "HALT"}
+    walks = {Opcode.HALT: "HALT"}
     opcode = commands["opcode"]
     hits = np.isin(opcode, list(walks)) | ((opcode == Opcode.NEW) & (commands["tif"] == TimeInForce.FOK))
     if not hits.any():
