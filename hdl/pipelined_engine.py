@@ -107,6 +107,13 @@ class Refill(enum.Enum, shape=2):
     FIX = 2           # FIX_WRITE (a CANCEL's unlink emptied it, settled after the CANCEL)
 
 
+class DwalkThen(enum.Enum, shape=2):
+    """Where a FOK's look-ahead goes once the level it walked in HBM is spilled out again."""
+    ON = 0              # the depth's next level
+    MATCH = 1           # it fills: the match
+    UNFILLED = 2        # it cannot fill: canceled (LEFT_OVER)
+
+
 class Walk(enum.Enum, shape=2):
     """What a walk is for."""
     HALT = 0
@@ -418,6 +425,11 @@ class PipelinedEngine(wiring.Component):
             depth_walk, dwalk_done, dwalk_past = Signal(), Signal(), Signal()
             dwalk_from = Signal(range_bits + 2)   # (two's complement: may be off the range)
             dwalk_level = Signal(range_bits)      # the level spilled in and walked
+            dwalk_side = Signal()                 # the side walked: a SNAPSHOT's ``walk_side``, a FOK's opposite
+            # (a FOK's look-ahead goes on past the opposite window too, when its limit lies beyond
+            # it or it is a MARKET order: ``fok_cont``, its window's walk ended unfilled; where its
+            # depth walk goes after the spilled level is out: ``dwalk_then``)
+            fok_cont, dwalk_then = Signal(), Signal(DwalkThen)
             gate = Signal(data.StructLayout({"op": WindowOp, "book": bb, "old": range_bits, "new": range_bits,
                                              "level": range_bits}))
             gate_wanted = Signal(signed(34))      # the policy's base of the moved window, before it is clamped
@@ -2060,36 +2072,59 @@ class PipelinedEngine(wiring.Component):
             # after it -- each level two HBM round trips and its orders' visits
             dwalk_again = Signal()
             m.d.sync += [dwalk_again.eq(fsm.ongoing("DWALK_FIND") | fsm.ongoing("DWALK_OUT")),
-                         dwalk_past.eq(Mux(walk_side == BUY, dwalk_from[-1], dwalk_from >= cfg.levels))]
+                         dwalk_past.eq(Mux(dwalk_side == BUY, dwalk_from[-1], dwalk_from >= cfg.levels))]
             dwalk_quiet = quiet_r & ~walker.busy & dwalk_again
-            with fsm.state("DWALK_FIND"):
-                with m.If(dwalk_quiet & dwalk_past):
+
+            def dwalk_none():
+                """No level left to walk: a SNAPSHOT's side is done, a FOK cannot fill."""
+                with m.If(walk_fok):
+                    fsm.goto("FOK_UNFILLED")
+                with m.Else():
                     m.d.sync += dwalk_done.eq(1)
                     fsm.goto("WALK_SIDE_END")
+            # a FOK's look-ahead into the depth (from WALKING): a level walked from HBM out first,
+            # then on (its window's walk ended) or canceled; from its window, on from its worse edge
+            with fsm.state("FOK_DEPTH"):
+                with m.If(depth_walk):
+                    m.d.sync += dwalk_then.eq(Mux(fok_cont, DwalkThen.ON, DwalkThen.UNFILLED))
+                    fsm.goto("DWALK_OUT")
+                with m.Else():
+                    opp_low = opp_zero - sym.base
+                    m.d.sync += [dwalk_side.eq(~side),
+                                 dwalk_from.eq(Mux(side == SELL, opp_low - 1, opp_low + cfg.window - 1))]
+                    fsm.goto("DWALK_FIND")
+            with fsm.state("FOK_UNFILLED"):
+                fsm.goto("LEFT_OVER")
+            with fsm.state("DWALK_FIND"):
+                with m.If(dwalk_quiet & dwalk_past):
+                    dwalk_none()
                 with m.Elif(dwalk_quiet):
                     m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
-                                 refill_request.book.eq(Cat(walk_side, sym_at)), refill_request.idx.eq(dwalk_from),
-                                 refill_request.down.eq(walk_side == BUY), refill_request.inclusive.eq(1)]
+                                 refill_request.book.eq(Cat(dwalk_side, sym_at)), refill_request.idx.eq(dwalk_from),
+                                 refill_request.down.eq(dwalk_side == BUY), refill_request.inclusive.eq(1)]
                     with m.If(depth.requests.ready):
                         fsm.goto("DWALK_ANSWER")
+            # (a FOK's level within its limit: a MARKET order's any, a buy's at most its price)
+            found_price = sym.base + depth.answers.payload.idx
+            # (``side``: the aggressor's)
+            dwalk_within = market_near | Mux(side == BUY, found_price <= cmd.price, found_price >= cmd.price)
             with fsm.state("DWALK_ANSWER"):
                 m.d.comb += refill_takes.eq(1)
                 with m.If(depth.answers.valid):
                     m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), gate.op.eq(WindowOp.SPILL_IN),
-                                 gate.book.eq(Cat(walk_side, sym_at)), gate.level.eq(depth.answers.payload.idx),
+                                 gate.book.eq(Cat(dwalk_side, sym_at)), gate.level.eq(depth.answers.payload.idx),
                                  gate.old.eq(0), gate.new.eq(0)]
-                    with m.If(depth.answers.payload.found):
+                    with m.If(depth.answers.payload.found & (~walk_fok | dwalk_within)):
                         fsm.goto("DWALK_ASK")
                     with m.Else():
-                        m.d.sync += dwalk_done.eq(1)
-                        fsm.goto("WALK_SIDE_END")
+                        dwalk_none()
             with fsm.state("DWALK_ASK"):
                 with m.If(mover.request.ready):
                     fsm.goto("DWALK_WAIT")
             with fsm.state("DWALK_WAIT"):     # then the level's walk, from the spill place
                 with m.If(mover.request.ready):
-                    m.d.sync += [depth_walk.eq(1), walk_in.by_account.eq(0), walk_in.book.eq(Cat(walk_side, sym_at)),
-                                 walk_in.level.eq(cfg.window - 1), walk_in.down.eq(walk_side == BUY), walk_go.eq(1)]
+                    m.d.sync += [depth_walk.eq(1), walk_in.by_account.eq(0), walk_in.book.eq(Cat(dwalk_side, sym_at)),
+                                 walk_in.level.eq(cfg.window - 1), walk_in.down.eq(dwalk_side == BUY), walk_go.eq(1)]
                     fsm.goto("WALKING")
             with fsm.state("DWALK_OUT"):
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
@@ -2101,8 +2136,15 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("DWALK_OUT_WAIT"):
                 with m.If(mover.request.ready):
                     m.d.sync += [depth_walk.eq(0),
-                                 dwalk_from.eq(Mux(walk_side == BUY, dwalk_level - 1, dwalk_level + 1))]
-                    fsm.goto("WALK_SIDE_END")
+                                 dwalk_from.eq(Mux(dwalk_side == BUY, dwalk_level - 1, dwalk_level + 1))]
+                    with m.If(~walk_fok):
+                        fsm.goto("WALK_SIDE_END")
+                    with m.Elif(dwalk_then == DwalkThen.MATCH):
+                        fsm.goto("MATCH")
+                    with m.Elif(dwalk_then == DwalkThen.UNFILLED):
+                        fsm.goto("FOK_UNFILLED")
+                    with m.Else():
+                        fsm.goto("DWALK_FIND")
             with fsm.state("SPILL_SETTLE"):   # (the rest's rester, the unlink's fix done)
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
                 with m.If(quiet_r & settle_again):
@@ -2451,7 +2493,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += levels_left.eq(cmd.qty - 1)
             if deep:      # (the depth's levels after the window's: from its worse edge; none on an empty side)
                 window_low = side_zero(sym, walk_side) - sym.base
-                m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid),
+                m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid), dwalk_side.eq(walk_side),
                              dwalk_from.eq(Mux(walk_side == BUY, window_low - 1, window_low + cfg.window - 1))]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
@@ -2544,6 +2586,9 @@ class PipelinedEngine(wiring.Component):
             return is_walk(kind, Walk.FOK) and ((valid and stops) or not (valid or busy or go))
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
+        if deep:      # (canceled at once: not walking a level from HBM, and not going on into the depth)
+            fok_unfillable_direct = fok_unfillable & ~depth_walk & ~(
+                ~(visit.valid | walker.busy | walk_go) & (market_near | limit_beyond))
         # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all.
         # (Whether the command names all symbols and whether its bits above a symbol index are 0
         # are registers of the walk's own -- the command's fields are set at t1, a walk visits from
@@ -2678,13 +2723,31 @@ class PipelinedEngine(wiring.Component):
                         # take or an order of its own it may not cancel; passes its own orders;
                         # stops, to MATCH, at the order that fills it)
                         with m.If(~fok_stops & ~visit.own & fok_fills):
-                            fsm.goto("MATCH")
+                            if deep:      # (a level walked from HBM out first)
+                                with m.If(depth_walk):
+                                    m.d.sync += dwalk_then.eq(DwalkThen.MATCH)
+                                    fsm.goto("DWALK_OUT")
+                                with m.Else():
+                                    fsm.goto("MATCH")
+                            else:
+                                fsm.goto("MATCH")
             # no order left: a MASS_CANCEL's walk is done, a side's walk goes on to its end (a
             # FOK's to LEFT_OVER: ``fok_unfillable``), each move one LUT of a copy of WALKING's
             # register and registers (``walk_ended``, below)
             fsm.goto_if("DONE", walk_ended(Walk.MASS), within=True)
             fsm.goto_if("WALK_SIDE_END", walk_ended(Walk.HALT, Walk.SNAPSHOT), within=True)
-            fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
+            if deep:
+                # (an unfillable FOK's look-ahead in the deep mode: on into the depth when its window's
+                # walk ended and its limit lies beyond it, or it is a MARKET order; a level walked
+                # from HBM spilled out first -- FOK_DEPTH --; otherwise canceled, LEFT_OVER)
+                fok_ended = ~(visit.valid | walker.busy | walk_go)
+                fok_deep_on = fok_ended & (market_near | limit_beyond)
+                with m.If(fsm.ongoing("WALKING")):
+                    m.d.sync += fok_cont.eq(fok_deep_on)
+                fsm.goto_if("LEFT_OVER", fok_unfillable_direct)
+                fsm.goto_if("FOK_DEPTH", fok_unfillable & (depth_walk | fok_deep_on))
+            else:
+                fsm.goto_if("LEFT_OVER", fok_unfillable)     # (one LUT of registers and a LUT: above)
             # WALKING is left at a visit its walk does not pass (every kind's move above: HALT's
             # DAY order, MASS_CANCEL's order it takes, SNAPSHOT's last order of a level, FOK's
             # stop or fill), or with no order left: its next value one LUT of the pinned verdicts
@@ -2739,9 +2802,14 @@ class PipelinedEngine(wiring.Component):
         # mapper had chained AGGRESSOR_END's branches and the entries' OR, four LUTs
         left_over_stays = lut_of(m, [fsm.ongoing("LEFT_OVER"), events.w_rdy, gone.w.ready],
                                  lambda x: x[0] and not (x[1] and x[2]), row_cells)
-        fsm.next_is_lut("LEFT_OVER", [left_over_stays, decide_to_left_over, ae_to_left_over, fsm.ongoing("WALKING"),
-                                      fok_unfillable],
-                        lambda x: x[0] or x[1] or x[2] or (x[3] and x[4]), row_cells)
+        if deep:      # (and FOK_UNFILLED's, the deep mode's look-ahead that ran out in HBM)
+            fsm.next_is_lut("LEFT_OVER", [left_over_stays, decide_to_left_over, ae_to_left_over,
+                                          fsm.ongoing("WALKING"), fok_unfillable_direct, fsm.ongoing("FOK_UNFILLED")],
+                            lambda x: x[0] or x[1] or x[2] or (x[3] and x[4]) or x[5], row_cells)
+        else:
+            fsm.next_is_lut("LEFT_OVER", [left_over_stays, decide_to_left_over, ae_to_left_over,
+                                          fsm.ongoing("WALKING"), fok_unfillable],
+                            lambda x: x[0] or x[1] or x[2] or (x[3] and x[4]), row_cells)
         # IDLE's next value one LUT of its register, the handshake's valid and four LUTs of
         # registers, one per family of its entries (the slot's release of AGGRESSOR_END and
         # LEFT_OVER; CANCEL_UNLINK's, ``cancel_cu``; DONE's; INIT's and REST_SYMBOL's): the mapper had chained the

@@ -15,11 +15,11 @@ def gate_flow(config, n, seed):
     (new bests beyond a window's better edge, levels beyond its worse edge), cancels and replaces
     of any of them (the best's last order too: the side refilled from the depth when its window
     empties), and orders that trade: at the opposite side's best price (a sweep of one level,
-    which may empty the window), up to 30 ticks through it (IOC, or DAY whose rest rests -- a new
-    best, maybe beyond its window), MARKET orders (sweeps past the window, into the depth),
-    MASS_CANCEL (an account's orders wherever their levels are) and SNAPSHOT (a side's levels on
-    past its window). What the deep mode does not carry yet is left out: FOK's look-ahead and
-    HALT."""
+    which may empty the window), up to 30 ticks through it (IOC, FOK -- whose look-ahead may go on
+    into the depth --, or DAY whose rest rests -- a new best, maybe beyond its window), MARKET
+    orders (IOC or FOK: sweeps past the window, into the depth), MASS_CANCEL (an account's orders
+    wherever their levels are) and SNAPSHOT (a side's levels on past its window). What the deep
+    mode does not carry yet is left out: HALT."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -72,11 +72,12 @@ def gate_flow(config, n, seed):
                 price = best.price + through if side == p.Side.BUY else best.price - through
                 cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, price=price,
                                 qty=rng.randrange(1, 30), client_id=client,
-                                tif=rng.choice([p.TimeInForce.IOC, p.TimeInForce.DAY]),
+                                tif=rng.choice([p.TimeInForce.IOC, p.TimeInForce.DAY, p.TimeInForce.FOK]),
                                 flags=p.CommandFlag.STP_OLDEST if rng.random() < 0.2 else 0)
             else:                 # (MARKET)
                 cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, ord_type=p.OrdType.MARKET,
-                                qty=rng.randrange(1, 25), tif=p.TimeInForce.IOC, client_id=client)
+                                qty=rng.randrange(1, 25), tif=rng.choice([p.TimeInForce.IOC, p.TimeInForce.FOK]),
+                                client_id=client)
         out = model.apply(cmd)
         commands.append(cmd)
         events.extend(out)

@@ -3,8 +3,8 @@ HBM (``DepthMemory``: every access its own latency, drawn at random), against th
 event for event -- the full GOOG day on 64-place windows, random-walk flows through thousands of
 ticks, and the directed cases found on the way.
 
-The deep mode does not carry FOK's look-ahead and HALT over the depth yet: the generated flows
-here leave them out (docs/deep-book.md)."""
+The deep mode does not carry HALT over the depth yet: the generated flows here leave it out
+(docs/deep-book.md)."""
 
 import json
 import zipfile
@@ -145,17 +145,58 @@ def test_a_snapshot_sends_the_levels_in_hbm_after_the_windows():
         assert result.memory["reads"] > 0
 
 
+def test_a_fok_looks_ahead_into_hbm():
+    """FOK in the deep mode: when its window's walk ends unfilled and its limit lies beyond the
+    window (or it is a MARKET order), the look-ahead goes on into HBM a level at a time, as a
+    SNAPSHOT's walk does -- the level's price against the limit first, the running total kept -- and
+    the match, or the cancel, once the level walked is back in HBM. Two books of five bid and five
+    ask levels (three of each side in HBM on 64-place windows): FOK orders that fill from HBM, that
+    run past their limit in HBM, that run out of levels, that stop at their own account's order
+    (cancel-newest), and MARKET FOK orders through every level."""
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,"]
+    client = 0
+
+    def book():
+        nonlocal client
+        for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
+                            ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
+            for k in range(2):
+                client += 1
+                rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},")
+    book()
+    rows += ["NEW,3,100,0,B,LIMIT,FOK,1392,40,", "NEW,3,101,0,B,LIMIT,FOK,1396,40,",
+             "NEW,3,102,0,S,MARKET,FOK,,200,", "NEW,3,103,0,S,LIMIT,FOK,1040,30,"]
+    book()
+    rows += ["NEW,1,104,0,S,LIMIT,FOK,1000,40,", "NEW,2,105,0,S,LIMIT,FOK,1000,40,",
+             "NEW,3,106,0,S,MARKET,FOK,,60,", "NEW,3,107,0,B,MARKET,FOK,,60,"]
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
+    from fpgax.sim.drivers.differential import run_model
+    from fpgax.spec import protocol as p
+
+    _, _, events, _ = run_model(flow, DEEP64)
+
+    def outcome(client_id):
+        mine = [e for e in events if e.client_id == client_id]
+        return ("filled" if sum(e.qty for e in mine if e.type == p.EventType.FILL) == mine[0].qty else
+                "canceled" if mine[-1].type == p.EventType.CANCELED else "?", max(e.price for e in mine[1:]))
+    assert [outcome(c) for c in range(100, 108)] == [
+        ("canceled", 1392), ("filled", 1395), ("canceled", 0), ("filled", 1300), ("canceled", 1000),
+        ("canceled", 1000), ("filled", 1300), ("filled", 1399)]
+    for latency in ((0, 0), (0, 60)):
+        result = compare(flow, DEEP64, memory_latency=latency)
+        assert result.divergence is None, result.divergence.report()
+
+
 def walk_flow(n: int, seed: int, walk: int) -> Flow:
     """A generated flow whose symbols' prices walk ``walk`` ticks a command at most through the
     ``deep`` profile's whole 4,096-tick band (rests, cancels, replaces, IOC and marketable limits,
     POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest,
-    MASS_CANCEL, SNAPSHOT and ACCOUNT rows), without what the deep mode does not carry yet: FOK
-    orders (none generated; MARKET orders, which the generator makes FOK too, neither) and HALT
-    (dropped from the generated admin rows)."""
+    FOK and MARKET orders, MASS_CANCEL, SNAPSHOT and ACCOUNT rows), without what the deep mode does
+    not carry yet: HALT (dropped from the generated admin rows)."""
     from fpgax.spec import protocol as p
 
-    opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, fok=0.0, market=0.0,
-                      admin=0.004, burst=0.01, band_moves=0.005)
+    opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, admin=0.004, burst=0.01,
+                      band_moves=0.005)
     return Flow([c for c in generate(opts, profile("deep")) if c.opcode != p.Opcode.HALT])
 
 
@@ -263,21 +304,22 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
 
 
 def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
-    """FOK and HALT would walk the windows alone: refused before anything runs (MASS_CANCEL and
+    """HALT would walk the windows alone: refused before anything runs (FOK, MASS_CANCEL and
     SNAPSHOT are carried)."""
     from fpgax.spec import protocol as p
     from fpgax.spec.config import deep_unsupported
 
     flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
                           "NEW,1,1,0,S,LIMIT,DAY,596,100,\n"
+                          "HALT,0,0,0,,,,,,\n"
                           "NEW,2,1,0,B,LIMIT,FOK,600,50,\n"))
     array = p.commands_to_array(flow.commands)
-    assert deep_unsupported(array) == (1, "a FOK order") and deep_unsupported(array[:1]) is None
-    with pytest.raises(rtl.RtlError, match="command 2 is a FOK order: the deep book's engine does not walk"):
+    assert deep_unsupported(array) == (1, "HALT") and deep_unsupported(array[:1]) is None
+    with pytest.raises(rtl.RtlError, match="command 2 is HALT: the deep book's engine does not walk"):
         rtl.run(flow.commands, DEEP64)
-    assert deep_unsupported(p.commands_to_array([p.Command(opcode=p.Opcode.HALT)])) == (0, "HALT")
     for opcode in (p.Opcode.MASS_CANCEL, p.Opcode.SNAPSHOT):
         assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) is None
+    assert deep_unsupported(array[2:]) is None      # (a FOK order)
 
 
 def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():

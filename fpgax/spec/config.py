@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from fpgax.errors import FpgaxError
-from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Opcode, Side, TimeInForce
+from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Opcode, Side
 
 
 class ConfigError(FpgaxError, ValueError):
@@ -22,12 +22,12 @@ def deep_unsupported(commands) -> tuple[int, str] | None:
 
     walks = {Opcode.HALT: "HALT"}
     opcode = commands["opcode"]
-    hits = np.isin(opcode, list(walks)) | ((opcode == Opcode.NEW) & (commands["tif"] == TimeInForce.FOK))
+    hits = np.isin(opcode, list(walks))
     if not hits.any():
         return None
     first = int(np.flatnonzero(hits)[0])
     code = int(opcode[first])
-    return first, walks.get(code, "a FOK order")
+    return first, walks[code]
 
 
 #: The smallest on-chip window a book side can have: the engine's level feed reads its index eight
