@@ -105,6 +105,7 @@ class Refill(enum.Enum, shape=2):
     MATCH = 0         # AGGRESSOR_END (the match emptied the window of the side it traded against)
     UNLINK = 1        # WRITE_SYMBOL (an unlink emptied it)
     FIX = 2           # FIX_WRITE (a CANCEL's unlink emptied it, settled after the CANCEL)
+    HALT = 3          # HALT_SIDE_DONE (a HALT's cancels emptied it)
 
 
 class DwalkThen(enum.Enum, shape=2):
@@ -2053,7 +2054,10 @@ class PipelinedEngine(wiring.Component):
             # moves --, then the unlink, at its place or, off the window, at the spill place once
             # the units are quiet (the order before's unlink and fix done)
             with fsm.state("WALK_PLACE"):
-                target_placed(tgt.price - side_zero(sym, tgt.side))
+                with m.If(depth_walk):        # (a HALT's order of a level walked from HBM: the spill place)
+                    m.d.sync += [tgt.idx.eq(cfg.window - 1), tgt_far.eq(0)]
+                with m.Else():
+                    target_placed(tgt.price - side_zero(sym, tgt.side))
                 fsm.goto("WALK_PLACED")
             with fsm.state("WALK_PLACED"):    # (the unlink starts in UNLINK: ``unlink_go``)
                 with m.If(tgt_far):
@@ -2233,6 +2237,8 @@ class PipelinedEngine(wiring.Component):
                         fsm.goto("REFILL_AGAIN")
                     with m.Else():
                         fsm.goto("AGGRESSOR_END")
+                with m.Elif(refill.back == Refill.HALT):
+                    fsm.goto("HALT_SIDE_DONE")
                 with m.Else():
                     fsm.goto("WRITE_SYMBOL")
             with fsm.state("REFILL_AGAIN"):   # (the places of the limit from the new zero, then the match)
@@ -2506,19 +2512,30 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("WALKING")
             with m.Else():
                 fsm.goto("WALK_SIDE_END")
+        if deep:
+            # (a HALT's side's best is found once its depth is walked too: ``halt_finds``, a register
+            # a cycle behind -- WALK_SIDE_END asks from its second cycle, and neither changes in it)
+            halt_finds = Signal()
+            m.d.sync += halt_finds.eq((walk_kind == Walk.HALT) & ~depth_walk & dwalk_done)
+            finds_when = ([halt_finds, index.busy_near], lambda x: x[0] and not x[1])
+        else:
+            finds_when = ([*kind_bits, index.busy_near],      # (a HALT's walk, the index free)
+                          lambda x: is_walk(x[:-1], Walk.HALT) and not x[-1])
         with fsm.state("WALK_SIDE_END"):
             best_found = index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
-                                       ([*kind_bits, index.busy_near],      # (a HALT's walk, the index free)
-                                        lambda x: is_walk(x[:-1], Walk.HALT) and not x[-1]),
-                                       down=walk_side == BUY, inclusive=1)
-            with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
-                with m.If(best_found):
-                    fsm.goto("HALT_BEST")
-            if deep:      # a SNAPSHOT's side on into the depth, its spilled level out first
-                with m.Elif(depth_walk):
+                                       finds_when, down=walk_side == BUY, inclusive=1)
+            if deep:      # a side on into the depth, its spilled level out first; a HALT's best then
+                with m.If(depth_walk):
                     fsm.goto("DWALK_OUT")
                 with m.Elif(~dwalk_done):
                     fsm.goto("DWALK_FIND")
+                with m.Elif(walk_kind == Walk.HALT):
+                    with m.If(best_found):
+                        fsm.goto("HALT_BEST")
+            else:
+                with m.If(walk_kind == Walk.HALT):   # the side's best, what the cancels left of it
+                    with m.If(best_found):
+                        fsm.goto("HALT_BEST")
             with m.Elif(walk_side == BUY):
                 m.d.sync += walk_side.eq(SELL)
                 fsm.goto("WALK_SIDE")
@@ -2526,8 +2543,11 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("DONE")
         with fsm.state("HALT_BEST"):
             set_sym_best((walk_side, BUY), found_best)
-            with m.If(~index.busy):
-                fsm.goto("HALT_SIDE_DONE")
+            if deep:      # (the window emptied: the side's best from the depth, the window moved to it)
+                found_or_refilled("HALT_SIDE_DONE", Cat(walk_side, sym_at), walk_side, sym, Refill.HALT)
+            else:
+                with m.If(~index.busy):
+                    fsm.goto("HALT_SIDE_DONE")
         with fsm.state("HALT_SIDE_DONE"):
             m.d.comb += sym_write.eq(1)
             with m.If(walk_side == BUY):

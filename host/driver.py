@@ -80,13 +80,6 @@ class KernelDriver:
         """Run commands (a COMMAND_DTYPE array) through the kernel; return their events in order."""
         if commands.dtype != p.COMMAND_DTYPE:
             raise TypeError(f"commands must be a {p.COMMAND_DTYPE} array")
-        if self.config.deep:
-            from fpgax.spec.config import deep_unsupported
-
-            found = deep_unsupported(commands)
-            if found is not None:
-                raise DeviceError(f"command {found[0] + 1} of this batch is {found[1]}: the deep book's kernel "
-                                  "does not walk its levels in HBM yet (docs/deep-book.md); nothing was sent")
         out = []
         for start in range(0, len(commands), self.cmd_capacity):
             out += self._run_chunk(commands[start:start + self.cmd_capacity])

@@ -18,8 +18,8 @@ def gate_flow(config, n, seed):
     which may empty the window), up to 30 ticks through it (IOC, FOK -- whose look-ahead may go on
     into the depth --, or DAY whose rest rests -- a new best, maybe beyond its window), MARKET
     orders (IOC or FOK: sweeps past the window, into the depth), MASS_CANCEL (an account's orders
-    wherever their levels are) and SNAPSHOT (a side's levels on past its window). What the deep
-    mode does not carry yet is left out: HALT."""
+    wherever their levels are), SNAPSHOT (a side's levels on past its window) and HALT (a symbol's
+    DAY orders, in its windows and in HBM) with RESUME."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -58,6 +58,8 @@ def gate_flow(config, n, seed):
         elif r < 0.84:            # (a side's levels past its window, from HBM)
             cmd = p.Command(opcode=OP.SNAPSHOT, symbol=symbol, client_id=client,
                             qty=rng.randrange(1, config.snapshot_depth + 1))
+        elif r < 0.85:            # (a symbol's DAY orders canceled wherever their levels are, then resumed)
+            cmd = p.Command(opcode=OP.HALT if rng.random() < 0.5 else OP.RESUME, symbol=symbol, client_id=client)
         else:
             side = rng.randrange(2)
             best = model.books[symbol].opposite(side).best()

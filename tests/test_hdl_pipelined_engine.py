@@ -428,7 +428,7 @@ def test_the_deep_modes_levels_go_between_the_windows_and_the_depth(seed, n, lat
     at random latencies: a rest off its side's window moves the window (a new best beyond its
     better edge, or an empty side) or is spilled in and out (beyond its worse edge); a cancel's or
     a replace's target off the window is spilled in for its unlink, as is a MASS_CANCEL's order (some
-    of them in HBM, asserted), and a SNAPSHOT walks levels from HBM (asserted); a side whose window
+    of them in HBM, asserted), and a SNAPSHOT and a HALT walk levels from HBM (asserted); a side whose window
     empties (a sweep, a cancel, a replace) gets its best from the depth, the window moved to it. The
     engine's and the mover's checks assert the invariants as it runs (a level on chip or in the
     depth, a rest on chip, no sweep past the window)."""
@@ -438,6 +438,7 @@ def test_the_deep_modes_levels_go_between_the_windows_and_the_depth(seed, n, lat
     assert {E.FILL, E.CANCELED, E.REPLACED} <= kinds, kinds
     assert far_events(config, commands, E.CANCELED, p.Reason.MASS) > 0     # (MASS_CANCEL's orders in HBM)
     assert far_events(config, commands, E.LEVEL) > 0      # (SNAPSHOT's levels from HBM)
+    assert far_events(config, commands, E.CANCELED, p.Reason.HALT) > 0     # (HALT's orders in HBM)
     received = run(config, commands, expected, seed, idle=0.2, stall=0.3, latency=latency)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

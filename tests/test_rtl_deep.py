@@ -3,8 +3,8 @@ HBM (``DepthMemory``: every access its own latency, drawn at random), against th
 event for event -- the full GOOG day on 64-place windows, random-walk flows through thousands of
 ticks, and the directed cases found on the way.
 
-The deep mode does not carry HALT over the depth yet: the generated flows here leave it out
-(docs/deep-book.md)."""
+Every command kind runs in the deep mode: the walks over a book side (FOK's look-ahead,
+SNAPSHOT, HALT) go on into HBM a level at a time, MASS_CANCEL's orders anywhere."""
 
 import json
 import zipfile
@@ -19,7 +19,7 @@ from fpgax.sim.drivers import rtl
 from fpgax.sim.drivers.differential import compare
 from fpgax.spec.config import EngineConfig, profile
 from fpgax.workload.gen import GenOptions, generate
-from tests.deep_flows import gate_flow
+from tests.deep_flows import far_events, gate_flow
 
 DATA = Path(__file__).parent / "data" / "lobster"
 GOOG_ZIP = DATA / "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
@@ -108,8 +108,6 @@ def test_a_mass_cancel_takes_an_accounts_orders_wherever_their_levels_are():
              "NEW,3,102,0,S,LIMIT,IOC,1000,20,", "NEW,3,103,1,B,LIMIT,IOC,1400,20,"]
     flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
     from fpgax.spec import protocol as p
-    from tests.deep_flows import far_events
-
     # (1100, 1010, 1390 and 1399 of each symbol in HBM)
     assert far_events(DEEP64, flow.commands, p.EventType.CANCELED, p.Reason.MASS) == 8
     result = assert_same(flow, DEEP64, (0, 60), idle=0.0, stall=0.0)
@@ -187,17 +185,56 @@ def test_a_fok_looks_ahead_into_hbm():
         assert result.divergence is None, result.divergence.report()
 
 
+def test_a_halt_cancels_day_orders_in_hbm_and_refills_the_windows():
+    """HALT in the deep mode: each side's walk goes on past its window into HBM a level at a time
+    (as a SNAPSHOT's), each DAY order unlinked at the spill place, the emptied level written back
+    empty; the side's best found once its depth is walked, refilled from HBM when the window kept
+    none. Three rounds on a book of five bid and five ask levels (three of each side in HBM on
+    64-place windows): a DAY and a GTC order at every level; DAY orders only at the levels in the
+    windows (the windows emptied, refilled with the GTC levels from HBM); DAY orders only (the
+    book emptied). A SNAPSHOT after each HALT, then RESUME and sweeps of what is left."""
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,"]
+    client = 0
+
+    def book(tifs):
+        nonlocal client
+        for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
+                            ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
+            for k, tif in enumerate(tifs(price)):
+                client += 1
+                rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,{tif},{price},{5 + k},")
+
+    def halt_and_sweep(first):
+        rows.extend(["HALT,0,0,0,,,,,,", f"SNAPSHOT,0,{first},0,,,,,16,", "RESUME,0,0,0,,,,,,",
+                     f"NEW,3,{first + 1},0,S,LIMIT,IOC,1000,100,", f"NEW,3,{first + 2},0,B,LIMIT,IOC,1400,100,"])
+    book(lambda price: ("DAY", "GTC"))
+    halt_and_sweep(300)
+    book(lambda price: ("DAY", "DAY") if price in (1300, 1299, 1301, 1310) else ("DAY", "GTC"))
+    halt_and_sweep(303)
+    book(lambda price: ("DAY", "DAY"))
+    halt_and_sweep(306)
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
+    from fpgax.sim.drivers.differential import run_model
+    from fpgax.spec import protocol as p
+
+    _, _, events, _ = run_model(flow, DEEP64)
+    levels = {c: [e.price for e in events if e.client_id == c and e.type == p.EventType.LEVEL] for c in (300, 303, 306)}
+    assert levels == {300: [1300, 1299, 1100, 1050, 1010, 1301, 1310, 1390, 1395, 1399],
+                      303: [1100, 1050, 1010, 1390, 1395, 1399], 306: []}
+    assert far_events(DEEP64, flow.commands, p.EventType.CANCELED, p.Reason.HALT) >= 12
+    for latency in ((0, 0), (0, 60)):
+        result = compare(flow, DEEP64, memory_latency=latency)
+        assert result.divergence is None, result.divergence.report()
+
+
 def walk_flow(n: int, seed: int, walk: int) -> Flow:
     """A generated flow whose symbols' prices walk ``walk`` ticks a command at most through the
     ``deep`` profile's whole 4,096-tick band (rests, cancels, replaces, IOC and marketable limits,
     POST_ONLY, both STP modes, invalid commands, band moves around the walk while orders rest,
-    FOK and MARKET orders, MASS_CANCEL, SNAPSHOT and ACCOUNT rows), without what the deep mode does
-    not carry yet: HALT (dropped from the generated admin rows)."""
-    from fpgax.spec import protocol as p
-
+    FOK and MARKET orders, every admin command: MASS_CANCEL, SNAPSHOT, HALT and RESUME, ACCOUNT)."""
     opts = GenOptions(orders=n, seed=seed, walk=walk, band_low=1, band_high=4096, admin=0.004, burst=0.01,
                       band_moves=0.005)
-    return Flow([c for c in generate(opts, profile("deep")) if c.opcode != p.Opcode.HALT])
+    return Flow(generate(opts, profile("deep")))
 
 
 def price_span(flow: Flow) -> int:
@@ -303,33 +340,12 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
     assert json.loads(out.read_text())["deep"]["hbm"]["first"]["ns"]["p50"] > 0
 
 
-def test_a_deep_engine_refuses_the_walks_it_does_not_carry_yet():
-    """HALT would walk the windows alone: refused before anything runs (FOK, MASS_CANCEL and
-    SNAPSHOT are carried)."""
-    from fpgax.spec import protocol as p
-    from fpgax.spec.config import deep_unsupported
-
-    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n"
-                          "NEW,1,1,0,S,LIMIT,DAY,596,100,\n"
-                          "HALT,0,0,0,,,,,,\n"
-                          "NEW,2,1,0,B,LIMIT,FOK,600,50,\n"))
-    array = p.commands_to_array(flow.commands)
-    assert deep_unsupported(array) == (1, "HALT") and deep_unsupported(array[:1]) is None
-    with pytest.raises(rtl.RtlError, match="command 2 is HALT: the deep book's engine does not walk"):
-        rtl.run(flow.commands, DEEP64)
-    for opcode in (p.Opcode.MASS_CANCEL, p.Opcode.SNAPSHOT):
-        assert deep_unsupported(p.commands_to_array([p.Command(opcode=opcode)])) is None
-    assert deep_unsupported(array[2:]) is None      # (a FOK order)
-
-
 def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
     """The XRT kernel of a deep configuration (its ``m_axi_hbm`` master, ``DEPTH_BUF`` and
     ``WINDOW`` registers) through the host driver on the C++ card, the depth in ``DepthMemory`` at
-    HBM's latencies: a random walk's events are the model's, event for event, the depth used; a
-    batch with a HALT is refused before anything is sent."""
+    HBM's latencies: a random walk's events are the model's, event for event, the depth used."""
     import numpy as np
 
-    from fpgax.host.device import DeviceError
     from fpgax.host.driver import KernelDriver
     from fpgax.host.sim_device import SimDevice
     from fpgax.sim.drivers.axi_memory import HBM_BASE
@@ -344,9 +360,7 @@ def test_the_deep_kernel_on_the_simulated_card_serves_its_depth_from_hbm():
         assert driver.read("WINDOW") == 64 and driver.read("DEPTH_BUF") == HBM_BASE
         events = p.array_to_events(driver.run(p.commands_to_array(resolved)))
         stats = device.depth_stats()
-        with pytest.raises(DeviceError, match="command 1 of this batch is HALT"):
-            driver.run(p.commands_to_array([p.Command(opcode=p.Opcode.HALT)]))
-        assert driver.read("COMMANDS") == len(resolved)        # (nothing of the refused batch sent)
+        assert driver.read("COMMANDS") == len(resolved)
     from fpgax.sim.golden.compare import first_divergence
 
     divergence = first_divergence(resolved, expected, events)

@@ -5,29 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from fpgax.errors import FpgaxError
-from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Opcode, Side
+from fpgax.spec.protocol import ALL_SYMBOLS, EVENT, Side
 
 
 class ConfigError(FpgaxError, ValueError):
     """An engine profile or configuration that is not valid."""
-
-
-def deep_unsupported(commands) -> tuple[int, str] | None:
-    """The first command (index, what it is) of ``commands`` (a ``COMMAND_DTYPE`` array) that a
-    deep-book engine does not carry yet: the walks of a book side over the depth -- a FOK order's
-    look-ahead, SNAPSHOT, HALT (docs/deep-book.md, "Wiring the engine", 5) --; None when it
-    carries them all. The backends that run a deep engine refuse such a flow before it runs: the
-    engine would walk its windows alone and answer for a part of the book."""
-    import numpy as np
-
-    walks = {Opcode.HALT: "HALT"}
-    opcode = commands["opcode"]
-    hits = np.isin(opcode, list(walks))
-    if not hits.any():
-        return None
-    first = int(np.flatnonzero(hits)[0])
-    code = int(opcode[first])
-    return first, walks[code]
 
 
 #: The smallest on-chip window a book side can have: the engine's level feed reads its index eight
@@ -74,9 +56,7 @@ class EngineConfig:
     * ``window``    W: the level places a book side keeps on chip, a power of two, at least
                     ``MIN_WINDOW`` (a window of W - 1 levels and the spill place,
                     docs/deep-book.md), the rest of the range in HBM; None (or ``levels``): the
-                    whole range on chip. ``PipelinedEngine``'s deep mode (W < L) runs every
-                    command but the walks of a book side over the depth -- FOK's look-ahead,
-                    SNAPSHOT, HALT (docs/deep-book.md).
+                    whole range on chip (``PipelinedEngine``'s deep mode when W < L).
     """
 
     symbols: int = 8

@@ -183,17 +183,6 @@ def has_depth_bus(config: EngineConfig, engine: str | None = None) -> bool:
     return config.deep and (engine or engine_kind()) == "pipelined"
 
 
-def refuse_deep_unsupported(array) -> None:
-    """A deep engine's flow holds no command its deep mode does not carry yet (``deep_unsupported``)."""
-    from fpgax.spec.config import deep_unsupported
-
-    found = deep_unsupported(array)
-    if found is not None:
-        raise RtlError(f"command {found[0] + 1} is {found[1]}: the deep book's engine does not walk its "
-                       "levels in HBM yet (docs/deep-book.md); run the flow on a profile without --set window, "
-                       "or leave such commands out")
-
-
 def build_harness(top: str, make_verilog, harness: Path, defines: dict, key: str, what: str, *,
                   trace: bool = False, extra: dict | None = None) -> Path:
     """Verilate ``top`` (its Verilog from ``make_verilog()``) with a C++ ``harness`` as its ``main``;
@@ -291,8 +280,6 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
     if memory_log and not has_depth_bus(config):
         raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
     array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
-    if has_depth_bus(config):
-        refuse_deep_unsupported(array)
     binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
