@@ -230,6 +230,16 @@ class PipelinedEngine(wiring.Component):
             refill_request = Signal(data.StructLayout({name: field.shape for name, field
                                                        in depth.requests.payload.shape() if name in finds}))
             refill_asks, refill_takes = Signal(), Signal()
+
+            def depth_find(book, level, down, then):
+                """The sequencer's depth FIND from ``level`` (inclusive) of ``book`` toward ``down``:
+                asked in this cycle (comb, the state's body decides when), on to ``then`` once taken;
+                its answer taken in the next state (``refill_takes``)."""
+                m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND), refill_request.book.eq(book),
+                             refill_request.idx.eq(level), refill_request.down.eq(down),
+                             refill_request.inclusive.eq(1)]
+                with m.If(depth.requests.ready):
+                    fsm.goto(then)
             theirs, asked = mover.depth_requests.payload, depth.requests.payload
             m.d.comb += [asked.row.eq(theirs.row), asked.occupied.eq(theirs.occupied),
                          *(Value.cast(getattr(asked, name)).eq(Value.cast(getattr(theirs, name))
@@ -1803,12 +1813,7 @@ class PipelinedEngine(wiring.Component):
             # closure's names would cost their neighbours the tracer's names.)
             for state, side_, from_level in (("SYM_DEPTH_LOW", BUY, 0), ("SYM_DEPTH_HIGH", SELL, cfg.levels - 1)):
                 with fsm.state(state):
-                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
-                                 refill_request.book.eq(Cat(Const(side_, 1), sym_at)),
-                                 refill_request.idx.eq(from_level), refill_request.down.eq(side_ == SELL),
-                                 refill_request.inclusive.eq(1)]
-                    with m.If(depth.requests.ready):
-                        fsm.goto(state + "_ANSWER")
+                    depth_find(Cat(Const(side_, 1), sym_at), from_level, side_ == SELL, state + "_ANSWER")
             # (RECHECK's entry, one LUT: its register's ``next_is_lut``, below)
             sym_to_recheck = lut_of(m, [fsm.ongoing("SYM_DEPTH_HIGH_ANSWER"), depth.answers.valid], all, row_cells)
             found_level = depth.answers.payload
@@ -2103,11 +2108,7 @@ class PipelinedEngine(wiring.Component):
                 with m.If(dwalk_quiet & dwalk_past):
                     dwalk_none()
                 with m.Elif(dwalk_quiet):
-                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
-                                 refill_request.book.eq(Cat(dwalk_side, sym_at)), refill_request.idx.eq(dwalk_from),
-                                 refill_request.down.eq(dwalk_side == BUY), refill_request.inclusive.eq(1)]
-                    with m.If(depth.requests.ready):
-                        fsm.goto("DWALK_ANSWER")
+                    depth_find(Cat(dwalk_side, sym_at), dwalk_from, dwalk_side == BUY, "DWALK_ANSWER")
             # (a FOK's level within its limit: a MARKET order's any, a buy's at most its price)
             found_price = sym.base + depth.answers.payload.idx
             # (``side``: the aggressor's)
@@ -2183,11 +2184,7 @@ class PipelinedEngine(wiring.Component):
                 with m.If(quiet_r & past_end):
                     refill_back()
                 with m.Elif(quiet_r):
-                    m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND),
-                                 refill_request.book.eq(refill.book), refill_request.idx.eq(refill_from),
-                                 refill_request.down.eq(refill.side == BUY), refill_request.inclusive.eq(1)]
-                    with m.If(depth.requests.ready):
-                        fsm.goto("REFILL_ANSWER")
+                    depth_find(refill.book, refill_from, refill.side == BUY, "REFILL_ANSWER")
             with fsm.state("REFILL_ANSWER"):
                 answer = depth.answers.payload
                 m.d.comb += refill_takes.eq(1)
