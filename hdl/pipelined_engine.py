@@ -2081,7 +2081,7 @@ class PipelinedEngine(wiring.Component):
             # after it -- each level two HBM round trips and its orders' visits
             dwalk_again = Signal()
             m.d.sync += [dwalk_again.eq(fsm.ongoing("DWALK_FIND") | fsm.ongoing("DWALK_OUT")),
-                         dwalk_past.eq(Mux(dwalk_side == BUY, dwalk_from[-1], dwalk_from >= cfg.levels))]
+                         dwalk_past.eq(past_range(dwalk_from, dwalk_side, cfg.levels))]
             dwalk_quiet = quiet_r & ~walker.busy & dwalk_again
 
             def dwalk_none():
@@ -2100,7 +2100,7 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     opp_low = opp_zero - sym.base
                     m.d.sync += [dwalk_side.eq(~side),
-                                 dwalk_from.eq(Mux(side == SELL, opp_low - 1, opp_low + cfg.window - 1))]
+                                 dwalk_from.eq(past_worse_edge(opp_low, ~side, cfg.window))]
                     fsm.goto("DWALK_FIND")
             with fsm.state("FOK_UNFILLED"):
                 fsm.goto("LEFT_OVER")
@@ -2173,12 +2173,12 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("REFILL_SYM")
             with fsm.state("REFILL"):
                 below = refill.zero - refill.base      # (the window's base level)
-                m.d.sync += [refill_from.eq(Mux(refill.side == BUY, below - 1, below + W - 1)),
+                m.d.sync += [refill_from.eq(past_worse_edge(below, refill.side, W)),
                              refilled.found.eq(0), refilled.zero.eq(refill.zero)]
                 fsm.goto("REFILL_FROM")
             past_end = Signal()
             with fsm.state("REFILL_FROM"):    # (none beyond the range's end: the side is empty)
-                m.d.sync += past_end.eq(Mux(refill.side == BUY, refill_from[-1], refill_from >= cfg.levels))
+                m.d.sync += past_end.eq(past_range(refill_from, refill.side, cfg.levels))
                 fsm.goto("REFILL_ASK")
             with fsm.state("REFILL_ASK"):
                 with m.If(quiet_r & past_end):
@@ -2497,7 +2497,7 @@ class PipelinedEngine(wiring.Component):
             if deep:      # (the depth's levels after the window's: from its worse edge; none on an empty side)
                 window_low = side_zero(sym, walk_side) - sym.base
                 m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid), dwalk_side.eq(walk_side),
-                             dwalk_from.eq(Mux(walk_side == BUY, window_low - 1, window_low + cfg.window - 1))]
+                             dwalk_from.eq(past_worse_edge(window_low, walk_side, cfg.window))]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -3087,6 +3087,19 @@ def _steered(m, cells, width, select, selected, link, link_select, links):
         high = [v[b] if b < len(v) else Const(0, 1) for v in links]
         bits.append(pair_mux(m, low, high, select, link_select, link, cells))
     return Cat(*bits)
+
+
+def past_worse_edge(window_low, side, window: int):
+    """The first level (range index) beyond a book side's window's worse edge, where a search of
+    the depth starts: below the bids' window, above the asks' spill place (may be -1, or past the
+    range: ``past_range``)."""
+    return Mux(side == BUY, window_low - 1, window_low + window - 1)
+
+
+def past_range(level, side, levels: int):
+    """A depth search's start ``level`` (two's complement) lies past the range's end on ``side``'s
+    worse side: nothing is there."""
+    return Mux(side == BUY, level[-1], level >= levels)
 
 
 def _in_window(place, window: int):

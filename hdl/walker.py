@@ -288,7 +288,7 @@ class Walker(wiring.Component):
             # a level's last order advanced from a cycle ago: the level after it read ahead
             # (``pre``, set by ``ahead_now`` then at the latest), or found
             with m.If(advanced & advanced_last):
-                with m.If(by_account | one_level if self.single_level else by_account):
+                with m.If((by_account | one_level) if self.single_level else by_account):
                     fsm.goto("IDLE")
                 with m.Elif(~pre):
                     fsm.goto("FIND")
