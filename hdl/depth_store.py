@@ -331,9 +331,11 @@ class DepthStore(wiring.Component):
                 m.d.sync += self.ready.eq(1)
                 fsm.goto("IDLE")
         with fsm.state("IDLE"):
+            # (the request loaded in every idle cycle, not on its valid: the payload's registers a
+            # LUT of its sources' registers, not behind a requester's decision to ask)
             m.d.comb += self.requests.ready.eq(1)
+            m.d.sync += request.eq(self.requests.payload)
             with m.If(self.requests.valid):
-                m.d.sync += request.eq(self.requests.payload)
                 fsm.goto("PLAN")
         with fsm.state("PLAN"):
             m.d.comb += summary.read.en.eq(1)

@@ -231,15 +231,23 @@ class PipelinedEngine(wiring.Component):
                                                        in depth.requests.payload.shape() if name in finds}))
             refill_asks, refill_takes = Signal(), Signal()
 
-            def depth_find(book, level, down, then):
-                """The sequencer's depth FIND from ``level`` (inclusive) of ``book`` toward ``down``:
-                asked in this cycle (comb, the state's body decides when), on to ``then`` once taken;
-                its answer taken in the next state (``refill_takes``)."""
-                m.d.comb += [refill_asks.eq(1), refill_request.op.eq(DepthOp.FIND), refill_request.book.eq(book),
+            # (the states that drive the request's fields: the mover asks for nothing meanwhile)
+            refill_fields = Signal()
+
+            def depth_find(book, level, down, then, when=1):
+                """The sequencer's depth FIND from ``level`` (inclusive) of ``book`` toward ``down``,
+                asked while ``when`` holds (a register, or a LUT of a few), on to ``then`` once
+                taken; its answer taken in the next state (``refill_takes``). Called in the state's
+                body, not under its branches: the request's fields come from the state's register
+                and registers alone, whether or not it asks (the store loads them in every idle
+                cycle, ``DepthStore``)."""
+                m.d.comb += [refill_fields.eq(1), refill_request.op.eq(DepthOp.FIND), refill_request.book.eq(book),
                              refill_request.idx.eq(level), refill_request.down.eq(down),
                              refill_request.inclusive.eq(1)]
-                with m.If(depth.requests.ready):
-                    fsm.goto(then)
+                with m.If(when):
+                    m.d.comb += refill_asks.eq(1)
+                    with m.If(depth.requests.ready):
+                        fsm.goto(then)
             theirs, asked = mover.depth_requests.payload, depth.requests.payload
             m.d.comb += [asked.row.eq(theirs.row), asked.occupied.eq(theirs.occupied),
                          *(Value.cast(getattr(asked, name)).eq(Value.cast(getattr(theirs, name))
@@ -250,6 +258,9 @@ class PipelinedEngine(wiring.Component):
                          mover.depth_answers.valid.eq(depth.answers.valid),
                          mover.depth_answers.payload.eq(depth.answers.payload),
                          depth.answers.ready.eq(mover.depth_answers.ready | refill_takes)]
+            if self.checks:
+                m.d.sync += Assert(~(refill_fields & mover.depth_requests.valid),
+                                   "deep: the mover asked the depth while the sequencer's FIND is out")
             wiring.connect(m, depth.bus, wiring.flipped(self.depth_bus))
             m.d.comb += [depth.base.eq(self.depth_base), mover.index_busy.eq(index.busy),
                          mover.index_found.eq(index.found), mover.index_result.eq(index.result),
@@ -435,6 +446,11 @@ class PipelinedEngine(wiring.Component):
             # for are sent (SNAPSHOT_LEVEL's last) or the side has none left (``dwalk_done``)
             depth_walk, dwalk_done, dwalk_past = Signal(), Signal(), Signal()
             dwalk_from = Signal(range_bits + 2)   # (two's complement: may be off the range)
+            # (the walked side's window's low level, and its first search's start made from it in
+            # the next cycle: ``dwalk_fresh``)
+            dwalk_low = Signal(signed(34))
+            dwalk_fresh = Signal()
+            m.d.sync += dwalk_fresh.eq(0)
             dwalk_level = Signal(range_bits)      # the level spilled in and walked
             dwalk_side = Signal()                 # the side walked: a SNAPSHOT's ``walk_side``, a FOK's opposite
             # (a FOK's look-ahead goes on past the opposite window too, when its limit lies beyond
@@ -445,6 +461,7 @@ class PipelinedEngine(wiring.Component):
                                              "level": range_bits}))
             gate_wanted = Signal(signed(34))      # the policy's base of the moved window, before it is clamped
             gate_zero = Signal(32)                # the side's zero after the gate
+            gate_place = Signal(range_bits)       # the command's place after the gate
             own_placed = Signal()                 # the gate placed the command's level (own_idx is its place)
             spilled = Signal()                    # a level is at the spill place: out before the command ends
             tgt_far = Signal()                    # the target's level is off its side's window (from t3)
@@ -464,6 +481,11 @@ class PipelinedEngine(wiring.Component):
             # the match goes on with the aggressor's leaves: its sweep emptied the window, and the
             # refilled best is within its limit (from REFILL_SYM to the next command)
             sweeping_on = Signal()
+            # the command's price as a level of its symbol's range (price - ``base``), a register in
+            # every cycle: what a level found in the depth is compared with (a FOK's look-ahead, a
+            # sweep refilled); the command and its row hold from T2 on
+            cmd_level = Signal(signed(34))
+            m.d.sync += cmd_level.eq(_signed(cmd.price) - _signed(sym.base))
         opp_best = Mux(buy, sym.ask, sym.bid)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
@@ -1303,23 +1325,32 @@ class PipelinedEngine(wiring.Component):
             with m.Else():
                 fsm.goto("RECHECK")
 
+        if deep:
+            # (where an unlink goes once done, from ``spilled``, ``walking`` and ``replacing``: one
+            # register each, a cycle behind -- none of them changes in the cycle before a state
+            # that ends an unlink, asserted below -- so that the moves are a LUT of registers)
+            unlinked_then = Signal(data.StructLayout({"settle": 1, "walk": 1, "replace": 1, "done": 1}))
+            unlinked_now = Cat(spilled, ~spilled & walking, ~spilled & ~walking & replacing,
+                               ~spilled & ~walking & ~replacing)
+            m.d.sync += unlinked_then.eq(unlinked_now)
+            unlinked_taken = Signal()     # (a state's unlink ends in this cycle: its moves are taken)
+
         def unlinked(spill=True):
             """The order is off its lists: on with the walk, or the command is done (in the deep
             mode, a level spilled in for the unlink out first, ``spill``)."""
-            def onward():
+            if deep and spill:
+                m.d.comb += unlinked_taken.eq(1)
+                for then, state in (("settle", "SPILL_SETTLE"), ("walk", "WALK_ON"), ("replace", "REPLACE_EXEC"),
+                                    ("done", "DONE")):
+                    with m.If(getattr(unlinked_then, then)):
+                        fsm.goto(state)
+            else:
                 with m.If(walking):
                     fsm.goto("WALK_ON")
                 with m.Elif(replacing):
                     fsm.goto("REPLACE_EXEC")
                 with m.Else():
                     fsm.goto("DONE")
-            if deep and spill:
-                with m.If(spilled):
-                    fsm.goto("SPILL_SETTLE")
-                with m.Else():
-                    onward()
-            else:
-                onward()
 
         def cancel_visited():
             """The visited order to be canceled and taken off its lists (``UNLINK_GO``: ``tgt`` is
@@ -1959,7 +1990,7 @@ class PipelinedEngine(wiring.Component):
             # the price -- the place to come --, which the compares would see; asserted as REST is
             # entered from elsewhere)
             holding = fsm.ongoing("REST")
-            for state in ("GATE_PLAN", "GATE_CLAMP", "GATE_ASK", "GATE_WAIT", "GATE_PLACE"):
+            for state in ("GATE_PLAN", "GATE_CLAMP", "GATE_BASE", "GATE_ASK", "GATE_WAIT", "GATE_PLACE"):
                 holding = holding | fsm.ongoing(state)
             m.d.sync += was_rest.eq(holding)
         else:
@@ -1994,8 +2025,16 @@ class PipelinedEngine(wiring.Component):
             def wanted_base(level, side_):
                 return level - Mux(side_ == BUY, offset[BUY], offset[SELL])
 
+            # (the clamp's compares registered in every cycle: a *_CLAMP state, the cycle after
+            # ``gate_wanted`` is loaded, makes them; its *_BASE state after it clamps)
+            wanted_low, wanted_high = Signal(name="wanted_low"), Signal(name="wanted_high")
+            m.d.sync += [wanted_low.eq(gate_wanted < 0), wanted_high.eq(gate_wanted > top_base)]
+
             def clamp_new_base():
-                m.d.sync += gate.new.eq(Mux(gate_wanted < 0, 0, Mux(gate_wanted > top_base, top_base, gate_wanted)))
+                m.d.sync += gate.new.eq(Mux(wanted_low, 0, Mux(wanted_high, top_base, gate_wanted)))
+                if self.checks:
+                    m.d.sync += Assert((wanted_low == (gate_wanted < 0)) & (wanted_high == (gate_wanted > top_base)),
+                                       "wanted_low/high: gate_wanted's compares")
             quiet = feed.idle & ~index.busy & ~rester.busy & lists_quiet
             # (a register, and no index request starting: in the gate's states no unit starts on
             # its own -- the matcher is idle, the gone queue takes no entry --, so once the units are
@@ -2018,6 +2057,8 @@ class PipelinedEngine(wiring.Component):
                 with m.If(quiet_r):
                     fsm.goto("GATE_CLAMP")
             with fsm.state("GATE_CLAMP"):     # (the window kept inside the range, as ``window_zero`` keeps it)
+                fsm.goto("GATE_BASE")
+            with fsm.state("GATE_BASE"):
                 clamp_new_base()
                 fsm.goto("GATE_ASK")
             with fsm.state("GATE_ASK"):
@@ -2025,21 +2066,26 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("GATE_WAIT")
             with fsm.state("GATE_WAIT"):      # (the mover leaves its idle state the cycle after the request)
                 with m.If(mover.request.ready):
-                    m.d.sync += gate_zero.eq(Mux(gate.op == WindowOp.MOVE, sym.base + gate.new, own_zero))
+                    # (the order's place, registered here: a MOVE's, its level less the window's
+                    # new base -- the price less the new zero --, a SPILL_IN's the spill place)
+                    m.d.sync += [gate_zero.eq(Mux(gate.op == WindowOp.MOVE, sym.base + gate.new, own_zero)),
+                                 gate_place.eq(Mux(gate.op == WindowOp.MOVE, gate.level - gate.new, W - 1))]
                     fsm.goto("GATE_PLACE")
             with fsm.state("GATE_PLACE"):     # the side's zero, the order's place: then the rest
-                rebased = Signal(SymRow)
-                m.d.comb += rebased.eq(sym)
+                # (the side's zero written alone, not a load of the whole row: ``sym``'s loads are
+                # T2's and a walk's, each bit's choice of them a LUT or two -- these writes come
+                # before them, in no cycle of theirs)
                 with m.If(side == BUY):
-                    m.d.comb += rebased.bid_zero.eq(gate_zero)
+                    m.d.sync += sym.bid_zero.eq(gate_zero)
                 with m.Else():
-                    m.d.comb += rebased.ask_zero.eq(gate_zero)
-                load_sym(rebased)
-                place = Mux(gate.op == WindowOp.MOVE, cmd.price - gate_zero, W - 1)
+                    m.d.sync += sym.ask_zero.eq(gate_zero)
                 with m.If(side == BUY):
-                    m.d.sync += idx_b.eq(place)
+                    m.d.sync += idx_b.eq(gate_place)
                 with m.Else():
-                    m.d.sync += idx_a.eq(place)
+                    m.d.sync += idx_a.eq(gate_place)
+                if self.checks:
+                    m.d.sync += Assert(gate_place == Mux(gate.op == WindowOp.MOVE, cmd.price - gate_zero, W - 1),
+                                       "gate_place: the price less the side's new zero")
                 m.d.sync += [own_placed.eq(1), spilled.eq(gate.op == WindowOp.SPILL_IN)]
                 fsm.goto("REST")
             with fsm.state("CSPILL_PLAN"):    # (from DECIDE or CANCEL_UNLINK: the units settled)
@@ -2058,11 +2104,16 @@ class PipelinedEngine(wiring.Component):
             # T3 makes a CANCEL's -- the place its order row keeps goes stale as the window
             # moves --, then the unlink, at its place or, off the window, at the spill place once
             # the units are quiet (the order before's unlink and fix done)
+            # (the place registered, then its window test: WALK_PLACE_FAR)
+            walk_place = Signal(signed(33))
             with fsm.state("WALK_PLACE"):
+                m.d.sync += walk_place.eq(tgt.price - side_zero(sym, tgt.side))
+                fsm.goto("WALK_PLACE_FAR")
+            with fsm.state("WALK_PLACE_FAR"):
                 with m.If(depth_walk):        # (a HALT's order of a level walked from HBM: the spill place)
                     m.d.sync += [tgt.idx.eq(cfg.window - 1), tgt_far.eq(0)]
                 with m.Else():
-                    target_placed(tgt.price - side_zero(sym, tgt.side))
+                    target_placed(walk_place)
                 fsm.goto("WALK_PLACED")
             with fsm.state("WALK_PLACED"):    # (the unlink starts in UNLINK: ``unlink_go``)
                 with m.If(tgt_far):
@@ -2079,10 +2130,15 @@ class PipelinedEngine(wiring.Component):
             # spill place), walked alone (the walker's ``one_level``: SNAPSHOT_LEVEL's price is
             # the level's), then out again (SPILL_OUT: its row unchanged) and on from the level
             # after it -- each level two HBM round trips and its orders' visits
+            # (``dwalk_again``: in the state in the cycle before, the walker idle then -- nothing
+            # starts it in these states, so it is idle still: a register, not the walker's state
+            # through the depth's request)
             dwalk_again = Signal()
-            m.d.sync += [dwalk_again.eq(fsm.ongoing("DWALK_FIND") | fsm.ongoing("DWALK_OUT")),
+            m.d.sync += [dwalk_again.eq((fsm.ongoing("DWALK_FIND") | fsm.ongoing("DWALK_OUT")) & ~walker.busy),
                          dwalk_past.eq(past_range(dwalk_from, dwalk_side, cfg.levels))]
-            dwalk_quiet = quiet_r & ~walker.busy & dwalk_again
+            if self.checks:
+                m.d.sync += Assert(~dwalk_again | ~walker.busy, "dwalk_again: the walker idle still")
+            dwalk_quiet = quiet_r & dwalk_again
 
             def dwalk_none():
                 """No level left to walk: a SNAPSHOT's side is done, a FOK cannot fill."""
@@ -2098,38 +2154,62 @@ class PipelinedEngine(wiring.Component):
                     m.d.sync += dwalk_then.eq(Mux(fok_cont, DwalkThen.ON, DwalkThen.UNFILLED))
                     fsm.goto("DWALK_OUT")
                 with m.Else():
-                    opp_low = opp_zero - sym.base
-                    m.d.sync += [dwalk_side.eq(~side),
-                                 dwalk_from.eq(past_worse_edge(opp_low, ~side, cfg.window))]
-                    fsm.goto("DWALK_FIND")
+                    m.d.sync += [dwalk_side.eq(~side), dwalk_low.eq(opp_zero - sym.base), dwalk_fresh.eq(1)]
+                    fsm.goto("DWALK_START")
+            with fsm.state("DWALK_START"):    # (``dwalk_from`` made from ``dwalk_low``)
+                fsm.goto("DWALK_FIND")
             with fsm.state("FOK_UNFILLED"):
                 fsm.goto("LEFT_OVER")
+            with fsm.state("FOK_FILLED"):     # (a FOK that fills: the match, a level walked from HBM out first)
+                with m.If(depth_walk):
+                    m.d.sync += dwalk_then.eq(DwalkThen.MATCH)
+                    fsm.goto("DWALK_OUT")
+                with m.Else():
+                    fsm.goto("MATCH")
+            # (a side's first search of the depth from its window's worse edge, a cycle after the
+            # window's low level is registered: two carry chains apart)
+            with m.If(dwalk_fresh):
+                m.d.sync += dwalk_from.eq(past_worse_edge(dwalk_low, dwalk_side, cfg.window))
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("DWALK_FIND") | ~dwalk_fresh, "dwalk_from: made before DWALK_FIND")
             with fsm.state("DWALK_FIND"):
                 with m.If(dwalk_quiet & dwalk_past):
                     dwalk_none()
-                with m.Elif(dwalk_quiet):
-                    depth_find(Cat(dwalk_side, sym_at), dwalk_from, dwalk_side == BUY, "DWALK_ANSWER")
-            # (a FOK's level within its limit: a MARKET order's any, a buy's at most its price)
-            found_price = sym.base + depth.answers.payload.idx
-            # (``side``: the aggressor's)
-            dwalk_within = market_near | Mux(side == BUY, found_price <= cmd.price, found_price >= cmd.price)
+                depth_find(Cat(dwalk_side, sym_at), dwalk_from, dwalk_side == BUY, "DWALK_ANSWER",
+                           when=dwalk_quiet & ~dwalk_past)
+            # (a FOK's level within its limit: a MARKET order's any, a buy's at most its price --
+            # the found level against the price's, ``cmd_level``; in every cycle from the store's
+            # answer, a register: judged in DWALK_JUDGE, a cycle after the answer came. ``side``:
+            # the aggressor's)
+            dwalk_found = Signal()
+            dwalk_within = Signal()
+            answer_level = _signed(depth.answers.payload.idx)
+            m.d.sync += dwalk_within.eq(market_near | Mux(side == BUY, answer_level <= cmd_level,
+                                                          answer_level >= cmd_level))
             with fsm.state("DWALK_ANSWER"):
                 m.d.comb += refill_takes.eq(1)
                 with m.If(depth.answers.valid):
-                    m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), gate.op.eq(WindowOp.SPILL_IN),
-                                 gate.book.eq(Cat(dwalk_side, sym_at)), gate.level.eq(depth.answers.payload.idx),
-                                 gate.old.eq(0), gate.new.eq(0)]
-                    with m.If(depth.answers.payload.found & (~walk_fok | dwalk_within)):
-                        fsm.goto("DWALK_ASK")
-                    with m.Else():
-                        dwalk_none()
+                    m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), dwalk_found.eq(depth.answers.payload.found),
+                                 gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(dwalk_side, sym_at)),
+                                 gate.level.eq(depth.answers.payload.idx), gate.old.eq(0), gate.new.eq(0)]
+                    fsm.goto("DWALK_JUDGE")
+                if self.checks:
+                    m.d.sync += Assert(~walk_fok | (cmd_level == _signed(cmd.price) - _signed(sym.base)),
+                                       "cmd_level: the command's price less the range's low")
+            with fsm.state("DWALK_JUDGE"):
+                with m.If(dwalk_found & (~walk_fok | dwalk_within)):
+                    fsm.goto("DWALK_ASK")
+                with m.Else():
+                    dwalk_none()
             with fsm.state("DWALK_ASK"):
                 with m.If(mover.request.ready):
                     fsm.goto("DWALK_WAIT")
             with fsm.state("DWALK_WAIT"):     # then the level's walk, from the spill place
+                # (what it walks loaded in every cycle: the walker is idle until ``walk_go``)
+                m.d.sync += [walk_in.by_account.eq(0), walk_in.book.eq(Cat(dwalk_side, sym_at)),
+                             walk_in.level.eq(cfg.window - 1), walk_in.down.eq(dwalk_side == BUY)]
                 with m.If(mover.request.ready):
-                    m.d.sync += [depth_walk.eq(1), walk_in.by_account.eq(0), walk_in.book.eq(Cat(dwalk_side, sym_at)),
-                                 walk_in.level.eq(cfg.window - 1), walk_in.down.eq(dwalk_side == BUY), walk_go.eq(1)]
+                    m.d.sync += [depth_walk.eq(1), walk_go.eq(1)]
                     fsm.goto("WALKING")
             with fsm.state("DWALK_OUT"):
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
@@ -2142,14 +2222,16 @@ class PipelinedEngine(wiring.Component):
                 with m.If(mover.request.ready):
                     m.d.sync += [depth_walk.eq(0),
                                  dwalk_from.eq(Mux(dwalk_side == BUY, dwalk_level - 1, dwalk_level + 1))]
-                    with m.If(~walk_fok):
-                        fsm.goto("WALK_SIDE_END")
-                    with m.Elif(dwalk_then == DwalkThen.MATCH):
-                        fsm.goto("MATCH")
-                    with m.Elif(dwalk_then == DwalkThen.UNFILLED):
-                        fsm.goto("FOK_UNFILLED")
-                    with m.Else():
-                        fsm.goto("DWALK_FIND")
+                    fsm.goto("DWALK_NEXT")
+            with fsm.state("DWALK_NEXT"):     # (the level out: where the walk goes, from registers)
+                with m.If(~walk_fok):
+                    fsm.goto("WALK_SIDE_END")
+                with m.Elif(dwalk_then == DwalkThen.MATCH):
+                    fsm.goto("MATCH")
+                with m.Elif(dwalk_then == DwalkThen.UNFILLED):
+                    fsm.goto("FOK_UNFILLED")
+                with m.Else():
+                    fsm.goto("DWALK_FIND")
             with fsm.state("SPILL_SETTLE"):   # (the rest's rester, the unlink's fix done)
                 m.d.sync += gate.op.eq(WindowOp.SPILL_OUT)
                 with m.If(quiet_r & settle_again):
@@ -2183,8 +2265,7 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("REFILL_ASK"):
                 with m.If(quiet_r & past_end):
                     refill_back()
-                with m.Elif(quiet_r):
-                    depth_find(refill.book, refill_from, refill.side == BUY, "REFILL_ANSWER")
+                depth_find(refill.book, refill_from, refill.side == BUY, "REFILL_ANSWER", when=quiet_r & ~past_end)
             with fsm.state("REFILL_ANSWER"):
                 answer = depth.answers.payload
                 m.d.comb += refill_takes.eq(1)
@@ -2198,6 +2279,8 @@ class PipelinedEngine(wiring.Component):
                     with m.Else():
                         refill_back()
             with fsm.state("REFILL_CLAMP"):
+                fsm.goto("REFILL_BASE")
+            with fsm.state("REFILL_BASE"):
                 clamp_new_base()
                 fsm.goto("REFILL_MOVE")
             with fsm.state("REFILL_MOVE"):
@@ -2208,6 +2291,17 @@ class PipelinedEngine(wiring.Component):
                     m.d.sync += [refilled.zero.eq(refill.base + gate.new), refilled.place.eq(refill_level - gate.new),
                                  refilled.price.eq(refill.base + refill_level)]
                     refill_back()
+
+            # (``sym``'s refilled side: its zero written alone, as GATE_PLACE's, and its best)
+            refilled_best = sym_best_of(refilled.found, refilled.place, refilled.price)
+
+            def refill_sym(when=None):
+                with m.If(1 if when is None else when):
+                    with m.If(refill.side == BUY):
+                        m.d.sync += sym.bid_zero.eq(refilled.zero)
+                    with m.Else():
+                        m.d.sync += sym.ask_zero.eq(refilled.zero)
+                set_sym_best((refill.side, BUY), refilled_best, when=[] if when is None else [(when, 1)])
 
             def with_refilled(row):
                 """``row`` with the refilled side's zero and best."""
@@ -2222,11 +2316,22 @@ class PipelinedEngine(wiring.Component):
                 return new
             with m.If(take):
                 m.d.sync += sweeping_on.eq(0)
+            # (whether the aggressor's limit meets the refilled level: its level against the
+            # command's, ``cmd_level``, a register in every cycle -- the level is found three states
+            # before REFILL_SYM)
+            refill_meets = Signal()
+            m.d.sync += refill_meets.eq(Mux(side == BUY, cmd_level >= _signed(refill_level),
+                                            cmd_level <= _signed(refill_level)))
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("REFILL_SYM") | (refill.back != Refill.MATCH) | ~refilled.found
+                                   | (refill_meets == Mux(side == BUY, cmd.price >= refilled.price,
+                                                          cmd.price <= refilled.price)),
+                                   "refill_meets: the limit against the refilled level's price")
             with fsm.state("REFILL_SYM"):     # (the command's symbol's side: the match's, the unlink's)
-                load_sym(with_refilled(sym))
+                refill_sym()
                 # a sweep that emptied the window goes on into the refilled levels while the
                 # aggressor has leaves and its limit meets them: one sweep's events, as the model's
-                meets = market | Mux(side == BUY, cmd.price >= refilled.price, cmd.price <= refilled.price)
+                meets = market | refill_meets
                 goes_on = ~a_ended & refilled.found & meets
                 with m.If(refill.back == Refill.MATCH):
                     with m.If(goes_on):
@@ -2243,7 +2348,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCH")
             with fsm.state("REFILL_FIX"):     # (the fix's row, and ``sym`` when it is the same symbol's)
                 m.d.sync += fix_row.eq(with_refilled(fix_row))
-                load_sym(with_refilled(sym), when=fix_same)
+                refill_sym(when=fix_same)
                 # the command's target (a CANCEL's or a REPLACE's, whose unlink waited for this
                 # fix): its place made again from the side's new zero -- T3 made it from the old
                 with m.If(fix_same & (refill.side == tgt.side)):
@@ -2424,13 +2529,18 @@ class PipelinedEngine(wiring.Component):
             fix_find_stays = lut_of(m, [fsm.ongoing("FIX_FIND"), find_asked], lambda x: x[0] and not x[1], row_cells)
             fsm.next_is_lut("FIX_FIND", [in_fix_row, *verdicts, fix_find_stays],
                             lambda x: (x[0] and any(x[1:5])) or x[5], row_cells)
+        refill_loads = []
+
         def found_or_refilled(then, book, side, row, back):
             """Once the index's FIND for a side's next best answers: on to ``then``; in the deep
             mode, with no level left in the window, the side refilled from the depth first (``row``:
             the symbol row whose range and zero it is, ``back``: where the refill goes back to)."""
             if deep:
-                m.d.sync += [refill.book.eq(book), refill.side.eq(side), refill.base.eq(row.base),
-                             refill.zero.eq(side_zero(row, side)), refill.back.eq(back)]
+                # (what the refill would need, loaded in every cycle of the state -- under a copy of
+                # its register of its own, outside its body: ``refill_loads``, below)
+                refill_loads.append((fsm.current, [refill.book.eq(book), refill.side.eq(side),
+                                                   refill.base.eq(row.base), refill.zero.eq(side_zero(row, side)),
+                                                   refill.back.eq(back)]))
                 with m.If(~index.busy & index.found):
                     fsm.goto(then)
                 with m.Elif(~index.busy):
@@ -2495,9 +2605,8 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("WALK_SIDE"):
             m.d.sync += levels_left.eq(cmd.qty - 1)
             if deep:      # (the depth's levels after the window's: from its worse edge; none on an empty side)
-                window_low = side_zero(sym, walk_side) - sym.base
                 m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid), dwalk_side.eq(walk_side),
-                             dwalk_from.eq(past_worse_edge(window_low, walk_side, cfg.window))]
+                             dwalk_low.eq(side_zero(sym, walk_side) - sym.base), dwalk_fresh.eq(1)]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -2740,14 +2849,8 @@ class PipelinedEngine(wiring.Component):
                         # take or an order of its own it may not cancel; passes its own orders;
                         # stops, to MATCH, at the order that fills it)
                         with m.If(~fok_stops & ~visit.own & fok_fills):
-                            if deep:      # (a level walked from HBM out first)
-                                with m.If(depth_walk):
-                                    m.d.sync += dwalk_then.eq(DwalkThen.MATCH)
-                                    fsm.goto("DWALK_OUT")
-                                with m.Else():
-                                    fsm.goto("MATCH")
-                            else:
-                                fsm.goto("MATCH")
+                            # (the deep mode: FOK_FILLED, where a level walked from HBM goes out first)
+                            fsm.goto("FOK_FILLED" if deep else "MATCH")
             # no order left: a MASS_CANCEL's walk is done, a side's walk goes on to its end (a
             # FOK's to LEFT_OVER: ``fok_unfillable``), each move one LUT of a copy of WALKING's
             # register and registers (``walk_ended``, below)
@@ -2979,7 +3082,12 @@ class PipelinedEngine(wiring.Component):
         if deep:
             gate_states(side_zero(sym, aside), aside, rest_better)
         sym_writes()
+        for state, loads in refill_loads:
+            with m.If(fsm.copy(state, row_cells, "refill")):
+                m.d.sync += loads
         if deep and self.checks:
+            m.d.sync += Assert(~unlinked_taken | (unlinked_then.as_value() == unlinked_now),
+                               "unlinked_then: an unlink's moves, a cycle behind")
             m.d.sync += Assert(~rest_start | own_placed | _in_window(own_idx, cfg.window),
                                "deep: a rest off its side's window, not placed by the gate")
         fsm.finish()

@@ -60,11 +60,11 @@ Contract
   level taken from it was, the spill place is empty when a move starts).
 """
 
-from amaranth import Assert, Cat, Module, Mux, Signal
+from amaranth import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import address_bits
+from fpgax.hdl.bits import address_bits, enables_per_slice, lut_of
 from fpgax.hdl.depth_store import DepthOp, depth_answer, depth_request
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.level_rows import level_ends
@@ -142,15 +142,38 @@ class WindowMover(wiring.Component):
         quiet = Signal(init=1)                         # no start this cycle or the last (``index_busy`` is up then)
         index_idle = Signal()
         m.d.comb += index_idle.eq(~self.index_busy & quiet)
-        issue = Signal()                               # a state that starts an operation, the index idle: a LUT
-        m.d.comb += issue.eq(index_idle & (state("SCAN") | state("SHIFT") | state("CLEAR") | state("ENTER_PLACE")))
+        # (``issue``: a state that starts an operation, the index idle -- one LUT of registers, and a
+        # copy of it for each group of the request's registers it loads, ``enables_per_slice``: the
+        # index's ``busy`` two LUTs from each register, not four behind one net of a hundred loads)
+        cells = getattr(platform, "slice_cells", None)
+        issue_inputs = [self.index_busy, quiet, state("SCAN"), state("SHIFT"), state("CLEAR"), state("ENTER_PLACE")]
+
+        def issue_of(x):
+            return not x[0] and x[1] and any(x[2:])
+        issue = lut_of(m, issue_inputs, issue_of, cells)
+        # (each bit of the operation one LUT of the same registers)
+        op_of_states = {IndexOp.FIND: (2,), IndexOp.CLEAR: (4,), IndexOp.SET: (3, 5)}
+        op_bits = [lut_of(m, issue_inputs,
+                          lambda x, b=b: issue_of(x) and any((op.value >> b) & 1 for op, at in op_of_states.items()
+                                                             if any(x[i] for i in at)), cells)
+                   for b in range(len(i_op.as_value()))]
+        scanning = [self.index_busy, quiet, state("SCAN")]
+        request_width = len(i_book) + len(i_idx)
+        issue_copies = Cat(*(enable.replicate(hi - lo) for lo, hi, enable
+                             in enables_per_slice(m, request_width, issue_inputs, issue_of, cells, slice_bits=16)))
         m.d.sync += [quiet.eq(~issue & ~i_start), i_start.eq(issue),
-                     i_op.eq(Mux(issue, (state("SCAN") * IndexOp.FIND.value) | (state("CLEAR") * IndexOp.CLEAR.value) |
-                                 ((state("SHIFT") | state("ENTER_PLACE")) * IndexOp.SET.value), 0)),
-                     i_book.eq(Mux(issue, book, 0)),
-                     i_idx.eq(Mux(issue, Mux(state("SCAN") | state("CLEAR"), level, target[:wb]), 0)),
-                     i_down.eq(issue & state("SCAN") & ~up),
-                     i_inclusive.eq(issue & state("SCAN") & inclusive)]
+                     i_op.eq(Cat(*op_bits)),
+                     Cat(i_book, i_idx).eq(issue_copies & Cat(book, Mux(state("SCAN") | state("CLEAR"), level,
+                                                                          target[:wb]))),
+                     i_down.eq(lut_of(m, [*scanning, up], lambda x: not x[0] and x[1] and x[2] and not x[3], cells)),
+                     i_inclusive.eq(lut_of(m, [*scanning, inclusive], lambda x: not x[0] and x[1] and x[2] and x[3],
+                                           cells))]
+        if self.checks:       # (the operation's LUTs: the state's operation, registered as ``i_op`` is)
+            op_wanted = Signal(len(i_op.as_value()))
+            m.d.sync += [op_wanted.eq(Mux(issue, (state("SCAN") * IndexOp.FIND.value)
+                                          | (state("CLEAR") * IndexOp.CLEAR.value)
+                                          | ((state("SHIFT") | state("ENTER_PLACE")) * IndexOp.SET.value), 0)),
+                         Assert(i_op.as_value() == op_wanted, "the index's operation: the state's")]
         m.d.comb += [self.index_start.eq(i_start), self.index_op.eq(i_op), self.index_book.eq(i_book),
                      self.index_idx.eq(i_idx), self.index_down.eq(i_down), self.index_inclusive.eq(i_inclusive)]
 
@@ -158,10 +181,12 @@ class WindowMover(wiring.Component):
         r_en, r_addr = Signal(), Signal(self.bb + wb)
         w_en, w_addr = Signal(2), Signal(self.bb + wb)
         w_data = Signal(self.row_bits)
-        writes = issue & (state("SHIFT") | state("ENTER_PLACE"))     # (with the index's SET)
+        # (with the index's SET: a copy of the LUT for each group of the registers it loads)
+        write_copies = Cat(*(enable.replicate(hi - lo) for lo, hi, enable
+                             in enables_per_slice(m, 2 + len(w_addr) + len(w_data), issue_inputs,
+                                                  lambda x: issue_of(x) and (x[3] or x[5]), cells, slice_bits=16)))
         m.d.sync += [r_en.eq(0), r_addr.eq(0),
-                     w_en.eq(Mux(writes, 0b11, 0)), w_addr.eq(Mux(writes, Cat(target[:wb], book), 0)),
-                     w_data.eq(Mux(writes, row, 0))]
+                     Cat(w_en, w_addr, w_data).eq(write_copies & Cat(Const(0b11, 2), target[:wb], book, row))]
         m.d.comb += [self.level_read.en.eq(r_en), self.level_read.addr.eq(r_addr),
                      self.level_write.en.eq(w_en), self.level_write.addr.eq(w_addr),
                      self.level_write.data.eq(w_data)]

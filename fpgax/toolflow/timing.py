@@ -619,7 +619,7 @@ def component_of(label: str) -> str:
     return f"{first}.{second}" if first == "engine" and second else first
 
 
-def over_limit(graph: TimingGraph, describe, limit: float = LIMIT_NS, count: int = 15) -> dict:
+def over_limit(graph: TimingGraph, describe, limit: float = LIMIT_NS, count: int = 40) -> dict:
     """How far the design is from ``limit``: the endpoints whose worst path is longer, and, per part
     of the kernel those paths start in (``component_of``), the worst of them (where it ends and the
     source line of each of its cells) and how many end there. Where the work is, not only the one
