@@ -497,7 +497,9 @@ class PipelinedEngine(wiring.Component):
             # register, in every cycle: REST acts from its second cycle, ``rest_settled``)
             own_fits = Signal()
             rest_settled = Signal()
-            m.d.sync += [own_fits.eq(own_placed | _in_window(own_idx, cfg.window)),
+            # (each side's test, then the side's pick: ``aside`` has some fifty loads)
+            m.d.sync += [own_fits.eq(own_placed | Mux(buy, _in_window(idx_b, cfg.window),
+                                                      _in_window(idx_a, cfg.window))),
                          rest_settled.eq(fsm.ongoing("REST"))]
             decide_rests = Signal()           # (0: DECIDE starts no rest in the deep mode)
         else:
@@ -2269,11 +2271,13 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("REFILL_ANSWER"):
                 answer = depth.answers.payload
                 m.d.comb += refill_takes.eq(1)
+                # (the answer's level and the move it asks for loaded in every cycle of the state --
+                # its last is the answer's --, the found bit and the moves on the answer's valid)
+                m.d.sync += [refill_level.eq(answer.idx), gate_wanted.eq(wanted_base(answer.idx, refill.side)),
+                             gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
+                             gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
                 with m.If(depth.answers.valid):
-                    m.d.sync += [refilled.found.eq(answer.found), refill_level.eq(answer.idx),
-                                 gate_wanted.eq(wanted_base(answer.idx, refill.side)),
-                                 gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
-                                 gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
+                    m.d.sync += refilled.found.eq(answer.found)
                     with m.If(answer.found):
                         fsm.goto("REFILL_CLAMP")
                     with m.Else():
@@ -2344,6 +2348,8 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     fsm.goto("WRITE_SYMBOL")
             with fsm.state("REFILL_AGAIN"):   # (the places of the limit from the new zero, then the match)
+                fsm.goto("REFILL_PLACES")
+            with fsm.state("REFILL_PLACES"):
                 places_again()
                 fsm.goto("MATCH")
             with fsm.state("REFILL_FIX"):     # (the fix's row, and ``sym`` when it is the same symbol's)
@@ -2365,14 +2371,23 @@ class PipelinedEngine(wiring.Component):
             else:
                 with m.If(~index.busy):
                     rest(rest_joins)
+        if deep:
+            # (the places from ``sym`` in every cycle, registers: a state that takes them comes a
+            # cycle after ``sym``'s zeros last changed at least -- asserted --, so that the compares
+            # are not in front of the places' writers' multiplexer)
+            again = Signal(data.StructLayout({"idx_b": 33, "idx_a": 33, "beyond": 1}))
+            again_now = Cat(cmd.price - sym.bid_zero, cmd.price - sym.ask_zero,
+                            Mux(buy, price_less_span > _signed(sym.ask_zero), cmd.price < sym.bid_zero))
+            m.d.sync += again.eq(again_now)
+
         def places_again():
             """The deep mode: the command's places made again from ``sym``, whose zeros a refill
             may have moved since t2 (a fix's of the same symbol before RECHECK, a REPLACE's unlink's
             before REPLACE_EXEC)."""
             if deep:
-                m.d.sync += [idx_b.eq(cmd.price - sym.bid_zero), idx_a.eq(cmd.price - sym.ask_zero),
-                             limit_beyond.eq(Mux(buy, price_less_span > _signed(sym.ask_zero),
-                                                 cmd.price < sym.bid_zero))]
+                m.d.sync += [idx_b.eq(again.idx_b), idx_a.eq(again.idx_a), limit_beyond.eq(again.beyond)]
+                if self.checks:
+                    m.d.sync += Assert(again.as_value() == again_now, "again: the places from sym, a cycle behind")
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
             m.d.sync += replacing.eq(0)
             places_again()
