@@ -1451,6 +1451,7 @@ class PipelinedEngine(wiring.Component):
             # (beyond the asks' window: the price above its last level, price - (W - 2) > the zero --
             # the difference from t2, a register; below the bids': the price below their zero. Each on
             # both of the row's candidates and the aggressor's side, chosen as ``marketable_next``)
+            window_last = Signal(data.StructLayout({"bid": 33, "ask": 33}))
             price_less_span = Signal(signed(34))
             m.d.sync += price_less_span.eq(_signed(cmd.price) - (cfg.window - 2))
 
@@ -1465,7 +1466,10 @@ class PipelinedEngine(wiring.Component):
             if deep:
                 m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
                              idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero)),
-                             limit_beyond.eq(beyond_next)]
+                             limit_beyond.eq(beyond_next),
+                             # (each side's window's last price, for T3's target: ``target_far``)
+                             window_last.bid.eq(on_symbol_row(lambda row: row.bid_zero + (cfg.window - 2))),
+                             window_last.ask.eq(on_symbol_row(lambda row: row.ask_zero + (cfg.window - 2)))]
             else:
                 m.d.sync += idx.eq(on_symbol_row(lambda row: cmd.price - row.base))
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
@@ -1492,6 +1496,7 @@ class PipelinedEngine(wiring.Component):
                      t3_ev.ev.symbol.eq(cmd.symbol), t3_ev.ev.client_id.eq(ord_rd.client_id),
                      t3_ev.ev.account.eq(own_rd.account), t3_ev.ev.order_id.eq(cmd.order_id),
                      t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(mems["leaves"].read.data)]
+        t3_checked = []               # (the deep mode's target place as T3 would have made it: asserted)
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -1515,8 +1520,28 @@ class PipelinedEngine(wiring.Component):
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             if deep:
                 # (the target's place from its price and its side's zero: the place its row keeps
-                # goes stale when the window moves)
-                target_placed(ord_rd.price - side_zero(sym, own_rd.side))
+                # goes stale when the window moves. Each side's, on both of the order row's
+                # candidates -- whether off the window two compares with the zero and the window's
+                # last price, registered in t2 --, then the row's and the side's choice, one LUT of
+                # the owner row's candidates: not the side's zero chosen before the carry chains)
+                own_choice = mems["owner"].read.choice
+
+                def by_target_side(if_bid, if_ask):
+                    return lut_of(m, [own_choice.hit[0], OwnerRow(own_choice.written).side,
+                                      OwnerRow(own_choice.read).side, if_bid, if_ask],
+                                  lambda x: x[3] if (x[1] if x[0] else x[2]) == BUY else x[4], row_cells)
+                far = {side_: on_row("order", lambda row, z=zero, e=last: (row.price < z) | (row.price > e), OrderRow)
+                       for side_, zero, last in (("bid", sym.bid_zero, window_last.bid),
+                                                 ("ask", sym.ask_zero, window_last.ask))}
+                place = {side_: on_row("order", lambda row, z=zero: (row.price - z)[:lb], OrderRow)
+                         for side_, zero in (("bid", sym.bid_zero), ("ask", sym.ask_zero))}
+                m.d.sync += [tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i]) for i in range(lb)))),
+                             tgt_far.eq(by_target_side(far["bid"], far["ask"]))]
+                if self.checks:       # (as ``target_placed`` of the chosen side's place would make them)
+                    t3_place = ord_rd.price - side_zero(sym, own_rd.side)
+                    t3_wanted = Signal(lb + 1)
+                    m.d.sync += t3_wanted.eq(Cat(t3_place[:lb], ~_in_window(t3_place, cfg.window)))
+                    t3_checked.append(t3_wanted)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             # (one LUT of the opcode, the event output's room and the target rules' registers: a
             # CANCEL is never a MARKET order)
@@ -1528,6 +1553,11 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("CANCEL_UNLINK")
             with m.Else():
                 fsm.goto("DECIDE")
+        if t3_checked:
+            t3_was = Signal()
+            m.d.sync += [t3_was.eq(fsm.ongoing("T3")),
+                         Assert(~t3_was | (Cat(tgt.idx, tgt_far) == t3_checked[0]),
+                                "T3's target place: the chosen side's place and window test")]
         with fsm.state("MARKET_PRODUCT"):     # t4: a MARKET order's partial products (of t3's operands) are summed
             fsm.goto("MARKET_NOTIONAL")
         with fsm.state("MARKET_NOTIONAL"):    # t5: a MARKET order's notional (from t3) is compared
@@ -2190,10 +2220,11 @@ class PipelinedEngine(wiring.Component):
                                                           answer_level >= cmd_level))
             with fsm.state("DWALK_ANSWER"):
                 m.d.comb += refill_takes.eq(1)
+                # (loaded in every cycle of the state: its last is the answer's)
+                m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), dwalk_found.eq(depth.answers.payload.found),
+                             gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(dwalk_side, sym_at)),
+                             gate.level.eq(depth.answers.payload.idx), gate.old.eq(0), gate.new.eq(0)]
                 with m.If(depth.answers.valid):
-                    m.d.sync += [dwalk_level.eq(depth.answers.payload.idx), dwalk_found.eq(depth.answers.payload.found),
-                                 gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(dwalk_side, sym_at)),
-                                 gate.level.eq(depth.answers.payload.idx), gate.old.eq(0), gate.new.eq(0)]
                     fsm.goto("DWALK_JUDGE")
                 if self.checks:
                     m.d.sync += Assert(~walk_fok | (cmd_level == _signed(cmd.price) - _signed(sym.base)),
@@ -2364,8 +2395,12 @@ class PipelinedEngine(wiring.Component):
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
             set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
             if deep:      # (a level off the window: the gate first; from REST's second cycle, ``own_fits``)
+                # (the rester's book and whether at the best loaded in every cycle of REST: the
+                # rester is idle until it starts from here, the next DECIDE having waited for the
+                # last; not behind the index's ``busy``)
+                m.d.sync += [rest_book.eq(own_book), rest_at_best.eq(rest_joins)]
                 with m.If(~index.busy & rest_settled & own_fits):
-                    rest(rest_joins)
+                    fsm.goto("REST_SYMBOL")
                 with m.Elif(~index.busy & rest_settled):
                     fsm.goto("GATE_PLAN")
             else:
@@ -2904,11 +2939,20 @@ class PipelinedEngine(wiring.Component):
         # (SNAPSHOT_LEVEL's moves each one LUT of a copy of its register, the event output's room
         # and ``levels_zero``: the mapper had chained them behind the room's AND with the state)
         snapshot_near = fsm.copy("SNAPSHOT_LEVEL", row_cells, "near")
+        if deep:
+            # (the level's price, a register in every cycle: nothing it is made of changes in the
+            # cycle before SNAPSHOT_LEVEL, or in it -- asserted -- so that the sum is not in front
+            # of the event's multiplexer)
+            level_price_now = Mux(depth_walk, sym.base + dwalk_level, side_zero(sym, walk_side) + visit.level)
+            level_price = Signal(32)
+            m.d.sync += level_price.eq(level_price_now)
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (level_price == level_price_now[:32]),
+                                   "level_price: the level's price, a cycle behind")
         with fsm.state("SNAPSHOT_LEVEL"):
             emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account,
-                 price=(Mux(depth_walk, sym.base + dwalk_level, side_zero(sym, walk_side) + visit.level) if deep
-                        else sym.base + visit.level),
+                 price=level_price if deep else sym.base + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
             with m.If(events.w_rdy):
                 m.d.sync += levels_left.eq(levels_left - 1)
@@ -3095,11 +3139,17 @@ class PipelinedEngine(wiring.Component):
                     with m.If(lut_of(m, load_enables + best_enables, any, row_cells)):
                         m.d.sync += target[lo:lo + 32].eq(Cat(*chosen))
         if deep:
-            gate_states(side_zero(sym, aside), aside, rest_better)
+            # (the gate's own copy of ``aside``, whose register has some two hundred loads: asserted equal)
+            gate_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="gate_aside")
+            if self.checks:
+                m.d.sync += Assert(gate_aside == aside, "gate_aside: a copy of aside")
+            gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
-        for state, loads in refill_loads:
-            with m.If(fsm.copy(state, row_cells, "refill")):
-                m.d.sync += loads
+        for state, (book_, side_, base_, zero_, back_) in refill_loads:
+            # (a copy of the state's register for each group of some thirty registers)
+            for j, group in enumerate(([book_, side_, back_], [base_], [zero_])):
+                with m.If(fsm.copy(state, row_cells, f"refill{j}")):
+                    m.d.sync += group
         if deep and self.checks:
             m.d.sync += Assert(~unlinked_taken | (unlinked_then.as_value() == unlinked_now),
                                "unlinked_then: an unlink's moves, a cycle behind")
