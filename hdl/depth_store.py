@@ -429,8 +429,10 @@ class DepthStore(wiring.Component):
                 fsm.goto("MASK")
             with m.Else():
                 fsm.goto("ANSWER")                 # (a live word is never empty: not reached)
+        # (the answer's payload its register in every cycle, valid or not: not behind the state)
+        m.d.comb += self.answers.payload.eq(answer)
         with fsm.state("ANSWER"):
-            m.d.comb += [self.answers.valid.eq(1), self.answers.payload.eq(answer)]
+            m.d.comb += self.answers.valid.eq(1)
             with m.If(self.answers.ready):
                 fsm.goto("IDLE")
         fsm.finish()

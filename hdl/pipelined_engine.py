@@ -1497,6 +1497,7 @@ class PipelinedEngine(wiring.Component):
                      t3_ev.ev.account.eq(own_rd.account), t3_ev.ev.order_id.eq(cmd.order_id),
                      t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(mems["leaves"].read.data)]
         t3_checked = []               # (the deep mode's target place as T3 would have made it: asserted)
+        t3_target = []                # (the deep mode's T3 writes of the target's place: last, below)
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -1535,8 +1536,11 @@ class PipelinedEngine(wiring.Component):
                                                  ("ask", sym.ask_zero, window_last.ask))}
                 place = {side_: on_row("order", lambda row, z=zero: (row.price - z)[:lb], OrderRow)
                          for side_, zero in (("bid", sym.bid_zero), ("ask", sym.ask_zero))}
-                m.d.sync += [tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i]) for i in range(lb)))),
-                             tgt_far.eq(by_target_side(far["bid"], far["ask"]))]
+                # (written last, nearest the registers: ``t3_target``, emitted after every other
+                # writer of ``tgt.idx`` and ``tgt_far``)
+                t3_target.append([tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i])
+                                                   for i in range(lb)))),
+                                  tgt_far.eq(by_target_side(far["bid"], far["ask"]))])
                 if self.checks:       # (as ``target_placed`` of the chosen side's place would make them)
                     t3_place = ord_rd.price - side_zero(sym, own_rd.side)
                     t3_wanted = Signal(lb + 1)
@@ -2120,9 +2124,16 @@ class PipelinedEngine(wiring.Component):
                                        "gate_place: the price less the side's new zero")
                 m.d.sync += [own_placed.eq(1), spilled.eq(gate.op == WindowOp.SPILL_IN)]
                 fsm.goto("REST")
+            # (the target's level, a register in every cycle: ``tgt`` and ``sym`` hold in the cycle
+            # before CSPILL_PLAN -- asserted)
+            tgt_level = Signal(range_bits)
+            m.d.sync += tgt_level.eq(tgt.price - sym.base)
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("CSPILL_PLAN") | (tgt_level == (tgt.price - sym.base)[:range_bits]),
+                                   "tgt_level: the target's level, a cycle behind")
             with fsm.state("CSPILL_PLAN"):    # (from DECIDE or CANCEL_UNLINK: the units settled)
                 m.d.sync += [gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(tgt.side, sym_at)),
-                             gate.level.eq(tgt.price - sym.base), gate.old.eq(0), gate.new.eq(0)]
+                             gate.level.eq(tgt_level), gate.old.eq(0), gate.new.eq(0)]
                 fsm.goto("CSPILL_ASK")
             with fsm.state("CSPILL_ASK"):
                 with m.If(mover.request.ready):
@@ -3145,6 +3156,9 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(gate_aside == aside, "gate_aside: a copy of aside")
             gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
+        for writes_ in t3_target:
+            with m.If(fsm.copy("T3", row_cells, "target")):
+                m.d.sync += writes_
         for state, (book_, side_, base_, zero_, back_) in refill_loads:
             # (a copy of the state's register for each group of some thirty registers)
             for j, group in enumerate(([book_, side_, back_], [base_], [zero_])):
