@@ -1452,6 +1452,7 @@ class PipelinedEngine(wiring.Component):
             # the difference from t2, a register; below the bids': the price below their zero. Each on
             # both of the row's candidates and the aggressor's side, chosen as ``marketable_next``)
             window_last = Signal(data.StructLayout({"bid": 33, "ask": 33}))
+            window_first = Signal(data.StructLayout({"bid": 32, "ask": 32}))
             price_less_span = Signal(signed(34))
             m.d.sync += price_less_span.eq(_signed(cmd.price) - (cfg.window - 2))
 
@@ -1469,7 +1470,10 @@ class PipelinedEngine(wiring.Component):
                              limit_beyond.eq(beyond_next),
                              # (each side's window's last price, for T3's target: ``target_far``)
                              window_last.bid.eq(on_symbol_row(lambda row: row.bid_zero + (cfg.window - 2))),
-                             window_last.ask.eq(on_symbol_row(lambda row: row.ask_zero + (cfg.window - 2)))]
+                             window_last.ask.eq(on_symbol_row(lambda row: row.ask_zero + (cfg.window - 2))),
+                             # (and its zero: a copy of ``sym``'s, whose register has a hundred loads)
+                             window_first.bid.eq(on_symbol_row(lambda row: row.bid_zero)),
+                             window_first.ask.eq(on_symbol_row(lambda row: row.ask_zero))]
             else:
                 m.d.sync += idx.eq(on_symbol_row(lambda row: cmd.price - row.base))
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
@@ -1532,10 +1536,10 @@ class PipelinedEngine(wiring.Component):
                                       OwnerRow(own_choice.read).side, if_bid, if_ask],
                                   lambda x: x[3] if (x[1] if x[0] else x[2]) == BUY else x[4], row_cells)
                 far = {side_: on_row("order", lambda row, z=zero, e=last: (row.price < z) | (row.price > e), OrderRow)
-                       for side_, zero, last in (("bid", sym.bid_zero, window_last.bid),
-                                                 ("ask", sym.ask_zero, window_last.ask))}
+                       for side_, zero, last in (("bid", window_first.bid, window_last.bid),
+                                                 ("ask", window_first.ask, window_last.ask))}
                 place = {side_: on_row("order", lambda row, z=zero: (row.price - z)[:lb], OrderRow)
-                         for side_, zero in (("bid", sym.bid_zero), ("ask", sym.ask_zero))}
+                         for side_, zero in (("bid", window_first.bid), ("ask", window_first.ask))}
                 # (written last, nearest the registers: ``t3_target``, emitted after every other
                 # writer of ``tgt.idx`` and ``tgt_far``)
                 t3_target.append([tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i])
