@@ -556,6 +556,14 @@ class PipelinedEngine(wiring.Component):
             pass the same ``best`` object share its input of the multiplexer."""
             sym_bests.append((fsm.ongoing(fsm.current), bids, list(when), best))
 
+        def set_sym_zero(side, zero):
+            """``sym``'s zero of ``side`` (a bit) := ``zero``, written alone (the deep mode's gate and
+            refill; in no cycle of ``sym``'s loads, which come after it)."""
+            with m.If(side == BUY):
+                m.d.sync += sym.bid_zero.eq(zero)
+            with m.Else():
+                m.d.sync += sym.ask_zero.eq(zero)
+
         def set_best(row, bids, valid, level, price):
             """A symbol row's (not ``sym``'s) best of the bids (``bids``) or the asks: valid, its
             level and price."""
@@ -1500,8 +1508,7 @@ class PipelinedEngine(wiring.Component):
                      t3_ev.ev.symbol.eq(cmd.symbol), t3_ev.ev.client_id.eq(ord_rd.client_id),
                      t3_ev.ev.account.eq(own_rd.account), t3_ev.ev.order_id.eq(cmd.order_id),
                      t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(mems["leaves"].read.data)]
-        t3_checked = []               # (the deep mode's target place as T3 would have made it: asserted)
-        t3_target = []                # (the deep mode's T3 writes of the target's place: last, below)
+        t3_target = None              # (the deep mode's T3 writes of the target's place: last, below)
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -1542,14 +1549,12 @@ class PipelinedEngine(wiring.Component):
                          for side_, zero in (("bid", window_first.bid), ("ask", window_first.ask))}
                 # (written last, nearest the registers: ``t3_target``, emitted after every other
                 # writer of ``tgt.idx`` and ``tgt_far``)
-                t3_target.append([tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i])
-                                                   for i in range(lb)))),
-                                  tgt_far.eq(by_target_side(far["bid"], far["ask"]))])
+                t3_target = [tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i]) for i in range(lb)))),
+                             tgt_far.eq(by_target_side(far["bid"], far["ask"]))]
                 if self.checks:       # (as ``target_placed`` of the chosen side's place would make them)
                     t3_place = ord_rd.price - side_zero(sym, own_rd.side)
                     t3_wanted = Signal(lb + 1)
                     m.d.sync += t3_wanted.eq(Cat(t3_place[:lb], ~_in_window(t3_place, cfg.window)))
-                    t3_checked.append(t3_wanted)
             # a CANCEL of a live order of its own: its CANCELED now, from the rows [R-CANCEL]
             # (one LUT of the opcode, the event output's room and the target rules' registers: a
             # CANCEL is never a MARKET order)
@@ -1561,10 +1566,10 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("CANCEL_UNLINK")
             with m.Else():
                 fsm.goto("DECIDE")
-        if t3_checked:
+        if deep and self.checks:
             t3_was = Signal()
             m.d.sync += [t3_was.eq(fsm.ongoing("T3")),
-                         Assert(~t3_was | (Cat(tgt.idx, tgt_far) == t3_checked[0]),
+                         Assert(~t3_was | (Cat(tgt.idx, tgt_far) == t3_wanted),
                                 "T3's target place: the chosen side's place and window test")]
         with fsm.state("MARKET_PRODUCT"):     # t4: a MARKET order's partial products (of t3's operands) are summed
             fsm.goto("MARKET_NOTIONAL")
@@ -2115,10 +2120,7 @@ class PipelinedEngine(wiring.Component):
                 # (the side's zero written alone, not a load of the whole row: ``sym``'s loads are
                 # T2's and a walk's, each bit's choice of them a LUT or two -- these writes come
                 # before them, in no cycle of theirs)
-                with m.If(side == BUY):
-                    m.d.sync += sym.bid_zero.eq(gate_zero)
-                with m.Else():
-                    m.d.sync += sym.ask_zero.eq(gate_zero)
+                set_sym_zero(side, gate_zero)
                 with m.If(side == BUY):
                     m.d.sync += idx_b.eq(gate_place)
                 with m.Else():
@@ -2347,10 +2349,7 @@ class PipelinedEngine(wiring.Component):
 
             def refill_sym(when=None):
                 with m.If(1 if when is None else when):
-                    with m.If(refill.side == BUY):
-                        m.d.sync += sym.bid_zero.eq(refilled.zero)
-                    with m.Else():
-                        m.d.sync += sym.ask_zero.eq(refilled.zero)
+                    set_sym_zero(refill.side, refilled.zero)
                 set_sym_best((refill.side, BUY), refilled_best, when=[] if when is None else [(when, 1)])
 
             def with_refilled(row):
@@ -3160,9 +3159,9 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(gate_aside == aside, "gate_aside: a copy of aside")
             gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
-        for writes_ in t3_target:
+        if t3_target is not None:
             with m.If(fsm.copy("T3", row_cells, "target")):
-                m.d.sync += writes_
+                m.d.sync += t3_target
         for state, (book_, side_, base_, zero_, back_) in refill_loads:
             # (a copy of the state's register for each group of some thirty registers)
             for j, group in enumerate(([book_, side_, back_], [base_], [zero_])):
