@@ -367,9 +367,15 @@ def _selected(m, sel, bits, cells):
     """The bit of the user ``sel`` picks (one-hot or none: 0): ``sel & bits`` ORed. Up to three
     users, one LUT6 (``any_and_of_luts``); four with ``cells``, the first three's LUT6 and the
     fourth's bit (a LUT6 of its own) joined by a MUXF7 that the fourth's select steers -- one LUT
-    level (UG574: a MUXF7 joins the two LUT6s of its slice); more, two LUT levels."""
-    if cells is not None and len(sel) == 4:
-        return cells.muxf7(m, any_and_of_luts(m, sel[:3], bits[:3], cells), lut_of(m, [bits[3]], all, cells), sel[3])
+    level (UG574: a MUXF7 joins the two LUT6s of its slice); five, those four's MUXF7 and the
+    fifth's bit (a MUXF7 of two LUT6s of it, as a MUXF8 takes MUXF7s only) joined by a MUXF8 that
+    the fifth's select steers -- one LUT level still, four LUT6s; more, two LUT levels."""
+    if cells is not None and len(sel) in (4, 5):
+        first = cells.muxf7(m, any_and_of_luts(m, sel[:3], bits[:3], cells), lut_of(m, [bits[3]], all, cells), sel[3])
+        if len(sel) == 4:
+            return first
+        fifth = cells.muxf7(m, lut_of(m, [bits[4]], all, cells), lut_of(m, [bits[4]], all, cells), sel[3])
+        return cells.muxf8(m, first, fifth, sel[4])
     return any_and_of_luts(m, sel, bits, cells)
 
 
