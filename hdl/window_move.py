@@ -226,6 +226,9 @@ class WindowMover(wiring.Component):
                         m.d.sync += Assert(~self.index_found, f"{place} was occupied")
                     then() if callable(then) else fsm.goto(then)
         with fsm.state("IDLE"):
+            # (left on a request; its next value one LUT of that, its register, the entries from
+            # SETTLE and ENTER_SET -- each a LUT of the index's ``busy`` -- and the others' OR)
+            fsm.leaves_when_lut([self.request.valid], lambda x: x[0], cells, direct_from=("SETTLE", "ENTER_SET"))
             m.d.comb += self.request.ready.eq(1)
             request = self.request.payload
             with m.If(self.request.valid):
@@ -248,6 +251,12 @@ class WindowMover(wiring.Component):
         with fsm.state("SETUP"):
             m.d.sync += [shift.eq(old - new), up.eq(new > old), old_end.eq(old + W - 1), new_top.eq(new + W - 1)]
             fsm.goto("CLAMP")
+        # (whether the window stays, registered in every cycle: CLAMP, between SETUP and BOUNDS,
+        # makes it from the shift SETUP loaded)
+        shift_zero = Signal()
+        m.d.sync += shift_zero.eq(shift == 0)
+        if self.checks:
+            m.d.sync += Assert(~fsm.ongoing("BOUNDS") | (shift_zero == (shift == 0)), "shift_zero: registered")
         with fsm.state("CLAMP"):
             m.d.sync += new_end.eq(Mux(new_top > self.levels, self.levels, new_top))
             fsm.goto("BOUNDS")
@@ -261,7 +270,7 @@ class WindowMover(wiring.Component):
                 m.d.sync += level.eq(W - 1)
                 with m.If(old < new_end):
                     m.d.sync += enter_hi.eq(old)
-            with m.If(shift == 0):
+            with m.If(shift_zero):
                 fsm.goto("IDLE")                      # (the window stays: nothing moves)
             with m.Else():
                 fsm.goto("SCAN")
@@ -270,8 +279,11 @@ class WindowMover(wiring.Component):
             with m.If(index_idle):
                 fsm.goto("SCAN_WAIT")
         with fsm.state("SCAN_WAIT"):
+            # (the answer loaded in every cycle of the state, the last -- the index idle -- the one
+            # that counts: nothing reads ``level`` or ``found`` here, and the index's ``busy`` is
+            # not on their enables)
+            m.d.sync += [level.eq(self.index_result), found.eq(self.index_found)]
             with m.If(index_idle):
-                m.d.sync += [level.eq(self.index_result), found.eq(self.index_found)]
                 fsm.goto("SCANNED")
         with fsm.state("SCANNED"):
             if self.checks:
