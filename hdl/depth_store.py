@@ -51,7 +51,15 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
-from fpgax.hdl.bits import address_bits, group_lowest, in_search_order, lowest_of_eight, lowest_set, lut_of
+from fpgax.hdl.bits import (
+    address_bits,
+    group_lowest,
+    in_search_order,
+    lowest_of_eight,
+    lowest_set,
+    lut_of,
+    register_copy,
+)
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmWordPort
 from fpgax.hdl.ram import PipelinedRam
@@ -239,6 +247,11 @@ class DepthStore(wiring.Component):
         word = Signal(O)                                           # the word read
         searched = Signal(sb)                                      # the occupancy word of the search
         beyond_only = Signal()                                     # FIND: past idx's own word
+        # (its next value, ``beyond_next``, made by the states below -- it holds otherwise --, and a
+        # copy of the register for WORD_SEARCH's moves: the register has a load a bit of the masks)
+        beyond_next = Signal()
+        m.d.comb += beyond_next.eq(beyond_only)
+        m.d.sync += beyond_only.eq(beyond_next)
         new_word = Signal(O)
         row = Signal(S)                                            # the book side's summary row
         new_row = Signal(S)
@@ -248,6 +261,10 @@ class DepthStore(wiring.Component):
         hits, others = Signal(O // 4), Signal(O // 4)              # WRITE: idx's bit, the others, per 4
         wait = Signal(range(LowestSet.LATENCY + 1))                # cycles to a memory's or a search's answer
         clearing = Signal(range(self.books + 1))
+        # (``clearing == books - 1``, a register made a cycle ahead: ``clearing`` counts up by one a
+        # cycle from the reset, so the count before's compare, registered, is this one's)
+        clearing_last = Signal(init=int(self.books == 1))
+        m.d.sync += clearing_last.eq(clearing == self.books - 2)
         answer = Signal.like(self.answers.payload)
         lanes = Array(word[b * 8 * self.row_bytes:][:self.row_bits] for b in range(R))
         # the port's requests, from registers (a write or a read at a time, each until taken)
@@ -327,7 +344,7 @@ class DepthStore(wiring.Component):
             # (at reset: every summary row empty, so that no old book is left)
             m.d.comb += [summary.write.en.eq(1), summary.write.addr.eq(clearing), summary.write.data.eq(0)]
             m.d.sync += clearing.eq(clearing + 1)
-            with m.If(clearing == self.books - 1):
+            with m.If(clearing_last):
                 m.d.sync += self.ready.eq(1)
                 fsm.goto("IDLE")
         with fsm.state("IDLE"):
@@ -335,6 +352,8 @@ class DepthStore(wiring.Component):
             # LUT of its sources' registers, not behind a requester's decision to ask)
             m.d.comb += self.requests.ready.eq(1)
             m.d.sync += request.eq(self.requests.payload)
+            # (left on a request: its next value one LUT of the valid, its register and its entries')
+            fsm.leaves_when_lut([self.requests.valid], lambda x: x[0], cells, direct_from=("ANSWER",))
             with m.If(self.requests.valid):
                 fsm.goto("PLAN")
         with fsm.state("PLAN"):
@@ -346,7 +365,8 @@ class DepthStore(wiring.Component):
             fsm.goto("ADDRESS")
         with fsm.state("ADDRESS"):
             m.d.sync += [lane.eq(idx - quotient * R), read_index.eq(book_rows + quotient),
-                         searched.eq(own_word[:sb]), beyond_only.eq(0)]
+                         searched.eq(own_word[:sb])]
+            m.d.comb += beyond_next.eq(0)
             with m.Switch(op):
                 with m.Case(DepthOp.READ):
                     fsm.goto("DRAIN")
@@ -378,8 +398,8 @@ class DepthStore(wiring.Component):
             with m.Elif(writing):                              # or it reads as 0)
                 fsm.goto("MODIFY")
             with m.Elif(summary_search.found):
-                m.d.sync += [searched.eq(summary_found), read_index.eq(occupancy_index(summary_found)),
-                             beyond_only.eq(beyond_only | (summary_search.index[:sb] != own_in_order))]
+                m.d.sync += [searched.eq(summary_found), read_index.eq(occupancy_index(summary_found))]
+                m.d.comb += beyond_next.eq(beyond_only | (summary_search.index[:sb] != own_in_order))
                 fsm.goto("DRAIN")
             with m.Else():
                 fsm.goto("ANSWER")
@@ -418,14 +438,15 @@ class DepthStore(wiring.Component):
             with m.Elif(~w_valid):
                 m.d.comb += summary.write.en.eq(alone)
                 fsm.goto("ANSWER")
+        beyond_fsm = register_copy(m, beyond_next, cells, name="beyond_fsm")
         with fsm.state("WORD_SEARCH"):
             with m.If(~due):
                 pass
             with m.Elif(word_search.found):
                 m.d.sync += [answer.found.eq(1), answer.idx.eq(Cat(word_search.index ^ down.replicate(8), searched))]
                 fsm.goto("ANSWER")
-            with m.Elif(~beyond_only):
-                m.d.sync += beyond_only.eq(1)      # (idx's own word had nothing past idx)
+            with m.Elif(~beyond_fsm):
+                m.d.comb += beyond_next.eq(1)      # (idx's own word had nothing past idx)
                 fsm.goto("MASK")
             with m.Else():
                 fsm.goto("ANSWER")                 # (a live word is never empty: not reached)
