@@ -189,17 +189,22 @@ class Unlinker(wiring.Component):
       cycle too, whatever ``start`` does now; ``done_next``: ``done`` in the next cycle, with
       ``level_emptied_next`` the ``level_emptied`` it will come with.
 
+    * ``level_write_any`` (with ``write_any``): ``level_write.en`` is not 0 -- a register of its
+      own, with which a parent may steer the write's address and data.
+
     Cycles: ``done`` 6 cycles after ``start`` with URAM level rows (latency 3), 5 for an order that
     leaves its account's list only. ``levels_busy``: ``busy`` with a level's row to rewrite (a
     register).
     """
 
     def __init__(self, slot_bits: int, gen_bits: int, account_bits: int, book_bits: int, level_bits: int,
-                 rows_latency: int):
+                 rows_latency: int, write_any: bool = False):
         self.k, self.g, self.ab, self.bb, self.lb = slot_bits, gen_bits, account_bits, book_bits, level_bits
         self.rows_latency = rows_latency
+        self.write_any = write_any
         self.state_layout = data.StructLayout({"gen": gen_bits, "live": 1})
         super().__init__({
+            **({"level_write_any": Out(1)} if write_any else {}),
             "start": In(1), "slot": In(slot_bits), "gen": In(gen_bits), "account": In(account_bits),
             "from_level": In(1), "book": In(book_bits), "idx": In(level_bits), "from_account": In(1),
             "release": In(1), "kill": In(1),
@@ -272,8 +277,11 @@ class Unlinker(wiring.Component):
         # registers at D and the reset alone at R -- as a register zeroed unless ``finish``, Yosys
         # had folded the reset's net, its slowest, into a LUT before the register's reset pin)
         lw = Signal(self.level_write.shape())
+        writes_level = finish & from_level & (l_head ^ l_tail)
         m.d.comb += [self.level_write.eq(lw), self.level_write.en.eq(register_of_its_own(
-            m, Mux(finish & from_level & (l_head ^ l_tail), Mux(l_head, HEAD, TAIL), 0), cells, name="level_write_en"))]
+            m, Mux(writes_level, Mux(l_head, HEAD, TAIL), 0), cells, name="level_write_en"))]
+        if self.write_any:      # (whether a lane is written, a register of its own: a parent's select)
+            m.d.comb += self.level_write_any.eq(register_copy(m, writes_level, cells, name="level_write_any"))
         writes = (self.next_write, self.prev_write, self.anext_write, self.aprev_write, self.alist_write,
                   lw, self.state_write)
         m.d.sync += [w.as_value().eq(0) for w in writes] + [self.done.eq(0), self.free.eq(0)]
