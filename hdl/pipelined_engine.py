@@ -213,7 +213,7 @@ class PipelinedEngine(wiring.Component):
                                              peek_best=True)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
-        m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency)
+        m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency, write_any=deep)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits, single_level=cfg.deep)
@@ -229,31 +229,39 @@ class PipelinedEngine(wiring.Component):
             finds = ("op", "book", "idx", "down", "inclusive")
             refill_request = Signal(data.StructLayout({name: field.shape for name, field
                                                        in depth.requests.payload.shape() if name in finds}))
-            refill_asks, refill_takes = Signal(), Signal()
+            # (``depth_valid``: the request's valid, the mover's or an asking state's: at the end)
+            depth_valid, refill_takes = Signal(), Signal()
 
             # (the states that drive the request's fields: the mover asks for nothing meanwhile)
             refill_fields = Signal()
 
-            def depth_find(book, level, down, then, when=1):
+            # (each asking state's ask one LUT of a copy of its register and the registers of its
+            # ``when``; the request's valid one LUT of them and the mover's: the store's next state
+            # two LUTs from the registers)
+            depth_asks = []
+
+            def depth_find(book, level, down, then, when=((), lambda x: True)):
                 """The sequencer's depth FIND from ``level`` (inclusive) of ``book`` toward ``down``,
-                asked while ``when`` holds (a register, or a LUT of a few), on to ``then`` once
-                taken; its answer taken in the next state (``refill_takes``). Called in the state's
-                body, not under its branches: the request's fields come from the state's register
-                and registers alone, whether or not it asks (the store loads them in every idle
-                cycle, ``DepthStore``)."""
+                asked while ``when`` holds (``(inputs, function)``: a LUT of a few registers, as
+                ``lut_of``'s arguments), on to ``then`` once taken; its answer taken in the next
+                state (``refill_takes``). Called in the state's body, not under its branches: the
+                request's fields come from the state's register and registers alone, whether or not
+                it asks (the store loads them in every idle cycle, ``DepthStore``)."""
                 m.d.comb += [refill_fields.eq(1), refill_request.op.eq(DepthOp.FIND), refill_request.book.eq(book),
                              refill_request.idx.eq(level), refill_request.down.eq(down),
                              refill_request.inclusive.eq(1)]
-                with m.If(when):
-                    m.d.comb += refill_asks.eq(1)
-                    with m.If(depth.requests.ready):
-                        fsm.goto(then)
+                inputs, function = when
+                asks = lut_of(m, [fsm.copy(fsm.current, row_cells, "depth"), *inputs],
+                              lambda x: x[0] and function(x[1:]), row_cells)
+                depth_asks.append(asks)
+                with m.If(asks & depth.requests.ready):
+                    fsm.goto(then)
             theirs, asked = mover.depth_requests.payload, depth.requests.payload
             m.d.comb += [asked.row.eq(theirs.row), asked.occupied.eq(theirs.occupied),
                          *(Value.cast(getattr(asked, name)).eq(Value.cast(getattr(theirs, name))
                                                                 | Value.cast(getattr(refill_request, name)))
                            for name in finds)]
-            m.d.comb += [depth.requests.valid.eq(mover.depth_requests.valid | refill_asks),
+            m.d.comb += [depth.requests.valid.eq(depth_valid),
                          mover.depth_requests.ready.eq(depth.requests.ready),
                          mover.depth_answers.valid.eq(depth.answers.valid),
                          mover.depth_answers.payload.eq(depth.answers.payload),
@@ -412,6 +420,13 @@ class PipelinedEngine(wiring.Component):
         # the aggressor's side, time in force and flags: a NEW's, or (REPLACE) the order's, from t3
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
+        # (the deep mode: a copy of ``aside`` of its own for the states that set ``sym``'s best --
+        # its register has some two hundred loads; asserted equal)
+        best_aside = aside
+        if deep:
+            best_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="best_aside")
+            if self.checks:
+                m.d.sync += Assert(best_aside == aside, "best_aside: a copy of aside")
         resting_kind = ~market & (atif < IOC)
         if not deep:
             idx = Signal(lb + 1)      # the command's level (price - the range's low), from t3
@@ -457,8 +472,9 @@ class PipelinedEngine(wiring.Component):
             # it or it is a MARKET order: ``fok_cont``, its window's walk ended unfilled; where its
             # depth walk goes after the spilled level is out: ``dwalk_then``)
             fok_cont, dwalk_then = Signal(), Signal(DwalkThen)
+            # (no reset: read only in the states that ask the mover, each after loading it)
             gate = Signal(data.StructLayout({"op": WindowOp, "book": bb, "old": range_bits, "new": range_bits,
-                                             "level": range_bits}))
+                                             "level": range_bits}), reset_less=True)
             gate_wanted = Signal(signed(34))      # the policy's base of the moved window, before it is clamped
             gate_zero = Signal(32)                # the side's zero after the gate
             gate_place = Signal(range_bits)       # the command's place after the gate
@@ -492,7 +508,12 @@ class PipelinedEngine(wiring.Component):
         if deep:
             own_idx = Mux(buy, idx_b, idx_a)      # (the aggressor's side's place, from t3)
             opp_limit = Mux(buy, idx_a, idx_b)    # (the sweep's limit, a place of the opposite side's window)
-            opp_zero = side_zero(sym, ~aside)
+            # (the opposite side's zero from a copy of ``aside`` of its own: the match's prices, the
+            # next best's, are sums of it)
+            zero_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="zero_aside")
+            if self.checks:
+                m.d.sync += Assert(zero_aside == aside, "zero_aside: a copy of aside")
+            opp_zero = side_zero(sym, ~zero_aside)
             # the command's level is on chip for its rest: in its window, or placed by the gate (a
             # register, in every cycle: REST acts from its second cycle, ``rest_settled``)
             own_fits = Signal()
@@ -827,7 +848,10 @@ class PipelinedEngine(wiring.Component):
                       (walker.level_read.en, walker.level_read.addr),
                       *([(mover.level_read.en, mover.level_read.addr)] if deep else [])]
         rows_writes = [(rester.level_write.en, rester.level_write.addr, rester.level_write.data),
-                       (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data),
+                       # (the deep mode: its address and data steered by a register, whether it
+                       # writes -- not a LUT of its lanes' enables: with the mover's, four writers)
+                       (unlinker.level_write.en, unlinker.level_write.addr, unlinker.level_write.data,
+                        *([_Select(unlinker.level_write_any)] if deep else [])),
                        *([(mover.level_write.en, mover.level_write.addr, mover.level_write.data)] if deep else []),
                        # (the match's new head, steered by a copy of MATCH_SETTLE's register -- no
                        # other unit writes a level row then: asserted --, so that its address and
@@ -1087,15 +1111,18 @@ class PipelinedEngine(wiring.Component):
                         lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         # the order's level is its side's best: both sides' compares from registers, the side's
         # chosen last (the side's choice of the best, first, put ``buy``'s fifty loads before a chain)
-        if deep:      # (by price, each side's a tree of LUTs from registers: a Mux of the sides' equalities
-            # had been mapped as the sides' prices chosen by ``aside`` first, seven LUTs to the plan)
-            at_own_best = lut_of(m, [aside, equal_of_luts(m, cmd.price, sym.bid_price, row_cells),
-                                     equal_of_luts(m, cmd.price, sym.ask_price, row_cells)],
-                                 lambda x: x[1] if x[0] == BUY else x[2], row_cells)
+        # (``joins``: it betters or joins it)
+        if deep:      # (by price: better or at the best as one compare of each side's, carry chains from
+            # registers -- an equality's tree of LUTs ORed after ``better`` was five LUTs to the plan --,
+            # the side's chosen after them in one LUT)
+            joins = lut_of(m, [aside, sym.bid_valid, sym.ask_valid, cmd.price >= sym.bid_price,
+                               cmd.price <= sym.ask_price],
+                           lambda x: (not x[1] or x[3]) if x[0] == BUY else (not x[2] or x[4]), row_cells)
         else:
             at_own_best = lut_of(m, [aside, equal_of_luts(m, idx_b[:lb], sym.bid, row_cells),
                                      equal_of_luts(m, idx_a[:lb], sym.ask, row_cells)],
                                  lambda x: x[1] if x[0] == BUY else x[2], row_cells)
+            joins = better | at_own_best
         # DECIDE's verdicts, registered with the plan: all but what may change while DECIDE waits
         # (a slot for a NEW, a MARKET order's notional, from t6)
         verdict = Signal(data.StructLayout({
@@ -1198,7 +1225,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
                          plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
                          plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
-                         plan.at_best.eq(better | at_own_best)]
+                         plan.at_best.eq(joins)]
 
         # [R-BAND] [R-SYMBOL] a SYMBOL's price range. On an empty book it is centred on the new band:
         # its low price from the command's fields in free-running registers, a carry chain a cycle:
@@ -1251,7 +1278,11 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += zeros_age.eq(0)
             with m.Elif(zeros_age != 10):
                 m.d.sync += zeros_age.eq(zeros_age + 1)
-            zeros_settled = zeros_age == 10
+            # (``zeros_age == 10``, a register: made from the count before, which it follows)
+            zeros_settled = Signal(name="zeros_settled")
+            m.d.sync += zeros_settled.eq(~fsm.ongoing("T1") & (zeros_age >= 9))
+            if self.checks:
+                m.d.sync += Assert(zeros_settled == (zeros_age == 10), "zeros_settled: the age's compare")
             if self.checks:     # (the pipeline's zeros, as ``window_zero`` makes them from the row written)
                 # (``low`` passed in: a closure over ``range_new`` would cost the signal its name)
                 def zero_wanted(wanted_, low):
@@ -1362,6 +1393,18 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     fsm.goto("DONE")
 
+        def unlinked_when(inputs, function):
+            """The deep mode's ``unlinked()`` when ``function`` of ``inputs`` (a LUT's) holds, as
+            ``goto_if`` moves: each one LUT of those and its ``unlinked_then`` register. Called in
+            the state's body, not under its branches; ``inputs`` hold only in this state (one made
+            from a copy of its register)."""
+            with m.If(lut_of(m, inputs, function, row_cells)):
+                m.d.comb += unlinked_taken.eq(1)
+            for then, state in (("settle", "SPILL_SETTLE"), ("walk", "WALK_ON"), ("replace", "REPLACE_EXEC"),
+                                ("done", "DONE")):
+                fsm.goto_if(state, lut_of(m, [*inputs, getattr(unlinked_then, then)],
+                                          lambda x: function(x[:-1]) and x[-1], row_cells), within=True)
+
         def cancel_visited():
             """The visited order to be canceled and taken off its lists (``UNLINK_GO``: ``tgt`` is
             the visited order, loaded in every WALKING cycle)."""
@@ -1459,8 +1502,21 @@ class PipelinedEngine(wiring.Component):
             # (beyond the asks' window: the price above its last level, price - (W - 2) > the zero --
             # the difference from t2, a register; below the bids': the price below their zero. Each on
             # both of the row's candidates and the aggressor's side, chosen as ``marketable_next``)
-            window_last = Signal(data.StructLayout({"bid": 33, "ask": 33}))
-            window_first = Signal(data.StructLayout({"bid": 32, "ask": 32}))
+            # (the target's side's zero and its window's last price, for T3's target: registered in
+            # t2, each bit one LUT6 of the owner row's side -- a LUT of its candidates -- and the
+            # symbol row's two candidates of each side's)
+            tgt_zero, tgt_last = Signal(32, name="tgt_zero"), Signal(33, name="tgt_last")
+            tgt_bid_t2 = lut_of(m, [own_choice.hit[0], OwnerRow(own_choice.written).side,
+                                    OwnerRow(own_choice.read).side],
+                                lambda x: (x[1] if x[0] else x[2]) == BUY, row_cells)
+
+            def of_target_side(compute):
+                values = [Value.cast(compute(row, side_)) for side_ in ("bid", "ask")
+                          for row in (sym_written, sym_read)]
+                return Cat(*(lut_of(m, [tgt_bid_t2, sym_choice.hit[0], *(v[i] for v in values)],
+                                    lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]),
+                                    row_cells)
+                             for i in range(len(values[0]))))
             price_less_span = Signal(signed(34))
             m.d.sync += price_less_span.eq(_signed(cmd.price) - (cfg.window - 2))
 
@@ -1473,15 +1529,16 @@ class PipelinedEngine(wiring.Component):
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
             if deep:
-                m.d.sync += [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
-                             idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero)),
-                             limit_beyond.eq(beyond_next),
-                             # (each side's window's last price, for T3's target: ``target_far``)
-                             window_last.bid.eq(on_symbol_row(lambda row: row.bid_zero + (cfg.window - 2))),
-                             window_last.ask.eq(on_symbol_row(lambda row: row.ask_zero + (cfg.window - 2))),
-                             # (and its zero: a copy of ``sym``'s, whose register has a hundred loads)
-                             window_first.bid.eq(on_symbol_row(lambda row: row.bid_zero)),
-                             window_first.ask.eq(on_symbol_row(lambda row: row.ask_zero))]
+                # (the places: ``t2_places``, written last, nearest the registers -- carry chains'
+                # sums --, under a copy of T2's register; the limit's test ``limit_beyond``'s own
+                # LUT: below)
+                t2_places = [idx_b.eq(on_symbol_row(lambda row: cmd.price - row.bid_zero)),
+                             idx_a.eq(on_symbol_row(lambda row: cmd.price - row.ask_zero))]
+                # (the target's side's window: its zero -- not ``sym``'s register of a hundred
+                # loads -- and its last price)
+                m.d.sync += [tgt_zero.eq(of_target_side(lambda row, side_: getattr(row, f"{side_}_zero"))),
+                             tgt_last.eq(of_target_side(lambda row, side_: getattr(row, f"{side_}_zero")
+                                                        + (cfg.window - 2)))]
             else:
                 m.d.sync += idx.eq(on_symbol_row(lambda row: cmd.price - row.base))
             # a NEW that will trade (its price against the best's, as the row is read) starts its feed
@@ -1532,25 +1589,19 @@ class PipelinedEngine(wiring.Component):
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             if deep:
                 # (the target's place from its price and its side's zero: the place its row keeps
-                # goes stale when the window moves. Each side's, on both of the order row's
-                # candidates -- whether off the window two compares with the zero and the window's
-                # last price, registered in t2 --, then the row's and the side's choice, one LUT of
-                # the owner row's candidates: not the side's zero chosen before the carry chains)
-                own_choice = mems["owner"].read.choice
+                # goes stale when the window moves. On both of the order row's candidates, against
+                # the side's zero and window's last price registered in t2; whether off the window
+                # the two compares of each candidate and the row's choice, one LUT)
+                order_row = mems["order"].read.choice
 
-                def by_target_side(if_bid, if_ask):
-                    return lut_of(m, [own_choice.hit[0], OwnerRow(own_choice.written).side,
-                                      OwnerRow(own_choice.read).side, if_bid, if_ask],
-                                  lambda x: x[3] if (x[1] if x[0] else x[2]) == BUY else x[4], row_cells)
-                far = {side_: on_row("order", lambda row, z=zero, e=last: (row.price < z) | (row.price > e), OrderRow)
-                       for side_, zero, last in (("bid", window_first.bid, window_last.bid),
-                                                 ("ask", window_first.ask, window_last.ask))}
-                place = {side_: on_row("order", lambda row, z=zero: (row.price - z)[:lb], OrderRow)
-                         for side_, zero in (("bid", window_first.bid), ("ask", window_first.ask))}
+                def off_window(row):
+                    return [OrderRow(row).price < tgt_zero, OrderRow(row).price > tgt_last]
+                far = lut_of(m, [order_row.hit[0], *off_window(order_row.written), *off_window(order_row.read)],
+                             lambda x: (x[1] or x[2]) if x[0] else (x[3] or x[4]), row_cells)
+                place = on_row("order", lambda row: (row.price - tgt_zero)[:lb], OrderRow)
                 # (written last, nearest the registers: ``t3_target``, emitted after every other
                 # writer of ``tgt.idx`` and ``tgt_far``)
-                t3_target = [tgt.idx.eq(Cat(*(by_target_side(place["bid"][i], place["ask"][i]) for i in range(lb)))),
-                             tgt_far.eq(by_target_side(far["bid"], far["ask"]))]
+                t3_target = [tgt.idx.eq(place), tgt_far.eq(far)]
                 if self.checks:       # (as ``target_placed`` of the chosen side's place would make them)
                     t3_place = ord_rd.price - side_zero(sym, own_rd.side)
                     t3_wanted = Signal(lb + 1)
@@ -1650,6 +1701,9 @@ class PipelinedEngine(wiring.Component):
         def go_of(x):
             return x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5]))
         go_copy = lut_of(m, go_inputs, go_of, row_cells)
+        # (the deep mode: ``go`` as one LUT of registers, a slice cell, for the feed's stop, the move
+        # to NEXT_SLOT and ``replacing``: the mapper had chained its terms with theirs)
+        go_late = lut_of(m, go_inputs, go_of, row_cells) if deep else go
         # (from a copy of ``op_new``, whose register has some fifty loads: asserted equal)
         new_near = register_copy(m, decoded["new"], row_cells, en=take, name="op_new_near")
         new_ok_copy = lut_of(m, [new_near, verdict.new_bad, slots.empty, over_m, slots.available, gen_ready],
@@ -1682,7 +1736,10 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += [match_start.eq(starts_match),
                      unlink_go.eq(unlink_go_next)]
         m.d.comb += [
-            accept.eq(new_go),
+            # (the deep mode: one LUT of ``go``'s and ``new_ok``'s copies, each a LUT of registers --
+            # the mapper had chained ``go``'s terms, four LUTs to the slot's generation and the
+            # memories' write enables)
+            accept.eq(lut_of(m, [go_copy, new_ok_copy], all, row_cells) if deep else new_go),
             # (two levels of LUTs from registers: copies of DECIDE's ``go`` and ``new_ok`` -- asserted
             # equal to them --, then the plan and REST's; the mapper had made it a chain behind
             # ``go``'s other uses)
@@ -1694,7 +1751,7 @@ class PipelinedEngine(wiring.Component):
             rest_leaves.eq(rest_start),
             # (from ``t3_fed``, T3 with a feed, a register of its own: T3's has two hundred loads)
             unfeed_t3.eq(t3_fed & ~marketable_t3),      # (in ``feed.stop``'s LUT too)
-            unfeed.eq((go & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
+            unfeed.eq((go_late & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
             replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
@@ -1703,7 +1760,8 @@ class PipelinedEngine(wiring.Component):
         # a replaced order that loses its priority leaves its level only (not its account's list)
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
-        own_price_best = sym_best_of(1, own_idx[:lb], cmd.price)     # (the command's level: DECIDE's, REST's)
+        # (the command's level: DECIDE's, REST's; the deep mode's place by ``best_aside``)
+        own_price_best = sym_best_of(1, (Mux(best_aside == BUY, idx_b, idx_a) if deep else own_idx)[:lb], cmd.price)
         # DECIDE's event carries the command's price unless it cancels (the target's), is an
         # administrative command's, or accepts a MARKET order: one LUT of registers
         price_from_cmd = lut_of(m, [verdict.canceling, admin_ok, verdict.new_market, slots.empty, over_m],
@@ -1769,7 +1827,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
             with m.If(op["halt"] | op["resume"]):
                 m.d.sync += sym.halted.eq(op["halt"])
-            set_sym_best((aside, BUY), own_price_best,
+            set_sym_best((best_aside, BUY), own_price_best,
                          # (the deep mode's rests set it in REST, after the gate: ``decide_rests`` 0)
                          when=[(decide_rests, 1)] if deep else [(op["new"], 1), (plan.rest, 1), (plan.better, 1),
                                                                 (fix_due_ahead, 0)])
@@ -1788,7 +1846,7 @@ class PipelinedEngine(wiring.Component):
             go_for_done = lut_of(m, go_inputs, go_of, row_cells)
             fsm.goto_if("DONE", lut_of(m, [go_for_done, done_rejects, done_others], lambda x: x[0] and (x[1] or x[2]),
                                        row_cells), within=True)
-            fsm.goto_if("NEXT_SLOT", go & new_accepting & ~new_ready)
+            fsm.goto_if("NEXT_SLOT", go_late & new_accepting & ~new_ready)
             # (a NEW's moves each one LUT of the pinned copies of ``go`` and ``new_ok`` and the plan:
             # the mapper had chained them behind ``go``'s other uses; ``go_copy`` is made of a copy
             # of DECIDE's register: ``within``)
@@ -1816,7 +1874,7 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("WALK_SIDE", lut_of(m, [go_for_moves, op["snapshot"], admin_ok], all, row_cells), within=True)
             with m.If(to_walk):
                 m.d.sync += walk_go.eq(1)
-            with m.If(go & replacing_now & ~keeps):   # off its level (not its account's list), then an aggressor again
+            with m.If(go_late & replacing_now & ~keeps):   # off its level (not its account list), an aggressor again
                 m.d.sync += replacing.eq(1)
         # (NEXT_SLOT reads the next generation from its second cycle: in its first, entered from
         # DECIDE, the state memory's address may still be steered to a match's level head)
@@ -1838,7 +1896,9 @@ class PipelinedEngine(wiring.Component):
             if deep:              # (an empty book's new windows, ``zeros_new``, from t7)
                 with m.If(zeros_settled):
                     m.d.comb += sym_write.eq(1)
-                    unlinked()
+                # (the moves one LUT of a copy of the state's register and registers)
+                unlinked_when([fsm.copy("WRITE_SYMBOL", row_cells, "ends"), zeros_settled], all)
+                fsm.leaves_when_lut([zeros_settled], lambda x: x[0], row_cells, direct_from=("DECIDE", "UNLINK_BEST"))
             else:
                 m.d.comb += sym_write.eq(1)
                 unlinked()
@@ -1955,13 +2015,18 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [next_known.eq(feed.o.valid), next_best.valid.eq(head.found | ~feed.exhausted),
                              next_best.level.eq(head.idx), next_best.price.eq(opp_zero + head.idx)]
             # (set in every cycle: the last is the one that counts)
-            set_sym_best((aside, SELL), sym_best_of(~last.emptied | next_best.valid,
+            set_sym_best((best_aside, SELL), sym_best_of(~last.emptied | next_best.valid,
                                                     Mux(last.emptied, next_best.level, last.idx),
                                                     Mux(last.emptied, next_best.price, last_price)))
             m.d.comb += head_write.eq((best_only | settled) & last.head_valid & ~last.emptied)
             if deep:      # (the side traded against left with no level in its window: refilled)
                 window_emptied = emptied_near & ~next_best.valid
-                fsm.goto_if("AGGRESSOR_END", (best_only | settled) & ~window_emptied)
+                # (the move to AGGRESSOR_END one LUT of ``settled`` and registers, a copy of the
+                # state's among them: ``within``)
+                fsm.goto_if("AGGRESSOR_END", lut_of(m, [fsm.copy("MATCH_SETTLE", row_cells, "ends"), best_only, settled,
+                                                        emptied_near, next_best.valid],
+                                                    lambda x: x[0] and (x[1] or x[2]) and not (x[3] and not x[4]),
+                                                    row_cells), within=True)
                 fsm.goto_if("REFILL", (best_only | settled) & window_emptied)
                 with m.If(window_emptied):
                     m.d.sync += [refill.book.eq(opp_book), refill.side.eq(~aside), refill.base.eq(sym.base),
@@ -2042,7 +2107,7 @@ class PipelinedEngine(wiring.Component):
             holding = fsm.ongoing("REST")
             m.d.sync += was_rest.eq(holding)
         with m.If(~holding):
-            m.d.sync += [rest_better.eq(better), rest_joins.eq(better | at_own_best)]
+            m.d.sync += [rest_better.eq(better), rest_joins.eq(joins)]
         if self.checks:
             in_band = (cmd.price >= sym.lo) & (cmd.price <= sym.hi)
             m.d.sync += Assert(~fsm.ongoing("T3") | ~(op["new"] | op["replace"]) | ~in_band
@@ -2050,7 +2115,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~fsm.ongoing("RECHECK") | (marketable_held == marketable_now),
                                "marketable_held: the symbol row unchanged before RECHECK")
             m.d.sync += Assert(~fsm.ongoing("REST") | was_rest | ((rest_better == better)
-                                                       & (rest_joins == (better | at_own_best))),
+                                                       & (rest_joins == joins)),
                                "rest_better/rest_joins: the side's best did not change before REST")
         def gate_states(own_zero, side, betters):
             """The deep mode's gate: a rest's level off its side's window brought on chip (GATE_*:
@@ -2085,8 +2150,13 @@ class PipelinedEngine(wiring.Component):
             # its own -- the matcher is idle, the gone queue takes no entry --, so once the units are
             # quiet they stay quiet; but a request the state before asked for starts the index a
             # cycle later: SPILL_SETTLE, entered from UNLINK_CLEAR's, looks from its second cycle)
-            quiet_r, settle_again = Signal(), Signal()
-            m.d.sync += [quiet_r.eq(quiet & ~index.start), settle_again.eq(fsm.ongoing("SPILL_SETTLE"))]
+            # (``quiet`` one LUT of registers, ``index.start`` -- a LUT of LUTs -- ANDed behind it)
+            quiet_r, settle_again = Signal(name="quiet_r"), Signal(name="settle_again")
+            quiet_lut = lut_of(m, [feed.idle, index.busy, rester.busy, gone.r.valid, unlinker.busy, unlinker.done],
+                               lambda x: x[0] and not any(x[1:]), row_cells)
+            m.d.sync += [quiet_r.eq(quiet_lut & ~index.start), settle_again.eq(fsm.ongoing("SPILL_SETTLE"))]
+            if self.checks:
+                m.d.sync += Assert(quiet_lut == quiet, "quiet_lut: the units quiet")
             asking = (fsm.ongoing("GATE_ASK") | fsm.ongoing("SPILL_ASK") | fsm.ongoing("CSPILL_ASK")
                       | fsm.ongoing("REFILL_MOVE") | fsm.ongoing("DWALK_ASK") | fsm.ongoing("DWALK_OUT_ASK"))
             m.d.comb += [mover.request.valid.eq(asking), mover.request.payload.eq(gate)]
@@ -2095,10 +2165,17 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~fsm.ongoing("GATE_PLAN") | ~fix_pending, "deep: the gate with a fix pending")
             with m.If(take):
                 m.d.sync += own_placed.eq(0)
+            # (the order's level, a register in every cycle: the price and ``sym`` hold in the cycle
+            # before GATE_PLAN -- asserted --, so that the wanted base is one carry chain from it)
+            price_level = Signal(signed(34), name="price_level")
+            m.d.sync += price_level.eq(_signed(cmd.price) - _signed(sym.base))
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("GATE_PLAN") | (price_level == _signed(cmd.price) - _signed(sym.base)),
+                                   "price_level: the order's level, a cycle behind")
             with fsm.state("GATE_PLAN"):
                 m.d.sync += [gate.op.eq(Mux(betters, WindowOp.MOVE, WindowOp.SPILL_IN)), gate.book.eq(own_book),
-                             gate.old.eq(own_zero - sym.base), gate.level.eq(cmd.price - sym.base),
-                             gate_wanted.eq(wanted_base(_signed(cmd.price) - _signed(sym.base), side))]
+                             gate.old.eq(own_zero - sym.base), gate.level.eq(price_level),
+                             gate_wanted.eq(wanted_base(price_level, side))]
                 with m.If(quiet_r):
                     fsm.goto("GATE_CLAMP")
             with fsm.state("GATE_CLAMP"):     # (the window kept inside the range, as ``window_zero`` keeps it)
@@ -2109,8 +2186,16 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("GATE_ASK"):
                 with m.If(mover.request.ready):
                     fsm.goto("GATE_WAIT")
+            # (GATE_PLACE's place written into its side's register under a register of its own,
+            # made here: not ``side``'s, whose register has some two hundred loads)
+            place_to = {BUY: Signal(name="gate_place_bid"), SELL: Signal(name="gate_place_ask")}
+            m.d.sync += [place_to[BUY].eq(0), place_to[SELL].eq(0)]
+            if self.checks:
+                m.d.sync += [Assert(place_to[s_] == (fsm.ongoing("GATE_PLACE") & (side == s_)),
+                                    "gate_place_bid/ask: GATE_PLACE and the order's side") for s_ in (BUY, SELL)]
             with fsm.state("GATE_WAIT"):      # (the mover leaves its idle state the cycle after the request)
                 with m.If(mover.request.ready):
+                    m.d.sync += [place_to[BUY].eq(side == BUY), place_to[SELL].eq(side == SELL)]
                     # (the order's place, registered here: a MOVE's, its level less the window's
                     # new base -- the price less the new zero --, a SPILL_IN's the spill place)
                     m.d.sync += [gate_zero.eq(Mux(gate.op == WindowOp.MOVE, sym.base + gate.new, own_zero)),
@@ -2121,10 +2206,7 @@ class PipelinedEngine(wiring.Component):
                 # T2's and a walk's, each bit's choice of them a LUT or two -- these writes come
                 # before them, in no cycle of theirs)
                 set_sym_zero(side, gate_zero)
-                with m.If(side == BUY):
-                    m.d.sync += idx_b.eq(gate_place)
-                with m.Else():
-                    m.d.sync += idx_a.eq(gate_place)
+                # (the place into its side's register: ``late``, below)
                 if self.checks:
                     m.d.sync += Assert(gate_place == Mux(gate.op == WindowOp.MOVE, cmd.price - gate_zero, W - 1),
                                        "gate_place: the price less the side's new zero")
@@ -2138,15 +2220,15 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~fsm.ongoing("CSPILL_PLAN") | (tgt_level == (tgt.price - sym.base)[:range_bits]),
                                    "tgt_level: the target's level, a cycle behind")
             with fsm.state("CSPILL_PLAN"):    # (from DECIDE or CANCEL_UNLINK: the units settled)
-                m.d.sync += [gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(tgt.side, sym_at)),
-                             gate.level.eq(tgt_level), gate.old.eq(0), gate.new.eq(0)]
+                # (its ``gate``: ``late``, below. The target's place, the spill place, set now: the
+                # mover reads neither it nor ``spilled``, and nothing else writes them before UNLINK)
+                m.d.sync += [tgt.idx.eq(W - 1), spilled.eq(1)]
                 fsm.goto("CSPILL_ASK")
             with fsm.state("CSPILL_ASK"):
                 with m.If(mover.request.ready):
                     fsm.goto("CSPILL_WAIT")
             with fsm.state("CSPILL_WAIT"):    # then the unlink (``unlink_go``), at the spill place
                 with m.If(mover.request.ready):
-                    m.d.sync += [tgt.idx.eq(W - 1), spilled.eq(1)]
                     fsm.goto("UNLINK")
             # a walk's order to cancel (MASS_CANCEL's, anywhere in its book): its place made from
             # its price and its side's zero (the symbol's row loaded in UNLINK_GO: ``sym``), as
@@ -2189,13 +2271,19 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~dwalk_again | ~walker.busy, "dwalk_again: the walker idle still")
             dwalk_quiet = quiet_r & dwalk_again
 
-            def dwalk_none():
-                """No level left to walk: a SNAPSHOT's side is done, a FOK cannot fill."""
-                with m.If(walk_fok):
-                    fsm.goto("FOK_UNFILLED")
-                with m.Else():
+            def dwalk_none(inputs, function):
+                """No level left to walk -- a SNAPSHOT's side is done, a FOK cannot fill -- when
+                ``function`` of ``walk_fok`` and ``inputs`` (a few registers) holds. Called in the
+                state's body, not under its branches: each move one LUT of a copy of the state's
+                register, ``walk_fok`` and those (behind the body's other move, a plain ``goto``
+                under a condition, the mapper had chained them, four LUTs from ``quiet_r``)."""
+                copy = fsm.copy(fsm.current, row_cells, "none")
+                for target, fok in (("FOK_UNFILLED", 1), ("WALK_SIDE_END", 0)):
+                    fsm.goto_if(target, lut_of(m, [copy, walk_fok, *inputs],
+                                               lambda x, f=fok: x[0] and x[1] == f and function(x[1], x[2:]),
+                                               row_cells), within=True)
+                with m.If(lut_of(m, [walk_fok, *inputs], lambda x: not x[0] and function(x[0], x[1:]), row_cells)):
                     m.d.sync += dwalk_done.eq(1)
-                    fsm.goto("WALK_SIDE_END")
             # a FOK's look-ahead into the depth (from WALKING): a level walked from HBM out first,
             # then on (its window's walk ended) or canceled; from its window, on from its worse edge
             with fsm.state("FOK_DEPTH"):
@@ -2222,10 +2310,9 @@ class PipelinedEngine(wiring.Component):
             if self.checks:
                 m.d.sync += Assert(~fsm.ongoing("DWALK_FIND") | ~dwalk_fresh, "dwalk_from: made before DWALK_FIND")
             with fsm.state("DWALK_FIND"):
-                with m.If(dwalk_quiet & dwalk_past):
-                    dwalk_none()
+                dwalk_none([quiet_r, dwalk_again, dwalk_past], lambda fok, x: all(x))
                 depth_find(Cat(dwalk_side, sym_at), dwalk_from, dwalk_side == BUY, "DWALK_ANSWER",
-                           when=dwalk_quiet & ~dwalk_past)
+                           when=([quiet_r, dwalk_again, dwalk_past], lambda x: x[0] and x[1] and not x[2]))
             # (a FOK's level within its limit: a MARKET order's any, a buy's at most its price --
             # the found level against the price's, ``cmd_level``; in every cycle from the store's
             # answer, a register: judged in DWALK_JUDGE, a cycle after the answer came. ``side``:
@@ -2249,8 +2336,7 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("DWALK_JUDGE"):
                 with m.If(dwalk_found & (~walk_fok | dwalk_within)):
                     fsm.goto("DWALK_ASK")
-                with m.Else():
-                    dwalk_none()
+                dwalk_none([dwalk_found, dwalk_within], lambda fok, x: not (x[0] and (not fok or x[1])))
             with fsm.state("DWALK_ASK"):
                 with m.If(mover.request.ready):
                     fsm.goto("DWALK_WAIT")
@@ -2298,11 +2384,20 @@ class PipelinedEngine(wiring.Component):
             # level left in the window): the depth's nearest level beyond the window's worse edge
             # (FIND), the window moved to it by the policy (MOVE), the side's zero and best made
             # (``refilled``) and written where the refill goes back to
-            def refill_back():
-                with m.If(refill.back == Refill.FIX):
-                    fsm.goto("REFILL_FIX")
-                with m.Else():
-                    fsm.goto("REFILL_SYM")
+            # (whether it goes back to a fix: one LUT of ``refill.back``'s registers)
+            back_fix = lut_of(m, list(Value.cast(refill.back)), lambda x: x[0] + 2 * x[1] == Refill.FIX.value,
+                              row_cells)
+
+            def refill_back(inputs, function):
+                """On to where the refill goes back -- REFILL_FIX for a fix's, else REFILL_SYM --
+                when ``function`` of ``inputs`` (a few registers) holds. Called in the state's body,
+                not under its branches: each move one LUT of a copy of the state's register, those
+                and ``back_fix`` (the mover's idle, a REFILL_MOVING's, had met four LUTs)."""
+                copy = fsm.copy(fsm.current, row_cells, "back")
+                for target, fix in (("REFILL_FIX", 1), ("REFILL_SYM", 0)):
+                    fsm.goto_if(target, lut_of(m, [copy, back_fix, *inputs],
+                                               lambda x, f=fix: x[0] and x[1] == f and function(x[2:]), row_cells),
+                                within=True)
             with fsm.state("REFILL"):
                 below = refill.zero - refill.base      # (the window's base level)
                 m.d.sync += [refill_from.eq(past_worse_edge(below, refill.side, W)),
@@ -2313,23 +2408,25 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += past_end.eq(past_range(refill_from, refill.side, cfg.levels))
                 fsm.goto("REFILL_ASK")
             with fsm.state("REFILL_ASK"):
-                with m.If(quiet_r & past_end):
-                    refill_back()
-                depth_find(refill.book, refill_from, refill.side == BUY, "REFILL_ANSWER", when=quiet_r & ~past_end)
+                refill_back([quiet_r, past_end], all)
+                depth_find(refill.book, refill_from, refill.side == BUY, "REFILL_ANSWER",
+                           when=([quiet_r, past_end], lambda x: x[0] and not x[1]))
             with fsm.state("REFILL_ANSWER"):
                 answer = depth.answers.payload
                 m.d.comb += refill_takes.eq(1)
                 # (the answer's level and the move it asks for loaded in every cycle of the state --
                 # its last is the answer's --, the found bit and the moves on the answer's valid)
-                m.d.sync += [refill_level.eq(answer.idx), gate_wanted.eq(wanted_base(answer.idx, refill.side)),
-                             gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
-                             gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
+                m.d.sync += [refill_level.eq(answer.idx), gate_wanted.eq(wanted_base(answer.idx, refill.side))]
                 with m.If(depth.answers.valid):
                     m.d.sync += refilled.found.eq(answer.found)
                     with m.If(answer.found):
                         fsm.goto("REFILL_CLAMP")
-                    with m.Else():
-                        refill_back()
+                refill_back([depth.answers.valid, answer.found], lambda x: x[0] and not x[1])
+            # (REFILL_ANSWER's ``gate``, under a copy of its state's register, outside its body: the
+            # state's own has some hundred loads)
+            with m.If(fsm.copy("REFILL_ANSWER", row_cells, "gate")):
+                m.d.sync += [gate.op.eq(WindowOp.MOVE), gate.book.eq(refill.book),
+                             gate.old.eq(refill.zero - refill.base), gate.level.eq(0)]
             with fsm.state("REFILL_CLAMP"):
                 fsm.goto("REFILL_BASE")
             with fsm.state("REFILL_BASE"):
@@ -2342,7 +2439,7 @@ class PipelinedEngine(wiring.Component):
                 with m.If(mover.request.ready):
                     m.d.sync += [refilled.zero.eq(refill.base + gate.new), refilled.place.eq(refill_level - gate.new),
                                  refilled.price.eq(refill.base + refill_level)]
-                    refill_back()
+                refill_back([mover.request.ready], all)
 
             # (``sym``'s refilled side: its zero written alone, as GATE_PLACE's, and its best)
             refilled_best = sym_best_of(refilled.found, refilled.place, refilled.price)
@@ -2401,13 +2498,19 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += fix_row.eq(with_refilled(fix_row))
                 refill_sym(when=fix_same)
                 # the command's target (a CANCEL's or a REPLACE's, whose unlink waited for this
-                # fix): its place made again from the side's new zero -- T3 made it from the old
-                with m.If(fix_same & (refill.side == tgt.side)):
-                    target_placed(tgt.price - refilled.zero)
+                # fix): its place made again from the side's new zero -- T3 made it from the old --,
+                # the difference registered here and placed in FIX_WRITE (``refix_*``, below)
                 fsm.goto("FIX_WRITE")
+            # the writes the caller emits after every other writer of their registers, nearest
+            # them, each under a register of its own: GATE_PLACE's place into its side's, and
+            # CSPILL_PLAN's ``gate`` (under a copy of its state's register)
+            return [(place_to[BUY], [idx_b.eq(gate_place)]), (place_to[SELL], [idx_a.eq(gate_place)]),
+                    (fsm.copy("CSPILL_PLAN", row_cells, "gate"),
+                     [gate.op.eq(WindowOp.SPILL_IN), gate.book.eq(Cat(tgt.side, sym_at)), gate.level.eq(tgt_level),
+                      gate.old.eq(0), gate.new.eq(0)])]
 
         with fsm.state("REST"):           # onto its level and its account's list; its side's best
-            set_sym_best((aside, BUY), own_price_best, when=[(rest_better, 1)])
+            set_sym_best((best_aside, BUY), own_price_best, when=[(rest_better, 1)])
             if deep:      # (a level off the window: the gate first; from REST's second cycle, ``own_fits``)
                 # (the rester's book and whether at the best loaded in every cycle of REST: the
                 # rester is idle until it starts from here, the next DECIDE having waited for the
@@ -2417,6 +2520,11 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("REST_SYMBOL")
                 with m.Elif(~index.busy & rest_settled):
                     fsm.goto("GATE_PLAN")
+                # (left on the index and the settled register: its next value one LUT of those, its
+                # register, AGGRESSOR_END's move -- decided late, on the lists' quiet -- and the
+                # other entries)
+                fsm.leaves_when_lut([index.busy, rest_settled], lambda x: not x[0] and x[1], row_cells,
+                                    direct_from=("AGGRESSOR_END",))
             else:
                 with m.If(~index.busy):
                     rest(rest_joins)
@@ -2434,7 +2542,7 @@ class PipelinedEngine(wiring.Component):
             may have moved since t2 (a fix's of the same symbol before RECHECK, a REPLACE's unlink's
             before REPLACE_EXEC)."""
             if deep:
-                m.d.sync += [idx_b.eq(again.idx_b), idx_a.eq(again.idx_a), limit_beyond.eq(again.beyond)]
+                m.d.sync += [idx_b.eq(again.idx_b), idx_a.eq(again.idx_a)]     # (``limit_beyond``: below)
                 if self.checks:
                     m.d.sync += Assert(again.as_value() == again_now, "again: the places from sym, a cycle behind")
         with fsm.state("REPLACE_EXEC"):   # the replaced order, off its level: it trades or rests anew
@@ -2616,19 +2724,34 @@ class PipelinedEngine(wiring.Component):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
             set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
             found_or_refilled("FIX_WRITE", fix_book, fix_side, fix_row, Refill.FIX)
+        if deep:
+            # (REFILL_FIX's target: its place from the side's new zero, a register made in every
+            # cycle, and whether it is placed, REFILL_FIX's; placed in FIX_WRITE, which follows it)
+            refix_place, refix_target = Signal(signed(34), name="refix_place"), Signal(name="refix_target")
+            m.d.sync += [refix_place.eq(_signed(tgt.price) - _signed(refilled.zero)),
+                         refix_target.eq(fsm.ongoing("REFILL_FIX") & fix_same & (refill.side == tgt.side))]
         with fsm.state("FIX_WRITE"):
             m.d.comb += fix_write.eq(1)
             m.d.sync += fix_pending.eq(0)
+            if deep:      # (REFILL_FIX's target, placed from the new zero: ``refix_place``)
+                with m.If(refix_target):
+                    target_placed(refix_place)
             fix_done()
         with fsm.state("RECHECK"):
             places_again()
             fsm.goto("DECIDE")
         with fsm.state("UNLINK"):
-            with m.If(unlinker.done):
-                with m.If(unlinker.level_emptied):
-                    fsm.goto("UNLINK_CLEAR")
-                with m.Else():
-                    unlinked()
+            if deep:      # (left on the unlinker's done, whatever the move: one LUT of registers; each move one LUT)
+                fsm.leaves_when_lut([unlinker.done], lambda x: x[0], row_cells, direct_from=("AGGRESSOR_END", "DECIDE"))
+                unlink_ends = [fsm.copy("UNLINK", row_cells, "ends"), unlinker.done, unlinker.level_emptied]
+                fsm.goto_if("UNLINK_CLEAR", lut_of(m, unlink_ends, all, row_cells), within=True)
+                unlinked_when(unlink_ends, lambda x: x[0] and x[1] and not x[2])
+            else:
+                with m.If(unlinker.done):
+                    with m.If(unlinker.level_emptied):
+                        fsm.goto("UNLINK_CLEAR")
+                    with m.Else():
+                        unlinked()
         tgt_buy = tgt.side == BUY
         tgt_book = Cat(tgt.side, sym_at)
         # whether UNLINK_CLEAR goes on to find the side's next best (the emptied level was its
@@ -2647,11 +2770,18 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~fsm.ongoing("UNLINK_CLEAR") | (clear_finds == finds_now),
                                "clear_finds: UNLINK_CLEAR's FIND, a cycle behind")
         with fsm.state("UNLINK_CLEAR"):
-            with m.If(index_request(IndexOp.CLEAR, tgt_book, tgt.idx, index_free)):
-                with m.If(clear_finds):
+            cleared = index_request(IndexOp.CLEAR, tgt_book, tgt.idx, index_free)
+            if deep:      # (the unlink's end one LUT of the request's LUT and registers: DONE's a direct entry)
+                with m.If(cleared & clear_finds):
                     fsm.goto("UNLINK_FIND")
-                with m.Else():
-                    unlinked()
+                unlinked_when([cleared, clear_finds], lambda x: x[0] and not x[1])
+                fsm.leaves_when_lut([cleared], lambda x: x[0], row_cells)
+            else:
+                with m.If(cleared):
+                    with m.If(clear_finds):
+                        fsm.goto("UNLINK_FIND")
+                    with m.Else():
+                        unlinked()
         with fsm.state("UNLINK_FIND"):
             with m.If(index_request(IndexOp.FIND, tgt_book, tgt.idx, index_free, down=tgt_buy)):
                 fsm.goto("UNLINK_BEST")
@@ -2695,6 +2825,11 @@ class PipelinedEngine(wiring.Component):
             best_found = index_request(IndexOp.FIND, Cat(walk_side, sym_at), Mux(walk_side == BUY, (1 << lb) - 1, 0),
                                        finds_when, down=walk_side == BUY, inclusive=1)
             if deep:      # a side on into the depth, its spilled level out first; a HALT's best then
+                # (left unless a HALT's best is still to be found: its next value one LUT of that,
+                # of registers and of the FIND's LUT -- the mapper had chained the moves' OR)
+                fsm.leaves_when_lut([depth_walk, dwalk_done, lut_of(m, kind_bits, lambda x: is_walk(x, Walk.HALT),
+                                                                    row_cells), best_found],
+                                    lambda x: x[0] or not x[1] or not x[2] or x[3], row_cells)
                 with m.If(depth_walk):
                     fsm.goto("DWALK_OUT")
                 with m.Elif(~dwalk_done):
@@ -2777,8 +2912,19 @@ class PipelinedEngine(wiring.Component):
         fok_unfillable = lut_of(m, [visit.valid, *kind_bits, fok_stops, walker.busy, walk_go], unfillable,
                                 row_cells)
         if deep:      # (canceled at once: not walking a level from HBM, and not going on into the depth)
-            fok_unfillable_direct = fok_unfillable & ~depth_walk & ~(
-                ~(visit.valid | walker.busy | walk_go) & (market_near | limit_beyond))
+            # (one LUT of the walk's registers and two LUTs of registers: a FOK's walk not from HBM,
+            # neither a MARKET order nor a limit beyond the window -- the mapper had chained the
+            # walker's idle through ``fok_unfillable`` and three gates)
+            fok_from_window = lut_of(m, [*kind_bits, depth_walk],
+                                     lambda x: is_walk(x[:2], Walk.FOK) and not x[2], row_cells)
+            stays_in_window = lut_of(m, [market_near, limit_beyond], lambda x: not (x[0] or x[1]), row_cells)
+            fok_unfillable_direct = lut_of(
+                m, [fok_from_window, visit.valid, fok_stops, walker.busy, walk_go, stays_in_window],
+                lambda x: x[0] and ((x[1] and x[2]) or (not (x[1] or x[3] or x[4]) and x[5])), row_cells)
+            if self.checks:
+                m.d.sync += Assert(fok_unfillable_direct == (fok_unfillable & ~depth_walk & ~(
+                    ~(visit.valid | walker.busy | walk_go) & (market_near | limit_beyond))),
+                    "fok_unfillable_direct: the FOK's walk cannot fill, in the window")
         # a MASS_CANCEL takes the visited order: its symbol the command's, or the command's is all.
         # (Whether the command names all symbols and whether its bits above a symbol index are 0
         # are registers of the walk's own -- the command's fields are set at t1, a walk visits from
@@ -2886,6 +3032,10 @@ class PipelinedEngine(wiring.Component):
                           lambda x: x[0] and not (x[1] or x[2] or x[3]) and any(is_walk(x[4:], k) for k in kinds),
                           row_cells)
         with fsm.state("WALKING"):
+            if deep:      # (a SNAPSHOT's level summed: one LUT of a copy of the state's register and the visit's)
+                snapshot_inputs = [fsm.copy("WALKING", row_cells, "snapshot"), visit.valid, *kind_bits, visit.last]
+                fsm.goto_if("SNAPSHOT_LEVEL", lut_of(m, snapshot_inputs, lambda x: x[0] and x[1] and x[4]
+                                                     and is_walk(x[2:4], Walk.SNAPSHOT), row_cells), within=True)
             # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
             # walk until the cancel it is loaded for)
             m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
@@ -2906,8 +3056,9 @@ class PipelinedEngine(wiring.Component):
                                 m.d.sync += [walk_sym_load.eq(1), sym_at.eq(visit.owner.symbol)]
                             cancel_visited()
                     with m.Case(Walk.SNAPSHOT):  # a level's quantity and orders, summed (below) [R-SNAPSHOT]
-                        with m.If(visit.last):
-                            fsm.goto("SNAPSHOT_LEVEL")
+                        if not deep:      # (the deep mode's move: below)
+                            with m.If(visit.last):
+                                fsm.goto("SNAPSHOT_LEVEL")
                     with m.Case(Walk.FOK):       # as the match would go, without trading [R-FOK]
                         # (it stops, to LEFT_OVER -- ``fok_unfillable`` --, at a level it may not
                         # take or an order of its own it may not cancel; passes its own orders;
@@ -2959,7 +3110,13 @@ class PipelinedEngine(wiring.Component):
             # of the event's multiplexer)
             level_price_now = Mux(depth_walk, sym.base + dwalk_level, side_zero(sym, walk_side) + visit.level)
             level_price = Signal(32)
-            m.d.sync += level_price.eq(level_price_now)
+            # (each side's sum, then the choice, one LUT: the side's zero chosen first had put
+            # ``walk_side``'s net before the carry chain)
+            price_sums = [Value.cast(v)[:32] for v in (sym.base + dwalk_level, sym.bid_zero + visit.level,
+                                                        sym.ask_zero + visit.level)]
+            m.d.sync += level_price.eq(Cat(*(lut_of(m, [depth_walk, walk_side, *(v[i] for v in price_sums)],
+                                                    lambda x: x[2] if x[0] else (x[3] if x[1] == BUY else x[4]),
+                                                    row_cells) for i in range(32))))
             if self.checks:
                 m.d.sync += Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (level_price == level_price_now[:32]),
                                    "level_price: the level's price, a cycle behind")
@@ -2988,7 +3145,8 @@ class PipelinedEngine(wiring.Component):
             # are off their lists first; a CANCEL's unlink, running on, killed its slot already)
             with m.If(lists_quiet | fix_pending):
                 fsm.goto("IDLE")
-            fsm.leaves_when_lut([done_leaves], lambda x: x[0], row_cells, direct_from=("DECIDE",))
+            fsm.leaves_when_lut([done_leaves], lambda x: x[0], row_cells,
+                                direct_from=("DECIDE", "UNLINK_CLEAR", "UNLINK") if deep else ("DECIDE",))
         # LEFT_OVER's next value one LUT of whether it stays (its event or the gone queue's room
         # awaited), DECIDE's move, AGGRESSOR_END's (an order neither ended nor to rest, once the
         # lists are quiet: a LUT of two LUTs of registers) and WALKING's (an unfillable FOK): the
@@ -3157,11 +3315,30 @@ class PipelinedEngine(wiring.Component):
             gate_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="gate_aside")
             if self.checks:
                 m.d.sync += Assert(gate_aside == aside, "gate_aside: a copy of aside")
-            gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
+            gate_late = gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
         if t3_target is not None:
             with m.If(fsm.copy("T3", row_cells, "target")):
                 m.d.sync += t3_target
+        for when, writes_ in gate_late if deep else ():
+            with m.If(when):
+                m.d.sync += writes_
+        if deep:
+            with m.If(fsm.copy("T2", row_cells, "places")):
+                m.d.sync += t2_places
+            # (``limit_beyond``'s next value one LUT: T2's test, or the places' again in the states
+            # that make them again -- one LUT of their registers --, or itself)
+            again_states = lut_of(m, [fsm.ongoing(s_) for s_ in ("REFILL_PLACES", "REPLACE_EXEC", "RECHECK")],
+                                  any, row_cells)
+            m.d.sync += limit_beyond.eq(lut_of(m, [fsm.copy("T2", row_cells, "beyond"), beyond_next, again_states,
+                                                   again.beyond, limit_beyond],
+                                               lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), row_cells))
+            # (the handshake's clear of the SYMBOL move's verdicts again, nearest their registers:
+            # the deep mode's SYM_DEPTH_* states write them too -- in other states than the
+            # handshake's, so the order of the writes does not matter)
+            with m.If(take):
+                m.d.sync += [moved.eq(0), move_rejects.eq(0)]
+            m.d.comb += depth_valid.eq(lut_of(m, [mover.depth_requests.valid, *depth_asks], any, row_cells))
         for state, (book_, side_, base_, zero_, back_) in refill_loads:
             # (a copy of the state's register for each group of some thirty registers)
             for j, group in enumerate(([book_, side_, back_], [base_], [zero_])):
