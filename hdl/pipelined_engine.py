@@ -108,6 +108,11 @@ class Refill(enum.Enum, shape=2):
     HALT = 3          # HALT_SIDE_DONE (a HALT's cancels emptied it)
 
 
+#: The deep mode's moves once an unlink is done, each under its ``unlinked_then`` register: a level
+#: spilled in for it out first, the walk on, the replaced order on, or the command done.
+UNLINKED_MOVES = (("settle", "SPILL_SETTLE"), ("walk", "WALK_ON"), ("replace", "REPLACE_EXEC"), ("done", "DONE"))
+
+
 class DwalkThen(enum.Enum, shape=2):
     """Where a FOK's look-ahead goes once the level it walked in HBM is spilled out again."""
     ON = 0              # the depth's next level
@@ -417,16 +422,20 @@ class PipelinedEngine(wiring.Component):
                                                 name="op_replace_at_end")
         if self.checks:
             m.d.sync += Assert(is_replace_at_end == is_replace, "op_replace's copy")
+        def aside_copy(name, aside):
+            """A copy of ``aside``'s register of its own, loaded as it is in T2 (asserted equal).
+            (``aside`` an argument: a closure's names would lose the tracer's names of their
+            neighbours.)"""
+            copy = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name=name)
+            if self.checks:
+                m.d.sync += Assert(copy == aside, f"{name}: a copy of aside")
+            return copy
         # the aggressor's side, time in force and flags: a NEW's, or (REPLACE) the order's, from t3
         aside, atif, aflags = Signal(), Signal(2), Signal(2)
         buy = aside == BUY
         # (the deep mode: a copy of ``aside`` of its own for the states that set ``sym``'s best --
         # its register has some two hundred loads; asserted equal)
-        best_aside = aside
-        if deep:
-            best_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="best_aside")
-            if self.checks:
-                m.d.sync += Assert(best_aside == aside, "best_aside: a copy of aside")
+        best_aside = aside_copy("best_aside", aside) if deep else aside
         resting_kind = ~market & (atif < IOC)
         if not deep:
             idx = Signal(lb + 1)      # the command's level (price - the range's low), from t3
@@ -510,10 +519,7 @@ class PipelinedEngine(wiring.Component):
             opp_limit = Mux(buy, idx_a, idx_b)    # (the sweep's limit, a place of the opposite side's window)
             # (the opposite side's zero from a copy of ``aside`` of its own: the match's prices, the
             # next best's, are sums of it)
-            zero_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="zero_aside")
-            if self.checks:
-                m.d.sync += Assert(zero_aside == aside, "zero_aside: a copy of aside")
-            opp_zero = side_zero(sym, ~zero_aside)
+            opp_zero = side_zero(sym, ~aside_copy("zero_aside", aside))
             # the command's level is on chip for its rest: in its window, or placed by the gate (a
             # register, in every cycle: REST acts from its second cycle, ``rest_settled``)
             own_fits = Signal()
@@ -1381,8 +1387,7 @@ class PipelinedEngine(wiring.Component):
             mode, a level spilled in for the unlink out first, ``spill``)."""
             if deep and spill:
                 m.d.comb += unlinked_taken.eq(1)
-                for then, state in (("settle", "SPILL_SETTLE"), ("walk", "WALK_ON"), ("replace", "REPLACE_EXEC"),
-                                    ("done", "DONE")):
+                for then, state in UNLINKED_MOVES:
                     with m.If(getattr(unlinked_then, then)):
                         fsm.goto(state)
             else:
@@ -1400,10 +1405,20 @@ class PipelinedEngine(wiring.Component):
             from a copy of its register)."""
             with m.If(lut_of(m, inputs, function, row_cells)):
                 m.d.comb += unlinked_taken.eq(1)
-            for then, state in (("settle", "SPILL_SETTLE"), ("walk", "WALK_ON"), ("replace", "REPLACE_EXEC"),
-                                ("done", "DONE")):
+            for then, state in UNLINKED_MOVES:
                 fsm.goto_if(state, lut_of(m, [*inputs, getattr(unlinked_then, then)],
                                           lambda x: function(x[:-1]) and x[-1], row_cells), within=True)
+
+        def goto_by_bit(tag, bit, targets, inputs, function):
+            """Two moves decided when ``function(bit, inputs' bits)`` holds (a few registers): to
+            ``targets[1]`` where ``bit`` is 1, else to ``targets[0]``. Called in the state's body,
+            not under its branches: each move one LUT of a copy of the state's register (``tag``),
+            ``bit`` and ``inputs`` (``goto_if``, within)."""
+            copy = fsm.copy(fsm.current, row_cells, tag)
+            for target, value in ((targets[1], 1), (targets[0], 0)):
+                fsm.goto_if(target, lut_of(m, [copy, bit, *inputs],
+                                           lambda x, v=value: x[0] and x[1] == v and function(x[1], x[2:]), row_cells),
+                            within=True)
 
         def cancel_visited():
             """The visited order to be canceled and taken off its lists (``UNLINK_GO``: ``tgt`` is
@@ -2273,15 +2288,10 @@ class PipelinedEngine(wiring.Component):
 
             def dwalk_none(inputs, function):
                 """No level left to walk -- a SNAPSHOT's side is done, a FOK cannot fill -- when
-                ``function`` of ``walk_fok`` and ``inputs`` (a few registers) holds. Called in the
-                state's body, not under its branches: each move one LUT of a copy of the state's
-                register, ``walk_fok`` and those (behind the body's other move, a plain ``goto``
-                under a condition, the mapper had chained them, four LUTs from ``quiet_r``)."""
-                copy = fsm.copy(fsm.current, row_cells, "none")
-                for target, fok in (("FOK_UNFILLED", 1), ("WALK_SIDE_END", 0)):
-                    fsm.goto_if(target, lut_of(m, [copy, walk_fok, *inputs],
-                                               lambda x, f=fok: x[0] and x[1] == f and function(x[1], x[2:]),
-                                               row_cells), within=True)
+                ``function`` of ``walk_fok`` and ``inputs`` (a few registers) holds (``goto_by_bit``:
+                behind the body's other move, a plain ``goto`` under a condition, the mapper had
+                chained them, four LUTs from ``quiet_r``)."""
+                goto_by_bit("none", walk_fok, ("WALK_SIDE_END", "FOK_UNFILLED"), inputs, function)
                 with m.If(lut_of(m, [walk_fok, *inputs], lambda x: not x[0] and function(x[0], x[1:]), row_cells)):
                     m.d.sync += dwalk_done.eq(1)
             # a FOK's look-ahead into the depth (from WALKING): a level walked from HBM out first,
@@ -2390,14 +2400,9 @@ class PipelinedEngine(wiring.Component):
 
             def refill_back(inputs, function):
                 """On to where the refill goes back -- REFILL_FIX for a fix's, else REFILL_SYM --
-                when ``function`` of ``inputs`` (a few registers) holds. Called in the state's body,
-                not under its branches: each move one LUT of a copy of the state's register, those
-                and ``back_fix`` (the mover's idle, a REFILL_MOVING's, had met four LUTs)."""
-                copy = fsm.copy(fsm.current, row_cells, "back")
-                for target, fix in (("REFILL_FIX", 1), ("REFILL_SYM", 0)):
-                    fsm.goto_if(target, lut_of(m, [copy, back_fix, *inputs],
-                                               lambda x, f=fix: x[0] and x[1] == f and function(x[2:]), row_cells),
-                                within=True)
+                when ``function`` of ``inputs`` (a few registers) holds (``goto_by_bit``: the
+                mover's idle, a REFILL_MOVING's, had met four LUTs)."""
+                goto_by_bit("back", back_fix, ("REFILL_SYM", "REFILL_FIX"), inputs, lambda bit, x: function(x))
             with fsm.state("REFILL"):
                 below = refill.zero - refill.base      # (the window's base level)
                 m.d.sync += [refill_from.eq(past_worse_edge(below, refill.side, W)),
@@ -3312,9 +3317,7 @@ class PipelinedEngine(wiring.Component):
                         m.d.sync += target[lo:lo + 32].eq(Cat(*chosen))
         if deep:
             # (the gate's own copy of ``aside``, whose register has some two hundred loads: asserted equal)
-            gate_aside = register_copy(m, t2_aggressor_side, row_cells, en=fsm.ongoing("T2"), name="gate_aside")
-            if self.checks:
-                m.d.sync += Assert(gate_aside == aside, "gate_aside: a copy of aside")
+            gate_aside = aside_copy("gate_aside", aside)
             gate_late = gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
         if t3_target is not None:
