@@ -52,6 +52,8 @@ every family's ``failed`` and ``reason`` are registers from t+4, ORed and decode
 rules' verdicts (each registered first: a command field's at the end of t, a row's at the end of
 t+2); ``notional_over`` is given in t+3. Every path is a compare into a verdict register, or an OR
 or priority tree of verdict registers into an answer register. Takes are at least 4 cycles apart.
+In the deep mode (``config.deep``) the SYMBOL band's ``price == 0 or price > qty`` is compared in
+t+1, from the command held, by halves into registers that the rows' cycle joins.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal, Value
@@ -273,7 +275,22 @@ class CommandCheck(wiring.Component):
                  | (self.target_symbol != held.symbol), False)
             rule("not_owner", self.target_account != held.account, False)
         # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
-        rule("band_invalid", (held.price == 0) | (held.price > held.qty), False)
+        band_invalid = (held.price == 0) | (held.price > held.qty)
+        if self.pipelined and cfg.deep:
+            # (the deep mode's: its parts registered in t+1, from the command held -- price zero, and
+            # price > qty by halves, the high halves' compare and equality and the low halves'
+            # compare -- and joined with the rows, one LUT: the 32-bit compare had been a chain of
+            # five LUTs)
+            half = len(Value.cast(held.price)) // 2
+            parts = {"zero": held.price == 0, "high_over": held.price[half:] > held.qty[half:],
+                     "high_same": held.price[half:] == held.qty[half:], "low_over": held.price[:half] > held.qty[:half]}
+            soon = {}
+            for name, condition in parts.items():
+                soon[name] = Signal(name=f"band_{name}")
+                with m.If(rows_soon):
+                    m.d.sync += soon[name].eq(condition)
+            band_invalid = soon["zero"] | soon["high_over"] | (soon["high_same"] & soon["low_over"])
+        rule("band_invalid", band_invalid, False)
         # (qty - price >= levels as qty >= price + levels: the sum registered with the command, one
         # carry chain with the rows; when price > qty, band_invalid comes first either way)
         band_end = Signal(len(cmd.price) + 1)

@@ -189,7 +189,11 @@ def depth_bytes(config) -> int:
 
 
 class DepthStore(wiring.Component):
-    def __init__(self, books: int, levels: int, row_bits: int, depth: int = 8, addr_width: int = 64):
+    def __init__(self, books: int, levels: int, row_bits: int, depth: int = 8, addr_width: int = 64,
+                 checks: bool = False):
+        """``checks``: assertions for amaranth.sim that the state machine's own next-state LUTs agree
+        with its moves (not for Verilog output)."""
+        self.checks = checks
         row_bytes = -(-row_bits // 8)
         if not 1 <= row_bytes <= WORD_BYTES:
             self._MustUse__silence = True
@@ -322,7 +326,7 @@ class DepthStore(wiring.Component):
         def occupancy_index(w):
             return book_occupancy + w
 
-        fsm = OneHotFSM(m, init="CLEAR", name="depth")
+        fsm = OneHotFSM(m, init="CLEAR", name="depth", checks=self.checks)
         # the waits, armed in PLAN (the summary row's read), MASK (the summary's search) and every
         # cycle of READ_WAIT (the word's search, whenever the word comes)
         planning = fsm.ongoing("PLAN")
@@ -456,5 +460,18 @@ class DepthStore(wiring.Component):
             m.d.comb += self.answers.valid.eq(1)
             with m.If(self.answers.ready):
                 fsm.goto("IDLE")
+        # (ANSWER's next value two LUTs of registers and the answer's ready: its entries from the
+        # searches, each waiting for ``due``, in one LUT, ROW_OUT's and MARK's without a change and
+        # WORD_SEARCH's with nothing past idx in another, MARK's write and the stay in the second --
+        # the moves' chain had been four LUTs behind ``due``)
+        searched_out = lut_of(m, [fsm.ongoing("SUMMARY_SEARCH"), fsm.ongoing("WORD_SEARCH"), due, writing,
+                                  summary_search.found, word_search.found],
+                              lambda x: x[2] and ((x[0] and not x[3] and not x[4]) or (x[1] and x[5])), cells)
+        others_out = lut_of(m, [fsm.ongoing("WORD_SEARCH"), due, beyond_fsm, fsm.ongoing("ROW_OUT"),
+                                fsm.ongoing("MARK"), changed],
+                            lambda x: (x[0] and x[1] and x[2]) or x[3] or (x[4] and not x[5]), cells)
+        fsm.next_is_lut("ANSWER", [searched_out, others_out, fsm.ongoing("MARK"), w_valid, fsm.ongoing("ANSWER"),
+                                   self.answers.ready],
+                        lambda x: x[0] or x[1] or (x[2] and not x[3]) or (x[4] and not x[5]), cells)
         fsm.finish()
         return m

@@ -227,7 +227,7 @@ class PipelinedEngine(wiring.Component):
             # the deep mode (docs/deep-book.md): every level of every book side in HBM but those in
             # the sides' windows on chip, and the mover that brings levels between them (the
             # gate's: a rest or a cancel at a level off its side's window)
-            m.submodules.depth = depth = DepthStore(2 * cfg.symbols, cfg.levels, 2 * k)
+            m.submodules.depth = depth = DepthStore(2 * cfg.symbols, cfg.levels, 2 * k, checks=self.checks)
             m.submodules.mover = mover = WindowMover(k, bb, lb, cfg.levels, ROWS_LATENCY, checks=self.checks)
             # (the depth's requests: the mover's and the refill's FIND, each 0 while it offers none;
             # a FIND's fields alone are the refill's, the row and the occupied bit the mover's)
@@ -2043,9 +2043,11 @@ class PipelinedEngine(wiring.Component):
                                                     lambda x: x[0] and (x[1] or x[2]) and not (x[3] and not x[4]),
                                                     row_cells), within=True)
                 fsm.goto_if("REFILL", (best_only | settled) & window_emptied)
-                with m.If(window_emptied):
+                with m.If(window_emptied):     # (its zero: ``refill_zero_next``, below)
                     m.d.sync += [refill.book.eq(opp_book), refill.side.eq(~aside), refill.base.eq(sym.base),
-                                 refill.zero.eq(opp_zero), refill.back.eq(Refill.MATCH)]
+                                 refill.back.eq(Refill.MATCH)]
+                refill_by_match = lut_of(m, [fsm.ongoing("MATCH_SETTLE"), emptied_near, next_best.valid],
+                                         lambda x: x[0] and x[1] and not x[2], row_cells)
             else:
                 fsm.goto_if("AGGRESSOR_END", best_only | settled)
         # AGGRESSOR_END's moves, each one LUT of its register and two LUTs of registers (whether the
@@ -2388,7 +2390,15 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("SPILL_WAIT"):
                 with m.If(mover.request.ready):
                     m.d.sync += spilled.eq(0)
-                    unlinked(spill=False)
+                # (``unlinked(spill=False)``'s moves once the mover is idle, each one LUT of a copy of
+                # the state's register, the mover's idle register, ``walking`` and ``replacing``: the
+                # move to DONE had been four LUTs behind the mover's register)
+                spill_waited = fsm.copy("SPILL_WAIT", row_cells, "moves")
+                for target, test in (("WALK_ON", lambda w, r: w), ("REPLACE_EXEC", lambda w, r: not w and r),
+                                     ("DONE", lambda w, r: not w and not r)):
+                    fsm.goto_if(target, lut_of(m, [spill_waited, mover.request.ready, walking, replacing],
+                                               lambda x, t=test: x[0] and x[1] and t(x[2], x[3]), row_cells),
+                                within=True)
 
             # a side's best refilled from the depth (``refill``, set by the state that found no
             # level left in the window): the depth's nearest level beyond the window's worse edge
@@ -2715,9 +2725,7 @@ class PipelinedEngine(wiring.Component):
             if deep:
                 # (what the refill would need, loaded in every cycle of the state -- under a copy of
                 # its register of its own, outside its body: ``refill_loads``, below)
-                refill_loads.append((fsm.current, [refill.book.eq(book), refill.side.eq(side),
-                                                   refill.base.eq(row.base), refill.zero.eq(side_zero(row, side)),
-                                                   refill.back.eq(back)]))
+                refill_loads.append((fsm.current, book, side, row, back))
                 with m.If(~index.busy & index.found):
                     fsm.goto(then)
                 with m.Elif(~index.busy):
@@ -2725,6 +2733,56 @@ class PipelinedEngine(wiring.Component):
             else:
                 with m.If(~index.busy):
                     fsm.goto(then)
+        def refill_zero_next(loads, by_match, aside):
+            """The refill's loads by the states that found no level left in the window (``loads``:
+            ``found_or_refilled``'s), in every cycle of the state under a copy of its register for
+            each group of some thirty registers; its zero an AND-OR of those states' copies (they
+            exclude each other) and MATCH_SETTLE's load (``by_match``, a LUT of registers), each bit
+            two LUTs of registers: a state's side's zero chosen with its copy, two states of one row
+            in a LUT, then the choice -- the writers' chain of multiplexers had been five cells deep.
+            (``aside`` an argument: a closure's names would lose the tracer's names of their
+            neighbours.)"""
+            for state, book_, side_, row_, back_ in loads:
+                for j, group in enumerate(([refill.book.eq(book_), refill.side.eq(side_), refill.back.eq(back_)],
+                                           [refill.base.eq(row_.base)])):
+                    with m.If(fsm.copy(state, row_cells, f"refill{j}")):
+                        m.d.sync += group
+            copies = [fsm.copy(state, row_cells, "refill2") for state, *_ in loads]
+            # (each state's side a register of its own, a cycle behind: the sides hold in the
+            # cycle before those states -- asserted --, and their registers have loads enough)
+            sides = []
+            for n, (state, _, side_, _, _) in enumerate(loads):
+                lagged = Signal(name=f"refill_side{n}")
+                m.d.sync += lagged.eq(side_)
+                if self.checks:
+                    m.d.sync += Assert(~fsm.ongoing(state) | (lagged == side_),
+                                       f"refill_side{n}: {state}'s side, a cycle behind")
+                sides.append(lagged)
+            refill_aside = aside_copy("refill_aside", aside)
+            rows_of = []        # [(row, [(copy, side)])]: the states by the row their zero is of
+            for copy, side_, (_, _, _, row_, _) in zip(copies, sides, loads, strict=True):
+                for row_seen, states in rows_of:
+                    if row_seen is row_ and len(states) < 2:
+                        states.append((copy, side_))
+                        break
+                else:
+                    rows_of.append((row_, [(copy, side_)]))
+            if len(rows_of) > 3:
+                raise ValueError("refill_zero_next: more than three rows' zeros for the choice's LUT")
+
+            def chosen(x):      # (copy, side) pairs, then the row's zeros: the zero a copied state loads
+                *pairs, bid, ask = x
+                return any(pairs[j] and (bid if pairs[j + 1] == BUY else ask) for j in range(0, len(pairs), 2))
+            bits = []
+            for i in range(32):
+                terms = [lut_of(m, [*(v for pair in states for v in pair), row_.bid_zero[i], row_.ask_zero[i]],
+                                chosen, row_cells) for row_, states in rows_of]
+                held_bit = lut_of(m, [*copies, refill.zero[i]], lambda x: not any(x[:-1]) and x[-1], row_cells)
+                matched = lut_of(m, [refill_aside, sym.bid_zero[i], sym.ask_zero[i]],
+                                 lambda x: x[1] if x[0] != BUY else x[2], row_cells)    # (``opp_zero``'s bit)
+                bits.append(lut_of(m, [by_match, matched, *terms, held_bit],
+                                   lambda x: x[1] if x[0] else any(x[2:]), row_cells))
+            m.d.sync += refill.zero.eq(Cat(*bits))
         with fsm.state("FIX_BEST"):
             set_best(fix_row, fix_buy, index.found, index.result, found_price)
             set_sym_best((fix_side, BUY), found_best, when=[(fix_same, 1)])
@@ -2801,11 +2859,21 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("WALK_SIDE")
         side_valid = Mux(walk_side == BUY, sym.bid_valid, sym.ask_valid)
         side_best = Mux(walk_side == BUY, sym.bid, sym.ask)
+        if deep:
+            # (each side's window base level, a register in every cycle: ``sym``'s zeros and base hold
+            # in the cycle before WALK_SIDE -- asserted --, so that WALK_SIDE only chooses; the
+            # subtract had come after the side's choice)
+            zero_low = {BUY: Signal(signed(34), name="bid_zero_low"), SELL: Signal(signed(34), name="ask_zero_low")}
+            m.d.sync += [zero_low[s_].eq(side_zero(sym, s_) - sym.base) for s_ in (BUY, SELL)]
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("WALK_SIDE") | (Mux(walk_side == BUY, zero_low[BUY], zero_low[SELL])
+                                                                 == side_zero(sym, walk_side) - sym.base),
+                                   "bid_zero_low/ask_zero_low: the side's base level, a cycle behind")
         with fsm.state("WALK_SIDE"):
             m.d.sync += levels_left.eq(cmd.qty - 1)
             if deep:      # (the depth's levels after the window's: from its worse edge; none on an empty side)
                 m.d.sync += [depth_walk.eq(0), dwalk_done.eq(~side_valid), dwalk_side.eq(walk_side),
-                             dwalk_low.eq(side_zero(sym, walk_side) - sym.base), dwalk_fresh.eq(1)]
+                             dwalk_low.eq(Mux(walk_side == BUY, zero_low[BUY], zero_low[SELL])), dwalk_fresh.eq(1)]
             # (what the side's walk walks, loaded whether or not it starts, as in DECIDE: the side's
             # valid bit reaches the start and the moves only. A HALT's or a SNAPSHOT's walk, by level)
             walk_setup(0, book=Cat(walk_side, sym_at), level=side_best, down=walk_side == BUY)
@@ -3342,11 +3410,8 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += [moved.eq(0), move_rejects.eq(0)]
             m.d.comb += depth_valid.eq(lut_of(m, [mover.depth_requests.valid, *depth_asks], any, row_cells))
-        for state, (book_, side_, base_, zero_, back_) in refill_loads:
-            # (a copy of the state's register for each group of some thirty registers)
-            for j, group in enumerate(([book_, side_, back_], [base_], [zero_])):
-                with m.If(fsm.copy(state, row_cells, f"refill{j}")):
-                    m.d.sync += group
+        if deep:
+            refill_zero_next(refill_loads, refill_by_match, aside)
         if deep and self.checks:
             m.d.sync += Assert(~unlinked_taken | (unlinked_then.as_value() == unlinked_now),
                                "unlinked_then: an unlink's moves, a cycle behind")

@@ -73,7 +73,7 @@ def replay(store, steps, rng, hold=0.3, seen=None):
 def test_every_answer_equals_the_reference_whatever_each_accesss_latency(books, levels, row_bits, latency,
                                                                         ready, seed):
     rng = random.Random(seed)
-    store = DepthStore(books, levels, row_bits)
+    store = DepthStore(books, levels, row_bits, checks=True)
     memory = AxiMemory(store.bus, LeftoverWords(), latency=latency, ready=ready, seed=seed)
     seen = {}
     run(store, memory, replay(store, plan(books, levels, row_bits, 500, seed), rng, seen=seen))
@@ -89,7 +89,7 @@ def test_a_reset_leaves_an_empty_depth_whatever_hbm_holds():
     """A reset leaves no old book: after one, with HBM still holding every word written before,
     the store finds no level, and a level written then is the only one its word holds."""
     rng = random.Random(3)
-    store = DepthStore(2, 3_000, 20)
+    store = DepthStore(2, 3_000, 20, checks=True)
     memory = AxiMemory(store.bus, LeftoverWords(), latency=(5, 20), seed=3)
     top = Module()
     top.domains.sync = sync = ClockDomain()

@@ -46,7 +46,7 @@ class Bench:
         self.top = m = Module()
         m.submodules.index = self.index = index = LevelIndex(bb, wb, checks=True)
         m.submodules.rows = self.rows = rows = LevelRows(slot_bits, 1 << (bb + wb), latency=3)
-        m.submodules.store = self.store = store = DepthStore(books, levels, 2 * slot_bits)
+        m.submodules.store = self.store = store = DepthStore(books, levels, 2 * slot_bits, checks=True)
         m.submodules.mover = self.mover = mover = WindowMover(slot_bits, bb, wb, levels, rows.latency, checks=True)
         self.t = t = {"start": Signal(), "op": Signal(IndexOp), "book": Signal(bb), "idx": Signal(wb),
                       "down": Signal(), "inclusive": Signal(), "read_en": Signal(), "read_addr": Signal(bb + wb),
