@@ -277,13 +277,15 @@ class CommandCheck(wiring.Component):
         # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
         band_invalid = (held.price == 0) | (held.price > held.qty)
         if self.pipelined and cfg.deep:
-            # (the deep mode's: its parts registered in t+1, from the command held -- price zero, and
-            # price > qty by halves, the high halves' compare and equality and the low halves'
-            # compare -- and joined with the rows, one LUT: the 32-bit compare had been a chain of
-            # five LUTs)
-            half = len(Value.cast(held.price)) // 2
-            parts = {"zero": held.price == 0, "high_over": held.price[half:] > held.qty[half:],
-                     "high_same": held.price[half:] == held.qty[half:], "low_over": held.price[:half] > held.qty[:half]}
+            # (the deep mode's: its parts registered in t+1, from the command held, and joined with
+            # the rows, one LUT -- price zero, two LUT levels, and price > qty by halves, the high
+            # halves' compare and equality and the low halves' compare: the mapper had chained the
+            # zero test and the 32-bit compare five LUTs deep)
+            half, cells = len(Value.cast(held.price)) // 2, getattr(platform, "slice_cells", None)
+            parts = {"zero": none_of_luts(m, list(Value.cast(held.price)), cells),
+                     "high_over": held.price[half:] > held.qty[half:],
+                     "high_same": held.price[half:] == held.qty[half:],
+                     "low_over": held.price[:half] > held.qty[:half]}
             soon = {}
             for name, condition in parts.items():
                 soon[name] = Signal(name=f"band_{name}")
