@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all setup icarus demo test regress lint docs bench clean verilog estimate perf-report
+.PHONY: all setup icarus demo test regress lint docs bench clean verilog estimate perf-report window-report
 
 all: test
 
@@ -74,6 +74,16 @@ verilog: setup
 estimate: setup
 	fpgax build estimate --profile u280 --json docs/estimate-u280.json
 	fpgax docs
+
+## window-report: the deep book's window on the GOOG day of 2012-06-21 -> docs/perf/window-goog.json
+##                (`fpgax bench window` at the u280's window: the HBM bytes a command the estimate's
+##                bandwidth is made from; under a minute)
+GOOG_DAY := build/goog/GOOG_2012-06-21_34200000_57600000
+window-report: setup
+	@mkdir -p build/goog
+	$(BIN)/python -m zipfile -e tests/data/lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip build/goog
+	fpgax lobster $(GOOG_DAY)_message_10.csv $(GOOG_DAY)_orderbook_10.csv -o build/goog/GOOG_2012-06-21.csv
+	fpgax bench window build/goog/GOOG_2012-06-21.csv --profile u280 --json docs/perf/window-goog.json
 
 ## perf-report: docs/performance.md and docs/perf/*.png from the standard workloads (a few minutes);
 ##              PEER_PYTHON=/path/to/python3.12 (with matching-engine installed) adds that peer

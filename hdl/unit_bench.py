@@ -173,7 +173,7 @@ class MatcherCore(wiring.Component):
         from fpgax.hdl.matcher import CLIENT_BITS, Matcher
 
         k, g, ab = config.slot_bits, config.generation_bits, address_bits(config.accounts)
-        lb, bb = address_bits(config.levels), address_bits(config.symbols) + 1
+        lb, bb = address_bits(config.places), address_bits(config.symbols) + 1
         self.matcher = Matcher(k, g, ab, lb, bb)
         depth = config.pool
         self.mems = {"next": PipelinedRam(shape=k, depth=depth, narrow=True),
@@ -254,7 +254,7 @@ class LevelFeedCore(wiring.Component):
 
 
 def _level_feed(config: EngineConfig):
-    return LevelFeedCore(address_bits(config.symbols) + 1, address_bits(config.levels), config.slot_bits)
+    return LevelFeedCore(address_bits(config.symbols) + 1, address_bits(config.places), config.slot_bits)
 
 
 def _slot_queue(config: EngineConfig):
@@ -271,7 +271,7 @@ class ChainWithLinks(wiring.Component):
 
     def __init__(self, config: EngineConfig):
         k = config.slot_bits
-        self.chain = OrderChain(k, address_bits(config.levels))   # its tag: the level's index, as the sweep's
+        self.chain = OrderChain(k, address_bits(config.places))   # its tag: the level's place, as the sweep's
         self.links = PipelinedRam(shape=k, depth=config.pool, narrow=True)
         super().__init__({**ports_but(self.chain, self.INNER), "next_write": self.links.signature.members["write"]})
 
@@ -288,7 +288,7 @@ class ChainWithLinks(wiring.Component):
 def _level_index(config: EngineConfig):
     from fpgax.hdl.level_index import LevelIndex
 
-    return LevelIndex(address_bits(config.symbols) + 1, address_bits(config.levels))
+    return LevelIndex(address_bits(config.symbols) + 1, address_bits(config.places))
 
 
 def _depth_store(config: EngineConfig):
@@ -313,7 +313,8 @@ def _pipelined_engine(config: EngineConfig):
 
 
 def _engine_units(config: EngineConfig) -> dict:
-    """The replaced engine's units, as ``MatchingEngine`` sizes them (for comparison)."""
+    """The replaced engine's units, as ``MatchingEngine`` sizes them (for comparison), over the levels a
+    book side has on chip (``config.places``: the replaced engine has no depth in HBM)."""
     from fpgax.hdl.command_check import CommandCheck
     from fpgax.hdl.event_output import EventOutput
     from fpgax.hdl.free_list import FreeList
@@ -322,7 +323,7 @@ def _engine_units(config: EngineConfig) -> dict:
     from fpgax.hdl.price_index import WORD_BITS, PriceLevelIndex
     from fpgax.hdl.risk import NotionalCheck
 
-    k, sb, lb = config.slot_bits, address_bits(config.symbols), address_bits(config.levels)
+    k, sb, lb = config.slot_bits, address_bits(config.symbols), address_bits(config.places)
     return {
         "price-index": lambda: PriceLevelIndex(sb + 1, lb),
         "level-store": lambda: LevelStore(k, 1 << (lb + 1 + sb)),

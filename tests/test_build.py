@@ -3,6 +3,7 @@ the tool-missing path, and the manifest the build writes."""
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +106,7 @@ def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):
     assert set(report) >= {"profile", "parameters", "data_width", "device", "tool", "cells", "resources",
                            "memories", "lut_depth", "seconds"}
     assert set(report["resources"]) == set(XCU280) | {"BRAM_URAM_BITS"}
+    assert "hbm" not in report                   # (its levels all on chip: no depth in HBM)
     for r in report["resources"].values():
         assert set(r) == {"used", "available", "percent"}
         assert r["percent"] == round(100 * r["used"] / r["available"], 2)
@@ -210,3 +212,46 @@ def test_the_estimate_section_lists_the_starts_over_the_limit_or_says_none(tmp_p
         assert "**2 of 17,000**" in text and "| engine.a | 3.05 | 4 | 1 |" in text and "| engine.b |" in text
     else:
         assert "**none of 17,000**." in text and "| start | worst ns |" not in text
+
+
+def test_the_hbm_report_counts_the_u280_depth_and_the_bandwidth_it_needs(tmp_path):
+    """A deep kernel's HBM: the tables' bytes, worked out here from the layout docs/deep-book.md
+    gives, and the bandwidth from the bytes a command ``fpgax bench window`` counted at the profile's
+    window, or a reason when there is no such count."""
+    import json
+
+    from fpgax.toolflow.clock import engine_rate
+    from fpgax.toolflow.estimate import hbm_report
+
+    config = profile("u280")
+    # a level row is two 18-bit slots, 5 bytes, six to a 32-byte word: 16,667 row words a book side
+    # at 100,000 levels, and 391 occupancy words (256 levels a word); 10,000 book sides
+    tables = 10_000 * (16_667 + 391) * 32
+    report = hbm_report(config, tmp_path / "missing.json")
+    assert report["bytes"] == tables == 5_458_560_000
+    assert report["banks"] == "HBM[1:31]" and report["banks_bytes"] == 31 * 256 * 2**20
+    assert report["percent_of_banks"] == round(100 * tables / (31 * 2**28), 2)
+    assert report["bandwidth"] is None and "make window-report" in report["bandwidth_missing"]
+    counted = tmp_path / "window.json"
+    counted.write_text(json.dumps({"window": 64, "bytes_per_command": 10.0, "flow": "day.csv"}))
+    assert "a window of 64 places, the profile's is 128" in hbm_report(config, counted)["bandwidth_missing"]
+    counted.write_text(json.dumps({"window": 128, "bytes_per_command": 10.0, "flow": "day.csv"}))
+    bandwidth = hbm_report(config, counted)["bandwidth"]
+    commands_per_s, source = engine_rate()
+    assert bandwidth["commands_per_s"] == round(commands_per_s) and bandwidth["rate_source"] == source
+    assert bandwidth["gb_per_s"] == pytest.approx(10.0 * commands_per_s / 1e9, abs=1e-3)
+    assert bandwidth["flow"] == "day.csv" and bandwidth["bytes_per_command"] == 10.0
+
+
+def test_the_u280_estimate_in_the_docs_is_of_the_u280_profile_with_its_hbm():
+    """docs/estimate-u280.json (`make estimate`) measured the u280 profile as it is, and reports its
+    HBM: the tables' bytes and the bandwidth at the window the profile keeps on chip."""
+    import json
+
+    from fpgax.hdl.depth_store import depth_bytes
+
+    report = json.loads((Path(__file__).parent.parent / "docs" / "estimate-u280.json").read_text())
+    config = profile("u280")
+    assert report["profile"] == "u280" and report["parameters"] == json.loads(json.dumps(config.as_dict()))
+    assert report["hbm"]["bytes"] == depth_bytes(config)
+    assert report["hbm"]["bandwidth"]["window"] == config.window

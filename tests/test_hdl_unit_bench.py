@@ -75,9 +75,11 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
     assert sum(m["depth"] * m["width"] for m in banks["depth-store"]) < rows * 400 + 32 * 256
     # the window mover keeps a level's row in registers, no memory of its own
     assert banks["window-move"] == []
-    # the index's words: a bit per level of every book side, in block RAM (the summaries beside)
+    # the index's words: a bit per on-chip place of every book number (two sides of each of the
+    # 8,192 symbol numbers 5,000 symbols take), in block RAM (the summaries beside)
     words = [m for m in banks["level-index"] if ".words." in m["memory"]]
-    assert sum(m["depth"] * m["width"] for m in words) == 2 * config.symbols * config.levels
+    assert config.places == 128 < config.levels
+    assert sum(m["depth"] * m["width"] for m in words) == 2 * 8192 * 128
     assert {m["style"] for m in banks["level-index"]} == {"block"}
     assert sum(m["depth"] for m in banks["ram-block"]) == config.pool
     assert {m["style"] for m in banks["ram-block"]} == {"block"}

@@ -18,6 +18,7 @@ from fpgax.formats.flows import Flow, parse_csv
 from fpgax.sim.drivers import rtl
 from fpgax.sim.drivers.differential import compare
 from fpgax.spec.config import EngineConfig, profile
+from fpgax.toolflow.clock import modelled_clock
 from fpgax.workload.gen import GenOptions, generate
 from tests.deep_flows import far_events, gate_flow
 
@@ -317,8 +318,8 @@ def test_memory_latencies_and_windows_are_checked_with_clear_errors(tmp_path, ca
 def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_path, capsys):
     """``fpgax bench latency`` on a deep configuration: every command in one of the two classes
     (by the harness's count of the HBM accesses from its take to the next command's), the ones
-    that waited for HBM slower at the top; cycles only, as no timing estimate of the deep engine
-    meets its clock (ns with --clock-mhz)."""
+    that waited for HBM slower at the top; ns at the clock the u280 estimate -- the deep engine's --
+    supports, and says so."""
     from fpgax.formats.flows import save_flow
 
     flow = tmp_path / "walk.bin"
@@ -327,11 +328,14 @@ def test_bench_latency_splits_commands_that_touched_hbm_from_those_on_chip(tmp_p
     out = tmp_path / "latency.json"
     assert main(["bench", "latency", str(flow), "--profile", "deep", "--set", "window=64", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "cycles (no ns)" in text and "resting add / hbm" in text
+    clock = modelled_clock()
+    assert f"ns at {clock.mhz:g} MHz" in text and "resting add / hbm" in text
     report = json.loads(out.read_text())
+    assert report["clock_source"] == clock.source and "u280 estimate" in clock.source
     deep = report["deep"]
     assert deep["on_chip"]["first"]["count"] + deep["hbm"]["first"]["count"] == report["commands"] == len(commands)
-    assert deep["hbm"]["first"]["count"] > 100 and "ns" not in deep["hbm"]["first"]
+    assert deep["hbm"]["first"]["count"] > 100
+    assert deep["hbm"]["first"]["ns"]["p50"] == pytest.approx(deep["hbm"]["first"]["p50"] * 1000 / clock.mhz, abs=0.1)
     assert deep["hbm"]["last"]["max"] > deep["on_chip"]["last"]["max"] >= 1
     for split in report["deep_classes"].values():
         assert set(split) <= {"on_chip", "hbm"}

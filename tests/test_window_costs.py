@@ -94,8 +94,7 @@ def test_the_cli_refuses_a_window_or_rate_that_means_nothing(tmp_path, capsys, a
 
 def test_the_engines_rate_is_its_measured_cycles_at_the_modelled_clock_or_a_clear_error(tmp_path):
     from fpgax.errors import FpgaxError
-    from fpgax.measure.perf import engine_rate
-    from fpgax.toolflow.clock import modelled_clock
+    from fpgax.toolflow.clock import engine_rate, modelled_clock
 
     summary = tmp_path / "summary.json"
     assert engine_rate(summary) is None                  # (no report: no bandwidth line)

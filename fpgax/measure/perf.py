@@ -149,26 +149,6 @@ def commands_needed(budget: int, sizes=BATCH_SIZES) -> int:
     return sum(max(1, budget // size) * size for size in sizes)
 
 
-def engine_rate(summary: Path | None = None) -> tuple[float, str] | None:
-    """The engine's commands/s at the clock the timing estimate supports (``modelled_clock``), from
-    the cycles a command the last performance report measured (docs/perf/summary.json), and where
-    that comes from; None when there is no report (an installed package, not a checkout)."""
-    from fpgax.errors import FpgaxError
-    from fpgax.toolflow.clock import ROOT, modelled_clock
-
-    path = Path(summary or ROOT / "docs" / "perf" / "summary.json")
-    if not path.is_file():
-        return None
-    try:
-        cycles = float(json.loads(path.read_text())["throughput"]["engine_cycles_per_command"])
-    except (ValueError, KeyError, TypeError):
-        raise FpgaxError(f"{path} has no throughput.engine_cycles_per_command: regenerate it with "
-                         "make perf-report") from None
-    clock = modelled_clock()
-    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return clock.mhz * 1e6 / cycles, f"the engine at {clock.mhz:g} MHz, {cycles:g} cycles a command: {where}"
-
-
 def bench_model(flow, config: EngineConfig) -> dict:
     """The golden model alone on a flow whose targets are resolved (a generated flow or a .bin file):
     commands/s and events/s, wall time of ``MatchingModel.apply`` over the flow."""

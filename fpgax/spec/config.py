@@ -119,27 +119,30 @@ class EngineConfig:
 
 
 #: The deep book's scale (the deep-book issue, docs/deep-book.md): symbols and price levels a book
-#: side that the u280 profile is to hold once its window is built, level rows in HBM. The HBM
-#: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them today.
+#: side that the u280 profile holds, each side's window on chip and every level row in HBM. The HBM
+#: tables' unit (``fpgax build estimate --unit depth-store``) is sized by them.
 DEEP_BOOK_SYMBOLS, DEEP_BOOK_LEVELS = 5_000, 100_000
 #: The deep book's on-chip places a book side (a power of two): a window of one level fewer from the
 #: best outward and the spill place (``WindowMover``), the rest in HBM. 128: the most whose level rows
 #: fit on chip for 5,000 symbols (8,192 symbol numbers x 2 sides x 128 places = 2.1M level rows, 256
 #: URAM288 banks: the bank multiplexer's limit, and the u280 profile's level rows today; 256 would
 #: need 512); the GOOG day's share of commands touching HBM with it is in docs/deep-book.md
-#: (``fpgax bench window``). The window mover's unit (``--unit window-move``) is sized by it.
+#: (``fpgax bench window``). The u280 profile's window; the window mover's unit (``--unit
+#: window-move``) is sized by it.
 DEEP_BOOK_WINDOW = 128
 
 #: Named profiles. ``sim`` is small enough for simulation and covers the default band
 #: 1..1000 and the AAPL LOBSTER sample (a 1000-tick band); ``deep`` is ``sim`` over 4,096 ticks a
 #: side, a real stock's whole day (the GOOG 2012-06-21 LOBSTER day spans 2,580); ``u280`` is
-#: sized for the Alveo U280.
+#: sized for the Alveo U280: the deep book's scale, 5,000 symbols x 100,000 levels a side, each
+#: side's best 127 levels on chip (its window of 128 places) and every level in HBM, 256K orders.
 PROFILES: dict[str, EngineConfig] = {
     "sim": EngineConfig(symbols=8, levels=1024, pool=1024, accounts=16, snapshot_depth=16),
     "deep": EngineConfig(symbols=8, levels=4096, pool=1024, accounts=16, snapshot_depth=16),
     "tiny": EngineConfig(symbols=2, levels=64, pool=16, accounts=4, snapshot_depth=4,
                          default_band=(1, 64)),
-    "u280": EngineConfig(symbols=1024, levels=1024, pool=1 << 18, accounts=1024, snapshot_depth=32),
+    "u280": EngineConfig(symbols=DEEP_BOOK_SYMBOLS, levels=DEEP_BOOK_LEVELS, pool=1 << 18, accounts=1024,
+                         snapshot_depth=32, window=DEEP_BOOK_WINDOW),
 }
 
 

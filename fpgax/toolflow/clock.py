@@ -3,7 +3,8 @@
 No ns figure is given at an assumed clock. ``modelled_clock()`` reads the u280 estimate that
 `make estimate` writes (docs/estimate-u280.json, its ``timing.fmax_mhz``) and returns the lower of that
 Fmax and the 300 MHz kernel clock of constraints/u280.cfg, with a sentence that says which it is.
-``--clock-mhz`` on the bench commands overrides it, and says so.
+``--clock-mhz`` on the bench commands overrides it, and says so. ``engine_rate()``: the engine's
+commands/s at that clock, from the cycles a command of the last performance report.
 """
 
 from __future__ import annotations
@@ -49,3 +50,20 @@ def modelled_clock(estimate: Path | None = None, override: float | None = None) 
                                               f"estimate models Fmax {fmax:g} MHz at -2")
     return Clock(fmax, f"the modelled Fmax of the {report['profile']} estimate at -2, below the "
                        f"{KERNEL_CLOCK_MHZ} MHz kernel clock (docs/estimate-u280.json)")
+
+
+def engine_rate(summary: Path | None = None) -> tuple[float, str] | None:
+    """The engine's commands/s at the clock the timing estimate supports (``modelled_clock``), from
+    the cycles a command the last performance report measured (docs/perf/summary.json), and where
+    that comes from; None when there is no report (an installed package, not a checkout)."""
+    path = Path(summary or ROOT / "docs" / "perf" / "summary.json")
+    if not path.is_file():
+        return None
+    try:
+        cycles = float(json.loads(path.read_text())["throughput"]["engine_cycles_per_command"])
+    except (ValueError, KeyError, TypeError):
+        raise FpgaxError(f"{path} has no throughput.engine_cycles_per_command: regenerate it with "
+                         "make perf-report") from None
+    clock = modelled_clock()
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return clock.mhz * 1e6 / cycles, f"the engine at {clock.mhz:g} MHz, {cycles:g} cycles a command: {where}"

