@@ -62,7 +62,11 @@ class TB:
 
     async def reset(self) -> None:
         dut = self.dut
+        # (every input driven from the start, as cocotbext-axi's sources do: an undriven payload is
+        # X in a four-state simulator, and the store's state logic, LUT tables in its Verilog, would
+        # take it into its next state whatever state it is in)
         dut.requests__valid.value = 0
+        dut.requests__payload.value = 0
         dut.answers__ready.value = 0
         dut.base.value = 0
         dut.rst.value = 1
