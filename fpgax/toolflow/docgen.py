@@ -176,18 +176,16 @@ def estimate_section(root: Path) -> str:
                      + "; ".join(f"`{part['memory']}` {_split_text(part)}" for part in plan["split"]) + "."]
     hbm = report.get("hbm")
     if hbm:
+        bw = hbm.get("bandwidth")
+        needed = (f"**{bw['gb_per_s']:g} GB/s** = {bw['bytes_per_command']:g} bytes a command (`fpgax bench window` "
+                  f"on `{bw['flow']}` at {bw['window']} places, docs/perf/window-goog.json) x "
+                  f"{bw['commands_per_s']:,} commands/s ({bw['rate_source']}): {bw['percent_of_master']:g}% of the "
+                  "master's peak" if bw else f"no figure ({hbm['bandwidth_missing']})")
         rows += ["", f"HBM: the depth's tables take **{hbm['gb']:g} GB** ({hbm['bytes']:,} bytes) of {hbm['banks']} "
                      f"({hbm['percent_of_banks']:g}% of its {hbm['banks_bytes'] / 2**30:g} GiB, "
                      f"{hbm['percent_of_hbm']:g}% of the card's 8 GiB); the master's peak is "
-                     f"{hbm['master_gb_per_s']:g} GB/s each way ({hbm['master_source']})."]
-        bw = hbm.get("bandwidth")
-        if bw:
-            rows += ["", f"HBM bandwidth needed: **{bw['gb_per_s']:g} GB/s** = {bw['bytes_per_command']:g} "
-                         f"bytes a command (`fpgax bench window` on `{bw['flow']}` at {bw['window']} places, "
-                         f"docs/perf/window-goog.json) x {bw['commands_per_s']:,} commands/s "
-                         f"({bw['rate_source']}): {bw['percent_of_master']:g}% of the master's peak."]
-        else:
-            rows += ["", f"HBM bandwidth needed: no figure ({hbm['bandwidth_missing']})."]
+                     f"{hbm['master_gb_per_s']:g} GB/s each way ({hbm['master_source']}).",
+                 "", f"HBM bandwidth needed: {needed}."]
     return "\n".join(rows) + "\n"
 
 
