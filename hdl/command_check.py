@@ -275,7 +275,6 @@ class CommandCheck(wiring.Component):
                  | (self.target_symbol != held.symbol), False)
             rule("not_owner", self.target_account != held.account, False)
         # SYMBOL's band (lo = price, hi = qty): compares of two fields, carry chains, a cycle late
-        band_invalid = (held.price == 0) | (held.price > held.qty)
         if self.pipelined and cfg.deep:
             # (the deep mode's: its parts registered in t+1, from the command held, and joined with
             # the rows, one LUT -- price zero, two LUT levels, and price > qty by halves, the high
@@ -292,6 +291,8 @@ class CommandCheck(wiring.Component):
                 with m.If(rows_soon):
                     m.d.sync += soon[name].eq(condition)
             band_invalid = soon["zero"] | soon["high_over"] | (soon["high_same"] & soon["low_over"])
+        else:
+            band_invalid = (held.price == 0) | (held.price > held.qty)
         rule("band_invalid", band_invalid, False)
         # (qty - price >= levels as qty >= price + levels: the sum registered with the command, one
         # carry chain with the rows; when price > qty, band_invalid comes first either way)

@@ -41,7 +41,8 @@ KERNEL_INSTANCE = f"{rm.KERNEL_NAME}_1"
 #: Where a deep-book kernel's HBM master goes: pseudo-channels 1 to 31 (7.75 GiB, one address range:
 #: the depth's tables take 5.46 GB at 5,000 symbols x 100,000 levels); 0 is the command and event
 #: buffers' (``m_axi_gmem``, constraints/u280.cfg).
-DEPTH_BANKS = "HBM[1:31]"
+DEPTH_CHANNELS = (1, 31)
+DEPTH_BANKS = f"HBM[{DEPTH_CHANNELS[0]}:{DEPTH_CHANNELS[1]}]"
 
 
 class ToolMissing(FpgaxError, RuntimeError):

