@@ -80,7 +80,7 @@ from fpgax.spec.config import EngineConfig, price_range_low
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
-POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
+POST_ONLY, STP_OLDEST, ENABLE = (int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE"))
 R = p.Reason
 E = p.EventType
 #: The state each command starts in, after its handshake.

@@ -73,7 +73,7 @@ from fpgax.spec.config import EngineConfig, price_range_low, window_base, window
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
-POST_ONLY, STP_OLDEST, ENABLE = (int(f) for f in p.CommandFlag)
+POST_ONLY, STP_OLDEST, ENABLE = (int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE"))
 E, R, OP = p.EventType, p.Reason, p.Opcode
 #: Where a per-slot memory's read address comes from (``_steered``) unless ``steer_link`` takes the
 #: match's next link (or the next slot, for its generation): the OR of the other users' requests, a

@@ -252,6 +252,16 @@ class Exchange:
             raise FpgaxError(f"SNAPSHOT of symbol {symbol} rejected: {p.Reason(events[0].reason).name}")
         return book_from_levels(events).get(symbol, {"bids": [], "asks": []})
 
+    def position(self, account: int, symbol: int) -> dict:
+        """An account's position in a symbol [R-POSITION], by a POSITION command: ``{"position": net
+        (long > 0, short < 0), "open_buys": ..., "open_sells": ..., "max_position": limit or None}``
+        (each saturated at 2^32-1, as the event carries it)."""
+        events = self.submit([p.Command(opcode=O.POSITION, account=account, symbol=symbol)], records=True)
+        if events[0].type == E.REJECTED:
+            raise FpgaxError(f"POSITION of account {account} in symbol {symbol} rejected: "
+                             f"{p.Reason(events[0].reason).name}")
+        return position_of(events[1])
+
     def books(self, depth: int = 5) -> dict[int, dict]:
         """The book of every symbol that has one (see ``book``)."""
         out = {}
@@ -351,3 +361,12 @@ def open(backend: str = "model", config: EngineConfig | str = "sim", journal=Non
     if isinstance(config, str):
         config = profile(config)
     return Exchange(open_backend(backend, config, **options), journal)
+
+
+def position_of(event) -> dict:
+    """A POSITION event as ``Exchange.position`` returns it."""
+    if event.type != E.POSITION:
+        raise FpgaxError(f"expected a POSITION event, got {p.EventType(event.type).name}")
+    return {"position": event.qty if event.side == p.Side.BUY else -event.qty, "open_buys": event.open_buys,
+            "open_sells": event.open_sells,
+            "max_position": None if event.max_position == p.NO_POSITION_LIMIT else event.max_position}

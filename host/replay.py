@@ -33,14 +33,16 @@ class Replay:
     summary: dict                  #: ``fpgax.formats.summary.summarize`` plus backend details
     events: np.ndarray             #: every event of the flow, in order
     book: dict = field(default_factory=dict)   #: symbol -> L2 book (with ``book_depth``)
+    positions: dict = field(default_factory=dict)   #: "account:symbol" -> position (with ``positions``)
 
 
 def replay(flow: Flow, config: EngineConfig, backend: str = "model", *, book_depth: int | None = None,
-           check: bool = False, journal=None, chunk: int = 1024, **backend_options) -> Replay:
+           check: bool = False, journal=None, chunk: int = 1024, positions=(), **backend_options) -> Replay:
     """Run ``flow`` from reset on ``backend``; ``book_depth`` adds the final L2 book of every symbol
-    that has one. ``check`` (model only) checks the invariants after every command. ``journal``
-    (sim, alveo) journals every batch sent. Host options (simulator, data_width, xclbin, device) go
-    to the backend."""
+    that has one, ``positions`` ((account, symbol) pairs) the final positions [R-POSITION], each by a
+    POSITION command after the flow (the model's state on the model). ``check`` (model only) checks the
+    invariants after every command. ``journal`` (sim, alveo) journals every batch sent. Host options
+    (simulator, data_width, xclbin, device) go to the backend."""
     if backend not in BACKENDS:
         raise FpgaxError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if journal is not None and backend not in HOST_BACKENDS:
@@ -48,14 +50,21 @@ def replay(flow: Flow, config: EngineConfig, backend: str = "model", *, book_dep
                          f"through the host, so there is nothing to journal")
     if check and backend != "model":
         raise FpgaxError("--check checks the golden model's invariants: use it with --backend model")
+    for account, symbol in positions:
+        if account >= config.accounts or symbol >= config.symbols:
+            raise FpgaxError(f"--position {account}:{symbol}: the engine has accounts 0..{config.accounts - 1} "
+                             f"and symbols 0..{config.symbols - 1}")
     if backend == "model":
-        return _replay_model(flow, config, book_depth, check)
-    if backend == "rtl":
-        return _replay_rtl(flow, config, book_depth)
-    return _replay_host(flow, config, backend, book_depth, journal, chunk, backend_options)
+        result = _replay_model(flow, config, book_depth, check, positions)
+    elif backend == "rtl":
+        result = _replay_rtl(flow, config, book_depth, positions)
+    else:
+        result = _replay_host(flow, config, backend, book_depth, journal, chunk, backend_options, positions)
+    return result
 
 
-def _replay_model(flow, config, book_depth, check) -> Replay:
+def _replay_model(flow, config, book_depth, check, positions) -> Replay:
+    from fpgax.host.exchange import position_of
     from fpgax.sim.golden.run import run_model
 
     model, _, events, seconds = run_model(flow, config, check=check)
@@ -63,10 +72,14 @@ def _replay_model(flow, config, book_depth, check) -> Replay:
     book = {}
     if book_depth is not None:
         book = {s: model.l2(s, book_depth) for s in range(config.symbols) if not model.books[s].is_empty()}
-    return Replay(summary, p.events_to_array(events), book)
+    held = {}
+    for account, symbol in positions:   # (as the engine reports them: a POSITION command on a copy's state)
+        report = model.apply(p.Command(opcode=p.Opcode.POSITION, account=account, symbol=symbol))
+        held[f"{account}:{symbol}"] = position_of(report[1])
+    return Replay(summary, p.events_to_array(events), book, held)
 
 
-def _replay_rtl(flow, config, book_depth) -> Replay:
+def _replay_rtl(flow, config, book_depth, positions) -> Replay:
     from fpgax.sim.drivers import rtl
     from fpgax.sim.golden.run import resolved
 
@@ -75,27 +88,45 @@ def _replay_rtl(flow, config, book_depth) -> Replay:
     else:
         commands = flow.array
     host_rejects = len(flow) - len(commands)
+    after = []
     if book_depth is not None:
-        snapshots = p.encode(p.COMMAND, n=config.symbols, opcode=p.Opcode.SNAPSHOT,
-                             symbol=np.arange(config.symbols), qty=book_depth)
-        commands_run = p.concatenate([commands, snapshots], p.COMMAND_DTYPE)
-    else:
-        commands_run = commands
+        after.append(p.encode(p.COMMAND, n=config.symbols, opcode=p.Opcode.SNAPSHOT,
+                              symbol=np.arange(config.symbols), qty=book_depth))
+    if positions:
+        after.append(p.encode(p.COMMAND, n=len(positions), opcode=p.Opcode.POSITION,
+                              account=[a for a, _ in positions], symbol=[s for _, s in positions]))
+    commands_run = p.concatenate([commands, *after], p.COMMAND_DTYPE) if after else commands
     t0 = time.perf_counter()
     result = rtl.run(commands_run, config)
     seconds = time.perf_counter() - t0
-    events, book = result.array, {}
-    if book_depth is not None:   # the snapshots' events are not part of the flow's
+    events, book, held = result.array, {}, {}
+    if after:   # the snapshots' and positions' events are not part of the flow's
         first = first_event_of_command(events, len(commands))
-        book = book_from_levels(p.array_to_events(events[first:]))
+        extra = p.array_to_events(events[first:])
+        if book_depth is not None:
+            book = book_from_levels(extra)
+        held = _positions_from(extra, positions)
         events = events[:first]
     summary = summarize(len(commands), events, seconds)
     summary.update(cycles=result.cycles, cycles_per_command=result.cycles / max(len(commands), 1),
                    host_rejects=host_rejects, harness_seconds=round(result.harness_seconds, 6))
-    return Replay(summary, events, book)
+    return Replay(summary, events, book, held)
 
 
-def _replay_host(flow, config, backend, book_depth, journal, chunk, options) -> Replay:
+def _positions_from(events, positions) -> dict:
+    """The POSITION commands' answers among ``events``, in the order asked; a rejected one is an error
+    (the engine has no POSITION command: the RTL before the order types)."""
+    from fpgax.host.exchange import position_of
+
+    answers = [e for e in events if e.type == p.EventType.POSITION]
+    rejected = [e for e in events if e.type == p.EventType.REJECTED]
+    if positions and len(answers) != len(positions):
+        reason = p.Reason(rejected[-1].reason).name if rejected else "no answer"
+        raise FpgaxError(f"the engine did not answer POSITION ({reason}): this engine does not report positions")
+    return {f"{a}:{s}": position_of(e) for (a, s), e in zip(positions, answers, strict=True)}
+
+
+def _replay_host(flow, config, backend, book_depth, journal, chunk, options, positions) -> Replay:
     from fpgax.host.exchange import Exchange, open_backend
 
     with Exchange(open_backend(backend, config, **options), journal) as ex, \
@@ -105,13 +136,14 @@ def _replay_host(flow, config, backend, book_depth, journal, chunk, options) -> 
         seconds = time.perf_counter() - t0
         summary = summarize(len(flow), events, seconds)
         book = {}
+        if (book_depth is not None or positions) and ex.journal:
+            ex.journal.close()
+            ex.journal = None   # the snapshots and positions taken for the report are not part of the day
         if book_depth is not None:
-            if ex.journal:
-                ex.journal.close()
-                ex.journal = None   # the snapshots taken for the report are not part of the day
             book = ex.books(book_depth)
+        held = {f"{a}:{s}": ex.position(a, s) for a, s in positions}
         summary["stats"] = ex.stats()
-    return Replay(summary, events, book)
+    return Replay(summary, events, book, held)
 
 
 def first_event_of_command(events: np.ndarray, n: int) -> int:

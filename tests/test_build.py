@@ -92,7 +92,7 @@ def test_the_build_records_an_image_the_loader_accepts(tmp_path):
     entry = build.record_image(image, "tiny", 512, {"v++": "test"})
     assert read_manifest(tmp_path / "manifest.json") == [entry]
     assert check_image(image, tmp_path / "manifest.json", profile("tiny"))["sha256"] == entry["sha256"]
-    assert entry["git_revision"] != "" and entry["protocol_version"] == 1
+    assert entry["git_revision"] != "" and entry["protocol_version"] == 2
 
 
 def test_estimate_on_the_tiny_profile_has_the_documented_keys(tmp_path, capsys):

@@ -133,6 +133,37 @@ def test_reference_publisher_on_scenarios():
     assert g[0]["price"] == 0xFFFFFFFF and md.price_overflows == 1
 
 
+@pytest.mark.rules("R-ICEBERG", "R-STOP")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_feed_rebuilds_the_book_with_the_order_types(seed):
+    """A flow with stops, icebergs, min-qty orders and position limits: the book an ITCH reader
+    (``ItchBook``) builds from the reference publisher's messages is the model's visible book --
+    levels and every order's shown shares in time priority -- after every order command. So waiting
+    stops never appear, only icebergs' slices do, and each new slice goes to the back of its level
+    under its own reference (slice << 32 | order id)."""
+    config = profile("sim")
+    cmds = generate(GenOptions(orders=6000, seed=seed, stop=0.1, iceberg=0.3, min_qty=0.3, position_limit=0.3,
+                               admin=0.01), config)
+    model, md, book = MatchingModel(config), MarketDataModel(config), ItchBook()
+    for m in md.start():
+        book.apply(itch.decode(m))
+    slices = 0
+    for i, cmd in enumerate(cmds):
+        for m in md.command(cmd, model.apply(cmd)):
+            msg = itch.decode(m)
+            slices += msg["type"] == "A" and msg["order_reference_number"] >> 32 > 0
+            book.apply(msg)
+        if cmd.opcode not in (Opcode.NEW, Opcode.REPLACE, Opcode.CANCEL) or cmd.symbol >= config.symbols:
+            continue
+        engine, feed_book = model.l3(cmd.symbol), book.l3(cmd.symbol)
+        want = [[(price * itch.DEFAULT_TICK, [(oid, shown) for oid, _, _, shown in orders]) for price, orders in
+                 engine[side]] for side in ("bids", "asks")]
+        got = [[(price, [(ref & 0xFFFFFFFF, shares) for ref, shares in orders]) for price, orders in feed_book[side]]
+               for side in ("B", "S")]
+        assert got == want, f"command {i}: {cmd}"
+    assert slices > 50, "the flow replenished too few icebergs to test their references"
+
+
 # -- the RTL ----------------------------------------------------------------------------------
 
 def md_flow(directory: Path, orders: int, seed: int) -> Path:

@@ -124,7 +124,7 @@ def test_invariants_catch_a_lost_slot(busy):
 def test_invariants_catch_an_orphan_order(busy):
     order = next(iter(busy.books[0].bids.levels[98].orders.values()))
     busy.books[0].bids.remove(order)
-    with pytest.raises(InvariantError, match="live orders not in a level"):
+    with pytest.raises(InvariantError, match="live orders neither in a level nor waiting"):
         busy.check_invariants()
 
 

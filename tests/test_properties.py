@@ -1,7 +1,8 @@
 """Property tests on random flows: invariants after every command, one acknowledgement per
 command, gapless sequence numbers, and per-order quantity conservation computed from the
-events alone -- so the events are checked to tell the whole story of the book.
-
+events alone -- so the events are checked to tell the whole story of the book. With the order
+types: waiting stops are never visible, and an iceberg's displayed + hidden + filled + canceled
+is its quantity.
 """
 
 import pytest
@@ -34,9 +35,18 @@ class EventLedger:
         o = self.orders
         if e.type == EventType.ACCEPTED and e.order_id:
             o[e.order_id] = dict(price=e.price, leaves=e.qty, submitted=e.qty, filled=0, canceled=0,
-                                 account=e.account, side=e.side)
+                                 account=e.account, side=e.side, waiting=bool(e.stop), display=e.display)
+        elif e.type == EventType.TRIGGERED:
+            order = o[e.order_id]
+            assert order["waiting"] and e.leaves == order["leaves"]
+            order["waiting"] = False
+        elif e.type == EventType.REPLENISHED:
+            order = o[e.order_id]
+            assert order["display"] and e.leaves == order["leaves"]
+            assert e.qty == min(order["display"], order["leaves"]), "a new slice is min(display, leaves)"
         elif e.type == EventType.FILL:
             aggressor, resting = o[e.order_id], o[e.resting_order_id]
+            assert not aggressor["waiting"] and not resting["waiting"], "a waiting stop traded"
             assert e.price == resting["price"], "trade not at the resting price"
             if aggressor["price"]:  # a LIMIT aggressor trades at its limit or better
                 assert e.price <= aggressor["price"] if e.side == Side.BUY else e.price >= aggressor["price"]
@@ -49,7 +59,7 @@ class EventLedger:
             order = o[e.order_id]
             assert e.qty == order["leaves"] and e.qty > 0
             order["canceled"] += e.qty
-            order["leaves"] = 0
+            order["leaves"], order["waiting"] = 0, False
         elif e.type == EventType.REPLACED:
             order = o[e.order_id]
             assert e.qty == order["leaves"]
@@ -59,20 +69,32 @@ class EventLedger:
             else:
                 order["canceled"] -= delta
             kept = bool(e.flags & EventFlag.PRIORITY_KEPT)
-            assert kept == (e.price == order["price"] and delta <= 0)
+            grows = delta > 0 and not order["display"]    # (an iceberg's slice never grows)
+            assert kept == (not order["waiting"] and e.price == order["price"] and not grows)
             order["leaves"], order["price"] = e.leaves, e.price
 
     def check(self, model):
-        resting = {}
+        shown = {}
         for s in range(model.config.symbols):
-            for side in model.l3(s).values():
-                for _price, orders in side:
-                    for oid, _account, _cid, leaves in orders:
-                        resting[oid] = leaves
+            l2 = model.l2(s)
+            for name, side in model.l3(s).items():
+                for (price, orders), level in zip(side, l2[name], strict=True):
+                    assert level == [price, sum(x[3] for x in orders), len(orders)], "L2 is not the shown slices"
+                    for oid, _account, _cid, qty in orders:
+                        shown[oid] = qty
         for oid, order in self.orders.items():
             assert order["submitted"] == order["filled"] + order["canceled"] + order["leaves"], oid
-            assert resting.get(oid, 0) == order["leaves"], f"order {oid:#x}: events say {order['leaves']}"
-        assert set(resting) <= set(self.orders)
+            live = model.order(oid)
+            assert (live.leaves if live else 0) == order["leaves"], f"order {oid:#x}: events say {order['leaves']}"
+            if order["waiting"]:                 # a waiting stop is never visible
+                assert oid not in shown and live and live.waiting, f"stop {oid:#x} is visible or not waiting"
+            elif oid in shown:                   # displayed + hidden + filled + canceled = quantity
+                assert shown[oid] + live.hidden + order["filled"] + order["canceled"] == order["submitted"]
+                assert not order["display"] or shown[oid] <= order["display"]
+                assert order["display"] or not live.hidden
+            else:
+                assert order["leaves"] == 0, f"order {oid:#x} has leaves but is neither shown nor waiting"
+        assert set(shown) <= set(self.orders)
 
 
 def command(draw, config, known_ids):
@@ -82,11 +104,16 @@ def command(draw, config, known_ids):
     symbol = draw(st.integers(0, config.symbols))            # == symbols: unknown
     lo, hi = config.default_band
     if kind == "new":
-        return Command(opcode=Opcode.NEW, account=account, symbol=symbol, client_id=draw(st.integers(0, 9)),
-                       side=draw(st.sampled_from([0, 1, 0, 1, 2])),
-                       ord_type=draw(st.sampled_from([OrdType.LIMIT] * 4 + [OrdType.MARKET, 5])),
-                       tif=draw(st.integers(0, 4)), flags=draw(st.sampled_from([0, 0, 1, 2, 3, 4])),
-                       price=draw(st.integers(lo - 1, lo + 6)), qty=draw(st.integers(0, 12)))
+        cmd = Command(opcode=Opcode.NEW, account=account, symbol=symbol, client_id=draw(st.integers(0, 9)),
+                      side=draw(st.sampled_from([0, 1, 0, 1, 2])),
+                      ord_type=draw(st.sampled_from([OrdType.LIMIT] * 4 + [OrdType.MARKET, OrdType.STOP,
+                                                                           OrdType.STOP_LIMIT, 5])),
+                      tif=draw(st.integers(0, 4)), flags=draw(st.sampled_from([0, 0, 1, 2, 3, 4])),
+                      price=draw(st.integers(lo - 1, lo + 6)), qty=draw(st.integers(0, 12)))
+        cmd.stop = draw(st.integers(lo - 1, lo + 6))
+        cmd.display = draw(st.sampled_from([0, 0, 0, 1, 2, 3]))
+        cmd.min_qty = draw(st.sampled_from([0, 0, 0, 1, 3, 12]))
+        return cmd
     if kind in ("cancel", "replace"):
         oid = draw(st.sampled_from(known_ids)) if known_ids and draw(st.booleans()) else draw(
             st.integers(0, 2**32 - 1))
@@ -95,9 +122,10 @@ def command(draw, config, known_ids):
                       client_id=draw(st.integers(10, 19)))
         if kind == "replace":
             cmd.price, cmd.qty = draw(st.integers(lo - 1, lo + 6)), draw(st.integers(0, 12))
+            cmd.stop = draw(st.integers(lo - 1, lo + 6))
         return cmd
     op = draw(st.sampled_from([Opcode.HALT, Opcode.RESUME, Opcode.RESUME, Opcode.MASS_CANCEL,
-                               Opcode.SNAPSHOT, Opcode.SYMBOL, Opcode.ACCOUNT, 0, 200]))
+                               Opcode.SNAPSHOT, Opcode.SYMBOL, Opcode.ACCOUNT, Opcode.POSITION, 0, 200]))
     cmd = Command(opcode=op, account=account, symbol=symbol)
     if op == Opcode.MASS_CANCEL and draw(st.booleans()):
         cmd.symbol = ALL_SYMBOLS
@@ -106,9 +134,11 @@ def command(draw, config, known_ids):
     elif op == Opcode.SYMBOL:
         cmd.price, cmd.qty = draw(st.integers(0, 3)), draw(st.integers(2, config.levels + 3))
     elif op == Opcode.ACCOUNT:
-        cmd.flags = draw(st.sampled_from([CommandFlag.ENABLE, CommandFlag.ENABLE, 0, 1]))
+        cmd.flags = draw(st.sampled_from([CommandFlag.ENABLE, CommandFlag.ENABLE, 0, 1,
+                                          CommandFlag.ENABLE | CommandFlag.POSITION_LIMIT]))
         cmd.qty = draw(st.sampled_from([2**32 - 1, 5, 0]))
         cmd.max_notional = draw(st.sampled_from([2**64 - 1, 30, 0]))
+        cmd.max_position = draw(st.sampled_from([0, 5, 20]))
     return cmd
 
 
@@ -140,7 +170,7 @@ def run_random_flow(data, config, n):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-@pytest.mark.rules("R-INVARIANTS", "R-ACK", "R-SEQ")
+@pytest.mark.rules("R-INVARIANTS", "R-ACK", "R-SEQ", "R-STOP", "R-ICEBERG")
 def test_random_flows_tiny_engine(data):
     """tiny: 2 symbols, 64 levels, 16 slots (so the pool fills), 4 accounts."""
     run_random_flow(data, profile("tiny"), 150)
@@ -162,7 +192,8 @@ def test_generated_flows_keep_invariants():
 
     for seed in (1, 2):
         config = profile("sim")
-        cmds = generate(GenOptions(orders=4000, seed=seed, invalid=0.02, admin=0.01, burst=0.01), config)
+        cmds = generate(GenOptions(orders=4000, seed=seed, invalid=0.02, admin=0.01, burst=0.01, stop=0.05,
+                                   iceberg=0.1, min_qty=0.3, position_limit=0.5), config)
         model, _, events, _ = run_model(Flow(cmds), config, progress=False, check=True)
         ledger = EventLedger()
         for e in events:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_record_sizes():
-    assert p.COMMAND_DTYPE.itemsize == 32
+    assert p.COMMAND_DTYPE.itemsize == 64          # protocol version 2: one beat of the 512-bit master
+    assert p.PROTOCOL_VERSION == 2
     assert p.EVENT_DTYPE.itemsize == 64
     assert p.FILE_HEADER.dtype.itemsize == 32
 
@@ -54,9 +55,48 @@ def test_command_enums_fit_their_fields(cls, field):
 def test_reason_codes_split_rejects_and_cancels():
     rejects = [r for r in p.Reason if 1 <= r < 64]
     cancels = [r for r in p.Reason if r >= 64]
-    assert {r.name for r in cancels} == {"USER", "IOC", "FOK", "STP", "MASS", "HALT"}
+    assert {r.name for r in cancels} == {"USER", "IOC", "FOK", "STP", "MASS", "HALT", "MIN_QTY", "BAND"}
     assert len(rejects) >= 20
     assert max(p.Reason) < 256
+
+
+def test_version_2_keeps_version_1s_first_32_bytes():
+    """The fields of version 1 are where they were; the order types' are after them."""
+    assert [(f.name, f.offset, f.size) for f in p.COMMAND.primary if f.offset < 32] == [
+        ("opcode", 0, 1), ("side", 1, 1), ("ord_type", 2, 1), ("tif", 3, 1), ("flags", 4, 1), ("reserved", 5, 1),
+        ("symbol", 6, 2), ("account", 8, 4), ("qty", 12, 4), ("client_id", 16, 8), ("price", 24, 4),
+        ("order_id", 28, 4)]
+    assert [(f.name, f.offset) for f in p.COMMAND.primary if f.offset >= 32] == [
+        ("stop", 32), ("display", 36), ("min_qty", 40), ("reserved_tail", 44)]
+
+
+def test_a_version_1_command_means_what_it_meant():
+    """Version-1 records become version 2's: the same commands, and what version 1 rejected as
+    unknown -- opcode 10, types 2 and 3, ACCOUNT's flag 0x08 -- still unknown."""
+    v1 = np.zeros(5, [("opcode", "u1"), ("side", "u1"), ("ord_type", "u1"), ("tif", "u1"), ("flags", "u1"),
+                      ("rest", "V27")])
+    v1["opcode"] = [p.Opcode.NEW, p.Opcode.NEW, 10, p.Opcode.ACCOUNT, p.Opcode.ACCOUNT]
+    v1["ord_type"] = [p.OrdType.LIMIT, 3, 0, 0, 0]
+    v1["flags"] = [p.CommandFlag.STP_OLDEST, 0, 0, 0x0C, p.CommandFlag.ENABLE]
+    raw = v1.tobytes()
+    assert len(raw) == 5 * p.COMMAND_V1_SIZE
+    arr = p.upgrade_v1_commands(raw)
+    assert arr.dtype == p.COMMAND_DTYPE and bytes(arr.tobytes()[:32]) == raw[:32]
+    assert arr["opcode"].tolist() == [p.Opcode.NEW, p.Opcode.NEW, 255, p.Opcode.ACCOUNT, p.Opcode.ACCOUNT]
+    assert arr["ord_type"].tolist() == [p.OrdType.LIMIT, 255, 0, 0, 0]
+    assert arr["flags"].tolist() == [p.CommandFlag.STP_OLDEST, 0, 0, 0x8C, p.CommandFlag.ENABLE]
+    assert not arr["stop"].any() and not arr["display"].any() and not arr["min_qty"].any()
+    with pytest.raises(ValueError, match="version-1 commands"):
+        p.upgrade_v1_commands(raw[:40])
+
+
+def test_event_overlays_name_the_order_types_fields():
+    e = p.Event(type=p.EventType.POSITION)
+    e.open_buys, e.open_sells, e.max_position = 7, 8, 9
+    assert (e.leaves, e.resting_leaves, e.price) == (7, 8, 9)
+    e = p.Event(type=p.EventType.ACCEPTED)
+    e.stop, e.display = 101, 5
+    assert (e.resting_order_id, e.resting_account) == (101, 5)
 
 
 def test_max_notional_overlays_price_and_order_id():
@@ -147,6 +187,23 @@ def test_damaged_record_files_are_refused(tmp_path):
     path.write_bytes(b"short")
     with pytest.raises(FlowError, match="too short"):
         read_records(path)
+    # version 1's header with version 2's 64-byte records: the record size does not fit the version
+    path.write_bytes(data[:8] + b"\x01\x00" + data[10:])
+    with pytest.raises(FlowError, match="record size 64 .byte 10., expected 32 in protocol version 1"):
+        read_records(path)
+
+
+def test_a_version_1_flow_file_is_read_as_the_same_commands(tmp_path):
+    """A .bin flow written by protocol version 1 (32-byte records; its header by hand) runs as it did."""
+    commands = [p.Command(opcode=p.Opcode.NEW, account=1, symbol=0, side=1, qty=5, price=100, client_id=1),
+                p.Command(opcode=p.Opcode.NEW, account=2, symbol=0, side=0, qty=2, price=100, client_id=1)]
+    v2 = p.commands_to_array(commands)
+    v1_records = b"".join(v2[i:i + 1].tobytes()[:32] for i in range(len(v2)))
+    header = np.zeros(1, p.FILE_HEADER.dtype)
+    header["magic"], header["version"], header["record_size"], header["count"] = p.COMMAND_MAGIC, 1, 32, 2
+    (tmp_path / "v1.bin").write_bytes(header.tobytes() + v1_records)
+    back = read_records(tmp_path / "v1.bin")
+    assert back.records.tobytes() == v2.tobytes()
 
 
 def test_docs_are_generated_from_the_definition():

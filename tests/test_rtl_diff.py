@@ -11,12 +11,21 @@ from fpgax.formats.flows import CSV_HEADER, Flow, load_flow, parse_csv
 from fpgax.sim.drivers.differential import compare
 from fpgax.sim.golden.compare import first_divergence
 from fpgax.sim.golden.model import MatchingModel
+from fpgax.sim.golden.scenario import uses_order_types
 from fpgax.spec.config import profile
-from fpgax.spec.protocol import EventType, Opcode, Reason
+from fpgax.spec.protocol import ORDER_TYPE_EVENTS, EventType, Opcode, Reason
 from fpgax.workload.gen import GenOptions, generate
 
-SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
 SIZES = ["tiny", "sim"]
+#: The scenarios on both sizes -- but those of the order types, written for sim (prices beyond
+#: tiny's band), on sim only and expected to fail until the RTL implements them
+#: (docs/order-types.md): strict, so the day one passes its mark has to go.
+SCENARIOS = [pytest.param(path, size, id=f"{path.stem}-{size}")
+             for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv")) if not uses_order_types(path)
+             for size in SIZES] + [
+             pytest.param(path, "sim", id=f"{path.stem}-sim", marks=pytest.mark.xfail(
+                 strict=True, reason="the RTL does not implement the order types yet (docs/order-types.md)"))
+             for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv")) if uses_order_types(path)]
 
 
 def assert_same(flow: Flow, name: str, idle=0.0, stall=0.0, seed=1):
@@ -26,8 +35,7 @@ def assert_same(flow: Flow, name: str, idle=0.0, stall=0.0, seed=1):
     return result
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path,size", SCENARIOS)
 def test_scenario_on_rtl(path, size):
     assert_same(load_flow(path), size, idle=0.2, stall=0.3)
 
@@ -260,7 +268,7 @@ def test_every_event_type_appears_in_the_generated_flows():
     config = profile("tiny")
     events = MatchingModel(config).run(generate(GenOptions(orders=5000, seed=1, symbols=2, accounts=4,
                                                            invalid=0.02, admin=0.01), config))
-    assert {e.type for e in events} == set(EventType)
+    assert {e.type for e in events} == set(EventType) - ORDER_TYPE_EVENTS   # (the RTL's: docs/order-types.md)
 
 
 def test_lobster_flow_on_rtl():

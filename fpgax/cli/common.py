@@ -53,6 +53,14 @@ def cycle_range(text: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def account_symbol(text: str) -> tuple[int, int]:
+    """argparse type of ACCOUNT:SYMBOL, two non-negative integers."""
+    account, sep, symbol = text.partition(":")
+    if not sep or not account.strip().isdigit() or not symbol.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ACCOUNT:SYMBOL, e.g. 1:0")
+    return int(account), int(symbol)
+
+
 def port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:

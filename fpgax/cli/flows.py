@@ -81,6 +81,8 @@ def _replay(sub) -> None:
     common.add_flow_checks(p)
     p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write every event as a JSON line")
     p.add_argument("--book-depth", type=int, metavar="N", help="add the final L2 book, N levels per side")
+    p.add_argument("--position", action="append", type=common.account_symbol, default=[], metavar="ACCOUNT:SYMBOL",
+                   help="add an account's final position in a symbol (a POSITION command after the flow); repeatable")
     common.add_json(p, "the summary")
     p.add_argument("--check", action="store_true", help="model: check the invariants after every command")
     common.add_host_options(p)
@@ -103,7 +105,7 @@ def _cmd_replay(args) -> int:
             raise FpgaxError("--backend alveo needs --xclbin FILE")
         options = {"xclbin": args.xclbin, "device": args.device}
     result = replay(flow, config, args.backend, book_depth=args.book_depth, check=args.check,
-                    journal=args.journal, **options)
+                    journal=args.journal, positions=args.position, **options)
     result.summary.update(backend=args.backend, profile=name, flow=str(args.flow))
     _report(result, args)
     return 0
@@ -118,7 +120,15 @@ def _report(result, args) -> None:
     summary = dict(result.summary)
     if result.book or args.book_depth is not None:
         summary["book"] = {str(s): book for s, book in result.book.items()}
+    positions = getattr(result, "positions", {})
+    if positions:
+        summary["positions"] = positions
     text = [format_summary(summary)]
+    for key, held in positions.items():
+        account, symbol = key.split(":")
+        limit = "no limit" if held["max_position"] is None else f"limit {held['max_position']:,}"
+        text.append(f"position      account {account} symbol {symbol}: {held['position']:+,} "
+                    f"(open buys {held['open_buys']:,}, open sells {held['open_sells']:,}, {limit})")
     if "cycles" in summary:
         text.append(f"cycles        {summary['cycles']:>12,}  ({summary['cycles_per_command']:.2f} per command)")
     for symbol, book in result.book.items():
@@ -146,9 +156,16 @@ def _compare(sub) -> None:
 
 
 def _cmd_compare(args) -> int:
+    from fpgax.formats.flows import order_type_mask
     from fpgax.sim.drivers.differential import compare
 
     flow, config, _ = common.flow_and_config(args)
+    using = order_type_mask(flow.array)
+    if using.any():
+        raise FpgaxError(f"{flow.name}: {int(using.sum()):,} commands use the order types (stops, icebergs, "
+                         f"min_qty, positions; the first is command {int(using.argmax()) + 1}), which the RTL does "
+                         f"not implement yet (docs/order-types.md): it would reject them, and the comparison "
+                         f"would stop at the first")
     result = compare(flow, config, args.idle, args.stall, args.seed, memory_latency=args.memory_latency)
     if result.divergence:
         common.emit(result.as_dict(), result.divergence.report() +

@@ -1,6 +1,7 @@
 """Flows: sequences of commands in CSV (hand-written) or binary (generated) files.
 
-CSV header, exactly: ``action,account,client_id,symbol,side,type,tif,price,qty,ref``.
+CSV header, exactly: ``action,account,client_id,symbol,side,type,tif,price,qty,ref`` and optionally
+the three trailing columns ``stop,display,min_qty`` (the order types of protocol version 2).
 See docs/flows.md for the meaning of every column per action. Every syntax error is a
 ``FlowError`` naming the file and line.
 
@@ -26,12 +27,14 @@ from fpgax.spec.protocol import (
     COMMAND,
     COMMAND_DTYPE,
     COMMAND_MAGIC,
+    COMMAND_V1_SIZE,
     EVENT_DTYPE,
     EVENT_MAGIC,
     FILE_HEADER,
     NO_NOTIONAL_LIMIT,
     NO_QTY_LIMIT,
     PROTOCOL_VERSION,
+    READABLE_VERSIONS,
     Command,
     CommandFlag,
     Event,
@@ -44,21 +47,24 @@ from fpgax.spec.protocol import (
     TimeInForce,
     array_to_commands,
     commands_to_array,
+    upgrade_v1_commands,
 )
 
 #: The longest line a CSV flow may have (a row is far shorter; anything longer is not a flow).
 MAX_LINE = 4096
 #: The columns each action leaves unused; they must be empty (a value there is a mistake, not ignored).
+_ADMIN = ("display", "min_qty")
 UNUSED = {
     "NEW": ("ref",),
-    "CANCEL": ("side", "type", "tif", "price", "qty"),
-    "REPLACE": ("side", "type", "tif"),
-    "SYMBOL": ("side", "type", "tif", "ref"),
-    "ACCOUNT": ("side", "tif", "price"),
-    "HALT": ("side", "type", "tif", "price", "qty", "ref"),
-    "RESUME": ("side", "type", "tif", "price", "qty", "ref"),
-    "MASS_CANCEL": ("side", "type", "tif", "price", "qty", "ref"),
-    "SNAPSHOT": ("side", "type", "tif", "price", "ref"),
+    "CANCEL": ("side", "type", "tif", "price", "qty", "stop") + _ADMIN,
+    "REPLACE": ("side", "type", "tif") + _ADMIN,
+    "SYMBOL": ("side", "type", "tif", "ref", "stop") + _ADMIN,
+    "ACCOUNT": ("side", "tif", "price") + _ADMIN,
+    "HALT": ("side", "type", "tif", "price", "qty", "ref", "stop") + _ADMIN,
+    "RESUME": ("side", "type", "tif", "price", "qty", "ref", "stop") + _ADMIN,
+    "MASS_CANCEL": ("side", "type", "tif", "price", "qty", "ref", "stop") + _ADMIN,
+    "SNAPSHOT": ("side", "type", "tif", "price", "ref", "stop") + _ADMIN,
+    "POSITION": ("side", "type", "tif", "price", "qty", "ref", "stop") + _ADMIN,
 }
 DECIMAL = re.compile(r"[0-9]+")
 
@@ -66,6 +72,9 @@ DECIMAL = re.compile(r"[0-9]+")
 MISFIT_LIMIT = (10, 0.01)
 
 CSV_HEADER = ("action", "account", "client_id", "symbol", "side", "type", "tif", "price", "qty", "ref")
+#: The optional trailing columns (a flow has all three or none): the order types' fields.
+CSV_ORDER_TYPE_COLUMNS = ("stop", "display", "min_qty")
+CSV_HEADER_FULL = CSV_HEADER + CSV_ORDER_TYPE_COLUMNS
 SIDE_CODES = {"B": Side.BUY, "S": Side.SELL}
 SIDE_NAMES = {v: k for k, v in SIDE_CODES.items()}
 
@@ -81,7 +90,8 @@ class _Row:
 
     def __init__(self, where: str, cells: list[str]):
         self.where = where
-        self.cells = dict(zip(CSV_HEADER, (c.strip() for c in cells), strict=True))
+        self.cells = dict.fromkeys(CSV_HEADER_FULL, "")
+        self.cells.update(zip(CSV_HEADER_FULL, (c.strip() for c in cells), strict=False))   # (10 or 13 cells)
 
     def error(self, msg: str) -> FlowError:
         return FlowError(f"{self.where}: {msg}")
@@ -118,6 +128,7 @@ def parse_csv(text: str, name: str = "<flow>") -> list[Command]:
     """Parse a CSV flow. ``name`` is used in error messages."""
     commands = []
     header_seen = False
+    header = CSV_HEADER
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -130,12 +141,14 @@ def parse_csv(text: str, name: str = "<flow>") -> list[Command]:
         except csv.Error as e:
             raise FlowError(f"{where}: not a CSV row ({e})") from None
         if not header_seen:
-            if tuple(c.strip() for c in cells) != CSV_HEADER:
-                raise FlowError(f"{where}: expected the header {','.join(CSV_HEADER)!r}, got {stripped!r}")
+            header = tuple(c.strip() for c in cells)
+            if header not in (CSV_HEADER, CSV_HEADER_FULL):
+                raise FlowError(f"{where}: expected the header {','.join(CSV_HEADER)!r}, optionally followed by "
+                                f"{','.join(CSV_ORDER_TYPE_COLUMNS)!r}; got {stripped!r}")
             header_seen = True
             continue
-        if len(cells) != len(CSV_HEADER):
-            raise FlowError(f"{where}: expected {len(CSV_HEADER)} columns, got {len(cells)}")
+        if len(cells) != len(header):
+            raise FlowError(f"{where}: expected {len(header)} columns, got {len(cells)}")
         commands.append(_parse_row(_Row(where, cells)))
     if not header_seen:
         raise FlowError(f"{name}: no header line {','.join(CSV_HEADER)!r}")
@@ -180,6 +193,9 @@ def _parse_row(row: _Row) -> Command:
         cmd.tif = row.enum("tif", TimeInForce.__members__, "tif", default=default_tif)
         cmd.price = row.int("price")
         cmd.qty = row.int("qty")
+        cmd.stop = row.int("stop")
+        cmd.display = row.int("display")
+        cmd.min_qty = row.int("min_qty")
     elif opcode in (Opcode.CANCEL, Opcode.REPLACE):
         if row.cells["ref"].startswith("@"):  # a raw engine order id, e.g. another account's
             row.cells["ref"] = row.cells["ref"][1:]
@@ -189,6 +205,7 @@ def _parse_row(row: _Row) -> Command:
         if opcode == Opcode.REPLACE:
             cmd.price = row.int("price")
             cmd.qty = row.int("qty")
+            cmd.stop = row.int("stop")     # a waiting stop's new stop price
     elif opcode == Opcode.SYMBOL:
         cmd.price = row.int("price", required=True)
         cmd.qty = row.int("qty", required=True)
@@ -198,6 +215,9 @@ def _parse_row(row: _Row) -> Command:
                              default=CommandFlag.ENABLE)
         cmd.qty = row.int("qty", default=NO_QTY_LIMIT)
         cmd.max_notional = row.int("ref", "max_notional", default=NO_NOTIONAL_LIMIT)
+        if row.cells["stop"]:           # a position limit (empty: none)
+            cmd.flags |= CommandFlag.POSITION_LIMIT
+            cmd.max_position = row.int("stop", "max_position")
     elif opcode == Opcode.SNAPSHOT:
         cmd.qty = row.int("qty", required=True)
     return cmd
@@ -205,16 +225,20 @@ def _parse_row(row: _Row) -> Command:
 
 def format_csv(commands) -> str:
     """Write commands as a CSV flow (the inverse of parse_csv for what the generators make)."""
+    commands = list(commands)
+    full = any(c.stop or c.display or c.min_qty
+               or (c.opcode == Opcode.ACCOUNT and c.flags & CommandFlag.POSITION_LIMIT) for c in commands)
+    header = CSV_HEADER_FULL if full else CSV_HEADER
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
     for c in commands:
         op = Opcode(c.opcode) if c.opcode in Opcode._value2member_map_ else None
-        row = dict.fromkeys(CSV_HEADER, "")
+        row = dict.fromkeys(header, "")
         row.update(action=op.name if op else c.opcode, account=c.account, client_id=c.client_id,
                    symbol=c.symbol)
         if op in (Opcode.NEW, None):
-            if c.flags & ~(CommandFlag.POST_ONLY | CommandFlag.STP_OLDEST):
+            if c.flags & ~int(CommandFlag.POST_ONLY | CommandFlag.STP_OLDEST):
                 raise ValueError(f"flags {c.flags:#x} of a NEW cannot be written in a CSV flow")
             kind = str(_name_or_raw(OrdType, c.ord_type))
             if c.flags & CommandFlag.POST_ONLY:
@@ -223,15 +247,22 @@ def format_csv(commands) -> str:
                 kind += "|STP_OLDEST"
             row.update(side=SIDE_NAMES.get(c.side, c.side), type=kind,
                        tif=_name_or_raw(TimeInForce, c.tif), price=c.price, qty=c.qty)
+            if full:
+                row.update(stop=c.stop or "", display=c.display or "", min_qty=c.min_qty or "")
         elif op in (Opcode.CANCEL, Opcode.REPLACE):
             row.update(ref=c.ref if c.ref >= 0 else f"@{c.order_id}")
             if op == Opcode.REPLACE:
                 row.update(price=c.price, qty=c.qty)
+                if full:
+                    row.update(stop=c.stop or "")
         elif op == Opcode.SYMBOL:
             row.update(price=c.price, qty=c.qty)
         elif op == Opcode.ACCOUNT:
-            row.update(type="ENABLE" if c.flags & CommandFlag.ENABLE else "DISABLE", qty=c.qty,
-                       ref=c.max_notional)
+            flags = c.flags & ~int(CommandFlag.POSITION_LIMIT)      # (that one is the stop column's)
+            kind = {CommandFlag.ENABLE: "ENABLE", 0: "DISABLE"}.get(flags, flags)   # (else the raw byte)
+            row.update(type=kind, qty=c.qty, ref=c.max_notional)
+            if c.flags & CommandFlag.POSITION_LIMIT:
+                row.update(stop=c.max_position)
         elif op == Opcode.MASS_CANCEL:
             row.update(symbol="" if c.symbol == ALL_SYMBOLS else c.symbol)
         elif op == Opcode.SNAPSHOT:
@@ -242,6 +273,17 @@ def format_csv(commands) -> str:
 
 def _name_or_raw(kind, value: int):
     return kind(value).name if value in kind._value2member_map_ else value
+
+
+def order_type_mask(arr: np.ndarray) -> np.ndarray:
+    """Which commands use the order types of protocol version 2 (docs/semantics.md, "Stops,
+    icebergs, minimum quantity and positions"): a STOP/STOP_LIMIT NEW, a NEW with a display or a
+    min_qty, a REPLACE with a stop price, an ACCOUNT with POSITION_LIMIT, a POSITION."""
+    op = arr["opcode"]
+    new = (op == Opcode.NEW) & (np.isin(arr["ord_type"], (OrdType.STOP, OrdType.STOP_LIMIT))
+                                | (arr["display"] != 0) | (arr["min_qty"] != 0))
+    return (new | ((op == Opcode.REPLACE) & (arr["stop"] != 0)) | (op == Opcode.POSITION)
+            | ((op == Opcode.ACCOUNT) & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0)))
 
 
 # -- binary files ------------------------------------------------------------------------------
@@ -276,16 +318,24 @@ def parse_header(data: bytes, path, kinds: dict[int, np.dtype]) -> tuple[np.dtyp
     dtype = kinds.get(int(header["magic"]))
     if dtype is None:
         raise FlowError(f"{path}: not an fpgax file of this kind (magic {data[:8]!r} at byte 0)")
-    if header["version"] != PROTOCOL_VERSION:
-        raise FlowError(f"{path}: protocol version {header['version']} (byte 8), this fpgax speaks {PROTOCOL_VERSION}")
-    if header["record_size"] != dtype.itemsize:
-        raise FlowError(f"{path}: record size {header['record_size']} (byte 10), expected {dtype.itemsize}")
+    if header["version"] not in READABLE_VERSIONS:
+        raise FlowError(f"{path}: protocol version {header['version']} (byte 8), this fpgax speaks {PROTOCOL_VERSION} "
+                        f"and reads {', '.join(map(str, READABLE_VERSIONS))}")
+    expected = record_size(dtype, int(header["version"]))
+    if header["record_size"] != expected:
+        raise FlowError(f"{path}: record size {header['record_size']} (byte 10), expected {expected} "
+                        f"in protocol version {header['version']}")
     raw = int(header["profile"]).to_bytes(FILE_HEADER["profile"].size, "little").rstrip(b"\0")
     try:
         profile = raw.decode("ascii")
     except UnicodeDecodeError:
         raise FlowError(f"{path}: profile name {raw!r} (byte 24) is not ASCII") from None
     return dtype, header, profile
+
+
+def record_size(dtype: np.dtype, version: int) -> int:
+    """Bytes a record of ``dtype`` has in a file of protocol ``version`` (version 1's commands: 32)."""
+    return COMMAND_V1_SIZE if version == 1 and dtype == COMMAND_DTYPE else dtype.itemsize
 
 
 def write_records(path: Path, records: np.ndarray, pool: int = 0, profile: str = "") -> None:
@@ -303,7 +353,8 @@ def write_records(path: Path, records: np.ndarray, pool: int = 0, profile: str =
 
 def read_records(path: Path) -> RecordFile:
     """Read a ``.bin``/``.evt`` file. Checks magic, version, record size and count. The records are
-    read straight into their array (no copy of the file's bytes)."""
+    read straight into their array (no copy of the file's bytes); a version-1 command flow's 32-byte
+    records are made version 2's (``upgrade_v1_commands``: the same commands)."""
     try:
         with open(path, "rb") as f:
             head = f.read(FILE_HEADER.size)
@@ -311,10 +362,14 @@ def read_records(path: Path) -> RecordFile:
                                                                EVENT_MAGIC: EVENT_DTYPE})
             size = os.fstat(f.fileno()).st_size - FILE_HEADER.size
             count = int(header["count"])
-            if size != count * dtype.itemsize:
-                raise FlowError(f"{path}: header says {count} records, file holds {size / dtype.itemsize:g}"
+            item = record_size(dtype, int(header["version"]))
+            if size != count * item:
+                raise FlowError(f"{path}: header says {count} records, file holds {size / item:g}"
                                 " (truncated or padded)")
-            records = np.fromfile(f, dtype, count)
+            if item != dtype.itemsize:
+                records = upgrade_v1_commands(f.read(count * item))
+            else:
+                records = np.fromfile(f, dtype, count)
     except OSError as e:
         raise FlowError(f"{path}: {e.strerror}") from None
     return RecordFile(records, int(header["pool"]), profile)

@@ -48,7 +48,7 @@ JOURNAL_HEADER = RecordFormat("JournalHeader", 64, doc="First 64 bytes of a host
     Field("magic", 0, 8, "b'FPGAXJNL', as 8 ASCII bytes"),
     Field("format", 8, 2, f"journal format version ({JOURNAL_FORMAT})"),
     Field("version", 10, 2, "PROTOCOL_VERSION of the command records"),
-    Field("record_size", 12, 2, "bytes per command record (32)"),
+    Field("record_size", 12, 2, "bytes per command record (64)"),
     Field("reserved", 14, 2, "0"),
     Field("pool", 16, 4, "order pool N of the engine the commands were sent to"),
     Field("reserved2", 20, 4, "0"),

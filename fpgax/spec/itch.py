@@ -70,7 +70,7 @@ _HEAD = (
     ItchField("tracking_number", 2, "u", "0"),
     ItchField("timestamp", 6, "t", "ns since midnight from the publisher's time-of-day counter"),
 )
-_REF = ItchField("order_reference_number", 8, "u", "engine order id")
+_REF = ItchField("order_reference_number", 8, "u", "engine order id (an iceberg's slice k > 0: k << 32 | id)")
 _STOCK = ItchField("stock", 8, "a", "the symbol's configured 8-character name")
 
 SYSTEM_EVENT = ItchMessage("S", "System Event", _HEAD + (

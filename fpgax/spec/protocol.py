@@ -10,11 +10,16 @@ on Amaranth or cocotb.
 
 Records are little-endian and fixed-size:
 
-* ``COMMAND`` -- 32 bytes, host -> engine.
+* ``COMMAND`` -- 64 bytes, host -> engine (one beat of the kernel's 512-bit master).
 * ``EVENT``   -- 64 bytes, engine -> host.
 
 A field may overlay others (``Field.overlays``): ``max_notional`` is the 64-bit view of the
-``price``/``order_id`` bytes that only ``ACCOUNT`` uses.
+``price``/``order_id`` bytes that only ``ACCOUNT`` uses; an event's ``stop`` is
+``resting_order_id``'s bytes in the events that carry no resting order.
+
+Version 2 grew the command from 32 to 64 bytes for the order types of docs/semantics.md (``stop``,
+``display``, ``min_qty``, ``max_position``); its first 32 bytes are version 1's record, and a
+version-1 flow is read as one (``upgrade_v1_commands``). Events are the same 64 bytes in both.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from dataclasses import dataclass, make_dataclass
 
 import numpy as np
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+#: The older versions a record file may be in, and still be read (fpgax.formats.flows).
+READABLE_VERSIONS = (1, 2)
 
 #: ``symbol`` value of a MASS_CANCEL that applies to every symbol of the account.
 ALL_SYMBOLS = 0xFFFF
@@ -43,6 +50,7 @@ class Opcode(enum.IntEnum):
     RESUME = 7       #: resume a halted symbol
     MASS_CANCEL = 8  #: cancel every resting order of an account (one symbol or all)
     SNAPSHOT = 9     #: emit the top ``qty`` levels per side of a symbol as LEVEL events
+    POSITION = 10    #: report an account's position in a symbol as a POSITION event
 
 
 class Side(enum.IntEnum):
@@ -51,8 +59,10 @@ class Side(enum.IntEnum):
 
 
 class OrdType(enum.IntEnum):
-    LIMIT = 0   #: trades at its limit price or better; may rest (DAY/GTC)
-    MARKET = 1  #: trades at any price in the band; never rests (IOC or FOK only)
+    LIMIT = 0       #: trades at its limit price or better; may rest (DAY/GTC)
+    MARKET = 1      #: trades at any price in the band; never rests (IOC or FOK only)
+    STOP = 2        #: waits for a trade at or through ``stop``, then is a MARKET IOC (DAY/GTC)
+    STOP_LIMIT = 3  #: waits for a trade at or through ``stop``, then is a LIMIT at ``price`` (DAY/GTC/IOC)
 
 
 class TimeInForce(enum.IntEnum):
@@ -68,6 +78,7 @@ class CommandFlag(enum.IntFlag):
     POST_ONLY = 0x01   #: NEW only: never take liquidity; rejected if it would cross
     STP_OLDEST = 0x02  #: NEW only: self-trade prevention cancels the resting (oldest) order
     ENABLE = 0x04      #: ACCOUNT only: the account may enter orders
+    POSITION_LIMIT = 0x08  #: ACCOUNT only: ``max_position`` applies (without it: no position limit)
 
 
 class EventType(enum.IntEnum):
@@ -84,6 +95,9 @@ class EventType(enum.IntEnum):
     CANCELED = 4  #: an order left the book (or an aggressor's rest was dropped); ``reason``
     REPLACED = 5  #: a REPLACE took effect
     LEVEL = 6     #: one price level of a SNAPSHOT
+    TRIGGERED = 7    #: a waiting stop was released; its fills and cancels follow
+    REPLENISHED = 8  #: an iceberg's new displayed slice (``qty``) went to the back of its level
+    POSITION = 9     #: an account's position in a symbol (after POSITION's ACCEPTED)
 
 
 class Reason(enum.IntEnum):
@@ -116,6 +130,8 @@ class Reason(enum.IntEnum):
     ORDERS_OUTSIDE_BAND = 20  #: SYMBOL would leave resting orders outside the new band
     INVALID_DEPTH = 21      #: SNAPSHOT depth zero or above the engine's snapshot depth
     BAND_OUTSIDE_RANGE = 22  #: SYMBOL with orders resting: the band leaves the symbol's price range
+    POSITION_LIMIT = 23     #: the account's worst-case position in the symbol would pass max_position
+    STOP_TRIGGERED = 24     #: a stop whose trigger already holds on the symbol's last trade price
     # -- host reject reasons (the host layer, never the engine; the event has flag HOST) --
     DUPLICATE_CLIENT_ID = 32  #: NEW/REPLACE with a client id the account already used
     # -- cancel reasons --
@@ -125,6 +141,8 @@ class Reason(enum.IntEnum):
     STP = 67                #: self-trade prevention
     MASS = 68               #: MASS_CANCEL
     HALT = 69               #: DAY order canceled by HALT of its symbol
+    MIN_QTY = 70            #: IOC order whose min_qty could not fill at once (canceled untraded)
+    BAND = 71               #: released STOP_LIMIT whose limit is outside the band at its release
 
 
 class EventFlag(enum.IntFlag):
@@ -146,6 +164,11 @@ class Field:
     overlays: tuple[str, ...] = ()  #: fields whose bytes this one re-views
 
     @property
+    def is_reserved(self) -> bool:
+        """Bytes the record keeps for later (``reserved...``): 0 on the wire, in no Python object."""
+        return self.name.startswith("reserved")
+
+    @property
     def byte_range(self) -> range:
         return range(self.offset, self.offset + self.size)
 
@@ -155,7 +178,7 @@ class Field:
 
     @property
     def numpy_type(self) -> str:
-        return f"<u{self.size}"
+        return f"<u{self.size}" if self.size in (1, 2, 4, 8) else f"V{self.size}"
 
 
 @dataclass(frozen=True)
@@ -178,7 +201,9 @@ class RecordFormat:
             if f.name in names:
                 raise ValueError(f"{self.name}: duplicate field {f.name}")
             names.add(f.name)
-            if f.size not in (1, 2, 4, 8) or f.offset % f.size:
+            if f.is_reserved and f.size not in (1, 2, 4, 8):
+                pass                    # reserved bytes of any length, as one blank field
+            elif f.size not in (1, 2, 4, 8) or f.offset % f.size:
                 raise ValueError(f"{self.name}.{f.name}: size {f.size} at {f.offset} is not aligned")
             if f.offset + f.size > self.size:
                 raise ValueError(f"{self.name}.{f.name}: runs past the {self.size}-byte record")
@@ -220,22 +245,28 @@ class RecordFormat:
         })
 
 
-COMMAND = RecordFormat("Command", 32, doc="Host to engine. Fields a command does not use are ignored.", fields=(
+COMMAND = RecordFormat("Command", 64, doc="Host to engine. Fields a command does not use are ignored.", fields=(
     Field("opcode", 0, 1, "command, see Opcode", enum=Opcode),
     Field("side", 1, 1, "NEW: BUY or SELL", enum=Side),
-    Field("ord_type", 2, 1, "NEW: LIMIT or MARKET", enum=OrdType),
+    Field("ord_type", 2, 1, "NEW: LIMIT, MARKET, STOP or STOP_LIMIT", enum=OrdType),
     Field("tif", 3, 1, "NEW: time in force", enum=TimeInForce),
-    Field("flags", 4, 1, "NEW: POST_ONLY, STP_OLDEST; ACCOUNT: ENABLE", enum=CommandFlag),
+    Field("flags", 4, 1, "NEW: POST_ONLY, STP_OLDEST; ACCOUNT: ENABLE, POSITION_LIMIT", enum=CommandFlag),
     Field("reserved", 5, 1, "ignored; send 0"),
     Field("symbol", 6, 2, f"symbol number; MASS_CANCEL: {ALL_SYMBOLS:#x} = all symbols"),
-    Field("account", 8, 4, "account entering the order; ACCOUNT/MASS_CANCEL: the account concerned"),
+    Field("account", 8, 4, "account entering the order; ACCOUNT/MASS_CANCEL/POSITION: the account concerned"),
     Field("qty", 12, 4, "NEW: quantity; REPLACE: new open quantity; SYMBOL: band high; "
                         "ACCOUNT: max order quantity; SNAPSHOT: depth"),
     Field("client_id", 16, 8, "the client's id for this command (REPLACE: the order's new id)"),
-    Field("price", 24, 4, "NEW (LIMIT)/REPLACE: limit price in ticks; SYMBOL: band low"),
+    Field("price", 24, 4, "NEW (LIMIT, STOP_LIMIT)/REPLACE: limit price in ticks; SYMBOL: band low"),
     Field("order_id", 28, 4, "CANCEL/REPLACE: the engine's order id of the target"),
     Field("max_notional", 24, 8, "ACCOUNT only: max price x quantity of one order",
           overlays=("price", "order_id")),
+    Field("stop", 32, 4, "NEW (STOP, STOP_LIMIT)/REPLACE of a waiting stop: stop price in ticks"),
+    Field("max_position", 32, 4, "ACCOUNT with flag POSITION_LIMIT: max position in each symbol, "
+                                 "either way", overlays=("stop",)),
+    Field("display", 36, 4, "NEW (LIMIT DAY/GTC): displayed quantity of an iceberg; 0: all displayed"),
+    Field("min_qty", 40, 4, "NEW (LIMIT or MARKET, IOC): least quantity to fill at once; 0: none"),
+    Field("reserved_tail", 44, 20, "ignored; send 0"),
 ))
 
 EVENT = RecordFormat("Event", 64, doc="Engine to host. Fields an event type does not use are 0.", fields=(
@@ -256,6 +287,16 @@ EVENT = RecordFormat("Event", 64, doc="Engine to host. Fields an event type does
     Field("resting_order_id", 44, 4, "FILL: the resting order's id"),
     Field("resting_account", 48, 4, "FILL: the resting order's account"),
     Field("resting_leaves", 52, 4, "FILL: the resting order's open qty after the fill"),
+    Field("stop", 44, 4, "ACCEPTED/REPLACED/TRIGGERED of a stop order: its stop price",
+          overlays=("resting_order_id",)),
+    Field("display", 48, 4, "ACCEPTED/REPLACED of an iceberg: its display quantity",
+          overlays=("resting_account",)),
+    Field("max_position", 32, 4, "POSITION: the account's max position (2^32-1: no limit)",
+          overlays=("price",)),
+    Field("open_buys", 40, 4, "POSITION: quantity of the account's buy orders resting or waiting",
+          overlays=("leaves",)),
+    Field("open_sells", 52, 4, "POSITION: quantity of its sell orders resting or waiting",
+          overlays=("resting_leaves",)),
     Field("ts_in", 56, 4, "cycle counter (low 32 bits) when the causing command entered the engine"),
     Field("ts_out", 60, 4, "cycle counter (low 32 bits) when the event left the engine"),
 ))
@@ -265,7 +306,7 @@ EVENT = RecordFormat("Event", 64, doc="Engine to host. Fields an event type does
 FILE_HEADER = RecordFormat("FileHeader", 32, doc="First 32 bytes of a .bin flow or .evt event file.", fields=(
     Field("magic", 0, 8, "b'FPGAXCMD' (commands) or b'FPGAXEVT' (events), as 8 ASCII bytes"),
     Field("version", 8, 2, "PROTOCOL_VERSION of the records"),
-    Field("record_size", 10, 2, "bytes per record: 32 (commands) or 64 (events)"),
+    Field("record_size", 10, 2, "bytes per record: 64 (version 1's commands: 32)"),
     Field("pool", 12, 4, "order pool N the order ids were resolved for (0: none used)"),
     Field("count", 16, 8, "number of records after the header"),
     Field("profile", 24, 8, "name of the engine profile the records were made for, ASCII, zero-padded "
@@ -274,6 +315,10 @@ FILE_HEADER = RecordFormat("FileHeader", 32, doc="First 32 bytes of a .bin flow 
 #: An account's limits from reset ("no limit"): the largest values the ACCOUNT fields hold.
 NO_QTY_LIMIT = (1 << COMMAND["qty"].bits) - 1
 NO_NOTIONAL_LIMIT = (1 << COMMAND["max_notional"].bits) - 1
+#: A POSITION event's max_position when the account has no position limit.
+NO_POSITION_LIMIT = (1 << COMMAND["max_position"].bits) - 1
+#: Bytes of a version-1 command record: version 2's first 32 bytes, the rest 0 in version 1's terms.
+COMMAND_V1_SIZE = 32
 
 COMMAND_MAGIC = int.from_bytes(b"FPGAXCMD", "little")
 EVENT_MAGIC = int.from_bytes(b"FPGAXEVT", "little")
@@ -282,6 +327,12 @@ COMMAND_DTYPE = COMMAND.dtype
 EVENT_DTYPE = EVENT.dtype
 
 
+
+#: What protocol version 2 added for the order types (docs/order-types.md), beyond the record's
+#: fields: the RTL does not implement them yet.
+ORDER_TYPE_OPCODES = frozenset({Opcode.POSITION})
+ORDER_TYPE_ORD_TYPES = frozenset({OrdType.STOP, OrdType.STOP_LIMIT})
+ORDER_TYPE_EVENTS = frozenset({EventType.TRIGGERED, EventType.REPLENISHED, EventType.POSITION})
 
 #: Event types that always acknowledge a command (CANCELED does when its reason is USER).
 ACK_TYPES = (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED)
@@ -297,11 +348,11 @@ def is_ack(event_type, reason):
 
 # -- Python objects for single records, derived from the formats above -----------------------
 
-def _record_class(fmt: RecordFormat, skip: tuple[str, ...], extra: dict[str, int] | None = None):
-    """A slots dataclass with one int attribute per primary field; overlay fields become
-    properties that read and write the bytes of the fields they overlay."""
+def _record_class(fmt: RecordFormat, extra: dict[str, int] | None = None):
+    """A slots dataclass with one int attribute per primary field but the reserved ones; overlay
+    fields become properties that read and write the bytes of the fields they overlay."""
     extra = extra or {}
-    spec = [(f.name, int, 0) for f in fmt.primary if f.name not in skip]
+    spec = [(f.name, int, 0) for f in fmt.primary if not f.is_reserved]
     cls = make_dataclass(fmt.name, spec + [(n, int, v) for n, v in extra.items()], slots=True)
     for f in fmt.fields:
         if f.overlays:
@@ -330,10 +381,10 @@ def _overlay_property(fmt: RecordFormat, field: Field) -> property:
 #: CANCEL/REPLACE by the client id of an order of the same account; the host (or an offline tool
 #: running the model) turns it into ``order_id``. ``ref = -1`` means "already resolved".
 #: ``max_notional`` is a property over ``price`` and ``order_id``, as on the wire.
-Command = _record_class(COMMAND, skip=("reserved",), extra={"ref": -1})
+Command = _record_class(COMMAND, extra={"ref": -1})
 #: One event as a Python object (reserved bytes dropped).
-Event = _record_class(EVENT, skip=("reserved",))
-Command.__doc__ = "One 32-byte command; see fpgax.spec.protocol.COMMAND."
+Event = _record_class(EVENT)
+Command.__doc__ = "One 64-byte command; see fpgax.spec.protocol.COMMAND."
 Event.__doc__ = "One 64-byte event; see fpgax.spec.protocol.EVENT."
 
 
@@ -376,6 +427,27 @@ def array_to_events(arr: np.ndarray) -> list:
     return array_to_records(EVENT, Event, arr)
 
 
+def upgrade_v1_commands(data) -> np.ndarray:
+    """Version-1 command records (32 bytes each) as version 2's, meaning what they meant: each in
+    the first 32 bytes of a zeroed 64-byte record (no stop, no iceberg, no min_qty, no position
+    limit), and the values version 1 rejected as unknown that version 2 defines -- opcode POSITION,
+    ord_type STOP/STOP_LIMIT, ACCOUNT's POSITION_LIMIT flag -- kept unknown (255, and flag bit 0x80),
+    so the engine rejects them with the reason it gave (a REJECTED echoes none of these fields)."""
+    view = memoryview(data).cast("B")
+    if len(view) % COMMAND_V1_SIZE:
+        raise ValueError(f"{len(view)} bytes is not a whole number of {COMMAND_V1_SIZE}-byte version-1 commands")
+    old = np.frombuffer(view, np.uint8).reshape(-1, COMMAND_V1_SIZE)
+    raw = np.zeros((len(old), COMMAND.size), np.uint8)
+    raw[:, :COMMAND_V1_SIZE] = old
+    arr = raw.view(COMMAND.dtype).reshape(-1)
+    arr["opcode"][arr["opcode"] == Opcode.POSITION] = 255
+    new = arr["opcode"] == Opcode.NEW
+    arr["ord_type"][new & np.isin(arr["ord_type"], (OrdType.STOP, OrdType.STOP_LIMIT))] = 255
+    account = arr["opcode"] == Opcode.ACCOUNT
+    arr["flags"][account & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0)] |= 0x80
+    return arr
+
+
 def decode(fmt: RecordFormat, data) -> np.ndarray:
     """Records from raw bytes (``bytes``, ``memoryview`` or a uint8 array): a structured array viewing
     the data, no copy and no per-record Python. Its columns are ``arr[name]``."""
@@ -391,7 +463,7 @@ def decode_columns(fmt: RecordFormat, data, check: tuple[str, ...] = ()) -> dict
     values their enum defines (a ValueError names the first bad record): for events ``type`` and
     ``reason`` -- not ``side``, which a REJECTED echoes from the command as it came."""
     arr = decode(fmt, data)
-    columns = {f.name: arr[f.name].copy() for f in fmt.primary if f.name != "reserved"}
+    columns = {f.name: arr[f.name].copy() for f in fmt.primary if not f.is_reserved}
     for name in check:
         valid = _valid_codes(fmt[name].enum)
         ok = valid[columns[name]]            # one table look-up per record (the field is one byte)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from fpgax.spec.protocol import PROTOCOL_VERSION
+from fpgax.spec.protocol import COMMAND, EVENT, PROTOCOL_VERSION
 
 #: ``MAGIC`` register: ASCII "FPGX", little-endian.
 KERNEL_MAGIC = int.from_bytes(b"FPGX", "little")
@@ -120,9 +120,9 @@ def _layout() -> tuple[Register, ...]:
         Register("ISR", 0x0C, 32, Access.RW, Kind.CONTROL, "interrupt status (see Irq); write 1 toggles"),
     ]
     arguments = [
-        ("cmd_buf", 64, "address of the command buffer (32-byte records, 64-byte aligned)"),
+        ("cmd_buf", 64, f"address of the command buffer ({COMMAND.size}-byte records, 64-byte aligned)"),
         ("cmd_count", 32, "number of commands in the buffer for this call"),
-        ("evt_buf", 64, "address of the event buffer (64-byte records, 64-byte aligned)"),
+        ("evt_buf", 64, f"address of the event buffer ({EVENT.size}-byte records, 64-byte aligned)"),
         ("evt_capacity", 32, "number of events the event buffer holds"),
     ]
     offset = 0x10

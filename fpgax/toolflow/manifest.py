@@ -1,6 +1,6 @@
 """``bitstreams/manifest.json``: what each built image is, written by the build, read by ``fpgax load``.
 
-    {"images": [{"file": "fpgax_u280.xclbin", "sha256": "...", "protocol_version": 1,
+    {"images": [{"file": "fpgax_u280.xclbin", "sha256": "...", "protocol_version": 2,
                  "kernel_version": 1, "profile": "u280", "parameters": {...EngineConfig...},
                  "data_width": 512, "git_revision": "...", "tools": {"vitis": "..."},
                  "date": "2026-11-24T12:00:00Z"}]}

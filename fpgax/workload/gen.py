@@ -6,6 +6,9 @@ and the same seed always gives the same flow. Prices follow a random walk per sy
 symbol's band; limit orders sit around the walk, some priced through the far side
 (marketable). A small share of admin commands (snapshots, halts with their resume, mass
 cancels, account disable/enable) and of malformed commands exercises the rest of the engine.
+The order types of the order-types issue come in at the shares ``stop``, ``iceberg``, ``min_qty``
+and ``position_limit`` ask for (0 by default: a flow without them is the same as before them,
+draw for draw).
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class GenOptions:
     #: one in four shifted by up to the profile's levels, beyond the price range or leaving
     #: resting orders outside (rejected); prices then follow the symbol's band
     band_moves: float = 0.0
+    stop: float = 0.0             #: new orders that are STOP or STOP_LIMIT (half each), stop beyond the walk
+    iceberg: float = 0.0          #: new resting limit orders that are icebergs (display up to half the qty)
+    min_qty: float = 0.0          #: new IOC orders (limit or market) with a minimum quantity
+    position_limit: float = 0.0   #: accounts given a position limit (ACCOUNT rows at the start)
 
 
 def options_help() -> dict[str, str]:
@@ -100,6 +107,10 @@ class _Generator:
             self.symbol_rows = [Command(opcode=Opcode.SYMBOL, symbol=s, price=low, qty=high)
                                 for s in range(opts.symbols)]
         self.high = high      # (the invalid commands' price one above it)
+        # the accounts with a position limit (each its own, a few orders' worth), set at the start
+        self.limits = {a: self.rng.randint(opts.max_qty, 10 * opts.max_qty) for a in range(opts.accounts)
+                       if opts.position_limit and self.rng.random() < opts.position_limit}
+        self.symbol_rows += [self.account_row(a, enabled=True) for a in sorted(self.limits)]
         self.mid = [(low + high) // 2] * opts.symbols
         self.pending: list[tuple[int, Command]] = []  # (due index, command): resumes, re-enables
         self.burst_symbol, self.burst_left = 0, 0
@@ -119,6 +130,16 @@ class _Generator:
         if self.o.burst and self.rng.random() < self.o.burst:
             self.burst_symbol, self.burst_left = self.rng.randrange(self.o.symbols), self.o.burst_len
         return self.rng.randrange(self.o.symbols)
+
+    def account_row(self, account: int, enabled: bool) -> Command:
+        """ACCOUNT: enable or disable, no quantity or notional limit, the account's position limit."""
+        cmd = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE if enabled else 0,
+                      qty=NO_QTY_LIMIT)
+        cmd.max_notional = NO_NOTIONAL_LIMIT
+        if account in self.limits:
+            cmd.flags |= CommandFlag.POSITION_LIMIT
+            cmd.max_position = self.limits[account]
+        return cmd
 
     def clamp(self, price: int, symbol: int) -> int:
         """``price`` within the symbol's band as it is now (the band rows', or moved)."""
@@ -148,6 +169,8 @@ class _Generator:
         cmd = Command(opcode=Opcode.NEW, account=account, client_id=self.client_id(account),
                       symbol=symbol, side=side, qty=r.randint(1, o.max_qty), ref=-1)
         sign = 1 if side == Side.BUY else -1
+        if o.stop and r.random() < o.stop:
+            return self.stop_order(cmd, mid, sign)
         if r.random() < o.market:
             cmd.ord_type, cmd.tif = OrdType.MARKET, r.choice((TimeInForce.IOC, TimeInForce.FOK))
         else:
@@ -164,6 +187,26 @@ class _Generator:
                 cmd.tif = TimeInForce.GTC if r.random() < o.gtc else TimeInForce.DAY
                 if r.random() < o.post_only:
                     cmd.flags |= CommandFlag.POST_ONLY
+                if o.iceberg and r.random() < o.iceberg:
+                    cmd.display = r.randint(1, max(1, cmd.qty // 2))
+        if cmd.tif == TimeInForce.IOC and o.min_qty and r.random() < o.min_qty:
+            cmd.min_qty = r.randint(1, cmd.qty)
+        if r.random() < o.stp_oldest:
+            cmd.flags |= CommandFlag.STP_OLDEST
+        return cmd
+
+    def stop_order(self, cmd: Command, mid: int, sign: int) -> Command:
+        """A STOP or STOP_LIMIT a few ticks beyond the walk on its side (a buy stop above, a sell
+        stop below; some at or through the last trade, rejected STOP_TRIGGERED), a STOP_LIMIT's
+        limit a few ticks past its stop."""
+        r, o = self.rng, self.o
+        cmd.stop = self.clamp(mid + sign * r.randint(-1, o.spread), cmd.symbol)
+        if r.random() < 0.5:
+            cmd.ord_type, cmd.tif = OrdType.STOP, r.choice((TimeInForce.DAY, TimeInForce.GTC))
+        else:
+            cmd.ord_type = OrdType.STOP_LIMIT
+            cmd.tif = r.choice((TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC))
+            cmd.price = self.clamp(cmd.stop + sign * r.randint(0, 5), cmd.symbol)
         if r.random() < o.stp_oldest:
             cmd.flags |= CommandFlag.STP_OLDEST
         return cmd
@@ -179,12 +222,16 @@ class _Generator:
             cmd.client_id = self.client_id(order.account)
             cmd.price = self.clamp(order.price + r.choice((0, 0, -1, 1, -2, 2)), order.symbol)
             cmd.qty = max(0, order.leaves + r.choice((-10, -1, 0, 5, 20)))
+            if order.waiting:   # a waiting stop: a new stop price too
+                cmd.stop = self.clamp(order.stop + r.choice((-2, -1, 1, 2)), order.symbol)
         return cmd
 
     def admin(self, index: int) -> Command:
         r, o = self.rng, self.o
         symbol = r.randrange(o.symbols)
-        kind = r.randrange(4)
+        kind = r.randrange(5 if o.position_limit else 4)
+        if kind == 4:
+            return Command(opcode=Opcode.POSITION, account=r.randrange(o.accounts), symbol=symbol)
         if kind == 0:
             return Command(opcode=Opcode.SNAPSHOT, symbol=symbol, qty=r.randint(1, self.config.snapshot_depth))
         if kind == 1:
@@ -195,12 +242,8 @@ class _Generator:
             self.pending.append((index + r.randint(5, 50), Command(opcode=Opcode.RESUME, symbol=symbol)))
             return Command(opcode=Opcode.HALT, symbol=symbol)
         account = r.randrange(o.accounts)
-        enable = Command(opcode=Opcode.ACCOUNT, account=account, flags=CommandFlag.ENABLE, qty=NO_QTY_LIMIT)
-        enable.max_notional = NO_NOTIONAL_LIMIT
-        self.pending.append((index + r.randint(5, 50), enable))
-        disable = Command(opcode=Opcode.ACCOUNT, account=account, flags=0, qty=NO_QTY_LIMIT)
-        disable.max_notional = NO_NOTIONAL_LIMIT
-        return disable
+        self.pending.append((index + r.randint(5, 50), self.account_row(account, enabled=True)))
+        return self.account_row(account, enabled=False)
 
     def band_move(self) -> Command:
         """SYMBOL: a band of random width around the symbol's walk, or shifted by up to the
@@ -220,11 +263,11 @@ class _Generator:
         cmd = self.new_order()
         kind = r.randrange(9)
         if kind == 0:
-            cmd.opcode = r.choice((0, 10, 255))
+            cmd.opcode = r.choice((0, max(Opcode) + 1, 255))
         elif kind == 1:
             cmd.side = r.randint(2, 255)
-        elif kind == 2:
-            cmd.ord_type = r.randint(2, 255)
+        elif kind == 2:   # (the draw as before the stop types, 2 and 3 moved to the first unknown type)
+            cmd.ord_type = max(r.randint(2, 255), max(OrdType) + 1)
         elif kind == 3:
             cmd.tif = r.randint(4, 255)
         elif kind == 4:  # POST_ONLY on an IOC: contradictory flags

@@ -12,6 +12,15 @@ engine) produced for it, and returns the ITCH messages, timestamps 0:
   REPLACED losing priority: when the command is over, Order Replace with the open quantity that
   rests at the new price (same reference number), or Order Delete if it traded away or was
   canceled by STP.
+* Waiting stops are never published. A stop's TRIGGERED is its arrival: from then on it is
+  published as a NEW (its Add Order when its own processing is over: at the next TRIGGERED, or
+  at the end of the command -- a released stop may trade against what the command rested).
+* Icebergs: only the displayed slice. The first slice is the order's Add Order (reference = order
+  id); each REPLENISHED is an Add Order of the new slice with a new reference, ``slice << 32 |
+  order id`` (slice 1, 2, ...: how many slices the order has shown before), the previous slice
+  having left the book when its executions took its shares to 0. Executions, cancels and deletes
+  name the current slice's reference. A REPLACED keeping priority cancels the shares its slice
+  lost (a reduction comes out of the reserve first).
 * SYMBOL accepted: Stock Directory. HALT / RESUME accepted: Stock Trading Action H / T.
 * ``start()``: System Event O, a Stock Directory per symbol, System Events S and Q.
   ``end()``: System Events M, E, C.
@@ -25,10 +34,24 @@ from fpgax.spec import itch
 from fpgax.spec.config import EngineConfig
 from fpgax.spec.protocol import EventFlag, EventType, Opcode, Side
 
+#: An iceberg slice's reference number: ``slice << SLICE_SHIFT | order id`` (ITCH's reference is 64 bits).
+SLICE_SHIFT = 32
+
+
+class Shown:
+    """A published order: its current reference, the shares shown, its open quantity (shown and
+    hidden), display quantity and slices so far."""
+
+    __slots__ = ("ref", "shown", "leaves", "display", "slices")
+
+    def __init__(self, order_id, shown, leaves, display):
+        self.ref, self.shown, self.leaves, self.display, self.slices = order_id, shown, leaves, display, 0
+
 
 class MarketDataModel:
     def __init__(self, config: EngineConfig, names=None, ticks=None):
         self.config = config
+        self.live: dict[int, Shown] = {}     # published resting orders, by order id
         self.names = [itch.symbol_name(n) for n in names] if names else [
             itch.default_symbol_name(s) for s in range(config.symbols)]
         self.ticks = list(ticks) if ticks else [itch.DEFAULT_TICK] * config.symbols
@@ -57,47 +80,83 @@ class MarketDataModel:
     def command(self, cmd, events) -> list[bytes]:
         """The messages of one command, given the events it produced (its acknowledgement first)."""
         out = []
-        pending = None  # the order this command may leave resting: [kind, event, leaves, dead]
+        pending: dict[int, list] = {}   # orders arriving in this command: id -> [kind, event, leaves, dead]
         for e in events:
             if e.type == EventType.ACCEPTED:
-                if cmd.opcode == Opcode.NEW:
-                    pending = ["add", e, e.qty, False]
+                if cmd.opcode == Opcode.NEW and not e.stop:      # a waiting stop is never published
+                    pending[e.order_id] = ["add", e, e.qty, False]
                 elif cmd.opcode == Opcode.SYMBOL:
                     out.append(itch.encode("R", stock_locate=e.symbol, stock=self.names[e.symbol]))
                 elif cmd.opcode in (Opcode.HALT, Opcode.RESUME):
                     out.append(itch.encode("H", stock_locate=e.symbol, stock=self.names[e.symbol],
                                            trading_state="H" if cmd.opcode == Opcode.HALT else "T"))
+            elif e.type == EventType.TRIGGERED:       # a released stop arrives: what came before is over
+                self._flush(pending, out)
+                pending[e.order_id] = ["add", e, e.qty, False]
             elif e.type == EventType.FILL:
-                out.append(itch.encode("E", stock_locate=e.symbol, order_reference_number=e.resting_order_id,
+                resting = self.live[e.resting_order_id]
+                out.append(itch.encode("E", stock_locate=e.symbol, order_reference_number=resting.ref,
                                        executed_shares=e.qty, match_number=e.seq))
-                if pending:
-                    pending[2] = e.leaves
+                resting.shown -= e.qty
+                resting.leaves = e.resting_leaves
+                if not resting.leaves:
+                    del self.live[e.resting_order_id]
+                if e.order_id in pending:
+                    pending[e.order_id][2] = e.leaves
+            elif e.type == EventType.REPLENISHED:
+                order = self.live[e.order_id]
+                order.slices += 1
+                order.ref = order.slices << SLICE_SHIFT | e.order_id
+                order.shown, order.leaves = e.qty, e.leaves
+                out.append(self._add(e, order.ref, e.qty))
             elif e.type == EventType.CANCELED:
-                if pending and e.order_id == pending[1].order_id:
-                    pending[3] = True  # the order of this command: never displayed as resting
-                else:
-                    out.append(itch.encode("D", stock_locate=e.symbol, order_reference_number=e.order_id))
-            elif e.type == EventType.REPLACED:
+                if e.order_id in pending:
+                    pending[e.order_id][3] = True  # an order of this command: never displayed as resting
+                elif e.order_id in self.live:
+                    out.append(itch.encode("D", stock_locate=e.symbol,
+                                           order_reference_number=self.live.pop(e.order_id).ref))
+                # (else a waiting stop: never published)
+            elif e.type == EventType.REPLACED and e.order_id in self.live:   # (not a waiting stop)
+                order = self.live[e.order_id]
                 if not e.flags & EventFlag.PRIORITY_KEPT:
-                    pending = ["replace", e, e.leaves, False]
-                elif e.qty > e.leaves:
-                    out.append(itch.encode("X", stock_locate=e.symbol, order_reference_number=e.order_id,
-                                           cancelled_shares=e.qty - e.leaves))
-            # REJECTED, LEVEL: nothing on the feed
-        if pending:
-            kind, e, leaves, dead = pending
-            rests = leaves > 0 and not dead
-            if kind == "add" and rests:
-                out.append(itch.encode("A", stock_locate=e.symbol, order_reference_number=e.order_id,
-                                       buy_sell_indicator="B" if e.side == Side.BUY else "S", shares=leaves,
-                                       stock=self.names[e.symbol], price=self._price(e.symbol, e.price)))
-            elif kind == "replace" and rests:
-                out.append(itch.encode("U", stock_locate=e.symbol, original_order_reference_number=e.order_id,
-                                       new_order_reference_number=e.order_id, shares=leaves,
-                                       price=self._price(e.symbol, e.price)))
-            elif kind == "replace":
-                out.append(itch.encode("D", stock_locate=e.symbol, order_reference_number=e.order_id))
+                    pending[e.order_id] = ["replace", e, e.leaves, False]
+                    continue
+                hidden = order.leaves - order.shown
+                hidden = max(0, hidden - (e.qty - e.leaves)) if e.qty > e.leaves else hidden + e.leaves - e.qty
+                shown = e.leaves - hidden
+                if shown < order.shown:
+                    out.append(itch.encode("X", stock_locate=e.symbol, order_reference_number=order.ref,
+                                           cancelled_shares=order.shown - shown))
+                order.shown, order.leaves = shown, e.leaves
+            # REJECTED, LEVEL, POSITION: nothing on the feed
+        self._flush(pending, out)
         return out
+
+    def _add(self, e, ref: int, shares: int) -> bytes:
+        return itch.encode("A", stock_locate=e.symbol, order_reference_number=ref,
+                           buy_sell_indicator="B" if e.side == Side.BUY else "S", shares=shares,
+                           stock=self.names[e.symbol], price=self._price(e.symbol, e.price))
+
+    def _flush(self, pending: dict, out: list) -> None:
+        """Publish what the orders that arrived rest, now that their processing is over."""
+        for order_id, (kind, e, leaves, dead) in pending.items():
+            rests = leaves > 0 and not dead
+            display = e.display            # (ACCEPTED's and REPLACED's; a released stop's is 0)
+            shown = min(display, leaves) if display else leaves
+            if kind == "add" and rests:
+                out.append(self._add(e, order_id, shown))
+                self.live[order_id] = Shown(order_id, shown, leaves, display)
+            elif kind == "replace":
+                old = self.live.pop(order_id)
+                if rests:
+                    out.append(itch.encode("U", stock_locate=e.symbol, original_order_reference_number=old.ref,
+                                           new_order_reference_number=old.ref, shares=shown,
+                                           price=self._price(e.symbol, e.price)))
+                    self.live[order_id] = Shown(old.ref, shown, leaves, display)
+                    self.live[order_id].slices = old.slices
+                else:
+                    out.append(itch.encode("D", stock_locate=e.symbol, order_reference_number=old.ref))
+        pending.clear()
 
 
 def feed(config: EngineConfig, commands, names=None, ticks=None, start=True) -> tuple[list[bytes], list[int]]:
