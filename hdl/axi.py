@@ -345,6 +345,40 @@ class AxiBurstWriter(wiring.Component):
         return m
 
 
+def _stage(m: Module, i, o, width: int, cells=None):
+    """A record a beat, through two registers (a skid buffer): ``o.payload`` is a register (``main``),
+    loaded from the beat or from the beat held behind it (``skid``), so the beat's source (a FIFO's
+    memory) meets one multiplexer LUT; and ``i.ready`` is a register (the skid is empty), so ``o``'s
+    ready does not reach into the source's logic. A record a cycle; one cycle of latency. ``cells``:
+    the enables and the selects a LUT per 32 bits (``enables_per_slice``)."""
+    main, skid = Signal(width, reset_less=True), Signal(width, reset_less=True)
+    main_have, skid_have = Signal(), Signal()
+    m.d.comb += [o.valid.eq(main_have), o.payload.eq(main), i.ready.eq(~skid_have)]
+    takes = i.valid & ~skid_have
+    with m.If(~main_have | o.ready):     # main goes (or is empty): the skid's beat, else the input's
+        m.d.sync += [main_have.eq(skid_have | takes), skid_have.eq(0)]
+    with m.Elif(takes):                  # main stays: the beat waits in the skid
+        m.d.sync += skid_have.eq(1)
+    terms = [i.valid, main_have, skid_have, o.ready]
+
+    def main_loads(x):
+        valid, main_have_, skid_have_, ready = x
+        return (not main_have_ or ready) and (skid_have_ or valid)
+
+    def skid_loads(x):
+        valid, main_have_, skid_have_, ready = x
+        return main_have_ and not ready and valid and not skid_have_
+
+    for (lo, hi, en), (_, _, from_skid) in zip(enables_per_slice(m, width, terms, main_loads, cells),
+                                               enables_per_slice(m, width, [skid_have], lambda x: x[0], cells),
+                                               strict=True):
+        with m.If(en):
+            m.d.sync += main[lo:hi].eq(Mux(from_skid, skid[lo:hi], i.payload[lo:hi]))
+    for lo, hi, en in enables_per_slice(m, width, terms, skid_loads, cells):
+        with m.If(en):
+            m.d.sync += skid[lo:hi].eq(i.payload[lo:hi])
+
+
 def _split(m: Module, i, o, in_width: int, out_width: int, cells=None):
     """Hold each word of ``i`` and hand it to ``o`` in ``in_width // out_width`` pieces, low first,
     one per cycle; a new word is taken in the cycle the last piece goes. Returns ``have``.
@@ -414,7 +448,8 @@ class RecordToBeats(wiring.Component):
 
 class BeatsToRecords(wiring.Component):
     """Turns beats of ``beat_width`` bits into records of ``record_width`` bits (low first):
-    several records per beat when the beat is wider, several beats per record when narrower."""
+    several records per beat when the beat is wider, several beats per record when narrower, and
+    a record a beat through a register stage when they are as wide."""
 
     def __init__(self, beat_width: int, record_width: int):
         if beat_width % record_width and record_width % beat_width:
@@ -424,9 +459,8 @@ class BeatsToRecords(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self.beat_width == self.record_width:   # same width: a wire
-            m.d.comb += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload),
-                         self.i.ready.eq(self.o.ready)]
+        if self.beat_width == self.record_width:   # same width: a register stage
+            _stage(m, self.i, self.o, self.beat_width, getattr(platform, "slice_cells", None))
         elif self.beat_width > self.record_width:
             _split(m, self.i, self.o, self.beat_width, self.record_width, getattr(platform, "slice_cells", None))
         else:

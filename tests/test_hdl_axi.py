@@ -69,7 +69,7 @@ def check_converter(dut, in_width, out_width, words, seed, platform=None):
 
 
 @pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["expressions", "slice_cells"])
-@pytest.mark.parametrize("beat,record", [(512, 256), (64, 256), (256, 256)])
+@pytest.mark.parametrize("beat,record", [(512, 256), (64, 256), (256, 256), (512, 512)])
 def test_beats_to_records(beat, record, platform):
     rng = random.Random(beat)
     check_converter(BeatsToRecords(beat, record), beat, record, [rng.getrandbits(beat) for _ in range(24)], beat,

@@ -9,7 +9,7 @@ tables are generated from them):
   engine's pool and profile, a random 128-bit session id, the creation time, and a CRC32C of the
   header itself;
 * then one frame per batch, in the order sent: a 16-byte batch header (marker ``BTCH``, the number
-  of 32-byte command records, the CRC32C of those records, the CRC32C of the batch header) and the
+  of 64-byte command records, the CRC32C of those records, the CRC32C of the batch header) and the
   records exactly as sent (order ids resolved).
 
 ``Journal`` writes one: it holds an exclusive lock (``fcntl.flock``) while open, so a second writer
@@ -48,7 +48,7 @@ JOURNAL_HEADER = RecordFormat("JournalHeader", 64, doc="First 64 bytes of a host
     Field("magic", 0, 8, "b'FPGAXJNL', as 8 ASCII bytes"),
     Field("format", 8, 2, f"journal format version ({JOURNAL_FORMAT})"),
     Field("version", 10, 2, "PROTOCOL_VERSION of the command records"),
-    Field("record_size", 12, 2, "bytes per command record (64)"),
+    Field("record_size", 12, 2, "bytes per command record (COMMAND.size; a journal of another size: refused)"),
     Field("reserved", 14, 2, "0"),
     Field("pool", 16, 4, "order pool N of the engine the commands were sent to"),
     Field("reserved2", 20, 4, "0"),

@@ -305,13 +305,17 @@ class MatchingModel:
     def _accept_admin(self, cmd: Command) -> None:
         self._emit(Event(type=ACCEPTED, symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account))
 
-    def _order_event(self, kind: EventType, order: Order, **fields) -> Event:
-        """An event naming one order: its side, symbol, client id, account, id and price (``fields``
-        may name overlay fields: ``stop``, ``display``)."""
-        event = Event(type=kind, side=order.side, symbol=order.symbol, client_id=order.client_id,
-                      account=order.account, order_id=order.order_id, price=order.price)
-        for name, value in fields.items():
-            setattr(event, name, value)
+    def _order_event(self, kind: EventType, order: Order, qty=0, leaves=0, reason=0, flags=0, stop=0,
+                     display=0) -> Event:
+        """An event naming one order: its side, symbol, client id, account, id and price; a stop's
+        ``stop`` and an iceberg's ``display`` (overlay fields, set only when the order has them)."""
+        event = Event(type=kind, reason=reason, flags=flags, side=order.side, symbol=order.symbol,
+                      client_id=order.client_id, account=order.account, order_id=order.order_id,
+                      price=order.price, qty=qty, leaves=leaves)
+        if stop:
+            event.stop = stop
+        if display:
+            event.display = display
         self._emit(event)
         return event
 
@@ -323,10 +327,9 @@ class MatchingModel:
     # -- positions [R-POSITION] ----------------------------------------------------------------
 
     def position(self, account: int, symbol: int) -> Position:
-        key = (account, symbol)
-        pos = self.positions.get(key)
+        pos = self.positions.get((account, symbol))
         if pos is None:
-            pos = self.positions[key] = Position()
+            pos = self.positions[account, symbol] = Position()
         return pos
 
     def _open(self, order: Order, qty: int) -> None:
@@ -491,6 +494,8 @@ class MatchingModel:
     def _release_stops(self, book: Book) -> None:
         """When a command ends, release the stops its trades triggered, one after another, each as
         the new order it becomes; the stops their trades trigger queue behind [R-STOP-ORDER]."""
+        if book.print_low is None:     # (no trade: nothing triggered)
+            return
         queue = deque(self._triggered(book))
         while queue:
             order = queue.popleft()
