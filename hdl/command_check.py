@@ -246,15 +246,7 @@ class CommandCheck(wiring.Component):
         rule("side", cmd.side > SELL, True)
         rule("ord_type", cmd.ord_type > p.OrdType.MARKET, True)
         rule("tif", (cmd.tif > FOK) | (market & (cmd.tif < IOC)), True)
-        # (with the order types' fields, which this engine does not implement yet (docs/order-types.md):
-        # a NEW with a display or a min_qty is rejected INVALID_FLAGS, never run as a plain order --
-        # their 64 bits ORed in three LUT levels, in the one verdict, so the reasons' sums of
-        # products keep their inputs)
-        cells = getattr(platform, "slice_cells", None)
-        order_type_fields = any_of_luts(m, [(None, list(Value.cast(cmd.display)) + list(Value.cast(cmd.min_qty)))],
-                                        cells)
-        rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC)))
-             | order_type_fields, True)
+        rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))), True)
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
         # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the

@@ -89,7 +89,6 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
 
     breaks = [
         lambda: setattr(cmd, "side", 2), lambda: setattr(cmd, "ord_type", rng.choice([1, 4, 255])),
-        lambda: setattr(cmd, rng.choice(["display", "min_qty"]), 1 << rng.randrange(32)),
         lambda: setattr(cmd, "tif", rng.choice([0, 1, 4])), lambda: setattr(cmd, "flags", rng.choice([1, 3, 4, 0x80])),
         lambda: setattr(cmd, "account", rng.choice([CONFIG.accounts, CONFIG.accounts + 1, 1 << 20])),
         lambda: setattr(cmd, "symbol", rng.choice([CONFIG.symbols, CONFIG.symbols + 2, p.ALL_SYMBOLS, 0x1234])),
@@ -124,16 +123,9 @@ def rows(model: MatchingModel, cmd: Command) -> dict:
 
 
 def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
-    """The model's reason, in the RTL's subset of the rules (docs/order-types.md): a NEW with a
-    display or a min_qty, which the RTL does not implement yet, is rejected INVALID_FLAGS where the
-    model checks the flags (after side, type and time in force)."""
     events = model.apply(cmd)
     first = events[0]
-    reason = Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
-    early = (Reason.INVALID_SIDE, Reason.INVALID_TYPE, Reason.INVALID_TIF)
-    if cmd.opcode == Opcode.NEW and (cmd.display or cmd.min_qty) and reason not in early:
-        return Reason.INVALID_FLAGS
-    return reason
+    return Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
 
 
 @pytest.mark.parametrize("seed,pipelined,compared,slices", [

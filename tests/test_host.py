@@ -168,6 +168,35 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
     assert recovered["book"] == outputs["model"]["book"]
 
 
+@pytest.mark.parametrize("backend", ["rtl", "sim"])
+def test_the_rtl_rejects_the_order_types_it_does_not_implement(backend, tmp_path, capsys):
+    """Until the RTL implements the order types (docs/order-types.md) it rejects them -- a STOP
+    INVALID_TYPE, an iceberg or a min_qty INVALID_FLAGS (the kernel marks such a NEW, on the card and
+    on the simulated kernel; the engine's harness as the kernel does), a position limit
+    INVALID_FLAGS, POSITION INVALID_OPCODE -- and never runs one as a plain order, which the model
+    would have traded."""
+    flow = tmp_path / "f.csv"
+    flow.write_text("\n".join(["action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty",
+                               "NEW,1,1,0,S,LIMIT,DAY,10,5,,,,",
+                               "NEW,2,1,0,B,STOP,DAY,,5,,10,,",
+                               "NEW,2,2,0,B,LIMIT,DAY,10,9,,,3,",
+                               "NEW,2,3,0,B,LIMIT,IOC,10,9,,,,2",
+                               "ACCOUNT,3,,,,ENABLE,,,,,100,,",
+                               "POSITION,1,4,0,,,,,,,,,",
+                               "NEW,2,4,0,B,LIMIT,DAY,10,1,,,,"]) + "\n")
+    assert main(["replay", str(flow), "--profile", "tiny", "--backend", backend, "--events",
+                 str(tmp_path / "e.jsonl"), "--json", "-"]) == 0
+    capsys.readouterr()
+    events = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    firsts = [e for e in events if e["type"] in ("ACCEPTED", "REJECTED")]
+    assert [(e["type"], e["reason"]) for e in firsts] == [
+        ("ACCEPTED", None), ("REJECTED", "INVALID_TYPE"), ("REJECTED", "INVALID_FLAGS"),
+        ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_OPCODE"),
+        ("ACCEPTED", None)]
+    fills = [e for e in events if e["type"] == "FILL"]
+    assert len(fills) == 1 and fills[0]["qty"] == 1      # only the last NEW traded
+
+
 def test_recover_refuses_a_journal_of_another_pool(tmp_path, capsys):
     journal = tmp_path / "j.jnl"
     Exchange(ModelBackend(CONFIG), journal).submit(csv("NEW,1,1,0,B,LIMIT,DAY,10,5,"), records=True)

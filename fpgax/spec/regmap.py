@@ -223,6 +223,26 @@ def _check() -> None:
 _check()
 
 
+#: The flag bit the host sets on a NEW that uses order-type fields the engine does not implement yet
+#: (``display``, ``min_qty``; docs/order-types.md): no CommandFlag, so the engine rejects the NEW
+#: INVALID_FLAGS instead of running it as a plain order (``engine_commands``).
+UNSUPPORTED_FLAG = 0x80
+
+
+def engine_commands(array):
+    """Commands as the host hands them to the kernel (and the test harnesses to the engine): a NEW
+    with ``display`` or ``min_qty`` marked with ``UNSUPPORTED_FLAG``; a copy where any is marked."""
+    from fpgax.spec.protocol import CommandFlag, Opcode
+
+    assert not UNSUPPORTED_FLAG & (max(CommandFlag) * 2 - 1)
+    marked = (array["opcode"] == Opcode.NEW) & ((array["display"] != 0) | (array["min_qty"] != 0))
+    if not marked.any():
+        return array
+    array = array.copy()
+    array["flags"][marked] |= UNSUPPORTED_FLAG
+    return array
+
+
 def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> int:
     """Events the kernel reserves for one command before it hands it to the engine (the
     precise worst case given the orders resting, ``live``): an order meets each resting order at
@@ -240,4 +260,5 @@ def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> 
 
 
 __all__ = ["REGISTERS", "BY_NAME", "ARGUMENTS", "Register", "Ctrl", "Irq", "Status", "KERNEL_MAGIC",
-           "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events"]
+           "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events", "UNSUPPORTED_FLAG",
+           "engine_commands"]

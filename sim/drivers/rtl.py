@@ -30,6 +30,7 @@ from fpgax.errors import FpgaxError
 from fpgax.formats.flows import read_records, write_records
 from fpgax.progress import Step
 from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
 from fpgax.spec.config import EngineConfig
 
 from .axi_memory import HBM_BASE, HBM_LATENCY
@@ -279,7 +280,7 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
         raise RtlError(f"memory ready {memory_ready}: a chance in (0, 1]")
     if memory_log and not has_depth_bus(config):
         raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
-    array = commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands)
+    array = rm.engine_commands(commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands))
     binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
