@@ -354,12 +354,19 @@ def _stage(m: Module, i, o, width: int, cells=None):
     main, skid = Signal(width, reset_less=True), Signal(width, reset_less=True)
     main_have, skid_have = Signal(), Signal()
     m.d.comb += [o.valid.eq(main_have), o.payload.eq(main), i.ready.eq(~skid_have)]
-    takes = i.valid & ~skid_have
-    with m.If(~main_have | o.ready):     # main goes (or is empty): the skid's beat, else the input's
-        m.d.sync += [main_have.eq(skid_have | takes), skid_have.eq(0)]
-    with m.Elif(takes):                  # main stays: the beat waits in the skid
-        m.d.sync += skid_have.eq(1)
     terms = [i.valid, main_have, skid_have, o.ready]
+
+    def main_next(x):                    # main goes (or is empty): the skid's beat, else the input's
+        valid, main_have_, skid_have_, ready = x
+        return (skid_have_ or valid) if (not main_have_ or ready) else True
+
+    def skid_next(x):                    # main stays: a beat taken waits in the skid
+        valid, main_have_, skid_have_, ready = x
+        return main_have_ and not ready and (skid_have_ or valid)
+
+    # (each flag's next value one LUT of the four, as a slice cell in synthesis: the reset, the
+    # kernel's and ``clear``, then reaches the flip-flop's reset, not a second LUT)
+    m.d.sync += [main_have.eq(lut_of(m, terms, main_next, cells)), skid_have.eq(lut_of(m, terms, skid_next, cells))]
 
     def main_loads(x):
         valid, main_have_, skid_have_, ready = x
