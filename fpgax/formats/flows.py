@@ -33,6 +33,8 @@ from fpgax.spec.protocol import (
     FILE_HEADER,
     NO_NOTIONAL_LIMIT,
     NO_QTY_LIMIT,
+    ORDER_TYPE_OPCODES,
+    ORDER_TYPE_ORD_TYPES,
     PROTOCOL_VERSION,
     READABLE_VERSIONS,
     Command,
@@ -48,6 +50,7 @@ from fpgax.spec.protocol import (
     array_to_commands,
     commands_to_array,
     upgrade_v1_commands,
+    uses_order_type_fields,
 )
 
 #: The longest line a CSV flow may have (a row is far shorter; anything longer is not a flow).
@@ -280,9 +283,9 @@ def order_type_mask(arr: np.ndarray) -> np.ndarray:
     icebergs, minimum quantity and positions"): a STOP/STOP_LIMIT NEW, a NEW with a display or a
     min_qty, a REPLACE with a stop price, an ACCOUNT with POSITION_LIMIT, a POSITION."""
     op = arr["opcode"]
-    new = (op == Opcode.NEW) & (np.isin(arr["ord_type"], (OrdType.STOP, OrdType.STOP_LIMIT))
-                                | (arr["display"] != 0) | (arr["min_qty"] != 0))
-    return (new | ((op == Opcode.REPLACE) & (arr["stop"] != 0)) | (op == Opcode.POSITION)
+    stops = (op == Opcode.NEW) & np.isin(arr["ord_type"], list(ORDER_TYPE_ORD_TYPES))
+    return (stops | uses_order_type_fields(arr) | ((op == Opcode.REPLACE) & (arr["stop"] != 0))
+            | np.isin(op, list(ORDER_TYPE_OPCODES))
             | ((op == Opcode.ACCOUNT) & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0)))
 
 

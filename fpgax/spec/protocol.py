@@ -334,6 +334,11 @@ ORDER_TYPE_OPCODES = frozenset({Opcode.POSITION})
 ORDER_TYPE_ORD_TYPES = frozenset({OrdType.STOP, OrdType.STOP_LIMIT})
 ORDER_TYPE_EVENTS = frozenset({EventType.TRIGGERED, EventType.REPLENISHED, EventType.POSITION})
 
+
+def uses_order_type_fields(arr: np.ndarray) -> np.ndarray:
+    """Which records are a NEW with an iceberg's ``display`` or a ``min_qty`` (column-wise)."""
+    return (arr["opcode"] == Opcode.NEW) & ((arr["display"] != 0) | (arr["min_qty"] != 0))
+
 #: Event types that always acknowledge a command (CANCELED does when its reason is USER).
 ACK_TYPES = (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED)
 
@@ -440,9 +445,9 @@ def upgrade_v1_commands(data) -> np.ndarray:
     raw = np.zeros((len(old), COMMAND.size), np.uint8)
     raw[:, :COMMAND_V1_SIZE] = old
     arr = raw.view(COMMAND.dtype).reshape(-1)
-    arr["opcode"][arr["opcode"] == Opcode.POSITION] = 255
+    arr["opcode"][np.isin(arr["opcode"], list(ORDER_TYPE_OPCODES))] = 255
     new = arr["opcode"] == Opcode.NEW
-    arr["ord_type"][new & np.isin(arr["ord_type"], (OrdType.STOP, OrdType.STOP_LIMIT))] = 255
+    arr["ord_type"][new & np.isin(arr["ord_type"], list(ORDER_TYPE_ORD_TYPES))] = 255
     account = arr["opcode"] == Opcode.ACCOUNT
     arr["flags"][account & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0)] |= 0x80
     return arr

@@ -232,10 +232,10 @@ UNSUPPORTED_FLAG = 0x80
 def engine_commands(array):
     """Commands as the host hands them to the kernel (and the test harnesses to the engine): a NEW
     with ``display`` or ``min_qty`` marked with ``UNSUPPORTED_FLAG``; a copy where any is marked."""
-    from fpgax.spec.protocol import CommandFlag, Opcode
+    from fpgax.spec.protocol import CommandFlag, uses_order_type_fields
 
     assert not UNSUPPORTED_FLAG & (max(CommandFlag) * 2 - 1)
-    marked = (array["opcode"] == Opcode.NEW) & ((array["display"] != 0) | (array["min_qty"] != 0))
+    marked = uses_order_type_fields(array)
     if not marked.any():
         return array
     array = array.copy()
