@@ -33,7 +33,11 @@ def gate_flow(config, n, seed):
         orders = [model.order(x) for x in ids if model.order(x) is not None]
         ids = [o.order_id for o in orders]      # (the live ones: a long flow's list stays short)
         r = rng.random()
-        if r < 0.5 or not orders:
+        if model.books[symbol].halted and (r < 0.5 or not orders) and rng.random() < 0.3:
+            # (a halted symbol resumed soon: with every order canceled and both symbols halted, the
+            # flow would otherwise be NEWs rejected SYMBOL_HALTED to its end)
+            cmd = p.Command(opcode=OP.RESUME, symbol=symbol, client_id=client)
+        elif r < 0.5 or not orders:
             side = rng.randrange(2)
             price = mid - rng.randrange(1, 48) if side == p.Side.BUY else mid + rng.randrange(1, 48)
             cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, qty=rng.randrange(1, 9),
