@@ -247,11 +247,20 @@ class CommandCheck(wiring.Component):
         rule("ord_type", cmd.ord_type > p.OrdType.MARKET, True)
         rule("tif", (cmd.tif > FOK) | (market & (cmd.tif < IOC)), True)
         rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))), True)
+        # [R-MIN-QTY] a min_qty only on a LIMIT or MARKET IOC (INVALID_FLAGS), and not above the
+        # quantity (INVALID_QTY): verdicts of their own, ORed into those reasons' (the flags'
+        # verdict had gone to five LUTs with it)
+        # (only the tif's two low bits: a type but LIMIT or MARKET, a tif above FOK, fail the
+        # rules before it -- INVALID_TYPE, INVALID_TIF -- whatever this verdict says)
+        cells = getattr(platform, "slice_cells", None)
+        has_min_qty = ~none_of_luts(m, list(Value.cast(cmd.min_qty)), cells)
+        rule("min_qty_flags", has_min_qty & (cmd.tif[:2] != IOC), True)
+        rule("min_qty_over", cmd.min_qty > cmd.qty, True)
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
         # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the
         # handshake's choice)
-        rule("qty_zero", none_of_luts(m, list(Value.cast(cmd.qty)), getattr(platform, "slice_cells", None)), True)
+        rule("qty_zero", none_of_luts(m, list(Value.cast(cmd.qty)), cells), True)
         rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
         rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, getattr(platform, "slice_cells", None)), True)
@@ -304,9 +313,9 @@ class CommandCheck(wiring.Component):
         # each family's rules, in order: (the rules whose verdicts fail it, its reason)
         families = {
             "new": [(("side",), R.INVALID_SIDE), (("ord_type",), R.INVALID_TYPE), (("tif",), R.INVALID_TIF),
-                    (("new_flags",), R.INVALID_FLAGS), (("account_id",), R.UNKNOWN_ACCOUNT),
+                    (("new_flags", "min_qty_flags"), R.INVALID_FLAGS), (("account_id",), R.UNKNOWN_ACCOUNT),
                     (("disabled",), R.ACCOUNT_DISABLED), (("symbol_id",), R.UNKNOWN_SYMBOL),
-                    (("halted",), R.SYMBOL_HALTED), (("qty_zero",), R.INVALID_QTY),
+                    (("halted",), R.SYMBOL_HALTED), (("qty_zero", "min_qty_over"), R.INVALID_QTY),
                     (("qty_limit",), R.QTY_LIMIT), (("new_band",), R.PRICE_OUT_OF_BAND)],
             "target": [(("account_id",), R.UNKNOWN_ACCOUNT),
                        (("unknown_order", "symbol_id"), R.UNKNOWN_ORDER), (("not_owner",), R.NOT_OWNER)],

@@ -312,6 +312,9 @@ class PipelinedEngine(wiring.Component):
                     "snapshot": OP.SNAPSHOT}
         op = {name: Signal(name=f"op_{name}") for name in op_codes}
         op_invalid, market, qty_zero = Signal(), Signal(), Signal()
+        # a NEW with a min_qty (from t1): its FOK-like walk [R-MIN-QTY], with ``walk_need`` (from t2)
+        # what the walk must find -- the min_qty, or a FOK's quantity
+        min_walk, walk_need = Signal(), Signal(32)
         row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
         if row_cells is not None:       # (two LUT levels each: ``opcode_lows``)
             low, high_zero = opcode_lows(m, pay.opcode, list(op_codes.values()), row_cells)
@@ -324,7 +327,9 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
-                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay.qty)), row_cells))]
+                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay.qty)), row_cells)),
+                         min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(pay.min_qty)), row_cells))]
+        m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
         target = pay.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
@@ -1229,7 +1234,9 @@ class PipelinedEngine(wiring.Component):
                        for i in range(len(verdict.as_value()))))
         with m.If(planning):
             m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
-                         plan.match.eq(trades & (tif != FOK)), plan.fok.eq(trades & (tif == FOK)),
+                         # (a NEW with a min_qty walks as a FOK does first: ``min_walk``, never a REPLACE's)
+                         plan.match.eq(trades & (tif != FOK) & ~min_walk),
+                         plan.fok.eq(trades & ((tif == FOK) | min_walk)),
                          plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
                          plan.at_best.eq(joins)]
 
@@ -1334,7 +1341,8 @@ class PipelinedEngine(wiring.Component):
         walk_side = Signal()          # HALT, SNAPSHOT: the side walked
         total = Signal(k + 33)        # SNAPSHOT: the level's quantity so far
         total_over = Signal()         # SNAPSHOT: total[32:] != 0
-        short = Signal(32)            # FOK: what the orders walked so far leave unfilled (from its qty)
+        short = Signal(32)            # FOK, min_qty: what the orders walked so far leave unfilled (from ``walk_need``)
+        min_unmet = Signal()          # a min_qty NEW's walk has not found it (from DECIDE): LEFT_OVER's MIN_QTY
         count = Signal(k + 1)         # SNAPSHOT: the level's orders so far
         levels_left = Signal(32)      # SNAPSHOT: the side's levels still to send after the one summed
         levels_zero = Signal()        # levels_left == 0, a register of its own
@@ -1356,7 +1364,7 @@ class PipelinedEngine(wiring.Component):
             """What a walk walks (loaded whether or not it starts: DECIDE loads it in every cycle)."""
             m.d.sync += [walk_in.by_account.eq(by_account), walk_in.account.eq(account),
                          walk_in.book.eq(book), walk_in.level.eq(level), walk_in.down.eq(down),
-                         short.eq(cmd.qty)]
+                         short.eq(walk_need)]
 
         def rest(at_best):
             """The order onto its level and account list (the rester, on its own from here: the next
@@ -1446,8 +1454,8 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += replacing.eq(0)   # (a command may end in any state; ``walking``: below)
                 fsm.goto("T1")
-        # (t1, registered: a NEW that is not a FOK; the rester running on rests its order at the best
-        # of the book the NEW trades against -- neither changes before t2)
+        # (t1, registered: a NEW that does not walk first -- a FOK, a min_qty; the rester running on
+        # rests its order at the best of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
         # (the books' compare two LUT levels of slice cells, the symbols three bit pairs to a LUT, the
         # side and ``rest_at_best`` in a LUT of their own: the mapper had chained four LUTs)
@@ -1455,7 +1463,7 @@ class PipelinedEngine(wiring.Component):
         side_opposite = lut_of(m, [rest_book[0], cmd.side[0]], lambda x: x[0] != x[1], row_cells)
         side_opposite_at_best = lut_of(m, [rest_book[0], cmd.side[0], rest_at_best],
                                        lambda x: x[0] != x[1] and x[2], row_cells)
-        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK)),
+        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK) & ~min_walk),     # (nor a min_qty's: it walks)
                      rest_same_book.eq(lut_of(m, [*book_chunks, side_opposite], all, row_cells)),
                      rest_near.eq(lut_of(m, [*book_chunks, side_opposite_at_best], all, row_cells))]
         if self.checks:
@@ -1836,7 +1844,7 @@ class PipelinedEngine(wiring.Component):
                          gen.eq(Mux(op["replace"], tgt.gen, next_gen)), leaves.eq(cmd.qty),
                          walk_kind.eq(_pick((op["halt"], Walk.HALT), (op["snapshot"], Walk.SNAPSHOT),
                                             (op["mass"], Walk.MASS), (op["new"], Walk.FOK))),
-                         walk_fok.eq(op["new"]),
+                         walk_fok.eq(op["new"]), min_unmet.eq(min_walk),
                          walk_side.eq(BUY), rest_book.eq(own_book), rest_at_best.eq(plan.at_best)]
             with m.If(op["symbol"]):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
@@ -2095,7 +2103,8 @@ class PipelinedEngine(wiring.Component):
                                    | ((lists_quiet & ((ended | ~resting_kind)) == (ae_to_unlink | ae_to_left_over))
                                       & ~release), "AGGRESSOR_END's moves as its branches")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
-            emit(E.CANCELED, Mux(atif == FOK, R.FOK, R.IOC), when=events.w_rdy & gone.w.ready, side=cmd.side,
+            emit(E.CANCELED, Mux(atif == FOK, R.FOK, Mux(min_unmet, R.MIN_QTY, R.IOC)),
+                 when=events.w_rdy & gone.w.ready, side=cmd.side,
                  symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,
                  price=a_price, qty=leaves)
             with m.If(release):           # (its event taken, room in the gone queue: below)
@@ -3137,6 +3146,7 @@ class PipelinedEngine(wiring.Component):
                         # take or an order of its own it may not cancel; passes its own orders;
                         # stops, to MATCH, at the order that fills it)
                         with m.If(~fok_stops & ~visit.own & fok_fills):
+                            m.d.sync += min_unmet.eq(0)   # (a min_qty NEW trades: what is left canceled IOC)
                             # (the deep mode: FOK_FILLED, where a level walked from HBM goes out first)
                             fsm.goto("FOK_FILLED" if deep else "MATCH")
             # no order left: a MASS_CANCEL's walk is done, a side's walk goes on to its end (a

@@ -82,7 +82,8 @@ def test_replay_reports_positions(capsys):
 def test_compare_refuses_a_flow_with_order_types_up_front(capsys):
     """The RTL does not implement the order types yet: compare says so before it builds anything."""
     code, _, err = run(capsys, "compare", SCENARIOS / "29_stop_cascade.csv")
-    assert code == 2 and "3 commands use the order types" in err and "command 5" in err
+    assert code == 2 and "3 commands use order types the RTL does not implement yet" in err and "command 5" in err
+    assert "stop, iceberg, position" in err     # (min_qty it implements)
 
 
 def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):

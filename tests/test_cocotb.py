@@ -20,7 +20,8 @@ from fpgax.spec.config import profile
 from fpgax.workload.gen import GenOptions, generate
 
 ROOT = Path(__file__).resolve().parent.parent
-# (the scenarios the RTL runs: not yet those of the order types, docs/order-types.md)
+# (the scenarios of every size: those of the order types are written for the sim size, prices beyond
+# tiny's band, and run on the RTL in tests/test_rtl_diff.py)
 SCENARIOS = [path for path in sorted((ROOT / "tests" / "scenarios").glob("*.csv")) if not uses_order_types(path)]
 # (the sim size in `make regress`: the sim-size RTL is compared with the model in `make test` by
 # the Verilator harness, tests/test_rtl_diff.py; this bench's tiny size keeps the cocotb path there)

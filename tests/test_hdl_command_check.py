@@ -68,6 +68,8 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
                   flags=rng.choice([0, 2]) if opcode == Opcode.NEW else 0, symbol=symbol, account=account,
                   qty=rng.randint(1, 40), price=rng.randint(book.band_low, book.band_high),
                   order_id=order_id, client_id=rng.randrange(1 << 64))
+    if opcode == Opcode.NEW and tif == p.TimeInForce.IOC and rng.random() < 0.3:
+        cmd.min_qty = rng.randint(1, cmd.qty)          # [R-MIN-QTY], well-formed
     if opcode == Opcode.SYMBOL:
         cmd.price, cmd.qty = sorted(rng.sample(range(1, 64), 2))
     if opcode == Opcode.SNAPSHOT:
@@ -100,6 +102,8 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
         lambda: setattr(cmd, "account", (account + 1) % CONFIG.accounts),   # not the target's owner
         lambda: setattr(cmd, "symbol", (symbol + 1) % CONFIG.symbols),      # not the target's symbol
         disable, halt, qty_limit, notional,
+        # a min_qty on any order (INVALID_FLAGS but on an IOC), up to and past its quantity (INVALID_QTY)
+        lambda: setattr(cmd, "min_qty", rng.choice([1, cmd.qty, min(cmd.qty + 1, (1 << 32) - 1), (1 << 32) - 1])),
     ]
     for broken in rng.sample(breaks, rng.choice([0, 1, 1, 2, 2, 3])):
         broken()

@@ -21,9 +21,10 @@ from tests.deep_flows import far_events, gate_flow
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed, symbols=None):
+def random_flow(config, n, seed, symbols=None, min_qty=0.0):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
-    (books cross often), on the first two symbols (or ``symbols``), and the model's events for them."""
+    (books cross often), on the first two symbols (or ``symbols``), and the model's events for them.
+    ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn)."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -58,6 +59,8 @@ def random_flow(config, n, seed, symbols=None):
                             price=0 if market else mid + rng.randrange(-6, 7))
             if rng.random() < 0.02:       # out of band, or zero
                 cmd.price = rng.choice([0, hi + 5]) if not market else 0
+            if min_qty and tif == p.TimeInForce.IOC and rng.random() < min_qty:
+                cmd.min_qty = rng.randint(1, cmd.qty + 1)      # (qty + 1: INVALID_QTY)
         elif r < 0.8:
             order_id, symbol, account = a_target()
             order = model.order(order_id)
@@ -177,6 +180,20 @@ def test_pipelined_engine_agrees_with_the_model(size, seed, n, idle, stall, cell
     for kind in wanted:
         assert kind in kinds, kind
     received = run(config, commands, expected, seed, idle, stall, cells)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_min_qty_orders_agree_with_the_model():
+    """[R-MIN-QTY] in amaranth.sim with the engine's assertions: IOC orders (limit and MARKET) with a
+    minimum quantity, met, missed and above their quantity, among every other command."""
+    config = profile("tiny")
+    commands, expected = random_flow(config, 400, 5, min_qty=0.8)
+    kinds = {(e.type, e.reason) for e in expected}
+    for kind in [(E.CANCELED, p.Reason.MIN_QTY), (E.CANCELED, p.Reason.IOC), (E.REJECTED, p.Reason.INVALID_QTY)]:
+        assert kind in kinds, kind
+    assert any(c.min_qty and e.type == E.FILL and e.client_id == c.client_id for c in commands for e in expected)
+    received = run(config, commands, expected, 5, 0.3, 0.5, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
 

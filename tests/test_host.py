@@ -170,17 +170,17 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
 
 @pytest.mark.parametrize("backend", ["rtl", "sim"])
 def test_the_rtl_rejects_the_order_types_it_does_not_implement(backend, tmp_path, capsys):
-    """Until the RTL implements the order types (docs/order-types.md) it rejects them -- a STOP
-    INVALID_TYPE, an iceberg or a min_qty INVALID_FLAGS (the kernel marks such a NEW, on the card and
+    """Until the RTL implements all the order types (docs/order-types.md) it rejects those it lacks
+    -- a STOP INVALID_TYPE, an iceberg INVALID_FLAGS (the kernel marks such a NEW, on the card and
     on the simulated kernel; the engine's harness as the kernel does), a position limit
     INVALID_FLAGS, POSITION INVALID_OPCODE -- and never runs one as a plain order, which the model
-    would have traded."""
+    would have traded. A min_qty it implements: 6 of the 5 resting, canceled MIN_QTY untraded."""
     flow = tmp_path / "f.csv"
     flow.write_text("\n".join(["action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty",
                                "NEW,1,1,0,S,LIMIT,DAY,10,5,,,,",
                                "NEW,2,1,0,B,STOP,DAY,,5,,10,,",
                                "NEW,2,2,0,B,LIMIT,DAY,10,9,,,3,",
-                               "NEW,2,3,0,B,LIMIT,IOC,10,9,,,,2",
+                               "NEW,2,3,0,B,LIMIT,IOC,10,9,,,,6",
                                "ACCOUNT,3,,,,ENABLE,,,,,100,,",
                                "POSITION,1,4,0,,,,,,,,,",
                                "NEW,2,4,0,B,LIMIT,DAY,10,1,,,,"]) + "\n")
@@ -191,8 +191,10 @@ def test_the_rtl_rejects_the_order_types_it_does_not_implement(backend, tmp_path
     firsts = [e for e in events if e["type"] in ("ACCEPTED", "REJECTED")]
     assert [(e["type"], e["reason"]) for e in firsts] == [
         ("ACCEPTED", None), ("REJECTED", "INVALID_TYPE"), ("REJECTED", "INVALID_FLAGS"),
-        ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_OPCODE"),
+        ("ACCEPTED", None), ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_OPCODE"),
         ("ACCEPTED", None)]
+    canceled = [(e["client_id"], e["reason"], e["qty"]) for e in events if e["type"] == "CANCELED"]
+    assert canceled == [(3, "MIN_QTY", 9)]
     fills = [e for e in events if e["type"] == "FILL"]
     assert len(fills) == 1 and fills[0]["qty"] == 1      # only the last NEW traded
 

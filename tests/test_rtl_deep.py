@@ -17,6 +17,7 @@ from fpgax.errors import FpgaxError
 from fpgax.formats.flows import Flow, parse_csv
 from fpgax.sim.drivers import rtl
 from fpgax.sim.drivers.differential import compare
+from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, profile
 from fpgax.toolflow.clock import modelled_clock
 from fpgax.workload.gen import GenOptions, generate
@@ -186,6 +187,46 @@ def test_a_fok_looks_ahead_into_hbm():
         assert result.divergence is None, result.divergence.report()
 
 
+def test_a_min_qty_looks_ahead_into_hbm():
+    """[R-MIN-QTY] in the deep mode: an IOC's minimum quantity is looked for as a FOK's quantity is,
+    on into HBM a level at a time (the same two books: three levels of each side in HBM), then the
+    order trades what it can, or is canceled MIN_QTY untraded: a limit one share short in HBM, a
+    limit met there, a MARKET sell one short of the whole side and one that takes it all, a walk
+    stopped at once by the account's own order (cancel-newest) and one passing them (STP_OLDEST)."""
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,,,,"]
+    client = 0
+
+    def book():
+        nonlocal client
+        for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
+                            ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
+            for k in range(2):
+                client += 1
+                rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},,,,")
+    book()
+    rows += ["NEW,3,100,0,B,LIMIT,IOC,1392,40,,,,34", "NEW,3,101,0,B,LIMIT,IOC,1396,50,,,,40",
+             "NEW,3,102,0,S,MARKET,IOC,,200,,,,56", "NEW,3,103,0,S,MARKET,IOC,,200,,,,55"]
+    book()
+    rows += ["NEW,1,104,0,S,LIMIT,IOC,1000,40,,,,11", "NEW,1,105,0,S,LIMIT|STP_OLDEST,IOC,1000,60,,,,30"]
+    flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
+                          + "\n".join(rows) + "\n"))
+    from fpgax.sim.drivers.differential import run_model
+    from fpgax.spec import protocol as p
+
+    _, _, events, _ = run_model(flow, DEEP64)
+
+    def outcome(client_id):
+        mine = [e for e in events if e.client_id == client_id and e.account == 3 - (client_id >= 104) * 2]
+        if mine[-1].type == p.EventType.CANCELED and mine[-1].reason == p.Reason.MIN_QTY:
+            return "min_qty", sum(e.type == p.EventType.FILL for e in mine)
+        return "traded", sum(e.qty for e in mine if e.type == p.EventType.FILL)
+    assert [outcome(c) for c in range(100, 106)] == [
+        ("min_qty", 0), ("traded", 44), ("min_qty", 0), ("traded", 55), ("min_qty", 0), ("traded", 30)]
+    for latency in ((0, 0), (0, 60)):
+        result = compare(flow, DEEP64, memory_latency=latency)
+        assert result.divergence is None, result.divergence.report()
+
+
 def test_a_halt_cancels_day_orders_in_hbm_and_refills_the_windows():
     """HALT in the deep mode: each side's walk goes on past its window into HBM a level at a time
     (as a SNAPSHOT's), each DAY order unlinked at the spill place, the emptied level written back
@@ -285,6 +326,22 @@ def test_long_random_walks_on_tiny_windows(window, seed, n):
     flow = walk_flow(n, seed, walk=8)
     assert price_span(flow) > 2_000
     assert_same(flow, profile("deep").with_(window=window), seed=seed)
+
+
+def test_gate_flows_with_min_qty_in_verilator():
+    """The gate flow with a minimum quantity on half its IOC orders (limit and MARKET): their look-ahead
+    into the depth on 8-place windows, met and missed, HBM's latency drawn from 0..60."""
+    config = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
+                          window=8)
+    commands, expected = gate_flow(config, 20_000, 9, min_qty=0.5)
+    result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=9, memory_latency=(0, 60))
+    from fpgax.sim.golden.compare import first_divergence
+
+    divergence = first_divergence(commands, expected, result.events)
+    assert divergence is None, divergence.report()
+    unmet = sum(e.type == p.EventType.CANCELED and e.reason == p.Reason.MIN_QTY for e in expected)
+    met = sum(c.min_qty > 0 for c in commands) - unmet
+    assert unmet > 200 and met > 200, (unmet, met)
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import pytest
 
 from fpgax.formats.flows import CSV_HEADER, Flow, load_flow, parse_csv
 from fpgax.sim.drivers.differential import compare
+from fpgax.sim.drivers.rtl import engine_order_types
 from fpgax.sim.golden.compare import first_divergence
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.sim.golden.scenario import uses_order_types
@@ -17,14 +18,18 @@ from fpgax.spec.protocol import ORDER_TYPE_EVENTS, EventType, Opcode, Reason
 from fpgax.workload.gen import GenOptions, generate
 
 SIZES = ["tiny", "sim"]
+#: The order types the engine implements (min_qty: ``regmap.ENGINE_ORDER_TYPES``; none for the
+#: replaced engine, ``FPGAX_ENGINE=fsm``).
+IMPLEMENTED = engine_order_types()
 #: The scenarios on both sizes -- but those of the order types, written for sim (prices beyond
-#: tiny's band), on sim only and expected to fail until the RTL implements them
-#: (docs/order-types.md): strict, so the day one passes its mark has to go.
+#: tiny's band), on sim only; those that use an order type the engine does not implement yet
+#: (docs/order-types.md) expected to fail: strict, so the day one passes its mark has to go.
 SCENARIOS = [pytest.param(path, size, id=f"{path.stem}-{size}")
              for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv")) if not uses_order_types(path)
              for size in SIZES] + [
-             pytest.param(path, "sim", id=f"{path.stem}-sim", marks=pytest.mark.xfail(
-                 strict=True, reason="the RTL does not implement the order types yet (docs/order-types.md)"))
+             pytest.param(path, "sim", id=f"{path.stem}-sim", marks=[] if not uses_order_types(path, IMPLEMENTED)
+                          else pytest.mark.xfail(strict=True, reason="the RTL does not implement all of its order "
+                                                                     "types yet (docs/order-types.md)"))
              for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv")) if uses_order_types(path)]
 
 
@@ -52,6 +57,26 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
                       invalid=0.02, admin=0.005, burst=0.01)
     result = assert_same(Flow(generate(opts, config)), size, idle, stall, seed)
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
+
+
+@pytest.mark.skipif("min_qty" not in IMPLEMENTED, reason="the engine chosen does not implement min_qty")
+@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 11, 25_000, 0.3, 0.3), ("sim", 12, 25_000, 0.2, 0.4)])
+def test_generated_flows_with_min_qty_on_rtl(size, seed, n, idle, stall):
+    """[R-MIN-QTY] on generated flows: a third of the IOC orders (limit and market) with a minimum
+    quantity, walked as a FOK is and then matched, or canceled MIN_QTY untraded -- each many times,
+    and against the aggressor's own orders under both STP modes."""
+    config = profile(size)
+    opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
+                      invalid=0.02, admin=0.005, burst=0.01, min_qty=0.33)
+    commands = generate(opts, config)
+    assert_same(Flow(commands), size, idle, stall, seed)
+    model, outcomes = MatchingModel(config), {"unmet": 0, "traded": 0}
+    for cmd in commands:
+        events = model.apply(cmd)
+        if cmd.opcode == Opcode.NEW and cmd.min_qty and events[0].type == EventType.ACCEPTED:
+            outcomes["unmet"] += any(e.type == EventType.CANCELED and e.reason == Reason.MIN_QTY for e in events)
+            outcomes["traded"] += any(e.type == EventType.FILL for e in events)
+    assert outcomes["unmet"] > 100 and outcomes["traded"] > 20, outcomes
 
 
 @pytest.mark.parametrize("size,seed,n,idle,stall", [
@@ -290,6 +315,19 @@ def test_million_command_flow_on_rtl(size, seed):
     opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
                       accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002)
     assert_same(Flow(generate(opts, config)), size, idle=0.1, stall=0.1, seed=seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size,seed", [("sim", 111), ("tiny", 112)])
+def test_million_command_flow_with_min_qty_on_rtl(size, seed):
+    """make regress: a million generated commands with a minimum quantity on a third of the IOC
+    orders (the order type the RTL implements: ``regmap.ENGINE_ORDER_TYPES``), model against RTL."""
+    config = profile(size)
+    opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
+                      accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002, min_qty=0.33)
+    commands = generate(opts, config)
+    assert sum(c.min_qty > 0 for c in commands) > 5_000
+    assert_same(Flow(commands), size, idle=0.1, stall=0.1, seed=seed)
 
 
 @pytest.mark.slow

@@ -158,14 +158,17 @@ def _compare(sub) -> None:
 def _cmd_compare(args) -> int:
     from fpgax.formats.flows import order_type_mask
     from fpgax.sim.drivers.differential import compare
+    from fpgax.sim.drivers.rtl import engine_order_types
+    from fpgax.spec.protocol import ORDER_TYPE_FEATURES
 
     flow, config, _ = common.flow_and_config(args)
-    using = order_type_mask(flow.array)
+    implemented = engine_order_types()
+    using = order_type_mask(flow.array, implemented)
     if using.any():
-        raise FpgaxError(f"{flow.name}: {int(using.sum()):,} commands use the order types (stops, icebergs, "
-                         f"min_qty, positions; the first is command {int(using.argmax()) + 1}), which the RTL does "
-                         f"not implement yet (docs/order-types.md): it would reject them, and the comparison "
-                         f"would stop at the first")
+        lacking = ", ".join(f for f in ORDER_TYPE_FEATURES if f not in implemented)
+        raise FpgaxError(f"{flow.name}: {int(using.sum()):,} commands use order types the RTL does not implement "
+                         f"yet ({lacking}; the first is command {int(using.argmax()) + 1}; docs/order-types.md): "
+                         f"it would reject them, and the comparison would stop at the first")
     result = compare(flow, config, args.idle, args.stall, args.seed, memory_latency=args.memory_latency)
     if result.divergence:
         common.emit(result.as_dict(), result.divergence.report() +

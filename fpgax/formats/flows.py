@@ -33,8 +33,7 @@ from fpgax.spec.protocol import (
     FILE_HEADER,
     NO_NOTIONAL_LIMIT,
     NO_QTY_LIMIT,
-    ORDER_TYPE_OPCODES,
-    ORDER_TYPE_ORD_TYPES,
+    ORDER_TYPE_FEATURES,
     PROTOCOL_VERSION,
     READABLE_VERSIONS,
     Command,
@@ -49,8 +48,8 @@ from fpgax.spec.protocol import (
     TimeInForce,
     array_to_commands,
     commands_to_array,
+    order_type_uses,
     upgrade_v1_commands,
-    uses_order_type_fields,
 )
 
 #: The longest line a CSV flow may have (a row is far shorter; anything longer is not a flow).
@@ -278,15 +277,19 @@ def _name_or_raw(kind, value: int):
     return kind(value).name if value in kind._value2member_map_ else value
 
 
-def order_type_mask(arr: np.ndarray) -> np.ndarray:
-    """Which commands use the order types of protocol version 2 (docs/semantics.md, "Stops,
-    icebergs, minimum quantity and positions"): a STOP/STOP_LIMIT NEW, a NEW with a display or a
-    min_qty, a REPLACE with a stop price, an ACCOUNT with POSITION_LIMIT, a POSITION."""
-    op = arr["opcode"]
-    stops = (op == Opcode.NEW) & np.isin(arr["ord_type"], list(ORDER_TYPE_ORD_TYPES))
-    return (stops | uses_order_type_fields(arr) | ((op == Opcode.REPLACE) & (arr["stop"] != 0))
-            | np.isin(op, list(ORDER_TYPE_OPCODES))
-            | ((op == Opcode.ACCOUNT) & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0)))
+def order_type_mask(arr: np.ndarray, implemented=()) -> np.ndarray:
+    """Which commands use an order type of protocol version 2 (docs/semantics.md, "Stops, icebergs,
+    minimum quantity and positions") other than those ``implemented`` names (``ORDER_TYPE_FEATURES``):
+    a STOP/STOP_LIMIT NEW, a NEW with a display or a min_qty, a REPLACE with a stop price, an
+    ACCOUNT with POSITION_LIMIT, a POSITION."""
+    unknown = set(implemented) - set(ORDER_TYPE_FEATURES)
+    if unknown:
+        raise ValueError(f"order_type_mask: no order type named {sorted(unknown)} (known: {ORDER_TYPE_FEATURES})")
+    mask = np.zeros(len(arr), dtype=bool)
+    for feature, uses in order_type_uses(arr).items():
+        if feature not in implemented:
+            mask |= uses
+    return mask
 
 
 # -- binary files ------------------------------------------------------------------------------

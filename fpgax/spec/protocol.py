@@ -335,9 +335,23 @@ ORDER_TYPE_ORD_TYPES = frozenset({OrdType.STOP, OrdType.STOP_LIMIT})
 ORDER_TYPE_EVENTS = frozenset({EventType.TRIGGERED, EventType.REPLENISHED, EventType.POSITION})
 
 
-def uses_order_type_fields(arr: np.ndarray) -> np.ndarray:
-    """Which records are a NEW with an iceberg's ``display`` or a ``min_qty`` (column-wise)."""
-    return (arr["opcode"] == Opcode.NEW) & ((arr["display"] != 0) | (arr["min_qty"] != 0))
+#: The order types of protocol version 2, by the name an engine's list of what it implements uses
+#: (``regmap.ENGINE_ORDER_TYPES``): stop orders, icebergs, minimum quantity, position limits.
+ORDER_TYPE_FEATURES = ("stop", "iceberg", "min_qty", "position")
+
+
+def order_type_uses(arr: np.ndarray) -> dict[str, np.ndarray]:
+    """Which records use each of ``ORDER_TYPE_FEATURES`` (column-wise masks): a STOP/STOP_LIMIT NEW
+    or a REPLACE with a stop price; a NEW with a ``display``; a NEW with a ``min_qty``; a POSITION or
+    an ACCOUNT with flag POSITION_LIMIT."""
+    op = arr["opcode"]
+    new = op == Opcode.NEW
+    return {"stop": (new & np.isin(arr["ord_type"], list(ORDER_TYPE_ORD_TYPES)))
+            | ((op == Opcode.REPLACE) & (arr["stop"] != 0)),
+            "iceberg": new & (arr["display"] != 0),
+            "min_qty": new & (arr["min_qty"] != 0),
+            "position": np.isin(op, list(ORDER_TYPE_OPCODES))
+            | ((op == Opcode.ACCOUNT) & (arr["flags"] & CommandFlag.POSITION_LIMIT != 0))}
 
 #: Event types that always acknowledge a command (CANCELED does when its reason is USER).
 ACK_TYPES = (EventType.ACCEPTED, EventType.REJECTED, EventType.REPLACED)

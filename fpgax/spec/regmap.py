@@ -223,19 +223,32 @@ def _check() -> None:
 _check()
 
 
-#: The flag bit the host sets on a NEW that uses order-type fields the engine does not implement yet
-#: (``display``, ``min_qty``; docs/order-types.md): no CommandFlag, so the engine rejects the NEW
-#: INVALID_FLAGS instead of running it as a plain order (``engine_commands``).
+#: The order types of protocol version 2 (``protocol.ORDER_TYPE_FEATURES``) the engine in service
+#: (``PipelinedEngine``, the kernel's) implements; the others it rejects (docs/order-types.md).
+ENGINE_ORDER_TYPES = ("min_qty",)
+
+#: The flag bit the host sets on a NEW that uses order-type fields the engine does not look at
+#: (``display``; ``min_qty`` for an engine without it; docs/order-types.md): no CommandFlag, so the
+#: engine rejects the NEW INVALID_FLAGS instead of running it as a plain order (``engine_commands``).
 UNSUPPORTED_FLAG = 0x80
 
 
-def engine_commands(array):
-    """Commands as the host hands them to the kernel (and the test harnesses to the engine): a NEW
-    with ``display`` or ``min_qty`` marked with ``UNSUPPORTED_FLAG``; a copy where any is marked."""
-    from fpgax.spec.protocol import CommandFlag, uses_order_type_fields
+def engine_commands(array, implemented=ENGINE_ORDER_TYPES):
+    """Commands as the host hands them to the kernel (and the test harnesses to an engine that
+    implements the order types ``implemented`` names): a NEW with a ``display``, or with a
+    ``min_qty`` where "min_qty" is not implemented, marked with ``UNSUPPORTED_FLAG``; a copy where
+    any is marked."""
+    import numpy as np
+
+    from fpgax.spec.protocol import ORDER_TYPE_FEATURES, CommandFlag, order_type_uses
 
     assert not UNSUPPORTED_FLAG & (max(CommandFlag) * 2 - 1)
-    marked = uses_order_type_fields(array)
+    assert set(implemented) <= set(ORDER_TYPE_FEATURES), implemented
+    uses = order_type_uses(array)
+    marked = np.zeros(len(array), dtype=bool)
+    for feature in ("iceberg", "min_qty"):      # (the NEW's own fields; the others it rejects itself)
+        if feature not in implemented:
+            marked |= uses[feature]
     if not marked.any():
         return array
     array = array.copy()
@@ -261,4 +274,4 @@ def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> 
 
 __all__ = ["REGISTERS", "BY_NAME", "ARGUMENTS", "Register", "Ctrl", "Irq", "Status", "KERNEL_MAGIC",
            "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events", "UNSUPPORTED_FLAG",
-           "engine_commands"]
+           "ENGINE_ORDER_TYPES", "engine_commands"]

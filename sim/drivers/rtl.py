@@ -70,6 +70,12 @@ def engine_kind() -> str:
     return _checked_engine(os.environ.get("FPGAX_ENGINE", "pipelined"), "FPGAX_ENGINE")
 
 
+def engine_order_types(kind: str | None = None) -> tuple[str, ...]:
+    """The order types of protocol version 2 the engine ``kind`` (default: ``FPGAX_ENGINE``'s)
+    implements (``regmap.ENGINE_ORDER_TYPES`` for the engine in service; none for the replaced one)."""
+    return rm.ENGINE_ORDER_TYPES if (kind or engine_kind()) == "pipelined" else ()
+
+
 @contextlib.contextmanager
 def engine_chosen(kind: str):
     """``FPGAX_ENGINE`` set to ``kind`` inside the block (as it was after it): the side-by-side
@@ -280,7 +286,8 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
         raise RtlError(f"memory ready {memory_ready}: a chance in (0, 1]")
     if memory_log and not has_depth_bus(config):
         raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
-    array = rm.engine_commands(commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands))
+    array = rm.engine_commands(commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands),
+                               engine_order_types())
     binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
