@@ -353,7 +353,10 @@ def _stage(m: Module, i, o, width: int, cells=None):
     the enables and the selects a LUT per 32 bits (``enables_per_slice``)."""
     main, skid = Signal(width, reset_less=True), Signal(width, reset_less=True)
     main_have, skid_have = Signal(), Signal()
-    m.d.comb += [o.valid.eq(main_have), o.payload.eq(main), i.ready.eq(~skid_have)]
+    # (``i.ready`` a register of its own, ``skid_have``'s complement: the source's read logic meets
+    # no other load of it -- ``skid_have`` drives the enables of every 32 bits)
+    skid_empty = Signal(init=1)
+    m.d.comb += [o.valid.eq(main_have), o.payload.eq(main), i.ready.eq(skid_empty)]
     terms = [i.valid, main_have, skid_have, o.ready]
 
     def main_next(x):                    # main goes (or is empty): the skid's beat, else the input's
@@ -366,7 +369,8 @@ def _stage(m: Module, i, o, width: int, cells=None):
 
     # (each flag's next value one LUT of the four, as a slice cell in synthesis: the reset, the
     # kernel's and ``clear``, then reaches the flip-flop's reset, not a second LUT)
-    m.d.sync += [main_have.eq(lut_of(m, terms, main_next, cells)), skid_have.eq(lut_of(m, terms, skid_next, cells))]
+    m.d.sync += [main_have.eq(lut_of(m, terms, main_next, cells)), skid_have.eq(lut_of(m, terms, skid_next, cells)),
+                 skid_empty.eq(lut_of(m, terms, lambda x: not skid_next(x), cells))]
 
     def main_loads(x):
         valid, main_have_, skid_have_, ready = x
