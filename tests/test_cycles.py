@@ -52,6 +52,25 @@ def test_measure_by_hand():
     assert by["after STP cancels"] == {"count": 1, "p50": 13, "p99": 13, "max": 13, "mean": 13.0}
 
 
+def test_the_look_ahead_of_fok_and_min_qty_orders_by_hand():
+    """A FOK or an IOC with a min_qty walks the book before its next event: that event's latency,
+    by kind and outcome; other orders are not in the table."""
+    header = "action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
+    commands = parse_csv(header + "\n".join([
+        "NEW,1,1,0,B,LIMIT,FOK,100,5,,,,",       # killed
+        "NEW,1,2,0,B,LIMIT,IOC,100,5,,,,3",      # traded
+        "NEW,1,3,0,B,LIMIT,IOC,100,5,,,,5",      # unmet
+        "NEW,1,4,0,B,LIMIT,IOC,100,5,,,,",       # no look-ahead
+    ]) + "\n")
+    events = [ev(EventType.ACCEPTED, 0, 4), ev(EventType.CANCELED, 0, 19, Reason.FOK),
+              ev(EventType.ACCEPTED, 30, 34), fill(30, 52, 100), ev(EventType.CANCELED, 30, 55, Reason.IOC),
+              ev(EventType.ACCEPTED, 60, 64), ev(EventType.CANCELED, 60, 77, Reason.MIN_QTY),
+              ev(EventType.ACCEPTED, 90, 94), ev(EventType.CANCELED, 90, 95, Reason.IOC)]
+    look = measure(commands, events)["look_ahead"]
+    assert {name: s["max"] for name, s in look.items()} == {"FOK, unmet": 19, "min_qty, traded": 22,
+                                                           "min_qty, unmet": 17}
+
+
 def test_bench_rtl_end_to_end(tmp_path, capsys):
     flow = tmp_path / "f.bin"
     assert main(["gen", "--orders", "3000", "--seed", "2", "-o", str(flow)]) == 0

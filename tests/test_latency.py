@@ -40,6 +40,18 @@ def event(kind, ts_in, ts_out, **kw):
     return p.Event(type=kind, ts_in=ts_in, ts_out=ts_out, **kw)
 
 
+def test_a_min_qty_order_is_a_class_of_its_own_met_or_not():
+    """An IOC with a min_qty walks the book first (as a FOK does): its own classes, traded or unmet,
+    not an aggressive order's or a plain cancel's."""
+    ioc = dict(opcode=p.Opcode.NEW, side=p.Side.BUY, qty=5, price=10, tif=p.TimeInForce.IOC)
+    commands = [p.Command(**ioc, min_qty=5), p.Command(**ioc, min_qty=2), p.Command(**ioc)]
+    events = [event(E.ACCEPTED, 0, 3), event(E.CANCELED, 0, 20, reason=p.Reason.MIN_QTY),
+              event(E.ACCEPTED, 30, 33), event(E.FILL, 30, 50), event(E.CANCELED, 30, 51, reason=p.Reason.IOC),
+              event(E.ACCEPTED, 60, 63), event(E.CANCELED, 60, 64, reason=p.Reason.IOC)]
+    assert latency.per_command(commands, events) == [("min_qty, unmet", 3, 20), ("min_qty, traded", 3, 21),
+                                                     ("new, canceled at once", 3, 4)]
+
+
 def test_first_and_last_event_latency_per_command_with_wrap():
     commands = [p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, qty=5, price=10),
                 p.Command(opcode=p.Opcode.NEW, side=p.Side.SELL, qty=5, price=10),

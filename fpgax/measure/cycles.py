@@ -20,7 +20,7 @@ from collections import defaultdict
 from fpgax.measure.stats import distribution
 from fpgax.sim.golden.compare import group_by_command
 from fpgax.spec.config import EngineConfig
-from fpgax.spec.protocol import EventType, Opcode
+from fpgax.spec.protocol import EventType, Opcode, TimeInForce
 
 WRAP = 1 << 32
 
@@ -46,6 +46,8 @@ def classify(cmd, events) -> str:
         return "rejected"
     fills = sum(1 for e in events if e.type == EventType.FILL)
     if cmd.opcode == Opcode.NEW:
+        if cmd.min_qty:      # (its look-ahead first: the walk a FOK's [R-MIN-QTY])
+            return f"min_qty, {'traded' if fills else 'unmet'}"
         if fills:
             return f"aggressive, {fills_bucket(fills)} fill{'s' if fills > 1 else ''}"
         if any(e.type == EventType.CANCELED for e in events):
@@ -68,9 +70,15 @@ def measure(commands, events) -> dict:
     first = defaultdict(list)
     first_fill, further_fill = [], []
     further_by = defaultdict(list)
+    look_ahead = defaultdict(list)
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
         first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
+        if len(evs) > 1 and cmd.opcode == Opcode.NEW and (cmd.tif == TimeInForce.FOK or cmd.min_qty):
+            # the event after the acknowledgement comes once the walk has decided [R-FOK] [R-MIN-QTY]
+            kind = f"{'FOK' if cmd.tif == TimeInForce.FOK else 'min_qty'}, " + (
+                "traded" if any(e.type == EventType.FILL for e in evs) else "unmet")
+            look_ahead[kind].append((evs[1].ts_out - t0) % WRAP)
         fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
         if fills:
             first_fill.append((evs[fills[0]].ts_out - t0) % WRAP)
@@ -83,6 +91,7 @@ def measure(commands, events) -> dict:
         "first_fill": summarize(first_fill) if first_fill else None,
         "further_fill": summarize(further_fill) if further_fill else None,
         "further_fill_by": {name: summarize(further_by[name]) for name in FURTHER_KINDS if further_by[name]},
+        "look_ahead": {name: summarize(v) for name, v in sorted(look_ahead.items())},
     }
 
 
@@ -165,4 +174,8 @@ def format_report(report: dict, clock_mhz: float) -> str:
         lines.append(row("each further fill (gap)", report["further_fill"]))
         for name, s in report.get("further_fill_by", {}).items():
             lines.append(row(f"  {name}", s))
+    if report.get("look_ahead"):
+        lines.append("command accepted -> the event after the acknowledgement, of an order that looks ahead first:")
+        for name, s in report["look_ahead"].items():
+            lines.append(row(name, s))
     return "\n".join(lines)
