@@ -145,6 +145,20 @@ def test_a_snapshot_sends_the_levels_in_hbm_after_the_windows():
         assert result.memory["reads"] > 0
 
 
+def two_books(client: int, tail: str = "") -> list[str]:
+    """CSV rows of a bid book and an ask book of symbol 0, five levels each (bids 1300, 1299, 1100,
+    1050, 1010; asks 1301, 1310, 1390, 1395, 1399: three of each side beyond a 64-place window),
+    two orders a level (account 1's 5 shares, then account 2's 6); client ids from ``client + 1``;
+    ``tail``: the order-type columns, empty."""
+    rows = []
+    for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
+                        ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
+        for k in range(2):
+            client += 1
+            rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},{tail}")
+    return rows
+
+
 def test_a_fok_looks_ahead_into_hbm():
     """FOK in the deep mode: when its window's walk ends unfilled and its limit lies beyond the
     window (or it is a MARKET order), the look-ahead goes on into HBM a level at a time, as a
@@ -153,20 +167,9 @@ def test_a_fok_looks_ahead_into_hbm():
     ask levels (three of each side in HBM on 64-place windows): FOK orders that fill from HBM, that
     run past their limit in HBM, that run out of levels, that stop at their own account's order
     (cancel-newest), and MARKET FOK orders through every level."""
-    rows = ["SYMBOL,0,0,0,,,,1000,1400,"]
-    client = 0
-
-    def book():
-        nonlocal client
-        for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
-                            ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
-            for k in range(2):
-                client += 1
-                rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},")
-    book()
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,", *two_books(0)]
     rows += ["NEW,3,100,0,B,LIMIT,FOK,1392,40,", "NEW,3,101,0,B,LIMIT,FOK,1396,40,",
-             "NEW,3,102,0,S,MARKET,FOK,,200,", "NEW,3,103,0,S,LIMIT,FOK,1040,30,"]
-    book()
+             "NEW,3,102,0,S,MARKET,FOK,,200,", "NEW,3,103,0,S,LIMIT,FOK,1040,30,", *two_books(20)]
     rows += ["NEW,1,104,0,S,LIMIT,FOK,1000,40,", "NEW,2,105,0,S,LIMIT,FOK,1000,40,",
              "NEW,3,106,0,S,MARKET,FOK,,60,", "NEW,3,107,0,B,MARKET,FOK,,60,"]
     flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref\n" + "\n".join(rows) + "\n"))
@@ -193,20 +196,9 @@ def test_a_min_qty_looks_ahead_into_hbm():
     order trades what it can, or is canceled MIN_QTY untraded: a limit one share short in HBM, a
     limit met there, a MARKET sell one short of the whole side and one that takes it all, a walk
     stopped at once by the account's own order (cancel-newest) and one passing them (STP_OLDEST)."""
-    rows = ["SYMBOL,0,0,0,,,,1000,1400,,,,"]
-    client = 0
-
-    def book():
-        nonlocal client
-        for side, price in (("B", 1300), ("B", 1299), ("B", 1100), ("B", 1050), ("B", 1010),
-                            ("S", 1301), ("S", 1310), ("S", 1390), ("S", 1395), ("S", 1399)):
-            for k in range(2):
-                client += 1
-                rows.append(f"NEW,{k + 1},{client},0,{side},LIMIT,DAY,{price},{5 + k},,,,")
-    book()
+    rows = ["SYMBOL,0,0,0,,,,1000,1400,,,,", *two_books(0, ",,,")]
     rows += ["NEW,3,100,0,B,LIMIT,IOC,1392,40,,,,34", "NEW,3,101,0,B,LIMIT,IOC,1396,50,,,,40",
-             "NEW,3,102,0,S,MARKET,IOC,,200,,,,56", "NEW,3,103,0,S,MARKET,IOC,,200,,,,55"]
-    book()
+             "NEW,3,102,0,S,MARKET,IOC,,200,,,,56", "NEW,3,103,0,S,MARKET,IOC,,200,,,,55", *two_books(20, ",,,")]
     rows += ["NEW,1,104,0,S,LIMIT,IOC,1000,40,,,,11", "NEW,1,105,0,S,LIMIT|STP_OLDEST,IOC,1000,60,,,,30"]
     flow = Flow(parse_csv("action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
                           + "\n".join(rows) + "\n"))
