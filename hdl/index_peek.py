@@ -36,11 +36,11 @@ Contract
   in synthesis (a summary bit forwarded, a slice multiplexer of sixteen, a LUT of the rest).
 """
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import in_search_order, lut_of, register_copy, slice_mux, step_one
+from fpgax.hdl.bits import equal_chunks_of_luts, in_search_order, lut_of, register_copy, slice_mux, step_one
 from fpgax.hdl.ram import HIT_BITS, PipelinedRam, hit_copies_for
 
 
@@ -142,9 +142,17 @@ class IndexPeek(wiring.Component):
         hit_w, hit_s = Signal(n_memories), Signal()
         patch_w, patch_s = Signal(W), Signal(NW)
         sel_d, near_d, last_d = Signal.like(r_sel), Signal.like(r_sel), Signal()
+        def write_hit(en, written, read):
+            """``en & (written == read)``: in synthesis (up to 15 bits) the bit pairs three to a LUT
+            and those and ``en`` one LUT -- two levels, where the mapper had made five (3.24 ns
+            from ``r_book`` in the u280 estimate)."""
+            if cells is None or len(Value.cast(read)) > 15:
+                return en & (written == read)
+            return lut_of(m, [en, *equal_chunks_of_luts(m, written, read, cells, at_most=5)], all, cells)
+        hits_w = [write_hit(r_w_en[i], r_w_rows[i], r_rows[i]) for i in range(n_memories)]
+        hit_s_now = write_hit(r_s_en, r_s_addr, r_book)
         with m.If(r_en):
-            m.d.sync += [hit_w.eq(Cat(*(r_w_en[i] & (r_w_rows[i] == r_rows[i]) for i in range(n_memories)))),
-                         hit_s.eq(r_s_en & (r_s_addr == r_book)), patch_w.eq(r_w_data), patch_s.eq(r_s_data),
+            m.d.sync += [hit_w.eq(Cat(*hits_w)), hit_s.eq(hit_s_now), patch_w.eq(r_w_data), patch_s.eq(r_s_data),
                          sel_d.eq(r_sel)]
             if sb:     # (the word's place and its neighbour's number, from the read's registers)
                 r_place = place_of(r_sel, r_book)
@@ -158,7 +166,7 @@ class IndexPeek(wiring.Component):
             # (``hit_w``, and the memory's own forwarding hit, in copies, each for eight bits' LUTs:
             # one register would reach all of the word's, a net of a hundred loads at the head of
             # the feed's path)
-            hit_near = [[register_copy(m, r_w_en[i] & (r_w_rows[i] == r_rows[i]), cells, en=r_en,
+            hit_near = [[register_copy(m, hits_w[i], cells, en=r_en,
                                        name=f"hit_w{i}_near{j}") for j in range(hit_copies_for(W))]
                         for i in range(n_memories)]
 
@@ -177,7 +185,7 @@ class IndexPeek(wiring.Component):
             # ``hit_w``), then slice multiplexers of sixteen by the word's number and one LUT for the
             # rest of it (and ``last_d``): three LUT levels from registers, where the mapper had made
             # the word's summary bit six
-            hit_s_near = [register_copy(m, r_s_en & (r_s_addr == r_book), cells, en=r_en, name=f"hit_s_near{j}")
+            hit_s_near = [register_copy(m, hit_s_now, cells, en=r_en, name=f"hit_s_near{j}")
                           for j in range(hit_copies_for(NW))]
             ch = summary.read.choice
             summary_bits = [lut_of(m, [hit_s_near[b // HIT_BITS], patch_s[b], summary.read.hit_near[b // HIT_BITS],

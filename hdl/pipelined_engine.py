@@ -1799,8 +1799,9 @@ class PipelinedEngine(wiring.Component):
         # (the choices known from t3 in ``verdict``; a NEW's accepted or rejected from two
         # registers more: ``new_accepting``)
         def reason_given(over_market):
-            """The event's reason were a MARKET order's notional ``over_market``: a reject's (the
-            check's, for the command's family, or the sequencer's own), a cancel's USER."""
+            """The event's reason if a MARKET order's notional verdict were ``over_market`` (the
+            expression ``decide_reason``'s LUTs are asserted to equal): a reject's (the check's, for
+            the command's family, or the sequencer's own), a cancel's USER."""
             own_reason = _pick(
                 (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
                                 Mux(plan.cross, R.WOULD_CROSS, Mux(over_market, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
@@ -1809,12 +1810,29 @@ class PipelinedEngine(wiring.Component):
             rejecting_ = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_market
             return _pick((rejecting_, Mux(check.command_failed, check.command_reason, own_reason)),
                          (verdict.canceling, R.USER))
-        # (``over_m``, the MARKET order's notional, comes last: each bit one LUT of it and the two
-        # candidates -- the mapper had put it four LUTs before the event stage, 3.20 ns)
-        reason_candidates = [Value.cast(reason_given(Const(over, 1))) for over in (0, 1)]
-        decide_reason = Cat(*(lut_of(m, [over_m, reason_candidates[0][b], reason_candidates[1][b]],
-                                     lambda x: x[2] if x[0] else x[1], row_cells)
-                              for b in range(len(Value.cast(decide_ev.ev.reason)))))
+        # (each bit three LUT levels of registers, slice cells in synthesis -- the mapper had made
+        # four, 3.20 and 3.25 ns from ``over_m`` and ``market``: a reject's own reason for a NEW
+        # (``over_l`` its two registers) and for the other opcodes; the check's reason or that, once
+        # for each value of ``over_m`` (a MARKET order's notional verdict, which may change while
+        # DECIDE waits); then ``over_m``'s choice with whether it rejects and a cancel's USER)
+        def reason_bit(b):
+            def bit(reason):
+                return (int(reason) >> b) & 1
+            own_new = [lut_of(m, [market, notional_l.over, plan.cross],
+                              lambda x, c=c: bit(R.NOTIONAL_LIMIT) if (not x[0] and x[1]) else bit(R.WOULD_CROSS)
+                              if x[2] else bit(R.NOTIONAL_LIMIT if c else R.POOL_FULL), row_cells) for c in (0, 1)]
+            own_other = lut_of(m, [op["replace"], op_invalid, op["symbol"], move_beyond_range],
+                               lambda x: bit(R.WOULD_CROSS) if x[0] else bit(R.INVALID_OPCODE) if x[1] else
+                               (bit(R.BAND_OUTSIDE_RANGE) if x[3] else bit(R.ORDERS_OUTSIDE_BAND)) if x[2] else 0,
+                               row_cells)
+            given = [lut_of(m, [check.command_failed, check.command_reason[b], op["new"], own_new[c], own_other],
+                            lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), row_cells) for c in (0, 1)]
+            user = bit(R.USER)
+            return lut_of(m, [over_m, given[1], rejects_unless_market, given[0], verdict.canceling],
+                          lambda x: (x[1] if x[0] else x[2] and x[3]) or (x[4] and user), row_cells)
+        rejects_unless_market = lut_of(m, [verdict.new_bad, verdict.other_reject, op["new"], slots.empty],
+                                       lambda x: x[0] or x[1] or (x[2] and x[3]), row_cells)
+        decide_reason = Cat(*(reason_bit(b) for b in range(len(Value.cast(decide_ev.ev.reason)))))
         if self.checks:
             m.d.sync += Assert(decide_reason == reason_given(over_m), "decide_reason: the candidates' choice")
         # (its enable one LUT of two LUTs of registers, each a copy of its own: ``go``'s, and a NEW
