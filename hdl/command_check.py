@@ -263,7 +263,7 @@ class CommandCheck(wiring.Component):
         rule("qty_zero", none_of_luts(m, list(Value.cast(cmd.qty)), cells), True)
         rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
-        rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, getattr(platform, "slice_cells", None)), True)
+        rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, cells), True)
 
         # -- the rows, at t+1 (with the command held) -------------------------------------------
         acct, band = self.account, self.band

@@ -2132,7 +2132,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest)
                                    | ((lists_quiet & ((ended | ~resting_kind)) == (ae_to_unlink | ae_to_left_over))
                                       & ~release), "AGGRESSOR_END's moves as its branches")
-        with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's or an unfillable FOK's rest, canceled
+        with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's, an unfillable FOK's or min_qty's rest, canceled
             emit(E.CANCELED, Mux(atif == FOK, R.FOK, Mux(min_unmet, R.MIN_QTY, R.IOC)),
                  when=events.w_rdy & gone.w.ready, side=cmd.side,
                  symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,

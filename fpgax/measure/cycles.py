@@ -74,12 +74,11 @@ def measure(commands, events) -> dict:
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
         first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
+        fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
         if len(evs) > 1 and cmd.opcode == Opcode.NEW and (cmd.tif == TimeInForce.FOK or cmd.min_qty):
             # the event after the acknowledgement comes once the walk has decided [R-FOK] [R-MIN-QTY]
-            kind = f"{'FOK' if cmd.tif == TimeInForce.FOK else 'min_qty'}, " + (
-                "traded" if any(e.type == EventType.FILL for e in evs) else "unmet")
+            kind = f"{'FOK' if cmd.tif == TimeInForce.FOK else 'min_qty'}, {'traded' if fills else 'unmet'}"
             look_ahead[kind].append((evs[1].ts_out - t0) % WRAP)
-        fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
         if fills:
             first_fill.append((evs[fills[0]].ts_out - t0) % WRAP)
         for i, j in zip(fills, fills[1:], strict=False):

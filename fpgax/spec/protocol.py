@@ -110,7 +110,7 @@ class Reason(enum.IntEnum):
     # -- reject reasons --
     INVALID_OPCODE = 1      #: opcode is not a known command
     INVALID_SIDE = 2        #: side is neither BUY nor SELL
-    INVALID_TYPE = 3        #: order type is neither LIMIT nor MARKET
+    INVALID_TYPE = 3        #: order type unknown, or one the engine does not implement (docs/order-types.md)
     INVALID_TIF = 4         #: unknown time in force, or MARKET with DAY/GTC
     INVALID_FLAGS = 5       #: unknown flag bit, or POST_ONLY on a MARKET/IOC/FOK order
     UNKNOWN_ACCOUNT = 6     #: account number not below the engine's account count
