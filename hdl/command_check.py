@@ -256,6 +256,12 @@ class CommandCheck(wiring.Component):
         has_min_qty = ~none_of_luts(m, list(Value.cast(cmd.min_qty)), cells)
         rule("min_qty_flags", has_min_qty & (cmd.tif[:2] != IOC), True)
         rule("min_qty_over", cmd.min_qty > cmd.qty, True)
+        # [R-ICEBERG] a display only on an order that may rest, a LIMIT DAY or GTC (INVALID_FLAGS)
+        # (a MARKET order by the type's low bit, an IOC or FOK by the tif's bit 1: another type, a
+        # tif above FOK fail the rules before it, whatever this verdict says)
+        has_display = ~none_of_luts(m, list(Value.cast(cmd.display)), cells)
+        assert (int(p.OrdType.LIMIT), int(p.OrdType.MARKET), IOC, FOK) == (0, 1, 2, 3)
+        rule("display_flags", has_display & (cmd.ord_type[0] | cmd.tif[1]), True)
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
         # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the
@@ -313,7 +319,8 @@ class CommandCheck(wiring.Component):
         # each family's rules, in order: (the rules whose verdicts fail it, its reason)
         families = {
             "new": [(("side",), R.INVALID_SIDE), (("ord_type",), R.INVALID_TYPE), (("tif",), R.INVALID_TIF),
-                    (("new_flags", "min_qty_flags"), R.INVALID_FLAGS), (("account_id",), R.UNKNOWN_ACCOUNT),
+                    (("new_flags", "min_qty_flags", "display_flags"), R.INVALID_FLAGS),
+                    (("account_id",), R.UNKNOWN_ACCOUNT),
                     (("disabled",), R.ACCOUNT_DISABLED), (("symbol_id",), R.UNKNOWN_SYMBOL),
                     (("halted",), R.SYMBOL_HALTED), (("qty_zero", "min_qty_over"), R.INVALID_QTY),
                     (("qty_limit",), R.QTY_LIMIT), (("new_band",), R.PRICE_OUT_OF_BAND)],

@@ -10,7 +10,8 @@ Contract
   its own (``register_copy``), for the one gate a parent puts in front of the chain's levels
   (``busy`` drives some hundred and forty loads).
 * ``order`` (an ``OrderChain``'s output) with the resting order's rows, out of their memories in the
-  same cycle: ``r_leaves`` (the leaves memory's ``RowChoice``: the loop's compares and differences
+  same cycle: ``r_leaves`` (the leaves memory's ``RowChoice`` of ``LeavesRow``\\ s -- the quantity
+  the order shows in its level and its iceberg bits [R-ICEBERG]: the loop's compares and differences
   are made on both candidates and chosen after their carry chains), ``r_account`` (a ``RowChoice``
   too: compared both ways with the aggressor's), ``r_next`` (its
   level link, the ``next`` memory's ``RowChoice``: taken as its candidates, chosen in cycle B, so
@@ -20,18 +21,21 @@ Contract
 * In its cycle B, when ``event_ready`` (``readies`` bits, registers of the outputs the actions go
   to: the event output's room, a queue's; all of them high), each order gives one
   ``action`` (valid for that cycle):
-  - ``FILL``: ``qty`` traded at the order's level (``tag``); ``a_leaves`` and ``r_leaves`` after it;
-    ``r_gone`` when the resting order is filled (it leaves its level), else its leaves are to be
-    written;
+  - ``FILL``: ``qty`` traded at the order's level (``tag``); ``a_leaves`` and ``r_leaves`` (the
+    quantity shown) after it; ``r_gone`` when the resting order is filled (it leaves its level), else
+    its leaves are to be written; ``r_replenish`` when the fill empties the slice of an iceberg with
+    a reserve (it stays, to be shown again at the back of its level: the loop ends there);
   - ``STP_RESTING`` (the aggressor is STP_OLDEST and the order its own account's): the resting order
     is canceled for ``qty`` (its leaves) and leaves its level (``r_gone``); matching goes on;
   - ``STP_AGGRESSOR`` (the default mode): the aggressor is canceled for ``qty`` (its leaves); the
     loop ends.
-  With it ``slot``, ``last`` and ``tag`` of the order, ``r_next``, and ``extra``: ``r_extra`` as it
+  With it ``slot``, ``last`` and ``tag`` of the order, ``r_shown`` (what it showed before: an
+  STP_RESTING's ``qty``, a register), ``r_next``, and ``extra``: ``r_extra`` as it
   was in cycle A (rows of the order the loop does not look at, for the walker's events).
 * ``taken``: the order presented in this cycle is taken (its cycle A).
 * The loop ends (``stop`` to the chain in that cycle, ``done`` a cycle later with ``canceled`` and
-  the final ``a_leaves_now``) when the aggressor is filled or canceled, or when ``exhausted`` (the
+  the final ``a_leaves_now``) when the aggressor is filled or canceled, when an iceberg's slice is
+  emptied (``r_replenish``: the parent shows its next slice and goes on), or when ``exhausted`` (the
   walker has no more levels and the chain has nothing in flight) while it holds no order. ``stop``
   drops the read the chain had issued ahead.
 
@@ -50,6 +54,18 @@ from fpgax.spec import protocol as p
 
 #: an order's quantities (leaves, fill qty), as the event format has them
 QTY_BITS = p.EVENT["leaves"].bits
+
+
+def LeavesRow() -> data.StructLayout:   # noqa: N802 -- a layout factory
+    """A resting order's row in the leaves memory: the quantity it shows in its level (``qty``: all
+    its leaves, or an iceberg's slice), whether it hides a reserve (``reserve``: an iceberg whose
+    slice, once filled, is shown again at the back of the level) and whether it is an iceberg at
+    all (``iceberg``: a ``display`` -- a REPLACE at the same price keeps its priority whatever the
+    quantity) [R-ICEBERG]."""
+    return data.StructLayout({"qty": QTY_BITS, "reserve": 1, "iceberg": 1})
+
+
+LEAVES_BITS = LeavesRow().size
 
 
 class Action(enum.Enum, shape=2):
@@ -71,7 +87,7 @@ class FillLoop(wiring.Component):
             "busy_copy": Out(1),
             "quiet": Out(1),
             "order": In(order),
-            "r_leaves": In(RowChoice(QTY_BITS)),
+            "r_leaves": In(RowChoice(LEAVES_BITS)),
             "r_account": In(RowChoice(account_bits)),
             "r_next": In(RowChoice(slot_bits)),
             "r_extra": In(extra_bits),
@@ -82,7 +98,8 @@ class FillLoop(wiring.Component):
             "event_ready": In(readies),
             "action": Out(data.StructLayout({
                 "valid": 1, "kind": Action, "slot": slot_bits, "last": 1, "tag": tag_bits, "qty": QTY_BITS,
-                "a_leaves": QTY_BITS, "r_leaves": QTY_BITS, "r_gone": 1, "r_next": slot_bits,
+                "a_leaves": QTY_BITS, "r_leaves": QTY_BITS, "r_shown": QTY_BITS, "r_gone": 1, "r_replenish": 1,
+                "r_next": slot_bits,
                 "extra": extra_bits})),
             "done": Out(1),
             "canceled": Out(1),
@@ -124,6 +141,8 @@ class FillLoop(wiring.Component):
         ends_if_decided = Signal()
         # and the resting order leaves its level when decided (filled, or canceled by STP_OLDEST)
         gone_if_decided = Signal()
+        # and the fill empties an iceberg's slice with a reserve left (it stays, the loop ends)
+        replenish_if_decided = Signal()
 
         take = running & self.order.valid & ~pending
         row, hit = self.r_leaves, self.r_leaves.hit
@@ -133,8 +152,10 @@ class FillLoop(wiring.Component):
         # their borrows are the two compares (r_leaves <= a_leaves, a_leaves <= r_leaves)
         a_r_of = {c: Signal(QTY_BITS + 1, name=f"a_minus_{c}") for c in ("written", "read")}
         r_a_of = {c: Signal(QTY_BITS + 1, name=f"{c}_minus_a") for c in ("written", "read")}
+        qty_of = {c: LeavesRow()(getattr(row, c)).qty for c in ("written", "read")}
+        reserve_of = {c: LeavesRow()(getattr(row, c)).reserve for c in ("written", "read")}
         for c in ("written", "read"):
-            m.d.comb += [a_r_of[c].eq(a_leaves - getattr(row, c)), r_a_of[c].eq(getattr(row, c) - a_leaves)]
+            m.d.comb += [a_r_of[c].eq(a_leaves - qty_of[c]), r_a_of[c].eq(qty_of[c] - a_leaves)]
         a_r = Mux(hit, a_r_of["written"], a_r_of["read"])
         r_a = Mux(hit, r_a_of["written"], r_a_of["read"])
         acct = self.r_account
@@ -150,24 +171,37 @@ class FillLoop(wiring.Component):
         # borrows and the account compare, slice cells in synthesis -- the mapper had put two
         # LUTs after the carry chains' choice)
         borrows = [hit, a_r_of["written"][QTY_BITS], a_r_of["read"][QTY_BITS]]
-        r_borrows = [hit, r_a_of["written"][QTY_BITS], r_a_of["read"][QTY_BITS]]
 
         def chosen(x):                   # a borrow of the row's candidate, from ``[hit, written's, read's]``
             return x[1] if x[0] else x[2]
+        # an iceberg's slice [R-ICEBERG]: on each candidate (a LUT of its borrows and its reserve bit,
+        # then chosen with the account's verdict), whether the fill ends the loop -- the aggressor is
+        # filled, or the slice is emptied with a reserve behind it (``empties``: the order is shown
+        # again at the back of its level, the parent's to do) -- and whether the order leaves its level
+        ends_of, leaves_of, empties_of = [], [], []
+        for c in ("written", "read"):
+            a_borrow, r_borrow = a_r_of[c][QTY_BITS], r_a_of[c][QTY_BITS]
+            ends_of.append(lut_of(m, [a_borrow, r_borrow, reserve_of[c]],
+                                  lambda x: not x[1] or (not x[0] and x[2]), cells))
+            leaves_of.append(lut_of(m, [a_borrow, reserve_of[c]], lambda x: not x[0] and not x[1], cells))
+            empties_of.append(lut_of(m, [a_borrow, reserve_of[c]], lambda x: not x[0] and x[1], cells))
         with m.If(idle):
             m.d.sync += [
                 r_slot.eq(self.order.slot), r_last.eq(self.order.last), r_tag.eq(self.order.tag),
-                r_next.eq(self.r_next), r_extra.eq(self.r_extra), r_leaves.eq(Mux(hit, row.written, row.read)),
+                r_next.eq(self.r_next), r_extra.eq(self.r_extra),
+                r_leaves.eq(Mux(hit, qty_of["written"], qty_of["read"])),
                 a_minus_r.eq(a_r[:QTY_BITS]), r_within.eq(lut_of(m, borrows, lambda x: not chosen(x), cells)),
                 r_minus_a.eq(r_a[:QTY_BITS]),
                 own.eq(same_account),
                 r_spent.eq(lut_of(m, [same_account, *borrows], lambda x: x[0] or not chosen(x[1:]), cells)),
                 kind.eq(Mux(same_account, Mux(a_stp_oldest, Action.STP_RESTING, Action.STP_AGGRESSOR),
                             Action.FILL)),
-                ends_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, *r_borrows],
-                                          lambda x: (not x[1]) if x[0] else not chosen(x[2:]), cells)),
-                gone_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, *borrows],
-                                          lambda x: x[1] if x[0] else not chosen(x[2:]), cells)),
+                ends_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, hit, *ends_of],
+                                          lambda x: (not x[1]) if x[0] else chosen(x[2:]), cells)),
+                gone_if_decided.eq(lut_of(m, [same_account, a_stp_oldest, hit, *leaves_of],
+                                          lambda x: x[1] if x[0] else chosen(x[2:]), cells)),
+                replenish_if_decided.eq(lut_of(m, [same_account, hit, *empties_of],
+                                               lambda x: not x[0] and chosen(x[1:]), cells)),
             ]
 
         # cycle B: the decision, from registers (``pending`` and the readies: the decision's loads
@@ -185,8 +219,8 @@ class FillLoop(wiring.Component):
             act.kind.eq(kind),
             act.qty.eq(Mux(stp_aggressor, a_leaves, Mux(r_spent, r_leaves, a_leaves))),
             act.a_leaves.eq(Mux(own, a_leaves, a_after)),
-            act.r_leaves.eq(Mux(r_spent, 0, r_minus_a)),
-            act.r_gone.eq(gone_if_decided),
+            act.r_leaves.eq(Mux(r_spent, 0, r_minus_a)), act.r_shown.eq(r_leaves),
+            act.r_gone.eq(gone_if_decided), act.r_replenish.eq(replenish_if_decided),
             self.hold.eq(pending),
             self.busy.eq(running), self.quiet.eq(quiet),
             self.a_leaves_now.eq(a_leaves),

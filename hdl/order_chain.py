@@ -33,6 +33,7 @@ Contract
   selects with a register of it. ``follow_unless_stop``: the same but for ``stop``
   (``follow_next`` is ``~stop & follow_unless_stop``), one LUT of registers and stage 0's compare,
   for a parent that takes the stop, decided late, into a LUT of its own.
+* ``arrived``: ``order.valid`` but for ``stop``, a register (the order stage holds a read's rows).
 * ``busy``: a read is in flight. A run ends when its walker says so (``stop``); between a level's
   tail and the next entry the chain waits, not busy.
 
@@ -70,6 +71,7 @@ class OrderChain(wiring.Component):
             "busy": Out(1),
             "follow_next": Out(1),
             "follow_unless_stop": Out(1),
+            "arrived": Out(1),
         })
 
     def elaborate(self, platform):
@@ -153,7 +155,7 @@ class OrderChain(wiring.Component):
             m.d.comb += self.follow_unless_stop.eq(Mux(held, follow, cont_in[-1]))
         m.d.comb += self.follow_next.eq(~self.stop & self.follow_unless_stop)
         m.d.comb += [
-            self.order.valid.eq(arrived & ~self.stop),
+            self.order.valid.eq(arrived & ~self.stop), self.arrived.eq(arrived),
             self.order.slot.eq(slot[-1]),
             self.order.last.eq(last[-1]),
             self.order.tag.eq(stag[-1]),

@@ -53,6 +53,7 @@ from fpgax.hdl.bits import (
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck, cancel_like_and_replace_qty, opcode_lows
 from fpgax.hdl.depth_store import DepthOp, DepthStore
 from fpgax.hdl.event_output import EventOutput
+from fpgax.hdl.fill_loop import LEAVES_BITS, LeavesRow
 from fpgax.hdl.fsm import OneHotFSM, StateMux
 from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
 from fpgax.hdl.index_peek import searched_down
@@ -84,7 +85,7 @@ EVENT_TYPE_BITS = p.EVENT["type"].bits
 
 #: The memories whose read address is steered by ``steer_slots`` (the link chase's: see
 #: "the memories' ports")
-STEERED = ("state", "owner", "order", "leaves")
+STEERED = ("state", "owner", "order", "leaves", "reserve")
 #: The symbol memory's copies of its forwarding hit (``PipelinedRam.hit_copies``): t2's best, then
 #: those of a MARKET order's notional price (a band edge) and of the check's band, and FIX_ROW_IN's
 SYM_HIT_BEST, SYM_HIT_PRICE = 0, 1
@@ -179,13 +180,17 @@ class PipelinedEngine(wiring.Component):
         StateRow = data.StructLayout({"gen": g, "live": 1})
         OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
         OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "price": 32, "idx": lb, "tif": 2, "flags": 2})
+        ReserveRow = data.StructLayout({"display": 32, "hidden": 32})
         deep = cfg.deep
         SymRow = SymbolRow(lb, deep)
         mems = {
             "state": PipelinedRam(shape=StateRow, depth=N, narrow=True),
             "owner": PipelinedRam(shape=OwnerRow, depth=N, narrow=True),
             "order": PipelinedRam(shape=OrderRow, depth=N, latency=ROWS_LATENCY),
-            "leaves": PipelinedRam(shape=32, depth=N, narrow=True),
+            # (a ``LeavesRow``: the quantity an order shows, and its iceberg bits)
+            "leaves": PipelinedRam(shape=LEAVES_BITS, depth=N, narrow=True),
+            # (an iceberg's display and hidden reserve [R-ICEBERG]; 0 for other orders)
+            "reserve": PipelinedRam(shape=ReserveRow, depth=N, latency=ROWS_LATENCY),
             # (copies of its forwarding hit: one per steered memory, ``STEERED``, and the chain's)
             "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1,
                                  read_users=NEXT_READERS),
@@ -216,13 +221,13 @@ class PipelinedEngine(wiring.Component):
         m.submodules.rows = rows = LevelRows(k, 1 << (bb + lb), latency=ROWS_LATENCY, read_users=4 + cfg.deep)
         m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks,
                                              peek_best=True)
-        m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb)
+        m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb, room_next=True)
         m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency, write_any=deep)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits, single_level=cfg.deep)
-        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=4, checks=self.checks)
+        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=5, checks=self.checks)
         if cfg.deep:
             # the deep mode (docs/deep-book.md): every level of every book side in HBM but those in
             # the sides' windows on chip, and the mover that brings levels between them (the
@@ -324,6 +329,10 @@ class PipelinedEngine(wiring.Component):
         else:
             decoded = {name: pay.opcode == code for name, code in op_codes.items()}
             is_market = (pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)
+        # (copies of the REPLACE opcode and of the quantity, registers of their own for the icebergs'
+        # memory selects and t3 compares: ``op_replace`` and ``cmd.qty`` have hundreds of loads)
+        replace_near = register_copy(m, decoded["replace"], row_cells, en=take, name="replace_near")
+        ice_qty = register_of_its_own(m, pay.qty, row_cells, en=take, name="ice_qty")
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
@@ -360,6 +369,8 @@ class PipelinedEngine(wiring.Component):
         def on_symbol_row(compute):
             return on_row("symbol", compute, SymRow)
         st_rd, own_rd, ord_rd = mems["state"].read.data, mems["owner"].read.data, mems["order"].read.data
+        # (a slot's leaves row, and its reserve row: an iceberg's display and hidden reserve)
+        lv_rd, res_rd = LeavesRow()(mems["leaves"].read.data), mems["reserve"].read.data
         bound_t1 = Signal()      # t2: the target slot was taken since the reset (its rows mean something)
         # the target's rows against the command (the check's UNKNOWN_ORDER and NOT_OWNER): its
         # generation and live bit, symbol and account, each on both of the row's candidates
@@ -458,8 +469,13 @@ class PipelinedEngine(wiring.Component):
         plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1, "at_best": 1}))
         keeps = Signal()              # from t4: a REPLACE keeps its order's priority [R-REPLACE]
         # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
+        # (``leaves``: its open quantity; an iceberg's [R-ICEBERG] ``display``, and what a REPLACE
+        # that keeps its priority leaves it: its ``shown`` slice when the quantity is above it --
+        # a ``reserve`` of what is ``over`` it --, else the quantity)
         tgt = Signal(data.StructLayout({"slot": k, "gen": g, "side": 1, "account": ab, "client_id": CLIENT_BITS,
-                                        "idx": lb, "leaves": 32, "price": 32}))
+                                        "idx": lb, "leaves": 32, "price": 32, "iceberg": 1,
+                                        "display": 32, "shown": 32, "over": 32, "reserve": 1}))
+        walk_leaves = Signal(32)      # a walk's order's open quantity (its CANCELED's, in UNLINK_GO)
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
         if deep:
             # the gate (docs/deep-book.md, "Wiring the engine"): what the mover is asked for (the
@@ -547,12 +563,15 @@ class PipelinedEngine(wiring.Component):
         # LUT before the event output's, not behind the other states' OR)
         EventWrite = data.StructLayout({"en": 1, "ev": EventLayout})
         decide_ev, t3_ev = Signal(EventWrite), Signal(EventWrite)
+        # (REPLENISHED, a writer of its own: its enable a state's register alone, not a fourth
+        # state in ``ev_mux``'s OR, which had put a LUT more before the event output's)
+        ice_ev = Signal(EventWrite)
         # (each state's event gated by a copy of its register: ``StateMux.drive``)
         ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells)
-        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en)),
+        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en, ice_ev.en)),
                      matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
-            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en)
+            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en, ice_ev.en)
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
@@ -562,7 +581,7 @@ class PipelinedEngine(wiring.Component):
                                "the feed's direction is its side's")
             m.d.sync += Assert(~(index.writing & ~feed.idle), "an index write while the feed runs")
             m.d.sync += Assert(~feed.o.ready | feed.o.valid, "the feed's o.ready without o.valid")
-        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data, t3_ev.ev)):
+        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data, t3_ev.ev, ice_ev.ev)):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
@@ -626,6 +645,13 @@ class PipelinedEngine(wiring.Component):
         next_best = Signal(data.StructLayout({"valid": 1, "level": lb, "price": 32}))
         next_known = Signal()
         last_price = Signal(32)       # the last level's price (sym.base + last.idx), registered with it
+        # after a match: the iceberg whose slice its last fill emptied, to show again [R-ICEBERG]
+        ice = Signal.like(matcher.replenish)
+        resumed = Signal()            # the match goes on after an iceberg's new slice: from ``leaves``
+        ice_unlink = Signal()         # (comb) REPLENISH starts its unlink: off the level's head
+        ice_unlinks = fsm.ongoing("REPLENISH_UNLINK")
+        # its new slice: what it shows, what it still hides, whether that is a reserve (below)
+        ice_slice = Signal(data.StructLayout({"shown": 32, "hidden": 32, "reserve": 1}))
         a_ended = Signal()            # after a match: the aggressor was filled or canceled (STP)
         best_only = Signal()          # after a match: it met only the best level, and left orders there
 
@@ -813,7 +839,8 @@ class PipelinedEngine(wiring.Component):
                                 lambda x: (x[0] and x[1] and not x[2]) or x[3] or x[4], row_cells)),
             matcher.start.eq(match_start),
             # (the deep mode's sweep that goes on past the window: the aggressor's leaves)
-            matcher.a_leaves.eq(Mux(sweeping_on, leaves, cmd.qty) if deep else cmd.qty),
+            # (and a match resumed after an iceberg's slice was shown again: ``resumed``)
+            matcher.a_leaves.eq(Mux(sweeping_on | resumed if deep else resumed, leaves, cmd.qty)),
             matcher.a_account.eq(cmd.account[:ab]),
             matcher.a_stp_oldest.eq((aflags & STP_OLDEST) != 0),
             matcher.template.side.eq(aside), matcher.template.symbol.eq(cmd.symbol),
@@ -836,6 +863,7 @@ class PipelinedEngine(wiring.Component):
             matcher.r_gen.eq(st_rd.gen), r_account.read.eq(owner_choice.read[:ab]),
             r_account.written.eq(owner_choice.written[:ab]), r_account.hit.eq(owner_choice.hit),
             matcher.r_account.eq(r_account), matcher.r_client.eq(ord_rd.client_id),
+            matcher.r_hidden.eq(res_rd.hidden), matcher.r_display.eq(res_rd.display),
         ]
         lw = matcher.leaves_write
         writes["leaves"].append((lw.en, lw.addr, lw.data, _Select(matcher.busy)))
@@ -844,7 +872,7 @@ class PipelinedEngine(wiring.Component):
         # aggressor's, pushed by the sequencer after the match)
         release = Signal()            # the aggressor's slot freed (it never rested)
         m.d.comb += [gone.w.valid.eq(matcher.gone.valid | release), gone.w_parts.eq(Cat(matcher.gone.valid, release)),
-                     matcher.gone.ready.eq(gone.w.ready),
+                     matcher.gone.ready.eq(gone.w.ready), matcher.gone_ready_next.eq(gone.ready_next),
                      # (by whether the match runs, a register: the aggressor's is pushed after it)
                      gone.w.payload.order.eq(Mux(matcher.busy, matcher.gone.payload, Cat(slot, gen, cmd.account[:ab]))),
                      gone.w.payload.lists.eq(matcher.busy)]
@@ -881,12 +909,13 @@ class PipelinedEngine(wiring.Component):
                      unlinker.level_data.eq(rows.read.data), walker.level_data.eq(rows.read.data)]
 
         # -- the walker: its reads of the slots' rows, the account lists and the symbol rows
-        for name in ("state", "owner", "order", "leaves", "next", "anext"):
+        for name in ("state", "owner", "order", "leaves", "reserve", "next", "anext"):
             reads[name].append((walker.slot_read.en, walker.slot_read.addr))
         reads["alist"].append((walker.alist_read.en, walker.alist_read.addr))
         reads["symbol"].append((walker.symbol_read.en, walker.symbol_read.addr))
         m.d.comb += [walker.state_data.eq(st_rd), walker.owner_data.eq(own_rd), walker.order_data.eq(ord_rd),
-                     walker.leaves_data.eq(mems["leaves"].read.data), walker.next_data.eq(mems["next"].read.data),
+                     walker.leaves_data.eq(lv_rd.qty), walker.hidden_data.eq(res_rd.hidden),
+                     walker.next_data.eq(mems["next"].read.data),
                      walker.anext_data.eq(mems["anext"].read.data), walker.alist_data.eq(mems["alist"].read.data),
                      walker.symbol_data.eq(sym_rd)]
 
@@ -901,9 +930,12 @@ class PipelinedEngine(wiring.Component):
         # (the only level row it writes that a feed may read: no other command changes that book's
         # best while it runs)
         rest_book, rest_at_best = Signal(bb), Signal()
-        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(new_slot), rester.account.eq(cmd.account[:ab]),
-                     rester.to_account.eq(~is_replace),
-                     rester.book.eq(own_book), rester.idx.eq(own_idx[:lb])]
+        # (or an iceberg's new slice, at the back of its level: ``ice_rests`` [R-ICEBERG])
+        ice_rests = fsm.ongoing("REPLENISH_REST")
+        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(Mux(ice_rests, ice.slot, new_slot)),
+                     rester.account.eq(cmd.account[:ab]), rester.to_account.eq(~is_replace & ~ice_rests),
+                     rester.book.eq(Mux(ice_rests, opp_book, own_book)),
+                     rester.idx.eq(Mux(ice_rests, ice.idx, own_idx[:lb]))]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
         cancel_ae, cancel_cu = Signal(), Signal()   # (``cancel_start`` as AGGRESSOR_END, CANCEL_UNLINK decide it)
         m.d.comb += cancel_start.eq(cancel_ae | cancel_cu)
@@ -941,8 +973,9 @@ class PipelinedEngine(wiring.Component):
             unlinker.from_level.eq(lut_of(m, [unlink_go, fsm.ongoing("CANCEL_UNLINK"), fsm.ongoing("AGGRESSOR_END"),
                                               gone.r.valid], lambda x: (x[0] or x[1]) and not x[2] and not x[3],
                                           row_cells)),
-            unlinker.book.eq(Cat(tgt.side, sym_at)),
-            unlinker.idx.eq(tgt.idx),
+            # (REPLENISH_UNLINK's, an iceberg off its level's head: its side and level, ``ice_unlinks``)
+            unlinker.book.eq(Cat(Mux(ice_unlinks, ~aside, tgt.side), sym_at)),
+            unlinker.idx.eq(Mux(ice_unlinks, ice.idx, tgt.idx)),
             unlinker.from_account.eq(Mux(seq_unlinks, unlink_account, gone.r.payload.lists)),
             unlinker.release.eq(~seq_unlinks | unlink_release),
             unlinker.kill.eq(seq_unlinks & unlink_release & ~cancel_kill),
@@ -986,10 +1019,77 @@ class PipelinedEngine(wiring.Component):
                      order_rep.idx.eq(Mux(keeps, tgt.idx, own_idx[:lb])),
                      order_rep.tif.eq(atif), order_rep.flags.eq(aflags)]
         writes["order"].append((replaced, tgt.slot, order_rep, _Select(in_decide & is_replace)))
-        writes["leaves"].append((keep_write, tgt.slot, cmd.qty, _Select(in_decide & is_replace)))
+        # (an iceberg's REPLACE at the same price [R-ICEBERG]: a reduction comes out of the reserve
+        # first, an increase goes to it -- the slice never grows: what is above the slice is the
+        # reserve; an order that is no iceberg keeps its priority only when nothing is above. The
+        # same writer writes an iceberg's new slice in REPLENISH_WRITE, ``tgt`` loaded with it: its
+        # rows registers alone)
+        ice_writes = fsm.ongoing("REPLENISH_WRITE")
+        # (the data: the REPLACE's, registers of t3's, or the new slice's, by a copy of
+        # REPLENISH_WRITE's register -- one LUT before the port's OR)
+        ice_writes_near = fsm.copy("REPLENISH_WRITE", row_cells, "data")
+        kept = Signal(LeavesRow())
+        m.d.comb += [kept.qty.eq(Mux(ice_writes_near, ice_slice.shown, Mux(tgt.reserve, tgt.shown, ice_qty))),
+                     kept.reserve.eq(Mux(ice_writes_near, ice_slice.reserve, tgt.reserve)),
+                     kept.iceberg.eq(tgt.iceberg | ice_writes_near)]
+        # (written a cycle after the decision, from registers -- the enable, the slot, the rows --,
+        # the enable its own select: no other writer of these memories writes in the cycle after a
+        # REPLACE that keeps its priority or after REPLENISH_WRITE, and the next read of the slot
+        # sees the write landing, ``RowChoice``)
+        kept_write, kept_slot = Signal(), Signal(k)
+        kept_rows = Signal(data.StructLayout({"leaves": LeavesRow(), "reserve": ReserveRow}))
+        m.d.sync += [kept_write.eq(keep_write), kept_slot.eq(tgt.slot), kept_rows.leaves.eq(kept),
+                     kept_rows.reserve.eq(Mux(ice_writes_near, Cat(ice.display, ice_slice.hidden),
+                                              Cat(tgt.display, Mux(tgt.reserve, tgt.over, 0))))]
+        writes["leaves"].append((kept_write, kept_slot, kept_rows.leaves, _Select(kept_write)))
+        # the resting order's slice [R-ICEBERG]: its whole quantity, or an iceberg's display and the
+        # rest hidden -- of DECIDE's quantity (a NEW's) and of ``leaves`` (after a match, or a
+        # replaced order's new quantity), each registered in every cycle: a NEW's display, a replaced
+        # order's (its display never changes)
+        # (registers loaded in t3, from the target's rows as they are read, each with whether it is
+        # not 0: the slices' compares meet no reduction first; also DECIDE's event's display)
+        rest_display, rest_iceberg = Signal(32), Signal()
+        cmd_sliced = Signal()         # (a NEW rests by ``slice_cmd`` until a match sets ``leaves``: below)
+        cmd_iceberg = Signal()        # (the command's display is not 0: registered with it)
+        with m.If(take):
+            m.d.sync += cmd_iceberg.eq(~none_of_luts(m, list(Value.cast(pay.display)), row_cells))
+        with m.If(fsm.ongoing("T3")):
+            m.d.sync += [rest_display.eq(Mux(is_replace, res_rd.display, cmd.display)),
+                         rest_iceberg.eq(Mux(is_replace, lv_rd.iceberg, cmd_iceberg)), cmd_sliced.eq(~replace_near)]
+
+        def slice_of(qty, display, iceberg):
+            """(the leaves row, the reserve row) of an order of ``qty`` resting with ``display``, two
+            cycles behind them (the compare and the difference registered first)."""
+            below, above = Signal(), Signal(32)
+            m.d.sync += [below.eq(display < qty), above.eq(qty - display)]
+            lv, res = Signal(LeavesRow()), Signal(ReserveRow)
+            qty_then, display_then, iceberg_then = Signal(32), Signal(32), Signal()
+            m.d.sync += [qty_then.eq(qty), display_then.eq(display), iceberg_then.eq(iceberg)]
+            hides = iceberg_then & below
+            m.d.sync += [lv.qty.eq(Mux(hides, display_then, qty_then)), lv.reserve.eq(hides),
+                         lv.iceberg.eq(iceberg_then), res.display.eq(display_then), res.hidden.eq(Mux(hides, above, 0))]
+            if self.checks:      # (written two cycles or more after the quantity last changed)
+                now = iceberg & (display < qty)
+                wanted = Cat(Mux(now, display, qty), now, iceberg, display, Mux(now, qty - display, 0))
+                m.d.comb += slice_wanted[len(slice_wanted_of)].eq(Cat(lv, res) == wanted)
+                slice_wanted_of.append(1)
+            return lv, res
+        slice_wanted, slice_wanted_of = Signal(2), []
+        slice_cmd, slice_left = slice_of(cmd.qty, cmd.display, cmd_iceberg), slice_of(leaves, rest_display,
+                                                                                      rest_iceberg)
+        # (``slice_left`` is two cycles behind ``leaves``: a NEW that rests as DECIDE left it --
+        # in DECIDE, or in the deep mode's REST right after -- rests by ``slice_cmd``, of the same
+        # quantity and display, ``cmd_sliced``: set in t3, cleared as a match sets ``leaves``)
         rest_leaves = Signal()
-        writes["leaves"].append((rest_leaves, new_slot, Mux(in_decide, cmd.qty, leaves),
-                                 _Select((in_decide & ~is_replace) | fsm.ongoing("REST"))))
+        by_cmd = cmd_sliced
+        rest_select = _Select(lut_of(m, [fsm.copy("DECIDE", row_cells, "rest"), replace_near, fsm.ongoing("REST")],
+                                     lambda x: (x[0] and not x[1]) or x[2], row_cells))
+        writes["leaves"].append((rest_leaves, new_slot, Mux(by_cmd, slice_cmd[0], slice_left[0]), rest_select))
+        writes["reserve"].append((rest_leaves, new_slot, Mux(by_cmd, slice_cmd[1], slice_left[1]), rest_select))
+        writes["reserve"].append((kept_write, kept_slot, kept_rows.reserve, _Select(kept_write)))
+        if self.checks:
+            m.d.sync += Assert(~rest_leaves | Mux(by_cmd, slice_wanted[0], slice_wanted[1]),
+                               "a rest's slice rows: as its quantity and display make them")
         m.d.comb += slots.take.eq(accept)
         if self.checks:               # (the queue's contract: its take is gated by its taker)
             accepted = Signal()
@@ -1587,7 +1687,8 @@ class PipelinedEngine(wiring.Component):
                      t3_ev.ev.type.eq(E.CANCELED), t3_ev.ev.reason.eq(R.USER), t3_ev.ev.side.eq(own_rd.side),
                      t3_ev.ev.symbol.eq(cmd.symbol), t3_ev.ev.client_id.eq(ord_rd.client_id),
                      t3_ev.ev.account.eq(own_rd.account), t3_ev.ev.order_id.eq(cmd.order_id),
-                     t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(mems["leaves"].read.data)]
+                     # (its open quantity: an iceberg's slice and hidden reserve)
+                     t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(lv_rd.qty + res_rd.hidden)]
         t3_target = None              # (the deep mode's T3 writes of the target's place: last, below)
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
@@ -1598,14 +1699,21 @@ class PipelinedEngine(wiring.Component):
             def price_halves(row):
                 chunks = equal_chunks_of_luts(m, cmd.price, OrderRow(row).price, row_cells)
                 return [lut_of(m, chunks[:6], all, row_cells), lut_of(m, chunks[6:], all, row_cells)]
-            qty_kept = on_row("leaves", lambda leaves: cmd.qty <= leaves)
+            # (an iceberg keeps it at the same price whatever the quantity [R-ICEBERG])
+            # (the iceberg bit above the quantity's: one 33-bit compare, no LUT after it)
+            qty_kept = on_row("leaves", lambda leaves: cmd.qty <= Cat(leaves.qty, leaves.iceberg), LeavesRow())
+            above_now = on_row("leaves", lambda leaves: ice_qty > leaves.qty, LeavesRow())
             keeps_now = lut_of(m, [order_choice.hit[0], *price_halves(order_choice.written),
                                    *price_halves(order_choice.read), qty_kept],
                                lambda x: ((x[1] and x[2]) if x[0] else (x[3] and x[4])) and x[5], row_cells)
             m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), *([] if deep else [tgt.idx.eq(ord_rd.idx)]),
-                         tgt.leaves.eq(mems["leaves"].read.data),
+                         tgt.leaves.eq(lv_rd.qty + res_rd.hidden),
+                         tgt.iceberg.eq(lv_rd.iceberg), tgt.display.eq(res_rd.display),
+                         tgt.shown.eq(lv_rd.qty),
+                         tgt.over.eq(on_row("leaves", lambda leaves: ice_qty - leaves.qty, LeavesRow())),
+                         tgt.reserve.eq(above_now),
                          tgt.price.eq(ord_rd.price),
                          keeps.eq(keeps_now),
                          atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
@@ -1751,10 +1859,10 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
         decides_unlink = go & (canceling | (replacing_now & ~keeps))
         if deep:      # (a target off its window: its level spilled in first, then the unlink)
-            unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far)
+            unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far) | ice_unlink
                               | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
         else:
-            unlink_go_next = decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy)
+            unlink_go_next = decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy) | ice_unlink
         m.d.sync += [match_start.eq(starts_match),
                      unlink_go.eq(unlink_go_next)]
         m.d.comb += [
@@ -1766,20 +1874,33 @@ class PipelinedEngine(wiring.Component):
             # equal to them --, then the plan and REST's; the mapper had made it a chain behind
             # ``go``'s other uses)
             # (the deep mode: every rest from REST, its level in its window or placed by the gate)
-            rest_start.eq(lut_of(m, [fsm.ongoing("REST"), index.busy, own_fits, rest_settled],
-                                 lambda x: x[0] and not x[1] and x[2] and x[3], row_cells) if deep else
-                          lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
-                                 lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
-            rest_leaves.eq(rest_start),
+            rest_start.eq(lut_of(m, [fsm.ongoing("REST"), index.busy, own_fits, rest_settled, ice_rests],
+                                 lambda x: (x[0] or x[4]) and not x[1] and (x[4] or (x[2] and x[3])), row_cells)
+                          if deep else
+                          lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy, ice_rests],
+                                 lambda x: (x[0] and x[1] and x[2]) or ((x[3] or x[5]) and not x[4]), row_cells)),
+            # (the rest's: ``rest_start`` but an iceberg's new slice's)
+            rest_leaves.eq(lut_of(m, [fsm.ongoing("REST"), index.busy, own_fits, rest_settled],
+                                  lambda x: x[0] and not x[1] and x[2] and x[3], row_cells)
+                           if deep else
+                           lut_of(m, [go_copy, new_ok_copy, plan.rest, fsm.ongoing("REST"), index.busy],
+                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and not x[4]), row_cells)),
             # (from ``t3_fed``, T3 with a feed, a register of its own: T3's has two hundred loads)
             unfeed_t3.eq(t3_fed & ~marketable_t3),      # (in ``feed.stop``'s LUT too)
             unfeed.eq((go_late & fed & op["new"] & (new_reject | (new_ready & ~plan.match))) | unfeed_t3),
-            replaced.eq(go & replacing_now), keep_write.eq(go & replacing_now & keeps),
+            # (a REPLACE that keeps its priority; in every cycle of REPLENISH_WRITE an iceberg's new
+            # slice, by the same writer)
+            replaced.eq(go & replacing_now),
+            keep_write.eq(lut_of(m, [lut_of(m, go_inputs, go_of, row_cells), replacing_now, keeps, ice_writes],
+                                 lambda x: (x[0] and x[1] and x[2]) or x[3], row_cells)),
             acct_write.eq(go & op["account"] & ~check.account_failed),
         ]
         if self.checks:
             m.d.sync += Assert(feed.stop == (match_unfeed | unfeed_t3 | unfeed_later), "feed.stop: its pinned LUT")
         # a replaced order that loses its priority leaves its level only (not its account's list)
+        # (so does an iceberg moved to the back of its level [R-ICEBERG], which stays live)
+        with m.If(unlink_go & fsm.ongoing("REPLENISH_UNLINK")):
+            m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
         with m.If(unlink_go & op["replace"] & ~qty_zero & ~keeps):
             m.d.comb += [unlink_account.eq(0), unlink_release.eq(0)]
         # (the command's level: DECIDE's, REST's; the deep mode's place by ``best_aside``)
@@ -1863,6 +1984,11 @@ class PipelinedEngine(wiring.Component):
             here.ev.price.eq(_pick((verdict.canceling, tgt.price), (price_from_cmd, cmd.price))),
             here.ev.qty.eq(_pick((verdict.from_tgt, tgt.leaves), (~verdict.from_tgt & ~admin_ok, cmd.qty))),
             here.ev.leaves.eq(Mux(new_accepting | verdict.replacing, cmd.qty, 0)),
+            # (an iceberg's display [R-ICEBERG], overlaying ``resting_account``: a NEW's, a replaced order's)
+            here.ev.resting_account.eq(Mux(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m,
+                                                      verdict.replacing],
+                                                  lambda x: (x[0] and not any(x[1:4])) or x[4], row_cells),
+                                           rest_display, 0)),
         ]
         with fsm.state("DECIDE"):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
@@ -1874,7 +2000,7 @@ class PipelinedEngine(wiring.Component):
                          gen.eq(Mux(op["replace"], tgt.gen, next_gen)), leaves.eq(cmd.qty),
                          walk_kind.eq(_pick((op["halt"], Walk.HALT), (op["snapshot"], Walk.SNAPSHOT),
                                             (op["mass"], Walk.MASS), (op["new"], Walk.FOK))),
-                         walk_fok.eq(op["new"]), min_unmet.eq(min_walk),
+                         walk_fok.eq(op["new"]), min_unmet.eq(min_walk), resumed.eq(0),
                          walk_side.eq(BUY), rest_book.eq(own_book), rest_at_best.eq(plan.at_best)]
             with m.If(op["symbol"]):
                 m.d.sync += [sym.lo.eq(cmd.price), sym.hi.eq(cmd.qty)]
@@ -2032,7 +2158,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [last.eq(matcher.last), last_price.eq(opp_zero + matcher.last.idx),
                              next_known.eq(matcher.ahead.valid), next_best.valid.eq(1),
                              next_best.level.eq(matcher.ahead.idx), next_best.price.eq(opp_zero + matcher.ahead.idx),
-                             leaves.eq(matcher.a_leaves_now),
+                             leaves.eq(matcher.a_leaves_now), ice.eq(matcher.replenish), cmd_sliced.eq(0),
                              a_ended.eq(matcher.canceled | (matcher.a_leaves_now == 0)),
                              best_only.eq(~matcher.last.emptied & Mux(buy, last_at_ask, last_at_bid))]
                 fsm.goto("MATCH_SETTLE")
@@ -2076,10 +2202,12 @@ class PipelinedEngine(wiring.Component):
                 window_emptied = emptied_near & ~next_best.valid
                 # (the move to AGGRESSOR_END one LUT of ``settled`` and registers, a copy of the
                 # state's among them: ``within``)
-                fsm.goto_if("AGGRESSOR_END", lut_of(m, [fsm.copy("MATCH_SETTLE", row_cells, "ends"), best_only, settled,
-                                                        emptied_near, next_best.valid],
-                                                    lambda x: x[0] and (x[1] or x[2]) and not (x[3] and not x[4]),
-                                                    row_cells), within=True)
+                # (or on to show an iceberg's next slice first, ``ice``: the level was not emptied)
+                for state, replenishes in (("AGGRESSOR_END", 0), ("REPLENISH", 1)):
+                    fsm.goto_if(state, lut_of(m, [fsm.copy("MATCH_SETTLE", row_cells, "ends"), best_only, settled,
+                                                  emptied_near, next_best.valid, ice.valid],
+                                              lambda x, r=replenishes: x[0] and (x[1] or x[2])
+                                              and not (x[3] and not x[4]) and x[5] == r, row_cells), within=True)
                 fsm.goto_if("REFILL", (best_only | settled) & window_emptied)
                 with m.If(window_emptied):     # (its zero: ``refill_zero_next``, below)
                     m.d.sync += [refill.book.eq(opp_book), refill.side.eq(~aside), refill.base.eq(sym.base),
@@ -2087,7 +2215,8 @@ class PipelinedEngine(wiring.Component):
                 refill_by_match = lut_of(m, [fsm.ongoing("MATCH_SETTLE"), emptied_near, next_best.valid],
                                          lambda x: x[0] and x[1] and not x[2], row_cells)
             else:
-                fsm.goto_if("AGGRESSOR_END", best_only | settled)
+                fsm.goto_if("AGGRESSOR_END", (best_only | settled) & ~ice.valid)
+                fsm.goto_if("REPLENISH", (best_only | settled) & ice.valid)
         # AGGRESSOR_END's moves, each one LUT of its register and two LUTs of registers (whether the
         # lists are quiet, whether the order is of a kind that rests) -- the branches below, taken
         # apart: the mapper had chained ``release`` and the branches' conditions into REST's
@@ -2132,6 +2261,69 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest)
                                    | ((lists_quiet & ((ended | ~resting_kind)) == (ae_to_unlink | ae_to_left_over))
                                       & ~release), "AGGRESSOR_END's moves as its branches")
+        # An iceberg's slice emptied by the match's last fill, a reserve behind it [R-ICEBERG]: its
+        # next slice, min(display, reserve), shown at the back of its level -- off the level's head
+        # (where the match left it; not when it is the level's only order) and onto its tail, the
+        # order staying live and on its account's list --, with REPLENISHED; then the match goes on
+        # (the feed from the side's best again), or the aggressor ends as after any match.
+        # (two cycles behind ``ice``, which MATCHING loads: the compare and the difference first --
+        # REPLENISH loads it from its second cycle on, asserted)
+        ice_shows_all, ice_rest = Signal(), Signal(32)
+        m.d.sync += [ice_shows_all.eq(ice.hidden <= ice.display), ice_rest.eq(ice.hidden - ice.display),
+                     ice_slice.shown.eq(Mux(ice_shows_all, ice.hidden, ice.display)),
+                     ice_slice.hidden.eq(Mux(ice_shows_all, 0, ice_rest)), ice_slice.reserve.eq(~ice_shows_all)]
+
+        ice_quiet = Signal()
+        if self.checks:
+            wanted_shown = Mux(ice.hidden <= ice.display, ice.hidden, ice.display)
+            m.d.sync += Assert(~(fsm.ongoing("REPLENISH") & ice_quiet)
+                               | ((ice_slice.shown == wanted_shown)
+                                  & (ice_slice.hidden + ice_slice.shown == ice.hidden)),
+                               "ice_slice: the new slice of ``ice``, as REPLENISH leaves")
+        m.d.sync += ice_quiet.eq(fsm.ongoing("REPLENISH") & lists_quiet & ~index.busy & ~rester.busy)
+        with fsm.state("REPLENISH"):      # (the lists quiet: the match's gone orders off their account lists)
+            # (``tgt.slot`` the iceberg's, for the unlink and the write; its side and level go to the
+            # unlinker directly, ``ice_unlinks``)
+            m.d.sync += tgt.slot.eq(ice.slot)
+            # (the units quiet a cycle ago -- nothing starts one here --, a register: the unlink's
+            # start is a LUT of registers)
+            m.d.comb += ice_unlink.eq(lut_of(m, [fsm.copy("REPLENISH", row_cells, "unlink"), ice_quiet, ice.last],
+                                             lambda x: x[0] and x[1] and not x[2], row_cells))
+            with m.If(ice_quiet):
+                fsm.goto("REPLENISH_UNLINK")
+                with m.If(ice.last):
+                    fsm.goto("REPLENISH_WRITE")
+        with fsm.state("REPLENISH_UNLINK"):   # (``unlink_go``: off its level only, its slot kept)
+            with m.If(unlinker.done):
+                fsm.goto("REPLENISH_REST")
+        with fsm.state("REPLENISH_REST"):     # (``ice_rests``: the rester's start, the index free)
+            with m.If(~index.busy):
+                fsm.goto("REPLENISH_RESTING")
+        with fsm.state("REPLENISH_RESTING"):
+            with m.If(~rester.busy):
+                fsm.goto("REPLENISH_WRITE")
+        # (REPLENISH_EVENT's event, its fields registers, its enable a copy of the state's register)
+        m.d.comb += [ice_ev.en.eq(fsm.copy("REPLENISH_EVENT", row_cells, "event")), ice_ev.ev.type.eq(E.REPLENISHED),
+                     ice_ev.ev.side.eq(~aside), ice_ev.ev.symbol.eq(cmd.symbol), ice_ev.ev.client_id.eq(ice.client_id),
+                     ice_ev.ev.account.eq(ice.account), ice_ev.ev.order_id.eq(Cat(ice.slot, ice.gen)),
+                     ice_ev.ev.price.eq(last_price), ice_ev.ev.qty.eq(ice_slice.shown), ice_ev.ev.leaves.eq(ice.hidden)]
+        with fsm.state("REPLENISH_WRITE"):    # (its rows: ``keep_write``, ``tgt.slot`` loaded in REPLENISH)
+            # (on once the event output has room: REPLENISH_EVENT's one cycle writes the event, its
+            # enable that state's register alone -- nothing else writes events meanwhile, so the
+            # room holds)
+            with m.If(events.w_rdy):
+                fsm.goto("REPLENISH_EVENT")
+        with fsm.state("REPLENISH_EVENT"):
+            # (``tgt.slot`` given back in every cycle of it, as t3 loads it: a replaced order's end,
+            # AGGRESSOR_END, takes the order off its account's list)
+            m.d.sync += tgt.slot.eq(cmd.order_id[:k])
+            if self.checks:
+                m.d.sync += Assert(events.w_rdy, "REPLENISH_EVENT with no room in the event output")
+            with m.If(a_ended):
+                fsm.goto("AGGRESSOR_END")
+            with m.Else():
+                m.d.sync += resumed.eq(1)
+                fsm.goto("MATCH")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's, an unfillable FOK's or min_qty's rest, canceled
             emit(E.CANCELED, Mux(atif == FOK, R.FOK, Mux(min_unmet, R.MIN_QTY, R.IOC)),
                  when=events.w_rdy & gone.w.ready, side=cmd.side,
@@ -2626,7 +2818,7 @@ class PipelinedEngine(wiring.Component):
             load_sym(walk_sym_row, when=walk_sym_load)
             emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
                  client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
-                 price=tgt.price, qty=tgt.leaves)
+                 price=tgt.price, qty=walk_leaves)
             with m.If(events.w_rdy):
                 # (the unlink starts there: ``unlink_go``; the deep mode places the order first)
                 fsm.goto("WALK_PLACE" if deep else "UNLINK")
@@ -2981,11 +3173,11 @@ class PipelinedEngine(wiring.Component):
         # walk's decisions: 4 LUTs to 32 enables)
         def visit_of(kind, foreign=False):
             kind_bits = list(walk_kind.as_value())
-            inputs = [fsm.ongoing("WALKING"), visit.valid, visit.own, *kind_bits]
+            inputs = [fsm.ongoing("WALKING"), visit.valid, visit.own_pass, *kind_bits]
             return lut_of(m, inputs, lambda x: x[0] and x[1] and not (foreign and x[2])
                           and sum(bit << i for i, bit in enumerate(x[3:])) == kind.value, row_cells)
         with m.If(visit_of(Walk.FOK, foreign=True)):
-            m.d.sync += short.eq(short - visit.leaves)
+            m.d.sync += short.eq(short - visit.fok_leaves[:32])
         # a SNAPSHOT's level sums: each visit added, cleared as a side's walk starts (WALK_SIDE) and
         # as a level's LEVEL event goes (SNAPSHOT_LEVEL), the enables LUTs of registers likewise
         # (and whether the sum is past 32 bits, a register beside it: the LEVEL event's quantity
@@ -3011,12 +3203,14 @@ class PipelinedEngine(wiring.Component):
             fok_stops = lut_of(m, [market_near, visit.within, visit.own, cmd.flags[stp_bit]],
                                lambda x: not (x[0] or x[1]) or (x[2] and not x[3]), row_cells)
 
-        # the visited order fills what the FOK's walk leaves unfilled: the borrow of ``visit.leaves
+        # the visited order fills what the FOK's walk leaves unfilled: the borrow of ``visit.fok_leaves
         # - short``, a subtract of its own (the synthesizer merged ``>=`` into the walk's ``short -
         # visit.leaves``, two LUTs before its carry chain)
-        fok_fills, fok_left = Signal(), Signal(33)
-        m.d.comb += [fok_left.eq(Cat(visit.leaves, Const(0, 1)) - Cat(short, Const(0, 1))), fok_fills.eq(~fok_left[32])]
-        fok_short = fok_left[32]         # (the borrow itself, for LUTs that invert it in their table)
+        # (``fok_leaves``: what it shows, at a level's last order with what the level hides [R-ICEBERG])
+        fok_fills, fok_left = Signal(), Signal(34)
+        m.d.comb += [fok_left.eq(Cat(visit.fok_leaves, Const(0, 1)) - Cat(short, Const(0, 2))),
+                     fok_fills.eq(~fok_left[33])]
+        fok_short = fok_left[33]         # (the borrow itself, for LUTs that invert it in their table)
 
         def unfillable(x):
             valid, kind, (stops, busy, go) = x[0], x[1:1 + len(kind_bits)], x[1 + len(kind_bits):]
@@ -3087,11 +3281,11 @@ class PipelinedEngine(wiring.Component):
             return (not stops and (own or short)) if fok else other
 
         def passes_given(short):
-            return lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own],
+            return lut_of(m, [*kind_bits, passes_other, fok_stops, visit.own_pass],
                           lambda x: passes(is_walk(x[:2], Walk.FOK), *x[2:5], short), row_cells)
 
         def stops_given(short):
-            return lut_of(m, [*kind_bits, fok_stops, visit.own],
+            return lut_of(m, [*kind_bits, fok_stops, visit.own_pass],
                           lambda x: is_walk(x[:2], Walk.FOK) and (x[2] or (not x[3] and not short)), row_cells)
         passes_if_short, passes_if_fills = passes_given(1), passes_given(0)
         stops_if_short, stops_if_fills = stops_given(1), stops_given(0)
@@ -3152,7 +3346,7 @@ class PipelinedEngine(wiring.Component):
             # walk until the cancel it is loaded for)
             m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
                          tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
-                         tgt.idx.eq(visit.order.idx), tgt.leaves.eq(visit.leaves),
+                         tgt.idx.eq(visit.order.idx), walk_leaves.eq(visit.leaves + visit.hidden),
                          tgt.price.eq(visit.order.price),
                          cancel_reason.eq(Mux(walk_kind == Walk.HALT, R.HALT, R.MASS))]
             with m.If(visit.valid):
@@ -3175,7 +3369,7 @@ class PipelinedEngine(wiring.Component):
                         # (it stops, to LEFT_OVER -- ``fok_unfillable`` --, at a level it may not
                         # take or an order of its own it may not cancel; passes its own orders;
                         # stops, to MATCH, at the order that fills it)
-                        with m.If(~fok_stops & ~visit.own & fok_fills):
+                        with m.If(~fok_stops & ~visit.own_pass & fok_fills):
                             m.d.sync += min_unmet.eq(0)   # (a min_qty NEW trades: what is left canceled IOC)
                             # (the deep mode: FOK_FILLED, where a level walked from HBM goes out first)
                             fsm.goto("FOK_FILLED" if deep else "MATCH")
@@ -3205,7 +3399,7 @@ class PipelinedEngine(wiring.Component):
             # ``passes`` with ``walk_fok`` for the kind: ``passes_given``'s LUT is not before it)
             walker_on = lut_of(m, [walker.busy, walk_go], any, row_cells)
             stays_if_short, stays_if_fills = (
-                lut_of(m, [visit.valid, walk_fok, passes_other, fok_stops, visit.own, walker_on],
+                lut_of(m, [visit.valid, walk_fok, passes_other, fok_stops, visit.own_pass, walker_on],
                        lambda x, short=short: passes(*x[1:5], short) if x[0] else x[5], row_cells)
                 for short in (1, 0))
             # (DECIDE's move, decided late in its cycle, an input of that LUT of its own: not
@@ -3651,12 +3845,13 @@ class _GoneQueue(wiring.Component):
     ``w.valid`` only while ``w.ready`` is high (its writers' contract: asserted with ``checks``);
     ``r.valid`` a register; ``more``: more than one entry (``r.valid`` after a pop). ``w_parts``:
     the writers' valids, whose OR ``w.valid`` is (at most one high), taken apart by the count;
-    ``r.ready`` only while ``r.valid`` (both asserted with ``checks``)."""
+    ``r.ready`` only while ``r.valid`` (both asserted with ``checks``). ``ready_next``: what
+    ``w.ready`` will be in the next cycle (its register's D input)."""
 
     def __init__(self, layout, depth: int, checks: bool = False):
         self.layout, self.depth, self.checks = layout, depth, checks
         super().__init__({"w": In(stream.Signature(layout)), "w_parts": In(2), "r": Out(stream.Signature(layout)),
-                          "more": Out(1)})
+                          "more": Out(1), "ready_next": Out(1)})
 
     def elaborate(self, platform):
         from amaranth import Array
@@ -3680,6 +3875,7 @@ class _GoneQueue(wiring.Component):
         room = Signal(init=1)
         # (from the count alone: at most one push a cycle, so the queue stays below ``depth - 1``)
         m.d.sync += room.eq(~count[self.depth - 3])
+        m.d.comb += self.ready_next.eq(~count[self.depth - 3])
         nonempty = Signal()                 # count != 0, a register
         m.d.comb += self.more.eq(count[1])
         # (one LUT of the count's two low bits, the writers' valids -- the push taken apart -- and

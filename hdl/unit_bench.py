@@ -39,7 +39,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import address_bits
-from fpgax.hdl.fill_loop import QTY_BITS, FillLoop
+from fpgax.hdl.fill_loop import LEAVES_BITS, FillLoop
 from fpgax.hdl.order_chain import OrderChain
 from fpgax.hdl.ram import PipelinedRam
 from fpgax.spec.config import EngineConfig
@@ -134,7 +134,7 @@ class MatchLoopCore(wiring.Component):
         self.loop = FillLoop(slot_bits, account_bits, tag_bits)
         depth = 1 << slot_bits
         self.mems = {"next": PipelinedRam(shape=slot_bits, depth=depth, narrow=True),
-                     "leaves": PipelinedRam(shape=QTY_BITS, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=LEAVES_BITS, depth=depth, narrow=True),
                      "account": PipelinedRam(shape=account_bits, depth=depth, narrow=True, forward=False)}
         super().__init__({
             "levels": self.chain.signature.members["levels"],
@@ -167,7 +167,8 @@ class MatcherCore(wiring.Component):
     ``tests/test_hdl_matcher.py`` drives it against the golden model."""
 
     #: the matcher's members its parent wires inside: the chain's reads and the rows they return
-    INNER = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client")
+    INNER = ("read_addr", "read_en", "next_data", "leaves_data", "r_gen", "r_account", "r_client", "r_hidden",
+             "r_display")
 
     def __init__(self, config: EngineConfig):
         from fpgax.hdl.matcher import CLIENT_BITS, Matcher
@@ -177,7 +178,7 @@ class MatcherCore(wiring.Component):
         self.matcher = Matcher(k, g, ab, lb, bb)
         depth = config.pool
         self.mems = {"next": PipelinedRam(shape=k, depth=depth, narrow=True),
-                     "leaves": PipelinedRam(shape=QTY_BITS, depth=depth, narrow=True),
+                     "leaves": PipelinedRam(shape=LEAVES_BITS, depth=depth, narrow=True),
                      "gen": PipelinedRam(shape=g, depth=depth, narrow=True),
                      "account": PipelinedRam(shape=ab, depth=depth, narrow=True, forward=False),
                      "client": PipelinedRam(shape=CLIENT_BITS, depth=depth, style="ultra")}
@@ -195,7 +196,7 @@ class MatcherCore(wiring.Component):
             wiring.connect(m, wiring.flipped(getattr(self, f"{name}_memory_write")), mem.write)
         m.d.comb += [mt.next_data.eq(self.mems["next"].read.choice), mt.leaves_data.eq(self.mems["leaves"].read.choice),
                      mt.r_gen.eq(self.mems["gen"].read.data), mt.r_account.eq(self.mems["account"].read.choice),
-                     mt.r_client.eq(self.mems["client"].read.data)]
+                     mt.r_client.eq(self.mems["client"].read.data), mt.r_hidden.eq(0), mt.r_display.eq(0)]
         pass_through(m, mt, self, ports_but(mt, self.INNER))
         return m
 

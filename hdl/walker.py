@@ -10,8 +10,12 @@ Contract
   direction of worse levels: the bid side's is down); with ``single_level``, ``one_level``: the
   walk is of that level alone (it ends with the level's last order, as an account's with its list's).
 * ``visit`` (``valid``, held until ``advance`` or ``stop``): an order, its slot, its rows --
-  ``state``, ``owner``, ``order``, ``leaves`` -- its level's index (``level``), ``last`` (the last
-  order of its level, or of the account's list), and, on an account's walk, its symbol's row
+  ``state``, ``owner``, ``order``, ``leaves`` (what it shows), ``hidden`` (an iceberg's reserve,
+  else 0; ``whole``: the two), ``fok_leaves`` (what a FOK's look-ahead takes of it [R-ICEBERG]:
+  ``leaves``; at a level's last order also the reserves its level's orders hide but those of
+  ``account``, at most 2**32), ``own_pass`` (``own``, but not the level's last) -- its level's
+  index (``level``), ``last`` (the last order of its level, or of the account's list), and, on an
+  account's walk, its symbol's row
   (``symbol``), ``within``: its level is no worse than ``bound`` (at most ``bound`` going up,
   at least going down; ``bound`` held through the walk), registered with the visit, for a parent
   that stops at the first level beyond a limit, and ``own``: its owner is ``account`` (given with
@@ -27,10 +31,11 @@ Contract
   or two cycles after ``stop``. ``leave``: ``advance | stop`` in every cycle of a visit, given
   apart (the parent's own function of what decides either: its compares meet ``advance`` and
   ``stop`` alone, the visit's end a LUT of registers); ``advance`` only while ``visit.valid``.
-* The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order`` and
-  ``leaves``, ``next`` and ``anext`` at that address, block RAM but the order row, whose latency is
-  ``rows_latency``), the level rows at ``level_read`` (latency ``rows_latency``), the account's list
-  at ``alist_read``, a symbol's row at ``symbol_read`` (block RAM); every request is registers,
+* The rows are read at ``slot_read`` (the parent reads ``state``, ``owner``, ``order``,
+  ``leaves``, ``hidden``, ``next`` and ``anext`` at that address, block RAM but the order row and
+  the hidden reserve, whose latency is ``rows_latency``), the level rows at ``level_read``
+  (latency ``rows_latency``), the account's list at ``alist_read``, a symbol's row at
+  ``symbol_read`` (block RAM); every request is registers,
   its enable 0 while unused (its address is not: the parent gates it with the enable). The next
   level is found with the index's FIND (``index_*``, 0 while unused), which must be idle when the
   walker leaves a level and has to search.
@@ -88,18 +93,21 @@ class Walker(wiring.Component):
         k = slot_bits
         self.visit_layout = data.StructLayout({
             "valid": 1, "slot": k, "state": state_row, "owner": owner_row, "order": order_row, "leaves": 32,
+            "hidden": 32, "whole": 33,
             "level": level_bits, "last": 1, "symbol": symbol_row, "within": 1, "own": 1, "same_symbol": 1})
+        # (the port's visit: the rows and a FOK's count of them, registers of their own)
+        self.port_layout = data.StructLayout({**dict(self.visit_layout.members), "fok_leaves": 33, "own_pass": 1})
         self.symbol_bits = data.Layout.cast(owner_row).members["symbol"]
         super().__init__({
             "start": In(1), "by_account": In(1), "account": In(account_bits), "symbol": In(self.symbol_bits),
             "all_symbols": In(1),
             "book": In(book_bits), "level": In(level_bits), "down": In(1), "bound": In(level_bits),
-            "busy": Out(1), "visit": Out(self.visit_layout),
+            "busy": Out(1), "visit": Out(self.port_layout),
             "advance": In(1), "stop": In(1), "leave": In(1), "hold": In(1),
             "slot_read": Out(ReadRequest(k)), "level_read": Out(ReadRequest(book_bits + level_bits)),
             "alist_read": Out(ReadRequest(account_bits)), "symbol_read": Out(ReadRequest(self.symbol_bits)),
             "state_data": In(state_row), "owner_data": In(owner_row), "order_data": In(order_row),
-            "leaves_data": In(32), "next_data": In(k), "anext_data": In(k),
+            "leaves_data": In(32), "hidden_data": In(32), "next_data": In(k), "anext_data": In(k),
             "level_data": In(level_ends(k)), "alist_data": In(AccountList(k)), "symbol_data": In(symbol_row),
             "index_start": Out(1), "index_op": Out(IndexOp), "index_book": Out(book_bits),
             "index_idx": Out(level_bits), "index_down": Out(1),
@@ -123,7 +131,9 @@ class Walker(wiring.Component):
         # (a register per field: a field's loads meet its own enables only -- a struct in one
         # signal would make every bit's enable the OR of all its fields' conditions)
         visit = split_register(self.visit_layout, "visit")
-        m.d.comb += self.visit.eq(visit)
+        fok_leaves, own_pass = Signal(33), Signal()
+        m.d.comb += [Value.cast(self.visit)[:self.visit_layout.size].eq(Value.cast(visit)),
+                     self.visit.fok_leaves.eq(fok_leaves), self.visit.own_pass.eq(own_pass)]
         # (the level rows' request: its address a register loaded here, its enable a register of its
         # own, one LUT of the three reads' conditions -- as assignments to one register the mapper
         # had chained FIND_WAIT's answer and the read ahead through its enable's multiplexers)
@@ -144,6 +154,12 @@ class Walker(wiring.Component):
                 m.d.sync += [counter.eq(value), one.eq(value == 1)]
             return counter, one, load
         wait, wait_one, load_wait = countdown("wait", lat + 1)
+        # the reserve hidden by the orders of the level presented so far but those of the account
+        # (a FOK's look-ahead counts it at the level's last order: ``fok_leaves``), at most 2**32
+        hidden_sum = Signal(33)
+
+        def saturated(value):
+            return Mux(value[32:].any(), 1 << 32, value[:33])
 
         # the next order's rows, read while the parent looks at the one before (``ahead``); the
         # visited order's links and the list's ends are all the walk needs of it, so the parent may
@@ -215,7 +231,7 @@ class Walker(wiring.Component):
                          account.eq(self.account), symbol.eq(self.symbol),
                          all_symbols.eq(self.all_symbols),
                          *([one_level.eq(self.one_level)] if self.single_level else []),
-                         self.alist_read.addr.eq(self.account),
+                         self.alist_read.addr.eq(self.account), hidden_sum.eq(0),
                          visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
             forget_word()
             with m.If(self.start):
@@ -259,6 +275,7 @@ class Walker(wiring.Component):
             with m.If(arrive):
                 m.d.sync += [ahead.slot.eq(f_slot), ahead.state.eq(self.state_data), ahead.owner.eq(self.owner_data),
                              ahead.order.eq(self.order_data), ahead.leaves.eq(self.leaves_data),
+                             ahead.hidden.eq(self.hidden_data), ahead.whole.eq(self.leaves_data + self.hidden_data),
                              ahead.level.eq(level), ahead.last.eq(f_slot == end),
                              ahead.within.eq(no_worse(level, self.bound, down)),
                              ahead.own.eq(owner_is_own), ahead.same_symbol.eq(owner_same_symbol),
@@ -275,6 +292,17 @@ class Walker(wiring.Component):
             for lo, hi, present in present_slices:
                 with m.If(present):
                     m.d.sync += Value.cast(visit)[lo:hi].eq(Value.cast(ahead)[lo:hi])
+            # (a FOK's count of it [R-ICEBERG]: what it shows; a level's last order also what the
+            # level's icebergs hide, its own and those before it not of the account -- what the
+            # look-ahead takes of the level if it gets to its end. ``own_pass``: an order of the
+            # account the walk passes without counting it, not the level's last. Registers of their
+            # own, under an enable of their own: the visit's slices' had gone to three LUTs.)
+            with m.If(lut_of(m, [fsm.ongoing("RUN"), visit.valid, ahead.valid, stopped],
+                             lambda x: x[0] and not x[1] and x[2] and not x[3], cells)):
+                m.d.sync += [fok_leaves.eq(Mux(ahead.last, saturated(Mux(ahead.own, 0, ahead.whole) + hidden_sum),
+                                               ahead.leaves)),
+                             own_pass.eq(ahead.own & ~ahead.last),
+                             hidden_sum.eq(Mux(ahead.last, 0, saturated(hidden_sum + Mux(ahead.own, 0, ahead.hidden))))]
             with m.If(~visit.valid & ahead.valid & ~stopped):
                 m.d.sync += [ahead.valid.eq(0), pre.eq(0)]
                 with m.If(~ahead.last):

@@ -87,7 +87,8 @@ class KernelDriver:
 
     def _run_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
         n = len(chunk)
-        self.cmd_buf[:n] = rm.engine_commands(chunk)   # (the order types the engine lacks marked: rejected)
+        # (the order types the kernel does not take marked: rejected)
+        self.cmd_buf[:n] = rm.engine_commands(chunk, rm.KERNEL_ORDER_TYPES)
         self.cmd_buf.sync_to_device()
         base, done, out = 0, 0, []   # base: index in the buffer of command `done`
         while done < n:

@@ -9,7 +9,7 @@ from fpgax.spec import protocol as p
 OP, E = p.Opcode, p.EventType
 
 
-def gate_flow(config, n, seed, min_qty=0.0):
+def gate_flow(config, n, seed, min_qty=0.0, iceberg=0.0):
     """``n`` commands whose levels go between the windows and the depth all the time, and the
     model's events for them: orders resting anywhere in the band on their own side of its middle
     (new bests beyond a window's better edge, levels beyond its worse edge), cancels and replaces
@@ -21,7 +21,9 @@ def gate_flow(config, n, seed, min_qty=0.0):
     wherever their levels are), SNAPSHOT (a side's levels on past its window) and HALT (a symbol's
     DAY orders, in its windows and in HBM) with RESUME. ``min_qty``: the share of the IOC orders
     (limit and MARKET) given a minimum quantity, up to their quantity (whose look-ahead, as a FOK's,
-    may go on into the depth); 0 draws none, the flow as before."""
+    may go on into the depth); 0 draws none, the flow as before. ``iceberg``: the share of the LIMIT
+    DAY/GTC orders given a display (their slices shown again at the back of levels in the window,
+    counted by the look-ahead in the depth too); 0 draws none."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -86,6 +88,9 @@ def gate_flow(config, n, seed, min_qty=0.0):
                 cmd = p.Command(opcode=OP.NEW, side=side, symbol=symbol, account=account, ord_type=p.OrdType.MARKET,
                                 qty=rng.randrange(1, 25), tif=rng.choice([p.TimeInForce.IOC, p.TimeInForce.FOK]),
                                 client_id=client)
+        if (iceberg and cmd.opcode == OP.NEW and cmd.ord_type == p.OrdType.LIMIT and cmd.tif < p.TimeInForce.IOC
+                and rng.random() < iceberg):
+            cmd.display = rng.choice([1, 1, 2, 3, 5])
         if min_qty and cmd.opcode == OP.NEW and cmd.tif == p.TimeInForce.IOC and rng.random() < min_qty:
             cmd.min_qty = rng.randint(1, cmd.qty)
         out = model.apply(cmd)

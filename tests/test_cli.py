@@ -83,7 +83,7 @@ def test_compare_refuses_a_flow_with_order_types_up_front(capsys):
     """The RTL does not implement the order types yet: compare says so before it builds anything."""
     code, _, err = run(capsys, "compare", SCENARIOS / "29_stop_cascade.csv")
     assert code == 2 and "3 commands use order types the RTL does not implement yet" in err and "command 5" in err
-    assert "stop, iceberg, position" in err     # (min_qty it implements)
+    assert "stop, position" in err     # (min_qty and icebergs it implements)
 
 
 def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):
@@ -293,3 +293,17 @@ def test_a_flow_for_a_larger_profile_is_refused_up_front(tmp_path, capsys):
     assert code == 0 and json.loads(out)["rejects_by_reason"]["UNKNOWN_SYMBOL"] > 300   # symbols 2..7 of 8
     # a hand-written flow that names a missing symbol once, to see the reject, still runs
     assert run(capsys, "replay", SCENARIOS / "22_snapshot.csv")[0] == 0
+
+
+def test_replay_events_carry_the_order_types_fields(tmp_path, capsys):
+    """The events file names what an order type's events carry beyond the common fields: a stop's
+    stop price and an iceberg's display on their ACCEPTED, a POSITION's open quantities and limit."""
+    events_file = tmp_path / "e.jsonl"
+    code, _, _ = run(capsys, "replay", SCENARIOS / "38_position_stops_icebergs.csv", "--events", events_file)
+    assert code == 0
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    accepted = {e["client_id"]: e for e in events if e["type"] == "ACCEPTED" and e["account"] == 1}
+    assert accepted[2]["stop"] == 120 and "display" not in accepted[2]
+    assert accepted[4]["display"] == 1 and "stop" not in accepted[4]
+    position = next(e for e in events if e["type"] == "POSITION")
+    assert (position["open_buys"], position["open_sells"], position["max_position"]) == (5, 5, 5)

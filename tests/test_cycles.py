@@ -71,6 +71,22 @@ def test_the_look_ahead_of_fok_and_min_qty_orders_by_hand():
                                                            "min_qty, unmet": 17}
 
 
+def test_an_icebergs_new_slice_by_hand():
+    """[R-ICEBERG] The fill that empties a slice -> its REPLENISHED, the REPLENISHED -> the next fill;
+    the fill after a new slice is neither an STP cancel's nor a level's."""
+    header = "action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
+    commands = parse_csv(header + "NEW,1,1,0,B,LIMIT,IOC,100,9,,,,\n")
+    events = [ev(EventType.ACCEPTED, 0, 4), fill(0, 10, 100), ev(EventType.REPLENISHED, 0, 31),
+              fill(0, 52, 100), ev(EventType.REPLENISHED, 0, 60), fill(0, 77, 100), fill(0, 79, 100),
+              ev(EventType.CANCELED, 0, 81, Reason.IOC)]
+    report = measure(commands, events)
+    assert {name: (s["count"], s["max"], s["mean"]) for name, s in report["replenish"].items()} == {
+        "fill -> REPLENISHED": (2, 21, 14.5), "REPLENISHED -> next fill": (2, 21, 19.0)}
+    by = report["further_fill_by"]
+    assert by["after a new slice"]["count"] == 2 and by["same level"]["count"] == 1
+    assert "after STP cancels" not in by
+
+
 def test_bench_rtl_end_to_end(tmp_path, capsys):
     flow = tmp_path / "f.bin"
     assert main(["gen", "--orders", "3000", "--seed", "2", "-o", str(flow)]) == 0

@@ -70,6 +70,8 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
                   order_id=order_id, client_id=rng.randrange(1 << 64))
     if opcode == Opcode.NEW and tif == p.TimeInForce.IOC and rng.random() < 0.3:
         cmd.min_qty = rng.randint(1, cmd.qty)          # [R-MIN-QTY], well-formed
+    if opcode == Opcode.NEW and ord_type == 0 and tif < p.TimeInForce.IOC and rng.random() < 0.3:
+        cmd.display = rng.randint(1, cmd.qty + 2)      # [R-ICEBERG], well-formed
     if opcode == Opcode.SYMBOL:
         cmd.price, cmd.qty = sorted(rng.sample(range(1, 64), 2))
     if opcode == Opcode.SNAPSHOT:
@@ -104,6 +106,8 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
         disable, halt, qty_limit, notional,
         # a min_qty on any order (INVALID_FLAGS but on an IOC), up to and past its quantity (INVALID_QTY)
         lambda: setattr(cmd, "min_qty", rng.choice([1, cmd.qty, min(cmd.qty + 1, (1 << 32) - 1), (1 << 32) - 1])),
+        # a display on any order (INVALID_FLAGS but on a LIMIT DAY/GTC), of any size
+        lambda: setattr(cmd, "display", rng.choice([1, 1 << 16, (1 << 32) - 1])),
     ]
     for broken in rng.sample(breaks, rng.choice([0, 1, 1, 2, 2, 3])):
         broken()

@@ -20,10 +20,11 @@ from fpgax.spec.config import profile
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed, symbols=None, min_qty=0.0):
+def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
     (books cross often), on the first two symbols (or ``symbols``), and the model's events for them.
-    ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn)."""
+    ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn); ``iceberg``:
+    the share of the LIMIT DAY/GTC orders given a display (and of IOC orders, rejected for it)."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -58,6 +59,8 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0):
                             price=0 if market else mid + rng.randrange(-6, 7))
             if rng.random() < 0.02:       # out of band, or zero
                 cmd.price = rng.choice([0, hi + 5]) if not market else 0
+            if iceberg and (tif < p.TimeInForce.IOC or rng.random() < 0.05) and rng.random() < iceberg:
+                cmd.display = rng.choice([1, 1, 2, 3, 5, 20])
             if min_qty and tif == p.TimeInForce.IOC and rng.random() < min_qty:
                 cmd.min_qty = rng.randint(1, cmd.qty + 1)      # (qty + 1: INVALID_QTY)
         elif r < 0.8:
@@ -311,5 +314,20 @@ def test_a_symbol_count_that_is_no_power_of_two():
     commands, expected = random_flow(config, 150, 4, symbols=5)
     assert {c.symbol for c in commands if c.opcode == p.Opcode.NEW} >= {0, 4}
     received = run(config, commands, expected, 4, idle=0.2, stall=0.3)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_icebergs_agree_with_the_model():
+    """[R-ICEBERG] in amaranth.sim with the engine's assertions: LIMIT orders with a display among
+    every other command -- slices filled and shown again at the back of their levels (several in
+    one aggressor), replaced, canceled, halted and mass-canceled, against STP of both modes and
+    FOK's and min_qty's look-ahead."""
+    config = profile("tiny")
+    commands, expected = random_flow(config, 400, 11, min_qty=0.3, iceberg=0.5)
+    kinds = {(e.type, e.reason) for e in expected}
+    for kind in [(E.REPLENISHED, 0), (E.REJECTED, p.Reason.INVALID_FLAGS)]:
+        assert kind in kinds, kind
+    received = run(config, commands, expected, 11, 0.3, 0.5, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

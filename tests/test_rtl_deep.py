@@ -320,17 +320,23 @@ def test_long_random_walks_on_tiny_windows(window, seed, n):
     assert_same(flow, profile("deep").with_(window=window), seed=seed)
 
 
-def test_gate_flows_with_min_qty_in_verilator():
-    """The gate flow with a minimum quantity on half its IOC orders (limit and MARKET): their look-ahead
-    into the depth on 8-place windows, met and missed, HBM's latency drawn from 0..60."""
+def test_gate_flows_with_icebergs_and_min_qty_in_verilator():
+    """[R-ICEBERG] [R-MIN-QTY] in the deep mode: the gate flow with a display on half its resting
+    orders and a minimum quantity on a third of its IOC orders (limit and MARKET) on 8-place windows
+    -- slices shown again at the back of their levels, icebergs spilled to HBM and back, FOK's and
+    min_qty's look-ahead into the depth counting what the levels hide, met and missed --, HBM's
+    latency drawn from 0..60."""
     config = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
                           window=8)
-    commands, expected = gate_flow(config, 20_000, 9, min_qty=0.5)
-    result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=9, memory_latency=(0, 60))
+    commands, expected = gate_flow(config, 20_000, 13, min_qty=0.33, iceberg=0.5)
+    result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=13, memory_latency=(0, 60))
     from fpgax.sim.golden.compare import first_divergence
 
     divergence = first_divergence(commands, expected, result.events)
     assert divergence is None, divergence.report()
+    replenished = sum(e.type == p.EventType.REPLENISHED for e in expected)
+    fok = sum(e.type == p.EventType.CANCELED and e.reason in (p.Reason.FOK, p.Reason.MIN_QTY) for e in expected)
+    assert replenished > 500 and fok > 200, (replenished, fok)
     unmet = sum(e.type == p.EventType.CANCELED and e.reason == p.Reason.MIN_QTY for e in expected)
     met = sum(c.min_qty > 0 for c in commands) - unmet
     assert unmet > 200 and met > 200, (unmet, met)

@@ -59,23 +59,31 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
 
 
-@pytest.mark.skipif("min_qty" not in IMPLEMENTED, reason="the engine chosen does not implement min_qty")
-@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 11, 25_000, 0.3, 0.3), ("sim", 12, 25_000, 0.2, 0.4)])
-def test_generated_flows_with_min_qty_on_rtl(size, seed, n, idle, stall):
-    """[R-MIN-QTY] on generated flows: a third of the IOC orders (limit and market) with a minimum
-    quantity, walked as a FOK is and then matched, or canceled MIN_QTY untraded -- each many times,
-    and against the aggressor's own orders under both STP modes."""
+@pytest.mark.skipif(not {"iceberg", "min_qty"} <= set(IMPLEMENTED),
+                    reason="the engine chosen does not implement icebergs and min_qty")
+@pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 13, 25_000, 0.3, 0.3), ("sim", 14, 25_000, 0.2, 0.4)])
+def test_generated_flows_with_icebergs_and_min_qty_on_rtl(size, seed, n, idle, stall):
+    """[R-ICEBERG] [R-MIN-QTY] on generated flows: a third of the resting limit orders icebergs and a
+    third of the IOC orders (limit and market) with a minimum quantity -- slices filled and shown
+    again at the back of their levels (several in one aggressor), icebergs replaced, canceled,
+    halted and mass-canceled; min_qty orders walked as a FOK is, counting what the levels hide, and
+    then matched, or canceled MIN_QTY untraded -- each many times, and against the aggressor's own
+    orders under both STP modes."""
     config = profile(size)
     opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
-                      invalid=0.02, admin=0.005, burst=0.01, min_qty=0.33)
+                      invalid=0.02, admin=0.005, burst=0.01, iceberg=0.33, min_qty=0.33)
     commands = generate(opts, config)
     assert_same(Flow(commands), size, idle, stall, seed)
-    model, outcomes = MatchingModel(config), {"unmet": 0, "traded": 0}
+    model, replenished, several = MatchingModel(config), 0, 0
+    outcomes = {"unmet": 0, "traded": 0}
     for cmd in commands:
         events = model.apply(cmd)
+        count = sum(e.type == EventType.REPLENISHED for e in events)
+        replenished, several = replenished + count, several + (count > 1)
         if cmd.opcode == Opcode.NEW and cmd.min_qty and events[0].type == EventType.ACCEPTED:
             outcomes["unmet"] += any(e.type == EventType.CANCELED and e.reason == Reason.MIN_QTY for e in events)
             outcomes["traded"] += any(e.type == EventType.FILL for e in events)
+    assert replenished > 1000 and several > 100, (replenished, several)
     assert outcomes["unmet"] > 100 and outcomes["traded"] > 20, outcomes
 
 
@@ -327,6 +335,21 @@ def test_million_command_flow_with_min_qty_on_rtl(size, seed):
                       accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002, min_qty=0.33)
     commands = generate(opts, config)
     assert sum(c.min_qty > 0 for c in commands) > 5_000
+    assert_same(Flow(commands), size, idle=0.1, stall=0.1, seed=seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size,seed", [("sim", 113), ("tiny", 114)])
+def test_million_command_flow_with_icebergs_on_rtl(size, seed):
+    """make regress: a million generated commands with a third of the resting limit orders icebergs
+    and a minimum quantity on a fifth of the IOC orders (the order types the RTL implements:
+    ``regmap.ENGINE_ORDER_TYPES``), model against RTL."""
+    config = profile(size)
+    opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
+                      accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002, iceberg=0.33,
+                      min_qty=0.2)
+    commands = generate(opts, config)
+    assert sum(c.display > 0 for c in commands) > 50_000
     assert_same(Flow(commands), size, idle=0.1, stall=0.1, seed=seed)
 
 

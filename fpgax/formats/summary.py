@@ -79,6 +79,14 @@ class EventJson:
             out["priority_kept"] = bool(e.flags & EventFlag.PRIORITY_KEPT)
         elif e.type == EventType.LEVEL:
             out["orders"] = e.leaves
+        elif e.type == EventType.POSITION:
+            out.update(max_position=e.max_position, open_buys=e.open_buys, open_sells=e.open_sells)
+        # (a stop's stop price, an iceberg's display: overlay fields of the order's events)
+        if e.type in (EventType.ACCEPTED, EventType.REPLACED, EventType.TRIGGERED):
+            if e.stop:
+                out["stop"] = e.stop
+            if e.display:
+                out["display"] = e.display
         if e.ts_in or e.ts_out:
             out.update(ts_in=e.ts_in, ts_out=e.ts_out)
         return out

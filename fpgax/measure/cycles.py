@@ -5,8 +5,10 @@ backpressure, groups the events by command [R-ACK], and reports, per command cla
 
 * latency from the command's acceptance (``ts_in``) to its first event presented (``ts_out``),
 * for aggressive orders, the latency to the first FILL and the gap between further FILLs, also
-  split by where the further fill is: on the same level, on the next level, or after self-trade
-  cancels of resting orders (events between the two fills),
+  split by where the further fill is: on the same level, on the next level, after self-trade
+  cancels of resting orders (events between the two fills), or after an iceberg's new slice
+  [R-ICEBERG] -- and for those, the fill that empties a slice to its REPLENISHED and the
+  REPLENISHED to the next fill,
 * sustained cycles per command: the whole run's cycles over its commands, and the same for a
   flow of non-crossing commands (resting adds and cancels) at full input pressure.
 
@@ -71,6 +73,7 @@ def measure(commands, events) -> dict:
     first_fill, further_fill = [], []
     further_by = defaultdict(list)
     look_ahead = defaultdict(list)
+    replenish = defaultdict(list)
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
         first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
@@ -84,23 +87,36 @@ def measure(commands, events) -> dict:
         for i, j in zip(fills, fills[1:], strict=False):
             gap = (evs[j].ts_out - evs[i].ts_out) % WRAP
             further_fill.append(gap)
-            further_by[further_kind(evs[i], evs[j], j - i - 1)].append(gap)
+            further_by[further_kind(evs[i], evs[j], evs[i + 1:j])].append(gap)
+        for i, e in enumerate(evs):
+            if e.type == EventType.REPLENISHED:      # (right after the FILL that emptied the slice)
+                replenish[REPLENISH_KINDS[0]].append((e.ts_out - evs[i - 1].ts_out) % WRAP)
+                after = next((x for x in evs[i + 1:] if x.type == EventType.FILL), None)
+                if after is not None:
+                    replenish[REPLENISH_KINDS[1]].append((after.ts_out - e.ts_out) % WRAP)
     return {
         "first_event": {name: summarize(v) for name, v in sorted(first.items())},
         "first_fill": summarize(first_fill) if first_fill else None,
         "further_fill": summarize(further_fill) if further_fill else None,
         "further_fill_by": {name: summarize(further_by[name]) for name in FURTHER_KINDS if further_by[name]},
         "look_ahead": {name: summarize(v) for name, v in sorted(look_ahead.items())},
+        "replenish": {name: summarize(replenish[name]) for name in REPLENISH_KINDS if replenish[name]},
     }
 
 
-FURTHER_KINDS = ("same level", "next level", "after STP cancels")
+FURTHER_KINDS = ("same level", "next level", "after STP cancels", "after a new slice")
+#: an iceberg's new slice [R-ICEBERG]: the fill that emptied the slice -> its REPLENISHED (the
+#: slice moved to the back of its level), and the REPLENISHED -> the aggressor's next fill
+REPLENISH_KINDS = ("fill -> REPLENISHED", "REPLENISHED -> next fill")
 
 
-def further_kind(fill, next_fill, events_between: int) -> str:
-    """Where a further fill is, from the fill before it: events in between are the self-trade
+def further_kind(fill, next_fill, between) -> str:
+    """Where a further fill is, from the fill before it: an iceberg's REPLENISHED in between (the
+    match went on after its new slice [R-ICEBERG]), else events in between are the self-trade
     cancels of resting orders [R-STP]; otherwise the same price is the same level."""
-    if events_between:
+    if any(e.type == EventType.REPLENISHED for e in between):
+        return "after a new slice"
+    if between:
         return "after STP cancels"
     return "same level" if next_fill.price == fill.price else "next level"
 
@@ -176,5 +192,9 @@ def format_report(report: dict, clock_mhz: float) -> str:
     if report.get("look_ahead"):
         lines.append("command accepted -> the event after the acknowledgement, of an order that looks ahead first:")
         for name, s in report["look_ahead"].items():
+            lines.append(row(name, s))
+    if report.get("replenish"):
+        lines.append("an iceberg's new slice (gaps between events of one aggressor):")
+        for name, s in report["replenish"].items():
             lines.append(row(name, s))
     return "\n".join(lines)

@@ -106,10 +106,18 @@ class EngineConfig:
 
     @property
     def max_events_per_command(self) -> int:
-        """No command emits more events than this: an order meets each resting order at most once
-        (a FILL or an STP cancel), plus its acknowledgement and its final CANCELED; HALT and
-        MASS_CANCEL cancel each resting order once; SNAPSHOT emits at most two sides of levels."""
+        """No command emits more events than this in a book without icebergs: an order meets each
+        resting order at most once (a FILL or an STP cancel), plus its acknowledgement and its
+        final CANCELED; HALT and MASS_CANCEL cancel each resting order once; SNAPSHOT emits at most
+        two sides of levels. An iceberg is met again after each slice an aggressor empties
+        (``max_events_with_icebergs``)."""
         return max(self.pool + 2, 1 + 2 * self.snapshot_depth)
+
+    def max_events_with_icebergs(self, qty: int) -> int:
+        """The bound for an order of ``qty`` in a book that may hold icebergs [R-ICEBERG]: each time
+        its fill empties an iceberg's slice, a REPLENISHED and a FILL more -- at most once per unit
+        of its quantity."""
+        return self.max_events_per_command + 2 * qty
 
     def with_(self, **changes) -> EngineConfig:
         return replace(self, **changes)

@@ -224,8 +224,15 @@ _check()
 
 
 #: The order types of protocol version 2 (``protocol.ORDER_TYPE_FEATURES``) the engine in service
-#: (``PipelinedEngine``, the kernel's) implements; the others it rejects (docs/order-types.md).
-ENGINE_ORDER_TYPES = ("min_qty",)
+#: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md).
+ENGINE_ORDER_TYPES = ("min_qty", "iceberg")
+
+#: Those the kernel takes (its host marks the others, ``engine_commands``): an iceberg adds a FILL
+#: and a REPLENISHED each time an aggressor empties its slice, which the kernel's reservation of a
+#: command's worst case of events (``worst_case_events``: the live orders and two) does not bound
+#: yet (docs/order-types.md).
+KERNEL_ORDER_TYPES = ("min_qty",)
+assert set(KERNEL_ORDER_TYPES) <= set(ENGINE_ORDER_TYPES)
 
 #: The flag bit the host sets on a NEW that uses order-type fields the engine does not look at
 #: (``display``; ``min_qty`` for an engine without it; docs/order-types.md): no CommandFlag, so the
@@ -274,4 +281,4 @@ def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> 
 
 __all__ = ["REGISTERS", "BY_NAME", "ARGUMENTS", "Register", "Ctrl", "Irq", "Status", "KERNEL_MAGIC",
            "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events", "UNSUPPORTED_FLAG",
-           "ENGINE_ORDER_TYPES", "engine_commands"]
+           "ENGINE_ORDER_TYPES", "KERNEL_ORDER_TYPES", "engine_commands"]

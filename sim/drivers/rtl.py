@@ -70,6 +70,16 @@ def engine_kind() -> str:
     return _checked_engine(os.environ.get("FPGAX_ENGINE", "pipelined"), "FPGAX_ENGINE")
 
 
+def runaway_bound(config: EngineConfig, array: np.ndarray) -> int:
+    """The events no command of ``array`` can pass (the harness's runaway guard): the config's bound,
+    and with icebergs in the flow, each order's replenishments too (``max_events_with_icebergs``
+    of the largest order quantity)."""
+    if not (array["display"] != 0).any():
+        return config.max_events_per_command
+    orders = array["qty"][np.isin(array["opcode"], (int(p.Opcode.NEW), int(p.Opcode.REPLACE)))]
+    return config.max_events_with_icebergs(int(orders.max(initial=0)))
+
+
 def engine_order_types(kind: str | None = None) -> tuple[str, ...]:
     """The order types of protocol version 2 the engine ``kind`` (default: ``FPGAX_ENGINE``'s)
     implements (``regmap.ENGINE_ORDER_TYPES`` for the engine in service; none for the replaced one)."""
@@ -294,7 +304,7 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
         write_records(cmd_file, array, config.pool)
         argv = [str(binary), str(cmd_file), str(evt_file), "--idle", str(idle), "--stall", str(stall),
                 "--seed", str(seed), "--timeout", str(timeout),
-                "--max-events", str(max_events or config.max_events_per_command)]
+                "--max-events", str(max_events or runaway_bound(config, array))]
         if vcd is not None:
             argv += ["--vcd", str(vcd)]
         if has_depth_bus(config):
