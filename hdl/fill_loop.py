@@ -62,7 +62,12 @@ def LeavesRow() -> data.StructLayout:   # noqa: N802 -- a layout factory
     slice, once filled, is shown again at the back of the level) and whether it is an iceberg at
     all (``iceberg``: a ``display`` -- a REPLACE at the same price keeps its priority whatever the
     quantity) [R-ICEBERG]."""
-    return data.StructLayout({"qty": QTY_BITS, "reserve": 1, "iceberg": 1})
+    return data.StructLayout({"qty": QTY_BITS, **IcebergBits().members})
+
+
+def IcebergBits() -> data.StructLayout:   # noqa: N802 -- a layout factory
+    """A ``LeavesRow``'s bits beyond its quantity, as a parent carries them apart."""
+    return data.StructLayout({"reserve": 1, "iceberg": 1})
 
 
 LEAVES_BITS = LeavesRow().size

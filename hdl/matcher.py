@@ -61,7 +61,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.bits import enables_per_slice, equal_of_luts, lut_of, register_copy
-from fpgax.hdl.fill_loop import LEAVES_BITS, QTY_BITS, Action, FillLoop
+from fpgax.hdl.fill_loop import LEAVES_BITS, QTY_BITS, Action, FillLoop, IcebergBits, LeavesRow
 from fpgax.hdl.layouts import EventLayout
 from fpgax.hdl.level_sweep import sweep_entry
 from fpgax.hdl.order_chain import OrderChain
@@ -144,20 +144,22 @@ class Matcher(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         after_take = Signal()
         m.d.sync += after_take.eq(loop.taken)
-        r_ice = loop.action.extra[self.gen_bits + self.account_bits:]       # (the row's reserve and iceberg bits)
+        r_ice = IcebergBits()(loop.action.extra[self.gen_bits + self.account_bits:])     # (the row's, at take)
         if self.room_next:
             # (the take as registers: an order arrived, the loop running and holding none -- the
             # chain's stop aside, which ends the match: a wait then meets no decision)
             row = self.leaves_data
-            arriving_iceberg = lut_of(m, [row.hit, row.written[QTY_BITS + 1], row.read[QTY_BITS + 1]],
+            arriving_iceberg = lut_of(m, [row.hit, LeavesRow()(row.written).iceberg, LeavesRow()(row.read).iceberg],
                                       lambda x: x[1] if x[0] else x[2], cells)
             gone_room = register_copy(m, lut_of(m, [self.gone_ready_next, chain.arrived, loop.busy, loop.hold,
                                                     arriving_iceberg],
                                                 lambda x: x[0] and not (x[1] and x[2] and not x[3] and x[4]), cells),
                                       cells, init=1, name="gone_room")
         else:
-            gone_room = lut_of(m, [self.gone.ready, after_take, r_ice[1]], lambda x: x[0] and not (x[1] and x[2]),
+            gone_room = lut_of(m, [self.gone.ready, after_take, r_ice.iceberg], lambda x: x[0] and not (x[1] and x[2]),
                                cells)
+        # (the chosen leaves row: its iceberg bits go to the loop's ``extra``)
+        chosen_row = LeavesRow()(Mux(self.leaves_data.hit, self.leaves_data.written, self.leaves_data.read))
         m.d.comb += [
             chain.levels.valid.eq(self.levels.valid & entry.found & matching),
             chain.levels.payload.head.eq(entry.head), chain.levels.payload.tail.eq(entry.tail),
@@ -176,7 +178,7 @@ class Matcher(wiring.Component):
             loop.order.eq(chain.order), loop.r_leaves.eq(self.leaves_data), loop.r_account.eq(self.r_account),
             loop.r_next.eq(self.next_data),
             loop.r_extra.eq(Cat(self.r_gen, Mux(self.r_account.hit, self.r_account.written, self.r_account.read),
-                                Mux(self.leaves_data.hit, self.leaves_data.written, self.leaves_data.read)[QTY_BITS:])),
+                                *(getattr(chosen_row, name) for name in IcebergBits().members))),
             chain.hold.eq(loop.hold), chain.stop.eq(loop.stop), self.sweep_stop.eq(loop.stop),
             # (an iceberg's order is decided a cycle later than others: its reserve's rows come a
             # cycle after its other rows, and its events add them from a register -- ``gone_room``,
@@ -196,7 +198,7 @@ class Matcher(wiring.Component):
         # one event per decision
         act = loop.action
         r_gen, r_account = act.extra[:g], act.extra[g:g + ab]
-        r_hidden = Mux(r_ice[1], hidden, 0)             # (``r_ice``: the row's reserve and iceberg bits)
+        r_hidden = Mux(r_ice.iceberg, hidden, 0)
         resting_id = Cat(act.slot, r_gen)
         price = price_base + act.tag
         fill = act.kind == Action.FILL

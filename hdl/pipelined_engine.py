@@ -1039,8 +1039,8 @@ class PipelinedEngine(wiring.Component):
         kept_write, kept_slot = Signal(), Signal(k)
         kept_rows = Signal(data.StructLayout({"leaves": LeavesRow(), "reserve": ReserveRow}))
         m.d.sync += [kept_write.eq(keep_write), kept_slot.eq(tgt.slot), kept_rows.leaves.eq(kept),
-                     kept_rows.reserve.eq(Mux(ice_writes_near, Cat(ice.display, ice_slice.hidden),
-                                              Cat(tgt.display, Mux(tgt.reserve, tgt.over, 0))))]
+                     kept_rows.reserve.display.eq(Mux(ice_writes_near, ice.display, tgt.display)),
+                     kept_rows.reserve.hidden.eq(Mux(ice_writes_near, ice_slice.hidden, Mux(tgt.reserve, tgt.over, 0)))]
         writes["leaves"].append((kept_write, kept_slot, kept_rows.leaves, _Select(kept_write)))
         # the resting order's slice [R-ICEBERG]: its whole quantity, or an iceberg's display and the
         # rest hidden -- of DECIDE's quantity (a NEW's) and of ``leaves`` (after a match, or a
