@@ -11,7 +11,10 @@ Pipeline (one clock domain):
     order: the ``k``-th acknowledgement belongs to the ``k``-th opcode) and the engine's ``idle``;
     emits one ITCH message record per handshake. An order that rests is published (Add Order or
     Order Replace) once its command is over: at the next acknowledgement, or when the engine is
-    idle with nothing more to hand over. 2 cycles per event that makes a message, 1 per other event.
+    idle with nothing more to hand over. An iceberg shows its slice, and each new slice is an Add
+    Order of a reference of its own (``itch.slice_reference``): a memory by order slot keeps the
+    slices each resting order has shown and its hidden reserve. 2 cycles per event that makes a
+    message, 1 per other event.
 ``MoldPacker``
     Packs messages into MoldUDP64 packets in a two-bank frame buffer, byte-aligned in their final
     frame position (the 62 header bytes are laid over the first beats on the way out), so the
@@ -168,8 +171,30 @@ class ItchEncoder(wiring.Component):
 
         # the order of the command in progress that may rest (a NEW, or a REPLACE that moved)
         pend_active, pend_replace, pend_dead = Signal(), Signal(), Signal()
-        pend_ref, pend_price, pend_leaves = Signal(32), Signal(32), Signal(32)
+        pend_ref, pend_price, pend_leaves, pend_display = Signal(32), Signal(32), Signal(32), Signal(32)
         pend_side, pend_symbol = Signal(8), Signal(16)
+
+        # Each published order's feed state, by its slot (the order id's low bits): the slices it
+        # showed before its current one (its reference: ``itch.slice_reference``) and the reserve
+        # it hides. Written when it is published (FLUSH), on a new slice (REPLENISHED) and on a
+        # replace that keeps priority; read a cycle ahead, in IDLE, for the event or the flush.
+        assert itch.SLICE_SHIFT == len(ev.order_id)
+        FeedRow = data.StructLayout({"slices": 32, "hidden": 32})
+        m.submodules.feed_rows = feed_rows = Ram(shape=FeedRow, depth=cfg.pool)
+        row_wr, row_rd = feed_rows.write_port(), feed_rows.read_port()
+        row = row_rd.data
+
+        def slot(order_id):
+            return order_id[:cfg.slot_bits]
+
+        def reference(order_id):
+            """The reference of the order's current slice (``row`` holds its feed state)."""
+            return Cat(order_id, row.slices)
+
+        def remember(order_id, slices, hidden):
+            """Write the order's feed state in this cycle."""
+            m.d.comb += [row_wr.en.eq(1), row_wr.addr.eq(slot(order_id)), row_wr.data.slices.eq(slices),
+                         row_wr.data.hidden.eq(hidden)]
 
         start_req, end_req = Signal(), Signal()
         with m.If(self.start):
@@ -186,10 +211,11 @@ class ItchEncoder(wiring.Component):
 
         ts = self.tod
         name = cfg_rd.data.name
-        # price x tick for Add Order and Order Replace (the pending order's price)
-        product = Signal(64)
+        # price x tick for Add Order and Order Replace (the pending order's price; a new slice's
+        # in EVENT)
+        product, priced = Signal(64), Signal(32)
         overflow = Signal()
-        m.d.comb += [product.eq(pend_price * cfg_rd.data.tick), self.price_overflow.eq(overflow)]
+        m.d.comb += [priced.eq(pend_price), product.eq(priced * cfg_rd.data.tick), self.price_overflow.eq(overflow)]
         price = Mux(product[32:].any(), Const(itch.PRICE_MAX, 32), product[:32])
 
         def consume():
@@ -212,8 +238,9 @@ class ItchEncoder(wiring.Component):
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 flush = pend_active & ((self.events.valid & is_ack) | (~self.events.valid & self.engine_idle))
+                m.d.comb += row_rd.addr.eq(slot(Mux(ev.type == E.FILL, ev.resting_order_id, ev.order_id)))
                 with m.If(flush):
-                    m.d.comb += cfg_rd.addr.eq(pend_symbol)
+                    m.d.comb += [cfg_rd.addr.eq(pend_symbol), row_rd.addr.eq(slot(pend_ref))]
                     m.next = "FLUSH"
                 with m.Elif(start_req):
                     m.d.sync += start_req.eq(0)
@@ -226,31 +253,41 @@ class ItchEncoder(wiring.Component):
                     m.next = "EVENT"
 
             with m.State("FLUSH"):
-                m.d.comb += cfg_rd.addr.eq(pend_symbol)  # held: the row stays while the output waits
+                # (held: the rows stay while the output waits)
+                m.d.comb += [cfg_rd.addr.eq(pend_symbol), row_rd.addr.eq(slot(pend_ref))]
+                # what it shows: an iceberg its display, at most [R-ICEBERG]
+                shown = Mux((pend_display != 0) & (pend_display < pend_leaves), pend_display, pend_leaves)
                 with m.If(pend_dead | (pend_leaves == 0)):
                     with m.If(pend_replace):  # the replaced order traded away or was canceled
                         send("D", "IDLE", [pend_active.eq(0)], stock_locate=pend_symbol,
-                             order_reference_number=pend_ref)
+                             order_reference_number=reference(pend_ref))
                     with m.Else():
                         m.d.sync += pend_active.eq(0)
                         m.next = "IDLE"
-                with m.Elif(pend_replace):
+                with m.Elif(pend_replace):    # (the same reference: its slices so far)
                     send("U", "IDLE", [pend_active.eq(0)], stock_locate=pend_symbol,
-                         original_order_reference_number=pend_ref, new_order_reference_number=pend_ref,
-                         shares=pend_leaves, price=price)
-                with m.Else():
+                         original_order_reference_number=reference(pend_ref),
+                         new_order_reference_number=reference(pend_ref), shares=shown, price=price)
+                    with m.If(can_send):
+                        remember(pend_ref, row.slices, pend_leaves - shown)
+                with m.Else():                # (its first slice: the order id itself)
                     send("A", "IDLE", [pend_active.eq(0)], stock_locate=pend_symbol, order_reference_number=pend_ref,
                          buy_sell_indicator=Mux(pend_side == p.Side.BUY, ord("B"), ord("S")),
-                         shares=pend_leaves, stock=name, price=price)
+                         shares=shown, stock=name, price=price)
+                    with m.If(can_send):
+                        remember(pend_ref, 0, pend_leaves - shown)
 
             with m.State("EVENT"):
-                m.d.comb += cfg_rd.addr.eq(ev.symbol)
+                m.d.comb += [cfg_rd.addr.eq(ev.symbol), priced.eq(ev.price),
+                             row_rd.addr.eq(slot(Mux(ev.type == E.FILL, ev.resting_order_id, ev.order_id)))]
                 op = self.opcodes.payload
 
                 def pend(replace):
+                    # (an iceberg's display overlays ``resting_account`` in ACCEPTED and REPLACED)
                     m.d.sync += [pend_active.eq(1), pend_replace.eq(replace), pend_dead.eq(0),
                                  pend_ref.eq(ev.order_id), pend_price.eq(ev.price), pend_leaves.eq(ev.leaves),
-                                 pend_side.eq(ev.side), pend_symbol.eq(ev.symbol)]
+                                 pend_side.eq(ev.side), pend_symbol.eq(ev.symbol),
+                                 pend_display.eq(ev.resting_account)]
 
                 def done():
                     consume()
@@ -273,23 +310,37 @@ class ItchEncoder(wiring.Component):
                                 done()
                     with m.Case(E.FILL):
                         send("E", "IDLE", [pend_leaves.eq(ev.leaves)], take=True, stock_locate=ev.symbol,
-                             order_reference_number=ev.resting_order_id, executed_shares=ev.qty,
+                             order_reference_number=reference(ev.resting_order_id), executed_shares=ev.qty,
                              match_number=ev.seq)
+                    with m.Case(E.REPLENISHED):   # an iceberg's new slice, at the back of its level
+                        send("A", "IDLE", take=True, stock_locate=ev.symbol,
+                             order_reference_number=Cat(ev.order_id, (row.slices + 1)[:32]),
+                             buy_sell_indicator=Mux(ev.side == p.Side.BUY, ord("B"), ord("S")),
+                             shares=ev.qty, stock=name, price=price)
+                        with m.If(can_send):
+                            remember(ev.order_id, row.slices + 1, ev.leaves - ev.qty)
                     with m.Case(E.CANCELED):
                         with m.If(pend_active & (ev.order_id == pend_ref)):
                             m.d.sync += pend_dead.eq(1)
                             done()
                         with m.Else():
                             send("D", "IDLE", take=True, stock_locate=ev.symbol,
-                                 order_reference_number=ev.order_id)
+                                 order_reference_number=reference(ev.order_id))
                     with m.Case(E.REPLACED):
+                        # keeping priority, it shows min(leaves, what it showed) and hides the rest
+                        # (a reduction comes out of an iceberg's reserve first)
+                        was_shown = (ev.qty - row.hidden)[:32]
                         with m.If(~(ev.flags & p.EventFlag.PRIORITY_KEPT).any()):
                             pend(1)
                             done()
-                        with m.Elif(ev.qty > ev.leaves):
+                        with m.Elif(was_shown > ev.leaves):
                             send("X", "IDLE", take=True, stock_locate=ev.symbol,
-                                 order_reference_number=ev.order_id, cancelled_shares=(ev.qty - ev.leaves)[:32])
+                                 order_reference_number=reference(ev.order_id),
+                                 cancelled_shares=(was_shown - ev.leaves)[:32])
+                            with m.If(can_send):
+                                remember(ev.order_id, row.slices, 0)
                         with m.Else():
+                            remember(ev.order_id, row.slices, ev.leaves - was_shown)
                             done()
                     with m.Default():
                         done()

@@ -151,7 +151,7 @@ def test_reference_feed_rebuilds_the_book_with_the_order_types(seed):
     for i, cmd in enumerate(cmds):
         for m in md.command(cmd, model.apply(cmd)):
             msg = itch.decode(m)
-            slices += msg["type"] == "A" and msg["order_reference_number"] >> 32 > 0
+            slices += msg["type"] == "A" and msg["order_reference_number"] >> itch.SLICE_SHIFT > 0
             book.apply(msg)
         if cmd.opcode not in (Opcode.NEW, Opcode.REPLACE, Opcode.CANCEL) or cmd.symbol >= config.symbols:
             continue
@@ -167,11 +167,13 @@ def test_reference_feed_rebuilds_the_book_with_the_order_types(seed):
 # -- the RTL ----------------------------------------------------------------------------------
 
 def md_flow(directory: Path, orders: int, seed: int) -> Path:
-    """SYMBOL for every symbol (Stock Directory), then a generated flow with halts and replaces."""
+    """SYMBOL for every symbol (Stock Directory), then a generated flow with halts and replaces, a
+    quarter of the resting orders icebergs and a fifth of the IOC orders with a minimum quantity
+    (the order types the engine implements, ``regmap.ENGINE_ORDER_TYPES``)."""
     config = profile("tiny")
     admin = [Command(opcode=Opcode.SYMBOL, symbol=s, price=1, qty=config.levels) for s in range(config.symbols)]
     opts = GenOptions(orders=orders, seed=seed, symbols=config.symbols, accounts=config.accounts, invalid=0.02,
-                      admin=0.02, replace=0.2)
+                      admin=0.02, replace=0.2, iceberg=0.25, min_qty=0.2)
     _, commands, _, _ = run_model(Flow(admin + list(generate(opts, config))), config, progress=False)
     path = directory / f"md-{seed}.bin"
     save_flow(path, commands, pool=config.pool)
@@ -248,17 +250,21 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
     expected_books = model_books_after_packets(config, commands, [len(p.messages) for p in packets])
     book = ItchBook()
     parser = MessageParser()
-    seen, compared = set(), 0
+    seen, compared, slices = set(), 0, 0
     for packet, expected in zip(packets, expected_books, strict=True):
         for raw in packet.messages:
             msg = from_itchfeed(parser.get_message_type(raw))
             seen.add(msg["type"])
+            slices += msg["type"] == "A" and msg["order_reference_number"] >> itch.SLICE_SHIFT > 0
             book.apply(msg)
         if expected is not None:
             compared += 1
-            for s in range(config.symbols):
-                assert book.l3(s) == expected[s], f"symbol {s} after packet {packet.sequence}"
+            for s in range(config.symbols):   # (a slice's reference names its order: its low 32 bits)
+                got = {side: [(price, [(ref & (1 << itch.SLICE_SHIFT) - 1, shares) for ref, shares in orders])
+                              for price, orders in levels] for side, levels in book.l3(s).items()}
+                assert got == expected[s], f"symbol {s} after packet {packet.sequence}"
     assert compared >= len(packets) // 2
+    assert slices >= n // 100, "too few icebergs' new slices (Add Orders of slice references) to test them"
     assert seen >= set(itch.MESSAGES), f"the flow never made {set(itch.MESSAGES) - seen}"
     assert book.names == {0: "AAPL", 1: "MSFT"}
 

@@ -196,6 +196,19 @@ DEFAULT_TICK = 100
 PRICE_MAX = (1 << 8 * ADD_ORDER.fields[-1].size) - 1
 assert ADD_ORDER.fields[-1].name == "price"
 
+#: An iceberg's slice k (k = 0, 1, ...: the slices it showed before) is published with the order
+#: reference ``k << SLICE_SHIFT | order id``: slice 0 is the order id itself (docs/market-data.md).
+SLICE_SHIFT = 32
+assert {f.name: f.size for f in ADD_ORDER.fields}["order_reference_number"] * 8 >= 2 * SLICE_SHIFT
+
+
+def slice_reference(order_id: int, slices: int) -> int:
+    """The order reference of an order's slice after ``slices`` earlier ones."""
+    if not 0 <= order_id < 1 << SLICE_SHIFT or not 0 <= slices < 1 << SLICE_SHIFT:
+        raise ValueError(f"no reference for order {order_id}'s slice {slices}")
+    return slices << SLICE_SHIFT | order_id
+
+
 START_OF_DAY = "OSQ"  #: System Event codes sent when the publisher starts, around the directory
 END_OF_DAY = "MEC"    #: System Event codes sent at end of day
 

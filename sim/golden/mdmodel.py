@@ -34,9 +34,6 @@ from fpgax.spec import itch
 from fpgax.spec.config import EngineConfig
 from fpgax.spec.protocol import EventFlag, EventType, Opcode, Side
 
-#: An iceberg slice's reference number: ``slice << SLICE_SHIFT | order id`` (ITCH's reference is 64 bits).
-SLICE_SHIFT = 32
-
 
 class Shown:
     """A published order: its current reference, the shares shown, its open quantity (shown and
@@ -106,7 +103,7 @@ class MarketDataModel:
             elif e.type == EventType.REPLENISHED:
                 order = self.live[e.order_id]
                 order.slices += 1
-                order.ref = order.slices << SLICE_SHIFT | e.order_id
+                order.ref = itch.slice_reference(e.order_id, order.slices)
                 order.shown, order.leaves = e.qty, e.leaves
                 out.append(self._add(e, order.ref, e.qty))
             elif e.type == EventType.CANCELED:
