@@ -21,6 +21,10 @@ Contract
   figure, the call stops before that command: ``CONSUMED`` says how many commands were
   taken, ``WRITTEN`` how many events were written, ``STATUS.EVENT_BUFFER_FULL`` and ``NEEDED`` why.
   The host calls again with the rest; nothing is lost or duplicated.
+* The engine never emits more than ``EVT_CAPACITY`` events into a call. An aggressor that empties
+  iceberg slices emits beyond its reserved worst case (a FILL and a REPLENISHED a slice): when
+  the buffer is full the engine waits in the middle of the command, the call ends with
+  ``STATUS.EVENTS_PENDING``, and the next call (with commands or none) takes its events first.
 * A call ends when every command taken has produced all its events, every event is written
   (every B received) and every read burst has returned; then ``ap_done`` and ``ap_ready`` rise,
   ``ap_start`` clears (unless ``auto_restart``) and ``ap_idle`` rises again.
@@ -29,7 +33,7 @@ Contract
 import contextlib
 
 from amaranth import Cat, ClockDomain, ClockSignal, Module, Mux, ResetInserter, ResetSignal, Signal, Value
-from amaranth.lib import data, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import (
@@ -209,13 +213,25 @@ class FpgaxKernel(wiring.Component):
 
         # -- the call -------------------------------------------------------------------------------
         evt_capacity = Signal(32)
-        events = Signal(32)   # events taken from the engine in this call
+        events = Signal(32)   # events of this call that went to the writer
         starting = Signal()   # in BEGIN (a register): the call's reader, writer and counts start
-        m.d.comb += [engine.o.ready.eq(pack.i.ready), pack.i.valid.eq(engine.o.valid),
-                     pack.i.payload.eq(engine.o.payload)]
-        with m.If(o_fire):
+        # The event buffer's room: the events pass a stage that lets out no more than
+        # ``EVT_CAPACITY`` in a call (``EventRoom``: its ready and valid registers, so the engine's
+        # output and the writer's input meet no more logic than before). The reservation below
+        # keeps a call from starting a command whose events a book without icebergs could not
+        # fit; an aggressor that empties iceberg slices emits more (a FILL and a REPLENISHED a
+        # slice), and then the engine waits, in the middle of the command, until the next call
+        # gives it room: the call ends with ``Status.EVENTS_PENDING``. Between calls there is no
+        # room (``clear``, in DONE, closes it), so nothing is written while no writer is started;
+        # the room is given in BEGIN, from the cycle the writer starts.
+        m.submodules.outbox = outbox = EventRoom(EVT_BITS)
+        m.d.comb += [outbox.i.valid.eq(engine.o.valid), outbox.i.payload.eq(engine.o.payload),
+                     engine.o.ready.eq(outbox.i.ready)]
+        wiring.connect(m, outbox.o, pack.i)
+        m.d.comb += [outbox.load.eq(starting), outbox.room.eq(args["EVT_CAPACITY"]), outbox.close.eq(clear)]
+        with m.If(outbox.o.valid & outbox.o.ready):      # (events written: WRITTEN)
             m.d.sync += events.eq(events + 1)
-        with m.If(starting):     # BEGIN: no event comes before the call's first command
+        with m.If(starting):     # BEGIN: out of room since DONE, so no event leaves in this cycle
             m.d.sync += events.eq(0)
 
         # The command stage: a two-entry buffer between the unpacker and the engine, holding the
@@ -271,7 +287,8 @@ class FpgaxKernel(wiring.Component):
         live = Mux(staged.plus_live, engine.live, 0)
         worst_bits = max(extra_bits, len(engine.live)) + 1
         worst, worst_margin = Signal(worst_bits), Signal(worst_bits)
-        m.d.sync += [taken_r.eq(events), emitted.eq(taken_r + engine.backlog),   # (backlog: the cycle before's)
+        m.d.sync += [taken_r.eq(events + outbox.held),          # (written, and waiting in the outbox)
+                     emitted.eq(taken_r + engine.backlog),   # (backlog: the cycle before's)
                      room.eq(evt_capacity - emitted),
                      worst.eq(staged.extra + live),
                      worst_margin.eq(worst_with_margins(m, staged.extra, engine.live, staged.plus_live,
@@ -341,7 +358,7 @@ class FpgaxKernel(wiring.Component):
                          last_one.eq(left == 2)]
         with m.If(running & ~more):
             m.d.sync += running.eq(0)
-        with m.Elif(running & full):
+        with m.Elif(running & (full | outbox.out_of_room)):
             m.d.sync += [status.eq(rm.Status.EVENT_BUFFER_FULL), needed.eq(worst), running.eq(0)]
 
         # BEGIN (``starting``, a register): the call's arguments are taken and its counts cleared;
@@ -361,8 +378,15 @@ class FpgaxKernel(wiring.Component):
                          consumed.eq(0), status.eq(0), needed.eq(0)]
         beats = (args["CMD_COUNT"] * p.COMMAND.size + beat_bytes - 1) >> (beat_bytes.bit_length() - 1)
         m.d.comb += [reader.addr.eq(args["CMD_BUF"]), reader.beats.eq(beats), writer.addr.eq(args["EVT_BUF"])]
-        settled, drained = Signal(), Signal()
-        m.d.sync += [settled.eq(engine.idle & ~pack.busy), drained.eq(settled & writer.idle & ~reader.busy)]
+        # (settled: the engine idle and its events all gone to the writer, or out of room with the
+        # engine waiting for the next call -- from registers of the same cycle, so that the engine's
+        # idle meets no more logic than before; ``pending``: events of the commands taken are
+        # still to come, for STATUS in DONE)
+        settled, outbox_empty, outbox_stuck, drained, pending = Signal(), Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [settled.eq(engine.idle & ~pack.busy), outbox_empty.eq(outbox.held == 0),
+                     outbox_stuck.eq(outbox.out_of_room & ~pack.busy),
+                     drained.eq(((settled & outbox_empty) | outbox_stuck) & writer.idle & ~reader.busy),
+                     pending.eq(~engine.idle | (outbox.held != 0))]
         m.d.sync += clear.eq(0)
         with m.FSM():
             with m.State("IDLE"):
@@ -376,16 +400,19 @@ class FpgaxKernel(wiring.Component):
                 with m.If(~running):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                # (from registers: once the engine is idle and the packer empty with no command
-                # coming, they stay so; ``drained`` is the same a cycle later for the writer and
-                # reader too)
-                m.d.comb += [reader.stop.eq(1), writer.flush.eq(settled)]
+                # (from registers: once the engine is idle, the outbox and the packer empty with no
+                # command coming, they stay so, and so does an outbox out of room; ``drained`` is
+                # that a cycle later for the writer and reader too; the writer flushes what it has)
+                m.d.comb += [reader.stop.eq(1), writer.flush.eq(settled | outbox_stuck)]
                 with m.If(drained):
                     m.d.sync += clear.eq(1)
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.sync += [written.eq(events), ap_done.eq(1), ap_ready.eq(1), isr.eq(isr | 0b11),
                              ap_idle.eq(1)]
+                # (only when out of room: DRAIN waited for the engine and the outbox otherwise)
+                with m.If(pending):
+                    m.d.sync += status.eq(status | rm.Status.EVENTS_PENDING)
                 with m.If(auto_restart):
                     begin()
                 with m.Else():
@@ -397,6 +424,61 @@ class FpgaxKernel(wiring.Component):
         # argument registers, which hold through the call)
         m.d.comb += [reader.start.eq(register_copy(m, starting, cells, name="reader_start")),
                      writer.start.eq(register_copy(m, starting, cells, name="writer_start"))]
+        return m
+
+
+class EventRoom(wiring.Component):
+    """The kernel's events on their way to the writer: a register stage of two records (``main``,
+    then ``skid``) that lets at most ``room`` records out after ``load``.
+
+    ``load`` (one cycle): from the next cycle up to ``room`` records leave on ``o`` (``room`` is
+    sampled every cycle and compared a cycle ahead: it must have been steady for a cycle);
+    ``close``: none from the next cycle on, until the next ``load`` (none after reset either).
+    ``out_of_room``: no record may leave now. While none may, records wait inside (two at most)
+    and then ``i.ready`` falls, so the source waits: nothing is dropped. ``held``: records inside.
+
+    ``i.ready`` and ``o.valid`` are registers, so the stage adds no logic to its neighbours' paths:
+    one cycle of latency, a record a cycle. The next ``o.valid`` is two LUTs of registers and
+    ``o.ready`` (what the stage will hold, and whether the room lets it out)."""
+
+    def __init__(self, width: int):
+        self.width = width
+        super().__init__({"i": In(stream.Signature(width)), "o": Out(stream.Signature(width)),
+                          "load": In(1), "room": In(32), "close": In(1),
+                          "out_of_room": Out(1), "held": Out(range(3))})
+
+    def elaborate(self, platform):
+        m = Module()
+        cells = getattr(platform, "slice_cells", None)
+        main, skid = Signal(self.width, reset_less=True), Signal(self.width, reset_less=True)
+        main_have, skid_have, accepting, offer = Signal(), Signal(), Signal(init=1), Signal()
+        left, out_of_room, one_left = Signal(32), Signal(init=1), Signal()
+        room_zero, room_one = Signal(), Signal()
+        m.d.sync += [room_zero.eq(self.room == 0), room_one.eq(self.room == 1)]
+        m.d.comb += [self.i.ready.eq(accepting), self.o.valid.eq(offer), self.o.payload.eq(main),
+                     self.out_of_room.eq(out_of_room), self.held.eq(main_have + skid_have)]
+        taken, sent = self.i.valid & accepting, offer & self.o.ready
+        main_free = ~main_have | sent                      # main leaves, or holds nothing
+        main_have_next = Mux(main_free, skid_have | taken, 1)
+        skid_have_next = Mux(main_free, 0, skid_have | taken)       # (it takes only while empty)
+        out_of_room_next = Mux(self.load, room_zero, self.close | Mux(sent, one_left, out_of_room))
+        m.d.sync += [main_have.eq(main_have_next), skid_have.eq(skid_have_next), accepting.eq(~skid_have_next),
+                     out_of_room.eq(out_of_room_next), offer.eq(main_have_next & ~out_of_room_next)]
+        with m.If(self.load):
+            m.d.sync += [left.eq(self.room), one_left.eq(room_one)]
+        with m.Elif(sent):
+            m.d.sync += [left.eq(left - 1), one_left.eq(left == 2)]
+        # (main takes the skid's record, or the input's, whenever it is free; the skid the input's
+        # whenever it is empty: what either holds counts only by its flag)
+        main_enables = enables_per_slice(m, self.width, [main_have, offer, self.o.ready],
+                                         lambda x: not x[0] or (x[1] and x[2]), cells)
+        skid_selects = enables_per_slice(m, self.width, [skid_have], lambda x: x[0], cells)
+        for (lo, hi, en), (_, _, from_skid) in zip(main_enables, skid_selects, strict=True):
+            with m.If(en):
+                m.d.sync += main[lo:hi].eq(Mux(from_skid, skid[lo:hi], self.i.payload[lo:hi]))
+        for lo, hi, en in enables_per_slice(m, self.width, [accepting], lambda x: x[0], cells):
+            with m.If(en):
+                m.d.sync += skid[lo:hi].eq(self.i.payload[lo:hi])
         return m
 
 

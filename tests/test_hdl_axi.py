@@ -317,3 +317,57 @@ def test_burst_reader_never_makes_r_wait_with_bursts_outstanding(stall):
     assert sum(b for _, b in bursts) == n and all(b <= 16 for _, b in bursts)
     assert all((a // 4096) == ((a + 64 * b - 1) // 4096) for a, b in bursts), bursts   # 4 KiB rule
     assert waited == [], f"RREADY low with RVALID high at beats {waited[:5]}"
+
+
+@pytest.mark.parametrize("platform", [None, SLICE_MODEL], ids=["model", "slice-cells"])
+def test_the_kernels_event_room_lets_out_what_each_load_allows_and_drops_nothing(platform):
+    """``EventRoom``: after each ``load`` exactly ``room`` records leave (0, 1, a few, all that are
+    left), in order, under random idles and stalls, or as many as left before a ``close``; then
+    none until the next load, however long the sink waits, while the source is held back (two
+    records wait inside, ``held``). Every record arrives once."""
+    from fpgax.hdl.kernel import EventRoom
+
+    dut = EventRoom(16)
+    rng = random.Random(7)
+    items = list(range(1, 80))
+    steps = [(0, 0), (7, 7), (1, 1), (20, 20), (50, 5), (3, 3), (100, None)]   # (room, taken before close)
+    got = []
+
+    async def source(ctx):
+        await send(ctx, dut.i, items, rng)
+
+    async def bench(ctx):
+        for room, before_close in steps:
+            ctx.set(dut.room, room)
+            await ctx.tick()
+            ctx.set(dut.load, 1)
+            await ctx.tick()
+            ctx.set(dut.load, 0)
+            want = len(items) - len(got) if before_close is None else before_close
+            for _ in range(40 * want):    # (the records, under stalls; a bound, not a hang, if they never come)
+                if want == 0:
+                    break
+                ctx.set(dut.o.ready, rng.random() >= 0.3)
+                await ctx.delay(1e-9)
+                if ctx.get(dut.o.ready) and ctx.get(dut.o.valid):
+                    got.append(ctx.get(dut.o.payload))
+                    want -= 1
+                await ctx.tick()
+            ctx.set(dut.o.ready, 0)
+            assert want == 0, f"{want} records of the room did not come"
+            if before_close is None:
+                break
+            if before_close < room:
+                ctx.set(dut.close, 1)
+                await ctx.tick()
+                ctx.set(dut.close, 0)
+            for _ in range(20):          # no room: nothing leaves, two wait, the source is held
+                ctx.set(dut.o.ready, 1)
+                await ctx.delay(1e-9)
+                assert not ctx.get(dut.o.valid) and ctx.get(dut.out_of_room)
+                await ctx.tick()
+            ctx.set(dut.o.ready, 0)
+            assert ctx.get(dut.held) == 2 and not ctx.get(dut.i.ready)
+
+    run(dut, ("background", source), bench, platform=platform)
+    assert got == items

@@ -171,11 +171,11 @@ def test_replay_on_the_simulated_kernel_equals_the_model_and_recover_rebuilds_it
 @pytest.mark.parametrize("backend", ["rtl", "sim"])
 def test_the_rtl_rejects_the_order_types_it_does_not_implement(backend, tmp_path, capsys):
     """Until the RTL implements all the order types (docs/order-types.md) it rejects those it lacks
-    -- a STOP INVALID_TYPE, an iceberg INVALID_FLAGS on the kernel (its host marks such a NEW, on
-    the card and on the simulated kernel; the engine, whose harness runs it, trades it), a position
-    limit INVALID_FLAGS, POSITION INVALID_OPCODE -- and never runs one as a plain order, which the
-    model would have traded. A min_qty it implements: 6 of the 5 resting, canceled MIN_QTY untraded
-    (on the engine the iceberg took the 5 first: nothing rests for it)."""
+    -- a STOP INVALID_TYPE, a position limit INVALID_FLAGS, POSITION INVALID_OPCODE -- and never
+    runs one as a plain order, which the model would have traded. An iceberg and a min_qty it
+    implements, on the engine (whose harness runs it) and through the kernel: the iceberg takes
+    the 5 resting and rests a slice of 3; the min_qty, 6 with nothing left, is canceled MIN_QTY
+    untraded."""
     flow = tmp_path / "f.csv"
     flow.write_text("\n".join(["action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty",
                                "NEW,1,1,0,S,LIMIT,DAY,10,5,,,,",
@@ -190,19 +190,15 @@ def test_the_rtl_rejects_the_order_types_it_does_not_implement(backend, tmp_path
     capsys.readouterr()
     events = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
     firsts = [e for e in events if e["type"] in ("ACCEPTED", "REJECTED")]
-    icebergs = backend == "rtl"          # (the engine's harness: regmap.ENGINE_ORDER_TYPES)
     assert [(e["type"], e["reason"]) for e in firsts] == [
-        ("ACCEPTED", None), ("REJECTED", "INVALID_TYPE"), ("ACCEPTED", None) if icebergs else
-        ("REJECTED", "INVALID_FLAGS"), ("ACCEPTED", None), ("REJECTED", "INVALID_FLAGS"),
-        ("REJECTED", "INVALID_OPCODE"), ("ACCEPTED", None)]
+        ("ACCEPTED", None), ("REJECTED", "INVALID_TYPE"), ("ACCEPTED", None), ("ACCEPTED", None),
+        ("REJECTED", "INVALID_FLAGS"), ("REJECTED", "INVALID_OPCODE"), ("ACCEPTED", None)]
     canceled = [(e["client_id"], e["reason"], e["qty"]) for e in events if e["type"] == "CANCELED"]
     assert canceled == [(3, "MIN_QTY", 9)]
     fills = [(e["client_id"], e["qty"]) for e in events if e["type"] == "FILL"]
-    # (the iceberg took the resting 5, or, rejected, left them to the last NEW)
-    assert fills == ([(2, 5)] if icebergs else [(4, 1)])
-    if icebergs:       # (the rest of it rests as a slice of its display)
-        accepted = [e for e in events if e["type"] == "ACCEPTED" and e["client_id"] == 2]
-        assert accepted[0]["display"] == 3
+    assert fills == [(2, 5)]       # (the iceberg took the resting 5)
+    accepted = [e for e in events if e["type"] == "ACCEPTED" and e["client_id"] == 2]
+    assert accepted[0]["display"] == 3       # (the rest of it rests as a slice of its display)
 
 
 def test_recover_refuses_a_journal_of_another_pool(tmp_path, capsys):

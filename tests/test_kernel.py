@@ -34,9 +34,9 @@ def masked(events):
     return arr
 
 
-def flow(n, seed):
+def flow(n, seed, **mix):
     opts = GenOptions(orders=n, seed=seed, symbols=CONFIG.symbols, accounts=CONFIG.accounts, invalid=0.02,
-                      admin=0.01, burst=0.01)
+                      admin=0.01, burst=0.01, **mix)
     _, commands, _, _ = run_model(Flow(generate(opts, CONFIG)), CONFIG, progress=False)
     return p.commands_to_array(commands)
 
@@ -56,7 +56,8 @@ def sim_device(**options):
     (64, "harness", MemoryTiming(0, 60, ready=0.3, seed=6)),
 ])
 def test_batches_of_random_sizes_match_the_model(data_width, bench, memory):
-    commands = flow(4000, seed=11)
+    """Every order type the kernel takes in the mix (``regmap.KERNEL_ORDER_TYPES``)."""
+    commands = flow(4000, seed=11, iceberg=0.25, min_qty=0.2)
     rng = random.Random(data_width)
     with sim_device(data_width=data_width, bench=bench, memory=memory) as dev:
         kernel = KernelBackend(dev, CONFIG, cmd_capacity=256)
@@ -79,17 +80,58 @@ def test_batches_of_random_sizes_match_the_model(data_width, bench, memory):
 
 
 def test_event_buffer_overflow_continues_with_nothing_lost():
-    """An event buffer of 20 events (a NEW may need pool + 2 = 18): most calls stop early."""
-    commands = flow(1500, seed=12)
+    """An event buffer of 20 events (a NEW may need pool + 2 = 18): most calls stop early, before a
+    command whose worst case does not fit, or, when an aggressor empties iceberg slices, in the
+    middle of it, the rest of its events coming in the next call (a third of the resting orders
+    icebergs, a fifth of the IOC orders with a minimum quantity)."""
+    commands = flow(1500, seed=12, iceberg=0.33, min_qty=0.2)
     expected = ModelBackend(CONFIG).run(commands)
+    assert (expected["type"] == p.EventType.REPLENISHED).sum() > 50
     with sim_device(data_width=128) as dev:
         driver = KernelDriver(dev, CONFIG, cmd_capacity=64, evt_capacity=CONFIG.pool + 4)
         got = driver.run(commands)
         assert driver.calls > len(commands) // 64 + 20
-        assert (masked(got) == expected).all()
+        assert driver.pending_calls > 0
+        assert len(got) == len(expected) and (masked(got) == expected).all()
         seqs = got["seq"]
         assert (np.diff(seqs.astype(np.int64)) == 1).all()    # nothing duplicated, nothing skipped
         assert driver.read("STATUS") in (0, rm.Status.EVENT_BUFFER_FULL)
+
+
+def test_an_aggressors_events_beyond_the_buffer_come_in_the_calls_after():
+    """An iceberg of 40 showing 1 and a buy of 40 against it: 40 FILLs and 39 REPLENISHEDs from one
+    command, into a buffer of 20 events. Its call writes 20 and ends with the rest pending (every
+    command taken: no EVENT_BUFFER_FULL); a driver started then (a host that went away) collects
+    them first, calling with no command until they have come, and the next batch runs as if
+    nothing had happened."""
+    rows = [p.Command(opcode=p.Opcode.NEW, side=p.Side.SELL, symbol=0, account=1, qty=40, display=1,
+                      client_id=1, price=10),
+            p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, symbol=0, account=2, qty=40, client_id=2, price=10)]
+    tail = [p.Command(opcode=p.Opcode.NEW, side=p.Side.BUY, symbol=0, account=2, qty=3, client_id=3, price=9)]
+    model = ModelBackend(CONFIG)
+    expected, expected_tail = model.run(p.commands_to_array(rows)), model.run(p.commands_to_array(tail))
+    types = list(expected["type"])
+    assert types.count(p.EventType.FILL) == 40 and types.count(p.EventType.REPLENISHED) == 39
+    with sim_device(data_width=128) as dev:
+        first = KernelDriver(dev, CONFIG, evt_capacity=20)      # (one call by hand)
+        first.cmd_buf[:2] = p.commands_to_array(rows)
+        first.cmd_buf.sync_to_device()
+        for name, value in (("CMD_BUF", first.cmd_buf.device_address), ("CMD_COUNT", 2),
+                            ("EVT_BUF", first.evt_buf.device_address), ("EVT_CAPACITY", 20)):
+            first.write(name, value)
+        dev.start()
+        dev.wait()
+        assert (first.read("CONSUMED"), first.read("WRITTEN")) == (2, 20)
+        assert first.read("STATUS") == rm.Status.EVENTS_PENDING
+        dev.sync_from_device(first.evt_buf, 20 * p.EVENT.size)
+        head = np.array(first.evt_buf[:20])
+        driver = KernelDriver(dev, CONFIG, evt_capacity=20)
+        assert driver.pending
+        rest = driver.run(p.commands_to_array([]))             # (no command: the pending events only)
+        assert (driver.calls, driver.pending_calls) == (4, 3)   # (61 events left: 20, 20, 20, then 1)
+        assert driver.read("STATUS") == 0 and not driver.pending
+        assert (masked(p.concatenate([head, rest], p.EVENT_DTYPE)) == expected).all()
+        assert (masked(driver.run(p.commands_to_array(tail))) == expected_tail).all()
 
 
 def test_an_event_buffer_smaller_than_one_command_is_a_clear_error():

@@ -34,7 +34,8 @@ from fpgax.spec.protocol import COMMAND, EVENT, PROTOCOL_VERSION
 #: ``MAGIC`` register: ASCII "FPGX", little-endian.
 KERNEL_MAGIC = int.from_bytes(b"FPGX", "little")
 #: Version of the kernel's register map and behaviour (bumped on any change the host must know).
-KERNEL_VERSION = 1
+#: 2: a call may end with the engine's events pending (``Status.EVENTS_PENDING``).
+KERNEL_VERSION = 2
 #: The kernel's name in the xclbin (``kernel.xml``), as PYNQ finds it.
 KERNEL_NAME = "fpgax_kernel"
 #: Address bits of ``s_axi_control``.
@@ -78,9 +79,14 @@ class Irq(enum.IntFlag):
 
 
 class Status(enum.IntFlag):
-    """Bits of ``STATUS``: why the last call stopped before its last command."""
+    """Bits of ``STATUS``: why the last call stopped before its last command, and whether events of
+    commands it took are still to come."""
 
     EVENT_BUFFER_FULL = 0x1  #: the next command's worst case (``NEEDED``) did not fit the event buffer
+    #: the buffer filled while the engine still had events of commands taken (an aggressor that
+    #: empties iceberg slices emits beyond the worst case reserved for it): they come first in the
+    #: next call, which the host makes even with no command left
+    EVENTS_PENDING = 0x2
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def _layout() -> tuple[Register, ...]:
         Register("CONSUMED", 0x40, 32, Access.RO, Kind.STATUS, "commands the last call consumed; the host "
                                                                "resubmits the rest"),
         Register("WRITTEN", 0x44, 32, Access.RO, Kind.STATUS, "events the last call wrote to the event buffer"),
-        Register("STATUS", 0x48, 32, Access.RO, Kind.STATUS, "why the last call stopped early (see Status)"),
+        Register("STATUS", 0x48, 32, Access.RO, Kind.STATUS, "how the last call ended (see Status)"),
         Register("NEEDED", 0x4C, 32, Access.RO, Kind.STATUS, "worst-case events of the command the call "
                                                              "stopped before"),
         Register("DEPTH_BUF", 0x50, 64, Access.RW, Kind.ARGUMENT, f"deep book: address of the depth's region "
@@ -227,11 +233,12 @@ _check()
 #: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md).
 ENGINE_ORDER_TYPES = ("min_qty", "iceberg")
 
-#: Those the kernel takes (its host marks the others, ``engine_commands``): an iceberg adds a FILL
-#: and a REPLENISHED each time an aggressor empties its slice, which the kernel's reservation of a
-#: command's worst case of events (``worst_case_events``: the live orders and two) does not bound
-#: yet (docs/order-types.md).
-KERNEL_ORDER_TYPES = ("min_qty",)
+#: Those the kernel takes (its host marks the others, ``engine_commands``). An iceberg adds a FILL
+#: and a REPLENISHED each time an aggressor empties its slice, beyond the kernel's reservation of a
+#: command's worst case (``worst_case_events``: the live orders and two); when the event buffer
+#: fills in the middle of such a command the engine waits for the next call
+#: (``Status.EVENTS_PENDING``): a command's events need not fit one call's buffer.
+KERNEL_ORDER_TYPES = ENGINE_ORDER_TYPES
 assert set(KERNEL_ORDER_TYPES) <= set(ENGINE_ORDER_TYPES)
 
 #: The flag bit the host sets on a NEW that uses order-type fields the engine does not look at
