@@ -224,7 +224,7 @@ class FpgaxKernel(wiring.Component):
         # gives it room: the call ends with ``Status.EVENTS_PENDING``. Between calls there is no
         # room (``clear``, in DONE, closes it), so nothing is written while no writer is started;
         # the room is given in BEGIN, from the cycle the writer starts.
-        m.submodules.outbox = outbox = EventRoom(EVT_BITS)
+        m.submodules.outbox = outbox = EventRoom(EVT_BITS, rm.BY_NAME["EVT_CAPACITY"].bits)
         m.d.comb += [outbox.i.valid.eq(engine.o.valid), outbox.i.payload.eq(engine.o.payload),
                      engine.o.ready.eq(outbox.i.ready)]
         wiring.connect(m, outbox.o, pack.i)
@@ -441,10 +441,10 @@ class EventRoom(wiring.Component):
     one cycle of latency, a record a cycle. The next ``o.valid`` is two LUTs of registers and
     ``o.ready`` (what the stage will hold, and whether the room lets it out)."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, room_bits: int = 32):
         self.width = width
         super().__init__({"i": In(stream.Signature(width)), "o": Out(stream.Signature(width)),
-                          "load": In(1), "room": In(32), "close": In(1),
+                          "load": In(1), "room": In(room_bits), "close": In(1),
                           "out_of_room": Out(1), "held": Out(range(3))})
 
     def elaborate(self, platform):
@@ -452,7 +452,7 @@ class EventRoom(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         main, skid = Signal(self.width, reset_less=True), Signal(self.width, reset_less=True)
         main_have, skid_have, accepting, offer = Signal(), Signal(), Signal(init=1), Signal()
-        left, out_of_room, one_left = Signal(32), Signal(init=1), Signal()
+        left, out_of_room, one_left = Signal.like(self.room), Signal(init=1), Signal()
         room_zero, room_one = Signal(), Signal()
         m.d.sync += [room_zero.eq(self.room == 0), room_one.eq(self.room == 1)]
         m.d.comb += [self.i.ready.eq(accepting), self.o.valid.eq(offer), self.o.payload.eq(main),

@@ -179,7 +179,7 @@ class ItchEncoder(wiring.Component):
         # it hides. Written when it is published (FLUSH), on a new slice (REPLENISHED) and on a
         # replace that keeps priority; read a cycle ahead, in IDLE, for the event or the flush.
         assert itch.SLICE_SHIFT == len(ev.order_id)
-        FeedRow = data.StructLayout({"slices": 32, "hidden": 32})
+        FeedRow = data.StructLayout({"slices": itch.SLICE_SHIFT, "hidden": len(ev.qty)})
         m.submodules.feed_rows = feed_rows = Ram(shape=FeedRow, depth=cfg.pool)
         row_wr, row_rd = feed_rows.write_port(), feed_rows.read_port()
         row = row_rd.data
@@ -187,9 +187,10 @@ class ItchEncoder(wiring.Component):
         def slot(order_id):
             return order_id[:cfg.slot_bits]
 
-        def reference(order_id):
-            """The reference of the order's current slice (``row`` holds its feed state)."""
-            return Cat(order_id, row.slices)
+        def reference(order_id, slices=row.slices):
+            """The reference of the order's slice after ``slices`` (its current one: ``row`` holds
+            its feed state)."""
+            return Cat(order_id, Value.cast(slices)[:itch.SLICE_SHIFT])
 
         def remember(order_id, slices, hidden):
             """Write the order's feed state in this cycle."""
@@ -314,7 +315,7 @@ class ItchEncoder(wiring.Component):
                              match_number=ev.seq)
                     with m.Case(E.REPLENISHED):   # an iceberg's new slice, at the back of its level
                         send("A", "IDLE", take=True, stock_locate=ev.symbol,
-                             order_reference_number=Cat(ev.order_id, (row.slices + 1)[:32]),
+                             order_reference_number=reference(ev.order_id, row.slices + 1),
                              buy_sell_indicator=Mux(ev.side == p.Side.BUY, ord("B"), ord("S")),
                              shares=ev.qty, stock=name, price=price)
                         with m.If(can_send):
