@@ -1,0 +1,294 @@
+"""PositionKeeper: every account's position in every symbol [R-POSITION], kept from the engine's events.
+
+The golden model keeps, per (account, symbol), the net position from fills and the open quantity of
+the account's buy and sell orders resting or waiting (``sim/golden/model.py``, ``Position``). The
+keeper keeps the same three numbers in a table, and changes them from what the engine already says:
+the commands it takes and the events it writes. It reads nothing of the engine's internals, so it
+adds no logic to the match loop's paths.
+
+What each event does (``order_updates``, the same rules in Python, states them for tests):
+
+* The command taken tells, by its opcode, order type and time in force, whether its order *counts
+  open* from its ``ACCEPTED`` on: a NEW LIMIT DAY or GTC order (it rests with what it does not fill)
+  or a STOP/STOP_LIMIT (it waits). A MARKET, IOC or FOK order never rests and is never counted.
+  The commands' bits wait in a small queue until their acknowledgement (``protocol.is_ack``: the
+  first event of each command, one per command, in order).
+* ``ACCEPTED`` of an order that counts: its quantity more open on its side.
+* ``REPLACED``: ``leaves - qty`` more open (the open quantity after the replace less before it; at
+  a new price the order is counted from here with its new quantity, and its fills take it off).
+* ``FILL``: the aggressor's net position moves by the quantity (up for a buy), and so does its
+  open quantity when it counts; the resting order's account moves the other way, and its open
+  quantity on the other side falls by the quantity.
+* ``CANCELED``: the quantity less open -- but for the aggressor of the command under way when it
+  does not count (an IOC's, FOK's or MIN_QTY's rest, an uncounted order's STP cancel).
+
+Each event makes at most two *updates* of the table (a FILL two: the aggressor's entry and the
+resting account's), each a read-modify-write of one entry.
+
+Contract
+--------
+* ``command_taken`` with ``command``: a command the engine took, in the cycle of its handshake.
+  ``event_written`` with ``event``: an event the engine wrote, in order, at most one a cycle, and
+  only while ``room`` held in that cycle (``room`` is a register; the event reaches the keeper's
+  queue a cycle later). Backpressure is ``room``: a write without it would be lost, and with
+  ``checks`` an ``Assert`` says so.
+* ``query``: a stream of (account, symbol). The keeper answers once every event written before the
+  query's first valid cycle is in the table: ``answer`` (net position, open buys, open sells) is
+  valid from ``latency`` + 1 cycles after the keeper is drained, and held until taken. Events
+  written while a query waits are applied after its answer is read, never lost.
+* ``ready``: the table reads as zero for every entry. After a reset the keeper clears the table,
+  one entry a cycle (``entries`` cycles: 128 for the sim profile); events queue meanwhile (``room``
+  falls when the queue fills) and queries wait.
+* Updates are applied one a cycle, pipelined over the table's read latency: an update whose entry
+  an update of the last ``latency`` + 1 cycles changed takes that update's result instead of the
+  table's row (``bypass``), so no update waits for another.
+* Widths: the net position in 64 bits (wrapping after 2^31 fills of the largest quantity in one
+  direction), the open quantities in 32 + log2(pool) bits (no order is open for more than 2^32 - 1,
+  and no more than ``pool`` are open: they never wrap).
+"""
+
+from amaranth import Assert, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from fpgax.hdl.fifo import RegisteredFifo
+from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.ram import PipelinedRam
+from fpgax.spec import protocol as p
+from fpgax.spec.config import EngineConfig
+
+#: Bits of the net position (signed).
+NET_BITS = 64
+#: Events that may wait in the keeper's queue.
+QUEUE_DEPTH = 16
+
+
+def key_bits(config: EngineConfig) -> tuple[int, int]:
+    """The bits of a symbol and of an account in a table entry's number (symbol low, account high)."""
+    return max(1, (config.symbols - 1).bit_length()), max(1, (config.accounts - 1).bit_length())
+
+
+def open_bits(config: EngineConfig) -> int:
+    """Bits of an open quantity: ``pool`` orders of at most 2^32 - 1 each never wrap it."""
+    return 32 + max(1, (config.pool - 1).bit_length())
+
+
+def position_layout(config: EngineConfig) -> data.StructLayout:
+    """A table entry and an answer: the net position (long > 0) and the open buys and sells."""
+    return data.StructLayout({"net": signed(NET_BITS), "open_buys": open_bits(config),
+                              "open_sells": open_bits(config)})
+
+
+def query_layout(config: EngineConfig) -> data.StructLayout:
+    symbol_bits, account_bits = key_bits(config)
+    return data.StructLayout({"symbol": symbol_bits, "account": account_bits})
+
+
+def counts_open(opcode, ord_type, tif):
+    """Whether a command's order counts open from its ACCEPTED: a NEW that rests (LIMIT DAY/GTC) or
+    waits (STOP, STOP_LIMIT). Python ints or Amaranth values alike."""
+    is_new = opcode == p.Opcode.NEW
+    limit_rests = (ord_type == p.OrdType.LIMIT) & ((tif == p.TimeInForce.DAY) | (tif == p.TimeInForce.GTC))
+    waits = (ord_type == p.OrdType.STOP) | (ord_type == p.OrdType.STOP_LIMIT)
+    return is_new & (limit_rests | waits)
+
+
+def order_updates(events, counts: bool, exempt: tuple[bool, int]):
+    """The keeper's rules in Python, for one command's events: the updates they make, as (account,
+    symbol, side, net change, open change) tuples, and the exemption after them. ``counts`` is
+    ``counts_open`` of the command; ``exempt`` (uncounted, order id) the state before."""
+    updates = []
+    for ev in events:
+        if p.is_ack(ev.type, ev.reason):
+            exempt = (ev.type == p.EventType.ACCEPTED and not counts, ev.order_id)
+        if ev.type == p.EventType.ACCEPTED and counts and p.is_ack(ev.type, ev.reason):
+            updates.append((ev.account, ev.symbol, ev.side, 0, ev.qty))
+        elif ev.type == p.EventType.REPLACED:
+            updates.append((ev.account, ev.symbol, ev.side, 0, ev.leaves - ev.qty))
+        elif ev.type == p.EventType.FILL:
+            signed_qty = ev.qty if ev.side == p.Side.BUY else -ev.qty
+            other = p.Side.SELL if ev.side == p.Side.BUY else p.Side.BUY
+            updates.append((ev.account, ev.symbol, ev.side, signed_qty, 0 if exempt[0] else -ev.qty))
+            updates.append((ev.resting_account, ev.symbol, other, -signed_qty, -ev.qty))
+        elif ev.type == p.EventType.CANCELED and not (exempt[0] and ev.order_id == exempt[1]):
+            updates.append((ev.account, ev.symbol, ev.side, 0, -ev.qty))
+    return updates, exempt
+
+
+class PositionKeeper(wiring.Component):
+    def __init__(self, config: EngineConfig, latency: int | None = None, checks: bool = False):
+        self.config = config
+        self.checks = checks
+        self.symbol_bits, self.account_bits = key_bits(config)
+        self.entries = 1 << (self.symbol_bits + self.account_bits)
+        self.row = position_layout(config)
+        self.table = PipelinedRam(shape=self.row, depth=self.entries, latency=latency)
+        self.latency = self.table.latency
+        super().__init__({
+            "command_taken": In(1),
+            "command": In(CommandLayout),
+            "event_written": In(1),
+            "event": In(EventLayout),
+            "room": Out(1),
+            "query": In(stream.Signature(query_layout(config))),
+            "answer": Out(stream.Signature(self.row)),
+            "ready": Out(1),
+            "drained": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.table = table = self.table
+        ev, cmd = self.event, self.command
+        key_width = self.symbol_bits + self.account_bits
+        delta = signed(34)                 # a quantity, its negation, or leaves - qty
+
+        # -- the commands' bits, waiting for their acknowledgements (at most a few in flight) ----
+        pending_bits = Signal(4)
+        pending = Signal(range(5))
+        ack = Signal()
+        m.d.comb += ack.eq(self.event_written & _is_ack(ev))
+        counts = pending_bits[0]           # the oldest command's
+        push = self.command_taken
+        bit = counts_open(cmd.opcode, cmd.ord_type, cmd.tif)
+        after_pop = Mux(ack, pending_bits >> 1, pending_bits)
+        fill_at = Signal(range(5))
+        m.d.comb += fill_at.eq(Mux(ack, pending - 1, pending))
+        m.d.sync += pending_bits.eq(Cat(*(Mux(push & (fill_at == i), bit, after_pop[i]) for i in range(4))))
+        m.d.sync += pending.eq(pending + push - ack)
+        if self.checks:
+            m.d.sync += [Assert(~ack | (pending != 0), "PositionKeeper: an acknowledgement with no command"),
+                         Assert(~push | (pending != 4) | ack, "PositionKeeper: more than 4 commands unacknowledged")]
+
+        # -- the uncounted aggressor of the command under way (its CANCELED changes nothing) -----
+        exempt, exempt_id = Signal(), Signal(32)
+        is_type = {t: ev.type == t for t in p.EventType}
+        now_exempt = Mux(ack, is_type[p.EventType.ACCEPTED] & ~counts, exempt)
+        now_id = Mux(ack, ev.order_id, exempt_id)
+        with m.If(ack):
+            m.d.sync += [exempt.eq(now_exempt), exempt_id.eq(now_id)]
+
+        # -- an event's updates, registered: a record for the queue ------------------------------
+        record = data.StructLayout({
+            "key": key_width, "other_key": key_width, "buy": 1, "fill": 1,
+            "open": delta, "qty": delta, "minus_qty": delta})
+        decoded = Signal(record)
+        decoded_valid = Signal()
+        qty = Cat(ev.qty, Const(0, 2)).as_signed()
+        canceled_counts = is_type[p.EventType.CANCELED] & ~(now_exempt & (ev.order_id == now_id))
+        fill = is_type[p.EventType.FILL]
+        accepted_counts = is_type[p.EventType.ACCEPTED] & ack & counts
+        replaced = is_type[p.EventType.REPLACED]
+        # open change = x - y: ACCEPTED qty - 0, REPLACED leaves - qty, a FILL or CANCELED 0 - qty
+        x = Mux(accepted_counts, qty, Mux(replaced, Cat(ev.leaves, Const(0, 2)).as_signed(), 0))
+        y = Mux(accepted_counts | (fill & now_exempt), 0, qty)
+        m.d.sync += [
+            decoded_valid.eq(self.event_written & (accepted_counts | replaced | fill | canceled_counts)),
+            decoded.key.eq(Cat(ev.symbol[:self.symbol_bits], ev.account[:self.account_bits])),
+            decoded.other_key.eq(Cat(ev.symbol[:self.symbol_bits], ev.resting_account[:self.account_bits])),
+            decoded.buy.eq(ev.side == p.Side.BUY), decoded.fill.eq(fill),
+            decoded.open.eq(x - y), decoded.qty.eq(qty), decoded.minus_qty.eq(-qty),
+        ]
+
+        m.submodules.queue = queue = RegisteredFifo(record.size, QUEUE_DEPTH)
+        m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded), self.room.eq(queue.ready_ahead)]
+        if self.checks:
+            m.d.sync += Assert(~decoded_valid | queue.w.ready, "PositionKeeper: an event with no room lost")
+
+        # -- the clearing walk after a reset -------------------------------------------------------
+        clearing = Signal(init=1)
+        clear_at = Signal(key_width)
+        with m.If(clearing):
+            m.d.sync += clear_at.eq(clear_at + 1)
+            with m.If(clear_at == self.entries - 1):
+                m.d.sync += clearing.eq(0)
+        m.d.comb += self.ready.eq(~clearing)
+
+        # -- the front record, then one update a cycle ------------------------------------------
+        front = Signal(record)
+        front_valid, second = Signal(), Signal()      # second: the FILL's resting update is next
+        front_done = front_valid & (second | ~front.fill) & ~clearing
+        take = queue.r.valid & (~front_valid | front_done)
+        m.d.comb += queue.r.ready.eq(~front_valid | front_done)
+        with m.If(take):
+            m.d.sync += [front.eq(queue.r.payload), front_valid.eq(1), second.eq(0)]
+        with m.Elif(front_done):
+            m.d.sync += front_valid.eq(0)
+        with m.Elif(front_valid & ~clearing):
+            m.d.sync += second.eq(1)
+
+        update = data.StructLayout({"key": key_width, "buy": 1, "net": delta, "open": delta})
+        issue = Signal(update)
+        issue_valid = Signal()
+        m.d.sync += [
+            issue_valid.eq(front_valid & ~clearing),
+            issue.key.eq(Mux(second, front.other_key, front.key)),
+            issue.buy.eq(front.buy ^ second),
+            # the aggressor's net moves by +qty for a buy; the resting account's the other way
+            issue.net.eq(Mux(~front.fill, 0, Mux(front.buy ^ second, front.qty, front.minus_qty))),
+            issue.open.eq(Mux(second, front.minus_qty, front.open)),
+        ]
+
+        # the updates issued in the cycles before (keys only needed for the matches) and their results
+        depth = self.latency + 1
+        stages = [Signal(update, name=f"stage{j}") for j in range(1, self.latency + 1)]
+        stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, self.latency + 1)]
+        stage_sel = [Signal(depth, name=f"stage{j}_sel") for j in range(1, self.latency + 1)]
+        results = [Signal(self.row, name=f"result{j}") for j in range(1, depth + 1)]
+        result_keys = [Signal(key_width, name=f"result{j}_key") for j in range(1, depth + 1)]
+        result_valid = [Signal(name=f"result{j}_valid") for j in range(1, depth + 1)]
+        # an update issued now takes the result of the youngest of the last ``depth`` updates to its
+        # entry: those issued 1 .. latency cycles ago are in ``stages``, the one before in ``results[0]``
+        older = [(stage_valid[j], stages[j].key) for j in range(self.latency)] + [(result_valid[0], result_keys[0])]
+        matches = [valid & (key == issue.key) for valid, key in older]
+        youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
+        m.d.sync += [stage_valid[0].eq(issue_valid), stages[0].eq(issue), stage_sel[0].eq(youngest)]
+        for j in range(1, self.latency):
+            m.d.sync += [stage_valid[j].eq(stage_valid[j - 1]), stages[j].eq(stages[j - 1]),
+                         stage_sel[j].eq(stage_sel[j - 1])]
+        m.d.comb += [table.read.en.eq(issue_valid), table.read.addr.eq(issue.key)]
+
+        # the update whose row is here now: the row, or the result it must take instead, plus its changes
+        here, here_valid, sel = stages[-1], stage_valid[-1], stage_sel[-1]
+        old = Signal(self.row)
+        m.d.comb += old.eq(Mux(sel.any(), 0, table.read.data))
+        for j in range(depth):
+            with m.If(sel[j]):
+                m.d.comb += old.eq(results[j])
+        new = Signal(self.row)
+        m.d.comb += [new.net.eq(old.net + here.net),
+                     new.open_buys.eq(old.open_buys + Mux(here.buy, here.open, 0)),
+                     new.open_sells.eq(old.open_sells + Mux(here.buy, 0, here.open))]
+        m.d.sync += [results[0].eq(new), result_keys[0].eq(here.key), result_valid[0].eq(here_valid)]
+        for j in range(1, depth):
+            m.d.sync += [results[j].eq(results[j - 1]), result_keys[j].eq(result_keys[j - 1]),
+                         result_valid[j].eq(result_valid[j - 1])]
+        m.d.comb += [table.write.addr.eq(Mux(clearing, clear_at, result_keys[0])),
+                     table.write.data.eq(Mux(clearing, 0, results[0].as_value())),
+                     table.write.en.eq(clearing | result_valid[0])]
+
+        # -- queries: once drained, a read of the entry; the answer held until taken -------------
+        busy = Cat(decoded_valid, ~queue.empty, front_valid, issue_valid, *stage_valid, result_valid[0]).any()
+        m.d.comb += self.drained.eq(~busy & ~clearing)
+        asking = Signal()                      # the query's read is out; its row comes ``latency`` later
+        wait = Signal(range(self.latency + 1))
+        answered = Signal()
+        ask = self.query.valid & ~asking & ~answered & ~busy & ~clearing & ~self.event_written
+        with m.If(ask):
+            m.d.comb += [table.read.en.eq(1), table.read.addr.eq(Cat(self.query.payload.symbol,
+                                                                     self.query.payload.account))]
+            m.d.sync += [asking.eq(1), wait.eq(self.latency - 1)]
+        with m.If(asking):
+            m.d.sync += wait.eq(wait - 1)
+            with m.If(wait == 0):
+                m.d.sync += [asking.eq(0), answered.eq(1), self.answer.payload.eq(table.read.data)]
+        m.d.comb += [self.answer.valid.eq(answered), self.query.ready.eq(answered & self.answer.ready)]
+        with m.If(answered & self.answer.ready):
+            m.d.sync += answered.eq(0)
+        return m
+
+
+def _is_ack(ev):
+    """``protocol.is_ack`` on an event's fields."""
+    return Cat(*(ev.type == t for t in p.ACK_TYPES)).any() | (
+        (ev.type == p.EventType.CANCELED) & (ev.reason == p.Reason.USER))
