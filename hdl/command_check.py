@@ -68,13 +68,16 @@ from fpgax.spec.config import EngineConfig
 R = p.Reason
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
-POST_ONLY, STP_OLDEST, ENABLE = (int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE"))
+POST_ONLY, STP_OLDEST, ENABLE, POSITION_LIMIT = (
+    int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE", "POSITION_LIMIT"))
 NEW_FLAGS = POST_ONLY | STP_OLDEST
 
 #: A symbol's row: its price band and whether it is halted.
 BandRow = data.StructLayout({"lo": 32, "hi": 32, "halted": 1})
-#: An account's row: enabled, largest order quantity, largest notional.
-AccountRow = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64})
+#: An account's row: enabled, largest order quantity, largest notional; whether it has a position
+#: limit and the limit [R-POSITION] (an engine that keeps no positions never sets ``limited``).
+AccountRow = data.StructLayout({"enabled": 1, "max_qty": 32, "max_notional": 64, "limited": 1,
+                                "max_position": 32})
 
 #: A reject reason's width, as the event carries it.
 REASON_BITS = p.EVENT["reason"].bits
@@ -86,7 +89,7 @@ TARGET_RULES = 4
 #: The families the engine branches on, and whether their rules read rows (answer from t+2).
 #: (``elaborate`` checks this against the families' rules.)
 FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
-            "account": False, "halt": False, "mass": False, "snapshot": False}
+            "account": False, "halt": False, "mass": False, "snapshot": False, "position": False}
 
 
 def first_reason(m, verdicts, reasons, early):
@@ -182,8 +185,10 @@ def cancel_like_and_replace_qty(m, cmd, cells=None):
 
 
 class CommandCheck(wiring.Component):
-    def __init__(self, config: EngineConfig, pipelined: bool = False, compared: bool = False):
+    def __init__(self, config: EngineConfig, pipelined: bool = False, compared: bool = False,
+                 positions: bool = False):
         self.config = config
+        self.positions = positions
         self.pipelined = pipelined
         self.compared = compared
         self.k = config.slot_bits
@@ -267,7 +272,9 @@ class CommandCheck(wiring.Component):
         # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the
         # handshake's choice)
         rule("qty_zero", none_of_luts(m, list(Value.cast(cmd.qty)), cells), True)
-        rule("account_flags", (cmd.flags & ~ENABLE) != 0, True)
+        # (ACCOUNT's flag POSITION_LIMIT, for an engine that keeps positions [R-POSITION])
+        account_flags = ENABLE | (POSITION_LIMIT if self.positions else 0)
+        rule("account_flags", (cmd.flags & ~account_flags) != 0, True)
         rule("mass_symbol", (cmd.symbol != p.ALL_SYMBOLS) & (cmd.symbol >= cfg.symbols), True)
         rule("depth", zero_or_over(m, cmd.qty, cfg.snapshot_depth, cells), True)
 
@@ -332,6 +339,7 @@ class CommandCheck(wiring.Component):
             "halt": [(("symbol_id",), R.UNKNOWN_SYMBOL)],
             "mass": [(("account_id",), R.UNKNOWN_ACCOUNT), (("mass_symbol",), R.UNKNOWN_SYMBOL)],
             "snapshot": [(("symbol_id",), R.UNKNOWN_SYMBOL), (("depth",), R.INVALID_DEPTH)],
+            "position": [(("account_id",), R.UNKNOWN_ACCOUNT), (("symbol_id",), R.UNKNOWN_SYMBOL)],
         }
         families["replace"] = families["target"] + [
             (("disabled",), R.ACCOUNT_DISABLED), (("halted",), R.SYMBOL_HALTED), (("qty_limit",), R.QTY_LIMIT),
@@ -402,7 +410,9 @@ class CommandCheck(wiring.Component):
         family_of = {"new": cmd.opcode == op.NEW, "target": (cmd.opcode == op.CANCEL) | (replace & (cmd.qty == 0)),
                      "replace": replace & (cmd.qty != 0), "symbol": cmd.opcode == op.SYMBOL,
                      "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
-                     "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT}
+                     "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT,
+                     # (POSITION is a command only of an engine that keeps positions)
+                     "position": (cmd.opcode == op.POSITION) if self.positions else Const(0, 1)}
         if cells is not None:
             family_of["target"], family_of["replace"] = cancel_like_and_replace_qty(m, cmd, cells)
         assert set(family_of) == set(FAMILIES)

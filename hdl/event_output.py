@@ -19,6 +19,11 @@ Contract
 * ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
   written is ignored): the count is kept from the stage's register, so the writer's decision to
   write reaches no adder.
+* ``staged``, ``staged_event``: the event written in the cycle before (as staged, numbered when
+  ``numbered``), for an observer of every event in order (the engine's ``PositionKeeper``).
+  ``room_next`` (1 unless driven): that observer's room, as of the next cycle -- ``w_rdy`` is a
+  register of the queue's room and it, so that an observer that cannot take an event holds the
+  writers back as the queue does.
 * ``backlog``: events written and not yet taken from ``o`` (staged, queued and presented) as of the
   cycle before, from registers (the queue's ``level`` and the stage's register a cycle late: the
   handshakes of this cycle reach no adder); ``empty``: none now.
@@ -45,6 +50,9 @@ class EventOutput(wiring.Component):
             "w_rdy": Out(1),
             "cycle": In(32),
             "o": Out(stream.Signature(EventLayout)),
+            "staged": Out(1),
+            "staged_event": Out(EventLayout),
+            "room_next": In(1, init=1),
             "backlog": Out(range(depth + 2)),
             "empty": Out(1),
         })
@@ -84,13 +92,20 @@ class EventOutput(wiring.Component):
                                        for i, copy in enumerate(copies)]))
             m.d.comb += [staged.eq(staged_any), staged_data.eq(Cat(*chunks))]
         # (the queue's w.ready is high whenever ``staged`` is: ready_ahead the cycle before)
-        m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged), self.w_rdy.eq(queue.ready_ahead)]
+        m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged)]
+        # (w_rdy: the queue's ``ready_ahead`` -- at most depth - 4 words held a cycle before -- and the
+        # observer's room, one register; with ``room_next`` undriven it is ``ready_ahead`` itself)
+        w_rdy = Signal(init=1)
+        m.d.sync += w_rdy.eq((queue.level <= self.depth - 4) & self.room_next)
+        m.d.comb += self.w_rdy.eq(w_rdy)
+        m.d.comb += [self.staged.eq(staged), self.staged_event.eq(staged_data)]
         if self.numbered:
             seq_next = Signal(64, init=1)    # the staged event's number
             with m.If(staged):
                 m.d.sync += seq_next.eq(seq_next + 1)
             numbered = Signal(EventLayout)
-            m.d.comb += [numbered.eq(staged_data), numbered.seq.eq(seq_next), queue.w.payload.eq(numbered)]
+            m.d.comb += [numbered.eq(staged_data), numbered.seq.eq(seq_next), queue.w.payload.eq(numbered),
+                         self.staged_event.eq(numbered)]
 
         # ts_out: the cycle in which the presented event was first presented -- this one when
         # nothing was presented in the cycle before or that was taken then (a register holds it)

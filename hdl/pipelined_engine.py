@@ -63,6 +63,7 @@ from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.level_rows import HEAD, LevelRows
 from fpgax.hdl.matcher import CLIENT_BITS, GoneOrder, Matcher
 from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
+from fpgax.hdl.position_keeper import NET_BITS, PositionKeeper, open_bits
 from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import HIT_BITS, PipelinedRam, RowChoice, hit_copies_for
 from fpgax.hdl.risk import NotionalCheck
@@ -74,7 +75,8 @@ from fpgax.spec.config import EngineConfig, price_range_low, window_base, window
 
 BUY, SELL = int(p.Side.BUY), int(p.Side.SELL)
 DAY, GTC, IOC, FOK = (int(t) for t in p.TimeInForce)
-POST_ONLY, STP_OLDEST, ENABLE = (int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE"))
+POST_ONLY, STP_OLDEST, ENABLE, POSITION_LIMIT = (
+    int(p.CommandFlag[n]) for n in ("POST_ONLY", "STP_OLDEST", "ENABLE", "POSITION_LIMIT"))
 E, R, OP = p.EventType, p.Reason, p.Opcode
 #: Where a per-slot memory's read address comes from (``_steered``) unless ``steer_link`` takes the
 #: match's next link (or the next slot, for its generation): the OR of the other users' requests, a
@@ -211,7 +213,9 @@ class PipelinedEngine(wiring.Component):
         writes = {name: [] for name in mems}     # name -> [(en, addr, data)]
 
         # -- units ---------------------------------------------------------------------------------
-        m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True)
+        # (positions [R-POSITION]: a profile whose table fits on chip, ``config.keeps_positions``)
+        keeps_pos = cfg.keeps_positions
+        m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True, positions=keeps_pos)
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
@@ -228,6 +232,12 @@ class PipelinedEngine(wiring.Component):
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits, single_level=cfg.deep)
         m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=5, checks=self.checks)
+        if keeps_pos:
+            # every account's position in every symbol, kept from the commands taken and the events
+            # written (their staged copies, in order); it holds the writers back when it has no room
+            m.submodules.keeper = keeper = PositionKeeper(cfg, checks=self.checks)
+            m.d.comb += [keeper.event_written.eq(events.staged), keeper.event.eq(events.staged_event),
+                         events.room_next.eq(keeper.room_next)]
         if cfg.deep:
             # the deep mode (docs/deep-book.md): every level of every book side in HBM but those in
             # the sides' windows on chip, and the mover that brings levels between them (the
@@ -310,11 +320,13 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
         pay = self.i.payload
+        if keeps_pos:
+            m.d.comb += [keeper.command_taken.eq(take), keeper.command.eq(pay)]
         # the opcode one-hot, whether a NEW is a MARKET order and the quantity is 0: registers from
         # t1, what the decisions branch on
         op_codes = {"new": OP.NEW, "cancel": OP.CANCEL, "replace": OP.REPLACE, "symbol": OP.SYMBOL,
                     "account": OP.ACCOUNT, "halt": OP.HALT, "resume": OP.RESUME, "mass": OP.MASS_CANCEL,
-                    "snapshot": OP.SNAPSHOT}
+                    "snapshot": OP.SNAPSHOT, **({"position": OP.POSITION} if keeps_pos else {})}
         op = {name: Signal(name=f"op_{name}") for name in op_codes}
         op_invalid, market, qty_zero = Signal(), Signal(), Signal()
         # a NEW with a min_qty (from t1): its FOK-like walk [R-MIN-QTY], with ``walk_need`` (from t2)
@@ -1144,6 +1156,8 @@ class PipelinedEngine(wiring.Component):
         acct_new = Signal(AccountRow)
         m.d.comb += [acct_new.enabled.eq((cmd.flags & ENABLE) != 0), acct_new.max_qty.eq(cmd.qty),
                      acct_new.max_notional.eq(Cat(cmd.price, cmd.order_id))]
+        if keeps_pos:         # (the limit over the ``stop`` field: ``max_position``'s overlay)
+            m.d.comb += [acct_new.limited.eq((cmd.flags & POSITION_LIMIT) != 0), acct_new.max_position.eq(cmd.stop)]
         writes["account"].append((acct_write, cmd.account[:ab], acct_new, _Select(in_decide)))
 
         # -- reset: every symbol's and account's row to its default, every account list empty ------
@@ -1185,6 +1199,10 @@ class PipelinedEngine(wiring.Component):
         # least a cycle before it), and in t2 from the row as it is read, the prices compared
         # (t3's: the same wherever the price is in the band, as it must be for the plan to count)
         over_l = ~market & notional_l.over      # a LIMIT order's notional over (from t3)
+        # a NEW's or a quantity-raising REPLACE's worst-case position over its account's limit
+        # [R-POSITION]: 0 from the handshake, set by the POS_* states, which RECHECK follows (a
+        # verdict's input as a LIMIT order's notional is: either rejects the order)
+        over_p = Signal()
         marketable_held = Signal()
         m.d.sync += marketable_held.eq(marketable_now)
 
@@ -1264,7 +1282,7 @@ class PipelinedEngine(wiring.Component):
         moved, move_rejects, move_beyond_range = Signal(), Signal(), Signal()
         with m.If(take):
             m.d.sync += [moved.eq(0), move_rejects.eq(0)]
-        m.d.comb += [over_l_bit.eq(over_l),
+        m.d.comb += [over_l_bit.eq(over_l | over_p if keeps_pos else over_l),
                      book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] a move
         # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
         # administrative command: registers from t1, as the opcode's one-hot
@@ -1274,12 +1292,14 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += [replace_qty.eq(payload_replace_qty), cancel_like.eq(payload_cancel_like),
                          admin.eq(Cat(*(pay.opcode == OP[name] for name in
-                                        ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL"))).any())]
+                                        ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL",
+                                         *(("POSITION",) if keeps_pos else ())))).any())]
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("DECIDE") | (
                 (replace_qty == (op["replace"] & ~qty_zero))
                 & (cancel_like == (op["cancel"] | (op["replace"] & qty_zero)))
-                & (admin == (op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]))),
+                & (admin == (op["account"] | op["symbol"] | op["halt"] | op["resume"] | op["snapshot"] | op["mass"]
+                             | op.get("position", 0)))),
                 "replace_qty, cancel_like and admin: the opcode's")
         inputs = {"new": op["new"], "over_l": over_l_bit, "replace_qty": replace_qty, "cancel_like": cancel_like,
                   "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin,
@@ -1291,30 +1311,32 @@ class PipelinedEngine(wiring.Component):
             def new_bad(x):
                 return x["new"] and (failed or x["over_l"] or crosses)
 
-            def other_reject(x):
-                return ((not x["new"] and failed) or (x["replace_qty"] and crosses) or x["invalid"]
+            def other_reject(x):     # (``over_l`` of a REPLACE: its position; its notional fails the check)
+                return ((not x["new"] and failed) or (x["replace_qty"] and (crosses or x.get("over_l"))) or x["invalid"]
                         or x["move_rejects"])
 
             def canceling(x):
                 return x["cancel_like"] and not failed
 
             def replacing(x):
-                return x["replace_qty"] and not failed and not crosses
+                return x["replace_qty"] and not failed and not crosses and not x.get("over_l")
 
             def event_type(x):
                 if new_bad(x) or other_reject(x):
                     return E.REJECTED.value
                 return E.CANCELED.value if canceling(x) else E.REPLACED.value if replacing(x) else E.ACCEPTED.value
+            # (a REPLACE's position, ``over_l``: an input only of an engine that keeps positions)
+            pos = ["over_l"] if keeps_pos else []
             fields = {
                 "new_bad": (new_bad, ["new", "over_l"]),
-                "other_reject": (other_reject, ["new", "replace_qty", "invalid", "move_rejects"]),
+                "other_reject": (other_reject, ["new", *pos, "replace_qty", "invalid", "move_rejects"]),
                 "canceling": (canceling, ["cancel_like"]),
-                "replacing": (replacing, ["replace_qty"]),
+                "replacing": (replacing, ["replace_qty", *pos]),
                 "admin_ok": (lambda x: x["admin"] and not failed and not x["move_rejects"]
                              and (not x["book_full"] or x["moved"]), ["admin", "book_full", "moved", "move_rejects"]),
                 "symbol_moves": (lambda x: x["book_full"] and not failed and not x["moved"], ["book_full", "moved"]),
                 "type": (event_type, ["new", "over_l", "replace_qty", "invalid", "cancel_like", "move_rejects"]),
-                "from_tgt": (lambda x: canceling(x) or replacing(x), ["cancel_like", "replace_qty"]),
+                "from_tgt": (lambda x: canceling(x) or replacing(x), ["cancel_like", "replace_qty", *pos]),
                 "client_from_tgt": (lambda x: x["cancel"] and canceling(x), ["cancel", "cancel_like"]),
                 "new_market": (lambda x: x["new"] and x["market"] and not new_bad(x), ["new", "over_l", "market"]),
             }
@@ -1545,10 +1567,12 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += walked.eq(walked | (fsm.ongoing("INIT") & (init >= rows_to_init - 1)))
             if self.checks:
                 m.d.sync += Assert(~fsm.ongoing("INIT") | (walked == (init >= rows_to_init)), "walked: init passed")
+        # (the index's summaries cleared; and the position table, an engine that keeps positions)
+        units_ready = (index.ready & keeper.ready) if keeps_pos else index.ready
         with fsm.state("INIT"):
             with m.If(~walked):
                 m.d.sync += init.eq(init + 1)
-            with m.If(walked & index.ready):
+            with m.If(walked & units_ready):
                 fsm.goto("IDLE")
         with fsm.state("IDLE"):      # (the state memory is the handshake's: ``gen_read`` waits for T1)
             with m.If(take):
@@ -1648,7 +1672,15 @@ class PipelinedEngine(wiring.Component):
             beyond_next = lut_of(m, [sym_choice.hit[0], a_buy_t2, beyond(sym_written, 1), beyond(sym_written, 0),
                                      beyond(sym_read, 1), beyond(sym_read, 0)],
                                  lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
+        if keeps_pos:
+            # [R-POSITION] whether the command waits for its account's position (POS_*): a POSITION,
+            # or a NEW or a REPLACE to a quantity of an account with a position limit; the limit,
+            # from the account row (t2)
+            needs_pos, pos_limited, pos_max = Signal(), Signal(), Signal(32)
         with fsm.state("T2"):         # the block rows are out
+            if keeps_pos:
+                m.d.sync += [needs_pos.eq(op["position"] | (acct_rd.limited & (op["new"] | (op["replace"] & ~qty_zero)))),
+                             pos_limited.eq(acct_rd.limited), pos_max.eq(acct_rd.max_position)]
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
             if deep:
@@ -1746,6 +1778,8 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
                 fsm.goto("CANCEL_UNLINK")
+            with m.Elif(needs_pos if keeps_pos else 0):
+                fsm.goto("POS_ASK")
             with m.Else():
                 fsm.goto("DECIDE")
         if deep and self.checks:
@@ -1757,7 +1791,57 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("MARKET_NOTIONAL")
         with fsm.state("MARKET_NOTIONAL"):    # t5: a MARKET order's notional (from t3) is compared
             m.d.comb += notional_m.capture.eq(1)     # (t3 cleared it: ``over_m`` is its register)
-            fsm.goto("DECIDE")
+            with m.If(needs_pos if keeps_pos else 0):
+                fsm.goto("POS_ASK")
+            with m.Else():
+                fsm.goto("DECIDE")
+        if keeps_pos:
+            # [R-POSITION] the account's position in the symbol, once every event before is in the
+            # keeper's table (POS_ASK: a query, answered when the keeper has applied them), then its
+            # worst case -- position + open buys + the quantity for a buy, -position + open sells +
+            # the quantity for a sell; a REPLACE's quantity less the order's open quantity, checked
+            # only when it raises it -- against the limit, a carry chain a state; RECHECK plans again
+            # with the verdict (``over_p``). A POSITION's event fields, saturated at 2^32 - 1, from the
+            # same answer.
+            answer = Signal(keeper.answer.payload.shape())
+            pos_more, pos_checked = Signal(signed(34)), Signal()
+            pos_signed, pos_open, pos_worst = Signal(signed(NET_BITS + 2)), Signal(open_bits(cfg) + 1), Signal(
+                signed(NET_BITS + 3))
+            pos_short, pos_abs = Signal(), Signal(NET_BITS)
+            pos_event = Signal(data.StructLayout({"qty": 32, "open_buys": 32, "open_sells": 32, "limit": 32}))
+            m.d.sync += [pos_more.eq(Mux(op["replace"], cmd.qty - tgt.leaves, cmd.qty)),
+                         pos_checked.eq(op["new"] | (op["replace"] & (cmd.qty > tgt.leaves)))]
+            m.d.comb += [keeper.query.valid.eq(fsm.ongoing("POS_ASK")), keeper.answer.ready.eq(fsm.ongoing("POS_ASK")),
+                         keeper.query.payload.account.eq(cmd.account), keeper.query.payload.symbol.eq(cmd.symbol)]
+            with m.If(take):
+                m.d.sync += over_p.eq(0)
+
+            def saturated(value):
+                return Mux(Value.cast(value)[32:].any(), p.NO_QTY_LIMIT, Value.cast(value)[:32])
+            with fsm.state("POS_ASK"):
+                with m.If(keeper.answer.valid):
+                    m.d.sync += answer.eq(keeper.answer.payload)
+                    fsm.goto("POS_SUM")
+            with fsm.state("POS_SUM"):
+                m.d.sync += [pos_signed.eq(Mux(aside == BUY, answer.net, -answer.net)),
+                             pos_open.eq(Mux(aside == BUY, answer.open_buys, answer.open_sells) + pos_more),
+                             pos_short.eq(answer.net < 0), pos_abs.eq(Mux(answer.net < 0, -answer.net, answer.net))]
+                fsm.goto("POS_JUDGE")
+            with fsm.state("POS_JUDGE"):
+                m.d.sync += [pos_worst.eq(pos_signed + pos_open),
+                             pos_event.qty.eq(saturated(pos_abs)), pos_event.open_buys.eq(saturated(answer.open_buys)),
+                             pos_event.open_sells.eq(saturated(answer.open_sells)),
+                             pos_event.limit.eq(Mux(pos_limited, pos_max, p.NO_POSITION_LIMIT))]
+                fsm.goto("POS_OVER")
+            with fsm.state("POS_OVER"):
+                m.d.sync += over_p.eq(pos_checked & pos_limited & (pos_worst > pos_max))
+                fsm.goto("RECHECK")
+            with fsm.state("POSITION_EVENT"):     # after POSITION's ACCEPTED
+                emit(E.POSITION, when=events.w_rdy, side=Mux(pos_short, SELL, BUY), symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=cmd.account, qty=pos_event.qty, price=pos_event.limit,
+                     leaves=pos_event.open_buys, resting_leaves=pos_event.open_sells)
+                with m.If(events.w_rdy):
+                    fsm.goto("DONE")
         # t4 (a MARKET order t6): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)
@@ -1924,9 +2008,11 @@ class PipelinedEngine(wiring.Component):
             expression ``decide_reason``'s LUTs are asserted to equal): a reject's (the check's, for
             the command's family, or the sequencer's own), a cancel's USER."""
             own_reason = _pick(
-                (op["new"], Mux(over_l, R.NOTIONAL_LIMIT,
-                                Mux(plan.cross, R.WOULD_CROSS, Mux(over_market, R.NOTIONAL_LIMIT, R.POOL_FULL)))),
-                (op["replace"], R.WOULD_CROSS), (op_invalid, R.INVALID_OPCODE),
+                # (NOTIONAL_LIMIT, then POSITION_LIMIT [R-CHECKS])
+                (op["new"], Mux(over_l | (market & over_market), R.NOTIONAL_LIMIT,
+                                Mux(over_p, R.POSITION_LIMIT, Mux(plan.cross, R.WOULD_CROSS,
+                                                                  Mux(over_market, R.NOTIONAL_LIMIT, R.POOL_FULL))))),
+                (op["replace"], Mux(over_p, R.POSITION_LIMIT, R.WOULD_CROSS)), (op_invalid, R.INVALID_OPCODE),
                 (op["symbol"], Mux(move_beyond_range, R.BAND_OUTSIDE_RANGE, R.ORDERS_OUTSIDE_BAND)))
             rejecting_ = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_market
             return _pick((rejecting_, Mux(check.command_failed, check.command_reason, own_reason)),
@@ -1939,11 +2025,15 @@ class PipelinedEngine(wiring.Component):
         def reason_bit(b):
             def bit(reason):
                 return (int(reason) >> b) & 1
-            own_new = [lut_of(m, [market, notional_l.over, plan.cross],
-                              lambda x, c=c: bit(R.NOTIONAL_LIMIT) if (not x[0] and x[1]) else bit(R.WOULD_CROSS)
+            # (an engine that keeps positions: ``over_p`` a fourth input, POSITION_LIMIT after NOTIONAL_LIMIT)
+            over_p_in = [over_p] if keeps_pos else []
+            own_new = [lut_of(m, [market, notional_l.over, plan.cross, *over_p_in],
+                              lambda x, c=c: bit(R.NOTIONAL_LIMIT) if ((not x[0] and x[1]) or (x[0] and c))
+                              else bit(R.POSITION_LIMIT) if x[3:] and x[3] else bit(R.WOULD_CROSS)
                               if x[2] else bit(R.NOTIONAL_LIMIT if c else R.POOL_FULL), row_cells) for c in (0, 1)]
-            own_other = lut_of(m, [op["replace"], op_invalid, op["symbol"], move_beyond_range],
-                               lambda x: bit(R.WOULD_CROSS) if x[0] else bit(R.INVALID_OPCODE) if x[1] else
+            own_other = lut_of(m, [op["replace"], op_invalid, op["symbol"], move_beyond_range, *over_p_in],
+                               lambda x: (bit(R.POSITION_LIMIT) if x[4:] and x[4] else bit(R.WOULD_CROSS)) if x[0]
+                               else bit(R.INVALID_OPCODE) if x[1] else
                                (bit(R.BAND_OUTSIDE_RANGE) if x[3] else bit(R.ORDERS_OUTSIDE_BAND)) if x[2] else 0,
                                row_cells)
             given = [lut_of(m, [check.command_failed, check.command_reason[b], op["new"], own_new[c], own_other],
@@ -2051,6 +2141,9 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
             fsm.goto_if("SYM_LOWEST", lut_of(m, [go_for_moves, verdict.symbol_moves], all, row_cells), within=True)
             fsm.goto_if("WALK_SIDE", lut_of(m, [go_for_moves, op["snapshot"], admin_ok], all, row_cells), within=True)
+            if keeps_pos:
+                fsm.goto_if("POSITION_EVENT", lut_of(m, [go_for_moves, op["position"], admin_ok], all, row_cells),
+                            within=True)
             with m.If(to_walk):
                 m.d.sync += walk_go.eq(1)
             with m.If(go_late & replacing_now & ~keeps):   # off its level (not its account list), an aggressor again
@@ -2934,8 +3027,9 @@ class PipelinedEngine(wiring.Component):
                                      lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
         fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
                                           settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
-        fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return, sym_to_recheck],
-                        lambda x: x[0] or (x[1] and not x[2]) or x[3], row_cells)
+        fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return, sym_to_recheck,
+                                    *([fsm.ongoing("POS_OVER")] if keeps_pos else [])],
+                        lambda x: x[0] or (x[1] and not x[2]) or x[3] or (x[4:] and x[4]), row_cells)
         # (entered from FIX_ROW alone, left at once)
         fsm.next_is_lut("FIX_ROW_IN", [fsm.ongoing("FIX_ROW")], lambda x: x[0], row_cells)
         with fsm.state("FIX_FIND"):
@@ -3474,7 +3568,7 @@ class PipelinedEngine(wiring.Component):
         # unlink's end through the fix's due, CANCEL_UNLINK's move and the entries' OR, four LUTs
         from_done = lut_of(m, [fsm.ongoing("DONE"), gone.r.valid, unlinker.busy, unlinker.done, fix_pending],
                            lambda x: x[0] and (not (x[1] or x[2] or x[3]) or x[4]), row_cells)
-        from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, index.ready, fsm.ongoing("REST_SYMBOL"),
+        from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, units_ready, fsm.ongoing("REST_SYMBOL"),
                                        *([spilled] if deep else [])],
                                    lambda x: (x[0] and x[1] and x[2]) or (x[3] and not (deep and x[4])), row_cells)
         fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.i.valid, release, cancel_cu, from_done,

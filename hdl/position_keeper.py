@@ -31,7 +31,9 @@ Contract
   ``event_written`` with ``event``: an event the engine wrote, in order, at most one a cycle, and
   only while ``room`` held in that cycle (``room`` is a register; the event reaches the keeper's
   queue a cycle later). Backpressure is ``room``: a write without it would be lost, and with
-  ``checks`` an ``Assert`` says so.
+  ``checks`` an ``Assert`` says so. ``room_next`` is the room a cycle ahead with a cycle more of
+  margin, for a writer whose ``w_rdy`` is a register of it and whose events reach the keeper a cycle
+  after they are written (the engine's ``EventOutput``: its staged events).
 * ``query``: a stream of (account, symbol). The keeper answers once every event written before the
   query's first valid cycle is in the table: ``answer`` (net position, open buys, open sells) is
   valid from ``latency`` + 1 cycles after the keeper is drained, and held until taken. Events
@@ -130,6 +132,7 @@ class PositionKeeper(wiring.Component):
             "event_written": In(1),
             "event": In(EventLayout),
             "room": Out(1),
+            "room_next": Out(1),
             "query": In(stream.Signature(query_layout(config))),
             "answer": Out(stream.Signature(self.row)),
             "ready": Out(1),
@@ -191,7 +194,8 @@ class PositionKeeper(wiring.Component):
         ]
 
         m.submodules.queue = queue = RegisteredFifo(record.size, QUEUE_DEPTH)
-        m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded), self.room.eq(queue.ready_ahead)]
+        m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded), self.room.eq(queue.ready_ahead),
+                     self.room_next.eq(queue.level <= QUEUE_DEPTH - 5)]
         if self.checks:
             m.d.sync += Assert(~decoded_valid | queue.w.ready, "PositionKeeper: an event with no room lost")
 

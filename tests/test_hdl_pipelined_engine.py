@@ -20,11 +20,13 @@ from fpgax.spec.config import profile
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0):
+def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positions=0.0):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
     (books cross often), on the first two symbols (or ``symbols``), and the model's events for them.
     ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn); ``iceberg``:
-    the share of the LIMIT DAY/GTC orders given a display (and of IOC orders, rejected for it)."""
+    the share of the LIMIT DAY/GTC orders given a display (and of IOC orders, rejected for it);
+    ``positions``: the share of the ACCOUNT commands that set a position limit (small: reached by a few
+    orders), with POSITION queries among the commands."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -90,6 +92,12 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0):
                             qty=rng.choice([p.NO_QTY_LIMIT, 8, 20]), client_id=client)
             notional = rng.choice([p.NO_NOTIONAL_LIMIT, 3000, mid * 6])
             cmd.price, cmd.order_id = notional & 0xFFFFFFFF, notional >> 32
+            if positions and rng.random() < positions:
+                cmd.flags |= p.CommandFlag.POSITION_LIMIT
+                cmd.max_position = rng.choice([0, 5, 12, 30])
+        elif positions and r < 0.96:
+            cmd = p.Command(opcode=OP.POSITION, account=rng.randrange(accounts + 1),
+                            symbol=rng.randrange(symbols + 1), client_id=client)
         elif r < 0.98:
             # (with orders resting: moves in the range, some leaving orders outside, and one beyond it)
             band = rng.choice([(lo, hi), (mid - 20, mid + 20), (mid - 3, mid + 3), (0, 5), (hi - 10, hi + 10),
@@ -329,5 +337,22 @@ def test_icebergs_agree_with_the_model():
     for kind in [(E.REPLENISHED, 0), (E.REJECTED, p.Reason.INVALID_FLAGS)]:
         assert kind in kinds, kind
     received = run(config, commands, expected, 11, 0.3, 0.5, None)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_position_limits_agree_with_the_model():
+    """[R-POSITION] in amaranth.sim with the engine's assertions: accounts given position limits
+    (some of 0), NEW and REPLACE orders rejected POSITION_LIMIT and not, positions moved by fills,
+    rests, cancels and replaces, and POSITION queries (of unknown accounts and symbols too)."""
+    config = profile("tiny")
+    commands, expected = random_flow(config, 500, 13, iceberg=0.2, positions=0.7)
+    kinds = {(e.type, e.reason) for e in expected}
+    for kind in [(E.REJECTED, p.Reason.POSITION_LIMIT), (E.POSITION, 0), (E.REJECTED, p.Reason.UNKNOWN_SYMBOL)]:
+        assert kind in kinds, kind
+    assert any(e.type == E.REJECTED and e.reason == p.Reason.POSITION_LIMIT and c.opcode == OP.REPLACE
+               and e.client_id == c.client_id for c in commands for e in expected)
+    assert any(e.type == E.POSITION and e.qty for e in expected)
+    received = run(config, commands, expected, 13, 0.3, 0.5, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

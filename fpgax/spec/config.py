@@ -41,6 +41,10 @@ def price_range_low(low: int, high: int, levels: int) -> int:
     return max(1, low - (levels - (high - low + 1)) // 2)
 
 
+#: The most (account, symbol) entries a position table on chip holds (``EngineConfig.keeps_positions``).
+ON_CHIP_POSITION_ENTRIES = 1 << 16
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Sizes of one matching engine.
@@ -95,6 +99,19 @@ class EngineConfig:
     def places(self) -> int:
         """The level places a book side has on chip: ``window``, or the whole range."""
         return self.window if self.deep else self.levels
+
+    @property
+    def position_entries(self) -> int:
+        """Entries of the position table [R-POSITION]: one per (account, symbol), each count rounded
+        up to a power of two (the entry's number is the symbol's bits below the account's)."""
+        return (1 << max(1, (self.symbols - 1).bit_length())) * (1 << max(1, (self.accounts - 1).bit_length()))
+
+    @property
+    def keeps_positions(self) -> bool:
+        """The engine keeps positions (position limits, POSITION) on this profile: its table fits on
+        chip (``ON_CHIP_POSITION_ENTRIES``). A larger profile's table (the u280's: 8M entries) belongs
+        in HBM, not built yet: such an engine rejects them (docs/order-types.md)."""
+        return self.position_entries <= ON_CHIP_POSITION_ENTRIES
 
     @property
     def slot_bits(self) -> int:
