@@ -90,6 +90,8 @@ TARGET_RULES = 4
 #: (``elaborate`` checks this against the families' rules.)
 FAMILIES = {"new": True, "target": True, "replace": True, "symbol": True,
             "account": False, "halt": False, "mass": False, "snapshot": False, "position": False}
+#: The family only a check with ``positions`` has (its ports are 0 otherwise).
+POSITION_FAMILIES = ("position",)
 
 
 def first_reason(m, verdicts, reasons, early):
@@ -341,10 +343,14 @@ class CommandCheck(wiring.Component):
             "snapshot": [(("symbol_id",), R.UNKNOWN_SYMBOL), (("depth",), R.INVALID_DEPTH)],
             "position": [(("account_id",), R.UNKNOWN_ACCOUNT), (("symbol_id",), R.UNKNOWN_SYMBOL)],
         }
+        if not self.positions:      # (POSITION is no command of an engine that keeps no positions)
+            for family in POSITION_FAMILIES:
+                del families[family]
+                m.d.comb += [getattr(self, f"{family}_failed").eq(0), getattr(self, f"{family}_reason").eq(0)]
         families["replace"] = families["target"] + [
             (("disabled",), R.ACCOUNT_DISABLED), (("halted",), R.SYMBOL_HALTED), (("qty_limit",), R.QTY_LIMIT),
             (("band",), R.PRICE_OUT_OF_BAND)]
-        assert set(families) == set(FAMILIES)
+        assert set(families) == set(FAMILIES) - (set() if self.positions else set(POSITION_FAMILIES))
         # (pipelined) the target family's verdicts ORed, unregistered: its answer a cycle early
         target_fails = [fired[n] for names, _ in families["target"] for n in names]
         assert len(target_fails) == TARGET_RULES
@@ -412,10 +418,10 @@ class CommandCheck(wiring.Component):
                      "account": cmd.opcode == op.ACCOUNT, "halt": (cmd.opcode == op.HALT) | (cmd.opcode == op.RESUME),
                      "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT,
                      # (POSITION is a command only of an engine that keeps positions)
-                     "position": (cmd.opcode == op.POSITION) if self.positions else Const(0, 1)}
+                     **({"position": cmd.opcode == op.POSITION} if self.positions else {})}
         if cells is not None:
             family_of["target"], family_of["replace"] = cancel_like_and_replace_qty(m, cmd, cells)
-        assert set(family_of) == set(FAMILIES)
+        assert set(family_of) == set(families)
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
             m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]

@@ -550,10 +550,13 @@ def worst_case_parts(m, opcode, qty, snapshot_depth: int, cells=None):
         low = lut_of(m, [opcode[i] for i in range(6)], lambda x: sum(b << i for i, b in enumerate(x)) in codes, cells)
         return lut_of(m, [low, high_zero], all, cells)
     plus_live = opcode_in(p.Opcode.NEW, p.Opcode.REPLACE, p.Opcode.HALT, p.Opcode.MASS_CANCEL)
-    snapshot, trades = opcode_in(p.Opcode.SNAPSHOT), opcode_in(p.Opcode.NEW, p.Opcode.REPLACE)
+    # (``trades``: two events beyond the live orders' -- an order's acknowledgement and a CANCELED;
+    # POSITION's ACCEPTED and its POSITION event, the live orders not counted)
+    snapshot, trades = opcode_in(p.Opcode.SNAPSHOT), opcode_in(p.Opcode.NEW, p.Opcode.REPLACE, p.Opcode.POSITION)
     d = snapshot_depth.bit_length() - 1
     if snapshot_depth != 1 << d:
-        # 1 + 2 x min(qty, depth) for a SNAPSHOT, 2 for an order (its acknowledgement, a CANCELED), else 1
+        # 1 + 2 x min(qty, depth) for a SNAPSHOT, 2 for an order (its acknowledgement, a CANCELED) or a
+        # POSITION, else 1
         depth = Mux(qty < snapshot_depth, qty, snapshot_depth)
         return Mux(snapshot, 1 + 2 * depth, Mux(trades, 2, 1)), plus_live
     # (the depth a power of two: a SNAPSHOT's is Cat(1, qty's low bits, 0) unless qty has a bit at or

@@ -1679,7 +1679,8 @@ class PipelinedEngine(wiring.Component):
             needs_pos, pos_limited, pos_max = Signal(), Signal(), Signal(32)
         with fsm.state("T2"):         # the block rows are out
             if keeps_pos:
-                m.d.sync += [needs_pos.eq(op["position"] | (acct_rd.limited & (op["new"] | (op["replace"] & ~qty_zero)))),
+                m.d.sync += [needs_pos.eq(op["position"]
+                                          | (acct_rd.limited & (op["new"] | (op["replace"] & ~qty_zero)))),
                              pos_limited.eq(acct_rd.limited), pos_max.eq(acct_rd.max_position)]
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])

@@ -96,7 +96,7 @@ class KernelDriver:
     def _run_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
         n = len(chunk)
         # (the order types the kernel does not take marked: rejected)
-        self.cmd_buf[:n] = rm.engine_commands(chunk, rm.KERNEL_ORDER_TYPES)
+        self.cmd_buf[:n] = rm.engine_commands(chunk, rm.engine_order_types(self.config, rm.KERNEL_ORDER_TYPES))
         self.cmd_buf.sync_to_device()
         base, done, out = 0, 0, []   # base: index in the buffer of command `done`
         while done < n or self.pending:

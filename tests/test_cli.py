@@ -80,10 +80,13 @@ def test_replay_reports_positions(capsys):
 
 
 def test_compare_refuses_a_flow_with_order_types_up_front(capsys):
-    """The RTL does not implement the order types yet: compare says so before it builds anything."""
+    """The RTL does not implement every order type yet: compare says so before it builds anything --
+    the stops on every profile, positions on the u280's (its table is not on chip)."""
     code, _, err = run(capsys, "compare", SCENARIOS / "29_stop_cascade.csv")
     assert code == 2 and "3 commands use order types the RTL does not implement yet" in err and "command 5" in err
-    assert "stop, position" in err     # (min_qty and icebergs it implements)
+    assert "(stop;" in err     # (min_qty, icebergs and positions it implements on the sim profile)
+    code, _, err = run(capsys, "compare", SCENARIOS / "37_position_limit.csv", "--profile", "u280")
+    assert code == 2 and "order types the RTL does not implement yet (stop, position;" in err
 
 
 def test_gen_refuses_more_symbols_than_the_profile(tmp_path, capsys):

@@ -20,9 +20,12 @@ from fpgax.spec.protocol import Command, Opcode, Reason
 CONFIG = EngineConfig(symbols=5, levels=64, pool=16, accounts=6, snapshot_depth=4, default_band=(10, 60))
 OPCODES = [Opcode.NEW] * 4 + [Opcode.CANCEL, Opcode.REPLACE] * 2 + [
     Opcode.SYMBOL, Opcode.ACCOUNT, Opcode.HALT, Opcode.RESUME, Opcode.MASS_CANCEL, Opcode.SNAPSHOT]
+#: A check of an engine that keeps positions (the pipelined one on every profile but the u280's)
+#: takes POSITION too, and ACCOUNT's flag POSITION_LIMIT [R-POSITION].
+POSITION_OPCODES = OPCODES + [Opcode.POSITION]
 #: The rules past each family's last one, checked elsewhere in the engine.
 BEYOND = {Reason.NONE, Reason.WOULD_CROSS, Reason.POOL_FULL, Reason.ORDERS_OUTSIDE_BAND, Reason.BAND_OUTSIDE_RANGE,
-          Reason.NOTIONAL_LIMIT}
+          Reason.NOTIONAL_LIMIT, Reason.POSITION_LIMIT}
 
 
 def family(cmd: Command) -> str:
@@ -31,7 +34,7 @@ def family(cmd: Command) -> str:
     if cmd.opcode in (Opcode.CANCEL, Opcode.REPLACE):
         return "target" if cmd.opcode == Opcode.CANCEL or cmd.qty == 0 else "replace"
     return {Opcode.SYMBOL: "symbol", Opcode.ACCOUNT: "account", Opcode.HALT: "halt", Opcode.RESUME: "halt",
-            Opcode.MASS_CANCEL: "mass", Opcode.SNAPSHOT: "snapshot"}[Opcode(cmd.opcode)]
+            Opcode.MASS_CANCEL: "mass", Opcode.SNAPSHOT: "snapshot", Opcode.POSITION: "position"}[Opcode(cmd.opcode)]
 
 
 def a_book(rng: random.Random) -> tuple[MatchingModel, list[int]]:
@@ -50,11 +53,12 @@ def a_book(rng: random.Random) -> tuple[MatchingModel, list[int]]:
     return model, ids
 
 
-def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Command:
+def a_command(rng: random.Random, model: MatchingModel, ids: list[int], positions: bool = False) -> Command:
     """A well-formed command, then up to three rules broken at once -- a field pushed to or past
     a rule's edge, or the account or book it names changed -- so that the rules meet in pairs
-    and triples and their order shows."""
-    opcode = rng.choice(OPCODES)
+    and triples and their order shows. ``positions``: POSITION among the commands, ACCOUNT with
+    POSITION_LIMIT."""
+    opcode = rng.choice(POSITION_OPCODES if positions else OPCODES)
     target = model.pool.lookup(rng.choice(ids)) if ids else None
     if opcode in (Opcode.CANCEL, Opcode.REPLACE) and target:
         account, symbol, order_id = target.account, target.symbol, target.order_id
@@ -77,7 +81,7 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int]) -> Comma
     if opcode == Opcode.SNAPSHOT:
         cmd.qty = rng.randint(1, CONFIG.snapshot_depth)
     if opcode == Opcode.ACCOUNT:
-        cmd.flags = rng.choice([0, 1])
+        cmd.flags = rng.choice([0, 1] + ([8, 12] if positions else []))
 
     def disable():
         limits.enabled = False
@@ -123,7 +127,8 @@ def rows(model: MatchingModel, cmd: Command) -> dict:
     slot = cmd.order_id & ((1 << k) - 1)
     order = model.pool.live.get(slot)
     return {
-        "account": {"enabled": account.enabled, "max_qty": account.max_qty, "max_notional": account.max_notional},
+        "account": {"enabled": account.enabled, "max_qty": account.max_qty, "max_notional": account.max_notional,
+                    "limited": account.max_position is not None, "max_position": account.max_position or 0},
         "band": {"lo": book.band_low, "hi": book.band_high, "halted": book.halted},
         "target_gen": model.pool.generation[slot], "target_live": order is not None,
         "target_account": order.account if order else 0, "target_symbol": order.symbol if order else 0,
@@ -145,13 +150,15 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
     target's and the band's compares given made (the slot holds no live order of the id's generation
     and the command's symbol; its account is not the command's; the price is out of the band), as
     the pipelined engine makes them.
-    ``slices``: built of the slice cells' models, as for synthesis."""
+    ``slices``: built of the slice cells' models, as for synthesis. The pipelined check is the one of an
+    engine that keeps positions (POSITION's family, ACCOUNT's POSITION_LIMIT); the other not."""
     rng = random.Random(seed)
-    dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared)
+    positions = pipelined
+    dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared, positions=positions)
     cases = []
     for _ in range(1500):
         model, ids = a_book(rng)
-        cmd = a_command(rng, model, ids)
+        cmd = a_command(rng, model, ids, positions)
         given = rows(model, cmd)
         if compared:
             k = CONFIG.slot_bits
@@ -165,7 +172,7 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
         if cmd.opcode == Opcode.REPLACE and cmd.account < CONFIG.accounts:
             over = cmd.price * cmd.qty > model.accounts[cmd.account].max_notional
         cases.append((cmd, given, over, expected_reason(model, cmd)))
-    seen = {name: set() for name in FAMILIES}
+    seen = {name: set() for name in FAMILIES if positions or name != "position"}
 
     async def bench(ctx):
         for cmd, given, over, want in cases:

@@ -168,12 +168,13 @@ def test_reference_feed_rebuilds_the_book_with_the_order_types(seed):
 
 def md_flow(directory: Path, orders: int, seed: int) -> Path:
     """SYMBOL for every symbol (Stock Directory), then a generated flow with halts and replaces, a
-    quarter of the resting orders icebergs and a fifth of the IOC orders with a minimum quantity
-    (the order types the engine implements, ``regmap.ENGINE_ORDER_TYPES``)."""
+    quarter of the resting orders icebergs, a fifth of the IOC orders with a minimum quantity and a
+    third of the accounts with a position limit, POSITION among the commands (the order types the
+    engine implements, ``regmap.engine_order_types``: positions publish nothing)."""
     config = profile("tiny")
     admin = [Command(opcode=Opcode.SYMBOL, symbol=s, price=1, qty=config.levels) for s in range(config.symbols)]
     opts = GenOptions(orders=orders, seed=seed, symbols=config.symbols, accounts=config.accounts, invalid=0.02,
-                      admin=0.02, replace=0.2, iceberg=0.25, min_qty=0.2)
+                      admin=0.02, replace=0.2, iceberg=0.25, min_qty=0.2, position_limit=0.3)
     _, commands, _, _ = run_model(Flow(admin + list(generate(opts, config))), config, progress=False)
     path = directory / f"md-{seed}.bin"
     save_flow(path, commands, pool=config.pool)

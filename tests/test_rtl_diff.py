@@ -20,7 +20,7 @@ from fpgax.workload.gen import GenOptions, generate
 SIZES = ["tiny", "sim"]
 #: The order types the engine implements (min_qty: ``regmap.ENGINE_ORDER_TYPES``; none for the
 #: replaced engine, ``FPGAX_ENGINE=fsm``).
-IMPLEMENTED = engine_order_types()
+IMPLEMENTED = engine_order_types(profile("sim"))
 #: The scenarios on both sizes -- but those of the order types, written for sim (prices beyond
 #: tiny's band), on sim only; those that use an order type the engine does not implement yet
 #: (docs/order-types.md) expected to fail: strict, so the day one passes its mark has to go.
@@ -59,23 +59,24 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
 
 
-@pytest.mark.skipif(not {"iceberg", "min_qty"} <= set(IMPLEMENTED),
-                    reason="the engine chosen does not implement icebergs and min_qty")
+@pytest.mark.skipif(not {"iceberg", "min_qty", "position"} <= set(IMPLEMENTED),
+                    reason="the engine chosen does not implement icebergs, min_qty and positions")
 @pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 13, 25_000, 0.3, 0.3), ("sim", 14, 25_000, 0.2, 0.4)])
-def test_generated_flows_with_icebergs_and_min_qty_on_rtl(size, seed, n, idle, stall):
-    """[R-ICEBERG] [R-MIN-QTY] on generated flows: a third of the resting limit orders icebergs and a
-    third of the IOC orders (limit and market) with a minimum quantity -- slices filled and shown
-    again at the back of their levels (several in one aggressor), icebergs replaced, canceled,
-    halted and mass-canceled; min_qty orders walked as a FOK is, counting what the levels hide, and
-    then matched, or canceled MIN_QTY untraded -- each many times, and against the aggressor's own
-    orders under both STP modes."""
+def test_generated_flows_with_icebergs_min_qty_and_positions_on_rtl(size, seed, n, idle, stall):
+    """[R-ICEBERG] [R-MIN-QTY] [R-POSITION] on generated flows: a third of the resting limit orders
+    icebergs and a third of the IOC orders (limit and market) with a minimum quantity -- slices
+    filled and shown again at the back of their levels (several in one aggressor), icebergs
+    replaced, canceled, halted and mass-canceled; min_qty orders walked as a FOK is, counting what
+    the levels hide, and then matched, or canceled MIN_QTY untraded -- each many times, and against
+    the aggressor's own orders under both STP modes; half the accounts with a position limit, NEW
+    and REPLACE orders rejected POSITION_LIMIT, and POSITION queries."""
     config = profile(size)
     opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
-                      invalid=0.02, admin=0.005, burst=0.01, iceberg=0.33, min_qty=0.33)
+                      invalid=0.02, admin=0.005, burst=0.01, iceberg=0.33, min_qty=0.33, position_limit=0.5)
     commands = generate(opts, config)
     assert_same(Flow(commands), size, idle, stall, seed)
     model, replenished, several = MatchingModel(config), 0, 0
-    outcomes = {"unmet": 0, "traded": 0}
+    outcomes = {"unmet": 0, "traded": 0, "position_limit": 0, "positions": 0}
     for cmd in commands:
         events = model.apply(cmd)
         count = sum(e.type == EventType.REPLENISHED for e in events)
@@ -83,8 +84,11 @@ def test_generated_flows_with_icebergs_and_min_qty_on_rtl(size, seed, n, idle, s
         if cmd.opcode == Opcode.NEW and cmd.min_qty and events[0].type == EventType.ACCEPTED:
             outcomes["unmet"] += any(e.type == EventType.CANCELED and e.reason == Reason.MIN_QTY for e in events)
             outcomes["traded"] += any(e.type == EventType.FILL for e in events)
+        outcomes["position_limit"] += events[0].type == EventType.REJECTED and events[0].reason == Reason.POSITION_LIMIT
+        outcomes["positions"] += any(e.type == EventType.POSITION and e.qty for e in events)
     assert replenished > 1000 and several > 100, (replenished, several)
     assert outcomes["unmet"] > 100 and outcomes["traded"] > 20, outcomes
+    assert outcomes["position_limit"] > 100 and outcomes["positions"] > 5, outcomes
 
 
 @pytest.mark.parametrize("size,seed,n,idle,stall", [

@@ -162,7 +162,7 @@ def _cmd_compare(args) -> int:
     from fpgax.spec.protocol import ORDER_TYPE_FEATURES
 
     flow, config, _ = common.flow_and_config(args)
-    implemented = engine_order_types()
+    implemented = engine_order_types(config)
     using = order_type_mask(flow.array, implemented)
     if using.any():
         lacking = ", ".join(f for f in ORDER_TYPE_FEATURES if f not in implemented)

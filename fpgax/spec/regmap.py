@@ -230,8 +230,9 @@ _check()
 
 
 #: The order types of protocol version 2 (``protocol.ORDER_TYPE_FEATURES``) the engine in service
-#: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md).
-ENGINE_ORDER_TYPES = ("min_qty", "iceberg")
+#: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md). "position" only on
+#: a profile whose position table fits on chip (``EngineConfig.keeps_positions``): ``engine_order_types``.
+ENGINE_ORDER_TYPES = ("min_qty", "iceberg", "position")
 
 #: Those the kernel takes (its host marks the others, ``engine_commands``). An iceberg adds a FILL
 #: and a REPLENISHED each time an aggressor empties its slice, beyond the kernel's reservation of a
@@ -240,6 +241,12 @@ ENGINE_ORDER_TYPES = ("min_qty", "iceberg")
 #: (``Status.EVENTS_PENDING``): a command's events need not fit one call's buffer.
 KERNEL_ORDER_TYPES = ENGINE_ORDER_TYPES
 assert set(KERNEL_ORDER_TYPES) <= set(ENGINE_ORDER_TYPES)
+
+
+def engine_order_types(config, implemented=ENGINE_ORDER_TYPES) -> tuple[str, ...]:
+    """The order types of ``implemented`` (the engine's, or the kernel's) an engine of ``config``
+    implements: all but "position" where its position table would not fit on chip."""
+    return tuple(t for t in implemented if t != "position" or config.keeps_positions)
 
 #: The flag bit the host sets on a NEW that uses order-type fields the engine does not look at
 #: (``display``; ``min_qty`` for an engine without it; docs/order-types.md): no CommandFlag, so the
@@ -274,11 +281,14 @@ def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> 
     """Events the kernel reserves for one command before it hands it to the engine (the
     precise worst case given the orders resting, ``live``): an order meets each resting order at
     most once, plus its acknowledgement and a final CANCELED; HALT and MASS_CANCEL cancel each
-    resting order once; SNAPSHOT emits up to ``qty`` levels per side."""
+    resting order once; SNAPSHOT emits up to ``qty`` levels per side; POSITION its ACCEPTED and the
+    POSITION event."""
     from fpgax.spec.protocol import Opcode
 
     if opcode in (Opcode.NEW, Opcode.REPLACE):
         return live + 2
+    if opcode == Opcode.POSITION:
+        return 2
     if opcode in (Opcode.HALT, Opcode.MASS_CANCEL):
         return live + 1
     if opcode == Opcode.SNAPSHOT:
@@ -288,4 +298,4 @@ def worst_case_events(opcode: int, qty: int, live: int, snapshot_depth: int) -> 
 
 __all__ = ["REGISTERS", "BY_NAME", "ARGUMENTS", "Register", "Ctrl", "Irq", "Status", "KERNEL_MAGIC",
            "KERNEL_VERSION", "KERNEL_NAME", "PROTOCOL_VERSION", "worst_case_events", "UNSUPPORTED_FLAG",
-           "ENGINE_ORDER_TYPES", "KERNEL_ORDER_TYPES", "engine_commands"]
+           "ENGINE_ORDER_TYPES", "KERNEL_ORDER_TYPES", "engine_order_types", "engine_commands"]

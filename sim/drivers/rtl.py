@@ -80,10 +80,11 @@ def runaway_bound(config: EngineConfig, array: np.ndarray) -> int:
     return config.max_events_with_icebergs(int(orders.max(initial=0)))
 
 
-def engine_order_types(kind: str | None = None) -> tuple[str, ...]:
-    """The order types of protocol version 2 the engine ``kind`` (default: ``FPGAX_ENGINE``'s)
-    implements (``regmap.ENGINE_ORDER_TYPES`` for the engine in service; none for the replaced one)."""
-    return rm.ENGINE_ORDER_TYPES if (kind or engine_kind()) == "pipelined" else ()
+def engine_order_types(config: EngineConfig, kind: str | None = None) -> tuple[str, ...]:
+    """The order types of protocol version 2 the engine ``kind`` (default: ``FPGAX_ENGINE``'s) of
+    ``config`` implements (``regmap.engine_order_types`` for the engine in service: positions where
+    the profile's table fits on chip; none for the replaced one)."""
+    return rm.engine_order_types(config) if (kind or engine_kind()) == "pipelined" else ()
 
 
 @contextlib.contextmanager
@@ -297,7 +298,7 @@ def run(commands, config: EngineConfig, idle: float = 0.0, stall: float = 0.0, s
     if memory_log and not has_depth_bus(config):
         raise RtlError("memory_log: this engine has no HBM port (its configuration is not a deep book's)")
     array = rm.engine_commands(commands if isinstance(commands, np.ndarray) else p.commands_to_array(commands),
-                               engine_order_types())
+                               engine_order_types(config))
     binary = build(config, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="fpgax-rtl-") as tmp:
         cmd_file, evt_file = Path(tmp) / "flow.bin", Path(tmp) / "events.evt"
