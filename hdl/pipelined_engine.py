@@ -1779,8 +1779,9 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
                 fsm.goto("CANCEL_UNLINK")
-            with m.Elif(needs_pos if keeps_pos else 0):
-                fsm.goto("POS_ASK")
+            if keeps_pos:
+                with m.Elif(needs_pos):
+                    fsm.goto("POS_ASK")
             with m.Else():
                 fsm.goto("DECIDE")
         if deep and self.checks:
@@ -1792,9 +1793,12 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("MARKET_NOTIONAL")
         with fsm.state("MARKET_NOTIONAL"):    # t5: a MARKET order's notional (from t3) is compared
             m.d.comb += notional_m.capture.eq(1)     # (t3 cleared it: ``over_m`` is its register)
-            with m.If(needs_pos if keeps_pos else 0):
-                fsm.goto("POS_ASK")
-            with m.Else():
+            if keeps_pos:
+                with m.If(needs_pos):
+                    fsm.goto("POS_ASK")
+                with m.Else():
+                    fsm.goto("DECIDE")
+            else:
                 fsm.goto("DECIDE")
         if keeps_pos:
             # [R-POSITION] the account's position in the symbol, once every event before is in the

@@ -87,6 +87,32 @@ def test_an_icebergs_new_slice_by_hand():
     assert "after STP cancels" not in by
 
 
+def test_position_checked_orders_by_hand():
+    """[R-POSITION] The NEW and REPLACE orders of an account with a position limit are classed apart
+    (they wait for its position) from the ACCOUNT row that sets it until one that takes it away;
+    POSITION has a class of its own; a CANCEL is a cancel whatever the account."""
+    header = "action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
+    commands = parse_csv(header + "\n".join([
+        "NEW,1,1,0,B,LIMIT,DAY,100,5,,,,",          # resting add
+        "ACCOUNT,1,,,,,,,,,50,,",                   # (ENABLE by default) a limit of 50
+        "NEW,1,2,0,B,LIMIT,DAY,100,5,,,,",          # resting add, position checked
+        "NEW,2,1,0,B,LIMIT,DAY,100,5,,,,",          # resting add (account 2 has no limit)
+        "CANCEL,1,,0,,,,,,1,,,",
+        "POSITION,1,3,0,,,,,,,,,",
+        "ACCOUNT,1,,,,,,,,,,,",                     # the limit taken away
+        "NEW,1,4,0,B,LIMIT,DAY,100,5,,,,",          # resting add
+    ]) + "\n")
+    assert commands[1].flags and commands[6].flags != commands[1].flags
+    events = [ev(EventType.ACCEPTED, 0, 7), ev(EventType.ACCEPTED, 10, 16), ev(EventType.ACCEPTED, 20, 45),
+              ev(EventType.ACCEPTED, 50, 57), ev(EventType.CANCELED, 60, 66, Reason.USER),
+              ev(EventType.ACCEPTED, 70, 90), ev(EventType.POSITION, 70, 96), ev(EventType.ACCEPTED, 100, 106),
+              ev(EventType.ACCEPTED, 110, 117)]
+    first = measure(commands, events)["first_event"]
+    assert {name: (s["count"], s["max"]) for name, s in first.items()} == {
+        "resting add": (3, 7), "resting add, position checked": (1, 25), "cancel": (1, 6), "position": (1, 20),
+        "admin": (2, 6)}
+
+
 def test_bench_rtl_end_to_end(tmp_path, capsys):
     flow = tmp_path / "f.bin"
     assert main(["gen", "--orders", "3000", "--seed", "2", "-o", str(flow)]) == 0

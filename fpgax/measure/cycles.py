@@ -4,6 +4,8 @@ Runs a flow through the Verilated engine with the input always valid and no outp
 backpressure, groups the events by command [R-ACK], and reports, per command class:
 
 * latency from the command's acceptance (``ts_in``) to its first event presented (``ts_out``),
+* the NEW and REPLACE commands of an account with a position limit apart (", position checked":
+  they wait for the account's position [R-POSITION]), and POSITION's,
 * for aggressive orders, the latency to the first FILL and the gap between further FILLs, also
   split by where the further fill is: on the same level, on the next level, after self-trade
   cancels of resting orders (events between the two fills), or after an iceberg's new slice
@@ -22,7 +24,7 @@ from collections import defaultdict
 from fpgax.measure.stats import distribution
 from fpgax.sim.golden.compare import group_by_command
 from fpgax.spec.config import EngineConfig
-from fpgax.spec.protocol import EventType, Opcode, TimeInForce
+from fpgax.spec.protocol import CommandFlag, EventType, Opcode, TimeInForce
 
 WRAP = 1 << 32
 
@@ -61,6 +63,8 @@ def classify(cmd, events) -> str:
         if ack.type == EventType.CANCELED:
             return "cancel"
         return "replace, trades" if fills else "replace"
+    if cmd.opcode == Opcode.POSITION:
+        return "position"
     return "admin"
 
 
@@ -74,9 +78,15 @@ def measure(commands, events) -> dict:
     further_by = defaultdict(list)
     look_ahead = defaultdict(list)
     replenish = defaultdict(list)
+    limited = set()          # the accounts with a position limit, as the ACCOUNT commands left them
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
-        first[classify(cmd, evs)].append((evs[0].ts_out - t0) % WRAP)
+        name = classify(cmd, evs)
+        if cmd.opcode in (Opcode.NEW, Opcode.REPLACE) and cmd.account in limited and name != "cancel":
+            name += ", position checked"
+        if cmd.opcode == Opcode.ACCOUNT and evs[0].type == EventType.ACCEPTED:
+            (limited.add if cmd.flags & CommandFlag.POSITION_LIMIT else limited.discard)(cmd.account)
+        first[name].append((evs[0].ts_out - t0) % WRAP)
         fills = [i for i, e in enumerate(evs) if e.type == EventType.FILL]
         if len(evs) > 1 and cmd.opcode == Opcode.NEW and (cmd.tif == TimeInForce.FOK or cmd.min_qty):
             # the event after the acknowledgement comes once the walk has decided [R-FOK] [R-MIN-QTY]
