@@ -17,6 +17,11 @@ Structure
   its level's FIFO and its account's list; ``Unlinker`` takes one off and frees its slot (a CANCEL's
   target, and the resting orders the match filled or canceled: the matcher's ``gone`` queue).
 * ``EventOutput`` queues the events and numbers them (``seq``); the sequencer stamps ``ts_in``.
+* ``PositionKeeper`` (a profile whose position table fits on chip, ``config.keeps_positions``)
+  keeps every account's position from the commands taken and the events written [R-POSITION]; a
+  NEW or quantity-raising REPLACE of an account with a limit, and POSITION, ask it for the account's
+  position once the events before are applied (``POS_ASK`` .. ``POS_OVER``), and ``RECHECK`` plans
+  the command again with the verdict (docs/order-types.md).
 * A symbol's row keeps its band, its halt flag and the exact best level of each side (valid and
   index): a resting add that betters it sets it; a match sets the side it traded against from where
   it stopped (or the index's next level); a cancel that empties the best level asks the index for

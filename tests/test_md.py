@@ -223,7 +223,7 @@ def test_publisher_rtl(sim, width, orders, tmp_path):
 
     config = profile("tiny")
     n = orders if sim == "verilator" else 400
-    flow = md_flow(tmp_path, n, seed=11)
+    flow = md_flow(tmp_path, n, seed=23)
     settings = {"names": NAMES, "ticks": TICKS, "idle_close": 4, "session": "FPGAXTEST",
                 "address": {"group": "239.7.7.7", "dst_port": 31337}}
     result = run_capture(flow, "tiny", sim, width=width, settings=settings, idle=0.2, stall=0.5, seed=2,

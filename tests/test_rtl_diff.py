@@ -358,6 +358,22 @@ def test_million_command_flow_with_icebergs_on_rtl(size, seed):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif("position" not in IMPLEMENTED, reason="the engine chosen does not keep positions")
+@pytest.mark.parametrize("size,seed", [("sim", 115), ("tiny", 116)])
+def test_million_command_flow_with_positions_on_rtl(size, seed):
+    """make regress: a million generated commands with half the accounts given a position limit,
+    POSITION queries among them, icebergs and min_qty orders (the order types the RTL implements on
+    these profiles: ``regmap.engine_order_types``), model against RTL."""
+    config = profile(size)
+    opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
+                      accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002, iceberg=0.2,
+                      min_qty=0.2, position_limit=0.5)
+    commands = generate(opts, config)
+    assert sum(c.opcode == Opcode.POSITION for c in commands) > 100
+    assert_same(Flow(commands), size, idle=0.1, stall=0.1, seed=seed)
+
+
+@pytest.mark.slow
 def test_a_walk_through_thousands_of_ticks_on_rtl():
     """make regress: a million commands on the ``deep`` profile, each symbol's band 1..4096 and a
     walk of up to 20 ticks a command, so the touch moves through thousands of ticks (the deep

@@ -180,15 +180,17 @@ def bench(commands, config: EngineConfig) -> dict:
 
 def format_report(report: dict, clock_mhz: float) -> str:
     ns = 1000.0 / clock_mhz
+    # (the class column as wide as its longest name: "aggressive, 3-4 fills, position checked")
+    width = max([24] + [len(name) + 2 for name in report["first_event"]])
     lines = [f"{report['commands']:,} commands, {report['events']:,} events, {report['cycles']:,} cycles: "
              f"{report['cycles_per_command']} cycles per command (input always valid, no backpressure)",
              f"non-crossing adds and cancels: {report['non_crossing']['cycles_per_command']} cycles per command",
              f"latency in cycles (and ns at {clock_mhz:g} MHz, {report.get('clock_source', 'the given clock')}), "
              "command accepted -> first event presented:",
-             f"  {'class':<24}{'count':>9}{'p50':>7}{'p99':>7}{'max':>7}{'p50 ns':>9}{'p99 ns':>9}"]
+             f"  {'class':<{width}}{'count':>9}{'p50':>7}{'p99':>7}{'max':>7}{'p50 ns':>9}{'p99 ns':>9}"]
 
     def row(name, s):
-        return (f"  {name:<24}{s['count']:>9,}{s['p50']:>7}{s['p99']:>7}{s['max']:>7}"
+        return (f"  {name:<{width}}{s['count']:>9,}{s['p50']:>7}{s['p99']:>7}{s['max']:>7}"
                 f"{s['p50'] * ns:>9.1f}{s['p99'] * ns:>9.1f}")
 
     for name, s in report["first_event"].items():
