@@ -266,10 +266,10 @@ class AxiBurstWriter(wiring.Component):
 
     ``start`` (one cycle) sets the address. A burst is issued only when all its beats are in the
     internal FIFO (W never waits for data): a full ``max_burst`` (or up to the 4 KiB boundary),
-    or, while ``flush`` is high, whatever is there. ``idle``: FIFO empty, no burst in progress and
-    every B received. ``beats``: beats handed to W since ``start``. AWVALID and the burst's address
-    and length are registers, offered from the fourth cycle after ``start`` or after the last burst
-    was taken, and once the beats are there (the decision's compares of the FIFO's level are
+    or, while ``flush`` is high (from the cycle after it rises: a register), whatever is there.
+    ``idle``: FIFO empty, no burst in progress and every B received. ``beats``: beats handed to W
+    since ``start``. AWVALID and the burst's address and length are registers, offered from the
+    fourth cycle after ``start`` or after the last burst was taken, and once the beats are there (the decision's compares of the FIFO's level are
     registers of their own, a cycle behind).
     """
 
@@ -312,8 +312,11 @@ class AxiBurstWriter(wiring.Component):
         # have settled for two, ``settled_before``; a burst taken meanwhile holds W active)
         settled_before, w_went_before = Signal(), Signal()
         level_ge_full, level_nonzero, level_r, b_room = Signal(), Signal(), Signal.like(q.level), Signal()
+        # (``flush`` too, a cycle late: it may come from its user's state decode, which had put the
+        # decision five LUTs deep; a partial burst goes out a cycle later for it)
+        flush = Signal()
         m.d.sync += [settled_before.eq(settled), level_ge_full.eq(q.level >= full), level_nonzero.eq(q.level != 0),
-                     level_r.eq(q.level), b_room.eq(b_pending != 255)]
+                     level_r.eq(q.level), b_room.eq(b_pending != 255), flush.eq(self.flush)]
         # q.level is the cycle before's: it may only count fewer beats than there are, not more,
         # when no beat went out on W in the cycle before (``w_went``)
         w_went = Signal()
@@ -326,7 +329,7 @@ class AxiBurstWriter(wiring.Component):
         # decision takes the register, not a compare of ``w_left``
         w_active, w_last = Signal(), Signal()
         with m.Elif(~aw_valid & settled & settled_before & ~w_active & ~w_went & ~w_went_before & level_nonzero
-                    & (level_ge_full | self.flush) & b_room):
+                    & (level_ge_full | flush) & b_room):
             m.d.sync += [aw_valid.eq(1), aw_beats.eq(Mux(level_ge_full, full, level_r))]
         m.d.comb += [axi.wdata.eq(q.r.payload), axi.wstrb.eq(-1), axi.wlast.eq(w_last),
                      axi.wvalid.eq(w_active & q.r.valid), q.r.ready.eq(axi.wready & w_active)]

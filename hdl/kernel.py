@@ -382,11 +382,16 @@ class FpgaxKernel(wiring.Component):
         # engine waiting for the next call -- from registers of the same cycle, so that the engine's
         # idle meets no more logic than before; ``pending``: events of the commands taken are
         # still to come, for STATUS in DONE)
-        settled, outbox_empty, outbox_stuck, drained, pending = Signal(), Signal(), Signal(), Signal(), Signal()
-        m.d.sync += [settled.eq(engine.idle & ~pack.busy), outbox_empty.eq(outbox.held == 0),
+        # (``settled`` one LUT of the engine's idle and the packer's busy, a slice cell in synthesis;
+        # ``pending`` a LUT of registers, the engine's idle and the outbox's emptiness a cycle late:
+        # the idle's OR with the outbox's count had been four LUTs, 3.07 ns)
+        settled, outbox_empty, outbox_stuck, drained = Signal(), Signal(), Signal(), Signal()
+        engine_idle = Signal()
+        m.d.sync += [settled.eq(lut_of(m, [engine.idle, pack.busy], lambda x: x[0] and not x[1], cells)),
+                     outbox_empty.eq(outbox.held == 0), engine_idle.eq(engine.idle),
                      outbox_stuck.eq(outbox.out_of_room & ~pack.busy),
-                     drained.eq(((settled & outbox_empty) | outbox_stuck) & writer.idle & ~reader.busy),
-                     pending.eq(~engine.idle | (outbox.held != 0))]
+                     drained.eq(((settled & outbox_empty) | outbox_stuck) & writer.idle & ~reader.busy)]
+        pending = ~engine_idle | ~outbox_empty
         m.d.sync += clear.eq(0)
         with m.FSM():
             with m.State("IDLE"):
