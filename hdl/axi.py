@@ -269,8 +269,8 @@ class AxiBurstWriter(wiring.Component):
     or, while ``flush`` is high (from the cycle after it rises: a register), whatever is there.
     ``idle``: FIFO empty, no burst in progress and every B received. ``beats``: beats handed to W
     since ``start``. AWVALID and the burst's address and length are registers, offered from the
-    fourth cycle after ``start`` or after the last burst was taken, and once the beats are there (the decision's compares of the FIFO's level are
-    registers of their own, a cycle behind).
+    fourth cycle after ``start`` or after the last burst was taken, and once the beats are there
+    (the decision's compares of the FIFO's level are registers of their own, a cycle behind).
     """
 
     def __init__(self, addr_width: int, data_width: int, max_burst: int = 16):
