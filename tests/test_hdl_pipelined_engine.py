@@ -346,13 +346,13 @@ def test_position_limits_agree_with_the_model():
     (some of 0), NEW and REPLACE orders rejected POSITION_LIMIT and not, positions moved by fills,
     rests, cancels and replaces, and POSITION queries (of unknown accounts and symbols too)."""
     config = profile("tiny")
-    commands, expected = random_flow(config, 500, 13, iceberg=0.2, positions=0.7)
+    commands, expected = random_flow(config, 300, 21, iceberg=0.2, positions=0.7)
     kinds = {(e.type, e.reason) for e in expected}
     for kind in [(E.REJECTED, p.Reason.POSITION_LIMIT), (E.POSITION, 0), (E.REJECTED, p.Reason.UNKNOWN_SYMBOL)]:
         assert kind in kinds, kind
     assert any(e.type == E.REJECTED and e.reason == p.Reason.POSITION_LIMIT and c.opcode == OP.REPLACE
                and e.client_id == c.client_id for c in commands for e in expected)
     assert any(e.type == E.POSITION and e.qty for e in expected)
-    received = run(config, commands, expected, 13, 0.3, 0.5, None)
+    received = run(config, commands, expected, 21, 0.3, 0.5, None)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
