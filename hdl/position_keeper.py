@@ -38,6 +38,7 @@ Contract
   query's first valid cycle is in the table: ``answer`` (net position, open buys, open sells) is
   valid from ``latency`` + 1 cycles after the keeper is drained, and held until taken. Events
   written while a query waits are applied after its answer is read, never lost.
+* ``drained``: every event given so far is in the table (nothing decoded, queued or in flight).
 * ``ready``: the table reads as zero for every entry. After a reset the keeper clears the table,
   one entry a cycle (``entries`` cycles: 128 for the sim profile); events queue meanwhile (``room``
   falls when the queue fills) and queries wait.
