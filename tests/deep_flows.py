@@ -9,7 +9,7 @@ from fpgax.spec import protocol as p
 OP, E = p.Opcode, p.EventType
 
 
-def gate_flow(config, n, seed, min_qty=0.0, iceberg=0.0):
+def gate_flow(config, n, seed, min_qty=0.0, iceberg=0.0, positions=0.0):
     """``n`` commands whose levels go between the windows and the depth all the time, and the
     model's events for them: orders resting anywhere in the band on their own side of its middle
     (new bests beyond a window's better edge, levels beyond its worse edge), cancels and replaces
@@ -23,12 +23,22 @@ def gate_flow(config, n, seed, min_qty=0.0, iceberg=0.0):
     (limit and MARKET) given a minimum quantity, up to their quantity (whose look-ahead, as a FOK's,
     may go on into the depth); 0 draws none, the flow as before. ``iceberg``: the share of the LIMIT
     DAY/GTC orders given a display (their slices shown again at the back of levels in the window,
-    counted by the look-ahead in the depth too); 0 draws none."""
+    counted by the look-ahead in the depth too); 0 draws none. ``positions``: the share of the
+    accounts given a position limit first (10 to 60: reached by a few orders) and of the commands
+    that are a POSITION query [R-POSITION]; 0 draws none."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
     mid = (lo + hi) // 2
     commands, events, client = [], [], 0
+    if positions:        # (the limits first, ACCOUNT rows)
+        for account in range(config.accounts):
+            if rng.random() < positions:
+                cmd = p.Command(opcode=OP.ACCOUNT, account=account, qty=p.NO_QTY_LIMIT,
+                                flags=p.CommandFlag.ENABLE | p.CommandFlag.POSITION_LIMIT)
+                cmd.max_notional, cmd.max_position = p.NO_NOTIONAL_LIMIT, rng.randrange(10, 61)
+                commands.append(cmd)
+                events.extend(model.apply(cmd))
 
     ids = []
     for _ in range(n):
@@ -93,6 +103,8 @@ def gate_flow(config, n, seed, min_qty=0.0, iceberg=0.0):
             cmd.display = rng.choice([1, 1, 2, 3, 5])
         if min_qty and cmd.opcode == OP.NEW and cmd.tif == p.TimeInForce.IOC and rng.random() < min_qty:
             cmd.min_qty = rng.randint(1, cmd.qty)
+        if positions and rng.random() < positions / 20:
+            cmd = p.Command(opcode=OP.POSITION, account=account, symbol=symbol, client_id=client)
         out = model.apply(cmd)
         commands.append(cmd)
         events.extend(out)

@@ -343,6 +343,25 @@ def test_gate_flows_with_icebergs_and_min_qty_in_verilator():
 
 
 @pytest.mark.slow
+def test_gate_flows_with_position_limits_in_verilator():
+    """``make regress``: [R-POSITION] in the deep mode, the gate flow with half the accounts given a
+    position limit and POSITION queries among its commands, icebergs and min_qty too, on 8-place
+    windows with HBM's latency drawn from 0..60: orders that wait for their account's position
+    while levels go between the windows and the depth."""
+    config = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
+                          window=8)
+    commands, expected = gate_flow(config, 20_000, 18, min_qty=0.2, iceberg=0.3, positions=0.5)
+    result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=18, memory_latency=(0, 60))
+    from fpgax.sim.golden.compare import first_divergence
+
+    divergence = first_divergence(commands, expected, result.events)
+    assert divergence is None, divergence.report()
+    rejects = sum(e.type == p.EventType.REJECTED and e.reason == p.Reason.POSITION_LIMIT for e in expected)
+    answers = sum(e.type == p.EventType.POSITION and e.qty > 0 for e in expected)
+    assert rejects > 500 and answers > 200, (rejects, answers)
+
+
+@pytest.mark.slow
 def test_long_gate_flows_in_verilator():
     """``make regress``: the amaranth.sim bench's gate flow (rests and cancels anywhere on a
     100-tick band, sweeps into the depth, MARKET orders) at a length that bench cannot run."""
