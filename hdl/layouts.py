@@ -30,6 +30,15 @@ def hdl_enum(cls, field: p.Field):
 CommandLayout = record_layout(p.COMMAND)
 EventLayout = record_layout(p.EVENT)
 
+
+def acknowledges(ev):
+    """``protocol.is_ack`` on an ``EventLayout`` view: the event acknowledges its command (the first
+    event of every command)."""
+    from amaranth import Cat
+
+    return Cat(*(ev.type == t for t in p.ACK_TYPES)).any() | (
+        (ev.type == p.EventType.CANCELED) & (ev.reason == p.Reason.USER))
+
 def engine_ports(slot_bits: int, fifo_depth: int) -> dict:
     """The ports of an engine (``MatchingEngine``, ``PipelinedEngine``; hdl/engine.py states the
     contract): commands in, events out, ``idle``, the cycle counter, ``live`` and ``backlog``."""

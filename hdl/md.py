@@ -36,7 +36,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.layouts import CommandLayout, EventLayout, acknowledges
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.hdl.ram import Ram
 from fpgax.spec import itch
@@ -165,9 +165,8 @@ class ItchEncoder(wiring.Component):
                      cfg_wr.data.tick.eq(self.cfg_tick), cfg_wr.en.eq(self.cfg_we & (self.cfg_symbol < S))]
 
         ev = self.events.payload
-        E, R = p.EventType, p.Reason
-        is_ack = ((ev.type == E.ACCEPTED) | (ev.type == E.REJECTED) | (ev.type == E.REPLACED)
-                  | ((ev.type == E.CANCELED) & (ev.reason == R.USER)))
+        E = p.EventType
+        is_ack = acknowledges(ev)
 
         # the order of the command in progress that may rest (a NEW, or a REPLACE that moved)
         pend_active, pend_replace, pend_dead = Signal(), Signal(), Signal()

@@ -54,8 +54,9 @@ from amaranth import Assert, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import address_bits
 from fpgax.hdl.fifo import RegisteredFifo
-from fpgax.hdl.layouts import CommandLayout, EventLayout
+from fpgax.hdl.layouts import CommandLayout, EventLayout, acknowledges
 from fpgax.hdl.ram import PipelinedRam
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig
@@ -68,7 +69,7 @@ QUEUE_DEPTH = 16
 
 def key_bits(config: EngineConfig) -> tuple[int, int]:
     """The bits of a symbol and of an account in a table entry's number (symbol low, account high)."""
-    return max(1, (config.symbols - 1).bit_length()), max(1, (config.accounts - 1).bit_length())
+    return address_bits(config.symbols), address_bits(config.accounts)
 
 
 def open_bits(config: EngineConfig) -> int:
@@ -124,6 +125,7 @@ class PositionKeeper(wiring.Component):
         self.checks = checks
         self.symbol_bits, self.account_bits = key_bits(config)
         self.entries = 1 << (self.symbol_bits + self.account_bits)
+        assert self.entries == config.position_entries
         self.row = position_layout(config)
         self.table = PipelinedRam(shape=self.row, depth=self.entries, latency=latency)
         self.latency = self.table.latency
@@ -151,7 +153,7 @@ class PositionKeeper(wiring.Component):
         pending_bits = Signal(4)
         pending = Signal(range(5))
         ack = Signal()
-        m.d.comb += ack.eq(self.event_written & _is_ack(ev))
+        m.d.comb += ack.eq(self.event_written & acknowledges(ev))
         counts = pending_bits[0]           # the oldest command's
         push = self.command_taken
         bit = counts_open(cmd.opcode, cmd.ord_type, cmd.tif)
@@ -292,8 +294,3 @@ class PositionKeeper(wiring.Component):
             m.d.sync += answered.eq(0)
         return m
 
-
-def _is_ack(ev):
-    """``protocol.is_ack`` on an event's fields."""
-    return Cat(*(ev.type == t for t in p.ACK_TYPES)).any() | (
-        (ev.type == p.EventType.CANCELED) & (ev.reason == p.Reason.USER))
