@@ -180,12 +180,26 @@ def table_words(levels: int, row_bits: int) -> tuple[int, int, int]:
     return rows_per_word, -(-levels // rows_per_word), -(-levels // OCCUPANCY_LEVELS)
 
 
-def depth_bytes(config) -> int:
-    """HBM bytes a deep-book engine's depth takes from its base (``DEPTH_BUF``): its
-    ``DepthStore``'s tables (``bytes_used``) -- two book sides a symbol, ``config.levels`` levels,
-    rows of two slots (``PipelinedEngine``'s)."""
+def depth_tables_bytes(config) -> int:
+    """HBM bytes of a deep-book engine's depth tables: two book sides a symbol, ``config.levels``
+    levels, rows of two slots (``PipelinedEngine``'s); ``DepthStore.bytes_used``."""
     _, row_words, occupancy_words = table_words(config.levels, 2 * config.slot_bits)
     return 2 * config.symbols * (row_words + occupancy_words) * WORD_BYTES
+
+
+def position_table_offset(config) -> int:
+    """Where a position table in HBM starts from the region's base (``CachedPositionKeeper``):
+    after the depth tables, at the next 4 KiB."""
+    return -(-depth_tables_bytes(config) // 4096) * 4096
+
+
+def depth_bytes(config) -> int:
+    """HBM bytes a deep-book engine's region takes from its base (``DEPTH_BUF``): the depth tables
+    and, where the position table is in HBM (``config.positions_in_hbm``), a 32-byte row per
+    (account, symbol) entry after them."""
+    if config.positions_in_hbm:
+        return position_table_offset(config) + config.position_entries * WORD_BYTES
+    return depth_tables_bytes(config)
 
 
 class DepthStore(wiring.Component):

@@ -150,3 +150,93 @@ class HbmWordPort(wiring.Component):
         with m.If(self.errors != 0xFFFF):
             m.d.sync += self.errors.eq(self.errors + bad[0] + bad[1])
         return m
+
+
+class HbmShare(wiring.Component):
+    """Two word ports' AXI4 masters (single-beat bursts, one id, as ``HbmWordPort`` issues them)
+    over one: the deep book's depth store and the position keeper's cache share the engine's HBM
+    master (docs/order-types.md).
+
+    Contract
+    --------
+    * ``clients[i]``: a master's bus, as ``HbmWordPort.bus``. Each request goes on to ``bus`` from
+      the share's registers the cycle after the client's handshake (AR alone; AW and W together:
+      a client's write is taken only with both offered, as ``HbmWordPort`` offers them). When both
+      clients offer, they take turns (the one not taken last goes first).
+    * Responses: AXI returns the reads of one id in order and the writes' B in order, so each
+      channel's owners wait in a FIFO (room for ``depth`` requests in flight, at least the two
+      ports' depths together: a request is taken only while there is room). An R or B goes to its
+      owner, with the owner's ready.
+    * Ordering: each client's requests keep their order; between clients none is promised (a
+      read of one may pass the other's write), as between two masters.
+    """
+
+    def __init__(self, depth: int = 64, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
+        self.depth = depth
+        signature = Axi4Signature(addr_width, data_width)
+        super().__init__({
+            "clients": In(signature).array(2),
+            "bus": Out(signature),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bus, clients = self.bus, self.clients
+        m.submodules.read_owners = read_owners = SyncFIFOBuffered(width=1, depth=self.depth)
+        m.submodules.write_owners = write_owners = SyncFIFOBuffered(width=1, depth=self.depth)
+
+        def pick(offers, last):
+            """(first, second) taken: the first offer when alone or when the second went last."""
+            first = offers[0] & (~offers[1] | last)
+            return first, offers[1] & ~first
+
+        # -- AR -------------------------------------------------------------------------------
+        ar_last = Signal()                     # 1: client 1 was taken last
+        ar_free = (~bus.arvalid | bus.arready) & read_owners.w_rdy
+        ar_take = pick([c.arvalid for c in clients], ar_last)
+        for c, take in zip(clients, ar_take):
+            m.d.comb += c.arready.eq(ar_free & take)
+        ar_taken = ar_free & (ar_take[0] | ar_take[1])
+        with m.If(bus.arvalid & bus.arready):
+            m.d.sync += bus.arvalid.eq(0)
+        with m.If(ar_taken):
+            m.d.sync += [bus.arvalid.eq(1), ar_last.eq(ar_take[1])]
+            for name in ("arid", "araddr", "arlen", "arsize", "arburst"):
+                m.d.sync += getattr(bus, name).eq(Mux(ar_take[1], getattr(clients[1], name),
+                                                      getattr(clients[0], name)))
+        m.d.comb += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1])]
+
+        # -- R: to the oldest read's owner ------------------------------------------------------
+        r_owner = read_owners.r_data
+        for i, c in enumerate(clients):
+            m.d.comb += [c.rvalid.eq(bus.rvalid & read_owners.r_rdy & (r_owner == i)),
+                         c.rid.eq(bus.rid), c.rdata.eq(bus.rdata), c.rresp.eq(bus.rresp), c.rlast.eq(bus.rlast)]
+        m.d.comb += [bus.rready.eq(read_owners.r_rdy & Mux(r_owner, clients[1].rready, clients[0].rready)),
+                     read_owners.r_en.eq(bus.rvalid & bus.rready)]
+
+        # -- AW and W together ----------------------------------------------------------------
+        w_last = Signal()
+        w_free = (~bus.awvalid | bus.awready) & (~bus.wvalid | bus.wready) & write_owners.w_rdy
+        w_take = pick([c.awvalid & c.wvalid for c in clients], w_last)
+        for c, take in zip(clients, w_take):
+            m.d.comb += [c.awready.eq(w_free & take), c.wready.eq(w_free & take)]
+        w_taken = w_free & (w_take[0] | w_take[1])
+        with m.If(bus.awvalid & bus.awready):
+            m.d.sync += bus.awvalid.eq(0)
+        with m.If(bus.wvalid & bus.wready):
+            m.d.sync += bus.wvalid.eq(0)
+        with m.If(w_taken):
+            m.d.sync += [bus.awvalid.eq(1), bus.wvalid.eq(1), w_last.eq(w_take[1])]
+            for name in ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast"):
+                m.d.sync += getattr(bus, name).eq(Mux(w_take[1], getattr(clients[1], name),
+                                                      getattr(clients[0], name)))
+        m.d.comb += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
+
+        # -- B: to the oldest write's owner -----------------------------------------------------
+        b_owner = write_owners.r_data
+        for i, c in enumerate(clients):
+            m.d.comb += [c.bvalid.eq(bus.bvalid & write_owners.r_rdy & (b_owner == i)),
+                         c.bid.eq(bus.bid), c.bresp.eq(bus.bresp)]
+        m.d.comb += [bus.bready.eq(write_owners.r_rdy & Mux(b_owner, clients[1].bready, clients[0].bready)),
+                     write_owners.r_en.eq(bus.bvalid & bus.bready)]
+        return m

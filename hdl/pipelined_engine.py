@@ -17,8 +17,9 @@ Structure
   its level's FIFO and its account's list; ``Unlinker`` takes one off and frees its slot (a CANCEL's
   target, and the resting orders the match filled or canceled: the matcher's ``gone`` queue).
 * ``EventOutput`` queues the events and numbers them (``seq``); the sequencer stamps ``ts_in``.
-* ``PositionKeeper`` (a profile whose position table fits on chip, ``config.keeps_positions``)
-  keeps every account's position from the commands taken and the events written [R-POSITION]; a
+* ``PositionKeeper`` (``config.keeps_positions``; ``CachedPositionKeeper`` where the table is in
+  HBM behind a cache, ``config.positions_in_hbm``: the u280's, over the depth's HBM master through
+  ``HbmShare``, its table after the depth's, ``position_table_offset``) keeps every account's position from the commands taken and the events written [R-POSITION]; a
   NEW or quantity-raising REPLACE of an account with a limit, and POSITION, ask it for the account's
   position once the events before are applied (``POS_ASK`` .. ``POS_OVER``), and ``RECHECK`` plans
   the command again with the verdict (docs/order-types.md).
@@ -56,11 +57,11 @@ from fpgax.hdl.bits import (
     register_of_its_own,
 )
 from fpgax.hdl.command_check import AccountRow, BandRow, CommandCheck, cancel_like_and_replace_qty, opcode_lows
-from fpgax.hdl.depth_store import DepthOp, DepthStore
+from fpgax.hdl.depth_store import DepthOp, DepthStore, position_table_offset
 from fpgax.hdl.event_output import EventOutput
 from fpgax.hdl.fill_loop import LEAVES_BITS, LeavesRow
 from fpgax.hdl.fsm import OneHotFSM, StateMux
-from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
+from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmShare
 from fpgax.hdl.index_peek import searched_down
 from fpgax.hdl.layouts import CommandLayout, EventLayout, engine_ports
 from fpgax.hdl.level_feed import LevelFeed
@@ -68,7 +69,7 @@ from fpgax.hdl.level_index import LevelIndex
 from fpgax.hdl.level_rows import HEAD, LevelRows
 from fpgax.hdl.matcher import CLIENT_BITS, GoneOrder, Matcher
 from fpgax.hdl.order_lists import AccountList, Rester, Unlinker
-from fpgax.hdl.position_keeper import NET_BITS, PositionKeeper, open_bits
+from fpgax.hdl.position_keeper import NET_BITS, CachedPositionKeeper, PositionKeeper, open_bits
 from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import HIT_BITS, PipelinedRam, RowChoice, hit_copies_for
 from fpgax.hdl.risk import NotionalCheck
@@ -166,6 +167,8 @@ class PipelinedEngine(wiring.Component):
         self.config = config
         self.fifo_depth = fifo_depth
         self.checks = checks
+        # (the position table in HBM behind a cache: the u280's, ``config.positions_in_hbm``)
+        self.position_cache_rows = config.position_cache_rows if config.keeps_positions else None
         self.k, self.g = config.slot_bits, config.generation_bits
         self.sb, self.ab = address_bits(config.symbols), address_bits(config.accounts)
         # (a level's place on chip: its index in the range, or in its side's window when the range
@@ -218,7 +221,7 @@ class PipelinedEngine(wiring.Component):
         writes = {name: [] for name in mems}     # name -> [(en, addr, data)]
 
         # -- units ---------------------------------------------------------------------------------
-        # (positions [R-POSITION]: a profile whose table fits on chip, ``config.keeps_positions``)
+        # (positions [R-POSITION]: ``config.keeps_positions``, the table on chip or in HBM)
         keeps_pos = cfg.keeps_positions
         m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True, positions=keeps_pos)
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
@@ -240,7 +243,11 @@ class PipelinedEngine(wiring.Component):
         if keeps_pos:
             # every account's position in every symbol, kept from the commands taken and the events
             # written (their staged copies, in order); it holds the writers back when it has no room
-            m.submodules.keeper = keeper = PositionKeeper(cfg, checks=self.checks)
+            if self.position_cache_rows:      # (the u280's: the table in HBM behind a cache)
+                keeper = CachedPositionKeeper(cfg, cache_rows=self.position_cache_rows, checks=self.checks)
+            else:
+                keeper = PositionKeeper(cfg, checks=self.checks)
+            m.submodules.keeper = keeper
             m.d.comb += [keeper.event_written.eq(events.staged), keeper.event.eq(events.staged_event),
                          events.room_next.eq(keeper.room_next)]
         if cfg.deep:
@@ -294,7 +301,15 @@ class PipelinedEngine(wiring.Component):
             if self.checks:
                 m.d.sync += Assert(~(refill_fields & mover.depth_requests.valid),
                                    "deep: the mover asked the depth while the sequencer's FIND is out")
-            wiring.connect(m, depth.bus, wiring.flipped(self.depth_bus))
+            if keeps_pos and self.position_cache_rows:
+                # (the keeper's table after the depth's tables, through the same HBM master)
+                m.submodules.hbm_share = share = HbmShare()
+                wiring.connect(m, depth.bus, share.clients[0])
+                wiring.connect(m, keeper.bus, share.clients[1])
+                wiring.connect(m, share.bus, wiring.flipped(self.depth_bus))
+                m.d.comb += keeper.base.eq(self.depth_base + position_table_offset(cfg))
+            else:
+                wiring.connect(m, depth.bus, wiring.flipped(self.depth_bus))
             m.d.comb += [depth.base.eq(self.depth_base), mover.index_busy.eq(index.busy),
                          mover.index_found.eq(index.found), mover.index_result.eq(index.result),
                          mover.level_data.eq(rows.read.data)]

@@ -50,16 +50,18 @@ Contract
   and no more than ``pool`` are open: they never wrap).
 """
 
-from amaranth import Assert, Cat, Const, Module, Mux, Signal, signed
+from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.axi import Axi4Signature
 from fpgax.hdl.bits import address_bits
 from fpgax.hdl.fifo import RegisteredFifo
+from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmWordPort
 from fpgax.hdl.layouts import CommandLayout, EventLayout, acknowledges
 from fpgax.hdl.ram import PipelinedRam
 from fpgax.spec import protocol as p
-from fpgax.spec.config import EngineConfig
+from fpgax.spec.config import POSITION_CACHE_ROWS, EngineConfig
 
 #: Bits of the net position (signed).
 NET_BITS = 64
@@ -142,9 +144,10 @@ class PositionKeeper(wiring.Component):
             "drained": Out(1),
         })
 
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.table = table = self.table
+    def _updates(self, m, go):
+        """The commands' bits, the events decoded into records, their queue and the front record:
+        one update a cycle (``issue``'s next value, ``next_valid``) while ``go`` holds. Returns
+        (next update, next_valid, the bits that say an event is on its way to an update)."""
         ev, cmd = self.event, self.command
         key_width = self.symbol_bits + self.account_bits
         delta = signed(34)                 # a quantity, its negation, or leaves - qty
@@ -202,6 +205,48 @@ class PositionKeeper(wiring.Component):
         if self.checks:
             m.d.sync += Assert(~decoded_valid | queue.w.ready, "PositionKeeper: an event with no room lost")
 
+        # -- the front record, then one update a cycle while ``go`` ---------------------------------
+        front = Signal(record)
+        front_valid, second = Signal(), Signal()      # second: the FILL's resting update is next
+        front_done = front_valid & (second | ~front.fill) & go
+        take = queue.r.valid & (~front_valid | front_done)
+        m.d.comb += queue.r.ready.eq(~front_valid | front_done)
+        with m.If(take):
+            m.d.sync += [front.eq(queue.r.payload), front_valid.eq(1), second.eq(0)]
+        with m.Elif(front_done):
+            m.d.sync += front_valid.eq(0)
+        with m.Elif(front_valid & go):
+            m.d.sync += second.eq(1)
+
+        update = Signal(self.update_layout)
+        m.d.comb += [
+            update.key.eq(Mux(second, front.other_key, front.key)),
+            update.buy.eq(front.buy ^ second),
+            # the aggressor's net moves by +qty for a buy; the resting account's the other way
+            update.net.eq(Mux(~front.fill, 0, Mux(front.buy ^ second, front.qty, front.minus_qty))),
+            update.open.eq(Mux(second, front.minus_qty, front.open)),
+        ]
+        return update, front_valid & go, [decoded_valid, ~queue.empty, front_valid]
+
+    @property
+    def update_layout(self):
+        """An update of one entry: its key, side, and the changes to its net and open quantity
+        (``query``: no change; a cached keeper's query going through the pipeline)."""
+        return data.StructLayout({"key": self.symbol_bits + self.account_bits, "buy": 1,
+                                  "net": signed(34), "open": signed(34), "query": 1})
+
+    def _apply(self, m, here, old):
+        new = Signal(self.row)
+        m.d.comb += [new.net.eq(old.net + here.net),
+                     new.open_buys.eq(old.open_buys + Mux(here.buy, here.open, 0)),
+                     new.open_sells.eq(old.open_sells + Mux(here.buy, 0, here.open))]
+        return new
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.table = table = self.table
+        key_width = self.symbol_bits + self.account_bits
+
         # -- the clearing walk after a reset -------------------------------------------------------
         clearing = Signal(init=1)
         clear_at = Signal(key_width)
@@ -211,30 +256,11 @@ class PositionKeeper(wiring.Component):
                 m.d.sync += clearing.eq(0)
         m.d.comb += self.ready.eq(~clearing)
 
-        # -- the front record, then one update a cycle ------------------------------------------
-        front = Signal(record)
-        front_valid, second = Signal(), Signal()      # second: the FILL's resting update is next
-        front_done = front_valid & (second | ~front.fill) & ~clearing
-        take = queue.r.valid & (~front_valid | front_done)
-        m.d.comb += queue.r.ready.eq(~front_valid | front_done)
-        with m.If(take):
-            m.d.sync += [front.eq(queue.r.payload), front_valid.eq(1), second.eq(0)]
-        with m.Elif(front_done):
-            m.d.sync += front_valid.eq(0)
-        with m.Elif(front_valid & ~clearing):
-            m.d.sync += second.eq(1)
-
-        update = data.StructLayout({"key": key_width, "buy": 1, "net": delta, "open": delta})
+        next_update, next_valid, front_busy = self._updates(m, ~clearing)
+        update = self.update_layout
         issue = Signal(update)
         issue_valid = Signal()
-        m.d.sync += [
-            issue_valid.eq(front_valid & ~clearing),
-            issue.key.eq(Mux(second, front.other_key, front.key)),
-            issue.buy.eq(front.buy ^ second),
-            # the aggressor's net moves by +qty for a buy; the resting account's the other way
-            issue.net.eq(Mux(~front.fill, 0, Mux(front.buy ^ second, front.qty, front.minus_qty))),
-            issue.open.eq(Mux(second, front.minus_qty, front.open)),
-        ]
+        m.d.sync += [issue_valid.eq(next_valid), issue.eq(next_update)]
 
         # the updates issued in the cycles before (keys only needed for the matches) and their results
         depth = self.latency + 1
@@ -262,10 +288,7 @@ class PositionKeeper(wiring.Component):
         for j in range(depth):
             with m.If(sel[j]):
                 m.d.comb += old.eq(results[j])
-        new = Signal(self.row)
-        m.d.comb += [new.net.eq(old.net + here.net),
-                     new.open_buys.eq(old.open_buys + Mux(here.buy, here.open, 0)),
-                     new.open_sells.eq(old.open_sells + Mux(here.buy, 0, here.open))]
+        new = self._apply(m, here, old)
         m.d.sync += [results[0].eq(new), result_keys[0].eq(here.key), result_valid[0].eq(here_valid)]
         for j in range(1, depth):
             m.d.sync += [results[j].eq(results[j - 1]), result_keys[j].eq(result_keys[j - 1]),
@@ -275,7 +298,7 @@ class PositionKeeper(wiring.Component):
                      table.write.en.eq(clearing | result_valid[0])]
 
         # -- queries: once drained, a read of the entry; the answer held until taken -------------
-        busy = Cat(decoded_valid, ~queue.empty, front_valid, issue_valid, *stage_valid, result_valid[0]).any()
+        busy = Cat(*front_busy, issue_valid, *stage_valid, result_valid[0]).any()
         m.d.comb += self.drained.eq(~busy & ~clearing)
         asking = Signal()                      # the query's read is out; its row comes ``latency`` later
         wait = Signal(range(self.latency + 1))
@@ -294,3 +317,283 @@ class PositionKeeper(wiring.Component):
             m.d.sync += answered.eq(0)
         return m
 
+
+
+#: Updates decoded and not yet applied that a cached keeper holds (issued ones among them, to issue
+#: again after a miss): enough for one a cycle through the table's latency.
+REORDER_DEPTH = 8
+
+
+def fold(tag, bits: int):
+    """The cache row's scramble of an entry's tag (its high bits: the account's upper bits on the
+    u280), XORed into the entry's low bits to make its row: the tag's bits reversed, in chunks of
+    ``bits`` XORed together. So two accounts trading one symbol -- a FILL's two updates -- land in
+    different rows unless their tags fold alike (without it, every pair of accounts of one parity
+    would share the symbol's row). ``row ^ fold(tag)`` gives the low bits back (the write-back's
+    address). Python ints (with ``tag_bits``) or Amaranth values alike: ``fold_int``."""
+    reversed_tag = Cat(*reversed([tag[i] for i in range(len(tag))]))
+    chunks = [reversed_tag[i:i + bits] for i in range(0, len(reversed_tag), bits)]
+    out = Const(0, bits)
+    for chunk in chunks:
+        out = out ^ chunk
+    return out[:bits]
+
+
+def fold_int(tag: int, tag_bits: int, bits: int) -> int:
+    """``fold`` of a Python int tag of ``tag_bits`` bits."""
+    reversed_tag = int(format(tag, f"0{tag_bits}b")[::-1], 2) if tag_bits else 0
+    out = 0
+    while reversed_tag:
+        out ^= reversed_tag & ((1 << bits) - 1)
+        reversed_tag >>= bits
+    return out
+
+
+def cache_row(key: int, key_bits: int, rows: int) -> int:
+    """The row of a cache of ``rows`` rows an entry's key goes to (``CachedPositionKeeper``'s)."""
+    bits = (rows - 1).bit_length()
+    return (key & (rows - 1)) ^ fold_int(key >> bits, key_bits - bits, bits)
+
+
+class CachedPositionKeeper(PositionKeeper):
+    """A PositionKeeper whose table is in HBM, behind a direct-mapped write-back cache on chip: the
+    keeper of a profile whose table does not fit on chip (the u280's 8M entries: 256 MiB in HBM,
+    a cache of 16K rows in URAM). Same ports and contract as ``PositionKeeper``, and:
+
+    * ``bus``: the AXI4 master of the table's words (single-beat 256-bit reads and writes, one
+      ``HbmWordPort``), entry ``k``'s row at ``base + 32 k`` (zero-extended ``position_layout``).
+    * Updates go through a reorder buffer (``REORDER_DEPTH``): decoded, issued one a cycle to the
+      cache's read-modify-write pipeline (the on-chip keeper's, with the same bypass), retired in
+      order when their row is in the cache. An update whose row is not (a *miss*) stops the
+      pipeline: it and every update issued after it are dropped and issued again from the buffer
+      once the row is in. Meanwhile events queue, and ``room`` holds the engine back.
+    * The cache's row of an entry: its low bits XOR its tag's ``fold`` (``cache_row``).
+    * A miss: the row's current content is read again (the updates before the miss have landed);
+      once the last miss's write-back is acknowledged, the row's entry, if written since it came
+      (``dirty``), goes back to HBM, and the entry wanted is read, its read beside that write (they
+      are two entries; AXI orders no read after a write, so a later miss's read waits for this
+      write's acknowledgement first); it is written into the row and the pipeline starts again.
+      ``misses`` counts them.
+    * A query goes through the pipeline as an update that changes nothing, behind every event
+      written before it: its row is fetched when it misses, and its result is the answer.
+    * Reset: the cache's rows are made invalid (``cache_rows`` cycles) and every entry's row in
+      HBM is written zero (``entries`` writes, one a cycle when HBM keeps up: 8M, about 28 ms at
+      300 MHz on the u280); ``ready`` once every write is acknowledged. Events queue meanwhile.
+    """
+
+    def __init__(self, config: EngineConfig, cache_rows: int = POSITION_CACHE_ROWS, latency: int | None = None,
+                 checks: bool = False, port_depth: int = 4):
+        self.config, self.checks = config, checks
+        self.symbol_bits, self.account_bits = key_bits(config)
+        key_width = self.symbol_bits + self.account_bits
+        self.entries = 1 << key_width
+        assert self.entries == config.position_entries
+        if cache_rows < 2 or cache_rows & (cache_rows - 1) or cache_rows >= self.entries:
+            self._MustUse__silence = True
+            raise ValueError(f"cache rows must be a power of two from 2 to below the {self.entries} entries, "
+                             f"not {cache_rows}")
+        self.cache_rows = cache_rows
+        self.index_bits = (cache_rows - 1).bit_length()
+        self.row = position_layout(config)
+        self.line = data.StructLayout({"data": self.row, "tag": key_width - self.index_bits, "valid": 1,
+                                       "dirty": 1})
+        self.table = PipelinedRam(shape=self.line, depth=cache_rows, latency=latency)
+        self.latency = self.table.latency
+        self.port = HbmWordPort(key_width, depth=port_depth)
+        wiring.Component.__init__(self, {
+            "command_taken": In(1),
+            "command": In(CommandLayout),
+            "event_written": In(1),
+            "event": In(EventLayout),
+            "room": Out(1),
+            "room_next": Out(1),
+            "query": In(stream.Signature(query_layout(self.config))),
+            "answer": Out(stream.Signature(self.row)),
+            "ready": Out(1),
+            "drained": Out(1),
+            "bus": Out(Axi4Signature(64, HBM_DATA_WIDTH)),
+            "base": In(64),
+            "misses": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.table = table = self.table
+        m.submodules.port = port = self.port
+        wiring.connect(m, wiring.flipped(self.bus), port.bus)
+        m.d.comb += [port.base.eq(self.base), port.data.ready.eq(1)]
+        every_byte = (1 << (HBM_DATA_WIDTH // 8)) - 1
+        # (the strobe set beside the index and the word, never alone: a part of a signal given only
+        # a constant is an ``always @*`` that event-driven simulators never run)
+        key_width, ib = self.symbol_bits + self.account_bits, self.index_bits
+
+        def row_of(key):
+            return key[:ib] ^ fold(key[ib:], ib)
+
+        def tag_of(key):
+            return key[ib:]
+
+        # -- the reset: the cache's rows made invalid, every entry's row in HBM written zero -------
+        clearing, clear_at = Signal(init=1), Signal(ib)
+        with m.If(clearing):
+            m.d.sync += clear_at.eq(clear_at + 1)
+            with m.If(clear_at == self.cache_rows - 1):
+                m.d.sync += clearing.eq(0)
+        zeroing, zero_at = Signal(init=1), Signal(key_width)
+        settling = Signal(init=1)              # until the zero rows are all acknowledged
+        with m.If(zeroing):
+            m.d.comb += [port.write.valid.eq(1), port.write.payload.index.eq(zero_at),
+                         port.write.payload.word.eq(0), port.write.payload.strobe.eq(every_byte)]
+            with m.If(port.write.ready):
+                m.d.sync += zero_at.eq(zero_at + 1)
+                with m.If(zero_at == self.entries - 1):
+                    m.d.sync += zeroing.eq(0)
+        with m.Elif(settling & port.idle):
+            m.d.sync += settling.eq(0)
+        resetting = Signal()
+        m.d.comb += [resetting.eq(clearing | settling), self.ready.eq(~resetting)]
+
+        # -- the reorder buffer: updates decoded (or a query) in, issued, retired in order ---------
+        n = REORDER_DEPTH
+        count_bits = n.bit_length()            # (counters one bit wider than an index: full and empty apart)
+        update = self.update_layout
+        rob = Array(Signal(update, name=f"rob{i}") for i in range(n))
+        head, tail, issue_at = Signal(count_bits), Signal(count_bits), Signal(count_bits)
+        rob_room = Signal(init=1)              # at most n - 3 held: one more a cycle fits
+        stalled = Signal()
+        m.d.sync += rob_room.eq((tail - head)[:count_bits] <= n - 3)
+        next_update, next_valid, front_busy = self._updates(m, ~resetting & rob_room)
+
+        asked, answered = Signal(), Signal()
+        issue_valid = Signal()
+        here_valid = Signal()
+        busy = Signal()
+        inject = Signal()                      # the query, into the buffer behind every event before it
+        m.d.comb += inject.eq(self.query.valid & ~asked & ~answered & ~busy & ~resetting & ~self.event_written)
+        pushed = Signal(update)
+        m.d.comb += pushed.eq(next_update)
+        with m.If(inject):
+            m.d.comb += [pushed.key.eq(Cat(self.query.payload.symbol, self.query.payload.account)),
+                         pushed.net.eq(0), pushed.open.eq(0), pushed.query.eq(1)]
+            m.d.sync += asked.eq(1)
+        push = next_valid | inject
+        with m.If(push):
+            m.d.sync += rob[tail[:count_bits - 1]].eq(pushed)
+        m.d.sync += tail.eq(tail + push)
+
+        # -- issue: the next update not issued, one a cycle; after a miss again from the missing one
+        issue = Signal(update)
+        miss, hit = Signal(), Signal()
+        can_issue = (issue_at != tail) & ~stalled
+        m.d.sync += [issue.eq(rob[issue_at[:count_bits - 1]]), issue_valid.eq(can_issue & ~miss)]
+        with m.If(miss):
+            m.d.sync += issue_at.eq(head)
+        with m.Elif(can_issue):
+            m.d.sync += issue_at.eq(issue_at + 1)
+
+        # -- the read-modify-write pipeline, as the on-chip keeper's, with the tags compared ------
+        depth = self.latency + 1
+        stages = [Signal(update, name=f"stage{j}") for j in range(1, self.latency + 1)]
+        stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, self.latency + 1)]
+        stage_sel = [Signal(depth, name=f"stage{j}_sel") for j in range(1, self.latency + 1)]
+        results = [Signal(self.row, name=f"result{j}") for j in range(1, depth + 1)]
+        result_keys = [Signal(key_width, name=f"result{j}_key") for j in range(1, depth + 1)]
+        result_valid = [Signal(name=f"result{j}_valid") for j in range(1, depth + 1)]
+        older = [(stage_valid[j], stages[j].key) for j in range(self.latency)] + [(result_valid[0], result_keys[0])]
+        matches = [valid & (key == issue.key) for valid, key in older]
+        youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
+        m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[0].eq(youngest)]
+        for j in range(1, self.latency):
+            m.d.sync += [stage_valid[j].eq(stage_valid[j - 1] & ~miss), stages[j].eq(stages[j - 1]),
+                         stage_sel[j].eq(stage_sel[j - 1])]
+
+        here, sel = stages[-1], stage_sel[-1]
+        m.d.comb += here_valid.eq(stage_valid[-1])
+        line = Signal(self.line)
+        m.d.comb += line.eq(table.read.data)
+        # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right)
+        m.d.comb += [hit.eq(sel.any() | (line.valid & (line.tag == tag_of(here.key)))), miss.eq(here_valid & ~hit)]
+        old = Signal(self.row)
+        m.d.comb += old.eq(Mux(sel.any(), 0, line.data))
+        for j in range(depth):
+            with m.If(sel[j]):
+                m.d.comb += old.eq(results[j])
+        new = self._apply(m, here, old)
+        retire = here_valid & hit
+        m.d.sync += [results[0].eq(new), result_keys[0].eq(here.key), result_valid[0].eq(retire)]
+        for j in range(1, depth):
+            m.d.sync += [results[j].eq(results[j - 1]), result_keys[j].eq(result_keys[j - 1]),
+                         result_valid[j].eq(result_valid[j - 1])]
+        # (the results before a miss are in the cache by the time it is filled: the stall, LOOK to
+        # FILL, is longer than the bypass's ``latency`` + 1 cycles, so none is taken after it)
+        m.d.sync += head.eq(head + retire)
+
+        # -- a miss: the row read again, its entry written back when dirty, the wanted one fetched -
+        wanted = Signal(key_width)
+        victim = Signal(self.line)
+        fetched = Signal(self.row)
+        looking = Signal()
+        wait = Signal(range(self.latency + 1))
+        fill = Signal()
+        with m.If(miss):
+            m.d.sync += [wanted.eq(here.key), stalled.eq(1), self.misses.eq(self.misses + 1)]
+        with m.FSM():
+            with m.State("RUN"):
+                with m.If(miss):
+                    m.next = "LOOK"
+            with m.State("LOOK"):              # (every update before the miss has landed: read the row)
+                m.d.comb += looking.eq(1)
+                m.d.sync += wait.eq(self.latency - 1)
+                m.next = "ROW"
+            with m.State("ROW"):
+                m.d.sync += wait.eq(wait - 1)
+                with m.If(wait == 0):
+                    m.d.sync += victim.eq(table.read.data)
+                    m.next = "EVICT"
+            with m.State("EVICT"):             # (once the last miss's write-back is acknowledged)
+                with m.If(port.writes_in_flight == 0):
+                    with m.If(victim.valid & victim.dirty):
+                        m.d.comb += [port.write.valid.eq(1), port.write.payload.index.eq(
+                                         Cat(row_of(wanted) ^ fold(victim.tag, ib), victim.tag)),
+                                     port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
+                        with m.If(port.write.ready):
+                            m.next = "FETCH"
+                    with m.Else():
+                        m.next = "FETCH"
+            with m.State("FETCH"):             # (the victim's write-back may be in flight: another entry)
+                m.d.comb += [port.read.valid.eq(1), port.read.payload.eq(wanted)]
+                with m.If(port.read.ready):
+                    m.next = "ARRIVE"
+            with m.State("ARRIVE"):
+                with m.If(port.data.valid):
+                    m.d.sync += fetched.eq(port.data.payload[:self.row.size])
+                    m.next = "FILL"
+            with m.State("FILL"):
+                m.d.comb += fill.eq(1)
+                m.d.sync += stalled.eq(0)
+                m.next = "RUN"
+
+        m.d.comb += [table.read.en.eq(issue_valid | looking),
+                     table.read.addr.eq(Mux(looking, row_of(wanted), row_of(issue.key)))]
+        written = Signal(self.line)
+        m.d.comb += [written.data.eq(results[0]), written.tag.eq(tag_of(result_keys[0])), written.valid.eq(1),
+                     written.dirty.eq(1)]
+        with m.If(clearing):
+            m.d.comb += [table.write.en.eq(1), table.write.addr.eq(clear_at), table.write.data.eq(0)]
+        with m.Elif(fill):
+            m.d.comb += [table.write.en.eq(1), table.write.addr.eq(row_of(wanted)),
+                         table.write.data.eq(Cat(fetched.as_value(), tag_of(wanted), Const(1, 1), Const(0, 1)))]
+        with m.Else():
+            m.d.comb += [table.write.en.eq(result_valid[0]), table.write.addr.eq(row_of(result_keys[0])),
+                         table.write.data.eq(written)]
+
+        # -- drained, and the query's answer --------------------------------------------------------
+        m.d.comb += busy.eq(Cat(*front_busy, head != tail, issue_valid, *stage_valid, result_valid[0],
+                                stalled).any())
+        m.d.comb += self.drained.eq(~busy & ~resetting)
+        with m.If(retire & here.query):
+            m.d.sync += [answered.eq(1), self.answer.payload.eq(new)]
+        m.d.comb += [self.answer.valid.eq(answered), self.query.ready.eq(answered & self.answer.ready)]
+        with m.If(answered & self.answer.ready):
+            m.d.sync += [answered.eq(0), asked.eq(0)]
+        return m

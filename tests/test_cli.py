@@ -81,11 +81,12 @@ def test_replay_reports_positions(capsys):
 
 def test_compare_refuses_a_flow_with_order_types_up_front(capsys):
     """The RTL does not implement every order type yet: compare says so before it builds anything --
-    the stops on every profile, positions on the u280's (its table is not on chip)."""
+    the stops on every profile, positions on a profile whose table fits neither on chip nor, without
+    a deep book, in HBM (16K accounts x 8 symbols)."""
     code, _, err = run(capsys, "compare", SCENARIOS / "29_stop_cascade.csv")
     assert code == 2 and "3 commands use order types the RTL does not implement yet" in err and "command 5" in err
     assert "(stop;" in err     # (min_qty, icebergs and positions it implements on the sim profile)
-    code, _, err = run(capsys, "compare", SCENARIOS / "37_position_limit.csv", "--profile", "u280")
+    code, _, err = run(capsys, "compare", SCENARIOS / "37_position_limit.csv", "--set", "accounts=16384")
     assert code == 2 and "order types the RTL does not implement yet (stop, position;" in err
 
 

@@ -137,3 +137,68 @@ def test_the_port_refuses_a_depth_of_zero_and_an_odd_width():
 def test_the_memory_writes_only_the_strobed_bytes():
     assert merged(0x11223344, 0xAABBCCDD, 0b0101) == 0x11BB33DD
     assert merged(0x11223344, 0xAABBCCDD, 0) == 0x11223344
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_two_ports_share_one_master_and_each_gets_its_own_words(seed):
+    """Two word ports through ``HbmShare`` (as the depth store and the cached position keeper share
+    the engine's HBM master): each writes words of its own region and reads them back while the
+    other does the same, every access its own random latency. Each port's words come back in its
+    order, equal to what it wrote; the shared master saw every access of both."""
+    from amaranth import Module
+    from amaranth.lib import wiring
+
+    from fpgax.hdl.hbm_port import HbmShare
+
+    rng = random.Random(seed)
+    top = Module()
+    top.submodules.a = a = HbmWordPort(index_bits=7, depth=8)
+    top.submodules.b = b = HbmWordPort(index_bits=7, depth=4)
+    top.submodules.share = share = HbmShare(depth=16)
+    wiring.connect(top, a.bus, share.clients[0])
+    wiring.connect(top, b.bus, share.clients[1])
+    memory = AxiMemory(share.bus, latency=(0, 50), ready=0.7, seed=seed)
+    bases = {a: BASE, b: BASE + 128 * WORD}          # (b's region right after a's)
+    done = []
+
+    async def client(ctx, port, writes):
+        expected = {}
+        for _ in range(writes):
+            index, word = rng.randrange(128), rng.getrandbits(256)
+            ctx.set(port.write.valid, 1)
+            ctx.set(port.write.payload, {"index": index, "word": word, "strobe": ALL_BYTES})
+            for _ in range(PATIENCE):
+                if ctx.get(port.write.ready):
+                    break
+                await ctx.tick()
+            else:
+                raise AssertionError("the port never took a write")
+            await ctx.tick()
+            expected[index] = word
+            ctx.set(port.write.valid, 0)
+        for _ in range(PATIENCE):
+            if not ctx.get(port.writes_in_flight):
+                break
+            await ctx.tick()
+        else:
+            raise AssertionError("writes never acknowledged")
+        indexes = [rng.choice(sorted(expected)) for _ in range(100)]
+        got, _ = await read_all(ctx, port, indexes, rng)
+        assert got == [expected[i] for i in indexes]
+        done.append(port)
+
+    from amaranth.sim import Simulator
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+
+    async def slave(ctx):
+        await memory.run(ctx)
+    sim.add_testbench(slave, background=True)
+    for port, writes in ((a, 120), (b, 60)):
+        async def user(ctx, port=port, writes=writes):
+            ctx.set(port.base, bases[port])
+            await client(ctx, port, writes)
+        sim.add_testbench(user)
+    sim.run()
+    assert len(done) == 2
+    assert memory.writes == 180 and memory.reads == 200

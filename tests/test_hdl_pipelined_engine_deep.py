@@ -161,3 +161,20 @@ def test_the_deep_modes_levels_go_between_the_windows_and_the_depth(seed, n, lat
     received = run(config, commands, expected, seed, idle=0.2, stall=0.3, latency=latency)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
+
+
+@pytest.mark.slow
+def test_the_deep_modes_positions_in_hbm_behind_a_cache_agree_with_the_model():
+    """[R-POSITION] as the u280 keeps positions: the table in HBM behind a cache on chip
+    (``position_cache``: 2 rows here, for 8 entries, so that most updates miss), sharing the
+    depth's HBM master with the levels going between the windows and the depth -- half the
+    accounts limited, POSITION queries, event for event with the model (``AxiMemory`` at random
+    latencies, its words left by another run: the keeper's reset must clear them)."""
+    config = DEEP_GATE.with_(position_cache=2)
+    commands, expected = gate_flow(config, 300, 24, positions=0.5)
+    rejects = sum(e.type == E.REJECTED and e.reason == p.Reason.POSITION_LIMIT for e in expected)
+    answers = sum(e.type == E.POSITION for e in expected)
+    assert rejects > 5 and answers > 3, (rejects, answers)
+    received = run(config, commands, expected, 24, idle=0.2, stall=0.3, latency=(0, 60))
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)

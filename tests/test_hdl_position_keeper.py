@@ -13,7 +13,8 @@ import pytest
 from amaranth import Module, ResetInserter, Signal
 from amaranth.sim import Simulator
 
-from fpgax.hdl.position_keeper import PositionKeeper, counts_open, order_updates
+from fpgax.hdl.position_keeper import CachedPositionKeeper, PositionKeeper, counts_open, order_updates
+from fpgax.sim.drivers.axi_memory import AxiMemory, LeftoverWords
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
 from fpgax.spec.config import profile
@@ -23,6 +24,10 @@ from fpgax.workload.gen import GenOptions, generate
 #: on half the accounts (so that POSITION_LIMIT rejects happen), and the rare commands often.
 MIX = dict(iceberg=0.3, min_qty=0.3, position_limit=0.5, stp_oldest=0.3, ioc=0.15, fok=0.05, market=0.05,
            admin=0.02, invalid=0.02, marketable=0.3)
+
+
+#: Where the cached keeper's table starts in the HBM stand-in (past 32 bits: a truncated address shows)
+BASE = 1 << 36
 
 
 def flow(config, orders, seed):
@@ -58,17 +63,24 @@ def test_the_keepers_rules_give_the_models_positions(seed):
         assert needed in seen, needed
 
 
-def run_keeper(config, commands, seed, reset_after=None):
+def run_keeper(config, commands, seed, reset_after=None, cache_rows=None):
     """The keeper fed ``commands`` and the model's events for them; queries after some commands
-    and of every entry at the end. Returns the number of queries answered."""
+    and of every entry at the end. Returns the number of queries answered (and, for a cached
+    keeper, its misses). ``cache_rows``: a ``CachedPositionKeeper`` with that many rows, over an
+    HBM stand-in whose every access takes 0..40 cycles and whose words start as another run left
+    them (not zero)."""
     rng = random.Random(seed)
-    dut = PositionKeeper(config, checks=True)
+    if cache_rows:
+        dut = CachedPositionKeeper(config, cache_rows=cache_rows, checks=True)
+        memory = AxiMemory(dut.bus, LeftoverWords(), latency=(0, 40), ready=0.7, seed=seed)
+    else:
+        dut = PositionKeeper(config, checks=True)
     rst = Signal()
     top = Module()
     top.submodules.dut = ResetInserter(rst)(dut)
     model = MatchingModel(config)
     keys = [(a, s) for a in range(config.accounts) for s in range(config.symbols)]
-    answered = [0]
+    answered, ctx_misses = [0], [0]
 
     async def wait_ready(ctx):
         while not ctx.get(dut.ready):
@@ -76,9 +88,13 @@ def run_keeper(config, commands, seed, reset_after=None):
 
     async def bench(ctx):
         nonlocal model
+        if cache_rows:
+            ctx.set(dut.base, BASE)
         await wait_ready(ctx)
         for n, cmd in enumerate(commands):
             if reset_after is not None and n == reset_after:
+                while not ctx.get(dut.drained):     # (nothing of the keeper's on the bus)
+                    await ctx.tick()
                 ctx.set(rst, 1)
                 await ctx.tick()
                 ctx.set(rst, 0)
@@ -94,10 +110,12 @@ def run_keeper(config, commands, seed, reset_after=None):
             for record in p.events_to_array(events):
                 for _ in range(rng.choice((0, 0, 0, 1))):
                     await ctx.tick()
-                for _ in range(100):
+                for _ in range(20_000):
                     if ctx.get(dut.room):
                         break
                     await ctx.tick()
+                else:
+                    raise AssertionError(f"command {n}: no room for an event in 20,000 cycles")
                 ctx.set(dut.event.as_value(), int.from_bytes(record.tobytes(), "little"))
                 ctx.set(dut.event_written, 1)
                 await ctx.tick()
@@ -107,6 +125,8 @@ def run_keeper(config, commands, seed, reset_after=None):
                 await check(ctx, account, symbol)
         for account, symbol in keys:
             await check(ctx, account, symbol)
+        if cache_rows:
+            ctx_misses[0] = ctx.get(dut.misses)
 
     async def check(ctx, account, symbol):
         pos = model.positions.get((account, symbol))
@@ -114,7 +134,7 @@ def run_keeper(config, commands, seed, reset_after=None):
         ctx.set(dut.query.payload, {"account": account, "symbol": symbol})
         ctx.set(dut.query.valid, 1)
         slow = rng.random() < 0.3
-        for _ in range(200):
+        for _ in range(20_000):
             ready = 0 if slow and rng.random() < 0.7 else 1
             ctx.set(dut.answer.ready, ready)
             if ctx.get(dut.answer.valid) and ready:
@@ -124,7 +144,7 @@ def run_keeper(config, commands, seed, reset_after=None):
                 break
             await ctx.tick()
         else:
-            raise AssertionError(f"no answer for account {account} symbol {symbol} in 200 cycles")
+            raise AssertionError(f"no answer for account {account} symbol {symbol} in 20,000 cycles")
         ctx.set(dut.query.valid, 0)
         ctx.set(dut.answer.ready, 0)
         answered[0] += 1
@@ -132,8 +152,14 @@ def run_keeper(config, commands, seed, reset_after=None):
 
     sim = Simulator(top)
     sim.add_clock(1e-8)
+    if cache_rows:
+        async def slave(ctx):
+            await memory.run(ctx)
+        sim.add_testbench(slave, background=True)
     sim.add_testbench(bench)
     sim.run()
+    if cache_rows:
+        return answered[0], ctx_misses[0]
     return answered[0]
 
 
@@ -150,3 +176,55 @@ def test_a_reset_clears_every_position():
     config = profile("tiny")
     commands = flow(config, 200, 5)
     run_keeper(config, commands, 5, reset_after=150)
+
+
+@pytest.mark.parametrize("name,rows,seed", [("tiny", 2, 1), ("sim", 8, 2), ("sim", 32, 3)])
+def test_the_cached_keeper_answers_as_the_model_stands(name, rows, seed):
+    """The u280's keeper (its table in HBM behind a cache) on small tables with caches of a few
+    rows, so that most updates miss, evict a written row or fetch one back; every access to the
+    HBM stand-in takes 0..40 cycles, and its words start as another run left them (the reset's
+    zero walk must clear them)."""
+    config = profile(name)
+    commands = flow(config, 400, seed)
+    answered, misses = run_keeper(config, commands, seed, cache_rows=rows)
+    assert answered >= config.accounts * config.symbols
+    assert misses > 100
+
+
+def test_a_reset_clears_every_cached_position():
+    """A reset of the cached keeper: the cache's rows and HBM's both read as a fresh model's after it."""
+    config = profile("tiny")
+    commands = flow(config, 200, 5)
+    run_keeper(config, commands, 5, reset_after=150, cache_rows=2)
+
+
+@pytest.mark.parametrize("tag_bits,bits", [(9, 14), (2, 1), (12, 5)])
+def test_the_cache_rows_fold_is_the_same_in_gateware_and_python_and_undone_by_the_tag(tag_bits, bits):
+    """``fold`` (gateware) equals ``fold_int`` (Python, for the hit-rate model), and an entry's
+    low bits come back from its row and its tag (the write-back's address); on the u280's sizes
+    two accounts of one parity trading one symbol get different rows."""
+    from amaranth import Module as M
+
+    from fpgax.hdl.position_keeper import cache_row, fold, fold_int
+
+    rng = random.Random(tag_bits)
+    tag, out = Signal(tag_bits), Signal(bits)
+    top = M()
+    top.d.comb += out.eq(fold(tag, bits))
+    values = rng.sample(range(1 << tag_bits), min(64, 1 << tag_bits))
+    got = []
+
+    async def bench(ctx):
+        for v in values:
+            ctx.set(tag, v)
+            got.append(ctx.get(out))
+    sim = Simulator(top)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [fold_int(v, tag_bits, bits) for v in values]
+    key_bits = tag_bits + bits
+    for key in rng.sample(range(1 << key_bits), min(200, 1 << key_bits)):
+        row = cache_row(key, key_bits, 1 << bits)
+        assert row ^ fold_int(key >> bits, tag_bits, bits) == key & ((1 << bits) - 1)
+    if (tag_bits, bits) == (9, 14):        # (symbol 13 bits, account 10: accounts 2 and 4, symbol 7)
+        assert cache_row(7 | 2 << 13, 23, 1 << 14) != cache_row(7 | 4 << 13, 23, 1 << 14)

@@ -343,13 +343,16 @@ def test_gate_flows_with_icebergs_and_min_qty_in_verilator():
 
 
 @pytest.mark.slow
-def test_gate_flows_with_position_limits_in_verilator():
+@pytest.mark.parametrize("cache", [None, 2])
+def test_gate_flows_with_position_limits_in_verilator(cache):
     """``make regress``: [R-POSITION] in the deep mode, the gate flow with half the accounts given a
     position limit and POSITION queries among its commands, icebergs and min_qty too, on 8-place
     windows with HBM's latency drawn from 0..60: orders that wait for their account's position
-    while levels go between the windows and the depth."""
+    while levels go between the windows and the depth. ``cache`` 2: the table as the u280 keeps
+    it, in HBM behind a cache on chip (of 2 rows for 8 entries: most updates miss), sharing the
+    depth's HBM master."""
     config = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
-                          window=8)
+                          window=8, position_cache=cache)
     commands, expected = gate_flow(config, 20_000, 18, min_qty=0.2, iceberg=0.3, positions=0.5)
     result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=18, memory_latency=(0, 60))
     from fpgax.sim.golden.compare import first_divergence

@@ -55,6 +55,17 @@ def register(sub) -> None:
     common.add_json(w, "the report")
     w.set_defaults(func=_cmd_window)
 
+    pc = bsub.add_parser("positions", help="the position cache's hit rate on a flow (the u280's table in HBM "
+                                            "behind a cache on chip): misses and write-backs a command")
+    pc.add_argument("flow", type=Path)
+    pc.add_argument("--rows", type=common.positive_int, default=None,
+                    help="the cache's rows, a power of two (default: the profile's, "
+                         "fpgax.spec.config.POSITION_CACHE_ROWS where its table is in HBM)")
+    common.add_profile(pc, flow=True)
+    common.add_flow_checks(pc)
+    common.add_json(pc, "the report")
+    pc.set_defaults(func=_cmd_positions)
+
     t = bsub.add_parser("throughput", help="model, RTL simulation, engine at the clock, host encode/decode, "
                                            "side by side in one run")
     common.add_profile(t)
@@ -168,6 +179,24 @@ def _cmd_window(args) -> int:
     rate = (args.rate, "--rate") if args.rate is not None else engine_rate()
     if rate is not None:
         report = with_bandwidth(report, *rate)
+    common.emit(report, format_report(report), args)
+    return 0
+
+
+def _cmd_positions(args) -> int:
+    from fpgax.measure.position_cache import cache_costs, format_report
+    from fpgax.progress import Progress
+    from fpgax.sim.golden.run import resolved
+    from fpgax.spec.config import POSITION_CACHE_ROWS
+
+    flow, config, name = common.flow_and_config(args)
+    rows = args.rows or config.position_cache_rows or POSITION_CACHE_ROWS
+    if rows < 2 or rows & (rows - 1):
+        raise FpgaxError(f"--rows {rows}: a power of two, at least 2")
+    commands = resolved(flow, config)
+    with Progress("bench positions", len(commands)) as bar:
+        report = cache_costs(commands, config, rows, progress=bar.update)
+    report.update(profile=name, flow=str(args.flow))
     common.emit(report, format_report(report), args)
     return 0
 

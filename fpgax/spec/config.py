@@ -43,6 +43,9 @@ def price_range_low(low: int, high: int, levels: int) -> int:
 
 #: The most (account, symbol) entries a position table on chip holds (``EngineConfig.keeps_positions``).
 ON_CHIP_POSITION_ENTRIES = 1 << 16
+#: The rows of the cache on chip in front of a position table in HBM (``EngineConfig.position_cache_rows``):
+#: direct-mapped, 16K rows of about 180 bits, 12 URAM288 (docs/order-types.md).
+POSITION_CACHE_ROWS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class EngineConfig:
                     ``MIN_WINDOW`` (a window of W - 1 levels and the spill place,
                     docs/deep-book.md), the rest of the range in HBM; None (or ``levels``): the
                     whole range on chip (``PipelinedEngine``'s deep mode when W < L).
+    * ``position_cache``  the position table in HBM behind a cache of this many rows, on a deep
+                    profile whose table would fit on chip too (benches of the u280's arrangement on
+                    small tables); None: in HBM only where it does not fit on chip, with
+                    ``POSITION_CACHE_ROWS`` rows.
     """
 
     symbols: int = 8
@@ -70,6 +77,7 @@ class EngineConfig:
     snapshot_depth: int = 16
     default_band: tuple[int, int] = (1, 1000)
     window: int | None = None
+    position_cache: int | None = None
 
     def __post_init__(self):
         if not 1 <= self.symbols < ALL_SYMBOLS:
@@ -89,6 +97,14 @@ class EngineConfig:
                                             and self.window & (self.window - 1) == 0):
             raise ConfigError(f"window {self.window}: a power of two, at least {MIN_WINDOW} and at most the "
                               f"{self.levels} levels")
+        if self.position_cache is not None:
+            rows = self.position_cache
+            if not (2 <= rows < self.position_entries and rows & (rows - 1) == 0):
+                raise ConfigError(f"position_cache {rows}: a power of two, at least 2 and below the "
+                                  f"{self.position_entries} position entries")
+            if not self.deep:
+                raise ConfigError("position_cache: a position table in HBM needs a deep book (a window below "
+                                  "the levels), whose HBM master it shares")
 
     @property
     def deep(self) -> bool:
@@ -107,11 +123,24 @@ class EngineConfig:
         return (1 << max(1, (self.symbols - 1).bit_length())) * (1 << max(1, (self.accounts - 1).bit_length()))
 
     @property
+    def positions_in_hbm(self) -> bool:
+        """The position table lives in HBM, behind a cache on chip (docs/order-types.md): it is too
+        large for the chip (more than ``ON_CHIP_POSITION_ENTRIES``: the u280's 8M entries), or
+        ``position_cache`` says so. A deep book's engine only, whose HBM master it shares."""
+        return self.position_cache is not None or self.position_entries > ON_CHIP_POSITION_ENTRIES
+
+    @property
+    def position_cache_rows(self) -> int | None:
+        """The rows of the cache in front of a position table in HBM; None where it is on chip."""
+        if not self.positions_in_hbm:
+            return None
+        return self.position_cache or POSITION_CACHE_ROWS
+
+    @property
     def keeps_positions(self) -> bool:
         """The engine keeps positions (position limits, POSITION) on this profile: its table fits on
-        chip (``ON_CHIP_POSITION_ENTRIES``). A larger profile's table (the u280's: 8M entries) belongs
-        in HBM, not built yet: such an engine rejects them (docs/order-types.md)."""
-        return self.position_entries <= ON_CHIP_POSITION_ENTRIES
+        chip, or in HBM beside the deep book's tables. A profile with neither rejects them."""
+        return not self.positions_in_hbm or self.deep
 
     @property
     def slot_bits(self) -> int:

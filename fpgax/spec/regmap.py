@@ -231,7 +231,8 @@ _check()
 
 #: The order types of protocol version 2 (``protocol.ORDER_TYPE_FEATURES``) the engine in service
 #: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md). "position" only on
-#: a profile whose position table fits on chip (``EngineConfig.keeps_positions``): ``engine_order_types``.
+#: a profile that keeps positions (``EngineConfig.keeps_positions``: its table on chip, or in HBM
+#: behind a cache on a deep book's engine -- the u280's): ``engine_order_types``.
 ENGINE_ORDER_TYPES = ("min_qty", "iceberg", "position")
 
 #: Those the kernel takes (its host marks the others, ``engine_commands``). An iceberg adds a FILL
@@ -245,7 +246,8 @@ assert set(KERNEL_ORDER_TYPES) <= set(ENGINE_ORDER_TYPES)
 
 def engine_order_types(config, implemented=ENGINE_ORDER_TYPES) -> tuple[str, ...]:
     """The order types of ``implemented`` (the engine's, or the kernel's) an engine of ``config``
-    implements: all but "position" where its position table would not fit on chip."""
+    implements: all but "position" where it keeps no positions (a table too large for the chip, and
+    no deep book's HBM to put it in)."""
     return tuple(t for t in implemented if t != "position" or config.keeps_positions)
 
 #: The flag bit the host sets on a NEW that uses order-type fields the engine does not look at

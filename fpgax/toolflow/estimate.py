@@ -358,8 +358,9 @@ def estimate(profile_name: str, data_width: int = 512, work: Path | None = None,
 
 
 def hbm_report(config: EngineConfig, window_report: Path | None = None) -> dict:
-    """A deep-book kernel's HBM (``config.deep``): ``bytes`` its depth's tables take
-    (``depth_bytes``: every level row and occupancy word of every book side) against the
+    """A deep-book kernel's HBM (``config.deep``): ``bytes`` its region takes (``depth_bytes``:
+    every level row and occupancy word of every book side, and the position table where it is in
+    HBM, ``position_table_bytes``) against the
     pseudo-channels its master is linked to (``banks``, ``DEPTH_BANKS``), the master's peak (256-bit
     words at the kernel clock), and ``bandwidth``: the bytes a command ``fpgax bench window`` counted
     on the GOOG day at the profile's window (``window_report``, docs/perf/window-goog.json) at the
@@ -372,7 +373,9 @@ def hbm_report(config: EngineConfig, window_report: Path | None = None) -> dict:
 
     channels = DEPTH_CHANNELS[1] - DEPTH_CHANNELS[0] + 1
     used = depth_bytes(config)
-    report = {"bytes": used, "gb": round(used / 1e9, 3), "banks": DEPTH_BANKS,
+    position_bytes = config.position_entries * HBM_DATA_WIDTH // 8 if config.positions_in_hbm else 0
+    report = {"bytes": used, "gb": round(used / 1e9, 3), "position_table_bytes": position_bytes,
+              "banks": DEPTH_BANKS,
               "banks_bytes": channels * HBM_CHANNEL_BYTES,
               "percent_of_banks": round(100 * used / (channels * HBM_CHANNEL_BYTES), 2),
               "percent_of_hbm": round(100 * used / (HBM_PSEUDO_CHANNELS * HBM_CHANNEL_BYTES), 2),

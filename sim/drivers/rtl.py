@@ -83,7 +83,7 @@ def runaway_bound(config: EngineConfig, array: np.ndarray) -> int:
 def engine_order_types(config: EngineConfig, kind: str | None = None) -> tuple[str, ...]:
     """The order types of protocol version 2 the engine ``kind`` (default: ``FPGAX_ENGINE``'s) of
     ``config`` implements (``regmap.engine_order_types`` for the engine in service: positions where
-    the profile's table fits on chip; none for the replaced one)."""
+    the profile keeps them; none for the replaced one)."""
     return rm.engine_order_types(config) if (kind or engine_kind()) == "pipelined" else ()
 
 
