@@ -194,7 +194,7 @@ class HbmShare(wiring.Component):
         ar_last = Signal()                     # 1: client 1 was taken last
         ar_free = (~bus.arvalid | bus.arready) & read_owners.w_rdy
         ar_take = pick([c.arvalid for c in clients], ar_last)
-        for c, take in zip(clients, ar_take):
+        for c, take in zip(clients, ar_take, strict=True):
             m.d.comb += c.arready.eq(ar_free & take)
         ar_taken = ar_free & (ar_take[0] | ar_take[1])
         with m.If(bus.arvalid & bus.arready):
@@ -218,7 +218,7 @@ class HbmShare(wiring.Component):
         w_last = Signal()
         w_free = (~bus.awvalid | bus.awready) & (~bus.wvalid | bus.wready) & write_owners.w_rdy
         w_take = pick([c.awvalid & c.wvalid for c in clients], w_last)
-        for c, take in zip(clients, w_take):
+        for c, take in zip(clients, w_take, strict=True):
             m.d.comb += [c.awready.eq(w_free & take), c.wready.eq(w_free & take)]
         w_taken = w_free & (w_take[0] | w_take[1])
         with m.If(bus.awvalid & bus.awready):

@@ -19,7 +19,8 @@ Structure
 * ``EventOutput`` queues the events and numbers them (``seq``); the sequencer stamps ``ts_in``.
 * ``PositionKeeper`` (``config.keeps_positions``; ``CachedPositionKeeper`` where the table is in
   HBM behind a cache, ``config.positions_in_hbm``: the u280's, over the depth's HBM master through
-  ``HbmShare``, its table after the depth's, ``position_table_offset``) keeps every account's position from the commands taken and the events written [R-POSITION]; a
+  ``HbmShare``, its table after the depth's, ``position_table_offset``) keeps every account's
+  position from the commands taken and the events written [R-POSITION]; a
   NEW or quantity-raising REPLACE of an account with a limit, and POSITION, ask it for the account's
   position once the events before are applied (``POS_ASK`` .. ``POS_OVER``), and ``RECHECK`` plans
   the command again with the verdict (docs/order-types.md).
