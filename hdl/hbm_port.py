@@ -159,20 +159,24 @@ class HbmShare(wiring.Component):
 
     Contract
     --------
-    * ``clients[i]``: a master's bus, as ``HbmWordPort.bus``. Each request goes on to ``bus`` from
-      the share's registers the cycle after the client's handshake (AR alone; AW and W together:
-      a client's write is taken only with both offered, as ``HbmWordPort`` offers them). When both
-      clients offer, they take turns (the one not taken last goes first).
+    * ``clients[i]``: a master's bus, as ``HbmWordPort.bus``. A request is taken into a queue of
+      the share's (``RegisteredFifo``: AR alone; AW and W together, a client's write taken only
+      with both offered, as ``HbmWordPort`` offers them), and goes on to ``bus`` from the queue's
+      registers, a few cycles later. When both clients offer, they take turns (the one not taken
+      last goes first).
+    * Timing: a client's ready is one LUT of registers (the queue's registered room, the clients'
+      valid registers and whose turn it is): no path from ``bus`` into a client's handshake.
     * Responses: AXI returns the reads of one id in order and the writes' B in order, so each
-      channel's owners wait in a FIFO (room for ``depth`` requests in flight, at least the two
-      ports' depths together: a request is taken only while there is room). An R or B goes to its
-      owner, with the owner's ready.
+      channel's owners wait in a FIFO of ``depth`` entries, which must be at least the requests the
+      two clients keep in flight together (their ports' depths: a port counts a request in flight
+      from its handshake to its response, so no more can wait here). An R or B goes to its owner,
+      with the owner's ready.
     * Ordering: each client's requests keep their order; between clients none is promised (a
       read of one may pass the other's write), as between two masters.
     """
 
-    def __init__(self, depth: int = 64, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
-        self.depth = depth
+    def __init__(self, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
+        self.depth, self.addr_width, self.data_width = depth, addr_width, data_width
         signature = Axi4Signature(addr_width, data_width)
         super().__init__({
             "clients": In(signature).array(2),
@@ -180,31 +184,34 @@ class HbmShare(wiring.Component):
         })
 
     def elaborate(self, platform):
+        from fpgax.hdl.fifo import RegisteredFifo
+
         m = Module()
         bus, clients = self.bus, self.clients
+        aw, dw = self.addr_width, self.data_width
         m.submodules.read_owners = read_owners = SyncFIFOBuffered(width=1, depth=self.depth)
         m.submodules.write_owners = write_owners = SyncFIFOBuffered(width=1, depth=self.depth)
+        m.submodules.reads = reads = RegisteredFifo(aw, 4)
+        m.submodules.writes = writes = RegisteredFifo(aw + dw + dw // 8, 4)
 
         def pick(offers, last):
             """(first, second) taken: the first offer when alone or when the second went last."""
             first = offers[0] & (~offers[1] | last)
             return first, offers[1] & ~first
 
-        # -- AR -------------------------------------------------------------------------------
+        # -- AR: into the queue, then on to the bus -------------------------------------------
         ar_last = Signal()                     # 1: client 1 was taken last
-        ar_free = (~bus.arvalid | bus.arready) & read_owners.w_rdy
         ar_take = pick([c.arvalid for c in clients], ar_last)
         for c, take in zip(clients, ar_take, strict=True):
-            m.d.comb += c.arready.eq(ar_free & take)
-        ar_taken = ar_free & (ar_take[0] | ar_take[1])
-        with m.If(bus.arvalid & bus.arready):
-            m.d.sync += bus.arvalid.eq(0)
+            m.d.comb += c.arready.eq(reads.w.ready & take)
+        ar_taken = reads.w.ready & (ar_take[0] | ar_take[1])
         with m.If(ar_taken):
-            m.d.sync += [bus.arvalid.eq(1), ar_last.eq(ar_take[1])]
-            for name in ("arid", "araddr", "arlen", "arsize", "arburst"):
-                m.d.sync += getattr(bus, name).eq(Mux(ar_take[1], getattr(clients[1], name),
-                                                      getattr(clients[0], name)))
-        m.d.comb += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1])]
+            m.d.sync += ar_last.eq(ar_take[1])
+        m.d.comb += [reads.w.valid.eq(ar_taken),
+                     reads.w.payload.eq(Mux(ar_take[1], clients[1].araddr, clients[0].araddr)),
+                     read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1]),
+                     bus.arvalid.eq(reads.r.valid), bus.araddr.eq(reads.r.payload), reads.r.ready.eq(bus.arready),
+                     bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(clients[0].arsize), bus.arburst.eq(1)]
 
         # -- R: to the oldest read's owner ------------------------------------------------------
         r_owner = read_owners.r_data
@@ -214,23 +221,29 @@ class HbmShare(wiring.Component):
         m.d.comb += [bus.rready.eq(read_owners.r_rdy & Mux(r_owner, clients[1].rready, clients[0].rready)),
                      read_owners.r_en.eq(bus.rvalid & bus.rready)]
 
-        # -- AW and W together ----------------------------------------------------------------
+        # -- AW and W together: into the queue, then each on to its channel ---------------------
         w_last = Signal()
-        w_free = (~bus.awvalid | bus.awready) & (~bus.wvalid | bus.wready) & write_owners.w_rdy
         w_take = pick([c.awvalid & c.wvalid for c in clients], w_last)
         for c, take in zip(clients, w_take, strict=True):
-            m.d.comb += [c.awready.eq(w_free & take), c.wready.eq(w_free & take)]
-        w_taken = w_free & (w_take[0] | w_take[1])
-        with m.If(bus.awvalid & bus.awready):
-            m.d.sync += bus.awvalid.eq(0)
-        with m.If(bus.wvalid & bus.wready):
-            m.d.sync += bus.wvalid.eq(0)
+            m.d.comb += [c.awready.eq(writes.w.ready & take), c.wready.eq(writes.w.ready & take)]
+        w_taken = writes.w.ready & (w_take[0] | w_take[1])
         with m.If(w_taken):
-            m.d.sync += [bus.awvalid.eq(1), bus.wvalid.eq(1), w_last.eq(w_take[1])]
-            for name in ("awid", "awaddr", "awlen", "awsize", "awburst", "wdata", "wstrb", "wlast"):
-                m.d.sync += getattr(bus, name).eq(Mux(w_take[1], getattr(clients[1], name),
-                                                      getattr(clients[0], name)))
-        m.d.comb += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
+            m.d.sync += w_last.eq(w_take[1])
+        chosen = Mux(w_take[1], Cat(clients[1].awaddr, clients[1].wdata, clients[1].wstrb),
+                     Cat(clients[0].awaddr, clients[0].wdata, clients[0].wstrb))
+        m.d.comb += [writes.w.valid.eq(w_taken), writes.w.payload.eq(chosen),
+                     write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
+        aw_sent, w_sent = Signal(), Signal()   # (the front write's AW or W already taken by the bus)
+        front = writes.r.payload
+        m.d.comb += [bus.awvalid.eq(writes.r.valid & ~aw_sent), bus.wvalid.eq(writes.r.valid & ~w_sent),
+                     bus.awaddr.eq(front[:aw]), bus.wdata.eq(front[aw:aw + dw]), bus.wstrb.eq(front[aw + dw:]),
+                     bus.awid.eq(0), bus.awlen.eq(0), bus.awsize.eq(clients[0].awsize), bus.awburst.eq(1),
+                     bus.wlast.eq(1)]
+        aw_done = aw_sent | bus.awready
+        w_done = w_sent | bus.wready
+        m.d.comb += writes.r.ready.eq(aw_done & w_done)
+        with m.If(writes.r.valid):
+            m.d.sync += [aw_sent.eq(aw_done & ~w_done), w_sent.eq(w_done & ~aw_done)]
 
         # -- B: to the oldest write's owner -----------------------------------------------------
         b_owner = write_owners.r_data

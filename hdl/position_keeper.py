@@ -144,11 +144,22 @@ class PositionKeeper(wiring.Component):
             "drained": Out(1),
         })
 
-    def _updates(self, m, go):
+    def _updates(self, m, go, registered: bool = False):
         """The commands' bits, the events decoded into records, their queue and the front record:
         one update a cycle (``issue``'s next value, ``next_valid``) while ``go`` holds. Returns
-        (next update, next_valid, the bits that say an event is on its way to an update)."""
+        (next update, next_valid, the bits that say an event is on its way to an update).
+        ``registered``: the command and the event registered before they are decoded (a cycle
+        later; the decode then starts from registers, not from the writer's multiplexers), and
+        ``room`` and ``room_next`` a word more cautious."""
         ev, cmd = self.event, self.command
+        event_written, command_taken = self.event_written, self.command_taken
+        inputs = []
+        if registered:
+            ev, cmd = Signal.like(self.event, name="event_r"), Signal.like(self.command, name="command_r")
+            event_written, command_taken = Signal(name="event_written_r"), Signal(name="command_taken_r")
+            m.d.sync += [ev.eq(self.event), cmd.eq(self.command), event_written.eq(self.event_written),
+                         command_taken.eq(self.command_taken)]
+            inputs = [event_written]
         key_width = self.symbol_bits + self.account_bits
         delta = signed(34)                 # a quantity, its negation, or leaves - qty
 
@@ -156,9 +167,9 @@ class PositionKeeper(wiring.Component):
         pending_bits = Signal(4)
         pending = Signal(range(5))
         ack = Signal()
-        m.d.comb += ack.eq(self.event_written & acknowledges(ev))
+        m.d.comb += ack.eq(event_written & acknowledges(ev))
         counts = pending_bits[0]           # the oldest command's
-        push = self.command_taken
+        push = command_taken
         bit = counts_open(cmd.opcode, cmd.ord_type, cmd.tif)
         after_pop = Mux(ack, pending_bits >> 1, pending_bits)
         fill_at = Signal(range(5))
@@ -192,7 +203,7 @@ class PositionKeeper(wiring.Component):
         x = Mux(accepted_counts, qty, Mux(replaced, Cat(ev.leaves, Const(0, 2)).as_signed(), 0))
         y = Mux(accepted_counts | (fill & now_exempt), 0, qty)
         m.d.sync += [
-            decoded_valid.eq(self.event_written & (accepted_counts | replaced | fill | canceled_counts)),
+            decoded_valid.eq(event_written & (accepted_counts | replaced | fill | canceled_counts)),
             decoded.key.eq(Cat(ev.symbol[:self.symbol_bits], ev.account[:self.account_bits])),
             decoded.other_key.eq(Cat(ev.symbol[:self.symbol_bits], ev.resting_account[:self.account_bits])),
             decoded.buy.eq(ev.side == p.Side.BUY), decoded.fill.eq(fill),
@@ -200,8 +211,13 @@ class PositionKeeper(wiring.Component):
         ]
 
         m.submodules.queue = queue = RegisteredFifo(record.size, QUEUE_DEPTH)
-        m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded), self.room.eq(queue.ready_ahead),
-                     self.room_next.eq(queue.level <= QUEUE_DEPTH - 5)]
+        m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded)]
+        if registered:        # (a word more on its way: the input register)
+            room = Signal()
+            m.d.sync += room.eq(queue.level <= QUEUE_DEPTH - 6)
+            m.d.comb += [self.room.eq(room), self.room_next.eq(queue.level <= QUEUE_DEPTH - 7)]
+        else:
+            m.d.comb += [self.room.eq(queue.ready_ahead), self.room_next.eq(queue.level <= QUEUE_DEPTH - 5)]
         if self.checks:
             m.d.sync += Assert(~decoded_valid | queue.w.ready, "PositionKeeper: an event with no room lost")
 
@@ -226,7 +242,7 @@ class PositionKeeper(wiring.Component):
             update.net.eq(Mux(~front.fill, 0, Mux(front.buy ^ second, front.qty, front.minus_qty))),
             update.open.eq(Mux(second, front.minus_qty, front.open)),
         ]
-        return update, front_valid & go, [decoded_valid, ~queue.empty, front_valid]
+        return update, front_valid & go, [*inputs, decoded_valid, ~queue.empty, front_valid]
 
     @property
     def update_layout(self):
@@ -321,7 +337,7 @@ class PositionKeeper(wiring.Component):
 
 #: Updates decoded and not yet applied that a cached keeper holds (issued ones among them, to issue
 #: again after a miss): enough for one a cycle through the table's latency.
-REORDER_DEPTH = 8
+REORDER_DEPTH = 16
 
 
 def fold(tag, bits: int):
@@ -459,26 +475,29 @@ class CachedPositionKeeper(PositionKeeper):
         update = self.update_layout
         rob = Array(Signal(update, name=f"rob{i}") for i in range(n))
         head, tail, issue_at = Signal(count_bits), Signal(count_bits), Signal(count_bits)
-        rob_room = Signal(init=1)              # at most n - 3 held: one more a cycle fits
+        rob_room = Signal(init=1)              # at most n - 4 held: the updates on their way fit
         stalled = Signal()
-        m.d.sync += rob_room.eq((tail - head)[:count_bits] <= n - 3)
-        next_update, next_valid, front_busy = self._updates(m, ~resetting & rob_room)
+        m.d.sync += rob_room.eq((tail - head)[:count_bits] <= n - 4)
+        next_update, next_valid, front_busy = self._updates(m, ~resetting & rob_room, registered=True)
+        staged, staged_valid = Signal(update), Signal()     # (the update registered on its way in)
+        m.d.sync += [staged.eq(next_update), staged_valid.eq(next_valid)]
 
         asked, answered = Signal(), Signal()
         issue_valid = Signal()
         here_valid = Signal()
-        busy = Signal()
-        inject = Signal()                      # the query, into the buffer behind every event before it
-        m.d.comb += inject.eq(self.query.valid & ~asked & ~answered & ~busy & ~resetting & ~self.event_written)
-        pushed = Signal(update)
-        m.d.comb += pushed.eq(next_update)
+        busy, busy_r = Signal(), Signal()
+        # (``busy`` a cycle late, with the events written in that cycle: nothing was on its way then)
+        m.d.sync += busy_r.eq(busy | self.event_written)
+        inject, injecting = Signal(), Signal()  # the query, into the buffer behind every event before it
+        query_entry = Signal(update)
+        m.d.comb += inject.eq(self.query.valid & ~asked & ~answered & ~busy_r & ~resetting & ~self.event_written)
         with m.If(inject):
-            m.d.comb += [pushed.key.eq(Cat(self.query.payload.symbol, self.query.payload.account)),
-                         pushed.net.eq(0), pushed.open.eq(0), pushed.query.eq(1)]
-            m.d.sync += asked.eq(1)
-        push = next_valid | inject
+            m.d.sync += [asked.eq(1), query_entry.key.eq(Cat(self.query.payload.symbol, self.query.payload.account)),
+                         query_entry.query.eq(1)]
+        m.d.sync += injecting.eq(inject)
+        push = staged_valid | injecting        # (never both: a query goes in only with nothing on its way)
         with m.If(push):
-            m.d.sync += rob[tail[:count_bits - 1]].eq(pushed)
+            m.d.sync += rob[tail[:count_bits - 1]].eq(Mux(injecting, query_entry, staged))
         m.d.sync += tail.eq(tail + push)
 
         # -- issue: the next update not issued, one a cycle; after a miss again from the missing one
@@ -588,8 +607,8 @@ class CachedPositionKeeper(PositionKeeper):
                          table.write.data.eq(written)]
 
         # -- drained, and the query's answer --------------------------------------------------------
-        m.d.comb += busy.eq(Cat(*front_busy, head != tail, issue_valid, *stage_valid, result_valid[0],
-                                stalled).any())
+        m.d.comb += busy.eq(Cat(*front_busy, staged_valid, injecting, head != tail, issue_valid, *stage_valid,
+                                result_valid[0], stalled).any())
         m.d.comb += self.drained.eq(~busy & ~resetting)
         with m.If(retire & here.query):
             m.d.sync += [answered.eq(1), self.answer.payload.eq(new)]
