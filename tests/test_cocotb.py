@@ -54,8 +54,14 @@ def resolved_flows(config, directory: Path, generated: int) -> list[dict]:
     return flows
 
 
+#: The engine's bench on Verilator in ``make test``; on Icarus in ``make regress`` (Icarus's build of
+#: the engine and its scenarios take about two minutes; ``make test`` runs Icarus on the md
+#: publisher's bench and the depth store's)
+BENCH_SIMULATORS = [sim if sim == "verilator" else pytest.param(sim, marks=pytest.mark.slow) for sim in SIMULATORS]
+
+
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("sim", SIMULATORS)
+@pytest.mark.parametrize("sim", BENCH_SIMULATORS)
 def test_cocotb_bench(sim, size, tmp_path):
     if not simulator_available(sim):
         pytest.skip(f"{sim} is not installed (make test installs Icarus with apt when it can)")
