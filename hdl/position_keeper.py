@@ -340,35 +340,27 @@ class PositionKeeper(wiring.Component):
 REORDER_DEPTH = 16
 
 
-def fold(tag, bits: int):
-    """The cache row's scramble of an entry's tag (its high bits: the account's upper bits on the
-    u280), XORed into the entry's low bits to make its row: the tag's bits reversed, in chunks of
-    ``bits`` XORed together. So two accounts trading one symbol -- a FILL's two updates -- land in
-    different rows unless their tags fold alike (without it, every pair of accounts of one parity
-    would share the symbol's row). ``row ^ fold(tag)`` gives the low bits back (the write-back's
-    address). Python ints (with ``tag_bits``) or Amaranth values alike: ``fold_int``."""
-    reversed_tag = Cat(*reversed([tag[i] for i in range(len(tag))]))
-    chunks = [reversed_tag[i:i + bits] for i in range(0, len(reversed_tag), bits)]
-    out = Const(0, bits)
-    for chunk in chunks:
-        out = out ^ chunk
-    return out[:bits]
+def row_bits(symbol_bits: int, account_bits: int, bits: int) -> list[list[int]]:
+    """The cache row of an entry (``CachedPositionKeeper``), bit by bit: for each of the row's
+    ``bits`` bits, the bits of the entry's key (symbol low, account high) XORed into it. The
+    symbol's bits go in from the row's bottom, the account's from its top, each wrapping around:
+    a flow of a few hundred symbols and accounts uses rows apart (no two entries of fewer than
+    2^bits / 2 symbols and accounts share one), and a FILL's two accounts in one symbol land in
+    two rows. One definition for the gateware (``row_of``) and the hit-rate model (``cache_row``)."""
+    taps = [[] for _ in range(bits)]
+    for j in range(symbol_bits):
+        taps[j % bits].append(j)
+    for i in range(account_bits):
+        taps[bits - 1 - i % bits].append(symbol_bits + i)
+    return taps
 
 
-def fold_int(tag: int, tag_bits: int, bits: int) -> int:
-    """``fold`` of a Python int tag of ``tag_bits`` bits."""
-    reversed_tag = int(format(tag, f"0{tag_bits}b")[::-1], 2) if tag_bits else 0
-    out = 0
-    while reversed_tag:
-        out ^= reversed_tag & ((1 << bits) - 1)
-        reversed_tag >>= bits
-    return out
-
-
-def cache_row(key: int, key_bits: int, rows: int) -> int:
-    """The row of a cache of ``rows`` rows an entry's key goes to (``CachedPositionKeeper``'s)."""
-    bits = (rows - 1).bit_length()
-    return (key & (rows - 1)) ^ fold_int(key >> bits, key_bits - bits, bits)
+def cache_row(key: int, symbol_bits: int, account_bits: int, rows: int) -> int:
+    """The row of a cache of ``rows`` rows an entry's key goes to (``row_bits``)."""
+    row = 0
+    for k, taps in enumerate(row_bits(symbol_bits, account_bits, (rows - 1).bit_length())):
+        row |= (sum(key >> t & 1 for t in taps) & 1) << k
+    return row
 
 
 class CachedPositionKeeper(PositionKeeper):
@@ -383,7 +375,8 @@ class CachedPositionKeeper(PositionKeeper):
       order when their row is in the cache. An update whose row is not (a *miss*) stops the
       pipeline: it and every update issued after it are dropped and issued again from the buffer
       once the row is in. Meanwhile events queue, and ``room`` holds the engine back.
-    * The cache's row of an entry: its low bits XOR its tag's ``fold`` (``cache_row``).
+    * The cache's row of an entry: a XOR of its key's bits (``row_bits``); a row's tag is the
+      whole key.
     * A miss: the row's current content is read again (the updates before the miss have landed);
       once the last miss's write-back is acknowledged, the row's entry, if written since it came
       (``dirty``), goes back to HBM, and the entry wanted is read, its read beside that write (they
@@ -411,7 +404,8 @@ class CachedPositionKeeper(PositionKeeper):
         self.cache_rows = cache_rows
         self.index_bits = (cache_rows - 1).bit_length()
         self.row = position_layout(config)
-        self.line = data.StructLayout({"data": self.row, "tag": key_width - self.index_bits, "valid": 1,
+        # (the tag is the whole key: the row is a hash of it, and a write-back's address is the tag)
+        self.line = data.StructLayout({"data": self.row, "tag": key_width, "valid": 1,
                                        "dirty": 1})
         self.table = PipelinedRam(shape=self.line, depth=cache_rows, latency=latency)
         self.latency = self.table.latency
@@ -432,6 +426,12 @@ class CachedPositionKeeper(PositionKeeper):
             "misses": Out(32),
         })
 
+    @staticmethod
+    def row_logic(symbol_bits: int, account_bits: int, bits: int, key):
+        """The row of ``key`` (a value of the key's bits): ``row_bits`` as XORs."""
+        return Cat(*(Cat(*(key[t] for t in taps)).xor() if taps else Const(0, 1)
+                     for taps in row_bits(symbol_bits, account_bits, bits)))
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.table = table = self.table
@@ -444,10 +444,10 @@ class CachedPositionKeeper(PositionKeeper):
         key_width, ib = self.symbol_bits + self.account_bits, self.index_bits
 
         def row_of(key):
-            return key[:ib] ^ fold(key[ib:], ib)
+            return self.row_logic(self.symbol_bits, self.account_bits, ib, key)
 
         def tag_of(key):
-            return key[ib:]
+            return key
 
         # -- the reset: the cache's rows made invalid, every entry's row in HBM written zero -------
         clearing, clear_at = Signal(init=1), Signal(ib)
@@ -573,7 +573,7 @@ class CachedPositionKeeper(PositionKeeper):
                 with m.If(port.writes_in_flight == 0):
                     with m.If(victim.valid & victim.dirty):
                         m.d.comb += [port.write.valid.eq(1), port.write.payload.index.eq(
-                                         Cat(row_of(wanted) ^ fold(victim.tag, ib), victim.tag)),
+                                         victim.tag),
                                      port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
                         with m.If(port.write.ready):
                             m.next = "FETCH"

@@ -26,7 +26,6 @@ def cache_costs(commands, config: EngineConfig, rows: int, progress=None) -> dic
     from fpgax.sim.golden.model import MatchingModel
 
     symbol_bits, account_bits = key_bits(config)
-    width = symbol_bits + account_bits
     model = MatchingModel(config)
     held: dict[int, tuple[int, bool]] = {}          # row -> (key, dirty)
     accesses = misses = writebacks = checked = 0
@@ -36,7 +35,7 @@ def cache_costs(commands, config: EngineConfig, rows: int, progress=None) -> dic
     def access(account: int, symbol: int, write: bool) -> None:
         nonlocal accesses, misses, writebacks
         key = symbol | account << symbol_bits
-        row = cache_row(key, width, rows)
+        row = cache_row(key, symbol_bits, account_bits, rows)
         accesses += 1
         entries.add(key)
         old = held.get(row)
