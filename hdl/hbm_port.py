@@ -169,8 +169,11 @@ class HbmShare(wiring.Component):
     * Responses: AXI returns the reads of one id in order and the writes' B in order, so each
       channel's owners wait in a FIFO of ``depth`` entries, which must be at least the requests the
       two clients keep in flight together (their ports' depths: a port counts a request in flight
-      from its handshake to its response, so no more can wait here). An R or B goes to its owner,
-      with the owner's ready.
+      from its handshake to its response, so no more can wait here); an owner is pushed a cycle
+      after its request is taken, from registers, before its request can reach ``bus``. An R or B
+      goes to its owner. A client is always ready for its responses (``HbmWordPort`` is: R into a
+      FIFO with room for every read in flight, B always): the share's R and B ready is the owner
+      FIFO's alone.
     * Ordering: each client's requests keep their order; between clients none is promised (a
       read of one may pass the other's write), as between two masters.
     """
@@ -207,9 +210,9 @@ class HbmShare(wiring.Component):
         ar_taken = reads.w.ready & (ar_take[0] | ar_take[1])
         with m.If(ar_taken):
             m.d.sync += ar_last.eq(ar_take[1])
+        m.d.sync += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1])]
         m.d.comb += [reads.w.valid.eq(ar_taken),
                      reads.w.payload.eq(Mux(ar_take[1], clients[1].araddr, clients[0].araddr)),
-                     read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1]),
                      bus.arvalid.eq(reads.r.valid), bus.araddr.eq(reads.r.payload), reads.r.ready.eq(bus.arready),
                      bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(clients[0].arsize), bus.arburst.eq(1)]
 
@@ -218,8 +221,7 @@ class HbmShare(wiring.Component):
         for i, c in enumerate(clients):
             m.d.comb += [c.rvalid.eq(bus.rvalid & read_owners.r_rdy & (r_owner == i)),
                          c.rid.eq(bus.rid), c.rdata.eq(bus.rdata), c.rresp.eq(bus.rresp), c.rlast.eq(bus.rlast)]
-        m.d.comb += [bus.rready.eq(read_owners.r_rdy & Mux(r_owner, clients[1].rready, clients[0].rready)),
-                     read_owners.r_en.eq(bus.rvalid & bus.rready)]
+        m.d.comb += [bus.rready.eq(read_owners.r_rdy), read_owners.r_en.eq(bus.rvalid & bus.rready)]
 
         # -- AW and W together: into the queue, then each on to its channel ---------------------
         w_last = Signal()
@@ -231,8 +233,8 @@ class HbmShare(wiring.Component):
             m.d.sync += w_last.eq(w_take[1])
         chosen = Mux(w_take[1], Cat(clients[1].awaddr, clients[1].wdata, clients[1].wstrb),
                      Cat(clients[0].awaddr, clients[0].wdata, clients[0].wstrb))
-        m.d.comb += [writes.w.valid.eq(w_taken), writes.w.payload.eq(chosen),
-                     write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
+        m.d.comb += [writes.w.valid.eq(w_taken), writes.w.payload.eq(chosen)]
+        m.d.sync += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
         aw_sent, w_sent = Signal(), Signal()   # (the front write's AW or W already taken by the bus)
         front = writes.r.payload
         m.d.comb += [bus.awvalid.eq(writes.r.valid & ~aw_sent), bus.wvalid.eq(writes.r.valid & ~w_sent),
@@ -250,6 +252,5 @@ class HbmShare(wiring.Component):
         for i, c in enumerate(clients):
             m.d.comb += [c.bvalid.eq(bus.bvalid & write_owners.r_rdy & (b_owner == i)),
                          c.bid.eq(bus.bid), c.bresp.eq(bus.bresp)]
-        m.d.comb += [bus.bready.eq(write_owners.r_rdy & Mux(b_owner, clients[1].bready, clients[0].bready)),
-                     write_owners.r_en.eq(bus.bvalid & bus.bready)]
+        m.d.comb += [bus.bready.eq(write_owners.r_rdy), write_owners.r_en.eq(bus.bvalid & bus.bready)]
         return m

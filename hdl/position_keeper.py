@@ -149,8 +149,8 @@ class PositionKeeper(wiring.Component):
         one update a cycle (``issue``'s next value, ``next_valid``) while ``go`` holds. Returns
         (next update, next_valid, the bits that say an event is on its way to an update).
         ``registered``: the command and the event registered before they are decoded (a cycle
-        later; the decode then starts from registers, not from the writer's multiplexers), and
-        ``room`` and ``room_next`` a word more cautious."""
+        later; the decode then starts from registers, not from the writer's multiplexers), the
+        decode in two register stages, and ``room`` and ``room_next`` two words more cautious."""
         ev, cmd = self.event, self.command
         event_written, command_taken = self.event_written, self.command_taken
         inputs = []
@@ -194,16 +194,29 @@ class PositionKeeper(wiring.Component):
             "open": delta, "qty": delta, "minus_qty": delta})
         decoded = Signal(record)
         decoded_valid = Signal()
-        qty = Cat(ev.qty, Const(0, 2)).as_signed()
-        canceled_counts = is_type[p.EventType.CANCELED] & ~(now_exempt & (ev.order_id == now_id))
         fill = is_type[p.EventType.FILL]
         accepted_counts = is_type[p.EventType.ACCEPTED] & ack & counts
         replaced = is_type[p.EventType.REPLACED]
+        canceled = is_type[p.EventType.CANCELED]
+        same_order = ack | (ev.order_id == exempt_id)      # (the order the exemption is of: now_id's)
+        written = event_written
+        if registered:        # (the verdicts registered first: the id's compare is not before the subtraction)
+            stage = {"fill": fill, "accepted_counts": accepted_counts, "replaced": replaced, "canceled": canceled,
+                     "same_order": same_order, "now_exempt": now_exempt, "written": written}
+            staged = {name: Signal(name=f"decode_{name}") for name in stage}
+            m.d.sync += [staged[name].eq(value) for name, value in stage.items()]
+            fill, accepted_counts, replaced, canceled, same_order, now_exempt, written = staged.values()
+            ev_b = Signal.like(ev, name="event_b")
+            m.d.sync += ev_b.eq(ev)
+            ev = ev_b
+            inputs.append(written)
+        qty = Cat(ev.qty, Const(0, 2)).as_signed()
+        canceled_counts = canceled & ~(now_exempt & same_order)
         # open change = x - y: ACCEPTED qty - 0, REPLACED leaves - qty, a FILL or CANCELED 0 - qty
         x = Mux(accepted_counts, qty, Mux(replaced, Cat(ev.leaves, Const(0, 2)).as_signed(), 0))
         y = Mux(accepted_counts | (fill & now_exempt), 0, qty)
         m.d.sync += [
-            decoded_valid.eq(event_written & (accepted_counts | replaced | fill | canceled_counts)),
+            decoded_valid.eq(written & (accepted_counts | replaced | fill | canceled_counts)),
             decoded.key.eq(Cat(ev.symbol[:self.symbol_bits], ev.account[:self.account_bits])),
             decoded.other_key.eq(Cat(ev.symbol[:self.symbol_bits], ev.resting_account[:self.account_bits])),
             decoded.buy.eq(ev.side == p.Side.BUY), decoded.fill.eq(fill),
@@ -212,10 +225,10 @@ class PositionKeeper(wiring.Component):
 
         m.submodules.queue = queue = RegisteredFifo(record.size, QUEUE_DEPTH)
         m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded)]
-        if registered:        # (a word more on its way: the input register)
+        if registered:        # (two words more on their way: the input register and the verdicts')
             room = Signal()
-            m.d.sync += room.eq(queue.level <= QUEUE_DEPTH - 6)
-            m.d.comb += [self.room.eq(room), self.room_next.eq(queue.level <= QUEUE_DEPTH - 7)]
+            m.d.sync += room.eq(queue.level <= QUEUE_DEPTH - 7)
+            m.d.comb += [self.room.eq(room), self.room_next.eq(queue.level <= QUEUE_DEPTH - 8)]
         else:
             m.d.comb += [self.room.eq(queue.ready_ahead), self.room_next.eq(queue.level <= QUEUE_DEPTH - 5)]
         if self.checks:
@@ -511,27 +524,32 @@ class CachedPositionKeeper(PositionKeeper):
             m.d.sync += issue_at.eq(issue_at + 1)
 
         # -- the read-modify-write pipeline, as the on-chip keeper's, with the tags compared ------
-        depth = self.latency + 1
-        stages = [Signal(update, name=f"stage{j}") for j in range(1, self.latency + 1)]
-        stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, self.latency + 1)]
-        stage_sel = [Signal(depth, name=f"stage{j}_sel") for j in range(1, self.latency + 1)]
+        # (a stage more than the table's latency: the row and its tag's compare registered before
+        # the update uses them, so the bypass covers the last latency + 2 updates)
+        n_stages = self.latency + 1
+        depth = n_stages + 1
+        stages = [Signal(update, name=f"stage{j}") for j in range(1, n_stages + 1)]
+        stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, n_stages + 1)]
+        stage_sel = [Signal(depth, name=f"stage{j}_sel") for j in range(1, n_stages + 1)]
         results = [Signal(self.row, name=f"result{j}") for j in range(1, depth + 1)]
         result_keys = [Signal(key_width, name=f"result{j}_key") for j in range(1, depth + 1)]
         result_valid = [Signal(name=f"result{j}_valid") for j in range(1, depth + 1)]
-        older = [(stage_valid[j], stages[j].key) for j in range(self.latency)] + [(result_valid[0], result_keys[0])]
+        older = [(stage_valid[j], stages[j].key) for j in range(n_stages)] + [(result_valid[0], result_keys[0])]
         matches = [valid & (key == issue.key) for valid, key in older]
         youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
         m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[0].eq(youngest)]
-        for j in range(1, self.latency):
+        for j in range(1, n_stages):
             m.d.sync += [stage_valid[j].eq(stage_valid[j - 1] & ~miss), stages[j].eq(stages[j - 1]),
                          stage_sel[j].eq(stage_sel[j - 1])]
 
+        # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right)
+        line, tag_match = Signal(self.line), Signal()
+        arriving = stages[n_stages - 2]        # (its row is on the table's output now)
+        m.d.sync += [line.eq(table.read.data),
+                     tag_match.eq(table.read.data.valid & (table.read.data.tag == tag_of(arriving.key)))]
         here, sel = stages[-1], stage_sel[-1]
         m.d.comb += here_valid.eq(stage_valid[-1])
-        line = Signal(self.line)
-        m.d.comb += line.eq(table.read.data)
-        # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right)
-        m.d.comb += [hit.eq(sel.any() | (line.valid & (line.tag == tag_of(here.key)))), miss.eq(here_valid & ~hit)]
+        m.d.comb += [hit.eq(sel.any() | tag_match), miss.eq(here_valid & ~hit)]
         old = Signal(self.row)
         m.d.comb += old.eq(Mux(sel.any(), 0, line.data))
         for j in range(depth):
@@ -544,18 +562,24 @@ class CachedPositionKeeper(PositionKeeper):
             m.d.sync += [results[j].eq(results[j - 1]), result_keys[j].eq(result_keys[j - 1]),
                          result_valid[j].eq(result_valid[j - 1])]
         # (the results before a miss are in the cache by the time it is filled: the stall, LOOK to
-        # FILL, is longer than the bypass's ``latency`` + 1 cycles, so none is taken after it)
+        # FILL, is longer than the bypass's ``latency`` + 2 cycles, so none is taken after it)
         m.d.sync += head.eq(head + retire)
 
         # -- a miss: the row read again, its entry written back when dirty, the wanted one fetched -
+        # (the port's valids are registers: ``evicting`` and ``fetching``, set as the states are entered)
         wanted = Signal(key_width)
         victim = Signal(self.line)
         fetched = Signal(self.row)
         looking = Signal()
         wait = Signal(range(self.latency + 1))
         fill = Signal()
+        evicting, fetching = Signal(), Signal()
         with m.If(miss):
             m.d.sync += [wanted.eq(here.key), stalled.eq(1), self.misses.eq(self.misses + 1)]
+        m.d.comb += [port.read.valid.eq(fetching), port.read.payload.eq(wanted)]
+        with m.If(~zeroing):
+            m.d.comb += [port.write.valid.eq(evicting), port.write.payload.index.eq(victim.tag),
+                         port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
         with m.FSM():
             with m.State("RUN"):
                 with m.If(miss):
@@ -568,20 +592,22 @@ class CachedPositionKeeper(PositionKeeper):
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == 0):
                     m.d.sync += victim.eq(table.read.data)
-                    m.next = "EVICT"
-            with m.State("EVICT"):             # (once the last miss's write-back is acknowledged)
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):             # (until the last miss's write-back is acknowledged)
                 with m.If(port.writes_in_flight == 0):
                     with m.If(victim.valid & victim.dirty):
-                        m.d.comb += [port.write.valid.eq(1), port.write.payload.index.eq(
-                                         victim.tag),
-                                     port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
-                        with m.If(port.write.ready):
-                            m.next = "FETCH"
+                        m.d.sync += evicting.eq(1)
+                        m.next = "EVICT"
                     with m.Else():
+                        m.d.sync += fetching.eq(1)
                         m.next = "FETCH"
+            with m.State("EVICT"):
+                with m.If(port.write.ready):
+                    m.d.sync += [evicting.eq(0), fetching.eq(1)]
+                    m.next = "FETCH"
             with m.State("FETCH"):             # (the victim's write-back may be in flight: another entry)
-                m.d.comb += [port.read.valid.eq(1), port.read.payload.eq(wanted)]
                 with m.If(port.read.ready):
+                    m.d.sync += fetching.eq(0)
                     m.next = "ARRIVE"
             with m.State("ARRIVE"):
                 with m.If(port.data.valid):
