@@ -162,10 +162,11 @@ class HbmShare(wiring.Component):
     * ``clients[i]``: a master's bus, as ``HbmWordPort.bus``. A request is taken into a queue of
       the share's (``RegisteredFifo``: AR alone; AW and W together, a client's write taken only
       with both offered, as ``HbmWordPort`` offers them), and goes on to ``bus`` from the queue's
-      registers, a few cycles later. When both clients offer, they take turns (the one not taken
-      last goes first).
-    * Timing: a client's ready is one LUT of registers (the queue's registered room, the clients'
-      valid registers and whose turn it is): no path from ``bus`` into a client's handshake.
+      registers, a few cycles later. Whose turn it is is a register, chosen from the cycle
+      before's offers: the one offering, and when both offer, the one not taken last. A client
+      whose turn it is not waits (a cycle at least when the other stops offering).
+    * Timing: a client's ready is a LUT of two registers (the queue's registered room and whose
+      turn it is): no path from ``bus`` or the other client into a client's handshake.
     * Responses: AXI returns the reads of one id in order and the writes' B in order, so each
       channel's owners wait in a FIFO of ``depth`` entries, which must be at least the requests the
       two clients keep in flight together (their ports' depths: a port counts a request in flight
@@ -197,22 +198,28 @@ class HbmShare(wiring.Component):
         m.submodules.reads = reads = RegisteredFifo(aw, 4)
         m.submodules.writes = writes = RegisteredFifo(aw + dw + dw // 8, 4)
 
-        def pick(offers, last):
-            """(first, second) taken: the first offer when alone or when the second went last."""
-            first = offers[0] & (~offers[1] | last)
-            return first, offers[1] & ~first
-
         # -- AR: into the queue, then on to the bus -------------------------------------------
-        ar_last = Signal()                     # 1: client 1 was taken last
-        ar_take = pick([c.arvalid for c in clients], ar_last)
+        # (whose turn it is, a register chosen from the valids of the cycle before -- the one not
+        # taken last when both offer --, so that a client's ready is a LUT of registers)
+        def turns(offers, taken_second):
+            """The register of whose turn it is (1: the second client's)."""
+            turn, last = Signal(), Signal()
+            with m.If(taken_second[0]):
+                m.d.sync += last.eq(taken_second[1])
+            m.d.sync += turn.eq(Mux(offers[0] & offers[1], ~Mux(taken_second[0], taken_second[1], last),
+                                    offers[1]))
+            return turn
+
+        ar_offers = [c.arvalid for c in clients]
+        ar_turn = Signal()
+        ar_take = (reads.w.ready & ~ar_turn, reads.w.ready & ar_turn)
         for c, take in zip(clients, ar_take, strict=True):
-            m.d.comb += c.arready.eq(reads.w.ready & take)
-        ar_taken = reads.w.ready & (ar_take[0] | ar_take[1])
-        with m.If(ar_taken):
-            m.d.sync += ar_last.eq(ar_take[1])
-        m.d.sync += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_take[1])]
+            m.d.comb += c.arready.eq(take)
+        ar_taken = Mux(ar_turn, ar_offers[1], ar_offers[0]) & reads.w.ready
+        m.d.comb += ar_turn.eq(turns(ar_offers, (ar_taken, ar_turn)))
+        m.d.sync += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_turn)]
         m.d.comb += [reads.w.valid.eq(ar_taken),
-                     reads.w.payload.eq(Mux(ar_take[1], clients[1].araddr, clients[0].araddr)),
+                     reads.w.payload.eq(Mux(ar_turn, clients[1].araddr, clients[0].araddr)),
                      bus.arvalid.eq(reads.r.valid), bus.araddr.eq(reads.r.payload), reads.r.ready.eq(bus.arready),
                      bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(clients[0].arsize), bus.arburst.eq(1)]
 
@@ -224,17 +231,17 @@ class HbmShare(wiring.Component):
         m.d.comb += [bus.rready.eq(read_owners.r_rdy), read_owners.r_en.eq(bus.rvalid & bus.rready)]
 
         # -- AW and W together: into the queue, then each on to its channel ---------------------
-        w_last = Signal()
-        w_take = pick([c.awvalid & c.wvalid for c in clients], w_last)
+        w_offers = [c.awvalid & c.wvalid for c in clients]
+        w_turn = Signal()
+        w_take = (writes.w.ready & ~w_turn, writes.w.ready & w_turn)
         for c, take in zip(clients, w_take, strict=True):
-            m.d.comb += [c.awready.eq(writes.w.ready & take), c.wready.eq(writes.w.ready & take)]
-        w_taken = writes.w.ready & (w_take[0] | w_take[1])
-        with m.If(w_taken):
-            m.d.sync += w_last.eq(w_take[1])
-        chosen = Mux(w_take[1], Cat(clients[1].awaddr, clients[1].wdata, clients[1].wstrb),
+            m.d.comb += [c.awready.eq(take), c.wready.eq(take)]
+        w_taken = Mux(w_turn, w_offers[1], w_offers[0]) & writes.w.ready
+        m.d.comb += w_turn.eq(turns(w_offers, (w_taken, w_turn)))
+        chosen = Mux(w_turn, Cat(clients[1].awaddr, clients[1].wdata, clients[1].wstrb),
                      Cat(clients[0].awaddr, clients[0].wdata, clients[0].wstrb))
         m.d.comb += [writes.w.valid.eq(w_taken), writes.w.payload.eq(chosen)]
-        m.d.sync += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_take[1])]
+        m.d.sync += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_turn)]
         aw_sent, w_sent = Signal(), Signal()   # (the front write's AW or W already taken by the bus)
         front = writes.r.payload
         m.d.comb += [bus.awvalid.eq(writes.r.valid & ~aw_sent), bus.wvalid.eq(writes.r.valid & ~w_sent),

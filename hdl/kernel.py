@@ -11,7 +11,8 @@ Contract
 * ``m_axi_hbm`` (a deep-book kernel: its profile's window smaller than its range): the engine's
   AXI4 master for the depth (``PipelinedEngine.depth_bus``, 256-bit single-beat reads and writes),
   its region from ``DEPTH_BUF`` (``fpgax.hdl.depth_store.depth_bytes`` bytes, set before the first
-  call and kept: the depth is the book's, across calls). The register map's ``deep`` registers
+  call and kept: the depth is the book's, across calls) -- on the u280 the position table too,
+  after the depth's tables (``config.positions_in_hbm``). The register map's ``deep`` registers
   (``DEPTH_BUF``, ``WINDOW``) are this kernel's only; other kernels are built without them.
 * A call (``ap_start``) feeds ``CMD_COUNT`` commands to the engine, in order, and writes every
   event they produce. The engine is not reset between calls: the books persist.

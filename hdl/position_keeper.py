@@ -154,27 +154,31 @@ class PositionKeeper(wiring.Component):
         ev, cmd = self.event, self.command
         event_written, command_taken = self.event_written, self.command_taken
         inputs = []
+        ack = Signal()
         if registered:
             ev, cmd = Signal.like(self.event, name="event_r"), Signal.like(self.command, name="command_r")
             event_written, command_taken = Signal(name="event_written_r"), Signal(name="command_taken_r")
             m.d.sync += [ev.eq(self.event), cmd.eq(self.command), event_written.eq(self.event_written),
-                         command_taken.eq(self.command_taken)]
+                         command_taken.eq(self.command_taken),
+                         # (the acknowledgement's test before the register: a few LUTs of the writer's)
+                         ack.eq(self.event_written & acknowledges(self.event))]
             inputs = [event_written]
+        else:
+            m.d.comb += ack.eq(event_written & acknowledges(ev))
         key_width = self.symbol_bits + self.account_bits
         delta = signed(34)                 # a quantity, its negation, or leaves - qty
 
         # -- the commands' bits, waiting for their acknowledgements (at most a few in flight) ----
         pending_bits = Signal(4)
         pending = Signal(range(5))
-        ack = Signal()
-        m.d.comb += ack.eq(event_written & acknowledges(ev))
         counts = pending_bits[0]           # the oldest command's
         push = command_taken
         bit = counts_open(cmd.opcode, cmd.ord_type, cmd.tif)
         after_pop = Mux(ack, pending_bits >> 1, pending_bits)
-        fill_at = Signal(range(5))
-        m.d.comb += fill_at.eq(Mux(ack, pending - 1, pending))
-        m.d.sync += pending_bits.eq(Cat(*(Mux(push & (fill_at == i), bit, after_pop[i]) for i in range(4))))
+        # (the place the command's bit goes: ``pending``, or one lower with an acknowledgement --
+        # per place a LUT of the count and ``ack``, not a subtraction and a compare)
+        fill_here = [Mux(ack, pending == i + 1, pending == i) for i in range(4)]
+        m.d.sync += pending_bits.eq(Cat(*(Mux(push & fill_here[i], bit, after_pop[i]) for i in range(4))))
         m.d.sync += pending.eq(pending + push - ack)
         if self.checks:
             m.d.sync += [Assert(~ack | (pending != 0), "PositionKeeper: an acknowledgement with no command"),
@@ -479,8 +483,9 @@ class CachedPositionKeeper(PositionKeeper):
                     m.d.sync += zeroing.eq(0)
         with m.Elif(settling & port.idle):
             m.d.sync += settling.eq(0)
-        resetting = Signal()
-        m.d.comb += [resetting.eq(clearing | settling), self.ready.eq(~resetting)]
+        resetting = Signal(init=1)             # (a register: a cycle after both walks are done)
+        m.d.sync += resetting.eq(clearing | settling)
+        m.d.comb += self.ready.eq(~resetting)
 
         # -- the reorder buffer: updates decoded (or a query) in, issued, retired in order ---------
         n = REORDER_DEPTH
@@ -515,9 +520,11 @@ class CachedPositionKeeper(PositionKeeper):
 
         # -- issue: the next update not issued, one a cycle; after a miss again from the missing one
         issue = Signal(update)
+        issue_row = Signal(ib)                 # (its cache row, registered with it: the read's address)
         miss, hit = Signal(), Signal()
         can_issue = (issue_at != tail) & ~stalled
-        m.d.sync += [issue.eq(rob[issue_at[:count_bits - 1]]), issue_valid.eq(can_issue & ~miss)]
+        next_issue = rob[issue_at[:count_bits - 1]]
+        m.d.sync += [issue.eq(next_issue), issue_row.eq(row_of(next_issue.key)), issue_valid.eq(can_issue & ~miss)]
         with m.If(miss):
             m.d.sync += issue_at.eq(head)
         with m.Elif(can_issue):
@@ -531,36 +538,49 @@ class CachedPositionKeeper(PositionKeeper):
         stages = [Signal(update, name=f"stage{j}") for j in range(1, n_stages + 1)]
         stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, n_stages + 1)]
         stage_sel = [Signal(depth, name=f"stage{j}_sel") for j in range(1, n_stages + 1)]
+        stage_rows = [Signal(ib, name=f"stage{j}_row") for j in range(1, n_stages + 1)]
         results = [Signal(self.row, name=f"result{j}") for j in range(1, depth + 1)]
         result_keys = [Signal(key_width, name=f"result{j}_key") for j in range(1, depth + 1)]
+        result_rows = [Signal(ib, name=f"result{j}_row") for j in range(1, depth + 1)]
         result_valid = [Signal(name=f"result{j}_valid") for j in range(1, depth + 1)]
-        older = [(stage_valid[j], stages[j].key) for j in range(n_stages)] + [(result_valid[0], result_keys[0])]
-        matches = [valid & (key == issue.key) for valid, key in older]
+        # (the bypass compares rows, not keys: an update that hits shares its row only with the
+        # updates in flight of its own entry -- a row's tag changes only by a fill, with nothing in
+        # flight, and an update whose row held another entry misses, and so do all after it)
+        older = [(stage_valid[j], stage_rows[j]) for j in range(n_stages)] + [(result_valid[0], result_rows[0])]
+        matches = [valid & (row == issue_row) for valid, row in older]
         youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
-        m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[0].eq(youngest)]
+        m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[0].eq(youngest),
+                     stage_rows[0].eq(issue_row)]
         for j in range(1, n_stages):
             m.d.sync += [stage_valid[j].eq(stage_valid[j - 1] & ~miss), stages[j].eq(stages[j - 1]),
-                         stage_sel[j].eq(stage_sel[j - 1])]
+                         stage_sel[j].eq(stage_sel[j - 1]), stage_rows[j].eq(stage_rows[j - 1])]
 
-        # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right)
-        line, tag_match = Signal(self.line), Signal()
-        arriving = stages[n_stages - 2]        # (its row is on the table's output now)
-        m.d.sync += [line.eq(table.read.data),
-                     tag_match.eq(table.read.data.valid & (table.read.data.tag == tag_of(arriving.key)))]
+        # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right;
+        # and an update whose row holds its entry hits whatever the bypass gives it)
+        tag_match = Signal()
+        arriving, arriving_sel = stages[n_stages - 2], stage_sel[n_stages - 2]   # (its row on the table's output)
+        m.d.sync += tag_match.eq(table.read.data.valid & (table.read.data.tag == tag_of(arriving.key)))
+        # the row before the update, chosen a cycle early among all but the youngest candidate (the
+        # results then one place younger) and the table's row; the youngest's is chosen with it
+        early = Signal(self.row)
+        m.d.comb += early.eq(Mux(arriving_sel[1:].any(), 0, table.read.data.data))
+        for j in range(1, depth):
+            with m.If(arriving_sel[j]):
+                m.d.comb += early.eq(results[j - 1])
+        pre_old = Signal(self.row)
+        m.d.sync += pre_old.eq(early)
         here, sel = stages[-1], stage_sel[-1]
         m.d.comb += here_valid.eq(stage_valid[-1])
-        m.d.comb += [hit.eq(sel.any() | tag_match), miss.eq(here_valid & ~hit)]
+        m.d.comb += [hit.eq(tag_match), miss.eq(here_valid & ~hit)]
         old = Signal(self.row)
-        m.d.comb += old.eq(Mux(sel.any(), 0, line.data))
-        for j in range(depth):
-            with m.If(sel[j]):
-                m.d.comb += old.eq(results[j])
+        m.d.comb += old.eq(Mux(sel[0], results[0], pre_old))
         new = self._apply(m, here, old)
         retire = here_valid & hit
-        m.d.sync += [results[0].eq(new), result_keys[0].eq(here.key), result_valid[0].eq(retire)]
+        m.d.sync += [results[0].eq(new), result_keys[0].eq(here.key), result_rows[0].eq(stage_rows[-1]),
+                     result_valid[0].eq(retire)]
         for j in range(1, depth):
             m.d.sync += [results[j].eq(results[j - 1]), result_keys[j].eq(result_keys[j - 1]),
-                         result_valid[j].eq(result_valid[j - 1])]
+                         result_rows[j].eq(result_rows[j - 1]), result_valid[j].eq(result_valid[j - 1])]
         # (the results before a miss are in the cache by the time it is filled: the stall, LOOK to
         # FILL, is longer than the bypass's ``latency`` + 2 cycles, so none is taken after it)
         m.d.sync += head.eq(head + retire)
@@ -574,15 +594,19 @@ class CachedPositionKeeper(PositionKeeper):
         wait = Signal(range(self.latency + 1))
         fill = Signal()
         evicting, fetching = Signal(), Signal()
+        missed = Signal()                      # (the miss, registered: the state machine's input)
+        m.d.sync += missed.eq(miss)
         with m.If(miss):
-            m.d.sync += [wanted.eq(here.key), stalled.eq(1), self.misses.eq(self.misses + 1)]
+            m.d.sync += [wanted.eq(here.key), stalled.eq(1)]
+        with m.If(missed):
+            m.d.sync += self.misses.eq(self.misses + 1)
         m.d.comb += [port.read.valid.eq(fetching), port.read.payload.eq(wanted)]
         with m.If(~zeroing):
             m.d.comb += [port.write.valid.eq(evicting), port.write.payload.index.eq(victim.tag),
                          port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
         with m.FSM():
             with m.State("RUN"):
-                with m.If(miss):
+                with m.If(missed):
                     m.next = "LOOK"
             with m.State("LOOK"):              # (every update before the miss has landed: read the row)
                 m.d.comb += looking.eq(1)
@@ -619,7 +643,7 @@ class CachedPositionKeeper(PositionKeeper):
                 m.next = "RUN"
 
         m.d.comb += [table.read.en.eq(issue_valid | looking),
-                     table.read.addr.eq(Mux(looking, row_of(wanted), row_of(issue.key)))]
+                     table.read.addr.eq(Mux(looking, row_of(wanted), issue_row))]
         written = Signal(self.line)
         m.d.comb += [written.data.eq(results[0]), written.tag.eq(tag_of(result_keys[0])), written.valid.eq(1),
                      written.dirty.eq(1)]
@@ -629,7 +653,7 @@ class CachedPositionKeeper(PositionKeeper):
             m.d.comb += [table.write.en.eq(1), table.write.addr.eq(row_of(wanted)),
                          table.write.data.eq(Cat(fetched.as_value(), tag_of(wanted), Const(1, 1), Const(0, 1)))]
         with m.Else():
-            m.d.comb += [table.write.en.eq(result_valid[0]), table.write.addr.eq(row_of(result_keys[0])),
+            m.d.comb += [table.write.en.eq(result_valid[0]), table.write.addr.eq(result_rows[0]),
                          table.write.data.eq(written)]
 
         # -- drained, and the query's answer --------------------------------------------------------

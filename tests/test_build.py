@@ -216,7 +216,7 @@ def test_the_estimate_section_lists_the_starts_over_the_limit_or_says_none(tmp_p
 
 def test_the_hbm_report_counts_the_u280_depth_and_the_bandwidth_it_needs(tmp_path):
     """A deep kernel's HBM: the tables' bytes, worked out here from the layout docs/deep-book.md
-    gives, and the position table's after them (docs/order-types.md), and the bandwidth from the bytes a command ``fpgax bench window`` counted at the profile's
+    gives, and the bandwidth from the bytes a command ``fpgax bench window`` counted at the profile's
     window, or a reason when there is no such count."""
     import json
 
@@ -227,12 +227,8 @@ def test_the_hbm_report_counts_the_u280_depth_and_the_bandwidth_it_needs(tmp_pat
     # a level row is two 18-bit slots, 5 bytes, six to a 32-byte word: 16,667 row words a book side
     # at 100,000 levels, and 391 occupancy words (256 levels a word); 10,000 book sides
     tables = 10_000 * (16_667 + 391) * 32
-    # then, from the next 4 KiB, the position table: 1,024 accounts x 8,192 symbol numbers of 32 bytes
-    positions = 1024 * 8192 * 32
     report = hbm_report(config, tmp_path / "missing.json")
-    assert report["position_table_bytes"] == positions == 256 * 2**20
-    assert report["bytes"] == -(-tables // 4096) * 4096 + positions == 5_726_998_528
-    tables = report["bytes"]
+    assert report["bytes"] == tables == 5_458_560_000
     assert report["banks"] == "HBM[1:31]" and report["banks_bytes"] == 31 * 256 * 2**20
     assert report["percent_of_banks"] == round(100 * tables / (31 * 2**28), 2)
     assert report["bandwidth"] is None and "make window-report" in report["bandwidth_missing"]

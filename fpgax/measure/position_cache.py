@@ -7,8 +7,8 @@ against a position limit and every POSITION (the engine asks before it decides; 
 every NEW and REPLACE of a limited account, a few more than the engine asks for: those its earlier
 checks reject do not ask). Each goes to the
 row ``cache_row`` gives; a row holds one entry (direct-mapped). A *miss* fetches the entry from
-HBM; when the row held another entry that was written since it came (*dirty*), that entry goes back
-to HBM first. Both cost the keeper a HBM round trip each while its queue holds the engine back
+HBM; when the row held another entry that was written since it came (*dirty*; a query's row is
+written back as it was, which counts), that entry goes back to HBM first. Both cost the keeper a HBM round trip each while its queue holds the engine back
 (docs/order-types.md); these counts, not cycles, are what this reports: the cycles are ``fpgax bench
 rtl``'s, on a profile small enough to simulate.
 """
@@ -52,7 +52,7 @@ def cache_costs(commands, config: EngineConfig, rows: int, progress=None) -> dic
             limited and cmd.opcode in (p.Opcode.NEW, p.Opcode.REPLACE))
         if asks:
             checked += 1
-            access(cmd.account, cmd.symbol, False)
+            access(cmd.account, cmd.symbol, True)    # (the keeper writes a query's row back as it was: written)
         events = model.apply(cmd)
         updates, exempt = order_updates(events, bool(counts_open(cmd.opcode, cmd.ord_type, cmd.tif)), exempt)
         for account, symbol, _side, _net, _open in updates:
