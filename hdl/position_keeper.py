@@ -402,6 +402,8 @@ class CachedPositionKeeper(PositionKeeper):
       ``misses`` counts them.
     * A query goes through the pipeline as an update that changes nothing, behind every event
       written before it: its row is fetched when it misses, and its result is the answer.
+    * ``drained`` says every event is in the table, the cache included; the last miss's write-back
+      may still be in flight then (``port.idle`` says when it is not).
     * Reset: the cache's rows are made invalid (``cache_rows`` cycles) and every entry's row in
       HBM is written zero (``entries`` writes, one a cycle when HBM keeps up: 8M, about 28 ms at
       300 MHz on the u280); ``ready`` once every write is acknowledged. Events queue meanwhile.
