@@ -5,12 +5,13 @@ The keeper's accesses are the updates its rules make (``order_updates``: an ACCE
 REPLACED, a FILL's two accounts, a CANCELED) and a read of the entry for every command checked
 against a position limit and every POSITION (the engine asks before it decides; counted here for
 every NEW and REPLACE of a limited account, a few more than the engine asks for: those its earlier
-checks reject do not ask). Each goes to the
-row ``cache_row`` gives; a row holds one entry (direct-mapped). A *miss* fetches the entry from
-HBM; when the row held another entry that was written since it came (*dirty*; a query's row is
-written back as it was, which counts), that entry goes back to HBM first. Both cost the keeper a HBM round trip each while its queue holds the engine back
-(docs/order-types.md); these counts, not cycles, are what this reports: the cycles are ``fpgax bench
-rtl``'s, on a profile small enough to simulate.
+checks reject do not ask). Each goes to the row ``cache_row`` gives; a row holds one entry
+(direct-mapped). A *miss* fetches the entry from HBM; when the row held another entry that was
+written since it came (*dirty*; a query's row is written back as it was, which counts), that entry
+goes back to HBM too. A miss stops the keeper for about a HBM round trip while its queue holds the
+engine back (docs/order-types.md). These are counts, not cycles: the cycles are the RTL's
+(``fpgax compare FLOW --profile deep --set window=128 --set position_cache=ROWS``, on a table small
+enough to simulate, whose HBM traffic equals these counts).
 """
 
 from __future__ import annotations
