@@ -178,7 +178,13 @@ class EngineConfig:
         return replace(self, **changes)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields (without ``position_cache`` when it is None, its default: the dict of every
+        configuration that does not set it -- the manifests', the estimates' and the build keys' --
+        is as it was before the field)."""
+        fields = asdict(self)
+        if fields["position_cache"] is None:
+            del fields["position_cache"]
+        return fields
 
 
 #: The deep book's scale (the deep-book issue, docs/deep-book.md): symbols and price levels a book
