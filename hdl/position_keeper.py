@@ -121,6 +121,22 @@ def order_updates(events, counts: bool, exempt: tuple[bool, int]):
     return updates, exempt
 
 
+def keeper_ports(config: EngineConfig, row) -> dict:
+    """The ports every keeper has (the contract above)."""
+    return {
+        "command_taken": In(1),
+        "command": In(CommandLayout),
+        "event_written": In(1),
+        "event": In(EventLayout),
+        "room": Out(1),
+        "room_next": Out(1),
+        "query": In(stream.Signature(query_layout(config))),
+        "answer": Out(stream.Signature(row)),
+        "ready": Out(1),
+        "drained": Out(1),
+    }
+
+
 class PositionKeeper(wiring.Component):
     def __init__(self, config: EngineConfig, latency: int | None = None, checks: bool = False):
         self.config = config
@@ -131,18 +147,7 @@ class PositionKeeper(wiring.Component):
         self.row = position_layout(config)
         self.table = PipelinedRam(shape=self.row, depth=self.entries, latency=latency)
         self.latency = self.table.latency
-        super().__init__({
-            "command_taken": In(1),
-            "command": In(CommandLayout),
-            "event_written": In(1),
-            "event": In(EventLayout),
-            "room": Out(1),
-            "room_next": Out(1),
-            "query": In(stream.Signature(query_layout(config))),
-            "answer": Out(stream.Signature(self.row)),
-            "ready": Out(1),
-            "drained": Out(1),
-        })
+        super().__init__(keeper_ports(config, self.row))
 
     def _updates(self, m, go, registered: bool = False):
         """The commands' bits, the events decoded into records, their queue and the front record:
@@ -429,17 +434,7 @@ class CachedPositionKeeper(PositionKeeper):
         self.table = PipelinedRam(shape=self.line, depth=cache_rows, latency=latency)
         self.latency = self.table.latency
         self.port = HbmWordPort(key_width, depth=port_depth)
-        wiring.Component.__init__(self, {
-            "command_taken": In(1),
-            "command": In(CommandLayout),
-            "event_written": In(1),
-            "event": In(EventLayout),
-            "room": Out(1),
-            "room_next": Out(1),
-            "query": In(stream.Signature(query_layout(self.config))),
-            "answer": Out(stream.Signature(self.row)),
-            "ready": Out(1),
-            "drained": Out(1),
+        wiring.Component.__init__(self, keeper_ports(config, self.row) | {
             "bus": Out(Axi4Signature(64, HBM_DATA_WIDTH)),
             "base": In(64),
             "misses": Out(32),

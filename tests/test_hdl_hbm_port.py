@@ -28,6 +28,20 @@ def run(port, memory, script):
     simulate_beside(port, memory, user)
 
 
+async def write_word(ctx, port, index, word, strobe=ALL_BYTES):
+    """Offer one write and wait until the port takes it (a hung port fails after ``PATIENCE``)."""
+    ctx.set(port.write.valid, 1)
+    ctx.set(port.write.payload, {"index": index, "word": word, "strobe": strobe})
+    for _ in range(PATIENCE):
+        if ctx.get(port.write.ready):
+            break
+        await ctx.tick()
+    else:
+        raise AssertionError("the port never took a write")
+    await ctx.tick()
+    ctx.set(port.write.valid, 0)
+
+
 async def read_all(ctx, port, indexes, rng, gaps=0.3, hold=0.05):
     """Offer the reads (with random gaps) and take the words (``data`` held off in random bursts);
     return the words in the order they came, and the most reads seen in flight."""
@@ -85,17 +99,8 @@ def test_writes_land_on_their_strobed_bytes_and_read_back_once_acknowledged():
         for _ in range(150):
             index, word = rng.randrange(256), rng.getrandbits(256)
             strobe = ALL_BYTES if rng.random() < 0.5 else rng.getrandbits(WORD)
-            ctx.set(port.write.valid, 1)
-            ctx.set(port.write.payload, {"index": index, "word": word, "strobe": strobe})
-            for _ in range(PATIENCE):
-                if ctx.get(port.write.ready):
-                    break
-                await ctx.tick()
-            else:
-                raise AssertionError("the port never took a write")
-            await ctx.tick()
+            await write_word(ctx, port, index, word, strobe)
             expected[index] = merged(expected.get(index, 0), word, strobe)
-            ctx.set(port.write.valid, 0)
             if rng.random() < 0.3:
                 await ctx.tick()
         for _ in range(PATIENCE):
@@ -165,17 +170,8 @@ def test_two_ports_share_one_master_and_each_gets_its_own_words(seed):
         expected = {}
         for _ in range(writes):
             index, word = rng.randrange(128), rng.getrandbits(256)
-            ctx.set(port.write.valid, 1)
-            ctx.set(port.write.payload, {"index": index, "word": word, "strobe": ALL_BYTES})
-            for _ in range(PATIENCE):
-                if ctx.get(port.write.ready):
-                    break
-                await ctx.tick()
-            else:
-                raise AssertionError("the port never took a write")
-            await ctx.tick()
+            await write_word(ctx, port, index, word)
             expected[index] = word
-            ctx.set(port.write.valid, 0)
         for _ in range(PATIENCE):
             if not ctx.get(port.writes_in_flight):
                 break
