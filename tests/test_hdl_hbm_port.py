@@ -42,6 +42,15 @@ async def write_word(ctx, port, index, word, strobe=ALL_BYTES):
     ctx.set(port.write.valid, 0)
 
 
+async def until_acknowledged(ctx, port):
+    """Wait until every write the port took has its B (a lost one fails after ``PATIENCE``)."""
+    for _ in range(PATIENCE):
+        if not ctx.get(port.writes_in_flight):
+            return
+        await ctx.tick()
+    raise AssertionError("writes never acknowledged")
+
+
 async def read_all(ctx, port, indexes, rng, gaps=0.3, hold=0.05):
     """Offer the reads (with random gaps) and take the words (``data`` held off in random bursts);
     return the words in the order they came, and the most reads seen in flight."""
@@ -103,12 +112,7 @@ def test_writes_land_on_their_strobed_bytes_and_read_back_once_acknowledged():
             expected[index] = merged(expected.get(index, 0), word, strobe)
             if rng.random() < 0.3:
                 await ctx.tick()
-        for _ in range(PATIENCE):
-            if not ctx.get(port.writes_in_flight):
-                break
-            await ctx.tick()
-        else:
-            raise AssertionError("writes never acknowledged")
+        await until_acknowledged(ctx, port)
         indexes = sorted(expected)
         got, _ = await read_all(ctx, port, indexes, rng)
         assert got == [expected[i] for i in indexes]
@@ -172,12 +176,7 @@ def test_two_ports_share_one_master_and_each_gets_its_own_words(seed):
             index, word = rng.randrange(128), rng.getrandbits(256)
             await write_word(ctx, port, index, word)
             expected[index] = word
-        for _ in range(PATIENCE):
-            if not ctx.get(port.writes_in_flight):
-                break
-            await ctx.tick()
-        else:
-            raise AssertionError("writes never acknowledged")
+        await until_acknowledged(ctx, port)
         indexes = [rng.choice(sorted(expected)) for _ in range(100)]
         got, _ = await read_all(ctx, port, indexes, rng)
         assert got == [expected[i] for i in indexes]
