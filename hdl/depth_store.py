@@ -193,12 +193,18 @@ def position_table_offset(config) -> int:
     return -(-depth_tables_bytes(config) // 4096) * 4096
 
 
+def position_table_bytes(config) -> int:
+    """HBM bytes of a position table in HBM (``config.positions_in_hbm``): a word per (account,
+    symbol) entry; 0 where the table is on chip or there is none."""
+    return config.position_entries * WORD_BYTES if config.positions_in_hbm else 0
+
+
 def depth_bytes(config) -> int:
     """HBM bytes a deep-book engine's region takes from its base (``DEPTH_BUF``): the depth tables
     and, where the position table is in HBM (``config.positions_in_hbm``), a 32-byte row per
     (account, symbol) entry after them."""
     if config.positions_in_hbm:
-        return position_table_offset(config) + config.position_entries * WORD_BYTES
+        return position_table_offset(config) + position_table_bytes(config)
     return depth_tables_bytes(config)
 
 

@@ -193,9 +193,8 @@ class PositionKeeper(wiring.Component):
         exempt, exempt_id = Signal(), Signal(32)
         is_type = {t: ev.type == t for t in p.EventType}
         now_exempt = Mux(ack, is_type[p.EventType.ACCEPTED] & ~counts, exempt)
-        now_id = Mux(ack, ev.order_id, exempt_id)
         with m.If(ack):
-            m.d.sync += [exempt.eq(now_exempt), exempt_id.eq(now_id)]
+            m.d.sync += [exempt.eq(now_exempt), exempt_id.eq(ev.order_id)]
 
         # -- an event's updates, registered: a record for the queue ------------------------------
         record = data.StructLayout({
@@ -207,7 +206,7 @@ class PositionKeeper(wiring.Component):
         accepted_counts = is_type[p.EventType.ACCEPTED] & ack & counts
         replaced = is_type[p.EventType.REPLACED]
         canceled = is_type[p.EventType.CANCELED]
-        same_order = ack | (ev.order_id == exempt_id)      # (the order the exemption is of: now_id's)
+        same_order = ack | (ev.order_id == exempt_id)      # (the order the exemption is of, after this event)
         written = event_written
         if registered:        # (the verdicts registered first: the id's compare is not before the subtraction)
             stage = {"fill": fill, "accepted_counts": accepted_counts, "replaced": replaced, "canceled": canceled,

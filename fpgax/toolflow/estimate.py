@@ -366,14 +366,14 @@ def hbm_report(config: EngineConfig, window_report: Path | None = None) -> dict:
     on the GOOG day at the profile's window (``window_report``, docs/perf/window-goog.json) at the
     engine's commands/s (``engine_rate``), each with where it comes from -- or, without that report
     or at another window, why there is no figure."""
-    from fpgax.hdl.depth_store import depth_bytes
+    from fpgax.hdl.depth_store import depth_bytes, position_table_bytes
     from fpgax.hdl.hbm_port import HBM_DATA_WIDTH
     from fpgax.toolflow.build import DEPTH_BANKS, DEPTH_CHANNELS
     from fpgax.toolflow.clock import KERNEL_CLOCK_MHZ, engine_rate
 
     channels = DEPTH_CHANNELS[1] - DEPTH_CHANNELS[0] + 1
     used = depth_bytes(config)
-    position_bytes = config.position_entries * HBM_DATA_WIDTH // 8 if config.positions_in_hbm else 0
+    position_bytes = position_table_bytes(config)
     report = {"bytes": used, "gb": round(used / 1e9, 3), "position_table_bytes": position_bytes,
               "banks": DEPTH_BANKS,
               "banks_bytes": channels * HBM_CHANNEL_BYTES,
