@@ -53,7 +53,7 @@ def test_the_lines_run_in_order(tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         assert code == 0, f"`{line}` exited {code}:\n{err[-2000:]}"
     for made in ("flow.bin", "day.jnl", "compare.json", "fok.jsonl", "cycles.json", "nasdaq.bin", "lat.json",
-                 "aapl.csv", "feed.pcap", "itch50.lua", "build/tiny/fpgax_kernel.v"):
+                 "aapl.csv", "feed.pcap", "itch50.lua", "build/tiny/fpgax_kernel.v", "pc.json"):
         assert (tmp_path / made).exists(), f"{made} was not made"
 
 
