@@ -653,3 +653,9 @@ def wide_mux(m, inputs: list, select, cells: SliceCells):
         groups = [slice_mux(m, column[i:i + 16], low, cells) for i in range(0, len(column), 16)]
         out.append(groups[0] if len(groups) == 1 else slice_mux(m, groups, high, cells))
     return Cat(*out)
+
+
+def up_down(count, up, down):
+    """``count`` + ``up`` - ``down``: the count plus one and minus one, from the count alone, chosen
+    by the two events (one LUT after them, not an adder of theirs)."""
+    return Mux(up & ~down, count + 1, Mux(down & ~up, count - 1, count))

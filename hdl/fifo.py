@@ -18,7 +18,9 @@ is a path from the FIFO's level back into itself, and one from ``w_en`` to every
   none held now, from registers.
 
 Contract: words come out of ``r`` in the order they went into ``w``, none lost or repeated, under
-any pattern of ``w.valid`` and ``r.ready``. A word written in cycle t can be presented on ``r``
+any pattern of ``w.valid`` and ``r.ready`` (``valid_only_when_ready``: of ``w.valid`` only while
+``w.ready``). ``w.ready`` in the next cycle is ``level <= depth - 3`` now (a writer that registers
+its own ready from it: ``HbmShare``). A word written in cycle t can be presented on ``r``
 from cycle t + 2 (the memory's write, then its read). ``depth`` is a power of two, at least 4.
 """
 
@@ -30,11 +32,17 @@ from fpgax.hdl.ram import ram_style
 
 
 class RegisteredFifo(wiring.Component):
-    def __init__(self, width: int, depth: int):
+    def __init__(self, width: int, depth: int, style: str | None = None, valid_only_when_ready: bool = False):
         if depth < 4 or depth & (depth - 1):
             self._MustUse__silence = True
             raise ValueError(f"RegisteredFifo depth {depth}: a power of two of at least 4")
         self.width, self.depth = width, depth
+        #: the memory's ``ram_style`` (default: ``ram_style`` of its size; ``"block"`` keeps a small
+        #: wide queue's write enables on a RAM's pins, not on hundreds of flip-flops' enables)
+        self.style = style or ram_style(depth, width)
+        #: the writer offers ``w.valid`` only in cycles ``w.ready`` holds (its own registers say so:
+        #: ``HbmShare``'s readies), so ``w.valid`` is the write, not its AND with ``w.ready``
+        self.valid_only_when_ready = valid_only_when_ready
         super().__init__({
             "w": In(stream.Signature(width)),
             "r": Out(stream.Signature(width)),
@@ -48,7 +56,7 @@ class RegisteredFifo(wiring.Component):
         m = Module()
         depth = self.depth
         m.submodules.store = store = memory.Memory(
-            shape=self.width, depth=depth, init=[], attrs={"ram_style": ram_style(depth, self.width)})
+            shape=self.width, depth=depth, init=[], attrs={"ram_style": self.style})
         wr, rd = store.write_port(), store.read_port()
 
         w_ptr, r_ptr = Signal(range(depth)), Signal(range(depth))
@@ -58,7 +66,7 @@ class RegisteredFifo(wiring.Component):
         ready = Signal(init=1)               # w.ready (empty after reset)
         ready_ahead = Signal(init=1)
 
-        w_fire = self.w.valid & ready
+        w_fire = self.w.valid if self.valid_only_when_ready else self.w.valid & ready
         taken = presented & self.r.ready
         # read the next word when there is one and the presented one is gone or going
         fetch = nonempty & (~presented | self.r.ready)

@@ -38,37 +38,35 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
-from fpgax.hdl.bits import lut_of
+from fpgax.hdl.bits import lut_of, up_down
 
 #: The width of an HBM pseudo-channel's AXI port on the U280 (PG276: 256 bits at up to 450 MHz).
 HBM_DATA_WIDTH = 256
 
 
-def taken_and_room(m, valid, free, room, done, count, depth: int, cells=None):
-    """(taken, room) of a request channel that allows ``depth`` requests in flight: ``taken``, a
+def taken_and_room(m, valid, free, room, done, count, depth: int, cells=None, split: bool = False):
+    """(taken, load) of a request channel that allows ``depth`` requests in flight: ``taken``, a
     LUT of ``valid``, ``free`` (the bits that say the bus can take it: pairs of a channel's valid
-    register and its ready) and ``room``; ``room``, a register that says ``count`` < ``depth``,
-    kept by a LUT of ``taken``, ``done`` (a request leaves flight) and a compare of the count --
-    the count's own compare is not on the handshake's path."""
+    register and its ready) and ``room``; ``load`` (``split``), the same LUT again (a cell of its own
+    in synthesis), for the request's wide registers, so that their hundreds of enables are not on
+    the count's path. ``room``, a register that says ``count`` < ``depth``, kept by a LUT of
+    ``taken``, ``done`` (a request leaves flight) and a compare of the count -- the count's own
+    compare is not on the handshake's path."""
     def can(x):
         return x[0] and all(not x[1 + 2 * i] or x[2 + 2 * i] for i in range(len(free) // 2)) and x[-1]
     taken = lut_of(m, [valid, *free, room], can, cells)
+    load = lut_of(m, [valid, *free, room], can, cells) if split else taken
     near_full = Signal()                  # count >= depth - 1: one more fills it
     m.d.comb += near_full.eq(count >= depth - 1)
     m.d.sync += room.eq(lut_of(m, [taken, done, near_full, room],
                                lambda x: (not x[2]) if (x[0] and not x[1]) else (1 if (x[1] and not x[0]) else x[3]),
                                cells))
-    return taken
-
-
-def up_down(count, up, down):
-    """``count`` + ``up`` - ``down``: the count plus one and minus one, from the count alone, chosen
-    by the two events (one LUT after them, not an adder of theirs)."""
-    return Mux(up & ~down, count + 1, Mux(down & ~up, count - 1, count))
+    return taken, load
 
 
 class HbmWordPort(wiring.Component):
-    def __init__(self, index_bits: int, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH):
+    def __init__(self, index_bits: int, depth: int = 32, addr_width: int = 64, data_width: int = HBM_DATA_WIDTH,
+                 split_load: bool = False):
         problem = None
         if depth < 1:
             problem = f"depth must be >= 1, not {depth}"
@@ -78,6 +76,7 @@ class HbmWordPort(wiring.Component):
             self._MustUse__silence = True      # (refused, not left unused: no warning when collected)
             raise ValueError(problem)
         self.index_bits, self.depth, self.addr_width, self.data_width = index_bits, depth, addr_width, data_width
+        self.split_load = split_load
         super().__init__({
             "base": In(addr_width),
             "read": In(stream.Signature(index_bits)),
@@ -105,8 +104,8 @@ class HbmWordPort(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         word_out = self.data.valid & self.data.ready
         read_room = Signal(init=1)          # reads_in_flight < depth
-        read_taken = taken_and_room(m, self.read.valid, [arvalid, bus.arready], read_room, word_out,
-                                    self.reads_in_flight, depth, cells)
+        read_taken, read_load = taken_and_room(m, self.read.valid, [arvalid, bus.arready], read_room, word_out,
+                                               self.reads_in_flight, depth, cells, self.split_load)
         m.d.comb += [
             bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(size), bus.arburst.eq(1), bus.arvalid.eq(arvalid),
             self.read.ready.eq((~arvalid | bus.arready) & read_room),
@@ -117,16 +116,23 @@ class HbmWordPort(wiring.Component):
         ]
         with m.If(bus.arvalid & bus.arready):
             m.d.sync += arvalid.eq(0)
-        with m.If(read_taken):
-            m.d.sync += [arvalid.eq(1), bus.araddr.eq(address(self.read.payload))]
+        if self.split_load:
+            with m.If(read_taken):
+                m.d.sync += arvalid.eq(1)
+            with m.If(read_load):
+                m.d.sync += bus.araddr.eq(address(self.read.payload))
+        else:
+            with m.If(read_taken):
+                m.d.sync += [arvalid.eq(1), bus.araddr.eq(address(self.read.payload))]
         m.d.sync += self.reads_in_flight.eq(up_down(self.reads_in_flight, read_taken, word_out))
 
         # -- writes --------------------------------------------------------------------------------
         awvalid, wvalid = Signal(), Signal()
         acknowledged = bus.bvalid & bus.bready
         write_room = Signal(init=1)         # writes_in_flight < depth
-        write_taken = taken_and_room(m, self.write.valid, [awvalid, bus.awready, wvalid, bus.wready], write_room,
-                                     acknowledged, self.writes_in_flight, depth, cells)
+        write_taken, write_load = taken_and_room(m, self.write.valid, [awvalid, bus.awready, wvalid, bus.wready],
+                                                 write_room, acknowledged, self.writes_in_flight, depth, cells,
+                                                 self.split_load)
         m.d.comb += [
             bus.awid.eq(0), bus.awlen.eq(0), bus.awsize.eq(size), bus.awburst.eq(1), bus.awvalid.eq(awvalid),
             bus.wlast.eq(1), bus.wvalid.eq(wvalid),
@@ -138,9 +144,16 @@ class HbmWordPort(wiring.Component):
             m.d.sync += awvalid.eq(0)
         with m.If(bus.wvalid & bus.wready):
             m.d.sync += wvalid.eq(0)
-        with m.If(write_taken):
-            m.d.sync += [awvalid.eq(1), wvalid.eq(1), bus.awaddr.eq(address(self.write.payload.index)),
-                         bus.wdata.eq(self.write.payload.word), bus.wstrb.eq(self.write.payload.strobe)]
+        data_regs = [bus.awaddr.eq(address(self.write.payload.index)),
+                     bus.wdata.eq(self.write.payload.word), bus.wstrb.eq(self.write.payload.strobe)]
+        if self.split_load:
+            with m.If(write_taken):
+                m.d.sync += [awvalid.eq(1), wvalid.eq(1)]
+            with m.If(write_load):
+                m.d.sync += data_regs
+        else:
+            with m.If(write_taken):
+                m.d.sync += [awvalid.eq(1), wvalid.eq(1), *data_regs]
         m.d.sync += self.writes_in_flight.eq(up_down(self.writes_in_flight, write_taken, acknowledged))
 
         m.d.comb += self.idle.eq((self.reads_in_flight == 0) & (self.writes_in_flight == 0))
@@ -160,21 +173,23 @@ class HbmShare(wiring.Component):
     Contract
     --------
     * ``clients[i]``: a master's bus, as ``HbmWordPort.bus``. A request is taken into a queue of
-      the share's (``RegisteredFifo``: AR alone; AW and W together, a client's write taken only
-      with both offered, as ``HbmWordPort`` offers them), and goes on to ``bus`` from the queue's
-      registers, a few cycles later. Whose turn it is is a register, chosen from the cycle
-      before's offers: the one offering, and when both offer, the one not taken last. A client
-      whose turn it is not waits (a cycle at least when the other stops offering).
-    * Timing: a client's ready is a LUT of two registers (the queue's registered room and whose
-      turn it is): no path from ``bus`` or the other client into a client's handshake.
+      the share's (``RegisteredFifo``: AR in one; AW and W in two, written together -- a client's
+      write taken only with both offered, as ``HbmWordPort`` offers them -- and each read by its
+      own channel), and goes on to ``bus`` from the queue, a few cycles later. Whose turn it is
+      is a register, chosen from the cycle before's offers: the one offering, and when both
+      offer, the other one than in that cycle (two clients offering together take turns). A
+      client whose turn it is not waits (a cycle at least when the other stops offering).
+    * Timing: a client's ready is a register (set from the queue's room in the next cycle and the
+      next turn): no LUT between it and the client's handshake, and no path from ``bus`` or the
+      other client into that handshake.
     * Responses: AXI returns the reads of one id in order and the writes' B in order, so each
       channel's owners wait in a FIFO of ``depth`` entries, which must be at least the requests the
       two clients keep in flight together (their ports' depths: a port counts a request in flight
       from its handshake to its response, so no more can wait here); an owner is pushed a cycle
       after its request is taken, from registers, before its request can reach ``bus``. An R or B
-      goes to its owner. A client is always ready for its responses (``HbmWordPort`` is: R into a
-      FIFO with room for every read in flight, B always): the share's R and B ready is the owner
-      FIFO's alone.
+      goes to its owner, through a register (a cycle). A client is always ready for its responses
+      (``HbmWordPort`` is: R into a FIFO with room for every read in flight, B always): the
+      share's R and B ready is the owner FIFO's alone.
     * Ordering: each client's requests keep their order; between clients none is promised (a
       read of one may pass the other's write), as between two masters.
     """
@@ -193,71 +208,88 @@ class HbmShare(wiring.Component):
         m = Module()
         bus, clients = self.bus, self.clients
         aw, dw = self.addr_width, self.data_width
-        m.submodules.read_owners = read_owners = SyncFIFOBuffered(width=1, depth=self.depth)
-        m.submodules.write_owners = write_owners = SyncFIFOBuffered(width=1, depth=self.depth)
-        m.submodules.reads = reads = RegisteredFifo(aw, 4)
-        m.submodules.writes = writes = RegisteredFifo(aw + dw + dw // 8, 4)
+        # (the owners' FIFOs registered ones: an owner is presented from a register, the levels'
+        # logic after registers; the request queues in block RAM: a write's enable one RAM pin,
+        # not the enables of a few hundred flip-flops)
+        m.submodules.read_owners = read_owners = RegisteredFifo(1, self.depth)
+        m.submodules.write_owners = write_owners = RegisteredFifo(1, self.depth)
+        m.submodules.reads = reads = RegisteredFifo(aw, 4, style="block", valid_only_when_ready=True)
+        # (a write's AW and W in two queues, written together and read each by its own channel)
+        m.submodules.aws = aws = RegisteredFifo(aw, 4, style="block", valid_only_when_ready=True)
+        m.submodules.ws = ws = RegisteredFifo(dw + dw // 8, 4, style="block", valid_only_when_ready=True)
 
         # -- AR: into the queue, then on to the bus -------------------------------------------
-        # (whose turn it is, a register chosen from the valids of the cycle before -- the one not
-        # taken last when both offer --, so that a client's ready is a LUT of registers)
-        def turns(offers, taken_second):
-            """The register of whose turn it is (1: the second client's)."""
-            turn, last = Signal(), Signal()
-            with m.If(taken_second[0]):
-                m.d.sync += last.eq(taken_second[1])
-            m.d.sync += turn.eq(Mux(offers[0] & offers[1], ~Mux(taken_second[0], taken_second[1], last),
-                                    offers[1]))
-            return turn
+        # (whose turn it is, a register chosen from the valids of the cycle before -- the other
+        # client's when both offer, so that two offering take turns --; a client's ready is a
+        # register of its own: the queue's room in the next cycle and the next turn, so no LUT is
+        # between it and the client)
+        cells = getattr(platform, "slice_cells", None)
 
-        ar_offers = [c.arvalid for c in clients]
-        ar_turn = Signal()
-        ar_take = (reads.w.ready & ~ar_turn, reads.w.ready & ar_turn)
-        for c, take in zip(clients, ar_take, strict=True):
-            m.d.comb += c.arready.eq(take)
-        ar_taken = Mux(ar_turn, ar_offers[1], ar_offers[0]) & reads.w.ready
-        m.d.comb += ar_turn.eq(turns(ar_offers, (ar_taken, ar_turn)))
-        m.d.sync += [read_owners.w_en.eq(ar_taken), read_owners.w_data.eq(ar_turn)]
+        def room_next(queue):
+            """The queue's ``w.ready`` in the next cycle (``RegisteredFifo``'s contract)."""
+            return queue.level <= queue.depth - 3
+
+        def turns(offers, room_next):
+            """(turn, each client's ready, taken): the registers of whose turn it is (1: the second
+            client's) and of each client's ready, and whether a request is taken now. ``offers``:
+            per client, the valid registers a request needs (AR's; AW's and W's)."""
+            turn = Signal()
+            readies = [Signal(name=f"ready{i}") for i in range(2)]
+            # (a ready is the queue's and the turn's: one LUT of the readies and the offers' registers,
+            # a slice cell in synthesis -- the queues' counts come after it)
+            half = len(offers[0])
+            taken = lut_of(m, [readies[0], *offers[0], readies[1], *offers[1]],
+                           lambda x: all(x[:half + 1]) or all(x[half + 1:]), cells)
+            offers = [Cat(*o).all() for o in offers]
+            next_turn = Mux(offers[0] & offers[1], ~turn, offers[1])
+            m.d.sync += [turn.eq(next_turn), readies[0].eq(room_next & ~next_turn),
+                         readies[1].eq(room_next & next_turn)]
+            return turn, readies, taken
+
+        ar_turn, ar_readies, ar_taken = turns([[c.arvalid] for c in clients], room_next(reads))
+        for c, ready in zip(clients, ar_readies, strict=True):
+            m.d.comb += c.arready.eq(ready)
+        m.d.sync += [read_owners.w.valid.eq(ar_taken), read_owners.w.payload.eq(ar_turn)]
         m.d.comb += [reads.w.valid.eq(ar_taken),
                      reads.w.payload.eq(Mux(ar_turn, clients[1].araddr, clients[0].araddr)),
                      bus.arvalid.eq(reads.r.valid), bus.araddr.eq(reads.r.payload), reads.r.ready.eq(bus.arready),
                      bus.arid.eq(0), bus.arlen.eq(0), bus.arsize.eq(clients[0].arsize), bus.arburst.eq(1)]
 
         # -- R: to the oldest read's owner ------------------------------------------------------
-        r_owner = read_owners.r_data
+        # (registered on the way, a cycle: the client's FIFO's write enables start from a register)
+        r_owner = read_owners.r.payload
+        r_beat = Signal(data.StructLayout({"rid": 1, "rdata": dw, "rresp": 2, "rlast": 1}), reset_less=True)
+        m.d.sync += [r_beat.rid.eq(bus.rid), r_beat.rdata.eq(bus.rdata), r_beat.rresp.eq(bus.rresp),
+                     r_beat.rlast.eq(bus.rlast)]
         for i, c in enumerate(clients):
-            m.d.comb += [c.rvalid.eq(bus.rvalid & read_owners.r_rdy & (r_owner == i)),
-                         c.rid.eq(bus.rid), c.rdata.eq(bus.rdata), c.rresp.eq(bus.rresp), c.rlast.eq(bus.rlast)]
-        m.d.comb += [bus.rready.eq(read_owners.r_rdy), read_owners.r_en.eq(bus.rvalid & bus.rready)]
+            r_valid = Signal(name=f"r_valid{i}")
+            m.d.sync += r_valid.eq(bus.rvalid & read_owners.r.valid & (r_owner == i))
+            m.d.comb += [c.rvalid.eq(r_valid), c.rid.eq(r_beat.rid), c.rdata.eq(r_beat.rdata),
+                         c.rresp.eq(r_beat.rresp), c.rlast.eq(r_beat.rlast)]
+        m.d.comb += [bus.rready.eq(read_owners.r.valid), read_owners.r.ready.eq(bus.rvalid)]
 
-        # -- AW and W together: into the queue, then each on to its channel ---------------------
-        w_offers = [c.awvalid & c.wvalid for c in clients]
-        w_turn = Signal()
-        w_take = (writes.w.ready & ~w_turn, writes.w.ready & w_turn)
-        for c, take in zip(clients, w_take, strict=True):
-            m.d.comb += [c.awready.eq(take), c.wready.eq(take)]
-        w_taken = Mux(w_turn, w_offers[1], w_offers[0]) & writes.w.ready
-        m.d.comb += w_turn.eq(turns(w_offers, (w_taken, w_turn)))
-        chosen = Mux(w_turn, Cat(clients[1].awaddr, clients[1].wdata, clients[1].wstrb),
-                     Cat(clients[0].awaddr, clients[0].wdata, clients[0].wstrb))
-        m.d.comb += [writes.w.valid.eq(w_taken), writes.w.payload.eq(chosen)]
-        m.d.sync += [write_owners.w_en.eq(w_taken), write_owners.w_data.eq(w_turn)]
-        aw_sent, w_sent = Signal(), Signal()   # (the front write's AW or W already taken by the bus)
-        front = writes.r.payload
-        m.d.comb += [bus.awvalid.eq(writes.r.valid & ~aw_sent), bus.wvalid.eq(writes.r.valid & ~w_sent),
-                     bus.awaddr.eq(front[:aw]), bus.wdata.eq(front[aw:aw + dw]), bus.wstrb.eq(front[aw + dw:]),
+        # -- AW and W together: into their queues, then each on to its channel ------------------
+        w_turn, w_readies, w_taken = turns([[c.awvalid, c.wvalid] for c in clients],
+                                             room_next(aws) & room_next(ws))
+        for c, ready in zip(clients, w_readies, strict=True):
+            m.d.comb += [c.awready.eq(ready), c.wready.eq(ready)]
+        m.d.comb += [aws.w.valid.eq(w_taken), aws.w.payload.eq(Mux(w_turn, clients[1].awaddr, clients[0].awaddr)),
+                     ws.w.valid.eq(w_taken), ws.w.payload.eq(Mux(w_turn, Cat(clients[1].wdata, clients[1].wstrb),
+                                                                  Cat(clients[0].wdata, clients[0].wstrb)))]
+        m.d.sync += [write_owners.w.valid.eq(w_taken), write_owners.w.payload.eq(w_turn)]
+        m.d.comb += [bus.awvalid.eq(aws.r.valid), bus.awaddr.eq(aws.r.payload), aws.r.ready.eq(bus.awready),
+                     bus.wvalid.eq(ws.r.valid), bus.wdata.eq(ws.r.payload[:dw]), bus.wstrb.eq(ws.r.payload[dw:]),
+                     ws.r.ready.eq(bus.wready),
                      bus.awid.eq(0), bus.awlen.eq(0), bus.awsize.eq(clients[0].awsize), bus.awburst.eq(1),
                      bus.wlast.eq(1)]
-        aw_done = aw_sent | bus.awready
-        w_done = w_sent | bus.wready
-        m.d.comb += writes.r.ready.eq(aw_done & w_done)
-        with m.If(writes.r.valid):
-            m.d.sync += [aw_sent.eq(aw_done & ~w_done), w_sent.eq(w_done & ~aw_done)]
 
         # -- B: to the oldest write's owner -----------------------------------------------------
-        b_owner = write_owners.r_data
+        b_owner = write_owners.r.payload
+        b_beat = Signal(data.StructLayout({"bid": 1, "bresp": 2}), reset_less=True)
+        m.d.sync += [b_beat.bid.eq(bus.bid), b_beat.bresp.eq(bus.bresp)]
         for i, c in enumerate(clients):
-            m.d.comb += [c.bvalid.eq(bus.bvalid & write_owners.r_rdy & (b_owner == i)),
-                         c.bid.eq(bus.bid), c.bresp.eq(bus.bresp)]
-        m.d.comb += [bus.bready.eq(write_owners.r_rdy), write_owners.r_en.eq(bus.bvalid & bus.bready)]
+            b_valid = Signal(name=f"b_valid{i}")
+            m.d.sync += b_valid.eq(bus.bvalid & write_owners.r.valid & (b_owner == i))
+            m.d.comb += [c.bvalid.eq(b_valid), c.bid.eq(b_beat.bid), c.bresp.eq(b_beat.bresp)]
+        m.d.comb += [bus.bready.eq(write_owners.r.valid), write_owners.r.ready.eq(bus.bvalid)]
         return m

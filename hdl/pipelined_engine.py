@@ -365,6 +365,8 @@ class PipelinedEngine(wiring.Component):
         # (copies of the REPLACE opcode and of the quantity, registers of their own for the icebergs'
         # memory selects and t3 compares: ``op_replace`` and ``cmd.qty`` have hundreds of loads)
         replace_near = register_copy(m, decoded["replace"], row_cells, en=take, name="replace_near")
+        # (and of the CANCEL opcode, for T3's move to DECIDE in an engine that keeps positions)
+        cancel_near = register_copy(m, decoded["cancel"], row_cells, en=take, name="cancel_near") if keeps_pos else None
         ice_qty = register_of_its_own(m, pay.qty, row_cells, en=take, name="ice_qty")
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
@@ -590,7 +592,7 @@ class PipelinedEngine(wiring.Component):
         next_gen = Signal(g)
 
         # -- events ---------------------------------------------------------------------------------
-        # the events: four writers the event output stages apart (at most one writes in a cycle):
+        # the events: writers the event output stages apart (at most one writes in a cycle):
         # DECIDE's, the other states' (each state's own, ORed under its register), the matcher's and
         # T3's (a CANCEL's CANCELED, decided from the check's verdicts as they come: its enable one
         # LUT before the event output's, not behind the other states' OR)
@@ -599,12 +601,22 @@ class PipelinedEngine(wiring.Component):
         # (REPLENISHED, a writer of its own: its enable a state's register alone, not a fourth
         # state in ``ev_mux``'s OR, which had put a LUT more before the event output's)
         ice_ev = Signal(EventWrite)
+        # (POSITION's event likewise, when the engine keeps positions: POSITION_WRITE's register,
+        # through REPLENISHED's writer -- the two states' copies ORed, a LUT before the event
+        # output's, and the fields chosen by a copy of POSITION_WRITE's; a sixth writer had made
+        # the staged event's OR a LUT deeper)
+        pos_ev = Signal(EventWrite)
+        late_ev = ice_ev
+        if keeps_pos:
+            late_ev = Signal(EventWrite)
+            m.d.comb += [late_ev.en.eq(ice_ev.en | pos_ev.en),
+                         late_ev.ev.eq(Mux(fsm.copy("POSITION_WRITE", row_cells, "fields"), pos_ev.ev, ice_ev.ev))]
         # (each state's event gated by a copy of its register: ``StateMux.drive``)
         ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells)
-        m.d.comb += [events.w_en.eq(Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en, ice_ev.en)),
-                     matcher.w_rdy.eq(events.w_rdy)]
+        event_writes = [decide_ev, ev_mux.value, None, t3_ev, late_ev]
+        writers = Cat(*(matcher.w_en if w is None else w.en for w in event_writes))
+        m.d.comb += [events.w_en.eq(writers), matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
-            writers = Cat(decide_ev.en, ev_mux.value.en, matcher.w_en, t3_ev.en, ice_ev.en)
             m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
@@ -614,7 +626,7 @@ class PipelinedEngine(wiring.Component):
                                "the feed's direction is its side's")
             m.d.sync += Assert(~(index.writing & ~feed.idle), "an index write while the feed runs")
             m.d.sync += Assert(~feed.o.ready | feed.o.valid, "the feed's o.ready without o.valid")
-        for i, ev in enumerate((decide_ev.ev, ev_mux.value.ev, matcher.w_data, t3_ev.ev, ice_ev.ev)):
+        for i, ev in enumerate(matcher.w_data if w is None else w.ev for w in event_writes):
             # (the event output numbers the events)
             m.d.comb += [events.w_data[i].eq(ev), events.w_data[i].ts_in.eq(ts_in), events.w_data[i].ts_out.eq(0)]
 
@@ -1589,7 +1601,11 @@ class PipelinedEngine(wiring.Component):
             if self.checks:
                 m.d.sync += Assert(~fsm.ongoing("INIT") | (walked == (init >= rows_to_init)), "walked: init passed")
         # (the index's summaries cleared; and the position table, an engine that keeps positions)
-        units_ready = (index.ready & keeper.ready) if keeps_pos else index.ready
+        if keeps_pos:         # (a register of the two, a cycle late: the engine leaves INIT a cycle later)
+            units_ready = Signal()
+            m.d.sync += units_ready.eq(index.ready & keeper.ready)
+        else:
+            units_ready = index.ready
         with fsm.state("INIT"):
             with m.If(~walked):
                 m.d.sync += init.eq(init + 1)
@@ -1803,8 +1819,19 @@ class PipelinedEngine(wiring.Component):
             if keeps_pos:
                 with m.Elif(needs_pos):
                     fsm.goto("POS_ASK")
-            with m.Else():
-                fsm.goto("DECIDE")
+                # (DECIDE's entry, exclusive of the moves above, one LUT after the target rules'
+                # registers: of two LUTs of registers -- not a CANCEL that may go now, and a CANCEL
+                # that may if its target holds -- and those rules; not behind the chain above,
+                # which ``needs_pos`` made a LUT longer)
+                t3_on = fsm.copy("T3", row_cells, "decide")
+                plain = lut_of(m, [t3_on, market_near, needs_pos, cancel_near, events.w_rdy],
+                               lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4]), row_cells)
+                cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy], all, row_cells)
+                fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
+                                             lambda x: x[0] or (x[1] and any(x[2:])), row_cells), within=True)
+            else:
+                with m.Else():
+                    fsm.goto("DECIDE")
         if deep and self.checks:
             t3_was = Signal()
             m.d.sync += [t3_was.eq(fsm.ongoing("T3")),
@@ -1862,12 +1889,21 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("POS_OVER"):
                 m.d.sync += over_p.eq(pos_checked & pos_limited & (pos_worst > pos_max))
                 fsm.goto("RECHECK")
-            with fsm.state("POSITION_EVENT"):     # after POSITION's ACCEPTED
-                emit(E.POSITION, when=events.w_rdy, side=Mux(pos_short, SELL, BUY), symbol=cmd.symbol,
-                     client_id=cmd.client_id, account=cmd.account, qty=pos_event.qty, price=pos_event.limit,
-                     leaves=pos_event.open_buys, resting_leaves=pos_event.open_sells)
+            # (POSITION's event, after its ACCEPTED: POSITION_EVENT waits for the event output's room,
+            # POSITION_WRITE's one cycle writes it, as REPLENISH_WRITE and REPLENISH_EVENT do: its
+            # enable a copy of that state's register)
+            m.d.comb += [pos_ev.en.eq(fsm.copy("POSITION_WRITE", row_cells, "event")), pos_ev.ev.type.eq(E.POSITION),
+                         pos_ev.ev.side.eq(Mux(pos_short, SELL, BUY)), pos_ev.ev.symbol.eq(cmd.symbol),
+                         pos_ev.ev.client_id.eq(cmd.client_id), pos_ev.ev.account.eq(cmd.account),
+                         pos_ev.ev.qty.eq(pos_event.qty), pos_ev.ev.price.eq(pos_event.limit),
+                         pos_ev.ev.leaves.eq(pos_event.open_buys), pos_ev.ev.resting_leaves.eq(pos_event.open_sells)]
+            with fsm.state("POSITION_EVENT"):
                 with m.If(events.w_rdy):
-                    fsm.goto("DONE")
+                    fsm.goto("POSITION_WRITE")
+            with fsm.state("POSITION_WRITE"):
+                if self.checks:
+                    m.d.sync += Assert(events.w_rdy, "POSITION_WRITE with no room in the event output")
+                fsm.goto("DONE")
         # t4 (a MARKET order t6): the command is admitted or rejected, once what the command before
         # it left running is done (a resting add's lists, an unlink's, the index)
         # (a feed stopped by the command before drains while its search finishes: it takes no start)

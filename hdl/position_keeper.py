@@ -55,7 +55,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
-from fpgax.hdl.bits import address_bits
+from fpgax.hdl.bits import address_bits, register_copy
 from fpgax.hdl.fifo import RegisteredFifo
 from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmWordPort
 from fpgax.hdl.layouts import CommandLayout, EventLayout, acknowledges
@@ -149,25 +149,27 @@ class PositionKeeper(wiring.Component):
         self.latency = self.table.latency
         super().__init__(keeper_ports(config, self.row))
 
-    def _updates(self, m, go, registered: bool = False):
+    def _updates(self, m, go, registered: bool = False, cells=None):
         """The commands' bits, the events decoded into records, their queue and the front record:
         one update a cycle (``issue``'s next value, ``next_valid``) while ``go`` holds. Returns
         (next update, next_valid, the bits that say an event is on its way to an update).
-        ``registered``: the command and the event registered before they are decoded (a cycle
-        later; the decode then starts from registers, not from the writer's multiplexers), the
-        decode in two register stages, and ``room`` and ``room_next`` two words more cautious."""
+        ``registered``: the command registered before it is decoded, the event twice (two cycles
+        later; the acknowledgement's test between the registers, the decode after them), the
+        decode in two register stages, and ``room`` and ``room_next`` three words more cautious."""
         ev, cmd = self.event, self.command
         event_written, command_taken = self.event_written, self.command_taken
         inputs = []
         ack = Signal()
         if registered:
-            ev, cmd = Signal.like(self.event, name="event_r"), Signal.like(self.command, name="command_r")
-            event_written, command_taken = Signal(name="event_written_r"), Signal(name="command_taken_r")
-            m.d.sync += [ev.eq(self.event), cmd.eq(self.command), event_written.eq(self.event_written),
-                         command_taken.eq(self.command_taken),
-                         # (the acknowledgement's test before the register: a few LUTs of the writer's)
-                         ack.eq(self.event_written & acknowledges(self.event))]
-            inputs = [event_written]
+            # (the event registered twice, the acknowledgement's test between the two: it starts from
+            # a register, not from the writer's multiplexers, and the decode from the second)
+            ev_r, cmd = Signal.like(self.event, name="event_r"), Signal.like(self.command, name="command_r")
+            written_r, command_taken = Signal(name="event_written_r"), Signal(name="command_taken_r")
+            m.d.sync += [ev_r.eq(self.event), cmd.eq(self.command), written_r.eq(self.event_written),
+                         command_taken.eq(self.command_taken)]
+            ev, event_written = Signal.like(self.event, name="event_r2"), Signal(name="event_written_r2")
+            m.d.sync += [ev.eq(ev_r), event_written.eq(written_r), ack.eq(written_r & acknowledges(ev_r))]
+            inputs = [written_r, event_written]
         else:
             m.d.comb += ack.eq(event_written & acknowledges(ev))
         key_width = self.symbol_bits + self.account_bits
@@ -220,23 +222,24 @@ class PositionKeeper(wiring.Component):
             inputs.append(written)
         qty = Cat(ev.qty, Const(0, 2)).as_signed()
         canceled_counts = canceled & ~(now_exempt & same_order)
-        # open change = x - y: ACCEPTED qty - 0, REPLACED leaves - qty, a FILL or CANCELED 0 - qty
-        x = Mux(accepted_counts, qty, Mux(replaced, Cat(ev.leaves, Const(0, 2)).as_signed(), 0))
-        y = Mux(accepted_counts | (fill & now_exempt), 0, qty)
+        # open change: ACCEPTED qty, REPLACED leaves - qty, an exempt aggressor's FILL 0, another FILL
+        # or a CANCELED -qty (the differences from the event alone, chosen after their carry chains)
+        leaves_less_qty = Cat(ev.leaves, Const(0, 2)).as_signed() - qty
+        open_change = Mux(accepted_counts, qty, Mux(replaced, leaves_less_qty, Mux(fill & now_exempt, 0, -qty)))
         m.d.sync += [
             decoded_valid.eq(written & (accepted_counts | replaced | fill | canceled_counts)),
             decoded.key.eq(Cat(ev.symbol[:self.symbol_bits], ev.account[:self.account_bits])),
             decoded.other_key.eq(Cat(ev.symbol[:self.symbol_bits], ev.resting_account[:self.account_bits])),
             decoded.buy.eq(ev.side == p.Side.BUY), decoded.fill.eq(fill),
-            decoded.open.eq(x - y), decoded.qty.eq(qty), decoded.minus_qty.eq(-qty),
+            decoded.open.eq(open_change), decoded.qty.eq(qty), decoded.minus_qty.eq(-qty),
         ]
 
         m.submodules.queue = queue = RegisteredFifo(record.size, QUEUE_DEPTH)
         m.d.comb += [queue.w.valid.eq(decoded_valid), queue.w.payload.eq(decoded)]
-        if registered:        # (two words more on their way: the input register and the verdicts')
+        if registered:        # (three words more on their way: the two input registers and the verdicts')
             room = Signal()
-            m.d.sync += room.eq(queue.level <= QUEUE_DEPTH - 7)
-            m.d.comb += [self.room.eq(room), self.room_next.eq(queue.level <= QUEUE_DEPTH - 8)]
+            m.d.sync += room.eq(queue.level <= QUEUE_DEPTH - 8)
+            m.d.comb += [self.room.eq(room), self.room_next.eq(queue.level <= QUEUE_DEPTH - 9)]
         else:
             m.d.comb += [self.room.eq(queue.ready_ahead), self.room_next.eq(queue.level <= QUEUE_DEPTH - 5)]
         if self.checks:
@@ -245,15 +248,26 @@ class PositionKeeper(wiring.Component):
         # -- the front record, then one update a cycle while ``go`` ---------------------------------
         front = Signal(record)
         front_valid, second = Signal(), Signal()      # second: the FILL's resting update is next
-        front_done = front_valid & (second | ~front.fill) & go
+        # (whether the front record makes one update, a register of the inverted bit: the queue's
+        # read then has a second load, so its output is not taken into the block RAM's output
+        # register, which is slower to the handshake below than a flip-flop)
+        single = Signal()
+        # (and a copy of ``second`` of its own for the handshake: ``second`` chooses a hundred bits)
+        second_next = Signal()
+        second_near = register_copy(m, second_next, cells, name="second_near")
+        front_done = front_valid & (second_near | single) & go
         take = queue.r.valid & (~front_valid | front_done)
         m.d.comb += queue.r.ready.eq(~front_valid | front_done)
+        m.d.comb += second_next.eq(second)
         with m.If(take):
-            m.d.sync += [front.eq(queue.r.payload), front_valid.eq(1), second.eq(0)]
+            m.d.sync += [front.eq(queue.r.payload), front_valid.eq(1),
+                         single.eq(~data.View(record, queue.r.payload).fill)]
+            m.d.comb += second_next.eq(0)
         with m.Elif(front_done):
             m.d.sync += front_valid.eq(0)
         with m.Elif(front_valid & go):
-            m.d.sync += second.eq(1)
+            m.d.comb += second_next.eq(1)
+        m.d.sync += second.eq(second_next)
 
         update = Signal(self.update_layout)
         m.d.comb += [
@@ -376,6 +390,13 @@ def row_bits(symbol_bits: int, account_bits: int, bits: int) -> list[list[int]]:
     return taps
 
 
+def tag_bits(symbol_bits: int, account_bits: int, bits: int) -> list[int]:
+    """The key's bits a cache row's tag keeps (``CachedPositionKeeper``): all but the first tap of
+    each of the row's ``bits`` bits (``row_bits``), which the row and the other taps give back."""
+    pivots = {taps[0] for taps in row_bits(symbol_bits, account_bits, bits) if taps}
+    return [b for b in range(symbol_bits + account_bits) if b not in pivots]
+
+
 def cache_row(key: int, symbol_bits: int, account_bits: int, rows: int) -> int:
     """The row of a cache of ``rows`` rows an entry's key goes to (``row_bits``)."""
     row = 0
@@ -397,7 +418,9 @@ class CachedPositionKeeper(PositionKeeper):
       pipeline: it and every update issued after it are dropped and issued again from the buffer
       once the row is in. Meanwhile events queue, and ``room`` holds the engine back.
     * The cache's row of an entry: a XOR of its key's bits (``row_bits``); a row's tag is the
-      whole key.
+      key's other bits (``tag_bits``: all but each row bit's first tap), and the row and the tag
+      give back the key (a write-back's address, rebuilt into a register a cycle after the victim
+      is read).
     * A miss: the row's current content is read again (the updates before the miss have landed);
       once the last miss's write-back is acknowledged, the row's entry, if written since it came
       (``dirty``), goes back to HBM, and the entry wanted is read, its read beside that write (they
@@ -427,12 +450,14 @@ class CachedPositionKeeper(PositionKeeper):
         self.cache_rows = cache_rows
         self.index_bits = (cache_rows - 1).bit_length()
         self.row = position_layout(config)
-        # (the tag is the whole key: the row is a hash of it, and a write-back's address is the tag)
-        self.line = data.StructLayout({"data": self.row, "tag": key_width, "valid": 1,
+        # (the tag: the key's bits but one per row bit, which the row and the tag give back --
+        # ``tag_bits``: 9 bits on the u280, not the key's 23, a shorter compare after the table)
+        self.tag_bits = tag_bits(self.symbol_bits, self.account_bits, self.index_bits)
+        self.line = data.StructLayout({"data": self.row, "tag": len(self.tag_bits), "valid": 1,
                                        "dirty": 1})
         self.table = PipelinedRam(shape=self.line, depth=cache_rows, latency=latency)
         self.latency = self.table.latency
-        self.port = HbmWordPort(key_width, depth=port_depth)
+        self.port = HbmWordPort(key_width, depth=port_depth, split_load=True)
         wiring.Component.__init__(self, keeper_ports(config, self.row) | {
             "bus": Out(Axi4Signature(64, HBM_DATA_WIDTH)),
             "base": In(64),
@@ -460,7 +485,16 @@ class CachedPositionKeeper(PositionKeeper):
             return self.row_logic(self.symbol_bits, self.account_bits, ib, key)
 
         def tag_of(key):
-            return key
+            return Cat(*(key[b] for b in self.tag_bits))
+
+        def key_of(row, tag):
+            """The key of the entry in ``row`` whose tag is ``tag`` (``row_bits`` solved for the
+            pivots: each row bit's first tap is its XOR with the other taps, all in the tag)."""
+            bits = {b: tag[i] for i, b in enumerate(self.tag_bits)}
+            for k, taps in enumerate(row_bits(self.symbol_bits, self.account_bits, ib)):
+                if taps:
+                    bits[taps[0]] = Cat(row[k], *(bits[t] for t in taps[1:])).xor()
+            return Cat(*(bits[b] for b in range(key_width)))
 
         # -- the reset: the cache's rows made invalid, every entry's row in HBM written zero -------
         clearing, clear_at = Signal(init=1), Signal(ib)
@@ -468,15 +502,19 @@ class CachedPositionKeeper(PositionKeeper):
             m.d.sync += clear_at.eq(clear_at + 1)
             with m.If(clear_at == self.cache_rows - 1):
                 m.d.sync += clearing.eq(0)
-        zeroing, zero_at = Signal(init=1), Signal(key_width)
+        # (the port's write, registers: the zero walk's rows, then a miss's write-back -- no LUT of
+        # the walk's or the state machine's between them and the port's handshake; the word is 0
+        # after a reset, and the walk steps the index)
+        w_valid, w_index, w_word = Signal(init=1), Signal(key_width), Signal(self.row.size)
+        m.d.comb += [port.write.valid.eq(w_valid), port.write.payload.index.eq(w_index),
+                     port.write.payload.word.eq(w_word), port.write.payload.strobe.eq(every_byte)]
+        zeroing = Signal(init=1)
         settling = Signal(init=1)              # until the zero rows are all acknowledged
         with m.If(zeroing):
-            m.d.comb += [port.write.valid.eq(1), port.write.payload.index.eq(zero_at),
-                         port.write.payload.word.eq(0), port.write.payload.strobe.eq(every_byte)]
-            with m.If(port.write.ready):
-                m.d.sync += zero_at.eq(zero_at + 1)
-                with m.If(zero_at == self.entries - 1):
-                    m.d.sync += zeroing.eq(0)
+            with m.If(port.write.ready):       # (``w_valid`` holds throughout the walk)
+                m.d.sync += w_index.eq(w_index + 1)
+                with m.If(w_index == self.entries - 1):
+                    m.d.sync += [zeroing.eq(0), w_valid.eq(0)]
         with m.Elif(settling & port.idle):
             m.d.sync += settling.eq(0)
         resetting = Signal(init=1)             # (a register: a cycle after both walks are done)
@@ -489,42 +527,81 @@ class CachedPositionKeeper(PositionKeeper):
         update = self.update_layout
         rob = Array(Signal(update, name=f"rob{i}") for i in range(n))
         head, tail, issue_at = Signal(count_bits), Signal(count_bits), Signal(count_bits)
-        rob_room = Signal(init=1)              # at most n - 4 held: the updates on their way fit
         stalled = Signal()
-        m.d.sync += rob_room.eq((tail - head)[:count_bits] <= n - 4)
-        next_update, next_valid, front_busy = self._updates(m, ~resetting & rob_room, registered=True)
+        # (the front goes on with the table ready and at most n - 4 held, so that the updates on
+        # their way fit: a register of its own, from its inputs' inputs)
+        go = Signal()
+        m.d.sync += go.eq(~(clearing | settling) & ((tail - head)[:count_bits] <= n - 4))
+        next_update, next_valid, front_busy = self._updates(m, go, registered=True,
+                                                            cells=getattr(platform, "slice_cells", None))
         staged, staged_valid = Signal(update), Signal()     # (the update registered on its way in)
         m.d.sync += [staged.eq(next_update), staged_valid.eq(next_valid)]
 
         asked, answered = Signal(), Signal()
         issue_valid = Signal()
         here_valid = Signal()
-        busy, busy_r = Signal(), Signal()
-        # (``busy`` a cycle late, with the events written in that cycle: nothing was on its way then)
-        m.d.sync += busy_r.eq(busy | self.event_written)
+        busy = Signal()
+        # (``busy`` a cycle late, with the events written in that cycle: nothing was on its way then;
+        # the OR of two registers, the front's and the pipeline's halves of it, each a shorter tree)
+        busy_front, busy_back = Signal(), Signal()
+        busy_r = busy_front | busy_back
         inject, injecting = Signal(), Signal()  # the query, into the buffer behind every event before it
         query_entry = Signal(update)
-        m.d.comb += inject.eq(self.query.valid & ~asked & ~answered & ~busy_r & ~resetting & ~self.event_written)
+        # (an event written in the query's cycle goes in after it, as the contract allows: the
+        # query waits only for the events written before its first valid cycle, which ``busy_r``
+        # covers)
+        m.d.comb += inject.eq(self.query.valid & ~asked & ~answered & ~busy_r & ~resetting)
         with m.If(inject):
             m.d.sync += [asked.eq(1), query_entry.key.eq(Cat(self.query.payload.symbol, self.query.payload.account)),
                          query_entry.query.eq(1)]
         m.d.sync += injecting.eq(inject)
         push = staged_valid | injecting        # (never both: a query goes in only with nothing on its way)
-        with m.If(push):
-            m.d.sync += rob[tail[:count_bits - 1]].eq(Mux(injecting, query_entry, staged))
+        # (the entry written: the query or the staged update, chosen by copies of ``injecting`` of
+        # their own, one per 32 bits -- one register had reached a hundred multiplexers)
+        cells = getattr(platform, "slice_cells", None)
+        entry_bits, query_bits, staged_bits = update.size, query_entry.as_value(), staged.as_value()
+        entry = Cat(*(Mux(register_copy(m, inject, cells, name=f"injecting{lo // 32}"),
+                          query_bits[lo:lo + 32], staged_bits[lo:lo + 32]) for lo in range(0, entry_bits, 32)))
+        # (the entry written, one-hot, a register set a cycle ahead from what ``push`` and ``tail``
+        # will be: each entry's enable a register, not a decode of the count after ``push``)
+        write_at = Signal(n)
+        m.d.sync += write_at.eq(Mux(next_valid | inject, Const(1, n) << (tail + push)[:count_bits - 1], 0))
+        for i in range(n):
+            with m.If(write_at[i]):
+                m.d.sync += rob[i].eq(entry)
         m.d.sync += tail.eq(tail + push)
+        if self.checks:
+            m.d.sync += Assert(write_at == Mux(push, Const(1, n) << tail[:count_bits - 1], 0),
+                               "CachedPositionKeeper: the buffer's write, one-hot")
 
         # -- issue: the next update not issued, one a cycle; after a miss again from the missing one
         issue = Signal(update)
         issue_row = Signal(ib)                 # (its cache row, registered with it: the read's address)
         miss, hit = Signal(), Signal()
-        can_issue = (issue_at != tail) & ~stalled
+        missed = Signal()                      # (the miss, registered: the state machine's input)
+        m.d.sync += missed.eq(miss)
+        # (the updates not yet issued, a count kept beside the pointers: ``can_issue`` one LUT of
+        # registers, not a compare of two pointers)
+        unissued = Signal(count_bits)
+        can_issue = (unissued != 0) & ~stalled
         next_issue = rob[issue_at[:count_bits - 1]]
         m.d.sync += [issue.eq(next_issue), issue_row.eq(row_of(next_issue.key)), issue_valid.eq(can_issue & ~miss)]
+        # (``issue_at`` + 1 kept beside it, so that the choice is one LUT after ``can_issue`` and
+        # ``miss``, no adder after them)
+        issue_after = Signal(count_bits, init=1)
         with m.If(miss):
-            m.d.sync += issue_at.eq(head)
+            m.d.sync += [issue_at.eq(head), issue_after.eq(head + 1)]
         with m.Elif(can_issue):
-            m.d.sync += issue_at.eq(issue_at + 1)
+            m.d.sync += [issue_at.eq(issue_after), issue_after.eq(issue_after + 1)]
+        # (after a miss, from the pointers a cycle later -- ``head`` is final then, and nothing is
+        # issued while stalled --; else the count plus the push, less one if an update is issued:
+        # both sums from registers, chosen one LUT after ``can_issue``)
+        pushed = (unissued + push)[:count_bits]
+        m.d.sync += unissued.eq(Mux(missed, tail - head + push, Mux(can_issue, pushed - 1, pushed)))
+        if self.checks:
+            m.d.sync += [Assert(issue_after == (issue_at + 1)[:count_bits], "CachedPositionKeeper: issue_at + 1"),
+                         Assert(missed | (unissued == (tail - issue_at)[:count_bits]),
+                                "CachedPositionKeeper: unissued")]
 
         # -- the read-modify-write pipeline, as the on-chip keeper's, with the tags compared ------
         # (a stage more than the table's latency: the row and its tag's compare registered before
@@ -542,20 +619,37 @@ class CachedPositionKeeper(PositionKeeper):
         # (the bypass compares rows, not keys: an update that hits shares its row only with the
         # updates in flight of its own entry -- a row's tag changes only by a fill, with nothing in
         # flight, and an update whose row held another entry misses, and so do all after it)
-        older = [(stage_valid[j], stage_rows[j]) for j in range(n_stages)] + [(result_valid[0], result_rows[0])]
-        matches = [valid & (row == issue_row) for valid, row in older]
+        # (the rows compared at the issue, registered, and the youngest chosen a cycle later, in the
+        # first stage, when the candidates are one place older -- the stages after the first and
+        # the first two results; a candidate that was in the last stage is in the first result if
+        # it retired, and if it missed the update after it is squashed)
+        older_rows = [*stage_rows, result_rows[0]]
+        rows_equal = Signal(depth)
+        m.d.sync += rows_equal.eq(Cat(*(row == issue_row for row in older_rows)))
+        valid_now = Cat(*stage_valid[1:], result_valid[0], result_valid[1])
+        matches = [rows_equal[j] & valid_now[j] for j in range(depth)]
         youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
-        m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[0].eq(youngest),
+        m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[1].eq(youngest),
                      stage_rows[0].eq(issue_row)]
+        if n_stages < 3:
+            raise ValueError("the cached keeper's bypass needs a table latency of 2 at least")
         for j in range(1, n_stages):
             m.d.sync += [stage_valid[j].eq(stage_valid[j - 1] & ~miss), stages[j].eq(stages[j - 1]),
-                         stage_sel[j].eq(stage_sel[j - 1]), stage_rows[j].eq(stage_rows[j - 1])]
+                         stage_rows[j].eq(stage_rows[j - 1])]
+            if j >= 2:
+                m.d.sync += stage_sel[j].eq(stage_sel[j - 1])
 
         # (a row's tag changes only by a fill, while nothing is in flight: a tag read stale is right;
         # and an update whose row holds its entry hits whatever the bypass gives it)
         tag_match = Signal()
         arriving, arriving_sel = stages[n_stages - 2], stage_sel[n_stages - 2]   # (its row on the table's output)
-        m.d.sync += tag_match.eq(table.read.data.valid & (table.read.data.tag == tag_of(arriving.key)))
+        # (each of the table's two candidates compared, the forwarded write's and the row read --
+        # registers both --, then the memory's choice: not a compare after the choice's LUT)
+        choice = table.read.choice
+        arriving_tag = tag_of(arriving.key)
+        candidates = [data.View(self.line, row) for row in (choice.written, choice.read)]
+        matched = [row.valid & (row.tag == arriving_tag) for row in candidates]
+        m.d.sync += tag_match.eq(Mux(choice.hit[0], matched[0], matched[1]))
         # the row before the update, chosen a cycle early among all but the youngest candidate (the
         # results then one place younger) and the table's row; the youngest's is chosen with it
         early = Signal(self.row)
@@ -582,48 +676,52 @@ class CachedPositionKeeper(PositionKeeper):
         m.d.sync += head.eq(head + retire)
 
         # -- a miss: the row read again, its entry written back when dirty, the wanted one fetched -
-        # (the port's valids are registers: ``evicting`` and ``fetching``, set as the states are entered)
-        wanted = Signal(key_width)
+        # (the port's valids are registers: ``w_valid`` and ``fetching``, set as the states are
+        # entered; so are the table's read of the row, ``looking``, and the victim's load, ``in_row``)
+        wanted, wanted_row = Signal(key_width), Signal(ib)
         victim = Signal(self.line)
         fetched = Signal(self.row)
-        looking = Signal()
+        looking, in_row = Signal(), Signal()
         wait = Signal(range(self.latency + 1))
         fill = Signal()
-        evicting, fetching = Signal(), Signal()
-        missed = Signal()                      # (the miss, registered: the state machine's input)
-        m.d.sync += missed.eq(miss)
+        fetching = Signal()
         with m.If(miss):
-            m.d.sync += [wanted.eq(here.key), stalled.eq(1)]
+            m.d.sync += [wanted.eq(here.key), wanted_row.eq(stage_rows[-1]), stalled.eq(1)]
         with m.If(missed):
             m.d.sync += self.misses.eq(self.misses + 1)
         m.d.comb += [port.read.valid.eq(fetching), port.read.payload.eq(wanted)]
-        with m.If(~zeroing):
-            m.d.comb += [port.write.valid.eq(evicting), port.write.payload.index.eq(victim.tag),
-                         port.write.payload.word.eq(victim.data), port.write.payload.strobe.eq(every_byte)]
+        # (no write in flight, a cycle late: DRAIN comes some cycles after the last write-back's
+        # handshake, which the count holds by then)
+        no_writes = Signal()
+        m.d.sync += no_writes.eq(port.writes_in_flight == 0)
+        with m.If(in_row):                     # (the row's last cycle on the table's output is ROW's last)
+            m.d.sync += victim.eq(table.read.data)
+        m.d.sync += looking.eq(0)
         with m.FSM():
             with m.State("RUN"):
                 with m.If(missed):
+                    m.d.sync += looking.eq(1)
                     m.next = "LOOK"
             with m.State("LOOK"):              # (every update before the miss has landed: read the row)
-                m.d.comb += looking.eq(1)
-                m.d.sync += wait.eq(self.latency - 1)
+                m.d.sync += [wait.eq(self.latency - 1), in_row.eq(1)]
                 m.next = "ROW"
             with m.State("ROW"):
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == 0):
-                    m.d.sync += victim.eq(table.read.data)
+                    m.d.sync += in_row.eq(0)
                     m.next = "DRAIN"
             with m.State("DRAIN"):             # (until the last miss's write-back is acknowledged)
-                with m.If(port.writes_in_flight == 0):
+                with m.If(no_writes):
                     with m.If(victim.valid & victim.dirty):
-                        m.d.sync += evicting.eq(1)
+                        m.d.sync += [w_valid.eq(1), w_index.eq(key_of(wanted_row, victim.tag)),
+                                     w_word.eq(victim.data)]
                         m.next = "EVICT"
                     with m.Else():
                         m.d.sync += fetching.eq(1)
                         m.next = "FETCH"
             with m.State("EVICT"):
                 with m.If(port.write.ready):
-                    m.d.sync += [evicting.eq(0), fetching.eq(1)]
+                    m.d.sync += [w_valid.eq(0), fetching.eq(1)]
                     m.next = "FETCH"
             with m.State("FETCH"):             # (the victim's write-back may be in flight: another entry)
                 with m.If(port.read.ready):
@@ -639,22 +737,24 @@ class CachedPositionKeeper(PositionKeeper):
                 m.next = "RUN"
 
         m.d.comb += [table.read.en.eq(issue_valid | looking),
-                     table.read.addr.eq(Mux(looking, row_of(wanted), issue_row))]
+                     table.read.addr.eq(Mux(looking, wanted_row, issue_row))]
         written = Signal(self.line)
         m.d.comb += [written.data.eq(results[0]), written.tag.eq(tag_of(result_keys[0])), written.valid.eq(1),
                      written.dirty.eq(1)]
         with m.If(clearing):
             m.d.comb += [table.write.en.eq(1), table.write.addr.eq(clear_at), table.write.data.eq(0)]
         with m.Elif(fill):
-            m.d.comb += [table.write.en.eq(1), table.write.addr.eq(row_of(wanted)),
+            m.d.comb += [table.write.en.eq(1), table.write.addr.eq(wanted_row),
                          table.write.data.eq(Cat(fetched.as_value(), tag_of(wanted), Const(1, 1), Const(0, 1)))]
         with m.Else():
             m.d.comb += [table.write.en.eq(result_valid[0]), table.write.addr.eq(result_rows[0]),
                          table.write.data.eq(written)]
 
         # -- drained, and the query's answer --------------------------------------------------------
-        m.d.comb += busy.eq(Cat(*front_busy, staged_valid, injecting, head != tail, issue_valid, *stage_valid,
-                                result_valid[0], stalled).any())
+        front_part = Cat(*front_busy, staged_valid, injecting)
+        back_part = Cat(head != tail, issue_valid, *stage_valid, result_valid[0], stalled)
+        m.d.comb += busy.eq(front_part.any() | back_part.any())
+        m.d.sync += [busy_front.eq(front_part.any() | self.event_written), busy_back.eq(back_part.any())]
         m.d.comb += self.drained.eq(~busy & ~resetting)
         with m.If(retire & here.query):
             m.d.sync += [answered.eq(1), self.answer.payload.eq(new)]
