@@ -10,7 +10,8 @@ from amaranth.sim import Simulator
 from fpgax.hdl.fifo import RegisteredFifo
 
 
-@pytest.mark.parametrize("depth,idle,stall", [(4, 0.0, 0.0), (8, 0.3, 0.6), (32, 0.5, 0.2), (32, 0.0, 0.9), (64, 0.3, 0.5)])
+@pytest.mark.parametrize("depth,idle,stall",
+                         [(4, 0.0, 0.0), (8, 0.3, 0.6), (32, 0.5, 0.2), (32, 0.0, 0.9), (64, 0.3, 0.5)])
 def test_words_come_out_in_order_none_lost(depth, idle, stall):
     rng = random.Random(depth * 7 + int(stall * 10))
     words = [rng.getrandbits(64) for _ in range(300)]
