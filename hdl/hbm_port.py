@@ -25,7 +25,10 @@ Contract
   write is taken once both of the one before are gone (or go in that cycle).
 * Timing: a request's handshake is a LUT of registers and the bus's ready; the counts of requests
   in flight are kept beside a register that says there is room (``taken_and_room``), so that no
-  compare of a count is on the handshake's path.
+  compare of a count is on the handshake's path. ``split_load``: the request's wide registers
+  (address, word) loaded from a LUT of their own, the same as the handshake's, so that their
+  hundreds of enables are not on the counts' path (the position keeper's port, behind
+  ``HbmShare``).
 * ``reads_in_flight``, ``writes_in_flight``: the counts. ``idle``: both 0.
 * Ordering: AXI does not order a read after a write on the other channels: a read of a word with a
   write to it in flight may return the old word. A user that reads back what it wrote waits for
