@@ -50,7 +50,7 @@ Contract
   and no more than ``pool`` are open: they never wrap).
 """
 
-from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, signed
+from amaranth import Array, Assert, Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -119,6 +119,11 @@ def order_updates(events, counts: bool, exempt: tuple[bool, int]):
         elif ev.type == p.EventType.CANCELED and not (exempt[0] and ev.order_id == exempt[1]):
             updates.append((ev.account, ev.symbol, ev.side, 0, -ev.qty))
     return updates, exempt
+
+
+def first_one(bits) -> Value:
+    """One-hot: the first of ``bits`` that is set (the youngest candidate of a bypass), or none."""
+    return Cat(*(bit & ~Cat(*bits[:j]).any() if j else bit for j, bit in enumerate(bits)))
 
 
 def keeper_ports(config: EngineConfig, row) -> dict:
@@ -325,7 +330,7 @@ class PositionKeeper(wiring.Component):
         # entry: those issued 1 .. latency cycles ago are in ``stages``, the one before in ``results[0]``
         older = [(stage_valid[j], stages[j].key) for j in range(self.latency)] + [(result_valid[0], result_keys[0])]
         matches = [valid & (key == issue.key) for valid, key in older]
-        youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
+        youngest = first_one(matches)
         m.d.sync += [stage_valid[0].eq(issue_valid), stages[0].eq(issue), stage_sel[0].eq(youngest)]
         for j in range(1, self.latency):
             m.d.sync += [stage_valid[j].eq(stage_valid[j - 1]), stages[j].eq(stages[j - 1]),
@@ -419,8 +424,8 @@ class CachedPositionKeeper(PositionKeeper):
       once the row is in. Meanwhile events queue, and ``room`` holds the engine back.
     * The cache's row of an entry: a XOR of its key's bits (``row_bits``); a row's tag is the
       key's other bits (``tag_bits``: all but each row bit's first tap), and the row and the tag
-      give back the key (a write-back's address, rebuilt into a register a cycle after the victim
-      is read).
+      give back the key (a write-back's address, rebuilt into the port's write register as the
+      write-back starts).
     * A miss: the row's current content is read again (the updates before the miss have landed);
       once the last miss's write-back is acknowledged, the row's entry, if written since it came
       (``dirty``), goes back to HBM, and the entry wanted is read, its read beside that write (they
@@ -532,8 +537,8 @@ class CachedPositionKeeper(PositionKeeper):
         # their way fit: a register of its own, from its inputs' inputs)
         go = Signal()
         m.d.sync += go.eq(~(clearing | settling) & ((tail - head)[:count_bits] <= n - 4))
-        next_update, next_valid, front_busy = self._updates(m, go, registered=True,
-                                                            cells=getattr(platform, "slice_cells", None))
+        cells = getattr(platform, "slice_cells", None)
+        next_update, next_valid, front_busy = self._updates(m, go, registered=True, cells=cells)
         staged, staged_valid = Signal(update), Signal()     # (the update registered on its way in)
         m.d.sync += [staged.eq(next_update), staged_valid.eq(next_valid)]
 
@@ -558,7 +563,6 @@ class CachedPositionKeeper(PositionKeeper):
         push = staged_valid | injecting        # (never both: a query goes in only with nothing on its way)
         # (the entry written: the query or the staged update, chosen by copies of ``injecting`` of
         # their own, one per 32 bits -- one register had reached a hundred multiplexers)
-        cells = getattr(platform, "slice_cells", None)
         entry_bits, query_bits, staged_bits = update.size, query_entry.as_value(), staged.as_value()
         entry = Cat(*(Mux(register_copy(m, inject, cells, name=f"injecting{lo // 32}"),
                           query_bits[lo:lo + 32], staged_bits[lo:lo + 32]) for lo in range(0, entry_bits, 32)))
@@ -607,6 +611,7 @@ class CachedPositionKeeper(PositionKeeper):
         # (a stage more than the table's latency: the row and its tag's compare registered before
         # the update uses them, so the bypass covers the last latency + 2 updates)
         n_stages = self.latency + 1
+        assert n_stages >= 3, "the bypass's choice a stage after the issue: a table latency of 2 at least"
         depth = n_stages + 1
         stages = [Signal(update, name=f"stage{j}") for j in range(1, n_stages + 1)]
         stage_valid = [Signal(name=f"stage{j}_valid") for j in range(1, n_stages + 1)]
@@ -628,11 +633,9 @@ class CachedPositionKeeper(PositionKeeper):
         m.d.sync += rows_equal.eq(Cat(*(row == issue_row for row in older_rows)))
         valid_now = Cat(*stage_valid[1:], result_valid[0], result_valid[1])
         matches = [rows_equal[j] & valid_now[j] for j in range(depth)]
-        youngest = Cat(*(match & ~Cat(*matches[:j]).any() if j else match for j, match in enumerate(matches)))
+        youngest = first_one(matches)
         m.d.sync += [stage_valid[0].eq(issue_valid & ~miss), stages[0].eq(issue), stage_sel[1].eq(youngest),
                      stage_rows[0].eq(issue_row)]
-        if n_stages < 3:
-            raise ValueError("the cached keeper's bypass needs a table latency of 2 at least")
         for j in range(1, n_stages):
             m.d.sync += [stage_valid[j].eq(stage_valid[j - 1] & ~miss), stages[j].eq(stages[j - 1]),
                          stage_rows[j].eq(stage_rows[j - 1])]
