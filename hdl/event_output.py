@@ -7,7 +7,9 @@ Contract
   none of the writer's logic reaches the memory or the queue's counters. ``w_rdy`` is a register
   (the queue's ``ready_ahead``), low when the queue may not have room for the staged event and
   this one; a write then is ignored: the writer waits (the engine stalls), so backpressure on ``o``
-  never drops, duplicates or reorders an event.
+  never drops, duplicates or reorders an event. ``w_rdy_near`` equals ``w_rdy`` in every cycle: a
+  register of its own (a flip-flop instance in synthesis), for a writer's decision whose path
+  cannot take ``w_rdy``'s net of a hundred loads.
 * ``o``: a ``lib.stream`` of the events in the order written. An event written in cycle t is presented
   from cycle t+3 at the earliest, straight from the memory; its ``ts_out`` is ``cycle`` (the low 32 bits
   of the engine's counter) in the first cycle it is presented, every other field as written.
@@ -48,6 +50,7 @@ class EventOutput(wiring.Component):
             "w_data": In(EventLayout if writers == 1 else data.ArrayLayout(EventLayout, writers)),
             "w_en": In(writers),
             "w_rdy": Out(1),
+            "w_rdy_near": Out(1),
             "cycle": In(32),
             "o": Out(stream.Signature(EventLayout)),
             "staged": Out(1),
@@ -59,6 +62,7 @@ class EventOutput(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        cells = getattr(platform, "slice_cells", None)
         m.submodules.fifo = queue = RegisteredFifo(EventLayout.size, self.depth)
         staged = Signal()
         staged_data = Signal(EventLayout, reset_less=True)
@@ -79,7 +83,6 @@ class EventOutput(wiring.Component):
             # the data only when an event was staged, which ``w_rdy`` allowed --, copied per 32 bits
             # of the event, flip-flops of their own in synthesis: one register would reach every
             # bit's LUT, and a LUT of ``w_rdy`` before them every copy)
-            cells = getattr(platform, "slice_cells", None)
             width = EventLayout.size
 
             def selects(j):
@@ -95,9 +98,13 @@ class EventOutput(wiring.Component):
         m.d.comb += [queue.w.payload.eq(staged_data), queue.w.valid.eq(staged)]
         # (w_rdy: the queue's ``ready_ahead`` -- at most depth - 4 words held a cycle before -- and the
         # observer's room, one register; with ``room_next`` undriven it is ``ready_ahead`` itself)
-        w_rdy = Signal(init=1)
-        m.d.sync += w_rdy.eq((queue.level <= self.depth - 4) & self.room_next)
-        m.d.comb += self.w_rdy.eq(w_rdy)
+        w_rdy, w_rdy_next = Signal(init=1), Signal()
+        m.d.comb += w_rdy_next.eq((queue.level <= self.depth - 4) & self.room_next)
+        m.d.sync += w_rdy.eq(w_rdy_next)
+        m.d.comb += [self.w_rdy.eq(w_rdy),
+                     self.w_rdy_near.eq(register_copy(m, w_rdy_next, cells, init=1, name="w_rdy_near"))]
+        if self.checks:
+            m.d.sync += Assert(self.w_rdy_near == w_rdy, "EventOutput: w_rdy_near, a copy of w_rdy")
         m.d.comb += [self.staged.eq(staged), self.staged_event.eq(staged_data)]
         if self.numbered:
             seq_next = Signal(64, init=1)    # the staged event's number
@@ -122,7 +129,6 @@ class EventOutput(wiring.Component):
         # count, and two carry chains in series were its path)
         level = Value.cast(queue.level)
         width = len(self.backlog)
-        cells = getattr(platform, "slice_cells", None)
         if cells is not None and width <= 5:
             level = Cat(level, Const(0, width - len(level)))
             backlog = Cat(*(lut_of(m, [level[i], staged_before, *(level[j] for j in range(i))],

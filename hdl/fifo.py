@@ -28,6 +28,7 @@ from amaranth import Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from fpgax.hdl.bits import up_down
 from fpgax.hdl.ram import ram_style
 
 
@@ -79,10 +80,8 @@ class RegisteredFifo(wiring.Component):
             m.d.sync += [r_ptr.eq(r_ptr + 1), presented.eq(1)]
         with m.Elif(taken):
             m.d.sync += presented.eq(0)
-        with m.If(w_fire & ~fetch):
-            m.d.sync += stored.eq(stored + 1)
-        with m.Elif(fetch & ~w_fire):
-            m.d.sync += stored.eq(stored - 1)
+        # (the count's two sums from the register, chosen one LUT after the strobes)
+        m.d.sync += stored.eq(up_down(stored, w_fire, fetch))
         # ``level`` counts from the strobes registered: the words held in the cycle before
         wrote, took = Signal(), Signal()
         m.d.sync += [wrote.eq(w_fire), took.eq(taken),
@@ -91,6 +90,10 @@ class RegisteredFifo(wiring.Component):
                      nonempty.eq(w_fire | (stored >= 2) | ((stored == 1) & ~fetch)),
                      ready.eq(self.level <= depth - 3), ready_ahead.eq(self.level <= depth - 4)]
         m.d.comb += self.ready_ahead.eq(ready_ahead)
+        # (``empty`` from registers of ``level``'s compares, set a cycle ahead, and the strobes: one
+        # LUT, not the compares of the count)
+        level_zero, level_one = Signal(init=1), Signal()
+        m.d.sync += [level_zero.eq(self.held == 0), level_one.eq(self.held == 1)]
         m.d.comb += [self.held.eq(self.level + wrote - took),
-                     self.empty.eq(~wrote & ((self.level == 0) | ((self.level == 1) & took)))]
+                     self.empty.eq(~wrote & (level_zero | (level_one & took)))]
         return m

@@ -567,7 +567,8 @@ class PipelinedEngine(wiring.Component):
             # sweep refilled); the command and its row hold from T2 on
             cmd_level = Signal(signed(34))
             m.d.sync += cmd_level.eq(_signed(cmd.price) - _signed(sym.base))
-        opp_best = Mux(buy, sym.ask, sym.bid)
+        # (the deep mode: from ``best_aside``, a copy of ``aside`` of its own -- the walk's start)
+        opp_best = Mux(best_aside == BUY, sym.ask, sym.bid)
         book_of = lambda side: Cat(side, cmd.symbol[:sb])   # noqa: E731 -- (symbol, side) as the index numbers it
         opp_book, own_book = book_of(~aside), book_of(aside)
         if deep:
@@ -1824,9 +1825,10 @@ class PipelinedEngine(wiring.Component):
                 # that may if its target holds -- and those rules; not behind the chain above,
                 # which ``needs_pos`` made a LUT longer)
                 t3_on = fsm.copy("T3", row_cells, "decide")
-                plain = lut_of(m, [t3_on, market_near, needs_pos, cancel_near, events.w_rdy],
+                # (the event output's room from a copy of its own: ``w_rdy`` has a hundred loads)
+                plain = lut_of(m, [t3_on, market_near, needs_pos, cancel_near, events.w_rdy_near],
                                lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4]), row_cells)
-                cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy], all, row_cells)
+                cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy_near], all, row_cells)
                 fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
                                              lambda x: x[0] or (x[1] and any(x[2:])), row_cells), within=True)
             else:

@@ -55,7 +55,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from fpgax.hdl.axi import Axi4Signature
-from fpgax.hdl.bits import address_bits, register_copy
+from fpgax.hdl.bits import address_bits, equal_chunks_of_luts, equal_of_luts, lut_of, register_copy
 from fpgax.hdl.fifo import RegisteredFifo
 from fpgax.hdl.hbm_port import HBM_DATA_WIDTH, HbmWordPort
 from fpgax.hdl.layouts import CommandLayout, EventLayout, acknowledges
@@ -479,6 +479,7 @@ class CachedPositionKeeper(PositionKeeper):
         m = Module()
         m.submodules.table = table = self.table
         m.submodules.port = port = self.port
+        cells = getattr(platform, "slice_cells", None)
         wiring.connect(m, wiring.flipped(self.bus), port.bus)
         m.d.comb += [port.base.eq(self.base), port.data.ready.eq(1)]
         every_byte = (1 << (HBM_DATA_WIDTH // 8)) - 1
@@ -515,13 +516,20 @@ class CachedPositionKeeper(PositionKeeper):
                      port.write.payload.word.eq(w_word), port.write.payload.strobe.eq(every_byte)]
         zeroing = Signal(init=1)
         settling = Signal(init=1)              # until the zero rows are all acknowledged
+        # (the walk's last entry, a register set as the index steps to it: the compare had been
+        # merged with the increment's carry chain, five LUTs after it)
+        zero_last = Signal()
         with m.If(zeroing):
             with m.If(port.write.ready):       # (``w_valid`` holds throughout the walk)
-                m.d.sync += w_index.eq(w_index + 1)
-                with m.If(w_index == self.entries - 1):
+                m.d.sync += [w_index.eq(w_index + 1),
+                             zero_last.eq(equal_of_luts(m, w_index, Const(self.entries - 2, key_width), cells))]
+                with m.If(zero_last):
                     m.d.sync += [zeroing.eq(0), w_valid.eq(0)]
         with m.Elif(settling & port.idle):
             m.d.sync += settling.eq(0)
+        if self.checks:
+            m.d.sync += Assert(~zeroing | (zero_last == (w_index == self.entries - 1)),
+                               "CachedPositionKeeper: zero_last")
         resetting = Signal(init=1)             # (a register: a cycle after both walks are done)
         m.d.sync += resetting.eq(clearing | settling)
         m.d.comb += self.ready.eq(~resetting)
@@ -537,7 +545,6 @@ class CachedPositionKeeper(PositionKeeper):
         # their way fit: a register of its own, from its inputs' inputs)
         go = Signal()
         m.d.sync += go.eq(~(clearing | settling) & ((tail - head)[:count_bits] <= n - 4))
-        cells = getattr(platform, "slice_cells", None)
         next_update, next_valid, front_busy = self._updates(m, go, registered=True, cells=cells)
         staged, staged_valid = Signal(update), Signal()     # (the update registered on its way in)
         m.d.sync += [staged.eq(next_update), staged_valid.eq(next_valid)]
@@ -599,9 +606,11 @@ class CachedPositionKeeper(PositionKeeper):
             m.d.sync += [issue_at.eq(issue_after), issue_after.eq(issue_after + 1)]
         # (after a miss, from the pointers a cycle later -- ``head`` is final then, and nothing is
         # issued while stalled --; else the count plus the push, less one if an update is issued:
-        # both sums from registers, chosen one LUT after ``can_issue``)
+        # both sums one adder each from registers -- the second adds all ones unless a push --,
+        # chosen one LUT after ``can_issue``)
         pushed = (unissued + push)[:count_bits]
-        m.d.sync += unissued.eq(Mux(missed, tail - head + push, Mux(can_issue, pushed - 1, pushed)))
+        pushed_less_one = (unissued + Cat(*([~push] * count_bits)))[:count_bits]
+        m.d.sync += unissued.eq(Mux(missed, tail - head + push, Mux(can_issue, pushed_less_one, pushed)))
         if self.checks:
             m.d.sync += [Assert(issue_after == (issue_at + 1)[:count_bits], "CachedPositionKeeper: issue_at + 1"),
                          Assert(missed | (unissued == (tail - issue_at)[:count_bits]),
@@ -630,7 +639,8 @@ class CachedPositionKeeper(PositionKeeper):
         # it retired, and if it missed the update after it is squashed)
         older_rows = [*stage_rows, result_rows[0]]
         rows_equal = Signal(depth)
-        m.d.sync += rows_equal.eq(Cat(*(row == issue_row for row in older_rows)))
+        # (each compare a tree of LUTs, slice cells in synthesis: the mapper had made five levels)
+        m.d.sync += rows_equal.eq(Cat(*(equal_of_luts(m, row, issue_row, cells) for row in older_rows)))
         valid_now = Cat(*stage_valid[1:], result_valid[0], result_valid[1])
         matches = [rows_equal[j] & valid_now[j] for j in range(depth)]
         youngest = first_one(matches)
@@ -650,9 +660,15 @@ class CachedPositionKeeper(PositionKeeper):
         # registers both --, then the memory's choice: not a compare after the choice's LUT)
         choice = table.read.choice
         arriving_tag = tag_of(arriving.key)
+        # (each compare three bit pairs to a LUT, then those and the valid bit one LUT, then the
+        # choice: three LUT levels, slice cells in synthesis -- the mapper had made five)
         candidates = [data.View(self.line, row) for row in (choice.written, choice.read)]
-        matched = [row.valid & (row.tag == arriving_tag) for row in candidates]
-        m.d.sync += tag_match.eq(Mux(choice.hit[0], matched[0], matched[1]))
+        matched = []
+        for row in candidates:
+            chunks = equal_chunks_of_luts(m, row.tag, arriving_tag, cells)
+            matched.append(lut_of(m, [row.valid, *chunks], all, cells) if len(chunks) <= 5
+                           else row.valid & equal_of_luts(m, row.tag, arriving_tag, cells))
+        m.d.sync += tag_match.eq(lut_of(m, [choice.hit[0], *matched], lambda x: x[1] if x[0] else x[2], cells))
         # the row before the update, chosen a cycle early among all but the youngest candidate (the
         # results then one place younger) and the table's row; the youngest's is chosen with it
         early = Signal(self.row)

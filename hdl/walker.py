@@ -204,7 +204,7 @@ class Walker(wiring.Component):
         def fetch(slot):
             """The rows of ``slot`` read (the read's enable and the wait's ``== 1``: LUTs after the
             machine, below, which restate where the bodies fetch)."""
-            m.d.sync += [self.slot_read.addr.eq(slot), f_slot.eq(slot), fetching.eq(1)]
+            m.d.sync += [self.slot_read.addr.eq(slot), f_slot.eq(slot)]     # (``fetching``: below)
             load_f_wait(lat + 1)
 
         # ``advance`` and ``stop`` end the visit at once (``visit.valid``: one LUT after them) and act
@@ -219,7 +219,7 @@ class Walker(wiring.Component):
         def stoppable():
             """``stop`` a cycle ago: back to IDLE (the last goto of a state's body counts)."""
             with m.If(stopped):
-                m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0), symbol_step.eq(0)]
+                m.d.sync += [visit.valid.eq(0), ahead.valid.eq(0), symbol_step.eq(0)]
                 fsm.goto("IDLE")         # (which forgets the word: ``stop`` meets none of it)
 
         fsm = OneHotFSM(m, init="IDLE", name="walk")
@@ -232,7 +232,7 @@ class Walker(wiring.Component):
                          all_symbols.eq(self.all_symbols),
                          *([one_level.eq(self.one_level)] if self.single_level else []),
                          self.alist_read.addr.eq(self.account), hidden_sum.eq(0),
-                         visit.valid.eq(0), ahead.valid.eq(0), fetching.eq(0)]
+                         visit.valid.eq(0), ahead.valid.eq(0)]
             forget_word()
             with m.If(self.start):
                 m.d.sync += self.alist_read.en.eq(self.by_account)     # (the level's: ``level_read_en``)
@@ -281,7 +281,7 @@ class Walker(wiring.Component):
                              ahead.own.eq(owner_is_own), ahead.same_symbol.eq(owner_same_symbol),
                              ahead_next.eq(Mux(by_account, self.anext_data, self.next_data))]
             with m.If(fetching & f_wait_one):
-                m.d.sync += [fetching.eq(0), ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
+                m.d.sync += [ahead.valid.eq(~by_account), symbol_step.eq(by_account)]
             with m.If(symbol_step):
                 m.d.sync += [self.symbol_read.en.eq(1), self.symbol_read.addr.eq(ahead.owner.symbol),
                              symbol_step.eq(0)]
@@ -405,6 +405,17 @@ class Walker(wiring.Component):
                             lambda x: x[0] and x[1] and (not x[2] or x[3]), cells)
         m.d.sync += self.slot_read.en.eq(lut_of(m, [next_fetch, pre_fetch_now, ends_fetch, stopped],
                                                 lambda x: (x[0] or x[1] or x[2]) and not x[3], cells))
+        # ``fetching`` (a read's rows on their way), as the bodies would load it: 0 in IDLE and after
+        # a stop in ENDS and RUN, 1 at a fetch, 0 once RUN sees the rows' wait end, else held -- one
+        # LUT of LUTs of registers, the account list's valid bit (ENDS' fetch: through the memory's
+        # forwarding) an input of its own (the bodies' loads had put four LUTs before it)
+        run_fetch = lut_of(m, [next_fetch, pre_fetch_now], any, cells)
+        keeps_fetching = lut_of(m, [fetching, run_now, f_wait_one], lambda x: x[0] and not (x[1] and x[2]), cells)
+        forgets_fetch = lut_of(m, [fsm.ongoing("IDLE"), stopped, ends_or_run], lambda x: x[0] or (x[1] and x[2]), cells)
+        m.d.sync += fetching.eq(lut_of(m, [forgets_fetch, run_fetch, keeps_fetching, ends_load, by_account,
+                                           self.alist_data.valid],
+                                       lambda x: not x[0] and (x[1] or x[2] or (x[3] and (not x[4] or x[5]))),
+                                       cells))
         f_wait_bits = list(Value.cast(f_wait))
         if lat + 1 != 1 and len(f_wait_bits) <= 3:
             m.d.sync += f_wait_one.eq(lut_of(m, [ends_load, next_fetch, pre_fetch_now, *f_wait_bits],
