@@ -227,10 +227,15 @@ def test_the_hbm_report_counts_the_u280_depth_and_the_bandwidth_it_needs(tmp_pat
     # a level row is two 18-bit slots, 5 bytes, six to a 32-byte word: 16,667 row words a book side
     # at 100,000 levels, and 391 occupancy words (256 levels a word); 10,000 book sides
     tables = 10_000 * (16_667 + 391) * 32
+    # then, at the next 4 KiB, the position table: a 32-byte row per (account, symbol) entry, 1,024
+    # accounts x 8,192 symbol numbers (docs/order-types.md)
+    positions = 1024 * 8192 * 32
+    used = -(-tables // 4096) * 4096 + positions
     report = hbm_report(config, tmp_path / "missing.json")
-    assert report["bytes"] == tables == 5_458_560_000
+    assert tables == 5_458_560_000 and report["position_table_bytes"] == positions == 268_435_456
+    assert report["bytes"] == used == 5_726_998_528
     assert report["banks"] == "HBM[1:31]" and report["banks_bytes"] == 31 * 256 * 2**20
-    assert report["percent_of_banks"] == round(100 * tables / (31 * 2**28), 2)
+    assert report["percent_of_banks"] == round(100 * used / (31 * 2**28), 2)
     assert report["bandwidth"] is None and "make window-report" in report["bandwidth_missing"]
     counted = tmp_path / "window.json"
     counted.write_text(json.dumps({"window": 64, "bytes_per_command": 10.0, "flow": "day.csv"}))

@@ -47,11 +47,11 @@ ON_CHIP_POSITION_ENTRIES = 1 << 16
 #: direct-mapped, 16K rows of about 180 bits, 12 URAM288 (docs/order-types.md).
 POSITION_CACHE_ROWS = 1 << 14
 #: Whether a profile whose position table is too large for the chip (the u280's) keeps it in HBM
-#: behind the cache (``CachedPositionKeeper``). Not yet: built and verified on small tables
-#: (``EngineConfig.position_cache``), its u280 build does not meet the 300 MHz clock in the timing
-#: estimate yet (docs/order-types.md); until it does, the u280's engine is built without positions,
-#: as the estimate in docs/estimate-u280.json is.
-HBM_POSITIONS_IN_SERVICE = False
+#: behind the cache (``CachedPositionKeeper``): verified on small tables
+#: (``EngineConfig.position_cache``), and the u280 built with it meets the silicon figures in the
+#: estimate (docs/estimate-u280.json, docs/order-types.md). False builds such a profile's engine
+#: without positions (it rejects position limits and POSITION).
+HBM_POSITIONS_IN_SERVICE = True
 
 
 @dataclass(frozen=True)
