@@ -475,18 +475,24 @@ class MatchingModel:
         del book.stops[order.order_id]
         self._open(order, -order.leaves)
 
+    @staticmethod
+    def _release_order(stops) -> list[Order]:
+        """Waiting stops in release order: buy stops by stop price ascending, then sell stops by
+        stop price descending, each by entry time within a price [R-STOP-ORDER]."""
+        stops = list(stops)
+        buys = sorted((o for o in stops if o.side == BUY), key=lambda o: (o.stop, o.entry_seq))
+        sells = sorted((o for o in stops if o.side == SELL), key=lambda o: (-o.stop, o.entry_seq))
+        return buys + sells
+
     def _triggered(self, book: Book) -> list[Order]:
-        """The waiting stops the trades since the last call trigger, in release order: buy stops
-        by stop price ascending, then sell stops by stop price descending, each by entry time
+        """The waiting stops the trades since the last call trigger, in release order
         [R-STOP-ORDER]. They leave the stop book."""
         low, high = book.print_low, book.print_high
         book.print_low = book.print_high = None
         if low is None:
             return []
-        buys = [o for o in book.stops.values() if o.side == BUY and o.stop <= high]
-        sells = [o for o in book.stops.values() if o.side == SELL and o.stop >= low]
-        released = (sorted(buys, key=lambda o: (o.stop, o.entry_seq))
-                    + sorted(sells, key=lambda o: (-o.stop, o.entry_seq)))
+        released = self._release_order(o for o in book.stops.values()
+                                       if (o.stop <= high if o.side == BUY else o.stop >= low))
         for order in released:
             self._unwait(book, order)
         return released
@@ -769,7 +775,7 @@ class MatchingModel:
 
     def _halt(self, cmd: Command) -> None:
         """[R-HALT]: halt; cancel resting DAY orders, bids then asks, best first, in time order;
-        then the waiting stops but GTC ones, in entry order [R-STOP]."""
+        then the waiting stops but GTC ones, in release order [R-STOP-ORDER]."""
         if cmd.symbol >= self.config.symbols:
             self._reject(cmd, Reason.UNKNOWN_SYMBOL)
             return
@@ -781,7 +787,7 @@ class MatchingModel:
                 for order in list(level.orders.values()):
                     if order.tif == DAY:
                         self._cancel_live(order, Reason.HALT)
-        for order in sorted(book.stops.values(), key=lambda o: o.entry_seq):
+        for order in self._release_order(book.stops.values()):
             if order.tif != GTC:
                 self._cancel_live(order, Reason.HALT)
 
