@@ -24,6 +24,8 @@ too, so that synthesis keeps it.
   (``DEEP_BOOK_SYMBOLS`` x ``DEEP_BOOK_LEVELS`` a side), rows of the profile's two slots;
 * ``window-move``: the deep book's window mover (``WindowMover``) at the deep book's scale, its
   window ``DEEP_BOOK_WINDOW`` levels, rows of the profile's two slots;
+* ``stop-lists``: the ``StopLists`` of a symbol's waiting stops over the pool's links (block RAM's
+  latency) and stop prices (the reserve rows', URAM's: not yet in the engine);
 * ``pipelined-engine``: the whole ``PipelinedEngine`` (the engine in service, without the kernel), to
   find its worst paths;
 * ``command-check`` and ``notional-check``: ``CommandCheck(pipelined=True)`` and
@@ -307,6 +309,12 @@ def _window_move(config: EngineConfig):
                        DEEP_BOOK_LEVELS, rows_latency=3)
 
 
+def _stop_lists(config: EngineConfig):
+    from fpgax.hdl.stop_lists import StopLists
+
+    return StopLists(config.slot_bits, 32, links_latency=2, key_latency=3)
+
+
 def _pipelined_engine(config: EngineConfig):
     from fpgax.hdl.pipelined_engine import PipelinedEngine
 
@@ -347,6 +355,7 @@ UNITS = {
     "level-feed": _level_feed,
     "depth-store": _depth_store,
     "window-move": _window_move,
+    "stop-lists": lambda c: _stop_lists(c),
     "pipelined-engine": _pipelined_engine,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",

@@ -60,7 +60,7 @@ def test_every_unit_elaborates_at_the_u280_sizes_with_its_memories():
     assert set(UNITS) == {"ram-block", "ram-ultra", "order-chain", "match-loop", "matcher", "slot-queue", "level-index",
                           "level-feed", "depth-store", "window-move", "pipelined-engine", "price-index",
                           "level-store", "level-sweep", "free-list", "event-output", "command-check",
-                          "notional-check"}
+                          "notional-check", "stop-lists"}
     from fpgax.toolflow.estimate import memories_of
 
     banks = {name: memories_of(unit_bench(name, config))
