@@ -12,6 +12,7 @@ from amaranth.sim import Simulator
 
 from fpgax.hdl.level_rows import HEAD, TAIL
 from fpgax.hdl.order_lists import Rester, Unlinker
+from tests.hdl_bench import walk
 
 K, AB, BB, LB, G = 5, 2, 2, 3, 3          # 32 slots, 4 accounts, 4 books of 8 levels
 ROWS_LATENCY, BLOCK_LATENCY = 3, 2
@@ -114,24 +115,6 @@ async def step(ctx, bench, units):
     await ctx.tick()
     bench.cycle += 1
     return ahead
-
-
-def walk(ends_valid, head, tail, forward, backward, limit):
-    """The list from ``head`` by ``forward`` links, checked back from ``tail`` by ``backward``."""
-    if not ends_valid:
-        return []
-    out, s = [head], head
-    while s != tail:
-        s = forward[s]
-        out.append(s)
-        assert len(out) <= limit, "a cycle in the links"
-    back, s = [tail], tail
-    while s != head:
-        s = backward[s]
-        back.append(s)
-        assert len(back) <= limit
-    assert back[::-1] == out, "the backward links disagree with the forward ones"
-    return out
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -11,6 +11,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from fpgax.hdl.stop_lists import StopLists, StopOp
+from tests.hdl_bench import walk
 
 K = 5                                   # 32 slots
 KEY_BITS = 8
@@ -20,24 +21,6 @@ def release_position(keys, key, down):
     """Where a stop at ``key`` goes in a list in release order: behind every stop that releases no
     later (at or below ``key`` ascending, at or above it descending), oldest first within a price."""
     return sum(1 for k in keys if (k >= key if down else k <= key))
-
-
-def walk(valid, head, tail, forward, backward, limit=1 << K):
-    """The list from ``head`` by ``forward`` links, checked back from ``tail`` by ``backward``."""
-    if not valid:
-        return []
-    out, s = [head], head
-    while s != tail:
-        s = forward[s]
-        out.append(s)
-        assert len(out) <= limit, "a cycle in the links"
-    back, s = [tail], tail
-    while s != head:
-        s = backward[s]
-        back.append(s)
-        assert len(back) <= limit, "a cycle in the backward links"
-    assert back[::-1] == out, "the backward links disagree with the forward ones"
-    return out
 
 
 @pytest.mark.parametrize("down", [0, 1])
@@ -149,7 +132,7 @@ def test_stop_lists_keep_a_list_in_release_order(seed, latencies, down):
                 model.remove(slot)
                 free.append(slot)
                 ops["unlink"] += 1
-            listed = walk(ends[0], ends[1], ends[2], memory["next"], memory["prev"])
+            listed = walk(ends[0], ends[1], ends[2], memory["next"], memory["prev"], 1 << K)
             assert listed == model, f"the memories' list {listed}, the model's {model}"
             keys = [memory["key"][s] for s in model]
             assert keys == sorted(keys, reverse=bool(down)), "not in release order"
