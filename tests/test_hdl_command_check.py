@@ -20,7 +20,7 @@ from fpgax.spec.protocol import Command, Opcode, Reason
 CONFIG = EngineConfig(symbols=5, levels=64, pool=16, accounts=6, snapshot_depth=4, default_band=(10, 60))
 OPCODES = [Opcode.NEW] * 4 + [Opcode.CANCEL, Opcode.REPLACE] * 2 + [
     Opcode.SYMBOL, Opcode.ACCOUNT, Opcode.HALT, Opcode.RESUME, Opcode.MASS_CANCEL, Opcode.SNAPSHOT]
-#: A check of an engine that keeps positions (the pipelined one on every profile but the u280's)
+#: A check of an engine that keeps positions (the pipelined one on every named profile)
 #: takes POSITION too, and ACCOUNT's flag POSITION_LIMIT [R-POSITION].
 POSITION_OPCODES = OPCODES + [Opcode.POSITION]
 #: The rules past each family's last one, checked elsewhere in the engine.
