@@ -666,8 +666,9 @@ class CachedPositionKeeper(PositionKeeper):
         matched = []
         for row in candidates:
             chunks = equal_chunks_of_luts(m, row.tag, arriving_tag, cells)
-            matched.append(lut_of(m, [row.valid, *chunks], all, cells) if len(chunks) <= 5
-                           else row.valid & equal_of_luts(m, row.tag, arriving_tag, cells))
+            while len(chunks) > 5:             # (a wider tag: the chunks ANDed six to a LUT first)
+                chunks = [lut_of(m, chunks[i:i + 6], all, cells) for i in range(0, len(chunks), 6)]
+            matched.append(lut_of(m, [row.valid, *chunks], all, cells))
         m.d.sync += tag_match.eq(lut_of(m, [choice.hit[0], *matched], lambda x: x[1] if x[0] else x[2], cells))
         # the row before the update, chosen a cycle early among all but the youngest candidate (the
         # results then one place younger) and the table's row; the youngest's is chosen with it

@@ -199,30 +199,26 @@ class StopLists(wiring.Component):
         # ``prev_at_head`` (never the tail). Slice cells in synthesis: the mapper had made five levels.
         slot_head, slot_tail, head_tail = (equal_of_luts(m, a, b, cells) for a, b in (
             (self.slot, self.ends.head), (self.slot, self.ends.tail), (self.ends.head, self.ends.tail)))
-        op = [Value.cast(self.op)[i] for i in range(len(Value.cast(self.op)))]
+        op = list(Value.cast(self.op))
 
-        def by_op(unlinked, popped, inserted, walking):
-            """The LUT's function: IDLE's by the operation (bits ``x[1:3]``), else ``walking``."""
-            def f(x):
-                if not x[0]:
-                    return walking(x)
-                chosen = {StopOp.UNLINK: unlinked, StopOp.POP: popped, StopOp.INSERT: inserted}.get(x[1] | x[2] << 1)
-                return chosen(x) if chosen else 0
-            return f
+        def of_op(op_bits, unlinked, popped, inserted):
+            """A LUT's value by the operation (its two bits): one of the three (0 for no operation)."""
+            return {StopOp.UNLINK: unlinked, StopOp.POP: popped, StopOp.INSERT: inserted}.get(
+                op_bits[0] | op_bits[1] << 1, 0)
         idle = fsm.ongoing("IDLE")
+        # (the inputs: IDLE, the operation's bits, then the candidates; outside IDLE the step's)
         head_next = lut_of(m, [idle, *op, slot_head, head_tail, prev_at_head],
-                           by_op(lambda x: x[3], lambda x: 1, lambda x: x[4], lambda x: x[5]), cells)
+                           lambda x: of_op(x[1:3], x[3], 1, x[4]) if x[0] else x[5], cells)
         tail_next = lut_of(m, [idle, *op, slot_tail, head_tail],
-                           by_op(lambda x: x[3], lambda x: x[4], lambda x: 1, lambda x: 0), cells)
+                           lambda x: of_op(x[1:3], x[3], x[4], 1) if x[0] else 0, cells)
         # ``cur``: in every idle cycle the first stop looked at -- an unlink's, a pop's head, an
         # insert's tail --, at a step toward the head the stop before it; each bit two LUTs, the
         # load's enable one (slice cells in synthesis: the mapper had made four levels)
         loads = lut_of(m, [idle, walking, v["walks_on"]], lambda x: x[0] or (x[1] and x[2]), cells)
         first = [lut_of(m, [*op, self.slot[i], self.ends.head[i], self.ends.tail[i]],
-                        lambda x: {StopOp.UNLINK: x[2], StopOp.POP: x[3], StopOp.INSERT: x[4]}.get(x[0] | x[1] << 1, 0),
-                        cells) for i in range(k)]
-        cur_next_value = Cat(*(lut_of(m, [idle, first[i], cur_prev[i]], lambda x: x[1] if x[0] else x[2], cells)
-                               for i in range(k)))
+                        lambda x: of_op(x[0:2], x[2], x[3], x[4]), cells) for i in range(k)]
+        cur_loaded = Cat(*(lut_of(m, [idle, first[i], cur_prev[i]], lambda x: x[1] if x[0] else x[2], cells)
+                           for i in range(k)))
         with m.If(loads):
-            m.d.sync += [cur.eq(cur_next_value), at_head.eq(head_next), at_tail.eq(tail_next)]
+            m.d.sync += [cur.eq(cur_loaded), at_head.eq(head_next), at_tail.eq(tail_next)]
         return m

@@ -355,7 +355,7 @@ UNITS = {
     "level-feed": _level_feed,
     "depth-store": _depth_store,
     "window-move": _window_move,
-    "stop-lists": lambda c: _stop_lists(c),
+    "stop-lists": _stop_lists,
     "pipelined-engine": _pipelined_engine,
     **{name: (lambda c, name=name: _engine_units(c)[name]()) for name in (
         "price-index", "level-store", "level-sweep", "free-list", "event-output", "command-check",
