@@ -43,6 +43,11 @@ Contract
 * ``target_failed_early``: ``target_failed`` a cycle sooner (t+3 pipelined, t+2 otherwise), the OR of
   its verdict registers (one LUT): what lets a CANCEL's CANCELED go out in t+3. ``target_fails_early``:
   those registers themselves (``TARGET_RULES`` bits), for a user that ORs them into a LUT of its own.
+* ``stops``: STOP and STOP_LIMIT are order types [R-STOP] (otherwise ``INVALID_TYPE``): a STOP DAY
+  or GTC, a STOP_LIMIT not FOK, neither with POST_ONLY, a display or a min_qty; ``PRICE_OUT_OF_BAND``
+  for a stop price outside the band too (``stop_out_of_band``, given made as ``out_of_band`` is
+  when ``compared``). Their last rule, ``STOP_TRIGGERED``, needs the symbol's last trade: the
+  engine's.
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
 
@@ -188,9 +193,10 @@ def cancel_like_and_replace_qty(m, cmd, cells=None):
 
 class CommandCheck(wiring.Component):
     def __init__(self, config: EngineConfig, pipelined: bool = False, compared: bool = False,
-                 positions: bool = False):
+                 positions: bool = False, stops: bool = False):
         self.config = config
         self.positions = positions
+        self.stops = stops
         self.pipelined = pipelined
         self.compared = compared
         self.k = config.slot_bits
@@ -209,6 +215,7 @@ class CommandCheck(wiring.Component):
             "target_mismatch": In(1),
             "owner_mismatch": In(1),
             "out_of_band": In(1),
+            "stop_out_of_band": In(1),
             "notional_over": In(1),
             "target_failed_early": Out(1),
             "target_fails_early": Out(TARGET_RULES),
@@ -250,10 +257,19 @@ class CommandCheck(wiring.Component):
         # -- the command's own fields, at t ------------------------------------------------------
         market = cmd.ord_type == p.OrdType.MARKET
         post_only = (cmd.flags & POST_ONLY) != 0
+        # (the type's two low bits: a type above the last one fails INVALID_TYPE, the rule before
+        # every rule that reads them, whatever they say)
+        assert (int(p.OrdType.STOP), int(p.OrdType.STOP_LIMIT)) == (2, 3)
+        kind = Value.cast(cmd.ord_type)[:2]
         rule("side", cmd.side > SELL, True)
-        rule("ord_type", cmd.ord_type > p.OrdType.MARKET, True)
-        rule("tif", (cmd.tif > FOK) | (market & (cmd.tif < IOC)), True)
-        rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & (market | (cmd.tif >= IOC))), True)
+        # (``stops``: STOP and STOP_LIMIT are order types [R-STOP]; otherwise INVALID_TYPE)
+        rule("ord_type", cmd.ord_type > (p.OrdType.STOP_LIMIT if self.stops else p.OrdType.MARKET), True)
+        # (a MARKET order IOC or FOK; a STOP DAY or GTC; a STOP_LIMIT not FOK)
+        rule("tif", (cmd.tif > FOK) | (market & (cmd.tif < IOC))
+             | ((kind == p.OrdType.STOP) & (cmd.tif >= IOC)) | ((kind == p.OrdType.STOP_LIMIT) & (cmd.tif == FOK)),
+             True)
+        # (POST_ONLY only on a LIMIT DAY or GTC)
+        rule("new_flags", ((cmd.flags & ~NEW_FLAGS) != 0) | (post_only & ((kind != 0) | (cmd.tif >= IOC))), True)
         # [R-MIN-QTY] a min_qty only on a LIMIT or MARKET IOC (INVALID_FLAGS), and not above the
         # quantity (INVALID_QTY): verdicts of their own, ORed into those reasons' (the flags'
         # verdict had gone to five LUTs with it)
@@ -261,14 +277,14 @@ class CommandCheck(wiring.Component):
         # rules before it -- INVALID_TYPE, INVALID_TIF -- whatever this verdict says)
         cells = getattr(platform, "slice_cells", None)
         has_min_qty = ~none_of_luts(m, list(Value.cast(cmd.min_qty)), cells)
-        rule("min_qty_flags", has_min_qty & (cmd.tif[:2] != IOC), True)
+        rule("min_qty_flags", has_min_qty & ((cmd.tif[:2] != IOC) | kind[1]), True)
         rule("min_qty_over", cmd.min_qty > cmd.qty, True)
         # [R-ICEBERG] a display only on an order that may rest, a LIMIT DAY or GTC (INVALID_FLAGS)
-        # (a MARKET order by the type's low bit, an IOC or FOK by the tif's bit 1: another type, a
+        # (a type but LIMIT by the type's low bits, an IOC or FOK by the tif's bit 1: another type, a
         # tif above FOK fail the rules before it, whatever this verdict says)
         has_display = ~none_of_luts(m, list(Value.cast(cmd.display)), cells)
         assert (int(p.OrdType.LIMIT), int(p.OrdType.MARKET), IOC, FOK) == (0, 1, 2, 3)
-        rule("display_flags", has_display & (cmd.ord_type[0] | cmd.tif[1]), True)
+        rule("display_flags", has_display & (kind.any() | cmd.tif[1]), True)
         rule("account_id", cmd.account >= cfg.accounts, True)
         rule("symbol_id", cmd.symbol >= cfg.symbols, True)
         # (with slice cells two LUT levels: the mapper had chained the compare four deep, then the
@@ -283,13 +299,20 @@ class CommandCheck(wiring.Component):
         # -- the rows, at t+1 (with the command held) -------------------------------------------
         acct, band = self.account, self.band
         if self.compared:        # (the parent's compares, with the rows)
-            out_of_band = self.out_of_band
+            out_of_band, stop_out_of_band = self.out_of_band, self.stop_out_of_band
         else:
             out_of_band = (held.price < band.lo) | (held.price > band.hi)
+            stop_out_of_band = (held.stop < band.lo) | (held.stop > band.hi)
+        held_kind = Value.cast(held.ord_type)[:2]
         rule("disabled", ~acct.enabled, False)
         rule("halted", band.halted, False)
         rule("qty_limit", held.qty > acct.max_qty, False)
-        rule("new_band", (held.ord_type != p.OrdType.MARKET) & out_of_band, False)
+        # (a LIMIT's or a STOP_LIMIT's price, and a stop's stop price [R-STOP], in the band)
+        if self.stops:
+            rule("new_band", ((held_kind[0] == held_kind[1]) & out_of_band) | (held_kind[1] & stop_out_of_band),
+                 False)
+        else:
+            rule("new_band", (held.ord_type != p.OrdType.MARKET) & out_of_band, False)
         rule("band", out_of_band, False)
         if self.compared:        # (the parent's compares, with the rows)
             rule("unknown_order", self.target_mismatch, False)

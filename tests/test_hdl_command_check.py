@@ -25,7 +25,7 @@ OPCODES = [Opcode.NEW] * 4 + [Opcode.CANCEL, Opcode.REPLACE] * 2 + [
 POSITION_OPCODES = OPCODES + [Opcode.POSITION]
 #: The rules past each family's last one, checked elsewhere in the engine.
 BEYOND = {Reason.NONE, Reason.WOULD_CROSS, Reason.POOL_FULL, Reason.ORDERS_OUTSIDE_BAND, Reason.BAND_OUTSIDE_RANGE,
-          Reason.NOTIONAL_LIMIT, Reason.POSITION_LIMIT}
+          Reason.NOTIONAL_LIMIT, Reason.POSITION_LIMIT, Reason.STOP_TRIGGERED}
 
 
 def family(cmd: Command) -> str:
@@ -53,11 +53,12 @@ def a_book(rng: random.Random) -> tuple[MatchingModel, list[int]]:
     return model, ids
 
 
-def a_command(rng: random.Random, model: MatchingModel, ids: list[int], positions: bool = False) -> Command:
+def a_command(rng: random.Random, model: MatchingModel, ids: list[int], positions: bool = False,
+              stops: bool = False) -> Command:
     """A well-formed command, then up to three rules broken at once -- a field pushed to or past
     a rule's edge, or the account or book it names changed -- so that the rules meet in pairs
     and triples and their order shows. ``positions``: POSITION among the commands, ACCOUNT with
-    POSITION_LIMIT."""
+    POSITION_LIMIT. ``stops``: NEW STOP and STOP_LIMIT orders among them [R-STOP]."""
     opcode = rng.choice(POSITION_OPCODES if positions else OPCODES)
     target = model.pool.lookup(rng.choice(ids)) if ids else None
     if opcode in (Opcode.CANCEL, Opcode.REPLACE) and target:
@@ -66,13 +67,16 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int], position
         account, symbol = rng.randrange(CONFIG.accounts), rng.randrange(CONFIG.symbols)
         order_id = rng.randrange(1 << 32)
     book, limits = model.books[symbol], model.accounts[account]
-    ord_type = rng.choice([0, 1]) if opcode == Opcode.NEW else 0
-    tif = rng.choice([2, 3]) if ord_type else rng.choice([0, 1, 2, 3])
+    ord_type = rng.choice([0, 1] + ([2, 3] if stops else [])) if opcode == Opcode.NEW else 0
+    tif = {0: rng.choice([0, 1, 2, 3]), 1: rng.choice([2, 3]), 2: rng.choice([0, 1]),
+           3: rng.choice([0, 1, 2])}[ord_type]
     cmd = Command(opcode=opcode, side=rng.choice([0, 1]), ord_type=ord_type, tif=tif,
                   flags=rng.choice([0, 2]) if opcode == Opcode.NEW else 0, symbol=symbol, account=account,
                   qty=rng.randint(1, 40), price=rng.randint(book.band_low, book.band_high),
                   order_id=order_id, client_id=rng.randrange(1 << 64))
-    if opcode == Opcode.NEW and tif == p.TimeInForce.IOC and rng.random() < 0.3:
+    if ord_type >= p.OrdType.STOP:
+        cmd.stop = rng.randint(book.band_low, book.band_high)     # [R-STOP], well-formed
+    if opcode == Opcode.NEW and ord_type < p.OrdType.STOP and tif == p.TimeInForce.IOC and rng.random() < 0.3:
         cmd.min_qty = rng.randint(1, cmd.qty)          # [R-MIN-QTY], well-formed
     if opcode == Opcode.NEW and ord_type == 0 and tif < p.TimeInForce.IOC and rng.random() < 0.3:
         cmd.display = rng.randint(1, cmd.qty + 2)      # [R-ICEBERG], well-formed
@@ -113,6 +117,13 @@ def a_command(rng: random.Random, model: MatchingModel, ids: list[int], position
         # a display on any order (INVALID_FLAGS but on a LIMIT DAY/GTC), of any size
         lambda: setattr(cmd, "display", rng.choice([1, 1 << 16, (1 << 32) - 1])),
     ]
+    if stops:
+        breaks += [
+            # a stop price out of the band, or on a type that has none (ignored there)
+            lambda: setattr(cmd, "stop", rng.choice([0, book.band_low - 1, book.band_high + 1, (1 << 32) - 1])),
+            # a stop type with any time in force, POST_ONLY included
+            lambda: setattr(cmd, "ord_type", rng.choice([2, 3])), lambda: setattr(cmd, "tif", rng.choice([2, 3])),
+        ]
     for broken in rng.sample(breaks, rng.choice([0, 1, 1, 2, 2, 3])):
         broken()
     return cmd
@@ -141,24 +152,28 @@ def expected_reason(model: MatchingModel, cmd: Command) -> Reason:
     return Reason(first.reason) if first.type == p.EventType.REJECTED else Reason.NONE
 
 
-@pytest.mark.parametrize("seed,pipelined,compared,slices", [
-    (0, False, False, False), (1, False, False, False), (2, False, False, False), (3, False, False, False),
-    (4, True, False, False), (5, True, False, False), (6, True, True, False), (7, True, True, True)])
-def test_each_family_registers_the_models_reason(seed, pipelined, compared, slices):
+@pytest.mark.parametrize("seed,pipelined,compared,slices,stops", [
+    (0, False, False, False, False), (1, False, False, False, False), (2, False, False, False, False),
+    (3, False, False, False, False), (4, True, False, False, False), (5, True, False, False, False),
+    (6, True, True, False, False), (7, True, True, True, False),
+    (8, False, False, False, True), (9, True, False, False, True), (10, True, True, True, True)])
+def test_each_family_registers_the_models_reason(seed, pipelined, compared, slices, stops):
     """In service: the rows a cycle after the handshake, answers from t+1 (the command's fields) or
     t+2; pipelined: the rows two cycles after, every answer a register from t+4. ``compared``: the
     target's and the band's compares given made (the slot holds no live order of the id's generation
     and the command's symbol; its account is not the command's; the price is out of the band), as
     the pipelined engine makes them.
     ``slices``: built of the slice cells' models, as for synthesis. The pipelined check is the one of an
-    engine that keeps positions (POSITION's family, ACCOUNT's POSITION_LIMIT); the other not."""
+    engine that keeps positions (POSITION's family, ACCOUNT's POSITION_LIMIT); the other not.
+    ``stops``: a check that takes STOP and STOP_LIMIT orders [R-STOP], their stop prices in or out of
+    the band (``stop_out_of_band`` given made too, where ``compared``)."""
     rng = random.Random(seed)
     positions = pipelined
-    dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared, positions=positions)
+    dut = CommandCheck(CONFIG, pipelined=pipelined, compared=compared, positions=positions, stops=stops)
     cases = []
     for _ in range(1500):
         model, ids = a_book(rng)
-        cmd = a_command(rng, model, ids, positions)
+        cmd = a_command(rng, model, ids, positions, stops)
         given = rows(model, cmd)
         if compared:
             k = CONFIG.slot_bits
@@ -168,6 +183,7 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
             band = given.pop("band")
             given["band"] = {"lo": 0, "hi": 0, "halted": band["halted"]}   # (lo and hi: not read)
             given["out_of_band"] = not band["lo"] <= cmd.price <= band["hi"]
+            given["stop_out_of_band"] = not band["lo"] <= cmd.stop <= band["hi"]
         over = 0
         if cmd.opcode == Opcode.REPLACE and cmd.account < CONFIG.accounts:
             over = cmd.price * cmd.qty > model.accounts[cmd.account].max_notional
@@ -227,6 +243,10 @@ def test_each_family_registers_the_models_reason(seed, pipelined, compared, slic
     # the cases reached every family and, in each, failures and passes
     for name, reasons in seen.items():
         assert Reason.NONE in reasons and len(reasons) >= 2, (name, reasons)
+    if stops:     # (and stops passed, and failed on their own rules)
+        stop_cases = [(cmd, want) for cmd, _, _, want in cases if cmd.opcode == Opcode.NEW and cmd.ord_type in (2, 3)]
+        assert {Reason.NONE, Reason.INVALID_TIF, Reason.INVALID_FLAGS, Reason.PRICE_OUT_OF_BAND} <= {
+            Reason.NONE if w in BEYOND else w for _, w in stop_cases}, stop_cases[:5]
 
 
 @pytest.mark.parametrize("limit", [1, 5, 16])
