@@ -58,6 +58,8 @@ class Rester(wiring.Component):
     * ``start`` (one cycle, while not ``busy``) with ``slot``, ``account``, ``book`` and ``idx``
       (the level) and ``to_account`` (the order joins its account's list too: not a replaced
       order, which keeps its place there): taken. The index must be idle in the next cycle (the rester's SET then).
+      ``to_level`` 0 (``level_optional``): the order joins its account's list alone (a waiting
+      stop, in no level [R-STOP]) -- no level read or write, no SET, ``new_level`` 0.
     * In the next cycle (r1) the level's row and the account's list are read, and the index's SET
       of the level is started (``index_*``). The SET's answer (the level held orders) and the rows
       settle the writes, issued from registers in one cycle once the index is done: the level
@@ -73,10 +75,13 @@ class Rester(wiring.Component):
     (its SET's 4 from r1 end before the rows are in).
     """
 
-    def __init__(self, slot_bits: int, account_bits: int, book_bits: int, level_bits: int, rows_latency: int):
+    def __init__(self, slot_bits: int, account_bits: int, book_bits: int, level_bits: int, rows_latency: int,
+                 level_optional: bool = False):
         self.k, self.ab, self.bb, self.lb = slot_bits, account_bits, book_bits, level_bits
         self.rows_latency = rows_latency
+        self.level_optional = level_optional
         super().__init__({
+            **({"to_level": In(1, init=1)} if level_optional else {}),
             "start": In(1), "slot": In(slot_bits), "account": In(account_bits), "to_account": In(1),
             "book": In(book_bits), "idx": In(level_bits),
             "busy": Out(1), "busy_on": Out(1), "done": Out(1), "new_level": Out(1),
@@ -90,13 +95,21 @@ class Rester(wiring.Component):
         cells = getattr(platform, "slice_cells", None)
         slot, account, book, idx = Signal(self.k), Signal(self.ab), Signal(self.bb), Signal(self.lb)
         to_account = Signal()
+        # (``level_optional``: whether the order joins its level, a register from ``start``)
+        to_level = Signal(init=1)
+        optional = self.level_optional
+
+        def at_level(value):
+            """``value`` gated by ``to_level`` (``level_optional``; otherwise ``value`` itself)."""
+            return value & to_level if optional else value
         # the reads and the SET: registers; their enables set at start, 0 otherwise, and their
         # addresses (the parent gates them with the enables) loaded in every idle cycle, as the
         # order's fields are: ``start`` reaches a few enables, not every register
         m.d.sync += [self.alist_read.en.eq(0), self.level_read.en.eq(0), self.index_op.eq(0)]
         # (the SET's start, a flip-flop of its own in synthesis: the read enables are the same
         # register, and the parent gates the SET's level with it, bit by bit)
-        m.d.comb += self.index_start.eq(register_copy(m, self.start, cells, name="index_start"))
+        m.d.comb += self.index_start.eq(register_copy(m, self.start & self.to_level if optional else self.start,
+                                                      cells, name="index_start"))
         # the rows' arrivals: bit j set j cycles after the reads were issued (r1)
         arriving = Signal(self.rows_latency + 2)
         m.d.sync += arriving.eq(arriving << 1)
@@ -117,6 +130,8 @@ class Rester(wiring.Component):
         with m.If(~busy):
             m.d.sync += [slot.eq(self.slot), account.eq(self.account), book.eq(self.book), idx.eq(self.idx),
                          to_account.eq(self.to_account), self.alist_read.addr.eq(self.account)]
+            if optional:
+                m.d.sync += to_level.eq(self.to_level)
         # (the level's read address and the SET's level, flip-flops of their own in synthesis: as
         # the unlinker's; the rows and the index's words copy their readers' OR per group of blocks)
         m.d.comb += [
@@ -127,8 +142,9 @@ class Rester(wiring.Component):
             self.index_idx.eq(register_of_its_own(m, self.idx, cells, en=~busy, name="index_idx", reset_less=True)),
         ]
         with m.If(self.start):           # (never while busy: contract)
-            m.d.sync += [arriving.eq(1), self.alist_read.en.eq(1), self.level_read.en.eq(1),
-                         self.index_op.eq(IndexOp.SET)]
+            m.d.sync += [arriving.eq(1), self.alist_read.en.eq(1),
+                         self.level_read.en.eq(self.to_level if optional else 1),
+                         self.index_op.eq(Mux(self.to_level, IndexOp.SET, 0) if optional else IndexOp.SET)]
         # the SET was started in r1 (``busy`` from r2): its answer once the index is idle again
         with m.If(arriving[self.rows_latency + 1]):
             m.d.sync += waiting.eq(1)
@@ -139,15 +155,16 @@ class Rester(wiring.Component):
                           lambda x: (x[0] or x[1]) and not x[2], cells)
         joined = self.index_found
         with m.If(finish):
-            m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(~joined)]
+            m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(at_level(~joined))]
         with m.If(finish_copy()):
-            m.d.sync += [self.level_write.en.eq(Mux(joined, TAIL, HEAD | TAIL)),
+            m.d.sync += [self.level_write.en.eq(Mux(to_level, Mux(joined, TAIL, HEAD | TAIL), 0) if optional
+                                                else Mux(joined, TAIL, HEAD | TAIL)),
                          self.level_write.addr.eq(idx | (book << self.lb)),
                          self.level_write.data.head.eq(slot), self.level_write.data.tail.eq(slot)]
         with m.If(finish_copy()):
-            m.d.sync += [self.next_write.en.eq(joined), self.next_write.addr.eq(old_tail),
+            m.d.sync += [self.next_write.en.eq(at_level(joined)), self.next_write.addr.eq(old_tail),
                          self.next_write.data.eq(slot),
-                         self.prev_write.en.eq(joined), self.prev_write.addr.eq(slot),
+                         self.prev_write.en.eq(at_level(joined)), self.prev_write.addr.eq(slot),
                          self.prev_write.data.eq(old_tail)]
         with m.If(finish_copy()):
             m.d.sync += [self.alist_write.en.eq(to_account), self.alist_write.addr.eq(account),

@@ -75,6 +75,7 @@ from fpgax.hdl.price_index import IndexOp
 from fpgax.hdl.ram import HIT_BITS, PipelinedRam, RowChoice, hit_copies_for
 from fpgax.hdl.risk import NotionalCheck
 from fpgax.hdl.slot_queue import SlotQueue
+from fpgax.hdl.stop_lists import StopEnds, StopLists, StopOp
 from fpgax.hdl.walker import Walker
 from fpgax.hdl.window_move import WindowMover, WindowOp
 from fpgax.spec import protocol as p
@@ -152,19 +153,31 @@ def SymbolRow(level_bits: int, deep: bool = False) -> data.StructLayout:   # noq
                               "base": 32, **zeros})
 
 
+def StopsRow(slot_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
+    """A symbol's stop row [R-STOP]: its last trade price (0: none yet) and the ends of its buy and
+    sell stop lists (``StopLists``)."""
+    return data.StructLayout({"last": 32, "buy": StopEnds(slot_bits), "sell": StopEnds(slot_bits)})
+
+
 def side_zero(row, side):
     """A deep ``SymbolRow``'s zero of ``side`` (a bit: ``BUY`` or ``SELL``): the price at its place 0."""
     return Mux(side == BUY, row.bid_zero, row.ask_zero)
 
 
 class PipelinedEngine(wiring.Component):
-    def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None):
-        """``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
+    def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None,
+                 stops: bool = False):
+        """``stops``: STOP and STOP_LIMIT orders [R-STOP], being built (docs/order-types.md, "Stops":
+        accepted, waiting on their symbol's stop lists, STOP_TRIGGERED, canceled; not yet released,
+        replaced, mass-canceled or halted) -- off in service, where the check rejects them
+        INVALID_TYPE, until they are whole.
+        ``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
         unit's state a cycle ahead equal it when it comes (not for Verilog output).
         ``slice_cells``: the cells of the per-slot memories' address multiplexers (``SliceCells``;
         by default the platform's, or none: plain multiplexers) -- ``MODEL_CELLS`` simulates the
         structure synthesis gets."""
         self.slice_cells = slice_cells
+        self.stops = stops
         self.config = config
         self.fifo_depth = fifo_depth
         self.checks = checks
@@ -188,7 +201,9 @@ class PipelinedEngine(wiring.Component):
         N = cfg.pool
 
         # -- memories ------------------------------------------------------------------------------
-        StateRow = data.StructLayout({"gen": g, "live": 1})
+        stops = self.stops
+        # (``waiting``: the slot's order is a stop on its symbol's stop list, in no level [R-STOP])
+        StateRow = data.StructLayout({"gen": g, "live": 1, **({"waiting": 1} if stops else {})})
         OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
         OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "price": 32, "idx": lb, "tif": 2, "flags": 2})
         ReserveRow = data.StructLayout({"display": 32, "hidden": 32})
@@ -216,6 +231,10 @@ class PipelinedEngine(wiring.Component):
             "account": PipelinedRam(shape=AccountRow, depth=cfg.accounts, hit_copies=2),
             "alist": PipelinedRam(shape=AccountList(k), depth=cfg.accounts),
         }
+        if stops:
+            # (a symbol's last trade price and the ends of its two stop lists [R-STOP], read with its
+            # row at the handshake)
+            mems["stops"] = PipelinedRam(shape=StopsRow(k), depth=cfg.symbols, style="block")
         for name, mem in mems.items():
             m.submodules[f"{name}_mem"] = mem
         reads = {name: [] for name in mems}      # name -> [(en, addr)]
@@ -224,7 +243,8 @@ class PipelinedEngine(wiring.Component):
         # -- units ---------------------------------------------------------------------------------
         # (positions [R-POSITION]: ``config.keeps_positions``, the table on chip or in HBM)
         keeps_pos = cfg.keeps_positions
-        m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True, positions=keeps_pos)
+        m.submodules.check = check = CommandCheck(cfg, pipelined=True, compared=True, positions=keeps_pos,
+                                                  stops=stops)
         m.submodules.notional_limit = notional_l = NotionalCheck(latency=3)    # a LIMIT's, from t0
         m.submodules.notional_market = notional_m = NotionalCheck(latency=3)   # a MARKET's, from t3
         m.submodules.slots = slots = SlotQueue(k)
@@ -235,7 +255,8 @@ class PipelinedEngine(wiring.Component):
         m.submodules.feed = feed = LevelFeed(bb, lb, k, index.word_bits, rows.latency, checks=self.checks,
                                              peek_best=True)
         m.submodules.matcher = matcher = Matcher(k, g, ab, lb, bb, room_next=True)
-        m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency)
+        # (with stops, an order may join its account's list alone: a waiting stop [R-STOP])
+        m.submodules.rester = rester = Rester(k, ab, bb, lb, rows.latency, level_optional=stops)
         m.submodules.unlinker = unlinker = Unlinker(k, g, ab, bb, lb, rows.latency, write_any=deep)
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
@@ -368,6 +389,15 @@ class PipelinedEngine(wiring.Component):
         # (and of the CANCEL opcode, for T3's move to DECIDE in an engine that keeps positions)
         cancel_near = register_copy(m, decoded["cancel"], row_cells, en=take, name="cancel_near") if keeps_pos else None
         ice_qty = register_of_its_own(m, pay.qty, row_cells, en=take, name="ice_qty")
+        # a NEW stop, STOP or STOP_LIMIT (``stops``; from t1): it waits on its stop list [R-STOP];
+        # ``edge``: a NEW whose notional is at the band's edge, a MARKET order or a STOP [R-RISK]
+        stop_new, edge = Signal(), Signal()
+        if stops:
+            assert (int(p.OrdType.STOP), int(p.OrdType.STOP_LIMIT)) == (2, 3)
+            with m.If(take):
+                m.d.sync += [stop_new.eq(decoded["new"] & (pay.ord_type[1:] == 1)),
+                             edge.eq(decoded["new"] & ((pay.ord_type == p.OrdType.MARKET)
+                                                       | (pay.ord_type == p.OrdType.STOP)))]
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
@@ -378,10 +408,21 @@ class PipelinedEngine(wiring.Component):
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
         reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
+        if stops:
+            reads["stops"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         # (a copy of ``market``, whose register has some eighty loads, for the feed's and the FOK
         # walk's compares: asserted equal)
         market_near = register_copy(m, is_market, row_cells, en=take, name="market_near")
+        # (whose notional is at the band's edge: ``edge``, with stops; else a MARKET order)
+        edge_at = edge if stops else market
+        if stops:
+            edge_near = Signal(name="edge_near")
+            with m.If(take):
+                m.d.sync += edge_near.eq(decoded["new"] & ((pay.ord_type == p.OrdType.MARKET)
+                                                           | (pay.ord_type == p.OrdType.STOP)))
+        else:
+            edge_near = market_near
 
         def on_row(name, compute, layout=None, hits=None):
             """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
@@ -418,11 +459,11 @@ class PipelinedEngine(wiring.Component):
                                      OwnerRow)
         cmd_beyond_gen, cmd_beyond_symbol, cmd_beyond_account = Signal(), Signal(), Signal()
 
-        def band_compares(row):
+        def band_compares(row, price=cmd.price):
             # (price < lo and hi < price as the borrows of the differences: one carry chain each)
             band = BandRow(row[:BandRow.size])
-            below, above = Signal(len(cmd.price) + 1), Signal(len(cmd.price) + 1)
-            m.d.comb += [below.eq(cmd.price - band.lo), above.eq(band.hi - cmd.price)]
+            below, above = Signal(len(price) + 1), Signal(len(price) + 1)
+            m.d.comb += [below.eq(price - band.lo), above.eq(band.hi - price)]
             return below[-1], above[-1]
         m.d.comb += [cmd_beyond_gen.eq(cmd.order_id[k + g:].any()), cmd_beyond_symbol.eq(cmd.symbol[sb:].any()),
                      cmd_beyond_account.eq(cmd.account[ab:].any())]
@@ -448,6 +489,11 @@ class PipelinedEngine(wiring.Component):
                                             or x[3] or x[4], row_cells)),
             check.owner_mismatch.eq(lut_of(m, [target_account_same, cmd_beyond_account],
                                            lambda x: not x[0] or x[1], row_cells)),
+            # (a stop's stop price, likewise [R-STOP]: 0 unless ``stops``)
+            check.stop_out_of_band.eq(lut_of(m, [sym_hits[SYM_HIT_BAND], *band_compares(sym_choice.written, cmd.stop),
+                                                 *band_compares(sym_choice.read, cmd.stop)],
+                                             lambda x: (x[1] or x[2]) if x[0] else (x[3] or x[4]), row_cells)
+                                      if stops else 0),
             check.notional_over.eq(notional_l.over),
             notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
         ]
@@ -501,7 +547,9 @@ class PipelinedEngine(wiring.Component):
         # what DECIDE will do with a NEW (a REPLACE: ``cross``), planned in t3 from registers (and again
         # in RECHECK): it crosses and is POST_ONLY, it trades, it is a FOK to look ahead for, it rests
         # (and betters its side's best)
-        plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1, "at_best": 1}))
+        # (and it is a stop, to file on its stop list: ``wait``)
+        plan = Signal(data.StructLayout({"cross": 1, "match": 1, "fok": 1, "rest": 1, "better": 1, "at_best": 1,
+                                         **({"wait": 1} if stops else {})}))
         keeps = Signal()              # from t4: a REPLACE keeps its order's priority [R-REPLACE]
         # the order a CANCEL names, or a walk visits: what its CANCELED event and its unlink need
         # (``leaves``: its open quantity; an iceberg's [R-ICEBERG] ``display``, and what a REPLACE
@@ -512,6 +560,13 @@ class PipelinedEngine(wiring.Component):
                                         "display": 32, "shown": 32, "over": 32, "reserve": 1}))
         walk_leaves = Signal(32)      # a walk's order's open quantity (its CANCELED's, in UNLINK_GO)
         sym_at = Signal(sb)           # the symbol whose row ``sym`` is
+        if stops:
+            # the command's symbol's stop row (from t2: its last trade, its stop lists' ends), the
+            # symbol, and whether it is written back now (comb: a state's, or the last trade's)
+            srow, srow_at, srow_write = Signal(StopsRow(k)), Signal(sb), Signal()
+        # (from t3: the command's target is a waiting stop, from its state row; 0 without stops)
+        tgt_waiting = Signal()
+        stop_unlinking = Signal()     # (a waiting stop's unlink running: STOP_UNLINK's; 0 without stops)
         if deep:
             # the gate (docs/deep-book.md, "Wiring the engine"): what the mover is asked for (the
             # book side, its window's old and new base, the level off the window: indexes of the
@@ -978,13 +1033,20 @@ class PipelinedEngine(wiring.Component):
         rest_book, rest_at_best = Signal(bb), Signal()
         # (or an iceberg's new slice, at the back of its level: ``ice_rests`` [R-ICEBERG])
         ice_rests = fsm.ongoing("REPLENISH_REST")
-        m.d.comb += [rester.start.eq(rest_start), rester.slot.eq(Mux(ice_rests, ice.slot, new_slot)),
+        if stops:     # (a waiting stop joins its account's list alone: STOP_FILE [R-STOP])
+            m.d.comb += [rester.start.eq(rest_start | fsm.ongoing("STOP_FILE")),
+                         rester.to_level.eq(~fsm.ongoing("STOP_FILE"))]
+        else:
+            m.d.comb += rester.start.eq(rest_start)
+        m.d.comb += [rester.slot.eq(Mux(ice_rests, ice.slot, new_slot)),
                      rester.account.eq(cmd.account[:ab]), rester.to_account.eq(~is_replace & ~ice_rests),
                      rester.book.eq(Mux(ice_rests, opp_book, own_book)),
                      rester.idx.eq(Mux(ice_rests, ice.idx, own_idx[:lb]))]
         cancel_start = Signal()       # the sequencer's unlink (``tgt``: a CANCEL's target, a walk's order)
         cancel_ae, cancel_cu = Signal(), Signal()   # (``cancel_start`` as AGGRESSOR_END, CANCEL_UNLINK decide it)
-        m.d.comb += cancel_start.eq(cancel_ae | cancel_cu)
+        # (and, with stops, STOP_UNLINK's: a waiting stop off its account's list, ``cancel_su``)
+        cancel_su = Signal()
+        m.d.comb += cancel_start.eq(cancel_ae | cancel_cu | cancel_su)
         cancel_kill = Signal()        # (a CANCEL's: its slot killed by the sequencer, the unlink on its own)
         # what the sequencer's unlink does: off the level, off the account's list, the slot freed (a
         # replaced order leaves its level only, and its account's list only if the match ends it)
@@ -1001,13 +1063,16 @@ class PipelinedEngine(wiring.Component):
                          Assert(~(unlinker.start & unlinker.busy), "the unlinker started while busy")]
         # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
         # from, registers (``cancel_start`` is a decision of the cycle)
-        seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")) & ~gone.r.valid
+        seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")
+                       | (fsm.ongoing("STOP_UNLINK") if stops else 0)) & ~gone.r.valid
         if self.checks:
             m.d.sync += Assert(unlinker.from_level == (seq_unlinks & unlink_level), "the unlinker's from_level LUT")
         m.d.comb += [
             gone.r.ready.eq(from_queue),
-            unlinker.start.eq(lut_of(m, [cancel_ae, cancel_cu, unlink_go, gone.r.valid, unlinker.busy],
-                                     lambda x: x[0] or x[1] or x[2] or (x[3] and not x[4]), row_cells)),
+            unlinker.start.eq(lut_of(m, [cancel_ae, cancel_cu, unlink_go, gone.r.valid, unlinker.busy,
+                                         *([cancel_su] if stops else [])],
+                                     lambda x: x[0] or x[1] or x[2] or (x[3] and not x[4]) or (stops and x[5]),
+                                     row_cells)),
             # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait; while a
             # walk is on, only a walk's unlink starts it -- asserted with ``checks``)
             walker.hold.eq(unlink_go),
@@ -1028,9 +1093,21 @@ class PipelinedEngine(wiring.Component):
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
-        for name, request in (("next", unlinker.level_links_read), ("prev", unlinker.level_links_read),
-                              ("anext", unlinker.account_links_read), ("aprev", unlinker.account_links_read)):
-            reads[name].append((request.en, request.addr))
+        # (with stops, the stop lists' reads of the level links share the unlinker's request: the
+        # two never run at once)
+        if stops:
+            m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency,
+                                                             key_latency=mems["reserve"].latency)
+            # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
+            level_links = [(unlinker.level_links_read.en | stop_lists.links_read.en,
+                            Mux(unlinker.level_links_read.en, unlinker.level_links_read.addr, 0)
+                            | stop_lists.links_read.addr)]
+        else:
+            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)]
+        for name, request in (("next", level_links[0]), ("prev", level_links[0]),
+                              ("anext", (unlinker.account_links_read.en, unlinker.account_links_read.addr)),
+                              ("aprev", (unlinker.account_links_read.en, unlinker.account_links_read.addr))):
+            reads[name].append(request)
         for unit in (rester, unlinker):
             reads["alist"].append((unit.alist_read.en, unit.alist_read.addr))
             m.d.comb += unit.alist_data.eq(mems["alist"].read.data)
@@ -1046,14 +1123,68 @@ class PipelinedEngine(wiring.Component):
         # (looked at only once the match is over: the matcher pushes nothing more)
         lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done
 
+        # -- stops [R-STOP]: a NEW stop filed on its stop list (STOP_FILE: its account's list by the
+        # rester, its stop list by ``StopLists``' INSERT, its leaves and reserve rows -- the stop
+        # price in the reserve row's ``display``, what the lists compare), a waiting stop canceled
+        # (STOP_UNLINK: its account's list by the unlinker, which frees its slot, its stop list by
+        # UNLINK); the list's new ends into ``srow``, written back (STOP_WRITE). Each fill's price
+        # is the symbol's last trade, written to its stop row as it comes
+        if stops:
+            stop_files = fsm.ongoing("STOP_FILE")
+            stop_unlink_go = Signal()         # (comb) STOP_UNLINK starts, the units quiet
+            stop_side = Signal()              # the side of the list the operation is on
+            # (STOP_UNLINK's unlink is the unlinker's, from its start to its done: not the one a fix
+            # pending waits to hear from)
+            m.d.sync += stop_unlinking.eq(Mux(stop_unlinking, ~unlinker.done, stop_unlink_go))
+            side_now = Mux(stop_files, cmd.side[0], tgt.side)
+            m.d.comb += [
+                stop_lists.start.eq(stop_files | stop_unlink_go),
+                stop_lists.op.eq(Mux(stop_files, StopOp.INSERT, StopOp.UNLINK)),
+                stop_lists.slot.eq(Mux(stop_files, slot, tgt.slot)), stop_lists.key.eq(cmd.stop),
+                stop_lists.down.eq(side_now == SELL),
+                stop_lists.ends.eq(Mux(side_now == BUY, srow.buy, srow.sell)),
+                stop_lists.next_data.eq(mems["next"].read.data), stop_lists.prev_data.eq(mems["prev"].read.data),
+                stop_lists.key_data.eq(res_rd.display),
+                cancel_su.eq(stop_unlink_go),
+            ]
+            with m.If(stop_lists.start):
+                m.d.sync += stop_side.eq(side_now)
+            with m.If(stop_lists.done):
+                with m.If(stop_side == BUY):
+                    m.d.sync += srow.buy.eq(stop_lists.ends_out)
+                with m.Else():
+                    m.d.sync += srow.sell.eq(stop_lists.ends_out)
+            reads["reserve"].append((stop_lists.key_read.en, stop_lists.key_read.addr))
+            for name in ("next", "prev"):
+                w = getattr(stop_lists, f"{name}_write")
+                writes[name].append((w.en, w.addr, w.data))
+            # (the waiting stop's rows: its whole quantity shown, no reserve; the stop price)
+            stop_leaves, stop_reserve = Signal(LeavesRow()), Signal(ReserveRow)
+            m.d.comb += [stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop)]
+            writes["leaves"].append((stop_files, slot, stop_leaves, _Select(stop_files)))
+            writes["reserve"].append((stop_files, slot, stop_reserve, _Select(stop_files)))
+            # the last trade: each FILL's price, into ``srow`` and written back (a FILL is always of
+            # the command's symbol)
+            fill_seen, fill_price, last_dirty = Signal(), Signal(32), Signal()
+            m.d.sync += [fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
+                         fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
+            with m.If(fill_seen):
+                m.d.sync += srow.last.eq(fill_price)
+            writes["stops"].append((srow_write | last_dirty, srow_at, srow, _Select(srow_write | last_dirty)))
+
         # -- the new order's rows, written at its acceptance ----------------------------------------
         accept = Signal()
         state_new = Signal(StateRow)
         owner_new, order_new = Signal(OwnerRow), Signal(OrderRow)
+        if stops:
+            m.d.comb += state_new.waiting.eq(stop_new)
         m.d.comb += [state_new.gen.eq(next_gen), state_new.live.eq(1),
                      owner_new.account.eq(cmd.account[:ab]), owner_new.symbol.eq(cmd.symbol[:sb]),
                      owner_new.side.eq(cmd.side[0]),
-                     order_new.client_id.eq(cmd.client_id), order_new.price.eq(a_price), order_new.idx.eq(own_idx[:lb]),
+                     order_new.client_id.eq(cmd.client_id),
+                     # (a STOP's price 0, as a MARKET order's [R-STOP])
+                     order_new.price.eq(Mux(edge_at, 0, cmd.price) if stops else a_price),
+                     order_new.idx.eq(own_idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
         writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
         writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
@@ -1219,6 +1350,8 @@ class PipelinedEngine(wiring.Component):
                                   AccountRow.const({"enabled": 1, "max_qty": p.NO_QTY_LIMIT,
                                                     "max_notional": p.NO_NOTIONAL_LIMIT}), _Select(init_accounts)))
         writes["alist"].append((init_accounts, init[:ab], Const(0, AccountList(k).size), _Select(init_accounts)))
+        if stops:     # (no trade yet, no stop waiting)
+            writes["stops"].append((init_symbols, init[:sb], Const(0, StopsRow(k).size), _Select(init_symbols)))
 
         # -- the sequence -----------------------------------------------------------------------------
         # (each side's compare made from registers, then chosen)
@@ -1232,7 +1365,10 @@ class PipelinedEngine(wiring.Component):
         # ``marketable_now`` registered in every cycle (RECHECK's: the symbol row last changed at
         # least a cycle before it), and in t2 from the row as it is read, the prices compared
         # (t3's: the same wherever the price is in the band, as it must be for the plan to count)
-        over_l = ~market & notional_l.over      # a LIMIT order's notional over (from t3)
+        over_l = ~edge_at & notional_l.over     # a LIMIT order's notional over (from t3; a STOP_LIMIT's too)
+        # a NEW stop whose trigger already holds on its symbol's last trade [R-STOP] (from t3, set in
+        # t2 from the stop row: 0 without ``stops``), a verdict's input as the notional's is
+        stop_trig = Signal()
         # a NEW's or a quantity-raising REPLACE's worst-case position over its account's limit
         # [R-POSITION]: 0 from the handshake, set by the POS_* states, which RECHECK follows (a
         # verdict's input as a LIMIT order's notional is: either rejects the order)
@@ -1316,7 +1452,7 @@ class PipelinedEngine(wiring.Component):
         moved, move_rejects, move_beyond_range = Signal(), Signal(), Signal()
         with m.If(take):
             m.d.sync += [moved.eq(0), move_rejects.eq(0)]
-        m.d.comb += [over_l_bit.eq(over_l | over_p if keeps_pos else over_l),
+        m.d.comb += [over_l_bit.eq(over_l | (over_p if keeps_pos else 0) | (stop_trig if stops else 0)),
                      book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] a move
         # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
         # administrative command: registers from t1, as the opcode's one-hot
@@ -1337,7 +1473,7 @@ class PipelinedEngine(wiring.Component):
                 "replace_qty, cancel_like and admin: the opcode's")
         inputs = {"new": op["new"], "over_l": over_l_bit, "replace_qty": replace_qty, "cancel_like": cancel_like,
                   "book_full": book_full, "invalid": op_invalid, "cancel": op["cancel"], "admin": admin,
-                  "market": market, "moved": moved, "move_rejects": move_rejects}
+                  "market": edge_at, "moved": moved, "move_rejects": move_rejects}
 
         def given(failed, crosses):
             """The verdict if the check's answer is ``failed`` and the order ``crosses``: each
@@ -1391,9 +1527,11 @@ class PipelinedEngine(wiring.Component):
         with m.If(planning):
             m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
                          # (a NEW with a min_qty walks as a FOK does first: ``min_walk``, never a REPLACE's)
-                         plan.match.eq(trades & (tif != FOK) & ~min_walk),
-                         plan.fok.eq(trades & ((tif == FOK) | min_walk)),
-                         plan.rest.eq(~trades & ~market & (tif < IOC)), plan.better.eq(better),
+                         plan.match.eq(trades & (tif != FOK) & ~min_walk & ~stop_new),
+                         plan.fok.eq(trades & ((tif == FOK) | min_walk) & ~stop_new),
+                         # (a NEW stop waits instead [R-STOP])
+                         plan.rest.eq(~trades & ~market & (tif < IOC) & ~stop_new),
+                         *([plan.wait.eq(stop_new)] if stops else []), plan.better.eq(better),
                          plan.at_best.eq(joins)]
 
         # [R-BAND] [R-SYMBOL] a SYMBOL's price range. On an empty book it is centred on the new band:
@@ -1625,7 +1763,8 @@ class PipelinedEngine(wiring.Component):
         side_opposite = lut_of(m, [rest_book[0], cmd.side[0]], lambda x: x[0] != x[1], row_cells)
         side_opposite_at_best = lut_of(m, [rest_book[0], cmd.side[0], rest_at_best],
                                        lambda x: x[0] != x[1] and x[2], row_cells)
-        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK) & ~min_walk),     # (nor a min_qty's: it walks)
+        # (nor a min_qty's: it walks; nor a stop's: it waits)
+        m.d.sync += [feedable.eq(op["new"] & (cmd.tif != FOK) & ~min_walk & ~stop_new),
                      rest_same_book.eq(lut_of(m, [*book_chunks, side_opposite], all, row_cells)),
                      rest_near.eq(lut_of(m, [*book_chunks, side_opposite_at_best], all, row_cells))]
         if self.checks:
@@ -1722,6 +1861,14 @@ class PipelinedEngine(wiring.Component):
                              pos_limited.eq(acct_rd.limited), pos_max.eq(acct_rd.max_position)]
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
+            if stops:
+                # (the symbol's stop row, and whether a NEW stop's trigger holds on its last trade:
+                # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
+                # both of the row's candidates, compares from registers, chosen after)
+                m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(cmd.symbol[:sb]),
+                             tgt_waiting.eq(on_row("state", lambda row: row.waiting, StateRow)),
+                             stop_trig.eq(stop_new & on_row("stops", lambda row: row.last.any() & Mux(
+                                 cmd.side[0] == BUY, row.last >= cmd.stop, row.last <= cmd.stop), StopsRow(k)))]
             if deep:
                 # (the places: ``t2_places``, written last, nearest the registers -- carry chains'
                 # sums --, under a copy of T2's register; the limit's test ``limit_beyond``'s own
@@ -1813,10 +1960,16 @@ class PipelinedEngine(wiring.Component):
             # CANCEL is never a MARKET order)
             canceled_now = lut_of(m, [op["cancel"], events.w_rdy, *check.target_fails_early],
                                   lambda x: x[0] and x[1] and not any(x[2:]), row_cells)
-            with m.If(market):
+            with m.If(edge_at):
                 fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
-                fsm.goto("CANCEL_UNLINK")
+                if stops:     # (a waiting stop: off its stop list, not a level [R-STOP])
+                    with m.If(tgt_waiting):
+                        fsm.goto("STOP_UNLINK")
+                    with m.Else():
+                        fsm.goto("CANCEL_UNLINK")
+                else:
+                    fsm.goto("CANCEL_UNLINK")
             if keeps_pos:
                 with m.Elif(needs_pos):
                     fsm.goto("POS_ASK")
@@ -1826,7 +1979,7 @@ class PipelinedEngine(wiring.Component):
                 # which ``needs_pos`` made a LUT longer)
                 t3_on = fsm.copy("T3", row_cells, "decide")
                 # (the event output's room from a copy of its own: ``w_rdy`` has a hundred loads)
-                plain = lut_of(m, [t3_on, market_near, needs_pos, cancel_near, events.w_rdy_near],
+                plain = lut_of(m, [t3_on, edge_near, needs_pos, cancel_near, events.w_rdy_near],
                                lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4]), row_cells)
                 cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy_near], all, row_cells)
                 fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
@@ -2058,8 +2211,9 @@ class PipelinedEngine(wiring.Component):
         price_from_cmd = lut_of(m, [verdict.canceling, admin_ok, verdict.new_market, slots.empty, over_m],
                                 lambda x: not x[0] and not x[1] and not (x[2] and not x[3] and not x[4]), row_cells)
         if self.checks:
-            m.d.sync += Assert(~fsm.ongoing("DECIDE") | (verdict.new_market == (op["new"] & market & ~verdict.new_bad)),
-                               "verdict.new_market: a NEW MARKET order the check passes")
+            m.d.sync += Assert(~fsm.ongoing("DECIDE")
+                               | (verdict.new_market == (op["new"] & edge_at & ~verdict.new_bad)),
+                               "verdict.new_market: a NEW MARKET order (or STOP) the check passes")
         # DECIDE's event, from the verdicts (written when ``go``, which is DECIDE's): its fields
         # driven in every cycle, outside DECIDE's body -- gated by the state, they had DECIDE's
         # register, which has some seven hundred loads, reach the event stage's resets
@@ -2073,9 +2227,12 @@ class PipelinedEngine(wiring.Component):
             the command's family, or the sequencer's own), a cancel's USER."""
             own_reason = _pick(
                 # (NOTIONAL_LIMIT, then POSITION_LIMIT [R-CHECKS])
-                (op["new"], Mux(over_l | (market & over_market), R.NOTIONAL_LIMIT,
+                # (STOP_TRIGGERED last, after POOL_FULL [R-STOP])
+                (op["new"], Mux(over_l | (edge_at & over_market), R.NOTIONAL_LIMIT,
                                 Mux(over_p, R.POSITION_LIMIT, Mux(plan.cross, R.WOULD_CROSS,
-                                                                  Mux(over_market, R.NOTIONAL_LIMIT, R.POOL_FULL))))),
+                                                                  Mux(over_market, R.NOTIONAL_LIMIT,
+                                                                      Mux(stop_trig & ~slots.empty, R.STOP_TRIGGERED,
+                                                                          R.POOL_FULL)))))),
                 (op["replace"], Mux(over_p, R.POSITION_LIMIT, R.WOULD_CROSS)), (op_invalid, R.INVALID_OPCODE),
                 (op["symbol"], Mux(move_beyond_range, R.BAND_OUTSIDE_RANGE, R.ORDERS_OUTSIDE_BAND)))
             rejecting_ = verdict.new_bad | verdict.other_reject | (op["new"] & slots.empty) | over_market
@@ -2091,10 +2248,25 @@ class PipelinedEngine(wiring.Component):
                 return (int(reason) >> b) & 1
             # (an engine that keeps positions: ``over_p`` a fourth input, POSITION_LIMIT after NOTIONAL_LIMIT)
             over_p_in = [over_p] if keeps_pos else []
-            own_new = [lut_of(m, [market, notional_l.over, plan.cross, *over_p_in],
-                              lambda x, c=c: bit(R.NOTIONAL_LIMIT) if ((not x[0] and x[1]) or (x[0] and c))
-                              else bit(R.POSITION_LIMIT) if x[3:] and x[3] else bit(R.WOULD_CROSS)
-                              if x[2] else bit(R.NOTIONAL_LIMIT if c else R.POOL_FULL), row_cells) for c in (0, 1)]
+            # (with stops, the stop's verdict and the pool's: STOP_TRIGGERED after POOL_FULL [R-STOP])
+            stop_in = [stop_trig, slots.empty] if stops else []
+            n_pos = len(over_p_in)
+
+            def own_new_bit(x, c):
+                edge_, over_l_, cross_ = x[:3]
+                over_p_ = x[3] if n_pos else 0
+                stop_trig_, empty_ = x[3 + n_pos:] if stops else (0, 1)
+                if (not edge_ and over_l_) or (edge_ and c):
+                    return bit(R.NOTIONAL_LIMIT)
+                if over_p_:
+                    return bit(R.POSITION_LIMIT)
+                if cross_:
+                    return bit(R.WOULD_CROSS)
+                if c:
+                    return bit(R.NOTIONAL_LIMIT)
+                return bit(R.STOP_TRIGGERED if stop_trig_ and not empty_ else R.POOL_FULL)
+            own_new = [lut_of(m, [edge_at, notional_l.over, plan.cross, *over_p_in, *stop_in],
+                              lambda x, c=c: own_new_bit(x, c), row_cells) for c in (0, 1)]
             own_other = lut_of(m, [op["replace"], op_invalid, op["symbol"], move_beyond_range, *over_p_in],
                                lambda x: (bit(R.POSITION_LIMIT) if x[4:] and x[4] else bit(R.WOULD_CROSS)) if x[0]
                                else bit(R.INVALID_OPCODE) if x[1] else
@@ -2144,6 +2316,12 @@ class PipelinedEngine(wiring.Component):
                                                   lambda x: (x[0] and not any(x[1:4])) or x[4], row_cells),
                                            rest_display, 0)),
         ]
+        if stops:     # (an accepted stop's ACCEPTED carries its stop price [R-STOP], overlaying resting_order_id)
+            m.d.comb += here.ev.resting_order_id.eq(Mux(new_accepting & stop_new, cmd.stop, 0))
+        # (nor a stop's, which waits: ``plan.wait``)
+        decide_to_left_over = lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest,
+                                         *([plan.wait] if stops else [])],
+                                     lambda x: x[0] and x[1] and not any(x[2:]), row_cells)
         with fsm.state("DECIDE"):
             # a FOK's or a MASS_CANCEL's walk, loaded in every cycle (it starts from them)
             walk_setup(op["mass"], account=cmd.account[:ab], book=opp_book, level=opp_best, down=buy == 0)
@@ -2189,9 +2367,9 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("MATCHING", lut_of(m, [go_copy, new_ok_copy, plan.match], all, row_cells), within=True)
             fsm.goto_if("REST" if deep else "REST_SYMBOL", lut_of(m, [go_copy, new_ok_copy, plan.rest], all, row_cells),
                         within=True)
-            decide_to_left_over = lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest],
-                                         lambda x: x[0] and x[1] and not (x[2] or x[3] or x[4]), row_cells)
             fsm.goto_if("LEFT_OVER", decide_to_left_over, within=True)
+            if stops:         # (a NEW stop: filed on its stop list [R-STOP])
+                fsm.goto_if("STOP_FILE", lut_of(m, [go_copy, new_ok_copy, plan.wait], all, row_cells), within=True)
             unlink_inputs = [go_for_moves, canceling, replacing_now, keeps, *([tgt_far] if deep else [])]
             fsm.goto_if("UNLINK", lut_of(m, unlink_inputs,
                                          lambda x: x[0] and (x[1] or (x[2] and not x[3])) and not (deep and x[4]),
@@ -2971,6 +3149,23 @@ class PipelinedEngine(wiring.Component):
         # walker, registered in every WALKING cycle) into ``sym`` in UNLINK_GO, from registers (in
         # WALKING the decision is the walk's: a compare of symbols deep)
         walk_sym_row, walk_sym_load = Signal(SymRow), Signal()
+        if stops:
+            with fsm.state("STOP_FILE"):      # (the rester and the INSERT start: ``stop_files``)
+                fsm.goto("STOP_FILING")
+            with fsm.state("STOP_FILING"):
+                with m.If(~rester.busy & ~stop_lists.busy):
+                    fsm.goto("STOP_WRITE")
+            with fsm.state("STOP_UNLINK"):    # once what the command before left running is done
+                m.d.comb += unlink_level.eq(0)
+                with m.If(~rester.busy & lists_quiet):
+                    m.d.comb += stop_unlink_go.eq(1)
+                    fsm.goto("STOP_UNLINKING")
+            with fsm.state("STOP_UNLINKING"):
+                with m.If(~unlinker.busy & ~stop_lists.busy):
+                    fsm.goto("STOP_WRITE")
+            with fsm.state("STOP_WRITE"):     # the stop row's new ends
+                m.d.comb += srow_write.eq(1)
+                fsm.goto("DONE")
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
             load_sym(walk_sym_row, when=walk_sym_load)
             emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
@@ -2980,7 +3175,9 @@ class PipelinedEngine(wiring.Component):
                 # (the unlink starts there: ``unlink_go``; the deep mode places the order first)
                 fsm.goto("WALK_PLACE" if deep else "UNLINK")
         # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
-        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied):
+        # (not by a waiting stop's unlink, STOP_UNLINK's, which a fix pending may precede: its level
+        # is another's)
+        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied & ~stop_unlinking):
             m.d.sync += fix_pending.eq(0)
         # what a CANCEL's unlink waits for: nothing of the command before running on, but for the
         # unlinker's done cycle (a start then is taken, its reads seeing that cycle's writes), its
@@ -3087,8 +3284,10 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += fix_pending.eq(0)
         # (outside the bodies: a LUT built in a body is the body's, 0 in the other states' cycles, in
         # the slice cells' models)
-        to_cancel_elsewhere = lut_of(m, [fsm.ongoing("T3"), canceled_now, fsm.ongoing("FIX_WRITE"), fix_return],
-                                     lambda x: (x[0] and x[1]) or (x[2] and x[3]), row_cells)
+        # (with stops, T3's CANCEL of a waiting stop goes to STOP_UNLINK instead)
+        to_cancel_elsewhere = lut_of(m, [fsm.ongoing("T3"), canceled_now, fsm.ongoing("FIX_WRITE"), fix_return,
+                                         *([tgt_waiting] if stops else [])],
+                                     lambda x: (x[0] and x[1] and not (stops and x[4])) or (x[2] and x[3]), row_cells)
         fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
                                           settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
         fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return, sym_to_recheck,

@@ -20,13 +20,18 @@ from fpgax.spec.config import profile
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positions=0.0):
+def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positions=0.0, stops=0.0):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
     (books cross often), on the first two symbols (or ``symbols``), and the model's events for them.
     ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn); ``iceberg``:
     the share of the LIMIT DAY/GTC orders given a display (and of IOC orders, rejected for it);
     ``positions``: the share of the ACCOUNT commands that set a position limit (small: reached by a few
-    orders), with POSITION queries among the commands."""
+    orders), with POSITION queries among the commands.
+    ``stops``: the share of the NEW orders that are STOP or STOP_LIMIT orders [R-STOP] -- waiting
+    far from every trade the flow can make (its prices stay within 6 ticks of the middle), or with a
+    trigger that already holds (STOP_TRIGGERED), or malformed --; while the RTL does not release,
+    replace, mass-cancel or halt them (docs/order-types.md), such a flow has no MASS_CANCEL or HALT
+    (SNAPSHOTs instead), and its REPLACEs name no waiting stop."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -35,18 +40,47 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
     ids, commands, events = [], [], []
     client = 0
 
-    def a_target():
-        """(order id, symbol, account): mostly a live order's, else a finished or an unknown one."""
-        live = [x for x in ids if model.order(x[0]) is not None]
+    def a_target(replace=False):
+        """(order id, symbol, account): mostly a live order's, else a finished or an unknown one
+        (for a REPLACE in a flow with stops, no waiting stop's)."""
+        named = [x for x in ids if not (replace and stops and model.order(x[0]) is not None
+                                        and model.order(x[0]).waiting)]
+        live = [x for x in named if model.order(x[0]) is not None]
         if live and rng.random() < 0.8:
             return rng.choice(live)
-        if ids and rng.random() < 0.8:
-            return rng.choice(ids)
+        if named and rng.random() < 0.8:
+            return rng.choice(named)
         return rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
+    def a_stop(client):
+        """A NEW stop: far from every trade, or triggered already, or malformed [R-STOP]."""
+        side, symbol = rng.randrange(2), rng.randrange(symbols)
+        book = model.books[symbol]
+        limit = rng.random() < 0.5
+        tif = rng.choice([p.TimeInForce.DAY, p.TimeInForce.GTC] + ([p.TimeInForce.IOC] if limit else []))
+        stop = (hi - rng.randrange(0, 12)) if side == p.Side.BUY else (lo + rng.randrange(0, 12))
+        r = rng.random()
+        if r < 0.3 and book.last:        # (its trigger holds on the last trade)
+            stop = book.last - rng.randrange(0, 3) if side == p.Side.BUY else book.last + rng.randrange(0, 3)
+        elif r < 0.4:                    # (malformed: a time in force, a stop price, a flag, a display)
+            tif, stop, flags = rng.choice([(p.TimeInForce.FOK, stop, 0), (tif, rng.choice([0, hi + 3]), 0),
+                                           (tif, stop, p.CommandFlag.POST_ONLY), (p.TimeInForce.IOC, stop, 0)])
+            cmd = p.Command(opcode=OP.NEW, side=side, ord_type=p.OrdType.STOP_LIMIT if limit else p.OrdType.STOP,
+                            tif=tif, flags=flags, symbol=symbol, account=rng.randrange(accounts),
+                            qty=rng.randrange(1, 12), price=mid + rng.randrange(-6, 7), stop=stop, client_id=client)
+            if rng.random() < 0.3:
+                cmd.display = 2
+            return cmd
+        return p.Command(opcode=OP.NEW, side=side, ord_type=p.OrdType.STOP_LIMIT if limit else p.OrdType.STOP,
+                         tif=tif, flags=rng.choice([0, p.CommandFlag.STP_OLDEST]), symbol=symbol,
+                         account=rng.randrange(accounts), qty=rng.randrange(1, 12),
+                         price=mid + rng.randrange(-6, 7) if limit else rng.choice([0, mid]), stop=stop,
+                         client_id=client)
     for _ in range(n):
         client += 1
         r = rng.random()
-        if r < 0.62:
+        if r < 0.62 and stops and rng.random() < stops:
+            cmd = a_stop(client)
+        elif r < 0.62:
             market = rng.random() < 0.08
             tif = rng.choice([p.TimeInForce.IOC, p.TimeInForce.FOK]) if market else rng.choice(
                 [p.TimeInForce.DAY, p.TimeInForce.DAY, p.TimeInForce.GTC, p.TimeInForce.IOC, p.TimeInForce.FOK])
@@ -66,7 +100,7 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
             if min_qty and tif == p.TimeInForce.IOC and rng.random() < min_qty:
                 cmd.min_qty = rng.randint(1, cmd.qty + 1)      # (qty + 1: INVALID_QTY)
         elif r < 0.8:
-            order_id, symbol, account = a_target()
+            order_id, symbol, account = a_target(replace=True)
             order = model.order(order_id)
             price = order.price if order is not None and rng.random() < 0.4 else mid + rng.randrange(-6, 7)
             qty = rng.choice([0, 1, 3, 6, 10]) if order is None else rng.choice(
@@ -106,6 +140,8 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
                             client_id=client)
         else:
             cmd = p.Command(opcode=OP.RESUME, symbol=rng.randrange(symbols), client_id=client)
+        if stops and cmd.opcode in (OP.MASS_CANCEL, OP.HALT):
+            cmd = p.Command(opcode=OP.SNAPSHOT, symbol=cmd.symbol % symbols, qty=2, client_id=client)
         out = model.apply(cmd)
         commands.append(cmd)
         events.extend(out)
@@ -127,11 +163,12 @@ async def send(ctx, dut, commands, rng, idle):
         ctx.set(dut.i.valid, 0)
 
 
-def run(config, commands, expected, seed, idle=0.0, stall=0.0, slice_cells=None, latency=HBM_LATENCY):
+def run(config, commands, expected, seed, idle=0.0, stall=0.0, slice_cells=None, latency=HBM_LATENCY,
+        stops=False):
     """The engine's events for ``commands`` (its predictions asserted in every cycle); in the deep
     mode its depth in ``AxiMemory``, every access of a random latency in ``latency`` cycles, HBM
     full of another run's words."""
-    dut = PipelinedEngine(config, checks=True, slice_cells=slice_cells)
+    dut = PipelinedEngine(config, checks=True, slice_cells=slice_cells, stops=stops)
     rng = random.Random(seed)
     received = []
 
@@ -354,5 +391,23 @@ def test_position_limits_agree_with_the_model():
                and e.client_id == c.client_id for c in commands for e in expected)
     assert any(e.type == E.POSITION and e.qty for e in expected)
     received = run(config, commands, expected, 21, 0.3, 0.5, None)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_waiting_stops_agree_with_the_model():
+    """[R-STOP] so far (the engine's ``stops``, being built): STOP and STOP_LIMIT orders accepted
+    and filed on their stop lists, rejected malformed or STOP_TRIGGERED on their symbol's last
+    trade, and canceled -- among every other command but those the RTL does not run on stops yet
+    (``random_flow``'s ``stops``), positions counting them open."""
+    config = profile("tiny")
+    commands, expected = random_flow(config, 400, 31, positions=0.5, stops=0.4)
+    kinds = {(e.type, e.reason) for e in expected}
+    for kind in [(E.REJECTED, p.Reason.STOP_TRIGGERED), (E.REJECTED, p.Reason.INVALID_TIF),
+                 (E.REJECTED, p.Reason.PRICE_OUT_OF_BAND), (E.FILL, 0), (E.POSITION, 0)]:
+        assert kind in kinds, kind
+    stop_ids = {e.order_id for e in expected if e.type == E.ACCEPTED and e.stop}
+    assert len(stop_ids) > 10 and any(e.type == E.CANCELED and e.order_id in stop_ids for e in expected)
+    received = run(config, commands, expected, 31, 0.3, 0.5, None, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
