@@ -567,6 +567,8 @@ class PipelinedEngine(wiring.Component):
         # (from t3: the command's target is a waiting stop, from its state row; 0 without stops)
         tgt_waiting = Signal()
         stop_unlinking = Signal()     # (a waiting stop's unlink running: STOP_UNLINK's; 0 without stops)
+        # (a walk's waiting stop is unlinked by the stop states: the walker holds its reads ahead)
+        stop_holds = Signal()
         if deep:
             # the gate (docs/deep-book.md, "Wiring the engine"): what the mover is asked for (the
             # book side, its window's old and new base, the level off the window: indexes of the
@@ -1075,7 +1077,8 @@ class PipelinedEngine(wiring.Component):
                                      row_cells)),
             # (the unlinker's reads go out in the next cycle: the walker's reads ahead wait; while a
             # walk is on, only a walk's unlink starts it -- asserted with ``checks``)
-            walker.hold.eq(unlink_go),
+            # (and, with stops, in every cycle of a waiting stop's unlink in a walk: ``stop_holds``)
+            walker.hold.eq(unlink_go | stop_holds if stops else unlink_go),
             unlinker.slot.eq(Mux(seq_unlinks, tgt.slot, gone.r.payload.order.slot)),
             unlinker.gen.eq(Mux(seq_unlinks, tgt.gen, gone.r.payload.order.gen)),
             unlinker.account.eq(Mux(seq_unlinks, tgt.account, gone.r.payload.order.account)),
@@ -1099,9 +1102,11 @@ class PipelinedEngine(wiring.Component):
             m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency,
                                                              key_latency=mems["reserve"].latency)
             # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
-            level_links = [(unlinker.level_links_read.en | stop_lists.links_read.en,
+            # (and a HALT's stop walk's read of a stop's next link, HSTOP_READ's)
+            hs_link_read, hs_link_addr = Signal(), Signal(k)
+            level_links = [(unlinker.level_links_read.en | stop_lists.links_read.en | hs_link_read,
                             Mux(unlinker.level_links_read.en, unlinker.level_links_read.addr, 0)
-                            | stop_lists.links_read.addr)]
+                            | stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0))]
         else:
             level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)]
         for name, request in (("next", level_links[0]), ("prev", level_links[0]),
@@ -1133,9 +1138,24 @@ class PipelinedEngine(wiring.Component):
             stop_files = fsm.ongoing("STOP_FILE")
             stop_unlink_go = Signal()         # (comb) STOP_UNLINK starts, the units quiet
             stop_side = Signal()              # the side of the list the operation is on
+            # a HALT's walk of its symbol's stop lists, buy then sell, each from its head (release
+            # order), after the resting orders [R-HALT]: each stop's rows and next link read
+            # (HSTOP_READ; ``hs_cur``), a stop but GTC canceled -- its CANCELED, then unlinked as a
+            # CANCEL's (STOP_UNLINK) --, then the next (HSTOP_ON): the list's tail the last
+            hs_on, hs_side, hs_last, hs_gtc = Signal(), Signal(), Signal(), Signal()
+            hs_cur, hs_next = Signal(k), Signal(k)
+            hs_reads = fsm.ongoing("HSTOP_READ")
+            with m.If(take):
+                m.d.sync += hs_on.eq(0)
+            for name in ("state", "owner", "order", "leaves"):
+                reads[name].append((hs_reads, hs_cur))
+            # (a walk's waiting stop: its symbol's stop row read, STOP_ROW_READ)
+            reads["stops"].append((fsm.ongoing("STOP_ROW_READ"), sym_at, _Select(fsm.ongoing("STOP_ROW_READ"))))
             # (STOP_UNLINK's unlink is the unlinker's, from its start to its done: not the one a fix
             # pending waits to hear from)
             m.d.sync += stop_unlinking.eq(Mux(stop_unlinking, ~unlinker.done, stop_unlink_go))
+            m.d.comb += stop_holds.eq(Cat(*(fsm.ongoing(name) for name in (
+                "STOP_ROW_READ", "STOP_ROW_WAIT", "STOP_ROW_IN", "STOP_UNLINK", "STOP_UNLINKING", "STOP_WRITE"))).any())
             side_now = Mux(stop_files, cmd.side[0], tgt.side)
             m.d.comb += [
                 stop_lists.start.eq(stop_files | stop_unlink_go),
@@ -2122,7 +2142,7 @@ class PipelinedEngine(wiring.Component):
                                "settled_quiet/settled_busy predicted the units' state")
             m.d.sync += Assert(~running | ~fsm.ongoing("DECIDE") | (fix_due_ahead == fix_due),
                                "fix_due_ahead: whether a fix is due, a cycle ahead")
-            m.d.sync += Assert(~walker.busy | ~(cancel_start | from_queue),
+            m.d.sync += Assert(~walker.busy | ~((cancel_start & ~cancel_su) | from_queue),
                                "while a walk is on, only its own unlinks (unlink_go, the walker's hold)")
         fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
@@ -2163,7 +2183,9 @@ class PipelinedEngine(wiring.Component):
             unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far) | ice_unlink
                               | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
         else:
-            unlink_go_next = decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy) | ice_unlink
+            # (with stops, not a walk's waiting stop: STOP_ROW_READ's own unlink)
+            unlink_go_next = (decides_unlink | (fsm.ongoing("UNLINK_GO") & events.w_rdy & ~tgt_waiting)
+                              | ice_unlink)
         m.d.sync += [match_start.eq(starts_match),
                      unlink_go.eq(unlink_go_next)]
         m.d.comb += [
@@ -3163,9 +3185,66 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("STOP_UNLINKING"):
                 with m.If(~unlinker.busy & ~stop_lists.busy):
                     fsm.goto("STOP_WRITE")
-            with fsm.state("STOP_WRITE"):     # the stop row's new ends
+            with fsm.state("STOP_WRITE"):     # the stop row's new ends; a walk goes on
                 m.d.comb += srow_write.eq(1)
-                fsm.goto("DONE")
+                with m.If(hs_on):             # (a HALT's: ``walking`` holds from its sides' walks)
+                    fsm.goto("HSTOP_ON")
+                with m.Elif(walking):
+                    fsm.goto("WALK_ON")
+                with m.Else():
+                    fsm.goto("DONE")
+            m.d.comb += [hs_link_read.eq(hs_reads), hs_link_addr.eq(hs_cur)]
+            hs_ends = StopEnds(k)(Mux(hs_side == BUY, srow.buy, srow.sell))
+            with fsm.state("HSTOP_START"):    # the buy list first
+                m.d.sync += [hs_on.eq(1), hs_side.eq(BUY), hs_cur.eq(srow.buy.head)]
+                fsm.goto("HSTOP_SIDE")
+            with fsm.state("HSTOP_SIDE"):     # a list's head, if it holds any
+                with m.If(hs_ends.valid):
+                    m.d.sync += hs_cur.eq(hs_ends.head)
+                    fsm.goto("HSTOP_READ")
+                with m.Elif(hs_side == BUY):
+                    m.d.sync += hs_side.eq(SELL)
+                with m.Else():
+                    fsm.goto("DONE")
+            with fsm.state("HSTOP_READ"):     # (its rows and next link: ``hs_reads``)
+                m.d.sync += hs_last.eq(hs_cur == hs_ends.tail)
+                fsm.goto("HSTOP_WAIT")
+            with fsm.state("HSTOP_WAIT"):
+                fsm.goto("HSTOP_ROWS")
+            with fsm.state("HSTOP_ROWS"):     # (the block rows and the link, a cycle before the order row)
+                m.d.sync += [tgt.slot.eq(hs_cur), tgt.gen.eq(st_rd.gen), tgt.side.eq(own_rd.side),
+                             tgt.account.eq(own_rd.account), walk_leaves.eq(lv_rd.qty),
+                             hs_next.eq(mems["next"].read.data)]
+                fsm.goto("HSTOP_ORDER")
+            with fsm.state("HSTOP_ORDER"):
+                m.d.sync += [tgt.client_id.eq(ord_rd.client_id), tgt.price.eq(ord_rd.price),
+                             hs_gtc.eq(ord_rd.tif == GTC)]
+                fsm.goto("HSTOP_JUDGE")
+            with fsm.state("HSTOP_JUDGE"):    # a GTC stop keeps waiting; another is canceled
+                emit(E.CANCELED, R.HALT, when=events.w_rdy & ~hs_gtc, side=tgt.side, symbol=cmd.symbol,
+                     client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
+                     price=tgt.price, qty=walk_leaves)
+                with m.If(hs_gtc):
+                    fsm.goto("HSTOP_ON")
+                with m.Elif(events.w_rdy):
+                    fsm.goto("STOP_UNLINK")
+            with fsm.state("HSTOP_ON"):       # the next stop, or the next list
+                with m.If(~hs_last):
+                    m.d.sync += hs_cur.eq(hs_next)
+                    fsm.goto("HSTOP_READ")
+                with m.Elif(hs_side == BUY):
+                    m.d.sync += hs_side.eq(SELL)
+                    fsm.goto("HSTOP_SIDE")
+                with m.Else():
+                    fsm.goto("DONE")
+            # (a walk's waiting stop, its CANCELED out: its symbol's stop row read first)
+            with fsm.state("STOP_ROW_READ"):
+                fsm.goto("STOP_ROW_WAIT")
+            with fsm.state("STOP_ROW_WAIT"):
+                fsm.goto("STOP_ROW_IN")
+            with fsm.state("STOP_ROW_IN"):
+                m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(sym_at)]
+                fsm.goto("STOP_UNLINK")
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
             load_sym(walk_sym_row, when=walk_sym_load)
             emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
@@ -3173,7 +3252,13 @@ class PipelinedEngine(wiring.Component):
                  price=tgt.price, qty=walk_leaves)
             with m.If(events.w_rdy):
                 # (the unlink starts there: ``unlink_go``; the deep mode places the order first)
-                fsm.goto("WALK_PLACE" if deep else "UNLINK")
+                if stops:     # (a waiting stop: off its stop list and its account's [R-STOP])
+                    with m.If(tgt_waiting):
+                        fsm.goto("STOP_ROW_READ")
+                    with m.Else():
+                        fsm.goto("WALK_PLACE" if deep else "UNLINK")
+                else:
+                    fsm.goto("WALK_PLACE" if deep else "UNLINK")
         # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
         # (not by a waiting stop's unlink, STOP_UNLINK's, which a fix pending may precede: its level
         # is another's)
@@ -3520,7 +3605,8 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += walk_side.eq(SELL)
                 fsm.goto("WALK_SIDE")
             with m.Else():
-                fsm.goto("DONE")
+                # (with stops, the waiting stops after the resting orders [R-HALT])
+                fsm.goto("HSTOP_START" if stops else "DONE")
         visit = walker.visit
         with m.If(fsm.ongoing("WALKING")):    # (before WALKING's body: its load decision counts)
             m.d.sync += [walk_sym_row.eq(visit.symbol), walk_sym_load.eq(0)]
@@ -3706,6 +3792,8 @@ class PipelinedEngine(wiring.Component):
                          tgt.idx.eq(visit.order.idx), walk_leaves.eq(visit.leaves + visit.hidden),
                          tgt.price.eq(visit.order.price),
                          cancel_reason.eq(Mux(walk_kind == Walk.HALT, R.HALT, R.MASS))]
+            if stops:
+                m.d.sync += tgt_waiting.eq(visit.state.waiting)
             with m.If(visit.valid):
                 with m.Switch(walk_kind):
                     with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]

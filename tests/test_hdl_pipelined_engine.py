@@ -29,9 +29,8 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
     orders), with POSITION queries among the commands.
     ``stops``: the share of the NEW orders that are STOP or STOP_LIMIT orders [R-STOP] -- waiting
     far from every trade the flow can make (its prices stay within 6 ticks of the middle), or with a
-    trigger that already holds (STOP_TRIGGERED), or malformed --; while the RTL does not release,
-    replace, mass-cancel or halt them (docs/order-types.md), such a flow has no MASS_CANCEL or HALT
-    (SNAPSHOTs instead), and its REPLACEs name no waiting stop."""
+    trigger that already holds (STOP_TRIGGERED), or malformed --; while the RTL does not release or
+    replace them (docs/order-types.md), such a flow's REPLACEs name no waiting stop."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -140,8 +139,6 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
                             client_id=client)
         else:
             cmd = p.Command(opcode=OP.RESUME, symbol=rng.randrange(symbols), client_id=client)
-        if stops and cmd.opcode in (OP.MASS_CANCEL, OP.HALT):
-            cmd = p.Command(opcode=OP.SNAPSHOT, symbol=cmd.symbol % symbols, qty=2, client_id=client)
         out = model.apply(cmd)
         commands.append(cmd)
         events.extend(out)
@@ -398,16 +395,18 @@ def test_position_limits_agree_with_the_model():
 def test_waiting_stops_agree_with_the_model():
     """[R-STOP] so far (the engine's ``stops``, being built): STOP and STOP_LIMIT orders accepted
     and filed on their stop lists, rejected malformed or STOP_TRIGGERED on their symbol's last
-    trade, and canceled -- among every other command but those the RTL does not run on stops yet
-    (``random_flow``'s ``stops``), positions counting them open."""
+    trade, canceled, mass-canceled and halted (but GTC ones) -- among every other command but those
+    the RTL does not run on stops yet (``random_flow``'s ``stops``), positions counting them open."""
     config = profile("tiny")
-    commands, expected = random_flow(config, 400, 31, positions=0.5, stops=0.4)
+    commands, expected = random_flow(config, 400, 38, positions=0.5, stops=0.4)
     kinds = {(e.type, e.reason) for e in expected}
     for kind in [(E.REJECTED, p.Reason.STOP_TRIGGERED), (E.REJECTED, p.Reason.INVALID_TIF),
                  (E.REJECTED, p.Reason.PRICE_OUT_OF_BAND), (E.FILL, 0), (E.POSITION, 0)]:
         assert kind in kinds, kind
     stop_ids = {e.order_id for e in expected if e.type == E.ACCEPTED and e.stop}
-    assert len(stop_ids) > 10 and any(e.type == E.CANCELED and e.order_id in stop_ids for e in expected)
-    received = run(config, commands, expected, 31, 0.3, 0.5, None, stops=True)
+    assert len(stop_ids) > 10
+    for reason in (p.Reason.USER, p.Reason.MASS, p.Reason.HALT):
+        assert any(e.type == E.CANCELED and e.reason == reason and e.order_id in stop_ids for e in expected), reason
+    received = run(config, commands, expected, 38, 0.3, 0.5, None, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

@@ -182,11 +182,15 @@ def test_the_deep_modes_positions_in_hbm_behind_a_cache_agree_with_the_model():
 
 def test_the_deep_modes_waiting_stops_agree_with_the_model():
     """[R-STOP] so far (the engine's ``stops``, being built), in the deep mode: STOP and STOP_LIMIT
-    orders filed, rejected and canceled as ``test_waiting_stops_agree_with_the_model`` has them --
+    orders filed, rejected, canceled, mass-canceled and halted as
+    ``test_waiting_stops_agree_with_the_model`` has them --
     their stop lists through the order rows' level links, which the deep mode's levels share."""
     config = DEEP_TINY
     commands, expected = random_flow(config, 300, 45, positions=0.5, stops=0.4)
     assert any(e.type == E.REJECTED and e.reason == p.Reason.STOP_TRIGGERED for e in expected)
+    stop_ids = {e.order_id for e in expected if e.type == E.ACCEPTED and e.stop}
+    for reason in (p.Reason.USER, p.Reason.MASS, p.Reason.HALT):
+        assert any(e.type == E.CANCELED and e.reason == reason and e.order_id in stop_ids for e in expected), reason
     received = run(config, commands, expected, 45, 0.3, 0.5, None, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
