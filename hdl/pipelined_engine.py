@@ -203,7 +203,8 @@ class PipelinedEngine(wiring.Component):
         # -- memories ------------------------------------------------------------------------------
         stops = self.stops
         # (``waiting``: the slot's order is a stop on its symbol's stop list, in no level [R-STOP])
-        StateRow = data.StructLayout({"gen": g, "live": 1, **({"waiting": 1} if stops else {})})
+        # (``stop_limit``: it is a STOP_LIMIT, for a REPLACE's checks and event)
+        StateRow = data.StructLayout({"gen": g, "live": 1, **({"waiting": 1, "stop_limit": 1} if stops else {})})
         OwnerRow = data.StructLayout({"account": ab, "symbol": sb, "side": 1})
         OrderRow = data.StructLayout({"client_id": CLIENT_BITS, "price": 32, "idx": lb, "tif": 2, "flags": 2})
         ReserveRow = data.StructLayout({"display": 32, "hidden": 32})
@@ -567,6 +568,10 @@ class PipelinedEngine(wiring.Component):
         # (from t3: the command's target is a waiting stop, from its state row; 0 without stops)
         tgt_waiting = Signal()
         stop_unlinking = Signal()     # (a waiting stop's unlink running: STOP_UNLINK's; 0 without stops)
+        # a REPLACE of a waiting stop [R-STOP-REPLACE] (from t3): the target a STOP_LIMIT, its account
+        # enabled and the quantity over its limit (from the rows, t2), the checks' verdict (SREP_CHECK)
+        tgt_stop_limit, srep_enabled, srep_qty_over = Signal(), Signal(), Signal()
+        srep, srep_reason = Signal(), Signal(p.EVENT["reason"].bits)
         # (a walk's waiting stop is unlinked by the stop states: the walker holds its reads ahead)
         stop_holds = Signal()
         if deep:
@@ -1157,9 +1162,11 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += stop_holds.eq(Cat(*(fsm.ongoing(name) for name in (
                 "STOP_ROW_READ", "STOP_ROW_WAIT", "STOP_ROW_IN", "STOP_UNLINK", "STOP_UNLINKING", "STOP_WRITE"))).any())
             side_now = Mux(stop_files, cmd.side[0], tgt.side)
+            # (a REPLACE of a waiting stop: off its list, then into it again at its new stop price)
+            srep_unlink_go, srep_inserts = Signal(), fsm.ongoing("SREP_INSERT")
             m.d.comb += [
-                stop_lists.start.eq(stop_files | stop_unlink_go),
-                stop_lists.op.eq(Mux(stop_files, StopOp.INSERT, StopOp.UNLINK)),
+                stop_lists.start.eq(stop_files | stop_unlink_go | srep_unlink_go | srep_inserts),
+                stop_lists.op.eq(Mux(stop_files | srep_inserts, StopOp.INSERT, StopOp.UNLINK)),
                 stop_lists.slot.eq(Mux(stop_files, slot, tgt.slot)), stop_lists.key.eq(cmd.stop),
                 stop_lists.down.eq(side_now == SELL),
                 stop_lists.ends.eq(Mux(side_now == BUY, srow.buy, srow.sell)),
@@ -1179,10 +1186,17 @@ class PipelinedEngine(wiring.Component):
                 w = getattr(stop_lists, f"{name}_write")
                 writes[name].append((w.en, w.addr, w.data))
             # (the waiting stop's rows: its whole quantity shown, no reserve; the stop price)
-            stop_leaves, stop_reserve = Signal(LeavesRow()), Signal(ReserveRow)
-            m.d.comb += [stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop)]
-            writes["leaves"].append((stop_files, slot, stop_leaves, _Select(stop_files)))
-            writes["reserve"].append((stop_files, slot, stop_reserve, _Select(stop_files)))
+            # (a NEW stop's, STOP_FILE; a replaced one's, SREP_ROWS: its order row too -- the new
+            # client id and a STOP_LIMIT's new limit)
+            stop_leaves, stop_reserve, srep_order = Signal(LeavesRow()), Signal(ReserveRow), Signal(OrderRow)
+            srep_rows = fsm.ongoing("SREP_ROWS")
+            stop_rows, stop_rows_at = stop_files | srep_rows, Mux(stop_files, slot, tgt.slot)
+            m.d.comb += [stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop),
+                         srep_order.client_id.eq(cmd.client_id), srep_order.price.eq(Mux(tgt_stop_limit, cmd.price, 0)),
+                         srep_order.tif.eq(atif), srep_order.flags.eq(aflags)]
+            writes["leaves"].append((stop_rows, stop_rows_at, stop_leaves, _Select(stop_rows)))
+            writes["reserve"].append((stop_rows, stop_rows_at, stop_reserve, _Select(stop_rows)))
+            writes["order"].append((srep_rows, tgt.slot, srep_order, _Select(srep_rows)))
             # the last trade: each FILL's price, into ``srow`` and written back (a FILL is always of
             # the command's symbol)
             fill_seen, fill_price, last_dirty = Signal(), Signal(32), Signal()
@@ -1197,7 +1211,7 @@ class PipelinedEngine(wiring.Component):
         state_new = Signal(StateRow)
         owner_new, order_new = Signal(OwnerRow), Signal(OrderRow)
         if stops:
-            m.d.comb += state_new.waiting.eq(stop_new)
+            m.d.comb += [state_new.waiting.eq(stop_new), state_new.stop_limit.eq(stop_new & cmd.ord_type[0])]
         m.d.comb += [state_new.gen.eq(next_gen), state_new.live.eq(1),
                      owner_new.account.eq(cmd.account[:ab]), owner_new.symbol.eq(cmd.symbol[:sb]),
                      owner_new.side.eq(cmd.side[0]),
@@ -1887,6 +1901,8 @@ class PipelinedEngine(wiring.Component):
                 # both of the row's candidates, compares from registers, chosen after)
                 m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(cmd.symbol[:sb]),
                              tgt_waiting.eq(on_row("state", lambda row: row.waiting, StateRow)),
+                             tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
+                             srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
                              stop_trig.eq(stop_new & on_row("stops", lambda row: row.last.any() & Mux(
                                  cmd.side[0] == BUY, row.last >= cmd.stop, row.last <= cmd.stop), StopsRow(k)))]
             if deep:
@@ -1914,7 +1930,14 @@ class PipelinedEngine(wiring.Component):
             # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(t2_aggressor_side)
             m.d.comb += notional_l.capture.eq(1)
-            m.d.sync += market_price.eq(market_notional_price)
+            if stops:     # (the aggressor's side: a REPLACE of a waiting STOP's is its order's [R-STOP-REPLACE])
+                m.d.sync += market_price.eq(Cat(*(
+                    lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], a_buy_t2, sym_written.hi[i],
+                               sym_written.lo[i], sym_read.hi[i], sym_read.lo[i]],
+                           lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
+                    for i in range(len(sym_rd.hi)))))
+            else:
+                m.d.sync += market_price.eq(market_notional_price)
             fsm.goto("T3")
         # (T3's CANCELED, its own writer: the fields in every cycle, the enable one LUT of a copy of
         # T3's register, the opcode, the event output's room and the target rules' OR)
@@ -1928,6 +1951,14 @@ class PipelinedEngine(wiring.Component):
                      # (its open quantity: an iceberg's slice and hidden reserve)
                      t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(lv_rd.qty + res_rd.hidden)]
         t3_target = None              # (the deep mode's T3 writes of the target's place: last, below)
+        # (a REPLACE of a waiting stop whose target's rules pass, in T3: ``srep`` from t4)
+        srep_now = lut_of(m, [op["replace"], tgt_waiting, *check.target_fails_early],
+                          lambda x: x[0] and x[1] and not any(x[2:]), row_cells) if stops else 0
+        if stops:
+            with m.If(take):
+                m.d.sync += srep.eq(0)
+            with m.If(fsm.ongoing("T3")):
+                m.d.sync += srep.eq(srep_now)
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -1980,8 +2011,24 @@ class PipelinedEngine(wiring.Component):
             # CANCEL is never a MARKET order)
             canceled_now = lut_of(m, [op["cancel"], events.w_rdy, *check.target_fails_early],
                                   lambda x: x[0] and x[1] and not any(x[2:]), row_cells)
-            with m.If(edge_at):
-                fsm.goto("MARKET_PRODUCT")
+            if stops:
+                # (a REPLACE of a waiting stop, its target's rules passed: the stop states' own
+                # checks [R-STOP-REPLACE] -- a STOP's notional at its side's band edge first, the
+                # position's next; a REPLACE to 0 cancels it)
+                with m.If(srep_now):
+                    with m.If(qty_zero):
+                        fsm.goto("SREP_CANCEL")
+                    with m.Elif(~tgt_stop_limit):
+                        fsm.goto("MARKET_PRODUCT")
+                    with m.Elif(needs_pos if keeps_pos else 0):
+                        fsm.goto("POS_ASK")
+                    with m.Else():
+                        fsm.goto("SREP_CHECK")
+                with m.Elif(edge_at):
+                    fsm.goto("MARKET_PRODUCT")
+            else:
+                with m.If(edge_at):
+                    fsm.goto("MARKET_PRODUCT")
             with m.Elif(canceled_now):
                 if stops:     # (a waiting stop: off its stop list, not a level [R-STOP])
                     with m.If(tgt_waiting):
@@ -1999,8 +2046,10 @@ class PipelinedEngine(wiring.Component):
                 # which ``needs_pos`` made a LUT longer)
                 t3_on = fsm.copy("T3", row_cells, "decide")
                 # (the event output's room from a copy of its own: ``w_rdy`` has a hundred loads)
-                plain = lut_of(m, [t3_on, edge_near, needs_pos, cancel_near, events.w_rdy_near],
-                               lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4]), row_cells)
+                plain = lut_of(m, [t3_on, edge_near, needs_pos, cancel_near, events.w_rdy_near,
+                                   *([srep_now] if stops else [])],
+                               lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4])
+                               and not (stops and x[5]), row_cells)
                 cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy_near], all, row_cells)
                 fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
                                              lambda x: x[0] or (x[1] and any(x[2:])), row_cells), within=True)
@@ -2016,9 +2065,12 @@ class PipelinedEngine(wiring.Component):
             fsm.goto("MARKET_NOTIONAL")
         with fsm.state("MARKET_NOTIONAL"):    # t5: a MARKET order's notional (from t3) is compared
             m.d.comb += notional_m.capture.eq(1)     # (t3 cleared it: ``over_m`` is its register)
-            if keeps_pos:
-                with m.If(needs_pos):
-                    fsm.goto("POS_ASK")
+            # (with stops, a REPLACE of a waiting STOP: its own checks, SREP_CHECK)
+            moves = ([(needs_pos, "POS_ASK")] if keeps_pos else []) + ([(srep, "SREP_CHECK")] if stops else [])
+            for i, (condition, state) in enumerate(moves):
+                with (m.If if i == 0 else m.Elif)(condition):
+                    fsm.goto(state)
+            if moves:
                 with m.Else():
                     fsm.goto("DECIDE")
             else:
@@ -2063,7 +2115,13 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("POS_OVER")
             with fsm.state("POS_OVER"):
                 m.d.sync += over_p.eq(pos_checked & pos_limited & (pos_worst > pos_max))
-                fsm.goto("RECHECK")
+                if stops:
+                    with m.If(srep):          # (a REPLACE of a waiting stop: its own checks)
+                        fsm.goto("SREP_CHECK")
+                    with m.Else():
+                        fsm.goto("RECHECK")
+                else:
+                    fsm.goto("RECHECK")
             # (POSITION's event, after its ACCEPTED: POSITION_EVENT waits for the event output's room,
             # POSITION_WRITE's one cycle writes it, as REPLENISH_WRITE and REPLENISH_EVENT do: its
             # enable a copy of that state's register)
@@ -3194,6 +3252,61 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     fsm.goto("DONE")
             m.d.comb += [hs_link_read.eq(hs_reads), hs_link_addr.eq(hs_cur)]
+            # a REPLACE of a waiting stop [R-STOP-REPLACE]: its checks in order -- the account, the
+            # halt, the quantity, its limit (a STOP_LIMIT's) and stop price in the band, its notional
+            # (a STOP's at its side's band edge, MARKET_NOTIONAL's), its position (POS_*), the stop
+            # price against the last trade --, then REJECTED, or REPLACED and the stop at the back of
+            # its new price's stops (off its list, its rows written, into it again). To 0: canceled.
+            band_of = lambda price: (price < sym.lo) | (price > sym.hi)      # noqa: E731
+            srep_holds = srow.last.any() & Mux(tgt.side == BUY, srow.last >= cmd.stop, srow.last <= cmd.stop)
+            srep_checks = [(~srep_enabled, R.ACCOUNT_DISABLED), (sym.halted, R.SYMBOL_HALTED),
+                           (srep_qty_over, R.QTY_LIMIT),
+                           ((tgt_stop_limit & band_of(cmd.price)) | band_of(cmd.stop), R.PRICE_OUT_OF_BAND),
+                           (Mux(tgt_stop_limit, notional_l.over, over_m), R.NOTIONAL_LIMIT),
+                           (over_p, R.POSITION_LIMIT), (srep_holds, R.STOP_TRIGGERED)]
+            srep_reason_now = 0
+            for failed, reason in reversed(srep_checks):
+                srep_reason_now = Mux(failed, reason, srep_reason_now)
+            with fsm.state("SREP_CHECK"):
+                m.d.sync += srep_reason.eq(srep_reason_now)
+                fsm.goto("SREP_VERDICT")
+            with fsm.state("SREP_VERDICT"):
+                with m.If(srep_reason != 0):
+                    fsm.goto("SREP_REJECT")
+                with m.Else():
+                    fsm.goto("SREP_REPLACED")
+            with fsm.state("SREP_REJECT"):
+                emit(E.REJECTED, srep_reason, when=events.w_rdy, side=cmd.side, symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id, price=cmd.price,
+                     qty=cmd.qty)
+                with m.If(events.w_rdy):
+                    fsm.goto("DONE")
+            with fsm.state("SREP_REPLACED"):
+                emit(E.REPLACED, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                     account=tgt.account, order_id=cmd.order_id, price=Mux(tgt_stop_limit, cmd.price, 0),
+                     qty=tgt.leaves, leaves=cmd.qty, resting_order_id=cmd.stop)
+                with m.If(events.w_rdy):
+                    fsm.goto("SREP_ROWS")
+            with fsm.state("SREP_ROWS"):      # (its rows: ``srep_rows``)
+                fsm.goto("SREP_UNLINK")
+            with fsm.state("SREP_UNLINK"):    # off its list once what the command before left running is done
+                with m.If(~rester.busy & lists_quiet):
+                    m.d.comb += srep_unlink_go.eq(1)
+                    fsm.goto("SREP_UNLINKING")
+            with fsm.state("SREP_UNLINKING"):
+                with m.If(~stop_lists.busy):
+                    fsm.goto("SREP_INSERT")
+            with fsm.state("SREP_INSERT"):    # (into its list again: ``srep_inserts``)
+                fsm.goto("SREP_INSERTING")
+            with fsm.state("SREP_INSERTING"):
+                with m.If(~stop_lists.busy):
+                    fsm.goto("STOP_WRITE")
+            with fsm.state("SREP_CANCEL"):    # (a REPLACE to 0: CANCELED with the command's client id)
+                emit(E.CANCELED, R.USER, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=tgt.account, order_id=cmd.order_id, price=tgt.price,
+                     qty=tgt.leaves)
+                with m.If(events.w_rdy):
+                    fsm.goto("STOP_UNLINK")
             hs_ends = StopEnds(k)(Mux(hs_side == BUY, srow.buy, srow.sell))
             with fsm.state("HSTOP_START"):    # the buy list first
                 m.d.sync += [hs_on.eq(1), hs_side.eq(BUY), hs_cur.eq(srow.buy.head)]
@@ -3376,8 +3489,10 @@ class PipelinedEngine(wiring.Component):
         fsm.next_is_lut("CANCEL_UNLINK", [fix_to_cancel, to_cancel_elsewhere, fsm.ongoing("CANCEL_UNLINK"),
                                           settled_quiet], lambda x: x[0] or x[1] or (x[2] and not x[3]), row_cells)
         fsm.next_is_lut("RECHECK", [fix_to_recheck, fsm.ongoing("FIX_WRITE"), fix_return, sym_to_recheck,
-                                    *([fsm.ongoing("POS_OVER")] if keeps_pos else [])],
-                        lambda x: x[0] or (x[1] and not x[2]) or x[3] or (x[4:] and x[4]), row_cells)
+                                    *([fsm.ongoing("POS_OVER")] if keeps_pos else []),
+                                    *([srep] if keeps_pos and stops else [])],
+                        lambda x: x[0] or (x[1] and not x[2]) or x[3]
+                        or (len(x) > 4 and x[4] and not (len(x) > 5 and x[5])), row_cells)
         # (entered from FIX_ROW alone, left at once)
         fsm.next_is_lut("FIX_ROW_IN", [fsm.ongoing("FIX_ROW")], lambda x: x[0], row_cells)
         with fsm.state("FIX_FIND"):

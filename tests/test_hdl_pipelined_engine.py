@@ -29,8 +29,8 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
     orders), with POSITION queries among the commands.
     ``stops``: the share of the NEW orders that are STOP or STOP_LIMIT orders [R-STOP] -- waiting
     far from every trade the flow can make (its prices stay within 6 ticks of the middle), or with a
-    trigger that already holds (STOP_TRIGGERED), or malformed --; while the RTL does not release or
-    replace them (docs/order-types.md), such a flow's REPLACEs name no waiting stop."""
+    trigger that already holds (STOP_TRIGGERED), or malformed --, and replaced with such stop prices
+    (the RTL does not release them yet: docs/order-types.md)."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -39,20 +39,18 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
     ids, commands, events = [], [], []
     client = 0
 
-    def a_target(replace=False):
-        """(order id, symbol, account): mostly a live order's, else a finished or an unknown one
-        (for a REPLACE in a flow with stops, no waiting stop's)."""
-        named = [x for x in ids if not (replace and stops and model.order(x[0]) is not None
-                                        and model.order(x[0]).waiting)]
-        live = [x for x in named if model.order(x[0]) is not None]
+    def a_target():
+        """(order id, symbol, account): mostly a live order's, else a finished or an unknown one."""
+        live = [x for x in ids if model.order(x[0]) is not None]
         if live and rng.random() < 0.8:
             return rng.choice(live)
-        if named and rng.random() < 0.8:
-            return rng.choice(named)
+        if ids and rng.random() < 0.8:
+            return rng.choice(ids)
         return rng.randrange(1 << 12), rng.randrange(symbols), rng.randrange(accounts)
-    def a_stop(client):
+    def a_stop(client, side=None, symbol=None):
         """A NEW stop: far from every trade, or triggered already, or malformed [R-STOP]."""
-        side, symbol = rng.randrange(2), rng.randrange(symbols)
+        side = rng.randrange(2) if side is None else side
+        symbol = rng.randrange(symbols) if symbol is None else symbol
         book = model.books[symbol]
         limit = rng.random() < 0.5
         tif = rng.choice([p.TimeInForce.DAY, p.TimeInForce.GTC] + ([p.TimeInForce.IOC] if limit else []))
@@ -99,13 +97,16 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
             if min_qty and tif == p.TimeInForce.IOC and rng.random() < min_qty:
                 cmd.min_qty = rng.randint(1, cmd.qty + 1)      # (qty + 1: INVALID_QTY)
         elif r < 0.8:
-            order_id, symbol, account = a_target(replace=True)
+            order_id, symbol, account = a_target()
             order = model.order(order_id)
             price = order.price if order is not None and rng.random() < 0.4 else mid + rng.randrange(-6, 7)
             qty = rng.choice([0, 1, 3, 6, 10]) if order is None else rng.choice(
                 [0, max(1, order.leaves - 1), order.leaves, order.leaves + 2, rng.randrange(1, 12)])
             cmd = p.Command(opcode=OP.REPLACE, symbol=symbol, account=account, order_id=order_id, price=price,
                             qty=qty, client_id=client)
+            if stops and order is not None and order.waiting:     # (a new stop price [R-STOP-REPLACE])
+                cmd.stop = a_stop(client, order.side, order.symbol).stop
+                cmd.price = mid + rng.randrange(-6, 7) if rng.random() < 0.9 else hi + 3
         elif r < 0.89:
             order_id, symbol, account = a_target()
             if rng.random() < 0.05:
@@ -395,8 +396,9 @@ def test_position_limits_agree_with_the_model():
 def test_waiting_stops_agree_with_the_model():
     """[R-STOP] so far (the engine's ``stops``, being built): STOP and STOP_LIMIT orders accepted
     and filed on their stop lists, rejected malformed or STOP_TRIGGERED on their symbol's last
-    trade, canceled, mass-canceled and halted (but GTC ones) -- among every other command but those
-    the RTL does not run on stops yet (``random_flow``'s ``stops``), positions counting them open."""
+    trade, replaced (new stop and limit prices, quantities up and down and to 0, rejected on every
+    rule of [R-STOP-REPLACE]), canceled, mass-canceled and halted (but GTC ones) -- among every other
+    command (``random_flow``'s ``stops``: none triggers), positions counting them open."""
     config = profile("tiny")
     commands, expected = random_flow(config, 400, 38, positions=0.5, stops=0.4)
     kinds = {(e.type, e.reason) for e in expected}
@@ -407,6 +409,10 @@ def test_waiting_stops_agree_with_the_model():
     assert len(stop_ids) > 10
     for reason in (p.Reason.USER, p.Reason.MASS, p.Reason.HALT):
         assert any(e.type == E.CANCELED and e.reason == reason and e.order_id in stop_ids for e in expected), reason
+    replaces = [(c, e) for c in commands if c.opcode == OP.REPLACE and c.order_id in stop_ids
+                for e in expected if e.client_id == c.client_id and e.type != E.POSITION]
+    assert {(E.REPLACED, 0), (E.REJECTED, p.Reason.STOP_TRIGGERED), (E.REJECTED, p.Reason.PRICE_OUT_OF_BAND),
+            (E.CANCELED, p.Reason.USER)} <= {(e.type, e.reason) for _, e in replaces}
     received = run(config, commands, expected, 38, 0.3, 0.5, None, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)
