@@ -154,9 +154,9 @@ def SymbolRow(level_bits: int, deep: bool = False) -> data.StructLayout:   # noq
 
 
 def StopsRow(slot_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout factory
-    """A symbol's stop row [R-STOP]: its last trade price (0: none yet) and the ends of its buy and
-    sell stop lists (``StopLists``)."""
-    return data.StructLayout({"last": 32, "buy": StopEnds(slot_bits), "sell": StopEnds(slot_bits)})
+    """A symbol's stop row [R-STOP]: its last trade price, whether it has traded, and the ends of its
+    buy and sell stop lists (``StopLists``)."""
+    return data.StructLayout({"last": 32, "traded": 1, "buy": StopEnds(slot_bits), "sell": StopEnds(slot_bits)})
 
 
 def side_zero(row, side):
@@ -1071,7 +1071,7 @@ class PipelinedEngine(wiring.Component):
         # the sequencer's unlinks, once the gone queue is empty: where the unlinker's inputs come
         # from, registers (``cancel_start`` is a decision of the cycle)
         seq_unlinks = (unlink_go | fsm.ongoing("CANCEL_UNLINK") | fsm.ongoing("AGGRESSOR_END")
-                       | (fsm.ongoing("STOP_UNLINK") if stops else 0)) & ~gone.r.valid
+                       | (fsm.ongoing("STOP_UNLINK_GO") if stops else 0)) & ~gone.r.valid
         if self.checks:
             m.d.sync += Assert(unlinker.from_level == (seq_unlinks & unlink_level), "the unlinker's from_level LUT")
         m.d.comb += [
@@ -1104,8 +1104,9 @@ class PipelinedEngine(wiring.Component):
         # (with stops, the stop lists' reads of the level links share the unlinker's request: the
         # two never run at once)
         if stops:
+            # (the stop prices a cycle behind the reserve memory: a register, ``key_in``)
             m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency,
-                                                             key_latency=mems["reserve"].latency)
+                                                             key_latency=mems["reserve"].latency + 1)
             # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
             # (and a HALT's stop walk's read of a stop's next link, HSTOP_READ's)
             hs_link_read, hs_link_addr = Signal(), Signal(k)
@@ -1141,7 +1142,7 @@ class PipelinedEngine(wiring.Component):
         # is the symbol's last trade, written to its stop row as it comes
         if stops:
             stop_files = fsm.ongoing("STOP_FILE")
-            stop_unlink_go = Signal()         # (comb) STOP_UNLINK starts, the units quiet
+            stop_unlink_go = fsm.ongoing("STOP_UNLINK_GO")    # (the units quiet: the unlink starts)
             stop_side = Signal()              # the side of the list the operation is on
             # a HALT's walk of its symbol's stop lists, buy then sell, each from its head (release
             # order), after the resting orders [R-HALT]: each stop's rows and next link read
@@ -1159,23 +1160,35 @@ class PipelinedEngine(wiring.Component):
             # (STOP_UNLINK's unlink is the unlinker's, from its start to its done: not the one a fix
             # pending waits to hear from)
             m.d.sync += stop_unlinking.eq(Mux(stop_unlinking, ~unlinker.done, stop_unlink_go))
-            m.d.comb += stop_holds.eq(Cat(*(fsm.ongoing(name) for name in (
-                "STOP_ROW_READ", "STOP_ROW_WAIT", "STOP_ROW_IN", "STOP_UNLINK", "STOP_UNLINKING", "STOP_WRITE"))).any())
+            # (a register: one cycle behind the states, whose reads start a cycle after them at the earliest)
+            m.d.sync += stop_holds.eq(Cat(*(fsm.ongoing(name) for name in (
+                "STOP_ROW_READ", "STOP_ROW_WAIT", "STOP_ROW_IN", "STOP_UNLINK", "STOP_UNLINK_GO", "STOP_UNLINKING",
+                "STOP_WRITE"))).any())
             side_now = Mux(stop_files, cmd.side[0], tgt.side)
             # (a REPLACE of a waiting stop: off its list, then into it again at its new stop price)
-            srep_unlink_go, srep_inserts = Signal(), fsm.ongoing("SREP_INSERT")
+            srep_unlink_go, srep_inserts = fsm.ongoing("SREP_UNLINK_GO"), fsm.ongoing("SREP_INSERT")
+            # the stop lists' operation, registered in the cycle of the state that asks for it, so
+            # that the unit's inputs are registers (``busy`` is high from ``start``'s cycle: the
+            # state after the asking one sees it)
+            sl_ask = Signal(data.StructLayout({"start": 1, "insert": 1, "slot": k, "side": 1}))
+            m.d.sync += [sl_ask.start.eq(stop_files | stop_unlink_go | srep_unlink_go | srep_inserts),
+                         sl_ask.insert.eq(stop_files | srep_inserts), sl_ask.slot.eq(Mux(stop_files, slot, tgt.slot)),
+                         sl_ask.side.eq(side_now)]
+            # (the stop prices the lists compare, a register after the reserve memory's choice)
+            key_in = Signal(32)
+            m.d.sync += key_in.eq(res_rd.display)
             m.d.comb += [
-                stop_lists.start.eq(stop_files | stop_unlink_go | srep_unlink_go | srep_inserts),
-                stop_lists.op.eq(Mux(stop_files | srep_inserts, StopOp.INSERT, StopOp.UNLINK)),
-                stop_lists.slot.eq(Mux(stop_files, slot, tgt.slot)), stop_lists.key.eq(cmd.stop),
-                stop_lists.down.eq(side_now == SELL),
-                stop_lists.ends.eq(Mux(side_now == BUY, srow.buy, srow.sell)),
+                stop_lists.start.eq(sl_ask.start),
+                stop_lists.op.eq(Mux(sl_ask.insert, StopOp.INSERT, StopOp.UNLINK)),
+                stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(cmd.stop),
+                stop_lists.down.eq(sl_ask.side == SELL),
+                stop_lists.ends.eq(Mux(sl_ask.side == BUY, srow.buy, srow.sell)),
                 stop_lists.next_data.eq(mems["next"].read.data), stop_lists.prev_data.eq(mems["prev"].read.data),
-                stop_lists.key_data.eq(res_rd.display),
+                stop_lists.key_data.eq(key_in),
                 cancel_su.eq(stop_unlink_go),
             ]
             with m.If(stop_lists.start):
-                m.d.sync += stop_side.eq(side_now)
+                m.d.sync += stop_side.eq(sl_ask.side)
             with m.If(stop_lists.done):
                 with m.If(stop_side == BUY):
                     m.d.sync += srow.buy.eq(stop_lists.ends_out)
@@ -1190,20 +1203,22 @@ class PipelinedEngine(wiring.Component):
             # client id and a STOP_LIMIT's new limit)
             stop_leaves, stop_reserve, srep_order = Signal(LeavesRow()), Signal(ReserveRow), Signal(OrderRow)
             srep_rows = fsm.ongoing("SREP_ROWS")
-            stop_rows, stop_rows_at = stop_files | srep_rows, Mux(stop_files, slot, tgt.slot)
-            m.d.comb += [stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop),
+            # (written a cycle after those states, from registers: nothing reads the rows before)
+            stop_rows, stop_rows_at, srep_rows_w = Signal(), Signal(k), Signal()
+            m.d.sync += [stop_rows.eq(stop_files | srep_rows), stop_rows_at.eq(Mux(stop_files, slot, tgt.slot)),
+                         srep_rows_w.eq(srep_rows), stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop),
                          srep_order.client_id.eq(cmd.client_id), srep_order.price.eq(Mux(tgt_stop_limit, cmd.price, 0)),
                          srep_order.tif.eq(atif), srep_order.flags.eq(aflags)]
             writes["leaves"].append((stop_rows, stop_rows_at, stop_leaves, _Select(stop_rows)))
             writes["reserve"].append((stop_rows, stop_rows_at, stop_reserve, _Select(stop_rows)))
-            writes["order"].append((srep_rows, tgt.slot, srep_order, _Select(srep_rows)))
+            writes["order"].append((srep_rows_w, stop_rows_at, srep_order, _Select(srep_rows_w)))
             # the last trade: each FILL's price, into ``srow`` and written back (a FILL is always of
             # the command's symbol)
             fill_seen, fill_price, last_dirty = Signal(), Signal(32), Signal()
             m.d.sync += [fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
                          fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
             with m.If(fill_seen):
-                m.d.sync += srow.last.eq(fill_price)
+                m.d.sync += [srow.last.eq(fill_price), srow.traded.eq(1)]
             writes["stops"].append((srow_write | last_dirty, srow_at, srow, _Select(srow_write | last_dirty)))
 
         # -- the new order's rows, written at its acceptance ----------------------------------------
@@ -1903,7 +1918,7 @@ class PipelinedEngine(wiring.Component):
                              tgt_waiting.eq(on_row("state", lambda row: row.waiting, StateRow)),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
-                             stop_trig.eq(stop_new & on_row("stops", lambda row: row.last.any() & Mux(
+                             stop_trig.eq(stop_new & on_row("stops", lambda row: row.traded & Mux(
                                  cmd.side[0] == BUY, row.last >= cmd.stop, row.last <= cmd.stop), StopsRow(k)))]
             if deep:
                 # (the places: ``t2_places``, written last, nearest the registers -- carry chains'
@@ -3236,10 +3251,11 @@ class PipelinedEngine(wiring.Component):
                 with m.If(~rester.busy & ~stop_lists.busy):
                     fsm.goto("STOP_WRITE")
             with fsm.state("STOP_UNLINK"):    # once what the command before left running is done
-                m.d.comb += unlink_level.eq(0)
                 with m.If(~rester.busy & lists_quiet):
-                    m.d.comb += stop_unlink_go.eq(1)
-                    fsm.goto("STOP_UNLINKING")
+                    fsm.goto("STOP_UNLINK_GO")
+            with fsm.state("STOP_UNLINK_GO"):  # (the unlinker and the UNLINK start: ``stop_unlink_go``)
+                m.d.comb += unlink_level.eq(0)
+                fsm.goto("STOP_UNLINKING")
             with fsm.state("STOP_UNLINKING"):
                 with m.If(~unlinker.busy & ~stop_lists.busy):
                     fsm.goto("STOP_WRITE")
@@ -3258,7 +3274,7 @@ class PipelinedEngine(wiring.Component):
             # price against the last trade --, then REJECTED, or REPLACED and the stop at the back of
             # its new price's stops (off its list, its rows written, into it again). To 0: canceled.
             band_of = lambda price: (price < sym.lo) | (price > sym.hi)      # noqa: E731
-            srep_holds = srow.last.any() & Mux(tgt.side == BUY, srow.last >= cmd.stop, srow.last <= cmd.stop)
+            srep_holds = srow.traded & Mux(tgt.side == BUY, srow.last >= cmd.stop, srow.last <= cmd.stop)
             srep_checks = [(~srep_enabled, R.ACCOUNT_DISABLED), (sym.halted, R.SYMBOL_HALTED),
                            (srep_qty_over, R.QTY_LIMIT),
                            ((tgt_stop_limit & band_of(cmd.price)) | band_of(cmd.stop), R.PRICE_OUT_OF_BAND),
@@ -3291,8 +3307,9 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("SREP_UNLINK")
             with fsm.state("SREP_UNLINK"):    # off its list once what the command before left running is done
                 with m.If(~rester.busy & lists_quiet):
-                    m.d.comb += srep_unlink_go.eq(1)
-                    fsm.goto("SREP_UNLINKING")
+                    fsm.goto("SREP_UNLINK_GO")
+            with fsm.state("SREP_UNLINK_GO"):  # (the UNLINK starts: ``srep_unlink_go``)
+                fsm.goto("SREP_UNLINKING")
             with fsm.state("SREP_UNLINKING"):
                 with m.If(~stop_lists.busy):
                     fsm.goto("SREP_INSERT")
