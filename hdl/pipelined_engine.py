@@ -567,6 +567,7 @@ class PipelinedEngine(wiring.Component):
             srow, srow_at, srow_write = Signal(StopsRow(k)), Signal(sb), Signal()
         # (from t3: the command's target is a waiting stop, from its state row; 0 without stops)
         tgt_waiting = Signal()
+        srep_may = Signal()           # (from t3: a REPLACE whose target is a waiting stop; 0 without stops)
         stop_unlinking = Signal()     # (a waiting stop's unlink running: STOP_UNLINK's; 0 without stops)
         # a REPLACE of a waiting stop [R-STOP-REPLACE] (from t3): the target a STOP_LIMIT, its account
         # enabled and the quantity over its limit (from the rows, t2), the checks' verdict (SREP_CHECK)
@@ -1105,7 +1106,8 @@ class PipelinedEngine(wiring.Component):
         # two never run at once)
         if stops:
             # (the stop prices a cycle behind the reserve memory: a register, ``key_in``)
-            m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency,
+            # (the links a cycle behind the memories too: registers, ``links_in``)
+            m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency + 1,
                                                              key_latency=mems["reserve"].latency + 1)
             # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
             # (and a HALT's stop walk's read of a stop's next link, HSTOP_READ's)
@@ -1177,13 +1179,16 @@ class PipelinedEngine(wiring.Component):
             # (the stop prices the lists compare, a register after the reserve memory's choice)
             key_in = Signal(32)
             m.d.sync += key_in.eq(res_rd.display)
+            # (and the links they read, and the halt's walk's: a register after the memories)
+            links_in = Signal(data.StructLayout({"next": k, "prev": k}))
+            m.d.sync += [links_in.next.eq(mems["next"].read.data), links_in.prev.eq(mems["prev"].read.data)]
             m.d.comb += [
                 stop_lists.start.eq(sl_ask.start),
                 stop_lists.op.eq(Mux(sl_ask.insert, StopOp.INSERT, StopOp.UNLINK)),
                 stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(cmd.stop),
                 stop_lists.down.eq(sl_ask.side == SELL),
                 stop_lists.ends.eq(Mux(sl_ask.side == BUY, srow.buy, srow.sell)),
-                stop_lists.next_data.eq(mems["next"].read.data), stop_lists.prev_data.eq(mems["prev"].read.data),
+                stop_lists.next_data.eq(links_in.next), stop_lists.prev_data.eq(links_in.prev),
                 stop_lists.key_data.eq(key_in),
                 cancel_su.eq(stop_unlink_go),
             ]
@@ -1911,11 +1916,12 @@ class PipelinedEngine(wiring.Component):
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
             if stops:
+                waiting_t2 = on_row("state", lambda row: row.waiting, StateRow)
                 # (the symbol's stop row, and whether a NEW stop's trigger holds on its last trade:
                 # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
                 # both of the row's candidates, compares from registers, chosen after)
                 m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(cmd.symbol[:sb]),
-                             tgt_waiting.eq(on_row("state", lambda row: row.waiting, StateRow)),
+                             tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
                              stop_trig.eq(stop_new & on_row("stops", lambda row: row.traded & Mux(
@@ -1967,8 +1973,10 @@ class PipelinedEngine(wiring.Component):
                      t3_ev.ev.price.eq(ord_rd.price), t3_ev.ev.qty.eq(lv_rd.qty + res_rd.hidden)]
         t3_target = None              # (the deep mode's T3 writes of the target's place: last, below)
         # (a REPLACE of a waiting stop whose target's rules pass, in T3: ``srep`` from t4)
-        srep_now = lut_of(m, [op["replace"], tgt_waiting, *check.target_fails_early],
-                          lambda x: x[0] and x[1] and not any(x[2:]), row_cells) if stops else 0
+        # (``srep_may``: a REPLACE whose target is a waiting stop, a register from t2 -- DECIDE's
+        # entry from T3 takes it, and a failed target rule sends it there as any REPLACE)
+        srep_now = lut_of(m, [srep_may, *check.target_fails_early],
+                          lambda x: x[0] and not any(x[1:]), row_cells) if stops else 0
         if stops:
             with m.If(take):
                 m.d.sync += srep.eq(0)
@@ -2062,10 +2070,12 @@ class PipelinedEngine(wiring.Component):
                 t3_on = fsm.copy("T3", row_cells, "decide")
                 # (the event output's room from a copy of its own: ``w_rdy`` has a hundred loads)
                 plain = lut_of(m, [t3_on, edge_near, needs_pos, cancel_near, events.w_rdy_near,
-                                   *([srep_now] if stops else [])],
+                                   *([srep_may] if stops else [])],
                                lambda x: x[0] and not x[1] and not x[2] and not (x[3] and x[4])
                                and not (stops and x[5]), row_cells)
-                cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy_near], all, row_cells)
+                cancel_may = lut_of(m, [t3_on, cancel_near, events.w_rdy_near,
+                                        *([srep_may, needs_pos] if stops else [])],
+                                    lambda x: x[0] and ((x[1] and x[2]) or (stops and x[3] and not x[4])), row_cells)
                 fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
                                              lambda x: x[0] or (x[1] and any(x[2:])), row_cells), within=True)
             else:
@@ -3344,11 +3354,11 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("HSTOP_ROWS"):     # (the block rows and the link, a cycle before the order row)
                 m.d.sync += [tgt.slot.eq(hs_cur), tgt.gen.eq(st_rd.gen), tgt.side.eq(own_rd.side),
                              tgt.account.eq(own_rd.account), walk_leaves.eq(lv_rd.qty),
-                             hs_next.eq(mems["next"].read.data)]
+                             ]
                 fsm.goto("HSTOP_ORDER")
             with fsm.state("HSTOP_ORDER"):
                 m.d.sync += [tgt.client_id.eq(ord_rd.client_id), tgt.price.eq(ord_rd.price),
-                             hs_gtc.eq(ord_rd.tif == GTC)]
+                             hs_gtc.eq(ord_rd.tif == GTC), hs_next.eq(links_in.next)]
                 fsm.goto("HSTOP_JUDGE")
             with fsm.state("HSTOP_JUDGE"):    # a GTC stop keeps waiting; another is canceled
                 emit(E.CANCELED, R.HALT, when=events.w_rdy & ~hs_gtc, side=tgt.side, symbol=cmd.symbol,
