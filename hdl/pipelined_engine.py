@@ -49,6 +49,7 @@ from fpgax.hdl.bits import (
     carries_of_luts,
     equal_chunks_of_luts,
     equal_of_luts,
+    first_of,
     lut_of,
     none_of_luts,
     or_of_luts,
@@ -157,6 +158,13 @@ def StopsRow(slot_bits: int) -> data.StructLayout:   # noqa: N802 -- a layout fa
     """A symbol's stop row [R-STOP]: its last trade price, whether it has traded, and the ends of its
     buy and sell stop lists (``StopLists``)."""
     return data.StructLayout({"last": 32, "traded": 1, "buy": StopEnds(slot_bits), "sell": StopEnds(slot_bits)})
+
+
+def stop_trigger_holds(row, stop, buy):
+    """Whether a stop's trigger holds on its symbol's last trade (a ``StopsRow``): a buy stop's
+    (``buy``) when the last price is at or above ``stop``, a sell stop's at or below; never before
+    the symbol's first trade [R-STOP]."""
+    return row.traded & Mux(buy, row.last >= stop, row.last <= stop)
 
 
 def side_zero(row, side):
@@ -395,10 +403,9 @@ class PipelinedEngine(wiring.Component):
         stop_new, edge = Signal(), Signal()
         if stops:
             assert (int(p.OrdType.STOP), int(p.OrdType.STOP_LIMIT)) == (2, 3)
+            is_edge = decoded["new"] & ((pay.ord_type == p.OrdType.MARKET) | (pay.ord_type == p.OrdType.STOP))
             with m.If(take):
-                m.d.sync += [stop_new.eq(decoded["new"] & (pay.ord_type[1:] == 1)),
-                             edge.eq(decoded["new"] & ((pay.ord_type == p.OrdType.MARKET)
-                                                       | (pay.ord_type == p.OrdType.STOP)))]
+                m.d.sync += [stop_new.eq(decoded["new"] & (pay.ord_type[1:] == 1)), edge.eq(is_edge)]
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
@@ -417,13 +424,7 @@ class PipelinedEngine(wiring.Component):
         market_near = register_copy(m, is_market, row_cells, en=take, name="market_near")
         # (whose notional is at the band's edge: ``edge``, with stops; else a MARKET order)
         edge_at = edge if stops else market
-        if stops:
-            edge_near = Signal(name="edge_near")
-            with m.If(take):
-                m.d.sync += edge_near.eq(decoded["new"] & ((pay.ord_type == p.OrdType.MARKET)
-                                                           | (pay.ord_type == p.OrdType.STOP)))
-        else:
-            edge_near = market_near
+        edge_near = register_copy(m, is_edge, row_cells, en=take, name="edge_near") if stops else market_near
 
         def on_row(name, compute, layout=None, hits=None):
             """``compute`` of the row a memory's read gives (as ``layout``), made on both of its
@@ -1851,11 +1852,16 @@ class PipelinedEngine(wiring.Component):
         # take 1.6 ns after its input pin, no room for the choice's LUT and its fanout before them)
         market_price = Signal(len(sym_rd.hi))
         m.d.comb += [notional_m.price.eq(market_price), notional_m.qty.eq(cmd.qty)]
-        market_notional_price = Cat(*(
-            lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], cmd.side[0], sym_written.hi[i], sym_written.lo[i],
-                       sym_read.hi[i], sym_read.lo[i]],
-                   lambda x: (x[2] if x[1] == BUY else x[3]) if x[0] else (x[4] if x[1] == BUY else x[5]), row_cells)
-            for i in range(len(sym_rd.hi))))
+
+        def band_edge_price(side, buy):
+            """The band's edge on the side ``side`` names (a bit, the buy side where it is ``buy``):
+            a buy's high, a sell's low, each bit one LUT of the row's candidates, as said above."""
+            return Cat(*(
+                lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], side, sym_written.hi[i], sym_written.lo[i],
+                           sym_read.hi[i], sym_read.lo[i]],
+                       lambda x: (x[2] if x[1] == buy else x[3]) if x[0] else (x[4] if x[1] == buy else x[5]),
+                       row_cells)
+                for i in range(len(sym_rd.hi))))
         # (whether the aggressor meets the opposite side's best, in t2: each of the symbol row's
         # candidates against the command's price on each side -- compares from registers -- then one
         # LUT of those four, the row's choice and the aggressor's side, itself one LUT of
@@ -1873,6 +1879,9 @@ class PipelinedEngine(wiring.Component):
         marketable_next = lut_of(m, [sym_choice.hit[0], a_buy_t2, meets(sym_written, 1), meets(sym_written, 0),
                                      meets(sym_read, 1), meets(sym_read, 0)],
                                  lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
+        # (built outside T2's body, which loads it; with stops, of the aggressor's side: a REPLACE of
+        # a waiting STOP's is its order's [R-STOP-REPLACE])
+        market_notional_price = band_edge_price(a_buy_t2, 1) if stops else band_edge_price(cmd.side[0], BUY)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("T2") | (a_buy_t2 == (t2_aggressor_side == BUY)),
                                "a_buy_t2: the aggressor's side in t2")
@@ -1924,8 +1933,8 @@ class PipelinedEngine(wiring.Component):
                              tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
-                             stop_trig.eq(stop_new & on_row("stops", lambda row: row.traded & Mux(
-                                 cmd.side[0] == BUY, row.last >= cmd.stop, row.last <= cmd.stop), StopsRow(k)))]
+                             stop_trig.eq(stop_new & on_row("stops", lambda row: stop_trigger_holds(
+                                 row, cmd.stop, cmd.side[0] == BUY), StopsRow(k)))]
             if deep:
                 # (the places: ``t2_places``, written last, nearest the registers -- carry chains'
                 # sums --, under a copy of T2's register; the limit's test ``limit_beyond``'s own
@@ -1951,14 +1960,7 @@ class PipelinedEngine(wiring.Component):
             # (``early_feed``: before this body, two LUTs of registers)
             m.d.sync += aside.eq(t2_aggressor_side)
             m.d.comb += notional_l.capture.eq(1)
-            if stops:     # (the aggressor's side: a REPLACE of a waiting STOP's is its order's [R-STOP-REPLACE])
-                m.d.sync += market_price.eq(Cat(*(
-                    lut_of(m, [sym_hits[SYM_HIT_PRICE + i // HIT_BITS], a_buy_t2, sym_written.hi[i],
-                               sym_written.lo[i], sym_read.hi[i], sym_read.lo[i]],
-                           lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
-                    for i in range(len(sym_rd.hi)))))
-            else:
-                m.d.sync += market_price.eq(market_notional_price)
+            m.d.sync += market_price.eq(market_notional_price)
             fsm.goto("T3")
         # (T3's CANCELED, its own writer: the fields in every cycle, the enable one LUT of a copy of
         # T3's register, the opcode, the event output's room and the target rules' OR)
@@ -3284,15 +3286,13 @@ class PipelinedEngine(wiring.Component):
             # price against the last trade --, then REJECTED, or REPLACED and the stop at the back of
             # its new price's stops (off its list, its rows written, into it again). To 0: canceled.
             band_of = lambda price: (price < sym.lo) | (price > sym.hi)      # noqa: E731
-            srep_holds = srow.traded & Mux(tgt.side == BUY, srow.last >= cmd.stop, srow.last <= cmd.stop)
+            srep_holds = stop_trigger_holds(srow, cmd.stop, tgt.side == BUY)
             srep_checks = [(~srep_enabled, R.ACCOUNT_DISABLED), (sym.halted, R.SYMBOL_HALTED),
                            (srep_qty_over, R.QTY_LIMIT),
                            ((tgt_stop_limit & band_of(cmd.price)) | band_of(cmd.stop), R.PRICE_OUT_OF_BAND),
                            (Mux(tgt_stop_limit, notional_l.over, over_m), R.NOTIONAL_LIMIT),
                            (over_p, R.POSITION_LIMIT), (srep_holds, R.STOP_TRIGGERED)]
-            srep_reason_now = 0
-            for failed, reason in reversed(srep_checks):
-                srep_reason_now = Mux(failed, reason, srep_reason_now)
+            _, srep_reason_now = first_of([failed for failed, _ in srep_checks], [reason for _, reason in srep_checks])
             with fsm.state("SREP_CHECK"):
                 m.d.sync += srep_reason.eq(srep_reason_now)
                 fsm.goto("SREP_VERDICT")
