@@ -175,10 +175,13 @@ def side_zero(row, side):
 class PipelinedEngine(wiring.Component):
     def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None,
                  stops: bool = False):
-        """``stops``: STOP and STOP_LIMIT orders [R-STOP], being built (docs/order-types.md, "Stops":
-        accepted, waiting on their symbol's stop lists, STOP_TRIGGERED, canceled; not yet released,
-        replaced, mass-canceled or halted) -- off in service, where the check rejects them
-        INVALID_TYPE, until they are whole.
+        """``stops``: STOP and STOP_LIMIT orders [R-STOP] (docs/order-types.md, "Stops"): accepted,
+        waiting on their symbol's stop lists, rejected STOP_TRIGGERED, canceled, mass-canceled,
+        halted, replaced, and released by the trades [R-STOP-ORDER] -- after a command that traded,
+        IDLE takes no command until the stops its prints trigger are popped onto the release queue
+        and each is run, TRIGGERED, as the order it becomes (a released stop's cycles: the sweep's
+        POPs, a read of its rows, then a command's pipeline). Off in service until the u280
+        estimate meets its timing with them: there the check rejects stops INVALID_TYPE.
         ``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
         unit's state a cycle ahead equal it when it comes (not for Verilog output).
         ``slice_cells``: the cells of the per-slot memories' address multiplexers (``SliceCells``;
@@ -357,8 +360,30 @@ class PipelinedEngine(wiring.Component):
 
         # -- the command and its rows (read at the handshake, t0) ----------------------------------
         fsm = OneHotFSM(m, init="INIT", name="seq", checks=self.checks)
-        take = self.i.valid & self.i.ready
-        m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
+        # (with stops, IDLE also takes a released stop [R-STOP-ORDER]: ``rel_ready`` with its command,
+        # ``rel_cmd``, a REPLACE of the stop's own slot built by the REL_* states; and takes no wire
+        # command while a release is due -- a print to sweep, a stop queued or one ready --,
+        # ``rel_due``. ``in_valid``: a command offered to IDLE, the wire's or the release's)
+        if stops:
+            rel_ready, rel_cmd, rel_due = Signal(), Signal(CommandLayout), Signal()
+            pr_valid, rq_valid = Signal(), Signal()       # (a print to sweep; the release queue holds any)
+            # the command's lowest and highest print since the last sweep; the sweep's side and the
+            # print its POP compares with (the buy list's highest, the sell list's lowest); the release
+            # queue's ends (its stops chained through their ``next`` links)
+            pr_low, pr_high, sw_key = Signal(32), Signal(32), Signal(32)
+            sw_side = Signal()
+            rq_head, rq_tail = Signal(k), Signal(k)
+            # (``i.ready`` a register, IDLE's without a release due: the kernel's handshake meets
+            # it, a LUT of registers would be a level before its count -- set below)
+            ready_r = Signal(name="i_ready_r")
+            m.d.comb += [rel_due.eq(pr_valid | rq_valid | rel_ready), self.i.ready.eq(ready_r)]
+            in_valid = (self.i.valid & ~rel_due) | rel_ready
+            in_ready = fsm.ongoing("IDLE")
+            idle_leaves = self.i.valid | rel_due
+        else:
+            m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
+            in_valid, in_ready, idle_leaves = self.i.valid, self.i.ready, self.i.valid
+        take = in_valid & in_ready
         # (the t0 reads' steering, a cycle ahead: set for IDLE's next cycle, and in every cycle of
         # CANCEL_UNLINK and DONE, which wait on the units -- their moves to IDLE are not on its
         # path; no steered memory is read in the cycle after either: asserted below. IDLE's next
@@ -368,11 +393,19 @@ class PipelinedEngine(wiring.Component):
         idle_next_or_in = [idle_next_value, fsm.ongoing("CANCEL_UNLINK"), fsm.ongoing("DONE")]
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
+        pay = CommandLayout(Mux(rel_ready, rel_cmd, self.i.payload)) if stops else self.i.payload
+        # (a released stop's events keep the time of the command whose trade released it)
         with m.If(take):
-            m.d.sync += [cmd.eq(self.i.payload), ts_in.eq(cycle[:32])]
-        pay = self.i.payload
-        if keeps_pos:
-            m.d.comb += [keeper.command_taken.eq(take), keeper.command.eq(pay)]
+            m.d.sync += cmd.eq(pay)
+        with m.If(take & ~rel_ready if stops else take):
+            m.d.sync += ts_in.eq(cycle[:32])
+        # ``rel``: the command is a released stop (from t1)
+        rel = Signal()
+        if stops:
+            with m.If(take):
+                m.d.sync += [rel.eq(rel_ready), rel_ready.eq(0)]
+        if keeps_pos:     # (the keeper counts the wire's commands: a released stop is its trigger's)
+            m.d.comb += [keeper.command_taken.eq(take & ~rel_ready if stops else take), keeper.command.eq(pay)]
         # the opcode one-hot, whether a NEW is a MARKET order and the quantity is 0: registers from
         # t1, what the decisions branch on
         op_codes = {"new": OP.NEW, "cancel": OP.CANCEL, "replace": OP.REPLACE, "symbol": OP.SYMBOL,
@@ -392,6 +425,8 @@ class PipelinedEngine(wiring.Component):
         else:
             decoded = {name: pay.opcode == code for name, code in op_codes.items()}
             is_market = (pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)
+        if stops:     # (a released STOP is a MARKET order [R-STOP]: its command says so, a REPLACE's)
+            is_market = is_market | (rel_ready & (rel_cmd.ord_type == p.OrdType.MARKET))
         # (copies of the REPLACE opcode and of the quantity, registers of their own for the icebergs'
         # memory selects and t3 compares: ``op_replace`` and ``cmd.qty`` have hundreds of loads)
         replace_near = register_copy(m, decoded["replace"], row_cells, en=take, name="replace_near")
@@ -574,6 +609,9 @@ class PipelinedEngine(wiring.Component):
         # enabled and the quantity over its limit (from the rows, t2), the checks' verdict (SREP_CHECK)
         tgt_stop_limit, srep_enabled, srep_qty_over = Signal(), Signal(), Signal()
         srep, srep_reason = Signal(), Signal(p.EVENT["reason"].bits)
+        # a released stop's (from t4): a STOP_LIMIT whose limit the band no longer holds; the reason
+        # of its cancel (REL_CANCEL: BAND, or IOC for what it leaves untraded and does not rest)
+        rel_band, rel_reason = Signal(), Signal(p.EVENT["reason"].bits)
         # (a walk's waiting stop is unlinked by the stop states: the walker holds its reads ahead)
         stop_holds = Signal()
         if deep:
@@ -1153,11 +1191,22 @@ class PipelinedEngine(wiring.Component):
             # CANCEL's (STOP_UNLINK) --, then the next (HSTOP_ON): the list's tail the last
             hs_on, hs_side, hs_last, hs_gtc = Signal(), Signal(), Signal(), Signal()
             hs_cur, hs_next = Signal(k), Signal(k)
-            hs_reads = fsm.ongoing("HSTOP_READ")
+            # (and a released stop's, REL_READ's: its rows, its stop price and its next link in the
+            # release queue)
+            # (registers, a copy per memory and one for the link: the states' a cycle ahead, so that
+            # the reads' selects are not an OR of the two states' registers before a thousand loads)
+            hs_reads_next = fsm.next_state("HSTOP_READ") | fsm.next_state("REL_READ")
+            hs_reads_of = {name: register_copy(m, hs_reads_next, row_cells, name=f"hs_reads_{name}")
+                           for name in ("state", "owner", "order", "leaves", "reserve", "link")}
+            hs_reads = hs_reads_of["link"]
+            if self.checks:
+                reading = fsm.ongoing("HSTOP_READ") | fsm.ongoing("REL_READ")
+                m.d.sync += Assert(Cat(*(r == reading for r in hs_reads_of.values())).all(),
+                                   "hs_reads: HSTOP_READ or REL_READ")
             with m.If(take):
                 m.d.sync += hs_on.eq(0)
-            for name in ("state", "owner", "order", "leaves"):
-                reads[name].append((hs_reads, hs_cur))
+            for name in ("state", "owner", "order", "leaves", "reserve"):
+                reads[name].append((hs_reads_of[name], hs_cur))
             # (a walk's waiting stop: its symbol's stop row read, STOP_ROW_READ)
             reads["stops"].append((fsm.ongoing("STOP_ROW_READ"), sym_at, _Select(fsm.ongoing("STOP_ROW_READ"))))
             # (STOP_UNLINK's unlink is the unlinker's, from its start to its done: not the one a fix
@@ -1173,10 +1222,15 @@ class PipelinedEngine(wiring.Component):
             # the stop lists' operation, registered in the cycle of the state that asks for it, so
             # that the unit's inputs are registers (``busy`` is high from ``start``'s cycle: the
             # state after the asking one sees it)
-            sl_ask = Signal(data.StructLayout({"start": 1, "insert": 1, "slot": k, "side": 1}))
-            m.d.sync += [sl_ask.start.eq(stop_files | stop_unlink_go | srep_unlink_go | srep_inserts),
-                         sl_ask.insert.eq(stop_files | srep_inserts), sl_ask.slot.eq(Mux(stop_files, slot, tgt.slot)),
-                         sl_ask.side.eq(side_now)]
+            # (a released stop's cancel unlinks it from its account's list alone: it left its stop
+            # list as the sweep popped it; the sweep's POPs, SWEEP_POP's, at its print's end)
+            sweep_pops = fsm.ongoing("SWEEP_POP")
+            sl_ask = Signal(data.StructLayout({"start": 1, "insert": 1, "pop": 1, "slot": k, "side": 1}))
+            m.d.sync += [sl_ask.start.eq(stop_files | (stop_unlink_go & ~rel) | srep_unlink_go | srep_inserts
+                                         | sweep_pops),
+                         sl_ask.insert.eq(stop_files | srep_inserts), sl_ask.pop.eq(sweep_pops),
+                         sl_ask.slot.eq(Mux(stop_files, slot, tgt.slot)),
+                         sl_ask.side.eq(Mux(sweep_pops, sw_side, side_now))]
             # (the stop prices the lists compare, a register after the reserve memory's choice)
             key_in = Signal(32)
             m.d.sync += key_in.eq(res_rd.display)
@@ -1185,8 +1239,8 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [links_in.next.eq(mems["next"].read.data), links_in.prev.eq(mems["prev"].read.data)]
             m.d.comb += [
                 stop_lists.start.eq(sl_ask.start),
-                stop_lists.op.eq(Mux(sl_ask.insert, StopOp.INSERT, StopOp.UNLINK)),
-                stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(cmd.stop),
+                stop_lists.op.eq(Mux(sl_ask.pop, StopOp.POP, Mux(sl_ask.insert, StopOp.INSERT, StopOp.UNLINK))),
+                stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(Mux(sl_ask.pop, sw_key, cmd.stop)),
                 stop_lists.down.eq(sl_ask.side == SELL),
                 stop_lists.ends.eq(Mux(sl_ask.side == BUY, srow.buy, srow.sell)),
                 stop_lists.next_data.eq(links_in.next), stop_lists.prev_data.eq(links_in.prev),
@@ -1201,6 +1255,14 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += srow.sell.eq(stop_lists.ends_out)
             reads["reserve"].append((stop_lists.key_read.en, stop_lists.key_read.addr))
+            # (a stop popped behind another in the release queue: the one before links to it)
+            # (the slot a POP popped, taken at its ``done``: the unit's ``cur`` moves on once idle)
+            sw_slot = Signal(k)
+            with m.If(stop_lists.done):
+                m.d.sync += sw_slot.eq(stop_lists.popped_slot)
+            rq_link = fsm.ongoing("SWEEP_JUDGE") & stop_lists.popped & rq_valid
+            writes["next"].append((rq_link, rq_tail, sw_slot))
+            rel_last, rel_limit = Signal(), Signal()
             for name in ("next", "prev"):
                 w = getattr(stop_lists, f"{name}_write")
                 writes[name].append((w.en, w.addr, w.data))
@@ -1224,7 +1286,9 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
                          fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
             with m.If(fill_seen):
-                m.d.sync += [srow.last.eq(fill_price), srow.traded.eq(1)]
+                m.d.sync += [srow.last.eq(fill_price), srow.traded.eq(1), pr_valid.eq(1),
+                             pr_low.eq(Mux(pr_valid & (pr_low < fill_price), pr_low, fill_price)),
+                             pr_high.eq(Mux(pr_valid & (pr_high > fill_price), pr_high, fill_price))]
             writes["stops"].append((srow_write | last_dirty, srow_at, srow, _Select(srow_write | last_dirty)))
 
         # -- the new order's rows, written at its acceptance ----------------------------------------
@@ -1241,11 +1305,17 @@ class PipelinedEngine(wiring.Component):
                      order_new.price.eq(Mux(edge_at, 0, cmd.price) if stops else a_price),
                      order_new.idx.eq(own_idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
-        writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
+        replaced, keep_write = Signal(), Signal()   # (a REPLACE's writes: below)
+        if stops:     # (a released stop's row in DECIDE, as it is triggered: live, no longer waiting)
+            rel_row = Signal(StateRow)
+            m.d.comb += [rel_row.gen.eq(tgt.gen), rel_row.live.eq(1)]
+            writes["state"].append((accept | (replaced & rel), Mux(rel, tgt.slot, slots.slot),
+                                    Mux(rel, rel_row, state_new), _Select(in_decide)))
+        else:
+            writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
         writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
         writes["order"].append((accept, slots.slot, order_new, _Select(in_decide & ~is_replace)))
         # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
-        replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
         m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
                      order_rep.idx.eq(Mux(keeps, tgt.idx, own_idx[:lb])),
@@ -1286,8 +1356,12 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             m.d.sync += cmd_iceberg.eq(~none_of_luts(m, list(Value.cast(pay.display)), row_cells))
         with m.If(fsm.ongoing("T3")):
-            m.d.sync += [rest_display.eq(Mux(is_replace, res_rd.display, cmd.display)),
-                         rest_iceberg.eq(Mux(is_replace, lv_rd.iceberg, cmd_iceberg)), cmd_sliced.eq(~replace_near)]
+            # (a released stop rests as a NEW would, by its command: its reserve row's display is
+            # its stop price, which it no longer has)
+            replace_rows = is_replace & ~rel if stops else is_replace
+            m.d.sync += [rest_display.eq(Mux(replace_rows, res_rd.display, cmd.display)),
+                         rest_iceberg.eq(Mux(replace_rows, lv_rd.iceberg, cmd_iceberg)),
+                         cmd_sliced.eq(~replace_near | rel if stops else ~replace_near)]
 
         def slice_of(qty, display, iceberg):
             """(the leaves row, the reserve row) of an order of ``qty`` resting with ``display``, two
@@ -1336,7 +1410,7 @@ class PipelinedEngine(wiring.Component):
         gen_cycles = Signal()
         # (its next value, from the handshake's registers, NEXT_SLOT's and ``gen_ready``: also what
         # ``steer_link`` is set from)
-        gen_cycles_inputs = [self.i.valid, self.i.ready, fsm.ongoing("NEXT_SLOT"), gen_ready]
+        gen_cycles_inputs = [in_valid, in_ready, fsm.ongoing("NEXT_SLOT"), gen_ready]
 
         def gen_cycle_next(valid, ready, next_slot, generation_ready):
             return (valid and ready) or (next_slot and not generation_ready)
@@ -1498,7 +1572,8 @@ class PipelinedEngine(wiring.Component):
         # (the check's answer for the command's own family -- a REPLACE to 0 is the target's -- and
         # ``cross`` are the deepest inputs: each verdict bit is made from registers for each of
         # their four values and chosen by them in one LUT last)
-        answer = check.command_failed_soon
+        # (a released stop is not checked again [R-STOP-ORDER]: ``rel`` passes it)
+        answer = check.command_failed_soon & ~rel if stops else check.command_failed_soon
         # (each candidate's bits one LUT of one-bit signals, each a register or one LUT of
         # registers: the mapper had made them chains of four behind ``op_replace``'s 130 loads)
         over_l_bit, book_full = Signal(), Signal()
@@ -1507,7 +1582,8 @@ class PipelinedEngine(wiring.Component):
         moved, move_rejects, move_beyond_range = Signal(), Signal(), Signal()
         with m.If(take):
             m.d.sync += [moved.eq(0), move_rejects.eq(0)]
-        m.d.comb += [over_l_bit.eq(over_l | (over_p if keeps_pos else 0) | (stop_trig if stops else 0)),
+        m.d.comb += [over_l_bit.eq((over_l | (over_p if keeps_pos else 0) | stop_trig) & ~rel if stops else
+                                   over_l | (over_p if keeps_pos else 0)),
                      book_full.eq(op["symbol"] & (sym.bid_valid | sym.ask_valid))]    # [R-SYMBOL] a move
         # a REPLACE to a quantity (a REPLACE to 0 cancels), a CANCEL or such a REPLACE, an
         # administrative command: registers from t1, as the opcode's one-hot
@@ -1809,6 +1885,12 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += replacing.eq(0)   # (a command may end in any state; ``walking``: below)
                 fsm.goto("T1")
+            if stops:     # a release due: the prints swept first, then the queue's head read
+                with m.Elif(pr_valid):
+                    fsm.goto("SWEEP")
+                with m.Elif(rq_valid):
+                    m.d.sync += hs_cur.eq(rq_head)
+                    fsm.goto("REL_READ")
         # (t1, registered: a NEW that does not walk first -- a FOK, a min_qty; the rester running on
         # rests its order at the best of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
@@ -1919,8 +2001,9 @@ class PipelinedEngine(wiring.Component):
             needs_pos, pos_limited, pos_max = Signal(), Signal(), Signal(32)
         with fsm.state("T2"):         # the block rows are out
             if keeps_pos:
-                m.d.sync += [needs_pos.eq(op["position"]
-                                          | (acct_rd.limited & (op["new"] | (op["replace"] & ~qty_zero)))),
+                # (not a released stop's: it was counted while it waited [R-STOP-ORDER])
+                pos_replace = op["replace"] & ~qty_zero & ~rel if stops else op["replace"] & ~qty_zero
+                m.d.sync += [needs_pos.eq(op["position"] | (acct_rd.limited & (op["new"] | pos_replace))),
                              pos_limited.eq(acct_rd.limited), pos_max.eq(acct_rd.max_position)]
             load_sym(sym_rd)
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
@@ -1930,7 +2013,7 @@ class PipelinedEngine(wiring.Component):
                 # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
                 # both of the row's candidates, compares from registers, chosen after)
                 m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(cmd.symbol[:sb]),
-                             tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2),
+                             tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2 & ~rel),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
                              stop_trig.eq(stop_new & on_row("stops", lambda row: stop_trigger_holds(
@@ -1983,7 +2066,9 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += srep.eq(0)
             with m.If(fsm.ongoing("T3")):
-                m.d.sync += srep.eq(srep_now)
+                m.d.sync += [srep.eq(srep_now),
+                             rel_band.eq(rel & (cmd.ord_type == p.OrdType.LIMIT)
+                                         & ((cmd.price < sym.lo) | (cmd.price > sym.hi)))]
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -2009,8 +2094,10 @@ class PipelinedEngine(wiring.Component):
                          tgt.over.eq(on_row("leaves", lambda leaves: ice_qty - leaves.qty, LeavesRow())),
                          tgt.reserve.eq(above_now),
                          tgt.price.eq(ord_rd.price),
-                         keeps.eq(keeps_now),
-                         atif.eq(Mux(is_replace, ord_rd.tif, cmd.tif[:2])),
+                         # (a released stop never keeps a priority: it had none; its time in force
+                         # its command's -- a STOP's IOC)
+                         keeps.eq(keeps_now & ~rel if stops else keeps_now),
+                         atif.eq(Mux(is_replace & ~rel if stops else is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
             if deep:
                 # (the target's place from its price and its side's zero: the place its row keeps
@@ -2263,7 +2350,7 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += match_reads.eq(starts_match | match_start | (matcher.busy & ~matcher.sweep_stop))
         if self.checks:
             m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
-        decides_unlink = go & (canceling | (replacing_now & ~keeps))
+        decides_unlink = go & (canceling | (replacing_now & ~keeps & (~rel if stops else 1)))
         if deep:      # (a target off its window: its level spilled in first, then the unlink)
             unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far) | ice_unlink
                               | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
@@ -2400,8 +2487,11 @@ class PipelinedEngine(wiring.Component):
             here.en.eq(lut_of(m, [lut_of(m, go_inputs, go_of, row_cells), waits_for_slot, verdict.symbol_moves],
                               lambda x: x[0] and not x[1] and not x[2], row_cells)),
             # (each bit one LUT of registers: a NEW's rejected for want of a slot or its notional)
-            here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b]],
-                                         lambda x, b=b: (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
+            # (a released stop's: TRIGGERED [R-STOP-ORDER])
+            here.ev.type.eq(Cat(*(lut_of(m, [op["new"], verdict.new_bad, slots.empty, over_m, verdict.type[b],
+                                             *([rel] if stops else [])],
+                                         lambda x, b=b: (E.TRIGGERED.value >> b & 1) if x[5:] and x[5]
+                                         else (E.REJECTED.value >> b & 1) if x[0] and any(x[1:4])
                                          else x[4], row_cells)
                                   for b in range(len(verdict.type))))),
             # (a reject's reason: the check's, for the command's family, or the sequencer's own)
@@ -2424,7 +2514,7 @@ class PipelinedEngine(wiring.Component):
                                            rest_display, 0)),
         ]
         if stops:     # (an accepted stop's ACCEPTED carries its stop price [R-STOP], overlaying resting_order_id)
-            m.d.comb += here.ev.resting_order_id.eq(Mux(new_accepting & stop_new, cmd.stop, 0))
+            m.d.comb += here.ev.resting_order_id.eq(Mux((new_accepting & stop_new) | rel, cmd.stop, 0))
         # (nor a stop's, which waits: ``plan.wait``)
         decide_to_left_over = lut_of(m, [go_copy, new_ok_copy, plan.fok, plan.match, plan.rest,
                                          *([plan.wait] if stops else [])],
@@ -2477,14 +2567,23 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("LEFT_OVER", decide_to_left_over, within=True)
             if stops:         # (a NEW stop: filed on its stop list [R-STOP])
                 fsm.goto_if("STOP_FILE", lut_of(m, [go_copy, new_ok_copy, plan.wait], all, row_cells), within=True)
-            unlink_inputs = [go_for_moves, canceling, replacing_now, keeps, *([tgt_far] if deep else [])]
+            # (a released stop is in no level: it trades or rests from REPLACE_EXEC, or a STOP_LIMIT
+            # whose limit the band no longer holds is canceled, BAND [R-STOP-ORDER])
+            rel_in = [rel] if stops else []
+            unlink_inputs = [go_for_moves, canceling, replacing_now, keeps, *([tgt_far] if deep else []), *rel_in]
             fsm.goto_if("UNLINK", lut_of(m, unlink_inputs,
-                                         lambda x: x[0] and (x[1] or (x[2] and not x[3])) and not (deep and x[4]),
-                                         row_cells), within=True)
+                                         lambda x: x[0] and (x[1] or (x[2] and not x[3])) and not (deep and x[4])
+                                         and not (stops and x[-1]), row_cells), within=True)
             if deep:
-                fsm.goto_if("CSPILL_PLAN", lut_of(m, [go_for_moves, canceling, replacing_now, keeps, tgt_far],
-                                                  lambda x: x[0] and (x[1] or (x[2] and not x[3])) and x[4], row_cells),
+                fsm.goto_if("CSPILL_PLAN", lut_of(m, [go_for_moves, canceling, replacing_now, keeps, tgt_far, *rel_in],
+                                                  lambda x: x[0] and (x[1] or (x[2] and not x[3])) and x[4]
+                                                  and not (stops and x[5]), row_cells),
                             within=True)
+            if stops:
+                fsm.goto_if("REPLACE_EXEC", go_for_moves & rel & ~rel_band, within=True)
+                fsm.goto_if("REL_CANCEL", go_for_moves & rel & rel_band, within=True)
+                with m.If(rel_band):
+                    m.d.sync += rel_reason.eq(R.BAND)
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
                                                lambda x: x[0] and (x[1] or x[2]) and x[3], row_cells), within=True)
             fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
@@ -2495,7 +2594,7 @@ class PipelinedEngine(wiring.Component):
                             within=True)
             with m.If(to_walk):
                 m.d.sync += walk_go.eq(1)
-            with m.If(go_late & replacing_now & ~keeps):   # off its level (not its account list), an aggressor again
+            with m.If(go_late & replacing_now & ~keeps & (~rel if stops else 1)):   # off its level, an aggressor again
                 m.d.sync += replacing.eq(1)
         # (NEXT_SLOT reads the next generation from its second cycle: in its first, entered from
         # DECIDE, the state memory's address may still be steered to a match's level head)
@@ -2672,9 +2771,14 @@ class PipelinedEngine(wiring.Component):
                             lambda x: x[0] and x[1] and not x[2] and x[3], row_cells)
         ae_to_unlink = lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, is_replace_at_end, gone.w.ready],
                               lambda x: x[0] and x[1] and x[2] and not (not x[3] and x[4]), row_cells)
-        ae_to_left_over, ae_to_rest = (lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, rests_kind],
-                                              lambda x, r=r: x[0] and x[1] and not x[2] and x[3] == r, row_cells)
+        ae_to_left_over, ae_to_rest = (lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, rests_kind,
+                                                  *([rel] if stops and r == 0 else [])],
+                                              lambda x, r=r: x[0] and x[1] and not x[2] and x[3] == r
+                                              and not (len(x) > 4 and x[4]), row_cells)
                                        for r in (0, 1))
+        # (with stops, a released stop's untraded rest, which is on its account's list: REL_CANCEL)
+        ae_to_rel_cancel = lut_of(m, [fsm.ongoing("AGGRESSOR_END"), quiet_now, a_ended, rests_kind, rel],
+                                  lambda x: x[0] and x[1] and not x[2] and not x[3] and x[4], row_cells) if stops else 0
         with fsm.state("AGGRESSOR_END"):
             # the aggressor's slot is freed behind the resting orders', through the gone queue; an
             # order to rest, or a replaced one to take off its account list, waits for that queue
@@ -2693,6 +2797,10 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("IDLE", ae_to_idle, within=True)
             fsm.goto_if("UNLINK", ae_to_unlink, within=True)
             fsm.goto_if("LEFT_OVER", ae_to_left_over, within=True)
+            if stops:
+                fsm.goto_if("REL_CANCEL", ae_to_rel_cancel, within=True)
+                with m.If(ae_to_rel_cancel):
+                    m.d.sync += rel_reason.eq(R.IOC)
             fsm.goto_if("REST", ae_to_rest, within=True)
             # (left on the lists' quiet or the release: its next value one LUT of ``quiet_now`` and
             # registers -- the mapper had put the four moves' OR and the entries' after them)
@@ -2700,8 +2808,9 @@ class PipelinedEngine(wiring.Component):
                                 lambda x: x[0] or (x[1] and not x[2] and x[3]), row_cells)
             if self.checks:
                 m.d.sync += Assert(ae_to_idle == release, "ae_to_idle: AGGRESSOR_END's release")
-                m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest)
-                                   | ((lists_quiet & ((ended | ~resting_kind)) == (ae_to_unlink | ae_to_left_over))
+                m.d.sync += Assert(~(ae_to_unlink | ae_to_left_over | ae_to_rest | ae_to_rel_cancel)
+                                   | ((lists_quiet & ((ended | ~resting_kind))
+                                       == (ae_to_unlink | ae_to_left_over | ae_to_rel_cancel))
                                       & ~release), "AGGRESSOR_END's moves as its branches")
         # An iceberg's slice emptied by the match's last fill, a reserve behind it [R-ICEBERG]: its
         # next slice, min(display, reserve), shown at the back of its level -- off the level's head
@@ -3238,6 +3347,10 @@ class PipelinedEngine(wiring.Component):
             places_again()
             with m.If(marketable):
                 fsm.goto("MATCH")
+            if stops:     # (a released stop that does not trade and does not rest: canceled, IOC)
+                with m.Elif(rel & ~rests_kind):
+                    m.d.sync += rel_reason.eq(R.IOC)
+                    fsm.goto("REL_CANCEL")
             with m.Else():
                 fsm.goto("REST")
         with fsm.state("REST_SYMBOL"):    # the best, as ``rest()`` set it; the rester goes on alone
@@ -3328,6 +3441,62 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("SREP_INSERTING"):
                 with m.If(~stop_lists.busy):
                     fsm.goto("STOP_WRITE")
+            # [R-STOP-ORDER] the release: after a command that traded, the stops its prints trigger are
+            # popped off their lists -- the buy list from its head while its stop is at or below the
+            # highest print, then the sell list while at or above the lowest -- onto the release queue
+            # (SWEEP_*); then the queue's head is read (REL_*) and taken by IDLE as a REPLACE of its
+            # own slot (``rel_cmd``: its quantity, its limit or, a STOP, a MARKET IOC) that TRIGGERED
+            # announces and no check stops; its prints swept again behind the queue
+            with fsm.state("SWEEP"):
+                m.d.sync += [pr_valid.eq(0), sw_side.eq(BUY), sw_key.eq(pr_high)]
+                fsm.goto("SWEEP_POP")
+            with fsm.state("SWEEP_POP"):      # (the POP's start: ``sl_ask``, a cycle on)
+                fsm.goto("SWEEP_POPPING")
+            with fsm.state("SWEEP_POPPING"):
+                with m.If(~stop_lists.busy):
+                    fsm.goto("SWEEP_JUDGE")
+            with fsm.state("SWEEP_JUDGE"):    # a stop popped joins the queue; else the next list
+                with m.If(stop_lists.popped):
+                    m.d.sync += [rq_valid.eq(1), rq_tail.eq(sw_slot)]
+                    with m.If(~rq_valid):
+                        m.d.sync += rq_head.eq(sw_slot)
+                    fsm.goto("SWEEP_POP")
+                with m.Elif(sw_side == BUY):
+                    m.d.sync += [sw_side.eq(SELL), sw_key.eq(pr_low)]
+                    fsm.goto("SWEEP_POP")
+                with m.Else():
+                    fsm.goto("SWEEP_END")
+            with fsm.state("SWEEP_END"):      # the lists' new ends written back
+                m.d.comb += srow_write.eq(1)
+                fsm.goto("IDLE")
+            with fsm.state("REL_READ"):       # (its rows, stop price and next link: ``hs_reads``)
+                m.d.sync += [rel_last.eq(rq_head == rq_tail), rel_cmd.eq(0)]
+                fsm.goto("REL_WAIT")
+            with fsm.state("REL_WAIT"):
+                fsm.goto("REL_ROWS")
+            with fsm.state("REL_ROWS"):
+                m.d.sync += [rel_cmd.order_id.eq(Cat(hs_cur, st_rd.gen)), rel_cmd.account.eq(own_rd.account),
+                             rel_cmd.side.eq(own_rd.side), rel_cmd.qty.eq(lv_rd.qty),
+                             rel_cmd.opcode.eq(OP.REPLACE), rel_cmd.symbol.eq(cmd.symbol),
+                             rel_cmd.ord_type.eq(Mux(st_rd.stop_limit, p.OrdType.LIMIT, p.OrdType.MARKET)),
+                             rel_limit.eq(st_rd.stop_limit)]
+                fsm.goto("REL_ORDER")
+            with fsm.state("REL_ORDER"):      # (a STOP a MARKET IOC, a STOP_LIMIT a LIMIT of its own time in force)
+                m.d.sync += [rel_cmd.client_id.eq(ord_rd.client_id), rel_cmd.price.eq(ord_rd.price),
+                             rel_cmd.tif.eq(Mux(rel_limit, ord_rd.tif, IOC)), rel_cmd.flags.eq(ord_rd.flags),
+                             rq_head.eq(links_in.next), rq_valid.eq(~rel_last)]
+                fsm.goto("REL_KEY")
+            with fsm.state("REL_KEY"):        # its stop price, for TRIGGERED; IDLE takes it
+                m.d.sync += [rel_cmd.stop.eq(key_in), rel_ready.eq(1)]
+                fsm.goto("IDLE")
+            with fsm.state("REL_CANCEL"):     # (a state of its own: the event's below is entered from it alone)
+                fsm.goto("REL_CANCELED")
+            with fsm.state("REL_CANCELED"):   # a released stop canceled: off its account's list alone
+                emit(E.CANCELED, rel_reason, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol,
+                     client_id=cmd.client_id, account=tgt.account, order_id=cmd.order_id, price=a_price,
+                     qty=leaves)
+                with m.If(events.w_rdy):
+                    fsm.goto("STOP_UNLINK")
             with fsm.state("SREP_CANCEL"):    # (a REPLACE to 0: CANCELED with the command's client id)
                 emit(E.CANCELED, R.USER, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=tgt.account, order_id=cmd.order_id, price=tgt.price,
@@ -4064,7 +4233,10 @@ class PipelinedEngine(wiring.Component):
         from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, units_ready, fsm.ongoing("REST_SYMBOL"),
                                        *([spilled] if deep else [])],
                                    lambda x: (x[0] and x[1] and x[2]) or (x[3] and not (deep and x[4])), row_cells)
-        fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), self.i.valid, release, cancel_cu, from_done,
+        # (with stops, the release's returns too: a sweep's end, a released stop read)
+        back_to_idle = lut_of(m, [cancel_cu, fsm.ongoing("SWEEP_END"), fsm.ongoing("REL_KEY")], any,
+                              row_cells) if stops else cancel_cu
+        fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), idle_leaves, release, back_to_idle, from_done,
                                  from_init_or_rest],
                         lambda x: (x[0] and not x[1]) or any(x[2:]), row_cells)
         # ``walking``: set as DECIDE starts a FOK's or a MASS_CANCEL's walk and as WALK_SIDE starts a
@@ -4072,7 +4244,7 @@ class PipelinedEngine(wiring.Component):
         # LUTs and registers (the mapper had put two LUTs after DECIDE's move)
         walk_side_starts = lut_of(m, [fsm.ongoing("WALK_SIDE"), walk_side, sym.bid_valid, sym.ask_valid],
                                   lambda x: x[0] and (x[2] if x[1] == BUY else x[3]), row_cells)
-        idle_take = lut_of(m, [fsm.ongoing("IDLE"), self.i.valid, self.i.ready], all, row_cells)
+        idle_take = lut_of(m, [fsm.ongoing("IDLE"), in_valid, in_ready], all, row_cells)
         m.d.sync += walking.eq(lut_of(m, [to_walk, walk_side_starts, fsm.ongoing("DONE"), idle_take, walking],
                                       lambda x: x[0] or x[1] or (x[4] and not x[2] and not x[3]), row_cells))
         ev_mux.finish()
@@ -4239,7 +4411,16 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += Assert(~rest_start | own_placed | _in_window(own_idx, cfg.window),
                                "deep: a rest off its side's window, not placed by the gate")
         fsm.finish()
-        m.d.comb += self.idle.eq(fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet)
+        idle_now = fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet
+        if stops:     # (``i.ready``: IDLE's next value, and the release's registers' -- none due)
+            pr_next = fill_seen | (pr_valid & ~fsm.ongoing("SWEEP"))
+            rq_next = Mux(fsm.ongoing("REL_ORDER"), ~rel_last,
+                          (fsm.ongoing("SWEEP_JUDGE") & stop_lists.popped) | rq_valid)
+            rr_next = fsm.ongoing("REL_KEY") | (rel_ready & ~take)
+            m.d.sync += ready_r.eq(fsm.next_state("IDLE") & ~(pr_next | rq_next | rr_next))
+            if self.checks:
+                m.d.sync += Assert(ready_r == (fsm.ongoing("IDLE") & ~rel_due), "i.ready: IDLE's, no release due")
+        m.d.comb += self.idle.eq(idle_now & ~rel_due if stops else idle_now)      # (with stops: no release due)
 
         if self.checks:           # (in IDLE only the handshake reads the steered memories, below)
             in_idle = fsm.ongoing("IDLE")
@@ -4309,7 +4490,7 @@ class PipelinedEngine(wiring.Component):
                 # (the state memory's next generation read: its enable, its cycles, its slot)
                 gen_en, gen_sel, gen_slot = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
                 # (the handshake a LUT of its own per memory: ``take`` has hundreds of loads)
-                take_here = lut_of(m, [self.i.valid, self.i.ready], all, cells)
+                take_here = lut_of(m, [in_valid, in_ready], all, cells)
                 m.d.comb += [mem.read.en.eq(en | take_here | matcher.read_en | gen_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
                                                        steer_slots, [others, target, head],

@@ -21,6 +21,8 @@ What each event does (``order_updates``, the same rules in Python, states them f
   quantity on the other side falls by the quantity.
 * ``CANCELED``: the quantity less open -- but for the aggressor of the command under way when it
   does not count (an IOC's, FOK's or MIN_QTY's rest, an uncounted order's STP cancel).
+* ``TRIGGERED``: nothing, but the aggressor from it on is the released stop, which counts: a stop
+  is open from its ACCEPTED, and its fills and cancel take it off as any counted order's.
 
 Each event makes at most two *updates* of the table (a FILL two: the aggressor's entry and the
 resting account's), each a read-modify-write of one entry.
@@ -107,6 +109,8 @@ def order_updates(events, counts: bool, exempt: tuple[bool, int]):
     for ev in events:
         if p.is_ack(ev.type, ev.reason):
             exempt = (ev.type == p.EventType.ACCEPTED and not counts, ev.order_id)
+        elif ev.type == p.EventType.TRIGGERED:      # (a released stop, counted from its ACCEPTED, trades next)
+            exempt = (False, ev.order_id)
         if ev.type == p.EventType.ACCEPTED and counts and p.is_ack(ev.type, ev.reason):
             updates.append((ev.account, ev.symbol, ev.side, 0, ev.qty))
         elif ev.type == p.EventType.REPLACED:
@@ -199,8 +203,10 @@ class PositionKeeper(wiring.Component):
         # -- the uncounted aggressor of the command under way (its CANCELED changes nothing) -----
         exempt, exempt_id = Signal(), Signal(32)
         is_type = {t: ev.type == t for t in p.EventType}
-        now_exempt = Mux(ack, is_type[p.EventType.ACCEPTED] & ~counts, exempt)
-        with m.If(ack):
+        # (a TRIGGERED ends it: the released stop after it trades as an order counted from its ACCEPTED)
+        triggered = is_type[p.EventType.TRIGGERED] & event_written
+        now_exempt = Mux(ack, is_type[p.EventType.ACCEPTED] & ~counts, exempt & ~triggered)
+        with m.If(ack | triggered):
             m.d.sync += [exempt.eq(now_exempt), exempt_id.eq(ev.order_id)]
 
         # -- an event's updates, registered: a record for the queue ------------------------------

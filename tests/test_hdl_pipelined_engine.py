@@ -4,23 +4,27 @@ CANCEL and REPLACE (of resting, finished, stale and unknown ids), MASS_CANCEL, S
 SYMBOL -- event for event, with output backpressure and input idles."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from fpgax.formats.flows import load_flow
 from fpgax.hdl.bits import MODEL_CELLS
 from fpgax.hdl.pipelined_engine import PipelinedEngine
 from fpgax.sim.drivers.axi_memory import HBM_LATENCY, AxiMemory, LeftoverWords
 from fpgax.sim.golden.compare import describe, event_key
 from fpgax.sim.golden.model import MatchingModel
+from fpgax.sim.golden.scenario import uses_order_types
 from fpgax.spec import protocol as p
+from fpgax.spec import regmap as rm
 from fpgax.spec.config import profile
 
 OP, E = p.Opcode, p.EventType
 
 
-def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positions=0.0, stops=0.0):
+def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positions=0.0, stops=0.0, trigger=0.0):
     """``n`` commands of the supported kinds, prices in a narrow range around the band's middle
     (books cross often), on the first two symbols (or ``symbols``), and the model's events for them.
     ``min_qty``: the share of the IOC orders given a minimum quantity (0: none drawn); ``iceberg``:
@@ -30,7 +34,8 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
     ``stops``: the share of the NEW orders that are STOP or STOP_LIMIT orders [R-STOP] -- waiting
     far from every trade the flow can make (its prices stay within 6 ticks of the middle), or with a
     trigger that already holds (STOP_TRIGGERED), or malformed --, and replaced with such stop prices
-    (the RTL does not release them yet: docs/order-types.md)."""
+    ``trigger``: the share of those stops whose stop price is among the flow's prices instead, so
+    that trades release them [R-STOP-ORDER]."""
     rng = random.Random(seed)
     model = MatchingModel(config)
     lo, hi = config.default_band
@@ -55,8 +60,12 @@ def random_flow(config, n, seed, symbols=None, min_qty=0.0, iceberg=0.0, positio
         limit = rng.random() < 0.5
         tif = rng.choice([p.TimeInForce.DAY, p.TimeInForce.GTC] + ([p.TimeInForce.IOC] if limit else []))
         stop = (hi - rng.randrange(0, 12)) if side == p.Side.BUY else (lo + rng.randrange(0, 12))
+        if trigger and rng.random() < trigger:      # (a tick or three through the last trade: released soon)
+            through = rng.randrange(1, 4)
+            stop = ((book.last + through if side == p.Side.BUY else book.last - through) if book.last
+                    else mid + rng.randrange(-6, 7))
         r = rng.random()
-        if r < 0.3 and book.last:        # (its trigger holds on the last trade)
+        if r < (0.05 if trigger else 0.3) and book.last:        # (its trigger holds on the last trade)
             stop = book.last - rng.randrange(0, 3) if side == p.Side.BUY else book.last + rng.randrange(0, 3)
         elif r < 0.4:                    # (malformed: a time in force, a stop price, a flag, a display)
             tif, stop, flags = rng.choice([(p.TimeInForce.FOK, stop, 0), (tif, rng.choice([0, hi + 3]), 0),
@@ -414,5 +423,59 @@ def test_waiting_stops_agree_with_the_model():
     assert {(E.REPLACED, 0), (E.REJECTED, p.Reason.STOP_TRIGGERED), (E.REJECTED, p.Reason.PRICE_OUT_OF_BAND),
             (E.CANCELED, p.Reason.USER)} <= {(e.type, e.reason) for _, e in replaces}
     received = run(config, commands, expected, 38, 0.3, 0.5, None, stops=True)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def released_stops_outcomes(expected):
+    """What the released stops of a flow's events did: a count per (event type, reason) of their
+    events after TRIGGERED, FILLs against them once they rested (``rested_and_hit``), and the
+    most stops released by one command (``cascade``)."""
+    released = {e.order_id for e in expected if e.type == E.TRIGGERED}
+    outcomes, run_ = {"cascade": 0, "rested_and_hit": 0}, 0
+    for e in expected:
+        if e.type == E.TRIGGERED:
+            run_ += 1
+            outcomes["cascade"] = max(outcomes["cascade"], run_)
+        elif p.is_ack(e.type, e.reason):
+            run_ = 0
+        if e.order_id in released and e.type != E.TRIGGERED:
+            outcomes[(e.type, e.reason)] = outcomes.get((e.type, e.reason), 0) + 1
+        if e.type == E.FILL and e.resting_order_id in released:
+            outcomes["rested_and_hit"] += 1
+    return outcomes
+
+
+@pytest.mark.parametrize("seed", [8, pytest.param(0, marks=pytest.mark.slow)])
+def test_released_stops_agree_with_the_model(seed):
+    """[R-STOP-ORDER] in amaranth.sim with the engine's assertions: stops waiting a few ticks through
+    the last trade (``random_flow``'s ``trigger``), released by the trades -- several by one command,
+    a cascade (a released stop's prints release more, queued behind) --, each TRIGGERED and then run
+    as its order: a STOP's MARKET IOC trading and canceled IOC for the rest, a STOP_LIMIT trading,
+    resting (then hit, canceled, replaced) or canceled; canceled STP against its own account's
+    orders; positions counting them throughout."""
+    config = profile("tiny")
+    commands, expected = random_flow(config, 500, seed, positions=0.3, stops=0.4, trigger=0.9)
+    outcomes = released_stops_outcomes(expected)
+    assert outcomes["cascade"] >= 3 and outcomes["rested_and_hit"] > 0, outcomes
+    for kind in [(E.FILL, 0), (E.CANCELED, p.Reason.IOC), (E.CANCELED, p.Reason.STP),
+                 (E.CANCELED, p.Reason.USER), (E.REPLACED, 0)]:
+        assert outcomes.get(kind), (kind, outcomes)
+    received = run(config, commands, expected, seed, 0.3, 0.5, None, stops=True)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+@pytest.mark.parametrize("path", [path for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv"))
+                                  if uses_order_types(path, rm.ENGINE_ORDER_TYPES)], ids=lambda path: path.stem)
+def test_the_stop_scenarios_on_the_engine_with_stops(path):
+    """The hand-written scenarios with stops (the order type not yet in service) on the engine built
+    with them, in amaranth.sim with its assertions: the model's events, each."""
+    config = profile("sim")
+    commands = load_flow(path).commands
+    model = MatchingModel(config)
+    expected = [e for cmd in commands for e in model.apply(cmd)]
+    assert any(e.type == E.ACCEPTED and e.stop for e in expected)
+    received = run(config, commands, expected, 1, 0.2, 0.3, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

@@ -13,7 +13,13 @@ from fpgax.sim.golden.model import MatchingModel
 from fpgax.spec import protocol as p
 from fpgax.spec.config import EngineConfig, price_range_low, window_zero
 from tests.deep_flows import far_events, gate_flow
-from tests.test_hdl_pipelined_engine import band_moves_on_a_book, first_difference, random_flow, run
+from tests.test_hdl_pipelined_engine import (
+    band_moves_on_a_book,
+    first_difference,
+    random_flow,
+    released_stops_outcomes,
+    run,
+)
 
 OP, E = p.Opcode, p.EventType
 
@@ -192,5 +198,20 @@ def test_the_deep_modes_waiting_stops_agree_with_the_model():
     for reason in (p.Reason.USER, p.Reason.MASS, p.Reason.HALT):
         assert any(e.type == E.CANCELED and e.reason == reason and e.order_id in stop_ids for e in expected), reason
     received = run(config, commands, expected, 45, 0.3, 0.5, None, stops=True)
+    assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
+        first_difference(commands, expected, received)
+
+
+def test_the_deep_modes_released_stops_agree_with_the_model():
+    """[R-STOP-ORDER] in the deep mode: stops released by the trades (several by one command), run
+    as their orders -- trading, resting in the windows, canceled IOC -- as
+    ``test_released_stops_agree_with_the_model`` has them."""
+    config = DEEP_TINY
+    commands, expected = random_flow(config, 400, 46, positions=0.5, stops=0.4, trigger=0.9)
+    outcomes = released_stops_outcomes(expected)
+    assert outcomes["cascade"] >= 2, outcomes
+    for kind in [(E.FILL, 0), (E.CANCELED, p.Reason.IOC)]:
+        assert outcomes.get(kind), (kind, outcomes)
+    received = run(config, commands, expected, 46, 0.3, 0.5, None, stops=True)
     assert [event_key(e) for e in received] == [event_key(e) for e in expected], \
         first_difference(commands, expected, received)

@@ -20,10 +20,10 @@ from fpgax.spec import protocol as p
 from fpgax.spec.config import profile
 from fpgax.workload.gen import GenOptions, generate
 
-#: Every order type but the stops (whose release the keeper does not follow yet), position limits
-#: on half the accounts (so that POSITION_LIMIT rejects happen), and the rare commands often.
-MIX = dict(iceberg=0.3, min_qty=0.3, position_limit=0.5, stp_oldest=0.3, ioc=0.15, fok=0.05, market=0.05,
-           admin=0.02, invalid=0.02, marketable=0.3)
+#: Every order type -- stops released by the trades too --, position limits on half the accounts
+#: (so that POSITION_LIMIT rejects happen), and the rare commands often.
+MIX = dict(stop=0.15, iceberg=0.3, min_qty=0.3, position_limit=0.5, stp_oldest=0.3, ioc=0.15, fok=0.05,
+           market=0.05, admin=0.02, invalid=0.02, marketable=0.3)
 
 
 #: Where the cached keeper's table starts in the HBM stand-in (past 32 bits: a truncated address shows)
@@ -59,7 +59,8 @@ def test_the_keepers_rules_give_the_models_positions(seed):
         assert got == model_positions(model), f"command {n}: {cmd}"
     for needed in ((p.EventType.FILL, p.Reason.NONE), (p.EventType.REJECTED, p.Reason.POSITION_LIMIT),
                    (p.EventType.CANCELED, p.Reason.IOC), (p.EventType.CANCELED, p.Reason.STP),
-                   (p.EventType.CANCELED, p.Reason.MIN_QTY), (p.EventType.REPLENISHED, p.Reason.NONE)):
+                   (p.EventType.CANCELED, p.Reason.MIN_QTY), (p.EventType.REPLENISHED, p.Reason.NONE),
+                   (p.EventType.TRIGGERED, p.Reason.NONE)):
         assert needed in seen, needed
 
 
@@ -164,7 +165,9 @@ def run_keeper(config, commands, seed, reset_after=None, cache_rows=None):
     return answered[0]
 
 
-@pytest.mark.parametrize("name,seed", [("tiny", 1), ("sim", 2)])
+# (seeds whose flows release a stop after an aggressor the keeper does not count: TRIGGERED ends
+# that exemption)
+@pytest.mark.parametrize("name,seed", [("tiny", 4), ("sim", 5)])
 def test_the_keeper_answers_as_the_model_stands(name, seed):
     config = profile(name)
     commands = flow(config, 400, seed)
@@ -179,7 +182,7 @@ def test_a_reset_clears_every_position():
     run_keeper(config, commands, 5, reset_after=150)
 
 
-@pytest.mark.parametrize("name,rows,seed", [("tiny", 2, 1), ("sim", 8, 2), ("sim", 32, 3)])
+@pytest.mark.parametrize("name,rows,seed", [("tiny", 2, 4), ("sim", 8, 5), ("sim", 32, 8)])
 def test_the_cached_keeper_answers_as_the_model_stands(name, rows, seed):
     """The u280's keeper (its table in HBM behind a cache) on small tables with caches of a few
     rows, so that most updates miss, evict a written row or fetch one back; every access to the
