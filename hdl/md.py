@@ -177,8 +177,10 @@ class ItchEncoder(wiring.Component):
         # showed before its current one (its reference: ``itch.slice_reference``) and the reserve
         # it hides. Written when it is published (FLUSH), on a new slice (REPLENISHED) and on a
         # replace that keeps priority; read a cycle ahead, in IDLE, for the event or the flush.
+        # (and whether it is a waiting stop, which is never published [R-STOP]: its cancel or
+        # replace says nothing on the feed)
         assert itch.SLICE_SHIFT == len(ev.order_id)
-        FeedRow = data.StructLayout({"slices": itch.SLICE_SHIFT, "hidden": len(ev.qty)})
+        FeedRow = data.StructLayout({"slices": itch.SLICE_SHIFT, "hidden": len(ev.qty), "waiting": 1})
         m.submodules.feed_rows = feed_rows = Ram(shape=FeedRow, depth=cfg.pool)
         row_wr, row_rd = feed_rows.write_port(), feed_rows.read_port()
         row = row_rd.data
@@ -191,10 +193,10 @@ class ItchEncoder(wiring.Component):
             its feed state)."""
             return Cat(order_id, Value.cast(slices)[:itch.SLICE_SHIFT])
 
-        def remember(order_id, slices, hidden):
+        def remember(order_id, slices, hidden, waiting=0):
             """Write the order's feed state in this cycle."""
             m.d.comb += [row_wr.en.eq(1), row_wr.addr.eq(slot(order_id)), row_wr.data.slices.eq(slices),
-                         row_wr.data.hidden.eq(hidden)]
+                         row_wr.data.hidden.eq(hidden), row_wr.data.waiting.eq(waiting)]
 
         start_req, end_req = Signal(), Signal()
         with m.If(self.start):
@@ -237,7 +239,9 @@ class ItchEncoder(wiring.Component):
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
-                flush = pend_active & ((self.events.valid & is_ack) | (~self.events.valid & self.engine_idle))
+                # (and before a released stop's TRIGGERED: the stop released before it rested first)
+                flush = pend_active & ((self.events.valid & (is_ack | (ev.type == E.TRIGGERED)))
+                                       | (~self.events.valid & self.engine_idle))
                 m.d.comb += row_rd.addr.eq(slot(Mux(ev.type == E.FILL, ev.resting_order_id, ev.order_id)))
                 with m.If(flush):
                     m.d.comb += [cfg_rd.addr.eq(pend_symbol), row_rd.addr.eq(slot(pend_ref))]
@@ -297,8 +301,11 @@ class ItchEncoder(wiring.Component):
                     with m.Case(E.ACCEPTED):
                         with m.Switch(op):
                             with m.Case(p.Opcode.NEW):
-                                pend(0)
-                                m.d.sync += pend_leaves.eq(ev.qty)
+                                with m.If(ev.resting_order_id != 0):   # (a stop, its stop price: it waits)
+                                    remember(ev.order_id, 0, 0, waiting=1)
+                                with m.Else():
+                                    pend(0)
+                                    m.d.sync += pend_leaves.eq(ev.qty)
                                 done()
                             with m.Case(p.Opcode.SYMBOL):
                                 send("R", "IDLE", take=True, stock_locate=ev.symbol, stock=name)
@@ -319,9 +326,14 @@ class ItchEncoder(wiring.Component):
                              shares=ev.qty, stock=name, price=price)
                         with m.If(can_send):
                             remember(ev.order_id, row.slices + 1, ev.leaves - ev.qty)
+                    with m.Case(E.TRIGGERED):      # a released stop: its order, as a NEW's [R-STOP-ORDER]
+                        pend(0)
+                        done()
                     with m.Case(E.CANCELED):
                         with m.If(pend_active & (ev.order_id == pend_ref)):
                             m.d.sync += pend_dead.eq(1)
+                            done()
+                        with m.Elif(row.waiting):   # (a waiting stop, never published)
                             done()
                         with m.Else():
                             send("D", "IDLE", take=True, stock_locate=ev.symbol,
@@ -330,7 +342,9 @@ class ItchEncoder(wiring.Component):
                         # keeping priority, it shows min(leaves, what it showed) and hides the rest
                         # (a reduction comes out of an iceberg's reserve first)
                         was_shown = (ev.qty - row.hidden)[:32]
-                        with m.If(~(ev.flags & p.EventFlag.PRIORITY_KEPT).any()):
+                        with m.If(row.waiting):     # (a waiting stop's: it keeps waiting, unpublished)
+                            done()
+                        with m.Elif(~(ev.flags & p.EventFlag.PRIORITY_KEPT).any()):
                             pend(1)
                             done()
                         with m.Elif(was_shown > ev.leaves):

@@ -366,6 +366,7 @@ class PipelinedEngine(wiring.Component):
         # ``rel_due``. ``in_valid``: a command offered to IDLE, the wire's or the release's)
         if stops:
             rel_ready, rel_cmd, rel_due = Signal(), Signal(CommandLayout), Signal()
+            rel_market = Signal()     # (``rel_cmd``'s a MARKET order: a released STOP)
             pr_valid, rq_valid = Signal(), Signal()       # (a print to sweep; the release queue holds any)
             # the command's lowest and highest print since the last sweep; the sweep's side and the
             # print its POP compares with (the buy list's highest, the sell list's lowest); the release
@@ -377,13 +378,18 @@ class PipelinedEngine(wiring.Component):
             # it, a LUT of registers would be a level before its count -- set below)
             ready_r = Signal(name="i_ready_r")
             m.d.comb += [rel_due.eq(pr_valid | rq_valid | rel_ready), self.i.ready.eq(ready_r)]
-            in_valid = (self.i.valid & ~rel_due) | rel_ready
-            in_ready = fsm.ongoing("IDLE")
-            idle_leaves = self.i.valid | rel_due
+            # (the handshake's registers and its function, for LUTs that take it: the wire's
+            # command with ``i.ready``, or the release's in IDLE)
+            take_inputs = [self.i.valid, ready_r, fsm.ongoing("IDLE"), rel_ready]
+
+            def take_of(x):
+                return (x[0] and x[1]) or (x[2] and x[3])
         else:
             m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
-            in_valid, in_ready, idle_leaves = self.i.valid, self.i.ready, self.i.valid
-        take = in_valid & in_ready
+            idle_leaves = self.i.valid
+            take_inputs, take_of = [self.i.valid, self.i.ready], all
+        take = (lut_of(m, take_inputs, take_of, self.slice_cells or getattr(platform, "slice_cells", None))
+                if stops else self.i.valid & self.i.ready)
         # (the t0 reads' steering, a cycle ahead: set for IDLE's next cycle, and in every cycle of
         # CANCEL_UNLINK and DONE, which wait on the units -- their moves to IDLE are not on its
         # path; no steered memory is read in the cycle after either: asserted below. IDLE's next
@@ -393,11 +399,31 @@ class PipelinedEngine(wiring.Component):
         idle_next_or_in = [idle_next_value, fsm.ongoing("CANCEL_UNLINK"), fsm.ongoing("DONE")]
         cmd = Signal(CommandLayout)
         ts_in = Signal(32)
-        pay = CommandLayout(Mux(rel_ready, rel_cmd, self.i.payload)) if stops else self.i.payload
+        # (with stops, the command taken is the wire's or ``rel_cmd``: a multiplexer per use -- the
+        # command register, the decodes, the t0 reads' addresses --, each chosen by a copy of
+        # ``rel_ready`` of its own, so that none meets the others' loads; the check and the keeper
+        # see the wire's alone: a released stop is not checked, nor counted as a command)
+        wire = self.i.payload
+        if stops:
+            rel_ready_next = fsm.ongoing("REL_KEY") | (rel_ready & ~take)
+
+            def rel_copy(tag):
+                chosen = register_copy(m, rel_ready_next, self.slice_cells or getattr(platform, "slice_cells", None),
+                                       name=f"rel_ready_{tag}")
+                if self.checks:
+                    m.d.sync += Assert(chosen == rel_ready, f"rel_ready_{tag}: a copy of rel_ready")
+                return chosen
+            pay, pay_addr = (CommandLayout(Mux(rel_copy(tag), rel_cmd, wire)) for tag in ("cmd", "addr"))
+            # (the decodes are the wire's, a released stop's constants chosen in their last LUT or as
+            # their registers' synchronous reset: ``rel_dec``)
+            rel_dec = rel_copy("decode")
+        else:
+            pay = pay_addr = wire
+        pay_dec = wire
         # (a released stop's events keep the time of the command whose trade released it)
         with m.If(take):
             m.d.sync += cmd.eq(pay)
-        with m.If(take & ~rel_ready if stops else take):
+        with m.If(self.i.valid & ready_r if stops else take):
             m.d.sync += ts_in.eq(cycle[:32])
         # ``rel``: the command is a released stop (from t1)
         rel = Signal()
@@ -405,7 +431,7 @@ class PipelinedEngine(wiring.Component):
             with m.If(take):
                 m.d.sync += [rel.eq(rel_ready), rel_ready.eq(0)]
         if keeps_pos:     # (the keeper counts the wire's commands: a released stop is its trigger's)
-            m.d.comb += [keeper.command_taken.eq(take & ~rel_ready if stops else take), keeper.command.eq(pay)]
+            m.d.comb += [keeper.command_taken.eq(take & ~rel_ready if stops else take), keeper.command.eq(wire)]
         # the opcode one-hot, whether a NEW is a MARKET order and the quantity is 0: registers from
         # t1, what the decisions branch on
         op_codes = {"new": OP.NEW, "cancel": OP.CANCEL, "replace": OP.REPLACE, "symbol": OP.SYMBOL,
@@ -418,15 +444,24 @@ class PipelinedEngine(wiring.Component):
         min_walk, walk_need = Signal(), Signal(32)
         row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
         if row_cells is not None:       # (two LUT levels each: ``opcode_lows``)
-            low, high_zero = opcode_lows(m, pay.opcode, list(op_codes.values()), row_cells)
-            decoded = {name: lut_of(m, [low[code], high_zero], all, row_cells) for name, code in op_codes.items()}
-            ord_low, ord_high_zero = opcode_lows(m, pay.ord_type, [p.OrdType.MARKET], row_cells)
-            is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero], all, row_cells)
+            low, high_zero = opcode_lows(m, pay_dec.opcode, list(op_codes.values()), row_cells)
+            ord_low, ord_high_zero = opcode_lows(m, pay_dec.ord_type, [p.OrdType.MARKET], row_cells)
+            if stops:     # (a released stop is a REPLACE; a released STOP a MARKET order [R-STOP])
+                decoded = {name: lut_of(m, [low[code], high_zero, rel_dec],
+                                        lambda x, r=int(name == "replace"): r if x[2] else x[0] and x[1], row_cells)
+                           for name, code in op_codes.items()}
+                is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero, rel_dec,
+                                       rel_market], lambda x: x[5] if x[4] else all(x[:4]), row_cells)
+            else:
+                decoded = {name: lut_of(m, [low[code], high_zero], all, row_cells) for name, code in op_codes.items()}
+                is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero], all,
+                                   row_cells)
         else:
-            decoded = {name: pay.opcode == code for name, code in op_codes.items()}
-            is_market = (pay.opcode == OP.NEW) & (pay.ord_type == p.OrdType.MARKET)
-        if stops:     # (a released STOP is a MARKET order [R-STOP]: its command says so, a REPLACE's)
-            is_market = is_market | (rel_ready & (rel_cmd.ord_type == p.OrdType.MARKET))
+            decoded = {name: pay_dec.opcode == code for name, code in op_codes.items()}
+            is_market = (pay_dec.opcode == OP.NEW) & (pay_dec.ord_type == p.OrdType.MARKET)
+            if stops:
+                decoded = {name: Mux(rel_dec, int(name == "replace"), d) for name, d in decoded.items()}
+                is_market = Mux(rel_dec, rel_market, is_market)
         # (copies of the REPLACE opcode and of the quantity, registers of their own for the icebergs'
         # memory selects and t3 compares: ``op_replace`` and ``cmd.qty`` have hundreds of loads)
         replace_near = register_copy(m, decoded["replace"], row_cells, en=take, name="replace_near")
@@ -438,21 +473,24 @@ class PipelinedEngine(wiring.Component):
         stop_new, edge = Signal(), Signal()
         if stops:
             assert (int(p.OrdType.STOP), int(p.OrdType.STOP_LIMIT)) == (2, 3)
-            is_edge = decoded["new"] & ((pay.ord_type == p.OrdType.MARKET) | (pay.ord_type == p.OrdType.STOP))
+            is_edge = decoded["new"] & ((pay_dec.ord_type == p.OrdType.MARKET) | (pay_dec.ord_type == p.OrdType.STOP))
             with m.If(take):
-                m.d.sync += [stop_new.eq(decoded["new"] & (pay.ord_type[1:] == 1)), edge.eq(is_edge)]
+                m.d.sync += [stop_new.eq(decoded["new"] & (pay_dec.ord_type[1:] == 1)), edge.eq(is_edge)]
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
-            m.d.sync += [op_invalid.eq(~Cat(*(pay.opcode == code for code in op_codes.values())).any()),
-                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay.qty)), row_cells)),
-                         min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(pay.min_qty)), row_cells))]
+            m.d.sync += [op_invalid.eq(~Cat(*(pay_dec.opcode == code for code in op_codes.values())).any()),
+                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay_dec.qty)), row_cells)),
+                         min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(pay_dec.min_qty)), row_cells))]
+        if stops:     # (a released stop's: a valid REPLACE to its quantity, never 0)
+            with m.If(take & rel_dec):
+                m.d.sync += [op_invalid.eq(0), qty_zero.eq(0)]
         m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
-        target = pay.order_id[:k]
+        target = pay_addr.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
-        reads["symbol"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
-        reads["account"].append((take, pay.account[:ab], _Select(fsm.ongoing("IDLE"))))
+        reads["symbol"].append((take, pay_addr.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+        reads["account"].append((take, pay_addr.account[:ab], _Select(fsm.ongoing("IDLE"))))
         if stops:
-            reads["stops"].append((take, pay.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+            reads["stops"].append((take, pay_addr.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         # (a copy of ``market``, whose register has some eighty loads, for the feed's and the FOK
         # walk's compares: asserted equal)
@@ -505,7 +543,7 @@ class PipelinedEngine(wiring.Component):
         m.d.comb += [cmd_beyond_gen.eq(cmd.order_id[k + g:].any()), cmd_beyond_symbol.eq(cmd.symbol[sb:].any()),
                      cmd_beyond_account.eq(cmd.account[ab:].any())]
         m.d.comb += [
-            check.take.eq(take), check.payload.eq(pay),
+            check.take.eq(take), check.payload.eq(wire),
             check.account.eq(acct_rd),
             # (the band chosen from copies of the memory's forwarding hit, which reaches all two
             # hundred bits of the row)
@@ -532,7 +570,7 @@ class PipelinedEngine(wiring.Component):
                                              lambda x: (x[1] or x[2]) if x[0] else (x[3] or x[4]), row_cells)
                                       if stops else 0),
             check.notional_over.eq(notional_l.over),
-            notional_l.price.eq(pay.price), notional_l.qty.eq(pay.qty),
+            notional_l.price.eq(wire.price), notional_l.qty.eq(wire.qty),
         ]
         # (each notional check compares its product with both of the account row's candidates and
         # chooses after, by a copy of the memory's forwarding hit of its own: the hit itself
@@ -552,8 +590,9 @@ class PipelinedEngine(wiring.Component):
         t2_aggressor_side = Mux(is_replace, own_rd.side, cmd.side[0])
         # (a copy of its own for the aggressor's end -- the unlinker's start and the slot's release:
         # ``op_replace`` has a hundred loads)
-        is_replace_at_end = register_of_its_own(m, pay.opcode == op_codes["replace"], row_cells, en=take,
-                                                name="op_replace_at_end")
+        is_replace_at_end = register_of_its_own(
+            m, decoded["replace"] if stops else pay_dec.opcode == op_codes["replace"], row_cells, en=take,
+            name="op_replace_at_end")
         if self.checks:
             m.d.sync += Assert(is_replace_at_end == is_replace, "op_replace's copy")
         def aside_copy(name, aside):
@@ -611,7 +650,8 @@ class PipelinedEngine(wiring.Component):
         srep, srep_reason = Signal(), Signal(p.EVENT["reason"].bits)
         # a released stop's (from t4): a STOP_LIMIT whose limit the band no longer holds; the reason
         # of its cancel (REL_CANCEL: BAND, or IOC for what it leaves untraded and does not rest)
-        rel_band, rel_reason = Signal(), Signal(p.EVENT["reason"].bits)
+        rel_band = Signal()
+        rel_reason = Mux(rel_band, R.BAND, R.IOC)
         # (a walk's waiting stop is unlinked by the stop states: the walker holds its reads ahead)
         stop_holds = Signal()
         if deep:
@@ -1191,6 +1231,10 @@ class PipelinedEngine(wiring.Component):
             # CANCEL's (STOP_UNLINK) --, then the next (HSTOP_ON): the list's tail the last
             hs_on, hs_side, hs_last, hs_gtc = Signal(), Signal(), Signal(), Signal()
             hs_cur, hs_next = Signal(k), Signal(k)
+            # (the stop's client id and price, for its CANCELED: registers of their own, not ``tgt``'s
+            # -- whose loads by state a halt's walk would lengthen --; and the list's tail a register
+            # a cycle behind the side and the stop row, which are set a cycle or more before a read)
+            hs_client, hs_price, hs_tail = Signal(CLIENT_BITS), Signal(32), Signal(k)
             # (and a released stop's, REL_READ's: its rows, its stop price and its next link in the
             # release queue)
             # (registers, a copy per memory and one for the link: the states' a cycle ahead, so that
@@ -1225,12 +1269,22 @@ class PipelinedEngine(wiring.Component):
             # (a released stop's cancel unlinks it from its account's list alone: it left its stop
             # list as the sweep popped it; the sweep's POPs, SWEEP_POP's, at its print's end)
             sweep_pops = fsm.ongoing("SWEEP_POP")
-            sl_ask = Signal(data.StructLayout({"start": 1, "insert": 1, "pop": 1, "slot": k, "side": 1}))
+            # (the operation's code and the list's ends registered with it: the stop row does not
+            # change between the asking state and the start -- asserted below)
+            sl_ask = Signal(data.StructLayout({"start": 1, "pop": 1, "op": StopOp, "slot": k, "side": 1,
+                                               "ends": StopEnds(k)}))
+            ask_side = Mux(sweep_pops, sw_side, side_now)
             m.d.sync += [sl_ask.start.eq(stop_files | (stop_unlink_go & ~rel) | srep_unlink_go | srep_inserts
                                          | sweep_pops),
-                         sl_ask.insert.eq(stop_files | srep_inserts), sl_ask.pop.eq(sweep_pops),
+                         sl_ask.pop.eq(sweep_pops),
+                         sl_ask.op.eq(Mux(sweep_pops, StopOp.POP,
+                                          Mux(stop_files | srep_inserts, StopOp.INSERT, StopOp.UNLINK))),
                          sl_ask.slot.eq(Mux(stop_files, slot, tgt.slot)),
-                         sl_ask.side.eq(Mux(sweep_pops, sw_side, side_now))]
+                         sl_ask.side.eq(ask_side), sl_ask.ends.eq(Mux(ask_side == BUY, srow.buy, srow.sell))]
+            if self.checks:
+                asked_ends = Mux(sl_ask.side == BUY, srow.buy, srow.sell)
+                m.d.sync += Assert(~sl_ask.start | (sl_ask.ends.as_value() == asked_ends),
+                                   "the stop lists' ends: the stop row's as asked")
             # (the stop prices the lists compare, a register after the reserve memory's choice)
             key_in = Signal(32)
             m.d.sync += key_in.eq(res_rd.display)
@@ -1239,10 +1293,10 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += [links_in.next.eq(mems["next"].read.data), links_in.prev.eq(mems["prev"].read.data)]
             m.d.comb += [
                 stop_lists.start.eq(sl_ask.start),
-                stop_lists.op.eq(Mux(sl_ask.pop, StopOp.POP, Mux(sl_ask.insert, StopOp.INSERT, StopOp.UNLINK))),
+                stop_lists.op.eq(sl_ask.op),
                 stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(Mux(sl_ask.pop, sw_key, cmd.stop)),
                 stop_lists.down.eq(sl_ask.side == SELL),
-                stop_lists.ends.eq(Mux(sl_ask.side == BUY, srow.buy, srow.sell)),
+                stop_lists.ends.eq(sl_ask.ends),
                 stop_lists.next_data.eq(links_in.next), stop_lists.prev_data.eq(links_in.prev),
                 stop_lists.key_data.eq(key_in),
                 cancel_su.eq(stop_unlink_go),
@@ -1260,8 +1314,19 @@ class PipelinedEngine(wiring.Component):
             sw_slot = Signal(k)
             with m.If(stop_lists.done):
                 m.d.sync += sw_slot.eq(stop_lists.popped_slot)
-            rq_link = fsm.ongoing("SWEEP_JUDGE") & stop_lists.popped & rq_valid
-            writes["next"].append((rq_link, rq_tail, sw_slot))
+            # (a cycle after SWEEP_JUDGE, from registers: the next POP starts a cycle later still)
+            rq_link, rq_link_at, rq_link_to = Signal(), Signal(k), Signal(k)
+            m.d.sync += [rq_link.eq(fsm.ongoing("SWEEP_JUDGE") & stop_lists.popped & rq_valid),
+                         rq_link_at.eq(rq_tail), rq_link_to.eq(sw_slot)]
+            writes["next"].append((rq_link, rq_link_at, rq_link_to))
+            if self.checks:       # (the link memories' users OR'd: never two at once)
+                stop_link_reads = stop_lists.links_read.en | hs_link_read
+                stop_link_writes = stop_lists.next_write.en | stop_lists.prev_write.en | rq_link
+                unit_writes = (unlinker.next_write.en | unlinker.prev_write.en | rester.next_write.en
+                               | rester.prev_write.en)
+                m.d.sync += [Assert(~(stop_link_reads & unlinker.level_links_read.en),
+                                    "the stop lists' and the unlinker's reads"),
+                             Assert(~(stop_link_writes & unit_writes), "the stop lists' and the units' writes")]
             rel_last, rel_limit = Signal(), Signal()
             for name in ("next", "prev"):
                 w = getattr(stop_lists, f"{name}_write")
@@ -1306,13 +1371,18 @@ class PipelinedEngine(wiring.Component):
                      order_new.idx.eq(own_idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
         replaced, keep_write = Signal(), Signal()   # (a REPLACE's writes: below)
-        if stops:     # (a released stop's row in DECIDE, as it is triggered: live, no longer waiting)
-            rel_row = Signal(StateRow)
-            m.d.comb += [rel_row.gen.eq(tgt.gen), rel_row.live.eq(1)]
-            writes["state"].append((accept | (replaced & rel), Mux(rel, tgt.slot, slots.slot),
-                                    Mux(rel, rel_row, state_new), _Select(in_decide)))
-        else:
-            writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
+        writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
+        if stops:
+            # (a released stop's row, triggered: live, no longer waiting -- written the cycle after
+            # REPLACE_EXEC, from registers; no other unit writes the state rows in that cycle, the
+            # first of the match or the rest, and none reads this one)
+            rel_row, rel_row_write, rel_row_at = Signal(StateRow), Signal(), Signal(k)
+            m.d.sync += [rel_row_write.eq(fsm.ongoing("REPLACE_EXEC") & rel), rel_row_at.eq(tgt.slot),
+                         rel_row.gen.eq(tgt.gen), rel_row.live.eq(1)]
+            writes["state"].append((rel_row_write, rel_row_at, rel_row))
+            if self.checks:
+                m.d.sync += Assert(~rel_row_write | ~(unlinker.state_write.en | release | accept | cancel_kill),
+                                   "a released stop's state row written alone")
         writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
         writes["order"].append((accept, slots.slot, order_new, _Select(in_decide & ~is_replace)))
         # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
@@ -1354,7 +1424,10 @@ class PipelinedEngine(wiring.Component):
         cmd_sliced = Signal()         # (a NEW rests by ``slice_cmd`` until a match sets ``leaves``: below)
         cmd_iceberg = Signal()        # (the command's display is not 0: registered with it)
         with m.If(take):
-            m.d.sync += cmd_iceberg.eq(~none_of_luts(m, list(Value.cast(pay.display)), row_cells))
+            m.d.sync += cmd_iceberg.eq(~none_of_luts(m, list(Value.cast(pay_dec.display)), row_cells))
+        if stops:     # (a released stop shows all it rests with)
+            with m.If(take & rel_dec):
+                m.d.sync += cmd_iceberg.eq(0)
         with m.If(fsm.ongoing("T3")):
             # (a released stop rests as a NEW would, by its command: its reserve row's display is
             # its stop price, which it no longer has)
@@ -1410,10 +1483,10 @@ class PipelinedEngine(wiring.Component):
         gen_cycles = Signal()
         # (its next value, from the handshake's registers, NEXT_SLOT's and ``gen_ready``: also what
         # ``steer_link`` is set from)
-        gen_cycles_inputs = [in_valid, in_ready, fsm.ongoing("NEXT_SLOT"), gen_ready]
+        gen_cycles_inputs = [*take_inputs, fsm.ongoing("NEXT_SLOT"), gen_ready]
 
-        def gen_cycle_next(valid, ready, next_slot, generation_ready):
-            return (valid and ready) or (next_slot and not generation_ready)
+        def gen_cycle_next(*x):
+            return take_of(x[:-2]) or (x[-2] and not x[-1])
         gen_pending = Signal(2)
         # a slot not taken since the reset (at or above ``used_bound``: the queue's never-used ones)
         # starts at generation 1 whatever its stale row says [R-ORDER-ID]
@@ -1589,12 +1662,15 @@ class PipelinedEngine(wiring.Component):
         # administrative command: registers from t1, as the opcode's one-hot
         replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
         # (as the check decodes them, slice cells in synthesis: ``cancel_like_and_replace_qty``)
-        payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, pay, row_cells)
+        payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, pay_dec, row_cells)
         with m.If(take):
             m.d.sync += [replace_qty.eq(payload_replace_qty), cancel_like.eq(payload_cancel_like),
-                         admin.eq(Cat(*(pay.opcode == OP[name] for name in
+                         admin.eq(Cat(*(pay_dec.opcode == OP[name] for name in
                                         ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL",
                                          *(("POSITION",) if keeps_pos else ())))).any())]
+        if stops:     # (a released stop's: a REPLACE to a quantity)
+            with m.If(take & rel_dec):
+                m.d.sync += [replace_qty.eq(1), cancel_like.eq(0), admin.eq(0)]
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("DECIDE") | (
                 (replace_qty == (op["replace"] & ~qty_zero))
@@ -1889,8 +1965,10 @@ class PipelinedEngine(wiring.Component):
                 with m.Elif(pr_valid):
                     fsm.goto("SWEEP")
                 with m.Elif(rq_valid):
-                    m.d.sync += hs_cur.eq(rq_head)
-                    fsm.goto("REL_READ")
+                    fsm.goto("REL_QUIET")
+                # (the queue's head, REL_READ's address: loaded in every cycle of IDLE, which reads
+                # nothing of ``hs_cur``; REL_QUIET keeps it)
+                m.d.sync += hs_cur.eq(rq_head)
         # (t1, registered: a NEW that does not walk first -- a FOK, a min_qty; the rester running on
         # rests its order at the best of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
@@ -2582,8 +2660,6 @@ class PipelinedEngine(wiring.Component):
             if stops:
                 fsm.goto_if("REPLACE_EXEC", go_for_moves & rel & ~rel_band, within=True)
                 fsm.goto_if("REL_CANCEL", go_for_moves & rel & rel_band, within=True)
-                with m.If(rel_band):
-                    m.d.sync += rel_reason.eq(R.BAND)
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
                                                lambda x: x[0] and (x[1] or x[2]) and x[3], row_cells), within=True)
             fsm.goto_if("HALT_WRITE", lut_of(m, [go_for_moves, op["halt"], admin_ok], all, row_cells), within=True)
@@ -2799,8 +2875,6 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("LEFT_OVER", ae_to_left_over, within=True)
             if stops:
                 fsm.goto_if("REL_CANCEL", ae_to_rel_cancel, within=True)
-                with m.If(ae_to_rel_cancel):
-                    m.d.sync += rel_reason.eq(R.IOC)
             fsm.goto_if("REST", ae_to_rest, within=True)
             # (left on the lists' quiet or the release: its next value one LUT of ``quiet_now`` and
             # registers -- the mapper had put the four moves' OR and the entries' after them)
@@ -3349,7 +3423,6 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCH")
             if stops:     # (a released stop that does not trade and does not rest: canceled, IOC)
                 with m.Elif(rel & ~rests_kind):
-                    m.d.sync += rel_reason.eq(R.IOC)
                     fsm.goto("REL_CANCEL")
             with m.Else():
                 fsm.goto("REST")
@@ -3447,9 +3520,12 @@ class PipelinedEngine(wiring.Component):
             # (SWEEP_*); then the queue's head is read (REL_*) and taken by IDLE as a REPLACE of its
             # own slot (``rel_cmd``: its quantity, its limit or, a STOP, a MARKET IOC) that TRIGGERED
             # announces and no check stops; its prints swept again behind the queue
+            # (each once what the command left running is done -- a rest's lists, the unlinks of the
+            # orders its match filled --: the stop lists and the queue share their link memories)
             with fsm.state("SWEEP"):
-                m.d.sync += [pr_valid.eq(0), sw_side.eq(BUY), sw_key.eq(pr_high)]
-                fsm.goto("SWEEP_POP")
+                with m.If(~rester.busy & lists_quiet):
+                    m.d.sync += [pr_valid.eq(0), sw_side.eq(BUY), sw_key.eq(pr_high)]
+                    fsm.goto("SWEEP_POP")
             with fsm.state("SWEEP_POP"):      # (the POP's start: ``sl_ask``, a cycle on)
                 fsm.goto("SWEEP_POPPING")
             with fsm.state("SWEEP_POPPING"):
@@ -3469,6 +3545,9 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("SWEEP_END"):      # the lists' new ends written back
                 m.d.comb += srow_write.eq(1)
                 fsm.goto("IDLE")
+            with fsm.state("REL_QUIET"):
+                with m.If(~rester.busy & lists_quiet):
+                    fsm.goto("REL_READ")
             with fsm.state("REL_READ"):       # (its rows, stop price and next link: ``hs_reads``)
                 m.d.sync += [rel_last.eq(rq_head == rq_tail), rel_cmd.eq(0)]
                 fsm.goto("REL_WAIT")
@@ -3479,7 +3558,7 @@ class PipelinedEngine(wiring.Component):
                              rel_cmd.side.eq(own_rd.side), rel_cmd.qty.eq(lv_rd.qty),
                              rel_cmd.opcode.eq(OP.REPLACE), rel_cmd.symbol.eq(cmd.symbol),
                              rel_cmd.ord_type.eq(Mux(st_rd.stop_limit, p.OrdType.LIMIT, p.OrdType.MARKET)),
-                             rel_limit.eq(st_rd.stop_limit)]
+                             rel_limit.eq(st_rd.stop_limit), rel_market.eq(~st_rd.stop_limit)]
                 fsm.goto("REL_ORDER")
             with fsm.state("REL_ORDER"):      # (a STOP a MARKET IOC, a STOP_LIMIT a LIMIT of its own time in force)
                 m.d.sync += [rel_cmd.client_id.eq(ord_rd.client_id), rel_cmd.price.eq(ord_rd.price),
@@ -3504,6 +3583,10 @@ class PipelinedEngine(wiring.Component):
                 with m.If(events.w_rdy):
                     fsm.goto("STOP_UNLINK")
             hs_ends = StopEnds(k)(Mux(hs_side == BUY, srow.buy, srow.sell))
+            m.d.sync += hs_tail.eq(hs_ends.tail)
+            if self.checks:
+                m.d.sync += Assert(~fsm.ongoing("HSTOP_READ") | (hs_tail == hs_ends.tail),
+                                   "hs_tail: the list's tail, a cycle behind")
             with fsm.state("HSTOP_START"):    # the buy list first
                 m.d.sync += [hs_on.eq(1), hs_side.eq(BUY), hs_cur.eq(srow.buy.head)]
                 fsm.goto("HSTOP_SIDE")
@@ -3516,7 +3599,7 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     fsm.goto("DONE")
             with fsm.state("HSTOP_READ"):     # (its rows and next link: ``hs_reads``)
-                m.d.sync += hs_last.eq(hs_cur == hs_ends.tail)
+                m.d.sync += hs_last.eq(equal_of_luts(m, hs_cur, hs_tail, row_cells))
                 fsm.goto("HSTOP_WAIT")
             with fsm.state("HSTOP_WAIT"):
                 fsm.goto("HSTOP_ROWS")
@@ -3526,13 +3609,13 @@ class PipelinedEngine(wiring.Component):
                              ]
                 fsm.goto("HSTOP_ORDER")
             with fsm.state("HSTOP_ORDER"):
-                m.d.sync += [tgt.client_id.eq(ord_rd.client_id), tgt.price.eq(ord_rd.price),
+                m.d.sync += [hs_client.eq(ord_rd.client_id), hs_price.eq(ord_rd.price),
                              hs_gtc.eq(ord_rd.tif == GTC), hs_next.eq(links_in.next)]
                 fsm.goto("HSTOP_JUDGE")
             with fsm.state("HSTOP_JUDGE"):    # a GTC stop keeps waiting; another is canceled
                 emit(E.CANCELED, R.HALT, when=events.w_rdy & ~hs_gtc, side=tgt.side, symbol=cmd.symbol,
-                     client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
-                     price=tgt.price, qty=walk_leaves)
+                     client_id=hs_client, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
+                     price=hs_price, qty=walk_leaves)
                 with m.If(hs_gtc):
                     fsm.goto("HSTOP_ON")
                 with m.Elif(events.w_rdy):
@@ -4068,8 +4151,11 @@ class PipelinedEngine(wiring.Component):
         # a 32-bit compare, which the mapper had chained four LUTs deep before this one)
         qty_one, left_one = Signal(), Signal()
         with m.If(take):
-            qty_bits = list(Value.cast(pay.qty))
+            qty_bits = list(Value.cast(pay_dec.qty))
             m.d.sync += qty_one.eq(none_of_luts(m, qty_bits[1:], row_cells, guard=qty_bits[0]))
+        if stops:     # (a SNAPSHOT's alone: never a released stop's)
+            with m.If(take & rel_dec):
+                m.d.sync += qty_one.eq(0)
         m.d.comb += left_one.eq(levels_left == 1)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("WALK_SIDE") | (qty_one == (cmd.qty == 1)),
@@ -4233,18 +4319,23 @@ class PipelinedEngine(wiring.Component):
         from_init_or_rest = lut_of(m, [fsm.ongoing("INIT"), walked, units_ready, fsm.ongoing("REST_SYMBOL"),
                                        *([spilled] if deep else [])],
                                    lambda x: (x[0] and x[1] and x[2]) or (x[3] and not (deep and x[4])), row_cells)
-        # (with stops, the release's returns too: a sweep's end, a released stop read)
-        back_to_idle = lut_of(m, [cancel_cu, fsm.ongoing("SWEEP_END"), fsm.ongoing("REL_KEY")], any,
-                              row_cells) if stops else cancel_cu
-        fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), idle_leaves, release, back_to_idle, from_done,
-                                 from_init_or_rest],
-                        lambda x: (x[0] and not x[1]) or any(x[2:]), row_cells)
+        if stops:     # (its stay a LUT with a sweep's end; a released stop read, REL_KEY's, an input)
+            stay_or_swept = lut_of(m, [fsm.ongoing("IDLE"), self.i.valid, pr_valid, rq_valid, rel_ready,
+                                       fsm.ongoing("SWEEP_END")],
+                                   lambda x: (x[0] and not any(x[1:5])) or x[5], row_cells)
+            fsm.next_is_lut("IDLE", [stay_or_swept, fsm.ongoing("REL_KEY"), release, cancel_cu, from_done,
+                                     from_init_or_rest], any, row_cells)
+        else:
+            fsm.next_is_lut("IDLE", [fsm.ongoing("IDLE"), idle_leaves, release, cancel_cu, from_done,
+                                     from_init_or_rest],
+                            lambda x: (x[0] and not x[1]) or any(x[2:]), row_cells)
         # ``walking``: set as DECIDE starts a FOK's or a MASS_CANCEL's walk and as WALK_SIDE starts a
         # side's, cleared in DONE and by the next command's handshake -- one LUT of those moves'
         # LUTs and registers (the mapper had put two LUTs after DECIDE's move)
         walk_side_starts = lut_of(m, [fsm.ongoing("WALK_SIDE"), walk_side, sym.bid_valid, sym.ask_valid],
                                   lambda x: x[0] and (x[2] if x[1] == BUY else x[3]), row_cells)
-        idle_take = lut_of(m, [fsm.ongoing("IDLE"), in_valid, in_ready], all, row_cells)
+        idle_take = (lut_of(m, take_inputs, take_of, row_cells) if stops    # (a handshake is IDLE's)
+                     else lut_of(m, [fsm.ongoing("IDLE"), self.i.valid, self.i.ready], all, row_cells))
         m.d.sync += walking.eq(lut_of(m, [to_walk, walk_side_starts, fsm.ongoing("DONE"), idle_take, walking],
                                       lambda x: x[0] or x[1] or (x[4] and not x[2] and not x[3]), row_cells))
         ev_mux.finish()
@@ -4412,12 +4503,12 @@ class PipelinedEngine(wiring.Component):
                                "deep: a rest off its side's window, not placed by the gate")
         fsm.finish()
         idle_now = fsm.ongoing("IDLE") & events.empty & ~rester.busy & lists_quiet
-        if stops:     # (``i.ready``: IDLE's next value, and the release's registers' -- none due)
-            pr_next = fill_seen | (pr_valid & ~fsm.ongoing("SWEEP"))
-            rq_next = Mux(fsm.ongoing("REL_ORDER"), ~rel_last,
-                          (fsm.ongoing("SWEEP_JUDGE") & stop_lists.popped) | rq_valid)
-            rr_next = fsm.ongoing("REL_KEY") | (rel_ready & ~take)
-            m.d.sync += ready_r.eq(fsm.next_state("IDLE") & ~(pr_next | rq_next | rr_next))
+        if stops:
+            # (``i.ready``: IDLE's next value, and no release due next -- exact where IDLE is next:
+            # the states that clear a release's register move elsewhere; a FILL's print, a queued or
+            # a ready stop, one read now hold it off)
+            due_soon = lut_of(m, [fill_seen, pr_valid, rq_valid, rel_ready, fsm.ongoing("REL_KEY")], any, row_cells)
+            m.d.sync += ready_r.eq(fsm.next_state("IDLE") & ~due_soon)
             if self.checks:
                 m.d.sync += Assert(ready_r == (fsm.ongoing("IDLE") & ~rel_due), "i.ready: IDLE's, no release due")
         m.d.comb += self.idle.eq(idle_now & ~rel_due if stops else idle_now)      # (with stops: no release due)
@@ -4490,7 +4581,7 @@ class PipelinedEngine(wiring.Component):
                 # (the state memory's next generation read: its enable, its cycles, its slot)
                 gen_en, gen_sel, gen_slot = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
                 # (the handshake a LUT of its own per memory: ``take`` has hundreds of loads)
-                take_here = lut_of(m, [in_valid, in_ready], all, cells)
+                take_here = lut_of(m, take_inputs, take_of, cells)
                 m.d.comb += [mem.read.en.eq(en | take_here | matcher.read_en | gen_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
                                                        steer_slots, [others, target, head],

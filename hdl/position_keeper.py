@@ -169,6 +169,7 @@ class PositionKeeper(wiring.Component):
         event_written, command_taken = self.event_written, self.command_taken
         inputs = []
         ack = Signal()
+        triggered = Signal()   # (a TRIGGERED written: a register beside ``ack`` when registered)
         if registered:
             # (the event registered twice, the acknowledgement's test between the two: it starts from
             # a register, not from the writer's multiplexers, and the decode from the second)
@@ -177,10 +178,12 @@ class PositionKeeper(wiring.Component):
             m.d.sync += [ev_r.eq(self.event), cmd.eq(self.command), written_r.eq(self.event_written),
                          command_taken.eq(self.command_taken)]
             ev, event_written = Signal.like(self.event, name="event_r2"), Signal(name="event_written_r2")
-            m.d.sync += [ev.eq(ev_r), event_written.eq(written_r), ack.eq(written_r & acknowledges(ev_r))]
+            m.d.sync += [ev.eq(ev_r), event_written.eq(written_r), ack.eq(written_r & acknowledges(ev_r)),
+                         triggered.eq(written_r & (ev_r.type == p.EventType.TRIGGERED))]
             inputs = [written_r, event_written]
         else:
-            m.d.comb += ack.eq(event_written & acknowledges(ev))
+            m.d.comb += [ack.eq(event_written & acknowledges(ev)),
+                         triggered.eq(event_written & (ev.type == p.EventType.TRIGGERED))]
         key_width = self.symbol_bits + self.account_bits
         delta = signed(34)                 # a quantity, its negation, or leaves - qty
 
@@ -204,7 +207,6 @@ class PositionKeeper(wiring.Component):
         exempt, exempt_id = Signal(), Signal(32)
         is_type = {t: ev.type == t for t in p.EventType}
         # (a TRIGGERED ends it: the released stop after it trades as an order counted from its ACCEPTED)
-        triggered = is_type[p.EventType.TRIGGERED] & event_written
         now_exempt = Mux(ack, is_type[p.EventType.ACCEPTED] & ~counts, exempt & ~triggered)
         with m.If(ack | triggered):
             m.d.sync += [exempt.eq(now_exempt), exempt_id.eq(ev.order_id)]

@@ -41,7 +41,7 @@ from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from fpgax.hdl.bits import equal_of_luts, lut_of
+from fpgax.hdl.bits import equal_of_luts, lut_of, register_of_its_own
 from fpgax.hdl.fsm import OneHotFSM
 from fpgax.hdl.order_lists import ReadRequest, WriteRequest
 
@@ -93,10 +93,9 @@ class StopLists(wiring.Component):
         # (requests and writes from registers, 0 unless loaded this cycle)
         m.d.sync += [self.links_read.en.eq(0), self.key_read.en.eq(0),
                      self.next_write.eq(0), self.prev_write.eq(0), self.done.eq(0)]
-        m.d.comb += [self.ends_out.eq(ends), self.popped_slot.eq(cur),
-                     # (the reads are of ``cur``, 0 while not asked for: one LUT of two registers)
-                     self.links_read.addr.eq(Mux(self.links_read.en, cur, 0)),
-                     self.key_read.addr.eq(Mux(self.key_read.en, cur, 0))]
+        m.d.comb += [self.ends_out.eq(ends), self.popped_slot.eq(cur)]
+        # (the reads are of ``cur``, 0 while not asked for: registers of their own, loaded with what
+        # ``cur`` and the enables will be -- the parent ORs them into memories' addresses)
 
         def write_next(at, value):
             m.d.sync += [self.next_write.en.eq(1), self.next_write.addr.eq(at), self.next_write.data.eq(value)]
@@ -221,4 +220,10 @@ class StopLists(wiring.Component):
                            for i in range(k)))
         with m.If(loads):
             m.d.sync += [cur.eq(cur_loaded), at_head.eq(head_next), at_tail.eq(tail_next)]
+        # (the reads' next enable: a start on a list that holds any, or a step of an insert's walk)
+        # (each a register of its own: two memories' addresses, not one net to both)
+        reads_next = (idle & self.start & self.ends.valid) | (walking & v["walks_on"])
+        addr_next = Mux(reads_next, Mux(loads, cur_loaded, cur), 0)
+        m.d.comb += [self.links_read.addr.eq(register_of_its_own(m, addr_next, cells, name="links_addr")),
+                     self.key_read.addr.eq(register_of_its_own(m, addr_next, cells, name="key_addr"))]
         return m

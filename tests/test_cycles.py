@@ -87,6 +87,27 @@ def test_an_icebergs_new_slice_by_hand():
     assert "after STP cancels" not in by
 
 
+def test_a_released_stop_by_hand():
+    """[R-STOP-ORDER] The event before a TRIGGERED (its trigger's last, or the stop released before
+    it) -> the TRIGGERED, and the TRIGGERED -> the released stop's own next event; a TRIGGERED whose
+    stop has no event after it in the command (its next is another's) counts in the first only."""
+    header = "action,account,client_id,symbol,side,type,tif,price,qty,ref,stop,display,min_qty\n"
+    commands = parse_csv(header + "NEW,1,1,0,B,LIMIT,IOC,100,9,,,,\n")
+
+    def of(event, order_id):
+        event.order_id = order_id
+        return event
+    events = [of(ev(EventType.ACCEPTED, 0, 4), 1), of(fill(0, 10, 100), 1), of(ev(EventType.CANCELED, 0, 12,
+                                                                                 Reason.IOC), 1),
+              of(ev(EventType.TRIGGERED, 0, 40), 2), of(fill(0, 55, 100), 2),
+              of(ev(EventType.TRIGGERED, 0, 80), 3), of(ev(EventType.TRIGGERED, 0, 109), 4),
+              of(ev(EventType.CANCELED, 0, 112, Reason.IOC), 4)]
+    report = measure(commands, events)
+    assert {name: (s["count"], s["max"], s["mean"]) for name, s in report["trigger"].items()} == {
+        "event before -> TRIGGERED": (3, 29, 27.33), "TRIGGERED -> its next event": (2, 15, 9.0)}
+    assert report["first_fill"]["count"] == 1
+
+
 def test_position_checked_orders_by_hand():
     """[R-POSITION] The NEW and REPLACE orders of an account with a position limit are classed apart
     (they wait for its position) from the ACCOUNT row that sets it until one that takes it away;

@@ -521,3 +521,70 @@ def test_publisher_heartbeats(tmp_path):
     assert all(p.sequence == result.messages + 1 and p.count == 0 for p in beats)
     gaps = [b - a for a, b in zip(result.first_beats, result.first_beats[1:], strict=False)]
     assert max(gaps) <= 300 + 50  # never silent much longer than the period
+
+
+def test_itch_encoder_publishes_released_stops_as_the_reference_does():
+    """[R-STOP] [R-STOP-ORDER] on the feed, the encoder alone in amaranth.sim, fed the model's events
+    (and the commands' opcodes): waiting stops never published -- not as they arrive, are replaced
+    or canceled --, a released stop published as a NEW once its own processing is over (at the next
+    TRIGGERED, acknowledgement or idle engine), message for message as the reference publisher."""
+    from amaranth.sim import Simulator
+
+    from fpgax.hdl.md import ItchEncoder
+    from fpgax.spec import protocol as p
+    from tests.test_hdl_pipelined_engine import random_flow
+
+    config = profile("tiny")
+    commands, _ = random_flow(config, 400, 8, stops=0.4, trigger=0.9)
+    model, md = MatchingModel(config), MarketDataModel(config)
+    events, expected = [], []
+    for cmd in commands:
+        out = model.apply(cmd)
+        events += out
+        expected += md.command(cmd, out)
+    released = {e.order_id for e in events if e.type == p.EventType.TRIGGERED}
+    waiting_ended = [e for e in events if e.type in (p.EventType.CANCELED, p.EventType.REPLACED)
+                     and e.stop and e.order_id not in released]
+    assert len(released) > 10 and waiting_ended
+    dut = ItchEncoder(config)
+    records = p.events_to_array(events)
+    got, fed = [], []
+
+    async def source(ctx):
+        for record in records:
+            ctx.set(dut.events.payload.as_value(), int.from_bytes(record.tobytes(), "little"))
+            ctx.set(dut.events.valid, 1)
+            await ctx.tick().until(dut.events.ready)
+        ctx.set(dut.events.valid, 0)
+        ctx.set(dut.engine_idle, 1)
+        fed.append("events")
+
+    async def opcodes(ctx):
+        for cmd in commands:
+            ctx.set(dut.opcodes.payload, int(cmd.opcode))
+            ctx.set(dut.opcodes.valid, 1)
+            await ctx.tick().until(dut.opcodes.ready)
+        ctx.set(dut.opcodes.valid, 0)
+        fed.append("opcodes")
+
+    async def sink(ctx):
+        ctx.set(dut.msgs.ready, 1)
+        for _ in range(20 * len(records) + 1000):
+            await ctx.tick()
+            if ctx.get(dut.msgs.valid):
+                length = ctx.get(dut.msgs.payload.length)
+                data = ctx.get(dut.msgs.payload.data).to_bytes(itch.MAX_MESSAGE, "little")
+                got.append(data[:length])
+            if len(fed) == 2 and not ctx.get(dut.busy):
+                break
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(source, background=True)
+    sim.add_testbench(opcodes, background=True)
+    sim.add_testbench(sink)
+    sim.run()
+    first = next((i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b),
+                 min(len(got), len(expected)))
+    assert (len(got), first) == (len(expected), len(expected)), \
+        f"message {first}: {got[first:first + 1]} expected {expected[first:first + 1]}"

@@ -78,6 +78,7 @@ def measure(commands, events) -> dict:
     further_by = defaultdict(list)
     look_ahead = defaultdict(list)
     replenish = defaultdict(list)
+    trigger = defaultdict(list)
     limited = set()          # the accounts with a position limit, as the ACCOUNT commands left them
     for cmd, evs in zip(commands, groups, strict=True):
         t0 = evs[0].ts_in
@@ -104,6 +105,11 @@ def measure(commands, events) -> dict:
                 after = next((x for x in evs[i + 1:] if x.type == EventType.FILL), None)
                 if after is not None:
                     replenish[REPLENISH_KINDS[1]].append((after.ts_out - e.ts_out) % WRAP)
+            if e.type == EventType.TRIGGERED:        # (after its trigger's last event, or the stop before it)
+                trigger[TRIGGER_KINDS[0]].append((e.ts_out - evs[i - 1].ts_out) % WRAP)
+                after = evs[i + 1] if i + 1 < len(evs) else None
+                if after is not None and after.order_id == e.order_id:
+                    trigger[TRIGGER_KINDS[1]].append((after.ts_out - e.ts_out) % WRAP)
     return {
         "first_event": {name: summarize(v) for name, v in sorted(first.items())},
         "first_fill": summarize(first_fill) if first_fill else None,
@@ -111,6 +117,7 @@ def measure(commands, events) -> dict:
         "further_fill_by": {name: summarize(further_by[name]) for name in FURTHER_KINDS if further_by[name]},
         "look_ahead": {name: summarize(v) for name, v in sorted(look_ahead.items())},
         "replenish": {name: summarize(replenish[name]) for name in REPLENISH_KINDS if replenish[name]},
+        "trigger": {name: summarize(trigger[name]) for name in TRIGGER_KINDS if trigger[name]},
     }
 
 
@@ -118,6 +125,10 @@ FURTHER_KINDS = ("same level", "next level", "after STP cancels", "after a new s
 #: an iceberg's new slice [R-ICEBERG]: the fill that emptied the slice -> its REPLENISHED (the
 #: slice moved to the back of its level), and the REPLENISHED -> the aggressor's next fill
 REPLENISH_KINDS = ("fill -> REPLENISHED", "REPLENISHED -> next fill")
+#: a released stop [R-STOP-ORDER]: the event before it (its trigger's last, or the stop released
+#: before it's) -> its TRIGGERED (the sweep of the stop lists, the read of its rows, its pipeline to
+#: DECIDE), and the TRIGGERED -> its own next event (its first fill, or its cancel)
+TRIGGER_KINDS = ("event before -> TRIGGERED", "TRIGGERED -> its next event")
 
 
 def further_kind(fill, next_fill, between) -> str:
@@ -208,5 +219,9 @@ def format_report(report: dict, clock_mhz: float) -> str:
     if report.get("replenish"):
         lines.append("an iceberg's new slice (gaps between events of one aggressor):")
         for name, s in report["replenish"].items():
+            lines.append(row(name, s))
+    if report.get("trigger"):
+        lines.append("a released stop (gaps between events of the command whose trade released it):")
+        for name, s in report["trigger"].items():
             lines.append(row(name, s))
     return "\n".join(lines)
