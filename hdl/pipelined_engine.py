@@ -230,8 +230,9 @@ class PipelinedEngine(wiring.Component):
             # (an iceberg's display and hidden reserve [R-ICEBERG]; 0 for other orders)
             "reserve": PipelinedRam(shape=ReserveRow, depth=N, latency=ROWS_LATENCY),
             # (copies of its forwarding hit: one per steered memory, ``STEERED``, and the chain's)
+            # (with stops a fourth reader: the stop lists' and the stop walks' reads, a user of their own)
             "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1,
-                                 read_users=NEXT_READERS),
+                                 read_users=NEXT_READERS + self.stops),
             "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
@@ -413,12 +414,13 @@ class PipelinedEngine(wiring.Component):
                 if self.checks:
                     m.d.sync += Assert(chosen == rel_ready, f"rel_ready_{tag}: a copy of rel_ready")
                 return chosen
-            pay, pay_addr = (CommandLayout(Mux(rel_copy(tag), rel_cmd, wire)) for tag in ("cmd", "addr"))
+            pay, pay_sym, pay_acct, pay_addr = (CommandLayout(Mux(rel_copy(tag), rel_cmd, wire))
+                                                for tag in ("cmd", "symbol", "account", "target"))
             # (the decodes are the wire's, a released stop's constants chosen in their last LUT or as
             # their registers' synchronous reset: ``rel_dec``)
             rel_dec = rel_copy("decode")
         else:
-            pay = pay_addr = wire
+            pay = pay_sym = pay_acct = pay_addr = wire
         pay_dec = wire
         # (a released stop's events keep the time of the command whose trade released it)
         with m.If(take):
@@ -487,10 +489,10 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
         target = pay_addr.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
-        reads["symbol"].append((take, pay_addr.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
-        reads["account"].append((take, pay_addr.account[:ab], _Select(fsm.ongoing("IDLE"))))
+        reads["symbol"].append((take, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+        reads["account"].append((take, pay_acct.account[:ab], _Select(fsm.ongoing("IDLE"))))
         if stops:
-            reads["stops"].append((take, pay_addr.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+            reads["stops"].append((take, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         # (a copy of ``market``, whose register has some eighty loads, for the feed's and the FOK
         # walk's compares: asserted equal)
@@ -1181,8 +1183,9 @@ class PipelinedEngine(wiring.Component):
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
-        # (with stops, the stop lists' reads of the level links share the unlinker's request: the
-        # two never run at once)
+        # (with stops, the stop lists' reads of the level links share the unlinker's request for
+        # ``prev`` -- the two never run at once: asserted -- and are a reader of their own of
+        # ``next``, whose address is the link chase's)
         if stops:
             # (the stop prices a cycle behind the reserve memory: a register, ``key_in``)
             # (the links a cycle behind the memories too: registers, ``links_in``)
@@ -1191,12 +1194,16 @@ class PipelinedEngine(wiring.Component):
             # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
             # (and a HALT's stop walk's read of a stop's next link, HSTOP_READ's)
             hs_link_read, hs_link_addr = Signal(), Signal(k)
-            level_links = [(unlinker.level_links_read.en | stop_lists.links_read.en | hs_link_read,
+            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr),
+                           (unlinker.level_links_read.en | stop_lists.links_read.en | hs_link_read,
                             Mux(unlinker.level_links_read.en, unlinker.level_links_read.addr, 0)
                             | stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0))]
+            stop_links_read = stop_lists.links_read.en | hs_link_read
+            reads["next"].append((stop_links_read, stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0),
+                                  _Select(stop_links_read)))
         else:
-            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)]
-        for name, request in (("next", level_links[0]), ("prev", level_links[0]),
+            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)] * 2
+        for name, request in (("next", level_links[0]), ("prev", level_links[1]),
                               ("anext", (unlinker.account_links_read.en, unlinker.account_links_read.addr)),
                               ("aprev", (unlinker.account_links_read.en, unlinker.account_links_read.addr))):
             reads[name].append(request)
@@ -1235,6 +1242,7 @@ class PipelinedEngine(wiring.Component):
             # -- whose loads by state a halt's walk would lengthen --; and the list's tail a register
             # a cycle behind the side and the stop row, which are set a cycle or more before a read)
             hs_client, hs_price, hs_tail = Signal(CLIENT_BITS), Signal(32), Signal(k)
+            hs_leaves = Signal(32)    # (its quantity: ``walk_leaves`` is a sum's, WALKING's)
             # (and a released stop's, REL_READ's: its rows, its stop price and its next link in the
             # release queue)
             # (registers, a copy per memory and one for the link: the states' a cycle ahead, so that
@@ -1355,6 +1363,15 @@ class PipelinedEngine(wiring.Component):
                              pr_low.eq(Mux(pr_valid & (pr_low < fill_price), pr_low, fill_price)),
                              pr_high.eq(Mux(pr_valid & (pr_high > fill_price), pr_high, fill_price))]
             writes["stops"].append((srow_write | last_dirty, srow_at, srow, _Select(srow_write | last_dirty)))
+            # (the row out of the memory in T2 and STOP_ROW_IN, chosen by a register of its own a
+            # cycle ahead: the states' registers have hundreds of loads)
+            srow_loads = register_copy(m, fsm.next_state("T2") | fsm.next_state("STOP_ROW_IN"), row_cells,
+                                       name="srow_loads")
+            with m.If(srow_loads):
+                m.d.sync += srow.eq(mems["stops"].read.data)
+            if self.checks:
+                m.d.sync += Assert(srow_loads == (fsm.ongoing("T2") | fsm.ongoing("STOP_ROW_IN")),
+                                   "srow_loads: T2 or STOP_ROW_IN")
 
         # -- the new order's rows, written at its acceptance ----------------------------------------
         accept = Signal()
@@ -2090,7 +2107,7 @@ class PipelinedEngine(wiring.Component):
                 # (the symbol's stop row, and whether a NEW stop's trigger holds on its last trade:
                 # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
                 # both of the row's candidates, compares from registers, chosen after)
-                m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(cmd.symbol[:sb]),
+                m.d.sync += [srow_at.eq(cmd.symbol[:sb]),
                              tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2 & ~rel),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
@@ -2874,7 +2891,7 @@ class PipelinedEngine(wiring.Component):
             fsm.goto_if("UNLINK", ae_to_unlink, within=True)
             fsm.goto_if("LEFT_OVER", ae_to_left_over, within=True)
             if stops:
-                fsm.goto_if("REL_CANCEL", ae_to_rel_cancel, within=True)
+                fsm.goto_if("REL_ENDED", ae_to_rel_cancel, within=True)
             fsm.goto_if("REST", ae_to_rest, within=True)
             # (left on the lists' quiet or the release: its next value one LUT of ``quiet_now`` and
             # registers -- the mapper had put the four moves' OR and the entries' after them)
@@ -3478,8 +3495,13 @@ class PipelinedEngine(wiring.Component):
                            ((tgt_stop_limit & band_of(cmd.price)) | band_of(cmd.stop), R.PRICE_OUT_OF_BAND),
                            (Mux(tgt_stop_limit, notional_l.over, over_m), R.NOTIONAL_LIMIT),
                            (over_p, R.POSITION_LIMIT), (srep_holds, R.STOP_TRIGGERED)]
-            _, srep_reason_now = first_of([failed for failed, _ in srep_checks], [reason for _, reason in srep_checks])
+            # (each check's verdict a register first, SREP_CHECK's; their first's reason SREP_ORDER's)
+            srep_failed = Signal(len(srep_checks))
+            _, srep_reason_now = first_of(list(srep_failed), [reason for _, reason in srep_checks])
             with fsm.state("SREP_CHECK"):
+                m.d.sync += srep_failed.eq(Cat(*(failed for failed, _ in srep_checks)))
+                fsm.goto("SREP_ORDER")
+            with fsm.state("SREP_ORDER"):
                 m.d.sync += srep_reason.eq(srep_reason_now)
                 fsm.goto("SREP_VERDICT")
             with fsm.state("SREP_VERDICT"):
@@ -3568,6 +3590,8 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("REL_KEY"):        # its stop price, for TRIGGERED; IDLE takes it
                 m.d.sync += [rel_cmd.stop.eq(key_in), rel_ready.eq(1)]
                 fsm.goto("IDLE")
+            with fsm.state("REL_ENDED"):      # (AGGRESSOR_END's: REL_CANCEL's entries fewer, registers)
+                fsm.goto("REL_CANCEL")
             with fsm.state("REL_CANCEL"):     # (a state of its own: the event's below is entered from it alone)
                 fsm.goto("REL_CANCELED")
             with fsm.state("REL_CANCELED"):   # a released stop canceled: off its account's list alone
@@ -3605,7 +3629,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("HSTOP_ROWS")
             with fsm.state("HSTOP_ROWS"):     # (the block rows and the link, a cycle before the order row)
                 m.d.sync += [tgt.slot.eq(hs_cur), tgt.gen.eq(st_rd.gen), tgt.side.eq(own_rd.side),
-                             tgt.account.eq(own_rd.account), walk_leaves.eq(lv_rd.qty),
+                             tgt.account.eq(own_rd.account), hs_leaves.eq(lv_rd.qty),
                              ]
                 fsm.goto("HSTOP_ORDER")
             with fsm.state("HSTOP_ORDER"):
@@ -3615,7 +3639,7 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("HSTOP_JUDGE"):    # a GTC stop keeps waiting; another is canceled
                 emit(E.CANCELED, R.HALT, when=events.w_rdy & ~hs_gtc, side=tgt.side, symbol=cmd.symbol,
                      client_id=hs_client, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
-                     price=hs_price, qty=walk_leaves)
+                     price=hs_price, qty=hs_leaves)
                 with m.If(hs_gtc):
                     fsm.goto("HSTOP_ON")
                 with m.Elif(events.w_rdy):
@@ -3635,7 +3659,7 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("STOP_ROW_WAIT"):
                 fsm.goto("STOP_ROW_IN")
             with fsm.state("STOP_ROW_IN"):
-                m.d.sync += [srow.eq(mems["stops"].read.data), srow_at.eq(sym_at)]
+                m.d.sync += srow_at.eq(sym_at)
                 fsm.goto("STOP_UNLINK")
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
             load_sym(walk_sym_row, when=walk_sym_load)
@@ -3654,7 +3678,11 @@ class PipelinedEngine(wiring.Component):
         # (a fix made: cleared before the states' bodies, which may set it again in the same cycle)
         # (not by a waiting stop's unlink, STOP_UNLINK's, which a fix pending may precede: its level
         # is another's)
-        with m.If(fix_pending & unlinker.done & ~unlinker.level_emptied & ~stop_unlinking):
+        # (one LUT of registers with stops, whose input ``stop_unlinking`` had the mapper chain it)
+        fix_made = (lut_of(m, [fix_pending, unlinker.done, unlinker.level_emptied, stop_unlinking],
+                           lambda x: x[0] and x[1] and not x[2] and not x[3], row_cells)
+                    if stops else fix_pending & unlinker.done & ~unlinker.level_emptied)
+        with m.If(fix_made):
             m.d.sync += fix_pending.eq(0)
         # what a CANCEL's unlink waits for: nothing of the command before running on, but for the
         # unlinker's done cycle (a start then is taken, its reads seeing that cycle's writes), its

@@ -222,8 +222,12 @@ class StopLists(wiring.Component):
             m.d.sync += [cur.eq(cur_loaded), at_head.eq(head_next), at_tail.eq(tail_next)]
         # (the reads' next enable: a start on a list that holds any, or a step of an insert's walk)
         # (each a register of its own: two memories' addresses, not one net to both)
-        reads_next = (idle & self.start & self.ends.valid) | (walking & v["walks_on"])
-        addr_next = Mux(reads_next, Mux(loads, cur_loaded, cur), 0)
+        # (``cur`` as loaded when a read is next: IDLE's first stop or a step's -- ``loads`` holds
+        # then --, a LUT of ``first`` and the previous link beside the enable's)
+        reads_next = lut_of(m, [idle, self.start, self.ends.valid, walking, v["walks_on"]],
+                            lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4]), cells)
+        addr_next = Cat(*(lut_of(m, [reads_next, idle, first[i], cur_prev[i]],
+                                 lambda x: (x[2] if x[1] else x[3]) if x[0] else 0, cells) for i in range(k)))
         m.d.comb += [self.links_read.addr.eq(register_of_its_own(m, addr_next, cells, name="links_addr")),
                      self.key_read.addr.eq(register_of_its_own(m, addr_next, cells, name="key_addr"))]
         return m
