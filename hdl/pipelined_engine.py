@@ -233,7 +233,7 @@ class PipelinedEngine(wiring.Component):
             # (with stops a fourth reader: the stop lists' and the stop walks' reads, a user of their own)
             "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1,
                                  read_users=NEXT_READERS + self.stops),
-            "prev": PipelinedRam(shape=k, depth=N, narrow=True),
+            "prev": PipelinedRam(shape=k, depth=N, narrow=True, read_users=1 + self.stops),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
             # (copies of its forwarding hit, for t2's best, a MARKET order's notional price and the
@@ -480,12 +480,12 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [stop_new.eq(decoded["new"] & (pay_dec.ord_type[1:] == 1)), edge.eq(is_edge)]
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
-            m.d.sync += [op_invalid.eq(~Cat(*(pay_dec.opcode == code for code in op_codes.values())).any()),
-                         market.eq(is_market), qty_zero.eq(none_of_luts(m, list(Value.cast(pay_dec.qty)), row_cells)),
+            # (with stops, a released stop's 0s as an input of the decodes: ``rel_dec``)
+            rel_zero = [rel_dec] if stops else []
+            m.d.sync += [op_invalid.eq(~Cat(*(pay_dec.opcode == code for code in op_codes.values()), *rel_zero).any()),
+                         market.eq(is_market),
+                         qty_zero.eq(none_of_luts(m, [*Value.cast(pay_dec.qty), *rel_zero], row_cells)),
                          min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(pay_dec.min_qty)), row_cells))]
-        if stops:     # (a released stop's: a valid REPLACE to its quantity, never 0)
-            with m.If(take & rel_dec):
-                m.d.sync += [op_invalid.eq(0), qty_zero.eq(0)]
         m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
         target = pay_addr.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
@@ -1183,24 +1183,29 @@ class PipelinedEngine(wiring.Component):
             unlinker.next_data.eq(mems["next"].read.data), unlinker.prev_data.eq(mems["prev"].read.data),
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
-        # (with stops, the stop lists' reads of the level links share the unlinker's request for
-        # ``prev`` -- the two never run at once: asserted -- and are a reader of their own of
-        # ``next``, whose address is the link chase's)
+        # (with stops, the stop lists' reads of the level links, and the stop walks' of ``next``,
+        # are a reader of their own of each memory: the unlinker's address stays its register, the
+        # link chase's)
         if stops:
             # (the stop prices a cycle behind the reserve memory: a register, ``key_in``)
             # (the links a cycle behind the memories too: registers, ``links_in``)
             m.submodules.stop_lists = stop_lists = StopLists(k, links_latency=mems["next"].latency + 1,
                                                              key_latency=mems["reserve"].latency + 1)
-            # (the unlinker's address gated by its enable here; the stop lists' is 0 while unused)
-            # (and a HALT's stop walk's read of a stop's next link, HSTOP_READ's)
+            # (and a HALT's stop walk's or a release's read of a stop's next link, ``hs_reads``)
             hs_link_read, hs_link_addr = Signal(), Signal(k)
-            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr),
-                           (unlinker.level_links_read.en | stop_lists.links_read.en | hs_link_read,
-                            Mux(unlinker.level_links_read.en, unlinker.level_links_read.addr, 0)
-                            | stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0))]
+            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)] * 2
+            hs_reads_next = fsm.next_state("HSTOP_READ") | fsm.next_state("REL_READ")
+            # (their select a register of its own, a cycle ahead of the reads)
             stop_links_read = stop_lists.links_read.en | hs_link_read
+            stop_links_sel = {name: register_copy(m, stop_lists.reads_next | hs_reads_next, row_cells,
+                                                  name=f"stop_links_{name}") for name in ("next", "prev")}
+            if self.checks:
+                m.d.sync += Assert(Cat(*(sel == stop_links_read for sel in stop_links_sel.values())).all(),
+                                   "stop_links_sel: the stop lists' or a stop walk's read")
             reads["next"].append((stop_links_read, stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0),
-                                  _Select(stop_links_read)))
+                                  _Select(stop_links_sel["next"])))
+            reads["prev"].append((stop_lists.links_read.en, stop_lists.links_read.addr,
+                                  _Select(stop_links_sel["prev"])))
         else:
             level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)] * 2
         for name, request in (("next", level_links[0]), ("prev", level_links[1]),
@@ -1247,7 +1252,6 @@ class PipelinedEngine(wiring.Component):
             # release queue)
             # (registers, a copy per memory and one for the link: the states' a cycle ahead, so that
             # the reads' selects are not an OR of the two states' registers before a thousand loads)
-            hs_reads_next = fsm.next_state("HSTOP_READ") | fsm.next_state("REL_READ")
             hs_reads_of = {name: register_copy(m, hs_reads_next, row_cells, name=f"hs_reads_{name}")
                            for name in ("state", "owner", "order", "leaves", "reserve", "link")}
             hs_reads = hs_reads_of["link"]
@@ -1441,10 +1445,9 @@ class PipelinedEngine(wiring.Component):
         cmd_sliced = Signal()         # (a NEW rests by ``slice_cmd`` until a match sets ``leaves``: below)
         cmd_iceberg = Signal()        # (the command's display is not 0: registered with it)
         with m.If(take):
-            m.d.sync += cmd_iceberg.eq(~none_of_luts(m, list(Value.cast(pay_dec.display)), row_cells))
-        if stops:     # (a released stop shows all it rests with)
-            with m.If(take & rel_dec):
-                m.d.sync += cmd_iceberg.eq(0)
+            # (a released stop shows all it rests with)
+            shows_part = ~none_of_luts(m, list(Value.cast(pay_dec.display)), row_cells)
+            m.d.sync += cmd_iceberg.eq(shows_part & ~rel_dec if stops else shows_part)
         with m.If(fsm.ongoing("T3")):
             # (a released stop rests as a NEW would, by its command: its reserve row's display is
             # its stop price, which it no longer has)
@@ -1680,14 +1683,14 @@ class PipelinedEngine(wiring.Component):
         replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
         # (as the check decodes them, slice cells in synthesis: ``cancel_like_and_replace_qty``)
         payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, pay_dec, row_cells)
+        if stops:     # (a released stop's: a REPLACE to a quantity -- its constants after the decodes)
+            payload_cancel_like, payload_replace_qty = payload_cancel_like & ~rel_dec, payload_replace_qty | rel_dec
         with m.If(take):
             m.d.sync += [replace_qty.eq(payload_replace_qty), cancel_like.eq(payload_cancel_like),
                          admin.eq(Cat(*(pay_dec.opcode == OP[name] for name in
                                         ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL",
-                                         *(("POSITION",) if keeps_pos else ())))).any())]
-        if stops:     # (a released stop's: a REPLACE to a quantity)
-            with m.If(take & rel_dec):
-                m.d.sync += [replace_qty.eq(1), cancel_like.eq(0), admin.eq(0)]
+                                         *(("POSITION",) if keeps_pos else ())))).any()
+                                  & (~rel_dec if stops else 1))]
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("DECIDE") | (
                 (replace_qty == (op["replace"] & ~qty_zero))
@@ -4181,9 +4184,6 @@ class PipelinedEngine(wiring.Component):
         with m.If(take):
             qty_bits = list(Value.cast(pay_dec.qty))
             m.d.sync += qty_one.eq(none_of_luts(m, qty_bits[1:], row_cells, guard=qty_bits[0]))
-        if stops:     # (a SNAPSHOT's alone: never a released stop's)
-            with m.If(take & rel_dec):
-                m.d.sync += qty_one.eq(0)
         m.d.comb += left_one.eq(levels_left == 1)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("WALK_SIDE") | (qty_one == (cmd.qty == 1)),
@@ -4205,13 +4205,9 @@ class PipelinedEngine(wiring.Component):
             return lut_of(m, [walking_end, visit.valid, walker.busy, walk_go, *kind_bits],
                           lambda x: x[0] and not (x[1] or x[2] or x[3]) and any(is_walk(x[4:], k) for k in kinds),
                           row_cells)
-        with fsm.state("WALKING"):
-            if deep:      # (a SNAPSHOT's level summed: one LUT of a copy of the state's register and the visit's)
-                snapshot_inputs = [fsm.copy("WALKING", row_cells, "snapshot"), visit.valid, *kind_bits, visit.last]
-                fsm.goto_if("SNAPSHOT_LEVEL", lut_of(m, snapshot_inputs, lambda x: x[0] and x[1] and x[4]
-                                                     and is_walk(x[2:4], Walk.SNAPSHOT), row_cells), within=True)
-            # the visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
-            # walk until the cancel it is loaded for)
+        def load_visited():
+            """The visited order, loaded whether or not it is canceled (nothing reads ``tgt`` in a
+            walk until the cancel it is loaded for)."""
             m.d.sync += [tgt.slot.eq(visit.slot), tgt.gen.eq(visit.state.gen), tgt.side.eq(visit.owner.side),
                          tgt.account.eq(visit.owner.account), tgt.client_id.eq(visit.order.client_id),
                          tgt.idx.eq(visit.order.idx), walk_leaves.eq(visit.leaves + visit.hidden),
@@ -4219,6 +4215,16 @@ class PipelinedEngine(wiring.Component):
                          cancel_reason.eq(Mux(walk_kind == Walk.HALT, R.HALT, R.MASS))]
             if stops:
                 m.d.sync += tgt_waiting.eq(visit.state.waiting)
+        if stops:     # (by a copy of WALKING's register: with stops, its own has hundreds of loads more)
+            with m.If(fsm.copy("WALKING", row_cells, "visited")):
+                load_visited()
+        with fsm.state("WALKING"):
+            if deep:      # (a SNAPSHOT's level summed: one LUT of a copy of the state's register and the visit's)
+                snapshot_inputs = [fsm.copy("WALKING", row_cells, "snapshot"), visit.valid, *kind_bits, visit.last]
+                fsm.goto_if("SNAPSHOT_LEVEL", lut_of(m, snapshot_inputs, lambda x: x[0] and x[1] and x[4]
+                                                     and is_walk(x[2:4], Walk.SNAPSHOT), row_cells), within=True)
+            if not stops:
+                load_visited()
             with m.If(visit.valid):
                 with m.Switch(walk_kind):
                     with m.Case(Walk.HALT):      # DAY orders are canceled [R-HALT]

@@ -22,8 +22,8 @@ Contract
 * ``done`` (one cycle) with ``ends_out`` (the list's ends after the operation) and the last link
   writes; ``busy`` from ``start``'s cycle through ``done``'s. Reads issued from ``done``'s cycle on
   see the writes. A POP of an empty list pops nothing; an UNLINK of one does nothing.
-* Memories (each request's address is ``cur``, a register, which ``popped_slot`` shows, ANDed
-  with the request's enable, a register):
+* Memories (each request's address a register: ``cur`` while its enable, a register, is set, else
+  0; ``reads_next`` says that the enables will be set in the next cycle):
   ``links_read`` reads a slot's ``next`` and ``prev`` (``next_data``, ``prev_data``
   ``links_latency`` cycles later, valid in that cycle only); ``key_read`` its stop price
   (``key_data`` after ``key_latency``). Writes (``next_write``, ``prev_write``) take effect in the
@@ -71,6 +71,7 @@ class StopLists(wiring.Component):
             "popped": Out(1), "popped_slot": Out(slot_bits),
             "links_read": Out(ReadRequest(slot_bits)), "next_data": In(slot_bits), "prev_data": In(slot_bits),
             "key_read": Out(ReadRequest(slot_bits)), "key_data": In(key_bits),
+            "reads_next": Out(1),
             "next_write": Out(WriteRequest(slot_bits, slot_bits)),
             "prev_write": Out(WriteRequest(slot_bits, slot_bits)),
         })
@@ -226,6 +227,7 @@ class StopLists(wiring.Component):
         # then --, a LUT of ``first`` and the previous link beside the enable's)
         reads_next = lut_of(m, [idle, self.start, self.ends.valid, walking, v["walks_on"]],
                             lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4]), cells)
+        m.d.comb += self.reads_next.eq(reads_next)
         addr_next = Cat(*(lut_of(m, [reads_next, idle, first[i], cur_prev[i]],
                                  lambda x: (x[2] if x[1] else x[3]) if x[0] else 0, cells) for i in range(k)))
         m.d.comb += [self.links_read.addr.eq(register_of_its_own(m, addr_next, cells, name="links_addr")),
