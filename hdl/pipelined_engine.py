@@ -364,10 +364,10 @@ class PipelinedEngine(wiring.Component):
         # (with stops, IDLE also takes a released stop [R-STOP-ORDER]: ``rel_ready`` with its command,
         # ``rel_cmd``, a REPLACE of the stop's own slot built by the REL_* states; and takes no wire
         # command while a release is due -- a print to sweep, a stop queued or one ready --,
-        # ``rel_due``. ``in_valid``: a command offered to IDLE, the wire's or the release's)
+        # ``rel_due``)
         if stops:
             rel_ready, rel_cmd, rel_due = Signal(), Signal(CommandLayout), Signal()
-            rel_market = Signal()     # (``rel_cmd``'s a MARKET order: a released STOP)
+            rel_limit = Signal()      # (``rel_cmd``'s a LIMIT order, a released STOP_LIMIT; else a STOP's MARKET)
             pr_valid, rq_valid = Signal(), Signal()       # (a print to sweep; the release queue holds any)
             # the command's lowest and highest print since the last sweep; the sweep's side and the
             # print its POP compares with (the buy list's highest, the sell list's lowest); the release
@@ -421,7 +421,6 @@ class PipelinedEngine(wiring.Component):
             rel_dec = rel_copy("decode")
         else:
             pay = pay_sym = pay_acct = pay_addr = wire
-        pay_dec = wire
         # (a released stop's events keep the time of the command whose trade released it)
         with m.If(take):
             m.d.sync += cmd.eq(pay)
@@ -446,24 +445,24 @@ class PipelinedEngine(wiring.Component):
         min_walk, walk_need = Signal(), Signal(32)
         row_cells = self.slice_cells or getattr(platform, "slice_cells", None)
         if row_cells is not None:       # (two LUT levels each: ``opcode_lows``)
-            low, high_zero = opcode_lows(m, pay_dec.opcode, list(op_codes.values()), row_cells)
-            ord_low, ord_high_zero = opcode_lows(m, pay_dec.ord_type, [p.OrdType.MARKET], row_cells)
+            low, high_zero = opcode_lows(m, wire.opcode, list(op_codes.values()), row_cells)
+            ord_low, ord_high_zero = opcode_lows(m, wire.ord_type, [p.OrdType.MARKET], row_cells)
             if stops:     # (a released stop is a REPLACE; a released STOP a MARKET order [R-STOP])
                 decoded = {name: lut_of(m, [low[code], high_zero, rel_dec],
                                         lambda x, r=int(name == "replace"): r if x[2] else x[0] and x[1], row_cells)
                            for name, code in op_codes.items()}
                 is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero, rel_dec,
-                                       rel_market], lambda x: x[5] if x[4] else all(x[:4]), row_cells)
+                                       ~rel_limit], lambda x: x[5] if x[4] else all(x[:4]), row_cells)
             else:
                 decoded = {name: lut_of(m, [low[code], high_zero], all, row_cells) for name, code in op_codes.items()}
                 is_market = lut_of(m, [low[OP.NEW], high_zero, ord_low[p.OrdType.MARKET], ord_high_zero], all,
                                    row_cells)
         else:
-            decoded = {name: pay_dec.opcode == code for name, code in op_codes.items()}
-            is_market = (pay_dec.opcode == OP.NEW) & (pay_dec.ord_type == p.OrdType.MARKET)
+            decoded = {name: wire.opcode == code for name, code in op_codes.items()}
+            is_market = (wire.opcode == OP.NEW) & (wire.ord_type == p.OrdType.MARKET)
             if stops:
                 decoded = {name: Mux(rel_dec, int(name == "replace"), d) for name, d in decoded.items()}
-                is_market = Mux(rel_dec, rel_market, is_market)
+                is_market = Mux(rel_dec, ~rel_limit, is_market)
         # (copies of the REPLACE opcode and of the quantity, registers of their own for the icebergs'
         # memory selects and t3 compares: ``op_replace`` and ``cmd.qty`` have hundreds of loads)
         replace_near = register_copy(m, decoded["replace"], row_cells, en=take, name="replace_near")
@@ -475,17 +474,17 @@ class PipelinedEngine(wiring.Component):
         stop_new, edge = Signal(), Signal()
         if stops:
             assert (int(p.OrdType.STOP), int(p.OrdType.STOP_LIMIT)) == (2, 3)
-            is_edge = decoded["new"] & ((pay_dec.ord_type == p.OrdType.MARKET) | (pay_dec.ord_type == p.OrdType.STOP))
+            is_edge = decoded["new"] & ((wire.ord_type == p.OrdType.MARKET) | (wire.ord_type == p.OrdType.STOP))
             with m.If(take):
-                m.d.sync += [stop_new.eq(decoded["new"] & (pay_dec.ord_type[1:] == 1)), edge.eq(is_edge)]
+                m.d.sync += [stop_new.eq(decoded["new"] & (wire.ord_type[1:] == 1)), edge.eq(is_edge)]
         with m.If(take):
             m.d.sync += [op[name].eq(decoded[name]) for name in op_codes]
             # (with stops, a released stop's 0s as an input of the decodes: ``rel_dec``)
             rel_zero = [rel_dec] if stops else []
-            m.d.sync += [op_invalid.eq(~Cat(*(pay_dec.opcode == code for code in op_codes.values()), *rel_zero).any()),
+            m.d.sync += [op_invalid.eq(~Cat(*(wire.opcode == code for code in op_codes.values()), *rel_zero).any()),
                          market.eq(is_market),
-                         qty_zero.eq(none_of_luts(m, [*Value.cast(pay_dec.qty), *rel_zero], row_cells)),
-                         min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(pay_dec.min_qty)), row_cells))]
+                         qty_zero.eq(none_of_luts(m, [*Value.cast(wire.qty), *rel_zero], row_cells)),
+                         min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(wire.min_qty)), row_cells))]
         m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
         target = pay_addr.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
@@ -593,7 +592,7 @@ class PipelinedEngine(wiring.Component):
         # (a copy of its own for the aggressor's end -- the unlinker's start and the slot's release:
         # ``op_replace`` has a hundred loads)
         is_replace_at_end = register_of_its_own(
-            m, decoded["replace"] if stops else pay_dec.opcode == op_codes["replace"], row_cells, en=take,
+            m, decoded["replace"] if stops else wire.opcode == op_codes["replace"], row_cells, en=take,
             name="op_replace_at_end")
         if self.checks:
             m.d.sync += Assert(is_replace_at_end == is_replace, "op_replace's copy")
@@ -654,6 +653,10 @@ class PipelinedEngine(wiring.Component):
         # of its cancel (REL_CANCEL: BAND, or IOC for what it leaves untraded and does not rest)
         rel_band = Signal()
         rel_reason = Mux(rel_band, R.BAND, R.IOC)
+
+        def band_of(price):
+            """A price outside ``sym``'s band [R-BAND]: a released STOP_LIMIT's limit, a replaced stop's."""
+            return (price < sym.lo) | (price > sym.hi)
         # (a walk's waiting stop is unlinked by the stop states: the walker holds its reads ahead)
         stop_holds = Signal()
         if deep:
@@ -1193,7 +1196,6 @@ class PipelinedEngine(wiring.Component):
                                                              key_latency=mems["reserve"].latency + 1)
             # (and a HALT's stop walk's or a release's read of a stop's next link, ``hs_reads``)
             hs_link_read, hs_link_addr = Signal(), Signal(k)
-            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)] * 2
             hs_reads_next = fsm.next_state("HSTOP_READ") | fsm.next_state("REL_READ")
             # (their select a register of its own, a cycle ahead of the reads)
             stop_links_read = stop_lists.links_read.en | hs_link_read
@@ -1206,9 +1208,8 @@ class PipelinedEngine(wiring.Component):
                                   _Select(stop_links_sel["next"])))
             reads["prev"].append((stop_lists.links_read.en, stop_lists.links_read.addr,
                                   _Select(stop_links_sel["prev"])))
-        else:
-            level_links = [(unlinker.level_links_read.en, unlinker.level_links_read.addr)] * 2
-        for name, request in (("next", level_links[0]), ("prev", level_links[1]),
+        level_links = (unlinker.level_links_read.en, unlinker.level_links_read.addr)
+        for name, request in (("next", level_links), ("prev", level_links),
                               ("anext", (unlinker.account_links_read.en, unlinker.account_links_read.addr)),
                               ("aprev", (unlinker.account_links_read.en, unlinker.account_links_read.addr))):
             reads[name].append(request)
@@ -1283,12 +1284,11 @@ class PipelinedEngine(wiring.Component):
             sweep_pops = fsm.ongoing("SWEEP_POP")
             # (the operation's code and the list's ends registered with it: the stop row does not
             # change between the asking state and the start -- asserted below)
-            sl_ask = Signal(data.StructLayout({"start": 1, "pop": 1, "op": StopOp, "slot": k, "side": 1,
+            sl_ask = Signal(data.StructLayout({"start": 1, "op": StopOp, "slot": k, "side": 1,
                                                "ends": StopEnds(k)}))
             ask_side = Mux(sweep_pops, sw_side, side_now)
             m.d.sync += [sl_ask.start.eq(stop_files | (stop_unlink_go & ~rel) | srep_unlink_go | srep_inserts
                                          | sweep_pops),
-                         sl_ask.pop.eq(sweep_pops),
                          sl_ask.op.eq(Mux(sweep_pops, StopOp.POP,
                                           Mux(stop_files | srep_inserts, StopOp.INSERT, StopOp.UNLINK))),
                          sl_ask.slot.eq(Mux(stop_files, slot, tgt.slot)),
@@ -1306,7 +1306,7 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += [
                 stop_lists.start.eq(sl_ask.start),
                 stop_lists.op.eq(sl_ask.op),
-                stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(Mux(sl_ask.pop, sw_key, cmd.stop)),
+                stop_lists.slot.eq(sl_ask.slot), stop_lists.key.eq(Mux(sl_ask.op == StopOp.POP, sw_key, cmd.stop)),
                 stop_lists.down.eq(sl_ask.side == SELL),
                 stop_lists.ends.eq(sl_ask.ends),
                 stop_lists.next_data.eq(links_in.next), stop_lists.prev_data.eq(links_in.prev),
@@ -1332,14 +1332,13 @@ class PipelinedEngine(wiring.Component):
                          rq_link_at.eq(rq_tail), rq_link_to.eq(sw_slot)]
             writes["next"].append((rq_link, rq_link_at, rq_link_to))
             if self.checks:       # (the link memories' users OR'd: never two at once)
-                stop_link_reads = stop_lists.links_read.en | hs_link_read
                 stop_link_writes = stop_lists.next_write.en | stop_lists.prev_write.en | rq_link
                 unit_writes = (unlinker.next_write.en | unlinker.prev_write.en | rester.next_write.en
                                | rester.prev_write.en)
-                m.d.sync += [Assert(~(stop_link_reads & unlinker.level_links_read.en),
+                m.d.sync += [Assert(~(stop_links_read & unlinker.level_links_read.en),
                                     "the stop lists' and the unlinker's reads"),
                              Assert(~(stop_link_writes & unit_writes), "the stop lists' and the units' writes")]
-            rel_last, rel_limit = Signal(), Signal()
+            rel_last = Signal()
             for name in ("next", "prev"):
                 w = getattr(stop_lists, f"{name}_write")
                 writes[name].append((w.en, w.addr, w.data))
@@ -1391,7 +1390,6 @@ class PipelinedEngine(wiring.Component):
                      order_new.price.eq(Mux(edge_at, 0, cmd.price) if stops else a_price),
                      order_new.idx.eq(own_idx[:lb]),
                      order_new.tif.eq(cmd.tif[:2]), order_new.flags.eq(cmd.flags[:2])]
-        replaced, keep_write = Signal(), Signal()   # (a REPLACE's writes: below)
         writes["state"].append((accept, slots.slot, state_new, _Select(in_decide)))
         if stops:
             # (a released stop's row, triggered: live, no longer waiting -- written the cycle after
@@ -1407,6 +1405,7 @@ class PipelinedEngine(wiring.Component):
         writes["owner"].append((accept, slots.slot, owner_new, _Select(in_decide)))
         writes["order"].append((accept, slots.slot, order_new, _Select(in_decide & ~is_replace)))
         # a REPLACE's: the order's new client id and level, its leaves when it keeps its priority
+        replaced, keep_write = Signal(), Signal()
         order_rep = Signal(OrderRow)
         m.d.comb += [order_rep.client_id.eq(cmd.client_id), order_rep.price.eq(cmd.price),
                      order_rep.idx.eq(Mux(keeps, tgt.idx, own_idx[:lb])),
@@ -1446,7 +1445,7 @@ class PipelinedEngine(wiring.Component):
         cmd_iceberg = Signal()        # (the command's display is not 0: registered with it)
         with m.If(take):
             # (a released stop shows all it rests with)
-            shows_part = ~none_of_luts(m, list(Value.cast(pay_dec.display)), row_cells)
+            shows_part = ~none_of_luts(m, list(Value.cast(wire.display)), row_cells)
             m.d.sync += cmd_iceberg.eq(shows_part & ~rel_dec if stops else shows_part)
         with m.If(fsm.ongoing("T3")):
             # (a released stop rests as a NEW would, by its command: its reserve row's display is
@@ -1682,12 +1681,12 @@ class PipelinedEngine(wiring.Component):
         # administrative command: registers from t1, as the opcode's one-hot
         replace_qty, cancel_like, admin = Signal(name="op_replace_qty"), Signal(name="op_cancel_like"), Signal()
         # (as the check decodes them, slice cells in synthesis: ``cancel_like_and_replace_qty``)
-        payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, pay_dec, row_cells)
+        payload_cancel_like, payload_replace_qty = cancel_like_and_replace_qty(m, wire, row_cells)
         if stops:     # (a released stop's: a REPLACE to a quantity -- its constants after the decodes)
             payload_cancel_like, payload_replace_qty = payload_cancel_like & ~rel_dec, payload_replace_qty | rel_dec
         with m.If(take):
             m.d.sync += [replace_qty.eq(payload_replace_qty), cancel_like.eq(payload_cancel_like),
-                         admin.eq(Cat(*(pay_dec.opcode == OP[name] for name in
+                         admin.eq(Cat(*(wire.opcode == OP[name] for name in
                                         ("ACCOUNT", "SYMBOL", "HALT", "RESUME", "SNAPSHOT", "MASS_CANCEL",
                                          *(("POSITION",) if keeps_pos else ())))).any()
                                   & (~rel_dec if stops else 1))]
@@ -2165,8 +2164,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += srep.eq(0)
             with m.If(fsm.ongoing("T3")):
                 m.d.sync += [srep.eq(srep_now),
-                             rel_band.eq(rel & (cmd.ord_type == p.OrdType.LIMIT)
-                                         & ((cmd.price < sym.lo) | (cmd.price > sym.hi)))]
+                             rel_band.eq(rel & (cmd.ord_type == p.OrdType.LIMIT) & band_of(cmd.price))]
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
@@ -3491,7 +3489,6 @@ class PipelinedEngine(wiring.Component):
             # (a STOP's at its side's band edge, MARKET_NOTIONAL's), its position (POS_*), the stop
             # price against the last trade --, then REJECTED, or REPLACED and the stop at the back of
             # its new price's stops (off its list, its rows written, into it again). To 0: canceled.
-            band_of = lambda price: (price < sym.lo) | (price > sym.hi)      # noqa: E731
             srep_holds = stop_trigger_holds(srow, cmd.stop, tgt.side == BUY)
             srep_checks = [(~srep_enabled, R.ACCOUNT_DISABLED), (sym.halted, R.SYMBOL_HALTED),
                            (srep_qty_over, R.QTY_LIMIT),
@@ -3583,7 +3580,7 @@ class PipelinedEngine(wiring.Component):
                              rel_cmd.side.eq(own_rd.side), rel_cmd.qty.eq(lv_rd.qty),
                              rel_cmd.opcode.eq(OP.REPLACE), rel_cmd.symbol.eq(cmd.symbol),
                              rel_cmd.ord_type.eq(Mux(st_rd.stop_limit, p.OrdType.LIMIT, p.OrdType.MARKET)),
-                             rel_limit.eq(st_rd.stop_limit), rel_market.eq(~st_rd.stop_limit)]
+                             rel_limit.eq(st_rd.stop_limit)]
                 fsm.goto("REL_ORDER")
             with fsm.state("REL_ORDER"):      # (a STOP a MARKET IOC, a STOP_LIMIT a LIMIT of its own time in force)
                 m.d.sync += [rel_cmd.client_id.eq(ord_rd.client_id), rel_cmd.price.eq(ord_rd.price),
@@ -4182,7 +4179,7 @@ class PipelinedEngine(wiring.Component):
         # a 32-bit compare, which the mapper had chained four LUTs deep before this one)
         qty_one, left_one = Signal(), Signal()
         with m.If(take):
-            qty_bits = list(Value.cast(pay_dec.qty))
+            qty_bits = list(Value.cast(wire.qty))
             m.d.sync += qty_one.eq(none_of_luts(m, qty_bits[1:], row_cells, guard=qty_bits[0]))
         m.d.comb += left_one.eq(levels_left == 1)
         if self.checks:
