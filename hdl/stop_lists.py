@@ -95,8 +95,7 @@ class StopLists(wiring.Component):
         m.d.sync += [self.links_read.en.eq(0), self.key_read.en.eq(0),
                      self.next_write.eq(0), self.prev_write.eq(0), self.done.eq(0)]
         m.d.comb += [self.ends_out.eq(ends), self.popped_slot.eq(cur)]
-        # (the reads are of ``cur``, 0 while not asked for: registers of their own, loaded with what
-        # ``cur`` and the enables will be -- the parent ORs them into memories' addresses)
+        # (the reads' addresses: registers, made at the end -- ``addr_next``)
 
         def write_next(at, value):
             m.d.sync += [self.next_write.en.eq(1), self.next_write.addr.eq(at), self.next_write.data.eq(value)]
@@ -221,10 +220,11 @@ class StopLists(wiring.Component):
                            for i in range(k)))
         with m.If(loads):
             m.d.sync += [cur.eq(cur_loaded), at_head.eq(head_next), at_tail.eq(tail_next)]
-        # (the reads' next enable: a start on a list that holds any, or a step of an insert's walk)
-        # (each a register of its own: two memories' addresses, not one net to both)
-        # (``cur`` as loaded when a read is next: IDLE's first stop or a step's -- ``loads`` holds
-        # then --, a LUT of ``first`` and the previous link beside the enable's)
+        # the reads are of ``cur``, 0 while not asked for: registers loaded with what ``cur`` and the
+        # enables will be (the parent ORs them into memories' addresses), each of its own -- two
+        # memories' addresses, not one net to both. (The next enable: a start on a list that holds
+        # any, or a step of an insert's walk; ``cur`` as then loaded: IDLE's first stop or the
+        # step's, a LUT of ``first`` and the previous link beside the enable's)
         reads_next = lut_of(m, [idle, self.start, self.ends.valid, walking, v["walks_on"]],
                             lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4]), cells)
         m.d.comb += self.reads_next.eq(reads_next)
