@@ -47,7 +47,8 @@ Contract
   or GTC, a STOP_LIMIT not FOK, neither with POST_ONLY, a display or a min_qty; ``PRICE_OUT_OF_BAND``
   for a stop price outside the band too (``stop_out_of_band``, given made as ``out_of_band`` is
   when ``compared``). Their last rule, ``STOP_TRIGGERED``, needs the symbol's last trade: the
-  engine's.
+  engine's. ``unchecked`` at ``take``: the command is of no family, so no ``command_*`` answer
+  fails it (the engine's released stop, checked when it was entered [R-STOP-ORDER]).
 * ``new`` stops at ``PRICE_OUT_OF_BAND``: the notional limit comes next, from the
   ``NotionalCheck`` the engine runs beside it (a MARKET order's operands are known a cycle later).
 
@@ -222,6 +223,8 @@ class CommandCheck(wiring.Component):
             "command_failed": Out(1),
             "command_reason": Out(REASON_BITS),
             "command_failed_soon": Out(1),
+            # (with stops: a command taken unchecked, a released stop's [R-STOP-ORDER])
+            **({"unchecked": In(1)} if stops else {}),
         }
         for family in FAMILIES:
             members[f"{family}_failed"] = Out(1)
@@ -442,12 +445,28 @@ class CommandCheck(wiring.Component):
                      "mass": cmd.opcode == op.MASS_CANCEL, "snapshot": cmd.opcode == op.SNAPSHOT,
                      # (POSITION is a command only of an engine that keeps positions)
                      **({"position": cmd.opcode == op.POSITION} if self.positions else {})}
+        # (with stops, ``unchecked``: a released stop's take, of no family -- an input of the
+        # opcode's compares' last LUT, or, for the target's and the replace's, a synchronous reset)
+        folded = set()
         if cells is not None:
             family_of["target"], family_of["replace"] = cancel_like_and_replace_qty(m, cmd, cells)
+            if self.stops:
+                codes = {"new": (op.NEW,), "symbol": (op.SYMBOL,), "account": (op.ACCOUNT,),
+                         "halt": (op.HALT, op.RESUME), "mass": (op.MASS_CANCEL,), "snapshot": (op.SNAPSHOT,),
+                         **({"position": (op.POSITION,)} if self.positions else {})}
+                low, high_zero = opcode_lows(m, cmd.opcode, [c for cs in codes.values() for c in cs], cells)
+                def of_codes(x):      # (the codes' compares, the high bits zero, not unchecked)
+                    return any(x[:-2]) and x[-2] and not x[-1]
+                for f, cs in codes.items():
+                    family_of[f] = lut_of(m, [*(low[c] for c in cs), high_zero, self.unchecked], of_codes, cells)
+                    folded.add(f)
         assert set(family_of) == set(families)
         is_family = {f: Signal(name=f"is_{f}") for f in family_of}
         with m.If(take):
             m.d.sync += [is_family[f].eq(condition) for f, condition in family_of.items()]
+            if self.stops:
+                with m.If(self.unchecked):
+                    m.d.sync += [is_family[f].eq(0) for f in family_of if f not in folded]
         # (the verdicts at take are registers from t+1, ``is_*`` too: their choice is a register in t+3)
         own_failed = Signal()
         m.d.sync += own_failed.eq(or_tree([is_family[f] & _any([fired[n] for n in at_take_names[f]])

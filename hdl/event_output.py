@@ -18,6 +18,9 @@ Contract
   their enables are registered as they are, ``w_rdy`` not on their path; with ``checks``, an
   ``Assert`` says so); each is staged in its own registers and the staged events are ORed on
   their way to the queue, so that no writer's logic meets another's before a register.
+  ``waiting``: the writers (indexes) whose ``w_en`` may be set while ``w_rdy`` is low -- the
+  event is written only with ``w_rdy``, ANDed here in one LUT with the writers' OR, not before
+  the writer's own OR of its sources.
 * ``numbered=True``: the output numbers the events itself, 1, 2, ... in the order written (``seq`` as
   written is ignored): the count is kept from the stage's register, so the writer's decision to
   write reaches no adder.
@@ -41,7 +44,11 @@ from fpgax.hdl.layouts import EventLayout
 
 
 class EventOutput(wiring.Component):
-    def __init__(self, depth: int = 16, numbered: bool = False, writers: int = 1, checks: bool = False):
+    def __init__(self, depth: int = 16, numbered: bool = False, writers: int = 1, checks: bool = False,
+                 waiting: tuple = ()):
+        if any(not 0 <= i < writers for i in waiting) or (waiting and writers == 1):
+            raise ValueError(f"EventOutput: waiting writers {waiting} of {writers}")
+        self.waiting = tuple(waiting)
         self.depth = depth
         self.numbered = numbered
         self.writers = writers
@@ -74,9 +81,16 @@ class EventOutput(wiring.Component):
             # (and whether any is staged, a register of its own: the queue's write is not behind
             # the OR of the selects below; the writers write only while ``w_rdy``)
             staged_any = Signal()
-            m.d.sync += staged_any.eq(self.w_en.any())
+            ready = [self.w_en[i] for i in range(self.writers) if i not in self.waiting]
+            if self.waiting:      # (the waiting writers' enables and ``w_rdy``, then the others: one LUT)
+                waits = [self.w_en[i] for i in self.waiting]
+                n = len(waits)
+                m.d.sync += staged_any.eq(lut_of(m, [self.w_rdy, *waits, *ready],
+                                                 lambda x: (x[0] and any(x[1:1 + n])) or any(x[1 + n:]), cells))
+            else:
+                m.d.sync += staged_any.eq(self.w_en.any())
             if self.checks:
-                m.d.sync += [Assert(~self.w_en.any() | self.w_rdy, "EventOutput: a write while w_rdy is low"),
+                m.d.sync += [Assert(~Cat(*ready).any() | self.w_rdy, "EventOutput: a write while w_rdy is low"),
                              Assert((self.w_en & (self.w_en - 1)) == 0, "EventOutput: two writers in a cycle")]
             m.d.sync += [copy.eq(self.w_data[i]) for i, copy in enumerate(copies)]
             # (the data's selects: the writers' enables registered whatever ``w_rdy`` -- they choose

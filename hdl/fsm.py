@@ -304,8 +304,11 @@ class StateMux:
         ... ev.value ...
     """
 
-    def __init__(self, fsm: OneHotFSM, shape, name: str, cells=None):
+    def __init__(self, fsm: OneHotFSM, shape, name: str, cells=None, own_copy_bits=()):
         self._fsm = fsm
+        # (bits gated by a second copy of each driving state's register: a bit on a short path,
+        # such as a write enable, whose states' copies' nets reach every other bit)
+        self._own_copy_bits = frozenset(own_copy_bits)
         self._shape = shape
         self._name = name
         self._cells = cells
@@ -339,19 +342,24 @@ class StateMux:
             raise ValueError(f"{self._name}: drive() outside a state's body")
         if state in self._copies or state in self._driven:
             raise ValueError(f"{self._name}: state {state} drives its copy twice")
-        self._driven[state] = (build, self._fsm.copy(state, self._cells, self._name))
+        own = self._fsm.copy(state, self._cells, f"{self._name}_own") if self._own_copy_bits else None
+        self._driven[state] = (build, self._fsm.copy(state, self._cells, self._name), own)
 
     def finish(self):
         """Drive ``value``: the OR of the states' copies."""
         m = self._fsm._m
         plain = [Value.cast(copy) for copy in self._copies.values()]
         driven = []
-        for state, (build, in_state) in self._driven.items():
+        for state, (build, in_state, own) in self._driven.items():
             copy = Signal(self._shape, name=f"{self._name}_{state}")
             m.d.comb += build(copy)
-            driven.append((Value.cast(copy), in_state))
+            driven.append((Value.cast(copy), in_state, own))
+
+        def gate(b, in_state, own):
+            return own if b in self._own_copy_bits else in_state
         if self._cells is None or not driven:
-            gated = [row & in_state.replicate(len(row)) for row, in_state in driven]
+            gated = [Cat(*(row[b] & gate(b, in_state, own) for b in range(len(row)))) if own is not None
+                     else row & in_state.replicate(len(row)) for row, in_state, own in driven]
             m.d.comb += Value.cast(self.value).eq(or_tree(plain + gated))
             return
         # (with slice cells, each bit's AND-OR of the driven states as LUT6s of three states each,
@@ -359,7 +367,8 @@ class StateMux:
         # shared by many bits into nets of a hundred loads)
         bits = []
         for b in range(len(Value.cast(self.value))):
-            parts = and_terms_of_luts(m, [[(in_state, 1), (row[b], 1)] for row, in_state in driven], self._cells)
+            parts = and_terms_of_luts(m, [[(gate(b, in_state, own), 1), (row[b], 1)] for row, in_state, own in driven],
+                                      self._cells)
             parts += [row[b] for row in plain]
             bits.append(any_of_luts(m, [(None, parts)], self._cells))
         m.d.comb += Value.cast(self.value).eq(Cat(*bits))

@@ -235,7 +235,11 @@ class Matcher(wiring.Component):
             self.gone.valid.eq(gone),
             self.gone.payload.slot.eq(act.slot), self.gone.payload.gen.eq(r_gen),
             self.gone.payload.account.eq(r_account),
-            self.leaves_write.en.eq(act.valid & fill & ~act.r_gone),
+            # (``act.valid & fill & ~act.r_gone`` likewise one LUT of the registers and the
+            # decided-if-gone, a slice cell: the action's register has some seventy loads)
+            self.leaves_write.en.eq(lut_of(m, [loop.hold, self.w_rdy, gone_room, *act.kind.as_value(), act.r_gone],
+                                           lambda x: x[0] and x[1] and x[2] and x[3] + 2 * x[4] == Action.FILL.value
+                                           and not x[5], getattr(platform, "slice_cells", None))),
             self.leaves_write.addr.eq(act.slot), self.leaves_write.data.eq(Cat(act.r_leaves, r_ice)),
             self.used_clear.en.eq(gone & act.last),
             self.used_clear.book.eq(book), self.used_clear.idx.eq(act.tag),

@@ -157,10 +157,15 @@ class Rester(wiring.Component):
         with m.If(finish):
             m.d.sync += [waiting.eq(0), self.done.eq(1), self.new_level.eq(at_level(~joined))]
         with m.If(finish_copy()):
-            m.d.sync += [self.level_write.en.eq(Mux(to_level, Mux(joined, TAIL, HEAD | TAIL), 0) if optional
-                                                else Mux(joined, TAIL, HEAD | TAIL)),
+            m.d.sync += [*([] if optional else [self.level_write.en.eq(Mux(joined, TAIL, HEAD | TAIL))]),
                          self.level_write.addr.eq(idx | (book << self.lb)),
                          self.level_write.data.head.eq(slot), self.level_write.data.tail.eq(slot)]
+        if optional:      # (each lane's enable one LUT of the finish's registers, ``to_level`` and the answer)
+            lanes = [lut_of(m, [arriving[self.rows_latency + 1], waiting, self.index_busy, to_level, joined],
+                            lambda x, lane=lane: (x[0] or x[1]) and not x[2] and x[3]
+                            and bool((TAIL if x[4] else HEAD | TAIL) >> lane & 1), cells)
+                     for lane in range(len(self.level_write.en))]
+            m.d.sync += self.level_write.en.eq(Cat(*lanes))
         with m.If(finish_copy()):
             m.d.sync += [self.next_write.en.eq(at_level(joined)), self.next_write.addr.eq(old_tail),
                          self.next_write.data.eq(slot),

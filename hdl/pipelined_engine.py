@@ -90,7 +90,8 @@ E, R, OP = p.EventType, p.Reason, p.Opcode
 #: Where a per-slot memory's read address comes from (``_steered``) unless ``steer_link`` takes the
 #: match's next link (or the next slot, for its generation): the OR of the other users' requests, a
 #: command's target at the handshake (t0), or the match's level head.
-STEER_OTHERS, STEER_T0, STEER_HEAD = range(3)
+#: With stops, a fourth: a HALT's stop walk's or a release's stop (``hs_cur``, ``STEER_STOP``).
+STEER_OTHERS, STEER_T0, STEER_HEAD, STEER_STOP = range(4)
 #: An event type's width, as the event carries it.
 EVENT_TYPE_BITS = p.EVENT["type"].bits
 
@@ -230,10 +231,10 @@ class PipelinedEngine(wiring.Component):
             # (an iceberg's display and hidden reserve [R-ICEBERG]; 0 for other orders)
             "reserve": PipelinedRam(shape=ReserveRow, depth=N, latency=ROWS_LATENCY),
             # (copies of its forwarding hit: one per steered memory, ``STEERED``, and the chain's)
-            # (with stops a fourth reader: the stop lists' and the stop walks' reads, a user of their own)
+            # (with stops, the stop lists' and the stop walks' reads share the unlinker's user)
             "next": PipelinedRam(shape=k, depth=N, narrow=True, hit_copies=len(STEERED) + 1,
-                                 read_users=NEXT_READERS + self.stops),
-            "prev": PipelinedRam(shape=k, depth=N, narrow=True, read_users=1 + self.stops),
+                                 read_users=NEXT_READERS),
+            "prev": PipelinedRam(shape=k, depth=N, narrow=True),
             "anext": PipelinedRam(shape=k, depth=N, narrow=True),
             "aprev": PipelinedRam(shape=k, depth=N, narrow=True),
             # (copies of its forwarding hit, for t2's best, a MARKET order's notional price and the
@@ -274,7 +275,9 @@ class PipelinedEngine(wiring.Component):
         m.submodules.walker = walker = Walker(k, ab, bb, lb, state_row=StateRow, owner_row=OwnerRow,
                                               order_row=OrderRow, symbol_row=SymRow, rows_latency=ROWS_LATENCY,
                                               word_bits=index.word_bits, single_level=cfg.deep)
-        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=5, checks=self.checks)
+        # (the states' writer, 1, waits for the room in the event output: ``emit``)
+        m.submodules.events = events = EventOutput(self.fifo_depth, numbered=True, writers=5, checks=self.checks,
+                                                   waiting=(1,))
         if keeps_pos:
             # every account's position in every symbol, kept from the commands taken and the events
             # written (their staged copies, in order); it holds the writers back when it has no room
@@ -406,7 +409,8 @@ class PipelinedEngine(wiring.Component):
         # see the wire's alone: a released stop is not checked, nor counted as a command)
         wire = self.i.payload
         if stops:
-            rel_ready_next = fsm.ongoing("REL_KEY") | (rel_ready & ~take)
+            # (cleared in T1, which follows every handshake: not a LUT after the handshake's)
+            rel_ready_next = fsm.ongoing("REL_KEY") | (rel_ready & ~fsm.ongoing("T1"))
 
             def rel_copy(tag):
                 chosen = register_copy(m, rel_ready_next, self.slice_cells or getattr(platform, "slice_cells", None),
@@ -414,13 +418,15 @@ class PipelinedEngine(wiring.Component):
                 if self.checks:
                     m.d.sync += Assert(chosen == rel_ready, f"rel_ready_{tag}: a copy of rel_ready")
                 return chosen
-            pay, pay_sym, pay_acct, pay_addr = (CommandLayout(Mux(rel_copy(tag), rel_cmd, wire))
-                                                for tag in ("cmd", "symbol", "account", "target"))
+            # (a released stop's target, its own slot, is read at ``hs_cur``: STEER_STOP, the t0
+            # target the wire's alone)
+            pay, pay_sym, pay_acct = (CommandLayout(Mux(rel_copy(tag), rel_cmd, wire))
+                                      for tag in ("cmd", "symbol", "account"))
             # (the decodes are the wire's, a released stop's constants chosen in their last LUT or as
             # their registers' synchronous reset: ``rel_dec``)
             rel_dec = rel_copy("decode")
         else:
-            pay = pay_sym = pay_acct = pay_addr = wire
+            pay = pay_sym = pay_acct = wire
         # (a released stop's events keep the time of the command whose trade released it)
         with m.If(take):
             m.d.sync += cmd.eq(pay)
@@ -430,7 +436,9 @@ class PipelinedEngine(wiring.Component):
         rel = Signal()
         if stops:
             with m.If(take):
-                m.d.sync += [rel.eq(rel_ready), rel_ready.eq(0)]
+                m.d.sync += rel.eq(rel_ready)
+            with m.If(fsm.ongoing("T1")):
+                m.d.sync += rel_ready.eq(0)
         if keeps_pos:     # (the keeper counts the wire's commands: a released stop is its trigger's)
             m.d.comb += [keeper.command_taken.eq(take & ~rel_ready if stops else take), keeper.command.eq(wire)]
         # the opcode one-hot, whether a NEW is a MARKET order and the quantity is 0: registers from
@@ -486,12 +494,16 @@ class PipelinedEngine(wiring.Component):
                          qty_zero.eq(none_of_luts(m, [*Value.cast(wire.qty), *rel_zero], row_cells)),
                          min_walk.eq(decoded["new"] & ~none_of_luts(m, list(Value.cast(wire.min_qty)), row_cells))]
         m.d.sync += walk_need.eq(Mux(min_walk, cmd.min_qty, cmd.qty))
-        target = pay_addr.order_id[:k]
+        target = wire.order_id[:k]
         # (the state, owner, order and leaves rows of ``target``: steered, see "the memories' ports")
-        reads["symbol"].append((take, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
-        reads["account"].append((take, pay_acct.account[:ab], _Select(fsm.ongoing("IDLE"))))
+        # (with stops, their enable the handshake's LUT of a copy of IDLE's register: IDLE's has
+        # hundreds of loads)
+        take_reads = (lut_of(m, [*take_inputs[:2], fsm.copy("IDLE", row_cells, "reads"), *take_inputs[3:]], take_of,
+                             row_cells) if stops else take)
+        reads["symbol"].append((take_reads, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+        reads["account"].append((take_reads, pay_acct.account[:ab], _Select(fsm.ongoing("IDLE"))))
         if stops:
-            reads["stops"].append((take, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
+            reads["stops"].append((take_reads, pay_sym.symbol[:sb], _Select(fsm.ongoing("IDLE"))))
         sym_rd, acct_rd = mems["symbol"].read.data, mems["account"].read.data
         # (a copy of ``market``, whose register has some eighty loads, for the feed's and the FOK
         # walk's compares: asserted equal)
@@ -545,6 +557,7 @@ class PipelinedEngine(wiring.Component):
                      cmd_beyond_account.eq(cmd.account[ab:].any())]
         m.d.comb += [
             check.take.eq(take), check.payload.eq(wire),
+            *([check.unchecked.eq(rel_dec)] if stops else []),
             check.account.eq(acct_rd),
             # (the band chosen from copies of the memory's forwarding hit, which reaches all two
             # hundred bits of the row)
@@ -760,12 +773,15 @@ class PipelinedEngine(wiring.Component):
             m.d.comb += [late_ev.en.eq(ice_ev.en | pos_ev.en),
                          late_ev.ev.eq(Mux(fsm.copy("POSITION_WRITE", row_cells, "fields"), pos_ev.ev, ice_ev.ev))]
         # (each state's event gated by a copy of its register: ``StateMux.drive``)
-        ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells)
+        # (with stops, the enable's states a copy of their registers of its own: ``emit``'s)
+        ev_mux = StateMux(fsm, EventWrite, "ev", cells=row_cells, own_copy_bits=(0,) if stops else ())
         event_writes = [decide_ev, ev_mux.value, None, t3_ev, late_ev]
+        # (the states' events wait for the room in the event output, after their OR: ``emit``)
         writers = Cat(*(matcher.w_en if w is None else w.en for w in event_writes))
         m.d.comb += [events.w_en.eq(writers), matcher.w_rdy.eq(events.w_rdy)]
         if self.checks:           # (the event output ORs its writers: at most one a cycle)
-            m.d.sync += Assert((writers & (writers - 1)) == 0, "one event writer a cycle")
+            written = writers & Cat(1, events.w_rdy, 1, 1, 1)
+            m.d.sync += Assert((written & (written - 1)) == 0, "one event writer a cycle")
             m.d.sync += Assert(~(rester.start & rester.busy), "the rester started while busy")
             m.d.sync += Assert(~(feed.go & feed.idle & ~feed.start), "the feed's go in an idle cycle without start")
             # (the peek's words are in the book side's search order; it sees no index write after
@@ -817,10 +833,11 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += [row.ask_valid.eq(valid), row.ask.eq(level), row.ask_price.eq(price)]
 
         def emit(type_, reason=0, when=1, **fields):
-            """The state's event, written ``when`` (which must include ``events.w_rdy``): called in
-            the state's body, not under its branches, so that the event's fields come from the
-            state's registers alone and only its write enable waits for the event output's room
-            (gated by a copy of the state's register, ``StateMux.drive``)."""
+            """The state's event, written ``when`` the event output has room (``events.w_rdy``,
+            ANDed after the states' OR: ``when`` is what else it waits for): called in the state's
+            body, not under its branches, so that the event's fields come from the state's
+            registers alone and only its write enable waits for the room (gated by a copy of the
+            state's register, ``StateMux.drive``)."""
             def build(here):
                 return [here.en.eq(when), here.ev.type.eq(type_), here.ev.reason.eq(reason),
                         *(getattr(here.ev, name).eq(value) for name, value in fields.items())]
@@ -1069,7 +1086,8 @@ class PipelinedEngine(wiring.Component):
                      # (by whether the match runs, a register: the aggressor's is pushed after it)
                      gone.w.payload.order.eq(Mux(matcher.busy, matcher.gone.payload, Cat(slot, gen, cmd.account[:ab]))),
                      gone.w.payload.lists.eq(matcher.busy)]
-        writes["state"].append((matcher.gone.valid & gone.w.ready, matcher.gone.payload.slot,
+        gone_state_en = matcher.gone.valid & gone.w.ready      # (its terms in the port's last LUT with stops)
+        writes["state"].append((gone_state_en, matcher.gone.payload.slot,
                                 Cat(matcher.gone.payload.gen, Const(0, 1)), _Select(matcher.busy)))
 
         # -- the level rows: the feed's, the rester's and the unlinker's reads; their writes and
@@ -1187,8 +1205,8 @@ class PipelinedEngine(wiring.Component):
             unlinker.anext_data.eq(mems["anext"].read.data), unlinker.aprev_data.eq(mems["aprev"].read.data),
         ]
         # (with stops, the stop lists' reads of the level links, and the stop walks' of ``next``,
-        # are a reader of their own of each memory: the unlinker's address stays its register, the
-        # link chase's)
+        # share the unlinker's reader of each memory: the walker's and the link chase's addresses
+        # stay their own)
         if stops:
             # (the stop prices a cycle behind the reserve memory: a register, ``key_in``)
             # (the links a cycle behind the memories too: registers, ``links_in``)
@@ -1196,20 +1214,33 @@ class PipelinedEngine(wiring.Component):
                                                              key_latency=mems["reserve"].latency + 1)
             # (and a HALT's stop walk's or a release's read of a stop's next link, ``hs_reads``)
             hs_link_read, hs_link_addr = Signal(), Signal(k)
-            hs_reads_next = fsm.next_state("HSTOP_READ") | fsm.next_state("REL_READ")
-            # (their select a register of its own, a cycle ahead of the reads)
+            # (the reads' next cycle: STOP_ASK's, whose one move is to the read -- a register, not
+            # the next-state logic of the reads' states --; with the stop lists', one LUT of theirs)
+            hs_reads_next = fsm.ongoing("STOP_ASK")
+            m.d.comb += stop_lists.others_next.eq(hs_reads_next)
             stop_links_read = stop_lists.links_read.en | hs_link_read
-            stop_links_sel = {name: register_copy(m, stop_lists.reads_next | hs_reads_next, row_cells,
-                                                  name=f"stop_links_{name}") for name in ("next", "prev")}
+            # (with the unlinker's -- never at once: asserted below --, one user of each memory, its
+            # address the stop lists' register, which holds what ``links_idle`` was a cycle before
+            # while they read nothing: the slot the unlinker takes as it starts, or a stop's, STOP_ASK's
+            # -- registers before the memories, as without stops; the select of ``next``'s user a
+            # register of its own, set a cycle ahead)
+            unlinker_links = unlinker.level_links_read
+            links_sel = register_copy(m, lut_of(m, [unlinker.start, unlinker.from_level, stop_lists.reads_next_or],
+                                                lambda x: (x[0] and x[1]) or x[2], row_cells),
+                                      row_cells, name="links_sel")
             if self.checks:
-                m.d.sync += Assert(Cat(*(sel == stop_links_read for sel in stop_links_sel.values())).all(),
-                                   "stop_links_sel: the stop lists' or a stop walk's read")
-            reads["next"].append((stop_links_read, stop_lists.links_read.addr | Mux(hs_link_read, hs_link_addr, 0),
-                                  _Select(stop_links_sel["next"])))
-            reads["prev"].append((stop_lists.links_read.en, stop_lists.links_read.addr,
-                                  _Select(stop_links_sel["prev"])))
-        level_links = (unlinker.level_links_read.en, unlinker.level_links_read.addr)
-        for name, request in (("next", level_links), ("prev", level_links),
+                m.d.sync += [Assert(links_sel == (unlinker_links.en | stop_links_read), "links_sel: a link read's"),
+                             Assert(~unlinker_links.en | (stop_lists.links_read.addr == unlinker_links.addr),
+                                    "the stop lists' address register: the unlinker's as it reads"),
+                             Assert(~hs_link_read | (stop_lists.links_read.addr == hs_link_addr),
+                                    "the stop lists' address register: a stop walk's as it reads")]
+            level_links_of = {
+                "next": (unlinker_links.en | stop_links_read, stop_lists.links_read.addr, _Select(links_sel)),
+                "prev": (unlinker_links.en | stop_lists.links_read.en, stop_lists.links_read.addr)}
+        else:
+            level_links_of = {name: (unlinker.level_links_read.en, unlinker.level_links_read.addr)
+                              for name in ("next", "prev")}
+        for name, request in (("next", level_links_of["next"]), ("prev", level_links_of["prev"]),
                               ("anext", (unlinker.account_links_read.en, unlinker.account_links_read.addr)),
                               ("aprev", (unlinker.account_links_read.en, unlinker.account_links_read.addr))):
             reads[name].append(request)
@@ -1228,6 +1259,9 @@ class PipelinedEngine(wiring.Component):
         # (looked at only once the match is over: the matcher pushes nothing more)
         lists_quiet = ~gone.r.valid & ~unlinker.busy & ~unlinker.done
 
+        # (a write a cycle after its decision, of the leaves and reserve rows: ``kept_rows``, below)
+        kept_write, kept_slot = Signal(), Signal(k)
+
         # -- stops [R-STOP]: a NEW stop filed on its stop list (STOP_FILE: its account's list by the
         # rester, its stop list by ``StopLists``' INSERT, its leaves and reserve rows -- the stop
         # price in the reserve row's ``display``, what the lists compare), a waiting stop canceled
@@ -1243,6 +1277,7 @@ class PipelinedEngine(wiring.Component):
             # (HSTOP_READ; ``hs_cur``), a stop but GTC canceled -- its CANCELED, then unlinked as a
             # CANCEL's (STOP_UNLINK) --, then the next (HSTOP_ON): the list's tail the last
             hs_on, hs_side, hs_last, hs_gtc = Signal(), Signal(), Signal(), Signal()
+            asking_rel = Signal()     # (STOP_ASK's: a release's read next, else a HALT's)
             hs_cur, hs_next = Signal(k), Signal(k)
             # (the stop's client id and price, for its CANCELED: registers of their own, not ``tgt``'s
             # -- whose loads by state a halt's walk would lengthen --; and the list's tail a register
@@ -1251,8 +1286,9 @@ class PipelinedEngine(wiring.Component):
             hs_leaves = Signal(32)    # (its quantity: ``walk_leaves`` is a sum's, WALKING's)
             # (and a released stop's, REL_READ's: its rows, its stop price and its next link in the
             # release queue)
-            # (registers, a copy per memory and one for the link: the states' a cycle ahead, so that
-            # the reads' selects are not an OR of the two states' registers before a thousand loads)
+            # (registers, a copy per memory and one for the link: STOP_ASK's a cycle ahead, so that
+            # the reads' selects are not the next-state logic of the reads' states before a thousand
+            # loads)
             hs_reads_of = {name: register_copy(m, hs_reads_next, row_cells, name=f"hs_reads_{name}")
                            for name in ("state", "owner", "order", "leaves", "reserve", "link")}
             hs_reads = hs_reads_of["link"]
@@ -1262,8 +1298,21 @@ class PipelinedEngine(wiring.Component):
                                    "hs_reads: HSTOP_READ or REL_READ")
             with m.If(take):
                 m.d.sync += hs_on.eq(0)
-            for name in ("state", "owner", "order", "leaves", "reserve"):
-                reads[name].append((hs_reads_of[name], hs_cur))
+            # (their address ``steer_slots``' fourth choice, STEER_STOP, ``stop_steered``: not an OR
+            # with the walker's before the steering multiplexer -- and the stop lists' reads of the
+            # stop prices, which never meet a stop walk's, the reserve memory's there too)
+            stop_steered = {name: (hs_reads_of[name], hs_cur) for name in ("state", "owner", "order", "leaves")}
+            stop_steered["reserve"] = (hs_reads_of["reserve"] | stop_lists.key_read.en, stop_lists.key_read.addr)
+            m.d.comb += [stop_lists.key_idle.eq(hs_cur),     # (``hs_cur`` a cycle later while the lists read none)
+                         # (a stop's, or the slot the unlinker would take -- ``unlinker.slot``'s choice --,
+                         # one LUT a bit)
+                         stop_lists.links_idle.eq(Cat(*(
+                             lut_of(m, [hs_reads_next, hs_cur[b], seq_unlinks, tgt.slot[b],
+                                        gone.r.payload.order.slot[b]],
+                                    lambda x: x[1] if x[0] else (x[3] if x[2] else x[4]), row_cells)
+                             for b in range(k))))]
+            if self.checks:
+                m.d.sync += Assert(~hs_reads | ~stop_lists.key_read.en, "a stop walk's read and a stop price's")
             # (a walk's waiting stop: its symbol's stop row read, STOP_ROW_READ)
             reads["stops"].append((fsm.ongoing("STOP_ROW_READ"), sym_at, _Select(fsm.ongoing("STOP_ROW_READ"))))
             # (STOP_UNLINK's unlink is the unlinker's, from its start to its done: not the one a fix
@@ -1320,7 +1369,6 @@ class PipelinedEngine(wiring.Component):
                     m.d.sync += srow.buy.eq(stop_lists.ends_out)
                 with m.Else():
                     m.d.sync += srow.sell.eq(stop_lists.ends_out)
-            reads["reserve"].append((stop_lists.key_read.en, stop_lists.key_read.addr))
             # (a stop popped behind another in the release queue: the one before links to it)
             # (the slot a POP popped, taken at its ``done``: the unit's ``cur`` moves on once idle)
             sw_slot = Signal(k)
@@ -1345,17 +1393,17 @@ class PipelinedEngine(wiring.Component):
             # (the waiting stop's rows: its whole quantity shown, no reserve; the stop price)
             # (a NEW stop's, STOP_FILE; a replaced one's, SREP_ROWS: its order row too -- the new
             # client id and a STOP_LIMIT's new limit)
-            stop_leaves, stop_reserve, srep_order = Signal(LeavesRow()), Signal(ReserveRow), Signal(OrderRow)
+            # (written a cycle after those states, from registers: nothing reads the rows before. The
+            # leaves and reserve rows by the writer of a REPLACE that keeps its priority, ``kept_*``:
+            # below -- a user fewer of those memories' write ports)
+            srep_order = Signal(OrderRow)
             srep_rows = fsm.ongoing("SREP_ROWS")
-            # (written a cycle after those states, from registers: nothing reads the rows before)
-            stop_rows, stop_rows_at, srep_rows_w = Signal(), Signal(k), Signal()
-            m.d.sync += [stop_rows.eq(stop_files | srep_rows), stop_rows_at.eq(Mux(stop_files, slot, tgt.slot)),
-                         srep_rows_w.eq(srep_rows), stop_leaves.qty.eq(cmd.qty), stop_reserve.display.eq(cmd.stop),
+            stop_rows_next = stop_files | srep_rows
+            srep_rows_w = Signal()
+            m.d.sync += [srep_rows_w.eq(srep_rows),
                          srep_order.client_id.eq(cmd.client_id), srep_order.price.eq(Mux(tgt_stop_limit, cmd.price, 0)),
                          srep_order.tif.eq(atif), srep_order.flags.eq(aflags)]
-            writes["leaves"].append((stop_rows, stop_rows_at, stop_leaves, _Select(stop_rows)))
-            writes["reserve"].append((stop_rows, stop_rows_at, stop_reserve, _Select(stop_rows)))
-            writes["order"].append((srep_rows_w, stop_rows_at, srep_order, _Select(srep_rows_w)))
+            writes["order"].append((srep_rows_w, kept_slot, srep_order, _Select(srep_rows_w)))
             # the last trade: each FILL's price, into ``srow`` and written back (a FILL is always of
             # the command's symbol)
             fill_seen, fill_price, last_dirty = Signal(), Signal(32), Signal()
@@ -1428,11 +1476,21 @@ class PipelinedEngine(wiring.Component):
         # the enable its own select: no other writer of these memories writes in the cycle after a
         # REPLACE that keeps its priority or after REPLENISH_WRITE, and the next read of the slot
         # sees the write landing, ``RowChoice``)
-        kept_write, kept_slot = Signal(), Signal(k)
         kept_rows = Signal(data.StructLayout({"leaves": LeavesRow(), "reserve": ReserveRow}))
-        m.d.sync += [kept_write.eq(keep_write), kept_slot.eq(tgt.slot), kept_rows.leaves.eq(kept),
-                     kept_rows.reserve.display.eq(Mux(ice_writes_near, ice.display, tgt.display)),
-                     kept_rows.reserve.hidden.eq(Mux(ice_writes_near, ice_slice.hidden, Mux(tgt.reserve, tgt.over, 0)))]
+        kept_display = Mux(ice_writes_near, ice.display, tgt.display)
+        kept_hidden = Mux(ice_writes_near, ice_slice.hidden, Mux(tgt.reserve, tgt.over, 0))
+        if stops:
+            # (and a waiting stop's rows, a NEW's (STOP_FILE) or a replaced one's (SREP_ROWS): its
+            # whole quantity shown, no reserve, the stop price in the reserve row's ``display``)
+            stop_leaves = Signal(LeavesRow())
+            m.d.comb += stop_leaves.qty.eq(cmd.qty)
+            m.d.sync += [kept_write.eq(keep_write | stop_rows_next), kept_slot.eq(Mux(stop_files, slot, tgt.slot)),
+                         kept_rows.leaves.eq(Mux(stop_rows_next, stop_leaves, kept)),
+                         kept_rows.reserve.display.eq(Mux(stop_rows_next, cmd.stop, kept_display)),
+                         kept_rows.reserve.hidden.eq(Mux(stop_rows_next, 0, kept_hidden))]
+        else:
+            m.d.sync += [kept_write.eq(keep_write), kept_slot.eq(tgt.slot), kept_rows.leaves.eq(kept),
+                         kept_rows.reserve.display.eq(kept_display), kept_rows.reserve.hidden.eq(kept_hidden)]
         writes["leaves"].append((kept_write, kept_slot, kept_rows.leaves, _Select(kept_write)))
         # the resting order's slice [R-ICEBERG]: its whole quantity, or an iceberg's display and the
         # rest hidden -- of DECIDE's quantity (a NEW's) and of ``leaves`` (after a match, or a
@@ -1665,7 +1723,8 @@ class PipelinedEngine(wiring.Component):
         # ``cross`` are the deepest inputs: each verdict bit is made from registers for each of
         # their four values and chosen by them in one LUT last)
         # (a released stop is not checked again [R-STOP-ORDER]: ``rel`` passes it)
-        answer = check.command_failed_soon & ~rel if stops else check.command_failed_soon
+        # (``check.unchecked``: no family of its rules is the command's, so no answer fails)
+        answer = check.command_failed_soon
         # (each candidate's bits one LUT of one-bit signals, each a register or one LUT of
         # registers: the mapper had made them chains of four behind ``op_replace``'s 130 loads)
         over_l_bit, book_full = Signal(), Signal()
@@ -1750,13 +1809,32 @@ class PipelinedEngine(wiring.Component):
         chosen = Cat(*(lut_of(m, [answer, cross] + [candidate[i] for candidate in candidates],
                               lambda x: x[2 + 2 * x[0] + x[1]], row_cells)
                        for i in range(len(verdict.as_value()))))
+        if stops:
+            # (a NEW stop waits instead [R-STOP]: each of the three one LUT of the time in force's
+            # test -- one LUT of the choice's inputs --, the trade's inputs and the command's bits)
+            def tif_is(test):
+                return lut_of(m, [rechecking, *atif, *t3_tif],
+                              lambda x: test(x[1] + 2 * x[2] if x[0] else x[3] + 2 * x[4]), row_cells)
+            trade_inputs = [rechecking, marketable_held, marketable_t3]
+
+            def trades_of(x):
+                return x[1] if x[0] else x[2]
+            plan_now = {
+                "match": lut_of(m, [*trade_inputs, tif_is(lambda t: t != FOK), min_walk, stop_new],
+                                lambda x: trades_of(x) and x[3] and not x[4] and not x[5], row_cells),
+                "fok": lut_of(m, [*trade_inputs, tif_is(lambda t: t == FOK), min_walk, stop_new],
+                              lambda x: trades_of(x) and (x[3] or x[4]) and not x[5], row_cells),
+                "rest": lut_of(m, [*trade_inputs, tif_is(lambda t: t < IOC), market, stop_new],
+                               lambda x: not trades_of(x) and x[3] and not x[4] and not x[5], row_cells)}
+        else:
+            plan_now = {"match": trades & (tif != FOK) & ~min_walk & ~stop_new,
+                        "fok": trades & ((tif == FOK) | min_walk) & ~stop_new,
+                        "rest": ~trades & ~market & (tif < IOC) & ~stop_new}
         with m.If(planning):
             m.d.sync += [verdict.eq(chosen), marketable.eq(trades), plan.cross.eq(cross),
                          # (a NEW with a min_qty walks as a FOK does first: ``min_walk``, never a REPLACE's)
-                         plan.match.eq(trades & (tif != FOK) & ~min_walk & ~stop_new),
-                         plan.fok.eq(trades & ((tif == FOK) | min_walk) & ~stop_new),
-                         # (a NEW stop waits instead [R-STOP])
-                         plan.rest.eq(~trades & ~market & (tif < IOC) & ~stop_new),
+                         plan.match.eq(plan_now["match"]), plan.fok.eq(plan_now["fok"]),
+                         plan.rest.eq(plan_now["rest"]),
                          *([plan.wait.eq(stop_new)] if stops else []), plan.better.eq(better),
                          plan.at_best.eq(joins)]
 
@@ -1978,16 +2056,14 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("IDLE")
         with fsm.state("IDLE"):      # (the state memory is the handshake's: ``gen_read`` waits for T1)
             with m.If(take):
-                m.d.sync += replacing.eq(0)   # (a command may end in any state; ``walking``: below)
+                if not stops:     # (with stops, in T1: below)
+                    m.d.sync += replacing.eq(0)   # (a command may end in any state; ``walking``: below)
                 fsm.goto("T1")
             if stops:     # a release due: the prints swept first, then the queue's head read
                 with m.Elif(pr_valid):
                     fsm.goto("SWEEP")
                 with m.Elif(rq_valid):
                     fsm.goto("REL_QUIET")
-                # (the queue's head, REL_READ's address: loaded in every cycle of IDLE, which reads
-                # nothing of ``hs_cur``; REL_QUIET keeps it)
-                m.d.sync += hs_cur.eq(rq_head)
         # (t1, registered: a NEW that does not walk first -- a FOK, a min_qty; the rester running on
         # rests its order at the best of the book the NEW trades against -- neither changes before t2)
         feedable, rest_near = Signal(), Signal()
@@ -2008,6 +2084,8 @@ class PipelinedEngine(wiring.Component):
                                "rest_same_book and rest_near: the books compared")
         with fsm.state("T1"):
             m.d.comb += gen_read.eq(gen_wanted)   # (its data replaces the target's at t3, once the check has it)
+            if stops:     # (a command may end in any state: cleared here, not by the handshake's LUT)
+                m.d.sync += replacing.eq(0)
             fsm.goto("T2")
         # T2's feed: ``early_feed`` (below), from registers through two LUTs (``rest_hazard``: the
         # rester's order rests at the best level of the book the NEW trades against)
@@ -2047,9 +2125,11 @@ class PipelinedEngine(wiring.Component):
         # registers: the REPLACE's order's side through the owner row's choice. A select of the side
         # before each candidate's compare had put four LUTs after the owner row's forwarding)
         own_choice = mems["owner"].read.choice
-        a_buy_t2 = lut_of(m, [is_replace, own_choice.hit[0], OwnerRow(own_choice.written).side,
+        def a_buy_of():
+            return lut_of(m, [is_replace, own_choice.hit[0], OwnerRow(own_choice.written).side,
                               OwnerRow(own_choice.read).side, cmd.side[0]],
                           lambda x: ((x[2] if x[1] else x[3]) if x[0] else x[4]) == BUY, row_cells)
+        a_buy_t2 = a_buy_of()
 
         def meets(row, buy):
             if buy:
@@ -2060,7 +2140,9 @@ class PipelinedEngine(wiring.Component):
                                  lambda x: (x[2] if x[1] else x[3]) if x[0] else (x[4] if x[1] else x[5]), row_cells)
         # (built outside T2's body, which loads it; with stops, of the aggressor's side: a REPLACE of
         # a waiting STOP's is its order's [R-STOP-REPLACE])
-        market_notional_price = band_edge_price(a_buy_t2, 1) if stops else band_edge_price(cmd.side[0], BUY)
+        # (with stops, a STOP's or a replaced STOP's band edge by its side, a LUT of its own: the
+        # price's bits are some forty loads)
+        market_notional_price = band_edge_price(a_buy_of(), 1) if stops else band_edge_price(cmd.side[0], BUY)
         if self.checks:
             m.d.sync += Assert(~fsm.ongoing("T2") | (a_buy_t2 == (t2_aggressor_side == BUY)),
                                "a_buy_t2: the aggressor's side in t2")
@@ -2106,6 +2188,7 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += sym_at.eq(cmd.symbol[:sb])
             if stops:
                 waiting_t2 = on_row("state", lambda row: row.waiting, StateRow)
+                stop_choice = mems["stops"].read.choice
                 # (the symbol's stop row, and whether a NEW stop's trigger holds on its last trade:
                 # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
                 # both of the row's candidates, compares from registers, chosen after)
@@ -2113,8 +2196,11 @@ class PipelinedEngine(wiring.Component):
                              tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2 & ~rel),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
-                             stop_trig.eq(stop_new & on_row("stops", lambda row: stop_trigger_holds(
-                                 row, cmd.stop, cmd.side[0] == BUY), StopsRow(k)))]
+                             # (the row's choice and ``stop_new`` one LUT after the compares)
+                             stop_trig.eq(lut_of(m, [stop_choice.hit[0], *(stop_trigger_holds(
+                                 StopsRow(k)(row), cmd.stop, cmd.side[0] == BUY) for row in (
+                                     stop_choice.written, stop_choice.read)), stop_new],
+                                 lambda x: (x[1] if x[0] else x[2]) and x[3], row_cells))]
             if deep:
                 # (the places: ``t2_places``, written last, nearest the registers -- carry chains'
                 # sums --, under a copy of T2's register; the limit's test ``limit_beyond``'s own
@@ -2164,15 +2250,24 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += srep.eq(0)
             with m.If(fsm.ongoing("T3")):
                 m.d.sync += [srep.eq(srep_now),
-                             rel_band.eq(rel & (cmd.ord_type == p.OrdType.LIMIT) & band_of(cmd.price))]
+                             # (a released STOP_LIMIT: ``rel_limit``; the band's compares, one LUT after)
+                             rel_band.eq(lut_of(m, [rel, rel_limit, cmd.price < sym.lo, cmd.price > sym.hi],
+                                                lambda x: x[0] and x[1] and (x[2] or x[3]), row_cells))]
         with fsm.state("T3"):         # the order row is out
             m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]   # (MARKET_NOTIONAL's for a MARKET order)
+            if stops:     # (it always moves on: its register is not a LUT of its moves -- asserted with checks)
+                fsm.leaves_when(1)
             # (the price compare on each candidate of the order row, two levels of LUT6s -- the
             # mapper made it a chain of six --, the row's choice and the quantity's compare a third)
             order_choice = mems["order"].read.choice
 
             def price_halves(row):
+                # (with stops, a released stop never keeps a priority -- it had none --: ``rel`` in the
+                # second half's LUT)
                 chunks = equal_chunks_of_luts(m, cmd.price, OrderRow(row).price, row_cells)
+                if stops:
+                    return [lut_of(m, chunks[:6], all, row_cells),
+                            lut_of(m, [*chunks[6:], rel], lambda x: all(x[:-1]) and not x[-1], row_cells)]
                 return [lut_of(m, chunks[:6], all, row_cells), lut_of(m, chunks[6:], all, row_cells)]
             # (an iceberg keeps it at the same price whatever the quantity [R-ICEBERG])
             # (the iceberg bit above the quantity's: one 33-bit compare, no LUT after it)
@@ -2181,7 +2276,8 @@ class PipelinedEngine(wiring.Component):
             keeps_now = lut_of(m, [order_choice.hit[0], *price_halves(order_choice.written),
                                    *price_halves(order_choice.read), qty_kept],
                                lambda x: ((x[1] and x[2]) if x[0] else (x[3] and x[4])) and x[5], row_cells)
-            m.d.sync += [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
+            # (with stops, by a copy of T3's register, after every other load of ``tgt``: below)
+            t3_loads = [tgt.slot.eq(cmd.order_id[:k]), tgt.gen.eq(cmd.order_id[k:k + g]),
                          tgt.side.eq(own_rd.side), tgt.account.eq(own_rd.account),
                          tgt.client_id.eq(ord_rd.client_id), *([] if deep else [tgt.idx.eq(ord_rd.idx)]),
                          tgt.leaves.eq(lv_rd.qty + res_rd.hidden),
@@ -2190,11 +2286,12 @@ class PipelinedEngine(wiring.Component):
                          tgt.over.eq(on_row("leaves", lambda leaves: ice_qty - leaves.qty, LeavesRow())),
                          tgt.reserve.eq(above_now),
                          tgt.price.eq(ord_rd.price),
-                         # (a released stop never keeps a priority: it had none; its time in force
-                         # its command's -- a STOP's IOC)
-                         keeps.eq(keeps_now & ~rel if stops else keeps_now),
+                         # (a released stop's time in force its command's -- a STOP's IOC)
+                         keeps.eq(keeps_now),
                          atif.eq(Mux(is_replace & ~rel if stops else is_replace, ord_rd.tif, cmd.tif[:2])),
                          aflags.eq(Mux(is_replace, ord_rd.flags, cmd.flags[:2]))]
+            if not stops:
+                m.d.sync += t3_loads
             if deep:
                 # (the target's place from its price and its side's zero: the place its row keeps
                 # goes stale when the window moves. On both of the order row's candidates, against
@@ -2223,28 +2320,23 @@ class PipelinedEngine(wiring.Component):
                 # (a REPLACE of a waiting stop, its target's rules passed: the stop states' own
                 # checks [R-STOP-REPLACE] -- a STOP's notional at its side's band edge first, the
                 # position's next; a REPLACE to 0 cancels it)
+                # (where it goes next SREP_SPLIT's, from registers: not a LUT after the target rules')
                 with m.If(srep_now):
-                    with m.If(qty_zero):
-                        fsm.goto("SREP_CANCEL")
-                    with m.Elif(~tgt_stop_limit):
-                        fsm.goto("MARKET_PRODUCT")
-                    with m.Elif(needs_pos if keeps_pos else 0):
-                        fsm.goto("POS_ASK")
-                    with m.Else():
-                        fsm.goto("SREP_CHECK")
+                    fsm.goto("SREP_SPLIT")
                 with m.Elif(edge_at):
                     fsm.goto("MARKET_PRODUCT")
             else:
                 with m.If(edge_at):
                     fsm.goto("MARKET_PRODUCT")
-            with m.Elif(canceled_now):
-                if stops:     # (a waiting stop: off its stop list, not a level [R-STOP])
-                    with m.If(tgt_waiting):
-                        fsm.goto("STOP_UNLINK")
-                    with m.Else():
-                        fsm.goto("CANCEL_UNLINK")
-                else:
+                with m.Elif(canceled_now):
                     fsm.goto("CANCEL_UNLINK")
+            if stops:
+                # (a CANCEL's moves -- a waiting stop's off its stop list, not a level [R-STOP] --, flat:
+                # a CANCEL is never a REPLACE of a stop, a MARKET order or a position's; one LUT each
+                # after ``canceled_now``, not behind the chain's conditions)
+                fsm.goto_if("STOP_UNLINK", lut_of(m, [canceled_now, tgt_waiting], all, row_cells))
+                fsm.goto_if("CANCEL_UNLINK", lut_of(m, [canceled_now, tgt_waiting], lambda x: x[0] and not x[1],
+                                                    row_cells))
             if keeps_pos:
                 with m.Elif(needs_pos):
                     fsm.goto("POS_ASK")
@@ -2263,6 +2355,9 @@ class PipelinedEngine(wiring.Component):
                                     lambda x: x[0] and ((x[1] and x[2]) or (stops and x[3] and not x[4])), row_cells)
                 fsm.goto_if("DECIDE", lut_of(m, [plain, cancel_may, *check.target_fails_early],
                                              lambda x: x[0] or (x[1] and any(x[2:])), row_cells), within=True)
+            elif stops:
+                with m.Elif(~canceled_now):
+                    fsm.goto("DECIDE")
             else:
                 with m.Else():
                     fsm.goto("DECIDE")
@@ -2415,7 +2510,10 @@ class PipelinedEngine(wiring.Component):
         fix_first = settled_quiet & fix_due_ahead
         new_go = go & new_ok
         # (``go`` as one LUT of its registers, for the copies of it that loads take of their own)
-        go_inputs = [decide_near, events.w_rdy, settled_quiet, fix_due_ahead, settled_busy, fed]
+        # (with stops, the event output's room from its copy, ``w_rdy_near``: ``w_rdy`` has a hundred
+        # loads, the states' events' enables)
+        go_inputs = [decide_near, events.w_rdy_near if stops else events.w_rdy, settled_quiet, fix_due_ahead,
+                     settled_busy, fed]
 
         def go_of(x):
             return x[0] and x[1] and ((x[2] and not x[3]) or (x[4] and x[5]))
@@ -2637,7 +2735,11 @@ class PipelinedEngine(wiring.Component):
                                                                 (fix_due_ahead, 0)])
             # where it goes: flat conditions of exclusive verdicts, one of them whenever it acts or
             # a fix comes first (the state's register stays on a LUT of registers: ``go``'s)
-            fsm.leaves_when(go | fix_first)
+            if stops:     # (its next value one LUT after T3's move to it: of that move, ``go`` and the other entries)
+                fsm.leaves_when_lut([lut_of(m, go_inputs, lambda x: go_of(x) or (x[2] and x[3]), row_cells)],
+                                    lambda x: x[0], row_cells, direct_from=("T3",))
+            else:
+                fsm.leaves_when(go | fix_first)
             with m.If(fix_first):             # a CANCEL before emptied its level: settled first
                 m.d.sync += fix_return.eq(0)
             fsm.goto_if("FIX_CLEAR", fix_first)
@@ -2969,7 +3071,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("MATCH")
         with fsm.state("LEFT_OVER"):      # an IOC's, a MARKET order's, an unfillable FOK's or min_qty's rest, canceled
             emit(E.CANCELED, Mux(atif == FOK, R.FOK, Mux(min_unmet, R.MIN_QTY, R.IOC)),
-                 when=events.w_rdy & gone.w.ready, side=cmd.side,
+                 when=gone.w.ready, side=cmd.side,
                  symbol=cmd.symbol, client_id=cmd.client_id, account=cmd.account, order_id=order_id,
                  price=a_price, qty=leaves)
             with m.If(release):           # (its event taken, room in the gone queue: below)
@@ -3475,6 +3577,8 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("STOP_UNLINKING"):
                 with m.If(~unlinker.busy & ~stop_lists.busy):
                     fsm.goto("STOP_WRITE")
+            with fsm.state("STOP_DONE"):      # (the stop states' one way to DONE: DONE's entries fewer)
+                fsm.goto("DONE")
             with fsm.state("STOP_WRITE"):     # the stop row's new ends; a walk goes on
                 m.d.comb += srow_write.eq(1)
                 with m.If(hs_on):             # (a HALT's: ``walking`` holds from its sides' walks)
@@ -3482,7 +3586,7 @@ class PipelinedEngine(wiring.Component):
                 with m.Elif(walking):
                     fsm.goto("WALK_ON")
                 with m.Else():
-                    fsm.goto("DONE")
+                    fsm.goto("STOP_DONE")
             m.d.comb += [hs_link_read.eq(hs_reads), hs_link_addr.eq(hs_cur)]
             # a REPLACE of a waiting stop [R-STOP-REPLACE]: its checks in order -- the account, the
             # halt, the quantity, its limit (a STOP_LIMIT's) and stop price in the band, its notional
@@ -3498,6 +3602,17 @@ class PipelinedEngine(wiring.Component):
             # (each check's verdict a register first, SREP_CHECK's; their first's reason SREP_ORDER's)
             srep_failed = Signal(len(srep_checks))
             _, srep_reason_now = first_of(list(srep_failed), [reason for _, reason in srep_checks])
+            with fsm.state("SREP_SPLIT"):     # a REPLACE to 0 cancels; a STOP's notional, a position, the rest
+                # (a STOP's notional at its side's band edge: captured again, as T3 does for MARKET_PRODUCT)
+                m.d.comb += [notional_m.capture.eq(1), notional_m.valid.eq(0)]
+                with m.If(qty_zero):
+                    fsm.goto("SREP_CANCEL")
+                with m.Elif(~tgt_stop_limit):
+                    fsm.goto("MARKET_PRODUCT")
+                with m.Elif(needs_pos if keeps_pos else 0):
+                    fsm.goto("POS_ASK")
+                with m.Else():
+                    fsm.goto("SREP_CHECK")
             with fsm.state("SREP_CHECK"):
                 m.d.sync += srep_failed.eq(Cat(*(failed for failed, _ in srep_checks)))
                 fsm.goto("SREP_ORDER")
@@ -3510,13 +3625,13 @@ class PipelinedEngine(wiring.Component):
                 with m.Else():
                     fsm.goto("SREP_REPLACED")
             with fsm.state("SREP_REJECT"):
-                emit(E.REJECTED, srep_reason, when=events.w_rdy, side=cmd.side, symbol=cmd.symbol,
+                emit(E.REJECTED, srep_reason, side=cmd.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=cmd.account, order_id=cmd.order_id, price=cmd.price,
                      qty=cmd.qty)
                 with m.If(events.w_rdy):
-                    fsm.goto("DONE")
+                    fsm.goto("STOP_DONE")
             with fsm.state("SREP_REPLACED"):
-                emit(E.REPLACED, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol, client_id=cmd.client_id,
+                emit(E.REPLACED, side=tgt.side, symbol=cmd.symbol, client_id=cmd.client_id,
                      account=tgt.account, order_id=cmd.order_id, price=Mux(tgt_stop_limit, cmd.price, 0),
                      qty=tgt.leaves, leaves=cmd.qty, resting_order_id=cmd.stop)
                 with m.If(events.w_rdy):
@@ -3544,8 +3659,12 @@ class PipelinedEngine(wiring.Component):
             # announces and no check stops; its prints swept again behind the queue
             # (each once what the command left running is done -- a rest's lists, the unlinks of the
             # orders its match filled --: the stop lists and the queue share their link memories)
+            # (the units quiet a cycle ago -- nothing starts one in SWEEP --, a register: the move's
+            # loads meet one LUT of registers)
+            sweep_quiet = Signal()
+            m.d.sync += sweep_quiet.eq(fsm.ongoing("SWEEP") & ~rester.busy & lists_quiet)
             with fsm.state("SWEEP"):
-                with m.If(~rester.busy & lists_quiet):
+                with m.If(sweep_quiet):
                     m.d.sync += [pr_valid.eq(0), sw_side.eq(BUY), sw_key.eq(pr_high)]
                     fsm.goto("SWEEP_POP")
             with fsm.state("SWEEP_POP"):      # (the POP's start: ``sl_ask``, a cycle on)
@@ -3568,8 +3687,17 @@ class PipelinedEngine(wiring.Component):
                 m.d.comb += srow_write.eq(1)
                 fsm.goto("IDLE")
             with fsm.state("REL_QUIET"):
+                # (the queue's head, REL_READ's address, held for its t0 reads too -- STEER_STOP's)
+                m.d.sync += hs_cur.eq(rq_head)
                 with m.If(~rester.busy & lists_quiet):
+                    m.d.sync += asking_rel.eq(1)
+                    fsm.goto("STOP_ASK")
+            # (a release's and a HALT's stop walk's: the reads' selects set, ``hs_reads_next``)
+            with fsm.state("STOP_ASK"):
+                with m.If(asking_rel):
                     fsm.goto("REL_READ")
+                with m.Else():
+                    fsm.goto("HSTOP_READ")
             with fsm.state("REL_READ"):       # (its rows, stop price and next link: ``hs_reads``)
                 m.d.sync += [rel_last.eq(rq_head == rq_tail), rel_cmd.eq(0)]
                 fsm.goto("REL_WAIT")
@@ -3595,13 +3723,13 @@ class PipelinedEngine(wiring.Component):
             with fsm.state("REL_CANCEL"):     # (a state of its own: the event's below is entered from it alone)
                 fsm.goto("REL_CANCELED")
             with fsm.state("REL_CANCELED"):   # a released stop canceled: off its account's list alone
-                emit(E.CANCELED, rel_reason, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol,
+                emit(E.CANCELED, rel_reason, side=tgt.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=tgt.account, order_id=cmd.order_id, price=a_price,
                      qty=leaves)
                 with m.If(events.w_rdy):
                     fsm.goto("STOP_UNLINK")
             with fsm.state("SREP_CANCEL"):    # (a REPLACE to 0: CANCELED with the command's client id)
-                emit(E.CANCELED, R.USER, when=events.w_rdy, side=tgt.side, symbol=cmd.symbol,
+                emit(E.CANCELED, R.USER, side=tgt.side, symbol=cmd.symbol,
                      client_id=cmd.client_id, account=tgt.account, order_id=cmd.order_id, price=tgt.price,
                      qty=tgt.leaves)
                 with m.If(events.w_rdy):
@@ -3616,12 +3744,12 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("HSTOP_SIDE")
             with fsm.state("HSTOP_SIDE"):     # a list's head, if it holds any
                 with m.If(hs_ends.valid):
-                    m.d.sync += hs_cur.eq(hs_ends.head)
-                    fsm.goto("HSTOP_READ")
+                    m.d.sync += [hs_cur.eq(hs_ends.head), asking_rel.eq(0)]
+                    fsm.goto("STOP_ASK")
                 with m.Elif(hs_side == BUY):
                     m.d.sync += hs_side.eq(SELL)
                 with m.Else():
-                    fsm.goto("DONE")
+                    fsm.goto("STOP_DONE")
             with fsm.state("HSTOP_READ"):     # (its rows and next link: ``hs_reads``)
                 m.d.sync += hs_last.eq(equal_of_luts(m, hs_cur, hs_tail, row_cells))
                 fsm.goto("HSTOP_WAIT")
@@ -3637,7 +3765,7 @@ class PipelinedEngine(wiring.Component):
                              hs_gtc.eq(ord_rd.tif == GTC), hs_next.eq(links_in.next)]
                 fsm.goto("HSTOP_JUDGE")
             with fsm.state("HSTOP_JUDGE"):    # a GTC stop keeps waiting; another is canceled
-                emit(E.CANCELED, R.HALT, when=events.w_rdy & ~hs_gtc, side=tgt.side, symbol=cmd.symbol,
+                emit(E.CANCELED, R.HALT, when=~hs_gtc, side=tgt.side, symbol=cmd.symbol,
                      client_id=hs_client, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
                      price=hs_price, qty=hs_leaves)
                 with m.If(hs_gtc):
@@ -3646,13 +3774,13 @@ class PipelinedEngine(wiring.Component):
                     fsm.goto("STOP_UNLINK")
             with fsm.state("HSTOP_ON"):       # the next stop, or the next list
                 with m.If(~hs_last):
-                    m.d.sync += hs_cur.eq(hs_next)
-                    fsm.goto("HSTOP_READ")
+                    m.d.sync += [hs_cur.eq(hs_next), asking_rel.eq(0)]
+                    fsm.goto("STOP_ASK")
                 with m.Elif(hs_side == BUY):
                     m.d.sync += hs_side.eq(SELL)
                     fsm.goto("HSTOP_SIDE")
                 with m.Else():
-                    fsm.goto("DONE")
+                    fsm.goto("STOP_DONE")
             # (a walk's waiting stop, its CANCELED out: its symbol's stop row read first)
             with fsm.state("STOP_ROW_READ"):
                 fsm.goto("STOP_ROW_WAIT")
@@ -3663,7 +3791,7 @@ class PipelinedEngine(wiring.Component):
                 fsm.goto("STOP_UNLINK")
         with fsm.state("UNLINK_GO"):      # a walk's order: its CANCELED, then off its lists
             load_sym(walk_sym_row, when=walk_sym_load)
-            emit(E.CANCELED, cancel_reason, when=events.w_rdy, side=tgt.side, symbol=sym_at,
+            emit(E.CANCELED, cancel_reason, side=tgt.side, symbol=sym_at,
                  client_id=tgt.client_id, account=tgt.account, order_id=Cat(tgt.slot, tgt.gen),
                  price=tgt.price, qty=walk_leaves)
             with m.If(events.w_rdy):
@@ -4301,7 +4429,7 @@ class PipelinedEngine(wiring.Component):
                 m.d.sync += Assert(~fsm.ongoing("SNAPSHOT_LEVEL") | (level_price == level_price_now[:32]),
                                    "level_price: the level's price, a cycle behind")
         with fsm.state("SNAPSHOT_LEVEL"):
-            emit(E.LEVEL, when=events.w_rdy, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
+            emit(E.LEVEL, side=walk_side, symbol=cmd.symbol, client_id=cmd.client_id,
                  account=cmd.account,
                  price=level_price if deep else sym.base + visit.level,
                  qty=Mux(total_over, p.NO_QTY_LIMIT, total[:32]), leaves=count)
@@ -4503,6 +4631,12 @@ class PipelinedEngine(wiring.Component):
             gate_aside = aside_copy("gate_aside", aside)
             gate_late = gate_states(side_zero(sym, gate_aside), gate_aside, rest_better)
         sym_writes()
+        if stops:     # (T3's loads of the target, nearest its registers: a halt's and a release's load it too)
+            # (each field's by a copy of T3's register of its own: one copy's net to all of them
+            # had some four hundred loads)
+            for i, load in enumerate(t3_loads):
+                with m.If(fsm.copy("T3", row_cells, f"tgt{i}")):
+                    m.d.sync += load
         if t3_target is not None:
             with m.If(fsm.copy("T3", row_cells, "target")):
                 m.d.sync += t3_target
@@ -4570,8 +4704,14 @@ class PipelinedEngine(wiring.Component):
                            lambda x: (x[0] and x[1] and x[2]) or any(x[3:]), row_cells)
 
         def steer_of(x):
-            return STEER_T0 if any(x[:3]) else STEER_HEAD if x[3] else STEER_OTHERS
-        m.d.sync += steer_slots.eq(Cat(*(lut_of(m, [*idle_next_or_in, head_soon], lambda x, b=b: steer_of(x) >> b & 1,
+            if any(x[:3]):
+                return STEER_STOP if x[5:] and x[5] else STEER_T0
+            return STEER_HEAD if x[3] else STEER_STOP if x[4:] and x[4] else STEER_OTHERS
+        # (with stops, a stop's reads in the cycle after STOP_ASK's, or the stop
+        # lists' of a stop price; and the t0 reads of a released stop, at ``hs_cur``: ``rel_ready``
+        # from REL_KEY's cycle -- DONE and CANCEL_UNLINK never see it)
+        steer_inputs = [*idle_next_or_in, head_soon, *([stop_lists.reads_next_or, rel_ready_next] if stops else [])]
+        m.d.sync += steer_slots.eq(Cat(*(lut_of(m, steer_inputs, lambda x, b=b: steer_of(x) >> b & 1,
                                                 row_cells) for b in range(len(steer_slots)))))
         # ``steer_link``: the link's candidates or the next generation's slot (the state memory's, in
         # ``gen_cycles``), rather than ``steer_slots``' choice -- the slice multiplexer's MUXF7, a
@@ -4595,11 +4735,17 @@ class PipelinedEngine(wiring.Component):
             m.d.sync += follow.eq(matcher.follow_next)
             links = steer_link[0]
             m.d.sync += [
-                Assert(~take | ((steer_slots == STEER_T0) & ~links), "steer_slots: a t0 read"),
+                Assert(~take | ((steer_slots == (Mux(rel_ready, STEER_STOP, STEER_T0) if stops else STEER_T0))
+                                & ~links), "steer_slots: a t0 read"),
+                *([Assert(~take | ~rel_ready | (hs_cur == rel_cmd.order_id[:k]), "hs_cur: a released stop's slot"),
+                   Assert(~(fsm.ongoing("DONE") | fsm.ongoing("CANCEL_UNLINK")) | ~rel_ready,
+                          "rel_ready: never in DONE or CANCEL_UNLINK")] if stops else []),
                 Assert(~matcher.read_en | Mux(follow, links & ~gen_cycles, (steer_slots == STEER_HEAD) & ~links),
                        "steer_slots: a match's read"),
                 Assert(~walker.slot_read.en | ((steer_slots == STEER_OTHERS) & ~links),
                        "steer_slots: a walker's read"),
+                *([Assert(~(hs_reads | stop_lists.key_read.en) | ((steer_slots == STEER_STOP) & ~links),
+                          "steer_slots: a stop's read")] if stops else []),
                 Assert(~gen_read | (links & gen_cycles), "steer_link: the next generation's read"),
             ]
         link, head = mems["next"].read.choice, feed.o.payload.head
@@ -4613,9 +4759,11 @@ class PipelinedEngine(wiring.Component):
                 gen_en, gen_sel, gen_slot = (gen_read, gen_cycles, slots.slot) if name == "state" else (0, 0, 0)
                 # (the handshake a LUT of its own per memory: ``take`` has hundreds of loads)
                 take_here = lut_of(m, take_inputs, take_of, cells)
-                m.d.comb += [mem.read.en.eq(en | take_here | matcher.read_en | gen_en),
+                read_en = en | take_here | matcher.read_en | gen_en
+                m.d.comb += [mem.read.en.eq(read_en | stop_steered[name][0] if stops else read_en),
                              mem.read.addr.eq(_steered(m, cells, len(mem.read.addr),
-                                                       steer_slots, [others, target, head],
+                                                       steer_slots, [others, target, head,
+                                                                     *([stop_steered[name][1]] if stops else [])],
                                                        steer_link[at], Cat(link_hit, gen_sel),
                                                        [link.read, link.written, gen_slot, gen_slot]))]
                 if self.checks and name == "state":
@@ -4624,7 +4772,12 @@ class PipelinedEngine(wiring.Component):
                 _users_port(m, mem.read, reads[name])
             else:
                 _or_port(m, mem.read, reads[name])
-            _or_port(m, mem.write, writes[name])
+            # (with stops, the state memory's writers one more: DECIDE's accept and CANCEL_UNLINK's
+            # kill, two LUTs after their registers, ORed last, after one LUT of the others' enables)
+            _or_port(m, mem.write, writes[name],
+                     last=([(accept, [accept]), (cancel_kill, [cancel_kill]),
+                            (gone_state_en, [matcher.gone.valid, gone.w.ready])], cells)
+                     if stops and name == "state" else None)
         return m
 
 
@@ -4672,19 +4825,32 @@ def _signed(value):
     return Cat(value, Const(0, 1)).as_signed()
 
 
-def _or_port(m, port, requests):
+def _or_port(m, port, requests, last=None):
     """A memory port driven by the OR of its users' requests: ``(en, addr)`` for a read, ``(en,
     addr, data)`` for a write, each gated by its own enable -- or, with a ``_Select``, by it
     instead: a register that is high whenever the user may request (its state, or 1 for a unit
     whose requests are 0 while unused), so that the address and data do not wait for the decision
     that makes the enable (only the enable does). The selects of a port's users must exclude each
     other and every enable-gated user's enable. A port's only user drives its address and data
-    ungated (only its enable acts)."""
+    ungated (only its enable acts). ``last``: ``(late, cells)``, requests' enables decided late,
+    each ``(the request's enable, the bits it is the AND of)``, in the enable's last LUT, the others'
+    OR in one before it (``lut_of``; up to six inputs each)."""
     if not requests:
         m.d.comb += [port.en.eq(0)]
         return
     has_data = hasattr(port, "data") and len(requests[0]) - isinstance(requests[0][-1], _Select) == 3
     en, addr, payload = _or_requests(requests, has_data)
+    if last is not None:
+        late, cells = last
+        early = [request[0] for request in requests if not any(request[0] is en_ for en_, _ in late)]
+        terms = [len(bits) for _, bits in late]
+
+        def late_or_early(x):
+            at, hit = 0, False
+            for n in terms:
+                hit, at = hit or all(x[at:at + n]), at + n
+            return hit or x[at]
+        en = lut_of(m, [*(b for _, bits in late for b in bits), lut_of(m, early, any, cells)], late_or_early, cells)
     m.d.comb += [port.en.eq(en), port.addr.eq(addr)]
     if has_data:
         m.d.comb += port.data.eq(payload)

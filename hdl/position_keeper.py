@@ -221,7 +221,11 @@ class PositionKeeper(wiring.Component):
         accepted_counts = is_type[p.EventType.ACCEPTED] & ack & counts
         replaced = is_type[p.EventType.REPLACED]
         canceled = is_type[p.EventType.CANCELED]
-        same_order = ack | (ev.order_id == exempt_id)      # (the order the exemption is of, after this event)
+        # (the order the exemption is of, after this event: the id's compare three bit pairs to a
+        # LUT, then two LUTs of them and one with ``ack`` -- the mapper had chained six)
+        id_chunks = equal_chunks_of_luts(m, ev.order_id, exempt_id, cells)
+        same_order = lut_of(m, [ack, lut_of(m, id_chunks[:6], all, cells), lut_of(m, id_chunks[6:], all, cells)],
+                            lambda x: x[0] or (x[1] and x[2]), cells)
         written = event_written
         if registered:        # (the verdicts registered first: the id's compare is not before the subtraction)
             stage = {"fill": fill, "accepted_counts": accepted_counts, "replaced": replaced, "canceled": canceled,

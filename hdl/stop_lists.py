@@ -23,12 +23,16 @@ Contract
   writes; ``busy`` from ``start``'s cycle through ``done``'s. Reads issued from ``done``'s cycle on
   see the writes. A POP of an empty list pops nothing; an UNLINK of one does nothing.
 * Memories (each request's address a register: ``cur`` while its enable, a register, is set, else
-  0; ``reads_next`` says that the enables will be set in the next cycle):
+  0; ``reads_next`` says that the enables will be set in the next cycle; ``reads_next_or``, that or
+  the parent's ``others_next``, one LUT -- for a parent whose own reads of the memories share a
+  select with these):
   ``links_read`` reads a slot's ``next`` and ``prev`` (``next_data``, ``prev_data``
   ``links_latency`` cycles later, valid in that cycle only); ``key_read`` its stop price
-  (``key_data`` after ``key_latency``). Writes (``next_write``, ``prev_write``) take effect in the
-  cycle they are issued. Requests are 0 while unused: the parent ORs the requests of a memory's
-  users, and must not use these memories while the unit is ``busy``.
+  (``key_data`` after ``key_latency``). While no read is asked, the addresses are ``links_idle``
+  and ``key_idle`` a cycle later (0 if undriven): for a parent whose own reads of those memories
+  go through the same register. Writes (``next_write``, ``prev_write``) take effect in the
+  cycle they are issued. The enables are 0 while unused (the addresses too, but for ``links_idle``
+  and ``key_idle``); the parent must not use these memories while the unit is ``busy``.
 
 Cycles (from ``start`` to ``done``), with L the larger latency: an insert into an empty list (or a
 pop of one) 1; at the tail, a pop or an unlink L + 3; an insert that passes s stops s(L + 2) + L + 3,
@@ -71,7 +75,8 @@ class StopLists(wiring.Component):
             "popped": Out(1), "popped_slot": Out(slot_bits),
             "links_read": Out(ReadRequest(slot_bits)), "next_data": In(slot_bits), "prev_data": In(slot_bits),
             "key_read": Out(ReadRequest(slot_bits)), "key_data": In(key_bits),
-            "reads_next": Out(1),
+            "reads_next": Out(1), "others_next": In(1), "reads_next_or": Out(1), "key_idle": In(slot_bits),
+            "links_idle": In(slot_bits),
             "next_write": Out(WriteRequest(slot_bits, slot_bits)),
             "prev_write": Out(WriteRequest(slot_bits, slot_bits)),
         })
@@ -227,9 +232,16 @@ class StopLists(wiring.Component):
         # step's, a LUT of ``first`` and the previous link beside the enable's)
         reads_next = lut_of(m, [idle, self.start, self.ends.valid, walking, v["walks_on"]],
                             lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4]), cells)
-        m.d.comb += self.reads_next.eq(reads_next)
-        addr_next = Cat(*(lut_of(m, [reads_next, idle, first[i], cur_prev[i]],
-                                 lambda x: (x[2] if x[1] else x[3]) if x[0] else 0, cells) for i in range(k)))
+        m.d.comb += [self.reads_next.eq(reads_next),
+                     self.reads_next_or.eq(lut_of(m, [idle, self.start, self.ends.valid, walking, v["walks_on"],
+                                                      self.others_next],
+                                                  lambda x: (x[0] and x[1] and x[2]) or (x[3] and x[4]) or x[5],
+                                                  cells))]
+        addr_next = Cat(*(lut_of(m, [reads_next, idle, first[i], cur_prev[i], self.links_idle[i]],
+                                 lambda x: (x[2] if x[1] else x[3]) if x[0] else x[4], cells) for i in range(k)))
+        # (the key's address ``key_idle`` a cycle later while no read is asked: ``key_read`` 0s)
+        key_next = Cat(*(lut_of(m, [reads_next, idle, first[i], cur_prev[i], self.key_idle[i]],
+                                lambda x: ((x[2] if x[1] else x[3]) if x[0] else x[4]), cells) for i in range(k)))
         m.d.comb += [self.links_read.addr.eq(register_of_its_own(m, addr_next, cells, name="links_addr")),
-                     self.key_read.addr.eq(register_of_its_own(m, addr_next, cells, name="key_addr"))]
+                     self.key_read.addr.eq(register_of_its_own(m, key_next, cells, name="key_addr"))]
         return m
