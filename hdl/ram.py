@@ -123,9 +123,7 @@ class PipelinedRam(wiring.Component):
       and ``read.sel`` a bit per user, at most one set in a cycle: a read (``read.en``) is at the
       address of the user ``sel`` picks (a user's address is looked at only with its ``sel``; with
       none set, an enabled read's address is 0). ``sel`` is best a register set whenever its user
-      may read, so that the address does not wait for the decision that makes ``en``; a user whose
-      address is 0 whenever it does not read may have ``sel`` 1 throughout (its address ORed with
-      the one picked). The users'
+      may read, so that the address does not wait for the decision that makes ``en``. The users'
       OR (``sel & addr`` per bit: one LUT level for up to three users, a LUT and a MUXF7 for four,
       two LUT levels for up to eighteen) is built once for the memory's own registers and again
       for every ``ADDRESS_BANKS`` blocks: no net of it reaches more than that many blocks (one OR
