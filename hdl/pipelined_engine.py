@@ -175,14 +175,14 @@ def side_zero(row, side):
 
 class PipelinedEngine(wiring.Component):
     def __init__(self, config: EngineConfig, fifo_depth: int = 16, checks: bool = False, slice_cells=None,
-                 stops: bool = False):
+                 stops: bool = True):
         """``stops``: STOP and STOP_LIMIT orders [R-STOP] (docs/order-types.md, "Stops"): accepted,
         waiting on their symbol's stop lists, rejected STOP_TRIGGERED, canceled, mass-canceled,
         halted, replaced, and released by the trades [R-STOP-ORDER] -- after a command that traded,
         IDLE takes no command until the stops its prints trigger are popped onto the release queue
         and each is run, TRIGGERED, as the order it becomes (a released stop's cycles: the sweep's
-        POPs, a read of its rows, then a command's pipeline). Off in service until the u280
-        estimate meets its timing with them: there the check rejects stops INVALID_TYPE.
+        POPs, a read of its rows, then a command's pipeline). On in service; off (``False``), the
+        check rejects stops INVALID_TYPE and none of the stop units is built.
         ``checks``: assertions for amaranth.sim (``Assert``) that the registers predicting a
         unit's state a cycle ahead equal it when it comes (not for Verilog output).
         ``slice_cells``: the cells of the per-slot memories' address multiplexers (``SliceCells``;
@@ -656,6 +656,9 @@ class PipelinedEngine(wiring.Component):
             srow, srow_at, srow_write = Signal(StopsRow(k)), Signal(sb), Signal()
         # (from t3: the command's target is a waiting stop, from its state row; 0 without stops)
         tgt_waiting = Signal()
+        # (from t3: the command's target is in no level -- a waiting stop's CANCEL, a released stop
+        # -- so DECIDE starts no level unlink for it; 0 without stops)
+        no_level = Signal()
         srep_may = Signal()           # (from t3: a REPLACE whose target is a waiting stop; 0 without stops)
         stop_unlinking = Signal()     # (a waiting stop's unlink running: STOP_UNLINK's; 0 without stops)
         # a REPLACE of a waiting stop [R-STOP-REPLACE] (from t3): the target a STOP_LIMIT, its account
@@ -1406,11 +1409,18 @@ class PipelinedEngine(wiring.Component):
             writes["order"].append((srep_rows_w, kept_slot, srep_order, _Select(srep_rows_w)))
             # the last trade: each FILL's price, into ``srow`` and written back (a FILL is always of
             # the command's symbol)
-            fill_seen, fill_price, last_dirty = Signal(), Signal(32), Signal()
+            # (a print to sweep, ``print_seen``, only where the symbol has a waiting stop: a symbol
+            # without one, the common case, sweeps nothing and its command ends as without stops --
+            # its lists stay empty while it matches, a NEW stop files only after DECIDE)
+            fill_seen, print_seen, fill_price, last_dirty = Signal(), Signal(), Signal(32), Signal()
             m.d.sync += [fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
+                         print_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)
+                                       & (srow.buy.valid | srow.sell.valid)),
                          fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
+            with m.If(print_seen):
+                m.d.sync += pr_valid.eq(1)
             with m.If(fill_seen):
-                m.d.sync += [srow.last.eq(fill_price), srow.traded.eq(1), pr_valid.eq(1),
+                m.d.sync += [srow.last.eq(fill_price), srow.traded.eq(1),
                              pr_low.eq(Mux(pr_valid & (pr_low < fill_price), pr_low, fill_price)),
                              pr_high.eq(Mux(pr_valid & (pr_high > fill_price), pr_high, fill_price))]
             writes["stops"].append((srow_write | last_dirty, srow_at, srow, _Select(srow_write | last_dirty)))
@@ -2193,7 +2203,8 @@ class PipelinedEngine(wiring.Component):
                 # buy, last >= stop; sell, last <= stop; never before the first trade [R-STOP] -- on
                 # both of the row's candidates, compares from registers, chosen after)
                 m.d.sync += [srow_at.eq(cmd.symbol[:sb]),
-                             tgt_waiting.eq(waiting_t2), srep_may.eq(op["replace"] & waiting_t2 & ~rel),
+                             tgt_waiting.eq(waiting_t2), no_level.eq(waiting_t2 | rel),
+                             srep_may.eq(op["replace"] & waiting_t2 & ~rel),
                              tgt_stop_limit.eq(on_row("state", lambda row: row.stop_limit, StateRow)),
                              srep_enabled.eq(acct_rd.enabled), srep_qty_over.eq(cmd.qty > acct_rd.max_qty),
                              # (the row's choice and ``stop_new`` one LUT after the compares)
@@ -2544,7 +2555,10 @@ class PipelinedEngine(wiring.Component):
         m.d.sync += match_reads.eq(starts_match | match_start | (matcher.busy & ~matcher.sweep_stop))
         if self.checks:
             m.d.sync += Assert(match_reads == (matcher.busy | match_start), "match_reads: the match's cycles")
-        decides_unlink = go & (canceling | (replacing_now & ~keeps & (~rel if stops else 1)))
+        # (with stops, not for a target in no level: a waiting stop's CANCEL goes to STOP_UNLINK from
+        # DECIDE, as from T3, when the event output had no room in T3 -- a REPLACE of a waiting stop
+        # never replaces here, SREP_* do)
+        decides_unlink = go & (canceling | (replacing_now & ~keeps)) & (~no_level if stops else 1)
         if deep:      # (a target off its window: its level spilled in first, then the unlink)
             unlink_go_next = ((decides_unlink & ~tgt_far) | (fsm.ongoing("WALK_PLACED") & ~tgt_far) | ice_unlink
                               | (fsm.ongoing("CSPILL_WAIT") & mover.request.ready))
@@ -2766,8 +2780,9 @@ class PipelinedEngine(wiring.Component):
             if stops:         # (a NEW stop: filed on its stop list [R-STOP])
                 fsm.goto_if("STOP_FILE", lut_of(m, [go_copy, new_ok_copy, plan.wait], all, row_cells), within=True)
             # (a released stop is in no level: it trades or rests from REPLACE_EXEC, or a STOP_LIMIT
-            # whose limit the band no longer holds is canceled, BAND [R-STOP-ORDER])
-            rel_in = [rel] if stops else []
+            # whose limit the band no longer holds is canceled, BAND [R-STOP-ORDER]; nor is a waiting
+            # stop a CANCEL takes off its stop list: STOP_UNLINK below)
+            rel_in = [no_level] if stops else []
             unlink_inputs = [go_for_moves, canceling, replacing_now, keeps, *([tgt_far] if deep else []), *rel_in]
             fsm.goto_if("UNLINK", lut_of(m, unlink_inputs,
                                          lambda x: x[0] and (x[1] or (x[2] and not x[3])) and not (deep and x[4])
@@ -2778,6 +2793,10 @@ class PipelinedEngine(wiring.Component):
                                                   and not (stops and x[5]), row_cells),
                             within=True)
             if stops:
+                # (a CANCEL of a waiting stop whose CANCELED DECIDE wrote -- T3 had no room for it --:
+                # off its stop list as from T3 [R-STOP])
+                fsm.goto_if("STOP_UNLINK", lut_of(m, [go_for_moves, canceling, tgt_waiting], all, row_cells),
+                            within=True)
                 fsm.goto_if("REPLACE_EXEC", go_for_moves & rel & ~rel_band, within=True)
                 fsm.goto_if("REL_CANCEL", go_for_moves & rel & rel_band, within=True)
             fsm.goto_if("WRITE_SYMBOL", lut_of(m, [go_for_moves, op["symbol"], op["resume"], admin_ok],
@@ -4672,7 +4691,7 @@ class PipelinedEngine(wiring.Component):
             # (``i.ready``: IDLE's next value, and no release due next -- exact where IDLE is next:
             # the states that clear a release's register move elsewhere; a FILL's print, a queued or
             # a ready stop, one read now hold it off)
-            due_soon = lut_of(m, [fill_seen, pr_valid, rq_valid, rel_ready, fsm.ongoing("REL_KEY")], any, row_cells)
+            due_soon = lut_of(m, [print_seen, pr_valid, rq_valid, rel_ready, fsm.ongoing("REL_KEY")], any, row_cells)
             m.d.sync += ready_r.eq(fsm.next_state("IDLE") & ~due_soon)
             if self.checks:
                 m.d.sync += Assert(ready_r == (fsm.ongoing("IDLE") & ~rel_due), "i.ready: IDLE's, no release due")

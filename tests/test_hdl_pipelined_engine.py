@@ -173,7 +173,9 @@ def run(config, commands, expected, seed, idle=0.0, stall=0.0, slice_cells=None,
         stops=False):
     """The engine's events for ``commands`` (its predictions asserted in every cycle); in the deep
     mode its depth in ``AxiMemory``, every access of a random latency in ``latency`` cycles, HBM
-    full of another run's words."""
+    full of another run's words. ``stops``: the engine built with its stop units, as in service
+    (every Verilated run's); the flows without stops run without them here, where the units would
+    take about twice the simulation time."""
     dut = PipelinedEngine(config, checks=True, slice_cells=slice_cells, stops=stops)
     rng = random.Random(seed)
     received = []

@@ -186,8 +186,11 @@ def test_the_deep_modes_positions_in_hbm_behind_a_cache_agree_with_the_model():
         first_difference(commands, expected, received)
 
 
+@pytest.mark.slow
 def test_the_deep_modes_waiting_stops_agree_with_the_model():
-    """[R-STOP] so far (the engine's ``stops``, being built), in the deep mode: STOP and STOP_LIMIT
+    """``make regress`` (make test runs such flows in Verilator: test_rtl_deep's
+    ``test_stops_in_the_deep_mode_in_verilator``): [R-STOP] in the deep mode, with the engine's
+    assertions: STOP and STOP_LIMIT
     orders filed, rejected, canceled, mass-canceled and halted as
     ``test_waiting_stops_agree_with_the_model`` has them --
     their stop lists through the order rows' level links, which the deep mode's levels share."""
@@ -202,8 +205,10 @@ def test_the_deep_modes_waiting_stops_agree_with_the_model():
         first_difference(commands, expected, received)
 
 
+@pytest.mark.slow
 def test_the_deep_modes_released_stops_agree_with_the_model():
-    """[R-STOP-ORDER] in the deep mode: stops released by the trades (several by one command), run
+    """``make regress`` (as the one above): [R-STOP-ORDER] in the deep mode, with the engine's
+    assertions: stops released by the trades (several by one command), run
     as their orders -- trading, resting in the windows, canceled IOC -- as
     ``test_released_stops_agree_with_the_model`` has them."""
     config = DEEP_TINY

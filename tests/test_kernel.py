@@ -57,25 +57,28 @@ def sim_device(**options):
 ])
 def test_batches_of_random_sizes_match_the_model(data_width, bench, memory):
     """Every order type the kernel takes in the mix (``regmap.KERNEL_ORDER_TYPES``; positions on the
-    tiny profile, whose table is on chip)."""
-    commands = flow(4000, seed=11, iceberg=0.25, min_qty=0.2, position_limit=0.3)
+    tiny profile, whose table is on chip): the stops a command's prints release run in its call,
+    before the kernel's next command (the engine is not idle while one is due)."""
+    commands = flow(4000, seed=11, stop=0.2, iceberg=0.25, min_qty=0.2, position_limit=0.3)
+    assert (commands["opcode"] == p.Opcode.NEW).sum() > 1000 and p.order_type_uses(commands)["stop"].sum() > 300
     rng = random.Random(data_width)
     with sim_device(data_width=data_width, bench=bench, memory=memory) as dev:
         kernel = KernelBackend(dev, CONFIG, cmd_capacity=256)
         model = ModelBackend(CONFIG)
-        start, batches = 0, 0
+        start, batches, triggered = 0, 0, 0
         while start < len(commands):
             n = rng.choice([1, 2, 3, 17, 100, 255, 256, 700])
             batch = commands[start:start + n]
             got, expected = kernel.run(batch), model.run(batch)
             assert len(got) == len(expected) and (masked(got) == expected).all(), f"batch at command {start}"
             start, batches = start + n, batches + 1
+            triggered += (expected["type"] == p.EventType.TRIGGERED).sum()
         stats = kernel.stats()
         if memory is not None:           # (every burst drew its own latency, over the range)
             served = dev.memory_stats()
             assert served.reads > batches and served.writes > batches
             assert memory.low <= served.lowest < served.highest <= memory.high
-    assert batches > 20
+    assert batches > 20 and triggered > 20
     assert {k: stats[k] for k in ("commands", "events", "fills", "rejects")} == model.stats()
     assert stats["cycles"] > 0
 
@@ -84,10 +87,12 @@ def test_event_buffer_overflow_continues_with_nothing_lost():
     """An event buffer of 20 events (a NEW may need pool + 2 = 18): most calls stop early, before a
     command whose worst case does not fit, or, when an aggressor empties iceberg slices, in the
     middle of it, the rest of its events coming in the next call (a third of the resting orders
-    icebergs, a fifth of the IOC orders with a minimum quantity)."""
-    commands = flow(1500, seed=12, iceberg=0.33, min_qty=0.2)
+    icebergs, a fifth of the IOC orders with a minimum quantity, and stops, whose releases come
+    after their command's events, beyond its reserved worst case too)."""
+    commands = flow(1500, seed=12, iceberg=0.33, min_qty=0.2, stop=0.3)
     expected = ModelBackend(CONFIG).run(commands)
     assert (expected["type"] == p.EventType.REPLENISHED).sum() > 50
+    assert (expected["type"] == p.EventType.TRIGGERED).sum() >= 5
     with sim_device(data_width=64) as dev:      # (the batches' 64-bit build: a build fewer)
         driver = KernelDriver(dev, CONFIG, cmd_capacity=64, evt_capacity=CONFIG.pool + 4)
         got = driver.run(commands)

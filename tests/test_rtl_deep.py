@@ -342,6 +342,30 @@ def test_gate_flows_with_icebergs_and_min_qty_in_verilator():
     assert unmet > 200 and met > 200, (unmet, met)
 
 
+def test_stops_in_the_deep_mode_in_verilator():
+    """[R-STOP] [R-STOP-ORDER] in the deep mode: stops and stop-limits filed (their stop lists
+    through the order rows' level links, which the deep mode's levels share), rejected, replaced,
+    canceled, mass-canceled and halted, and released by the prints -- several by one command, in
+    cascades --, each run as its order: trading, resting in the windows, canceled IOC; half the
+    accounts with a position limit; HBM's latency drawn from 0..60. (The amaranth.sim runs of
+    such flows, with the engine's assertions: ``make regress``.)"""
+    from fpgax.sim.golden.compare import first_divergence
+    from tests.test_hdl_pipelined_engine import random_flow, released_stops_outcomes
+
+    config = EngineConfig(symbols=2, levels=256, pool=64, accounts=4, snapshot_depth=4, default_band=(101, 200),
+                          window=8)      # (the gate flows' engine: no build more)
+    commands, expected = random_flow(config, 10_000, 47, positions=0.5, stops=0.4, trigger=0.9)
+    assert sum(e.type == p.EventType.TRIGGERED for e in expected) > 50
+    outcomes = released_stops_outcomes(expected)
+    assert outcomes["cascade"] >= 3 and outcomes["rested_and_hit"] > 10, outcomes
+    for kind, least in [((p.EventType.FILL, 0), 10), ((p.EventType.CANCELED, p.Reason.IOC), 20),
+                        ((p.EventType.CANCELED, p.Reason.USER), 3)]:
+        assert outcomes.get(kind, 0) > least, (kind, outcomes)
+    result = rtl.run(commands, config, idle=0.2, stall=0.3, seed=47, memory_latency=(0, 60))
+    divergence = first_divergence(commands, expected, result.events)
+    assert divergence is None, divergence.report()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cache", [None, 2])
 def test_gate_flows_with_position_limits_in_verilator(cache):

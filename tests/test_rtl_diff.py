@@ -14,16 +14,16 @@ from fpgax.sim.golden.compare import first_divergence
 from fpgax.sim.golden.model import MatchingModel
 from fpgax.sim.golden.scenario import uses_order_types
 from fpgax.spec.config import profile
-from fpgax.spec.protocol import ORDER_TYPE_EVENTS, EventType, Opcode, Reason
+from fpgax.spec.protocol import ORDER_TYPE_EVENTS, EventType, Opcode, Reason, order_type_uses
 from fpgax.workload.gen import GenOptions, generate
 
 SIZES = ["tiny", "sim"]
-#: The order types the engine implements (min_qty: ``regmap.ENGINE_ORDER_TYPES``; none for the
+#: The order types the engine implements (all of them: ``regmap.ENGINE_ORDER_TYPES``; none for the
 #: replaced engine, ``FPGAX_ENGINE=fsm``).
 IMPLEMENTED = engine_order_types(profile("sim"))
 #: The scenarios on both sizes -- but those of the order types, written for sim (prices beyond
-#: tiny's band), on sim only; those that use an order type the engine does not implement yet
-#: (docs/order-types.md) expected to fail: strict, so the day one passes its mark has to go.
+#: tiny's band), on sim only; those that use an order type the engine chosen does not implement
+#: (the replaced engine's, docs/order-types.md) expected to fail: strict, so that a pass is seen.
 SCENARIOS = [pytest.param(path, size, id=f"{path.stem}-{size}")
              for path in sorted((Path(__file__).parent / "scenarios").glob("*.csv")) if not uses_order_types(path)
              for size in SIZES] + [
@@ -59,26 +59,34 @@ def test_generated_flow_on_rtl(size, seed, n, idle, stall):
     assert result.counts.get("FILL", 0) > 0 and result.counts.get("REJECTED", 0) > 0
 
 
-@pytest.mark.skipif(not {"iceberg", "min_qty", "position"} <= set(IMPLEMENTED),
-                    reason="the engine chosen does not implement icebergs, min_qty and positions")
+@pytest.mark.skipif(not {"stop", "iceberg", "min_qty", "position"} <= set(IMPLEMENTED),
+                    reason="the engine chosen does not implement stops, icebergs, min_qty and positions")
 @pytest.mark.parametrize("size,seed,n,idle,stall", [("tiny", 13, 25_000, 0.3, 0.3), ("sim", 14, 25_000, 0.2, 0.4)])
-def test_generated_flows_with_icebergs_min_qty_and_positions_on_rtl(size, seed, n, idle, stall):
-    """[R-ICEBERG] [R-MIN-QTY] [R-POSITION] on generated flows: a third of the resting limit orders
-    icebergs and a third of the IOC orders (limit and market) with a minimum quantity -- slices
-    filled and shown again at the back of their levels (several in one aggressor), icebergs
-    replaced, canceled, halted and mass-canceled; min_qty orders walked as a FOK is, counting what
-    the levels hide, and then matched, or canceled MIN_QTY untraded -- each many times, and against
-    the aggressor's own orders under both STP modes; half the accounts with a position limit, NEW
-    and REPLACE orders rejected POSITION_LIMIT, and POSITION queries."""
+def test_generated_flows_with_every_order_type_on_rtl(size, seed, n, idle, stall):
+    """[R-STOP] [R-ICEBERG] [R-MIN-QTY] [R-POSITION] on generated flows: a fifth of the new orders
+    stops or stop-limits a few ticks beyond the walk -- waiting, replaced, canceled, halted,
+    rejected STOP_TRIGGERED, and released by the prints, several by one command --; a third of the
+    resting limit orders icebergs and a third of the IOC orders (limit and market) with a minimum
+    quantity -- slices filled and shown again at the back of their levels (several in one
+    aggressor), icebergs replaced, canceled, halted and mass-canceled; min_qty orders walked as a
+    FOK is, counting what the levels hide, and then matched, or canceled MIN_QTY untraded -- each
+    many times, and against the aggressor's own orders under both STP modes; half the accounts with
+    a position limit, NEW and REPLACE orders rejected POSITION_LIMIT, and POSITION queries."""
     config = profile(size)
     opts = GenOptions(orders=n, seed=seed, symbols=min(4, config.symbols), accounts=min(8, config.accounts),
-                      invalid=0.02, admin=0.005, burst=0.01, iceberg=0.33, min_qty=0.33, position_limit=0.5)
+                      invalid=0.02, admin=0.005, burst=0.01, stop=0.2, iceberg=0.33, min_qty=0.33,
+                      position_limit=0.5)
     commands = generate(opts, config)
     assert_same(Flow(commands), size, idle, stall, seed)
     model, replenished, several = MatchingModel(config), 0, 0
     outcomes = {"unmet": 0, "traded": 0, "position_limit": 0, "positions": 0}
+    stops = {"triggered": 0, "released_together": 0, "stop_triggered": 0}
     for cmd in commands:
         events = model.apply(cmd)
+        triggered = sum(e.type == EventType.TRIGGERED for e in events)
+        stops["triggered"] += triggered
+        stops["released_together"] += triggered > 1
+        stops["stop_triggered"] += events[0].type == EventType.REJECTED and events[0].reason == Reason.STOP_TRIGGERED
         count = sum(e.type == EventType.REPLENISHED for e in events)
         replenished, several = replenished + count, several + (count > 1)
         if cmd.opcode == Opcode.NEW and cmd.min_qty and events[0].type == EventType.ACCEPTED:
@@ -87,8 +95,31 @@ def test_generated_flows_with_icebergs_min_qty_and_positions_on_rtl(size, seed, 
         outcomes["position_limit"] += events[0].type == EventType.REJECTED and events[0].reason == Reason.POSITION_LIMIT
         outcomes["positions"] += any(e.type == EventType.POSITION and e.qty for e in events)
     assert replenished > 1000 and several > 100, (replenished, several)
-    assert outcomes["unmet"] > 100 and outcomes["traded"] > 20, outcomes
+    assert outcomes["unmet"] > 100 and outcomes["traded"] > 10, outcomes
     assert outcomes["position_limit"] > 100 and outcomes["positions"] > 5, outcomes
+    assert stops["triggered"] > 100 and stops["released_together"] > 10 and stops["stop_triggered"] > 100, stops
+
+
+@pytest.mark.skipif("stop" not in IMPLEMENTED, reason="the engine chosen does not implement stops")
+def test_stops_with_the_event_output_stalled_most_cycles_on_rtl():
+    """[R-STOP] with the event output taking an event in one cycle of twenty (a kernel whose event
+    writes wait on a slow memory): CANCELs of waiting stops that find no room for their CANCELED
+    in T3 and take the longer way through DECIDE -- still off their stop lists, not off a level
+    (the stop list's end left behind had a later order in its slot released as a stop, or the
+    engine hung) --, and every other order type as the generator mixes them, model against RTL."""
+    config = profile("tiny")
+    opts = GenOptions(orders=20_000, seed=15, symbols=config.symbols, accounts=config.accounts, invalid=0.02,
+                      admin=0.005, burst=0.01, stop=0.3, iceberg=0.2, min_qty=0.2, position_limit=0.3)
+    commands = generate(opts, config)
+    model, stops, stop_cancels = MatchingModel(config), set(), 0
+    for cmd in commands:
+        for e in model.apply(cmd):
+            if e.type == EventType.ACCEPTED and cmd.opcode == Opcode.NEW and cmd.stop:
+                stops.add(e.order_id)
+            stop_cancels += (e.type == EventType.CANCELED and e.reason == Reason.USER and cmd.opcode == Opcode.CANCEL
+                             and e.order_id in stops)
+    assert stop_cancels > 200, stop_cancels
+    assert_same(Flow(commands), "tiny", idle=0.0, stall=0.95, seed=15)
 
 
 @pytest.mark.parametrize("size,seed,n,idle,stall", [
@@ -371,6 +402,24 @@ def test_million_command_flow_with_positions_on_rtl(size, seed):
     commands = generate(opts, config)
     assert sum(c.opcode == Opcode.POSITION for c in commands) > 100
     assert_same(Flow(commands), size, idle=0.1, stall=0.1, seed=seed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("stop" not in IMPLEMENTED, reason="the engine chosen does not implement stops")
+@pytest.mark.parametrize("size,seed", [("sim", 117), ("tiny", 118)])
+def test_million_command_flow_with_stops_on_rtl(size, seed):
+    """make regress: a million generated commands with a fifth of the new orders stops or
+    stop-limits (waiting, replaced, canceled, halted, rejected STOP_TRIGGERED, released by the
+    prints), icebergs, min_qty orders and half the accounts with a position limit (every order
+    type, ``regmap.ENGINE_ORDER_TYPES``), model against RTL."""
+    config = profile(size)
+    opts = GenOptions(orders=1_000_000, seed=seed, symbols=min(8, config.symbols),
+                      accounts=min(8, config.accounts), invalid=0.01, admin=0.002, burst=0.002, stop=0.2,
+                      iceberg=0.2, min_qty=0.2, position_limit=0.5)
+    flow = Flow(generate(opts, config))
+    assert order_type_uses(flow.array)["stop"].sum() > 50_000
+    result = assert_same(flow, size, idle=0.1, stall=0.1, seed=seed)
+    assert result.counts.get("TRIGGERED", 0) > 2_000, result.counts
 
 
 @pytest.mark.slow

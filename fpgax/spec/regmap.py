@@ -233,10 +233,12 @@ _check()
 #: (``PipelinedEngine``) implements; the others it rejects (docs/order-types.md). "position" only on
 #: a profile that keeps positions (``EngineConfig.keeps_positions``: its table on chip, or in HBM
 #: behind a cache on a deep book's engine -- the u280's): ``engine_order_types``.
-ENGINE_ORDER_TYPES = ("min_qty", "iceberg", "position")
+ENGINE_ORDER_TYPES = ("stop", "min_qty", "iceberg", "position")
 
 #: Those the kernel takes (its host marks the others, ``engine_commands``). An iceberg adds a FILL
-#: and a REPLENISHED each time an aggressor empties its slice, beyond the kernel's reservation of a
+#: and a REPLENISHED each time an aggressor empties its slice, and the stops a command's prints
+#: trigger are released after its own events (each a TRIGGERED and the events of the order it
+#: becomes; the engine is not idle while one is due), all beyond the kernel's reservation of a
 #: command's worst case (``worst_case_events``: the live orders and two); when the event buffer
 #: fills in the middle of such a command the engine waits for the next call
 #: (``Status.EVENTS_PENDING``): a command's events need not fit one call's buffer.

@@ -73,11 +73,16 @@ def engine_kind() -> str:
 def runaway_bound(config: EngineConfig, array: np.ndarray) -> int:
     """The events no command of ``array`` can pass (the harness's runaway guard): the config's bound,
     and with icebergs in the flow, each order's replenishments too (``max_events_with_icebergs``
-    of the largest order quantity)."""
-    if not (array["display"] != 0).any():
-        return config.max_events_per_command
-    orders = array["qty"][np.isin(array["opcode"], (int(p.Opcode.NEW), int(p.Opcode.REPLACE)))]
-    return config.max_events_with_icebergs(int(orders.max(initial=0)))
+    of the largest order quantity); with stops in the flow, as many again, and a TRIGGERED, for
+    each stop the command may release (its events share its ``ts_in``), every stop a live order of
+    the pool [R-STOP-ORDER]."""
+    bound = config.max_events_per_command
+    if (array["display"] != 0).any():
+        orders = array["qty"][np.isin(array["opcode"], (int(p.Opcode.NEW), int(p.Opcode.REPLACE)))]
+        bound = config.max_events_with_icebergs(int(orders.max(initial=0)))
+    if p.order_type_uses(array)["stop"].any():
+        bound = bound + config.pool * (bound + 1)
+    return bound
 
 
 def engine_order_types(config: EngineConfig, kind: str | None = None) -> tuple[str, ...]:
