@@ -1412,11 +1412,22 @@ class PipelinedEngine(wiring.Component):
             # (a print to sweep, ``print_seen``, only where the symbol has a waiting stop: a symbol
             # without one, the common case, sweeps nothing and its command ends as without stops --
             # its lists stay empty while it matches, a NEW stop files only after DECIDE)
+            # (whether it has none, ``stops_none``, a register of the row's two bits -- the row does
+            # not change while the command matches: asserted --, ``print_seen``'s synchronous reset:
+            # its data the FILL's LUTs, ``fill_seen``'s, 3.14 ns from the matcher's action with the
+            # bits in them)
             fill_seen, print_seen, fill_price, last_dirty = Signal(), Signal(), Signal(32), Signal()
-            m.d.sync += [fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
-                         print_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)
-                                       & (srow.buy.valid | srow.sell.valid)),
+            stops_none = Signal()
+            m.d.sync += [stops_none.eq(~(srow.buy.valid | srow.sell.valid)),
+                         fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
+                         print_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
                          fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
+            with m.If(stops_none):
+                m.d.sync += print_seen.eq(0)
+            if self.checks:
+                m.d.sync += Assert(~(matcher.w_en & (matcher.w_data.type == E.FILL))
+                                   | (stops_none == ~(srow.buy.valid | srow.sell.valid)),
+                                   "stops_none: the stop row's lists as a FILL is written")
             with m.If(print_seen):
                 m.d.sync += pr_valid.eq(1)
             with m.If(fill_seen):
