@@ -1418,15 +1418,14 @@ class PipelinedEngine(wiring.Component):
             # bits in them)
             fill_seen, print_seen, fill_price, last_dirty = Signal(), Signal(), Signal(32), Signal()
             stops_none = Signal()
-            m.d.sync += [stops_none.eq(~(srow.buy.valid | srow.sell.valid)),
-                         fill_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
-                         print_seen.eq(matcher.w_en & (matcher.w_data.type == E.FILL)),
+            fill_now = matcher.w_en & (matcher.w_data.type == E.FILL)
+            no_stops_now = ~(srow.buy.valid | srow.sell.valid)
+            m.d.sync += [stops_none.eq(no_stops_now), fill_seen.eq(fill_now), print_seen.eq(fill_now),
                          fill_price.eq(matcher.w_data.price), last_dirty.eq(fill_seen)]
             with m.If(stops_none):
                 m.d.sync += print_seen.eq(0)
             if self.checks:
-                m.d.sync += Assert(~(matcher.w_en & (matcher.w_data.type == E.FILL))
-                                   | (stops_none == ~(srow.buy.valid | srow.sell.valid)),
+                m.d.sync += Assert(~fill_now | (stops_none == no_stops_now),
                                    "stops_none: the stop row's lists as a FILL is written")
             with m.If(print_seen):
                 m.d.sync += pr_valid.eq(1)
